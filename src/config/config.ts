@@ -1,0 +1,351 @@
+/**
+ * @module config
+ * One `loadConfig(env)` → a frozen, typed configuration. Every problem is reported at once,
+ * naming its variable. A channel is on only when all of its credentials are set; a channel
+ * with some but not all of them is an error (a typo must not silently switch it off).
+ */
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import type { Language } from '../core/types.js';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const origin = z.string().url();
+
+/** Weekly schedule like `mon-fri=09:00-18:00,sat=09:00-13:00`; days not listed are closed. */
+const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type DayName = (typeof DAY_NAMES)[number];
+/** Opening intervals per weekday, minutes from midnight. */
+export type WeeklySchedule = Record<DayName, Array<[number, number]>>;
+
+/** Parses `mon-fri=09:00-18:00,sat=09:00-13:00` (also `mon-fri: 09:00-18:00; sat: ...`). */
+export function parseSchedule(spec: string | Record<string, string>): WeeklySchedule {
+  const schedule: WeeklySchedule = { sun: [], mon: [], tue: [], wed: [], thu: [], fri: [], sat: [] };
+  const pairs: Array<[string, string]> =
+    typeof spec === 'string'
+      ? spec
+          .split(/[,;]/)
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map((p) => {
+            const m = /^([a-z-]+)\s*[=:]\s*(.+)$/i.exec(p);
+            if (!m) throw new Error(`"${p}" is not DAYS=HH:MM-HH:MM`);
+            return [m[1]!, m[2]!];
+          })
+      : Object.entries(spec);
+  for (const [days, hours] of pairs) {
+    const range = days.toLowerCase().split('-');
+    const from = DAY_NAMES.indexOf(range[0] as DayName);
+    const to = DAY_NAMES.indexOf((range[1] ?? range[0]) as DayName);
+    if (from < 0 || to < 0 || range.length > 2) throw new Error(`unknown day range "${days}"`);
+    for (const interval of String(hours).split(/\s+|\+/).filter(Boolean)) {
+      const m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(interval);
+      if (!m) throw new Error(`"${interval}" is not HH:MM-HH:MM`);
+      const start = Number(m[1]) * 60 + Number(m[2]);
+      const end = Number(m[3]) * 60 + Number(m[4]);
+      if (end <= start || end > 24 * 60) throw new Error(`"${interval}" ends before it starts`);
+      for (let d = from; ; d = (d + 1) % 7) {
+        schedule[DAY_NAMES[d]!].push([start, end]);
+        if (d === to) break;
+      }
+    }
+  }
+  for (const d of DAY_NAMES) schedule[d].sort((a, b) => a[0] - b[0]);
+  return schedule;
+}
+
+const schedule = z.string().transform((v, ctx) => {
+  try {
+    return parseSchedule(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const timezone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not an IANA time zone');
+
+const regex = z.string().refine((v) => {
+  try {
+    new RegExp(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a valid regular expression');
+
+/** Environment variables Sportello reads, with defaults. Documented in `.env.example`. */
+const envSchema = z.object({
+  PORT: int(0, 65535).default(3978),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SPORTELLO_DATA: z.string().min(1).default('data/sportello.json'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+  FAQ_DIR: z.string().min(1).default('faq'),
+  INTENTS_DIR: z.string().min(1).default('intents'),
+  FAQ_WATCH: bool.default(true),
+  DEFAULT_LOCALE: z.enum(['it', 'en']).default('it'),
+  BRAND_NAME: z.string().min(1).default('Bottega Rossi'),
+  PUBLIC_URL: origin.optional(),
+
+  ANSWER_THRESHOLD: num(0, 1).default(0.5),
+  CLARIFY_THRESHOLD: num(0, 1).default(0.2),
+  ORDER_NUMBER_PATTERN: regex.default('\\b(?:BR|ORD)-?\\d{5,10}\\b'),
+
+  TIMEZONE: timezone.default('Europe/Rome'),
+  BUSINESS_HOURS: schedule.default(parseSchedule('mon-fri=09:00-18:00,sat=09:00-13:00')),
+  HOLIDAYS: list
+    .pipe(z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates must be YYYY-MM-DD')))
+    .default([]),
+  SLA_MINUTES: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated minutes per priority, most urgent first')
+    .transform((v) => v.split(',').map(Number))
+    .default([15, 60, 240]),
+  VIP_FOLLOWERS: int(0, Number.MAX_SAFE_INTEGER).default(100000),
+  VIP_HANDLES: list.default([]),
+  CRISIS_KEYWORDS: list.default([
+    'class action',
+    'avvocato',
+    'avvocati',
+    'denuncia',
+    'intossicazione',
+    'intossicato',
+    'lawyer',
+    'lawsuit',
+    'sue you',
+    'food poisoning',
+    'poisoning',
+  ]),
+  ANGER_THRESHOLD: num(0, 1).default(0.6),
+  MISSES_BEFORE_ESCALATION: int(1, 10).default(2),
+
+  SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+
+  X_API_KEY: z.string().min(1).optional(),
+  X_API_SECRET: z.string().min(1).optional(),
+  X_ACCESS_TOKEN: z.string().min(1).optional(),
+  X_ACCESS_SECRET: z.string().min(1).optional(),
+  X_BRAND_USER_ID: z.string().regex(/^\d+$/, 'a numeric X user id').optional(),
+  X_BRAND_HANDLE: z.string().optional(),
+  X_POLL_SECONDS: int(0, 86400).default(0),
+  X_API_ORIGIN: origin.default('https://api.x.com'),
+
+  MESSENGER_APP_SECRET: z.string().min(1).optional(),
+  MESSENGER_PAGE_TOKEN: z.string().min(1).optional(),
+  MESSENGER_VERIFY_TOKEN: z.string().min(1).optional(),
+  MESSENGER_PAGE_ID: z.string().optional(),
+  MESSENGER_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'like v23.0').default('v23.0'),
+  MESSENGER_GRAPH_ORIGIN: origin.default('https://graph.facebook.com'),
+  MESSENGER_HANDOVER: bool.default(false),
+
+  MicrosoftAppId: z.string().optional(),
+  MicrosoftAppPassword: z.string().optional(),
+  MicrosoftAppType: z.enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI']).optional(),
+  MicrosoftAppTenantId: z.string().optional(),
+  BOTFRAMEWORK_LOCAL_ONLY: bool.default(false),
+
+  WEBCHAT: bool.default(true),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+/** Channels whose credentials all have to be set together. */
+const CHANNEL_CREDENTIALS = {
+  twitter: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_SECRET', 'X_BRAND_USER_ID'],
+  messenger: ['MESSENGER_APP_SECRET', 'MESSENGER_PAGE_TOKEN', 'MESSENGER_VERIFY_TOKEN'],
+} as const satisfies Record<string, readonly (keyof Env)[]>;
+
+/** The validated configuration. */
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: Env['LOG_LEVEL'];
+  dataFile: string;
+  databaseUrl?: string;
+  faqDir: string;
+  intentsDir: string;
+  watchCorpus: boolean;
+  defaultLocale: Language;
+  brandName: string;
+  publicUrl?: string;
+  nlu: { answerThreshold: number; clarifyThreshold: number; orderNumberPattern: string };
+  handoff: {
+    timezone: string;
+    businessHours: WeeklySchedule;
+    holidays: string[];
+    /** First-response SLA in minutes, index 0 = priority 1. */
+    slaMinutes: number[];
+    vipFollowers: number;
+    vipHandles: string[];
+    crisisKeywords: string[];
+    angerThreshold: number;
+    missesBeforeEscalation: number;
+  };
+  sessionSecret?: string;
+  twitter?: {
+    apiKey: string;
+    apiSecret: string;
+    accessToken: string;
+    accessSecret: string;
+    brandUserId: string;
+    brandHandle?: string;
+    pollSeconds: number;
+    apiOrigin: string;
+  };
+  messenger?: {
+    appSecret: string;
+    pageToken: string;
+    verifyToken: string;
+    pageId?: string;
+    graphVersion: string;
+    graphOrigin: string;
+    handover: boolean;
+  };
+  botframework?: {
+    appId: string;
+    appPassword: string;
+    appType: 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
+    tenantId: string;
+    /** No credentials: accept only loopback requests and loopback serviceUrls. */
+    localOnly: boolean;
+  };
+  webchat: boolean;
+}
+
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
+
+/** Reads and validates the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in envSchema.shape && v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? '?');
+      problems.push(`${name}: ${issue.message} (got ${JSON.stringify(cleaned[name])})`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  for (const [channel, names] of Object.entries(CHANNEL_CREDENTIALS)) {
+    const set = names.filter((n) => e[n] !== undefined);
+    if (set.length > 0 && set.length < names.length) {
+      const missing = names.filter((n) => e[n] === undefined);
+      problems.push(`${missing.join(', ')}: required to turn on ${channel} (${set.join(', ')} set)`);
+    }
+  }
+  for (const [name, value] of [
+    ['X_API_ORIGIN', e.X_API_ORIGIN],
+    ['MESSENGER_GRAPH_ORIGIN', e.MESSENGER_GRAPH_ORIGIN],
+  ] as const) {
+    if (value.startsWith('http:') && !LOOPBACK.test(value)) {
+      problems.push(`${name}: plain http is allowed only to a loopback address (got ${value})`);
+    }
+  }
+  const bfSet = e.MicrosoftAppId !== undefined || e.MicrosoftAppPassword !== undefined;
+  if (bfSet && !e.MicrosoftAppId) problems.push('MicrosoftAppId: required when MicrosoftAppPassword is set');
+  if (e.MicrosoftAppType === 'SingleTenant' && !e.MicrosoftAppTenantId) {
+    problems.push('MicrosoftAppTenantId: required when MicrosoftAppType is SingleTenant');
+  }
+  if (e.MicrosoftAppType !== 'UserAssignedMSI' && e.MicrosoftAppId && !e.MicrosoftAppPassword) {
+    problems.push('MicrosoftAppPassword: required unless MicrosoftAppType is UserAssignedMSI');
+  }
+  if (e.CLARIFY_THRESHOLD > e.ANSWER_THRESHOLD) {
+    problems.push('CLARIFY_THRESHOLD: must not be above ANSWER_THRESHOLD');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const allSet = (names: readonly (keyof Env)[]) => names.every((n) => e[n] !== undefined);
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    dataFile: e.SPORTELLO_DATA,
+    databaseUrl: e.DATABASE_URL,
+    faqDir: e.FAQ_DIR,
+    intentsDir: e.INTENTS_DIR,
+    watchCorpus: e.FAQ_WATCH,
+    defaultLocale: e.DEFAULT_LOCALE,
+    brandName: e.BRAND_NAME,
+    publicUrl: e.PUBLIC_URL,
+    nlu: {
+      answerThreshold: e.ANSWER_THRESHOLD,
+      clarifyThreshold: e.CLARIFY_THRESHOLD,
+      orderNumberPattern: e.ORDER_NUMBER_PATTERN,
+    },
+    handoff: {
+      timezone: e.TIMEZONE,
+      businessHours: e.BUSINESS_HOURS,
+      holidays: e.HOLIDAYS,
+      slaMinutes: e.SLA_MINUTES,
+      vipFollowers: e.VIP_FOLLOWERS,
+      vipHandles: e.VIP_HANDLES.map((h) => h.replace(/^@/, '').toLowerCase()),
+      crisisKeywords: e.CRISIS_KEYWORDS,
+      angerThreshold: e.ANGER_THRESHOLD,
+      missesBeforeEscalation: e.MISSES_BEFORE_ESCALATION,
+    },
+    sessionSecret: e.SESSION_SECRET,
+    twitter: allSet(CHANNEL_CREDENTIALS.twitter)
+      ? {
+          apiKey: e.X_API_KEY!,
+          apiSecret: e.X_API_SECRET!,
+          accessToken: e.X_ACCESS_TOKEN!,
+          accessSecret: e.X_ACCESS_SECRET!,
+          brandUserId: e.X_BRAND_USER_ID!,
+          brandHandle: e.X_BRAND_HANDLE?.replace(/^@/, ''),
+          pollSeconds: e.X_POLL_SECONDS,
+          apiOrigin: e.X_API_ORIGIN.replace(/\/$/, ''),
+        }
+      : undefined,
+    messenger: allSet(CHANNEL_CREDENTIALS.messenger)
+      ? {
+          appSecret: e.MESSENGER_APP_SECRET!,
+          pageToken: e.MESSENGER_PAGE_TOKEN!,
+          verifyToken: e.MESSENGER_VERIFY_TOKEN!,
+          pageId: e.MESSENGER_PAGE_ID,
+          graphVersion: e.MESSENGER_GRAPH_VERSION,
+          graphOrigin: e.MESSENGER_GRAPH_ORIGIN.replace(/\/$/, ''),
+          handover: e.MESSENGER_HANDOVER,
+        }
+      : undefined,
+    botframework:
+      e.MicrosoftAppId || e.BOTFRAMEWORK_LOCAL_ONLY
+        ? {
+            appId: e.MicrosoftAppId ?? '',
+            appPassword: e.MicrosoftAppPassword ?? '',
+            appType: e.MicrosoftAppType ?? 'SingleTenant',
+            tenantId: e.MicrosoftAppTenantId ?? '',
+            localOnly: !e.MicrosoftAppId && e.BOTFRAMEWORK_LOCAL_ONLY,
+          }
+        : undefined,
+    webchat: e.WEBCHAT,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

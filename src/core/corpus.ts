@@ -1,0 +1,63 @@
+/**
+ * @module core/corpus
+ * The knowledge the bot answers from: FAQ entries and intents (formats: docs/formats.md),
+ * and the trained understanding that goes with one version of them.
+ */
+import type { Understander } from './ports.js';
+import type { Language } from './types.js';
+
+/** What the bot does when an intent is recognised. */
+export const INTENT_ACTIONS = ['answer', 'escalate', 'dm_prompt', 'greet', 'thank', 'none'] as const;
+export type IntentAction = (typeof INTENT_ACTIONS)[number];
+
+/** One FAQ entry, as loaded from `faq/**\/*.yaml`. */
+export interface FaqEntry {
+  id: string;
+  locale: Language;
+  questions: string[];
+  answer: string;
+  answer_short?: string;
+  /** The answer needs the customer's own data: move to a private channel first. */
+  private: boolean;
+  /** After this answer a person must follow up (the case is queued). */
+  escalate: boolean;
+  tags: string[];
+  source?: { kind: 'learned'; case?: string; approved_by?: string; at?: string };
+  /** The file it came from, relative to the FAQ folder. */
+  file: string;
+}
+
+/** One intent, as loaded from `intents/**\/*.yaml`. */
+export interface IntentDef {
+  name: string;
+  locale: Language;
+  action: IntentAction;
+  examples: string[];
+  /** Optional reply for `answer` intents. */
+  answer?: string;
+  file: string;
+}
+
+/** One loaded, valid version of the FAQ and intents. */
+export interface Corpus {
+  faq: FaqEntry[];
+  intents: IntentDef[];
+  /** Content hash: changes whenever any file's content changes. */
+  version: string;
+}
+
+/** A corpus with the understanding trained on it: swapped as one on reload. */
+export interface Knowledge {
+  corpus: Corpus;
+  understander: Understander;
+}
+
+/** Where the pipeline gets the current knowledge (live reload swaps it). */
+export interface KnowledgeSource {
+  current(): Knowledge;
+}
+
+/** Classifier label of a FAQ entry. */
+export const faqLabel = (id: string): string => `faq:${id}`;
+/** Classifier label of an intent. */
+export const intentLabel = (name: string): string => `intent:${name}`;

@@ -1,0 +1,78 @@
+/**
+ * @module core/errors
+ * Errors by layer, so a caller can tell "the platform said no" from "the call never completed"
+ * from "our own code failed". Every error keeps its `cause`.
+ */
+
+/** Base of every Sportello error. */
+export class SportelloError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Configuration is missing or wrong; `problems` lists every one, each naming its variable. */
+export class ConfigError extends SportelloError {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** One problem in a corpus file, located as `file:line:column`. */
+export interface CorpusProblem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** A FAQ or intent file is broken; `problems` lists all of them at once. */
+export class CorpusError extends SportelloError {
+  constructor(readonly problems: readonly CorpusProblem[]) {
+    super(problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`).join('\n'));
+  }
+}
+
+/** The platform answered and refused (4xx/5xx with an error body). */
+export class ChannelApiError extends SportelloError {
+  constructor(
+    message: string,
+    readonly details: {
+      channel: string;
+      status: number;
+      code?: number | string;
+      subcode?: number;
+      /** Retrying the same call later may succeed (5xx, 429). */
+      retryable: boolean;
+      /** When the platform asked us to wait until (epoch ms), e.g. from x-rate-limit-reset. */
+      retryAt?: number;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The call to a platform never completed (DNS, refused connection, timeout). Always retryable. */
+export class NetworkError extends SportelloError {}
+
+/** Our own code failed while handling a message; `context` says which one. */
+export class PipelineError extends SportelloError {
+  constructor(message: string, readonly context: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A conversation was asked to move to a state its current state does not allow. */
+export class IllegalTransitionError extends SportelloError {
+  constructor(readonly from: string, readonly to: string) {
+    super(`illegal conversation transition: ${from} → ${to}`);
+  }
+}
+
+/** A request that the caller may not make (wrong operator, wrong state): shown to operators. */
+export class ConflictError extends SportelloError {}
+
+/** A store operation failed. */
+export class StoreError extends SportelloError {}

@@ -1,0 +1,49 @@
+/**
+ * @module core/events
+ * Typed domain events: facts the core emits (Chatwoot-style dotted names). The console's live
+ * feed, the FAQ feedback writer and metrics are listeners; core never knows who listens.
+ */
+import type { EscalationReason } from './types.js';
+
+/** Every fact the domain announces. */
+export type DomainEvent =
+  | { type: 'message.received'; conversationId: string; caseId: string; messageId: string; at: string }
+  | { type: 'message.sent'; conversationId: string; outboxId: string; platformId: string; at: string }
+  | { type: 'message.failed'; conversationId: string; outboxId: string; error: string; at: string }
+  | { type: 'conversation.escalated'; conversationId: string; caseId: string; reason: EscalationReason; at: string }
+  | { type: 'conversation.assigned'; conversationId: string; operatorId: string; at: string }
+  | { type: 'conversation.updated'; conversationId: string; at: string }
+  | { type: 'conversation.resolved'; conversationId: string; caseId: string; operatorId?: string; addToFaq?: boolean; at: string }
+  | { type: 'conversation.returned_to_bot'; conversationId: string; at: string }
+  | { type: 'privacy.flagged'; conversationId: string; messageId: string; at: string }
+  | { type: 'corpus.reloaded'; version: string; at: string }
+  | { type: 'corpus.failed'; problems: string[]; at: string }
+  | { type: 'suggestion.created'; suggestionId: string; at: string };
+
+/** The event names, for listeners that filter. */
+export type DomainEventType = DomainEvent['type'];
+
+/** Delivers domain events to listeners, in this process or (PostgreSQL) across instances. */
+export interface EventBus {
+  publish(event: DomainEvent): Promise<void>;
+  /** Returns an unsubscribe function. */
+  subscribe(listener: (event: DomainEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** An in-process bus: the default for the embedded store. */
+export function createLocalEventBus(): EventBus {
+  const listeners = new Set<(event: DomainEvent) => void>();
+  return {
+    async publish(event) {
+      for (const listener of [...listeners]) listener(event);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      listeners.clear();
+    },
+  };
+}

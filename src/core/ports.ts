@@ -1,0 +1,263 @@
+/**
+ * @module core/ports
+ * The interfaces core depends on. Channels, stores and the classifier implement them in their
+ * own folders; only the composition root (`main.ts`) meets the implementations.
+ */
+import type {
+  Case,
+  ChannelName,
+  Conversation,
+  Customer,
+  CustomerProfile,
+  FaqSuggestion,
+  InboundMessage,
+  Language,
+  Operator,
+  OutboxItem,
+  StoredMessage,
+  Visibility,
+} from './types.js';
+import type { DomainEvent } from './events.js';
+import type { ConversationState } from './state.js';
+
+/** Injected wherever time matters (SLA, business hours, messaging windows), so tests use a fake one. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The real clock. */
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock that moves only when told: for tests and the conversation-test runner. */
+export interface FakeClock extends Clock {
+  set(at: Date | string): void;
+  advance(ms: number): void;
+}
+
+/** Creates a fake clock starting at `start`. */
+export function createFakeClock(start: Date | string = '2026-01-01T00:00:00Z'): FakeClock {
+  let current = new Date(start).getTime();
+  return {
+    now: () => new Date(current),
+    set: (at) => {
+      current = new Date(at).getTime();
+    },
+    advance: (ms) => {
+      current += ms;
+    },
+  };
+}
+
+// ───────────────────────────── channels ─────────────────────────────
+
+/** What a channel can do; the pipeline and answer fitting read this, never the channel's name. */
+export interface ChannelCapabilities {
+  publicReplies: boolean;
+  privateMessages: boolean;
+  /** Longest text of one message, per visibility, measured by `measure`. */
+  maxLength: Record<Visibility, number>;
+  /** How the platform counts a text's length (X weighs characters and links). */
+  measure(text: string): number;
+  /** Maximum quick-reply options, 0 when the channel has none. */
+  quickReplies: number;
+  /** Whether operator replies shown in public carry the operator's signature (X: "^MR"). */
+  signsPublicReplies: boolean;
+  /** Max number of posts a long public answer may be split into (X: a numbered thread). */
+  maxThread: number;
+}
+
+/** An HTTP request as the server hands it to a channel: raw body kept for signatures. */
+export interface ChannelRequest {
+  method: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+  rawBody: Buffer;
+  remoteAddress?: string;
+}
+
+/** An HTTP answer a channel gives (a CRC response, a hub.challenge echo). */
+export interface ChannelResponse {
+  status: number;
+  body?: unknown;
+  contentType?: string;
+}
+
+/** Whether and how the brand can write to a customer privately. */
+export type PrivateReach = 'open' | 'needs_follow' | 'unavailable';
+
+/** Result of a successful send. */
+export interface SendResult {
+  /** The platform's id of what was posted (first post of a thread). */
+  platformId: string;
+}
+
+/** One messaging channel: a platform adapter behind one interface. */
+export interface ChannelAdapter {
+  readonly name: ChannelName;
+  readonly capabilities: ChannelCapabilities;
+  /** Answers a platform's verification call (X CRC, Messenger hub.challenge); undefined: not such a call. */
+  handshake?(req: ChannelRequest): Promise<ChannelResponse | undefined>;
+  /** Checks the request's signature over the raw body; throws or returns false when wrong. */
+  verify(req: ChannelRequest): Promise<boolean>;
+  /** Turns a verified webhook body into customer messages (ours, echoes and receipts are dropped). */
+  parse(req: ChannelRequest): Promise<InboundMessage[]>;
+  /** Sends one outbox item; throws ChannelApiError / NetworkError on failure. */
+  send(item: OutboxItem): Promise<SendResult>;
+  /** Whether the brand can message this customer privately (X: DM allowed?). */
+  privateReach?(customer: Customer): Promise<PrivateReach>;
+  /** A link that opens a private conversation with the brand (X DM deep link, m.me link). */
+  privateLink?(customer: Customer): string | undefined;
+  /** Starts background work (polling); called once when the server starts. */
+  start?(ctx: ChannelContext): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+/** What a channel receives to feed messages in on its own (polling, web chat). */
+export interface ChannelContext {
+  /** Accepts a message into the pipeline (idempotent by channel + id). */
+  receive(msg: InboundMessage): Promise<void>;
+  store: Store;
+}
+
+// ───────────────────────────── understanding ─────────────────────────────
+
+/** One training example: a FAQ question (`faq:<id>`) or an intent example (`intent:<name>`). */
+export interface TrainingExample {
+  text: string;
+  label: string;
+  language?: Language;
+}
+
+/** A ranked guess. */
+export interface LabelScore {
+  label: string;
+  confidence: number;
+}
+
+/** The classifier's answer. Confidence is calibrated: 0.8 should be right about 80% of the time. */
+export interface Classification {
+  ranked: LabelScore[];
+}
+
+/** Learns labels from examples; swappable without touching the pipeline. */
+export interface Classifier {
+  train(examples: readonly TrainingExample[]): Promise<void>;
+  classify(text: string, hint?: { language?: Language }): Classification;
+}
+
+/** A piece of data found in a message. Private kinds must never be repeated in public. */
+export interface Entity {
+  kind: 'email' | 'phone' | 'iban' | 'card' | 'codice_fiscale' | 'order_number' | 'date';
+  /** The text as written (never log it). */
+  value: string;
+  start: number;
+  end: number;
+  /** True for kinds that are private data. */
+  private: boolean;
+}
+
+/** Everything the pipeline knows about a customer's message. */
+export interface Understanding {
+  language: Language;
+  classification: Classification;
+  entities: Entity[];
+  /** -1 (furious) … +1 (delighted). */
+  sentiment: number;
+  /** 0 … 1: swearing, CAPS, "!!!", angry emoji. */
+  anger: number;
+}
+
+/** Language detection, classification, entities and sentiment, in one call. */
+export interface Understander {
+  understand(text: string, context?: { previousLanguage?: Language }): Understanding;
+}
+
+// ───────────────────────────── storage ─────────────────────────────
+
+/** Everything one processed customer turn changes, written atomically. */
+export interface TurnRecord {
+  /** The inbound message this turn processed (marked done); absent for operator actions. */
+  inbound?: { channel: ChannelName; id: string };
+  customer?: Customer;
+  conversations: Conversation[];
+  case?: Case;
+  messages: StoredMessage[];
+  outbox: Omit<OutboxItem, 'seq'>[];
+  events: DomainEvent[];
+}
+
+/** Filters for listing conversations. */
+export interface ConversationFilter {
+  states?: ConversationState[];
+  caseId?: string;
+  customerId?: string;
+  assignee?: string;
+  limit?: number;
+}
+
+/**
+ * Persistence. Async and transactional where it matters; one contract test suite runs against
+ * every implementation (lowdb embedded, PostgreSQL shared).
+ */
+export interface Store {
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Records an inbound message unless (channel, id) was seen: false for a duplicate. */
+  acceptInbound(msg: InboundMessage): Promise<boolean>;
+  /** Accepted messages not yet processed (after a crash), oldest first. */
+  pendingInbound(limit: number): Promise<InboundMessage[]>;
+  /** Runs `fn` while holding the lock of one conversation key (across processes where shared). */
+  withConversationLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+
+  /** Writes a turn: conversations, case, customer, messages, outbox, inbound done: all or nothing. */
+  commitTurn(turn: TurnRecord): Promise<void>;
+
+  getCustomer(id: string): Promise<Customer | undefined>;
+  getConversation(id: string): Promise<Conversation | undefined>;
+  findConversationByKey(key: string): Promise<Conversation | undefined>;
+  listConversations(filter: ConversationFilter): Promise<Conversation[]>;
+  getCase(id: string): Promise<Case | undefined>;
+  /** The customer's open case, if any (joins a DM to the public thread's case). */
+  findOpenCase(customerId: string): Promise<Case | undefined>;
+  listCases(customerId: string): Promise<Case[]>;
+  listMessages(filter: { conversationId?: string; caseId?: string }): Promise<StoredMessage[]>;
+
+  /**
+   * Atomically moves a conversation from one of `from` states to `to` with the given changes
+   * (claim: queued → assigned). Returns the updated conversation, or undefined when the
+   * conversation was no longer in an expected state (someone else won).
+   */
+  compareAndSetConversation(
+    id: string,
+    expected: { states: ConversationState[]; assignee?: string | null },
+    change: Partial<Conversation>,
+  ): Promise<Conversation | undefined>;
+
+  /** Claims up to `limit` due outbox items (the first unsent one of each conversation), leasing them. */
+  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /** Records a send's outcome. */
+  completeOutbox(
+    id: string,
+    outcome:
+      | { status: 'sent'; platformId: string; at: string }
+      | { status: 'retry'; notBefore: number; error: string }
+      | { status: 'dead'; error: string },
+  ): Promise<void>;
+  getOutboxItem(id: string): Promise<OutboxItem | undefined>;
+  listOutbox(filter: { conversationId?: string; status?: OutboxItem['status'] }): Promise<OutboxItem[]>;
+
+  addOperator(op: Operator): Promise<void>;
+  getOperator(id: string): Promise<Operator | undefined>;
+  findOperatorByName(name: string): Promise<Operator | undefined>;
+  listOperators(): Promise<Operator[]>;
+
+  addSuggestion(s: FaqSuggestion): Promise<void>;
+  updateSuggestion(id: string, change: Partial<FaqSuggestion>): Promise<FaqSuggestion | undefined>;
+  listSuggestions(filter?: { status?: FaqSuggestion['status'] }): Promise<FaqSuggestion[]>;
+
+  /** Small named values: polling cursors (X since_id), caches. */
+  getValue(name: string): Promise<string | undefined>;
+  setValue(name: string, value: string): Promise<void>;
+}

@@ -1,0 +1,36 @@
+/**
+ * @module core/state
+ * The conversation state machine: one table of allowed moves and one `transition()`.
+ */
+import { IllegalTransitionError } from './errors.js';
+
+/** Where a conversation stands. */
+export const CONVERSATION_STATES = ['bot', 'awaiting_private', 'queued', 'assigned', 'resolved'] as const;
+export type ConversationState = (typeof CONVERSATION_STATES)[number];
+
+/**
+ * Allowed moves. Staying in the same state is not a transition and is always allowed.
+ * - bot → awaiting_private: a DM prompt went out; → queued: escalated.
+ * - awaiting_private → bot: the customer went on with something public the bot can answer.
+ * - queued → assigned: an operator claimed it; → bot: an operator gave it back to the bot.
+ * - assigned → queued: released/transferred back to the queue; → resolved; → bot: returned to bot.
+ * - resolved → bot: the customer wrote again (the bot then decides as usual).
+ */
+export const TRANSITIONS: Readonly<Record<ConversationState, readonly ConversationState[]>> = {
+  bot: ['awaiting_private', 'queued', 'resolved'],
+  awaiting_private: ['bot', 'queued', 'resolved'],
+  queued: ['assigned', 'bot', 'resolved'],
+  assigned: ['queued', 'resolved', 'bot'],
+  resolved: ['bot'],
+};
+
+/** True when `from → to` is allowed (or is no move at all). */
+export function canTransition(from: ConversationState, to: ConversationState): boolean {
+  return from === to || TRANSITIONS[from].includes(to);
+}
+
+/** Returns `to`, or throws IllegalTransitionError when the move is not in the table. */
+export function transition(from: ConversationState, to: ConversationState): ConversationState {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+  return to;
+}

@@ -1,0 +1,221 @@
+/**
+ * @module core/types
+ * The domain of customer care: customers, conversations, cases, messages, replies.
+ * Channel- and store-agnostic: adapters translate to and from these shapes.
+ */
+import type { ConversationState } from './state.js';
+
+/** Languages the bot speaks first-class. Others fall back to the default locale. */
+export type Language = 'it' | 'en';
+/** Where a message was seen: everyone (a mention, a comment) or only the brand (a DM, Messenger). */
+export type Visibility = 'public' | 'private';
+/** The name of a channel adapter: twitter | messenger | botframework | webchat | console | test ... */
+export type ChannelName = string;
+
+/** A customer as one channel knows them. `id` is `${channel}:${platformId}`. */
+export interface Customer {
+  id: string;
+  channel: ChannelName;
+  platformId: string;
+  handle?: string;
+  name?: string;
+  /** Reach on the platform, for VIP rules. */
+  followers?: number;
+  /** X only: the customer follows the brand (so the brand may DM them). */
+  followsBrand?: boolean;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+/** What the customer told us about themselves, as a channel delivers it. */
+export interface CustomerProfile {
+  platformId: string;
+  handle?: string;
+  name?: string;
+  followers?: number;
+  followsBrand?: boolean;
+}
+
+/** One message from a customer, as parsed by a channel adapter. */
+export interface InboundMessage {
+  channel: ChannelName;
+  /** The platform's id of this message (tweet id, Messenger mid, activity id): the idempotency key. */
+  id: string;
+  visibility: Visibility;
+  customer: CustomerProfile;
+  text: string;
+  /** ISO time the platform says the message was sent. */
+  sentAt: string;
+  /**
+   * The public thread this message belongs to (X conversation id, Facebook post id).
+   * Public conversations are keyed by thread; private ones by customer.
+   */
+  threadId?: string;
+  /** The platform id of the message this one replies to, if any. */
+  inReplyTo?: string;
+  /** A quick reply or postback: the payload the customer picked. */
+  payload?: string;
+  /**
+   * Channel-specific data the adapter needs again to answer (a Bot Framework conversation
+   * reference, a Facebook comment id). Stored on the conversation; core never reads it.
+   */
+  ref?: Record<string, unknown>;
+}
+
+/** A quick-reply option (clarify offers the top guesses). */
+export interface QuickReplyOption {
+  title: string;
+  payload: string;
+}
+
+/** What to say. Adapters render each kind; plain text is the fallback of every kind. */
+export type Reply =
+  | { kind: 'text'; text: string }
+  | { kind: 'quick_replies'; text: string; options: QuickReplyOption[] }
+  | {
+      kind: 'dm_prompt';
+      text: string;
+      /** Whether the platform lets the brand write first (true: a DM link can be offered). */
+      canMessagePrivately: boolean;
+    };
+
+/** Who wrote an outbound message. */
+export type Author =
+  | { kind: 'bot' }
+  | { kind: 'operator'; operatorId: string; name: string; initials: string };
+
+/** A reply recorded in the outbox before it is sent; sent once, with retries. */
+export interface OutboxItem {
+  id: string;
+  conversationId: string;
+  channel: ChannelName;
+  visibility: Visibility;
+  /** The customer's platform id (DM recipient) */
+  recipient: string;
+  /** Platform id of the message this answers (public replies thread under it). */
+  inReplyTo?: string;
+  reply: Reply;
+  author: Author;
+  /** Position within its conversation: items of one conversation are sent in this order. */
+  seq: number;
+  status: 'pending' | 'sending' | 'sent' | 'dead';
+  attempts: number;
+  /** Epoch ms before which the item is not tried (backoff, rate limits, leases). */
+  notBefore: number;
+  createdAt: string;
+  sentAt?: string;
+  platformId?: string;
+  lastError?: string;
+  /** Channel data copied from the conversation (e.g. Bot Framework conversation reference). */
+  ref?: Record<string, unknown>;
+}
+
+/** Why a conversation went to a person. */
+export const ESCALATION_REASONS = [
+  'human_request',
+  'low_confidence',
+  'negative_sentiment',
+  'vip',
+  'crisis',
+  'private_case',
+  'faq_escalate',
+  'policy',
+] as const;
+export type EscalationReason = (typeof ESCALATION_REASONS)[number];
+
+/** The queue's view of a waiting conversation. */
+export interface QueueInfo {
+  reason: EscalationReason;
+  /** 1 = most urgent. */
+  priority: number;
+  enqueuedAt: string;
+  /** When the first response is due (business time), ISO. */
+  slaDueAt?: string;
+  firstResponseAt?: string;
+}
+
+/** One conversation of a customer on one channel and visibility (a public thread, or the DMs). */
+export interface Conversation {
+  id: string;
+  /** `${channel}:${visibility}:${threadId or customer platform id}` */
+  key: string;
+  channel: ChannelName;
+  visibility: Visibility;
+  customerId: string;
+  caseId: string;
+  state: ConversationState;
+  language?: Language;
+  /** Low-confidence turns in a row. */
+  missStreak: number;
+  /** The operator holding it (state `assigned`). */
+  assignee?: string;
+  queue?: QueueInfo;
+  threadId?: string;
+  /** Platform id of the last customer message (public replies thread under it). */
+  lastInboundId?: string;
+  lastInboundAt?: string;
+  /** Marks for operators, e.g. `private_data_public` on a public post with private data. */
+  flags: string[];
+  ref?: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A case: one matter of one customer, linking the public thread and the private conversation. */
+export interface Case {
+  id: string;
+  customerId: string;
+  status: 'open' | 'resolved';
+  conversationIds: string[];
+  openedAt: string;
+  resolvedAt?: string;
+  resolvedBy?: string;
+}
+
+/** Something said in a conversation, or an operator's internal note. */
+export interface StoredMessage {
+  id: string;
+  conversationId: string;
+  caseId: string;
+  direction: 'in' | 'out' | 'note';
+  author: Author | { kind: 'customer' };
+  text: string;
+  visibility: Visibility;
+  /** Platform id (inbound: the message id; outbound: filled when sent). */
+  platformId?: string;
+  at: string;
+  /** What the bot did with an inbound message (answer, clarify, ...). */
+  action?: string;
+  faqId?: string;
+  /** Marks such as `private_data` (this public message contains private data). */
+  flags?: string[];
+}
+
+/** An operator (care-team member) who takes over conversations. */
+export interface Operator {
+  id: string;
+  name: string;
+  /** Shown in public signatures like "^MR". */
+  initials: string;
+  role: 'agent' | 'admin';
+  /** scrypt hash, never the password. */
+  passwordHash: string;
+  createdAt: string;
+}
+
+/** A proposed FAQ change learned from a resolved case, waiting for review. */
+export interface FaqSuggestion {
+  id: string;
+  caseId: string;
+  kind: 'new_entry' | 'add_question';
+  /** For `add_question`: the entry that gains the question. */
+  entryId?: string;
+  locale: Language;
+  questions: string[];
+  answer?: string;
+  status: 'pending' | 'approved' | 'rejected';
+  createdAt: string;
+  createdBy: string;
+  reviewedBy?: string;
+  reviewedAt?: string;
+}
