@@ -64,6 +64,11 @@ export interface ChannelCapabilities {
   signsPublicReplies: boolean;
   /** Max number of posts a long public answer may be split into (X: a numbered thread). */
   maxThread: number;
+  /**
+   * Messenger-style windows after the customer's last message: bot replies only within
+   * `standardMs`; operator replies up to `humanAgentMs` (HUMAN_AGENT tag). Absent: no window.
+   */
+  messagingWindow?: { standardMs: number; humanAgentMs: number };
 }
 
 /** An HTTP request as the server hands it to a channel: raw body kept for signatures. */
@@ -81,6 +86,13 @@ export interface ChannelResponse {
   status: number;
   body?: unknown;
   contentType?: string;
+}
+
+/** An extra HTTP route of a channel; the server hands it the raw request. */
+export interface ChannelRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  handle(req: ChannelRequest): Promise<ChannelResponse>;
 }
 
 /** Whether and how the brand can write to a customer privately. */
@@ -108,6 +120,14 @@ export interface ChannelAdapter {
   privateReach?(customer: Customer): Promise<PrivateReach>;
   /** A link that opens a private conversation with the brand (X DM deep link, m.me link). */
   privateLink?(customer: Customer): string | undefined;
+  /** Shows a typing indicator while the bot works (Messenger sender_action). */
+  typing?(msg: InboundMessage): Promise<void>;
+  /** Hides a public message with private data, where the platform allows (Facebook comments). */
+  hideMessage?(conversation: Conversation, platformId: string): Promise<void>;
+  /** Told about domain events of its conversations (Bot Framework emits handoff.initiate/status). */
+  notify?(event: DomainEvent, conversation: Conversation): Promise<void>;
+  /** Extra HTTP routes the channel serves (Bot Framework: POST /api/messages). */
+  routes?: ChannelRoute[];
   /** Starts background work (polling); called once when the server starts. */
   start?(ctx: ChannelContext): Promise<void>;
   stop?(): Promise<void>;

@@ -60,6 +60,11 @@ export interface InboundMessage {
    * reference, a Facebook comment id). Stored on the conversation; core never reads it.
    */
   ref?: Record<string, unknown>;
+  /**
+   * This private message continues the case of another identity of the same customer on this
+   * channel (Messenger: the PSID that answered our private reply to a Facebook comment).
+   */
+  linkTo?: { customerPlatformId: string };
 }
 
 /** A quick-reply option (clarify offers the top guesses). */
@@ -108,6 +113,8 @@ export interface OutboxItem {
   lastError?: string;
   /** Channel data copied from the conversation (e.g. Bot Framework conversation reference). */
   ref?: Record<string, unknown>;
+  /** When the customer last wrote (messaging windows: Messenger 24 h / HUMAN_AGENT 7 days). */
+  customerLastMessageAt?: string;
 }
 
 /** Why a conversation went to a person. */
