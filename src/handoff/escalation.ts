@@ -1,0 +1,63 @@
+/**
+ * @module handoff/escalation
+ * The rules that send a conversation to a person. Each rule is configurable and names its
+ * `reason`; `findEscalation` returns the first rule that fires, most serious first.
+ */
+import type { Understanding } from '../core/ports.js';
+import type { EscalationReason } from '../core/types.js';
+
+/** The configurable thresholds and lists of the escalation rules. */
+export interface EscalationRules {
+  vipFollowers: number;
+  vipHandles: readonly string[];
+  crisisKeywords: readonly string[];
+  angerThreshold: number;
+  missesBeforeEscalation: number;
+}
+
+/** What the rules look at. */
+export interface EscalationInput {
+  text: string;
+  understanding: Understanding;
+  /** The confident intent, if any (e.g. `human_request`). */
+  intent?: string;
+  customer: { handle?: string; followers?: number };
+}
+
+/** Folds case and accents so "Intossicazióne" matches "intossicazione". */
+function fold(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** A crisis keyword found in the text (word-bounded), if any. */
+export function findCrisisKeyword(text: string, keywords: readonly string[]): string | undefined {
+  const folded = ` ${fold(text).replace(/[^\p{L}\p{N}]+/gu, ' ')} `;
+  return keywords.find((k) => {
+    const key = fold(k).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+    return key.length > 0 && folded.includes(` ${key} `);
+  });
+}
+
+/** True when the customer is a VIP by reach or by the brand's list of handles. */
+export function isVip(customer: { handle?: string; followers?: number }, rules: EscalationRules): boolean {
+  const handle = customer.handle?.replace(/^@/, '').toLowerCase();
+  return (
+    (customer.followers !== undefined && customer.followers >= rules.vipFollowers) ||
+    (handle !== undefined && rules.vipHandles.includes(handle))
+  );
+}
+
+/**
+ * The escalation a message triggers by itself, before any FAQ is considered:
+ * crisis keywords, an explicit request for a person, anger, a VIP. Undefined when none fires.
+ * (Low confidence, FAQ `escalate: true` and private cases depend on the conversation and are
+ * decided in the pipeline's decision table.)
+ */
+export function findEscalation(input: EscalationInput, rules: EscalationRules): EscalationReason | undefined {
+  if (findCrisisKeyword(input.text, rules.crisisKeywords)) return 'crisis';
+  if (input.intent === 'human_request') return 'human_request';
+  if (input.understanding.anger >= rules.angerThreshold) return 'negative_sentiment';
+  if (input.intent === 'complaint') return 'negative_sentiment';
+  if (isVip(input.customer, rules)) return 'vip';
+  return undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * @module pipeline/messages
+ * What the bot says when it is not quoting the FAQ, in Italian and English. Care teams can
+ * read and change these in one place.
+ */
+import type { Language } from '../core/types.js';
+
+/** The bot's own phrases; `{brand}` and `{when}` are filled in. */
+export const MESSAGES = {
+  greet: {
+    it: 'Ciao! Sono l’assistente virtuale di {brand}. Come posso aiutarti?',
+    en: 'Hi! I’m {brand}’s virtual assistant. How can I help?',
+  },
+  thank: {
+    it: 'Grazie a te! Se ti serve altro, scrivimi pure.',
+    en: 'You’re welcome! If you need anything else, just write.',
+  },
+  clarify: {
+    it: 'Non sono sicuro di aver capito. Puoi riformulare la domanda con qualche dettaglio in più?',
+    en: 'I’m not sure I understood. Could you rephrase your question with a bit more detail?',
+  },
+  clarifyOptions: {
+    it: 'Non sono sicuro di aver capito: intendevi una di queste?',
+    en: 'I’m not sure I understood: did you mean one of these?',
+  },
+  dmPromptOpen: {
+    it: 'Per aiutarti ci servono alcuni dati personali, che è meglio non scrivere in pubblico: continuiamo in messaggio privato (DM), ti abbiamo appena scritto.',
+    en: 'To help you we need some personal details, which are best kept out of public view: let’s continue in a private message (DM), we’ve just written to you.',
+  },
+  dmPromptFollow: {
+    it: 'Per aiutarti ci servono alcuni dati personali, che è meglio non scrivere in pubblico: scrivici in messaggio privato (DM), oppure seguici così possiamo scriverti noi.',
+    en: 'To help you we need some personal details, which are best kept out of public view: send us a private message (DM), or follow us so we can write to you.',
+  },
+  dmOpener: {
+    it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per un ordine, il numero d’ordine) e un collega ti risponderà.',
+    en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for an order, the order number) and a colleague will answer you.',
+  },
+  privacyWarning: {
+    it: 'Attenzione: il tuo messaggio contiene dati personali visibili a tutti. Ti consigliamo di cancellarlo e di continuare con noi in messaggio privato (DM), dove possiamo aiutarti in sicurezza.',
+    en: 'Careful: your message contains personal data that everyone can see. We suggest deleting it and continuing with us in a private message (DM), where we can help you safely.',
+  },
+  escalateOpen: {
+    it: 'Ti passo a un collega del servizio clienti, che ti risponderà {when}.',
+    en: 'I’m passing you to a colleague from customer care, who will answer {when}.',
+  },
+  escalateClosed: {
+    it: 'Ti passo a un collega del servizio clienti. Ora siamo chiusi: ti risponderemo {when}.',
+    en: 'I’m passing you to a colleague from customer care. We’re closed right now: we’ll answer {when}.',
+  },
+  escalateAngry: {
+    it: 'Ci dispiace molto per il disagio. Un collega del servizio clienti prende in mano la tua segnalazione e ti risponderà {when}.',
+    en: 'We’re really sorry for the trouble. A colleague from customer care is taking this over and will answer {when}.',
+  },
+  privateCase: {
+    it: 'Grazie, ho tutto quello che serve. Un collega verificherà e ti risponderà {when}.',
+    en: 'Thanks, I have what I need. A colleague will check and answer {when}.',
+  },
+  soon: {
+    it: 'entro circa {minutes} minuti',
+    en: 'within about {minutes} minutes',
+  },
+} as const satisfies Record<string, Record<Language, string>>;
+
+/** The phrase `key` in `language`, with `{name}` placeholders filled. */
+export function say(key: keyof typeof MESSAGES, language: Language, vars: Record<string, string | number> = {}): string {
+  return MESSAGES[key][language].replace(/\{(\w+)\}/g, (m, name: string) =>
+    vars[name] === undefined ? m : String(vars[name]),
+  );
+}

@@ -1,0 +1,127 @@
+/**
+ * @module pipeline/outbox-sender
+ * Delivers outbox items through their channels: each once, in order per conversation, retrying
+ * platform outages with backoff and honouring rate-limit reset times. Runs in every instance;
+ * the store's claim (a lease) keeps two instances from sending the same item.
+ */
+import type { EventBus } from '../core/events.js';
+import { ChannelApiError, NetworkError } from '../core/errors.js';
+import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
+import type { OutboxItem } from '../core/types.js';
+import type { Logger } from '../util/logger.js';
+
+/** How the sender retries. */
+export interface RetryPolicy {
+  /** First retry delay; doubles each attempt. */
+  baseMs: number;
+  maxMs: number;
+  /** Attempts before an item is given up (dead). */
+  maxAttempts: number;
+  /** How long a claimed item is reserved for one sender. */
+  leaseMs: number;
+}
+
+const DEFAULT_POLICY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 10, leaseMs: 60_000 };
+
+/** The outbox sender. */
+export interface OutboxSender {
+  start(): void;
+  /** Sends what is due now (called after a turn wrote replies). */
+  kick(): void;
+  /** Sends everything due until nothing is due (tests, shutdown). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Creates a sender over the store's outbox. */
+export function createOutboxSender(deps: {
+  store: Store;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  channels: ReadonlyMap<string, ChannelAdapter>;
+  policy?: Partial<RetryPolicy>;
+  /** How often to look for due items (retries, other instances' items). */
+  pollMs?: number;
+}): OutboxSender {
+  const policy = { ...DEFAULT_POLICY, ...deps.policy };
+  const { store, clock, logger } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  async function sendOne(item: OutboxItem): Promise<void> {
+    const adapter = deps.channels.get(item.channel);
+    const at = clock.now().toISOString();
+    if (!adapter) {
+      await store.completeOutbox(item.id, { status: 'dead', error: `no channel ${item.channel}` });
+      return;
+    }
+    try {
+      const result = await adapter.send(item);
+      await store.completeOutbox(item.id, { status: 'sent', platformId: result.platformId, at });
+      await deps.bus.publish({ type: 'message.sent', conversationId: item.conversationId, outboxId: item.id, platformId: result.platformId, at });
+    } catch (err) {
+      const retryable = err instanceof NetworkError || (err instanceof ChannelApiError && err.details.retryable);
+      const message = err instanceof Error ? err.message : String(err);
+      if (retryable && item.attempts < policy.maxAttempts) {
+        const backoff = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, item.attempts - 1));
+        const jitter = Math.round(backoff * 0.2 * Math.random());
+        const retryAt = err instanceof ChannelApiError && err.details.retryAt ? err.details.retryAt : 0;
+        const notBefore = Math.max(clock.now().getTime() + backoff + jitter, retryAt);
+        logger.warn({ channel: item.channel, outboxId: item.id, attempts: item.attempts, notBefore, error: message }, 'send failed; will retry');
+        await store.completeOutbox(item.id, { status: 'retry', notBefore, error: message });
+      } else {
+        logger.error({ channel: item.channel, outboxId: item.id, attempts: item.attempts, error: message }, 'send failed; giving up');
+        await store.completeOutbox(item.id, { status: 'dead', error: message });
+        await deps.bus.publish({ type: 'message.failed', conversationId: item.conversationId, outboxId: item.id, error: message, at });
+      }
+    }
+  }
+
+  async function cycle(): Promise<void> {
+    do {
+      again = false;
+      for (;;) {
+        const batch = await store.claimOutbox(clock.now().getTime(), 50, policy.leaseMs);
+        if (batch.length === 0) break;
+        // Items of different conversations go out in parallel; one conversation's items are in order
+        // because the store hands out only the first unsent item of each conversation.
+        await Promise.all(batch.map(sendOne));
+      }
+    } while (again && !stopped);
+  }
+
+  function kick(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = cycle()
+      .catch((err: unknown) => logger.error({ err }, 'outbox cycle failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  }
+
+  return {
+    start() {
+      stopped = false;
+      timer = setInterval(kick, deps.pollMs ?? 500);
+      timer.unref();
+      kick();
+    },
+    kick,
+    async drain() {
+      while (running) await running;
+      await cycle();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      while (running) await running;
+    },
+  };
+}
