@@ -1,0 +1,65 @@
+/**
+ * @module server/http
+ * Small helpers over restify's request/response: raw bodies (signatures are computed over the
+ * exact bytes), JSON answers, and the translation to the channel-neutral ChannelRequest.
+ */
+import type { Request, Response } from 'restify';
+import type { ChannelRequest, ChannelResponse } from '../core/ports.js';
+
+/** Largest request body accepted (webhooks and API calls are small). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads the whole request body as bytes; rejects bodies over MAX_BODY_BYTES. */
+export async function readRawBody(req: Request): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as unknown as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw Object.assign(new Error('request body too large'), { statusCode: 413 });
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Reads and parses a JSON body; undefined for an empty body, an error with status 400 when malformed. */
+export async function readJsonBody(req: Request): Promise<unknown> {
+  const raw = await readRawBody(req);
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 });
+  }
+}
+
+/** The channel-neutral view of a request. */
+export function toChannelRequest(req: Request, rawBody: Buffer): ChannelRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const query: Record<string, string | undefined> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  return { method: req.method ?? 'GET', headers, query, rawBody, remoteAddress: req.socket?.remoteAddress };
+}
+
+/** Writes a ChannelResponse. */
+export function sendChannelResponse(res: Response, answer: ChannelResponse): void {
+  if (answer.body === undefined) {
+    res.writeHead(answer.status);
+    res.end();
+    return;
+  }
+  if (typeof answer.body === 'string' || Buffer.isBuffer(answer.body)) {
+    res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' });
+    res.end(answer.body);
+    return;
+  }
+  res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json' });
+  res.end(JSON.stringify(answer.body));
+}
+
+/** Writes a JSON answer. */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
