@@ -1,0 +1,333 @@
+/**
+ * @module corpus/load
+ * Reads `faq/**\/*.yaml` and `intents/**\/*.yaml`, validates them with zod and reports every
+ * problem of every file at once as `file:line:column: message` (a CorpusError).
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { faqLabel, intentLabel, type Corpus, type FaqEntry, type IntentDef } from '../core/corpus.js';
+import { CorpusError, type CorpusProblem } from '../core/errors.js';
+import type { TrainingExample } from '../core/ports.js';
+import type { Language } from '../core/types.js';
+import { faqEntrySchema, faqFileSchema, intentFileSchema, intentSchema } from './schema.js';
+
+/** Where the corpus lives. */
+export interface CorpusLocation {
+  faqDir: string;
+  intentsDir: string;
+}
+
+/** A position in a corpus file, as shown to people (`file` relative to the working directory). */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Everything learned while reading a corpus, valid or not (the linter needs positions too). */
+export interface CorpusInspection {
+  /** The corpus built from what was valid (complete only when `problems` is empty). */
+  corpus: Corpus;
+  problems: CorpusProblem[];
+  /** Where each FAQ entry's id is written, by id (first occurrence). */
+  entryPositions: Map<string, SourcePosition>;
+  /** Where each question is written: `positionOfQuestion(id, index)`. */
+  questionPosition(id: string, index: number): SourcePosition | undefined;
+}
+
+type PathKey = string | number;
+
+interface ParsedFile<T> {
+  rel: string;
+  display: string;
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+  data: T | undefined;
+}
+
+/** Lists `*.yaml` / `*.yml` files under `dir`, recursively, sorted, relative with `/`. */
+export async function listYamlFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name) && !e.name.startsWith('.'))
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
+}
+
+/** How a file is named in messages: relative to the working directory when inside it. */
+export function displayPath(absolute: string): string {
+  const rel = path.relative(process.cwd(), absolute);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? absolute : rel.split(path.sep).join('/');
+}
+
+function positionOf(file: ParsedFile<unknown>, offset: number): SourcePosition {
+  const { line, col } = file.lineCounter.linePos(offset);
+  return { file: file.display, line, column: col };
+}
+
+/** Finds the best node for a path: the value itself, else the key of its pair, else the nearest ancestor. */
+export function locatePath(doc: Document.Parsed, lineCounter: LineCounter, keys: readonly PathKey[]): { line: number; col: number; present: boolean } {
+  const node = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+  if (node && typeof node === 'object' && 'range' in node && Array.isArray(node.range)) {
+    return { ...lineCounter.linePos(node.range[0] as number), present: true };
+  }
+  if (keys.length > 0) {
+    const parent = keys.length === 1 ? doc.contents : doc.getIn(keys.slice(0, -1), true);
+    const last = keys[keys.length - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === last);
+      if (pair && isScalar(pair.key) && pair.key.range) {
+        return { ...lineCounter.linePos(pair.key.range[0]), present: true };
+      }
+    }
+    const up = locatePath(doc, lineCounter, keys.slice(0, -1));
+    return { ...up, present: false };
+  }
+  return { line: 1, col: 1, present: false };
+}
+
+function formatPath(keys: readonly PathKey[]): string {
+  let out = '';
+  for (const k of keys) out += typeof k === 'number' ? `[${k}]` : out ? `.${k}` : k;
+  return out;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  faqFile: ['locale', 'entries'],
+  faqEntry: ['id', 'locale', 'questions', 'answer', 'answer_short', 'private', 'escalate', 'tags', 'source'],
+  source: ['kind', 'case', 'approved_by', 'at'],
+  intentFile: ['locale', 'intents'],
+  intent: ['name', 'locale', 'action', 'examples', 'answer'],
+};
+
+function knownKeysAt(kind: 'faq' | 'intents', keys: readonly PathKey[]): readonly string[] {
+  if (keys.length === 0) return kind === 'faq' ? KNOWN_KEYS.faqFile! : KNOWN_KEYS.intentFile!;
+  if (keys.length === 2) return kind === 'faq' ? KNOWN_KEYS.faqEntry! : KNOWN_KEYS.intent!;
+  return KNOWN_KEYS.source!;
+}
+
+function didYouMean(key: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = levenshtein(key.toLowerCase(), k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best ? ` (did you mean "${best}"?)` : '';
+}
+
+/** Finds the key of `key` in the map at `parentKeys` (for unknown keys), else the map itself. */
+function locateKey(doc: Document.Parsed, lineCounter: LineCounter, parentKeys: readonly PathKey[], key: string): { line: number; col: number } {
+  const parent = parentKeys.length === 0 ? doc.contents : doc.getIn(parentKeys, true);
+  if (isMap(parent)) {
+    const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+    if (pair && isScalar(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]);
+  }
+  return locatePath(doc, lineCounter, parentKeys);
+}
+
+function zodProblems(kind: 'faq' | 'intents', file: ParsedFile<unknown>, error: z.ZodError, prefix: readonly PathKey[] = []): CorpusProblem[] {
+  const problems: CorpusProblem[] = [];
+  for (const issue of error.issues) {
+    const keys = [...prefix, ...issue.path.filter((k): k is PathKey => typeof k === 'string' || typeof k === 'number')];
+    const where = formatPath(keys);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const at = locateKey(file.doc, file.lineCounter, keys, key);
+        const hint = didYouMean(key, knownKeysAt(kind, keys));
+        problems.push({ file: file.display, line: at.line, column: at.col, message: `${where ? `${where}: ` : ''}unknown key "${key}"${hint}` });
+      }
+      continue;
+    }
+    const at = locatePath(file.doc, file.lineCounter, keys);
+    const last = keys[keys.length - 1];
+    const message =
+      !at.present && typeof last === 'string'
+        ? `${formatPath(keys.slice(0, -1)) || 'file'}: missing required "${last}"`
+        : `${where ? `${where}: ` : ''}${issue.message}`;
+    problems.push({ file: file.display, line: at.line, column: at.col, message });
+  }
+  return problems;
+}
+
+async function parseYamlFile<S extends z.ZodType>(
+  kind: 'faq' | 'intents',
+  dir: string,
+  rel: string,
+  schema: S,
+  problems: CorpusProblem[],
+  hash: ReturnType<typeof createHash>,
+): Promise<ParsedFile<z.infer<S>>> {
+  const absolute = path.join(dir, rel);
+  const source = await readFile(absolute, 'utf8');
+  hash.update(`${kind}/${rel}\u0000${source}\u0000`);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const file: ParsedFile<z.infer<S>> = { rel, display: displayPath(absolute), doc, lineCounter, data: undefined };
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const { line, col } = lineCounter.linePos(err.pos[0]);
+      const firstLine = err.message.split('\n')[0] ?? err.message;
+      problems.push({ file: file.display, line, column: col, message: `YAML syntax error: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}` });
+    }
+    return file;
+  }
+  if (doc.contents === null) {
+    problems.push({ file: file.display, line: 1, column: 1, message: 'the file is empty' });
+    return file;
+  }
+  const parsed = schema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    problems.push(...zodProblems(kind, file, parsed.error));
+    return file;
+  }
+  file.data = parsed.data;
+  return file;
+}
+
+async function listDir(dir: string, label: string, problems: CorpusProblem[]): Promise<string[]> {
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) {
+      problems.push({ file: displayPath(dir), line: 1, column: 1, message: `the ${label} folder is not a folder` });
+      return [];
+    }
+  } catch (err) {
+    problems.push({ file: displayPath(path.resolve(dir)), line: 1, column: 1, message: `the ${label} folder cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
+    return [];
+  }
+  return listYamlFiles(dir);
+}
+
+/** Reads and validates the corpus, collecting every problem instead of throwing. */
+export async function inspectCorpus(options: CorpusLocation): Promise<CorpusInspection> {
+  const problems: CorpusProblem[] = [];
+  const hash = createHash('sha256');
+  const faq: FaqEntry[] = [];
+  const intents: IntentDef[] = [];
+  const entryPositions = new Map<string, SourcePosition>();
+  const entryFile = new Map<string, { file: ParsedFile<unknown>; index: number }>();
+
+  const faqFiles = await listDir(options.faqDir, 'FAQ', problems);
+  if (faqFiles.length === 0 && problems.length === 0) {
+    problems.push({ file: displayPath(path.resolve(options.faqDir)), line: 1, column: 1, message: 'the FAQ folder has no .yaml files' });
+  }
+  for (const rel of faqFiles) {
+    const file = await parseYamlFile('faq', options.faqDir, rel, faqFileSchema, problems, hash);
+    if (!file.data) continue;
+    const fileLocale = file.data.locale;
+    file.data.entries.forEach((raw, index) => {
+      const parsed = faqEntrySchema.safeParse(raw);
+      if (!parsed.success) {
+        problems.push(...zodProblems('faq', file, parsed.error, ['entries', index]));
+        const rawId = raw !== null && typeof raw === 'object' && 'id' in raw ? raw.id : undefined;
+        // Still claim the id, so a duplicate elsewhere is reported in the same run.
+        if (typeof rawId === 'string' && !entryPositions.has(rawId)) {
+          const at = locatePath(file.doc, file.lineCounter, ['entries', index, 'id']);
+          entryPositions.set(rawId, { file: file.display, line: at.line, column: at.col });
+        }
+        return;
+      }
+      const entry = parsed.data;
+      const locale: Language | undefined = entry.locale ?? fileLocale;
+      const idAt = locatePath(file.doc, file.lineCounter, ['entries', index, 'id']);
+      const position = { file: file.display, line: idAt.line, column: idAt.col };
+      if (!locale) {
+        problems.push({ ...position, message: `entries[${index}]: no locale: set \`locale\` on the file or on the entry` });
+        return;
+      }
+      const first = entryPositions.get(entry.id);
+      if (first) {
+        problems.push({ ...position, message: `duplicate id "${entry.id}": already used at ${first.file}:${first.line}:${first.column}` });
+        return;
+      }
+      entryPositions.set(entry.id, position);
+      entryFile.set(entry.id, { file, index });
+      const { locale: _ignored, ...rest } = entry;
+      faq.push({ ...rest, locale, file: rel });
+    });
+  }
+
+  const intentFiles = await listDir(options.intentsDir, 'intents', problems);
+  const intentPositions = new Map<string, SourcePosition>();
+  for (const rel of intentFiles) {
+    const file = await parseYamlFile('intents', options.intentsDir, rel, intentFileSchema, problems, hash);
+    if (!file.data) continue;
+    const fileLocale = file.data.locale;
+    file.data.intents.forEach((raw, index) => {
+      const parsed = intentSchema.safeParse(raw);
+      if (!parsed.success) {
+        problems.push(...zodProblems('intents', file, parsed.error, ['intents', index]));
+        return;
+      }
+      const intent = parsed.data;
+      const locale: Language | undefined = intent.locale ?? fileLocale;
+      const at = locatePath(file.doc, file.lineCounter, ['intents', index, 'name']);
+      const position = { file: file.display, line: at.line, column: at.col };
+      if (!locale) {
+        problems.push({ ...position, message: `intents[${index}]: no locale: set \`locale\` on the file or on the intent` });
+        return;
+      }
+      const key = `${locale}:${intent.name}`;
+      const first = intentPositions.get(key);
+      if (first) {
+        problems.push({ ...position, message: `duplicate intent "${intent.name}" for locale ${locale}: already defined at ${first.file}:${first.line}:${first.column}` });
+        return;
+      }
+      intentPositions.set(key, position);
+      const { locale: _ignored, ...rest } = intent;
+      intents.push({ ...rest, locale, file: rel });
+    });
+  }
+
+  return {
+    corpus: { faq, intents, version: hash.digest('hex').slice(0, 16) },
+    problems,
+    entryPositions,
+    questionPosition(id, index) {
+      const where = entryFile.get(id);
+      if (!where) return undefined;
+      const at = locatePath(where.file.doc, where.file.lineCounter, ['entries', where.index, 'questions', index]);
+      return { file: where.file.display, line: at.line, column: at.col };
+    },
+  };
+}
+
+/** Loads the corpus; throws CorpusError listing every problem of every file. */
+export async function loadCorpus(options: CorpusLocation): Promise<Corpus> {
+  const inspection = await inspectCorpus(options);
+  if (inspection.problems.length > 0) throw new CorpusError(inspection.problems);
+  return inspection.corpus;
+}
+
+/** The classifier's training set: every FAQ question (`faq:<id>`) and intent example (`intent:<name>`). */
+export function corpusToExamples(corpus: Corpus): TrainingExample[] {
+  const examples: TrainingExample[] = [];
+  for (const entry of corpus.faq) {
+    for (const text of entry.questions) examples.push({ text, label: faqLabel(entry.id), language: entry.locale });
+  }
+  for (const intent of corpus.intents) {
+    for (const text of intent.examples) examples.push({ text, label: intentLabel(intent.name), language: intent.locale });
+  }
+  return examples;
+}
