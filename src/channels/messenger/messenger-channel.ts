@@ -1,0 +1,287 @@
+/**
+ * @module channels/messenger/messenger-channel
+ * Facebook Messenger and Page comments behind one ChannelAdapter. Sends through bottender's
+ * MessengerClient with an explicit Graph API version; webhook checks are our own (signature.ts).
+ */
+import { MessengerClient } from 'bottender';
+import { z } from 'zod';
+import { ChannelApiError } from '../../core/errors.js';
+import type { DomainEvent } from '../../core/events.js';
+import type {
+  ChannelAdapter,
+  ChannelCapabilities,
+  ChannelRequest,
+  ChannelResponse,
+  Clock,
+  PrivateReach,
+  SendResult,
+  Store,
+} from '../../core/ports.js';
+import type { Config } from '../../config/config.js';
+import type { Conversation, Customer, InboundMessage, OutboxItem, QuickReplyOption } from '../../core/types.js';
+import type { Logger } from '../../util/logger.js';
+import { toChannelError } from './graph-errors.js';
+import { answerHandshake, verifySignature } from './signature.js';
+import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey } from './store-keys.js';
+import { parseWebhook } from './webhook.js';
+
+const HOUR = 3_600_000;
+/** Bot replies: 24 h after the customer's last message. Operators (HUMAN_AGENT): 7 days. */
+export const MESSENGER_WINDOW = { standardMs: 24 * HOUR, humanAgentMs: 7 * 24 * HOUR } as const;
+/** Private replies to a comment: within 7 days of the comment. */
+const PRIVATE_REPLY_MS = 7 * 24 * HOUR;
+const MAX_TEXT = 2000;
+/** Facebook comments accept up to 8,000 characters. */
+const MAX_COMMENT = 8000;
+const MAX_QUICK_REPLIES = 13;
+const MAX_QUICK_REPLY_TITLE = 20;
+const MAX_QUICK_REPLY_PAYLOAD = 1000;
+/** The Page Inbox (Meta Business Suite) app: handing a thread to it hands it to people there. */
+export const PAGE_INBOX_APP_ID = 263902037430900;
+
+/** Dependencies of the Messenger channel. */
+export interface MessengerChannelDeps {
+  config: NonNullable<Config['messenger']>;
+  /** Only small named values are used (comment authors, PSID links, private replies sent). */
+  store: Pick<Store, 'getValue' | 'setValue'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+const sendResponseSchema = z.looseObject({
+  recipientId: z.string().optional(),
+  messageId: z.string().optional(),
+});
+const commentResponseSchema = z.looseObject({ id: z.string() });
+const privateReplyRecordSchema = z.object({ recipientId: z.string().optional(), at: z.string() });
+
+/** Comment ids are `<post or parent id>_<comment id>`; Messenger mids look like `m_…`. */
+export function isCommentId(id: string): boolean {
+  return /^\d+_\d+$/.test(id);
+}
+
+/** Cuts text into pieces of at most `max` characters, preferring whitespace boundaries. */
+export function splitText(text: string, max: number): string[] {
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    let cut = rest.lastIndexOf(' ', max);
+    const newline = rest.lastIndexOf('\n', max);
+    cut = Math.max(cut, newline);
+    if (cut < max / 2) cut = max;
+    parts.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest.length > 0 || parts.length === 0) parts.push(rest);
+  return parts;
+}
+
+/** Meta's quick replies: at most 13, titles of at most 20 characters, payloads of at most 1000. */
+export function toQuickReplies(options: readonly QuickReplyOption[]): Array<{ contentType: 'text'; title: string; payload: string }> {
+  return options.slice(0, MAX_QUICK_REPLIES).map((o) => {
+    const chars = [...o.title];
+    const title = chars.length > MAX_QUICK_REPLY_TITLE ? `${chars.slice(0, MAX_QUICK_REPLY_TITLE - 1).join('')}…` : o.title;
+    return { contentType: 'text', title, payload: o.payload.slice(0, MAX_QUICK_REPLY_PAYLOAD) };
+  });
+}
+
+/** Plain text of a reply, for places without quick replies (comments). */
+function plainText(item: OutboxItem): string {
+  const reply = item.reply;
+  if (reply.kind === 'quick_replies' && reply.options.length > 0) {
+    return `${reply.text}\n${reply.options.map((o) => `• ${o.title}`).join('\n')}`;
+  }
+  return reply.text;
+}
+
+function refString(ref: Record<string, unknown> | undefined, key: string): string | undefined {
+  const value = ref?.[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Creates the Messenger channel adapter. */
+export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapter {
+  const { config, store, clock, logger } = deps;
+  const log = logger.child({ channel: 'messenger' });
+  const client = new MessengerClient({
+    accessToken: config.pageToken,
+    appSecret: config.appSecret, // adds appsecret_proof to every call
+    version: config.graphVersion.replace(/^v/, ''),
+    origin: config.graphOrigin,
+  });
+
+  const capabilities: ChannelCapabilities = {
+    publicReplies: true,
+    privateMessages: true,
+    maxLength: { private: MAX_TEXT, public: MAX_COMMENT },
+    // UTF-16 units: never more than Meta's count of characters, so a fitted text always fits.
+    measure: (text) => text.length,
+    quickReplies: MAX_QUICK_REPLIES,
+    signsPublicReplies: false,
+    maxThread: 1,
+    messagingWindow: { ...MESSENGER_WINDOW },
+  };
+
+  /** RESPONSE inside 24 h; HUMAN_AGENT for operators up to 7 days; otherwise refuse without calling Meta. */
+  function messagingOptions(item: OutboxItem): { messagingType: 'RESPONSE' } | { messagingType: 'MESSAGE_TAG'; tag: 'HUMAN_AGENT' } {
+    if (!item.customerLastMessageAt) return { messagingType: 'RESPONSE' };
+    const age = clock.now().getTime() - new Date(item.customerLastMessageAt).getTime();
+    if (age <= MESSENGER_WINDOW.standardMs) return { messagingType: 'RESPONSE' };
+    const hours = Math.floor(age / HOUR);
+    if (item.author.kind !== 'operator') {
+      throw new ChannelApiError(
+        `Messenger: not sent: the customer last wrote ${hours} h ago, and bot messages are allowed only within 24 h`,
+        { channel: 'messenger', status: 0, code: 'outside_window', retryable: false },
+      );
+    }
+    if (age <= MESSENGER_WINDOW.humanAgentMs) return { messagingType: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' };
+    throw new ChannelApiError(
+      `Messenger: not sent: the customer last wrote ${Math.floor(age / (24 * HOUR))} days ago; operators may answer only within 7 days (HUMAN_AGENT tag). Wait for the customer to write again.`,
+      { channel: 'messenger', status: 0, code: 'outside_window', retryable: false },
+    );
+  }
+
+  async function sendPrivateReply(item: OutboxItem, commentId: string): Promise<SendResult> {
+    const already = await store.getValue(privateReplyKey(commentId));
+    if (already) {
+      throw new ChannelApiError(
+        `Messenger: not sent: a private reply to comment ${commentId} was already sent, and Meta allows only one per comment`,
+        { channel: 'messenger', status: 0, code: 'private_reply_used', retryable: false },
+      );
+    }
+    if (item.customerLastMessageAt) {
+      const age = clock.now().getTime() - new Date(item.customerLastMessageAt).getTime();
+      if (age > PRIVATE_REPLY_MS) {
+        throw new ChannelApiError(
+          `Messenger: not sent: private replies are allowed only within 7 days of the comment`,
+          { channel: 'messenger', status: 0, code: 'outside_window', retryable: false },
+        );
+      }
+    }
+    const text = splitText(plainText(item), MAX_TEXT)[0] ?? '';
+    let response: z.infer<typeof sendResponseSchema>;
+    try {
+      response = sendResponseSchema.parse(
+        await client.sendMessage({ commentId }, { text }, { messagingType: 'RESPONSE' }),
+      );
+    } catch (error) {
+      throw toChannelError(error, 'private reply', clock.now().getTime());
+    }
+    const at = clock.now().toISOString();
+    await store.setValue(privateReplyKey(commentId), JSON.stringify({ recipientId: response.recipientId, at }));
+    const commenter = (await store.getValue(commentAuthorKey(commentId))) ?? item.recipient;
+    if (response.recipientId) {
+      await store.setValue(psidLinkKey(response.recipientId), commenter);
+      await store.setValue(commenterPsidKey(commenter), response.recipientId);
+    }
+    return { platformId: response.messageId ?? `private_reply:${commentId}` };
+  }
+
+  async function sendComment(item: OutboxItem): Promise<SendResult> {
+    const target = item.inReplyTo ?? refString(item.ref, 'commentId');
+    if (!target) {
+      throw new ChannelApiError('Messenger: a public reply needs the comment it answers (inReplyTo)', {
+        channel: 'messenger',
+        status: 0,
+        code: 'no_comment',
+        retryable: false,
+      });
+    }
+    const message = splitText(plainText(item), MAX_COMMENT)[0] ?? '';
+    try {
+      const res = await client.axios.post(`/${encodeURIComponent(target)}/comments`, { message }, { params: { access_token: config.pageToken } });
+      return { platformId: commentResponseSchema.parse(res.data).id };
+    } catch (error) {
+      throw toChannelError(error, 'comment reply', clock.now().getTime());
+    }
+  }
+
+  async function sendMessage(item: OutboxItem): Promise<SendResult> {
+    const options = messagingOptions(item);
+    // A commenter's private conversation is reached through the PSID their private reply revealed.
+    const psid = refString(item.ref, 'psid') ?? (await store.getValue(commenterPsidKey(item.recipient))) ?? item.recipient;
+    const reply = item.reply;
+    const parts = splitText(reply.text, MAX_TEXT);
+    const quickReplies = reply.kind === 'quick_replies' && reply.options.length > 0 ? toQuickReplies(reply.options) : undefined;
+    let first: string | undefined;
+    for (const [i, part] of parts.entries()) {
+      const last = i === parts.length - 1;
+      try {
+        const res = sendResponseSchema.parse(
+          await client.sendText(psid, part, { ...options, ...(last && quickReplies ? { quickReplies } : {}) }),
+        );
+        first ??= res.messageId;
+      } catch (error) {
+        throw toChannelError(error, 'send', clock.now().getTime());
+      }
+    }
+    return { platformId: first ?? '' };
+  }
+
+  return {
+    name: 'messenger',
+    capabilities,
+
+    async handshake(req: ChannelRequest): Promise<ChannelResponse | undefined> {
+      return answerHandshake(config.verifyToken, req);
+    },
+
+    async verify(req: ChannelRequest): Promise<boolean> {
+      const ok = verifySignature(config.appSecret, req);
+      if (!ok) log.warn({ remoteAddress: req.remoteAddress }, 'messenger: webhook signature missing or wrong; ignored');
+      return ok;
+    },
+
+    async parse(req: ChannelRequest): Promise<InboundMessage[]> {
+      return parseWebhook(req.rawBody, { store, logger: log, pageId: config.pageId, now: () => clock.now() });
+    },
+
+    async send(item: OutboxItem): Promise<SendResult> {
+      if (item.visibility === 'public') return sendComment(item);
+      if (item.inReplyTo && isCommentId(item.inReplyTo)) return sendPrivateReply(item, item.inReplyTo);
+      return sendMessage(item);
+    },
+
+    async privateReach(_customer: Customer): Promise<PrivateReach> {
+      // A Page may always answer a comment privately once (within 7 days), and Messenger users wrote to us.
+      return 'open';
+    },
+
+    privateLink(_customer: Customer): string | undefined {
+      return config.pageId ? `https://m.me/${config.pageId}` : undefined;
+    },
+
+    async typing(msg: InboundMessage): Promise<void> {
+      if (msg.visibility !== 'private') return;
+      try {
+        await client.typingOn(msg.customer.platformId);
+      } catch (error) {
+        // Only a courtesy: the answer must still go out.
+        log.warn({ err: toChannelError(error, 'typing indicator', clock.now().getTime()).message }, 'messenger: typing indicator failed');
+      }
+    },
+
+    async hideMessage(_conversation: Conversation, platformId: string): Promise<void> {
+      try {
+        await client.axios.post(`/${encodeURIComponent(platformId)}`, { is_hidden: true }, { params: { access_token: config.pageToken } });
+      } catch (error) {
+        throw toChannelError(error, 'hide comment', clock.now().getTime());
+      }
+    },
+
+    async notify(event: DomainEvent, conversation: Conversation): Promise<void> {
+      if (!config.handover || conversation.channel !== 'messenger' || conversation.visibility !== 'private') return;
+      if (event.type !== 'conversation.escalated' && event.type !== 'conversation.resolved') return;
+      const psid = refString(conversation.ref, 'psid') ?? conversation.key.split(':').slice(2).join(':');
+      try {
+        if (event.type === 'conversation.escalated') {
+          await client.passThreadControl(psid, PAGE_INBOX_APP_ID, `sportello:escalated:${event.reason}`);
+        } else {
+          await client.takeThreadControl(psid, 'sportello:resolved');
+        }
+      } catch (error) {
+        throw toChannelError(error, event.type === 'conversation.escalated' ? 'pass thread control' : 'take thread control', clock.now().getTime());
+      }
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * @module channels/messenger/signature
+ * Meta's webhook checks: the `hub.challenge` subscription handshake and the
+ * `X-Hub-Signature-256` HMAC over the raw body. Bottender verifies only the legacy SHA-1
+ * header, so both checks live here.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ChannelRequest, ChannelResponse } from '../../core/ports.js';
+
+/** Compares two secrets in constant time, so the answer time tells an attacker nothing. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  // Hash both sides to equal length first: timingSafeEqual throws on different lengths, and an
+  // early length check would leak the secret's length.
+  const hl = createHmac('sha256', 'sportello-compare').update(left).digest();
+  const hr = createHmac('sha256', 'sportello-compare').update(right).digest();
+  return timingSafeEqual(hl, hr) && left.length === right.length;
+}
+
+/** `sha256=<hex>` as Meta computes it: HMAC-SHA256 of the raw body bytes with the app secret. */
+export function signBody(appSecret: string, rawBody: Buffer | string): string {
+  return `sha256=${createHmac('sha256', appSecret).update(rawBody).digest('hex')}`;
+}
+
+/** True when `X-Hub-Signature-256` matches the raw body; false when missing, malformed or wrong. */
+export function verifySignature(appSecret: string, req: ChannelRequest): boolean {
+  const header = req.headers['x-hub-signature-256'];
+  if (!header || !/^sha256=[0-9a-f]{64}$/i.test(header.trim())) return false;
+  const expected = signBody(appSecret, req.rawBody);
+  return safeEqual(header.trim().toLowerCase(), expected);
+}
+
+/**
+ * Answers Meta's subscription check: GET with `hub.mode=subscribe` and our verify token echoes
+ * `hub.challenge` as text/plain; any other GET is refused with 403. POSTs are not handshakes.
+ */
+export function answerHandshake(verifyToken: string, req: ChannelRequest): ChannelResponse | undefined {
+  if (req.method.toUpperCase() !== 'GET') return undefined;
+  const mode = req.query['hub.mode'];
+  const token = req.query['hub.verify_token'];
+  const challenge = req.query['hub.challenge'];
+  if (mode === 'subscribe' && token !== undefined && challenge !== undefined && safeEqual(token, verifyToken)) {
+    return { status: 200, body: challenge, contentType: 'text/plain' };
+  }
+  return { status: 403, body: 'verification failed', contentType: 'text/plain' };
+}

@@ -1,0 +1,206 @@
+/**
+ * @module channels/messenger/webhook
+ * Turns a verified `object: "page"` webhook body into customer messages: Messenger messages,
+ * quick replies and postbacks (private), and Facebook Page comments (public). Echoes, delivery
+ * and read receipts, standby events and everything else are dropped.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Logger } from '../../util/logger.js';
+import type { Store } from '../../core/ports.js';
+import type { InboundMessage } from '../../core/types.js';
+import { commentAuthorKey, psidLinkKey } from './store-keys.js';
+
+const idSchema = z.union([z.string(), z.number()]).transform(String);
+
+const attachmentSchema = z.object({
+  type: z.string(),
+  payload: z.looseObject({ url: z.string().optional() }).nullable().optional(),
+});
+
+/** One event of `entry[].messaging[]`. */
+export const messagingEventSchema = z.looseObject({
+  sender: z.object({ id: idSchema }),
+  recipient: z.object({ id: idSchema }),
+  timestamp: z.number(),
+  message: z
+    .looseObject({
+      mid: z.string(),
+      text: z.string().optional(),
+      is_echo: z.boolean().optional(),
+      quick_reply: z.object({ payload: z.string() }).optional(),
+      reply_to: z.looseObject({ mid: z.string().optional() }).optional(),
+      attachments: z.array(attachmentSchema).optional(),
+    })
+    .optional(),
+  postback: z
+    .looseObject({
+      mid: z.string().optional(),
+      title: z.string().optional(),
+      payload: z.string().optional(),
+    })
+    .optional(),
+});
+export type MessagingEvent = z.infer<typeof messagingEventSchema>;
+
+/** `entry[].changes[].value` for the `feed` field when someone comments on a Page post. */
+export const feedCommentSchema = z.looseObject({
+  item: z.literal('comment'),
+  verb: z.string(),
+  comment_id: z.string(),
+  post_id: z.string(),
+  parent_id: z.string().optional(),
+  message: z.string().optional(),
+  created_time: z.number().optional(),
+  from: z.object({ id: idSchema, name: z.string().optional() }),
+});
+export type FeedComment = z.infer<typeof feedCommentSchema>;
+
+const changeSchema = z.looseObject({ field: z.string(), value: z.unknown() });
+
+/** The webhook body Meta posts for Pages. Events are validated one by one (see `parseWebhook`). */
+export const webhookBodySchema = z.object({
+  object: z.string(),
+  entry: z.array(
+    z.looseObject({
+      id: idSchema,
+      time: z.number().optional(),
+      messaging: z.array(z.unknown()).optional(),
+      standby: z.array(z.unknown()).optional(),
+      changes: z.array(changeSchema).optional(),
+    }),
+  ),
+});
+
+/** Thrown for a body that is not a Page webhook at all (not JSON, wrong shape). */
+export class WebhookBodyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WebhookBodyError';
+  }
+}
+
+/** A stable id for a postback that has no `mid` (Meta added it in v11.0), so retries dedupe. */
+export function postbackId(senderId: string, timestamp: number, payload: string): string {
+  const digest = createHash('sha256').update(`${senderId}|${timestamp}|${payload}`).digest('hex');
+  return `pb_${digest.slice(0, 32)}`;
+}
+
+function describeAttachments(attachments: z.infer<typeof attachmentSchema>[] | undefined): string {
+  if (!attachments?.length) return '';
+  return attachments.map((a) => (a.payload?.url ? `[${a.type}: ${a.payload.url}]` : `[${a.type}]`)).join(' ');
+}
+
+/** Dependencies of the parser: the store remembers comment authors and PSID links. */
+export interface ParseDeps {
+  store: Pick<Store, 'getValue' | 'setValue'>;
+  logger: Logger;
+  /** The Page's own id, when configured (its own comments are ignored). */
+  pageId?: string;
+  /** Time for comments that carry no `created_time`. */
+  now: () => Date;
+}
+
+async function fromMessaging(event: MessagingEvent, deps: ParseDeps): Promise<InboundMessage | undefined> {
+  const psid = event.sender.id;
+  const sentAt = new Date(event.timestamp).toISOString();
+  let base: Omit<InboundMessage, 'linkTo'> | undefined;
+  if (event.message) {
+    if (event.message.is_echo) return undefined;
+    const text = [event.message.text ?? '', describeAttachments(event.message.attachments)].filter(Boolean).join(' ');
+    base = {
+      channel: 'messenger',
+      id: event.message.mid,
+      visibility: 'private',
+      customer: { platformId: psid },
+      text,
+      sentAt,
+      ...(event.message.quick_reply ? { payload: event.message.quick_reply.payload } : {}),
+      ...(event.message.reply_to?.mid ? { inReplyTo: event.message.reply_to.mid } : {}),
+      ref: { psid },
+    };
+  } else if (event.postback) {
+    const payload = event.postback.payload ?? '';
+    base = {
+      channel: 'messenger',
+      id: event.postback.mid ?? postbackId(psid, event.timestamp, payload),
+      visibility: 'private',
+      customer: { platformId: psid },
+      text: event.postback.title ?? payload,
+      sentAt,
+      payload,
+      ref: { psid },
+    };
+  }
+  if (!base) return undefined; // delivery, read, reaction, optin, referral, handover: nothing to answer
+  const commenter = await deps.store.getValue(psidLinkKey(psid));
+  return commenter ? { ...base, linkTo: { customerPlatformId: commenter } } : base;
+}
+
+async function fromComment(pageId: string, comment: FeedComment, deps: ParseDeps): Promise<InboundMessage | undefined> {
+  if (comment.verb !== 'add') return undefined;
+  if (comment.from.id === pageId || comment.from.id === deps.pageId) return undefined; // the Page's own comment
+  await deps.store.setValue(commentAuthorKey(comment.comment_id), comment.from.id);
+  const sentAt = comment.created_time ? new Date(comment.created_time * 1000).toISOString() : deps.now().toISOString();
+  return {
+    channel: 'messenger',
+    id: comment.comment_id,
+    visibility: 'public',
+    customer: { platformId: comment.from.id, ...(comment.from.name ? { name: comment.from.name } : {}) },
+    text: comment.message ?? '',
+    sentAt,
+    threadId: comment.post_id,
+    ...(comment.parent_id && comment.parent_id !== comment.post_id ? { inReplyTo: comment.parent_id } : {}),
+    ref: { commentId: comment.comment_id, postId: comment.post_id },
+  };
+}
+
+/**
+ * Parses a Page webhook body. A body that is not JSON or not `object: "page"` throws
+ * WebhookBodyError; one malformed event inside a batch is logged and skipped, the rest kept.
+ */
+export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<InboundMessage[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody.toString('utf8'));
+  } catch (error) {
+    throw new WebhookBodyError('Messenger webhook body is not JSON', { cause: error });
+  }
+  const body = webhookBodySchema.safeParse(json);
+  if (!body.success) {
+    throw new WebhookBodyError(`Messenger webhook body is not a Page event batch: ${z.prettifyError(body.error)}`);
+  }
+  if (body.data.object !== 'page') {
+    throw new WebhookBodyError(`Messenger webhook object "${body.data.object}" is not "page"`);
+  }
+  const out: InboundMessage[] = [];
+  for (const entry of body.data.entry) {
+    for (const raw of entry.messaging ?? []) {
+      const event = messagingEventSchema.safeParse(raw);
+      if (!event.success) {
+        deps.logger.warn({ pageId: entry.id, problem: z.prettifyError(event.error) }, 'messenger: skipped a malformed event');
+        continue;
+      }
+      const msg = await fromMessaging(event.data, deps);
+      if (msg) out.push(msg);
+    }
+    if (entry.standby?.length) {
+      // Another app (e.g. the Page Inbox after a handover) owns these threads: we must not reply.
+      deps.logger.debug({ pageId: entry.id, events: entry.standby.length }, 'messenger: standby events ignored');
+    }
+    for (const change of entry.changes ?? []) {
+      if (change.field !== 'feed') continue;
+      const value = change.value as { item?: unknown } | undefined;
+      if (value?.item !== 'comment') continue;
+      const comment = feedCommentSchema.safeParse(change.value);
+      if (!comment.success) {
+        deps.logger.warn({ pageId: entry.id, problem: z.prettifyError(comment.error) }, 'messenger: skipped a malformed comment');
+        continue;
+      }
+      const msg = await fromComment(entry.id, comment.data, deps);
+      if (msg) out.push(msg);
+    }
+  }
+  // Meta does not guarantee order inside a batch.
+  return out.sort((a, b) => a.sentAt.localeCompare(b.sentAt));
+}

@@ -1,0 +1,67 @@
+/**
+ * @module tests/channels/messenger/helpers
+ * Shared set-up for the Messenger adapter tests: config, signed requests, a values store.
+ */
+import type { Config } from '../../../src/config/config.js';
+import type { ChannelRequest, Store } from '../../../src/core/ports.js';
+import type { OutboxItem } from '../../../src/core/types.js';
+import { metaJson, metaSignatureHeaders } from '../../fakes/graph-api/fake-graph-api.js';
+
+export const APP_SECRET = 'app-secret-for-tests';
+export const PAGE_TOKEN = 'EAAG-page-token';
+export const VERIFY_TOKEN = 'verify-me-please';
+export const PAGE_ID = '104857600000001';
+
+/** The channel's configuration pointing at a fake Graph API. */
+export function messengerConfig(origin: string, overrides: Partial<NonNullable<Config['messenger']>> = {}): NonNullable<Config['messenger']> {
+  return {
+    appSecret: APP_SECRET,
+    pageToken: PAGE_TOKEN,
+    verifyToken: VERIFY_TOKEN,
+    pageId: PAGE_ID,
+    graphVersion: 'v23.0',
+    graphOrigin: origin,
+    handover: false,
+    ...overrides,
+  };
+}
+
+/**
+ * The adapter keeps only small named values; the store's own contract tests cover real stores,
+ * so a Map-backed one is enough to observe what the adapter remembers.
+ */
+export function createValuesStore(): Pick<Store, 'getValue' | 'setValue'> & { values: Map<string, string> } {
+  const values = new Map<string, string>();
+  return {
+    values,
+    getValue: async (name) => values.get(name),
+    setValue: async (name, value) => {
+      values.set(name, value);
+    },
+  };
+}
+
+/** A webhook POST as Meta sends it (escaped JSON, both signature headers). */
+export function signedRequest(body: unknown, secret = APP_SECRET): ChannelRequest {
+  const raw = metaJson(body);
+  return { method: 'POST', headers: metaSignatureHeaders(secret, raw), query: {}, rawBody: Buffer.from(raw, 'utf8'), remoteAddress: '127.0.0.1' };
+}
+
+/** An outbox item with sensible defaults. */
+export function outboxItem(overrides: Partial<OutboxItem>): OutboxItem {
+  return {
+    id: 'out_1',
+    conversationId: 'cv_1',
+    channel: 'messenger',
+    visibility: 'private',
+    recipient: '6100000000000001',
+    reply: { kind: 'text', text: 'Ciao!' },
+    author: { kind: 'bot' },
+    seq: 1,
+    status: 'sending',
+    attempts: 1,
+    notBefore: 0,
+    createdAt: '2026-11-23T10:00:00.000Z',
+    ...overrides,
+  };
+}

@@ -1,0 +1,382 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createMessengerChannel, PAGE_INBOX_APP_ID } from '../../../src/channels/messenger/index.js';
+import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
+import { createFakeClock, type ChannelAdapter, type FakeClock } from '../../../src/core/ports.js';
+import type { Conversation } from '../../../src/core/types.js';
+import { createSilentLogger } from '../../../src/util/logger.js';
+import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
+import { commentChange, deliveryEvent, echoEvent, pageWebhook, postbackEvent, readEvent, textEvent } from '../../fakes/graph-api/payloads.js';
+import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN, createValuesStore, messengerConfig, outboxItem, signedRequest } from './helpers.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const PSID = '6100000000000001';
+const START = '2026-11-23T10:00:00.000Z';
+
+let clock: FakeClock;
+let graph: FakeGraphApi;
+let store: ReturnType<typeof createValuesStore>;
+let channel: ChannelAdapter;
+
+beforeAll(async () => {
+  clock = createFakeClock(START);
+  graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
+});
+afterAll(async () => {
+  await graph.close();
+});
+beforeEach(() => {
+  clock.set(START);
+  graph.calls.length = 0;
+  store = createValuesStore();
+  channel = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+});
+
+function operator() {
+  return { kind: 'operator' as const, operatorId: 'op_1', name: 'Maria Rossi', initials: 'MR' };
+}
+
+describe('webhook verification', () => {
+  it('echoes hub.challenge as plain text when the verify token matches', async () => {
+    const res = await channel.handshake!({
+      method: 'GET',
+      headers: {},
+      query: { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' },
+      rawBody: Buffer.alloc(0),
+    });
+    expect(res).toEqual({ status: 200, body: '1158201444', contentType: 'text/plain' });
+  });
+
+  it('answers 403 to a subscription check with the wrong verify token', async () => {
+    const res = await channel.handshake!({
+      method: 'GET',
+      headers: {},
+      query: { 'hub.mode': 'subscribe', 'hub.verify_token': 'guess', 'hub.challenge': '1158201444' },
+      rawBody: Buffer.alloc(0),
+    });
+    expect(res?.status).toBe(403);
+    expect(res?.body).not.toContain('1158201444');
+  });
+
+  it('treats a POST as a delivery, not a handshake', async () => {
+    expect(await channel.handshake!(signedRequest(pageWebhook(PAGE_ID, { messaging: [] })))).toBeUndefined();
+  });
+});
+
+describe('webhook signature', () => {
+  const body = pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, PSID, 'Perché il mio ordine è in ritardo? 😡')] });
+
+  it('accepts X-Hub-Signature-256 computed over the raw bytes Meta sent (escaped unicode)', async () => {
+    const req = signedRequest(body);
+    expect(req.rawBody.toString()).toContain('\\u00e8'); // the bytes are Meta's escaped form
+    expect(await channel.verify(req)).toBe(true);
+  });
+
+  it('refuses a body changed after signing', async () => {
+    const req = signedRequest(body);
+    const tampered = { ...req, rawBody: Buffer.from(req.rawBody.toString().replace('ritardo', 'anticipo')) };
+    expect(await channel.verify(tampered)).toBe(false);
+  });
+
+  it('refuses a signature made with another app secret', async () => {
+    expect(await channel.verify(signedRequest(body, 'someone-elses-secret'))).toBe(false);
+  });
+
+  it('refuses a delivery carrying only the legacy SHA-1 header', async () => {
+    const req = signedRequest(body);
+    const { ['x-hub-signature-256']: _dropped, ...headers } = req.headers;
+    expect(await channel.verify({ ...req, headers })).toBe(false);
+  });
+
+  it('refuses a malformed signature header', async () => {
+    const req = signedRequest(body);
+    expect(await channel.verify({ ...req, headers: { ...req.headers, 'x-hub-signature-256': 'sha256=xyz' } })).toBe(false);
+  });
+});
+
+describe('parsing webhook events', () => {
+  it('turns a text message into a private message keyed by its mid', async () => {
+    const ts = Date.parse('2026-11-23T09:59:58.000Z');
+    const [msg, ...rest] = await channel.parse(
+      signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, PSID, 'Quali sono i vostri orari?', { mid: 'm_abc123', timestamp: ts })] })),
+    );
+    expect(rest).toEqual([]);
+    expect(msg).toEqual({
+      channel: 'messenger',
+      id: 'm_abc123',
+      visibility: 'private',
+      customer: { platformId: PSID },
+      text: 'Quali sono i vostri orari?',
+      sentAt: '2026-11-23T09:59:58.000Z',
+      ref: { psid: PSID },
+    });
+  });
+
+  it('keeps the payload of a quick-reply pick', async () => {
+    const [msg] = await channel.parse(
+      signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, PSID, 'Spedizioni', { quickReplyPayload: 'faq:spedizioni' })] })),
+    );
+    expect(msg?.payload).toBe('faq:spedizioni');
+    expect(msg?.text).toBe('Spedizioni');
+  });
+
+  it('uses the postback mid as id, and a stable id when Meta sent none', async () => {
+    const withMid = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [postbackEvent(PAGE_ID, PSID, 'AGENT', { mid: 'm_pb1', title: 'Parla con noi' })] })));
+    expect(withMid[0]).toMatchObject({ id: 'm_pb1', payload: 'AGENT', text: 'Parla con noi', visibility: 'private' });
+
+    const event = postbackEvent(PAGE_ID, PSID, 'GET_STARTED', { timestamp: 1763892000000 });
+    const first = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [event] })));
+    const retry = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [event] })));
+    const other = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [postbackEvent(PAGE_ID, PSID, 'GET_STARTED', { timestamp: 1763892000001 })] })));
+    expect(first[0]?.id).toMatch(/^pb_[0-9a-f]{32}$/);
+    expect(retry[0]?.id).toBe(first[0]?.id);
+    expect(other[0]?.id).not.toBe(first[0]?.id);
+  });
+
+  it('drops echoes, delivery and read receipts, and standby events', async () => {
+    const msgs = await channel.parse(
+      signedRequest(
+        pageWebhook(PAGE_ID, {
+          messaging: [echoEvent(PAGE_ID, PSID, 'our own answer'), deliveryEvent(PAGE_ID, PSID, ['m_1']), readEvent(PAGE_ID, PSID)],
+          standby: [textEvent(PAGE_ID, PSID, 'written while the Page Inbox owns the thread')],
+        }),
+      ),
+    );
+    expect(msgs).toEqual([]);
+  });
+
+  it('describes attachments so a photo is not lost', async () => {
+    const event = { sender: { id: PSID }, recipient: { id: PAGE_ID }, timestamp: Date.now(), message: { mid: 'm_img', attachments: [{ type: 'image', payload: { url: 'https://scontent.example/p.jpg' } }] } };
+    const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [event] })));
+    expect(msg?.text).toBe('[image: https://scontent.example/p.jpg]');
+  });
+
+  it('turns a Page comment into a public message in the post thread, and drops the Page own comments', async () => {
+    const msgs = await channel.parse(
+      signedRequest(
+        pageWebhook(PAGE_ID, {
+          changes: [
+            commentChange({ postId: `${PAGE_ID}_555`, commentId: '555_1001', fromId: '7700000000000042', fromName: 'Giulia Bianchi', message: 'Fate spedizioni in Svizzera?', createdTime: 1763892000 }),
+            commentChange({ postId: `${PAGE_ID}_555`, commentId: '555_1002', fromId: PAGE_ID, message: 'Grazie a tutti!' }),
+            commentChange({ postId: `${PAGE_ID}_555`, commentId: '555_1003', fromId: '7700000000000043', message: 'edited', verb: 'edited' }),
+          ],
+        }),
+      ),
+    );
+    expect(msgs).toEqual([
+      {
+        channel: 'messenger',
+        id: '555_1001',
+        visibility: 'public',
+        customer: { platformId: '7700000000000042', name: 'Giulia Bianchi' },
+        text: 'Fate spedizioni in Svizzera?',
+        sentAt: new Date(1763892000 * 1000).toISOString(),
+        threadId: `${PAGE_ID}_555`,
+        ref: { commentId: '555_1001', postId: `${PAGE_ID}_555` },
+      },
+    ]);
+  });
+
+  it('keeps the good events of a batch when one is malformed', async () => {
+    const msgs = await channel.parse(
+      signedRequest(pageWebhook(PAGE_ID, { messaging: [{ sender: {}, timestamp: 'yesterday' }, textEvent(PAGE_ID, PSID, 'ciao', { mid: 'm_ok' })] })),
+    );
+    expect(msgs.map((m) => m.id)).toEqual(['m_ok']);
+  });
+
+  it('rejects a body that is not JSON or not a Page batch with a clear error', async () => {
+    await expect(channel.parse({ ...signedRequest({}), rawBody: Buffer.from('not json') })).rejects.toThrow('not JSON');
+    await expect(channel.parse(signedRequest({ object: 'instagram', entry: [] }))).rejects.toThrow('"instagram" is not "page"');
+  });
+});
+
+describe('sending private messages', () => {
+  it('answers inside 24 hours with messaging_type RESPONSE on the configured Graph version', async () => {
+    graph.userWrote(PSID, clock.now());
+    const result = await channel.send(outboxItem({ customerLastMessageAt: START }));
+    expect(result.platformId).toMatch(/^m_/);
+    const [call] = graph.sentMessages();
+    expect(call?.version).toBe('v23.0');
+    expect(call?.body).toEqual({ messaging_type: 'RESPONSE', recipient: { id: PSID }, message: { text: 'Ciao!' } });
+  });
+
+  it('sends an operator reply on day 3 with the HUMAN_AGENT tag', async () => {
+    graph.userWrote(PSID, clock.now());
+    clock.advance(3 * DAY);
+    await channel.send(outboxItem({ customerLastMessageAt: START, author: operator(), reply: { kind: 'text', text: 'Abbiamo verificato: il pacco parte oggi.' } }));
+    expect(graph.sentMessages()[0]?.body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' });
+  });
+
+  it('never tags a bot reply HUMAN_AGENT: after 24 hours it is refused without calling Meta', async () => {
+    graph.userWrote(PSID, clock.now());
+    clock.advance(25 * HOUR);
+    const error = await channel.send(outboxItem({ customerLastMessageAt: START })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect((error as ChannelApiError).details.retryable).toBe(false);
+    expect((error as ChannelApiError).message).toMatch(/24 h/);
+    expect(graph.calls).toEqual([]);
+  });
+
+  it('refuses an operator reply on day 8 with a clear message and no API call', async () => {
+    graph.userWrote(PSID, clock.now());
+    clock.advance(8 * DAY);
+    const error = await channel.send(outboxItem({ customerLastMessageAt: START, author: operator() })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect((error as ChannelApiError).details).toMatchObject({ retryable: false, code: 'outside_window' });
+    expect((error as ChannelApiError).message).toMatch(/8 days ago.*within 7 days/);
+    expect(graph.calls).toEqual([]);
+  });
+
+  it('renders quick replies: at most 13, titles cut to 20 characters', async () => {
+    graph.userWrote(PSID, clock.now());
+    const options = Array.from({ length: 15 }, (_, i) => ({ title: `Opzione numero ${i + 1} molto lunga`, payload: `faq:opt-${i + 1}` }));
+    await channel.send(outboxItem({ customerLastMessageAt: START, reply: { kind: 'quick_replies', text: 'Intendevi…', options } }));
+    const message = graph.sentMessages()[0]?.body.message as { quick_replies: Array<{ content_type: string; title: string; payload: string }> };
+    expect(message.quick_replies).toHaveLength(13);
+    expect(message.quick_replies[0]).toEqual({ content_type: 'text', title: 'Opzione numero 1 mo…', payload: 'faq:opt-1' });
+    expect(message.quick_replies.every((q) => [...q.title].length <= 20)).toBe(true);
+  });
+
+  it('splits a text longer than 2,000 characters into several messages, in order', async () => {
+    graph.userWrote(PSID, clock.now());
+    const text = Array.from({ length: 500 }, (_, i) => `parola${i}`).join(' ');
+    expect(text.length).toBeGreaterThan(2000);
+    await channel.send(outboxItem({ customerLastMessageAt: START, reply: { kind: 'text', text } }));
+    const parts = graph.sentMessages().map((c) => (c.body.message as { text: string }).text);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.every((p) => p.length <= 2000)).toBe(true);
+    expect(parts.join(' ')).toBe(text);
+  });
+
+  it('shows the typing indicator with sender_action typing_on', async () => {
+    graph.userWrote(PSID, clock.now());
+    const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, PSID, 'ciao')] })));
+    await channel.typing!(msg!);
+    expect(graph.calls.map((c) => c.body)).toEqual([{ recipient: { id: PSID }, sender_action: 'typing_on' }]);
+  });
+});
+
+describe('Graph API errors', () => {
+  async function sendError(): Promise<unknown> {
+    graph.userWrote(PSID, clock.now());
+    return channel.send(outboxItem({ customerLastMessageAt: START })).catch((e: unknown) => e);
+  }
+
+  it('maps "outside of allowed window" (code 10, subcode 2018278) to a final error', async () => {
+    graph.userWrote(PSID, new Date(clock.now().getTime() - 2 * DAY)); // Meta knows better than our record
+    const error = await channel.send(outboxItem({ customerLastMessageAt: START })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect((error as ChannelApiError).details).toMatchObject({ channel: 'messenger', status: 400, code: 10, subcode: 2018278, retryable: false });
+    expect((error as ChannelApiError).message).toMatch(/outside the allowed messaging window/);
+  });
+
+  it('maps rate limits (code 613) to a retryable error honouring X-Business-Use-Case-Usage', async () => {
+    const usage = JSON.stringify({ [PAGE_ID]: [{ type: 'messenger', call_count: 100, total_cputime: 30, total_time: 40, estimated_time_to_regain_access: 5 }] });
+    graph.failNext({ status: 400, code: 613, message: '(#613) Calls to this api have exceeded the rate limit.', headers: { 'x-business-use-case-usage': usage } });
+    const error = (await sendError()) as ChannelApiError;
+    expect(error.details).toMatchObject({ code: 613, retryable: true, retryAt: clock.now().getTime() + 5 * 60_000 });
+  });
+
+  it.each([
+    [500, 1, true],
+    [503, 2, true],
+    [400, 4, true],
+    [400, 32, true],
+    [400, 100, false],
+    [400, 190, false],
+  ])('maps HTTP %i with code %i to retryable=%s', async (status, code, retryable) => {
+    graph.failNext({ status, code, message: `(#${code}) boom` });
+    const error = (await sendError()) as ChannelApiError;
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect(error.details).toMatchObject({ status, code, retryable });
+  });
+
+  it('maps a refused connection to NetworkError', async () => {
+    const offline = createMessengerChannel({ config: messengerConfig('http://127.0.0.1:1'), store, clock, logger: createSilentLogger() });
+    await expect(offline.send(outboxItem({ customerLastMessageAt: START }))).rejects.toBeInstanceOf(NetworkError);
+  });
+});
+
+describe('Facebook comments', () => {
+  const COMMENTER = '7700000000000042';
+  const COMMENTER_PSID = '6100000000000777';
+  const POST = `${PAGE_ID}_555`;
+  const COMMENT = '555_2001';
+
+  beforeEach(() => {
+    graph.addComment({ commentId: COMMENT, postId: POST, fromId: COMMENTER, psid: COMMENTER_PSID, createdAt: clock.now(), message: 'Dov’è il mio ordine?' });
+  });
+
+  it('answers a public item as a comment reply under the comment', async () => {
+    const result = await channel.send(outboxItem({ visibility: 'public', recipient: COMMENTER, inReplyTo: COMMENT, reply: { kind: 'text', text: 'Spediamo in tutta Europa.' } }));
+    expect(graph.commentReplies).toContainEqual({ parentId: COMMENT, id: result.platformId, message: 'Spediamo in tutta Europa.' });
+    expect(graph.calls.at(-1)?.path).toBe(`/${COMMENT}/comments`);
+  });
+
+  it('sends one private reply per comment and links the PSID it reveals to the commenter', async () => {
+    await channel.parse(signedRequest(pageWebhook(PAGE_ID, { changes: [commentChange({ postId: POST, commentId: COMMENT, fromId: COMMENTER, message: 'Dov’è il mio ordine?' })] })));
+    const item = outboxItem({ recipient: COMMENTER, inReplyTo: COMMENT, customerLastMessageAt: START, reply: { kind: 'text', text: 'Scrivici qui il numero d’ordine.' } });
+    await channel.send(item);
+    expect(graph.sentMessages()[0]?.body).toMatchObject({ recipient: { comment_id: COMMENT }, message: { text: 'Scrivici qui il numero d’ordine.' } });
+
+    const again = await channel.send({ ...item, id: 'out_2' }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(ChannelApiError);
+    expect((again as ChannelApiError).message).toMatch(/already sent.*only one/);
+    expect(graph.sentMessages()).toHaveLength(1);
+
+    // The commenter answers in Messenger under their PSID: the message points at the commenter.
+    graph.userWrote(COMMENTER_PSID, clock.now());
+    const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'BR-123456')] })));
+    expect(msg?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+
+    // Private messages addressed to the commenter now reach their PSID.
+    await channel.send(outboxItem({ recipient: COMMENTER, customerLastMessageAt: clock.now().toISOString(), author: operator() }));
+    expect(graph.sentMessages().at(-1)?.body).toMatchObject({ recipient: { id: COMMENTER_PSID }, messaging_type: 'RESPONSE' });
+  });
+
+  it('refuses a private reply to a comment older than 7 days', async () => {
+    clock.advance(8 * DAY);
+    const error = await channel.send(outboxItem({ recipient: COMMENTER, inReplyTo: COMMENT, customerLastMessageAt: START })).catch((e: unknown) => e);
+    expect((error as ChannelApiError).details?.retryable).toBe(false);
+    expect(graph.calls).toEqual([]);
+  });
+
+  it('hides a comment with private data', async () => {
+    await channel.hideMessage!({} as Conversation, COMMENT);
+    expect(graph.hidden.has(COMMENT)).toBe(true);
+    expect(graph.calls.at(-1)?.body).toEqual({ is_hidden: true });
+  });
+});
+
+describe('handover to the Page Inbox', () => {
+  const conversation: Conversation = {
+    id: 'cv_9',
+    key: `messenger:private:${PSID}`,
+    channel: 'messenger',
+    visibility: 'private',
+    customerId: `messenger:${PSID}`,
+    caseId: 'cs_9',
+    state: 'queued',
+    missStreak: 0,
+    flags: [],
+    ref: { psid: PSID },
+    createdAt: START,
+    updatedAt: START,
+  };
+  const escalated = { type: 'conversation.escalated' as const, conversationId: 'cv_9', caseId: 'cs_9', reason: 'human_request' as const, at: START };
+  const resolved = { type: 'conversation.resolved' as const, conversationId: 'cv_9', caseId: 'cs_9', at: START };
+
+  it('does nothing while MESSENGER_HANDOVER is off', async () => {
+    await channel.notify!(escalated, conversation);
+    expect(graph.calls).toEqual([]);
+  });
+
+  it('passes the thread to the Page Inbox on escalation and takes it back on resolution', async () => {
+    const withHandover = createMessengerChannel({ config: messengerConfig(graph.origin, { handover: true }), store, clock, logger: createSilentLogger() });
+    await withHandover.notify!(escalated, conversation);
+    expect(graph.threadOwner.get(PSID)).toBe(PAGE_INBOX_APP_ID);
+    expect(graph.calls.at(-1)).toMatchObject({ path: '/me/pass_thread_control', body: { recipient: { id: PSID }, target_app_id: PAGE_INBOX_APP_ID } });
+    await withHandover.notify!(resolved, conversation);
+    expect(graph.threadOwner.get(PSID)).toBe('page');
+  });
+});

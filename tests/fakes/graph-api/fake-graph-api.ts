@@ -1,0 +1,283 @@
+/**
+ * @module tests/fakes/graph-api
+ * A fake Meta Graph API on 127.0.0.1 for the Messenger channel's tests. It speaks the real
+ * payloads: the Send API (`/vNN.N/me/messages`, with messaging windows, HUMAN_AGENT, quick-reply
+ * and length limits, private replies to comments), comment replies and hiding, the handover
+ * calls, and Graph's error bodies (`{ error: { message, type, code, error_subcode, fbtrace_id } }`).
+ * It also plays Meta's webhook side: it signs deliveries with `X-Hub-Signature-256` and runs the
+ * `hub.challenge` subscription check.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../../../src/core/ports.js';
+
+const DAY = 86_400_000;
+
+/** One call the fake received. */
+export interface GraphCall {
+  method: string;
+  /** Path without the version prefix, e.g. `/me/messages`. */
+  path: string;
+  version: string;
+  query: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** An error the next matching call answers with. */
+export interface InjectedError {
+  status: number;
+  code: number;
+  subcode?: number;
+  message?: string;
+  type?: string;
+  headers?: Record<string, string>;
+  /** Only calls whose path matches (default: any). */
+  path?: string;
+}
+
+/** A comment on a Page post, as the fake knows it. */
+export interface FakeComment {
+  commentId: string;
+  postId: string;
+  /** The commenter's app-scoped id (what `feed` webhooks carry in `from.id`). */
+  fromId: string;
+  fromName?: string;
+  /** The PSID the commenter gets in Messenger (differs from fromId, as on Meta). */
+  psid: string;
+  createdAt: Date;
+  message: string;
+}
+
+/** The fake Graph API. */
+export interface FakeGraphApi {
+  origin: string;
+  calls: GraphCall[];
+  /** Send API calls (`/me/messages`) with a message (not sender actions). */
+  sentMessages(): GraphCall[];
+  /** The user `psid` wrote to the Page at `at`: opens the messaging windows. */
+  userWrote(psid: string, at: Date): void;
+  addComment(comment: FakeComment): void;
+  /** Comments the Page posted, by the comment they answer. */
+  commentReplies: Array<{ parentId: string; id: string; message: string }>;
+  hidden: Set<string>;
+  /** Thread owner app id per PSID after handover calls. */
+  threadOwner: Map<string, number | 'page'>;
+  failNext(error: InjectedError): void;
+  /** Signs and POSTs a webhook body to `url` as Meta does; returns the HTTP status. */
+  deliver(url: string, body: unknown, options?: { secret?: string }): Promise<{ status: number; text: string }>;
+  /** Runs Meta's GET subscription check against `url`. */
+  verifySubscription(url: string, verifyToken: string, challenge?: string): Promise<{ status: number; text: string; contentType: string | null }>;
+  close(): Promise<void>;
+}
+
+/** Meta escapes non-ASCII characters (and `/`) in webhook JSON: the raw bytes are what is signed. */
+export function metaJson(body: unknown): string {
+  return JSON.stringify(body)
+    .replace(/\//g, '\\/')
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The headers Meta puts on a webhook delivery of `raw`. */
+export function metaSignatureHeaders(appSecret: string, raw: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'x-hub-signature': `sha1=${createHmac('sha1', appSecret).update(raw).digest('hex')}`,
+    'x-hub-signature-256': `sha256=${createHmac('sha256', appSecret).update(raw).digest('hex')}`,
+  };
+}
+
+function graphError(res: ServerResponse, e: InjectedError): void {
+  const body = {
+    error: {
+      message: e.message ?? `(#${e.code}) error`,
+      type: e.type ?? 'OAuthException',
+      code: e.code,
+      ...(e.subcode !== undefined ? { error_subcode: e.subcode } : {}),
+      fbtrace_id: randomBytes(8).toString('base64url'),
+    },
+  };
+  res.writeHead(e.status, { 'content-type': 'application/json', ...(e.headers ?? {}) });
+  res.end(JSON.stringify(body));
+}
+
+function ok(res: ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if (!raw) return {};
+  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) {
+    return Object.fromEntries(new URLSearchParams(raw));
+  }
+  return JSON.parse(raw) as Record<string, unknown>;
+}
+
+/** Starts the fake on 127.0.0.1 (random port). */
+export async function createFakeGraphApi(options: {
+  appSecret: string;
+  pageToken: string;
+  pageId: string;
+  clock: Clock;
+}): Promise<FakeGraphApi> {
+  const { appSecret, pageToken, pageId, clock } = options;
+  const calls: GraphCall[] = [];
+  const lastUserMessage = new Map<string, number>();
+  const comments = new Map<string, FakeComment>();
+  const privateReplied = new Set<string>();
+  const commentReplies: FakeGraphApi['commentReplies'] = [];
+  const hidden = new Set<string>();
+  const threadOwner = new Map<string, number | 'page'>();
+  const injected: InjectedError[] = [];
+  let counter = 0;
+  const expectedProof = createHmac('sha256', appSecret).update(pageToken).digest('hex');
+
+  function handleMessages(body: Record<string, unknown>, res: ServerResponse): void {
+    const recipient = (body.recipient ?? {}) as { id?: string; comment_id?: string };
+    const now = clock.now().getTime();
+    if (body.sender_action !== undefined) {
+      if (!recipient.id || !lastUserMessage.has(recipient.id)) {
+        return graphError(res, { status: 400, code: 100, subcode: 2018001, message: '(#100) No matching user found' });
+      }
+      return ok(res, { recipient_id: recipient.id });
+    }
+    const message = (body.message ?? {}) as { text?: string; quick_replies?: unknown[] };
+    if (typeof message.text !== 'string' || message.text.length === 0) {
+      return graphError(res, { status: 400, code: 100, message: '(#100) The parameter message is required' });
+    }
+    if (message.text.length > 2000) {
+      return graphError(res, { status: 400, code: 100, message: '(#100) Length of param message[text] must be less than or equal to 2000' });
+    }
+    const quick = message.quick_replies ?? [];
+    if (quick.length > 13) {
+      return graphError(res, { status: 400, code: 100, message: '(#100) param message[quick_replies] must have a maximum of 13 elements' });
+    }
+    for (const q of quick as Array<{ content_type?: string; title?: string; payload?: string }>) {
+      if (q.content_type !== 'text' || !q.title || !q.payload) {
+        return graphError(res, { status: 400, code: 100, message: '(#100) quick reply needs content_type, title and payload' });
+      }
+    }
+    const messageId = `m_${(++counter).toString(36)}${randomBytes(6).toString('hex')}`;
+    if (recipient.comment_id) {
+      const comment = comments.get(recipient.comment_id);
+      if (!comment) return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
+      // Meta allows one private reply per comment; our sources do not name the exact error it
+      // returns for a second one, so the fake answers with the window error (code 10).
+      if (privateReplied.has(comment.commentId)) {
+        return graphError(res, { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
+      }
+      if (now - comment.createdAt.getTime() > 7 * DAY) {
+        return graphError(res, { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
+      }
+      privateReplied.add(comment.commentId);
+      return ok(res, { recipient_id: comment.psid, message_id: messageId });
+    }
+    if (!recipient.id) return graphError(res, { status: 400, code: 100, message: '(#100) param recipient must be non-empty.' });
+    const type = body.messaging_type;
+    if (type !== 'RESPONSE' && type !== 'UPDATE' && type !== 'MESSAGE_TAG') {
+      return graphError(res, { status: 400, code: 100, message: '(#100) param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}' });
+    }
+    if (type === 'MESSAGE_TAG' && typeof body.tag !== 'string') {
+      return graphError(res, { status: 400, code: 100, message: '(#100) Tag is required for MESSAGE_TAG messaging type' });
+    }
+    const last = lastUserMessage.get(recipient.id);
+    if (last === undefined) return graphError(res, { status: 400, code: 100, subcode: 2018001, message: '(#100) No matching user found' });
+    const age = now - last;
+    const allowed = age <= DAY || (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && age <= 7 * DAY);
+    if (!allowed) {
+      return graphError(res, { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
+    }
+    return ok(res, { recipient_id: recipient.id, message_id: messageId });
+  }
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const m = /^\/(v\d+\.\d+)(\/.*)$/.exec(url.pathname);
+      const body = await readBody(req);
+      const query = Object.fromEntries(url.searchParams);
+      const call: GraphCall = { method: req.method ?? 'GET', path: m?.[2] ?? url.pathname, version: m?.[1] ?? '', query, body };
+      calls.push(call);
+      if (!m) return graphError(res, { status: 400, code: 2500, message: 'Unknown path components', type: 'OAuthException' });
+      if (query.access_token !== pageToken) {
+        return graphError(res, { status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' });
+      }
+      if (query.appsecret_proof !== expectedProof) {
+        return graphError(res, { status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' });
+      }
+      const i = injected.findIndex((e) => !e.path || e.path === call.path);
+      if (i >= 0) return graphError(res, injected.splice(i, 1)[0]!);
+      const path = call.path;
+      if (req.method !== 'POST') return graphError(res, { status: 400, code: 100, message: 'Unsupported get request.' });
+      if (path === '/me/messages' || path === `/${pageId}/messages`) return handleMessages(body, res);
+      if (path === '/me/pass_thread_control') {
+        const recipient = body.recipient as { id?: string } | undefined;
+        if (!recipient?.id || typeof body.target_app_id !== 'number') {
+          return graphError(res, { status: 400, code: 100, message: '(#100) recipient and target_app_id are required' });
+        }
+        threadOwner.set(recipient.id, body.target_app_id);
+        return ok(res, { success: true });
+      }
+      if (path === '/me/take_thread_control') {
+        const recipient = body.recipient as { id?: string } | undefined;
+        if (!recipient?.id) return graphError(res, { status: 400, code: 100, message: '(#100) recipient is required' });
+        threadOwner.set(recipient.id, 'page');
+        return ok(res, { success: true });
+      }
+      const commentReply = /^\/([\d_]+)\/comments$/.exec(path);
+      if (commentReply) {
+        const parentId = commentReply[1]!;
+        if (!comments.has(parentId)) return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
+        if (typeof body.message !== 'string' || body.message === '') {
+          return graphError(res, { status: 400, code: 100, message: '(#100) The parameter message is required' });
+        }
+        const id = `${parentId.split('_')[0]}_${900000 + ++counter}`;
+        commentReplies.push({ parentId, id, message: body.message });
+        return ok(res, { id });
+      }
+      const hide = /^\/([\d_]+)$/.exec(path);
+      if (hide && 'is_hidden' in body) {
+        if (!comments.has(hide[1]!)) return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
+        if (body.is_hidden === true || body.is_hidden === 'true') hidden.add(hide[1]!);
+        else hidden.delete(hide[1]!);
+        return ok(res, { success: true });
+      }
+      return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request.' });
+    })().catch((error: unknown) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: String(error), type: 'FakeError', code: 1 } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    calls,
+    sentMessages: () => calls.filter((c) => c.path.endsWith('/messages') && c.body.message !== undefined),
+    userWrote: (psid, at) => lastUserMessage.set(psid, at.getTime()),
+    addComment: (comment) => comments.set(comment.commentId, comment),
+    commentReplies,
+    hidden,
+    threadOwner,
+    failNext: (error) => injected.push(error),
+    async deliver(url, body, opts) {
+      const raw = metaJson(body);
+      const res = await fetch(url, { method: 'POST', headers: metaSignatureHeaders(opts?.secret ?? appSecret, raw), body: raw });
+      return { status: res.status, text: await res.text() };
+    },
+    async verifySubscription(url, verifyToken, challenge = randomBytes(8).toString('hex')) {
+      const target = new URL(url);
+      target.searchParams.set('hub.mode', 'subscribe');
+      target.searchParams.set('hub.verify_token', verifyToken);
+      target.searchParams.set('hub.challenge', challenge);
+      const res = await fetch(target);
+      return { status: res.status, text: await res.text(), contentType: res.headers.get('content-type') };
+    },
+    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+  };
+}
