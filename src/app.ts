@@ -1,0 +1,223 @@
+/**
+ * @module app
+ * The composition root: the only module that meets concrete stores, channels and the
+ * classifier. `createSportello(options)` wires one running instance; `main.ts`/the CLI start it.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Server } from 'restify';
+import type { Config } from './config/config.js';
+import type { LiveKnowledge } from './corpus/knowledge.js';
+import { createKnowledgeSource } from './corpus/knowledge.js';
+import { corpusToExamples } from './corpus/load.js';
+import { fitAnswer, clarifyOptions } from './corpus/fit.js';
+import { suggestFromCase } from './corpus/suggestions.js';
+import { trainUnderstander } from './classifier/index.js';
+import { createLocalEventBus, type EventBus } from './core/events.js';
+import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
+import type { Language } from './core/types.js';
+import { createBusinessHours, describeWhen, type BusinessHours } from './handoff/business-hours.js';
+import { computeQueueInfo } from './handoff/queue.js';
+import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
+import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
+import { createHttpServer, createMetrics } from './server/server.js';
+import { registerOperatorApi } from './server/operator-api.js';
+import { createLowdbStore } from './storage/lowdb/index.js';
+import { createPostgresStore, createPostgresEventBus } from './storage/postgres/index.js';
+import { createWebchatChannel } from './channels/webchat/index.js';
+import { createTwitterChannel } from './channels/twitter/index.js';
+import { createMessengerChannel } from './channels/messenger/index.js';
+import { createBotFrameworkChannel } from './channels/botframework/index.js';
+import { createLogger, type Logger } from './util/logger.js';
+
+/** One running Sportello instance. */
+export interface Sportello {
+  config: Readonly<Config>;
+  server: Server;
+  store: Store;
+  bus: EventBus;
+  knowledge: LiveKnowledge;
+  pipeline: Pipeline;
+  sender: OutboxSender;
+  desk: OperatorDesk;
+  hours: BusinessHours;
+  channels: ReadonlyMap<string, ChannelAdapter>;
+  logger: Logger;
+  /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Finishes in-flight work, stops channels and the sender, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Options of `createSportello`; everything but `config` has a production default. */
+export interface SportelloOptions {
+  config: Readonly<Config>;
+  clock?: Clock;
+  logger?: Logger;
+  /** Extra channel adapters, or replacements of the configured ones by name. */
+  channels?: ChannelAdapter[];
+  /** A ready store (tests); by default lowdb at config.dataFile, or PostgreSQL with DATABASE_URL. */
+  store?: Store;
+  bus?: EventBus;
+  /** How often the outbox sender looks for due items. */
+  outboxPollMs?: number;
+  /** Already-trained knowledge to share (the conversation-test runner trains once per corpus). */
+  knowledge?: LiveKnowledge;
+}
+
+/** Wires one Sportello instance: store, knowledge, channels, pipeline, sender, desk, HTTP server. */
+export async function createSportello(options: SportelloOptions): Promise<Sportello> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+
+  let store = options.store;
+  let bus = options.bus;
+  if (!store) {
+    if (config.databaseUrl) {
+      store = createPostgresStore({ url: config.databaseUrl });
+      bus ??= createPostgresEventBus({ url: config.databaseUrl });
+    } else {
+      mkdirSync(dirname(config.dataFile), { recursive: true });
+      store = createLowdbStore({ file: config.dataFile });
+    }
+  }
+  bus ??= createLocalEventBus();
+  await store.init();
+  const theStore = store;
+  const theBus = bus;
+
+  const knowledge = options.knowledge ?? await createKnowledgeSource({
+    faqDir: config.faqDir,
+    intentsDir: config.intentsDir,
+    watch: config.watchCorpus,
+    logger,
+    train: (corpus) =>
+      trainUnderstander(corpusToExamples(corpus), {
+        orderNumberPattern: config.nlu.orderNumberPattern,
+        defaultLanguage: config.defaultLocale,
+      }),
+    onEvent: (event) => void theBus.publish(event),
+  });
+
+  const hours = createBusinessHours({
+    timezone: config.handoff.timezone,
+    schedule: config.handoff.businessHours,
+    holidays: config.handoff.holidays,
+  });
+
+  // channels: every configured channel, then the caller's (which replace same-named ones).
+  const channels = new Map<string, ChannelAdapter>();
+  const webchat = config.webchat ? createWebchatChannel({ clock, logger }) : undefined;
+  if (webchat) channels.set(webchat.name, webchat);
+  if (config.twitter) channels.set('twitter', createTwitterChannel({ config: config.twitter, store: theStore, clock, logger }));
+  if (config.messenger) channels.set('messenger', createMessengerChannel({ config: config.messenger, store: theStore, clock, logger }));
+  if (config.botframework) channels.set('botframework', createBotFrameworkChannel({ config: config.botframework, store: theStore, clock, logger }));
+  for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
+
+  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs });
+  const pipeline = createPipeline({
+    store: theStore,
+    bus: theBus,
+    clock,
+    logger,
+    knowledge,
+    channels,
+    hours: {
+      isOpen: (at) => hours.isOpen(at),
+      nextOpening: (at) => hours.nextOpening(at),
+      describe: (at, now, language: Language) => describeWhen(at, now, language, config.handoff.timezone),
+    },
+    settings: {
+      brandName: config.brandName,
+      defaultLocale: config.defaultLocale,
+      answerThreshold: config.nlu.answerThreshold,
+      clarifyThreshold: config.nlu.clarifyThreshold,
+      rules: config.handoff,
+    },
+    fitAnswer,
+    clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
+    queueInfo: ({ reason, enqueuedAt, vip }) => computeQueueInfo({ reason, enqueuedAt, vip }, hours, config),
+    onOutbox: () => sender.kick(),
+  });
+  const desk = createOperatorDesk({
+    store: theStore,
+    bus: theBus,
+    clock,
+    logger,
+    channels,
+    knowledge,
+    onOutbox: () => sender.kick(),
+    suggest: async ({ caseId, customerMessages, operatorAnswer, operator, conversation }) =>
+      suggestFromCase({
+        caseId,
+        customerMessages,
+        operatorAnswer,
+        operator,
+        customer: await theStore.getCustomer(conversation.customerId),
+        knowledge: knowledge.current(),
+        language: conversation.language ?? config.defaultLocale,
+        clock,
+      }),
+  });
+
+  let ready = false;
+  const metrics = createMetrics();
+  const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
+  webchat?.register(server, (msg) => pipeline.accept(msg));
+  registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
+
+  // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
+  const unsubscribe = theBus.subscribe((event) => {
+    if (!('conversationId' in event)) return;
+    void (async () => {
+      const conversation = await theStore.getConversation(event.conversationId);
+      const adapter = conversation ? channels.get(conversation.channel) : undefined;
+      if (conversation && adapter?.notify) await adapter.notify(event, conversation);
+    })().catch((err: unknown) => logger.warn({ err, event: event.type }, 'channel notification failed'));
+  });
+
+  let closed = false;
+  return {
+    config,
+    server,
+    store: theStore,
+    bus: theBus,
+    knowledge,
+    pipeline,
+    sender,
+    desk,
+    hours,
+    channels,
+    logger,
+    async listen(port = config.port, host = config.host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      const recovered = await pipeline.recover();
+      if (recovered > 0) logger.info({ recovered }, 'processed messages accepted before a restart');
+      sender.start();
+      for (const adapter of channels.values()) await adapter.start?.({ receive: async (msg) => void (await pipeline.accept(msg)), store: theStore });
+      ready = true;
+      const address = server.address();
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+      return `http://${shownHost}:${address.port}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      ready = false;
+      for (const adapter of channels.values()) await adapter.stop?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pipeline.idle();
+      await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
+      await sender.stop();
+      unsubscribe();
+      if (!options.knowledge) await knowledge.close();
+      await theBus.close();
+      await theStore.close();
+    },
+  };
+}

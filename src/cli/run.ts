@@ -1,0 +1,228 @@
+/**
+ * @module cli/run
+ * `sportello start | chat | test | faq lint | faq review | eval | operator | migrate | export | import`.
+ */
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ConfigError, CorpusError } from '../core/errors.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { createSportello } from '../app.js';
+import { createConsoleChannel } from '../channels/console/index.js';
+import { runConversationTests } from '../testing/conversation-tests.js';
+import { createLowdbStore } from '../storage/lowdb/index.js';
+import { createPostgresStore } from '../storage/postgres/index.js';
+import { systemClock, type Store } from '../core/ports.js';
+import { createSilentLogger } from '../util/logger.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OutboxItem } from '../core/types.js';
+
+/** Standard streams, passed in so commands can be driven from tests. */
+export interface Io {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const HELP = `Sportello — social customer care bot
+
+Usage: sportello <command> [options]
+
+  start                     run the server (web chat at /chat, operator console at /console)
+  chat [--explain]          talk to the bot in the terminal (reads lines from stdin when piped)
+  test [PATHS...]           run conversation tests (default tests/conversations)
+  faq lint                  validate faq/ and intents/, report problems as file:line:column
+  faq review [list|show ID|approve ID|reject ID]
+                            review FAQ suggestions learned from resolved cases
+  eval [PATH] [--json]      train and evaluate the classifier on a dataset (or cross-validate faq/+intents/)
+  operator add --name NAME --initials MR --role agent|admin   (password from stdin)
+  operator list
+  migrate                   apply PostgreSQL migrations (DATABASE_URL)
+  export [FILE]             write the whole store as JSON
+  import FILE               read an export into the configured store
+
+Configuration comes from the environment (and a .env file): see .env.example.
+`;
+
+function loadEnv(): Record<string, string | undefined> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return process.env;
+}
+
+function configOrExit(io: Io, overrides: Record<string, string> = {}): Readonly<Config> | undefined {
+  try {
+    return loadConfig({ ...loadEnv(), ...overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`sportello: ${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+async function openStore(config: Readonly<Config>): Promise<Store> {
+  const store = config.databaseUrl ? createPostgresStore({ url: config.databaseUrl }) : createLowdbStore({ file: config.dataFile });
+  await store.init();
+  return store;
+}
+
+async function start(io: Io): Promise<number> {
+  const config = configOrExit(io);
+  if (!config) return 1;
+  const app = await createSportello({ config });
+  const url = await app.listen();
+  const on = [...app.channels.keys()].join(', ');
+  app.logger.info({ url, channels: on, store: config.databaseUrl ? 'postgres' : config.dataFile }, 'Sportello is ready');
+  io.stdout.write(`Sportello is listening on ${url} — web chat ${url}/chat, operator console ${url}/console (channels: ${on})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      app.logger.info({ signal }, 'shutting down: finishing in-flight work');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await app.close();
+  return 0;
+}
+
+function describe(item: OutboxItem): string {
+  const r = item.reply;
+  const options = r.kind === 'quick_replies' ? '\n' + r.options.map((o, i) => `  ${i + 1}. ${o.title}`).join('\n') : '';
+  return `${r.text}${options}`;
+}
+
+async function chat(args: string[], io: Io): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'sportello-chat-'));
+  const config = configOrExit(io, { WEBCHAT: 'false', SPORTELLO_DATA: join(dir, 'chat.json'), DATABASE_URL: '' });
+  if (!config) return 1;
+  const interactive = Boolean(io.stdin.isTTY);
+  const explain = args.includes('--explain') || interactive;
+  const printed: string[] = [];
+  const channel = createConsoleChannel((item) => printed.push(describe(item)));
+  const app = await createSportello({ config: { ...config, databaseUrl: undefined }, logger: createSilentLogger(), channels: [channel] });
+  let lastOptions: string[] = [];
+  const rl = createInterface({ input: io.stdin, terminal: false });
+  if (interactive) io.stdout.write('Sportello chat — write a message (Ctrl-D to quit)\n> ');
+  let n = 0;
+  try {
+    for await (const line of rl) {
+      const text = line.trim();
+      if (!text) continue;
+      n += 1;
+      const picked = /^\d+$/.test(text) ? lastOptions[Number(text) - 1] : undefined;
+      const outcome = await app.pipeline.receive({
+        channel: 'console',
+        id: `console-${process.pid}-${n}`,
+        visibility: 'private',
+        customer: { platformId: 'console-user', name: 'Terminal' },
+        text: picked ? text : text,
+        payload: picked,
+        sentAt: systemClock.now().toISOString(),
+      });
+      await app.sender.drain();
+      const last = outcome.replies.at(-1)?.reply;
+      lastOptions = last?.kind === 'quick_replies' ? last.options.map((o) => o.payload) : [];
+      for (const reply of printed.splice(0)) io.stdout.write(`${reply}\n`);
+      if (explain) {
+        const what = [outcome.action, outcome.reason ?? outcome.faqId ?? outcome.intent, outcome.confidence?.toFixed(2), outcome.language].filter(Boolean).join(' ');
+        io.stdout.write(`[${what}]\n`);
+      }
+      if (interactive) io.stdout.write('> ');
+    }
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+async function test(args: string[], io: Io): Promise<number> {
+  const paths = args.length > 0 ? args : ['tests/conversations'];
+  loadEnv();
+  const report = await runConversationTests(paths, {
+    onFailure: (f) => io.stdout.write(`FAIL ${f.file}${f.turn ? ` turn ${f.turn}` : ''}: ${f.message}\n`),
+  });
+  io.stdout.write(`${report.passed} passed, ${report.failed} failed\n`);
+  return report.failed > 0 ? 1 : 0;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(io);
+      case 'chat':
+        return await chat(args, io);
+      case 'test':
+        return await test(args, io);
+      case 'faq': {
+        const { runFaqLint, runFaqReview } = await import('./faq.js');
+        const env = loadEnv();
+        if (args[0] === 'lint') return await runFaqLint(args.slice(1), io, env);
+        if (args[0] === 'review') {
+          const config = configOrExit(io);
+          if (!config) return 1;
+          const store = await openStore(config);
+          try {
+            return await runFaqReview(args.slice(1), io, { store, faqDir: config.faqDir, clock: systemClock });
+          } finally {
+            await store.close();
+          }
+        }
+        io.stderr.write('usage: sportello faq lint | faq review [list|show ID|approve ID|reject ID]\n');
+        return 2;
+      }
+      case 'eval': {
+        const { runEval } = await import('./eval.js');
+        return await runEval(args, io);
+      }
+      case 'operator': {
+        const { runOperator } = await import('./operator.js');
+        const config = configOrExit(io);
+        if (!config) return 1;
+        const store = await openStore(config);
+        try {
+          return await runOperator(args, io, { store, clock: systemClock });
+        } finally {
+          await store.close();
+        }
+      }
+      case 'migrate': {
+        const { runMigrate } = await import('./store-admin.js');
+        return await runMigrate(args, io, loadEnv());
+      }
+      case 'export': {
+        const { runExport } = await import('./store-admin.js');
+        return await runExport(args, io, loadEnv());
+      }
+      case 'import': {
+        const { runImport } = await import('./store-admin.js');
+        return await runImport(args, io, loadEnv());
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        io.stderr.write(`sportello: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof CorpusError) {
+      io.stderr.write(`sportello: the FAQ or intents have errors:\n${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof ConfigError) {
+      io.stderr.write(`sportello: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * @module testing/conversation-tests
+ * The conversation-test runner of FORMATS.md (`sportello test [PATHS]`): each YAML file is
+ * played through the real pipeline — real classifier, FAQ, privacy guard, escalation rules,
+ * store and operator desk — on a channel with the platform's limits, with a fake clock.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { createSportello } from '../app.js';
+import { loadConfig, parseSchedule, type Config } from '../config/config.js';
+import { createKnowledgeSource, type LiveKnowledge } from '../corpus/knowledge.js';
+import { corpusToExamples } from '../corpus/load.js';
+import { trainUnderstander } from '../classifier/index.js';
+import { createFakeClock, type ChannelCapabilities } from '../core/ports.js';
+import { CONVERSATION_STATES } from '../core/state.js';
+import { ESCALATION_REASONS, type Conversation, type Operator, type OutboxItem } from '../core/types.js';
+import { createRecordingChannel, consoleCapabilities } from '../channels/console/index.js';
+import { webchatCapabilities } from '../channels/webchat/index.js';
+import { createSilentLogger } from '../util/logger.js';
+import twitterText from 'twitter-text';
+
+const ACTIONS = ['answer', 'clarify', 'dm_prompt', 'privacy_warning', 'escalate', 'silent', 'greet', 'thank', 'none'] as const;
+
+const expectSchema = z
+  .object({
+    action: z.enum(ACTIONS).optional(),
+    faq: z.string().optional(),
+    intent: z.string().optional(),
+    visibility: z.enum(['public', 'private']).optional(),
+    reason: z.enum(ESCALATION_REASONS).optional(),
+    reply_matches: z.string().optional(),
+    reply_not_contains: z.array(z.string()).optional(),
+    state: z.enum(CONVERSATION_STATES).optional(),
+  })
+  .strict();
+
+const turnSchema = z.union([
+  z.object({ say: z.string(), visibility: z.enum(['public', 'private']).optional(), expect: expectSchema.extend({ action: z.enum(ACTIONS) }) }).strict(),
+  z
+    .object({
+      operator: z.union([
+        z.object({ claim: z.literal(true) }).strict(),
+        z.object({ reply: z.string().min(1), visibility: z.enum(['public', 'private']).optional() }).strict(),
+        z.object({ resolve: z.literal(true), add_to_faq: z.boolean().optional() }).strict(),
+        z.object({ note: z.string().min(1) }).strict(),
+        z.object({ return_to_bot: z.literal(true) }).strict(),
+      ]),
+      expect: expectSchema.optional(),
+    })
+    .strict(),
+  z.object({ wait: z.string().regex(/^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$/, 'an ISO 8601 duration like PT4H or P1DT2H') }).strict(),
+]);
+
+/** A conversation test file. */
+export const conversationTestSchema = z
+  .object({
+    name: z.string().min(1),
+    channel: z.enum(['twitter', 'messenger', 'botframework', 'console', 'webchat']),
+    faq: z.string().optional(),
+    intents: z.string().optional(),
+    customer: z
+      .object({
+        id: z.union([z.string(), z.number()]).transform(String),
+        handle: z.string().optional(),
+        follows_brand: z.boolean().optional(),
+        followers: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .default({ id: 'customer-1' }),
+    clock: z.union([z.string(), z.date()]).optional(),
+    settings: z
+      .object({
+        timezone: z.string().optional(),
+        business_hours: z.record(z.string(), z.string()).optional(),
+        holidays: z.array(z.union([z.string(), z.date()])).optional(),
+        vip_followers: z.number().int().optional(),
+        vip_handles: z.array(z.string()).optional(),
+        crisis_keywords: z.array(z.string()).optional(),
+        answer_threshold: z.number().optional(),
+        clarify_threshold: z.number().optional(),
+      })
+      .strict()
+      .optional(),
+    turns: z.array(turnSchema).min(1),
+  })
+  .strict();
+export type ConversationTest = z.infer<typeof conversationTestSchema>;
+
+/** X counts characters by weight and links as 23: the same count the X channel uses. */
+const twitterLikeCapabilities: ChannelCapabilities = {
+  publicReplies: true,
+  privateMessages: true,
+  maxLength: { public: 280, private: 10000 },
+  measure: (text) => twitterText.parseTweet(text).weightedLength,
+  quickReplies: 0,
+  signsPublicReplies: true,
+  maxThread: 3,
+};
+const messengerLikeCapabilities: ChannelCapabilities = {
+  publicReplies: true,
+  privateMessages: true,
+  maxLength: { public: 8000, private: 2000 },
+  measure: (text) => [...text].length,
+  quickReplies: 13,
+  signsPublicReplies: false,
+  maxThread: 1,
+  messagingWindow: { standardMs: 24 * 3600_000, humanAgentMs: 7 * 24 * 3600_000 },
+};
+const CAPABILITIES: Record<ConversationTest['channel'], ChannelCapabilities> = {
+  twitter: twitterLikeCapabilities,
+  messenger: messengerLikeCapabilities,
+  botframework: { ...webchatCapabilities, maxLength: { public: 28000, private: 28000 }, quickReplies: 10 },
+  webchat: webchatCapabilities,
+  console: consoleCapabilities,
+};
+
+/** One failed expectation. */
+export interface TestFailure {
+  file: string;
+  turn: number;
+  message: string;
+}
+
+/** The runner's result. */
+export interface TestReport {
+  passed: number;
+  failed: number;
+  failures: TestFailure[];
+}
+
+/** Finds the YAML files under the given paths (files or folders). */
+export function findTestFiles(paths: string[]): string[] {
+  const files: string[] = [];
+  const walk = (p: string) => {
+    const stat = statSync(p);
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(p).sort()) walk(join(p, name));
+    } else if (/\.ya?ml$/.test(p)) files.push(p);
+  };
+  for (const p of paths) walk(resolve(p));
+  return files;
+}
+
+function parseDuration(text: string): number {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(text);
+  if (!m) throw new Error(`bad duration ${text}`);
+  return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000;
+}
+
+function isoDate(value: string | Date): string {
+  return value instanceof Date ? value.toISOString().slice(0, 10) : value;
+}
+
+/** Runs conversation tests and reports each failed expectation. */
+export async function runConversationTests(
+  paths: string[],
+  options: { env?: Record<string, string | undefined>; projectRoot?: string; onFailure?: (f: TestFailure) => void } = {},
+): Promise<TestReport> {
+  const root = options.projectRoot ?? process.cwd();
+  const report: TestReport = { passed: 0, failed: 0, failures: [] };
+  const knowledgeCache = new Map<string, Promise<LiveKnowledge>>();
+  const env = Object.fromEntries(
+    Object.entries(options.env ?? process.env).filter(([k]) => !/^(X_|MESSENGER_|Microsoft|BOTFRAMEWORK_|DATABASE_URL|PORT$)/.test(k)),
+  );
+  const baseConfig = loadConfig({ ...env, WEBCHAT: 'false', FAQ_WATCH: 'false', LOG_LEVEL: 'silent' });
+
+  const fail = (file: string, turn: number, message: string, failures: TestFailure[]) => {
+    const failure = { file: relative(root, file) || file, turn, message };
+    failures.push(failure);
+    options.onFailure?.(failure);
+  };
+
+  for (const file of findTestFiles(paths)) {
+    const failures: TestFailure[] = [];
+    let test: ConversationTest;
+    try {
+      const doc = parseDocument(readFileSync(file, 'utf8'));
+      if (doc.errors.length > 0) throw new Error(doc.errors.map((e) => e.message).join('; '));
+      const parsed = conversationTestSchema.safeParse(doc.toJS());
+      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      test = parsed.data;
+    } catch (err) {
+      fail(file, 0, `invalid test file: ${(err as Error).message}`, failures);
+      report.failed += 1;
+      report.failures.push(...failures);
+      continue;
+    }
+
+    const faqDir = test.faq ? resolve(dirname(file), test.faq) : resolve(root, baseConfig.faqDir);
+    const intentsDir = test.intents ? resolve(dirname(file), test.intents) : resolve(root, baseConfig.intentsDir);
+    const cacheKey = `${faqDir}\n${intentsDir}`;
+    if (!knowledgeCache.has(cacheKey)) {
+      knowledgeCache.set(
+        cacheKey,
+        createKnowledgeSource({
+          faqDir,
+          intentsDir,
+          watch: false,
+          logger: createSilentLogger(),
+          train: (corpus) =>
+            trainUnderstander(corpusToExamples(corpus), {
+              orderNumberPattern: baseConfig.nlu.orderNumberPattern,
+              defaultLanguage: baseConfig.defaultLocale,
+            }),
+        }),
+      );
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'sportello-test-'));
+    try {
+      const knowledge = await knowledgeCache.get(cacheKey)!;
+      const s = test.settings ?? {};
+      const config: Config = {
+        ...baseConfig,
+        dataFile: join(dataDir, 'store.json'),
+        nlu: {
+          ...baseConfig.nlu,
+          answerThreshold: s.answer_threshold ?? baseConfig.nlu.answerThreshold,
+          clarifyThreshold: s.clarify_threshold ?? baseConfig.nlu.clarifyThreshold,
+        },
+        handoff: {
+          ...baseConfig.handoff,
+          timezone: s.timezone ?? baseConfig.handoff.timezone,
+          businessHours: s.business_hours ? parseSchedule(s.business_hours) : baseConfig.handoff.businessHours,
+          holidays: s.holidays ? s.holidays.map(isoDate) : baseConfig.handoff.holidays,
+          vipFollowers: s.vip_followers ?? baseConfig.handoff.vipFollowers,
+          vipHandles: s.vip_handles ? s.vip_handles.map((h) => h.replace(/^@/, '').toLowerCase()) : baseConfig.handoff.vipHandles,
+          crisisKeywords: s.crisis_keywords ?? baseConfig.handoff.crisisKeywords,
+        },
+      };
+      const clock = createFakeClock(test.clock ? new Date(test.clock) : new Date());
+      const channel = createRecordingChannel(test.channel, CAPABILITIES[test.channel]);
+      if (test.channel === 'twitter' && test.customer.follows_brand === false) channel.setReach(test.customer.id, 'needs_follow');
+      const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [channel], knowledge });
+      const operator: Operator = {
+        id: 'op-test',
+        name: 'Operatore Test',
+        initials: 'OT',
+        role: 'agent',
+        passwordHash: 'not-a-login',
+        createdAt: clock.now().toISOString(),
+      };
+      await app.store.addOperator(operator);
+      let current: Conversation | undefined;
+      let messageNo = 0;
+      try {
+        for (const [index, turn] of test.turns.entries()) {
+          const turnNo = index + 1;
+          const before = channel.sent.length;
+          if ('wait' in turn) {
+            clock.advance(parseDuration(turn.wait));
+            continue;
+          }
+          let outcome: { action?: string; reason?: string; faqId?: string; intent?: string } = {};
+          try {
+            if ('say' in turn) {
+              messageNo += 1;
+              const visibility = turn.visibility ?? (test.channel === 'twitter' ? 'public' : 'private');
+              const result = await app.pipeline.receive({
+                channel: test.channel,
+                id: `${test.customer.id}-m${messageNo}`,
+                visibility,
+                customer: {
+                  platformId: test.customer.id,
+                  handle: test.customer.handle,
+                  followers: test.customer.followers,
+                  followsBrand: test.customer.follows_brand,
+                },
+                text: turn.say,
+                sentAt: clock.now().toISOString(),
+                threadId: visibility === 'public' ? `thread-${test.customer.id}` : undefined,
+              });
+              outcome = result;
+              current = result.conversation;
+            } else {
+              if (!current) throw new Error('an operator turn needs a customer message first');
+              const target = await heldConversation(app.store, current);
+              const op = turn.operator;
+              if ('claim' in op) current = await app.desk.claim(target.id, operator);
+              else if ('reply' in op) await app.desk.reply(target.id, operator, op.reply, { visibility: op.visibility });
+              else if ('resolve' in op) current = (await app.desk.resolve(target.id, operator, { addToFaq: op.add_to_faq })).conversation;
+              else if ('note' in op) await app.desk.note(target.id, operator, op.note);
+              else current = await app.desk.returnToBot(target.id, operator);
+            }
+            await app.sender.drain();
+          } catch (err) {
+            fail(file, turnNo, `the turn failed: ${(err as Error).message}`, failures);
+            continue;
+          }
+          const expect = turn.expect;
+          if (!expect) continue;
+          const sent: OutboxItem[] = channel.sent.slice(before);
+          const texts = sent.map((i) => i.reply.text);
+          const shown = texts.length > 0 ? texts.map((t) => JSON.stringify(t)).join(' + ') : 'no reply';
+          const check = (ok: boolean, message: string) => {
+            if (!ok) fail(file, turnNo, message, failures);
+          };
+          if (expect.action) check(outcome.action === expect.action, `expected action ${expect.action}, got ${outcome.action ?? 'none'}${outcome.reason ? ` (${outcome.reason})` : ''}${outcome.faqId ? ` [${outcome.faqId}]` : ''}; replied ${shown}`);
+          if (expect.faq) check(outcome.faqId === expect.faq, `expected FAQ ${expect.faq}, got ${outcome.faqId ?? 'none'}`);
+          if (expect.intent) check(outcome.intent === expect.intent, `expected intent ${expect.intent}, got ${outcome.intent ?? 'none'}`);
+          if (expect.reason) check(outcome.reason === expect.reason, `expected reason ${expect.reason}, got ${outcome.reason ?? 'none'}`);
+          if (expect.visibility) check(sent.some((i) => i.visibility === expect.visibility), `expected a ${expect.visibility} reply, got ${sent.map((i) => i.visibility).join(', ') || 'no reply'}`);
+          if (expect.reply_matches) {
+            const re = new RegExp(expect.reply_matches, 'i');
+            check(texts.some((t) => re.test(t)), `expected a reply matching /${expect.reply_matches}/i, got ${shown}`);
+          }
+          for (const forbidden of expect.reply_not_contains ?? []) {
+            check(!texts.some((t) => t.includes(forbidden)), `a reply contains ${JSON.stringify(forbidden)}: ${shown}`);
+          }
+          if (expect.state) {
+            const conv = current ? await app.store.getConversation(current.id) : undefined;
+            check(conv?.state === expect.state, `expected state ${expect.state}, got ${conv?.state ?? 'no conversation'}`);
+          }
+        }
+      } finally {
+        await app.close();
+      }
+    } catch (err) {
+      fail(file, 0, `could not run: ${(err as Error).message}`, failures);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    if (failures.length === 0) report.passed += 1;
+    else report.failed += 1;
+    report.failures.push(...failures);
+  }
+  for (const k of knowledgeCache.values()) await (await k.catch(() => undefined))?.close();
+  return report;
+}
+
+/** The conversation an operator acts on: the one that is queued or held in the current case. */
+async function heldConversation(
+  store: { getCase(id: string): Promise<{ conversationIds: string[] } | undefined>; getConversation(id: string): Promise<Conversation | undefined> },
+  current: Conversation,
+): Promise<Conversation> {
+  const fresh = (await store.getConversation(current.id)) ?? current;
+  if (fresh.state === 'queued' || fresh.state === 'assigned') return fresh;
+  const kase = await store.getCase(fresh.caseId);
+  for (const id of kase?.conversationIds ?? []) {
+    const c = await store.getConversation(id);
+    if (c && (c.state === 'queued' || c.state === 'assigned')) return c;
+  }
+  return fresh;
+}
