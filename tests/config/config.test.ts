@@ -1,0 +1,70 @@
+import { loadConfig, parseSchedule } from '../../src/config/config.js';
+import { ConfigError } from '../../src/core/errors.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('gives working defaults with an empty environment: port 3978, the embedded store, web chat on, no platform channel', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3978);
+    expect(config.dataFile).toBe('data/sportello.json');
+    expect(config.webchat).toBe(true);
+    expect(config.twitter).toBeUndefined();
+    expect(config.messenger).toBeUndefined();
+    expect(config.botframework).toBeUndefined();
+    expect(config.handoff.timezone).toBe('Europe/Rome');
+  });
+
+  it('returns a frozen configuration', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.handoff)).toBe(true);
+  });
+
+  it('reports every wrong variable at once, each by name', () => {
+    const found = problems({ PORT: 'eighty', TIMEZONE: 'Mars/Olympus', ANSWER_THRESHOLD: '7', DATABASE_URL: 'mysql://x' });
+    expect(found).toHaveLength(4);
+    expect(found.join('\n')).toMatch(/^PORT: /m);
+    expect(found.join('\n')).toMatch(/^TIMEZONE: .*IANA/m);
+    expect(found.join('\n')).toMatch(/^ANSWER_THRESHOLD: /m);
+    expect(found.join('\n')).toMatch(/^DATABASE_URL: /m);
+  });
+
+  it('turns a channel on only when all of its credentials are set, and refuses a half-configured one', () => {
+    const x = { X_API_KEY: 'k', X_API_SECRET: 's', X_ACCESS_TOKEN: 't', X_ACCESS_SECRET: 'a', X_BRAND_USER_ID: '42' };
+    expect(loadConfig(x).twitter?.brandUserId).toBe('42');
+    const half = problems({ X_API_KEY: 'k', X_API_SECRET: 's' });
+    expect(half).toHaveLength(1);
+    expect(half[0]).toMatch(/X_ACCESS_TOKEN, X_ACCESS_SECRET, X_BRAND_USER_ID: required to turn on twitter/);
+    expect(problems({ MESSENGER_APP_SECRET: 'x' })[0]).toMatch(/MESSENGER_PAGE_TOKEN, MESSENGER_VERIFY_TOKEN/);
+  });
+
+  it('allows plain http platform origins only on loopback', () => {
+    expect(problems({ X_API_ORIGIN: 'http://example.com' })[0]).toMatch(/X_API_ORIGIN: plain http is allowed only to a loopback/);
+    expect(problems({ X_API_ORIGIN: 'http://127.0.0.1:9999' })).toEqual([]);
+  });
+
+  it('keeps the Bot Framework route off unless credentials or the local-only switch are set', () => {
+    expect(loadConfig({}).botframework).toBeUndefined();
+    expect(loadConfig({ BOTFRAMEWORK_LOCAL_ONLY: 'true' }).botframework?.localOnly).toBe(true);
+    const withCreds = loadConfig({ MicrosoftAppId: 'app', MicrosoftAppPassword: 'pw', MicrosoftAppType: 'MultiTenant' });
+    expect(withCreds.botframework?.localOnly).toBe(false);
+    expect(problems({ MicrosoftAppId: 'app', MicrosoftAppPassword: 'pw', MicrosoftAppType: 'SingleTenant' })[0]).toMatch(/MicrosoftAppTenantId/);
+  });
+
+  it('parses weekly business hours, with day ranges and closed days', () => {
+    const s = parseSchedule('mon-fri=09:00-18:00,sat=09:00-13:00');
+    expect(s.mon).toEqual([[540, 1080]]);
+    expect(s.sat).toEqual([[540, 780]]);
+    expect(s.sun).toEqual([]);
+    expect(problems({ BUSINESS_HOURS: 'mon-fri=18:00-09:00' })[0]).toMatch(/^BUSINESS_HOURS: /);
+  });
+});

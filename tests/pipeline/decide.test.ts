@@ -1,0 +1,102 @@
+import { decide, type DecisionInput } from '../../src/pipeline/decide.js';
+import type { FaqEntry, IntentDef } from '../../src/core/corpus.js';
+import type { Entity, Understanding } from '../../src/core/ports.js';
+
+const rules = { vipFollowers: 100000, vipHandles: ['bigstar'], crisisKeywords: ['avvocato', 'class action'], angerThreshold: 0.6, missesBeforeEscalation: 2 };
+const thresholds = { answer: 0.5, clarify: 0.2 };
+
+const entry = (id: string, extra: Partial<FaqEntry> = {}): FaqEntry => ({
+  id,
+  locale: 'it',
+  questions: ['q'],
+  answer: 'a',
+  private: false,
+  escalate: false,
+  tags: [],
+  file: 'x.yaml',
+  ...extra,
+});
+const intent = (name: string, action: IntentDef['action']): IntentDef => ({ name, locale: 'it', action, examples: ['x'], file: 'i.yaml' });
+
+function understanding(extra: Partial<Understanding> = {}): Understanding {
+  return { language: 'it', classification: { ranked: [{ label: 'faq:orari', confidence: 0.9 }] }, entities: [], sentiment: 0, anger: 0, ...extra };
+}
+
+function input(extra: Partial<DecisionInput> = {}): DecisionInput {
+  return {
+    state: 'bot',
+    visibility: 'public',
+    text: 'quali sono gli orari?',
+    understanding: understanding(),
+    top: { label: 'faq:orari', confidence: 0.9, entry: entry('orari') },
+    missStreak: 0,
+    caseAwaitsPrivate: false,
+    customer: { handle: 'mario', followers: 10 },
+    rules,
+    thresholds,
+    ...extra,
+  };
+}
+
+const email: Entity = { kind: 'email', value: 'a@b.it', start: 0, end: 6, private: true };
+
+describe('the decision table', () => {
+  it('answers a confident FAQ match', () => {
+    expect(decide(input())).toMatchObject({ action: 'answer', entry: { id: 'orari' } });
+  });
+
+  it('stays silent while an operator holds or is about to take the conversation', () => {
+    expect(decide(input({ state: 'assigned' }))).toEqual({ action: 'silent' });
+    expect(decide(input({ state: 'queued' }))).toEqual({ action: 'silent' });
+  });
+
+  it('warns about private data posted in public before anything else, but not in private', () => {
+    expect(decide(input({ understanding: understanding({ entities: [email] }) }))).toEqual({ action: 'privacy_warning' });
+    expect(decide(input({ visibility: 'private', understanding: understanding({ entities: [email] }) })).action).toBe('answer');
+  });
+
+  it('moves a private FAQ to a DM when asked in public, and answers it in private', () => {
+    const top = { label: 'faq:stato', confidence: 0.8, entry: entry('stato', { private: true }) };
+    expect(decide(input({ top }))).toMatchObject({ action: 'dm_prompt', entry: { id: 'stato' } });
+    expect(decide(input({ top, visibility: 'private' }))).toMatchObject({ action: 'answer', entry: { id: 'stato' } });
+  });
+
+  it('answers an escalate:true FAQ and then queues it with reason faq_escalate', () => {
+    const top = { label: 'faq:rimborso', confidence: 0.8, entry: entry('rimborso', { escalate: true }) };
+    expect(decide(input({ top }))).toMatchObject({ action: 'answer', thenEscalate: 'faq_escalate' });
+  });
+
+  it('escalates for crisis keywords, a request for a person, anger and VIPs, each with its reason', () => {
+    expect(decide(input({ text: "chiamo l'Avvocato domani" }))).toEqual({ action: 'escalate', reason: 'crisis' });
+    const human = { label: 'intent:human_request', confidence: 0.9, intent: intent('human_request', 'escalate') };
+    expect(decide(input({ top: human }))).toEqual({ action: 'escalate', reason: 'human_request' });
+    expect(decide(input({ understanding: understanding({ anger: 0.8 }) }))).toEqual({ action: 'escalate', reason: 'negative_sentiment' });
+    expect(decide(input({ customer: { followers: 250000 } }))).toEqual({ action: 'escalate', reason: 'vip' });
+    expect(decide(input({ customer: { handle: '@BigStar' } }))).toEqual({ action: 'escalate', reason: 'vip' });
+  });
+
+  it('does not escalate a request for a person the classifier is unsure of', () => {
+    const human = { label: 'intent:human_request', confidence: 0.3, intent: intent('human_request', 'escalate') };
+    expect(decide(input({ top: human })).action).toBe('clarify');
+  });
+
+  it('clarifies on the first miss and escalates the second miss in a row', () => {
+    const unsure = { label: 'faq:orari', confidence: 0.3, entry: entry('orari') };
+    const first = decide(input({ top: unsure }));
+    expect(first.action).toBe('clarify');
+    expect(first.action === 'clarify' && first.guesses.map((g) => g.label)).toEqual(['faq:orari']);
+    expect(decide(input({ top: unsure, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+  });
+
+  it('sends a private message after a DM prompt to a person as a private case', () => {
+    const unsure = { label: 'faq:x', confidence: 0.1 };
+    expect(decide(input({ visibility: 'private', state: 'awaiting_private', top: unsure }))).toEqual({ action: 'escalate', reason: 'private_case' });
+    expect(decide(input({ visibility: 'private', caseAwaitsPrivate: true, top: unsure }))).toEqual({ action: 'escalate', reason: 'private_case' });
+  });
+
+  it('handles small talk by intent', () => {
+    expect(decide(input({ top: { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') } })).action).toBe('greet');
+    expect(decide(input({ top: { label: 'intent:thanks', confidence: 0.9, intent: intent('thanks', 'thank') } })).action).toBe('thank');
+    expect(decide(input({ top: { label: 'intent:order', confidence: 0.9, intent: intent('order_status', 'dm_prompt') } })).action).toBe('dm_prompt');
+  });
+});
