@@ -1,0 +1,80 @@
+/**
+ * @module classifier/language
+ * Italian/English detection that works on a few words: function and customer-care words of
+ * each language, accented vowels and spelling cues, with the conversation's previous
+ * language as a prior that decides when the text alone does not.
+ */
+import type { Language } from '../core/types.js';
+import { fold, words } from './normalise.js';
+
+const IT_WORDS = new Set(
+  (
+    'il lo la i gli le un uno una di da in con su per tra fra che non e è ma sono sei siete ho hai ha ' +
+    'abbiamo avete hanno mi ti ci vi si del dello della dei degli delle al allo alla ai agli alle dal dalla ' +
+    'nel nella nei sul sulla come dove dov quando perché perche cosa chi quanto quanti quale quali questo ' +
+    'questa quello quella mio mia miei mie tuo tua vostro vostri vostra nostro nostra suo sua loro ancora già ' +
+    'più molto anche io tu lui lei noi voi ed né poi qui qua là così solo sempre mai niente nulla tutto tutti ' +
+    'essere avere fare fa fatto stato stata sto sta era ecco allora quindi però comunque oppure ciao grazie ' +
+    'buongiorno buonasera salve arrivederci prego scusate scusa vorrei voglio posso potete potrei volevo ' +
+    'sapere aperti aperto chiuso orari oggi domani ieri giorni giorno settimana settimane mese ordine ordini ' +
+    'pacco spedizione spedite consegna reso resi rimborso pagare pagamento prodotto prodotti aiuto operatore ' +
+    'persona parlare risponde risponde nessuno vergogna ladri sabato domenica lunedì rotto garanzia carta ' +
+    'mi dite fate siete aspetto arrivato arrivata ricevuto bene male sì no ok va bene niente ma dai'
+  ).split(/\s+/),
+);
+
+const EN_WORDS = new Set(
+  (
+    'the a an of to in on for with at by from is are was were be been being have has had do does did i you ' +
+    'he she it we they me him her us them my your his its our their not no and or but if so what where when ' +
+    'why how which who this that these those can could would should will shall may might must am just still ' +
+    'yet also too very really there here then than now about into out up down over again some any all each ' +
+    'hi hello hey thanks thank please cheers morning evening good great yes yeah ok okay sorry order orders ' +
+    'parcel package shipping ship delivery deliver delivered refund return returns pay payment card cards ' +
+    'open opening hours closed today tomorrow yesterday days week help human person agent speak talk ' +
+    'want need get got received arrived guys hasn\'t haven\'t don\'t doesn\'t didn\'t can\'t won\'t isn\'t i\'m ' +
+    'it\'s where\'s what\'s my account money transfer'
+  ).split(/\s+/),
+);
+
+const IT_CUES = /(?:zione|zioni|gli|gn[aeio]|cch|zz|[aeiou]tt[aeio]|ssi|ia$|io$|[aeo]i$)/;
+const EN_CUES = /(?:th|wh|ck|sh|ee|oo|ow|w|y$|ing$|ed$|'s$|k)/;
+
+/** Scores a text: positive means Italian, negative English (about one point per telling word). */
+export function languageScore(text: string): number {
+  let score = 0;
+  if (/[àèìòù]|\b(?:perché|è|già|più|così)\b/iu.test(text)) score += 1;
+  // Tokenising as English keeps "hasn't" whole; Italian words split at apostrophes anyway.
+  for (const raw of words(text, 'en')) {
+    const w = raw.replace(/’/g, "'");
+    const parts = w.includes("'") && !EN_WORDS.has(w) ? w.split("'") : [w];
+    for (const part of parts) {
+      if (part.length === 0 || /^\d+$/.test(part)) continue;
+      const inIt = IT_WORDS.has(part) || IT_WORDS.has(fold(part));
+      const inEn = EN_WORDS.has(part);
+      if (inIt && !inEn) score += 1;
+      else if (inEn && !inIt) score -= 1;
+      else if (!inIt && !inEn && part.length >= 3) {
+        const f = fold(part);
+        if (/[aeiou]$/.test(f) && !/e$/.test(f)) score += 0.3;
+        else if (/[^aeiou]$/.test(f)) score -= 0.3;
+        if (IT_CUES.test(f)) score += 0.2;
+        if (EN_CUES.test(f)) score -= 0.2;
+      }
+    }
+  }
+  return score;
+}
+
+/**
+ * Detects Italian or English. `previous` (the conversation's language so far) wins when the
+ * text is not clearly the other language; `fallback` is used when there is nothing to go on.
+ */
+export function detectLanguage(text: string, previous?: Language, fallback: Language = 'it'): Language {
+  let score = languageScore(text);
+  if (previous === 'it') score += 0.9;
+  else if (previous === 'en') score -= 0.9;
+  if (score > 0) return 'it';
+  if (score < 0) return 'en';
+  return previous ?? fallback;
+}

@@ -1,0 +1,176 @@
+/**
+ * @module classifier/normalise
+ * Social-text normalisation: mentions, URLs, hashtags, emoji, repeated letters and
+ * punctuation, chat abbreviations, case and accent folding. Terms for the classifier are
+ * Snowball stems (Italian) and compromise root forms (English, contractions expanded),
+ * memoised per word inside one normaliser so classification stays fast.
+ */
+import nlp from 'compromise';
+import snowball from 'snowball-stemmers';
+import type { Language } from '../core/types.js';
+
+const URL_RE = /\b(?:https?:\/\/|www\.)\S+/giu;
+const MENTION_RE = /(^|[^\w@])@\w{1,30}/gu;
+const HASHTAG_RE = /#([\p{L}\p{N}_]+)/gu;
+const EMOJI_RE = /[\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}\u{FE0F}\u{200D}\u{1F3FB}-\u{1F3FF}]/gu;
+const REPEATED_PUNCT_RE = /([!?.,])\1+/g;
+
+/** Chat abbreviations, by language: token → expansion. */
+const ABBREVIATIONS: Record<Language, Record<string, string>> = {
+  it: {
+    nn: 'non', xke: 'perché', xké: 'perché', xkè: 'perché', xche: 'perché', xché: 'perché', xchè: 'perché',
+    pk: 'perché', pke: 'perché', perke: 'perché', perkè: 'perché', xk: 'perché', cmq: 'comunque',
+    x: 'per', ke: 'che', ki: 'chi', tt: 'tutto', tutt: 'tutto', qlc: 'qualche', qlcs: 'qualcosa',
+    qlcn: 'qualcuno', qlk: 'qualche', sn: 'sono', dv: 'dove', msg: 'messaggio', grz: 'grazie', grazi: 'grazie',
+    xo: 'però', xò: 'però', cm: 'come', qnd: 'quando', qndo: 'quando', qnt: 'quanto', qnto: 'quanto',
+    anke: 'anche', bn: 'bene', nnt: 'niente', dx: 'destra', sx: 'sinistra', ord: 'ordine', tel: 'telefono',
+    tvb: 'ti voglio bene', risp: 'rispondete', gg: 'giorni', sett: 'settimana', cel: 'cellulare',
+  },
+  en: {
+    u: 'you', ur: 'your', r: 'are', pls: 'please', plz: 'please', pleas: 'please', thx: 'thanks', thanx: 'thanks',
+    tnx: 'thanks', ty: 'thank you', im: 'i am', dont: 'do not', cant: 'can not', wont: 'will not', didnt: 'did not',
+    doesnt: 'does not', isnt: 'is not', hasnt: 'has not', havent: 'have not', wasnt: 'was not', arent: 'are not',
+    idk: 'i do not know', btw: 'by the way', asap: 'as soon as possible', ppl: 'people', msg: 'message',
+    b4: 'before', cuz: 'because', coz: 'because', bc: 'because', becuz: 'because', y: 'why', wat: 'what',
+    wen: 'when', abt: 'about', acct: 'account', acc: 'account', pmt: 'payment', hv: 'have', gonna: 'going to',
+    wanna: 'want to', gotta: 'have to', ive: 'i have', whats: 'what is', wheres: 'where is', hows: 'how is',
+    tmrw: 'tomorrow', tmr: 'tomorrow', tho: 'though', thru: 'through', yr: 'your', cc: 'credit card', pw: 'password',
+  },
+};
+
+/** Function words: known everywhere, so they say nothing about whether a message is in scope. */
+export const STOPWORDS: Record<Language, ReadonlySet<string>> = {
+  it: new Set(
+    ('il lo la i gli le un uno una di a da in con su per tra fra che non e è ma o sono sei siete ho hai ha ' +
+      'abbiamo avete hanno mi ti ci vi si se del dello della dei degli delle al allo alla ai agli alle dal ' +
+      'dalla dai dalle nel nello nella nei negli nelle sul sulla sui come dove quando perché cosa chi quanto ' +
+      'quale quali questo questa questi queste quello quella mio mia miei mie tuo tua vostro vostra nostro ' +
+      'nostra suo sua loro ancora già più molto anche io tu lui lei noi voi ed ad né poi qui qua là lì così ' +
+      'solo sempre mai niente nulla tutto tutti essere avere fare fa fatto stato stata sto sta era ne c l d ' +
+      'un\' dov cos quest quell tanto po ecco allora quindi però comunque oppure anzi magari volta')
+      .split(/\s+/)
+      .map(fold),
+  ),
+  en: new Set(
+    ('the a an of to in on for with at by from is are was were be been being have has had do does did i you ' +
+      'he she it we they me him her us them my your his its our their mine yours not no and or but if so ' +
+      'what where when why how which who whom this that these those can could would should will shall may ' +
+      'might must am just still yet also too very really there here then than now about into out up down ' +
+      'over again some any all each more most other such only own same s t don get got go going one ' +
+      'guys please thing things something')
+      .split(/\s+/),
+  ),
+};
+
+/** Removes diacritics: "perché" → "perche". */
+export function fold(word: string): string {
+  return word.normalize('NFD').replace(/\p{M}+/gu, '');
+}
+
+function splitCamel(tag: string): string {
+  return tag.replace(/_/g, ' ').replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2');
+}
+
+/**
+ * Social clean-up before tokenising: drops URLs, @mentions and emoji, opens hashtags
+ * (`#SpedizioneGratis` → `Spedizione Gratis`), collapses `!!!` and `sooooo`. Keeps case.
+ */
+export function cleanSocialText(text: string, language: Language): string {
+  let out = text.length > 5000 ? text.slice(0, 5000) : text;
+  out = out.replace(URL_RE, ' ');
+  out = out.replace(MENTION_RE, '$1 ');
+  out = out.replace(HASHTAG_RE, (_m, tag: string) => ` ${splitCamel(tag)} `);
+  out = out.replace(EMOJI_RE, ' ');
+  out = out.replace(REPEATED_PUNCT_RE, '$1');
+  // Letters repeated 3+ times are emphasis. Italian words never triple a letter; English keeps two ("goood" → "good").
+  out = out.replace(/(\p{L})\1{2,}/gu, language === 'it' ? '$1' : '$1$1');
+  return out;
+}
+
+const WORD_RE: Record<Language, RegExp> = {
+  // Italian elisions split: "dov'è" → "dov", "è"; "l'ordine" → "l", "ordine".
+  it: /[\p{L}\p{N}]+/gu,
+  // English keeps the apostrophe for contractions: "hasn't".
+  en: /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu,
+};
+
+/** Lower-cased words of a cleaned text, chat abbreviations expanded (still accented). */
+export function words(text: string, language: Language): string[] {
+  const cleaned = cleanSocialText(text, language).toLowerCase();
+  const out: string[] = [];
+  const abbreviations = ABBREVIATIONS[language];
+  for (const m of cleaned.matchAll(WORD_RE[language])) {
+    const w = m[0].replace(/’/g, "'");
+    const expansion = abbreviations[w];
+    if (expansion !== undefined) out.push(...expansion.split(' '));
+    else out.push(w);
+  }
+  return out;
+}
+
+/** Turns text into folded words and classifier terms, memoising per word. */
+export interface Normaliser {
+  /** The normalised surface text: folded, abbreviations and English contractions expanded. */
+  normalise(text: string, language: Language): string;
+  /** Folded surface words (for character n-grams) and their stems/roots (for word features). */
+  analyse(text: string, language: Language): { surface: string[]; terms: string[] };
+}
+
+/** Creates a normaliser with its own memo of per-word analyses (bounded by `maxCache` words). */
+export function createNormaliser(options: { maxCache?: number } = {}): Normaliser {
+  const maxCache = options.maxCache ?? 200_000;
+  const itStemmer = snowball.newStemmer('italian');
+  const enStemmer = snowball.newStemmer('english');
+  const memo: Record<Language, Map<string, { surface: string[]; terms: string[] }>> = {
+    it: new Map(),
+    en: new Map(),
+  };
+
+  function analyseWord(word: string, language: Language): { surface: string[]; terms: string[] } {
+    const cached = memo[language].get(word);
+    if (cached) return cached;
+    let result: { surface: string[]; terms: string[] };
+    if (/^\d+$/.test(word)) {
+      // Amounts, quantities and codes: their value rarely names the intent, their presence may.
+      result = { surface: [word.length > 3 ? '0000' : '00'], terms: ['<num>'] };
+    } else if (language === 'it') {
+      const f = fold(word);
+      result = { surface: [f], terms: [fold(itStemmer.stem(word))] };
+    } else if (/^[a-z]+(?:'[a-z]+)*$/.test(word)) {
+      const doc = nlp(word);
+      doc.contractions().expand();
+      const normal = doc.text('normal').toLowerCase().split(/\s+/).filter(Boolean);
+      doc.compute('root');
+      const roots = doc.text('root').toLowerCase().split(/\s+/).filter(Boolean);
+      const surface = normal.length > 0 ? normal.map((w) => w.replace(/[^a-z0-9']/g, '')) : [word];
+      const base = roots.length === surface.length ? roots : surface;
+      result = { surface, terms: base.map((r) => enStemmer.stem(r.replace(/[^a-z0-9]/g, '')) || r) };
+    } else {
+      const f = fold(word);
+      result = { surface: [f], terms: [enStemmer.stem(f)] };
+    }
+    if (memo[language].size < maxCache) memo[language].set(word, result);
+    return result;
+  }
+
+  function analyse(text: string, language: Language): { surface: string[]; terms: string[] } {
+    const surface: string[] = [];
+    const terms: string[] = [];
+    for (const w of words(text, language)) {
+      const a = analyseWord(w, language);
+      surface.push(...a.surface);
+      terms.push(...a.terms);
+    }
+    return { surface, terms };
+  }
+
+  return {
+    analyse,
+    normalise: (text, language) => analyse(text, language).surface.join(' '),
+  };
+}
+
+/** Normalises one text (see `Normaliser.normalise`); for many texts create one normaliser and reuse it. */
+export function normalise(text: string, language: Language): string {
+  return createNormaliser({ maxCache: 0 }).normalise(text, language);
+}

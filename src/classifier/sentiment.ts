@@ -1,0 +1,96 @@
+/**
+ * @module classifier/sentiment
+ * Lexicon-based sentiment and anger for Italian and English social messages. Anger adds up
+ * independent signs (insults and swearing, ALL CAPS, "!!!", angry emoji) as 1 − Π(1 − sᵢ),
+ * so one sign alone stays below the default escalation threshold (0.6) and two or more cross it.
+ */
+import type { Language } from '../core/types.js';
+import { fold } from './normalise.js';
+
+const INSULTS: Record<Language, string[]> = {
+  it: [
+    'ladri', 'ladro', 'truffa', 'truffatori', 'truffati', 'truffato', 'vergogna', 'vergognatevi', 'vergognoso',
+    'vergognosi', 'schifo', 'schifosi', 'fate schifo', 'incompetenti', 'incompetente', 'cazzo', 'cazzi', 'merda',
+    'vaffanculo', 'fanculo', 'stronzi', 'stronzo', 'porca miseria', 'porca puttana', 'pessimi', 'pessimo',
+    'ridicoli', 'ridicolo', 'scandaloso', 'scandalo', 'inaccettabile', 'assurdo', 'pazzesco', 'buffoni',
+    'imbroglioni', 'disgustoso', 'mai piu', 'basta', 'incazzato', 'incazzata', 'arrabbiato', 'arrabbiata',
+    'furioso', 'furiosa', 'deluso', 'delusa', 'vi denuncio', 'cialtroni', 'idioti', 'idiota', 'cretini',
+  ],
+  en: [
+    'scam', 'scammers', 'scammed', 'thieves', 'thief', 'fraud', 'disgrace', 'disgraceful', 'shame on you',
+    'ridiculous', 'useless', 'worst', 'terrible', 'awful', 'pathetic', 'wtf', 'fuck', 'fucking', 'fucked',
+    'shit', 'shitty', 'damn', 'crap', 'incompetent', 'unacceptable', 'disgusting', 'furious', 'angry', 'pissed',
+    'never again', 'hate', 'idiots', 'idiot', 'clowns', 'joke', 'rip off', 'ripoff', 'liars', 'bullshit',
+  ],
+};
+
+const POSITIVE: Record<Language, string[]> = {
+  it: [
+    'grazie', 'perfetto', 'perfetta', 'ottimo', 'ottima', 'bravi', 'bravissimi', 'gentili', 'gentilissimi',
+    'gentilissimo', 'fantastico', 'fantastici', 'felice', 'contento', 'contenta', 'soddisfatto', 'soddisfatta',
+    'bellissimo', 'bello', 'top', 'eccellente', 'super', 'veloci', 'velocissimi', 'consiglio', 'adoro', 'grande',
+  ],
+  en: [
+    'thanks', 'thank you', 'great', 'perfect', 'excellent', 'awesome', 'amazing', 'love', 'happy', 'pleased',
+    'good', 'nice', 'helpful', 'fantastic', 'wonderful', 'brilliant', 'cheers', 'kind', 'fast', 'best',
+  ],
+};
+
+const NEGATIVE: Record<Language, string[]> = {
+  it: [
+    'problema', 'problemi', 'rotto', 'rotta', 'ritardo', 'ancora niente', 'nessuno risponde', 'non funziona',
+    'lamentela', 'reclamo', 'male', 'peggio', 'difettoso', 'difettosa', 'sbagliato', 'sbagliata', 'lento',
+    'lentissimi', 'aspetto da', 'mai arrivato', 'non arriva', 'non risponde', 'triste', 'purtroppo',
+  ],
+  en: [
+    'problem', 'broken', 'late', 'delay', 'delayed', 'still waiting', 'nobody answers', 'not working',
+    'complaint', 'bad', 'worse', 'faulty', 'wrong', 'slow', 'never arrived', 'disappointed', 'unhappy', 'sad',
+    'annoyed', 'frustrated', 'unfortunately', 'no one answers', 'missing',
+  ],
+};
+
+const ANGRY_EMOJI = /[\u{1F621}\u{1F92C}\u{1F620}\u{1F47F}\u{1F4A2}\u{1F595}\u{1F624}\u{1F92E}\u{1F44E}]/gu;
+const HAPPY_EMOJI = /[\u{1F600}-\u{1F60D}\u{1F642}\u{1F917}\u{1F929}\u{2764}\u{1F44D}\u{1F64F}\u{1F970}\u{1F60A}]/gu;
+
+function countPhrases(folded: string, phrases: readonly string[]): number {
+  let n = 0;
+  for (const p of phrases) {
+    const re = new RegExp(`(?:^|[^\\p{L}])${fold(p).replace(/ /g, '\\s+')}(?=$|[^\\p{L}])`, 'gu');
+    n += folded.match(re)?.length ?? 0;
+  }
+  return n;
+}
+
+/**
+ * Sentiment (−1 furious … +1 delighted) and anger (0 … 1) of a message. Both languages'
+ * lexicons are consulted (customers mix them); `language` only orders nothing today but
+ * is kept so a richer model can specialise.
+ */
+export function analyseSentiment(text: string, language: Language): { sentiment: number; anger: number } {
+  const sample = text.length > 5000 ? text.slice(0, 5000) : text;
+  const folded = fold(sample.toLowerCase());
+  const other: Language = language === 'it' ? 'en' : 'it';
+  const insults = countPhrases(folded, INSULTS[language]) + countPhrases(folded, INSULTS[other]);
+  const positive = countPhrases(folded, POSITIVE[language]) + countPhrases(folded, POSITIVE[other]);
+  const negative = countPhrases(folded, NEGATIVE[language]) + countPhrases(folded, NEGATIVE[other]);
+
+  const capsWords = (sample.match(/\b\p{Lu}{3,}\b/gu) ?? []).length;
+  const allWords = (sample.match(/\b\p{L}{3,}\b/gu) ?? []).length;
+  const capsRatio = allWords > 0 ? capsWords / allWords : 0;
+  const bangs = (sample.match(/[!?]*!{2,}[!?]*|\?!|!\?/g) ?? []).length;
+  const angryEmoji = (sample.match(ANGRY_EMOJI) ?? []).length;
+  const happyEmoji = (sample.match(HAPPY_EMOJI) ?? []).length;
+
+  const signs = [
+    Math.min(0.75, insults * 0.4),
+    capsWords >= 2 || (capsWords >= 1 && capsRatio >= 0.5) ? Math.min(0.4, 0.2 + capsRatio * 0.4) : 0,
+    Math.min(0.3, bangs * 0.2),
+    Math.min(0.55, angryEmoji * 0.35),
+    Math.min(0.2, negative * 0.1),
+  ];
+  const anger = 1 - signs.reduce((keep, s) => keep * (1 - s), 1);
+
+  const raw = positive + happyEmoji * 0.5 - negative - insults * 1.5 - angryEmoji - anger * 2;
+  const sentiment = Math.max(-1, Math.min(1, Math.tanh(raw / 2)));
+  return { sentiment: Number(sentiment.toFixed(3)), anger: Number(anger.toFixed(3)) };
+}
