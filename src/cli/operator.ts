@@ -1,0 +1,136 @@
+/**
+ * @module cli/operator
+ * `sportello operator add --name NAME --initials MR --role agent|admin` (password read from
+ * standard input, never echoed, never stored or printed in clear) and `sportello operator list`.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { Clock, Store } from '../core/ports.js';
+import type { Operator } from '../core/types.js';
+import { hashPassword, MIN_PASSWORD_LENGTH } from '../handoff/auth.js';
+import { newId } from '../util/ids.js';
+import type { Io } from './run.js';
+
+const USAGE = `usage: sportello operator add --name NAME --initials MR --role agent|admin   (password from stdin)
+       sportello operator list
+`;
+
+/** What `operator add` accepts. */
+const addSchema = z.object({
+  name: z.string().trim().min(1, 'give a name with --name').max(80, 'keep names under 80 characters'),
+  initials: z
+    .string()
+    .trim()
+    .transform((v) => v.toUpperCase())
+    .pipe(z.string().regex(/^[A-Z]{1,4}$/, '--initials must be 1 to 4 letters, like MR')),
+  role: z.enum(['agent', 'admin'], { error: '--role must be agent or admin' }),
+});
+
+type TtyInput = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+
+/** Reads one line from a terminal without echoing it (raw mode), or from a pipe. */
+async function readSecretLine(io: Io, prompt: string): Promise<string | undefined> {
+  const stdin = io.stdin as TtyInput;
+  const tty = Boolean(stdin.isTTY && stdin.setRawMode);
+  if (tty) io.stderr.write(prompt);
+  if (tty) stdin.setRawMode!(true);
+  try {
+    return await new Promise<string | undefined>((resolve, reject) => {
+      let buffer = '';
+      const onData = (chunk: Buffer | string) => {
+        for (const ch of chunk.toString()) {
+          if (ch === '\u0003') return finish(new Error('cancelled'));
+          if (ch === '\r' || ch === '\n') return finish(undefined, buffer);
+          if (ch === '\u007f' || ch === '\b') buffer = buffer.slice(0, -1);
+          else buffer += ch;
+        }
+      };
+      const onEnd = () => finish(undefined, buffer.length > 0 ? buffer : undefined);
+      const finish = (err: Error | undefined, value?: string) => {
+        stdin.off('data', onData);
+        stdin.off('end', onEnd);
+        stdin.pause();
+        if (err) reject(err);
+        else resolve(value);
+      };
+      stdin.on('data', onData);
+      stdin.on('end', onEnd);
+      stdin.resume();
+    });
+  } finally {
+    if (tty) {
+      stdin.setRawMode!(false);
+      io.stderr.write('\n');
+    }
+  }
+}
+
+async function add(args: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { name: { type: 'string' }, initials: { type: 'string' }, role: { type: 'string', default: 'agent' } },
+    strict: true,
+  });
+  const parsed = addSchema.safeParse(values);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) io.stderr.write(`sportello operator add: ${issue.message}\n`);
+    io.stderr.write(USAGE);
+    return 2;
+  }
+  const { name, initials, role } = parsed.data;
+  if (await deps.store.findOperatorByName(name)) {
+    io.stderr.write(`sportello operator add: an operator named "${name}" already exists\n`);
+    return 1;
+  }
+  const tty = Boolean((io.stdin as TtyInput).isTTY);
+  const password = await readSecretLine(io, `Password for ${name} (at least ${MIN_PASSWORD_LENGTH} characters): `);
+  if (password === undefined || password.length < MIN_PASSWORD_LENGTH) {
+    io.stderr.write(`sportello operator add: the password must be at least ${MIN_PASSWORD_LENGTH} characters; nothing was saved\n`);
+    return 1;
+  }
+  if (tty) {
+    const again = await readSecretLine(io, 'Repeat the password: ');
+    if (again !== password) {
+      io.stderr.write('sportello operator add: the two passwords differ; nothing was saved\n');
+      return 1;
+    }
+  }
+  const operator: Operator = {
+    id: newId('op'),
+    name,
+    initials,
+    role,
+    passwordHash: await hashPassword(password),
+    createdAt: deps.clock.now().toISOString(),
+  };
+  await deps.store.addOperator(operator);
+  io.stdout.write(`added ${role} ${name} (^${initials}), id ${operator.id}\n`);
+  return 0;
+}
+
+async function list(io: Io, store: Store): Promise<number> {
+  const operators = await store.listOperators();
+  if (operators.length === 0) {
+    io.stdout.write('no operators yet: add one with `sportello operator add --name NAME --initials MR --role admin`\n');
+    return 0;
+  }
+  const rows = [['NAME', 'INITIALS', 'ROLE', 'ID', 'CREATED'], ...operators.map((o) => [o.name, o.initials, o.role, o.id, o.createdAt])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows) io.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  return 0;
+}
+
+/** Runs `sportello operator <add|list> ...`; returns the exit code. */
+export async function runOperator(argv: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    if (sub === 'add') return await add(rest, io, deps);
+    if (sub === 'list') return await list(io, deps.store);
+  } catch (err) {
+    // parseArgs reports unknown options as TypeError with a clear message.
+    io.stderr.write(`sportello operator: ${(err as Error).message}\n`);
+    return 2;
+  }
+  io.stderr.write(USAGE);
+  return 2;
+}
