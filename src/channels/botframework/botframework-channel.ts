@@ -1,0 +1,389 @@
+/**
+ * @module channels/botframework/botframework-channel
+ * Microsoft Bot Framework (Azure Bot: Web Chat, Teams, Direct Line) through botbuilder 4.23's
+ * CloudAdapter on our own HTTP server. Messages come in on `POST /api/messages`; every answer goes
+ * out proactively (`continueConversationAsync`) from the conversation reference the pipeline
+ * keeps, so operator replies and late bot messages work alike. Everything botbuilder-specific
+ * stays in this folder: botbuilder is archived, and the Microsoft 365 Agents SDK speaks the same
+ * protocol, so a migration replaces only this folder.
+ */
+import { createHash } from 'node:crypto';
+import {
+  ActivityTypes,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  EventFactory,
+  TurnContext,
+  type Activity,
+  type ConversationReference,
+  type Transcript,
+} from 'botbuilder';
+import { z } from 'zod';
+import { ChannelApiError, NetworkError } from '../../core/errors.js';
+import type { DomainEvent } from '../../core/events.js';
+import type {
+  ChannelAdapter,
+  ChannelCapabilities,
+  ChannelContext,
+  ChannelRequest,
+  ChannelResponse,
+  ChannelRoute,
+  Clock,
+  SendResult,
+  Store,
+} from '../../core/ports.js';
+import type { Config } from '../../config/config.js';
+import type { Conversation, InboundMessage, OutboxItem } from '../../core/types.js';
+import type { Logger } from '../../util/logger.js';
+import { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
+
+/** Dependencies of the Bot Framework channel. */
+export interface BotFrameworkChannelDeps {
+  config: NonNullable<Config['botframework']>;
+  /** Read for the handoff transcript (the conversation's messages). */
+  store: Pick<Store, 'listMessages'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The route the Azure Bot resource's messaging endpoint points at. */
+export const BOTFRAMEWORK_PATH = '/api/messages';
+/** Web Chat and Teams take long texts; keep one message readable. */
+const MAX_TEXT = 4000;
+
+const inboundActivitySchema = z.looseObject({
+  type: z.string(),
+  id: z.string().optional(),
+  serviceUrl: z.string().optional(),
+  channelId: z.string().optional(),
+  timestamp: z.string().optional(),
+  text: z.string().optional(),
+  value: z.unknown().optional(),
+  from: z.looseObject({ id: z.string(), name: z.string().optional() }).optional(),
+  conversation: z.looseObject({ id: z.string() }).optional(),
+  attachments: z.array(z.looseObject({ contentType: z.string().optional(), name: z.string().optional() })).optional(),
+});
+
+/** What the pipeline stores in `InboundMessage.ref` and hands back in `OutboxItem.ref`. */
+export const conversationReferenceSchema = z.looseObject({
+  serviceUrl: z.string().min(1),
+  channelId: z.string().min(1),
+  conversation: z.looseObject({ id: z.string().min(1) }),
+  bot: z.looseObject({ id: z.string() }).optional(),
+  user: z.looseObject({ id: z.string() }).optional(),
+  activityId: z.string().optional(),
+  locale: z.string().optional(),
+});
+
+const restErrorSchema = z.looseObject({
+  statusCode: z.number().optional(),
+  message: z.string().optional(),
+  code: z.string().optional(),
+  response: z.looseObject({ headers: z.unknown().optional() }).optional(),
+});
+
+function retryAfterMs(headers: unknown): number | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const get = (headers as { get?: unknown }).get;
+  const value =
+    typeof get === 'function' ? (get as (name: string) => unknown).call(headers, 'retry-after') : (headers as Record<string, unknown>)['retry-after'];
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/** Maps what the Connector call threw to ChannelApiError (it answered) or NetworkError (it did not). */
+export function toBotFrameworkError(error: unknown, what: string, now: number): ChannelApiError | NetworkError {
+  if (error instanceof ChannelApiError || error instanceof NetworkError) return error;
+  const parsed = restErrorSchema.safeParse(error);
+  const status = parsed.success ? parsed.data.statusCode : undefined;
+  const message = parsed.success && parsed.data.message ? parsed.data.message : String(error);
+  if (status === undefined) {
+    return new NetworkError(`Bot Framework ${what}: the Connector did not answer (${message})`, { cause: error });
+  }
+  const wait = retryAfterMs(parsed.success ? parsed.data.response?.headers : undefined);
+  return new ChannelApiError(
+    `Bot Framework ${what} refused (HTTP ${status}): ${message}`,
+    {
+      channel: 'botframework',
+      status,
+      ...(parsed.success && parsed.data.code ? { code: parsed.data.code } : {}),
+      retryable: status >= 500 || status === 429,
+      ...(wait !== undefined ? { retryAt: now + wait } : {}),
+    },
+    { cause: error },
+  );
+}
+
+/** A stable id for an activity that came without one (retries of it dedupe). */
+function activityKey(a: z.infer<typeof inboundActivitySchema>): string {
+  const digest = createHash('sha256')
+    .update(`${a.conversation?.id ?? ''}|${a.from?.id ?? ''}|${a.timestamp ?? ''}|${a.text ?? ''}`)
+    .digest('hex');
+  return `bf_${digest.slice(0, 32)}`;
+}
+
+/** The minimal response object CloudAdapter.process writes to (status, send, header, end). */
+function createResponseRecorder(): { res: { socket: null; status(code: number): void; send(body: unknown): void; header(name: string, value: unknown): void; end(): void }; result(): ChannelResponse } {
+  let status = 200;
+  let body: unknown;
+  return {
+    res: {
+      socket: null,
+      status(code: number) {
+        status = code;
+      },
+      send(b: unknown) {
+        body = b;
+      },
+      header() {
+        // CloudAdapter sets no headers we need to pass on.
+      },
+      end() {
+        // The server writes the ChannelResponse itself.
+      },
+    },
+    result: () => ({ status, ...(body !== undefined ? { body } : {}) }),
+  };
+}
+
+/** Creates the Bot Framework channel adapter. */
+export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): ChannelAdapter {
+  const { config, store, clock, logger } = deps;
+  const log = logger.child({ channel: 'botframework' });
+  const hasCredentials = config.appId !== '';
+  const localOnly = !hasCredentials && config.localOnly;
+
+  const auth = new ConfigurationBotFrameworkAuthentication(
+    hasCredentials
+      ? {
+          MicrosoftAppId: config.appId,
+          MicrosoftAppType: config.appType,
+          ...(config.appPassword ? { MicrosoftAppPassword: config.appPassword } : {}),
+          ...(config.tenantId ? { MicrosoftAppTenantId: config.tenantId } : {}),
+        }
+      : {}, // no app id: botbuilder disables authentication; allowed only behind the loopback guard
+  );
+  const adapter = new CloudAdapter(auth);
+  adapter.onTurnError = async (_context, error) => {
+    log.error({ err: error }, 'botframework: turn failed');
+  };
+  if (localOnly) {
+    log.warn(
+      'botframework: no Microsoft app credentials; BOTFRAMEWORK_LOCAL_ONLY accepts only loopback requests and loopback serviceUrls (never expose this)',
+    );
+  } else if (!hasCredentials) {
+    log.error('botframework: neither Microsoft app credentials nor BOTFRAMEWORK_LOCAL_ONLY: /api/messages refuses every request');
+  }
+
+  let context: ChannelContext | undefined;
+  let warnedRetries = false;
+
+  /**
+   * Drops the Connector client's own retry policies for this turn. The outbox retries with
+   * backoff, honours Retry-After through `retryAt` and survives restarts; botbuilder's pipeline
+   * would otherwise hold one send for up to a minute and multiply the attempts. botbuilder
+   * ignores its `noRetryPolicy` option, so the policies are removed from the client's pipeline.
+   */
+  function withoutClientRetries(turn: TurnContext): void {
+    const connector = turn.turnState.get(adapter.ConnectorClientKey) as unknown;
+    const pipeline = (connector as { client?: { pipeline?: { removePolicy?: unknown } } } | undefined)?.client?.pipeline;
+    if (pipeline && typeof pipeline.removePolicy === 'function') {
+      (pipeline.removePolicy as (o: { phase: string }) => unknown).call(pipeline, { phase: 'Retry' });
+    } else if (!warnedRetries) {
+      warnedRetries = true;
+      log.warn('botframework: could not turn off the Connector client retries; sends may retry inside botbuilder too');
+    }
+  }
+
+  const capabilities: ChannelCapabilities = {
+    publicReplies: false,
+    privateMessages: true,
+    maxLength: { private: MAX_TEXT, public: MAX_TEXT },
+    measure: (text) => text.length,
+    quickReplies: 10,
+    signsPublicReplies: false,
+    maxThread: 1,
+  };
+
+  function toInbound(activity: Activity, raw: z.infer<typeof inboundActivitySchema>): InboundMessage | undefined {
+    if (raw.type !== ActivityTypes.Message || !raw.from || !raw.conversation) return undefined;
+    const value = raw.value as { payload?: unknown } | undefined;
+    const payload = typeof value?.payload === 'string' ? value.payload : undefined;
+    const files = (raw.attachments ?? []).map((a) => `[${a.name ?? a.contentType ?? 'attachment'}]`).join(' ');
+    const text = [raw.text ?? '', files].filter(Boolean).join(' ');
+    if (!text && !payload) return undefined;
+    const reference = TurnContext.getConversationReference(activity);
+    return {
+      channel: 'botframework',
+      id: raw.id ?? activityKey(raw),
+      visibility: 'private',
+      customer: { platformId: raw.from.id, ...(raw.from.name ? { name: raw.from.name } : {}) },
+      text: text || payload || '',
+      sentAt: raw.timestamp && !Number.isNaN(Date.parse(raw.timestamp)) ? new Date(raw.timestamp).toISOString() : clock.now().toISOString(),
+      ...(payload ? { payload } : {}),
+      ref: JSON.parse(JSON.stringify(reference)) as Record<string, unknown>,
+    };
+  }
+
+  async function handle(req: ChannelRequest): Promise<ChannelResponse> {
+    if (!hasCredentials && !localOnly) {
+      return { status: 403, body: { error: 'Bot Framework credentials are not configured' } };
+    }
+    if (localOnly && !isLoopbackAddress(req.remoteAddress)) {
+      log.warn({ remoteAddress: req.remoteAddress }, 'botframework: local-only mode refused a non-loopback request');
+      return { status: 403, body: { error: 'local-only mode: loopback requests only' } };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(req.rawBody.toString('utf8'));
+    } catch {
+      return { status: 400, body: { error: 'the body is not a JSON activity' } };
+    }
+    const raw = inboundActivitySchema.safeParse(json);
+    if (!raw.success) return { status: 400, body: { error: `not a Bot Framework activity: ${z.prettifyError(raw.error)}` } };
+    if (localOnly && !isLoopbackUrl(raw.data.serviceUrl)) {
+      log.warn({ serviceUrl: raw.data.serviceUrl }, 'botframework: local-only mode refused a non-loopback serviceUrl');
+      return { status: 403, body: { error: 'local-only mode: serviceUrl must be a loopback address' } };
+    }
+    if (!context) return { status: 503, body: { error: 'the Bot Framework channel is not started yet' } };
+    const receive = context.receive;
+    const recorder = createResponseRecorder();
+    await adapter.process({ method: 'POST', headers: req.headers, body: json as Record<string, unknown> }, recorder.res, async (turn) => {
+      const msg = toInbound(turn.activity, raw.data);
+      if (msg) await receive(msg);
+    });
+    return recorder.result();
+  }
+
+  /** Runs `logic` in a proactive turn of the referenced conversation. */
+  async function inConversation(ref: Record<string, unknown> | undefined, what: string, logic: (turn: TurnContext) => Promise<void>): Promise<void> {
+    const parsed = conversationReferenceSchema.safeParse(ref);
+    if (!parsed.success) {
+      throw new ChannelApiError(`Bot Framework ${what}: the conversation has no valid conversation reference`, {
+        channel: 'botframework',
+        status: 0,
+        code: 'no_reference',
+        retryable: false,
+      });
+    }
+    if (localOnly && !isLoopbackUrl(parsed.data.serviceUrl)) {
+      throw new ChannelApiError(`Bot Framework ${what}: local-only mode sends only to loopback serviceUrls`, {
+        channel: 'botframework',
+        status: 0,
+        code: 'not_loopback',
+        retryable: false,
+      });
+    }
+    // CloudAdapter hands errors inside a turn to onTurnError and does not rethrow them: keep the
+    // first one and throw it here, so the outbox sees the failure.
+    let failure: { error: unknown } | undefined;
+    try {
+      await adapter.continueConversationAsync(config.appId, parsed.data as Partial<ConversationReference>, async (turn) => {
+        try {
+          withoutClientRetries(turn);
+          await logic(turn);
+        } catch (error) {
+          failure ??= { error };
+        }
+      });
+    } catch (error) {
+      failure ??= { error };
+    }
+    if (failure) throw toBotFrameworkError(failure.error, what, clock.now().getTime());
+  }
+
+  function messageActivity(item: OutboxItem): Partial<Activity> {
+    const reply = item.reply;
+    if (reply.kind === 'quick_replies' && reply.options.length > 0) {
+      return {
+        type: ActivityTypes.Message,
+        text: reply.text,
+        suggestedActions: {
+          to: [],
+          // messageBack shows the title as the user's message and returns the payload in `value`.
+          actions: reply.options.slice(0, capabilities.quickReplies).map((o) => ({
+            type: 'messageBack',
+            title: o.title,
+            text: o.title,
+            displayText: o.title,
+            value: { payload: o.payload },
+          })),
+        },
+      };
+    }
+    return { type: ActivityTypes.Message, text: reply.text };
+  }
+
+  async function transcriptOf(conversation: Conversation): Promise<Transcript> {
+    const messages = await store.listMessages({ conversationId: conversation.id });
+    return {
+      activities: messages
+        .filter((m) => m.direction !== 'note')
+        .map((m) => ({
+          type: ActivityTypes.Message,
+          text: m.text,
+          timestamp: new Date(m.at),
+          from: m.author.kind === 'customer' ? { id: conversation.customerId, name: 'customer', role: 'user' } : { id: 'sportello', name: m.author.kind === 'operator' ? m.author.name : 'bot', role: 'bot' },
+        })) as Activity[],
+    };
+  }
+
+  const route: ChannelRoute = { method: 'POST', path: BOTFRAMEWORK_PATH, handle };
+
+  return {
+    name: 'botframework',
+    capabilities,
+    routes: [route],
+
+    async verify(): Promise<boolean> {
+      // Requests come through /api/messages, where CloudAdapter checks the JWT; the generic
+      // /webhooks/botframework route is not this channel's entry point.
+      return false;
+    },
+
+    async parse(): Promise<InboundMessage[]> {
+      return [];
+    },
+
+    async start(ctx: ChannelContext): Promise<void> {
+      context = ctx;
+    },
+
+    async stop(): Promise<void> {
+      context = undefined;
+    },
+
+    async send(item: OutboxItem): Promise<SendResult> {
+      let platformId = '';
+      await inConversation(item.ref, 'send', async (turn) => {
+        const response = await turn.sendActivity(messageActivity(item));
+        platformId = response?.id ?? '';
+      });
+      return { platformId };
+    },
+
+    async notify(event: DomainEvent, conversation: Conversation): Promise<void> {
+      if (conversation.channel !== 'botframework') return;
+      if (event.type === 'conversation.escalated') {
+        const transcript = await transcriptOf(conversation);
+        await inConversation(conversation.ref, 'handoff.initiate', async (turn) => {
+          const handoffContext = { reason: event.reason, caseId: event.caseId, conversationId: event.conversationId, at: event.at };
+          await turn.sendActivity(EventFactory.createHandoffInitiation(turn, handoffContext, transcript));
+        });
+        return;
+      }
+      const status =
+        event.type === 'conversation.assigned'
+          ? { state: 'accepted', message: undefined }
+          : event.type === 'conversation.resolved'
+            ? { state: 'completed', message: undefined }
+            : event.type === 'conversation.returned_to_bot'
+              ? { state: 'completed', message: 'returned to the bot' }
+              : undefined;
+      if (!status) return;
+      await inConversation(conversation.ref, 'handoff.status', async (turn) => {
+        await turn.sendActivity(EventFactory.createHandoffStatus(turn.activity.conversation, status.state, status.message));
+      });
+    },
+  };
+}

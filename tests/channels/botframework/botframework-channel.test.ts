@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createBotFrameworkChannel, isLoopbackAddress, isLoopbackUrl } from '../../../src/channels/botframework/index.js';
+import type { Config } from '../../../src/config/config.js';
+import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
+import { createFakeClock, type ChannelAdapter, type ChannelRequest, type ChannelRoute } from '../../../src/core/ports.js';
+import type { Conversation, InboundMessage, OutboxItem, StoredMessage } from '../../../src/core/types.js';
+import { createSilentLogger } from '../../../src/util/logger.js';
+import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
+
+const LOCAL: NonNullable<Config['botframework']> = { appId: '', appPassword: '', appType: 'SingleTenant', tenantId: '', localOnly: true };
+const clock = createFakeClock('2026-11-23T10:00:00Z');
+
+let connector: FakeBotConnector;
+let channel: ChannelAdapter;
+let route: ChannelRoute;
+let received: InboundMessage[];
+let transcript: StoredMessage[];
+
+function create(config: NonNullable<Config['botframework']>): { channel: ChannelAdapter; route: ChannelRoute } {
+  const c = createBotFrameworkChannel({
+    config,
+    store: { listMessages: async () => transcript },
+    clock,
+    logger: createSilentLogger(),
+  });
+  return { channel: c, route: c.routes![0]! };
+}
+
+function post(body: unknown, overrides: Partial<ChannelRequest> = {}): ChannelRequest {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    query: {},
+    rawBody: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    remoteAddress: '127.0.0.1',
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  connector = await createFakeBotConnector();
+});
+afterAll(async () => {
+  await connector.close();
+});
+beforeEach(async () => {
+  connector.calls.length = 0;
+  received = [];
+  transcript = [];
+  ({ channel, route } = create(LOCAL));
+  await channel.start!({ receive: async (msg) => void received.push(msg), store: {} as never });
+});
+
+/** Receives one user message and returns the conversation the pipeline would keep. */
+async function conversationFromMessage(): Promise<Conversation> {
+  await route.handle(post(userMessage({ serviceUrl: connector.serviceUrl, text: 'voglio parlare con una persona', conversationId: 'conv-42' })));
+  const msg = received[0]!;
+  return {
+    id: 'cv_1',
+    key: `botframework:private:${msg.customer.platformId}`,
+    channel: 'botframework',
+    visibility: 'private',
+    customerId: `botframework:${msg.customer.platformId}`,
+    caseId: 'cs_1',
+    state: 'queued',
+    missStreak: 0,
+    flags: [],
+    ref: msg.ref,
+    createdAt: '2026-11-23T10:00:00.000Z',
+    updatedAt: '2026-11-23T10:00:00.000Z',
+  };
+}
+
+function item(ref: Record<string, unknown> | undefined, overrides: Partial<OutboxItem> = {}): OutboxItem {
+  return {
+    id: 'out_1',
+    conversationId: 'cv_1',
+    channel: 'botframework',
+    visibility: 'private',
+    recipient: 'dl_user_1',
+    reply: { kind: 'text', text: 'Siamo aperti dalle 9 alle 18.' },
+    author: { kind: 'bot' },
+    seq: 1,
+    status: 'sending',
+    attempts: 1,
+    notBefore: 0,
+    createdAt: '2026-11-23T10:00:00.000Z',
+    ref,
+    ...overrides,
+  };
+}
+
+describe('loopback helpers', () => {
+  it('recognise loopback addresses and URLs only', () => {
+    expect(['127.0.0.1', '::1', '::ffff:127.0.0.1', '127.10.0.3'].every(isLoopbackAddress)).toBe(true);
+    expect(['10.0.0.1', '192.168.1.2', '::ffff:8.8.8.8', undefined, ''].some(isLoopbackAddress)).toBe(false);
+    expect(['http://127.0.0.1:5005/', 'http://localhost:3000', 'https://[::1]:8443/'].every(isLoopbackUrl)).toBe(true);
+    expect(['https://smba.trafficmanager.net/emea/', 'http://127.0.0.1.evil.example/', 'file:///etc/passwd', 'not a url'].some(isLoopbackUrl)).toBe(false);
+  });
+});
+
+describe('POST /api/messages in local-only mode', () => {
+  it('hands a user message to the pipeline with its conversation reference', async () => {
+    const res = await route.handle(
+      post(userMessage({ serviceUrl: connector.serviceUrl, text: 'Quali sono gli orari?', id: 'act-1', userId: 'dl_user_7', userName: 'Luca', conversationId: 'conv-7' })),
+    );
+    expect(res.status).toBe(200);
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({
+      channel: 'botframework',
+      id: 'act-1',
+      visibility: 'private',
+      customer: { platformId: 'dl_user_7', name: 'Luca' },
+      text: 'Quali sono gli orari?',
+      ref: { serviceUrl: connector.serviceUrl, channelId: 'webchat', conversation: { id: 'conv-7' }, user: { id: 'dl_user_7' } },
+    });
+    expect(connector.calls).toEqual([]); // answers go out later, through the outbox
+  });
+
+  it('keeps the payload of a suggested action the customer picked', async () => {
+    await route.handle(post(userMessage({ serviceUrl: connector.serviceUrl, text: 'Spedizioni', value: { payload: 'faq:spedizioni' } })));
+    expect(received[0]).toMatchObject({ text: 'Spedizioni', payload: 'faq:spedizioni' });
+  });
+
+  it('accepts conversation updates and typing without creating messages', async () => {
+    const update = { ...userMessage({ serviceUrl: connector.serviceUrl, text: '' }), type: 'conversationUpdate', membersAdded: [{ id: 'dl_user_1' }] };
+    expect((await route.handle(post(update))).status).toBe(200);
+    expect(received).toEqual([]);
+  });
+
+  it('refuses a request that does not come from this machine', async () => {
+    const res = await route.handle(post(userMessage({ serviceUrl: connector.serviceUrl, text: 'ciao' }), { remoteAddress: '203.0.113.9' }));
+    expect(res.status).toBe(403);
+    expect(received).toEqual([]);
+  });
+
+  it('refuses an activity naming a serviceUrl elsewhere, so the server cannot be made to call it', async () => {
+    const res = await route.handle(post(userMessage({ serviceUrl: 'https://attacker.example/', text: 'ciao' })));
+    expect(res.status).toBe(403);
+    expect(received).toEqual([]);
+  });
+
+  it('answers 400 to a body that is not an activity', async () => {
+    expect((await route.handle(post('{not json'))).status).toBe(400);
+    expect((await route.handle(post({ text: 'no type' }))).status).toBe(400);
+    expect(received).toEqual([]);
+  });
+});
+
+describe('POST /api/messages with credentials', () => {
+  it('refuses an activity without a Bot Framework token, even from loopback', async () => {
+    const secured = create({ appId: '00000000-0000-0000-0000-000000000001', appPassword: 'secret', appType: 'SingleTenant', tenantId: '00000000-0000-0000-0000-0000000000aa', localOnly: false });
+    await secured.channel.start!({ receive: async (msg) => void received.push(msg), store: {} as never });
+    const res = await secured.route.handle(post(userMessage({ serviceUrl: connector.serviceUrl, text: 'ciao' })));
+    expect(res.status).toBe(401);
+    expect(received).toEqual([]);
+  });
+});
+
+describe('sending', () => {
+  it('delivers a reply proactively to the stored conversation', async () => {
+    const conversation = await conversationFromMessage();
+    const result = await channel.send(item(conversation.ref));
+    expect(connector.calls).toHaveLength(1);
+    const call = connector.calls[0]!;
+    expect(call.conversationId).toBe('conv-42');
+    expect(call.activity).toMatchObject({ type: 'message', text: 'Siamo aperti dalle 9 alle 18.', conversation: { id: 'conv-42' }, recipient: { id: 'dl_user_1' } });
+    expect(result.platformId).toBe(`bot-act-1`);
+  });
+
+  it('renders quick replies as messageBack suggested actions carrying the payload', async () => {
+    const conversation = await conversationFromMessage();
+    await channel.send(
+      item(conversation.ref, {
+        reply: { kind: 'quick_replies', text: 'Intendevi…', options: [{ title: 'Spedizioni', payload: 'faq:spedizioni' }, { title: 'Resi', payload: 'faq:resi' }] },
+      }),
+    );
+    expect(connector.calls[0]?.activity.suggestedActions).toMatchObject({
+      actions: [
+        { type: 'messageBack', title: 'Spedizioni', value: { payload: 'faq:spedizioni' } },
+        { type: 'messageBack', title: 'Resi', value: { payload: 'faq:resi' } },
+      ],
+    });
+  });
+
+  it('refuses to send without a conversation reference', async () => {
+    const error = await channel.send(item(undefined)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect((error as ChannelApiError).details.retryable).toBe(false);
+  });
+
+  it('refuses to send to a non-loopback serviceUrl in local-only mode', async () => {
+    const conversation = await conversationFromMessage();
+    const error = await channel.send(item({ ...conversation.ref, serviceUrl: 'https://attacker.example/' })).catch((e: unknown) => e);
+    expect((error as ChannelApiError).details).toMatchObject({ code: 'not_loopback', retryable: false });
+    expect(connector.calls).toEqual([]);
+  });
+
+  it.each([
+    [503, 'ServiceUnavailable', true],
+    [403, 'Forbidden', false],
+    [404, 'ConversationNotFound', false],
+  ])('maps a Connector HTTP %i (%s) to retryable=%s', async (status, code, retryable) => {
+    const conversation = await conversationFromMessage();
+    connector.failNext({ status, code, message: `${code} from the fake` });
+    const error = await channel.send(item(conversation.ref)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect((error as ChannelApiError).details).toMatchObject({ channel: 'botframework', status, retryable });
+  });
+
+  it('honours Retry-After on a 429', async () => {
+    const conversation = await conversationFromMessage();
+    connector.failNext({ status: 429, code: 'TooManyRequests', message: 'slow down', headers: { 'retry-after': '7' } });
+    const error = (await channel.send(item(conversation.ref)).catch((e: unknown) => e)) as ChannelApiError;
+    expect(error.details).toMatchObject({ status: 429, retryable: true, retryAt: clock.now().getTime() + 7000 });
+  });
+
+  it('maps an unreachable Connector to NetworkError', async () => {
+    const conversation = await conversationFromMessage();
+    const error = await channel.send(item({ ...conversation.ref, serviceUrl: 'http://127.0.0.1:1/' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+  });
+});
+
+describe('handoff events', () => {
+  it('emits handoff.initiate with the reason and the transcript on escalation', async () => {
+    const conversation = await conversationFromMessage();
+    transcript = [
+      { id: 'm1', conversationId: 'cv_1', caseId: 'cs_1', direction: 'in', author: { kind: 'customer' }, text: 'voglio parlare con una persona', visibility: 'private', at: '2026-11-23T10:00:00.000Z' },
+      { id: 'm2', conversationId: 'cv_1', caseId: 'cs_1', direction: 'note', author: { kind: 'bot' }, text: 'internal', visibility: 'private', at: '2026-11-23T10:00:01.000Z' },
+    ];
+    await channel.notify!({ type: 'conversation.escalated', conversationId: 'cv_1', caseId: 'cs_1', reason: 'human_request', at: '2026-11-23T10:00:02.000Z' }, conversation);
+    const event = connector.calls[0]?.activity as { type: string; name: string; value: unknown; attachments: Array<{ name: string; content: { activities: Array<{ text: string }> } }> };
+    expect(event).toMatchObject({ type: 'event', name: 'handoff.initiate', value: { reason: 'human_request', caseId: 'cs_1', conversationId: 'cv_1' } });
+    expect(event.attachments[0]?.name).toBe('Transcript');
+    expect(event.attachments[0]?.content.activities.map((a) => a.text)).toEqual(['voglio parlare con una persona']);
+  });
+
+  it('emits handoff.status accepted when an operator claims, completed when resolved', async () => {
+    const conversation = await conversationFromMessage();
+    await channel.notify!({ type: 'conversation.assigned', conversationId: 'cv_1', operatorId: 'op_1', at: '2026-11-23T10:01:00.000Z' }, conversation);
+    await channel.notify!({ type: 'conversation.resolved', conversationId: 'cv_1', caseId: 'cs_1', at: '2026-11-23T10:05:00.000Z' }, conversation);
+    expect(connector.calls.map((c) => [c.activity.name, (c.activity.value as { state: string }).state])).toEqual([
+      ['handoff.status', 'accepted'],
+      ['handoff.status', 'completed'],
+    ]);
+  });
+
+  it('ignores events of other channels', async () => {
+    const conversation = await conversationFromMessage();
+    await channel.notify!({ type: 'conversation.resolved', conversationId: 'cv_1', caseId: 'cs_1', at: '2026-11-23T10:05:00.000Z' }, { ...conversation, channel: 'messenger' });
+    expect(connector.calls).toEqual([]);
+  });
+});
