@@ -277,8 +277,11 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
     // CloudAdapter hands errors inside a turn to onTurnError and does not rethrow them: keep the
     // first one and throw it here, so the outbox sees the failure.
     let failure: { error: unknown } | undefined;
+    // The reference is what TurnContext.getConversationReference produced, round-tripped through
+    // the store as JSON; the schema checked the fields a send needs.
+    const reference = parsed.data as unknown as Partial<ConversationReference>;
     try {
-      await adapter.continueConversationAsync(config.appId, parsed.data as Partial<ConversationReference>, async (turn) => {
+      await adapter.continueConversationAsync(config.appId, reference, async (turn) => {
         try {
           withoutClientRetries(turn);
           await logic(turn);
