@@ -20,6 +20,12 @@ export interface CorpusLocation {
   intentsDir: string;
 }
 
+/** Options of `inspectCorpus`. */
+export interface InspectOptions extends CorpusLocation {
+  /** FAQ file contents to use instead of the disk's, by path relative to `faqDir` (checking a write before making it). */
+  overrides?: ReadonlyMap<string, string>;
+}
+
 /** A position in a corpus file, as shown to people (`file` relative to the working directory). */
 export interface SourcePosition {
   file: string;
@@ -177,9 +183,10 @@ async function parseYamlFile<S extends z.ZodType>(
   schema: S,
   problems: CorpusProblem[],
   hash: ReturnType<typeof createHash>,
+  override?: string,
 ): Promise<ParsedFile<z.infer<S>>> {
   const absolute = path.join(dir, rel);
-  const source = await readFile(absolute, 'utf8');
+  const source = override ?? (await readFile(absolute, 'utf8'));
   hash.update(`${kind}/${rel}\u0000${source}\u0000`);
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -220,7 +227,7 @@ async function listDir(dir: string, label: string, problems: CorpusProblem[]): P
 }
 
 /** Reads and validates the corpus, collecting every problem instead of throwing. */
-export async function inspectCorpus(options: CorpusLocation): Promise<CorpusInspection> {
+export async function inspectCorpus(options: InspectOptions): Promise<CorpusInspection> {
   const problems: CorpusProblem[] = [];
   const hash = createHash('sha256');
   const faq: FaqEntry[] = [];
@@ -228,12 +235,13 @@ export async function inspectCorpus(options: CorpusLocation): Promise<CorpusInsp
   const entryPositions = new Map<string, SourcePosition>();
   const entryFile = new Map<string, { file: ParsedFile<unknown>; index: number }>();
 
-  const faqFiles = await listDir(options.faqDir, 'FAQ', problems);
+  const onDisk = await listDir(options.faqDir, 'FAQ', problems);
+  const faqFiles = [...new Set([...onDisk, ...(options.overrides?.keys() ?? [])])].sort();
   if (faqFiles.length === 0 && problems.length === 0) {
     problems.push({ file: displayPath(path.resolve(options.faqDir)), line: 1, column: 1, message: 'the FAQ folder has no .yaml files' });
   }
   for (const rel of faqFiles) {
-    const file = await parseYamlFile('faq', options.faqDir, rel, faqFileSchema, problems, hash);
+    const file = await parseYamlFile('faq', options.faqDir, rel, faqFileSchema, problems, hash, options.overrides?.get(rel));
     if (!file.data) continue;
     const fileLocale = file.data.locale;
     file.data.entries.forEach((raw, index) => {
