@@ -19,7 +19,7 @@ import {
   type Transcript,
 } from 'botbuilder';
 import { z } from 'zod';
-import { ChannelApiError, NetworkError } from '../../core/errors.js';
+import { ChannelApiError, ConfigError, NetworkError } from '../../core/errors.js';
 import type { DomainEvent } from '../../core/events.js';
 import type {
   ChannelAdapter,
@@ -153,16 +153,22 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
   const hasCredentials = config.appId !== '';
   const localOnly = !hasCredentials && config.localOnly;
 
-  const auth = new ConfigurationBotFrameworkAuthentication(
-    hasCredentials
-      ? {
-          MicrosoftAppId: config.appId,
-          MicrosoftAppType: config.appType,
-          ...(config.appPassword ? { MicrosoftAppPassword: config.appPassword } : {}),
-          ...(config.tenantId ? { MicrosoftAppTenantId: config.tenantId } : {}),
-        }
-      : {}, // no app id: botbuilder disables authentication; allowed only behind the loopback guard
-  );
+  let auth: ConfigurationBotFrameworkAuthentication;
+  try {
+    auth = new ConfigurationBotFrameworkAuthentication(
+      hasCredentials
+        ? {
+            MicrosoftAppId: config.appId,
+            MicrosoftAppType: config.appType,
+            ...(config.appPassword ? { MicrosoftAppPassword: config.appPassword } : {}),
+            ...(config.tenantId ? { MicrosoftAppTenantId: config.tenantId } : {}),
+          }
+        : {}, // no app id: botbuilder disables authentication; allowed only behind the loopback guard
+    );
+  } catch (error) {
+    // botbuilder asserts missing pieces (e.g. the tenant id of a managed identity) with terse messages.
+    throw new ConfigError([`MicrosoftApp*: ${error instanceof Error ? error.message : String(error)}`]);
+  }
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (_context, error) => {
     log.error({ err: error }, 'botframework: turn failed');

@@ -148,6 +148,12 @@ describe('POST /api/messages in local-only mode', () => {
 });
 
 describe('POST /api/messages with credentials', () => {
+  it('reports incomplete managed-identity settings as a configuration error', () => {
+    expect(() => create({ appId: '00000000-0000-0000-0000-000000000001', appPassword: '', appType: 'UserAssignedMSI', tenantId: '', localOnly: false })).toThrow(
+      /MicrosoftAppTenantId is required for MSI/,
+    );
+  });
+
   it('refuses an activity without a Bot Framework token, even from loopback', async () => {
     const secured = create({ appId: '00000000-0000-0000-0000-000000000001', appPassword: 'secret', appType: 'SingleTenant', tenantId: '00000000-0000-0000-0000-0000000000aa', localOnly: false });
     await secured.channel.start!({ receive: async (msg) => void received.push(msg), store: {} as never });
