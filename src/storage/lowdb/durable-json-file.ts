@@ -1,0 +1,67 @@
+/**
+ * @module storage/lowdb/durable-json-file
+ * A lowdb adapter that writes a JSON file so that a completed write survives a crash of the
+ * process or of the machine: the text goes to a temporary file, is fsync'ed, renamed over the
+ * real file (atomic on POSIX), and the directory is fsync'ed so the rename itself is durable.
+ * lowdb's own JSONFile (steno) is atomic too but never fsyncs, so a power cut could lose
+ * writes it had already acknowledged.
+ */
+import { open, readFile, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+
+/** Reads and writes one JSON document durably; `parse` checks what was read. */
+export class DurableJsonFile<T> implements Adapter<T> {
+  readonly #file: string;
+  readonly #temp: string;
+  readonly #parse: (data: unknown) => T;
+
+  constructor(file: string, parse: (data: unknown) => T) {
+    this.#file = file;
+    this.#temp = join(dirname(file), `.${basename(file)}.tmp`);
+    this.#parse = parse;
+  }
+
+  /** The document, or null when the file does not exist yet. */
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${this.#file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+    return this.#parse(data);
+  }
+
+  /** Replaces the file with `data`; resolves once the new content is on disk. */
+  async write(data: T): Promise<void> {
+    const text = JSON.stringify(data);
+    const handle = await open(this.#temp, 'w');
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(this.#temp, this.#file);
+    await syncDirectory(dirname(this.#file));
+  }
+}
+
+/** Makes a rename in `dir` durable. Windows cannot open a directory for fsync; there it is skipped. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * @module storage/snapshot
+ * The whole content of a store as one JSON document: what `sportello export` writes and
+ * `sportello import` reads (e.g. moving an embedded lowdb install to PostgreSQL). The zod
+ * schemas check the fields every store relies on; unknown fields are kept (loose objects), so
+ * a field added later to a domain type survives an export/import round trip.
+ */
+import { z } from 'zod';
+import { CONVERSATION_STATES } from '../core/state.js';
+import { ESCALATION_REASONS } from '../core/types.js';
+import type {
+  Case,
+  Conversation,
+  Customer,
+  FaqSuggestion,
+  InboundMessage,
+  Operator,
+  OutboxItem,
+  StoredMessage,
+} from '../core/types.js';
+
+const iso = z.string().min(1);
+const record = z.record(z.string(), z.unknown());
+const visibility = z.enum(['public', 'private']);
+const language = z.enum(['it', 'en']);
+
+/** A customer as stored. */
+export const customerSchema = z.looseObject({
+  id: z.string().min(1),
+  channel: z.string().min(1),
+  platformId: z.string(),
+  handle: z.string().optional(),
+  name: z.string().optional(),
+  followers: z.number().optional(),
+  followsBrand: z.boolean().optional(),
+  firstSeenAt: iso,
+  lastSeenAt: iso,
+});
+
+/** An inbound message as a channel parsed it (kept until processed). */
+export const inboundMessageSchema = z.looseObject({
+  channel: z.string().min(1),
+  id: z.string().min(1),
+  visibility,
+  customer: z.looseObject({
+    platformId: z.string(),
+    handle: z.string().optional(),
+    name: z.string().optional(),
+    followers: z.number().optional(),
+    followsBrand: z.boolean().optional(),
+  }),
+  text: z.string(),
+  sentAt: iso,
+  threadId: z.string().optional(),
+  inReplyTo: z.string().optional(),
+  payload: z.string().optional(),
+  ref: record.optional(),
+  linkTo: z.looseObject({ customerPlatformId: z.string() }).optional(),
+});
+
+const queueInfoSchema = z.looseObject({
+  reason: z.enum(ESCALATION_REASONS),
+  priority: z.number(),
+  enqueuedAt: iso,
+  slaDueAt: z.string().optional(),
+  firstResponseAt: z.string().optional(),
+});
+
+/** A conversation as stored. */
+export const conversationSchema = z.looseObject({
+  id: z.string().min(1),
+  key: z.string().min(1),
+  channel: z.string().min(1),
+  visibility,
+  customerId: z.string().min(1),
+  caseId: z.string().min(1),
+  state: z.enum(CONVERSATION_STATES),
+  language: language.optional(),
+  missStreak: z.number(),
+  assignee: z.string().optional(),
+  queue: queueInfoSchema.optional(),
+  threadId: z.string().optional(),
+  lastInboundId: z.string().optional(),
+  lastInboundAt: z.string().optional(),
+  flags: z.array(z.string()),
+  ref: record.optional(),
+  createdAt: iso,
+  updatedAt: iso,
+});
+
+/** A case as stored. */
+export const caseSchema = z.looseObject({
+  id: z.string().min(1),
+  customerId: z.string().min(1),
+  status: z.enum(['open', 'resolved']),
+  conversationIds: z.array(z.string()),
+  openedAt: iso,
+  resolvedAt: z.string().optional(),
+  resolvedBy: z.string().optional(),
+});
+
+const authorSchema = z.union([
+  z.looseObject({ kind: z.literal('bot') }),
+  z.looseObject({ kind: z.literal('operator'), operatorId: z.string(), name: z.string(), initials: z.string() }),
+]);
+
+/** A message as stored. */
+export const storedMessageSchema = z.looseObject({
+  id: z.string().min(1),
+  conversationId: z.string().min(1),
+  caseId: z.string().min(1),
+  direction: z.enum(['in', 'out', 'note']),
+  author: z.union([authorSchema, z.looseObject({ kind: z.literal('customer') })]),
+  text: z.string(),
+  visibility,
+  platformId: z.string().optional(),
+  at: iso,
+  action: z.string().optional(),
+  faqId: z.string().optional(),
+  flags: z.array(z.string()).optional(),
+});
+
+const replySchema = z.union([
+  z.looseObject({ kind: z.literal('text'), text: z.string() }),
+  z.looseObject({
+    kind: z.literal('quick_replies'),
+    text: z.string(),
+    options: z.array(z.looseObject({ title: z.string(), payload: z.string() })),
+  }),
+  z.looseObject({ kind: z.literal('dm_prompt'), text: z.string(), canMessagePrivately: z.boolean() }),
+]);
+
+/** An outbox item as stored. */
+export const outboxItemSchema = z.looseObject({
+  id: z.string().min(1),
+  conversationId: z.string().min(1),
+  channel: z.string().min(1),
+  visibility,
+  recipient: z.string(),
+  inReplyTo: z.string().optional(),
+  reply: replySchema,
+  author: authorSchema,
+  seq: z.number().int().positive(),
+  status: z.enum(['pending', 'sending', 'sent', 'dead']),
+  attempts: z.number().int().nonnegative(),
+  notBefore: z.number(),
+  createdAt: iso,
+  sentAt: z.string().optional(),
+  platformId: z.string().optional(),
+  lastError: z.string().optional(),
+  ref: record.optional(),
+  customerLastMessageAt: z.string().optional(),
+});
+
+/** An operator as stored (password as a scrypt hash only). */
+export const operatorSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  initials: z.string(),
+  role: z.enum(['agent', 'admin']),
+  passwordHash: z.string(),
+  createdAt: iso,
+});
+
+/** A FAQ suggestion as stored. */
+export const faqSuggestionSchema = z.looseObject({
+  id: z.string().min(1),
+  caseId: z.string(),
+  kind: z.enum(['new_entry', 'add_question']),
+  entryId: z.string().optional(),
+  locale: language,
+  questions: z.array(z.string()),
+  answer: z.string().optional(),
+  status: z.enum(['pending', 'approved', 'rejected']),
+  createdAt: iso,
+  createdBy: z.string(),
+  reviewedBy: z.string().optional(),
+  reviewedAt: z.string().optional(),
+});
+
+/** One inbound message id the store has seen; `message` is kept only until it is processed. */
+export const inboundRecordSchema = z.object({
+  channel: z.string().min(1),
+  id: z.string().min(1),
+  acceptedAt: iso,
+  processedAt: iso.optional(),
+  message: inboundMessageSchema.optional(),
+});
+
+/** The whole store as one document. */
+export const storeSnapshotSchema = z.object({
+  format: z.literal('sportello-store'),
+  version: z.literal(1),
+  exportedAt: iso,
+  customers: z.array(customerSchema),
+  conversations: z.array(conversationSchema),
+  cases: z.array(caseSchema),
+  messages: z.array(storedMessageSchema),
+  outbox: z.array(outboxItemSchema),
+  inbound: z.array(inboundRecordSchema),
+  operators: z.array(operatorSchema),
+  suggestions: z.array(faqSuggestionSchema),
+  values: z.record(z.string(), z.string()),
+});
+
+/**
+ * One seen inbound id (with the message while it is still pending). Written with the domain
+ * types so stores can hand their own objects in; the schema's output is checked to fit below.
+ */
+export interface InboundRecord {
+  channel: string;
+  id: string;
+  acceptedAt: string;
+  processedAt?: string;
+  message?: InboundMessage;
+}
+
+/** The whole store as one document (`sportello export` / `sportello import`). */
+export interface StoreSnapshot {
+  format: 'sportello-store';
+  version: 1;
+  exportedAt: string;
+  customers: Customer[];
+  conversations: Conversation[];
+  cases: Case[];
+  messages: StoredMessage[];
+  outbox: OutboxItem[];
+  inbound: InboundRecord[];
+  operators: Operator[];
+  suggestions: FaqSuggestion[];
+  values: Record<string, string>;
+}
+
+// Each schema's type must fit its domain type: these fail to compile when a required field
+// is added to a domain type and not here.
+type Assignable<T extends U, U> = T;
+export type SnapshotTypesMatch = [
+  Assignable<z.infer<typeof customerSchema>, Customer>,
+  Assignable<z.infer<typeof conversationSchema>, Conversation>,
+  Assignable<z.infer<typeof caseSchema>, Case>,
+  Assignable<z.infer<typeof storedMessageSchema>, StoredMessage>,
+  Assignable<z.infer<typeof outboxItemSchema>, OutboxItem>,
+  Assignable<z.infer<typeof operatorSchema>, Operator>,
+  Assignable<z.infer<typeof faqSuggestionSchema>, FaqSuggestion>,
+  Assignable<z.infer<typeof inboundMessageSchema>, InboundMessage>,
+  Assignable<z.infer<typeof inboundRecordSchema>, InboundRecord>,
+  Assignable<z.infer<typeof storeSnapshotSchema>, StoreSnapshot>,
+];
+
+/** Turns a zod error into one line per problem, each naming where in the document it is. */
+export function describeSnapshotProblems(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(document)'}: ${issue.message}`);
+}
+
+/** Parses and checks a snapshot document; throws an Error listing every problem. */
+export function parseStoreSnapshot(data: unknown): StoreSnapshot {
+  const parsed = storeSnapshotSchema.safeParse(data);
+  if (!parsed.success) {
+    const problems = describeSnapshotProblems(parsed.error);
+    throw new Error(`not a valid Sportello store snapshot:\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''}`);
+  }
+  return parsed.data;
+}
+
+/** A snapshot with nothing in it. */
+export function emptySnapshot(exportedAt: string): StoreSnapshot {
+  return {
+    format: 'sportello-store',
+    version: 1,
+    exportedAt,
+    customers: [],
+    conversations: [],
+    cases: [],
+    messages: [],
+    outbox: [],
+    inbound: [],
+    operators: [],
+    suggestions: [],
+    values: {},
+  };
+}
