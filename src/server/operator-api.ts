@@ -10,10 +10,11 @@ import type { Request, Response, Server } from 'restify';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
 import { faqLabel, type KnowledgeSource } from '../core/corpus.js';
-import { ConflictError, IllegalTransitionError } from '../core/errors.js';
+import { ConflictError, CorpusError, IllegalTransitionError } from '../core/errors.js';
+import { approveSuggestion, SuggestionError } from '../corpus/suggestions.js';
 import type { DomainEvent, EventBus } from '../core/events.js';
 import type { Clock, Store } from '../core/ports.js';
-import type { Case, Conversation, Customer, Operator, StoredMessage } from '../core/types.js';
+import type { Case, Conversation, Customer, FaqSuggestion, Operator, StoredMessage } from '../core/types.js';
 import {
   createLoginLimiter,
   createSessions,
@@ -35,13 +36,11 @@ export interface OperatorApiDeps {
   bus: EventBus;
   desk: OperatorDesk;
   /** The live corpus; `lastError` (when present) feeds the "corpus failed to reload" banner. */
-  knowledge: KnowledgeSource & { lastError?(): string[] | undefined };
+  knowledge: KnowledgeSource & { lastError?(): string[] | undefined; reload?(): Promise<unknown> };
   clock: Clock;
   config: Readonly<Config>;
   logger: Logger;
   hours: BusinessHours;
-  /** Approves a FAQ suggestion (writes the FAQ entry); without it, approving answers 501. */
-  approveSuggestion?: (id: string, reviewer: Operator) => Promise<unknown>;
   /** SSE heartbeat period (tests shorten it). */
   heartbeatMs?: number;
 }
@@ -61,6 +60,12 @@ export const noteSchema = z.object({ text });
 export const transferSchema = z.object({ operatorId: z.string().min(1, 'required').max(100) });
 /** POST conversations/:id/resolve. */
 export const resolveSchema = z.object({ addToFaq: z.boolean().optional(), answer: text.optional() });
+/** POST suggestions/:id/approve: the reviewer's edits, all optional. */
+export const approveSchema = z.object({
+  questions: z.array(text).min(1).max(50).optional(),
+  answer: text.optional(),
+  id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case').max(80).optional(),
+});
 const emptySchema = z.object({});
 const idSchema = z.string().regex(/^[A-Za-z0-9_:.-]{1,120}$/, 'not a valid id');
 
@@ -438,10 +443,22 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
     const status = statusSchema.parse(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? undefined);
     return { suggestions: await store.listSuggestions(status ? { status } : undefined) };
   });
-  route('post', '/suggestions/:id/approve', { admin: true, body: emptySchema }, async ({ id, operator }) => {
-    if (!deps.approveSuggestion) throw new HttpError(501, 'approving suggestions is not available here: use `sportello faq review approve ID`');
-    await mustBePending(id);
-    return { result: await deps.approveSuggestion(id, operator) };
+  route('post', '/suggestions/:id/approve', { admin: true, body: approveSchema }, async ({ id, operator, body }) => {
+    const suggestion = await mustBePending(id);
+    const edits = body as z.infer<typeof approveSchema>;
+    let written: { file: string };
+    try {
+      written = await approveSuggestion(suggestion, { faqDir: config.faqDir, intentsDir: config.intentsDir, reviewer: operator.name, clock, edits });
+    } catch (err) {
+      if (err instanceof SuggestionError) throw new HttpError(409, err.message);
+      if (err instanceof CorpusError) throw new HttpError(409, `the FAQ would not load with this change: ${err.message}`, { problems: err.problems });
+      throw err;
+    }
+    const updated = await store.updateSuggestion(id, { status: 'approved', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    logger.info({ suggestionId: id, operatorId: operator.id, file: written.file }, 'FAQ suggestion approved');
+    // The watcher reloads too; reloading now makes the bot answer with it at once.
+    const reload = await deps.knowledge.reload?.();
+    return { suggestion: updated, file: written.file, reload };
   });
   route('post', '/suggestions/:id/reject', { admin: true, body: emptySchema }, async ({ id, operator }) => {
     await mustBePending(id);
@@ -449,10 +466,11 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
     return { suggestion: updated };
   });
 
-  async function mustBePending(id: string): Promise<void> {
+  async function mustBePending(id: string): Promise<FaqSuggestion> {
     const found = (await store.listSuggestions()).find((s) => s.id === id);
     if (!found) throw new HttpError(404, `suggestion ${id} does not exist`);
     if (found.status !== 'pending') throw new HttpError(409, `suggestion ${id} was already ${found.status}`);
+    return found;
   }
 
   // ── the console ──
