@@ -1,0 +1,310 @@
+/**
+ * @module cli/faq
+ * `sportello faq lint` (every problem as file:line:column, plus warnings: repeated questions,
+ * questions the classifier confuses with another entry's, answers too long for X without
+ * `answer_short`) and `sportello faq review` (the suggestions learned from resolved cases).
+ */
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import twitterText from 'twitter-text';
+import { trainUnderstander } from '../classifier/index.js';
+import { faqLabel, type Corpus } from '../core/corpus.js';
+import { CorpusError, type CorpusProblem } from '../core/errors.js';
+import type { Clock, Store, TrainingExample } from '../core/ports.js';
+import type { FaqSuggestion } from '../core/types.js';
+import { corpusToExamples, inspectCorpus, type CorpusInspection, type SourcePosition } from '../corpus/load.js';
+import { approveSuggestion, SuggestionError } from '../corpus/suggestions.js';
+
+/** The streams a command writes to (the CLI's `Io`). */
+export interface FaqIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** X's limit, in twitter-text weighted characters. */
+export const X_MAX_WEIGHTED = 280;
+
+/** A lint finding that does not stop the corpus from loading. */
+export interface LintWarning extends SourcePosition {
+  message: string;
+}
+
+const weighted = (text: string): number => twitterText.parseTweet(text).weightedLength;
+const normaliseQuestion = (q: string): string =>
+  q
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+
+/** Questions asked the same way in two entries (or twice in one). */
+export function findRepeatedQuestions(corpus: Corpus, inspection: CorpusInspection): LintWarning[] {
+  const seen = new Map<string, { id: string; index: number }>();
+  const warnings: LintWarning[] = [];
+  for (const entry of corpus.faq) {
+    entry.questions.forEach((question, index) => {
+      const key = `${entry.locale}:${normaliseQuestion(question)}`;
+      const first = seen.get(key);
+      if (!first) {
+        seen.set(key, { id: entry.id, index });
+        return;
+      }
+      const at = inspection.questionPosition(entry.id, index) ?? inspection.entryPositions.get(entry.id);
+      if (!at) return;
+      const where = first.id === entry.id ? 'twice in this entry' : `also a question of "${first.id}"`;
+      warnings.push({ ...at, message: `warning: question "${question}" is ${where}` });
+    });
+  }
+  return warnings;
+}
+
+/** Answers longer than X's 280 weighted characters that have no (fitting) `answer_short`. */
+export function findAnswersTooLongForX(corpus: Corpus, inspection: CorpusInspection): LintWarning[] {
+  const warnings: LintWarning[] = [];
+  for (const entry of corpus.faq) {
+    const at = inspection.entryPositions.get(entry.id);
+    if (!at) continue;
+    const length = weighted(entry.answer);
+    if (length > X_MAX_WEIGHTED && !entry.answer_short) {
+      warnings.push({ ...at, message: `warning: entry "${entry.id}": the answer is ${length}/${X_MAX_WEIGHTED} weighted characters on X and has no answer_short (it will be sent as a thread)` });
+    }
+    if (entry.answer_short && weighted(entry.answer_short) > X_MAX_WEIGHTED) {
+      warnings.push({ ...at, message: `warning: entry "${entry.id}": answer_short is ${weighted(entry.answer_short)}/${X_MAX_WEIGHTED} weighted characters, too long for X` });
+    }
+  }
+  return warnings;
+}
+
+/**
+ * Cross-validation: each question is held out in turn (one question per entry per fold), the
+ * classifier is trained on the rest and asked to classify it; questions it confidently (at least
+ * `threshold`, default 0.5 like ANSWER_THRESHOLD) gives to another label are warnings.
+ */
+export async function findConfusedQuestions(
+  corpus: Corpus,
+  inspection: CorpusInspection,
+  options: { folds: number; threshold?: number; train?: (examples: readonly TrainingExample[]) => Promise<{ understand(text: string): { classification: { ranked: { label: string; confidence: number }[] } } }> },
+): Promise<LintWarning[]> {
+  const train = options.train ?? ((examples: readonly TrainingExample[]) => trainUnderstander(examples));
+  const all = corpusToExamples(corpus);
+  // Fold of each FAQ question: its index within its entry, modulo the number of folds.
+  const folds = Math.max(2, options.folds);
+  const held: { id: string; index: number; text: string; fold: number }[] = [];
+  for (const entry of corpus.faq) {
+    if (entry.questions.length < 2) continue; // a lone question cannot be held out
+    entry.questions.forEach((text, index) => held.push({ id: entry.id, index, text, fold: index % folds }));
+  }
+  const threshold = options.threshold ?? 0.5;
+  const warnings: LintWarning[] = [];
+  for (let fold = 0; fold < folds; fold++) {
+    const out = held.filter((h) => h.fold === fold);
+    if (out.length === 0) continue;
+    const excluded = new Set(out.map((h) => `${faqLabel(h.id)}\u0000${h.text}`));
+    const understander = await train(all.filter((e) => !excluded.has(`${e.label}\u0000${e.text}`)));
+    for (const h of out) {
+      const top = understander.understand(h.text).classification.ranked[0];
+      // Only a wrong label the bot would act on counts; a low-confidence miss is merely "not known".
+      if (!top || top.label === faqLabel(h.id) || top.confidence < threshold) continue;
+      const at = inspection.questionPosition(h.id, h.index) ?? inspection.entryPositions.get(h.id);
+      if (!at) continue;
+      const other = top.label.replace(/^faq:/, 'entry ').replace(/^intent:/, 'intent ');
+      warnings.push({ ...at, message: `warning: question "${h.text}" of "${h.id}" is taken for ${other} (confidence ${top.confidence.toFixed(2)}) when left out of training: the two are easily confused` });
+    }
+  }
+  return warnings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+const formatProblem = (p: CorpusProblem | LintWarning): string => `${p.file}:${p.line}:${p.column}: ${p.message}`;
+
+/** `sportello faq lint [--folds N] [--threshold C] [--no-cross-validation] [--strict]`: exit 1 on errors (or warnings with --strict). */
+export async function runFaqLint(argv: string[], io: FaqIo, env: Record<string, string | undefined>): Promise<number> {
+  let values: { folds?: string; threshold?: string; 'no-cross-validation'?: boolean; strict?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { folds: { type: 'string' }, threshold: { type: 'string' }, 'no-cross-validation': { type: 'boolean' }, strict: { type: 'boolean' }, help: { type: 'boolean' } },
+      strict: true,
+    }));
+  } catch (err) {
+    io.stderr.write(`sportello faq lint: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write('usage: sportello faq lint [--folds N] [--threshold 0.5] [--no-cross-validation] [--strict]\n  FAQ_DIR (default faq) and INTENTS_DIR (default intents) say where the corpus is.\n');
+    return 0;
+  }
+  const folds = values.folds === undefined ? 4 : Number(values.folds);
+  if (!Number.isInteger(folds) || folds < 2) {
+    io.stderr.write('sportello faq lint: --folds must be a whole number of at least 2\n');
+    return 2;
+  }
+  const threshold = values.threshold === undefined ? Number(env.ANSWER_THRESHOLD ?? 0.5) : Number(values.threshold);
+  if (!(threshold >= 0 && threshold <= 1)) {
+    io.stderr.write('sportello faq lint: --threshold must be a number between 0 and 1\n');
+    return 2;
+  }
+  const faqDir = env.FAQ_DIR || 'faq';
+  const intentsDir = env.INTENTS_DIR || 'intents';
+  const inspection = await inspectCorpus({ faqDir, intentsDir });
+  for (const p of inspection.problems) io.stdout.write(`${formatProblem(p)}\n`);
+  const { corpus } = inspection;
+  const warnings = [...findRepeatedQuestions(corpus, inspection), ...findAnswersTooLongForX(corpus, inspection)];
+  if (inspection.problems.length === 0 && !values['no-cross-validation']) {
+    warnings.push(...(await findConfusedQuestions(corpus, inspection, { folds, threshold })));
+  }
+  for (const w of warnings) io.stdout.write(`${formatProblem(w)}\n`);
+  const errors = inspection.problems.length;
+  io.stdout.write(
+    `${corpus.faq.length} FAQ entries, ${corpus.intents.length} intents: ${errors} error${errors === 1 ? '' : 's'}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}\n`,
+  );
+  if (errors > 0) return 1;
+  return values.strict && warnings.length > 0 ? 1 : 0;
+}
+
+// ───────────────────────────── review ─────────────────────────────
+
+/** What `faq review` needs. */
+export interface FaqReviewDeps {
+  store: Store;
+  faqDir: string;
+  clock: Clock;
+  /** For re-validating the corpus before a write (default: `intents/` next to the FAQ folder). */
+  intentsDir?: string;
+}
+
+const REVIEW_USAGE = `usage: sportello faq review [list]
+       sportello faq review show ID
+       sportello faq review approve ID [--reviewer NAME] [--id NEW_ID] [--answer TEXT] [--question TEXT]...
+       sportello faq review reject ID [--reviewer NAME]
+`;
+
+function describe(s: FaqSuggestion): string {
+  const target = s.kind === 'add_question' ? `add question to ${s.entryId}` : `new entry ${s.entryId ?? ''}`.trim();
+  return `${s.id}  ${s.status.padEnd(8)}  ${s.locale}  ${target}  "${s.questions[0] ?? ''}"`;
+}
+
+function details(s: FaqSuggestion): string {
+  const lines = [
+    `id:        ${s.id}`,
+    `status:    ${s.status}`,
+    `kind:      ${s.kind}`,
+    `${s.kind === 'add_question' ? 'entry:    ' : 'new id:   '} ${s.entryId ?? '(none)'}`,
+    `locale:    ${s.locale}`,
+    `case:      ${s.caseId}`,
+    `created:   ${s.createdAt} by ${s.createdBy}`,
+    'questions:',
+    ...s.questions.map((q) => `  - ${q}`),
+  ];
+  if (s.answer) lines.push('answer:', `  ${s.answer}`);
+  if (s.reviewedBy) lines.push(`reviewed:  ${s.reviewedAt ?? ''} by ${s.reviewedBy}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function defaultReviewer(): string {
+  try {
+    return userInfo().username;
+  } catch (err) {
+    return `cli (${(err as Error).message})`;
+  }
+}
+
+/** `sportello faq review list | show ID | approve ID | reject ID`; returns the exit code. */
+export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDeps): Promise<number> {
+  let parsed: ReturnType<typeof parseReviewArgs>;
+  try {
+    parsed = parseReviewArgs(argv);
+  } catch (err) {
+    io.stderr.write(`sportello faq review: ${(err as Error).message}\n${REVIEW_USAGE}`);
+    return 2;
+  }
+  const { command, id, values } = parsed;
+  if (command === 'list') {
+    const pending = await deps.store.listSuggestions({ status: 'pending' });
+    if (pending.length === 0) io.stdout.write('no pending suggestions\n');
+    for (const s of pending) io.stdout.write(`${describe(s)}\n`);
+    return 0;
+  }
+  if (!id) {
+    io.stderr.write(`sportello faq review ${command}: which suggestion? give its ID\n${REVIEW_USAGE}`);
+    return 2;
+  }
+  const all = await deps.store.listSuggestions();
+  const suggestion = all.find((s) => s.id === id);
+  if (!suggestion) {
+    io.stderr.write(`sportello faq review: no suggestion with id ${id}\n`);
+    return 1;
+  }
+  if (command === 'show') {
+    io.stdout.write(details(suggestion));
+    return 0;
+  }
+  if (suggestion.status !== 'pending') {
+    io.stderr.write(`sportello faq review: suggestion ${id} is already ${suggestion.status}\n`);
+    return 1;
+  }
+  const reviewer = values.reviewer ?? defaultReviewer();
+  const reviewedAt = deps.clock.now().toISOString();
+  if (command === 'reject') {
+    await deps.store.updateSuggestion(id, { status: 'rejected', reviewedBy: reviewer, reviewedAt });
+    io.stdout.write(`rejected ${id}\n`);
+    return 0;
+  }
+  try {
+    const edits = {
+      ...(values.id !== undefined ? { id: values.id } : {}),
+      ...(values.answer !== undefined ? { answer: values.answer } : {}),
+      ...(values.question !== undefined ? { questions: values.question } : {}),
+    };
+    const { file } = await approveSuggestion(suggestion, { faqDir: deps.faqDir, intentsDir: deps.intentsDir, reviewer, clock: deps.clock, edits });
+    await deps.store.updateSuggestion(id, {
+      status: 'approved',
+      reviewedBy: reviewer,
+      reviewedAt,
+      ...(values.id !== undefined ? { entryId: values.id } : {}),
+      ...(values.answer !== undefined ? { answer: values.answer } : {}),
+      ...(values.question !== undefined ? { questions: values.question } : {}),
+    });
+    io.stdout.write(`approved ${id}: written to ${file}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof CorpusError) {
+      io.stderr.write(`sportello faq review: not written, the FAQ would not load:\n${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof SuggestionError) {
+      io.stderr.write(`sportello faq review: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function parseReviewArgs(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      reviewer: { type: 'string' },
+      id: { type: 'string' },
+      answer: { type: 'string' },
+      question: { type: 'string', multiple: true },
+    },
+  });
+  const [command = 'list', id, ...rest] = positionals;
+  if (!['list', 'show', 'approve', 'reject'].includes(command)) throw new Error(`unknown review command "${command}"`);
+  if (rest.length > 0) throw new Error(`unexpected arguments: ${rest.join(' ')}`);
+  return { command: command as 'list' | 'show' | 'approve' | 'reject', id, values };
+}
+
+/** Lints a corpus folder pair in-process (for tests and tools): errors and warnings, no output. */
+export async function lintCorpus(options: { faqDir: string; intentsDir: string; folds?: number; threshold?: number; crossValidate?: boolean }): Promise<{ errors: CorpusProblem[]; warnings: LintWarning[] }> {
+  const inspection = await inspectCorpus(options);
+  const warnings = [...findRepeatedQuestions(inspection.corpus, inspection), ...findAnswersTooLongForX(inspection.corpus, inspection)];
+  if (inspection.problems.length === 0 && options.crossValidate !== false) {
+    warnings.push(...(await findConfusedQuestions(inspection.corpus, inspection, { folds: options.folds ?? 4, threshold: options.threshold })));
+  }
+  return { errors: inspection.problems, warnings };
+}
