@@ -1,0 +1,163 @@
+/**
+ * @module classifier/datasets
+ * Readers of public intent datasets for evaluation: Banking77 CSV, CLINC150 JSON, xSID CoNLL
+ * and the common folder format (`train/seq.in` + `train/label`, `test/…`, optional `valid/`).
+ * Evaluation only: the product never needs these at run time.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { z } from 'zod';
+import type { TrainingExample } from '../core/ports.js';
+import type { Language } from '../core/types.js';
+
+/** A labelled text of a test split. */
+export interface LabelledText {
+  text: string;
+  label: string;
+}
+
+/** One dataset, split for training and testing. */
+export interface Dataset {
+  name: string;
+  train: TrainingExample[];
+  test: LabelledText[];
+  /** The label of out-of-scope items, where the data has them (CLINC150: `oos`). */
+  oosLabel?: string;
+  /** Language of the text, where known. */
+  language?: Language;
+}
+
+const clincSchema = z.object({
+  train: z.array(z.tuple([z.string(), z.string()])),
+  test: z.array(z.tuple([z.string(), z.string()])),
+  oos_train: z.array(z.tuple([z.string(), z.string()])).optional(),
+  oos_test: z.array(z.tuple([z.string(), z.string()])).optional(),
+});
+
+const csvRowSchema = z.object({ text: z.string(), category: z.string().min(1) });
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+function toItems(rows: Array<[string, string]>): LabelledText[] {
+  return rows.map(([text, label]) => ({ text, label }));
+}
+
+/** Reads Banking77-style CSV (`text,category` header). */
+export async function readCsv(file: string): Promise<LabelledText[]> {
+  const rows: unknown = parseCsv(await readFile(file, 'utf8'), { columns: true, skip_empty_lines: true });
+  const parsed = z.array(csvRowSchema).safeParse(rows);
+  if (!parsed.success) throw new Error(`${file}: expected a CSV with columns text,category (${parsed.error.issues[0]?.message})`);
+  return parsed.data.map((r) => ({ text: r.text, label: r.category }));
+}
+
+/** Reads xSID CoNLL: one item per block, from its `# text =` and `# intent =` lines. */
+export async function readConll(file: string): Promise<LabelledText[]> {
+  const items: LabelledText[] = [];
+  let text: string | undefined;
+  let label: string | undefined;
+  const flush = () => {
+    if (text !== undefined && label !== undefined) items.push({ text, label });
+    text = undefined;
+    label = undefined;
+  };
+  for (const line of (await readFile(file, 'utf8')).split(/\r?\n/)) {
+    if (line.trim() === '') flush();
+    else if (line.startsWith('# text =')) text = line.slice('# text ='.length).trim();
+    else if (line.startsWith('# intent =')) label = line.slice('# intent ='.length).trim();
+  }
+  flush();
+  if (items.length === 0) throw new Error(`${file}: no "# text =" / "# intent =" blocks found`);
+  return items;
+}
+
+async function readSplitFolder(dir: string): Promise<LabelledText[]> {
+  const texts = (await readFile(path.join(dir, 'seq.in'), 'utf8')).split(/\r?\n/);
+  const labels = (await readFile(path.join(dir, 'label'), 'utf8')).split(/\r?\n/);
+  while (texts.length > 0 && texts[texts.length - 1] === '') texts.pop();
+  while (labels.length > 0 && labels[labels.length - 1] === '') labels.pop();
+  if (texts.length !== labels.length) {
+    throw new Error(`${dir}: seq.in has ${texts.length} lines but label has ${labels.length}`);
+  }
+  return texts.map((text, i) => ({ text, label: labels[i]!.trim() }));
+}
+
+/**
+ * Loads a dataset from a path: a Banking77 folder (train.csv + test.csv), a CLINC150 JSON file
+ * or folder, an xSID folder (`<lang>.valid.conll` is the training data, `<lang>.test.conll` the
+ * test) or a folder with `train/` and `test/` in the seq.in/label format.
+ */
+export async function loadDataset(location: string, options: { language?: Language } = {}): Promise<Dataset> {
+  const info = await stat(location).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read dataset ${location}: ${e.code === 'ENOENT' ? 'no such file or folder' : e.message}`);
+  });
+  const name = path.basename(location.replace(/[/\\]+$/, ''));
+  if (info.isFile() && location.endsWith('.json')) return readClinc(location, name.replace(/\.json$/, ''));
+  if (!info.isDirectory()) throw new Error(`${location}: expected a dataset folder or a CLINC150 .json file`);
+
+  if (await exists(path.join(location, 'train', 'seq.in'))) {
+    return {
+      name,
+      train: (await readSplitFolder(path.join(location, 'train'))).map((e) => ({ ...e, ...langOf(options.language) })),
+      test: await readSplitFolder(path.join(location, 'test')),
+      ...langOf(options.language),
+    };
+  }
+  if (await exists(path.join(location, 'train.csv'))) {
+    return {
+      name,
+      train: await readCsv(path.join(location, 'train.csv')),
+      test: await readCsv(path.join(location, 'test.csv')),
+      language: 'en',
+    };
+  }
+  if (await exists(path.join(location, 'data_full.json'))) return readClinc(path.join(location, 'data_full.json'), name);
+
+  const files = await readdir(location);
+  const language = options.language ?? (files.includes('it.valid.conll') ? 'it' : 'en');
+  const trainFile = files.includes(`${language}.train.conll`) ? `${language}.train.conll` : `${language}.valid.conll`;
+  if (files.includes(trainFile) && files.includes(`${language}.test.conll`)) {
+    return {
+      name: `${name}-${language}`,
+      train: (await readConll(path.join(location, trainFile))).map((e) => ({ ...e, language })),
+      test: await readConll(path.join(location, `${language}.test.conll`)),
+      language,
+    };
+  }
+  throw new Error(
+    `${location}: not a known dataset layout (Banking77 train.csv/test.csv, CLINC150 data_full.json, xSID <lang>.valid.conll/<lang>.test.conll, or train/seq.in + train/label)`,
+  );
+}
+
+function langOf(language: Language | undefined): { language?: Language } {
+  return language ? { language } : {};
+}
+
+async function readClinc(file: string, name: string): Promise<Dataset> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  const parsed = clincSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`${file}: not CLINC150 data (${parsed.error.issues[0]?.message})`);
+  const d = parsed.data;
+  const hasOos = (d.oos_test?.length ?? 0) > 0 || d.test.some(([, l]) => l === 'oos');
+  return {
+    name,
+    // The "full" setting of Larson et al.: out-of-scope training examples are one more label.
+    train: toItems([...d.train, ...(d.oos_train ?? [])]),
+    test: toItems([...d.test, ...(d.oos_test ?? [])]),
+    ...(hasOos ? { oosLabel: 'oos' } : {}),
+    language: 'en',
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * @module classifier/evaluate
+ * Measures a classifier on a dataset: accuracy, macro-F1, out-of-scope recall/precision at a
+ * confidence threshold, the most confused pairs, training time, classifications per second
+ * and peak memory. Any system with `train` and `predict` can be measured (the bench uses it
+ * for NLP.js too), so both libraries are scored by the same code.
+ */
+import type { TrainingExample } from '../core/ports.js';
+import type { Dataset, LabelledText } from './datasets.js';
+
+/** Something that can be trained and asked for its best label. */
+export interface EvaluatedSystem {
+  train(examples: readonly TrainingExample[]): Promise<void>;
+  /** The best label and its confidence; undefined when the system has no guess. */
+  predict(text: string): Promise<{ label: string; confidence: number } | undefined> | { label: string; confidence: number } | undefined;
+}
+
+/** What `sportello eval --json` prints (null where the figure does not apply). */
+export interface EvalReport {
+  dataset: string;
+  accuracy: number;
+  macro_f1: number;
+  in_scope_accuracy: number | null;
+  oos_recall: number | null;
+  oos_precision: number | null;
+  train_seconds: number;
+  classify_per_second: number;
+  peak_rss_mb: number;
+  train_size: number;
+  test_size: number;
+  threshold: number | null;
+  confused: Array<{ gold: string; predicted: string; count: number }>;
+}
+
+/** One scored test item. */
+export interface Prediction {
+  gold: string;
+  predicted: string;
+  confidence: number;
+}
+
+/** The label scored for "not answered" on data with out-of-scope items. */
+export const OUT_OF_SCOPE = 'oos';
+
+const round = (n: number, digits = 4) => Number(n.toFixed(digits));
+
+/**
+ * Scores predictions. With `oosLabel`, an item counts as predicted out of scope when the
+ * system's best label is that label or its confidence is below `threshold`.
+ */
+export function scorePredictions(
+  predictions: readonly Prediction[],
+  options: { oosLabel?: string; threshold?: number } = {},
+): Pick<EvalReport, 'accuracy' | 'macro_f1' | 'in_scope_accuracy' | 'oos_recall' | 'oos_precision' | 'confused'> {
+  const oos = options.oosLabel;
+  const decided = predictions.map((p) => {
+    if (oos === undefined) return { gold: p.gold, predicted: p.predicted };
+    const below = options.threshold !== undefined && p.confidence < options.threshold;
+    return { gold: p.gold, predicted: below || p.predicted === oos ? oos : p.predicted };
+  });
+  const n = decided.length || 1;
+  const accuracy = decided.filter((d) => d.gold === d.predicted).length / n;
+
+  const labels = new Set<string>(decided.map((d) => d.gold));
+  let f1Sum = 0;
+  for (const label of labels) {
+    const tp = decided.filter((d) => d.gold === label && d.predicted === label).length;
+    const fp = decided.filter((d) => d.gold !== label && d.predicted === label).length;
+    const fn = decided.filter((d) => d.gold === label && d.predicted !== label).length;
+    f1Sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+  }
+  const macro_f1 = f1Sum / (labels.size || 1);
+
+  let in_scope_accuracy: number | null = null;
+  let oos_recall: number | null = null;
+  let oos_precision: number | null = null;
+  if (oos !== undefined) {
+    const inScope = decided.filter((d) => d.gold !== oos);
+    const outScope = decided.filter((d) => d.gold === oos);
+    const predictedOos = decided.filter((d) => d.predicted === oos);
+    in_scope_accuracy = inScope.filter((d) => d.predicted === d.gold).length / (inScope.length || 1);
+    oos_recall = outScope.length > 0 ? outScope.filter((d) => d.predicted === oos).length / outScope.length : null;
+    oos_precision = predictedOos.length > 0 ? predictedOos.filter((d) => d.gold === oos).length / predictedOos.length : null;
+  } else {
+    in_scope_accuracy = accuracy;
+  }
+
+  const pairs = new Map<string, number>();
+  for (const d of decided) {
+    if (d.gold === d.predicted) continue;
+    const key = `${d.gold}\u0000${d.predicted}`;
+    pairs.set(key, (pairs.get(key) ?? 0) + 1);
+  }
+  const confused = [...pairs.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([key, count]) => {
+      const [gold, predicted] = key.split('\u0000') as [string, string];
+      return { gold, predicted, count };
+    });
+
+  return {
+    accuracy: round(accuracy),
+    macro_f1: round(macro_f1),
+    in_scope_accuracy: in_scope_accuracy === null ? null : round(in_scope_accuracy),
+    oos_recall: oos_recall === null ? null : round(oos_recall),
+    oos_precision: oos_precision === null ? null : round(oos_precision),
+    confused,
+  };
+}
+
+async function predictAll(system: EvaluatedSystem, test: readonly LabelledText[]): Promise<Prediction[]> {
+  const out: Prediction[] = [];
+  for (const item of test) {
+    const top = await system.predict(item.text);
+    out.push({ gold: item.label, predicted: top?.label ?? OUT_OF_SCOPE, confidence: top?.confidence ?? 0 });
+  }
+  return out;
+}
+
+/** Classifications per second over the test texts, repeating small sets to time at least half a second. */
+async function measureSpeed(system: EvaluatedSystem, texts: readonly string[]): Promise<number> {
+  if (texts.length === 0) return 0;
+  let count = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  do {
+    for (const t of texts) await system.predict(t);
+    count += texts.length;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  } while (elapsed < 0.5);
+  return count / elapsed;
+}
+
+/** Peak resident memory of this process so far, in MB. */
+export function peakRssMb(): number {
+  return round(process.resourceUsage().maxRSS / 1024, 1);
+}
+
+/** Trains on the dataset's train split and scores its test split. */
+export async function evaluateSystem(
+  dataset: Dataset,
+  system: EvaluatedSystem,
+  options: { threshold?: number } = {},
+): Promise<EvalReport> {
+  const started = process.hrtime.bigint();
+  await system.train(dataset.train);
+  const train_seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const predictions = await predictAll(system, dataset.test);
+  const classify_per_second = await measureSpeed(
+    system,
+    dataset.test.map((t) => t.text),
+  );
+  const threshold = dataset.oosLabel !== undefined ? options.threshold : undefined;
+  return {
+    dataset: dataset.name,
+    ...scorePredictions(predictions, { ...(dataset.oosLabel ? { oosLabel: dataset.oosLabel } : {}), ...(threshold !== undefined ? { threshold } : {}) }),
+    train_seconds: round(train_seconds, 2),
+    classify_per_second: Math.round(classify_per_second),
+    peak_rss_mb: peakRssMb(),
+    train_size: dataset.train.length,
+    test_size: dataset.test.length,
+    threshold: threshold ?? null,
+  };
+}
+
+/** Stratified k-fold cross-validation on one set of examples (the project's own corpus). */
+export async function crossValidate(
+  name: string,
+  examples: readonly TrainingExample[],
+  createSystem: () => EvaluatedSystem,
+  folds = 5,
+): Promise<EvalReport> {
+  const byLabel = new Map<string, number[]>();
+  examples.forEach((e, i) => byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), i]));
+  const foldOf = new Int32Array(examples.length);
+  for (const indices of byLabel.values()) indices.forEach((i, k) => (foldOf[i] = k % folds));
+
+  const predictions: Prediction[] = [];
+  let trainSeconds = 0;
+  let speedSum = 0;
+  for (let f = 0; f < folds; f++) {
+    const train = examples.filter((_, i) => foldOf[i] !== f);
+    const test = examples.filter((_, i) => foldOf[i] === f);
+    if (test.length === 0 || train.length === 0) continue;
+    const system = createSystem();
+    const started = process.hrtime.bigint();
+    await system.train(train);
+    trainSeconds += Number(process.hrtime.bigint() - started) / 1e9;
+    predictions.push(...(await predictAll(system, test)));
+    speedSum += await measureSpeed(system, test.map((t) => t.text));
+  }
+  return {
+    dataset: name,
+    ...scorePredictions(predictions),
+    train_seconds: round(trainSeconds / folds, 3),
+    classify_per_second: Math.round(speedSum / folds),
+    peak_rss_mb: peakRssMb(),
+    train_size: Math.round((examples.length * (folds - 1)) / folds),
+    test_size: predictions.length,
+    threshold: null,
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * @module cli/eval
+ * `sportello eval [PATH] [--json] [--threshold N] [--lang it|en]`: trains the classifier on a
+ * dataset's train split and reports accuracy, macro-F1, out-of-scope recall/precision, the most
+ * confused pairs, training time, classifications per second and peak memory. Without PATH it
+ * cross-validates the project's own FAQ and intents.
+ */
+import { z } from 'zod';
+import { createClassifier } from '../classifier/index.js';
+import { loadDataset } from '../classifier/datasets.js';
+import { crossValidate, evaluateSystem, type EvalReport, type EvaluatedSystem } from '../classifier/evaluate.js';
+import { loadConfig } from '../config/config.js';
+import { corpusToExamples, loadCorpus } from '../corpus/load.js';
+
+const argsSchema = z.object({
+  path: z.string().optional(),
+  json: z.boolean(),
+  threshold: z.coerce.number().min(0).max(1).optional(),
+  lang: z.enum(['it', 'en']).optional(),
+});
+
+function parseArgs(argv: readonly string[]): z.infer<typeof argsSchema> {
+  const raw: Record<string, unknown> = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') raw.json = true;
+    else if (a === '--threshold' || a === '--lang') raw[a.slice(2)] = argv[++i];
+    else if (a.startsWith('--threshold=') || a.startsWith('--lang=')) {
+      const [k, v] = a.slice(2).split('=');
+      raw[k!] = v;
+    } else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
+    else if (raw.path === undefined) raw.path = a;
+    else throw new Error(`unexpected argument ${a}`);
+  }
+  const parsed = argsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`--${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** Sportello's classifier as an evaluated system. */
+export function sportelloSystem(): EvaluatedSystem {
+  const classifier = createClassifier();
+  return {
+    train: (examples) => classifier.train(examples),
+    predict: (text) => classifier.classify(text).ranked[0],
+  };
+}
+
+const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+
+/** The report as people read it. */
+export function formatReport(r: EvalReport): string {
+  const lines = [
+    `dataset            ${r.dataset} (train ${r.train_size}, test ${r.test_size})`,
+    `accuracy           ${pct(r.accuracy)}`,
+    `macro-F1           ${pct(r.macro_f1)}`,
+  ];
+  if (r.oos_recall !== null || r.oos_precision !== null) {
+    lines.push(
+      `in-scope accuracy  ${pct(r.in_scope_accuracy)} (threshold ${r.threshold ?? 'none'})`,
+      `out-of-scope       recall ${pct(r.oos_recall)}, precision ${pct(r.oos_precision)}`,
+    );
+  }
+  lines.push(
+    `training           ${r.train_seconds.toFixed(2)} s`,
+    `speed              ${r.classify_per_second.toLocaleString('en')} classifications/s`,
+    `peak memory        ${r.peak_rss_mb.toFixed(0)} MB`,
+  );
+  if (r.confused.length > 0) {
+    lines.push('most confused (gold → predicted):');
+    for (const c of r.confused) lines.push(`  ${c.count}× ${c.gold} → ${c.predicted}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs `sportello eval`; returns the exit code. */
+export async function runEval(
+  argv: string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
+  let args: z.infer<typeof argsSchema>;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    io.stderr.write(`sportello eval: ${(e as Error).message}\nusage: sportello eval [PATH] [--json] [--threshold N] [--lang it|en]\n`);
+    return 2;
+  }
+  try {
+    const config = loadConfig(process.env);
+    const threshold = args.threshold ?? config.nlu.answerThreshold;
+    let report: EvalReport;
+    if (args.path === undefined) {
+      const corpus = await loadCorpus({ faqDir: config.faqDir, intentsDir: config.intentsDir });
+      report = await crossValidate(`${config.faqDir}+${config.intentsDir}`, corpusToExamples(corpus), sportelloSystem);
+    } else {
+      const dataset = await loadDataset(args.path, args.lang ? { language: args.lang } : {});
+      report = await evaluateSystem(dataset, sportelloSystem(), { threshold });
+    }
+    if (args.json) {
+      const { dataset, accuracy, macro_f1, in_scope_accuracy, oos_recall, oos_precision, train_seconds, classify_per_second, peak_rss_mb } = report;
+      io.stdout.write(
+        `${JSON.stringify({ dataset, accuracy, macro_f1, in_scope_accuracy, oos_recall, oos_precision, train_seconds, classify_per_second, peak_rss_mb })}\n`,
+      );
+    } else {
+      io.stdout.write(formatReport(report));
+    }
+    return 0;
+  } catch (e) {
+    io.stderr.write(`sportello eval: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
