@@ -14,3 +14,6 @@ export const psidLinkKey = (psid: string): string => `messenger:psid-link:${psid
 
 /** The Messenger PSID of a commenter, once known: private messages to the commenter go there. */
 export const commenterPsidKey = (commenterId: string): string => `messenger:commenter-psid:${commenterId}`;
+
+/** The comment thread (top-level comment id) a comment belongs to. */
+export const commentThreadKey = (commentId: string): string => `messenger:comment-thread:${commentId}`;

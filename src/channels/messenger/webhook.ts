@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Logger } from '../../util/logger.js';
 import type { Store } from '../../core/ports.js';
 import type { InboundMessage } from '../../core/types.js';
-import { commentAuthorKey, psidLinkKey } from './store-keys.js';
+import { commentAuthorKey, commentThreadKey, psidLinkKey } from './store-keys.js';
 
 const idSchema = z.union([z.string(), z.number()]).transform(String);
 
@@ -141,6 +141,11 @@ async function fromComment(pageId: string, comment: FeedComment, deps: ParseDeps
   if (comment.verb !== 'add') return undefined;
   if (comment.from.id === pageId || comment.from.id === deps.pageId) return undefined; // the Page's own comment
   await deps.store.setValue(commentAuthorKey(comment.comment_id), comment.from.id);
+  // A public conversation is one comment thread (a top-level comment and the replies under it),
+  // not the whole post: everyone commenting on a Page post must not share one case.
+  const parent = comment.parent_id && comment.parent_id !== comment.post_id ? comment.parent_id : undefined;
+  const threadId = parent ? ((await deps.store.getValue(commentThreadKey(parent))) ?? parent) : comment.comment_id;
+  await deps.store.setValue(commentThreadKey(comment.comment_id), threadId);
   const sentAt = comment.created_time ? new Date(comment.created_time * 1000).toISOString() : deps.now().toISOString();
   return {
     channel: 'messenger',
@@ -149,8 +154,8 @@ async function fromComment(pageId: string, comment: FeedComment, deps: ParseDeps
     customer: { platformId: comment.from.id, ...(comment.from.name ? { name: comment.from.name } : {}) },
     text: comment.message ?? '',
     sentAt,
-    threadId: comment.post_id,
-    ...(comment.parent_id && comment.parent_id !== comment.post_id ? { inReplyTo: comment.parent_id } : {}),
+    threadId,
+    ...(parent ? { inReplyTo: parent } : {}),
     ref: { commentId: comment.comment_id, postId: comment.post_id },
   };
 }

@@ -151,7 +151,7 @@ describe('parsing webhook events', () => {
     expect(msg?.text).toBe('[image: https://scontent.example/p.jpg]');
   });
 
-  it('turns a Page comment into a public message in the post thread, and drops the Page own comments', async () => {
+  it('turns a Page comment into a public message of its own comment thread, and drops the Page own comments', async () => {
     const msgs = await channel.parse(
       signedRequest(
         pageWebhook(PAGE_ID, {
@@ -171,10 +171,22 @@ describe('parsing webhook events', () => {
         customer: { platformId: '7700000000000042', name: 'Giulia Bianchi' },
         text: 'Fate spedizioni in Svizzera?',
         sentAt: new Date(1763892000 * 1000).toISOString(),
-        threadId: `${PAGE_ID}_555`,
+        threadId: '555_1001',
         ref: { commentId: '555_1001', postId: `${PAGE_ID}_555` },
       },
     ]);
+  });
+
+  it('keeps a reply to a comment in the thread of the top-level comment', async () => {
+    const post = `${PAGE_ID}_556`;
+    const [top] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { changes: [commentChange({ postId: post, commentId: '556_1', fromId: '77001', message: 'Avete la taglia M?' })] })));
+    const [reply] = await channel.parse(
+      signedRequest(pageWebhook(PAGE_ID, { changes: [commentChange({ postId: post, commentId: '556_2', fromId: '77001', parentId: '556_1', message: 'e la L?' })] })),
+    );
+    const [other] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { changes: [commentChange({ postId: post, commentId: '556_3', fromId: '77002', message: 'Spedite in Francia?' })] })));
+    expect(top?.threadId).toBe('556_1');
+    expect(reply).toMatchObject({ threadId: '556_1', inReplyTo: '556_1' });
+    expect(other?.threadId).toBe('556_3');
   });
 
   it('keeps the good events of a batch when one is malformed', async () => {
