@@ -1,0 +1,21 @@
+/**
+ * @module channels/twitter/store-keys
+ * Names of the small values the X channel keeps in the store (Store.getValue/setValue).
+ */
+
+/** Highest mention id processed by polling (the next `since_id`). */
+export const MENTIONS_CURSOR = 'twitter:poll:mentions:since_id';
+/** Newest DM event id processed by polling. */
+export const DMS_CURSOR = 'twitter:poll:dms:newest_id';
+/** When polling first started: nothing older is answered. */
+export const POLL_BASELINE = 'twitter:poll:baseline';
+
+/** The conversation (thread) id of a post we saw or sent: v1.1 payloads lack conversation_id. */
+export function threadKey(postId: string): string {
+  return `twitter:thread:${postId}`;
+}
+
+/** Cached private reach of a customer: `{ reach, at }`. */
+export function reachKey(userId: string): string {
+  return `twitter:reach:${userId}`;
+}

@@ -1,0 +1,293 @@
+/**
+ * @module channels/twitter/twitter-channel
+ * X (Twitter) behind one ChannelAdapter, on twitter-api-v2 (OAuth 1.0a user context): public
+ * replies threaded under the customer's post, DMs, private reach (can the brand DM them?), reply
+ * hiding, webhooks of both families (signature.ts, webhook.ts) and polling (polling.ts).
+ */
+import { Agent } from 'node:https';
+import { TwitterApi } from 'twitter-api-v2';
+import { z } from 'zod';
+import { ChannelApiError } from '../../core/errors.js';
+import type {
+  ChannelAdapter,
+  ChannelCapabilities,
+  ChannelContext,
+  ChannelRequest,
+  ChannelResponse,
+  Clock,
+  PrivateReach,
+  SendResult,
+  Store,
+} from '../../core/ports.js';
+import type { Config } from '../../config/config.js';
+import type { Conversation, Customer, InboundMessage, OutboxItem } from '../../core/types.js';
+import type { Logger } from '../../util/logger.js';
+import { toChannelError } from './api-errors.js';
+import { createPoller, type PollResult } from './polling.js';
+import { v2UserSchema } from './posts.js';
+import { answerCrc, verifyWebhookSignature } from './signature.js';
+import { reachKey, threadKey } from './store-keys.js';
+import { MAX_DM, MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
+import { parseWebhook } from './webhook.js';
+
+/** How long a reach lookup is trusted: "open" rarely changes, a follow-back may come any minute. */
+export const REACH_TTL_MS = { open: 60 * 60_000, needs_follow: 5 * 60_000, unavailable: 30 * 60_000 } as const;
+/** Each X API call gives up after this long (then NetworkError, retried by the outbox). */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/** Dependencies of the X channel. */
+export interface TwitterChannelDeps {
+  config: NonNullable<Config['twitter']>;
+  /** Only small named values are used (poll cursors, reach cache, thread ids, thread progress). */
+  store: Pick<Store, 'getValue' | 'setValue'>;
+  clock: Clock;
+  logger: Logger;
+  /** Extra trust for the API's TLS certificate (tests: the fake X API's self-signed certificate). */
+  tls?: { ca: string };
+}
+
+/** The X adapter, plus a way to poll at once (tests, the CLI). */
+export interface TwitterChannel extends ChannelAdapter {
+  /** Runs one polling round now (mentions, then DMs); needs `start` first. */
+  pollNow(): Promise<PollResult>;
+}
+
+const postResponseSchema = z.looseObject({ data: z.looseObject({ id: z.string(), text: z.string().optional() }) });
+const dmIdsSchema = z.looseObject({ dm_event_id: z.string(), dm_conversation_id: z.string().optional() });
+/** X's docs show `{ data: {...} }`; twitter-api-v2's types say top level: accept both. */
+const dmResponseSchema = z.union([z.looseObject({ data: dmIdsSchema }).transform((r) => r.data), dmIdsSchema]);
+const userResponseSchema = z.looseObject({ data: v2UserSchema });
+const hiddenResponseSchema = z.looseObject({ data: z.looseObject({ hidden: z.boolean() }) });
+const reachCacheSchema = z.object({ reach: z.enum(['open', 'needs_follow', 'unavailable']), at: z.number() });
+const progressSchema = z.array(z.string());
+
+/** Parses a stored JSON value; a garbled one counts as absent (it is only a cache or a hint). */
+function storedJson<T extends z.ZodType>(raw: string | undefined, schema: T): z.infer<T> | undefined {
+  if (!raw) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined; // not JSON: treated as no value, the caller looks the data up again
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The DM compose link X turns into a "Send a private message" button. */
+export function dmComposeLink(brandUserId: string): string {
+  return `https://x.com/messages/compose?recipient_id=${encodeURIComponent(brandUserId)}`;
+}
+
+/** Creates the X channel adapter. */
+export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
+  const { config, store, clock, logger } = deps;
+  const log = logger.child({ channel: 'twitter' });
+  if (!config.apiOrigin.startsWith('https://')) {
+    throw new Error(`X_API_ORIGIN must be https:// (twitter-api-v2 speaks only HTTPS); got ${config.apiOrigin}`);
+  }
+  const agent = new Agent({ keepAlive: true, ...(deps.tls ? { ca: deps.tls.ca } : {}) });
+  const client = new TwitterApi(
+    { appKey: config.apiKey, appSecret: config.apiSecret, accessToken: config.accessToken, accessSecret: config.accessSecret },
+    { httpAgent: agent },
+  );
+  // Explicit prefixes on every call: the library has no base-URL setting (PROTOCOLS.md §4.1).
+  const v2 = { prefix: `${config.apiOrigin}/2/`, timeout: REQUEST_TIMEOUT_MS };
+  const now = () => clock.now().getTime();
+
+  const capabilities: ChannelCapabilities = {
+    publicReplies: true,
+    privateMessages: true,
+    maxLength: { public: MAX_POST, private: MAX_DM },
+    measure: weightedLength,
+    quickReplies: 0,
+    signsPublicReplies: true,
+    maxThread: 3,
+  };
+
+  /** Which parts of a multi-part item were already posted (a retry resumes, never reposts). */
+  async function progress(itemId: string): Promise<string[]> {
+    return storedJson(await store.getValue(`twitter:sent:${itemId}`), progressSchema) ?? [];
+  }
+
+  async function sendPublic(item: OutboxItem): Promise<SendResult> {
+    const target = item.inReplyTo;
+    if (!target) {
+      throw new ChannelApiError('X: a public reply needs the post it answers (inReplyTo); not sent', {
+        channel: 'twitter',
+        status: 0,
+        code: 'no_reply_target',
+        retryable: false,
+      });
+    }
+    const parts = splitForThread(replyText(item.reply), MAX_POST);
+    const deepLink = item.reply.kind === 'dm_prompt' ? dmComposeLink(config.brandUserId) : undefined;
+    const done = parts.length > 1 ? await progress(item.id) : [];
+    const thread = (await store.getValue(threadKey(target))) ?? target;
+    let previous = done.at(-1) ?? target;
+    for (const [i, text] of parts.entries()) {
+      if (i < done.length) continue;
+      const body = {
+        text,
+        reply: { in_reply_to_tweet_id: previous },
+        ...(deepLink && i === parts.length - 1 ? { direct_message_deep_link: deepLink } : {}),
+      };
+      let id: string;
+      try {
+        id = postResponseSchema.parse(await client.v2.post('tweets', body, v2)).data.id;
+      } catch (error) {
+        throw toChannelError(error, parts.length > 1 ? `reply (post ${i + 1} of ${parts.length})` : 'reply', now());
+      }
+      await store.setValue(threadKey(id), thread);
+      done.push(id);
+      if (parts.length > 1) await store.setValue(`twitter:sent:${item.id}`, JSON.stringify(done));
+      previous = id;
+    }
+    return { platformId: done[0] ?? '' };
+  }
+
+  async function sendPrivate(item: OutboxItem): Promise<SendResult> {
+    const parts = splitDm(replyText(item.reply));
+    const done = parts.length > 1 ? await progress(item.id) : [];
+    for (const [i, text] of parts.entries()) {
+      if (i < done.length) continue;
+      let id: string;
+      try {
+        const res = dmResponseSchema.parse(
+          await client.v2.post('dm_conversations/with/:participant_id/messages', { text }, { ...v2, params: { participant_id: item.recipient } }),
+        );
+        id = res.dm_event_id;
+      } catch (error) {
+        throw toChannelError(error, 'DM', now());
+      }
+      done.push(id);
+      if (parts.length > 1) await store.setValue(`twitter:sent:${item.id}`, JSON.stringify(done));
+    }
+    return { platformId: done[0] ?? '' };
+  }
+
+  async function lookupReach(userId: string): Promise<PrivateReach> {
+    let user: z.infer<typeof v2UserSchema>;
+    try {
+      user = userResponseSchema.parse(
+        await client.v2.get('users/:id', { 'user.fields': 'connection_status,receives_your_dm,public_metrics' }, { ...v2, params: { id: userId } }),
+      ).data;
+    } catch (error) {
+      throw toChannelError(error, 'relationship lookup', now());
+    }
+    const status = new Set(user.connection_status ?? []);
+    if (status.has('blocking')) return 'unavailable';
+    // Either they accept DMs from anyone (receives_your_dm) or they follow the brand.
+    return user.receives_your_dm === true || status.has('followed_by') ? 'open' : 'needs_follow';
+  }
+
+  const poller = createPoller({
+    client,
+    prefix: v2.prefix,
+    timeout: REQUEST_TIMEOUT_MS,
+    brandUserId: config.brandUserId,
+    store,
+    clock,
+    logger: log,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let context: ChannelContext | undefined;
+  let running: Promise<PollResult> | undefined;
+  let stopped = false;
+
+  async function pollNow(): Promise<PollResult> {
+    if (!context) throw new Error('X polling: start() the channel first');
+    const ctx = context;
+    running ??= poller.poll(ctx).finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopped || config.pollSeconds <= 0) return;
+    timer = setTimeout(() => {
+      void pollNow()
+        .catch((err: unknown) => log.warn({ err }, 'twitter: polling round failed; trying again next round'))
+        .finally(schedule);
+    }, config.pollSeconds * 1000);
+    timer.unref();
+  }
+
+  return {
+    name: 'twitter',
+    capabilities,
+
+    async handshake(req: ChannelRequest): Promise<ChannelResponse | undefined> {
+      return answerCrc(config.apiSecret, req);
+    },
+
+    async verify(req: ChannelRequest): Promise<boolean> {
+      const ok = verifyWebhookSignature(config.apiSecret, req);
+      if (!ok) log.warn({ remoteAddress: req.remoteAddress }, 'twitter: webhook signature missing or wrong; ignored');
+      return ok;
+    },
+
+    async parse(req: ChannelRequest): Promise<InboundMessage[]> {
+      return parseWebhook(req.rawBody, { brandUserId: config.brandUserId, store, logger: log, now: () => clock.now() });
+    },
+
+    async send(item: OutboxItem): Promise<SendResult> {
+      return item.visibility === 'public' ? sendPublic(item) : sendPrivate(item);
+    },
+
+    async privateReach(customer: Customer): Promise<PrivateReach> {
+      const key = reachKey(customer.platformId);
+      const cached = storedJson(await store.getValue(key), reachCacheSchema);
+      if (cached && now() - cached.at < REACH_TTL_MS[cached.reach]) return cached.reach;
+      const reach = await lookupReach(customer.platformId);
+      await store.setValue(key, JSON.stringify({ reach, at: now() }));
+      return reach;
+    },
+
+    privateLink(_customer: Customer): string {
+      return dmComposeLink(config.brandUserId);
+    },
+
+    async hideMessage(conversation: Conversation, platformId: string): Promise<void> {
+      // X hides only replies inside conversations the brand started; a post that starts its own
+      // thread (a plain mention) cannot be hidden by the brand.
+      if (conversation.threadId === undefined || conversation.threadId === platformId) {
+        log.info({ conversationId: conversation.id }, 'twitter: cannot hide this post: X lets the brand hide only replies to its own posts');
+        return;
+      }
+      try {
+        hiddenResponseSchema.parse(await client.v2.put('tweets/:id/hidden', { hidden: true }, { ...v2, params: { id: platformId } }));
+        log.info({ conversationId: conversation.id }, 'twitter: reply with private data hidden');
+      } catch (error) {
+        const mapped = toChannelError(error, 'hide reply', now());
+        if (mapped instanceof ChannelApiError && (mapped.details.status === 403 || mapped.details.status === 400)) {
+          log.info({ conversationId: conversation.id, status: mapped.details.status }, 'twitter: X refused to hide the post: only replies in threads the brand started can be hidden');
+          return;
+        }
+        throw mapped;
+      }
+    },
+
+    async start(ctx: ChannelContext): Promise<void> {
+      stopped = false;
+      context = ctx;
+      if (config.pollSeconds <= 0) return;
+      await poller.init();
+      log.info({ everySeconds: config.pollSeconds }, 'twitter: polling mentions and DMs');
+      void pollNow()
+        .catch((err: unknown) => log.warn({ err }, 'twitter: polling round failed; trying again next round'))
+        .finally(schedule);
+    },
+
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await running?.catch((err: unknown) => log.warn({ err }, 'twitter: last polling round failed while stopping'));
+      agent.destroy();
+    },
+
+    pollNow,
+  };
+}
