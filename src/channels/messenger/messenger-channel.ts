@@ -228,7 +228,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
 
     async verify(req: ChannelRequest): Promise<boolean> {
       const ok = verifySignature(config.appSecret, req);
-      if (!ok) log.warn({ remoteAddress: req.remoteAddress }, 'messenger: webhook signature missing or wrong; ignored');
+      if (!ok) log.debug({ remoteAddress: req.remoteAddress }, 'messenger: webhook signature missing or wrong');
       return ok;
     },
 
