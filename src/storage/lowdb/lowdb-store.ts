@@ -42,6 +42,8 @@ export interface LowdbStore extends Store {
   importAll(snapshot: StoreSnapshot): Promise<void>;
   /** Resolves once everything changed so far is on disk. */
   flush(): Promise<void>;
+  /** How many times the file was written since init (writes arriving together share one). */
+  fileWrites(): number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -114,6 +116,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
 
   let state: 'new' | 'open' | 'closed' = 'new';
   let lastPrune = 0;
+  let writes = 0;
 
   function ensureOpen(): void {
     if (state !== 'open') throw new StoreError(state === 'new' ? 'lowdb store used before init()' : 'lowdb store used after close()');
@@ -155,6 +158,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     db.data = toSnapshot();
     try {
       await db.write();
+      writes += 1;
     } catch (err) {
       throw new StoreError(`could not write ${options.file}: ${(err as Error).message}`, { cause: err });
     }
@@ -317,6 +321,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       if (scheduled) await scheduled;
       else if (running) await running;
     },
+
+    fileWrites: () => writes,
 
     async acceptInbound(msg) {
       ensureOpen();

@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
+import { describeStoreContract, makeInbound, makeTurn, type SnapshotStore } from './store-contract.js';
+
+const dirs: string[] = [];
+const files = new WeakMap<SnapshotStore, string>();
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sportello-lowdb-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(file: string, now?: () => number): Promise<LowdbStore> {
+  const store = createLowdbStore(now ? { file, now } : { file });
+  await store.init();
+  files.set(store, file);
+  return store;
+}
+
+describeStoreContract('lowdb', {
+  fresh: () => open(join(tempDir(), 'nested', 'sportello.json')),
+  async reopen(store) {
+    const file = files.get(store);
+    if (!file) throw new Error('not a store of this harness');
+    await store.close();
+    return open(file);
+  },
+});
+
+describe('the lowdb store on disk', () => {
+  it('creates the parent folders and writes a snapshot document', async () => {
+    const file = join(tempDir(), 'a', 'b', 'sportello.json');
+    const store = await open(file);
+    await store.setValue('cursor', '7');
+    await store.close();
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { format: string; values: Record<string, string> };
+    expect(doc.format).toBe('sportello-store');
+    expect(doc.values).toEqual({ cursor: '7' });
+  });
+
+  it('groups writes that arrive together into one file write', async () => {
+    const store = await open(join(tempDir(), 'sportello.json'));
+    const before = store.fileWrites();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.setValue(`k${i}`, String(i))));
+    expect(store.fileWrites() - before).toBeLessThanOrEqual(2);
+    expect(await store.getValue('k99')).toBe('99');
+    await store.close();
+  });
+
+  it('refuses to open a file that is not JSON, naming the file, and leaves it untouched', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    writeFileSync(file, '{"format": "sportello-store", trunc');
+    const store = createLowdbStore({ file });
+    await expect(store.init()).rejects.toThrow(/sportello\.json is not valid JSON/);
+    expect(readFileSync(file, 'utf8')).toBe('{"format": "sportello-store", trunc');
+  });
+
+  it('refuses to open a JSON file that is not a store, saying which field is wrong', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    writeFileSync(file, JSON.stringify({ format: 'sportello-store', version: 1, exportedAt: 'x', customers: [], conversations: [{ id: 'c' }] }));
+    await expect(createLowdbStore({ file }).init()).rejects.toThrow(/conversations\.0\.key/);
+  });
+
+  it('refuses use before init and after close', async () => {
+    const store = createLowdbStore({ file: join(tempDir(), 'sportello.json') });
+    await expect(store.getValue('x')).rejects.toThrow(/before init/);
+    await store.init();
+    await store.close();
+    await expect(store.getValue('x')).rejects.toThrow(/after close/);
+  });
+
+  it('forgets processed inbound ids after 30 days, never pending ones', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const clock = () => now;
+    let store = await open(file, clock);
+    await store.acceptInbound(makeInbound('done'));
+    await store.acceptInbound(makeInbound('waiting'));
+    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
+    await store.close();
+    now += 29 * 24 * 3600 * 1000;
+    store = await open(file, clock);
+    expect(await store.acceptInbound(makeInbound('done'))).toBe(false);
+    await store.close();
+    now += 2 * 24 * 3600 * 1000;
+    store = await open(file, clock);
+    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['waiting']);
+    expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
+    await store.close();
+  });
+
+  it('keeps every acknowledged turn and a parseable file when the process is killed mid-burst', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lowdb-crash-child.ts'), file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const acked = new Set<number>();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const line of lines) if (line.startsWith('ack ')) acked.add(Number(line.slice(4)));
+        if (acked.size >= 300) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => (acked.size >= 300 ? resolve() : reject(new Error(`child exited early: ${stderr}`))));
+    });
+    expect(await exited).toBe('SIGKILL');
+    // Acknowledgements printed before the kill may still be in the pipe: they count too.
+    expect(existsSync(file)).toBe(true);
+    const store = await open(file);
+    const stored = new Set((await store.listMessages({ conversationId: 'cv1' })).map((m) => Number(m.id.slice(3))));
+    const missing = [...acked].filter((i) => !stored.has(i));
+    expect(missing).toEqual([]);
+    expect(stored.size).toBeGreaterThanOrEqual(300);
+    await store.close();
+  });
+});

@@ -1,0 +1,558 @@
+/**
+ * The one contract every Store implementation keeps (docs/storage.md). Run by
+ * lowdb.test.ts and postgres.test.ts against the real stores.
+ */
+import type { Store, TurnRecord } from '../../src/core/ports.js';
+import type {
+  Case,
+  Conversation,
+  Customer,
+  FaqSuggestion,
+  InboundMessage,
+  Operator,
+  OutboxItem,
+  StoredMessage,
+} from '../../src/core/types.js';
+import type { StoreSnapshot } from '../../src/storage/snapshot.js';
+
+/** A store that can also export and import itself (both implementations are). */
+export type SnapshotStore = Store & {
+  exportAll(): Promise<StoreSnapshot>;
+  importAll(snapshot: StoreSnapshot): Promise<void>;
+};
+
+/** How the contract gets stores from one implementation. */
+export interface StoreHarness {
+  /** A new, empty, initialised store. */
+  fresh(): Promise<SnapshotStore>;
+  /** Closes `store` and opens its data again in a new instance. */
+  reopen(store: SnapshotStore): Promise<SnapshotStore>;
+}
+
+const T0 = Date.parse('2026-03-02T09:00:00.000Z');
+const iso = (offsetMs: number): string => new Date(T0 + offsetMs).toISOString();
+
+/** Builders for domain objects with sensible defaults. */
+export function makeCustomer(id = 'test:u1', over: Partial<Customer> = {}): Customer {
+  const [channel = 'test', platformId = 'u1'] = id.split(':');
+  return { id, channel, platformId, handle: 'anna', firstSeenAt: iso(0), lastSeenAt: iso(0), ...over };
+}
+
+export function makeConversation(id: string, over: Partial<Conversation> = {}): Conversation {
+  return {
+    id,
+    key: `test:private:${id}`,
+    channel: 'test',
+    visibility: 'private',
+    customerId: 'test:u1',
+    caseId: 'case1',
+    state: 'bot',
+    missStreak: 0,
+    flags: [],
+    createdAt: iso(0),
+    updatedAt: iso(0),
+    ...over,
+  };
+}
+
+export function makeCase(id: string, over: Partial<Case> = {}): Case {
+  return { id, customerId: 'test:u1', status: 'open', conversationIds: [], openedAt: iso(0), ...over };
+}
+
+export function makeMessage(id: string, over: Partial<StoredMessage> = {}): StoredMessage {
+  return {
+    id,
+    conversationId: 'cv1',
+    caseId: 'case1',
+    direction: 'in',
+    author: { kind: 'customer' },
+    text: `message ${id}`,
+    visibility: 'private',
+    at: iso(0),
+    ...over,
+  };
+}
+
+export function makeOutbox(id: string, over: Partial<Omit<OutboxItem, 'seq'>> = {}): Omit<OutboxItem, 'seq'> {
+  return {
+    id,
+    conversationId: 'cv1',
+    channel: 'test',
+    visibility: 'private',
+    recipient: 'u1',
+    reply: { kind: 'text', text: `reply ${id}` },
+    author: { kind: 'bot' },
+    status: 'pending',
+    attempts: 0,
+    notBefore: 0,
+    createdAt: iso(0),
+    ...over,
+  };
+}
+
+export function makeInbound(id: string, over: Partial<InboundMessage> = {}): InboundMessage {
+  return {
+    channel: 'test',
+    id,
+    visibility: 'private',
+    customer: { platformId: 'u1', handle: 'anna' },
+    text: `ciao ${id}`,
+    sentAt: iso(0),
+    ...over,
+  };
+}
+
+export function makeOperator(id: string, name: string): Operator {
+  return { id, name, initials: name.slice(0, 2).toUpperCase(), role: 'agent', passwordHash: 'scrypt$x$y', createdAt: iso(0) };
+}
+
+export function makeSuggestion(id: string, over: Partial<FaqSuggestion> = {}): FaqSuggestion {
+  return {
+    id,
+    caseId: 'case1',
+    kind: 'new_entry',
+    locale: 'it',
+    questions: ['Posso pagare con PayPal?'],
+    answer: 'Sì.',
+    status: 'pending',
+    createdAt: iso(0),
+    createdBy: 'op1',
+    ...over,
+  };
+}
+
+/** A turn with nothing in it but what `over` adds. */
+export function makeTurn(over: Partial<TurnRecord> = {}): TurnRecord {
+  return { conversations: [], messages: [], outbox: [], events: [], ...over };
+}
+
+/** Registers the shared contract tests for one implementation. */
+export function describeStoreContract(name: string, harness: StoreHarness): void {
+  describe(`${name}: the Store contract`, () => {
+    let store: SnapshotStore;
+    beforeEach(async () => {
+      store = await harness.fresh();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('inbound messages', () => {
+      it('accepts a message once and refuses the same channel and id again', async () => {
+        expect(await store.acceptInbound(makeInbound('m1'))).toBe(true);
+        expect(await store.acceptInbound(makeInbound('m1', { text: 'changed' }))).toBe(false);
+        expect(await store.acceptInbound(makeInbound('m1', { channel: 'other' }))).toBe(true);
+      });
+
+      it('lists accepted messages not yet processed, oldest first, exactly as given', async () => {
+        const first = makeInbound('m1', { ref: { conversation: { id: 'bf-1' } }, payload: 'faq:orari', threadId: 't1', inReplyTo: 'x0' });
+        await store.acceptInbound(first);
+        await store.acceptInbound(makeInbound('m2'));
+        await store.acceptInbound(makeInbound('m3'));
+        const pending = await store.pendingInbound(10);
+        expect(pending.map((m) => m.id)).toEqual(['m1', 'm2', 'm3']);
+        expect(pending[0]).toEqual(first);
+        expect((await store.pendingInbound(2)).map((m) => m.id)).toEqual(['m1', 'm2']);
+      });
+
+      it('stops listing a message once a committed turn names it, and still refuses it', async () => {
+        await store.acceptInbound(makeInbound('m1'));
+        await store.acceptInbound(makeInbound('m2'));
+        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
+        expect(await store.acceptInbound(makeInbound('m1'))).toBe(false);
+      });
+
+      it('remembers a message processed by a turn even when it was never accepted', async () => {
+        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'late' } }));
+        expect(await store.acceptInbound(makeInbound('late'))).toBe(false);
+        expect(await store.pendingInbound(10)).toEqual([]);
+      });
+    });
+
+    describe('committing a turn', () => {
+      it('writes the customer, conversations, case, messages and outbox of a turn', async () => {
+        const customer = makeCustomer();
+        const conversation = makeConversation('cv1');
+        const theCase = makeCase('case1', { conversationIds: ['cv1'] });
+        await store.acceptInbound(makeInbound('m1'));
+        await store.commitTurn(
+          makeTurn({
+            inbound: { channel: 'test', id: 'm1' },
+            customer,
+            conversations: [conversation],
+            case: theCase,
+            messages: [makeMessage('msg1'), makeMessage('msg2', { direction: 'out', author: { kind: 'bot' } })],
+            outbox: [makeOutbox('o1')],
+          }),
+        );
+        expect(await store.getCustomer('test:u1')).toEqual(customer);
+        expect(await store.getConversation('cv1')).toEqual(conversation);
+        expect(await store.findConversationByKey('test:private:cv1')).toEqual(conversation);
+        expect(await store.getCase('case1')).toEqual(theCase);
+        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
+        expect(await store.getOutboxItem('o1')).toEqual({ ...makeOutbox('o1'), seq: 1 });
+        expect(await store.pendingInbound(10)).toEqual([]);
+      });
+
+      it('numbers outbox items 1, 2, 3 per conversation in insertion order', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('b1', { conversationId: 'cv2' }), makeOutbox('a3')] }));
+        const seqs = (await store.listOutbox({ conversationId: 'cv1' })).map((o) => [o.id, o.seq]);
+        expect(seqs).toEqual([['a1', 1], ['a2', 2], ['a3', 3]]);
+        expect((await store.getOutboxItem('b1'))?.seq).toBe(1);
+      });
+
+      it('updates conversations, cases and customers by id and appends messages', async () => {
+        await store.commitTurn(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1'), messages: [makeMessage('msg1')] }));
+        await store.commitTurn(
+          makeTurn({
+            customer: makeCustomer('test:u1', { lastSeenAt: iso(5000), name: 'Anna' }),
+            conversations: [makeConversation('cv1', { state: 'queued', missStreak: 2, updatedAt: iso(5000) })],
+            case: makeCase('case1', { conversationIds: ['cv1', 'cv2'] }),
+            messages: [makeMessage('msg2', { at: iso(5000) })],
+          }),
+        );
+        expect((await store.getCustomer('test:u1'))?.name).toBe('Anna');
+        expect(await store.getConversation('cv1')).toMatchObject({ state: 'queued', missStreak: 2 });
+        expect((await store.listConversations({})).length).toBe(1);
+        expect((await store.getCase('case1'))?.conversationIds).toEqual(['cv1', 'cv2']);
+        expect((await store.listMessages({ caseId: 'case1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
+      });
+
+      it('writes nothing of a turn that fails (a conversation key already taken)', async () => {
+        await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
+        await store.acceptInbound(makeInbound('m9'));
+        const bad = makeTurn({
+          inbound: { channel: 'test', id: 'm9' },
+          customer: makeCustomer('test:u9'),
+          conversations: [makeConversation('cv9', { key: 'test:private:cv1' })],
+          case: makeCase('case9'),
+          messages: [makeMessage('msg9', { conversationId: 'cv9' })],
+          outbox: [makeOutbox('o9', { conversationId: 'cv9' })],
+        });
+        await expect(store.commitTurn(bad)).rejects.toThrow();
+        expect(await store.getCustomer('test:u9')).toBeUndefined();
+        expect(await store.getConversation('cv9')).toBeUndefined();
+        expect(await store.getCase('case9')).toBeUndefined();
+        expect(await store.listMessages({ conversationId: 'cv9' })).toEqual([]);
+        expect(await store.getOutboxItem('o9')).toBeUndefined();
+        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m9']);
+      });
+
+      it('writes nothing of a turn whose outbox item id already exists', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
+        await expect(
+          store.commitTurn(makeTurn({ customer: makeCustomer('test:u7'), messages: [makeMessage('msg7')], outbox: [makeOutbox('o1')] })),
+        ).rejects.toThrow();
+        expect(await store.getCustomer('test:u7')).toBeUndefined();
+        expect(await store.listMessages({ conversationId: 'cv1' })).toEqual([]);
+        expect((await store.listOutbox({})).length).toBe(1);
+      });
+
+      it('loses nothing when 200 turns of one conversation are committed at once', async () => {
+        await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            store.commitTurn(makeTurn({ messages: [makeMessage(`msg${i}`, { at: iso(i) })], outbox: [makeOutbox(`o${i}`)] })),
+          ),
+        );
+        store = await harness.reopen(store);
+        expect((await store.listMessages({ conversationId: 'cv1' })).length).toBe(200);
+        const seqs = (await store.listOutbox({ conversationId: 'cv1' })).map((o) => o.seq).sort((a, b) => a - b);
+        expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      });
+
+      it('keeps what was written after the store is closed and opened again', async () => {
+        await store.acceptInbound(makeInbound('m1'));
+        await store.acceptInbound(makeInbound('m2'));
+        await store.commitTurn(
+          makeTurn({
+            inbound: { channel: 'test', id: 'm1' },
+            customer: makeCustomer(),
+            conversations: [makeConversation('cv1')],
+            case: makeCase('case1'),
+            messages: [makeMessage('msg1')],
+            outbox: [makeOutbox('o1')],
+          }),
+        );
+        await store.addOperator(makeOperator('op1', 'Marta'));
+        await store.addSuggestion(makeSuggestion('s1'));
+        await store.setValue('twitter:since_id', '1790000000000000000');
+        store = await harness.reopen(store);
+        expect(await store.getConversation('cv1')).toEqual(makeConversation('cv1'));
+        expect(await store.getCustomer('test:u1')).toEqual(makeCustomer());
+        expect(await store.getCase('case1')).toEqual(makeCase('case1'));
+        expect((await store.listMessages({ conversationId: 'cv1' })).length).toBe(1);
+        expect((await store.getOutboxItem('o1'))?.seq).toBe(1);
+        expect(await store.findOperatorByName('Marta')).toEqual(makeOperator('op1', 'Marta'));
+        expect((await store.listSuggestions()).map((s) => s.id)).toEqual(['s1']);
+        expect(await store.getValue('twitter:since_id')).toBe('1790000000000000000');
+        expect(await store.acceptInbound(makeInbound('m1'))).toBe(false);
+        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('o2')] }));
+        expect((await store.getOutboxItem('o2'))?.seq).toBe(2);
+      });
+
+      it('hands out copies: changing a returned object does not change the store', async () => {
+        await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
+        const got = await store.getConversation('cv1');
+        got!.flags.push('tampered');
+        got!.state = 'resolved';
+        expect(await store.getConversation('cv1')).toEqual(makeConversation('cv1'));
+      });
+    });
+
+    describe('reading conversations, cases and messages', () => {
+      it('lists messages by time, then in insertion order for equal times', async () => {
+        await store.commitTurn(makeTurn({ messages: [makeMessage('late', { at: iso(2000) }), makeMessage('tie-a', { at: iso(1000) })] }));
+        await store.commitTurn(makeTurn({ messages: [makeMessage('tie-b', { at: iso(1000) }), makeMessage('early', { at: iso(0) })] }));
+        await store.commitTurn(makeTurn({ messages: [makeMessage('other', { conversationId: 'cv2', caseId: 'case2' })] }));
+        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['early', 'tie-a', 'tie-b', 'late']);
+        expect((await store.listMessages({ caseId: 'case2' })).map((m) => m.id)).toEqual(['other']);
+      });
+
+      it('filters conversations by state, case, customer and assignee, newest update first, with a limit', async () => {
+        await store.commitTurn(
+          makeTurn({
+            conversations: [
+              makeConversation('a', { state: 'queued', updatedAt: iso(1000) }),
+              makeConversation('b', { state: 'assigned', assignee: 'op1', updatedAt: iso(3000) }),
+              makeConversation('c', { state: 'queued', updatedAt: iso(2000), customerId: 'test:u2', caseId: 'case2' }),
+              makeConversation('d', { state: 'bot', updatedAt: iso(4000) }),
+            ],
+          }),
+        );
+        const ids = async (filter: Parameters<Store['listConversations']>[0]) => (await store.listConversations(filter)).map((c) => c.id);
+        expect(await ids({})).toEqual(['d', 'b', 'c', 'a']);
+        expect(await ids({ states: ['queued'] })).toEqual(['c', 'a']);
+        expect(await ids({ states: ['queued', 'assigned'], limit: 2 })).toEqual(['b', 'c']);
+        expect(await ids({ caseId: 'case2' })).toEqual(['c']);
+        expect(await ids({ customerId: 'test:u1', states: ['queued'] })).toEqual(['a']);
+        expect(await ids({ assignee: 'op1' })).toEqual(['b']);
+        expect(await ids({ assignee: 'op2' })).toEqual([]);
+      });
+
+      it('finds the customer\'s most recent open case and lists all of their cases', async () => {
+        await store.commitTurn(makeTurn({ case: makeCase('old', { openedAt: iso(0) }) }));
+        await store.commitTurn(makeTurn({ case: makeCase('newer', { openedAt: iso(5000) }) }));
+        await store.commitTurn(makeTurn({ case: makeCase('closed', { openedAt: iso(9000), status: 'resolved' }) }));
+        await store.commitTurn(makeTurn({ case: makeCase('someone-else', { customerId: 'test:u2', openedAt: iso(9999) }) }));
+        expect((await store.findOpenCase('test:u1'))?.id).toBe('newer');
+        expect(await store.findOpenCase('test:nobody')).toBeUndefined();
+        expect((await store.listCases('test:u1')).map((c) => c.id)).toEqual(['old', 'newer', 'closed']);
+      });
+    });
+
+    describe('compare-and-set of a conversation', () => {
+      beforeEach(async () => {
+        await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
+      });
+
+      it('moves the conversation when state and assignee are as expected and returns it', async () => {
+        const updated = await store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: 'op1', updatedAt: iso(1000) });
+        expect(updated).toMatchObject({ id: 'cv1', state: 'assigned', assignee: 'op1', updatedAt: iso(1000) });
+        expect(await store.getConversation('cv1')).toEqual(updated);
+        expect((await store.listConversations({ assignee: 'op1' })).map((c) => c.id)).toEqual(['cv1']);
+      });
+
+      it('returns undefined and changes nothing when the state is not one expected', async () => {
+        expect(await store.compareAndSetConversation('cv1', { states: ['bot', 'assigned'] }, { state: 'resolved' })).toBeUndefined();
+        expect((await store.getConversation('cv1'))?.state).toBe('queued');
+        expect(await store.compareAndSetConversation('nope', { states: ['queued'] }, { state: 'assigned' })).toBeUndefined();
+      });
+
+      it('checks the assignee: null means unassigned, a name must match, undefined is not checked', async () => {
+        await store.compareAndSetConversation('cv1', { states: ['queued'] }, { state: 'assigned', assignee: 'op1' });
+        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: null }, { state: 'resolved' })).toBeUndefined();
+        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op2' }, { state: 'resolved' })).toBeUndefined();
+        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op1' }, { missStreak: 1 })).toMatchObject({ missStreak: 1 });
+        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'] }, { missStreak: 2 })).toMatchObject({ missStreak: 2 });
+      });
+
+      it('removes a field the change sets to undefined (giving a conversation back to the queue)', async () => {
+        await store.compareAndSetConversation('cv1', { states: ['queued'] }, { state: 'assigned', assignee: 'op1' });
+        const back = await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op1' }, { state: 'queued', assignee: undefined });
+        expect(back?.assignee).toBeUndefined();
+        expect('assignee' in (back ?? {})).toBe(false);
+        expect(await store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: 'op2' })).toMatchObject({ assignee: 'op2' });
+      });
+
+      it('lets exactly one of 20 concurrent claims win', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: `op${i}` }),
+          ),
+        );
+        const winners = results.filter((r) => r !== undefined);
+        expect(winners).toHaveLength(1);
+        expect((await store.getConversation('cv1'))?.assignee).toBe(winners[0]?.assignee);
+      });
+    });
+
+    describe('the outbox', () => {
+      it('claims only the first unsent item of each conversation, leasing it', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+        const claimed = await store.claimOutbox(T0, 10, 30_000);
+        expect(claimed.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
+        expect(claimed.find((o) => o.id === 'a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000, seq: 1 });
+        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
+        // Leased: nobody claims them again, and a2 waits behind a1.
+        expect(await store.claimOutbox(T0 + 1000, 10, 30_000)).toEqual([]);
+      });
+
+      it('claims an item again once its lease has expired', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1')] }));
+        await store.claimOutbox(T0, 10, 30_000);
+        const again = await store.claimOutbox(T0 + 30_000, 10, 30_000);
+        expect(again).toHaveLength(1);
+        expect(again[0]).toMatchObject({ id: 'a1', attempts: 2, notBefore: T0 + 60_000 });
+      });
+
+      it('moves on to the next item once the first is sent', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.claimOutbox(T0, 10, 30_000);
+        await store.completeOutbox('a1', { status: 'sent', platformId: 'p-1', at: iso(10) });
+        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'sent', platformId: 'p-1', sentAt: iso(10) });
+        expect((await store.claimOutbox(T0 + 10, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        await store.completeOutbox('a2', { status: 'sent', platformId: 'p-2', at: iso(20) });
+        expect(await store.claimOutbox(T0 + 999_999, 10, 30_000)).toEqual([]);
+      });
+
+      it('keeps a retried item first in line, not before its time', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.claimOutbox(T0, 10, 30_000);
+        await store.completeOutbox('a1', { status: 'retry', notBefore: T0 + 5000, error: '429 rate limited' });
+        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'pending', notBefore: T0 + 5000, lastError: '429 rate limited', attempts: 1 });
+        expect(await store.claimOutbox(T0 + 4999, 10, 30_000)).toEqual([]);
+        expect((await store.claimOutbox(T0 + 5000, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+      });
+
+      it('does not let a dead item block the ones after it', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.claimOutbox(T0, 10, 30_000);
+        await store.completeOutbox('a1', { status: 'dead', error: 'recipient blocked us' });
+        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'dead', lastError: 'recipient blocked us' });
+        expect((await store.claimOutbox(T0, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        expect((await store.listOutbox({ status: 'dead' })).map((o) => o.id)).toEqual(['a1']);
+      });
+
+      it('claims nothing that is not due yet, and no more than the limit', async () => {
+        await store.commitTurn(
+          makeTurn({
+            outbox: [
+              makeOutbox('later', { conversationId: 'cv1', notBefore: T0 + 60_000 }),
+              makeOutbox('x', { conversationId: 'cv2', notBefore: T0 - 3 }),
+              makeOutbox('y', { conversationId: 'cv3', notBefore: T0 - 2 }),
+              makeOutbox('z', { conversationId: 'cv4', notBefore: T0 - 1 }),
+            ],
+          }),
+        );
+        expect((await store.claimOutbox(T0, 2, 30_000)).map((o) => o.id)).toEqual(['x', 'y']);
+        expect((await store.claimOutbox(T0, 10, 30_000)).map((o) => o.id)).toEqual(['z']);
+      });
+
+      it('refuses to complete an item that does not exist', async () => {
+        await expect(store.completeOutbox('ghost', { status: 'dead', error: 'x' })).rejects.toThrow(/ghost/);
+      });
+    });
+
+    describe('operators, suggestions and named values', () => {
+      it('adds operators, finds them by id and name, and refuses a second operator with the same name', async () => {
+        await store.addOperator(makeOperator('op1', 'Marta'));
+        await store.addOperator(makeOperator('op2', 'Luca'));
+        expect(await store.getOperator('op2')).toEqual(makeOperator('op2', 'Luca'));
+        expect((await store.findOperatorByName('Marta'))?.id).toBe('op1');
+        expect(await store.findOperatorByName('Nessuno')).toBeUndefined();
+        expect((await store.listOperators()).map((o) => o.id)).toEqual(['op1', 'op2']);
+        await expect(store.addOperator(makeOperator('op3', 'Marta'))).rejects.toThrow(/Marta/);
+        expect((await store.listOperators()).length).toBe(2);
+      });
+
+      it('adds, updates and filters FAQ suggestions', async () => {
+        await store.addSuggestion(makeSuggestion('s1'));
+        await store.addSuggestion(makeSuggestion('s2'));
+        const reviewed = await store.updateSuggestion('s1', { status: 'approved', reviewedBy: 'op1', reviewedAt: iso(1000) });
+        expect(reviewed).toMatchObject({ id: 's1', status: 'approved', reviewedBy: 'op1' });
+        expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id)).toEqual(['s2']);
+        expect((await store.listSuggestions()).map((s) => s.id)).toEqual(['s1', 's2']);
+        expect(await store.updateSuggestion('ghost', { status: 'rejected' })).toBeUndefined();
+      });
+
+      it('keeps the last value written under a name', async () => {
+        expect(await store.getValue('cursor')).toBeUndefined();
+        await store.setValue('cursor', '1');
+        await store.setValue('cursor', '2');
+        expect(await store.getValue('cursor')).toBe('2');
+      });
+    });
+
+    describe('conversation locks', () => {
+      it('runs work for one key one at a time and different keys side by side', async () => {
+        const log: string[] = [];
+        const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+        const work = (key: string, tag: string, ms: number) =>
+          store.withConversationLock(key, async () => {
+            log.push(`start ${tag}`);
+            await sleep(ms);
+            log.push(`end ${tag}`);
+            return tag;
+          });
+        const results = await Promise.all([work('k1', 'a', 40), work('k1', 'b', 0), work('k2', 'c', 0)]);
+        expect(results).toEqual(['a', 'b', 'c']);
+        expect(log.indexOf('end a')).toBeLessThan(log.indexOf('start b'));
+        expect(log.indexOf('end c')).toBeLessThan(log.indexOf('end a'));
+      });
+
+      it('releases the lock when the work throws', async () => {
+        await expect(store.withConversationLock('k1', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+        expect(await store.withConversationLock('k1', async () => 'ok')).toBe('ok');
+      });
+    });
+
+    describe('export and import', () => {
+      it('exports everything and imports it into an empty store, twice without duplicates', async () => {
+        await store.acceptInbound(makeInbound('m1'));
+        await store.acceptInbound(makeInbound('m2'));
+        await store.commitTurn(
+          makeTurn({
+            inbound: { channel: 'test', id: 'm1' },
+            customer: makeCustomer(),
+            conversations: [makeConversation('cv1', { ref: { nested: { a: [1, 2] } } })],
+            case: makeCase('case1'),
+            messages: [makeMessage('msg1'), makeMessage('msg2', { at: iso(5) })],
+            outbox: [makeOutbox('o1'), makeOutbox('o2')],
+          }),
+        );
+        await store.claimOutbox(T0, 10, 1000);
+        await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: iso(1) });
+        await store.addOperator(makeOperator('op1', 'Marta'));
+        await store.addSuggestion(makeSuggestion('s1'));
+        await store.setValue('cursor', '42');
+        const snapshot = await store.exportAll();
+        expect(snapshot).toMatchObject({ format: 'sportello-store', version: 1 });
+        expect(snapshot.inbound.map((r) => [r.id, r.processedAt !== undefined])).toEqual([['m1', true], ['m2', false]]);
+
+        const target = await harness.fresh();
+        try {
+          await target.importAll(snapshot);
+          await target.importAll(snapshot);
+          const again = await target.exportAll();
+          const strip = (s: StoreSnapshot) => ({ ...s, exportedAt: '', inbound: s.inbound.map((r) => ({ ...r, acceptedAt: '', processedAt: r.processedAt && 'x' })) });
+          expect(strip(again)).toEqual(strip(snapshot));
+          expect(await target.acceptInbound(makeInbound('m1'))).toBe(false);
+          expect((await target.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
+          await target.commitTurn(makeTurn({ outbox: [makeOutbox('o3')] }));
+          expect((await target.getOutboxItem('o3'))?.seq).toBe(3);
+        } finally {
+          await target.close();
+        }
+      });
+
+      it('refuses a document that is not a snapshot, naming what is wrong, and changes nothing', async () => {
+        const bad = { format: 'sportello-store', version: 1, exportedAt: iso(0), customers: [{ id: 'x' }] } as unknown as StoreSnapshot;
+        await expect(store.importAll(bad)).rejects.toThrow(/customers/);
+        expect(await store.getCustomer('x')).toBeUndefined();
+      });
+    });
+  });
+}
