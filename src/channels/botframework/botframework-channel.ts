@@ -235,8 +235,11 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
     if (!hasCredentials && !localOnly) {
       return { status: 403, body: { error: 'Bot Framework credentials are not configured' } };
     }
-    if (localOnly && !isLoopbackAddress(req.remoteAddress)) {
-      log.warn({ remoteAddress: req.remoteAddress }, 'botframework: local-only mode refused a non-loopback request');
+    // Behind a reverse proxy on this machine every request comes from loopback: a forwarding
+    // header means the request really came from elsewhere.
+    const forwarded = req.headers['x-forwarded-for'] ?? req.headers.forwarded ?? req.headers['x-real-ip'];
+    if (localOnly && (!isLoopbackAddress(req.remoteAddress) || forwarded !== undefined)) {
+      log.warn({ remoteAddress: req.remoteAddress, forwarded: forwarded !== undefined }, 'botframework: local-only mode refused a non-loopback request');
       return { status: 403, body: { error: 'local-only mode: loopback requests only' } };
     }
     let json: unknown;
@@ -254,10 +257,22 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
     if (!context) return { status: 503, body: { error: 'the Bot Framework channel is not started yet' } };
     const receive = context.receive;
     const recorder = createResponseRecorder();
+    // CloudAdapter answers 200 even when the turn failed (onTurnError swallows it): keep the
+    // failure, so a message we could not record is answered 500 and not silently lost.
+    let failure: unknown;
     await adapter.process({ method: 'POST', headers: req.headers, body: json as Record<string, unknown> }, recorder.res, async (turn) => {
       const msg = toInbound(turn.activity, raw.data);
-      if (msg) await receive(msg);
+      if (!msg) return;
+      try {
+        await receive(msg);
+      } catch (error) {
+        failure = error;
+      }
     });
+    if (failure !== undefined) {
+      log.error({ err: failure }, 'botframework: could not accept a message');
+      return { status: 500, body: { error: 'the message could not be recorded; try again' } };
+    }
     return recorder.result();
   }
 

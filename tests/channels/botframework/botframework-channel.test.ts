@@ -134,6 +134,23 @@ describe('POST /api/messages in local-only mode', () => {
     expect(received).toEqual([]);
   });
 
+  it('refuses a request forwarded by a proxy on this machine', async () => {
+    const res = await route.handle(post(userMessage({ serviceUrl: connector.serviceUrl, text: 'ciao' }), { headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.7' } }));
+    expect(res.status).toBe(403);
+    expect(received).toEqual([]);
+  });
+
+  it('answers 500 when the message cannot be recorded, so it is not lost silently', async () => {
+    await channel.start!({
+      receive: async () => {
+        throw new Error('disk full');
+      },
+      store: {} as never,
+    });
+    const res = await route.handle(post(userMessage({ serviceUrl: connector.serviceUrl, text: 'ciao' })));
+    expect(res.status).toBe(500);
+  });
+
   it('refuses an activity naming a serviceUrl elsewhere, so the server cannot be made to call it', async () => {
     const res = await route.handle(post(userMessage({ serviceUrl: 'https://attacker.example/', text: 'ciao' })));
     expect(res.status).toBe(403);
