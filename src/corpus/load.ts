@@ -12,7 +12,7 @@ import { faqLabel, intentLabel, type Corpus, type FaqEntry, type IntentDef } fro
 import { CorpusError, type CorpusProblem } from '../core/errors.js';
 import type { TrainingExample } from '../core/ports.js';
 import type { Language } from '../core/types.js';
-import { faqEntrySchema, faqFileSchema, intentFileSchema, intentSchema } from './schema.js';
+import { faqEntrySchema, faqFileSchema, intentFileSchema, intentSchema, LOCALES } from './schema.js';
 
 /** Where the corpus lives. */
 export interface CorpusLocation {
@@ -46,12 +46,17 @@ export interface CorpusInspection {
 
 type PathKey = string | number;
 
-interface ParsedFile<T> {
+interface ParsedFile {
   rel: string;
   display: string;
   doc: Document.Parsed;
   lineCounter: LineCounter;
-  data: T | undefined;
+  /** The entries (or intents), each still to be checked; undefined when the file is unusable. */
+  items: unknown[] | undefined;
+  /** The file's default locale, when valid. */
+  locale: Language | undefined;
+  /** The file sets a locale, but not a valid one (already reported). */
+  localeInvalid: boolean;
 }
 
 /** Lists `*.yaml` / `*.yml` files under `dir`, recursively, sorted, relative with `/`. */
@@ -69,7 +74,7 @@ export function displayPath(absolute: string): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? absolute : rel.split(path.sep).join('/');
 }
 
-function positionOf(file: ParsedFile<unknown>, offset: number): SourcePosition {
+function positionOf(file: ParsedFile, offset: number): SourcePosition {
   const { line, col } = file.lineCounter.linePos(offset);
   return { file: file.display, line, column: col };
 }
@@ -152,7 +157,7 @@ function locateKey(doc: Document.Parsed, lineCounter: LineCounter, parentKeys: r
   return locatePath(doc, lineCounter, parentKeys);
 }
 
-function zodProblems(kind: 'faq' | 'intents', file: ParsedFile<unknown>, error: z.ZodError, prefix: readonly PathKey[] = []): CorpusProblem[] {
+function zodProblems(kind: 'faq' | 'intents', file: ParsedFile, error: z.ZodError, prefix: readonly PathKey[] = []): CorpusProblem[] {
   const problems: CorpusProblem[] = [];
   for (const issue of error.issues) {
     const keys = [...prefix, ...issue.path.filter((k): k is PathKey => typeof k === 'string' || typeof k === 'number')];
@@ -176,21 +181,21 @@ function zodProblems(kind: 'faq' | 'intents', file: ParsedFile<unknown>, error: 
   return problems;
 }
 
-async function parseYamlFile<S extends z.ZodType>(
+async function parseYamlFile(
   kind: 'faq' | 'intents',
   dir: string,
   rel: string,
-  schema: S,
+  schema: typeof faqFileSchema | typeof intentFileSchema,
   problems: CorpusProblem[],
   hash: ReturnType<typeof createHash>,
   override?: string,
-): Promise<ParsedFile<z.infer<S>>> {
+): Promise<ParsedFile> {
   const absolute = path.join(dir, rel);
   const source = override ?? (await readFile(absolute, 'utf8'));
   hash.update(`${kind}/${rel}\u0000${source}\u0000`);
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const file: ParsedFile<z.infer<S>> = { rel, display: displayPath(absolute), doc, lineCounter, data: undefined };
+  const file: ParsedFile = { rel, display: displayPath(absolute), doc, lineCounter, items: undefined, locale: undefined, localeInvalid: false };
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
       const { line, col } = lineCounter.linePos(err.pos[0]);
@@ -203,12 +208,23 @@ async function parseYamlFile<S extends z.ZodType>(
     problems.push({ file: file.display, line: 1, column: 1, message: 'the file is empty' });
     return file;
   }
-  const parsed = schema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    problems.push(...zodProblems(kind, file, parsed.error));
+  const raw: unknown = doc.toJS();
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) {
+    file.items = 'entries' in parsed.data ? parsed.data.entries : parsed.data.intents;
+    file.locale = parsed.data.locale;
     return file;
   }
-  file.data = parsed.data;
+  problems.push(...zodProblems(kind, file, parsed.error));
+  // Salvage the list, so that the problems of its items are reported in the same run.
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const record = raw as Record<string, unknown>;
+    const list = record[kind === 'faq' ? 'entries' : 'intents'];
+    if (Array.isArray(list)) file.items = list;
+    const locale = LOCALES.find((l) => l === record.locale);
+    file.locale = locale;
+    file.localeInvalid = record.locale !== undefined && locale === undefined;
+  }
   return file;
 }
 
@@ -233,46 +249,43 @@ export async function inspectCorpus(options: InspectOptions): Promise<CorpusInsp
   const faq: FaqEntry[] = [];
   const intents: IntentDef[] = [];
   const entryPositions = new Map<string, SourcePosition>();
-  const entryFile = new Map<string, { file: ParsedFile<unknown>; index: number }>();
+  const entryFile = new Map<string, { file: ParsedFile; index: number }>();
 
   const onDisk = await listDir(options.faqDir, 'FAQ', problems);
   const faqFiles = [...new Set([...onDisk, ...(options.overrides?.keys() ?? [])])].sort();
   if (faqFiles.length === 0 && problems.length === 0) {
     problems.push({ file: displayPath(path.resolve(options.faqDir)), line: 1, column: 1, message: 'the FAQ folder has no .yaml files' });
   }
+  const field = (raw: unknown, key: string): unknown =>
+    raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>)[key] : undefined;
+
   for (const rel of faqFiles) {
     const file = await parseYamlFile('faq', options.faqDir, rel, faqFileSchema, problems, hash, options.overrides?.get(rel));
-    if (!file.data) continue;
-    const fileLocale = file.data.locale;
-    file.data.entries.forEach((raw, index) => {
+    if (!file.items) continue;
+    file.items.forEach((raw, index) => {
       const parsed = faqEntrySchema.safeParse(raw);
-      if (!parsed.success) {
-        problems.push(...zodProblems('faq', file, parsed.error, ['entries', index]));
-        const rawId = raw !== null && typeof raw === 'object' && 'id' in raw ? raw.id : undefined;
-        // Still claim the id, so a duplicate elsewhere is reported in the same run.
-        if (typeof rawId === 'string' && !entryPositions.has(rawId)) {
-          const at = locatePath(file.doc, file.lineCounter, ['entries', index, 'id']);
-          entryPositions.set(rawId, { file: file.display, line: at.line, column: at.col });
-        }
-        return;
-      }
-      const entry = parsed.data;
-      const locale: Language | undefined = entry.locale ?? fileLocale;
+      if (!parsed.success) problems.push(...zodProblems('faq', file, parsed.error, ['entries', index]));
+      // Ids are checked even on broken entries, so every duplicate shows up in the same run.
+      const id = field(raw, 'id');
       const idAt = locatePath(file.doc, file.lineCounter, ['entries', index, 'id']);
       const position = { file: file.display, line: idAt.line, column: idAt.col };
+      if (typeof id === 'string') {
+        const first = entryPositions.get(id);
+        if (first) {
+          problems.push({ ...position, message: `duplicate id "${id}": already used at ${first.file}:${first.line}:${first.column}` });
+          return;
+        }
+        entryPositions.set(id, position);
+      }
+      if (!parsed.success) return;
+      const { locale: ownLocale, ...entry } = parsed.data;
+      const locale: Language | undefined = ownLocale ?? file.locale;
       if (!locale) {
-        problems.push({ ...position, message: `entries[${index}]: no locale: set \`locale\` on the file or on the entry` });
+        if (!file.localeInvalid) problems.push({ ...position, message: `entries[${index}]: no locale: set \`locale\` on the file or on the entry` });
         return;
       }
-      const first = entryPositions.get(entry.id);
-      if (first) {
-        problems.push({ ...position, message: `duplicate id "${entry.id}": already used at ${first.file}:${first.line}:${first.column}` });
-        return;
-      }
-      entryPositions.set(entry.id, position);
       entryFile.set(entry.id, { file, index });
-      const { locale: _ignored, ...rest } = entry;
-      faq.push({ ...rest, locale, file: rel });
+      faq.push({ ...entry, locale, file: rel });
     });
   }
 
@@ -280,33 +293,38 @@ export async function inspectCorpus(options: InspectOptions): Promise<CorpusInsp
   const intentPositions = new Map<string, SourcePosition>();
   for (const rel of intentFiles) {
     const file = await parseYamlFile('intents', options.intentsDir, rel, intentFileSchema, problems, hash);
-    if (!file.data) continue;
-    const fileLocale = file.data.locale;
-    file.data.intents.forEach((raw, index) => {
+    if (!file.items) continue;
+    file.items.forEach((raw, index) => {
       const parsed = intentSchema.safeParse(raw);
-      if (!parsed.success) {
-        problems.push(...zodProblems('intents', file, parsed.error, ['intents', index]));
-        return;
-      }
-      const intent = parsed.data;
-      const locale: Language | undefined = intent.locale ?? fileLocale;
+      if (!parsed.success) problems.push(...zodProblems('intents', file, parsed.error, ['intents', index]));
+      const name = field(raw, 'name');
+      const ownLocale = LOCALES.find((l) => l === field(raw, 'locale'));
+      const locale: Language | undefined = ownLocale ?? file.locale;
       const at = locatePath(file.doc, file.lineCounter, ['intents', index, 'name']);
       const position = { file: file.display, line: at.line, column: at.col };
+      if (typeof name === 'string') {
+        const key = `${locale ?? '?'}:${name}`;
+        const first = intentPositions.get(key);
+        if (first) {
+          problems.push({ ...position, message: `duplicate intent "${name}"${locale ? ` for locale ${locale}` : ''}: already defined at ${first.file}:${first.line}:${first.column}` });
+          return;
+        }
+        intentPositions.set(key, position);
+      }
+      if (!parsed.success) return;
       if (!locale) {
-        problems.push({ ...position, message: `intents[${index}]: no locale: set \`locale\` on the file or on the intent` });
+        if (!file.localeInvalid) problems.push({ ...position, message: `intents[${index}]: no locale: set \`locale\` on the file or on the intent` });
         return;
       }
-      const key = `${locale}:${intent.name}`;
-      const first = intentPositions.get(key);
-      if (first) {
-        problems.push({ ...position, message: `duplicate intent "${intent.name}" for locale ${locale}: already defined at ${first.file}:${first.line}:${first.column}` });
-        return;
-      }
-      intentPositions.set(key, position);
-      const { locale: _ignored, ...rest } = intent;
-      intents.push({ ...rest, locale, file: rel });
+      const { locale: _own, ...intent } = parsed.data;
+      intents.push({ ...intent, locale, file: rel });
     });
   }
+
+  // Files in the order they were read, then by position within each file.
+  const order = new Map<string, number>();
+  problems.forEach((p) => order.has(p.file) || order.set(p.file, order.size));
+  problems.sort((a, b) => order.get(a.file)! - order.get(b.file)! || a.line - b.line || a.column - b.column);
 
   return {
     corpus: { faq, intents, version: hash.digest('hex').slice(0, 16) },
