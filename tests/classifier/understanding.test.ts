@@ -1,0 +1,147 @@
+import path from 'node:path';
+import { analyseSentiment, detectLanguage, normalise, trainUnderstander } from '../../src/classifier/index.js';
+import type { Understander } from '../../src/core/ports.js';
+import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
+
+const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
+const shared = path.resolve(process.cwd(), '../shared/corpus');
+
+describe('normalise', () => {
+  it('drops mentions and URLs, opens hashtags and folds case and accents', () => {
+    expect(normalise('@bottegarossi Perché la #SpedizioneGratis? https://t.co/abc', 'it')).toBe('perche la spedizione gratis');
+  });
+
+  it('collapses repeated letters and expands Italian chat abbreviations', () => {
+    expect(normalise('nn ho capitooo xké cmq grazieeee', 'it')).toBe('non ho capito perche comunque grazie');
+  });
+
+  it('expands English contractions and chat abbreviations, keeping double letters', () => {
+    expect(normalise("u haven't sent it pls, they're sooo goood", 'en')).toBe('you have not sent it please they are soo good');
+  });
+
+  it('handles empty text, emoji only and mixed scripts', () => {
+    expect(normalise('', 'it')).toBe('');
+    expect(normalise('😡😡👍', 'en')).toBe('');
+    expect(normalise('заказ 注文 order', 'en')).toBe('заказ 注文 order');
+  });
+});
+
+describe('detectLanguage', () => {
+  it.each([
+    ['ciao, ma il sabato siete aperti?', 'it'],
+    ["dov'è il mio ordine??", 'it'],
+    ['grazie mille', 'it'],
+    ['come faccio un reso?', 'it'],
+    ['nn mi è arrivato niente', 'it'],
+    ['hello', 'en'],
+    ['can i pay with paypal', 'en'],
+    ['great thank you!', 'en'],
+    ["my parcel still hasn't arrived", 'en'],
+    ['where is my order?', 'en'],
+  ] as const)('tells that "%s" is %s', (text, language) => {
+    expect(detectLanguage(text)).toBe(language);
+  });
+
+  it('keeps the conversation language when the text gives no clue', () => {
+    expect(detectLanguage('ok', 'en')).toBe('en');
+    expect(detectLanguage('ok', 'it')).toBe('it');
+    expect(detectLanguage('BR-448890', 'en')).toBe('en');
+  });
+
+  it('switches language when the text is clearly the other one', () => {
+    expect(detectLanguage('where is my order please?', 'it')).toBe('en');
+    expect(detectLanguage('quando arriva il mio pacco?', 'en')).toBe('it');
+  });
+});
+
+describe('analyseSentiment', () => {
+  it('gives the angry customer of the scenarios anger above the escalation threshold', () => {
+    const { anger, sentiment } = analyseSentiment('@bottegarossi SIETE DEI LADRI!!! 😡😡 nessuno risponde da una settimana, VERGOGNA', 'it');
+    expect(anger).toBeGreaterThanOrEqual(0.6);
+    expect(sentiment).toBeLessThan(-0.5);
+  });
+
+  it('finds English anger from swearing and caps', () => {
+    expect(analyseSentiment('this is a SCAM, worst shop ever!!!', 'en').anger).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('keeps a plain question and a thank-you calm, the thank-you positive', () => {
+    expect(analyseSentiment('a che ora aprite sabato?', 'it').anger).toBeLessThan(0.2);
+    const thanks = analyseSentiment('great thank you!', 'en');
+    expect(thanks.anger).toBeLessThan(0.3);
+    expect(thanks.sentiment).toBeGreaterThan(0.3);
+  });
+
+  it('does not call one exclamation mark or one capitalised acronym anger', () => {
+    expect(analyseSentiment('Accettate PayPal? Grazie!', 'it').anger).toBeLessThan(0.3);
+  });
+});
+
+describe('understander trained on the sample shop corpus', () => {
+  let understander: Understander;
+  beforeAll(async () => {
+    const corpus = await loadCorpus({ faqDir: path.join(shared, 'faq'), intentsDir: path.join(shared, 'intents') });
+    understander = await trainUnderstander(corpusToExamples(corpus));
+  });
+
+  const top = (text: string) => understander.understand(text).classification.ranked[0];
+
+  it.each([
+    ['@bottegarossi ciao, ma il sabato siete aperti?', 'faq:orari-apertura'],
+    ['@bottegarossi e quanto ci mette ad arrivare un ordine a Napoli?', 'faq:tempi-spedizione'],
+    ['hello', 'intent:greeting'],
+    ['do you guys ship to Germany and how long does it take?', 'faq:shipping-times'],
+    ['can i pay with paypal', 'faq:payment-methods'],
+    ['great thank you!', 'intent:thanks'],
+    ["@bottegarossi dov'è il mio ordine?? aspetto da giorni", 'faq:stato-ordine'],
+    ["@bottegarossi my parcel still hasn't arrived, where is my order?", 'faq:order-status'],
+    ['vorrei parlare con un operatore per favore', 'intent:human_request'],
+    ['posso parlare con una persona?', 'intent:human_request'],
+    ['voglio parlare con un operatore', 'intent:human_request'],
+    ['come faccio un reso?', 'faq:resi'],
+    ['ho fatto il reso due settimane fa ma il rimborso non mi è stato ancora accreditato', 'faq:rimborso-ritardo'],
+  ])('answers "%s" with %s, confidently', (text, label) => {
+    const best = top(text);
+    expect(best?.label).toBe(label);
+    expect(best?.confidence).toBeGreaterThanOrEqual(ANSWER_THRESHOLD);
+  });
+
+  it.each([
+    ['la lavatrice del mio vicino fa un rumore strano quando centrifuga'],
+    ['il vicino dice che è colpa del pavimento storto'],
+    ['what is the capital of France?'],
+  ])('is not confident about out-of-scope "%s"', (text) => {
+    expect(top(text)?.confidence ?? 0).toBeLessThan(ANSWER_THRESHOLD);
+  });
+
+  it('is less confident on out-of-scope text than on in-scope text', () => {
+    const inScope = top('quali sono i vostri orari?')?.confidence ?? 0;
+    const outOfScope = top('mio cugino colleziona francobolli rari')?.confidence ?? 0;
+    expect(outOfScope).toBeLessThan(inScope);
+  });
+
+  it('gives an English question the English entry of a FAQ that exists in both languages', () => {
+    expect(understander.understand('what are your opening hours?').classification.ranked[0]?.label).toBe('faq:opening-hours');
+    expect(understander.understand('quali sono i vostri orari?').classification.ranked[0]?.label).toBe('faq:orari-apertura');
+  });
+
+  it('reports language, entities and anger together', () => {
+    const u = understander.understand('@bottegarossi mi rimborsate sì o no? IBAN IT60X0542811101000000123456 mail luca.t@example.it');
+    expect(u.language).toBe('it');
+    expect(u.entities.map((e) => e.kind).sort()).toEqual(['email', 'iban']);
+    expect(understander.understand('@bottegarossi SIETE DEI LADRI!!! 😡😡 nessuno risponde da una settimana, VERGOGNA').anger).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('uses the previous language when a message gives no clue', () => {
+    expect(understander.understand('ok', { previousLanguage: 'en' }).language).toBe('en');
+  });
+
+  it('classifies empty text, emoji only, 10,000 characters and mixed scripts without error', () => {
+    for (const text of ['', '😡😡😡', 'dove è il mio ordine '.repeat(500), 'заказ 注文 ordine ☃ مرحبا']) {
+      const u = understander.understand(text);
+      expect(Array.isArray(u.classification.ranked)).toBe(true);
+      for (const r of u.classification.ranked) expect(r.confidence).toBeGreaterThanOrEqual(0);
+    }
+    expect(understander.understand('dove è il mio ordine '.repeat(500)).classification.ranked[0]?.label).toBe('faq:stato-ordine');
+  });
+});
