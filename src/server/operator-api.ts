@@ -24,7 +24,7 @@ import {
   type Session,
   type Sessions,
 } from '../handoff/auth.js';
-import type { BusinessHours } from '../handoff/business-hours.js';
+import { describeWhen, type BusinessHours } from '../handoff/business-hours.js';
 import type { OperatorDesk } from '../handoff/operator-desk.js';
 import { queueView, QUEUE_STATES } from '../handoff/queue.js';
 import type { Logger } from '../util/logger.js';
@@ -300,13 +300,21 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
         };
       }),
     );
-    let nextOpening: string | undefined;
+    let nextOpening: Date | undefined;
     try {
-      nextOpening = hours.nextOpening(now).toISOString();
+      nextOpening = hours.nextOpening(now);
     } catch (err) {
       logger.warn({ err }, 'business hours never open');
     }
-    return { now: now.toISOString(), open: hours.isOpen(now), nextOpening, rows: enriched, corpusProblems: deps.knowledge.lastError?.() };
+    const tz = config.handoff.timezone;
+    return {
+      now: now.toISOString(),
+      open: hours.isOpen(now),
+      nextOpening: nextOpening?.toISOString(),
+      reopens: nextOpening ? { it: describeWhen(nextOpening, now, 'it', tz), en: describeWhen(nextOpening, now, 'en', tz) } : undefined,
+      rows: enriched,
+      corpusProblems: deps.knowledge.lastError?.(),
+    };
   });
 
   // ── live events ──
