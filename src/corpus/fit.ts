@@ -158,21 +158,21 @@ export function fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility
   return splitIntoThread(answer, max, Math.max(1, caps.maxThread), caps.measure);
 }
 
-/** A quick-reply title of at most 20 characters for an FAQ entry. */
+/**
+ * A quick-reply title of at most 20 characters for an FAQ entry: its id in words
+ * ("spedizione-express" → "Spedizione express"), else its shortest question that fits,
+ * else the id in words, cut with an ellipsis.
+ */
 export function entryTitle(entry: FaqEntry): string {
-  const fitting = entry.questions
+  const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+  const fromId = capitalise(entry.id.replace(/-+/gu, ' '));
+  if (Array.from(fromId).length <= MAX_QUICK_REPLY_TITLE) return fromId;
+  const question = entry.questions
     .map((q) => q.trim())
     .filter((q) => Array.from(q).length <= MAX_QUICK_REPLY_TITLE)
-    .sort((a, b) => a.length - b.length);
-  const question = fitting[0];
-  if (question) return question.charAt(0).toUpperCase() + question.slice(1);
-  const tag = entry.tags[0];
-  if (tag && Array.from(tag).length <= MAX_QUICK_REPLY_TITLE) {
-    const words = tag.replace(/[-_]+/gu, ' ');
-    return words.charAt(0).toUpperCase() + words.slice(1);
-  }
-  const first = entry.questions[0] ?? entry.id;
-  return truncateToFit(first, MAX_QUICK_REPLY_TITLE, (s) => Array.from(s).length);
+    .sort((a, b) => a.length - b.length)[0];
+  if (question) return capitalise(question);
+  return truncateToFit(fromId, MAX_QUICK_REPLY_TITLE, (s) => Array.from(s).length);
 }
 
 /**
