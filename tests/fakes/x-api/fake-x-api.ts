@@ -1,0 +1,476 @@
+/**
+ * @module tests/fakes/x-api/fake-x-api
+ * A fake X API v2 on https://127.0.0.1 speaking the endpoints the X channel uses, with X's payload
+ * shapes, error bodies and rate-limit headers (x-rate-limit-limit/remaining/reset):
+ * POST /2/tweets, GET /2/users/:id/mentions, GET /2/dm_events,
+ * POST /2/dm_conversations/with/:id/messages, GET /2/users/:id, PUT /2/tweets/:id/hidden.
+ * Also a webhook caller that runs the CRC check and signs POSTs like X does.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../../../src/core/ports.js';
+import { testCertificate } from './tls.js';
+
+/** A user the fake knows, and how they relate to the brand. */
+export interface FakeUser {
+  id: string;
+  username: string;
+  name: string;
+  followers: number;
+  /** They follow the brand (so the brand may DM them). */
+  followsBrand: boolean;
+  /** They accept DMs from anyone. */
+  receivesAnyDm: boolean;
+}
+
+/** A post as the v2 API returns it (tweet.fields we ask for). */
+export interface FakePost {
+  id: string;
+  text: string;
+  author_id: string;
+  conversation_id: string;
+  created_at: string;
+  in_reply_to_user_id?: string;
+  referenced_tweets?: Array<{ type: 'replied_to' | 'quoted' | 'retweeted'; id: string }>;
+  /** Not an API field: the deep link the brand attached (POST /2/tweets direct_message_deep_link). */
+  direct_message_deep_link?: string;
+  hidden?: boolean;
+}
+
+/** A v2 DM event. */
+export interface FakeDmEvent {
+  id: string;
+  event_type: 'MessageCreate';
+  text: string;
+  sender_id: string;
+  dm_conversation_id: string;
+  created_at: string;
+  participant_ids: string[];
+}
+
+/** One request the fake received. */
+export interface RecordedCall {
+  method: string;
+  path: string;
+  /** Route key, e.g. `POST /2/tweets`. */
+  route: string;
+  query: Record<string, string>;
+  body: unknown;
+  authorization?: string;
+}
+
+/** An injected failure for the next call of a route. */
+export interface InjectedFailure {
+  /** Let this call through untouched (to fail a later one). */
+  pass?: boolean;
+  status?: number;
+  body?: unknown;
+  /** Drop the connection without answering (a network failure). */
+  destroy?: boolean;
+}
+
+/** Options of the fake. */
+export interface FakeXApiOptions {
+  clock: Clock;
+  brand: { id: string; username: string };
+  apiKey: string;
+  accessToken: string;
+}
+
+export const ROUTES = {
+  postTweet: 'POST /2/tweets',
+  mentions: 'GET /2/users/:id/mentions',
+  dmEvents: 'GET /2/dm_events',
+  sendDm: 'POST /2/dm_conversations/with/:id/messages',
+  user: 'GET /2/users/:id',
+  hide: 'PUT /2/tweets/:id/hidden',
+} as const;
+export type RouteKey = (typeof ROUTES)[keyof typeof ROUTES];
+
+/** The running fake. */
+export interface FakeXApi {
+  origin: string;
+  /** The certificate to trust (pass as `tls.ca`). */
+  ca: string;
+  calls: RecordedCall[];
+  posts: Map<string, FakePost>;
+  dmEvents: FakeDmEvent[];
+  users: Map<string, FakeUser>;
+  addUser(user: Partial<FakeUser> & { id: string; username: string }): FakeUser;
+  /** A customer's post mentioning the brand (a reply when `inReplyTo` is set). */
+  mention(authorId: string, text: string, options?: { inReplyTo?: string; quoteOf?: string; retweetOf?: string }): FakePost;
+  /** A post by the brand (e.g. a campaign post customers reply to). */
+  brandPost(text: string): FakePost;
+  /** A DM from a user to the brand. */
+  dm(senderId: string, text: string): FakeDmEvent;
+  /** Posts the brand published (replies), oldest first. */
+  brandReplies(): FakePost[];
+  /** DMs the brand sent, oldest first. */
+  brandDms(): FakeDmEvent[];
+  /** Limits a route to `limit` calls per window of `windowSeconds` (then 429 until reset). */
+  setRateLimit(route: RouteKey, limit: number, windowSeconds?: number): void;
+  failNext(route: RouteKey, failure: InjectedFailure): void;
+  close(): Promise<void>;
+}
+
+interface Limit {
+  limit: number;
+  windowSeconds: number;
+  used: number;
+  reset: number;
+}
+
+const DEFAULT_LIMITS: Record<RouteKey, number> = {
+  [ROUTES.postTweet]: 100,
+  [ROUTES.mentions]: 300,
+  [ROUTES.dmEvents]: 300,
+  [ROUTES.sendDm]: 200,
+  [ROUTES.user]: 900,
+  [ROUTES.hide]: 50,
+};
+
+/** v2 problem bodies as X sends them. */
+export const X_ERRORS = {
+  tooManyRequests: { title: 'Too Many Requests', detail: 'Too Many Requests', type: 'about:blank', status: 429 },
+  duplicate: { detail: 'You are not allowed to create a Tweet with duplicate content.', type: 'about:blank', title: 'Forbidden', status: 403 },
+  replyNotVisible: { detail: 'You attempted to reply to a Tweet that is deleted or not visible to you.', type: 'about:blank', title: 'Forbidden', status: 403 },
+  unauthorized: { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' },
+  dmNotAllowed: { detail: 'You are not permitted to send a Direct Message to this user.', type: 'about:blank', title: 'Forbidden', status: 403 },
+  cannotHide: { detail: 'You cannot hide or unhide this reply.', type: 'about:blank', title: 'Forbidden', status: 403 },
+  serviceUnavailable: { title: 'Service Unavailable', detail: 'Service Unavailable', type: 'about:blank', status: 503 },
+  notFound: { title: 'Not Found Error', detail: 'Not Found', type: 'https://api.twitter.com/2/problems/resource-not-found', status: 404 },
+} as const;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Starts the fake on https://127.0.0.1:<free port>. */
+export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi> {
+  const { clock, brand } = options;
+  const { key, cert } = testCertificate();
+  let seq = 1_860_000_000_000_000_000n;
+  const nextId = () => {
+    seq += 1n + BigInt(Math.floor(Math.random() * 1000));
+    return seq.toString();
+  };
+  const calls: RecordedCall[] = [];
+  const posts = new Map<string, FakePost>();
+  const dmEvents: FakeDmEvent[] = [];
+  const users = new Map<string, FakeUser>();
+  const limits = new Map<RouteKey, Limit>();
+  const failures = new Map<RouteKey, InjectedFailure[]>();
+  const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+
+  const addUser: FakeXApi['addUser'] = (u) => {
+    const user: FakeUser = { name: u.username, followers: 10, followsBrand: false, receivesAnyDm: false, ...u };
+    users.set(user.id, user);
+    return user;
+  };
+  addUser({ id: brand.id, username: brand.username, name: brand.username, followers: 50_000 });
+
+  function limitOf(route: RouteKey): Limit {
+    let l = limits.get(route);
+    if (!l || nowSeconds() >= l.reset) {
+      const windowSeconds = l?.windowSeconds ?? 900;
+      l = { limit: l?.limit ?? DEFAULT_LIMITS[route], windowSeconds, used: 0, reset: nowSeconds() + windowSeconds };
+      limits.set(route, l);
+    }
+    return l;
+  }
+
+  function send(res: ServerResponse, status: number, body: unknown, l?: Limit): void {
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    if (l) {
+      headers['x-rate-limit-limit'] = String(l.limit);
+      headers['x-rate-limit-remaining'] = String(Math.max(0, l.limit - l.used));
+      headers['x-rate-limit-reset'] = String(l.reset);
+    }
+    res.writeHead(status, headers);
+    res.end(JSON.stringify(body));
+  }
+
+  function route(method: string, path: string): { key: RouteKey; params: string[] } | undefined {
+    const table: Array<[string, RegExp, RouteKey]> = [
+      ['POST', /^\/2\/tweets$/, ROUTES.postTweet],
+      ['GET', /^\/2\/users\/(\d+)\/mentions$/, ROUTES.mentions],
+      ['GET', /^\/2\/dm_events$/, ROUTES.dmEvents],
+      ['POST', /^\/2\/dm_conversations\/with\/(\d+)\/messages$/, ROUTES.sendDm],
+      ['GET', /^\/2\/users\/(\d+)$/, ROUTES.user],
+      ['PUT', /^\/2\/tweets\/(\d+)\/hidden$/, ROUTES.hide],
+    ];
+    for (const [m, re, key] of table) {
+      const match = method === m ? re.exec(path) : null;
+      if (match) return { key, params: match.slice(1) };
+    }
+    return undefined;
+  }
+
+  const userJson = (u: FakeUser | undefined) =>
+    u ? { id: u.id, name: u.name, username: u.username, public_metrics: { followers_count: u.followers } } : undefined;
+  const postJson = (p: FakePost) => {
+    const { direct_message_deep_link: _link, hidden: _hidden, ...rest } = p;
+    return rest;
+  };
+  const dmConversationId = (a: string, b: string) => (BigInt(a) < BigInt(b) ? `${a}-${b}` : `${b}-${a}`);
+
+  /** Pages newest-first lists with opaque tokens, like X. */
+  function page<T>(items: T[], query: Record<string, string>): { data: T[]; next_token?: string } {
+    const max = Math.min(100, Math.max(1, Number(query['max_results'] ?? 100)));
+    const offset = query['pagination_token'] ? Number(Buffer.from(query['pagination_token'], 'base64url').toString()) : 0;
+    const data = items.slice(offset, offset + max);
+    const more = offset + max < items.length;
+    return { data, ...(more ? { next_token: Buffer.from(String(offset + max)).toString('base64url') } : {}) };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const raw = await readBody(req);
+    const query = Object.fromEntries(url.searchParams.entries());
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      send(res, 400, { title: 'Invalid Request', detail: 'The request body is not valid JSON.', type: 'https://api.twitter.com/2/problems/invalid-request' });
+      return;
+    }
+    const found = route(method, url.pathname);
+    calls.push({ method, path: url.pathname, route: found?.key ?? `${method} ${url.pathname}`, query, body, authorization: req.headers.authorization });
+    if (!found) {
+      send(res, 404, { errors: [{ message: 'Sorry, that page does not exist', code: 34 }] });
+      return;
+    }
+    const auth = req.headers.authorization ?? '';
+    if (!auth.startsWith('OAuth ') || !auth.includes(`oauth_consumer_key="${options.apiKey}"`) || !auth.includes(`oauth_token="${encodeURIComponent(options.accessToken)}"`)) {
+      send(res, 401, X_ERRORS.unauthorized);
+      return;
+    }
+    const l = limitOf(found.key);
+    const failure = failures.get(found.key)?.shift();
+    if (failure?.destroy) {
+      req.socket.destroy();
+      return;
+    }
+    if (failure && !failure.pass) {
+      send(res, failure.status ?? 500, failure.body ?? {}, l);
+      return;
+    }
+    if (l.used >= l.limit) {
+      send(res, 429, X_ERRORS.tooManyRequests, l);
+      return;
+    }
+    l.used += 1;
+    const [param] = found.params;
+
+    switch (found.key) {
+      case ROUTES.postTweet: {
+        const b = body as { text?: string; reply?: { in_reply_to_tweet_id?: string }; direct_message_deep_link?: string };
+        if (!b?.text) return send(res, 400, { errors: [{ message: 'text is required', parameters: {} }], title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' }, l);
+        if ([...posts.values()].some((p) => p.author_id === brand.id && p.text === b.text)) return send(res, 403, X_ERRORS.duplicate, l);
+        const parentId = b.reply?.in_reply_to_tweet_id;
+        const parent = parentId ? posts.get(parentId) : undefined;
+        if (parentId && !parent) return send(res, 403, X_ERRORS.replyNotVisible, l);
+        const id = nextId();
+        const post: FakePost = {
+          id,
+          text: b.text,
+          author_id: brand.id,
+          conversation_id: parent?.conversation_id ?? id,
+          created_at: clock.now().toISOString(),
+          ...(parent ? { in_reply_to_user_id: parent.author_id, referenced_tweets: [{ type: 'replied_to' as const, id: parent.id }] } : {}),
+          ...(b.direct_message_deep_link ? { direct_message_deep_link: b.direct_message_deep_link } : {}),
+        };
+        posts.set(id, post);
+        return send(res, 201, { data: { id, text: b.text, edit_history_tweet_ids: [id] } }, l);
+      }
+      case ROUTES.mentions: {
+        if (param !== brand.id) return send(res, 403, { title: 'Forbidden', detail: 'Only the authenticated user’s mentions here.', type: 'about:blank', status: 403 }, l);
+        const since = query['since_id'];
+        const start = query['start_time'] ? Date.parse(query['start_time']) : undefined;
+        const all = [...posts.values()]
+          .filter((p) => p.author_id !== brand.id || p.in_reply_to_user_id === brand.id)
+          .filter((p) => p.author_id !== brand.id)
+          .filter((p) => (since ? BigInt(p.id) > BigInt(since) : true))
+          .filter((p) => (start !== undefined ? Date.parse(p.created_at) >= start : true))
+          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+        // The 800 most recent only.
+        const { data, next_token } = page(all.slice(0, 800), query);
+        if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
+        const authors = [...new Set(data.map((p) => p.author_id))].map((id) => userJson(users.get(id))).filter(Boolean);
+        return send(res, 200, {
+          data: data.map(postJson),
+          includes: { users: authors },
+          meta: { result_count: data.length, newest_id: data[0]!.id, oldest_id: data.at(-1)!.id, ...(next_token ? { next_token } : {}) },
+        }, l);
+      }
+      case ROUTES.dmEvents: {
+        const all = [...dmEvents].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+        const { data, next_token } = page(all, query);
+        if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
+        const senders = [...new Set(data.map((e) => e.sender_id))].map((id) => userJson(users.get(id))).filter(Boolean);
+        return send(res, 200, { data, includes: { users: senders }, meta: { result_count: data.length, ...(next_token ? { next_token } : {}) } }, l);
+      }
+      case ROUTES.sendDm: {
+        const b = body as { text?: string };
+        const to = users.get(param!);
+        if (!b?.text) return send(res, 400, { title: 'Invalid Request', detail: 'text or attachments is required', type: 'https://api.twitter.com/2/problems/invalid-request' }, l);
+        const theyWrote = dmEvents.some((e) => e.sender_id === param);
+        if (!to || !(to.followsBrand || to.receivesAnyDm || theyWrote)) return send(res, 403, X_ERRORS.dmNotAllowed, l);
+        const event: FakeDmEvent = {
+          id: nextId(),
+          event_type: 'MessageCreate',
+          text: b.text,
+          sender_id: brand.id,
+          dm_conversation_id: dmConversationId(brand.id, to.id),
+          created_at: clock.now().toISOString(),
+          participant_ids: [brand.id, to.id],
+        };
+        dmEvents.push(event);
+        return send(res, 201, { data: { dm_conversation_id: event.dm_conversation_id, dm_event_id: event.id } }, l);
+      }
+      case ROUTES.user: {
+        const u = users.get(param!);
+        if (!u) {
+          return send(res, 200, { errors: [{ value: param, detail: `Could not find user with id: [${param}].`, title: 'Not Found Error', resource_type: 'user', parameter: 'id', resource_id: param, type: 'https://api.twitter.com/2/problems/resource-not-found' }] }, l);
+        }
+        const fields = (query['user.fields'] ?? '').split(',');
+        const status = u.followsBrand ? ['followed_by'] : [];
+        return send(res, 200, {
+          data: {
+            ...userJson(u),
+            ...(fields.includes('connection_status') ? { connection_status: status } : {}),
+            ...(fields.includes('receives_your_dm') ? { receives_your_dm: u.receivesAnyDm || u.followsBrand } : {}),
+          },
+        }, l);
+      }
+      case ROUTES.hide: {
+        const p = posts.get(param!);
+        if (!p) return send(res, 404, X_ERRORS.notFound, l);
+        const root = posts.get(p.conversation_id);
+        if (p.id === p.conversation_id || root?.author_id !== brand.id) return send(res, 403, X_ERRORS.cannotHide, l);
+        p.hidden = Boolean((body as { hidden?: boolean })?.hidden);
+        return send(res, 200, { data: { hidden: p.hidden } }, l);
+      }
+    }
+  }
+
+  const server: Server = createServer({ key, cert }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ title: 'Internal Error', detail: String(err), type: 'about:blank', status: 500 }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    origin: `https://127.0.0.1:${port}`,
+    ca: cert,
+    calls,
+    posts,
+    dmEvents,
+    users,
+    addUser,
+    mention(authorId, text, opts = {}) {
+      const id = nextId();
+      const parent = opts.inReplyTo ? posts.get(opts.inReplyTo) : undefined;
+      const refs: FakePost['referenced_tweets'] = [];
+      if (parent) refs.push({ type: 'replied_to', id: parent.id });
+      if (opts.quoteOf) refs.push({ type: 'quoted', id: opts.quoteOf });
+      if (opts.retweetOf) refs.push({ type: 'retweeted', id: opts.retweetOf });
+      const post: FakePost = {
+        id,
+        text,
+        author_id: authorId,
+        conversation_id: parent?.conversation_id ?? id,
+        created_at: clock.now().toISOString(),
+        ...(parent ? { in_reply_to_user_id: parent.author_id } : {}),
+        ...(refs.length ? { referenced_tweets: refs } : {}),
+      };
+      posts.set(id, post);
+      return post;
+    },
+    brandPost(text) {
+      const id = nextId();
+      const post: FakePost = { id, text, author_id: brand.id, conversation_id: id, created_at: clock.now().toISOString() };
+      posts.set(id, post);
+      return post;
+    },
+    dm(senderId, text) {
+      const event: FakeDmEvent = {
+        id: nextId(),
+        event_type: 'MessageCreate',
+        text,
+        sender_id: senderId,
+        dm_conversation_id: dmConversationId(brand.id, senderId),
+        created_at: clock.now().toISOString(),
+        participant_ids: [brand.id, senderId],
+      };
+      dmEvents.push(event);
+      return event;
+    },
+    brandReplies: () => [...posts.values()].filter((p) => p.author_id === brand.id && p.referenced_tweets?.some((r) => r.type === 'replied_to')).sort((a, b) => (BigInt(a.id) > BigInt(b.id) ? 1 : -1)),
+    brandDms: () => dmEvents.filter((e) => e.sender_id === brand.id),
+    setRateLimit(routeKey, limit, windowSeconds = 900) {
+      limits.set(routeKey, { limit, windowSeconds, used: 0, reset: nowSeconds() + windowSeconds });
+    },
+    failNext(routeKey, failure) {
+      failures.set(routeKey, [...(failures.get(routeKey) ?? []), failure]);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// ───────────────────────────── webhooks, the way X calls them ─────────────────────────────
+
+/** `sha256=<base64 HMAC-SHA256(consumer secret, data)>`, computed independently of the adapter. */
+export function xHmac(consumerSecret: string, data: string | Buffer): string {
+  return `sha256=${createHmac('sha256', consumerSecret).update(data).digest('base64')}`;
+}
+
+/** X's side of a webhook: the CRC check and signed deliveries. */
+export interface XWebhookCaller {
+  /** GET ?crc_token=… and check the response token; resolves true when X would accept the webhook. */
+  crc(): Promise<{ ok: boolean; status: number; body: unknown }>;
+  /** POSTs `body` as X does: JSON bytes signed with `x-twitter-webhooks-signature`. */
+  deliver(body: unknown, options?: { signature?: string | null }): Promise<{ status: number; body: unknown }>;
+}
+
+/** Creates a webhook caller for `url` (our /webhooks/twitter). */
+export function createXWebhookCaller(url: string, consumerSecret: string): XWebhookCaller {
+  return {
+    async crc() {
+      const token = randomBytes(24).toString('base64url');
+      const res = await fetch(`${url}?crc_token=${encodeURIComponent(token)}`);
+      const body: unknown = await res.json();
+      const ok = res.status === 200 && (res.headers.get('content-type') ?? '').includes('application/json') && (body as { response_token?: string }).response_token === xHmac(consumerSecret, token);
+      return { ok, status: res.status, body };
+    },
+    async deliver(body, opts = {}) {
+      const raw = JSON.stringify(body);
+      const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+      const signature = opts.signature === undefined ? xHmac(consumerSecret, raw) : opts.signature;
+      if (signature !== null) headers['x-twitter-webhooks-signature'] = signature;
+      const res = await fetch(url, { method: 'POST', headers, body: raw });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text; // not JSON: keep the text for the assertion message
+      }
+      return { status: res.status, body: parsed };
+    },
+  };
+}
