@@ -113,7 +113,7 @@ export function cleanForFaq(
 
 const STOPWORDS = new Set(
   (
-    'il lo la i gli le un uno una di del della dei delle da dal dalla in nel nella con su per tra fra a al alla ai e ed o ' +
+    'il lo la i gli le un uno una di del della dei delle da dal dalla dai dalle in nel nella nei nelle con col su sul sulla sui sulle sugli per tra fra a al alla ai agli alle e ed o ' +
     'che chi come cosa quando dove perché perche non mi ti si ci vi è e\' ho hai ha abbiamo avete hanno sono sei siete ' +
     'posso potete può puoi vorrei voglio mio mia miei mie tuo tua vostro vostra vostri ma se anche ancora già gia ' +
     'the a an of to in on at for with and or is are was be do does did can could i my me you your we our it this that ' +
