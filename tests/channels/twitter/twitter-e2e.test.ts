@@ -1,0 +1,243 @@
+/**
+ * End to end: a real Sportello (createSportello: lowdb store, classifier, pipeline, outbox sender,
+ * HTTP server) with the X channel, talking to the fake X API over HTTPS, with webhooks delivered
+ * over HTTP after a CRC check and signed as X signs them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createSportello, type Sportello } from '../../../src/app.js';
+import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/index.js';
+import { loadConfig } from '../../../src/config/config.js';
+import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
+import { createLowdbStore } from '../../../src/storage/lowdb/index.js';
+import { createSilentLogger } from '../../../src/util/logger.js';
+import { createFakeXApi, createXWebhookCaller, ROUTES, type FakePost, type FakeUser, type FakeXApi, type XWebhookCaller } from '../../fakes/x-api/fake-x-api.js';
+import { xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
+import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from './helpers.js';
+
+const CORPUS = '/work/shared/corpus';
+/** A Tuesday morning in Rome: the care team is at work. */
+const START = '2026-11-24T09:00:00.000Z';
+
+let clock: FakeClock;
+let x: FakeXApi;
+let dir: string;
+let app: Sportello;
+let channel: TwitterChannel;
+let hook: XWebhookCaller;
+let userCounter = 0;
+
+beforeAll(async () => {
+  clock = createFakeClock(START);
+  x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
+});
+afterAll(async () => {
+  await x.close();
+});
+
+/** Starts Sportello on `dataFile` with the X channel (polling every `pollSeconds`, 0 = webhooks only). */
+async function startApp(dataFile: string, pollSeconds = 0): Promise<void> {
+  const config = loadConfig({
+    SPORTELLO_DATA: dataFile,
+    FAQ_DIR: `${CORPUS}/faq`,
+    INTENTS_DIR: `${CORPUS}/intents`,
+    FAQ_WATCH: 'false',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    WEBCHAT: 'false',
+    X_API_KEY: API_KEY,
+    X_API_SECRET: API_SECRET,
+    X_ACCESS_TOKEN: ACCESS_TOKEN,
+    X_ACCESS_SECRET: ACCESS_SECRET,
+    X_BRAND_USER_ID: BRAND.id,
+    X_BRAND_HANDLE: BRAND.username,
+    X_POLL_SECONDS: String(pollSeconds),
+    X_API_ORIGIN: x.origin,
+  });
+  const store = createLowdbStore({ file: dataFile, now: () => clock.now().getTime() });
+  const logger = createSilentLogger();
+  // The configured channel, plus trust in the fake's self-signed certificate.
+  channel = createTwitterChannel({ config: config.twitter!, store, clock, logger, tls: { ca: x.ca } });
+  app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20 });
+  hook = createXWebhookCaller(`${await app.listen(0, '127.0.0.1')}/webhooks/twitter`, API_SECRET);
+}
+
+beforeEach(async () => {
+  clock.set(START);
+  x.calls.length = 0;
+  x.posts.clear();
+  x.dmEvents.length = 0;
+  x.setRateLimit(ROUTES.postTweet, 100);
+  dir = mkdtempSync(join(tmpdir(), 'sportello-x-'));
+  await startApp(join(dir, 'data.json'));
+});
+afterEach(async () => {
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Waits until every accepted message is processed and every due reply is sent. */
+async function settle(): Promise<void> {
+  await app.pipeline.idle();
+  await app.sender.drain();
+}
+
+function newCustomer(extra: Partial<FakeUser> = {}): FakeUser {
+  userCounter += 1;
+  return x.addUser({ id: String(3_100_000_000 + userCounter), username: `cliente${userCounter}`, name: `Cliente ${userCounter}`, ...extra });
+}
+
+/** The customer mentions the brand; X delivers the X Activity API event to our webhook. */
+async function mentions(user: FakeUser, text: string, options: { inReplyTo?: string } = {}): Promise<FakePost> {
+  const post = x.mention(user.id, `@${BRAND.username} ${text}`, options);
+  const res = await hook.deliver(xaaPostEvent(post, user, BRAND.id));
+  expect(res.status).toBe(200);
+  await settle();
+  return post;
+}
+
+async function sendsDm(user: FakeUser, text: string) {
+  const event = x.dm(user.id, text);
+  const res = await hook.deliver(xaaDmEvent(event, user, BRAND.id));
+  expect(res.status).toBe(200);
+  await settle();
+  return event;
+}
+
+const repliesTo = (post: FakePost) => x.brandReplies().filter((p) => p.conversation_id === post.conversation_id);
+const dmsTo = (user: FakeUser) => x.brandDms().filter((e) => e.participant_ids.includes(user.id));
+
+describe('X webhooks over HTTP', () => {
+  it('passes X’s CRC check', async () => {
+    const crc = await hook.crc();
+    expect(crc).toMatchObject({ ok: true, status: 200 });
+  });
+
+  it('refuses bad and missing signatures and processes nothing', async () => {
+    const user = newCustomer();
+    const post = x.mention(user.id, `@${BRAND.username} Quali sono i vostri orari?`);
+    const forged = await hook.deliver(xaaPostEvent(post, user, BRAND.id), { signature: `sha256=${Buffer.alloc(32).toString('base64')}` });
+    const missing = await hook.deliver(xaaPostEvent(post, user, BRAND.id), { signature: null });
+    await settle();
+    expect(forged.status).toBe(401);
+    expect(missing.status).toBe(401);
+    expect(await app.store.listConversations({})).toEqual([]);
+    expect(x.calls).toEqual([]);
+  });
+});
+
+describe('public mentions', () => {
+  it('answers a FAQ question in a reply threaded under the customer’s post, within 280 weighted characters', async () => {
+    const user = newCustomer();
+    const post = await mentions(user, 'Quali sono i vostri orari?');
+    const replies = repliesTo(post);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.referenced_tweets).toEqual([{ type: 'replied_to', id: post.id }]);
+    expect(replies[0]!.text).toMatch(/9/);
+    expect(channel.capabilities.measure(replies[0]!.text)).toBeLessThanOrEqual(280);
+    const conversation = await app.store.findConversationByKey(`twitter:public:${post.id}`);
+    expect(conversation?.customerId).toBe(`twitter:${user.id}`);
+  });
+
+  it('keeps a follow-up mention inside the thread in the same conversation', async () => {
+    const user = newCustomer();
+    const first = await mentions(user, 'Quali sono i vostri orari?');
+    const [answer] = repliesTo(first);
+    const second = await mentions(user, 'Accettate PayPal?', { inReplyTo: answer!.id });
+    expect(second.conversation_id).toBe(first.id);
+    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    expect(conversations).toHaveLength(1);
+    const answers = repliesTo(first);
+    expect(answers).toHaveLength(2);
+    expect(answers[1]!.referenced_tweets).toEqual([{ type: 'replied_to', id: second.id }]);
+  });
+});
+
+describe('public → private', () => {
+  it('asks a customer who does not follow to follow or DM, then continues the same case in DM', async () => {
+    const user = newCustomer();
+    const post = await mentions(user, 'Dov’è il mio ordine?');
+    const [prompt] = repliesTo(post);
+    expect(prompt?.text).toMatch(/segui|follow/i);
+    expect(prompt?.direct_message_deep_link).toBe(`https://x.com/messages/compose?recipient_id=${BRAND.id}`);
+    expect(dmsTo(user)).toEqual([]); // the brand cannot write first
+
+    await sendsDm(user, 'Ciao, il mio ordine è il 100234 e non è ancora arrivato');
+    const kase = await app.store.findOpenCase(`twitter:${user.id}`);
+    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    expect(conversations.map((c) => c.visibility).sort()).toEqual(['private', 'public']);
+    expect(new Set(conversations.map((c) => c.caseId))).toEqual(new Set([kase!.id]));
+    expect(dmsTo(user).length).toBeGreaterThan(0); // answered in private
+    for (const reply of repliesTo(post)) expect(reply.text).not.toContain('100234');
+  });
+
+  it('offers the DM deep link to a customer the brand can DM, and writes first', async () => {
+    const user = newCustomer({ followsBrand: true });
+    const post = await mentions(user, 'Dov’è il mio ordine?');
+    const [prompt] = repliesTo(post);
+    expect(prompt?.direct_message_deep_link).toBe(`https://x.com/messages/compose?recipient_id=${BRAND.id}`);
+    expect(prompt?.text).toMatch(/DM/);
+    expect(dmsTo(user)).toHaveLength(1);
+
+    await sendsDm(user, 'Il numero è 100777');
+    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    expect(conversations).toHaveLength(2);
+    expect(new Set(conversations.map((c) => c.caseId)).size).toBe(1);
+  });
+
+  it('never echoes private data posted in public, and flags the post', async () => {
+    const user = newCustomer();
+    const post = await mentions(user, 'la mia email è giulia.bianchi@example.com e il telefono 333 1234567, dov’è il pacco?');
+    const replies = repliesTo(post);
+    expect(replies.length).toBeGreaterThan(0);
+    for (const reply of replies) {
+      expect(reply.text).not.toContain('giulia.bianchi');
+      expect(reply.text).not.toContain('1234567');
+    }
+    const conversation = await app.store.findConversationByKey(`twitter:public:${post.id}`);
+    expect(conversation?.flags).toContain('private_data_public');
+  });
+});
+
+describe('rate limits', () => {
+  it('delays a burst that meets a 429, and loses and duplicates nothing', async () => {
+    x.setRateLimit(ROUTES.postTweet, 2, 900);
+    const questions = ['Quali sono i vostri orari?', 'Come faccio un reso?', 'Accettate PayPal?', 'Quanto dura la garanzia?', 'Quali sono i tempi di spedizione?'];
+    const posts: FakePost[] = [];
+    for (const q of questions) posts.push(await mentions(newCustomer(), q));
+    expect(posts.filter((p) => repliesTo(p).length === 1)).toHaveLength(2);
+    expect(x.calls.filter((c) => c.route === ROUTES.postTweet).length).toBeGreaterThan(2); // a 429 came back
+
+    clock.advance(901_000); // past x-rate-limit-reset
+    x.setRateLimit(ROUTES.postTweet, 100);
+    app.sender.kick();
+    await settle();
+    for (const p of posts) expect(repliesTo(p)).toHaveLength(1);
+    expect(await app.store.listOutbox({ status: 'dead' })).toEqual([]);
+  });
+});
+
+describe('polling (accounts without webhooks)', () => {
+  it('answers exactly the new mentions, across a restart', async () => {
+    await app.close();
+    const dataFile = join(dir, 'poll.json');
+    await startApp(dataFile, 3600);
+    const early = newCustomer();
+    clock.advance(1000);
+    const first = x.mention(early.id, `@${BRAND.username} Quali sono i vostri orari?`);
+    await channel.pollNow();
+    await settle();
+    expect(repliesTo(first)).toHaveLength(1);
+    await app.close();
+
+    clock.advance(60_000);
+    const second = x.mention(newCustomer().id, `@${BRAND.username} Come faccio un reso?`);
+    await startApp(dataFile, 3600);
+    await channel.pollNow();
+    await settle();
+    expect(repliesTo(first)).toHaveLength(1);
+    expect(repliesTo(second)).toHaveLength(1);
+  });
+});
