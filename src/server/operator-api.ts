@@ -220,6 +220,15 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
     });
   }
 
+  /** Names are matched exactly, then ignoring case ("marta" logs in as "Marta"). */
+  async function findOperator(name: string): Promise<Operator | undefined> {
+    const exact = await store.findOperatorByName(name);
+    if (exact) return exact;
+    const folded = name.toLocaleLowerCase();
+    const matches = (await store.listOperators()).filter((o) => o.name.toLocaleLowerCase() === folded);
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
   async function operatorNames(): Promise<Map<string, string>> {
     return new Map((await store.listOperators()).map((o) => [o.id, o.name]));
   }
@@ -243,7 +252,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
         logger.warn({ operator: name, remote: remoteAddress(req) }, 'operator login refused: too many failures');
         throw new HttpError(429, `too many failed logins: try again in ${Math.ceil(seconds / 60)} minutes`, { retryAfterSeconds: seconds });
       }
-      const operator = await store.findOperatorByName(name);
+      const operator = await findOperator(name);
       if (!(await verifyLogin(operator, password)) || !operator) {
         limiter.fail(key);
         logger.warn({ operator: name, remote: remoteAddress(req) }, 'operator login failed');
