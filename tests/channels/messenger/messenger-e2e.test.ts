@@ -1,0 +1,195 @@
+/**
+ * End to end: a real Sportello (createSportello) with the Messenger channel, talking to the fake
+ * Graph API, with webhooks delivered over HTTP and signed as Meta signs them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createSportello, type Sportello } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config/config.js';
+import { ConflictError } from '../../../src/core/errors.js';
+import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
+import type { Operator } from '../../../src/core/types.js';
+import { createSilentLogger } from '../../../src/util/logger.js';
+import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
+import { commentChange, pageWebhook, textEvent } from '../../fakes/graph-api/payloads.js';
+import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from './helpers.js';
+
+const DAY = 86_400_000;
+const CORPUS = '/work/shared/corpus';
+/** A Tuesday morning in Rome: the care team is at work. */
+const START = '2026-11-24T09:00:00.000Z';
+
+let clock: FakeClock;
+let graph: FakeGraphApi;
+let dir: string;
+let app: Sportello;
+let webhook: string;
+let psidCounter = 0;
+
+const operator: Operator = { id: 'op_mr', name: 'Maria Rossi', initials: 'MR', role: 'agent', passwordHash: 'scrypt$unused', createdAt: START };
+
+beforeAll(async () => {
+  clock = createFakeClock(START);
+  graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
+});
+afterAll(async () => {
+  await graph.close();
+});
+beforeEach(async () => {
+  clock.set(START);
+  graph.calls.length = 0;
+  dir = mkdtempSync(join(tmpdir(), 'sportello-messenger-'));
+  const config = loadConfig({
+    SPORTELLO_DATA: join(dir, 'data.json'),
+    FAQ_DIR: `${CORPUS}/faq`,
+    INTENTS_DIR: `${CORPUS}/intents`,
+    FAQ_WATCH: 'false',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    WEBCHAT: 'false',
+    MESSENGER_APP_SECRET: APP_SECRET,
+    MESSENGER_PAGE_TOKEN: PAGE_TOKEN,
+    MESSENGER_VERIFY_TOKEN: VERIFY_TOKEN,
+    MESSENGER_PAGE_ID: PAGE_ID,
+    MESSENGER_GRAPH_ORIGIN: graph.origin,
+  });
+  app = await createSportello({ config, clock, logger: createSilentLogger() });
+  webhook = `${await app.listen(0, '127.0.0.1')}/webhooks/messenger`;
+  await app.store.addOperator(operator);
+});
+afterEach(async () => {
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Waits until every accepted message is processed and every due reply is sent. */
+async function settle(): Promise<void> {
+  await app.pipeline.idle();
+  await app.sender.drain();
+}
+
+/** A new customer who writes `text` in Messenger now. */
+async function customerWrites(text: string, options: { psid?: string; mid?: string } = {}): Promise<{ psid: string; mid: string; status: number }> {
+  const psid = options.psid ?? `61000000000${String(++psidCounter).padStart(5, '0')}`;
+  const mid = options.mid ?? `m_${psid}_${clock.now().getTime()}`;
+  graph.userWrote(psid, clock.now());
+  const res = await graph.deliver(webhook, pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, psid, text, { mid, timestamp: clock.now().getTime() })] }));
+  await settle();
+  return { psid, mid, status: res.status };
+}
+
+function textsTo(psid: string): Array<{ text: string; body: Record<string, unknown> }> {
+  return graph
+    .sentMessages()
+    .filter((c) => (c.body.recipient as { id?: string }).id === psid)
+    .map((c) => ({ text: (c.body.message as { text: string }).text, body: c.body }));
+}
+
+async function conversationOf(psid: string) {
+  const conversation = await app.store.findConversationByKey(`messenger:private:${psid}`);
+  if (!conversation) throw new Error(`no conversation for ${psid}`);
+  return conversation;
+}
+
+describe('Messenger webhook over HTTP', () => {
+  it('answers Meta subscription check with the challenge, and refuses a wrong verify token', async () => {
+    const good = await graph.verifySubscription(webhook, VERIFY_TOKEN, '8374651');
+    expect(good).toMatchObject({ status: 200, text: '8374651' });
+    expect(good.contentType).toMatch(/^text\/plain/);
+    const bad = await graph.verifySubscription(webhook, 'not-the-token', '8374651');
+    expect(bad.status).toBe(403);
+    expect(bad.text).not.toContain('8374651');
+  });
+
+  it('refuses a delivery with a bad signature and processes nothing', async () => {
+    const res = await graph.deliver(webhook, pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, '6100000000099999', 'Quali sono i vostri orari?')] }), {
+      secret: 'forged',
+    });
+    await settle();
+    expect(res.status).toBe(401);
+    expect(await app.store.listConversations({})).toEqual([]);
+    expect(graph.calls).toEqual([]);
+  });
+
+  it('answers a FAQ question in Messenger with messaging_type RESPONSE', async () => {
+    const { psid, status } = await customerWrites('Quali sono i vostri orari?');
+    expect(status).toBe(200);
+    const sent = textsTo(psid);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.text).toMatch(/lunedì al venerdì dalle 9 alle 18/);
+    expect(sent[0]!.body.messaging_type).toBe('RESPONSE');
+    expect(graph.calls.filter((c) => c.body.sender_action === 'typing_on')).toHaveLength(1);
+  });
+
+  it('answers a message Meta delivered twice (same mid) only once', async () => {
+    const first = await customerWrites('Quanto ci mette ad arrivare un ordine?');
+    await customerWrites('Quanto ci mette ad arrivare un ordine?', { psid: first.psid, mid: first.mid });
+    expect(textsTo(first.psid)).toHaveLength(1);
+  });
+});
+
+describe('operator replies and the messaging windows', () => {
+  async function escalatedConversation() {
+    const { psid } = await customerWrites('vorrei parlare con un operatore per favore');
+    const conversation = await conversationOf(psid);
+    expect(conversation.state).toBe('queued');
+    await app.desk.claim(conversation.id, operator);
+    return { psid, conversation };
+  }
+
+  it('sends an operator reply on day 3 with the HUMAN_AGENT tag', async () => {
+    const { psid, conversation } = await escalatedConversation();
+    clock.advance(3 * DAY);
+    await app.desk.reply(conversation.id, operator, 'Buongiorno, sono Maria: il suo reso è stato accettato.');
+    await settle();
+    const last = textsTo(psid).at(-1)!;
+    expect(last.text).toMatch(/reso è stato accettato/);
+    expect(last.body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' });
+  });
+
+  it('refuses an operator reply on day 8 with a clear message, and sends nothing', async () => {
+    const { psid, conversation } = await escalatedConversation();
+    const before = textsTo(psid).length;
+    clock.advance(8 * DAY);
+    const error = await app.desk.reply(conversation.id, operator, 'Ci scusi il ritardo').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as Error).message).toMatch(/8 days ago.*7 days/);
+    await settle();
+    expect(textsTo(psid)).toHaveLength(before);
+  });
+});
+
+describe('Facebook comments', () => {
+  it('moves an order question from a comment to a private reply, and the case continues in Messenger', async () => {
+    const commenter = '7700000000000042';
+    const commenterPsid = '6100000000077777';
+    const postId = `${PAGE_ID}_555`;
+    const commentId = '555_3001';
+    graph.addComment({ commentId, postId, fromId: commenter, psid: commenterPsid, createdAt: clock.now(), message: "Dov'è il mio ordine? aspetto da giorni" });
+    const res = await graph.deliver(
+      webhook,
+      pageWebhook(PAGE_ID, {
+        changes: [commentChange({ postId, commentId, fromId: commenter, message: "Dov'è il mio ordine? aspetto da giorni", createdTime: clock.now().getTime() / 1000 })],
+      }),
+    );
+    expect(res.status).toBe(200);
+    await settle();
+
+    const privateReplies = graph.sentMessages().filter((c) => (c.body.recipient as { comment_id?: string }).comment_id === commentId);
+    expect(privateReplies).toHaveLength(1);
+    const publicConversation = await app.store.findConversationByKey(`messenger:public:${commentId}`);
+    expect(publicConversation).toBeDefined();
+    for (const reply of graph.commentReplies) expect(reply.message).not.toMatch(/BR-\d/);
+    expect(graph.commentReplies).toEqual([expect.objectContaining({ parentId: commentId, message: expect.stringMatching(/privat/i) })]);
+    expect((privateReplies[0]!.body.message as { text: string }).text).toMatch(/numero d'ordine/);
+
+    // The commenter answers the private reply in Messenger, with the order number.
+    clock.advance(10 * 60_000);
+    await customerWrites('ecco il numero: BR-448890', { psid: commenterPsid });
+    const chat = await conversationOf(commenterPsid);
+    expect(chat.caseId).toBe(publicConversation!.caseId);
+    expect(chat.state).toBe('queued');
+  });
+});
