@@ -201,6 +201,23 @@ describe('public → private', () => {
   });
 });
 
+describe('operators on X', () => {
+  it('signs an operator’s public reply with their initials, threaded under the customer’s latest post', async () => {
+    await app.store.addOperator({ id: 'op_mr', name: 'Maria Rossi', initials: 'MR', role: 'agent', passwordHash: 'scrypt$unused', createdAt: START });
+    const operator = (await app.store.getOperator('op_mr'))!;
+    const user = newCustomer();
+    const post = await mentions(user, 'vorrei parlare con un operatore per favore');
+    const conversation = (await app.store.findConversationByKey(`twitter:public:${post.id}`))!;
+    expect(conversation.state).toBe('queued');
+    await app.desk.claim(conversation.id, operator);
+    await app.desk.reply(conversation.id, operator, 'Ciao, sono Maria: come posso aiutarti?');
+    await settle();
+    const signed = repliesTo(post).at(-1)!;
+    expect(signed.text).toBe('Ciao, sono Maria: come posso aiutarti? ^MR');
+    expect(signed.referenced_tweets).toEqual([{ type: 'replied_to', id: post.id }]);
+  });
+});
+
 describe('rate limits', () => {
   it('delays a burst that meets a 429, and loses and duplicates nothing', async () => {
     x.setRateLimit(ROUTES.postTweet, 2, 900);
