@@ -157,7 +157,7 @@ export async function runFaqLint(argv: string[], io: FaqIo, env: Record<string, 
   for (const w of warnings) io.stdout.write(`${formatProblem(w)}\n`);
   const errors = inspection.problems.length;
   io.stdout.write(
-    `${corpus.faq.length} FAQ entries, ${corpus.intents.length} intents: ${errors} error${errors === 1 ? '' : 's'}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}\n`,
+    `${corpus.faq.length} FAQ entr${corpus.faq.length === 1 ? 'y' : 'ies'}, ${corpus.intents.length} intent${corpus.intents.length === 1 ? '' : 's'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}\n`,
   );
   if (errors > 0) return 1;
   return values.strict && warnings.length > 0 ? 1 : 0;

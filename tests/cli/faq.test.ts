@@ -1,0 +1,182 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { runFaqLint, runFaqReview } from '../../src/cli/faq.js';
+import { createFakeClock } from '../../src/core/ports.js';
+import type { FaqSuggestion } from '../../src/core/types.js';
+import { loadCorpus } from '../../src/corpus/load.js';
+import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
+import { tempCorpus } from '../corpus/helpers.js';
+
+function io() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return { io: { stdin: Readable.from([]), stdout, stderr }, out: () => out, err: () => err };
+}
+
+const LONG_ANSWER = 'Questa risposta è volutamente lunga per superare il limite di X. '.repeat(6).trim();
+
+describe('sportello faq lint', () => {
+  let corpus: ReturnType<typeof tempCorpus>;
+  afterEach(() => corpus.cleanup());
+
+  it('lists every error as file:line:column and exits 1', async () => {
+    corpus = tempCorpus({
+      'faq/a.yaml': 'locale: it\nentries:\n  - id: resi\n    questions: []\n    answer: ok\n    tag: [x]\n',
+      'faq/b.yaml': 'locale: it\nentries:\n  - id: resi\n    questions: [reso?]\n    answer: ok\n',
+      'intents/it.yaml': 'locale: it\nintents: [\n',
+    });
+    const t = io();
+    const code = await runFaqLint([], t.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir });
+    expect(code).toBe(1);
+    const lines = t.out().trim().split('\n');
+    expect(lines.filter((l) => / \d+ errors?, /.test(l))).toEqual([expect.stringMatching(/: [4-9] errors, 0 warnings$/)]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/faq\/a\.yaml:4:16: entries\[0\]\.questions: at least one question is required$/),
+        expect.stringMatching(/faq\/a\.yaml:6:5: entries\[0\]: unknown key "tag" \(did you mean "tags"\?\)$/),
+        expect.stringMatching(/faq\/b\.yaml:3:9: duplicate id "resi": already used at .*faq\/a\.yaml:3:9$/),
+        expect.stringMatching(/intents\/it\.yaml:\d+:\d+: YAML syntax error: /),
+      ]),
+    );
+  });
+
+  it('warns about repeated questions and answers too long for X, and exits 0', async () => {
+    corpus = tempCorpus({
+      'faq/a.yaml': `locale: it
+entries:
+  - id: orari
+    questions: [a che ora aprite?, siete aperti sabato?]
+    answer: 9-18.
+  - id: negozio
+    questions: [dove siete?, A che ora aprite!]
+    answer: ${LONG_ANSWER}
+`,
+      'intents/it.yaml': 'locale: it\nintents:\n  - name: greeting\n    action: greet\n    examples: [ciao]\n',
+    });
+    const t = io();
+    const code = await runFaqLint(['--no-cross-validation'], t.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir });
+    expect(code).toBe(0);
+    expect(t.out()).toMatch(/faq\/a\.yaml:7:30: warning: question "A che ora aprite!" is also a question of "orari"/);
+    expect(t.out()).toMatch(/faq\/a\.yaml:6:9: warning: entry "negozio": the answer is \d+\/280 weighted characters on X and has no answer_short/);
+    expect(t.out()).toMatch(/2 FAQ entries, 1 intent: 0 errors, 2 warnings\n$/);
+    const strict = io();
+    expect(await runFaqLint(['--no-cross-validation', '--strict'], strict.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir })).toBe(1);
+  });
+
+  it('warns about questions the classifier takes for another entry when left out of training', async () => {
+    corpus = tempCorpus({
+      'faq/a.yaml': `locale: it
+entries:
+  - id: spedizione-costi
+    questions: [quanto costa la spedizione?, costi di spedizione?, la spedizione è gratis?, spese di spedizione?]
+    answer: Gratis sopra 49 euro.
+  - id: spedizione-prezzo
+    questions: [prezzo della spedizione?, quanto costa spedire?, quanto costa la spedizione in Italia?, la spedizione costa?]
+    answer: 5 euro.
+  - id: resi
+    questions: [come faccio un reso?, posso restituire un prodotto?, il reso è gratuito?, entro quanti giorni posso fare il reso?]
+    answer: 30 giorni.
+`,
+      'intents/it.yaml': 'locale: it\nintents:\n  - name: greeting\n    action: greet\n    examples: [ciao, buongiorno, salve]\n',
+    });
+    const t = io();
+    const code = await runFaqLint(['--folds', '4', '--threshold', '0.3'], t.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir });
+    expect(code).toBe(0);
+    const confused = t.out().split('\n').filter((l) => l.includes('when left out of training'));
+    expect(confused.length).toBeGreaterThan(0);
+    for (const line of confused) expect(line).toMatch(/faq\/a\.yaml:\d+:\d+: warning: question ".+" of "spedizione-(costi|prezzo)" is taken for entry spedizione-(costi|prezzo)/);
+  });
+
+  it('lints the sample corpus without errors', async () => {
+    const t = io();
+    const code = await runFaqLint(['--no-cross-validation'], t.io, { FAQ_DIR: 'faq', INTENTS_DIR: 'intents' });
+    expect(t.out()).toMatch(/0 errors, 0 warnings\n$/);
+    expect(code).toBe(0);
+    corpus = tempCorpus({});
+  });
+
+  it('rejects a bad option with a usage error', async () => {
+    corpus = tempCorpus({});
+    const t = io();
+    expect(await runFaqLint(['--folds', 'one'], t.io, {})).toBe(2);
+    expect(t.err()).toMatch(/--folds must be a whole number/);
+  });
+});
+
+describe('sportello faq review', () => {
+  let corpus: ReturnType<typeof tempCorpus>;
+  let store: LowdbStore;
+  const clock = createFakeClock('2026-11-23T18:00:00Z');
+  const base = { caseId: 'case-7', locale: 'it' as const, status: 'pending' as const, createdAt: '2026-11-23T17:00:00Z', createdBy: 'op-marta' };
+  const addQuestion: FaqSuggestion = { ...base, id: 'sg-add', kind: 'add_question', entryId: 'orari-apertura', questions: ['a che ora aprite il sabato?'] };
+  const newEntry: FaqSuggestion = { ...base, id: 'sg-new', kind: 'new_entry', entryId: 'incisioni-personalizzate', questions: ['fate incisioni personalizzate?'], answer: 'Sì, sulle borse in pelle.' };
+
+  beforeEach(async () => {
+    corpus = tempCorpus();
+    store = createLowdbStore({ file: join(corpus.root, 'store.json') });
+    await store.init();
+    await store.addSuggestion(addQuestion);
+    await store.addSuggestion(newEntry);
+  });
+  afterEach(async () => {
+    await store.close();
+    corpus.cleanup();
+  });
+  const deps = () => ({ store, faqDir: corpus.faqDir, clock });
+
+  it('lists the pending suggestions', async () => {
+    const t = io();
+    expect(await runFaqReview([], t.io, deps())).toBe(0);
+    expect(t.out()).toContain('sg-add  pending   it  add question to orari-apertura  "a che ora aprite il sabato?"');
+    expect(t.out()).toContain('sg-new  pending   it  new entry incisioni-personalizzate  "fate incisioni personalizzate?"');
+  });
+
+  it('shows one suggestion in full', async () => {
+    const t = io();
+    expect(await runFaqReview(['show', 'sg-new'], t.io, deps())).toBe(0);
+    expect(t.out()).toContain('answer:\n  Sì, sulle borse in pelle.');
+  });
+
+  it('approves a new entry with the reviewer edits, writes it and marks it approved', async () => {
+    const t = io();
+    const code = await runFaqReview(['approve', 'sg-new', '--reviewer', 'Luca', '--id', 'incisioni', '--answer', 'Sì, sulle borse in pelle (5 euro).'], t.io, deps());
+    expect(t.err()).toBe('');
+    expect(code).toBe(0);
+    expect(t.out()).toMatch(/approved sg-new: written to .*faq\/negozio\.yaml/);
+    const entry = (await loadCorpus(corpus)).faq.find((e) => e.id === 'incisioni');
+    expect(entry).toMatchObject({ answer: 'Sì, sulle borse in pelle (5 euro).', source: { kind: 'learned', case: 'case-7', approved_by: 'Luca', at: '2026-11-23T18:00:00.000Z' } });
+    const [stored] = (await store.listSuggestions()).filter((s) => s.id === 'sg-new');
+    expect(stored).toMatchObject({ status: 'approved', reviewedBy: 'Luca', reviewedAt: '2026-11-23T18:00:00.000Z', entryId: 'incisioni' });
+    const again = io();
+    expect(await runFaqReview(['approve', 'sg-new'], again.io, deps())).toBe(1);
+    expect(again.err()).toMatch(/already approved/);
+  });
+
+  it('rejects a suggestion without touching the FAQ', async () => {
+    const before = readFileSync(join(corpus.faqDir, 'negozio.yaml'), 'utf8');
+    const t = io();
+    expect(await runFaqReview(['reject', 'sg-add', '--reviewer', 'Luca'], t.io, deps())).toBe(0);
+    expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id)).toEqual(['sg-new']);
+    expect(readFileSync(join(corpus.faqDir, 'negozio.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('does not approve into a FAQ that would not load, and keeps the suggestion pending', async () => {
+    writeFileSync(join(corpus.faqDir, 'extra.yaml'), 'locale: it\nentries:\n  - id: incisioni-personalizzate\n    questions: [incisioni?]\n    answer: no.\n');
+    const t = io();
+    expect(await runFaqReview(['approve', 'sg-new'], t.io, deps())).toBe(1);
+    expect(t.err()).toMatch(/not written, the FAQ would not load:\n.*duplicate id "incisioni-personalizzate"/);
+    expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
+  });
+
+  it('says so when the suggestion does not exist', async () => {
+    const t = io();
+    expect(await runFaqReview(['approve', 'sg-nope'], t.io, deps())).toBe(1);
+    expect(t.err()).toMatch(/no suggestion with id sg-nope/);
+  });
+});
