@@ -341,6 +341,15 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.findOpenCase('test:nobody')).toBeUndefined();
         expect((await store.listCases('test:u1')).map((c) => c.id)).toEqual(['old', 'newer', 'closed']);
       });
+
+      it('keeps an updated case or message in its place', async () => {
+        await store.commitTurn(makeTurn({ case: makeCase('a'), messages: [makeMessage('m1'), makeMessage('m2')] }));
+        await store.commitTurn(makeTurn({ case: makeCase('b') }));
+        await store.commitTurn(makeTurn({ case: makeCase('a', { status: 'resolved' }), messages: [makeMessage('m1', { platformId: 'p1' })] }));
+        expect((await store.listCases('test:u1')).map((c) => [c.id, c.status])).toEqual([['a', 'resolved'], ['b', 'open']]);
+        expect((await store.findOpenCase('test:u1'))?.id).toBe('b');
+        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => [m.id, m.platformId])).toEqual([['m1', 'p1'], ['m2', undefined]]);
+      });
     });
 
     describe('compare-and-set of a conversation', () => {

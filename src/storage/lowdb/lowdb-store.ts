@@ -191,36 +191,45 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   }
 
   function putConversation(conversation: Conversation): void {
+    // Index sets keep insertion order: an entry is moved only when its indexed value changes.
     const old = conversations.get(conversation.id);
-    if (old) {
-      conversationByKey.delete(old.key);
-      removeFrom(conversationsByState, old.state, old.id);
-      removeFrom(conversationsByCustomer, old.customerId, old.id);
-      removeFrom(conversationsByCase, old.caseId, old.id);
+    if (old && old.key !== conversation.key && conversationByKey.get(old.key) === old.id) conversationByKey.delete(old.key);
+    if (old?.state !== conversation.state) {
+      if (old) removeFrom(conversationsByState, old.state, old.id);
+      addTo(conversationsByState, conversation.state, conversation.id);
+    }
+    if (old?.customerId !== conversation.customerId) {
+      if (old) removeFrom(conversationsByCustomer, old.customerId, old.id);
+      addTo(conversationsByCustomer, conversation.customerId, conversation.id);
+    }
+    if (old?.caseId !== conversation.caseId) {
+      if (old) removeFrom(conversationsByCase, old.caseId, old.id);
+      addTo(conversationsByCase, conversation.caseId, conversation.id);
     }
     conversations.set(conversation.id, conversation);
     conversationByKey.set(conversation.key, conversation.id);
-    addTo(conversationsByState, conversation.state, conversation.id);
-    addTo(conversationsByCustomer, conversation.customerId, conversation.id);
-    addTo(conversationsByCase, conversation.caseId, conversation.id);
   }
 
   function putCase(c: Case): void {
     const old = cases.get(c.id);
-    if (old) removeFrom(casesByCustomer, old.customerId, old.id);
+    if (old?.customerId !== c.customerId) {
+      if (old) removeFrom(casesByCustomer, old.customerId, old.id);
+      addTo(casesByCustomer, c.customerId, c.id);
+    }
     cases.set(c.id, c);
-    addTo(casesByCustomer, c.customerId, c.id);
   }
 
   function putMessage(message: StoredMessage): void {
     const old = messages.get(message.id);
-    if (old) {
-      removeFrom(messagesByConversation, old.conversationId, old.id);
-      removeFrom(messagesByCase, old.caseId, old.id);
+    if (old?.conversationId !== message.conversationId) {
+      if (old) removeFrom(messagesByConversation, old.conversationId, old.id);
+      addTo(messagesByConversation, message.conversationId, message.id);
+    }
+    if (old?.caseId !== message.caseId) {
+      if (old) removeFrom(messagesByCase, old.caseId, old.id);
+      addTo(messagesByCase, message.caseId, message.id);
     }
     messages.set(message.id, message);
-    addTo(messagesByConversation, message.conversationId, message.id);
-    addTo(messagesByCase, message.caseId, message.id);
   }
 
   /** Indexes an outbox item (new, or replacing one with the same id and seq). */

@@ -1,0 +1,160 @@
+/**
+ * @module storage/postgres/event-bus
+ * Domain events across instances with PostgreSQL LISTEN/NOTIFY: `publish` sends a NOTIFY on one
+ * channel; every instance (this one included) LISTENs on a dedicated connection and hands each
+ * event to its subscribers. NOTIFY is not durable: events published while an instance's
+ * listening connection is down are not replayed to it (it reconnects with backoff).
+ */
+import pg from 'pg';
+import type { Client, Notification, Pool } from 'pg';
+import { z } from 'zod';
+import type { DomainEvent, EventBus } from '../../core/events.js';
+import { StoreError } from '../../core/errors.js';
+
+/** Options of the PostgreSQL event bus. */
+export interface PostgresEventBusOptions {
+  url: string;
+  /** The NOTIFY channel (default `sportello_events`); instances sharing it share events. */
+  channel?: string;
+  /** Longest wait between reconnection attempts (default 5000 ms). */
+  maxReconnectDelayMs?: number;
+  /** How long `publish` waits for the listening connection before sending anyway (default 2000 ms). */
+  readyTimeoutMs?: number;
+  /** Told about connection trouble and listeners that throw (default: process warnings). */
+  onError?: (err: Error, context: string) => void;
+}
+
+/** The bus, plus `ready()`: resolves once this instance is listening. */
+export interface PostgresEventBus extends EventBus {
+  ready(): Promise<void>;
+}
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
+export const MAX_EVENT_BYTES = 7999;
+
+// Events come from other instances (maybe another version): check the envelope, keep the rest.
+const eventSchema = z.looseObject({ type: z.string().min(1), at: z.string().optional() });
+
+/** Creates the cross-instance event bus; it starts listening at once. */
+export function createPostgresEventBus(options: PostgresEventBusOptions): PostgresEventBus {
+  const channel = options.channel ?? 'sportello_events';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new StoreError(`invalid NOTIFY channel name: ${channel}`);
+  const maxDelay = options.maxReconnectDelayMs ?? 5000;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
+  const report = options.onError ?? ((err: Error, context: string) => process.emitWarning(`sportello event bus: ${context}: ${err.message}`));
+  const listeners = new Set<(event: DomainEvent) => void>();
+  const publisher: Pool = new pg.Pool({ connectionString: options.url, max: 2 });
+  publisher.on('error', (err) => report(err, 'idle publishing connection'));
+
+  let client: Client | undefined;
+  let closed = false;
+  let attempt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let markReady: () => void = () => undefined;
+  let readyPromise = new Promise<void>((resolve) => (markReady = resolve));
+
+  function deliver(message: Notification): void {
+    if (message.channel !== channel || message.payload === undefined) return;
+    let event: DomainEvent;
+    try {
+      const parsed = eventSchema.safeParse(JSON.parse(message.payload));
+      if (!parsed.success) {
+        report(new Error(parsed.error.message), 'ignored a notification that is not an event');
+        return;
+      }
+      event = parsed.data as unknown as DomainEvent;
+    } catch (err) {
+      report(err as Error, 'ignored a notification that is not JSON');
+      return;
+    }
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        report(err as Error, `a listener of ${event.type} threw`);
+      }
+    }
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || timer) return;
+    const delay = Math.min(maxDelay, 100 * 2 ** Math.min(attempt, 10));
+    attempt += 1;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, delay);
+  }
+
+  function dropped(which: Client, err?: Error): void {
+    if (client !== which) return;
+    client = undefined;
+    if (closed) return;
+    if (err) report(err, 'listening connection lost; reconnecting');
+    // Not listening any more: publishers wait until the connection is back.
+    readyPromise = new Promise<void>((resolve) => (markReady = resolve));
+    scheduleReconnect();
+  }
+
+  async function connect(): Promise<void> {
+    if (closed) return;
+    const next = new pg.Client({ connectionString: options.url });
+    next.on('notification', deliver);
+    next.on('error', (err) => dropped(next, err));
+    next.on('end', () => dropped(next));
+    client = next;
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${channel}`);
+      if (closed) {
+        await next.end();
+        return;
+      }
+      attempt = 0;
+      markReady();
+    } catch (err) {
+      if (client === next) {
+        client = undefined;
+        report(err as Error, 'cannot listen for events; retrying');
+        scheduleReconnect();
+      }
+      next.end().catch((endErr: Error) => report(endErr, 'closing a failed listening connection'));
+    }
+  }
+
+  void connect();
+
+  return {
+    ready: () => readyPromise,
+
+    async publish(event) {
+      if (closed) throw new StoreError('event bus used after close()');
+      const payload = JSON.stringify(event);
+      if (Buffer.byteLength(payload) > MAX_EVENT_BYTES) {
+        throw new StoreError(`event ${event.type} is ${Buffer.byteLength(payload)} bytes; NOTIFY allows ${MAX_EVENT_BYTES}`);
+      }
+      // Publish once this instance listens, so its own subscribers see the event too; but never
+      // hold the caller up for long when the listening connection is down.
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([readyPromise, new Promise<void>((resolve) => (wait = setTimeout(resolve, readyTimeoutMs)))]);
+      clearTimeout(wait);
+      await publisher.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      listeners.clear();
+      markReady();
+      const current = client;
+      client = undefined;
+      await Promise.all([current?.end().catch((err: Error) => report(err, 'closing the listening connection')), publisher.end()]);
+    },
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * @module storage/postgres/migrations
+ * Versioned schema changes, applied in order at `init()` (or `sportello migrate`) under an
+ * advisory lock, each in its own transaction, recorded in `schema_migrations`. Never edit a
+ * released migration: add the next version.
+ *
+ * Each domain object is stored whole as `doc jsonb` (the source of truth, so fields added to a
+ * domain type need no migration); the columns queries filter and sort on are generated from it.
+ */
+import type { Pool, PoolClient } from 'pg';
+
+/** One schema change. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** All migrations, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+-- ISO-8601 text to timestamptz for generated columns. Our timestamps always carry their offset
+-- (toISOString), so the result does not depend on the session time zone, which is pinned anyway.
+-- Text that is not a timestamp becomes NULL instead of failing the write.
+CREATE FUNCTION sportello_ts(t text) RETURNS timestamptz
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET "TimeZone" = 'UTC' AS $$
+BEGIN
+  RETURN t::timestamptz;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $$;
+
+CREATE TABLE customers (
+  id text PRIMARY KEY,
+  n bigserial NOT NULL,
+  doc jsonb NOT NULL
+);
+
+CREATE TABLE conversations (
+  id text PRIMARY KEY,
+  n bigserial NOT NULL,
+  doc jsonb NOT NULL,
+  key text GENERATED ALWAYS AS (doc->>'key') STORED,
+  state text GENERATED ALWAYS AS (doc->>'state') STORED,
+  customer_id text GENERATED ALWAYS AS (doc->>'customerId') STORED,
+  case_id text GENERATED ALWAYS AS (doc->>'caseId') STORED,
+  assignee text GENERATED ALWAYS AS (doc->>'assignee') STORED,
+  updated_at timestamptz GENERATED ALWAYS AS (sportello_ts(doc->>'updatedAt')) STORED
+);
+CREATE UNIQUE INDEX conversations_key ON conversations (key);
+CREATE INDEX conversations_state ON conversations (state, updated_at DESC);
+CREATE INDEX conversations_customer ON conversations (customer_id);
+CREATE INDEX conversations_case ON conversations (case_id);
+CREATE INDEX conversations_assignee ON conversations (assignee) WHERE assignee IS NOT NULL;
+
+CREATE TABLE cases (
+  id text PRIMARY KEY,
+  n bigserial NOT NULL,
+  doc jsonb NOT NULL,
+  customer_id text GENERATED ALWAYS AS (doc->>'customerId') STORED,
+  status text GENERATED ALWAYS AS (doc->>'status') STORED,
+  opened_at timestamptz GENERATED ALWAYS AS (sportello_ts(doc->>'openedAt')) STORED
+);
+CREATE INDEX cases_customer ON cases (customer_id, opened_at);
+
+CREATE TABLE messages (
+  n bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  doc jsonb NOT NULL,
+  conversation_id text GENERATED ALWAYS AS (doc->>'conversationId') STORED,
+  case_id text GENERATED ALWAYS AS (doc->>'caseId') STORED,
+  at timestamptz GENERATED ALWAYS AS (sportello_ts(doc->>'at')) STORED
+);
+CREATE INDEX messages_conversation ON messages (conversation_id, at, n);
+CREATE INDEX messages_case ON messages (case_id, at, n);
+
+CREATE TABLE outbox (
+  id text PRIMARY KEY,
+  n bigserial NOT NULL,
+  doc jsonb NOT NULL,
+  conversation_id text GENERATED ALWAYS AS (doc->>'conversationId') STORED,
+  seq integer GENERATED ALWAYS AS ((doc->>'seq')::integer) STORED,
+  status text GENERATED ALWAYS AS (doc->>'status') STORED,
+  not_before double precision GENERATED ALWAYS AS ((doc->>'notBefore')::double precision) STORED
+);
+CREATE UNIQUE INDEX outbox_conversation_seq ON outbox (conversation_id, seq);
+CREATE INDEX outbox_unsent ON outbox (conversation_id, seq) WHERE status IN ('pending', 'sending');
+CREATE INDEX outbox_status ON outbox (status, n);
+
+-- The last seq handed out per conversation; its row lock orders concurrent turns.
+CREATE TABLE outbox_sequences (
+  conversation_id text PRIMARY KEY,
+  last_seq integer NOT NULL
+);
+
+-- Every inbound message id seen (idempotency). The message is kept until a turn processes it.
+CREATE TABLE inbound (
+  channel text NOT NULL,
+  id text NOT NULL,
+  n bigserial NOT NULL,
+  message jsonb,
+  accepted_at timestamptz NOT NULL DEFAULT now(),
+  processed_at timestamptz,
+  PRIMARY KEY (channel, id)
+);
+CREATE INDEX inbound_pending ON inbound (n) WHERE processed_at IS NULL AND message IS NOT NULL;
+CREATE INDEX inbound_processed ON inbound (processed_at) WHERE processed_at IS NOT NULL;
+
+CREATE TABLE operators (
+  id text PRIMARY KEY,
+  n bigserial NOT NULL,
+  doc jsonb NOT NULL,
+  name text GENERATED ALWAYS AS (doc->>'name') STORED
+);
+CREATE UNIQUE INDEX operators_name ON operators (name);
+
+CREATE TABLE suggestions (
+  id text PRIMARY KEY,
+  n bigserial NOT NULL,
+  doc jsonb NOT NULL,
+  status text GENERATED ALWAYS AS (doc->>'status') STORED
+);
+
+CREATE TABLE store_values (
+  name text PRIMARY KEY,
+  value text NOT NULL
+);
+`,
+  },
+];
+
+/** The advisory lock key taken while migrating (an arbitrary constant: "sportello" in ASCII). */
+export const MIGRATION_LOCK_KEY = '7309475736985652847';
+
+/**
+ * Applies every migration not yet recorded (in `schema` when given; the pool's sessions must
+ * have it on their search_path). Safe when several instances start at once: they
+ * queue on one advisory lock and the later ones find nothing left to do.
+ */
+export async function migrate(
+  pool: Pool,
+  schema?: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<{ applied: number[]; current: number }> {
+  const client: PoolClient = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    try {
+      // The name was checked by the caller (lower-case letters, digits, _).
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const done = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const have = new Set(done.rows.map((r) => r.version));
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (have.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+        }
+        applied.push(m.version);
+        have.add(m.version);
+      }
+      return { applied, current: Math.max(0, ...have) };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,540 @@
+/**
+ * @module storage/postgres/postgres-store
+ * The shared store: several Sportello instances on one PostgreSQL database. Idempotency by a
+ * primary key, turns in one transaction, claims by conditional UPDATE, the outbox by
+ * `FOR UPDATE SKIP LOCKED`, conversation locks by session advisory locks. See docs/storage.md.
+ */
+import pg from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { ConversationFilter, Store, TurnRecord } from '../../core/ports.js';
+import type {
+  Case,
+  Conversation,
+  Customer,
+  FaqSuggestion,
+  InboundMessage,
+  Operator,
+  OutboxItem,
+  StoredMessage,
+} from '../../core/types.js';
+import { ConflictError, StoreError } from '../../core/errors.js';
+import { createKeyedMutex } from '../../util/keyed-mutex.js';
+import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
+import { migrate } from './migrations.js';
+
+/** Options of the shared store. */
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Connections for queries (default 10). */
+  poolSize?: number;
+  /** Connections that may hold conversation locks at once (default: poolSize). */
+  lockPoolSize?: number;
+  /** Processed inbound ids older than this many days are forgotten (default 30). */
+  retainProcessedInboundDays?: number;
+  /**
+   * A PostgreSQL schema to keep the tables in (created if missing), so several deployments or
+   * test runs can share one database. Default: the connection's search_path (usually public).
+   */
+  schema?: string;
+}
+
+/** The shared store, plus what `sportello migrate/export/import` needs. */
+export interface PostgresStore extends Store {
+  /** Applies pending migrations (init() does it too); returns the versions applied now. */
+  migrate(): Promise<{ applied: number[]; current: number }>;
+  /** The whole store as one document, read in one consistent snapshot. */
+  exportAll(): Promise<StoreSnapshot>;
+  /** Merges a snapshot in, in one transaction (upsert by id; idempotent). */
+  importAll(snapshot: StoreSnapshot): Promise<void>;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+interface PgError extends Error {
+  code?: string;
+  constraint?: string;
+}
+
+const isPgError = (err: unknown, code: string): err is PgError => err instanceof Error && (err as PgError).code === code;
+
+/** Splits a change into keys to set and keys to remove (those whose value is undefined). */
+function splitChange(change: object): { set: Record<string, unknown>; remove: string[] } {
+  const set: Record<string, unknown> = {};
+  const remove: string[] = [];
+  for (const [k, v] of Object.entries(change)) {
+    if (k === 'id') continue;
+    if (v === undefined) remove.push(k);
+    else set[k] = v;
+  }
+  return { set, remove };
+}
+
+const json = (value: unknown): string => JSON.stringify(value);
+
+/** Creates the PostgreSQL store over `options.url`; `init()` migrates the schema. */
+export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
+  const poolSize = options.poolSize ?? 10;
+  const retainDays = options.retainProcessedInboundDays ?? 30;
+  if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
+    throw new StoreError(`invalid PostgreSQL schema name "${options.schema}": use lower-case letters, digits and _`);
+  }
+  // Every session reads and writes timestamps in UTC, in the chosen schema.
+  const sessionOptions = `-c TimeZone=UTC${options.schema ? ` -c search_path=${options.schema}` : ''}`;
+  const pool: Pool = new pg.Pool({ connectionString: options.url, max: poolSize, options: sessionOptions });
+  // Lock holders get their own connections, so work done under a lock never waits for a
+  // connection held by another lock holder (which would deadlock a single pool).
+  const lockPool: Pool = new pg.Pool({ connectionString: options.url, max: options.lockPoolSize ?? poolSize });
+  const localLocks = createKeyedMutex();
+  let state: 'new' | 'open' | 'closed' = 'new';
+  let lastPrune = 0;
+
+  // An idle client that errors (server restart) must not crash the process; the pool drops it.
+  const onIdleError = (err: Error): void => {
+    process.emitWarning(`sportello postgres store: idle connection error: ${err.message}`);
+  };
+  pool.on('error', onIdleError);
+  lockPool.on('error', onIdleError);
+
+  function ensureOpen(): void {
+    if (state !== 'open') throw new StoreError(state === 'new' ? 'postgres store used before init()' : 'postgres store used after close()');
+  }
+
+  async function query<R extends QueryResultRow>(text: string, params: unknown[] = [], client?: PoolClient): Promise<R[]> {
+    ensureOpen();
+    try {
+      const result = await (client ?? pool).query<R>(text, params);
+      return result.rows;
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  function wrap(err: unknown): Error {
+    if (err instanceof StoreError || err instanceof ConflictError) return err;
+    const e = err as PgError;
+    if (e.code === UNIQUE_VIOLATION) {
+      return new StoreError(`postgres store: duplicate value violates ${e.constraint ?? 'a unique constraint'}: ${e.message}`, { cause: err });
+    }
+    return new StoreError(`postgres store: ${e.message}`, { cause: err });
+  }
+
+  async function transaction<T>(fn: (client: PoolClient) => Promise<T>, isolation = 'READ COMMITTED'): Promise<T> {
+    ensureOpen();
+    const client = await pool.connect();
+    try {
+      await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        process.emitWarning(`sportello postgres store: rollback failed: ${rollbackErr.message}`);
+      });
+      throw wrap(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  async function docs<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    const rows = await query<{ doc: T }>(text, params);
+    return rows.map((r) => r.doc);
+  }
+
+  async function firstDoc<T>(text: string, params: unknown[] = []): Promise<T | undefined> {
+    return (await docs<T>(text, params))[0];
+  }
+
+  async function pruneInbound(): Promise<void> {
+    lastPrune = Date.now();
+    await query(`DELETE FROM inbound WHERE processed_at < now() - make_interval(days => $1::int)`, [retainDays]);
+  }
+
+  /** Upserts many documents with one statement. */
+  async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'messages' | 'suggestions' | 'operators', items: readonly object[]): Promise<void> {
+    if (!items.length) return;
+    await client.query(
+      `INSERT INTO ${table} (id, doc)
+       SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
+       ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`,
+      [json(items)],
+    );
+  }
+
+  const store: PostgresStore = {
+    async init() {
+      if (state === 'open') return;
+      if (state === 'closed') throw new StoreError('postgres store cannot be reopened after close(); create a new one');
+      try {
+        await migrate(pool, options.schema);
+      } catch (err) {
+        throw new StoreError(`cannot prepare the PostgreSQL database: ${(err as Error).message}`, { cause: err });
+      }
+      state = 'open';
+      await pruneInbound();
+    },
+
+    async migrate() {
+      try {
+        return await migrate(pool, options.schema);
+      } catch (err) {
+        throw new StoreError(`cannot migrate the PostgreSQL database: ${(err as Error).message}`, { cause: err });
+      }
+    },
+
+    async close() {
+      if (state === 'closed') return;
+      state = 'closed';
+      await Promise.all([pool.end(), lockPool.end()]);
+    },
+
+    async acceptInbound(msg) {
+      if (Date.now() - lastPrune > PRUNE_EVERY_MS) await pruneInbound();
+      const rows = await query(
+        `INSERT INTO inbound (channel, id, message) VALUES ($1, $2, $3::jsonb) ON CONFLICT (channel, id) DO NOTHING RETURNING 1 AS ok`,
+        [msg.channel, msg.id, json(msg)],
+      );
+      return rows.length === 1;
+    },
+
+    async pendingInbound(limit) {
+      const rows = await query<{ message: InboundMessage }>(
+        `SELECT message FROM inbound WHERE processed_at IS NULL AND message IS NOT NULL ORDER BY n LIMIT $1`,
+        [Math.max(0, limit)],
+      );
+      return rows.map((r) => r.message);
+    },
+
+    withConversationLock(key, fn) {
+      // In-process first: one instance holds at most one lock connection per key.
+      return localLocks.run(key, async () => {
+        ensureOpen();
+        let client: PoolClient;
+        try {
+          client = await lockPool.connect();
+          await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+        } catch (err) {
+          throw wrap(err);
+        }
+        let broken: Error | undefined;
+        try {
+          return await fn();
+        } finally {
+          try {
+            await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+          } catch (err) {
+            // Destroying the connection ends its session, which releases the lock too.
+            broken = err as Error;
+          }
+          client.release(broken);
+        }
+      });
+    },
+
+    async commitTurn(turn: TurnRecord) {
+      await transaction(async (client) => {
+        if (turn.customer) await upsertDocs(client, 'customers', [turn.customer]);
+        await upsertDocs(client, 'conversations', turn.conversations);
+        if (turn.case) await upsertDocs(client, 'cases', [turn.case]);
+        await upsertDocs(client, 'messages', turn.messages);
+        if (turn.outbox.length) {
+          const byConversation = new Map<string, Omit<OutboxItem, 'seq'>[]>();
+          for (const item of turn.outbox) {
+            const list = byConversation.get(item.conversationId) ?? [];
+            list.push(item);
+            byConversation.set(item.conversationId, list);
+          }
+          const numbered: OutboxItem[] = [];
+          // Sorted, so concurrent turns touching several conversations lock them in one order.
+          for (const [conversationId, items] of [...byConversation].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+            const seq = await client.query<{ last_seq: number }>(
+              `INSERT INTO outbox_sequences (conversation_id, last_seq) VALUES ($1, $2)
+               ON CONFLICT (conversation_id) DO UPDATE SET last_seq = outbox_sequences.last_seq + EXCLUDED.last_seq
+               RETURNING last_seq`,
+              [conversationId, items.length],
+            );
+            const last = seq.rows[0]?.last_seq ?? items.length;
+            items.forEach((item, i) => numbered.push({ ...item, seq: last - items.length + i + 1 }));
+          }
+          const order = new Map(turn.outbox.map((o, i) => [o.id, i]));
+          numbered.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+          await client.query(
+            `INSERT INTO outbox (id, doc)
+             SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i`,
+            [json(numbered)],
+          );
+        }
+        if (turn.inbound) {
+          // The message body is dropped once processed: only the id is needed for deduplication.
+          await client.query(
+            `INSERT INTO inbound (channel, id, processed_at) VALUES ($1, $2, now())
+             ON CONFLICT (channel, id) DO UPDATE SET processed_at = COALESCE(inbound.processed_at, now()), message = NULL`,
+            [turn.inbound.channel, turn.inbound.id],
+          );
+        }
+      });
+    },
+
+    getCustomer: (id) => firstDoc<Customer>('SELECT doc FROM customers WHERE id = $1', [id]),
+    getConversation: (id) => firstDoc<Conversation>('SELECT doc FROM conversations WHERE id = $1', [id]),
+    findConversationByKey: (key) => firstDoc<Conversation>('SELECT doc FROM conversations WHERE key = $1', [key]),
+
+    async listConversations(filter: ConversationFilter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.states) {
+        params.push(filter.states);
+        where.push(`state = ANY($${params.length}::text[])`);
+      }
+      if (filter.caseId !== undefined) {
+        params.push(filter.caseId);
+        where.push(`case_id = $${params.length}`);
+      }
+      if (filter.customerId !== undefined) {
+        params.push(filter.customerId);
+        where.push(`customer_id = $${params.length}`);
+      }
+      if (filter.assignee !== undefined) {
+        params.push(filter.assignee);
+        where.push(`assignee = $${params.length}`);
+      }
+      let sql = `SELECT doc FROM conversations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY updated_at DESC NULLS LAST, id COLLATE "C"`;
+      if (filter.limit !== undefined) {
+        params.push(Math.max(0, filter.limit));
+        sql += ` LIMIT $${params.length}`;
+      }
+      return docs<Conversation>(sql, params);
+    },
+
+    getCase: (id) => firstDoc<Case>('SELECT doc FROM cases WHERE id = $1', [id]),
+    findOpenCase: (customerId) =>
+      firstDoc<Case>(
+        `SELECT doc FROM cases WHERE customer_id = $1 AND status = 'open' ORDER BY opened_at DESC NULLS LAST, n DESC LIMIT 1`,
+        [customerId],
+      ),
+    listCases: (customerId) =>
+      docs<Case>('SELECT doc FROM cases WHERE customer_id = $1 ORDER BY opened_at NULLS FIRST, n', [customerId]),
+
+    async listMessages(filter) {
+      if (filter.conversationId !== undefined) {
+        const params: unknown[] = [filter.conversationId];
+        let sql = 'SELECT doc FROM messages WHERE conversation_id = $1';
+        if (filter.caseId !== undefined) {
+          params.push(filter.caseId);
+          sql += ' AND case_id = $2';
+        }
+        return docs<StoredMessage>(`${sql} ORDER BY at NULLS FIRST, n`, params);
+      }
+      if (filter.caseId !== undefined) {
+        return docs<StoredMessage>('SELECT doc FROM messages WHERE case_id = $1 ORDER BY at NULLS FIRST, n', [filter.caseId]);
+      }
+      return docs<StoredMessage>('SELECT doc FROM messages ORDER BY at NULLS FIRST, n');
+    },
+
+    async compareAndSetConversation(id, expected, change) {
+      const { set, remove } = splitChange(change);
+      const mode = expected.assignee === undefined ? 'any' : expected.assignee === null ? 'none' : 'is';
+      // One statement: the row lock makes concurrent claims queue, and each re-checks the
+      // WHERE clause against the winner's row, so exactly one succeeds.
+      return firstDoc<Conversation>(
+        `UPDATE conversations SET doc = (doc - $3::text[]) || $4::jsonb
+         WHERE id = $1 AND state = ANY($2::text[])
+           AND CASE $5::text WHEN 'none' THEN assignee IS NULL WHEN 'is' THEN assignee IS NOT DISTINCT FROM $6::text ELSE true END
+         RETURNING doc`,
+        [id, expected.states, remove, json(set), mode, typeof expected.assignee === 'string' ? expected.assignee : null],
+      );
+    },
+
+    async claimOutbox(now, limit, leaseMs) {
+      if (limit <= 0) return [];
+      // heads: the first unsent item of each conversation. due: those whose time has come,
+      // locked (others' locked rows skipped). The row's own status/not_before are re-checked
+      // after locking, so an item another instance just claimed or completed is not taken.
+      const rows = await query<{ doc: OutboxItem; old_not_before: number; n: string }>(
+        `WITH heads AS (
+           SELECT DISTINCT ON (conversation_id) id
+           FROM outbox WHERE status IN ('pending', 'sending')
+           ORDER BY conversation_id, seq
+         ), due AS (
+           SELECT o.id, o.not_before, o.n FROM outbox o JOIN heads h ON h.id = o.id
+           WHERE o.status IN ('pending', 'sending') AND o.not_before <= $1::double precision
+           ORDER BY o.not_before, o.n
+           LIMIT $2
+           FOR UPDATE OF o SKIP LOCKED
+         )
+         UPDATE outbox o SET doc = o.doc || jsonb_build_object(
+             'status', 'sending',
+             'attempts', COALESCE((o.doc->>'attempts')::integer, 0) + 1,
+             'notBefore', $1::double precision + $3::double precision)
+         FROM due WHERE o.id = due.id
+         RETURNING o.doc, due.not_before AS old_not_before, due.n`,
+        [now, limit, leaseMs],
+      );
+      return rows
+        .sort((a, b) => a.old_not_before - b.old_not_before || Number(a.n) - Number(b.n))
+        .map((r) => r.doc);
+    },
+
+    async completeOutbox(id, outcome) {
+      let patch: Record<string, unknown>;
+      if (outcome.status === 'sent') patch = { status: 'sent', sentAt: outcome.at, platformId: outcome.platformId };
+      else if (outcome.status === 'retry') patch = { status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error };
+      else patch = { status: 'dead', lastError: outcome.error };
+      const rows = await query('UPDATE outbox SET doc = doc || $2::jsonb WHERE id = $1 RETURNING 1 AS ok', [id, json(patch)]);
+      if (!rows.length) throw new StoreError(`outbox item ${id} does not exist`);
+    },
+
+    getOutboxItem: (id) => firstDoc<OutboxItem>('SELECT doc FROM outbox WHERE id = $1', [id]),
+
+    async listOutbox(filter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.conversationId !== undefined) {
+        params.push(filter.conversationId);
+        where.push(`conversation_id = $${params.length}`);
+      }
+      if (filter.status !== undefined) {
+        params.push(filter.status);
+        where.push(`status = $${params.length}`);
+      }
+      return docs<OutboxItem>(`SELECT doc FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY n`, params);
+    },
+
+    async addOperator(op) {
+      try {
+        await query('INSERT INTO operators (id, doc) VALUES ($1, $2::jsonb)', [op.id, json(op)]);
+      } catch (err) {
+        const cause = (err as Error).cause;
+        if (isPgError(cause, UNIQUE_VIOLATION)) {
+          throw new ConflictError(
+            cause.constraint === 'operators_name' ? `an operator named ${op.name} already exists` : `operator ${op.id} already exists`,
+            { cause },
+          );
+        }
+        throw err;
+      }
+    },
+
+    getOperator: (id) => firstDoc<Operator>('SELECT doc FROM operators WHERE id = $1', [id]),
+    findOperatorByName: (name) => firstDoc<Operator>('SELECT doc FROM operators WHERE name = $1', [name]),
+    listOperators: () => docs<Operator>('SELECT doc FROM operators ORDER BY n'),
+
+    async addSuggestion(s) {
+      try {
+        await query('INSERT INTO suggestions (id, doc) VALUES ($1, $2::jsonb)', [s.id, json(s)]);
+      } catch (err) {
+        const cause = (err as Error).cause;
+        if (isPgError(cause, UNIQUE_VIOLATION)) throw new ConflictError(`suggestion ${s.id} already exists`, { cause });
+        throw err;
+      }
+    },
+
+    async updateSuggestion(id, change) {
+      const { set, remove } = splitChange(change);
+      return firstDoc<FaqSuggestion>('UPDATE suggestions SET doc = (doc - $2::text[]) || $3::jsonb WHERE id = $1 RETURNING doc', [id, remove, json(set)]);
+    },
+
+    listSuggestions: (filter) =>
+      filter?.status !== undefined
+        ? docs<FaqSuggestion>('SELECT doc FROM suggestions WHERE status = $1 ORDER BY n', [filter.status])
+        : docs<FaqSuggestion>('SELECT doc FROM suggestions ORDER BY n'),
+
+    async getValue(name) {
+      const rows = await query<{ value: string }>('SELECT value FROM store_values WHERE name = $1', [name]);
+      return rows[0]?.value;
+    },
+
+    async setValue(name, value) {
+      await query('INSERT INTO store_values (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [name, value]);
+    },
+
+    async exportAll() {
+      return transaction(async (client) => {
+        const all = async <T>(table: string): Promise<T[]> => (await client.query<{ doc: T }>(`SELECT doc FROM ${table} ORDER BY n`)).rows.map((r) => r.doc);
+        const inbound = await client.query<{ channel: string; id: string; message: InboundMessage | null; accepted_at: Date; processed_at: Date | null }>(
+          'SELECT channel, id, message, accepted_at, processed_at FROM inbound ORDER BY n',
+        );
+        const values = await client.query<{ name: string; value: string }>('SELECT name, value FROM store_values ORDER BY name');
+        const snapshot: StoreSnapshot = {
+          format: 'sportello-store',
+          version: 1,
+          exportedAt: new Date().toISOString(),
+          customers: await all<Customer>('customers'),
+          conversations: await all<Conversation>('conversations'),
+          cases: await all<Case>('cases'),
+          messages: await all<StoredMessage>('messages'),
+          outbox: await all<OutboxItem>('outbox'),
+          inbound: inbound.rows.map((r): InboundRecord => ({
+            channel: r.channel,
+            id: r.id,
+            acceptedAt: r.accepted_at.toISOString(),
+            ...(r.processed_at ? { processedAt: r.processed_at.toISOString() } : {}),
+            ...(r.message && !r.processed_at ? { message: r.message } : {}),
+          })),
+          operators: await all<Operator>('operators'),
+          suggestions: await all<FaqSuggestion>('suggestions'),
+          values: Object.fromEntries(values.rows.map((r) => [r.name, r.value])),
+        };
+        return snapshot;
+      }, 'REPEATABLE READ READ ONLY');
+    },
+
+    async importAll(snapshot) {
+      const data = parseStoreSnapshot(snapshot);
+      try {
+        await transaction(async (client) => {
+          await upsertDocs(client, 'customers', data.customers);
+          await upsertDocs(client, 'conversations', data.conversations);
+          await upsertDocs(client, 'cases', data.cases);
+          await upsertDocs(client, 'messages', data.messages);
+          if (data.outbox.length) {
+            await client.query(
+              `INSERT INTO outbox (id, doc)
+               SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
+               ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`,
+              [json(data.outbox)],
+            );
+            await client.query(
+              `INSERT INTO outbox_sequences (conversation_id, last_seq)
+               SELECT conversation_id, max(seq) FROM outbox GROUP BY conversation_id
+               ON CONFLICT (conversation_id) DO UPDATE SET last_seq = GREATEST(outbox_sequences.last_seq, EXCLUDED.last_seq)`,
+            );
+          }
+          if (data.inbound.length) {
+            // A message already processed here stays processed; pending ones keep their order.
+            await client.query(
+              `INSERT INTO inbound (channel, id, message, accepted_at, processed_at)
+               SELECT e->>'channel', e->>'id', CASE WHEN e ? 'processedAt' THEN NULL ELSE e->'message' END,
+                      COALESCE(sportello_ts(e->>'acceptedAt'), now()), sportello_ts(e->>'processedAt')
+               FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
+               ON CONFLICT (channel, id) DO UPDATE SET
+                 processed_at = COALESCE(inbound.processed_at, EXCLUDED.processed_at),
+                 message = CASE WHEN COALESCE(inbound.processed_at, EXCLUDED.processed_at) IS NULL THEN inbound.message ELSE NULL END`,
+              [json(data.inbound)],
+            );
+          }
+          await upsertDocs(client, 'operators', data.operators);
+          await upsertDocs(client, 'suggestions', data.suggestions);
+          const values = Object.entries(data.values);
+          if (values.length) {
+            await client.query(
+              `INSERT INTO store_values (name, value) SELECT * FROM unnest($1::text[], $2::text[])
+               ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
+              [values.map(([k]) => k), values.map(([, v]) => v)],
+            );
+          }
+        });
+      } catch (err) {
+        const cause = (err as Error).cause;
+        if (isPgError(cause, UNIQUE_VIOLATION) && cause.constraint === 'operators_name') {
+          throw new ConflictError(`an operator in the snapshot has a name another operator already has: ${cause.message}`, { cause });
+        }
+        throw err;
+      }
+    },
+  };
+  return store;
+}
