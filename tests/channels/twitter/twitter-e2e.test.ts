@@ -14,7 +14,7 @@ import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import { createLowdbStore } from '../../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeXApi, createXWebhookCaller, ROUTES, type FakePost, type FakeUser, type FakeXApi, type XWebhookCaller } from '../../fakes/x-api/fake-x-api.js';
-import { xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
+import { aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
 import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from './helpers.js';
 
 const CORPUS = '/work/shared/corpus';
@@ -139,6 +139,20 @@ describe('public mentions', () => {
     expect(channel.capabilities.measure(replies[0]!.text)).toBeLessThanOrEqual(280);
     const conversation = await app.store.findConversationByKey(`twitter:public:${post.id}`);
     expect(conversation?.customerId).toBe(`twitter:${user.id}`);
+  });
+
+  it('answers a mention delivered by the Account Activity API the same way', async () => {
+    const user = newCustomer();
+    const post = x.mention(user.id, `@${BRAND.username} Come faccio un reso?`);
+    const res = await hook.deliver(aaaTweetCreate(BRAND.id, [v1Tweet(post, user, x.users.get(BRAND.id)!)]));
+    expect(res.status).toBe(200);
+    await settle();
+    const replies = repliesTo(post);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.referenced_tweets).toEqual([{ type: 'replied_to', id: post.id }]);
+    // Our own reply, echoed back by the AAA, is not a customer message.
+    const echo = await hook.deliver(aaaTweetCreate(BRAND.id, [v1Tweet(replies[0]!, x.users.get(BRAND.id)!, x.users.get(BRAND.id)!)]));
+    expect(echo.body).toMatchObject({ accepted: 0 });
   });
 
   it('keeps a follow-up mention inside the thread in the same conversation', async () => {
