@@ -1,6 +1,19 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createFakeClock } from '../../src/core/ports.js';
-import { createLoginLimiter, hashPassword, isSameOrigin, verifyLogin, verifyPassword } from '../../src/handoff/auth.js';
+import {
+  createLoginLimiter,
+  createSessions,
+  hashPassword,
+  isSameOrigin,
+  loadSessionSecret,
+  SESSION_SECRET_KEY,
+  verifyLogin,
+  verifyPassword,
+} from '../../src/handoff/auth.js';
+import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
 
 describe('password hashes', () => {
   it('stores scrypt parameters, salt and hash, never the password', async () => {
@@ -65,5 +78,62 @@ describe('same-origin check', () => {
     expect(isSameOrigin({ 'sec-fetch-site': 'cross-site' }, ours)).toBe(false);
     expect(isSameOrigin({ 'sec-fetch-site': 'same-site', origin: 'http://127.0.0.1:3978' }, ours)).toBe(false);
     expect(isSameOrigin({ origin: 'null' }, ours)).toBe(false);
+  });
+});
+
+describe('session cookies', () => {
+  let dir: string;
+  let store: LowdbStore;
+  const clock = createFakeClock('2026-11-23T10:00:00Z');
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sportello-auth-'));
+    store = createLowdbStore({ file: join(dir, 'store.json') });
+    await store.init();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('generates a secret once and keeps it in the store, so a restarted instance accepts old sessions', async () => {
+    const secret = await loadSessionSecret(store);
+    expect(secret.length).toBeGreaterThanOrEqual(40);
+    expect(await loadSessionSecret(store)).toBe(secret);
+    const before = createSessions({ secret, clock, store, secure: false });
+    const { setCookie, session } = before.issue('op-1');
+    await store.close();
+    store = createLowdbStore({ file: join(dir, 'store.json') });
+    await store.init();
+    expect(await store.getValue(SESSION_SECRET_KEY)).toBe(secret);
+    const after = createSessions({ secret: await loadSessionSecret(store), clock, store, secure: false });
+    const cookieHeader = `other=1; ${setCookie.split(';')[0]}`;
+    expect(await after.read(cookieHeader)).toEqual(session);
+  });
+
+  it('uses the configured secret instead of generating one', async () => {
+    expect(await loadSessionSecret(store, 'x'.repeat(32))).toBe('x'.repeat(32));
+    expect(await store.getValue(SESSION_SECRET_KEY)).toBeUndefined();
+  });
+
+  it('refuses a tampered, expired or revoked session, and checks the CSRF token in constant time', async () => {
+    const sessions = createSessions({ secret: 's'.repeat(32), clock, store, secure: true, ttlMs: 60_000 });
+    const { setCookie, session } = sessions.issue('op-1');
+    expect(setCookie).toMatch(/; HttpOnly; SameSite=Strict; Path=\/; Secure$/);
+    const cookie = setCookie.split(';')[0]!;
+    const [payload, signature] = cookie.split('=')[1]!.split('.');
+    const forged = Buffer.from(JSON.stringify({ o: 'op-admin', n: session.nonce, e: session.expiresAt })).toString('base64url');
+    expect(await sessions.read(`sportello_session=${forged}.${signature}`)).toBeUndefined();
+    expect(await sessions.read(`sportello_session=${payload}`)).toBeUndefined();
+    expect(await sessions.read(undefined)).toBeUndefined();
+    expect(sessions.checkCsrf(session, session.csrfToken)).toBe(true);
+    expect(sessions.checkCsrf(session, session.csrfToken.slice(1))).toBe(false);
+    expect(sessions.checkCsrf(session, undefined)).toBe(false);
+    const other = createSessions({ secret: 't'.repeat(32), clock, store, secure: true });
+    expect(await other.read(cookie)).toBeUndefined();
+    await sessions.revoke(session);
+    expect(await sessions.read(cookie)).toBeUndefined();
+    const second = sessions.issue('op-1');
+    clock.advance(60_001);
+    expect(await sessions.read(second.setCookie.split(';')[0])).toBeUndefined();
   });
 });
