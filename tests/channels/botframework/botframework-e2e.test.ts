@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createSportello, type Sportello } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/config.js';
 import { createFakeClock } from '../../../src/core/ports.js';
@@ -22,14 +22,9 @@ let dir: string;
 let app: Sportello;
 let endpoint: string;
 
+// One instance for the file; every test uses its own conversation and user.
 beforeAll(async () => {
   connector = await createFakeBotConnector();
-});
-afterAll(async () => {
-  await connector.close();
-});
-beforeEach(async () => {
-  connector.calls.length = 0;
   dir = mkdtempSync(join(tmpdir(), 'sportello-bf-'));
   const config = loadConfig({
     SPORTELLO_DATA: join(dir, 'data.json'),
@@ -45,9 +40,13 @@ beforeEach(async () => {
   endpoint = `${await app.listen(0, '127.0.0.1')}/api/messages`;
   await app.store.addOperator(operator);
 });
-afterEach(async () => {
+afterAll(async () => {
   await app.close();
+  await connector.close();
   rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  connector.calls.length = 0;
 });
 
 async function settle(): Promise<void> {
