@@ -1,0 +1,194 @@
+/**
+ * Several Sportello processes on one PostgreSQL database, seen from outside: Meta delivers
+ * webhooks to any instance (some to two of them at once), operators log in on one instance and
+ * act through another, and live events reach an operator whatever instance caused them.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { hashPassword } from '../../src/handoff/auth.js';
+import { createPostgresStore } from '../../src/storage/postgres/index.js';
+import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
+import {
+  allReplies,
+  createTestDatabase,
+  deliver,
+  instanceEnv,
+  login,
+  openEvents,
+  operatorGet,
+  operatorPost,
+  pool,
+  postgresAvailable,
+  repliesTo,
+  ROOT,
+  signedDelivery,
+  sleep,
+  startGraph,
+  startInstance,
+  waitUntil,
+  type Instance,
+  type TestDatabase,
+} from './harness.js';
+
+/** FAQ questions the sample corpus answers with confidence, each with its own answer. */
+const QUESTIONS = ['come posso pagare?', 'quali sono i vostri orari?', 'avete un negozio fisico?', 'come faccio a fare un reso?'];
+const CUSTOMERS = 250;
+const PASSWORD = 'e2e-operator-password';
+
+const available = await postgresAvailable();
+const suite = available ? describe : describe.skip;
+if (!available) console.warn('PostgreSQL is not reachable on 127.0.0.1:5432: the multi-instance tests are skipped');
+
+let db: TestDatabase;
+let graph: FakeGraphApi;
+let a: Instance;
+let b: Instance;
+
+beforeAll(async () => {
+  if (!available) return;
+  db = await createTestDatabase();
+  graph = await startGraph();
+  const deployment = { databaseUrl: db.url, graphOrigin: graph.origin };
+  // Both start at once against a fresh database: migrations must cope with a concurrent start.
+  [a, b] = await Promise.all([startInstance('A', deployment), startInstance('B', deployment)]);
+}, 60_000);
+
+afterAll(async () => {
+  if (!available) return;
+  await Promise.all([a?.stop(), b?.stop()]);
+  await graph?.close();
+  await db?.drop();
+}, 30_000);
+
+/** Fails with the instances' own output when something went wrong inside them. */
+function withLogs(message: string): string {
+  return `${message}\n--- A ---\n${a.output().slice(-4000)}\n--- B ---\n${b.output().slice(-4000)}`;
+}
+
+suite('two instances on one database', () => {
+  it('answers each of 1,000 Messenger messages exactly once, though a third of them reach both instances', async () => {
+    const messages: Array<{ psid: string; mid: string; text: string; both: boolean; target: number }> = [];
+    for (let c = 0; c < CUSTOMERS; c++) {
+      const psid = `6200000000${String(c).padStart(5, '0')}`;
+      graph.userWrote(psid, new Date());
+      QUESTIONS.forEach((text, q) => messages.push({ psid, mid: `m_e2e_${psid}_${q}`, text, both: false, target: 0 }));
+    }
+    // A shuffled (but repeatable) order: customers interleave and one customer's questions overtake each other.
+    messages.sort((x, y) => hash(x.mid) - hash(y.mid));
+    messages.forEach((m, i) => {
+      m.both = i % 3 === 0;
+      m.target = i % 2;
+    });
+    const statuses = await pool(
+      messages.map((m) => async () => {
+        const delivery = signedDelivery(m.psid, m.text, m.mid);
+        if (m.both) return (await Promise.all([deliver(a.url, delivery), deliver(b.url, delivery)])).every((s) => s === 200);
+        return (await deliver(m.target === 0 ? a.url : b.url, delivery)) === 200;
+      }),
+      32,
+    );
+    expect(statuses.filter((ok) => !ok)).toHaveLength(0);
+
+    const expected = messages.length;
+    const arrived = await waitUntil(() => graph.sentMessages().length >= expected, 30_000);
+    // A duplicate would arrive after the last expected reply: give it the sender's poll period and more.
+    await sleep(1500);
+    const replies = allReplies(graph).filter((r) => r.psid.startsWith('62000'));
+    if (!arrived || replies.length !== expected) throw new Error(withLogs(`expected ${expected} replies, got ${replies.length}`));
+
+    // Each customer asked four different questions: four replies, one answering each.
+    const answerOf = new Map<string, number>();
+    for (const r of replies) answerOf.set(r.text, (answerOf.get(r.text) ?? 0) + 1);
+    expect([...answerOf.values()]).toEqual(QUESTIONS.map(() => CUSTOMERS));
+    for (let c = 0; c < CUSTOMERS; c++) {
+      const psid = `6200000000${String(c).padStart(5, '0')}`;
+      const texts = repliesTo(graph, psid);
+      expect({ psid, replies: texts.length, distinct: new Set(texts).size }).toEqual({ psid, replies: QUESTIONS.length, distinct: QUESTIONS.length });
+    }
+  }, 60_000);
+
+  it('lets exactly one of 20 operators claim a conversation they all grab at once through both instances', async () => {
+    const store = createPostgresStore({ url: db.url });
+    await store.init();
+    const passwordHash = await hashPassword(PASSWORD);
+    try {
+      // One operator the way an admin adds one (the CLI), the rest straight into the shared store.
+      await addOperatorWithCli(db.url, 'Capo Turno', 'CT', 'admin');
+      for (let i = 1; i < 20; i++) {
+        await store.addOperator({ id: `op_e2e_${i}`, name: `Operatore ${i}`, initials: `O${i}`, role: 'agent', passwordHash, createdAt: new Date().toISOString() });
+      }
+    } finally {
+      await store.close();
+    }
+    const names = ['Capo Turno', ...Array.from({ length: 19 }, (_, i) => `Operatore ${i + 1}`)];
+    // Half log in on A and half on B; every one then claims through the *other* instance.
+    const sessions = await Promise.all(names.map((name, i) => login(i % 2 === 0 ? a.url : b.url, name, PASSWORD)));
+
+    const psid = '6300000000000001';
+    graph.userWrote(psid, new Date());
+    expect(await deliver(b.url, signedDelivery(psid, 'vorrei parlare con un operatore per favore', 'm_e2e_claim_1'))).toBe(200);
+    let conversationId = '';
+    const queued = await waitUntil(async () => {
+      const { body } = await operatorGet(sessions[0]!, '/queue');
+      const row = (body.rows as Array<{ conversationId: string; customerId: string; state: string }>).find((r) => r.customerId === `messenger:${psid}`);
+      conversationId = row?.state === 'queued' ? row.conversationId : '';
+      return conversationId !== '';
+    }, 10_000);
+    expect(queued).toBe(true);
+
+    const results = await Promise.all(
+      sessions.map((s) => operatorPost(s, `/conversations/${conversationId}/claim`, {}, s.baseUrl === a.url ? b.url : a.url)),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, ...Array<number>(19).fill(409)]);
+    const winner = results.find((r) => r.status === 200)!;
+    const assignee = (winner.body.conversation as { assignee: string }).assignee;
+    for (const loser of results.filter((r) => r.status === 409)) expect(String(loser.body.error)).toMatch(/already claimed/);
+
+    // Both instances agree on who holds it.
+    for (const base of [a.url, b.url]) {
+      const { body } = await operatorGet(sessions[0]!, `/conversations/${conversationId}`, base);
+      expect((body.conversation as { state: string; assignee: string }).assignee).toBe(assignee);
+      expect((body.conversation as { state: string }).state).toBe('assigned');
+    }
+  }, 60_000);
+
+  it('shows an operator connected to instance A an escalation made by instance B within a second', async () => {
+    const session = await login(a.url, 'Operatore 1', PASSWORD);
+    const stream = await openEvents(session);
+    try {
+      const psid = '6300000000000002';
+      graph.userWrote(psid, new Date());
+      const sentAt = Date.now();
+      expect(await deliver(b.url, signedDelivery(psid, 'voglio parlare con una persona, non con un bot', 'm_e2e_sse_1'))).toBe(200);
+      const escalated = await stream.waitFor((e) => e.type === 'conversation.escalated', 5000);
+      const conversation = await operatorGet(session, `/conversations/${String(escalated.data.conversationId)}`);
+      expect((conversation.body.customer as { id: string }).id).toBe(`messenger:${psid}`);
+      expect(escalated.receivedAt - sentAt).toBeLessThanOrEqual(1000);
+    } finally {
+      stream.close();
+    }
+  }, 30_000);
+});
+
+/** A stable pseudo-random order. */
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** `sportello operator add` against the shared database, password on stdin. */
+async function addOperatorWithCli(databaseUrl: string, name: string, initials: string, role: 'agent' | 'admin'): Promise<void> {
+  const child = spawn(process.execPath, [`${ROOT}/bin/sportello.js`, 'operator', 'add', '--name', name, '--initials', initials, '--role', role], {
+    cwd: ROOT,
+    env: instanceEnv({ databaseUrl, graphOrigin: graph.origin }, 0),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdin.end(`${PASSWORD}\n`);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`sportello operator add exited ${code}: ${output}`);
+}
