@@ -1,0 +1,193 @@
+/**
+ * @module cli/store-admin
+ * `sportello migrate | export [FILE] | import FILE`: schema migrations for PostgreSQL, and the
+ * whole store as one JSON document (e.g. to move an embedded lowdb install to PostgreSQL:
+ * export with SPORTELLO_DATA, import with DATABASE_URL). The store is chosen as at start-up:
+ * PostgreSQL when DATABASE_URL is set, otherwise the lowdb file SPORTELLO_DATA.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { createLowdbStore, type LowdbStore } from '../storage/lowdb/index.js';
+import { createPostgresStore, type PostgresStore } from '../storage/postgres/index.js';
+import { parseStoreSnapshot, type StoreSnapshot } from '../storage/snapshot.js';
+
+/** The streams a command talks to (tests pass their own). */
+export interface StoreAdminIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const envSchema = z.object({
+  SPORTELLO_DATA: z.string().min(1).default('data/sportello.json'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres://')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+});
+type StoreEnv = z.infer<typeof envSchema>;
+
+type AdminStore = LowdbStore | PostgresStore;
+
+function readEnv(env: Record<string, string | undefined>, io: StoreAdminIo): StoreEnv | undefined {
+  const parsed = envSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) io.stderr.write(`sportello: ${issue.path.join('.')} ${issue.message}\n`);
+  return undefined;
+}
+
+function describeStore(env: StoreEnv): string {
+  if (env.DATABASE_URL) {
+    const u = new URL(env.DATABASE_URL);
+    // Never print the password.
+    return `PostgreSQL ${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  }
+  return `lowdb file ${env.SPORTELLO_DATA}`;
+}
+
+async function openStore(env: StoreEnv): Promise<AdminStore> {
+  const store: AdminStore = env.DATABASE_URL ? createPostgresStore({ url: env.DATABASE_URL, poolSize: 2 }) : createLowdbStore({ file: env.SPORTELLO_DATA });
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function counts(s: StoreSnapshot): string {
+  return [
+    `${s.conversations.length} conversations`,
+    `${s.customers.length} customers`,
+    `${s.cases.length} cases`,
+    `${s.messages.length} messages`,
+    `${s.outbox.length} outbox items`,
+    `${s.operators.length} operators`,
+    `${s.suggestions.length} suggestions`,
+    `${Object.keys(s.values).length} values`,
+  ].join(', ');
+}
+
+function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function report(io: StoreAdminIo, command: string, err: unknown): number {
+  io.stderr.write(`sportello ${command}: ${(err as Error).message}\n`);
+  return 1;
+}
+
+/** `sportello migrate`: applies PostgreSQL migrations; the embedded store needs none. */
+export async function runMigrate(argv: readonly string[], io: StoreAdminIo, env: Record<string, string | undefined>): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.stdout.write('Usage: sportello migrate\n  Applies pending PostgreSQL schema migrations (DATABASE_URL). Safe to run while instances start.\n');
+    return 0;
+  }
+  if (argv.length) {
+    io.stderr.write(`sportello migrate: unexpected argument "${argv[0]}"\n`);
+    return 2;
+  }
+  const storeEnv = readEnv(env, io);
+  if (!storeEnv) return 2;
+  if (!storeEnv.DATABASE_URL) {
+    io.stdout.write(`Nothing to migrate: the embedded store (${storeEnv.SPORTELLO_DATA}) has no schema. Set DATABASE_URL to migrate PostgreSQL.\n`);
+    return 0;
+  }
+  const store = createPostgresStore({ url: storeEnv.DATABASE_URL, poolSize: 1 });
+  try {
+    const { applied, current } = await store.migrate();
+    io.stdout.write(
+      applied.length
+        ? `Applied migration${applied.length > 1 ? 's' : ''} ${applied.join(', ')} to ${describeStore(storeEnv)}; schema version ${current}.\n`
+        : `${describeStore(storeEnv)} is up to date (schema version ${current}).\n`,
+    );
+    return 0;
+  } catch (err) {
+    return report(io, 'migrate', err);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `sportello export [FILE|-]`: writes the whole store as one JSON document (stdout by default). */
+export async function runExport(argv: readonly string[], io: StoreAdminIo, env: Record<string, string | undefined>): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.stdout.write('Usage: sportello export [FILE]\n  Writes the whole store (conversations, customers, cases, messages, outbox, operators,\n  suggestions, values) as JSON to FILE, or to stdout when FILE is absent or "-".\n  The document holds customers\' messages: keep it private.\n');
+    return 0;
+  }
+  if (argv.length > 1) {
+    io.stderr.write(`sportello export: expected at most one FILE, got ${argv.length} arguments\n`);
+    return 2;
+  }
+  const storeEnv = readEnv(env, io);
+  if (!storeEnv) return 2;
+  const target = argv[0];
+  let store: AdminStore | undefined;
+  try {
+    store = await openStore(storeEnv);
+    const snapshot = await store.exportAll();
+    const text = `${JSON.stringify(snapshot, null, 2)}\n`;
+    if (target === undefined || target === '-') {
+      io.stdout.write(text);
+    } else {
+      // Written privately (0600) and atomically: a half-written export is never left behind.
+      const temp = join(dirname(target), `.${basename(target)}.tmp`);
+      await writeFile(temp, text, { encoding: 'utf8', mode: 0o600 });
+      await rename(temp, target);
+    }
+    io.stderr.write(`Exported ${counts(snapshot)} from ${describeStore(storeEnv)}${target && target !== '-' ? ` to ${target}` : ''}.\n`);
+    return 0;
+  } catch (err) {
+    return report(io, 'export', err);
+  } finally {
+    await store?.close();
+  }
+}
+
+/** `sportello import FILE|-`: merges an export into the configured store (idempotent). */
+export async function runImport(argv: readonly string[], io: StoreAdminIo, env: Record<string, string | undefined>): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.stdout.write('Usage: sportello import FILE\n  Reads an export (FILE, or stdin with "-") into the store chosen by DATABASE_URL or\n  SPORTELLO_DATA. Records are matched by id, so importing twice changes nothing.\n  Stop the instances using an embedded (lowdb) store first.\n');
+    return 0;
+  }
+  if (argv.length !== 1) {
+    io.stderr.write('sportello import: expected one FILE (or "-" for stdin)\n');
+    return 2;
+  }
+  const source = argv[0] ?? '-';
+  const storeEnv = readEnv(env, io);
+  if (!storeEnv) return 2;
+  let snapshot: StoreSnapshot;
+  try {
+    const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8');
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${source === '-' ? 'stdin' : source} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+    snapshot = parseStoreSnapshot(data);
+  } catch (err) {
+    return report(io, 'import', err);
+  }
+  let store: AdminStore | undefined;
+  try {
+    store = await openStore(storeEnv);
+    await store.importAll(snapshot);
+    io.stdout.write(`Imported ${counts(snapshot)} into ${describeStore(storeEnv)}.\n`);
+    return 0;
+  } catch (err) {
+    return report(io, 'import', err);
+  } finally {
+    await store?.close();
+  }
+}

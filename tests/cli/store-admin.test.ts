@@ -1,0 +1,157 @@
+/**
+ * `sportello migrate | export | import` against a real lowdb file and a real PostgreSQL
+ * database (which must be running: these tests fail, not skip, without it).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import pg from 'pg';
+import { runExport, runImport, runMigrate } from '../../src/cli/store-admin.js';
+import { createLowdbStore } from '../../src/storage/lowdb/index.js';
+import type { StoreSnapshot } from '../../src/storage/snapshot.js';
+import { makeCase, makeConversation, makeCustomer, makeInbound, makeMessage, makeOperator, makeOutbox, makeTurn } from '../storage/store-contract.js';
+
+const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const database = `sportello_test_${randomBytes(6).toString('hex')}`;
+const DATABASE_URL = (() => {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${database}`;
+  return u.toString();
+})();
+const dir = mkdtempSync(join(tmpdir(), 'sportello-admin-'));
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}); start it before running these tests`, { cause: err });
+  }
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(() => admin(`CREATE DATABASE ${database}`));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+});
+
+function io(stdinText = '') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return { io: { stdin: Readable.from([stdinText]), stdout, stderr }, out: () => out, err: () => err };
+}
+
+async function seedLowdb(file: string): Promise<void> {
+  const store = createLowdbStore({ file });
+  await store.init();
+  await store.acceptInbound(makeInbound('m1'));
+  await store.acceptInbound(makeInbound('m2'));
+  await store.commitTurn(
+    makeTurn({
+      inbound: { channel: 'test', id: 'm1' },
+      customer: makeCustomer(),
+      conversations: [makeConversation('cv1')],
+      case: makeCase('case1', { conversationIds: ['cv1'] }),
+      messages: [makeMessage('msg1'), makeMessage('msg2')],
+      outbox: [makeOutbox('o1'), makeOutbox('o2')],
+    }),
+  );
+  await store.addOperator(makeOperator('op1', 'Marta'));
+  await store.setValue('twitter:since_id', '99');
+  await store.close();
+}
+
+const strip = (s: StoreSnapshot) => ({ ...s, exportedAt: '', inbound: s.inbound.map((r) => ({ channel: r.channel, id: r.id, processed: r.processedAt !== undefined, message: r.message })) });
+
+describe('sportello migrate, export and import', () => {
+  it('says there is nothing to migrate for the embedded store', async () => {
+    const t = io();
+    expect(await runMigrate([], t.io, { SPORTELLO_DATA: join(dir, 'x.json') })).toBe(0);
+    expect(t.out()).toMatch(/Nothing to migrate/);
+  });
+
+  it('applies PostgreSQL migrations once and then reports the schema up to date', async () => {
+    const first = io();
+    expect(await runMigrate([], first.io, { DATABASE_URL })).toBe(0);
+    expect(first.out()).toMatch(/Applied migration 1 .* schema version 1/);
+    const second = io();
+    expect(await runMigrate([], second.io, { DATABASE_URL })).toBe(0);
+    expect(second.out()).toMatch(/up to date \(schema version 1\)/);
+  });
+
+  it('moves an embedded install to PostgreSQL: export the lowdb file, import it twice, export the same data', async () => {
+    const data = join(dir, 'sportello.json');
+    await seedLowdb(data);
+    const exportFile = join(dir, 'export.json');
+    const ex = io();
+    expect(await runExport([exportFile], ex.io, { SPORTELLO_DATA: data })).toBe(0);
+    expect(ex.err()).toMatch(/Exported 1 conversations, 1 customers, 1 cases, 2 messages, 2 outbox items, 1 operators/);
+    expect(statSync(exportFile).mode & 0o777).toBe(0o600);
+    const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as StoreSnapshot;
+
+    for (let i = 0; i < 2; i++) {
+      const im = io();
+      expect(await runImport([exportFile], im.io, { DATABASE_URL })).toBe(0);
+      expect(im.out()).toMatch(/Imported 1 conversations/);
+    }
+    const back = io();
+    expect(await runExport([], back.io, { DATABASE_URL })).toBe(0);
+    const fromPostgres = JSON.parse(back.out()) as StoreSnapshot;
+    expect(strip(fromPostgres)).toEqual(strip(exported));
+  });
+
+  it('reads an import from stdin', async () => {
+    const data = join(dir, 'from-stdin.json');
+    const doc = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as StoreSnapshot;
+    const t = io(JSON.stringify(doc));
+    expect(await runImport(['-'], t.io, { SPORTELLO_DATA: data })).toBe(0);
+    const store = createLowdbStore({ file: data });
+    await store.init();
+    expect((await store.findOperatorByName('Marta'))?.id).toBe('op1');
+    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
+    await store.close();
+  });
+
+  it('refuses a file that is not JSON or not an export, saying why, and writes nothing', async () => {
+    const data = join(dir, 'untouched.json');
+    const notJson = join(dir, 'bad.json');
+    writeFileSync(notJson, '{ nope');
+    const a = io();
+    expect(await runImport([notJson], a.io, { SPORTELLO_DATA: data })).toBe(1);
+    expect(a.err()).toMatch(/bad\.json is not valid JSON/);
+    const wrong = join(dir, 'wrong.json');
+    writeFileSync(wrong, JSON.stringify({ format: 'sportello-store', version: 1, exportedAt: 'x', customers: [], conversations: [{ id: 'c1' }] }));
+    const b = io();
+    expect(await runImport([wrong], b.io, { SPORTELLO_DATA: data })).toBe(1);
+    expect(b.err()).toMatch(/conversations\.0\.key/);
+    expect(() => statSync(data)).toThrow();
+  });
+
+  it('rejects wrong usage and a malformed DATABASE_URL with exit code 2', async () => {
+    const a = io();
+    expect(await runImport([], a.io, {})).toBe(2);
+    const b = io();
+    expect(await runExport(['a', 'b'], b.io, {})).toBe(2);
+    const c = io();
+    expect(await runMigrate([], c.io, { DATABASE_URL: 'mysql://x' })).toBe(2);
+    expect(c.err()).toMatch(/DATABASE_URL must start with postgres:\/\//);
+  });
+
+  it('reports an unreachable database without printing its password', async () => {
+    const t = io();
+    expect(await runMigrate([], t.io, { DATABASE_URL: 'postgres://u:s3cret@127.0.0.1:5999/db' })).toBe(1);
+    expect(t.err()).toMatch(/ECONNREFUSED/);
+    expect(t.err()).not.toMatch(/s3cret/);
+  });
+});
