@@ -48,8 +48,19 @@ export interface BotFrameworkChannelDeps {
 
 /** The route the Azure Bot resource's messaging endpoint points at. */
 export const BOTFRAMEWORK_PATH = '/api/messages';
-/** Web Chat and Teams take long texts; keep one message readable. */
-const MAX_TEXT = 4000;
+/** Teams refuses messages over about 28 KB; Web Chat has no limit of its own. */
+const MAX_TEXT = 28000;
+
+/** What Bot Framework channels allow (the conversation-test runner can use the same values). */
+export const BOTFRAMEWORK_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
+  publicReplies: false,
+  privateMessages: true,
+  maxLength: { private: MAX_TEXT, public: MAX_TEXT },
+  measure: (text: string) => text.length,
+  quickReplies: 10,
+  signsPublicReplies: false,
+  maxThread: 1,
+});
 
 const inboundActivitySchema = z.looseObject({
   type: z.string(),
@@ -201,15 +212,7 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
     }
   }
 
-  const capabilities: ChannelCapabilities = {
-    publicReplies: false,
-    privateMessages: true,
-    maxLength: { private: MAX_TEXT, public: MAX_TEXT },
-    measure: (text) => text.length,
-    quickReplies: 10,
-    signsPublicReplies: false,
-    maxThread: 1,
-  };
+  const capabilities: ChannelCapabilities = { ...BOTFRAMEWORK_CAPABILITIES, maxLength: { ...BOTFRAMEWORK_CAPABILITIES.maxLength } };
 
   function toInbound(activity: Activity, raw: z.infer<typeof inboundActivitySchema>): InboundMessage | undefined {
     if (raw.type !== ActivityTypes.Message || !raw.from || !raw.conversation) return undefined;

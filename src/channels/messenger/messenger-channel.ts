@@ -55,6 +55,19 @@ const sendResponseSchema = z.looseObject({
 const commentResponseSchema = z.looseObject({ id: z.string() });
 const privateReplyRecordSchema = z.object({ recipientId: z.string().optional(), at: z.string() });
 
+/** What Messenger and Page comments allow (the conversation-test runner can use the same values). */
+export const MESSENGER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
+  publicReplies: true,
+  privateMessages: true,
+  maxLength: { private: MAX_TEXT, public: MAX_COMMENT },
+  // UTF-16 units: never more than Meta's count of characters, so a fitted text always fits.
+  measure: (text: string) => text.length,
+  quickReplies: MAX_QUICK_REPLIES,
+  signsPublicReplies: false,
+  maxThread: 1,
+  messagingWindow: { ...MESSENGER_WINDOW },
+});
+
 /** Comment ids are `<post or parent id>_<comment id>`; Messenger mids look like `m_…`. */
 export function isCommentId(id: string): boolean {
   return /^\d+_\d+$/.test(id);
@@ -110,17 +123,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     origin: config.graphOrigin,
   });
 
-  const capabilities: ChannelCapabilities = {
-    publicReplies: true,
-    privateMessages: true,
-    maxLength: { private: MAX_TEXT, public: MAX_COMMENT },
-    // UTF-16 units: never more than Meta's count of characters, so a fitted text always fits.
-    measure: (text) => text.length,
-    quickReplies: MAX_QUICK_REPLIES,
-    signsPublicReplies: false,
-    maxThread: 1,
-    messagingWindow: { ...MESSENGER_WINDOW },
-  };
+  const capabilities: ChannelCapabilities = { ...MESSENGER_CAPABILITIES, maxLength: { ...MESSENGER_CAPABILITIES.maxLength } };
 
   /** RESPONSE inside 24 h; HUMAN_AGENT for operators up to 7 days; otherwise refuse without calling Meta. */
   function messagingOptions(item: OutboxItem): { messagingType: 'RESPONSE' } | { messagingType: 'MESSAGE_TAG'; tag: 'HUMAN_AGENT' } {
@@ -271,13 +274,13 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
 
     async notify(event: DomainEvent, conversation: Conversation): Promise<void> {
       if (!config.handover || conversation.channel !== 'messenger' || conversation.visibility !== 'private') return;
-      if (event.type !== 'conversation.escalated' && event.type !== 'conversation.resolved') return;
+      if (event.type !== 'conversation.escalated' && event.type !== 'conversation.resolved' && event.type !== 'conversation.returned_to_bot') return;
       const psid = refString(conversation.ref, 'psid') ?? conversation.key.split(':').slice(2).join(':');
       try {
         if (event.type === 'conversation.escalated') {
           await client.passThreadControl(psid, PAGE_INBOX_APP_ID, `sportello:escalated:${event.reason}`);
         } else {
-          await client.takeThreadControl(psid, 'sportello:resolved');
+          await client.takeThreadControl(psid, event.type === 'conversation.resolved' ? 'sportello:resolved' : 'sportello:returned_to_bot');
         }
       } catch (error) {
         throw toChannelError(error, event.type === 'conversation.escalated' ? 'pass thread control' : 'take thread control', clock.now().getTime());

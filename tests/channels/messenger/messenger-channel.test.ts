@@ -391,4 +391,12 @@ describe('handover to the Page Inbox', () => {
     await withHandover.notify!(resolved, conversation);
     expect(graph.threadOwner.get(PSID)).toBe('page');
   });
+
+  it('takes the thread back when an operator returns the conversation to the bot', async () => {
+    const withHandover = createMessengerChannel({ config: messengerConfig(graph.origin, { handover: true }), store, clock, logger: createSilentLogger() });
+    await withHandover.notify!(escalated, conversation);
+    await withHandover.notify!({ type: 'conversation.returned_to_bot', conversationId: 'cv_9', at: START }, conversation);
+    expect(graph.threadOwner.get(PSID)).toBe('page');
+    expect(graph.calls.at(-1)).toMatchObject({ path: '/me/take_thread_control', body: { metadata: 'sportello:returned_to_bot' } });
+  });
 });
