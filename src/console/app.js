@@ -190,9 +190,16 @@ function refreshQueueSoon() {
   queueTimer = setTimeout(() => refreshQueue().catch(fail), 150);
 }
 let conversationTimer;
+let suggestionsDue = false;
 function refreshConversationSoon(withSuggestions) {
   clearTimeout(conversationTimer);
-  conversationTimer = setTimeout(() => state.current && openConversation(state.current, { keepComposer: true, withSuggestions }).catch(fail), 150);
+  // Several events come together: remember that one of them was a new customer message.
+  suggestionsDue ||= withSuggestions;
+  conversationTimer = setTimeout(() => {
+    const withNew = suggestionsDue;
+    suggestionsDue = false;
+    if (state.current) openConversation(state.current, { keepComposer: true, withSuggestions: withNew }).catch(fail);
+  }, 150);
 }
 
 function setLive(ok) {
@@ -273,7 +280,10 @@ function customerName(customer) {
   if (!customer) return '';
   if (customer.name && customer.handle) return `${customer.name} (@${customer.handle})`;
   if (customer.handle) return `@${customer.handle}`;
-  return customer.name ?? customer.id;
+  if (customer.name) return customer.name;
+  // No name from the platform (web chat): a short, stable label from the id.
+  const id = String(customer.id ?? '');
+  return `${t('customer')} ${id.slice(id.indexOf(':') + 1, id.indexOf(':') + 7)}`;
 }
 
 function renderQueue() {

@@ -193,8 +193,8 @@ export function duration(ms) {
   if (minutes < 1) return `<1 ${dict.min}`;
   if (minutes < 60) return `${minutes} ${dict.min}`;
   const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours} ${dict.hour} ${minutes % 60} ${dict.min}`;
-  return `${Math.floor(hours / 24)} ${dict.day} ${hours % 24} ${dict.hour}`;
+  if (hours < 24) return minutes % 60 ? `${hours} ${dict.hour} ${minutes % 60} ${dict.min}` : `${hours} ${dict.hour}`;
+  return hours % 24 ? `${Math.floor(hours / 24)} ${dict.day} ${hours % 24} ${dict.hour}` : `${Math.floor(hours / 24)} ${dict.day}`;
 }
 
 /** A clock time or date for a message. */

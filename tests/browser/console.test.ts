@@ -1,0 +1,165 @@
+/**
+ * The operator console in a real browser (Debian's Chromium driven by playwright-core): a
+ * customer writes in the web chat, the escalation appears live in the console, an operator
+ * claims it, uses a FAQ suggestion, replies (delivered to the customer's web chat), adds a note
+ * and resolves with "add to FAQ". Screenshots go to test-output/screenshots/.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ROOT } from '../helpers/app.js';
+import { closeSharedKnowledge, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-output', 'screenshots');
+
+jest.setTimeout(120_000);
+
+const browserTest = existsSync(CHROMIUM) ? describe : describe.skip;
+if (!existsSync(CHROMIUM)) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+
+browserTest('the operator console in a browser', () => {
+  let t: ApiApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    t = await startApiApp();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await closeSharedKnowledge();
+  });
+
+  async function operatorPage(name: string, password: string, locale = 'it-IT'): Promise<Page> {
+    const context = await browser.newContext({ locale, viewport: { width: 1360, height: 860 } });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${t.base}/console`);
+    await page.getByLabel(locale.startsWith('it') ? 'Nome' : 'Name').fill(name);
+    await page.getByLabel('Password').fill(password);
+    await page.locator('#login-submit').click();
+    await page.locator('#desk-view').waitFor({ state: 'visible' });
+    return page;
+  }
+
+  it('refuses a wrong password with a clear message', async () => {
+    const context = await browser.newContext({ locale: 'it-IT' });
+    const page = await context.newPage();
+    await page.goto(`${t.base}/console`);
+    await page.getByLabel('Nome').fill('Marta');
+    await page.getByLabel('Password').fill('not-her-password');
+    await page.getByRole('button', { name: 'Accedi' }).click();
+    await page.locator('#login-error').waitFor({ state: 'visible' });
+    expect(await page.locator('#login-error').textContent()).toBe('Nome o password errati.');
+    await page.screenshot({ path: join(SHOTS, 'console-login-error.png') });
+    await context.close();
+  });
+
+  it('takes an escalated web chat conversation from the live queue to a resolved case', async () => {
+    const console_ = await operatorPage('Marta', PASSWORDS.marta);
+    await console_.locator('#queue-empty').waitFor({ state: 'visible' });
+
+    // The customer asks for a person in the web chat.
+    const customer = await (await browser.newContext({ locale: 'it-IT' })).newPage();
+    await customer.goto(`${t.base}/chat`);
+    await customer.locator('#text').fill('voglio parlare con un operatore, il mio ordine è in ritardo');
+    await customer.locator('#text').press('Enter');
+    await customer.locator('#log .bot').first().waitFor();
+
+    // It appears in the console without a reload.
+    const row = console_.locator('.queue-row').first();
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.textContent()).toContain('chiede una persona');
+    expect(await row.textContent()).toMatch(/SLA (1 h|\d+ min)$/);
+    await console_.screenshot({ path: join(SHOTS, 'console-queue.png') });
+
+    // Claim it.
+    await row.click();
+    await console_.getByRole('button', { name: 'Prendi in carico' }).click();
+    await console_.locator('.toast.ok').filter({ hasText: 'presa in carico' }).waitFor();
+    await console_.locator('.queue-row .holder.mine').waitFor();
+
+    // A new customer message arrives live, with FAQ suggestions for it.
+    await customer.locator('#text').fill('intanto, quali sono i vostri orari di apertura?');
+    await customer.locator('#text').press('Enter');
+    await console_.locator('#messages .msg.in').filter({ hasText: 'orari di apertura' }).waitFor({ timeout: 15_000 });
+    // the suggestions follow the newest message: the opening hours
+    const suggestion = console_.locator('.suggestion').filter({ hasText: /luned|sabato/i }).first();
+    await suggestion.waitFor({ timeout: 15_000 });
+    await suggestion.getByRole('button').click();
+    expect(await console_.locator('#reply-text').inputValue()).toMatch(/luned|sabato/i);
+
+    // Reply: delivered to the customer's web chat, signed with the operator's name.
+    await console_.locator('#reply-text').fill('Ciao, sono Marta: ho sollecitato il corriere, l’ordine arriva domani.');
+    await console_.getByRole('button', { name: 'Invia' }).click();
+    const delivered = customer.locator('#log .operator').filter({ hasText: 'ho sollecitato il corriere' });
+    await delivered.waitFor({ timeout: 15_000 });
+    expect(await delivered.textContent()).toContain('Marta');
+
+    // An internal note: shown differently, never sent.
+    await console_.getByLabel('Nota interna', { exact: true }).check();
+    await console_.locator('#reply-text').fill('Corriere sollecitato alle 10:15, ricontrollare domani.');
+    await console_.getByRole('button', { name: 'Aggiungi nota' }).click();
+    await console_.locator('#messages .msg.note').filter({ hasText: 'Corriere sollecitato' }).waitFor();
+    await console_.getByLabel('Nota interna', { exact: true }).uncheck();
+    await console_.screenshot({ path: join(SHOTS, 'console-conversation.png'), fullPage: true });
+    await customer.screenshot({ path: join(SHOTS, 'webchat-customer.png') });
+    expect(await customer.locator('#log').textContent()).not.toContain('Corriere sollecitato');
+
+    // Resolve, proposing the answer for the FAQ.
+    await console_.getByLabel('Proponi come FAQ').check();
+    await console_.getByRole('button', { name: 'Risolvi' }).click();
+    await console_.locator('.toast.ok').filter({ hasText: 'proposta di FAQ' }).waitFor();
+    await console_.locator('#queue-empty').waitFor({ state: 'visible' });
+    const suggestions = await t.app.store.listSuggestions({ status: 'pending' });
+    expect(suggestions).toHaveLength(1);
+    const conversations = await t.app.store.listConversations({ states: ['resolved'] });
+    expect(conversations).toHaveLength(1);
+    await console_.screenshot({ path: join(SHOTS, 'console-resolved.png') });
+  });
+
+  it('tells a second operator who already holds a conversation, and shows a breached SLA in red', async () => {
+    const outcome = await t.app.pipeline.receive(t.message('voglio parlare con una persona, subito', { customer: { platformId: 'cust-9', name: 'Giulia Bianchi' } }));
+    const id = outcome.conversation!.id;
+    t.clock.advance(2 * 3_600_000); // two business hours: past the 60-minute SLA
+    const luca = await operatorPage('Luca', PASSWORDS.luca, 'en-GB');
+    const row = luca.locator(`.queue-row[data-conversation="${id}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('class')).toContain('breached');
+    expect(await row.locator('.sla').textContent()).toMatch(/SLA breached by 1 h/);
+    await row.click();
+    await luca.getByRole('button', { name: 'Claim', exact: true }).waitFor();
+    // Marta claims first (from another place); Luca's click then loses, and he is told who won.
+    await t.app.desk.claim(id, t.marta);
+    await luca.evaluate(() => {
+      // the live update would hide the button; click it at once as a racing operator would
+      const button = document.getElementById('claim') as HTMLButtonElement;
+      button.hidden = false;
+      button.click();
+    });
+    await luca.locator('.toast.error').filter({ hasText: 'Already claimed by Marta' }).waitFor();
+    await luca.screenshot({ path: join(SHOTS, 'console-claim-conflict.png') });
+  });
+
+  it('shows a banner when the FAQ failed to reload', async () => {
+    const page = await operatorPage('Anna', PASSWORDS.anna);
+    await t.app.bus.publish({ type: 'corpus.failed', problems: ['faq/shop.yaml:12:3: answer is required'], at: t.clock.now().toISOString() });
+    const banner = page.locator('#corpus-banner');
+    await banner.waitFor({ state: 'visible' });
+    expect(await banner.textContent()).toContain('faq/shop.yaml:12:3');
+    await t.app.bus.publish({ type: 'corpus.reloaded', version: 'v2', at: t.clock.now().toISOString() });
+    await banner.waitFor({ state: 'hidden' });
+  });
+});
+
