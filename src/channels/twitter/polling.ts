@@ -13,7 +13,7 @@ import type { InboundMessage } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './api-errors.js';
 import { compareIds, dmToInbound, postToInbound, v2DmEventSchema, v2IncludesSchema, v2PostSchema, type V2DmEvent, type V2Post, type V2User } from './posts.js';
-import { DMS_CURSOR, MENTIONS_CURSOR, POLL_BASELINE, threadKey } from './store-keys.js';
+import { DMS_CURSOR, MENTIONS_CURSOR, POLL_BASELINE } from './store-keys.js';
 
 /** What one polling round did. */
 export interface PollResult {
@@ -106,7 +106,6 @@ export function createPoller(deps: PollerDeps): Poller {
     posts.sort((a, b) => compareIds(a.id, b.id));
     for (const post of posts) {
       if (since && compareIds(post.id, since) <= 0) continue;
-      if (post.conversation_id) await store.setValue(threadKey(post.id), post.conversation_id);
       const msg = postToInbound(post, users, brandUserId, clock.now());
       if (!msg) continue;
       await ctx.receive(msg);

@@ -87,17 +87,19 @@ export function postToInbound(post: V2Post, users: readonly V2User[], brandUserI
   const repliedTo = post.referenced_tweets?.find((r) => r.type === 'replied_to')?.id;
   const quoted = post.referenced_tweets?.find((r) => r.type === 'quoted')?.id;
   const text = post.note_tweet?.text ?? post.text;
+  const profile = profileOf(author, users.find((u) => u.id === author));
   return {
     channel: 'twitter',
     id: post.id,
     visibility: 'public',
-    customer: profileOf(author, users.find((u) => u.id === author)),
+    customer: profile,
     text: stripLeadingMentions(text),
     sentAt: post.created_at ? new Date(post.created_at).toISOString() : now.toISOString(),
     threadId: post.conversation_id ?? post.id,
     ...(repliedTo ? { inReplyTo: repliedTo } : {}),
     ref: {
       kind,
+      ...(profile.handle ? { handle: profile.handle } : {}),
       ...(quoted ? { quotedId: quoted } : {}),
       ...(post.in_reply_to_user_id ? { inReplyToUserId: post.in_reply_to_user_id } : {}),
     },

@@ -3,6 +3,8 @@
  * Names of the small values the X channel keeps in the store (Store.getValue/setValue).
  */
 
+import { createHash } from 'node:crypto';
+
 /** Highest mention id processed by polling (the next `since_id`). */
 export const MENTIONS_CURSOR = 'twitter:poll:mentions:since_id';
 /** Newest DM event id processed by polling. */
@@ -13,6 +15,11 @@ export const POLL_BASELINE = 'twitter:poll:baseline';
 /** The conversation (thread) id of a post we saw or sent: v1.1 payloads lack conversation_id. */
 export function threadKey(postId: string): string {
   return `twitter:thread:${postId}`;
+}
+
+/** When a public text was last posted (X refuses the same text twice as duplicate content). */
+export function recentTextKey(text: string): string {
+  return `twitter:recent:${createHash('sha256').update(text).digest('base64url')}`;
 }
 
 /** Cached private reach of a customer: `{ reach, at }`. */

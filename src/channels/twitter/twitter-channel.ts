@@ -26,12 +26,17 @@ import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
-import { reachKey, threadKey } from './store-keys.js';
+import { reachKey, recentTextKey, threadKey } from './store-keys.js';
 import { MAX_DM, MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
 import { parseWebhook } from './webhook.js';
 
 /** How long a reach lookup is trusted: "open" rarely changes, a follow-back may come any minute. */
 export const REACH_TTL_MS = { open: 60 * 60_000, needs_follow: 5 * 60_000, unavailable: 30 * 60_000 } as const;
+/**
+ * How long X is assumed to remember a text for its duplicate check (X does not publish it): within
+ * it, the same public text to another customer is made distinct by their @handle.
+ */
+export const DUPLICATE_WINDOW_MS = 24 * 60 * 60_000;
 /** Each X API call gives up after this long (then NetworkError, retried by the outbox). */
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -110,6 +115,18 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     return storedJson(await store.getValue(`twitter:sent:${itemId}`), progressSchema) ?? [];
   }
 
+  /**
+   * X refuses a text the account already posted ("duplicate content"), and the FAQ gives many
+   * customers the same answer: when this text went out recently, the customer's @handle goes in
+   * front, if it still fits in one post.
+   */
+  async function distinct(text: string, handle: string | undefined): Promise<string> {
+    const last = Number((await store.getValue(recentTextKey(text))) ?? 0);
+    if (!handle || now() - last > DUPLICATE_WINDOW_MS) return text;
+    const prefixed = `@${handle} ${text}`;
+    return weightedLength(prefixed) <= MAX_POST ? prefixed : text;
+  }
+
   async function sendPublic(item: OutboxItem): Promise<SendResult> {
     const target = item.inReplyTo;
     if (!target) {
@@ -121,12 +138,15 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       });
     }
     const parts = splitForThread(replyText(item.reply), MAX_POST);
+    const handle = typeof item.ref?.['handle'] === 'string' ? item.ref['handle'] : undefined;
     const deepLink = item.reply.kind === 'dm_prompt' ? dmComposeLink(config.brandUserId) : undefined;
     const done = parts.length > 1 ? await progress(item.id) : [];
-    const thread = (await store.getValue(threadKey(target))) ?? target;
+    // Only Account Activity payloads need the thread remembered (v1.1 has no conversation_id).
+    const knownThread = await store.getValue(threadKey(target));
     let previous = done.at(-1) ?? target;
-    for (const [i, text] of parts.entries()) {
+    for (const [i, part] of parts.entries()) {
       if (i < done.length) continue;
+      const text = i === 0 ? await distinct(part, handle) : part;
       const body = {
         text,
         reply: { in_reply_to_tweet_id: previous },
@@ -138,7 +158,8 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       } catch (error) {
         throw toChannelError(error, parts.length > 1 ? `reply (post ${i + 1} of ${parts.length})` : 'reply', now());
       }
-      await store.setValue(threadKey(id), thread);
+      if (knownThread) await store.setValue(threadKey(id), knownThread);
+      await store.setValue(recentTextKey(part), String(now()));
       done.push(id);
       if (parts.length > 1) await store.setValue(`twitter:sent:${item.id}`, JSON.stringify(done));
       previous = id;

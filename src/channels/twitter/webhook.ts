@@ -112,6 +112,7 @@ async function aaaTweet(tweet: z.infer<typeof v1TweetSchema>, ctx: WebhookContex
     ...(repliedTo ? { inReplyTo: repliedTo } : {}),
     ref: {
       kind,
+      ...(tweet.user.screen_name ? { handle: tweet.user.screen_name } : {}),
       ...(tweet.quoted_status_id_str ? { quotedId: tweet.quoted_status_id_str } : {}),
       ...(tweet.in_reply_to_user_id_str ? { inReplyToUserId: tweet.in_reply_to_user_id_str } : {}),
     },
@@ -151,7 +152,6 @@ async function parseXaa(body: z.infer<typeof xaaBodySchema>, ctx: WebhookContext
     const dm = v2DmEventSchema.safeParse(event.payload);
     if (event.event_type.startsWith('post.') && event.event_type !== 'post.delete' && post.success) {
       const msg = postToInbound(post.data, users, ctx.brandUserId, ctx.now());
-      if (post.data.conversation_id) await ctx.store.setValue(threadKey(post.data.id), post.data.conversation_id);
       if (msg) out.push(msg);
       continue;
     }

@@ -84,7 +84,7 @@ describe('parsing X Activity API events', () => {
       text: 'quanto costa la spedizione?',
       sentAt: START,
       threadId: post.id,
-      ref: { kind: 'mention' },
+      ref: { kind: 'mention', handle: CUSTOMER.username },
     });
   });
 
@@ -101,7 +101,7 @@ describe('parsing X Activity API events', () => {
     const retweet = x.mention(customer.id, `RT @giulia_b: @${BRAND.username} adoro questa borsa`, { retweetOf: original.id });
     const ours = x.brandPost('Grazie Giulia!');
     const quoted = await channel.parse(signedRequest(xaaPostEvent(quote, customer, BRAND.id)));
-    expect(quoted[0]?.ref).toEqual({ kind: 'quote', quotedId: original.id });
+    expect(quoted[0]?.ref).toEqual({ kind: 'quote', handle: CUSTOMER.username, quotedId: original.id });
     expect(quoted[0]?.inReplyTo).toBeUndefined();
     expect(await channel.parse(signedRequest(xaaPostEvent(retweet, customer, BRAND.id)))).toEqual([]);
     expect(await channel.parse(signedRequest(xaaPostEvent(ours, brand, BRAND.id)))).toEqual([]);
@@ -202,6 +202,21 @@ describe('sending', () => {
     expect(thread[0]!.id).toBe(platformId);
     expect(thread.map((p) => p.text.split(' ')[0])).toEqual(thread.map((_, i) => `${i + 1}/${thread.length}`));
     expect(thread[1]!.referenced_tweets?.[0]?.id).toBe(thread[0]!.id);
+  });
+
+  it('makes the same answer to another customer distinct with their @handle, so X does not refuse it as a duplicate', async () => {
+    const other = x.addUser({ id: '4000000009', username: 'marco_v' });
+    const first = x.mention(customer.id, `@${BRAND.username} orari?`);
+    const second = x.mention(other.id, `@${BRAND.username} orari?`);
+    const answer = 'Siamo aperti dal lunedì al sabato, dalle 9 alle 19.';
+    await channel.send(outboxItem({ inReplyTo: first.id, reply: { kind: 'text', text: answer }, ref: { handle: CUSTOMER.username } }));
+    const { platformId } = await channel.send(outboxItem({ inReplyTo: second.id, reply: { kind: 'text', text: answer }, ref: { handle: 'marco_v' } }));
+    expect(x.posts.get(platformId)?.text).toBe(`@marco_v ${answer}`);
+    clock.advance(24 * 3_600_000 + 1);
+    const third = x.mention(other.id, `@${BRAND.username} e domani?`);
+    x.posts.delete([...x.posts.values()].find((p) => p.text === answer)!.id); // X forgot it too
+    const later = await channel.send(outboxItem({ inReplyTo: third.id, reply: { kind: 'text', text: answer }, ref: { handle: 'marco_v' } }));
+    expect(x.posts.get(later.platformId)?.text).toBe(answer);
   });
 
   it('sends a private item as a DM to the customer', async () => {

@@ -12,6 +12,9 @@ import { createTwitterChannel, type TwitterChannel } from '../../../src/channels
 import { loadConfig } from '../../../src/config/config.js';
 import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import { createLowdbStore } from '../../../src/storage/lowdb/index.js';
+import { trainUnderstander } from '../../../src/classifier/index.js';
+import { createKnowledgeSource, type LiveKnowledge } from '../../../src/corpus/knowledge.js';
+import { corpusToExamples } from '../../../src/corpus/load.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeXApi, createXWebhookCaller, ROUTES, type FakePost, type FakeUser, type FakeXApi, type XWebhookCaller } from '../../fakes/x-api/fake-x-api.js';
 import { aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
@@ -28,12 +31,24 @@ let app: Sportello;
 let channel: TwitterChannel;
 let hook: XWebhookCaller;
 let userCounter = 0;
+/** Trained once for the whole file (training is the slow part of starting Sportello). */
+let knowledge: LiveKnowledge;
 
 beforeAll(async () => {
   clock = createFakeClock(START);
   x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
+  const defaults = loadConfig({ FAQ_DIR: `${CORPUS}/faq`, INTENTS_DIR: `${CORPUS}/intents` });
+  knowledge = await createKnowledgeSource({
+    faqDir: `${CORPUS}/faq`,
+    intentsDir: `${CORPUS}/intents`,
+    watch: false,
+    logger: createSilentLogger(),
+    // As createSportello trains it, with the configuration's defaults.
+    train: (corpus) => trainUnderstander(corpusToExamples(corpus), { orderNumberPattern: defaults.nlu.orderNumberPattern, defaultLanguage: defaults.defaultLocale }),
+  });
 });
 afterAll(async () => {
+  await knowledge.close();
   await x.close();
 });
 
@@ -60,7 +75,7 @@ async function startApp(dataFile: string, pollSeconds = 0): Promise<void> {
   const logger = createSilentLogger();
   // The configured channel, plus trust in the fake's self-signed certificate.
   channel = createTwitterChannel({ config: config.twitter!, store, clock, logger, tls: { ca: x.ca } });
-  app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20 });
+  app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20, knowledge });
   hook = createXWebhookCaller(`${await app.listen(0, '127.0.0.1')}/webhooks/twitter`, API_SECRET);
 }
 
@@ -153,6 +168,16 @@ describe('public mentions', () => {
     // Our own reply, echoed back by the AAA, is not a customer message.
     const echo = await hook.deliver(aaaTweetCreate(BRAND.id, [v1Tweet(replies[0]!, x.users.get(BRAND.id)!, x.users.get(BRAND.id)!)]));
     expect(echo.body).toMatchObject({ accepted: 0 });
+  });
+
+  it('answers two customers asking the same question, though X refuses the same text twice', async () => {
+    const first = await mentions(newCustomer(), 'Quali sono i vostri orari?');
+    const other = newCustomer();
+    const second = await mentions(other, 'Quali sono i vostri orari?');
+    const [a] = repliesTo(first);
+    const [b] = repliesTo(second);
+    expect(b?.text).toBe(`@${other.username} ${a?.text}`);
+    expect(await app.store.listOutbox({ status: 'dead' })).toEqual([]);
   });
 
   it('keeps a follow-up mention inside the thread in the same conversation', async () => {
