@@ -22,6 +22,11 @@ export function recentTextKey(text: string): string {
   return `twitter:recent:${createHash('sha256').update(text).digest('base64url')}`;
 }
 
+/** Our last post under `target` in a conversation: later parts of a numbered thread chain under it. */
+export function chainKey(conversationId: string, target: string): string {
+  return `twitter:chain:${conversationId}:${target}`;
+}
+
 /** Cached private reach of a customer: `{ reach, at }`. */
 export function reachKey(userId: string): string {
   return `twitter:reach:${userId}`;

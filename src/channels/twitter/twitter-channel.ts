@@ -26,7 +26,7 @@ import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
-import { reachKey, recentTextKey, threadKey } from './store-keys.js';
+import { chainKey, reachKey, recentTextKey, threadKey } from './store-keys.js';
 import { MAX_DM, MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
 import { parseWebhook } from './webhook.js';
 
@@ -137,13 +137,18 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
         retryable: false,
       });
     }
-    const parts = splitForThread(replyText(item.reply), MAX_POST);
+    const whole = replyText(item.reply);
+    const parts = splitForThread(whole, MAX_POST);
+    // The pipeline sends a long answer as numbered items ("2/3 …") all answering the customer's
+    // post: each later one goes under our previous post, so X shows one thread.
+    const numbered = /^(\d+)\/(\d+) /.exec(whole);
+    const chained = numbered && Number(numbered[1]) > 1 ? await store.getValue(chainKey(item.conversationId, target)) : undefined;
     const handle = typeof item.ref?.['handle'] === 'string' ? item.ref['handle'] : undefined;
     const deepLink = item.reply.kind === 'dm_prompt' ? dmComposeLink(config.brandUserId) : undefined;
     const done = parts.length > 1 ? await progress(item.id) : [];
     // Only Account Activity payloads need the thread remembered (v1.1 has no conversation_id).
     const knownThread = await store.getValue(threadKey(target));
-    let previous = done.at(-1) ?? target;
+    let previous = done.at(-1) ?? chained ?? target;
     for (const [i, part] of parts.entries()) {
       if (i < done.length) continue;
       const text = i === 0 ? await distinct(part, handle) : part;
@@ -164,6 +169,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       if (parts.length > 1) await store.setValue(`twitter:sent:${item.id}`, JSON.stringify(done));
       previous = id;
     }
+    if (parts.length > 1 || numbered) await store.setValue(chainKey(item.conversationId, target), previous);
     return { platformId: done[0] ?? '' };
   }
 

@@ -189,6 +189,18 @@ describe('sending', () => {
     });
   });
 
+  it('chains the pipeline’s numbered parts (separate items answering the same post) into one thread', async () => {
+    const post = x.mention(customer.id, `@${BRAND.username} come funzionano i resi?`);
+    const ids: string[] = [];
+    for (const text of ['1/3 Puoi rendere entro 30 giorni.', '2/3 Il reso è gratuito in Italia.', '3/3 Il rimborso arriva in 5 giorni.']) {
+      ids.push((await channel.send(outboxItem({ conversationId: 'cv_thread', inReplyTo: post.id, reply: { kind: 'text', text } }))).platformId);
+    }
+    expect(ids.map((id) => x.posts.get(id)?.referenced_tweets?.[0]?.id)).toEqual([post.id, ids[0], ids[1]]);
+    // An unnumbered answer later in the same conversation answers the customer's post again.
+    const { platformId } = await channel.send(outboxItem({ conversationId: 'cv_thread', inReplyTo: post.id, reply: { kind: 'text', text: 'Altro?' } }));
+    expect(x.posts.get(platformId)?.referenced_tweets?.[0]?.id).toBe(post.id);
+  });
+
   it('resumes a thread whose second post failed without posting the first again', async () => {
     const post = x.mention(customer.id, `@${BRAND.username} cambio taglia?`);
     const item = outboxItem({ inReplyTo: post.id, reply: { kind: 'text', text: 'Il cambio taglia è gratuito entro 30 giorni dalla consegna. '.repeat(7).trim() } });
