@@ -296,4 +296,22 @@ describe('polling (accounts without webhooks)', () => {
     expect(repliesTo(first)).toHaveLength(1);
     expect(repliesTo(second)).toHaveLength(1);
   });
+
+  it('picks up the DM that follows a DM prompt and joins it to the public case', async () => {
+    await app.close();
+    await startApp(join(dir, 'poll-dm.json'), 3600);
+    const user = newCustomer();
+    clock.advance(1000);
+    const post = x.mention(user.id, `@${BRAND.username} Dov’è il mio ordine?`);
+    await channel.pollNow();
+    await settle();
+    expect(repliesTo(post)).toHaveLength(1);
+    x.dm(user.id, 'Eccomi in privato: ordine 100555');
+    await channel.pollNow();
+    await settle();
+    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    expect(conversations.map((c) => c.visibility).sort()).toEqual(['private', 'public']);
+    expect(new Set(conversations.map((c) => c.caseId)).size).toBe(1);
+    expect(dmsTo(user).length).toBeGreaterThan(0);
+  });
 });
