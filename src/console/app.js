@@ -292,7 +292,8 @@ function renderQueue() {
   const hours = $('hours-status');
   hours.textContent = open ? t('open') : t('closedUntil', { when: reopens?.[lang] ?? '' });
   hours.className = `pill ${open ? 'live' : 'closed'}`;
-  $('queue-count').textContent = String(rows.filter((r) => r.state === 'queued').length);
+  const waiting = rows.filter((r) => r.state === 'queued').length;
+  $('queue-count').textContent = waiting > 0 ? String(waiting) : '';
   $('queue-empty').hidden = rows.length > 0;
   const list = $('queue-list');
   const focused = document.activeElement?.dataset?.conversation;
@@ -497,7 +498,8 @@ function updateComposerMode() {
   if (c && state.me) {
     const canAct = (c.state === 'assigned' && c.assignee === state.me.id) || (state.me.role === 'admin' && c.state !== 'resolved');
     $('send').disabled = !note && !canAct;
-    if (!note && !canAct) $('signature').textContent = t('mustClaim');
+    const holder = c.state === 'assigned' && c.assignee !== state.me.id ? c.assigneeName : undefined;
+    if (!note && !canAct) $('signature').textContent = holder ? t('handledBy', { name: holder }) : t('mustClaim');
   }
 }
 $('as-note').addEventListener('change', updateComposerMode);

@@ -84,6 +84,7 @@ const it = {
   day: 'g',
   now: 'adesso',
   mustClaim: 'Prendi in carico la conversazione per rispondere.',
+  handledBy: 'La sta seguendo {name}: puoi aggiungere una nota interna.',
   followers: '{n} follower',
   opened: 'aperto il {d}',
 };
@@ -172,6 +173,7 @@ const en = {
   day: 'd',
   now: 'now',
   mustClaim: 'Claim the conversation to reply.',
+  handledBy: '{name} is handling it: you can add an internal note.',
   followers: '{n} followers',
   opened: 'opened {d}',
 };

@@ -67,6 +67,8 @@ export const approveSchema = z.object({
   id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case').max(80).optional(),
 });
 const emptySchema = z.object({});
+/** FAQ suggestions below this confidence are not shown. */
+const MIN_SUGGESTION_CONFIDENCE = 0.05;
 const idSchema = z.string().regex(/^[A-Za-z0-9_:.-]{1,120}$/, 'not a valid id');
 
 // ───────────────────────────── plumbing ─────────────────────────────
@@ -418,7 +420,8 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
         const entry = matches.find((e) => e.locale === understanding.language) ?? matches[0];
         return entry ? { faqId: entry.id, confidence: r.confidence, locale: entry.locale, question: entry.questions[0] ?? '', answer: entry.answer, answerShort: entry.answer_short } : undefined;
       })
-      .filter((s) => s !== undefined)
+      // Guesses the classifier gives almost no chance are noise to an operator.
+      .filter((s) => s !== undefined && s.confidence >= MIN_SUGGESTION_CONFIDENCE)
       .slice(0, 3);
     return { message: { id: last.id, at: last.at }, language: understanding.language, suggestions };
   });

@@ -152,6 +152,22 @@ browserTest('the operator console in a browser', () => {
     await luca.screenshot({ path: join(SHOTS, 'console-claim-conflict.png') });
   });
 
+  it('shows one case across public and private conversations, highlighting private data posted in public', async () => {
+    const customer = { platformId: 'cust-7', handle: 'paolo_v', name: 'Paolo Verdi', followers: 1200 };
+    await t.app.pipeline.receive(
+      t.message('il mio ordine BR-1234567 non è arrivato, scrivetemi a paolo.verdi@example.com', { visibility: 'public', threadId: 'post-7', customer }),
+    );
+    const outcome = await t.app.pipeline.receive(t.message('voglio parlare con un operatore per il mio ordine', { customer }));
+    const page = await operatorPage('Anna', PASSWORDS.anna);
+    await page.locator(`.queue-row[data-conversation="${outcome.conversation!.id}"]`).click();
+    const flagged = page.locator('#messages .msg.flagged');
+    await flagged.waitFor();
+    expect(await flagged.textContent()).toContain('Dati privati scritti in pubblico');
+    expect(await flagged.locator('.chip').textContent()).toMatch(/^Pubblico/);
+    expect(await page.locator('#messages .msg.in .chip').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^Privato/)]));
+    await page.screenshot({ path: join(SHOTS, 'console-public-private-case.png'), fullPage: true });
+  });
+
   it('shows a banner when the FAQ failed to reload', async () => {
     const page = await operatorPage('Anna', PASSWORDS.anna);
     await t.app.bus.publish({ type: 'corpus.failed', problems: ['faq/shop.yaml:12:3: answer is required'], at: t.clock.now().toISOString() });
