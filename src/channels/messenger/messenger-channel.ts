@@ -42,8 +42,8 @@ export const PAGE_INBOX_APP_ID = 263902037430900;
 /** Dependencies of the Messenger channel. */
 export interface MessengerChannelDeps {
   config: NonNullable<Config['messenger']>;
-  /** Only small named values are used (comment authors, PSID links, private replies sent). */
-  store: Pick<Store, 'getValue' | 'setValue'>;
+  /** Small named values (comment authors, PSID links, private replies sent) and, to hide a flagged comment, its messages. */
+  store: Pick<Store, 'getValue' | 'setValue' | 'listMessages'>;
   clock: Clock;
   logger: Logger;
 }
@@ -221,6 +221,15 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     return { platformId: first ?? '' };
   }
 
+  /** Hides a comment from everyone but its author and their friends. */
+  async function hideComment(commentId: string): Promise<void> {
+    try {
+      await client.axios.post(`/${encodeURIComponent(commentId)}`, { is_hidden: true }, { params: { access_token: config.pageToken } });
+    } catch (error) {
+      throw toChannelError(error, 'hide comment', clock.now().getTime());
+    }
+  }
+
   return {
     name: 'messenger',
     capabilities,
@@ -265,14 +274,16 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     },
 
     async hideMessage(_conversation: Conversation, platformId: string): Promise<void> {
-      try {
-        await client.axios.post(`/${encodeURIComponent(platformId)}`, { is_hidden: true }, { params: { access_token: config.pageToken } });
-      } catch (error) {
-        throw toChannelError(error, 'hide comment', clock.now().getTime());
-      }
+      await hideComment(platformId);
     },
 
     async notify(event: DomainEvent, conversation: Conversation): Promise<void> {
+      if (event.type === 'privacy.flagged' && conversation.channel === 'messenger' && conversation.visibility === 'public') {
+        // A comment with private data: hide it (its author and their friends still see it).
+        const flagged = (await store.listMessages({ conversationId: conversation.id })).find((m) => m.id === event.messageId);
+        if (flagged?.platformId && isCommentId(flagged.platformId)) await hideComment(flagged.platformId);
+        return;
+      }
       if (!config.handover || conversation.channel !== 'messenger' || conversation.visibility !== 'private') return;
       if (event.type !== 'conversation.escalated' && event.type !== 'conversation.resolved' && event.type !== 'conversation.returned_to_bot') return;
       const psid = refString(conversation.ref, 'psid') ?? conversation.key.split(':').slice(2).join(':');

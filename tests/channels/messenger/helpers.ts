@@ -1,9 +1,9 @@
 /**
  * @module tests/channels/messenger/helpers
- * Shared set-up for the Messenger adapter tests: config, signed requests, a values store.
+ * Shared set-up for the Messenger adapter tests: config, signed requests, outbox items.
  */
 import type { Config } from '../../../src/config/config.js';
-import type { ChannelRequest, Store } from '../../../src/core/ports.js';
+import type { ChannelRequest } from '../../../src/core/ports.js';
 import type { OutboxItem } from '../../../src/core/types.js';
 import { metaJson, metaSignatureHeaders } from '../../fakes/graph-api/fake-graph-api.js';
 
@@ -23,21 +23,6 @@ export function messengerConfig(origin: string, overrides: Partial<NonNullable<C
     graphOrigin: origin,
     handover: false,
     ...overrides,
-  };
-}
-
-/**
- * The adapter keeps only small named values; the store's own contract tests cover real stores,
- * so a Map-backed one is enough to observe what the adapter remembers.
- */
-export function createValuesStore(): Pick<Store, 'getValue' | 'setValue'> & { values: Map<string, string> } {
-  const values = new Map<string, string>();
-  return {
-    values,
-    getValue: async (name) => values.get(name),
-    setValue: async (name, value) => {
-      values.set(name, value);
-    },
   };
 }
 

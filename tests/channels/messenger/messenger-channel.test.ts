@@ -1,12 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createMessengerChannel, PAGE_INBOX_APP_ID } from '../../../src/channels/messenger/index.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelAdapter, type FakeClock } from '../../../src/core/ports.js';
 import type { Conversation } from '../../../src/core/types.js';
+import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, deliveryEvent, echoEvent, pageWebhook, postbackEvent, readEvent, textEvent } from '../../fakes/graph-api/payloads.js';
-import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN, createValuesStore, messengerConfig, outboxItem, signedRequest } from './helpers.js';
+import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN, messengerConfig, outboxItem, signedRequest } from './helpers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -15,7 +19,8 @@ const START = '2026-11-23T10:00:00.000Z';
 
 let clock: FakeClock;
 let graph: FakeGraphApi;
-let store: ReturnType<typeof createValuesStore>;
+let store: LowdbStore;
+let dir: string;
 let channel: ChannelAdapter;
 
 beforeAll(async () => {
@@ -25,11 +30,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await graph.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   clock.set(START);
   graph.calls.length = 0;
-  store = createValuesStore();
+  dir = mkdtempSync(join(tmpdir(), 'sportello-messenger-unit-'));
+  store = createLowdbStore({ file: join(dir, 'data.json') });
+  await store.init();
   channel = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function operator() {

@@ -192,4 +192,32 @@ describe('Facebook comments', () => {
     expect(chat.caseId).toBe(publicConversation!.caseId);
     expect(chat.state).toBe('queued');
   });
+
+  it('answers a comment with private data without repeating it, writes privately and hides the comment', async () => {
+    const commenter = '7700000000000043';
+    const postId = `${PAGE_ID}_556`;
+    const commentId = '556_4001';
+    const message = 'la mia email è mario.rossi@example.com, nessuno mi risponde!';
+    graph.addComment({ commentId, postId, fromId: commenter, psid: '6100000000088888', createdAt: clock.now(), message });
+    const res = await graph.deliver(webhook, pageWebhook(PAGE_ID, { changes: [commentChange({ postId, commentId, fromId: commenter, message, createdTime: clock.now().getTime() / 1000 })] }));
+    expect(res.status).toBe(200);
+    await settle();
+
+    const publicReplies = graph.commentReplies.filter((r) => r.parentId === commentId);
+    expect(publicReplies).toHaveLength(1);
+    expect(publicReplies[0]!.message).not.toContain('mario.rossi');
+    expect(graph.sentMessages().filter((c) => (c.body.recipient as { comment_id?: string }).comment_id === commentId)).toHaveLength(1);
+    await eventually(() => graph.hidden.has(commentId));
+    const conversation = await app.store.findConversationByKey(`messenger:public:${commentId}`);
+    expect(conversation?.flags).toContain('private_data_public');
+  });
 });
+
+/** Waits for work that runs on the event bus after a turn (channel notifications). */
+async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
