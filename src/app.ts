@@ -210,7 +210,12 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       closed = true;
       ready = false;
       for (const adapter of channels.values()) await adapter.stop?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting; idle keep-alive sockets close now, open streams (SSE) after a short grace.
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.server.closeIdleConnections();
+      const grace = setTimeout(() => server.server.closeAllConnections(), 1000);
+      await closing;
+      clearTimeout(grace);
       await pipeline.idle();
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();

@@ -1,0 +1,94 @@
+/**
+ * Test helper: a real Sportello instance (real store, classifier, pipeline) on a temporary lowdb
+ * file, with the project's FAQ and a recording channel standing in for a platform.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createSportello, type Sportello } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { createFakeClock, type ChannelCapabilities, type FakeClock } from '../../src/core/ports.js';
+import { createRecordingChannel, type RecordingChannel } from '../../src/channels/console/index.js';
+import { createSilentLogger } from '../../src/util/logger.js';
+import type { InboundMessage } from '../../src/core/types.js';
+import { createKnowledgeSource, type LiveKnowledge } from '../../src/corpus/knowledge.js';
+import { corpusToExamples } from '../../src/corpus/load.js';
+import { trainUnderstander } from '../../src/classifier/index.js';
+
+export const ROOT = resolve(import.meta.dirname ?? '.', '../..');
+
+/** Capabilities like Messenger's, for a private channel in tests. */
+export const privateChatCapabilities: ChannelCapabilities = {
+  publicReplies: true,
+  privateMessages: true,
+  maxLength: { public: 2000, private: 2000 },
+  measure: (t) => [...t].length,
+  quickReplies: 13,
+  signsPublicReplies: true,
+  maxThread: 1,
+};
+
+export interface TestApp {
+  app: Sportello;
+  clock: FakeClock;
+  channel: RecordingChannel;
+  dir: string;
+  message(text: string, extra?: Partial<InboundMessage>): InboundMessage;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+let sharedKnowledge: Promise<LiveKnowledge> | undefined;
+
+/** The project corpus, trained once per test file (training is the slow part of starting). */
+function projectKnowledge(): Promise<LiveKnowledge> {
+  sharedKnowledge ??= createKnowledgeSource({
+    faqDir: join(ROOT, 'faq'),
+    intentsDir: join(ROOT, 'intents'),
+    watch: false,
+    logger: createSilentLogger(),
+    train: (corpus) => trainUnderstander(corpusToExamples(corpus), {}),
+  });
+  return sharedKnowledge;
+}
+
+/** Starts a real instance; `env` overrides configuration. */
+export async function startTestApp(env: Record<string, string> = {}, start = '2026-11-24T10:00:00+01:00'): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'sportello-app-'));
+  const config = loadConfig({
+    SPORTELLO_DATA: join(dir, 'store.json'),
+    FAQ_DIR: join(ROOT, 'faq'),
+    INTENTS_DIR: join(ROOT, 'intents'),
+    FAQ_WATCH: 'false',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
+  });
+  const clock = createFakeClock(start);
+  const channel = createRecordingChannel('chat', privateChatCapabilities);
+  const knowledge = env.FAQ_DIR || env.INTENTS_DIR ? undefined : await projectKnowledge();
+  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [channel], outboxPollMs: 50, knowledge });
+  return {
+    app,
+    clock,
+    channel,
+    dir,
+    message(text, extra = {}) {
+      counter += 1;
+      return {
+        channel: 'chat',
+        id: `m-${process.pid}-${counter}`,
+        visibility: 'private',
+        customer: { platformId: 'cust-1', handle: 'cliente' },
+        text,
+        sentAt: clock.now().toISOString(),
+        ...extra,
+      };
+    },
+    async close() {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

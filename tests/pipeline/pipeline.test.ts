@@ -1,0 +1,102 @@
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { Operator } from '../../src/core/types.js';
+
+const operator: Operator = { id: 'op-1', name: 'Marta Rossi', initials: 'MR', role: 'agent', passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
+
+describe('handleMessage through the real pipeline', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp();
+    await t.app.store.addOperator(operator);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('answers a FAQ question in the customer language and records both messages', async () => {
+    const outcome = await t.app.pipeline.receive(t.message('quali sono i vostri orari?'));
+    await t.app.sender.drain();
+    expect(outcome.action).toBe('answer');
+    expect(outcome.faqId).toBe('orari-apertura');
+    expect(outcome.language).toBe('it');
+    expect(t.channel.sent).toHaveLength(1);
+    expect(t.channel.sent[0]!.reply.text).toMatch(/lunedì|sabato/i);
+    const history = await t.app.store.listMessages({ conversationId: outcome.conversation!.id });
+    expect(history.map((m) => m.direction)).toEqual(['in', 'out']);
+    const english = await t.app.pipeline.receive(t.message('what are your opening hours?', { customer: { platformId: 'cust-2' } }));
+    expect(english.faqId).toBe('opening-hours');
+  });
+
+  it('processes a message delivered twice only once', async () => {
+    const msg = t.message('come faccio un reso?');
+    const [a, b] = await Promise.all([t.app.pipeline.receive(msg), t.app.pipeline.receive(msg)]);
+    await t.app.sender.drain();
+    expect([a.action, b.action].sort()).toEqual(['answer', 'duplicate']);
+    expect(t.channel.sent).toHaveLength(1);
+  });
+
+  it('handles two quick messages of one customer one after the other, in order', async () => {
+    const first = t.message('ciao');
+    const second = t.message('come posso pagare?');
+    await Promise.all([t.app.pipeline.receive(first), t.app.pipeline.receive(second)]);
+    await t.app.sender.drain();
+    expect(t.channel.sent.map((s) => s.seq)).toEqual([1, 2]);
+    const conv = await t.app.store.findConversationByKey('chat:private:cust-1');
+    const messages = await t.app.store.listMessages({ conversationId: conv!.id });
+    expect(messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['ciao', 'come posso pagare?']);
+  });
+
+  it('stays silent while an operator holds the conversation and speaks again after it is resolved', async () => {
+    const escalated = await t.app.pipeline.receive(t.message('voglio parlare con un operatore'));
+    expect(escalated).toMatchObject({ action: 'escalate', reason: 'human_request' });
+    await t.app.desk.claim(escalated.conversation!.id, operator);
+    await t.app.sender.drain();
+    const before = t.channel.sent.length;
+    const held = await t.app.pipeline.receive(t.message('quali sono i vostri orari?'));
+    await t.app.sender.drain();
+    expect(held.action).toBe('silent');
+    expect(t.channel.sent.length).toBe(before);
+    await t.app.desk.reply(escalated.conversation!.id, operator, 'Ciao, sono Marta: apriamo alle 9.');
+    await t.app.desk.resolve(escalated.conversation!.id, operator);
+    await t.app.sender.drain();
+    expect(t.channel.sent.at(-1)!.author).toMatchObject({ kind: 'operator', initials: 'MR' });
+    const after = await t.app.pipeline.receive(t.message('come faccio un reso?'));
+    expect(after).toMatchObject({ action: 'answer', faqId: 'resi' });
+    expect(after.conversation!.state).toBe('bot');
+  });
+
+  it('never repeats private data posted in public, and flags the post', async () => {
+    const outcome = await t.app.pipeline.receive(
+      t.message('rimborsatemi! IBAN IT60X0542811101000000123456 mail luca.t@example.it', { visibility: 'public', threadId: 'th-1' }),
+    );
+    await t.app.sender.drain();
+    expect(outcome.action).toBe('privacy_warning');
+    for (const item of t.channel.sent) {
+      expect(item.reply.text).not.toContain('IT60X0542811101000000123456');
+      expect(item.reply.text).not.toContain('luca.t@example.it');
+    }
+    expect(outcome.conversation!.flags).toContain('private_data_public');
+  });
+
+  it('lets exactly one of two operators claim a conversation', async () => {
+    const escalated = await t.app.pipeline.receive(t.message('voglio parlare con una persona'));
+    const other: Operator = { ...operator, id: 'op-2', name: 'Luca', initials: 'LB' };
+    await t.app.store.addOperator(other);
+    const results = await Promise.allSettled([t.app.desk.claim(escalated.conversation!.id, operator), t.app.desk.claim(escalated.conversation!.id, other)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(String(rejected.reason)).toMatch(/already claimed by (Marta Rossi|Luca)/);
+  });
+
+  it('does not let an agent reply on a conversation another agent holds', async () => {
+    const escalated = await t.app.pipeline.receive(t.message('voglio parlare con una persona'));
+    const other: Operator = { ...operator, id: 'op-2', name: 'Luca', initials: 'LB' };
+    await t.app.store.addOperator(other);
+    await t.app.desk.claim(escalated.conversation!.id, operator);
+    await expect(t.app.desk.reply(escalated.conversation!.id, other, 'ciao')).rejects.toThrow(/held by Marta Rossi/);
+    await expect(t.app.desk.resolve(escalated.conversation!.id, other)).rejects.toThrow(/held by Marta Rossi/);
+    const admin: Operator = { ...other, id: 'op-3', name: 'Admin', role: 'admin' };
+    await t.app.store.addOperator(admin);
+    await expect(t.app.desk.claim(escalated.conversation!.id, admin, { takeover: true })).resolves.toMatchObject({ assignee: 'op-3' });
+  });
+});
