@@ -1,9 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createBotFrameworkChannel, isLoopbackAddress, isLoopbackUrl } from '../../../src/channels/botframework/index.js';
 import type { Config } from '../../../src/config/config.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelAdapter, type ChannelRequest, type ChannelRoute } from '../../../src/core/ports.js';
 import type { Conversation, InboundMessage, OutboxItem, StoredMessage } from '../../../src/core/types.js';
+import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
 
@@ -14,12 +18,13 @@ let connector: FakeBotConnector;
 let channel: ChannelAdapter;
 let route: ChannelRoute;
 let received: InboundMessage[];
-let transcript: StoredMessage[];
+let store: LowdbStore;
+let dir: string;
 
 function create(config: NonNullable<Config['botframework']>): { channel: ChannelAdapter; route: ChannelRoute } {
   const c = createBotFrameworkChannel({
     config,
-    store: { listMessages: async () => transcript },
+    store,
     clock,
     logger: createSilentLogger(),
   });
@@ -46,9 +51,16 @@ afterAll(async () => {
 beforeEach(async () => {
   connector.calls.length = 0;
   received = [];
-  transcript = [];
+  dir = mkdtempSync(join(tmpdir(), 'sportello-bf-unit-'));
+  store = createLowdbStore({ file: join(dir, 'data.json') });
+  await store.init();
   ({ channel, route } = create(LOCAL));
   await channel.start!({ receive: async (msg) => void received.push(msg), store: {} as never });
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Receives one user message and returns the conversation the pipeline would keep. */
@@ -248,10 +260,11 @@ describe('sending', () => {
 describe('handoff events', () => {
   it('emits handoff.initiate with the reason and the transcript on escalation', async () => {
     const conversation = await conversationFromMessage();
-    transcript = [
+    const messages: StoredMessage[] = [
       { id: 'm1', conversationId: 'cv_1', caseId: 'cs_1', direction: 'in', author: { kind: 'customer' }, text: 'voglio parlare con una persona', visibility: 'private', at: '2026-11-23T10:00:00.000Z' },
       { id: 'm2', conversationId: 'cv_1', caseId: 'cs_1', direction: 'note', author: { kind: 'bot' }, text: 'internal', visibility: 'private', at: '2026-11-23T10:00:01.000Z' },
     ];
+    await store.commitTurn({ conversations: [conversation], messages, outbox: [], events: [] });
     await channel.notify!({ type: 'conversation.escalated', conversationId: 'cv_1', caseId: 'cs_1', reason: 'human_request', at: '2026-11-23T10:00:02.000Z' }, conversation);
     const event = connector.calls[0]?.activity as { type: string; name: string; value: unknown; attachments: Array<{ name: string; content: { activities: Array<{ text: string }> } }> };
     expect(event).toMatchObject({ type: 'event', name: 'handoff.initiate', value: { reason: 'human_request', caseId: 'cs_1', conversationId: 'cv_1' } });
