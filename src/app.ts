@@ -159,6 +159,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
         knowledge: knowledge.current(),
         language: conversation.language ?? config.defaultLocale,
         clock,
+        orderNumberPattern: config.nlu.orderNumberPattern,
       }),
   });
 
