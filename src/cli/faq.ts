@@ -51,7 +51,7 @@ export function findRepeatedQuestions(corpus: Corpus, inspection: CorpusInspecti
         seen.set(key, { id: entry.id, index });
         return;
       }
-      const at = inspection.questionPosition(entry.id, index) ?? inspection.entryPositions.get(entry.id);
+      const at = inspection.questionPosition(entry.id, index) ?? inspection.entryPosition(entry.id);
       if (!at) return;
       const where = first.id === entry.id ? 'twice in this entry' : `also a question of "${first.id}"`;
       warnings.push({ ...at, message: `warning: question "${question}" is ${where}` });
@@ -64,7 +64,7 @@ export function findRepeatedQuestions(corpus: Corpus, inspection: CorpusInspecti
 export function findAnswersTooLongForX(corpus: Corpus, inspection: CorpusInspection): LintWarning[] {
   const warnings: LintWarning[] = [];
   for (const entry of corpus.faq) {
-    const at = inspection.entryPositions.get(entry.id);
+    const at = inspection.entryPosition(entry.id);
     if (!at) continue;
     const length = weighted(entry.answer);
     if (length > X_MAX_WEIGHTED && !entry.answer_short) {
@@ -107,7 +107,7 @@ export async function findConfusedQuestions(
       const top = understander.understand(h.text).classification.ranked[0];
       // Only a wrong label the bot would act on counts; a low-confidence miss is merely "not known".
       if (!top || top.label === faqLabel(h.id) || top.confidence < threshold) continue;
-      const at = inspection.questionPosition(h.id, h.index) ?? inspection.entryPositions.get(h.id);
+      const at = inspection.questionPosition(h.id, h.index) ?? inspection.entryPosition(h.id);
       if (!at) continue;
       const other = top.label.replace(/^faq:/, 'entry ').replace(/^intent:/, 'intent ');
       warnings.push({ ...at, message: `warning: question "${h.text}" of "${h.id}" is taken for ${other} (confidence ${top.confidence.toFixed(2)}) when left out of training: the two are easily confused` });

@@ -38,8 +38,8 @@ export interface CorpusInspection {
   /** The corpus built from what was valid (complete only when `problems` is empty). */
   corpus: Corpus;
   problems: CorpusProblem[];
-  /** Where each FAQ entry's id is written, by id (first occurrence). */
-  entryPositions: Map<string, SourcePosition>;
+  /** Where a FAQ entry's id is written (its first occurrence). */
+  entryPosition(id: string): SourcePosition | undefined;
   /** Where each question is written: `positionOfQuestion(id, index)`. */
   questionPosition(id: string, index: number): SourcePosition | undefined;
 }
@@ -248,8 +248,12 @@ export async function inspectCorpus(options: InspectOptions): Promise<CorpusInsp
   const hash = createHash('sha256');
   const faq: FaqEntry[] = [];
   const intents: IntentDef[] = [];
-  const entryPositions = new Map<string, SourcePosition>();
+  // Where each id was first seen; positions are computed only when a message needs them.
   const entryFile = new Map<string, { file: ParsedFile; index: number }>();
+  const positionIn = (file: ParsedFile, keys: PathKey[]): SourcePosition => {
+    const at = locatePath(file.doc, file.lineCounter, keys);
+    return { file: file.display, line: at.line, column: at.col };
+  };
 
   const onDisk = await listDir(options.faqDir, 'FAQ', problems);
   const faqFiles = [...new Set([...onDisk, ...(options.overrides?.keys() ?? [])])].sort();
@@ -267,24 +271,23 @@ export async function inspectCorpus(options: InspectOptions): Promise<CorpusInsp
       if (!parsed.success) problems.push(...zodProblems('faq', file, parsed.error, ['entries', index]));
       // Ids are checked even on broken entries, so every duplicate shows up in the same run.
       const id = field(raw, 'id');
-      const idAt = locatePath(file.doc, file.lineCounter, ['entries', index, 'id']);
-      const position = { file: file.display, line: idAt.line, column: idAt.col };
+      const position = () => positionIn(file, ['entries', index, 'id']);
       if (typeof id === 'string') {
-        const first = entryPositions.get(id);
-        if (first) {
-          problems.push({ ...position, message: `duplicate id "${id}": already used at ${first.file}:${first.line}:${first.column}` });
+        const seen = entryFile.get(id);
+        if (seen) {
+          const first = positionIn(seen.file, ['entries', seen.index, 'id']);
+          problems.push({ ...position(), message: `duplicate id "${id}": already used at ${first.file}:${first.line}:${first.column}` });
           return;
         }
-        entryPositions.set(id, position);
+        entryFile.set(id, { file, index });
       }
       if (!parsed.success) return;
       const { locale: ownLocale, ...entry } = parsed.data;
       const locale: Language | undefined = ownLocale ?? file.locale;
       if (!locale) {
-        if (!file.localeInvalid) problems.push({ ...position, message: `entries[${index}]: no locale: set \`locale\` on the file or on the entry` });
+        if (!file.localeInvalid) problems.push({ ...position(), message: `entries[${index}]: no locale: set \`locale\` on the file or on the entry` });
         return;
       }
-      entryFile.set(entry.id, { file, index });
       faq.push({ ...entry, locale, file: rel });
     });
   }
@@ -329,7 +332,10 @@ export async function inspectCorpus(options: InspectOptions): Promise<CorpusInsp
   return {
     corpus: { faq, intents, version: hash.digest('hex').slice(0, 16) },
     problems,
-    entryPositions,
+    entryPosition(id) {
+      const where = entryFile.get(id);
+      return where ? positionIn(where.file, ['entries', where.index, 'id']) : undefined;
+    },
     questionPosition(id, index) {
       const where = entryFile.get(id);
       if (!where) return undefined;
