@@ -22,7 +22,7 @@ import type { Conversation, Customer, InboundMessage, OutboxItem, QuickReplyOpti
 import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './graph-errors.js';
 import { answerHandshake, verifySignature } from './signature.js';
-import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey } from './store-keys.js';
+import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey, sentPartsKey } from './store-keys.js';
 import { parseWebhook } from './webhook.js';
 
 const HOUR = 3_600_000;
@@ -206,19 +206,34 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     const reply = item.reply;
     const parts = splitText(reply.text, MAX_TEXT);
     const quickReplies = reply.kind === 'quick_replies' && reply.options.length > 0 ? toQuickReplies(reply.options) : undefined;
-    let first: string | undefined;
-    for (const [i, part] of parts.entries()) {
-      const last = i === parts.length - 1;
+    if (parts.length === 1) {
       try {
-        const res = sendResponseSchema.parse(
-          await client.sendText(psid, part, { ...options, ...(last && quickReplies ? { quickReplies } : {}) }),
-        );
-        first ??= res.messageId;
+        const res = sendResponseSchema.parse(await client.sendText(psid, parts[0]!, { ...options, ...(quickReplies ? { quickReplies } : {}) }));
+        return { platformId: res.messageId ?? '' };
       } catch (error) {
         throw toChannelError(error, 'send', clock.now().getTime());
       }
     }
-    return { platformId: first ?? '' };
+    // A long text goes out in parts; remember the parts already sent, so a retry after a failed
+    // part sends only the rest.
+    const progress = z
+      .object({ sent: z.number().int().min(0), first: z.string().optional() })
+      .catch({ sent: 0 })
+      .parse(JSON.parse((await store.getValue(sentPartsKey(item.id))) ?? '{"sent":0}'));
+    for (const [i, part] of parts.entries()) {
+      if (i < progress.sent) continue;
+      const last = i === parts.length - 1;
+      try {
+        const res = sendResponseSchema.parse(await client.sendText(psid, part, { ...options, ...(last && quickReplies ? { quickReplies } : {}) }));
+        progress.first ??= res.messageId;
+        progress.sent = i + 1;
+      } catch (error) {
+        await store.setValue(sentPartsKey(item.id), JSON.stringify(progress));
+        throw toChannelError(error, 'send', clock.now().getTime());
+      }
+    }
+    if (progress.sent > 0) await store.setValue(sentPartsKey(item.id), JSON.stringify(progress));
+    return { platformId: progress.first ?? '' };
   }
 
   /** Hides a comment from everyone but its author and their friends. */

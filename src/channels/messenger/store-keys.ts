@@ -17,3 +17,6 @@ export const commenterPsidKey = (commenterId: string): string => `messenger:comm
 
 /** The comment thread (top-level comment id) a comment belongs to. */
 export const commentThreadKey = (commentId: string): string => `messenger:comment-thread:${commentId}`;
+
+/** How many parts of a long outbox item went out already, so a retry does not repeat them. */
+export const sentPartsKey = (outboxId: string): string => `messenger:sent-parts:${outboxId}`;

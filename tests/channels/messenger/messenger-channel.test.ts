@@ -272,6 +272,23 @@ describe('sending private messages', () => {
     expect(parts.join(' ')).toBe(text);
   });
 
+  it('sends only the missing parts of a long text when a retry follows a failed part', async () => {
+    graph.userWrote(PSID, clock.now());
+    const text = Array.from({ length: 500 }, (_, i) => `parola${i}`).join(' ');
+    const item = outboxItem({ id: 'out_long', customerLastMessageAt: START, reply: { kind: 'text', text } });
+    graph.failNext({ status: 500, code: 1, message: 'An unknown error occurred', path: '/me/messages', skip: 1 });
+    const error = await channel.send(item).catch((e: unknown) => e);
+    expect((error as ChannelApiError).details).toMatchObject({ status: 500, retryable: true });
+    expect(graph.sentMessages()).toHaveLength(2); // part 1 delivered, part 2 refused
+
+    const result = await channel.send(item);
+    const texts = graph.sentMessages().map((c) => (c.body.message as { text: string }).text);
+    const delivered = [texts[0], ...texts.slice(2)];
+    expect(delivered.join(' ')).toBe(text);
+    expect(texts.filter((t) => t === texts[0])).toHaveLength(1); // part 1 was not repeated
+    expect(result.platformId).toMatch(/^m_/);
+  });
+
   it('shows the typing indicator with sender_action typing_on', async () => {
     graph.userWrote(PSID, clock.now());
     const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, PSID, 'ciao')] })));

@@ -34,6 +34,8 @@ export interface InjectedError {
   headers?: Record<string, string>;
   /** Only calls whose path matches (default: any). */
   path?: string;
+  /** Let this many matching calls succeed first. */
+  skip?: number;
 }
 
 /** A comment on a Page post, as the fake knows it. */
@@ -210,7 +212,9 @@ export async function createFakeGraphApi(options: {
         return graphError(res, { status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' });
       }
       const i = injected.findIndex((e) => !e.path || e.path === call.path);
-      if (i >= 0) return graphError(res, injected.splice(i, 1)[0]!);
+      const pending = injected[i];
+      if (pending && (pending.skip ?? 0) > 0) pending.skip = pending.skip! - 1;
+      else if (pending) return graphError(res, injected.splice(i, 1)[0]!);
       const path = call.path;
       if (req.method !== 'POST') return graphError(res, { status: 400, code: 100, message: 'Unsupported get request.' });
       if (path === '/me/messages' || path === `/${pageId}/messages`) return handleMessages(body, res);
