@@ -369,6 +369,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     });
     for (const e of events) await deps.bus.publish(e);
     if (replies.length > 0) deps.onOutbox?.();
+    if (decision.action === 'privacy_warning' && adapter.hideMessage) {
+      // Hide the post where the platform allows (Facebook comments, replies on X): it stays flagged for operators.
+      await adapter.hideMessage(conversation, msg.id).catch((err: unknown) => logger.warn({ err, channel: msg.channel }, 'could not hide a post with private data'));
+    }
 
     logger.info(
       {

@@ -13,8 +13,8 @@ function files(dir: string): string[] {
 /** Top-level area of a file under src/ (core, pipeline, channels/twitter, storage/lowdb, ...). */
 function area(file: string): string {
   const parts = relative(SRC, file).split('/');
-  if (parts.length === 1) return parts[0]!.replace(/\.ts$/, '');
-  if (parts[0] === 'channels' || parts[0] === 'storage') return `${parts[0]}/${parts[1]}`;
+  if (parts.length === 1) return parts[0]!.replace(/\.[jt]s$/, '');
+  if (parts[0] === 'channels' || parts[0] === 'storage') return `${parts[0]}/${parts[1]!.replace(/\.[jt]s$/, '')}`;
   return parts[0]!;
 }
 
