@@ -257,6 +257,11 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
       log.warn({ serviceUrl: raw.data.serviceUrl }, 'botframework: local-only mode refused a non-loopback serviceUrl');
       return { status: 403, body: { error: 'local-only mode: serviceUrl must be a loopback address' } };
     }
+    if (hasCredentials && !req.headers.authorization) {
+      // botbuilder would refuse it too, after printing a stack trace to stderr for every probe.
+      log.warn({ remoteAddress: req.remoteAddress }, 'botframework: request without a Bot Framework token refused');
+      return { status: 401, body: { error: 'a Bot Framework token is required' } };
+    }
     if (!context) return { status: 503, body: { error: 'the Bot Framework channel is not started yet' } };
     const receive = context.receive;
     const recorder = createResponseRecorder();

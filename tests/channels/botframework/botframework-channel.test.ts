@@ -190,6 +190,16 @@ describe('POST /api/messages with credentials', () => {
     expect(res.status).toBe(401);
     expect(received).toEqual([]);
   });
+
+  it('refuses an activity whose token is not a valid Bot Framework JWT', async () => {
+    const secured = create({ appId: '00000000-0000-0000-0000-000000000001', appPassword: 'secret', appType: 'SingleTenant', tenantId: '00000000-0000-0000-0000-0000000000aa', localOnly: false });
+    await secured.channel.start!({ receive: async (msg) => void received.push(msg), store: {} as never });
+    const res = await secured.route.handle(
+      post(userMessage({ serviceUrl: connector.serviceUrl, text: 'ciao' }), { headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.jwt' } }),
+    );
+    expect(res.status).toBe(401);
+    expect(received).toEqual([]);
+  });
 });
 
 describe('sending', () => {
