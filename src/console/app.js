@@ -117,6 +117,7 @@ function applyLabels() {
   $('resolve').textContent = t('resolve');
   $('suggestions-title').textContent = t('suggestions');
   $('earlier-title').textContent = t('earlierCases');
+  $('conversation').setAttribute('aria-label', lang === 'it' ? 'Conversazione' : 'Conversation');
   document.querySelector('.skip').textContent = lang === 'it' ? 'Vai alla conversazione' : 'Skip to the conversation';
   updateComposerMode();
 }

@@ -152,8 +152,14 @@ function loadConsoleAssets(logger: Logger): Map<string, { body: Buffer; type: st
 
 // ───────────────────────────── the API ─────────────────────────────
 
+/** What `registerOperatorApi` returns. */
+export interface OperatorApi {
+  /** Ends the open event streams (call before closing the HTTP server, which waits for them). */
+  close(): void;
+}
+
 /** Registers the operator API under `/api/operator/` and the console at `/console`. */
-export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void {
+export function registerOperatorApi(server: Server, deps: OperatorApiDeps): OperatorApi {
   const { store, desk, clock, config, logger, hours } = deps;
   const limiter = createLoginLimiter({ clock });
   const sessionsReady: Promise<Sessions> = loadSessionSecret(store, config.sessionSecret).then((secret) =>
@@ -161,6 +167,8 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
   );
   sessionsReady.catch((err: unknown) => logger.error({ err }, 'could not load the session secret: operator logins will fail'));
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  /** Open event streams: ended by `close()`, or the HTTP server would wait for them forever. */
+  const streams = new Set<Response>();
 
   async function authenticate(req: Request): Promise<{ operator: Operator; session: Session }> {
     const sessions = await sessionsReady;
@@ -331,13 +339,13 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
   // ── live events ──
 
   server.get('/api/operator/events', async (req: Request, res: Response) => {
-    let session: Session;
     try {
-      ({ session } = await authenticate(req));
+      await authenticate(req);
     } catch (err) {
       fail(res, err);
       return;
     }
+    streams.add(res);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const write = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
     write('ready', { at: clock.now().toISOString(), corpusProblems: deps.knowledge.lastError?.() });
@@ -359,7 +367,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
     });
     clearInterval(heartbeat);
     unsubscribe();
-    void session;
+    streams.delete(res);
   });
 
   // ── a conversation and its case ──
@@ -429,10 +437,12 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
   // ── actions ──
 
   route('post', '/conversations/:id/claim', { body: claimSchema }, async ({ id, operator, body }) => {
+    await mustGetConversation(id);
     const { takeover } = body as z.infer<typeof claimSchema>;
     return { conversation: await desk.claim(id, operator, { takeover }) };
   });
   route('post', '/conversations/:id/reply', { body: replySchema }, async ({ id, operator, body }) => {
+    await mustGetConversation(id);
     const { text: replyText, visibility } = body as z.infer<typeof replySchema>;
     const item = await desk.reply(id, operator, replyText, { visibility });
     return { outbox: { id: item.id, status: item.status, visibility: item.visibility, text: item.reply.text, createdAt: item.createdAt } };
@@ -442,17 +452,21 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
     return { note: await desk.note(id, operator, (body as z.infer<typeof noteSchema>).text) };
   });
   route('post', '/conversations/:id/ask-private', { body: emptySchema }, async ({ id, operator }) => {
+    await mustGetConversation(id);
     const items = await desk.askPrivate(id, operator);
     return { outbox: items.map((i) => ({ id: i.id, status: i.status, visibility: i.visibility, text: i.reply.text })) };
   });
   route('post', '/conversations/:id/transfer', { body: transferSchema }, async ({ id, operator, body }) => {
+    await mustGetConversation(id);
     return { conversation: await desk.transfer(id, operator, (body as z.infer<typeof transferSchema>).operatorId) };
   });
   route('post', '/conversations/:id/resolve', { body: resolveSchema }, async ({ id, operator, body }) => {
+    await mustGetConversation(id);
     const { addToFaq, answer } = body as z.infer<typeof resolveSchema>;
     return await desk.resolve(id, operator, { addToFaq, answer });
   });
   route('post', '/conversations/:id/return-to-bot', { body: emptySchema }, async ({ id, operator }) => {
+    await mustGetConversation(id);
     return { conversation: await desk.returnToBot(id, operator) };
   });
 
@@ -507,4 +521,11 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): void
   };
   server.get('/console', async (_req: Request, res: Response) => serveAsset('index.html', res));
   server.get('/console/:file', async (req: Request, res: Response) => serveAsset(String(req.params.file ?? ''), res));
+
+  return {
+    close() {
+      for (const res of streams) res.end();
+      streams.clear();
+    },
+  };
 }

@@ -241,6 +241,15 @@ describe('operator API: working the queue', () => {
     expect(earlier[0]).toMatchObject({ status: 'resolved', firstMessage: 'voglio parlare con un operatore' });
   });
 
+  it('answers 404 for a conversation that does not exist, and changes nothing', async () => {
+    expect((await marta.get('/conversations/cv_missing')).status).toBe(404);
+    const claim = await marta.post('/conversations/cv_missing/claim', {});
+    expect(claim.status).toBe(404);
+    expect(claim.body.error).toBe('conversation cv_missing does not exist');
+    expect((await marta.post('/conversations/cv_missing/note', { text: 'x' })).status).toBe(404);
+    expect((await marta.get('/conversations/bad%20id!')).status).toBe(400);
+  });
+
   it('lists operators for transfer without their password hashes', async () => {
     const res = await marta.get('/operators');
     expect((res.body.operators as Array<{ name: string }>).map((o) => o.name).sort()).toEqual(['Anna', 'Luca', 'Marta']);
