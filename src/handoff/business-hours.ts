@@ -112,15 +112,24 @@ export function createBusinessHours(options: BusinessHoursOptions): BusinessHour
   const { schedule } = options;
   const neverOpens = DAY_NAMES.every((d) => schedule[d].length === 0);
 
+  // Day → its opening intervals as instants. Queue views ask about the same few days for every
+  // row; formatting through Intl is the costly part, so each day is worked out once.
+  const dayCache = new Map<string, Array<[number, number]>>();
+  function openingsOf(date: LocalDate): Array<[number, number]> {
+    const key = isoDate(date);
+    let intervals = dayCache.get(key);
+    if (!intervals) {
+      intervals = holidays.has(key) ? [] : schedule[weekday(date)].map(([start, end]): [number, number] => [zone.instant(date, start), zone.instant(date, end)]);
+      if (dayCache.size >= 2000) dayCache.clear();
+      dayCache.set(key, intervals);
+    }
+    return intervals;
+  }
+
   /** Opening intervals [start, end) in epoch ms of the local days from `at`'s day on, in order. */
   function* intervalsFrom(at: Date, maxDays = HORIZON_DAYS): Generator<[number, number]> {
     let date = zone.localDate(at);
-    for (let i = 0; i < maxDays; i++, date = addDays(date, 1)) {
-      if (holidays.has(isoDate(date))) continue;
-      for (const [start, end] of schedule[weekday(date)]) {
-        yield [zone.instant(date, start), zone.instant(date, end)];
-      }
-    }
+    for (let i = 0; i < maxDays; i++, date = addDays(date, 1)) yield* openingsOf(date);
   }
 
   function nextOpening(at: Date): Date {
