@@ -407,6 +407,10 @@ function renderConversation(detail, { keepComposer }) {
   for (const op of state.operators.filter((o) => o.id !== c.assignee)) select.append(h('option', { value: op.id }, `${op.name} (^${op.initials})`));
   $('resolve-form').hidden = !canAct;
   const composer = $('composer');
+  const resolved = c.state === 'resolved';
+  composer.hidden = resolved;
+  $('conv-closed').hidden = !resolved;
+  $('conv-closed').textContent = resolved ? t('closedCase') : '';
   composer.classList.toggle('locked', !canAct);
   $('send').disabled = !canAct && !$('as-note').checked;
   $('reply-visibility').value = keepComposer ? $('reply-visibility').value : c.visibility;

@@ -40,7 +40,7 @@ browserTest('the operator console in a browser', () => {
   });
 
   async function operatorPage(name: string, password: string, locale = 'it-IT'): Promise<Page> {
-    const context = await browser.newContext({ locale, viewport: { width: 1360, height: 860 } });
+    const context = await browser.newContext({ locale, timezoneId: 'Europe/Rome', viewport: { width: 1360, height: 860 } });
     const page = await context.newPage();
     page.on('pageerror', (err) => {
       throw err;
