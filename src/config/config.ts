@@ -263,8 +263,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const bfSet = e.MicrosoftAppId !== undefined || e.MicrosoftAppPassword !== undefined;
   if (bfSet && !e.MicrosoftAppId) problems.push('MicrosoftAppId: required when MicrosoftAppPassword is set');
-  if (e.MicrosoftAppType === 'SingleTenant' && !e.MicrosoftAppTenantId) {
-    problems.push('MicrosoftAppTenantId: required when MicrosoftAppType is SingleTenant');
+  if ((e.MicrosoftAppType === 'SingleTenant' || e.MicrosoftAppType === 'UserAssignedMSI') && e.MicrosoftAppId && !e.MicrosoftAppTenantId) {
+    problems.push(`MicrosoftAppTenantId: required when MicrosoftAppType is ${e.MicrosoftAppType}`);
   }
   if (e.MicrosoftAppType !== 'UserAssignedMSI' && e.MicrosoftAppId && !e.MicrosoftAppPassword) {
     problems.push('MicrosoftAppPassword: required unless MicrosoftAppType is UserAssignedMSI');

@@ -20,7 +20,9 @@ import { ESCALATION_REASONS, type Conversation, type Operator, type OutboxItem }
 import { createRecordingChannel, consoleCapabilities } from '../channels/console/index.js';
 import { webchatCapabilities } from '../channels/webchat/index.js';
 import { createSilentLogger } from '../util/logger.js';
-import twitterText from 'twitter-text';
+import { TWITTER_CAPABILITIES } from '../channels/twitter/index.js';
+import { MESSENGER_CAPABILITIES } from '../channels/messenger/index.js';
+import { BOTFRAMEWORK_CAPABILITIES } from '../channels/botframework/index.js';
 
 const ACTIONS = ['answer', 'clarify', 'dm_prompt', 'privacy_warning', 'escalate', 'silent', 'greet', 'thank', 'none'] as const;
 
@@ -89,30 +91,10 @@ export const conversationTestSchema = z
   .strict();
 export type ConversationTest = z.infer<typeof conversationTestSchema>;
 
-/** X counts characters by weight and links as 23: the same count the X channel uses. */
-const twitterLikeCapabilities: ChannelCapabilities = {
-  publicReplies: true,
-  privateMessages: true,
-  maxLength: { public: 280, private: 10000 },
-  measure: (text) => twitterText.parseTweet(text).weightedLength,
-  quickReplies: 0,
-  signsPublicReplies: true,
-  maxThread: 3,
-};
-const messengerLikeCapabilities: ChannelCapabilities = {
-  publicReplies: true,
-  privateMessages: true,
-  maxLength: { public: 8000, private: 2000 },
-  measure: (text) => [...text].length,
-  quickReplies: 13,
-  signsPublicReplies: false,
-  maxThread: 1,
-  messagingWindow: { standardMs: 24 * 3600_000, humanAgentMs: 7 * 24 * 3600_000 },
-};
 const CAPABILITIES: Record<ConversationTest['channel'], ChannelCapabilities> = {
-  twitter: twitterLikeCapabilities,
-  messenger: messengerLikeCapabilities,
-  botframework: { ...webchatCapabilities, maxLength: { public: 28000, private: 28000 }, quickReplies: 10 },
+  twitter: TWITTER_CAPABILITIES,
+  messenger: MESSENGER_CAPABILITIES,
+  botframework: BOTFRAMEWORK_CAPABILITIES,
   webchat: webchatCapabilities,
   console: consoleCapabilities,
 };

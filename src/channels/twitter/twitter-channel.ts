@@ -84,6 +84,17 @@ export function dmComposeLink(brandUserId: string): string {
   return `https://x.com/messages/compose?recipient_id=${encodeURIComponent(brandUserId)}`;
 }
 
+/** What X allows: 280 weighted characters a post (twitter-text), threads of up to 3, no quick replies. */
+export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
+  publicReplies: true,
+  privateMessages: true,
+  maxLength: { public: MAX_POST, private: MAX_DM },
+  measure: weightedLength,
+  quickReplies: 0,
+  signsPublicReplies: true,
+  maxThread: 3,
+});
+
 /** Creates the X channel adapter. */
 export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
   const { config, store, clock, logger } = deps;
@@ -100,15 +111,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
   const v2 = { prefix: `${config.apiOrigin}/2/`, timeout: REQUEST_TIMEOUT_MS };
   const now = () => clock.now().getTime();
 
-  const capabilities: ChannelCapabilities = {
-    publicReplies: true,
-    privateMessages: true,
-    maxLength: { public: MAX_POST, private: MAX_DM },
-    measure: weightedLength,
-    quickReplies: 0,
-    signsPublicReplies: true,
-    maxThread: 3,
-  };
+  const capabilities = TWITTER_CAPABILITIES;
 
   /** Which parts of a multi-part item were already posted (a retry resumes, never reposts). */
   async function progress(itemId: string): Promise<string[]> {
