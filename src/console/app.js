@@ -117,6 +117,8 @@ function applyLabels() {
   $('resolve').textContent = t('resolve');
   $('suggestions-title').textContent = t('suggestions');
   $('earlier-title').textContent = t('earlierCases');
+  $('review-title').textContent = t('reviewTitle');
+  $('review-help').textContent = t('reviewHelp');
   $('conversation').setAttribute('aria-label', lang === 'it' ? 'Conversazione' : 'Conversation');
   document.querySelector('.skip').textContent = lang === 'it' ? 'Vai alla conversazione' : 'Skip to the conversation';
   updateComposerMode();
@@ -130,6 +132,7 @@ function showLogin(message) {
   state.events?.close();
   state.events = undefined;
   $('desk-view').hidden = true;
+  $('review').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
   $('live-status').textContent = '';
@@ -149,6 +152,8 @@ async function startDesk(me) {
   $('who').hidden = false;
   $('me-name').textContent = `${me.operator.name} · ^${me.operator.initials}`;
   state.operators = (await api('GET', '/operators')).operators;
+  $('review-toggle').hidden = me.operator.role !== 'admin';
+  if (me.operator.role === 'admin') await refreshReview();
   connectEvents();
   await refreshQueue();
   if (state.current) await openConversation(state.current);
@@ -248,6 +253,7 @@ function connectEvents() {
     source.addEventListener(type, onConversation);
   }
   source.addEventListener('conversation.escalated', () => toast(t('newInQueue')));
+  source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(JSON.parse(e.data).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
   source.addEventListener('error', () => {
@@ -563,6 +569,51 @@ $('resolve-form').addEventListener('submit', (event) => {
   act((result) => (result?.suggestionId ? t('resolvedWithFaq') : t('resolved')), () =>
     api('POST', `/conversations/${encodeURIComponent(state.current)}/resolve`, { addToFaq }),
   ).then(() => ($('add-to-faq').checked = false));
+});
+
+// ───────────────────────── FAQ suggestions (admins) ─────────────────────────
+
+async function refreshReview() {
+  const { suggestions } = await api('GET', '/suggestions?status=pending');
+  $('review-toggle').textContent = t('reviewButton', { n: suggestions.length });
+  const list = $('review-list');
+  list.textContent = '';
+  if (suggestions.length === 0) list.append(h('li', { class: 'muted' }, t('reviewEmpty')));
+  for (const s of suggestions) {
+    const decide = (verb, done) => async () => {
+      try {
+        await api('POST', `/suggestions/${encodeURIComponent(s.id)}/${verb}`);
+        toast(done, 'ok');
+      } catch (err) {
+        fail(err);
+      }
+      await refreshReview().catch(fail);
+    };
+    list.append(
+      h(
+        'li',
+        { class: 'review-item', 'data-suggestion': s.id },
+        h('span', { class: 'chip' }, `${s.kind === 'new_entry' ? t('newEntry') : t('addQuestion', { id: s.entryId })} · ${s.locale}`),
+        h('span', { class: 'review-label' }, t('questionsLabel')),
+        h('ul', { class: 'review-questions' }, s.questions.map((q) => h('li', {}, q))),
+        s.answer ? h('span', { class: 'review-label' }, t('answerLabel')) : '',
+        s.answer ? h('span', { class: 'review-answer' }, s.answer) : '',
+        h(
+          'span',
+          { class: 'review-actions' },
+          h('button', { type: 'button', class: 'success', onclick: decide('approve', t('approved')) }, t('approve')),
+          h('button', { type: 'button', onclick: decide('reject', t('rejected')) }, t('reject')),
+        ),
+      ),
+    );
+  }
+}
+
+$('review-toggle').addEventListener('click', () => {
+  const panel = $('review');
+  panel.hidden = !panel.hidden;
+  $('review-toggle').setAttribute('aria-expanded', String(!panel.hidden));
+  if (!panel.hidden) refreshReview().catch(fail);
 });
 
 // ───────────────────────── start ─────────────────────────

@@ -5,7 +5,8 @@
  * and resolves with "add to FAQ". Screenshots go to test-output/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/app.js';
@@ -22,10 +23,14 @@ if (!existsSync(CHROMIUM)) console.warn(`browser tests skipped: no Chromium at $
 browserTest('the operator console in a browser', () => {
   let t: ApiApp;
   let browser: Browser;
+  // A copy of the FAQ: approving a suggestion writes into it.
+  const corpus = mkdtempSync(join(tmpdir(), 'sportello-console-faq-'));
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    t = await startApiApp();
+    cpSync(join(ROOT, 'faq'), join(corpus, 'faq'), { recursive: true });
+    cpSync(join(ROOT, 'intents'), join(corpus, 'intents'), { recursive: true });
+    t = await startApiApp({ FAQ_DIR: join(corpus, 'faq'), INTENTS_DIR: join(corpus, 'intents') });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -37,6 +42,7 @@ browserTest('the operator console in a browser', () => {
     await browser?.close();
     await t?.close();
     await closeSharedKnowledge();
+    rmSync(corpus, { recursive: true, force: true });
   });
 
   async function operatorPage(name: string, password: string, locale = 'it-IT'): Promise<Page> {
@@ -166,6 +172,34 @@ browserTest('the operator console in a browser', () => {
     expect(await flagged.locator('.chip').textContent()).toMatch(/^Pubblico/);
     expect(await page.locator('#messages .msg.in .chip').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^Privato/)]));
     await page.screenshot({ path: join(SHOTS, 'console-public-private-case.png'), fullPage: true });
+  });
+
+  it('lets an admin approve a FAQ suggestion, writing it into the FAQ', async () => {
+    const outcome = await t.app.pipeline.receive(
+      t.message('voglio parlare con un operatore: fate confezioni regalo per i matrimoni?', { customer: { platformId: 'cust-5', name: 'Elena' } }),
+    );
+    const id = outcome.conversation!.id;
+    await t.app.desk.claim(id, t.luca);
+    await t.app.desk.reply(id, t.luca, 'Sì, per i matrimoni prepariamo confezioni regalo su misura: scrivici quante ne servono.');
+    const { suggestionId } = await t.app.desk.resolve(id, t.luca, { addToFaq: true });
+    expect(suggestionId).toEqual(expect.any(String));
+    const page = await operatorPage('Anna', PASSWORDS.anna);
+    const toggle = page.getByRole('button', { name: /^Proposte FAQ \(\d+\)$/ });
+    await toggle.click();
+    const item = page.locator(`.review-item[data-suggestion="${suggestionId}"]`);
+    await item.waitFor();
+    expect(await item.textContent()).toContain('confezioni regalo su misura');
+    await page.screenshot({ path: join(SHOTS, 'console-faq-review.png') });
+    await item.getByRole('button', { name: 'Approva' }).click();
+    await page.locator('.toast.ok').filter({ hasText: 'Proposta approvata' }).waitFor();
+    await item.waitFor({ state: 'detached' });
+    const approved = (await t.app.store.listSuggestions({ status: 'approved' })).map((s) => s.id);
+    expect(approved).toContain(suggestionId);
+    const faq = ['negozio.yaml', 'shop.yaml'].map((f) => readFileSync(join(corpus, 'faq', f), 'utf8')).join('\n');
+    expect(faq).toContain('confezioni regalo su misura');
+    // agents do not see the review
+    const agent = await operatorPage('Marta', PASSWORDS.marta);
+    expect(await agent.locator('#review-toggle').isHidden()).toBe(true);
   });
 
   it('shows a banner when the FAQ failed to reload', async () => {
