@@ -30,7 +30,6 @@ export interface BusinessHoursOptions {
 }
 
 const DAY_NAMES: readonly DayName[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** How far ahead to look for an opening: a year and a week covers any holiday list. */
 const HORIZON_DAYS = 373;
@@ -215,6 +214,3 @@ export function describeWhen(at: Date, now: Date, language: Language, timezone: 
   const dayMonth = new Intl.DateTimeFormat(locale, { timeZone: timezone, day: 'numeric', month: 'long' }).format(at);
   return language === 'it' ? `${dayName} ${dayMonth} ${atTime}` : `on ${dayName}, ${dayMonth} ${atTime}`;
 }
-
-/** Minutes → milliseconds, for SLA arithmetic. */
-export const minutesToMs = (minutes: number): number => minutes * MINUTE;
