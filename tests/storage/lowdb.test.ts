@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
-import { describeStoreContract, makeInbound, makeTurn, type SnapshotStore } from './store-contract.js';
+import { describeStoreContract, makeInbound, makeMessage, makeTurn, type SnapshotStore } from './store-contract.js';
 
 const dirs: string[] = [];
 const files = new WeakMap<SnapshotStore, string>();
@@ -77,6 +77,53 @@ describe('the lowdb store on disk', () => {
     await expect(store.getValue('x')).rejects.toThrow(/after close/);
   });
 
+  it('appends writes to a journal once the file is large, folds it in, and reads both on open', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0, compactAfterBytes: 4096 });
+    await store.init();
+    await store.setValue('first', '1');
+    // The first write found an empty main file smaller than the journal threshold: it went to the journal.
+    expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"first"');
+    for (let i = 0; i < 40; i++) {
+      await store.commitTurn(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
+    }
+    // 40 turns of ~400 bytes passed 4 KiB: the journal was folded into the main file at least once.
+    const main = JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[]; values: Record<string, string> };
+    expect(main.values).toEqual({ first: '1' });
+    expect(main.messages.length).toBeGreaterThan(0);
+    expect(main.messages.length).toBeLessThan(40);
+    // Reopen without close() (as after a crash): main file + journal give everything.
+    const again = createLowdbStore({ file });
+    await again.init();
+    expect((await again.listMessages({ conversationId: 'cv1' })).length).toBe(40);
+    // Opening folded the journal in: the main file alone is complete now.
+    expect((JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[] }).messages.length).toBe(40);
+    expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
+    await again.close();
+    await store.close();
+  });
+
+  it('ignores a torn last journal line (a write never acknowledged) and refuses a damaged one in the middle', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
+    await store.init();
+    await store.setValue('kept', 'yes');
+    const journal = readFileSync(`${file}.journal`, 'utf8');
+    writeFileSync(`${file}.journal`, `${journal}[["value",{"name":"torn","va`);
+    const reopened = await open(file);
+    expect(await reopened.getValue('kept')).toBe('yes');
+    expect(await reopened.getValue('torn')).toBeUndefined();
+    await reopened.setValue('after', 'ok');
+    await reopened.close();
+    expect(await (await open(file)).getValue('after')).toBe('ok');
+
+    const damaged = join(tempDir(), 'sportello.json');
+    writeFileSync(`${damaged}.journal`, `[["value",{"name":"a","value":"1"}]]\n{oops\n[["value",{"name":"b","value":"2"}]]\n`);
+    await expect(createLowdbStore({ file: damaged }).init()).rejects.toThrow(/sportello\.json\.journal:2: not valid JSON/);
+    writeFileSync(`${damaged}.journal`, `[["value",{"name":"a"}]]\n`);
+    await expect(createLowdbStore({ file: damaged }).init()).rejects.toThrow(/journal:1: not a journal entry/);
+  });
+
   it('forgets processed inbound ids after 30 days, never pending ones', async () => {
     const file = join(tempDir(), 'sportello.json');
     let now = Date.parse('2026-01-01T00:00:00Z');
@@ -97,9 +144,12 @@ describe('the lowdb store on disk', () => {
     await store.close();
   });
 
-  it('keeps every acknowledged turn and a parseable file when the process is killed mid-burst', async () => {
+  it.each([
+    ['rewriting the whole file', 'whole'],
+    ['appending to the journal and compacting', 'journal'],
+  ])('keeps every acknowledged turn when the process is killed mid-burst (%s)', async (_label, mode) => {
     const file = join(tempDir(), 'sportello.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lowdb-crash-child.ts'), file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lowdb-crash-child.ts'), file, mode], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const acked = new Set<number>();
@@ -122,7 +172,7 @@ describe('the lowdb store on disk', () => {
     });
     expect(await exited).toBe('SIGKILL');
     // Acknowledgements printed before the kill may still be in the pipe: they count too.
-    expect(existsSync(file)).toBe(true);
+    expect(existsSync(mode === 'whole' ? file : `${file}.journal`)).toBe(true);
     const store = await open(file);
     const stored = new Set((await store.listMessages({ conversationId: 'cv1' })).map((m) => Number(m.id.slice(3))));
     const missing = [...acked].filter((i) => !stored.has(i));

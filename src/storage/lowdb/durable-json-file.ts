@@ -15,11 +15,17 @@ export class DurableJsonFile<T> implements Adapter<T> {
   readonly #file: string;
   readonly #temp: string;
   readonly #parse: (data: unknown) => T;
+  #bytes = 0;
 
   constructor(file: string, parse: (data: unknown) => T) {
     this.#file = file;
     this.#temp = join(dirname(file), `.${basename(file)}.tmp`);
     this.#parse = parse;
+  }
+
+  /** Size in bytes of the file as last read or written. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The document, or null when the file does not exist yet. */
@@ -31,6 +37,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+    this.#bytes = Buffer.byteLength(text);
     let data: unknown;
     try {
       data = JSON.parse(text);
@@ -52,11 +59,12 @@ export class DurableJsonFile<T> implements Adapter<T> {
     }
     await rename(this.#temp, this.#file);
     await syncDirectory(dirname(this.#file));
+    this.#bytes = Buffer.byteLength(text);
   }
 }
 
-/** Makes a rename in `dir` durable. Windows cannot open a directory for fsync; there it is skipped. */
-async function syncDirectory(dir: string): Promise<void> {
+/** Makes a rename or a new file in `dir` durable. Windows cannot open a directory for fsync; there it is skipped. */
+export async function syncDirectory(dir: string): Promise<void> {
   if (process.platform === 'win32') return;
   const handle = await open(dir, 'r');
   try {

@@ -1,8 +1,11 @@
 /**
  * @module storage/lowdb/lowdb-store
  * The embedded store: everything in memory (with indexes), persisted to one JSON file through
- * lowdb. Mutations change memory at once and resolve when a file write that started after them
- * has completed, so writes arriving together share one file write. See docs/storage.md.
+ * lowdb plus an append-only journal beside it. Each mutation is a group of "puts" (whole records
+ * to store); it changes memory at once and resolves when a journal append that started after it
+ * is on disk, so writes arriving together share one append. When the journal grows as large as
+ * the main file, the whole store is written to the main file (atomically) and the journal
+ * emptied, so a write costs the size of the change, amortised. See docs/storage.md.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -21,8 +24,23 @@ import type {
 import type { ConversationState } from '../../core/state.js';
 import { ConflictError, StoreError } from '../../core/errors.js';
 import { createKeyedMutex } from '../../util/keyed-mutex.js';
-import { emptySnapshot, parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
+import { z } from 'zod';
+import {
+  caseSchema,
+  conversationSchema,
+  customerSchema,
+  emptySnapshot,
+  faqSuggestionSchema,
+  inboundRecordSchema,
+  operatorSchema,
+  outboxItemSchema,
+  parseStoreSnapshot,
+  storedMessageSchema,
+  type InboundRecord,
+  type StoreSnapshot,
+} from '../snapshot.js';
 import { DurableJsonFile } from './durable-json-file.js';
+import { createJournal } from './journal.js';
 
 /** Options of the embedded store. */
 export interface LowdbStoreOptions {
@@ -32,6 +50,13 @@ export interface LowdbStoreOptions {
   retainProcessedInboundDays?: number;
   /** Epoch ms now; only pruning and acceptance times use it (tests pass a fake). */
   now?: () => number;
+  /**
+   * While the main file is smaller than this, each write rewrites it whole (one self-contained
+   * file, cheap at this size); beyond it, writes are appended to the journal (default 1 MiB).
+   */
+  wholeFileBelowBytes?: number;
+  /** The journal is folded into the main file once it is larger than this and than the file (default 8 MiB). */
+  compactAfterBytes?: number;
 }
 
 /** The embedded store, plus what `sportello export/import` needs. */
@@ -47,6 +72,34 @@ export interface LowdbStore extends Store {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_WHOLE_FILE_BYTES = 1024 * 1024;
+
+/** One record to store whole (upsert by id); a journal line is an array of these. */
+type Put =
+  | ['customer', Customer]
+  | ['conversation', Conversation]
+  | ['case', Case]
+  | ['message', StoredMessage]
+  | ['outbox', OutboxItem]
+  | ['inbound', InboundRecord]
+  | ['operator', Operator]
+  | ['suggestion', FaqSuggestion]
+  | ['value', { name: string; value: string }];
+
+const journalLineSchema = z.array(
+  z.union([
+    z.tuple([z.literal('customer'), customerSchema]),
+    z.tuple([z.literal('conversation'), conversationSchema]),
+    z.tuple([z.literal('case'), caseSchema]),
+    z.tuple([z.literal('message'), storedMessageSchema]),
+    z.tuple([z.literal('outbox'), outboxItemSchema]),
+    z.tuple([z.literal('inbound'), inboundRecordSchema]),
+    z.tuple([z.literal('operator'), operatorSchema]),
+    z.tuple([z.literal('suggestion'), faqSuggestionSchema]),
+    z.tuple([z.literal('value'), z.object({ name: z.string(), value: z.string() })]),
+  ]),
+);
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 const inboundKey = (channel: string, id: string): string => `${channel}\u0000${id}`;
@@ -85,7 +138,12 @@ function merge<T extends object>(target: T, change: Partial<T>): T {
 export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   const now = options.now ?? Date.now;
   const retainMs = (options.retainProcessedInboundDays ?? 30) * DAY_MS;
-  const db = new Low<StoreSnapshot>(new DurableJsonFile(options.file, parseStoreSnapshot), emptySnapshot(new Date(0).toISOString()));
+  const compactAfter = options.compactAfterBytes ?? DEFAULT_COMPACT_BYTES;
+  const wholeFileBelow = options.wholeFileBelowBytes ?? DEFAULT_WHOLE_FILE_BYTES;
+  const mainFile = new DurableJsonFile(options.file, parseStoreSnapshot);
+  const db = new Low<StoreSnapshot>(mainFile, emptySnapshot(new Date(0).toISOString()));
+  const journalFile = `${options.file}.journal`;
+  const journal = createJournal(journalFile);
   const mutex = createKeyedMutex();
 
   // ── in-memory state and indexes (Maps keep insertion order) ──
@@ -122,9 +180,13 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     if (state !== 'open') throw new StoreError(state === 'new' ? 'lowdb store used before init()' : 'lowdb store used after close()');
   }
 
-  // ── persistence: coalesced, durable file writes ──
+  // ── persistence: coalesced, durable journal appends; compaction into the main file ──
   let scheduled: Promise<void> | undefined;
   let running: Promise<void> | undefined;
+  /** Journal lines of mutations not yet written. */
+  let unwritten: string[] = [];
+  /** Set when the journal may hold a partial line or imports bypassed it: write the whole store next. */
+  let compactNext = false;
 
   function pruneInbound(): void {
     const cutoff = now() - retainMs;
@@ -151,17 +213,48 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     };
   }
 
-  async function writeNow(): Promise<void> {
-    if (now() - lastPrune > PRUNE_EVERY_MS) pruneInbound();
+  /** Writes the whole store to the main file, then empties the journal. */
+  async function compact(): Promise<void> {
+    compactNext = true;
     // The snapshot is serialised synchronously inside write(), so it holds exactly the
-    // mutations made before this point.
+    // mutations made before this point (their journal lines are dropped just below).
     db.data = toSnapshot();
+    unwritten = [];
     try {
       await db.write();
-      writes += 1;
+      // A crash here leaves journal lines the file already holds: replaying them is harmless,
+      // because every put is an upsert of a whole record.
+      await journal.reset();
     } catch (err) {
       throw new StoreError(`could not write ${options.file}: ${(err as Error).message}`, { cause: err });
     }
+    compactNext = false;
+  }
+
+  async function writeNow(): Promise<void> {
+    if (now() - lastPrune > PRUNE_EVERY_MS) pruneInbound();
+    const text = unwritten.join('');
+    unwritten = [];
+    const small = mainFile.bytes + text.length < wholeFileBelow;
+    if (compactNext || small || journal.bytes() + text.length > Math.max(compactAfter, mainFile.bytes)) {
+      await compact();
+    } else if (text) {
+      try {
+        await journal.append(text);
+      } catch (err) {
+        // The journal may now end in a partial line: never append after it.
+        compactNext = true;
+        throw new StoreError(`could not write ${journalFile}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    writes += 1;
+  }
+
+  /** Applies puts to memory and queues them as one journal line; resolves once on disk. */
+  function commit(puts: Put[]): Promise<void> {
+    for (const put of puts) apply(put);
+    unwritten.push(`${JSON.stringify(puts)}\n`);
+    return persist();
   }
 
   /** Resolves after a file write that started after this call has completed. */
@@ -263,12 +356,11 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     else pendingInboundKeys.add(key);
   }
 
-  function markProcessed(channel: string, id: string): void {
-    const key = inboundKey(channel, id);
-    const existing = inbound.get(key);
+  function processed(channel: string, id: string): InboundRecord {
+    const existing = inbound.get(inboundKey(channel, id));
     const at = new Date(now()).toISOString();
     // The message body is dropped once processed: only the id is needed for deduplication.
-    putInbound({ channel, id, acceptedAt: existing?.acceptedAt ?? at, processedAt: at });
+    return { channel, id, acceptedAt: existing?.acceptedAt ?? at, processedAt: at };
   }
 
   function putOperator(op: Operator): void {
@@ -276,6 +368,50 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     if (old) operatorByName.delete(old.name);
     operators.set(op.id, op);
     operatorByName.set(op.name, op.id);
+  }
+
+  function apply(put: Put): void {
+    switch (put[0]) {
+      case 'customer':
+        return putCustomer(put[1]);
+      case 'conversation':
+        return putConversation(put[1]);
+      case 'case':
+        return putCase(put[1]);
+      case 'message':
+        return putMessage(put[1]);
+      case 'outbox':
+        return putOutbox(put[1]);
+      case 'inbound':
+        return putInbound(put[1]);
+      case 'operator':
+        return putOperator(put[1]);
+      case 'suggestion':
+        suggestions.set(put[1].id, put[1]);
+        return;
+      case 'value':
+        values.set(put[1].name, put[1].value);
+        return;
+    }
+  }
+
+  /** Replays the journal left by the last run (a torn last line was never acknowledged). */
+  async function replayJournal(): Promise<boolean> {
+    const { lines, tornTail } = await journal.read();
+    lines.forEach((line, i) => {
+      let parsed: ReturnType<typeof journalLineSchema.safeParse>;
+      try {
+        parsed = journalLineSchema.safeParse(JSON.parse(line));
+      } catch (err) {
+        throw new StoreError(`${journalFile}:${i + 1}: not valid JSON (${(err as Error).message}); the journal is damaged`, { cause: err });
+      }
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new StoreError(`${journalFile}:${i + 1}: not a journal entry (${issue?.path.join('.')}: ${issue?.message}); the journal is damaged`);
+      }
+      for (const put of parsed.data as Put[]) apply(put);
+    });
+    return lines.length > 0 || tornTail;
   }
 
   function load(snapshot: StoreSnapshot): void {
@@ -313,7 +449,17 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         throw new StoreError(`cannot open ${options.file}: ${(err as Error).message}`, { cause: err });
       }
       load(db.data);
+      let replayed: boolean;
+      try {
+        replayed = await replayJournal();
+        await journal.open();
+      } catch (err) {
+        await journal.close();
+        throw err instanceof StoreError ? err : new StoreError(`cannot open ${journalFile}: ${(err as Error).message}`, { cause: err });
+      }
       pruneInbound();
+      // Fold what the last run left in the journal into the main file (and drop a torn line).
+      if (replayed) await compact();
       state = 'open';
     },
 
@@ -324,6 +470,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       await store.flush();
       state = 'closed';
+      // Leave one self-contained file behind.
+      if (journal.bytes() > 0) await compact();
+      await journal.close();
     },
 
     async flush() {
@@ -337,8 +486,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       ensureOpen();
       const key = inboundKey(msg.channel, msg.id);
       if (inbound.has(key)) return false;
-      putInbound({ channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: clone(msg) });
-      await persist();
+      await commit([['inbound', { channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: clone(msg) }]]);
       return true;
     },
 
@@ -367,16 +515,19 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         outboxIds.add(item.id);
       }
       const copy = clone(turn);
-      if (copy.customer) putCustomer(copy.customer);
-      for (const c of copy.conversations) putConversation(c);
-      if (copy.case) putCase(copy.case);
-      for (const m of copy.messages) putMessage(m);
+      const puts: Put[] = [];
+      if (copy.customer) puts.push(['customer', copy.customer]);
+      for (const c of copy.conversations) puts.push(['conversation', c]);
+      if (copy.case) puts.push(['case', copy.case]);
+      for (const m of copy.messages) puts.push(['message', m]);
+      const seqs = new Map<string, number>();
       for (const item of copy.outbox) {
-        const seq = (lastSeq.get(item.conversationId) ?? 0) + 1;
-        putOutbox({ ...item, seq });
+        const seq = (seqs.get(item.conversationId) ?? lastSeq.get(item.conversationId) ?? 0) + 1;
+        seqs.set(item.conversationId, seq);
+        puts.push(['outbox', { ...item, seq }]);
       }
-      if (copy.inbound) markProcessed(copy.inbound.channel, copy.inbound.id);
-      await persist();
+      if (copy.inbound) puts.push(['inbound', processed(copy.inbound.channel, copy.inbound.id)]);
+      await commit(puts);
     },
 
     async getCustomer(id) {
@@ -472,8 +623,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       const { id: _ignoredId, ...rest } = change;
       const updated = merge(current, rest);
       checkKeys([updated]);
-      putConversation(clone(updated));
-      await persist();
+      await commit([['conversation', clone(updated)]]);
       return clone(updated);
     },
 
@@ -485,13 +635,11 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         if (head && head.notBefore <= at) heads.push(head);
       }
       heads.sort((a, b) => a.notBefore - b.notBefore || (outboxOrder.get(a.id) ?? 0) - (outboxOrder.get(b.id) ?? 0));
-      const claimed = heads.slice(0, Math.max(0, limit)).map((head) => {
-        const item: OutboxItem = { ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs };
-        putOutbox(item);
-        return clone(item);
-      });
-      if (claimed.length) await persist();
-      return claimed;
+      const claimed = heads
+        .slice(0, Math.max(0, limit))
+        .map((head): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
+      if (claimed.length) await commit(claimed.map((item): Put => ['outbox', item]));
+      return claimed.map(clone);
     },
 
     async completeOutbox(id, outcome) {
@@ -506,8 +654,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       } else {
         updated = { ...item, status: 'dead', lastError: outcome.error };
       }
-      putOutbox(updated);
-      await persist();
+      await commit([['outbox', updated]]);
     },
 
     async getOutboxItem(id) {
@@ -529,8 +676,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       ensureOpen();
       if (operators.has(op.id)) throw new ConflictError(`operator ${op.id} already exists`);
       if (operatorByName.has(op.name)) throw new ConflictError(`an operator named ${op.name} already exists`);
-      putOperator(clone(op));
-      await persist();
+      await commit([['operator', clone(op)]]);
     },
 
     async getOperator(id) {
@@ -554,8 +700,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     async addSuggestion(s) {
       ensureOpen();
       if (suggestions.has(s.id)) throw new ConflictError(`suggestion ${s.id} already exists`);
-      suggestions.set(s.id, clone(s));
-      await persist();
+      await commit([['suggestion', clone(s)]]);
     },
 
     async updateSuggestion(id, change) {
@@ -564,8 +709,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       if (!current) return undefined;
       const { id: _ignoredId, ...rest } = change;
       const updated = merge(current, rest);
-      suggestions.set(id, clone(updated));
-      await persist();
+      await commit([['suggestion', clone(updated)]]);
       return clone(updated);
     },
 
@@ -582,8 +726,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
 
     async setValue(name, value) {
       ensureOpen();
-      values.set(name, value);
-      await persist();
+      await commit([['value', { name, value }]]);
     },
 
     async exportAll() {
@@ -622,6 +765,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       for (const o of data.operators) putOperator(o);
       for (const s of data.suggestions) suggestions.set(s.id, s);
       for (const [k, v] of Object.entries(data.values)) values.set(k, v);
+      // Imports can be large: they go straight into the main file rather than the journal.
+      compactNext = true;
       await persist();
     },
   };
