@@ -311,6 +311,19 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.listMessages({ caseId: 'case2' })).map((m) => m.id)).toEqual(['other']);
       });
 
+      it('compares times as instants, whatever their ISO spelling', async () => {
+        await store.commitTurn(
+          makeTurn({
+            messages: [
+              makeMessage('half-past', { at: '2026-03-02T09:30:00Z' }),
+              makeMessage('nine-rome', { at: '2026-03-02T10:00:00+01:00' }),
+              makeMessage('quarter-past', { at: '2026-03-02T09:15:00.000Z' }),
+            ],
+          }),
+        );
+        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['nine-rome', 'quarter-past', 'half-past']);
+      });
+
       it('filters conversations by state, case, customer and assignee, newest update first, with a limit', async () => {
         await store.commitTurn(
           makeTurn({

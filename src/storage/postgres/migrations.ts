@@ -22,16 +22,14 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     name: 'initial schema',
     sql: `
--- ISO-8601 text to timestamptz for generated columns. Our timestamps always carry their offset
--- (toISOString), so the result does not depend on the session time zone, which is pinned anyway.
--- Text that is not a timestamp becomes NULL instead of failing the write.
+-- ISO-8601 text to timestamptz for generated columns. Only text carrying its offset (Z or
+-- +hh:mm, as toISOString writes) is cast, so the result never depends on the session time zone:
+-- the function really is immutable. Anything else becomes NULL (sorted last) instead of failing.
+-- Plain SQL, no exception block: a PL/pgSQL handler would open a subtransaction on every row.
 CREATE FUNCTION sportello_ts(t text) RETURNS timestamptz
-  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET "TimeZone" = 'UTC' AS $$
-BEGIN
-  RETURN t::timestamptz;
-EXCEPTION WHEN others THEN
-  RETURN NULL;
-END $$;
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN t ~ '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}(:?\\d{2})?)$' THEN t::timestamptz END
+$$;
 
 CREATE TABLE customers (
   id text PRIMARY KEY,
