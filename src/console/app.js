@@ -231,7 +231,8 @@ function connectEvents() {
   state.events = source;
   source.addEventListener('ready', (e) => {
     setLive(true);
-    showCorpusProblems(JSON.parse(e.data).corpusProblems);
+    const problems = JSON.parse(e.data).corpusProblems;
+    if (problems?.length) showCorpusProblems(problems);
     refreshQueueSoon();
   });
   const onConversation = (e) => {
@@ -271,7 +272,8 @@ async function refreshQueue() {
   const queue = await api('GET', '/queue');
   state.queue = queue;
   state.queueFetchedAt = Date.now();
-  showCorpusProblems(queue.corpusProblems);
+  // The queue can report a failure; only a corpus.reloaded event clears the banner.
+  if (queue.corpusProblems?.length) showCorpusProblems(queue.corpusProblems);
   renderQueue();
 }
 

@@ -90,7 +90,7 @@ export interface Session {
 /** Session cookies signed with HMAC-SHA256. */
 export interface Sessions {
   /** Starts a session: the Set-Cookie value and the CSRF token to send with state changes. */
-  issue(operatorId: string): { setCookie: string; session: Session };
+  issue(operatorId: string): Promise<{ setCookie: string; session: Session }>;
   /** Reads and checks the session cookie of a request; undefined when absent, forged, expired or revoked. */
   read(cookieHeader: string | undefined): Promise<Session | undefined>;
   /** Ends a session for good (this instance and any sharing the store). */
@@ -120,42 +120,65 @@ function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
-/** Creates the session signer. `secure` adds the Secure attribute (PUBLIC_URL is https). */
-export function createSessions(options: { secret: string; clock: Clock; store: Store; secure: boolean; ttlMs?: number }): Sessions {
+const mac = (secret: string, purpose: string, data: string) => createHmac('sha256', secret).update(`${purpose}:${data}`).digest('base64url');
+
+/**
+ * Creates the session signer. With `secret` (SESSION_SECRET) that secret signs everything;
+ * without it the secret kept in the store does (generated on first use). Two instances that
+ * start together may both generate one, and only one stays in the store: so each login signs
+ * with the stored secret, and a cookie that fails to verify is checked again after re-reading
+ * it, and every instance converges on the stored secret. `secure` adds the Secure attribute.
+ */
+export function createSessions(options: { secret?: string; clock: Clock; store: Store; secure: boolean; ttlMs?: number }): Sessions {
   const { clock, store } = options;
   const ttlMs = options.ttlMs ?? SESSION_TTL_MS;
-  const mac = (purpose: string, data: string) => createHmac('sha256', options.secret).update(`${purpose}:${data}`).digest('base64url');
   const attributes = `HttpOnly; SameSite=Strict; Path=/${options.secure ? '; Secure' : ''}`;
   const revokedKey = (nonce: string) => `session_revoked:${nonce}`;
+  let cached: string | undefined = options.secret;
+  const stored = async (): Promise<string> => (cached = await loadSessionSecret(store));
+  const current = async (): Promise<string> => cached ?? stored();
+
+  async function verify(payload: string, signature: string): Promise<string | undefined> {
+    const secret = await current();
+    if (safeEqual(signature, mac(secret, 'session', payload))) return secret;
+    if (options.secret) return undefined;
+    const fresh = await stored();
+    return fresh !== secret && safeEqual(signature, mac(fresh, 'session', payload)) ? fresh : undefined;
+  }
 
   return {
-    issue(operatorId) {
+    async issue(operatorId) {
+      const secret = options.secret ?? (await stored());
       const nonce = randomBytes(18).toString('base64url');
       const expiresAt = clock.now().getTime() + ttlMs;
       const payload = Buffer.from(JSON.stringify({ o: operatorId, n: nonce, e: expiresAt })).toString('base64url');
-      const value = `${payload}.${mac('session', payload)}`;
+      const value = `${payload}.${mac(secret, 'session', payload)}`;
       return {
         setCookie: `${SESSION_COOKIE}=${value}; Max-Age=${Math.floor(ttlMs / 1000)}; ${attributes}`,
-        session: { operatorId, nonce, expiresAt, csrfToken: mac('csrf', nonce) },
+        session: { operatorId, nonce, expiresAt, csrfToken: mac(secret, 'csrf', nonce) },
       };
     },
     async read(cookieHeader) {
       const value = parseCookies(cookieHeader).get(SESSION_COOKIE);
       if (!value) return undefined;
       const [payload, signature] = value.split('.');
-      if (!payload || !signature || !safeEqual(signature, mac('session', payload))) return undefined;
+      if (!payload || !signature) return undefined;
+      const secret = await verify(payload, signature);
+      if (!secret) return undefined;
       let data: unknown;
       try {
         data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-      } catch {
-        return undefined; // signed by us yet unreadable: cannot happen short of a leaked secret
+      } catch (err) {
+        // Signed by us yet unreadable: only possible with a leaked secret. Treat as no session.
+        void err;
+        return undefined;
       }
       if (typeof data !== 'object' || data === null) return undefined;
       const { o, n, e } = data as Record<string, unknown>;
       if (typeof o !== 'string' || typeof n !== 'string' || typeof e !== 'number') return undefined;
       if (e <= clock.now().getTime()) return undefined;
       if (await store.getValue(revokedKey(n))) return undefined;
-      return { operatorId: o, nonce: n, expiresAt: e, csrfToken: mac('csrf', n) };
+      return { operatorId: o, nonce: n, expiresAt: e, csrfToken: mac(secret, 'csrf', n) };
     },
     async revoke(session) {
       await store.setValue(revokedKey(session.nonce), new Date(session.expiresAt).toISOString());

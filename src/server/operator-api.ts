@@ -19,7 +19,6 @@ import {
   createLoginLimiter,
   createSessions,
   isSameOrigin,
-  loadSessionSecret,
   verifyLogin,
   type Session,
   type Sessions,
@@ -162,16 +161,12 @@ export interface OperatorApi {
 export function registerOperatorApi(server: Server, deps: OperatorApiDeps): OperatorApi {
   const { store, desk, clock, config, logger, hours } = deps;
   const limiter = createLoginLimiter({ clock });
-  const sessionsReady: Promise<Sessions> = loadSessionSecret(store, config.sessionSecret).then((secret) =>
-    createSessions({ secret, clock, store, secure: Boolean(config.publicUrl?.startsWith('https:')) }),
-  );
-  sessionsReady.catch((err: unknown) => logger.error({ err }, 'could not load the session secret: operator logins will fail'));
+  const sessions: Sessions = createSessions({ secret: config.sessionSecret, clock, store, secure: Boolean(config.publicUrl?.startsWith('https:')) });
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
   /** Open event streams: ended by `close()`, or the HTTP server would wait for them forever. */
   const streams = new Set<Response>();
 
   async function authenticate(req: Request): Promise<{ operator: Operator; session: Session }> {
-    const sessions = await sessionsReady;
     const session = await sessions.read(req.headers.cookie);
     if (!session) throw new HttpError(401, 'log in first');
     const operator = await store.getOperator(session.operatorId);
@@ -212,7 +207,6 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
         const { operator, session } = await authenticate(req);
         if (method === 'post') {
           if (!isSameOrigin(req.headers, ownOrigins(req, config))) throw new HttpError(403, 'cross-site request refused');
-          const sessions = await sessionsReady;
           const token = req.headers['x-csrf-token'];
           if (!sessions.checkCsrf(session, typeof token === 'string' ? token : undefined)) {
             throw new HttpError(403, 'missing or wrong X-CSRF-Token header; reload the console');
@@ -269,7 +263,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
         throw new HttpError(401, 'wrong name or password');
       }
       limiter.succeed(key);
-      const { setCookie, session } = (await sessionsReady).issue(operator.id);
+      const { setCookie, session } = await sessions.issue(operator.id);
       logger.info({ operatorId: operator.id }, 'operator logged in');
       send(res, 200, { operator: publicOperator(operator), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString() }, { 'set-cookie': setCookie });
     } catch (err) {
@@ -281,7 +275,6 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   });
 
   route('post', '/logout', { body: emptySchema }, async ({ res, session, operator }) => {
-    const sessions = await sessionsReady;
     await sessions.revoke(session);
     logger.info({ operatorId: operator.id }, 'operator logged out');
     send(res, 200, { ok: true }, { 'set-cookie': sessions.clearCookie() });
@@ -351,7 +344,6 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
     write('ready', { at: clock.now().toISOString(), corpusProblems: deps.knowledge.lastError?.() });
     // Events carry ids only (no message text): the console fetches what it is allowed to see.
     const unsubscribe = deps.bus.subscribe((event: DomainEvent) => write(event.type, event));
-    const sessions = await sessionsReady;
     const heartbeat = setInterval(() => {
       // A session that expired or logged out elsewhere stops receiving.
       void sessions.read(req.headers.cookie).then(

@@ -204,6 +204,7 @@ browserTest('the operator console in a browser', () => {
 
   it('shows a banner when the FAQ failed to reload', async () => {
     const page = await operatorPage('Anna', PASSWORDS.anna);
+    await page.locator('#live-status.live').waitFor(); // the event stream is open
     await t.app.bus.publish({ type: 'corpus.failed', problems: ['faq/shop.yaml:12:3: answer is required'], at: t.clock.now().toISOString() });
     const banner = page.locator('#corpus-banner');
     await banner.waitFor({ state: 'visible' });

@@ -100,7 +100,7 @@ describe('session cookies', () => {
     expect(secret.length).toBeGreaterThanOrEqual(40);
     expect(await loadSessionSecret(store)).toBe(secret);
     const before = createSessions({ secret, clock, store, secure: false });
-    const { setCookie, session } = before.issue('op-1');
+    const { setCookie, session } = await before.issue('op-1');
     await store.close();
     store = createLowdbStore({ file: join(dir, 'store.json') });
     await store.init();
@@ -110,6 +110,24 @@ describe('session cookies', () => {
     expect(await after.read(cookieHeader)).toEqual(session);
   });
 
+  it('converges on the stored secret when two instances generated one at the same moment', async () => {
+    // Both instances found no secret; each kept its own in memory; the store kept the second.
+    const a = createSessions({ clock, store, secure: false });
+    await store.setValue(SESSION_SECRET_KEY, 'secret-of-a-'.padEnd(40, 'a'));
+    const early = await a.issue('op-1');
+    await store.setValue(SESSION_SECRET_KEY, 'secret-of-b-'.padEnd(40, 'b'));
+    const b = createSessions({ clock, store, secure: false });
+    // every new login signs with the stored secret, and both instances accept it
+    const fromA = await a.issue('op-2');
+    const fromB = await b.issue('op-3');
+    for (const cookie of [fromA.setCookie, fromB.setCookie]) {
+      expect(await a.read(cookie.split(';')[0])).toBeDefined();
+      expect(await b.read(cookie.split(';')[0])).toBeDefined();
+    }
+    // a session signed with the secret the store lost is gone (only possible in that instant)
+    expect(await b.read(early.setCookie.split(';')[0])).toBeUndefined();
+  });
+
   it('uses the configured secret instead of generating one', async () => {
     expect(await loadSessionSecret(store, 'x'.repeat(32))).toBe('x'.repeat(32));
     expect(await store.getValue(SESSION_SECRET_KEY)).toBeUndefined();
@@ -117,7 +135,7 @@ describe('session cookies', () => {
 
   it('refuses a tampered, expired or revoked session, and checks the CSRF token in constant time', async () => {
     const sessions = createSessions({ secret: 's'.repeat(32), clock, store, secure: true, ttlMs: 60_000 });
-    const { setCookie, session } = sessions.issue('op-1');
+    const { setCookie, session } = await sessions.issue('op-1');
     expect(setCookie).toMatch(/; HttpOnly; SameSite=Strict; Path=\/; Secure$/);
     const cookie = setCookie.split(';')[0]!;
     const [payload, signature] = cookie.split('=')[1]!.split('.');
@@ -132,7 +150,7 @@ describe('session cookies', () => {
     expect(await other.read(cookie)).toBeUndefined();
     await sessions.revoke(session);
     expect(await sessions.read(cookie)).toBeUndefined();
-    const second = sessions.issue('op-1');
+    const second = await sessions.issue('op-1');
     clock.advance(60_001);
     expect(await sessions.read(second.setCookie.split(';')[0])).toBeUndefined();
   });
