@@ -36,7 +36,12 @@ try {
   post({ phase: 'trained', trainMs: t2 - t1, heapUsed: memory.heapUsed, rss: memory.rss });
 
   const byLabel = new Map<string, FaqEntry>(corpus.faq.map((e) => [`faq:${e.id}`, e]));
-  for (const msg of messages.slice(0, 200)) understander.understand(msg.text); // warm-up (JIT)
+  // Warm-up (JIT) of the whole path, then timed runs.
+  for (const msg of messages.slice(0, 300)) {
+    const top = understander.understand(msg.text).classification.ranked[0];
+    const entry = top ? byLabel.get(top.label) : undefined;
+    if (entry) fitAnswer(entry, xCaps, 'public');
+  }
   const timings: number[] = [];
   const fitTimings: number[] = [];
   let correct = 0;
