@@ -89,9 +89,11 @@ export type ParsedFaqEntry = z.infer<typeof faqEntrySchema>;
 
 // Compile-time check: a parsed entry plus locale and file is core's FaqEntry (and likewise intents).
 type Check<T extends true> = T;
+/** Fails to compile if a parsed FAQ entry stops matching core's `FaqEntry`. */
 export type _FaqMatchesCore = Check<
   Omit<ParsedFaqEntry, 'locale'> & { locale: FaqEntry['locale']; file: string } extends FaqEntry ? true : false
 >;
+/** Fails to compile if a parsed intent stops matching core's `IntentDef`. */
 export type _IntentMatchesCore = Check<
   Omit<z.infer<typeof intentSchema>, 'locale'> & { locale: IntentDef['locale']; file: string } extends IntentDef
     ? true
