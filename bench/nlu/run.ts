@@ -64,6 +64,12 @@ const lines = [
   'Targets: Banking77 accuracy ≥ 90; CLINC150 in-scope accuracy ≥ 91 with OOS recall ≥ 50 at the same threshold;',
   'xSID-it accuracy ≥ 92; Banking77 training ≤ 5 s; ≥ 20,000 classifications/s; peak memory ≤ 200 MB.',
   '',
+  '## Out-of-scope trade-off on CLINC150 (in-scope accuracy % / OOS recall % by threshold)',
+  '',
+  ...rows
+    .filter((r) => r.report.sweep)
+    .map(({ report: r }) => `- ${name(r.system)}: ${(r.sweep ?? []).map((s) => `${s.threshold}: ${pct(s.in_scope_accuracy)} / ${pct(s.oos_recall)}`).join(' · ')}`),
+  '',
   '## Most confused pairs (Sportello)',
   '',
   ...rows

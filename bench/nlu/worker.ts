@@ -52,5 +52,5 @@ if (!system || !datasetPath) {
 const dataset = await loadDataset(datasetPath);
 const evaluated = system === 'nlpjs' ? nlpjsSystem(dataset.language ?? 'en') : sportelloSystem();
 const threshold = thresholdArg === undefined ? 0.5 : Number(thresholdArg);
-const report = await evaluateSystem(dataset, evaluated, { threshold });
+const report = await evaluateSystem(dataset, evaluated, { threshold, sweep: [0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7] });
 process.stdout.write(`${JSON.stringify({ system, ...report })}\n`);

@@ -30,6 +30,8 @@ export interface EvalReport {
   test_size: number;
   threshold: number | null;
   confused: Array<{ gold: string; predicted: string; count: number }>;
+  /** Out-of-scope trade-off at other thresholds, when asked for (data with out-of-scope items only). */
+  sweep?: Array<{ threshold: number; in_scope_accuracy: number | null; oos_recall: number | null; oos_precision: number | null }>;
 }
 
 /** One scored test item. */
@@ -141,7 +143,7 @@ export function peakRssMb(): number {
 export async function evaluateSystem(
   dataset: Dataset,
   system: EvaluatedSystem,
-  options: { threshold?: number } = {},
+  options: { threshold?: number; sweep?: readonly number[] } = {},
 ): Promise<EvalReport> {
   const started = process.hrtime.bigint();
   await system.train(dataset.train);
@@ -161,6 +163,14 @@ export async function evaluateSystem(
     train_size: dataset.train.length,
     test_size: dataset.test.length,
     threshold: threshold ?? null,
+    ...(dataset.oosLabel !== undefined && options.sweep
+      ? {
+          sweep: options.sweep.map((t) => {
+            const s = scorePredictions(predictions, { oosLabel: dataset.oosLabel!, threshold: t });
+            return { threshold: t, in_scope_accuracy: s.in_scope_accuracy, oos_recall: s.oos_recall, oos_precision: s.oos_precision };
+          }),
+        }
+      : {}),
   };
 }
 

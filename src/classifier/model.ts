@@ -29,6 +29,10 @@ export interface ModelOptions {
   topK?: number;
   /** Random seed for shuffling (training is deterministic for one seed). */
   seed?: number;
+  /** Add skip-bigrams (stems two apart) to the bigram group. */
+  skipGrams?: boolean;
+  /** Learning rate of the label priors relative to the weights (0: every label equally likely a priori). */
+  biasRate?: number;
   /** Drop features found in fewer training examples than this (default 2 from 2,000 examples). */
   minCount?: number;
   /** Fit a softmax temperature on a held-out tenth when there are at least this many examples. */
@@ -53,6 +57,9 @@ interface Trained {
   examplesByLabel: SparseVector[][] | undefined;
   /** When all training text is one language, every message is analysed as that language. */
   onlyLanguage: Language | undefined;
+  /** Per-feature marks for deduplication at classification, and the current mark. */
+  stamp: Int32Array;
+  generation: number;
   /** Known character n-gram ids per word, filled as messages come. */
   gramCache: Map<string, Int32Array>;
   /** A zeroed vector as long as the feature space, for similarity (zeroed again after each use). */
@@ -62,13 +69,15 @@ interface Trained {
 }
 
 const DEFAULTS = {
-  learningRate: 0.6,
+  learningRate: 2,
   l2: 1e-6,
-  charGrams: [2, 5] as [number, number],
+  charGrams: [3, 5] as [number, number],
   weights: { words: 1, bigrams: 0.5, chars: 1 },
   topK: 10,
   seed: 42,
   calibrateFrom: 400,
+  biasRate: 0.1,
+  skipGrams: false,
 };
 
 /**
@@ -114,11 +123,12 @@ interface TextFeatures {
   surface: string[];
 }
 
-function featurise(normaliser: Normaliser, text: string, language: Language): TextFeatures {
+function featurise(normaliser: Normaliser, text: string, language: Language, skipGrams: boolean): TextFeatures {
   const { surface, terms } = normaliser.analyse(text, language);
   const words = terms.map((t) => `w ${t}`);
   const bigrams: string[] = [];
   for (let i = 0; i + 1 < terms.length; i++) bigrams.push(`b ${terms[i]} ${terms[i + 1]}`);
+  if (skipGrams) for (let i = 0; i + 2 < terms.length; i++) bigrams.push(`s ${terms[i]} ${terms[i + 2]}`);
   if (terms.length > 0) bigrams.push(`b ^ ${terms[0]}`);
   return { terms, words, bigrams, surface: surface.length > 400 ? surface.slice(0, 400) : surface };
 }
@@ -171,6 +181,63 @@ function vectorise(
   return { idx, val };
 }
 
+/**
+ * `vectorise` for classification, without maps or sets: feature ids are deduplicated with a
+ * stamp array as long as the feature space (each id belongs to one group, by its prefix).
+ */
+function vectoriseKnown(
+  f: TextFeatures,
+  weights: readonly number[],
+  model: Trained,
+  charIds: (word: string) => ArrayLike<number>,
+): SparseVector {
+  const stamp = model.stamp;
+  const ids: number[] = [];
+  const values: number[] = [];
+  const mark = () => {
+    model.generation = (model.generation + 1) | 0;
+    if (model.generation === 0) {
+      stamp.fill(0);
+      model.generation = 1;
+    }
+    return model.generation;
+  };
+  const closeGroup = (from: number, weight: number) => {
+    const n = ids.length - from;
+    if (n === 0) return;
+    const value = weight / Math.sqrt(n);
+    for (let i = from; i < ids.length; i++) values.push(value);
+  };
+  const take = (id: number | undefined, gen: number) => {
+    if (id !== undefined && stamp[id] !== gen) {
+      stamp[id] = gen;
+      ids.push(id);
+    }
+  };
+  let gen = mark();
+  let from = 0;
+  for (const w of f.words) take(model.featureIndex.get(w), gen);
+  closeGroup(from, weights[0] ?? 1);
+  gen = mark();
+  from = ids.length;
+  for (const b of f.bigrams) take(model.featureIndex.get(b), gen);
+  closeGroup(from, weights[1] ?? 1);
+  gen = mark();
+  from = ids.length;
+  for (const w of f.surface) {
+    const grams = charIds(w);
+    for (let i = 0; i < grams.length; i++) take(grams[i], gen);
+  }
+  closeGroup(from, weights[2] ?? 1);
+  let norm = 0;
+  for (const v of values) norm += v * v;
+  norm = Math.sqrt(norm) || 1;
+  const idx = Int32Array.from(ids);
+  const val = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) val[i] = values[i]! / norm;
+  return { idx, val };
+}
+
 /** Dot product of a dense scratch vector (the message) with a sparse vector (an example). */
 function dotDense(dense: Float32Array, b: SparseVector): number {
   let s = 0;
@@ -205,7 +272,7 @@ function trainWeights(
   ys: Int32Array,
   featureCount: number,
   classCount: number,
-  opts: { epochs: number; learningRate: number; l2: number; seed: number; firstEpoch?: number },
+  opts: { epochs: number; learningRate: number; l2: number; seed: number; biasRate: number; firstEpoch?: number },
   start?: { weights: Float32Array; bias: Float32Array },
 ): { weights: Float32Array; bias: Float32Array } {
   const C = classCount;
@@ -229,7 +296,7 @@ function trainWeights(
         // Most classes have near-zero probability after the first pass: skipping them is the speed-up.
         if (g > -1e-3 && g < 1e-3) continue;
         const step = lr * g;
-        bias[c] = bias[c]! - step * 0.1;
+        bias[c] = bias[c]! - step * opts.biasRate;
         for (let k = 0; k < x.idx.length; k++) {
           const w = x.idx[k]! * C + c;
           weights[w] = weights[w]! * decay - step * x.val[k]!;
@@ -305,6 +372,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
   const weightList = [groupWeights.words, groupWeights.bigrams, groupWeights.chars];
   const defaultLanguage = options.defaultLanguage ?? 'it';
   const topK = options.topK ?? DEFAULTS.topK;
+  const skipGrams = options.skipGrams ?? DEFAULTS.skipGrams;
   let trained: Trained | undefined;
   let normaliser = createNormaliser();
 
@@ -379,7 +447,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         languagesByLabel.set(e.label, set);
       }
       const language = onlyLanguage ?? exampleLanguages[i]!;
-      const f = featurise(normaliser, e.text, language);
+      const f = featurise(normaliser, e.text, language, skipGrams);
       for (const t of f.terms) vocabulary.add(t);
       xs.push(vectorise(f, weightList, grow, trainingGrams));
       ys[i] = id;
@@ -389,19 +457,20 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const minCount = options.minCount ?? (examples.length >= 2000 ? 2 : 1);
     if (minCount > 1) pruneRareFeatures(xs, featureIndex, minCount);
 
-    const epochs = options.epochs ?? (examples.length < 1000 ? 40 : examples.length < 5000 ? 12 : 7);
+    const epochs = options.epochs ?? (examples.length < 1000 ? 40 : examples.length < 5000 ? 12 : 8);
     const sgd = {
       epochs,
       learningRate: options.learningRate ?? DEFAULTS.learningRate,
       l2: options.l2 ?? DEFAULTS.l2,
       seed: options.seed ?? DEFAULTS.seed,
+      biasRate: options.biasRate ?? DEFAULTS.biasRate,
     };
 
     let temperature = 1;
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
     if (examples.length >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
       const random = mulberry32(sgd.seed + 1);
-      const holdout = new Set(shuffle(Array.from(xs.keys()), random).slice(0, Math.floor(xs.length / 10)));
+      const holdout = new Set(shuffle(Array.from(xs.keys()), random).slice(0, Math.floor(xs.length / 20)));
       const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
       const part = trainWeights(
         trainIdx.map((i) => xs[i]!),
@@ -424,7 +493,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     // After calibration, the held-out tenth joins in a last two passes over all the data
     // instead of training again from zero (half the training time, same accuracy).
     const { weights, bias } = warm
-      ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, firstEpoch: Math.max(0, sgd.epochs - 2) }, warm)
+      ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, firstEpoch: Math.max(0, sgd.epochs - 3) }, warm)
       : trainWeights(xs, ys, featureIndex.size, labels.length, sgd);
 
     let examplesByLabel: SparseVector[][] | undefined;
@@ -443,6 +512,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       examplesByLabel,
       onlyLanguage,
       gramCache: new Map(),
+      stamp: new Int32Array(featureIndex.size),
+      generation: 0,
       scratch: new Float32Array(examplesByLabel ? featureIndex.size : 0),
       stopTerms: {
         it: new Set(normaliser.analyse([...STOPWORDS.it].join(' '), 'it').terms),
@@ -456,8 +527,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     if (!model) throw new Error('the classifier is not trained yet: call train() first');
     const input = typeof text === 'string' ? text : '';
     const language = languageOf(input, hint?.language, model);
-    const f = featurise(normaliser, input, language);
-    const x = vectorise(f, weightList, (feature) => model.featureIndex.get(feature), (w) => knownGrams(model, w));
+    const f = featurise(normaliser, input, language, skipGrams);
+    const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
     if (x.idx.length === 0) return { ranked: [] };
     const C = model.labels.length;
     const z = new Float64Array(C);
@@ -519,7 +590,7 @@ function scopeFactor(terms: string[], language: Language, model: Trained, x: Spa
   const known = considered.filter((t) => model.vocabulary.has(t)).length;
   const coverage = known / considered.length;
   // Full coverage from about two thirds of the content words known: paraphrases add words.
-  let factor = Math.min(1, coverage / 0.67);
+  let factor = model.examplesByLabel ? Math.min(1, coverage / 0.67) : 1;
   if (model.examplesByLabel) {
     let best = 0;
     for (let c = 0; c < p.length; c++) if (p[c]! > p[best]!) best = c;
