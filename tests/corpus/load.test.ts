@@ -1,3 +1,4 @@
+import { detectEntities } from '../../src/classifier/entities.js';
 import { CorpusError } from '../../src/core/errors.js';
 import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
 import { SAMPLE_FAQ, SAMPLE_INTENTS, tempCorpus } from './helpers.js';
@@ -52,6 +53,17 @@ describe('loading the corpus', () => {
     const offenders = corpus.faq.filter((e) => e.questions.length < 4 || e.questions.length > 8).map((e) => e.id);
     expect(offenders).toEqual([]);
     expect(corpus.intents.filter((i) => i.examples.length < 8).map((i) => i.name)).toEqual([]);
+  });
+
+  it('has no private data anywhere in the sample corpus (emails, phones, order numbers, IBANs, cards, CF)', async () => {
+    const corpus = await loadCorpus({ faqDir: SAMPLE_FAQ, intentsDir: SAMPLE_INTENTS });
+    const texts = [
+      ...corpus.faq.flatMap((e) => [...e.questions, e.answer, e.answer_short ?? '']),
+      ...corpus.intents.flatMap((i) => [...i.examples, i.answer ?? '']),
+    ];
+    const found = texts.flatMap((t) => detectEntities(t).filter((e) => e.private).map((e) => `${e.kind} in "${t}"`));
+    expect(found).toEqual([]);
+    expect(texts.join(' ')).not.toMatch(/@[a-z0-9.-]+\.[a-z]{2,}|\bBR-?\d/i);
   });
 
   it('turns the corpus into training examples labelled faq:<id> and intent:<name> with their language', async () => {
