@@ -208,35 +208,54 @@ export function isSameOrigin(headers: Record<string, string | string[] | undefin
 /** Counts failed logins per key (name + address) and blocks after too many. */
 export interface LoginLimiter {
   /** Epoch ms until which the key is blocked, or undefined. */
-  blockedUntil(key: string): number | undefined;
-  fail(key: string): void;
-  succeed(key: string): void;
+  blockedUntil(key: string): Promise<number | undefined>;
+  fail(key: string): Promise<void>;
+  succeed(key: string): Promise<void>;
 }
 
-/** Creates a login limiter: `maxFailures` failures within `windowMs` block the key for the rest of the window. */
-export function createLoginLimiter(options: { clock: Clock; maxFailures?: number; windowMs?: number }): LoginLimiter {
+/**
+ * Creates a login limiter: `maxFailures` failures within `windowMs` block the key for the rest
+ * of the window. With a store, failures are kept there (under a hash of the key, so no name or
+ * address is stored), so instances sharing the store share the count; otherwise in memory.
+ */
+export function createLoginLimiter(options: { clock: Clock; store?: Pick<Store, 'getValue' | 'setValue'>; maxFailures?: number; windowMs?: number }): LoginLimiter {
   const max = options.maxFailures ?? 5;
   const windowMs = options.windowMs ?? 15 * 60 * 1000;
-  const failures = new Map<string, number[]>();
-  const recent = (key: string) => {
+  const memory = new Map<string, number[]>();
+  const storeKey = (key: string) => `login_failures:${createHmac('sha256', 'sportello-login-limiter').update(key).digest('base64url')}`;
+
+  async function load(key: string): Promise<number[]> {
+    if (!options.store) return memory.get(key) ?? [];
+    const raw = await options.store.getValue(storeKey(key));
+    const parsed: unknown = raw ? JSON.parse(raw) : [];
+    return Array.isArray(parsed) ? parsed.filter((t): t is number => typeof t === 'number') : [];
+  }
+  async function save(key: string, times: number[]): Promise<void> {
+    if (!options.store) {
+      if (times.length > 0) memory.set(key, times);
+      else memory.delete(key);
+      return;
+    }
+    await options.store.setValue(storeKey(key), JSON.stringify(times));
+  }
+  async function recent(key: string): Promise<number[]> {
     const now = options.clock.now().getTime();
-    const kept = (failures.get(key) ?? []).filter((t) => t > now - windowMs);
-    if (kept.length > 0) failures.set(key, kept);
-    else failures.delete(key);
-    return kept;
-  };
+    return (await load(key)).filter((t) => t > now - windowMs);
+  }
+
   return {
-    blockedUntil(key) {
-      const kept = recent(key);
+    async blockedUntil(key) {
+      const kept = await recent(key);
       return kept.length >= max ? kept[kept.length - max]! + windowMs : undefined;
     },
-    fail(key) {
-      const kept = recent(key);
+    async fail(key) {
+      const kept = await recent(key);
       kept.push(options.clock.now().getTime());
-      failures.set(key, kept);
+      await save(key, kept.slice(-max * 2));
     },
-    succeed(key) {
-      failures.delete(key);
+    async succeed(key) {
+      if (options.store && !(await options.store.getValue(storeKey(key)))) return;
+      await save(key, []);
     },
   };
 }

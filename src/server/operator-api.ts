@@ -160,7 +160,7 @@ export interface OperatorApi {
 /** Registers the operator API under `/api/operator/` and the console at `/console`. */
 export function registerOperatorApi(server: Server, deps: OperatorApiDeps): OperatorApi {
   const { store, desk, clock, config, logger, hours } = deps;
-  const limiter = createLoginLimiter({ clock });
+  const limiter = createLoginLimiter({ clock, store });
   const sessions: Sessions = createSessions({ secret: config.sessionSecret, clock, store, secure: Boolean(config.publicUrl?.startsWith('https:')) });
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
   /** Open event streams: ended by `close()`, or the HTTP server would wait for them forever. */
@@ -250,7 +250,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
       if (!isSameOrigin(req.headers, ownOrigins(req, config))) throw new HttpError(403, 'cross-site request refused');
       const { name, password } = loginSchema.parse((await readJsonBody(req)) ?? {});
       const key = `${name.toLowerCase()}|${remoteAddress(req)}`;
-      const blocked = limiter.blockedUntil(key);
+      const blocked = await limiter.blockedUntil(key);
       if (blocked) {
         const seconds = Math.max(1, Math.ceil((blocked - clock.now().getTime()) / 1000));
         logger.warn({ operator: name, remote: remoteAddress(req) }, 'operator login refused: too many failures');
@@ -258,11 +258,11 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
       }
       const operator = await findOperator(name);
       if (!(await verifyLogin(operator, password)) || !operator) {
-        limiter.fail(key);
+        await limiter.fail(key);
         logger.warn({ operator: name, remote: remoteAddress(req) }, 'operator login failed');
         throw new HttpError(401, 'wrong name or password');
       }
-      limiter.succeed(key);
+      await limiter.succeed(key);
       const { setCookie, session } = await sessions.issue(operator.id);
       logger.info({ operatorId: operator.id }, 'operator logged in');
       send(res, 200, { operator: publicOperator(operator), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString() }, { 'set-cookie': setCookie });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeClock } from '../../src/core/ports.js';
@@ -46,24 +46,24 @@ describe('password hashes', () => {
 });
 
 describe('login rate limit', () => {
-  it('blocks a name and address after five failures within 15 minutes, then lets it try again', () => {
+  it('blocks a name and address after five failures within 15 minutes, then lets it try again', async () => {
     const clock = createFakeClock('2026-11-23T10:00:00Z');
     const limiter = createLoginLimiter({ clock });
-    for (let i = 0; i < 4; i++) limiter.fail('marta|127.0.0.1');
-    expect(limiter.blockedUntil('marta|127.0.0.1')).toBeUndefined();
-    limiter.fail('marta|127.0.0.1');
-    expect(limiter.blockedUntil('marta|127.0.0.1')).toBe(Date.parse('2026-11-23T10:15:00Z'));
-    expect(limiter.blockedUntil('marta|10.0.0.2')).toBeUndefined();
+    for (let i = 0; i < 4; i++) await limiter.fail('marta|127.0.0.1');
+    expect(await limiter.blockedUntil('marta|127.0.0.1')).toBeUndefined();
+    await limiter.fail('marta|127.0.0.1');
+    expect(await limiter.blockedUntil('marta|127.0.0.1')).toBe(Date.parse('2026-11-23T10:15:00Z'));
+    expect(await limiter.blockedUntil('marta|10.0.0.2')).toBeUndefined();
     clock.advance(15 * 60_000 + 1);
-    expect(limiter.blockedUntil('marta|127.0.0.1')).toBeUndefined();
+    expect(await limiter.blockedUntil('marta|127.0.0.1')).toBeUndefined();
   });
 
-  it('forgets failures after a successful login', () => {
+  it('forgets failures after a successful login', async () => {
     const limiter = createLoginLimiter({ clock: createFakeClock() });
-    for (let i = 0; i < 4; i++) limiter.fail('k');
-    limiter.succeed('k');
-    limiter.fail('k');
-    expect(limiter.blockedUntil('k')).toBeUndefined();
+    for (let i = 0; i < 4; i++) await limiter.fail('k');
+    await limiter.succeed('k');
+    await limiter.fail('k');
+    expect(await limiter.blockedUntil('k')).toBeUndefined();
   });
 });
 
@@ -126,6 +126,22 @@ describe('session cookies', () => {
     }
     // a session signed with the secret the store lost is gone (only possible in that instant)
     expect(await b.read(early.setCookie.split(';')[0])).toBeUndefined();
+  });
+
+  it('shares failed logins between instances through the store, without storing names or addresses', async () => {
+    const a = createLoginLimiter({ clock, store });
+    const b = createLoginLimiter({ clock, store });
+    for (let i = 0; i < 3; i++) await a.fail('marta|203.0.113.9');
+    for (let i = 0; i < 2; i++) await b.fail('marta|203.0.113.9');
+    expect(await a.blockedUntil('marta|203.0.113.9')).toBeDefined();
+    expect(await b.blockedUntil('marta|203.0.113.9')).toBeDefined();
+    await store.close();
+    const file = readFileSync(join(dir, 'store.json'), 'utf8');
+    expect(file).toContain('login_failures:');
+    expect(file).not.toContain('203.0.113.9');
+    expect(file).not.toContain('marta');
+    store = createLowdbStore({ file: join(dir, 'store.json') });
+    await store.init();
   });
 
   it('uses the configured secret instead of generating one', async () => {
