@@ -150,9 +150,23 @@ export async function startInstance(
   options: { port?: number; timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<Instance> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--disable-warning=DEP0111', join(ROOT, 'bin/sportello.js'), 'start'], {
-    cwd: ROOT,
+  return startProcess(name, [...(options.nodeArgs ?? []), '--disable-warning=DEP0111', join(ROOT, 'bin/sportello.js'), 'start'], {
+    port,
     env: instanceEnv(deployment, port),
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+/** Starts `node ARGS` (a server on 127.0.0.1:`port`) and waits until `GET /healthz` answers 200. */
+export async function startProcess(
+  name: string,
+  args: string[],
+  options: { port: number; env?: Record<string, string>; timeoutMs?: number },
+): Promise<Instance> {
+  const { port } = options;
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const chunks: string[] = [];
@@ -187,11 +201,12 @@ export async function startInstance(
       clearTimeout(timer);
     },
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void exited.then((e) => (exit = e));
   for (;;) {
-    if (exit) throw new Error(`instance ${name} exited (${exit.code ?? exit.signal}) before it was ready:\n${instance.output()}`);
+    if (exit) throw new Error(`${name} exited (${exit.code ?? exit.signal}) before it was ready:\n${instance.output()}`);
     try {
       const res = await fetch(`${url}/healthz`);
       await res.arrayBuffer();
@@ -201,7 +216,7 @@ export async function startInstance(
     }
     if (Date.now() > deadline) {
       await instance.kill();
-      throw new Error(`instance ${name} was not healthy within ${options.timeoutMs ?? 30_000} ms:\n${instance.output()}`);
+      throw new Error(`${name} was not healthy within ${timeoutMs} ms:\n${instance.output()}`);
     }
     await sleep(100);
   }

@@ -1,0 +1,127 @@
+/**
+ * Crash safety seen from outside: an instance is killed with SIGKILL in the middle of a burst of
+ * Messenger webhooks, restarted, and Meta redelivers what was not acknowledged. Every message must
+ * get exactly one reply: none lost (an HTTP 200 is a promise), none sent twice.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
+import {
+  allReplies,
+  createTestDatabase,
+  deliver,
+  pool,
+  postgresAvailable,
+  signedDelivery,
+  sleep,
+  startGraph,
+  startInstance,
+  tempDataDir,
+  waitUntil,
+  type DeploymentEnv,
+  type Instance,
+} from './harness.js';
+
+const QUESTIONS = ['come posso pagare?', 'quali sono i vostri orari?', 'avete un negozio fisico?', 'come faccio a fare un reso?'];
+const MESSAGES = 400;
+/** Acknowledged deliveries before the kill. */
+const KILL_AFTER = 120;
+/** How long replies may take after the restart (an item leased by the dead process waits for its lease to expire). */
+const SETTLE_MS = 75_000;
+
+const pgAvailable = await postgresAvailable();
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+}, 30_000);
+
+interface Setup {
+  deployment: DeploymentEnv;
+  /** Instances that stay up through the crash (PostgreSQL: a second instance behind the same balancer). */
+  survivors: number;
+}
+
+async function setUp(store: 'lowdb' | 'postgres', graph: FakeGraphApi): Promise<Setup> {
+  if (store === 'lowdb') {
+    const data = tempDataDir();
+    cleanups.push(() => data.cleanup());
+    return { deployment: { dataFile: data.dataFile, graphOrigin: graph.origin }, survivors: 0 };
+  }
+  const db = await createTestDatabase();
+  cleanups.push(() => db.drop());
+  return { deployment: { databaseUrl: db.url, graphOrigin: graph.origin }, survivors: 1 };
+}
+
+describe.each([
+  ['lowdb', true],
+  ['postgres', pgAvailable],
+] as const)('a SIGKILL during a burst of webhooks (%s)', (store, available) => {
+  (available ? it : it.skip)('loses no acknowledged message and answers every message exactly once after the restart', async () => {
+    const graph = await startGraph();
+    cleanups.push(() => graph.close());
+    const { deployment, survivors } = await setUp(store, graph);
+    const victim = await startInstance('victim', deployment);
+    const others: Instance[] = [];
+    for (let i = 0; i < survivors; i++) others.push(await startInstance(`survivor-${i}`, deployment));
+    cleanups.push(async () => {
+      await Promise.all([victim.kill(), ...others.map((o) => o.stop())]);
+    });
+
+    const messages = Array.from({ length: MESSAGES }, (_, i) => {
+      const psid = `64${store === 'lowdb' ? '1' : '2'}00000000${String(i).padStart(5, '0')}`;
+      graph.userWrote(psid, new Date());
+      return { psid, delivery: signedDelivery(psid, QUESTIONS[i % QUESTIONS.length]!, `m_crash_${psid}`), status: 0 };
+    });
+
+    // The burst: every other message to the victim (all of them when it is alone), 24 in flight.
+    let acked = 0;
+    let killed: Promise<void> | undefined;
+    await pool(
+      messages.map((m, i) => async () => {
+        const target = others.length > 0 && i % 2 === 1 ? others[0]! : victim;
+        m.status = await deliver(target.url, m.delivery);
+        if (m.status === 200 && ++acked === KILL_AFTER) killed = victim.kill();
+      }),
+      24,
+    );
+    await killed;
+    const lost = messages.filter((m) => m.status !== 200);
+    expect(lost.length).toBeGreaterThan(0); // the kill really happened mid-burst
+    const ackedBefore = messages.filter((m) => m.status === 200).map((m) => m.psid);
+
+    // Restart on the same port (the balancer's configuration does not change), then Meta retries.
+    const restarted = await startInstance('victim-restarted', deployment, { port: victim.port });
+    cleanups.push(() => restarted.stop());
+    const live = [restarted, ...others];
+    await pool(
+      lost.map((m, i) => async () => {
+        m.status = await deliver(live[i % live.length]!.url, m.delivery);
+      }),
+      8,
+    );
+    expect(messages.filter((m) => m.status !== 200)).toEqual([]);
+
+    const ours = () => allReplies(graph).filter((r) => r.psid.startsWith(`64${store === 'lowdb' ? '1' : '2'}`));
+    const distinct = () => new Set(ours().map((r) => r.psid)).size;
+    const t0 = Date.now();
+    let seen = distinct();
+    const complete = await waitUntil(() => {
+      const d = distinct();
+      if (process.env.E2E_DEBUG && d !== seen) console.log(store, Date.now() - t0, 'ms', d, 'customers answered');
+      seen = d;
+      return d >= MESSAGES;
+    }, SETTLE_MS, 200);
+    await sleep(1500);
+    const counts = new Map<string, number>();
+    for (const r of ours()) counts.set(r.psid, (counts.get(r.psid) ?? 0) + 1);
+    const missing = messages.filter((m) => !counts.has(m.psid)).map((m) => m.psid);
+    const twice = [...counts].filter(([, n]) => n > 1).map(([psid, n]) => `${psid}×${n}`);
+    const missingAcked = ackedBefore.filter((p) => !counts.has(p));
+    const report = { complete, acknowledgedBeforeKill: ackedBefore.length, redelivered: lost.length, missing: missing.length, missingAcked: missingAcked.length, twice };
+    if (missing.length > 0 || twice.length > 0) {
+      throw new Error(`${JSON.stringify(report)}\n--- restarted ---\n${restarted.output().slice(-3000)}\n--- others ---\n${others.map((o) => o.output().slice(-3000)).join('\n')}`);
+    }
+    expect(report).toMatchObject({ missing: 0, missingAcked: 0, twice: [] });
+  }, 150_000);
+});
