@@ -215,7 +215,9 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
         if (options.admin && operator.role !== 'admin') throw new HttpError(403, 'only an admin can do this');
         const raw = method === 'post' ? await readJsonBody(req) : undefined;
         const body = options.body ? options.body.parse(raw ?? {}) : raw;
-        const id = req.params?.id === undefined ? '' : idSchema.parse(String(req.params.id));
+        const idParam = req.params?.id === undefined ? undefined : idSchema.safeParse(String(req.params.id));
+        if (idParam && !idParam.success) throw new HttpError(400, `"${String(req.params.id).slice(0, 40)}" is not a valid id`);
+        const id = idParam?.data ?? '';
         const result = await handler({ req, res, operator, session, body, id });
         if (result !== undefined) send(res, 200, result);
       } catch (err) {
