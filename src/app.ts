@@ -167,7 +167,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   const metrics = createMetrics();
   const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
   webchat?.register(server, (msg) => pipeline.accept(msg));
-  registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const unsubscribe = theBus.subscribe((event) => {
@@ -211,6 +211,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       closed = true;
       ready = false;
       for (const adapter of channels.values()) await adapter.stop?.();
+      operatorApi.close();
       // Stop accepting; idle keep-alive sockets close now, open streams (SSE) after a short grace.
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       server.server.closeIdleConnections();
