@@ -65,6 +65,37 @@ describeStoreContract('postgres', {
   },
 });
 
+describe('the PostgreSQL store on its own', () => {
+  it('forgets processed inbound ids after 30 days, never pending ones', async () => {
+    const schema = `prune_${++schemaCounter}`;
+    let store = await open(schema);
+    await store.acceptInbound(makeInbound('done'));
+    await store.acceptInbound(makeInbound('waiting'));
+    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
+    await store.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`UPDATE ${schema}.inbound SET processed_at = now() - interval '29 days' WHERE id = 'done'`);
+      store = await open(schema);
+      expect(await store.acceptInbound(makeInbound('done'))).toBe(false);
+      await store.close();
+      await client.query(`UPDATE ${schema}.inbound SET accepted_at = now() - interval '40 days'`);
+      await client.query(`UPDATE ${schema}.inbound SET processed_at = now() - interval '31 days' WHERE id = 'done'`);
+      store = await open(schema);
+      expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['waiting']);
+      expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
+      await store.close();
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('refuses an unsafe schema name before connecting', () => {
+    expect(() => createPostgresStore({ url, schema: 'x; DROP TABLE y' })).toThrow(/invalid PostgreSQL schema name/);
+  });
+});
+
 describe('several PostgreSQL store instances on one database', () => {
   let a: PostgresStore;
   let b: PostgresStore;
