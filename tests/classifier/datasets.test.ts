@@ -1,0 +1,100 @@
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadDataset } from '../../src/classifier/datasets.js';
+import { scorePredictions } from '../../src/classifier/evaluate.js';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), 'sportello-datasets-'));
+}
+
+describe('loadDataset', () => {
+  it('reads Banking77 CSV with quoted commas', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'train.csv'), 'text,category\n"Hi, where is my card?",card_arrival\nhow do I top up,top_up\n');
+    await writeFile(path.join(dir, 'test.csv'), 'text,category\nmy card is late,card_arrival\n');
+    const d = await loadDataset(dir);
+    expect(d.train).toEqual([
+      { text: 'Hi, where is my card?', label: 'card_arrival' },
+      { text: 'how do I top up', label: 'top_up' },
+    ]);
+    expect(d.test).toHaveLength(1);
+    expect(d.oosLabel).toBeUndefined();
+  });
+
+  it('reads CLINC150 JSON and makes its out-of-scope items one more label', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'data_full.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        train: [['what time is it', 'time']],
+        val: [],
+        test: [['tell me the time', 'time']],
+        oos_train: [['how tall is everest', 'oos']],
+        oos_val: [],
+        oos_test: [['sing a song', 'oos']],
+      }),
+    );
+    const d = await loadDataset(file);
+    expect(d.oosLabel).toBe('oos');
+    expect(d.train.map((e) => e.label)).toEqual(['time', 'oos']);
+    expect(d.test.map((e) => e.label)).toEqual(['time', 'oos']);
+  });
+
+  it('reads xSID CoNLL, training on the valid split and testing on the test split', async () => {
+    const dir = await tempDir();
+    const block = (text: string, intent: string) => `# id = 1\n# text-en = x\n# text = ${text}\n# intent = ${intent}\n1\tx\t${intent}\tO\n\n`;
+    await writeFile(path.join(dir, 'it.valid.conll'), block('Pioverà oggi?', 'weather/find') + block('sveglia alle 7', 'alarm/set_alarm'));
+    await writeFile(path.join(dir, 'it.test.conll'), block('farà caldo domani?', 'weather/find'));
+    const d = await loadDataset(dir);
+    expect(d.language).toBe('it');
+    expect(d.train).toEqual([
+      { text: 'Pioverà oggi?', label: 'weather/find', language: 'it' },
+      { text: 'sveglia alle 7', label: 'alarm/set_alarm', language: 'it' },
+    ]);
+    expect(d.test).toEqual([{ text: 'farà caldo domani?', label: 'weather/find' }]);
+  });
+
+  it('reads the seq.in/label folder format', async () => {
+    const dir = await tempDir();
+    for (const split of ['train', 'test']) {
+      await mkdir(path.join(dir, split));
+      await writeFile(path.join(dir, split, 'seq.in'), 'book a table\nplay jazz\n');
+      await writeFile(path.join(dir, split, 'label'), 'BookRestaurant\nPlayMusic\n');
+    }
+    const d = await loadDataset(dir);
+    expect(d.train.map((e) => e.label)).toEqual(['BookRestaurant', 'PlayMusic']);
+    expect(d.test.map((e) => e.text)).toEqual(['book a table', 'play jazz']);
+  });
+
+  it('explains a seq.in/label mismatch and an unknown layout', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'train'));
+    await writeFile(path.join(dir, 'train', 'seq.in'), 'a\nb\n');
+    await writeFile(path.join(dir, 'train', 'label'), 'x\n');
+    await expect(loadDataset(dir)).rejects.toThrow(/seq.in has 2 lines but label has 1/);
+    await expect(loadDataset(await tempDir())).rejects.toThrow(/not a known dataset layout/);
+    await expect(loadDataset(path.join(dir, 'missing'))).rejects.toThrow(/no such file or folder/);
+  });
+});
+
+describe('scorePredictions', () => {
+  it('counts low-confidence and oos-labelled answers as out of scope', () => {
+    const s = scorePredictions(
+      [
+        { gold: 'a', predicted: 'a', confidence: 0.9 },
+        { gold: 'a', predicted: 'a', confidence: 0.3 },
+        { gold: 'oos', predicted: 'b', confidence: 0.2 },
+        { gold: 'oos', predicted: 'oos', confidence: 0.9 },
+        { gold: 'b', predicted: 'a', confidence: 0.8 },
+      ],
+      { oosLabel: 'oos', threshold: 0.5 },
+    );
+    expect(s.in_scope_accuracy).toBeCloseTo(1 / 3, 4);
+    expect(s.oos_recall).toBe(1);
+    expect(s.oos_precision).toBeCloseTo(2 / 3, 4);
+    expect(s.accuracy).toBeCloseTo(3 / 5, 4);
+    expect(s.confused).toEqual(expect.arrayContaining([{ gold: 'a', predicted: 'oos', count: 1 }, { gold: 'b', predicted: 'a', count: 1 }]));
+  });
+});
