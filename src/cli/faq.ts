@@ -251,6 +251,10 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
     io.stdout.write(`rejected ${id}\n`);
     return 0;
   }
+  if (suggestion.kind === 'add_question' && values.answer !== undefined) {
+    io.stderr.write(`sportello faq review: ${id} adds a question to "${suggestion.entryId}"; --answer applies to new entries only (edit the entry's answer in the YAML)\n`);
+    return 2;
+  }
   try {
     const edits = {
       ...(values.id !== undefined ? { id: values.id } : {}),

@@ -174,6 +174,20 @@ describe('sportello faq review', () => {
     expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
   });
 
+  it('refuses --answer on a suggestion that only adds a question', async () => {
+    const t = io();
+    expect(await runFaqReview(['approve', 'sg-add', '--answer', 'altro'], t.io, deps())).toBe(2);
+    expect(t.err()).toMatch(/--answer applies to new entries only/);
+    expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
+  });
+
+  it('approves a new question into its entry', async () => {
+    const t = io();
+    expect(await runFaqReview(['approve', 'sg-add', '--reviewer', 'Luca'], t.io, deps())).toBe(0);
+    const entry = (await loadCorpus(corpus)).faq.find((e) => e.id === 'orari-apertura')!;
+    expect(entry.questions[entry.questions.length - 1]).toBe('a che ora aprite il sabato?');
+  });
+
   it('says so when the suggestion does not exist', async () => {
     const t = io();
     expect(await runFaqReview(['approve', 'sg-nope'], t.io, deps())).toBe(1);
