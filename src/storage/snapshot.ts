@@ -201,6 +201,7 @@ export const storeSnapshotSchema = z.object({
   operators: z.array(operatorSchema),
   suggestions: z.array(faqSuggestionSchema),
   values: z.record(z.string(), z.string()),
+  journalSeq: z.number().int().nonnegative().optional(),
 });
 
 /**
@@ -229,6 +230,11 @@ export interface StoreSnapshot {
   operators: Operator[];
   suggestions: FaqSuggestion[];
   values: Record<string, string>;
+  /**
+   * lowdb only: the last journal entry this document already contains (entries up to it are
+   * skipped when the journal is replayed). Ignored by imports.
+   */
+  journalSeq?: number;
 }
 
 // Each schema's type must fit its domain type: these fail to compile when a required field

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
-import { describeStoreContract, makeInbound, makeMessage, makeTurn, type SnapshotStore } from './store-contract.js';
+import { describeStoreContract, makeInbound, makeMessage, makeOutbox, makeTurn, type SnapshotStore } from './store-contract.js';
 
 const dirs: string[] = [];
 const files = new WeakMap<SnapshotStore, string>();
@@ -109,7 +109,7 @@ describe('the lowdb store on disk', () => {
     await store.init();
     await store.setValue('kept', 'yes');
     const journal = readFileSync(`${file}.journal`, 'utf8');
-    writeFileSync(`${file}.journal`, `${journal}[["value",{"name":"torn","va`);
+    writeFileSync(`${file}.journal`, `${journal}[2,[["value",{"name":"torn","va`);
     const reopened = await open(file);
     expect(await reopened.getValue('kept')).toBe('yes');
     expect(await reopened.getValue('torn')).toBeUndefined();
@@ -118,10 +118,28 @@ describe('the lowdb store on disk', () => {
     expect(await (await open(file)).getValue('after')).toBe('ok');
 
     const damaged = join(tempDir(), 'sportello.json');
-    writeFileSync(`${damaged}.journal`, `[["value",{"name":"a","value":"1"}]]\n{oops\n[["value",{"name":"b","value":"2"}]]\n`);
+    writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a","value":"1"}]]]\n{oops\n[3,[["value",{"name":"b","value":"2"}]]]\n`);
     await expect(createLowdbStore({ file: damaged }).init()).rejects.toThrow(/sportello\.json\.journal:2: not valid JSON/);
-    writeFileSync(`${damaged}.journal`, `[["value",{"name":"a"}]]\n`);
+    writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a"}]]]\n`);
     await expect(createLowdbStore({ file: damaged }).init()).rejects.toThrow(/journal:1: not a journal entry/);
+  });
+
+  it('does not replay journal lines the file already holds (a crash between compacting and emptying the journal)', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
+    await store.init();
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
+    await store.claimOutbox(Date.now(), 10, 60_000);
+    const stale = readFileSync(`${file}.journal`, 'utf8');
+    expect(stale.split('\n').filter(Boolean)).toHaveLength(2);
+    await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
+    await store.close();
+    // The file now says "sent"; put back journal lines that say "pending" then "sending".
+    writeFileSync(`${file}.journal`, stale);
+    const reopened = await open(file);
+    expect(await reopened.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
+    expect(await reopened.claimOutbox(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    await reopened.close();
   });
 
   it('forgets processed inbound ids after 30 days, never pending ones', async () => {

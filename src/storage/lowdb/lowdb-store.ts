@@ -87,19 +87,19 @@ type Put =
   | ['suggestion', FaqSuggestion]
   | ['value', { name: string; value: string }];
 
-const journalLineSchema = z.array(
-  z.union([
-    z.tuple([z.literal('customer'), customerSchema]),
-    z.tuple([z.literal('conversation'), conversationSchema]),
-    z.tuple([z.literal('case'), caseSchema]),
-    z.tuple([z.literal('message'), storedMessageSchema]),
-    z.tuple([z.literal('outbox'), outboxItemSchema]),
-    z.tuple([z.literal('inbound'), inboundRecordSchema]),
-    z.tuple([z.literal('operator'), operatorSchema]),
-    z.tuple([z.literal('suggestion'), faqSuggestionSchema]),
-    z.tuple([z.literal('value'), z.object({ name: z.string(), value: z.string() })]),
-  ]),
-);
+const putSchema = z.union([
+  z.tuple([z.literal('customer'), customerSchema]),
+  z.tuple([z.literal('conversation'), conversationSchema]),
+  z.tuple([z.literal('case'), caseSchema]),
+  z.tuple([z.literal('message'), storedMessageSchema]),
+  z.tuple([z.literal('outbox'), outboxItemSchema]),
+  z.tuple([z.literal('inbound'), inboundRecordSchema]),
+  z.tuple([z.literal('operator'), operatorSchema]),
+  z.tuple([z.literal('suggestion'), faqSuggestionSchema]),
+  z.tuple([z.literal('value'), z.object({ name: z.string(), value: z.string() })]),
+]);
+/** A journal line: the mutation's number and its puts. */
+const journalLineSchema = z.tuple([z.number().int().positive(), z.array(putSchema)]);
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 const inboundKey = (channel: string, id: string): string => `${channel}\u0000${id}`;
@@ -187,6 +187,12 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   let unwritten: string[] = [];
   /** Set when the journal may hold a partial line or imports bypassed it: write the whole store next. */
   let compactNext = false;
+  /**
+   * Number of the last mutation applied to memory. Journal lines carry it and the main file
+   * records the last one it holds, so lines the file already contains are never replayed over
+   * newer states (a crash between writing the file and emptying the journal).
+   */
+  let seq = 0;
 
   function pruneInbound(): void {
     const cutoff = now() - retainMs;
@@ -210,6 +216,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       operators: [...operators.values()],
       suggestions: [...suggestions.values()],
       values: Object.fromEntries(values),
+      journalSeq: seq,
     };
   }
 
@@ -222,8 +229,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     unwritten = [];
     try {
       await db.write();
-      // A crash here leaves journal lines the file already holds: replaying them is harmless,
-      // because every put is an upsert of a whole record.
+      // A crash here leaves journal lines the file already holds: their numbers are not above
+      // the file's journalSeq, so they are skipped on replay.
       await journal.reset();
     } catch (err) {
       throw new StoreError(`could not write ${options.file}: ${(err as Error).message}`, { cause: err });
@@ -253,7 +260,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   /** Applies puts to memory and queues them as one journal line; resolves once on disk. */
   function commit(puts: Put[]): Promise<void> {
     for (const put of puts) apply(put);
-    unwritten.push(`${JSON.stringify(puts)}\n`);
+    seq += 1;
+    unwritten.push(`${JSON.stringify([seq, puts])}\n`);
     return persist();
   }
 
@@ -409,12 +417,16 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         const issue = parsed.error.issues[0];
         throw new StoreError(`${journalFile}:${i + 1}: not a journal entry (${issue?.path.join('.')}: ${issue?.message}); the journal is damaged`);
       }
-      for (const put of parsed.data as Put[]) apply(put);
+      const [lineSeq, puts] = parsed.data;
+      if (lineSeq <= seq) return;
+      for (const put of puts as Put[]) apply(put);
+      seq = lineSeq;
     });
     return lines.length > 0 || tornTail;
   }
 
   function load(snapshot: StoreSnapshot): void {
+    seq = snapshot.journalSeq ?? 0;
     for (const c of snapshot.customers) putCustomer(c);
     for (const c of snapshot.conversations) putConversation(c);
     for (const c of snapshot.cases) putCase(c);
@@ -731,7 +743,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
 
     async exportAll() {
       ensureOpen();
-      return clone(toSnapshot());
+      // journalSeq describes this file's journal only: an export does not carry it.
+      const { journalSeq: _journalSeq, ...snapshot } = toSnapshot();
+      return clone(snapshot);
     },
 
     async importAll(snapshot) {
@@ -766,6 +780,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       for (const s of data.suggestions) suggestions.set(s.id, s);
       for (const [k, v] of Object.entries(data.values)) values.set(k, v);
       // Imports can be large: they go straight into the main file rather than the journal.
+      seq += 1;
       compactNext = true;
       await persist();
     },
