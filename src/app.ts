@@ -3,8 +3,6 @@
  * The composition root: the only module that meets concrete stores, channels and the
  * classifier. `createSportello(options)` wires one running instance; `main.ts`/the CLI start it.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Server } from 'restify';
 import type { Config } from './config/config.js';
 import type { LiveKnowledge } from './corpus/knowledge.js';
@@ -77,9 +75,8 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   if (!store) {
     if (config.databaseUrl) {
       store = createPostgresStore({ url: config.databaseUrl });
-      bus ??= createPostgresEventBus({ url: config.databaseUrl });
+      bus ??= createPostgresEventBus({ url: config.databaseUrl, onError: (err, context) => logger.warn({ err }, context) });
     } else {
-      mkdirSync(dirname(config.dataFile), { recursive: true });
       store = createLowdbStore({ file: config.dataFile });
     }
   }

@@ -169,7 +169,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           if (!config) return 1;
           const store = await openStore(config);
           try {
-            return await runFaqReview(args.slice(1), io, { store, faqDir: config.faqDir, clock: systemClock });
+            return await runFaqReview(args.slice(1), io, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock });
           } finally {
             await store.close();
           }

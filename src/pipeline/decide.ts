@@ -64,7 +64,8 @@ export function decide(input: DecisionInput): Decision {
 
   // 4. The customer came to private after a DM prompt: their private case goes to a person.
   if (visibility === 'private' && (state === 'awaiting_private' || input.caseAwaitsPrivate)) {
-    if (intent?.action === 'greet' || intent?.action === 'thank') {
+    const sharesData = understanding.entities.length > 0;
+    if (!sharesData && (intent?.action === 'greet' || intent?.action === 'thank')) {
       return intent.action === 'greet' ? { action: 'greet', intent } : { action: 'thank', intent };
     }
     return { action: 'escalate', reason: 'private_case' };

@@ -94,6 +94,16 @@ describe('the decision table', () => {
     expect(decide(input({ visibility: 'private', caseAwaitsPrivate: true, top: unsure }))).toEqual({ action: 'escalate', reason: 'private_case' });
   });
 
+  it('treats a private message with data after a DM prompt as the private case even if it greets', () => {
+    const hi = { label: 'intent:greeting', confidence: 0.6, intent: intent('greeting', 'greet') };
+    const order: Entity = { kind: 'order_number', value: 'BR-1200331', start: 15, end: 25, private: true };
+    expect(decide(input({ visibility: 'private', state: 'awaiting_private', top: hi })).action).toBe('greet');
+    expect(decide(input({ visibility: 'private', state: 'awaiting_private', top: hi, understanding: understanding({ entities: [order] }) }))).toEqual({
+      action: 'escalate',
+      reason: 'private_case',
+    });
+  });
+
   it('handles small talk by intent', () => {
     expect(decide(input({ top: { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') } })).action).toBe('greet');
     expect(decide(input({ top: { label: 'intent:thanks', confidence: 0.9, intent: intent('thanks', 'thank') } })).action).toBe('thank');
