@@ -583,6 +583,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
  * best label. Multiplies every confidence, so text about something else gets low confidence.
  */
 function scopeFactor(terms: string[], language: Language, model: Trained, x: SparseVector, p: Float64Array): number {
+  // With many examples per label the calibrated softmax (and an out-of-scope label, if trained)
+  // does better alone: coverage would cost in-scope accuracy (measured on CLINC150).
+  if (!model.examplesByLabel) return 1;
   const stop = model.stopTerms[language];
   const content = terms.filter((t) => t !== '<num>' && !stop.has(t) && t.length > 1);
   const considered = content.length > 0 ? content : terms;
@@ -590,8 +593,8 @@ function scopeFactor(terms: string[], language: Language, model: Trained, x: Spa
   const known = considered.filter((t) => model.vocabulary.has(t)).length;
   const coverage = known / considered.length;
   // Full coverage from about two thirds of the content words known: paraphrases add words.
-  let factor = model.examplesByLabel ? Math.min(1, coverage / 0.67) : 1;
-  if (model.examplesByLabel) {
+  let factor = Math.min(1, coverage / 0.67);
+  {
     let best = 0;
     for (let c = 0; c < p.length; c++) if (p[c]! > p[best]!) best = c;
     const dense = model.scratch;

@@ -14,6 +14,8 @@ const MENTION_RE = /(^|[^\w@])@\w{1,30}/gu;
 const HASHTAG_RE = /#([\p{L}\p{N}_]+)/gu;
 const EMOJI_RE = /[\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}\u{FE0F}\u{200D}\u{1F3FB}-\u{1F3FF}]/gu;
 const REPEATED_PUNCT_RE = /([!?.,])\1+/g;
+/** Text with nothing for the social clean-up to do: no @, #, URL, emoji, repeated punctuation or tripled letters. */
+const PLAIN_RE = /^(?!.*(?:[@#]|https?:|www\.|([!?.,])\1|(\p{L})\2\2))[^\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}\u{FE0F}\u{200D}]*$/su;
 
 /** Chat abbreviations, by language: token → expansion. */
 const ABBREVIATIONS: Record<Language, Record<string, string>> = {
@@ -77,6 +79,8 @@ function splitCamel(tag: string): string {
  */
 export function cleanSocialText(text: string, language: Language): string {
   let out = text.length > 5000 ? text.slice(0, 5000) : text;
+  // Most messages are plain: one cheap test skips the clean-up passes.
+  if (PLAIN_RE.test(out)) return out;
   out = out.replace(URL_RE, ' ');
   out = out.replace(MENTION_RE, '$1 ');
   out = out.replace(HASHTAG_RE, (_m, tag: string) => ` ${splitCamel(tag)} `);
