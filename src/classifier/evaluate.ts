@@ -6,13 +6,14 @@
  * for NLP.js too), so both libraries are scored by the same code.
  */
 import type { TrainingExample } from '../core/ports.js';
+import type { Language } from '../core/types.js';
 import type { Dataset, LabelledText } from './datasets.js';
 
 /** Something that can be trained and asked for its best label. */
 export interface EvaluatedSystem {
   train(examples: readonly TrainingExample[]): Promise<void>;
-  /** The best label and its confidence; undefined when the system has no guess. */
-  predict(text: string): Promise<{ label: string; confidence: number } | undefined> | { label: string; confidence: number } | undefined;
+  /** The best label and its confidence; undefined when the system has no guess. `language`: the text's, when known. */
+  predict(text: string, language?: Language): Promise<{ label: string; confidence: number } | undefined> | { label: string; confidence: number } | undefined;
 }
 
 /** What `sportello eval --json` prints (null where the figure does not apply). */
@@ -115,10 +116,13 @@ export function scorePredictions(
   };
 }
 
-async function predictAll(system: EvaluatedSystem, test: readonly LabelledText[]): Promise<Prediction[]> {
+async function predictAll(
+  system: EvaluatedSystem,
+  test: ReadonlyArray<LabelledText & { language?: Language }>,
+): Promise<Prediction[]> {
   const out: Prediction[] = [];
   for (const item of test) {
-    const top = await system.predict(item.text);
+    const top = await system.predict(item.text, item.language);
     out.push({ gold: item.label, predicted: top?.label ?? OUT_OF_SCOPE, confidence: top?.confidence ?? 0 });
   }
   return out;

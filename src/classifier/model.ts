@@ -29,6 +29,8 @@ export interface ModelOptions {
   topK?: number;
   /** Random seed for shuffling (training is deterministic for one seed). */
   seed?: number;
+  /** Weight features by inverse document frequency. */
+  idf?: boolean;
   /** Add skip-bigrams (stems two apart) to the bigram group. */
   skipGrams?: boolean;
   /** Learning rate of the label priors relative to the weights (0: every label equally likely a priori). */
@@ -57,6 +59,8 @@ interface Trained {
   examplesByLabel: SparseVector[][] | undefined;
   /** When all training text is one language, every message is analysed as that language. */
   onlyLanguage: Language | undefined;
+  /** Inverse document frequencies, when the model weights features by them. */
+  idf: Float32Array | undefined;
   /** Per-feature marks for deduplication at classification, and the current mark. */
   stamp: Int32Array;
   generation: number;
@@ -78,6 +82,7 @@ const DEFAULTS = {
   calibrateFrom: 400,
   biasRate: 0.1,
   skipGrams: false,
+  idf: true,
 };
 
 /**
@@ -229,13 +234,38 @@ function vectoriseKnown(
     for (let i = 0; i < grams.length; i++) take(grams[i], gen);
   }
   closeGroup(from, weights[2] ?? 1);
-  let norm = 0;
-  for (const v of values) norm += v * v;
-  norm = Math.sqrt(norm) || 1;
   const idx = Int32Array.from(ids);
   const val = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) val[i] = values[i]! / norm;
+  let norm = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]! * (model.idf ? model.idf[ids[i]!]! : 1);
+    val[i] = v;
+    norm += v * v;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let i = 0; i < val.length; i++) val[i] = val[i]! / norm;
   return { idx, val };
+}
+
+/** Inverse document frequency of each feature: words every example has say little. */
+function computeIdf(xs: readonly SparseVector[], featureCount: number): Float32Array {
+  const df = new Int32Array(featureCount);
+  for (const x of xs) for (let k = 0; k < x.idx.length; k++) df[x.idx[k]!]!++;
+  const idf = new Float32Array(featureCount);
+  for (let id = 0; id < featureCount; id++) idf[id] = Math.log((xs.length + 1) / (df[id]! + 1)) + 1;
+  return idf;
+}
+
+/** Multiplies a training vector by the idf and scales it back to unit length. */
+function applyIdf(x: SparseVector, idf: Float32Array): SparseVector {
+  let norm = 0;
+  for (let k = 0; k < x.idx.length; k++) {
+    x.val[k] = x.val[k]! * idf[x.idx[k]!]!;
+    norm += x.val[k]! * x.val[k]!;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let k = 0; k < x.val.length; k++) x.val[k] = x.val[k]! / norm;
+  return x;
 }
 
 /** Dot product of a dense scratch vector (the message) with a sparse vector (an example). */
@@ -456,6 +486,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     // Features seen in one example only of a large corpus are noise that costs memory and time.
     const minCount = options.minCount ?? (examples.length >= 2000 ? 2 : 1);
     if (minCount > 1) pruneRareFeatures(xs, featureIndex, minCount);
+    const useIdf = options.idf ?? DEFAULTS.idf;
+    const idf = useIdf ? computeIdf(xs, featureIndex.size) : undefined;
+    if (idf) for (const x of xs) applyIdf(x, idf);
 
     const epochs = options.epochs ?? (examples.length < 1000 ? 40 : examples.length < 5000 ? 12 : 8);
     const sgd = {
@@ -512,6 +545,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       examplesByLabel,
       onlyLanguage,
       gramCache: new Map(),
+      idf,
       stamp: new Int32Array(featureIndex.size),
       generation: 0,
       scratch: new Float32Array(examplesByLabel ? featureIndex.size : 0),

@@ -45,7 +45,8 @@ export function sportelloSystem(): EvaluatedSystem {
   const classifier = createClassifier();
   return {
     train: (examples) => classifier.train(examples),
-    predict: (text) => classifier.classify(text).ranked[0],
+    // The pipeline passes the detected language; cross-validation passes each example's own.
+    predict: (text, language) => classifier.classify(text, language ? { language } : undefined).ranked[0],
   };
 }
 
