@@ -5,7 +5,9 @@
  * language as a prior that decides when the text alone does not.
  */
 import type { Language } from '../core/types.js';
-import { fold, words } from './normalise.js';
+import { cleanSocialText, fold } from './normalise.js';
+
+const TOKEN_RE = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu;
 
 const IT_WORDS = new Set(
   (
@@ -19,7 +21,11 @@ const IT_WORDS = new Set(
     'sapere aperti aperto chiuso orari oggi domani ieri giorni giorno settimana settimane mese ordine ordini ' +
     'pacco spedizione spedite consegna reso resi rimborso pagare pagamento prodotto prodotti aiuto operatore ' +
     'persona parlare risponde risponde nessuno vergogna ladri sabato domenica lunedì rotto garanzia carta ' +
-    'mi dite fate siete aspetto arrivato arrivata ricevuto bene male sì no ok va bene niente ma dai'
+    'mi dite fate siete aspetto arrivato arrivata ricevuto bene male sì no ok va bene niente ma dai ' +
+    'nn xké xke cmq ke tt qnd puoi potresti cerca cercare trova trovami mostra mostrami dammi metti ' +
+    'aggiungi prenota prenotare cancella annulla elimina imposta ricordami riproduci vota stelle meteo ' +
+    'sveglia promemoria canzone serie libro tempo caldo freddo pioggia stasera mattina sera pomeriggio ' +
+    'adesso subito favore vorrei avete fatto fare detto mandato spedito pagato comprato acquistato'
   ).split(/\s+/),
 );
 
@@ -33,7 +39,8 @@ const EN_WORDS = new Set(
     'parcel package shipping ship delivery deliver delivered refund return returns pay payment card cards ' +
     'open opening hours closed today tomorrow yesterday days week help human person agent speak talk ' +
     'want need get got received arrived guys hasn\'t haven\'t don\'t doesn\'t didn\'t can\'t won\'t isn\'t i\'m ' +
-    'it\'s where\'s what\'s my account money transfer'
+    'it\'s where\'s what\'s my account money transfer u pls plz thx ty ur idk im dont cant wont ' +
+    'find show play add book set remind cancel rate stars weather alarm song tonight'
   ).split(/\s+/),
 );
 
@@ -45,21 +52,30 @@ export function languageScore(text: string): number {
   let score = 0;
   if (/[àèìòù]|\b(?:perché|è|già|più|così)\b/iu.test(text)) score += 1;
   // Tokenising as English keeps "hasn't" whole; Italian words split at apostrophes anyway.
-  for (const raw of words(text, 'en')) {
-    const w = raw.replace(/’/g, "'");
+  const cleaned = cleanSocialText(text, 'en');
+  let first = true;
+  for (const m of cleaned.matchAll(TOKEN_RE)) {
+    const original = m[0].replace(/’/g, "'");
+    // A capitalised word inside a sentence is likely a name or a title ("Cerca The Broken Window"):
+    // it says little about the language the customer writes in.
+    const before = cleaned.slice(Math.max(0, m.index - 3), m.index);
+    const isName = !first && /^\p{Lu}/u.test(original) && !/[.!?]\s*$/.test(before);
+    const weight = isName ? 0.25 : 1;
+    first = false;
+    const w = original.toLowerCase();
     const parts = w.includes("'") && !EN_WORDS.has(w) ? w.split("'") : [w];
     for (const part of parts) {
       if (part.length === 0 || /^\d+$/.test(part)) continue;
       const inIt = IT_WORDS.has(part) || IT_WORDS.has(fold(part));
       const inEn = EN_WORDS.has(part);
-      if (inIt && !inEn) score += 1;
-      else if (inEn && !inIt) score -= 1;
+      if (inIt && !inEn) score += weight;
+      else if (inEn && !inIt) score -= weight;
       else if (!inIt && !inEn && part.length >= 3) {
         const f = fold(part);
-        if (/[aeiou]$/.test(f) && !/e$/.test(f)) score += 0.3;
-        else if (/[^aeiou]$/.test(f)) score -= 0.3;
-        if (IT_CUES.test(f)) score += 0.2;
-        if (EN_CUES.test(f)) score -= 0.2;
+        if (/[aeiou]$/.test(f) && !/e$/.test(f)) score += 0.3 * weight;
+        else if (/[^aeiou]$/.test(f)) score -= 0.3 * weight;
+        if (IT_CUES.test(f)) score += 0.2 * weight;
+        if (EN_CUES.test(f)) score -= 0.2 * weight;
       }
     }
   }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { analyseSentiment, detectLanguage, normalise, trainUnderstander } from '../../src/classifier/index.js';
 import type { Understander } from '../../src/core/ports.js';
@@ -40,6 +41,18 @@ describe('detectLanguage', () => {
     ['where is my order?', 'en'],
   ] as const)('tells that "%s" is %s', (text, language) => {
     expect(detectLanguage(text)).toBe(language);
+  });
+
+  it('tells Italian from English on the 500 short requests of xSID (each in both languages)', async () => {
+    const conll = await readFile(path.resolve(process.cwd(), '../shared/datasets/xsid_it/it.test.conll'), 'utf8');
+    const lines = conll.split('\n');
+    const italian = lines.filter((l) => l.startsWith('# text =')).map((l) => l.slice('# text ='.length).trim());
+    const english = lines.filter((l) => l.startsWith('# text-en =')).map((l) => l.slice('# text-en ='.length).trim());
+    expect(italian.length).toBeGreaterThan(400);
+    const share = (texts: string[], language: 'it' | 'en') => texts.filter((t) => detectLanguage(t) === language).length / texts.length;
+    // Some "Italian" items are English or mostly English titles ("Cerca The Sound of One Hand Clapping").
+    expect(share(italian, 'it')).toBeGreaterThanOrEqual(0.95);
+    expect(share(english, 'en')).toBeGreaterThanOrEqual(0.98);
   });
 
   it('keeps the conversation language when the text gives no clue', () => {
