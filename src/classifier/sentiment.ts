@@ -52,13 +52,19 @@ const NEGATIVE: Record<Language, string[]> = {
 const ANGRY_EMOJI = /[\u{1F621}\u{1F92C}\u{1F620}\u{1F47F}\u{1F4A2}\u{1F595}\u{1F624}\u{1F92E}\u{1F44E}]/gu;
 const HAPPY_EMOJI = /[\u{1F600}-\u{1F60D}\u{1F642}\u{1F917}\u{1F929}\u{2764}\u{1F44D}\u{1F64F}\u{1F970}\u{1F60A}]/gu;
 
-function countPhrases(folded: string, phrases: readonly string[]): number {
-  let n = 0;
-  for (const p of phrases) {
-    const re = new RegExp(`(?:^|[^\\p{L}])${fold(p).replace(/ /g, '\\s+')}(?=$|[^\\p{L}])`, 'gu');
-    n += folded.match(re)?.length ?? 0;
-  }
-  return n;
+/** One regular expression per lexicon: whole words or phrases, accents folded. */
+function lexiconRegex(phrases: readonly string[]): RegExp {
+  const alternatives = phrases.map((p) => fold(p).replace(/ /g, '\\s+')).join('|');
+  return new RegExp(`(?<![\\p{L}])(?:${alternatives})(?![\\p{L}])`, 'gu');
+}
+
+const compile = (lexicon: Record<Language, string[]>) => ({ it: lexiconRegex(lexicon.it), en: lexiconRegex(lexicon.en) });
+const INSULT_RE = compile(INSULTS);
+const POSITIVE_RE = compile(POSITIVE);
+const NEGATIVE_RE = compile(NEGATIVE);
+
+function countPhrases(folded: string, re: RegExp): number {
+  return folded.match(re)?.length ?? 0;
 }
 
 /**
@@ -70,9 +76,9 @@ export function analyseSentiment(text: string, language: Language): { sentiment:
   const sample = text.length > 5000 ? text.slice(0, 5000) : text;
   const folded = fold(sample.toLowerCase());
   const other: Language = language === 'it' ? 'en' : 'it';
-  const insults = countPhrases(folded, INSULTS[language]) + countPhrases(folded, INSULTS[other]);
-  const positive = countPhrases(folded, POSITIVE[language]) + countPhrases(folded, POSITIVE[other]);
-  const negative = countPhrases(folded, NEGATIVE[language]) + countPhrases(folded, NEGATIVE[other]);
+  const insults = countPhrases(folded, INSULT_RE[language]) + countPhrases(folded, INSULT_RE[other]);
+  const positive = countPhrases(folded, POSITIVE_RE[language]) + countPhrases(folded, POSITIVE_RE[other]);
+  const negative = countPhrases(folded, NEGATIVE_RE[language]) + countPhrases(folded, NEGATIVE_RE[other]);
 
   const capsWords = (sample.match(/\b\p{Lu}{3,}\b/gu) ?? []).length;
   const allWords = (sample.match(/\b\p{L}{3,}\b/gu) ?? []).length;
