@@ -123,20 +123,13 @@ function inRange(month: number, day: number): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-const orderPatternCache = new Map<string, RegExp>();
-
+/** Compiles the brand's order-number pattern (per call: cheap, and no shared state). */
 function orderRegex(source: string): RegExp {
-  let re = orderPatternCache.get(source);
-  if (!re) {
-    try {
-      re = new RegExp(source, 'gi');
-    } catch (e) {
-      throw new Error(`order number pattern is not a valid regular expression: ${(e as Error).message}`, { cause: e });
-    }
-    orderPatternCache.set(source, re);
+  try {
+    return new RegExp(source, 'gi');
+  } catch (e) {
+    throw new Error(`order number pattern is not a valid regular expression: ${(e as Error).message}`, { cause: e });
   }
-  re.lastIndex = 0;
-  return re;
 }
 
 function* matches(re: RegExp, text: string): Generator<RegExpExecArray> {

@@ -68,9 +68,8 @@ function countPhrases(folded: string, re: RegExp): number {
 }
 
 /**
- * Sentiment (−1 furious … +1 delighted) and anger (0 … 1) of a message. Both languages'
- * lexicons are consulted (customers mix them); `language` only orders nothing today but
- * is kept so a richer model can specialise.
+ * Sentiment (−1 furious … +1 delighted) and anger (0 … 1) of a message. The lexicons of both
+ * languages are consulted (customers mix them), the detected `language` first.
  */
 export function analyseSentiment(text: string, language: Language): { sentiment: number; anger: number } {
   const sample = text.length > 5000 ? text.slice(0, 5000) : text;
