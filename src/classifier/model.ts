@@ -33,6 +33,11 @@ export interface ModelOptions {
   idf?: boolean;
   /** Add skip-bigrams (stems two apart) to the bigram group. */
   skipGrams?: boolean;
+  /**
+   * Above this many labels (a catalogue-sized FAQ) the model is a nearest-centroid retriever over an
+   * inverted index: training and classifying cost no longer grow with examples × labels.
+   */
+  maxSoftmaxLabels?: number;
   /** Learning rate of the label priors relative to the weights (0: every label equally likely a priori). */
   biasRate?: number;
   /** Drop features found in fewer training examples than this (default 2 from 2,000 examples). */
@@ -59,6 +64,8 @@ interface Trained {
   examplesByLabel: SparseVector[][] | undefined;
   /** When all training text is one language, every message is analysed as that language. */
   onlyLanguage: Language | undefined;
+  /** With very many labels: label centroids in an inverted index instead of softmax weights. */
+  retrieval: CentroidIndex | undefined;
   /** Inverse document frequencies, when the model weights features by them. */
   idf: Float32Array | undefined;
   /** Per-feature marks for deduplication at classification, and the current mark. */
@@ -80,6 +87,7 @@ const DEFAULTS = {
   topK: 10,
   seed: 42,
   calibrateFrom: 400,
+  maxSoftmaxLabels: 500,
   biasRate: 0.1,
   skipGrams: false,
   idf: true,
@@ -128,9 +136,11 @@ interface TextFeatures {
   surface: string[];
 }
 
-function featurise(normaliser: Normaliser, text: string, language: Language, skipGrams: boolean): TextFeatures {
+function featurise(normaliser: Normaliser, text: string, language: Language, skipGrams: boolean, exactWords = false): TextFeatures {
   const { surface, terms } = normaliser.analyse(text, language);
   const words = terms.map((t) => `w ${t}`);
+  // Catalogue-sized FAQs name products and models: "ribalo" and "ribala" share a stem, not a name.
+  if (exactWords) for (const w of surface) if (w.length >= 3) words.push(`u ${w}`);
   const bigrams: string[] = [];
   for (let i = 0; i + 1 < terms.length; i++) bigrams.push(`b ${terms[i]} ${terms[i + 1]}`);
   if (skipGrams) for (let i = 0; i + 2 < terms.length; i++) bigrams.push(`s ${terms[i]} ${terms[i + 2]}`);
@@ -266,6 +276,78 @@ function applyIdf(x: SparseVector, idf: Float32Array): SparseVector {
   norm = Math.sqrt(norm) || 1;
   for (let k = 0; k < x.val.length; k++) x.val[k] = x.val[k]! / norm;
   return x;
+}
+
+/** Label centroids (unit-length mean of their examples) as postings per feature. */
+interface CentroidIndex {
+  /** Postings of feature f are [start[f], start[f + 1]). */
+  start: Int32Array;
+  label: Int32Array;
+  value: Float32Array;
+}
+
+function buildCentroidIndex(xs: readonly SparseVector[], ys: Int32Array, labelCount: number, featureCount: number): CentroidIndex {
+  const sums: Array<Map<number, number>> = Array.from({ length: labelCount }, () => new Map());
+  xs.forEach((x, i) => {
+    const sum = sums[ys[i]!]!;
+    for (let k = 0; k < x.idx.length; k++) sum.set(x.idx[k]!, (sum.get(x.idx[k]!) ?? 0) + x.val[k]!);
+  });
+  // Features shared by a large share of the labels ("<co", "quanto") barely tell labels apart but
+  // make the longest postings: leaving them out keeps classification fast on catalogue-sized FAQs.
+  const labelsWith = new Int32Array(featureCount);
+  for (const sum of sums) for (const f of sum.keys()) labelsWith[f]!++;
+  const maxPostings = Math.max(50, Math.floor(labelCount * 0.03));
+  for (const sum of sums) for (const f of [...sum.keys()]) if (labelsWith[f]! > maxPostings) sum.delete(f);
+  const counts = new Int32Array(featureCount + 1);
+  for (const sum of sums) for (const f of sum.keys()) counts[f + 1]!++;
+  for (let f = 0; f < featureCount; f++) counts[f + 1] = counts[f + 1]! + counts[f]!;
+  const start = counts.slice();
+  const fill = counts.slice(0, featureCount);
+  const label = new Int32Array(start[featureCount]!);
+  const value = new Float32Array(start[featureCount]!);
+  sums.forEach((sum, l) => {
+    let norm = 0;
+    for (const v of sum.values()) norm += v * v;
+    norm = Math.sqrt(norm) || 1;
+    for (const [f, v] of sum) {
+      const at = fill[f]!++;
+      label[at] = l;
+      value[at] = v / norm;
+    }
+  });
+  return { start, label, value };
+}
+
+/** How sharply centroid similarity turns into probability (a 0.1 cosine lead ≈ 7× the odds). */
+const RETRIEVAL_TEMPERATURE = 0.05;
+/** Labels that share the probability in retrieval mode (the rest get 0). */
+const RETRIEVAL_CANDIDATES = 20;
+
+/** Fills `out` with probabilities over the labels whose centroids are nearest the message. */
+function retrievalScores(x: SparseVector, index: CentroidIndex, out: Float64Array): void {
+  out.fill(0);
+  for (let k = 0; k < x.idx.length; k++) {
+    const f = x.idx[k]!;
+    const v = x.val[k]!;
+    for (let p = index.start[f]!; p < index.start[f + 1]!; p++) out[index.label[p]!] = out[index.label[p]!]! + v * index.value[p]!;
+  }
+  const top: number[] = [];
+  for (let c = 0; c < out.length; c++) {
+    if (out[c]! <= 0) continue;
+    if (top.length < RETRIEVAL_CANDIDATES) top.push(c);
+    else if (out[c]! > out[top[top.length - 1]!]!) top[top.length - 1] = c;
+    else continue;
+    for (let k = top.length - 1; k > 0 && out[top[k]!]! > out[top[k - 1]!]!; k--) [top[k], top[k - 1]] = [top[k - 1]!, top[k]!];
+  }
+  const best = top.length > 0 ? out[top[0]!]! : 0;
+  let sum = 0;
+  const probs = top.map((c) => {
+    const e = Math.exp((out[c]! - best) / RETRIEVAL_TEMPERATURE);
+    sum += e;
+    return e;
+  });
+  out.fill(0);
+  top.forEach((c, i) => (out[c] = probs[i]! / sum));
 }
 
 /** Dot product of a dense scratch vector (the message) with a sparse vector (an example). */
@@ -426,7 +508,10 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
   async function train(examples: readonly TrainingExample[]): Promise<void> {
     if (examples.length === 0) throw new Error('cannot train a classifier on no examples');
-    normaliser = createNormaliser();
+    const labelCount = new Set(examples.map((e) => e.label)).size;
+    const maxSoftmaxLabels = options.maxSoftmaxLabels ?? DEFAULTS.maxSoftmaxLabels;
+    const retrievalMode = labelCount > maxSoftmaxLabels;
+    normaliser = createNormaliser({ englishRoots: !retrievalMode });
     const labels: string[] = [];
     const labelId = new Map<string, number>();
     const languagesByLabel = new Map<string, Set<Language>>();
@@ -477,7 +562,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         languagesByLabel.set(e.label, set);
       }
       const language = onlyLanguage ?? exampleLanguages[i]!;
-      const f = featurise(normaliser, e.text, language, skipGrams);
+      const f = featurise(normaliser, e.text, language, skipGrams, retrievalMode);
       for (const t of f.terms) vocabulary.add(t);
       xs.push(vectorise(f, weightList, grow, trainingGrams));
       ys[i] = id;
@@ -501,7 +586,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
     let temperature = 1;
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
-    if (examples.length >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
+    if (!retrievalMode && examples.length >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
       const random = mulberry32(sgd.seed + 1);
       const holdout = new Set(shuffle(Array.from(xs.keys()), random).slice(0, Math.floor(xs.length / 20)));
       const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
@@ -525,9 +610,12 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     }
     // After calibration, the held-out tenth joins in a last two passes over all the data
     // instead of training again from zero (half the training time, same accuracy).
-    const { weights, bias } = warm
-      ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, firstEpoch: Math.max(0, sgd.epochs - 3) }, warm)
-      : trainWeights(xs, ys, featureIndex.size, labels.length, sgd);
+    const { weights, bias } = retrievalMode
+      ? { weights: new Float32Array(0), bias: new Float32Array(labels.length) }
+      : warm
+        ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, firstEpoch: Math.max(0, sgd.epochs - 3) }, warm)
+        : trainWeights(xs, ys, featureIndex.size, labels.length, sgd);
+    const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
     let examplesByLabel: SparseVector[][] | undefined;
     if (examples.length <= labels.length * SIMILARITY_MAX_PER_LABEL) {
@@ -546,6 +634,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       onlyLanguage,
       gramCache: new Map(),
       idf,
+      retrieval,
       stamp: new Int32Array(featureIndex.size),
       generation: 0,
       scratch: new Float32Array(examplesByLabel ? featureIndex.size : 0),
@@ -561,13 +650,16 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     if (!model) throw new Error('the classifier is not trained yet: call train() first');
     const input = typeof text === 'string' ? text : '';
     const language = languageOf(input, hint?.language, model);
-    const f = featurise(normaliser, input, language, skipGrams);
+    const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined);
     const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
     if (x.idx.length === 0) return { ranked: [] };
     const C = model.labels.length;
     const z = new Float64Array(C);
-    logits(x, model.weights, model.bias, z);
-    softmaxInPlace(z, model.temperature);
+    if (model.retrieval) retrievalScores(x, model.retrieval, z);
+    else {
+      logits(x, model.weights, model.bias, z);
+      softmaxInPlace(z, model.temperature);
+    }
 
     // Condition on the customer's language: P(label | text, language) over labels that exist in it.
     if (hint?.language) {

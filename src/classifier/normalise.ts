@@ -120,9 +120,14 @@ export interface Normaliser {
   analyse(text: string, language: Language): { surface: string[]; terms: string[] };
 }
 
-/** Creates a normaliser with its own memo of per-word analyses (bounded by `maxCache` words). */
-export function createNormaliser(options: { maxCache?: number } = {}): Normaliser {
+/**
+ * Creates a normaliser with its own memo of per-word analyses (bounded by `maxCache` words).
+ * `englishRoots: false` keeps compromise for contractions only (Snowball does the rest): for
+ * very large vocabularies, where compromise's cost per new word would dominate training.
+ */
+export function createNormaliser(options: { maxCache?: number; englishRoots?: boolean } = {}): Normaliser {
   const maxCache = options.maxCache ?? 200_000;
+  const englishRoots = options.englishRoots ?? true;
   const itStemmer = snowball.newStemmer('italian');
   const enStemmer = snowball.newStemmer('english');
   const memo: Record<Language, Map<string, { surface: string[]; terms: string[] }>> = {
@@ -140,6 +145,8 @@ export function createNormaliser(options: { maxCache?: number } = {}): Normalise
     } else if (language === 'it') {
       const f = fold(word);
       result = { surface: [f], terms: [fold(itStemmer.stem(word))] };
+    } else if (!englishRoots && /^[a-z]+$/.test(word)) {
+      result = { surface: [word], terms: [enStemmer.stem(word)] };
     } else if (/^[a-z]+(?:'[a-z]+)*$/.test(word)) {
       const doc = nlp(word);
       doc.contractions().expand();

@@ -158,3 +158,24 @@ describe('understander trained on the sample shop corpus', () => {
     expect(understander.understand('dove è il mio ordine '.repeat(500)).classification.ranked[0]?.label).toBe('faq:stato-ordine');
   });
 });
+
+describe('classifier with very many labels (nearest-centroid retrieval)', () => {
+  it('answers paraphrases with their own label and stays unsure about unrelated text', async () => {
+    const { createClassifier } = await import('../../src/classifier/index.js');
+    const products = ['lampada Aurora', 'divano Brera', 'tavolo Ciclope', 'sedia Dafne', 'armadio Eolo', 'tappeto Fiore'];
+    const examples = products.flatMap((p, i) => [
+      { text: `quanto costa ${p}?`, label: `faq:prezzo-${i}`, language: 'it' as const },
+      { text: `qual è il prezzo di ${p}`, label: `faq:prezzo-${i}`, language: 'it' as const },
+      { text: `${p} è disponibile?`, label: `faq:disponibile-${i}`, language: 'it' as const },
+      { text: `avete ${p} in magazzino?`, label: `faq:disponibile-${i}`, language: 'it' as const },
+    ]);
+    // Twelve labels are few, but a limit of 5 forces the retrieval model that catalogues of thousands get.
+    const classifier = createClassifier({ maxSoftmaxLabels: 5 });
+    await classifier.train(examples);
+    const best = classifier.classify('mi dite il prezzo del divano Brera?', { language: 'it' }).ranked[0];
+    expect(best?.label).toBe('faq:prezzo-1');
+    expect(best?.confidence).toBeGreaterThanOrEqual(ANSWER_THRESHOLD);
+    expect(classifier.classify('avete in magazzino il tappeto Fiore?', { language: 'it' }).ranked[0]?.label).toBe('faq:disponibile-5');
+    expect(classifier.classify('mio cugino colleziona francobolli', { language: 'it' }).ranked[0]?.confidence ?? 0).toBeLessThan(ANSWER_THRESHOLD);
+  });
+});
