@@ -2,8 +2,8 @@
  * `npm run bench:e2e`: end-to-end throughput and latency of Sportello — signed Messenger webhook
  * in → classify → FAQ reply out through the fake Graph API — next to a bare restify POST route
  * and a botbuilder echo bot replying through a fake Bot Connector, all measured in the same run
- * on the same machine. Every server is its own process; the load generator (autocannon) and the
- * fake platforms share this process. Writes bench/results/e2e.md.
+ * on the same machine. Every server is its own process, the fake platforms another
+ * (bench/e2e/fake-platforms.ts), the load generator (autocannon) this one. Writes bench/results/e2e.md.
  *
  * Options (env): BENCH_DURATION seconds per pass (8), BENCH_CONNECTIONS (50), BENCH_RATE fixed
  * rate of the latency pass (500), BENCH_ONLY comma-separated pass names (all), BENCH_PROFILE=1
@@ -15,15 +15,15 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { createFakeBotConnector, userMessage, type ConnectorCall, type FakeBotConnector } from '../../tests/fakes/bot-connector/fake-bot-connector.js';
-import type { FakeGraphApi, GraphCall } from '../../tests/fakes/graph-api/fake-graph-api.js';
+import { fork } from 'node:child_process';
+import { userMessage } from '../../tests/fakes/bot-connector/fake-bot-connector.js';
+import type { PlatformMessage } from './fake-platforms.js';
 import {
   createTestDatabase,
   freePort,
   ROOT,
   signedDelivery,
   sleep,
-  startGraph,
   startInstance,
   startProcess,
   tempDataDir,
@@ -44,6 +44,9 @@ const CUSTOMERS = 5000;
 const QUESTIONS = ['come posso pagare?', 'quali sono i vostri orari?', 'avete un negozio fisico?', 'come faccio a fare un reso?', 'how can I pay?', 'what are your opening hours?'];
 
 // ───────────────────────────── measuring ─────────────────────────────
+
+/** Milliseconds on a clock shared with the fake platforms' process. */
+const clockMs = () => performance.timeOrigin + performance.now();
 
 /** Latencies (ms) collected during one pass. */
 class Samples {
@@ -130,14 +133,13 @@ interface Workload {
 /** The fake platforms record reply arrival times here. */
 const replyTimes: { samples: Samples; received: number; inPass: number; passEnd: number } = { samples: new Samples(), received: 0, inPass: 0, passEnd: Infinity };
 
-function recordReply(pending: Pending, key: string): void {
+function recordReply(pending: Pending, key: string, at: number): void {
   const sentAt = pending.answered(key);
   if (sentAt === undefined) return;
-  const now = performance.now();
   replyTimes.received += 1;
-  if (now <= replyTimes.passEnd) {
+  if (at <= replyTimes.passEnd) {
     replyTimes.inPass += 1;
-    replyTimes.samples.add(now - sentAt);
+    replyTimes.samples.add(at - sentAt);
   }
 }
 
@@ -164,7 +166,7 @@ async function runAutocannon(
                 path: workload.path,
                 setupRequest: (request, context) => {
                   const built = workload.build();
-                  const at = performance.now();
+                  const at = clockMs();
                   (context as { sentAt?: number }).sentAt = at;
                   if (built.key && workload.replies) workload.replies.sent(built.key, at);
                   return { ...request, method: 'POST', path: workload.path, body: built.body, headers: built.headers };
@@ -173,7 +175,7 @@ async function runAutocannon(
                   const sentAt = (context as { sentAt?: number }).sentAt;
                   if (status >= 200 && status < 300) ok += 1;
                   else failed += 1;
-                  if (sentAt !== undefined) ack.add(performance.now() - sentAt);
+                  if (sentAt !== undefined) ack.add(clockMs() - sentAt);
                 },
               },
             ],
@@ -198,16 +200,16 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   replyTimes.passEnd = Infinity;
   const cpuBefore = cpuMs(workload.pids);
   const pgBefore = workload.postgres ? postgresCpuMs() : 0;
-  const started = performance.now();
+  const started = clockMs();
   const run = await runAutocannon(workload, { seconds, connections: CONNECTIONS, rate });
-  const ended = performance.now();
+  const ended = clockMs();
   replyTimes.passEnd = ended;
   const inPass = replyTimes.inPass;
   let drainMs = 0;
   if (workload.replies) {
-    const drainStart = performance.now();
+    const drainStart = clockMs();
     await waitUntil(() => replyTimes.received >= (workload.replies?.total ?? 0), 30_000, 20);
-    drainMs = replyTimes.received > inPass ? performance.now() - drainStart : 0;
+    drainMs = replyTimes.received > inPass ? clockMs() - drainStart : 0;
     // Anything arriving now would be a duplicate: give it a moment to show.
     await sleep(300);
   }
@@ -313,7 +315,7 @@ function psidOf(i: number): string {
   return `66${String(i).padStart(12, '0')}`;
 }
 
-function echoWorkload(server: Instance, connector: FakeBotConnector, replies: Pending): Workload {
+function echoWorkload(server: Instance, serviceUrl: string, replies: Pending): Workload {
   let n = 0;
   return {
     system: 'botbuilder echo bot',
@@ -324,7 +326,7 @@ function echoWorkload(server: Instance, connector: FakeBotConnector, replies: Pe
     build() {
       n += 1;
       const id = `act-${n}`;
-      const activity = userMessage({ serviceUrl: connector.serviceUrl, text: QUESTIONS[n % QUESTIONS.length]!, id, conversationId: `conv-${n % CUSTOMERS}`, userId: `user-${n % CUSTOMERS}` });
+      const activity = userMessage({ serviceUrl, text: QUESTIONS[n % QUESTIONS.length]!, id, conversationId: `conv-${n % CUSTOMERS}`, userId: `user-${n % CUSTOMERS}` });
       return { body: JSON.stringify(activity), headers: { 'content-type': 'application/json' }, key: id };
     },
   };
@@ -340,28 +342,24 @@ function helloWorkload(server: Instance): Workload {
   };
 }
 
-/** Makes the fake Graph API report each sent message's arrival, and keep no history (a long run sends many). */
-function tapGraph(graph: FakeGraphApi, replies: Pending): void {
-  const calls = graph.calls;
-  calls.push = (...items: GraphCall[]) => {
-    for (const call of items) {
-      const message = call.body.message as { text?: string } | undefined;
-      const recipient = (call.body.recipient as { id?: string } | undefined)?.id;
-      if (message?.text !== undefined && recipient) recordReply(replies, recipient);
-    }
-    return calls.length;
-  };
-}
-
-function tapConnector(connector: FakeBotConnector, replies: Pending): void {
-  const calls = connector.calls;
-  calls.push = (...items: ConnectorCall[]) => {
-    for (const call of items) {
-      const replyTo = call.replyToId ?? (call.activity.replyToId as string | undefined);
-      if (replyTo) recordReply(replies, replyTo);
-    }
-    return calls.length;
-  };
+/** Starts the fake platforms in their own process and routes their reply reports. */
+async function startPlatforms(graphReplies: Pending, connectorReplies: Pending): Promise<{ graphOrigin: string; serviceUrl: string; stop(): void }> {
+  const child = fork(join(ROOT, 'bench/e2e/fake-platforms.ts'), [String(CUSTOMERS), '66'], {
+    execArgv: ['--import', 'tsx', '--disable-warning=DEP0111'],
+    env: childEnv(),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the fake platforms exited (${code}) before they were ready`)));
+    child.on('message', (message: PlatformMessage) => {
+      if (message.type === 'ready') {
+        resolve({ graphOrigin: message.graphOrigin, serviceUrl: message.serviceUrl, stop: () => child.disconnect() });
+        return;
+      }
+      const pending = message.system === 'graph' ? graphReplies : connectorReplies;
+      for (const [key, at] of message.arrivals) recordReply(pending, key, at);
+    });
+  });
 }
 
 // ───────────────────────────── the run ─────────────────────────────
@@ -373,13 +371,8 @@ async function main(): Promise<void> {
   const load = os.loadavg();
   const results: PassResult[] = [];
   const graphReplies = new Pending();
-  const graph = await startGraph();
-  tapGraph(graph, graphReplies);
-  const now = new Date();
-  for (let i = 0; i < CUSTOMERS; i++) graph.userWrote(psidOf(i), now);
   const connectorReplies = new Pending();
-  const connector = await createFakeBotConnector();
-  tapConnector(connector, connectorReplies);
+  const platforms = await startPlatforms(graphReplies, connectorReplies);
   const cleanups: Array<() => Promise<void> | void> = [];
   const profileDir = join(os.tmpdir(), 'sportello-bench-profiles');
   const nodeArgs = (name: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
@@ -395,7 +388,7 @@ async function main(): Promise<void> {
     if (wanted('echo')) {
       const port = await freePort();
       const echo = await startProcess('echo bot', ['--import', 'tsx', '--disable-warning=DEP0111', join(ROOT, 'bench/e2e/echo-bot.ts'), String(port)], { port, env: childEnv() });
-      const workload = echoWorkload(echo, connector, connectorReplies);
+      const workload = echoWorkload(echo, platforms.serviceUrl, connectorReplies);
       results.push(await pass('botbuilder echo bot', workload, 1, { warmup: true }));
       results.push(await pass('botbuilder echo bot', workload, 1, { rate: RATE }));
       await echo.stop();
@@ -403,7 +396,7 @@ async function main(): Promise<void> {
     if (wanted('lowdb')) {
       const data = tempDataDir();
       cleanups.push(() => data.cleanup());
-      const a = await startInstance('lowdb', { dataFile: data.dataFile, graphOrigin: graph.origin }, { nodeArgs: nodeArgs('lowdb') });
+      const a = await startInstance('lowdb', { dataFile: data.dataFile, graphOrigin: platforms.graphOrigin }, { nodeArgs: nodeArgs('lowdb') });
       const workload = messengerWorkload('Sportello, lowdb', [a], graphReplies, false);
       results.push(await pass('Sportello lowdb ×1', workload, 1, { warmup: true }));
       results.push(await pass('Sportello lowdb ×1', workload, 1, { rate: RATE }));
@@ -413,7 +406,7 @@ async function main(): Promise<void> {
       if (!wanted(`pg${count}`)) continue;
       const db: TestDatabase = await createTestDatabase('sportello_bench');
       cleanups.push(() => db.drop());
-      const deployment: DeploymentEnv = { databaseUrl: db.url, graphOrigin: graph.origin };
+      const deployment: DeploymentEnv = { databaseUrl: db.url, graphOrigin: platforms.graphOrigin };
       const instances: Instance[] = [];
       // One after the other: the first applies the migrations.
       for (let i = 0; i < count; i++) instances.push(await startInstance(`pg${count}-${i}`, deployment, { nodeArgs: nodeArgs(`pg${count}-${i}`) }));
@@ -426,8 +419,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const c of cleanups.reverse()) await c();
-    await graph.close();
-    await connector.close();
+    platforms.stop();
   }
   writeReport(results, startedAt, load);
 }
@@ -435,6 +427,9 @@ async function main(): Promise<void> {
 function childEnv(): Record<string, string> {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir() };
 }
+
+/** Everything after this line in bench/results/e2e.md is kept across runs. */
+const ANALYSIS_MARKER = '<!-- analysis: kept across runs -->';
 
 function writeReport(results: PassResult[], startedAt: Date, load: number[]): void {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -444,8 +439,10 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
   } catch (err) {
     postgres = `unknown (${(err as Error).message.split('\n')[0]})`;
   }
+  const cpuCell = (r: PassResult) => (Number.isFinite(r.pgCpuMsPerMessage) ? `${fmt(r.cpuMsPerMessage, 2)} + ${fmt(r.pgCpuMsPerMessage, 2)}` : fmt(r.cpuMsPerMessage, 2));
+  const perCore = (r: PassResult) => fmt(1000 / (r.cpuMsPerMessage + (Number.isFinite(r.pgCpuMsPerMessage) ? r.pgCpuMsPerMessage : 0)), 0);
   const row = (r: PassResult) =>
-    `| ${r.name} | ${r.mode} | ${fmt(r.ackPerSecond, 0)} | ${fmt(r.ack.p50)} | ${fmt(r.ack.p99)} | ${Number.isFinite(r.replyPerSecond) ? fmt(r.replyPerSecond, 0) : '–'} | ${fmt(r.reply.p50)} | ${fmt(r.reply.p99)} | ${r.failed} | ${r.backlog > 0 ? `${r.backlog} (${fmt(r.drainMs / 1000)} s)` : '0'} | ${Number.isFinite(r.replyPerSecond) ? `${r.replies}/${r.sent}` : '–'} |`;
+    `| ${r.name} | ${r.mode} | ${fmt(r.ackPerSecond, 0)} | ${fmt(r.ack.p50)} | ${fmt(r.ack.p99)} | ${Number.isFinite(r.replyPerSecond) ? fmt(r.replyPerSecond, 0) : '–'} | ${fmt(r.reply.p50)} | ${fmt(r.reply.p99)} | ${r.failed} | ${r.backlog > 0 ? `${r.backlog} (${fmt(r.drainMs / 1000)} s)` : '0'} | ${Number.isFinite(r.replyPerSecond) ? `${r.replies}/${r.sent}` : '–'} | ${cpuCell(r)} | ${perCore(r)} |`;
   const find = (name: string, mode = 'max') => results.find((r) => r.name === name && r.mode === mode);
   const echo = find('botbuilder echo bot');
   const lowdb = find('Sportello lowdb ×1');
@@ -453,6 +450,8 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
   const rated = results.filter((r) => r.mode !== 'max' && r.name.startsWith('Sportello'));
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? '**met**' : '**missed**');
   const ratio = (a?: PassResult, b?: PassResult) => (a && b ? a.replyPerSecond / b.replyPerSecond : NaN);
+  const totalCpu = (r: PassResult) => r.cpuMsPerMessage + (Number.isFinite(r.pgCpuMsPerMessage) ? r.pgCpuMsPerMessage : 0);
+  const coreRatio = (a?: PassResult, b?: PassResult) => (a && b ? totalCpu(b) / totalCpu(a) : NaN);
   const lines = [
     '# End-to-end benchmark: webhook in → classify → reply out',
     '',
@@ -463,27 +462,39 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     `Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then the same at a fixed ${RATE} msg/s (autocannon \`overallRate\`).`,
     'Sportello gets real signed Messenger webhooks (`X-Hub-Signature-256`, one unique `mid` each, from 5,000 customers in turn, six FAQ questions in Italian and English) and',
     'sends each FAQ answer through the Send API of the fake Graph API; the echo bot gets Bot Framework activities and replies through a fake Bot Connector.',
-    'Every server runs in its own process; autocannon and the fake platforms share one more process — all on the same cores.',
+    'Every server runs in its own process, the fake platforms in another and autocannon in a last one — all on the same two cores.',
     '',
     '- **ack**: HTTP response to the webhook (Sportello answers 200 once the message is durably recorded; processing continues after).',
     '- **reply**: from sending the webhook to the reply reaching the fake platform (the figure the customer feels).',
     '- **msg/s (reply)**: replies that reached the platform during the pass ÷ its duration — the sustained end-to-end rate.',
     '- **backlog**: acknowledged messages still unanswered when the load stopped (and how long they took to be answered).',
+    '- **CPU ms/msg**: CPU time (user + system, from /proc) the server processes used during the pass ÷ messages sent; for PostgreSQL, plus the CPU of all',
+    '  `postgres` processes (other users of the server included). **msg/s per CPU core** = 1000 ÷ that: what one free core would sustain. On a shared',
+    '  machine this is steadier than the rates, which depend on what else runs.',
     '',
-    '| system | load | msg/s (ack) | ack p50 ms | ack p99 ms | msg/s (reply) | reply p50 ms | reply p99 ms | errors | backlog | replies/sent |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| system | load | msg/s (ack) | ack p50 ms | ack p99 ms | msg/s (reply) | reply p50 ms | reply p99 ms | errors | backlog | replies/sent | CPU ms/msg (server + PostgreSQL) | msg/s per CPU core |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(row),
     '',
     '## Targets',
     '',
-    `- lowdb ≥ 2 × the echo bot (replies/s): ${fmt(ratio(lowdb, echo), 2)} × → ${verdict(lowdb && echo ? ratio(lowdb, echo) >= 2 : undefined)}`,
-    `- PostgreSQL with 2 instances ≥ 1 × the echo bot: ${fmt(ratio(pg2, echo), 2)} × → ${verdict(pg2 && echo ? ratio(pg2, echo) >= 1 : undefined)}`,
+    `- lowdb ≥ 2 × the echo bot (replies/s): ${fmt(ratio(lowdb, echo), 2)} × → ${verdict(lowdb && echo ? ratio(lowdb, echo) >= 2 : undefined)} (per CPU core: ${fmt(coreRatio(lowdb, echo), 2)} ×)`,
+    `- PostgreSQL with 2 instances ≥ 1 × the echo bot: ${fmt(ratio(pg2, echo), 2)} × → ${verdict(pg2 && echo ? ratio(pg2, echo) >= 1 : undefined)} (per CPU core: ${fmt(coreRatio(pg2, echo), 2)} ×)`,
     ...rated.map((r) => `- p99 ≤ 50 ms at ${RATE} msg/s, ${r.name}: ack p99 ${fmt(r.ack.p99)} ms → ${verdict(r.ack.p99 <= 50)}; reply p99 ${fmt(r.reply.p99)} ms → ${verdict(r.reply.p99 <= 50)}`),
     '',
   ];
   const file = join(ROOT, 'bench/results/e2e.md');
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(file, lines.join('\n'));
+  // The hand-written analysis below the marker survives a new run.
+  let analysis = '';
+  try {
+    const previous = readFileSync(file, 'utf8');
+    const at = previous.indexOf(ANALYSIS_MARKER);
+    if (at >= 0) analysis = previous.slice(at);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeFileSync(file, lines.join('\n') + (analysis ? `\n${analysis}` : ''));
   console.log(`\nwrote ${file}`);
 }
 
