@@ -39,6 +39,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const WARMUP_SECONDS = 2;
+/** How long a pass waits for the replies still owed when the load stops. */
+const DRAIN_TIMEOUT_MS = 120_000;
 /** Customers writing in: a message picks the next one round-robin, so each writes every CUSTOMERS messages. */
 const CUSTOMERS = 5000;
 const QUESTIONS = ['come posso pagare?', 'quali sono i vostri orari?', 'avete un negozio fisico?', 'come faccio a fare un reso?', 'how can I pay?', 'what are your opening hours?'];
@@ -208,7 +210,7 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   let drainMs = 0;
   if (workload.replies) {
     const drainStart = clockMs();
-    await waitUntil(() => replyTimes.received >= (workload.replies?.total ?? 0), 30_000, 20);
+    await waitUntil(() => replyTimes.received >= (workload.replies?.total ?? 0), DRAIN_TIMEOUT_MS, 20);
     drainMs = replyTimes.received > inPass ? clockMs() - drainStart : 0;
     // Anything arriving now would be a duplicate: give it a moment to show.
     await sleep(300);
