@@ -167,8 +167,9 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
+  const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);
   const unsubscribe = theBus.subscribe((event) => {
-    if (!('conversationId' in event)) return;
+    if (!CHANNEL_EVENTS.has(event.type) || !('conversationId' in event)) return;
     void (async () => {
       const conversation = await theStore.getConversation(event.conversationId);
       const adapter = conversation ? channels.get(conversation.channel) : undefined;

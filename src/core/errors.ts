@@ -74,5 +74,15 @@ export class IllegalTransitionError extends SportelloError {
 /** A request that the caller may not make (wrong operator, wrong state): shown to operators. */
 export class ConflictError extends SportelloError {}
 
+/**
+ * The inbound message a turn processed was already processed (another instance, or a recovery
+ * racing a live delivery): the turn is not written, so nothing is answered twice.
+ */
+export class AlreadyProcessedError extends ConflictError {
+  constructor(readonly channel: string, readonly messageId: string) {
+    super(`message ${channel}/${messageId} was already processed`);
+  }
+}
+
 /** A store operation failed. */
 export class StoreError extends SportelloError {}

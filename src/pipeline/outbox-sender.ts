@@ -21,7 +21,11 @@ export interface RetryPolicy {
   leaseMs: number;
 }
 
-const DEFAULT_POLICY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 10, leaseMs: 60_000 };
+/**
+ * The lease is longer than any platform call may take (clients time out well before), and short
+ * enough that a crashed instance's claimed replies are retried by another instance soon after.
+ */
+const DEFAULT_POLICY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 10, leaseMs: 30_000 };
 
 /** The outbox sender. */
 export interface OutboxSender {
@@ -43,6 +47,8 @@ export function createOutboxSender(deps: {
   policy?: Partial<RetryPolicy>;
   /** How often to look for due items (retries, other instances' items). */
   pollMs?: number;
+  /** Sends in flight at once, across conversations (default 32). */
+  concurrency?: number;
 }): OutboxSender {
   const policy = { ...DEFAULT_POLICY, ...deps.policy };
   const { store, clock, logger } = deps;
@@ -80,15 +86,29 @@ export function createOutboxSender(deps: {
     }
   }
 
-  async function cycle(): Promise<void> {
+  const maxInFlight = deps.concurrency ?? 32;
+  const sending = new Set<Promise<void>>();
+
+  /**
+   * Keeps up to `maxInFlight` sends going, claiming more as soon as slots free up. Order within a
+   * conversation holds because the store hands out a conversation's next item only after the
+   * previous one is completed.
+   */
+  async function pump(): Promise<void> {
     do {
       again = false;
-      for (;;) {
-        const batch = await store.claimOutbox(clock.now().getTime(), 50, policy.leaseMs);
+      while (!stopped && sending.size < maxInFlight) {
+        const batch = await store.claimOutbox(clock.now().getTime(), maxInFlight - sending.size, policy.leaseMs);
         if (batch.length === 0) break;
-        // Items of different conversations go out in parallel; one conversation's items are in order
-        // because the store hands out only the first unsent item of each conversation.
-        await Promise.all(batch.map(sendOne));
+        for (const item of batch) {
+          const p: Promise<void> = sendOne(item)
+            .catch((err: unknown) => logger.error({ err, outboxId: item.id }, 'outbox send bookkeeping failed'))
+            .finally(() => {
+              sending.delete(p);
+              kick();
+            });
+          sending.add(p);
+        }
       }
     } while (again && !stopped);
   }
@@ -99,11 +119,23 @@ export function createOutboxSender(deps: {
       again = true;
       return;
     }
-    running = cycle()
+    running = pump()
       .catch((err: unknown) => logger.error({ err }, 'outbox cycle failed'))
       .finally(() => {
         running = undefined;
       });
+  }
+
+  /** Waits until nothing is being claimed or sent and nothing is due. */
+  async function settle(): Promise<void> {
+    for (;;) {
+      while (running || sending.size > 0) {
+        if (running) await running;
+        if (sending.size > 0) await Promise.allSettled([...sending]);
+      }
+      await pump();
+      if (sending.size === 0 && !running) return;
+    }
   }
 
   return {
@@ -114,14 +146,12 @@ export function createOutboxSender(deps: {
       kick();
     },
     kick,
-    async drain() {
-      while (running) await running;
-      await cycle();
-    },
+    drain: settle,
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
       while (running) await running;
+      await Promise.allSettled([...sending]);
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { FaqEntry, IntentDef, KnowledgeSource } from '../core/corpus.js';
 import type { EventBus, DomainEvent } from '../core/events.js';
-import { PipelineError } from '../core/errors.js';
+import { AlreadyProcessedError, PipelineError } from '../core/errors.js';
 import type { ChannelAdapter, ChannelCapabilities, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
 import type {
@@ -62,6 +62,10 @@ export interface PipelineDeps {
   queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean }): QueueInfo;
   /** Called after a turn put replies in the outbox (the sender sends them at once). */
   onOutbox?(): void;
+  /** Messages processed at once before new deliveries wait to be acknowledged (default 256). */
+  maxInFlight?: number;
+  /** How long a turn may take before the channel shows a typing indicator (default 300 ms). */
+  typingDelayMs?: number;
 }
 
 /** What happened to one customer message: the test runner and `sportello chat` read this. */
@@ -110,6 +114,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   async function accept(msg: InboundMessage) {
     const fresh = await store.acceptInbound(msg);
+    // Backpressure: the message is durable now; acknowledge it only when processing keeps up,
+    // so a burst cannot pile up unboundedly behind the acknowledgements.
+    const limit = deps.maxInFlight ?? 256;
+    while (fresh && inFlight.size >= limit) await Promise.race(inFlight).catch(() => undefined);
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');
       return { duplicate: true, done: Promise.resolve<TurnOutcome>({ action: 'duplicate', replies: [] }) };
@@ -134,6 +142,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     try {
       return await store.withConversationLock(key, () => processTurn(msg, key));
     } catch (err) {
+      if (err instanceof AlreadyProcessedError) {
+        // Another instance (or a live delivery racing crash recovery) answered it: nothing to do.
+        logger.info({ channel: msg.channel, messageId: msg.id }, 'message already processed elsewhere');
+        return { action: 'duplicate', replies: [] };
+      }
       throw new PipelineError('could not handle message', { channel: msg.channel, messageId: msg.id }, { cause: err });
     }
   }
@@ -143,7 +156,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const at = now.toISOString();
     const adapter = deps.channels.get(msg.channel);
     if (!adapter) throw new PipelineError(`no channel adapter named ${msg.channel}`, { channel: msg.channel });
-    void adapter.typing?.(msg).catch((err: unknown) => logger.debug({ err }, 'typing indicator failed'));
+    // A typing indicator only when the turn is slow: a quick answer needs none (and saves a platform call).
+    const typing = adapter.typing
+      ? setTimeout(() => void adapter.typing!(msg).catch((err: unknown) => logger.debug({ err }, 'typing indicator failed')), deps.typingDelayMs ?? 300)
+      : undefined;
+    try {
+      return await decideAndCommit(msg, key, adapter, now, at);
+    } finally {
+      clearTimeout(typing);
+    }
+  }
+
+  async function decideAndCommit(msg: InboundMessage, key: string, adapter: ChannelAdapter, now: Date, at: string): Promise<TurnOutcome> {
 
     // Load (or create) the customer, the conversation and its case.
     const customer = await loadCustomer(msg, at);

@@ -22,7 +22,7 @@ import type {
   StoredMessage,
 } from '../../core/types.js';
 import type { ConversationState } from '../../core/state.js';
-import { ConflictError, StoreError } from '../../core/errors.js';
+import { AlreadyProcessedError, ConflictError, StoreError } from '../../core/errors.js';
 import { createKeyedMutex } from '../../util/keyed-mutex.js';
 import { z } from 'zod';
 import {
@@ -470,6 +470,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         throw err instanceof StoreError ? err : new StoreError(`cannot open ${journalFile}: ${(err as Error).message}`, { cause: err });
       }
       pruneInbound();
+      // One process owns the file: replies a previous run had claimed but not finished are due now.
+      for (const item of outbox.values()) if (item.status === 'sending') item.notBefore = 0;
       // Fold what the last run left in the journal into the main file (and drop a torn line).
       if (replayed) await compact();
       state = 'open';
@@ -520,6 +522,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     async commitTurn(turn: TurnRecord) {
       ensureOpen();
       // Everything that can fail is checked before memory changes: all or nothing.
+      if (turn.inbound && inbound.get(inboundKey(turn.inbound.channel, turn.inbound.id))?.processedAt) {
+        throw new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
+      }
       checkKeys(turn.conversations);
       const outboxIds = new Set<string>();
       for (const item of turn.outbox) {

@@ -17,7 +17,7 @@ import type {
   OutboxItem,
   StoredMessage,
 } from '../../core/types.js';
-import { ConflictError, StoreError } from '../../core/errors.js';
+import { AlreadyProcessedError, ConflictError, StoreError } from '../../core/errors.js';
 import { createKeyedMutex } from '../../util/keyed-mutex.js';
 import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
 import { migrate } from './migrations.js';
@@ -235,6 +235,17 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async commitTurn(turn: TurnRecord) {
       await transaction(async (client) => {
+        if (turn.inbound) {
+          // First, and only if not processed yet: the row lock serialises two instances committing the
+          // same message, and the loser rolls back its whole turn. The body is dropped once processed.
+          const marked = await client.query(
+            `INSERT INTO inbound (channel, id, processed_at) VALUES ($1, $2, now())
+             ON CONFLICT (channel, id) DO UPDATE SET processed_at = now(), message = NULL WHERE inbound.processed_at IS NULL
+             RETURNING 1 AS ok`,
+            [turn.inbound.channel, turn.inbound.id],
+          );
+          if (marked.rowCount === 0) throw new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
+        }
         if (turn.customer) await upsertDocs(client, 'customers', [turn.customer]);
         await upsertDocs(client, 'conversations', turn.conversations);
         if (turn.case) await upsertDocs(client, 'cases', [turn.case]);
@@ -264,14 +275,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
             `INSERT INTO outbox (id, doc)
              SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i`,
             [json(numbered)],
-          );
-        }
-        if (turn.inbound) {
-          // The message body is dropped once processed: only the id is needed for deduplication.
-          await client.query(
-            `INSERT INTO inbound (channel, id, processed_at) VALUES ($1, $2, now())
-             ON CONFLICT (channel, id) DO UPDATE SET processed_at = COALESCE(inbound.processed_at, now()), message = NULL`,
-            [turn.inbound.channel, turn.inbound.id],
           );
         }
       });
