@@ -2,6 +2,7 @@
  * The one contract every Store implementation keeps (docs/storage.md). Run by
  * lowdb.test.ts and postgres.test.ts against the real stores.
  */
+import { AlreadyProcessedError } from '../../src/core/errors.js';
 import type { Store, TurnRecord } from '../../src/core/ports.js';
 import type {
   Case,
@@ -161,6 +162,25 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
         expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
         expect(await store.acceptInbound(makeInbound('m1'))).toBe(false);
+      });
+
+      it('refuses a second turn for a message already processed, writing nothing of it', async () => {
+        await store.acceptInbound(makeInbound('m1'));
+        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        const second = makeTurn({ inbound: { channel: 'test', id: 'm1' }, messages: [makeMessage('dup-msg')], outbox: [makeOutbox('dup-out')] });
+        await expect(store.commitTurn(second)).rejects.toBeInstanceOf(AlreadyProcessedError);
+        expect(await store.getOutboxItem('dup-out')).toBeUndefined();
+      });
+
+      it('lets exactly one of two concurrent turns for the same message win', async () => {
+        await store.acceptInbound(makeInbound('race'));
+        const results = await Promise.allSettled([
+          store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-a')] })),
+          store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-b')] })),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const written = [await store.getOutboxItem('race-a'), await store.getOutboxItem('race-b')].filter(Boolean);
+        expect(written).toHaveLength(1);
       });
 
       it('remembers a message processed by a turn even when it was never accepted', async () => {
