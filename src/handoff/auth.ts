@@ -5,6 +5,7 @@
  * password: only its salted, memory-hard hash is stored, and it is compared in constant time.
  */
 import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { safeEqual } from '../util/safe-equal.js';
 import type { Clock, Store } from '../core/ports.js';
 import type { Operator } from '../core/types.js';
 
@@ -104,12 +105,6 @@ export interface Sessions {
 /** Session lifetime: one long shift. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  // Constant time: comparing signatures or tokens with === leaks the matching prefix's length.
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();

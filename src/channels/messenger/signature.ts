@@ -4,19 +4,11 @@
  * `X-Hub-Signature-256` HMAC over the raw body. Bottender verifies only the legacy SHA-1
  * header, so both checks live here.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { safeEqual } from '../../util/safe-equal.js';
 import type { ChannelRequest, ChannelResponse } from '../../core/ports.js';
 
-/** Compares two secrets in constant time, so the answer time tells an attacker nothing. */
-export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  // Hash both sides to equal length first: timingSafeEqual throws on different lengths, and an
-  // early length check would leak the secret's length.
-  const hl = createHmac('sha256', 'sportello-compare').update(left).digest();
-  const hr = createHmac('sha256', 'sportello-compare').update(right).digest();
-  return timingSafeEqual(hl, hr) && left.length === right.length;
-}
+export { safeEqual };
 
 /** `sha256=<hex>` as Meta computes it: HMAC-SHA256 of the raw body bytes with the app secret. */
 export function signBody(appSecret: string, rawBody: Buffer | string): string {

@@ -4,7 +4,8 @@
  * challenge (GET with `crc_token`) and `x-twitter-webhooks-signature` over the raw POST body.
  * Both are HMAC-SHA256 with the app's consumer secret, base64-encoded, prefixed `sha256=`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { safeEqual } from '../../util/safe-equal.js';
 import type { ChannelRequest, ChannelResponse } from '../../core/ports.js';
 
 /** `sha256=<base64 HMAC-SHA256(consumerSecret, data)>`: the CRC response token and the POST signature. */
@@ -12,15 +13,7 @@ export function xSignature(consumerSecret: string, data: Buffer | string): strin
   return `sha256=${createHmac('sha256', consumerSecret).update(data).digest('base64')}`;
 }
 
-/** Compares two strings in constant time; neither the content nor the length leaks through timing. */
-export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  // Equal-length digests first: timingSafeEqual throws on different lengths.
-  const hl = createHmac('sha256', 'sportello-compare').update(left).digest();
-  const hr = createHmac('sha256', 'sportello-compare').update(right).digest();
-  return timingSafeEqual(hl, hr) && left.length === right.length;
-}
+export { safeEqual };
 
 const SIGNATURE = /^sha256=[A-Za-z0-9+/]{43}=$/;
 
