@@ -163,7 +163,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   let ready = false;
   const metrics = createMetrics();
   const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
-  webchat?.register(server, (msg) => pipeline.accept(msg));
+  webchat?.register(server, (msg) => pipeline.accept(msg), { store: theStore, bus: theBus });
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
@@ -210,6 +210,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       ready = false;
       for (const adapter of channels.values()) await adapter.stop?.();
       operatorApi.close();
+      webchat?.close();
       // Stop accepting; idle keep-alive sockets close now, open streams (SSE) after a short grace.
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       server.server.closeIdleConnections();

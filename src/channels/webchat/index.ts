@@ -2,13 +2,16 @@
  * @module channels/webchat
  * A small web chat served by Sportello itself at `/chat`: the page posts messages over HTTP
  * and receives replies (bot and operator) over Server-Sent Events. It makes `npm start` with
- * no credentials a bot you can talk to in a browser.
+ * no credentials a bot you can talk to in a browser. Replies are read from the store's outbox
+ * and pushed on `message.sent` events, so a page connected to one instance sees replies sent by
+ * any instance, and a reload (or a restart) shows the conversation so far.
  */
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Server, Request, Response } from 'restify';
 import { z } from 'zod';
-import type { ChannelAdapter, ChannelCapabilities, Clock } from '../../core/ports.js';
+import type { ChannelAdapter, ChannelCapabilities, Clock, Store } from '../../core/ports.js';
+import type { EventBus } from '../../core/events.js';
 import type { InboundMessage, OutboxItem, Reply } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { readJsonBody, sendJson } from '../../server/http.js';
@@ -27,7 +30,6 @@ export const webchatMessageSchema = z.object({
 /** A reply as the page receives it. */
 interface WebchatEvent {
   id: string;
-  seq: number;
   reply: Reply;
   author: OutboxItem['author'];
 }
@@ -46,23 +48,16 @@ export const webchatCapabilities: ChannelCapabilities = {
 /** The web chat channel plus its HTTP routes. */
 export interface WebchatChannel extends ChannelAdapter {
   /** Registers `/chat` and its API on the server; `accept` feeds the pipeline. */
-  register(server: Server, accept: (msg: InboundMessage) => Promise<unknown>): void;
+  register(server: Server, accept: (msg: InboundMessage) => Promise<unknown>, deps: { store: Store; bus: EventBus }): void;
+  /** Ends every open event stream (shutdown). */
+  close(): void;
 }
 
 /** Creates the web chat channel. */
 export function createWebchatChannel(deps: { clock: Clock; logger: Logger; historySize?: number }): WebchatChannel {
-  const history = new Map<string, WebchatEvent[]>();
-  const listeners = new Map<string, Set<(event: WebchatEvent) => void>>();
-  let seq = 0;
   const keep = deps.historySize ?? 100;
-
-  function deliver(session: string, event: WebchatEvent): void {
-    const list = history.get(session) ?? [];
-    list.push(event);
-    if (list.length > keep) list.splice(0, list.length - keep);
-    history.set(session, list);
-    for (const listener of listeners.get(session) ?? []) listener(event);
-  }
+  const streams = new Set<() => void>();
+  const toEvent = (item: OutboxItem): WebchatEvent => ({ id: item.id, reply: item.reply, author: item.author });
 
   return {
     name: 'webchat',
@@ -74,10 +69,13 @@ export function createWebchatChannel(deps: { clock: Clock; logger: Logger; histo
       return [];
     },
     async send(item) {
-      deliver(item.recipient, { id: item.id, seq: ++seq, reply: item.reply, author: item.author });
+      // Delivery is the outbox record itself: open pages are told through `message.sent`.
       return { platformId: item.id };
     },
-    register(server, accept) {
+    close() {
+      for (const end of [...streams]) end();
+    },
+    register(server, accept, { store, bus }) {
       server.get('/chat', async (_req: Request, res: Response) => {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
         res.end(PAGE);
@@ -113,26 +111,46 @@ export function createWebchatChannel(deps: { clock: Clock; logger: Logger; histo
       });
       server.get('/chat/api/events', async (req: Request, res: Response) => {
         const session = new URL(req.url ?? '/', 'http://x').searchParams.get('session') ?? '';
-        const since = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? '0');
         if (!/^[A-Za-z0-9_-]{8,64}$/.test(session)) {
           sendJson(res, 400, { error: 'session is required' });
           return;
         }
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-        const write = (event: WebchatEvent) => res.write(`id: ${event.seq}\nevent: reply\ndata: ${JSON.stringify(event)}\n\n`);
-        for (const event of history.get(session) ?? []) if (event.seq > since) write(event);
-        const set = listeners.get(session) ?? new Set();
-        set.add(write);
-        listeners.set(session, set);
+        const write = (event: WebchatEvent) => res.write(`id: ${event.id}\nevent: reply\ndata: ${JSON.stringify(event)}\n\n`);
+        const conversation = await store.findConversationByKey(`webchat:private:${session}`);
+        if (conversation) {
+          // The conversation so far, in order: the customer's messages and the replies already sent.
+          const sent = new Map((await store.listOutbox({ conversationId: conversation.id, status: 'sent' })).map((i) => [i.id, i]));
+          const history = (await store.listMessages({ conversationId: conversation.id })).slice(-keep);
+          for (const m of history) {
+            if (m.direction === 'in') res.write(`event: mine\ndata: ${JSON.stringify({ id: m.platformId ?? m.id, text: m.text })}\n\n`);
+            const item = m.direction === 'out' ? sent.get(m.id) : undefined;
+            if (item) write(toEvent(item));
+          }
+        }
+        const unsubscribe = bus.subscribe((event) => {
+          if (event.type !== 'message.sent') return;
+          void store
+            .getOutboxItem(event.outboxId)
+            .then((item) => {
+              if (item?.channel === 'webchat' && item.recipient === session) write(toEvent(item));
+            })
+            .catch((err: unknown) => deps.logger.warn({ err }, 'web chat: could not read a sent reply'));
+        });
         const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
         heartbeat.unref();
         await new Promise<void>((resolve) => {
-          req.on('close', () => resolve());
-          res.on('close', () => resolve());
+          const end = () => {
+            streams.delete(end);
+            resolve();
+          };
+          streams.add(end);
+          req.on('close', end);
+          res.on('close', end);
         });
         clearInterval(heartbeat);
-        set.delete(write);
-        if (set.size === 0) listeners.delete(session);
+        unsubscribe();
+        res.end();
       });
     },
   };
