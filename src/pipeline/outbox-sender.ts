@@ -87,6 +87,7 @@ export function createOutboxSender(deps: {
   }
 
   const maxInFlight = deps.concurrency ?? 32;
+  const refillAt = Math.max(1, Math.floor(maxInFlight / 4));
   const sending = new Set<Promise<void>>();
 
   /**
@@ -105,7 +106,8 @@ export function createOutboxSender(deps: {
             .catch((err: unknown) => logger.error({ err, outboxId: item.id }, 'outbox send bookkeeping failed'))
             .finally(() => {
               sending.delete(p);
-              kick();
+              // Claim again in batches (a claim scans every conversation's next item), or when idle.
+              if (sending.size === 0 || maxInFlight - sending.size >= refillAt) kick();
             });
           sending.add(p);
         }

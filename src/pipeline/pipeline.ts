@@ -105,10 +105,17 @@ export function conversationKey(msg: Pick<InboundMessage, 'channel' | 'visibilit
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { store, clock, logger } = deps;
   const inFlight = new Set<Promise<unknown>>();
+  /** Deliveries waiting for a processing slot (backpressure), woken one per finished turn. */
+  const waiting: Array<() => void> = [];
 
   function track<T>(p: Promise<T>): Promise<T> {
     inFlight.add(p);
-    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    void p
+      .finally(() => {
+        inFlight.delete(p);
+        waiting.shift()?.();
+      })
+      .catch(() => undefined);
     return p;
   }
 
@@ -117,7 +124,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // Backpressure: the message is durable now; acknowledge it only when processing keeps up,
     // so a burst cannot pile up unboundedly behind the acknowledgements.
     const limit = deps.maxInFlight ?? 256;
-    while (fresh && inFlight.size >= limit) await Promise.race(inFlight).catch(() => undefined);
+    while (fresh && inFlight.size >= limit) await new Promise<void>((wake) => waiting.push(wake));
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');
       return { duplicate: true, done: Promise.resolve<TurnOutcome>({ action: 'duplicate', replies: [] }) };
