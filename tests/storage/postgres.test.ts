@@ -5,8 +5,19 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { DomainEvent } from '../../src/core/events.js';
-import { createPostgresEventBus, createPostgresStore, type PostgresEventBus, type PostgresStore } from '../../src/storage/postgres/index.js';
-import { describeStoreContract, makeConversation, makeInbound, makeOutbox, makeTurn, type SnapshotStore } from './store-contract.js';
+import { AlreadyProcessedError, StoreError } from '../../src/core/errors.js';
+import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore } from '../../src/storage/postgres/index.js';
+import {
+  describeStoreContract,
+  makeCase,
+  makeConversation,
+  makeCustomer,
+  makeInbound,
+  makeMessage,
+  makeOutbox,
+  makeTurn,
+  type SnapshotStore,
+} from './store-contract.js';
 
 const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = `sportello_test_${randomBytes(6).toString('hex')}`;
@@ -91,6 +102,101 @@ describe('the PostgreSQL store on its own', () => {
     }
   });
 
+  /** Runs `fn` while recording every query the pg clients send (text and statement name). */
+  async function recordQueries(fn: () => Promise<void>): Promise<{ text: string; name?: string }[]> {
+    const seen: { text: string; name?: string }[] = [];
+    const original = pg.Client.prototype.query;
+    const probe = function (this: pg.Client, ...args: Parameters<typeof original>) {
+      const [first] = args as unknown[];
+      seen.push(typeof first === 'string' ? { text: first } : (first as { text: string; name?: string }));
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    pg.Client.prototype.query = probe as typeof original;
+    try {
+      await fn();
+    } finally {
+      pg.Client.prototype.query = original;
+    }
+    return seen;
+  }
+
+  it('commits a whole turn in one round trip, sent as a named prepared statement', async () => {
+    const store = await open(`one_trip_${++schemaCounter}`);
+    await store.acceptInbound(makeInbound('m1'));
+    const turn = makeTurn({
+      inbound: { channel: 'test', id: 'm1' },
+      customer: makeCustomer(),
+      conversations: [makeConversation('cv1')],
+      case: makeCase('case1', { conversationIds: ['cv1'] }),
+      messages: [makeMessage('msg1'), makeMessage('msg2', { direction: 'out', author: { kind: 'bot' } })],
+      outbox: [makeOutbox('o1'), makeOutbox('o2')],
+    });
+    const sent = await recordQueries(() => store.commitTurn(turn));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.name).toMatch(/^sportello_[0-9a-f]{20}$/);
+    expect(await store.getCustomer('test:u1')).toEqual(turn.customer);
+    expect(await store.getCase('case1')).toEqual(turn.case);
+    expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
+    expect((await store.listOutbox({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['o1', 1], ['o2', 2]]);
+    expect(await store.pendingInbound(10)).toEqual([]);
+  });
+
+  it('completes an outbox item in one round trip', async () => {
+    const store = await open(`complete_${++schemaCounter}`);
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
+    const sent = await recordQueries(() => store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: '2026-03-02T09:00:00.000Z' }));
+    expect(sent).toHaveLength(1);
+    expect(await store.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
+  });
+
+  it('numbers the outbox items of several conversations in one turn in turn order, each after its last seq', async () => {
+    const store = await open(`seq_${++schemaCounter}`);
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
+    await store.commitTurn(
+      makeTurn({
+        outbox: [
+          makeOutbox('a', { conversationId: 'cv2' }),
+          makeOutbox('b', { conversationId: 'cv1' }),
+          makeOutbox('c', { conversationId: 'cv2' }),
+          makeOutbox('d', { conversationId: 'cv1' }),
+        ],
+      }),
+    );
+    const all = (await store.listOutbox({})).map((o) => [o.id, o.conversationId, o.seq]);
+    expect(all).toEqual([['x1', 'cv2', 1], ['a', 'cv2', 2], ['b', 'cv1', 1], ['c', 'cv2', 3], ['d', 'cv1', 2]]);
+  });
+
+  it('reports a taken conversation key as a StoreError, not as an already processed message', async () => {
+    const store = await open(`key_${++schemaCounter}`);
+    await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
+    await store.acceptInbound(makeInbound('m1'));
+    const bad = makeTurn({ inbound: { channel: 'test', id: 'm1' }, conversations: [makeConversation('cv9', { key: 'test:private:cv1' })] });
+    const err = await store.commitTurn(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err).not.toBeInstanceOf(AlreadyProcessedError);
+    expect((err as Error).message).toMatch(/conversations_key/);
+    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m1']);
+  });
+
+  it('upgrades a database created at migration 1 and then commits turns with the one-call function', async () => {
+    const schema = `upgrade_${++schemaCounter}`;
+    const oldPool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+    try {
+      expect(await migrate(oldPool, schema, MIGRATIONS.slice(0, 1))).toEqual({ applied: [1], current: 1 });
+      await oldPool.query(`INSERT INTO inbound (channel, id, message) VALUES ('test', 'old', $1::jsonb)`, [JSON.stringify(makeInbound('old'))]);
+    } finally {
+      await oldPool.end();
+    }
+    const store = createPostgresStore({ url, schema });
+    opened.push(store);
+    await store.init();
+    expect(await store.migrate()).toEqual({ applied: [], current: 2 });
+    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['old']);
+    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o1')] }));
+    await expect(store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o2')] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
+    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['o1', 1]]);
+  });
+
   it('refuses an unsafe schema name before connecting', () => {
     expect(() => createPostgresStore({ url, schema: 'x; DROP TABLE y' })).toThrow(/invalid PostgreSQL schema name/);
   });
@@ -109,7 +215,7 @@ describe('several PostgreSQL store instances on one database', () => {
   });
 
   it('applies the migrations once when two instances start at the same time', async () => {
-    expect(await a.migrate()).toEqual({ applied: [], current: 1 });
+    expect(await a.migrate()).toEqual({ applied: [], current: 2 });
   });
 
   it('accepts a message delivered to both instances at once exactly once', async () => {

@@ -128,6 +128,75 @@ CREATE TABLE store_values (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'commit a turn in one call',
+    sql: `
+-- A turn (TurnRecord as JSON) written by one call, so one round trip: the inbound message marked
+-- processed FIRST (raising SQLSTATE SP409 when it already was: the caller maps it to
+-- AlreadyProcessedError, and the statement's implicit transaction writes nothing), then the
+-- customer, conversations, case and messages upserted by id, then the outbox items numbered per
+-- conversation (1, 2, 3… in turn order) and inserted. Any error (a conversation key already
+-- taken, an outbox id already used) aborts the whole call: all or nothing.
+CREATE FUNCTION sportello_commit_turn(turn jsonb) RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_group record;
+  v_last integer;
+  v_first jsonb := '{}';
+BEGIN
+  IF jsonb_typeof(turn->'inbound') = 'object' THEN
+    -- The row lock serialises two instances committing the same message; the loser finds it
+    -- processed and raises. The body is dropped once processed.
+    INSERT INTO inbound (channel, id, processed_at) VALUES (turn->'inbound'->>'channel', turn->'inbound'->>'id', now())
+      ON CONFLICT (channel, id) DO UPDATE SET processed_at = now(), message = NULL WHERE inbound.processed_at IS NULL;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'message %/% was already processed', turn->'inbound'->>'channel', turn->'inbound'->>'id'
+        USING ERRCODE = 'SP409';
+    END IF;
+  END IF;
+
+  IF jsonb_typeof(turn->'customer') = 'object' THEN
+    INSERT INTO customers (id, doc) VALUES (turn->'customer'->>'id', turn->'customer')
+      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+  END IF;
+
+  INSERT INTO conversations (id, doc)
+    SELECT e->>'id', e FROM jsonb_array_elements(COALESCE(turn->'conversations', '[]')) WITH ORDINALITY AS t(e, i) ORDER BY i
+    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+
+  IF jsonb_typeof(turn->'case') = 'object' THEN
+    INSERT INTO cases (id, doc) VALUES (turn->'case'->>'id', turn->'case')
+      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+  END IF;
+
+  INSERT INTO messages (id, doc)
+    SELECT e->>'id', e FROM jsonb_array_elements(COALESCE(turn->'messages', '[]')) WITH ORDINALITY AS t(e, i) ORDER BY i
+    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+
+  IF jsonb_array_length(COALESCE(turn->'outbox', '[]')) > 0 THEN
+    -- One sequence row per conversation, taken in conversation id order (byte order), so concurrent
+    -- turns touching several conversations lock them in one order.
+    FOR v_group IN
+      SELECT e->>'conversationId' AS conversation_id, count(*)::integer AS items
+      FROM jsonb_array_elements(turn->'outbox') AS t(e)
+      GROUP BY 1 ORDER BY (e->>'conversationId') COLLATE "C"
+    LOOP
+      INSERT INTO outbox_sequences (conversation_id, last_seq) VALUES (v_group.conversation_id, v_group.items)
+        ON CONFLICT (conversation_id) DO UPDATE SET last_seq = outbox_sequences.last_seq + EXCLUDED.last_seq
+        RETURNING last_seq INTO v_last;
+      v_first := v_first || jsonb_build_object(v_group.conversation_id, v_last - v_group.items + 1);
+    END LOOP;
+    INSERT INTO outbox (id, doc)
+      SELECT e->>'id', e || jsonb_build_object('seq',
+               (v_first->>(e->>'conversationId'))::integer - 1
+               + row_number() OVER (PARTITION BY e->>'conversationId' ORDER BY i))
+      FROM jsonb_array_elements(turn->'outbox') WITH ORDINALITY AS t(e, i) ORDER BY i;
+  END IF;
+END
+$$;
+`,
+  },
 ];
 
 /** The advisory lock key taken while migrating (an arbitrary constant: "sportello" in ASCII). */

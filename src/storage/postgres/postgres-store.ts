@@ -4,6 +4,7 @@
  * primary key, turns in one transaction, claims by conditional UPDATE, the outbox by
  * `FOR UPDATE SKIP LOCKED`, conversation locks by session advisory locks. See docs/storage.md.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { ConversationFilter, Store, TurnRecord } from '../../core/ports.js';
@@ -50,6 +51,8 @@ export interface PostgresStore extends Store {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** Raised by sportello_commit_turn (migration 2) when the turn's inbound message was already processed. */
+const ALREADY_PROCESSED = 'SP409';
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 interface PgError extends Error {
@@ -72,6 +75,21 @@ function splitChange(change: object): { set: Record<string, unknown>; remove: st
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
+
+/**
+ * Statement names, one per distinct SQL text (parameterised statements only), so each connection
+ * parses and plans a statement once and then only binds and executes it. The texts are the
+ * store's own (filters add at most a few variants), so the map stays small.
+ */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `sportello_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
 
 /** Creates the PostgreSQL store over `options.url`; `init()` migrates the schema. */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
@@ -104,7 +122,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   async function query<R extends QueryResultRow>(text: string, params: unknown[] = [], client?: PoolClient): Promise<R[]> {
     ensureOpen();
     try {
-      const result = await (client ?? pool).query<R>(text, params);
+      const result = params.length
+        ? await (client ?? pool).query<R>({ name: statementName(text), text, values: params })
+        : await (client ?? pool).query<R>(text, params);
       return result.rows;
     } catch (err) {
       throw wrap(err);
@@ -214,7 +234,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         let client: PoolClient;
         try {
           client = await lockPool.connect();
-          await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+          await client.query({ name: 'sportello_lock', text: 'SELECT pg_advisory_lock(hashtextextended($1, 0))', values: [key] });
         } catch (err) {
           throw wrap(err);
         }
@@ -223,7 +243,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           return await fn();
         } finally {
           try {
-            await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+            await client.query({ name: 'sportello_unlock', text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [key] });
           } catch (err) {
             // Destroying the connection ends its session, which releases the lock too.
             broken = err as Error;
@@ -234,50 +254,18 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     async commitTurn(turn: TurnRecord) {
-      await transaction(async (client) => {
-        if (turn.inbound) {
-          // First, and only if not processed yet: the row lock serialises two instances committing the
-          // same message, and the loser rolls back its whole turn. The body is dropped once processed.
-          const marked = await client.query(
-            `INSERT INTO inbound (channel, id, processed_at) VALUES ($1, $2, now())
-             ON CONFLICT (channel, id) DO UPDATE SET processed_at = now(), message = NULL WHERE inbound.processed_at IS NULL
-             RETURNING 1 AS ok`,
-            [turn.inbound.channel, turn.inbound.id],
-          );
-          if (marked.rowCount === 0) throw new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
+      // One round trip: sportello_commit_turn (migration 2) runs the whole turn in the statement's
+      // own transaction, inbound message first; SP409 means it was already processed.
+      const { events: _events, ...record } = turn;
+      try {
+        await query('SELECT sportello_commit_turn($1::jsonb)', [json(record)]);
+      } catch (err) {
+        const cause = (err as Error).cause;
+        if (turn.inbound && isPgError(cause, ALREADY_PROCESSED)) {
+          throw new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
         }
-        if (turn.customer) await upsertDocs(client, 'customers', [turn.customer]);
-        await upsertDocs(client, 'conversations', turn.conversations);
-        if (turn.case) await upsertDocs(client, 'cases', [turn.case]);
-        await upsertDocs(client, 'messages', turn.messages);
-        if (turn.outbox.length) {
-          const byConversation = new Map<string, Omit<OutboxItem, 'seq'>[]>();
-          for (const item of turn.outbox) {
-            const list = byConversation.get(item.conversationId) ?? [];
-            list.push(item);
-            byConversation.set(item.conversationId, list);
-          }
-          const numbered: OutboxItem[] = [];
-          // Sorted, so concurrent turns touching several conversations lock them in one order.
-          for (const [conversationId, items] of [...byConversation].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-            const seq = await client.query<{ last_seq: number }>(
-              `INSERT INTO outbox_sequences (conversation_id, last_seq) VALUES ($1, $2)
-               ON CONFLICT (conversation_id) DO UPDATE SET last_seq = outbox_sequences.last_seq + EXCLUDED.last_seq
-               RETURNING last_seq`,
-              [conversationId, items.length],
-            );
-            const last = seq.rows[0]?.last_seq ?? items.length;
-            items.forEach((item, i) => numbered.push({ ...item, seq: last - items.length + i + 1 }));
-          }
-          const order = new Map(turn.outbox.map((o, i) => [o.id, i]));
-          numbered.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-          await client.query(
-            `INSERT INTO outbox (id, doc)
-             SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i`,
-            [json(numbered)],
-          );
-        }
-      });
+        throw err;
+      }
     },
 
     getCustomer: (id) => firstDoc<Customer>('SELECT doc FROM customers WHERE id = $1', [id]),
