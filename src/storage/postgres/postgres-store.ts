@@ -76,21 +76,6 @@ function splitChange(change: object): { set: Record<string, unknown>; remove: st
 
 const json = (value: unknown): string => JSON.stringify(value);
 
-/**
- * Statement names, one per distinct SQL text (parameterised statements only), so each connection
- * parses and plans a statement once and then only binds and executes it. The texts are the
- * store's own (filters add at most a few variants), so the map stays small.
- */
-const statementNames = new Map<string, string>();
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    name = `sportello_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-    statementNames.set(text, name);
-  }
-  return name;
-}
-
 /** Creates the PostgreSQL store over `options.url`; `init()` migrates the schema. */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const poolSize = options.poolSize ?? 10;
@@ -117,6 +102,19 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
   function ensureOpen(): void {
     if (state !== 'open') throw new StoreError(state === 'new' ? 'postgres store used before init()' : 'postgres store used after close()');
+  }
+
+  // Statement names, one per distinct SQL text (parameterised statements only), so each
+  // connection parses and plans a statement once and then only binds and executes it. The texts
+  // are the store's own (filters add at most a few variants), so the map stays small.
+  const statementNames = new Map<string, string>();
+  function statementName(text: string): string {
+    let name = statementNames.get(text);
+    if (name === undefined) {
+      name = `sportello_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      statementNames.set(text, name);
+    }
+    return name;
   }
 
   async function query<R extends QueryResultRow>(text: string, params: unknown[] = [], client?: PoolClient): Promise<R[]> {
