@@ -197,6 +197,40 @@ describe('the PostgreSQL store on its own', () => {
     expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['o1', 1]]);
   });
 
+  it('refuses duplicate turns with AlreadyProcessedError even where the database defaults to SERIALIZABLE', async () => {
+    const strictDb = `${database}_strict`;
+    await admin(async (c) => {
+      await c.query(`CREATE DATABASE ${strictDb}`);
+      await c.query(`ALTER DATABASE ${strictDb} SET default_transaction_isolation = 'serializable'`);
+    });
+    try {
+      const u = new URL(url);
+      u.pathname = `/${strictDb}`;
+      const store = createPostgresStore({ url: u.toString(), schema: 'strict' });
+      await store.init();
+      const blocker = new pg.Client({ connectionString: u.toString() });
+      await blocker.connect();
+      try {
+        await store.acceptInbound(makeInbound('race'));
+        // Holding the inbound row makes the three turns really overlap: they all queue on it.
+        await blocker.query('BEGIN');
+        await blocker.query(`SELECT 1 FROM strict.inbound WHERE id = 'race' FOR UPDATE`);
+        const turns = ['a', 'b', 'c'].map((tag) => store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox(`o-${tag}`)] })));
+        await new Promise((r) => setTimeout(r, 300));
+        await blocker.query('COMMIT');
+        const results = await Promise.allSettled(turns);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(AlreadyProcessedError);
+        expect(await store.listOutbox({})).toHaveLength(1);
+      } finally {
+        await blocker.end();
+        await store.close();
+      }
+    } finally {
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${strictDb} WITH (FORCE)`));
+    }
+  });
+
   it('refuses an unsafe schema name before connecting', () => {
     expect(() => createPostgresStore({ url, schema: 'x; DROP TABLE y' })).toThrow(/invalid PostgreSQL schema name/);
   });

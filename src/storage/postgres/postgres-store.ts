@@ -83,8 +83,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
     throw new StoreError(`invalid PostgreSQL schema name "${options.schema}": use lower-case letters, digits and _`);
   }
-  // Every session reads and writes timestamps in UTC, in the chosen schema.
-  const sessionOptions = `-c TimeZone=UTC${options.schema ? ` -c search_path=${options.schema}` : ''}`;
+  // Every session reads and writes timestamps in UTC, in the chosen schema, and runs single
+  // statements (a whole turn is one) at READ COMMITTED whatever the database's default: the
+  // turn's inbound check relies on it (a concurrent duplicate waits, then sees "processed").
+  const sessionOptions = `-c TimeZone=UTC -c default_transaction_isolation=read\\ committed${options.schema ? ` -c search_path=${options.schema}` : ''}`;
   const pool: Pool = new pg.Pool({ connectionString: options.url, max: poolSize, options: sessionOptions });
   // Lock holders get their own connections, so work done under a lock never waits for a
   // connection held by another lock holder (which would deadlock a single pool).
