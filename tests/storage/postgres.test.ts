@@ -76,6 +76,24 @@ describeStoreContract('postgres', {
   },
 });
 
+/** Runs `fn` while recording every query the pg clients send (text and statement name). */
+async function recordQueries(fn: () => Promise<void>): Promise<{ text: string; name?: string }[]> {
+  const seen: { text: string; name?: string }[] = [];
+  const original = pg.Client.prototype.query;
+  const probe = function (this: pg.Client, ...args: Parameters<typeof original>) {
+    const [first] = args as unknown[];
+    seen.push(typeof first === 'string' ? { text: first } : (first as { text: string; name?: string }));
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  };
+  pg.Client.prototype.query = probe as typeof original;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return seen;
+}
+
 describe('the PostgreSQL store on its own', () => {
   it('forgets processed inbound ids after 30 days, never pending ones', async () => {
     const schema = `prune_${++schemaCounter}`;
@@ -101,24 +119,6 @@ describe('the PostgreSQL store on its own', () => {
       await client.end();
     }
   });
-
-  /** Runs `fn` while recording every query the pg clients send (text and statement name). */
-  async function recordQueries(fn: () => Promise<void>): Promise<{ text: string; name?: string }[]> {
-    const seen: { text: string; name?: string }[] = [];
-    const original = pg.Client.prototype.query;
-    const probe = function (this: pg.Client, ...args: Parameters<typeof original>) {
-      const [first] = args as unknown[];
-      seen.push(typeof first === 'string' ? { text: first } : (first as { text: string; name?: string }));
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    };
-    pg.Client.prototype.query = probe as typeof original;
-    try {
-      await fn();
-    } finally {
-      pg.Client.prototype.query = original;
-    }
-    return seen;
-  }
 
   it('commits a whole turn in one round trip, sent as a named prepared statement', async () => {
     const store = await open(`one_trip_${++schemaCounter}`);
@@ -330,6 +330,31 @@ describe('the PostgreSQL event bus', () => {
         resolve(e);
       });
     });
+
+  it('sends events published together in few statements, and every one arrives in publishing order', async () => {
+    const a = bus();
+    const b = bus();
+    await Promise.all([a.ready(), b.ready()]);
+    const events: DomainEvent[] = Array.from({ length: 60 }, (_, i) => ({
+      type: 'conversation.assigned',
+      conversationId: `cv${i}`,
+      operatorId: 'op1',
+      at: '2026-03-02T09:00:00.000Z',
+    }));
+    // The same event twice in a row: PostgreSQL folds identical notifications of one
+    // transaction, so the bus must send them in separate batches.
+    events.splice(30, 0, events[29]!);
+    const seen: DomainEvent[] = [];
+    const all = new Promise<void>((resolve) => b.subscribe((e) => seen.push(e) === events.length && resolve()));
+    const sent = await recordQueries(async () => {
+      await Promise.all(events.map((e) => a.publish(e)));
+    });
+    await all;
+    expect(seen).toEqual(events);
+    const notifies = sent.filter((q) => q.text.includes('pg_notify'));
+    expect(notifies.length).toBeGreaterThanOrEqual(2);
+    expect(notifies.length).toBeLessThanOrEqual(4);
+  });
 
   it('delivers an event published by one instance to the other within a second, and to itself', async () => {
     const a = bus();

@@ -32,6 +32,17 @@ export interface PostgresEventBus extends EventBus {
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_EVENT_BYTES = 7999;
 
+/** Most events sent by one statement. */
+const MAX_BATCH = 100;
+/** One statement notifies a batch, in order (volatile target lists are evaluated after ORDER BY). */
+const NOTIFY_BATCH = 'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i';
+
+interface PendingEvent {
+  payload: string;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
 // Events come from other instances (maybe another version): check the envelope, keep the rest.
 const eventSchema = z.looseObject({ type: z.string().min(1), at: z.string().optional() });
 
@@ -52,6 +63,41 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   let timer: NodeJS.Timeout | undefined;
   let markReady: () => void = () => undefined;
   let readyPromise = new Promise<void>((resolve) => (markReady = resolve));
+  // Events published while a batch is on its way wait here and leave together in the next one:
+  // one round trip for many events under load, sent strictly in publishing order.
+  const queue: PendingEvent[] = [];
+  let sending: Promise<void> | undefined;
+
+  /** The next batch: at most MAX_BATCH events, and no payload twice (PostgreSQL would fold
+   * identical notifications of one transaction into one). */
+  function takeBatch(): PendingEvent[] {
+    const seen = new Set<string>();
+    let n = 0;
+    while (n < queue.length && n < MAX_BATCH && !seen.has(queue[n]!.payload)) seen.add(queue[n++]!.payload);
+    return queue.splice(0, n);
+  }
+
+  /** Starts sending unless a sender runs; a sender that ends re-checks for late arrivals. */
+  function kick(): void {
+    if (sending || !queue.length) return;
+    sending = sendQueued().finally(() => {
+      sending = undefined;
+      kick();
+    });
+  }
+
+  async function sendQueued(): Promise<void> {
+    while (queue.length) {
+      const batch = takeBatch();
+      try {
+        await publisher.query({ name: 'sportello_notify_batch', text: NOTIFY_BATCH, values: [channel, batch.map((e) => e.payload)] });
+        for (const e of batch) e.resolve();
+      } catch (err) {
+        const failure = new StoreError(`cannot publish ${batch.length} event(s): ${(err as Error).message}`, { cause: err });
+        for (const e of batch) e.reject(failure);
+      }
+    }
+  }
 
   function deliver(message: Notification): void {
     if (message.channel !== channel || message.payload === undefined) return;
@@ -138,7 +184,9 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
       let wait: NodeJS.Timeout | undefined;
       await Promise.race([readyPromise, new Promise<void>((resolve) => (wait = setTimeout(resolve, readyTimeoutMs)))]);
       clearTimeout(wait);
-      await publisher.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      const sent = new Promise<void>((resolve, reject) => queue.push({ payload, resolve, reject }));
+      kick();
+      await sent;
     },
 
     subscribe(listener) {
@@ -154,6 +202,8 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
       markReady();
       const current = client;
       client = undefined;
+      // Events already published are still sent.
+      await sending;
       await Promise.all([current?.end().catch((err: Error) => report(err, 'closing the listening connection')), publisher.end()]);
     },
   };
