@@ -130,6 +130,7 @@ describe('the lowdb store on disk', () => {
     await store.init();
     await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
     await store.claimOutbox(Date.now(), 10, 60_000);
+    await store.flush(); // a claim is journaled with the next write; make it reach the disk now
     const stale = readFileSync(`${file}.journal`, 'utf8');
     expect(stale.split('\n').filter(Boolean)).toHaveLength(2);
     await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
