@@ -40,16 +40,38 @@ export interface TestApp {
 let counter = 0;
 let sharedKnowledge: Promise<LiveKnowledge> | undefined;
 
-/** The project corpus, trained once per test file (training is the slow part of starting). */
-function projectKnowledge(): Promise<LiveKnowledge> {
+/** The project corpus, trained once per test file as production trains it (training is the slow part of starting). */
+export function projectKnowledge(): Promise<LiveKnowledge> {
+  const defaults = loadConfig({});
   sharedKnowledge ??= createKnowledgeSource({
     faqDir: join(ROOT, 'faq'),
     intentsDir: join(ROOT, 'intents'),
     watch: false,
     logger: createSilentLogger(),
-    train: (corpus) => trainUnderstander(corpusToExamples(corpus), {}),
+    train: (corpus) =>
+      trainUnderstander(corpusToExamples(corpus), { orderNumberPattern: defaults.nlu.orderNumberPattern, defaultLanguage: defaults.defaultLocale }),
   });
   return sharedKnowledge;
+}
+
+/** Closes the shared knowledge (call in afterAll where a file wants its watchers gone). */
+export async function closeProjectKnowledge(): Promise<void> {
+  if (sharedKnowledge) await (await sharedKnowledge).close();
+  sharedKnowledge = undefined;
+}
+
+/** A private message of customer `cust-1` on the recording channel `chat`, sent now by `clock`. */
+export function chatMessage(clock: FakeClock, text: string, extra: Partial<InboundMessage> = {}): InboundMessage {
+  counter += 1;
+  return {
+    channel: 'chat',
+    id: `m-${process.pid}-${counter}`,
+    visibility: 'private',
+    customer: { platformId: 'cust-1', handle: 'cliente' },
+    text,
+    sentAt: clock.now().toISOString(),
+    ...extra,
+  };
 }
 
 /** Starts a real instance; `env` overrides configuration. */
@@ -74,18 +96,7 @@ export async function startTestApp(env: Record<string, string> = {}, start = '20
     clock,
     channel,
     dir,
-    message(text, extra = {}) {
-      counter += 1;
-      return {
-        channel: 'chat',
-        id: `m-${process.pid}-${counter}`,
-        visibility: 'private',
-        customer: { platformId: 'cust-1', handle: 'cliente' },
-        text,
-        sentAt: clock.now().toISOString(),
-        ...extra,
-      };
-    },
+    message: (text, extra) => chatMessage(clock, text, extra),
     async close() {
       await app.close();
       rmSync(dir, { recursive: true, force: true });

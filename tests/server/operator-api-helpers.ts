@@ -7,39 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSportello, type Sportello } from '../../src/app.js';
 import { createRecordingChannel, type RecordingChannel } from '../../src/channels/console/index.js';
-import { trainUnderstander } from '../../src/classifier/index.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createKnowledgeSource, type LiveKnowledge } from '../../src/corpus/knowledge.js';
-import { corpusToExamples } from '../../src/corpus/load.js';
 import { createFakeClock, type FakeClock } from '../../src/core/ports.js';
 import type { InboundMessage, Operator } from '../../src/core/types.js';
 import { hashPassword } from '../../src/handoff/auth.js';
 import { createSilentLogger, type Logger } from '../../src/util/logger.js';
-import { privateChatCapabilities, ROOT } from '../helpers/app.js';
+import { chatMessage, closeProjectKnowledge, privateChatCapabilities, projectKnowledge, ROOT } from '../helpers/app.js';
 
 /** Cheap scrypt for tests: verification reads the parameters from the hash. */
 const FAST = { N: 2 ** 12, r: 8, p: 1 };
 
 export const PASSWORDS = { marta: 'marta-password-1', luca: 'luca-password-22', anna: 'anna-password-333' } as const;
 
-/** The project's FAQ, trained once per test file and shared by its instances (training takes a second). */
-let shared: Promise<LiveKnowledge> | undefined;
-function sharedKnowledge(): Promise<LiveKnowledge> {
-  shared ??= createKnowledgeSource({
-    faqDir: join(ROOT, 'faq'),
-    intentsDir: join(ROOT, 'intents'),
-    watch: false,
-    logger: createSilentLogger(),
-    train: (corpus) => trainUnderstander(corpusToExamples(corpus), { orderNumberPattern: loadConfig({}).nlu.orderNumberPattern, defaultLanguage: 'it' }),
-  });
-  return shared;
-}
-
 /** Closes the shared knowledge (call in afterAll). */
-export async function closeSharedKnowledge(): Promise<void> {
-  if (shared) await (await shared).close();
-  shared = undefined;
-}
+export const closeSharedKnowledge = closeProjectKnowledge;
 
 export interface ApiApp {
   app: Sportello;
@@ -53,8 +34,6 @@ export interface ApiApp {
   message(text: string, extra?: Partial<InboundMessage>): InboundMessage;
   close(): Promise<void>;
 }
-
-let counter = 0;
 
 /**
  * Starts a real instance (lowdb store in a temporary folder, real pipeline, desk and HTTP server
@@ -85,7 +64,7 @@ export async function startApiApp(
     logger: options.logger ?? createSilentLogger(),
     channels: [channel],
     outboxPollMs: 50,
-    knowledge: await sharedKnowledge(),
+    knowledge: await projectKnowledge(),
   });
   const base = await app.listen(0, '127.0.0.1');
   const make = async (id: string, name: string, initials: string, role: Operator['role'], password: string): Promise<Operator> => {
@@ -102,18 +81,7 @@ export async function startApiApp(
     marta: await make('op-marta', 'Marta', 'MR', 'agent', PASSWORDS.marta),
     luca: await make('op-luca', 'Luca', 'LB', 'agent', PASSWORDS.luca),
     anna: await make('op-anna', 'Anna', 'AV', 'admin', PASSWORDS.anna),
-    message(text, extra = {}) {
-      counter += 1;
-      return {
-        channel: 'chat',
-        id: `m-${process.pid}-${counter}`,
-        visibility: 'private',
-        customer: { platformId: 'cust-1', handle: 'cliente' },
-        text,
-        sentAt: clock.now().toISOString(),
-        ...extra,
-      };
-    },
+    message: (text, extra) => chatMessage(clock, text, extra),
     async close() {
       await app.close();
       rmSync(dir, { recursive: true, force: true });
