@@ -3,7 +3,7 @@
  * Facebook Messenger and Page comments behind one ChannelAdapter. Sends through bottender's
  * MessengerClient with an explicit Graph API version; webhook checks are our own (signature.ts).
  */
-import { MessengerClient } from 'bottender';
+import { MessengerBatch, MessengerClient } from 'bottender';
 import { z } from 'zod';
 import { ChannelApiError } from '../../core/errors.js';
 import type { DomainEvent } from '../../core/events.js';
@@ -21,6 +21,7 @@ import type { Config } from '../../config/config.js';
 import type { Conversation, Customer, InboundMessage, OutboxItem, QuickReplyOption } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './graph-errors.js';
+import { createSendBatcher } from './send-batcher.js';
 import { answerHandshake, verifySignature } from './signature.js';
 import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey, sentPartsKey } from './store-keys.js';
 import { parseWebhook } from './webhook.js';
@@ -123,6 +124,9 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     origin: config.graphOrigin,
   });
 
+  // Replies that leave together share one batch request (see send-batcher.ts).
+  const batcher = createSendBatcher(client);
+
   const capabilities: ChannelCapabilities = { ...MESSENGER_CAPABILITIES, maxLength: { ...MESSENGER_CAPABILITIES.maxLength } };
 
   /** RESPONSE inside 24 h; HUMAN_AGENT for operators up to 7 days; otherwise refuse without calling Meta. */
@@ -208,7 +212,10 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     const quickReplies = reply.kind === 'quick_replies' && reply.options.length > 0 ? toQuickReplies(reply.options) : undefined;
     if (parts.length === 1) {
       try {
-        const res = sendResponseSchema.parse(await client.sendText(psid, parts[0]!, { ...options, ...(quickReplies ? { quickReplies } : {}) }));
+        const sendOptions = { ...options, ...(quickReplies ? { quickReplies } : {}) };
+        const res = sendResponseSchema.parse(
+          await batcher.push(psid, MessengerBatch.sendText(psid, parts[0]!, sendOptions), () => client.sendText(psid, parts[0]!, sendOptions)),
+        );
         return { platformId: res.messageId ?? '' };
       } catch (error) {
         throw toChannelError(error, 'send', clock.now().getTime());

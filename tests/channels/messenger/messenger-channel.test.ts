@@ -338,6 +338,61 @@ describe('Graph API errors', () => {
   });
 });
 
+describe('batched sends', () => {
+  const psids = Array.from({ length: 60 }, (_, i) => `61000000000${String(i).padStart(5, '0')}`);
+  const items = psids.map((psid, i) =>
+    outboxItem({ id: `out_${i}`, conversationId: `cv_${i}`, recipient: psid, reply: { kind: 'text', text: `Risposta ${i}` }, customerLastMessageAt: START }),
+  );
+  const batchCalls = () => graph.calls.filter((c) => c.path === '/' && c.method === 'POST');
+
+  it('sends replies that leave together as Graph batch requests of at most 50 calls, each with its own message id', async () => {
+    for (const psid of psids) graph.userWrote(psid, clock.now());
+    const results = await Promise.all(items.map((item) => channel.send(item)));
+    // 60 replies: one batch of 50 and one of 10, instead of 60 requests.
+    expect(batchCalls().map((c) => (c.body.batch as unknown[]).length)).toEqual([50, 10]);
+    const sent = graph.sentMessages();
+    expect(sent).toHaveLength(60);
+    expect(sent.map((c) => (c.body.recipient as { id: string }).id).sort()).toEqual([...psids].sort());
+    expect(sent.every((c) => c.body.messaging_type === 'RESPONSE' && c.version === 'v23.0')).toBe(true);
+    expect(new Set(results.map((r) => r.platformId)).size).toBe(60);
+    expect(results.every((r) => r.platformId.startsWith('m_'))).toBe(true);
+  });
+
+  it('fails only the call Meta refused inside a batch, with that call\'s own error', async () => {
+    for (const psid of psids.slice(0, 5)) graph.userWrote(psid, clock.now());
+    const usage = JSON.stringify({ [PAGE_ID]: [{ type: 'messenger', call_count: 100, estimated_time_to_regain_access: 2 }] });
+    graph.failNext({ status: 400, code: 613, path: '/me/messages', skip: 2, message: '(#613) Calls to this api have exceeded the rate limit.', headers: { 'x-business-use-case-usage': usage } });
+    const outcomes = await Promise.allSettled(items.slice(0, 5).map((item) => channel.send(item)));
+    expect(batchCalls()).toHaveLength(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const error = (outcomes[2] as PromiseRejectedResult).reason as ChannelApiError;
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect(error.details).toMatchObject({ status: 400, code: 613, retryable: true, retryAt: clock.now().getTime() + 2 * 60_000 });
+    expect(graph.sentMessages()).toHaveLength(5); // the fake saw five calls; it refused one
+  });
+
+  it('never puts two replies to one customer in the same batch (Meta runs a batch\'s calls in parallel)', async () => {
+    graph.userWrote(psids[0]!, clock.now());
+    graph.userWrote(psids[1]!, clock.now());
+    const twice = [
+      outboxItem({ id: 'a1', conversationId: 'cv_a', recipient: psids[0]!, reply: { kind: 'text', text: 'prima' }, customerLastMessageAt: START }),
+      outboxItem({ id: 'b1', conversationId: 'cv_b', recipient: psids[1]!, reply: { kind: 'text', text: 'altro' }, customerLastMessageAt: START }),
+      outboxItem({ id: 'a2', conversationId: 'cv_c', recipient: psids[0]!, reply: { kind: 'text', text: 'seconda' }, customerLastMessageAt: START }),
+    ];
+    await Promise.all(twice.map((item) => channel.send(item)));
+    const batches = batchCalls().map((c) => (c.body.batch as Array<{ body: string }>).map((b) => new URLSearchParams(b.body).get('recipient')));
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toHaveLength(2);
+    expect(graph.sentMessages().map((c) => (c.body.message as { text: string }).text)).toEqual(['prima', 'altro', 'seconda']);
+  });
+
+  it('fails every call of a batch the Graph API could not be reached for, as a retryable network error', async () => {
+    const offline = createMessengerChannel({ config: messengerConfig('http://127.0.0.1:1'), store, clock, logger: createSilentLogger() });
+    const outcomes = await Promise.allSettled(items.slice(0, 3).map((item) => offline.send(item)));
+    expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof NetworkError)).toBe(true);
+  });
+});
+
 describe('Facebook comments', () => {
   const COMMENTER = '7700000000000042';
   const COMMENTER_PSID = '6100000000000777';

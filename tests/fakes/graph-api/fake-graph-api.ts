@@ -5,7 +5,8 @@
  * and length limits, private replies to comments), comment replies and hiding, the handover
  * calls, and Graph's error bodies (`{ error: { message, type, code, error_subcode, fbtrace_id } }`).
  * It also plays Meta's webhook side: it signs deliveries with `X-Hub-Signature-256` and runs the
- * `hub.challenge` subscription check.
+ * `hub.challenge` subscription check. Batch requests (`batch=[…]`, up to 50 calls) are answered
+ * call by call, as Graph does.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -89,7 +90,14 @@ export function metaSignatureHeaders(appSecret: string, raw: string): Record<str
   };
 }
 
-function graphError(res: ServerResponse, e: InjectedError): void {
+/** What the fake answers to one call (alone, or inside a batch). */
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+function graphError(e: InjectedError): Answer {
   const body = {
     error: {
       message: e.message ?? `(#${e.code}) error`,
@@ -99,13 +107,34 @@ function graphError(res: ServerResponse, e: InjectedError): void {
       fbtrace_id: randomBytes(8).toString('base64url'),
     },
   };
-  res.writeHead(e.status, { 'content-type': 'application/json', ...(e.headers ?? {}) });
-  res.end(JSON.stringify(body));
+  return { status: e.status, body, headers: e.headers };
 }
 
-function ok(res: ServerResponse, body: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+function ok(body: unknown): Answer {
+  return { status: 200, body };
+}
+
+function write(res: ServerResponse, answer: Answer): void {
+  res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
+  res.end(JSON.stringify(answer.body));
+}
+
+/** Graph reads form parameters whose value is JSON (`recipient={"id":"…"}`) as that JSON. */
+function formParams(raw: string): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    const trimmed = value.trim();
+    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+      try {
+        params[key] = JSON.parse(trimmed);
+        continue;
+      } catch {
+        // not JSON after all: keep the text
+      }
+    }
+    params[key] = value;
+  }
+  return params;
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -113,9 +142,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks).toString('utf8');
   if (!raw) return {};
-  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) {
-    return Object.fromEntries(new URLSearchParams(raw));
-  }
+  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) return formParams(raw);
   return JSON.parse(raw) as Record<string, unknown>;
 }
 
@@ -138,62 +165,141 @@ export async function createFakeGraphApi(options: {
   let counter = 0;
   const expectedProof = createHmac('sha256', appSecret).update(pageToken).digest('hex');
 
-  function handleMessages(body: Record<string, unknown>, res: ServerResponse): void {
+  function handleMessages(body: Record<string, unknown>): Answer {
     const recipient = (body.recipient ?? {}) as { id?: string; comment_id?: string };
     const now = clock.now().getTime();
     if (body.sender_action !== undefined) {
       if (!recipient.id || !lastUserMessage.has(recipient.id)) {
-        return graphError(res, { status: 400, code: 100, subcode: 2018001, message: '(#100) No matching user found' });
+        return graphError({ status: 400, code: 100, subcode: 2018001, message: '(#100) No matching user found' });
       }
-      return ok(res, { recipient_id: recipient.id });
+      return ok({ recipient_id: recipient.id });
     }
     const message = (body.message ?? {}) as { text?: string; quick_replies?: unknown[] };
     if (typeof message.text !== 'string' || message.text.length === 0) {
-      return graphError(res, { status: 400, code: 100, message: '(#100) The parameter message is required' });
+      return graphError({ status: 400, code: 100, message: '(#100) The parameter message is required' });
     }
     if (message.text.length > 2000) {
-      return graphError(res, { status: 400, code: 100, message: '(#100) Length of param message[text] must be less than or equal to 2000' });
+      return graphError({ status: 400, code: 100, message: '(#100) Length of param message[text] must be less than or equal to 2000' });
     }
     const quick = message.quick_replies ?? [];
     if (quick.length > 13) {
-      return graphError(res, { status: 400, code: 100, message: '(#100) param message[quick_replies] must have a maximum of 13 elements' });
+      return graphError({ status: 400, code: 100, message: '(#100) param message[quick_replies] must have a maximum of 13 elements' });
     }
     for (const q of quick as Array<{ content_type?: string; title?: string; payload?: string }>) {
       if (q.content_type !== 'text' || !q.title || !q.payload) {
-        return graphError(res, { status: 400, code: 100, message: '(#100) quick reply needs content_type, title and payload' });
+        return graphError({ status: 400, code: 100, message: '(#100) quick reply needs content_type, title and payload' });
       }
     }
     const messageId = `m_${(++counter).toString(36)}${randomBytes(6).toString('hex')}`;
     if (recipient.comment_id) {
       const comment = comments.get(recipient.comment_id);
-      if (!comment) return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
+      if (!comment) return graphError({ status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
       // Meta allows one private reply per comment; our sources do not name the exact error it
       // returns for a second one, so the fake answers with the window error (code 10).
       if (privateReplied.has(comment.commentId)) {
-        return graphError(res, { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
+        return graphError({ status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
       }
       if (now - comment.createdAt.getTime() > 7 * DAY) {
-        return graphError(res, { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
+        return graphError({ status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
       }
       privateReplied.add(comment.commentId);
-      return ok(res, { recipient_id: comment.psid, message_id: messageId });
+      return ok({ recipient_id: comment.psid, message_id: messageId });
     }
-    if (!recipient.id) return graphError(res, { status: 400, code: 100, message: '(#100) param recipient must be non-empty.' });
+    if (!recipient.id) return graphError({ status: 400, code: 100, message: '(#100) param recipient must be non-empty.' });
     const type = body.messaging_type;
     if (type !== 'RESPONSE' && type !== 'UPDATE' && type !== 'MESSAGE_TAG') {
-      return graphError(res, { status: 400, code: 100, message: '(#100) param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}' });
+      return graphError({ status: 400, code: 100, message: '(#100) param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}' });
     }
     if (type === 'MESSAGE_TAG' && typeof body.tag !== 'string') {
-      return graphError(res, { status: 400, code: 100, message: '(#100) Tag is required for MESSAGE_TAG messaging type' });
+      return graphError({ status: 400, code: 100, message: '(#100) Tag is required for MESSAGE_TAG messaging type' });
     }
     const last = lastUserMessage.get(recipient.id);
-    if (last === undefined) return graphError(res, { status: 400, code: 100, subcode: 2018001, message: '(#100) No matching user found' });
+    if (last === undefined) return graphError({ status: 400, code: 100, subcode: 2018001, message: '(#100) No matching user found' });
     const age = now - last;
     const allowed = age <= DAY || (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && age <= 7 * DAY);
     if (!allowed) {
-      return graphError(res, { status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
+      return graphError({ status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
     }
-    return ok(res, { recipient_id: recipient.id, message_id: messageId });
+    return ok({ recipient_id: recipient.id, message_id: messageId });
+  }
+
+  /** One Graph call after authentication: injected errors first, then the endpoint. */
+  function route(call: GraphCall): Answer {
+    const i = injected.findIndex((e) => !e.path || e.path === call.path);
+    const pending = injected[i];
+    if (pending && (pending.skip ?? 0) > 0) pending.skip = pending.skip! - 1;
+    else if (pending) return graphError(injected.splice(i, 1)[0]!);
+    const { path, body } = call;
+    if (call.method !== 'POST') return graphError({ status: 400, code: 100, message: 'Unsupported get request.' });
+    if (path === '/me/messages' || path === `/${pageId}/messages`) return handleMessages(body);
+    if (path === '/me/pass_thread_control') {
+      const recipient = body.recipient as { id?: string } | undefined;
+      if (!recipient?.id || typeof body.target_app_id !== 'number') {
+        return graphError({ status: 400, code: 100, message: '(#100) recipient and target_app_id are required' });
+      }
+      threadOwner.set(recipient.id, body.target_app_id);
+      return ok({ success: true });
+    }
+    if (path === '/me/take_thread_control') {
+      const recipient = body.recipient as { id?: string } | undefined;
+      if (!recipient?.id) return graphError({ status: 400, code: 100, message: '(#100) recipient is required' });
+      threadOwner.set(recipient.id, 'page');
+      return ok({ success: true });
+    }
+    const commentReply = /^\/([\d_]+)\/comments$/.exec(path);
+    if (commentReply) {
+      const parentId = commentReply[1]!;
+      if (!comments.has(parentId)) return graphError({ status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
+      if (typeof body.message !== 'string' || body.message === '') {
+        return graphError({ status: 400, code: 100, message: '(#100) The parameter message is required' });
+      }
+      const id = `${parentId.split('_')[0]}_${900000 + ++counter}`;
+      commentReplies.push({ parentId, id, message: body.message });
+      return ok({ id });
+    }
+    const hide = /^\/([\d_]+)$/.exec(path);
+    if (hide && 'is_hidden' in body) {
+      if (!comments.has(hide[1]!)) return graphError({ status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
+      if (body.is_hidden === true || body.is_hidden === 'true') hidden.add(hide[1]!);
+      else hidden.delete(hide[1]!);
+      return ok({ success: true });
+    }
+    return graphError({ status: 400, code: 100, subcode: 33, message: 'Unsupported post request.' });
+  }
+
+  /**
+   * A batch request (`POST /vNN.N/` with `batch=[{ method, relative_url, body }]`, at most 50):
+   * each call runs with the batch's access token and gets its own answer `{ code, headers, body }`,
+   * the body a JSON string; `include_headers=false` leaves the headers out.
+   */
+  function batch(outer: GraphCall): Answer {
+    const raw = typeof outer.body.batch === 'string' ? JSON.parse(outer.body.batch) : outer.body.batch;
+    if (!Array.isArray(raw) || raw.length === 0) return graphError({ status: 400, code: 100, message: '(#100) The parameter batch is required' });
+    if (raw.length > 50) return graphError({ status: 400, code: 1, message: 'Too many requests in batch message. Maximum batch size is 50' });
+    const withHeaders = outer.body.include_headers !== false && outer.body.include_headers !== 'false';
+    return ok(
+      raw.map((item: { method?: string; relative_url?: string; body?: string }) => {
+        const target = new URL(`/${(item.relative_url ?? '').replace(/^\//, '')}`, 'http://127.0.0.1');
+        const versioned = /^\/(v\d+\.\d+)(\/.*)$/.exec(target.pathname);
+        const query = Object.fromEntries(target.searchParams);
+        const call: GraphCall = {
+          method: (item.method ?? 'GET').toUpperCase(),
+          path: versioned?.[2] ?? target.pathname,
+          version: versioned?.[1] ?? outer.version,
+          query,
+          body: typeof item.body === 'string' ? formParams(item.body) : {},
+        };
+        calls.push(call);
+        const token = query.access_token ?? outer.query.access_token ?? outer.body.access_token;
+        let answer: Answer;
+        if (token !== pageToken) answer = graphError({ status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' });
+        else if (query.appsecret_proof !== undefined && query.appsecret_proof !== expectedProof) {
+          answer = graphError({ status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' });
+        } else answer = route(call);
+        const headers = Object.entries({ 'Content-Type': 'application/json; charset=UTF-8', ...(answer.headers ?? {}) }).map(([name, value]) => ({ name, value }));
+        return { code: answer.status, ...(withHeaders ? { headers } : {}), body: JSON.stringify(answer.body) };
+      }),
+    );
   }
 
   const server = createServer((req, res) => {
@@ -204,53 +310,16 @@ export async function createFakeGraphApi(options: {
       const query = Object.fromEntries(url.searchParams);
       const call: GraphCall = { method: req.method ?? 'GET', path: m?.[2] ?? url.pathname, version: m?.[1] ?? '', query, body };
       calls.push(call);
-      if (!m) return graphError(res, { status: 400, code: 2500, message: 'Unknown path components', type: 'OAuthException' });
-      if (query.access_token !== pageToken) {
-        return graphError(res, { status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' });
+      if (!m) return write(res, graphError({ status: 400, code: 2500, message: 'Unknown path components', type: 'OAuthException' }));
+      // The token may come as a query or a POST parameter.
+      if ((query.access_token ?? body.access_token) !== pageToken) {
+        return write(res, graphError({ status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' }));
       }
       if (query.appsecret_proof !== expectedProof) {
-        return graphError(res, { status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' });
+        return write(res, graphError({ status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' }));
       }
-      const i = injected.findIndex((e) => !e.path || e.path === call.path);
-      const pending = injected[i];
-      if (pending && (pending.skip ?? 0) > 0) pending.skip = pending.skip! - 1;
-      else if (pending) return graphError(res, injected.splice(i, 1)[0]!);
-      const path = call.path;
-      if (req.method !== 'POST') return graphError(res, { status: 400, code: 100, message: 'Unsupported get request.' });
-      if (path === '/me/messages' || path === `/${pageId}/messages`) return handleMessages(body, res);
-      if (path === '/me/pass_thread_control') {
-        const recipient = body.recipient as { id?: string } | undefined;
-        if (!recipient?.id || typeof body.target_app_id !== 'number') {
-          return graphError(res, { status: 400, code: 100, message: '(#100) recipient and target_app_id are required' });
-        }
-        threadOwner.set(recipient.id, body.target_app_id);
-        return ok(res, { success: true });
-      }
-      if (path === '/me/take_thread_control') {
-        const recipient = body.recipient as { id?: string } | undefined;
-        if (!recipient?.id) return graphError(res, { status: 400, code: 100, message: '(#100) recipient is required' });
-        threadOwner.set(recipient.id, 'page');
-        return ok(res, { success: true });
-      }
-      const commentReply = /^\/([\d_]+)\/comments$/.exec(path);
-      if (commentReply) {
-        const parentId = commentReply[1]!;
-        if (!comments.has(parentId)) return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
-        if (typeof body.message !== 'string' || body.message === '') {
-          return graphError(res, { status: 400, code: 100, message: '(#100) The parameter message is required' });
-        }
-        const id = `${parentId.split('_')[0]}_${900000 + ++counter}`;
-        commentReplies.push({ parentId, id, message: body.message });
-        return ok(res, { id });
-      }
-      const hide = /^\/([\d_]+)$/.exec(path);
-      if (hide && 'is_hidden' in body) {
-        if (!comments.has(hide[1]!)) return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
-        if (body.is_hidden === true || body.is_hidden === 'true') hidden.add(hide[1]!);
-        else hidden.delete(hide[1]!);
-        return ok(res, { success: true });
-      }
-      return graphError(res, { status: 400, code: 100, subcode: 33, message: 'Unsupported post request.' });
+      if (call.path === '/' && req.method === 'POST' && 'batch' in body) return write(res, batch(call));
+      return write(res, route(call));
     })().catch((error: unknown) => {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: String(error), type: 'FakeError', code: 1 } }));
