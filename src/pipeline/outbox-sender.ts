@@ -47,7 +47,7 @@ export function createOutboxSender(deps: {
   policy?: Partial<RetryPolicy>;
   /** How often to look for due items (retries, other instances' items). */
   pollMs?: number;
-  /** Sends in flight at once, across conversations (default 32). */
+  /** Sends in flight at once, across conversations (default 128: channels that batch calls, like Messenger, fill their batches). */
   concurrency?: number;
 }): OutboxSender {
   const policy = { ...DEFAULT_POLICY, ...deps.policy };
@@ -86,7 +86,7 @@ export function createOutboxSender(deps: {
     }
   }
 
-  const maxInFlight = deps.concurrency ?? 32;
+  const maxInFlight = deps.concurrency ?? 128;
   const refillAt = Math.max(1, Math.floor(maxInFlight / 4));
   const sending = new Set<Promise<void>>();
 

@@ -46,6 +46,21 @@ describe('the lowdb store on disk', () => {
     expect(doc.values).toEqual({ cursor: '7' });
   });
 
+  it('sends again at once, after a restart, the replies the previous run had claimed (one process owns the file)', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const store = await open(file);
+    const t0 = Date.parse('2026-11-23T10:00:00.000Z');
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+    expect(await store.claimOutbox(t0, 10, 30_000)).toHaveLength(2);
+    await store.close();
+    const reopened = await open(file);
+    // Well inside the old lease: both are due again, once each.
+    const again = await reopened.claimOutbox(t0 + 1000, 10, 30_000);
+    expect(again.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
+    expect(await reopened.claimOutbox(t0 + 2000, 10, 30_000)).toEqual([]);
+    await reopened.close();
+  });
+
   it('groups writes that arrive together into one file write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const before = store.fileWrites();

@@ -442,6 +442,27 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.claimOutbox(T0 + 1000, 10, 30_000)).toEqual([]);
       });
 
+      it('claims due heads oldest first across many conversations, a limited batch at a time, each once', async () => {
+        const items = Array.from({ length: 120 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i % 40}`, notBefore: T0 + (i % 7) }));
+        await store.commitTurn(makeTurn({ outbox: items }));
+        const claimedIds: string[] = [];
+        for (let round = 0; round < 10; round++) {
+          const batch = await store.claimOutbox(T0 + 10, 15, 30_000);
+          if (batch.length === 0) break;
+          expect(batch.length).toBeLessThanOrEqual(15);
+          for (const item of batch) {
+            claimedIds.push(item.id);
+            await store.completeOutbox(item.id, { status: 'sent', platformId: `p-${item.id}`, at: iso(20) });
+          }
+        }
+        // Every item once, and each conversation's items in their order.
+        expect([...claimedIds].sort()).toEqual(items.map((o) => o.id).sort());
+        for (let c = 0; c < 40; c++) {
+          const own = claimedIds.filter((id) => Number(id.slice(1)) % 40 === c).map((id) => Number(id.slice(1)));
+          expect(own).toEqual([...own].sort((a, b) => a - b));
+        }
+      });
+
       it('claims an item again once its lease has expired', async () => {
         await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1')] }));
         await store.claimOutbox(T0, 10, 30_000);

@@ -9,6 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { Low } from 'lowdb';
 import type { ConversationFilter, Store, TurnRecord } from '../../core/ports.js';
 import type {
@@ -163,6 +164,15 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   /** Per conversation, its items still pending or sending, in seq order. */
   const unsentByConversation = new Map<string, OutboxItem[]>();
   const outboxOrder = new Map<string, number>();
+  /**
+   * Conversations' unsent heads by (notBefore, arrival), so a claim costs O(claimed · log n) even
+   * with thousands of replies waiting. Entries are never updated in place: a head that changes
+   * (claimed, retried, sent) gets a new entry, and an entry that no longer describes its
+   * conversation's head is dropped when it reaches the top.
+   */
+  const dueHeads = new PriorityQueue<{ notBefore: number; order: number; id: string }>((a, b) => a.notBefore - b.notBefore || a.order - b.order);
+  /** The head entry last queued per conversation (`id@notBefore`), to queue each change once. */
+  const queuedHead = new Map<string, string>();
   let outboxCounter = 0;
   const lastSeq = new Map<string, number>();
   const inbound = new Map<string, InboundRecord>();
@@ -355,6 +365,14 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     }
     if (unsent.length) unsentByConversation.set(item.conversationId, unsent);
     else unsentByConversation.delete(item.conversationId);
+    const head = unsent[0];
+    const headKey = head && `${head.id}@${head.notBefore}`;
+    if (head && queuedHead.get(item.conversationId) !== headKey) {
+      dueHeads.enqueue({ notBefore: head.notBefore, order: outboxOrder.get(head.id) ?? 0, id: head.id });
+      queuedHead.set(item.conversationId, headKey!);
+    } else if (!head) {
+      queuedHead.delete(item.conversationId);
+    }
   }
 
   function putInbound(record: InboundRecord): void {
@@ -471,7 +489,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       pruneInbound();
       // One process owns the file: replies a previous run had claimed but not finished are due now.
-      for (const item of outbox.values()) if (item.status === 'sending') item.notBefore = 0;
+      for (const item of outbox.values()) if (item.status === 'sending') putOutbox({ ...item, notBefore: 0 });
       // Fold what the last run left in the journal into the main file (and drop a torn line).
       if (replayed) await compact();
       state = 'open';
@@ -647,14 +665,18 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     async claimOutbox(at, limit, leaseMs) {
       ensureOpen();
       const heads: OutboxItem[] = [];
-      for (const unsent of unsentByConversation.values()) {
-        const head = unsent[0];
-        if (head && head.notBefore <= at) heads.push(head);
+      const taken = new Set<string>();
+      while (heads.length < limit && !dueHeads.isEmpty() && dueHeads.front()!.notBefore <= at) {
+        const entry = dueHeads.dequeue()!;
+        const item = outbox.get(entry.id);
+        // Only a current head counts: the entry may describe a head that was since claimed, sent or retried.
+        if (!item || item.notBefore !== entry.notBefore || taken.has(item.id)) continue;
+        if (item.status !== 'pending' && item.status !== 'sending') continue;
+        if (unsentByConversation.get(item.conversationId)?.[0]?.id !== item.id) continue;
+        taken.add(item.id);
+        heads.push(item);
       }
-      heads.sort((a, b) => a.notBefore - b.notBefore || (outboxOrder.get(a.id) ?? 0) - (outboxOrder.get(b.id) ?? 0));
-      const claimed = heads
-        .slice(0, Math.max(0, limit))
-        .map((head): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
+      const claimed = heads.map((head): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
       // One process owns the file and `init()` frees every lease, so a claim need not wait for the
       // disk: it is applied in memory now and journaled with the next write (saves an fsync per batch).
       if (claimed.length) void commit(claimed.map((item): Put => ['outbox', item])).catch(() => undefined);
