@@ -114,6 +114,8 @@ interface PassResult {
   /** CPU time of the server processes (and of PostgreSQL) per message sent. */
   cpuMsPerMessage: number;
   pgCpuMsPerMessage: number;
+  /** CPU time of the load generator (this process) and the fake platforms per message sent. */
+  harnessCpuMsPerMessage: number;
 }
 
 /** What a pass sends and how a reply is recognised. */
@@ -201,6 +203,7 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   replyTimes.inPass = 0;
   replyTimes.passEnd = Infinity;
   const cpuBefore = cpuMs(workload.pids);
+  const harnessBefore = cpuMs(harnessPids);
   const pgBefore = workload.postgres ? postgresCpuMs() : 0;
   const started = clockMs();
   const run = await runAutocannon(workload, { seconds, connections: CONNECTIONS, rate });
@@ -218,12 +221,13 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   const sent = workload.replies?.total ?? run.requests;
   const cpu = (cpuMs(workload.pids) - cpuBefore) / Math.max(1, sent);
   const pgCpu = workload.postgres ? (postgresCpuMs() - pgBefore) / Math.max(1, sent) : NaN;
-  return { run, seconds: (ended - started) / 1000, inPass, drainMs, cpu, pgCpu };
+  const harnessCpu = (cpuMs(harnessPids) - harnessBefore) / Math.max(1, sent);
+  return { run, seconds: (ended - started) / 1000, inPass, drainMs, cpu, pgCpu, harnessCpu };
 }
 
 async function pass(name: string, workload: Workload, instances: number, options: { rate?: number; warmup?: boolean } = {}): Promise<PassResult> {
   if (options.warmup) await phase(workload, WARMUP_SECONDS);
-  const { run, seconds, inPass, drainMs, cpu, pgCpu } = await phase(workload, DURATION, options.rate);
+  const { run, seconds, inPass, drainMs, cpu, pgCpu, harnessCpu } = await phase(workload, DURATION, options.rate);
   const result: PassResult = {
     name,
     system: workload.system,
@@ -244,10 +248,11 @@ async function pass(name: string, workload: Workload, instances: number, options
     sent: workload.replies?.total ?? run.requests,
     cpuMsPerMessage: cpu,
     pgCpuMsPerMessage: pgCpu,
+    harnessCpuMsPerMessage: harnessCpu,
   };
   console.log(
     `${name.padEnd(34)} ${result.mode.padEnd(11)} ack ${fmt(result.ackPerSecond, 0)}/s p50 ${fmt(result.ack.p50)} p99 ${fmt(result.ack.p99)} ms | ` +
-      `reply ${fmt(result.replyPerSecond, 0)}/s p50 ${fmt(result.reply.p50)} p99 ${fmt(result.reply.p99)} ms | failed ${result.failed} backlog ${result.backlog} (${fmt(result.drainMs, 0)} ms) replies ${result.replies}/${result.sent} sent | cpu ${fmt(cpu, 3)} ms/msg + pg ${fmt(pgCpu, 3)}`,
+      `reply ${fmt(result.replyPerSecond, 0)}/s p50 ${fmt(result.reply.p50)} p99 ${fmt(result.reply.p99)} ms | failed ${result.failed} backlog ${result.backlog} (${fmt(result.drainMs, 0)} ms) replies ${result.replies}/${result.sent} sent | cpu ${fmt(cpu, 3)} ms/msg + pg ${fmt(pgCpu, 3)} | load generator + fake platforms ${fmt(harnessCpu, 3)} ms/msg`,
   );
   return result;
 }
@@ -265,6 +270,9 @@ function processCpuMs(pid: number): number {
     throw err;
   }
 }
+
+/** The load generator (this process) and, once started, the fake platforms' process. */
+const harnessPids: number[] = [process.pid];
 
 function cpuMs(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
@@ -355,6 +363,7 @@ async function startPlatforms(graphReplies: Pending, connectorReplies: Pending):
     child.once('exit', (code) => reject(new Error(`the fake platforms exited (${code}) before they were ready`)));
     child.on('message', (message: PlatformMessage) => {
       if (message.type === 'ready') {
+        harnessPids.push(child.pid!);
         resolve({ graphOrigin: message.graphOrigin, serviceUrl: message.serviceUrl, stop: () => child.disconnect() });
         return;
       }

@@ -29,13 +29,24 @@ function fold(text: string): string {
   return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
+/** Keywords folded once per list (the rules object lives as long as its configuration). */
+const foldedKeywords = new WeakMap<readonly string[], Array<{ keyword: string; key: string }>>();
+
+function foldKeywords(keywords: readonly string[]): Array<{ keyword: string; key: string }> {
+  let folded = foldedKeywords.get(keywords);
+  if (!folded) {
+    folded = keywords
+      .map((keyword) => ({ keyword, key: fold(keyword).replace(/[^\p{L}\p{N}]+/gu, ' ').trim() }))
+      .filter((k) => k.key.length > 0);
+    foldedKeywords.set(keywords, folded);
+  }
+  return folded;
+}
+
 /** A crisis keyword found in the text (word-bounded), if any. */
 export function findCrisisKeyword(text: string, keywords: readonly string[]): string | undefined {
   const folded = ` ${fold(text).replace(/[^\p{L}\p{N}]+/gu, ' ')} `;
-  return keywords.find((k) => {
-    const key = fold(k).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-    return key.length > 0 && folded.includes(` ${key} `);
-  });
+  return foldKeywords(keywords).find((k) => folded.includes(` ${k.key} `))?.keyword;
 }
 
 /** True when the customer is a VIP by reach or by the brand's list of handles. */

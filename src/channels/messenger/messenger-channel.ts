@@ -3,7 +3,7 @@
  * Facebook Messenger and Page comments behind one ChannelAdapter. Sends through bottender's
  * MessengerClient with an explicit Graph API version; webhook checks are our own (signature.ts).
  */
-import { MessengerBatch, MessengerClient } from 'bottender';
+import { MessengerClient } from 'bottender';
 import { z } from 'zod';
 import { ChannelApiError } from '../../core/errors.js';
 import type { DomainEvent } from '../../core/events.js';
@@ -21,7 +21,7 @@ import type { Config } from '../../config/config.js';
 import type { Conversation, Customer, InboundMessage, OutboxItem, QuickReplyOption } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './graph-errors.js';
-import { createSendBatcher } from './send-batcher.js';
+import { createSendBatcher, type BatchRequest } from './send-batcher.js';
 import { answerHandshake, verifySignature } from './signature.js';
 import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey, sentPartsKey } from './store-keys.js';
 import { parseWebhook } from './webhook.js';
@@ -113,6 +113,22 @@ function refString(ref: Record<string, unknown> | undefined, key: string): strin
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** A Send API text message as one call of a batch: Graph's own field names, form-encoded. */
+function sendRequest(
+  psid: string,
+  text: string,
+  options: { messagingType: string; tag?: string },
+  quickReplies?: ReturnType<typeof toQuickReplies>,
+): BatchRequest {
+  const message = {
+    text,
+    ...(quickReplies ? { quick_replies: quickReplies.map((q) => ({ content_type: q.contentType, title: q.title, payload: q.payload })) } : {}),
+  };
+  const params = new URLSearchParams({ messaging_type: options.messagingType, recipient: JSON.stringify({ id: psid }), message: JSON.stringify(message) });
+  if (options.tag) params.set('tag', options.tag);
+  return { method: 'POST', relativeUrl: 'me/messages', body: params.toString() };
+}
+
 /** Creates the Messenger channel adapter. */
 export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapter {
   const { config, store, clock, logger } = deps;
@@ -124,8 +140,24 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     origin: config.graphOrigin,
   });
 
-  // Replies that leave together share one batch request (see send-batcher.ts).
-  const batcher = createSendBatcher(client);
+  // Replies that leave together share one batch request (see send-batcher.ts). The batch goes
+  // through the client's own HTTP instance (base URL, version, appsecret_proof for the batch and
+  // for each call), with bodies already in Graph's snake_case form, so no key is converted per call.
+  const batchAnswers = z.array(
+    z.union([z.null(), z.looseObject({ code: z.number(), headers: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(), body: z.string().nullish() })]),
+  );
+  const batcher = createSendBatcher({
+    async sendBatch(batch: BatchRequest[]) {
+      const res = await client.axios.post('/', { access_token: config.pageToken, include_headers: true, batch });
+      return batchAnswers.parse(res.data).map((answer) => {
+        if (!answer) return answer;
+        const body = answer.body ? (JSON.parse(answer.body) as Record<string, unknown>) : undefined;
+        // A sent message answers { recipient_id, message_id }; errors keep Graph's own shape.
+        const sent = answer.code >= 200 && answer.code < 300 && body ? { recipientId: body.recipient_id, messageId: body.message_id } : body;
+        return { ...answer, body: sent };
+      });
+    },
+  });
 
   const capabilities: ChannelCapabilities = { ...MESSENGER_CAPABILITIES, maxLength: { ...MESSENGER_CAPABILITIES.maxLength } };
 
@@ -212,10 +244,10 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     const quickReplies = reply.kind === 'quick_replies' && reply.options.length > 0 ? toQuickReplies(reply.options) : undefined;
     if (parts.length === 1) {
       try {
+        const text = parts[0]!;
         const sendOptions = { ...options, ...(quickReplies ? { quickReplies } : {}) };
-        const res = sendResponseSchema.parse(
-          await batcher.push(psid, MessengerBatch.sendText(psid, parts[0]!, sendOptions), () => client.sendText(psid, parts[0]!, sendOptions)),
-        );
+        const answer = await batcher.push(psid, sendRequest(psid, text, options, quickReplies), () => client.sendText(psid, text, sendOptions));
+        const res = sendResponseSchema.parse(answer);
         return { platformId: res.messageId ?? '' };
       } catch (error) {
         throw toChannelError(error, 'send', clock.now().getTime());

@@ -2,13 +2,12 @@
  * @module channels/messenger/send-batcher
  * Send API calls that start in the same turn of the event loop leave together as one Graph API
  * batch request (`POST /vNN.N/` with `batch=[…]`, at most 50 calls each, through bottender's
- * `MessengerClient.sendBatch`): under load, one HTTP request and its overhead carry many replies.
+ * Graph client): under load, one HTTP request and its overhead carry many replies.
  * Meta answers every call of a batch on its own (`{ code, headers, body }`), so each caller gets its
  * own result or its own error, exactly as from a single call. A send that is alone goes out as a
  * plain call. Two sends to one recipient never share a batch (Meta runs a batch's calls in
  * parallel, so their order would not be kept): the second waits for the next batch.
  */
-import type { MessengerTypes } from 'bottender';
 
 /** The most calls Meta accepts in one batch request. */
 export const MAX_BATCH = 50;
@@ -17,9 +16,16 @@ export const MAX_BATCH = 50;
 const isAnswer = (value: unknown): value is { code: number; headers?: unknown; body?: unknown } =>
   typeof value === 'object' && value !== null && typeof (value as { code?: unknown }).code === 'number';
 
-/** What the batcher needs from the Graph client. */
+/** One call of a batch, as Graph takes it: a relative URL and a form-encoded body. */
+export interface BatchRequest {
+  method: 'POST';
+  relativeUrl: string;
+  body: string;
+}
+
+/** What the batcher needs: a way to send one batch request and get its answers, in order. */
 export interface BatchClient {
-  sendBatch(batch: MessengerTypes.BatchItem[]): Promise<unknown[]>;
+  sendBatch(batch: BatchRequest[]): Promise<unknown[]>;
 }
 
 /** A failed call inside a batch, shaped like the HTTP error a single call throws (status, data, headers). */
@@ -30,7 +36,7 @@ export interface BatchCallFailure {
 
 interface Entry {
   key: string;
-  request: MessengerTypes.BatchItem;
+  request: BatchRequest;
   single: () => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -43,7 +49,7 @@ export interface SendBatcher {
    * batch item; `single` makes the same call alone. Resolves with the call's response body or
    * rejects with its error (a `BatchCallFailure` for a call the batch answered with an error).
    */
-  push(key: string, request: MessengerTypes.BatchItem, single: () => Promise<unknown>): Promise<unknown>;
+  push(key: string, request: BatchRequest, single: () => Promise<unknown>): Promise<unknown>;
 }
 
 /** Creates a batcher over `client`. */

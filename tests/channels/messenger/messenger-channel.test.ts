@@ -386,6 +386,29 @@ describe('batched sends', () => {
     expect(graph.sentMessages().map((c) => (c.body.message as { text: string }).text)).toEqual(['prima', 'altro', 'seconda']);
   });
 
+  it('carries quick replies and the HUMAN_AGENT tag inside a batch exactly as a single call does', async () => {
+    graph.userWrote(psids[0]!, clock.now());
+    graph.userWrote(psids[1]!, new Date(clock.now().getTime() - 3 * DAY));
+    const options = [
+      { title: 'Spedizioni e consegne', payload: 'faq:spedizioni' },
+      { title: 'Resi', payload: 'faq:resi' },
+    ];
+    await Promise.all([
+      channel.send(outboxItem({ id: 'q1', conversationId: 'cv_q', recipient: psids[0]!, reply: { kind: 'quick_replies', text: 'Intendevi?', options }, customerLastMessageAt: START })),
+      channel.send(
+        outboxItem({ id: 'h1', conversationId: 'cv_h', recipient: psids[1]!, author: operator(), reply: { kind: 'text', text: 'Ciao, sono Maria' }, customerLastMessageAt: new Date(clock.now().getTime() - 3 * DAY).toISOString() }),
+      ),
+    ]);
+    expect(batchCalls()).toHaveLength(1);
+    const [quick, tagged] = graph.sentMessages();
+    expect(quick!.body).toMatchObject({
+      messaging_type: 'RESPONSE',
+      recipient: { id: psids[0] },
+      message: { text: 'Intendevi?', quick_replies: [{ content_type: 'text', title: 'Spedizioni e conseg…', payload: 'faq:spedizioni' }, { content_type: 'text', title: 'Resi', payload: 'faq:resi' }] },
+    });
+    expect(tagged!.body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT', recipient: { id: psids[1] }, message: { text: 'Ciao, sono Maria' } });
+  });
+
   it('fails every call of a batch the Graph API could not be reached for, as a retryable network error', async () => {
     const offline = createMessengerChannel({ config: messengerConfig('http://127.0.0.1:1'), store, clock, logger: createSilentLogger() });
     const outcomes = await Promise.allSettled(items.slice(0, 3).map((item) => offline.send(item)));
