@@ -158,6 +158,47 @@ describe('the lowdb store on disk', () => {
     await reopened.close();
   });
 
+  it('compacts in the background while writes go on, and a reopened store holds every write', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    // Tiny thresholds: the journal is folded into the file again and again during the run.
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0, compactAfterBytes: 4096 });
+    await store.init();
+    const padding = 'x'.repeat(200);
+    for (let round = 0; round < 40; round++) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => store.setValue(`k${round}-${i}`, `${round}-${i}-${padding}`)));
+    }
+    await store.flush();
+    // Some compaction happened: the main file holds more than the first write.
+    expect(readFileSync(file, 'utf8').length).toBeGreaterThan(40 * 200);
+    await store.close();
+    expect(existsSync(`${file}.journal.prev`)).toBe(false);
+    const reopened = await open(file);
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 10; i++) expect(await reopened.getValue(`k${round}-${i}`)).toBe(`${round}-${i}-${padding}`);
+    }
+    await reopened.close();
+  });
+
+  it('recovers from a crash during a background compaction: the rotated journal, then the new one, over the old file', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const store = await open(file);
+    await store.setValue('in-file', 'old');
+    await store.close();
+    // As a crash would leave it: the old main file, the rotated journal (lines 1–2) and the new one (line 3).
+    writeFileSync(`${file}.journal.prev`, `[1,[["value",{"name":"a","value":"1"}]]]\n[2,[["value",{"name":"in-file","value":"new"}]]]\n`);
+    writeFileSync(`${file}.journal`, `[3,[["value",{"name":"a","value":"3"}]]]\n`);
+    const reopened = await open(file);
+    expect(await reopened.getValue('a')).toBe('3');
+    expect(await reopened.getValue('in-file')).toBe('new');
+    // Folded into the file at once: both journals are gone.
+    expect(existsSync(`${file}.journal.prev`)).toBe(false);
+    expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
+    await reopened.close();
+    const again = await open(file);
+    expect(await again.getValue('a')).toBe('3');
+    await again.close();
+  });
+
   it('forgets processed inbound ids after 30 days, never pending ones', async () => {
     const file = join(tempDir(), 'sportello.json');
     let now = Date.parse('2026-01-01T00:00:00Z');

@@ -61,7 +61,45 @@ export class DurableJsonFile<T> implements Adapter<T> {
     await syncDirectory(dirname(this.#file));
     this.#bytes = Buffer.byteLength(text);
   }
+
+
+  /**
+   * Replaces the file with the concatenation of `parts` (which must make one JSON document of
+   * what `parse` accepts). Parts are produced and written one after the other, so a large store
+   * is serialised in slices without holding the event loop for the whole of it.
+   */
+  async writeParts(parts: Iterable<string>): Promise<void> {
+    const handle = await open(this.#temp, 'w');
+    let bytes = 0;
+    try {
+      let pending: string[] = [];
+      let pendingLength = 0;
+      for (const part of parts) {
+        pending.push(part);
+        pendingLength += part.length;
+        if (pendingLength >= WRITE_CHUNK) {
+          const chunk = pending.join('');
+          pending = [];
+          pendingLength = 0;
+          bytes += Buffer.byteLength(chunk);
+          await handle.write(chunk, null, 'utf8');
+        }
+      }
+      const rest = pending.join('');
+      bytes += Buffer.byteLength(rest);
+      await handle.write(rest, null, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(this.#temp, this.#file);
+    await syncDirectory(dirname(this.#file));
+    this.#bytes = bytes;
+  }
 }
+
+/** Characters gathered before one write call while writing in parts. */
+const WRITE_CHUNK = 1 << 20;
 
 /** Makes a rename or a new file in `dir` durable. Windows cannot open a directory for fsync; there it is skipped. */
 export async function syncDirectory(dir: string): Promise<void> {

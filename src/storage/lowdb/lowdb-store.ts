@@ -3,9 +3,12 @@
  * The embedded store: everything in memory (with indexes), persisted to one JSON file through
  * lowdb plus an append-only journal beside it. Each mutation is a group of "puts" (whole records
  * to store); it changes memory at once and resolves when a journal append that started after it
- * is on disk, so writes arriving together share one append. When the journal grows as large as
- * the main file, the whole store is written to the main file (atomically) and the journal
- * emptied, so a write costs the size of the change, amortised. See docs/storage.md.
+ * is on disk, so writes arriving together share one append. When the journal grows past twice
+ * the main file, the whole store is written to the main file (atomically) in the background:
+ * the journal is rotated, the records as they are at that moment (records are replaced, never
+ * changed in place) are serialised slice by slice while writes go on into the new journal, and
+ * the old journal is deleted once the file is on disk. A write costs the size of the change,
+ * amortised, and never waits for a compaction. See docs/storage.md.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -56,7 +59,7 @@ export interface LowdbStoreOptions {
    * file, cheap at this size); beyond it, writes are appended to the journal (default 1 MiB).
    */
   wholeFileBelowBytes?: number;
-  /** The journal is folded into the main file once it is larger than this and than the file (default 8 MiB). */
+  /** The journal is folded into the main file once it is larger than this and than twice the file (default 8 MiB). */
   compactAfterBytes?: number;
 }
 
@@ -70,6 +73,25 @@ export interface LowdbStore extends Store {
   flush(): Promise<void>;
   /** How many times the file was written since init (writes arriving together share one). */
   fileWrites(): number;
+}
+
+/** Records serialised per slice while compacting: a slice takes about a millisecond. */
+const SLICE = 500;
+
+/** The snapshot as JSON text, in parts: the small fields first, then each list slice by slice. */
+function* snapshotParts(snapshot: StoreSnapshot): Generator<string> {
+  const { customers, conversations, cases, messages, outbox, inbound, operators, suggestions, ...fields } = snapshot;
+  const head = JSON.stringify(fields);
+  yield head.slice(0, -1);
+  const lists: Record<string, readonly unknown[]> = { customers, conversations, cases, messages, outbox, inbound, operators, suggestions };
+  for (const [name, list] of Object.entries(lists)) {
+    yield `,${JSON.stringify(name)}:[`;
+    for (let i = 0; i < list.length; i += SLICE) {
+      yield (i > 0 ? ',' : '') + list.slice(i, i + SLICE).map((record) => JSON.stringify(record)).join(',');
+    }
+    yield ']';
+  }
+  yield '}';
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -248,21 +270,54 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     compactNext = false;
   }
 
+  /** The background compaction under way, if any. */
+  let compacting: Promise<void> | undefined;
+
+  /**
+   * Starts writing the whole store to the main file without holding up writes: the journal is
+   * rotated now (its lines are all in the snapshot taken here), the snapshot is serialised and
+   * written in slices, then the rotated journal is deleted. If that fails, the next write
+   * compacts in the foreground (both journals are still there, so nothing is lost meanwhile).
+   */
+  async function startCompaction(): Promise<void> {
+    const snapshot = toSnapshot();
+    try {
+      await journal.rotate();
+    } catch (err) {
+      compactNext = true;
+      throw new StoreError(`could not rotate ${journalFile}: ${(err as Error).message}`, { cause: err });
+    }
+    compacting = (async () => {
+      try {
+        await mainFile.writeParts(snapshotParts(snapshot));
+        await journal.dropPrevious();
+      } catch {
+        compactNext = true;
+      } finally {
+        compacting = undefined;
+      }
+    })();
+  }
+
   async function writeNow(): Promise<void> {
     if (now() - lastPrune > PRUNE_EVERY_MS) pruneInbound();
     const text = unwritten.join('');
-    unwritten = [];
     const small = mainFile.bytes + text.length < wholeFileBelow;
-    if (compactNext || small || journal.bytes() + text.length > Math.max(compactAfter, mainFile.bytes)) {
+    if (compactNext || small) {
+      if (compacting) await compacting;
       await compact();
-    } else if (text) {
-      try {
-        await journal.append(text);
-      } catch (err) {
-        // The journal may now end in a partial line: never append after it.
-        compactNext = true;
-        throw new StoreError(`could not write ${journalFile}: ${(err as Error).message}`, { cause: err });
+    } else {
+      unwritten = [];
+      if (text) {
+        try {
+          await journal.append(text);
+        } catch (err) {
+          // The journal may now end in a partial line: never append after it.
+          compactNext = true;
+          throw new StoreError(`could not write ${journalFile}: ${(err as Error).message}`, { cause: err });
+        }
       }
+      if (!compacting && journal.bytes() > Math.max(compactAfter, 2 * mainFile.bytes)) await startCompaction();
     }
     writes += 1;
   }
@@ -502,8 +557,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       await store.flush();
       state = 'closed';
+      if (compacting) await compacting;
       // Leave one self-contained file behind.
-      if (journal.bytes() > 0) await compact();
+      if (journal.bytes() > 0 || compactNext) await compact();
       await journal.close();
     },
 
