@@ -330,6 +330,18 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     return persist();
   }
 
+  /**
+   * Like `commit`, for records still shared with the caller: memory gets private copies parsed
+   * back from the journal line (which is serialised anyway) instead of a separate deep clone.
+   */
+  function commitCopies(puts: Put[]): Promise<void> {
+    seq += 1;
+    const line = `${JSON.stringify([seq, puts])}\n`;
+    for (const put of (JSON.parse(line) as [number, Put[]])[1]) apply(put);
+    unwritten.push(line);
+    return persist();
+  }
+
   /** Resolves after a file write that started after this call has completed. */
   function persist(): Promise<void> {
     if (scheduled) return scheduled;
@@ -411,12 +423,13 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       if (i >= 0) all[i] = item;
     } else {
       all.push(item);
-      all.sort((a, b) => a.seq - b.seq);
+      // Items nearly always arrive in seq order: sort only when one does not.
+      if (all.length > 1 && all[all.length - 2]!.seq > item.seq) all.sort((a, b) => a.seq - b.seq);
     }
     outboxByConversation.set(item.conversationId, all);
     if (item.status === 'pending' || item.status === 'sending') {
       unsent.push(item);
-      unsent.sort((a, b) => a.seq - b.seq);
+      if (unsent.length > 1 && unsent[unsent.length - 2]!.seq > item.seq) unsent.sort((a, b) => a.seq - b.seq);
     }
     if (unsent.length) unsentByConversation.set(item.conversationId, unsent);
     else unsentByConversation.delete(item.conversationId);
@@ -574,7 +587,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       ensureOpen();
       const key = inboundKey(msg.channel, msg.id);
       if (inbound.has(key)) return false;
-      await commit([['inbound', { channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: clone(msg) }]]);
+      await commitCopies([['inbound', { channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: msg }]]);
       return true;
     },
 
@@ -605,20 +618,19 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         if (outbox.has(item.id) || outboxIds.has(item.id)) throw new StoreError(`outbox item ${item.id} already exists`);
         outboxIds.add(item.id);
       }
-      const copy = clone(turn);
       const puts: Put[] = [];
-      if (copy.customer) puts.push(['customer', copy.customer]);
-      for (const c of copy.conversations) puts.push(['conversation', c]);
-      if (copy.case) puts.push(['case', copy.case]);
-      for (const m of copy.messages) puts.push(['message', m]);
+      if (turn.customer) puts.push(['customer', turn.customer]);
+      for (const c of turn.conversations) puts.push(['conversation', c]);
+      if (turn.case) puts.push(['case', turn.case]);
+      for (const m of turn.messages) puts.push(['message', m]);
       const seqs = new Map<string, number>();
-      for (const item of copy.outbox) {
+      for (const item of turn.outbox) {
         const seq = (seqs.get(item.conversationId) ?? lastSeq.get(item.conversationId) ?? 0) + 1;
         seqs.set(item.conversationId, seq);
         puts.push(['outbox', { ...item, seq }]);
       }
-      if (copy.inbound) puts.push(['inbound', processed(copy.inbound.channel, copy.inbound.id)]);
-      await commit(puts);
+      if (turn.inbound) puts.push(['inbound', processed(turn.inbound.channel, turn.inbound.id)]);
+      await commitCopies(puts);
     },
 
     async getCustomer(id) {
