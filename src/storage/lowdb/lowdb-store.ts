@@ -56,7 +56,7 @@ export interface LowdbStoreOptions {
   now?: () => number;
   /**
    * While the main file is smaller than this, each write rewrites it whole (one self-contained
-   * file, cheap at this size); beyond it, writes are appended to the journal (default 1 MiB).
+   * file, cheap at this size); beyond it, writes are appended to the journal (default 64 KiB).
    */
   wholeFileBelowBytes?: number;
   /** The journal is folded into the main file once it is larger than this and than twice the file (default 8 MiB). */
@@ -96,7 +96,7 @@ function* snapshotParts(snapshot: StoreSnapshot): Generator<string> {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
-const DEFAULT_WHOLE_FILE_BYTES = 1024 * 1024;
+const DEFAULT_WHOLE_FILE_BYTES = 64 * 1024;
 
 /** One record to store whole (upsert by id); a journal line is an array of these. */
 type Put =
@@ -328,6 +328,13 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     seq += 1;
     unwritten.push(`${JSON.stringify([seq, puts])}\n`);
     return persist();
+  }
+
+  /** Applies puts to memory and queues their journal line without starting a write (no durability needed). */
+  function journalLater(puts: Put[]): void {
+    for (const put of puts) apply(put);
+    seq += 1;
+    unwritten.push(`${JSON.stringify([seq, puts])}\n`);
   }
 
   /**
@@ -577,7 +584,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     },
 
     async flush() {
-      if (scheduled) await scheduled;
+      // Lines queued without a write of their own (claims) go out now too.
+      if (unwritten.length > 0) await persist();
+      else if (scheduled) await scheduled;
       else if (running) await running;
     },
 
@@ -745,9 +754,10 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         heads.push(item);
       }
       const claimed = heads.map((head): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
-      // One process owns the file and `init()` frees every lease, so a claim need not wait for the
-      // disk: it is applied in memory now and journaled with the next write (saves an fsync per batch).
-      if (claimed.length) void commit(claimed.map((item): Put => ['outbox', item])).catch(() => undefined);
+      // One process owns the file and `init()` frees every lease, so a claim need not reach the
+      // disk at all: it is applied in memory now and its journal line rides along with the next
+      // write (the send's completion), saving a write per batch.
+      if (claimed.length) journalLater(claimed.map((item): Put => ['outbox', item]));
       return claimed.map(clone);
     },
 
