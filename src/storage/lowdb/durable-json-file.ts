@@ -99,7 +99,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
 }
 
 /** Characters gathered before one write call while writing in parts. */
-const WRITE_CHUNK = 1 << 20;
+const WRITE_CHUNK = 256 * 1024;
 
 /** Makes a rename or a new file in `dir` durable. Windows cannot open a directory for fsync; there it is skipped. */
 export async function syncDirectory(dir: string): Promise<void> {
