@@ -61,6 +61,23 @@ describe('the lowdb store on disk', () => {
     await reopened.close();
   });
 
+  it('never hands out a reply before the turn that wrote it is on disk (a crash could still undo the turn)', async () => {
+    const store = await open(join(tempDir(), 'sportello.json'));
+    const t0 = Date.parse('2026-11-23T10:00:00.000Z');
+    const committing = store.commitTurn(makeTurn({ outbox: [makeOutbox('a1')] }));
+    // Memory already has the turn (reads see it), the disk not yet: no claim.
+    expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'pending' });
+    expect(await store.claimOutbox(t0, 10, 30_000)).toEqual([]);
+    await committing;
+    expect((await store.claimOutbox(t0, 10, 30_000)).map((o) => o.id)).toEqual(['a1']);
+    // A retry is due again only once it is on disk too.
+    const retrying = store.completeOutbox('a1', { status: 'retry', notBefore: t0, error: '503' });
+    expect(await store.claimOutbox(t0, 10, 30_000)).toEqual([]);
+    await retrying;
+    expect((await store.claimOutbox(t0, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+    await store.close();
+  });
+
   it('groups writes that arrive together into one file write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const before = store.fileWrites();

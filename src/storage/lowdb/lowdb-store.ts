@@ -195,6 +195,16 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   const dueHeads = new PriorityQueue<{ notBefore: number; order: number; id: string }>((a, b) => a.notBefore - b.notBefore || a.order - b.order);
   /** The head entry last queued per conversation (`id@notBefore`), to queue each change once. */
   const queuedHead = new Map<string, string>();
+  /**
+   * The mutation that last wrote each unsent outbox item. Memory changes before the disk does, so
+   * a claim hands out only items whose mutation is on disk (`durableSeq`): a reply is never sent
+   * for a turn that a crash could still undo (it would be answered again after recovery).
+   */
+  const outboxWrittenBy = new Map<string, number>();
+  /** The mutation being applied (0 while loading what is already on disk). */
+  let applyingSeq = 0;
+  /** The last mutation known to be on disk. */
+  let durableSeq = 0;
   let outboxCounter = 0;
   const lastSeq = new Map<string, number>();
   const inbound = new Map<string, InboundRecord>();
@@ -301,6 +311,18 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
 
   async function writeNow(): Promise<void> {
     if (now() - lastPrune > PRUNE_EVERY_MS) pruneInbound();
+    await writeUnwritten();
+    writes += 1;
+  }
+
+  /** Writes what is queued; afterwards every mutation applied before the call is on disk. */
+  async function writeUnwritten(): Promise<void> {
+    const upTo = seq;
+    await writeQueued();
+    durableSeq = Math.max(durableSeq, upTo);
+  }
+
+  async function writeQueued(): Promise<void> {
     const text = unwritten.join('');
     const small = mainFile.bytes + text.length < wholeFileBelow;
     if (compactNext || small) {
@@ -319,22 +341,28 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       if (!compacting && journal.bytes() > Math.max(compactAfter, 2 * mainFile.bytes)) await startCompaction();
     }
-    writes += 1;
   }
 
   /** Applies puts to memory and queues them as one journal line; resolves once on disk. */
   function commit(puts: Put[]): Promise<void> {
-    for (const put of puts) apply(put);
-    seq += 1;
-    unwritten.push(`${JSON.stringify([seq, puts])}\n`);
+    journalLater(puts);
     return persist();
   }
 
   /** Applies puts to memory and queues their journal line without starting a write (no durability needed). */
   function journalLater(puts: Put[]): void {
-    for (const put of puts) apply(put);
     seq += 1;
+    applyAll(puts, seq);
     unwritten.push(`${JSON.stringify([seq, puts])}\n`);
+  }
+
+  function applyAll(puts: readonly Put[], mutation: number): void {
+    applyingSeq = mutation;
+    try {
+      for (const put of puts) apply(put);
+    } finally {
+      applyingSeq = 0;
+    }
   }
 
   /**
@@ -344,7 +372,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   function commitCopies(puts: Put[]): Promise<void> {
     seq += 1;
     const line = `${JSON.stringify([seq, puts])}\n`;
-    for (const put of (JSON.parse(line) as [number, Put[]])[1]) apply(put);
+    applyAll((JSON.parse(line) as [number, Put[]])[1], seq);
     unwritten.push(line);
     return persist();
   }
@@ -421,6 +449,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   function putOutbox(item: OutboxItem): void {
     const old = outbox.get(item.id);
     outbox.set(item.id, item);
+    // Only the mutations that make an item due count (its turn, a retry); a claim needs no disk.
+    if (item.status === 'pending') outboxWrittenBy.set(item.id, applyingSeq);
+    else if (item.status !== 'sending') outboxWrittenBy.delete(item.id);
     if (!outboxOrder.has(item.id)) outboxOrder.set(item.id, outboxCounter++);
     lastSeq.set(item.conversationId, Math.max(lastSeq.get(item.conversationId) ?? 0, item.seq));
     const all = outboxByConversation.get(item.conversationId) ?? [];
@@ -743,6 +774,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       ensureOpen();
       const heads: OutboxItem[] = [];
       const taken = new Set<string>();
+      const notYetOnDisk: Array<{ notBefore: number; order: number; id: string }> = [];
       while (heads.length < limit && !dueHeads.isEmpty() && dueHeads.front()!.notBefore <= at) {
         const entry = dueHeads.dequeue()!;
         const item = outbox.get(entry.id);
@@ -750,9 +782,14 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         if (!item || item.notBefore !== entry.notBefore || taken.has(item.id)) continue;
         if (item.status !== 'pending' && item.status !== 'sending') continue;
         if (unsentByConversation.get(item.conversationId)?.[0]?.id !== item.id) continue;
+        if ((outboxWrittenBy.get(item.id) ?? 0) > durableSeq) {
+          notYetOnDisk.push(entry);
+          continue;
+        }
         taken.add(item.id);
         heads.push(item);
       }
+      for (const entry of notYetOnDisk) dueHeads.enqueue(entry);
       const claimed = heads.map((head): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
       // One process owns the file and `init()` frees every lease, so a claim need not reach the
       // disk at all: it is applied in memory now and its journal line rides along with the next
