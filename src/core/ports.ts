@@ -226,6 +226,14 @@ export interface Store {
 
   /** Records an inbound message unless (channel, id) was seen: false for a duplicate. */
   acceptInbound(msg: InboundMessage): Promise<boolean>;
+  /**
+   * Optional, for stores that tell a duplicate from memory: records the message at once and says
+   * whether it is new; `durable` resolves when the record is on disk. The pipeline then decides
+   * the turn while the record is being written, so that both usually reach the disk in one write
+   * (and the reply waits for one write, not two). The message must not be acknowledged before
+   * `durable` resolves.
+   */
+  acceptInboundNow?(msg: InboundMessage): { fresh: boolean; durable: Promise<void> };
   /** Accepted messages not yet processed (after a crash), oldest first. */
   pendingInbound(limit: number): Promise<InboundMessage[]>;
   /** Runs `fn` while holding the lock of one conversation key (across processes where shared). */

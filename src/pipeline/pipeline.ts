@@ -120,15 +120,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function accept(msg: InboundMessage) {
-    const fresh = await store.acceptInbound(msg);
-    // Backpressure: the message is durable now; acknowledge it only when processing keeps up,
-    // so a burst cannot pile up unboundedly behind the acknowledgements.
-    const limit = deps.maxInFlight ?? 256;
-    while (fresh && inFlight.size >= limit) await new Promise<void>((wake) => waiting.push(wake));
+    // A store that tells duplicates from memory records the message at once and writes it while
+    // the turn is decided, so the record and the turn usually reach the disk in one write.
+    const early = store.acceptInboundNow?.(msg);
+    const fresh = early ? early.fresh : await store.acceptInbound(msg);
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');
       return { duplicate: true, done: Promise.resolve<TurnOutcome>({ action: 'duplicate', replies: [] }) };
     }
+    // Backpressure: the message is recorded; acknowledge it only when processing keeps up,
+    // so a burst cannot pile up unboundedly behind the acknowledgements.
+    const limit = deps.maxInFlight ?? 256;
+    while (inFlight.size >= limit) await new Promise<void>((wake) => waiting.push(wake));
     const done = track(
       handleMessage(msg).catch((err: unknown) => {
         logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed; it stays pending');
@@ -136,6 +139,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }),
     );
     done.catch(() => undefined);
+    // Acknowledged only once the record is on disk: if that write fails, the platform redelivers.
+    if (early) await early.durable;
     return { duplicate: false, done };
   }
 

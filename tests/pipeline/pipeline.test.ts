@@ -27,6 +27,23 @@ describe('handleMessage through the real pipeline', () => {
     expect(english.faqId).toBe('opening-hours');
   });
 
+  it('writes an accepted message and its turn to disk together, acknowledging only once both are there', async () => {
+    const store = t.app.store as typeof t.app.store & { fileWrites(): number };
+    await t.app.sender.drain();
+    const before = store.fileWrites();
+    const msg = t.message('come posso pagare?');
+    const { duplicate, done } = await t.app.pipeline.accept(msg);
+    expect(duplicate).toBe(false);
+    // Acknowledged: the message is on disk, and the turn (decided meanwhile) went in the same write.
+    expect(store.fileWrites() - before).toBe(1);
+    expect(await t.app.store.pendingInbound(10)).toEqual([]);
+    const outcome = await done;
+    expect(outcome.action).toBe('answer');
+    expect(store.fileWrites() - before).toBe(1);
+    // A second delivery of the same message is told at once, from memory.
+    expect((await t.app.pipeline.accept(msg)).duplicate).toBe(true);
+  });
+
   it('processes a message delivered twice only once', async () => {
     const msg = t.message('come faccio un reso?');
     const [a, b] = await Promise.all([t.app.pipeline.receive(msg), t.app.pipeline.receive(msg)]);

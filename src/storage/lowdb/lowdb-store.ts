@@ -623,12 +623,18 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
 
     fileWrites: () => writes,
 
-    async acceptInbound(msg) {
+    acceptInboundNow(msg) {
       ensureOpen();
       const key = inboundKey(msg.channel, msg.id);
-      if (inbound.has(key)) return false;
-      await commitCopies([['inbound', { channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: msg }]]);
-      return true;
+      if (inbound.has(key)) return { fresh: false, durable: Promise.resolve() };
+      const durable = commitCopies([['inbound', { channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: msg }]]);
+      return { fresh: true, durable };
+    },
+
+    async acceptInbound(msg) {
+      const { fresh, durable } = store.acceptInboundNow!(msg);
+      await durable;
+      return fresh;
     },
 
     async pendingInbound(limit) {
