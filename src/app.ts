@@ -113,7 +113,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   if (config.botframework) channels.set('botframework', createBotFrameworkChannel({ config: config.botframework, store: theStore, clock, logger }));
   for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
 
-  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs });
+  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency });
   const pipeline = createPipeline({
     store: theStore,
     bus: theBus,

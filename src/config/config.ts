@@ -97,6 +97,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SPORTELLO_DATA: z.string().min(1).default('data/sportello.json'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+  OUTBOX_CONCURRENCY: int(1, 1000).default(64),
   FAQ_DIR: z.string().min(1).default('faq'),
   INTENTS_DIR: z.string().min(1).default('intents'),
   FAQ_WATCH: bool.default(true),
@@ -179,6 +180,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   dataFile: string;
   databaseUrl?: string;
+  /** Replies being sent at once by this instance (also the most a crash can leave in doubt). */
+  outboxConcurrency: number;
   faqDir: string;
   intentsDir: string;
   watchCorpus: boolean;
@@ -281,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     dataFile: e.SPORTELLO_DATA,
     databaseUrl: e.DATABASE_URL,
+    outboxConcurrency: e.OUTBOX_CONCURRENCY,
     faqDir: e.FAQ_DIR,
     intentsDir: e.INTENTS_DIR,
     watchCorpus: e.FAQ_WATCH,
