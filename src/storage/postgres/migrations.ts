@@ -215,6 +215,10 @@ $$;
 CREATE TRIGGER conversations_rev BEFORE UPDATE ON conversations FOR EACH ROW EXECUTE FUNCTION sportello_next_rev();
 CREATE TRIGGER cases_rev BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION sportello_next_rev();
 
+-- Unsent outbox items in the order claims take them, so a claim reads about as many rows as it
+-- takes instead of the whole backlog.
+CREATE INDEX outbox_due ON outbox (not_before, n) WHERE status IN ('pending', 'sending');
+
 -- One turn, as sportello_commit_turn (migration 2) plus the revision check: a conversation or
 -- case listed in turn->'expect' is written only if its revision is still the one the turn read,
 -- else SQLSTATE SP410 (conflict). Conversations and cases not listed are upserted as before.

@@ -292,8 +292,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
                 lc.doc AS linked_case, lc.rev AS linked_case_rev,
                 rel.related
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS q(e, i)
-         LEFT JOIN LATERAL (SELECT id, doc, rev FROM conversations WHERE key = q.e->>'key') cv ON true
-         LEFT JOIN LATERAL (SELECT doc, rev FROM cases WHERE id = cv.doc->>'caseId') kc ON true
+         -- LIMIT 1 keeps each lookup a nested index probe (a join could be planned as a scan of the table).
+         LEFT JOIN LATERAL (SELECT id, doc, rev FROM conversations WHERE key = q.e->>'key' LIMIT 1) cv ON true
+         LEFT JOIN LATERAL (SELECT doc, rev FROM cases WHERE id = cv.doc->>'caseId' LIMIT 1) kc ON true
          LEFT JOIN LATERAL (
            SELECT doc, rev FROM cases WHERE customer_id = q.e->>'customerId' AND status = 'open'
            ORDER BY opened_at DESC NULLS LAST, n DESC LIMIT 1) oc ON true
@@ -303,9 +304,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
          LEFT JOIN LATERAL (
            SELECT jsonb_agg(jsonb_build_object('doc', c.doc, 'rev', c.rev) ORDER BY c.n) AS related
            FROM conversations c
-           WHERE c.id IN (SELECT jsonb_array_elements_text(kc.doc->'conversationIds')
-                          UNION SELECT jsonb_array_elements_text(oc.doc->'conversationIds')
-                          UNION SELECT jsonb_array_elements_text(lc.doc->'conversationIds'))
+           -- = ANY(ARRAY(…)): primary-key lookups; IN (SELECT …) is planned as a scan of all conversations.
+           WHERE c.id = ANY (ARRAY(SELECT jsonb_array_elements_text(kc.doc->'conversationIds')
+                                   UNION SELECT jsonb_array_elements_text(oc.doc->'conversationIds')
+                                   UNION SELECT jsonb_array_elements_text(lc.doc->'conversationIds')))
              AND c.id IS DISTINCT FROM cv.id) rel ON true
          ORDER BY q.i`,
         [json(queries)],
@@ -488,17 +490,18 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async claimOutbox(now, limit, leaseMs) {
       if (limit <= 0) return [];
-      // heads: the first unsent item of each conversation. due: those whose time has come,
-      // locked (others' locked rows skipped). The row's own status/not_before are re-checked
-      // after locking, so an item another instance just claimed or completed is not taken.
+      // due: unsent items whose time has come, in time order (index outbox_due, migration 3),
+      // that are the first unsent item of their conversation (no unsent item with a smaller seq),
+      // locked (others' locked rows skipped). The walk stops after `limit` of them, so a long
+      // backlog does not make every claim read all of it. The row's own status/not_before are
+      // re-checked after locking, so an item another instance just claimed or completed is not taken.
       const rows = await query<{ doc: OutboxItem; old_not_before: number; n: string }>(
-        `WITH heads AS (
-           SELECT DISTINCT ON (conversation_id) id
-           FROM outbox WHERE status IN ('pending', 'sending')
-           ORDER BY conversation_id, seq
-         ), due AS (
-           SELECT o.id, o.not_before, o.n FROM outbox o JOIN heads h ON h.id = o.id
+        `WITH due AS (
+           SELECT o.id, o.not_before, o.n FROM outbox o
            WHERE o.status IN ('pending', 'sending') AND o.not_before <= $1::double precision
+             AND NOT EXISTS (
+               SELECT 1 FROM outbox p
+               WHERE p.conversation_id = o.conversation_id AND p.status IN ('pending', 'sending') AND p.seq < o.seq)
            ORDER BY o.not_before, o.n
            LIMIT $2
            FOR UPDATE OF o SKIP LOCKED
