@@ -345,11 +345,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     async flush(items) {
       const merged = new Map<string, Record<string, unknown>>();
       for (const { id, patch } of items) merged.set(id, { ...merged.get(id), ...patch });
+      // id = ANY($1): primary-key probes (a join with jsonb_array_elements was planned as a scan of the outbox).
       const rows = await query<{ id: string }>(
-        `UPDATE outbox o SET doc = o.doc || x.patch
-         FROM (SELECT e->>'id' AS id, e->'patch' AS patch FROM jsonb_array_elements($1::jsonb) AS t(e)) x
-         WHERE o.id = x.id RETURNING o.id`,
-        [json([...merged].map(([id, patch]) => ({ id, patch })))],
+        `UPDATE outbox SET doc = doc || ($2::jsonb -> id) WHERE id = ANY ($1::text[]) RETURNING id`,
+        [[...merged.keys()], json(Object.fromEntries(merged))],
       );
       const found = new Set(rows.map((r) => r.id));
       return items.map(({ id }): Settled<void> =>
