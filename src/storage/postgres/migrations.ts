@@ -260,13 +260,18 @@ BEGIN
 
   IF jsonb_typeof(turn->'case') = 'object' THEN
     v_rev := turn->'expect'->'cases'->>(turn->'case'->>'id');
+    -- Most turns hand back their case unchanged: then nothing is written (no new row version, no
+    -- index entries, no WAL), only the revision is checked.
     IF v_rev IS NULL THEN
       INSERT INTO cases (id, doc) VALUES (turn->'case'->>'id', turn->'case')
-        ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+        ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc WHERE cases.doc IS DISTINCT FROM EXCLUDED.doc;
     ELSE
-      UPDATE cases SET doc = turn->'case' WHERE id = turn->'case'->>'id' AND rev = v_rev::bigint;
+      UPDATE cases SET doc = turn->'case' WHERE id = turn->'case'->>'id' AND rev = v_rev::bigint AND doc IS DISTINCT FROM turn->'case';
       IF NOT FOUND THEN
-        RAISE EXCEPTION 'case % changed since the turn read it', turn->'case'->>'id' USING ERRCODE = 'SP410';
+        PERFORM 1 FROM cases WHERE id = turn->'case'->>'id' AND rev = v_rev::bigint AND doc = turn->'case';
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'case % changed since the turn read it', turn->'case'->>'id' USING ERRCODE = 'SP410';
+        END IF;
       END IF;
     END IF;
   END IF;
