@@ -539,6 +539,12 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.updateSuggestion('ghost', { status: 'rejected' })).toBeUndefined();
       });
 
+      it('reads several values asked for at the same moment, each its own', async () => {
+        await store.setValue('a', '1');
+        await store.setValue('b', '2');
+        expect(await Promise.all(['a', 'missing', 'b', 'a'].map((n) => store.getValue(n)))).toEqual(['1', undefined, '2', '1']);
+      });
+
       it('keeps the last value written under a name', async () => {
         expect(await store.getValue('cursor')).toBeUndefined();
         await store.setValue('cursor', '1');

@@ -338,6 +338,17 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
   });
 
+  /** Named values: one SELECT per batch (the Messenger adapter reads one per send). */
+  const valueReads = createBatcher<string, string | undefined>({
+    maxBatch,
+    maxInFlight,
+    async flush(names) {
+      const rows = await query<{ name: string; value: string }>('SELECT name, value FROM store_values WHERE name = ANY ($1::text[])', [[...new Set(names)]]);
+      const found = new Map(rows.map((r) => [r.name, r.value]));
+      return names.map((n): Settled<string | undefined> => ({ ok: true, value: found.get(n) }));
+    },
+  });
+
   /** Outbox completions: one UPDATE; two completions of one id in a batch apply in call order. */
   const completions = createBatcher<{ id: string; patch: Record<string, unknown> }, void>({
     maxBatch,
@@ -583,8 +594,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         : docs<FaqSuggestion>('SELECT doc FROM suggestions ORDER BY n'),
 
     async getValue(name) {
-      const rows = await query<{ value: string }>('SELECT value FROM store_values WHERE name = $1', [name]);
-      return rows[0]?.value;
+      ensureOpen();
+      return valueReads.add(name);
     },
 
     async setValue(name, value) {
