@@ -81,7 +81,9 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   /** Starts sending unless a sender runs; a sender that ends re-checks for late arrivals. */
   function kick(): void {
     if (sending || !queue.length) return;
-    sending = sendQueued().finally(() => {
+    // Wait for the end of this turn of the event loop first, so the events of every turn
+    // committed in it (and their outbox completions) leave together rather than one by one.
+    sending = new Promise<void>((resolve) => setImmediate(resolve)).then(sendQueued).finally(() => {
       sending = undefined;
       kick();
     });
