@@ -86,3 +86,10 @@ export class AlreadyProcessedError extends ConflictError {
 
 /** A store operation failed. */
 export class StoreError extends SportelloError {}
+
+/**
+ * A turn was refused because a conversation or case it writes changed since the turn read it
+ * (another instance, or an operator, wrote in between), or a conversation it creates got its key
+ * taken meanwhile. Nothing of the turn was written: reload and decide again.
+ */
+export class TurnConflictError extends StoreError {}

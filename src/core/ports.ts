@@ -195,8 +195,51 @@ export interface Understander {
 
 // ───────────────────────────── storage ─────────────────────────────
 
+/**
+ * Revisions of stored conversations and cases (id → revision) as a turn read them. Every write of
+ * a conversation or case gives it a new revision; a store compares them at commit (optimistic
+ * concurrency across instances, see docs/storage.md).
+ */
+export interface Revisions {
+  conversations: Record<string, number>;
+  cases: Record<string, number>;
+}
+
+/** What a customer turn reads before it decides, asked for in one call. */
+export interface TurnContextQuery {
+  /** The conversation key (see pipeline `conversationKey`). */
+  key: string;
+  /** The customer writing (`channel:platformId`). */
+  customerId: string;
+  /** The customer a message links to (a DM opened from a public post), whose open case it may join. */
+  linkedCustomerId?: string;
+}
+
+/** The answer to a TurnContextQuery, read in one consistent snapshot where the store can. */
+export interface TurnContext {
+  customer?: Customer;
+  /** The conversation with the query's key. */
+  conversation?: Conversation;
+  /** That conversation's case. */
+  case?: Case;
+  /** The customer's most recent open case (as `findOpenCase`). */
+  openCase?: Case;
+  /** The linked customer's most recent open case, when `linkedCustomerId` was given. */
+  linkedOpenCase?: Case;
+  /** Every other stored conversation of the cases above (the siblings of whichever case the turn joins). */
+  related: Conversation[];
+  /** Revisions of the conversations and cases above: pass them as `TurnRecord.expect`. */
+  revisions: Revisions;
+}
+
 /** Everything one processed customer turn changes, written atomically. */
 export interface TurnRecord {
+  /**
+   * Revisions the turn's decisions rest on (from `loadTurnContext`). A conversation or case the
+   * turn writes whose stored revision differs is refused with TurnConflictError, writing nothing.
+   * Conversations and cases not listed are written whatever their revision (operator actions).
+   */
+  expect?: Revisions;
   /** The inbound message this turn processed (marked done); absent for operator actions. */
   inbound?: { channel: ChannelName; id: string };
   customer?: Customer;
@@ -236,11 +279,22 @@ export interface Store {
   acceptInboundNow?(msg: InboundMessage): { fresh: boolean; durable: Promise<void> };
   /** Accepted messages not yet processed (after a crash), oldest first. */
   pendingInbound(limit: number): Promise<InboundMessage[]>;
-  /** Runs `fn` while holding the lock of one conversation key (across processes where shared). */
+  /**
+   * Runs `fn` while holding the lock of one conversation key in this process. Across processes a
+   * shared store does not lock: `commitTurn` with `expect` refuses a turn that raced another
+   * (TurnConflictError) and the caller runs it again.
+   */
   withConversationLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
 
-  /** Writes a turn: conversations, case, customer, messages, outbox, inbound done: all or nothing. */
+  /**
+   * Writes a turn: conversations, case, customer, messages, outbox, inbound done: all or nothing.
+   * Throws AlreadyProcessedError when its inbound message was processed, TurnConflictError when
+   * what it expected changed (or a new conversation's key was taken).
+   */
   commitTurn(turn: TurnRecord): Promise<void>;
+
+  /** Reads what a customer turn needs (customer, conversation, cases, siblings, revisions) in one call. */
+  loadTurnContext(query: TurnContextQuery): Promise<TurnContext>;
 
   getCustomer(id: string): Promise<Customer | undefined>;
   getConversation(id: string): Promise<Conversation | undefined>;

@@ -6,7 +6,7 @@
  */
 import type { FaqEntry, IntentDef, KnowledgeSource } from '../core/corpus.js';
 import type { EventBus, DomainEvent } from '../core/events.js';
-import { AlreadyProcessedError, PipelineError } from '../core/errors.js';
+import { AlreadyProcessedError, PipelineError, TurnConflictError } from '../core/errors.js';
 import type { ChannelAdapter, ChannelCapabilities, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
 import type {
@@ -29,6 +29,9 @@ import { newId } from '../util/ids.js';
 import type { Logger } from '../util/logger.js';
 import { decide, type Decision } from './decide.js';
 import { say } from './messages.js';
+
+/** Runs of one turn before it gives up when it keeps racing other writers of its conversation (it stays pending). */
+const MAX_TURN_ATTEMPTS = 5;
 
 /** Business hours as the pipeline needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -152,7 +155,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function handleMessage(msg: InboundMessage): Promise<TurnOutcome> {
     const key = conversationKey(msg);
     try {
-      return await store.withConversationLock(key, () => processTurn(msg, key));
+      return await store.withConversationLock(key, async () => {
+        // A shared store does not lock a conversation across instances: a turn that raced another
+        // one (or an operator's action) is refused whole, and runs again on what the winner wrote.
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            return await processTurn(msg, key);
+          } catch (err) {
+            if (!(err instanceof TurnConflictError) || attempt >= MAX_TURN_ATTEMPTS) throw err;
+            logger.debug({ channel: msg.channel, messageId: msg.id, attempt }, 'turn raced another on its conversation; running it again');
+            if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+          }
+        }
+      });
     } catch (err) {
       if (err instanceof AlreadyProcessedError) {
         // Another instance (or a live delivery racing crash recovery) answered it: nothing to do.
@@ -181,9 +196,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   async function decideAndCommit(msg: InboundMessage, key: string, adapter: ChannelAdapter, now: Date, at: string): Promise<TurnOutcome> {
 
-    // Load (or create) the customer, the conversation and its case.
-    const customer = await loadCustomer(msg, at);
-    let conversation = await store.findConversationByKey(key);
+    // Load (or create) the customer, the conversation and its case: one store call.
+    const linkedCustomerId = msg.linkTo ? `${msg.channel}:${msg.linkTo.customerPlatformId}` : undefined;
+    const context = await store.loadTurnContext({ key, customerId: `${msg.channel}:${msg.customer.platformId}`, linkedCustomerId });
+    const customer = mergeCustomer(msg, context.customer, at);
+    let conversation = context.conversation;
     let kase: Case | undefined;
     const touched = new Map<string, Conversation>();
     /** Conversations this turn creates besides the main one (the private side of a DM prompt). */
@@ -191,11 +208,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (conversation?.state === 'resolved') {
       conversation = { ...conversation, state: transition('resolved', 'bot'), missStreak: 0, assignee: undefined, queue: undefined };
     }
-    if (conversation) kase = await store.getCase(conversation.caseId);
+    if (conversation) kase = context.case;
     if (!conversation || !kase || kase.status === 'resolved') {
-      const linkedCustomerId = msg.linkTo ? `${msg.channel}:${msg.linkTo.customerPlatformId}` : undefined;
-      const openCase =
-        (linkedCustomerId ? await store.findOpenCase(linkedCustomerId) : undefined) ?? (await store.findOpenCase(customer.id));
+      const openCase = (linkedCustomerId ? context.linkedOpenCase : undefined) ?? context.openCase;
       kase = openCase ?? { id: newId('cs'), customerId: customer.id, status: 'open', conversationIds: [], openedAt: at };
       conversation = conversation
         ? { ...conversation, caseId: kase.id }
@@ -239,9 +254,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     ];
 
     // The other conversations of this case (the public thread of a DM, and vice versa).
-    const siblings = (await Promise.all(kase.conversationIds.filter((id) => id !== conversation!.id).map((id) => store.getConversation(id)))).filter(
-      (c): c is Conversation => c !== undefined,
-    );
+    const related = new Map(context.related.map((c) => [c.id, c]));
+    const siblings = kase.conversationIds.filter((id) => id !== conversation!.id).flatMap((id) => related.get(id) ?? []);
 
     const knowledge = deps.knowledge.current();
     const understanding = knowledge.understander.understand(msg.payload && isLabel(msg.payload) ? labelText(msg.payload, knowledge) ?? msg.text : msg.text, {
@@ -395,6 +409,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }));
 
     await store.commitTurn({
+      expect: context.revisions,
       inbound: { channel: msg.channel, id: msg.id },
       customer,
       conversations: [...touched.values()],
@@ -495,9 +510,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return say('soon', language, { minutes });
   }
 
-  async function loadCustomer(msg: InboundMessage, at: string): Promise<Customer> {
+  function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
     const id = `${msg.channel}:${msg.customer.platformId}`;
-    const existing = await store.getCustomer(id);
     const p = msg.customer;
     return {
       id,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { DomainEvent } from '../../src/core/events.js';
-import { AlreadyProcessedError, StoreError } from '../../src/core/errors.js';
+import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
 import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore } from '../../src/storage/postgres/index.js';
 import {
   describeStoreContract,
@@ -141,6 +141,44 @@ describe('the PostgreSQL store on its own', () => {
     expect(await store.pendingInbound(10)).toEqual([]);
   });
 
+  it('commits turns made at the same moment in one round trip, each with its own outcome', async () => {
+    const store = await open(`group_${++schemaCounter}`);
+    await store.acceptInbound(makeInbound('m1'));
+    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+    let results: PromiseSettledResult<void>[] = [];
+    const sent = await recordQueries(async () => {
+      results = await Promise.allSettled([
+        store.commitTurn(makeTurn({ outbox: [makeOutbox('a')] })),
+        store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('b')] })),
+        store.commitTurn(makeTurn({ outbox: [makeOutbox('a', { conversationId: 'cv2' })] })),
+        store.commitTurn(makeTurn({ outbox: [makeOutbox('c')] })),
+      ]);
+    });
+    expect(sent).toHaveLength(1);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyProcessedError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
+    expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/outbox_pkey/);
+    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['a', 1], ['c', 2]]);
+  });
+
+  it('accepts, reads turn contexts and completes outbox items made at the same moment in one round trip each', async () => {
+    const store = await open(`group_reads_${++schemaCounter}`);
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1'), makeOutbox('o2', { conversationId: 'cv2' })] }));
+    const accepts = await recordQueries(async () => {
+      expect(await Promise.all(['m1', 'm2', 'm3'].map((id) => store.acceptInbound(makeInbound(id))))).toEqual([true, true, true]);
+    });
+    expect(accepts).toHaveLength(1);
+    const reads = await recordQueries(async () => {
+      await Promise.all(['k1', 'k2', 'k3'].map((key) => store.loadTurnContext({ key, customerId: 'test:u1' })));
+    });
+    expect(reads).toHaveLength(1);
+    const completions = await recordQueries(async () => {
+      await Promise.all(['o1', 'o2'].map((id) => store.completeOutbox(id, { status: 'sent', platformId: `p-${id}`, at: '2026-03-02T09:00:00.000Z' })));
+    });
+    expect(completions).toHaveLength(1);
+  });
+
   it('completes an outbox item in one round trip', async () => {
     const store = await open(`complete_${++schemaCounter}`);
     await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
@@ -190,7 +228,7 @@ describe('the PostgreSQL store on its own', () => {
     const store = createPostgresStore({ url, schema });
     opened.push(store);
     await store.init();
-    expect(await store.migrate()).toEqual({ applied: [], current: 2 });
+    expect(await store.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
     expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['old']);
     await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o1')] }));
     await expect(store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o2')] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
@@ -249,7 +287,7 @@ describe('several PostgreSQL store instances on one database', () => {
   });
 
   it('applies the migrations once when two instances start at the same time', async () => {
-    expect(await a.migrate()).toEqual({ applied: [], current: 2 });
+    expect(await a.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
   });
 
   it('accepts a message delivered to both instances at once exactly once', async () => {
@@ -284,19 +322,70 @@ describe('several PostgreSQL store instances on one database', () => {
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
-  it('serialises work on one conversation key across instances', async () => {
-    const log: string[] = [];
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const work = (store: PostgresStore, tag: string) =>
-      store.withConversationLock('test:private:u1', async () => {
-        log.push(`start ${tag}`);
-        await sleep(50);
-        log.push(`end ${tag}`);
+  it('lets only one of two turns on one conversation that read the same state commit; the other is refused whole', async () => {
+    await a.commitTurn(makeTurn({ conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
+    await a.acceptInbound(makeInbound('ma'));
+    await a.acceptInbound(makeInbound('mb'));
+    const query = { key: 'test:private:cv1', customerId: 'test:u1' };
+    const [ctxA, ctxB] = await Promise.all([a.loadTurnContext(query), b.loadTurnContext(query)]);
+    const turn = (ctx: typeof ctxA, tag: string) =>
+      makeTurn({
+        expect: ctx.revisions,
+        inbound: { channel: 'test', id: tag },
+        conversations: [{ ...ctx.conversation!, lastInboundId: tag }],
+        case: ctx.case,
+        messages: [makeMessage(tag)],
+        outbox: [makeOutbox(tag)],
       });
-    await Promise.all([work(a, 'a'), work(b, 'b'), work(a, 'c'), work(b, 'd')]);
-    for (let i = 0; i < log.length; i += 2) {
-      expect(log[i]?.replace('start', 'end')).toBe(log[i + 1]);
-    }
+    const results = await Promise.allSettled([a.commitTurn(turn(ctxA, 'ma')), b.commitTurn(turn(ctxB, 'mb'))]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(lost?.reason).toBeInstanceOf(TurnConflictError);
+    expect(await a.listMessages({ conversationId: 'cv1' })).toHaveLength(1);
+    expect(await a.pendingInbound(10)).toHaveLength(1);
+  });
+
+  it('applies every turn of one conversation, in sequence, when two instances run them at once', async () => {
+    // Like two processes of the pipeline: read the context, decide (here: count), commit with
+    // the revisions read, and run the turn again when it is refused as a conflict.
+    await a.commitTurn(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
+    let conflicts = 0;
+    const runTurn = async (store: PostgresStore, tag: string): Promise<void> => {
+      await store.acceptInbound(makeInbound(tag));
+      for (;;) {
+        const ctx = await store.loadTurnContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+        const conversation = ctx.conversation!;
+        const kase = ctx.case!;
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        try {
+          await store.commitTurn(
+            makeTurn({
+              expect: ctx.revisions,
+              inbound: { channel: 'test', id: tag },
+              conversations: [{ ...conversation, missStreak: conversation.missStreak + 1, flags: [...conversation.flags, tag] }],
+              case: { ...kase, conversationIds: [...kase.conversationIds, tag] },
+              messages: [makeMessage(tag)],
+              outbox: [makeOutbox(tag)],
+            }),
+          );
+          return;
+        } catch (err) {
+          if (!(err instanceof TurnConflictError)) throw err;
+          conflicts += 1;
+        }
+      }
+    };
+    const tags = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    await Promise.all(tags.map((tag, i) => (i % 2 ? a : b).withConversationLock('test:private:cv1', () => runTurn(i % 2 ? a : b, tag))));
+    const conversation = await b.getConversation('cv1');
+    expect(conversation?.missStreak).toBe(20);
+    expect([...(conversation?.flags ?? [])].sort()).toEqual([...tags].sort());
+    expect((await b.getCase('case1'))?.conversationIds).toHaveLength(21);
+    // Each turn saw the one before: the order of flags is the order of commits, as is the outbox's.
+    const order = (await b.listOutbox({ conversationId: 'cv1' })).sort((x, y) => x.seq - y.seq).map((o) => o.id);
+    expect(order).toEqual(conversation?.flags);
+    expect(await b.pendingInbound(30)).toEqual([]);
+    expect(conflicts).toBeGreaterThan(0);
   });
 
   it('does not run out of connections when every lock holder also queries', async () => {

@@ -2,7 +2,7 @@
  * The one contract every Store implementation keeps (docs/storage.md). Run by
  * lowdb.test.ts and postgres.test.ts against the real stores.
  */
-import { AlreadyProcessedError } from '../../src/core/errors.js';
+import { AlreadyProcessedError, TurnConflictError } from '../../src/core/errors.js';
 import type { Store, TurnRecord } from '../../src/core/ports.js';
 import type {
   Case,
@@ -143,6 +143,12 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.acceptInbound(makeInbound('m1'))).toBe(true);
         expect(await store.acceptInbound(makeInbound('m1', { text: 'changed' }))).toBe(false);
         expect(await store.acceptInbound(makeInbound('m1', { channel: 'other' }))).toBe(true);
+      });
+
+      it('accepts a message delivered twice at the same moment exactly once', async () => {
+        const results = await Promise.all([makeInbound('m1'), makeInbound('m1'), makeInbound('m2'), makeInbound('m1', { channel: 'other' })].map((m) => store.acceptInbound(m)));
+        expect(results).toEqual([true, false, true, true]);
+        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm1']);
       });
 
       it('lists accepted messages not yet processed, oldest first, exactly as given', async () => {
@@ -532,6 +538,19 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('refuses to complete an item that does not exist', async () => {
         await expect(store.completeOutbox('ghost', { status: 'dead', error: 'x' })).rejects.toThrow(/ghost/);
       });
+
+      it('completes items at the same moment each on its own, the later completion of one item winning', async () => {
+        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a'), makeOutbox('b', { conversationId: 'cv2' })] }));
+        const results = await Promise.allSettled([
+          store.completeOutbox('a', { status: 'retry', notBefore: T0 + 5000, error: 'timeout' }),
+          store.completeOutbox('ghost', { status: 'dead', error: 'x' }),
+          store.completeOutbox('b', { status: 'dead', error: 'gone' }),
+          store.completeOutbox('a', { status: 'sent', platformId: 'p-a', at: iso(1) }),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+        expect(await store.getOutboxItem('a')).toMatchObject({ status: 'sent', platformId: 'p-a', lastError: 'timeout' });
+        expect(await store.getOutboxItem('b')).toMatchObject({ status: 'dead', lastError: 'gone' });
+      });
     });
 
     describe('operators, suggestions and named values', () => {
@@ -556,11 +575,123 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.updateSuggestion('ghost', { status: 'rejected' })).toBeUndefined();
       });
 
+      it('reads several values asked for at the same moment, each its own', async () => {
+        await store.setValue('a', '1');
+        await store.setValue('b', '2');
+        expect(await Promise.all(['a', 'missing', 'b', 'a'].map((n) => store.getValue(n)))).toEqual(['1', undefined, '2', '1']);
+      });
+
       it('keeps the last value written under a name', async () => {
         expect(await store.getValue('cursor')).toBeUndefined();
         await store.setValue('cursor', '1');
         await store.setValue('cursor', '2');
         expect(await store.getValue('cursor')).toBe('2');
+      });
+    });
+
+    describe('turn contexts and revisions', () => {
+      const seed = async () => {
+        await store.commitTurn(
+          makeTurn({
+            customer: makeCustomer(),
+            conversations: [
+              makeConversation('cv1', { key: 'test:public:t1', visibility: 'public' }),
+              makeConversation('cv2'),
+              makeConversation('cv3', { customerId: 'test:u2', caseId: 'case3', key: 'test:private:u2' }),
+            ],
+            case: makeCase('case1', { conversationIds: ['cv1', 'cv2'] }),
+          }),
+        );
+        await store.commitTurn(makeTurn({ case: makeCase('case3', { customerId: 'test:u2', conversationIds: ['cv3'] }) }));
+      };
+
+      it('reads the customer, the conversation, its case, the open cases and their other conversations in one call', async () => {
+        await seed();
+        const ctx = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1', linkedCustomerId: 'test:u2' });
+        expect(ctx.customer).toEqual(makeCustomer());
+        expect(ctx.conversation?.id).toBe('cv1');
+        expect(ctx.case?.id).toBe('case1');
+        expect(ctx.openCase?.id).toBe('case1');
+        expect(ctx.linkedOpenCase?.id).toBe('case3');
+        expect(ctx.related.map((c) => c.id).sort()).toEqual(['cv2', 'cv3']);
+        expect(Object.keys(ctx.revisions.conversations).sort()).toEqual(['cv1', 'cv2', 'cv3']);
+        expect(Object.keys(ctx.revisions.cases).sort()).toEqual(['case1', 'case3']);
+      });
+
+      it('reads an empty context for a customer and key never seen', async () => {
+        await seed();
+        const ctx = await store.loadTurnContext({ key: 'test:private:nobody', customerId: 'test:nobody' });
+        expect(ctx).toEqual({ related: [], revisions: { conversations: {}, cases: {} } });
+      });
+
+      it('writes a turn whose conversations and case are still as read, and refuses one that raced another write', async () => {
+        await seed();
+        await store.acceptInbound(makeInbound('m1'));
+        const ctx = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        const turn = (tag: string, inbound?: string) =>
+          makeTurn({
+            expect: ctx.revisions,
+            ...(inbound ? { inbound: { channel: 'test', id: inbound } } : {}),
+            conversations: [{ ...ctx.conversation!, missStreak: ctx.conversation!.missStreak + 1, updatedAt: iso(1000) }],
+            case: ctx.case,
+            messages: [makeMessage(`msg-${tag}`)],
+            outbox: [makeOutbox(`o-${tag}`)],
+          });
+        await store.commitTurn(turn('first'));
+        // The second turn read the same revisions: it must not overwrite what the first wrote.
+        const err = await store.commitTurn(turn('second', 'm1')).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TurnConflictError);
+        expect(await store.getOutboxItem('o-second')).toBeUndefined();
+        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg-first']);
+        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m1']);
+        // Run again on what is stored now, it goes through.
+        const again = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        expect(again.conversation?.missStreak).toBe(1);
+        await store.commitTurn(makeTurn({ expect: again.revisions, inbound: { channel: 'test', id: 'm1' }, conversations: [{ ...again.conversation!, missStreak: 2 }], case: again.case }));
+        expect((await store.getConversation('cv1'))?.missStreak).toBe(2);
+        expect(await store.pendingInbound(10)).toEqual([]);
+      });
+
+      it('refuses a turn when an operator claimed the conversation or another turn changed its case since it was read', async () => {
+        await seed();
+        const ctx = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        await store.compareAndSetConversation('cv1', { states: ['bot'] }, { state: 'assigned', assignee: 'op1' });
+        await expect(store.commitTurn(makeTurn({ expect: ctx.revisions, conversations: [ctx.conversation!] }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect(await store.getConversation('cv1')).toMatchObject({ state: 'assigned', assignee: 'op1' });
+
+        const fresh = await store.loadTurnContext({ key: 'test:private:cv2', customerId: 'test:u1' });
+        await store.commitTurn(makeTurn({ case: { ...fresh.case!, conversationIds: ['cv1', 'cv2', 'cv4'] } }));
+        await expect(store.commitTurn(makeTurn({ expect: fresh.revisions, case: fresh.case }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect((await store.getCase('case1'))?.conversationIds).toEqual(['cv1', 'cv2', 'cv4']);
+      });
+
+      it('refuses as a conflict a new conversation whose key another conversation took meanwhile', async () => {
+        await seed();
+        const err = await store
+          .commitTurn(makeTurn({ expect: { conversations: {}, cases: {} }, conversations: [makeConversation('cv9', { key: 'test:private:cv2' })] }))
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TurnConflictError);
+        expect(await store.getConversation('cv9')).toBeUndefined();
+      });
+
+      it('commits turns made at the same moment each on its own: one refused, the others written', async () => {
+        await seed();
+        await store.acceptInbound(makeInbound('m1'));
+        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        const results = await Promise.allSettled([
+          store.commitTurn(makeTurn({ messages: [makeMessage('ok1')], outbox: [makeOutbox('ok1')] })),
+          store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' }, messages: [makeMessage('dup')] })),
+          store.commitTurn(makeTurn({ expect: { conversations: { cv1: 999 }, cases: {} }, conversations: [makeConversation('cv1', { key: 'test:public:t1' })], messages: [makeMessage('stale')] })),
+          store.commitTurn(makeTurn({ messages: [makeMessage('ok2')], outbox: [makeOutbox('ok2')] })),
+        ]);
+        expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as Error).constructor.name))).toEqual([
+          'ok',
+          'AlreadyProcessedError',
+          'TurnConflictError',
+          'ok',
+        ]);
+        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['ok1', 'ok2']);
+        expect((await store.listOutbox({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['ok1', 1], ['ok2', 2]]);
       });
     });
 

@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { Low } from 'lowdb';
-import type { ConversationFilter, Store, TurnRecord } from '../../core/ports.js';
+import type { ConversationFilter, Revisions, Store, TurnContext, TurnRecord } from '../../core/ports.js';
 import type {
   Case,
   Conversation,
@@ -26,7 +26,7 @@ import type {
   StoredMessage,
 } from '../../core/types.js';
 import type { ConversationState } from '../../core/state.js';
-import { AlreadyProcessedError, ConflictError, StoreError } from '../../core/errors.js';
+import { AlreadyProcessedError, ConflictError, StoreError, TurnConflictError } from '../../core/errors.js';
 import { createKeyedMutex } from '../../util/keyed-mutex.js';
 import { z } from 'zod';
 import {
@@ -213,6 +213,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   const operatorByName = new Map<string, string>();
   const suggestions = new Map<string, FaqSuggestion>();
   const values = new Map<string, string>();
+  /** Revision of each conversation and case, bumped by every write (memory only: one process owns the file). */
+  const conversationRevs = new Map<string, number>();
+  const caseRevs = new Map<string, number>();
 
   let state: 'new' | 'open' | 'closed' = 'new';
   let lastPrune = 0;
@@ -421,6 +424,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     }
     conversations.set(conversation.id, conversation);
     conversationByKey.set(conversation.key, conversation.id);
+    conversationRevs.set(conversation.id, (conversationRevs.get(conversation.id) ?? 0) + 1);
   }
 
   function putCase(c: Case): void {
@@ -430,6 +434,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       addTo(casesByCustomer, c.customerId, c.id);
     }
     cases.set(c.id, c);
+    caseRevs.set(c.id, (caseRevs.get(c.id) ?? 0) + 1);
   }
 
   function putMessage(message: StoredMessage): void {
@@ -562,16 +567,41 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     for (const [k, v] of Object.entries(snapshot.values)) values.set(k, v);
   }
 
-  /** Conversations whose key another conversation already has (unique key). */
+  /** Conversations whose key another conversation already has (unique key): the turn raced the one that took it. */
   function checkKeys(incoming: readonly Conversation[]): void {
     const seen = new Map<string, string>();
     for (const c of incoming) {
       const owner = seen.get(c.key) ?? conversationByKey.get(c.key);
       if (owner !== undefined && owner !== c.id) {
-        throw new StoreError(`conversation ${c.id} has key ${c.key}, already used by conversation ${owner}`);
+        throw new TurnConflictError(`conversation ${c.id} has key ${c.key}, already used by conversation ${owner}`);
       }
       seen.set(c.key, c.id);
     }
+  }
+
+  /** A conversation or case the turn writes that changed since the revision the turn expects. */
+  function checkRevisions(turn: TurnRecord): void {
+    const expect = turn.expect;
+    if (!expect) return;
+    for (const c of turn.conversations) {
+      if (Object.hasOwn(expect.conversations, c.id) && conversationRevs.get(c.id) !== expect.conversations[c.id]) {
+        throw new TurnConflictError(`conversation ${c.id} changed since the turn read it`);
+      }
+    }
+    const c = turn.case;
+    if (c && Object.hasOwn(expect.cases, c.id) && caseRevs.get(c.id) !== expect.cases[c.id]) {
+      throw new TurnConflictError(`case ${c.id} changed since the turn read it`);
+    }
+  }
+
+  /** The customer's most recent open case (later in insertion order wins a tie, as in PostgreSQL). */
+  function openCaseOf(customerId: string): Case | undefined {
+    let best: Case | undefined;
+    for (const id of casesByCustomer.get(customerId) ?? []) {
+      const c = cases.get(id);
+      if (c?.status === 'open' && (!best || time(c.openedAt) >= time(best.openedAt))) best = c;
+    }
+    return best;
   }
 
   const store: LowdbStore = {
@@ -658,6 +688,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       if (turn.inbound && inbound.get(inboundKey(turn.inbound.channel, turn.inbound.id))?.processedAt) {
         throw new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
       }
+      checkRevisions(turn);
       checkKeys(turn.conversations);
       const outboxIds = new Set<string>();
       for (const item of turn.outbox) {
@@ -727,13 +758,28 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
 
     async findOpenCase(customerId) {
       ensureOpen();
-      let best: Case | undefined;
-      for (const id of casesByCustomer.get(customerId) ?? []) {
-        const c = cases.get(id);
-        // Later in insertion order wins a tie, as in PostgreSQL.
-        if (c?.status === 'open' && (!best || time(c.openedAt) >= time(best.openedAt))) best = c;
-      }
+      const best = openCaseOf(customerId);
       return best && clone(best);
+    },
+
+    async loadTurnContext(q) {
+      ensureOpen();
+      const revisions: Revisions = { conversations: {}, cases: {} };
+      const id = conversationByKey.get(q.key);
+      const conversation = id === undefined ? undefined : conversations.get(id);
+      const kase = conversation ? cases.get(conversation.caseId) : undefined;
+      const openCase = openCaseOf(q.customerId);
+      const linkedOpenCase = q.linkedCustomerId !== undefined ? openCaseOf(q.linkedCustomerId) : undefined;
+      const related: Conversation[] = [];
+      const relatedIds = new Set([kase, openCase, linkedOpenCase].flatMap((c) => c?.conversationIds ?? []));
+      for (const rid of relatedIds) {
+        const c = rid === conversation?.id ? undefined : conversations.get(rid);
+        if (c) related.push(c);
+      }
+      for (const c of [conversation, ...related]) if (c) revisions.conversations[c.id] = conversationRevs.get(c.id) ?? 0;
+      for (const c of [kase, openCase, linkedOpenCase]) if (c) revisions.cases[c.id] = caseRevs.get(c.id) ?? 0;
+      const context: TurnContext = { customer: customers.get(q.customerId), conversation, case: kase, openCase, linkedOpenCase, related, revisions };
+      return clone(context);
     },
 
     async listCases(customerId) {

@@ -35,7 +35,8 @@ export const MAX_EVENT_BYTES = 7999;
 /** Most events sent by one statement. */
 const MAX_BATCH = 100;
 /** One statement notifies a batch, in order (volatile target lists are evaluated after ORDER BY). */
-const NOTIFY_BATCH = 'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i';
+// The payloads as one JSON array of strings: JSON.stringify is native, where a text[] parameter is escaped element by element in JS.
+const NOTIFY_BATCH = 'SELECT pg_notify($1, p) FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(p, i) ORDER BY i';
 
 interface PendingEvent {
   payload: string;
@@ -80,7 +81,9 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   /** Starts sending unless a sender runs; a sender that ends re-checks for late arrivals. */
   function kick(): void {
     if (sending || !queue.length) return;
-    sending = sendQueued().finally(() => {
+    // Wait for the end of this turn of the event loop first, so the events of every turn
+    // committed in it (and their outbox completions) leave together rather than one by one.
+    sending = new Promise<void>((resolve) => setImmediate(resolve)).then(sendQueued).finally(() => {
       sending = undefined;
       kick();
     });
@@ -90,7 +93,7 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
     while (queue.length) {
       const batch = takeBatch();
       try {
-        await publisher.query({ name: 'sportello_notify_batch', text: NOTIFY_BATCH, values: [channel, batch.map((e) => e.payload)] });
+        await publisher.query({ name: 'sportello_notify_batch_json', text: NOTIFY_BATCH, values: [channel, JSON.stringify(batch.map((e) => e.payload))] });
         for (const e of batch) e.resolve();
       } catch (err) {
         const failure = new StoreError(`cannot publish ${batch.length} event(s): ${(err as Error).message}`, { cause: err });

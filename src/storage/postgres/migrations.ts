@@ -197,6 +197,141 @@ END
 $$;
 `,
   },
+  {
+    version: 3,
+    name: 'revisions and batched turns',
+    sql: `
+-- Optimistic concurrency: every write of a conversation or case gives it a new revision (a trigger,
+-- so no writer can forget it: turns, claims, imports, older instances during an upgrade).
+ALTER TABLE conversations ADD COLUMN rev bigint NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN rev bigint NOT NULL DEFAULT 0;
+CREATE FUNCTION sportello_next_rev() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.rev := OLD.rev + 1;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER conversations_rev BEFORE UPDATE ON conversations FOR EACH ROW EXECUTE FUNCTION sportello_next_rev();
+CREATE TRIGGER cases_rev BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION sportello_next_rev();
+
+-- Unsent outbox items in the order claims take them, so a claim reads about as many rows as it
+-- takes instead of the whole backlog.
+CREATE INDEX outbox_due ON outbox (not_before, n) WHERE status IN ('pending', 'sending');
+
+-- One turn, as sportello_commit_turn (migration 2) plus the revision check: a conversation or
+-- case listed in turn->'expect' is written only if its revision is still the one the turn read,
+-- else SQLSTATE SP410 (conflict). Conversations and cases not listed are upserted as before.
+CREATE FUNCTION sportello_apply_turn(turn jsonb) RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_group record;
+  v_last integer;
+  v_first jsonb := '{}';
+  v_doc jsonb;
+  v_rev text;
+BEGIN
+  IF jsonb_typeof(turn->'inbound') = 'object' THEN
+    INSERT INTO inbound (channel, id, processed_at) VALUES (turn->'inbound'->>'channel', turn->'inbound'->>'id', now())
+      ON CONFLICT (channel, id) DO UPDATE SET processed_at = now(), message = NULL WHERE inbound.processed_at IS NULL;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'message %/% was already processed', turn->'inbound'->>'channel', turn->'inbound'->>'id'
+        USING ERRCODE = 'SP409';
+    END IF;
+  END IF;
+
+  IF jsonb_typeof(turn->'customer') = 'object' THEN
+    INSERT INTO customers (id, doc) VALUES (turn->'customer'->>'id', turn->'customer')
+      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+  END IF;
+
+  FOR v_doc IN SELECT e FROM jsonb_array_elements(COALESCE(turn->'conversations', '[]')) WITH ORDINALITY AS t(e, i) ORDER BY i LOOP
+    v_rev := turn->'expect'->'conversations'->>(v_doc->>'id');
+    IF v_rev IS NULL THEN
+      INSERT INTO conversations (id, doc) VALUES (v_doc->>'id', v_doc) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+    ELSE
+      -- At READ COMMITTED a concurrent writer's row is waited for and re-checked: its new revision fails the test.
+      UPDATE conversations SET doc = v_doc WHERE id = v_doc->>'id' AND rev = v_rev::bigint;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % changed since the turn read it', v_doc->>'id' USING ERRCODE = 'SP410';
+      END IF;
+    END IF;
+  END LOOP;
+
+  IF jsonb_typeof(turn->'case') = 'object' THEN
+    v_rev := turn->'expect'->'cases'->>(turn->'case'->>'id');
+    -- Most turns hand back their case unchanged: then nothing is written (no new row version, no
+    -- index entries, no WAL), only the revision is checked.
+    IF v_rev IS NULL THEN
+      INSERT INTO cases (id, doc) VALUES (turn->'case'->>'id', turn->'case')
+        ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc WHERE cases.doc IS DISTINCT FROM EXCLUDED.doc;
+    ELSE
+      UPDATE cases SET doc = turn->'case' WHERE id = turn->'case'->>'id' AND rev = v_rev::bigint AND doc IS DISTINCT FROM turn->'case';
+      IF NOT FOUND THEN
+        PERFORM 1 FROM cases WHERE id = turn->'case'->>'id' AND rev = v_rev::bigint AND doc = turn->'case';
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'case % changed since the turn read it', turn->'case'->>'id' USING ERRCODE = 'SP410';
+        END IF;
+      END IF;
+    END IF;
+  END IF;
+
+  INSERT INTO messages (id, doc)
+    SELECT e->>'id', e FROM jsonb_array_elements(COALESCE(turn->'messages', '[]')) WITH ORDINALITY AS t(e, i) ORDER BY i
+    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+
+  IF jsonb_array_length(COALESCE(turn->'outbox', '[]')) > 0 THEN
+    FOR v_group IN
+      SELECT e->>'conversationId' AS conversation_id, count(*)::integer AS items
+      FROM jsonb_array_elements(turn->'outbox') AS t(e)
+      GROUP BY 1 ORDER BY (e->>'conversationId') COLLATE "C"
+    LOOP
+      INSERT INTO outbox_sequences (conversation_id, last_seq) VALUES (v_group.conversation_id, v_group.items)
+        ON CONFLICT (conversation_id) DO UPDATE SET last_seq = outbox_sequences.last_seq + EXCLUDED.last_seq
+        RETURNING last_seq INTO v_last;
+      v_first := v_first || jsonb_build_object(v_group.conversation_id, v_last - v_group.items + 1);
+    END LOOP;
+    INSERT INTO outbox (id, doc)
+      SELECT e->>'id', e || jsonb_build_object('seq',
+               (v_first->>(e->>'conversationId'))::integer - 1
+               + row_number() OVER (PARTITION BY e->>'conversationId' ORDER BY i))
+      FROM jsonb_array_elements(turn->'outbox') WITH ORDINALITY AS t(e, i) ORDER BY i;
+  END IF;
+END
+$$;
+
+-- Many turns in one statement, so one transaction and one WAL flush for all of them (group
+-- commit). Each turn runs in its own sub-block (a subtransaction): one that fails is rolled back
+-- alone and reported, the others are written. Returns one outcome per turn, in order:
+-- {"s":"ok"} | {"s":"processed"} | {"s":"conflict","m":…} | {"s":"error","c":sqlstate,"k":constraint,"m":…}.
+CREATE FUNCTION sportello_commit_turns(turns jsonb) RETURNS jsonb
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_turn jsonb;
+  v_out jsonb := '[]';
+  v_state text;
+  v_constraint text;
+  v_message text;
+BEGIN
+  FOR v_turn IN SELECT e FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(e, i) ORDER BY i LOOP
+    BEGIN
+      PERFORM sportello_apply_turn(v_turn);
+      v_out := v_out || '{"s":"ok"}'::jsonb;
+    EXCEPTION
+      WHEN SQLSTATE 'SP409' THEN
+        v_out := v_out || '{"s":"processed"}'::jsonb;
+      WHEN SQLSTATE 'SP410' OR deadlock_detected OR serialization_failure THEN
+        v_out := v_out || jsonb_build_object('s', 'conflict', 'm', SQLERRM);
+      WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_constraint = CONSTRAINT_NAME, v_message = MESSAGE_TEXT;
+        v_out := v_out || jsonb_build_object('s', 'error', 'c', v_state, 'k', v_constraint, 'm', v_message);
+    END;
+  END LOOP;
+  RETURN v_out;
+END
+$$;
+`,
+  },
 ];
 
 /** The advisory lock key taken while migrating (an arbitrary constant: "sportello" in ASCII). */

@@ -2,12 +2,25 @@
  * @module storage/postgres/postgres-store
  * The shared store: several Sportello instances on one PostgreSQL database. Idempotency by a
  * primary key, turns in one transaction, claims by conditional UPDATE, the outbox by
- * `FOR UPDATE SKIP LOCKED`, conversation locks by session advisory locks. See docs/storage.md.
+ * `FOR UPDATE SKIP LOCKED`. See docs/storage.md.
+ *
+ * Group commit: accepts, turn contexts, turn commits and outbox completions made in the same turn
+ * of the event loop (or while earlier ones are in flight) go to PostgreSQL as one statement each
+ * (util/batcher), so a busy instance pays one round trip, and for writes one transaction and one
+ * WAL flush, per batch instead of per message. Every caller still gets its own result or error.
+ *
+ * Two instances never race on a conversation, without holding a lock across a turn: each turn
+ * reads the revisions of the conversations and case it reads (`loadTurnContext`), and its commit
+ * writes them only if those revisions are unchanged (checked under the rows' locks, in the same
+ * transaction as the writes). The loser of a race is refused with TurnConflictError, having
+ * written nothing, and the pipeline runs it again on the fresh state: the two turns apply one
+ * after the other, as with a lock. Within one instance a keyed mutex serialises turns per
+ * conversation, so an instance never conflicts with itself.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import type { ConversationFilter, Store, TurnRecord } from '../../core/ports.js';
+import type { ConversationFilter, Revisions, Store, TurnContext, TurnContextQuery, TurnRecord } from '../../core/ports.js';
 import type {
   Case,
   Conversation,
@@ -18,7 +31,8 @@ import type {
   OutboxItem,
   StoredMessage,
 } from '../../core/types.js';
-import { AlreadyProcessedError, ConflictError, StoreError } from '../../core/errors.js';
+import { AlreadyProcessedError, ConflictError, StoreError, TurnConflictError } from '../../core/errors.js';
+import { createBatcher, type Settled } from '../../util/batcher.js';
 import { createKeyedMutex } from '../../util/keyed-mutex.js';
 import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
 import { migrate } from './migrations.js';
@@ -29,8 +43,12 @@ export interface PostgresStoreOptions {
   url: string;
   /** Connections for queries (default 10). */
   poolSize?: number;
-  /** Connections that may hold conversation locks at once (default: poolSize). */
+  /** Ignored: conversations are no longer locked in PostgreSQL (see the module header). */
   lockPoolSize?: number;
+  /** Calls of one kind (accept, turn context, commit, completion) sent as one statement, at most (default 200; commits 50). */
+  maxBatch?: number;
+  /** Batches of one kind in flight at once (default 2). */
+  maxBatchesInFlight?: number;
   /** Processed inbound ids older than this many days are forgotten (default 30). */
   retainProcessedInboundDays?: number;
   /**
@@ -51,8 +69,12 @@ export interface PostgresStore extends Store {
 }
 
 const UNIQUE_VIOLATION = '23505';
-/** Raised by sportello_commit_turn (migration 2) when the turn's inbound message was already processed. */
-const ALREADY_PROCESSED = 'SP409';
+/**
+ * Turns per sportello_commit_turns call: each runs in a subtransaction, and a transaction with
+ * more than 64 of them overflows PostgreSQL's per-backend subtransaction cache (slower snapshots
+ * for every session), so commit batches stay below that.
+ */
+const MAX_TURNS_PER_COMMIT = 50;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 interface PgError extends Error {
@@ -76,6 +98,47 @@ function splitChange(change: object): { set: Record<string, unknown>; remove: st
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+const inboundKey = (channel: string, id: string): string => `${channel}\u0000${id}`;
+
+/** One turn's outcome from sportello_commit_turns (migration 3). */
+interface CommitOutcome {
+  s: 'ok' | 'processed' | 'conflict' | 'error';
+  /** SQLSTATE, constraint and message of an error. */
+  c?: string;
+  k?: string | null;
+  m?: string;
+}
+
+/** The error a turn's caller gets for a failed outcome. */
+function commitError(turn: TurnRecord, o: CommitOutcome | undefined): Error {
+  if (!o) return new StoreError('postgres store: no outcome reported for a turn');
+  if (o.s === 'processed' && turn.inbound) return new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
+  if (o.s === 'conflict') return new TurnConflictError(`postgres store: ${o.m ?? 'the turn raced another'}`);
+  // A new conversation whose key another one took meanwhile: the turn raced the one that created it.
+  if (o.c === UNIQUE_VIOLATION && o.k === 'conversations_key') {
+    return new TurnConflictError(`postgres store: duplicate value violates conversations_key: ${o.m ?? ''}`);
+  }
+  if (o.c === UNIQUE_VIOLATION) {
+    return new StoreError(`postgres store: duplicate value violates ${o.k || 'a unique constraint'}: ${o.m ?? ''}`);
+  }
+  return new StoreError(`postgres store: ${o.m ?? o.s}${o.c ? ` (SQLSTATE ${o.c})` : ''}`);
+}
+
+/** One row of the turn-context read. */
+interface ContextRow {
+  i: string;
+  customer: Customer | null;
+  conversation: Conversation | null;
+  conversation_rev: string | null;
+  kase: Case | null;
+  kase_rev: string | null;
+  open_case: Case | null;
+  open_case_rev: string | null;
+  linked_case: Case | null;
+  linked_case_rev: string | null;
+  related: Array<{ doc: Conversation; rev: number }> | null;
+}
+
 /** Creates the PostgreSQL store over `options.url`; `init()` migrates the schema. */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const poolSize = options.poolSize ?? 10;
@@ -88,10 +151,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   // turn's inbound check relies on it (a concurrent duplicate waits, then sees "processed").
   const sessionOptions = `-c TimeZone=UTC -c default_transaction_isolation=read\\ committed${options.schema ? ` -c search_path=${options.schema}` : ''}`;
   const pool: Pool = new pg.Pool({ connectionString: options.url, max: poolSize, options: sessionOptions });
-  // Lock holders get their own connections, so work done under a lock never waits for a
-  // connection held by another lock holder (which would deadlock a single pool).
-  const lockPool: Pool = new pg.Pool({ connectionString: options.url, max: options.lockPoolSize ?? poolSize });
   const localLocks = createKeyedMutex();
+  const maxBatch = options.maxBatch ?? 200;
+  const maxInFlight = options.maxBatchesInFlight ?? 2;
   let state: 'new' | 'open' | 'closed' = 'new';
   let lastPrune = 0;
 
@@ -100,7 +162,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     process.emitWarning(`sportello postgres store: idle connection error: ${err.message}`);
   };
   pool.on('error', onIdleError);
-  lockPool.on('error', onIdleError);
 
   function ensureOpen(): void {
     if (state !== 'open') throw new StoreError(state === 'new' ? 'postgres store used before init()' : 'postgres store used after close()');
@@ -183,6 +244,130 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     );
   }
 
+  // ── group commit: one statement per batch of calls of one kind ──
+
+  /** Accepts: one INSERT; a (channel, id) seen twice in one batch is new only for its first caller. */
+  const accepts = createBatcher<InboundMessage, boolean>({
+    maxBatch,
+    maxInFlight,
+    async flush(msgs) {
+      const rows = await query<{ channel: string; id: string }>(
+        `INSERT INTO inbound (channel, id, message)
+         SELECT e->>'channel', e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
+         ON CONFLICT (channel, id) DO NOTHING RETURNING channel, id`,
+        [json(msgs)],
+      );
+      const fresh = new Set(rows.map((r) => inboundKey(r.channel, r.id)));
+      return msgs.map((m): Settled<boolean> => ({ ok: true, value: fresh.delete(inboundKey(m.channel, m.id)) }));
+    },
+  });
+
+  /** Turn commits: one call of sportello_commit_turns (migration 3), one outcome per turn. */
+  const commits = createBatcher<TurnRecord, void>({
+    maxBatch: Math.min(maxBatch, MAX_TURNS_PER_COMMIT),
+    maxInFlight,
+    async flush(turns) {
+      const records = turns.map(({ events: _events, ...record }) => record);
+      const rows = await query<{ outcomes: CommitOutcome[] }>('SELECT sportello_commit_turns($1::jsonb) AS outcomes', [json(records)]);
+      const outcomes = rows[0]?.outcomes ?? [];
+      return turns.map((turn, i): Settled<void> => {
+        const o = outcomes[i];
+        if (o?.s === 'ok') return { ok: true, value: undefined };
+        return { ok: false, error: commitError(turn, o) };
+      });
+    },
+  });
+
+  /** Turn contexts: one read for the whole batch, in one snapshot. */
+  const contexts = createBatcher<TurnContextQuery, TurnContext>({
+    maxBatch,
+    maxInFlight,
+    async flush(queries) {
+      const rows = await query<ContextRow>(
+        `SELECT q.i,
+                (SELECT doc FROM customers WHERE id = q.e->>'customerId') AS customer,
+                cv.doc AS conversation, cv.rev AS conversation_rev,
+                kc.doc AS kase, kc.rev AS kase_rev,
+                oc.doc AS open_case, oc.rev AS open_case_rev,
+                lc.doc AS linked_case, lc.rev AS linked_case_rev,
+                rel.related
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS q(e, i)
+         -- LIMIT 1 keeps each lookup a nested index probe (a join could be planned as a scan of the table).
+         LEFT JOIN LATERAL (SELECT id, doc, rev FROM conversations WHERE key = q.e->>'key' LIMIT 1) cv ON true
+         LEFT JOIN LATERAL (SELECT doc, rev FROM cases WHERE id = cv.doc->>'caseId' LIMIT 1) kc ON true
+         LEFT JOIN LATERAL (
+           SELECT doc, rev FROM cases WHERE customer_id = q.e->>'customerId' AND status = 'open'
+           ORDER BY opened_at DESC NULLS LAST, n DESC LIMIT 1) oc ON true
+         LEFT JOIN LATERAL (
+           SELECT doc, rev FROM cases WHERE customer_id = q.e->>'linkedCustomerId' AND status = 'open'
+           ORDER BY opened_at DESC NULLS LAST, n DESC LIMIT 1) lc ON true
+         LEFT JOIN LATERAL (
+           SELECT jsonb_agg(jsonb_build_object('doc', c.doc, 'rev', c.rev) ORDER BY c.n) AS related
+           FROM conversations c
+           -- = ANY(ARRAY(…)): primary-key lookups; IN (SELECT …) is planned as a scan of all conversations.
+           WHERE c.id = ANY (ARRAY(SELECT jsonb_array_elements_text(kc.doc->'conversationIds')
+                                   UNION SELECT jsonb_array_elements_text(oc.doc->'conversationIds')
+                                   UNION SELECT jsonb_array_elements_text(lc.doc->'conversationIds')))
+             AND c.id IS DISTINCT FROM cv.id) rel ON true
+         ORDER BY q.i`,
+        [json(queries)],
+      );
+      return rows.map((r): Settled<TurnContext> => {
+        const revisions: Revisions = { conversations: {}, cases: {} };
+        const related = (r.related ?? []).map((x) => {
+          revisions.conversations[x.doc.id] = x.rev;
+          return x.doc;
+        });
+        if (r.conversation) revisions.conversations[r.conversation.id] = Number(r.conversation_rev);
+        for (const [doc, rev] of [[r.kase, r.kase_rev], [r.open_case, r.open_case_rev], [r.linked_case, r.linked_case_rev]] as const) {
+          if (doc) revisions.cases[doc.id] = Number(rev);
+        }
+        return {
+          ok: true,
+          value: {
+            customer: r.customer ?? undefined,
+            conversation: r.conversation ?? undefined,
+            case: r.kase ?? undefined,
+            openCase: r.open_case ?? undefined,
+            linkedOpenCase: r.linked_case ?? undefined,
+            related,
+            revisions,
+          },
+        };
+      });
+    },
+  });
+
+  /** Named values: one SELECT per batch (the Messenger adapter reads one per send). */
+  const valueReads = createBatcher<string, string | undefined>({
+    maxBatch,
+    maxInFlight,
+    async flush(names) {
+      const rows = await query<{ name: string; value: string }>('SELECT name, value FROM store_values WHERE name = ANY ($1::text[])', [[...new Set(names)]]);
+      const found = new Map(rows.map((r) => [r.name, r.value]));
+      return names.map((n): Settled<string | undefined> => ({ ok: true, value: found.get(n) }));
+    },
+  });
+
+  /** Outbox completions: one UPDATE; two completions of one id in a batch apply in call order. */
+  const completions = createBatcher<{ id: string; patch: Record<string, unknown> }, void>({
+    maxBatch,
+    maxInFlight,
+    async flush(items) {
+      const merged = new Map<string, Record<string, unknown>>();
+      for (const { id, patch } of items) merged.set(id, { ...merged.get(id), ...patch });
+      // id = ANY($1): primary-key probes (a join with jsonb_array_elements was planned as a scan of the outbox).
+      const rows = await query<{ id: string }>(
+        `UPDATE outbox SET doc = doc || ($2::jsonb -> id) WHERE id = ANY ($1::text[]) RETURNING id`,
+        [[...merged.keys()], json(Object.fromEntries(merged))],
+      );
+      const found = new Set(rows.map((r) => r.id));
+      return items.map(({ id }): Settled<void> =>
+        found.has(id) ? { ok: true, value: undefined } : { ok: false, error: new StoreError(`outbox item ${id} does not exist`) },
+      );
+    },
+  });
+
   const store: PostgresStore = {
     async init() {
       if (state === 'open') return;
@@ -207,16 +392,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     async close() {
       if (state === 'closed') return;
       state = 'closed';
-      await Promise.all([pool.end(), lockPool.end()]);
+      await pool.end();
     },
 
     async acceptInbound(msg) {
+      ensureOpen();
       if (Date.now() - lastPrune > PRUNE_EVERY_MS) await pruneInbound();
-      const rows = await query(
-        `INSERT INTO inbound (channel, id, message) VALUES ($1, $2, $3::jsonb) ON CONFLICT (channel, id) DO NOTHING RETURNING 1 AS ok`,
-        [msg.channel, msg.id, json(msg)],
-      );
-      return rows.length === 1;
+      return accepts.add(msg);
     },
 
     async pendingInbound(limit) {
@@ -228,44 +410,21 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     withConversationLock(key, fn) {
-      // In-process first: one instance holds at most one lock connection per key.
+      // In this process only; across instances commitTurn's revision check takes the lock's place.
       return localLocks.run(key, async () => {
         ensureOpen();
-        let client: PoolClient;
-        try {
-          client = await lockPool.connect();
-          await client.query({ name: 'sportello_lock', text: 'SELECT pg_advisory_lock(hashtextextended($1, 0))', values: [key] });
-        } catch (err) {
-          throw wrap(err);
-        }
-        let broken: Error | undefined;
-        try {
-          return await fn();
-        } finally {
-          try {
-            await client.query({ name: 'sportello_unlock', text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [key] });
-          } catch (err) {
-            // Destroying the connection ends its session, which releases the lock too.
-            broken = err as Error;
-          }
-          client.release(broken);
-        }
+        return fn();
       });
     },
 
     async commitTurn(turn: TurnRecord) {
-      // One round trip: sportello_commit_turn (migration 2) runs the whole turn in the statement's
-      // own transaction, inbound message first; SP409 means it was already processed.
-      const { events: _events, ...record } = turn;
-      try {
-        await query('SELECT sportello_commit_turn($1::jsonb)', [json(record)]);
-      } catch (err) {
-        const cause = (err as Error).cause;
-        if (turn.inbound && isPgError(cause, ALREADY_PROCESSED)) {
-          throw new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
-        }
-        throw err;
-      }
+      ensureOpen();
+      await commits.add(turn);
+    },
+
+    async loadTurnContext(q) {
+      ensureOpen();
+      return contexts.add(q);
     },
 
     getCustomer: (id) => firstDoc<Customer>('SELECT doc FROM customers WHERE id = $1', [id]),
@@ -341,17 +500,18 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async claimOutbox(now, limit, leaseMs) {
       if (limit <= 0) return [];
-      // heads: the first unsent item of each conversation. due: those whose time has come,
-      // locked (others' locked rows skipped). The row's own status/not_before are re-checked
-      // after locking, so an item another instance just claimed or completed is not taken.
+      // due: unsent items whose time has come, in time order (index outbox_due, migration 3),
+      // that are the first unsent item of their conversation (no unsent item with a smaller seq),
+      // locked (others' locked rows skipped). The walk stops after `limit` of them, so a long
+      // backlog does not make every claim read all of it. The row's own status/not_before are
+      // re-checked after locking, so an item another instance just claimed or completed is not taken.
       const rows = await query<{ doc: OutboxItem; old_not_before: number; n: string }>(
-        `WITH heads AS (
-           SELECT DISTINCT ON (conversation_id) id
-           FROM outbox WHERE status IN ('pending', 'sending')
-           ORDER BY conversation_id, seq
-         ), due AS (
-           SELECT o.id, o.not_before, o.n FROM outbox o JOIN heads h ON h.id = o.id
+        `WITH due AS (
+           SELECT o.id, o.not_before, o.n FROM outbox o
            WHERE o.status IN ('pending', 'sending') AND o.not_before <= $1::double precision
+             AND NOT EXISTS (
+               SELECT 1 FROM outbox p
+               WHERE p.conversation_id = o.conversation_id AND p.status IN ('pending', 'sending') AND p.seq < o.seq)
            ORDER BY o.not_before, o.n
            LIMIT $2
            FOR UPDATE OF o SKIP LOCKED
@@ -370,12 +530,12 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     async completeOutbox(id, outcome) {
+      ensureOpen();
       let patch: Record<string, unknown>;
       if (outcome.status === 'sent') patch = { status: 'sent', sentAt: outcome.at, platformId: outcome.platformId };
       else if (outcome.status === 'retry') patch = { status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error };
       else patch = { status: 'dead', lastError: outcome.error };
-      const rows = await query('UPDATE outbox SET doc = doc || $2::jsonb WHERE id = $1 RETURNING 1 AS ok', [id, json(patch)]);
-      if (!rows.length) throw new StoreError(`outbox item ${id} does not exist`);
+      await completions.add({ id, patch });
     },
 
     getOutboxItem: (id) => firstDoc<OutboxItem>('SELECT doc FROM outbox WHERE id = $1', [id]),
@@ -434,8 +594,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         : docs<FaqSuggestion>('SELECT doc FROM suggestions ORDER BY n'),
 
     async getValue(name) {
-      const rows = await query<{ value: string }>('SELECT value FROM store_values WHERE name = $1', [name]);
-      return rows[0]?.value;
+      ensureOpen();
+      return valueReads.add(name);
     },
 
     async setValue(name, value) {
