@@ -97,7 +97,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SPORTELLO_DATA: z.string().min(1).default('data/sportello.json'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
-  OUTBOX_CONCURRENCY: int(1, 1000).default(64),
+  OUTBOX_CONCURRENCY: int(1, 1000).default(128),
   FAQ_DIR: z.string().min(1).default('faq'),
   INTENTS_DIR: z.string().min(1).default('intents'),
   FAQ_WATCH: bool.default(true),

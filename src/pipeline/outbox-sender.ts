@@ -48,7 +48,7 @@ export function createOutboxSender(deps: {
   /** How often to look for due items (retries, other instances' items). */
   pollMs?: number;
   /**
-   * Sends in flight at once, across conversations (default 64: enough for channels that batch
+   * Sends in flight at once, across conversations (default 128: enough for channels that batch
    * calls, like Messenger, to fill their batches). It also bounds what a crash can leave in doubt:
    * a send that reached the platform but was not yet recorded is sent again.
    */
@@ -90,7 +90,7 @@ export function createOutboxSender(deps: {
     }
   }
 
-  const maxInFlight = deps.concurrency ?? 64;
+  const maxInFlight = deps.concurrency ?? 128;
   const refillAt = Math.max(1, Math.floor(maxInFlight / 4));
   const sending = new Set<Promise<void>>();
 

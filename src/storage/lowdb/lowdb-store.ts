@@ -835,8 +835,10 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         if (item.status !== 'pending' && item.status !== 'sending') continue;
         if (unsentByConversation.get(item.conversationId)?.[0]?.id !== item.id) continue;
         if ((outboxWrittenBy.get(item.id) ?? 0) > durableSeq) {
+          // Not on disk yet: neither are the ones queued after it, almost always (the newest).
+          // Stop here rather than walk them all on every claim; the next write's claim gets them.
           notYetOnDisk.push(entry);
-          continue;
+          break;
         }
         taken.add(item.id);
         heads.push(item);
