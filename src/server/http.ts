@@ -36,9 +36,9 @@ export async function readJsonBody(req: Request): Promise<unknown> {
 export function toChannelRequest(req: Request, rawBody: Buffer): ChannelRequest {
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  const url = new URL(req.url ?? '/', 'http://localhost');
   const query: Record<string, string | undefined> = {};
-  for (const [k, v] of url.searchParams) query[k] = v;
+  const search = req.url?.indexOf('?') ?? -1;
+  if (search >= 0) for (const [k, v] of new URLSearchParams(req.url!.slice(search + 1))) query[k] = v;
   return { method: req.method ?? 'GET', headers, query, rawBody, remoteAddress: req.socket?.remoteAddress };
 }
 

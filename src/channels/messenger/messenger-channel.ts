@@ -148,7 +148,13 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
   );
   const batcher = createSendBatcher({
     async sendBatch(batch: BatchRequest[]) {
-      const res = await client.axios.post('/', { access_token: config.pageToken, include_headers: true, batch });
+      // Sent as JSON text, already in Graph's field names: the client's key conversion skips strings.
+      const body = JSON.stringify({
+        access_token: config.pageToken,
+        include_headers: true,
+        batch: batch.map((b) => ({ method: b.method, relative_url: b.relativeUrl, body: b.body })),
+      });
+      const res = await client.axios.post('/', body);
       return batchAnswers.parse(res.data).map((answer) => {
         if (!answer) return answer;
         const body = answer.body ? (JSON.parse(answer.body) as Record<string, unknown>) : undefined;
