@@ -5,11 +5,12 @@
  * on the same machine. Every server is its own process, the fake platforms another
  * (bench/e2e/fake-platforms.ts), the load generator (autocannon) this one. Writes bench/results/e2e.md.
  *
- * Options (env): BENCH_DURATION seconds per pass (8), BENCH_CONNECTIONS (50), BENCH_RATE fixed
- * rate of the latency pass (500), BENCH_ONLY comma-separated pass names (all), BENCH_PROFILE=1
+ * Options (env): BENCH_DURATION seconds per pass (8), BENCH_CONNECTIONS (50), BENCH_RATE the
+ * latency pass's fixed rate, requests evenly spaced (500), BENCH_ONLY comma-separated pass names (all), BENCH_PROFILE=1
  * writes V8 CPU profiles of the Sportello processes to $TMPDIR/sportello-bench-profiles/.
  */
 import { execSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -154,7 +155,7 @@ function recordReply(pending: Pending, key: string, at: number): void {
 
 async function runAutocannon(
   workload: Workload,
-  options: { seconds: number; connections: number; rate?: number },
+  options: { seconds: number; connections: number },
 ): Promise<{ requests: number; ok: number; failed: number; ack: Samples }> {
   const ack = new Samples();
   const n = workload.targets.length;
@@ -168,7 +169,6 @@ async function runAutocannon(
             url: target,
             connections: Math.max(1, Math.round(options.connections / n)),
             duration: options.seconds,
-            ...(options.rate ? { overallRate: options.rate / n } : {}),
             requests: [
               {
                 method: 'POST',
@@ -200,6 +200,59 @@ async function runAutocannon(
   return { requests, ok, failed: failed + errors, ack };
 }
 
+/**
+ * A fixed-rate pass: requests leave at evenly spaced moments (open loop), whatever the answers
+ * do, over keep-alive connections; each latency counts from the moment the request was due, so
+ * a server (or generator) that falls behind shows it. autocannon's own rate limit is not used for
+ * this: it lets each connection send its whole second's share back to back and then wait, which
+ * measures a burst at full concurrency once a second rather than a steady rate.
+ */
+async function runOpenLoop(workload: Workload, options: { seconds: number; rate: number }): Promise<{ requests: number; ok: number; failed: number; ack: Samples }> {
+  const ack = new Samples();
+  const agents = workload.targets.map(() => new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS }));
+  const targets = workload.targets.map((t) => new URL(t));
+  const total = Math.round(options.seconds * options.rate);
+  const interval = 1000 / options.rate;
+  let ok = 0;
+  let failed = 0;
+  const inFlight: Array<Promise<void>> = [];
+  const start = clockMs();
+  for (let i = 0; i < total; i++) {
+    const due = start + i * interval;
+    // Wake about every millisecond and send whatever has come due (no busy waiting: the
+    // generator shares the machine's cores with the servers it measures).
+    const wait = due - clockMs();
+    if (wait > 0) await sleep(Math.max(1, Math.ceil(wait)));
+    const built = workload.build();
+    if (built.key && workload.replies) workload.replies.sent(built.key, due);
+    const target = targets[i % targets.length]!;
+    inFlight.push(
+      new Promise<void>((resolve) => {
+        const req = http.request(
+          { host: target.hostname, port: target.port, path: workload.path, method: 'POST', agent: agents[i % agents.length], headers: { ...built.headers, 'content-length': Buffer.byteLength(built.body) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) ok += 1;
+              else failed += 1;
+              ack.add(clockMs() - due);
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          failed += 1;
+          resolve();
+        });
+        req.end(built.body);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  for (const agent of agents) agent.destroy();
+  return { requests: total, ok, failed, ack };
+}
+
 /** One autocannon run, then waiting for every acknowledged message's reply. */
 async function phase(workload: Workload, seconds: number, rate?: number) {
   workload.replies?.clear();
@@ -214,7 +267,7 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   const platformBefore = cpuMs(platformPids);
   const pgBefore = workload.postgres ? postgresCpuMs() : 0;
   const started = clockMs();
-  const run = await runAutocannon(workload, { seconds, connections: CONNECTIONS, rate });
+  const run = rate ? await runOpenLoop(workload, { seconds, rate }) : await runAutocannon(workload, { seconds, connections: CONNECTIONS });
   const ended = clockMs();
   replyTimes.passEnd = ended;
   const inPass = replyTimes.inPass;
@@ -493,7 +546,7 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     '',
     `Command: \`npm run bench:e2e\` (= \`node --import tsx bench/e2e/run.ts\`; BENCH_DURATION=${DURATION} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_RATE=${RATE}${ONLY ? ` BENCH_ONLY=${ONLY.join(',')}` : ''}).`,
     '',
-    `Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then the same at a fixed ${RATE} msg/s (autocannon \`overallRate\`). Requests are built and signed before each pass.`,
+    `Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments (open loop over keep-alive connections; latency counted from when each request was due). Requests are built and signed before each pass.`,
     'Sportello gets real signed Messenger webhooks (`X-Hub-Signature-256`, one unique `mid` each, from 5,000 customers in turn, six FAQ questions in Italian and English) and',
     'sends each FAQ answer through the Send API of the fake Graph API; the echo bot gets Bot Framework activities and replies through a fake Bot Connector.',
     'Every server runs in its own process, the fake platforms in another and autocannon in a last one — all on the same two cores.',

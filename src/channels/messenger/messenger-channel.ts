@@ -113,19 +113,24 @@ function refString(ref: Record<string, unknown> | undefined, key: string): strin
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** A Send API text message as one call of a batch: Graph's own field names, form-encoded. */
-function sendRequest(
+/** A Send API text message in Graph's own field names (snake_case), as the API takes it. */
+function textMessage(
   psid: string,
   text: string,
   options: { messagingType: string; tag?: string },
   quickReplies?: ReturnType<typeof toQuickReplies>,
-): BatchRequest {
+): Record<string, string | object> {
   const message = {
     text,
     ...(quickReplies ? { quick_replies: quickReplies.map((q) => ({ content_type: q.contentType, title: q.title, payload: q.payload })) } : {}),
   };
-  const params = new URLSearchParams({ messaging_type: options.messagingType, recipient: JSON.stringify({ id: psid }), message: JSON.stringify(message) });
-  if (options.tag) params.set('tag', options.tag);
+  return { messaging_type: options.messagingType, recipient: { id: psid }, message, ...(options.tag ? { tag: options.tag } : {}) };
+}
+
+/** The same message as one call of a batch: form-encoded, objects as JSON. */
+function batchCall(fields: Record<string, string | object>): BatchRequest {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields)) params.set(key, typeof value === 'string' ? value : JSON.stringify(value));
   return { method: 'POST', relativeUrl: 'me/messages', body: params.toString() };
 }
 
@@ -139,6 +144,9 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     version: config.graphVersion.replace(/^v/, ''),
     origin: config.graphOrigin,
   });
+  // The Graph API answers calls, it does not redirect them: plain HTTP (keep-alive) instead of
+  // axios's redirect-following transport, which costs on every call.
+  client.axios.defaults.maxRedirects = 0;
 
   // Replies that leave together share one batch request (see send-batcher.ts). The batch goes
   // through the client's own HTTP instance (base URL, version, appsecret_proof for the batch and
@@ -250,9 +258,8 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     const quickReplies = reply.kind === 'quick_replies' && reply.options.length > 0 ? toQuickReplies(reply.options) : undefined;
     if (parts.length === 1) {
       try {
-        const text = parts[0]!;
-        const sendOptions = { ...options, ...(quickReplies ? { quickReplies } : {}) };
-        const answer = await batcher.push(psid, sendRequest(psid, text, options, quickReplies), () => client.sendText(psid, text, sendOptions));
+        const fields = textMessage(psid, parts[0]!, options, quickReplies);
+        const answer = await batcher.push(psid, batchCall(fields), async () => (await client.axios.post('me/messages', JSON.stringify(fields), { params: { access_token: config.pageToken } })).data);
         const res = sendResponseSchema.parse(answer);
         return { platformId: res.messageId ?? '' };
       } catch (error) {
