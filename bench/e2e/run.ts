@@ -6,8 +6,10 @@
  * (bench/e2e/fake-platforms.ts), the load generator (autocannon) this one. Writes bench/results/e2e.md.
  *
  * Options (env): BENCH_DURATION seconds per pass (8), BENCH_CONNECTIONS (50), BENCH_RATE the
- * latency pass's fixed rate, requests evenly spaced (500), BENCH_ONLY comma-separated pass names (all), BENCH_PROFILE=1
- * writes V8 CPU profiles of the Sportello processes to $TMPDIR/sportello-bench-profiles/.
+ * latency pass's fixed rate, requests evenly spaced (500), BENCH_ONLY comma-separated pass names
+ * (hello, echo, lowdb, pg1, pg2; all), BENCH_PG_SOCKET=1 (or a directory) connects the instances to
+ * PostgreSQL through its Unix socket instead of TCP, BENCH_PROFILE=1 writes V8 CPU profiles of the
+ * Sportello processes to $TMPDIR/sportello-bench-profiles/.
  */
 import { execSync } from 'node:child_process';
 import http from 'node:http';
@@ -39,6 +41,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const PROFILE = process.env.BENCH_PROFILE === '1';
+const PG_SOCKET = process.env.BENCH_PG_SOCKET === '1' ? '/var/run/postgresql' : process.env.BENCH_PG_SOCKET || undefined;
 const WARMUP_SECONDS = 2;
 /** Requests built ahead per second of a pass at maximum load. */
 const PREPARED_PER_SECOND_AT_MAX = 4000;
@@ -493,7 +496,9 @@ async function main(): Promise<void> {
       if (!wanted(`pg${count}`)) continue;
       const db: TestDatabase = await createTestDatabase('sportello_bench');
       cleanups.push(() => db.drop());
-      const deployment: DeploymentEnv = { databaseUrl: db.url, graphOrigin: platforms.graphOrigin };
+      // BENCH_PG_SOCKET=1: the instances reach PostgreSQL through its Unix socket (same machine).
+      const databaseUrl = PG_SOCKET ? `${db.url}?host=${encodeURIComponent(PG_SOCKET)}` : db.url;
+      const deployment: DeploymentEnv = { databaseUrl, graphOrigin: platforms.graphOrigin };
       const instances: Instance[] = [];
       // One after the other: the first applies the migrations.
       for (let i = 0; i < count; i++) instances.push(await startInstance(`pg${count}-${i}`, deployment, { nodeArgs: nodeArgs(`pg${count}-${i}`) }));
