@@ -312,17 +312,13 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     })();
   }
 
+  /** Writes what is queued; afterwards every mutation applied before the call is on disk. */
   async function writeNow(): Promise<void> {
     if (now() - lastPrune > PRUNE_EVERY_MS) pruneInbound();
-    await writeUnwritten();
-    writes += 1;
-  }
-
-  /** Writes what is queued; afterwards every mutation applied before the call is on disk. */
-  async function writeUnwritten(): Promise<void> {
     const upTo = seq;
     await writeQueued();
     durableSeq = Math.max(durableSeq, upTo);
+    writes += 1;
   }
 
   async function writeQueued(): Promise<void> {
