@@ -38,6 +38,12 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/^DATABASE_URL: /m);
   });
 
+  it('sizes the outbox sender window from OUTBOX_CONCURRENCY (128 by default) and refuses a window of 0', () => {
+    expect(loadConfig({}).outboxConcurrency).toBe(128);
+    expect(loadConfig({ OUTBOX_CONCURRENCY: '32' }).outboxConcurrency).toBe(32);
+    expect(problems({ OUTBOX_CONCURRENCY: '0' }).join('\n')).toMatch(/^OUTBOX_CONCURRENCY: /m);
+  });
+
   it('turns a channel on only when all of its credentials are set, and refuses a half-configured one', () => {
     const x = { X_API_KEY: 'k', X_API_SECRET: 's', X_ACCESS_TOKEN: 't', X_ACCESS_SECRET: 'a', X_BRAND_USER_ID: '42' };
     expect(loadConfig(x).twitter?.brandUserId).toBe('42');

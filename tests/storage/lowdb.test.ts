@@ -78,6 +78,18 @@ describe('the lowdb store on disk', () => {
     await store.close();
   });
 
+  it('starts no file write for a claim: its line rides along with the next write', async () => {
+    const store = await open(join(tempDir(), 'sportello.json'));
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+    const before = store.fileWrites();
+    expect(await store.claimOutbox(Date.now(), 10, 30_000)).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(store.fileWrites()).toBe(before);
+    await store.completeOutbox('a1', { status: 'sent', platformId: 'p-a1', at: new Date().toISOString() });
+    expect(store.fileWrites()).toBe(before + 1);
+    await store.close();
+  });
+
   it('groups writes that arrive together into one file write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const before = store.fileWrites();
