@@ -219,6 +219,10 @@ CREATE TRIGGER cases_rev BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION sp
 -- takes instead of the whole backlog.
 CREATE INDEX outbox_due ON outbox (not_before, n) WHERE status IN ('pending', 'sending');
 
+-- sportello_apply_turn below replaces migration 2's function: drop it rather than keep a second,
+-- diverging copy of the turn's SQL.
+DROP FUNCTION sportello_commit_turn(jsonb);
+
 -- One turn, as sportello_commit_turn (migration 2) plus the revision check: a conversation or
 -- case listed in turn->'expect' is written only if its revision is still the one the turn read,
 -- else SQLSTATE SP410 (conflict). Conversations and cases not listed are upserted as before.
