@@ -5,8 +5,8 @@
  * Graph client): under load, one HTTP request and its overhead carry many replies.
  * Meta answers every call of a batch on its own (`{ code, headers, body }`), so each caller gets its
  * own result or its own error, exactly as from a single call. A send that is alone goes out as a
- * plain call. Two sends to one recipient never share a batch (Meta runs a batch's calls in
- * parallel, so their order would not be kept): the second waits for the next batch.
+ * plain call. A recipient has one call on its way at a time (Meta runs a batch's calls in
+ * parallel, and two requests in flight could arrive in either order): the next waits for its answer.
  */
 
 /** The most calls Meta accepts in one batch request. */
@@ -45,7 +45,7 @@ interface Entry {
 /** Collects sends and flushes them as batches. */
 export interface SendBatcher {
   /**
-   * Queues one Send API call. `key` names its recipient (one per batch); `request` is the call as a
+   * Queues one Send API call. `key` names its recipient (one call on its way per recipient); `request` is the call as a
    * batch item; `single` makes the same call alone. Resolves with the call's response body or
    * rejects with its error (a `BatchCallFailure` for a call the batch answered with an error).
    */
@@ -67,26 +67,30 @@ export function createSendBatcher(client: BatchClient, options: { maxBatch?: num
     });
   }
 
-  /** Sends everything queued, as few batches as the size limit and the one-per-recipient rule allow. */
+  /** Recipients with a call on its way: their next call waits for its answer. */
+  const busy = new Set<string>();
+
+  /** Sends everything queued that may go now, as few batches as the size limit allows. */
   function flush(): void {
-    while (queue.length > 0) {
+    for (;;) {
       const batch: Entry[] = [];
       const rest: Entry[] = [];
-      const keys = new Set<string>();
       for (const entry of queue) {
-        if (batch.length < maxBatch && !keys.has(entry.key)) {
-          keys.add(entry.key);
+        if (batch.length < maxBatch && !busy.has(entry.key)) {
+          busy.add(entry.key);
           batch.push(entry);
         } else {
           rest.push(entry);
         }
       }
       queue = rest;
-      void send(batch);
-      // Whatever was held back for its recipient goes in the next turn, after this batch started.
-      if (rest.length > 0 && rest.every((e) => keys.has(e.key))) break;
+      if (batch.length === 0) return;
+      void send(batch).finally(() => {
+        // The recipients' next calls may go now, in order.
+        for (const entry of batch) busy.delete(entry.key);
+        schedule();
+      });
     }
-    schedule();
   }
 
   async function send(batch: Entry[]): Promise<void> {
