@@ -44,6 +44,8 @@ const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PG_SOCKET = process.env.BENCH_PG_SOCKET === '1' ? '/var/run/postgresql' : process.env.BENCH_PG_SOCKET || undefined;
 const WARMUP_SECONDS = 2;
+/** Which loads to measure: max (saturating), rate (BENCH_RATE, evenly spaced); both by default. */
+const LOADS = (process.env.BENCH_LOADS ?? 'max,rate').split(',').map((s) => s.trim());
 /** Rounds of every system's passes, interleaved; the report gives medians and each round's ratio. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 /** Requests built ahead per second of a pass at maximum load. */
@@ -474,6 +476,13 @@ async function main(): Promise<void> {
   const nodeArgs = (name: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
   if (PROFILE) mkdirSync(profileDir, { recursive: true });
 
+  /** The system's passes: saturating load (after a warm-up), then the fixed rate. */
+  const passes = async (name: string, workload: Workload, instances: number, round: number) => {
+    const max = LOADS.includes('max');
+    if (max) results.push(await pass(name, workload, instances, { warmup: true, round }));
+    if (LOADS.includes('rate')) results.push(await pass(name, workload, instances, { rate: RATE, warmup: !max, round }));
+  };
+
   try {
     if (wanted('hello')) {
       const port = await freePort();
@@ -488,8 +497,7 @@ async function main(): Promise<void> {
         const port = await freePort();
         const echo = await startProcess('echo bot', ['--import', 'tsx', '--disable-warning=DEP0111', join(ROOT, 'bench/e2e/echo-bot.ts'), String(port)], { port, env: childEnv() });
         const workload = echoWorkload(echo, platforms.serviceUrl, connectorReplies);
-        results.push(await pass('botbuilder echo bot', workload, 1, { warmup: true, round }));
-        results.push(await pass('botbuilder echo bot', workload, 1, { rate: RATE, round }));
+        await passes('botbuilder echo bot', workload, 1, round);
         await echo.stop();
       }
       if (wanted('lowdb')) {
@@ -497,8 +505,7 @@ async function main(): Promise<void> {
         cleanups.push(() => data.cleanup());
         const a = await startInstance('lowdb', { dataFile: data.dataFile, graphOrigin: platforms.graphOrigin }, { nodeArgs: round === 1 ? nodeArgs('lowdb') : [] });
         const workload = messengerWorkload('Sportello, lowdb', [a], graphReplies, false);
-        results.push(await pass('Sportello lowdb ×1', workload, 1, { warmup: true, round }));
-        results.push(await pass('Sportello lowdb ×1', workload, 1, { rate: RATE, round }));
+        await passes('Sportello lowdb ×1', workload, 1, round);
         await a.stop();
       }
       for (const count of [1, 2]) {
@@ -512,8 +519,7 @@ async function main(): Promise<void> {
         // One after the other: the first applies the migrations.
         for (let i = 0; i < count; i++) instances.push(await startInstance(`pg${count}-${i}`, deployment, { nodeArgs: round === 1 ? nodeArgs(`pg${count}-${i}`) : [] }));
         const workload = messengerWorkload('Sportello, PostgreSQL', instances, graphReplies, true);
-        results.push(await pass(`Sportello PostgreSQL ×${count}`, workload, count, { warmup: true, round }));
-        results.push(await pass(`Sportello PostgreSQL ×${count}`, workload, count, { rate: RATE, round }));
+        await passes(`Sportello PostgreSQL ×${count}`, workload, count, round);
         await Promise.all(instances.map((i) => i.stop()));
         await db.drop();
         cleanups.pop();

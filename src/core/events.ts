@@ -31,6 +31,15 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/**
+ * Publishes events in order without waiting for them to go out (a shared bus sends them in a
+ * round trip of its own): the caller's turn or send is done once its store write is. Events are
+ * not durable in any case; a failure is passed to `onError`.
+ */
+export function publishInBackground(bus: EventBus, events: readonly DomainEvent[], onError: (err: unknown, event: DomainEvent) => void): void {
+  for (const event of events) bus.publish(event).catch((err: unknown) => onError(err, event));
+}
+
 /** An in-process bus: the default for the embedded store. */
 export function createLocalEventBus(): EventBus {
   const listeners = new Set<(event: DomainEvent) => void>();

@@ -277,6 +277,15 @@ export interface Store {
    * `durable` resolves.
    */
   acceptInboundNow?(msg: InboundMessage): { fresh: boolean; durable: Promise<void> };
+  /**
+   * Optional, for stores where a write is a round trip (a shared database): true when
+   * `commitTurn` records a message it has not processed yet as received and processed in the
+   * turn's own transaction, and refuses one already processed (AlreadyProcessedError). The
+   * pipeline then skips `acceptInbound` and acknowledges a message once its turn is committed:
+   * one transaction per message instead of two. A turn that fails falls back to `acceptInbound`,
+   * so an acknowledged message is always kept.
+   */
+  readonly acceptsInTurn?: boolean;
   /** Accepted messages not yet processed (after a crash), oldest first. */
   pendingInbound(limit: number): Promise<InboundMessage[]>;
   /**

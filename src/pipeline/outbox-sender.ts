@@ -4,7 +4,7 @@
  * platform outages with backoff and honouring rate-limit reset times. Runs in every instance;
  * the store's claim (a lease) keeps two instances from sending the same item.
  */
-import type { EventBus } from '../core/events.js';
+import { publishInBackground, type DomainEvent, type EventBus } from '../core/events.js';
 import { ChannelApiError, NetworkError } from '../core/errors.js';
 import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
 import type { OutboxItem } from '../core/types.js';
@@ -61,6 +61,8 @@ export function createOutboxSender(deps: {
   let again = false;
   let stopped = false;
 
+  const onPublishError = (err: unknown, event: DomainEvent) => logger.warn({ err, type: event.type }, 'could not publish an event');
+
   async function sendOne(item: OutboxItem): Promise<void> {
     const adapter = deps.channels.get(item.channel);
     const at = clock.now().toISOString();
@@ -71,7 +73,7 @@ export function createOutboxSender(deps: {
     try {
       const result = await adapter.send(item);
       await store.completeOutbox(item.id, { status: 'sent', platformId: result.platformId, at });
-      await deps.bus.publish({ type: 'message.sent', conversationId: item.conversationId, outboxId: item.id, platformId: result.platformId, at });
+      publishInBackground(deps.bus, [{ type: 'message.sent', conversationId: item.conversationId, outboxId: item.id, platformId: result.platformId, at }], onPublishError);
     } catch (err) {
       const retryable = err instanceof NetworkError || (err instanceof ChannelApiError && err.details.retryable);
       const message = err instanceof Error ? err.message : String(err);
@@ -85,7 +87,7 @@ export function createOutboxSender(deps: {
       } else {
         logger.error({ channel: item.channel, outboxId: item.id, attempts: item.attempts, error: message }, 'send failed; giving up');
         await store.completeOutbox(item.id, { status: 'dead', error: message });
-        await deps.bus.publish({ type: 'message.failed', conversationId: item.conversationId, outboxId: item.id, error: message, at });
+        publishInBackground(deps.bus, [{ type: 'message.failed', conversationId: item.conversationId, outboxId: item.id, error: message, at }], onPublishError);
       }
     }
   }

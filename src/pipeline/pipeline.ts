@@ -5,7 +5,7 @@
  * → privacy guard → understand → decide → record replies in the outbox → (sender) send.
  */
 import type { FaqEntry, IntentDef, KnowledgeSource } from '../core/corpus.js';
-import type { EventBus, DomainEvent } from '../core/events.js';
+import { publishInBackground, type EventBus, type DomainEvent } from '../core/events.js';
 import { AlreadyProcessedError, PipelineError, TurnConflictError } from '../core/errors.js';
 import type { ChannelAdapter, ChannelCapabilities, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
@@ -67,6 +67,12 @@ export interface PipelineDeps {
   onOutbox?(): void;
   /** Messages processed at once before new deliveries wait to be acknowledged (default 256). */
   maxInFlight?: number;
+  /**
+   * With a store that accepts in the turn (Store.acceptsInTurn): below this many turns under way a
+   * message is recorded by its own turn and acknowledged after it (default 16); above, it is
+   * accepted on its own first, in batches.
+   */
+  acceptInTurnBelow?: number;
   /** How long a turn may take before the channel shows a typing indicator (default 300 ms). */
   typingDelayMs?: number;
 }
@@ -122,19 +128,27 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return p;
   }
 
+  /** Backpressure: waits while `maxInFlight` turns are under way, so a burst cannot pile up unboundedly. */
+  async function slot(): Promise<void> {
+    const limit = deps.maxInFlight ?? 256;
+    while (inFlight.size >= limit) await new Promise<void>((wake) => waiting.push(wake));
+  }
+
   async function accept(msg: InboundMessage) {
     // A store that tells duplicates from memory records the message at once and writes it while
     // the turn is decided, so the record and the turn usually reach the disk in one write.
     const early = store.acceptInboundNow?.(msg);
+    // A shared store records the message in the turn's own transaction instead, while few turns
+    // are under way. Under a burst, messages are accepted first (many per transaction) so that
+    // acknowledgements do not wait for turns queued behind others.
+    if (!early && store.acceptsInTurn && inFlight.size < (deps.acceptInTurnBelow ?? 16)) return acceptInTurn(msg);
     const fresh = early ? early.fresh : await store.acceptInbound(msg);
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');
       return { duplicate: true, done: Promise.resolve<TurnOutcome>({ action: 'duplicate', replies: [] }) };
     }
-    // Backpressure: the message is recorded; acknowledge it only when processing keeps up,
-    // so a burst cannot pile up unboundedly behind the acknowledgements.
-    const limit = deps.maxInFlight ?? 256;
-    while (inFlight.size >= limit) await new Promise<void>((wake) => waiting.push(wake));
+    // The message is recorded; acknowledge it only when processing keeps up.
+    await slot();
     const done = track(
       handleMessage(msg).catch((err: unknown) => {
         logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed; it stays pending');
@@ -145,6 +159,27 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // Acknowledged only once the record is on disk: if that write fails, the platform redelivers.
     if (early) await early.durable;
     return { duplicate: false, done };
+  }
+
+  /**
+   * Store.acceptsInTurn: the turn's commit records the message, so the message is acknowledged
+   * once its turn is committed (a duplicate is found there: the turn is refused whole). If the
+   * turn fails, the message is recorded on its own, to be processed again (`recover`), before it
+   * is acknowledged; if even that fails, the caller answers with an error and the platform
+   * delivers the message again.
+   */
+  async function acceptInTurn(msg: InboundMessage) {
+    await slot();
+    const done = track(handleMessage(msg));
+    done.catch(() => undefined);
+    try {
+      const outcome = await done;
+      return { duplicate: outcome.action === 'duplicate', done };
+    } catch (err) {
+      logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed; it is kept and stays pending');
+      const fresh = await store.acceptInbound(msg);
+      return { duplicate: !fresh, done };
+    }
   }
 
   async function receive(msg: InboundMessage): Promise<TurnOutcome> {
@@ -418,7 +453,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       outbox: replies,
       events,
     });
-    for (const e of events) await deps.bus.publish(e);
+    publishInBackground(deps.bus, events, (err, event) => logger.warn({ err, type: event.type }, 'could not publish an event'));
     if (replies.length > 0) deps.onOutbox?.();
     if (decision.action === 'privacy_warning' && adapter.hideMessage) {
       // Hide the post where the platform allows (Facebook comments, replies on X): it stays flagged for operators.

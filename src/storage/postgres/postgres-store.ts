@@ -368,7 +368,17 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
   });
 
+  /** Forgets old processed ids now and then, without holding up the caller. */
+  function pruneNowAndThen(): void {
+    if (Date.now() - lastPrune <= PRUNE_EVERY_MS) return;
+    pruneInbound().catch((err: Error) => process.emitWarning(`sportello postgres store: pruning processed inbound ids failed: ${err.message}`));
+  }
+
   const store: PostgresStore = {
+    // A turn records its own message (sportello_apply_turn inserts it as processed, or refuses it
+    // as already processed): one transaction per message (see Store.acceptsInTurn).
+    acceptsInTurn: true,
+
     async init() {
       if (state === 'open') return;
       if (state === 'closed') throw new StoreError('postgres store cannot be reopened after close(); create a new one');
@@ -397,7 +407,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async acceptInbound(msg) {
       ensureOpen();
-      if (Date.now() - lastPrune > PRUNE_EVERY_MS) await pruneInbound();
+      pruneNowAndThen();
       return accepts.add(msg);
     },
 
@@ -419,6 +429,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async commitTurn(turn: TurnRecord) {
       ensureOpen();
+      pruneNowAndThen();
       await commits.add(turn);
     },
 

@@ -1,0 +1,68 @@
+/**
+ * Store.acceptsInTurn (PostgreSQL): a message is recorded by its turn's own transaction and
+ * acknowledged once that turn is committed; a turn that fails still leaves the message kept.
+ * Runs the real pipeline on a real PostgreSQL database.
+ */
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../e2e/harness.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+describe('accepting a message in its turn (shared store)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let client: pg.Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sportello_turnaccept');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+  beforeEach(async () => {
+    t = await startTestApp({ DATABASE_URL: db.url });
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+  });
+  afterEach(async () => {
+    await client.end();
+    await t.close();
+  });
+
+  const inbound = async (id: string) =>
+    (await client.query<{ processed: boolean; kept: boolean }>('SELECT processed_at IS NOT NULL AS processed, message IS NOT NULL AS kept FROM inbound WHERE id = $1', [id])).rows[0];
+
+  it('is acknowledged once its turn is committed, with no separate write of the message', async () => {
+    expect(t.app.store.acceptsInTurn).toBe(true);
+    const msg = t.message('come posso pagare?', { customer: { platformId: 'turn-1' } });
+    const { duplicate, done } = await t.app.pipeline.accept(msg);
+    expect(duplicate).toBe(false);
+    // Acknowledged: the turn is already in the database, and the message is recorded as processed.
+    expect(await inbound(msg.id)).toEqual({ processed: true, kept: false });
+    const conversation = (await done).conversation!;
+    const history = await t.app.store.listMessages({ conversationId: conversation.id });
+    expect(history.map((m) => m.direction)).toEqual(['in', 'out']);
+    expect(await t.app.store.pendingInbound(10)).toEqual([]);
+    await t.app.sender.drain();
+    expect(t.channel.sent).toHaveLength(1);
+  });
+
+  it('tells a second delivery of a processed message apart and answers it once', async () => {
+    const msg = t.message('come faccio un reso?', { customer: { platformId: 'turn-2' } });
+    const first = await t.app.pipeline.accept(msg);
+    const second = await t.app.pipeline.accept(msg);
+    expect([first.duplicate, second.duplicate]).toEqual([false, true]);
+    expect((await second.done).action).toBe('duplicate');
+    await t.app.sender.drain();
+    expect(t.channel.sent).toHaveLength(1);
+  });
+
+  it('keeps a message whose turn failed, pending, and acknowledges it', async () => {
+    // No adapter for this channel: the turn fails before it writes anything.
+    const msg = t.message('come posso pagare?', { channel: 'nowhere', customer: { platformId: 'turn-3' } });
+    const { duplicate, done } = await t.app.pipeline.accept(msg);
+    expect(duplicate).toBe(false);
+    await expect(done).rejects.toThrow(/could not handle message/);
+    expect(await inbound(msg.id)).toEqual({ processed: false, kept: true });
+    expect((await t.app.store.pendingInbound(10)).map((m) => m.id)).toEqual([msg.id]);
+  });
+});
