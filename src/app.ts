@@ -10,7 +10,7 @@ import { createKnowledgeSource } from './corpus/knowledge.js';
 import { corpusToExamples } from './corpus/load.js';
 import { fitAnswer, clarifyOptions } from './corpus/fit.js';
 import { suggestFromCase } from './corpus/suggestions.js';
-import { trainUnderstander } from './classifier/index.js';
+import { createUnderstandingPool } from './classifier/understanding-pool.js';
 import { createLocalEventBus, type EventBus } from './core/events.js';
 import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
 import type { Language } from './core/types.js';
@@ -85,18 +85,28 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   const theStore = store;
   const theBus = bus;
 
-  const knowledge = options.knowledge ?? await createKnowledgeSource({
-    faqDir: config.faqDir,
-    intentsDir: config.intentsDir,
-    watch: config.watchCorpus,
-    logger,
-    train: (corpus) =>
-      trainUnderstander(corpusToExamples(corpus), {
-        orderNumberPattern: config.nlu.orderNumberPattern,
-        defaultLanguage: config.defaultLocale,
-      }),
-    onEvent: (event) => void theBus.publish(event),
-  });
+  // Customer messages are understood in worker threads (the main thread keeps a copy of the model).
+  const understandingPool = options.knowledge
+    ? undefined
+    : createUnderstandingPool({ threads: config.understandingThreads, onError: (err) => logger.error({ err }, 'understanding worker failed') });
+  let knowledge: LiveKnowledge;
+  try {
+    knowledge = options.knowledge ?? await createKnowledgeSource({
+      faqDir: config.faqDir,
+      intentsDir: config.intentsDir,
+      watch: config.watchCorpus,
+      logger,
+      train: (corpus) =>
+        understandingPool!.train(corpusToExamples(corpus), {
+          orderNumberPattern: config.nlu.orderNumberPattern,
+          defaultLanguage: config.defaultLocale,
+        }),
+      onEvent: (event) => void theBus.publish(event),
+    });
+  } catch (err) {
+    await understandingPool?.close();
+    throw err;
+  }
 
   const hours = createBusinessHours({
     timezone: config.handoff.timezone,
@@ -222,6 +232,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       await sender.stop();
       unsubscribe();
       if (!options.knowledge) await knowledge.close();
+      await understandingPool?.close();
       await theBus.close();
       await theStore.close();
     },

@@ -46,6 +46,10 @@ const PG_SOCKET = process.env.BENCH_PG_SOCKET === '1' ? '/var/run/postgresql' : 
 const WARMUP_SECONDS = 2;
 /** Which loads to measure: max (saturating), rate (BENCH_RATE, evenly spaced); both by default. */
 const LOADS = (process.env.BENCH_LOADS ?? 'max,rate').split(',').map((s) => s.trim());
+/** BENCH_SET_<NAME>=value sets the Sportello instances' configuration variable NAME (e.g. BENCH_SET_UNDERSTANDING_THREADS=0). */
+const INSTANCE_SETTINGS = Object.fromEntries(
+  Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('BENCH_SET_') && v !== undefined ? [[k.slice('BENCH_SET_'.length), v]] : [])),
+);
 /** Rounds of every system's passes, interleaved; the report gives medians and each round's ratio. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 /** Requests built ahead per second of a pass at maximum load. */
@@ -503,7 +507,7 @@ async function main(): Promise<void> {
       if (wanted('lowdb')) {
         const data = tempDataDir();
         cleanups.push(() => data.cleanup());
-        const a = await startInstance('lowdb', { dataFile: data.dataFile, graphOrigin: platforms.graphOrigin }, { nodeArgs: round === 1 ? nodeArgs('lowdb') : [] });
+        const a = await startInstance('lowdb', { dataFile: data.dataFile, graphOrigin: platforms.graphOrigin, extra: INSTANCE_SETTINGS }, { nodeArgs: round === 1 ? nodeArgs('lowdb') : [] });
         const workload = messengerWorkload('Sportello, lowdb', [a], graphReplies, false);
         await passes('Sportello lowdb ×1', workload, 1, round);
         await a.stop();
@@ -514,7 +518,7 @@ async function main(): Promise<void> {
         cleanups.push(() => db.drop());
         // BENCH_PG_SOCKET=1: the instances reach PostgreSQL through its Unix socket (same machine).
         const databaseUrl = PG_SOCKET ? `${db.url}?host=${encodeURIComponent(PG_SOCKET)}` : db.url;
-        const deployment: DeploymentEnv = { databaseUrl, graphOrigin: platforms.graphOrigin };
+        const deployment: DeploymentEnv = { databaseUrl, graphOrigin: platforms.graphOrigin, extra: INSTANCE_SETTINGS };
         const instances: Instance[] = [];
         // One after the other: the first applies the migrations.
         for (let i = 0; i < count; i++) instances.push(await startInstance(`pg${count}-${i}`, deployment, { nodeArgs: round === 1 ? nodeArgs(`pg${count}-${i}`) : [] }));
@@ -607,7 +611,7 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     '',
     `Run ${startedAt.toISOString()} on ${os.cpus().length} × ${cpu}, Node ${process.version}, PostgreSQL ${postgres}, load average at start ${load.map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min; the machine is shared).`,
     '',
-    `Command: \`npm run bench:e2e\` (= \`node --import tsx bench/e2e/run.ts\`; BENCH_ROUNDS=${ROUNDS} BENCH_DURATION=${DURATION} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_RATE=${RATE}${ONLY ? ` BENCH_ONLY=${ONLY.join(',')}` : ''}).`,
+    `Command: \`npm run bench:e2e\` (= \`node --import tsx bench/e2e/run.ts\`; BENCH_ROUNDS=${ROUNDS} BENCH_DURATION=${DURATION} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_RATE=${RATE}${ONLY ? ` BENCH_ONLY=${ONLY.join(',')}` : ''}${Object.entries(INSTANCE_SETTINGS).map(([k, v]) => ` BENCH_SET_${k}=${v}`).join('')}).`,
     '',
     `${ROUNDS} round(s); in each, every system is started afresh and measured once. The main table shows, per system and load, the round with the median rate. Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments (open loop over keep-alive connections; latency counted from when each request was due). Requests are built and signed before each pass.`,
     'Sportello gets real signed Messenger webhooks (`X-Hub-Signature-256`, one unique `mid` each, from 5,000 customers in turn, six FAQ questions in Italian and English) and',

@@ -98,6 +98,7 @@ const envSchema = z.object({
   SPORTELLO_DATA: z.string().min(1).default('data/sportello.json'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
   OUTBOX_CONCURRENCY: int(1, 1000).default(128),
+  UNDERSTANDING_THREADS: int(0, 16).optional(),
   FAQ_DIR: z.string().min(1).default('faq'),
   INTENTS_DIR: z.string().min(1).default('intents'),
   FAQ_WATCH: bool.default(true),
@@ -182,6 +183,8 @@ export interface Config {
   databaseUrl?: string;
   /** Replies being sent at once by this instance (also the most a crash can leave in doubt). */
   outboxConcurrency: number;
+  /** Worker threads that understand customer messages (undefined: one when the machine has a second core). */
+  understandingThreads?: number;
   faqDir: string;
   intentsDir: string;
   watchCorpus: boolean;
@@ -285,6 +288,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataFile: e.SPORTELLO_DATA,
     databaseUrl: e.DATABASE_URL,
     outboxConcurrency: e.OUTBOX_CONCURRENCY,
+    understandingThreads: e.UNDERSTANDING_THREADS,
     faqDir: e.FAQ_DIR,
     intentsDir: e.INTENTS_DIR,
     watchCorpus: e.FAQ_WATCH,

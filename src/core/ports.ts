@@ -191,6 +191,12 @@ export interface Understanding {
 /** Language detection, classification, entities and sentiment, in one call. */
 export interface Understander {
   understand(text: string, context?: { previousLanguage?: Language }): Understanding;
+  /**
+   * Optional: the same answer, computed off the calling thread (classifier/understanding-pool).
+   * The pipeline prefers it, so the thread that serves webhooks and writes the store does not
+   * spend its time on understanding.
+   */
+  understandAsync?(text: string, context?: { previousLanguage?: Language }): Promise<Understanding>;
 }
 
 // ───────────────────────────── storage ─────────────────────────────

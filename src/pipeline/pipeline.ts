@@ -293,9 +293,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const siblings = kase.conversationIds.filter((id) => id !== conversation!.id).flatMap((id) => related.get(id) ?? []);
 
     const knowledge = deps.knowledge.current();
-    const understanding = knowledge.understander.understand(msg.payload && isLabel(msg.payload) ? labelText(msg.payload, knowledge) ?? msg.text : msg.text, {
-      previousLanguage: conversation.language,
-    });
+    const said = msg.payload && isLabel(msg.payload) ? labelText(msg.payload, knowledge) ?? msg.text : msg.text;
+    const { understander } = knowledge;
+    const understanding = understander.understandAsync
+      ? await understander.understandAsync(said, { previousLanguage: conversation.language })
+      : understander.understand(said, { previousLanguage: conversation.language });
     const language = understanding.language;
     conversation.language = language;
 

@@ -1,0 +1,202 @@
+/**
+ * @module classifier/understanding-pool
+ * Understanding off the main thread. Worker threads hold a copy of each trained model and answer
+ * `understandAsync` calls, sent to them in one message per turn of the event loop, so the thread
+ * that serves webhooks and writes the store does not spend its time on language detection,
+ * classification, entities and sentiment (about a sixth of a message's cost).
+ *
+ * The model is also trained in the main thread, as without a pool: suggestions, the operator API
+ * and the CLI call `understand` directly, and it answers whenever the workers cannot — while a
+ * new model is still training there, or after a worker failed (it is not restarted; the main
+ * thread carries on alone and the failure is reported). Training is deterministic, so both
+ * copies give the same answers.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { TrainingExample, Understander, Understanding } from '../core/ports.js';
+import type { Language } from '../core/types.js';
+import { trainUnderstander, type UnderstanderOptions } from './index.js';
+
+/** Messages to a worker. */
+export type ToWorker =
+  | { type: 'train'; model: number; examples: readonly TrainingExample[]; options: UnderstanderOptions }
+  | { type: 'understand'; model: number; requests: Array<{ id: number; text: string; previousLanguage?: Language }> }
+  | { type: 'drop'; model: number };
+
+/** Messages from a worker. */
+export type FromWorker =
+  | { type: 'trained'; model: number }
+  | { type: 'failed'; model: number; error: string }
+  | { type: 'understood'; results: Array<{ id: number; value?: Understanding; error?: string }> };
+
+/** Options of the pool. */
+export interface UnderstandingPoolOptions {
+  /** Worker threads (default: 1 when the machine has two cores or more, else 0: understanding stays in the calling thread). */
+  threads?: number;
+  /** Told when a worker fails or cannot train a model (the main thread's model answers instead). */
+  onError?: (err: Error) => void;
+}
+
+/** Trains understanders whose `understandAsync` runs in worker threads. */
+export interface UnderstandingPool {
+  /** Trains in the main thread (returned at once when done) and, meanwhile, in every worker. */
+  train(examples: readonly TrainingExample[], options?: UnderstanderOptions): Promise<Understander>;
+  /** Worker threads running now. */
+  threads(): number;
+  /** Calls of `understandAsync` answered so far by the workers and by the main thread's model. */
+  answered(): { worker: number; mainThread: number };
+  /** Stops the workers (calls still waiting are answered by the main thread's model). */
+  close(): Promise<void>;
+}
+
+/** The default number of worker threads: one when there is a second core to run it. */
+export function defaultUnderstandingThreads(): number {
+  return availableParallelism() >= 2 ? 1 : 0;
+}
+
+interface Waiting {
+  resolve(value: Understanding): void;
+  /** Answers with the main thread's model instead. */
+  fallBack(): void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  alive: boolean;
+  /** Models trained in this worker. */
+  ready: Set<number>;
+  /** Calls sent and not yet answered, by id. */
+  waiting: Map<number, Waiting>;
+}
+
+const ENTRY = new URL('./understanding-worker-entry.mjs', import.meta.url);
+
+/** Starts `options.threads` understanding workers. */
+export function createUnderstandingPool(options: UnderstandingPoolOptions = {}): UnderstandingPool {
+  const count = Math.max(0, Math.floor(options.threads ?? defaultUnderstandingThreads()));
+  const report = options.onError ?? ((err: Error) => process.emitWarning(`sportello understanding pool: ${err.message}`));
+  let nextModel = 0;
+  let nextId = 0;
+  let nextWorker = 0;
+  let closed = false;
+  const answered = { worker: 0, mainThread: 0 };
+  /** Models still in use: the newest and the one before (turns under way may still ask it). */
+  const kept: number[] = [];
+
+  const workers: PoolWorker[] = Array.from({ length: count }, () => {
+    const worker = new Worker(ENTRY);
+    // Never keeps the process alive on its own.
+    worker.unref();
+    const w: PoolWorker = { worker, alive: true, ready: new Set(), waiting: new Map() };
+    worker.on('message', (message: FromWorker) => {
+      if (message.type === 'trained') w.ready.add(message.model);
+      else if (message.type === 'failed') report(new Error(`a worker could not train model ${message.model}: ${message.error}`));
+      else {
+        for (const r of message.results) {
+          const waiting = w.waiting.get(r.id);
+          if (!waiting) continue;
+          w.waiting.delete(r.id);
+          if (r.value) {
+            answered.worker += 1;
+            waiting.resolve(r.value);
+          } else waiting.fallBack();
+        }
+      }
+    });
+    const fail = (err: Error) => {
+      if (!w.alive) return;
+      w.alive = false;
+      if (!closed) report(new Error(`an understanding worker stopped (${err.message}); the main thread understands instead`));
+      for (const waiting of w.waiting.values()) waiting.fallBack();
+      w.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    return w;
+  });
+
+  /** Calls made in this turn of the event loop, per model; they leave together. */
+  let batch = new Map<number, Array<{ id: number; text: string; previousLanguage?: Language; waiting: Waiting }>>();
+  let scheduled = false;
+
+  function flush(): void {
+    scheduled = false;
+    const current = batch;
+    batch = new Map();
+    for (const [model, calls] of current) {
+      const target = pick(model);
+      if (!target) {
+        for (const c of calls) c.waiting.fallBack();
+        continue;
+      }
+      for (const c of calls) target.waiting.set(c.id, c.waiting);
+      const message: ToWorker = { type: 'understand', model, requests: calls.map(({ id, text, previousLanguage }) => ({ id, text, previousLanguage })) };
+      target.worker.postMessage(message);
+    }
+  }
+
+  /** The next live worker that has `model`, round robin. */
+  function pick(model: number): PoolWorker | undefined {
+    for (let i = 0; i < workers.length; i++) {
+      const w = workers[(nextWorker + i) % workers.length]!;
+      if (w.alive && w.ready.has(model)) {
+        nextWorker = (nextWorker + i + 1) % workers.length;
+        return w;
+      }
+    }
+    return undefined;
+  }
+
+  function offloaded(local: Understander, model: number): Understander {
+    const inMainThread = (text: string, context?: { previousLanguage?: Language }) => {
+      answered.mainThread += 1;
+      return local.understand(text, context);
+    };
+    return {
+      understand: (text, context) => local.understand(text, context),
+      understandAsync(text, context) {
+        if (closed || !workers.some((w) => w.alive && w.ready.has(model))) return Promise.resolve(inMainThread(text, context));
+        return new Promise<Understanding>((resolve) => {
+          const waiting: Waiting = { resolve, fallBack: () => resolve(inMainThread(text, context)) };
+          let calls = batch.get(model);
+          if (!calls) batch.set(model, (calls = []));
+          calls.push({ id: nextId++, text, previousLanguage: context?.previousLanguage, waiting });
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        });
+      },
+    };
+  }
+
+  return {
+    async train(examples, trainOptions = {}) {
+      if (closed || workers.every((w) => !w.alive)) return trainUnderstander(examples, trainOptions);
+      const model = nextModel++;
+      const message: ToWorker = { type: 'train', model, examples, options: trainOptions };
+      for (const w of workers) if (w.alive) w.worker.postMessage(message);
+      const local = await trainUnderstander(examples, trainOptions);
+      kept.push(model);
+      while (kept.length > 2) {
+        const old = kept.shift()!;
+        for (const w of workers) {
+          w.ready.delete(old);
+          if (w.alive) w.worker.postMessage({ type: 'drop', model: old } satisfies ToWorker);
+        }
+      }
+      return offloaded(local, model);
+    },
+
+    threads: () => workers.filter((w) => w.alive).length,
+
+    answered: () => ({ ...answered }),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      flush();
+      await Promise.all(workers.map((w) => w.worker.terminate()));
+    },
+  };
+}
