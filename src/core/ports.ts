@@ -221,7 +221,11 @@ export interface TurnContextQuery {
   linkedCustomerId?: string;
 }
 
-/** The answer to a TurnContextQuery, read in one consistent snapshot where the store can. */
+/**
+ * The answer to a TurnContextQuery, read in one consistent snapshot where the store can. Its
+ * records may be the store's own (the embedded store hands out what it holds in memory, without
+ * a copy per turn): read them, never change them; a turn builds changed copies.
+ */
 export interface TurnContext {
   customer?: Customer;
   /** The conversation with the query's key. */

@@ -78,7 +78,7 @@ describe('the lowdb store on disk', () => {
     await store.close();
   });
 
-  it('starts no file write for a claim: its line rides along with the next write', async () => {
+  it('writes nothing for a claim (a restart frees every lease anyway): the completion is the next write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
     const before = store.fileWrites();
@@ -174,12 +174,13 @@ describe('the lowdb store on disk', () => {
     await store.init();
     await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
     await store.claimOutbox(Date.now(), 10, 60_000);
-    await store.flush(); // a claim is journaled with the next write; make it reach the disk now
+    await store.completeOutbox('o1', { status: 'retry', notBefore: 0, error: 'HTTP 503' });
     const stale = readFileSync(`${file}.journal`, 'utf8');
     expect(stale.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(await store.claimOutbox(Date.now(), 10, 60_000)).toHaveLength(1);
     await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
     await store.close();
-    // The file now says "sent"; put back journal lines that say "pending" then "sending".
+    // The file now says "sent"; put back journal lines that say "pending" (the turn, then the retry).
     writeFileSync(`${file}.journal`, stale);
     const reopened = await open(file);
     expect(await reopened.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });

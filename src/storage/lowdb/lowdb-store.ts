@@ -774,8 +774,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       for (const c of [conversation, ...related]) if (c) revisions.conversations[c.id] = conversationRevs.get(c.id) ?? 0;
       for (const c of [kase, openCase, linkedOpenCase]) if (c) revisions.cases[c.id] = caseRevs.get(c.id) ?? 0;
-      const context: TurnContext = { customer: customers.get(q.customerId), conversation, case: kase, openCase, linkedOpenCase, related, revisions };
-      return clone(context);
+      // The records themselves, not copies (see TurnContext): they are replaced on every change, never edited.
+      return { customer: customers.get(q.customerId), conversation, case: kase, openCase, linkedOpenCase, related, revisions };
     },
 
     async listCases(customerId) {
@@ -842,9 +842,10 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       for (const entry of notYetOnDisk) dueHeads.enqueue(entry);
       const claimed = heads.map((head): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
       // One process owns the file and `init()` frees every lease, so a claim need not reach the
-      // disk at all: it is applied in memory now and its journal line rides along with the next
-      // write (the send's completion), saving a write per batch.
-      if (claimed.length) journalLater(claimed.map((item): Put => ['outbox', item]));
+      // disk: it changes memory only. After a crash the item is pending on disk, as a lease
+      // would be freed anyway; only its attempt count is one lower. The send's completion
+      // (or retry) writes the whole item, attempts included.
+      if (claimed.length) applyAll(claimed.map((item): Put => ['outbox', item]), 0);
       return claimed.map(clone);
     },
 
