@@ -90,6 +90,27 @@ describe('the lowdb store on disk', () => {
     await store.close();
   });
 
+  it('journals a sent reply as a short line that a restart after a crash applies to the stored item', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'sportello.json');
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
+    await store.init();
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('s1')] }));
+    expect(await store.claimOutbox(Date.now(), 10, 60_000)).toHaveLength(1);
+    await store.completeOutbox('s1', { status: 'sent', platformId: 'mid.s1', at: '2026-11-24T10:00:00.000Z' });
+    const lines = readFileSync(`${file}.journal`, 'utf8').split('\n').filter(Boolean);
+    expect(JSON.parse(lines.at(-1)!)[1]).toEqual([['sent', { id: 's1', sentAt: '2026-11-24T10:00:00.000Z', platformId: 'mid.s1', attempts: 1 }]]);
+    // As if the process died now: another store opens the files as they are on disk.
+    const crashed = join(dir, 'copy.json');
+    if (existsSync(file)) writeFileSync(crashed, readFileSync(file));
+    writeFileSync(`${crashed}.journal`, readFileSync(`${file}.journal`));
+    await store.close();
+    const reopened = await open(crashed);
+    expect(await reopened.getOutboxItem('s1')).toMatchObject({ status: 'sent', platformId: 'mid.s1', sentAt: '2026-11-24T10:00:00.000Z', attempts: 1 });
+    expect(await reopened.claimOutbox(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    await reopened.close();
+  });
+
   it('groups writes that arrive together into one file write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const before = store.fileWrites();

@@ -319,16 +319,24 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.getOutboxItem('o2'))?.seq).toBe(2);
       });
 
-      it('keeps its own copies: changing what was written, after writing it, does not change the store', async () => {
+      it('is not changed by changing what was written, after writing it (it kept a copy, or froze the records)', async () => {
         const conversation = makeConversation('cv1');
         const msg = makeInbound('m-own');
         await store.acceptInbound(msg);
         const turn = makeTurn({ conversations: [conversation], outbox: [makeOutbox('o-own')] });
         await store.commitTurn(turn);
-        conversation.flags.push('tampered');
-        conversation.state = 'resolved';
-        (turn.outbox[0]!.reply as { text: string }).text = 'changed';
-        msg.text = 'changed';
+        // A store that keeps the caller's records freezes them: the change throws a TypeError.
+        const tamper = (change: () => void) => {
+          try {
+            change();
+          } catch (err) {
+            expect(err).toBeInstanceOf(TypeError);
+          }
+        };
+        tamper(() => conversation.flags.push('tampered'));
+        tamper(() => (conversation.state = 'resolved'));
+        tamper(() => ((turn.outbox[0]!.reply as { text: string }).text = 'changed'));
+        tamper(() => (msg.text = 'changed'));
         expect(await store.getConversation('cv1')).toEqual(makeConversation('cv1'));
         expect((await store.getOutboxItem('o-own'))?.reply.text).toBe('reply o-own');
         expect((await store.pendingInbound(10)).find((m) => m.id === 'm-own')?.text).not.toBe('changed');

@@ -108,7 +108,9 @@ type Put =
   | ['inbound', InboundRecord]
   | ['operator', Operator]
   | ['suggestion', FaqSuggestion]
-  | ['value', { name: string; value: string }];
+  | ['value', { name: string; value: string }]
+  /** An outbox item sent: the item as stored, with status sent (a completion's line stays small). */
+  | ['sent', { id: string; sentAt: string; platformId?: string; attempts: number }];
 
 const putSchema = z.union([
   z.tuple([z.literal('customer'), customerSchema]),
@@ -120,6 +122,7 @@ const putSchema = z.union([
   z.tuple([z.literal('operator'), operatorSchema]),
   z.tuple([z.literal('suggestion'), faqSuggestionSchema]),
   z.tuple([z.literal('value'), z.object({ name: z.string(), value: z.string() })]),
+  z.tuple([z.literal('sent'), z.object({ id: z.string(), sentAt: z.string(), platformId: z.string().optional(), attempts: z.number().int().nonnegative() })]),
 ]);
 /** A journal line: the mutation's number and its puts. */
 const journalLineSchema = z.tuple([z.number().int().positive(), z.array(putSchema)]);
@@ -131,6 +134,14 @@ const time = (iso: string): number => {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? 0 : t;
 };
+
+/** Freezes an object and everything it holds (records are plain JSON data). */
+function freezeDeep(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  if (Array.isArray(value)) for (const item of value) freezeDeep(item);
+  else for (const key in value) freezeDeep((value as Record<string, unknown>)[key]);
+}
 
 /** Adds `value` to the set stored under `key` in `index`. */
 function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
@@ -365,15 +376,14 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   }
 
   /**
-   * Like `commit`, for records still shared with the caller: memory gets private copies parsed
-   * back from the journal line (which is serialised anyway) instead of a separate deep clone.
+   * Like `commit`, for records the caller built: the store keeps them as they are, frozen (deep),
+   * instead of a copy per write — records are replaced, never changed in place, and a caller
+   * that tried to change one afterwards would get a TypeError rather than a store whose memory
+   * differs from its disk.
    */
-  function commitCopies(puts: Put[]): Promise<void> {
-    seq += 1;
-    const line = `${JSON.stringify([seq, puts])}\n`;
-    applyAll((JSON.parse(line) as [number, Put[]])[1], seq);
-    unwritten.push(line);
-    return persist();
+  function commitRecords(puts: Put[]): Promise<void> {
+    for (const put of puts) freezeDeep(put[1]);
+    return commit(puts);
   }
 
   /** Resolves after a file write that started after this call has completed. */
@@ -525,6 +535,11 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       case 'value':
         values.set(put[1].name, put[1].value);
         return;
+      case 'sent': {
+        const item = outbox.get(put[1].id);
+        if (item) putOutbox({ ...item, status: 'sent', sentAt: put[1].sentAt, platformId: put[1].platformId, attempts: put[1].attempts });
+        return;
+      }
     }
   }
 
@@ -653,7 +668,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       ensureOpen();
       const key = inboundKey(msg.channel, msg.id);
       if (inbound.has(key)) return { fresh: false, durable: Promise.resolve() };
-      const durable = commitCopies([['inbound', { channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: msg }]]);
+      const durable = commitRecords([['inbound', { channel: msg.channel, id: msg.id, acceptedAt: new Date(now()).toISOString(), message: msg }]]);
       return { fresh: true, durable };
     },
 
@@ -694,7 +709,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       const puts: Put[] = [];
       if (turn.customer) puts.push(['customer', turn.customer]);
       for (const c of turn.conversations) puts.push(['conversation', c]);
-      if (turn.case) puts.push(['case', turn.case]);
+      // A case handed back as it was read (the same record) is not written again.
+      if (turn.case && turn.case !== cases.get(turn.case.id)) puts.push(['case', turn.case]);
       for (const m of turn.messages) puts.push(['message', m]);
       const seqs = new Map<string, number>();
       for (const item of turn.outbox) {
@@ -703,7 +719,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         puts.push(['outbox', { ...item, seq }]);
       }
       if (turn.inbound) puts.push(['inbound', processed(turn.inbound.channel, turn.inbound.id)]);
-      await commitCopies(puts);
+      await commitRecords(puts);
     },
 
     async getCustomer(id) {
@@ -855,7 +871,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       if (!item) throw new StoreError(`outbox item ${id} does not exist`);
       let updated: OutboxItem;
       if (outcome.status === 'sent') {
-        updated = { ...item, status: 'sent', sentAt: outcome.at, platformId: outcome.platformId };
+        await commit([['sent', { id, sentAt: outcome.at, platformId: outcome.platformId, attempts: item.attempts }]]);
+        return;
       } else if (outcome.status === 'retry') {
         updated = { ...item, status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error };
       } else {
