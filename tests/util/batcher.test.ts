@@ -19,6 +19,23 @@ function recorder(delayMs = 0) {
 }
 
 describe('the batcher', () => {
+  it('with delayMs, lets calls made a few milliseconds apart share a batch', async () => {
+    const r = recorder();
+    const batcher = createBatcher({ flush: r.flush, delayMs: 40 });
+    const first = batcher.add(2);
+    await sleep(5);
+    const second = batcher.add(4);
+    expect(await Promise.all([first, second])).toEqual([4, 8]);
+    expect(r.batches).toEqual([[2, 4]]);
+    // Without a delay, the same two calls leave one by one.
+    const plain = recorder();
+    const eager = createBatcher({ flush: plain.flush });
+    const a = eager.add(2);
+    await sleep(5);
+    await Promise.all([a, eager.add(4)]);
+    expect(plain.batches).toEqual([[2], [4]]);
+  });
+
   it('sends calls made in the same turn of the event loop as one batch, each caller getting its own outcome', async () => {
     const r = recorder();
     const batcher = createBatcher({ flush: r.flush });

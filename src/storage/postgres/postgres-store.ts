@@ -49,6 +49,8 @@ export interface PostgresStoreOptions {
   maxBatch?: number;
   /** Batches of one kind in flight at once (default 2). */
   maxBatchesInFlight?: number;
+  /** How long an outbox completion waits for others to be written with it (default 10 ms). */
+  completionDelayMs?: number;
   /** Processed inbound ids older than this many days are forgotten (default 30). */
   retainProcessedInboundDays?: number;
   /**
@@ -154,6 +156,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const localLocks = createKeyedMutex();
   const maxBatch = options.maxBatch ?? 200;
   const maxInFlight = options.maxBatchesInFlight ?? 2;
+  const completionDelayMs = options.completionDelayMs ?? 10;
   let state: 'new' | 'open' | 'closed' = 'new';
   let lastPrune = 0;
 
@@ -353,6 +356,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const completions = createBatcher<{ id: string; patch: Record<string, unknown> }, void>({
     maxBatch,
     maxInFlight,
+    // The reply has reached the platform already: recording it a few milliseconds later lets the
+    // completions of a moderate stream share one statement (a conversation's next reply waits as long).
+    delayMs: completionDelayMs,
     async flush(items) {
       const merged = new Map<string, Record<string, unknown>>();
       for (const { id, patch } of items) merged.set(id, { ...merged.get(id), ...patch });
