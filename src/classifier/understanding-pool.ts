@@ -12,6 +12,7 @@
  * copies give the same answers.
  */
 import { availableParallelism } from 'node:os';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { TrainingExample, Understander, Understanding } from '../core/ports.js';
 import type { Language } from '../core/types.js';
@@ -35,6 +36,12 @@ export interface UnderstandingPoolOptions {
   threads?: number;
   /** Told when a worker fails or cannot train a model (the main thread's model answers instead). */
   onError?: (err: Error) => void;
+  /**
+   * Calls go to the workers only while the main thread's event loop is busier than this share of
+   * the time (0 … 1, measured over the last 200 ms; default 0.5). A quiet thread answers at once:
+   * a trip to another thread and back costs more than it saves when nothing else is waiting.
+   */
+  offloadAbove?: number;
 }
 
 /** Trains understanders whose `understandAsync` runs in worker threads. */
@@ -80,6 +87,22 @@ export function createUnderstandingPool(options: UnderstandingPoolOptions = {}):
   let nextWorker = 0;
   let closed = false;
   const answered = { worker: 0, mainThread: 0 };
+  const offloadAbove = options.offloadAbove ?? 0.5;
+  /** Event loop utilisation: the last window's share, and where the current window started. */
+  let busy = 0;
+  let windowStart: EventLoopUtilization = performance.eventLoopUtilization();
+  let windowEnds = 0;
+  function loopIsBusy(): boolean {
+    if (offloadAbove <= 0) return true;
+    const now = performance.now();
+    if (now >= windowEnds) {
+      const current = performance.eventLoopUtilization();
+      busy = performance.eventLoopUtilization(current, windowStart).utilization;
+      windowStart = current;
+      windowEnds = now + 200;
+    }
+    return busy > offloadAbove;
+  }
   /** Models still in use: the newest and the one before (turns under way may still ask it). */
   const kept: number[] = [];
 
@@ -155,7 +178,7 @@ export function createUnderstandingPool(options: UnderstandingPoolOptions = {}):
     return {
       understand: (text, context) => local.understand(text, context),
       understandAsync(text, context) {
-        if (closed || !workers.some((w) => w.alive && w.ready.has(model))) return Promise.resolve(inMainThread(text, context));
+        if (closed || !loopIsBusy() || !workers.some((w) => w.alive && w.ready.has(model))) return Promise.resolve(inMainThread(text, context));
         return new Promise<Understanding>((resolve) => {
           const waiting: Waiting = { resolve, fallBack: () => resolve(inMainThread(text, context)) };
           let calls = batch.get(model);

@@ -29,7 +29,8 @@ describe('understanding pool', () => {
   });
   beforeEach(() => {
     errors.length = 0;
-    pool = createUnderstandingPool({ threads: 1, onError: (err) => errors.push(err) });
+    // offloadAbove 0: every call goes to the worker, however quiet the test's event loop is.
+    pool = createUnderstandingPool({ threads: 1, offloadAbove: 0, onError: (err) => errors.push(err) });
   });
   afterEach(async () => {
     await pool.close();
@@ -56,6 +57,34 @@ describe('understanding pool', () => {
     expect(remote).toEqual(texts.map((t) => understander.understand(t, { previousLanguage: 'en' })));
     expect(remote[2]!.entities.map((e) => e.kind)).toContain('card');
     expect(errors).toEqual([]);
+  });
+
+  it('sends calls to the worker only while the main thread is busy', async () => {
+    const adaptive = createUnderstandingPool({ threads: 1, onError: (err) => errors.push(err) });
+    try {
+      const understander = await adaptive.train(examples, { defaultLanguage: 'it' });
+      const spin = (ms: number) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until);
+      };
+      // Busy (a loop that never rests for 250 ms): the call goes to the worker, once it has the model.
+      let sent = false;
+      for (let i = 0; i < 40 && !sent; i++) {
+        await new Promise((r) => setImmediate(r)); // lets the worker's "trained" message in
+        spin(250);
+        const before = adaptive.answered().worker;
+        await understander.understandAsync!('come posso pagare?');
+        sent = adaptive.answered().worker > before;
+      }
+      expect(sent).toBe(true);
+      // Quiet for a while: answered in place.
+      await new Promise((r) => setTimeout(r, 450));
+      const before = adaptive.answered();
+      await understander.understandAsync!('come posso pagare?');
+      expect(adaptive.answered()).toEqual({ worker: before.worker, mainThread: before.mainThread + 1 });
+    } finally {
+      await adaptive.close();
+    }
   });
 
   it('uses the new model after a retrain and the main thread when the worker is gone', async () => {
