@@ -211,6 +211,14 @@ export interface Revisions {
   cases: Record<string, number>;
 }
 
+/**
+ * Empty revisions. The maps are keyed by record ids: objects without a prototype (dictionary
+ * objects) take any number of distinct keys without a new hidden class per key.
+ */
+export function emptyRevisions(): Revisions {
+  return { conversations: Object.create(null) as Record<string, number>, cases: Object.create(null) as Record<string, number> };
+}
+
 /** What a customer turn reads before it decides, asked for in one call. */
 export interface TurnContextQuery {
   /** The conversation key (see pipeline `conversationKey`). */

@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { Low } from 'lowdb';
-import type { ConversationFilter, Revisions, Store, TurnContext, TurnRecord } from '../../core/ports.js';
+import { emptyRevisions, type ConversationFilter, type Store, type TurnContext, type TurnRecord } from '../../core/ports.js';
 import type {
   Case,
   Conversation,
@@ -778,7 +778,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
 
     async loadTurnContext(q) {
       ensureOpen();
-      const revisions: Revisions = { conversations: {}, cases: {} };
+      const revisions = emptyRevisions();
       const id = conversationByKey.get(q.key);
       const conversation = id === undefined ? undefined : conversations.get(id);
       const kase = conversation ? cases.get(conversation.caseId) : undefined;

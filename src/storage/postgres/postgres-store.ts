@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import type { ConversationFilter, Revisions, Store, TurnContext, TurnContextQuery, TurnRecord } from '../../core/ports.js';
+import { emptyRevisions, type ConversationFilter, type Store, type TurnContext, type TurnContextQuery, type TurnRecord } from '../../core/ports.js';
 import type {
   Case,
   Conversation,
@@ -316,7 +316,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         [json(queries)],
       );
       return rows.map((r): Settled<TurnContext> => {
-        const revisions: Revisions = { conversations: {}, cases: {} };
+        const revisions = emptyRevisions();
         const related = (r.related ?? []).map((x) => {
           revisions.conversations[x.doc.id] = x.rev;
           return x.doc;
