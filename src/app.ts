@@ -178,8 +178,9 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);
-  const unsubscribe = theBus.subscribe((event) => {
-    if (!CHANNEL_EVENTS.has(event.type) || !('conversationId' in event)) return;
+  // Only the instance that published the event tells the platform: every instance receives it.
+  const unsubscribe = theBus.subscribe((event, { local }) => {
+    if (!local || !CHANNEL_EVENTS.has(event.type) || !('conversationId' in event)) return;
     void (async () => {
       const conversation = await theStore.getConversation(event.conversationId);
       const adapter = conversation ? channels.get(conversation.channel) : undefined;

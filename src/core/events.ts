@@ -23,11 +23,21 @@ export type DomainEvent =
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];
 
+/** What a listener is told besides the event. */
+export interface EventMeta {
+  /**
+   * True when this instance published the event. Instances sharing a bus all receive every
+   * event; something that must happen once (telling a platform about a handover) happens where
+   * the event was published.
+   */
+  local: boolean;
+}
+
 /** Delivers domain events to listeners, in this process or (PostgreSQL) across instances. */
 export interface EventBus {
   publish(event: DomainEvent): Promise<void>;
   /** Returns an unsubscribe function. */
-  subscribe(listener: (event: DomainEvent) => void): () => void;
+  subscribe(listener: (event: DomainEvent, meta: EventMeta) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -42,10 +52,11 @@ export function publishInBackground(bus: EventBus, events: readonly DomainEvent[
 
 /** An in-process bus: the default for the embedded store. */
 export function createLocalEventBus(): EventBus {
-  const listeners = new Set<(event: DomainEvent) => void>();
+  const listeners = new Set<(event: DomainEvent, meta: EventMeta) => void>();
+  const meta: EventMeta = { local: true };
   return {
     async publish(event) {
-      for (const listener of [...listeners]) listener(event);
+      for (const listener of [...listeners]) listener(event, meta);
     },
     subscribe(listener) {
       listeners.add(listener);

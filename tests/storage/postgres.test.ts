@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { DomainEvent } from '../../src/core/events.js';
+import type { DomainEvent, EventMeta } from '../../src/core/events.js';
 import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
 import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore } from '../../src/storage/postgres/index.js';
 import {
@@ -419,6 +419,15 @@ describe('the PostgreSQL event bus', () => {
         resolve(e);
       });
     });
+  const nextMeta = (b: PostgresEventBus, ms = 1000) =>
+    new Promise<EventMeta>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no event within ${ms} ms`)), ms);
+      const off = b.subscribe((_e, meta) => {
+        clearTimeout(timer);
+        off();
+        resolve(meta);
+      });
+    });
 
   it('sends events published together in few statements, and every one arrives in publishing order', async () => {
     const a = bus();
@@ -452,9 +461,14 @@ describe('the PostgreSQL event bus', () => {
     const event: DomainEvent = { type: 'conversation.assigned', conversationId: 'cv1', operatorId: 'op1', at: '2026-03-02T09:00:00.000Z' };
     const seenByA = nextEvent(a);
     const seenByB = nextEvent(b);
+    const metaOfA = nextMeta(a);
+    const metaOfB = nextMeta(b);
     await b.publish(event);
     expect(await seenByA).toEqual(event);
     expect(await seenByB).toEqual(event);
+    // Each listener is told whether its own instance published the event (once-only effects).
+    expect(await metaOfA).toEqual({ local: false });
+    expect(await metaOfB).toEqual({ local: true });
   });
 
   it('refuses an event too large for NOTIFY', async () => {

@@ -5,10 +5,11 @@
  * event to its subscribers. NOTIFY is not durable: events published while an instance's
  * listening connection is down are not replayed to it (it reconnects with backoff).
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Client, Notification, Pool } from 'pg';
 import { z } from 'zod';
-import type { DomainEvent, EventBus } from '../../core/events.js';
+import type { DomainEvent, EventBus, EventMeta } from '../../core/events.js';
 import { StoreError } from '../../core/errors.js';
 
 /** Options of the PostgreSQL event bus. */
@@ -53,6 +54,11 @@ interface PendingEvent {
 // Events come from other instances (maybe another version): check the envelope, keep the rest.
 const eventSchema = z.looseObject({ type: z.string().min(1), at: z.string().optional() });
 
+/** The payload field that names the publishing instance (removed before listeners see the event). */
+const ORIGIN = '_origin';
+const LOCAL: EventMeta = { local: true };
+const REMOTE: EventMeta = { local: false };
+
 /** Creates the cross-instance event bus; it starts listening at once. */
 export function createPostgresEventBus(options: PostgresEventBusOptions): PostgresEventBus {
   const channel = options.channel ?? 'sportello_events';
@@ -61,7 +67,9 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
   const batchWindowMs = Math.max(0, options.batchWindowMs ?? 5);
   const report = options.onError ?? ((err: Error, context: string) => process.emitWarning(`sportello event bus: ${context}: ${err.message}`));
-  const listeners = new Set<(event: DomainEvent) => void>();
+  const listeners = new Set<(event: DomainEvent, meta: EventMeta) => void>();
+  /** This bus's name in the payloads it publishes. */
+  const origin = randomBytes(6).toString('base64url');
   const publisher: Pool = new pg.Pool({ connectionString: options.url, max: 2 });
   publisher.on('error', (err) => report(err, 'idle publishing connection'));
 
@@ -113,20 +121,23 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   function deliver(message: Notification): void {
     if (message.channel !== channel || message.payload === undefined) return;
     let event: DomainEvent;
+    let meta: EventMeta;
     try {
       const parsed = eventSchema.safeParse(JSON.parse(message.payload));
       if (!parsed.success) {
         report(new Error(parsed.error.message), 'ignored a notification that is not an event');
         return;
       }
-      event = parsed.data as unknown as DomainEvent;
+      const { [ORIGIN]: from, ...rest } = parsed.data;
+      event = rest as unknown as DomainEvent;
+      meta = from === origin ? LOCAL : REMOTE;
     } catch (err) {
       report(err as Error, 'ignored a notification that is not JSON');
       return;
     }
     for (const listener of [...listeners]) {
       try {
-        listener(event);
+        listener(event, meta);
       } catch (err) {
         report(err as Error, `a listener of ${event.type} threw`);
       }
@@ -188,7 +199,7 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
 
     async publish(event) {
       if (closed) throw new StoreError('event bus used after close()');
-      const payload = JSON.stringify(event);
+      const payload = JSON.stringify({ ...event, [ORIGIN]: origin });
       if (Buffer.byteLength(payload) > MAX_EVENT_BYTES) {
         throw new StoreError(`event ${event.type} is ${Buffer.byteLength(payload)} bytes; NOTIFY allows ${MAX_EVENT_BYTES}`);
       }
