@@ -10,6 +10,7 @@ import { createKnowledgeSource } from './corpus/knowledge.js';
 import { corpusToExamples } from './corpus/load.js';
 import { fitAnswer, clarifyOptions } from './corpus/fit.js';
 import { suggestFromCase } from './corpus/suggestions.js';
+import { Counter } from 'prom-client';
 import { createUnderstandingPool } from './classifier/understanding-pool.js';
 import { createLocalEventBus, type EventBus } from './core/events.js';
 import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
@@ -172,6 +173,21 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
 
   let ready = false;
   const metrics = createMetrics();
+  if (understandingPool) {
+    const pool = understandingPool;
+    new Counter({
+      name: 'sportello_understood_total',
+      help: 'Customer messages understood, by thread: the worker (the main thread was busy) or the main thread',
+      labelNames: ['thread'],
+      registers: [metrics.registry],
+      collect() {
+        const answered = pool.answered();
+        this.reset();
+        this.inc({ thread: 'worker' }, answered.worker);
+        this.inc({ thread: 'main' }, answered.mainThread);
+      },
+    });
+  }
   const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
   webchat?.register(server, (msg) => pipeline.accept(msg), { store: theStore, bus: theBus });
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
