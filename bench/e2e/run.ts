@@ -618,7 +618,7 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     'sends each FAQ answer through the Send API of the fake Graph API; the echo bot gets Bot Framework activities and replies through a fake Bot Connector.',
     'Every server runs in its own process, the fake platforms in another and autocannon in a last one — all on the same two cores.',
     '',
-    '- **ack**: HTTP response to the webhook (Sportello answers 200 once the message is durably recorded; processing continues after, except on PostgreSQL while few turns are under way, where the turn's own commit records the message).',
+    '- **ack**: HTTP response to the webhook (Sportello answers 200 once the message is durably recorded; processing continues after, except on PostgreSQL while few turns are under way, where the turn\'s own commit records the message).',
     '- **reply**: from sending the webhook to the reply reaching the fake platform (the figure the customer feels).',
     '- **msg/s (reply)**: replies that reached the platform during the pass ÷ its duration — the sustained end-to-end rate.',
     '- **backlog**: acknowledged messages still unanswered when the load stopped (and how long they took to be answered).',
