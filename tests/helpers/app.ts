@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSportello, type Sportello } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createFakeClock, type ChannelCapabilities, type FakeClock } from '../../src/core/ports.js';
+import { createFakeClock, type ChannelAdapter, type ChannelCapabilities, type FakeClock } from '../../src/core/ports.js';
 import { createRecordingChannel, type RecordingChannel } from '../../src/channels/console/index.js';
 import { createSilentLogger } from '../../src/util/logger.js';
 import type { InboundMessage } from '../../src/core/types.js';
@@ -74,8 +74,15 @@ export function chatMessage(clock: FakeClock, text: string, extra: Partial<Inbou
   };
 }
 
-/** Starts a real instance; `env` overrides configuration. */
-export async function startTestApp(env: Record<string, string> = {}, start = '2026-11-24T10:00:00+01:00'): Promise<TestApp> {
+/**
+ * Starts a real instance; `env` overrides configuration. `adapt` may wrap the recording channel
+ * (to add what a platform's adapter has, e.g. `notify`) before the instance gets it.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  start = '2026-11-24T10:00:00+01:00',
+  adapt: (channel: RecordingChannel) => ChannelAdapter = (channel) => channel,
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'sportello-app-'));
   const config = loadConfig({
     SPORTELLO_DATA: join(dir, 'store.json'),
@@ -90,7 +97,7 @@ export async function startTestApp(env: Record<string, string> = {}, start = '20
   const clock = createFakeClock(start);
   const channel = createRecordingChannel('chat', privateChatCapabilities);
   const knowledge = env.FAQ_DIR || env.INTENTS_DIR ? undefined : await projectKnowledge();
-  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [channel], outboxPollMs: 50, knowledge });
+  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [adapt(channel)], outboxPollMs: 50, knowledge });
   return {
     app,
     clock,
