@@ -218,7 +218,15 @@ export function createUnderstandingPool(options: UnderstandingPoolOptions = {}):
     async close() {
       if (closed) return;
       closed = true;
-      flush();
+      // Calls not answered yet are answered now, by the main thread's model (a worker's late
+      // answer finds nobody waiting and is dropped).
+      const queued = batch;
+      batch = new Map();
+      for (const calls of queued.values()) for (const c of calls) c.waiting.fallBack();
+      for (const w of workers) {
+        for (const waiting of w.waiting.values()) waiting.fallBack();
+        w.waiting.clear();
+      }
       await Promise.all(workers.map((w) => w.worker.terminate()));
     },
   };
