@@ -37,7 +37,10 @@ describe('PostgreSQL: turns update conversations in place (HOT)', () => {
       }
       // 60 turns on 10 conversations: the first turn of each inserts it, the other 50 update it.
       expect(row!.updates).toBe(50);
-      expect(row!.hot).toBe(50);
+      // Before migration 4 none could be HOT: an indexed column (updated_at) changed every turn.
+      // How many are depends on free room on the page, which pruning frees only once no snapshot
+      // still needs the old versions (usually all 50; 31 under a busy full test run).
+      expect(row!.hot).toBeGreaterThan(0);
     } finally {
       await client.end();
     }
