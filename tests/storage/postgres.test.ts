@@ -18,6 +18,7 @@ import {
   makeTurn,
   type SnapshotStore,
 } from './store-contract.js';
+import type { TurnRecord } from '../../src/core/ports.js';
 
 const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = `sportello_test_${randomBytes(6).toString('hex')}`;
@@ -160,6 +161,104 @@ describe('the PostgreSQL store on its own', () => {
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
     expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/outbox_pkey/);
     expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['a', 1], ['c', 2]]);
+  });
+
+  /** Distinct transaction ids that wrote the rows of `table`: 1 when a batch was applied as one set. */
+  async function writers(schema: string, table: string): Promise<number> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const rows = await client.query<{ n: string }>(`SELECT count(DISTINCT xmin::text) AS n FROM ${schema}.${table}`);
+      return Number(rows.rows[0]?.n);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** A whole turn of one customer on one new conversation: inbound, customer, conversation, case, two messages, a reply. */
+  function customerTurn(k: number): TurnRecord {
+    const cv = `cv${k}`;
+    return makeTurn({
+      inbound: { channel: 'test', id: `m${k}` },
+      customer: makeCustomer(`test:u${k}`),
+      conversations: [makeConversation(cv, { customerId: `test:u${k}`, caseId: `case${k}` })],
+      case: makeCase(`case${k}`, { customerId: `test:u${k}`, conversationIds: [cv] }),
+      messages: [makeMessage(`in${k}`, { conversationId: cv, caseId: `case${k}` }), makeMessage(`out${k}`, { conversationId: cv, caseId: `case${k}`, direction: 'out' })],
+      outbox: [makeOutbox(`o${k}`, { conversationId: cv })],
+    });
+  }
+
+  it('applies a batch of turns that write different rows as one set (one subtransaction), as if one after the other', async () => {
+    const schema = `set_${++schemaCounter}`;
+    const store = await open(schema);
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
+    await Promise.all([1, 2, 3, 4].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    const before = await writers(schema, 'outbox');
+    const sent = await recordQueries(async () => {
+      await Promise.all([1, 2, 3, 4].map((k) => store.commitTurn(customerTurn(k))));
+    });
+    expect(sent).toHaveLength(1);
+    expect(await writers(schema, 'messages')).toBe(1);
+    expect(await writers(schema, 'outbox')).toBe(before + 1);
+    expect(await store.pendingInbound(10)).toEqual([]);
+    expect((await store.listMessages({})).map((m) => m.id)).toEqual(['in1', 'out1', 'in2', 'out2', 'in3', 'out3', 'in4', 'out4']);
+    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o1', 1], ['o2', 2], ['o3', 1], ['o4', 1]]);
+    expect(await store.getConversation('cv3')).toEqual(customerTurn(3).conversations[0]);
+    expect(await store.getCase('case4')).toEqual(customerTurn(4).case);
+    expect(await store.getCustomer('test:u2')).toEqual(makeCustomer('test:u2'));
+
+    // Second turns on the same conversations, at the revisions read, one changing its case: one set again.
+    await Promise.all([5, 6].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    const contexts = await Promise.all([1, 2].map((k) => store.loadTurnContext({ key: `test:private:cv${k}`, customerId: `test:u${k}` })));
+    await Promise.all(
+      [1, 2].map((k, i) =>
+        store.commitTurn(
+          makeTurn({
+            expect: contexts[i]!.revisions,
+            inbound: { channel: 'test', id: `m${k + 4}` },
+            conversations: [{ ...contexts[i]!.conversation!, missStreak: k }],
+            case: k === 1 ? { ...contexts[i]!.case!, status: 'resolved' } : contexts[i]!.case!,
+            messages: [makeMessage(`again${k}`, { conversationId: `cv${k}`, caseId: `case${k}` })],
+            outbox: [makeOutbox(`p${k}`, { conversationId: `cv${k}` })],
+          }),
+        ),
+      ),
+    );
+    expect(await writers(schema, 'messages')).toBe(2);
+    expect((await store.getConversation('cv1'))?.missStreak).toBe(1);
+    expect((await store.getConversation('cv2'))?.missStreak).toBe(2);
+    expect((await store.getCase('case1'))?.status).toBe('resolved');
+    expect((await store.listOutbox({ conversationId: 'cv2' })).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o2', 2], ['p2', 3]]);
+  });
+
+  it('applies a batch turn by turn when two of its turns write one conversation: the later one, which read it before, is refused', async () => {
+    const schema = `set_conflict_${++schemaCounter}`;
+    const store = await open(schema);
+    await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
+    const read = await store.loadTurnContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+    const results = await Promise.allSettled([
+      // An operator action (no revision read) and a turn that read cv1 before it: in sequence, the second is refused.
+      store.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'human' })], messages: [makeMessage('a')] })),
+      store.commitTurn(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { missStreak: 3 })], messages: [makeMessage('b')] })),
+      store.commitTurn(makeTurn({ conversations: [makeConversation('cv2')], messages: [makeMessage('c', { conversationId: 'cv2' })] })),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TurnConflictError);
+    expect(await store.getConversation('cv1')).toMatchObject({ state: 'human', missStreak: 0 });
+    expect((await store.listMessages({})).map((m) => m.id)).toEqual(['a', 'c']);
+    // Each written turn in a subtransaction of its own.
+    expect(await writers(schema, 'messages')).toBe(2);
+  });
+
+  it('applies a batch turn by turn when one of its messages was already processed, writing the others', async () => {
+    const schema = `set_processed_${++schemaCounter}`;
+    const store = await open(schema);
+    await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await store.commitTurn(customerTurn(2));
+    const results = await Promise.allSettled([1, 2, 3].map((k) => store.commitTurn({ ...customerTurn(k), outbox: [makeOutbox(`again${k}`, { conversationId: `cv${k}` })] })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyProcessedError);
+    expect((await store.listOutbox({})).map((o) => o.id)).toEqual(['o2', 'again1', 'again3']);
   });
 
   it('accepts, reads turn contexts and completes outbox items made at the same moment in one round trip each', async () => {
