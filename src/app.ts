@@ -147,7 +147,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
     queueInfo: ({ reason, enqueuedAt, vip }) => computeQueueInfo({ reason, enqueuedAt, vip }, hours, config),
-    onOutbox: () => sender.kick(),
+    sender,
   });
   const desk = createOperatorDesk({
     store: theStore,

@@ -346,14 +346,24 @@ export interface Store {
 
   /** Claims up to `limit` due outbox items (the first unsent one of each conversation), leasing them. */
   claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
-  /** Records a send's outcome. */
+  /**
+   * Optional, for stores where a claim is a round trip of its own (a shared database): writes the
+   * turn as `commitTurn` does and, in the same transaction, claims for the caller those of its
+   * outbox items that `claimOutbox(now, …, leaseMs)` would hand out (due by `now`, first unsent of
+   * their conversation). Resolves with them, leased; the turn's other items wait for a claim.
+   */
+  commitTurnAndClaim?(turn: TurnRecord, now: number, leaseMs: number): Promise<OutboxItem[]>;
+  /**
+   * Records a send's outcome. `more`: the item's conversation has unsent items after it, which a
+   * claim may hand out now that this one is done.
+   */
   completeOutbox(
     id: string,
     outcome:
       | { status: 'sent'; platformId: string; at: string }
       | { status: 'retry'; notBefore: number; error: string }
       | { status: 'dead'; error: string },
-  ): Promise<void>;
+  ): Promise<{ more: boolean }>;
   getOutboxItem(id: string): Promise<OutboxItem | undefined>;
   listOutbox(filter: { conversationId?: string; status?: OutboxItem['status'] }): Promise<OutboxItem[]>;
 

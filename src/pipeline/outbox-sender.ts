@@ -27,11 +27,23 @@ export interface RetryPolicy {
  */
 const DEFAULT_POLICY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 10, leaseMs: 30_000 };
 
+/** What a turn needs of the sender: hand it replies, claimed in the commit or left in the outbox. */
+export type ReplySender = Pick<OutboxSender, 'reserve' | 'sendClaimed' | 'kick'>;
+
 /** The outbox sender. */
 export interface OutboxSender {
   start(): void;
-  /** Sends what is due now (called after a turn wrote replies). */
+  /** Sends what is due now (called after a turn wrote replies that it did not claim). */
   kick(): void;
+  /**
+   * Makes room for `n` sends of replies a turn is about to claim in its commit
+   * (Store.commitTurnAndClaim): the claim's time and lease when there is room (then pass the
+   * claimed items, or none, to `sendClaimed`), undefined when the sender is full (commit without
+   * claiming, then `kick`).
+   */
+  reserve(n: number): { now: number; leaseMs: number } | undefined;
+  /** Sends items claimed by a turn's commit, in the room `reserve(reserved)` made; gives back the rest. */
+  sendClaimed(items: readonly OutboxItem[], reserved: number): void;
   /** Sends everything due until nothing is due (tests, shutdown). */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -63,17 +75,18 @@ export function createOutboxSender(deps: {
 
   const onPublishError = (err: unknown, event: DomainEvent) => logger.warn({ err, type: event.type }, 'could not publish an event');
 
-  async function sendOne(item: OutboxItem): Promise<void> {
+  /** Sends one claimed item and records the outcome; true when its conversation has more to send. */
+  async function sendOne(item: OutboxItem): Promise<boolean> {
     const adapter = deps.channels.get(item.channel);
     const at = clock.now().toISOString();
     if (!adapter) {
-      await store.completeOutbox(item.id, { status: 'dead', error: `no channel ${item.channel}` });
-      return;
+      return (await store.completeOutbox(item.id, { status: 'dead', error: `no channel ${item.channel}` })).more;
     }
     try {
       const result = await adapter.send(item);
-      await store.completeOutbox(item.id, { status: 'sent', platformId: result.platformId, at });
+      const { more } = await store.completeOutbox(item.id, { status: 'sent', platformId: result.platformId, at });
       publishInBackground(deps.bus, [{ type: 'message.sent', conversationId: item.conversationId, outboxId: item.id, platformId: result.platformId, at }], onPublishError);
+      return more;
     } catch (err) {
       const retryable = err instanceof NetworkError || (err instanceof ChannelApiError && err.details.retryable);
       const message = err instanceof Error ? err.message : String(err);
@@ -83,40 +96,61 @@ export function createOutboxSender(deps: {
         const retryAt = err instanceof ChannelApiError && err.details.retryAt ? err.details.retryAt : 0;
         const notBefore = Math.max(clock.now().getTime() + backoff + jitter, retryAt);
         logger.warn({ channel: item.channel, outboxId: item.id, attempts: item.attempts, notBefore, error: message }, 'send failed; will retry');
+        // The conversation's next items wait behind this one: nothing new to claim.
         await store.completeOutbox(item.id, { status: 'retry', notBefore, error: message });
       } else {
         logger.error({ channel: item.channel, outboxId: item.id, attempts: item.attempts, error: message }, 'send failed; giving up');
-        await store.completeOutbox(item.id, { status: 'dead', error: message });
+        const { more } = await store.completeOutbox(item.id, { status: 'dead', error: message });
         publishInBackground(deps.bus, [{ type: 'message.failed', conversationId: item.conversationId, outboxId: item.id, error: message, at }], onPublishError);
+        return more;
       }
     }
+    return false;
   }
 
   const maxInFlight = deps.concurrency ?? 128;
   const refillAt = Math.max(1, Math.floor(maxInFlight / 4));
   const sending = new Set<Promise<void>>();
+  /** Room promised to turns about to claim their replies in their commits (`reserve`). */
+  let reserved = 0;
+  /** The last claim filled every free slot: more may be due, claim again as slots free up. */
+  let backlog = false;
+
+  function startSend(item: OutboxItem): void {
+    const p: Promise<void> = sendOne(item)
+      .then(
+        (more) => {
+          // The conversation's next item is now first in line: claim it.
+          if (more) kick();
+        },
+        (err: unknown) => logger.error({ err, outboxId: item.id }, 'outbox send bookkeeping failed'),
+      )
+      .finally(() => {
+        sending.delete(p);
+        // After a full claim, claim again in batches (a claim scans every conversation's next item).
+        if (backlog && (sending.size === 0 || free() >= refillAt)) kick();
+      });
+    sending.add(p);
+  }
+
+  const free = (): number => maxInFlight - sending.size - reserved;
 
   /**
-   * Keeps up to `maxInFlight` sends going, claiming more as soon as slots free up. Order within a
+   * Keeps up to `maxInFlight` sends going. A claim runs when something may be due: on start, on
+   * the poll, on `kick` (replies a turn did not claim itself, operator replies), when a sent
+   * item's conversation has more, and while the last claim came back full. Order within a
    * conversation holds because the store hands out a conversation's next item only after the
    * previous one is completed.
    */
   async function pump(): Promise<void> {
     do {
       again = false;
-      while (!stopped && sending.size < maxInFlight) {
-        const batch = await store.claimOutbox(clock.now().getTime(), maxInFlight - sending.size, policy.leaseMs);
+      while (!stopped && free() > 0) {
+        const limit = free();
+        const batch = await store.claimOutbox(clock.now().getTime(), limit, policy.leaseMs);
+        backlog = batch.length >= limit;
         if (batch.length === 0) break;
-        for (const item of batch) {
-          const p: Promise<void> = sendOne(item)
-            .catch((err: unknown) => logger.error({ err, outboxId: item.id }, 'outbox send bookkeeping failed'))
-            .finally(() => {
-              sending.delete(p);
-              // Claim again in batches (a claim scans every conversation's next item), or when idle.
-              if (sending.size === 0 || maxInFlight - sending.size >= refillAt) kick();
-            });
-          sending.add(p);
-        }
+        for (const item of batch) startSend(item);
       }
     } while (again && !stopped);
   }
@@ -154,6 +188,17 @@ export function createOutboxSender(deps: {
       kick();
     },
     kick,
+    reserve(n) {
+      if (stopped || n > free()) return undefined;
+      reserved += n;
+      return { now: clock.now().getTime(), leaseMs: policy.leaseMs };
+    },
+    sendClaimed(items, room) {
+      reserved -= room;
+      // Claimed items are sent even after stop() began: their lease would otherwise hold them back
+      // from every other instance until it runs out.
+      for (const item of items) startSend(item);
+    },
     drain: settle,
     async stop() {
       stopped = true;

@@ -7,7 +7,7 @@
 import type { FaqEntry, IntentDef, KnowledgeSource } from '../core/corpus.js';
 import { publishInBackground, type EventBus, type DomainEvent } from '../core/events.js';
 import { AlreadyProcessedError, PipelineError, TurnConflictError } from '../core/errors.js';
-import type { ChannelAdapter, ChannelCapabilities, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
+import type { ChannelAdapter, ChannelCapabilities, Clock, PrivateReach, Store, TurnRecord, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
 import type {
   Case,
@@ -29,6 +29,7 @@ import { newId } from '../util/ids.js';
 import type { Logger } from '../util/logger.js';
 import { decide, type Decision } from './decide.js';
 import { say } from './messages.js';
+import type { ReplySender } from './outbox-sender.js';
 
 /** Runs of one turn before it gives up when it keeps racing other writers of its conversation (it stays pending). */
 const MAX_TURN_ATTEMPTS = 5;
@@ -63,8 +64,11 @@ export interface PipelineDeps {
   clarifyOptions?(labels: string[], language: Language, caps: ChannelCapabilities): QuickReplyOption[];
   /** Queue data (priority, SLA due time) for an escalation. */
   queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean }): QueueInfo;
-  /** Called after a turn put replies in the outbox (the sender sends them at once). */
-  onOutbox?(): void;
+  /**
+   * The sender, told of every turn's replies: with a store that claims in the commit
+   * (Store.commitTurnAndClaim), it is handed the replies claimed; the others it claims itself.
+   */
+  sender?: ReplySender;
   /** Messages processed at once before new deliveries wait to be acknowledged (default 256). */
   maxInFlight?: number;
   /**
@@ -227,6 +231,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } finally {
       clearTimeout(typing);
     }
+  }
+
+  /**
+   * Writes a turn and hands its replies to the sender: claimed in the same write when the store
+   * can (one round trip less per reply, and no claim for the sender to make) and the sender has
+   * room, else left in the outbox for the sender to claim.
+   */
+  async function commitAndSend(record: TurnRecord): Promise<void> {
+    const { sender } = deps;
+    const count = record.outbox.length;
+    const lease = count > 0 && store.commitTurnAndClaim ? sender?.reserve(count) : undefined;
+    if (!lease || !sender || !store.commitTurnAndClaim) {
+      await store.commitTurn(record);
+      if (count > 0) sender?.kick();
+      return;
+    }
+    let claimed: OutboxItem[] = [];
+    try {
+      claimed = await store.commitTurnAndClaim(record, lease.now, lease.leaseMs);
+    } finally {
+      sender.sendClaimed(claimed, count);
+    }
+    if (claimed.length < count) sender.kick();
   }
 
   async function decideAndCommit(msg: InboundMessage, key: string, adapter: ChannelAdapter, now: Date, at: string): Promise<TurnOutcome> {
@@ -445,7 +472,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       action: inbound.action,
     }));
 
-    await store.commitTurn({
+    const record: TurnRecord = {
       expect: context.revisions,
       inbound: { channel: msg.channel, id: msg.id },
       customer,
@@ -454,9 +481,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       messages: [inbound, ...outgoing],
       outbox: replies,
       events,
-    });
+    };
+    await commitAndSend(record);
     publishInBackground(deps.bus, events, (err, event) => logger.warn({ err, type: event.type }, 'could not publish an event'));
-    if (replies.length > 0) deps.onOutbox?.();
     if (decision.action === 'privacy_warning' && adapter.hideMessage) {
       // Hide the post where the platform allows (Facebook comments, replies on X): it stays flagged for operators.
       await adapter.hideMessage(conversation, msg.id).catch((err: unknown) => logger.warn({ err, channel: msg.channel }, 'could not hide a post with private data'));

@@ -238,13 +238,13 @@ describe('the PostgreSQL store on its own', () => {
     const read = await store.loadTurnContext({ key: 'test:private:cv1', customerId: 'test:u1' });
     const results = await Promise.allSettled([
       // An operator action (no revision read) and a turn that read cv1 before it: in sequence, the second is refused.
-      store.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'human' })], messages: [makeMessage('a')] })),
+      store.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], messages: [makeMessage('a')] })),
       store.commitTurn(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { missStreak: 3 })], messages: [makeMessage('b')] })),
       store.commitTurn(makeTurn({ conversations: [makeConversation('cv2')], messages: [makeMessage('c', { conversationId: 'cv2' })] })),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TurnConflictError);
-    expect(await store.getConversation('cv1')).toMatchObject({ state: 'human', missStreak: 0 });
+    expect(await store.getConversation('cv1')).toMatchObject({ state: 'queued', missStreak: 0 });
     expect((await store.listMessages({})).map((m) => m.id)).toEqual(['a', 'c']);
     // Each written turn in a subtransaction of its own.
     expect(await writers(schema, 'messages')).toBe(2);
@@ -259,6 +259,46 @@ describe('the PostgreSQL store on its own', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyProcessedError);
     expect((await store.listOutbox({})).map((o) => o.id)).toEqual(['o2', 'again1', 'again3']);
+  });
+
+  it('claims in the commit the replies a claim would hand out now, and leaves the others for a claim', async () => {
+    const store = await open(`lease_${++schemaCounter}`);
+    const T = Date.parse('2026-03-02T09:00:00.000Z');
+    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o0', { conversationId: 'cv2' })] }));
+    const turn = makeTurn({
+      outbox: [
+        makeOutbox('a', { conversationId: 'cv1', notBefore: T }),
+        makeOutbox('b', { conversationId: 'cv1', notBefore: T }),
+        makeOutbox('c', { conversationId: 'cv2', notBefore: T }),
+        makeOutbox('d', { conversationId: 'cv3', notBefore: T + 60_000 }),
+        makeOutbox('e', { conversationId: 'cv4', notBefore: T - 5 }),
+      ],
+    });
+    const claimed = await store.commitTurnAndClaim(turn, T, 30_000);
+    // a and e: first in line and due. b waits behind a, c behind o0 (unsent), d until its time.
+    expect(claimed.map((o) => o.id)).toEqual(['a', 'e']);
+    expect(claimed[0]).toEqual({ ...turn.outbox[0], seq: 1, status: 'sending', attempts: 1, notBefore: T + 30_000 });
+    for (const item of claimed) expect(await store.getOutboxItem(item.id)).toEqual(item);
+    expect(await store.getOutboxItem('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
+    // The leased ones are nobody else's to claim; o0 is.
+    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+    expect(await store.completeOutbox('a', { status: 'sent', platformId: 'p-a', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
+    expect(await store.completeOutbox('o0', { status: 'sent', platformId: 'p-o0', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
+    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
+  });
+
+  it('claims nothing in a commit applied turn by turn: its replies wait for a claim', async () => {
+    const store = await open(`lease_fallback_${++schemaCounter}`);
+    const T = Date.parse('2026-03-02T09:00:00.000Z');
+    await Promise.all([1, 2].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+    const [processed, fine] = await Promise.allSettled([
+      store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('x', { notBefore: T })] }), T, 30_000),
+      store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: 'm2' }, outbox: [makeOutbox('y', { conversationId: 'cv2', notBefore: T })] }), T, 30_000),
+    ]);
+    expect(processed.status).toBe('rejected');
+    expect(fine).toEqual({ status: 'fulfilled', value: [] });
+    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id)).toEqual(['y']);
   });
 
   it('accepts, reads turn contexts and completes outbox items made at the same moment in one round trip each', async () => {
@@ -281,7 +321,9 @@ describe('the PostgreSQL store on its own', () => {
   it('completes an outbox item in one round trip', async () => {
     const store = await open(`complete_${++schemaCounter}`);
     await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
-    const sent = await recordQueries(() => store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: '2026-03-02T09:00:00.000Z' }));
+    const sent = await recordQueries(async () => {
+      await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: '2026-03-02T09:00:00.000Z' });
+    });
     expect(sent).toHaveLength(1);
     expect(await store.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
   });

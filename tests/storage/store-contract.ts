@@ -503,10 +503,11 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('moves on to the next item once the first is sent', async () => {
         await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
         await store.claimOutbox(T0, 10, 30_000);
-        await store.completeOutbox('a1', { status: 'sent', platformId: 'p-1', at: iso(10) });
+        // `more`: the conversation has an unsent item after this one, for the sender to claim.
+        expect(await store.completeOutbox('a1', { status: 'sent', platformId: 'p-1', at: iso(10) })).toEqual({ more: true });
         expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'sent', platformId: 'p-1', sentAt: iso(10) });
         expect((await store.claimOutbox(T0 + 10, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
-        await store.completeOutbox('a2', { status: 'sent', platformId: 'p-2', at: iso(20) });
+        expect(await store.completeOutbox('a2', { status: 'sent', platformId: 'p-2', at: iso(20) })).toEqual({ more: false });
         expect(await store.claimOutbox(T0 + 999_999, 10, 30_000)).toEqual([]);
       });
 
@@ -522,7 +523,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('does not let a dead item block the ones after it', async () => {
         await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
         await store.claimOutbox(T0, 10, 30_000);
-        await store.completeOutbox('a1', { status: 'dead', error: 'recipient blocked us' });
+        expect(await store.completeOutbox('a1', { status: 'dead', error: 'recipient blocked us' })).toEqual({ more: true });
         expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'dead', lastError: 'recipient blocked us' });
         expect((await store.claimOutbox(T0, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
         expect((await store.listOutbox({ status: 'dead' })).map((o) => o.id)).toEqual(['a1']);

@@ -872,16 +872,16 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       ensureOpen();
       const item = outbox.get(id);
       if (!item) throw new StoreError(`outbox item ${id} does not exist`);
-      let updated: OutboxItem;
       if (outcome.status === 'sent') {
         await commit([['sent', { id, sentAt: outcome.at, platformId: outcome.platformId, attempts: item.attempts }]]);
-        return;
-      } else if (outcome.status === 'retry') {
-        updated = { ...item, status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error };
       } else {
-        updated = { ...item, status: 'dead', lastError: outcome.error };
+        const updated: OutboxItem =
+          outcome.status === 'retry'
+            ? { ...item, status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error }
+            : { ...item, status: 'dead', lastError: outcome.error };
+        await commit([['outbox', updated]]);
       }
-      await commit([['outbox', updated]]);
+      return { more: (unsentByConversation.get(item.conversationId) ?? []).some((other) => other.seq > item.seq) };
     },
 
     async getOutboxItem(id) {

@@ -413,12 +413,16 @@ $$;
 -- "cannot affect row a second time"; a revision check or an "already processed" message; a
 -- key taken), and sportello_commit_turns then applies the batch turn by turn (migration 5).
 -- Rows shared between concurrent batches are locked in id order (byte order).
-CREATE FUNCTION sportello_apply_turns(turns jsonb) RETURNS void
+-- Returns the outbox items leased to their turns (turn->'claim', below) as {id: seq}.
+CREATE FUNCTION sportello_apply_turns(turns jsonb) RETURNS jsonb
   LANGUAGE plpgsql AS $$
 DECLARE
   v_want bigint;
   v_done bigint;
   v_same bigint;
+  v_last jsonb;
+  v_busy jsonb := '{}';
+  v_claimed jsonb;
 BEGIN
   -- The inbound messages, marked processed; any already processed: the batch takes the slow path.
   WITH x AS (
@@ -495,41 +499,76 @@ BEGIN
     ORDER BY i, j
     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
 
-  -- Outbox items numbered per conversation in turn order, after the conversation's last number
-  -- (its sequence row locked in conversation id order, as in sportello_apply_turn).
+  -- Outbox items are numbered per conversation in turn order, after the conversation's last
+  -- number. The sequence rows are locked first, in conversation id order (as in
+  -- sportello_apply_turn): every writer of a conversation's outbox takes that lock, so what the
+  -- statements below read of the conversation's unsent items is settled.
   WITH items AS (
-    SELECT o.e AS doc, o.e->>'conversationId' AS conversation_id, t.i, o.j
-    FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(turn, i), jsonb_array_elements(COALESCE(t.turn->'outbox', '[]')) WITH ORDINALITY AS o(e, j)),
-  groups AS (
-    SELECT conversation_id, count(*)::integer AS items FROM items GROUP BY 1),
+    SELECT o.e->>'conversationId' AS conversation_id
+    FROM jsonb_array_elements(turns) AS t(turn), jsonb_array_elements(COALESCE(t.turn->'outbox', '[]')) AS o(e)),
   seqs AS (
     INSERT INTO outbox_sequences (conversation_id, last_seq)
-      SELECT conversation_id, items FROM groups ORDER BY conversation_id COLLATE "C"
+      SELECT conversation_id, count(*)::integer FROM items GROUP BY 1 ORDER BY conversation_id COLLATE "C"
       ON CONFLICT (conversation_id) DO UPDATE SET last_seq = outbox_sequences.last_seq + EXCLUDED.last_seq
       RETURNING conversation_id, last_seq)
-  INSERT INTO outbox (id, doc)
-    SELECT it.doc->>'id', it.doc || jsonb_build_object('seq',
-             s.last_seq - g.items + row_number() OVER (PARTITION BY it.conversation_id ORDER BY it.i, it.j))
-    FROM items it JOIN groups g USING (conversation_id) JOIN seqs s USING (conversation_id)
-    ORDER BY it.i, it.j;
+  SELECT COALESCE(jsonb_object_agg(conversation_id, last_seq), '{}') INTO v_last FROM seqs;
+
+  -- A turn that asks (turn->'claim': {now, until}) gets the items it may send at once leased to it
+  -- in the same write, as a claim would (status sending, one attempt counted, reserved until
+  -- "until"): an item due by "now" and first in line in its conversation (the batch's first for the
+  -- conversation, none unsent before it). The others wait for a claim.
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(turns) AS t(e) WHERE jsonb_typeof(e->'claim') = 'object') THEN
+    SELECT COALESCE(jsonb_object_agg(k, true), '{}') INTO v_busy
+    FROM jsonb_object_keys(v_last) AS c(k)
+    WHERE EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = c.k AND p.status IN ('pending', 'sending'));
+  END IF;
+
+  WITH items AS (
+    SELECT o.e AS doc, o.e->>'conversationId' AS conversation_id, t.i, o.j, t.turn->'claim' AS claim,
+           (v_last->>(o.e->>'conversationId'))::integer - count(*) OVER (PARTITION BY o.e->>'conversationId')
+             + row_number() OVER (PARTITION BY o.e->>'conversationId' ORDER BY t.i, o.j) AS seq,
+           row_number() OVER (PARTITION BY o.e->>'conversationId' ORDER BY t.i, o.j) = 1 AS first
+    FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(turn, i), jsonb_array_elements(COALESCE(t.turn->'outbox', '[]')) WITH ORDINALITY AS o(e, j)),
+  added AS (
+    INSERT INTO outbox (id, doc)
+      SELECT doc->>'id',
+             CASE WHEN jsonb_typeof(claim) = 'object' AND first AND NOT (v_busy ? conversation_id)
+                       AND (doc->>'notBefore')::double precision <= (claim->>'now')::double precision
+                  THEN doc || jsonb_build_object('seq', seq, 'status', 'sending',
+                                                 'attempts', COALESCE((doc->>'attempts')::integer, 0) + 1,
+                                                 'notBefore', (claim->'until'))
+                  ELSE doc || jsonb_build_object('seq', seq) END
+      FROM items ORDER BY i, j
+      RETURNING id, seq, status)
+  SELECT COALESCE(jsonb_object_agg(id, seq) FILTER (WHERE status = 'sending'), '{}') INTO v_claimed FROM added;
+  RETURN v_claimed;
 END
 $$;
 
 -- As migration 5's function, with the set-based batch first: when it raises (two turns writing
 -- one row, a revision conflict, a processed message, a key taken), none of it is kept and the
--- batch is applied turn by turn, each turn in a sub-block of its own, so a failing turn fails alone.
+-- batch is applied turn by turn, each turn in a sub-block of its own, so a failing turn fails alone
+-- (and leases nothing: its items wait for a claim). An outcome {"s":"ok"} may carry "l": the
+-- turn's leased items as {id: seq}; callers that ask for no lease can ignore it.
 CREATE OR REPLACE FUNCTION sportello_commit_turns(turns jsonb) RETURNS jsonb
   LANGUAGE plpgsql AS $$
 DECLARE
   v_turn jsonb;
   v_out jsonb := '[]';
+  v_claimed jsonb;
   v_state text;
   v_constraint text;
   v_message text;
 BEGIN
   BEGIN
-    PERFORM sportello_apply_turns(turns);
-    RETURN COALESCE((SELECT jsonb_agg('{"s":"ok"}'::jsonb) FROM jsonb_array_elements(turns)), '[]');
+    v_claimed := sportello_apply_turns(turns);
+    -- {"s":"ok"}, and for a turn with leased items "l": {item id: seq}.
+    RETURN COALESCE((
+      SELECT jsonb_agg(CASE WHEN c.ids IS NULL THEN '{"s":"ok"}'::jsonb ELSE jsonb_build_object('s', 'ok', 'l', c.ids) END ORDER BY t.i)
+      FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(e, i)
+      LEFT JOIN LATERAL (
+        SELECT jsonb_object_agg(o->>'id', v_claimed->(o->>'id')) AS ids
+        FROM jsonb_array_elements(COALESCE(t.e->'outbox', '[]')) AS o WHERE v_claimed ? (o->>'id')) c ON true), '[]');
   EXCEPTION WHEN OTHERS THEN
     NULL;
   END;

@@ -62,6 +62,8 @@ export interface PostgresStoreOptions {
 
 /** The shared store, plus what `sportello migrate/export/import` needs. */
 export interface PostgresStore extends Store {
+  /** Always there: a turn's replies are claimed in its commit (migration 6). */
+  commitTurnAndClaim(turn: TurnRecord, now: number, leaseMs: number): Promise<OutboxItem[]>;
   /** Applies pending migrations (init() does it too); returns the versions applied now. */
   migrate(): Promise<{ applied: number[]; current: number }>;
   /** The whole store as one document, read in one consistent snapshot. */
@@ -102,9 +104,11 @@ const json = (value: unknown): string => JSON.stringify(value);
 
 const inboundKey = (channel: string, id: string): string => `${channel}\u0000${id}`;
 
-/** One turn's outcome from sportello_commit_turns (migration 3). */
+/** One turn's outcome from sportello_commit_turns (migrations 3, 5, 6). */
 interface CommitOutcome {
   s: 'ok' | 'processed' | 'conflict' | 'error';
+  /** The turn's outbox items leased to it in the commit, as {id: seq}. */
+  l?: Record<string, number>;
   /** SQLSTATE, constraint and message of an error. */
   c?: string;
   k?: string | null;
@@ -265,17 +269,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
   });
 
-  /** Turn commits: one call of sportello_commit_turns (migration 3), one outcome per turn. */
-  const commits = createBatcher<TurnRecord, void>({
+  /**
+   * Turn commits: one call of sportello_commit_turns (migrations 5–6), one outcome per turn; a
+   * turn with `claim` gets the items leased to it in the commit (their ids and seq numbers).
+   */
+  const commits = createBatcher<{ turn: TurnRecord; claim?: { now: number; until: number } }, Record<string, number>>({
     maxBatch: Math.min(maxBatch, MAX_TURNS_PER_COMMIT),
     maxInFlight,
-    async flush(turns) {
-      const records = turns.map(({ events: _events, ...record }) => record);
+    async flush(calls) {
+      const records = calls.map(({ turn: { events: _events, ...record }, claim }) => (claim ? { ...record, claim } : record));
       const rows = await query<{ outcomes: CommitOutcome[] }>('SELECT sportello_commit_turns($1::jsonb) AS outcomes', [json(records)]);
       const outcomes = rows[0]?.outcomes ?? [];
-      return turns.map((turn, i): Settled<void> => {
+      return calls.map(({ turn }, i): Settled<Record<string, number>> => {
         const o = outcomes[i];
-        if (o?.s === 'ok') return { ok: true, value: undefined };
+        if (o?.s === 'ok') return { ok: true, value: o.l ?? {} };
         return { ok: false, error: commitError(turn, o) };
       });
     },
@@ -352,8 +359,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
   });
 
-  /** Outbox completions: one UPDATE; two completions of one id in a batch apply in call order. */
-  const completions = createBatcher<{ id: string; patch: Record<string, unknown> }, void>({
+  /**
+   * Outbox completions: one UPDATE; two completions of one id in a batch apply in call order. Each
+   * learns whether its conversation has unsent items after it (index outbox_unsent).
+   */
+  const completions = createBatcher<{ id: string; patch: Record<string, unknown> }, { more: boolean }>({
     maxBatch,
     maxInFlight,
     // The reply has reached the platform already: recording it a few milliseconds later lets the
@@ -363,14 +373,17 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const merged = new Map<string, Record<string, unknown>>();
       for (const { id, patch } of items) merged.set(id, { ...merged.get(id), ...patch });
       // id = ANY($1): primary-key probes (a join with jsonb_array_elements was planned as a scan of the outbox).
-      const rows = await query<{ id: string }>(
-        `UPDATE outbox SET doc = doc || ($2::jsonb -> id) WHERE id = ANY ($1::text[]) RETURNING id`,
+      const rows = await query<{ id: string; more: boolean }>(
+        `UPDATE outbox SET doc = doc || ($2::jsonb -> id) WHERE id = ANY ($1::text[])
+         RETURNING id, EXISTS (SELECT 1 FROM outbox p
+                               WHERE p.conversation_id = outbox.conversation_id AND p.status IN ('pending', 'sending') AND p.seq > outbox.seq) AS more`,
         [[...merged.keys()], json(Object.fromEntries(merged))],
       );
-      const found = new Set(rows.map((r) => r.id));
-      return items.map(({ id }): Settled<void> =>
-        found.has(id) ? { ok: true, value: undefined } : { ok: false, error: new StoreError(`outbox item ${id} does not exist`) },
-      );
+      const more = new Map(rows.map((r) => [r.id, r.more]));
+      return items.map(({ id }): Settled<{ more: boolean }> => {
+        const m = more.get(id);
+        return m === undefined ? { ok: false, error: new StoreError(`outbox item ${id} does not exist`) } : { ok: true, value: { more: m } };
+      });
     },
   });
 
@@ -436,7 +449,19 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     async commitTurn(turn: TurnRecord) {
       ensureOpen();
       pruneNowAndThen();
-      await commits.add(turn);
+      await commits.add({ turn });
+    },
+
+    async commitTurnAndClaim(turn: TurnRecord, now: number, leaseMs: number) {
+      ensureOpen();
+      pruneNowAndThen();
+      const until = now + leaseMs;
+      const leased = await commits.add({ turn, claim: { now, until } });
+      // As sportello_apply_turns wrote them (migration 6).
+      return turn.outbox.flatMap((item): OutboxItem[] => {
+        const seq = leased[item.id];
+        return seq === undefined ? [] : [{ ...item, seq, status: 'sending', attempts: item.attempts + 1, notBefore: until }];
+      });
     },
 
     async loadTurnContext(q) {
@@ -552,7 +577,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       if (outcome.status === 'sent') patch = { status: 'sent', sentAt: outcome.at, platformId: outcome.platformId };
       else if (outcome.status === 'retry') patch = { status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error };
       else patch = { status: 'dead', lastError: outcome.error };
-      await completions.add({ id, patch });
+      return completions.add({ id, patch });
     },
 
     getOutboxItem: (id) => firstDoc<OutboxItem>('SELECT doc FROM outbox WHERE id = $1', [id]),
