@@ -261,23 +261,26 @@ describe('the PostgreSQL store on its own', () => {
     expect((await store.listOutbox({})).map((o) => o.id)).toEqual(['o2', 'again1', 'again3']);
   });
 
-  it('claims in the commit the replies a claim would hand out now, and leaves the others for a claim', async () => {
+  it.each([
+    ['in one turn (written turn by turn)', 1],
+    ['in three turns at once (written as one set)', 3],
+  ])('claims in the commit the replies a claim would hand out now, and leaves the others for a claim: %s', async (_how, turns) => {
     const store = await open(`lease_${++schemaCounter}`);
     const T = Date.parse('2026-03-02T09:00:00.000Z');
     await store.commitTurn(makeTurn({ outbox: [makeOutbox('o0', { conversationId: 'cv2' })] }));
-    const turn = makeTurn({
-      outbox: [
-        makeOutbox('a', { conversationId: 'cv1', notBefore: T }),
-        makeOutbox('b', { conversationId: 'cv1', notBefore: T }),
-        makeOutbox('c', { conversationId: 'cv2', notBefore: T }),
-        makeOutbox('d', { conversationId: 'cv3', notBefore: T + 60_000 }),
-        makeOutbox('e', { conversationId: 'cv4', notBefore: T - 5 }),
-      ],
-    });
-    const claimed = await store.commitTurnAndClaim(turn, T, 30_000);
+    const items = [
+      makeOutbox('a', { conversationId: 'cv1', notBefore: T }),
+      makeOutbox('b', { conversationId: 'cv1', notBefore: T }),
+      makeOutbox('c', { conversationId: 'cv2', notBefore: T }),
+      makeOutbox('d', { conversationId: 'cv3', notBefore: T + 60_000 }),
+      makeOutbox('e', { conversationId: 'cv4', notBefore: T - 5 }),
+    ];
+    // One turn with all five, or three turns (a+b, c+d, e) committed at the same moment.
+    const split = turns === 1 ? [items] : [items.slice(0, 2), items.slice(2, 4), items.slice(4)];
+    const claimed = (await Promise.all(split.map((outbox) => store.commitTurnAndClaim(makeTurn({ outbox }), T, 30_000)))).flat();
     // a and e: first in line and due. b waits behind a, c behind o0 (unsent), d until its time.
     expect(claimed.map((o) => o.id)).toEqual(['a', 'e']);
-    expect(claimed[0]).toEqual({ ...turn.outbox[0], seq: 1, status: 'sending', attempts: 1, notBefore: T + 30_000 });
+    expect(claimed[0]).toEqual({ ...items[0], seq: 1, status: 'sending', attempts: 1, notBefore: T + 30_000 });
     for (const item of claimed) expect(await store.getOutboxItem(item.id)).toEqual(item);
     expect(await store.getOutboxItem('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
     // The leased ones are nobody else's to claim; o0 is.
@@ -287,18 +290,20 @@ describe('the PostgreSQL store on its own', () => {
     expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
   });
 
-  it('claims nothing in a commit applied turn by turn: its replies wait for a claim', async () => {
+  it('claims in a commit that falls back to one turn at a time, for the turns written', async () => {
     const store = await open(`lease_fallback_${++schemaCounter}`);
     const T = Date.parse('2026-03-02T09:00:00.000Z');
-    await Promise.all([1, 2].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
     await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
-    const [processed, fine] = await Promise.allSettled([
-      store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('x', { notBefore: T })] }), T, 30_000),
-      store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: 'm2' }, outbox: [makeOutbox('y', { conversationId: 'cv2', notBefore: T })] }), T, 30_000),
-    ]);
-    expect(processed.status).toBe('rejected');
-    expect(fine).toEqual({ status: 'fulfilled', value: [] });
-    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id)).toEqual(['y']);
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((k) =>
+        store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: `m${k}` }, outbox: [makeOutbox(`x${k}`, { conversationId: `cv${k}`, notBefore: T })] }), T, 30_000),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    expect(results.slice(1).map((r) => (r as PromiseFulfilledResult<{ id: string }[]>).value.map((o) => o.id))).toEqual([['x2'], ['x3']]);
+    expect(await store.getOutboxItem('x1')).toBeUndefined();
+    expect(await store.claimOutbox(T, 10, 30_000)).toEqual([]);
   });
 
   it('accepts, reads turn contexts and completes outbox items made at the same moment in one round trip each', async () => {
