@@ -180,6 +180,12 @@ export interface Entity {
 /** Everything the pipeline knows about a customer's message. */
 export interface Understanding {
   language: Language;
+  /**
+   * True when the text alone decided the language: a conversation's previous language would not
+   * have changed it (nor, then, anything else here). Lets a caller understand a message before
+   * it knows the conversation. Undefined: not known.
+   */
+  languageSettled?: boolean;
   classification: Classification;
   entities: Entity[];
   /** -1 (furious) … +1 (delighted). */
@@ -227,6 +233,11 @@ export interface TurnContextQuery {
   customerId: string;
   /** The customer a message links to (a DM opened from a public post), whose open case it may join. */
   linkedCustomerId?: string;
+  /**
+   * Or: the linked customer's id is `prefix` followed by the stored value named `value`
+   * (`Store.getValue`), when that value is set; no link when it is not.
+   */
+  linkedCustomerIdFrom?: { value: string; prefix: string };
 }
 
 /**
@@ -242,7 +253,7 @@ export interface TurnContext {
   case?: Case;
   /** The customer's most recent open case (as `findOpenCase`). */
   openCase?: Case;
-  /** The linked customer's most recent open case, when `linkedCustomerId` was given. */
+  /** The linked customer's most recent open case, when a link was given (or found, with `linkedCustomerIdFrom`). */
   linkedOpenCase?: Case;
   /** Every other stored conversation of the cases above (the siblings of whichever case the turn joins). */
   related: Conversation[];

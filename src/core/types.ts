@@ -62,9 +62,12 @@ export interface InboundMessage {
   ref?: Record<string, unknown>;
   /**
    * This private message continues the case of another identity of the same customer on this
-   * channel (Messenger: the PSID that answered our private reply to a Facebook comment).
+   * channel (Messenger: the PSID that answered our private reply to a Facebook comment): that
+   * identity's platform id, or, when the adapter cannot tell without a read, the name of the
+   * stored value (`Store.getValue`) that holds it once the link exists. The turn resolves the
+   * name with its other reads (one store call, not one more before it).
    */
-  linkTo?: { customerPlatformId: string };
+  linkTo?: { customerPlatformId: string } | { valueName: string };
 }
 
 /** A quick-reply option (clarify offers the top guesses). */

@@ -55,7 +55,7 @@ export const inboundMessageSchema = z.looseObject({
   inReplyTo: z.string().optional(),
   payload: z.string().optional(),
   ref: record.optional(),
-  linkTo: z.looseObject({ customerPlatformId: z.string() }).optional(),
+  linkTo: z.union([z.looseObject({ customerPlatformId: z.string() }), z.looseObject({ valueName: z.string() })]).optional(),
 });
 
 const queueInfoSchema = z.looseObject({

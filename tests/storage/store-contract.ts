@@ -627,6 +627,19 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(Object.keys(ctx.revisions.cases).sort()).toEqual(['case1', 'case3']);
       });
 
+      it('finds the linked customer through a named value, in the same call, and no link while the value is unset', async () => {
+        await seed();
+        const query = { key: 'test:private:u9', customerId: 'test:u9', linkedCustomerIdFrom: { value: 'link:u9', prefix: 'test:' } };
+        const unlinked = await store.loadTurnContext(query);
+        expect(unlinked.linkedOpenCase).toBeUndefined();
+        expect(unlinked.related).toEqual([]);
+        await store.setValue('link:u9', 'u2');
+        const linked = await store.loadTurnContext(query);
+        expect(linked.linkedOpenCase?.id).toBe('case3');
+        expect(linked.related.map((c) => c.id)).toEqual(['cv3']);
+        expect(Object.keys(linked.revisions.cases)).toEqual(['case3']);
+      });
+
       it('reads an empty context for a customer and key never seen', async () => {
         await seed();
         const ctx = await store.loadTurnContext({ key: 'test:private:nobody', customerId: 'test:nobody' });

@@ -133,8 +133,8 @@ async function fromMessaging(event: MessagingEvent, deps: ParseDeps): Promise<In
     };
   }
   if (!base) return undefined; // delivery, read, reaction, optin, referral, handover: nothing to answer
-  const commenter = await deps.store.getValue(psidLinkKey(psid));
-  return commenter ? { ...base, linkTo: { customerPlatformId: commenter } } : base;
+  // Whether this PSID answered a private reply to a comment is read with the turn's context.
+  return { ...base, linkTo: { valueName: psidLinkKey(psid) } };
 }
 
 async function fromComment(pageId: string, comment: FeedComment, deps: ParseDeps): Promise<InboundMessage | undefined> {

@@ -783,7 +783,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       const conversation = id === undefined ? undefined : conversations.get(id);
       const kase = conversation ? cases.get(conversation.caseId) : undefined;
       const openCase = openCaseOf(q.customerId);
-      const linkedOpenCase = q.linkedCustomerId !== undefined ? openCaseOf(q.linkedCustomerId) : undefined;
+      const linkedValue = q.linkedCustomerIdFrom ? values.get(q.linkedCustomerIdFrom.value) : undefined;
+      const linkedCustomerId = q.linkedCustomerId ?? (linkedValue !== undefined ? `${q.linkedCustomerIdFrom!.prefix}${linkedValue}` : undefined);
+      const linkedOpenCase = linkedCustomerId !== undefined ? openCaseOf(linkedCustomerId) : undefined;
       const related: Conversation[] = [];
       const relatedIds = new Set([kase, openCase, linkedOpenCase].flatMap((c) => c?.conversationIds ?? []));
       for (const rid of relatedIds) {

@@ -308,8 +308,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
          LEFT JOIN LATERAL (
            SELECT doc, rev FROM cases WHERE customer_id = q.e->>'customerId' AND status = 'open'
            ORDER BY opened_at DESC NULLS LAST, n DESC LIMIT 1) oc ON true
+         -- The linked customer: given, or named by a stored value (a primary-key probe).
          LEFT JOIN LATERAL (
-           SELECT doc, rev FROM cases WHERE customer_id = q.e->>'linkedCustomerId' AND status = 'open'
+           SELECT COALESCE(q.e->>'linkedCustomerId',
+                           (SELECT (q.e->'linkedCustomerIdFrom'->>'prefix') || v.value FROM store_values v
+                            WHERE v.name = q.e->'linkedCustomerIdFrom'->>'value')) AS id) link ON true
+         LEFT JOIN LATERAL (
+           SELECT doc, rev FROM cases WHERE customer_id = link.id AND status = 'open'
            ORDER BY opened_at DESC NULLS LAST, n DESC LIMIT 1) lc ON true
          LEFT JOIN LATERAL (
            SELECT jsonb_agg(jsonb_build_object('doc', c.doc, 'rev', c.rev) ORDER BY c.n) AS related

@@ -10,6 +10,7 @@ import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/in
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, deliveryEvent, echoEvent, pageWebhook, postbackEvent, readEvent, textEvent } from '../../fakes/graph-api/payloads.js';
+import { psidLinkKey } from '../../../src/channels/messenger/store-keys.js';
 import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN, messengerConfig, outboxItem, signedRequest } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -121,6 +122,8 @@ describe('parsing webhook events', () => {
       text: 'Quali sono i vostri orari?',
       sentAt: '2026-11-23T09:59:58.000Z',
       ref: { psid: PSID },
+      // Whether this PSID answered a private reply to a comment: read with the turn's context.
+      linkTo: { valueName: psidLinkKey(PSID) },
     });
   });
 
@@ -446,7 +449,9 @@ describe('Facebook comments', () => {
     // The commenter answers in Messenger under their PSID: the message points at the commenter.
     graph.userWrote(COMMENTER_PSID, clock.now());
     const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'BR-123456')] })));
-    expect(msg?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+    // The link is read with the turn's context: the message names the value that holds it.
+    expect(msg?.linkTo).toEqual({ valueName: psidLinkKey(COMMENTER_PSID) });
+    expect(await store.getValue(psidLinkKey(COMMENTER_PSID))).toBe(COMMENTER);
 
     // Private messages addressed to the commenter now reach their PSID.
     await channel.send(outboxItem({ recipient: COMMENTER, customerLastMessageAt: clock.now().toISOString(), author: operator() }));
