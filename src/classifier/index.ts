@@ -6,13 +6,13 @@
 import type { TrainingExample, Understander, Understanding } from '../core/ports.js';
 import type { Language } from '../core/types.js';
 import { detectEntities } from './entities.js';
-import { detectLanguage } from './language.js';
+import { weighLanguage } from './language.js';
 import { createClassifier, type ModelOptions } from './model.js';
 import { analyseSentiment } from './sentiment.js';
 
 export { createClassifier, type ModelOptions, type TrainableClassifier } from './model.js';
 export { detectEntities, redactEntities, isLuhnValid, isIbanValid, isCodiceFiscaleValid } from './entities.js';
-export { detectLanguage, languageScore } from './language.js';
+export { detectLanguage, languageScore, weighLanguage } from './language.js';
 export { analyseSentiment } from './sentiment.js';
 export { normalise, createNormaliser, type Normaliser } from './normalise.js';
 
@@ -38,10 +38,11 @@ export async function trainUnderstander(
   return {
     understand(text: string, context?: { previousLanguage?: Language }): Understanding {
       const input = typeof text === 'string' ? text : '';
-      const language = detectLanguage(input, context?.previousLanguage, defaultLanguage);
+      const { language, settled } = weighLanguage(input, context?.previousLanguage, defaultLanguage);
       const { sentiment, anger } = analyseSentiment(input, language);
       return {
         language,
+        languageSettled: settled,
         classification: classifier.classify(input, { language }),
         entities: detectEntities(input, entityOptions),
         sentiment,

@@ -87,10 +87,21 @@ export function languageScore(text: string): number {
  * text is not clearly the other language; `fallback` is used when there is nothing to go on.
  */
 export function detectLanguage(text: string, previous?: Language, fallback: Language = 'it'): Language {
-  let score = languageScore(text);
-  if (previous === 'it') score += 0.9;
-  else if (previous === 'en') score -= 0.9;
-  if (score > 0) return 'it';
-  if (score < 0) return 'en';
-  return previous ?? fallback;
+  return weighLanguage(text, previous, fallback).language;
+}
+
+/** Weight of the conversation's previous language in `detectLanguage`. */
+const PREVIOUS_WEIGHT = 0.9;
+
+/**
+ * `detectLanguage`, and whether the text alone settles it: when `settled`, any previous language
+ * would give the same answer.
+ */
+export function weighLanguage(text: string, previous?: Language, fallback: Language = 'it'): { language: Language; settled: boolean } {
+  const own = languageScore(text);
+  const settled = Math.abs(own) > PREVIOUS_WEIGHT;
+  const score = own + (previous === 'it' ? PREVIOUS_WEIGHT : previous === 'en' ? -PREVIOUS_WEIGHT : 0);
+  if (score > 0) return { language: 'it', settled };
+  if (score < 0) return { language: 'en', settled };
+  return { language: previous ?? fallback, settled };
 }

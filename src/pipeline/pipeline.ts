@@ -258,9 +258,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   async function decideAndCommit(msg: InboundMessage, key: string, adapter: ChannelAdapter, now: Date, at: string): Promise<TurnOutcome> {
 
+    // Understanding needs only the text: it starts now, on the understanding worker, while the
+    // store reads the context (the conversation's language is checked against it below).
+    const knowledge = deps.knowledge.current();
+    const said = msg.payload && isLabel(msg.payload) ? labelText(msg.payload, knowledge) ?? msg.text : msg.text;
+    const { understander } = knowledge;
+    const early = understander.understandAsync?.(said);
+    // Awaited below unless the context read fails first; then its outcome does not matter.
+    early?.catch(() => undefined);
+
     // Load (or create) the customer, the conversation and its case: one store call.
-    const linkedCustomerId = msg.linkTo ? `${msg.channel}:${msg.linkTo.customerPlatformId}` : undefined;
-    const context = await store.loadTurnContext({ key, customerId: `${msg.channel}:${msg.customer.platformId}`, linkedCustomerId });
+    const link = msg.linkTo;
+    const context = await store.loadTurnContext({
+      key,
+      customerId: `${msg.channel}:${msg.customer.platformId}`,
+      ...(link && 'customerPlatformId' in link ? { linkedCustomerId: `${msg.channel}:${link.customerPlatformId}` } : {}),
+      ...(link && 'valueName' in link ? { linkedCustomerIdFrom: { value: link.valueName, prefix: `${msg.channel}:` } } : {}),
+    });
     const customer = mergeCustomer(msg, context.customer, at);
     let conversation = context.conversation;
     let kase: Case | undefined;
@@ -272,7 +286,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (conversation) kase = context.case;
     if (!conversation || !kase || kase.status === 'resolved') {
-      const openCase = (linkedCustomerId ? context.linkedOpenCase : undefined) ?? context.openCase;
+      const openCase = context.linkedOpenCase ?? context.openCase;
       kase = openCase ?? { id: newId('cs'), customerId: customer.id, status: 'open', conversationIds: [], openedAt: at };
       conversation = conversation
         ? { ...conversation, caseId: kase.id }
@@ -319,12 +333,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const related = new Map(context.related.map((c) => [c.id, c]));
     const siblings = kase.conversationIds.filter((id) => id !== conversation!.id).flatMap((id) => related.get(id) ?? []);
 
-    const knowledge = deps.knowledge.current();
-    const said = msg.payload && isLabel(msg.payload) ? labelText(msg.payload, knowledge) ?? msg.text : msg.text;
-    const { understander } = knowledge;
-    const understanding = understander.understandAsync
-      ? await understander.understandAsync(said, { previousLanguage: conversation.language })
-      : understander.understand(said, { previousLanguage: conversation.language });
+    const previousLanguage = conversation.language;
+    let understanding = early ? await early : understander.understand(said, { previousLanguage });
+    // Unless the text settled its language, the conversation's language wins: understood again in it.
+    if (early && previousLanguage && !understanding.languageSettled && understanding.language !== previousLanguage) {
+      understanding = await understander.understandAsync!(said, { previousLanguage });
+    }
     const language = understanding.language;
     conversation.language = language;
 

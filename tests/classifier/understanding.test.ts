@@ -149,6 +149,17 @@ describe('understander trained on the sample shop corpus', () => {
     expect(understander.understand('ok', { previousLanguage: 'en' }).language).toBe('en');
   });
 
+  it('says when the text alone settles the language, so that no previous language could change it', () => {
+    for (const text of ['quali sono i vostri orari di apertura?', 'what are your opening hours?', 'ok', 'grazie', 'thanks']) {
+      const alone = understander.understand(text);
+      const answers = (['it', 'en'] as const).map((previousLanguage) => understander.understand(text, { previousLanguage }).language);
+      if (alone.languageSettled) expect(answers).toEqual([alone.language, alone.language]);
+      else expect(answers).toEqual(['it', 'en']);
+    }
+    expect(understander.understand('quali sono i vostri orari di apertura?').languageSettled).toBe(true);
+    expect(understander.understand('ok').languageSettled).toBe(false);
+  });
+
   it('classifies empty text, emoji only, 10,000 characters and mixed scripts without error', () => {
     for (const text of ['', '😡😡😡', 'dove è il mio ordine '.repeat(500), 'заказ 注文 ordine ☃ مرحبا']) {
       const u = understander.understand(text);
