@@ -10,10 +10,10 @@
  * latency pass's fixed rate, requests evenly spaced (500), BENCH_ONLY comma-separated pass names
  * (hello, echo, lowdb, pg1, pg2; all), BENCH_PG_SOCKET=1 (or a directory) connects the instances to
  * PostgreSQL through its Unix socket instead of TCP, BENCH_PROFILE=1 writes V8 CPU profiles of the
- * Sportello processes to $TMPDIR/sportello-bench-profiles/.
+ * Sportello processes to $TMPDIR/sportello-bench-profiles/, BENCH_TIMELINE=ms prints the fixed-rate
+ * passes' latencies per window of that many ms (to tell steady queueing from pauses).
  */
 import { execSync } from 'node:child_process';
-import http from 'node:http';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { userMessage } from '../../tests/fakes/bot-connector/fake-bot-connector.js';
 import type { PlatformMessage } from './fake-platforms.js';
+import { ConnectionPool, rawPost, type Outcome, type RawRequest } from './open-loop.js';
 import {
   createTestDatabase,
   freePort,
@@ -43,7 +44,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PG_SOCKET = process.env.BENCH_PG_SOCKET === '1' ? '/var/run/postgresql' : process.env.BENCH_PG_SOCKET || undefined;
-const WARMUP_SECONDS = 2;
+/** Seconds of saturating load before a system's first pass (BENCH_WARMUP, default 2). */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 2);
 /** Which loads to measure: max (saturating), rate (BENCH_RATE, evenly spaced); both by default. */
 const LOADS = (process.env.BENCH_LOADS ?? 'max,rate').split(',').map((s) => s.trim());
 /** BENCH_SET_<NAME>=value sets the Sportello instances' configuration variable NAME (e.g. BENCH_SET_UNDERSTANDING_THREADS=0). */
@@ -51,6 +53,10 @@ const INSTANCE_SETTINGS = Object.fromEntries(
   Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('BENCH_SET_') && v !== undefined ? [[k.slice('BENCH_SET_'.length), v]] : [])),
 );
 /** Rounds of every system's passes, interleaved; the report gives medians and each round's ratio. */
+/** BENCH_NODE_ARGS: extra node options for the Sportello instances of the first round (e.g. --trace-gc). */
+const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+/** BENCH_TIMELINE=ms prints, for fixed-rate passes, latency percentiles per window of that many ms of send time. */
+const TIMELINE = Number(process.env.BENCH_TIMELINE ?? 0);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 /** Requests built ahead per second of a pass at maximum load. */
 const PREPARED_PER_SECOND_AT_MAX = 4000;
@@ -68,8 +74,29 @@ const clockMs = () => performance.timeOrigin + performance.now();
 /** Latencies (ms) collected during one pass. */
 class Samples {
   private values: number[] = [];
-  add(ms: number): void {
+  /** When each sample's message was sent (clockMs), for BENCH_TIMELINE. */
+  private times: number[] = [];
+  add(ms: number, sentAt = NaN): void {
     this.values.push(ms);
+    this.times.push(sentAt);
+  }
+  /** Per window of `windowMs` from `start`: count, p50, p99 and max, one line each. */
+  timeline(start: number, windowMs: number): string[] {
+    const windows = new Map<number, number[]>();
+    this.values.forEach((v, i) => {
+      const w = Math.floor((this.times[i]! - start) / windowMs);
+      if (!Number.isFinite(w)) return;
+      const list = windows.get(w) ?? [];
+      list.push(v);
+      windows.set(w, list);
+    });
+    return [...windows.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([w, list]) => {
+        const sorted = list.sort((x, y) => x - y);
+        const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+        return `  ${String(w * windowMs).padStart(6)} ms  n ${String(sorted.length).padStart(4)}  p50 ${fmt(at(50)).padStart(6)}  p99 ${fmt(at(99)).padStart(6)}  max ${fmt(sorted[sorted.length - 1]!).padStart(6)}`;
+      });
   }
   get count(): number {
     return this.values.length;
@@ -134,6 +161,8 @@ interface PassResult {
   /** CPU time of the load generator (this process) and of the fake platforms per message sent. */
   loadCpuMsPerMessage: number;
   platformCpuMsPerMessage: number;
+  /** Fixed-rate passes: p99 of how late requests left the generator (ms after they were due). */
+  generatorLagP99: number;
 }
 
 /** What a pass sends and how a reply is recognised. */
@@ -163,14 +192,14 @@ function recordReply(pending: Pending, key: string, at: number): void {
   replyTimes.received += 1;
   if (at <= replyTimes.passEnd) {
     replyTimes.inPass += 1;
-    replyTimes.samples.add(at - sentAt);
+    replyTimes.samples.add(at - sentAt, sentAt);
   }
 }
 
 async function runAutocannon(
   workload: Workload,
   options: { seconds: number; connections: number },
-): Promise<{ requests: number; ok: number; failed: number; ack: Samples }> {
+): Promise<{ requests: number; ok: number; failed: number; ack: Samples; lag?: Samples }> {
   const ack = new Samples();
   const n = workload.targets.length;
   let ok = 0;
@@ -215,21 +244,35 @@ async function runAutocannon(
 }
 
 /**
- * A fixed-rate pass: requests leave at evenly spaced moments (open loop), whatever the answers
- * do, over keep-alive connections; each latency counts from the moment the request was due, so
- * a server (or generator) that falls behind shows it. autocannon's own rate limit is not used for
+ * A fixed-rate pass (open loop, see open-loop.ts). autocannon's own rate limit is not used for
  * this: it lets each connection send its whole second's share back to back and then wait, which
  * measures a burst at full concurrency once a second rather than a steady rate.
  */
-async function runOpenLoop(workload: Workload, options: { seconds: number; rate: number }): Promise<{ requests: number; ok: number; failed: number; ack: Samples }> {
-  const ack = new Samples();
-  const agents = workload.targets.map(() => new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS }));
+/** Every request of a fixed-rate pass, built before it (signing included), with its target. */
+function planOpenLoop(workload: Workload, options: { seconds: number; rate: number }): Array<{ raw: RawRequest; key?: string }> {
   const targets = workload.targets.map((t) => new URL(t));
-  const total = Math.round(options.seconds * options.rate);
-  const interval = 1000 / options.rate;
+  return Array.from({ length: Math.round(options.seconds * options.rate) }, (_, i) => {
+    const built = workload.build();
+    return { raw: rawPost(targets[i % targets.length]!, workload.path, built.headers, built.body), key: built.key };
+  });
+}
+
+async function runOpenLoop(
+  workload: Workload,
+  requests: Array<{ raw: RawRequest; key?: string }>,
+  rate: number,
+): Promise<{ requests: number; ok: number; failed: number; ack: Samples; lag: Samples }> {
+  const ack = new Samples();
+  /** How late each request left (ms after it was due): the generator's own share of the latencies. */
+  const lag = new Samples();
+  const pools = workload.targets.map((t) => new ConnectionPool(new URL(t), CONNECTIONS));
+  const total = requests.length;
+  const interval = 1000 / rate;
   let ok = 0;
   let failed = 0;
-  const inFlight: Array<Promise<void>> = [];
+  let answered = 0;
+  let allAnswered!: () => void;
+  const finished = new Promise<void>((resolve) => (allAnswered = resolve));
   const start = clockMs();
   for (let i = 0; i < total; i++) {
     const due = start + i * interval;
@@ -237,34 +280,19 @@ async function runOpenLoop(workload: Workload, options: { seconds: number; rate:
     // generator shares the machine's cores with the servers it measures).
     const wait = due - clockMs();
     if (wait > 0) await sleep(Math.max(1, Math.ceil(wait)));
-    const built = workload.build();
-    if (built.key && workload.replies) workload.replies.sent(built.key, due);
-    const target = targets[i % targets.length]!;
-    inFlight.push(
-      new Promise<void>((resolve) => {
-        const req = http.request(
-          { host: target.hostname, port: target.port, path: workload.path, method: 'POST', agent: agents[i % agents.length], headers: { ...built.headers, 'content-length': Buffer.byteLength(built.body) } },
-          (res) => {
-            res.resume();
-            res.on('end', () => {
-              if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) ok += 1;
-              else failed += 1;
-              ack.add(clockMs() - due);
-              resolve();
-            });
-          },
-        );
-        req.on('error', () => {
-          failed += 1;
-          resolve();
-        });
-        req.end(built.body);
-      }),
-    );
+    const { raw, key } = requests[i]!;
+    lag.add(clockMs() - due);
+    if (key && workload.replies) workload.replies.sent(key, due);
+    pools[i % pools.length]!.send(raw, (outcome: Outcome) => {
+      if ('status' in outcome && outcome.status >= 200 && outcome.status < 300) ok += 1;
+      else failed += 1;
+      if ('status' in outcome) ack.add(clockMs() - due, due);
+      if (++answered === total) allAnswered();
+    });
   }
-  await Promise.all(inFlight);
-  for (const agent of agents) agent.destroy();
-  return { requests: total, ok, failed, ack };
+  if (total > 0) await finished;
+  for (const pool of pools) pool.close();
+  return { requests: total, ok, failed, ack, lag };
 }
 
 /** One autocannon run, then waiting for every acknowledged message's reply. */
@@ -276,13 +304,17 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   replyTimes.passEnd = Infinity;
   // Enough requests for the pass built ahead (beyond that, built on demand).
   workload.prepare?.(Math.ceil(seconds * (rate ?? PREPARED_PER_SECOND_AT_MAX) * 1.2));
+  const plan = rate ? planOpenLoop(workload, { seconds, rate }) : undefined;
   const cpuBefore = cpuMs(workload.pids);
   const loadBefore = cpuMs([process.pid]);
   const platformBefore = cpuMs(platformPids);
   const pgBefore = workload.postgres ? postgresCpuMs() : 0;
   const started = clockMs();
-  const run = rate ? await runOpenLoop(workload, { seconds, rate }) : await runAutocannon(workload, { seconds, connections: CONNECTIONS });
+  const run = plan && rate ? await runOpenLoop(workload, plan, rate) : await runAutocannon(workload, { seconds, connections: CONNECTIONS });
   const ended = clockMs();
+  if (TIMELINE && rate) {
+    console.log(`${workload.system}, ${rate} msg/s, acks by send time (window ${TIMELINE} ms):\n${run.ack.timeline(started, TIMELINE).join('\n')}`);
+  }
   replyTimes.passEnd = ended;
   const inPass = replyTimes.inPass;
   let drainMs = 0;
@@ -292,6 +324,9 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
     drainMs = replyTimes.received > inPass ? clockMs() - drainStart : 0;
     // Anything arriving now would be a duplicate: give it a moment to show.
     await sleep(300);
+  }
+  if (TIMELINE && rate && workload.replies) {
+    console.log(`${workload.system}, ${rate} msg/s, replies by send time:\n${replyTimes.samples.timeline(started, TIMELINE).join('\n')}`);
   }
   const sent = workload.replies?.total ?? run.requests;
   const cpu = (cpuMs(workload.pids) - cpuBefore) / Math.max(1, sent);
@@ -327,10 +362,11 @@ async function pass(name: string, workload: Workload, instances: number, options
     pgCpuMsPerMessage: pgCpu,
     loadCpuMsPerMessage: loadCpu,
     platformCpuMsPerMessage: platformCpu,
+    generatorLagP99: run.lag ? run.lag.percentile(99) : NaN,
   };
   console.log(
     `${name.padEnd(34)} ${result.mode.padEnd(11)} ack ${fmt(result.ackPerSecond, 0)}/s p50 ${fmt(result.ack.p50)} p99 ${fmt(result.ack.p99)} ms | ` +
-      `reply ${fmt(result.replyPerSecond, 0)}/s p50 ${fmt(result.reply.p50)} p99 ${fmt(result.reply.p99)} ms | failed ${result.failed} backlog ${result.backlog} (${fmt(result.drainMs, 0)} ms) replies ${result.replies}/${result.sent} sent | cpu ${fmt(cpu, 3)} ms/msg + pg ${fmt(pgCpu, 3)} | load generator ${fmt(loadCpu, 3)} + fake platforms ${fmt(platformCpu, 3)} ms/msg`,
+      `reply ${fmt(result.replyPerSecond, 0)}/s p50 ${fmt(result.reply.p50)} p99 ${fmt(result.reply.p99)} ms | failed ${result.failed} backlog ${result.backlog} (${fmt(result.drainMs, 0)} ms) replies ${result.replies}/${result.sent} sent | cpu ${fmt(cpu, 3)} ms/msg + pg ${fmt(pgCpu, 3)} | load generator ${fmt(loadCpu, 3)} + fake platforms ${fmt(platformCpu, 3)} ms/msg${Number.isFinite(result.generatorLagP99) ? ` | sent late p99 ${fmt(result.generatorLagP99)} ms` : ''}`,
   );
   return result;
 }
@@ -477,7 +513,7 @@ async function main(): Promise<void> {
   const platforms = await startPlatforms(graphReplies, connectorReplies);
   const cleanups: Array<() => Promise<void> | void> = [];
   const profileDir = join(os.tmpdir(), 'sportello-bench-profiles');
-  const nodeArgs = (name: string) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+  const nodeArgs = (name: string) => [...NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])];
   if (PROFILE) mkdirSync(profileDir, { recursive: true });
 
   /** The system's passes: saturating load (after a warm-up), then the fixed rate. */
@@ -613,7 +649,7 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     '',
     `Command: \`npm run bench:e2e\` (= \`node --import tsx bench/e2e/run.ts\`; BENCH_ROUNDS=${ROUNDS} BENCH_DURATION=${DURATION} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_RATE=${RATE}${ONLY ? ` BENCH_ONLY=${ONLY.join(',')}` : ''}${Object.entries(INSTANCE_SETTINGS).map(([k, v]) => ` BENCH_SET_${k}=${v}`).join('')}).`,
     '',
-    `${ROUNDS} round(s); in each, every system is started afresh and measured once. The main table shows, per system and load, the round with the median rate. Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments (open loop over keep-alive connections; latency counted from when each request was due). Requests are built and signed before each pass.`,
+    `${ROUNDS} round(s); in each, every system is started afresh and measured once. The main table shows, per system and load, the round with the median rate. Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments (open loop: each request's bytes written to an idle keep-alive connection, bench/e2e/open-loop.ts; latency counted from when each request was due, so the generator's own lateness counts, and is shown under the targets). Requests are built and signed before each pass.`,
     'Sportello gets real signed Messenger webhooks (`X-Hub-Signature-256`, one unique `mid` each, from 5,000 customers in turn, six FAQ questions in Italian and English) and',
     'sends each FAQ answer through the Send API of the fake Graph API; the echo bot gets Bot Framework activities and replies through a fake Bot Connector.',
     'Every server runs in its own process, the fake platforms in another and autocannon in a last one — all on the same two cores.',
@@ -641,6 +677,10 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     target('Sportello lowdb ×1', 'lowdb', 2),
     target('Sportello PostgreSQL ×2', 'PostgreSQL with 2 instances', 1),
     ...latencyTargets,
+    '',
+    `How late the generator sent at ${RATE} msg/s (p99 of send time − due time, ms, round by round): ${[...new Set(results.filter((r) => Number.isFinite(r.generatorLagP99)).map((r) => r.name))]
+      .map((name) => `${name} ${byRound(name, `${RATE} msg/s`).map((r) => fmt(r.generatorLagP99)).join(', ')}`)
+      .join('; ')}.`,
     '',
   ];
   const file = join(ROOT, 'bench/results/e2e.md');
