@@ -11,6 +11,12 @@
  */
 import net from 'node:net';
 
+/**
+ * A connection idle this long is closed by the generator, well before a server's keep-alive
+ * timeout (Node's default is 5 s) could close it just as a request is written to it.
+ */
+const IDLE_CLOSE_MS = 1000;
+
 /** One request ready to write: its bytes, and when it was sent (set by the caller). */
 export interface RawRequest {
   bytes: Buffer;
@@ -141,6 +147,9 @@ class Connection {
 
   constructor(url: URL, onIdle: () => void, onClosed: () => void) {
     this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    this.socket.setTimeout(IDLE_CLOSE_MS, () => {
+      if (!this.current) this.socket.destroy();
+    });
     this.reader = new ResponseReader((status) => {
       const done = this.current;
       this.current = undefined;

@@ -117,6 +117,15 @@ class Pending {
     if (list) list.push(at);
     else this.byKey.set(key, [at]);
   }
+  /** Forgets a message sent at `at` that the server refused or never answered: no reply is owed. */
+  failed(key: string, at: number): void {
+    const list = this.byKey.get(key);
+    const i = list?.indexOf(at) ?? -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    if (list!.length === 0) this.byKey.delete(key);
+    this.total -= 1;
+  }
   /** The send time of the oldest unanswered message under `key`. */
   answered(key: string): number | undefined {
     const list = this.byKey.get(key);
@@ -285,7 +294,10 @@ async function runOpenLoop(
     if (key && workload.replies) workload.replies.sent(key, due);
     pools[i % pools.length]!.send(raw, (outcome: Outcome) => {
       if ('status' in outcome && outcome.status >= 200 && outcome.status < 300) ok += 1;
-      else failed += 1;
+      else {
+        failed += 1;
+        if (key && workload.replies) workload.replies.failed(key, due);
+      }
       if ('status' in outcome) ack.add(clockMs() - due, due);
       if (++answered === total) allAnswered();
     });

@@ -75,6 +75,16 @@ describe('bench open-loop generator', () => {
     pool.close();
   });
 
+  it('closes a connection left idle for a second itself, before a server could close it under a request', async () => {
+    const pool = new ConnectionPool(url, 4);
+    connections.clear();
+    expect(await send(pool, '/ok')).toEqual({ status: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(await send(pool, '/ok')).toEqual({ status: 200 });
+    expect(connections.size).toBe(2);
+    pool.close();
+  });
+
   it('parses responses split at any byte', () => {
     const statuses: number[] = [];
     const reader = new ResponseReader((status) => statuses.push(status));
