@@ -53,6 +53,13 @@ const INSTANCE_SETTINGS = Object.fromEntries(
   Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('BENCH_SET_') && v !== undefined ? [[k.slice('BENCH_SET_'.length), v]] : [])),
 );
 /** Rounds of every system's passes, interleaved; the report gives medians and each round's ratio. */
+/**
+ * Seconds a fixed-rate pass runs at its rate before it is measured (BENCH_LEAD_IN, default 5), so
+ * that it measures the steady rate, not the recovery from the saturating pass just before it
+ * (PostgreSQL writing back, compilation, collection: the first 1.5 s were seen at twice the
+ * latency of the rest).
+ */
+const LEAD_IN_SECONDS = Number(process.env.BENCH_LEAD_IN ?? 5);
 /** BENCH_NODE_ARGS: extra node options for the Sportello instances of the first round (e.g. --trace-gc). */
 const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 /** BENCH_TIMELINE=ms prints, for fixed-rate passes, latency percentiles per window of that many ms of send time. */
@@ -193,13 +200,19 @@ interface Workload {
 }
 
 /** The fake platforms record reply arrival times here. */
-const replyTimes: { samples: Samples; received: number; inPass: number; passEnd: number } = { samples: new Samples(), received: 0, inPass: 0, passEnd: Infinity };
+const replyTimes: { samples: Samples; received: number; inPass: number; passStart: number; passEnd: number } = {
+  samples: new Samples(),
+  received: 0,
+  inPass: 0,
+  passStart: -Infinity,
+  passEnd: Infinity,
+};
 
 function recordReply(pending: Pending, key: string, at: number): void {
   const sentAt = pending.answered(key);
   if (sentAt === undefined) return;
   replyTimes.received += 1;
-  if (at <= replyTimes.passEnd) {
+  if (sentAt >= replyTimes.passStart && at <= replyTimes.passEnd) {
     replyTimes.inPass += 1;
     replyTimes.samples.add(at - sentAt, sentAt);
   }
@@ -270,6 +283,8 @@ async function runOpenLoop(
   workload: Workload,
   requests: Array<{ raw: RawRequest; key?: string }>,
   rate: number,
+  /** The first `measureFrom` requests are a lead-in: sent like the others, not measured; `onMeasure` runs as the first measured one is due. */
+  lead: { measureFrom: number; onMeasure: (at: number) => void },
 ): Promise<{ requests: number; ok: number; failed: number; ack: Samples; lag: Samples }> {
   const ack = new Samples();
   /** How late each request left (ms after it was due): the generator's own share of the latencies. */
@@ -290,21 +305,24 @@ async function runOpenLoop(
     const wait = due - clockMs();
     if (wait > 0) await sleep(Math.max(1, Math.ceil(wait)));
     const { raw, key } = requests[i]!;
-    lag.add(clockMs() - due);
+    const measured = i >= lead.measureFrom;
+    if (i === lead.measureFrom) lead.onMeasure(due);
+    if (measured) lag.add(clockMs() - due);
     if (key && workload.replies) workload.replies.sent(key, due);
     pools[i % pools.length]!.send(raw, (outcome: Outcome) => {
-      if ('status' in outcome && outcome.status >= 200 && outcome.status < 300) ok += 1;
-      else {
-        failed += 1;
-        if (key && workload.replies) workload.replies.failed(key, due);
+      const success = 'status' in outcome && outcome.status >= 200 && outcome.status < 300;
+      if (!success && key && workload.replies) workload.replies.failed(key, due);
+      if (measured) {
+        if (success) ok += 1;
+        else failed += 1;
+        if ('status' in outcome) ack.add(clockMs() - due, due);
       }
-      if ('status' in outcome) ack.add(clockMs() - due, due);
       if (++answered === total) allAnswered();
     });
   }
   if (total > 0) await finished;
   for (const pool of pools) pool.close();
-  return { requests: total, ok, failed, ack, lag };
+  return { requests: total - lead.measureFrom, ok, failed, ack, lag };
 }
 
 /** One autocannon run, then waiting for every acknowledged message's reply. */
@@ -315,14 +333,30 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   replyTimes.inPass = 0;
   replyTimes.passEnd = Infinity;
   // Enough requests for the pass built ahead (beyond that, built on demand).
-  workload.prepare?.(Math.ceil(seconds * (rate ?? PREPARED_PER_SECOND_AT_MAX) * 1.2));
-  const plan = rate ? planOpenLoop(workload, { seconds, rate }) : undefined;
-  const cpuBefore = cpuMs(workload.pids);
-  const loadBefore = cpuMs([process.pid]);
-  const platformBefore = cpuMs(platformPids);
-  const pgBefore = workload.postgres ? postgresCpuMs() : 0;
-  const started = clockMs();
-  const run = plan && rate ? await runOpenLoop(workload, plan, rate) : await runAutocannon(workload, { seconds, connections: CONNECTIONS });
+  const leadIn = rate ? LEAD_IN_SECONDS : 0;
+  workload.prepare?.(Math.ceil((leadIn + seconds) * (rate ?? PREPARED_PER_SECOND_AT_MAX) * 1.2));
+  const plan = rate ? planOpenLoop(workload, { seconds: leadIn + seconds, rate }) : undefined;
+  replyTimes.passStart = rate ? Infinity : -Infinity;
+  let cpuBefore = 0;
+  let loadBefore = 0;
+  let platformBefore = 0;
+  let pgBefore = 0;
+  let started = 0;
+  const measure = (at: number) => {
+    cpuBefore = cpuMs(workload.pids);
+    loadBefore = cpuMs([process.pid]);
+    platformBefore = cpuMs(platformPids);
+    pgBefore = workload.postgres ? postgresCpuMs() : 0;
+    started = at;
+    replyTimes.passStart = at;
+  };
+  let run: { requests: number; ok: number; failed: number; ack: Samples; lag?: Samples };
+  if (plan && rate) {
+    run = await runOpenLoop(workload, plan, rate, { measureFrom: Math.round(leadIn * rate), onMeasure: measure });
+  } else {
+    measure(clockMs());
+    run = await runAutocannon(workload, { seconds, connections: CONNECTIONS });
+  }
   const ended = clockMs();
   if (TIMELINE && rate) {
     console.log(`${workload.system}, ${rate} msg/s, acks by send time (window ${TIMELINE} ms):\n${run.ack.timeline(started, TIMELINE).join('\n')}`);
@@ -340,7 +374,8 @@ async function phase(workload: Workload, seconds: number, rate?: number) {
   if (TIMELINE && rate && workload.replies) {
     console.log(`${workload.system}, ${rate} msg/s, replies by send time:\n${replyTimes.samples.timeline(started, TIMELINE).join('\n')}`);
   }
-  const sent = workload.replies?.total ?? run.requests;
+  // Messages of the measured part (a fixed-rate pass's lead-in excluded).
+  const sent = rate ? run.requests : (workload.replies?.total ?? run.requests);
   const cpu = (cpuMs(workload.pids) - cpuBefore) / Math.max(1, sent);
   const pgCpu = workload.postgres ? (postgresCpuMs() - pgBefore) / Math.max(1, sent) : NaN;
   const loadCpu = (cpuMs([process.pid]) - loadBefore) / Math.max(1, sent);
@@ -659,9 +694,9 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     '',
     `Run ${startedAt.toISOString()} on ${os.cpus().length} × ${cpu}, Node ${process.version}, PostgreSQL ${postgres}, load average at start ${load.map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min; the machine is shared).`,
     '',
-    `Command: \`npm run bench:e2e\` (= \`node --import tsx bench/e2e/run.ts\`; BENCH_ROUNDS=${ROUNDS} BENCH_DURATION=${DURATION} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_RATE=${RATE}${ONLY ? ` BENCH_ONLY=${ONLY.join(',')}` : ''}${Object.entries(INSTANCE_SETTINGS).map(([k, v]) => ` BENCH_SET_${k}=${v}`).join('')}).`,
+    `Command: \`npm run bench:e2e\` (= \`node --import tsx bench/e2e/run.ts\`; BENCH_ROUNDS=${ROUNDS} BENCH_DURATION=${DURATION} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_RATE=${RATE} BENCH_LEAD_IN=${LEAD_IN_SECONDS}${ONLY ? ` BENCH_ONLY=${ONLY.join(',')}` : ''}${Object.entries(INSTANCE_SETTINGS).map(([k, v]) => ` BENCH_SET_${k}=${v}`).join('')}).`,
     '',
-    `${ROUNDS} round(s); in each, every system is started afresh and measured once. The main table shows, per system and load, the round with the median rate. Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments (open loop: each request's bytes written to an idle keep-alive connection, bench/e2e/open-loop.ts; latency counted from when each request was due, so the generator's own lateness counts, and is shown under the targets). Requests are built and signed before each pass.`,
+    `${ROUNDS} round(s); in each, every system is started afresh and measured once. The main table shows, per system and load, the round with the median rate. Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments for ${LEAD_IN_SECONDS} s not measured (the recovery from the saturating pass) and ${DURATION} s measured (open loop: each request's bytes written to an idle keep-alive connection, bench/e2e/open-loop.ts; latency counted from when each request was due, so the generator's own lateness counts, and is shown under the targets). Requests are built and signed before each pass.`,
     'Sportello gets real signed Messenger webhooks (`X-Hub-Signature-256`, one unique `mid` each, from 5,000 customers in turn, six FAQ questions in Italian and English) and',
     'sends each FAQ answer through the Send API of the fake Graph API; the echo bot gets Bot Framework activities and replies through a fake Bot Connector.',
     'Every server runs in its own process, the fake platforms in another and autocannon in a last one — all on the same two cores.',
