@@ -645,7 +645,10 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const rate = (r: PassResult) => (Number.isFinite(r.replyPerSecond) ? r.replyPerSecond : r.ackPerSecond);
-  const medianOf = (list: PassResult[]) => [...list].sort((a, b) => rate(a) - rate(b))[Math.floor((list.length - 1) / 2)]!;
+  // A fixed-rate pass has the same rate every round: its representative is the round with the median reply p99 (ack p99 without replies).
+  const tail = (r: PassResult) => (Number.isFinite(r.reply.p99) ? r.reply.p99 : r.ack.p99);
+  const medianOf = (list: PassResult[]) =>
+    [...list].sort((a, b) => (a.mode === 'max' ? rate(a) - rate(b) : tail(a) - tail(b)))[Math.floor((list.length - 1) / 2)]!;
   const representative = [...groups.values()].map(medianOf);
   const byRound = (name: string, mode = 'max') => (groups.get(`${name}\u0000${mode}`) ?? []).sort((a, b) => a.round - b.round);
   const median = (values: number[]) => {
@@ -696,7 +699,7 @@ function writeReport(results: PassResult[], startedAt: Date, load: number[]): vo
     '',
     `Command: \`npm run bench:e2e\` (= \`node --import tsx bench/e2e/run.ts\`; BENCH_ROUNDS=${ROUNDS} BENCH_DURATION=${DURATION} BENCH_CONNECTIONS=${CONNECTIONS} BENCH_RATE=${RATE} BENCH_LEAD_IN=${LEAD_IN_SECONDS}${ONLY ? ` BENCH_ONLY=${ONLY.join(',')}` : ''}${Object.entries(INSTANCE_SETTINGS).map(([k, v]) => ` BENCH_SET_${k}=${v}`).join('')}).`,
     '',
-    `${ROUNDS} round(s); in each, every system is started afresh and measured once. The main table shows, per system and load, the round with the median rate. Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments for ${LEAD_IN_SECONDS} s not measured (the recovery from the saturating pass) and ${DURATION} s measured (open loop: each request's bytes written to an idle keep-alive connection, bench/e2e/open-loop.ts; latency counted from when each request was due, so the generator's own lateness counts, and is shown under the targets). Requests are built and signed before each pass.`,
+    `${ROUNDS} round(s); in each, every system is started afresh and measured once. The main table shows, per system and load, the round with the median rate (at the fixed rate: the median reply p99). Each pass: autocannon, ${CONNECTIONS} connections (split evenly between instances), ${DURATION} s, after a ${WARMUP_SECONDS} s warm-up; then ${RATE} msg/s at evenly spaced moments for ${LEAD_IN_SECONDS} s not measured (the recovery from the saturating pass) and ${DURATION} s measured (open loop: each request's bytes written to an idle keep-alive connection, bench/e2e/open-loop.ts; latency counted from when each request was due, so the generator's own lateness counts, and is shown under the targets). Requests are built and signed before each pass.`,
     'Sportello gets real signed Messenger webhooks (`X-Hub-Signature-256`, one unique `mid` each, from 5,000 customers in turn, six FAQ questions in Italian and English) and',
     'sends each FAQ answer through the Send API of the fake Graph API; the echo bot gets Bot Framework activities and replies through a fake Bot Connector.',
     'Every server runs in its own process, the fake platforms in another and autocannon in a last one — all on the same two cores.',
