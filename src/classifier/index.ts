@@ -12,7 +12,7 @@ import { analyseSentiment } from './sentiment.js';
 
 export { createClassifier, type ModelOptions, type TrainableClassifier } from './model.js';
 export { detectEntities, redactEntities, isLuhnValid, isIbanValid, isCodiceFiscaleValid } from './entities.js';
-export { detectLanguage, languageScore, weighLanguage } from './language.js';
+export { detectLanguage, languageScore } from './language.js';
 export { analyseSentiment } from './sentiment.js';
 export { normalise, createNormaliser, type Normaliser } from './normalise.js';
 
