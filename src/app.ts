@@ -156,7 +156,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     logger,
     channels,
     knowledge,
-    onOutbox: () => sender.kick(),
+    sender,
     suggest: async ({ caseId, customerMessages, operatorAnswer, operator, conversation }) =>
       suggestFromCase({
         caseId,

@@ -10,18 +10,24 @@ export type ConversationState = (typeof CONVERSATION_STATES)[number];
 
 /**
  * Allowed moves. Staying in the same state is not a transition and is always allowed.
- * - bot → awaiting_private: a DM prompt went out; → queued: escalated.
- * - awaiting_private → bot: the customer went on with something public the bot can answer.
- * - queued → assigned: an operator claimed it; → bot: an operator gave it back to the bot.
+ * - bot → awaiting_private: a DM prompt went out; → queued: escalated; → assigned: an operator
+ *   took the conversation from the bot; → resolved: an operator closed it.
+ * - awaiting_private → bot: the customer went on with something public the bot can answer;
+ *   → queued: escalated; → assigned: an operator took it; → resolved.
+ * - queued → assigned: an operator claimed it; → bot: an operator gave it back to the bot; → resolved.
  * - assigned → queued: released/transferred back to the queue; → resolved; → bot: returned to bot.
- * - resolved → bot: the customer wrote again (the bot then decides as usual).
+ * - resolved → bot: the customer wrote again (the bot then decides as usual), and in the same
+ *   turn → awaiting_private or → queued when that decision moves it on.
+ *   A resolved conversation is never claimed: the customer must write again first.
+ * Every actor's change is checked against this table when it is committed
+ * (pipeline/conversation-writer).
  */
 export const TRANSITIONS: Readonly<Record<ConversationState, readonly ConversationState[]>> = {
-  bot: ['awaiting_private', 'queued', 'resolved'],
-  awaiting_private: ['bot', 'queued', 'resolved'],
+  bot: ['awaiting_private', 'queued', 'assigned', 'resolved'],
+  awaiting_private: ['bot', 'queued', 'assigned', 'resolved'],
   queued: ['assigned', 'bot', 'resolved'],
   assigned: ['queued', 'resolved', 'bot'],
-  resolved: ['bot'],
+  resolved: ['bot', 'awaiting_private', 'queued'],
 };
 
 /** True when `from → to` is allowed (or is no move at all). */

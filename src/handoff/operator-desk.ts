@@ -1,18 +1,23 @@
 /**
  * @module handoff/operator-desk
  * What operators do to a conversation: claim, reply, note, ask to move to private, transfer,
- * resolve (optionally "add to FAQ"), return to bot. Every move goes through the state machine
- * and the store's atomic compare-and-set, so two operators never hold one conversation.
+ * resolve (optionally "add to FAQ"), return to bot. Each is planned on the conversation as read
+ * under its lock and committed with a revision check (pipeline/conversation-writer), like a
+ * customer's turn: a turn or another operator that changed the conversation first makes the action
+ * plan again on what they wrote, so two operators never hold one conversation and nothing a
+ * customer wrote meanwhile is lost. Every state move is checked against the state table.
  */
 import type { KnowledgeSource } from '../core/corpus.js';
 import { ConflictError } from '../core/errors.js';
 import type { DomainEvent, EventBus } from '../core/events.js';
-import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
-import { canTransition, transition, type ConversationState } from '../core/state.js';
+import type { ChannelAdapter, Clock, Store, TurnContext, TurnRecord } from '../core/ports.js';
+import { canTransition, transition } from '../core/state.js';
 import type { Conversation, FaqSuggestion, Operator, OutboxItem, Reply, StoredMessage, Visibility } from '../core/types.js';
 import { newId } from '../util/ids.js';
 import type { Logger } from '../util/logger.js';
+import { createConversationWriter, type Planned } from '../pipeline/conversation-writer.js';
 import { say } from '../pipeline/messages.js';
+import type { ReplySender } from '../pipeline/outbox-sender.js';
 
 /** The operator actions of the console and the operator API. */
 export interface OperatorDesk {
@@ -45,7 +50,7 @@ export type SuggestFromCase = (input: {
   conversation: Conversation;
 }) => Promise<FaqSuggestion | undefined>;
 
-/** Creates the desk. */
+/** Creates the desk. Every action goes through the conversation writer, as a customer's turn does. */
 export function createOperatorDesk(deps: {
   store: Store;
   bus: EventBus;
@@ -54,14 +59,25 @@ export function createOperatorDesk(deps: {
   channels: ReadonlyMap<string, ChannelAdapter>;
   knowledge?: KnowledgeSource;
   suggest?: SuggestFromCase;
-  onOutbox?(): void;
+  /** Told of the replies an action writes (the outbox sender). */
+  sender?: ReplySender;
 }): OperatorDesk {
   const { store, clock } = deps;
+  const writer = createConversationWriter({ store, bus: deps.bus, logger: deps.logger, sender: deps.sender });
 
-  async function load(id: string): Promise<Conversation> {
-    const conversation = await store.getConversation(id);
-    if (!conversation) throw new ConflictError(`conversation ${id} does not exist`);
-    return conversation;
+  /**
+   * Runs one action on a conversation: `plan` sees the conversation and its case as just read
+   * under the conversation's lock, and is planned again if a customer's turn (or another
+   * operator, or another instance) changed them before the commit.
+   */
+  async function act<T>(conversationId: string, plan: (conversation: Conversation, context: TurnContext) => Planned<T> | Promise<Planned<T>>): Promise<T> {
+    const found = await store.getConversation(conversationId);
+    if (!found) throw new ConflictError(`conversation ${conversationId} does not exist`);
+    return writer.change({ key: found.key, customerId: found.customerId }, (context) => {
+      const conversation = context.conversation;
+      if (!conversation || conversation.id !== conversationId) throw new ConflictError(`conversation ${conversationId} does not exist`);
+      return plan(conversation, context);
+    });
   }
 
   async function holderName(conversation: Conversation): Promise<string> {
@@ -77,23 +93,6 @@ export function createOperatorDesk(deps: {
       throw new ConflictError(`this conversation is held by ${await holderName(conversation)}`);
     }
     throw new ConflictError('claim the conversation first');
-  }
-
-  async function publish(events: DomainEvent[]): Promise<void> {
-    for (const e of events) await deps.bus.publish(e);
-  }
-
-  async function write(conversation: Conversation, extra: { messages?: StoredMessage[]; outbox?: Omit<OutboxItem, 'seq'>[]; events: DomainEvent[]; others?: Conversation[] }) {
-    const kase = await store.getCase(conversation.caseId);
-    await store.commitTurn({
-      conversations: [conversation, ...(extra.others ?? [])],
-      case: kase,
-      messages: extra.messages ?? [],
-      outbox: extra.outbox ?? [],
-      events: extra.events,
-    });
-    await publish(extra.events);
-    if ((extra.outbox ?? []).length > 0) deps.onOutbox?.();
   }
 
   function outboxItem(conversation: Conversation, operator: Operator | undefined, visibility: Visibility, reply: Reply): Omit<OutboxItem, 'seq'> {
@@ -129,13 +128,26 @@ export function createOperatorDesk(deps: {
     }
   }
 
-  async function resolveCase(conversation: Conversation, operator: Operator, at: string) {
-    const kase = await store.getCase(conversation.caseId);
-    const siblings = kase
-      ? (await Promise.all(kase.conversationIds.filter((id) => id !== conversation.id).map((id) => store.getConversation(id)))).filter(
-          (c): c is Conversation => c !== undefined && c.state !== 'resolved' && canTransition(c.state, 'resolved'),
-        )
-      : [];
+  /** The records of an action that changes the conversation (and maybe its siblings) and adds messages and replies. */
+  function change(
+    conversation: Conversation,
+    context: TurnContext,
+    extra: { messages?: StoredMessage[]; outbox?: Omit<OutboxItem, 'seq'>[]; events: DomainEvent[]; others?: Conversation[] },
+  ): Omit<TurnRecord, 'expect'> {
+    return {
+      conversations: [conversation, ...(extra.others ?? [])],
+      case: context.case,
+      messages: extra.messages ?? [],
+      outbox: extra.outbox ?? [],
+      events: extra.events,
+    };
+  }
+
+  function resolvedCase(conversation: Conversation, context: TurnContext, operator: Operator, at: string) {
+    const kase = context.case;
+    const siblings = context.related.filter(
+      (c) => c.id !== conversation.id && c.caseId === conversation.caseId && c.state !== 'resolved' && canTransition(c.state, 'resolved'),
+    );
     return {
       kase: kase ? { ...kase, status: 'resolved' as const, resolvedAt: at, resolvedBy: operator.id } : undefined,
       siblings: siblings.map((s) => ({ ...s, state: transition(s.state, 'resolved'), assignee: undefined, updatedAt: at })),
@@ -143,116 +155,105 @@ export function createOperatorDesk(deps: {
   }
 
   return {
-    async claim(conversationId, operator, opts = {}) {
-      const current = await load(conversationId);
-      if (current.state === 'assigned' && current.assignee === operator.id) return current;
-      if (current.state === 'assigned' && !(opts.takeover && operator.role === 'admin')) {
-        throw new ConflictError(`already claimed by ${await holderName(current)}`);
-      }
-      const at = clock.now().toISOString();
-      const from: ConversationState[] = opts.takeover && operator.role === 'admin' ? ['assigned', 'queued', 'bot', 'awaiting_private'] : ['queued', 'bot', 'awaiting_private'];
-      const updated = await store.compareAndSetConversation(
-        conversationId,
-        { states: from, assignee: current.state === 'assigned' ? current.assignee ?? null : undefined },
-        { state: 'assigned', assignee: operator.id, updatedAt: at },
-      );
-      if (!updated) {
-        const now = await load(conversationId);
-        throw new ConflictError(now.state === 'assigned' ? `already claimed by ${await holderName(now)}` : `the conversation is ${now.state} and cannot be claimed`);
-      }
-      await publish([{ type: 'conversation.assigned', conversationId, operatorId: operator.id, at }]);
-      return updated;
+    claim(conversationId, operator, opts = {}) {
+      return act(conversationId, async (current) => {
+        if (current.state === 'assigned' && current.assignee === operator.id) return { result: current };
+        const takeover = opts.takeover === true && operator.role === 'admin';
+        if (current.state === 'assigned' && !takeover) throw new ConflictError(`already claimed by ${await holderName(current)}`);
+        if (current.state === 'resolved') {
+          throw new ConflictError('this conversation is resolved: it cannot be claimed until the customer writes again');
+        }
+        const at = clock.now().toISOString();
+        const updated: Conversation = { ...current, state: 'assigned', assignee: operator.id, updatedAt: at };
+        return { write: { conversations: [updated], messages: [], outbox: [], events: [{ type: 'conversation.assigned', conversationId, operatorId: operator.id, at }] }, result: updated };
+      });
     },
 
-    async reply(conversationId, operator, text, opts = {}) {
-      const conversation = await load(conversationId);
-      await mustHold(conversation, operator);
-      const adapter = deps.channels.get(conversation.channel);
-      checkWindow(conversation, adapter);
-      const visibility = opts.visibility ?? conversation.visibility;
-      const signed =
-        visibility === 'public' && adapter?.capabilities.signsPublicReplies && !/\^[A-Z]{1,4}\s*$/.test(text) ? `${text.trimEnd()} ^${operator.initials}` : text;
-      const item = outboxItem(conversation, operator, visibility, { kind: 'text', text: signed });
-      const at = item.createdAt;
-      const queue = conversation.queue && !conversation.queue.firstResponseAt ? { ...conversation.queue, firstResponseAt: at } : conversation.queue;
-      const message: StoredMessage = {
-        id: item.id,
-        conversationId,
-        caseId: conversation.caseId,
-        direction: 'out',
-        author: item.author,
-        text: signed,
-        visibility,
-        at,
-      };
-      await write({ ...conversation, queue, updatedAt: at }, { messages: [message], outbox: [item], events: [{ type: 'conversation.updated', conversationId, at }] });
-      return { ...item, seq: 0 };
+    reply(conversationId, operator, text, opts = {}) {
+      return act(conversationId, async (conversation, context) => {
+        await mustHold(conversation, operator);
+        const adapter = deps.channels.get(conversation.channel);
+        checkWindow(conversation, adapter);
+        const visibility = opts.visibility ?? conversation.visibility;
+        const signed =
+          visibility === 'public' && adapter?.capabilities.signsPublicReplies && !/\^[A-Z]{1,4}\s*$/.test(text) ? `${text.trimEnd()} ^${operator.initials}` : text;
+        const item = outboxItem(conversation, operator, visibility, { kind: 'text', text: signed });
+        const at = item.createdAt;
+        const queue = conversation.queue && !conversation.queue.firstResponseAt ? { ...conversation.queue, firstResponseAt: at } : conversation.queue;
+        const message: StoredMessage = { id: item.id, conversationId, caseId: conversation.caseId, direction: 'out', author: item.author, text: signed, visibility, at };
+        return {
+          write: change({ ...conversation, queue, updatedAt: at }, context, { messages: [message], outbox: [item], events: [{ type: 'conversation.updated', conversationId, at }] }),
+          result: { ...item, seq: 0 },
+        };
+      });
     },
 
-    async note(conversationId, operator, text) {
-      const conversation = await load(conversationId);
-      const at = clock.now().toISOString();
-      const message: StoredMessage = {
-        id: newId('note'),
-        conversationId,
-        caseId: conversation.caseId,
-        direction: 'note',
-        author: { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials },
-        text,
-        visibility: 'private',
-        at,
-      };
-      await write({ ...conversation, updatedAt: at }, { messages: [message], events: [{ type: 'conversation.updated', conversationId, at }] });
-      return message;
+    note(conversationId, operator, text) {
+      return act(conversationId, (conversation, context) => {
+        const at = clock.now().toISOString();
+        const message: StoredMessage = {
+          id: newId('note'),
+          conversationId,
+          caseId: conversation.caseId,
+          direction: 'note',
+          author: { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials },
+          text,
+          visibility: 'private',
+          at,
+        };
+        return { write: change({ ...conversation, updatedAt: at }, context, { messages: [message], events: [{ type: 'conversation.updated', conversationId, at }] }), result: message };
+      });
     },
 
-    async askPrivate(conversationId, operator) {
-      const conversation = await load(conversationId);
-      await mustHold(conversation, operator);
-      const adapter = deps.channels.get(conversation.channel);
-      const language = conversation.language ?? 'it';
-      if (conversation.visibility === 'private') throw new ConflictError('this conversation is already private');
-      const customer = await store.getCustomer(conversation.customerId);
-      const reach = customer && adapter?.privateReach ? await adapter.privateReach(customer) : 'needs_follow';
-      const open = reach === 'open';
-      const items = [outboxItem(conversation, operator, 'public', { kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open })];
-      const at = items[0]!.createdAt;
-      const messages: StoredMessage[] = items.map((i) => ({
-        id: i.id,
-        conversationId,
-        caseId: conversation.caseId,
-        direction: 'out',
-        author: i.author,
-        text: i.reply.text,
-        visibility: i.visibility,
-        at,
-      }));
-      await write({ ...conversation, updatedAt: at }, { messages, outbox: items, events: [{ type: 'conversation.updated', conversationId, at }] });
-      return items.map((i) => ({ ...i, seq: 0 }));
+    askPrivate(conversationId, operator) {
+      return act(conversationId, async (conversation, context) => {
+        await mustHold(conversation, operator);
+        if (conversation.visibility === 'private') throw new ConflictError('this conversation is already private');
+        const adapter = deps.channels.get(conversation.channel);
+        const language = conversation.language ?? 'it';
+        const customer = context.customer ?? (await store.getCustomer(conversation.customerId));
+        const reach = customer && adapter?.privateReach ? await adapter.privateReach(customer) : 'needs_follow';
+        const open = reach === 'open';
+        const items = [outboxItem(conversation, operator, 'public', { kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open })];
+        const at = items[0]!.createdAt;
+        const messages: StoredMessage[] = items.map((i) => ({
+          id: i.id,
+          conversationId,
+          caseId: conversation.caseId,
+          direction: 'out',
+          author: i.author,
+          text: i.reply.text,
+          visibility: i.visibility,
+          at,
+        }));
+        return {
+          write: change({ ...conversation, updatedAt: at }, context, { messages, outbox: items, events: [{ type: 'conversation.updated', conversationId, at }] }),
+          result: items.map((i) => ({ ...i, seq: 0 })),
+        };
+      });
     },
 
     async transfer(conversationId, operator, toOperatorId) {
-      const conversation = await load(conversationId);
-      await mustHold(conversation, operator);
       const target = await store.getOperator(toOperatorId);
       if (!target) throw new ConflictError(`operator ${toOperatorId} does not exist`);
-      const at = clock.now().toISOString();
-      const updated = await store.compareAndSetConversation(
-        conversationId,
-        { states: ['assigned', 'queued'], assignee: conversation.assignee ?? null },
-        { state: 'assigned', assignee: target.id, updatedAt: at },
-      );
-      if (!updated) throw new ConflictError('the conversation changed meanwhile; reload and try again');
-      await publish([{ type: 'conversation.assigned', conversationId, operatorId: target.id, at }]);
-      return updated;
+      return act(conversationId, async (conversation) => {
+        await mustHold(conversation, operator);
+        const at = clock.now().toISOString();
+        const updated: Conversation = { ...conversation, state: 'assigned', assignee: target.id, updatedAt: at };
+        return { write: { conversations: [updated], messages: [], outbox: [], events: [{ type: 'conversation.assigned', conversationId, operatorId: target.id, at }] }, result: updated };
+      });
     },
 
     async resolve(conversationId, operator, opts = {}) {
-      const conversation = await load(conversationId);
-      await mustHold(conversation, operator);
       const at = clock.now().toISOString();
-      const updated: Conversation = { ...conversation, state: transition(conversation.state, 'resolved'), assignee: undefined, updatedAt: at };
-      const { kase, siblings } = await resolveCase(conversation, operator, at);
+      const { conversation, kase } = await act(conversationId, async (current, context) => {
+        await mustHold(current, operator);
+        const updated: Conversation = { ...current, state: 'resolved', assignee: undefined, updatedAt: at };
+        const { kase, siblings } = resolvedCase(current, context, operator, at);
+        const events: DomainEvent[] = [{ type: 'conversation.resolved', conversationId, caseId: current.caseId, operatorId: operator.id, addToFaq: opts.addToFaq, at }];
+        return { write: { conversations: [updated, ...siblings], case: kase, messages: [], outbox: [], events }, result: { conversation: updated, kase } };
+      });
+      // The suggestion is made from the resolved case, once the resolution is written.
       let suggestionId: string | undefined;
       if (opts.addToFaq && deps.suggest) {
         const messages = await store.listMessages({ caseId: conversation.caseId });
@@ -260,27 +261,24 @@ export function createOperatorDesk(deps: {
         const lastOperator = [...messages].reverse().find((m) => m.direction === 'out' && m.author.kind === 'operator');
         const answer = opts.answer ?? lastOperator?.text;
         if (answer && customerMessages.length > 0) {
-          const suggestion = await deps.suggest({ caseId: conversation.caseId, customerMessages, operatorAnswer: answer, operator, conversation });
+          const suggestion = await deps.suggest({ caseId: kase?.id ?? conversation.caseId, customerMessages, operatorAnswer: answer, operator, conversation });
           if (suggestion) {
             await store.addSuggestion(suggestion);
             suggestionId = suggestion.id;
+            await deps.bus.publish({ type: 'suggestion.created', suggestionId, at });
           }
         }
       }
-      const events: DomainEvent[] = [{ type: 'conversation.resolved', conversationId, caseId: conversation.caseId, operatorId: operator.id, addToFaq: opts.addToFaq, at }];
-      if (suggestionId) events.push({ type: 'suggestion.created', suggestionId, at });
-      await store.commitTurn({ conversations: [updated, ...siblings], case: kase, messages: [], outbox: [], events });
-      await publish(events);
-      return { conversation: updated, suggestionId };
+      return { conversation, suggestionId };
     },
 
-    async returnToBot(conversationId, operator) {
-      const conversation = await load(conversationId);
-      await mustHold(conversation, operator);
-      const at = clock.now().toISOString();
-      const updated: Conversation = { ...conversation, state: transition(conversation.state, 'bot'), assignee: undefined, missStreak: 0, queue: undefined, updatedAt: at };
-      await write(updated, { events: [{ type: 'conversation.returned_to_bot', conversationId, at }] });
-      return updated;
+    returnToBot(conversationId, operator) {
+      return act(conversationId, async (conversation, context) => {
+        await mustHold(conversation, operator);
+        const at = clock.now().toISOString();
+        const updated: Conversation = { ...conversation, state: 'bot', assignee: undefined, missStreak: 0, queue: undefined, updatedAt: at };
+        return { write: change(updated, context, { events: [{ type: 'conversation.returned_to_bot', conversationId, at }] }), result: updated };
+      });
     },
   };
 }

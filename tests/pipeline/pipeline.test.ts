@@ -82,26 +82,6 @@ describe('handleMessage through the real pipeline', () => {
     expect(after.conversation!.state).toBe('bot');
   });
 
-  it('runs a turn again on fresh state when an operator claimed the conversation while the turn was deciding', async () => {
-    const escalated = await t.app.pipeline.receive(t.message('voglio parlare con un operatore'));
-    const id = escalated.conversation!.id;
-    const store = t.app.store;
-    const commit = store.commitTurn.bind(store);
-    let commits = 0;
-    // The claim lands between the turn's read and its commit, as from another instance.
-    store.commitTurn = async (turn) => {
-      commits += 1;
-      if (commits === 1) await t.app.desk.claim(id, operator);
-      return commit(turn);
-    };
-    const outcome = await t.app.pipeline.receive(t.message('quali sono i vostri orari?'));
-    expect(commits).toBe(2);
-    expect(outcome.action).toBe('silent');
-    expect(await store.getConversation(id)).toMatchObject({ state: 'assigned', assignee: operator.id });
-    const inbound = (await store.listMessages({ conversationId: id })).filter((m) => m.direction === 'in');
-    expect(inbound.map((m) => m.text)).toEqual(['voglio parlare con un operatore', 'quali sono i vostri orari?']);
-  });
-
   it('never repeats private data posted in public, and flags the post', async () => {
     const outcome = await t.app.pipeline.receive(
       t.message('rimborsatemi! IBAN IT60X0542811101000000123456 mail luca.t@example.it', { visibility: 'public', threadId: 'th-1' }),

@@ -1,0 +1,117 @@
+/**
+ * @module pipeline/conversation-writer
+ * The one way to change a conversation, for every actor (a customer's turn, each operator action,
+ * scheduled jobs, CLI commands):
+ *
+ *   lock the conversation → load its context → plan the change (context in, records and replies
+ *   out) → check every state move against the table → commit, refused if anything it read has
+ *   changed → on a conflict, load again and plan again.
+ *
+ * Nothing writes a conversation it did not read in that context, so nothing writes a stale or
+ * partial conversation; an illegal move throws IllegalTransitionError before anything is written.
+ */
+import { publishInBackground, type EventBus } from '../core/events.js';
+import { TurnConflictError } from '../core/errors.js';
+import type { Store, TurnContext, TurnContextQuery, TurnRecord } from '../core/ports.js';
+import { transition } from '../core/state.js';
+import type { Conversation, OutboxItem } from '../core/types.js';
+import type { Logger } from '../util/logger.js';
+import type { ReplySender } from './outbox-sender.js';
+
+/** What a plan decided: the records to write (none: nothing to change) and what the caller gets back. */
+export interface Planned<T> {
+  write?: Omit<TurnRecord, 'expect'>;
+  result: T;
+}
+
+/**
+ * Plans a change from what was read. It may be called more than once (after a conflict, with the
+ * new context), so it must not change anything itself: no writes, no sends, no events.
+ */
+export type Planner<T> = (context: TurnContext) => Planned<T> | Promise<Planned<T>>;
+
+/** Changes conversations: see the module comment. */
+export interface ConversationWriter {
+  change<T>(query: TurnContextQuery, plan: Planner<T>): Promise<T>;
+}
+
+/** Runs of one change before it gives up when other writers keep changing its conversation first. */
+const MAX_ATTEMPTS = 5;
+
+/** Every conversation a context holds, by id: what a plan may change. */
+function readConversations(context: TurnContext): Map<string, Conversation> {
+  const read = new Map<string, Conversation>();
+  for (const c of context.related) read.set(c.id, c);
+  if (context.conversation) read.set(context.conversation.id, context.conversation);
+  return read;
+}
+
+/**
+ * Checks each conversation's move against the state table: from its state as read (the commit's
+ * revision check makes that the stored state), or from `bot` for a conversation the change creates.
+ */
+export function checkMoves(context: TurnContext, conversations: readonly Conversation[]): void {
+  const read = readConversations(context);
+  for (const c of conversations) transition(read.get(c.id)?.state ?? 'bot', c.state);
+}
+
+/** Creates the writer every actor uses. */
+export function createConversationWriter(deps: {
+  store: Store;
+  bus: EventBus;
+  logger: Logger;
+  /** Told of every committed change's replies (claimed in the commit where the store can). */
+  sender?: ReplySender;
+}): ConversationWriter {
+  const { store, logger } = deps;
+
+  /**
+   * Writes a change and hands its replies to the sender: claimed in the same write when the store
+   * can and the sender has room, else left in the outbox for the sender to claim.
+   */
+  async function commit(record: TurnRecord): Promise<void> {
+    const { sender } = deps;
+    const count = record.outbox.length;
+    const lease = count > 0 && store.commitTurnAndClaim ? sender?.reserve(count) : undefined;
+    if (!lease || !sender || !store.commitTurnAndClaim) {
+      await store.commitTurn(record);
+      if (count > 0) sender?.kick();
+      return;
+    }
+    let claimed: OutboxItem[] = [];
+    try {
+      claimed = await store.commitTurnAndClaim(record, lease.now, lease.leaseMs);
+    } finally {
+      sender.sendClaimed(claimed, count);
+    }
+    if (claimed.length < count) sender.kick();
+  }
+
+  async function attempt<T>(query: TurnContextQuery, plan: Planner<T>): Promise<T> {
+    const context = await store.loadTurnContext(query);
+    const { write, result } = await plan(context);
+    if (!write) return result;
+    checkMoves(context, write.conversations);
+    await commit({ ...write, expect: context.revisions });
+    publishInBackground(deps.bus, write.events, (err, event) => logger.warn({ err, type: event.type }, 'could not publish an event'));
+    return result;
+  }
+
+  return {
+    change(query, plan) {
+      return store.withConversationLock(query.key, async () => {
+        // The lock orders the writers of one process; across instances (a shared store) a change
+        // that raced another is refused whole and planned again on what the winner wrote.
+        for (let n = 1; ; n += 1) {
+          try {
+            return await attempt(query, plan);
+          } catch (err) {
+            if (!(err instanceof TurnConflictError) || n >= MAX_ATTEMPTS) throw err;
+            logger.debug({ key: query.key, attempt: n }, 'a change raced another on its conversation; planning it again');
+            if (n > 1) await new Promise((r) => setTimeout(r, Math.random() * 10 * n));
+          }
+        }
+      });
+    },
+  };
+}

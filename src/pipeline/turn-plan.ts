@@ -1,0 +1,404 @@
+/**
+ * @module pipeline/turn-plan
+ * A customer's turn, planned: from the message, what it means and the conversation's context as
+ * read, the records to write (customer, conversations, case, messages, replies) and what the turn
+ * did. It writes nothing itself and may run again on a newer context when the commit found the
+ * conversation changed (see conversation-writer).
+ */
+import type { Corpus, FaqEntry, IntentDef } from '../core/corpus.js';
+import type { DomainEvent } from '../core/events.js';
+import type { ChannelAdapter, ChannelCapabilities, PrivateReach, TurnContext, Understanding } from '../core/ports.js';
+import { transition, type ConversationState } from '../core/state.js';
+import type {
+  Case,
+  Conversation,
+  Customer,
+  EscalationReason,
+  InboundMessage,
+  Language,
+  OutboxItem,
+  QueueInfo,
+  QuickReplyOption,
+  Reply,
+  StoredMessage,
+  Visibility,
+} from '../core/types.js';
+import type { EscalationRules } from '../handoff/escalation.js';
+import { isVip } from '../handoff/escalation.js';
+import { newId } from '../util/ids.js';
+import type { Planned } from './conversation-writer.js';
+import { decide, type Decision } from './decide.js';
+import { say } from './messages.js';
+
+/** Business hours as a turn needs them (implemented in handoff/business-hours). */
+export interface HoursView {
+  isOpen(at: Date): boolean;
+  nextOpening(at: Date): Date;
+  /** "lunedì alle 9:00" / "on Monday at 9:00". */
+  describe(at: Date, now: Date, language: Language): string;
+}
+
+/** What planning a turn needs besides the message and its context. */
+export interface TurnPlanDeps {
+  hours: HoursView;
+  settings: {
+    brandName: string;
+    defaultLocale: Language;
+    answerThreshold: number;
+    clarifyThreshold: number;
+    rules: EscalationRules;
+  };
+  /** Posts to send for a FAQ answer on a channel (answer, answer_short or a numbered thread). */
+  fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility: Visibility): string[];
+  /** Quick-reply options for a clarify (titles fitted to the channel). */
+  clarifyOptions?(labels: string[], language: Language, caps: ChannelCapabilities): QuickReplyOption[];
+  /** Queue data (priority, SLA due time) for an escalation. */
+  queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean }): QueueInfo;
+}
+
+/** One message's turn, as the pipeline hands it to the planner. */
+export interface TurnInput {
+  msg: InboundMessage;
+  key: string;
+  adapter: ChannelAdapter;
+  now: Date;
+  at: string;
+  knowledge: { corpus: Corpus };
+  /** What the message means, in the conversation's language where the text did not settle it. */
+  understand(previousLanguage: Language | undefined): Promise<Understanding>;
+  /** Whether the brand can write to this customer in private (asked of the channel only when needed). */
+  reach(customer: Customer): Promise<PrivateReach>;
+  findByKey(key: string): Promise<Conversation | undefined>;
+}
+
+/** What a planned turn did (the pipeline reports it and logs it). */
+export interface TurnPlan {
+  decision: Decision;
+  escalation?: EscalationReason;
+  top?: ResolvedLabel;
+  language: Language;
+  /** The turn's conversation as it will be written. */
+  conversation: Conversation;
+  /** The inbound message's action as stored. */
+  action: string;
+  replies: Array<Omit<OutboxItem, 'seq'>>;
+}
+
+type ResolvedLabel = { label: string; confidence: number; entry?: FaqEntry; intent?: IntentDef };
+
+/** Plans one customer turn on the context read. */
+export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: TurnContext): Promise<Planned<TurnPlan>> {
+  const { msg, key, adapter, now, at, knowledge } = input;
+  const customer = mergeCustomer(msg, context.customer, at);
+  let conversation = context.conversation;
+  let kase: Case | undefined;
+  const touched = new Map<string, Conversation>();
+  /** Conversations this turn creates besides the main one (the private side of a DM prompt). */
+  const extraConversations = new Map<string, Conversation>();
+  if (conversation?.state === 'resolved') {
+    conversation = { ...conversation, state: transition('resolved', 'bot'), missStreak: 0, assignee: undefined, queue: undefined };
+  }
+  if (conversation) kase = context.case;
+  if (!conversation || !kase || kase.status === 'resolved') {
+    const openCase = context.linkedOpenCase ?? context.openCase;
+    kase = openCase ?? { id: newId('cs'), customerId: customer.id, status: 'open', conversationIds: [], openedAt: at };
+    conversation = conversation
+      ? { ...conversation, caseId: kase.id }
+      : {
+          id: newId('cv'),
+          key,
+          channel: msg.channel,
+          visibility: msg.visibility,
+          customerId: customer.id,
+          caseId: kase.id,
+          state: 'bot',
+          missStreak: 0,
+          threadId: msg.threadId,
+          flags: [],
+          createdAt: at,
+          updatedAt: at,
+        };
+  }
+  if (!kase.conversationIds.includes(conversation.id)) kase = { ...kase, conversationIds: [...kase.conversationIds, conversation.id] };
+  conversation = {
+    ...conversation,
+    lastInboundId: msg.id,
+    lastInboundAt: msg.sentAt ?? at,
+    updatedAt: at,
+    ref: msg.ref ?? conversation.ref,
+  };
+
+  const inbound: StoredMessage = {
+    id: newId('msg'),
+    conversationId: conversation.id,
+    caseId: kase.id,
+    direction: 'in',
+    author: { kind: 'customer' },
+    text: msg.text,
+    visibility: msg.visibility,
+    platformId: msg.id,
+    at,
+  };
+  const events: DomainEvent[] = [
+    { type: 'message.received', conversationId: conversation.id, caseId: kase.id, messageId: inbound.id, at },
+  ];
+
+  // The other conversations of this case (the public thread of a DM, and vice versa).
+  const related = new Map(context.related.map((c) => [c.id, c]));
+  const siblings = kase.conversationIds.filter((id) => id !== conversation!.id).flatMap((id) => related.get(id) ?? []);
+
+  const understanding = await input.understand(conversation.language);
+  const language = understanding.language;
+  conversation.language = language;
+
+  const ranked = understanding.classification.ranked;
+  const best = msg.payload && isLabel(msg.payload) ? { label: msg.payload, confidence: 1 } : ranked[0];
+  const top = best ? resolveLabel(best.label, best.confidence, knowledge.corpus, language) : undefined;
+
+  const decision = decide({
+    state: conversation.state,
+    visibility: msg.visibility,
+    text: msg.text,
+    understanding,
+    top,
+    missStreak: conversation.missStreak,
+    caseAwaitsPrivate: siblings.some((s) => s.state === 'awaiting_private'),
+    customer: { handle: customer.handle, followers: customer.followers },
+    rules: deps.settings.rules,
+    thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
+  });
+
+  const replies: Array<Omit<OutboxItem, 'seq'>> = [];
+  const makeItem = (conv: Conversation, visibility: Visibility, reply: Reply, inReplyTo?: string): Omit<OutboxItem, 'seq'> => ({
+    id: newId('out'),
+    conversationId: conv.id,
+    channel: msg.channel,
+    visibility,
+    recipient: customer.platformId,
+    inReplyTo,
+    reply,
+    author: { kind: 'bot' },
+    status: 'pending',
+    attempts: 0,
+    notBefore: now.getTime(),
+    createdAt: at,
+    ref: conv.ref,
+    customerLastMessageAt: msg.sentAt ?? at,
+  });
+  const replyHere = (reply: Reply) => replies.push(makeItem(conversation!, msg.visibility, reply, msg.id));
+  const caps = adapter.capabilities;
+  const vars = { brand: deps.settings.brandName };
+
+  let nextState: ConversationState = conversation.state;
+  let missStreak = decision.action === 'clarify' ? conversation.missStreak + 1 : 0;
+  let escalation: EscalationReason | undefined;
+
+  switch (decision.action) {
+    case 'silent':
+    case 'none':
+      missStreak = conversation.missStreak;
+      break;
+    case 'privacy_warning': {
+      inbound.flags = ['private_data'];
+      conversation.flags = [...new Set([...conversation.flags, 'private_data_public'])];
+      events.push({ type: 'privacy.flagged', conversationId: conversation.id, messageId: inbound.id, at });
+      replyHere({ kind: 'text', text: say('privacyWarning', language) });
+      await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, undefined, extraConversations, deps);
+      nextState = 'awaiting_private';
+      break;
+    }
+    case 'answer': {
+      for (const text of deps.fitAnswer(decision.entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
+      if (decision.thenEscalate) escalation = decision.thenEscalate;
+      else if (decision.entry.private) nextState = 'awaiting_private';
+      else nextState = 'bot';
+      break;
+    }
+    case 'intent_answer':
+      replyHere({ kind: 'text', text: decision.intent.answer ?? '' });
+      nextState = 'bot';
+      break;
+    case 'greet':
+      replyHere({ kind: 'text', text: say('greet', language, vars) });
+      break;
+    case 'thank':
+      replyHere({ kind: 'text', text: say('thank', language, vars) });
+      break;
+    case 'dm_prompt': {
+      if (msg.visibility === 'private') {
+        const text = decision.entry ? deps.fitAnswer(decision.entry, caps, 'private').join('\n') : say('dmOpener', language, vars);
+        replyHere({ kind: 'text', text });
+      } else {
+        const reach = await input.reach(customer);
+        const open = reach === 'open';
+        replyHere({ kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open });
+        if (open) await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, decision.entry, extraConversations, deps);
+      }
+      nextState = 'awaiting_private';
+      break;
+    }
+    case 'clarify': {
+      const options = deps.clarifyOptions?.(decision.guesses.map((g) => g.label), language, caps) ?? [];
+      if (options.length > 0 && caps.quickReplies > 0) {
+        replyHere({ kind: 'quick_replies', text: say('clarifyOptions', language), options: options.slice(0, caps.quickReplies) });
+      } else {
+        replyHere({ kind: 'text', text: say('clarify', language) });
+      }
+      break;
+    }
+    case 'escalate':
+      escalation = decision.reason;
+      break;
+  }
+
+  if (escalation) {
+    const info = deps.queueInfo({ reason: escalation, enqueuedAt: now, vip: isVip(customer, deps.settings.rules) });
+    const when = describeWait(deps, now, info, language);
+    const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : escalation === 'private_case' ? 'privateCase' : 'escalateOpen';
+    const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
+    replyHere({ kind: 'text', text });
+    nextState = 'queued';
+    conversation.queue = info;
+    events.push({ type: 'conversation.escalated', conversationId: conversation.id, caseId: kase.id, reason: escalation, at });
+    // The public thread that sent the customer here is now served in private.
+    for (const s of siblings) {
+      if (s.state === 'awaiting_private') touched.set(s.id, { ...s, state: transition(s.state, 'bot'), updatedAt: at });
+    }
+  }
+
+  if (decision.action === 'silent') {
+    inbound.action = 'silent';
+    events.push({ type: 'conversation.updated', conversationId: conversation.id, at });
+  }
+  conversation = { ...conversation, state: transition(conversation.state, nextState), missStreak };
+  touched.set(conversation.id, conversation);
+  for (const item of replies) {
+    if (item.conversationId !== conversation.id && !touched.has(item.conversationId)) {
+      const extra = extraConversations.get(item.conversationId);
+      if (extra) touched.set(extra.id, extra);
+    }
+  }
+  for (const c of touched.values()) if (!kase.conversationIds.includes(c.id)) kase = { ...kase, conversationIds: [...kase.conversationIds, c.id] };
+
+  const action = decision.action === 'intent_answer' ? 'answer' : decision.action;
+  inbound.action = escalation && action !== 'answer' ? 'escalate' : action;
+  if (decision.action === 'answer') inbound.faqId = decision.entry.id;
+  const outgoing: StoredMessage[] = replies.map((r) => ({
+    id: r.id,
+    conversationId: r.conversationId,
+    caseId: kase!.id,
+    direction: 'out',
+    author: { kind: 'bot' },
+    text: r.reply.text,
+    visibility: r.visibility,
+    at,
+    action: inbound.action,
+  }));
+
+
+  return {
+    write: {
+      inbound: { channel: msg.channel, id: msg.id },
+      customer,
+      conversations: [...touched.values()],
+      case: kase,
+      messages: [inbound, ...outgoing],
+      outbox: replies,
+      events,
+    },
+    result: { decision, escalation, top, language, conversation, action: inbound.action, replies },
+  };
+}
+
+/** Opens the private side of the case: a DM that tells the customer where to continue. */
+async function openPrivateChannel(
+  input: TurnInput,
+  context: TurnContext,
+  customer: Customer,
+  publicConversation: Conversation,
+  language: Language,
+  replies: Array<Omit<OutboxItem, 'seq'>>,
+  makeItem: (conv: Conversation, visibility: Visibility, reply: Reply, inReplyTo?: string) => Omit<OutboxItem, 'seq'>,
+  entry: FaqEntry | undefined,
+  extraConversations: Map<string, Conversation>,
+  deps: TurnPlanDeps,
+): Promise<void> {
+  const { msg, adapter, at } = input;
+  if (!adapter.capabilities.privateMessages || msg.visibility !== 'public') return;
+  if (replies.some((r) => r.visibility === 'private')) return;
+  const reach = await input.reach(customer);
+  if (reach !== 'open') return;
+  const key = privateKey(msg);
+  const existing = context.related.find((c) => c.key === key) ?? (await input.findByKey(key)); // MERGE: otherKeys
+  const privateConversation: Conversation =
+    existing && existing.state !== 'assigned' && existing.state !== 'queued'
+      ? { ...existing, caseId: publicConversation.caseId, state: existing.state === 'resolved' ? 'bot' : existing.state, updatedAt: at }
+      : existing ?? {
+          id: newId('cv'),
+          key,
+          channel: msg.channel,
+          visibility: 'private',
+          customerId: customer.id,
+          caseId: publicConversation.caseId,
+          state: 'bot',
+          missStreak: 0,
+          flags: [],
+          language,
+          createdAt: at,
+          updatedAt: at,
+        };
+  extraConversations.set(privateConversation.id, privateConversation);
+  const text = entry ? deps.fitAnswer(entry, adapter.capabilities, 'private').join('\n') : say('dmOpener', language, { brand: deps.settings.brandName });
+  // inReplyTo = the public message: channels that open private replies from a public post use it (Facebook comments).
+  replies.push(makeItem(privateConversation, 'private', { kind: 'text', text }, msg.id));
+}
+
+/** The key of the customer's private conversation on the message's channel. */
+export function privateKey(msg: Pick<InboundMessage, 'channel' | 'customer'>): string {
+  return `${msg.channel}:private:${msg.customer.platformId}`;
+}
+
+function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo, language: Language): string {
+  if (!deps.hours.isOpen(now)) return deps.hours.describe(deps.hours.nextOpening(now), now, language);
+  const due = info.slaDueAt ? new Date(info.slaDueAt) : undefined;
+  const minutes = due ? Math.max(5, Math.round((due.getTime() - now.getTime()) / 60000)) : 60;
+  if (minutes > 8 * 60) return deps.hours.describe(due!, now, language);
+  return say('soon', language, { minutes });
+}
+
+function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
+  const id = `${msg.channel}:${msg.customer.platformId}`;
+  const p = msg.customer;
+  return {
+    id,
+    channel: msg.channel,
+    platformId: p.platformId,
+    handle: p.handle ?? existing?.handle,
+    name: p.name ?? existing?.name,
+    followers: p.followers ?? existing?.followers,
+    followsBrand: p.followsBrand ?? existing?.followsBrand,
+    firstSeenAt: existing?.firstSeenAt ?? at,
+    lastSeenAt: at,
+  };
+}
+
+/** True for a quick-reply payload that names a label (`faq:<id>`, `intent:<name>`). */
+export function isLabel(payload: string): boolean {
+  return payload.startsWith('faq:') || payload.startsWith('intent:');
+}
+
+/** The text a label's payload stands for (its first question). */
+export function labelText(label: string, knowledge: { corpus: { faq: FaqEntry[] } }): string | undefined {
+  return knowledge.corpus.faq.find((e) => `faq:${e.id}` === label)?.questions[0];
+}
+
+/** Resolves a classifier label to its FAQ entry or intent. */
+function resolveLabel(label: string, confidence: number, corpus: { faq: FaqEntry[]; intents: IntentDef[] }, language: Language): ResolvedLabel {
+  if (label.startsWith('faq:')) {
+    const id = label.slice(4);
+    return { label, confidence, entry: corpus.faq.find((e) => e.id === id) };
+  }
+  const name = label.startsWith('intent:') ? label.slice(7) : label;
+  const intent = corpus.intents.find((i) => i.name === name && i.locale === language) ?? corpus.intents.find((i) => i.name === name);
+  return { label, confidence, intent };
+}
