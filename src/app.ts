@@ -21,7 +21,7 @@ import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.j
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createHttpServer, createMetrics } from './server/server.js';
-import { registerOperatorApi } from './server/operator-api.js';
+import { registerOperatorApi } from './server/operator-api/index.js';
 import { createLowdbStore } from './storage/lowdb/index.js';
 import { createPostgresStore, createPostgresEventBus } from './storage/postgres/index.js';
 import { createWebchatChannel } from './channels/webchat/index.js';

@@ -1,0 +1,69 @@
+/**
+ * @module server/operator-api
+ * The operator JSON API under `/api/operator/` (login, queue, live events over SSE, case
+ * history, FAQ suggestions, and the desk's actions) and the static console at `/console`.
+ * Every route but login refuses a request without a valid session (401); every state change
+ * needs the session's CSRF token and a same-origin request (403). One file per group of routes;
+ * `routing.ts` holds what they share.
+ */
+import type { Server } from 'restify';
+import type { Config } from '../../config/config.js';
+import type { KnowledgeSource } from '../../core/corpus.js';
+import type { EventBus } from '../../core/events.js';
+import type { Clock, Store } from '../../core/ports.js';
+import { createLoginLimiter, createSessions, type Sessions } from '../../handoff/auth.js';
+import type { BusinessHours } from '../../handoff/business-hours.js';
+import type { OperatorDesk } from '../../handoff/operator-desk.js';
+import type { Logger } from '../../util/logger.js';
+import { registerActionRoutes } from './action-routes.js';
+import { registerConsole } from './console.js';
+import { registerEventStream } from './event-stream.js';
+import { registerQueueRoutes } from './queue-routes.js';
+import { createRouter } from './routing.js';
+import { registerSessionRoutes } from './session-routes.js';
+import { registerSuggestionRoutes } from './suggestion-routes.js';
+
+export * from './schemas.js';
+
+/** What the operator API needs. */
+export interface OperatorApiDeps {
+  store: Store;
+  bus: EventBus;
+  desk: OperatorDesk;
+  /** The live corpus; `lastError` (when present) feeds the "corpus failed to reload" banner. */
+  knowledge: KnowledgeSource & { lastError?(): string[] | undefined; reload?(): Promise<unknown> };
+  clock: Clock;
+  config: Readonly<Config>;
+  logger: Logger;
+  hours: BusinessHours;
+  /** SSE heartbeat period (tests shorten it). */
+  heartbeatMs?: number;
+}
+
+/** What `registerOperatorApi` returns. */
+export interface OperatorApi {
+  /** Ends the open event streams (call before closing the HTTP server, which waits for them). */
+  close(): void;
+}
+
+/** Registers the operator API under `/api/operator/` and the console at `/console`. */
+export function registerOperatorApi(server: Server, deps: OperatorApiDeps): OperatorApi {
+  const { store, clock, config, logger } = deps;
+  const limiter = createLoginLimiter({ clock, store });
+  const sessions: Sessions = createSessions({ secret: config.sessionSecret, clock, store, secure: Boolean(config.publicUrl?.startsWith('https:')) });
+  const router = createRouter(server, { store, sessions, config, logger });
+
+  registerSessionRoutes(server, router, deps, { limiter, sessions });
+  registerQueueRoutes(router, deps);
+  const streams = registerEventStream(server, router, deps, sessions);
+  registerActionRoutes(router, deps);
+  registerSuggestionRoutes(router, deps);
+  registerConsole(server, logger);
+
+  return {
+    close() {
+      for (const res of streams) res.end();
+      streams.clear();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * @module server/operator-api/schemas
+ * The operator API's request bodies and ids, checked with zod at the boundary (400 with the fields when wrong).
+ */
+import { z } from 'zod';
+
+const text = z.string().trim().min(1, 'must not be empty').max(4000, 'at most 4000 characters');
+/** POST login. */
+export const loginSchema = z.object({ name: z.string().trim().min(1, 'required').max(80), password: z.string().min(1, 'required').max(1024) });
+/** POST conversations/:id/claim. */
+export const claimSchema = z.object({ takeover: z.boolean().optional() });
+/** POST conversations/:id/reply. */
+export const replySchema = z.object({ text, visibility: z.enum(['public', 'private']).optional() });
+/** POST conversations/:id/note. */
+export const noteSchema = z.object({ text });
+/** POST conversations/:id/transfer. */
+export const transferSchema = z.object({ operatorId: z.string().min(1, 'required').max(100) });
+/** POST conversations/:id/resolve. */
+export const resolveSchema = z.object({ addToFaq: z.boolean().optional(), answer: text.optional() });
+/** POST suggestions/:id/approve: the reviewer's edits, all optional. */
+export const approveSchema = z.object({
+  questions: z.array(text).min(1).max(50).optional(),
+  answer: text.optional(),
+  id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case').max(80).optional(),
+});
+export const emptySchema = z.object({});
+/** FAQ suggestions below this confidence are not shown. */
+export const MIN_SUGGESTION_CONFIDENCE = 0.05;
+export const idSchema = z.string().regex(/^[A-Za-z0-9_:.-]{1,120}$/, 'not a valid id');
+/** The `status` filter of GET suggestions. */
+export const statusSchema = z.enum(['pending', 'approved', 'rejected']).optional();

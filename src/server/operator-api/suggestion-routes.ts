@@ -1,0 +1,55 @@
+/**
+ * @module server/operator-api/suggestion-routes
+ * FAQ suggestions learned from resolved cases: list, approve (written to the FAQ YAML, then
+ * reloaded), reject.
+ */
+import type { z } from 'zod';
+import { CorpusError } from '../../core/errors.js';
+import type { FaqSuggestion } from '../../core/types.js';
+import { approveSuggestion, SuggestionError } from '../../corpus/suggestions.js';
+import type { OperatorApiDeps } from './index.js';
+import { HttpError, type Router } from './routing.js';
+import { approveSchema, emptySchema, statusSchema } from './schemas.js';
+
+/** Registers the suggestion routes. */
+export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps): void {
+  const { store, clock, config, logger } = deps;
+  const { route } = router;
+
+  // ── FAQ suggestions learned from resolved cases ──
+
+  route('get', '/suggestions', {}, async ({ req }) => {
+    const status = statusSchema.parse(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? undefined);
+    return { suggestions: await store.listSuggestions(status ? { status } : undefined) };
+  });
+  route('post', '/suggestions/:id/approve', { admin: true, body: approveSchema }, async ({ id, operator, body }) => {
+    const suggestion = await mustBePending(id);
+    const edits = body as z.infer<typeof approveSchema>;
+    let written: { file: string };
+    try {
+      written = await approveSuggestion(suggestion, { faqDir: config.faqDir, intentsDir: config.intentsDir, reviewer: operator.name, clock, edits });
+    } catch (err) {
+      if (err instanceof SuggestionError) throw new HttpError(409, err.message);
+      if (err instanceof CorpusError) throw new HttpError(409, `the FAQ would not load with this change: ${err.message}`, { problems: err.problems });
+      throw err;
+    }
+    const updated = await store.updateSuggestion(id, { status: 'approved', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    logger.info({ suggestionId: id, operatorId: operator.id, file: written.file }, 'FAQ suggestion approved');
+    // The watcher reloads too; reloading now makes the bot answer with it at once.
+    const reload = await deps.knowledge.reload?.();
+    return { suggestion: updated, file: written.file, reload };
+  });
+  route('post', '/suggestions/:id/reject', { admin: true, body: emptySchema }, async ({ id, operator }) => {
+    await mustBePending(id);
+    const updated = await store.updateSuggestion(id, { status: 'rejected', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    return { suggestion: updated };
+  });
+
+  async function mustBePending(id: string): Promise<FaqSuggestion> {
+    const found = (await store.listSuggestions()).find((s) => s.id === id);
+    if (!found) throw new HttpError(404, `suggestion ${id} does not exist`);
+    if (found.status !== 'pending') throw new HttpError(409, `suggestion ${id} was already ${found.status}`);
+    return found;
+  }
+
+}
