@@ -16,7 +16,7 @@ import { createLocalEventBus, type EventBus } from './core/events.js';
 import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
 import type { Language } from './core/types.js';
 import { createBusinessHours, describeWhen, type BusinessHours } from './handoff/business-hours.js';
-import { computeQueueInfo } from './handoff/queue.js';
+import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -143,10 +143,13 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       answerThreshold: config.nlu.answerThreshold,
       clarifyThreshold: config.nlu.clarifyThreshold,
       rules: config.handoff,
+      queueNoticeMinutes: config.handoff.queueNoticeMinutes,
+      dataRequestMinutes: config.handoff.dataRequestMinutes,
     },
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
     queueInfo: ({ reason, enqueuedAt, vip }) => computeQueueInfo({ reason, enqueuedAt, vip }, hours, config),
+    queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
     sender,
   });
   const desk = createOperatorDesk({

@@ -137,6 +137,8 @@ const envSchema = z.object({
   ]),
   ANGER_THRESHOLD: num(0, 1).default(0.6),
   MISSES_BEFORE_ESCALATION: int(1, 10).default(2),
+  QUEUE_NOTICE_MINUTES: int(0, 24 * 60).default(5),
+  DATA_REQUEST_MINUTES: int(1, 7 * 24 * 60).default(30),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
 
@@ -203,6 +205,10 @@ export interface Config {
     crisisKeywords: string[];
     angerThreshold: number;
     missesBeforeEscalation: number;
+    /** A customer waiting in the queue is told where they stand at most this often (0: at every message). */
+    queueNoticeMinutes: number;
+    /** How long a request for the customer's data stays open for a later message. */
+    dataRequestMinutes: number;
   };
   sessionSecret?: string;
   twitter?: {
@@ -310,6 +316,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       crisisKeywords: e.CRISIS_KEYWORDS,
       angerThreshold: e.ANGER_THRESHOLD,
       missesBeforeEscalation: e.MISSES_BEFORE_ESCALATION,
+      queueNoticeMinutes: e.QUEUE_NOTICE_MINUTES,
+      dataRequestMinutes: e.DATA_REQUEST_MINUTES,
     },
     sessionSecret: e.SESSION_SECRET,
     twitter: allSet(CHANNEL_CREDENTIALS.twitter)

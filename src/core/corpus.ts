@@ -7,8 +7,15 @@ import type { Understander } from './ports.js';
 import type { Language } from './types.js';
 
 /** What the bot does when an intent is recognised. */
-export const INTENT_ACTIONS = ['answer', 'escalate', 'dm_prompt', 'greet', 'thank', 'none'] as const;
+export const INTENT_ACTIONS = ['answer', 'escalate', 'dm_prompt', 'greet', 'thank', 'resolve', 'none'] as const;
 export type IntentAction = (typeof INTENT_ACTIONS)[number];
+
+/**
+ * The customer data a FAQ entry may ask for (`asks_for`): the private kinds of entity the
+ * understanding detects. A pending request is filled only by a message carrying one of them.
+ */
+export const DATA_KINDS = ['order_number', 'customer_code', 'email', 'phone', 'iban', 'card', 'codice_fiscale'] as const;
+export type DataKind = (typeof DATA_KINDS)[number];
 
 /** One FAQ entry, as loaded from `faq/**\/*.yaml`. */
 export interface FaqEntry {
@@ -21,6 +28,11 @@ export interface FaqEntry {
   private: boolean;
   /** After this answer a person must follow up (the case is queued). */
   escalate: boolean;
+  /**
+   * What the answer asks the customer for, in private (`private: true` entries): a later message
+   * fills the request only if it carries one of these. Absent: any identifying data fills it.
+   */
+  asks_for?: DataKind[];
   tags: string[];
   source?: { kind: 'learned'; case?: string; approved_by?: string; at?: string };
   /** The file it came from, relative to the FAQ folder. */

@@ -3,6 +3,7 @@
  * The domain of customer care: customers, conversations, cases, messages, replies.
  * Channel- and store-agnostic: adapters translate to and from these shapes.
  */
+import type { DataKind } from './corpus.js';
 import type { ConversationState } from './state.js';
 
 /** Languages the bot speaks first-class. Others fall back to the default locale. */
@@ -167,6 +168,14 @@ export interface Conversation {
   /** Marks for operators, e.g. `private_data_public` on a public post with private data. */
   flags: string[];
   ref?: Record<string, unknown>;
+  /**
+   * The bot asked the customer for their data here (a private FAQ answer, the opener of a DM):
+   * a later message fills the request only if it carries such data (`asks`, or any identifying
+   * data when absent), until `until`; any other message is handled as a new one.
+   */
+  dataRequest?: { asks?: DataKind[]; faqId?: string; at: string; until: string };
+  /** When the customer waiting in the queue was last told where they stand (the escalation reply counts). */
+  noticeAt?: string;
   createdAt: string;
   updatedAt: string;
 }

@@ -122,7 +122,7 @@ function levenshtein(a: string, b: string): number {
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   faqFile: ['locale', 'entries'],
-  faqEntry: ['id', 'locale', 'questions', 'answer', 'answer_short', 'private', 'escalate', 'tags', 'source'],
+  faqEntry: ['id', 'locale', 'questions', 'answer', 'answer_short', 'private', 'escalate', 'asks_for', 'tags', 'source'],
   source: ['kind', 'case', 'approved_by', 'at'],
   intentFile: ['locale', 'intents'],
   intent: ['name', 'locale', 'action', 'examples', 'answer'],

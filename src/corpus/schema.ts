@@ -4,7 +4,7 @@
  * a typo must never be silently ignored. The loaded shapes are checked against core's types.
  */
 import { z } from 'zod';
-import { INTENT_ACTIONS, type FaqEntry, type IntentDef } from '../core/corpus.js';
+import { DATA_KINDS, INTENT_ACTIONS, type FaqEntry, type IntentDef } from '../core/corpus.js';
 
 /** Languages a corpus file may declare. */
 export const LOCALES = ['it', 'en'] as const;
@@ -38,6 +38,10 @@ export const faqEntrySchema = z.strictObject({
   answer_short: text('answer_short').optional(),
   private: z.boolean({ error: 'private must be true or false' }).default(false),
   escalate: z.boolean({ error: 'escalate must be true or false' }).default(false),
+  asks_for: z
+    .array(z.enum(DATA_KINDS, { error: `asks_for lists kinds of data: ${DATA_KINDS.join(', ')}` }), { error: 'asks_for must be a list' })
+    .min(1, { error: 'asks_for needs at least one kind of data (or leave it out)' })
+    .optional(),
   tags: z.array(text('a tag'), { error: 'tags must be a list' }).default([]),
   source: sourceSchema.optional(),
 });

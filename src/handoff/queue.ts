@@ -3,7 +3,7 @@
  * The operators' queue: which conversations wait for a person, in what order, for how long,
  * and how much time is left before their first-response SLA is breached.
  */
-import type { Clock } from '../core/ports.js';
+import type { Clock, Store } from '../core/ports.js';
 import type { ConversationState } from '../core/state.js';
 import type { Conversation, EscalationReason, QueueInfo } from '../core/types.js';
 import type { BusinessHours } from './business-hours.js';
@@ -119,4 +119,38 @@ export function queueView(
       a.enqueuedAt.localeCompare(b.enqueuedAt) ||
       a.conversationId.localeCompare(b.conversationId),
   );
+}
+
+/** Escalations answered for the first time within this many days make the typical wait. */
+const TYPICAL_WAIT_DAYS = 7;
+/** Fewer answered escalations than this: no typical wait (the SLA target is the upper bound). */
+const TYPICAL_WAIT_MIN_SAMPLES = 3;
+
+/**
+ * Where a conversation stands in the queue (1: next; a conversation not queued yet counts as
+ * after the last one waiting) and the team's typical first response: the median business time
+ * from queueing to the first reply of recent escalations.
+ */
+export async function queueStatus(
+  store: Pick<Store, 'listConversations'>,
+  conversation: Conversation,
+  clock: Clock,
+  hours: BusinessHours,
+  config: QueueConfig,
+): Promise<{ position: number; typicalWaitMinutes?: number }> {
+  const now = clock.now();
+  const [waiting, recent] = await Promise.all([
+    store.listConversations({ states: ['queued'] }),
+    store.listConversations({ states: ['assigned', 'resolved'], limit: 200 }),
+  ]);
+  const rows = queueView(waiting.filter((c) => c.id !== conversation.id).concat(conversation.state === 'queued' ? [conversation] : []), clock, hours, config);
+  const index = rows.findIndex((r) => r.conversationId === conversation.id);
+  const position = index >= 0 ? index + 1 : rows.length + 1;
+  const since = now.getTime() - TYPICAL_WAIT_DAYS * 86_400_000;
+  const waits = recent
+    .flatMap((c) => (c.queue?.firstResponseAt && new Date(c.queue.firstResponseAt).getTime() >= since ? [c.queue] : []))
+    .map((q) => hours.businessMsBetween(new Date(q.enqueuedAt), new Date(q.firstResponseAt!)) / 60_000)
+    .sort((a, b) => a - b);
+  if (waits.length < TYPICAL_WAIT_MIN_SAMPLES) return { position };
+  return { position, typicalWaitMinutes: waits[Math.floor(waits.length / 2)] };
 }

@@ -4,7 +4,7 @@
  * FAQ entry or intent, rules) → what the bot does. No I/O: the pipeline gathers the facts,
  * this table decides, the pipeline carries it out.
  */
-import type { FaqEntry, IntentDef } from '../core/corpus.js';
+import type { DataKind, FaqEntry, IntentDef } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { ConversationState } from '../core/state.js';
 import type { EscalationReason, Visibility } from '../core/types.js';
@@ -12,15 +12,16 @@ import { findEscalation, type EscalationRules } from '../handoff/escalation.js';
 
 /** What the bot does with a customer's message (the action vocabulary of FORMATS.md). */
 export type Decision =
-  | { action: 'silent' }
+  | { action: 'silent'; raise?: EscalationReason }
+  | { action: 'queue_notice'; raise?: EscalationReason }
   | { action: 'none' }
   | { action: 'privacy_warning' }
   | { action: 'escalate'; reason: EscalationReason }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   | { action: 'dm_prompt'; entry?: FaqEntry; intent?: IntentDef }
   | { action: 'clarify'; guesses: LabelScore[] }
-  | { action: 'greet'; intent: IntentDef }
-  | { action: 'thank'; intent: IntentDef }
+  | { action: 'greet'; intent: IntentDef; again: boolean }
+  | { action: 'thank'; intent: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
 
 /** The facts the decision looks at. */
@@ -33,61 +34,81 @@ export interface DecisionInput {
   top?: { label: string; confidence: number; entry?: FaqEntry; intent?: IntentDef };
   /** Low-confidence turns in a row before this one. */
   missStreak: number;
-  /** Another conversation of the case (the public thread) is waiting for the customer in private. */
-  caseAwaitsPrivate: boolean;
+  /**
+   * The bot asked this customer for their data and is waiting for it (a private FAQ answer, a DM
+   * prompt): `filled` when this message carries what was asked for.
+   */
+  dataRequest?: { filled: boolean };
+  /** The kinds of identifying data this message carries (order number, customer code, email…). */
+  carries: readonly DataKind[];
+  /** Waiting in the queue: the customer was last told where they stand long enough ago to be told again. */
+  noticeDue: boolean;
+  /** The conversation had messages before this one (a greeting now is not a welcome). */
+  midConversation: boolean;
   customer: { handle?: string; followers?: number };
   rules: EscalationRules;
   thresholds: { answer: number; clarify: number };
 }
 
+/** True when `carries` holds one of the kinds asked for (any identifying data when nothing specific was asked). */
+export function fills(carries: readonly DataKind[], asks: readonly DataKind[] | undefined): boolean {
+  return asks === undefined || asks.length === 0 ? carries.length > 0 : carries.some((k) => asks.includes(k));
+}
+
 /** The decision table. Order matters: the first row that applies wins. */
 export function decide(input: DecisionInput): Decision {
   const { state, visibility, understanding, top, thresholds } = input;
+  const confident = top !== undefined && top.confidence >= thresholds.answer;
+  const intent = confident ? top.intent : undefined;
+  const escalation = () =>
+    findEscalation({ text: input.text, understanding, intent: intent?.name, customer: input.customer }, input.rules);
 
-  // 1. A person holds (or is about to take) the conversation: the bot does not talk over them.
-  if (state === 'assigned' || state === 'queued') return { action: 'silent' };
+  // 1. A person holds the conversation: the bot does not talk over them.
+  if (state === 'assigned') return { action: 'silent' };
+
+  // 1b. Waiting in the queue: the customer is told where they stand (not more often than the
+  // notice interval); saying it is solved leaves the queue; anger, crisis words or a VIP raise
+  // the case's priority.
+  if (state === 'queued') {
+    if (intent?.action === 'resolve') return { action: 'thank', intent, resolves: true };
+    const raise = escalation();
+    return input.noticeDue ? { action: 'queue_notice', raise } : { action: 'silent', raise };
+  }
 
   // 2. Private data posted in public: never repeat it, move to private, flag it.
   if (visibility === 'public' && understanding.entities.some((e) => e.private)) {
     return { action: 'privacy_warning' };
   }
 
-  const confident = top !== undefined && top.confidence >= thresholds.answer;
-  const intent = confident ? top.intent : undefined;
-
   // 3. Crisis, a request for a person, anger, VIP: a person answers.
-  const escalation = findEscalation(
-    { text: input.text, understanding, intent: intent?.name, customer: input.customer },
-    input.rules,
-  );
-  if (escalation) return { action: 'escalate', reason: escalation };
+  const reason = escalation();
+  if (reason) return { action: 'escalate', reason };
 
-  // 4. The customer came to private after a DM prompt: their private case goes to a person.
-  if (visibility === 'private' && (state === 'awaiting_private' || input.caseAwaitsPrivate)) {
-    const sharesData = understanding.entities.length > 0;
-    if (!sharesData && (intent?.action === 'greet' || intent?.action === 'thank')) {
-      return intent.action === 'greet' ? { action: 'greet', intent } : { action: 'thank', intent };
-    }
-    return { action: 'escalate', reason: 'private_case' };
-  }
+  // 4. The data the bot asked for arrived in private: the case goes to a person, who has it.
+  // Anything else is a new message (the request stays open for a while).
+  if (visibility === 'private' && input.dataRequest?.filled) return { action: 'escalate', reason: 'private_case' };
 
   // 5. Understood: answer, move to private, or small talk.
   if (confident && top.entry) {
     const entry = top.entry;
     if (entry.private && visibility === 'public') return { action: 'dm_prompt', entry };
+    // Asked in private together with the data it needs: no need to ask again.
+    if (entry.private && fills(input.carries, entry.asks_for)) return { action: 'escalate', reason: 'private_case' };
     if (entry.escalate) return { action: 'answer', entry, thenEscalate: 'faq_escalate' };
     return { action: 'answer', entry };
   }
   if (intent) {
     switch (intent.action) {
       case 'greet':
-        return { action: 'greet', intent };
+        return { action: 'greet', intent, again: input.midConversation };
       case 'thank':
-        return { action: 'thank', intent };
+      case 'resolve':
+        return { action: 'thank', intent, resolves: false };
       case 'escalate':
         return { action: 'escalate', reason: 'policy' };
       case 'dm_prompt':
-        return visibility === 'public' ? { action: 'dm_prompt', intent } : { action: 'dm_prompt', intent };
+        if (visibility === 'private' && input.carries.length > 0) return { action: 'escalate', reason: 'private_case' };
+        return { action: 'dm_prompt', intent };
       case 'answer':
         return intent.answer ? { action: 'intent_answer', intent } : { action: 'none' };
       case 'none':
@@ -95,10 +116,13 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
-  // 6. Not understood: clarify once, a second miss in a row goes to a person.
+  // 6. Not understood: clarify once (offering only plausible FAQ answers), a second miss in a
+  // row goes to a person.
   if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return { action: 'escalate', reason: 'low_confidence' };
   }
-  const guesses = understanding.classification.ranked.filter((r) => r.confidence >= thresholds.clarify).slice(0, 3);
+  const guesses = understanding.classification.ranked
+    .filter((r) => r.label.startsWith('faq:') && r.confidence >= thresholds.clarify)
+    .slice(0, 3);
   return { action: 'clarify', guesses };
 }

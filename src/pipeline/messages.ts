@@ -11,6 +11,34 @@ export const MESSAGES = {
     it: 'Ciao! Sono l’assistente virtuale di {brand}. Come posso aiutarti?',
     en: 'Hi! I’m {brand}’s virtual assistant. How can I help?',
   },
+  greetAgain: {
+    it: 'Eccomi! Dimmi pure, come posso aiutarti?',
+    en: 'I’m here! Tell me, how can I help?',
+  },
+  resolvedByCustomer: {
+    it: 'Perfetto, sono contento che sia tutto a posto! Chiudo la richiesta: se ti serve altro, scrivimi pure.',
+    en: 'Great, glad it’s sorted! I’m closing your request: if you need anything else, just write.',
+  },
+  queueNotice: {
+    it: 'Sei ancora in coda ({position}): un collega ti risponderà {when}. Non serve riscrivere, i tuoi messaggi sono già qui.',
+    en: 'You’re still in the queue ({position}): a colleague will answer {when}. No need to write again, your messages are already here.',
+  },
+  queueNoticeClosed: {
+    it: 'Sei in coda ({position}). Ora siamo chiusi: ti risponderemo {when}. I tuoi messaggi sono già qui.',
+    en: 'You’re in the queue ({position}). We’re closed right now: we’ll answer {when}. Your messages are already here.',
+  },
+  queueNext: {
+    it: 'sei il prossimo',
+    en: 'you’re next',
+  },
+  queueAheadOne: {
+    it: 'c’è 1 persona prima di te',
+    en: '1 person ahead of you',
+  },
+  queueAhead: {
+    it: 'ci sono {n} persone prima di te',
+    en: '{n} people ahead of you',
+  },
   thank: {
     it: 'Grazie a te! Se ti serve altro, scrivimi pure.',
     en: 'You’re welcome! If you need anything else, just write.',
@@ -55,9 +83,17 @@ export const MESSAGES = {
     it: 'Grazie, ho tutto quello che serve. Un collega verificherà e ti risponderà {when}.',
     en: 'Thanks, I have what I need. A colleague will check and answer {when}.',
   },
-  soon: {
-    it: 'entro circa {minutes} minuti',
-    en: 'within about {minutes} minutes',
+  usually: {
+    it: 'di solito entro {minutes} minuti',
+    en: 'usually within {minutes} minutes',
+  },
+  soonAtTheLatest: {
+    it: 'entro {minutes} minuti al più tardi',
+    en: 'within {minutes} minutes at the latest',
+  },
+  atTheLatest: {
+    it: 'al più tardi {when}',
+    en: '{when} at the latest',
   },
 } as const satisfies Record<string, Record<Language, string>>;
 

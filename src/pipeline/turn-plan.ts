@@ -5,7 +5,7 @@
  * did. It writes nothing itself and may run again on a newer context when the commit found the
  * conversation changed (see conversation-writer).
  */
-import type { Corpus, FaqEntry, IntentDef } from '../core/corpus.js';
+import { DATA_KINDS, type Corpus, type DataKind, type FaqEntry, type IntentDef } from '../core/corpus.js';
 import type { DomainEvent } from '../core/events.js';
 import type { ChannelAdapter, ChannelCapabilities, PrivateReach, TurnContext, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
@@ -27,7 +27,7 @@ import type { EscalationRules } from '../handoff/escalation.js';
 import { isVip } from '../handoff/escalation.js';
 import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
-import { decide, type Decision } from './decide.js';
+import { decide, fills, type Decision } from './decide.js';
 import { say } from './messages.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -36,6 +36,14 @@ export interface HoursView {
   nextOpening(at: Date): Date;
   /** "lunedì alle 9:00" / "on Monday at 9:00". */
   describe(at: Date, now: Date, language: Language): string;
+}
+
+/** Where a conversation stands in the queue. */
+export interface QueueStatus {
+  /** 1: next to be answered (a conversation not queued yet counts as after the last). */
+  position: number;
+  /** Median minutes to a first response of recent escalations, when there are enough of them. */
+  typicalWaitMinutes?: number;
 }
 
 /** What planning a turn needs besides the message and its context. */
@@ -47,6 +55,10 @@ export interface TurnPlanDeps {
     answerThreshold: number;
     clarifyThreshold: number;
     rules: EscalationRules;
+    /** A queued customer is told where they stand at most this often (default 5). */
+    queueNoticeMinutes?: number;
+    /** How long a request for data stays open for a later message (default 30). */
+    dataRequestMinutes?: number;
   };
   /** Posts to send for a FAQ answer on a channel (answer, answer_short or a numbered thread). */
   fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility: Visibility): string[];
@@ -54,6 +66,8 @@ export interface TurnPlanDeps {
   clarifyOptions?(labels: string[], language: Language, caps: ChannelCapabilities): QuickReplyOption[];
   /** Queue data (priority, SLA due time) for an escalation. */
   queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean }): QueueInfo;
+  /** Where a conversation stands in the queue (read when a waiting customer is told). */
+  queueStatus(conversation: Conversation): Promise<QueueStatus>;
 }
 
 /** One message's turn, as the pipeline hands it to the planner. */
@@ -95,6 +109,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const touched = new Map<string, Conversation>();
   /** Conversations this turn creates besides the main one (the private side of a DM prompt). */
   const extraConversations = new Map<string, Conversation>();
+  const midConversation = context.conversation !== undefined && context.conversation.state !== 'resolved' && context.case?.status !== 'resolved';
   if (conversation?.state === 'resolved') {
     conversation = { ...conversation, state: transition('resolved', 'bot'), missStreak: 0, assignee: undefined, queue: undefined };
   }
@@ -151,6 +166,12 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const language = understanding.language;
   conversation.language = language;
 
+  // A request for data the bot made here (or in the public thread that sent the customer here).
+  const carries = identifyingKinds(understanding);
+  const request = openRequest(conversation, siblings, now);
+  const noticeMs = (deps.settings.queueNoticeMinutes ?? 5) * 60_000;
+  const requestUntil = new Date(now.getTime() + (deps.settings.dataRequestMinutes ?? 30) * 60_000).toISOString();
+
   const ranked = understanding.classification.ranked;
   const best = msg.payload && isLabel(msg.payload) ? { label: msg.payload, confidence: 1 } : ranked[0];
   const top = best ? resolveLabel(best.label, best.confidence, knowledge.corpus, language) : undefined;
@@ -162,7 +183,10 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     understanding,
     top,
     missStreak: conversation.missStreak,
-    caseAwaitsPrivate: siblings.some((s) => s.state === 'awaiting_private'),
+    dataRequest: request && msg.visibility === 'private' ? { filled: fills(carries, request.asks) } : undefined,
+    carries,
+    noticeDue: conversation.state === 'queued' && (!conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs),
+    midConversation,
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
@@ -197,21 +221,36 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     case 'silent':
     case 'none':
       missStreak = conversation.missStreak;
+      if (decision.action === 'silent' && decision.raise) raisePriority(decision.raise);
       break;
+    case 'queue_notice': {
+      missStreak = conversation.missStreak;
+      if (decision.raise) raisePriority(decision.raise);
+      const status = await deps.queueStatus(conversation);
+      const ahead = Math.max(0, status.position - 1);
+      const position = ahead === 0 ? say('queueNext', language) : say(ahead === 1 ? 'queueAheadOne' : 'queueAhead', language, { n: ahead });
+      const when = describeWait(deps, now, conversation.queue, language, status.typicalWaitMinutes);
+      replyHere({ kind: 'text', text: say(deps.hours.isOpen(now) ? 'queueNotice' : 'queueNoticeClosed', language, { position, when }) });
+      conversation.noticeAt = at;
+      break;
+    }
     case 'privacy_warning': {
       inbound.flags = ['private_data'];
       conversation.flags = [...new Set([...conversation.flags, 'private_data_public'])];
       events.push({ type: 'privacy.flagged', conversationId: conversation.id, messageId: inbound.id, at });
       replyHere({ kind: 'text', text: say('privacyWarning', language) });
-      await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, undefined, extraConversations, deps);
+      await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, undefined, extraConversations, deps, requestUntil);
       nextState = 'awaiting_private';
       break;
     }
     case 'answer': {
       for (const text of deps.fitAnswer(decision.entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
       if (decision.thenEscalate) escalation = decision.thenEscalate;
-      else if (decision.entry.private) nextState = 'awaiting_private';
       else nextState = 'bot';
+      // A private answer asks for the customer's data: a request, not a new state.
+      if (decision.entry.private && !decision.thenEscalate) {
+        conversation.dataRequest = { asks: decision.entry.asks_for, faqId: decision.entry.id, at, until: requestUntil };
+      }
       break;
     }
     case 'intent_answer':
@@ -219,22 +258,36 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       nextState = 'bot';
       break;
     case 'greet':
-      replyHere({ kind: 'text', text: say('greet', language, vars) });
+      replyHere({ kind: 'text', text: say(decision.again ? 'greetAgain' : 'greet', language, vars) });
       break;
     case 'thank':
-      replyHere({ kind: 'text', text: say('thank', language, vars) });
+      if (decision.resolves) {
+        // The customer says it is solved: they leave the queue and the case is closed.
+        replyHere({ kind: 'text', text: say('resolvedByCustomer', language, vars) });
+        nextState = 'resolved';
+        kase = { ...kase, status: 'resolved', resolvedAt: at, resolvedBy: 'customer' };
+        events.push({ type: 'conversation.resolved', conversationId: conversation.id, caseId: kase.id, at });
+      } else {
+        replyHere({ kind: 'text', text: say('thank', language, vars) });
+      }
       break;
     case 'dm_prompt': {
+      const asks = { asks: decision.entry?.asks_for, faqId: decision.entry?.id, at, until: requestUntil };
       if (msg.visibility === 'private') {
+        // Already in private: ask for the data here (a request, not a new state).
         const text = decision.entry ? deps.fitAnswer(decision.entry, caps, 'private').join('\n') : say('dmOpener', language, vars);
         replyHere({ kind: 'text', text });
+        conversation.dataRequest = asks;
+        nextState = 'bot';
       } else {
         const reach = await input.reach(customer);
         const open = reach === 'open';
         replyHere({ kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open });
-        if (open) await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, decision.entry, extraConversations, deps);
+        if (open) await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, decision.entry, extraConversations, deps, requestUntil);
+        // The DM continues this request (its kinds of data), however long the customer takes to get there.
+        conversation.dataRequest = { ...asks, until: FOREVER };
+        nextState = 'awaiting_private';
       }
-      nextState = 'awaiting_private';
       break;
     }
     case 'clarify': {
@@ -253,16 +306,30 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
 
   if (escalation) {
     const info = deps.queueInfo({ reason: escalation, enqueuedAt: now, vip: isVip(customer, deps.settings.rules) });
-    const when = describeWait(deps, now, info, language);
+    const when = describeWait(deps, now, info, language, (await deps.queueStatus(conversation)).typicalWaitMinutes);
     const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : escalation === 'private_case' ? 'privateCase' : 'escalateOpen';
     const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
     replyHere({ kind: 'text', text });
     nextState = 'queued';
     conversation.queue = info;
+    // The escalation reply is the first notice of where the customer stands; the request for data is done with.
+    conversation.noticeAt = at;
+    conversation.dataRequest = undefined;
     events.push({ type: 'conversation.escalated', conversationId: conversation.id, caseId: kase.id, reason: escalation, at });
     // The public thread that sent the customer here is now served in private.
     for (const s of siblings) {
-      if (s.state === 'awaiting_private') touched.set(s.id, { ...s, state: transition(s.state, 'bot'), updatedAt: at });
+      if (s.state === 'awaiting_private') touched.set(s.id, { ...s, state: transition(s.state, 'bot'), dataRequest: undefined, updatedAt: at });
+    }
+  }
+
+  /** Anger, crisis words or a VIP while waiting: the case moves up the queue (never down). */
+  function raisePriority(reason: EscalationReason): void {
+    const queue = conversation!.queue;
+    if (!queue) return;
+    const raised = deps.queueInfo({ reason, enqueuedAt: new Date(queue.enqueuedAt), vip: isVip(customer, deps.settings.rules) });
+    if (raised.priority < queue.priority) {
+      conversation!.queue = { ...raised, firstResponseAt: queue.firstResponseAt };
+      events.push({ type: 'conversation.updated', conversationId: conversation!.id, at });
     }
   }
 
@@ -322,6 +389,7 @@ async function openPrivateChannel(
   entry: FaqEntry | undefined,
   extraConversations: Map<string, Conversation>,
   deps: TurnPlanDeps,
+  requestUntil: string,
 ): Promise<void> {
   const { msg, adapter, at } = input;
   if (!adapter.capabilities.privateMessages || msg.visibility !== 'public') return;
@@ -347,10 +415,12 @@ async function openPrivateChannel(
           createdAt: at,
           updatedAt: at,
         };
-  extraConversations.set(privateConversation.id, privateConversation);
+  // The opener asks for the customer's details: a request the DM's next message may fill.
+  const withRequest: Conversation = { ...privateConversation, dataRequest: { asks: entry?.asks_for, faqId: entry?.id, at, until: requestUntil } };
+  extraConversations.set(withRequest.id, withRequest);
   const text = entry ? deps.fitAnswer(entry, adapter.capabilities, 'private').join('\n') : say('dmOpener', language, { brand: deps.settings.brandName });
   // inReplyTo = the public message: channels that open private replies from a public post use it (Facebook comments).
-  replies.push(makeItem(privateConversation, 'private', { kind: 'text', text }, msg.id));
+  replies.push(makeItem(withRequest, 'private', { kind: 'text', text }, msg.id));
 }
 
 /** The key of the customer's private conversation on the message's channel. */
@@ -358,12 +428,45 @@ export function privateKey(msg: Pick<InboundMessage, 'channel' | 'customer'>): s
   return `${msg.channel}:private:${msg.customer.platformId}`;
 }
 
-function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo, language: Language): string {
+/** A request's end when it has none of its own (a DM prompt waits for the customer to come to private). */
+const FOREVER = '9999-12-31T23:59:59.999Z';
+
+/** The kinds of identifying data a message carries (private entities: order numbers, codes, emails…). */
+export function identifyingKinds(understanding: Pick<Understanding, 'entities'>): DataKind[] {
+  const kinds = new Set<DataKind>();
+  for (const e of understanding.entities) if (e.private && (DATA_KINDS as readonly string[]).includes(e.kind)) kinds.add(e.kind as DataKind);
+  return [...kinds];
+}
+
+/**
+ * The request for data a message may fill: this conversation's own (until it runs out), a legacy
+ * private conversation left `awaiting_private`, or the public thread's DM prompt that sent the
+ * customer here.
+ */
+function openRequest(conversation: Conversation, siblings: readonly Conversation[], now: Date): { asks?: DataKind[] } | undefined {
+  const live = (r: Conversation['dataRequest']) => r !== undefined && new Date(r.until).getTime() > now.getTime();
+  if (live(conversation.dataRequest)) return conversation.dataRequest;
+  if (conversation.visibility === 'private' && conversation.state === 'awaiting_private') return {};
+  const prompt = siblings.find((s) => s.state === 'awaiting_private');
+  if (!prompt) return undefined;
+  return prompt.dataRequest ? (live(prompt.dataRequest) ? prompt.dataRequest : undefined) : {};
+}
+
+/**
+ * When a waiting customer will be answered, honestly: the reopening time when closed; when open,
+ * the team's recent typical first response if there is one, else the SLA target as an upper bound
+ * ("at the latest"), never the deadline read out as a promise.
+ */
+function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo | undefined, language: Language, typicalMinutes?: number): string {
   if (!deps.hours.isOpen(now)) return deps.hours.describe(deps.hours.nextOpening(now), now, language);
-  const due = info.slaDueAt ? new Date(info.slaDueAt) : undefined;
-  const minutes = due ? Math.max(5, Math.round((due.getTime() - now.getTime()) / 60000)) : 60;
-  if (minutes > 8 * 60) return deps.hours.describe(due!, now, language);
-  return say('soon', language, { minutes });
+  const due = info?.slaDueAt ? new Date(info.slaDueAt) : undefined;
+  const left = due ? Math.round((due.getTime() - now.getTime()) / 60000) : undefined;
+  if (typicalMinutes !== undefined && (left === undefined || typicalMinutes <= Math.max(left, 5))) {
+    return say('usually', language, { minutes: Math.max(5, Math.ceil(typicalMinutes / 5) * 5) });
+  }
+  if (left === undefined) return say('usually', language, { minutes: 60 });
+  if (left <= 8 * 60) return say('soonAtTheLatest', language, { minutes: Math.max(5, left) });
+  return say('atTheLatest', language, { when: deps.hours.describe(due!, now, language) });
 }
 
 function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {

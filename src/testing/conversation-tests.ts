@@ -24,7 +24,7 @@ import { TWITTER_CAPABILITIES } from '../channels/twitter/index.js';
 import { MESSENGER_CAPABILITIES } from '../channels/messenger/index.js';
 import { BOTFRAMEWORK_CAPABILITIES } from '../channels/botframework/index.js';
 
-const ACTIONS = ['answer', 'clarify', 'dm_prompt', 'privacy_warning', 'escalate', 'silent', 'greet', 'thank', 'none'] as const;
+const ACTIONS = ['answer', 'clarify', 'dm_prompt', 'privacy_warning', 'escalate', 'silent', 'queue_notice', 'greet', 'thank', 'none'] as const;
 
 const expectSchema = z
   .object({
@@ -36,6 +36,8 @@ const expectSchema = z
     reply_matches: z.string().optional(),
     reply_not_contains: z.array(z.string()).optional(),
     state: z.enum(CONVERSATION_STATES).optional(),
+    /** The priority of the conversation's place in the queue (1 = most urgent). */
+    priority: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -83,6 +85,8 @@ export const conversationTestSchema = z
         crisis_keywords: z.array(z.string()).optional(),
         answer_threshold: z.number().optional(),
         clarify_threshold: z.number().optional(),
+        queue_notice_minutes: z.number().int().nonnegative().optional(),
+        data_request_minutes: z.number().int().positive().optional(),
       })
       .strict()
       .optional(),
@@ -210,6 +214,8 @@ export async function runConversationTests(
           vipFollowers: s.vip_followers ?? baseConfig.handoff.vipFollowers,
           vipHandles: s.vip_handles ? s.vip_handles.map((h) => h.replace(/^@/, '').toLowerCase()) : baseConfig.handoff.vipHandles,
           crisisKeywords: s.crisis_keywords ?? baseConfig.handoff.crisisKeywords,
+          queueNoticeMinutes: s.queue_notice_minutes ?? baseConfig.handoff.queueNoticeMinutes,
+          dataRequestMinutes: s.data_request_minutes ?? baseConfig.handoff.dataRequestMinutes,
         },
       };
       const clock = createFakeClock(test.clock ? new Date(test.clock) : new Date());
@@ -294,6 +300,10 @@ export async function runConversationTests(
           if (expect.state) {
             const conv = current ? await app.store.getConversation(current.id) : undefined;
             check(conv?.state === expect.state, `expected state ${expect.state}, got ${conv?.state ?? 'no conversation'}`);
+          }
+          if (expect.priority !== undefined) {
+            const conv = current ? await app.store.getConversation(current.id) : undefined;
+            check(conv?.queue?.priority === expect.priority, `expected queue priority ${expect.priority}, got ${conv?.queue?.priority ?? 'not queued'}`);
           }
         }
       } finally {

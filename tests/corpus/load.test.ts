@@ -34,7 +34,7 @@ describe('loading the corpus', () => {
     expect(corpus.faq.find((e) => e.id === 'rimborso-ritardo')).toMatchObject({ escalate: true });
     expect(corpus.faq.find((e) => e.id === 'returns')).toMatchObject({ file: 'shop.yaml', locale: 'en', tags: ['returns'] });
     const names = (locale: string) => corpus.intents.filter((i) => i.locale === locale).map((i) => `${i.name}:${i.action}`).sort();
-    const expected = ['complaint:escalate', 'greeting:greet', 'human_request:escalate', 'order_status:dm_prompt', 'thanks:thank'];
+    const expected = ['complaint:escalate', 'greeting:greet', 'human_request:escalate', 'order_status:dm_prompt', 'solved:resolve', 'thanks:thank'];
     expect(names('it')).toEqual(expected);
     expect(names('en')).toEqual(expected);
     expect(corpus.version).toMatch(/^[0-9a-f]{16}$/);
@@ -230,7 +230,7 @@ intents:
       'faq/b.yaml:6:5: entries[0]: unknown key "colour"',
       'intents/it.yaml:1:9: locale: locale must be one of: it, en',
       'intents/it.yaml:3:11: intents[0].name: name must be snake_case (e.g. human_request)',
-      'intents/it.yaml:4:13: intents[0].action: action must be one of: answer, escalate, dm_prompt, greet, thank, none',
+      'intents/it.yaml:4:13: intents[0].action: action must be one of: answer, escalate, dm_prompt, greet, thank, resolve, none',
       'intents/it.yaml:5:15: intents[0].examples: at least one example is required',
       expect.stringMatching(/^intents\/it\.yaml:9:11: duplicate intent "greeting": already defined at .*intents\/it\.yaml:6:11$/),
     ]);

@@ -201,7 +201,8 @@ export async function startProcess(
       clearTimeout(timer);
     },
   };
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  // Generous: a loaded machine (CI beside other work) can take long to start a process; readiness ends the wait.
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void exited.then((e) => (exit = e));

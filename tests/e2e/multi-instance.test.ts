@@ -51,7 +51,7 @@ beforeAll(async () => {
   const deployment = { databaseUrl: db.url, graphOrigin: graph.origin };
   // Both start at once against a fresh database: migrations must cope with a concurrent start.
   [a, b] = await Promise.all([startInstance('A', deployment), startInstance('B', deployment)]);
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   if (!available) return;

@@ -30,7 +30,9 @@ function input(extra: Partial<DecisionInput> = {}): DecisionInput {
     understanding: understanding(),
     top: { label: 'faq:orari', confidence: 0.9, entry: entry('orari') },
     missStreak: 0,
-    caseAwaitsPrivate: false,
+    carries: [],
+    noticeDue: false,
+    midConversation: false,
     customer: { handle: 'mario', followers: 10 },
     rules,
     thresholds,
@@ -45,9 +47,19 @@ describe('the decision table', () => {
     expect(decide(input())).toMatchObject({ action: 'answer', entry: { id: 'orari' } });
   });
 
-  it('stays silent while an operator holds or is about to take the conversation', () => {
+  it('stays silent while an operator holds the conversation; in the queue it tells the customer where they stand, at most once per interval', () => {
     expect(decide(input({ state: 'assigned' }))).toEqual({ action: 'silent' });
-    expect(decide(input({ state: 'queued' }))).toEqual({ action: 'silent' });
+    expect(decide(input({ state: 'queued' }))).toEqual({ action: 'silent', raise: undefined });
+    expect(decide(input({ state: 'queued', noticeDue: true }))).toEqual({ action: 'queue_notice', raise: undefined });
+  });
+
+  it('raises a waiting case for anger, crisis words or a VIP, and lets the customer leave the queue by saying it is solved', () => {
+    const hot = understanding({ anger: 0.9 });
+    expect(decide(input({ state: 'queued', understanding: hot }))).toEqual({ action: 'silent', raise: 'negative_sentiment' });
+    expect(decide(input({ state: 'queued', noticeDue: true, text: 'chiamo il mio avvocato' }))).toEqual({ action: 'queue_notice', raise: 'crisis' });
+    const solved = { label: 'intent:solved', confidence: 0.8, intent: intent('solved', 'resolve') };
+    expect(decide(input({ state: 'queued', top: solved }))).toMatchObject({ action: 'thank', resolves: true });
+    expect(decide(input({ state: 'bot', top: solved }))).toMatchObject({ action: 'thank', resolves: false });
   });
 
   it('warns about private data posted in public before anything else, but not in private', () => {
@@ -88,20 +100,41 @@ describe('the decision table', () => {
     expect(decide(input({ top: unsure, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
   });
 
-  it('sends a private message after a DM prompt to a person as a private case', () => {
+  it('sends a private message carrying the requested data to a person, and handles any other as a new message', () => {
     const unsure = { label: 'faq:x', confidence: 0.1 };
-    expect(decide(input({ visibility: 'private', state: 'awaiting_private', top: unsure }))).toEqual({ action: 'escalate', reason: 'private_case' });
-    expect(decide(input({ visibility: 'private', caseAwaitsPrivate: true, top: unsure }))).toEqual({ action: 'escalate', reason: 'private_case' });
-  });
-
-  it('treats a private message with data after a DM prompt as the private case even if it greets', () => {
-    const hi = { label: 'intent:greeting', confidence: 0.6, intent: intent('greeting', 'greet') };
     const order: Entity = { kind: 'order_number', value: 'BR-1200331', start: 15, end: 25, private: true };
-    expect(decide(input({ visibility: 'private', state: 'awaiting_private', top: hi })).action).toBe('greet');
-    expect(decide(input({ visibility: 'private', state: 'awaiting_private', top: hi, understanding: understanding({ entities: [order] }) }))).toEqual({
+    expect(decide(input({ visibility: 'private', dataRequest: { filled: true }, top: unsure, carries: ['order_number'], understanding: understanding({ entities: [order] }) }))).toEqual({
       action: 'escalate',
       reason: 'private_case',
     });
+    // Not the data: a question the FAQ answers is answered, a greeting greeted, a miss clarified.
+    expect(decide(input({ visibility: 'private', dataRequest: { filled: false } })).action).toBe('answer');
+    const hi = { label: 'intent:greeting', confidence: 0.6, intent: intent('greeting', 'greet') };
+    expect(decide(input({ visibility: 'private', dataRequest: { filled: false }, top: hi })).action).toBe('greet');
+    expect(decide(input({ visibility: 'private', dataRequest: { filled: false }, top: unsure })).action).toBe('clarify');
+  });
+
+  it('does not ask again for data given with the question', () => {
+    const top = { label: 'faq:stato', confidence: 0.8, entry: entry('stato', { private: true, asks_for: ['customer_code'] }) };
+    expect(decide(input({ visibility: 'private', top, carries: ['customer_code'] }))).toEqual({ action: 'escalate', reason: 'private_case' });
+    // Other data than the entry asks for: the answer asks for what it needs.
+    expect(decide(input({ visibility: 'private', top, carries: ['email'] })).action).toBe('answer');
+  });
+
+  it('greets once: a greeting in the middle of a conversation is not a welcome', () => {
+    const hi = { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') };
+    expect(decide(input({ top: hi }))).toMatchObject({ action: 'greet', again: false });
+    expect(decide(input({ top: hi, midConversation: true }))).toMatchObject({ action: 'greet', again: true });
+  });
+
+  it('offers only FAQ answers above the floor when it clarifies', () => {
+    const ranked = [
+      { label: 'intent:greeting', confidence: 0.3 },
+      { label: 'faq:orari', confidence: 0.25 },
+      { label: 'faq:privacy', confidence: 0.1 },
+    ];
+    const d = decide(input({ top: { label: 'intent:greeting', confidence: 0.3 }, understanding: understanding({ classification: { ranked } }) }));
+    expect(d.action === 'clarify' && d.guesses.map((g) => g.label)).toEqual(['faq:orari']);
   });
 
   it('handles small talk by intent', () => {
