@@ -70,6 +70,8 @@ export function decide(input: DecisionInput): Decision {
   // notice interval); saying it is solved leaves the queue; anger, crisis words or a VIP raise
   // the case's priority.
   if (state === 'queued') {
+    // Private data posted in public is warned about even while waiting (a person is coming: no move to DM).
+    if (visibility === 'public' && understanding.entities.some((e) => e.private)) return { action: 'privacy_warning' };
     if (intent?.action === 'resolve') return { action: 'thank', intent, resolves: true };
     const raise = escalation();
     return input.noticeDue ? { action: 'queue_notice', raise } : { action: 'silent', raise };

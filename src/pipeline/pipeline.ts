@@ -216,7 +216,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       (context) => planTurn(deps, input, context),
     );
     const { decision, escalation, top, language, conversation, replies } = plan;
-    if (decision.action === 'privacy_warning' && adapter.hideMessage) {
+    if (plan.flagged && adapter.hideMessage) {
       // Hide the post where the platform allows (Facebook comments, replies on X): it stays flagged for operators.
       await adapter.hideMessage(conversation, msg.id).catch((err: unknown) => logger.warn({ err, channel: msg.channel }, 'could not hide a post with private data'));
     }

@@ -95,6 +95,8 @@ export interface TurnPlan {
   conversation: Conversation;
   /** The inbound message's action as stored. */
   action: string;
+  /** The message is public and carries private data: flagged, to be hidden where the platform allows. */
+  flagged: boolean;
   replies: Array<Omit<OutboxItem, 'seq'>>;
 }
 
@@ -235,10 +237,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       break;
     }
     case 'privacy_warning': {
-      inbound.flags = ['private_data'];
-      conversation.flags = [...new Set([...conversation.flags, 'private_data_public'])];
-      events.push({ type: 'privacy.flagged', conversationId: conversation.id, messageId: inbound.id, at });
       replyHere({ kind: 'text', text: say('privacyWarning', language) });
+      // Waiting for a person already: the warning only (they will move the customer if needed).
+      if (conversation.state === 'queued') break;
       await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, undefined, extraConversations, deps, requestUntil);
       nextState = 'awaiting_private';
       break;
@@ -322,6 +323,15 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     }
   }
 
+  // Private data posted in public is flagged for the operators (and hidden where the platform
+  // allows) whatever the bot does, even while a person holds the conversation.
+  const flagged = msg.visibility === 'public' && understanding.entities.some((e) => e.private);
+  if (flagged) {
+    inbound.flags = ['private_data'];
+    conversation.flags = [...new Set([...conversation.flags, 'private_data_public'])];
+    events.push({ type: 'privacy.flagged', conversationId: conversation.id, messageId: inbound.id, at });
+  }
+
   /** Anger, crisis words or a VIP while waiting: the case moves up the queue (never down). */
   function raisePriority(reason: EscalationReason): void {
     const queue = conversation!.queue;
@@ -373,7 +383,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       outbox: replies,
       events,
     },
-    result: { decision, escalation, top, language, conversation, action: inbound.action, replies },
+    result: { decision, escalation, top, language, conversation, action: inbound.action, replies, flagged },
   };
 }
 

@@ -184,3 +184,30 @@ describe('every actor\'s own path refuses a move the state table forbids', () =>
     expect(again.conversation!.state).toBe('queued');
   });
 });
+
+describe('private data in public while a person is coming', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp();
+    await t.app.store.addOperator(agent);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('is flagged and warned about without the move the table forbids (queued → awaiting_private), and flagged while an operator holds it', async () => {
+    const thread = { visibility: 'public' as const, threadId: 'th-q' };
+    const escalated = await t.app.pipeline.receive(t.message('voglio parlare con un operatore', thread));
+    const id = escalated.conversation!.id;
+    const warned = await t.app.pipeline.receive(t.message('scrivetemi a luca.t@example.it', thread));
+    expect(warned.action).toBe('privacy_warning');
+    expect(warned.conversation!.state).toBe('queued');
+    await t.app.desk.claim(id, agent);
+    const held = await t.app.pipeline.receive(t.message('o chiamate il 347 765 4321', thread));
+    expect(held.action).toBe('silent');
+    const inbound = (await t.app.store.listMessages({ conversationId: id })).filter((m) => m.direction === 'in');
+    expect(inbound.map((m) => (m.flags ?? []).includes('private_data'))).toEqual([false, true, true]);
+    await t.app.sender.drain();
+    for (const item of t.channel.sent) expect(item.reply.text).not.toMatch(/luca\.t@example\.it|765 4321/);
+  });
+});
