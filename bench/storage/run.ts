@@ -66,7 +66,7 @@ async function timeTurns(store: Store, count: number, concurrency: number, offse
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
-        await store.commitTurn(turn(offset + i, conversations));
+        await store.conversations.commit(turn(offset + i, conversations));
       }
     }),
   );
@@ -77,8 +77,8 @@ async function timeReads(store: Store, conversations: number, count = 2000): Pro
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     const c = i % conversations;
-    await store.findConversationByKey(`test:private:u${c}`);
-    await store.listMessages({ conversationId: `cv${c}` });
+    await store.conversations.findByKey(`test:private:u${c}`);
+    await store.conversations.listMessages({ conversationId: `cv${c}` });
   }
   return ((performance.now() - start) / count) * 1000;
 }
@@ -130,10 +130,10 @@ try {
   let claimed = 0;
   const start = performance.now();
   for (;;) {
-    const items = await store.claimOutbox(Date.now(), 50, 60_000);
+    const items = await store.outbox.claim(Date.now(), 50, 60_000);
     if (!items.length) break;
     claimed += items.length;
-    await Promise.all(items.map((o) => store.completeOutbox(o.id, { status: 'sent', platformId: 'p', at: new Date().toISOString() })));
+    await Promise.all(items.map((o) => store.outbox.complete(o.id, { status: 'sent', platformId: 'p', at: new Date().toISOString() })));
   }
   const claimRate = claimed / ((performance.now() - start) / 1000);
   await store.close();

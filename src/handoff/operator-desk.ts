@@ -5,9 +5,9 @@
  * and the store's atomic compare-and-set, so two operators never hold one conversation.
  */
 import type { KnowledgeSource } from '../core/corpus.js';
-import { ConflictError } from '../core/errors.js';
+import { ConflictError, TurnConflictError } from '../core/errors.js';
 import type { DomainEvent, EventBus } from '../core/events.js';
-import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
+import type { ChannelAdapter, Clock, Store, TurnContext, TurnRecord } from '../core/ports.js';
 import { canTransition, transition, type ConversationState } from '../core/state.js';
 import type { Conversation, FaqSuggestion, Operator, OutboxItem, Reply, StoredMessage, Visibility } from '../core/types.js';
 import { newId } from '../util/ids.js';
@@ -59,14 +59,31 @@ export function createOperatorDesk(deps: {
   const { store, clock } = deps;
 
   async function load(id: string): Promise<Conversation> {
-    const conversation = await store.getConversation(id);
+    const conversation = await store.conversations.get(id);
     if (!conversation) throw new ConflictError(`conversation ${id} does not exist`);
     return conversation;
   }
 
+  /** A conversation read for a change: with its case, the case's other conversations and their revisions. */
+  async function read(id: string): Promise<{ conversation: Conversation; context: TurnContext }> {
+    const found = await load(id);
+    const context = await store.conversations.loadContext({ key: found.key, customerId: found.customerId });
+    return { conversation: context.conversation ?? found, context };
+  }
+
+  /** Commits a change checked against the revisions read: a change that raced another write is refused. */
+  async function commit(context: TurnContext, turn: Omit<TurnRecord, 'expect'>): Promise<void> {
+    try {
+      await store.conversations.commit({ ...turn, expect: context.revisions });
+    } catch (err) {
+      if (err instanceof TurnConflictError) throw new ConflictError('the conversation changed meanwhile; reload and try again', { cause: err });
+      throw err;
+    }
+  }
+
   async function holderName(conversation: Conversation): Promise<string> {
     if (!conversation.assignee) return 'nobody';
-    return (await store.getOperator(conversation.assignee))?.name ?? conversation.assignee;
+    return (await store.directory.getOperator(conversation.assignee))?.name ?? conversation.assignee;
   }
 
   /** Only the holder may act; an admin may act on any conversation. */
@@ -83,11 +100,14 @@ export function createOperatorDesk(deps: {
     for (const e of events) await deps.bus.publish(e);
   }
 
-  async function write(conversation: Conversation, extra: { messages?: StoredMessage[]; outbox?: Omit<OutboxItem, 'seq'>[]; events: DomainEvent[]; others?: Conversation[] }) {
-    const kase = await store.getCase(conversation.caseId);
-    await store.commitTurn({
+  async function write(
+    context: TurnContext,
+    conversation: Conversation,
+    extra: { messages?: StoredMessage[]; outbox?: Omit<OutboxItem, 'seq'>[]; events: DomainEvent[]; others?: Conversation[] },
+  ) {
+    await commit(context, {
       conversations: [conversation, ...(extra.others ?? [])],
-      case: kase,
+      case: context.case,
       messages: extra.messages ?? [],
       outbox: extra.outbox ?? [],
       events: extra.events,
@@ -129,12 +149,14 @@ export function createOperatorDesk(deps: {
     }
   }
 
-  async function resolveCase(conversation: Conversation, operator: Operator, at: string) {
-    const kase = await store.getCase(conversation.caseId);
+  function resolveCase(context: TurnContext, conversation: Conversation, operator: Operator, at: string) {
+    const kase = context.case;
+    const related = new Map(context.related.map((c) => [c.id, c]));
     const siblings = kase
-      ? (await Promise.all(kase.conversationIds.filter((id) => id !== conversation.id).map((id) => store.getConversation(id)))).filter(
-          (c): c is Conversation => c !== undefined && c.state !== 'resolved' && canTransition(c.state, 'resolved'),
-        )
+      ? kase.conversationIds
+          .filter((id) => id !== conversation.id)
+          .flatMap((id) => related.get(id) ?? [])
+          .filter((c) => c.state !== 'resolved' && canTransition(c.state, 'resolved'))
       : [];
     return {
       kase: kase ? { ...kase, status: 'resolved' as const, resolvedAt: at, resolvedBy: operator.id } : undefined,
@@ -144,19 +166,20 @@ export function createOperatorDesk(deps: {
 
   return {
     async claim(conversationId, operator, opts = {}) {
-      const current = await load(conversationId);
+      const { conversation: current, context } = await read(conversationId);
       if (current.state === 'assigned' && current.assignee === operator.id) return current;
       if (current.state === 'assigned' && !(opts.takeover && operator.role === 'admin')) {
         throw new ConflictError(`already claimed by ${await holderName(current)}`);
       }
       const at = clock.now().toISOString();
       const from: ConversationState[] = opts.takeover && operator.role === 'admin' ? ['assigned', 'queued', 'bot', 'awaiting_private'] : ['queued', 'bot', 'awaiting_private'];
-      const updated = await store.compareAndSetConversation(
-        conversationId,
-        { states: from, assignee: current.state === 'assigned' ? current.assignee ?? null : undefined },
-        { state: 'assigned', assignee: operator.id, updatedAt: at },
-      );
-      if (!updated) {
+      if (!from.includes(current.state)) throw new ConflictError(`the conversation is ${current.state} and cannot be claimed`);
+      const updated: Conversation = { ...current, state: 'assigned', assignee: operator.id, updatedAt: at };
+      try {
+        await store.conversations.commit({ expect: context.revisions, conversations: [updated], messages: [], outbox: [], events: [] });
+      } catch (err) {
+        if (!(err instanceof TurnConflictError)) throw err;
+        // Someone else changed it first (another operator's claim, a customer's turn).
         const now = await load(conversationId);
         throw new ConflictError(now.state === 'assigned' ? `already claimed by ${await holderName(now)}` : `the conversation is ${now.state} and cannot be claimed`);
       }
@@ -165,7 +188,7 @@ export function createOperatorDesk(deps: {
     },
 
     async reply(conversationId, operator, text, opts = {}) {
-      const conversation = await load(conversationId);
+      const { conversation, context } = await read(conversationId);
       await mustHold(conversation, operator);
       const adapter = deps.channels.get(conversation.channel);
       checkWindow(conversation, adapter);
@@ -185,12 +208,12 @@ export function createOperatorDesk(deps: {
         visibility,
         at,
       };
-      await write({ ...conversation, queue, updatedAt: at }, { messages: [message], outbox: [item], events: [{ type: 'conversation.updated', conversationId, at }] });
+      await write(context, { ...conversation, queue, updatedAt: at }, { messages: [message], outbox: [item], events: [{ type: 'conversation.updated', conversationId, at }] });
       return { ...item, seq: 0 };
     },
 
     async note(conversationId, operator, text) {
-      const conversation = await load(conversationId);
+      const { conversation, context } = await read(conversationId);
       const at = clock.now().toISOString();
       const message: StoredMessage = {
         id: newId('note'),
@@ -202,17 +225,17 @@ export function createOperatorDesk(deps: {
         visibility: 'private',
         at,
       };
-      await write({ ...conversation, updatedAt: at }, { messages: [message], events: [{ type: 'conversation.updated', conversationId, at }] });
+      await write(context, { ...conversation, updatedAt: at }, { messages: [message], events: [{ type: 'conversation.updated', conversationId, at }] });
       return message;
     },
 
     async askPrivate(conversationId, operator) {
-      const conversation = await load(conversationId);
+      const { conversation, context } = await read(conversationId);
       await mustHold(conversation, operator);
       const adapter = deps.channels.get(conversation.channel);
       const language = conversation.language ?? 'it';
       if (conversation.visibility === 'private') throw new ConflictError('this conversation is already private');
-      const customer = await store.getCustomer(conversation.customerId);
+      const customer = await store.directory.getCustomer(conversation.customerId);
       const reach = customer && adapter?.privateReach ? await adapter.privateReach(customer) : 'needs_follow';
       const open = reach === 'open';
       const items = [outboxItem(conversation, operator, 'public', { kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open })];
@@ -227,59 +250,56 @@ export function createOperatorDesk(deps: {
         visibility: i.visibility,
         at,
       }));
-      await write({ ...conversation, updatedAt: at }, { messages, outbox: items, events: [{ type: 'conversation.updated', conversationId, at }] });
+      await write(context, { ...conversation, updatedAt: at }, { messages, outbox: items, events: [{ type: 'conversation.updated', conversationId, at }] });
       return items.map((i) => ({ ...i, seq: 0 }));
     },
 
     async transfer(conversationId, operator, toOperatorId) {
-      const conversation = await load(conversationId);
+      const { conversation, context } = await read(conversationId);
       await mustHold(conversation, operator);
-      const target = await store.getOperator(toOperatorId);
+      const target = await store.directory.getOperator(toOperatorId);
       if (!target) throw new ConflictError(`operator ${toOperatorId} does not exist`);
       const at = clock.now().toISOString();
-      const updated = await store.compareAndSetConversation(
-        conversationId,
-        { states: ['assigned', 'queued'], assignee: conversation.assignee ?? null },
-        { state: 'assigned', assignee: target.id, updatedAt: at },
-      );
-      if (!updated) throw new ConflictError('the conversation changed meanwhile; reload and try again');
+      if (conversation.state !== 'assigned' && conversation.state !== 'queued') throw new ConflictError('the conversation changed meanwhile; reload and try again');
+      const updated: Conversation = { ...conversation, state: 'assigned', assignee: target.id, updatedAt: at };
+      await commit(context, { conversations: [updated], messages: [], outbox: [], events: [] });
       await publish([{ type: 'conversation.assigned', conversationId, operatorId: target.id, at }]);
       return updated;
     },
 
     async resolve(conversationId, operator, opts = {}) {
-      const conversation = await load(conversationId);
+      const { conversation, context } = await read(conversationId);
       await mustHold(conversation, operator);
       const at = clock.now().toISOString();
       const updated: Conversation = { ...conversation, state: transition(conversation.state, 'resolved'), assignee: undefined, updatedAt: at };
-      const { kase, siblings } = await resolveCase(conversation, operator, at);
+      const { kase, siblings } = resolveCase(context, conversation, operator, at);
       let suggestionId: string | undefined;
       if (opts.addToFaq && deps.suggest) {
-        const messages = await store.listMessages({ caseId: conversation.caseId });
+        const messages = await store.conversations.listMessages({ caseId: conversation.caseId });
         const customerMessages = messages.filter((m) => m.direction === 'in').map((m) => m.text);
         const lastOperator = [...messages].reverse().find((m) => m.direction === 'out' && m.author.kind === 'operator');
         const answer = opts.answer ?? lastOperator?.text;
         if (answer && customerMessages.length > 0) {
           const suggestion = await deps.suggest({ caseId: conversation.caseId, customerMessages, operatorAnswer: answer, operator, conversation });
           if (suggestion) {
-            await store.addSuggestion(suggestion);
+            await store.suggestions.add(suggestion);
             suggestionId = suggestion.id;
           }
         }
       }
       const events: DomainEvent[] = [{ type: 'conversation.resolved', conversationId, caseId: conversation.caseId, operatorId: operator.id, addToFaq: opts.addToFaq, at }];
       if (suggestionId) events.push({ type: 'suggestion.created', suggestionId, at });
-      await store.commitTurn({ conversations: [updated, ...siblings], case: kase, messages: [], outbox: [], events });
+      await commit(context, { conversations: [updated, ...siblings], case: kase, messages: [], outbox: [], events });
       await publish(events);
       return { conversation: updated, suggestionId };
     },
 
     async returnToBot(conversationId, operator) {
-      const conversation = await load(conversationId);
+      const { conversation, context } = await read(conversationId);
       await mustHold(conversation, operator);
       const at = clock.now().toISOString();
       const updated: Conversation = { ...conversation, state: transition(conversation.state, 'bot'), assignee: undefined, missStreak: 0, queue: undefined, updatedAt: at };
-      await write(updated, { events: [{ type: 'conversation.returned_to_bot', conversationId, at }] });
+      await write(context, updated, { events: [{ type: 'conversation.returned_to_bot', conversationId, at }] });
       return updated;
     },
   };

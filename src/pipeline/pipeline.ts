@@ -138,20 +138,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     while (inFlight.size >= limit) await new Promise<void>((wake) => waiting.push(wake));
   }
 
+  /**
+   * Accepts a message: the store says whether it is new and when it is kept durably (see
+   * Inbox.accept: at once, or with its turn's commit). A new message is processed in the
+   * background; the delivery is acknowledged (this resolves) only once the message is durable, so
+   * a message acknowledged is never lost: if that fails, the platform delivers it again.
+   */
   async function accept(msg: InboundMessage) {
-    // A store that tells duplicates from memory records the message at once and writes it while
-    // the turn is decided, so the record and the turn usually reach the disk in one write.
-    const early = store.acceptInboundNow?.(msg);
-    // A shared store records the message in the turn's own transaction instead, while few turns
-    // are under way. Under a burst, messages are accepted first (many per transaction) so that
-    // acknowledgements do not wait for turns queued behind others.
-    if (!early && store.acceptsInTurn && inFlight.size < (deps.acceptInTurnBelow ?? 16)) return acceptInTurn(msg);
-    const fresh = early ? early.fresh : await store.acceptInbound(msg);
+    const { fresh, durable } = await store.inbox.accept(msg);
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');
+      await durable;
       return { duplicate: true, done: Promise.resolve<TurnOutcome>({ action: 'duplicate', replies: [] }) };
     }
-    // The message is recorded; acknowledge it only when processing keeps up.
+    // Acknowledged only when processing keeps up.
     await slot();
     const done = track(
       handleMessage(msg).catch((err: unknown) => {
@@ -160,30 +160,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }),
     );
     done.catch(() => undefined);
-    // Acknowledged only once the record is on disk: if that write fails, the platform redelivers.
-    if (early) await early.durable;
+    await durable;
     return { duplicate: false, done };
-  }
-
-  /**
-   * Store.acceptsInTurn: the turn's commit records the message, so the message is acknowledged
-   * once its turn is committed (a duplicate is found there: the turn is refused whole). If the
-   * turn fails, the message is recorded on its own, to be processed again (`recover`), before it
-   * is acknowledged; if even that fails, the caller answers with an error and the platform
-   * delivers the message again.
-   */
-  async function acceptInTurn(msg: InboundMessage) {
-    await slot();
-    const done = track(handleMessage(msg));
-    done.catch(() => undefined);
-    try {
-      const outcome = await done;
-      return { duplicate: outcome.action === 'duplicate', done };
-    } catch (err) {
-      logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed; it is kept and stays pending');
-      const fresh = await store.acceptInbound(msg);
-      return { duplicate: !fresh, done };
-    }
   }
 
   async function receive(msg: InboundMessage): Promise<TurnOutcome> {
@@ -194,7 +172,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function handleMessage(msg: InboundMessage): Promise<TurnOutcome> {
     const key = conversationKey(msg);
     try {
-      return await store.withConversationLock(key, async () => {
+      return await store.conversations.withLock(key, async () => {
         // A shared store does not lock a conversation across instances: a turn that raced another
         // one (or an operator's action) is refused whole, and runs again on what the winner wrote.
         for (let attempt = 1; ; attempt += 1) {
@@ -234,26 +212,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   /**
-   * Writes a turn and hands its replies to the sender: claimed in the same write when the store
-   * can (one round trip less per reply, and no claim for the sender to make) and the sender has
-   * room, else left in the outbox for the sender to claim.
+   * Writes a turn and hands its replies to the sender: those the store leased to the turn in its
+   * commit (when the sender has room) are sent at once; the rest are left to the sender's claim.
    */
   async function commitAndSend(record: TurnRecord): Promise<void> {
     const { sender } = deps;
     const count = record.outbox.length;
-    const lease = count > 0 && store.commitTurnAndClaim ? sender?.reserve(count) : undefined;
-    if (!lease || !sender || !store.commitTurnAndClaim) {
-      await store.commitTurn(record);
-      if (count > 0) sender?.kick();
-      return;
-    }
+    const claim = count > 0 ? sender?.reserve(count) : undefined;
     let claimed: OutboxItem[] = [];
     try {
-      claimed = await store.commitTurnAndClaim(record, lease.now, lease.leaseMs);
+      claimed = await store.conversations.commit(record, claim ? { claim } : undefined);
     } finally {
-      sender.sendClaimed(claimed, count);
+      if (claim) sender!.sendClaimed(claimed, count);
     }
-    if (claimed.length < count) sender.kick();
+    if (claimed.length < count) sender?.kick();
   }
 
   async function decideAndCommit(msg: InboundMessage, key: string, adapter: ChannelAdapter, now: Date, at: string): Promise<TurnOutcome> {
@@ -268,12 +240,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     early?.catch(() => undefined);
 
     // Load (or create) the customer, the conversation and its case: one store call.
-    const link = msg.linkTo;
-    const context = await store.loadTurnContext({
+    // A public message may open the customer's private conversation: it is read here too.
+    const privateKey = `${msg.channel}:private:${msg.customer.platformId}`;
+    const context = await store.conversations.loadContext({
       key,
       customerId: `${msg.channel}:${msg.customer.platformId}`,
-      ...(link && 'customerPlatformId' in link ? { linkedCustomerId: `${msg.channel}:${link.customerPlatformId}` } : {}),
-      ...(link && 'valueName' in link ? { linkedCustomerIdFrom: { value: link.valueName, prefix: `${msg.channel}:` } } : {}),
+      ...(msg.linkTo ? { linkedCustomerId: `${msg.channel}:${msg.linkTo.customerPlatformId}` } : {}),
+      ...(msg.visibility === 'public' ? { otherKeys: [privateKey] } : {}),
     });
     const customer = mergeCustomer(msg, context.customer, at);
     let conversation = context.conversation;
@@ -394,7 +367,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         conversation.flags = [...new Set([...conversation.flags, 'private_data_public'])];
         events.push({ type: 'privacy.flagged', conversationId: conversation.id, messageId: inbound.id, at });
         replyHere({ kind: 'text', text: say('privacyWarning', language) });
-        await openPrivateChannel(customer, conversation, language, replies, makeItem, undefined, msg, extraConversations);
+        await openPrivateChannel(customer, conversation, language, replies, makeItem, undefined, msg, extraConversations, context.related);
         nextState = 'awaiting_private';
         break;
       }
@@ -423,7 +396,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           const reach = await privateReach(adapter, customer);
           const open = reach === 'open';
           replyHere({ kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open });
-          if (open) await openPrivateChannel(customer, conversation, language, replies, makeItem, decision.entry, msg, extraConversations);
+          if (open) await openPrivateChannel(customer, conversation, language, replies, makeItem, decision.entry, msg, extraConversations, context.related);
         }
         nextState = 'awaiting_private';
         break;
@@ -537,6 +510,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     entry: FaqEntry | undefined,
     msg: InboundMessage,
     extraConversations: Map<string, Conversation>,
+    /** Conversations read with the turn's context: the private one is among them when it exists. */
+    read: readonly Conversation[],
   ): Promise<void> {
     const adapter = deps.channels.get(msg.channel);
     if (!adapter?.capabilities.privateMessages || msg.visibility !== 'public') return;
@@ -545,7 +520,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (reach !== 'open') return;
     const key = `${msg.channel}:private:${customer.platformId}`;
     const at = clock.now().toISOString();
-    const existing = await store.findConversationByKey(key);
+    const existing = read.find((c) => c.key === key);
     const privateConversation: Conversation =
       existing && existing.state !== 'assigned' && existing.state !== 'queued'
         ? { ...existing, caseId: publicConversation.caseId, state: existing.state === 'resolved' ? 'bot' : existing.state, updatedAt: at }
@@ -598,14 +573,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       handle: p.handle ?? existing?.handle,
       name: p.name ?? existing?.name,
       followers: p.followers ?? existing?.followers,
-      followsBrand: p.followsBrand ?? existing?.followsBrand,
       firstSeenAt: existing?.firstSeenAt ?? at,
       lastSeenAt: at,
     };
   }
 
   async function recover(): Promise<number> {
-    const pending = await store.pendingInbound(1000);
+    const pending = await store.inbox.pending(1000);
     for (const msg of pending) {
       await handleMessage(msg).catch((err: unknown) => logger.error({ err, messageId: msg.id }, 'recovery of a message failed'));
     }

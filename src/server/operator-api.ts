@@ -169,7 +169,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   async function authenticate(req: Request): Promise<{ operator: Operator; session: Session }> {
     const session = await sessions.read(req.headers.cookie);
     if (!session) throw new HttpError(401, 'log in first');
-    const operator = await store.getOperator(session.operatorId);
+    const operator = await store.directory.getOperator(session.operatorId);
     if (!operator) throw new HttpError(401, 'this operator no longer exists; log in again');
     return { operator, session };
   }
@@ -228,19 +228,19 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
 
   /** Names are matched exactly, then ignoring case ("marta" logs in as "Marta"). */
   async function findOperator(name: string): Promise<Operator | undefined> {
-    const exact = await store.findOperatorByName(name);
+    const exact = await store.directory.findOperatorByName(name);
     if (exact) return exact;
     const folded = name.toLocaleLowerCase();
-    const matches = (await store.listOperators()).filter((o) => o.name.toLocaleLowerCase() === folded);
+    const matches = (await store.directory.listOperators()).filter((o) => o.name.toLocaleLowerCase() === folded);
     return matches.length === 1 ? matches[0] : undefined;
   }
 
   async function operatorNames(): Promise<Map<string, string>> {
-    return new Map((await store.listOperators()).map((o) => [o.id, o.name]));
+    return new Map((await store.directory.listOperators()).map((o) => [o.id, o.name]));
   }
 
   async function mustGetConversation(id: string): Promise<Conversation> {
-    const conversation = await store.getConversation(id);
+    const conversation = await store.conversations.get(id);
     if (!conversation) throw new HttpError(404, `conversation ${id} does not exist`);
     return conversation;
   }
@@ -290,21 +290,21 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
     brandName: config.brandName,
   }));
 
-  route('get', '/operators', {}, async () => ({ operators: (await store.listOperators()).map(publicOperator) }));
+  route('get', '/operators', {}, async () => ({ operators: (await store.directory.listOperators()).map(publicOperator) }));
 
   // ── queue ──
 
   route('get', '/queue', {}, async () => {
     const now = clock.now();
-    const conversations = await store.listConversations({ states: [...QUEUE_STATES] });
+    const conversations = await store.conversations.list({ states: [...QUEUE_STATES] });
     const rows = queueView(conversations, clock, hours, config);
     const names = await operatorNames();
     const customers = new Map<string, Customer | undefined>();
     const enriched = await Promise.all(
       rows.map(async (row) => {
-        if (!customers.has(row.customerId)) customers.set(row.customerId, await store.getCustomer(row.customerId));
+        if (!customers.has(row.customerId)) customers.set(row.customerId, await store.directory.getCustomer(row.customerId));
         const customer = customers.get(row.customerId);
-        const messages = await store.listMessages({ conversationId: row.conversationId });
+        const messages = await store.conversations.listMessages({ conversationId: row.conversationId });
         const lastIn = [...messages].reverse().find((m) => m.direction === 'in');
         return {
           ...row,
@@ -368,24 +368,24 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
 
   route('get', '/conversations/:id', {}, async ({ id }) => {
     const conversation = await mustGetConversation(id);
-    const [customer, kase, names] = await Promise.all([store.getCustomer(conversation.customerId), store.getCase(conversation.caseId), operatorNames()]);
+    const [customer, kase, names] = await Promise.all([store.directory.getCustomer(conversation.customerId), store.conversations.getCase(conversation.caseId), operatorNames()]);
     const linkedIds = [...new Set([conversation.id, ...(kase?.conversationIds ?? [])])];
-    const linked = (await Promise.all(linkedIds.map((cid) => store.getConversation(cid)))).filter((c): c is Conversation => c !== undefined);
-    const messages = (await store.listMessages({ caseId: conversation.caseId }))
+    const linked = (await Promise.all(linkedIds.map((cid) => store.conversations.get(cid)))).filter((c): c is Conversation => c !== undefined);
+    const messages = (await store.conversations.listMessages({ caseId: conversation.caseId }))
       .concat(
         // Messages of linked conversations recorded under another case id (a DM joined later).
-        ...(await Promise.all(linked.filter((c) => c.caseId !== conversation.caseId).map((c) => store.listMessages({ conversationId: c.id })))),
+        ...(await Promise.all(linked.filter((c) => c.caseId !== conversation.caseId).map((c) => store.conversations.listMessages({ conversationId: c.id })))),
       )
       .filter((m, i, all) => all.findIndex((x) => x.id === m.id) === i)
       .sort((a, b) => a.at.localeCompare(b.at));
     const byId = new Map(linked.map((c) => [c.id, c]));
-    const earlier = (await store.listCases(conversation.customerId)).filter((c) => c.id !== conversation.caseId);
+    const earlier = (await store.conversations.listCases(conversation.customerId)).filter((c) => c.id !== conversation.caseId);
     const earlierCases = await Promise.all(
       earlier
         .sort((a, b) => b.openedAt.localeCompare(a.openedAt))
         .slice(0, 20)
         .map(async (c: Case) => {
-          const first = (await store.listMessages({ caseId: c.id })).find((m) => m.direction === 'in');
+          const first = (await store.conversations.listMessages({ caseId: c.id })).find((m) => m.direction === 'in');
           return { id: c.id, status: c.status, openedAt: c.openedAt, resolvedAt: c.resolvedAt, resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined, firstMessage: first?.text.slice(0, 200), conversationIds: c.conversationIds };
         }),
     );
@@ -410,7 +410,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
 
   route('get', '/conversations/:id/suggestions', {}, async ({ id }) => {
     const conversation = await mustGetConversation(id);
-    const messages = await store.listMessages({ caseId: conversation.caseId });
+    const messages = await store.conversations.listMessages({ caseId: conversation.caseId });
     const last = [...messages].reverse().find((m) => m.direction === 'in' && m.text.trim().length > 0);
     if (!last) return { message: undefined, suggestions: [] };
     const knowledge = deps.knowledge.current();
@@ -469,7 +469,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   const statusSchema = z.enum(['pending', 'approved', 'rejected']).optional();
   route('get', '/suggestions', {}, async ({ req }) => {
     const status = statusSchema.parse(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? undefined);
-    return { suggestions: await store.listSuggestions(status ? { status } : undefined) };
+    return { suggestions: await store.suggestions.list(status ? { status } : undefined) };
   });
   route('post', '/suggestions/:id/approve', { admin: true, body: approveSchema }, async ({ id, operator, body }) => {
     const suggestion = await mustBePending(id);
@@ -482,7 +482,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
       if (err instanceof CorpusError) throw new HttpError(409, `the FAQ would not load with this change: ${err.message}`, { problems: err.problems });
       throw err;
     }
-    const updated = await store.updateSuggestion(id, { status: 'approved', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    const updated = await store.suggestions.update(id, { status: 'approved', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
     logger.info({ suggestionId: id, operatorId: operator.id, file: written.file }, 'FAQ suggestion approved');
     // The watcher reloads too; reloading now makes the bot answer with it at once.
     const reload = await deps.knowledge.reload?.();
@@ -490,12 +490,12 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   });
   route('post', '/suggestions/:id/reject', { admin: true, body: emptySchema }, async ({ id, operator }) => {
     await mustBePending(id);
-    const updated = await store.updateSuggestion(id, { status: 'rejected', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    const updated = await store.suggestions.update(id, { status: 'rejected', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
     return { suggestion: updated };
   });
 
   async function mustBePending(id: string): Promise<FaqSuggestion> {
-    const found = (await store.listSuggestions()).find((s) => s.id === id);
+    const found = (await store.suggestions.list()).find((s) => s.id === id);
     if (!found) throw new HttpError(404, `suggestion ${id} does not exist`);
     if (found.status !== 'pending') throw new HttpError(409, `suggestion ${id} was already ${found.status}`);
     return found;

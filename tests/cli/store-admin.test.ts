@@ -58,7 +58,7 @@ async function seedLowdb(file: string): Promise<void> {
   await store.init();
   await store.acceptInbound(makeInbound('m1'));
   await store.acceptInbound(makeInbound('m2'));
-  await store.commitTurn(
+  await store.conversations.commit(
     makeTurn({
       inbound: { channel: 'test', id: 'm1' },
       customer: makeCustomer(),
@@ -68,7 +68,7 @@ async function seedLowdb(file: string): Promise<void> {
       outbox: [makeOutbox('o1'), makeOutbox('o2')],
     }),
   );
-  await store.addOperator(makeOperator('op1', 'Marta'));
+  await store.directory.addOperator(makeOperator('op1', 'Marta'));
   await store.setValue('twitter:since_id', '99');
   await store.close();
 }
@@ -120,8 +120,8 @@ describe('sportello migrate, export and import', () => {
     expect(await runImport(['-'], t.io, { SPORTELLO_DATA: data })).toBe(0);
     const store = createLowdbStore({ file: data });
     await store.init();
-    expect((await store.findOperatorByName('Marta'))?.id).toBe('op1');
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
+    expect((await store.directory.findOperatorByName('Marta'))?.id).toBe('op1');
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
     await store.close();
   });
 

@@ -39,9 +39,9 @@ describe('accepting a message in its turn (shared store)', () => {
     // Acknowledged: the turn is already in the database, and the message is recorded as processed.
     expect(await inbound(msg.id)).toEqual({ processed: true, kept: false });
     const conversation = (await done).conversation!;
-    const history = await t.app.store.listMessages({ conversationId: conversation.id });
+    const history = await t.app.store.conversations.listMessages({ conversationId: conversation.id });
     expect(history.map((m) => m.direction)).toEqual(['in', 'out']);
-    expect(await t.app.store.pendingInbound(10)).toEqual([]);
+    expect(await t.app.store.inbox.pending(10)).toEqual([]);
     await t.app.sender.drain();
     expect(t.channel.sent).toHaveLength(1);
   });
@@ -63,6 +63,6 @@ describe('accepting a message in its turn (shared store)', () => {
     expect(duplicate).toBe(false);
     await expect(done).rejects.toThrow(/could not handle message/);
     expect(await inbound(msg.id)).toEqual({ processed: false, kept: true });
-    expect((await t.app.store.pendingInbound(10)).map((m) => m.id)).toEqual([msg.id]);
+    expect((await t.app.store.inbox.pending(10)).map((m) => m.id)).toEqual([msg.id]);
   });
 });

@@ -50,8 +50,8 @@ describe('the lowdb store on disk', () => {
     const file = join(tempDir(), 'sportello.json');
     const store = await open(file);
     const t0 = Date.parse('2026-11-23T10:00:00.000Z');
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
-    expect(await store.claimOutbox(t0, 10, 30_000)).toHaveLength(2);
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+    expect(await store.outbox.claim(t0, 10, 30_000)).toHaveLength(2);
     await store.close();
     const reopened = await open(file);
     // Well inside the old lease: both are due again, once each.
@@ -64,28 +64,28 @@ describe('the lowdb store on disk', () => {
   it('never hands out a reply before the turn that wrote it is on disk (a crash could still undo the turn)', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const t0 = Date.parse('2026-11-23T10:00:00.000Z');
-    const committing = store.commitTurn(makeTurn({ outbox: [makeOutbox('a1')] }));
+    const committing = store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1')] }));
     // Memory already has the turn (reads see it), the disk not yet: no claim.
-    expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'pending' });
-    expect(await store.claimOutbox(t0, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.get('a1')).toMatchObject({ status: 'pending' });
+    expect(await store.outbox.claim(t0, 10, 30_000)).toEqual([]);
     await committing;
-    expect((await store.claimOutbox(t0, 10, 30_000)).map((o) => o.id)).toEqual(['a1']);
+    expect((await store.outbox.claim(t0, 10, 30_000)).map((o) => o.id)).toEqual(['a1']);
     // A retry is due again only once it is on disk too.
-    const retrying = store.completeOutbox('a1', { status: 'retry', notBefore: t0, error: '503' });
-    expect(await store.claimOutbox(t0, 10, 30_000)).toEqual([]);
+    const retrying = store.outbox.complete('a1', { status: 'retry', notBefore: t0, error: '503' });
+    expect(await store.outbox.claim(t0, 10, 30_000)).toEqual([]);
     await retrying;
-    expect((await store.claimOutbox(t0, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+    expect((await store.outbox.claim(t0, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
     await store.close();
   });
 
   it('writes nothing for a claim (a restart frees every lease anyway): the completion is the next write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
     const before = store.fileWrites();
-    expect(await store.claimOutbox(Date.now(), 10, 30_000)).toHaveLength(2);
+    expect(await store.outbox.claim(Date.now(), 10, 30_000)).toHaveLength(2);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(store.fileWrites()).toBe(before);
-    await store.completeOutbox('a1', { status: 'sent', platformId: 'p-a1', at: new Date().toISOString() });
+    await store.outbox.complete('a1', { status: 'sent', platformId: 'p-a1', at: new Date().toISOString() });
     expect(store.fileWrites()).toBe(before + 1);
     await store.close();
   });
@@ -95,9 +95,9 @@ describe('the lowdb store on disk', () => {
     const file = join(dir, 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('s1')] }));
-    expect(await store.claimOutbox(Date.now(), 10, 60_000)).toHaveLength(1);
-    await store.completeOutbox('s1', { status: 'sent', platformId: 'mid.s1', at: '2026-11-24T10:00:00.000Z' });
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('s1')] }));
+    expect(await store.outbox.claim(Date.now(), 10, 60_000)).toHaveLength(1);
+    await store.outbox.complete('s1', { status: 'sent', platformId: 'mid.s1', at: '2026-11-24T10:00:00.000Z' });
     const lines = readFileSync(`${file}.journal`, 'utf8').split('\n').filter(Boolean);
     expect(JSON.parse(lines.at(-1)!)[1]).toEqual([['sent', { id: 's1', sentAt: '2026-11-24T10:00:00.000Z', platformId: 'mid.s1', attempts: 1 }]]);
     // As if the process died now: another store opens the files as they are on disk.
@@ -150,7 +150,7 @@ describe('the lowdb store on disk', () => {
     // The first write found an empty main file smaller than the journal threshold: it went to the journal.
     expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"first"');
     for (let i = 0; i < 40; i++) {
-      await store.commitTurn(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
+      await store.conversations.commit(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
     }
     // 40 turns of ~400 bytes passed 4 KiB: the journal was folded into the main file at least once.
     const main = JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[]; values: Record<string, string> };
@@ -193,13 +193,13 @@ describe('the lowdb store on disk', () => {
     const file = join(tempDir(), 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
-    await store.claimOutbox(Date.now(), 10, 60_000);
-    await store.completeOutbox('o1', { status: 'retry', notBefore: 0, error: 'HTTP 503' });
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1')] }));
+    await store.outbox.claim(Date.now(), 10, 60_000);
+    await store.outbox.complete('o1', { status: 'retry', notBefore: 0, error: 'HTTP 503' });
     const stale = readFileSync(`${file}.journal`, 'utf8');
     expect(stale.split('\n').filter(Boolean)).toHaveLength(2);
-    expect(await store.claimOutbox(Date.now(), 10, 60_000)).toHaveLength(1);
-    await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
+    expect(await store.outbox.claim(Date.now(), 10, 60_000)).toHaveLength(1);
+    await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
     await store.close();
     // The file now says "sent"; put back journal lines that say "pending" (the turn, then the retry).
     writeFileSync(`${file}.journal`, stale);
@@ -257,7 +257,7 @@ describe('the lowdb store on disk', () => {
     let store = await open(file, clock);
     await store.acceptInbound(makeInbound('done'));
     await store.acceptInbound(makeInbound('waiting'));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
     await store.close();
     now += 29 * 24 * 3600 * 1000;
     store = await open(file, clock);
@@ -265,7 +265,7 @@ describe('the lowdb store on disk', () => {
     await store.close();
     now += 2 * 24 * 3600 * 1000;
     store = await open(file, clock);
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['waiting']);
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['waiting']);
     expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
     await store.close();
   });
@@ -300,7 +300,7 @@ describe('the lowdb store on disk', () => {
     // Acknowledgements printed before the kill may still be in the pipe: they count too.
     expect(existsSync(mode === 'whole' ? file : `${file}.journal`)).toBe(true);
     const store = await open(file);
-    const stored = new Set((await store.listMessages({ conversationId: 'cv1' })).map((m) => Number(m.id.slice(3))));
+    const stored = new Set((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => Number(m.id.slice(3))));
     const missing = [...acked].filter((i) => !stored.has(i));
     expect(missing).toEqual([]);
     expect(stored.size).toBeGreaterThanOrEqual(300);

@@ -101,7 +101,7 @@ describe('the PostgreSQL store on its own', () => {
     let store = await open(schema);
     await store.acceptInbound(makeInbound('done'));
     await store.acceptInbound(makeInbound('waiting'));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
     await store.close();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -113,7 +113,7 @@ describe('the PostgreSQL store on its own', () => {
       await client.query(`UPDATE ${schema}.inbound SET accepted_at = now() - interval '40 days'`);
       await client.query(`UPDATE ${schema}.inbound SET processed_at = now() - interval '31 days' WHERE id = 'done'`);
       store = await open(schema);
-      expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['waiting']);
+      expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['waiting']);
       expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
       await store.close();
     } finally {
@@ -132,27 +132,27 @@ describe('the PostgreSQL store on its own', () => {
       messages: [makeMessage('msg1'), makeMessage('msg2', { direction: 'out', author: { kind: 'bot' } })],
       outbox: [makeOutbox('o1'), makeOutbox('o2')],
     });
-    const sent = await recordQueries(() => store.commitTurn(turn));
+    const sent = await recordQueries(() => store.conversations.commit(turn));
     expect(sent).toHaveLength(1);
     expect(sent[0]?.name).toMatch(/^sportello_[0-9a-f]{20}$/);
-    expect(await store.getCustomer('test:u1')).toEqual(turn.customer);
-    expect(await store.getCase('case1')).toEqual(turn.case);
-    expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
-    expect((await store.listOutbox({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['o1', 1], ['o2', 2]]);
-    expect(await store.pendingInbound(10)).toEqual([]);
+    expect(await store.directory.getCustomer('test:u1')).toEqual(turn.customer);
+    expect(await store.conversations.getCase('case1')).toEqual(turn.case);
+    expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
+    expect((await store.outbox.list({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['o1', 1], ['o2', 2]]);
+    expect(await store.inbox.pending(10)).toEqual([]);
   });
 
   it('commits turns made at the same moment in one round trip, each with its own outcome', async () => {
     const store = await open(`group_${++schemaCounter}`);
     await store.acceptInbound(makeInbound('m1'));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
     let results: PromiseSettledResult<void>[] = [];
     const sent = await recordQueries(async () => {
       results = await Promise.allSettled([
-        store.commitTurn(makeTurn({ outbox: [makeOutbox('a')] })),
-        store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('b')] })),
-        store.commitTurn(makeTurn({ outbox: [makeOutbox('a', { conversationId: 'cv2' })] })),
-        store.commitTurn(makeTurn({ outbox: [makeOutbox('c')] })),
+        store.conversations.commit(makeTurn({ outbox: [makeOutbox('a')] })),
+        store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('b')] })),
+        store.conversations.commit(makeTurn({ outbox: [makeOutbox('a', { conversationId: 'cv2' })] })),
+        store.conversations.commit(makeTurn({ outbox: [makeOutbox('c')] })),
       ]);
     });
     expect(sent).toHaveLength(1);
@@ -160,7 +160,7 @@ describe('the PostgreSQL store on its own', () => {
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyProcessedError);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
     expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/outbox_pkey/);
-    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['a', 1], ['c', 2]]);
+    expect((await store.outbox.list({})).map((o) => [o.id, o.seq])).toEqual([['a', 1], ['c', 2]]);
   });
 
   /** Distinct transaction ids that wrote the rows of `table`: 1 when a batch was applied as one set. */
@@ -191,28 +191,28 @@ describe('the PostgreSQL store on its own', () => {
   it('applies a batch of turns that write different rows as one set (one subtransaction), as if one after the other', async () => {
     const schema = `set_${++schemaCounter}`;
     const store = await open(schema);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
     await Promise.all([1, 2, 3, 4].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
     const before = await writers(schema, 'outbox');
     const sent = await recordQueries(async () => {
-      await Promise.all([1, 2, 3, 4].map((k) => store.commitTurn(customerTurn(k))));
+      await Promise.all([1, 2, 3, 4].map((k) => store.conversations.commit(customerTurn(k))));
     });
     expect(sent).toHaveLength(1);
     expect(await writers(schema, 'messages')).toBe(1);
     expect(await writers(schema, 'outbox')).toBe(before + 1);
-    expect(await store.pendingInbound(10)).toEqual([]);
-    expect((await store.listMessages({})).map((m) => m.id)).toEqual(['in1', 'out1', 'in2', 'out2', 'in3', 'out3', 'in4', 'out4']);
-    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o1', 1], ['o2', 2], ['o3', 1], ['o4', 1]]);
-    expect(await store.getConversation('cv3')).toEqual(customerTurn(3).conversations[0]);
-    expect(await store.getCase('case4')).toEqual(customerTurn(4).case);
-    expect(await store.getCustomer('test:u2')).toEqual(makeCustomer('test:u2'));
+    expect(await store.inbox.pending(10)).toEqual([]);
+    expect((await store.conversations.listMessages({})).map((m) => m.id)).toEqual(['in1', 'out1', 'in2', 'out2', 'in3', 'out3', 'in4', 'out4']);
+    expect((await store.outbox.list({})).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o1', 1], ['o2', 2], ['o3', 1], ['o4', 1]]);
+    expect(await store.conversations.get('cv3')).toEqual(customerTurn(3).conversations[0]);
+    expect(await store.conversations.getCase('case4')).toEqual(customerTurn(4).case);
+    expect(await store.directory.getCustomer('test:u2')).toEqual(makeCustomer('test:u2'));
 
     // Second turns on the same conversations, at the revisions read, one changing its case: one set again.
     await Promise.all([5, 6].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
-    const contexts = await Promise.all([1, 2].map((k) => store.loadTurnContext({ key: `test:private:cv${k}`, customerId: `test:u${k}` })));
+    const contexts = await Promise.all([1, 2].map((k) => store.conversations.loadContext({ key: `test:private:cv${k}`, customerId: `test:u${k}` })));
     await Promise.all(
       [1, 2].map((k, i) =>
-        store.commitTurn(
+        store.conversations.commit(
           makeTurn({
             expect: contexts[i]!.revisions,
             inbound: { channel: 'test', id: `m${k + 4}` },
@@ -225,27 +225,27 @@ describe('the PostgreSQL store on its own', () => {
       ),
     );
     expect(await writers(schema, 'messages')).toBe(2);
-    expect((await store.getConversation('cv1'))?.missStreak).toBe(1);
-    expect((await store.getConversation('cv2'))?.missStreak).toBe(2);
-    expect((await store.getCase('case1'))?.status).toBe('resolved');
-    expect((await store.listOutbox({ conversationId: 'cv2' })).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o2', 2], ['p2', 3]]);
+    expect((await store.conversations.get('cv1'))?.missStreak).toBe(1);
+    expect((await store.conversations.get('cv2'))?.missStreak).toBe(2);
+    expect((await store.conversations.getCase('case1'))?.status).toBe('resolved');
+    expect((await store.outbox.list({ conversationId: 'cv2' })).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o2', 2], ['p2', 3]]);
   });
 
   it('applies a batch turn by turn when two of its turns write one conversation: the later one, which read it before, is refused', async () => {
     const schema = `set_conflict_${++schemaCounter}`;
     const store = await open(schema);
-    await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
-    const read = await store.loadTurnContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+    await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
+    const read = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
     const results = await Promise.allSettled([
       // An operator action (no revision read) and a turn that read cv1 before it: in sequence, the second is refused.
-      store.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], messages: [makeMessage('a')] })),
-      store.commitTurn(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { missStreak: 3 })], messages: [makeMessage('b')] })),
-      store.commitTurn(makeTurn({ conversations: [makeConversation('cv2')], messages: [makeMessage('c', { conversationId: 'cv2' })] })),
+      store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], messages: [makeMessage('a')] })),
+      store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { missStreak: 3 })], messages: [makeMessage('b')] })),
+      store.conversations.commit(makeTurn({ conversations: [makeConversation('cv2')], messages: [makeMessage('c', { conversationId: 'cv2' })] })),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TurnConflictError);
-    expect(await store.getConversation('cv1')).toMatchObject({ state: 'queued', missStreak: 0 });
-    expect((await store.listMessages({})).map((m) => m.id)).toEqual(['a', 'c']);
+    expect(await store.conversations.get('cv1')).toMatchObject({ state: 'queued', missStreak: 0 });
+    expect((await store.conversations.listMessages({})).map((m) => m.id)).toEqual(['a', 'c']);
     // Each written turn in a subtransaction of its own.
     expect(await writers(schema, 'messages')).toBe(2);
   });
@@ -254,11 +254,11 @@ describe('the PostgreSQL store on its own', () => {
     const schema = `set_processed_${++schemaCounter}`;
     const store = await open(schema);
     await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
-    await store.commitTurn(customerTurn(2));
-    const results = await Promise.allSettled([1, 2, 3].map((k) => store.commitTurn({ ...customerTurn(k), outbox: [makeOutbox(`again${k}`, { conversationId: `cv${k}` })] })));
+    await store.conversations.commit(customerTurn(2));
+    const results = await Promise.allSettled([1, 2, 3].map((k) => store.conversations.commit({ ...customerTurn(k), outbox: [makeOutbox(`again${k}`, { conversationId: `cv${k}` })] })));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyProcessedError);
-    expect((await store.listOutbox({})).map((o) => o.id)).toEqual(['o2', 'again1', 'again3']);
+    expect((await store.outbox.list({})).map((o) => o.id)).toEqual(['o2', 'again1', 'again3']);
   });
 
   it.each([
@@ -267,7 +267,7 @@ describe('the PostgreSQL store on its own', () => {
   ])('claims in the commit the replies a claim would hand out now, and leaves the others for a claim: %s', async (_how, turns) => {
     const store = await open(`lease_${++schemaCounter}`);
     const T = Date.parse('2026-03-02T09:00:00.000Z');
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o0', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o0', { conversationId: 'cv2' })] }));
     const items = [
       makeOutbox('a', { conversationId: 'cv1', notBefore: T }),
       makeOutbox('b', { conversationId: 'cv1', notBefore: T }),
@@ -281,20 +281,20 @@ describe('the PostgreSQL store on its own', () => {
     // a and e: first in line and due. b waits behind a, c behind o0 (unsent), d until its time.
     expect(claimed.map((o) => o.id)).toEqual(['a', 'e']);
     expect(claimed[0]).toEqual({ ...items[0], seq: 1, status: 'sending', attempts: 1, notBefore: T + 30_000 });
-    for (const item of claimed) expect(await store.getOutboxItem(item.id)).toEqual(item);
-    expect(await store.getOutboxItem('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
+    for (const item of claimed) expect(await store.outbox.get(item.id)).toEqual(item);
+    expect(await store.outbox.get('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
     // The leased ones are nobody else's to claim; o0 is.
-    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
-    expect(await store.completeOutbox('a', { status: 'sent', platformId: 'p-a', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
-    expect(await store.completeOutbox('o0', { status: 'sent', platformId: 'p-o0', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
-    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
+    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+    expect(await store.outbox.complete('a', { status: 'sent', platformId: 'p-a', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
+    expect(await store.outbox.complete('o0', { status: 'sent', platformId: 'p-o0', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
+    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
   });
 
   it('claims in a commit that falls back to one turn at a time, for the turns written', async () => {
     const store = await open(`lease_fallback_${++schemaCounter}`);
     const T = Date.parse('2026-03-02T09:00:00.000Z');
     await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
     const results = await Promise.allSettled(
       [1, 2, 3].map((k) =>
         store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: `m${k}` }, outbox: [makeOutbox(`x${k}`, { conversationId: `cv${k}`, notBefore: T })] }), T, 30_000),
@@ -302,41 +302,41 @@ describe('the PostgreSQL store on its own', () => {
     );
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
     expect(results.slice(1).map((r) => (r as PromiseFulfilledResult<{ id: string }[]>).value.map((o) => o.id))).toEqual([['x2'], ['x3']]);
-    expect(await store.getOutboxItem('x1')).toBeUndefined();
-    expect(await store.claimOutbox(T, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.get('x1')).toBeUndefined();
+    expect(await store.outbox.claim(T, 10, 30_000)).toEqual([]);
   });
 
   it('accepts, reads turn contexts and completes outbox items made at the same moment in one round trip each', async () => {
     const store = await open(`group_reads_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1'), makeOutbox('o2', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1'), makeOutbox('o2', { conversationId: 'cv2' })] }));
     const accepts = await recordQueries(async () => {
       expect(await Promise.all(['m1', 'm2', 'm3'].map((id) => store.acceptInbound(makeInbound(id))))).toEqual([true, true, true]);
     });
     expect(accepts).toHaveLength(1);
     const reads = await recordQueries(async () => {
-      await Promise.all(['k1', 'k2', 'k3'].map((key) => store.loadTurnContext({ key, customerId: 'test:u1' })));
+      await Promise.all(['k1', 'k2', 'k3'].map((key) => store.conversations.loadContext({ key, customerId: 'test:u1' })));
     });
     expect(reads).toHaveLength(1);
     const completions = await recordQueries(async () => {
-      await Promise.all(['o1', 'o2'].map((id) => store.completeOutbox(id, { status: 'sent', platformId: `p-${id}`, at: '2026-03-02T09:00:00.000Z' })));
+      await Promise.all(['o1', 'o2'].map((id) => store.outbox.complete(id, { status: 'sent', platformId: `p-${id}`, at: '2026-03-02T09:00:00.000Z' })));
     });
     expect(completions).toHaveLength(1);
   });
 
   it('completes an outbox item in one round trip', async () => {
     const store = await open(`complete_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1')] }));
     const sent = await recordQueries(async () => {
-      await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: '2026-03-02T09:00:00.000Z' });
+      await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: '2026-03-02T09:00:00.000Z' });
     });
     expect(sent).toHaveLength(1);
-    expect(await store.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
+    expect(await store.outbox.get('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
   });
 
   it('numbers the outbox items of several conversations in one turn in turn order, each after its last seq', async () => {
     const store = await open(`seq_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
-    await store.commitTurn(
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(
       makeTurn({
         outbox: [
           makeOutbox('a', { conversationId: 'cv2' }),
@@ -346,20 +346,20 @@ describe('the PostgreSQL store on its own', () => {
         ],
       }),
     );
-    const all = (await store.listOutbox({})).map((o) => [o.id, o.conversationId, o.seq]);
+    const all = (await store.outbox.list({})).map((o) => [o.id, o.conversationId, o.seq]);
     expect(all).toEqual([['x1', 'cv2', 1], ['a', 'cv2', 2], ['b', 'cv1', 1], ['c', 'cv2', 3], ['d', 'cv1', 2]]);
   });
 
   it('reports a taken conversation key as a StoreError, not as an already processed message', async () => {
     const store = await open(`key_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
+    await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
     await store.acceptInbound(makeInbound('m1'));
     const bad = makeTurn({ inbound: { channel: 'test', id: 'm1' }, conversations: [makeConversation('cv9', { key: 'test:private:cv1' })] });
-    const err = await store.commitTurn(bad).catch((e: unknown) => e);
+    const err = await store.conversations.commit(bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect(err).not.toBeInstanceOf(AlreadyProcessedError);
     expect((err as Error).message).toMatch(/conversations_key/);
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m1']);
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m1']);
   });
 
   it('upgrades a database created at migration 1 and then commits turns with the one-call function', async () => {
@@ -375,10 +375,10 @@ describe('the PostgreSQL store on its own', () => {
     opened.push(store);
     await store.init();
     expect(await store.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['old']);
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o1')] }));
-    await expect(store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o2')] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
-    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['o1', 1]]);
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['old']);
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o1')] }));
+    await expect(store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o2')] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
+    expect((await store.outbox.list({})).map((o) => [o.id, o.seq])).toEqual([['o1', 1]]);
   });
 
   it('refuses duplicate turns with AlreadyProcessedError even where the database defaults to SERIALIZABLE', async () => {
@@ -399,13 +399,13 @@ describe('the PostgreSQL store on its own', () => {
         // Holding the inbound row makes the three turns really overlap: they all queue on it.
         await blocker.query('BEGIN');
         await blocker.query(`SELECT 1 FROM strict.inbound WHERE id = 'race' FOR UPDATE`);
-        const turns = ['a', 'b', 'c'].map((tag) => store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox(`o-${tag}`)] })));
+        const turns = ['a', 'b', 'c'].map((tag) => store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox(`o-${tag}`)] })));
         await new Promise((r) => setTimeout(r, 300));
         await blocker.query('COMMIT');
         const results = await Promise.allSettled(turns);
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(AlreadyProcessedError);
-        expect(await store.listOutbox({})).toHaveLength(1);
+        expect(await store.outbox.list({})).toHaveLength(1);
       } finally {
         await blocker.end();
         await store.close();
@@ -499,12 +499,12 @@ describe('several PostgreSQL store instances on one database', () => {
     const runTurn = async (store: PostgresStore, tag: string): Promise<void> => {
       await store.acceptInbound(makeInbound(tag));
       for (;;) {
-        const ctx = await store.loadTurnContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+        const ctx = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
         const conversation = ctx.conversation!;
         const kase = ctx.case!;
         await new Promise((r) => setTimeout(r, Math.random() * 5));
         try {
-          await store.commitTurn(
+          await store.conversations.commit(
             makeTurn({
               expect: ctx.revisions,
               inbound: { channel: 'test', id: tag },
