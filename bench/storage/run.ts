@@ -24,6 +24,8 @@ function turn(i: number, conversations: number): TurnRecord {
   const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
   const customerId = `test:u${c}`;
   return {
+    // A new conversation each turn's first time; later turns overwrite without reading (bench only).
+    expect: { conversations: {}, cases: {} },
     inbound: { channel: 'test', id: `in${i}` },
     customer: { id: customerId, channel: 'test', platformId: `u${c}`, firstSeenAt: at, lastSeenAt: at },
     conversations: [{ id: `cv${c}`, key: `test:private:u${c}`, channel: 'test', visibility: 'private', customerId, caseId: `case${c}`, state: 'bot', missStreak: 0, flags: [], createdAt: at, updatedAt: at }],

@@ -72,6 +72,7 @@ describe('claiming replies in the commit (shared store)', () => {
     const conversation = (await first.done).conversation!;
     await until(() => t.channel.sent.length === 1, 'the first reply');
     await store.conversations.commit({
+      expect: { conversations: {}, cases: {} },
       conversations: [],
       messages: [],
       outbox: [{ id: 'op-1', conversationId: conversation.id, channel: 'chat', visibility: 'private', recipient: 'lease-2', reply: { kind: 'text', text: 'Un momento.' }, author: { kind: 'operator', operatorId: 'op', name: 'Op', initials: 'OP' }, status: 'pending', attempts: 0, notBefore: 0, createdAt: new Date().toISOString() }],

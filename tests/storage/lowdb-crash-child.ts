@@ -16,6 +16,7 @@ for (;;) {
   await Promise.all(
     burst.map(async (i) => {
       await store.conversations.commit({
+        expect: { conversations: {}, cases: {} },
         conversations: [],
         messages: [{ id: `msg${i}`, conversationId: 'cv1', caseId: 'case1', direction: 'in', author: { kind: 'customer' }, text: `turn ${i} `.repeat(20), visibility: 'private', at: new Date().toISOString() }],
         outbox: [],

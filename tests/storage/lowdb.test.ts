@@ -5,6 +5,13 @@ import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
 import { describeStoreContract, makeInbound, makeMessage, makeOutbox, makeTurn, type SnapshotStore } from './store-contract.js';
 
+/** Accepts a message and waits until it is durable; resolves with whether it was new. */
+async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
+  const { fresh, durable } = await store.inbox.accept(msg);
+  await durable;
+  return fresh;
+}
+
 const dirs: string[] = [];
 const files = new WeakMap<SnapshotStore, string>();
 
@@ -39,7 +46,7 @@ describe('the lowdb store on disk', () => {
   it('creates the parent folders and writes a snapshot document', async () => {
     const file = join(tempDir(), 'a', 'b', 'sportello.json');
     const store = await open(file);
-    await store.setValue('cursor', '7');
+    await store.values.set('test', 'cursor', '7');
     await store.close();
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { format: string; values: Record<string, string> };
     expect(doc.format).toBe('sportello-store');
@@ -55,9 +62,9 @@ describe('the lowdb store on disk', () => {
     await store.close();
     const reopened = await open(file);
     // Well inside the old lease: both are due again, once each.
-    const again = await reopened.claimOutbox(t0 + 1000, 10, 30_000);
+    const again = await reopened.outbox.claim(t0 + 1000, 10, 30_000);
     expect(again.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
-    expect(await reopened.claimOutbox(t0 + 2000, 10, 30_000)).toEqual([]);
+    expect(await reopened.outbox.claim(t0 + 2000, 10, 30_000)).toEqual([]);
     await reopened.close();
   });
 
@@ -106,17 +113,17 @@ describe('the lowdb store on disk', () => {
     writeFileSync(`${crashed}.journal`, readFileSync(`${file}.journal`));
     await store.close();
     const reopened = await open(crashed);
-    expect(await reopened.getOutboxItem('s1')).toMatchObject({ status: 'sent', platformId: 'mid.s1', sentAt: '2026-11-24T10:00:00.000Z', attempts: 1 });
-    expect(await reopened.claimOutbox(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    expect(await reopened.outbox.get('s1')).toMatchObject({ status: 'sent', platformId: 'mid.s1', sentAt: '2026-11-24T10:00:00.000Z', attempts: 1 });
+    expect(await reopened.outbox.claim(Date.now() + 120_000, 10, 60_000)).toEqual([]);
     await reopened.close();
   });
 
   it('groups writes that arrive together into one file write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const before = store.fileWrites();
-    await Promise.all(Array.from({ length: 100 }, (_, i) => store.setValue(`k${i}`, String(i))));
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.values.set('test', `k${i}`, String(i))));
     expect(store.fileWrites() - before).toBeLessThanOrEqual(2);
-    expect(await store.getValue('k99')).toBe('99');
+    expect(await store.values.get('test', 'k99')).toBe('99');
     await store.close();
   });
 
@@ -136,17 +143,17 @@ describe('the lowdb store on disk', () => {
 
   it('refuses use before init and after close', async () => {
     const store = createLowdbStore({ file: join(tempDir(), 'sportello.json') });
-    await expect(store.getValue('x')).rejects.toThrow(/before init/);
+    await expect(store.values.get('test', 'x')).rejects.toThrow(/before init/);
     await store.init();
     await store.close();
-    await expect(store.getValue('x')).rejects.toThrow(/after close/);
+    await expect(store.values.get('test', 'x')).rejects.toThrow(/after close/);
   });
 
   it('appends writes to a journal once the file is large, folds it in, and reads both on open', async () => {
     const file = join(tempDir(), 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0, compactAfterBytes: 4096 });
     await store.init();
-    await store.setValue('first', '1');
+    await store.values.set('test', 'first', '1');
     // The first write found an empty main file smaller than the journal threshold: it went to the journal.
     expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"first"');
     for (let i = 0; i < 40; i++) {
@@ -160,7 +167,7 @@ describe('the lowdb store on disk', () => {
     // Reopen without close() (as after a crash): main file + journal give everything.
     const again = createLowdbStore({ file });
     await again.init();
-    expect((await again.listMessages({ conversationId: 'cv1' })).length).toBe(40);
+    expect((await again.conversations.listMessages({ conversationId: 'cv1' })).length).toBe(40);
     // Opening folded the journal in: the main file alone is complete now.
     expect((JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[] }).messages.length).toBe(40);
     expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
@@ -172,15 +179,15 @@ describe('the lowdb store on disk', () => {
     const file = join(tempDir(), 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
-    await store.setValue('kept', 'yes');
+    await store.values.set('test', 'kept', 'yes');
     const journal = readFileSync(`${file}.journal`, 'utf8');
     writeFileSync(`${file}.journal`, `${journal}[2,[["value",{"name":"torn","va`);
     const reopened = await open(file);
-    expect(await reopened.getValue('kept')).toBe('yes');
-    expect(await reopened.getValue('torn')).toBeUndefined();
-    await reopened.setValue('after', 'ok');
+    expect(await reopened.values.get('test', 'kept')).toBe('yes');
+    expect(await reopened.values.get('test', 'torn')).toBeUndefined();
+    await reopened.values.set('test', 'after', 'ok');
     await reopened.close();
-    expect(await (await open(file)).getValue('after')).toBe('ok');
+    expect(await (await open(file)).values.get('test', 'after')).toBe('ok');
 
     const damaged = join(tempDir(), 'sportello.json');
     writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a","value":"1"}]]]\n{oops\n[3,[["value",{"name":"b","value":"2"}]]]\n`);
@@ -204,8 +211,8 @@ describe('the lowdb store on disk', () => {
     // The file now says "sent"; put back journal lines that say "pending" (the turn, then the retry).
     writeFileSync(`${file}.journal`, stale);
     const reopened = await open(file);
-    expect(await reopened.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
-    expect(await reopened.claimOutbox(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    expect(await reopened.outbox.get('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
+    expect(await reopened.outbox.claim(Date.now() + 120_000, 10, 60_000)).toEqual([]);
     await reopened.close();
   });
 
@@ -216,7 +223,7 @@ describe('the lowdb store on disk', () => {
     await store.init();
     const padding = 'x'.repeat(200);
     for (let round = 0; round < 40; round++) {
-      await Promise.all(Array.from({ length: 10 }, (_, i) => store.setValue(`k${round}-${i}`, `${round}-${i}-${padding}`)));
+      await Promise.all(Array.from({ length: 10 }, (_, i) => store.values.set('test', `k${round}-${i}`, `${round}-${i}-${padding}`)));
     }
     await store.flush();
     // Some compaction happened: the main file holds more than the first write.
@@ -225,7 +232,7 @@ describe('the lowdb store on disk', () => {
     expect(existsSync(`${file}.journal.prev`)).toBe(false);
     const reopened = await open(file);
     for (let round = 0; round < 40; round++) {
-      for (let i = 0; i < 10; i++) expect(await reopened.getValue(`k${round}-${i}`)).toBe(`${round}-${i}-${padding}`);
+      for (let i = 0; i < 10; i++) expect(await reopened.values.get('test', `k${round}-${i}`)).toBe(`${round}-${i}-${padding}`);
     }
     await reopened.close();
   });
@@ -233,20 +240,20 @@ describe('the lowdb store on disk', () => {
   it('recovers from a crash during a background compaction: the rotated journal, then the new one, over the old file', async () => {
     const file = join(tempDir(), 'sportello.json');
     const store = await open(file);
-    await store.setValue('in-file', 'old');
+    await store.values.set('test', 'in-file', 'old');
     await store.close();
     // As a crash would leave it: the old main file, the rotated journal (lines 1–2) and the new one (line 3).
     writeFileSync(`${file}.journal.prev`, `[1,[["value",{"name":"a","value":"1"}]]]\n[2,[["value",{"name":"in-file","value":"new"}]]]\n`);
     writeFileSync(`${file}.journal`, `[3,[["value",{"name":"a","value":"3"}]]]\n`);
     const reopened = await open(file);
-    expect(await reopened.getValue('a')).toBe('3');
-    expect(await reopened.getValue('in-file')).toBe('new');
+    expect(await reopened.values.get('test', 'a')).toBe('3');
+    expect(await reopened.values.get('test', 'in-file')).toBe('new');
     // Folded into the file at once: both journals are gone.
     expect(existsSync(`${file}.journal.prev`)).toBe(false);
     expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
     await reopened.close();
     const again = await open(file);
-    expect(await again.getValue('a')).toBe('3');
+    expect(await again.values.get('test', 'a')).toBe('3');
     await again.close();
   });
 
@@ -255,18 +262,18 @@ describe('the lowdb store on disk', () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const clock = () => now;
     let store = await open(file, clock);
-    await store.acceptInbound(makeInbound('done'));
-    await store.acceptInbound(makeInbound('waiting'));
+    await acceptDurably(store, makeInbound('done'));
+    await acceptDurably(store, makeInbound('waiting'));
     await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
     await store.close();
     now += 29 * 24 * 3600 * 1000;
     store = await open(file, clock);
-    expect(await store.acceptInbound(makeInbound('done'))).toBe(false);
+    expect(await acceptDurably(store, makeInbound('done'))).toBe(false);
     await store.close();
     now += 2 * 24 * 3600 * 1000;
     store = await open(file, clock);
     expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['waiting']);
-    expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
+    expect(await acceptDurably(store, makeInbound('done'))).toBe(true);
     await store.close();
   });
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { DomainEvent, EventMeta } from '../../src/core/events.js';
 import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
-import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore } from '../../src/storage/postgres/index.js';
+import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore, type PostgresStoreOptions } from '../../src/storage/postgres/index.js';
 import {
   describeStoreContract,
   makeCase,
@@ -19,6 +19,13 @@ import {
   type SnapshotStore,
 } from './store-contract.js';
 import type { TurnRecord } from '../../src/core/ports.js';
+
+/** Accepts a message and waits until it is durable; resolves with whether it was new. */
+async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
+  const { fresh, durable } = await store.inbox.accept(msg);
+  await durable;
+  return fresh;
+}
 
 const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = `sportello_test_${randomBytes(6).toString('hex')}`;
@@ -50,8 +57,12 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function open(schema: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
-  const store = createPostgresStore({ url, schema, ...options });
+/**
+ * A store on its own schema. Unless a test asks otherwise, a message is inserted when accepted
+ * (no deferral to its turn's commit), so tests can count statements.
+ */
+async function open(schema: string, options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
+  const store = createPostgresStore({ url, schema, acceptInTurnBelow: 0, ...options });
   opened.push(store);
   await store.init();
   schemas.set(store, schema);
@@ -67,13 +78,16 @@ afterAll(async () => {
   await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
 });
 
+// The contract runs with messages left for their turn's commit (as in production), falling back
+// to an insert of their own after 50 ms.
+const contractOptions = { acceptInTurnBelow: 16, acceptInTurnMs: 50 };
 describeStoreContract('postgres', {
-  fresh: () => open(`contract_${++schemaCounter}`),
+  fresh: () => open(`contract_${++schemaCounter}`, contractOptions),
   async reopen(store) {
     const schema = schemas.get(store);
     if (!schema) throw new Error('not a store of this harness');
     await store.close();
-    return open(schema);
+    return open(schema, contractOptions);
   },
 });
 
@@ -99,8 +113,8 @@ describe('the PostgreSQL store on its own', () => {
   it('forgets processed inbound ids after 30 days, never pending ones', async () => {
     const schema = `prune_${++schemaCounter}`;
     let store = await open(schema);
-    await store.acceptInbound(makeInbound('done'));
-    await store.acceptInbound(makeInbound('waiting'));
+    await acceptDurably(store, makeInbound('done'));
+    await acceptDurably(store, makeInbound('waiting'));
     await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
     await store.close();
     const client = new pg.Client({ connectionString: url });
@@ -108,13 +122,13 @@ describe('the PostgreSQL store on its own', () => {
     try {
       await client.query(`UPDATE ${schema}.inbound SET processed_at = now() - interval '29 days' WHERE id = 'done'`);
       store = await open(schema);
-      expect(await store.acceptInbound(makeInbound('done'))).toBe(false);
+      expect(await acceptDurably(store, makeInbound('done'))).toBe(false);
       await store.close();
       await client.query(`UPDATE ${schema}.inbound SET accepted_at = now() - interval '40 days'`);
       await client.query(`UPDATE ${schema}.inbound SET processed_at = now() - interval '31 days' WHERE id = 'done'`);
       store = await open(schema);
       expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['waiting']);
-      expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
+      expect(await acceptDurably(store, makeInbound('done'))).toBe(true);
       await store.close();
     } finally {
       await client.end();
@@ -123,7 +137,7 @@ describe('the PostgreSQL store on its own', () => {
 
   it('commits a whole turn in one round trip, sent as a named prepared statement', async () => {
     const store = await open(`one_trip_${++schemaCounter}`);
-    await store.acceptInbound(makeInbound('m1'));
+    await acceptDurably(store, makeInbound('m1'));
     const turn = makeTurn({
       inbound: { channel: 'test', id: 'm1' },
       customer: makeCustomer(),
@@ -132,7 +146,7 @@ describe('the PostgreSQL store on its own', () => {
       messages: [makeMessage('msg1'), makeMessage('msg2', { direction: 'out', author: { kind: 'bot' } })],
       outbox: [makeOutbox('o1'), makeOutbox('o2')],
     });
-    const sent = await recordQueries(() => store.conversations.commit(turn));
+    const sent = await recordQueries(async () => void (await store.conversations.commit(turn)));
     expect(sent).toHaveLength(1);
     expect(sent[0]?.name).toMatch(/^sportello_[0-9a-f]{20}$/);
     expect(await store.directory.getCustomer('test:u1')).toEqual(turn.customer);
@@ -144,9 +158,9 @@ describe('the PostgreSQL store on its own', () => {
 
   it('commits turns made at the same moment in one round trip, each with its own outcome', async () => {
     const store = await open(`group_${++schemaCounter}`);
-    await store.acceptInbound(makeInbound('m1'));
+    await acceptDurably(store, makeInbound('m1'));
     await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
-    let results: PromiseSettledResult<void>[] = [];
+    let results: PromiseSettledResult<unknown>[] = [];
     const sent = await recordQueries(async () => {
       results = await Promise.allSettled([
         store.conversations.commit(makeTurn({ outbox: [makeOutbox('a')] })),
@@ -192,7 +206,7 @@ describe('the PostgreSQL store on its own', () => {
     const schema = `set_${++schemaCounter}`;
     const store = await open(schema);
     await store.conversations.commit(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
-    await Promise.all([1, 2, 3, 4].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await Promise.all([1, 2, 3, 4].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
     const before = await writers(schema, 'outbox');
     const sent = await recordQueries(async () => {
       await Promise.all([1, 2, 3, 4].map((k) => store.conversations.commit(customerTurn(k))));
@@ -208,7 +222,7 @@ describe('the PostgreSQL store on its own', () => {
     expect(await store.directory.getCustomer('test:u2')).toEqual(makeCustomer('test:u2'));
 
     // Second turns on the same conversations, at the revisions read, one changing its case: one set again.
-    await Promise.all([5, 6].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await Promise.all([5, 6].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
     const contexts = await Promise.all([1, 2].map((k) => store.conversations.loadContext({ key: `test:private:cv${k}`, customerId: `test:u${k}` })));
     await Promise.all(
       [1, 2].map((k, i) =>
@@ -237,8 +251,8 @@ describe('the PostgreSQL store on its own', () => {
     await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
     const read = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
     const results = await Promise.allSettled([
-      // An operator action (no revision read) and a turn that read cv1 before it: in sequence, the second is refused.
-      store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], messages: [makeMessage('a')] })),
+      // Two turns that read cv1 at the same revision: in sequence, the second is refused.
+      store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { state: 'queued' })], messages: [makeMessage('a')] })),
       store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { missStreak: 3 })], messages: [makeMessage('b')] })),
       store.conversations.commit(makeTurn({ conversations: [makeConversation('cv2')], messages: [makeMessage('c', { conversationId: 'cv2' })] })),
     ]);
@@ -253,7 +267,7 @@ describe('the PostgreSQL store on its own', () => {
   it('applies a batch turn by turn when one of its messages was already processed, writing the others', async () => {
     const schema = `set_processed_${++schemaCounter}`;
     const store = await open(schema);
-    await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await Promise.all([1, 2, 3].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
     await store.conversations.commit(customerTurn(2));
     const results = await Promise.allSettled([1, 2, 3].map((k) => store.conversations.commit({ ...customerTurn(k), outbox: [makeOutbox(`again${k}`, { conversationId: `cv${k}` })] })));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
@@ -277,7 +291,7 @@ describe('the PostgreSQL store on its own', () => {
     ];
     // One turn with all five, or three turns (a+b, c+d, e) committed at the same moment.
     const split = turns === 1 ? [items] : [items.slice(0, 2), items.slice(2, 4), items.slice(4)];
-    const claimed = (await Promise.all(split.map((outbox) => store.commitTurnAndClaim(makeTurn({ outbox }), T, 30_000)))).flat();
+    const claimed = (await Promise.all(split.map((outbox) => store.conversations.commit(makeTurn({ outbox }), { claim: { now: T, leaseMs: 30_000 } })))).flat();
     // a and e: first in line and due. b waits behind a, c behind o0 (unsent), d until its time.
     expect(claimed.map((o) => o.id)).toEqual(['a', 'e']);
     expect(claimed[0]).toEqual({ ...items[0], seq: 1, status: 'sending', attempts: 1, notBefore: T + 30_000 });
@@ -293,11 +307,11 @@ describe('the PostgreSQL store on its own', () => {
   it('claims in a commit that falls back to one turn at a time, for the turns written', async () => {
     const store = await open(`lease_fallback_${++schemaCounter}`);
     const T = Date.parse('2026-03-02T09:00:00.000Z');
-    await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await Promise.all([1, 2, 3].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
     await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
     const results = await Promise.allSettled(
       [1, 2, 3].map((k) =>
-        store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: `m${k}` }, outbox: [makeOutbox(`x${k}`, { conversationId: `cv${k}`, notBefore: T })] }), T, 30_000),
+        store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: `m${k}` }, outbox: [makeOutbox(`x${k}`, { conversationId: `cv${k}`, notBefore: T })] }), { claim: { now: T, leaseMs: 30_000 } }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
@@ -310,7 +324,7 @@ describe('the PostgreSQL store on its own', () => {
     const store = await open(`group_reads_${++schemaCounter}`);
     await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1'), makeOutbox('o2', { conversationId: 'cv2' })] }));
     const accepts = await recordQueries(async () => {
-      expect(await Promise.all(['m1', 'm2', 'm3'].map((id) => store.acceptInbound(makeInbound(id))))).toEqual([true, true, true]);
+      expect(await Promise.all(['m1', 'm2', 'm3'].map((id) => acceptDurably(store, makeInbound(id))))).toEqual([true, true, true]);
     });
     expect(accepts).toHaveLength(1);
     const reads = await recordQueries(async () => {
@@ -353,7 +367,7 @@ describe('the PostgreSQL store on its own', () => {
   it('reports a taken conversation key as a StoreError, not as an already processed message', async () => {
     const store = await open(`key_${++schemaCounter}`);
     await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
-    await store.acceptInbound(makeInbound('m1'));
+    await acceptDurably(store, makeInbound('m1'));
     const bad = makeTurn({ inbound: { channel: 'test', id: 'm1' }, conversations: [makeConversation('cv9', { key: 'test:private:cv1' })] });
     const err = await store.conversations.commit(bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
@@ -362,23 +376,42 @@ describe('the PostgreSQL store on its own', () => {
     expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m1']);
   });
 
-  it('upgrades a database created at migration 1 and then commits turns with the one-call function', async () => {
+  it('moves a database of the pre-release numbering (version 6) to the squashed schema, keeping its data, and refuses an older one', async () => {
     const schema = `upgrade_${++schemaCounter}`;
     const oldPool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
     try {
-      expect(await migrate(oldPool, schema, MIGRATIONS.slice(0, 1))).toEqual({ applied: [1], current: 1 });
+      expect(await migrate(oldPool, schema)).toEqual({ applied: [1], current: 1 });
+      // As migrations 1–6 left it: no expiry column, their own numbering and functions.
+      await oldPool.query(`ALTER TABLE store_values DROP COLUMN expires_at;
+        CREATE FUNCTION sportello_apply_turn(turn jsonb) RETURNS void LANGUAGE sql AS 'SELECT 1';
+        DELETE FROM schema_migrations;
+        INSERT INTO schema_migrations (version, name) VALUES (1, 'initial schema'), (2, 'commit a turn in one call'), (3, 'revisions and batched turns'),
+          (4, 'fewer index writes per turn and per sent reply'), (5, 'one subtransaction per batch of turns'), (6, 'a batch of turns as one set of statements')`);
       await oldPool.query(`INSERT INTO inbound (channel, id, message) VALUES ('test', 'old', $1::jsonb)`, [JSON.stringify(makeInbound('old'))]);
+      await oldPool.query(`INSERT INTO store_values (name, value) VALUES ('twitter:cursor', '7')`);
     } finally {
       await oldPool.end();
     }
-    const store = createPostgresStore({ url, schema });
-    opened.push(store);
-    await store.init();
-    expect(await store.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
+    const store = await open(schema);
+    expect(await store.migrate()).toEqual({ applied: [], current: 1 });
     expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['old']);
+    expect(await store.values.get('twitter', 'cursor')).toBe('7');
+    await store.values.set('twitter', 'short', 'x', { ttlMs: 60_000 });
     await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o1')] }));
     await expect(store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o2')] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
     expect((await store.outbox.list({})).map((o) => [o.id, o.seq])).toEqual([['o1', 1]]);
+
+    const older = `upgrade_old_${++schemaCounter}`;
+    const olderPool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${older}` });
+    try {
+      await olderPool.query(`CREATE SCHEMA ${older}; CREATE TABLE ${older}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+        INSERT INTO ${older}.schema_migrations (version, name) VALUES (1, 'initial schema'), (2, 'commit a turn in one call')`);
+    } finally {
+      await olderPool.end();
+    }
+    const refused = createPostgresStore({ url, schema: older });
+    opened.push(refused);
+    await expect(refused.init()).rejects.toThrow(/pre-release schema version 2.*export/);
   });
 
   it('refuses duplicate turns with AlreadyProcessedError even where the database defaults to SERIALIZABLE', async () => {
@@ -395,7 +428,7 @@ describe('the PostgreSQL store on its own', () => {
       const blocker = new pg.Client({ connectionString: u.toString() });
       await blocker.connect();
       try {
-        await store.acceptInbound(makeInbound('race'));
+        await acceptDurably(store, makeInbound('race'));
         // Holding the inbound row makes the three turns really overlap: they all queue on it.
         await blocker.query('BEGIN');
         await blocker.query(`SELECT 1 FROM strict.inbound WHERE id = 'race' FOR UPDATE`);
@@ -438,42 +471,45 @@ describe('several PostgreSQL store instances on one database', () => {
 
   it('accepts a message delivered to both instances at once exactly once', async () => {
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).acceptInbound(makeInbound('dup'))),
+      Array.from({ length: 10 }, (_, i) => acceptDurably(i % 2 ? a : b, makeInbound('dup'))),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect((await a.pendingInbound(10)).map((m) => m.id)).toEqual(['dup']);
+    expect((await a.inbox.pending(10)).map((m) => m.id)).toEqual(['dup']);
   });
 
   it('lets exactly one of 20 concurrent claims from two instances win', async () => {
-    await a.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? a : b).compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: `op${i}` }),
+    await a.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
+    const query = { key: 'test:private:cv1', customerId: 'test:u1' };
+    const reads = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).conversations.loadContext(query)));
+    const results = await Promise.allSettled(
+      reads.map((read, i) =>
+        (i % 2 ? a : b).conversations.commit(makeTurn({ expect: read.revisions, conversations: [{ ...read.conversation!, state: 'assigned', assignee: `op${i}` }] })),
       ),
     );
-    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof TurnConflictError)).toBe(true);
   });
 
   it('never hands the same outbox item to two instances claiming at once', async () => {
-    await a.commitTurn(makeTurn({ outbox: Array.from({ length: 30 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i}` })) }));
-    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimOutbox(Date.now(), 10, 60_000)));
+    await a.conversations.commit(makeTurn({ outbox: Array.from({ length: 30 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i}` })) }));
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).outbox.claim(Date.now(), 10, 60_000)));
     const ids = claims.flat().map((o) => o.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(30);
   });
 
   it('numbers outbox items without gaps or repeats when both instances write one conversation', async () => {
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).commitTurn(makeTurn({ outbox: [makeOutbox(`o${i}`)] }))));
-    const seqs = (await b.listOutbox({ conversationId: 'cv1' })).map((o) => o.seq).sort((x, y) => x - y);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).conversations.commit(makeTurn({ outbox: [makeOutbox(`o${i}`)] }))));
+    const seqs = (await b.outbox.list({ conversationId: 'cv1' })).map((o) => o.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
   it('lets only one of two turns on one conversation that read the same state commit; the other is refused whole', async () => {
-    await a.commitTurn(makeTurn({ conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
-    await a.acceptInbound(makeInbound('ma'));
-    await a.acceptInbound(makeInbound('mb'));
+    await a.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
+    await acceptDurably(a, makeInbound('ma'));
+    await acceptDurably(a, makeInbound('mb'));
     const query = { key: 'test:private:cv1', customerId: 'test:u1' };
-    const [ctxA, ctxB] = await Promise.all([a.loadTurnContext(query), b.loadTurnContext(query)]);
+    const [ctxA, ctxB] = await Promise.all([a.conversations.loadContext(query), b.conversations.loadContext(query)]);
     const turn = (ctx: typeof ctxA, tag: string) =>
       makeTurn({
         expect: ctx.revisions,
@@ -483,21 +519,21 @@ describe('several PostgreSQL store instances on one database', () => {
         messages: [makeMessage(tag)],
         outbox: [makeOutbox(tag)],
       });
-    const results = await Promise.allSettled([a.commitTurn(turn(ctxA, 'ma')), b.commitTurn(turn(ctxB, 'mb'))]);
+    const results = await Promise.allSettled([a.conversations.commit(turn(ctxA, 'ma')), b.conversations.commit(turn(ctxB, 'mb'))]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(lost?.reason).toBeInstanceOf(TurnConflictError);
-    expect(await a.listMessages({ conversationId: 'cv1' })).toHaveLength(1);
-    expect(await a.pendingInbound(10)).toHaveLength(1);
+    expect(await a.conversations.listMessages({ conversationId: 'cv1' })).toHaveLength(1);
+    expect(await a.inbox.pending(10)).toHaveLength(1);
   });
 
   it('applies every turn of one conversation, in sequence, when two instances run them at once', async () => {
     // Like two processes of the pipeline: read the context, decide (here: count), commit with
     // the revisions read, and run the turn again when it is refused as a conflict.
-    await a.commitTurn(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
+    await a.conversations.commit(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
     let conflicts = 0;
     const runTurn = async (store: PostgresStore, tag: string): Promise<void> => {
-      await store.acceptInbound(makeInbound(tag));
+      await acceptDurably(store, makeInbound(tag));
       for (;;) {
         const ctx = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
         const conversation = ctx.conversation!;
@@ -522,22 +558,22 @@ describe('several PostgreSQL store instances on one database', () => {
       }
     };
     const tags = Array.from({ length: 20 }, (_, i) => `m${i}`);
-    await Promise.all(tags.map((tag, i) => (i % 2 ? a : b).withConversationLock('test:private:cv1', () => runTurn(i % 2 ? a : b, tag))));
-    const conversation = await b.getConversation('cv1');
+    await Promise.all(tags.map((tag, i) => (i % 2 ? a : b).conversations.withLock('test:private:cv1', () => runTurn(i % 2 ? a : b, tag))));
+    const conversation = await b.conversations.get('cv1');
     expect(conversation?.missStreak).toBe(20);
     expect([...(conversation?.flags ?? [])].sort()).toEqual([...tags].sort());
-    expect((await b.getCase('case1'))?.conversationIds).toHaveLength(21);
+    expect((await b.conversations.getCase('case1'))?.conversationIds).toHaveLength(21);
     // Each turn saw the one before: the order of flags is the order of commits, as is the outbox's.
-    const order = (await b.listOutbox({ conversationId: 'cv1' })).sort((x, y) => x.seq - y.seq).map((o) => o.id);
+    const order = (await b.outbox.list({ conversationId: 'cv1' })).sort((x, y) => x.seq - y.seq).map((o) => o.id);
     expect(order).toEqual(conversation?.flags);
-    expect(await b.pendingInbound(30)).toEqual([]);
+    expect(await b.inbox.pending(30)).toEqual([]);
     expect(conflicts).toBeGreaterThan(0);
   });
 
   it('does not run out of connections when every lock holder also queries', async () => {
     const small = await open(`shared_${schemaCounter}`, { poolSize: 2 });
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => small.withConversationLock(`key${i}`, async () => small.setValue(`v${i}`, String(i)).then(() => i))),
+      Array.from({ length: 8 }, (_, i) => small.conversations.withLock(`key${i}`, async () => small.values.set('test', `v${i}`, String(i)).then(() => i))),
     );
     expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     await small.close();

@@ -3,7 +3,7 @@
  * lowdb.test.ts and postgres.test.ts against the real stores.
  */
 import { AlreadyProcessedError, TurnConflictError } from '../../src/core/errors.js';
-import type { Store, TurnRecord } from '../../src/core/ports.js';
+import { emptyRevisions, type Revisions, type Store, type TurnRecord } from '../../src/core/ports.js';
 import type {
   Case,
   Conversation,
@@ -122,9 +122,40 @@ export function makeSuggestion(id: string, over: Partial<FaqSuggestion> = {}): F
   };
 }
 
-/** A turn with nothing in it but what `over` adds. */
+/** A turn with nothing in it but what `over` adds (it read nothing: `expect` is empty). */
 export function makeTurn(over: Partial<TurnRecord> = {}): TurnRecord {
-  return { conversations: [], messages: [], outbox: [], events: [], ...over };
+  return { expect: emptyRevisions(), conversations: [], messages: [], outbox: [], events: [], ...over };
+}
+
+/** Accepts a message and waits until it is durable; resolves with `fresh`. */
+export async function accepted(store: Store, msg: InboundMessage): Promise<boolean> {
+  const { fresh, durable } = await store.inbox.accept(msg);
+  await durable;
+  return fresh;
+}
+
+/**
+ * The revisions a turn reads of these stored conversations (and their cases): what it passes as
+ * `expect` to write them again.
+ */
+export async function revisionsOf(store: Store, conversations: ReadonlyArray<{ key: string; customerId: string }>): Promise<Revisions> {
+  const all = emptyRevisions();
+  for (const c of conversations) {
+    const { revisions } = await store.conversations.loadContext({ key: c.key, customerId: c.customerId });
+    Object.assign(all.conversations, revisions.conversations);
+    Object.assign(all.cases, revisions.cases);
+  }
+  return all;
+}
+
+/**
+ * A message seen before is processed once: the store says it is not fresh, or (a store that
+ * tells at commit) refuses the turn that would process it again, writing nothing.
+ */
+export async function expectSeen(store: Store, msg: InboundMessage): Promise<void> {
+  if (!(await accepted(store, msg))) return;
+  await expect(store.conversations.commit(makeTurn({ inbound: { channel: msg.channel, id: msg.id }, outbox: [makeOutbox(`again-${msg.id}`)] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
+  expect(await store.outbox.get(`again-${msg.id}`)).toBeUndefined();
 }
 
 /** Registers the shared contract tests for one implementation. */
@@ -139,23 +170,26 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
     });
 
     describe('inbound messages', () => {
-      it('accepts a message once and refuses the same channel and id again', async () => {
-        expect(await store.acceptInbound(makeInbound('m1'))).toBe(true);
-        expect(await store.acceptInbound(makeInbound('m1', { text: 'changed' }))).toBe(false);
-        expect(await store.acceptInbound(makeInbound('m1', { channel: 'other' }))).toBe(true);
+      it('accepts a message once and processes the same channel and id once', async () => {
+        expect(await accepted(store, makeInbound('m1'))).toBe(true);
+        await accepted(store, makeInbound('m1', { text: 'changed' }));
+        expect(await accepted(store, makeInbound('m1', { channel: 'other' }))).toBe(true);
+        await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        await expectSeen(store, makeInbound('m1'));
+        expect((await store.inbox.pending(10)).map((m) => `${m.channel}/${m.id}/${m.text}`)).toEqual(['other/m1/ciao m1']);
       });
 
       it('accepts a message delivered twice at the same moment exactly once', async () => {
-        const results = await Promise.all([makeInbound('m1'), makeInbound('m1'), makeInbound('m2'), makeInbound('m1', { channel: 'other' })].map((m) => store.acceptInbound(m)));
+        const results = await Promise.all([makeInbound('m1'), makeInbound('m1'), makeInbound('m2'), makeInbound('m1', { channel: 'other' })].map((m) => accepted(store, m)));
         expect(results).toEqual([true, false, true, true]);
         expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm1']);
       });
 
       it('lists accepted messages not yet processed, oldest first, exactly as given', async () => {
         const first = makeInbound('m1', { ref: { conversation: { id: 'bf-1' } }, payload: 'faq:orari', threadId: 't1', inReplyTo: 'x0' });
-        await store.acceptInbound(first);
-        await store.acceptInbound(makeInbound('m2'));
-        await store.acceptInbound(makeInbound('m3'));
+        await accepted(store, first);
+        await accepted(store, makeInbound('m2'));
+        await accepted(store, makeInbound('m3'));
         const pending = await store.inbox.pending(10);
         expect(pending.map((m) => m.id)).toEqual(['m1', 'm2', 'm3']);
         expect(pending[0]).toEqual(first);
@@ -163,15 +197,15 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('stops listing a message once a committed turn names it, and still refuses it', async () => {
-        await store.acceptInbound(makeInbound('m1'));
-        await store.acceptInbound(makeInbound('m2'));
+        await accepted(store, makeInbound('m1'));
+        await accepted(store, makeInbound('m2'));
         await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
         expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
-        expect(await store.acceptInbound(makeInbound('m1'))).toBe(false);
+        await expectSeen(store, makeInbound('m1'));
       });
 
       it('refuses a second turn for a message already processed, writing nothing of it', async () => {
-        await store.acceptInbound(makeInbound('m1'));
+        await accepted(store, makeInbound('m1'));
         await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
         const second = makeTurn({ inbound: { channel: 'test', id: 'm1' }, messages: [makeMessage('dup-msg')], outbox: [makeOutbox('dup-out')] });
         await expect(store.conversations.commit(second)).rejects.toBeInstanceOf(AlreadyProcessedError);
@@ -179,7 +213,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('lets exactly one of two concurrent turns for the same message win', async () => {
-        await store.acceptInbound(makeInbound('race'));
+        await accepted(store, makeInbound('race'));
         const results = await Promise.allSettled([
           store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-a')] })),
           store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-b')] })),
@@ -191,7 +225,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
       it('remembers a message processed by a turn even when it was never accepted', async () => {
         await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'late' } }));
-        expect(await store.acceptInbound(makeInbound('late'))).toBe(false);
+        await expectSeen(store, makeInbound('late'));
         expect(await store.inbox.pending(10)).toEqual([]);
       });
     });
@@ -201,7 +235,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         const customer = makeCustomer();
         const conversation = makeConversation('cv1');
         const theCase = makeCase('case1', { conversationIds: ['cv1'] });
-        await store.acceptInbound(makeInbound('m1'));
+        await accepted(store, makeInbound('m1'));
         await store.conversations.commit(
           makeTurn({
             inbound: { channel: 'test', id: 'm1' },
@@ -233,6 +267,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.conversations.commit(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1'), messages: [makeMessage('msg1')] }));
         await store.conversations.commit(
           makeTurn({
+            expect: await revisionsOf(store, [makeConversation('cv1')]),
             customer: makeCustomer('test:u1', { lastSeenAt: iso(5000), name: 'Anna' }),
             conversations: [makeConversation('cv1', { state: 'queued', missStreak: 2, updatedAt: iso(5000) })],
             case: makeCase('case1', { conversationIds: ['cv1', 'cv2'] }),
@@ -248,7 +283,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
       it('writes nothing of a turn that fails (a conversation key already taken)', async () => {
         await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
-        await store.acceptInbound(makeInbound('m9'));
+        await accepted(store, makeInbound('m9'));
         const bad = makeTurn({
           inbound: { channel: 'test', id: 'm9' },
           customer: makeCustomer('test:u9'),
@@ -289,8 +324,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('keeps what was written after the store is closed and opened again', async () => {
-        await store.acceptInbound(makeInbound('m1'));
-        await store.acceptInbound(makeInbound('m2'));
+        await accepted(store, makeInbound('m1'));
+        await accepted(store, makeInbound('m2'));
         await store.conversations.commit(
           makeTurn({
             inbound: { channel: 'test', id: 'm1' },
@@ -303,7 +338,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         );
         await store.directory.addOperator(makeOperator('op1', 'Marta'));
         await store.suggestions.add(makeSuggestion('s1'));
-        await store.setValue('twitter:since_id', '1790000000000000000');
+        await store.values.set('twitter', 'since_id', '1790000000000000000');
         store = await harness.reopen(store);
         expect(await store.conversations.get('cv1')).toEqual(makeConversation('cv1'));
         expect(await store.directory.getCustomer('test:u1')).toEqual(makeCustomer());
@@ -312,8 +347,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.outbox.get('o1'))?.seq).toBe(1);
         expect(await store.directory.findOperatorByName('Marta')).toEqual(makeOperator('op1', 'Marta'));
         expect((await store.suggestions.list()).map((s) => s.id)).toEqual(['s1']);
-        expect(await store.getValue('twitter:since_id')).toBe('1790000000000000000');
-        expect(await store.acceptInbound(makeInbound('m1'))).toBe(false);
+        expect(await store.values.get('twitter', 'since_id')).toBe('1790000000000000000');
+        await expectSeen(store, makeInbound('m1'));
         expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o2')] }));
         expect((await store.outbox.get('o2'))?.seq).toBe(2);
@@ -322,7 +357,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('is not changed by changing what was written, after writing it (it kept a copy, or froze the records)', async () => {
         const conversation = makeConversation('cv1');
         const msg = makeInbound('m-own');
-        await store.acceptInbound(msg);
+        await accepted(store, msg);
         const turn = makeTurn({ conversations: [conversation], outbox: [makeOutbox('o-own')] });
         await store.conversations.commit(turn);
         // A store that keeps the caller's records freezes them: the change throws a TypeError.
@@ -384,7 +419,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             ],
           }),
         );
-        const ids = async (filter: Parameters<Store['listConversations']>[0]) => (await store.conversations.list(filter)).map((c) => c.id);
+        const ids = async (filter: Parameters<Store['conversations']['list']>[0]) => (await store.conversations.list(filter)).map((c) => c.id);
         expect(await ids({})).toEqual(['d', 'b', 'c', 'a']);
         expect(await ids({ states: ['queued'] })).toEqual(['c', 'a']);
         expect(await ids({ states: ['queued', 'assigned'], limit: 2 })).toEqual(['b', 'c']);
@@ -405,58 +440,60 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('keeps an updated case or message in its place', async () => {
-        await store.conversations.commit(makeTurn({ case: makeCase('a'), messages: [makeMessage('m1'), makeMessage('m2')] }));
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { caseId: 'a' })], case: makeCase('a'), messages: [makeMessage('m1'), makeMessage('m2')] }));
         await store.conversations.commit(makeTurn({ case: makeCase('b') }));
-        await store.conversations.commit(makeTurn({ case: makeCase('a', { status: 'resolved' }), messages: [makeMessage('m1', { platformId: 'p1' })] }));
+        const expect_ = await revisionsOf(store, [makeConversation('cv1')]);
+        await store.conversations.commit(makeTurn({ expect: expect_, case: makeCase('a', { status: 'resolved' }), messages: [makeMessage('m1', { platformId: 'p1' })] }));
         expect((await store.conversations.listCases('test:u1')).map((c) => [c.id, c.status])).toEqual([['a', 'resolved'], ['b', 'open']]);
         expect((await store.conversations.findOpenCase('test:u1'))?.id).toBe('b');
         expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => [m.id, m.platformId])).toEqual([['m1', 'p1'], ['m2', undefined]]);
       });
     });
 
-    describe('compare-and-set of a conversation', () => {
+    describe('writing only what was read (revisions)', () => {
       beforeEach(async () => {
-        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
       });
 
-      it('moves the conversation when state and assignee are as expected and returns it', async () => {
-        const updated = await store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: 'op1', updatedAt: iso(1000) });
-        expect(updated).toMatchObject({ id: 'cv1', state: 'assigned', assignee: 'op1', updatedAt: iso(1000) });
-        expect(await store.conversations.get('cv1')).toEqual(updated);
+      it('refuses a turn that writes a stored conversation or case it did not read, writing nothing', async () => {
+        const turn = (over: Partial<TurnRecord>) => makeTurn({ messages: [makeMessage('unread')], outbox: [makeOutbox('unread')], ...over });
+        await expect(store.conversations.commit(turn({ conversations: [makeConversation('cv1', { state: 'assigned', assignee: 'op1' })] }))).rejects.toBeInstanceOf(TurnConflictError);
+        await expect(store.conversations.commit(turn({ case: makeCase('case1', { status: 'resolved' }) }))).rejects.toBeInstanceOf(TurnConflictError);
+        // Listing another record's revision is no licence: the one written must be listed.
+        const other = await revisionsOf(store, [makeConversation('cv1')]);
+        const onlyTheCase = { conversations: {}, cases: other.cases };
+        await expect(store.conversations.commit(turn({ expect: onlyTheCase, conversations: [makeConversation('cv1', { state: 'bot' })] }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect(await store.conversations.get('cv1')).toEqual(makeConversation('cv1', { state: 'queued' }));
+        expect((await store.conversations.getCase('case1'))?.status).toBe('open');
+        expect(await store.conversations.listMessages({})).toEqual([]);
+        expect(await store.outbox.get('unread')).toBeUndefined();
+      });
+
+      it('writes a conversation read at its current revision, as given (a field left out is removed)', async () => {
+        const read = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+        const claimed = { ...read.conversation!, state: 'assigned' as const, assignee: 'op1', updatedAt: iso(1000) };
+        await store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [claimed] }));
+        expect(await store.conversations.get('cv1')).toEqual(claimed);
         expect((await store.conversations.list({ assignee: 'op1' })).map((c) => c.id)).toEqual(['cv1']);
-      });
-
-      it('returns undefined and changes nothing when the state is not one expected', async () => {
-        expect(await store.compareAndSetConversation('cv1', { states: ['bot', 'assigned'] }, { state: 'resolved' })).toBeUndefined();
-        expect((await store.conversations.get('cv1'))?.state).toBe('queued');
-        expect(await store.compareAndSetConversation('nope', { states: ['queued'] }, { state: 'assigned' })).toBeUndefined();
-      });
-
-      it('checks the assignee: null means unassigned, a name must match, undefined is not checked', async () => {
-        await store.compareAndSetConversation('cv1', { states: ['queued'] }, { state: 'assigned', assignee: 'op1' });
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: null }, { state: 'resolved' })).toBeUndefined();
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op2' }, { state: 'resolved' })).toBeUndefined();
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op1' }, { missStreak: 1 })).toMatchObject({ missStreak: 1 });
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'] }, { missStreak: 2 })).toMatchObject({ missStreak: 2 });
-      });
-
-      it('removes a field the change sets to undefined (giving a conversation back to the queue)', async () => {
-        await store.compareAndSetConversation('cv1', { states: ['queued'] }, { state: 'assigned', assignee: 'op1' });
-        const back = await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op1' }, { state: 'queued', assignee: undefined });
-        expect(back?.assignee).toBeUndefined();
-        expect('assignee' in (back ?? {})).toBe(false);
-        expect(await store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: 'op2' })).toMatchObject({ assignee: 'op2' });
+        const again = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+        const { assignee: _gone, ...back } = { ...again.conversation!, state: 'queued' as const };
+        await store.conversations.commit(makeTurn({ expect: again.revisions, conversations: [back] }));
+        const stored = await store.conversations.get('cv1');
+        expect(stored?.state).toBe('queued');
+        expect('assignee' in (stored ?? {})).toBe(false);
       });
 
       it('lets exactly one of 20 concurrent claims win', async () => {
-        const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: `op${i}` }),
+        const reads = await Promise.all(Array.from({ length: 20 }, () => store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' })));
+        const results = await Promise.allSettled(
+          reads.map((read, i) =>
+            store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [{ ...read.conversation!, state: 'assigned', assignee: `op${i}` }] })),
           ),
         );
-        const winners = results.filter((r) => r !== undefined);
+        const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`op${i}`] : []));
         expect(winners).toHaveLength(1);
-        expect((await store.conversations.get('cv1'))?.assignee).toBe(winners[0]?.assignee);
+        expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof TurnConflictError)).toBe(true);
+        expect((await store.conversations.get('cv1'))?.assignee).toBe(winners[0]);
       });
     });
 
@@ -585,16 +622,43 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('reads several values asked for at the same moment, each its own', async () => {
-        await store.setValue('a', '1');
-        await store.setValue('b', '2');
-        expect(await Promise.all(['a', 'missing', 'b', 'a'].map((n) => store.getValue(n)))).toEqual(['1', undefined, '2', '1']);
+        await store.values.set('test', 'a', '1');
+        await store.values.set('test', 'b', '2');
+        await store.values.set('other', 'a', 'other namespace');
+        expect(await Promise.all(['a', 'missing', 'b', 'a'].map((n) => store.values.get('test', n)))).toEqual(['1', undefined, '2', '1']);
+        expect(await store.values.get('other', 'a')).toBe('other namespace');
       });
 
-      it('keeps the last value written under a name', async () => {
-        expect(await store.getValue('cursor')).toBeUndefined();
-        await store.setValue('cursor', '1');
-        await store.setValue('cursor', '2');
-        expect(await store.getValue('cursor')).toBe('2');
+      it('keeps the last value written under a key, and forgets a deleted one', async () => {
+        expect(await store.values.get('test', 'cursor')).toBeUndefined();
+        await store.values.set('test', 'cursor', '1');
+        await store.values.set('test', 'cursor', '2');
+        expect(await store.values.get('test', 'cursor')).toBe('2');
+        await store.values.delete('test', 'cursor');
+        await store.values.delete('test', 'never-set');
+        expect(await store.values.get('test', 'cursor')).toBeUndefined();
+      });
+
+      it('never returns a value after its time to live, and keeps one set again without it', async () => {
+        await store.values.set('test', 'short', 'x', { ttlMs: 150 });
+        await store.values.set('test', 'long', 'y', { ttlMs: 60_000 });
+        await store.values.set('test', 'renewed', 'old', { ttlMs: 150 });
+        await store.values.set('test', 'renewed', 'new');
+        expect(await store.values.get('test', 'short')).toBe('x');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await store.values.get('test', 'short')).toBeUndefined();
+        expect(await store.values.get('test', 'long')).toBe('y');
+        expect(await store.values.get('test', 'renewed')).toBe('new');
+        store = await harness.reopen(store);
+        expect(await store.values.get('test', 'short')).toBeUndefined();
+        expect(await store.values.get('test', 'long')).toBe('y');
+        expect((await store.exportAll()).values).not.toHaveProperty('test:short');
+      });
+
+      it('refuses a namespace that is not a plain word, and a time to live that is not positive', async () => {
+        await expect(store.values.set('Bad Space', 'k', 'v')).rejects.toThrow(/namespace/);
+        await expect(store.values.set('test', 'k', 'v', { ttlMs: 0 })).rejects.toThrow(/time to live/);
+        expect(await store.values.get('test', 'k')).toBeUndefined();
       });
     });
 
@@ -627,17 +691,15 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(Object.keys(ctx.revisions.cases).sort()).toEqual(['case1', 'case3']);
       });
 
-      it('finds the linked customer through a named value, in the same call, and no link while the value is unset', async () => {
+      it('reads other conversations by key in the same call, with their revisions', async () => {
         await seed();
-        const query = { key: 'test:private:u9', customerId: 'test:u9', linkedCustomerIdFrom: { value: 'link:u9', prefix: 'test:' } };
-        const unlinked = await store.conversations.loadContext(query);
-        expect(unlinked.linkedOpenCase).toBeUndefined();
-        expect(unlinked.related).toEqual([]);
-        await store.setValue('link:u9', 'u2');
-        const linked = await store.conversations.loadContext(query);
-        expect(linked.linkedOpenCase?.id).toBe('case3');
-        expect(linked.related.map((c) => c.id)).toEqual(['cv3']);
-        expect(Object.keys(linked.revisions.cases)).toEqual(['case3']);
+        const ctx = await store.conversations.loadContext({ key: 'test:private:u9', customerId: 'test:u9', otherKeys: ['test:private:u2', 'test:private:nobody'] });
+        expect(ctx.conversation).toBeUndefined();
+        expect(ctx.related.map((c) => c.id)).toEqual(['cv3']);
+        expect(Object.keys(ctx.revisions.conversations)).toEqual(['cv3']);
+        // What it read it may write.
+        await store.conversations.commit(makeTurn({ expect: ctx.revisions, conversations: [{ ...ctx.related[0]!, missStreak: 4 }] }));
+        expect((await store.conversations.get('cv3'))?.missStreak).toBe(4);
       });
 
       it('reads an empty context for a customer and key never seen', async () => {
@@ -648,7 +710,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
       it('writes a turn whose conversations and case are still as read, and refuses one that raced another write', async () => {
         await seed();
-        await store.acceptInbound(makeInbound('m1'));
+        await accepted(store, makeInbound('m1'));
         const ctx = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1' });
         const turn = (tag: string, inbound?: string) =>
           makeTurn({
@@ -677,12 +739,13 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('refuses a turn when an operator claimed the conversation or another turn changed its case since it was read', async () => {
         await seed();
         const ctx = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1' });
-        await store.compareAndSetConversation('cv1', { states: ['bot'] }, { state: 'assigned', assignee: 'op1' });
+        const claim = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        await store.conversations.commit(makeTurn({ expect: claim.revisions, conversations: [{ ...claim.conversation!, state: 'assigned', assignee: 'op1' }] }));
         await expect(store.conversations.commit(makeTurn({ expect: ctx.revisions, conversations: [ctx.conversation!] }))).rejects.toBeInstanceOf(TurnConflictError);
         expect(await store.conversations.get('cv1')).toMatchObject({ state: 'assigned', assignee: 'op1' });
 
         const fresh = await store.conversations.loadContext({ key: 'test:private:cv2', customerId: 'test:u1' });
-        await store.conversations.commit(makeTurn({ case: { ...fresh.case!, conversationIds: ['cv1', 'cv2', 'cv4'] } }));
+        await store.conversations.commit(makeTurn({ expect: fresh.revisions, case: { ...fresh.case!, conversationIds: ['cv1', 'cv2', 'cv4'] } }));
         await expect(store.conversations.commit(makeTurn({ expect: fresh.revisions, case: fresh.case }))).rejects.toBeInstanceOf(TurnConflictError);
         expect((await store.conversations.getCase('case1'))?.conversationIds).toEqual(['cv1', 'cv2', 'cv4']);
       });
@@ -690,7 +753,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('refuses as a conflict a new conversation whose key another conversation took meanwhile', async () => {
         await seed();
         const err = await store
-          .commitTurn(makeTurn({ expect: { conversations: {}, cases: {} }, conversations: [makeConversation('cv9', { key: 'test:private:cv2' })] }))
+          .conversations.commit(makeTurn({ expect: { conversations: {}, cases: {} }, conversations: [makeConversation('cv9', { key: 'test:private:cv2' })] }))
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TurnConflictError);
         expect(await store.conversations.get('cv9')).toBeUndefined();
@@ -698,7 +761,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
       it('commits turns made at the same moment each on its own: one refused, the others written', async () => {
         await seed();
-        await store.acceptInbound(makeInbound('m1'));
+        await accepted(store, makeInbound('m1'));
         await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
         const results = await Promise.allSettled([
           store.conversations.commit(makeTurn({ messages: [makeMessage('ok1')], outbox: [makeOutbox('ok1')] })),
@@ -742,8 +805,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
     describe('export and import', () => {
       it('exports everything and imports it into an empty store, twice without duplicates', async () => {
-        await store.acceptInbound(makeInbound('m1'));
-        await store.acceptInbound(makeInbound('m2'));
+        await accepted(store, makeInbound('m1'));
+        await accepted(store, makeInbound('m2'));
         await store.conversations.commit(
           makeTurn({
             inbound: { channel: 'test', id: 'm1' },
@@ -758,7 +821,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: iso(1) });
         await store.directory.addOperator(makeOperator('op1', 'Marta'));
         await store.suggestions.add(makeSuggestion('s1'));
-        await store.setValue('cursor', '42');
+        await store.values.set('test', 'cursor', '42');
         const snapshot = await store.exportAll();
         expect(snapshot).toMatchObject({ format: 'sportello-store', version: 1 });
         expect(snapshot.inbound.map((r) => [r.id, r.processedAt !== undefined])).toEqual([['m1', true], ['m2', false]]);
@@ -770,10 +833,10 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           const again = await target.exportAll();
           const strip = (s: StoreSnapshot) => ({ ...s, exportedAt: '', inbound: s.inbound.map((r) => ({ ...r, acceptedAt: '', processedAt: r.processedAt && 'x' })) });
           expect(strip(again)).toEqual(strip(snapshot));
-          expect(await target.acceptInbound(makeInbound('m1'))).toBe(false);
-          expect((await target.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
-          await target.commitTurn(makeTurn({ outbox: [makeOutbox('o3')] }));
-          expect((await target.getOutboxItem('o3'))?.seq).toBe(3);
+          await expectSeen(target, makeInbound('m1'));
+          expect((await target.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
+          await target.conversations.commit(makeTurn({ outbox: [makeOutbox('o3')] }));
+          expect((await target.outbox.get('o3'))?.seq).toBe(3);
         } finally {
           await target.close();
         }
