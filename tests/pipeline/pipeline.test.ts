@@ -86,13 +86,16 @@ describe('handleMessage through the real pipeline', () => {
     const escalated = await t.app.pipeline.receive(t.message('voglio parlare con un operatore'));
     const id = escalated.conversation!.id;
     const store = t.app.store;
-    const commit = store.conversations.commit.bind(store);
+    const commit = store.conversations.commit.bind(store.conversations);
     let commits = 0;
-    // The claim lands between the turn's read and its commit, as from another instance.
-    store.conversations.commit = async (turn) => {
-      commits += 1;
-      if (commits === 1) await t.app.desk.claim(id, operator);
-      return commit(turn);
+    // The claim (itself a commit, with no inbound message) lands between the customer turn's read
+    // and its commit, as from another instance.
+    store.conversations.commit = async (turn, options) => {
+      if (turn.inbound) {
+        commits += 1;
+        if (commits === 1) await t.app.desk.claim(id, operator);
+      }
+      return commit(turn, options);
     };
     const outcome = await t.app.pipeline.receive(t.message('quali sono i vostri orari?'));
     expect(commits).toBe(2);

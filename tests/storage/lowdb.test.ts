@@ -50,7 +50,7 @@ describe('the lowdb store on disk', () => {
     await store.close();
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { format: string; values: Record<string, string> };
     expect(doc.format).toBe('sportello-store');
-    expect(doc.values).toEqual({ cursor: '7' });
+    expect(doc.values).toEqual({ 'test:cursor': '7' });
   });
 
   it('sends again at once, after a restart, the replies the previous run had claimed (one process owns the file)', async () => {
@@ -155,13 +155,13 @@ describe('the lowdb store on disk', () => {
     await store.init();
     await store.values.set('test', 'first', '1');
     // The first write found an empty main file smaller than the journal threshold: it went to the journal.
-    expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"first"');
+    expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"test:first"');
     for (let i = 0; i < 40; i++) {
       await store.conversations.commit(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
     }
     // 40 turns of ~400 bytes passed 4 KiB: the journal was folded into the main file at least once.
     const main = JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[]; values: Record<string, string> };
-    expect(main.values).toEqual({ first: '1' });
+    expect(main.values).toEqual({ 'test:first': '1' });
     expect(main.messages.length).toBeGreaterThan(0);
     expect(main.messages.length).toBeLessThan(40);
     // Reopen without close() (as after a crash): main file + journal give everything.
@@ -243,8 +243,8 @@ describe('the lowdb store on disk', () => {
     await store.values.set('test', 'in-file', 'old');
     await store.close();
     // As a crash would leave it: the old main file, the rotated journal (lines 1–2) and the new one (line 3).
-    writeFileSync(`${file}.journal.prev`, `[1,[["value",{"name":"a","value":"1"}]]]\n[2,[["value",{"name":"in-file","value":"new"}]]]\n`);
-    writeFileSync(`${file}.journal`, `[3,[["value",{"name":"a","value":"3"}]]]\n`);
+    writeFileSync(`${file}.journal.prev`, `[1,[["value",{"name":"test:a","value":"1"}]]]\n[2,[["value",{"name":"test:in-file","value":"new"}]]]\n`);
+    writeFileSync(`${file}.journal`, `[3,[["value",{"name":"test:a","value":"3"}]]]\n`);
     const reopened = await open(file);
     expect(await reopened.values.get('test', 'a')).toBe('3');
     expect(await reopened.values.get('test', 'in-file')).toBe('new');
