@@ -22,8 +22,8 @@ import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createHttpServer, createMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
-import { createLowdbStore } from './storage/lowdb/index.js';
-import { createPostgresStore, createPostgresEventBus } from './storage/postgres/index.js';
+import { createStore } from './storage/index.js';
+import { createPostgresEventBus } from './storage/postgres/index.js';
 import { createWebchatChannel } from './channels/webchat/index.js';
 import { createTwitterChannel } from './channels/twitter/index.js';
 import { createMessengerChannel } from './channels/messenger/index.js';
@@ -74,12 +74,8 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   let store = options.store;
   let bus = options.bus;
   if (!store) {
-    if (config.databaseUrl) {
-      store = createPostgresStore({ url: config.databaseUrl });
-      bus ??= createPostgresEventBus({ url: config.databaseUrl, onError: (err, context) => logger.warn({ err }, context) });
-    } else {
-      store = createLowdbStore({ file: config.dataFile });
-    }
+    store = createStore(config);
+    if (config.databaseUrl) bus ??= createPostgresEventBus({ url: config.databaseUrl, onError: (err, context) => logger.warn({ err }, context) });
   }
   bus ??= createLocalEventBus();
   await store.init();
@@ -166,7 +162,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
         customerMessages,
         operatorAnswer,
         operator,
-        customer: await theStore.getCustomer(conversation.customerId),
+        customer: await theStore.directory.getCustomer(conversation.customerId),
         knowledge: knowledge.current(),
         language: conversation.language ?? config.defaultLocale,
         clock,
@@ -201,7 +197,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   const unsubscribe = theBus.subscribe((event, { local }) => {
     if (!local || !CHANNEL_EVENTS.has(event.type) || !('conversationId' in event)) return;
     void (async () => {
-      const conversation = await theStore.getConversation(event.conversationId);
+      const conversation = await theStore.conversations.get(event.conversationId);
       const adapter = conversation ? channels.get(conversation.channel) : undefined;
       if (conversation && adapter?.notify) await adapter.notify(event, conversation);
     })().catch((err: unknown) => logger.warn({ err, event: event.type }, 'channel notification failed'));

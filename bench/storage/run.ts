@@ -24,6 +24,8 @@ function turn(i: number, conversations: number): TurnRecord {
   const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
   const customerId = `test:u${c}`;
   return {
+    // A new conversation each turn's first time; later turns overwrite without reading (bench only).
+    expect: { conversations: {}, cases: {} },
     inbound: { channel: 'test', id: `in${i}` },
     customer: { id: customerId, channel: 'test', platformId: `u${c}`, firstSeenAt: at, lastSeenAt: at },
     conversations: [{ id: `cv${c}`, key: `test:private:u${c}`, channel: 'test', visibility: 'private', customerId, caseId: `case${c}`, state: 'bot', missStreak: 0, flags: [], createdAt: at, updatedAt: at }],
@@ -66,7 +68,7 @@ async function timeTurns(store: Store, count: number, concurrency: number, offse
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
-        await store.commitTurn(turn(offset + i, conversations));
+        await store.conversations.commit(turn(offset + i, conversations));
       }
     }),
   );
@@ -77,8 +79,8 @@ async function timeReads(store: Store, conversations: number, count = 2000): Pro
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     const c = i % conversations;
-    await store.findConversationByKey(`test:private:u${c}`);
-    await store.listMessages({ conversationId: `cv${c}` });
+    await store.conversations.findByKey(`test:private:u${c}`);
+    await store.conversations.listMessages({ conversationId: `cv${c}` });
   }
   return ((performance.now() - start) / count) * 1000;
 }
@@ -130,10 +132,10 @@ try {
   let claimed = 0;
   const start = performance.now();
   for (;;) {
-    const items = await store.claimOutbox(Date.now(), 50, 60_000);
+    const items = await store.outbox.claim(Date.now(), 50, 60_000);
     if (!items.length) break;
     claimed += items.length;
-    await Promise.all(items.map((o) => store.completeOutbox(o.id, { status: 'sent', platformId: 'p', at: new Date().toISOString() })));
+    await Promise.all(items.map((o) => store.outbox.complete(o.id, { status: 'sent', platformId: 'p', at: new Date().toISOString() })));
   }
   const claimRate = claimed / ((performance.now() - start) / 1000);
   await store.close();

@@ -221,7 +221,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
   }
   const { command, id, values } = parsed;
   if (command === 'list') {
-    const pending = await deps.store.listSuggestions({ status: 'pending' });
+    const pending = await deps.store.suggestions.list({ status: 'pending' });
     if (pending.length === 0) io.stdout.write('no pending suggestions\n');
     for (const s of pending) io.stdout.write(`${describe(s)}\n`);
     return 0;
@@ -230,7 +230,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
     io.stderr.write(`sportello faq review ${command}: which suggestion? give its ID\n${REVIEW_USAGE}`);
     return 2;
   }
-  const all = await deps.store.listSuggestions();
+  const all = await deps.store.suggestions.list();
   const suggestion = all.find((s) => s.id === id);
   if (!suggestion) {
     io.stderr.write(`sportello faq review: no suggestion with id ${id}\n`);
@@ -247,7 +247,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
   const reviewer = values.reviewer ?? defaultReviewer();
   const reviewedAt = deps.clock.now().toISOString();
   if (command === 'reject') {
-    await deps.store.updateSuggestion(id, { status: 'rejected', reviewedBy: reviewer, reviewedAt });
+    await deps.store.suggestions.update(id, { status: 'rejected', reviewedBy: reviewer, reviewedAt });
     io.stdout.write(`rejected ${id}\n`);
     return 0;
   }
@@ -262,7 +262,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
       ...(values.question !== undefined ? { questions: values.question } : {}),
     };
     const { file } = await approveSuggestion(suggestion, { faqDir: deps.faqDir, intentsDir: deps.intentsDir, reviewer, clock: deps.clock, edits });
-    await deps.store.updateSuggestion(id, {
+    await deps.store.suggestions.update(id, {
       status: 'approved',
       reviewedBy: reviewer,
       reviewedAt,

@@ -78,7 +78,7 @@ async function add(args: string[], io: Io, deps: { store: Store; clock: Clock })
     return 2;
   }
   const { name, initials, role } = parsed.data;
-  if (await deps.store.findOperatorByName(name)) {
+  if (await deps.store.directory.findOperatorByName(name)) {
     io.stderr.write(`sportello operator add: an operator named "${name}" already exists\n`);
     return 1;
   }
@@ -103,13 +103,13 @@ async function add(args: string[], io: Io, deps: { store: Store; clock: Clock })
     passwordHash: await hashPassword(password),
     createdAt: deps.clock.now().toISOString(),
   };
-  await deps.store.addOperator(operator);
+  await deps.store.directory.addOperator(operator);
   io.stdout.write(`added ${role} ${name} (^${initials}), id ${operator.id}\n`);
   return 0;
 }
 
 async function list(io: Io, store: Store): Promise<number> {
-  const operators = await store.listOperators();
+  const operators = await store.directory.listOperators();
   if (operators.length === 0) {
     io.stdout.write('no operators yet: add one with `sportello operator add --name NAME --initials MR --role admin`\n');
     return 0;

@@ -9,8 +9,7 @@ import { loadConfig, type Config } from '../config/config.js';
 import { createSportello } from '../app.js';
 import { createConsoleChannel } from '../channels/console/index.js';
 import { runConversationTests } from '../testing/conversation-tests.js';
-import { createLowdbStore } from '../storage/lowdb/index.js';
-import { createPostgresStore } from '../storage/postgres/index.js';
+import { createStore } from '../storage/index.js';
 import { systemClock, type Store } from '../core/ports.js';
 import { createSilentLogger } from '../util/logger.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -63,7 +62,7 @@ function configOrExit(io: Io, overrides: Record<string, string> = {}): Readonly<
 }
 
 async function openStore(config: Readonly<Config>): Promise<Store> {
-  const store = config.databaseUrl ? createPostgresStore({ url: config.databaseUrl }) : createLowdbStore({ file: config.dataFile });
+  const store = createStore(config);
   await store.init();
   return store;
 }

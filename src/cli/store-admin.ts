@@ -8,8 +8,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { createLowdbStore, type LowdbStore } from '../storage/lowdb/index.js';
-import { createPostgresStore, type PostgresStore } from '../storage/postgres/index.js';
+import { createStore, type AnyStore } from '../storage/index.js';
+import { createPostgresStore } from '../storage/postgres/index.js';
 import { parseStoreSnapshot, type StoreSnapshot } from '../storage/snapshot.js';
 
 /** The streams a command talks to (tests pass their own). */
@@ -29,7 +29,7 @@ const envSchema = z.object({
 });
 type StoreEnv = z.infer<typeof envSchema>;
 
-type AdminStore = LowdbStore | PostgresStore;
+type AdminStore = AnyStore;
 
 function readEnv(env: Record<string, string | undefined>, io: StoreAdminIo): StoreEnv | undefined {
   const parsed = envSchema.safeParse(env);
@@ -48,7 +48,7 @@ function describeStore(env: StoreEnv): string {
 }
 
 async function openStore(env: StoreEnv): Promise<AdminStore> {
-  const store: AdminStore = env.DATABASE_URL ? createPostgresStore({ url: env.DATABASE_URL, poolSize: 2 }) : createLowdbStore({ file: env.SPORTELLO_DATA });
+  const store: AdminStore = createStore({ databaseUrl: env.DATABASE_URL, dataFile: env.SPORTELLO_DATA, poolSize: 2 });
   try {
     await store.init();
   } catch (err) {

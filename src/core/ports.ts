@@ -206,6 +206,10 @@ export interface Understander {
 }
 
 // ───────────────────────────── storage ─────────────────────────────
+//
+// Persistence is one object, `Store`, made of six small ports. `createStore(config)`
+// (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
+// test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
 /**
  * Revisions of stored conversations and cases (id → revision) as a turn read them. Every write of
@@ -225,25 +229,22 @@ export function emptyRevisions(): Revisions {
   return { conversations: Object.create(null) as Record<string, number>, cases: Object.create(null) as Record<string, number> };
 }
 
-/** What a customer turn reads before it decides, asked for in one call. */
-export interface TurnContextQuery {
+/** What a turn reads before it decides, asked for in one call. */
+export interface ContextQuery {
   /** The conversation key (see pipeline `conversationKey`). */
   key: string;
   /** The customer writing (`channel:platformId`). */
   customerId: string;
   /** The customer a message links to (a DM opened from a public post), whose open case it may join. */
   linkedCustomerId?: string;
-  /**
-   * Or: the linked customer's id is `prefix` followed by the stored value named `value`
-   * (`Store.getValue`), when that value is set; no link when it is not.
-   */
-  linkedCustomerIdFrom?: { value: string; prefix: string };
+  /** Other conversations to read by key in the same call (returned in `related`, with revisions). */
+  otherKeys?: string[];
 }
 
 /**
- * The answer to a TurnContextQuery, read in one consistent snapshot where the store can. Its
- * records may be the store's own (the embedded store hands out what it holds in memory, without
- * a copy per turn): read them, never change them; a turn builds changed copies.
+ * The answer to a ContextQuery, read in one consistent snapshot where the store can. Its records
+ * may be the store's own (the embedded store hands out what it holds in memory, without a copy
+ * per turn): read them, never change them; a turn builds changed copies.
  */
 export interface TurnContext {
   customer?: Customer;
@@ -253,22 +254,26 @@ export interface TurnContext {
   case?: Case;
   /** The customer's most recent open case (as `findOpenCase`). */
   openCase?: Case;
-  /** The linked customer's most recent open case, when a link was given (or found, with `linkedCustomerIdFrom`). */
+  /** The linked customer's most recent open case, when a link was given. */
   linkedOpenCase?: Case;
-  /** Every other stored conversation of the cases above (the siblings of whichever case the turn joins). */
+  /**
+   * Every other stored conversation of the cases above (the siblings of whichever case the turn
+   * joins), and those found by `otherKeys`.
+   */
   related: Conversation[];
   /** Revisions of the conversations and cases above: pass them as `TurnRecord.expect`. */
   revisions: Revisions;
 }
 
-/** Everything one processed customer turn changes, written atomically. */
+/** Everything one turn (a customer's message, an operator's action) changes, written atomically. */
 export interface TurnRecord {
   /**
-   * Revisions the turn's decisions rest on (from `loadTurnContext`). A conversation or case the
-   * turn writes whose stored revision differs is refused with TurnConflictError, writing nothing.
-   * Conversations and cases not listed are written whatever their revision (operator actions).
+   * Revisions the turn's decisions rest on (from `loadContext`). A conversation or case the turn
+   * writes that is already stored must be listed here with the revision the turn read; when it is
+   * not listed, or its stored revision differs, the turn is refused with TurnConflictError,
+   * writing nothing. So nothing writes a conversation it did not read.
    */
-  expect?: Revisions;
+  expect: Revisions;
   /** The inbound message this turn processed (marked done); absent for operator actions. */
   inbound?: { channel: ChannelName; id: string };
   customer?: Customer;
@@ -288,106 +293,120 @@ export interface ConversationFilter {
   limit?: number;
 }
 
-/**
- * Persistence. Async and transactional where it matters; one contract test suite runs against
- * every implementation (lowdb embedded, PostgreSQL shared).
- */
-export interface Store {
-  init(): Promise<void>;
-  close(): Promise<void>;
+/** What `Inbox.accept` says about a message. */
+export interface Acceptance {
+  /** False when (channel, id) was seen before: do not process it again. */
+  fresh: boolean;
+  /**
+   * Resolves once the message is kept durably (on disk, or committed by the turn that processed
+   * it); rejects when it could not be. Acknowledge the delivery only after it resolves.
+   */
+  durable: Promise<void>;
+}
 
-  /** Records an inbound message unless (channel, id) was seen: false for a duplicate. */
-  acceptInbound(msg: InboundMessage): Promise<boolean>;
+/** Accepted customer messages: idempotency and crash recovery. */
+export interface Inbox {
   /**
-   * Optional, for stores that tell a duplicate from memory: records the message at once and says
-   * whether it is new; `durable` resolves when the record is on disk. The pipeline then decides
-   * the turn while the record is being written, so that both usually reach the disk in one write
-   * (and the reply waits for one write, not two). The message must not be acknowledged before
-   * `durable` resolves.
+   * Accepts a message unless (channel, id) was seen. A store may record it at once or together
+   * with the commit of the turn that processes it (`durable` says when it is kept); a message
+   * whose turn fails or does not commit soon is recorded on its own, to be found by `pending`.
    */
-  acceptInboundNow?(msg: InboundMessage): { fresh: boolean; durable: Promise<void> };
-  /**
-   * Optional, for stores where a write is a round trip (a shared database): true when
-   * `commitTurn` records a message it has not processed yet as received and processed in the
-   * turn's own transaction, and refuses one already processed (AlreadyProcessedError). The
-   * pipeline then skips `acceptInbound` and acknowledges a message once its turn is committed:
-   * one transaction per message instead of two. A turn that fails falls back to `acceptInbound`,
-   * so an acknowledged message is always kept.
-   */
-  readonly acceptsInTurn?: boolean;
+  accept(msg: InboundMessage): Promise<Acceptance>;
   /** Accepted messages not yet processed (after a crash), oldest first. */
-  pendingInbound(limit: number): Promise<InboundMessage[]>;
+  pending(limit: number): Promise<InboundMessage[]>;
+}
+
+/** Where a turn's replies may be claimed in its commit (the sender's room, see OutboxSender.reserve). */
+export interface CommitOptions {
+  claim?: { now: number; leaseMs: number };
+}
+
+/** Conversations, their cases and messages: the one way to change them, and their reads. */
+export interface Conversations {
   /**
    * Runs `fn` while holding the lock of one conversation key in this process. Across processes a
-   * shared store does not lock: `commitTurn` with `expect` refuses a turn that raced another
-   * (TurnConflictError) and the caller runs it again.
+   * shared store does not lock: `commit` refuses a turn that raced another (TurnConflictError) and
+   * the caller runs it again.
    */
-  withConversationLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
-
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Reads what a turn needs (customer, conversation, cases, siblings, revisions) in one call. */
+  loadContext(query: ContextQuery): Promise<TurnContext>;
   /**
    * Writes a turn: conversations, case, customer, messages, outbox, inbound done: all or nothing.
-   * Throws AlreadyProcessedError when its inbound message was processed, TurnConflictError when
-   * what it expected changed (or a new conversation's key was taken).
+   * Throws AlreadyProcessedError when its inbound message was processed, TurnConflictError when a
+   * conversation or case it writes is not as `expect` says (or a new conversation's key was
+   * taken). Resolves with the turn's outbox items leased to the caller when `claim` was given
+   * (those a claim would hand out now; maybe none); the others wait for `Outbox.claim`.
    */
-  commitTurn(turn: TurnRecord): Promise<void>;
+  commit(turn: TurnRecord, options?: CommitOptions): Promise<OutboxItem[]>;
 
-  /** Reads what a customer turn needs (customer, conversation, cases, siblings, revisions) in one call. */
-  loadTurnContext(query: TurnContextQuery): Promise<TurnContext>;
-
-  getCustomer(id: string): Promise<Customer | undefined>;
-  getConversation(id: string): Promise<Conversation | undefined>;
-  findConversationByKey(key: string): Promise<Conversation | undefined>;
-  listConversations(filter: ConversationFilter): Promise<Conversation[]>;
+  get(id: string): Promise<Conversation | undefined>;
+  findByKey(key: string): Promise<Conversation | undefined>;
+  list(filter: ConversationFilter): Promise<Conversation[]>;
   getCase(id: string): Promise<Case | undefined>;
   /** The customer's open case, if any (joins a DM to the public thread's case). */
   findOpenCase(customerId: string): Promise<Case | undefined>;
   listCases(customerId: string): Promise<Case[]>;
   listMessages(filter: { conversationId?: string; caseId?: string }): Promise<StoredMessage[]>;
+}
 
-  /**
-   * Atomically moves a conversation from one of `from` states to `to` with the given changes
-   * (claim: queued → assigned). Returns the updated conversation, or undefined when the
-   * conversation was no longer in an expected state (someone else won).
-   */
-  compareAndSetConversation(
-    id: string,
-    expected: { states: ConversationState[]; assignee?: string | null },
-    change: Partial<Conversation>,
-  ): Promise<Conversation | undefined>;
+/** How a send ended. */
+export type OutboxOutcome =
+  | { status: 'sent'; platformId: string; at: string }
+  | { status: 'retry'; notBefore: number; error: string }
+  | { status: 'dead'; error: string };
 
-  /** Claims up to `limit` due outbox items (the first unsent one of each conversation), leasing them. */
-  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
-  /**
-   * Optional, for stores where a claim is a round trip of its own (a shared database): writes the
-   * turn as `commitTurn` does and, in the same transaction, claims for the caller those of its
-   * outbox items that `claimOutbox(now, …, leaseMs)` would hand out (due by `now`, first unsent of
-   * their conversation). Resolves with them, leased; the turn's other items wait for a claim.
-   */
-  commitTurnAndClaim?(turn: TurnRecord, now: number, leaseMs: number): Promise<OutboxItem[]>;
+/** Replies waiting to be sent, one conversation's in order. */
+export interface Outbox {
+  /** Claims up to `limit` due items (the first unsent one of each conversation), leasing them. */
+  claim(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
   /**
    * Records a send's outcome. `more`: the item's conversation has unsent items after it, which a
    * claim may hand out now that this one is done.
    */
-  completeOutbox(
-    id: string,
-    outcome:
-      | { status: 'sent'; platformId: string; at: string }
-      | { status: 'retry'; notBefore: number; error: string }
-      | { status: 'dead'; error: string },
-  ): Promise<{ more: boolean }>;
-  getOutboxItem(id: string): Promise<OutboxItem | undefined>;
-  listOutbox(filter: { conversationId?: string; status?: OutboxItem['status'] }): Promise<OutboxItem[]>;
+  complete(id: string, outcome: OutboxOutcome): Promise<{ more: boolean }>;
+  get(id: string): Promise<OutboxItem | undefined>;
+  list(filter: { conversationId?: string; status?: OutboxItem['status'] }): Promise<OutboxItem[]>;
+}
 
+/** Who is who: customers (written by turns) and operators. */
+export interface Directory {
+  getCustomer(id: string): Promise<Customer | undefined>;
+  /** Throws ConflictError when the id or the name is taken. */
   addOperator(op: Operator): Promise<void>;
   getOperator(id: string): Promise<Operator | undefined>;
   findOperatorByName(name: string): Promise<Operator | undefined>;
   listOperators(): Promise<Operator[]>;
+}
 
-  addSuggestion(s: FaqSuggestion): Promise<void>;
-  updateSuggestion(id: string, change: Partial<FaqSuggestion>): Promise<FaqSuggestion | undefined>;
-  listSuggestions(filter?: { status?: FaqSuggestion['status'] }): Promise<FaqSuggestion[]>;
+/** FAQ changes proposed from resolved cases, waiting for review. */
+export interface Suggestions {
+  /** Throws ConflictError when the id is taken. */
+  add(s: FaqSuggestion): Promise<void>;
+  /** Merges `change` in (a key set to undefined is removed); undefined when there is no such suggestion. */
+  update(id: string, change: Partial<FaqSuggestion>): Promise<FaqSuggestion | undefined>;
+  list(filter?: { status?: FaqSuggestion['status'] }): Promise<FaqSuggestion[]>;
+}
 
-  /** Small named values: polling cursors (X since_id), caches. */
-  getValue(name: string): Promise<string | undefined>;
-  setValue(name: string, value: string): Promise<void>;
+/**
+ * Small values in namespaces (a channel's cursors and links, sessions, rate limits). A namespace
+ * is a lower-case word (`[a-z0-9_-]+`, e.g. the channel's name); a key is any text. A value set
+ * with `ttlMs` is never returned after it expires, and expired values are pruned.
+ */
+export interface KeyValues {
+  get(ns: string, key: string): Promise<string | undefined>;
+  set(ns: string, key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
+  delete(ns: string, key: string): Promise<void>;
+}
+
+/** Persistence: the six ports above, opened and closed together. */
+export interface Store {
+  init(): Promise<void>;
+  close(): Promise<void>;
+  readonly inbox: Inbox;
+  readonly conversations: Conversations;
+  readonly outbox: Outbox;
+  readonly directory: Directory;
+  readonly suggestions: Suggestions;
+  readonly values: KeyValues;
 }

@@ -22,8 +22,6 @@ export interface Customer {
   name?: string;
   /** Reach on the platform, for VIP rules. */
   followers?: number;
-  /** X only: the customer follows the brand (so the brand may DM them). */
-  followsBrand?: boolean;
   firstSeenAt: string;
   lastSeenAt: string;
 }
@@ -34,7 +32,6 @@ export interface CustomerProfile {
   handle?: string;
   name?: string;
   followers?: number;
-  followsBrand?: boolean;
 }
 
 /** One message from a customer, as parsed by a channel adapter. */
@@ -64,11 +61,10 @@ export interface InboundMessage {
   /**
    * This private message continues the case of another identity of the same customer on this
    * channel (Messenger: the PSID that answered our private reply to a Facebook comment): that
-   * identity's platform id, or, when the adapter cannot tell without a read, the name of the
-   * stored value (`Store.getValue`) that holds it once the link exists. The turn resolves the
-   * name with its other reads (one store call, not one more before it).
+   * identity's platform id. The channel keeps what it needs to tell (in its own key-value
+   * namespace).
    */
-  linkTo?: { customerPlatformId: string } | { valueName: string };
+  linkTo?: { customerPlatformId: string };
 }
 
 /** A quick-reply option (clarify offers the top guesses). */

@@ -61,6 +61,8 @@ export async function verifyLogin(operator: Operator | undefined, password: stri
 
 /** Name of the store value holding the generated session secret. */
 export const SESSION_SECRET_KEY = 'session_secret';
+/** The namespace of the operator console's values (session secret, revoked sessions, login failures). */
+export const AUTH_NS = 'auth';
 
 /**
  * The secret that signs session cookies: SESSION_SECRET when set; otherwise one generated once
@@ -68,12 +70,12 @@ export const SESSION_SECRET_KEY = 'session_secret';
  */
 export async function loadSessionSecret(store: Store, configured?: string): Promise<string> {
   if (configured) return configured;
-  const existing = await store.getValue(SESSION_SECRET_KEY);
+  const existing = await store.values.get(AUTH_NS, SESSION_SECRET_KEY);
   if (existing) return existing;
   const generated = randomBytes(32).toString('base64url');
-  await store.setValue(SESSION_SECRET_KEY, generated);
+  await store.values.set(AUTH_NS, SESSION_SECRET_KEY, generated);
   // Two instances starting at once may both generate: the one the store kept wins for both.
-  return (await store.getValue(SESSION_SECRET_KEY)) ?? generated;
+  return (await store.values.get(AUTH_NS, SESSION_SECRET_KEY)) ?? generated;
 }
 
 /** Name of the session cookie. */
@@ -128,7 +130,7 @@ export function createSessions(options: { secret?: string; clock: Clock; store: 
   const { clock, store } = options;
   const ttlMs = options.ttlMs ?? SESSION_TTL_MS;
   const attributes = `HttpOnly; SameSite=Strict; Path=/${options.secure ? '; Secure' : ''}`;
-  const revokedKey = (nonce: string) => `session_revoked:${nonce}`;
+  const revokedKey = (nonce: string) => `session-revoked:${nonce}`;
   let cached: string | undefined = options.secret;
   const stored = async (): Promise<string> => (cached = await loadSessionSecret(store));
   const current = async (): Promise<string> => cached ?? stored();
@@ -172,11 +174,13 @@ export function createSessions(options: { secret?: string; clock: Clock; store: 
       const { o, n, e } = data as Record<string, unknown>;
       if (typeof o !== 'string' || typeof n !== 'string' || typeof e !== 'number') return undefined;
       if (e <= clock.now().getTime()) return undefined;
-      if (await store.getValue(revokedKey(n))) return undefined;
+      if (await store.values.get(AUTH_NS, revokedKey(n))) return undefined;
       return { operatorId: o, nonce: n, expiresAt: e, csrfToken: mac(secret, 'csrf', n) };
     },
     async revoke(session) {
-      await store.setValue(revokedKey(session.nonce), new Date(session.expiresAt).toISOString());
+      // Kept until the session would have expired anyway, then pruned.
+      const ttlMs = Math.max(1, session.expiresAt - clock.now().getTime());
+      await store.values.set(AUTH_NS, revokedKey(session.nonce), new Date(session.expiresAt).toISOString(), { ttlMs });
     },
     clearCookie() {
       return `${SESSION_COOKIE}=; Max-Age=0; ${attributes}`;
@@ -213,15 +217,15 @@ export interface LoginLimiter {
  * of the window. With a store, failures are kept there (under a hash of the key, so no name or
  * address is stored), so instances sharing the store share the count; otherwise in memory.
  */
-export function createLoginLimiter(options: { clock: Clock; store?: Pick<Store, 'getValue' | 'setValue'>; maxFailures?: number; windowMs?: number }): LoginLimiter {
+export function createLoginLimiter(options: { clock: Clock; store?: Pick<Store, 'values'>; maxFailures?: number; windowMs?: number }): LoginLimiter {
   const max = options.maxFailures ?? 5;
   const windowMs = options.windowMs ?? 15 * 60 * 1000;
   const memory = new Map<string, number[]>();
-  const storeKey = (key: string) => `login_failures:${createHmac('sha256', 'sportello-login-limiter').update(key).digest('base64url')}`;
+  const storeKey = (key: string) => `login-failures:${createHmac('sha256', 'sportello-login-limiter').update(key).digest('base64url')}`;
 
   async function load(key: string): Promise<number[]> {
     if (!options.store) return memory.get(key) ?? [];
-    const raw = await options.store.getValue(storeKey(key));
+    const raw = await options.store.values.get(AUTH_NS, storeKey(key));
     const parsed: unknown = raw ? JSON.parse(raw) : [];
     return Array.isArray(parsed) ? parsed.filter((t): t is number => typeof t === 'number') : [];
   }
@@ -231,7 +235,8 @@ export function createLoginLimiter(options: { clock: Clock; store?: Pick<Store, 
       else memory.delete(key);
       return;
     }
-    await options.store.setValue(storeKey(key), JSON.stringify(times));
+    // Failures older than the window no longer count: the value expires with the last of them.
+    await options.store.values.set(AUTH_NS, storeKey(key), JSON.stringify(times), { ttlMs: windowMs });
   }
   async function recent(key: string): Promise<number[]> {
     const now = options.clock.now().getTime();
@@ -249,7 +254,7 @@ export function createLoginLimiter(options: { clock: Clock; store?: Pick<Store, 
       await save(key, kept.slice(-max * 2));
     },
     async succeed(key) {
-      if (options.store && !(await options.store.getValue(storeKey(key)))) return;
+      if (options.store && !(await options.store.values.get(AUTH_NS, storeKey(key)))) return;
       await save(key, []);
     },
   };

@@ -71,7 +71,7 @@ export function createOperatorDesk(deps: {
    * operator, or another instance) changed them before the commit.
    */
   async function act<T>(conversationId: string, plan: (conversation: Conversation, context: TurnContext) => Planned<T> | Promise<Planned<T>>): Promise<T> {
-    const found = await store.getConversation(conversationId);
+    const found = await store.conversations.get(conversationId);
     if (!found) throw new ConflictError(`conversation ${conversationId} does not exist`);
     return writer.change({ key: found.key, customerId: found.customerId }, (context) => {
       const conversation = context.conversation;
@@ -82,7 +82,7 @@ export function createOperatorDesk(deps: {
 
   async function holderName(conversation: Conversation): Promise<string> {
     if (!conversation.assignee) return 'nobody';
-    return (await store.getOperator(conversation.assignee))?.name ?? conversation.assignee;
+    return (await store.directory.getOperator(conversation.assignee))?.name ?? conversation.assignee;
   }
 
   /** Only the holder may act; an admin may act on any conversation. */
@@ -211,7 +211,7 @@ export function createOperatorDesk(deps: {
         if (conversation.visibility === 'private') throw new ConflictError('this conversation is already private');
         const adapter = deps.channels.get(conversation.channel);
         const language = conversation.language ?? 'it';
-        const customer = context.customer ?? (await store.getCustomer(conversation.customerId));
+        const customer = context.customer ?? (await store.directory.getCustomer(conversation.customerId));
         const reach = customer && adapter?.privateReach ? await adapter.privateReach(customer) : 'needs_follow';
         const open = reach === 'open';
         const items = [outboxItem(conversation, operator, 'public', { kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open })];
@@ -234,7 +234,7 @@ export function createOperatorDesk(deps: {
     },
 
     async transfer(conversationId, operator, toOperatorId) {
-      const target = await store.getOperator(toOperatorId);
+      const target = await store.directory.getOperator(toOperatorId);
       if (!target) throw new ConflictError(`operator ${toOperatorId} does not exist`);
       return act(conversationId, async (conversation) => {
         await mustHold(conversation, operator);
@@ -256,14 +256,14 @@ export function createOperatorDesk(deps: {
       // The suggestion is made from the resolved case, once the resolution is written.
       let suggestionId: string | undefined;
       if (opts.addToFaq && deps.suggest) {
-        const messages = await store.listMessages({ caseId: conversation.caseId });
+        const messages = await store.conversations.listMessages({ caseId: conversation.caseId });
         const customerMessages = messages.filter((m) => m.direction === 'in').map((m) => m.text);
         const lastOperator = [...messages].reverse().find((m) => m.direction === 'out' && m.author.kind === 'operator');
         const answer = opts.answer ?? lastOperator?.text;
         if (answer && customerMessages.length > 0) {
           const suggestion = await deps.suggest({ caseId: kase?.id ?? conversation.caseId, customerMessages, operatorAnswer: answer, operator, conversation });
           if (suggestion) {
-            await store.addSuggestion(suggestion);
+            await store.suggestions.add(suggestion);
             suggestionId = suggestion.id;
             await deps.bus.publish({ type: 'suggestion.created', suggestionId, at });
           }

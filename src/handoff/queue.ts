@@ -132,7 +132,7 @@ const TYPICAL_WAIT_MIN_SAMPLES = 3;
  * from queueing to the first reply of recent escalations.
  */
 export async function queueStatus(
-  store: Pick<Store, 'listConversations'>,
+  store: Pick<Store, 'conversations'>,
   conversation: Conversation,
   clock: Clock,
   hours: BusinessHours,
@@ -140,8 +140,8 @@ export async function queueStatus(
 ): Promise<{ position: number; typicalWaitMinutes?: number }> {
   const now = clock.now();
   const [waiting, recent] = await Promise.all([
-    store.listConversations({ states: ['queued'] }),
-    store.listConversations({ states: ['assigned', 'resolved'], limit: 200 }),
+    store.conversations.list({ states: ['queued'] }),
+    store.conversations.list({ states: ['assigned', 'resolved'], limit: 200 }),
   ]);
   const rows = queueView(waiting.filter((c) => c.id !== conversation.id).concat(conversation.state === 'queued' ? [conversation] : []), clock, hours, config);
   const index = rows.findIndex((r) => r.conversationId === conversation.id);

@@ -12,7 +12,7 @@
  */
 import { publishInBackground, type EventBus } from '../core/events.js';
 import { TurnConflictError } from '../core/errors.js';
-import type { Store, TurnContext, TurnContextQuery, TurnRecord } from '../core/ports.js';
+import type { ContextQuery, Store, TurnContext, TurnRecord } from '../core/ports.js';
 import { transition } from '../core/state.js';
 import type { Conversation, OutboxItem } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
@@ -32,7 +32,7 @@ export type Planner<T> = (context: TurnContext) => Planned<T> | Promise<Planned<
 
 /** Changes conversations: see the module comment. */
 export interface ConversationWriter {
-  change<T>(query: TurnContextQuery, plan: Planner<T>): Promise<T>;
+  change<T>(query: ContextQuery, plan: Planner<T>): Promise<T>;
 }
 
 /** Runs of one change before it gives up when other writers keep changing its conversation first. */
@@ -66,29 +66,24 @@ export function createConversationWriter(deps: {
   const { store, logger } = deps;
 
   /**
-   * Writes a change and hands its replies to the sender: claimed in the same write when the store
-   * can and the sender has room, else left in the outbox for the sender to claim.
+   * Writes a change and hands its replies to the sender: those the store leased to it in its
+   * commit (when the sender has room) are sent at once; the rest are left to the sender's claim.
    */
   async function commit(record: TurnRecord): Promise<void> {
     const { sender } = deps;
     const count = record.outbox.length;
-    const lease = count > 0 && store.commitTurnAndClaim ? sender?.reserve(count) : undefined;
-    if (!lease || !sender || !store.commitTurnAndClaim) {
-      await store.commitTurn(record);
-      if (count > 0) sender?.kick();
-      return;
-    }
+    const claim = count > 0 ? sender?.reserve(count) : undefined;
     let claimed: OutboxItem[] = [];
     try {
-      claimed = await store.commitTurnAndClaim(record, lease.now, lease.leaseMs);
+      claimed = await store.conversations.commit(record, claim ? { claim } : undefined);
     } finally {
-      sender.sendClaimed(claimed, count);
+      if (claim) sender!.sendClaimed(claimed, count);
     }
-    if (claimed.length < count) sender.kick();
+    if (claimed.length < count) sender?.kick();
   }
 
-  async function attempt<T>(query: TurnContextQuery, plan: Planner<T>): Promise<T> {
-    const context = await store.loadTurnContext(query);
+  async function attempt<T>(query: ContextQuery, plan: Planner<T>): Promise<T> {
+    const context = await store.conversations.loadContext(query);
     const { write, result } = await plan(context);
     if (!write) return result;
     checkMoves(context, write.conversations);
@@ -99,7 +94,7 @@ export function createConversationWriter(deps: {
 
   return {
     change(query, plan) {
-      return store.withConversationLock(query.key, async () => {
+      return store.conversations.withLock(query.key, async () => {
         // The lock orders the writers of one process; across instances (a shared store) a change
         // that raced another is refused whole and planned again on what the winner wrote.
         for (let n = 1; ; n += 1) {

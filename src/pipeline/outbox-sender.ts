@@ -80,11 +80,11 @@ export function createOutboxSender(deps: {
     const adapter = deps.channels.get(item.channel);
     const at = clock.now().toISOString();
     if (!adapter) {
-      return (await store.completeOutbox(item.id, { status: 'dead', error: `no channel ${item.channel}` })).more;
+      return (await store.outbox.complete(item.id, { status: 'dead', error: `no channel ${item.channel}` })).more;
     }
     try {
       const result = await adapter.send(item);
-      const { more } = await store.completeOutbox(item.id, { status: 'sent', platformId: result.platformId, at });
+      const { more } = await store.outbox.complete(item.id, { status: 'sent', platformId: result.platformId, at });
       publishInBackground(deps.bus, [{ type: 'message.sent', conversationId: item.conversationId, outboxId: item.id, platformId: result.platformId, at }], onPublishError);
       return more;
     } catch (err) {
@@ -97,10 +97,10 @@ export function createOutboxSender(deps: {
         const notBefore = Math.max(clock.now().getTime() + backoff + jitter, retryAt);
         logger.warn({ channel: item.channel, outboxId: item.id, attempts: item.attempts, notBefore, error: message }, 'send failed; will retry');
         // The conversation's next items wait behind this one: nothing new to claim.
-        await store.completeOutbox(item.id, { status: 'retry', notBefore, error: message });
+        await store.outbox.complete(item.id, { status: 'retry', notBefore, error: message });
       } else {
         logger.error({ channel: item.channel, outboxId: item.id, attempts: item.attempts, error: message }, 'send failed; giving up');
-        const { more } = await store.completeOutbox(item.id, { status: 'dead', error: message });
+        const { more } = await store.outbox.complete(item.id, { status: 'dead', error: message });
         publishInBackground(deps.bus, [{ type: 'message.failed', conversationId: item.conversationId, outboxId: item.id, error: message, at }], onPublishError);
         return more;
       }
@@ -147,7 +147,7 @@ export function createOutboxSender(deps: {
       again = false;
       while (!stopped && free() > 0) {
         const limit = free();
-        const batch = await store.claimOutbox(clock.now().getTime(), limit, policy.leaseMs);
+        const batch = await store.outbox.claim(clock.now().getTime(), limit, policy.leaseMs);
         backlog = batch.length >= limit;
         if (batch.length === 0) break;
         for (const item of batch) startSend(item);

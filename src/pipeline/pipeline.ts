@@ -14,7 +14,7 @@ import type { Logger } from '../util/logger.js';
 import { createConversationWriter } from './conversation-writer.js';
 import type { Decision } from './decide.js';
 import type { ReplySender } from './outbox-sender.js';
-import { isLabel, labelText, planTurn, type TurnInput, type TurnPlanDeps } from './turn-plan.js';
+import { isLabel, labelText, planTurn, privateKey, type TurnInput, type TurnPlanDeps } from './turn-plan.js';
 
 export type { HoursView } from './turn-plan.js';
 
@@ -27,18 +27,12 @@ export interface PipelineDeps extends TurnPlanDeps {
   knowledge: KnowledgeSource;
   channels: ReadonlyMap<string, ChannelAdapter>;
   /**
-   * The sender, told of every turn's replies: with a store that claims in the commit
-   * (Store.commitTurnAndClaim), it is handed the replies claimed; the others it claims itself.
+   * The sender, told of every turn's replies: those the store leased to the turn in its commit
+   * (when the sender has room) it sends at once; the others it claims itself.
    */
   sender?: ReplySender;
   /** Messages processed at once before new deliveries wait to be acknowledged (default 256). */
   maxInFlight?: number;
-  /**
-   * With a store that accepts in the turn (Store.acceptsInTurn): below this many turns under way a
-   * message is recorded by its own turn and acknowledged after it (default 16); above, it is
-   * accepted on its own first, in batches.
-   */
-  acceptInTurnBelow?: number;
   /** How long a turn may take before the channel shows a typing indicator (default 300 ms). */
   typingDelayMs?: number;
 }
@@ -101,20 +95,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     while (inFlight.size >= limit) await new Promise<void>((wake) => waiting.push(wake));
   }
 
+  /**
+   * Accepts a message: the store says whether it is new and when it is kept durably (see
+   * Inbox.accept: at once, or with its turn's commit). A new message is processed in the
+   * background; the delivery is acknowledged (this resolves) only once the message is durable, so
+   * a message acknowledged is never lost: if that fails, the platform delivers it again.
+   */
   async function accept(msg: InboundMessage) {
-    // A store that tells duplicates from memory records the message at once and writes it while
-    // the turn is decided, so the record and the turn usually reach the disk in one write.
-    const early = store.acceptInboundNow?.(msg);
-    // A shared store records the message in the turn's own transaction instead, while few turns
-    // are under way. Under a burst, messages are accepted first (many per transaction) so that
-    // acknowledgements do not wait for turns queued behind others.
-    if (!early && store.acceptsInTurn && inFlight.size < (deps.acceptInTurnBelow ?? 16)) return acceptInTurn(msg);
-    const fresh = early ? early.fresh : await store.acceptInbound(msg);
+    const { fresh, durable } = await store.inbox.accept(msg);
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');
+      await durable;
       return { duplicate: true, done: Promise.resolve<TurnOutcome>({ action: 'duplicate', replies: [] }) };
     }
-    // The message is recorded; acknowledge it only when processing keeps up.
+    // Acknowledged only when processing keeps up.
     await slot();
     const done = track(
       handleMessage(msg).catch((err: unknown) => {
@@ -123,30 +117,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }),
     );
     done.catch(() => undefined);
-    // Acknowledged only once the record is on disk: if that write fails, the platform redelivers.
-    if (early) await early.durable;
+    await durable;
     return { duplicate: false, done };
-  }
-
-  /**
-   * Store.acceptsInTurn: the turn's commit records the message, so the message is acknowledged
-   * once its turn is committed (a duplicate is found there: the turn is refused whole). If the
-   * turn fails, the message is recorded on its own, to be processed again (`recover`), before it
-   * is acknowledged; if even that fails, the caller answers with an error and the platform
-   * delivers the message again.
-   */
-  async function acceptInTurn(msg: InboundMessage) {
-    await slot();
-    const done = track(handleMessage(msg));
-    done.catch(() => undefined);
-    try {
-      const outcome = await done;
-      return { duplicate: outcome.action === 'duplicate', done };
-    } catch (err) {
-      logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed; it is kept and stays pending');
-      const fresh = await store.acceptInbound(msg);
-      return { duplicate: !fresh, done };
-    }
   }
 
   async function receive(msg: InboundMessage): Promise<TurnOutcome> {
@@ -203,15 +175,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       return understanding;
     };
     let reach: Promise<PrivateReach> | undefined;
-    const input: TurnInput = { msg, key, adapter, now, at, knowledge, understand, reach: (customer) => (reach ??= privateReach(adapter, customer)), findByKey: (k) => store.findConversationByKey(k) };
+    const input: TurnInput = { msg, key, adapter, now, at, knowledge, understand, reach: (customer) => (reach ??= privateReach(adapter, customer)) };
 
-    const link = msg.linkTo;
+    // Load (or create) the customer, the conversation and its case: one store call. A public
+    // message may open the customer's private conversation: it is read here too.
     const plan = await writer.change(
       {
         key,
         customerId: `${msg.channel}:${msg.customer.platformId}`,
-        ...(link && 'customerPlatformId' in link ? { linkedCustomerId: `${msg.channel}:${link.customerPlatformId}` } : {}),
-        ...(link && 'valueName' in link ? { linkedCustomerIdFrom: { value: link.valueName, prefix: `${msg.channel}:` } } : {}),
+        ...(msg.linkTo ? { linkedCustomerId: `${msg.channel}:${msg.linkTo.customerPlatformId}` } : {}),
+        ...(msg.visibility === 'public' ? { otherKeys: [privateKey(msg)] } : {}),
       },
       (context) => planTurn(deps, input, context),
     );
@@ -257,7 +230,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   async function recover(): Promise<number> {
-    const pending = await store.pendingInbound(1000);
+    const pending = await store.inbox.pending(1000);
     for (const msg of pending) {
       await handleMessage(msg).catch((err: unknown) => logger.error({ err, messageId: msg.id }, 'recovery of a message failed'));
     }

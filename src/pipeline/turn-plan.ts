@@ -82,7 +82,6 @@ export interface TurnInput {
   understand(previousLanguage: Language | undefined): Promise<Understanding>;
   /** Whether the brand can write to this customer in private (asked of the channel only when needed). */
   reach(customer: Customer): Promise<PrivateReach>;
-  findByKey(key: string): Promise<Conversation | undefined>;
 }
 
 /** What a planned turn did (the pipeline reports it and logs it). */
@@ -407,7 +406,7 @@ async function openPrivateChannel(
   const reach = await input.reach(customer);
   if (reach !== 'open') return;
   const key = privateKey(msg);
-  const existing = context.related.find((c) => c.key === key) ?? (await input.findByKey(key)); // MERGE: otherKeys
+  const existing = context.related.find((c) => c.key === key);
   const privateConversation: Conversation =
     existing && existing.state !== 'assigned' && existing.state !== 'queued'
       ? { ...existing, caseId: publicConversation.caseId, state: existing.state === 'resolved' ? 'bot' : existing.state, updatedAt: at }
@@ -489,7 +488,6 @@ function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: 
     handle: p.handle ?? existing?.handle,
     name: p.name ?? existing?.name,
     followers: p.followers ?? existing?.followers,
-    followsBrand: p.followsBrand ?? existing?.followsBrand,
     firstSeenAt: existing?.firstSeenAt ?? at,
     lastSeenAt: at,
   };

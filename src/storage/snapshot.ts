@@ -32,7 +32,6 @@ export const customerSchema = z.looseObject({
   handle: z.string().optional(),
   name: z.string().optional(),
   followers: z.number().optional(),
-  followsBrand: z.boolean().optional(),
   firstSeenAt: iso,
   lastSeenAt: iso,
 });
@@ -47,7 +46,6 @@ export const inboundMessageSchema = z.looseObject({
     handle: z.string().optional(),
     name: z.string().optional(),
     followers: z.number().optional(),
-    followsBrand: z.boolean().optional(),
   }),
   text: z.string(),
   sentAt: iso,
@@ -55,7 +53,8 @@ export const inboundMessageSchema = z.looseObject({
   inReplyTo: z.string().optional(),
   payload: z.string().optional(),
   ref: record.optional(),
-  linkTo: z.union([z.looseObject({ customerPlatformId: z.string() }), z.looseObject({ valueName: z.string() })]).optional(),
+  // An older form ({ valueName }) is dropped: the channel now resolves its links itself.
+  linkTo: z.looseObject({ customerPlatformId: z.string() }).optional().catch(undefined),
 });
 
 const queueInfoSchema = z.looseObject({
@@ -201,6 +200,7 @@ export const storeSnapshotSchema = z.object({
   operators: z.array(operatorSchema),
   suggestions: z.array(faqSuggestionSchema),
   values: z.record(z.string(), z.string()),
+  valueExpiresAt: z.record(z.string(), iso).optional(),
   journalSeq: z.number().int().nonnegative().optional(),
 });
 
@@ -229,7 +229,10 @@ export interface StoreSnapshot {
   inbound: InboundRecord[];
   operators: Operator[];
   suggestions: FaqSuggestion[];
+  /** Named values (`namespace:key` → value; see KeyValues). */
   values: Record<string, string>;
+  /** When values set with a time to live expire (name → ISO time); absent: never. */
+  valueExpiresAt?: Record<string, string>;
   /**
    * lowdb only: the last journal entry this document already contains (entries up to it are
    * skipped when the journal is replayed). Ignored by imports.

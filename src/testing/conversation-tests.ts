@@ -14,7 +14,7 @@ import { loadConfig, parseSchedule, type Config } from '../config/config.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../corpus/knowledge.js';
 import { corpusToExamples } from '../corpus/load.js';
 import { trainUnderstander } from '../classifier/index.js';
-import { createFakeClock, type ChannelCapabilities } from '../core/ports.js';
+import { createFakeClock, type ChannelCapabilities, type Store } from '../core/ports.js';
 import { CONVERSATION_STATES } from '../core/state.js';
 import { ESCALATION_REASONS, type Conversation, type Operator, type OutboxItem } from '../core/types.js';
 import { createRecordingChannel, consoleCapabilities } from '../channels/console/index.js';
@@ -230,7 +230,7 @@ export async function runConversationTests(
         passwordHash: 'not-a-login',
         createdAt: clock.now().toISOString(),
       };
-      await app.store.addOperator(operator);
+      await app.store.directory.addOperator(operator);
       let current: Conversation | undefined;
       let messageNo = 0;
       try {
@@ -254,7 +254,6 @@ export async function runConversationTests(
                   platformId: test.customer.id,
                   handle: test.customer.handle,
                   followers: test.customer.followers,
-                  followsBrand: test.customer.follows_brand,
                 },
                 text: turn.say,
                 sentAt: clock.now().toISOString(),
@@ -298,11 +297,11 @@ export async function runConversationTests(
             check(!texts.some((t) => t.includes(forbidden)), `a reply contains ${JSON.stringify(forbidden)}: ${shown}`);
           }
           if (expect.state) {
-            const conv = current ? await app.store.getConversation(current.id) : undefined;
+            const conv = current ? await app.store.conversations.get(current.id) : undefined;
             check(conv?.state === expect.state, `expected state ${expect.state}, got ${conv?.state ?? 'no conversation'}`);
           }
           if (expect.priority !== undefined) {
-            const conv = current ? await app.store.getConversation(current.id) : undefined;
+            const conv = current ? await app.store.conversations.get(current.id) : undefined;
             check(conv?.queue?.priority === expect.priority, `expected queue priority ${expect.priority}, got ${conv?.queue?.priority ?? 'not queued'}`);
           }
         }
@@ -324,14 +323,14 @@ export async function runConversationTests(
 
 /** The conversation an operator acts on: the one that is queued or held in the current case. */
 async function heldConversation(
-  store: { getCase(id: string): Promise<{ conversationIds: string[] } | undefined>; getConversation(id: string): Promise<Conversation | undefined> },
+  store: Pick<Store, 'conversations'>,
   current: Conversation,
 ): Promise<Conversation> {
-  const fresh = (await store.getConversation(current.id)) ?? current;
+  const fresh = (await store.conversations.get(current.id)) ?? current;
   if (fresh.state === 'queued' || fresh.state === 'assigned') return fresh;
-  const kase = await store.getCase(fresh.caseId);
+  const kase = await store.conversations.getCase(fresh.caseId);
   for (const id of kase?.conversationIds ?? []) {
-    const c = await store.getConversation(id);
+    const c = await store.conversations.get(id);
     if (c && (c.state === 'queued' || c.state === 'assigned')) return c;
   }
   return fresh;

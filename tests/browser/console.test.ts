@@ -128,9 +128,9 @@ browserTest('the operator console in a browser', () => {
     await console_.getByRole('button', { name: 'Risolvi' }).click();
     await console_.locator('.toast.ok').filter({ hasText: 'proposta di FAQ' }).waitFor();
     await console_.locator('#queue-empty').waitFor({ state: 'visible' });
-    const suggestions = await t.app.store.listSuggestions({ status: 'pending' });
+    const suggestions = await t.app.store.suggestions.list({ status: 'pending' });
     expect(suggestions).toHaveLength(1);
-    const conversations = await t.app.store.listConversations({ states: ['resolved'] });
+    const conversations = await t.app.store.conversations.list({ states: ['resolved'] });
     expect(conversations).toHaveLength(1);
     await console_.screenshot({ path: join(SHOTS, 'console-resolved.png') });
   });
@@ -193,7 +193,7 @@ browserTest('the operator console in a browser', () => {
     await item.getByRole('button', { name: 'Approva' }).click();
     await page.locator('.toast.ok').filter({ hasText: 'Proposta approvata' }).waitFor();
     await item.waitFor({ state: 'detached' });
-    const approved = (await t.app.store.listSuggestions({ status: 'approved' })).map((s) => s.id);
+    const approved = (await t.app.store.suggestions.list({ status: 'approved' })).map((s) => s.id);
     expect(approved).toContain(suggestionId);
     const faq = ['negozio.yaml', 'shop.yaml'].map((f) => readFileSync(join(corpus, 'faq', f), 'utf8')).join('\n');
     expect(faq).toContain('confezioni regalo su misura');

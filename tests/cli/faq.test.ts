@@ -121,8 +121,8 @@ describe('sportello faq review', () => {
     corpus = tempCorpus();
     store = createLowdbStore({ file: join(corpus.root, 'store.json') });
     await store.init();
-    await store.addSuggestion(addQuestion);
-    await store.addSuggestion(newEntry);
+    await store.suggestions.add(addQuestion);
+    await store.suggestions.add(newEntry);
   });
   afterEach(async () => {
     await store.close();
@@ -151,7 +151,7 @@ describe('sportello faq review', () => {
     expect(t.out()).toMatch(/approved sg-new: written to .*faq\/negozio\.yaml/);
     const entry = (await loadCorpus(corpus)).faq.find((e) => e.id === 'incisioni');
     expect(entry).toMatchObject({ answer: 'Sì, sulle borse in pelle (5 euro).', source: { kind: 'learned', case: 'case-7', approved_by: 'Luca', at: '2026-11-23T18:00:00.000Z' } });
-    const [stored] = (await store.listSuggestions()).filter((s) => s.id === 'sg-new');
+    const [stored] = (await store.suggestions.list()).filter((s) => s.id === 'sg-new');
     expect(stored).toMatchObject({ status: 'approved', reviewedBy: 'Luca', reviewedAt: '2026-11-23T18:00:00.000Z', entryId: 'incisioni' });
     const again = io();
     expect(await runFaqReview(['approve', 'sg-new'], again.io, deps())).toBe(1);
@@ -162,7 +162,7 @@ describe('sportello faq review', () => {
     const before = readFileSync(join(corpus.faqDir, 'negozio.yaml'), 'utf8');
     const t = io();
     expect(await runFaqReview(['reject', 'sg-add', '--reviewer', 'Luca'], t.io, deps())).toBe(0);
-    expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id)).toEqual(['sg-new']);
+    expect((await store.suggestions.list({ status: 'pending' })).map((s) => s.id)).toEqual(['sg-new']);
     expect(readFileSync(join(corpus.faqDir, 'negozio.yaml'), 'utf8')).toBe(before);
   });
 
@@ -171,14 +171,14 @@ describe('sportello faq review', () => {
     const t = io();
     expect(await runFaqReview(['approve', 'sg-new'], t.io, deps())).toBe(1);
     expect(t.err()).toMatch(/not written, the FAQ would not load:\n.*duplicate id "incisioni-personalizzate"/);
-    expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
+    expect((await store.suggestions.list({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
   });
 
   it('refuses --answer on a suggestion that only adds a question', async () => {
     const t = io();
     expect(await runFaqReview(['approve', 'sg-add', '--answer', 'altro'], t.io, deps())).toBe(2);
     expect(t.err()).toMatch(/--answer applies to new entries only/);
-    expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
+    expect((await store.suggestions.list({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
   });
 
   it('approves a new question into its entry', async () => {

@@ -40,7 +40,7 @@ describe('sportello operator', () => {
     const code = await runOperator(['add', '--name', 'Marta Rossi', '--initials', 'mr', '--role', 'admin'], t.io, { store, clock });
     expect(code).toBe(0);
     expect(t.out()).toMatch(/added admin Marta Rossi \(\^MR\)/);
-    const op = await store.findOperatorByName('Marta Rossi');
+    const op = await store.directory.findOperatorByName('Marta Rossi');
     expect(op).toMatchObject({ name: 'Marta Rossi', initials: 'MR', role: 'admin', createdAt: '2026-11-23T09:00:00.000Z' });
     expect(op!.passwordHash).toMatch(/^scrypt\$/);
     expect(await verifyPassword(PASSWORD, op!.passwordHash)).toBe(true);
@@ -56,7 +56,7 @@ describe('sportello operator', () => {
     expect(code).toBe(1);
     expect(t.err()).toMatch(/at least 10 characters; nothing was saved/);
     expect(t.err()).not.toContain('short-pw');
-    expect(await store.listOperators()).toEqual([]);
+    expect(await store.directory.listOperators()).toEqual([]);
   });
 
   it('explains every wrong option at once', async () => {
@@ -66,7 +66,7 @@ describe('sportello operator', () => {
     expect(t.err()).toMatch(/give a name with --name/);
     expect(t.err()).toMatch(/--initials must be 1 to 4 letters/);
     expect(t.err()).toMatch(/--role must be agent or admin/);
-    expect(await store.listOperators()).toEqual([]);
+    expect(await store.directory.listOperators()).toEqual([]);
   });
 
   it('refuses a second operator with the same name', async () => {
@@ -74,7 +74,7 @@ describe('sportello operator', () => {
     const t = io(`${PASSWORD}\n`);
     expect(await runOperator(['add', '--name', 'Marta', '--initials', 'MA'], t.io, { store, clock })).toBe(1);
     expect(t.err()).toMatch(/already exists/);
-    expect(await store.listOperators()).toHaveLength(1);
+    expect(await store.directory.listOperators()).toHaveLength(1);
   });
 
   it('lists operators with role and initials, never their hashes', async () => {

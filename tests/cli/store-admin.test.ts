@@ -14,6 +14,13 @@ import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import type { StoreSnapshot } from '../../src/storage/snapshot.js';
 import { makeCase, makeConversation, makeCustomer, makeInbound, makeMessage, makeOperator, makeOutbox, makeTurn } from '../storage/store-contract.js';
 
+/** Accepts a message and waits until it is durable; resolves with whether it was new. */
+async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
+  const { fresh, durable } = await store.inbox.accept(msg);
+  await durable;
+  return fresh;
+}
+
 const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = `sportello_test_${randomBytes(6).toString('hex')}`;
 const DATABASE_URL = (() => {
@@ -56,9 +63,9 @@ function io(stdinText = '') {
 async function seedLowdb(file: string): Promise<void> {
   const store = createLowdbStore({ file });
   await store.init();
-  await store.acceptInbound(makeInbound('m1'));
-  await store.acceptInbound(makeInbound('m2'));
-  await store.commitTurn(
+  await acceptDurably(store, makeInbound('m1'));
+  await acceptDurably(store, makeInbound('m2'));
+  await store.conversations.commit(
     makeTurn({
       inbound: { channel: 'test', id: 'm1' },
       customer: makeCustomer(),
@@ -68,8 +75,8 @@ async function seedLowdb(file: string): Promise<void> {
       outbox: [makeOutbox('o1'), makeOutbox('o2')],
     }),
   );
-  await store.addOperator(makeOperator('op1', 'Marta'));
-  await store.setValue('twitter:since_id', '99');
+  await store.directory.addOperator(makeOperator('op1', 'Marta'));
+  await store.values.set('twitter', 'since_id', '99');
   await store.close();
 }
 
@@ -120,8 +127,8 @@ describe('sportello migrate, export and import', () => {
     expect(await runImport(['-'], t.io, { SPORTELLO_DATA: data })).toBe(0);
     const store = createLowdbStore({ file: data });
     await store.init();
-    expect((await store.findOperatorByName('Marta'))?.id).toBe('op1');
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
+    expect((await store.directory.findOperatorByName('Marta'))?.id).toBe('op1');
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
     await store.close();
   });
 

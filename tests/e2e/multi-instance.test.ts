@@ -115,7 +115,7 @@ suite('two instances on one database', () => {
       // One operator the way an admin adds one (the CLI), the rest straight into the shared store.
       await addOperatorWithCli(db.url, 'Capo Turno', 'CT', 'admin');
       for (let i = 1; i < 20; i++) {
-        await store.addOperator({ id: `op_e2e_${i}`, name: `Operatore ${i}`, initials: `O${i}`, role: 'agent', passwordHash, createdAt: new Date().toISOString() });
+        await store.directory.addOperator({ id: `op_e2e_${i}`, name: `Operatore ${i}`, initials: `O${i}`, role: 'agent', passwordHash, createdAt: new Date().toISOString() });
       }
     } finally {
       await store.close();

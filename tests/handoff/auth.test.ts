@@ -9,7 +9,7 @@ import {
   hashPassword,
   isSameOrigin,
   loadSessionSecret,
-  SESSION_SECRET_KEY,
+  SESSION_SECRET_KEY, AUTH_NS,
   verifyLogin,
   verifyPassword,
 } from '../../src/handoff/auth.js';
@@ -104,7 +104,7 @@ describe('session cookies', () => {
     await store.close();
     store = createLowdbStore({ file: join(dir, 'store.json') });
     await store.init();
-    expect(await store.getValue(SESSION_SECRET_KEY)).toBe(secret);
+    expect(await store.values.get(AUTH_NS, SESSION_SECRET_KEY)).toBe(secret);
     const after = createSessions({ secret: await loadSessionSecret(store), clock, store, secure: false });
     const cookieHeader = `other=1; ${setCookie.split(';')[0]}`;
     expect(await after.read(cookieHeader)).toEqual(session);
@@ -113,9 +113,9 @@ describe('session cookies', () => {
   it('converges on the stored secret when two instances generated one at the same moment', async () => {
     // Both instances found no secret; each kept its own in memory; the store kept the second.
     const a = createSessions({ clock, store, secure: false });
-    await store.setValue(SESSION_SECRET_KEY, 'secret-of-a-'.padEnd(40, 'a'));
+    await store.values.set(AUTH_NS, SESSION_SECRET_KEY, 'secret-of-a-'.padEnd(40, 'a'));
     const early = await a.issue('op-1');
-    await store.setValue(SESSION_SECRET_KEY, 'secret-of-b-'.padEnd(40, 'b'));
+    await store.values.set(AUTH_NS, SESSION_SECRET_KEY, 'secret-of-b-'.padEnd(40, 'b'));
     const b = createSessions({ clock, store, secure: false });
     // every new login signs with the stored secret, and both instances accept it
     const fromA = await a.issue('op-2');
@@ -146,7 +146,7 @@ describe('session cookies', () => {
 
   it('uses the configured secret instead of generating one', async () => {
     expect(await loadSessionSecret(store, 'x'.repeat(32))).toBe('x'.repeat(32));
-    expect(await store.getValue(SESSION_SECRET_KEY)).toBeUndefined();
+    expect(await store.values.get(AUTH_NS, SESSION_SECRET_KEY)).toBeUndefined();
   });
 
   it('refuses a tampered, expired or revoked session, and checks the CSRF token in constant time', async () => {

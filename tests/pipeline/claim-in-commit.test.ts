@@ -61,7 +61,7 @@ describe('claiming replies in the commit (shared store)', () => {
       await until(() => t.channel.sent.length === 1, 'the reply');
     });
     expect(sql.filter(isClaim)).toEqual([]);
-    const item = (await t.app.store.listOutbox({})).find((o) => o.id === t.channel.sent[0]!.id);
+    const item = (await t.app.store.outbox.list({})).find((o) => o.id === t.channel.sent[0]!.id);
     expect(item).toMatchObject({ attempts: 1 });
   });
 
@@ -71,7 +71,8 @@ describe('claiming replies in the commit (shared store)', () => {
     const first = await t.app.pipeline.accept(t.message('come posso pagare?', { customer: { platformId: 'lease-2' } }));
     const conversation = (await first.done).conversation!;
     await until(() => t.channel.sent.length === 1, 'the first reply');
-    await store.commitTurn({
+    await store.conversations.commit({
+      expect: { conversations: {}, cases: {} },
       conversations: [],
       messages: [],
       outbox: [{ id: 'op-1', conversationId: conversation.id, channel: 'chat', visibility: 'private', recipient: 'lease-2', reply: { kind: 'text', text: 'Un momento.' }, author: { kind: 'operator', operatorId: 'op', name: 'Op', initials: 'OP' }, status: 'pending', attempts: 0, notBefore: 0, createdAt: new Date().toISOString() }],

@@ -29,7 +29,7 @@ describe('the FAQ feedback loop, end to end', () => {
     cpSync(join(ROOT, 'faq'), join(dir, 'faq'), { recursive: true });
     cpSync(join(ROOT, 'intents'), join(dir, 'intents'), { recursive: true });
     t = await startTestApp({ FAQ_DIR: join(dir, 'faq'), INTENTS_DIR: join(dir, 'intents') });
-    await t.app.store.addOperator(operator);
+    await t.app.store.directory.addOperator(operator);
   });
   afterAll(async () => {
     await t.close();
@@ -52,7 +52,7 @@ describe('the FAQ feedback loop, end to end', () => {
     const { suggestionId } = await t.app.desk.resolve(conversationId, operator, { addToFaq: true });
     expect(suggestionId).toBeDefined();
 
-    const [suggestion] = await t.app.store.listSuggestions({ status: 'pending' });
+    const [suggestion] = await t.app.store.suggestions.list({ status: 'pending' });
     expect(suggestion!.id).toBe(suggestionId);
     const shown = JSON.stringify(suggestion);
     for (const secret of ['giulia.b@example.it', '347 123 4567', 'Giulia', 'giulia_b', '^MR', 'Marta']) expect(shown).not.toContain(secret);

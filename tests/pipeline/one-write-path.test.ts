@@ -18,15 +18,13 @@ const admin: Operator = { id: 'op-3', name: 'Anna Admin', initials: 'AA', role: 
 /** Runs `between` once, right before the first commit `store` makes after this call. */
 function beforeNextCommit(store: Store, between: () => Promise<unknown>): { commits(): number } {
   let commits = 0;
-  const mutable = store as { commitTurn: Store['commitTurn']; commitTurnAndClaim?: Store['commitTurnAndClaim'] };
-  const wrap = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      commits += 1;
-      if (commits === 1) await between();
-      return fn(...args);
-    };
-  mutable.commitTurn = wrap(store.commitTurn.bind(store));
-  if (store.commitTurnAndClaim) mutable.commitTurnAndClaim = wrap(store.commitTurnAndClaim.bind(store));
+  const conversations = store.conversations;
+  const commit = conversations.commit.bind(conversations);
+  conversations.commit = async (turn, options) => {
+    commits += 1;
+    if (commits === 1) await between();
+    return commit(turn, options);
+  };
   return { commits: () => commits };
 }
 
@@ -41,7 +39,7 @@ run('operator actions racing a customer turn from another instance (PostgreSQL)'
     db = await createTestDatabase('sportello_race');
     desk = await startTestApp({ DATABASE_URL: db.url });
     turns = await startTestApp({ DATABASE_URL: db.url });
-    for (const op of [agent, colleague, admin]) await desk.app.store.addOperator(op);
+    for (const op of [agent, colleague, admin]) await desk.app.store.directory.addOperator(op);
   });
   afterAll(async () => {
     await desk?.close();
@@ -70,9 +68,9 @@ run('operator actions racing a customer turn from another instance (PostgreSQL)'
     const result = await action();
     // The first commit was refused (the customer's turn came first): the action was planned again.
     expect(counter.commits()).toBe(2);
-    const stored = (await desk.app.store.getConversation(id))!;
+    const stored = (await desk.app.store.conversations.get(id))!;
     expect(stored.lastInboundId).toBe(msg.id);
-    const inbound = (await desk.app.store.listMessages({ conversationId: id })).filter((m) => m.direction === 'in').map((m) => m.text);
+    const inbound = (await desk.app.store.conversations.listMessages({ conversationId: id })).filter((m) => m.direction === 'in').map((m) => m.text);
     expect(inbound).toEqual(['voglio parlare con un operatore', text]);
     return { result, stored };
   }
@@ -88,23 +86,23 @@ run('operator actions racing a customer turn from another instance (PostgreSQL)'
     const { id, write } = await queuedConversation(true);
     const { stored } = await race(id, 'sto ancora aspettando', write, () => desk.app.desk.reply(id, agent, 'Eccomi, controllo subito'));
     expect(stored.queue?.firstResponseAt).toBeDefined();
-    const history = await desk.app.store.listMessages({ conversationId: id });
+    const history = await desk.app.store.conversations.listMessages({ conversationId: id });
     expect(history.filter((m) => m.direction === 'out' && m.author.kind === 'operator').map((m) => m.text)).toEqual(['Eccomi, controllo subito']);
-    const outbox = await desk.app.store.listOutbox({ conversationId: id });
+    const outbox = await desk.app.store.outbox.list({ conversationId: id });
     expect(outbox.filter((o) => o.author.kind === 'operator')).toHaveLength(1);
   });
 
   it('note', async () => {
     const { id, write } = await queuedConversation(true);
     await race(id, 'avete novità?', write, () => desk.app.desk.note(id, agent, 'cliente impaziente'));
-    const notes = (await desk.app.store.listMessages({ conversationId: id })).filter((m) => m.direction === 'note');
+    const notes = (await desk.app.store.conversations.listMessages({ conversationId: id })).filter((m) => m.direction === 'note');
     expect(notes.map((m) => m.text)).toEqual(['cliente impaziente']);
   });
 
   it('ask to move private', async () => {
     const { id, write } = await queuedConversation(true, 'public');
     await race(id, 'rispondete?', write, () => desk.app.desk.askPrivate(id, agent));
-    const prompts = (await desk.app.store.listOutbox({ conversationId: id })).filter((o) => o.reply.kind === 'dm_prompt');
+    const prompts = (await desk.app.store.outbox.list({ conversationId: id })).filter((o) => o.reply.kind === 'dm_prompt');
     expect(prompts).toHaveLength(1);
   });
 
@@ -118,7 +116,7 @@ run('operator actions racing a customer turn from another instance (PostgreSQL)'
     const { id, write } = await queuedConversation(true);
     const { stored } = await race(id, 'grazie mille', write, () => desk.app.desk.resolve(id, agent));
     expect(stored.state).toBe('resolved');
-    const kase = await desk.app.store.getCase(stored.caseId);
+    const kase = await desk.app.store.conversations.getCase(stored.caseId);
     expect(kase).toMatchObject({ status: 'resolved', resolvedBy: agent.id });
   });
 
@@ -134,7 +132,7 @@ run('operator actions racing a customer turn from another instance (PostgreSQL)'
     const counter = beforeNextCommit(desk.app.store, () => turns.app.desk.claim(id, colleague));
     await expect(desk.app.desk.claim(id, agent)).rejects.toThrow(/already claimed by Luca Bianchi/);
     expect(counter.commits()).toBe(1);
-    expect(await desk.app.store.getConversation(id)).toMatchObject({ state: 'assigned', assignee: colleague.id });
+    expect(await desk.app.store.conversations.get(id)).toMatchObject({ state: 'assigned', assignee: colleague.id });
   });
 });
 
@@ -142,7 +140,7 @@ describe('every actor\'s own path refuses a move the state table forbids', () =>
   let t: TestApp;
   beforeEach(async () => {
     t = await startTestApp();
-    for (const op of [agent, admin]) await t.app.store.addOperator(op);
+    for (const op of [agent, admin]) await t.app.store.directory.addOperator(op);
   });
   afterEach(async () => {
     await t.close();
@@ -160,13 +158,13 @@ describe('every actor\'s own path refuses a move the state table forbids', () =>
     const id = await resolvedConversation();
     await expect(t.app.desk.claim(id, agent)).rejects.toThrow(ConflictError);
     await expect(t.app.desk.claim(id, admin, { takeover: true })).rejects.toThrow(/resolved/);
-    expect(await t.app.store.getConversation(id)).toMatchObject({ state: 'resolved' });
+    expect(await t.app.store.conversations.get(id)).toMatchObject({ state: 'resolved' });
   });
 
   it('desk: an admin cannot transfer a resolved conversation to an operator (resolved → assigned)', async () => {
     const id = await resolvedConversation();
     await expect(t.app.desk.transfer(id, admin, agent.id)).rejects.toThrow(IllegalTransitionError);
-    const stored = (await t.app.store.getConversation(id))!;
+    const stored = (await t.app.store.conversations.get(id))!;
     expect(stored.state).toBe('resolved');
     expect(stored.assignee).toBeUndefined();
   });
@@ -189,7 +187,7 @@ describe('private data in public while a person is coming', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await startTestApp();
-    await t.app.store.addOperator(agent);
+    await t.app.store.directory.addOperator(agent);
   });
   afterEach(async () => {
     await t.close();
@@ -205,7 +203,7 @@ describe('private data in public while a person is coming', () => {
     await t.app.desk.claim(id, agent);
     const held = await t.app.pipeline.receive(t.message('o chiamate il 347 765 4321', thread));
     expect(held.action).toBe('silent');
-    const inbound = (await t.app.store.listMessages({ conversationId: id })).filter((m) => m.direction === 'in');
+    const inbound = (await t.app.store.conversations.listMessages({ conversationId: id })).filter((m) => m.direction === 'in');
     expect(inbound.map((m) => (m.flags ?? []).includes('private_data'))).toEqual([false, true, true]);
     await t.app.sender.drain();
     for (const item of t.channel.sent) expect(item.reply.text).not.toMatch(/luca\.t@example\.it|765 4321/);

@@ -7,7 +7,7 @@ describe('handleMessage through the real pipeline', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await startTestApp();
-    await t.app.store.addOperator(operator);
+    await t.app.store.directory.addOperator(operator);
   });
   afterEach(async () => {
     await t.close();
@@ -21,7 +21,7 @@ describe('handleMessage through the real pipeline', () => {
     expect(outcome.language).toBe('it');
     expect(t.channel.sent).toHaveLength(1);
     expect(t.channel.sent[0]!.reply.text).toMatch(/lunedì|sabato/i);
-    const history = await t.app.store.listMessages({ conversationId: outcome.conversation!.id });
+    const history = await t.app.store.conversations.listMessages({ conversationId: outcome.conversation!.id });
     expect(history.map((m) => m.direction)).toEqual(['in', 'out']);
     const english = await t.app.pipeline.receive(t.message('what are your opening hours?', { customer: { platformId: 'cust-2' } }));
     expect(english.faqId).toBe('opening-hours');
@@ -36,7 +36,7 @@ describe('handleMessage through the real pipeline', () => {
     expect(duplicate).toBe(false);
     // Acknowledged: the message is on disk, and the turn (decided meanwhile) went in the same write.
     expect(store.fileWrites() - before).toBe(1);
-    expect(await t.app.store.pendingInbound(10)).toEqual([]);
+    expect(await t.app.store.inbox.pending(10)).toEqual([]);
     const outcome = await done;
     expect(outcome.action).toBe('answer');
     expect(store.fileWrites() - before).toBe(1);
@@ -58,8 +58,8 @@ describe('handleMessage through the real pipeline', () => {
     await Promise.all([t.app.pipeline.receive(first), t.app.pipeline.receive(second)]);
     await t.app.sender.drain();
     expect(t.channel.sent.map((s) => s.seq)).toEqual([1, 2]);
-    const conv = await t.app.store.findConversationByKey('chat:private:cust-1');
-    const messages = await t.app.store.listMessages({ conversationId: conv!.id });
+    const conv = await t.app.store.conversations.findByKey('chat:private:cust-1');
+    const messages = await t.app.store.conversations.listMessages({ conversationId: conv!.id });
     expect(messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['ciao', 'come posso pagare?']);
   });
 
@@ -98,7 +98,7 @@ describe('handleMessage through the real pipeline', () => {
   it('lets exactly one of two operators claim a conversation', async () => {
     const escalated = await t.app.pipeline.receive(t.message('voglio parlare con una persona'));
     const other: Operator = { ...operator, id: 'op-2', name: 'Luca', initials: 'LB' };
-    await t.app.store.addOperator(other);
+    await t.app.store.directory.addOperator(other);
     const results = await Promise.allSettled([t.app.desk.claim(escalated.conversation!.id, operator), t.app.desk.claim(escalated.conversation!.id, other)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -108,12 +108,12 @@ describe('handleMessage through the real pipeline', () => {
   it('does not let an agent reply on a conversation another agent holds', async () => {
     const escalated = await t.app.pipeline.receive(t.message('voglio parlare con una persona'));
     const other: Operator = { ...operator, id: 'op-2', name: 'Luca', initials: 'LB' };
-    await t.app.store.addOperator(other);
+    await t.app.store.directory.addOperator(other);
     await t.app.desk.claim(escalated.conversation!.id, operator);
     await expect(t.app.desk.reply(escalated.conversation!.id, other, 'ciao')).rejects.toThrow(/held by Marta Rossi/);
     await expect(t.app.desk.resolve(escalated.conversation!.id, other)).rejects.toThrow(/held by Marta Rossi/);
     const admin: Operator = { ...other, id: 'op-3', name: 'Admin', role: 'admin' };
-    await t.app.store.addOperator(admin);
+    await t.app.store.directory.addOperator(admin);
     await expect(t.app.desk.claim(escalated.conversation!.id, admin, { takeover: true })).resolves.toMatchObject({ assignee: 'op-3' });
   });
 });

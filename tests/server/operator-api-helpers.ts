@@ -69,7 +69,7 @@ export async function startApiApp(
   const base = await app.listen(0, '127.0.0.1');
   const make = async (id: string, name: string, initials: string, role: Operator['role'], password: string): Promise<Operator> => {
     const op: Operator = { id, name, initials, role, passwordHash: await hashPassword(password, FAST), createdAt: '2026-01-01T00:00:00.000Z' };
-    await app.store.addOperator(op);
+    await app.store.directory.addOperator(op);
     return op;
   };
   return {

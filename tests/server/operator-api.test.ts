@@ -57,7 +57,7 @@ describe('operator API: sessions and protection', () => {
     expect(attempts.map((a) => a.status)).toEqual([403, 403, 403, 403]);
     expect(attempts[0]!.body.error).toBe('cross-site request refused');
     expect(attempts[1]!.body.error).toMatch(/X-CSRF-Token/);
-    expect((await t.app.store.getConversation(id))!.state).toBe('queued');
+    expect((await t.app.store.conversations.get(id))!.state).toBe('queued');
     // another session's token does not fit this session
     const luca = await login(t.base, 'Luca', PASSWORDS.luca);
     expect((await marta.post(`/conversations/${id}/claim`, {}, { csrf: luca.csrf })).status).toBe(403);
@@ -137,7 +137,7 @@ describe('operator API: working the queue', () => {
     const loser = a.status === 409 ? a : b;
     const winner = a.status === 200 ? 'Marta' : 'Luca';
     expect(loser.body.error).toBe(`already claimed by ${winner}`);
-    const conversation = await t.app.store.getConversation(id);
+    const conversation = await t.app.store.conversations.get(id);
     expect(conversation!.assignee).toBe(winner === 'Marta' ? 'op-marta' : 'op-luca');
   });
 

@@ -15,7 +15,8 @@ for (;;) {
   const burst = Array.from({ length: 25 }, () => n++);
   await Promise.all(
     burst.map(async (i) => {
-      await store.commitTurn({
+      await store.conversations.commit({
+        expect: { conversations: {}, cases: {} },
         conversations: [],
         messages: [{ id: `msg${i}`, conversationId: 'cv1', caseId: 'case1', direction: 'in', author: { kind: 'customer' }, text: `turn ${i} `.repeat(20), visibility: 'private', at: new Date().toISOString() }],
         outbox: [],

@@ -5,6 +5,13 @@ import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
 import { describeStoreContract, makeInbound, makeMessage, makeOutbox, makeTurn, type SnapshotStore } from './store-contract.js';
 
+/** Accepts a message and waits until it is durable; resolves with whether it was new. */
+async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
+  const { fresh, durable } = await store.inbox.accept(msg);
+  await durable;
+  return fresh;
+}
+
 const dirs: string[] = [];
 const files = new WeakMap<SnapshotStore, string>();
 
@@ -39,53 +46,53 @@ describe('the lowdb store on disk', () => {
   it('creates the parent folders and writes a snapshot document', async () => {
     const file = join(tempDir(), 'a', 'b', 'sportello.json');
     const store = await open(file);
-    await store.setValue('cursor', '7');
+    await store.values.set('test', 'cursor', '7');
     await store.close();
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { format: string; values: Record<string, string> };
     expect(doc.format).toBe('sportello-store');
-    expect(doc.values).toEqual({ cursor: '7' });
+    expect(doc.values).toEqual({ 'test:cursor': '7' });
   });
 
   it('sends again at once, after a restart, the replies the previous run had claimed (one process owns the file)', async () => {
     const file = join(tempDir(), 'sportello.json');
     const store = await open(file);
     const t0 = Date.parse('2026-11-23T10:00:00.000Z');
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
-    expect(await store.claimOutbox(t0, 10, 30_000)).toHaveLength(2);
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+    expect(await store.outbox.claim(t0, 10, 30_000)).toHaveLength(2);
     await store.close();
     const reopened = await open(file);
     // Well inside the old lease: both are due again, once each.
-    const again = await reopened.claimOutbox(t0 + 1000, 10, 30_000);
+    const again = await reopened.outbox.claim(t0 + 1000, 10, 30_000);
     expect(again.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
-    expect(await reopened.claimOutbox(t0 + 2000, 10, 30_000)).toEqual([]);
+    expect(await reopened.outbox.claim(t0 + 2000, 10, 30_000)).toEqual([]);
     await reopened.close();
   });
 
   it('never hands out a reply before the turn that wrote it is on disk (a crash could still undo the turn)', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const t0 = Date.parse('2026-11-23T10:00:00.000Z');
-    const committing = store.commitTurn(makeTurn({ outbox: [makeOutbox('a1')] }));
+    const committing = store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1')] }));
     // Memory already has the turn (reads see it), the disk not yet: no claim.
-    expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'pending' });
-    expect(await store.claimOutbox(t0, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.get('a1')).toMatchObject({ status: 'pending' });
+    expect(await store.outbox.claim(t0, 10, 30_000)).toEqual([]);
     await committing;
-    expect((await store.claimOutbox(t0, 10, 30_000)).map((o) => o.id)).toEqual(['a1']);
+    expect((await store.outbox.claim(t0, 10, 30_000)).map((o) => o.id)).toEqual(['a1']);
     // A retry is due again only once it is on disk too.
-    const retrying = store.completeOutbox('a1', { status: 'retry', notBefore: t0, error: '503' });
-    expect(await store.claimOutbox(t0, 10, 30_000)).toEqual([]);
+    const retrying = store.outbox.complete('a1', { status: 'retry', notBefore: t0, error: '503' });
+    expect(await store.outbox.claim(t0, 10, 30_000)).toEqual([]);
     await retrying;
-    expect((await store.claimOutbox(t0, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+    expect((await store.outbox.claim(t0, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
     await store.close();
   });
 
   it('writes nothing for a claim (a restart frees every lease anyway): the completion is the next write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
     const before = store.fileWrites();
-    expect(await store.claimOutbox(Date.now(), 10, 30_000)).toHaveLength(2);
+    expect(await store.outbox.claim(Date.now(), 10, 30_000)).toHaveLength(2);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(store.fileWrites()).toBe(before);
-    await store.completeOutbox('a1', { status: 'sent', platformId: 'p-a1', at: new Date().toISOString() });
+    await store.outbox.complete('a1', { status: 'sent', platformId: 'p-a1', at: new Date().toISOString() });
     expect(store.fileWrites()).toBe(before + 1);
     await store.close();
   });
@@ -95,9 +102,9 @@ describe('the lowdb store on disk', () => {
     const file = join(dir, 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('s1')] }));
-    expect(await store.claimOutbox(Date.now(), 10, 60_000)).toHaveLength(1);
-    await store.completeOutbox('s1', { status: 'sent', platformId: 'mid.s1', at: '2026-11-24T10:00:00.000Z' });
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('s1')] }));
+    expect(await store.outbox.claim(Date.now(), 10, 60_000)).toHaveLength(1);
+    await store.outbox.complete('s1', { status: 'sent', platformId: 'mid.s1', at: '2026-11-24T10:00:00.000Z' });
     const lines = readFileSync(`${file}.journal`, 'utf8').split('\n').filter(Boolean);
     expect(JSON.parse(lines.at(-1)!)[1]).toEqual([['sent', { id: 's1', sentAt: '2026-11-24T10:00:00.000Z', platformId: 'mid.s1', attempts: 1 }]]);
     // As if the process died now: another store opens the files as they are on disk.
@@ -106,17 +113,17 @@ describe('the lowdb store on disk', () => {
     writeFileSync(`${crashed}.journal`, readFileSync(`${file}.journal`));
     await store.close();
     const reopened = await open(crashed);
-    expect(await reopened.getOutboxItem('s1')).toMatchObject({ status: 'sent', platformId: 'mid.s1', sentAt: '2026-11-24T10:00:00.000Z', attempts: 1 });
-    expect(await reopened.claimOutbox(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    expect(await reopened.outbox.get('s1')).toMatchObject({ status: 'sent', platformId: 'mid.s1', sentAt: '2026-11-24T10:00:00.000Z', attempts: 1 });
+    expect(await reopened.outbox.claim(Date.now() + 120_000, 10, 60_000)).toEqual([]);
     await reopened.close();
   });
 
   it('groups writes that arrive together into one file write', async () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     const before = store.fileWrites();
-    await Promise.all(Array.from({ length: 100 }, (_, i) => store.setValue(`k${i}`, String(i))));
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.values.set('test', `k${i}`, String(i))));
     expect(store.fileWrites() - before).toBeLessThanOrEqual(2);
-    expect(await store.getValue('k99')).toBe('99');
+    expect(await store.values.get('test', 'k99')).toBe('99');
     await store.close();
   });
 
@@ -136,31 +143,31 @@ describe('the lowdb store on disk', () => {
 
   it('refuses use before init and after close', async () => {
     const store = createLowdbStore({ file: join(tempDir(), 'sportello.json') });
-    await expect(store.getValue('x')).rejects.toThrow(/before init/);
+    await expect(store.values.get('test', 'x')).rejects.toThrow(/before init/);
     await store.init();
     await store.close();
-    await expect(store.getValue('x')).rejects.toThrow(/after close/);
+    await expect(store.values.get('test', 'x')).rejects.toThrow(/after close/);
   });
 
   it('appends writes to a journal once the file is large, folds it in, and reads both on open', async () => {
     const file = join(tempDir(), 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0, compactAfterBytes: 4096 });
     await store.init();
-    await store.setValue('first', '1');
+    await store.values.set('test', 'first', '1');
     // The first write found an empty main file smaller than the journal threshold: it went to the journal.
-    expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"first"');
+    expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"test:first"');
     for (let i = 0; i < 40; i++) {
-      await store.commitTurn(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
+      await store.conversations.commit(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
     }
     // 40 turns of ~400 bytes passed 4 KiB: the journal was folded into the main file at least once.
     const main = JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[]; values: Record<string, string> };
-    expect(main.values).toEqual({ first: '1' });
+    expect(main.values).toEqual({ 'test:first': '1' });
     expect(main.messages.length).toBeGreaterThan(0);
     expect(main.messages.length).toBeLessThan(40);
     // Reopen without close() (as after a crash): main file + journal give everything.
     const again = createLowdbStore({ file });
     await again.init();
-    expect((await again.listMessages({ conversationId: 'cv1' })).length).toBe(40);
+    expect((await again.conversations.listMessages({ conversationId: 'cv1' })).length).toBe(40);
     // Opening folded the journal in: the main file alone is complete now.
     expect((JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[] }).messages.length).toBe(40);
     expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
@@ -172,15 +179,15 @@ describe('the lowdb store on disk', () => {
     const file = join(tempDir(), 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
-    await store.setValue('kept', 'yes');
+    await store.values.set('test', 'kept', 'yes');
     const journal = readFileSync(`${file}.journal`, 'utf8');
     writeFileSync(`${file}.journal`, `${journal}[2,[["value",{"name":"torn","va`);
     const reopened = await open(file);
-    expect(await reopened.getValue('kept')).toBe('yes');
-    expect(await reopened.getValue('torn')).toBeUndefined();
-    await reopened.setValue('after', 'ok');
+    expect(await reopened.values.get('test', 'kept')).toBe('yes');
+    expect(await reopened.values.get('test', 'torn')).toBeUndefined();
+    await reopened.values.set('test', 'after', 'ok');
     await reopened.close();
-    expect(await (await open(file)).getValue('after')).toBe('ok');
+    expect(await (await open(file)).values.get('test', 'after')).toBe('ok');
 
     const damaged = join(tempDir(), 'sportello.json');
     writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a","value":"1"}]]]\n{oops\n[3,[["value",{"name":"b","value":"2"}]]]\n`);
@@ -193,19 +200,19 @@ describe('the lowdb store on disk', () => {
     const file = join(tempDir(), 'sportello.json');
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
-    await store.claimOutbox(Date.now(), 10, 60_000);
-    await store.completeOutbox('o1', { status: 'retry', notBefore: 0, error: 'HTTP 503' });
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1')] }));
+    await store.outbox.claim(Date.now(), 10, 60_000);
+    await store.outbox.complete('o1', { status: 'retry', notBefore: 0, error: 'HTTP 503' });
     const stale = readFileSync(`${file}.journal`, 'utf8');
     expect(stale.split('\n').filter(Boolean)).toHaveLength(2);
-    expect(await store.claimOutbox(Date.now(), 10, 60_000)).toHaveLength(1);
-    await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
+    expect(await store.outbox.claim(Date.now(), 10, 60_000)).toHaveLength(1);
+    await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
     await store.close();
     // The file now says "sent"; put back journal lines that say "pending" (the turn, then the retry).
     writeFileSync(`${file}.journal`, stale);
     const reopened = await open(file);
-    expect(await reopened.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
-    expect(await reopened.claimOutbox(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    expect(await reopened.outbox.get('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
+    expect(await reopened.outbox.claim(Date.now() + 120_000, 10, 60_000)).toEqual([]);
     await reopened.close();
   });
 
@@ -216,7 +223,7 @@ describe('the lowdb store on disk', () => {
     await store.init();
     const padding = 'x'.repeat(200);
     for (let round = 0; round < 40; round++) {
-      await Promise.all(Array.from({ length: 10 }, (_, i) => store.setValue(`k${round}-${i}`, `${round}-${i}-${padding}`)));
+      await Promise.all(Array.from({ length: 10 }, (_, i) => store.values.set('test', `k${round}-${i}`, `${round}-${i}-${padding}`)));
     }
     await store.flush();
     // Some compaction happened: the main file holds more than the first write.
@@ -225,7 +232,7 @@ describe('the lowdb store on disk', () => {
     expect(existsSync(`${file}.journal.prev`)).toBe(false);
     const reopened = await open(file);
     for (let round = 0; round < 40; round++) {
-      for (let i = 0; i < 10; i++) expect(await reopened.getValue(`k${round}-${i}`)).toBe(`${round}-${i}-${padding}`);
+      for (let i = 0; i < 10; i++) expect(await reopened.values.get('test', `k${round}-${i}`)).toBe(`${round}-${i}-${padding}`);
     }
     await reopened.close();
   });
@@ -233,20 +240,20 @@ describe('the lowdb store on disk', () => {
   it('recovers from a crash during a background compaction: the rotated journal, then the new one, over the old file', async () => {
     const file = join(tempDir(), 'sportello.json');
     const store = await open(file);
-    await store.setValue('in-file', 'old');
+    await store.values.set('test', 'in-file', 'old');
     await store.close();
     // As a crash would leave it: the old main file, the rotated journal (lines 1–2) and the new one (line 3).
-    writeFileSync(`${file}.journal.prev`, `[1,[["value",{"name":"a","value":"1"}]]]\n[2,[["value",{"name":"in-file","value":"new"}]]]\n`);
-    writeFileSync(`${file}.journal`, `[3,[["value",{"name":"a","value":"3"}]]]\n`);
+    writeFileSync(`${file}.journal.prev`, `[1,[["value",{"name":"test:a","value":"1"}]]]\n[2,[["value",{"name":"test:in-file","value":"new"}]]]\n`);
+    writeFileSync(`${file}.journal`, `[3,[["value",{"name":"test:a","value":"3"}]]]\n`);
     const reopened = await open(file);
-    expect(await reopened.getValue('a')).toBe('3');
-    expect(await reopened.getValue('in-file')).toBe('new');
+    expect(await reopened.values.get('test', 'a')).toBe('3');
+    expect(await reopened.values.get('test', 'in-file')).toBe('new');
     // Folded into the file at once: both journals are gone.
     expect(existsSync(`${file}.journal.prev`)).toBe(false);
     expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
     await reopened.close();
     const again = await open(file);
-    expect(await again.getValue('a')).toBe('3');
+    expect(await again.values.get('test', 'a')).toBe('3');
     await again.close();
   });
 
@@ -255,18 +262,18 @@ describe('the lowdb store on disk', () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const clock = () => now;
     let store = await open(file, clock);
-    await store.acceptInbound(makeInbound('done'));
-    await store.acceptInbound(makeInbound('waiting'));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
+    await acceptDurably(store, makeInbound('done'));
+    await acceptDurably(store, makeInbound('waiting'));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
     await store.close();
     now += 29 * 24 * 3600 * 1000;
     store = await open(file, clock);
-    expect(await store.acceptInbound(makeInbound('done'))).toBe(false);
+    expect(await acceptDurably(store, makeInbound('done'))).toBe(false);
     await store.close();
     now += 2 * 24 * 3600 * 1000;
     store = await open(file, clock);
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['waiting']);
-    expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['waiting']);
+    expect(await acceptDurably(store, makeInbound('done'))).toBe(true);
     await store.close();
   });
 
@@ -300,7 +307,7 @@ describe('the lowdb store on disk', () => {
     // Acknowledgements printed before the kill may still be in the pipe: they count too.
     expect(existsSync(mode === 'whole' ? file : `${file}.journal`)).toBe(true);
     const store = await open(file);
-    const stored = new Set((await store.listMessages({ conversationId: 'cv1' })).map((m) => Number(m.id.slice(3))));
+    const stored = new Set((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => Number(m.id.slice(3))));
     const missing = [...acked].filter((i) => !stored.has(i));
     expect(missing).toEqual([]);
     expect(stored.size).toBeGreaterThanOrEqual(300);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { DomainEvent, EventMeta } from '../../src/core/events.js';
 import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
-import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore } from '../../src/storage/postgres/index.js';
+import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore, type PostgresStoreOptions } from '../../src/storage/postgres/index.js';
 import {
   describeStoreContract,
   makeCase,
@@ -19,6 +19,13 @@ import {
   type SnapshotStore,
 } from './store-contract.js';
 import type { TurnRecord } from '../../src/core/ports.js';
+
+/** Accepts a message and waits until it is durable; resolves with whether it was new. */
+async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
+  const { fresh, durable } = await store.inbox.accept(msg);
+  await durable;
+  return fresh;
+}
 
 const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = `sportello_test_${randomBytes(6).toString('hex')}`;
@@ -50,8 +57,12 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function open(schema: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
-  const store = createPostgresStore({ url, schema, ...options });
+/**
+ * A store on its own schema. Unless a test asks otherwise, a message is inserted when accepted
+ * (no deferral to its turn's commit), so tests can count statements.
+ */
+async function open(schema: string, options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
+  const store = createPostgresStore({ url, schema, acceptInTurnBelow: 0, ...options });
   opened.push(store);
   await store.init();
   schemas.set(store, schema);
@@ -67,13 +78,16 @@ afterAll(async () => {
   await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
 });
 
+// The contract runs with messages left for their turn's commit (as in production), falling back
+// to an insert of their own after 50 ms.
+const contractOptions = { acceptInTurnBelow: 16, acceptInTurnMs: 50 };
 describeStoreContract('postgres', {
-  fresh: () => open(`contract_${++schemaCounter}`),
+  fresh: () => open(`contract_${++schemaCounter}`, contractOptions),
   async reopen(store) {
     const schema = schemas.get(store);
     if (!schema) throw new Error('not a store of this harness');
     await store.close();
-    return open(schema);
+    return open(schema, contractOptions);
   },
 });
 
@@ -99,22 +113,22 @@ describe('the PostgreSQL store on its own', () => {
   it('forgets processed inbound ids after 30 days, never pending ones', async () => {
     const schema = `prune_${++schemaCounter}`;
     let store = await open(schema);
-    await store.acceptInbound(makeInbound('done'));
-    await store.acceptInbound(makeInbound('waiting'));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
+    await acceptDurably(store, makeInbound('done'));
+    await acceptDurably(store, makeInbound('waiting'));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'done' } }));
     await store.close();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       await client.query(`UPDATE ${schema}.inbound SET processed_at = now() - interval '29 days' WHERE id = 'done'`);
       store = await open(schema);
-      expect(await store.acceptInbound(makeInbound('done'))).toBe(false);
+      expect(await acceptDurably(store, makeInbound('done'))).toBe(false);
       await store.close();
       await client.query(`UPDATE ${schema}.inbound SET accepted_at = now() - interval '40 days'`);
       await client.query(`UPDATE ${schema}.inbound SET processed_at = now() - interval '31 days' WHERE id = 'done'`);
       store = await open(schema);
-      expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['waiting']);
-      expect(await store.acceptInbound(makeInbound('done'))).toBe(true);
+      expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['waiting']);
+      expect(await acceptDurably(store, makeInbound('done'))).toBe(true);
       await store.close();
     } finally {
       await client.end();
@@ -123,7 +137,7 @@ describe('the PostgreSQL store on its own', () => {
 
   it('commits a whole turn in one round trip, sent as a named prepared statement', async () => {
     const store = await open(`one_trip_${++schemaCounter}`);
-    await store.acceptInbound(makeInbound('m1'));
+    await acceptDurably(store, makeInbound('m1'));
     const turn = makeTurn({
       inbound: { channel: 'test', id: 'm1' },
       customer: makeCustomer(),
@@ -132,27 +146,27 @@ describe('the PostgreSQL store on its own', () => {
       messages: [makeMessage('msg1'), makeMessage('msg2', { direction: 'out', author: { kind: 'bot' } })],
       outbox: [makeOutbox('o1'), makeOutbox('o2')],
     });
-    const sent = await recordQueries(() => store.commitTurn(turn));
+    const sent = await recordQueries(async () => void (await store.conversations.commit(turn)));
     expect(sent).toHaveLength(1);
     expect(sent[0]?.name).toMatch(/^sportello_[0-9a-f]{20}$/);
-    expect(await store.getCustomer('test:u1')).toEqual(turn.customer);
-    expect(await store.getCase('case1')).toEqual(turn.case);
-    expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
-    expect((await store.listOutbox({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['o1', 1], ['o2', 2]]);
-    expect(await store.pendingInbound(10)).toEqual([]);
+    expect(await store.directory.getCustomer('test:u1')).toEqual(turn.customer);
+    expect(await store.conversations.getCase('case1')).toEqual(turn.case);
+    expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
+    expect((await store.outbox.list({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['o1', 1], ['o2', 2]]);
+    expect(await store.inbox.pending(10)).toEqual([]);
   });
 
   it('commits turns made at the same moment in one round trip, each with its own outcome', async () => {
     const store = await open(`group_${++schemaCounter}`);
-    await store.acceptInbound(makeInbound('m1'));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
-    let results: PromiseSettledResult<void>[] = [];
+    await acceptDurably(store, makeInbound('m1'));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+    let results: PromiseSettledResult<unknown>[] = [];
     const sent = await recordQueries(async () => {
       results = await Promise.allSettled([
-        store.commitTurn(makeTurn({ outbox: [makeOutbox('a')] })),
-        store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('b')] })),
-        store.commitTurn(makeTurn({ outbox: [makeOutbox('a', { conversationId: 'cv2' })] })),
-        store.commitTurn(makeTurn({ outbox: [makeOutbox('c')] })),
+        store.conversations.commit(makeTurn({ outbox: [makeOutbox('a')] })),
+        store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('b')] })),
+        store.conversations.commit(makeTurn({ outbox: [makeOutbox('a', { conversationId: 'cv2' })] })),
+        store.conversations.commit(makeTurn({ outbox: [makeOutbox('c')] })),
       ]);
     });
     expect(sent).toHaveLength(1);
@@ -160,7 +174,7 @@ describe('the PostgreSQL store on its own', () => {
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyProcessedError);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
     expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/outbox_pkey/);
-    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['a', 1], ['c', 2]]);
+    expect((await store.outbox.list({})).map((o) => [o.id, o.seq])).toEqual([['a', 1], ['c', 2]]);
   });
 
   /** Distinct transaction ids that wrote the rows of `table`: 1 when a batch was applied as one set. */
@@ -191,28 +205,28 @@ describe('the PostgreSQL store on its own', () => {
   it('applies a batch of turns that write different rows as one set (one subtransaction), as if one after the other', async () => {
     const schema = `set_${++schemaCounter}`;
     const store = await open(schema);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
-    await Promise.all([1, 2, 3, 4].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
+    await Promise.all([1, 2, 3, 4].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
     const before = await writers(schema, 'outbox');
     const sent = await recordQueries(async () => {
-      await Promise.all([1, 2, 3, 4].map((k) => store.commitTurn(customerTurn(k))));
+      await Promise.all([1, 2, 3, 4].map((k) => store.conversations.commit(customerTurn(k))));
     });
     expect(sent).toHaveLength(1);
     expect(await writers(schema, 'messages')).toBe(1);
     expect(await writers(schema, 'outbox')).toBe(before + 1);
-    expect(await store.pendingInbound(10)).toEqual([]);
-    expect((await store.listMessages({})).map((m) => m.id)).toEqual(['in1', 'out1', 'in2', 'out2', 'in3', 'out3', 'in4', 'out4']);
-    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o1', 1], ['o2', 2], ['o3', 1], ['o4', 1]]);
-    expect(await store.getConversation('cv3')).toEqual(customerTurn(3).conversations[0]);
-    expect(await store.getCase('case4')).toEqual(customerTurn(4).case);
-    expect(await store.getCustomer('test:u2')).toEqual(makeCustomer('test:u2'));
+    expect(await store.inbox.pending(10)).toEqual([]);
+    expect((await store.conversations.listMessages({})).map((m) => m.id)).toEqual(['in1', 'out1', 'in2', 'out2', 'in3', 'out3', 'in4', 'out4']);
+    expect((await store.outbox.list({})).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o1', 1], ['o2', 2], ['o3', 1], ['o4', 1]]);
+    expect(await store.conversations.get('cv3')).toEqual(customerTurn(3).conversations[0]);
+    expect(await store.conversations.getCase('case4')).toEqual(customerTurn(4).case);
+    expect(await store.directory.getCustomer('test:u2')).toEqual(makeCustomer('test:u2'));
 
     // Second turns on the same conversations, at the revisions read, one changing its case: one set again.
-    await Promise.all([5, 6].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
-    const contexts = await Promise.all([1, 2].map((k) => store.loadTurnContext({ key: `test:private:cv${k}`, customerId: `test:u${k}` })));
+    await Promise.all([5, 6].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
+    const contexts = await Promise.all([1, 2].map((k) => store.conversations.loadContext({ key: `test:private:cv${k}`, customerId: `test:u${k}` })));
     await Promise.all(
       [1, 2].map((k, i) =>
-        store.commitTurn(
+        store.conversations.commit(
           makeTurn({
             expect: contexts[i]!.revisions,
             inbound: { channel: 'test', id: `m${k + 4}` },
@@ -225,27 +239,27 @@ describe('the PostgreSQL store on its own', () => {
       ),
     );
     expect(await writers(schema, 'messages')).toBe(2);
-    expect((await store.getConversation('cv1'))?.missStreak).toBe(1);
-    expect((await store.getConversation('cv2'))?.missStreak).toBe(2);
-    expect((await store.getCase('case1'))?.status).toBe('resolved');
-    expect((await store.listOutbox({ conversationId: 'cv2' })).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o2', 2], ['p2', 3]]);
+    expect((await store.conversations.get('cv1'))?.missStreak).toBe(1);
+    expect((await store.conversations.get('cv2'))?.missStreak).toBe(2);
+    expect((await store.conversations.getCase('case1'))?.status).toBe('resolved');
+    expect((await store.outbox.list({ conversationId: 'cv2' })).map((o) => [o.id, o.seq])).toEqual([['x1', 1], ['o2', 2], ['p2', 3]]);
   });
 
   it('applies a batch turn by turn when two of its turns write one conversation: the later one, which read it before, is refused', async () => {
     const schema = `set_conflict_${++schemaCounter}`;
     const store = await open(schema);
-    await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
-    const read = await store.loadTurnContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+    await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
+    const read = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
     const results = await Promise.allSettled([
-      // An operator action (no revision read) and a turn that read cv1 before it: in sequence, the second is refused.
-      store.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], messages: [makeMessage('a')] })),
-      store.commitTurn(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { missStreak: 3 })], messages: [makeMessage('b')] })),
-      store.commitTurn(makeTurn({ conversations: [makeConversation('cv2')], messages: [makeMessage('c', { conversationId: 'cv2' })] })),
+      // Two turns that read cv1 at the same revision: in sequence, the second is refused.
+      store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { state: 'queued' })], messages: [makeMessage('a')] })),
+      store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [makeConversation('cv1', { missStreak: 3 })], messages: [makeMessage('b')] })),
+      store.conversations.commit(makeTurn({ conversations: [makeConversation('cv2')], messages: [makeMessage('c', { conversationId: 'cv2' })] })),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TurnConflictError);
-    expect(await store.getConversation('cv1')).toMatchObject({ state: 'queued', missStreak: 0 });
-    expect((await store.listMessages({})).map((m) => m.id)).toEqual(['a', 'c']);
+    expect(await store.conversations.get('cv1')).toMatchObject({ state: 'queued', missStreak: 0 });
+    expect((await store.conversations.listMessages({})).map((m) => m.id)).toEqual(['a', 'c']);
     // Each written turn in a subtransaction of its own.
     expect(await writers(schema, 'messages')).toBe(2);
   });
@@ -253,12 +267,12 @@ describe('the PostgreSQL store on its own', () => {
   it('applies a batch turn by turn when one of its messages was already processed, writing the others', async () => {
     const schema = `set_processed_${++schemaCounter}`;
     const store = await open(schema);
-    await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
-    await store.commitTurn(customerTurn(2));
-    const results = await Promise.allSettled([1, 2, 3].map((k) => store.commitTurn({ ...customerTurn(k), outbox: [makeOutbox(`again${k}`, { conversationId: `cv${k}` })] })));
+    await Promise.all([1, 2, 3].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
+    await store.conversations.commit(customerTurn(2));
+    const results = await Promise.allSettled([1, 2, 3].map((k) => store.conversations.commit({ ...customerTurn(k), outbox: [makeOutbox(`again${k}`, { conversationId: `cv${k}` })] })));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyProcessedError);
-    expect((await store.listOutbox({})).map((o) => o.id)).toEqual(['o2', 'again1', 'again3']);
+    expect((await store.outbox.list({})).map((o) => o.id)).toEqual(['o2', 'again1', 'again3']);
   });
 
   it.each([
@@ -267,7 +281,7 @@ describe('the PostgreSQL store on its own', () => {
   ])('claims in the commit the replies a claim would hand out now, and leaves the others for a claim: %s', async (_how, turns) => {
     const store = await open(`lease_${++schemaCounter}`);
     const T = Date.parse('2026-03-02T09:00:00.000Z');
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o0', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o0', { conversationId: 'cv2' })] }));
     const items = [
       makeOutbox('a', { conversationId: 'cv1', notBefore: T }),
       makeOutbox('b', { conversationId: 'cv1', notBefore: T }),
@@ -277,66 +291,66 @@ describe('the PostgreSQL store on its own', () => {
     ];
     // One turn with all five, or three turns (a+b, c+d, e) committed at the same moment.
     const split = turns === 1 ? [items] : [items.slice(0, 2), items.slice(2, 4), items.slice(4)];
-    const claimed = (await Promise.all(split.map((outbox) => store.commitTurnAndClaim(makeTurn({ outbox }), T, 30_000)))).flat();
+    const claimed = (await Promise.all(split.map((outbox) => store.conversations.commit(makeTurn({ outbox }), { claim: { now: T, leaseMs: 30_000 } })))).flat();
     // a and e: first in line and due. b waits behind a, c behind o0 (unsent), d until its time.
     expect(claimed.map((o) => o.id)).toEqual(['a', 'e']);
     expect(claimed[0]).toEqual({ ...items[0], seq: 1, status: 'sending', attempts: 1, notBefore: T + 30_000 });
-    for (const item of claimed) expect(await store.getOutboxItem(item.id)).toEqual(item);
-    expect(await store.getOutboxItem('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
+    for (const item of claimed) expect(await store.outbox.get(item.id)).toEqual(item);
+    expect(await store.outbox.get('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
     // The leased ones are nobody else's to claim; o0 is.
-    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
-    expect(await store.completeOutbox('a', { status: 'sent', platformId: 'p-a', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
-    expect(await store.completeOutbox('o0', { status: 'sent', platformId: 'p-o0', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
-    expect((await store.claimOutbox(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
+    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+    expect(await store.outbox.complete('a', { status: 'sent', platformId: 'p-a', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
+    expect(await store.outbox.complete('o0', { status: 'sent', platformId: 'p-o0', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
+    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
   });
 
   it('claims in a commit that falls back to one turn at a time, for the turns written', async () => {
     const store = await open(`lease_fallback_${++schemaCounter}`);
     const T = Date.parse('2026-03-02T09:00:00.000Z');
-    await Promise.all([1, 2, 3].map((k) => store.acceptInbound(makeInbound(`m${k}`))));
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+    await Promise.all([1, 2, 3].map((k) => acceptDurably(store, makeInbound(`m${k}`))));
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
     const results = await Promise.allSettled(
       [1, 2, 3].map((k) =>
-        store.commitTurnAndClaim(makeTurn({ inbound: { channel: 'test', id: `m${k}` }, outbox: [makeOutbox(`x${k}`, { conversationId: `cv${k}`, notBefore: T })] }), T, 30_000),
+        store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: `m${k}` }, outbox: [makeOutbox(`x${k}`, { conversationId: `cv${k}`, notBefore: T })] }), { claim: { now: T, leaseMs: 30_000 } }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
     expect(results.slice(1).map((r) => (r as PromiseFulfilledResult<{ id: string }[]>).value.map((o) => o.id))).toEqual([['x2'], ['x3']]);
-    expect(await store.getOutboxItem('x1')).toBeUndefined();
-    expect(await store.claimOutbox(T, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.get('x1')).toBeUndefined();
+    expect(await store.outbox.claim(T, 10, 30_000)).toEqual([]);
   });
 
   it('accepts, reads turn contexts and completes outbox items made at the same moment in one round trip each', async () => {
     const store = await open(`group_reads_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1'), makeOutbox('o2', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1'), makeOutbox('o2', { conversationId: 'cv2' })] }));
     const accepts = await recordQueries(async () => {
-      expect(await Promise.all(['m1', 'm2', 'm3'].map((id) => store.acceptInbound(makeInbound(id))))).toEqual([true, true, true]);
+      expect(await Promise.all(['m1', 'm2', 'm3'].map((id) => acceptDurably(store, makeInbound(id))))).toEqual([true, true, true]);
     });
     expect(accepts).toHaveLength(1);
     const reads = await recordQueries(async () => {
-      await Promise.all(['k1', 'k2', 'k3'].map((key) => store.loadTurnContext({ key, customerId: 'test:u1' })));
+      await Promise.all(['k1', 'k2', 'k3'].map((key) => store.conversations.loadContext({ key, customerId: 'test:u1' })));
     });
     expect(reads).toHaveLength(1);
     const completions = await recordQueries(async () => {
-      await Promise.all(['o1', 'o2'].map((id) => store.completeOutbox(id, { status: 'sent', platformId: `p-${id}`, at: '2026-03-02T09:00:00.000Z' })));
+      await Promise.all(['o1', 'o2'].map((id) => store.outbox.complete(id, { status: 'sent', platformId: `p-${id}`, at: '2026-03-02T09:00:00.000Z' })));
     });
     expect(completions).toHaveLength(1);
   });
 
   it('completes an outbox item in one round trip', async () => {
     const store = await open(`complete_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1')] }));
     const sent = await recordQueries(async () => {
-      await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: '2026-03-02T09:00:00.000Z' });
+      await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: '2026-03-02T09:00:00.000Z' });
     });
     expect(sent).toHaveLength(1);
-    expect(await store.getOutboxItem('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
+    expect(await store.outbox.get('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
   });
 
   it('numbers the outbox items of several conversations in one turn in turn order, each after its last seq', async () => {
     const store = await open(`seq_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
-    await store.commitTurn(
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('x1', { conversationId: 'cv2' })] }));
+    await store.conversations.commit(
       makeTurn({
         outbox: [
           makeOutbox('a', { conversationId: 'cv2' }),
@@ -346,39 +360,58 @@ describe('the PostgreSQL store on its own', () => {
         ],
       }),
     );
-    const all = (await store.listOutbox({})).map((o) => [o.id, o.conversationId, o.seq]);
+    const all = (await store.outbox.list({})).map((o) => [o.id, o.conversationId, o.seq]);
     expect(all).toEqual([['x1', 'cv2', 1], ['a', 'cv2', 2], ['b', 'cv1', 1], ['c', 'cv2', 3], ['d', 'cv1', 2]]);
   });
 
   it('reports a taken conversation key as a StoreError, not as an already processed message', async () => {
     const store = await open(`key_${++schemaCounter}`);
-    await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
-    await store.acceptInbound(makeInbound('m1'));
+    await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
+    await acceptDurably(store, makeInbound('m1'));
     const bad = makeTurn({ inbound: { channel: 'test', id: 'm1' }, conversations: [makeConversation('cv9', { key: 'test:private:cv1' })] });
-    const err = await store.commitTurn(bad).catch((e: unknown) => e);
+    const err = await store.conversations.commit(bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect(err).not.toBeInstanceOf(AlreadyProcessedError);
     expect((err as Error).message).toMatch(/conversations_key/);
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m1']);
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m1']);
   });
 
-  it('upgrades a database created at migration 1 and then commits turns with the one-call function', async () => {
+  it('moves a database of the pre-release numbering (version 6) to the squashed schema, keeping its data, and refuses an older one', async () => {
     const schema = `upgrade_${++schemaCounter}`;
     const oldPool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
     try {
-      expect(await migrate(oldPool, schema, MIGRATIONS.slice(0, 1))).toEqual({ applied: [1], current: 1 });
+      expect(await migrate(oldPool, schema)).toEqual({ applied: [1], current: 1 });
+      // As migrations 1–6 left it: no expiry column, their own numbering and functions.
+      await oldPool.query(`ALTER TABLE store_values DROP COLUMN expires_at;
+        CREATE FUNCTION sportello_apply_turn(turn jsonb) RETURNS void LANGUAGE sql AS 'SELECT 1';
+        DELETE FROM schema_migrations;
+        INSERT INTO schema_migrations (version, name) VALUES (1, 'initial schema'), (2, 'commit a turn in one call'), (3, 'revisions and batched turns'),
+          (4, 'fewer index writes per turn and per sent reply'), (5, 'one subtransaction per batch of turns'), (6, 'a batch of turns as one set of statements')`);
       await oldPool.query(`INSERT INTO inbound (channel, id, message) VALUES ('test', 'old', $1::jsonb)`, [JSON.stringify(makeInbound('old'))]);
+      await oldPool.query(`INSERT INTO store_values (name, value) VALUES ('twitter:cursor', '7')`);
     } finally {
       await oldPool.end();
     }
-    const store = createPostgresStore({ url, schema });
-    opened.push(store);
-    await store.init();
-    expect(await store.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
-    expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['old']);
-    await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o1')] }));
-    await expect(store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o2')] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
-    expect((await store.listOutbox({})).map((o) => [o.id, o.seq])).toEqual([['o1', 1]]);
+    const store = await open(schema);
+    expect(await store.migrate()).toEqual({ applied: [], current: 1 });
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['old']);
+    expect(await store.values.get('twitter', 'cursor')).toBe('7');
+    await store.values.set('twitter', 'short', 'x', { ttlMs: 60_000 });
+    await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o1')] }));
+    await expect(store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'old' }, outbox: [makeOutbox('o2')] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
+    expect((await store.outbox.list({})).map((o) => [o.id, o.seq])).toEqual([['o1', 1]]);
+
+    const older = `upgrade_old_${++schemaCounter}`;
+    const olderPool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${older}` });
+    try {
+      await olderPool.query(`CREATE SCHEMA ${older}; CREATE TABLE ${older}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+        INSERT INTO ${older}.schema_migrations (version, name) VALUES (1, 'initial schema'), (2, 'commit a turn in one call')`);
+    } finally {
+      await olderPool.end();
+    }
+    const refused = createPostgresStore({ url, schema: older });
+    opened.push(refused);
+    await expect(refused.init()).rejects.toThrow(/pre-release schema version 2.*export/);
   });
 
   it('refuses duplicate turns with AlreadyProcessedError even where the database defaults to SERIALIZABLE', async () => {
@@ -395,17 +428,17 @@ describe('the PostgreSQL store on its own', () => {
       const blocker = new pg.Client({ connectionString: u.toString() });
       await blocker.connect();
       try {
-        await store.acceptInbound(makeInbound('race'));
+        await acceptDurably(store, makeInbound('race'));
         // Holding the inbound row makes the three turns really overlap: they all queue on it.
         await blocker.query('BEGIN');
         await blocker.query(`SELECT 1 FROM strict.inbound WHERE id = 'race' FOR UPDATE`);
-        const turns = ['a', 'b', 'c'].map((tag) => store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox(`o-${tag}`)] })));
+        const turns = ['a', 'b', 'c'].map((tag) => store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox(`o-${tag}`)] })));
         await new Promise((r) => setTimeout(r, 300));
         await blocker.query('COMMIT');
         const results = await Promise.allSettled(turns);
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(AlreadyProcessedError);
-        expect(await store.listOutbox({})).toHaveLength(1);
+        expect(await store.outbox.list({})).toHaveLength(1);
       } finally {
         await blocker.end();
         await store.close();
@@ -438,42 +471,45 @@ describe('several PostgreSQL store instances on one database', () => {
 
   it('accepts a message delivered to both instances at once exactly once', async () => {
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).acceptInbound(makeInbound('dup'))),
+      Array.from({ length: 10 }, (_, i) => acceptDurably(i % 2 ? a : b, makeInbound('dup'))),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect((await a.pendingInbound(10)).map((m) => m.id)).toEqual(['dup']);
+    expect((await a.inbox.pending(10)).map((m) => m.id)).toEqual(['dup']);
   });
 
   it('lets exactly one of 20 concurrent claims from two instances win', async () => {
-    await a.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? a : b).compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: `op${i}` }),
+    await a.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
+    const query = { key: 'test:private:cv1', customerId: 'test:u1' };
+    const reads = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).conversations.loadContext(query)));
+    const results = await Promise.allSettled(
+      reads.map((read, i) =>
+        (i % 2 ? a : b).conversations.commit(makeTurn({ expect: read.revisions, conversations: [{ ...read.conversation!, state: 'assigned', assignee: `op${i}` }] })),
       ),
     );
-    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof TurnConflictError)).toBe(true);
   });
 
   it('never hands the same outbox item to two instances claiming at once', async () => {
-    await a.commitTurn(makeTurn({ outbox: Array.from({ length: 30 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i}` })) }));
-    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimOutbox(Date.now(), 10, 60_000)));
+    await a.conversations.commit(makeTurn({ outbox: Array.from({ length: 30 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i}` })) }));
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).outbox.claim(Date.now(), 10, 60_000)));
     const ids = claims.flat().map((o) => o.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(30);
   });
 
   it('numbers outbox items without gaps or repeats when both instances write one conversation', async () => {
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).commitTurn(makeTurn({ outbox: [makeOutbox(`o${i}`)] }))));
-    const seqs = (await b.listOutbox({ conversationId: 'cv1' })).map((o) => o.seq).sort((x, y) => x - y);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).conversations.commit(makeTurn({ outbox: [makeOutbox(`o${i}`)] }))));
+    const seqs = (await b.outbox.list({ conversationId: 'cv1' })).map((o) => o.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
   it('lets only one of two turns on one conversation that read the same state commit; the other is refused whole', async () => {
-    await a.commitTurn(makeTurn({ conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
-    await a.acceptInbound(makeInbound('ma'));
-    await a.acceptInbound(makeInbound('mb'));
+    await a.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
+    await acceptDurably(a, makeInbound('ma'));
+    await acceptDurably(a, makeInbound('mb'));
     const query = { key: 'test:private:cv1', customerId: 'test:u1' };
-    const [ctxA, ctxB] = await Promise.all([a.loadTurnContext(query), b.loadTurnContext(query)]);
+    const [ctxA, ctxB] = await Promise.all([a.conversations.loadContext(query), b.conversations.loadContext(query)]);
     const turn = (ctx: typeof ctxA, tag: string) =>
       makeTurn({
         expect: ctx.revisions,
@@ -483,28 +519,28 @@ describe('several PostgreSQL store instances on one database', () => {
         messages: [makeMessage(tag)],
         outbox: [makeOutbox(tag)],
       });
-    const results = await Promise.allSettled([a.commitTurn(turn(ctxA, 'ma')), b.commitTurn(turn(ctxB, 'mb'))]);
+    const results = await Promise.allSettled([a.conversations.commit(turn(ctxA, 'ma')), b.conversations.commit(turn(ctxB, 'mb'))]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(lost?.reason).toBeInstanceOf(TurnConflictError);
-    expect(await a.listMessages({ conversationId: 'cv1' })).toHaveLength(1);
-    expect(await a.pendingInbound(10)).toHaveLength(1);
+    expect(await a.conversations.listMessages({ conversationId: 'cv1' })).toHaveLength(1);
+    expect(await a.inbox.pending(10)).toHaveLength(1);
   });
 
   it('applies every turn of one conversation, in sequence, when two instances run them at once', async () => {
     // Like two processes of the pipeline: read the context, decide (here: count), commit with
     // the revisions read, and run the turn again when it is refused as a conflict.
-    await a.commitTurn(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
+    await a.conversations.commit(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
     let conflicts = 0;
     const runTurn = async (store: PostgresStore, tag: string): Promise<void> => {
-      await store.acceptInbound(makeInbound(tag));
+      await acceptDurably(store, makeInbound(tag));
       for (;;) {
-        const ctx = await store.loadTurnContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+        const ctx = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
         const conversation = ctx.conversation!;
         const kase = ctx.case!;
         await new Promise((r) => setTimeout(r, Math.random() * 5));
         try {
-          await store.commitTurn(
+          await store.conversations.commit(
             makeTurn({
               expect: ctx.revisions,
               inbound: { channel: 'test', id: tag },
@@ -522,22 +558,22 @@ describe('several PostgreSQL store instances on one database', () => {
       }
     };
     const tags = Array.from({ length: 20 }, (_, i) => `m${i}`);
-    await Promise.all(tags.map((tag, i) => (i % 2 ? a : b).withConversationLock('test:private:cv1', () => runTurn(i % 2 ? a : b, tag))));
-    const conversation = await b.getConversation('cv1');
+    await Promise.all(tags.map((tag, i) => (i % 2 ? a : b).conversations.withLock('test:private:cv1', () => runTurn(i % 2 ? a : b, tag))));
+    const conversation = await b.conversations.get('cv1');
     expect(conversation?.missStreak).toBe(20);
     expect([...(conversation?.flags ?? [])].sort()).toEqual([...tags].sort());
-    expect((await b.getCase('case1'))?.conversationIds).toHaveLength(21);
+    expect((await b.conversations.getCase('case1'))?.conversationIds).toHaveLength(21);
     // Each turn saw the one before: the order of flags is the order of commits, as is the outbox's.
-    const order = (await b.listOutbox({ conversationId: 'cv1' })).sort((x, y) => x.seq - y.seq).map((o) => o.id);
+    const order = (await b.outbox.list({ conversationId: 'cv1' })).sort((x, y) => x.seq - y.seq).map((o) => o.id);
     expect(order).toEqual(conversation?.flags);
-    expect(await b.pendingInbound(30)).toEqual([]);
+    expect(await b.inbox.pending(30)).toEqual([]);
     expect(conflicts).toBeGreaterThan(0);
   });
 
   it('does not run out of connections when every lock holder also queries', async () => {
     const small = await open(`shared_${schemaCounter}`, { poolSize: 2 });
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => small.withConversationLock(`key${i}`, async () => small.setValue(`v${i}`, String(i)).then(() => i))),
+      Array.from({ length: 8 }, (_, i) => small.conversations.withLock(`key${i}`, async () => small.values.set('test', `v${i}`, String(i)).then(() => i))),
     );
     expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     await small.close();

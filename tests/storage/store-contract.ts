@@ -3,7 +3,7 @@
  * lowdb.test.ts and postgres.test.ts against the real stores.
  */
 import { AlreadyProcessedError, TurnConflictError } from '../../src/core/errors.js';
-import type { Store, TurnRecord } from '../../src/core/ports.js';
+import { emptyRevisions, type Revisions, type Store, type TurnRecord } from '../../src/core/ports.js';
 import type {
   Case,
   Conversation,
@@ -122,9 +122,40 @@ export function makeSuggestion(id: string, over: Partial<FaqSuggestion> = {}): F
   };
 }
 
-/** A turn with nothing in it but what `over` adds. */
+/** A turn with nothing in it but what `over` adds (it read nothing: `expect` is empty). */
 export function makeTurn(over: Partial<TurnRecord> = {}): TurnRecord {
-  return { conversations: [], messages: [], outbox: [], events: [], ...over };
+  return { expect: emptyRevisions(), conversations: [], messages: [], outbox: [], events: [], ...over };
+}
+
+/** Accepts a message and waits until it is durable; resolves with `fresh`. */
+export async function accepted(store: Store, msg: InboundMessage): Promise<boolean> {
+  const { fresh, durable } = await store.inbox.accept(msg);
+  await durable;
+  return fresh;
+}
+
+/**
+ * The revisions a turn reads of these stored conversations (and their cases): what it passes as
+ * `expect` to write them again.
+ */
+export async function revisionsOf(store: Store, conversations: ReadonlyArray<{ key: string; customerId: string }>): Promise<Revisions> {
+  const all = emptyRevisions();
+  for (const c of conversations) {
+    const { revisions } = await store.conversations.loadContext({ key: c.key, customerId: c.customerId });
+    Object.assign(all.conversations, revisions.conversations);
+    Object.assign(all.cases, revisions.cases);
+  }
+  return all;
+}
+
+/**
+ * A message seen before is processed once: the store says it is not fresh, or (a store that
+ * tells at commit) refuses the turn that would process it again, writing nothing.
+ */
+export async function expectSeen(store: Store, msg: InboundMessage): Promise<void> {
+  if (!(await accepted(store, msg))) return;
+  await expect(store.conversations.commit(makeTurn({ inbound: { channel: msg.channel, id: msg.id }, outbox: [makeOutbox(`again-${msg.id}`)] }))).rejects.toBeInstanceOf(AlreadyProcessedError);
+  expect(await store.outbox.get(`again-${msg.id}`)).toBeUndefined();
 }
 
 /** Registers the shared contract tests for one implementation. */
@@ -139,60 +170,63 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
     });
 
     describe('inbound messages', () => {
-      it('accepts a message once and refuses the same channel and id again', async () => {
-        expect(await store.acceptInbound(makeInbound('m1'))).toBe(true);
-        expect(await store.acceptInbound(makeInbound('m1', { text: 'changed' }))).toBe(false);
-        expect(await store.acceptInbound(makeInbound('m1', { channel: 'other' }))).toBe(true);
+      it('accepts a message once and processes the same channel and id once', async () => {
+        expect(await accepted(store, makeInbound('m1'))).toBe(true);
+        await accepted(store, makeInbound('m1', { text: 'changed' }));
+        expect(await accepted(store, makeInbound('m1', { channel: 'other' }))).toBe(true);
+        await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        await expectSeen(store, makeInbound('m1'));
+        expect((await store.inbox.pending(10)).map((m) => `${m.channel}/${m.id}/${m.text}`)).toEqual(['other/m1/ciao m1']);
       });
 
       it('accepts a message delivered twice at the same moment exactly once', async () => {
-        const results = await Promise.all([makeInbound('m1'), makeInbound('m1'), makeInbound('m2'), makeInbound('m1', { channel: 'other' })].map((m) => store.acceptInbound(m)));
+        const results = await Promise.all([makeInbound('m1'), makeInbound('m1'), makeInbound('m2'), makeInbound('m1', { channel: 'other' })].map((m) => accepted(store, m)));
         expect(results).toEqual([true, false, true, true]);
-        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm1']);
+        expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm1']);
       });
 
       it('lists accepted messages not yet processed, oldest first, exactly as given', async () => {
         const first = makeInbound('m1', { ref: { conversation: { id: 'bf-1' } }, payload: 'faq:orari', threadId: 't1', inReplyTo: 'x0' });
-        await store.acceptInbound(first);
-        await store.acceptInbound(makeInbound('m2'));
-        await store.acceptInbound(makeInbound('m3'));
-        const pending = await store.pendingInbound(10);
+        await accepted(store, first);
+        await accepted(store, makeInbound('m2'));
+        await accepted(store, makeInbound('m3'));
+        const pending = await store.inbox.pending(10);
         expect(pending.map((m) => m.id)).toEqual(['m1', 'm2', 'm3']);
         expect(pending[0]).toEqual(first);
-        expect((await store.pendingInbound(2)).map((m) => m.id)).toEqual(['m1', 'm2']);
+        expect((await store.inbox.pending(2)).map((m) => m.id)).toEqual(['m1', 'm2']);
       });
 
       it('stops listing a message once a committed turn names it, and still refuses it', async () => {
-        await store.acceptInbound(makeInbound('m1'));
-        await store.acceptInbound(makeInbound('m2'));
-        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
-        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
-        expect(await store.acceptInbound(makeInbound('m1'))).toBe(false);
+        await accepted(store, makeInbound('m1'));
+        await accepted(store, makeInbound('m2'));
+        await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
+        await expectSeen(store, makeInbound('m1'));
       });
 
       it('refuses a second turn for a message already processed, writing nothing of it', async () => {
-        await store.acceptInbound(makeInbound('m1'));
-        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        await accepted(store, makeInbound('m1'));
+        await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
         const second = makeTurn({ inbound: { channel: 'test', id: 'm1' }, messages: [makeMessage('dup-msg')], outbox: [makeOutbox('dup-out')] });
-        await expect(store.commitTurn(second)).rejects.toBeInstanceOf(AlreadyProcessedError);
-        expect(await store.getOutboxItem('dup-out')).toBeUndefined();
+        await expect(store.conversations.commit(second)).rejects.toBeInstanceOf(AlreadyProcessedError);
+        expect(await store.outbox.get('dup-out')).toBeUndefined();
       });
 
       it('lets exactly one of two concurrent turns for the same message win', async () => {
-        await store.acceptInbound(makeInbound('race'));
+        await accepted(store, makeInbound('race'));
         const results = await Promise.allSettled([
-          store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-a')] })),
-          store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-b')] })),
+          store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-a')] })),
+          store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'race' }, outbox: [makeOutbox('race-b')] })),
         ]);
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-        const written = [await store.getOutboxItem('race-a'), await store.getOutboxItem('race-b')].filter(Boolean);
+        const written = [await store.outbox.get('race-a'), await store.outbox.get('race-b')].filter(Boolean);
         expect(written).toHaveLength(1);
       });
 
       it('remembers a message processed by a turn even when it was never accepted', async () => {
-        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'late' } }));
-        expect(await store.acceptInbound(makeInbound('late'))).toBe(false);
-        expect(await store.pendingInbound(10)).toEqual([]);
+        await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'late' } }));
+        await expectSeen(store, makeInbound('late'));
+        expect(await store.inbox.pending(10)).toEqual([]);
       });
     });
 
@@ -201,8 +235,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         const customer = makeCustomer();
         const conversation = makeConversation('cv1');
         const theCase = makeCase('case1', { conversationIds: ['cv1'] });
-        await store.acceptInbound(makeInbound('m1'));
-        await store.commitTurn(
+        await accepted(store, makeInbound('m1'));
+        await store.conversations.commit(
           makeTurn({
             inbound: { channel: 'test', id: 'm1' },
             customer,
@@ -212,43 +246,44 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             outbox: [makeOutbox('o1')],
           }),
         );
-        expect(await store.getCustomer('test:u1')).toEqual(customer);
-        expect(await store.getConversation('cv1')).toEqual(conversation);
-        expect(await store.findConversationByKey('test:private:cv1')).toEqual(conversation);
-        expect(await store.getCase('case1')).toEqual(theCase);
-        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
-        expect(await store.getOutboxItem('o1')).toEqual({ ...makeOutbox('o1'), seq: 1 });
-        expect(await store.pendingInbound(10)).toEqual([]);
+        expect(await store.directory.getCustomer('test:u1')).toEqual(customer);
+        expect(await store.conversations.get('cv1')).toEqual(conversation);
+        expect(await store.conversations.findByKey('test:private:cv1')).toEqual(conversation);
+        expect(await store.conversations.getCase('case1')).toEqual(theCase);
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
+        expect(await store.outbox.get('o1')).toEqual({ ...makeOutbox('o1'), seq: 1 });
+        expect(await store.inbox.pending(10)).toEqual([]);
       });
 
       it('numbers outbox items 1, 2, 3 per conversation in insertion order', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('b1', { conversationId: 'cv2' }), makeOutbox('a3')] }));
-        const seqs = (await store.listOutbox({ conversationId: 'cv1' })).map((o) => [o.id, o.seq]);
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('b1', { conversationId: 'cv2' }), makeOutbox('a3')] }));
+        const seqs = (await store.outbox.list({ conversationId: 'cv1' })).map((o) => [o.id, o.seq]);
         expect(seqs).toEqual([['a1', 1], ['a2', 2], ['a3', 3]]);
-        expect((await store.getOutboxItem('b1'))?.seq).toBe(1);
+        expect((await store.outbox.get('b1'))?.seq).toBe(1);
       });
 
       it('updates conversations, cases and customers by id and appends messages', async () => {
-        await store.commitTurn(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1'), messages: [makeMessage('msg1')] }));
-        await store.commitTurn(
+        await store.conversations.commit(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], case: makeCase('case1'), messages: [makeMessage('msg1')] }));
+        await store.conversations.commit(
           makeTurn({
+            expect: await revisionsOf(store, [makeConversation('cv1')]),
             customer: makeCustomer('test:u1', { lastSeenAt: iso(5000), name: 'Anna' }),
             conversations: [makeConversation('cv1', { state: 'queued', missStreak: 2, updatedAt: iso(5000) })],
             case: makeCase('case1', { conversationIds: ['cv1', 'cv2'] }),
             messages: [makeMessage('msg2', { at: iso(5000) })],
           }),
         );
-        expect((await store.getCustomer('test:u1'))?.name).toBe('Anna');
-        expect(await store.getConversation('cv1')).toMatchObject({ state: 'queued', missStreak: 2 });
-        expect((await store.listConversations({})).length).toBe(1);
-        expect((await store.getCase('case1'))?.conversationIds).toEqual(['cv1', 'cv2']);
-        expect((await store.listMessages({ caseId: 'case1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
+        expect((await store.directory.getCustomer('test:u1'))?.name).toBe('Anna');
+        expect(await store.conversations.get('cv1')).toMatchObject({ state: 'queued', missStreak: 2 });
+        expect((await store.conversations.list({})).length).toBe(1);
+        expect((await store.conversations.getCase('case1'))?.conversationIds).toEqual(['cv1', 'cv2']);
+        expect((await store.conversations.listMessages({ caseId: 'case1' })).map((m) => m.id)).toEqual(['msg1', 'msg2']);
       });
 
       it('writes nothing of a turn that fails (a conversation key already taken)', async () => {
-        await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
-        await store.acceptInbound(makeInbound('m9'));
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
+        await accepted(store, makeInbound('m9'));
         const bad = makeTurn({
           inbound: { channel: 'test', id: 'm9' },
           customer: makeCustomer('test:u9'),
@@ -257,41 +292,41 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           messages: [makeMessage('msg9', { conversationId: 'cv9' })],
           outbox: [makeOutbox('o9', { conversationId: 'cv9' })],
         });
-        await expect(store.commitTurn(bad)).rejects.toThrow();
-        expect(await store.getCustomer('test:u9')).toBeUndefined();
-        expect(await store.getConversation('cv9')).toBeUndefined();
-        expect(await store.getCase('case9')).toBeUndefined();
-        expect(await store.listMessages({ conversationId: 'cv9' })).toEqual([]);
-        expect(await store.getOutboxItem('o9')).toBeUndefined();
-        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m9']);
+        await expect(store.conversations.commit(bad)).rejects.toThrow();
+        expect(await store.directory.getCustomer('test:u9')).toBeUndefined();
+        expect(await store.conversations.get('cv9')).toBeUndefined();
+        expect(await store.conversations.getCase('case9')).toBeUndefined();
+        expect(await store.conversations.listMessages({ conversationId: 'cv9' })).toEqual([]);
+        expect(await store.outbox.get('o9')).toBeUndefined();
+        expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m9']);
       });
 
       it('writes nothing of a turn whose outbox item id already exists', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('o1')] }));
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1')] }));
         await expect(
-          store.commitTurn(makeTurn({ customer: makeCustomer('test:u7'), messages: [makeMessage('msg7')], outbox: [makeOutbox('o1')] })),
+          store.conversations.commit(makeTurn({ customer: makeCustomer('test:u7'), messages: [makeMessage('msg7')], outbox: [makeOutbox('o1')] })),
         ).rejects.toThrow();
-        expect(await store.getCustomer('test:u7')).toBeUndefined();
-        expect(await store.listMessages({ conversationId: 'cv1' })).toEqual([]);
-        expect((await store.listOutbox({})).length).toBe(1);
+        expect(await store.directory.getCustomer('test:u7')).toBeUndefined();
+        expect(await store.conversations.listMessages({ conversationId: 'cv1' })).toEqual([]);
+        expect((await store.outbox.list({})).length).toBe(1);
       });
 
       it('loses nothing when 200 turns of one conversation are committed at once', async () => {
         await Promise.all(
           Array.from({ length: 200 }, (_, i) =>
-            store.commitTurn(makeTurn({ messages: [makeMessage(`msg${i}`, { at: iso(i) })], outbox: [makeOutbox(`o${i}`)] })),
+            store.conversations.commit(makeTurn({ messages: [makeMessage(`msg${i}`, { at: iso(i) })], outbox: [makeOutbox(`o${i}`)] })),
           ),
         );
         store = await harness.reopen(store);
-        expect((await store.listMessages({ conversationId: 'cv1' })).length).toBe(200);
-        const seqs = (await store.listOutbox({ conversationId: 'cv1' })).map((o) => o.seq).sort((a, b) => a - b);
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).length).toBe(200);
+        const seqs = (await store.outbox.list({ conversationId: 'cv1' })).map((o) => o.seq).sort((a, b) => a - b);
         expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
       });
 
       it('keeps what was written after the store is closed and opened again', async () => {
-        await store.acceptInbound(makeInbound('m1'));
-        await store.acceptInbound(makeInbound('m2'));
-        await store.commitTurn(
+        await accepted(store, makeInbound('m1'));
+        await accepted(store, makeInbound('m2'));
+        await store.conversations.commit(
           makeTurn({
             inbound: { channel: 'test', id: 'm1' },
             customer: makeCustomer(),
@@ -301,30 +336,30 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             outbox: [makeOutbox('o1')],
           }),
         );
-        await store.addOperator(makeOperator('op1', 'Marta'));
-        await store.addSuggestion(makeSuggestion('s1'));
-        await store.setValue('twitter:since_id', '1790000000000000000');
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        await store.suggestions.add(makeSuggestion('s1'));
+        await store.values.set('twitter', 'since_id', '1790000000000000000');
         store = await harness.reopen(store);
-        expect(await store.getConversation('cv1')).toEqual(makeConversation('cv1'));
-        expect(await store.getCustomer('test:u1')).toEqual(makeCustomer());
-        expect(await store.getCase('case1')).toEqual(makeCase('case1'));
-        expect((await store.listMessages({ conversationId: 'cv1' })).length).toBe(1);
-        expect((await store.getOutboxItem('o1'))?.seq).toBe(1);
-        expect(await store.findOperatorByName('Marta')).toEqual(makeOperator('op1', 'Marta'));
-        expect((await store.listSuggestions()).map((s) => s.id)).toEqual(['s1']);
-        expect(await store.getValue('twitter:since_id')).toBe('1790000000000000000');
-        expect(await store.acceptInbound(makeInbound('m1'))).toBe(false);
-        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('o2')] }));
-        expect((await store.getOutboxItem('o2'))?.seq).toBe(2);
+        expect(await store.conversations.get('cv1')).toEqual(makeConversation('cv1'));
+        expect(await store.directory.getCustomer('test:u1')).toEqual(makeCustomer());
+        expect(await store.conversations.getCase('case1')).toEqual(makeCase('case1'));
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).length).toBe(1);
+        expect((await store.outbox.get('o1'))?.seq).toBe(1);
+        expect(await store.directory.findOperatorByName('Marta')).toEqual(makeOperator('op1', 'Marta'));
+        expect((await store.suggestions.list()).map((s) => s.id)).toEqual(['s1']);
+        expect(await store.values.get('twitter', 'since_id')).toBe('1790000000000000000');
+        await expectSeen(store, makeInbound('m1'));
+        expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o2')] }));
+        expect((await store.outbox.get('o2'))?.seq).toBe(2);
       });
 
       it('is not changed by changing what was written, after writing it (it kept a copy, or froze the records)', async () => {
         const conversation = makeConversation('cv1');
         const msg = makeInbound('m-own');
-        await store.acceptInbound(msg);
+        await accepted(store, msg);
         const turn = makeTurn({ conversations: [conversation], outbox: [makeOutbox('o-own')] });
-        await store.commitTurn(turn);
+        await store.conversations.commit(turn);
         // A store that keeps the caller's records freezes them: the change throws a TypeError.
         const tamper = (change: () => void) => {
           try {
@@ -337,31 +372,31 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         tamper(() => (conversation.state = 'resolved'));
         tamper(() => ((turn.outbox[0]!.reply as { text: string }).text = 'changed'));
         tamper(() => (msg.text = 'changed'));
-        expect(await store.getConversation('cv1')).toEqual(makeConversation('cv1'));
-        expect((await store.getOutboxItem('o-own'))?.reply.text).toBe('reply o-own');
-        expect((await store.pendingInbound(10)).find((m) => m.id === 'm-own')?.text).not.toBe('changed');
+        expect(await store.conversations.get('cv1')).toEqual(makeConversation('cv1'));
+        expect((await store.outbox.get('o-own'))?.reply.text).toBe('reply o-own');
+        expect((await store.inbox.pending(10)).find((m) => m.id === 'm-own')?.text).not.toBe('changed');
       });
 
       it('hands out copies: changing a returned object does not change the store', async () => {
-        await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1')] }));
-        const got = await store.getConversation('cv1');
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')] }));
+        const got = await store.conversations.get('cv1');
         got!.flags.push('tampered');
         got!.state = 'resolved';
-        expect(await store.getConversation('cv1')).toEqual(makeConversation('cv1'));
+        expect(await store.conversations.get('cv1')).toEqual(makeConversation('cv1'));
       });
     });
 
     describe('reading conversations, cases and messages', () => {
       it('lists messages by time, then in insertion order for equal times', async () => {
-        await store.commitTurn(makeTurn({ messages: [makeMessage('late', { at: iso(2000) }), makeMessage('tie-a', { at: iso(1000) })] }));
-        await store.commitTurn(makeTurn({ messages: [makeMessage('tie-b', { at: iso(1000) }), makeMessage('early', { at: iso(0) })] }));
-        await store.commitTurn(makeTurn({ messages: [makeMessage('other', { conversationId: 'cv2', caseId: 'case2' })] }));
-        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['early', 'tie-a', 'tie-b', 'late']);
-        expect((await store.listMessages({ caseId: 'case2' })).map((m) => m.id)).toEqual(['other']);
+        await store.conversations.commit(makeTurn({ messages: [makeMessage('late', { at: iso(2000) }), makeMessage('tie-a', { at: iso(1000) })] }));
+        await store.conversations.commit(makeTurn({ messages: [makeMessage('tie-b', { at: iso(1000) }), makeMessage('early', { at: iso(0) })] }));
+        await store.conversations.commit(makeTurn({ messages: [makeMessage('other', { conversationId: 'cv2', caseId: 'case2' })] }));
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['early', 'tie-a', 'tie-b', 'late']);
+        expect((await store.conversations.listMessages({ caseId: 'case2' })).map((m) => m.id)).toEqual(['other']);
       });
 
       it('compares times as instants, whatever their ISO spelling', async () => {
-        await store.commitTurn(
+        await store.conversations.commit(
           makeTurn({
             messages: [
               makeMessage('half-past', { at: '2026-03-02T09:30:00Z' }),
@@ -370,11 +405,11 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             ],
           }),
         );
-        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['nine-rome', 'quarter-past', 'half-past']);
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['nine-rome', 'quarter-past', 'half-past']);
       });
 
       it('filters conversations by state, case, customer and assignee, newest update first, with a limit', async () => {
-        await store.commitTurn(
+        await store.conversations.commit(
           makeTurn({
             conversations: [
               makeConversation('a', { state: 'queued', updatedAt: iso(1000) }),
@@ -384,7 +419,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             ],
           }),
         );
-        const ids = async (filter: Parameters<Store['listConversations']>[0]) => (await store.listConversations(filter)).map((c) => c.id);
+        const ids = async (filter: Parameters<Store['conversations']['list']>[0]) => (await store.conversations.list(filter)).map((c) => c.id);
         expect(await ids({})).toEqual(['d', 'b', 'c', 'a']);
         expect(await ids({ states: ['queued'] })).toEqual(['c', 'a']);
         expect(await ids({ states: ['queued', 'assigned'], limit: 2 })).toEqual(['b', 'c']);
@@ -395,93 +430,95 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('finds the customer\'s most recent open case and lists all of their cases', async () => {
-        await store.commitTurn(makeTurn({ case: makeCase('old', { openedAt: iso(0) }) }));
-        await store.commitTurn(makeTurn({ case: makeCase('newer', { openedAt: iso(5000) }) }));
-        await store.commitTurn(makeTurn({ case: makeCase('closed', { openedAt: iso(9000), status: 'resolved' }) }));
-        await store.commitTurn(makeTurn({ case: makeCase('someone-else', { customerId: 'test:u2', openedAt: iso(9999) }) }));
-        expect((await store.findOpenCase('test:u1'))?.id).toBe('newer');
-        expect(await store.findOpenCase('test:nobody')).toBeUndefined();
-        expect((await store.listCases('test:u1')).map((c) => c.id)).toEqual(['old', 'newer', 'closed']);
+        await store.conversations.commit(makeTurn({ case: makeCase('old', { openedAt: iso(0) }) }));
+        await store.conversations.commit(makeTurn({ case: makeCase('newer', { openedAt: iso(5000) }) }));
+        await store.conversations.commit(makeTurn({ case: makeCase('closed', { openedAt: iso(9000), status: 'resolved' }) }));
+        await store.conversations.commit(makeTurn({ case: makeCase('someone-else', { customerId: 'test:u2', openedAt: iso(9999) }) }));
+        expect((await store.conversations.findOpenCase('test:u1'))?.id).toBe('newer');
+        expect(await store.conversations.findOpenCase('test:nobody')).toBeUndefined();
+        expect((await store.conversations.listCases('test:u1')).map((c) => c.id)).toEqual(['old', 'newer', 'closed']);
       });
 
       it('keeps an updated case or message in its place', async () => {
-        await store.commitTurn(makeTurn({ case: makeCase('a'), messages: [makeMessage('m1'), makeMessage('m2')] }));
-        await store.commitTurn(makeTurn({ case: makeCase('b') }));
-        await store.commitTurn(makeTurn({ case: makeCase('a', { status: 'resolved' }), messages: [makeMessage('m1', { platformId: 'p1' })] }));
-        expect((await store.listCases('test:u1')).map((c) => [c.id, c.status])).toEqual([['a', 'resolved'], ['b', 'open']]);
-        expect((await store.findOpenCase('test:u1'))?.id).toBe('b');
-        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => [m.id, m.platformId])).toEqual([['m1', 'p1'], ['m2', undefined]]);
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { caseId: 'a' })], case: makeCase('a'), messages: [makeMessage('m1'), makeMessage('m2')] }));
+        await store.conversations.commit(makeTurn({ case: makeCase('b') }));
+        const expect_ = await revisionsOf(store, [makeConversation('cv1')]);
+        await store.conversations.commit(makeTurn({ expect: expect_, case: makeCase('a', { status: 'resolved' }), messages: [makeMessage('m1', { platformId: 'p1' })] }));
+        expect((await store.conversations.listCases('test:u1')).map((c) => [c.id, c.status])).toEqual([['a', 'resolved'], ['b', 'open']]);
+        expect((await store.conversations.findOpenCase('test:u1'))?.id).toBe('b');
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => [m.id, m.platformId])).toEqual([['m1', 'p1'], ['m2', undefined]]);
       });
     });
 
-    describe('compare-and-set of a conversation', () => {
+    describe('writing only what was read (revisions)', () => {
       beforeEach(async () => {
-        await store.commitTurn(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], case: makeCase('case1', { conversationIds: ['cv1'] }) }));
       });
 
-      it('moves the conversation when state and assignee are as expected and returns it', async () => {
-        const updated = await store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: 'op1', updatedAt: iso(1000) });
-        expect(updated).toMatchObject({ id: 'cv1', state: 'assigned', assignee: 'op1', updatedAt: iso(1000) });
-        expect(await store.getConversation('cv1')).toEqual(updated);
-        expect((await store.listConversations({ assignee: 'op1' })).map((c) => c.id)).toEqual(['cv1']);
+      it('refuses a turn that writes a stored conversation or case it did not read, writing nothing', async () => {
+        const turn = (over: Partial<TurnRecord>) => makeTurn({ messages: [makeMessage('unread')], outbox: [makeOutbox('unread')], ...over });
+        await expect(store.conversations.commit(turn({ conversations: [makeConversation('cv1', { state: 'assigned', assignee: 'op1' })] }))).rejects.toBeInstanceOf(TurnConflictError);
+        await expect(store.conversations.commit(turn({ case: makeCase('case1', { status: 'resolved' }) }))).rejects.toBeInstanceOf(TurnConflictError);
+        // Listing another record's revision is no licence: the one written must be listed.
+        const other = await revisionsOf(store, [makeConversation('cv1')]);
+        const onlyTheCase = { conversations: {}, cases: other.cases };
+        await expect(store.conversations.commit(turn({ expect: onlyTheCase, conversations: [makeConversation('cv1', { state: 'bot' })] }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect(await store.conversations.get('cv1')).toEqual(makeConversation('cv1', { state: 'queued' }));
+        expect((await store.conversations.getCase('case1'))?.status).toBe('open');
+        expect(await store.conversations.listMessages({})).toEqual([]);
+        expect(await store.outbox.get('unread')).toBeUndefined();
       });
 
-      it('returns undefined and changes nothing when the state is not one expected', async () => {
-        expect(await store.compareAndSetConversation('cv1', { states: ['bot', 'assigned'] }, { state: 'resolved' })).toBeUndefined();
-        expect((await store.getConversation('cv1'))?.state).toBe('queued');
-        expect(await store.compareAndSetConversation('nope', { states: ['queued'] }, { state: 'assigned' })).toBeUndefined();
-      });
-
-      it('checks the assignee: null means unassigned, a name must match, undefined is not checked', async () => {
-        await store.compareAndSetConversation('cv1', { states: ['queued'] }, { state: 'assigned', assignee: 'op1' });
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: null }, { state: 'resolved' })).toBeUndefined();
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op2' }, { state: 'resolved' })).toBeUndefined();
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op1' }, { missStreak: 1 })).toMatchObject({ missStreak: 1 });
-        expect(await store.compareAndSetConversation('cv1', { states: ['assigned'] }, { missStreak: 2 })).toMatchObject({ missStreak: 2 });
-      });
-
-      it('removes a field the change sets to undefined (giving a conversation back to the queue)', async () => {
-        await store.compareAndSetConversation('cv1', { states: ['queued'] }, { state: 'assigned', assignee: 'op1' });
-        const back = await store.compareAndSetConversation('cv1', { states: ['assigned'], assignee: 'op1' }, { state: 'queued', assignee: undefined });
-        expect(back?.assignee).toBeUndefined();
-        expect('assignee' in (back ?? {})).toBe(false);
-        expect(await store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: 'op2' })).toMatchObject({ assignee: 'op2' });
+      it('writes a conversation read at its current revision, as given (a field left out is removed)', async () => {
+        const read = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+        const claimed = { ...read.conversation!, state: 'assigned' as const, assignee: 'op1', updatedAt: iso(1000) };
+        await store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [claimed] }));
+        expect(await store.conversations.get('cv1')).toEqual(claimed);
+        expect((await store.conversations.list({ assignee: 'op1' })).map((c) => c.id)).toEqual(['cv1']);
+        const again = await store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' });
+        const { assignee: _gone, ...back } = { ...again.conversation!, state: 'queued' as const };
+        await store.conversations.commit(makeTurn({ expect: again.revisions, conversations: [back] }));
+        const stored = await store.conversations.get('cv1');
+        expect(stored?.state).toBe('queued');
+        expect('assignee' in (stored ?? {})).toBe(false);
       });
 
       it('lets exactly one of 20 concurrent claims win', async () => {
-        const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            store.compareAndSetConversation('cv1', { states: ['queued'], assignee: null }, { state: 'assigned', assignee: `op${i}` }),
+        const reads = await Promise.all(Array.from({ length: 20 }, () => store.conversations.loadContext({ key: 'test:private:cv1', customerId: 'test:u1' })));
+        const results = await Promise.allSettled(
+          reads.map((read, i) =>
+            store.conversations.commit(makeTurn({ expect: read.revisions, conversations: [{ ...read.conversation!, state: 'assigned', assignee: `op${i}` }] })),
           ),
         );
-        const winners = results.filter((r) => r !== undefined);
+        const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`op${i}`] : []));
         expect(winners).toHaveLength(1);
-        expect((await store.getConversation('cv1'))?.assignee).toBe(winners[0]?.assignee);
+        expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof TurnConflictError)).toBe(true);
+        expect((await store.conversations.get('cv1'))?.assignee).toBe(winners[0]);
       });
     });
 
     describe('the outbox', () => {
       it('claims only the first unsent item of each conversation, leasing it', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2'), makeOutbox('b1', { conversationId: 'cv2' })] }));
-        const claimed = await store.claimOutbox(T0, 10, 30_000);
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2'), makeOutbox('b1', { conversationId: 'cv2' })] }));
+        const claimed = await store.outbox.claim(T0, 10, 30_000);
         expect(claimed.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
         expect(claimed.find((o) => o.id === 'a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000, seq: 1 });
-        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
+        expect(await store.outbox.get('a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
         // Leased: nobody claims them again, and a2 waits behind a1.
-        expect(await store.claimOutbox(T0 + 1000, 10, 30_000)).toEqual([]);
+        expect(await store.outbox.claim(T0 + 1000, 10, 30_000)).toEqual([]);
       });
 
       it('claims due heads oldest first across many conversations, a limited batch at a time, each once', async () => {
         const items = Array.from({ length: 120 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i % 40}`, notBefore: T0 + (i % 7) }));
-        await store.commitTurn(makeTurn({ outbox: items }));
+        await store.conversations.commit(makeTurn({ outbox: items }));
         const claimedIds: string[] = [];
         for (let round = 0; round < 10; round++) {
-          const batch = await store.claimOutbox(T0 + 10, 15, 30_000);
+          const batch = await store.outbox.claim(T0 + 10, 15, 30_000);
           if (batch.length === 0) break;
           expect(batch.length).toBeLessThanOrEqual(15);
           for (const item of batch) {
             claimedIds.push(item.id);
-            await store.completeOutbox(item.id, { status: 'sent', platformId: `p-${item.id}`, at: iso(20) });
+            await store.outbox.complete(item.id, { status: 'sent', platformId: `p-${item.id}`, at: iso(20) });
           }
         }
         // Every item once, and each conversation's items in their order.
@@ -493,44 +530,44 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('claims an item again once its lease has expired', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1')] }));
-        await store.claimOutbox(T0, 10, 30_000);
-        const again = await store.claimOutbox(T0 + 30_000, 10, 30_000);
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1')] }));
+        await store.outbox.claim(T0, 10, 30_000);
+        const again = await store.outbox.claim(T0 + 30_000, 10, 30_000);
         expect(again).toHaveLength(1);
         expect(again[0]).toMatchObject({ id: 'a1', attempts: 2, notBefore: T0 + 60_000 });
       });
 
       it('moves on to the next item once the first is sent', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.claimOutbox(T0, 10, 30_000);
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.outbox.claim(T0, 10, 30_000);
         // `more`: the conversation has an unsent item after this one, for the sender to claim.
-        expect(await store.completeOutbox('a1', { status: 'sent', platformId: 'p-1', at: iso(10) })).toEqual({ more: true });
-        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'sent', platformId: 'p-1', sentAt: iso(10) });
-        expect((await store.claimOutbox(T0 + 10, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
-        expect(await store.completeOutbox('a2', { status: 'sent', platformId: 'p-2', at: iso(20) })).toEqual({ more: false });
-        expect(await store.claimOutbox(T0 + 999_999, 10, 30_000)).toEqual([]);
+        expect(await store.outbox.complete('a1', { status: 'sent', platformId: 'p-1', at: iso(10) })).toEqual({ more: true });
+        expect(await store.outbox.get('a1')).toMatchObject({ status: 'sent', platformId: 'p-1', sentAt: iso(10) });
+        expect((await store.outbox.claim(T0 + 10, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        expect(await store.outbox.complete('a2', { status: 'sent', platformId: 'p-2', at: iso(20) })).toEqual({ more: false });
+        expect(await store.outbox.claim(T0 + 999_999, 10, 30_000)).toEqual([]);
       });
 
       it('keeps a retried item first in line, not before its time', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.claimOutbox(T0, 10, 30_000);
-        await store.completeOutbox('a1', { status: 'retry', notBefore: T0 + 5000, error: '429 rate limited' });
-        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'pending', notBefore: T0 + 5000, lastError: '429 rate limited', attempts: 1 });
-        expect(await store.claimOutbox(T0 + 4999, 10, 30_000)).toEqual([]);
-        expect((await store.claimOutbox(T0 + 5000, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.outbox.claim(T0, 10, 30_000);
+        await store.outbox.complete('a1', { status: 'retry', notBefore: T0 + 5000, error: '429 rate limited' });
+        expect(await store.outbox.get('a1')).toMatchObject({ status: 'pending', notBefore: T0 + 5000, lastError: '429 rate limited', attempts: 1 });
+        expect(await store.outbox.claim(T0 + 4999, 10, 30_000)).toEqual([]);
+        expect((await store.outbox.claim(T0 + 5000, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
       });
 
       it('does not let a dead item block the ones after it', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.claimOutbox(T0, 10, 30_000);
-        expect(await store.completeOutbox('a1', { status: 'dead', error: 'recipient blocked us' })).toEqual({ more: true });
-        expect(await store.getOutboxItem('a1')).toMatchObject({ status: 'dead', lastError: 'recipient blocked us' });
-        expect((await store.claimOutbox(T0, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
-        expect((await store.listOutbox({ status: 'dead' })).map((o) => o.id)).toEqual(['a1']);
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
+        await store.outbox.claim(T0, 10, 30_000);
+        expect(await store.outbox.complete('a1', { status: 'dead', error: 'recipient blocked us' })).toEqual({ more: true });
+        expect(await store.outbox.get('a1')).toMatchObject({ status: 'dead', lastError: 'recipient blocked us' });
+        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        expect((await store.outbox.list({ status: 'dead' })).map((o) => o.id)).toEqual(['a1']);
       });
 
       it('claims nothing that is not due yet, and no more than the limit', async () => {
-        await store.commitTurn(
+        await store.conversations.commit(
           makeTurn({
             outbox: [
               makeOutbox('later', { conversationId: 'cv1', notBefore: T0 + 60_000 }),
@@ -540,67 +577,94 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             ],
           }),
         );
-        expect((await store.claimOutbox(T0, 2, 30_000)).map((o) => o.id)).toEqual(['x', 'y']);
-        expect((await store.claimOutbox(T0, 10, 30_000)).map((o) => o.id)).toEqual(['z']);
+        expect((await store.outbox.claim(T0, 2, 30_000)).map((o) => o.id)).toEqual(['x', 'y']);
+        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['z']);
       });
 
       it('refuses to complete an item that does not exist', async () => {
-        await expect(store.completeOutbox('ghost', { status: 'dead', error: 'x' })).rejects.toThrow(/ghost/);
+        await expect(store.outbox.complete('ghost', { status: 'dead', error: 'x' })).rejects.toThrow(/ghost/);
       });
 
       it('completes items at the same moment each on its own, the later completion of one item winning', async () => {
-        await store.commitTurn(makeTurn({ outbox: [makeOutbox('a'), makeOutbox('b', { conversationId: 'cv2' })] }));
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a'), makeOutbox('b', { conversationId: 'cv2' })] }));
         const results = await Promise.allSettled([
-          store.completeOutbox('a', { status: 'retry', notBefore: T0 + 5000, error: 'timeout' }),
-          store.completeOutbox('ghost', { status: 'dead', error: 'x' }),
-          store.completeOutbox('b', { status: 'dead', error: 'gone' }),
-          store.completeOutbox('a', { status: 'sent', platformId: 'p-a', at: iso(1) }),
+          store.outbox.complete('a', { status: 'retry', notBefore: T0 + 5000, error: 'timeout' }),
+          store.outbox.complete('ghost', { status: 'dead', error: 'x' }),
+          store.outbox.complete('b', { status: 'dead', error: 'gone' }),
+          store.outbox.complete('a', { status: 'sent', platformId: 'p-a', at: iso(1) }),
         ]);
         expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-        expect(await store.getOutboxItem('a')).toMatchObject({ status: 'sent', platformId: 'p-a', lastError: 'timeout' });
-        expect(await store.getOutboxItem('b')).toMatchObject({ status: 'dead', lastError: 'gone' });
+        expect(await store.outbox.get('a')).toMatchObject({ status: 'sent', platformId: 'p-a', lastError: 'timeout' });
+        expect(await store.outbox.get('b')).toMatchObject({ status: 'dead', lastError: 'gone' });
       });
     });
 
     describe('operators, suggestions and named values', () => {
       it('adds operators, finds them by id and name, and refuses a second operator with the same name', async () => {
-        await store.addOperator(makeOperator('op1', 'Marta'));
-        await store.addOperator(makeOperator('op2', 'Luca'));
-        expect(await store.getOperator('op2')).toEqual(makeOperator('op2', 'Luca'));
-        expect((await store.findOperatorByName('Marta'))?.id).toBe('op1');
-        expect(await store.findOperatorByName('Nessuno')).toBeUndefined();
-        expect((await store.listOperators()).map((o) => o.id)).toEqual(['op1', 'op2']);
-        await expect(store.addOperator(makeOperator('op3', 'Marta'))).rejects.toThrow(/Marta/);
-        expect((await store.listOperators()).length).toBe(2);
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        await store.directory.addOperator(makeOperator('op2', 'Luca'));
+        expect(await store.directory.getOperator('op2')).toEqual(makeOperator('op2', 'Luca'));
+        expect((await store.directory.findOperatorByName('Marta'))?.id).toBe('op1');
+        expect(await store.directory.findOperatorByName('Nessuno')).toBeUndefined();
+        expect((await store.directory.listOperators()).map((o) => o.id)).toEqual(['op1', 'op2']);
+        await expect(store.directory.addOperator(makeOperator('op3', 'Marta'))).rejects.toThrow(/Marta/);
+        expect((await store.directory.listOperators()).length).toBe(2);
       });
 
       it('adds, updates and filters FAQ suggestions', async () => {
-        await store.addSuggestion(makeSuggestion('s1'));
-        await store.addSuggestion(makeSuggestion('s2'));
-        const reviewed = await store.updateSuggestion('s1', { status: 'approved', reviewedBy: 'op1', reviewedAt: iso(1000) });
+        await store.suggestions.add(makeSuggestion('s1'));
+        await store.suggestions.add(makeSuggestion('s2'));
+        const reviewed = await store.suggestions.update('s1', { status: 'approved', reviewedBy: 'op1', reviewedAt: iso(1000) });
         expect(reviewed).toMatchObject({ id: 's1', status: 'approved', reviewedBy: 'op1' });
-        expect((await store.listSuggestions({ status: 'pending' })).map((s) => s.id)).toEqual(['s2']);
-        expect((await store.listSuggestions()).map((s) => s.id)).toEqual(['s1', 's2']);
-        expect(await store.updateSuggestion('ghost', { status: 'rejected' })).toBeUndefined();
+        expect((await store.suggestions.list({ status: 'pending' })).map((s) => s.id)).toEqual(['s2']);
+        expect((await store.suggestions.list()).map((s) => s.id)).toEqual(['s1', 's2']);
+        expect(await store.suggestions.update('ghost', { status: 'rejected' })).toBeUndefined();
       });
 
       it('reads several values asked for at the same moment, each its own', async () => {
-        await store.setValue('a', '1');
-        await store.setValue('b', '2');
-        expect(await Promise.all(['a', 'missing', 'b', 'a'].map((n) => store.getValue(n)))).toEqual(['1', undefined, '2', '1']);
+        await store.values.set('test', 'a', '1');
+        await store.values.set('test', 'b', '2');
+        await store.values.set('other', 'a', 'other namespace');
+        expect(await Promise.all(['a', 'missing', 'b', 'a'].map((n) => store.values.get('test', n)))).toEqual(['1', undefined, '2', '1']);
+        expect(await store.values.get('other', 'a')).toBe('other namespace');
       });
 
-      it('keeps the last value written under a name', async () => {
-        expect(await store.getValue('cursor')).toBeUndefined();
-        await store.setValue('cursor', '1');
-        await store.setValue('cursor', '2');
-        expect(await store.getValue('cursor')).toBe('2');
+      it('keeps the last value written under a key, and forgets a deleted one', async () => {
+        expect(await store.values.get('test', 'cursor')).toBeUndefined();
+        await store.values.set('test', 'cursor', '1');
+        await store.values.set('test', 'cursor', '2');
+        expect(await store.values.get('test', 'cursor')).toBe('2');
+        await store.values.delete('test', 'cursor');
+        await store.values.delete('test', 'never-set');
+        expect(await store.values.get('test', 'cursor')).toBeUndefined();
+      });
+
+      it('never returns a value after its time to live, and keeps one set again without it', async () => {
+        await store.values.set('test', 'short', 'x', { ttlMs: 150 });
+        await store.values.set('test', 'long', 'y', { ttlMs: 60_000 });
+        await store.values.set('test', 'renewed', 'old', { ttlMs: 150 });
+        await store.values.set('test', 'renewed', 'new');
+        expect(await store.values.get('test', 'short')).toBe('x');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await store.values.get('test', 'short')).toBeUndefined();
+        expect(await store.values.get('test', 'long')).toBe('y');
+        expect(await store.values.get('test', 'renewed')).toBe('new');
+        store = await harness.reopen(store);
+        expect(await store.values.get('test', 'short')).toBeUndefined();
+        expect(await store.values.get('test', 'long')).toBe('y');
+        expect((await store.exportAll()).values).not.toHaveProperty('test:short');
+      });
+
+      it('refuses a namespace that is not a plain word, and a time to live that is not positive', async () => {
+        await expect(store.values.set('Bad Space', 'k', 'v')).rejects.toThrow(/namespace/);
+        await expect(store.values.set('test', 'k', 'v', { ttlMs: 0 })).rejects.toThrow(/time to live/);
+        expect(await store.values.get('test', 'k')).toBeUndefined();
       });
     });
 
     describe('turn contexts and revisions', () => {
       const seed = async () => {
-        await store.commitTurn(
+        await store.conversations.commit(
           makeTurn({
             customer: makeCustomer(),
             conversations: [
@@ -611,12 +675,12 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             case: makeCase('case1', { conversationIds: ['cv1', 'cv2'] }),
           }),
         );
-        await store.commitTurn(makeTurn({ case: makeCase('case3', { customerId: 'test:u2', conversationIds: ['cv3'] }) }));
+        await store.conversations.commit(makeTurn({ case: makeCase('case3', { customerId: 'test:u2', conversationIds: ['cv3'] }) }));
       };
 
       it('reads the customer, the conversation, its case, the open cases and their other conversations in one call', async () => {
         await seed();
-        const ctx = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1', linkedCustomerId: 'test:u2' });
+        const ctx = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1', linkedCustomerId: 'test:u2' });
         expect(ctx.customer).toEqual(makeCustomer());
         expect(ctx.conversation?.id).toBe('cv1');
         expect(ctx.case?.id).toBe('case1');
@@ -627,29 +691,27 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(Object.keys(ctx.revisions.cases).sort()).toEqual(['case1', 'case3']);
       });
 
-      it('finds the linked customer through a named value, in the same call, and no link while the value is unset', async () => {
+      it('reads other conversations by key in the same call, with their revisions', async () => {
         await seed();
-        const query = { key: 'test:private:u9', customerId: 'test:u9', linkedCustomerIdFrom: { value: 'link:u9', prefix: 'test:' } };
-        const unlinked = await store.loadTurnContext(query);
-        expect(unlinked.linkedOpenCase).toBeUndefined();
-        expect(unlinked.related).toEqual([]);
-        await store.setValue('link:u9', 'u2');
-        const linked = await store.loadTurnContext(query);
-        expect(linked.linkedOpenCase?.id).toBe('case3');
-        expect(linked.related.map((c) => c.id)).toEqual(['cv3']);
-        expect(Object.keys(linked.revisions.cases)).toEqual(['case3']);
+        const ctx = await store.conversations.loadContext({ key: 'test:private:u9', customerId: 'test:u9', otherKeys: ['test:private:u2', 'test:private:nobody'] });
+        expect(ctx.conversation).toBeUndefined();
+        expect(ctx.related.map((c) => c.id)).toEqual(['cv3']);
+        expect(Object.keys(ctx.revisions.conversations)).toEqual(['cv3']);
+        // What it read it may write.
+        await store.conversations.commit(makeTurn({ expect: ctx.revisions, conversations: [{ ...ctx.related[0]!, missStreak: 4 }] }));
+        expect((await store.conversations.get('cv3'))?.missStreak).toBe(4);
       });
 
       it('reads an empty context for a customer and key never seen', async () => {
         await seed();
-        const ctx = await store.loadTurnContext({ key: 'test:private:nobody', customerId: 'test:nobody' });
+        const ctx = await store.conversations.loadContext({ key: 'test:private:nobody', customerId: 'test:nobody' });
         expect(ctx).toEqual({ related: [], revisions: { conversations: {}, cases: {} } });
       });
 
       it('writes a turn whose conversations and case are still as read, and refuses one that raced another write', async () => {
         await seed();
-        await store.acceptInbound(makeInbound('m1'));
-        const ctx = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        await accepted(store, makeInbound('m1'));
+        const ctx = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1' });
         const turn = (tag: string, inbound?: string) =>
           makeTurn({
             expect: ctx.revisions,
@@ -659,52 +721,53 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             messages: [makeMessage(`msg-${tag}`)],
             outbox: [makeOutbox(`o-${tag}`)],
           });
-        await store.commitTurn(turn('first'));
+        await store.conversations.commit(turn('first'));
         // The second turn read the same revisions: it must not overwrite what the first wrote.
-        const err = await store.commitTurn(turn('second', 'm1')).catch((e: unknown) => e);
+        const err = await store.conversations.commit(turn('second', 'm1')).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TurnConflictError);
-        expect(await store.getOutboxItem('o-second')).toBeUndefined();
-        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg-first']);
-        expect((await store.pendingInbound(10)).map((m) => m.id)).toEqual(['m1']);
+        expect(await store.outbox.get('o-second')).toBeUndefined();
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['msg-first']);
+        expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['m1']);
         // Run again on what is stored now, it goes through.
-        const again = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        const again = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1' });
         expect(again.conversation?.missStreak).toBe(1);
-        await store.commitTurn(makeTurn({ expect: again.revisions, inbound: { channel: 'test', id: 'm1' }, conversations: [{ ...again.conversation!, missStreak: 2 }], case: again.case }));
-        expect((await store.getConversation('cv1'))?.missStreak).toBe(2);
-        expect(await store.pendingInbound(10)).toEqual([]);
+        await store.conversations.commit(makeTurn({ expect: again.revisions, inbound: { channel: 'test', id: 'm1' }, conversations: [{ ...again.conversation!, missStreak: 2 }], case: again.case }));
+        expect((await store.conversations.get('cv1'))?.missStreak).toBe(2);
+        expect(await store.inbox.pending(10)).toEqual([]);
       });
 
       it('refuses a turn when an operator claimed the conversation or another turn changed its case since it was read', async () => {
         await seed();
-        const ctx = await store.loadTurnContext({ key: 'test:public:t1', customerId: 'test:u1' });
-        await store.compareAndSetConversation('cv1', { states: ['bot'] }, { state: 'assigned', assignee: 'op1' });
-        await expect(store.commitTurn(makeTurn({ expect: ctx.revisions, conversations: [ctx.conversation!] }))).rejects.toBeInstanceOf(TurnConflictError);
-        expect(await store.getConversation('cv1')).toMatchObject({ state: 'assigned', assignee: 'op1' });
+        const ctx = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        const claim = await store.conversations.loadContext({ key: 'test:public:t1', customerId: 'test:u1' });
+        await store.conversations.commit(makeTurn({ expect: claim.revisions, conversations: [{ ...claim.conversation!, state: 'assigned', assignee: 'op1' }] }));
+        await expect(store.conversations.commit(makeTurn({ expect: ctx.revisions, conversations: [ctx.conversation!] }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect(await store.conversations.get('cv1')).toMatchObject({ state: 'assigned', assignee: 'op1' });
 
-        const fresh = await store.loadTurnContext({ key: 'test:private:cv2', customerId: 'test:u1' });
-        await store.commitTurn(makeTurn({ case: { ...fresh.case!, conversationIds: ['cv1', 'cv2', 'cv4'] } }));
-        await expect(store.commitTurn(makeTurn({ expect: fresh.revisions, case: fresh.case }))).rejects.toBeInstanceOf(TurnConflictError);
-        expect((await store.getCase('case1'))?.conversationIds).toEqual(['cv1', 'cv2', 'cv4']);
+        const fresh = await store.conversations.loadContext({ key: 'test:private:cv2', customerId: 'test:u1' });
+        await store.conversations.commit(makeTurn({ expect: fresh.revisions, case: { ...fresh.case!, conversationIds: ['cv1', 'cv2', 'cv4'] } }));
+        await expect(store.conversations.commit(makeTurn({ expect: fresh.revisions, case: fresh.case }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect((await store.conversations.getCase('case1'))?.conversationIds).toEqual(['cv1', 'cv2', 'cv4']);
       });
 
       it('refuses as a conflict a new conversation whose key another conversation took meanwhile', async () => {
         await seed();
         const err = await store
-          .commitTurn(makeTurn({ expect: { conversations: {}, cases: {} }, conversations: [makeConversation('cv9', { key: 'test:private:cv2' })] }))
+          .conversations.commit(makeTurn({ expect: { conversations: {}, cases: {} }, conversations: [makeConversation('cv9', { key: 'test:private:cv2' })] }))
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TurnConflictError);
-        expect(await store.getConversation('cv9')).toBeUndefined();
+        expect(await store.conversations.get('cv9')).toBeUndefined();
       });
 
       it('commits turns made at the same moment each on its own: one refused, the others written', async () => {
         await seed();
-        await store.acceptInbound(makeInbound('m1'));
-        await store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
+        await accepted(store, makeInbound('m1'));
+        await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' } }));
         const results = await Promise.allSettled([
-          store.commitTurn(makeTurn({ messages: [makeMessage('ok1')], outbox: [makeOutbox('ok1')] })),
-          store.commitTurn(makeTurn({ inbound: { channel: 'test', id: 'm1' }, messages: [makeMessage('dup')] })),
-          store.commitTurn(makeTurn({ expect: { conversations: { cv1: 999 }, cases: {} }, conversations: [makeConversation('cv1', { key: 'test:public:t1' })], messages: [makeMessage('stale')] })),
-          store.commitTurn(makeTurn({ messages: [makeMessage('ok2')], outbox: [makeOutbox('ok2')] })),
+          store.conversations.commit(makeTurn({ messages: [makeMessage('ok1')], outbox: [makeOutbox('ok1')] })),
+          store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' }, messages: [makeMessage('dup')] })),
+          store.conversations.commit(makeTurn({ expect: { conversations: { cv1: 999 }, cases: {} }, conversations: [makeConversation('cv1', { key: 'test:public:t1' })], messages: [makeMessage('stale')] })),
+          store.conversations.commit(makeTurn({ messages: [makeMessage('ok2')], outbox: [makeOutbox('ok2')] })),
         ]);
         expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as Error).constructor.name))).toEqual([
           'ok',
@@ -712,8 +775,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           'TurnConflictError',
           'ok',
         ]);
-        expect((await store.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['ok1', 'ok2']);
-        expect((await store.listOutbox({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['ok1', 1], ['ok2', 2]]);
+        expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => m.id)).toEqual(['ok1', 'ok2']);
+        expect((await store.outbox.list({ conversationId: 'cv1' })).map((o) => [o.id, o.seq])).toEqual([['ok1', 1], ['ok2', 2]]);
       });
     });
 
@@ -722,7 +785,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         const log: string[] = [];
         const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
         const work = (key: string, tag: string, ms: number) =>
-          store.withConversationLock(key, async () => {
+          store.conversations.withLock(key, async () => {
             log.push(`start ${tag}`);
             await sleep(ms);
             log.push(`end ${tag}`);
@@ -735,16 +798,16 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
 
       it('releases the lock when the work throws', async () => {
-        await expect(store.withConversationLock('k1', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
-        expect(await store.withConversationLock('k1', async () => 'ok')).toBe('ok');
+        await expect(store.conversations.withLock('k1', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+        expect(await store.conversations.withLock('k1', async () => 'ok')).toBe('ok');
       });
     });
 
     describe('export and import', () => {
       it('exports everything and imports it into an empty store, twice without duplicates', async () => {
-        await store.acceptInbound(makeInbound('m1'));
-        await store.acceptInbound(makeInbound('m2'));
-        await store.commitTurn(
+        await accepted(store, makeInbound('m1'));
+        await accepted(store, makeInbound('m2'));
+        await store.conversations.commit(
           makeTurn({
             inbound: { channel: 'test', id: 'm1' },
             customer: makeCustomer(),
@@ -754,11 +817,11 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             outbox: [makeOutbox('o1'), makeOutbox('o2')],
           }),
         );
-        await store.claimOutbox(T0, 10, 1000);
-        await store.completeOutbox('o1', { status: 'sent', platformId: 'p1', at: iso(1) });
-        await store.addOperator(makeOperator('op1', 'Marta'));
-        await store.addSuggestion(makeSuggestion('s1'));
-        await store.setValue('cursor', '42');
+        await store.outbox.claim(T0, 10, 1000);
+        await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: iso(1) });
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        await store.suggestions.add(makeSuggestion('s1'));
+        await store.values.set('test', 'cursor', '42');
         const snapshot = await store.exportAll();
         expect(snapshot).toMatchObject({ format: 'sportello-store', version: 1 });
         expect(snapshot.inbound.map((r) => [r.id, r.processedAt !== undefined])).toEqual([['m1', true], ['m2', false]]);
@@ -770,10 +833,10 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           const again = await target.exportAll();
           const strip = (s: StoreSnapshot) => ({ ...s, exportedAt: '', inbound: s.inbound.map((r) => ({ ...r, acceptedAt: '', processedAt: r.processedAt && 'x' })) });
           expect(strip(again)).toEqual(strip(snapshot));
-          expect(await target.acceptInbound(makeInbound('m1'))).toBe(false);
-          expect((await target.pendingInbound(10)).map((m) => m.id)).toEqual(['m2']);
-          await target.commitTurn(makeTurn({ outbox: [makeOutbox('o3')] }));
-          expect((await target.getOutboxItem('o3'))?.seq).toBe(3);
+          await expectSeen(target, makeInbound('m1'));
+          expect((await target.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
+          await target.conversations.commit(makeTurn({ outbox: [makeOutbox('o3')] }));
+          expect((await target.outbox.get('o3'))?.seq).toBe(3);
         } finally {
           await target.close();
         }
@@ -782,7 +845,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('refuses a document that is not a snapshot, naming what is wrong, and changes nothing', async () => {
         const bad = { format: 'sportello-store', version: 1, exportedAt: iso(0), customers: [{ id: 'x' }] } as unknown as StoreSnapshot;
         await expect(store.importAll(bad)).rejects.toThrow(/customers/);
-        expect(await store.getCustomer('x')).toBeUndefined();
+        expect(await store.directory.getCustomer('x')).toBeUndefined();
       });
     });
   });

@@ -41,7 +41,7 @@ import { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
 export interface BotFrameworkChannelDeps {
   config: NonNullable<Config['botframework']>;
   /** Read for the handoff transcript (the conversation's messages). */
-  store: Pick<Store, 'listMessages'>;
+  store: Pick<Store, 'conversations'>;
   clock: Clock;
   logger: Logger;
 }
@@ -347,7 +347,7 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
   }
 
   async function transcriptOf(conversation: Conversation): Promise<Transcript> {
-    const messages = await store.listMessages({ conversationId: conversation.id });
+    const messages = await store.conversations.listMessages({ conversationId: conversation.id });
     return {
       activities: messages
         .filter((m) => m.direction !== 'note')

@@ -23,7 +23,7 @@ import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './graph-errors.js';
 import { createSendBatcher, type BatchRequest } from './send-batcher.js';
 import { answerHandshake, verifySignature } from './signature.js';
-import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey, sentPartsKey } from './store-keys.js';
+import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey, sentPartsKey, NS } from './store-keys.js';
 import { parseWebhook } from './webhook.js';
 
 const HOUR = 3_600_000;
@@ -44,7 +44,7 @@ export const PAGE_INBOX_APP_ID = 263902037430900;
 export interface MessengerChannelDeps {
   config: NonNullable<Config['messenger']>;
   /** Small named values (comment authors, PSID links, private replies sent) and, to hide a flagged comment, its messages. */
-  store: Pick<Store, 'getValue' | 'setValue' | 'listMessages'>;
+  store: Pick<Store, 'values' | 'conversations'>;
   clock: Clock;
   logger: Logger;
 }
@@ -195,7 +195,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
   }
 
   async function sendPrivateReply(item: OutboxItem, commentId: string): Promise<SendResult> {
-    const already = await store.getValue(privateReplyKey(commentId));
+    const already = await store.values.get(NS, privateReplyKey(commentId));
     if (already) {
       throw new ChannelApiError(
         `Messenger: not sent: a private reply to comment ${commentId} was already sent, and Meta allows only one per comment`,
@@ -221,11 +221,11 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       throw toChannelError(error, 'private reply', clock.now().getTime());
     }
     const at = clock.now().toISOString();
-    await store.setValue(privateReplyKey(commentId), JSON.stringify({ recipientId: response.recipientId, at }));
-    const commenter = (await store.getValue(commentAuthorKey(commentId))) ?? item.recipient;
+    await store.values.set(NS, privateReplyKey(commentId), JSON.stringify({ recipientId: response.recipientId, at }));
+    const commenter = (await store.values.get(NS, commentAuthorKey(commentId))) ?? item.recipient;
     if (response.recipientId) {
-      await store.setValue(psidLinkKey(response.recipientId), commenter);
-      await store.setValue(commenterPsidKey(commenter), response.recipientId);
+      await store.values.set(NS, psidLinkKey(response.recipientId), commenter);
+      await store.values.set(NS, commenterPsidKey(commenter), response.recipientId);
     }
     return { platformId: response.messageId ?? `private_reply:${commentId}` };
   }
@@ -252,7 +252,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
   async function sendMessage(item: OutboxItem): Promise<SendResult> {
     const options = messagingOptions(item);
     // A commenter's private conversation is reached through the PSID their private reply revealed.
-    const psid = refString(item.ref, 'psid') ?? (await store.getValue(commenterPsidKey(item.recipient))) ?? item.recipient;
+    const psid = refString(item.ref, 'psid') ?? (await store.values.get(NS, commenterPsidKey(item.recipient))) ?? item.recipient;
     const reply = item.reply;
     const parts = splitText(reply.text, MAX_TEXT);
     const quickReplies = reply.kind === 'quick_replies' && reply.options.length > 0 ? toQuickReplies(reply.options) : undefined;
@@ -271,7 +271,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     const progress = z
       .object({ sent: z.number().int().min(0), first: z.string().optional() })
       .catch({ sent: 0 })
-      .parse(JSON.parse((await store.getValue(sentPartsKey(item.id))) ?? '{"sent":0}'));
+      .parse(JSON.parse((await store.values.get(NS, sentPartsKey(item.id))) ?? '{"sent":0}'));
     for (const [i, part] of parts.entries()) {
       if (i < progress.sent) continue;
       const last = i === parts.length - 1;
@@ -280,11 +280,11 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
         progress.first ??= res.messageId;
         progress.sent = i + 1;
       } catch (error) {
-        await store.setValue(sentPartsKey(item.id), JSON.stringify(progress));
+        await store.values.set(NS, sentPartsKey(item.id), JSON.stringify(progress));
         throw toChannelError(error, 'send', clock.now().getTime());
       }
     }
-    if (progress.sent > 0) await store.setValue(sentPartsKey(item.id), JSON.stringify(progress));
+    if (progress.sent > 0) await store.values.set(NS, sentPartsKey(item.id), JSON.stringify(progress));
     return { platformId: progress.first ?? '' };
   }
 
@@ -347,7 +347,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     async notify(event: DomainEvent, conversation: Conversation): Promise<void> {
       if (event.type === 'privacy.flagged' && conversation.channel === 'messenger' && conversation.visibility === 'public') {
         // A comment with private data: hide it (its author and their friends still see it).
-        const flagged = (await store.listMessages({ conversationId: conversation.id })).find((m) => m.id === event.messageId);
+        const flagged = (await store.conversations.listMessages({ conversationId: conversation.id })).find((m) => m.id === event.messageId);
         if (flagged?.platformId && isCommentId(flagged.platformId)) await hideComment(flagged.platformId);
         return;
       }

@@ -26,7 +26,7 @@ import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
-import { chainKey, reachKey, recentTextKey, threadKey } from './store-keys.js';
+import { chainKey, reachKey, recentTextKey, threadKey, NS } from './store-keys.js';
 import { MAX_DM, MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
 import { parseWebhook } from './webhook.js';
 
@@ -44,7 +44,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export interface TwitterChannelDeps {
   config: NonNullable<Config['twitter']>;
   /** Only small named values are used (poll cursors, reach cache, thread ids, thread progress). */
-  store: Pick<Store, 'getValue' | 'setValue'>;
+  store: Pick<Store, 'values'>;
   clock: Clock;
   logger: Logger;
   /** Extra trust for the API's TLS certificate (tests: the fake X API's self-signed certificate). */
@@ -115,7 +115,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
 
   /** Which parts of a multi-part item were already posted (a retry resumes, never reposts). */
   async function progress(itemId: string): Promise<string[]> {
-    return storedJson(await store.getValue(`twitter:sent:${itemId}`), progressSchema) ?? [];
+    return storedJson(await store.values.get(NS, `sent:${itemId}`), progressSchema) ?? [];
   }
 
   /**
@@ -124,7 +124,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
    * front, if it still fits in one post.
    */
   async function distinct(text: string, handle: string | undefined): Promise<string> {
-    const last = Number((await store.getValue(recentTextKey(text))) ?? 0);
+    const last = Number((await store.values.get(NS, recentTextKey(text))) ?? 0);
     if (!handle || now() - last > DUPLICATE_WINDOW_MS) return text;
     const prefixed = `@${handle} ${text}`;
     return weightedLength(prefixed) <= MAX_POST ? prefixed : text;
@@ -145,12 +145,12 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     // The pipeline sends a long answer as numbered items ("2/3 …") all answering the customer's
     // post: each later one goes under our previous post, so X shows one thread.
     const numbered = /^(\d+)\/(\d+) /.exec(whole);
-    const chained = numbered && Number(numbered[1]) > 1 ? await store.getValue(chainKey(item.conversationId, target)) : undefined;
+    const chained = numbered && Number(numbered[1]) > 1 ? await store.values.get(NS, chainKey(item.conversationId, target)) : undefined;
     const handle = typeof item.ref?.['handle'] === 'string' ? item.ref['handle'] : undefined;
     const deepLink = item.reply.kind === 'dm_prompt' ? dmComposeLink(config.brandUserId) : undefined;
     const done = parts.length > 1 ? await progress(item.id) : [];
     // Only Account Activity payloads need the thread remembered (v1.1 has no conversation_id).
-    const knownThread = await store.getValue(threadKey(target));
+    const knownThread = await store.values.get(NS, threadKey(target));
     let previous = done.at(-1) ?? chained ?? target;
     for (const [i, part] of parts.entries()) {
       if (i < done.length) continue;
@@ -166,13 +166,13 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       } catch (error) {
         throw toChannelError(error, parts.length > 1 ? `reply (post ${i + 1} of ${parts.length})` : 'reply', now());
       }
-      if (knownThread) await store.setValue(threadKey(id), knownThread);
-      await store.setValue(recentTextKey(part), String(now()));
+      if (knownThread) await store.values.set(NS, threadKey(id), knownThread);
+      await store.values.set(NS, recentTextKey(part), String(now()));
       done.push(id);
-      if (parts.length > 1) await store.setValue(`twitter:sent:${item.id}`, JSON.stringify(done));
+      if (parts.length > 1) await store.values.set(NS, `sent:${item.id}`, JSON.stringify(done));
       previous = id;
     }
-    if (parts.length > 1 || numbered) await store.setValue(chainKey(item.conversationId, target), previous);
+    if (parts.length > 1 || numbered) await store.values.set(NS, chainKey(item.conversationId, target), previous);
     return { platformId: done[0] ?? '' };
   }
 
@@ -191,7 +191,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
         throw toChannelError(error, 'DM', now());
       }
       done.push(id);
-      if (parts.length > 1) await store.setValue(`twitter:sent:${item.id}`, JSON.stringify(done));
+      if (parts.length > 1) await store.values.set(NS, `sent:${item.id}`, JSON.stringify(done));
     }
     return { platformId: done[0] ?? '' };
   }
@@ -268,10 +268,10 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
 
     async privateReach(customer: Customer): Promise<PrivateReach> {
       const key = reachKey(customer.platformId);
-      const cached = storedJson(await store.getValue(key), reachCacheSchema);
+      const cached = storedJson(await store.values.get(NS, key), reachCacheSchema);
       if (cached && now() - cached.at < REACH_TTL_MS[cached.reach]) return cached.reach;
       const reach = await lookupReach(customer.platformId);
-      await store.setValue(key, JSON.stringify({ reach, at: now() }));
+      await store.values.set(NS, key, JSON.stringify({ reach, at: now() }));
       return reach;
     },
 

@@ -117,11 +117,11 @@ export function createWebchatChannel(deps: { clock: Clock; logger: Logger; histo
         }
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         const write = (event: WebchatEvent) => res.write(`id: ${event.id}\nevent: reply\ndata: ${JSON.stringify(event)}\n\n`);
-        const conversation = await store.findConversationByKey(`webchat:private:${session}`);
+        const conversation = await store.conversations.findByKey(`webchat:private:${session}`);
         if (conversation) {
           // The conversation so far, in order: the customer's messages and the replies already sent.
-          const sent = new Map((await store.listOutbox({ conversationId: conversation.id, status: 'sent' })).map((i) => [i.id, i]));
-          const history = (await store.listMessages({ conversationId: conversation.id })).slice(-keep);
+          const sent = new Map((await store.outbox.list({ conversationId: conversation.id, status: 'sent' })).map((i) => [i.id, i]));
+          const history = (await store.conversations.listMessages({ conversationId: conversation.id })).slice(-keep);
           for (const m of history) {
             if (m.direction === 'in') res.write(`event: mine\ndata: ${JSON.stringify({ id: m.platformId ?? m.id, text: m.text })}\n\n`);
             const item = m.direction === 'out' ? sent.get(m.id) : undefined;
@@ -131,7 +131,7 @@ export function createWebchatChannel(deps: { clock: Clock; logger: Logger; histo
         const unsubscribe = bus.subscribe((event) => {
           if (event.type !== 'message.sent') return;
           void store
-            .getOutboxItem(event.outboxId)
+            .outbox.get(event.outboxId)
             .then((item) => {
               if (item?.channel === 'webchat' && item.recipient === session) write(toEvent(item));
             })

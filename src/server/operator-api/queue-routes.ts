@@ -20,15 +20,15 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
 
   route('get', '/queue', {}, async () => {
     const now = clock.now();
-    const conversations = await store.listConversations({ states: [...QUEUE_STATES] });
+    const conversations = await store.conversations.list({ states: [...QUEUE_STATES] });
     const rows = queueView(conversations, clock, hours, config);
     const names = await operatorNames();
     const customers = new Map<string, Customer | undefined>();
     const enriched = await Promise.all(
       rows.map(async (row) => {
-        if (!customers.has(row.customerId)) customers.set(row.customerId, await store.getCustomer(row.customerId));
+        if (!customers.has(row.customerId)) customers.set(row.customerId, await store.directory.getCustomer(row.customerId));
         const customer = customers.get(row.customerId);
-        const messages = await store.listMessages({ conversationId: row.conversationId });
+        const messages = await store.conversations.listMessages({ conversationId: row.conversationId });
         const lastIn = [...messages].reverse().find((m) => m.direction === 'in');
         return {
           ...row,
@@ -59,24 +59,24 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
 
   route('get', '/conversations/:id', {}, async ({ id }) => {
     const conversation = await mustGetConversation(id);
-    const [customer, kase, names] = await Promise.all([store.getCustomer(conversation.customerId), store.getCase(conversation.caseId), operatorNames()]);
+    const [customer, kase, names] = await Promise.all([store.directory.getCustomer(conversation.customerId), store.conversations.getCase(conversation.caseId), operatorNames()]);
     const linkedIds = [...new Set([conversation.id, ...(kase?.conversationIds ?? [])])];
-    const linked = (await Promise.all(linkedIds.map((cid) => store.getConversation(cid)))).filter((c): c is Conversation => c !== undefined);
-    const messages = (await store.listMessages({ caseId: conversation.caseId }))
+    const linked = (await Promise.all(linkedIds.map((cid) => store.conversations.get(cid)))).filter((c): c is Conversation => c !== undefined);
+    const messages = (await store.conversations.listMessages({ caseId: conversation.caseId }))
       .concat(
         // Messages of linked conversations recorded under another case id (a DM joined later).
-        ...(await Promise.all(linked.filter((c) => c.caseId !== conversation.caseId).map((c) => store.listMessages({ conversationId: c.id })))),
+        ...(await Promise.all(linked.filter((c) => c.caseId !== conversation.caseId).map((c) => store.conversations.listMessages({ conversationId: c.id })))),
       )
       .filter((m, i, all) => all.findIndex((x) => x.id === m.id) === i)
       .sort((a, b) => a.at.localeCompare(b.at));
     const byId = new Map(linked.map((c) => [c.id, c]));
-    const earlier = (await store.listCases(conversation.customerId)).filter((c) => c.id !== conversation.caseId);
+    const earlier = (await store.conversations.listCases(conversation.customerId)).filter((c) => c.id !== conversation.caseId);
     const earlierCases = await Promise.all(
       earlier
         .sort((a, b) => b.openedAt.localeCompare(a.openedAt))
         .slice(0, 20)
         .map(async (c: Case) => {
-          const first = (await store.listMessages({ caseId: c.id })).find((m) => m.direction === 'in');
+          const first = (await store.conversations.listMessages({ caseId: c.id })).find((m) => m.direction === 'in');
           return { id: c.id, status: c.status, openedAt: c.openedAt, resolvedAt: c.resolvedAt, resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined, firstMessage: first?.text.slice(0, 200), conversationIds: c.conversationIds };
         }),
     );
@@ -101,7 +101,7 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
 
   route('get', '/conversations/:id/suggestions', {}, async ({ id }) => {
     const conversation = await mustGetConversation(id);
-    const messages = await store.listMessages({ caseId: conversation.caseId });
+    const messages = await store.conversations.listMessages({ caseId: conversation.caseId });
     const last = [...messages].reverse().find((m) => m.direction === 'in' && m.text.trim().length > 0);
     if (!last) return { message: undefined, suggestions: [] };
     const knowledge = deps.knowledge.current();

@@ -75,7 +75,7 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
   async function authenticate(req: Request): Promise<{ operator: Operator; session: Session }> {
     const session = await sessions.read(req.headers.cookie);
     if (!session) throw new HttpError(401, 'log in first');
-    const operator = await store.getOperator(session.operatorId);
+    const operator = await store.directory.getOperator(session.operatorId);
     if (!operator) throw new HttpError(401, 'this operator no longer exists; log in again');
     return { operator, session };
   }
@@ -127,13 +127,13 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
   }
 
   async function mustGetConversation(id: string): Promise<Conversation> {
-    const conversation = await store.getConversation(id);
+    const conversation = await store.conversations.get(id);
     if (!conversation) throw new HttpError(404, `conversation ${id} does not exist`);
     return conversation;
   }
 
   async function operatorNames(): Promise<Map<string, string>> {
-    return new Map((await store.listOperators()).map((o) => [o.id, o.name]));
+    return new Map((await store.directory.listOperators()).map((o) => [o.id, o.name]));
   }
 
   return { route, authenticate, fail, mustGetConversation, operatorNames };

@@ -18,10 +18,10 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
 
   /** Names are matched exactly, then ignoring case ("marta" logs in as "Marta"). */
   async function findOperator(name: string): Promise<Operator | undefined> {
-    const exact = await store.findOperatorByName(name);
+    const exact = await store.directory.findOperatorByName(name);
     if (exact) return exact;
     const folded = name.toLocaleLowerCase();
-    const matches = (await store.listOperators()).filter((o) => o.name.toLocaleLowerCase() === folded);
+    const matches = (await store.directory.listOperators()).filter((o) => o.name.toLocaleLowerCase() === folded);
     return matches.length === 1 ? matches[0] : undefined;
   }
 
@@ -70,6 +70,6 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
     brandName: config.brandName,
   }));
 
-  route('get', '/operators', {}, async () => ({ operators: (await store.listOperators()).map(publicOperator) }));
+  route('get', '/operators', {}, async () => ({ operators: (await store.directory.listOperators()).map(publicOperator) }));
 
 }

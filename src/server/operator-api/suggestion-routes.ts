@@ -20,7 +20,7 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
 
   route('get', '/suggestions', {}, async ({ req }) => {
     const status = statusSchema.parse(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? undefined);
-    return { suggestions: await store.listSuggestions(status ? { status } : undefined) };
+    return { suggestions: await store.suggestions.list(status ? { status } : undefined) };
   });
   route('post', '/suggestions/:id/approve', { admin: true, body: approveSchema }, async ({ id, operator, body }) => {
     const suggestion = await mustBePending(id);
@@ -33,7 +33,7 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
       if (err instanceof CorpusError) throw new HttpError(409, `the FAQ would not load with this change: ${err.message}`, { problems: err.problems });
       throw err;
     }
-    const updated = await store.updateSuggestion(id, { status: 'approved', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    const updated = await store.suggestions.update(id, { status: 'approved', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
     logger.info({ suggestionId: id, operatorId: operator.id, file: written.file }, 'FAQ suggestion approved');
     // The watcher reloads too; reloading now makes the bot answer with it at once.
     const reload = await deps.knowledge.reload?.();
@@ -41,12 +41,12 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
   });
   route('post', '/suggestions/:id/reject', { admin: true, body: emptySchema }, async ({ id, operator }) => {
     await mustBePending(id);
-    const updated = await store.updateSuggestion(id, { status: 'rejected', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    const updated = await store.suggestions.update(id, { status: 'rejected', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
     return { suggestion: updated };
   });
 
   async function mustBePending(id: string): Promise<FaqSuggestion> {
-    const found = (await store.listSuggestions()).find((s) => s.id === id);
+    const found = (await store.suggestions.list()).find((s) => s.id === id);
     if (!found) throw new HttpError(404, `suggestion ${id} does not exist`);
     if (found.status !== 'pending') throw new HttpError(409, `suggestion ${id} was already ${found.status}`);
     return found;

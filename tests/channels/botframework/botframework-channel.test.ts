@@ -274,7 +274,8 @@ describe('handoff events', () => {
       { id: 'm1', conversationId: 'cv_1', caseId: 'cs_1', direction: 'in', author: { kind: 'customer' }, text: 'voglio parlare con una persona', visibility: 'private', at: '2026-11-23T10:00:00.000Z' },
       { id: 'm2', conversationId: 'cv_1', caseId: 'cs_1', direction: 'note', author: { kind: 'bot' }, text: 'internal', visibility: 'private', at: '2026-11-23T10:00:01.000Z' },
     ];
-    await store.commitTurn({ conversations: [conversation], messages, outbox: [], events: [] });
+    const read = await store.conversations.loadContext({ key: conversation.key, customerId: conversation.customerId });
+    await store.conversations.commit({ expect: read.revisions, conversations: [conversation], messages, outbox: [], events: [] });
     await channel.notify!({ type: 'conversation.escalated', conversationId: 'cv_1', caseId: 'cs_1', reason: 'human_request', at: '2026-11-23T10:00:02.000Z' }, conversation);
     const event = connector.calls[0]?.activity as { type: string; name: string; value: unknown; attachments: Array<{ name: string; content: { activities: Array<{ text: string }> } }> };
     expect(event).toMatchObject({ type: 'event', name: 'handoff.initiate', value: { reason: 'human_request', caseId: 'cs_1', conversationId: 'cv_1' } });

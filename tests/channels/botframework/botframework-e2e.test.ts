@@ -38,7 +38,7 @@ beforeAll(async () => {
   });
   app = await createSportello({ config, clock: createFakeClock(START), logger: createSilentLogger() });
   endpoint = `${await app.listen(0, '127.0.0.1')}/api/messages`;
-  await app.store.addOperator(operator);
+  await app.store.directory.addOperator(operator);
 });
 afterAll(async () => {
   await app.close();
@@ -87,7 +87,7 @@ describe('Bot Framework through /api/messages', () => {
     const initiate = connector.calls.find((c) => c.activity.name === 'handoff.initiate')!;
     expect(initiate).toMatchObject({ conversationId: 'conv-human', activity: { type: 'event', value: { reason: 'human_request' } } });
 
-    const conversation = await app.store.findConversationByKey('botframework:private:user-human');
+    const conversation = await app.store.conversations.findByKey('botframework:private:user-human');
     expect(conversation?.state).toBe('queued');
     await app.desk.claim(conversation!.id, operator);
     await app.desk.reply(conversation!.id, operator, 'Ciao, sono Luca del servizio clienti: come posso aiutarti?');
@@ -107,6 +107,6 @@ describe('Bot Framework through /api/messages', () => {
     });
     await settle();
     expect(res.status).toBe(403);
-    expect(await app.store.findConversationByKey('botframework:private:user-x')).toBeUndefined();
+    expect(await app.store.conversations.findByKey('botframework:private:user-x')).toBeUndefined();
   });
 });

@@ -449,9 +449,9 @@ describe('Facebook comments', () => {
     // The commenter answers in Messenger under their PSID: the message points at the commenter.
     graph.userWrote(COMMENTER_PSID, clock.now());
     const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'BR-123456')] })));
-    // The link is read with the turn's context: the message names the value that holds it.
-    expect(msg?.linkTo).toEqual({ valueName: psidLinkKey(COMMENTER_PSID) });
-    expect(await store.getValue(psidLinkKey(COMMENTER_PSID))).toBe(COMMENTER);
+    // The channel resolves the link from its own values: the message names the commenter.
+    expect(msg?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+    expect(await store.values.get('messenger', psidLinkKey(COMMENTER_PSID))).toBe(COMMENTER);
 
     // Private messages addressed to the commenter now reach their PSID.
     await channel.send(outboxItem({ recipient: COMMENTER, customerLastMessageAt: clock.now().toISOString(), author: operator() }));

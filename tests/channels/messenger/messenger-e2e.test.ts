@@ -52,7 +52,7 @@ beforeAll(async () => {
   });
   app = await createSportello({ config, clock, logger: createSilentLogger() });
   webhook = `${await app.listen(0, '127.0.0.1')}/webhooks/messenger`;
-  await app.store.addOperator(operator);
+  await app.store.directory.addOperator(operator);
 });
 afterAll(async () => {
   await app.close();
@@ -88,7 +88,7 @@ function textsTo(psid: string): Array<{ text: string; body: Record<string, unkno
 }
 
 async function conversationOf(psid: string) {
-  const conversation = await app.store.findConversationByKey(`messenger:private:${psid}`);
+  const conversation = await app.store.conversations.findByKey(`messenger:private:${psid}`);
   if (!conversation) throw new Error(`no conversation for ${psid}`);
   return conversation;
 }
@@ -109,7 +109,7 @@ describe('Messenger webhook over HTTP', () => {
     });
     await settle();
     expect(res.status).toBe(401);
-    expect(await app.store.findConversationByKey('messenger:private:6100000000099999')).toBeUndefined();
+    expect(await app.store.conversations.findByKey('messenger:private:6100000000099999')).toBeUndefined();
     expect(graph.calls).toEqual([]);
   });
 
@@ -180,7 +180,7 @@ describe('Facebook comments', () => {
 
     const privateReplies = graph.sentMessages().filter((c) => (c.body.recipient as { comment_id?: string }).comment_id === commentId);
     expect(privateReplies).toHaveLength(1);
-    const publicConversation = await app.store.findConversationByKey(`messenger:public:${commentId}`);
+    const publicConversation = await app.store.conversations.findByKey(`messenger:public:${commentId}`);
     expect(publicConversation).toBeDefined();
     for (const reply of graph.commentReplies) expect(reply.message).not.toMatch(/BR-\d/);
     expect(graph.commentReplies).toEqual([expect.objectContaining({ parentId: commentId, message: expect.stringMatching(/privat/i) })]);
@@ -209,7 +209,7 @@ describe('Facebook comments', () => {
     expect(publicReplies[0]!.message).not.toContain('mario.rossi');
     expect(graph.sentMessages().filter((c) => (c.body.recipient as { comment_id?: string }).comment_id === commentId)).toHaveLength(1);
     await eventually(() => graph.hidden.has(commentId));
-    const conversation = await app.store.findConversationByKey(`messenger:public:${commentId}`);
+    const conversation = await app.store.conversations.findByKey(`messenger:public:${commentId}`);
     expect(conversation?.flags).toContain('private_data_public');
   });
 });

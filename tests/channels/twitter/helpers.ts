@@ -31,13 +31,18 @@ export function twitterConfig(origin: string, overrides: Partial<NonNullable<Con
 }
 
 /** A Map-backed values store: the adapter only keeps small named values. */
-export function createValuesStore(): Pick<Store, 'getValue' | 'setValue'> & { values: Map<string, string> } {
-  const values = new Map<string, string>();
+export function createValuesStore(): Pick<Store, 'values'> & { map: Map<string, string> } {
+  const map = new Map<string, string>();
   return {
-    values,
-    getValue: async (name) => values.get(name),
-    setValue: async (name, value) => {
-      values.set(name, value);
+    map,
+    values: {
+      get: async (ns, key) => map.get(`${ns}:${key}`),
+      set: async (ns, key, value) => {
+        map.set(`${ns}:${key}`, value);
+      },
+      delete: async (ns, key) => {
+        map.delete(`${ns}:${key}`);
+      },
     },
   };
 }

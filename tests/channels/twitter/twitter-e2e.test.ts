@@ -138,7 +138,7 @@ describe('X webhooks over HTTP', () => {
     await settle();
     expect(forged.status).toBe(401);
     expect(missing.status).toBe(401);
-    expect(await app.store.listConversations({})).toEqual([]);
+    expect(await app.store.conversations.list({})).toEqual([]);
     expect(x.calls).toEqual([]);
   });
 });
@@ -152,7 +152,7 @@ describe('public mentions', () => {
     expect(replies[0]!.referenced_tweets).toEqual([{ type: 'replied_to', id: post.id }]);
     expect(replies[0]!.text).toMatch(/9/);
     expect(channel.capabilities.measure(replies[0]!.text)).toBeLessThanOrEqual(280);
-    const conversation = await app.store.findConversationByKey(`twitter:public:${post.id}`);
+    const conversation = await app.store.conversations.findByKey(`twitter:public:${post.id}`);
     expect(conversation?.customerId).toBe(`twitter:${user.id}`);
   });
 
@@ -177,7 +177,7 @@ describe('public mentions', () => {
     const [a] = repliesTo(first);
     const [b] = repliesTo(second);
     expect(b?.text).toBe(`@${other.username} ${a?.text}`);
-    expect(await app.store.listOutbox({ status: 'dead' })).toEqual([]);
+    expect(await app.store.outbox.list({ status: 'dead' })).toEqual([]);
   });
 
   it('keeps a follow-up mention inside the thread in the same conversation', async () => {
@@ -186,7 +186,7 @@ describe('public mentions', () => {
     const [answer] = repliesTo(first);
     const second = await mentions(user, 'Accettate PayPal?', { inReplyTo: answer!.id });
     expect(second.conversation_id).toBe(first.id);
-    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    const conversations = await app.store.conversations.list({ customerId: `twitter:${user.id}` });
     expect(conversations).toHaveLength(1);
     const answers = repliesTo(first);
     expect(answers).toHaveLength(2);
@@ -204,8 +204,8 @@ describe('public → private', () => {
     expect(dmsTo(user)).toEqual([]); // the brand cannot write first
 
     await sendsDm(user, 'Ciao, il mio ordine è il 100234 e non è ancora arrivato');
-    const kase = await app.store.findOpenCase(`twitter:${user.id}`);
-    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    const kase = await app.store.conversations.findOpenCase(`twitter:${user.id}`);
+    const conversations = await app.store.conversations.list({ customerId: `twitter:${user.id}` });
     expect(conversations.map((c) => c.visibility).sort()).toEqual(['private', 'public']);
     expect(new Set(conversations.map((c) => c.caseId))).toEqual(new Set([kase!.id]));
     expect(dmsTo(user).length).toBeGreaterThan(0); // answered in private
@@ -221,7 +221,7 @@ describe('public → private', () => {
     expect(dmsTo(user)).toHaveLength(1);
 
     await sendsDm(user, 'Il numero è 100777');
-    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    const conversations = await app.store.conversations.list({ customerId: `twitter:${user.id}` });
     expect(conversations).toHaveLength(2);
     expect(new Set(conversations.map((c) => c.caseId)).size).toBe(1);
   });
@@ -235,18 +235,18 @@ describe('public → private', () => {
       expect(reply.text).not.toContain('giulia.bianchi');
       expect(reply.text).not.toContain('1234567');
     }
-    const conversation = await app.store.findConversationByKey(`twitter:public:${post.id}`);
+    const conversation = await app.store.conversations.findByKey(`twitter:public:${post.id}`);
     expect(conversation?.flags).toContain('private_data_public');
   });
 });
 
 describe('operators on X', () => {
   it('signs an operator’s public reply with their initials, threaded under the customer’s latest post', async () => {
-    await app.store.addOperator({ id: 'op_mr', name: 'Maria Rossi', initials: 'MR', role: 'agent', passwordHash: 'scrypt$unused', createdAt: START });
-    const operator = (await app.store.getOperator('op_mr'))!;
+    await app.store.directory.addOperator({ id: 'op_mr', name: 'Maria Rossi', initials: 'MR', role: 'agent', passwordHash: 'scrypt$unused', createdAt: START });
+    const operator = (await app.store.directory.getOperator('op_mr'))!;
     const user = newCustomer();
     const post = await mentions(user, 'vorrei parlare con un operatore per favore');
-    const conversation = (await app.store.findConversationByKey(`twitter:public:${post.id}`))!;
+    const conversation = (await app.store.conversations.findByKey(`twitter:public:${post.id}`))!;
     expect(conversation.state).toBe('queued');
     await app.desk.claim(conversation.id, operator);
     await app.desk.reply(conversation.id, operator, 'Ciao, sono Maria: come posso aiutarti?');
@@ -271,7 +271,7 @@ describe('rate limits', () => {
     app.sender.kick();
     await settle();
     for (const p of posts) expect(repliesTo(p)).toHaveLength(1);
-    expect(await app.store.listOutbox({ status: 'dead' })).toEqual([]);
+    expect(await app.store.outbox.list({ status: 'dead' })).toEqual([]);
   });
 });
 
@@ -309,7 +309,7 @@ describe('polling (accounts without webhooks)', () => {
     x.dm(user.id, 'Eccomi in privato: ordine 100555');
     await channel.pollNow();
     await settle();
-    const conversations = await app.store.listConversations({ customerId: `twitter:${user.id}` });
+    const conversations = await app.store.conversations.list({ customerId: `twitter:${user.id}` });
     expect(conversations.map((c) => c.visibility).sort()).toEqual(['private', 'public']);
     expect(new Set(conversations.map((c) => c.caseId)).size).toBe(1);
     expect(dmsTo(user).length).toBeGreaterThan(0);

@@ -64,10 +64,10 @@ describe('the web chat', () => {
     await fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, text: 'voglio parlare con un operatore' }) });
     await t.app.pipeline.idle();
     await t.app.sender.drain();
-    const conversation = await t.app.store.findConversationByKey(`webchat:private:${session}`);
+    const conversation = await t.app.store.conversations.findByKey(`webchat:private:${session}`);
     expect(conversation?.state).toBe('queued');
     const operator = { id: 'op-w', name: 'Marta', initials: 'MR', role: 'agent' as const, passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
-    await t.app.store.addOperator(operator);
+    await t.app.store.directory.addOperator(operator);
     await t.app.desk.claim(conversation!.id, operator);
     const live = readEvents(`${base}/chat/api/events?session=${session}`, /sono Marta/);
     await new Promise((r) => setTimeout(r, 200));

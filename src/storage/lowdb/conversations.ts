@@ -1,0 +1,157 @@
+/**
+ * @module storage/lowdb/conversations
+ * Turns and the reads of conversations, cases and messages. A commit checks everything that can
+ * fail before memory changes (all or nothing), then writes the turn as one journal line.
+ */
+import { emptyRevisions, type Conversations, type TurnRecord } from '../../core/ports.js';
+import { AlreadyProcessedError, StoreError } from '../../core/errors.js';
+import type { Conversation, StoredMessage } from '../../core/types.js';
+import { createKeyedMutex } from '../../util/keyed-mutex.js';
+import type { InboundRecord } from '../snapshot.js';
+import type { LowdbParts } from './parts.js';
+import { clone, inboundKey, time, type Put } from './records.js';
+
+export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): Conversations {
+  const mutex = createKeyedMutex();
+
+  function processed(channel: string, id: string): InboundRecord {
+    const existing = mem.inbound.get(inboundKey(channel, id));
+    const at = new Date(now()).toISOString();
+    // The message body is dropped once processed: only the id is needed for deduplication.
+    return { channel, id, acceptedAt: existing?.acceptedAt ?? at, processedAt: at };
+  }
+
+  return {
+    withLock(key, fn) {
+      return mutex.run(key, fn);
+    },
+
+    async loadContext(q) {
+      ensureOpen();
+      const revisions = emptyRevisions();
+      const id = mem.conversationByKey.get(q.key);
+      const conversation = id === undefined ? undefined : mem.conversations.get(id);
+      const kase = conversation ? mem.cases.get(conversation.caseId) : undefined;
+      const openCase = mem.openCaseOf(q.customerId);
+      const linkedOpenCase = q.linkedCustomerId !== undefined ? mem.openCaseOf(q.linkedCustomerId) : undefined;
+      const related: Conversation[] = [];
+      const relatedIds = new Set([kase, openCase, linkedOpenCase].flatMap((c) => c?.conversationIds ?? []));
+      for (const key of q.otherKeys ?? []) {
+        const other = mem.conversationByKey.get(key);
+        if (other !== undefined) relatedIds.add(other);
+      }
+      for (const rid of relatedIds) {
+        const c = rid === conversation?.id ? undefined : mem.conversations.get(rid);
+        if (c) related.push(c);
+      }
+      for (const c of [conversation, ...related]) if (c) revisions.conversations[c.id] = mem.conversationRevs.get(c.id) ?? 0;
+      for (const c of [kase, openCase, linkedOpenCase]) if (c) revisions.cases[c.id] = mem.caseRevs.get(c.id) ?? 0;
+      // The records themselves, not copies (see TurnContext): they are replaced on every change, never edited.
+      return { customer: mem.customers.get(q.customerId), conversation, case: kase, openCase, linkedOpenCase, related, revisions };
+    },
+
+    async commit(turn: TurnRecord) {
+      ensureOpen();
+      // Everything that can fail is checked before memory changes: all or nothing.
+      if (turn.inbound && mem.inbound.get(inboundKey(turn.inbound.channel, turn.inbound.id))?.processedAt) {
+        throw new AlreadyProcessedError(turn.inbound.channel, turn.inbound.id);
+      }
+      mem.checkRevisions(turn);
+      mem.checkKeys(turn.conversations);
+      const outboxIds = new Set<string>();
+      for (const item of turn.outbox) {
+        if (mem.outbox.has(item.id) || outboxIds.has(item.id)) throw new StoreError(`outbox item ${item.id} already exists`);
+        outboxIds.add(item.id);
+      }
+      const puts: Put[] = [];
+      if (turn.customer) puts.push(['customer', turn.customer]);
+      for (const c of turn.conversations) puts.push(['conversation', c]);
+      // A case handed back as it was read (the same record) is not written again.
+      if (turn.case && turn.case !== mem.cases.get(turn.case.id)) puts.push(['case', turn.case]);
+      for (const m of turn.messages) puts.push(['message', m]);
+      const seqs = new Map<string, number>();
+      for (const item of turn.outbox) {
+        const seq = (seqs.get(item.conversationId) ?? mem.lastSeq.get(item.conversationId) ?? 0) + 1;
+        seqs.set(item.conversationId, seq);
+        puts.push(['outbox', { ...item, seq }]);
+      }
+      if (turn.inbound) puts.push(['inbound', processed(turn.inbound.channel, turn.inbound.id)]);
+      await file.commitRecords(puts);
+      // Replies are left to the sender's claim: here a claim changes memory only, so claiming
+      // them in the commit would save nothing.
+      return [];
+    },
+
+    async get(id) {
+      ensureOpen();
+      const c = mem.conversations.get(id);
+      return c && clone(c);
+    },
+
+    async findByKey(key) {
+      ensureOpen();
+      const id = mem.conversationByKey.get(key);
+      const c = id === undefined ? undefined : mem.conversations.get(id);
+      return c && clone(c);
+    },
+
+    async list(filter) {
+      ensureOpen();
+      let ids: Iterable<string>;
+      if (filter.caseId !== undefined) ids = mem.conversationsByCase.get(filter.caseId) ?? [];
+      else if (filter.customerId !== undefined) ids = mem.conversationsByCustomer.get(filter.customerId) ?? [];
+      else if (filter.states) ids = filter.states.flatMap((s) => [...(mem.conversationsByState.get(s) ?? [])]);
+      else ids = mem.conversations.keys();
+      const found: Conversation[] = [];
+      for (const id of ids) {
+        const c = mem.conversations.get(id);
+        if (!c) continue;
+        if (filter.states && !filter.states.includes(c.state)) continue;
+        if (filter.caseId !== undefined && c.caseId !== filter.caseId) continue;
+        if (filter.customerId !== undefined && c.customerId !== filter.customerId) continue;
+        if (filter.assignee !== undefined && c.assignee !== filter.assignee) continue;
+        found.push(c);
+      }
+      found.sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return (filter.limit !== undefined ? found.slice(0, filter.limit) : found).map(clone);
+    },
+
+    async getCase(id) {
+      ensureOpen();
+      const c = mem.cases.get(id);
+      return c && clone(c);
+    },
+
+    async findOpenCase(customerId) {
+      ensureOpen();
+      const best = mem.openCaseOf(customerId);
+      return best && clone(best);
+    },
+
+    async listCases(customerId) {
+      ensureOpen();
+      const found = [...(mem.casesByCustomer.get(customerId) ?? [])].flatMap((id) => {
+        const c = mem.cases.get(id);
+        return c ? [c] : [];
+      });
+      return found.sort((a, b) => time(a.openedAt) - time(b.openedAt)).map(clone);
+    },
+
+    async listMessages(filter) {
+      ensureOpen();
+      let ids: Iterable<string>;
+      if (filter.conversationId !== undefined) ids = mem.messagesByConversation.get(filter.conversationId) ?? [];
+      else if (filter.caseId !== undefined) ids = mem.messagesByCase.get(filter.caseId) ?? [];
+      else ids = mem.messages.keys();
+      const found: StoredMessage[] = [];
+      for (const id of ids) {
+        const m = mem.messages.get(id);
+        if (!m) continue;
+        if (filter.caseId !== undefined && m.caseId !== filter.caseId) continue;
+        found.push(m);
+      }
+      // Array.prototype.sort is stable: equal times keep insertion order.
+      return found.sort((a, b) => time(a.at) - time(b.at)).map(clone);
+    },
+  };
+}

@@ -1,0 +1,312 @@
+/**
+ * @module storage/lowdb/memory
+ * The embedded store's records in memory, with the indexes its reads use. Records are replaced,
+ * never changed in place (they are kept frozen), so a read may hand out the stored record itself.
+ * `apply(put)` is the only way in: the same code applies a new mutation and replays the journal.
+ */
+import { PriorityQueue } from '@datastructures-js/priority-queue';
+import { TurnConflictError } from '../../core/errors.js';
+import type { ConversationState } from '../../core/state.js';
+import type { Revisions } from '../../core/ports.js';
+import type { Case, Conversation, Customer, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
+import { inboundKey, time, type Put, type ValueRecord } from './records.js';
+
+/** Adds `value` to the set stored under `key` in `index`. */
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+/** Removes `value` from the set stored under `key`, dropping empty sets. */
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
+}
+
+/** Everything the embedded store holds, indexed (Maps keep insertion order). */
+export class Memory {
+  readonly customers = new Map<string, Customer>();
+  readonly conversations = new Map<string, Conversation>();
+  readonly conversationByKey = new Map<string, string>();
+  readonly conversationsByState = new Map<ConversationState, Set<string>>();
+  readonly conversationsByCustomer = new Map<string, Set<string>>();
+  readonly conversationsByCase = new Map<string, Set<string>>();
+  readonly cases = new Map<string, Case>();
+  readonly casesByCustomer = new Map<string, Set<string>>();
+  readonly messages = new Map<string, StoredMessage>();
+  readonly messagesByConversation = new Map<string, Set<string>>();
+  readonly messagesByCase = new Map<string, Set<string>>();
+  readonly outbox = new Map<string, OutboxItem>();
+  readonly outboxByConversation = new Map<string, OutboxItem[]>();
+  /** Per conversation, its items still pending or sending, in seq order. */
+  readonly unsentByConversation = new Map<string, OutboxItem[]>();
+  readonly outboxOrder = new Map<string, number>();
+  /**
+   * Conversations' unsent heads by (notBefore, arrival), so a claim costs O(claimed · log n) even
+   * with thousands of replies waiting. Entries are never updated in place: a head that changes
+   * (claimed, retried, sent) gets a new entry, and an entry that no longer describes its
+   * conversation's head is dropped when it reaches the top.
+   */
+  readonly dueHeads = new PriorityQueue<{ notBefore: number; order: number; id: string }>((a, b) => a.notBefore - b.notBefore || a.order - b.order);
+  /** The head entry last queued per conversation (`id@notBefore`), to queue each change once. */
+  private readonly queuedHead = new Map<string, string>();
+  /**
+   * The mutation that last wrote each unsent outbox item. Memory changes before the disk does, so
+   * a claim hands out only items whose mutation is on disk (`durableSeq`): a reply is never sent
+   * for a turn that a crash could still undo (it would be answered again after recovery).
+   */
+  readonly outboxWrittenBy = new Map<string, number>();
+  /** The mutation being applied (0 while loading what is already on disk, or for claims). */
+  applyingSeq = 0;
+  /** The last mutation known to be on disk. */
+  durableSeq = 0;
+  private outboxCounter = 0;
+  readonly lastSeq = new Map<string, number>();
+  readonly inbound = new Map<string, InboundRecord>();
+  readonly pendingInboundKeys = new Set<string>();
+  readonly operators = new Map<string, Operator>();
+  readonly operatorByName = new Map<string, string>();
+  readonly suggestions = new Map<string, FaqSuggestion>();
+  readonly values = new Map<string, ValueRecord>();
+  /** Revision of each conversation and case, bumped by every write (memory only: one process owns the file). */
+  readonly conversationRevs = new Map<string, number>();
+  readonly caseRevs = new Map<string, number>();
+
+  /** Applies the puts of mutation number `mutation` (0: loaded from disk, or a claim). */
+  applyAll(puts: readonly Put[], mutation: number): void {
+    this.applyingSeq = mutation;
+    try {
+      for (const put of puts) this.apply(put);
+    } finally {
+      this.applyingSeq = 0;
+    }
+  }
+
+  apply(put: Put): void {
+    switch (put[0]) {
+      case 'customer':
+        this.customers.set(put[1].id, put[1]);
+        return;
+      case 'conversation':
+        return this.putConversation(put[1]);
+      case 'case':
+        return this.putCase(put[1]);
+      case 'message':
+        return this.putMessage(put[1]);
+      case 'outbox':
+        return this.putOutbox(put[1]);
+      case 'inbound':
+        return this.putInbound(put[1]);
+      case 'operator':
+        return this.putOperator(put[1]);
+      case 'suggestion':
+        this.suggestions.set(put[1].id, put[1]);
+        return;
+      case 'value':
+        this.values.set(put[1].name, put[1]);
+        return;
+      case 'value-delete':
+        this.values.delete(put[1].name);
+        return;
+      case 'sent': {
+        const item = this.outbox.get(put[1].id);
+        if (item) this.putOutbox({ ...item, status: 'sent', sentAt: put[1].sentAt, platformId: put[1].platformId, attempts: put[1].attempts });
+        return;
+      }
+    }
+  }
+
+  /** Loads a snapshot (the main file) into empty memory. */
+  load(snapshot: StoreSnapshot): void {
+    for (const c of snapshot.customers) this.customers.set(c.id, c);
+    for (const c of snapshot.conversations) this.putConversation(c);
+    for (const c of snapshot.cases) this.putCase(c);
+    for (const m of snapshot.messages) this.putMessage(m);
+    for (const o of snapshot.outbox) this.putOutbox(o);
+    for (const r of snapshot.inbound) this.putInbound(r);
+    for (const o of snapshot.operators) this.putOperator(o);
+    for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
+    const expiry = snapshot.valueExpiresAt ?? {};
+    for (const [name, value] of Object.entries(snapshot.values)) {
+      const expiresAt = expiry[name] !== undefined ? time(expiry[name]) : undefined;
+      this.values.set(name, expiresAt !== undefined ? { name, value, expiresAt } : { name, value });
+    }
+  }
+
+  /** Everything, as one document (the main file's content). */
+  toSnapshot(exportedAt: string, journalSeq: number): StoreSnapshot {
+    const values: Record<string, string> = {};
+    const valueExpiresAt: Record<string, string> = {};
+    for (const v of this.values.values()) {
+      values[v.name] = v.value;
+      if (v.expiresAt !== undefined) valueExpiresAt[v.name] = new Date(v.expiresAt).toISOString();
+    }
+    return {
+      format: 'sportello-store',
+      version: 1,
+      exportedAt,
+      customers: [...this.customers.values()],
+      conversations: [...this.conversations.values()],
+      cases: [...this.cases.values()],
+      messages: [...this.messages.values()],
+      outbox: [...this.outbox.values()],
+      inbound: [...this.inbound.values()],
+      operators: [...this.operators.values()],
+      suggestions: [...this.suggestions.values()],
+      values,
+      ...(Object.keys(valueExpiresAt).length ? { valueExpiresAt } : {}),
+      journalSeq,
+    };
+  }
+
+  /** Forgets processed inbound ids older than `cutoff` and values expired by `now` (epoch ms). */
+  prune(cutoff: number, now: number): void {
+    for (const [key, record] of this.inbound) {
+      if (record.processedAt && time(record.processedAt) < cutoff) this.inbound.delete(key);
+    }
+    for (const [name, v] of this.values) if (v.expiresAt !== undefined && v.expiresAt <= now) this.values.delete(name);
+  }
+
+  /** The customer's most recent open case (later in insertion order wins a tie, as in PostgreSQL). */
+  openCaseOf(customerId: string): Case | undefined {
+    let best: Case | undefined;
+    for (const id of this.casesByCustomer.get(customerId) ?? []) {
+      const c = this.cases.get(id);
+      if (c?.status === 'open' && (!best || time(c.openedAt) >= time(best.openedAt))) best = c;
+    }
+    return best;
+  }
+
+  /** Conversations whose key another conversation already has (unique key): the turn raced the one that took it. */
+  checkKeys(incoming: readonly Conversation[]): void {
+    const seen = new Map<string, string>();
+    for (const c of incoming) {
+      const owner = seen.get(c.key) ?? this.conversationByKey.get(c.key);
+      if (owner !== undefined && owner !== c.id) {
+        throw new TurnConflictError(`conversation ${c.id} has key ${c.key}, already used by conversation ${owner}`);
+      }
+      seen.set(c.key, c.id);
+    }
+  }
+
+  /**
+   * Refuses a turn that writes a stored conversation or case it did not read (not in `expect`)
+   * or that changed since it read it.
+   */
+  checkRevisions(turn: { expect: Revisions; conversations: readonly Conversation[]; case?: Case }): void {
+    const { expect } = turn;
+    if (!expect) throw new TurnConflictError('a turn must say which revisions it read (expect)');
+    for (const c of turn.conversations) {
+      const stored = this.conversationRevs.get(c.id);
+      if (stored === undefined) continue;
+      if (!Object.hasOwn(expect.conversations, c.id)) throw new TurnConflictError(`conversation ${c.id} is written by a turn that did not read it`);
+      if (stored !== expect.conversations[c.id]) throw new TurnConflictError(`conversation ${c.id} changed since the turn read it`);
+    }
+    const c = turn.case;
+    const stored = c && this.caseRevs.get(c.id);
+    if (c && stored !== undefined) {
+      if (!Object.hasOwn(expect.cases, c.id)) throw new TurnConflictError(`case ${c.id} is written by a turn that did not read it`);
+      if (stored !== expect.cases[c.id]) throw new TurnConflictError(`case ${c.id} changed since the turn read it`);
+    }
+  }
+
+  // ── index maintenance ──
+
+  putConversation(conversation: Conversation): void {
+    // Index sets keep insertion order: an entry is moved only when its indexed value changes.
+    const old = this.conversations.get(conversation.id);
+    if (old && old.key !== conversation.key && this.conversationByKey.get(old.key) === old.id) this.conversationByKey.delete(old.key);
+    if (old?.state !== conversation.state) {
+      if (old) removeFrom(this.conversationsByState, old.state, old.id);
+      addTo(this.conversationsByState, conversation.state, conversation.id);
+    }
+    if (old?.customerId !== conversation.customerId) {
+      if (old) removeFrom(this.conversationsByCustomer, old.customerId, old.id);
+      addTo(this.conversationsByCustomer, conversation.customerId, conversation.id);
+    }
+    if (old?.caseId !== conversation.caseId) {
+      if (old) removeFrom(this.conversationsByCase, old.caseId, old.id);
+      addTo(this.conversationsByCase, conversation.caseId, conversation.id);
+    }
+    this.conversations.set(conversation.id, conversation);
+    this.conversationByKey.set(conversation.key, conversation.id);
+    this.conversationRevs.set(conversation.id, (this.conversationRevs.get(conversation.id) ?? 0) + 1);
+  }
+
+  putCase(c: Case): void {
+    const old = this.cases.get(c.id);
+    if (old?.customerId !== c.customerId) {
+      if (old) removeFrom(this.casesByCustomer, old.customerId, old.id);
+      addTo(this.casesByCustomer, c.customerId, c.id);
+    }
+    this.cases.set(c.id, c);
+    this.caseRevs.set(c.id, (this.caseRevs.get(c.id) ?? 0) + 1);
+  }
+
+  putMessage(message: StoredMessage): void {
+    const old = this.messages.get(message.id);
+    if (old?.conversationId !== message.conversationId) {
+      if (old) removeFrom(this.messagesByConversation, old.conversationId, old.id);
+      addTo(this.messagesByConversation, message.conversationId, message.id);
+    }
+    if (old?.caseId !== message.caseId) {
+      if (old) removeFrom(this.messagesByCase, old.caseId, old.id);
+      addTo(this.messagesByCase, message.caseId, message.id);
+    }
+    this.messages.set(message.id, message);
+  }
+
+  /** Indexes an outbox item (new, or replacing one with the same id and seq). */
+  putOutbox(item: OutboxItem): void {
+    const old = this.outbox.get(item.id);
+    this.outbox.set(item.id, item);
+    // Only the mutations that make an item due count (its turn, a retry); a claim needs no disk.
+    if (item.status === 'pending') this.outboxWrittenBy.set(item.id, this.applyingSeq);
+    else if (item.status !== 'sending') this.outboxWrittenBy.delete(item.id);
+    if (!this.outboxOrder.has(item.id)) this.outboxOrder.set(item.id, this.outboxCounter++);
+    this.lastSeq.set(item.conversationId, Math.max(this.lastSeq.get(item.conversationId) ?? 0, item.seq));
+    const all = this.outboxByConversation.get(item.conversationId) ?? [];
+    const unsent = (this.unsentByConversation.get(item.conversationId) ?? []).filter((o) => o.id !== item.id);
+    if (old) {
+      const i = all.findIndex((o) => o.id === item.id);
+      if (i >= 0) all[i] = item;
+    } else {
+      all.push(item);
+      // Items nearly always arrive in seq order: sort only when one does not.
+      if (all.length > 1 && all[all.length - 2]!.seq > item.seq) all.sort((a, b) => a.seq - b.seq);
+    }
+    this.outboxByConversation.set(item.conversationId, all);
+    if (item.status === 'pending' || item.status === 'sending') {
+      unsent.push(item);
+      if (unsent.length > 1 && unsent[unsent.length - 2]!.seq > item.seq) unsent.sort((a, b) => a.seq - b.seq);
+    }
+    if (unsent.length) this.unsentByConversation.set(item.conversationId, unsent);
+    else this.unsentByConversation.delete(item.conversationId);
+    const head = unsent[0];
+    const headKey = head && `${head.id}@${head.notBefore}`;
+    if (head && this.queuedHead.get(item.conversationId) !== headKey) {
+      this.dueHeads.enqueue({ notBefore: head.notBefore, order: this.outboxOrder.get(head.id) ?? 0, id: head.id });
+      this.queuedHead.set(item.conversationId, headKey!);
+    } else if (!head) {
+      this.queuedHead.delete(item.conversationId);
+    }
+  }
+
+  putInbound(record: InboundRecord): void {
+    const key = inboundKey(record.channel, record.id);
+    this.inbound.set(key, record);
+    if (record.processedAt || !record.message) this.pendingInboundKeys.delete(key);
+    else this.pendingInboundKeys.add(key);
+  }
+
+  putOperator(op: Operator): void {
+    const old = this.operators.get(op.id);
+    if (old) this.operatorByName.delete(old.name);
+    this.operators.set(op.id, op);
+    this.operatorByName.set(op.name, op.id);
+  }
+}

@@ -1,0 +1,30 @@
+/** @module storage/lowdb/suggestions — FAQ suggestions waiting for review. */
+import { ConflictError } from '../../core/errors.js';
+import type { Suggestions } from '../../core/ports.js';
+import type { LowdbParts } from './parts.js';
+import { clone, merge } from './records.js';
+
+export function lowdbSuggestions({ mem, file, ensureOpen }: LowdbParts): Suggestions {
+  return {
+    async add(s) {
+      ensureOpen();
+      if (mem.suggestions.has(s.id)) throw new ConflictError(`suggestion ${s.id} already exists`);
+      await file.commit([['suggestion', clone(s)]]);
+    },
+
+    async update(id, change) {
+      ensureOpen();
+      const current = mem.suggestions.get(id);
+      if (!current) return undefined;
+      const { id: _ignoredId, ...rest } = change;
+      const updated = merge(current, rest);
+      await file.commit([['suggestion', clone(updated)]]);
+      return clone(updated);
+    },
+
+    async list(filter) {
+      ensureOpen();
+      return [...mem.suggestions.values()].filter((s) => filter?.status === undefined || s.status === filter.status).map(clone);
+    },
+  };
+}

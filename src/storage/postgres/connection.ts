@@ -1,0 +1,130 @@
+/**
+ * @module storage/postgres/connection
+ * The shared store's connection pool and how every port queries through it: named prepared
+ * statements, errors wrapped as StoreError, transactions, and the store's open/closed state.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { ConflictError, StoreError } from '../../core/errors.js';
+
+export const UNIQUE_VIOLATION = '23505';
+
+export interface PgError extends Error {
+  code?: string;
+  constraint?: string;
+}
+
+export const isPgError = (err: unknown, code: string): err is PgError => err instanceof Error && (err as PgError).code === code;
+
+export const json = (value: unknown): string => JSON.stringify(value);
+
+/** Splits a change into keys to set and keys to remove (those whose value is undefined). */
+export function splitChange(change: object): { set: Record<string, unknown>; remove: string[] } {
+  const set: Record<string, unknown> = {};
+  const remove: string[] = [];
+  for (const [k, v] of Object.entries(change)) {
+    if (k === 'id') continue;
+    if (v === undefined) remove.push(k);
+    else set[k] = v;
+  }
+  return { set, remove };
+}
+
+/** The pool and the query helpers every port of the shared store uses. */
+export interface Connection {
+  readonly pool: Pool;
+  state: 'new' | 'open' | 'closed';
+  ensureOpen(): void;
+  query<R extends QueryResultRow>(text: string, params?: unknown[], client?: PoolClient): Promise<R[]>;
+  docs<T>(text: string, params?: unknown[]): Promise<T[]>;
+  firstDoc<T>(text: string, params?: unknown[]): Promise<T | undefined>;
+  transaction<T>(fn: (client: PoolClient) => Promise<T>, isolation?: string): Promise<T>;
+}
+
+export function connect(options: { url: string; poolSize: number; schema?: string }): Connection {
+  // Every session reads and writes timestamps in UTC, in the chosen schema, and runs single
+  // statements (a whole batch of turns is one) at READ COMMITTED whatever the database's default:
+  // the turn's inbound check relies on it (a concurrent duplicate waits, then sees "processed").
+  const sessionOptions = `-c TimeZone=UTC -c default_transaction_isolation=read\\ committed${options.schema ? ` -c search_path=${options.schema}` : ''}`;
+  const pool: Pool = new pg.Pool({ connectionString: options.url, max: options.poolSize, options: sessionOptions });
+  // An idle client that errors (server restart) must not crash the process; the pool drops it.
+  pool.on('error', (err: Error) => process.emitWarning(`sportello postgres store: idle connection error: ${err.message}`));
+
+  // Statement names, one per distinct SQL text (parameterised statements only), so each
+  // connection parses and plans a statement once and then only binds and executes it. The texts
+  // are the store's own (filters add at most a few variants), so the map stays small.
+  const statementNames = new Map<string, string>();
+  function statementName(text: string): string {
+    let name = statementNames.get(text);
+    if (name === undefined) {
+      name = `sportello_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      statementNames.set(text, name);
+    }
+    return name;
+  }
+
+  function wrap(err: unknown): Error {
+    if (err instanceof StoreError || err instanceof ConflictError) return err;
+    const e = err as PgError;
+    if (e.code === UNIQUE_VIOLATION) {
+      return new StoreError(`postgres store: duplicate value violates ${e.constraint ?? 'a unique constraint'}: ${e.message}`, { cause: err });
+    }
+    return new StoreError(`postgres store: ${e.message}`, { cause: err });
+  }
+
+  const conn: Connection = {
+    pool,
+    state: 'new',
+
+    ensureOpen() {
+      if (conn.state !== 'open') throw new StoreError(conn.state === 'new' ? 'postgres store used before init()' : 'postgres store used after close()');
+    },
+
+    async query<R extends QueryResultRow>(text: string, params: unknown[] = [], client?: PoolClient): Promise<R[]> {
+      conn.ensureOpen();
+      try {
+        const result = params.length
+          ? await (client ?? pool).query<R>({ name: statementName(text), text, values: params })
+          : await (client ?? pool).query<R>(text, params);
+        return result.rows;
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+
+    async docs<T>(text: string, params: unknown[] = []): Promise<T[]> {
+      const rows = await conn.query<{ doc: T }>(text, params);
+      return rows.map((r) => r.doc);
+    },
+
+    async firstDoc<T>(text: string, params: unknown[] = []): Promise<T | undefined> {
+      return (await conn.docs<T>(text, params))[0];
+    },
+
+    async transaction<T>(fn: (client: PoolClient) => Promise<T>, isolation = 'READ COMMITTED'): Promise<T> {
+      conn.ensureOpen();
+      const client = await pool.connect();
+      try {
+        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          process.emitWarning(`sportello postgres store: rollback failed: ${rollbackErr.message}`);
+        });
+        throw wrap(err);
+      } finally {
+        client.release();
+      }
+    },
+  };
+  return conn;
+}
+
+/** Options of batched statements (group commit). */
+export interface BatchOptions {
+  maxBatch: number;
+  maxInFlight: number;
+}
