@@ -1,6 +1,7 @@
 /**
  * @module pipeline
- * `handleMessage(msg)`: the one entry point every channel feeds.
+ * `handleMessage(msg)`: the one entry point every channel feeds (through `accept`: one accept path,
+ * `store.inbox.accept`, and one commit path, `store.conversations.commit`).
  * dedupe (channel, message id) → lock(conversation) → load conversation → operator holds it?
  * → privacy guard → understand → decide → record replies in the outbox → (sender) send.
  */
@@ -65,18 +66,12 @@ export interface PipelineDeps {
   /** Queue data (priority, SLA due time) for an escalation. */
   queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean }): QueueInfo;
   /**
-   * The sender, told of every turn's replies: with a store that claims in the commit
-   * (Store.commitTurnAndClaim), it is handed the replies claimed; the others it claims itself.
+   * The sender, told of every turn's replies: it is handed those the store leased to the turn in
+   * its commit (Conversations.commit with `claim`), and claims the others itself.
    */
   sender?: ReplySender;
   /** Messages processed at once before new deliveries wait to be acknowledged (default 256). */
   maxInFlight?: number;
-  /**
-   * With a store that accepts in the turn (Store.acceptsInTurn): below this many turns under way a
-   * message is recorded by its own turn and acknowledged after it (default 16); above, it is
-   * accepted on its own first, in batches.
-   */
-  acceptInTurnBelow?: number;
   /** How long a turn may take before the channel shows a typing indicator (default 300 ms). */
   typingDelayMs?: number;
 }
