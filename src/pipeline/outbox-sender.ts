@@ -37,7 +37,7 @@ export interface OutboxSender {
   kick(): void;
   /**
    * Makes room for `n` sends of replies a turn is about to claim in its commit
-   * (Store.commitTurnAndClaim): the claim's time and lease when there is room (then pass the
+   * (Conversations.commit with `claim`): the claim's time and lease when there is room (then pass the
    * claimed items, or none, to `sendClaimed`), undefined when the sender is full (commit without
    * claiming, then `kick`).
    */

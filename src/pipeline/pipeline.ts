@@ -1,7 +1,8 @@
 /**
  * @module pipeline
  * `receive(msg)`: the one entry point every channel feeds.
- * accept (dedupe by channel + message id, durably) → understand (started at once) → through the
+ * accept (`store.inbox.accept`: dedupe by channel + message id, durably) → understand (started
+ * at once) → through the
  * conversation writer: lock → load context → plan the turn (turn-plan.ts: privacy guard, decide,
  * replies) → commit with revisions → (sender) send.
  */

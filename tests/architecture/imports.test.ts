@@ -37,11 +37,20 @@ function allowed(from: string, to: string): boolean {
   if (to === 'core') return true;
   // Only the composition root, the CLI and the test runner meet concrete channels and stores.
   const composition = ['app', 'cli', 'testing', 'main'];
-  if (to.startsWith('channels/') || to.startsWith('storage/')) return composition.includes(from) || (from.startsWith('storage/') && to === 'storage/snapshot');
+  // storage/index is createStore, the one place that picks a concrete store; storage/snapshot and
+  // storage/values are what both stores share.
+  const storageShared = ['storage/snapshot', 'storage/values'];
+  if (to.startsWith('channels/') || to.startsWith('storage/')) {
+    return (
+      composition.includes(from) ||
+      (from.startsWith('storage/') && storageShared.includes(to)) ||
+      (from === 'storage/index' && (to === 'storage/lowdb' || to === 'storage/postgres'))
+    );
+  }
   if (to === 'app') return composition.includes(from);
   if (to === 'server') return composition.includes(from) || from.startsWith('channels/');
   if (to === 'cli') return from === 'cli';
-  if (from.startsWith('channels/') || from.startsWith('storage/')) return ['config', 'core', 'util'].includes(to) || to.startsWith('storage/snapshot');
+  if (from.startsWith('channels/') || from.startsWith('storage/')) return ['config', 'core', 'util'].includes(to) || storageShared.includes(to);
   return true;
 }
 
@@ -74,6 +83,9 @@ describe('import direction', () => {
     expect(allowed('core', 'storage/lowdb')).toBe(false);
     expect(allowed('core', 'server')).toBe(false);
     expect(allowed('pipeline', 'storage/postgres')).toBe(false);
+    expect(allowed('pipeline', 'storage/index')).toBe(false);
+    expect(allowed('handoff', 'storage/index')).toBe(false);
+    expect(allowed('app', 'storage/index')).toBe(true);
     expect(allowed('channels/twitter', 'pipeline')).toBe(false);
   });
 });

@@ -137,7 +137,7 @@ describe('session cookies', () => {
     expect(await b.blockedUntil('marta|203.0.113.9')).toBeDefined();
     await store.close();
     const file = readFileSync(join(dir, 'store.json'), 'utf8');
-    expect(file).toContain('login_failures:');
+    expect(file).toContain('auth:login-failures:');
     expect(file).not.toContain('203.0.113.9');
     expect(file).not.toContain('marta');
     store = createLowdbStore({ file: join(dir, 'store.json') });

@@ -9,6 +9,7 @@ import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/
 import { createPostgresEventBus, createPostgresStore, MIGRATIONS, migrate, type PostgresEventBus, type PostgresStore, type PostgresStoreOptions } from '../../src/storage/postgres/index.js';
 import {
   describeStoreContract,
+  expectSeen,
   makeCase,
   makeConversation,
   makeCustomer,
@@ -318,6 +319,61 @@ describe('the PostgreSQL store on its own', () => {
     expect(results.slice(1).map((r) => (r as PromiseFulfilledResult<{ id: string }[]>).value.map((o) => o.id))).toEqual([['x2'], ['x3']]);
     expect(await store.outbox.get('x1')).toBeUndefined();
     expect(await store.outbox.claim(T, 10, 30_000)).toEqual([]);
+  });
+
+  it('leaves a new message to its turn: one statement for both, acknowledged once the turn is committed', async () => {
+    const store = await open(`defer_${++schemaCounter}`, { acceptInTurnBelow: 16, acceptInTurnMs: 5_000 });
+    const msg = makeInbound('m1');
+    let durable = false;
+    const sent = await recordQueries(async () => {
+      const acceptance = await store.inbox.accept(msg);
+      expect(acceptance.fresh).toBe(true);
+      void acceptance.durable.then(() => (durable = true));
+      // A second delivery while the first waits for its turn: not fresh, durable with it.
+      expect((await store.inbox.accept(msg)).fresh).toBe(false);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(durable).toBe(false);
+      await store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'm1' }, outbox: [makeOutbox('o1')] }));
+      await acceptance.durable;
+    });
+    expect(durable).toBe(true);
+    expect(sent.filter((q) => /inbound|sportello_commit_turns/.test(q.text))).toHaveLength(1);
+    expect(await store.inbox.pending(10)).toEqual([]);
+    await expectSeen(store, msg);
+  });
+
+  it('inserts a message on its own when its turn fails or does not commit in time, and then acknowledges it', async () => {
+    const store = await open(`defer_fallback_${++schemaCounter}`, { acceptInTurnBelow: 16, acceptInTurnMs: 100 });
+    // No turn at all: inserted after acceptInTurnMs.
+    const late = await store.inbox.accept(makeInbound('late'));
+    const started = Date.now();
+    await late.durable;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(80);
+    // A turn that fails for good (an outbox id already used): inserted at once.
+    await store.conversations.commit(makeTurn({ outbox: [makeOutbox('taken')] }));
+    const failed = await store.inbox.accept(makeInbound('failed'));
+    await expect(store.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'failed' }, outbox: [makeOutbox('taken')] }))).rejects.toThrow();
+    await failed.durable;
+    expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['late', 'failed']);
+    // Above acceptInTurnBelow, messages are inserted when accepted.
+    const busy = await open(`defer_busy_${++schemaCounter}`, { acceptInTurnBelow: 1, acceptInTurnMs: 60_000 });
+    const first = await busy.inbox.accept(makeInbound('b1'));
+    const second = await busy.inbox.accept(makeInbound('b2'));
+    await second.durable;
+    expect((await busy.inbox.pending(10)).map((m) => m.id)).toEqual(['b2']);
+    await busy.conversations.commit(makeTurn({ inbound: { channel: 'test', id: 'b1' } }));
+    await first.durable;
+    expect((await busy.inbox.pending(10)).map((m) => m.id)).toEqual(['b2']);
+  });
+
+  it('writes deferred messages before it closes', async () => {
+    const schema = `defer_close_${++schemaCounter}`;
+    const store = await open(schema, { acceptInTurnBelow: 16, acceptInTurnMs: 60_000 });
+    const acceptance = await store.inbox.accept(makeInbound('kept'));
+    await store.close();
+    await acceptance.durable;
+    const reopened = await open(schema);
+    expect((await reopened.inbox.pending(10)).map((m) => m.id)).toEqual(['kept']);
   });
 
   it('accepts, reads turn contexts and completes outbox items made at the same moment in one round trip each', async () => {

@@ -122,8 +122,7 @@ describe('parsing webhook events', () => {
       text: 'Quali sono i vostri orari?',
       sentAt: '2026-11-23T09:59:58.000Z',
       ref: { psid: PSID },
-      // Whether this PSID answered a private reply to a comment: read with the turn's context.
-      linkTo: { valueName: psidLinkKey(PSID) },
+      // This PSID never answered a private reply to a comment: no link.
     });
   });
 
