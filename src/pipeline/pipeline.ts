@@ -273,7 +273,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       key,
       customerId: `${msg.channel}:${msg.customer.platformId}`,
       ...(link && 'customerPlatformId' in link ? { linkedCustomerId: `${msg.channel}:${link.customerPlatformId}` } : {}),
-      ...(link && 'valueName' in link ? { linkedCustomerIdFrom: { value: link.valueName, prefix: `${msg.channel}:` } } : {}),
     });
     const customer = mergeCustomer(msg, context.customer, at);
     let conversation = context.conversation;
@@ -598,7 +597,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       handle: p.handle ?? existing?.handle,
       name: p.name ?? existing?.name,
       followers: p.followers ?? existing?.followers,
-      followsBrand: p.followsBrand ?? existing?.followsBrand,
       firstSeenAt: existing?.firstSeenAt ?? at,
       lastSeenAt: at,
     };

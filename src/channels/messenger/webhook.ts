@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../../util/logger.js';
-import type { Store } from '../../core/ports.js';
+import type { ChannelValues } from '../values.js';
+import type { PsidLinks } from './psid-links.js';
 import type { InboundMessage } from '../../core/types.js';
-import { commentAuthorKey, commentThreadKey, psidLinkKey } from './store-keys.js';
+import { commentAuthorKey, commentThreadKey } from './store-keys.js';
 
 const idSchema = z.union([z.string(), z.number()]).transform(String);
 
@@ -91,9 +92,10 @@ function describeAttachments(attachments: z.infer<typeof attachmentSchema>[] | u
   return attachments.map((a) => (a.payload?.url ? `[${a.type}: ${a.payload.url}]` : `[${a.type}]`)).join(' ');
 }
 
-/** Dependencies of the parser: the store remembers comment authors and PSID links. */
+/** Dependencies of the parser: the channel's values remember comment authors and threads; `links`, PSID links. */
 export interface ParseDeps {
-  store: Pick<Store, 'getValue' | 'setValue'>;
+  values: ChannelValues;
+  links: Pick<PsidLinks, 'commenterOf'>;
   logger: Logger;
   /** The Page's own id, when configured (its own comments are ignored). */
   pageId?: string;
@@ -133,19 +135,20 @@ async function fromMessaging(event: MessagingEvent, deps: ParseDeps): Promise<In
     };
   }
   if (!base) return undefined; // delivery, read, reaction, optin, referral, handover: nothing to answer
-  // Whether this PSID answered a private reply to a comment is read with the turn's context.
-  return { ...base, linkTo: { valueName: psidLinkKey(psid) } };
+  // A PSID that answered our private reply to a comment continues the commenter's case.
+  const commenter = await deps.links.commenterOf(psid);
+  return commenter !== undefined ? { ...base, linkTo: { customerPlatformId: commenter } } : base;
 }
 
 async function fromComment(pageId: string, comment: FeedComment, deps: ParseDeps): Promise<InboundMessage | undefined> {
   if (comment.verb !== 'add') return undefined;
   if (comment.from.id === pageId || comment.from.id === deps.pageId) return undefined; // the Page's own comment
-  await deps.store.setValue(commentAuthorKey(comment.comment_id), comment.from.id);
+  await deps.values.set(commentAuthorKey(comment.comment_id), comment.from.id);
   // A public conversation is one comment thread (a top-level comment and the replies under it),
   // not the whole post: everyone commenting on a Page post must not share one case.
   const parent = comment.parent_id && comment.parent_id !== comment.post_id ? comment.parent_id : undefined;
-  const threadId = parent ? ((await deps.store.getValue(commentThreadKey(parent))) ?? parent) : comment.comment_id;
-  await deps.store.setValue(commentThreadKey(comment.comment_id), threadId);
+  const threadId = parent ? ((await deps.values.get(commentThreadKey(parent))) ?? parent) : comment.comment_id;
+  await deps.values.set(commentThreadKey(comment.comment_id), threadId);
   const sentAt = comment.created_time ? new Date(comment.created_time * 1000).toISOString() : deps.now().toISOString();
   return {
     channel: 'messenger',

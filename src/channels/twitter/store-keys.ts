@@ -1,33 +1,42 @@
 /**
  * @module channels/twitter/store-keys
- * Names of the small values the X channel keeps in the store (Store.getValue/setValue).
+ * Keys of the small values the X channel keeps in the store, inside its namespace (`twitterValues`).
  */
 
 import { createHash } from 'node:crypto';
+import { channelValues, type ChannelValues, type ValuesStore } from '../values.js';
+
+/** The X channel's values in the store: the only way its code reaches them. */
+export const twitterValues = (store: ValuesStore): ChannelValues => channelValues(store, 'twitter');
 
 /** Highest mention id processed by polling (the next `since_id`). */
-export const MENTIONS_CURSOR = 'twitter:poll:mentions:since_id';
+export const MENTIONS_CURSOR = 'poll:mentions:since_id';
 /** Newest DM event id processed by polling. */
-export const DMS_CURSOR = 'twitter:poll:dms:newest_id';
+export const DMS_CURSOR = 'poll:dms:newest_id';
 /** When polling first started: nothing older is answered. */
-export const POLL_BASELINE = 'twitter:poll:baseline';
+export const POLL_BASELINE = 'poll:baseline';
 
 /** The conversation (thread) id of a post we saw or sent: v1.1 payloads lack conversation_id. */
 export function threadKey(postId: string): string {
-  return `twitter:thread:${postId}`;
+  return `thread:${postId}`;
 }
 
 /** When a public text was last posted (X refuses the same text twice as duplicate content). */
 export function recentTextKey(text: string): string {
-  return `twitter:recent:${createHash('sha256').update(text).digest('base64url')}`;
+  return `recent:${createHash('sha256').update(text).digest('base64url')}`;
 }
 
 /** Our last post under `target` in a conversation: later parts of a numbered thread chain under it. */
 export function chainKey(conversationId: string, target: string): string {
-  return `twitter:chain:${conversationId}:${target}`;
+  return `chain:${conversationId}:${target}`;
+}
+
+/** Posts already sent of a multi-part outbox item (JSON array of ids). */
+export function sentPartsKey(itemId: string): string {
+  return `sent:${itemId}`;
 }
 
 /** Cached private reach of a customer: `{ reach, at }`. */
 export function reachKey(userId: string): string {
-  return `twitter:reach:${userId}`;
+  return `reach:${userId}`;
 }

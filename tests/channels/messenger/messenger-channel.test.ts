@@ -122,8 +122,7 @@ describe('parsing webhook events', () => {
       text: 'Quali sono i vostri orari?',
       sentAt: '2026-11-23T09:59:58.000Z',
       ref: { psid: PSID },
-      // Whether this PSID answered a private reply to a comment: read with the turn's context.
-      linkTo: { valueName: psidLinkKey(PSID) },
+      // No linkTo: this PSID never answered a private reply to a comment.
     });
   });
 
@@ -449,9 +448,14 @@ describe('Facebook comments', () => {
     // The commenter answers in Messenger under their PSID: the message points at the commenter.
     graph.userWrote(COMMENTER_PSID, clock.now());
     const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'BR-123456')] })));
-    // The link is read with the turn's context: the message names the value that holds it.
-    expect(msg?.linkTo).toEqual({ valueName: psidLinkKey(COMMENTER_PSID) });
-    expect(await store.getValue(psidLinkKey(COMMENTER_PSID))).toBe(COMMENTER);
+    // The channel resolves the link itself: the message names the commenter whose case it continues.
+    expect(msg?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+    expect(await store.getValue(`messenger:${psidLinkKey(COMMENTER_PSID)}`)).toBe(COMMENTER);
+    // Another instance (or this one after a restart) knows it from the store.
+    const other = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+    const [again2] = await other.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'ci sei?')] })));
+    expect(again2?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+    await other.stop?.();
 
     // Private messages addressed to the commenter now reach their PSID.
     await channel.send(outboxItem({ recipient: COMMENTER, customerLastMessageAt: clock.now().toISOString(), author: operator() }));
