@@ -38,6 +38,8 @@ export interface ChannelTestSupport<T extends z.ZodRawShape = z.ZodRawShape> {
 export interface ChannelDefinition<E extends z.ZodRawShape = z.ZodRawShape, S = unknown, T extends z.ZodRawShape = z.ZodRawShape> {
   /** The channel's name: `InboundMessage.channel`, `/webhooks/:name`, the YAML tests' `channel:`. */
   readonly name: string;
+  /** How people call it (messages to operators and editors: "X", "Messenger"). */
+  readonly title: string;
   /** Other names of the channel or its platform (X for twitter, Facebook for messenger): reserved like the name. */
   readonly aliases?: readonly string[];
   /** The page that documents it (checked to list every variable of `env`). */

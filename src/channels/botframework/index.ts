@@ -12,6 +12,7 @@ export { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
 /** Bot Framework (Azure Bot: Web Chat, Teams, Direct Line): its route is POST /api/messages. */
 export const botframeworkChannel = defineChannel({
   name: 'botframework',
+  title: 'Bot Framework',
   docs: 'docs/botframework.md',
   env: z.object(botframeworkEnv),
   settings: botframeworkSettings,

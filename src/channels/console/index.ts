@@ -77,6 +77,7 @@ export function createRecordingChannel(name: string, capabilities: ChannelCapabi
 /** The terminal channel: never turned on by the environment; `sportello chat` creates it with its printer. */
 export const consoleChannel = defineChannel({
   name: 'console',
+  title: 'the terminal',
   env: z.object({}),
   settings: () => ({ on: false }),
   capabilities: consoleCapabilities,

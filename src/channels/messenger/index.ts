@@ -12,6 +12,7 @@ export { signBody } from './signature.js';
 /** Messenger and Page comments: on when its three credentials are set; webhooks at /webhooks/messenger. */
 export const messengerChannel = defineChannel({
   name: 'messenger',
+  title: 'Messenger',
   aliases: ['facebook'],
   docs: 'docs/messenger.md',
   env: z.object(messengerEnv),

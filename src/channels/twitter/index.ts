@@ -14,6 +14,7 @@ export { weightedLength, splitForThread } from './text.js';
 /** The X channel: on when its five credentials are set; webhooks at /webhooks/twitter. */
 export const twitterChannel = defineChannel({
   name: 'twitter',
+  title: 'X',
   aliases: ['x'],
   docs: 'docs/twitter.md',
   env: z.object(twitterEnv),

@@ -9,6 +9,7 @@ export type { WebchatChannelDeps } from './webchat-channel.js';
 /** The web chat: on by default, so `npm start` with no credentials is a bot to talk to. */
 export const webchatChannel = defineChannel({
   name: 'webchat',
+  title: 'web chat',
   env: z.object({ WEBCHAT: envBool.default(true) }),
   settings: (env) => (env.WEBCHAT ? { on: true, settings: {} } : { on: false }),
   capabilities: webchatCapabilities,
