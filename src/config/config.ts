@@ -93,7 +93,7 @@ const regex = z.string().refine((v) => {
 }, 'not a valid regular expression');
 
 /** Environment variables Sportello's core reads, with defaults (channels add theirs). Documented in `.env.example`. */
-const envSchema = z.object({
+export const envSchema = z.object({
   PORT: int(0, 65535).default(3978),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
