@@ -182,6 +182,8 @@ export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<In
     throw new WebhookBodyError(`Messenger webhook object "${body.data.object}" is not "page"`);
   }
   const out: InboundMessage[] = [];
+  // Messages only read (their PSID's link): looked up together; comments write, so one by one.
+  const messaging: Array<Promise<InboundMessage | undefined>> = [];
   for (const entry of body.data.entry) {
     for (const raw of entry.messaging ?? []) {
       const event = messagingEventSchema.safeParse(raw);
@@ -189,8 +191,9 @@ export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<In
         deps.logger.warn({ pageId: entry.id, problem: z.prettifyError(event.error) }, 'messenger: skipped a malformed event');
         continue;
       }
-      const msg = await fromMessaging(event.data, deps);
-      if (msg) out.push(msg);
+      const msg = fromMessaging(event.data, deps);
+      msg.catch(() => undefined); // awaited below; a comment that throws first must not leave it unhandled
+      messaging.push(msg);
     }
     if (entry.standby?.length) {
       // Another app (e.g. the Page Inbox after a handover) owns these threads: we must not reply.
@@ -209,6 +212,7 @@ export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<In
       if (msg) out.push(msg);
     }
   }
+  for (const msg of await Promise.all(messaging)) if (msg) out.push(msg);
   // Meta does not guarantee order inside a batch.
   return out.sort((a, b) => a.sentAt.localeCompare(b.sentAt));
 }
