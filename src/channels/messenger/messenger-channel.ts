@@ -139,7 +139,7 @@ function batchCall(fields: Record<string, string | object>): BatchRequest {
 export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapter {
   const { config, store, clock, logger } = deps;
   const values = messengerValues(store);
-  const links = createPsidLinks(values);
+  const links = createPsidLinks(values, () => clock.now().getTime());
   const log = logger.child({ channel: 'messenger' });
   const client = new MessengerClient({
     accessToken: config.pageToken,

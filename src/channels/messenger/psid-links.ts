@@ -3,14 +3,20 @@
  * Which Facebook commenter a Messenger PSID belongs to. Meta gives a commenter a PSID only when
  * the Page sends a private reply to their comment (the send answers `recipient_id`): the channel
  * records the link then, and when that PSID writes, its DM joins the commenter's case
- * (`InboundMessage.linkTo`). A link never changes once made, so the ones this instance knows are
- * kept in memory and the store is read only for a PSID not seen linked here yet.
+ * (`InboundMessage.linkTo`). Every DM asks, so the answers are kept in memory:
+ * - a link never changes once made: kept until memory is full (the oldest go first);
+ * - "no link" is kept for `UNLINKED_MS`: this instance records its own links at once, but a link
+ *   recorded by another instance (PostgreSQL, several instances) is seen here only after that.
+ *   Missing it needs a PSID that wrote here, then had a private reply sent by another instance
+ *   and answered it, all within that time; its DM would then start a case of its own.
  */
 import type { ChannelValues } from '../values.js';
 import { commenterPsidKey, psidLinkKey } from './store-keys.js';
 
-/** Links kept in memory (the store keeps every one). */
+/** Answers kept in memory (the store keeps every link). */
 const REMEMBERED = 10_000;
+/** How long "this PSID has no link" is trusted without asking the store again. */
+export const UNLINKED_MS = 30_000;
 
 /** The links between commenters and their PSIDs. */
 export interface PsidLinks {
@@ -22,20 +28,22 @@ export interface PsidLinks {
   link(psid: string, commenterId: string): Promise<void>;
 }
 
-/** Links kept in `values`, with the known ones in memory. */
-export function createPsidLinks(values: ChannelValues): PsidLinks {
-  const commenters = new Map<string, string>();
-  const remember = (psid: string, commenter: string) => {
-    commenters.delete(psid);
-    commenters.set(psid, commenter);
-    if (commenters.size > REMEMBERED) commenters.delete(commenters.keys().next().value!);
+/** Links kept in `values`, with what is known in memory; `now` in epoch ms. */
+export function createPsidLinks(values: ChannelValues, now: () => number): PsidLinks {
+  /** PSID → its commenter, or `{ unlinkedAt }` when the store had none then. */
+  const known = new Map<string, string | { unlinkedAt: number }>();
+  const remember = (psid: string, answer: string | { unlinkedAt: number }) => {
+    known.delete(psid);
+    known.set(psid, answer);
+    if (known.size > REMEMBERED) known.delete(known.keys().next().value!);
   };
   return {
     async commenterOf(psid) {
-      const known = commenters.get(psid);
-      if (known !== undefined) return known;
+      const answer = known.get(psid);
+      if (typeof answer === 'string') return answer;
+      if (answer && now() - answer.unlinkedAt < UNLINKED_MS) return undefined;
       const stored = await values.get(psidLinkKey(psid));
-      if (stored !== undefined) remember(psid, stored);
+      remember(psid, stored ?? { unlinkedAt: now() });
       return stored;
     },
     psidOf: (commenterId) => values.get(commenterPsidKey(commenterId)),
