@@ -57,7 +57,6 @@ export interface ChannelDefinition<E extends z.ZodRawShape = z.ZodRawShape, S = 
 }
 
 /** A definition of any channel, as the registry holds it. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyChannelDefinition = ChannelDefinition<any, any, any>;
 
 /** Declares a channel (only checks the types: the settings type flows from `settings` to `create`). */
