@@ -24,10 +24,7 @@ import { createHttpServer, createMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
-import { createWebchatChannel } from './channels/webchat/index.js';
-import { createTwitterChannel } from './channels/twitter/index.js';
-import { createMessengerChannel } from './channels/messenger/index.js';
-import { createBotFrameworkChannel } from './channels/botframework/index.js';
+import { CHANNELS } from './channels/catalog.js';
 import { createLogger, type Logger } from './util/logger.js';
 
 /** One running Sportello instance. */
@@ -111,13 +108,15 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     holidays: config.handoff.holidays,
   });
 
-  // channels: every configured channel, then the caller's (which replace same-named ones).
+  // channels: every channel of the registry the configuration turns on, then the caller's (which
+  // replace same-named ones). Their routes are served by the HTTP server below.
   const channels = new Map<string, ChannelAdapter>();
-  const webchat = config.webchat ? createWebchatChannel({ clock, logger }) : undefined;
-  if (webchat) channels.set(webchat.name, webchat);
-  if (config.twitter) channels.set('twitter', createTwitterChannel({ config: config.twitter, store: theStore, clock, logger }));
-  if (config.messenger) channels.set('messenger', createMessengerChannel({ config: config.messenger, store: theStore, clock, logger }));
-  if (config.botframework) channels.set('botframework', createBotFrameworkChannel({ config: config.botframework, store: theStore, clock, logger }));
+  const replaced = new Set((options.channels ?? []).map((adapter) => adapter.name));
+  for (const definition of CHANNELS) {
+    const settings = config.channels[definition.name];
+    if (settings === undefined || replaced.has(definition.name)) continue;
+    channels.set(definition.name, definition.create(settings, { store: theStore, bus: theBus, clock, logger }));
+  }
   for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
 
   const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency });
@@ -188,7 +187,6 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     });
   }
   const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
-  webchat?.register(server, (msg) => pipeline.accept(msg), { store: theStore, bus: theBus });
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
@@ -236,7 +234,6 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       ready = false;
       for (const adapter of channels.values()) await adapter.stop?.();
       operatorApi.close();
-      webchat?.close();
       // Stop accepting; idle keep-alive sockets close now, open streams (SSE) after a short grace.
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       server.server.closeIdleConnections();

@@ -1,12 +1,11 @@
 /**
  * @module cli/faq
  * `sportello faq lint` (every problem as file:line:column, plus warnings: repeated questions,
- * questions the classifier confuses with another entry's, answers too long for X without
- * `answer_short`) and `sportello faq review` (the suggestions learned from resolved cases).
+ * questions the classifier confuses with another entry's, answers too long for a channel's
+ * public post without `answer_short`) and `sportello faq review` (the suggestions learned from resolved cases).
  */
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import twitterText from 'twitter-text';
 import { trainUnderstander } from '../classifier/index.js';
 import { faqLabel, type Corpus } from '../core/corpus.js';
 import { CorpusError, type CorpusProblem } from '../core/errors.js';
@@ -14,6 +13,8 @@ import type { Clock, Store, TrainingExample } from '../core/ports.js';
 import type { FaqSuggestion } from '../core/types.js';
 import { corpusToExamples, inspectCorpus, type CorpusInspection, type SourcePosition } from '../corpus/load.js';
 import { approveSuggestion, SuggestionError } from '../corpus/suggestions.js';
+import { CHANNELS } from '../channels/catalog.js';
+import type { AnyChannelDefinition } from '../channels/definition.js';
 
 /** The streams a command writes to (the CLI's `Io`). */
 export interface FaqIo {
@@ -22,15 +23,11 @@ export interface FaqIo {
   stderr: NodeJS.WritableStream;
 }
 
-/** X's limit, in twitter-text weighted characters. */
-export const X_MAX_WEIGHTED = 280;
-
 /** A lint finding that does not stop the corpus from loading. */
 export interface LintWarning extends SourcePosition {
   message: string;
 }
 
-const weighted = (text: string): number => twitterText.parseTweet(text).weightedLength;
 const normaliseQuestion = (q: string): string =>
   q
     .normalize('NFD')
@@ -60,18 +57,27 @@ export function findRepeatedQuestions(corpus: Corpus, inspection: CorpusInspecti
   return warnings;
 }
 
-/** Answers longer than X's 280 weighted characters that have no (fitting) `answer_short`. */
-export function findAnswersTooLongForX(corpus: Corpus, inspection: CorpusInspection): LintWarning[] {
+/**
+ * Answers longer than one public post of a channel (its `maxLength.public`, measured as the
+ * channel measures: X weighs characters and links) that have no (fitting) `answer_short`.
+ */
+export function findAnswersTooLong(corpus: Corpus, inspection: CorpusInspection, channels: readonly AnyChannelDefinition[] = CHANNELS): LintWarning[] {
   const warnings: LintWarning[] = [];
   for (const entry of corpus.faq) {
     const at = inspection.entryPosition(entry.id);
     if (!at) continue;
-    const length = weighted(entry.answer);
-    if (length > X_MAX_WEIGHTED && !entry.answer_short) {
-      warnings.push({ ...at, message: `warning: entry "${entry.id}": the answer is ${length}/${X_MAX_WEIGHTED} weighted characters on X and has no answer_short (it will be sent as a thread)` });
-    }
-    if (entry.answer_short && weighted(entry.answer_short) > X_MAX_WEIGHTED) {
-      warnings.push({ ...at, message: `warning: entry "${entry.id}": answer_short is ${weighted(entry.answer_short)}/${X_MAX_WEIGHTED} weighted characters, too long for X` });
+    for (const { title, capabilities } of channels) {
+      if (!capabilities.publicReplies) continue;
+      const max = capabilities.maxLength.public;
+      const length = capabilities.measure(entry.answer);
+      if (length > max && !entry.answer_short) {
+        const then = capabilities.maxThread > 1 ? 'it will be sent as a thread' : 'it will be shortened';
+        warnings.push({ ...at, message: `warning: entry "${entry.id}": the answer is ${length}/${max} characters on ${title} and has no answer_short (${then})` });
+      }
+      const short = entry.answer_short ? capabilities.measure(entry.answer_short) : 0;
+      if (short > max) {
+        warnings.push({ ...at, message: `warning: entry "${entry.id}": answer_short is ${short}/${max} characters, too long for ${title}` });
+      }
     }
   }
   return warnings;
@@ -150,7 +156,7 @@ export async function runFaqLint(argv: string[], io: FaqIo, env: Record<string, 
   const inspection = await inspectCorpus({ faqDir, intentsDir });
   for (const p of inspection.problems) io.stdout.write(`${formatProblem(p)}\n`);
   const { corpus } = inspection;
-  const warnings = [...findRepeatedQuestions(corpus, inspection), ...findAnswersTooLongForX(corpus, inspection)];
+  const warnings = [...findRepeatedQuestions(corpus, inspection), ...findAnswersTooLong(corpus, inspection)];
   if (inspection.problems.length === 0 && !values['no-cross-validation']) {
     warnings.push(...(await findConfusedQuestions(corpus, inspection, { folds, threshold })));
   }
@@ -306,7 +312,7 @@ function parseReviewArgs(argv: string[]) {
 /** Lints a corpus folder pair in-process (for tests and tools): errors and warnings, no output. */
 export async function lintCorpus(options: { faqDir: string; intentsDir: string; folds?: number; threshold?: number; crossValidate?: boolean }): Promise<{ errors: CorpusProblem[]; warnings: LintWarning[] }> {
   const inspection = await inspectCorpus(options);
-  const warnings = [...findRepeatedQuestions(inspection.corpus, inspection), ...findAnswersTooLongForX(inspection.corpus, inspection)];
+  const warnings = [...findRepeatedQuestions(inspection.corpus, inspection), ...findAnswersTooLong(inspection.corpus, inspection)];
   if (inspection.problems.length === 0 && options.crossValidate !== false) {
     warnings.push(...(await findConfusedQuestions(inspection.corpus, inspection, { folds: options.folds ?? 4, threshold: options.threshold })));
   }

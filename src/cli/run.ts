@@ -95,13 +95,14 @@ function describe(item: OutboxItem): string {
 
 async function chat(args: string[], io: Io): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'sportello-chat-'));
-  const config = configOrExit(io, { WEBCHAT: 'false', SPORTELLO_DATA: join(dir, 'chat.json'), DATABASE_URL: '' });
+  const config = configOrExit(io, { SPORTELLO_DATA: join(dir, 'chat.json'), DATABASE_URL: '' });
   if (!config) return 1;
   const interactive = Boolean(io.stdin.isTTY);
   const explain = args.includes('--explain') || interactive;
   const printed: string[] = [];
   const channel = createConsoleChannel((item) => printed.push(describe(item)));
-  const app = await createSportello({ config: { ...config, databaseUrl: undefined }, logger: createSilentLogger(), channels: [channel] });
+  // Only the terminal: no channel of the environment is started.
+  const app = await createSportello({ config: { ...config, databaseUrl: undefined, channels: {} }, logger: createSilentLogger(), channels: [channel] });
   let lastOptions: string[] = [];
   const rl = createInterface({ input: io.stdin, terminal: false });
   if (interactive) io.stdout.write('Sportello chat — write a message (Ctrl-D to quit)\n> ');

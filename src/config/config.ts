@@ -1,12 +1,14 @@
 /**
  * @module config
  * One `loadConfig(env)` → a frozen, typed configuration. Every problem is reported at once,
- * naming its variable. A channel is on only when all of its credentials are set; a channel
- * with some but not all of them is an error (a typo must not silently switch it off).
+ * naming its variable. Each channel's variables come from its definition in the channel registry
+ * (src/channels/registry.ts), which also decides when it is on: a channel with some but not all
+ * of its credentials is an error (a typo must not silently switch it off).
  */
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
+import { CHANNELS } from '../channels/catalog.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -90,8 +92,8 @@ const regex = z.string().refine((v) => {
   }
 }, 'not a valid regular expression');
 
-/** Environment variables Sportello reads, with defaults. Documented in `.env.example`. */
-const envSchema = z.object({
+/** Environment variables Sportello's core reads, with defaults (channels add theirs). Documented in `.env.example`. */
+export const envSchema = z.object({
   PORT: int(0, 65535).default(3978),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -141,40 +143,9 @@ const envSchema = z.object({
   DATA_REQUEST_MINUTES: int(1, 7 * 24 * 60).default(30),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
-
-  X_API_KEY: z.string().min(1).optional(),
-  X_API_SECRET: z.string().min(1).optional(),
-  X_ACCESS_TOKEN: z.string().min(1).optional(),
-  X_ACCESS_SECRET: z.string().min(1).optional(),
-  X_BRAND_USER_ID: z.string().regex(/^\d+$/, 'a numeric X user id').optional(),
-  X_BRAND_HANDLE: z.string().optional(),
-  X_POLL_SECONDS: int(0, 86400).default(0),
-  X_API_ORIGIN: origin.default('https://api.x.com'),
-
-  MESSENGER_APP_SECRET: z.string().min(1).optional(),
-  MESSENGER_PAGE_TOKEN: z.string().min(1).optional(),
-  MESSENGER_VERIFY_TOKEN: z.string().min(1).optional(),
-  MESSENGER_PAGE_ID: z.string().optional(),
-  MESSENGER_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'like v23.0').default('v23.0'),
-  MESSENGER_GRAPH_ORIGIN: origin.default('https://graph.facebook.com'),
-  MESSENGER_HANDOVER: bool.default(false),
-
-  MicrosoftAppId: z.string().optional(),
-  MicrosoftAppPassword: z.string().optional(),
-  MicrosoftAppType: z.enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI']).optional(),
-  MicrosoftAppTenantId: z.string().optional(),
-  BOTFRAMEWORK_LOCAL_ONLY: bool.default(false),
-
-  WEBCHAT: bool.default(true),
 });
 
 type Env = z.infer<typeof envSchema>;
-
-/** Channels whose credentials all have to be set together. */
-const CHANNEL_CREDENTIALS = {
-  twitter: ['X_API_KEY', 'X_API_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_SECRET', 'X_BRAND_USER_ID'],
-  messenger: ['MESSENGER_APP_SECRET', 'MESSENGER_PAGE_TOKEN', 'MESSENGER_VERIFY_TOKEN'],
-} as const satisfies Record<string, readonly (keyof Env)[]>;
 
 /** The validated configuration. */
 export interface Config {
@@ -211,82 +182,46 @@ export interface Config {
     dataRequestMinutes: number;
   };
   sessionSecret?: string;
-  twitter?: {
-    apiKey: string;
-    apiSecret: string;
-    accessToken: string;
-    accessSecret: string;
-    brandUserId: string;
-    brandHandle?: string;
-    pollSeconds: number;
-    apiOrigin: string;
-  };
-  messenger?: {
-    appSecret: string;
-    pageToken: string;
-    verifyToken: string;
-    pageId?: string;
-    graphVersion: string;
-    graphOrigin: string;
-    handover: boolean;
-  };
-  botframework?: {
-    appId: string;
-    appPassword: string;
-    appType: 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
-    tenantId: string;
-    /** No credentials: accept only loopback requests and loopback serviceUrls. */
-    localOnly: boolean;
-  };
-  webchat: boolean;
+  /**
+   * The settings of each channel the environment turns on, by channel name (a channel that is
+   * off is absent). Each channel's definition reads its variables and hands these to its factory.
+   */
+  channels: Readonly<Record<string, unknown>>;
 }
-
-const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
 
 /** Reads and validates the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
-  const cleaned = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => k in envSchema.shape && v !== undefined && v !== ''),
-  );
-  const parsed = envSchema.safeParse(cleaned);
+  const given = (shape: object) =>
+    Object.fromEntries(Object.entries(env).filter(([k, v]) => k in shape && v !== undefined && v !== ''));
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+  const report = (issues: readonly { path: readonly PropertyKey[]; message: string }[], values: Record<string, unknown>) => {
+    for (const issue of issues) {
       const name = String(issue.path[0] ?? '?');
-      problems.push(`${name}: ${issue.message} (got ${JSON.stringify(cleaned[name])})`);
+      problems.push(`${name}: ${issue.message} (got ${JSON.stringify(values[name])})`);
     }
-    throw new ConfigError(problems);
+  };
+  const cleaned = given(envSchema.shape);
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) report(parsed.error.issues, cleaned);
+  const channels: Record<string, unknown> = {};
+  for (const channel of CHANNELS) {
+    const values = given(channel.env.shape);
+    const read = channel.env.safeParse(values);
+    if (!read.success) {
+      report(read.error.issues, values);
+      continue;
+    }
+    const outcome = channel.settings(read.data);
+    if (outcome.on) channels[channel.name] = outcome.settings;
+    else problems.push(...(outcome.problems ?? []));
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  for (const [channel, names] of Object.entries(CHANNEL_CREDENTIALS)) {
-    const set = names.filter((n) => e[n] !== undefined);
-    if (set.length > 0 && set.length < names.length) {
-      const missing = names.filter((n) => e[n] === undefined);
-      problems.push(`${missing.join(', ')}: required to turn on ${channel} (${set.join(', ')} set)`);
-    }
-  }
-  for (const [name, value] of [
-    ['X_API_ORIGIN', e.X_API_ORIGIN],
-    ['MESSENGER_GRAPH_ORIGIN', e.MESSENGER_GRAPH_ORIGIN],
-  ] as const) {
-    if (value.startsWith('http:') && !LOOPBACK.test(value)) {
-      problems.push(`${name}: plain http is allowed only to a loopback address (got ${value})`);
-    }
-  }
-  const bfSet = e.MicrosoftAppId !== undefined || e.MicrosoftAppPassword !== undefined;
-  if (bfSet && !e.MicrosoftAppId) problems.push('MicrosoftAppId: required when MicrosoftAppPassword is set');
-  if ((e.MicrosoftAppType === 'SingleTenant' || e.MicrosoftAppType === 'UserAssignedMSI') && e.MicrosoftAppId && !e.MicrosoftAppTenantId) {
-    problems.push(`MicrosoftAppTenantId: required when MicrosoftAppType is ${e.MicrosoftAppType}`);
-  }
-  if (e.MicrosoftAppType !== 'UserAssignedMSI' && e.MicrosoftAppId && !e.MicrosoftAppPassword) {
-    problems.push('MicrosoftAppPassword: required unless MicrosoftAppType is UserAssignedMSI');
-  }
   if (e.CLARIFY_THRESHOLD > e.ANSWER_THRESHOLD) {
     problems.push('CLARIFY_THRESHOLD: must not be above ANSWER_THRESHOLD');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const allSet = (names: readonly (keyof Env)[]) => names.every((n) => e[n] !== undefined);
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
@@ -320,40 +255,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dataRequestMinutes: e.DATA_REQUEST_MINUTES,
     },
     sessionSecret: e.SESSION_SECRET,
-    twitter: allSet(CHANNEL_CREDENTIALS.twitter)
-      ? {
-          apiKey: e.X_API_KEY!,
-          apiSecret: e.X_API_SECRET!,
-          accessToken: e.X_ACCESS_TOKEN!,
-          accessSecret: e.X_ACCESS_SECRET!,
-          brandUserId: e.X_BRAND_USER_ID!,
-          brandHandle: e.X_BRAND_HANDLE?.replace(/^@/, ''),
-          pollSeconds: e.X_POLL_SECONDS,
-          apiOrigin: e.X_API_ORIGIN.replace(/\/$/, ''),
-        }
-      : undefined,
-    messenger: allSet(CHANNEL_CREDENTIALS.messenger)
-      ? {
-          appSecret: e.MESSENGER_APP_SECRET!,
-          pageToken: e.MESSENGER_PAGE_TOKEN!,
-          verifyToken: e.MESSENGER_VERIFY_TOKEN!,
-          pageId: e.MESSENGER_PAGE_ID,
-          graphVersion: e.MESSENGER_GRAPH_VERSION,
-          graphOrigin: e.MESSENGER_GRAPH_ORIGIN.replace(/\/$/, ''),
-          handover: e.MESSENGER_HANDOVER,
-        }
-      : undefined,
-    botframework:
-      e.MicrosoftAppId || e.BOTFRAMEWORK_LOCAL_ONLY
-        ? {
-            appId: e.MicrosoftAppId ?? '',
-            appPassword: e.MicrosoftAppPassword ?? '',
-            appType: e.MicrosoftAppType ?? 'SingleTenant',
-            tenantId: e.MicrosoftAppTenantId ?? '',
-            localOnly: !e.MicrosoftAppId && e.BOTFRAMEWORK_LOCAL_ONLY,
-          }
-        : undefined,
-    webchat: e.WEBCHAT,
+    channels,
   };
   return deepFreeze(config);
 }

@@ -3,6 +3,8 @@
  * Small helpers over restify's request/response: raw bodies (signatures are computed over the
  * exact bytes), JSON answers, and the translation to the channel-neutral ChannelRequest.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'restify';
 import type { ChannelRequest, ChannelResponse } from '../core/ports.js';
 
@@ -42,19 +44,29 @@ export function toChannelRequest(req: Request, rawBody: Buffer): ChannelRequest 
   return { method: req.method ?? 'GET', headers, query, rawBody, remoteAddress: req.socket?.remoteAddress };
 }
 
-/** Writes a ChannelResponse. */
-export function sendChannelResponse(res: Response, answer: ChannelResponse): void {
+/**
+ * Writes a ChannelResponse. A body that is a Readable is streamed (a channel's event stream) and
+ * the promise settles when it ends or the client goes away (the stream is then destroyed).
+ */
+export async function sendChannelResponse(res: Response, answer: ChannelResponse): Promise<void> {
+  const headers = { 'cache-control': 'no-store' };
   if (answer.body === undefined) {
-    res.writeHead(answer.status);
+    res.writeHead(answer.status, headers);
     res.end();
     return;
   }
+  if (answer.body instanceof Readable) {
+    res.writeHead(answer.status, { ...headers, 'content-type': answer.contentType ?? 'application/octet-stream', 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    await pipeline(answer.body, res).catch(() => undefined); // a client that leaves early is no error
+    return;
+  }
   if (typeof answer.body === 'string' || Buffer.isBuffer(answer.body)) {
-    res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' });
+    res.writeHead(answer.status, { ...headers, 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' });
     res.end(answer.body);
     return;
   }
-  res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json' });
+  res.writeHead(answer.status, { ...headers, 'content-type': answer.contentType ?? 'application/json' });
   res.end(JSON.stringify(answer.body));
 }
 

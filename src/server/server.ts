@@ -2,8 +2,8 @@
  * @module server
  * The restify server: a thin shell around the pipeline. `/healthz`, `/metrics`,
  * `GET|POST /webhooks/:channel` for every configured channel, channels' own routes
- * (Bot Framework's `/api/messages`), and whatever the composition root registers
- * (web chat, operator API and console).
+ * (`ChannelAdapter.routes`: a platform's endpoint, a page and its event stream), and whatever
+ * the composition root registers (operator API and console).
  */
 import restify from 'restify';
 import type { Server } from 'restify';
@@ -82,7 +82,7 @@ export function createHttpServer(deps: {
     try {
       const handshake = await adapter.handshake?.(request);
       if (handshake) {
-        sendChannelResponse(res, handshake);
+        await sendChannelResponse(res, handshake);
         return;
       }
       if (request.method !== 'POST') {
@@ -124,7 +124,7 @@ export function createHttpServer(deps: {
       const handler = async (req: restify.Request, res: restify.Response) => {
         try {
           const raw = await readRawBody(req);
-          sendChannelResponse(res, await route.handle(toChannelRequest(req, raw)));
+          await sendChannelResponse(res, await route.handle(toChannelRequest(req, raw)));
         } catch (err) {
           logger.warn({ err, channel: adapter.name, path: route.path }, 'channel route failed');
           sendJson(res, (err as { statusCode?: number }).statusCode ?? 500, { error: (err as Error).message });

@@ -14,15 +14,12 @@ import { loadConfig, parseSchedule, type Config } from '../config/config.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../corpus/knowledge.js';
 import { corpusToExamples } from '../corpus/load.js';
 import { trainUnderstander } from '../classifier/index.js';
-import { createFakeClock, type ChannelCapabilities, type Store } from '../core/ports.js';
+import { createFakeClock, type Store } from '../core/ports.js';
 import { CONVERSATION_STATES } from '../core/state.js';
 import { ESCALATION_REASONS, type Conversation, type Operator, type OutboxItem } from '../core/types.js';
-import { createRecordingChannel, consoleCapabilities } from '../channels/console/index.js';
-import { webchatCapabilities } from '../channels/webchat/index.js';
+import { createRecordingChannel } from '../channels/console/index.js';
+import { CHANNELS, channelDefinition } from '../channels/catalog.js';
 import { createSilentLogger } from '../util/logger.js';
-import { TWITTER_CAPABILITIES } from '../channels/twitter/index.js';
-import { MESSENGER_CAPABILITIES } from '../channels/messenger/index.js';
-import { BOTFRAMEWORK_CAPABILITIES } from '../channels/botframework/index.js';
 
 const ACTIONS = ['answer', 'clarify', 'dm_prompt', 'privacy_warning', 'escalate', 'silent', 'queue_notice', 'greet', 'thank', 'none'] as const;
 
@@ -62,17 +59,19 @@ const turnSchema = z.union([
 export const conversationTestSchema = z
   .object({
     name: z.string().min(1),
-    channel: z.enum(['twitter', 'messenger', 'botframework', 'console', 'webchat']),
+    /** A channel of the registry: the test plays it with its capabilities and test settings. */
+    channel: z.string().refine((name) => channelDefinition(name) !== undefined, {
+      message: `not a channel (known: ${CHANNELS.map((c) => c.name).join(', ')})`,
+    }),
     faq: z.string().optional(),
     intents: z.string().optional(),
+    /** Besides these, the settings the channel's definition understands (checked against it). */
     customer: z
-      .object({
+      .looseObject({
         id: z.union([z.string(), z.number()]).transform(String),
         handle: z.string().optional(),
-        follows_brand: z.boolean().optional(),
         followers: z.number().int().nonnegative().optional(),
       })
-      .strict()
       .default({ id: 'customer-1' }),
     clock: z.union([z.string(), z.date()]).optional(),
     settings: z
@@ -95,13 +94,19 @@ export const conversationTestSchema = z
   .strict();
 export type ConversationTest = z.infer<typeof conversationTestSchema>;
 
-const CAPABILITIES: Record<ConversationTest['channel'], ChannelCapabilities> = {
-  twitter: TWITTER_CAPABILITIES,
-  messenger: MESSENGER_CAPABILITIES,
-  botframework: BOTFRAMEWORK_CAPABILITIES,
-  webchat: webchatCapabilities,
-  console: consoleCapabilities,
-};
+/** The customer fields every channel has; the rest belong to the test's channel. */
+const COMMON_CUSTOMER = ['id', 'handle', 'followers'];
+
+/** Checks the channel-specific customer settings of a test against its channel's definition. */
+function channelCustomer(test: ConversationTest): { id: string } & Record<string, unknown> {
+  const support = channelDefinition(test.channel)!.conversationTests;
+  const extra = Object.fromEntries(Object.entries(test.customer).filter(([k]) => !COMMON_CUSTOMER.includes(k)));
+  const parsed = z.strictObject(support?.customer ?? {}).safeParse(extra);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `customer${i.path.length ? '.' : ''}${i.path.join('.')}: ${i.message} (channel ${test.channel})`).join('; '));
+  }
+  return { id: test.customer.id, ...parsed.data };
+}
 
 /** One failed expectation. */
 export interface TestFailure {
@@ -148,10 +153,12 @@ export async function runConversationTests(
   const root = options.projectRoot ?? process.cwd();
   const report: TestReport = { passed: 0, failed: 0, failures: [] };
   const knowledgeCache = new Map<string, Promise<LiveKnowledge>>();
+  // No channel's variables (tests play channels with recording stand-ins), no database, no port.
+  const channelVariables = new Set(CHANNELS.flatMap((c) => Object.keys(c.env.shape)));
   const env = Object.fromEntries(
-    Object.entries(options.env ?? process.env).filter(([k]) => !/^(X_|MESSENGER_|Microsoft|BOTFRAMEWORK_|DATABASE_URL|PORT$)/.test(k)),
+    Object.entries(options.env ?? process.env).filter(([k]) => !channelVariables.has(k) && k !== 'DATABASE_URL' && k !== 'PORT'),
   );
-  const baseConfig = loadConfig({ ...env, WEBCHAT: 'false', FAQ_WATCH: 'false', LOG_LEVEL: 'silent' });
+  const baseConfig: Config = { ...loadConfig({ ...env, FAQ_WATCH: 'false', LOG_LEVEL: 'silent' }), channels: {} };
 
   const fail = (file: string, turn: number, message: string, failures: TestFailure[]) => {
     const failure = { file: relative(root, file) || file, turn, message };
@@ -168,6 +175,7 @@ export async function runConversationTests(
       const parsed = conversationTestSchema.safeParse(doc.toJS());
       if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       test = parsed.data;
+      channelCustomer(test);
     } catch (err) {
       fail(file, 0, `invalid test file: ${(err as Error).message}`, failures);
       report.failed += 1;
@@ -219,8 +227,9 @@ export async function runConversationTests(
         },
       };
       const clock = createFakeClock(test.clock ? new Date(test.clock) : new Date());
-      const channel = createRecordingChannel(test.channel, CAPABILITIES[test.channel]);
-      if (test.channel === 'twitter' && test.customer.follows_brand === false) channel.setReach(test.customer.id, 'needs_follow');
+      const definition = channelDefinition(test.channel)!;
+      const channel = createRecordingChannel(test.channel, definition.capabilities);
+      definition.conversationTests?.apply?.(channelCustomer(test), channel);
       const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [channel], knowledge });
       const operator: Operator = {
         id: 'op-test',
@@ -245,7 +254,7 @@ export async function runConversationTests(
           try {
             if ('say' in turn) {
               messageNo += 1;
-              const visibility = turn.visibility ?? (test.channel === 'twitter' ? 'public' : 'private');
+              const visibility = turn.visibility ?? definition.conversationTests?.defaultVisibility ?? 'private';
               const result = await app.pipeline.receive({
                 channel: test.channel,
                 id: `${test.customer.id}-m${messageNo}`,

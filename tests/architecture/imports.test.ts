@@ -37,6 +37,13 @@ function allowed(from: string, to: string): boolean {
   if (to === 'core') return true;
   // Only the composition root, the CLI and the test runner meet concrete channels and stores.
   const composition = ['app', 'cli', 'testing', 'main'];
+  // The channels' shared kit (the definition type and their values in the store) is for every channel;
+  // the registry lists the channels; config reads their variables through the catalog.
+  const kit = ['channels/definition', 'channels/values'];
+  if (kit.includes(to)) return from.startsWith('channels/') || composition.includes(from);
+  if (from === 'channels/registry') return to.startsWith('channels/') && to !== 'channels/catalog';
+  if (to === 'channels/registry') return from === 'channels/catalog';
+  if (to === 'channels/catalog') return from === 'config' || composition.includes(from);
   // storage/index is createStore, the one place that picks a concrete store; storage/snapshot and
   // storage/values are what both stores share.
   const storageShared = ['storage/snapshot', 'storage/values'];
@@ -87,5 +94,8 @@ describe('import direction', () => {
     expect(allowed('handoff', 'storage/index')).toBe(false);
     expect(allowed('app', 'storage/index')).toBe(true);
     expect(allowed('channels/twitter', 'pipeline')).toBe(false);
+    expect(allowed('channels/twitter', 'channels/messenger')).toBe(false);
+    expect(allowed('config', 'channels/twitter')).toBe(false);
+    expect(allowed('pipeline', 'channels/catalog')).toBe(false);
   });
 });

@@ -63,7 +63,7 @@ entries:
     const code = await runFaqLint(['--no-cross-validation'], t.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir });
     expect(code).toBe(0);
     expect(t.out()).toMatch(/faq\/a\.yaml:7:30: warning: question "A che ora aprite!" is also a question of "orari"/);
-    expect(t.out()).toMatch(/faq\/a\.yaml:6:9: warning: entry "negozio": the answer is \d+\/280 weighted characters on X and has no answer_short/);
+    expect(t.out()).toMatch(/faq\/a\.yaml:6:9: warning: entry "negozio": the answer is \d+\/280 characters on X and has no answer_short \(it will be sent as a thread\)/);
     expect(t.out()).toMatch(/2 FAQ entries, 1 intent: 0 errors, 2 warnings\n$/);
     const strict = io();
     expect(await runFaqLint(['--no-cross-validation', '--strict'], strict.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir })).toBe(1);

@@ -16,10 +16,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3978);
     expect(config.dataFile).toBe('data/sportello.json');
-    expect(config.webchat).toBe(true);
-    expect(config.twitter).toBeUndefined();
-    expect(config.messenger).toBeUndefined();
-    expect(config.botframework).toBeUndefined();
+    expect(Object.keys(config.channels)).toEqual(['webchat']);
     expect(config.handoff.timezone).toBe('Europe/Rome');
   });
 
@@ -46,7 +43,7 @@ describe('loadConfig', () => {
 
   it('turns a channel on only when all of its credentials are set, and refuses a half-configured one', () => {
     const x = { X_API_KEY: 'k', X_API_SECRET: 's', X_ACCESS_TOKEN: 't', X_ACCESS_SECRET: 'a', X_BRAND_USER_ID: '42' };
-    expect(loadConfig(x).twitter?.brandUserId).toBe('42');
+    expect((loadConfig(x).channels.twitter as { brandUserId: string } | undefined)?.brandUserId).toBe('42');
     const half = problems({ X_API_KEY: 'k', X_API_SECRET: 's' });
     expect(half).toHaveLength(1);
     expect(half[0]).toMatch(/X_ACCESS_TOKEN, X_ACCESS_SECRET, X_BRAND_USER_ID: required to turn on twitter/);
@@ -59,11 +56,18 @@ describe('loadConfig', () => {
   });
 
   it('keeps the Bot Framework route off unless credentials or the local-only switch are set', () => {
-    expect(loadConfig({}).botframework).toBeUndefined();
-    expect(loadConfig({ BOTFRAMEWORK_LOCAL_ONLY: 'true' }).botframework?.localOnly).toBe(true);
-    const withCreds = loadConfig({ MicrosoftAppId: 'app', MicrosoftAppPassword: 'pw', MicrosoftAppType: 'MultiTenant' });
-    expect(withCreds.botframework?.localOnly).toBe(false);
+    const botframework = (env: Record<string, string>) => loadConfig(env).channels.botframework as { localOnly: boolean } | undefined;
+    expect(botframework({})).toBeUndefined();
+    expect(botframework({ BOTFRAMEWORK_LOCAL_ONLY: 'true' })?.localOnly).toBe(true);
+    expect(botframework({ MicrosoftAppId: 'app', MicrosoftAppPassword: 'pw', MicrosoftAppType: 'MultiTenant' })?.localOnly).toBe(false);
     expect(problems({ MicrosoftAppId: 'app', MicrosoftAppPassword: 'pw', MicrosoftAppType: 'SingleTenant' })[0]).toMatch(/MicrosoftAppTenantId/);
+  });
+
+  it('reads each channel\'s variables from its definition: WEBCHAT=false turns the web chat off, a wrong value is named', () => {
+    expect(loadConfig({ WEBCHAT: 'false' }).channels).toEqual({});
+    expect(problems({ WEBCHAT: 'maybe' })[0]).toMatch(/^WEBCHAT: /);
+    expect(problems({ MESSENGER_GRAPH_VERSION: '23' })[0]).toMatch(/^MESSENGER_GRAPH_VERSION: like v23.0/);
+    expect(problems({ PORT: 'x', X_API_KEY: 'k' })).toHaveLength(2); // core and channel problems, at once
   });
 
   it('parses weekly business hours, with day ranges and closed days', () => {

@@ -32,14 +32,14 @@ import type {
   SendResult,
   Store,
 } from '../../core/ports.js';
-import type { Config } from '../../config/config.js';
+import type { BotFrameworkSettings } from './settings.js';
 import type { Conversation, InboundMessage, OutboxItem } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
 
 /** Dependencies of the Bot Framework channel. */
 export interface BotFrameworkChannelDeps {
-  config: NonNullable<Config['botframework']>;
+  config: BotFrameworkSettings;
   /** Read for the handoff transcript (the conversation's messages). */
   store: Pick<Store, 'conversations'>;
   clock: Clock;

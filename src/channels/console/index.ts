@@ -3,8 +3,10 @@
  * The terminal channel behind `sportello chat`, and a recording channel that plays any
  * platform's capabilities for conversation tests (the replies it "sends" are collected).
  */
+import { z } from 'zod';
 import type { ChannelAdapter, ChannelCapabilities, PrivateReach } from '../../core/ports.js';
 import type { Customer, OutboxItem } from '../../core/types.js';
+import { defineChannel } from '../definition.js';
 
 /** A terminal: private, generous length, numbered options instead of buttons. */
 export const consoleCapabilities: ChannelCapabilities = {
@@ -71,3 +73,13 @@ export function createRecordingChannel(name: string, capabilities: ChannelCapabi
     },
   };
 }
+
+/** The terminal channel: never turned on by the environment; `sportello chat` creates it with its printer. */
+export const consoleChannel = defineChannel({
+  name: 'console',
+  title: 'the terminal',
+  env: z.object({}),
+  settings: () => ({ on: false }),
+  capabilities: consoleCapabilities,
+  create: (settings: { write(item: OutboxItem): void }) => createConsoleChannel(settings.write),
+});

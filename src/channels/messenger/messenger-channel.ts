@@ -17,13 +17,14 @@ import type {
   SendResult,
   Store,
 } from '../../core/ports.js';
-import type { Config } from '../../config/config.js';
+import type { MessengerSettings } from './settings.js';
 import type { Conversation, Customer, InboundMessage, OutboxItem, QuickReplyOption } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './graph-errors.js';
 import { createSendBatcher, type BatchRequest } from './send-batcher.js';
 import { answerHandshake, verifySignature } from './signature.js';
-import { commentAuthorKey, commenterPsidKey, privateReplyKey, psidLinkKey, sentPartsKey, NS } from './store-keys.js';
+import { commentAuthorKey, messengerValues, privateReplyKey, sentPartsKey } from './store-keys.js';
+import { createPsidLinks } from './psid-links.js';
 import { parseWebhook } from './webhook.js';
 
 const HOUR = 3_600_000;
@@ -42,9 +43,9 @@ export const PAGE_INBOX_APP_ID = 263902037430900;
 
 /** Dependencies of the Messenger channel. */
 export interface MessengerChannelDeps {
-  config: NonNullable<Config['messenger']>;
+  config: MessengerSettings;
   /** Small named values (comment authors, PSID links, private replies sent) and, to hide a flagged comment, its messages. */
-  store: Pick<Store, 'values' | 'conversations'>;
+  store: Pick<Store, 'conversations' | 'values'>;
   clock: Clock;
   logger: Logger;
 }
@@ -137,6 +138,8 @@ function batchCall(fields: Record<string, string | object>): BatchRequest {
 /** Creates the Messenger channel adapter. */
 export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapter {
   const { config, store, clock, logger } = deps;
+  const values = messengerValues(store);
+  const links = createPsidLinks(values, () => clock.now().getTime());
   const log = logger.child({ channel: 'messenger' });
   const client = new MessengerClient({
     accessToken: config.pageToken,
@@ -195,7 +198,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
   }
 
   async function sendPrivateReply(item: OutboxItem, commentId: string): Promise<SendResult> {
-    const already = await store.values.get(NS, privateReplyKey(commentId));
+    const already = await values.get(privateReplyKey(commentId));
     if (already) {
       throw new ChannelApiError(
         `Messenger: not sent: a private reply to comment ${commentId} was already sent, and Meta allows only one per comment`,
@@ -221,11 +224,10 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       throw toChannelError(error, 'private reply', clock.now().getTime());
     }
     const at = clock.now().toISOString();
-    await store.values.set(NS, privateReplyKey(commentId), JSON.stringify({ recipientId: response.recipientId, at }));
-    const commenter = (await store.values.get(NS, commentAuthorKey(commentId))) ?? item.recipient;
+    await values.set(privateReplyKey(commentId), JSON.stringify({ recipientId: response.recipientId, at }));
+    const commenter = (await values.get(commentAuthorKey(commentId))) ?? item.recipient;
     if (response.recipientId) {
-      await store.values.set(NS, psidLinkKey(response.recipientId), commenter);
-      await store.values.set(NS, commenterPsidKey(commenter), response.recipientId);
+      await links.link(response.recipientId, commenter);
     }
     return { platformId: response.messageId ?? `private_reply:${commentId}` };
   }
@@ -252,7 +254,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
   async function sendMessage(item: OutboxItem): Promise<SendResult> {
     const options = messagingOptions(item);
     // A commenter's private conversation is reached through the PSID their private reply revealed.
-    const psid = refString(item.ref, 'psid') ?? (await store.values.get(NS, commenterPsidKey(item.recipient))) ?? item.recipient;
+    const psid = refString(item.ref, 'psid') ?? (await links.psidOf(item.recipient)) ?? item.recipient;
     const reply = item.reply;
     const parts = splitText(reply.text, MAX_TEXT);
     const quickReplies = reply.kind === 'quick_replies' && reply.options.length > 0 ? toQuickReplies(reply.options) : undefined;
@@ -271,7 +273,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     const progress = z
       .object({ sent: z.number().int().min(0), first: z.string().optional() })
       .catch({ sent: 0 })
-      .parse(JSON.parse((await store.values.get(NS, sentPartsKey(item.id))) ?? '{"sent":0}'));
+      .parse(JSON.parse((await values.get(sentPartsKey(item.id))) ?? '{"sent":0}'));
     for (const [i, part] of parts.entries()) {
       if (i < progress.sent) continue;
       const last = i === parts.length - 1;
@@ -280,11 +282,11 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
         progress.first ??= res.messageId;
         progress.sent = i + 1;
       } catch (error) {
-        await store.values.set(NS, sentPartsKey(item.id), JSON.stringify(progress));
+        await values.set(sentPartsKey(item.id), JSON.stringify(progress));
         throw toChannelError(error, 'send', clock.now().getTime());
       }
     }
-    if (progress.sent > 0) await store.values.set(NS, sentPartsKey(item.id), JSON.stringify(progress));
+    if (progress.sent > 0) await values.set(sentPartsKey(item.id), JSON.stringify(progress));
     return { platformId: progress.first ?? '' };
   }
 
@@ -312,7 +314,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     },
 
     async parse(req: ChannelRequest): Promise<InboundMessage[]> {
-      return parseWebhook(req.rawBody, { store, logger: log, pageId: config.pageId, now: () => clock.now() });
+      return parseWebhook(req.rawBody, { values, links, logger: log, pageId: config.pageId, now: () => clock.now() });
     },
 
     async send(item: OutboxItem): Promise<SendResult> {

@@ -1,10 +1,11 @@
 /**
  * @module channels/messenger/store-keys
- * Names of the small values the Messenger channel keeps in its namespace of the store's values (`store.values`, namespace `messenger`).
+ * Keys of the small values the Messenger channel keeps in the store, inside its namespace (`messengerValues`).
  */
+import { channelValues, type ChannelValues, type ValuesStore } from '../values.js';
 
-/** The Messenger channel's namespace of values. */
-export const NS = 'messenger';
+/** The Messenger channel's values in the store: the only way its code reaches them. */
+export const messengerValues = (store: ValuesStore): ChannelValues => channelValues(store, 'messenger');
 
 /** The author (app-scoped id) of a Facebook comment, recorded when the comment is parsed. */
 export const commentAuthorKey = (commentId: string): string => `comment-author:${commentId}`;

@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../../util/logger.js';
-import type { Store } from '../../core/ports.js';
+import type { ChannelValues } from '../values.js';
+import type { PsidLinks } from './psid-links.js';
 import type { InboundMessage } from '../../core/types.js';
-import { commentAuthorKey, commentThreadKey, psidLinkKey, NS } from './store-keys.js';
+import { commentAuthorKey, commentThreadKey } from './store-keys.js';
 
 const idSchema = z.union([z.string(), z.number()]).transform(String);
 
@@ -91,9 +92,10 @@ function describeAttachments(attachments: z.infer<typeof attachmentSchema>[] | u
   return attachments.map((a) => (a.payload?.url ? `[${a.type}: ${a.payload.url}]` : `[${a.type}]`)).join(' ');
 }
 
-/** Dependencies of the parser: the store remembers comment authors and PSID links. */
+/** Dependencies of the parser: the channel's values remember comment authors and threads; `links`, PSID links. */
 export interface ParseDeps {
-  store: Pick<Store, 'values'>;
+  values: ChannelValues;
+  links: Pick<PsidLinks, 'commenterOf'>;
   logger: Logger;
   /** The Page's own id, when configured (its own comments are ignored). */
   pageId?: string;
@@ -133,20 +135,20 @@ async function fromMessaging(event: MessagingEvent, deps: ParseDeps): Promise<In
     };
   }
   if (!base) return undefined; // delivery, read, reaction, optin, referral, handover: nothing to answer
-  // This PSID answered a private reply to a comment: the message continues the commenter's case.
-  const commenter = await deps.store.values.get(NS, psidLinkKey(psid));
+  // A PSID that answered our private reply to a comment continues the commenter's case.
+  const commenter = await deps.links.commenterOf(psid);
   return commenter !== undefined ? { ...base, linkTo: { customerPlatformId: commenter } } : base;
 }
 
 async function fromComment(pageId: string, comment: FeedComment, deps: ParseDeps): Promise<InboundMessage | undefined> {
   if (comment.verb !== 'add') return undefined;
   if (comment.from.id === pageId || comment.from.id === deps.pageId) return undefined; // the Page's own comment
-  await deps.store.values.set(NS, commentAuthorKey(comment.comment_id), comment.from.id);
+  await deps.values.set(commentAuthorKey(comment.comment_id), comment.from.id);
   // A public conversation is one comment thread (a top-level comment and the replies under it),
   // not the whole post: everyone commenting on a Page post must not share one case.
   const parent = comment.parent_id && comment.parent_id !== comment.post_id ? comment.parent_id : undefined;
-  const threadId = parent ? ((await deps.store.values.get(NS, commentThreadKey(parent))) ?? parent) : comment.comment_id;
-  await deps.store.values.set(NS, commentThreadKey(comment.comment_id), threadId);
+  const threadId = parent ? ((await deps.values.get(commentThreadKey(parent))) ?? parent) : comment.comment_id;
+  await deps.values.set(commentThreadKey(comment.comment_id), threadId);
   const sentAt = comment.created_time ? new Date(comment.created_time * 1000).toISOString() : deps.now().toISOString();
   return {
     channel: 'messenger',
@@ -180,6 +182,8 @@ export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<In
     throw new WebhookBodyError(`Messenger webhook object "${body.data.object}" is not "page"`);
   }
   const out: InboundMessage[] = [];
+  // Messages only read (their PSID's link): looked up together; comments write, so one by one.
+  const messaging: Array<Promise<InboundMessage | undefined>> = [];
   for (const entry of body.data.entry) {
     for (const raw of entry.messaging ?? []) {
       const event = messagingEventSchema.safeParse(raw);
@@ -187,8 +191,9 @@ export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<In
         deps.logger.warn({ pageId: entry.id, problem: z.prettifyError(event.error) }, 'messenger: skipped a malformed event');
         continue;
       }
-      const msg = await fromMessaging(event.data, deps);
-      if (msg) out.push(msg);
+      const msg = fromMessaging(event.data, deps);
+      msg.catch(() => undefined); // awaited below; a comment that throws first must not leave it unhandled
+      messaging.push(msg);
     }
     if (entry.standby?.length) {
       // Another app (e.g. the Page Inbox after a handover) owns these threads: we must not reply.
@@ -207,6 +212,7 @@ export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<In
       if (msg) out.push(msg);
     }
   }
+  for (const msg of await Promise.all(messaging)) if (msg) out.push(msg);
   // Meta does not guarantee order inside a batch.
   return out.sort((a, b) => a.sentAt.localeCompare(b.sentAt));
 }

@@ -1,6 +1,33 @@
 /** @module channels/twitter — X (Twitter): mentions, replies, DMs, webhooks (XAA and AAA) and polling; twitter-api-v2 stays in here. */
+import { z } from 'zod';
+import { defineChannel } from '../definition.js';
+import { twitterEnv, twitterSettings } from './settings.js';
+import { createTwitterChannel, TWITTER_CAPABILITIES } from './twitter-channel.js';
+
 export { createTwitterChannel, dmComposeLink, REACH_TTL_MS, TWITTER_CAPABILITIES } from './twitter-channel.js';
 export type { TwitterChannel, TwitterChannelDeps } from './twitter-channel.js';
+export type { TwitterSettings } from './settings.js';
 export type { PollResult } from './polling.js';
 export { xSignature } from './signature.js';
 export { weightedLength, splitForThread } from './text.js';
+
+/** The X channel: on when its five credentials are set; webhooks at /webhooks/twitter. */
+export const twitterChannel = defineChannel({
+  name: 'twitter',
+  title: 'X',
+  aliases: ['x'],
+  docs: 'docs/twitter.md',
+  env: z.object(twitterEnv),
+  settings: twitterSettings,
+  capabilities: TWITTER_CAPABILITIES,
+  create: (settings, { store, clock, logger }) => createTwitterChannel({ config: settings, store, clock, logger }),
+  conversationTests: {
+    // A customer's post mentioning the brand is public unless the test says otherwise.
+    defaultVisibility: 'public',
+    customer: { follows_brand: z.boolean().optional() },
+    apply(customer, channel) {
+      // Without a follow (and open DMs) the brand cannot write first: X's "needs_follow".
+      if (customer.follows_brand === false) channel.setReach(customer.id, 'needs_follow');
+    },
+  },
+});

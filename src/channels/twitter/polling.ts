@@ -8,12 +8,13 @@
 import type { TwitterApi } from 'twitter-api-v2';
 import { z } from 'zod';
 import { ChannelApiError } from '../../core/errors.js';
-import type { ChannelContext, Clock, Store } from '../../core/ports.js';
+import type { ChannelContext, Clock } from '../../core/ports.js';
+import type { ChannelValues } from '../values.js';
 import type { InboundMessage } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './api-errors.js';
 import { compareIds, dmToInbound, postToInbound, v2DmEventSchema, v2IncludesSchema, v2PostSchema, type V2DmEvent, type V2Post, type V2User } from './posts.js';
-import { DMS_CURSOR, MENTIONS_CURSOR, POLL_BASELINE, NS } from './store-keys.js';
+import { DMS_CURSOR, MENTIONS_CURSOR, POLL_BASELINE } from './store-keys.js';
 
 /** What one polling round did. */
 export interface PollResult {
@@ -45,7 +46,7 @@ export interface PollerDeps {
   prefix: string;
   timeout: number;
   brandUserId: string;
-  store: Pick<Store, 'values'>;
+  values: ChannelValues;
   clock: Clock;
   logger: Logger;
 }
@@ -59,14 +60,14 @@ export interface Poller {
 
 /** Creates the poller. */
 export function createPoller(deps: PollerDeps): Poller {
-  const { client, store, clock, logger, brandUserId } = deps;
+  const { client, values, clock, logger, brandUserId } = deps;
   const paused = { mentions: 0, dms: 0 };
 
   async function baseline(): Promise<string> {
-    const at = await store.values.get(NS, POLL_BASELINE);
+    const at = await values.get(POLL_BASELINE);
     if (at) return at;
     const now = clock.now().toISOString();
-    await store.values.set(NS, POLL_BASELINE, now);
+    await values.set(POLL_BASELINE, now);
     return now;
   }
 
@@ -79,7 +80,7 @@ export function createPoller(deps: PollerDeps): Poller {
   }
 
   async function pollMentions(ctx: ChannelContext, result: PollResult): Promise<void> {
-    const since = await store.values.get(NS, MENTIONS_CURSOR);
+    const since = await values.get(MENTIONS_CURSOR);
     const start = await baseline();
     const posts: V2Post[] = [];
     const users: V2User[] = [];
@@ -111,11 +112,11 @@ export function createPoller(deps: PollerDeps): Poller {
       await ctx.receive(msg);
       result.mentions += 1;
     }
-    if (newest && newest !== since) await store.values.set(NS, MENTIONS_CURSOR, newest);
+    if (newest && newest !== since) await values.set(MENTIONS_CURSOR, newest);
   }
 
   async function pollDms(ctx: ChannelContext, result: PollResult): Promise<void> {
-    const cursor = await store.values.get(NS, DMS_CURSOR);
+    const cursor = await values.get(DMS_CURSOR);
     const start = Date.parse(await baseline());
     const events: V2DmEvent[] = [];
     const users: V2User[] = [];
@@ -153,7 +154,7 @@ export function createPoller(deps: PollerDeps): Poller {
       result.dms += 1;
     }
     const newest = events.at(-1)?.id;
-    if (newest) await store.values.set(NS, DMS_CURSOR, newest);
+    if (newest) await values.set(DMS_CURSOR, newest);
   }
 
   /** Runs one timeline; a 429 pauses that timeline until X's reset time instead of failing the round. */

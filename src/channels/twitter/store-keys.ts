@@ -1,12 +1,13 @@
 /**
  * @module channels/twitter/store-keys
- * Names of the small values the X channel keeps in its namespace of the store's values (`store.values`, namespace `twitter`).
+ * Keys of the small values the X channel keeps in the store, inside its namespace (`twitterValues`).
  */
 
 import { createHash } from 'node:crypto';
+import { channelValues, type ChannelValues, type ValuesStore } from '../values.js';
 
-/** The X channel's namespace of values. */
-export const NS = 'twitter';
+/** The X channel's values in the store: the only way its code reaches them. */
+export const twitterValues = (store: ValuesStore): ChannelValues => channelValues(store, 'twitter');
 
 /** Highest mention id processed by polling (the next `since_id`). */
 export const MENTIONS_CURSOR = 'poll:mentions:since_id';
@@ -28,6 +29,11 @@ export function recentTextKey(text: string): string {
 /** Our last post under `target` in a conversation: later parts of a numbered thread chain under it. */
 export function chainKey(conversationId: string, target: string): string {
   return `chain:${conversationId}:${target}`;
+}
+
+/** Posts already sent of a multi-part outbox item (JSON array of ids). */
+export function sentPartsKey(itemId: string): string {
+  return `sent:${itemId}`;
 }
 
 /** Cached private reach of a customer: `{ reach, at }`. */

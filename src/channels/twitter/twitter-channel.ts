@@ -19,14 +19,14 @@ import type {
   SendResult,
   Store,
 } from '../../core/ports.js';
-import type { Config } from '../../config/config.js';
+import type { TwitterSettings } from './settings.js';
 import type { Conversation, Customer, InboundMessage, OutboxItem } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
-import { chainKey, reachKey, recentTextKey, threadKey, NS } from './store-keys.js';
+import { chainKey, reachKey, recentTextKey, sentPartsKey, threadKey, twitterValues } from './store-keys.js';
 import { MAX_DM, MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
 import { parseWebhook } from './webhook.js';
 
@@ -37,12 +37,14 @@ export const REACH_TTL_MS = { open: 60 * 60_000, needs_follow: 5 * 60_000, unava
  * it, the same public text to another customer is made distinct by their @handle.
  */
 export const DUPLICATE_WINDOW_MS = 24 * 60 * 60_000;
+/** How many customers' reach the channel remembers in memory (the store keeps every one). */
+const REACH_MEMORY = 10_000;
 /** Each X API call gives up after this long (then NetworkError, retried by the outbox). */
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /** Dependencies of the X channel. */
 export interface TwitterChannelDeps {
-  config: NonNullable<Config['twitter']>;
+  config: TwitterSettings;
   /** Only small named values are used (poll cursors, reach cache, thread ids, thread progress). */
   store: Pick<Store, 'values'>;
   clock: Clock;
@@ -97,7 +99,8 @@ export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze
 
 /** Creates the X channel adapter. */
 export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
-  const { config, store, clock, logger } = deps;
+  const { config, clock, logger } = deps;
+  const values = twitterValues(deps.store);
   const log = logger.child({ channel: 'twitter' });
   if (!config.apiOrigin.startsWith('https://')) {
     throw new Error(`X_API_ORIGIN must be https:// (twitter-api-v2 speaks only HTTPS); got ${config.apiOrigin}`);
@@ -115,7 +118,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
 
   /** Which parts of a multi-part item were already posted (a retry resumes, never reposts). */
   async function progress(itemId: string): Promise<string[]> {
-    return storedJson(await store.values.get(NS, `sent:${itemId}`), progressSchema) ?? [];
+    return storedJson(await values.get(sentPartsKey(itemId)), progressSchema) ?? [];
   }
 
   /**
@@ -124,7 +127,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
    * front, if it still fits in one post.
    */
   async function distinct(text: string, handle: string | undefined): Promise<string> {
-    const last = Number((await store.values.get(NS, recentTextKey(text))) ?? 0);
+    const last = Number((await values.get(recentTextKey(text))) ?? 0);
     if (!handle || now() - last > DUPLICATE_WINDOW_MS) return text;
     const prefixed = `@${handle} ${text}`;
     return weightedLength(prefixed) <= MAX_POST ? prefixed : text;
@@ -145,12 +148,12 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     // The pipeline sends a long answer as numbered items ("2/3 …") all answering the customer's
     // post: each later one goes under our previous post, so X shows one thread.
     const numbered = /^(\d+)\/(\d+) /.exec(whole);
-    const chained = numbered && Number(numbered[1]) > 1 ? await store.values.get(NS, chainKey(item.conversationId, target)) : undefined;
+    const chained = numbered && Number(numbered[1]) > 1 ? await values.get(chainKey(item.conversationId, target)) : undefined;
     const handle = typeof item.ref?.['handle'] === 'string' ? item.ref['handle'] : undefined;
     const deepLink = item.reply.kind === 'dm_prompt' ? dmComposeLink(config.brandUserId) : undefined;
     const done = parts.length > 1 ? await progress(item.id) : [];
     // Only Account Activity payloads need the thread remembered (v1.1 has no conversation_id).
-    const knownThread = await store.values.get(NS, threadKey(target));
+    const knownThread = await values.get(threadKey(target));
     let previous = done.at(-1) ?? chained ?? target;
     for (const [i, part] of parts.entries()) {
       if (i < done.length) continue;
@@ -166,13 +169,13 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       } catch (error) {
         throw toChannelError(error, parts.length > 1 ? `reply (post ${i + 1} of ${parts.length})` : 'reply', now());
       }
-      if (knownThread) await store.values.set(NS, threadKey(id), knownThread);
-      await store.values.set(NS, recentTextKey(part), String(now()));
+      if (knownThread) await values.set(threadKey(id), knownThread);
+      await values.set(recentTextKey(part), String(now()));
       done.push(id);
-      if (parts.length > 1) await store.values.set(NS, `sent:${item.id}`, JSON.stringify(done));
+      if (parts.length > 1) await values.set(sentPartsKey(item.id), JSON.stringify(done));
       previous = id;
     }
-    if (parts.length > 1 || numbered) await store.values.set(NS, chainKey(item.conversationId, target), previous);
+    if (parts.length > 1 || numbered) await values.set(chainKey(item.conversationId, target), previous);
     return { platformId: done[0] ?? '' };
   }
 
@@ -191,9 +194,17 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
         throw toChannelError(error, 'DM', now());
       }
       done.push(id);
-      if (parts.length > 1) await store.values.set(NS, `sent:${item.id}`, JSON.stringify(done));
+      if (parts.length > 1) await values.set(sentPartsKey(item.id), JSON.stringify(done));
     }
     return { platformId: done[0] ?? '' };
+  }
+
+  /** Reach looked up lately, newest last (bounded: the oldest are forgotten first). */
+  const reachMemory = new Map<string, { reach: PrivateReach; at: number }>();
+  function remember(userId: string, known: { reach: PrivateReach; at: number }): void {
+    reachMemory.delete(userId);
+    reachMemory.set(userId, known);
+    if (reachMemory.size > REACH_MEMORY) reachMemory.delete(reachMemory.keys().next().value!);
   }
 
   async function lookupReach(userId: string): Promise<PrivateReach> {
@@ -216,7 +227,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     prefix: v2.prefix,
     timeout: REQUEST_TIMEOUT_MS,
     brandUserId: config.brandUserId,
-    store,
+    values,
     clock,
     logger: log,
   });
@@ -259,7 +270,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     },
 
     async parse(req: ChannelRequest): Promise<InboundMessage[]> {
-      return parseWebhook(req.rawBody, { brandUserId: config.brandUserId, store, logger: log, now: () => clock.now() });
+      return parseWebhook(req.rawBody, { brandUserId: config.brandUserId, values, logger: log, now: () => clock.now() });
     },
 
     async send(item: OutboxItem): Promise<SendResult> {
@@ -267,12 +278,21 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     },
 
     async privateReach(customer: Customer): Promise<PrivateReach> {
+      // What X told us about this customer (follows the brand? accepts DMs?), kept by this channel:
+      // in memory, and in the store so that a restart or another instance does not ask again.
+      const fresh = (known: { reach: PrivateReach; at: number } | undefined) => known !== undefined && now() - known.at < REACH_TTL_MS[known.reach];
+      const remembered = reachMemory.get(customer.platformId);
+      if (fresh(remembered)) return remembered!.reach;
       const key = reachKey(customer.platformId);
-      const cached = storedJson(await store.values.get(NS, key), reachCacheSchema);
-      if (cached && now() - cached.at < REACH_TTL_MS[cached.reach]) return cached.reach;
-      const reach = await lookupReach(customer.platformId);
-      await store.values.set(NS, key, JSON.stringify({ reach, at: now() }));
-      return reach;
+      const stored = storedJson(await values.get(key), reachCacheSchema);
+      if (fresh(stored)) {
+        remember(customer.platformId, stored!);
+        return stored!.reach;
+      }
+      const known = { reach: await lookupReach(customer.platformId), at: now() };
+      remember(customer.platformId, known);
+      await values.set(key, JSON.stringify(known), { ttlMs: REACH_TTL_MS[known.reach] });
+      return known.reach;
     },
 
     privateLink(_customer: Customer): string {

@@ -7,11 +7,11 @@
  * Our own posts and DMs, retweets and other events (likes, follows, typing, reads) are dropped.
  */
 import { z } from 'zod';
-import type { Store } from '../../core/ports.js';
+import type { ChannelValues } from '../values.js';
 import type { InboundMessage } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { dmToInbound, postToInbound, stripLeadingMentions, v2DmEventSchema, v2IncludesSchema, v2PostSchema } from './posts.js';
-import { threadKey, NS } from './store-keys.js';
+import { threadKey } from './store-keys.js';
 
 // ───────────────────────────── X Activity API ─────────────────────────────
 
@@ -73,7 +73,7 @@ const aaaBodySchema = z.looseObject({
 /** What the parser needs. */
 export interface WebhookContext {
   brandUserId: string;
-  store: Pick<Store, 'values'>;
+  values: ChannelValues;
   logger: Logger;
   now: () => Date;
 }
@@ -92,8 +92,8 @@ async function aaaTweet(tweet: z.infer<typeof v1TweetSchema>, ctx: WebhookContex
   if (tweet.user.id_str === ctx.brandUserId) return undefined;
   if (tweet.retweeted_status !== undefined && tweet.retweeted_status !== null) return undefined;
   const repliedTo = tweet.in_reply_to_status_id_str ?? undefined;
-  const threadId = repliedTo ? ((await ctx.store.values.get(NS, threadKey(repliedTo))) ?? repliedTo) : tweet.id_str;
-  await ctx.store.values.set(NS, threadKey(tweet.id_str), threadId);
+  const threadId = repliedTo ? ((await ctx.values.get(threadKey(repliedTo))) ?? repliedTo) : tweet.id_str;
+  await ctx.values.set(threadKey(tweet.id_str), threadId);
   const text = tweet.extended_tweet?.full_text ?? tweet.full_text ?? tweet.text ?? '';
   const kind = repliedTo ? 'reply' : tweet.is_quote_status ? 'quote' : 'mention';
   return {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createBotFrameworkChannel, isLoopbackAddress, isLoopbackUrl } from '../../../src/channels/botframework/index.js';
-import type { Config } from '../../../src/config/config.js';
+import type { BotFrameworkSettings } from '../../../src/channels/botframework/index.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelAdapter, type ChannelRequest, type ChannelRoute } from '../../../src/core/ports.js';
 import type { Conversation, InboundMessage, OutboxItem, StoredMessage } from '../../../src/core/types.js';
@@ -11,7 +11,7 @@ import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/in
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
 
-const LOCAL: NonNullable<Config['botframework']> = { appId: '', appPassword: '', appType: 'SingleTenant', tenantId: '', localOnly: true };
+const LOCAL: BotFrameworkSettings = { appId: '', appPassword: '', appType: 'SingleTenant', tenantId: '', localOnly: true };
 const clock = createFakeClock('2026-11-23T10:00:00Z');
 
 let connector: FakeBotConnector;
@@ -21,7 +21,7 @@ let received: InboundMessage[];
 let store: LowdbStore;
 let dir: string;
 
-function create(config: NonNullable<Config['botframework']>): { channel: ChannelAdapter; route: ChannelRoute } {
+function create(config: BotFrameworkSettings): { channel: ChannelAdapter; route: ChannelRoute } {
   const c = createBotFrameworkChannel({
     config,
     store,

@@ -2,7 +2,7 @@
  * @module tests/channels/messenger/helpers
  * Shared set-up for the Messenger adapter tests: config, signed requests, outbox items.
  */
-import type { Config } from '../../../src/config/config.js';
+import type { MessengerSettings } from '../../../src/channels/messenger/index.js';
 import type { ChannelRequest } from '../../../src/core/ports.js';
 import type { OutboxItem } from '../../../src/core/types.js';
 import { metaJson, metaSignatureHeaders } from '../../fakes/graph-api/fake-graph-api.js';
@@ -13,7 +13,7 @@ export const VERIFY_TOKEN = 'verify-me-please';
 export const PAGE_ID = '104857600000001';
 
 /** The channel's configuration pointing at a fake Graph API. */
-export function messengerConfig(origin: string, overrides: Partial<NonNullable<Config['messenger']>> = {}): NonNullable<Config['messenger']> {
+export function messengerConfig(origin: string, overrides: Partial<MessengerSettings> = {}): MessengerSettings {
   return {
     appSecret: APP_SECRET,
     pageToken: PAGE_TOKEN,

@@ -11,6 +11,7 @@ import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, deliveryEvent, echoEvent, pageWebhook, postbackEvent, readEvent, textEvent } from '../../fakes/graph-api/payloads.js';
 import { psidLinkKey } from '../../../src/channels/messenger/store-keys.js';
+import { UNLINKED_MS } from '../../../src/channels/messenger/psid-links.js';
 import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN, messengerConfig, outboxItem, signedRequest } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -122,7 +123,7 @@ describe('parsing webhook events', () => {
       text: 'Quali sono i vostri orari?',
       sentAt: '2026-11-23T09:59:58.000Z',
       ref: { psid: PSID },
-      // This PSID never answered a private reply to a comment: no link.
+      // No linkTo: this PSID never answered a private reply to a comment.
     });
   });
 
@@ -448,13 +449,36 @@ describe('Facebook comments', () => {
     // The commenter answers in Messenger under their PSID: the message points at the commenter.
     graph.userWrote(COMMENTER_PSID, clock.now());
     const [msg] = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'BR-123456')] })));
-    // The channel resolves the link from its own values: the message names the commenter.
+    // The channel resolves the link itself: the message names the commenter whose case it continues.
     expect(msg?.linkTo).toEqual({ customerPlatformId: COMMENTER });
     expect(await store.values.get('messenger', psidLinkKey(COMMENTER_PSID))).toBe(COMMENTER);
+    // Another instance (or this one after a restart) knows it from the store.
+    const other = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+    const [again2] = await other.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'ci sei?')] })));
+    expect(again2?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+    await other.stop?.();
 
     // Private messages addressed to the commenter now reach their PSID.
     await channel.send(outboxItem({ recipient: COMMENTER, customerLastMessageAt: clock.now().toISOString(), author: operator() }));
     expect(graph.sentMessages().at(-1)?.body).toMatchObject({ recipient: { id: COMMENTER_PSID }, messaging_type: 'RESPONSE' });
+  });
+
+  it('sees a link another instance made once its "no link" answer is older than UNLINKED_MS', async () => {
+    const dm = (text: string) => signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, text)] }));
+    // This instance hears from the PSID before any private reply: no link (remembered for a while).
+    expect((await channel.parse(dm('ciao')))[0]?.linkTo).toBeUndefined();
+    // Another instance on the same store sends the private reply and records the link.
+    const comment = '555_2077';
+    graph.addComment({ commentId: comment, postId: POST, fromId: COMMENTER, psid: COMMENTER_PSID, createdAt: clock.now(), message: 'Dov’è il mio ordine?' });
+    const other = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+    await other.parse(signedRequest(pageWebhook(PAGE_ID, { changes: [commentChange({ postId: POST, commentId: comment, fromId: COMMENTER, message: 'Dov’è il mio ordine?' })] })));
+    await other.send(outboxItem({ recipient: COMMENTER, inReplyTo: comment, customerLastMessageAt: START, reply: { kind: 'text', text: 'Scrivici qui.' } }));
+    expect((await other.parse(dm('eccomi')))[0]?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+    // This one trusts its "no link" for UNLINKED_MS, then asks the store again.
+    expect((await channel.parse(dm('eccomi')))[0]?.linkTo).toBeUndefined();
+    clock.advance(UNLINKED_MS);
+    expect((await channel.parse(dm('eccomi')))[0]?.linkTo).toEqual({ customerPlatformId: COMMENTER });
+    await other.stop?.();
   });
 
   it('refuses a private reply to a comment older than 7 days', async () => {

@@ -3,7 +3,7 @@
  * Shared set-up for the X channel tests: config pointing at the fake X API, signed requests,
  * a values store, outbox items.
  */
-import type { Config } from '../../../src/config/config.js';
+import type { TwitterSettings } from '../../../src/channels/twitter/index.js';
 import type { ChannelRequest, Store } from '../../../src/core/ports.js';
 import type { OutboxItem } from '../../../src/core/types.js';
 import { xHmac } from '../../fakes/x-api/fake-x-api.js';
@@ -16,7 +16,7 @@ export const BRAND = { id: '2244994945', username: 'BottegaRossi' };
 export const CUSTOMER = { id: '3001969357', username: 'giulia_b' };
 
 /** The channel's configuration pointing at the fake X API. */
-export function twitterConfig(origin: string, overrides: Partial<NonNullable<Config['twitter']>> = {}): NonNullable<Config['twitter']> {
+export function twitterConfig(origin: string, overrides: Partial<TwitterSettings> = {}): TwitterSettings {
   return {
     apiKey: API_KEY,
     apiSecret: API_SECRET,

@@ -300,6 +300,28 @@ describe('private reach', () => {
     expect(await channel.privateReach!(asCustomer(later.id))).toBe('open');
     expect(x.calls.filter((c) => c.route === ROUTES.user)).toHaveLength(2);
   });
+
+  it('is what the channel remembers itself: in memory, and in its store values for a restart or another instance', async () => {
+    const fan = x.addUser({ id: '4000000005', username: 'fan', followsBrand: true });
+    expect(await channel.privateReach!(asCustomer(fan.id))).toBe('open');
+    expect(JSON.parse(store.map.get(`twitter:reach:${fan.id}`)!)).toMatchObject({ reach: 'open' });
+    // Not from the customer record (core keeps no follow state): from the channel.
+    store.map.clear();
+    expect(await channel.privateReach!(asCustomer(fan.id))).toBe('open'); // from memory: X is not asked again
+    expect(x.calls.filter((c) => c.route === ROUTES.user)).toHaveLength(1);
+    // Another instance on a store that knows it asks X nothing; on an empty one it asks.
+    const stored = JSON.stringify({ reach: 'open', at: clock.now().getTime() });
+    store.map.set(`twitter:reach:${fan.id}`, stored);
+    const other = makeChannel();
+    expect(await other.privateReach!(asCustomer(fan.id))).toBe('open');
+    expect(x.calls.filter((c) => c.route === ROUTES.user)).toHaveLength(1);
+    store.map.clear();
+    const third = makeChannel();
+    expect(await third.privateReach!(asCustomer(fan.id))).toBe('open');
+    expect(x.calls.filter((c) => c.route === ROUTES.user)).toHaveLength(2);
+    await other.stop!();
+    await third.stop!();
+  });
 });
 
 describe('hiding a post with private data', () => {

@@ -59,6 +59,27 @@ describe('the web chat', () => {
     expect(replay).toMatch(/PayPal/);
   });
 
+  it('is served through its adapter\'s routes, like every channel', async () => {
+    const routes = t.app.channels.get('webchat')?.routes?.map((r) => `${r.method} ${r.path}`);
+    expect(routes).toEqual(['GET /chat', 'POST /chat/api/messages', 'GET /chat/api/events']);
+    const page = await fetch(`${base}/chat`);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('ends an open event stream when the app closes (the channel ends it, before the server grace for open sockets)', async () => {
+    const session = `wc${Date.now()}end`;
+    const res = await fetch(`${base}/chat/api/events?session=${session}`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const started = Date.now();
+    const closing = t.close();
+    let done = false;
+    while (!done) done = (await reader.read()).done; // the channel ended the stream
+    expect(Date.now() - started).toBeLessThan(900); // before the server's 1 s grace would cut the socket
+    await closing;
+  });
+
   it('shows an operator reply sent later to the open page', async () => {
     const session = `wc${Date.now()}op`;
     await fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, text: 'voglio parlare con un operatore' }) });
