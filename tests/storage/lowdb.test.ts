@@ -157,7 +157,8 @@ describe('the lowdb store on disk', () => {
     expect(main.values).toEqual({ first: '1' });
     expect(main.messages.length).toBeGreaterThan(0);
     expect(main.messages.length).toBeLessThan(40);
-    // Reopen without close() (as after a crash): main file + journal give everything.
+    // Reopen without close() (as after a crash, whose lock goes with the process): main file + journal give everything.
+    await store.lock()!.release();
     const again = createLowdbStore({ file });
     await again.init();
     expect((await again.listMessages({ conversationId: 'cv1' })).length).toBe(40);
@@ -175,6 +176,7 @@ describe('the lowdb store on disk', () => {
     await store.setValue('kept', 'yes');
     const journal = readFileSync(`${file}.journal`, 'utf8');
     writeFileSync(`${file}.journal`, `${journal}[2,[["value",{"name":"torn","va`);
+    await store.lock()!.release();
     const reopened = await open(file);
     expect(await reopened.getValue('kept')).toBe('yes');
     expect(await reopened.getValue('torn')).toBeUndefined();
@@ -183,6 +185,7 @@ describe('the lowdb store on disk', () => {
     expect(await (await open(file)).getValue('after')).toBe('ok');
 
     const damaged = join(tempDir(), 'sportello.json');
+    await (await open(damaged)).close();
     writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a","value":"1"}]]]\n{oops\n[3,[["value",{"name":"b","value":"2"}]]]\n`);
     await expect(createLowdbStore({ file: damaged }).init()).rejects.toThrow(/sportello\.json\.journal:2: not valid JSON/);
     writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a"}]]]\n`);

@@ -44,7 +44,8 @@ import {
   type StoreSnapshot,
 } from '../snapshot.js';
 import { DurableJsonFile } from './durable-json-file.js';
-import { createJournal } from './journal.js';
+import { acquireFileLock, type FileLock } from './file-lock.js';
+import { checkJournal, createJournal } from './journal.js';
 
 /** Options of the embedded store. */
 export interface LowdbStoreOptions {
@@ -61,6 +62,10 @@ export interface LowdbStoreOptions {
   wholeFileBelowBytes?: number;
   /** The journal is folded into the main file once it is larger than this and than twice the file (default 8 MiB). */
   compactAfterBytes?: number;
+  /** The inter-process lock taken at `init()` (`file-lock.ts`): what holds it, how long to wait for a short-lived holder. */
+  lock?: { command?: string; waitMs?: number };
+  /** Told about what start-up repaired (a stale lock taken over, a torn last journal line cut off). Default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 /** The embedded store, plus what `sportello export/import` needs. */
@@ -73,6 +78,8 @@ export interface LowdbStore extends Store {
   flush(): Promise<void>;
   /** How many times the file was written since init (writes arriving together share one). */
   fileWrites(): number;
+  /** The inter-process lock held while open (a server adds its admin socket to it). */
+  lock(): FileLock | undefined;
 }
 
 /** Records serialised per slice while compacting: a slice takes about a millisecond. */
@@ -231,6 +238,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   const caseRevs = new Map<string, number>();
 
   let state: 'new' | 'open' | 'closed' = 'new';
+  const warn = options.onWarning ?? ((message: string) => process.stderr.write(`sportello: ${message}\n`));
+  let lock: FileLock | undefined;
   let lastPrune = 0;
   let writes = 0;
 
@@ -545,26 +554,25 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     }
   }
 
-  /** Replays the journal left by the last run (a torn last line was never acknowledged). */
+  /** Replays the journal left by the last run, once it is checked whole (`checkJournal`). */
   async function replayJournal(): Promise<boolean> {
-    const { lines, tornTail } = await journal.read();
-    lines.forEach((line, i) => {
-      let parsed: ReturnType<typeof journalLineSchema.safeParse>;
-      try {
-        parsed = journalLineSchema.safeParse(JSON.parse(line));
-      } catch (err) {
-        throw new StoreError(`${journalFile}:${i + 1}: not valid JSON (${(err as Error).message}); the journal is damaged`, { cause: err });
-      }
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new StoreError(`${journalFile}:${i + 1}: not a journal entry (${issue?.path.join('.')}: ${issue?.message}); the journal is damaged`);
-      }
-      const [lineSeq, puts] = parsed.data;
-      if (lineSeq <= seq) return;
-      for (const put of puts as Put[]) apply(put);
-      seq = lineSeq;
+    const contents = await journal.read();
+    const { entries, torn } = checkJournal<Put[]>(contents, {
+      mainFile: options.file,
+      mainFileExists: mainFile.bytes > 0,
+      fileSeq: seq,
+      parse: (value) => {
+        const parsed = journalLineSchema.safeParse(value);
+        if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)[0] ?? 'invalid' };
+        return { seq: parsed.data[0], value: parsed.data[1] as Put[] };
+      },
     });
-    return lines.length > 0 || tornTail;
+    if (torn) warn(`${torn.file}:${torn.line}: incomplete last line (${torn.bytes} bytes), a write cut short by a crash and never acknowledged; dropped`);
+    for (const entry of entries) {
+      for (const put of entry.value) apply(put);
+      seq = entry.seq;
+    }
+    return contents.present;
   }
 
   function load(snapshot: StoreSnapshot): void {
@@ -617,30 +625,42 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     return best;
   }
 
+  /** Reads the main file and the journal (checked), under the lock. */
+  async function openFiles(): Promise<void> {
+    try {
+      await db.read();
+    } catch (err) {
+      throw new StoreError(`cannot open ${options.file}: ${(err as Error).message}`, { cause: err });
+    }
+    load(db.data);
+    let replayed: boolean;
+    try {
+      replayed = await replayJournal();
+      await journal.open();
+    } catch (err) {
+      await journal.close();
+      throw err instanceof StoreError ? err : new StoreError(`cannot open ${journalFile}: ${(err as Error).message}`, { cause: err });
+    }
+    pruneInbound();
+    // One process owns the file: replies a previous run had claimed but not finished are due now.
+    for (const item of outbox.values()) if (item.status === 'sending') putOutbox({ ...item, notBefore: 0 });
+    // Fold what the last run left in the journal into the main file; a new store gets its main
+    // file before any journal line, so a journal without its main file is always damage.
+    if (replayed || mainFile.bytes === 0) await compact();
+  }
+
   const store: LowdbStore = {
     async init() {
       if (state === 'open') return;
       if (state === 'closed') throw new StoreError('lowdb store cannot be reopened after close(); create a new one');
       mkdirSync(dirname(options.file), { recursive: true });
+      lock = await acquireFileLock(options.file, { ...options.lock, onStale: warn });
       try {
-        await db.read();
+        await openFiles();
       } catch (err) {
-        throw new StoreError(`cannot open ${options.file}: ${(err as Error).message}`, { cause: err });
+        await lock.release();
+        throw err;
       }
-      load(db.data);
-      let replayed: boolean;
-      try {
-        replayed = await replayJournal();
-        await journal.open();
-      } catch (err) {
-        await journal.close();
-        throw err instanceof StoreError ? err : new StoreError(`cannot open ${journalFile}: ${(err as Error).message}`, { cause: err });
-      }
-      pruneInbound();
-      // One process owns the file: replies a previous run had claimed but not finished are due now.
-      for (const item of outbox.values()) if (item.status === 'sending') putOutbox({ ...item, notBefore: 0 });
-      // Fold what the last run left in the journal into the main file (and drop a torn line).
-      if (replayed) await compact();
       state = 'open';
     },
 
@@ -655,7 +675,10 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       // Leave one self-contained file behind.
       if (journal.bytes() > 0 || compactNext) await compact();
       await journal.close();
+      await lock?.release();
     },
+
+    lock: () => lock,
 
     async flush() {
       // Lines queued without a write of their own (claims) go out now too.
