@@ -10,8 +10,9 @@
  * server still starting) is waited for, up to `waitMs`; a live server is refused at once:
  * `LockHeldError` names it, and the CLI then sends its command to that server instead.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { StoreError } from '../../core/errors.js';
 
@@ -22,6 +23,8 @@ export interface LockHolder {
   started?: number;
   /** ISO time the lock was taken. */
   since: string;
+  /** Random, to tell two locks of one process apart. */
+  token?: string;
   /** What holds it: `sportello start`, `sportello operator add`, a test… */
   command?: string;
   /** Set by a server once it accepts commands on this Unix socket. */
@@ -32,6 +35,7 @@ const holderSchema = z.object({
   pid: z.number().int().positive(),
   started: z.number().int().nonnegative().optional(),
   since: z.string(),
+  token: z.string().optional(),
   command: z.string().optional(),
   socket: z.string().min(1).optional(),
 });
@@ -71,8 +75,10 @@ export function lockFileOf(file: string): string {
   return `${file}.lock`;
 }
 
-/** Locks held by this process, with their `since` (a second store on the same file in one process is refused too). */
+/** Locks held by this process, with their token (a second store on the same file in one process is refused too). */
 const heldHere = new Map<string, string>();
+/** Tokens of locks this process is taking right now. */
+const takingHere = new Set<string>();
 
 /** Start time of process `pid` in clock ticks since boot, where /proc tells it (Linux). */
 export function processStartTime(pid: number): number | undefined {
@@ -91,7 +97,7 @@ export function processStartTime(pid: number): number | undefined {
 /** True while the process that wrote `holder` is running. */
 export function isAlive(holder: LockHolder): boolean {
   // A lock naming this very pid is ours only if this process took it (a container restarts with the same pid).
-  if (holder.pid === process.pid) return [...heldHere.values()].includes(holder.since);
+  if (holder.pid === process.pid) return holder.token !== undefined && (takingHere.has(holder.token) || [...heldHere.values()].includes(holder.token));
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
@@ -116,7 +122,7 @@ export async function readLockHolder(lockFile: string): Promise<LockHolder | und
     const parsed = holderSchema.safeParse(JSON.parse(text));
     if (parsed.success) return parsed.data;
   } catch {
-    // Not JSON: a holder that died while writing it (the file is created, then written).
+    // Not JSON: damaged (locks are written whole before they get their name), so not a holder.
   }
   return { pid: 0, since: '' };
 }
@@ -143,8 +149,40 @@ export async function acquireFileLock(file: string, options: AcquireOptions = {}
     pid: process.pid,
     ...(processStartTime(process.pid) !== undefined ? { started: processStartTime(process.pid) } : {}),
     since: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
     command: options.command ?? (process.argv.slice(2).join(' ') || 'node'),
   };
+  const token = mine.token!;
+  takingHere.add(token);
+  try {
+    await take(file, lockFile, mine, options);
+  } finally {
+    takingHere.delete(token);
+  }
+  heldHere.set(lockFile, token);
+  let current = mine;
+  let released = false;
+  return {
+    path: lockFile,
+    async update(change) {
+      if (released) return;
+      current = { ...current, ...change };
+      // Written aside and renamed over: a reader sees the old or the new content, never half.
+      const temp = `${lockFile}.${process.pid}.tmp`;
+      await writeFile(temp, JSON.stringify(current), { mode: 0o600 });
+      await rename(temp, lockFile);
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      heldHere.delete(lockFile);
+      const holder = await readLockHolder(lockFile).catch(() => undefined);
+      if (holder?.pid === process.pid && holder.token === token) await rm(lockFile, { force: true });
+    },
+  };
+}
+
+async function take(file: string, lockFile: string, mine: LockHolder, options: AcquireOptions): Promise<void> {
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   for (;;) {
     if (await tryCreate(lockFile, mine)) break;
@@ -174,44 +212,25 @@ export async function acquireFileLock(file: string, options: AcquireOptions = {}
     }
     await sleep(50);
   }
-  heldHere.set(lockFile, mine.since);
-  let current = mine;
-  let released = false;
-  return {
-    path: lockFile,
-    async update(change) {
-      if (released) return;
-      current = { ...current, ...change };
-      // Written aside and renamed over: a reader sees the old or the new content, never half.
-      const temp = `${lockFile}.${process.pid}.tmp`;
-      await writeFile(temp, JSON.stringify(current), { mode: 0o600 });
-      await rename(temp, lockFile);
-    },
-    async release() {
-      if (released) return;
-      released = true;
-      heldHere.delete(lockFile);
-      const holder = await readLockHolder(lockFile).catch(() => undefined);
-      if (holder?.pid === process.pid && holder.since === mine.since) await rm(lockFile, { force: true });
-    },
-  };
 }
 
-/** Creates the lock file exclusively with `holder`; false when it exists. */
+/**
+ * Creates the lock file with `holder` in it, only if it does not exist: the content is written
+ * to a file of our own, then hard-linked to the lock's name (atomic, and fails if the name is
+ * taken), so nobody ever reads a lock file that exists but is not written yet. False when taken.
+ */
 async function tryCreate(lockFile: string, holder: LockHolder): Promise<boolean> {
-  let handle;
+  const temp = `${lockFile}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(temp, JSON.stringify(holder), { mode: 0o600 });
   try {
-    handle = await open(lockFile, 'wx', 0o600);
+    await link(temp, lockFile);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw new StoreError(`cannot create ${lockFile}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    await handle.writeFile(JSON.stringify(holder));
   } finally {
-    await handle.close();
+    await rm(temp, { force: true });
   }
-  return true;
 }
 
 /**
@@ -230,7 +249,7 @@ async function takeOver(lockFile: string, stale: LockHolder, mine: LockHolder): 
   }
   try {
     const now = await readLockHolder(lockFile);
-    if (now && (now.pid !== stale.pid || now.since !== stale.since)) return false;
+    if (now && (now.pid !== stale.pid || now.since !== stale.since || now.token !== stale.token)) return false;
     await rm(lockFile, { force: true });
     return await tryCreate(lockFile, mine);
   } finally {
