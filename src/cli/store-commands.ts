@@ -84,8 +84,12 @@ async function prepareRequest(argv: string[], io: Io): Promise<AdminRequest | nu
   return { v: 1, argv };
 }
 
-/** How long the CLI keeps trying a server that holds the file but does not answer yet (it may be starting). */
-const SERVER_ANSWER_WITHIN_MS = 30_000;
+/**
+ * How long the CLI keeps trying a server that holds the file and names its socket but does not
+ * answer (it may be shutting down, its lock not yet released). A server still starting has no
+ * socket in its lock yet: opening the store waits for it instead (30 s).
+ */
+const SERVER_ANSWER_WITHIN_MS = 10_000;
 
 /**
  * Runs a store command from the CLI. `dataFile` is the embedded store's file (undefined with
@@ -93,9 +97,15 @@ const SERVER_ANSWER_WITHIN_MS = 30_000;
  * to it; otherwise `local` runs it here, opening the store (which takes the lock, waiting for a
  * short-lived holder). A server that took the lock meanwhile is asked instead.
  */
-export async function runStoreCommandFromCli(argv: string[], io: Io, dataFile: string | undefined, local: (io: Io) => Promise<number>): Promise<number> {
+export async function runStoreCommandFromCli(
+  argv: string[],
+  io: Io,
+  dataFile: string | undefined,
+  local: (io: Io) => Promise<number>,
+  options: { answerWithinMs?: number } = {},
+): Promise<number> {
   if (dataFile === undefined) return local(io);
-  const deadline = Date.now() + SERVER_ANSWER_WITHIN_MS;
+  const deadline = Date.now() + (options.answerWithinMs ?? SERVER_ANSWER_WITHIN_MS);
   let request: AdminRequest | undefined;
   let localIo = io;
   for (;;) {
