@@ -78,7 +78,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       store = createPostgresStore({ url: config.databaseUrl });
       bus ??= createPostgresEventBus({ url: config.databaseUrl, onError: (err, context) => logger.warn({ err }, context) });
     } else {
-      store = createLowdbStore({ file: config.dataFile });
+      store = createLowdbStore({ file: config.dataFile, onWarning: (message) => logger.warn(message) });
     }
   }
   bus ??= createLocalEventBus();

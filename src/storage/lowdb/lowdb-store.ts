@@ -658,6 +658,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       try {
         await openFiles();
       } catch (err) {
+        await journal.close();
         await lock.release();
         throw err;
       }
