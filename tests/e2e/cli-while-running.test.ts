@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { runStoreCommandFromCli } from '../../src/cli/store-commands.js';
 import type { FaqSuggestion } from '../../src/core/types.js';
-import { lockFileOf } from '../../src/storage/lowdb/file-lock.js';
+import { acquireFileLock, lockFileOf } from '../../src/storage/lowdb/file-lock.js';
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import {
   ROOT,
@@ -296,6 +296,30 @@ describe('sportello start refuses to start on a store it cannot trust', () => {
     // The first one is unharmed.
     const health = await fetch(`${first.url}/healthz`);
     expect(health.status).toBe(200);
+  }, 120_000);
+
+  it('a server starting while a CLI command holds the file waits for it, then starts', async () => {
+    const setup = await setUp();
+    // This test process plays a CLI command holding the file (as `sportello import` does while it runs).
+    const held = await acquireFileLock(setup.dataFile, { command: 'sportello import' });
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--disable-warning=DEP0111', BIN, 'start'], { cwd: ROOT, env: instanceEnv(setup.deployment, port), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    });
+    // The server reaches the store, finds it held, and says it waits (up to 10 s).
+    expect(await waitUntil(() => output.includes('waiting up to 10 s'), 30_000)).toBe(true);
+    expect(output).toMatch(/sportello\.json is in use by pid \d+ \(sportello import\).*waiting up to 10 s for it to finish/);
+    expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)).not.toBe(200);
+    await held.release();
+    const healthy = await waitUntil(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false), 60_000, 100);
+    expect(healthy).toBe(true);
+    expect((JSON.parse(readFileSync(lockFileOf(setup.dataFile), 'utf8')) as { pid: number }).pid).toBe(child.pid);
   }, 120_000);
 
   it('takes over the lock of a server that was killed, saying so', async () => {

@@ -68,6 +68,8 @@ export interface AcquireOptions {
   waitMs?: number;
   /** Told when a stale lock of a dead process is taken over. */
   onStale?: (message: string) => void;
+  /** Told once when a live holder is waited for. */
+  onWait?: (message: string) => void;
 }
 
 /** The lock file of a lowdb file. */
@@ -183,7 +185,9 @@ export async function acquireFileLock(file: string, options: AcquireOptions = {}
 }
 
 async function take(file: string, lockFile: string, mine: LockHolder, options: AcquireOptions): Promise<void> {
-  const deadline = Date.now() + (options.waitMs ?? 10_000);
+  const waitMs = options.waitMs ?? 10_000;
+  const deadline = Date.now() + waitMs;
+  let told = false;
   for (;;) {
     if (await tryCreate(lockFile, mine)) break;
     const holder = await readLockHolder(lockFile);
@@ -209,6 +213,10 @@ async function take(file: string, lockFile: string, mine: LockHolder, options: A
     }
     if (Date.now() >= deadline) {
       throw new LockHeldError(`${file} is in use by ${describeHolder(holder)}; gave up waiting for it (${lockFile})`, lockFile, holder);
+    }
+    if (!told && waitMs > 0) {
+      told = true;
+      options.onWait?.(`${file} is in use by ${describeHolder(holder)}: waiting up to ${Math.round(waitMs / 1000)} s for it to finish`);
     }
     await sleep(50);
   }

@@ -654,7 +654,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       if (state === 'open') return;
       if (state === 'closed') throw new StoreError('lowdb store cannot be reopened after close(); create a new one');
       mkdirSync(dirname(options.file), { recursive: true });
-      lock = await acquireFileLock(options.file, { ...options.lock, onStale: warn });
+      lock = await acquireFileLock(options.file, { ...options.lock, onStale: warn, onWait: warn });
       try {
         await openFiles();
       } catch (err) {
