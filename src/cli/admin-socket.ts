@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
+import { StoreError } from '../core/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { LockHolder } from '../storage/lowdb/file-lock.js';
 
@@ -75,9 +76,10 @@ export async function startAdminSocket(options: { path: string; run: AdminRunner
     void done.finally(() => running.delete(done));
   });
   await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
+    const fail = (err: Error) => reject(new StoreError(`cannot listen for CLI commands on ${path}: ${err.message}`, { cause: err }));
+    server.once('error', fail);
     server.listen(path, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolveListen();
     });
   });

@@ -78,7 +78,12 @@ async function start(io: Io): Promise<number> {
   // The embedded store: CLI commands run meanwhile are sent here (one process per file).
   const admin = config.databaseUrl
     ? undefined
-    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, logger: app.logger });
+    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, logger: app.logger }).catch(
+        async (err: unknown) => {
+          await app.close();
+          throw err;
+        },
+      );
   const url = await app.listen();
   const on = [...app.channels.keys()].join(', ');
   app.logger.info({ url, channels: on, store: config.databaseUrl ? 'postgres' : config.dataFile }, 'Sportello is ready');
