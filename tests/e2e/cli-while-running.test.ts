@@ -122,6 +122,11 @@ describe('CLI store commands while the server runs on the embedded store', () =>
     await server.stop();
     expect(existsSync(lockFileOf(data.dataFile))).toBe(false);
     expect(readFileSync(data.dataFile, 'utf8')).toContain('Marta Rossi');
+    // With no server running, the command opens the file itself (under the lock, released after).
+    const offline = await cli(['operator', 'list'], env);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toMatch(/Luca Bianchi/);
+    expect(existsSync(lockFileOf(data.dataFile))).toBe(false);
     server = await startInstance('server again', deployment, { timeoutMs: 60_000 });
     cleanups.push(() => server.stop());
     await login(server.url, 'Marta Rossi', PASSWORD);
