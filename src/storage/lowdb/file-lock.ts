@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { StoreError } from '../../core/errors.js';
 
@@ -124,7 +124,7 @@ export async function readLockHolder(lockFile: string): Promise<LockHolder | und
     const parsed = holderSchema.safeParse(JSON.parse(text));
     if (parsed.success) return parsed.data;
   } catch {
-    // Not JSON: damaged (locks are written whole before they get their name), so not a holder.
+    // Not JSON: damaged, or (without hard links) still being written; `take` tells them apart by age.
   }
   return { pid: 0, since: '' };
 }
@@ -193,6 +193,11 @@ async function take(file: string, lockFile: string, mine: LockHolder, options: A
     if (await tryCreate(lockFile, mine)) break;
     const holder = await readLockHolder(lockFile);
     if (!holder) continue; // released meanwhile: try again at once
+    if (holder.pid === 0 && (await stat(lockFile).then((st) => Date.now() - st.mtimeMs < 2000, () => false))) {
+      // Unreadable and new: maybe being written (file systems without hard links); look again.
+      await sleep(50);
+      continue;
+    }
     if (holder.pid === 0 || !isAlive(holder)) {
       if (await takeOver(lockFile, holder, mine)) {
         options.onStale?.(
@@ -235,11 +240,31 @@ async function tryCreate(lockFile: string, holder: LockHolder): Promise<boolean>
     await link(temp, lockFile);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A file system without hard links: create the name exclusively, then write it.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') return createExclusive(lockFile, holder);
     throw new StoreError(`cannot create ${lockFile}: ${(err as Error).message}`, { cause: err });
   } finally {
     await rm(temp, { force: true });
   }
+}
+
+async function createExclusive(lockFile: string, holder: LockHolder): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(lockFile, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new StoreError(`cannot create ${lockFile}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    await handle.writeFile(JSON.stringify(holder));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
 }
 
 /**
