@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
@@ -194,6 +194,23 @@ describe('the lowdb file lock', () => {
     expect(warnings).toEqual([expect.stringMatching(new RegExp(`sportello\\.json\\.lock was left by pid ${deadPid} \\(start\\).*no longer running; taken over by pid ${process.pid}`))]);
     expect((JSON.parse(readFileSync(lockFileOf(file), 'utf8')) as { pid: number }).pid).toBe(process.pid);
     await store.close();
+  });
+
+  it('takes over a damaged lock file once it is 2 s old (a younger one may be being written)', async () => {
+    const file = tempFile();
+    writeFileSync(lockFileOf(file), '{"pid":');
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(lockFileOf(file), old, old);
+    const { store, warnings } = await openStore(file);
+    expect(warnings).toEqual([expect.stringMatching(/sportello\.json\.lock was unreadable .*taken over by pid/)]);
+    await store.close();
+
+    writeFileSync(lockFileOf(file), '');
+    const started = Date.now();
+    const again = await openStore(file);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(again.warnings).toEqual([expect.stringMatching(/was unreadable/)]);
+    await again.store.close();
   });
 
   it('takes over a lock naming this very pid that this process did not take (a container restarted with the same pid)', async () => {
