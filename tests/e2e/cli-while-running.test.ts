@@ -250,6 +250,18 @@ describe('when the server cannot take the command', () => {
     expect(ran).toBe(false);
     expect(out).toBe('');
 
+    // The same through the real command (it tries for 10 s): exit 1, the reason on stderr, nothing on stdout.
+    const env = instanceEnv({ dataFile: data.dataFile, graphOrigin: 'http://127.0.0.1:9' }, 0);
+    const result = await cli(['operator', 'add', '--name', 'Marta', '--initials', 'MR'], env, `${PASSWORD}\n`);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^sportello operator: the Sportello server \(pid \d+\) holds the store, but its admin socket .*\.gone\.sock cannot be reached \((ENOENT|ECONNREFUSED)\); nothing was changed/);
+    expect(result.code).toBe(1);
+    const store = createLowdbStore({ file: data.dataFile, lock: { waitMs: 0 } });
+    rmSync(lockFileOf(data.dataFile));
+    await store.init();
+    expect(await store.listOperators()).toEqual([]);
+    await store.close();
+
   }, 60_000);
 });
 
