@@ -71,7 +71,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   let store = options.store;
   let bus = options.bus;
   if (!store) {
-    store = createStore(config);
+    store = createStore(config, { onWarning: (message) => logger.warn(message) });
     if (config.databaseUrl) bus ??= createPostgresEventBus({ url: config.databaseUrl, onError: (err, context) => logger.warn({ err }, context) });
   }
   bus ??= createLocalEventBus();

@@ -65,15 +65,39 @@ async function readSecretLine(io: Io, prompt: string): Promise<string | undefine
   }
 }
 
-async function add(args: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+/** Checks `operator add`'s options; the messages say what is wrong (parseArgs throws on unknown options). */
+export function parseAddArgs(args: string[]): { ok: true; data: z.infer<typeof addSchema> } | { ok: false; messages: string[] } {
   const { values } = parseArgs({
     args,
     options: { name: { type: 'string' }, initials: { type: 'string' }, role: { type: 'string', default: 'agent' } },
     strict: true,
   });
   const parsed = addSchema.safeParse(values);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) io.stderr.write(`sportello operator add: ${issue.message}\n`);
+  return parsed.success ? { ok: true, data: parsed.data } : { ok: false, messages: parsed.error.issues.map((i) => i.message) };
+}
+
+/**
+ * Reads a new operator's password from stdin: prompted for twice, unechoed, on a terminal; one
+ * line from a pipe. Returns an error message instead when it is too short or the two differ.
+ * The CLI reads it before handing `operator add` to a running server (`store-commands.ts`).
+ */
+export async function readNewPassword(io: Io, name: string): Promise<{ password: string } | { error: string }> {
+  const tty = Boolean((io.stdin as TtyInput).isTTY);
+  const password = await readSecretLine(io, `Password for ${name} (at least ${MIN_PASSWORD_LENGTH} characters): `);
+  if (password === undefined || password.length < MIN_PASSWORD_LENGTH) {
+    return { error: `the password must be at least ${MIN_PASSWORD_LENGTH} characters; nothing was saved` };
+  }
+  if (tty) {
+    const again = await readSecretLine(io, 'Repeat the password: ');
+    if (again !== password) return { error: 'the two passwords differ; nothing was saved' };
+  }
+  return { password };
+}
+
+async function add(args: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+  const parsed = parseAddArgs(args);
+  if (!parsed.ok) {
+    for (const message of parsed.messages) io.stderr.write(`sportello operator add: ${message}\n`);
     io.stderr.write(USAGE);
     return 2;
   }
@@ -82,25 +106,17 @@ async function add(args: string[], io: Io, deps: { store: Store; clock: Clock })
     io.stderr.write(`sportello operator add: an operator named "${name}" already exists\n`);
     return 1;
   }
-  const tty = Boolean((io.stdin as TtyInput).isTTY);
-  const password = await readSecretLine(io, `Password for ${name} (at least ${MIN_PASSWORD_LENGTH} characters): `);
-  if (password === undefined || password.length < MIN_PASSWORD_LENGTH) {
-    io.stderr.write(`sportello operator add: the password must be at least ${MIN_PASSWORD_LENGTH} characters; nothing was saved\n`);
+  const read = await readNewPassword(io, name);
+  if ('error' in read) {
+    io.stderr.write(`sportello operator add: ${read.error}\n`);
     return 1;
-  }
-  if (tty) {
-    const again = await readSecretLine(io, 'Repeat the password: ');
-    if (again !== password) {
-      io.stderr.write('sportello operator add: the two passwords differ; nothing was saved\n');
-      return 1;
-    }
   }
   const operator: Operator = {
     id: newId('op'),
     name,
     initials,
     role,
-    passwordHash: await hashPassword(password),
+    passwordHash: await hashPassword(read.password),
     createdAt: deps.clock.now().toISOString(),
   };
   await deps.store.directory.addOperator(operator);

@@ -4,18 +4,20 @@
  */
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ConfigError, CorpusError } from '../core/errors.js';
+import { ConfigError, CorpusError, StoreError } from '../core/errors.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { createSportello } from '../app.js';
 import { createConsoleChannel } from '../channels/console/index.js';
 import { runConversationTests } from '../testing/conversation-tests.js';
-import { createStore } from '../storage/index.js';
+import { createStore, type AnyStore } from '../storage/index.js';
 import { systemClock, type Store } from '../core/ports.js';
 import { createSilentLogger } from '../util/logger.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutboxItem } from '../core/types.js';
+import { AdminUnreachableError } from './admin-socket.js';
+import { runStoreCommand, runStoreCommandFromCli, serveStoreCommands } from './store-commands.js';
 
 /** Standard streams, passed in so commands can be driven from tests. */
 export interface Io {
@@ -61,8 +63,9 @@ function configOrExit(io: Io, overrides: Record<string, string> = {}): Readonly<
   }
 }
 
-async function openStore(config: Readonly<Config>): Promise<Store> {
-  const store = createStore(config);
+/** Opens the store for a CLI command (the embedded one under its file's lock, waiting up to 30 s for a short-lived holder). */
+async function openStore(config: Readonly<Config>, command: string): Promise<AnyStore> {
+  const store = createStore(config, { lock: { command, waitMs: 30_000 } });
   await store.init();
   return store;
 }
@@ -71,6 +74,15 @@ async function start(io: Io): Promise<number> {
   const config = configOrExit(io);
   if (!config) return 1;
   const app = await createSportello({ config });
+  // The embedded store: CLI commands run meanwhile are sent here (one process per file).
+  const admin = config.databaseUrl
+    ? undefined
+    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, logger: app.logger }).catch(
+        async (err: unknown) => {
+          await app.close();
+          throw err;
+        },
+      );
   const url = await app.listen();
   const on = [...app.channels.keys()].join(', ');
   app.logger.info({ url, channels: on, store: config.databaseUrl ? 'postgres' : config.dataFile }, 'Sportello is ready');
@@ -83,6 +95,7 @@ async function start(io: Io): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await admin?.close();
   await app.close();
   return 0;
 }
@@ -149,6 +162,19 @@ async function test(args: string[], io: Io): Promise<number> {
   return report.failed > 0 ? 1 : 0;
 }
 
+/** A store command: in the server holding the embedded store, if one runs; here otherwise. */
+async function onStore(argv: string[], io: Io, config: Readonly<Config>): Promise<number> {
+  return runStoreCommandFromCli(argv, io, config.databaseUrl ? undefined : config.dataFile, async (localIo) => {
+    const store = await openStore(config, `sportello ${argv.slice(0, 2).join(' ')}`);
+    try {
+      const where = config.databaseUrl ? 'PostgreSQL' : `lowdb file ${config.dataFile}`;
+      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, where });
+    } finally {
+      await store.close();
+    }
+  });
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const [command, ...args] = argv;
@@ -167,12 +193,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         if (args[0] === 'review') {
           const config = configOrExit(io);
           if (!config) return 1;
-          const store = await openStore(config);
-          try {
-            return await runFaqReview(args.slice(1), io, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock });
-          } finally {
-            await store.close();
-          }
+          return await onStore(argv, io, config);
         }
         io.stderr.write('usage: sportello faq lint | faq review [list|show ID|approve ID|reject ID]\n');
         return 2;
@@ -182,27 +203,22 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return await runEval(args, io);
       }
       case 'operator': {
-        const { runOperator } = await import('./operator.js');
         const config = configOrExit(io);
         if (!config) return 1;
-        const store = await openStore(config);
-        try {
-          return await runOperator(args, io, { store, clock: systemClock });
-        } finally {
-          await store.close();
-        }
+        return await onStore(argv, io, config);
       }
       case 'migrate': {
         const { runMigrate } = await import('./store-admin.js');
         return await runMigrate(args, io, loadEnv());
       }
-      case 'export': {
-        const { runExport } = await import('./store-admin.js');
-        return await runExport(args, io, loadEnv());
-      }
+      case 'export':
       case 'import': {
-        const { runImport } = await import('./store-admin.js');
-        return await runImport(args, io, loadEnv());
+        const { readEnv, runExport, runImport } = await import('./store-admin.js');
+        const env = loadEnv();
+        const storeEnv = readEnv(env, io);
+        if (!storeEnv) return 2;
+        const run = command === 'export' ? runExport : runImport;
+        return await runStoreCommandFromCli(argv, io, storeEnv.DATABASE_URL ? undefined : storeEnv.SPORTELLO_DATA, (localIo) => run(args, localIo, env));
       }
       case undefined:
       case 'help':
@@ -219,8 +235,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`sportello: the FAQ or intents have errors:\n${err.message}\n`);
       return 1;
     }
-    if (err instanceof ConfigError) {
-      io.stderr.write(`sportello: ${err.message}\n`);
+    if (err instanceof ConfigError || err instanceof StoreError || err instanceof AdminUnreachableError) {
+      // A store that cannot be opened (damaged journal, file in use) or a server that cannot be asked.
+      io.stderr.write(`sportello${command && command !== 'start' ? ` ${command}` : ''}: ${err.message}\n`);
       return 1;
     }
     throw err;

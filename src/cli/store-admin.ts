@@ -9,6 +9,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { createStore, type AnyStore } from '../storage/index.js';
+import { LockHeldError } from '../storage/lowdb/file-lock.js';
 import { createPostgresStore } from '../storage/postgres/index.js';
 import { parseStoreSnapshot, type StoreSnapshot } from '../storage/snapshot.js';
 
@@ -27,18 +28,20 @@ const envSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
 });
-type StoreEnv = z.infer<typeof envSchema>;
+export type StoreEnv = z.infer<typeof envSchema>;
 
 type AdminStore = AnyStore;
 
-function readEnv(env: Record<string, string | undefined>, io: StoreAdminIo): StoreEnv | undefined {
+/** The store chosen by the environment (DATABASE_URL, else SPORTELLO_DATA); undefined after printing what is wrong. */
+export function readEnv(env: Record<string, string | undefined>, io: StoreAdminIo): StoreEnv | undefined {
   const parsed = envSchema.safeParse(env);
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) io.stderr.write(`sportello: ${issue.path.join('.')} ${issue.message}\n`);
   return undefined;
 }
 
-function describeStore(env: StoreEnv): string {
+/** How a summary names the store (never a password). */
+export function describeStore(env: StoreEnv): string {
   if (env.DATABASE_URL) {
     const u = new URL(env.DATABASE_URL);
     // Never print the password.
@@ -47,8 +50,8 @@ function describeStore(env: StoreEnv): string {
   return `lowdb file ${env.SPORTELLO_DATA}`;
 }
 
-async function openStore(env: StoreEnv): Promise<AdminStore> {
-  const store: AdminStore = createStore({ databaseUrl: env.DATABASE_URL, dataFile: env.SPORTELLO_DATA, poolSize: 2 });
+async function openStore(env: StoreEnv, command: string): Promise<AdminStore> {
+  const store: AdminStore = createStore({ databaseUrl: env.DATABASE_URL, dataFile: env.SPORTELLO_DATA, poolSize: 2 }, { lock: { command, waitMs: 30_000 } });
   try {
     await store.init();
   } catch (err) {
@@ -118,22 +121,38 @@ export async function runMigrate(argv: readonly string[], io: StoreAdminIo, env:
   }
 }
 
-/** `sportello export [FILE|-]`: writes the whole store as one JSON document (stdout by default). */
-export async function runExport(argv: readonly string[], io: StoreAdminIo, env: Record<string, string | undefined>): Promise<number> {
+const EXPORT_HELP =
+  'Usage: sportello export [FILE]\n  Writes the whole store (conversations, customers, cases, messages, outbox, operators,\n  suggestions, values) as JSON to FILE, or to stdout when FILE is absent or "-".\n  The document holds customers\' messages: keep it private.\n';
+const IMPORT_HELP =
+  'Usage: sportello import FILE\n  Reads an export (FILE, or stdin with "-") into the store chosen by DATABASE_URL or\n  SPORTELLO_DATA. Records are matched by id, so importing twice changes nothing.\n  With the embedded store, a running server does the import (its admin socket).\n';
+
+/** What export and import need of a store. */
+export type SnapshotStore = Pick<AdminStore, 'exportAll' | 'importAll'>;
+
+/** A store command can't run here: a running server holds the lowdb file (the CLI sends it there). */
+function heldByServer(err: unknown): boolean {
+  return err instanceof LockHeldError && err.holder.socket !== undefined;
+}
+
+/** Checks export's arguments; an exit code when there is nothing more to do. */
+function exportArgs(argv: readonly string[], io: StoreAdminIo): number | undefined {
   if (wantsHelp(argv)) {
-    io.stdout.write('Usage: sportello export [FILE]\n  Writes the whole store (conversations, customers, cases, messages, outbox, operators,\n  suggestions, values) as JSON to FILE, or to stdout when FILE is absent or "-".\n  The document holds customers\' messages: keep it private.\n');
+    io.stdout.write(EXPORT_HELP);
     return 0;
   }
   if (argv.length > 1) {
     io.stderr.write(`sportello export: expected at most one FILE, got ${argv.length} arguments\n`);
     return 2;
   }
-  const storeEnv = readEnv(env, io);
-  if (!storeEnv) return 2;
+  return undefined;
+}
+
+/** `export [FILE|-]` against an open store (`where` names it in the summary). Runs in the CLI or in the server holding the store. */
+export async function exportFromStore(argv: readonly string[], io: StoreAdminIo, store: SnapshotStore, where: string): Promise<number> {
+  const done = exportArgs(argv, io);
+  if (done !== undefined) return done;
   const target = argv[0];
-  let store: AdminStore | undefined;
   try {
-    store = await openStore(storeEnv);
     const snapshot = await store.exportAll();
     const text = `${JSON.stringify(snapshot, null, 2)}\n`;
     if (target === undefined || target === '-') {
@@ -144,50 +163,104 @@ export async function runExport(argv: readonly string[], io: StoreAdminIo, env: 
       await writeFile(temp, text, { encoding: 'utf8', mode: 0o600 });
       await rename(temp, target);
     }
-    io.stderr.write(`Exported ${counts(snapshot)} from ${describeStore(storeEnv)}${target && target !== '-' ? ` to ${target}` : ''}.\n`);
+    io.stderr.write(`Exported ${counts(snapshot)} from ${where}${target && target !== '-' ? ` to ${target}` : ''}.\n`);
     return 0;
   } catch (err) {
     return report(io, 'export', err);
-  } finally {
-    await store?.close();
   }
 }
 
-/** `sportello import FILE|-`: merges an export into the configured store (idempotent). */
-export async function runImport(argv: readonly string[], io: StoreAdminIo, env: Record<string, string | undefined>): Promise<number> {
+/** `sportello export [FILE|-]`: writes the whole store as one JSON document (stdout by default). */
+export async function runExport(argv: readonly string[], io: StoreAdminIo, env: Record<string, string | undefined>): Promise<number> {
+  const done = exportArgs(argv, io);
+  if (done !== undefined) return done;
+  const storeEnv = readEnv(env, io);
+  if (!storeEnv) return 2;
+  let store: AdminStore | undefined;
+  try {
+    store = await openStore(storeEnv, 'sportello export');
+  } catch (err) {
+    if (heldByServer(err)) throw err;
+    return report(io, 'export', err);
+  }
+  try {
+    return await exportFromStore(argv, io, store, describeStore(storeEnv));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Checks import's arguments; an exit code when there is nothing more to do. */
+function importArgs(argv: readonly string[], io: StoreAdminIo): number | undefined {
   if (wantsHelp(argv)) {
-    io.stdout.write('Usage: sportello import FILE\n  Reads an export (FILE, or stdin with "-") into the store chosen by DATABASE_URL or\n  SPORTELLO_DATA. Records are matched by id, so importing twice changes nothing.\n  Stop the instances using an embedded (lowdb) store first.\n');
+    io.stdout.write(IMPORT_HELP);
     return 0;
   }
   if (argv.length !== 1) {
     io.stderr.write('sportello import: expected one FILE (or "-" for stdin)\n');
     return 2;
   }
-  const source = argv[0] ?? '-';
-  const storeEnv = readEnv(env, io);
-  if (!storeEnv) return 2;
+  return undefined;
+}
+
+/** Reads and checks the document to import (FILE, or stdin for "-"). */
+async function readSnapshot(source: string, io: StoreAdminIo): Promise<StoreSnapshot> {
+  const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${source === '-' ? 'stdin' : source} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseStoreSnapshot(data);
+}
+
+/** `import FILE|-` into an open store. Runs in the CLI or in the server holding the store. */
+export async function importIntoStore(argv: readonly string[], io: StoreAdminIo, store: SnapshotStore, where: string): Promise<number> {
+  const done = importArgs(argv, io);
+  if (done !== undefined) return done;
   let snapshot: StoreSnapshot;
   try {
-    const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8');
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (err) {
-      throw new Error(`${source === '-' ? 'stdin' : source} is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
-    snapshot = parseStoreSnapshot(data);
+    snapshot = await readSnapshot(argv[0] ?? '-', io);
+  } catch (err) {
+    return report(io, 'import', err);
+  }
+  return applyImport(snapshot, io, store, where);
+}
+
+async function applyImport(snapshot: StoreSnapshot, io: StoreAdminIo, store: SnapshotStore, where: string): Promise<number> {
+  try {
+    await store.importAll(snapshot);
+    io.stdout.write(`Imported ${counts(snapshot)} into ${where}.\n`);
+    return 0;
+  } catch (err) {
+    return report(io, 'import', err);
+  }
+}
+
+/** `sportello import FILE|-`: merges an export into the configured store (idempotent). */
+export async function runImport(argv: readonly string[], io: StoreAdminIo, env: Record<string, string | undefined>): Promise<number> {
+  const done = importArgs(argv, io);
+  if (done !== undefined) return done;
+  const storeEnv = readEnv(env, io);
+  if (!storeEnv) return 2;
+  // The document is read and checked before the store is opened (a bad file changes nothing).
+  let snapshot: StoreSnapshot;
+  try {
+    snapshot = await readSnapshot(argv[0] ?? '-', io);
   } catch (err) {
     return report(io, 'import', err);
   }
   let store: AdminStore | undefined;
   try {
-    store = await openStore(storeEnv);
-    await store.importAll(snapshot);
-    io.stdout.write(`Imported ${counts(snapshot)} into ${describeStore(storeEnv)}.\n`);
-    return 0;
+    store = await openStore(storeEnv, 'sportello import');
   } catch (err) {
+    if (heldByServer(err)) throw err;
     return report(io, 'import', err);
+  }
+  try {
+    return await applyImport(snapshot, io, store, describeStore(storeEnv));
   } finally {
-    await store?.close();
+    await store.close();
   }
 }

@@ -20,10 +20,18 @@ export interface StoreConfig {
 /** The store chosen by `config`, with what `sportello export/import` needs; call `init()` before use. */
 export type AnyStore = LowdbStore | PostgresStore;
 
+/** How the process opening a store runs (the embedded store's file lock names it; PostgreSQL needs none). */
+export interface StoreOpening {
+  /** Who holds the embedded store's file, and how long to wait for a short-lived holder (a CLI command). */
+  lock?: { command?: string; waitMs?: number };
+  /** Where start-up repairs are told (a stale lock taken over, a torn last journal line). */
+  onWarning?: (message: string) => void;
+}
+
 /** Creates the store `config` chooses. */
-export function createStore(config: StoreConfig): AnyStore {
+export function createStore(config: StoreConfig, opening: StoreOpening = {}): AnyStore {
   if (config.databaseUrl) return createPostgresStore({ url: config.databaseUrl, ...(config.poolSize ? { poolSize: config.poolSize } : {}) });
-  return createLowdbStore({ file: config.dataFile ?? 'data/sportello.json' });
+  return createLowdbStore({ file: config.dataFile ?? 'data/sportello.json', ...opening });
 }
 
 /** Where `config`'s store is, for messages ("PostgreSQL at host/db", "data/sportello.json"). */

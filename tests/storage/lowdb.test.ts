@@ -164,7 +164,8 @@ describe('the lowdb store on disk', () => {
     expect(main.values).toEqual({ 'test:first': '1' });
     expect(main.messages.length).toBeGreaterThan(0);
     expect(main.messages.length).toBeLessThan(40);
-    // Reopen without close() (as after a crash): main file + journal give everything.
+    // Reopen without close() (as after a crash, whose lock goes with the process): main file + journal give everything.
+    await store.lock()!.release();
     const again = createLowdbStore({ file });
     await again.init();
     expect((await again.conversations.listMessages({ conversationId: 'cv1' })).length).toBe(40);
@@ -182,6 +183,7 @@ describe('the lowdb store on disk', () => {
     await store.values.set('test', 'kept', 'yes');
     const journal = readFileSync(`${file}.journal`, 'utf8');
     writeFileSync(`${file}.journal`, `${journal}[2,[["value",{"name":"torn","va`);
+    await store.lock()!.release();
     const reopened = await open(file);
     expect(await reopened.values.get('test', 'kept')).toBe('yes');
     expect(await reopened.values.get('test', 'torn')).toBeUndefined();
@@ -190,6 +192,7 @@ describe('the lowdb store on disk', () => {
     expect(await (await open(file)).values.get('test', 'after')).toBe('ok');
 
     const damaged = join(tempDir(), 'sportello.json');
+    await (await open(damaged)).close();
     writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a","value":"1"}]]]\n{oops\n[3,[["value",{"name":"b","value":"2"}]]]\n`);
     await expect(createLowdbStore({ file: damaged }).init()).rejects.toThrow(/sportello\.json\.journal:2: not valid JSON/);
     writeFileSync(`${damaged}.journal`, `[1,[["value",{"name":"a"}]]]\n`);

@@ -5,6 +5,8 @@
  * (inbox, conversations, outbox, directory, suggestions, values); this one opens, closes, exports
  * and imports. See docs/storage.md.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Store } from '../../core/ports.js';
 import { ConflictError, StoreError } from '../../core/errors.js';
 import { parseStoreSnapshot, type StoreSnapshot } from '../snapshot.js';
@@ -14,6 +16,7 @@ import { lowdbInbox } from './inbox.js';
 import { Memory } from './memory.js';
 import { lowdbOutbox } from './outbox.js';
 import type { LowdbParts } from './parts.js';
+import { acquireFileLock, type FileLock } from './file-lock.js';
 import { openLowdbFile } from './persistence.js';
 import { clone, inboundKey, time } from './records.js';
 import { lowdbSuggestions } from './suggestions.js';
@@ -34,6 +37,10 @@ export interface LowdbStoreOptions {
   wholeFileBelowBytes?: number;
   /** The journal is folded into the main file once it is larger than this and than twice the file (default 8 MiB). */
   compactAfterBytes?: number;
+  /** The inter-process lock taken at `init()` (`file-lock.ts`): what holds it, how long to wait for a short-lived holder. */
+  lock?: { command?: string; waitMs?: number };
+  /** Told about what start-up repaired (a stale lock taken over, a torn last journal line cut off). Default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 /** The embedded store, plus what `sportello export/import` needs. */
@@ -46,6 +53,8 @@ export interface LowdbStore extends Store {
   flush(): Promise<void>;
   /** How many times the file was written since init (writes arriving together share one). */
   fileWrites(): number;
+  /** The inter-process lock held while open (a server adds its admin socket to it). */
+  lock(): FileLock | undefined;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -57,10 +66,13 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
   const now = options.now ?? Date.now;
   const retainMs = (options.retainProcessedInboundDays ?? 30) * DAY_MS;
   const mem = new Memory();
+  const warn = options.onWarning ?? ((message: string) => process.stderr.write(`sportello: ${message}\n`));
+  let lock: FileLock | undefined;
   const file = openLowdbFile(
     {
       file: options.file,
       now,
+      warn,
       wholeFileBelow: options.wholeFileBelowBytes ?? DEFAULT_WHOLE_FILE_BYTES,
       compactAfter: options.compactAfterBytes ?? DEFAULT_COMPACT_BYTES,
     },
@@ -84,7 +96,15 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     async init() {
       if (state === 'open') return;
       if (state === 'closed') throw new StoreError('lowdb store cannot be reopened after close(); create a new one');
-      await file.open();
+      mkdirSync(dirname(options.file), { recursive: true });
+      // One process per file: a second one waits for a short-lived holder (a CLI command) or is refused.
+      lock = await acquireFileLock(options.file, { ...options.lock, onStale: warn, onWait: warn });
+      try {
+        await file.open();
+      } catch (err) {
+        await lock.release();
+        throw err;
+      }
       // One process owns the file: replies a previous run had claimed but not finished are due now.
       for (const item of mem.outbox.values()) if (item.status === 'sending') mem.putOutbox({ ...item, notBefore: 0 });
       state = 'open';
@@ -96,8 +116,14 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
         return;
       }
       state = 'closed';
-      await file.close();
+      try {
+        await file.close();
+      } finally {
+        await lock?.release();
+      }
     },
+
+    lock: () => lock,
 
     flush: () => file.flush(),
     fileWrites: () => file.writes(),

@@ -15,7 +15,7 @@ import { Low } from 'lowdb';
 import { StoreError } from '../../core/errors.js';
 import { emptySnapshot, parseStoreSnapshot, type StoreSnapshot } from '../snapshot.js';
 import { DurableJsonFile } from './durable-json-file.js';
-import { createJournal } from './journal.js';
+import { checkJournal, createJournal } from './journal.js';
 import type { Memory } from './memory.js';
 import { freezeDeep, journalLineSchema, type Put } from './records.js';
 
@@ -66,8 +66,11 @@ export interface LowdbFile {
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
-export function openLowdbFile(options: { file: string; now: () => number; wholeFileBelow: number; compactAfter: number }, mem: Memory): LowdbFile {
-  const { now, wholeFileBelow, compactAfter } = options;
+export function openLowdbFile(
+  options: { file: string; now: () => number; wholeFileBelow: number; compactAfter: number; warn: (message: string) => void },
+  mem: Memory,
+): LowdbFile {
+  const { now, wholeFileBelow, compactAfter, warn } = options;
   const mainFile = new DurableJsonFile(options.file, parseStoreSnapshot);
   const db = new Low<StoreSnapshot>(mainFile, emptySnapshot(new Date(0).toISOString()));
   const journalFile = `${options.file}.journal`;
@@ -197,26 +200,25 @@ export function openLowdbFile(options: { file: string; now: () => number; wholeF
     return persist();
   }
 
-  /** Replays the journal left by the last run (a torn last line was never acknowledged). */
+  /** Replays the journal left by the last run, once it is checked whole (`checkJournal`). */
   async function replayJournal(): Promise<boolean> {
-    const { lines, tornTail } = await journal.read();
-    lines.forEach((line, i) => {
-      let parsed: ReturnType<typeof journalLineSchema.safeParse>;
-      try {
-        parsed = journalLineSchema.safeParse(JSON.parse(line));
-      } catch (err) {
-        throw new StoreError(`${journalFile}:${i + 1}: not valid JSON (${(err as Error).message}); the journal is damaged`, { cause: err });
-      }
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new StoreError(`${journalFile}:${i + 1}: not a journal entry (${issue?.path.join('.')}: ${issue?.message}); the journal is damaged`);
-      }
-      const [lineSeq, puts] = parsed.data;
-      if (lineSeq <= seq) return;
-      for (const put of puts as Put[]) mem.apply(put);
-      seq = lineSeq;
+    const contents = await journal.read();
+    const { entries, torn } = checkJournal<Put[]>(contents, {
+      mainFile: options.file,
+      mainFileExists: mainFile.bytes > 0,
+      fileSeq: seq,
+      parse: (value) => {
+        const parsed = journalLineSchema.safeParse(value);
+        if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)[0] ?? 'invalid' };
+        return { seq: parsed.data[0], value: parsed.data[1] as Put[] };
+      },
     });
-    return lines.length > 0 || tornTail;
+    if (torn) warn(`${torn.file}:${torn.line}: incomplete last line (${torn.bytes} bytes), a write cut short by a crash and never acknowledged; dropped`);
+    for (const entry of entries) {
+      for (const put of entry.value) mem.apply(put);
+      seq = entry.seq;
+    }
+    return contents.present;
   }
 
   return {
@@ -239,8 +241,9 @@ export function openLowdbFile(options: { file: string; now: () => number; wholeF
       }
       prune();
       lastPrune = now();
-      // Fold what the last run left in the journal into the main file (and drop a torn line).
-      if (replayed) await compact();
+      // Fold what the last run left in the journal into the main file; a new store gets its main
+      // file before any journal line, so a journal without its main file is always damage.
+      if (replayed || mainFile.bytes === 0) await compact();
     },
 
     async close() {
