@@ -149,7 +149,7 @@ describe('the lowdb journal at start-up', () => {
     await s.init();
     expect(existsSync(other)).toBe(true);
     await s.values.set('t', 'x', '1');
-    expect(readFileSync(`${other}.journal`, 'utf8')).toContain('"x"');
+    expect(readFileSync(`${other}.journal`, 'utf8')).toContain('"t:x"');
     await s.close();
   });
 
