@@ -1,9 +1,15 @@
 /**
  * @module classifier/entities
- * Finds data in a customer's message: email, phone, IBAN (mod-97 checked), payment card
- * (Luhn checked), codice fiscale (check character verified), order number (brand pattern)
- * and dates. The privacy guard redacts the private kinds; values must never be logged.
+ * Finds data in a customer's message as people write it: email (plus tags, subdomains), phone
+ * (Italian and international, any common punctuation, validated by libphonenumber-js), IBAN
+ * (with or without spaces, mod-97 checked), payment card (spaces or dashes, Luhn checked),
+ * codice fiscale (any case, check character verified), order number (brand pattern), customer
+ * code (an account-like code next to words such as "codice cliente", "account number") and
+ * dates. The privacy guard redacts the private kinds; values must never be logged.
  */
+import { findPhoneNumbersInText } from 'libphonenumber-js/core';
+// The full ("max") metadata: it knows each country's number types, so a brand's toll-free line is told apart.
+import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import type { Entity } from '../core/ports.js';
 
 /** Options for entity detection. */
@@ -24,6 +30,7 @@ const PRIVATE_KINDS: ReadonlySet<Kind> = new Set<Kind>([
   'card',
   'codice_fiscale',
   'order_number',
+  'customer_code',
 ]);
 
 // ───────────────────────────── checksums ─────────────────────────────
@@ -91,11 +98,20 @@ export function isCodiceFiscaleValid(cf: string): boolean {
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const IBAN = /\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b/g;
-const CARD = /\b\d(?:[ -]?\d){12,18}\b/g;
+/** Card candidates: groups of digits joined by single spaces or dashes; first digit 2–6 (the card networks). */
+const CARD = /(?<![\p{L}\p{N}_])[2-6]\d*(?:[ -]\d+)*(?![\p{L}\p{N}_])/gu;
 const CODICE_FISCALE = /\b[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z]\b/g;
-/** International (+CC or 00CC) numbers, then Italian mobiles (3xx) and landlines (0x). */
-const PHONE_INTL = /(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?!\w)/g;
-const PHONE_IT = /(?<![\w+])(?:3\d{2}[ .-]?\d{3}[ .-]?\d{3,4}|0\d{1,3}[ .-]?\d{3,4}[ .-]?\d{3,4})(?!\w)/g;
+/**
+ * Phone candidates: a run of digits with the punctuation people put in numbers (spaces, dots,
+ * dashes, slashes, brackets, a leading +), not glued to a word. Only runs with 6 or more digits
+ * are handed to libphonenumber-js, which decides (so a message without such a run costs a regex).
+ */
+const PHONE_RUN = /(?<![\p{L}\p{N}_@])[+(]*\d[\d \t\u00a0().\/-]*\d\)?(?![\p{L}\p{N}_@])/gu;
+const PHONE_START = /^[(]*(?:\+|[035])/;
+/** Phone types that are not a person's number (a brand's toll-free line is not private data). */
+const PUBLIC_PHONE_TYPES: ReadonlySet<string> = new Set(['TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST']);
+/** A date written like a landline ("03-12-2026", "03.12.26") is a date, never a phone. */
+const NUMERIC_DATE = /^(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})$/;
 
 const IT_MONTHS = 'gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|genn?|febb?|mar|apr|magg?|giu|lug|ago|sett?|ott|nov|dic';
 const EN_MONTHS = 'january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec';
@@ -106,12 +122,32 @@ const DATE_PATTERNS: RegExp[] = [
   new RegExp(`\\b(?:${EN_MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b`, 'gi'),
 ];
 
+/**
+ * Customer codes: words that announce an account-like code, in Italian and English. A code is
+ * looked for in the few tokens after one of them ("codice cliente: 00123456", "numero di
+ * contratto n. 2024/778812", "my account number is AB1234567").
+ */
+const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero)(?![\p{L}\p{N}_])/giu;
+/** Words after which what follows is something else: a product, a discount, a shipment, an order, a tax code. */
+const NOT_A_CUSTOMER_CODE = new Set([
+  'ordine', 'ordini', 'order', 'orders', 'prodotto', 'prodotti', 'articolo', 'articoli', 'product', 'products', 'item',
+  'items', 'sku', 'ean', 'modello', 'model', 'sconto', 'promo', 'promozionale', 'coupon', 'voucher', 'discount', 'regalo',
+  'gift', 'tracking', 'spedizione', 'shipment', 'shipping', 'postale', 'postal', 'zip', 'cap', 'iva', 'vat', 'fiscale',
+  'telefono', 'phone', 'cellulare', 'mobile', 'tel', 'carta', 'card', 'pezzi', 'pieces', 'volte', 'times',
+]);
+/** What may follow a number that makes it a price, a quantity or a share, never a code. */
+const UNIT_AFTER = /^\s*(?:%|€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|pezzi\b|pz\b|pieces\b|pcs\b|kg\b|g\b|cm\b|mm\b|ml\b|ore\b|hours\b|giorni\b|days\b)/i;
+/** Tokens after a keyword: words, codes (letters/digits joined by - or /), or one punctuation mark. */
+const CODE_TOKEN = /[\p{L}\p{N}]+(?:[-/][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
+/** How many tokens after a keyword may stand before the code ("codice cliente è il seguente: X"). */
+const CODE_LOOKAHEAD = 6;
+
 function digitsOf(s: string): string {
   return s.replace(/\D/g, '');
 }
 
 function isValidDate(raw: string): boolean {
-  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(raw);
+  const iso = /^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})$/.exec(raw);
   const dmy = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$/.exec(raw);
   if (iso) return inRange(Number(iso[2]), Number(iso[3]));
   if (dmy) return inRange(Number(dmy[2]), Number(dmy[1]));
@@ -143,6 +179,38 @@ function* matches(re: RegExp, text: string): Generator<RegExpExecArray> {
   }
 }
 
+/** Card lengths by preference: the common 16 and 15 (Amex) first, then the rest of 13–19. */
+const CARD_LENGTHS = [16, 15, 19, 14, 13, 18, 17];
+
+/**
+ * The card in a run of digit groups ("4111 1111 1111 1111", "4111-1111-1111-1111 3"): the
+ * Luhn-valid span of whole groups from the first, of the most common card length. Returns the
+ * span's end offset within the run, or -1.
+ */
+function cardInRun(run: string): number {
+  const groups: Array<{ end: number; digits: number }> = [];
+  let digits = 0;
+  for (const m of run.matchAll(/\d+/g)) {
+    digits += m[0].length;
+    groups.push({ end: m.index + m[0].length, digits });
+  }
+  for (const length of CARD_LENGTHS) {
+    const g = groups.find((x) => x.digits === length);
+    if (g && isLuhnValid(digitsOf(run.slice(0, g.end)))) return g.end;
+  }
+  return -1;
+}
+
+/** True when `token` has the shape of an account-like code: a long digit string or a letter-digit one. */
+function isCodeShaped(token: string): boolean {
+  if (!/^[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*$/.test(token)) return false;
+  const digits = token.replace(/[^0-9]/g, '').length;
+  const letters = token.replace(/[^A-Za-z]/g, '').length;
+  if (digits + letters > 24) return false;
+  if (letters === 0) return digits >= 6 && !(NUMERIC_DATE.test(token) && isValidDate(token));
+  return digits >= 4 && digits + letters >= 6;
+}
+
 /**
  * Finds entities in `text`, most specific kinds first; a span claimed by one kind (a card)
  * is not reported again as another (a phone). Sorted by position.
@@ -158,21 +226,22 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
     found.push({ kind, value: text.slice(start, end), start, end, private: PRIVATE_KINDS.has(kind) });
   };
 
-  for (const m of matches(EMAIL, text)) add('email', m.index, m.index + m[0].length);
+  if (text.includes('@')) for (const m of matches(EMAIL, text)) add('email', m.index, m.index + m[0].length);
   for (const m of matches(IBAN, text)) {
     const compact = m[0].replace(/ /g, '').toUpperCase();
-    // A valid IBAN may be followed by a word glued by the loose pattern; try its exact length.
-    const expected = IBAN_LENGTHS[compact.slice(0, 2)];
-    if (isIbanValid(compact)) add('iban', m.index, m.index + m[0].length);
-    else if (expected !== undefined && compact.length > expected && isIbanValid(compact.slice(0, expected))) {
-      let seen = 0;
-      let end = m.index;
-      while (seen < expected && end < text.length) {
-        if (text[end] !== ' ') seen++;
-        end++;
-      }
-      add('iban', m.index, end);
+    // The loose pattern may glue the next word ("… 0123 456 grazie"): take the longest valid prefix,
+    // of the country's length where it is known.
+    const known = IBAN_LENGTHS[compact.slice(0, 2)];
+    const lengths = known !== undefined ? [known] : Array.from({ length: 20 }, (_, i) => 34 - i);
+    const length = lengths.find((n) => n <= compact.length && isIbanValid(compact.slice(0, n)));
+    if (length === undefined) continue;
+    let seen = 0;
+    let end = m.index;
+    while (seen < length && end < text.length) {
+      if (text[end] !== ' ') seen++;
+      end++;
     }
+    add('iban', m.index, end);
   }
   for (const m of matches(CODICE_FISCALE, text)) {
     if (isCodiceFiscaleValid(m[0].toUpperCase())) add('codice_fiscale', m.index, m.index + m[0].length);
@@ -180,25 +249,53 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   const orderPattern = orderRegex(options.orderNumberPattern ?? DEFAULT_ORDER_NUMBER_PATTERN);
   for (const m of matches(orderPattern, text)) add('order_number', m.index, m.index + m[0].length);
   for (const m of matches(CARD, text)) {
-    const digits = digitsOf(m[0]);
-    if (digits.length >= 13 && digits.length <= 19 && isLuhnValid(digits)) add('card', m.index, m.index + m[0].length);
+    if (m[0].length < 13) continue;
+    const end = cardInRun(m[0]);
+    if (end > 0) add('card', m.index, m.index + end);
   }
-  for (const m of matches(PHONE_INTL, text)) {
-    const n = digitsOf(m[0]).length;
-    if (n >= 8 && n <= 15) add('phone', m.index, m.index + m[0].length);
-  }
-  for (const m of matches(PHONE_IT, text)) {
-    const n = digitsOf(m[0]).length;
-    if (n >= 9 && n <= 11) add('phone', m.index, m.index + m[0].length);
+  for (const m of matches(PHONE_RUN, text)) {
+    const run = m[0];
+    // Worth asking the library: 6+ digits, not a date, not inside a card or an IBAN already found, and
+    // starting as a phone does: +CC, 00CC, an Italian landline (0…), mobile (3…) or VoIP (5…) number.
+    if (!PHONE_START.test(run) || digitsOf(run).length < 6 || NUMERIC_DATE.test(run) || taken(m.index, m.index + run.length)) continue;
+    for (const n of findPhoneNumbersInText(run, { defaultCountry: 'IT' }, phoneMetadata)) {
+      const type = n.number.getType();
+      if (type !== undefined && PUBLIC_PHONE_TYPES.has(type)) continue;
+      add('phone', m.index + n.startsAt, m.index + n.endsAt);
+    }
   }
   for (const re of DATE_PATTERNS) {
     for (const m of matches(re, text)) {
       if (isValidDate(m[0])) add('date', m.index, m.index + m[0].length);
     }
   }
+  for (const k of matches(CODE_KEYWORD, text)) {
+    // "order number 123…", "tracking number …", "phone number …": the code belongs to something else.
+    const previous = /([\p{L}]+)[^\p{L}\p{N}]{1,3}$/u.exec(text.slice(Math.max(0, k.index - 24), k.index))?.[1];
+    if (previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous.toLowerCase())) continue;
+    findCustomerCode(text, k.index + k[0].length, add);
+  }
   return found.sort((a, b) => a.start - b.start);
 }
 
+/** Looks for a customer code in the few tokens after a keyword that ends at `from`. */
+function findCustomerCode(text: string, from: number, add: (kind: Kind, start: number, end: number) => void): void {
+  CODE_TOKEN.lastIndex = from;
+  for (let i = 0; i < CODE_LOOKAHEAD; i++) {
+    const t = CODE_TOKEN.exec(text);
+    if (!t) return;
+    const token = t[0];
+    if (/^[.!?;\n]$/.test(token) && !/^(?:n|nr|no|num|rif|ref|cod)$/i.test(text.slice(0, t.index).match(/[\p{L}]+$/u)?.[0] ?? '')) return;
+    if (NOT_A_CUSTOMER_CODE.has(token.toLowerCase())) return;
+    if (/\d/.test(token)) {
+      const end = t.index + token.length;
+      const price = /[€$£]\s*$/.test(text.slice(Math.max(0, t.index - 3), t.index)) || UNIT_AFTER.test(text.slice(end, end + 10));
+      const decimal = /^[.,:][0-9]/.test(text.slice(end, end + 2)); // "1234567,89", "123456.78"
+      if (isCodeShaped(token) && !price && !decimal) add('customer_code', t.index, end);
+      return; // a number that is not a code (a quantity, a price) ends the look
+    }
+  }
+}
 /** Replaces every private entity with a placeholder such as `{email}` or `{card}`; dates stay. */
 export function redactEntities(text: string, entities: readonly Entity[]): string {
   const privateOnes = entities.filter((e) => e.private).sort((a, b) => b.start - a.start);
