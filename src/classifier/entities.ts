@@ -10,6 +10,7 @@
 import { findPhoneNumbersInText } from 'libphonenumber-js/core';
 // The full ("max") metadata: it knows each country's number types, so a brand's toll-free line is told apart.
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
+import { getCountrySpecifications, isValidIBAN } from 'ibantools';
 import type { Entity } from '../core/ports.js';
 
 /** Options for entity detection. */
@@ -52,26 +53,17 @@ export function isLuhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Lengths of IBANs by country (the common SEPA ones); unknown countries accept 15–34. */
-const IBAN_LENGTHS: Record<string, number> = {
-  IT: 27, SM: 27, VA: 22, DE: 22, FR: 27, ES: 24, GB: 22, IE: 22, NL: 18, BE: 16, AT: 20,
-  CH: 21, PT: 25, LU: 20, MC: 27, GR: 27, PL: 28, SE: 24, DK: 18, FI: 18, NO: 15, CZ: 24,
-  SK: 24, SI: 19, HR: 21, HU: 28, RO: 24, BG: 22, MT: 31, CY: 28, LT: 20, LV: 21, EE: 20,
-};
+/** IBAN length by country, from ibantools' country specifications (every country that has IBANs). */
+const IBAN_LENGTHS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(getCountrySpecifications()).flatMap(([cc, spec]) => (spec.chars ? [[cc, spec.chars]] : [])),
+);
 
-/** True when `iban` (no spaces, upper case) has a valid length for its country and passes mod 97. */
+/**
+ * True when `iban` (no spaces, upper case) is a valid IBAN: its country's length and BBAN format,
+ * mod 97, and the national check digits where the country has them (ibantools).
+ */
 export function isIbanValid(iban: string): boolean {
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
-  const expected = IBAN_LENGTHS[iban.slice(0, 2)];
-  if (expected !== undefined && iban.length !== expected) return false;
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
-  let remainder = 0;
-  for (const ch of rearranged) {
-    const code = ch.charCodeAt(0);
-    const value = code >= 65 ? String(code - 55) : ch;
-    for (const digit of value) remainder = (remainder * 10 + (digit.charCodeAt(0) - 48)) % 97;
-  }
-  return remainder === 1;
+  return /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban) && isValidIBAN(iban);
 }
 
 const CF_ODD: Record<string, number> = {
@@ -99,7 +91,7 @@ export function isCodiceFiscaleValid(cf: string): boolean {
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const IBAN = /\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b/g;
 /** Card candidates: groups of digits joined by single spaces or dashes; first digit 2–6 (the card networks). */
-const CARD = /(?<![\p{L}\p{N}_])[2-6]\d*(?:[ -]\d+)*(?![\p{L}\p{N}_])/gu;
+const CARD = /(?<![\p{L}\p{N}_+])[2-6]\d*(?:[ -]\d+)*(?![\p{L}\p{N}_])/gu;
 const CODICE_FISCALE = /\b[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z]\b/g;
 /**
  * Phone candidates: a run of digits with the punctuation people put in numbers (spaces, dots,
@@ -137,6 +129,13 @@ const NOT_A_CUSTOMER_CODE = new Set([
 ]);
 /** What may follow a number that makes it a price, a quantity or a share, never a code. */
 const UNIT_AFTER = /^\s*(?:%|€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|pezzi\b|pz\b|pieces\b|pcs\b|kg\b|g\b|cm\b|mm\b|ml\b|ore\b|hours\b|giorni\b|days\b)/i;
+/** Words that "announce" nothing else: the code still follows ("il mio codice cliente è", "customer ID no."). */
+const CODE_FILLERS = new Set([
+  'di', 'del', 'della', 'dello', 'd', 'mio', 'mia', 'il', 'lo', 'la', 'è', 'e', 'é', 'sono', 'sarebbe', 'ecco', 'seguente',
+  'is', 'my', 'the', 'of', 'our', 'your', 'it', 's', 'here', 'was', 'no', 'n', 'nr', 'num', 'numero', 'number', 'id',
+  'code', 'codice', 'cliente', 'customer', 'account', 'client', 'contratto', 'contract', 'pratica', 'utenza', 'utente',
+  'user', 'reference', 'riferimento', 'rif', 'ref', 'identificativo', 'identifier',
+]);
 /** Tokens after a keyword: words, codes (letters/digits joined by - or /), or one punctuation mark. */
 const CODE_TOKEN = /[\p{L}\p{N}]+(?:[-/][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
 /** How many tokens after a keyword may stand before the code ("codice cliente è il seguente: X"). */
@@ -184,22 +183,28 @@ const CARD_LENGTHS = [16, 15, 19, 14, 13, 18, 17];
 
 /**
  * The card in a run of digit groups ("4111 1111 1111 1111", "4111-1111-1111-1111 3"): the
- * Luhn-valid span of whole groups from the first, of the most common card length. Returns the
- * span's end offset within the run, or -1.
+ * Luhn-valid span of whole groups from the first, grouped as cards are printed (one block, blocks
+ * of four, or Amex's 4-6-5), of the most common card length. Returns the span's end offset
+ * within the run, or -1.
  */
 function cardInRun(run: string): number {
-  const groups: Array<{ end: number; digits: number }> = [];
+  const groups: Array<{ end: number; digits: number; sizes: string }> = [];
   let digits = 0;
+  let sizes = '';
   for (const m of run.matchAll(/\d+/g)) {
     digits += m[0].length;
-    groups.push({ end: m.index + m[0].length, digits });
+    sizes += (sizes ? '-' : '') + m[0].length;
+    groups.push({ end: m.index + m[0].length, digits, sizes });
   }
   for (const length of CARD_LENGTHS) {
     const g = groups.find((x) => x.digits === length);
-    if (g && isLuhnValid(digitsOf(run.slice(0, g.end)))) return g.end;
+    if (g && CARD_GROUPING.test(g.sizes) && isLuhnValid(digitsOf(run.slice(0, g.end)))) return g.end;
   }
   return -1;
 }
+
+/** How card numbers are grouped: one block, blocks of four (the last may be shorter), or 4-6-5 / 4-6-4. */
+const CARD_GROUPING = /^(?:\d+|(?:4-)+[1-4]|4-6-[45])$/;
 
 /** True when `token` has the shape of an account-like code: a long digit string or a letter-digit one. */
 function isCodeShaped(token: string): boolean {
@@ -229,11 +234,9 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   if (text.includes('@')) for (const m of matches(EMAIL, text)) add('email', m.index, m.index + m[0].length);
   for (const m of matches(IBAN, text)) {
     const compact = m[0].replace(/ /g, '').toUpperCase();
-    // The loose pattern may glue the next word ("… 0123 456 grazie"): take the longest valid prefix,
-    // of the country's length where it is known.
-    const known = IBAN_LENGTHS[compact.slice(0, 2)];
-    const lengths = known !== undefined ? [known] : Array.from({ length: 20 }, (_, i) => 34 - i);
-    const length = lengths.find((n) => n <= compact.length && isIbanValid(compact.slice(0, n)));
+    // The loose pattern may glue the next words ("… 0123 456 grazie"): the IBAN is the prefix of its country's length.
+    const length = IBAN_LENGTHS[compact.slice(0, 2)];
+    if (length === undefined || compact.length < length || !isIbanValid(compact.slice(0, length))) continue;
     if (length === undefined) continue;
     let seen = 0;
     let end = m.index;
@@ -253,15 +256,25 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
     const end = cardInRun(m[0]);
     if (end > 0) add('card', m.index, m.index + end);
   }
+  // "codice cliente 0612345678": next to a strong keyword a code is a customer code, even where it
+  // could be dialled; next to "numero"/"number" alone ("il mio numero è 347…") a phone comes first.
+  const keywords = text.length > 5 ? [...matches(CODE_KEYWORD, text)] : [];
+  for (const k of keywords) if (!/^numer|^number/i.test(k[0])) findCustomerCode(text, k, add);
   for (const m of matches(PHONE_RUN, text)) {
     const run = m[0];
     // Worth asking the library: 6+ digits, not a date, not inside a card or an IBAN already found, and
     // starting as a phone does: +CC, 00CC, an Italian landline (0…), mobile (3…) or VoIP (5…) number.
     if (!PHONE_START.test(run) || digitsOf(run).length < 6 || NUMERIC_DATE.test(run) || taken(m.index, m.index + run.length)) continue;
     for (const n of findPhoneNumbersInText(run, { defaultCountry: 'IT' }, phoneMetadata)) {
+      if (NUMERIC_DATE.test(run.slice(n.startsAt, n.endsAt).replace(/^\(|\)$/g, ''))) continue;
       const type = n.number.getType();
       if (type !== undefined && PUBLIC_PHONE_TYPES.has(type)) continue;
-      add('phone', m.index + n.startsAt, m.index + n.endsAt);
+      // "(02 8765 4321)": a bracket around the number is not part of it; "(02) 8765 4321" is.
+      let [start, end] = [m.index + n.startsAt, m.index + n.endsAt];
+      const opens = (s: string) => s.split('(').length - s.split(')').length;
+      if (text[start] === '(' && opens(text.slice(start, end)) > 0) start++;
+      if (text[end - 1] === ')' && opens(text.slice(start, end)) < 0) end--;
+      add('phone', start, end);
     }
   }
   for (const re of DATE_PATTERNS) {
@@ -269,24 +282,20 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
       if (isValidDate(m[0])) add('date', m.index, m.index + m[0].length);
     }
   }
-  for (const k of matches(CODE_KEYWORD, text)) {
-    // "order number 123…", "tracking number …", "phone number …": the code belongs to something else.
-    const previous = /([\p{L}]+)[^\p{L}\p{N}]{1,3}$/u.exec(text.slice(Math.max(0, k.index - 24), k.index))?.[1];
-    if (previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous.toLowerCase())) continue;
-    findCustomerCode(text, k.index + k[0].length, add);
-  }
+  for (const k of keywords) if (/^numer|^number/i.test(k[0])) findCustomerCode(text, k, add);
   return found.sort((a, b) => a.start - b.start);
 }
 
-/** Looks for a customer code in the few tokens after a keyword that ends at `from`. */
-function findCustomerCode(text: string, from: number, add: (kind: Kind, start: number, end: number) => void): void {
-  CODE_TOKEN.lastIndex = from;
+/** Looks for a customer code in the few tokens after the keyword `k`, across filler words only. */
+function findCustomerCode(text: string, k: RegExpExecArray, add: (kind: Kind, start: number, end: number) => void): void {
+  // "order number 123…", "tracking number …", "phone number …": the code belongs to something else.
+  const previous = /(\p{L}+)[^\p{L}\p{N}]{1,3}$/u.exec(text.slice(Math.max(0, k.index - 24), k.index))?.[1];
+  if (previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous.toLowerCase())) return;
+  CODE_TOKEN.lastIndex = k.index + k[0].length;
   for (let i = 0; i < CODE_LOOKAHEAD; i++) {
     const t = CODE_TOKEN.exec(text);
     if (!t) return;
     const token = t[0];
-    if (/^[.!?;\n]$/.test(token) && !/^(?:n|nr|no|num|rif|ref|cod)$/i.test(text.slice(0, t.index).match(/[\p{L}]+$/u)?.[0] ?? '')) return;
-    if (NOT_A_CUSTOMER_CODE.has(token.toLowerCase())) return;
     if (/\d/.test(token)) {
       const end = t.index + token.length;
       const price = /[€$£]\s*$/.test(text.slice(Math.max(0, t.index - 3), t.index)) || UNIT_AFTER.test(text.slice(end, end + 10));
@@ -294,8 +303,10 @@ function findCustomerCode(text: string, from: number, add: (kind: Kind, start: n
       if (isCodeShaped(token) && !price && !decimal) add('customer_code', t.index, end);
       return; // a number that is not a code (a quantity, a price) ends the look
     }
+    if (!CODE_FILLERS.has(token.toLowerCase()) && !/^[:#°.='’-]$/.test(token)) return;
   }
 }
+
 /** Replaces every private entity with a placeholder such as `{email}` or `{card}`; dates stay. */
 export function redactEntities(text: string, entities: readonly Entity[]): string {
   const privateOnes = entities.filter((e) => e.private).sort((a, b) => b.start - a.start);
