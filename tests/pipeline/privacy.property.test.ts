@@ -34,6 +34,15 @@ describe('privacy guard on generated public messages', () => {
     return { outcome, replies, inbound };
   }
 
+  it('recognises the forms of the issue in public posts: "(02) 8765 4321" is no longer asked to be rephrased', async () => {
+    for (const phone of ['(02) 8765 4321', '06-5551234', '0039 347 765 4321', '+39 347 7654321', '347.765.4321']) {
+      const { outcome, replies, inbound } = await post(`buongiorno, potete richiamarmi al ${phone}? grazie`);
+      expect(outcome.action).toBe('privacy_warning');
+      for (const reply of replies) expect(reply.replace(/\D/g, '')).not.toContain(phone.replace(/\D/g, ''));
+      expect(inbound?.flags).toContain('private_data');
+    }
+  });
+
   it('answers every public post with private data with privacy_warning, flags it and never repeats the data', async () => {
     await fc.assert(
       fc.asyncProperty(privateCase, frame, lookAlike, async (c, f, x) => {
