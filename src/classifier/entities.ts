@@ -2,7 +2,7 @@
  * @module classifier/entities
  * Finds data in a customer's message as people write it: email (plus tags, subdomains), phone
  * (Italian and international, any common punctuation, validated by libphonenumber-js), IBAN
- * (with or without spaces, mod-97 checked), payment card (spaces or dashes, Luhn checked),
+ * (with or without spaces, validated by ibantools), payment card (spaces or dashes, Luhn checked),
  * codice fiscale (any case, check character verified), order number (brand pattern), customer
  * code (an account-like code next to words such as "codice cliente", "account number") and
  * dates. The privacy guard redacts the private kinds; values must never be logged.
@@ -88,7 +88,8 @@ export function isCodiceFiscaleValid(cf: string): boolean {
 
 // ───────────────────────────── patterns ─────────────────────────────
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+/** An email; it starts only where a run of local-part characters starts (linear in the text). */
+const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const IBAN = /\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b/g;
 /** Card candidates: groups of digits joined by single spaces or dashes; first digit 2–6 (the card networks). */
 const CARD = /(?<![\p{L}\p{N}_+])[2-6]\d*(?:[ -]\d+)*(?![\p{L}\p{N}_])/gu;
@@ -98,7 +99,7 @@ const CODICE_FISCALE = /\b[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMN
  * dashes, slashes, brackets, a leading +), not glued to a word. Only runs with 6 or more digits
  * are handed to libphonenumber-js, which decides (so a message without such a run costs a regex).
  */
-const PHONE_RUN = /(?<![\p{L}\p{N}_@])[+(]*\d[\d \t\u00a0().\/-]*\d\)?(?![\p{L}\p{N}_@])/gu;
+const PHONE_RUN = /(?<![\p{L}\p{N}_@])[+(]*\d[\d \t\u00a0().\/-]*/gu;
 const PHONE_START = /^[(]*(?:\+|[035])/;
 /** Phone types that are not a person's number (a brand's toll-free line is not private data). */
 const PUBLIC_PHONE_TYPES: ReadonlySet<string> = new Set(['TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST']);
@@ -120,7 +121,7 @@ const DATE_PATTERNS: RegExp[] = [
  * contratto n. 2024/778812", "my account number is AB1234567").
  */
 const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero)(?![\p{L}\p{N}_])/giu;
-/** Words after which what follows is something else: a product, a discount, a shipment, an order, a tax code. */
+/** Words before a keyword that make it announce something else: "order number", "tracking number", "numero di telefono". */
 const NOT_A_CUSTOMER_CODE = new Set([
   'ordine', 'ordini', 'order', 'orders', 'prodotto', 'prodotti', 'articolo', 'articoli', 'product', 'products', 'item',
   'items', 'sku', 'ean', 'modello', 'model', 'sconto', 'promo', 'promozionale', 'coupon', 'voucher', 'discount', 'regalo',
@@ -193,6 +194,7 @@ function cardInRun(run: string): number {
   let sizes = '';
   for (const m of run.matchAll(/\d+/g)) {
     digits += m[0].length;
+    if (digits > 19) break;
     sizes += (sizes ? '-' : '') + m[0].length;
     groups.push({ end: m.index + m[0].length, digits, sizes });
   }
@@ -261,7 +263,12 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   const keywords = text.length > 5 ? [...matches(CODE_KEYWORD, text)] : [];
   for (const k of keywords) if (!/^numer|^number/i.test(k[0])) findCustomerCode(text, k, add);
   for (const m of matches(PHONE_RUN, text)) {
-    const run = m[0];
+    // The pattern takes the whole run (no backtracking: linear in the text); trim what trails the
+    // last digit, and a last group glued to a word ("4321abc").
+    let run = m[0].replace(/[^\d)]+$/, '');
+    if (/^[\p{L}\p{N}_@]/u.test(text.slice(m.index + m[0].length, m.index + m[0].length + 1)) && run.length === m[0].length) {
+      run = run.replace(/[\s.\/-]*\d+$/, '');
+    }
     // Worth asking the library: 6+ digits, not a date, not inside a card or an IBAN already found, and
     // starting as a phone does: +CC, 00CC, an Italian landline (0…), mobile (3…) or VoIP (5…) number.
     if (!PHONE_START.test(run) || digitsOf(run).length < 6 || NUMERIC_DATE.test(run) || taken(m.index, m.index + run.length)) continue;
