@@ -111,6 +111,8 @@ describe('detectEntities', () => {
   it('finds IBANs of any IBAN country, and not a code glued to the words after it', () => {
     expect(kinds('IBAN de89 3704 0044 0532 0130 00 grazie')).toEqual([['iban', 'de89 3704 0044 0532 0130 00']]);
     expect(kinds('iban GB29NWBK60161331926819.')).toEqual([['iban', 'GB29NWBK60161331926819']]);
+    // Countries with national check digits of their own, checked too (the registry's examples).
+    expect(kinds('FR14 2004 1010 0505 0001 3M02 606, ES91 2100 0418 4502 0005 1332 o BE68539007547034').map(([k]) => k)).toEqual(['iban', 'iban', 'iban']);
     expect(kinds('codice AZ228904 about the nel 2026').map(([k]) => k)).toEqual(['customer_code']);
   });
 
