@@ -121,6 +121,8 @@ const DATE_PATTERNS: RegExp[] = [
  * contratto n. 2024/778812", "my account number is AB1234567").
  */
 const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero)(?![\p{L}\p{N}_])/giu;
+/** "numero", "number": keywords that also announce phone numbers, so phones are looked for first. */
+const WEAK_KEYWORD = /^num/i;
 /** Words before a keyword that make it announce something else: "order number", "tracking number", "numero di telefono". */
 const NOT_A_CUSTOMER_CODE = new Set([
   'ordine', 'ordini', 'order', 'orders', 'prodotto', 'prodotti', 'articolo', 'articoli', 'product', 'products', 'item',
@@ -268,7 +270,6 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
     // The loose pattern may glue the next words ("… 0123 456 grazie"): the IBAN is the prefix of its country's length.
     const length = IBAN_LENGTHS[compact.slice(0, 2)];
     if (length === undefined || compact.length < length || !isIbanValid(compact.slice(0, length))) continue;
-    if (length === undefined) continue;
     let seen = 0;
     let end = m.index;
     while (seen < length && end < text.length) {
@@ -289,8 +290,8 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   }
   // "codice cliente 0612345678": next to a strong keyword a code is a customer code, even where it
   // could be dialled; next to "numero"/"number" alone ("il mio numero è 347…") a phone comes first.
-  const keywords = text.length > 5 ? [...matches(CODE_KEYWORD, text)] : [];
-  for (const k of keywords) if (!/^numer|^number/i.test(k[0])) findCustomerCode(text, k, add);
+  const keywords = [...matches(CODE_KEYWORD, text)];
+  for (const k of keywords) if (!WEAK_KEYWORD.test(k[0])) findCustomerCode(text, k, add);
   for (const m of matches(PHONE_RUN, text)) {
     // The pattern takes the whole run (no backtracking: linear in the text); trim what trails the
     // last digit, and a last group glued to a word ("4321abc").
@@ -317,7 +318,7 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
       if (isValidDate(m[0])) add('date', m.index, m.index + m[0].length);
     }
   }
-  for (const k of keywords) if (/^numer|^number/i.test(k[0])) findCustomerCode(text, k, add);
+  for (const k of keywords) if (WEAK_KEYWORD.test(k[0])) findCustomerCode(text, k, add);
   return found.sort((a, b) => a.start - b.start);
 }
 
