@@ -1,9 +1,16 @@
 /**
  * @module classifier/entities
- * Finds data in a customer's message: email, phone, IBAN (mod-97 checked), payment card
- * (Luhn checked), codice fiscale (check character verified), order number (brand pattern)
- * and dates. The privacy guard redacts the private kinds; values must never be logged.
+ * Finds data in a customer's message as people write it: email (plus tags, subdomains), phone
+ * (Italian and international, any common punctuation, validated by libphonenumber-js), IBAN
+ * (with or without spaces, validated by ibantools), payment card (spaces or dashes, Luhn checked),
+ * codice fiscale (any case, check character verified), order number (brand pattern), customer
+ * code (an account-like code next to words such as "codice cliente", "account number") and
+ * dates. The privacy guard redacts the private kinds; values must never be logged.
  */
+import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js/core';
+// The full ("max") metadata: it knows each country's number types, so a brand's toll-free line is told apart.
+import phoneMetadata from 'libphonenumber-js/metadata.max.json';
+import { getCountrySpecifications, isValidIBAN } from 'ibantools';
 import type { Entity } from '../core/ports.js';
 
 /** Options for entity detection. */
@@ -24,6 +31,7 @@ const PRIVATE_KINDS: ReadonlySet<Kind> = new Set<Kind>([
   'card',
   'codice_fiscale',
   'order_number',
+  'customer_code',
 ]);
 
 // ───────────────────────────── checksums ─────────────────────────────
@@ -45,26 +53,17 @@ export function isLuhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Lengths of IBANs by country (the common SEPA ones); unknown countries accept 15–34. */
-const IBAN_LENGTHS: Record<string, number> = {
-  IT: 27, SM: 27, VA: 22, DE: 22, FR: 27, ES: 24, GB: 22, IE: 22, NL: 18, BE: 16, AT: 20,
-  CH: 21, PT: 25, LU: 20, MC: 27, GR: 27, PL: 28, SE: 24, DK: 18, FI: 18, NO: 15, CZ: 24,
-  SK: 24, SI: 19, HR: 21, HU: 28, RO: 24, BG: 22, MT: 31, CY: 28, LT: 20, LV: 21, EE: 20,
-};
+/** IBAN length by country, from ibantools' country specifications (every country that has IBANs). */
+const IBAN_LENGTHS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(getCountrySpecifications()).flatMap(([cc, spec]) => (spec.chars ? [[cc, spec.chars]] : [])),
+);
 
-/** True when `iban` (no spaces, upper case) has a valid length for its country and passes mod 97. */
+/**
+ * True when `iban` (no spaces, upper case) is a valid IBAN: its country's length and BBAN format,
+ * mod 97, and the national check digits where the country has them (ibantools).
+ */
 export function isIbanValid(iban: string): boolean {
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
-  const expected = IBAN_LENGTHS[iban.slice(0, 2)];
-  if (expected !== undefined && iban.length !== expected) return false;
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
-  let remainder = 0;
-  for (const ch of rearranged) {
-    const code = ch.charCodeAt(0);
-    const value = code >= 65 ? String(code - 55) : ch;
-    for (const digit of value) remainder = (remainder * 10 + (digit.charCodeAt(0) - 48)) % 97;
-  }
-  return remainder === 1;
+  return /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban) && isValidIBAN(iban);
 }
 
 const CF_ODD: Record<string, number> = {
@@ -89,13 +88,23 @@ export function isCodiceFiscaleValid(cf: string): boolean {
 
 // ───────────────────────────── patterns ─────────────────────────────
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+/** An email; it starts only where a run of local-part characters starts (linear in the text). */
+const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const IBAN = /\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b/g;
-const CARD = /\b\d(?:[ -]?\d){12,18}\b/g;
+/** Card candidates: groups of digits joined by single spaces or dashes; first digit 2–6 (the card networks). */
+const CARD = /(?<![\p{L}\p{N}_+])[2-6]\d*(?:[ -]\d+)*(?![\p{L}\p{N}_])/gu;
 const CODICE_FISCALE = /\b[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z]\b/g;
-/** International (+CC or 00CC) numbers, then Italian mobiles (3xx) and landlines (0x). */
-const PHONE_INTL = /(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?!\w)/g;
-const PHONE_IT = /(?<![\w+])(?:3\d{2}[ .-]?\d{3}[ .-]?\d{3,4}|0\d{1,3}[ .-]?\d{3,4}[ .-]?\d{3,4})(?!\w)/g;
+/**
+ * Phone candidates: a run of digits with the punctuation people put in numbers (spaces, dots,
+ * dashes, slashes, brackets, a leading +), not glued to a word. Only runs with 6 or more digits
+ * are handed to libphonenumber-js, which decides (so a message without such a run costs a regex).
+ */
+const PHONE_RUN = /(?<![\p{L}\p{N}_@])[+(]*\d[\d \t\u00a0().\/-]*/gu;
+const PHONE_START = /^[(]*(?:\+|[035])/;
+/** Phone types that are not a person's number (a brand's toll-free line is not private data). */
+const PUBLIC_PHONE_TYPES: ReadonlySet<string> = new Set(['TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST']);
+/** A date written like a landline ("03-12-2026", "03.12.26") is a date, never a phone. */
+const NUMERIC_DATE = /^(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})$/;
 
 const IT_MONTHS = 'gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|genn?|febb?|mar|apr|magg?|giu|lug|ago|sett?|ott|nov|dic';
 const EN_MONTHS = 'january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec';
@@ -106,12 +115,41 @@ const DATE_PATTERNS: RegExp[] = [
   new RegExp(`\\b(?:${EN_MONTHS})\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?\\b`, 'gi'),
 ];
 
+/**
+ * Customer codes: words that announce an account-like code, in Italian and English. A code is
+ * looked for in the few tokens after one of them ("codice cliente: 00123456", "numero di
+ * contratto n. 2024/778812", "my account number is AB1234567").
+ */
+const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero)(?![\p{L}\p{N}_])/giu;
+/** "numero", "number": keywords that also announce phone numbers, so phones are looked for first. */
+const WEAK_KEYWORD = /^num/i;
+/** Words before a keyword that make it announce something else: "order number", "tracking number", "numero di telefono". */
+const NOT_A_CUSTOMER_CODE = new Set([
+  'ordine', 'ordini', 'order', 'orders', 'prodotto', 'prodotti', 'articolo', 'articoli', 'product', 'products', 'item',
+  'items', 'sku', 'ean', 'modello', 'model', 'sconto', 'promo', 'promozionale', 'coupon', 'voucher', 'discount', 'regalo',
+  'gift', 'tracking', 'spedizione', 'shipment', 'shipping', 'postale', 'postal', 'zip', 'cap', 'iva', 'vat', 'fiscale',
+  'telefono', 'phone', 'cellulare', 'mobile', 'tel', 'carta', 'card', 'pezzi', 'pieces', 'volte', 'times',
+]);
+/** What may follow a number that makes it a price, a quantity or a share, never a code. */
+const UNIT_AFTER = /^\s*(?:%|€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|pezzi\b|pz\b|pieces\b|pcs\b|kg\b|g\b|cm\b|mm\b|ml\b|ore\b|hours\b|giorni\b|days\b)/i;
+/** Words that "announce" nothing else: the code still follows ("il mio codice cliente è", "customer ID no."). */
+const CODE_FILLERS = new Set([
+  'di', 'del', 'della', 'dello', 'd', 'mio', 'mia', 'il', 'lo', 'la', 'è', 'e', 'é', 'sono', 'sarebbe', 'ecco', 'seguente',
+  'is', 'my', 'the', 'of', 'our', 'your', 'it', 's', 'here', 'was', 'no', 'n', 'nr', 'num', 'numero', 'number', 'id',
+  'code', 'codice', 'cliente', 'customer', 'account', 'client', 'contratto', 'contract', 'pratica', 'utenza', 'utente',
+  'user', 'reference', 'riferimento', 'rif', 'ref', 'identificativo', 'identifier',
+]);
+/** Tokens after a keyword: words, codes (letters/digits joined by - or /), or one punctuation mark. */
+const CODE_TOKEN = /[\p{L}\p{N}]+(?:[-/][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
+/** How many tokens after a keyword may stand before the code ("codice cliente è il seguente: X"). */
+const CODE_LOOKAHEAD = 6;
+
 function digitsOf(s: string): string {
   return s.replace(/\D/g, '');
 }
 
 function isValidDate(raw: string): boolean {
-  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(raw);
+  const iso = /^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})$/.exec(raw);
   const dmy = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$/.exec(raw);
   if (iso) return inRange(Number(iso[2]), Number(iso[3]));
   if (dmy) return inRange(Number(dmy[2]), Number(dmy[1]));
@@ -143,6 +181,74 @@ function* matches(re: RegExp, text: string): Generator<RegExpExecArray> {
   }
 }
 
+/** Card lengths by preference: the common 16 and 15 (Amex) first, then the rest of 13–19. */
+const CARD_LENGTHS = [16, 15, 19, 14, 13, 18, 17];
+
+/**
+ * The card in a run of digit groups ("4111 1111 1111 1111", "4111-1111-1111-1111 3"): the
+ * Luhn-valid span of whole groups from the first, grouped as cards are printed (one block, blocks
+ * of four, or Amex's 4-6-5), of the most common card length. Returns the span's end offset
+ * within the run, or -1.
+ */
+function cardInRun(run: string): number {
+  const groups: Array<{ end: number; digits: number; sizes: string }> = [];
+  let digits = 0;
+  let sizes = '';
+  for (const m of run.matchAll(/\d+/g)) {
+    digits += m[0].length;
+    if (digits > 19) break;
+    sizes += (sizes ? '-' : '') + m[0].length;
+    groups.push({ end: m.index + m[0].length, digits, sizes });
+  }
+  for (const length of CARD_LENGTHS) {
+    const g = groups.find((x) => x.digits === length);
+    if (g && CARD_GROUPING.test(g.sizes) && isLuhnValid(digitsOf(run.slice(0, g.end)))) return g.end;
+  }
+  return -1;
+}
+
+/** How card numbers are grouped: one block, blocks of four (the last may be shorter), or 4-6-5 / 4-6-4. */
+const CARD_GROUPING = /^(?:\d+|(?:4-)+[1-4]|4-6-[45])$/;
+
+/**
+ * The span without the brackets around it: "(02 8765 4321)" and "((02) 8765 4321)" are the
+ * numbers inside, "(02) 8765 4321" keeps its bracket; an unmatched one at either edge goes too.
+ */
+function withoutEnclosingBrackets(text: string, start: number, end: number): [number, number] {
+  for (;;) {
+    if (text[start] === '(') {
+      let depth = 0;
+      let close = -1;
+      for (let i = start; i < end && close < 0; i++) {
+        if (text[i] === '(') depth++;
+        else if (text[i] === ')' && --depth === 0) close = i;
+      }
+      if (close === -1 || close === end - 1) {
+        // Unmatched, or matched by the last character: the brackets enclose the number.
+        start++;
+        if (close === end - 1) end--;
+        continue;
+      }
+    }
+    const span = text.slice(start, end);
+    if (text[end - 1] === ')' && span.split(')').length > span.split('(').length) {
+      end--;
+      continue;
+    }
+    return [start, end];
+  }
+}
+
+/** True when `token` has the shape of an account-like code: a long digit string or a letter-digit one. */
+function isCodeShaped(token: string): boolean {
+  if (!/^[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*$/.test(token)) return false;
+  const digits = token.replace(/[^0-9]/g, '').length;
+  const letters = token.replace(/[^A-Za-z]/g, '').length;
+  if (digits + letters > 24) return false;
+  if (letters === 0) return digits >= 6 && !(NUMERIC_DATE.test(token) && isValidDate(token));
+  return digits >= 4 && digits + letters >= 6;
+}
+
 /**
  * Finds entities in `text`, most specific kinds first; a span claimed by one kind (a card)
  * is not reported again as another (a phone). Sorted by position.
@@ -158,21 +264,19 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
     found.push({ kind, value: text.slice(start, end), start, end, private: PRIVATE_KINDS.has(kind) });
   };
 
-  for (const m of matches(EMAIL, text)) add('email', m.index, m.index + m[0].length);
+  if (text.includes('@')) for (const m of matches(EMAIL, text)) add('email', m.index, m.index + m[0].length);
   for (const m of matches(IBAN, text)) {
     const compact = m[0].replace(/ /g, '').toUpperCase();
-    // A valid IBAN may be followed by a word glued by the loose pattern; try its exact length.
-    const expected = IBAN_LENGTHS[compact.slice(0, 2)];
-    if (isIbanValid(compact)) add('iban', m.index, m.index + m[0].length);
-    else if (expected !== undefined && compact.length > expected && isIbanValid(compact.slice(0, expected))) {
-      let seen = 0;
-      let end = m.index;
-      while (seen < expected && end < text.length) {
-        if (text[end] !== ' ') seen++;
-        end++;
-      }
-      add('iban', m.index, end);
+    // The loose pattern may glue the next words ("… 0123 456 grazie"): the IBAN is the prefix of its country's length.
+    const length = IBAN_LENGTHS[compact.slice(0, 2)];
+    if (length === undefined || compact.length < length || !isIbanValid(compact.slice(0, length))) continue;
+    let seen = 0;
+    let end = m.index;
+    while (seen < length && end < text.length) {
+      if (text[end] !== ' ') seen++;
+      end++;
     }
+    add('iban', m.index, end);
   }
   for (const m of matches(CODICE_FISCALE, text)) {
     if (isCodiceFiscaleValid(m[0].toUpperCase())) add('codice_fiscale', m.index, m.index + m[0].length);
@@ -180,23 +284,63 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   const orderPattern = orderRegex(options.orderNumberPattern ?? DEFAULT_ORDER_NUMBER_PATTERN);
   for (const m of matches(orderPattern, text)) add('order_number', m.index, m.index + m[0].length);
   for (const m of matches(CARD, text)) {
-    const digits = digitsOf(m[0]);
-    if (digits.length >= 13 && digits.length <= 19 && isLuhnValid(digits)) add('card', m.index, m.index + m[0].length);
+    if (m[0].length < 13) continue;
+    const end = cardInRun(m[0]);
+    if (end > 0) add('card', m.index, m.index + end);
   }
-  for (const m of matches(PHONE_INTL, text)) {
-    const n = digitsOf(m[0]).length;
-    if (n >= 8 && n <= 15) add('phone', m.index, m.index + m[0].length);
-  }
-  for (const m of matches(PHONE_IT, text)) {
-    const n = digitsOf(m[0]).length;
-    if (n >= 9 && n <= 11) add('phone', m.index, m.index + m[0].length);
+  // "codice cliente 0612345678": next to a strong keyword a code is a customer code, even where it
+  // could be dialled; next to "numero"/"number" alone ("il mio numero è 347…") a phone comes first.
+  const keywords = [...matches(CODE_KEYWORD, text)];
+  for (const k of keywords) if (!WEAK_KEYWORD.test(k[0])) findCustomerCode(text, k, add);
+  for (const m of matches(PHONE_RUN, text)) {
+    // The pattern takes the whole run (no backtracking: linear in the text); trim what trails the
+    // last digit, and a last group glued to a word ("4321abc").
+    let run = m[0].replace(/[^\d)]+$/, '');
+    if (/^[\p{L}\p{N}_@]/u.test(text.slice(m.index + m[0].length, m.index + m[0].length + 1)) && run.length === m[0].length) {
+      run = run.replace(/[\s.\/-]*\d+$/, '');
+    }
+    // Worth asking the library: 6+ digits, not a date, not inside a card or an IBAN already found, and
+    // starting as a phone does: +CC, 00CC, an Italian landline (0…), mobile (3…) or VoIP (5…) number.
+    if (!PHONE_START.test(run) || digitsOf(run).length < 6 || NUMERIC_DATE.test(run) || taken(m.index, m.index + run.length)) continue;
+    // Most runs are one number: parsing the whole run costs about half of a search in it.
+    const whole = parsePhoneNumberFromString(run, { defaultCountry: 'IT', extract: false }, phoneMetadata);
+    const numbers = whole?.isValid() ? [{ startsAt: 0, endsAt: run.length, number: whole }] : findPhoneNumbersInText(run, { defaultCountry: 'IT' }, phoneMetadata);
+    for (const n of numbers) {
+      if (NUMERIC_DATE.test(run.slice(n.startsAt, n.endsAt).replace(/^\(|\)$/g, ''))) continue;
+      const type = n.number.getType();
+      if (type !== undefined && PUBLIC_PHONE_TYPES.has(type)) continue;
+      const [start, end] = withoutEnclosingBrackets(text, m.index + n.startsAt, m.index + n.endsAt);
+      add('phone', start, end);
+    }
   }
   for (const re of DATE_PATTERNS) {
     for (const m of matches(re, text)) {
       if (isValidDate(m[0])) add('date', m.index, m.index + m[0].length);
     }
   }
+  for (const k of keywords) if (WEAK_KEYWORD.test(k[0])) findCustomerCode(text, k, add);
   return found.sort((a, b) => a.start - b.start);
+}
+
+/** Looks for a customer code in the few tokens after the keyword `k`, across filler words only. */
+function findCustomerCode(text: string, k: RegExpExecArray, add: (kind: Kind, start: number, end: number) => void): void {
+  // "order number 123…", "tracking number …", "phone number …": the code belongs to something else.
+  const previous = /(\p{L}+)[^\p{L}\p{N}]{1,3}$/u.exec(text.slice(Math.max(0, k.index - 24), k.index))?.[1];
+  if (previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous.toLowerCase())) return;
+  CODE_TOKEN.lastIndex = k.index + k[0].length;
+  for (let i = 0; i < CODE_LOOKAHEAD; i++) {
+    const t = CODE_TOKEN.exec(text);
+    if (!t) return;
+    const token = t[0];
+    if (/\d/.test(token)) {
+      const end = t.index + token.length;
+      const price = /[€$£]\s*$/.test(text.slice(Math.max(0, t.index - 3), t.index)) || UNIT_AFTER.test(text.slice(end, end + 10));
+      const decimal = /^[.,:][0-9]/.test(text.slice(end, end + 2)); // "1234567,89", "123456.78"
+      if (isCodeShaped(token) && !price && !decimal) add('customer_code', t.index, end);
+      return; // a number that is not a code (a quantity, a price) ends the look
+    }
+    if (!CODE_FILLERS.has(token.toLowerCase()) && !/^[:#°.='’-]$/.test(token)) return;
+  }
 }
 
 /** Replaces every private entity with a placeholder such as `{email}` or `{card}`; dates stay. */

@@ -168,7 +168,7 @@ export interface Classifier {
 
 /** A piece of data found in a message. Private kinds must never be repeated in public. */
 export interface Entity {
-  kind: 'email' | 'phone' | 'iban' | 'card' | 'codice_fiscale' | 'order_number' | 'date';
+  kind: 'email' | 'phone' | 'iban' | 'card' | 'codice_fiscale' | 'order_number' | 'customer_code' | 'date';
   /** The text as written (never log it). */
   value: string;
   start: number;
