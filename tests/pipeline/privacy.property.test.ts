@@ -29,7 +29,7 @@ describe('privacy guard on generated public messages', () => {
     const outcome = await t.app.pipeline.receive(msg);
     await t.app.sender.drain();
     const replies = t.channel.sent.slice(before).map((item) => item.reply.text ?? '');
-    const stored = await t.app.store.listMessages({ conversationId: outcome.conversation!.id });
+    const stored = await t.app.store.conversations.listMessages({ conversationId: outcome.conversation!.id });
     const inbound = stored.find((m) => m.direction === 'in' && m.platformId === msg.id);
     return { outcome, replies, inbound };
   }
