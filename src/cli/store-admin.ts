@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { createStore, type AnyStore } from '../storage/index.js';
 import { LockHeldError } from '../storage/lowdb/file-lock.js';
 import { createPostgresStore } from '../storage/postgres/index.js';
+import { canTransition } from '../core/state.js';
 import { parseStoreSnapshot, type StoreSnapshot } from '../storage/snapshot.js';
 
 /** The streams a command talks to (tests pass their own). */
@@ -127,7 +128,7 @@ const IMPORT_HELP =
   'Usage: sportello import FILE\n  Reads an export (FILE, or stdin with "-") into the store chosen by DATABASE_URL or\n  SPORTELLO_DATA. Records are matched by id, so importing twice changes nothing.\n  With the embedded store, a running server does the import (its admin socket).\n';
 
 /** What export and import need of a store. */
-export type SnapshotStore = Pick<AdminStore, 'exportAll' | 'importAll'>;
+export type SnapshotStore = Pick<AdminStore, 'exportAll' | 'importAll' | 'conversations'>;
 
 /** A store command can't run here: a running server holds the lowdb file (the CLI sends it there). */
 function heldByServer(err: unknown): boolean {
@@ -228,8 +229,31 @@ export async function importIntoStore(argv: readonly string[], io: StoreAdminIo,
   return applyImport(snapshot, io, store, where);
 }
 
+/**
+ * An import changes conversations too: a conversation already in the store may only move as the
+ * state table allows (an older export must not take a resolved case back to an operator, say).
+ * Every move is checked before anything is written.
+ */
+async function illegalMoves(snapshot: StoreSnapshot, store: SnapshotStore): Promise<string[]> {
+  const problems: string[] = [];
+  for (const incoming of snapshot.conversations) {
+    const stored = await store.conversations.get(incoming.id);
+    if (stored && !canTransition(stored.state, incoming.state)) {
+      problems.push(`conversation ${incoming.id} would move from ${stored.state} to ${incoming.state}, which the state table forbids`);
+    }
+  }
+  return problems;
+}
+
 async function applyImport(snapshot: StoreSnapshot, io: StoreAdminIo, store: SnapshotStore, where: string): Promise<number> {
   try {
+    const problems = await illegalMoves(snapshot, store);
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 10).map((p) => `  ${p}\n`).join('');
+      const more = problems.length > 10 ? `  … and ${problems.length - 10} more\n` : '';
+      io.stderr.write(`sportello import: nothing was imported:\n${shown}${more}`);
+      return 1;
+    }
     await store.importAll(snapshot);
     io.stdout.write(`Imported ${counts(snapshot)} into ${where}.\n`);
     return 0;
