@@ -24,7 +24,7 @@ function turn(i: number, conversations: number): TurnRecord {
   const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
   const customerId = `test:u${c}`;
   return {
-    // A new conversation each turn's first time; later turns overwrite without reading (bench only).
+    // Filled in with the revisions read before the commit (timeTurns).
     expect: { conversations: {}, cases: {} },
     inbound: { channel: 'test', id: `in${i}` },
     customer: { id: customerId, channel: 'test', platformId: `u${c}`, firstSeenAt: at, lastSeenAt: at },
@@ -68,7 +68,13 @@ async function timeTurns(store: Store, count: number, concurrency: number, offse
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const i = next++;
-        await store.conversations.commit(turn(offset + i, conversations));
+        // As a turn does: under its conversation's lock, read the context, commit with its revisions.
+        const t = turn(offset + i, conversations);
+        const key = t.conversations[0]!.key;
+        await store.conversations.withLock(key, async () => {
+          const context = await store.conversations.loadContext({ key, customerId: t.customer!.id });
+          await store.conversations.commit({ ...t, expect: context.revisions });
+        });
       }
     }),
   );
@@ -90,7 +96,7 @@ const lines: string[] = [];
 
 // ── lowdb ──
 lines.push('## Embedded store (lowdb)', '');
-lines.push('Each turn: customer + conversation + case upserts, 2 messages, 1 outbox item, inbound marked processed; every write fsync\'ed.');
+lines.push('Each turn: its context read (conversations.loadContext), then customer + conversation + case upserts, 2 messages, 1 outbox item, inbound marked processed, committed with the revisions read; every write fsync\'ed.');
 lines.push('History: 2 messages and 1 sent outbox item per past turn, over 1,000 conversations. Reads: findConversationByKey + listMessages of one conversation.', '');
 lines.push('| history (turns) | file MB | turns/s, 1 at a time | turns/s, 50 concurrent | file writes for 2,000 concurrent turns | read µs | heap MB |');
 lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');

@@ -498,6 +498,32 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
     });
 
     describe('the outbox', () => {
+      it.each([
+        ['one turn', 1],
+        ['three turns at the same moment', 3],
+      ])('leases in the commit, when asked, exactly the replies a claim would hand out (%s)', async (_name, turns) => {
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o0', { conversationId: 'cv2' })] }));
+        const items = [
+          makeOutbox('a', { conversationId: 'cv1', notBefore: T0 }),
+          makeOutbox('b', { conversationId: 'cv1', notBefore: T0 }),
+          makeOutbox('c', { conversationId: 'cv2', notBefore: T0 }),
+          makeOutbox('d', { conversationId: 'cv3', notBefore: T0 + 60_000 }),
+          makeOutbox('e', { conversationId: 'cv4', notBefore: T0 - 5 }),
+        ];
+        const split = turns === 1 ? [items] : [items.slice(0, 2), items.slice(2, 4), items.slice(4)];
+        const claim = { now: T0, leaseMs: 30_000 };
+        const leased = (await Promise.all(split.map((outbox) => store.conversations.commit(makeTurn({ outbox }), { claim })))).flat();
+        // a and e: first in line and due. b waits behind a, c behind o0 (unsent), d until its time.
+        expect(leased.map((o) => o.id).sort()).toEqual(['a', 'e']);
+        expect(leased.find((o) => o.id === 'a')).toEqual({ ...items[0], seq: 1, status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
+        for (const item of leased) expect(await store.outbox.get(item.id)).toEqual(item);
+        expect(await store.outbox.get('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
+        // The leased ones are nobody else's to claim; o0 is. Without `claim`, nothing is leased.
+        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+        expect(await store.conversations.commit(makeTurn({ outbox: [makeOutbox('f', { conversationId: 'cv5', notBefore: T0 })] }))).toEqual([]);
+        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['f']);
+      });
+
       it('claims only the first unsent item of each conversation, leasing it', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2'), makeOutbox('b1', { conversationId: 'cv2' })] }));
         const claimed = await store.outbox.claim(T0, 10, 30_000);
@@ -649,6 +675,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.values.get('test', 'short')).toBeUndefined();
         expect(await store.values.get('test', 'long')).toBe('y');
         expect(await store.values.get('test', 'renewed')).toBe('new');
+        expect((await store.exportAll()).values).not.toHaveProperty('test:short');
         store = await harness.reopen(store);
         expect(await store.values.get('test', 'short')).toBeUndefined();
         expect(await store.values.get('test', 'long')).toBe('y');

@@ -5,11 +5,11 @@
  */
 import { emptyRevisions, type Conversations, type TurnRecord } from '../../core/ports.js';
 import { AlreadyProcessedError, StoreError } from '../../core/errors.js';
-import type { Conversation, StoredMessage } from '../../core/types.js';
+import type { Conversation, OutboxItem, StoredMessage } from '../../core/types.js';
 import { createKeyedMutex } from '../../util/keyed-mutex.js';
 import type { InboundRecord } from '../snapshot.js';
 import type { LowdbParts } from './parts.js';
-import { clone, inboundKey, time, type Put } from './records.js';
+import { clone, freezeDeep, inboundKey, time, type Put } from './records.js';
 
 export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): Conversations {
   const mutex = createKeyedMutex();
@@ -50,7 +50,7 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
       return { customer: mem.customers.get(q.customerId), conversation, case: kase, openCase, linkedOpenCase, related, revisions };
     },
 
-    async commit(turn: TurnRecord) {
+    async commit(turn: TurnRecord, options) {
       ensureOpen();
       // Everything that can fail is checked before memory changes: all or nothing.
       if (turn.inbound && mem.inbound.get(inboundKey(turn.inbound.channel, turn.inbound.id))?.processedAt) {
@@ -77,9 +77,21 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
       }
       if (turn.inbound) puts.push(['inbound', processed(turn.inbound.channel, turn.inbound.id)]);
       await file.commitRecords(puts);
-      // Replies are left to the sender's claim: here a claim changes memory only, so claiming
-      // them in the commit would save nothing.
-      return [];
+      if (!options?.claim) return [];
+      // The turn is on disk: lease to the caller those of its replies a claim would hand out now
+      // (due, first unsent of their conversation). Like a claim, in memory only.
+      const { now: at, leaseMs } = options.claim;
+      const leased: OutboxItem[] = [];
+      for (const put of puts) {
+        if (put[0] !== 'outbox') continue;
+        const item = mem.outbox.get(put[1].id);
+        if (!item || item.status !== 'pending' || item.notBefore > at) continue;
+        if (mem.unsentByConversation.get(item.conversationId)?.[0]?.id !== item.id) continue;
+        if ((mem.outboxWrittenBy.get(item.id) ?? 0) > mem.durableSeq) continue;
+        leased.push(freezeDeep({ ...item, status: 'sending', attempts: item.attempts + 1, notBefore: at + leaseMs }));
+      }
+      if (leased.length) mem.applyAll(leased.map((item): Put => ['outbox', item]), 0);
+      return leased;
     },
 
     async get(id) {

@@ -131,7 +131,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     async exportAll() {
       ensureOpen();
       // journalSeq describes this file's journal only: an export does not carry it.
-      const { journalSeq: _journalSeq, ...snapshot } = mem.toSnapshot(new Date(now()).toISOString(), 0);
+      const { journalSeq: _journalSeq, ...snapshot } = mem.toSnapshot(new Date(now()).toISOString(), 0, now());
       return clone(snapshot);
     },
 

@@ -137,11 +137,12 @@ export class Memory {
     }
   }
 
-  /** Everything, as one document (the main file's content). */
-  toSnapshot(exportedAt: string, journalSeq: number): StoreSnapshot {
+  /** Everything, as one document (the main file's content), without values expired by `now` (epoch ms). */
+  toSnapshot(exportedAt: string, journalSeq: number, now: number): StoreSnapshot {
     const values: Record<string, string> = {};
     const valueExpiresAt: Record<string, string> = {};
     for (const v of this.values.values()) {
+      if (v.expiresAt !== undefined && v.expiresAt <= now) continue;
       values[v.name] = v.value;
       if (v.expiresAt !== undefined) valueExpiresAt[v.name] = new Date(v.expiresAt).toISOString();
     }

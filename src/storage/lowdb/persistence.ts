@@ -93,7 +93,7 @@ export function openLowdbFile(
   /** The background compaction under way, if any. */
   let compacting: Promise<void> | undefined;
 
-  const snapshot = (): StoreSnapshot => mem.toSnapshot(new Date(now()).toISOString(), seq);
+  const snapshot = (): StoreSnapshot => mem.toSnapshot(new Date(now()).toISOString(), seq, now());
 
   /** Writes the whole store to the main file, then empties the journal. */
   async function compact(): Promise<void> {
