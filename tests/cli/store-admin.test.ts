@@ -147,6 +147,32 @@ describe('sportello migrate, export and import', () => {
     expect(() => statSync(data)).toThrow();
   });
 
+  it('refuses an import that would move a stored conversation against the state table (resolved → assigned), importing nothing', async () => {
+    const data = join(dir, 'state-table.json');
+    const store = createLowdbStore({ file: data });
+    await store.init();
+    const resolved = makeConversation('cv-r', { key: 'test:private:r', state: 'resolved' });
+    await store.conversations.commit(makeTurn({ conversations: [resolved], case: makeCase('case-r', { conversationIds: ['cv-r'] }) }));
+    const older = await store.exportAll();
+    await store.close();
+    const doc = {
+      ...older,
+      conversations: older.conversations.map((c) => ({ ...c, state: 'assigned', assignee: 'op1' })),
+      operators: [makeOperator('op9', 'Nuovo')],
+    };
+    const file = join(dir, 'state-table-export.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const t = io();
+    expect(await runImport([file], t.io, { SPORTELLO_DATA: data })).toBe(1);
+    expect(t.err()).toMatch(/nothing was imported[\s\S]*cv-r would move from resolved to assigned/);
+    expect(t.out()).toBe('');
+    const after = createLowdbStore({ file: data });
+    await after.init();
+    expect((await after.conversations.get('cv-r'))?.state).toBe('resolved');
+    expect(await after.directory.findOperatorByName('Nuovo')).toBeUndefined();
+    await after.close();
+  });
+
   it('rejects wrong usage and a malformed DATABASE_URL with exit code 2', async () => {
     const a = io();
     expect(await runImport([], a.io, {})).toBe(2);
