@@ -16,7 +16,7 @@ import type { EvalReport } from '../../src/classifier/evaluate.js';
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const datasets = process.env.SPORTELLO_DATASETS ?? path.resolve(root, '../shared/datasets');
+const datasets = process.env.SPORTELLO_DATASETS ?? path.join(root, 'bench/datasets');
 const threshold = loadConfig(process.env).nlu.answerThreshold;
 
 const targets = [

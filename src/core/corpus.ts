@@ -23,6 +23,8 @@ export interface FaqEntry {
   escalate: boolean;
   tags: string[];
   source?: { kind: 'learned'; case?: string; approved_by?: string; at?: string };
+  /** Id of the entry giving the same answer in the other language (its twin), when linked. */
+  same_as?: string;
   /** The file it came from, relative to the FAQ folder. */
   file: string;
 }

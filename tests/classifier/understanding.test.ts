@@ -44,7 +44,7 @@ describe('detectLanguage', () => {
   });
 
   it('tells Italian from English on the 500 short requests of xSID (each in both languages)', async () => {
-    const conll = await readFile(path.resolve(process.cwd(), '../shared/datasets/xsid_it/it.test.conll'), 'utf8');
+    const conll = await readFile(path.resolve(process.cwd(), 'bench/datasets/xsid_it/it.test.conll'), 'utf8');
     const lines = conll.split('\n');
     const italian = lines.filter((l) => l.startsWith('# text =')).map((l) => l.slice('# text ='.length).trim());
     const english = lines.filter((l) => l.startsWith('# text-en =')).map((l) => l.slice('# text-en ='.length).trim());
