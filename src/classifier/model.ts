@@ -9,6 +9,7 @@
 import type { Classification, Classifier, LabelScore, TrainingExample } from '../core/ports.js';
 import type { Language } from '../core/types.js';
 import { detectLanguage } from './language.js';
+import { CARE_LEXICON } from './lexicon.js';
 import { createMasker } from './mask.js';
 import { createNormaliser, STOPWORDS, type Normaliser } from './normalise.js';
 
@@ -50,6 +51,8 @@ export interface ModelOptions {
    * fiscali, are taken out of every text before features (mask.ts), so data never dilutes a question.
    */
   orderNumberPattern?: string;
+  /** Add care-lexicon concept features (lexicon.ts) to small corpora (default true). */
+  lexicon?: boolean;
   /** Take private data out of texts before features (default true). */
   maskPrivateData?: boolean;
 }
@@ -72,6 +75,8 @@ interface Trained {
   examplesByLabel: SparseVector[][] | undefined;
   /** Language of each training question (by `exactKey`), when all its copies agree: a known question is read in its own language. */
   exactLanguage: Map<string, Language>;
+  /** Care-lexicon concepts, when the model uses them. */
+  concepts: ConceptIndex | undefined;
   /** When all training text is one language, every message is analysed as that language. */
   onlyLanguage: Language | undefined;
   /** With very many labels: label centroids in an inverted index instead of softmax weights. */
@@ -156,9 +161,29 @@ interface TextFeatures {
   surface: string[];
 }
 
-function featurise(normaliser: Normaliser, text: string, language: Language, skipGrams: boolean, exactWords = false): TextFeatures {
+/** Per language, the concepts of each term (stem) of the care lexicon. */
+type ConceptIndex = Record<Language, Map<string, string[]>>;
+
+function buildConcepts(normaliser: Normaliser): ConceptIndex {
+  const index: ConceptIndex = { it: new Map(), en: new Map() };
+  for (const [concept, byLanguage] of Object.entries(CARE_LEXICON)) {
+    for (const language of ['it', 'en'] as const) {
+      for (const word of byLanguage[language]) {
+        const { terms } = normaliser.analyse(word, language);
+        if (terms.length !== 1) continue;
+        const list = index[language].get(terms[0]!) ?? [];
+        if (!list.includes(concept)) list.push(concept);
+        index[language].set(terms[0]!, list);
+      }
+    }
+  }
+  return index;
+}
+
+function featurise(normaliser: Normaliser, text: string, language: Language, skipGrams: boolean, exactWords = false, concepts?: ConceptIndex): TextFeatures {
   const { surface, terms } = normaliser.analyse(text, language);
   const words = terms.map((t) => `w ${t}`);
+  if (concepts) for (const t of terms) for (const c of concepts[language].get(t) ?? []) words.push(`k ${c}`);
   // Catalogue-sized FAQs name products and models: "ribalo" and "ribala" share a stem, not a name.
   if (exactWords) for (const w of surface) if (w.length >= 3) words.push(`u ${w}`);
   const bigrams: string[] = [];
@@ -549,6 +574,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const onlyLanguage: Language | undefined =
       counts.en / examples.length >= share ? 'en' : counts.it / examples.length >= share ? 'it' : undefined;
 
+    const concepts = (options.lexicon ?? true) && !retrievalMode ? buildConcepts(normaliser) : undefined;
     const featureIndex = new Map<string, number>();
     const gramIdsByWord = new Map<string, number[]>();
     const trainingGrams = (word: string): number[] => {
@@ -586,7 +612,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         languagesByLabel.set(e.label, set);
       }
       const language = onlyLanguage ?? exampleLanguages[i]!;
-      const f = featurise(normaliser, mask(e.text), language, skipGrams, retrievalMode);
+      const f = featurise(normaliser, mask(e.text), language, skipGrams, retrievalMode, concepts);
       for (const t of f.terms) vocabulary.add(t);
       xs.push(vectorise(f, weightList, grow, trainingGrams));
       ys[i] = id;
@@ -661,6 +687,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     });
     for (const key of ambiguous) exactLanguage.delete(key);
     trained = {
+      concepts,
       exactLanguage,
       labels,
       labelLanguages: labels.map((l) => languagesByLabel.get(l)),
@@ -693,7 +720,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const known = model.onlyLanguage ? undefined : model.exactLanguage.get(exactKey(input));
     if (known !== undefined) hint = { ...hint, language: known };
     const language = languageOf(input, hint?.language, model);
-    const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined);
+    const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined, model.concepts);
     const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
     if (x.idx.length === 0) return { ranked: [] };
     const C = model.labels.length;
