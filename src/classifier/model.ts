@@ -51,7 +51,7 @@ export interface ModelOptions {
    * fiscali, are taken out of every text before features (mask.ts), so data never dilutes a question.
    */
   orderNumberPattern?: string;
-  /** Add care-lexicon concept features (lexicon.ts) to small corpora (default true). */
+  /** Add care-lexicon concept features (lexicon.ts); default: with up to 30 examples per label. */
   lexicon?: boolean;
   /** Take private data out of texts before features (default true). */
   maskPrivateData?: boolean;
@@ -116,6 +116,8 @@ const SIMILARITY_MAX_PER_LABEL = 15;
 
 /** Corpora smaller than this are trained again on every pass after calibration (see `train`). */
 const SMALL_CORPUS = 5000;
+/** The care lexicon is used by default up to this many examples per label on average. */
+const LEXICON_MAX_PER_LABEL = 30;
 /** Passes over all the data after calibration, for small corpora. */
 const REJOIN_SMALL = 8;
 
@@ -574,7 +576,10 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const onlyLanguage: Language | undefined =
       counts.en / examples.length >= share ? 'en' : counts.it / examples.length >= share ? 'it' : undefined;
 
-    const concepts = (options.lexicon ?? true) && !retrievalMode ? buildConcepts(normaliser) : undefined;
+    // Synonyms help where examples are few; with many per label the data has the paraphrases
+    // (on CLINC150's 100 per label the lexicon cost out-of-scope recall).
+    const fewShot = examples.length <= labelCount * LEXICON_MAX_PER_LABEL;
+    const concepts = (options.lexicon ?? fewShot) && !retrievalMode ? buildConcepts(normaliser) : undefined;
     const featureIndex = new Map<string, number>();
     const gramIdsByWord = new Map<string, number[]>();
     const trainingGrams = (word: string): number[] => {
