@@ -5,7 +5,7 @@ import type { Understander } from '../../src/core/ports.js';
 import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
 
 const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
-const shared = path.resolve(process.cwd(), '../shared/corpus');
+const sample = process.cwd(); // the repository's sample corpus (faq/, intents/)
 
 describe('normalise', () => {
   it('drops mentions and URLs, opens hashtags and folds case and accents', () => {
@@ -93,7 +93,7 @@ describe('analyseSentiment', () => {
 describe('understander trained on the sample shop corpus', () => {
   let understander: Understander;
   beforeAll(async () => {
-    const corpus = await loadCorpus({ faqDir: path.join(shared, 'faq'), intentsDir: path.join(shared, 'intents') });
+    const corpus = await loadCorpus({ faqDir: path.join(sample, 'faq'), intentsDir: path.join(sample, 'intents') });
     understander = await trainUnderstander(corpusToExamples(corpus));
   });
 
