@@ -1,9 +1,10 @@
 /**
  * One measurement in its own process (so peak memory is that system's alone):
- * `node --import tsx bench/nlu/worker.ts sportello|nlpjs DATASET_PATH THRESHOLD` prints an EvalReport as JSON.
+ * `node --import tsx bench/nlu/worker.ts sportello|nlpjs DATASET_PATH THRESHOLD [KSHOT SEED]` prints an EvalReport as JSON.
+ * With KSHOT, both libraries train on the same K examples per label (drawn with SEED).
  */
 import { createRequire } from 'node:module';
-import { loadDataset } from '../../src/classifier/datasets.js';
+import { kShotDataset, loadDataset } from '../../src/classifier/datasets.js';
 import { evaluateSystem, OUT_OF_SCOPE, type EvaluatedSystem } from '../../src/classifier/evaluate.js';
 import { sportelloSystem } from '../../src/cli/eval.js';
 import type { TrainingExample } from '../../src/core/ports.js';
@@ -44,13 +45,14 @@ function nlpjsSystem(language: string): EvaluatedSystem {
   };
 }
 
-const [system, datasetPath, thresholdArg] = process.argv.slice(2);
+const [system, datasetPath, thresholdArg, kshotArg, seedArg] = process.argv.slice(2);
 if (!system || !datasetPath) {
   process.stderr.write('usage: worker.ts sportello|nlpjs DATASET_PATH [THRESHOLD]\n');
   process.exit(2);
 }
-const dataset = await loadDataset(datasetPath);
+const full = await loadDataset(datasetPath);
+const dataset = kshotArg ? kShotDataset(full, Number(kshotArg), Number(seedArg ?? 1)) : full;
 const evaluated = system === 'nlpjs' ? nlpjsSystem(dataset.language ?? 'en') : sportelloSystem();
 const threshold = thresholdArg === undefined ? 0.5 : Number(thresholdArg);
 const report = await evaluateSystem(dataset, evaluated, { threshold, sweep: [0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7] });
-process.stdout.write(`${JSON.stringify({ system, ...report })}\n`);
+process.stdout.write(`${JSON.stringify({ system, kshot: kshotArg ? Number(kshotArg) : null, ...report })}\n`);

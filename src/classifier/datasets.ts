@@ -161,3 +161,46 @@ async function readClinc(file: string, name: string): Promise<Dataset> {
     language: 'en',
   };
 }
+
+/** A small seeded generator (mulberry32): the same seed draws the same examples on every machine. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The few-shot split of a training set: `k` examples per label drawn reproducibly with `seed`
+ * (a label with fewer keeps all of them; an out-of-scope label is a label like the others).
+ * The drawn examples keep the order they had in the training set.
+ */
+export function sampleKShot<T extends { label: string }>(train: readonly T[], k: number, seed = 1): T[] {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a whole number ≥ 1 (got ${k})`);
+  const byLabel = new Map<string, number[]>();
+  train.forEach((e, i) => {
+    const list = byLabel.get(e.label);
+    if (list) list.push(i);
+    else byLabel.set(e.label, [i]);
+  });
+  const random = seededRandom(seed);
+  const keep = new Set<number>();
+  // Labels in order of first appearance, each shuffled (Fisher–Yates) and cut to k.
+  for (const indices of byLabel.values()) {
+    for (let i = indices.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [indices[i], indices[j]] = [indices[j]!, indices[i]!];
+    }
+    for (const i of indices.slice(0, k)) keep.add(i);
+  }
+  return train.filter((_, i) => keep.has(i));
+}
+
+/** The dataset with its training split cut to `k` examples per label (`sampleKShot`). */
+export function kShotDataset(dataset: Dataset, k: number, seed = 1): Dataset {
+  return { ...dataset, name: `${dataset.name} (${k}-shot, seed ${seed})`, train: sampleKShot(dataset.train, k, seed) };
+}

@@ -13,6 +13,7 @@ import { analyseSentiment } from './sentiment.js';
 export { createClassifier, type ModelOptions, type TrainableClassifier } from './model.js';
 export { detectEntities, redactEntities, isLuhnValid, isIbanValid, isCodiceFiscaleValid } from './entities.js';
 export { detectLanguage, languageScore } from './language.js';
+export { maskPrivateData } from './mask.js';
 export { analyseSentiment } from './sentiment.js';
 export { normalise, createNormaliser, type Normaliser } from './normalise.js';
 
@@ -32,7 +33,11 @@ export async function trainUnderstander(
   options: UnderstanderOptions = {},
 ): Promise<Understander> {
   const defaultLanguage = options.defaultLanguage ?? 'it';
-  const classifier = createClassifier({ ...options.model, defaultLanguage });
+  const classifier = createClassifier({
+    ...options.model,
+    defaultLanguage,
+    ...(options.orderNumberPattern ? { orderNumberPattern: options.orderNumberPattern } : {}),
+  });
   await classifier.train(examples);
   const entityOptions = options.orderNumberPattern ? { orderNumberPattern: options.orderNumberPattern } : {};
   return {

@@ -2,11 +2,12 @@
  * @module cli/faq
  * `sportello faq lint` (every problem as file:line:column, plus warnings: repeated questions,
  * questions the classifier confuses with another entry's, answers too long for a channel's
- * public post without `answer_short`) and `sportello faq review` (the suggestions learned from resolved cases).
+ * public post without `answer_short`, entries that look like translations but have no
+ * `same_as`) and `sportello faq review` (the suggestions learned from resolved cases).
  */
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { trainUnderstander } from '../classifier/index.js';
+import { createClassifier, trainUnderstander } from '../classifier/index.js';
 import { faqLabel, type Corpus } from '../core/corpus.js';
 import { CorpusError, type CorpusProblem } from '../core/errors.js';
 import type { Clock, Store, TrainingExample } from '../core/ports.js';
@@ -122,6 +123,44 @@ export async function findConfusedQuestions(
   return warnings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }
 
+/**
+ * Entries of different languages that look like translations of each other but are not linked
+ * by `same_as`: a classifier trained on every question (its language left to detection, so the
+ * two languages share character n-grams and lexicon concepts) ranks each entry's questions; the
+ * entry of another language ranked first for most of them is its likely twin, when that holds
+ * both ways. One warning per pair, at the first entry.
+ */
+export async function findUnlinkedTwins(corpus: Corpus, inspection: CorpusInspection): Promise<LintWarning[]> {
+  const locales = new Set(corpus.faq.map((e) => e.locale));
+  if (locales.size < 2) return [];
+  const byLabel = new Map(corpus.faq.map((e) => [faqLabel(e.id), e]));
+  const classifier = createClassifier();
+  await classifier.train(corpus.faq.flatMap((e) => e.questions.map((text) => ({ text, label: faqLabel(e.id) }))));
+  const twinOf = new Map<string, string>();
+  for (const entry of corpus.faq) {
+    const votes = new Map<string, number>();
+    for (const q of entry.questions) {
+      const other = classifier.classify(q).ranked.map((r) => byLabel.get(r.label)).find((e) => e !== undefined && e.locale !== entry.locale);
+      if (other) votes.set(other.id, (votes.get(other.id) ?? 0) + 1);
+    }
+    const [best, count] = [...votes.entries()].sort((a, b) => b[1] - a[1])[0] ?? [undefined, 0];
+    if (best !== undefined && count * 2 > entry.questions.length) twinOf.set(entry.id, best);
+  }
+  const linked = (a: string, b: string) => byLabel.get(faqLabel(a))?.same_as === b || byLabel.get(faqLabel(b))?.same_as === a;
+  const warnings: LintWarning[] = [];
+  const seen = new Set<string>();
+  for (const entry of corpus.faq) {
+    const twin = twinOf.get(entry.id);
+    if (twin === undefined || twinOf.get(twin) !== entry.id || seen.has(twin) || linked(entry.id, twin)) continue;
+    if (entry.same_as !== undefined || byLabel.get(faqLabel(twin))?.same_as !== undefined) continue;
+    seen.add(entry.id);
+    const at = inspection.entryPosition(entry.id);
+    if (!at) continue;
+    warnings.push({ ...at, message: `warning: entry "${entry.id}" and "${twin}" (${byLabel.get(faqLabel(twin))!.locale}) look like translations of each other: link them with \`same_as: ${twin}\`` });
+  }
+  return warnings;
+}
+
 const formatProblem = (p: CorpusProblem | LintWarning): string => `${p.file}:${p.line}:${p.column}: ${p.message}`;
 
 /** `sportello faq lint [--folds N] [--threshold C] [--no-cross-validation] [--strict]`: exit 1 on errors (or warnings with --strict). */
@@ -159,6 +198,7 @@ export async function runFaqLint(argv: string[], io: FaqIo, env: Record<string, 
   const warnings = [...findRepeatedQuestions(corpus, inspection), ...findAnswersTooLong(corpus, inspection)];
   if (inspection.problems.length === 0 && !values['no-cross-validation']) {
     warnings.push(...(await findConfusedQuestions(corpus, inspection, { folds, threshold })));
+    warnings.push(...(await findUnlinkedTwins(corpus, inspection)));
   }
   for (const w of warnings) io.stdout.write(`${formatProblem(w)}\n`);
   const errors = inspection.problems.length;
@@ -315,6 +355,7 @@ export async function lintCorpus(options: { faqDir: string; intentsDir: string; 
   const warnings = [...findRepeatedQuestions(inspection.corpus, inspection), ...findAnswersTooLong(inspection.corpus, inspection)];
   if (inspection.problems.length === 0 && options.crossValidate !== false) {
     warnings.push(...(await findConfusedQuestions(inspection.corpus, inspection, { folds: options.folds ?? 4, threshold: options.threshold })));
+    warnings.push(...(await findUnlinkedTwins(inspection.corpus, inspection)));
   }
   return { errors: inspection.problems, warnings };
 }

@@ -35,6 +35,8 @@ export interface FaqEntry {
   asks_for?: DataKind[];
   tags: string[];
   source?: { kind: 'learned'; case?: string; approved_by?: string; at?: string };
+  /** Id of the entry giving the same answer in the other language (its twin), when linked. */
+  same_as?: string;
   /** The file it came from, relative to the FAQ folder. */
   file: string;
 }

@@ -324,6 +324,20 @@ export async function inspectCorpus(options: InspectOptions): Promise<CorpusInsp
     });
   }
 
+  // `same_as` links an entry to its twin in the other language: the twin must exist and differ.
+  const byId = new Map(faq.map((e) => [e.id, e]));
+  for (const entry of faq) {
+    if (entry.same_as === undefined) continue;
+    const where = entryFile.get(entry.id)!;
+    const at = () => positionIn(where.file, ['entries', where.index, 'same_as']);
+    const twin = byId.get(entry.same_as);
+    if (entry.same_as === entry.id) problems.push({ ...at(), message: `same_as: an entry cannot be its own twin` });
+    else if (!twin) problems.push({ ...at(), message: `same_as: no entry with id "${entry.same_as}"` });
+    else if (twin.locale === entry.locale) {
+      problems.push({ ...at(), message: `same_as: "${entry.same_as}" is in the same language (${entry.locale}); same_as links an entry to its translation` });
+    }
+  }
+
   // Files in the order they were read, then by position within each file.
   const order = new Map<string, number>();
   problems.forEach((p) => order.has(p.file) || order.set(p.file, order.size));
@@ -350,6 +364,30 @@ export async function loadCorpus(options: CorpusLocation): Promise<Corpus> {
   const inspection = await inspectCorpus(options);
   if (inspection.problems.length > 0) throw new CorpusError(inspection.problems);
   return inspection.corpus;
+}
+
+/**
+ * Labels that give the same answer: each FAQ label linked by `same_as` (in either direction,
+ * transitively) maps to one name for its group. Labels without a twin are not in the map.
+ */
+export function sameAnswerGroups(corpus: Corpus): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (id: string): string => {
+    let root = id;
+    while (parent.has(root) && parent.get(root) !== root) root = parent.get(root)!;
+    return root;
+  };
+  const ids = new Set(corpus.faq.map((e) => e.id));
+  for (const entry of corpus.faq) {
+    if (entry.same_as === undefined || !ids.has(entry.same_as)) continue;
+    const a = find(entry.id);
+    const b = find(entry.same_as);
+    if (a !== b) parent.set(a < b ? b : a, a < b ? a : b);
+    if (!parent.has(a < b ? a : b)) parent.set(a < b ? a : b, a < b ? a : b);
+  }
+  const groups = new Map<string, string>();
+  for (const id of parent.keys()) groups.set(faqLabel(id), faqLabel(find(id)));
+  return groups;
 }
 
 /** The classifier's training set: every FAQ question (`faq:<id>`) and intent example (`intent:<name>`). */

@@ -44,6 +44,8 @@ export const faqEntrySchema = z.strictObject({
     .optional(),
   tags: z.array(text('a tag'), { error: 'tags must be a list' }).default([]),
   source: sourceSchema.optional(),
+  /** Id of the entry that gives the same answer in the other language (docs/formats.md). */
+  same_as: text('same_as').regex(KEBAB_CASE, { error: 'same_as must be the id of another entry (kebab-case)' }).optional(),
 });
 
 /**

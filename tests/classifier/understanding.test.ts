@@ -5,7 +5,7 @@ import type { Understander } from '../../src/core/ports.js';
 import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
 
 const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
-const shared = path.resolve(process.cwd(), '../shared/corpus');
+const sample = process.cwd(); // the repository's sample corpus (faq/, intents/)
 
 describe('normalise', () => {
   it('drops mentions and URLs, opens hashtags and folds case and accents', () => {
@@ -44,7 +44,7 @@ describe('detectLanguage', () => {
   });
 
   it('tells Italian from English on the 500 short requests of xSID (each in both languages)', async () => {
-    const conll = await readFile(path.resolve(process.cwd(), '../shared/datasets/xsid_it/it.test.conll'), 'utf8');
+    const conll = await readFile(path.resolve(process.cwd(), 'bench/datasets/xsid_it/it.test.conll'), 'utf8');
     const lines = conll.split('\n');
     const italian = lines.filter((l) => l.startsWith('# text =')).map((l) => l.slice('# text ='.length).trim());
     const english = lines.filter((l) => l.startsWith('# text-en =')).map((l) => l.slice('# text-en ='.length).trim());
@@ -93,7 +93,7 @@ describe('analyseSentiment', () => {
 describe('understander trained on the sample shop corpus', () => {
   let understander: Understander;
   beforeAll(async () => {
-    const corpus = await loadCorpus({ faqDir: path.join(shared, 'faq'), intentsDir: path.join(shared, 'intents') });
+    const corpus = await loadCorpus({ faqDir: path.join(sample, 'faq'), intentsDir: path.join(sample, 'intents') });
     understander = await trainUnderstander(corpusToExamples(corpus));
   });
 

@@ -47,7 +47,7 @@ describe('sportello eval', () => {
     expect(code).toBe(0);
     const report = JSON.parse(c.out()) as Record<string, unknown>;
     expect(Object.keys(report).sort()).toEqual(
-      ['accuracy', 'classify_per_second', 'dataset', 'in_scope_accuracy', 'macro_f1', 'oos_precision', 'oos_recall', 'peak_rss_mb', 'train_seconds'].sort(),
+      ['accuracy', 'classify_per_second', 'dataset', 'in_scope_accuracy', 'macro_f1', 'oos_precision', 'oos_recall', 'peak_rss_mb', 'train_seconds', 'train_size'].sort(),
     );
     expect(report.accuracy).toBe(1);
     expect(report.oos_recall).toBeNull();
@@ -60,6 +60,42 @@ describe('sportello eval', () => {
     expect(await runEval([await folderDataset()], c.io)).toBe(0);
     expect(c.out()).toMatch(/accuracy\s+100\.0%/);
     expect(c.out()).toMatch(/classifications\/s/);
+  });
+
+  it('trains on K examples per label with --kshot, the same ones for the same --seed', async () => {
+    const dataset = await folderDataset();
+    const run = async (...args: string[]) => {
+      const c = capture();
+      expect(await runEval([dataset, '--json', ...args], c.io)).toBe(0);
+      return JSON.parse(c.out()) as { train_size: number; dataset: string; accuracy: number };
+    };
+    const two = await run('--kshot', '2', '--seed', '5');
+    expect(two.train_size).toBe(6);
+    expect(two.dataset).toMatch(/2-shot, seed 5/);
+    expect(await run('--kshot=2', '--seed=5')).toMatchObject({ train_size: 6, accuracy: two.accuracy });
+    // A label with fewer than K keeps all of its examples.
+    expect((await run('--kshot', '50')).train_size).toBe(9);
+  });
+
+  it('cross-validates the sample corpus per language', async () => {
+    const c = capture();
+    expect(await runEval(['--json', '--kshot', '3'], c.io)).toBe(0);
+    const report = JSON.parse(c.out()) as { by_language: Record<string, { accuracy: number; test_size: number }>; train_size: number };
+    expect(Object.keys(report.by_language).sort()).toEqual(['en', 'it']);
+    expect(report.by_language.it!.test_size).toBeGreaterThan(150);
+    expect(report.by_language.en!.accuracy).toBeGreaterThan(0.3);
+  });
+
+  it('refuses a bad --kshot, and --seed without --kshot', async () => {
+    const zero = capture();
+    expect(await runEval(['--kshot', '0'], zero.io)).toBe(2);
+    expect(zero.err()).toMatch(/--kshot: /);
+    const seedOnly = capture();
+    expect(await runEval(['--seed', '3'], seedOnly.io)).toBe(2);
+    expect(seedOnly.err()).toMatch(/--seed needs --kshot/);
+    const missing = capture();
+    expect(await runEval(['--kshot'], missing.io)).toBe(2);
+    expect(missing.err()).toMatch(/--kshot needs a value/);
   });
 
   it('fails with a clear message on a missing dataset and on an unknown option', async () => {

@@ -1,0 +1,170 @@
+import path from 'node:path';
+import { createClassifier, maskPrivateData, trainUnderstander } from '../../src/classifier/index.js';
+import { kShotDataset, loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
+import { crossValidate } from '../../src/classifier/evaluate.js';
+import type { TrainingExample, Understander } from '../../src/core/ports.js';
+import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
+
+const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
+const ORDER_PATTERN = '\\b(?:BR|ORD)-?\\d{5,10}\\b'; // config's ORDER_NUMBER_PATTERN default
+
+let examples: TrainingExample[];
+let understander: Understander;
+beforeAll(async () => {
+  const corpus = await loadCorpus({ faqDir: path.resolve('faq'), intentsDir: path.resolve('intents') });
+  examples = corpusToExamples(corpus);
+  understander = await trainUnderstander(examples, { orderNumberPattern: ORDER_PATTERN });
+});
+
+describe('sampleKShot', () => {
+  const data = [
+    ...Array.from({ length: 12 }, (_, i) => ({ text: `a${i}`, label: 'a' })),
+    ...Array.from({ length: 2 }, (_, i) => ({ text: `b${i}`, label: 'b' })),
+    ...Array.from({ length: 7 }, (_, i) => ({ text: `o${i}`, label: 'oos' })),
+  ];
+
+  it('draws K per label (the out-of-scope label too), all of a smaller label, reproducibly', () => {
+    const drawn = sampleKShot(data, 5, 3);
+    const count = (l: string) => drawn.filter((e) => e.label === l).length;
+    expect([count('a'), count('b'), count('oos')]).toEqual([5, 2, 5]);
+    expect(sampleKShot(data, 5, 3)).toEqual(drawn);
+    expect(sampleKShot(data, 5, 4)).not.toEqual(drawn);
+    // The training set's order is kept.
+    expect(drawn.map((e) => data.indexOf(e))).toEqual([...drawn.map((e) => data.indexOf(e))].sort((x, y) => x - y));
+  });
+
+  it('refuses a K that is not a whole number of at least 1', () => {
+    expect(() => sampleKShot(data, 0)).toThrow(/k must be/);
+    expect(() => sampleKShot(data, 2.5)).toThrow(/k must be/);
+  });
+
+  it('cuts a dataset read from disk (xSID-it, 16 intents) to K per label', async () => {
+    const d = kShotDataset(await loadDataset(path.resolve('bench/datasets/xsid_it')), 3, 1);
+    const labels = new Set(d.train.map((e) => e.label));
+    for (const l of labels) expect(d.train.filter((e) => e.label === l).length).toBeLessThanOrEqual(3);
+    expect(d.train.length).toBeGreaterThan(labels.size * 2);
+    expect(d.test.length).toBe(500);
+  });
+});
+
+describe('private data does not change what a message means', () => {
+  // Data in a sentence of its own: understood as the question alone.
+  const own = {
+    it: [
+      (q: string) => `${q}. La mia email è mario.rossi@example.com e il mio cell è 333 123 4567`,
+      (q: string) => `${q}, il mio ordine è BR-123456`,
+      (q: string) => `${q}. Scrivetemi a giulia.bianchi@example.it`,
+      (q: string) => `Ordine BR-1234567. ${q}`,
+      (q: string) => `${q} (IBAN IT60X0542811101000000123456)`,
+    ],
+    en: [
+      (q: string) => `${q}. My email is john.smith@example.com and my phone is +44 20 7946 0958`,
+      (q: string) => `${q}, my order number is BR-123456`,
+      (q: string) => `${q}. You can reach me at 347 123 4567`,
+      (q: string) => `Order ORD-98765432. ${q}`,
+      (q: string) => `${q} (card 4111 1111 1111 1111)`,
+    ],
+  };
+  // Data run into the question: understood as the same words without the values.
+  const runIn = {
+    it: [(q: string, v = true) => `${q} la mia email è ${v ? 'mario.rossi@example.com' : ''} e il mio cell è ${v ? '333 123 4567' : ''}`],
+    en: [(q: string, v = true) => `${q} my email is ${v ? 'john.smith@example.com' : ''} and my phone is ${v ? '+44 20 7946 0958' : ''}`],
+  };
+
+  it('gives every FAQ question with data inserted the answer it has without the data, as confidently', () => {
+    const worse: string[] = [];
+    let checked = 0;
+    const top = (text: string) => understander.understand(text).classification.ranked[0];
+    const confidenceOf = (text: string, label: string | undefined) =>
+      understander.understand(text).classification.ranked.find((r) => r.label === label)?.confidence ?? 0;
+    // `without`: the same message with the values taken out (for data in its own sentence, the question alone).
+    const compare = (text: string, question: string, without: string) => {
+      const got = top(text);
+      const want = top(question);
+      const floor = Math.min(want?.confidence ?? 0, confidenceOf(without, want?.label));
+      checked++;
+      if (got?.label !== want?.label || (got?.confidence ?? 0) < floor - 0.02) {
+        worse.push(`${text}: ${got?.label} ${got?.confidence} (without the data: ${want?.label} ${floor})`);
+      }
+    };
+    for (const e of examples) {
+      const language = e.language ?? 'it';
+      for (const insert of own[language]) compare(insert(e.text), e.text, e.text);
+      for (const insert of runIn[language]) compare(insert(e.text), e.text, insert(e.text, false));
+    }
+    expect(checked).toBeGreaterThan(2000);
+    expect(worse).toEqual([]);
+  });
+
+  it('understands the message of the issue like the question alone', () => {
+    const alone = understander.understand("dov'è il mio ordine?").classification.ranked[0]!;
+    const withData = understander.understand("dov'è il mio ordine? la mia email è mario.rossi@example.com e il mio cell è 333 123 4567").classification.ranked[0]!;
+    expect(withData.label).toBe('faq:stato-ordine');
+    expect(withData.confidence).toBeGreaterThanOrEqual(ANSWER_THRESHOLD);
+    expect(withData.confidence).toBeCloseTo(alone.confidence, 2);
+  });
+
+  it('cuts the value, and the clause that only announces it, but keeps the question', () => {
+    expect(maskPrivateData('dov è il mio ordine? la mia email è a.b@example.com e il mio cell è 333 123 4567').trim()).toBe('dov è il mio ordine?');
+    expect(maskPrivateData('where is my order? my email is john@example.com').trim()).toBe('where is my order?');
+    expect(maskPrivateData('il mio ordine BR-123456 non è arrivato').replace(/\s+/g, ' ')).toBe('il mio ordine non è arrivato');
+    expect(maskPrivateData('my card 4111 1111 1111 1111 was declined').replace(/\s+/g, ' ')).toBe('my card was declined');
+    // A question about the data keeps its words: only the value goes.
+    expect(maskPrivateData('hello, where is my order BR-5556667? it has not arrived').replace(/\s+/g, ' ')).toBe('hello, where is my order ? it has not arrived');
+    expect(maskPrivateData("dov'è il mio ordine BR-1234567?").replace(/\s+/g, ' ')).toBe("dov'è il mio ordine ?");
+    expect(maskPrivateData('Quali sono i vostri orari?')).toBe('Quali sono i vostri orari?');
+  });
+});
+
+describe('the classifier on its own questions', () => {
+  it('answers every exact FAQ question and intent example with its own label', () => {
+    const wrong = examples
+      .map((e) => ({ e, top: understander.understand(e.text).classification.ranked[0] }))
+      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
+      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('trained on 3 questions per answer, still answers those questions', async () => {
+    const few = sampleKShot(examples, 3, 7);
+    expect(few.length).toBeLessThan(examples.length * 0.7);
+    const classifier = createClassifier();
+    await classifier.train(few);
+    const wrong = few
+      .map((e) => ({ e, top: classifier.classify(e.text, { language: e.language! }).ranked[0] }))
+      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
+      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe('cross-validation of a bilingual corpus', () => {
+  it('reports each language, and counts an answer of the linked twin as right', async () => {
+    const data: TrainingExample[] = [
+      ...['quali sono gli orari', 'a che ora aprite', 'siete aperti sabato', 'orari di apertura'].map((text) => ({ text, label: 'faq:orari', language: 'it' as const })),
+      ...['come faccio un reso', 'posso restituire un articolo', 'reso gratuito', 'voglio fare il reso'].map((text) => ({ text, label: 'faq:resi', language: 'it' as const })),
+      ...['what are your opening hours', 'when do you open', 'are you open on saturday', 'opening times'].map((text) => ({ text, label: 'faq:hours', language: 'en' as const })),
+      ...['how do I return an item', 'can I send it back', 'free returns', 'I want to make a return'].map((text) => ({ text, label: 'faq:returns', language: 'en' as const })),
+    ];
+    // A system that always answers with the Italian label of the topic: right only through the twin link.
+    const italianOnly = () => ({
+      train: async () => {},
+      predict: (text: string) => ({ label: /hour|open|orari|aprite|aperti/.test(text) ? 'faq:orari' : 'faq:resi', confidence: 1 }),
+    });
+    const plain = await crossValidate('t', data, italianOnly, { folds: 2 });
+    expect(plain.by_language?.it?.accuracy).toBe(1);
+    expect(plain.by_language?.en?.accuracy).toBe(0);
+    const linked = await crossValidate('t', data, italianOnly, {
+      folds: 2,
+      sameAnswer: new Map([
+        ['faq:orari', 'faq:orari'],
+        ['faq:hours', 'faq:orari'],
+        ['faq:resi', 'faq:resi'],
+        ['faq:returns', 'faq:resi'],
+      ]),
+    });
+    expect(linked.by_language?.en?.accuracy).toBe(1);
+    expect(linked.by_language?.en?.test_size).toBe(8);
+    expect(linked.accuracy).toBe(1);
+  });
+});
