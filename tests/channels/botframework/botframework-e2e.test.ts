@@ -13,7 +13,8 @@ import type { Operator } from '../../../src/core/types.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
 
-const CORPUS = '/work/shared/corpus';
+/** The repository's own sample FAQ and intents (tests read nothing outside the repository). */
+const CORPUS = join(import.meta.dirname ?? '.', '../../..');
 const START = '2026-11-24T09:00:00.000Z';
 const operator: Operator = { id: 'op_lb', name: 'Luca Bianchi', initials: 'LB', role: 'agent', passwordHash: 'scrypt$unused', createdAt: START };
 

@@ -17,7 +17,8 @@ import { commentChange, pageWebhook, textEvent } from '../../fakes/graph-api/pay
 import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from './helpers.js';
 
 const DAY = 86_400_000;
-const CORPUS = '/work/shared/corpus';
+/** The repository's own sample FAQ and intents (tests read nothing outside the repository). */
+const CORPUS = join(import.meta.dirname ?? '.', '../../..');
 /** A Tuesday morning in Rome: the care team is at work. */
 const START = '2026-11-24T09:00:00.000Z';
 

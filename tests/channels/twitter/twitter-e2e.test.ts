@@ -20,7 +20,8 @@ import { createFakeXApi, createXWebhookCaller, ROUTES, type FakePost, type FakeU
 import { aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
 import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from './helpers.js';
 
-const CORPUS = '/work/shared/corpus';
+/** The repository's own sample FAQ and intents (tests read nothing outside the repository). */
+const CORPUS = join(import.meta.dirname ?? '.', '../../..');
 /** A Tuesday morning in Rome: the care team is at work. */
 const START = '2026-11-24T09:00:00.000Z';
 
