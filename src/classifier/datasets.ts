@@ -10,6 +10,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { TrainingExample } from '../core/ports.js';
 import type { Language } from '../core/types.js';
+import { seededRandom } from '../util/random.js';
 
 /** A labelled text of a test split. */
 export interface LabelledText {
@@ -162,17 +163,6 @@ async function readClinc(file: string, name: string): Promise<Dataset> {
   };
 }
 
-/** A small seeded generator (mulberry32): the same seed draws the same examples on every machine. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The few-shot split of a training set: `k` examples per label drawn reproducibly with `seed`

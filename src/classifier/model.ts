@@ -12,6 +12,7 @@ import { detectLanguage } from './language.js';
 import { CARE_LEXICON } from './lexicon.js';
 import { createMasker } from './mask.js';
 import { createNormaliser, STOPWORDS, type Normaliser } from './normalise.js';
+import { seededRandom } from '../util/random.js';
 
 /** Tuning knobs; the defaults are what the benchmarks in bench/results/nlu.md used. */
 export interface ModelOptions {
@@ -126,16 +127,6 @@ function exactKey(text: string): string {
   return text.toLowerCase().normalize('NFD').replace(/\p{M}+/gu, '').replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -439,7 +430,7 @@ function trainWeights(
   const bias = start?.bias ?? new Float32Array(C);
   const z = new Float64Array(C);
   const order = Array.from(xs.keys());
-  const random = mulberry32(opts.seed);
+  const random = seededRandom(opts.seed);
   for (let epoch = opts.firstEpoch ?? 0; epoch < opts.epochs; epoch++) {
     shuffle(order, random);
     const lr = opts.learningRate / (1 + epoch * 0.35);
@@ -642,7 +633,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     let temperature = 1;
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
     if (!retrievalMode && examples.length >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
-      const random = mulberry32(sgd.seed + 1);
+      const random = seededRandom(sgd.seed + 1);
       const holdout = new Set(shuffle(Array.from(xs.keys()), random).slice(0, Math.floor(xs.length / 20)));
       const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
       const part = trainWeights(

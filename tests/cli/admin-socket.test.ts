@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { adminSocketPath, sendAdminCommand, startAdminSocket, type AdminSocket } from '../../src/cli/admin-socket.js';
 import { createLogger } from '../../src/util/logger.js';
+import { capture } from '../helpers/capture.js';
 
 let dir: string;
 let socket: AdminSocket | undefined;
@@ -43,15 +44,6 @@ function raw(path: string, text: string): Promise<unknown[]> {
   });
 }
 
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { io: { stdout, stderr }, out: () => out, err: () => err };
-}
 
 describe('the admin socket', () => {
   it('runs a command with the stdin sent, relays stdout, stderr and the exit code, and logs neither stdin nor output', async () => {

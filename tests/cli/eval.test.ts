@@ -1,18 +1,9 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { runEval } from '../../src/cli/eval.js';
+import { capture } from '../helpers/capture.js';
 
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { io: { stdout, stderr }, out: () => out, err: () => err };
-}
 
 async function folderDataset(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sportello-eval-'));

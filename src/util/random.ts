@@ -1,0 +1,15 @@
+/**
+ * @module util/random
+ * A small seeded generator (mulberry32): the same seed draws the same numbers on every machine,
+ * for reproducible samples (k-shot draws) and training order.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
