@@ -204,7 +204,7 @@ browserTest('the operator console in a browser', () => {
 
   it('lets an admin edit a suggestion before approving it, and the bot answers with the edited text', async () => {
     const outcome = await t.app.pipeline.receive(
-      t.message('voglio parlare con un operatore: fate incisioni sulle tazze?', { customer: { platformId: 'cust-6', name: 'Paolo' } }),
+      t.message('voglio parlare con un operatore: fate incisioni sulle tazze?', { customer: { platformId: 'cust-engraving-1', name: 'Paolo' } }),
     );
     const id = outcome.conversation!.id;
     await t.app.desk.claim(id, t.luca);
@@ -239,7 +239,7 @@ browserTest('the operator console in a browser', () => {
     await edited.getByRole('button', { name: 'Approva' }).click();
     await page.locator('.toast.ok').filter({ hasText: 'Proposta approvata' }).waitFor();
     await edited.waitFor({ state: 'detached' });
-    const answered = await t.app.pipeline.receive(t.message('posso far incidere il nome su una tazza?', { customer: { platformId: 'cust-7' } }));
+    const answered = await t.app.pipeline.receive(t.message('posso far incidere il nome su una tazza?', { customer: { platformId: 'cust-engraving-2' } }));
     expect(answered).toMatchObject({ action: 'answer', faqId: 'incisioni-tazze' });
     expect(answered.replies.map((r) => r.reply.text).join(' ')).toMatch(/incidiamo nomi e date sulle tazze|5 euro in più/);
   });
