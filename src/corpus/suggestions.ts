@@ -136,12 +136,15 @@ export function proposeId(question: string, taken: ReadonlySet<string>): string 
   return id;
 }
 
-/** True when a message is only small talk (greeting, thanks) according to the understander. */
+/**
+ * True when a message is no question for the FAQ according to the understander: small talk
+ * (greeting, thanks, "solved") or only a request for a person ("voglio parlare con un operatore").
+ */
 function isSmallTalk(text: string, knowledge: Knowledge): boolean {
   const top = knowledge.understander.understand(text).classification.ranked[0];
   if (!top || top.confidence < 0.5) return false;
   const intent = knowledge.corpus.intents.find((i) => `intent:${i.name}` === top.label);
-  return intent?.action === 'greet' || intent?.action === 'thank';
+  return intent?.action === 'greet' || intent?.action === 'thank' || intent?.action === 'resolve' || intent?.name === 'human_request';
 }
 
 /** A question's key for "the same question": folded, lower case, words only (as the classifier's exact layer). */

@@ -244,6 +244,28 @@ browserTest('the operator console in a browser', () => {
     expect(answered.replies.map((r) => r.reply.text).join(' ')).toMatch(/incidiamo nomi e date sulle tazze|5 euro in più/);
   });
 
+  it('shows what approving into an existing entry changes: the answer before and after', async () => {
+    const outcome = await t.app.pipeline.receive(
+      t.message('voglio parlare con un operatore', { customer: { platformId: 'cust-hours', name: 'Sara' } }),
+    );
+    const id = outcome.conversation!.id;
+    await t.app.pipeline.receive(t.message('Quali sono i vostri orari?', { customer: { platformId: 'cust-hours', name: 'Sara' } }));
+    await t.app.desk.claim(id, t.luca);
+    await t.app.desk.reply(id, t.luca, 'Da dicembre siamo aperti anche la domenica, dalle 10 alle 18.');
+    const { suggestionId } = await t.app.desk.resolve(id, t.luca, { addToFaq: true });
+    const page = await operatorPage('Anna', PASSWORDS.anna);
+    await page.getByRole('button', { name: /^Proposte FAQ \(\d+\)$/ }).click();
+    const item = page.locator(`.review-item[data-suggestion="${suggestionId}"]`);
+    await item.waitFor();
+    expect(await item.locator('.chip').textContent()).toContain('Nuova risposta per «orari-apertura»');
+    expect(await item.locator('del.review-before').first().textContent()).toMatch(/^Il negozio di Milano/);
+    expect(await item.locator('ins.review-after').first().textContent()).toBe('Da dicembre siamo aperti anche la domenica, dalle 10 alle 18.');
+    expect(await item.textContent()).toContain('La risposta breve resta «Lun-ven 9-18, sabato 9-13, domenica chiusi.»');
+    await item.screenshot({ path: join(SHOTS, 'console-faq-before-after.png') });
+    await item.getByRole('button', { name: 'Rifiuta' }).click();
+    await item.waitFor({ state: 'detached' });
+  });
+
   it('shows a banner when the FAQ failed to reload', async () => {
     const page = await operatorPage('Anna', PASSWORDS.anna);
     await page.locator('#live-status.live').waitFor(); // the event stream is open
