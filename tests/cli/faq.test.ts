@@ -69,6 +69,17 @@ entries:
     expect(await runFaqLint(['--no-cross-validation', '--strict'], strict.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir })).toBe(1);
   });
 
+  it('warns about a question two entries share even across languages (neither is sure to answer it)', async () => {
+    corpus = tempCorpus({
+      'faq/it.yaml': 'locale: it\nentries:\n  - id: pagamenti\n    questions: [PayPal?, come posso pagare?]\n    answer: Carta o PayPal.\n',
+      'faq/en.yaml': 'locale: en\nentries:\n  - id: payments\n    questions: [how can I pay?, paypal]\n    answer: Card or PayPal.\n',
+      'intents/it.yaml': 'locale: it\nintents:\n  - name: greeting\n    action: greet\n    examples: [ciao]\n',
+    });
+    const t = io();
+    expect(await runFaqLint(['--no-cross-validation'], t.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir })).toBe(0);
+    expect(t.out()).toMatch(/faq\/(it|en)\.yaml:\d+:\d+: warning: question "(PayPal\?|paypal)" is also a question of "(pagamenti|payments)" \(two entries share it: neither is sure to answer it\)/);
+  });
+
   it('warns about questions the classifier takes for another entry when left out of training', async () => {
     corpus = tempCorpus({
       'faq/a.yaml': `locale: it
