@@ -76,6 +76,13 @@ interface Trained {
   examplesByLabel: SparseVector[][] | undefined;
   /** Language of each training question (by `exactKey`), when all its copies agree: a known question is read in its own language. */
   exactLanguage: Map<string, Language>;
+  /**
+   * The exact-question layer: each training text (masked, by `exactKey`) to its label, when all
+   * its copies have one label. A message the training data has word for word gets that label
+   * first, at confidence 1, whatever the weights learnt: every FAQ question is answered by its own
+   * entry after any retraining.
+   */
+  exactLabels: Map<string, number>;
   /** Care-lexicon concepts, when the model uses them. */
   concepts: ConceptIndex | undefined;
   /** When all training text is one language, every message is analysed as that language. */
@@ -682,9 +689,20 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       else exactLanguage.set(key, language);
     });
     for (const key of ambiguous) exactLanguage.delete(key);
+    const exactLabels = new Map<string, number>();
+    const clashing = new Set<string>();
+    examples.forEach((e, i) => {
+      const key = exactKey(mask(e.text));
+      if (key.length === 0) return;
+      const seen = exactLabels.get(key);
+      if (seen !== undefined && seen !== ys[i]) clashing.add(key);
+      else exactLabels.set(key, ys[i]!);
+    });
+    for (const key of clashing) exactLabels.delete(key);
     trained = {
       concepts,
       exactLanguage,
+      exactLabels,
       labels,
       labelLanguages: labels.map((l) => languagesByLabel.get(l)),
       featureIndex,
@@ -718,7 +736,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const language = languageOf(input, hint?.language, model);
     const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined, model.concepts);
     const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
-    if (x.idx.length === 0) return { ranked: [] };
+    const exact = model.exactLabels.get(exactKey(input));
+    if (x.idx.length === 0) return { ranked: exact === undefined ? [] : [{ label: model.labels[exact]!, confidence: 1 }] };
     const C = model.labels.length;
     const z = new Float64Array(C);
     if (model.retrieval) retrievalScores(x, model.retrieval, z);
@@ -757,6 +776,11 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     for (const c of order) {
       if (z[c]! <= 0) break;
       ranked.push({ label: model.labels[c]!, confidence: Number((z[c]! * scope).toFixed(4)) });
+    }
+    if (exact !== undefined) {
+      // The exact-question layer: a training question word for word is its own label's, first and sure.
+      const label = model.labels[exact]!;
+      return { ranked: [{ label, confidence: 1 }, ...ranked.filter((r) => r.label !== label)].slice(0, topK) };
     }
     return { ranked };
   }

@@ -6,14 +6,15 @@
  * `same_as`) and `sportello faq review` (the suggestions learned from resolved cases).
  */
 import { userInfo } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClassifier, trainUnderstander } from '../classifier/index.js';
 import { faqLabel, type Corpus } from '../core/corpus.js';
 import { CorpusError, type CorpusProblem } from '../core/errors.js';
 import type { Clock, Store, TrainingExample } from '../core/ports.js';
-import type { FaqSuggestion } from '../core/types.js';
+import type { FaqSuggestion, Language } from '../core/types.js';
 import { corpusToExamples, inspectCorpus, type CorpusInspection, type SourcePosition } from '../corpus/load.js';
-import { approveSuggestion, SuggestionError } from '../corpus/suggestions.js';
+import { approveSuggestion, editSuggestion, previewChange, SuggestionError, type SuggestionChange, type SuggestionEdits } from '../corpus/suggestions.js';
 import { CHANNELS } from '../channels/catalog.js';
 import type { AnyChannelDefinition } from '../channels/definition.js';
 
@@ -37,13 +38,16 @@ const normaliseQuestion = (q: string): string =>
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();
 
-/** Questions asked the same way in two entries (or twice in one). */
+/**
+ * Questions asked the same way in two entries, in any language (or twice in one): a question
+ * written in the FAQ is answered by its own entry word for word only when no other entry has it.
+ */
 export function findRepeatedQuestions(corpus: Corpus, inspection: CorpusInspection): LintWarning[] {
   const seen = new Map<string, { id: string; index: number }>();
   const warnings: LintWarning[] = [];
   for (const entry of corpus.faq) {
     entry.questions.forEach((question, index) => {
-      const key = `${entry.locale}:${normaliseQuestion(question)}`;
+      const key = normaliseQuestion(question);
       const first = seen.get(key);
       if (!first) {
         seen.set(key, { id: entry.id, index });
@@ -51,7 +55,7 @@ export function findRepeatedQuestions(corpus: Corpus, inspection: CorpusInspecti
       }
       const at = inspection.questionPosition(entry.id, index) ?? inspection.entryPosition(entry.id);
       if (!at) return;
-      const where = first.id === entry.id ? 'twice in this entry' : `also a question of "${first.id}"`;
+      const where = first.id === entry.id ? 'twice in this entry' : `also a question of "${first.id}" (two entries share it: neither is sure to answer it)`;
       warnings.push({ ...at, message: `warning: question "${question}" is ${where}` });
     });
   }
@@ -222,30 +226,68 @@ export interface FaqReviewDeps {
 
 const REVIEW_USAGE = `usage: sportello faq review [list]
        sportello faq review show ID
-       sportello faq review approve ID [--reviewer NAME] [--id NEW_ID] [--answer TEXT] [--question TEXT]...
+       sportello faq review edit ID [--question TEXT]... [--answer TEXT] [--answer-short TEXT] [--entry ID] [--locale it|en]
+       sportello faq review approve ID [--reviewer NAME] [--id ENTRY_ID] [--answer TEXT] [--answer-short TEXT] [--question TEXT]...
        sportello faq review reject ID [--reviewer NAME]
+  edit: --question replaces the questions (repeat it for several); an empty --answer or --answer-short
+  removes it; --entry names a new entry's id, or an existing entry the questions (and answer) go into.
 `;
 
-function describe(s: FaqSuggestion): string {
-  const target = s.kind === 'add_question' ? `add question to ${s.entryId}` : `new entry ${s.entryId ?? ''}`.trim();
-  return `${s.id}  ${s.status.padEnd(8)}  ${s.locale}  ${target}  "${s.questions[0] ?? ''}"`;
+function kindLabel(s: FaqSuggestion): string {
+  if (s.kind === 'add_question') return `add question to ${s.entryId}`;
+  if (s.kind === 'update_answer') return `update answer of ${s.entryId}`;
+  return `new entry ${s.entryId ?? ''}`.trim();
 }
 
-function details(s: FaqSuggestion): string {
+function describe(s: FaqSuggestion): string {
+  return `${s.id}  ${s.status.padEnd(8)}  ${s.locale}  ${kindLabel(s)}  "${s.questions[0] ?? ''}"`;
+}
+
+function indented(text: string): string {
+  return text.split('\n').map((line) => `  ${line}`).join('\n');
+}
+
+/** What approving changes, as the reviewer reads it: added questions, answers before and after. */
+function changeLines(change: SuggestionChange): string[] {
+  if (change.missing) return [`approving changes: nothing, entry "${change.entryId}" no longer exists (edit it with --entry)`];
+  const lines = [`approving ${change.existing ? `changes entry "${change.entryId}"` : `adds entry "${change.entryId}"`}:`];
+  for (const q of change.addedQuestions) lines.push(`  + question: ${q}`);
+  for (const q of change.knownQuestions) lines.push(`  = question (already there): ${q}`);
+  for (const [label, diff] of [['answer', change.answer], ['answer_short', change.answerShort]] as const) {
+    if (!diff) continue;
+    if (diff.before !== undefined) lines.push(`  - ${label} (now):`, indented(indented(diff.before)));
+    lines.push(`  + ${label}${change.existing ? ' (after)' : ''}:`, indented(indented(diff.after)));
+  }
+  if (change.existing && !change.answer) lines.push('  = answer unchanged');
+  if (change.answerShortKept) lines.push(`  = answer_short unchanged (check it still fits the new answer): ${change.answerShortKept}`);
+  if (change.empty) lines.push('  (nothing would change: edit it, or reject it)');
+  return lines;
+}
+
+function details(s: FaqSuggestion, change?: SuggestionChange): string {
   const lines = [
     `id:        ${s.id}`,
     `status:    ${s.status}`,
     `kind:      ${s.kind}`,
-    `${s.kind === 'add_question' ? 'entry:    ' : 'new id:   '} ${s.entryId ?? '(none)'}`,
+    `${s.kind === 'new_entry' ? 'new id:   ' : 'entry:    '} ${s.entryId ?? '(none)'}`,
     `locale:    ${s.locale}`,
     `case:      ${s.caseId}`,
     `created:   ${s.createdAt} by ${s.createdBy}`,
     'questions:',
     ...s.questions.map((q) => `  - ${q}`),
   ];
-  if (s.answer) lines.push('answer:', `  ${s.answer}`);
+  if (s.answer) lines.push('answer:', indented(s.answer));
+  if (s.answerShort) lines.push('answer_short:', indented(s.answerShort));
+  if (s.operatorAnswer && s.operatorAnswer !== s.answer) lines.push("operator's answer in the case:", indented(s.operatorAnswer));
   if (s.reviewedBy) lines.push(`reviewed:  ${s.reviewedAt ?? ''} by ${s.reviewedBy}`);
+  if (change) lines.push(...changeLines(change));
   return `${lines.join('\n')}\n`;
+}
+
+/** The FAQ as it is on disk (for `show` and `edit`); its problems do not stop a review. */
+async function currentCorpus(deps: FaqReviewDeps) {
+  const intentsDir = deps.intentsDir ?? path.join(path.dirname(path.resolve(deps.faqDir)), 'intents');
+  return (await inspectCorpus({ faqDir: deps.faqDir, intentsDir })).corpus;
 }
 
 function defaultReviewer(): string {
@@ -256,7 +298,7 @@ function defaultReviewer(): string {
   }
 }
 
-/** `sportello faq review list | show ID | approve ID | reject ID`; returns the exit code. */
+/** `sportello faq review list | show ID | edit ID | approve ID | reject ID`; returns the exit code. */
 export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDeps): Promise<number> {
   let parsed: ReturnType<typeof parseReviewArgs>;
   try {
@@ -283,7 +325,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
     return 1;
   }
   if (command === 'show') {
-    io.stdout.write(details(suggestion));
+    io.stdout.write(details(suggestion, suggestion.status === 'pending' ? previewChange(suggestion, await currentCorpus(deps)) : undefined));
     return 0;
   }
   if (suggestion.status !== 'pending') {
@@ -297,14 +339,46 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
     io.stdout.write(`rejected ${id}\n`);
     return 0;
   }
-  if (suggestion.kind === 'add_question' && values.answer !== undefined) {
-    io.stderr.write(`sportello faq review: ${id} adds a question to "${suggestion.entryId}"; --answer applies to new entries only (edit the entry's answer in the YAML)\n`);
+  if (command === 'edit') {
+    const edits: SuggestionEdits = {
+      ...(values.question !== undefined ? { questions: values.question } : {}),
+      ...(values.answer !== undefined ? { answer: values.answer } : {}),
+      ...(values['answer-short'] !== undefined ? { answerShort: values['answer-short'] } : {}),
+      ...(values.entry !== undefined ? { entryId: values.entry } : {}),
+      ...(values.locale !== undefined ? { locale: values.locale as Language } : {}),
+    };
+    if (Object.keys(edits).length === 0) {
+      io.stderr.write(`sportello faq review edit: nothing to change: give --question, --answer, --answer-short, --entry or --locale\n${REVIEW_USAGE}`);
+      return 2;
+    }
+    const corpus = await currentCorpus(deps);
+    let change: Partial<FaqSuggestion>;
+    try {
+      change = editSuggestion(suggestion, edits, corpus);
+    } catch (err) {
+      if (err instanceof SuggestionError) {
+        io.stderr.write(`sportello faq review edit: ${err.message} (nothing changed)\n`);
+        return 1;
+      }
+      throw err;
+    }
+    const updated = await deps.store.suggestions.update(id, change);
+    if (!updated) {
+      io.stderr.write(`sportello faq review: no suggestion with id ${id}\n`);
+      return 1;
+    }
+    io.stdout.write(`edited ${id}\n${details(updated, previewChange(updated, corpus))}`);
+    return 0;
+  }
+  if (values.entry !== undefined || values.locale !== undefined) {
+    io.stderr.write(`sportello faq review ${command}: --entry and --locale belong to "faq review edit ${id}" (approve takes --id)\n`);
     return 2;
   }
   try {
     const edits = {
       ...(values.id !== undefined ? { id: values.id } : {}),
       ...(values.answer !== undefined ? { answer: values.answer } : {}),
+      ...(values['answer-short'] !== undefined ? { answerShort: values['answer-short'] } : {}),
       ...(values.question !== undefined ? { questions: values.question } : {}),
     };
     const { file } = await approveSuggestion(suggestion, { faqDir: deps.faqDir, intentsDir: deps.intentsDir, reviewer, clock: deps.clock, edits });
@@ -314,6 +388,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
       reviewedAt,
       ...(values.id !== undefined ? { entryId: values.id } : {}),
       ...(values.answer !== undefined ? { answer: values.answer } : {}),
+      ...(values['answer-short'] !== undefined ? { answerShort: values['answer-short'] } : {}),
       ...(values.question !== undefined ? { questions: values.question } : {}),
     });
     io.stdout.write(`approved ${id}: written to ${file}\n`);
@@ -340,13 +415,16 @@ function parseReviewArgs(argv: string[]) {
       reviewer: { type: 'string' },
       id: { type: 'string' },
       answer: { type: 'string' },
+      'answer-short': { type: 'string' },
       question: { type: 'string', multiple: true },
+      entry: { type: 'string' },
+      locale: { type: 'string' },
     },
   });
   const [command = 'list', id, ...rest] = positionals;
-  if (!['list', 'show', 'approve', 'reject'].includes(command)) throw new Error(`unknown review command "${command}"`);
+  if (!['list', 'show', 'edit', 'approve', 'reject'].includes(command)) throw new Error(`unknown review command "${command}"`);
   if (rest.length > 0) throw new Error(`unexpected arguments: ${rest.join(' ')}`);
-  return { command: command as 'list' | 'show' | 'approve' | 'reject', id, values };
+  return { command: command as 'list' | 'show' | 'edit' | 'approve' | 'reject', id, values };
 }
 
 /** Lints a corpus folder pair in-process (for tests and tools): errors and warnings, no output. */

@@ -34,7 +34,7 @@ Usage: sportello <command> [options]
   chat [--explain]          talk to the bot in the terminal (reads lines from stdin when piped)
   test [PATHS...]           run conversation tests (default tests/conversations)
   faq lint                  validate faq/ and intents/, report problems as file:line:column
-  faq review [list|show ID|approve ID|reject ID]
+  faq review [list|show ID|edit ID|approve ID|reject ID]
                             review FAQ suggestions learned from resolved cases
   eval [PATH] [--json]      train and evaluate the classifier on a dataset (or cross-validate faq/+intents/)
   operator add --name NAME --initials MR --role agent|admin   (password from stdin)
@@ -195,7 +195,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           if (!config) return 1;
           return await onStore(argv, io, config);
         }
-        io.stderr.write('usage: sportello faq lint | faq review [list|show ID|approve ID|reject ID]\n');
+        io.stderr.write('usage: sportello faq lint | faq review [list|show ID|edit ID|approve ID|reject ID]\n');
         return 2;
       }
       case 'eval': {

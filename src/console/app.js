@@ -14,6 +14,7 @@ const state = {
   operators: [],
   events: undefined,
   knownQueued: new Set(),
+  editingSuggestion: undefined, // id of the FAQ suggestion whose edit form is open
 };
 
 // ───────────────────────── API ─────────────────────────
@@ -575,9 +576,124 @@ $('resolve-form').addEventListener('submit', (event) => {
 
 // ───────────────────────── FAQ suggestions (admins) ─────────────────────────
 
+/** The kind of a suggestion, as a chip. */
+function suggestionTitle(s) {
+  if (s.kind === 'new_entry') return t('newEntry', { id: s.entryId ?? '' });
+  if (s.kind === 'update_answer') return t('updateAnswer', { id: s.entryId });
+  return t('addQuestion', { id: s.entryId });
+}
+
+/** What approving changes: questions added, answers before and after. */
+function changeView(s) {
+  const change = s.change;
+  if (!change) return [];
+  if (change.missing) return [h('p', { class: 'review-warning' }, t('entryMissing', { id: change.entryId }))];
+  const parts = [];
+  const diff = (label, d) => {
+    if (!d) return;
+    parts.push(h('span', { class: 'review-label' }, label));
+    if (d.before !== undefined) parts.push(h('del', { class: 'review-before' }, d.before));
+    parts.push(h('ins', { class: 'review-after' }, d.after));
+  };
+  if (change.existing) {
+    parts.push(h('span', { class: 'review-label' }, t('changesEntry', { id: change.entryId })));
+    parts.push(
+      h(
+        'ul',
+        { class: 'review-questions' },
+        change.addedQuestions.map((q) => h('li', { class: 'review-added' }, `+ ${q}`)),
+        change.knownQuestions.map((q) => h('li', { class: 'muted' }, t('questionKnown', { q }))),
+      ),
+    );
+    diff(t('answerLabel'), change.answer);
+    diff(t('answerShortLabel'), change.answerShort);
+    if (!change.answer) parts.push(h('span', { class: 'muted' }, t('answerUnchanged')));
+    if (change.answerShortKept) parts.push(h('p', { class: 'review-warning' }, t('answerShortKept', { text: change.answerShortKept })));
+    if (change.empty) parts.push(h('p', { class: 'review-warning' }, t('changesNothing')));
+  } else {
+    parts.push(h('span', { class: 'review-label' }, t('questionsLabel')));
+    parts.push(h('ul', { class: 'review-questions' }, s.questions.map((q) => h('li', {}, q))));
+    if (s.answer) parts.push(h('span', { class: 'review-label' }, t('answerLabel')), h('span', { class: 'review-answer' }, s.answer));
+    if (s.answerShort) parts.push(h('span', { class: 'review-label' }, t('answerShortLabel')), h('span', { class: 'review-answer' }, s.answerShort));
+  }
+  return parts;
+}
+
+/** The form that edits a suggestion before approving: questions, answer, answer_short, entry, locale. */
+function editForm(s, item) {
+  const field = (name, label, control) => {
+    control.id = `edit-${s.id}-${name}`;
+    return h('span', { class: 'review-field' }, h('label', { class: 'review-label', for: control.id }, label), control);
+  };
+  const questions = h('textarea', { name: 'questions', rows: Math.max(2, s.questions.length + 1) });
+  questions.value = s.questions.join('\n');
+  const answer = h('textarea', { name: 'answer', rows: 4 });
+  answer.value = s.answer ?? '';
+  const answerShort = h('textarea', { name: 'answerShort', rows: 2 });
+  answerShort.value = s.answerShort ?? '';
+  const entry = h('input', { name: 'entryId', type: 'text', autocomplete: 'off', spellcheck: 'false' });
+  entry.value = s.entryId ?? '';
+  const locale = h('select', { name: 'locale' }, h('option', { value: 'it' }, 'it'), h('option', { value: 'en' }, 'en'));
+  locale.value = s.locale;
+  const form = h(
+    'form',
+    { class: 'review-edit' },
+    field('questions', t('questionsOnePerLine'), questions),
+    field('answer', s.kind === 'new_entry' ? t('answerLabel') : t('newAnswerLabel'), answer),
+    s.operatorAnswer && s.operatorAnswer !== s.answer
+      ? h(
+          'span',
+          { class: 'review-operator' },
+          h('span', { class: 'muted' }, t('operatorAnswer')),
+          h('span', { class: 'review-answer' }, s.operatorAnswer),
+          h('button', { type: 'button', class: 'ghost', onclick: () => (answer.value = s.operatorAnswer) }, t('useOperatorAnswer')),
+        )
+      : '',
+    field('answerShort', t('answerShortLabel'), answerShort),
+    field('entryId', t('entryLabel'), entry),
+    field('locale', t('localeLabel'), locale),
+    h(
+      'span',
+      { class: 'review-actions' },
+      h('button', { type: 'submit', class: 'success' }, t('save')),
+      h('button', { type: 'button', onclick: () => ((state.editingSuggestion = undefined), refreshReview().catch(fail)) }, t('cancel')),
+    ),
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = {
+      questions: questions.value.split('\n').map((q) => q.trim()).filter((q) => q.length > 0),
+      answer: answer.value.trim(),
+      answerShort: answerShort.value.trim(),
+      entryId: entry.value.trim(),
+      locale: locale.value,
+    };
+    // Only what changed is sent (an existing entry keeps its locale; an untouched empty answer stays absent).
+    if (body.answer === (s.answer ?? '')) delete body.answer;
+    if (body.answerShort === (s.answerShort ?? '')) delete body.answerShort;
+    if (body.entryId === (s.entryId ?? '')) delete body.entryId;
+    if (body.locale === s.locale) delete body.locale;
+    if (body.questions.join('\n') === s.questions.join('\n')) delete body.questions;
+    try {
+      await api('POST', `/suggestions/${encodeURIComponent(s.id)}/edit`, body);
+      state.editingSuggestion = undefined;
+      toast(t('suggestionSaved'), 'ok');
+      await refreshReview();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  state.editingSuggestion = s.id;
+  item.replaceChildren(h('span', { class: 'chip' }, `${suggestionTitle(s)} · ${s.locale}`), form);
+  questions.focus();
+}
+
 async function refreshReview() {
   const { suggestions } = await api('GET', '/suggestions?status=pending');
   $('review-toggle').textContent = t('reviewButton', { n: suggestions.length });
+  // A suggestion being edited is not redrawn under the reviewer's hands (a new one only updates the count).
+  if (state.editingSuggestion && suggestions.some((s) => s.id === state.editingSuggestion)) return;
+  state.editingSuggestion = undefined;
   const list = $('review-list');
   list.textContent = '';
   if (suggestions.length === 0) list.append(h('li', { class: 'muted' }, t('reviewEmpty')));
@@ -591,23 +707,22 @@ async function refreshReview() {
       }
       await refreshReview().catch(fail);
     };
-    list.append(
+    const item = h('li', { class: 'review-item', 'data-suggestion': s.id });
+    item.append(
+      h('span', { class: 'chip' }, `${suggestionTitle(s)} · ${s.locale}`),
+      ...changeView(s),
+      s.operatorAnswer && s.operatorAnswer !== s.answer
+        ? h('details', { class: 'review-operator' }, h('summary', {}, t('operatorAnswer')), h('span', { class: 'review-answer' }, s.operatorAnswer))
+        : '',
       h(
-        'li',
-        { class: 'review-item', 'data-suggestion': s.id },
-        h('span', { class: 'chip' }, `${s.kind === 'new_entry' ? t('newEntry') : t('addQuestion', { id: s.entryId })} · ${s.locale}`),
-        h('span', { class: 'review-label' }, t('questionsLabel')),
-        h('ul', { class: 'review-questions' }, s.questions.map((q) => h('li', {}, q))),
-        s.answer ? h('span', { class: 'review-label' }, t('answerLabel')) : '',
-        s.answer ? h('span', { class: 'review-answer' }, s.answer) : '',
-        h(
-          'span',
-          { class: 'review-actions' },
-          h('button', { type: 'button', class: 'success', onclick: decide('approve', t('approved')) }, t('approve')),
-          h('button', { type: 'button', onclick: decide('reject', t('rejected')) }, t('reject')),
-        ),
+        'span',
+        { class: 'review-actions' },
+        h('button', { type: 'button', class: 'success', disabled: s.change?.empty || undefined, onclick: decide('approve', t('approved')) }, t('approve')),
+        h('button', { type: 'button', onclick: () => editForm(s, item) }, t('edit')),
+        h('button', { type: 'button', onclick: decide('reject', t('rejected')) }, t('reject')),
       ),
     );
+    list.append(item);
   }
 }
 

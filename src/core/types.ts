@@ -222,12 +222,24 @@ export interface Operator {
 export interface FaqSuggestion {
   id: string;
   caseId: string;
-  kind: 'new_entry' | 'add_question';
-  /** For `add_question`: the entry that gains the question. */
+  /**
+   * `new_entry`: a new entry (`entryId` is its proposed id). `add_question`: the customer's
+   * question(s) join an existing entry. `update_answer`: the customer asked a question the entry
+   * already has and the operator answered otherwise: the operator's answer is proposed as the
+   * entry's new answer. Approving into an existing entry adds the questions it lacks and, when
+   * `answer` / `answerShort` are set, replaces its answer / answer_short.
+   */
+  kind: 'new_entry' | 'add_question' | 'update_answer';
+  /** The new entry's proposed id, or the existing entry that changes. */
   entryId?: string;
   locale: Language;
   questions: string[];
+  /** The entry's (new) answer: a new entry's answer, or the replacement of an existing entry's. */
   answer?: string;
+  /** The entry's (new) `answer_short`, for channels with short public posts. */
+  answerShort?: string;
+  /** What the operator answered in the case (cleaned like the questions): kept on every kind, so no answer is lost. */
+  operatorAnswer?: string;
   status: 'pending' | 'approved' | 'rejected';
   createdAt: string;
   createdBy: string;

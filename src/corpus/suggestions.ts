@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
-import { faqLabel, type Knowledge } from '../core/corpus.js';
+import { faqLabel, type Corpus, type Knowledge } from '../core/corpus.js';
 import { CorpusError, SportelloError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import type { Customer, FaqSuggestion, Language, Operator } from '../core/types.js';
@@ -136,17 +136,28 @@ export function proposeId(question: string, taken: ReadonlySet<string>): string 
   return id;
 }
 
-/** True when a message is only small talk (greeting, thanks) according to the understander. */
+/**
+ * True when a message is no question for the FAQ according to the understander: small talk
+ * (greeting, thanks, "solved") or only a request for a person ("voglio parlare con un operatore").
+ */
 function isSmallTalk(text: string, knowledge: Knowledge): boolean {
   const top = knowledge.understander.understand(text).classification.ranked[0];
   if (!top || top.confidence < 0.5) return false;
   const intent = knowledge.corpus.intents.find((i) => `intent:${i.name}` === top.label);
-  return intent?.action === 'greet' || intent?.action === 'thank';
+  return intent?.action === 'greet' || intent?.action === 'thank' || intent?.action === 'resolve' || intent?.name === 'human_request';
+}
+
+/** A question's key for "the same question": folded, lower case, words only (as the classifier's exact layer). */
+export function questionKey(text: string): string {
+  return text.toLowerCase().normalize('NFD').replace(/\p{M}+/gu, '').replace(/[^\p{L}\p{N}{}_]+/gu, ' ').trim();
 }
 
 /**
- * Turns a resolved case into an FAQ suggestion: `add_question` when the customer's question
- * confidently matches an existing entry, else `new_entry` (its proposed id in `entryId`).
+ * Turns a resolved case into an FAQ suggestion; it always holds the customer's question and the
+ * operator's answer (`operatorAnswer`). `add_question` when the question confidently matches an
+ * existing entry that lacks it; `update_answer` when that entry already has it word for word (the
+ * operator's answer is proposed as its new answer, shown as a before/after when reviewing); else
+ * `new_entry` (its proposed id in `entryId`).
  */
 export function suggestFromCase(input: SuggestFromCaseInput): FaqSuggestion {
   const { knowledge, language } = input;
@@ -154,6 +165,7 @@ export function suggestFromCase(input: SuggestFromCaseInput): FaqSuggestion {
   const cleaned = input.customerMessages.map((m) => cleanForFaq(m, context)).filter((m) => m.length > 0);
   const meaningful = cleaned.filter((m) => !isSmallTalk(m, knowledge) && /\p{L}{3}/u.test(m.replace(/\{[a-z_]+\}/g, '')));
   const question = meaningful[0] ?? cleaned[0] ?? '';
+  const operatorAnswer = cleanForFaq(input.operatorAnswer, context);
   const now = input.clock.now().toISOString();
   const base = {
     id: `sg_${input.clock.now().getTime().toString(36)}_${randomBytes(4).toString('hex')}`,
@@ -163,20 +175,142 @@ export function suggestFromCase(input: SuggestFromCaseInput): FaqSuggestion {
     status: 'pending' as const,
     createdAt: now,
     createdBy: input.operator.id,
+    ...(operatorAnswer ? { operatorAnswer } : {}),
   };
 
   const top = question ? knowledge.understander.understand(question).classification.ranked[0] : undefined;
   const entry = top && top.confidence >= ADD_QUESTION_CONFIDENCE ? knowledge.corpus.faq.find((e) => faqLabel(e.id) === top.label) : undefined;
   if (entry) {
-    const known = entry.questions.some((q) => q.trim().toLowerCase() === question.toLowerCase());
-    return { ...base, kind: 'add_question', entryId: entry.id, locale: entry.locale, questions: known ? [] : [question] };
+    const known = entry.questions.some((q) => questionKey(q) === questionKey(question));
+    if (known) return { ...base, kind: 'update_answer', entryId: entry.id, locale: entry.locale, ...(operatorAnswer ? { answer: operatorAnswer } : {}) };
+    return { ...base, kind: 'add_question', entryId: entry.id, locale: entry.locale };
   }
   const taken = new Set(knowledge.corpus.faq.map((e) => e.id));
   return {
     ...base,
     kind: 'new_entry',
     entryId: proposeId(question, taken),
-    answer: cleanForFaq(input.operatorAnswer, context),
+    answer: operatorAnswer,
+  };
+}
+
+// ───────────────────────────── review: editing, and what an approval changes ─────────────────────────────
+
+/** A reviewer's changes to a pending suggestion (all optional; an empty `answer`/`answerShort` removes it). */
+export interface SuggestionEdits {
+  questions?: string[];
+  answer?: string;
+  answerShort?: string;
+  /** A new entry's id, or the existing entry to change. */
+  entryId?: string;
+  locale?: Language;
+}
+
+const LOCALES: readonly Language[] = ['it', 'en'];
+
+/**
+ * Applies a reviewer's edits to a pending suggestion and returns the change to store (keys set
+ * to undefined are removed). Pointing `entryId` at an existing entry makes the suggestion a change
+ * of that entry (its questions are added; the answer replaces the entry's only when given in the
+ * same edit or already proposed for it); pointing it at an id no entry has makes it a new entry
+ * (answer: the one given, or the operator's). Throws SuggestionError on bad input; nothing is changed then.
+ */
+export function editSuggestion(s: FaqSuggestion, edits: SuggestionEdits, corpus: Corpus): Partial<FaqSuggestion> {
+  if (s.status !== 'pending') throw new SuggestionError(`suggestion ${s.id} is already ${s.status}`);
+  const change: Partial<FaqSuggestion> = {};
+  let questions = s.questions;
+  if (edits.questions !== undefined) {
+    const byKey = new Map<string, string>();
+    for (const q of edits.questions.map((text) => text.trim())) if (q.length > 0 && !byKey.has(questionKey(q))) byKey.set(questionKey(q), q);
+    questions = [...byKey.values()];
+    if (questions.length === 0) throw new SuggestionError('a suggestion needs at least one question');
+    change.questions = questions;
+  }
+  if (edits.locale !== undefined && !LOCALES.includes(edits.locale)) throw new SuggestionError(`locale "${edits.locale}" is not one of ${LOCALES.join(', ')}`);
+  const entryId = edits.entryId?.trim() ?? s.entryId;
+  if (entryId !== undefined && !KEBAB_CASE.test(entryId)) throw new SuggestionError(`entry id "${entryId}" must be kebab-case (lower-case words joined by "-")`);
+  const wasExisting = s.kind !== 'new_entry';
+  const found = entryId === undefined ? undefined : corpus.faq.find((e) => e.id === entryId);
+  // Without a new entry id the kind stays: a new entry stays new (approving refuses an id now taken).
+  const target = edits.entryId !== undefined || wasExisting ? found : undefined;
+  const given = (text: string | undefined) => (text === undefined ? undefined : text.trim());
+  const answerEdit = given(edits.answer);
+  const shortEdit = given(edits.answerShort);
+
+  let answer: string | undefined;
+  if (target) {
+    if (edits.locale !== undefined && edits.locale !== target.locale) {
+      throw new SuggestionError(`entry "${target.id}" is in locale ${target.locale}: a suggestion for it cannot be ${edits.locale}`);
+    }
+    change.locale = target.locale;
+    // Moving a new entry into an existing one adds its questions; its answer replaces the entry's only when given now.
+    answer = answerEdit !== undefined ? answerEdit || undefined : wasExisting ? s.answer : undefined;
+    change.kind = answer ? 'update_answer' : 'add_question';
+  } else {
+    if (wasExisting && edits.entryId === undefined) throw new SuggestionError(`FAQ entry "${s.entryId}" no longer exists: give another entry, or a new entry's id`);
+    if (edits.locale !== undefined) change.locale = edits.locale;
+    answer = answerEdit !== undefined ? answerEdit : s.answer ?? s.operatorAnswer;
+    if (!answer) throw new SuggestionError('a new entry needs an answer');
+    change.kind = 'new_entry';
+  }
+  if (entryId === undefined) throw new SuggestionError(`suggestion ${s.id} names no entry: give one`);
+  change.entryId = entryId;
+  change.answer = answer;
+  if (shortEdit !== undefined) change.answerShort = shortEdit || undefined;
+  if (edits.questions === undefined && questions.length === 0) throw new SuggestionError('a suggestion needs at least one question: give one');
+  return change;
+}
+
+/** What approving a suggestion changes in the FAQ (shown before approving). */
+export interface SuggestionChange {
+  entryId: string;
+  /** True when an existing entry changes; false for a new entry. */
+  existing: boolean;
+  /** Questions the entry gains. */
+  addedQuestions: string[];
+  /** Questions the entry already has (nothing to add). */
+  knownQuestions: string[];
+  /** The answer, when it is new or changes: `before` is the entry's current one. */
+  answer?: { before?: string; after: string };
+  answerShort?: { before?: string; after: string };
+  /** The answer changes but the entry's `answer_short` stays as it is (check it still fits). */
+  answerShortKept?: string;
+  /** Approving would change nothing. */
+  empty: boolean;
+  /** The entry to change no longer exists. */
+  missing?: boolean;
+}
+
+/** Computes what approving `s` would change in `corpus`. */
+export function previewChange(s: FaqSuggestion, corpus: Corpus): SuggestionChange {
+  const entryId = s.entryId ?? '';
+  if (s.kind === 'new_entry') {
+    return {
+      entryId,
+      existing: false,
+      addedQuestions: s.questions,
+      knownQuestions: [],
+      ...(s.answer ? { answer: { after: s.answer } } : {}),
+      ...(s.answerShort ? { answerShort: { after: s.answerShort } } : {}),
+      empty: false,
+    };
+  }
+  const entry = corpus.faq.find((e) => e.id === entryId);
+  if (!entry) return { entryId, existing: true, missing: true, addedQuestions: [], knownQuestions: [], empty: true };
+  const have = new Set(entry.questions.map(questionKey));
+  const addedQuestions = s.questions.filter((q) => !have.has(questionKey(q)));
+  const knownQuestions = s.questions.filter((q) => have.has(questionKey(q)));
+  const answer = s.answer && s.answer.trim() !== entry.answer.trim() ? { before: entry.answer, after: s.answer } : undefined;
+  const answerShort = s.answerShort && s.answerShort.trim() !== entry.answer_short?.trim() ? { ...(entry.answer_short ? { before: entry.answer_short } : {}), after: s.answerShort } : undefined;
+  return {
+    entryId,
+    existing: true,
+    addedQuestions,
+    knownQuestions,
+    ...(answer ? { answer } : {}),
+    ...(answerShort ? { answerShort } : {}),
+    ...(answer && !answerShort && entry.answer_short ? { answerShortKept: entry.answer_short } : {}),
+    empty: addedQuestions.length === 0 && !answer && !answerShort,
   };
 }
 
@@ -187,8 +321,8 @@ export interface ApproveOptions {
   faqDir: string;
   reviewer: string;
   clock: Clock;
-  /** The reviewer's changes before writing. */
-  edits?: { questions?: string[]; answer?: string; id?: string };
+  /** The reviewer's changes before writing (`id`: the new entry's id, or the entry to change). */
+  edits?: { questions?: string[]; answer?: string; answerShort?: string; id?: string };
   /** The intents folder, to re-validate the whole corpus (default: a sibling `intents/`). */
   intentsDir?: string;
 }
@@ -229,8 +363,9 @@ function render(file: LoadedFile): string {
 }
 
 /**
- * Writes an approved suggestion into the FAQ: `add_question` appends to the entry's
- * `questions`; `new_entry` appends an entry (with `source: {kind: learned, …}`) to the first
+ * Writes an approved suggestion into the FAQ: `add_question` / `update_answer` append the
+ * questions the entry lacks and, when the suggestion has an answer (or answer_short) that differs,
+ * replace the entry's (refused when nothing would change); `new_entry` appends an entry (with `source: {kind: learned, …}`) to the first
  * file of its locale, or to `learned-<locale>.yaml`. The corpus is re-validated first: a file
  * that would not load is never written (CorpusError). Returns the path of the written file.
  */
@@ -240,8 +375,10 @@ export async function approveSuggestion(s: FaqSuggestion, options: ApproveOption
   const edits = options.edits ?? {};
   const questions = (edits.questions ?? s.questions).map((q) => q.trim()).filter((q) => q.length > 0);
   let target: LoadedFile;
+  let added: string[] = [];
+  let targetId = '';
 
-  if (s.kind === 'add_question') {
+  if (s.kind !== 'new_entry') {
     const entryId = edits.id ?? s.entryId;
     if (!entryId) throw new SuggestionError(`suggestion ${s.id} names no entry`);
     const found = files
@@ -251,10 +388,23 @@ export async function approveSuggestion(s: FaqSuggestion, options: ApproveOption
     target = found.file;
     const entry = entriesOf(target.doc)!.items[found.index] as YAMLMap;
     const existing = entry.get('questions', true);
-    const have = new Set((isSeq(existing) ? existing.toJSON() as unknown[] : []).map((q) => String(q).toLowerCase()));
-    const fresh = questions.filter((q) => !have.has(q.toLowerCase()));
-    if (fresh.length === 0) throw new SuggestionError(`entry "${entryId}" already has ${questions.length ? 'these questions' : 'no new question to add'}`);
+    const have = new Set((isSeq(existing) ? existing.toJSON() as unknown[] : []).map((q) => questionKey(String(q))));
+    const fresh = questions.filter((q) => !have.has(questionKey(q)));
     for (const q of fresh) target.doc.addIn(['entries', found.index, 'questions'], q);
+    added = fresh;
+    let changed = fresh.length > 0;
+    const answer = (edits.answer ?? s.answer)?.trim();
+    if (answer && answer !== String(entry.get('answer') ?? '').trim()) {
+      target.doc.setIn(['entries', found.index, 'answer'], answer);
+      changed = true;
+    }
+    const short = (edits.answerShort ?? s.answerShort)?.trim();
+    if (short && short !== String(entry.get('answer_short') ?? '').trim()) {
+      target.doc.setIn(['entries', found.index, 'answer_short'], short);
+      changed = true;
+    }
+    if (!changed) throw new SuggestionError(`approving ${s.id} would change nothing: entry "${entryId}" already has ${questions.length ? 'these questions' : 'its questions'} and this answer (edit it, or reject it)`);
+    targetId = entryId;
   } else {
     const answer = (edits.answer ?? s.answer)?.trim();
     if (!answer) throw new SuggestionError(`suggestion ${s.id} has no answer: give one with --answer`);
@@ -271,10 +421,12 @@ export async function approveSuggestion(s: FaqSuggestion, options: ApproveOption
     }
     const seq = entriesOf(target.doc);
     if (!seq) throw new SuggestionError(`${target.rel} has no entries list`);
+    const short = (edits.answerShort ?? s.answerShort)?.trim();
     const node = target.doc.createNode({
       id,
       questions,
       answer,
+      ...(short ? { answer_short: short } : {}),
       source: { kind: 'learned', case: s.caseId, approved_by: options.reviewer, at: options.clock.now().toISOString() },
     }) as YAMLMap;
     const sourceNode = node.get('source', true);
@@ -282,6 +434,8 @@ export async function approveSuggestion(s: FaqSuggestion, options: ApproveOption
     if (seq.items.some((item) => isMap(item) && item.spaceBefore)) node.spaceBefore = true;
     if (seq.flow && seq.items.length === 0) seq.flow = false;
     seq.items.push(node);
+    added = questions;
+    targetId = id;
   }
 
   const text = render(target);
@@ -289,6 +443,11 @@ export async function approveSuggestion(s: FaqSuggestion, options: ApproveOption
   const inspection = await inspectCorpus({ faqDir: options.faqDir, intentsDir, overrides: new Map([[target.rel, text]]) });
   const own = inspection.problems.filter((p) => !p.message.startsWith('the intents folder'));
   if (own.length > 0) throw new CorpusError(own);
+  // Every FAQ question is answered by its own entry: a question another entry has is refused.
+  for (const q of added) {
+    const other = inspection.corpus.faq.find((e) => e.id !== targetId && e.questions.some((x) => questionKey(x) === questionKey(q)));
+    if (other) throw new SuggestionError(`"${q}" is already a question of entry "${other.id}": remove it from this suggestion, or approve it into "${other.id}"`);
+  }
 
   const absolute = path.join(options.faqDir, target.rel);
   const temp = path.join(path.dirname(absolute), `.${path.basename(absolute)}.${randomBytes(4).toString('hex')}.tmp`);

@@ -246,6 +246,20 @@ export function createOperatorDesk(deps: {
 
     async resolve(conversationId, operator, opts = {}) {
       const at = clock.now().toISOString();
+      // "Add to FAQ" never loses the operator's answer: the suggestion is made before the
+      // resolution is written, and a case it cannot be made from is not resolved (409, nothing changes).
+      let suggestion: FaqSuggestion | undefined;
+      if (opts.addToFaq && deps.suggest) {
+        const found = await store.conversations.get(conversationId);
+        if (!found) throw new ConflictError(`conversation ${conversationId} does not exist`);
+        const messages = await store.conversations.listMessages({ caseId: found.caseId });
+        const customerMessages = messages.filter((m) => m.direction === 'in').map((m) => m.text);
+        const lastOperator = [...messages].reverse().find((m) => m.direction === 'out' && m.author.kind === 'operator');
+        const answer = opts.answer ?? lastOperator?.text;
+        if (!answer) throw new ConflictError('"add to FAQ" needs your answer: reply to the customer first (or give the answer), then resolve');
+        if (customerMessages.length === 0) throw new ConflictError('"add to FAQ" needs a question: the customer has written nothing in this case');
+        suggestion = await deps.suggest({ caseId: found.caseId, customerMessages, operatorAnswer: answer, operator, conversation: found });
+      }
       const { conversation, kase } = await act(conversationId, async (current, context) => {
         await mustHold(current, operator);
         const updated: Conversation = { ...current, state: 'resolved', assignee: undefined, updatedAt: at };
@@ -253,21 +267,11 @@ export function createOperatorDesk(deps: {
         const events: DomainEvent[] = [{ type: 'conversation.resolved', conversationId, caseId: current.caseId, operatorId: operator.id, addToFaq: opts.addToFaq, at }];
         return { write: { conversations: [updated, ...siblings], case: kase, messages: [], outbox: [], events }, result: { conversation: updated, kase } };
       });
-      // The suggestion is made from the resolved case, once the resolution is written.
       let suggestionId: string | undefined;
-      if (opts.addToFaq && deps.suggest) {
-        const messages = await store.conversations.listMessages({ caseId: conversation.caseId });
-        const customerMessages = messages.filter((m) => m.direction === 'in').map((m) => m.text);
-        const lastOperator = [...messages].reverse().find((m) => m.direction === 'out' && m.author.kind === 'operator');
-        const answer = opts.answer ?? lastOperator?.text;
-        if (answer && customerMessages.length > 0) {
-          const suggestion = await deps.suggest({ caseId: kase?.id ?? conversation.caseId, customerMessages, operatorAnswer: answer, operator, conversation });
-          if (suggestion) {
-            await store.suggestions.add(suggestion);
-            suggestionId = suggestion.id;
-            await deps.bus.publish({ type: 'suggestion.created', suggestionId, at });
-          }
-        }
+      if (suggestion) {
+        await store.suggestions.add({ ...suggestion, caseId: kase?.id ?? suggestion.caseId });
+        suggestionId = suggestion.id;
+        await deps.bus.publish({ type: 'suggestion.created', suggestionId, at });
       }
       return { conversation, suggestionId };
     },

@@ -202,6 +202,70 @@ browserTest('the operator console in a browser', () => {
     expect(await agent.locator('#review-toggle').isHidden()).toBe(true);
   });
 
+  it('lets an admin edit a suggestion before approving it, and the bot answers with the edited text', async () => {
+    const outcome = await t.app.pipeline.receive(
+      t.message('voglio parlare con un operatore: fate incisioni sulle tazze?', { customer: { platformId: 'cust-engraving-1', name: 'Paolo' } }),
+    );
+    const id = outcome.conversation!.id;
+    await t.app.desk.claim(id, t.luca);
+    await t.app.desk.reply(id, t.luca, 'Sì, certo.');
+    const { suggestionId } = await t.app.desk.resolve(id, t.luca, { addToFaq: true });
+    const [made] = (await t.app.store.suggestions.list()).filter((s) => s.id === suggestionId);
+    expect(made).toMatchObject({ kind: 'new_entry', questions: [expect.stringContaining('incisioni sulle tazze')], operatorAnswer: 'Sì, certo.' });
+
+    const page = await operatorPage('Anna', PASSWORDS.anna);
+    await page.getByRole('button', { name: /^Proposte FAQ \(\d+\)$/ }).click();
+    const item = page.locator(`.review-item[data-suggestion="${suggestionId}"]`);
+    await item.getByRole('button', { name: 'Modifica' }).click();
+    await item.getByLabel('Domande (una per riga)').fill('fate incisioni sulle tazze?\nposso far incidere il nome su una tazza?');
+    await item.getByLabel('Risposta', { exact: true }).fill('Sì: incidiamo nomi e date sulle tazze in ceramica, 5 euro in più.');
+    await item.getByLabel('Risposta breve (answer_short)').fill('Sì, 5 euro in più.');
+    await item.getByLabel('Voce (id)').fill('incisioni-tazze');
+    await page.screenshot({ path: join(SHOTS, 'console-faq-edit.png') });
+    await item.getByRole('button', { name: 'Salva' }).click();
+    await page.locator('.toast.ok').filter({ hasText: 'Proposta modificata' }).waitFor();
+    const edited = page.locator(`.review-item[data-suggestion="${suggestionId}"]`);
+    await edited.filter({ hasText: 'incidiamo nomi e date' }).waitFor();
+    expect(await edited.locator('.chip').textContent()).toContain('incisioni-tazze');
+    expect(await edited.textContent()).toContain('posso far incidere il nome su una tazza?');
+    const [stored] = (await t.app.store.suggestions.list()).filter((s) => s.id === suggestionId);
+    expect(stored).toMatchObject({
+      entryId: 'incisioni-tazze',
+      questions: ['fate incisioni sulle tazze?', 'posso far incidere il nome su una tazza?'],
+      answer: 'Sì: incidiamo nomi e date sulle tazze in ceramica, 5 euro in più.',
+      answerShort: 'Sì, 5 euro in più.',
+    });
+
+    await edited.getByRole('button', { name: 'Approva' }).click();
+    await page.locator('.toast.ok').filter({ hasText: 'Proposta approvata' }).waitFor();
+    await edited.waitFor({ state: 'detached' });
+    const answered = await t.app.pipeline.receive(t.message('posso far incidere il nome su una tazza?', { customer: { platformId: 'cust-engraving-2' } }));
+    expect(answered).toMatchObject({ action: 'answer', faqId: 'incisioni-tazze' });
+    expect(answered.replies.map((r) => r.reply.text).join(' ')).toMatch(/incidiamo nomi e date sulle tazze|5 euro in più/);
+  });
+
+  it('shows what approving into an existing entry changes: the answer before and after', async () => {
+    const outcome = await t.app.pipeline.receive(
+      t.message('voglio parlare con un operatore', { customer: { platformId: 'cust-hours', name: 'Sara' } }),
+    );
+    const id = outcome.conversation!.id;
+    await t.app.pipeline.receive(t.message('Quali sono i vostri orari?', { customer: { platformId: 'cust-hours', name: 'Sara' } }));
+    await t.app.desk.claim(id, t.luca);
+    await t.app.desk.reply(id, t.luca, 'Da dicembre siamo aperti anche la domenica, dalle 10 alle 18.');
+    const { suggestionId } = await t.app.desk.resolve(id, t.luca, { addToFaq: true });
+    const page = await operatorPage('Anna', PASSWORDS.anna);
+    await page.getByRole('button', { name: /^Proposte FAQ \(\d+\)$/ }).click();
+    const item = page.locator(`.review-item[data-suggestion="${suggestionId}"]`);
+    await item.waitFor();
+    expect(await item.locator('.chip').textContent()).toContain('Nuova risposta per «orari-apertura»');
+    expect(await item.locator('del.review-before').first().textContent()).toMatch(/^Il negozio di Milano/);
+    expect(await item.locator('ins.review-after').first().textContent()).toBe('Da dicembre siamo aperti anche la domenica, dalle 10 alle 18.');
+    expect(await item.textContent()).toContain('La risposta breve resta «Lun-ven 9-18, sabato 9-13, domenica chiusi.»');
+    await item.screenshot({ path: join(SHOTS, 'console-faq-before-after.png') });
+    await item.getByRole('button', { name: 'Rifiuta' }).click();
+    await item.waitFor({ state: 'detached' });
+  });
+
   it('shows a banner when the FAQ failed to reload', async () => {
     const page = await operatorPage('Anna', PASSWORDS.anna);
     await page.locator('#live-status.live').waitFor(); // the event stream is open

@@ -69,6 +69,17 @@ entries:
     expect(await runFaqLint(['--no-cross-validation', '--strict'], strict.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir })).toBe(1);
   });
 
+  it('warns about a question two entries share even across languages (neither is sure to answer it)', async () => {
+    corpus = tempCorpus({
+      'faq/it.yaml': 'locale: it\nentries:\n  - id: pagamenti\n    questions: [PayPal?, come posso pagare?]\n    answer: Carta o PayPal.\n',
+      'faq/en.yaml': 'locale: en\nentries:\n  - id: payments\n    questions: [how can I pay?, paypal]\n    answer: Card or PayPal.\n',
+      'intents/it.yaml': 'locale: it\nintents:\n  - name: greeting\n    action: greet\n    examples: [ciao]\n',
+    });
+    const t = io();
+    expect(await runFaqLint(['--no-cross-validation'], t.io, { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir })).toBe(0);
+    expect(t.out()).toMatch(/faq\/(it|en)\.yaml:\d+:\d+: warning: question "(PayPal\?|paypal)" is also a question of "(pagamenti|payments)" \(two entries share it: neither is sure to answer it\)/);
+  });
+
   it('warns about questions the classifier takes for another entry when left out of training', async () => {
     corpus = tempCorpus({
       'faq/a.yaml': `locale: it
@@ -174,11 +185,65 @@ describe('sportello faq review', () => {
     expect((await store.suggestions.list({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
   });
 
-  it('refuses --answer on a suggestion that only adds a question', async () => {
+  it('edits a suggestion before approval: questions, answer, answer_short; show tells what changes; approve writes it', async () => {
     const t = io();
-    expect(await runFaqReview(['approve', 'sg-add', '--answer', 'altro'], t.io, deps())).toBe(2);
-    expect(t.err()).toMatch(/--answer applies to new entries only/);
-    expect((await store.suggestions.list({ status: 'pending' })).map((s) => s.id).sort()).toEqual(['sg-add', 'sg-new']);
+    const code = await runFaqReview(
+      ['edit', 'sg-add', '--question', 'a che ora aprite il sabato?', '--question', 'il sabato pomeriggio siete aperti?', '--answer', 'Sabato dalle 9 alle 13; il pomeriggio siamo chiusi.', '--answer-short', 'Sabato 9-13.'],
+      t.io,
+      deps(),
+    );
+    expect(t.err()).toBe('');
+    expect(code).toBe(0);
+    expect(t.out()).toMatch(/^edited sg-add\n/);
+    const [stored] = (await store.suggestions.list()).filter((s) => s.id === 'sg-add');
+    expect(stored).toMatchObject({
+      status: 'pending',
+      kind: 'update_answer',
+      questions: ['a che ora aprite il sabato?', 'il sabato pomeriggio siete aperti?'],
+      answer: 'Sabato dalle 9 alle 13; il pomeriggio siamo chiusi.',
+      answerShort: 'Sabato 9-13.',
+    });
+    const shown = io();
+    expect(await runFaqReview(['show', 'sg-add'], shown.io, deps())).toBe(0);
+    expect(shown.out()).toContain('approving changes entry "orari-apertura":\n  + question: a che ora aprite il sabato?\n  + question: il sabato pomeriggio siete aperti?\n  - answer (now):\n    Il negozio di Milano');
+    expect(shown.out()).toContain('  + answer (after):\n    Sabato dalle 9 alle 13; il pomeriggio siamo chiusi.');
+    expect(shown.out()).toContain('  - answer_short (now):\n    Lun-ven 9-18, sabato 9-13, domenica chiusi.\n  + answer_short (after):\n    Sabato 9-13.');
+
+    expect(await runFaqReview(['approve', 'sg-add', '--reviewer', 'Luca'], io().io, deps())).toBe(0);
+    const entry = (await loadCorpus(corpus)).faq.find((e) => e.id === 'orari-apertura')!;
+    expect(entry).toMatchObject({ answer: 'Sabato dalle 9 alle 13; il pomeriggio siamo chiusi.', answer_short: 'Sabato 9-13.' });
+    expect(entry.questions.slice(-2)).toEqual(['a che ora aprite il sabato?', 'il sabato pomeriggio siete aperti?']);
+  });
+
+  it('approves --answer into an existing entry, replacing its answer', async () => {
+    const t = io();
+    expect(await runFaqReview(['approve', 'sg-add', '--reviewer', 'Luca', '--answer', 'Sabato 9-13.'], t.io, deps())).toBe(0);
+    expect(t.err()).toBe('');
+    expect((await loadCorpus(corpus)).faq.find((e) => e.id === 'orari-apertura')!.answer).toBe('Sabato 9-13.');
+  });
+
+  it('moves a suggestion to another entry or a new id and locale with --entry and --locale', async () => {
+    expect(await runFaqReview(['edit', 'sg-new', '--entry', 'orari-apertura'], io().io, deps())).toBe(0);
+    expect((await store.suggestions.list()).find((s) => s.id === 'sg-new')).toMatchObject({ kind: 'add_question', entryId: 'orari-apertura' });
+    expect(await runFaqReview(['edit', 'sg-add', '--entry', 'engraving', '--locale', 'en', '--question', 'do you engrave?', '--answer', 'Yes, leather bags.'], io().io, deps())).toBe(0);
+    expect((await store.suggestions.list()).find((s) => s.id === 'sg-add')).toMatchObject({ kind: 'new_entry', entryId: 'engraving', locale: 'en', questions: ['do you engrave?'], answer: 'Yes, leather bags.' });
+  });
+
+  it('refuses a bad edit with a clear message and changes nothing', async () => {
+    const before = await store.suggestions.list();
+    const bad = io();
+    expect(await runFaqReview(['edit', 'sg-new', '--entry', 'Not_Kebab'], bad.io, deps())).toBe(1);
+    expect(bad.err()).toMatch(/must be kebab-case .*\(nothing changed\)/);
+    const empty = io();
+    expect(await runFaqReview(['edit', 'sg-new', '--answer', ''], empty.io, deps())).toBe(1);
+    expect(empty.err()).toMatch(/a new entry needs an answer/);
+    const none = io();
+    expect(await runFaqReview(['edit', 'sg-new'], none.io, deps())).toBe(2);
+    expect(none.err()).toMatch(/nothing to change/);
+    const locale = io();
+    expect(await runFaqReview(['edit', 'sg-add', '--locale', 'fr'], locale.io, deps())).toBe(1);
+    expect(locale.err()).toMatch(/locale "fr" is not one of it, en/);
+    expect(await store.suggestions.list()).toEqual(before);
   });
 
   it('approves a new question into its entry', async () => {

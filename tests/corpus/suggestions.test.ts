@@ -7,7 +7,9 @@ import { createFakeClock } from '../../src/core/ports.js';
 import type { Customer, Operator } from '../../src/core/types.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../../src/corpus/knowledge.js';
 import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
-import { approveSuggestion, proposeId, suggestFromCase, SuggestionError } from '../../src/corpus/suggestions.js';
+import { approveSuggestion, editSuggestion, previewChange, proposeId, suggestFromCase, SuggestionError } from '../../src/corpus/suggestions.js';
+import { faqLabel } from '../../src/core/corpus.js';
+import type { FaqSuggestion } from '../../src/core/types.js';
 import { createSilentLogger } from '../../src/util/logger.js';
 import { SAMPLE_FAQ, SAMPLE_INTENTS, tempCorpus } from './helpers.js';
 
@@ -108,7 +110,38 @@ describe('suggestions from resolved cases', () => {
       clock,
     });
     expect(s).toMatchObject({ kind: 'add_question', entryId: 'orari-apertura', locale: 'it', questions: ['a che ora aprite il sabato?'], status: 'pending', caseId: 'case-3', createdBy: 'op-marta' });
+    // The entry's answer is not replaced unless the reviewer says so, but the operator's answer is kept.
     expect(s.answer).toBeUndefined();
+    expect(s.operatorAnswer).toBe('Sì, il sabato dalle 9 alle 13.');
+  });
+
+  it('keeps the operator\'s answer when the question is already in its entry: a proposed new answer, shown as before/after', () => {
+    const s = suggestFromCase({
+      caseId: 'case-5',
+      customerMessages: ['Quali sono i vostri orari?'],
+      operatorAnswer: 'Da dicembre siamo aperti anche la domenica, dalle 10 alle 18. ^MR',
+      operator,
+      knowledge: knowledge.current(),
+      language: 'it',
+      clock,
+    });
+    expect(s).toMatchObject({
+      kind: 'update_answer',
+      entryId: 'orari-apertura',
+      questions: ['Quali sono i vostri orari?'],
+      answer: 'Da dicembre siamo aperti anche la domenica, dalle 10 alle 18.',
+      operatorAnswer: 'Da dicembre siamo aperti anche la domenica, dalle 10 alle 18.',
+    });
+    const entry = knowledge.current().corpus.faq.find((e) => e.id === 'orari-apertura')!;
+    const change = previewChange(s, knowledge.current().corpus);
+    expect(change).toMatchObject({
+      entryId: 'orari-apertura',
+      existing: true,
+      addedQuestions: [],
+      knownQuestions: ['Quali sono i vostri orari?'],
+      answer: { before: entry.answer, after: 'Da dicembre siamo aperti anche la domenica, dalle 10 alle 18.' },
+      empty: false,
+    });
   });
 
   it('proposes a new entry with a kebab-case id when nothing matches', () => {
@@ -205,5 +238,106 @@ describe('approving a suggestion', () => {
     await expect(
       approveSuggestion({ ...pending, kind: 'add_question', entryId: 'non-esiste', questions: ['domanda?'] }, { faqDir: corpus.faqDir, reviewer: 'Luca', clock }),
     ).rejects.toThrow(/no longer exists/);
+  });
+});
+
+describe('editing a suggestion before approving it', () => {
+  let corpus: ReturnType<typeof tempCorpus>;
+  beforeEach(() => {
+    corpus = tempCorpus();
+    gitRepo(corpus.root);
+  });
+  afterEach(() => corpus.cleanup());
+  const pending = { id: 'sg-2', caseId: 'case-10', locale: 'it' as const, status: 'pending' as const, createdAt: '2026-11-23T10:00:00Z', createdBy: 'op-marta' };
+  const addQuestion: FaqSuggestion = { ...pending, kind: 'add_question', entryId: 'orari-apertura', questions: ['aprite a natale?'], operatorAnswer: 'A Natale siamo chiusi.' };
+  const newEntry: FaqSuggestion = { ...pending, kind: 'new_entry', entryId: 'incisioni', questions: ['fate incisioni?'], answer: 'Sì.', operatorAnswer: 'Sì.' };
+
+  it('edits questions, answer and answer_short of an add-question suggestion, which then replaces the entry\'s answer', async () => {
+    const sample = await loadCorpus(corpus);
+    const change = editSuggestion(addQuestion, { questions: [' aprite a natale? ', 'APRITE A NATALE', 'e a capodanno?'], answer: 'A Natale e Capodanno siamo chiusi.', answerShort: 'Chiusi a Natale.' }, sample);
+    expect(change).toMatchObject({ kind: 'update_answer', entryId: 'orari-apertura', locale: 'it', questions: ['aprite a natale?', 'e a capodanno?'], answer: 'A Natale e Capodanno siamo chiusi.', answerShort: 'Chiusi a Natale.' });
+    const edited = { ...addQuestion, ...change };
+    const before = sample.faq.find((e) => e.id === 'orari-apertura')!.answer;
+    expect(previewChange(edited, sample)).toMatchObject({ addedQuestions: ['aprite a natale?', 'e a capodanno?'], answer: { before, after: 'A Natale e Capodanno siamo chiusi.' }, answerShort: { before: 'Lun-ven 9-18, sabato 9-13, domenica chiusi.', after: 'Chiusi a Natale.' } });
+
+    await approveSuggestion(edited, { faqDir: corpus.faqDir, reviewer: 'Luca', clock });
+    const entry = (await loadCorpus(corpus)).faq.find((e) => e.id === 'orari-apertura')!;
+    expect(entry.answer).toBe('A Natale e Capodanno siamo chiusi.');
+    expect(entry.answer_short).toBe('Chiusi a Natale.');
+    expect(entry.questions.slice(-2)).toEqual(['aprite a natale?', 'e a capodanno?']);
+    const { added, removed } = diffLines(corpus.root, 'faq/negozio.yaml');
+    expect(removed).toEqual([expect.stringMatching(/^ {4}answer: Il negozio/), '    answer_short: Lun-ven 9-18, sabato 9-13, domenica chiusi.']);
+    expect(added).toEqual(expect.arrayContaining(['      - aprite a natale?', '      - e a capodanno?', '    answer: A Natale e Capodanno siamo chiusi.', '    answer_short: Chiusi a Natale.']));
+  });
+
+  it('moves a new entry into an existing one (questions only), or an entry\'s suggestion to a new id (with the operator\'s answer)', async () => {
+    const sample = await loadCorpus(corpus);
+    expect(editSuggestion(newEntry, { entryId: 'orari-apertura' }, sample)).toMatchObject({ kind: 'add_question', entryId: 'orari-apertura', answer: undefined });
+    expect(editSuggestion(addQuestion, { entryId: 'chiusure-festive' }, sample)).toMatchObject({ kind: 'new_entry', entryId: 'chiusure-festive', answer: 'A Natale siamo chiusi.' });
+    expect(editSuggestion(newEntry, { locale: 'en', answer: 'Yes.' }, sample)).toMatchObject({ kind: 'new_entry', locale: 'en', answer: 'Yes.' });
+  });
+
+  it('refuses bad edits with a clear message', async () => {
+    const sample = await loadCorpus(corpus);
+    expect(() => editSuggestion(newEntry, { questions: ['  ', ''] }, sample)).toThrow(/at least one question/);
+    expect(() => editSuggestion(newEntry, { answer: '  ' }, sample)).toThrow(/a new entry needs an answer/);
+    expect(() => editSuggestion(newEntry, { entryId: 'Not Kebab' }, sample)).toThrow(/must be kebab-case/);
+    expect(() => editSuggestion(addQuestion, { locale: 'en' }, sample)).toThrow(/entry "orari-apertura" is in locale it/);
+    expect(() => editSuggestion({ ...addQuestion, entryId: 'gone' }, { answer: 'x' }, sample)).toThrow(/no longer exists/);
+    expect(() => editSuggestion({ ...newEntry, status: 'approved' }, { answer: 'x' }, sample)).toThrow(SuggestionError);
+  });
+
+  it('refuses an approval that changes nothing, and a question another entry already has', async () => {
+    const before = readFileSync(join(corpus.faqDir, 'negozio.yaml'), 'utf8');
+    const entry = (await loadCorpus(corpus)).faq.find((e) => e.id === 'orari-apertura')!;
+    await expect(
+      approveSuggestion({ ...pending, kind: 'update_answer', entryId: 'orari-apertura', questions: ['Quali sono i vostri orari?'], answer: entry.answer }, { faqDir: corpus.faqDir, reviewer: 'Luca', clock }),
+    ).rejects.toThrow(/would change nothing/);
+    await expect(
+      approveSuggestion({ ...pending, kind: 'add_question', entryId: 'orari-apertura', questions: ['quanto costa la spedizione?'] }, { faqDir: corpus.faqDir, reviewer: 'Luca', clock }),
+    ).rejects.toThrow(/already a question of entry "tempi-spedizione"/);
+    expect(readFileSync(join(corpus.faqDir, 'negozio.yaml'), 'utf8')).toBe(before);
+  });
+});
+
+describe('stable answers: every FAQ question is answered by its own entry', () => {
+  /** The entries whose questions do not get their own entry first (at confidence 1). */
+  function misanswered(k: LiveKnowledge): string[] {
+    const wrong: string[] = [];
+    for (const entry of k.current().corpus.faq) {
+      for (const question of entry.questions) {
+        const top = k.current().understander.understand(question).classification.ranked[0];
+        if (top?.label !== faqLabel(entry.id) || top.confidence < 1) wrong.push(`${entry.id}: "${question}" -> ${top?.label} ${top?.confidence}`);
+      }
+    }
+    return wrong;
+  }
+
+  it('after training, and again after approving a suggestion into another entry', async () => {
+    const c = tempCorpus();
+    const live = await createKnowledgeSource({
+      faqDir: c.faqDir,
+      intentsDir: c.intentsDir,
+      watch: false,
+      logger: createSilentLogger(),
+      train: (corpus) => trainUnderstander(corpusToExamples(corpus), { defaultLanguage: 'it' }),
+    });
+    try {
+      const questions = live.current().corpus.faq.reduce((n, e) => n + e.questions.length, 0);
+      expect(questions).toBeGreaterThan(100);
+      expect(misanswered(live)).toEqual([]);
+      // An unrelated approval (a new way to ask about express shipping), then retraining.
+      await approveSuggestion(
+        { id: 'sg-3', caseId: 'case-11', locale: 'it', status: 'pending', createdAt: '2026-11-23T10:00:00Z', createdBy: 'op-marta', kind: 'add_question', entryId: 'spedizione-express', questions: ['quanto costa spedire con corriere espresso?'] },
+        { faqDir: c.faqDir, reviewer: 'Luca', clock },
+      );
+      expect(await live.reload()).toMatchObject({ ok: true });
+      expect(misanswered(live)).toEqual([]);
+      const top = live.current().understander.understand('quanto costa la spedizione?').classification.ranked[0];
+      expect(top).toEqual({ label: 'faq:tempi-spedizione', confidence: 1 });
+    } finally {
+      await live.close();
+      c.cleanup();
+    }
   });
 });

@@ -142,7 +142,7 @@ describe('CLI store commands while the server runs on the embedded store', () =>
     expect(short.stderr).toMatch(/at least 10 characters; nothing was saved/);
   }, 180_000);
 
-  it('faq review approve/reject: the server records the reviews, which survive its next writes and a restart', async () => {
+  it('faq review edit/approve/reject: the server records the reviews, which survive its next writes and a restart', async () => {
     const graph = await startGraph();
     cleanups.push(() => graph.close());
     const data = tempDataDir();
@@ -169,11 +169,16 @@ describe('CLI store commands while the server runs on the embedded store', () =>
 
     const rejected = await cli(['faq', 'review', 'reject', 'sg-add', '--reviewer', 'Luca'], env);
     expect(rejected).toMatchObject({ code: 0, stdout: 'rejected sg-add\n', stderr: '' });
+    // Edited before approval, through the server too.
+    const edited = await cli(['faq', 'review', 'edit', 'sg-new', '--answer', 'Sì, incidiamo le borse in pelle (5 euro).'], env);
+    expect(edited.stderr).toBe('');
+    expect(edited).toMatchObject({ code: 0, stdout: expect.stringMatching(/^edited sg-new\n/) });
     const approved = await cli(['faq', 'review', 'approve', 'sg-new', '--reviewer', 'Luca'], env);
     expect(approved.stderr).toBe('');
     expect(approved.code).toBe(0);
     expect(approved.stdout).toMatch(/^approved sg-new: written to .*negozio\.yaml/);
     expect(readFileSync(join(faqDir, 'negozio.yaml'), 'utf8')).toContain('incisioni-personalizzate');
+    expect(readFileSync(join(faqDir, 'negozio.yaml'), 'utf8')).toContain('Sì, incidiamo le borse in pelle (5 euro).');
 
     // The server's own API sees the reviews at once, and after it has written again.
     const admin = await login(server.url, 'Admin', PASSWORD);

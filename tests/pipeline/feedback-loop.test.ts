@@ -78,3 +78,46 @@ describe('the FAQ feedback loop, end to end', () => {
     expect(t.channel.sent.at(-1)!.reply.text).toMatch(/incisioni personalizzate/);
   });
 });
+
+describe('stable answers through the pipeline', () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sportello-stable-'));
+    cpSync(join(ROOT, 'faq'), join(dir, 'faq'), { recursive: true });
+    cpSync(join(ROOT, 'intents'), join(dir, 'intents'), { recursive: true });
+    t = await startTestApp({ FAQ_DIR: join(dir, 'faq'), INTENTS_DIR: join(dir, 'intents') });
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Asks every FAQ question word for word, each as a new customer; returns those not answered by their own entry. */
+  async function askEveryQuestion(round: string): Promise<{ asked: number; wrong: string[] }> {
+    let asked = 0;
+    const wrong: string[] = [];
+    for (const entry of t.app.knowledge.current().corpus.faq) {
+      for (const question of entry.questions) {
+        asked += 1;
+        const outcome = await t.app.pipeline.receive(t.message(question, { customer: { platformId: `cust-${round}-${asked}` } }));
+        if (outcome.faqId !== entry.id) wrong.push(`${entry.id}: "${question}" -> ${outcome.action} ${outcome.faqId ?? outcome.intent ?? ''}`);
+      }
+    }
+    return { asked, wrong };
+  }
+
+  it('answers every FAQ question with its own entry, after training and after approving a suggestion into another entry', async () => {
+    const before = await askEveryQuestion('a');
+    expect(before.asked).toBeGreaterThan(100);
+    expect(before.wrong).toEqual([]);
+    await approveSuggestion(
+      { id: 'sg-x', caseId: 'case-x', locale: 'it', status: 'pending', createdAt: '2026-11-24T09:00:00Z', createdBy: 'op-mr', kind: 'add_question', entryId: 'spedizione-express', questions: ['quanto costa spedire con il corriere espresso?'] },
+      { faqDir: join(dir, 'faq'), intentsDir: join(dir, 'intents'), reviewer: 'Marta Rossi', clock: t.clock },
+    );
+    expect(await t.app.knowledge.reload()).toMatchObject({ ok: true });
+    const after = await askEveryQuestion('b');
+    expect(after.asked).toBe(before.asked + 1);
+    expect(after.wrong).toEqual([]);
+  });
+});

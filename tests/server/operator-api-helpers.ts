@@ -64,7 +64,8 @@ export async function startApiApp(
     logger: options.logger ?? createSilentLogger(),
     channels: [channel],
     outboxPollMs: 50,
-    knowledge: await projectKnowledge(),
+    // A FAQ folder of its own is trained for this instance (approving writes into it, and the bot answers from it).
+    knowledge: env.FAQ_DIR || env.INTENTS_DIR ? undefined : await projectKnowledge(),
   });
   const base = await app.listen(0, '127.0.0.1');
   const make = async (id: string, name: string, initials: string, role: Operator['role'], password: string): Promise<Operator> => {

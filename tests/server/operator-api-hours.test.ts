@@ -132,4 +132,46 @@ describe('operator API FAQ review', () => {
     expect(written).toMatch(/incidiamo nomi e date|incisioni personalizzate/);
     expect((await anna.post(`/suggestions/${suggestionId}/approve`, {})).status).toBe(409);
   });
+
+  it('lets an admin edit a suggestion before approving it, showing what changes in an existing entry', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sportello-faq-'));
+    cpSync(join(ROOT, 'faq'), join(dir, 'faq'), { recursive: true });
+    cpSync(join(ROOT, 'intents'), join(dir, 'intents'), { recursive: true });
+    t = await startApiApp({ FAQ_DIR: join(dir, 'faq'), INTENTS_DIR: join(dir, 'intents') });
+    const escalated = await t.app.pipeline.receive(t.message('voglio parlare con un operatore: fate incisioni sulle tazze?'));
+    const id = escalated.conversation!.id;
+    const marta = await login(t.base, 'Marta', PASSWORDS.marta);
+    const anna = await login(t.base, 'Anna', PASSWORDS.anna);
+    await marta.post(`/conversations/${id}/claim`, {});
+    // "Add to FAQ" without any answer is refused, and the case stays open.
+    const refused = await marta.post(`/conversations/${id}/resolve`, { addToFaq: true });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatch(/needs your answer/);
+    expect((await t.app.store.conversations.get(id))!.state).toBe('assigned');
+    await marta.post(`/conversations/${id}/reply`, { text: 'Sì, sulle tazze in ceramica.' });
+    const suggestionId = (await marta.post(`/conversations/${id}/resolve`, { addToFaq: true })).body.suggestionId as string;
+
+    expect((await marta.post(`/suggestions/${suggestionId}/edit`, { answer: 'x' })).status).toBe(403);
+    const bad = await anna.post(`/suggestions/${suggestionId}/edit`, { entryId: 'Not Kebab', questions: [] });
+    expect(bad.status).toBe(400);
+    const noCsrf = await anna.post(`/suggestions/${suggestionId}/edit`, { answer: 'x' }, { csrf: null });
+    expect(noCsrf.status).toBe(403);
+    const edited = await anna.post(`/suggestions/${suggestionId}/edit`, { entryId: 'orari-apertura', questions: ['aprite anche a Natale?'], answer: 'A Natale siamo chiusi.' });
+    expect(edited.status).toBe(200);
+    expect(edited.body.suggestion).toMatchObject({
+      kind: 'update_answer',
+      entryId: 'orari-apertura',
+      questions: ['aprite anche a Natale?'],
+      answer: 'A Natale siamo chiusi.',
+      operatorAnswer: 'Sì, sulle tazze in ceramica.',
+      change: { existing: true, addedQuestions: ['aprite anche a Natale?'], answer: { before: expect.stringContaining('Il negozio di Milano'), after: 'A Natale siamo chiusi.' } },
+    });
+    const listed = (await anna.get('/suggestions?status=pending')).body.suggestions as Array<{ id: string; change?: unknown }>;
+    expect(listed.find((s) => s.id === suggestionId)?.change).toEqual((edited.body.suggestion as { change: unknown }).change);
+    const approved = await anna.post(`/suggestions/${suggestionId}/approve`, {});
+    expect(approved.status).toBe(200);
+    const answered = await t.app.pipeline.receive(t.message('aprite anche a Natale?', { customer: { platformId: 'cust-natale' } }));
+    expect(answered).toMatchObject({ action: 'answer', faqId: 'orari-apertura' });
+    expect(answered.replies.map((r) => r.reply.text).join(' ')).toContain('A Natale siamo chiusi.');
+  });
 });

@@ -21,7 +21,16 @@ export const resolveSchema = z.object({ addToFaq: z.boolean().optional(), answer
 export const approveSchema = z.object({
   questions: z.array(text).min(1).max(50).optional(),
   answer: text.optional(),
+  answerShort: text.optional(),
   id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case').max(80).optional(),
+});
+/** POST suggestions/:id/edit: the reviewer's changes before approving, all optional; an empty answer or answerShort removes it. */
+export const editSuggestionSchema = z.object({
+  questions: z.array(text).min(1, 'at least one question').max(50).optional(),
+  answer: z.string().trim().max(4000, 'at most 4000 characters').optional(),
+  answerShort: z.string().trim().max(1000, 'at most 1000 characters').optional(),
+  entryId: z.string().trim().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case').max(80).optional(),
+  locale: z.enum(['it', 'en']).optional(),
 });
 export const emptySchema = z.object({});
 /** FAQ suggestions below this confidence are not shown. */

@@ -1,15 +1,15 @@
 /**
  * @module server/operator-api/suggestion-routes
- * FAQ suggestions learned from resolved cases: list, approve (written to the FAQ YAML, then
- * reloaded), reject.
+ * FAQ suggestions learned from resolved cases: list (each with what approving it would change),
+ * edit, approve (written to the FAQ YAML, then reloaded), reject.
  */
 import type { z } from 'zod';
 import { CorpusError } from '../../core/errors.js';
 import type { FaqSuggestion } from '../../core/types.js';
-import { approveSuggestion, SuggestionError } from '../../corpus/suggestions.js';
+import { approveSuggestion, editSuggestion, previewChange, SuggestionError } from '../../corpus/suggestions.js';
 import type { OperatorApiDeps } from './index.js';
 import { HttpError, type Router } from './routing.js';
-import { approveSchema, emptySchema, statusSchema } from './schemas.js';
+import { approveSchema, editSuggestionSchema, emptySchema, statusSchema } from './schemas.js';
 
 /** Registers the suggestion routes. */
 export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps): void {
@@ -20,7 +20,26 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
 
   route('get', '/suggestions', {}, async ({ req }) => {
     const status = statusSchema.parse(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? undefined);
-    return { suggestions: await store.suggestions.list(status ? { status } : undefined) };
+    const suggestions = await store.suggestions.list(status ? { status } : undefined);
+    const corpus = deps.knowledge.current().corpus;
+    // What approving each pending one would change (an existing entry's answer before and after).
+    return { suggestions: suggestions.map((s) => (s.status === 'pending' ? { ...s, change: previewChange(s, corpus) } : s)) };
+  });
+  route('post', '/suggestions/:id/edit', { admin: true, body: editSuggestionSchema }, async ({ id, operator, body }) => {
+    const suggestion = await mustBePending(id);
+    const edits = body as z.infer<typeof editSuggestionSchema>;
+    const corpus = deps.knowledge.current().corpus;
+    let change: Partial<FaqSuggestion>;
+    try {
+      change = editSuggestion(suggestion, edits, corpus);
+    } catch (err) {
+      if (err instanceof SuggestionError) throw new HttpError(409, err.message);
+      throw err;
+    }
+    const updated = await store.suggestions.update(id, change);
+    if (!updated) throw new HttpError(404, `suggestion ${id} does not exist`);
+    logger.info({ suggestionId: id, operatorId: operator.id, fields: Object.keys(edits) }, 'FAQ suggestion edited');
+    return { suggestion: { ...updated, change: previewChange(updated, corpus) } };
   });
   route('post', '/suggestions/:id/approve', { admin: true, body: approveSchema }, async ({ id, operator, body }) => {
     const suggestion = await mustBePending(id);
@@ -33,7 +52,15 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
       if (err instanceof CorpusError) throw new HttpError(409, `the FAQ would not load with this change: ${err.message}`, { problems: err.problems });
       throw err;
     }
-    const updated = await store.suggestions.update(id, { status: 'approved', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
+    const updated = await store.suggestions.update(id, {
+      status: 'approved',
+      reviewedBy: operator.id,
+      reviewedAt: clock.now().toISOString(),
+      ...(edits.questions !== undefined ? { questions: edits.questions } : {}),
+      ...(edits.answer !== undefined ? { answer: edits.answer } : {}),
+      ...(edits.answerShort !== undefined ? { answerShort: edits.answerShort } : {}),
+      ...(edits.id !== undefined ? { entryId: edits.id } : {}),
+    });
     logger.info({ suggestionId: id, operatorId: operator.id, file: written.file }, 'FAQ suggestion approved');
     // The watcher reloads too; reloading now makes the bot answer with it at once.
     const reload = await deps.knowledge.reload?.();
