@@ -86,6 +86,8 @@ export interface ChannelResponse {
   status: number;
   body?: unknown;
   contentType?: string;
+  /** Extra response headers (the web chat page's Content-Security-Policy). */
+  headers?: Record<string, string>;
 }
 
 /** An extra HTTP route of a channel; the server hands it the raw request. */
