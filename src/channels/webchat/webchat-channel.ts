@@ -10,7 +10,7 @@
  * The page feels alive: a welcome (WEBCHAT_WELCOME_IT / _EN, written into the page), a typing
  * indicator (the pipeline's `typing` hook on a slow turn reaches the visitor's open pages as a
  * `typing` event; each `message.received` of the visitor's conversation becomes a `turn` event
- * naming the replies still to come, so the page knows when to stop waiting), timestamps on every
+ * naming the turn's replies, so the page knows when to stop waiting), timestamps on every
  * message, and quick replies that go away once used. The page loads nothing from elsewhere: its
  * CSP allows only its own inline script and style (by hash) and requests to this server.
  */
@@ -182,9 +182,9 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
           })
           .catch(warn('a sent reply'));
       } else if (event.type === 'message.received') {
-        void turnDone(open, event.conversationId)
-          .then((pending) => {
-            if (pending) stream.push(`event: turn\ndata: ${JSON.stringify({ pending })}\n\n`);
+        void turnDone(open, event.conversationId, event.at)
+          .then((replies) => {
+            if (replies) stream.push(`event: turn\ndata: ${JSON.stringify({ replies })}\n\n`);
           })
           .catch(warn('a turn'));
       }
@@ -202,11 +202,11 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
   }
 
   /**
-   * A turn of this page's visitor was committed: the ids of its replies not sent yet (the page
-   * waits for those, then stops showing the bot typing; none: the bot says nothing this time).
-   * Undefined when the conversation is another's.
+   * A turn of this page's visitor was committed: the ids of the bot's replies it made (the page
+   * waits for those it has not shown yet, then stops showing the bot typing; none: the bot says
+   * nothing this time). Undefined when the conversation is another's.
    */
-  async function turnDone(open: OpenPage, conversationId: string): Promise<string[] | undefined> {
+  async function turnDone(open: OpenPage, conversationId: string, at: string): Promise<string[] | undefined> {
     if (!open.conversationId) {
       // The visitor's first message creates their conversation: learn its id once.
       const conversation = await store.conversations.findByKey(key(open.session));
@@ -214,8 +214,9 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
       open.conversationId = conversation.id;
     }
     if (open.conversationId !== conversationId) return undefined;
+    // A turn's replies are created at the turn's time, the time of its message.received.
     const items = await store.outbox.list({ conversationId });
-    return items.filter((i) => i.status === 'pending' || i.status === 'sending').map((i) => i.id);
+    return items.filter((i) => i.createdAt === at && i.author.kind === 'bot' && i.status !== 'dead').map((i) => i.id);
   }
 
   const routes: ChannelRoute[] = [
