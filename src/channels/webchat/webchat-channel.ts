@@ -253,6 +253,12 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
       const event = `event: typing\ndata: ${JSON.stringify({ author: { kind: 'bot' } })}\n\n`;
       for (const [stream, open] of streams) if (open.session === msg.customer.platformId) stream.push(event);
     },
+    async composing(conversation, author) {
+      // An operator writes to this visitor: their open pages (on this instance) show who.
+      const session = conversation.key.slice(conversation.key.lastIndexOf(':') + 1);
+      const event = `event: typing\ndata: ${JSON.stringify({ author: { kind: 'operator', name: author.name, initials: author.initials } })}\n\n`;
+      for (const [stream, open] of streams) if (open.session === session) stream.push(event);
+    },
     async start(ctx) {
       context = ctx;
     },

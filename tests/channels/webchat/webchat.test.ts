@@ -217,6 +217,25 @@ describe('the web chat', () => {
     mine.close();
     other.close();
   });
+
+  it('shows the operator holding the conversation typing, with their name; no one else may', async () => {
+    const session = `wc${Date.now()}optyp`;
+    await postMessage(base, { session, text: 'voglio parlare con un operatore' });
+    await t.app.pipeline.idle();
+    const conversation = (await t.app.store.conversations.findByKey(`webchat:private:${session}`))!;
+    const marta = { id: 'op-t', name: 'Marta', initials: 'MR', role: 'agent' as const, passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
+    const luca = { ...marta, id: 'op-l', name: 'Luca', initials: 'LB' };
+    await t.app.store.directory.addOperator(marta);
+    await t.app.store.directory.addOperator(luca);
+    await expect(t.app.desk.composing(conversation.id, marta)).rejects.toThrow(/claim the conversation first/);
+    await t.app.desk.claim(conversation.id, marta);
+    const live = await openEvents(`${base}/chat/api/events?session=${session}`);
+    await expect(t.app.desk.composing(conversation.id, luca)).rejects.toThrow(/held by Marta/);
+    await t.app.desk.composing(conversation.id, marta);
+    const typing = parseEvents(await live.until(/event: typing/)).filter((e) => e.event === 'typing');
+    live.close();
+    expect(typing).toEqual([{ event: 'typing', data: { author: { kind: 'operator', name: 'Marta', initials: 'MR' } } }]);
+  });
 });
 
 describe('the web chat with a pipeline that shows typing at once', () => {
