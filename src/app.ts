@@ -60,6 +60,8 @@ export interface SportelloOptions {
   outboxPollMs?: number;
   /** Already-trained knowledge to share (the conversation-test runner trains once per corpus). */
   knowledge?: LiveKnowledge;
+  /** How long a turn may take before the channel shows a typing indicator (default 300 ms; tests: 0). */
+  typingDelayMs?: number;
 }
 
 /** Wires one Sportello instance: store, knowledge, channels, pipeline, sender, desk, HTTP server. */
@@ -146,6 +148,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     queueInfo: ({ reason, enqueuedAt, vip }) => computeQueueInfo({ reason, enqueuedAt, vip }, hours, config),
     queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
     sender,
+    typingDelayMs: options.typingDelayMs,
   });
   const desk = createOperatorDesk({
     store: theStore,

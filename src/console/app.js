@@ -561,6 +561,15 @@ $('composer').addEventListener('submit', async (event) => {
     $('reply-text').focus();
   }
 });
+// The customer sees the operator typing (web chat): told at most every 3 s while a reply is written.
+let typingToldAt = 0;
+$('reply-text').addEventListener('input', () => {
+  const c = state.detail?.conversation;
+  if (!c || !state.me || $('as-note').checked || !$('reply-text').value.trim()) return;
+  if (c.state !== 'assigned' || c.assignee !== state.me.id || Date.now() - typingToldAt < 3000) return;
+  typingToldAt = Date.now();
+  api('POST', `/conversations/${encodeURIComponent(c.id)}/typing`).catch(() => undefined); // only a courtesy
+});
 // Ctrl/Cmd+Enter sends.
 $('reply-text').addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) $('composer').requestSubmit();

@@ -4,6 +4,7 @@
  * own folders; only the composition root (`main.ts`) meets the implementations.
  */
 import type {
+  Author,
   Case,
   ChannelName,
   Conversation,
@@ -86,6 +87,8 @@ export interface ChannelResponse {
   status: number;
   body?: unknown;
   contentType?: string;
+  /** Extra response headers (the web chat page's Content-Security-Policy). */
+  headers?: Record<string, string>;
 }
 
 /** An extra HTTP route of a channel; the server hands it the raw request. */
@@ -122,6 +125,8 @@ export interface ChannelAdapter {
   privateLink?(customer: Customer): string | undefined;
   /** Shows a typing indicator while the bot works (Messenger sender_action). */
   typing?(msg: InboundMessage): Promise<void>;
+  /** Tells the customer an operator is writing to them (the web chat shows "Marta is typing…"). */
+  composing?(conversation: Conversation, author: Author & { kind: 'operator' }): Promise<void>;
   /** Hides a public message with private data, where the platform allows (Facebook comments). */
   hideMessage?(conversation: Conversation, platformId: string): Promise<void>;
   /** Told about domain events of its conversations (Bot Framework emits handoff.initiate/status). */

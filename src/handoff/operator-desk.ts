@@ -39,6 +39,8 @@ export interface OperatorDesk {
   ): Promise<{ conversation: Conversation; suggestionId?: string }>;
   /** Gives the conversation back to the bot. */
   returnToBot(conversationId: string, operator: Operator): Promise<Conversation>;
+  /** The holder is writing a reply: the customer is told where the channel can (nothing is stored). */
+  composing(conversationId: string, operator: Operator): Promise<void>;
 }
 
 /** Makes a FAQ suggestion from a resolved case (implemented by corpus/suggestions). */
@@ -283,6 +285,15 @@ export function createOperatorDesk(deps: {
         const updated: Conversation = { ...conversation, state: 'bot', assignee: undefined, missStreak: 0, queue: undefined, updatedAt: at };
         return { write: change(updated, context, { events: [{ type: 'conversation.returned_to_bot', conversationId, at }] }), result: updated };
       });
+    },
+
+    async composing(conversationId, operator) {
+      // A read, no change: only the one who may reply is shown typing.
+      const conversation = await store.conversations.get(conversationId);
+      if (!conversation) throw new ConflictError(`conversation ${conversationId} does not exist`);
+      await mustHold(conversation, operator);
+      const adapter = deps.channels.get(conversation.channel);
+      await adapter?.composing?.(conversation, { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials });
     },
   };
 }

@@ -49,7 +49,7 @@ export function toChannelRequest(req: Request, rawBody: Buffer): ChannelRequest 
  * the promise settles when it ends or the client goes away (the stream is then destroyed).
  */
 export async function sendChannelResponse(res: Response, answer: ChannelResponse): Promise<void> {
-  const headers = { 'cache-control': 'no-store' };
+  const headers = { ...answer.headers, 'cache-control': 'no-store' };
   if (answer.body === undefined) {
     res.writeHead(answer.status, headers);
     res.end();

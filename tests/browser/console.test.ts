@@ -106,12 +106,16 @@ browserTest('the operator console in a browser', () => {
     await suggestion.getByRole('button').click();
     expect(await console_.locator('#reply-text').inputValue()).toMatch(/luned|sabato/i);
 
-    // Reply: delivered to the customer's web chat, signed with the operator's name.
+    // Reply: while Marta writes, the customer sees her typing; delivered signed with her name.
     await console_.locator('#reply-text').fill('Ciao, sono Marta: ho sollecitato il corriere, l’ordine arriva domani.');
+    const typing = customer.getByRole('status').filter({ hasText: 'Marta sta scrivendo…' });
+    await typing.waitFor();
+    await customer.screenshot({ path: join(SHOTS, 'webchat-operator-typing.png') });
     await console_.getByRole('button', { name: 'Invia' }).click();
     const delivered = customer.locator('#log .operator').filter({ hasText: 'ho sollecitato il corriere' });
     await delivered.waitFor({ timeout: 15_000 });
     expect(await delivered.textContent()).toContain('Marta');
+    await typing.waitFor({ state: 'hidden' }); // the reply ends it
 
     // An internal note: shown differently, never sent.
     await console_.getByLabel('Nota interna', { exact: true }).check();

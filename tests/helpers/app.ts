@@ -82,7 +82,7 @@ export async function startTestApp(
   env: Record<string, string> = {},
   start = '2026-11-24T10:00:00+01:00',
   adapt: (channel: RecordingChannel) => ChannelAdapter = (channel) => channel,
-  options: { outboxPollMs?: number } = {},
+  options: { outboxPollMs?: number; typingDelayMs?: number } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'sportello-app-'));
   const config = loadConfig({
@@ -98,7 +98,7 @@ export async function startTestApp(
   const clock = createFakeClock(start);
   const channel = createRecordingChannel('chat', privateChatCapabilities);
   const knowledge = env.FAQ_DIR || env.INTENTS_DIR ? undefined : await projectKnowledge();
-  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [adapt(channel)], outboxPollMs: options.outboxPollMs ?? 50, knowledge });
+  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [adapt(channel)], outboxPollMs: options.outboxPollMs ?? 50, knowledge, typingDelayMs: options.typingDelayMs });
   return {
     app,
     clock,

@@ -23,7 +23,7 @@ describe('operator API: sessions and protection', () => {
   it('refuses every route without a session with 401', async () => {
     const client = anonymous(t.base);
     const gets = ['/me', '/queue', '/events', '/operators', '/conversations/cv_x', '/conversations/cv_x/suggestions', '/suggestions'];
-    const posts = ['/logout', '/conversations/cv_x/claim', '/conversations/cv_x/reply', '/conversations/cv_x/note', '/conversations/cv_x/ask-private', '/conversations/cv_x/transfer', '/conversations/cv_x/resolve', '/conversations/cv_x/return-to-bot', '/suggestions/s1/approve', '/suggestions/s1/reject'];
+    const posts = ['/logout', '/conversations/cv_x/claim', '/conversations/cv_x/reply', '/conversations/cv_x/note', '/conversations/cv_x/ask-private', '/conversations/cv_x/transfer', '/conversations/cv_x/resolve', '/conversations/cv_x/return-to-bot', '/conversations/cv_x/typing', '/suggestions/s1/approve', '/suggestions/s1/reject'];
     for (const path of gets) expect([path, (await client.get(path)).status]).toEqual([path, 401]);
     for (const path of posts) expect([path, (await client.post(path, { text: 'x' })).status]).toEqual([path, 401]);
     // a forged cookie is no session either
@@ -202,6 +202,16 @@ describe('operator API: working the queue', () => {
     expect((res.body.conversation as { state: string }).state).toBe('bot');
     expect(((await marta.get('/queue')).body.rows as Row[]).map((r) => r.conversationId)).not.toContain(id);
     expect((await marta.post(`/conversations/${id}/return-to-bot`, {})).status).toBe(409);
+  });
+
+  it('lets only the holder say they are typing (nothing is stored)', async () => {
+    const id = await escalate(t);
+    expect((await marta.post(`/conversations/${id}/typing`, {})).status).toBe(409); // not claimed yet
+    await marta.post(`/conversations/${id}/claim`, {});
+    const before = await t.app.store.conversations.listMessages({ conversationId: id });
+    expect((await marta.post(`/conversations/${id}/typing`, {})).status).toBe(200);
+    expect(await t.app.store.conversations.listMessages({ conversationId: id })).toEqual(before);
+    expect((await marta.post('/conversations/cv_nope/typing', {})).status).toBe(404);
   });
 
   it('suggests FAQ answers for the customer’s last message', async () => {

@@ -49,5 +49,10 @@ export function registerActionRoutes(router: Router, deps: OperatorApiDeps): voi
     await mustGetConversation(id);
     return { conversation: await desk.returnToBot(id, operator) };
   });
+  route('post', '/conversations/:id/typing', { body: emptySchema }, async ({ id, operator }) => {
+    await mustGetConversation(id);
+    await desk.composing(id, operator);
+    return { ok: true };
+  });
 
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { loadConfig } from '../../../src/config/config.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 
 /** Reads an SSE stream until `until` matches the text received, or the deadline passes. */
@@ -22,6 +24,43 @@ async function readEvents(url: string, until: RegExp, ms = 5000): Promise<string
   }
   return text;
 }
+
+/** An open event stream (connected: the channel has subscribed once the headers are here). */
+async function openEvents(url: string) {
+  const controller = new AbortController();
+  const res = await fetch(url, { signal: controller.signal });
+  const reader = res.body!.getReader();
+  let text = '';
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  return {
+    /** Reads until `until` matches what came so far (or `ms` pass); returns all of it. */
+    async until(until: RegExp, ms = 5000): Promise<string> {
+      const deadline = Date.now() + ms;
+      while (!until.test(text) && Date.now() < deadline) {
+        pending ??= reader.read();
+        const next = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+        if (!next) continue;
+        pending = undefined;
+        if (next.done) break;
+        text += new TextDecoder().decode(next.value);
+      }
+      return text;
+    },
+    close: () => controller.abort(),
+  };
+}
+
+/** The events of an SSE text: name and parsed data. */
+function parseEvents(text: string): Array<{ event: string; data: any }> {
+  return text
+    .split('\n\n')
+    .map((block) => ({ event: /^event: (.+)$/m.exec(block)?.[1], data: /^data: (.+)$/m.exec(block)?.[1] }))
+    .filter((e): e is { event: string; data: string } => e.event !== undefined && e.data !== undefined)
+    .map((e) => ({ event: e.event, data: JSON.parse(e.data) }));
+}
+
+const postMessage = (base: string, body: Record<string, unknown>) =>
+  fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('the web chat', () => {
   let t: TestApp;
@@ -94,5 +133,125 @@ describe('the web chat', () => {
     await new Promise((r) => setTimeout(r, 200));
     await t.app.desk.reply(conversation!.id, operator, 'Ciao, sono Marta: ti aiuto io.');
     expect(await live).toMatch(/sono Marta: ti aiuto io.\"},\"author\":{\"kind\":\"operator\"/);
+  });
+
+  it('writes the welcome into the page, and allows only its own inline script and style (CSP by hash)', async () => {
+    const res = await fetch(`${base}/chat`);
+    const html = await res.text();
+    const config = JSON.parse(/<script type="application\/json" id="config">(.*?)<\/script>/s.exec(html)![1]!) as { welcome: { it: string; en: string } };
+    expect(config.welcome).toEqual({ it: 'Ciao! Come posso aiutarti? Scrivi pure la tua domanda.', en: 'Hi! How can I help you? Just type your question.' });
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/connect-src 'self'/);
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+    const script = /<script type="module">([\s\S]*?)<\/script>/.exec(html)![1]!;
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    expect(csp).toContain(`script-src ${hash(script)}`);
+    expect(csp).toContain(`style-src ${hash(style)}`);
+    expect(csp).not.toMatch(/unsafe-inline|https?:/);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//); // nothing loaded from elsewhere
+  });
+
+  it('takes the welcome from WEBCHAT_WELCOME_IT / _EN, escaped so it cannot close its block; none turns it off', async () => {
+    const other = await startTestApp({ WEBCHAT_WELCOME_IT: 'Benvenuti </script><script>alert(1)</script>', WEBCHAT_WELCOME_EN: 'none' });
+    try {
+      const otherBase = await other.app.listen(0, '127.0.0.1');
+      const html = await (await fetch(`${otherBase}/chat`)).text();
+      expect(html).not.toContain('</script><script>alert(1)');
+      const config = JSON.parse(/<script type="application\/json" id="config">(.*?)<\/script>/s.exec(html)![1]!) as { welcome: { it: string; en: string } };
+      expect(config.welcome).toEqual({ it: 'Benvenuti </script><script>alert(1)</script>', en: '' });
+    } finally {
+      await other.close();
+    }
+    expect(loadConfig({ WEBCHAT_WELCOME_IT: '' }).channels.webchat).toEqual({
+      welcome: { it: 'Ciao! Come posso aiutarti? Scrivi pure la tua domanda.', en: 'Hi! How can I help you? Just type your question.' },
+    });
+    expect(() => loadConfig({ WEBCHAT_WELCOME_EN: 'x'.repeat(1001) })).toThrow(/WEBCHAT_WELCOME_EN/);
+  });
+
+  it('dates every message, and after a turn names its replies', async () => {
+    const session = `wc${Date.now()}turn`;
+    const live = await openEvents(`${base}/chat/api/events?session=${session}`);
+    expect((await postMessage(base, { session, id: 'turn-msg-1', text: 'come posso pagare?' })).status).toBe(202);
+    const events = parseEvents(await live.until(/event: reply[\s\S]*event: turn|event: turn[\s\S]*event: reply/));
+    live.close();
+    const replies = events.filter((e) => e.event === 'reply');
+    const turn = events.find((e) => e.event === 'turn')!;
+    expect(replies[0]!.data.at).toBe(t.clock.now().toISOString());
+    expect(turn.data.replies).toEqual(replies.map((r) => r.data.id));
+
+    const replay = parseEvents(await (await openEvents(`${base}/chat/api/events?session=${session}`)).until(/event: reply/));
+    expect(replay.find((e) => e.event === 'mine')!.data).toEqual({ id: 'turn-msg-1', text: 'come posso pagare?', at: t.clock.now().toISOString() });
+    expect(replay.find((e) => e.event === 'reply')!.data.at).toBe(t.clock.now().toISOString());
+  });
+
+  it('tells the page a turn ended with no reply (an operator holds the conversation), and only that visitor', async () => {
+    const session = `wc${Date.now()}held`;
+    await postMessage(base, { session, text: 'voglio parlare con un operatore' });
+    await t.app.pipeline.idle();
+    await t.app.sender.drain();
+    const conversation = await t.app.store.conversations.findByKey(`webchat:private:${session}`);
+    const operator = { id: 'op-h', name: 'Marta', initials: 'MR', role: 'agent' as const, passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
+    await t.app.store.directory.addOperator(operator);
+    await t.app.desk.claim(conversation!.id, operator);
+    t.clock.advance(60_000); // a minute later (a turn's replies are those made at its time)
+    const mine = await openEvents(`${base}/chat/api/events?session=${session}`);
+    const someoneElse = await openEvents(`${base}/chat/api/events?session=wc${Date.now()}other`);
+    await postMessage(base, { session, text: 'grazie, aspetto' });
+    const events = parseEvents(await mine.until(/event: turn/));
+    mine.close();
+    expect(events.filter((e) => e.event === 'turn').map((e) => e.data)).toEqual([{ replies: [] }]);
+    await t.app.pipeline.idle();
+    expect(await someoneElse.until(/event: turn/, 300)).not.toMatch(/event: turn/);
+    someoneElse.close();
+  });
+
+  it('shows the typing indicator on the open pages of the visitor whose turn is slow, and no one else', async () => {
+    const session = `wc${Date.now()}typ`;
+    const mine = await openEvents(`${base}/chat/api/events?session=${session}`);
+    const other = await openEvents(`${base}/chat/api/events?session=wc${Date.now()}nottyping`);
+    const adapter = t.app.channels.get('webchat')!;
+    await adapter.typing!({ channel: 'webchat', id: 'm-typing', visibility: 'private', customer: { platformId: session }, text: 'ciao', sentAt: t.clock.now().toISOString() });
+    expect(parseEvents(await mine.until(/event: typing/))).toEqual([{ event: 'typing', data: { author: { kind: 'bot' } } }]);
+    expect(await other.until(/event: typing/, 300)).not.toMatch(/event: typing/);
+    mine.close();
+    other.close();
+  });
+
+  it('shows the operator holding the conversation typing, with their name; no one else may', async () => {
+    const session = `wc${Date.now()}optyp`;
+    await postMessage(base, { session, text: 'voglio parlare con un operatore' });
+    await t.app.pipeline.idle();
+    const conversation = (await t.app.store.conversations.findByKey(`webchat:private:${session}`))!;
+    const marta = { id: 'op-t', name: 'Marta', initials: 'MR', role: 'agent' as const, passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
+    const luca = { ...marta, id: 'op-l', name: 'Luca', initials: 'LB' };
+    await t.app.store.directory.addOperator(marta);
+    await t.app.store.directory.addOperator(luca);
+    await expect(t.app.desk.composing(conversation.id, marta)).rejects.toThrow(/claim the conversation first/);
+    await t.app.desk.claim(conversation.id, marta);
+    const live = await openEvents(`${base}/chat/api/events?session=${session}`);
+    await expect(t.app.desk.composing(conversation.id, luca)).rejects.toThrow(/held by Marta/);
+    await t.app.desk.composing(conversation.id, marta);
+    const typing = parseEvents(await live.until(/event: typing/)).filter((e) => e.event === 'typing');
+    live.close();
+    expect(typing).toEqual([{ event: 'typing', data: { author: { kind: 'operator', name: 'Marta', initials: 'MR' } } }]);
+  });
+});
+
+describe('the web chat with a pipeline that shows typing at once', () => {
+  it('sends typing while the turn runs, before the reply', async () => {
+    const t = await startTestApp({}, undefined, undefined, { typingDelayMs: 0 });
+    try {
+      const base = await t.app.listen(0, '127.0.0.1');
+      const session = `wc${Date.now()}slow`;
+      const live = await openEvents(`${base}/chat/api/events?session=${session}`);
+      await postMessage(base, { session, text: 'quali sono i vostri orari di apertura?' });
+      const names = parseEvents(await live.until(/event: reply/)).map((e) => e.event);
+      live.close();
+      expect(names.indexOf('typing')).toBeGreaterThanOrEqual(0);
+      expect(names.indexOf('typing')).toBeLessThan(names.indexOf('reply'));
+    } finally {
+      await t.close();
+    }
   });
 });
