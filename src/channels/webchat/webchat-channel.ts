@@ -23,7 +23,9 @@ import type { ChannelAdapter, ChannelCapabilities, ChannelContext, ChannelReques
 import type { InboundMessage, OutboxItem, Reply } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 
-const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+/** The page's source, read once when first rendered (not when the module loads: bundles that import the channel need not ship it). */
+let pageSource: string | undefined;
+const pageTemplate = (): string => (pageSource ??= readFileSync(new URL('./page.html', import.meta.url), 'utf8'));
 const SESSION = /^[A-Za-z0-9_-]{8,64}$/;
 /** Where the page's settings go: a JSON data block (not a script the browser runs). */
 const CONFIG_SLOT = '<script type="application/json" id="config">{}</script>';
@@ -49,8 +51,9 @@ const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'u
 export function renderPage(welcome: WebchatWelcome): { html: string; csp: string } {
   // `<` escaped: no text can close the data block early.
   const config = JSON.stringify({ welcome }).replace(/</g, '\\u003c');
-  if (!PAGE.includes(CONFIG_SLOT)) throw new Error('the web chat page has no settings slot');
-  const html = PAGE.replace(CONFIG_SLOT, () => `<script type="application/json" id="config">${config}</script>`);
+  const page = pageTemplate();
+  if (!page.includes(CONFIG_SLOT)) throw new Error('the web chat page has no settings slot');
+  const html = page.replace(CONFIG_SLOT, () => `<script type="application/json" id="config">${config}</script>`);
   const scripts = [...html.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map((m) => sha256(m[1]!));
   const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => sha256(m[1]!));
   const csp = [
