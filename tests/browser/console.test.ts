@@ -5,20 +5,19 @@
  * and resolves with "add to FAQ". Screenshots go to test-output/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { describeInBrowser, launchChromium } from '../helpers/browser.js';
 import { ROOT } from '../helpers/app.js';
 import { closeSharedKnowledge, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
 
 jest.setTimeout(120_000);
 
-const browserTest = existsSync(CHROMIUM) ? describe : describe.skip;
-if (!existsSync(CHROMIUM)) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+const browserTest = describeInBrowser();
 
 browserTest('the operator console in a browser', () => {
   let t: ApiApp;
@@ -31,11 +30,7 @@ browserTest('the operator console in a browser', () => {
     cpSync(join(ROOT, 'faq'), join(corpus, 'faq'), { recursive: true });
     cpSync(join(ROOT, 'intents'), join(corpus, 'intents'), { recursive: true });
     t = await startApiApp({ FAQ_DIR: join(corpus, 'faq'), INTENTS_DIR: join(corpus, 'intents') });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

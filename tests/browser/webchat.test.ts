@@ -7,20 +7,19 @@
  * test-output/screenshots/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { describeInBrowser, launchChromium } from '../helpers/browser.js';
 import { ROOT, startTestApp, type TestApp } from '../helpers/app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
 /** A question near several FAQ entries and answered by none: the bot asks "did you mean one of these?". */
 const UNCLEAR = 'vorrei informazioni su pagamento e spedizione';
 
 jest.setTimeout(120_000);
 
-const browserTest = existsSync(CHROMIUM) ? describe : describe.skip;
-if (!existsSync(CHROMIUM)) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+const browserTest = describeInBrowser();
 
 browserTest('the web chat in a browser', () => {
   let t: TestApp;
@@ -31,11 +30,7 @@ browserTest('the web chat in a browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     t = await startTestApp({}, undefined, undefined, { typingDelayMs: 0 });
     base = await t.app.listen(0, '127.0.0.1');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
