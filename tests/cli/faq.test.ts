@@ -1,23 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+
 import { runFaqLint, runFaqReview } from '../../src/cli/faq.js';
 import { createFakeClock } from '../../src/core/ports.js';
 import type { FaqSuggestion } from '../../src/core/types.js';
 import { loadCorpus } from '../../src/corpus/load.js';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
 import { tempCorpus } from '../corpus/helpers.js';
+import { capture } from '../helpers/capture.js';
 
-function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { io: { stdin: Readable.from([]), stdout, stderr }, out: () => out, err: () => err };
-}
+const io = capture;
 
 const LONG_ANSWER = 'Questa risposta è volutamente lunga per superare il limite di X. '.repeat(6).trim();
 

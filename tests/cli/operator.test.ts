@@ -2,23 +2,16 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+
 import { runOperator } from '../../src/cli/operator.js';
 import { createFakeClock } from '../../src/core/ports.js';
 import { verifyPassword } from '../../src/handoff/auth.js';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
+import { capture } from '../helpers/capture.js';
 
 const PASSWORD = 'tramonto-sul-po-42';
 
-function io(input: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { io: { stdin: Readable.from([input]), stdout, stderr }, out: () => out, err: () => err };
-}
+const io = capture;
 
 describe('sportello operator', () => {
   let dir: string;

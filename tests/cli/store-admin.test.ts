@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+
 import pg from 'pg';
 import { runExport, runImport, runMigrate } from '../../src/cli/store-admin.js';
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import type { StoreSnapshot } from '../../src/storage/snapshot.js';
 import { makeCase, makeConversation, makeCustomer, makeInbound, makeMessage, makeOperator, makeOutbox, makeTurn } from '../storage/store-contract.js';
+import { capture } from '../helpers/capture.js';
 
 /** Accepts a message and waits until it is durable; resolves with whether it was new. */
 async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
@@ -50,15 +51,7 @@ afterAll(async () => {
   await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
 });
 
-function io(stdinText = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { io: { stdin: Readable.from([stdinText]), stdout, stderr }, out: () => out, err: () => err };
-}
+const io = capture;
 
 async function seedLowdb(file: string): Promise<void> {
   const store = createLowdbStore({ file });

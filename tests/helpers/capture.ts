@@ -1,12 +1,13 @@
-/** Test helper: standard output and error streams that keep what a command wrote. */
-import { PassThrough } from 'node:stream';
+/** Test helper: standard streams for a command run in-process, keeping what it wrote. */
+import { PassThrough, Readable } from 'node:stream';
 
-export function capture() {
+/** `input`: what the command reads from standard input (empty by default). */
+export function capture(input = '') {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString()));
   stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { io: { stdout, stderr }, out: () => out, err: () => err };
+  return { io: { stdin: Readable.from([input]), stdout, stderr }, out: () => out, err: () => err };
 }
