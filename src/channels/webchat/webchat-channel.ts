@@ -322,7 +322,7 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
       stream.destroy();
       throw err;
     }
-    return withCors(req, { status: 200, contentType: 'text/event-stream; charset=utf-8', body: stream, headers: API_HEADERS });
+    return { status: 200, contentType: 'text/event-stream; charset=utf-8', body: stream, headers: API_HEADERS };
   }
 
   const replyEvent = (item: OutboxItem) => {
