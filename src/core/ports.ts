@@ -93,7 +93,8 @@ export interface ChannelResponse {
 
 /** An extra HTTP route of a channel; the server hands it the raw request. */
 export interface ChannelRoute {
-  method: 'GET' | 'POST';
+  /** `OPTIONS`: a CORS preflight the channel answers itself (the web chat's embedding origins). */
+  method: 'GET' | 'POST' | 'OPTIONS';
   path: string;
   handle(req: ChannelRequest): Promise<ChannelResponse>;
 }

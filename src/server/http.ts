@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'restify';
 import type { ChannelRequest, ChannelResponse } from '../core/ports.js';
+import { clientAddress } from './client-address.js';
 
 /** Largest request body accepted (webhooks and API calls are small). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -41,7 +42,7 @@ export function toChannelRequest(req: Request, rawBody: Buffer): ChannelRequest 
   const query: Record<string, string | undefined> = {};
   const search = req.url?.indexOf('?') ?? -1;
   if (search >= 0) for (const [k, v] of new URLSearchParams(req.url!.slice(search + 1))) query[k] = v;
-  return { method: req.method ?? 'GET', headers, query, rawBody, remoteAddress: req.socket?.remoteAddress };
+  return { method: req.method ?? 'GET', headers, query, rawBody, remoteAddress: clientAddress(req) };
 }
 
 /**

@@ -131,6 +131,7 @@ export function createHttpServer(deps: {
         }
       };
       if (route.method === 'GET') server.get(route.path, handler);
+      else if (route.method === 'OPTIONS') server.opts(route.path, handler);
       else server.post(route.path, handler);
     }
   }

@@ -81,7 +81,7 @@ describe('the sportello command', () => {
       const page = await fetch(`${base}/chat`);
       expect(await page.text()).toMatch(/<html/);
 
-      const session = 'clitest' + Date.now();
+      const { session } = (await (await fetch(`${base}/chat/api/sessions`, { method: 'POST' })).json()) as { session: string };
       const controller = new AbortController();
       const events = await fetch(`${base}/chat/api/events?session=${session}`, { signal: controller.signal });
       const reader = events.body!.getReader();
