@@ -23,6 +23,7 @@ import { registerQueueRoutes } from './queue-routes.js';
 import { createRouter } from './routing.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { registerSuggestionRoutes } from './suggestion-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 
 export * from './schemas.js';
 
@@ -61,6 +62,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   const streams = registerEventStream(server, router, deps, sessions);
   registerActionRoutes(router, deps);
   registerSuggestionRoutes(router, deps);
+  registerWebhookRoutes(router, deps);
   registerConsole(server, logger);
 
   return {
