@@ -97,7 +97,9 @@ export function createWebhookDispatcher(deps: {
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'Sportello-Webhooks/1',
-      ...signatureHeaders(s.secrets, delivery.id, clock.now(), body),
+      // The wall-clock time of this attempt: receivers check it against their own clocks (the
+      // injected clock schedules retries; in tests it is a fake one).
+      ...signatureHeaders(s.secrets, delivery.id, new Date(), body),
     };
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {
