@@ -126,7 +126,8 @@ export function loadSubscriptions(file: string | undefined, env: Record<string, 
     list.push({
       name: s.name,
       url: s.url,
-      events: new Set(s.events.includes('*') ? EVENT_TYPES : (s.events as EventType[])),
+      // In the documented order, whatever the file's.
+      events: new Set(EVENT_TYPES.filter((type) => s.events.includes('*') || s.events.includes(type))),
       secrets,
       privateData: s.private_data,
       payloadVersion: s.payload_version,
