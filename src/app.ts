@@ -19,6 +19,7 @@ import { createBusinessHours, describeWhen, type BusinessHours } from './handoff
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
+import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type WebhookDispatcher } from './events/index.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createHttpServer, createMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
@@ -36,6 +37,10 @@ export interface Sportello {
   knowledge: LiveKnowledge;
   pipeline: Pipeline;
   sender: OutboxSender;
+  /** Sends outbound events (webhooks) to the subscriptions of WEBHOOKS_FILE. */
+  webhooks: WebhookDispatcher;
+  /** Makes changes' outbound event deliveries (the CLI's approvals use it too). */
+  recorder: EventRecorder;
   desk: OperatorDesk;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
@@ -121,6 +126,9 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   }
   for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
 
+  // Outbound events: recorded in each change's commit, sent by their own dispatcher.
+  const webhooks = createWebhookDispatcher({ store: theStore, subscriptions: config.webhooks, clock, logger });
+  const recorder = createEventRecorder({ subscriptions: config.webhooks, clock, orderNumberPattern: config.nlu.orderNumberPattern, onRecorded: () => webhooks.kick() });
   const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency });
   const pipeline = createPipeline({
     store: theStore,
@@ -148,6 +156,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     queueInfo: ({ reason, enqueuedAt, vip }) => computeQueueInfo({ reason, enqueuedAt, vip }, hours, config),
     queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
     sender,
+    recorder,
     typingDelayMs: options.typingDelayMs,
   });
   const desk = createOperatorDesk({
@@ -158,6 +167,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     channels,
     knowledge,
     sender,
+    recorder,
     suggest: async ({ caseId, customerMessages, operatorAnswer, operator, conversation }) =>
       suggestFromCase({
         caseId,
@@ -190,7 +200,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     });
   }
   const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);
@@ -213,6 +223,8 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     knowledge,
     pipeline,
     sender,
+    webhooks,
+    recorder,
     desk,
     hours,
     channels,
@@ -225,6 +237,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       const recovered = await pipeline.recover();
       if (recovered > 0) logger.info({ recovered }, 'processed messages accepted before a restart');
       sender.start();
+      webhooks.start();
       for (const adapter of channels.values()) await adapter.start?.({ receive: async (msg) => void (await pipeline.accept(msg)), store: theStore });
       ready = true;
       const address = server.address();
@@ -246,6 +259,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       await pipeline.idle();
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();
+      await webhooks.stop();
       unsubscribe();
       if (!options.knowledge) await knowledge.close();
       await understandingPool?.close();

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { OutboxItem } from '../core/types.js';
 import { AdminUnreachableError } from './admin-socket.js';
 import { runStoreCommand, runStoreCommandFromCli, serveStoreCommands } from './store-commands.js';
+import { createEventRecorder } from '../events/recorder.js';
 
 /** Standard streams, passed in so commands can be driven from tests. */
 export interface Io {
@@ -77,7 +78,7 @@ async function start(io: Io): Promise<number> {
   // The embedded store: CLI commands run meanwhile are sent here (one process per file).
   const admin = config.databaseUrl
     ? undefined
-    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, logger: app.logger }).catch(
+    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder: app.recorder, logger: app.logger }).catch(
         async (err: unknown) => {
           await app.close();
           throw err;
@@ -168,7 +169,9 @@ async function onStore(argv: string[], io: Io, config: Readonly<Config>): Promis
     const store = await openStore(config, `sportello ${argv.slice(0, 2).join(' ')}`);
     try {
       const where = config.databaseUrl ? 'PostgreSQL' : `lowdb file ${config.dataFile}`;
-      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, where });
+      // Events it records (an approval's faq.approved) are sent by the next server that runs.
+      const recorder = createEventRecorder({ subscriptions: config.webhooks, clock: systemClock, orderNumberPattern: config.nlu.orderNumberPattern });
+      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder, where });
     } finally {
       await store.close();
     }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
 import { CHANNELS } from '../channels/catalog.js';
+import { loadSubscriptions, NO_SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -143,6 +144,7 @@ export const envSchema = z.object({
   DATA_REQUEST_MINUTES: int(1, 7 * 24 * 60).default(30),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  WEBHOOKS_FILE: z.string().min(1).optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -182,6 +184,8 @@ export interface Config {
     dataRequestMinutes: number;
   };
   sessionSecret?: string;
+  /** Outbound events: the subscriptions of WEBHOOKS_FILE, their secrets read from the environment. */
+  webhooks: Subscriptions;
   /**
    * The settings of each channel the environment turns on, by channel name (a channel that is
    * off is absent). Each channel's definition reads its variables and hands these to its factory.
@@ -220,6 +224,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.CLARIFY_THRESHOLD > e.ANSWER_THRESHOLD) {
     problems.push('CLARIFY_THRESHOLD: must not be above ANSWER_THRESHOLD');
   }
+  let webhooks = NO_SUBSCRIPTIONS;
+  try {
+    webhooks = loadSubscriptions(e.WEBHOOKS_FILE, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -255,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dataRequestMinutes: e.DATA_REQUEST_MINUTES,
     },
     sessionSecret: e.SESSION_SECRET,
+    webhooks,
     channels,
   };
   return deepFreeze(config);

@@ -10,6 +10,7 @@ import type {
   Conversation,
   Customer,
   CustomerProfile,
+  EventDelivery,
   FaqSuggestion,
   InboundMessage,
   Language,
@@ -213,7 +214,7 @@ export interface Understander {
 
 // ───────────────────────────── storage ─────────────────────────────
 //
-// Persistence is one object, `Store`, made of six small ports. `createStore(config)`
+// Persistence is one object, `Store`, made of seven small ports. `createStore(config)`
 // (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
 // test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
@@ -287,6 +288,11 @@ export interface TurnRecord {
   case?: Case;
   messages: StoredMessage[];
   outbox: Omit<OutboxItem, 'seq'>[];
+  /**
+   * Outbound event deliveries (webhooks) the change causes, written with it. The conversation
+   * writer derives them from `events` and `messages` (events/recorder.ts); absent: none.
+   */
+  deliveries?: EventDelivery[];
   events: DomainEvent[];
 }
 
@@ -375,6 +381,30 @@ export interface Outbox {
   list(filter: { conversationId?: string; status?: OutboxItem['status'] }): Promise<OutboxItem[]>;
 }
 
+/** How a delivery attempt ended. */
+export type DeliveryOutcome =
+  | { status: 'delivered'; at: string; httpStatus: number }
+  | { status: 'retry'; notBefore: number; error: string; httpStatus?: number }
+  | { status: 'dead'; error: string; httpStatus?: number };
+
+/**
+ * Outbound event deliveries (webhooks), written by `conversations.commit` and
+ * `suggestions.update` with the change they report, sent by the webhook dispatcher
+ * (events/dispatcher.ts): a queue of their own, apart from the replies' outbox.
+ */
+export interface Deliveries {
+  /**
+   * Claims up to `limit` due deliveries, each the first undelivered one of its `orderKey`
+   * (pending, or sending with an expired lease; `notBefore <= now`), leasing them (`sending`,
+   * `attempts + 1`, `notBefore = now + leaseMs`). Dead ones do not hold later ones back.
+   */
+  claim(now: number, limit: number, leaseMs: number): Promise<EventDelivery[]>;
+  /** Records an attempt's outcome; throws StoreError for an unknown id. */
+  complete(id: string, outcome: DeliveryOutcome): Promise<void>;
+  /** Newest first, at most `limit`, those older than the delivery `before` (a page's last id). */
+  list(filter: { limit: number; before?: string; status?: EventDelivery['status']; subscription?: string }): Promise<EventDelivery[]>;
+}
+
 /** Who is who: customers (written by turns) and operators. */
 export interface Directory {
   getCustomer(id: string): Promise<Customer | undefined>;
@@ -389,8 +419,12 @@ export interface Directory {
 export interface Suggestions {
   /** Throws ConflictError when the id is taken. */
   add(s: FaqSuggestion): Promise<void>;
-  /** Merges `change` in (a key set to undefined is removed); undefined when there is no such suggestion. */
-  update(id: string, change: Partial<FaqSuggestion>): Promise<FaqSuggestion | undefined>;
+  /**
+   * Merges `change` in (a key set to undefined is removed); undefined when there is no such
+   * suggestion (then nothing is written). `deliveries` (an approval's `faq.approved` events) are
+   * written in the same write.
+   */
+  update(id: string, change: Partial<FaqSuggestion>, options?: { deliveries?: readonly EventDelivery[] }): Promise<FaqSuggestion | undefined>;
   list(filter?: { status?: FaqSuggestion['status'] }): Promise<FaqSuggestion[]>;
 }
 
@@ -405,13 +439,14 @@ export interface KeyValues {
   delete(ns: string, key: string): Promise<void>;
 }
 
-/** Persistence: the six ports above, opened and closed together. */
+/** Persistence: the seven ports above, opened and closed together. */
 export interface Store {
   init(): Promise<void>;
   close(): Promise<void>;
   readonly inbox: Inbox;
   readonly conversations: Conversations;
   readonly outbox: Outbox;
+  readonly deliveries: Deliveries;
   readonly directory: Directory;
   readonly suggestions: Suggestions;
   readonly values: KeyValues;

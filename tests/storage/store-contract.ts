@@ -2,12 +2,13 @@
  * The one contract every Store implementation keeps (docs/storage.md). Run by
  * lowdb.test.ts and postgres.test.ts against the real stores.
  */
-import { AlreadyProcessedError, TurnConflictError } from '../../src/core/errors.js';
+import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
 import { emptyRevisions, type Revisions, type Store, type TurnRecord } from '../../src/core/ports.js';
 import type {
   Case,
   Conversation,
   Customer,
+  EventDelivery,
   FaqSuggestion,
   InboundMessage,
   Operator,
@@ -118,6 +119,21 @@ export function makeSuggestion(id: string, over: Partial<FaqSuggestion> = {}): F
     status: 'pending',
     createdAt: iso(0),
     createdBy: 'op1',
+    ...over,
+  };
+}
+
+export function makeDelivery(id: string, over: Partial<EventDelivery> = {}): EventDelivery {
+  return {
+    id,
+    subscription: 'crm',
+    orderKey: 'crm/cv1',
+    type: 'message.created',
+    payload: { type: 'message.created', version: 1, timestamp: iso(0), data: { n: id } },
+    status: 'pending',
+    attempts: 0,
+    notBefore: 0,
+    createdAt: iso(0),
     ...over,
   };
 }
@@ -827,6 +843,109 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('releases the lock when the work throws', async () => {
         await expect(store.conversations.withLock('k1', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
         expect(await store.conversations.withLock('k1', async () => 'ok')).toBe('ok');
+      });
+    });
+
+    describe('outbound event deliveries', () => {
+      const ids = (list: readonly EventDelivery[]) => list.map((d) => d.id);
+
+      it('writes a turn\'s deliveries with it, and none of a refused turn', async () => {
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')], deliveries: [makeDelivery('d1'), makeDelivery('d2', { orderKey: 'crm/cv2' })] }));
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['d2', 'd1']);
+        // It writes cv1 without having read it: refused whole, its delivery too.
+        const refused = makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], deliveries: [makeDelivery('d3')] });
+        await expect(store.conversations.commit(refused)).rejects.toBeInstanceOf(TurnConflictError);
+        // A delivery id that exists fails the turn, which writes nothing.
+        await expect(store.conversations.commit(makeTurn({ outbox: [makeOutbox('o9')], deliveries: [makeDelivery('d1')] }))).rejects.toBeInstanceOf(StoreError);
+        expect(await store.outbox.get('o9')).toBeUndefined();
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['d2', 'd1']);
+        expect((await store.deliveries.list({ limit: 10 }))[1]).toEqual(makeDelivery('d1'));
+      });
+
+      it('lists newest first, a page at a time, by status and subscription', async () => {
+        const all = Array.from({ length: 7 }, (_, i) => makeDelivery(`d${i}`, { subscription: i % 2 ? 'erp' : 'crm', orderKey: `k${i}` }));
+        await store.conversations.commit(makeTurn({ deliveries: all.slice(0, 4) }));
+        await store.conversations.commit(makeTurn({ deliveries: all.slice(4) }));
+        const first = await store.deliveries.list({ limit: 3 });
+        expect(ids(first)).toEqual(['d6', 'd5', 'd4']);
+        expect(ids(await store.deliveries.list({ limit: 3, before: 'd4' }))).toEqual(['d3', 'd2', 'd1']);
+        expect(ids(await store.deliveries.list({ limit: 3, before: 'd1' }))).toEqual(['d0']);
+        expect(ids(await store.deliveries.list({ limit: 10, subscription: 'erp' }))).toEqual(['d5', 'd3', 'd1']);
+        await store.deliveries.complete('d2', { status: 'dead', error: 'HTTP 410', httpStatus: 410 });
+        expect(ids(await store.deliveries.list({ limit: 10, status: 'dead' }))).toEqual(['d2']);
+        expect(await store.deliveries.list({ limit: 10, before: 'nope' })).toEqual([]);
+      });
+
+      it('claims the first undelivered delivery of each order key, when due, once', async () => {
+        await store.conversations.commit(
+          makeTurn({
+            deliveries: [
+              makeDelivery('a1', { orderKey: 'crm/a' }),
+              makeDelivery('b1', { orderKey: 'crm/b', notBefore: T0 + 60_000 }),
+              makeDelivery('a2', { orderKey: 'crm/a' }),
+              makeDelivery('c1', { orderKey: 'erp/a' }),
+            ],
+          }),
+        );
+        const first = await store.deliveries.claim(T0, 10, 30_000);
+        expect(ids(first).sort()).toEqual(['a1', 'c1']);
+        expect(first.find((d) => d.id === 'a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
+        // Leased: nobody else gets them, and a1 holds a2 back.
+        expect(await store.deliveries.claim(T0 + 1000, 10, 30_000)).toEqual([]);
+        await store.deliveries.complete('a1', { status: 'delivered', at: iso(1000), httpStatus: 204 });
+        const next = await store.deliveries.claim(T0 + 1000, 10, 30_000);
+        expect(ids(next)).toEqual(['a2']);
+        // A retry waits until its time, keeping the last attempt's status and error.
+        await store.deliveries.complete('a2', { status: 'retry', notBefore: T0 + 5000, error: 'HTTP 500', httpStatus: 500 });
+        expect(await store.deliveries.claim(T0 + 2000, 10, 30_000)).toEqual([]);
+        const again = await store.deliveries.claim(T0 + 5000, 10, 30_000);
+        expect(again).toEqual([expect.objectContaining({ id: 'a2', attempts: 2, lastStatus: 500, lastError: 'HTTP 500' })]);
+        // Leases that ran out are claimed again, in the order they ran out.
+        expect(ids(await store.deliveries.claim(T0 + 40_000, 10, 30_000))).toEqual(['c1', 'a2']);
+        // b1 is due after a minute; a dead delivery holds nothing back (claims go by due time).
+        await store.deliveries.complete('a2', { status: 'dead', error: 'gave up' });
+        await store.conversations.commit(makeTurn({ deliveries: [makeDelivery('a3', { orderKey: 'crm/a' })] }));
+        expect(ids(await store.deliveries.claim(T0 + 60_000, 10, 30_000))).toEqual(['a3', 'b1']);
+        const [delivered] = await store.deliveries.list({ limit: 1, status: 'delivered' });
+        expect(delivered).toEqual({ ...makeDelivery('a1', { orderKey: 'crm/a' }), status: 'delivered', attempts: 1, notBefore: T0 + 30_000, deliveredAt: iso(1000), lastStatus: 204 });
+        await expect(store.deliveries.complete('nope', { status: 'dead', error: 'x' })).rejects.toThrow(/nope/);
+      });
+
+      it('lets one of many concurrent claims have each delivery', async () => {
+        await store.conversations.commit(makeTurn({ deliveries: Array.from({ length: 20 }, (_, i) => makeDelivery(`d${i}`, { orderKey: `k${i}` })) }));
+        const claims = await Promise.all(Array.from({ length: 5 }, () => store.deliveries.claim(T0, 8, 30_000)));
+        const got = claims.flatMap(ids);
+        expect(got.length).toBe(20);
+        expect(new Set(got).size).toBe(20);
+      });
+
+      it('writes an approval and its deliveries together, and nothing for an unknown suggestion', async () => {
+        await store.suggestions.add(makeSuggestion('s1'));
+        const updated = await store.suggestions.update('s1', { status: 'approved' }, { deliveries: [makeDelivery('f1', { orderKey: 'crm/faq', type: 'faq.approved' })] });
+        expect(updated?.status).toBe('approved');
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['f1']);
+        expect(await store.suggestions.update('nope', { status: 'approved' }, { deliveries: [makeDelivery('f2')] })).toBeUndefined();
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['f1']);
+      });
+
+      it('keeps undelivered deliveries across a reopen, and in an export and import', async () => {
+        await store.conversations.commit(makeTurn({ deliveries: [makeDelivery('d1'), makeDelivery('d2', { orderKey: 'crm/cv2' })] }));
+        await store.deliveries.claim(T0, 1, 30_000);
+        store = await harness.reopen(store);
+        const listed = await store.deliveries.list({ limit: 10 });
+        expect(ids(listed)).toEqual(['d2', 'd1']);
+        // A lease held when the store closed ends by its time at the latest.
+        expect(ids(await store.deliveries.claim(T0 + 30_000, 10, 30_000)).sort()).toEqual(['d1', 'd2']);
+        const snapshot = await store.exportAll();
+        expect(ids(snapshot.deliveries ?? []).sort()).toEqual(['d1', 'd2']);
+        const target = await harness.fresh();
+        try {
+          await target.importAll(snapshot);
+          await target.importAll(snapshot);
+          expect(await target.deliveries.list({ limit: 10 })).toEqual(await store.deliveries.list({ limit: 10 }));
+        } finally {
+          await target.close();
+        }
       });
     });
 

@@ -14,6 +14,7 @@ import type { Clock, Store } from '../../core/ports.js';
 import { createLoginLimiter, createSessions, type Sessions } from '../../handoff/auth.js';
 import type { BusinessHours } from '../../handoff/business-hours.js';
 import type { OperatorDesk } from '../../handoff/operator-desk.js';
+import type { EventRecorder } from '../../events/recorder.js';
 import type { Logger } from '../../util/logger.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
@@ -22,6 +23,7 @@ import { registerQueueRoutes } from './queue-routes.js';
 import { createRouter } from './routing.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { registerSuggestionRoutes } from './suggestion-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 
 export * from './schemas.js';
 
@@ -36,6 +38,8 @@ export interface OperatorApiDeps {
   config: Readonly<Config>;
   logger: Logger;
   hours: BusinessHours;
+  /** Makes an approval's outbound event deliveries (faq.approved), written with it. */
+  recorder: EventRecorder;
   /** SSE heartbeat period (tests shorten it). */
   heartbeatMs?: number;
 }
@@ -58,6 +62,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   const streams = registerEventStream(server, router, deps, sessions);
   registerActionRoutes(router, deps);
   registerSuggestionRoutes(router, deps);
+  registerWebhookRoutes(router, deps);
   registerConsole(server, logger);
 
   return {

@@ -8,7 +8,7 @@ import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { TurnConflictError } from '../../core/errors.js';
 import type { ConversationState } from '../../core/state.js';
 import type { Revisions } from '../../core/ports.js';
-import type { Case, Conversation, Customer, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
 
@@ -66,6 +66,12 @@ export class Memory {
   durableSeq = 0;
   private outboxCounter = 0;
   readonly lastSeq = new Map<string, number>();
+  /** Outbound event deliveries (webhooks), in insertion order. */
+  readonly deliveries = new Map<string, EventDelivery>();
+  /** Per order key, its deliveries still pending or sending, in insertion order (the head is next). */
+  readonly unsentDeliveries = new Map<string, EventDelivery[]>();
+  /** The mutation that last made each unsent delivery due: like the outbox, only those on disk are claimed. */
+  readonly deliveryWrittenBy = new Map<string, number>();
   readonly inbound = new Map<string, InboundRecord>();
   readonly pendingInboundKeys = new Set<string>();
   readonly operators = new Map<string, Operator>();
@@ -99,6 +105,8 @@ export class Memory {
         return this.putMessage(put[1]);
       case 'outbox':
         return this.putOutbox(put[1]);
+      case 'delivery':
+        return this.putDelivery(put[1]);
       case 'inbound':
         return this.putInbound(put[1]);
       case 'operator':
@@ -127,6 +135,7 @@ export class Memory {
     for (const c of snapshot.cases) this.putCase(c);
     for (const m of snapshot.messages) this.putMessage(m);
     for (const o of snapshot.outbox) this.putOutbox(o);
+    for (const d of snapshot.deliveries ?? []) this.putDelivery(d);
     for (const r of snapshot.inbound) this.putInbound(r);
     for (const o of snapshot.operators) this.putOperator(o);
     for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
@@ -155,6 +164,7 @@ export class Memory {
       cases: [...this.cases.values()],
       messages: [...this.messages.values()],
       outbox: [...this.outbox.values()],
+      deliveries: [...this.deliveries.values()],
       inbound: [...this.inbound.values()],
       operators: [...this.operators.values()],
       suggestions: [...this.suggestions.values()],
@@ -295,6 +305,21 @@ export class Memory {
     } else if (!head) {
       this.queuedHead.delete(item.conversationId);
     }
+  }
+
+  /** Stores a delivery (new, or replacing one with the same id and order key). */
+  putDelivery(delivery: EventDelivery): void {
+    this.deliveries.set(delivery.id, delivery);
+    if (delivery.status === 'pending') this.deliveryWrittenBy.set(delivery.id, this.applyingSeq);
+    else if (delivery.status !== 'sending') this.deliveryWrittenBy.delete(delivery.id);
+    const unsent = this.unsentDeliveries.get(delivery.orderKey) ?? [];
+    const i = unsent.findIndex((d) => d.id === delivery.id);
+    const waiting = delivery.status === 'pending' || delivery.status === 'sending';
+    if (i >= 0 && waiting) unsent[i] = delivery;
+    else if (i >= 0) unsent.splice(i, 1);
+    else if (waiting) unsent.push(delivery);
+    if (unsent.length) this.unsentDeliveries.set(delivery.orderKey, unsent);
+    else this.unsentDeliveries.delete(delivery.orderKey);
   }
 
   putInbound(record: InboundRecord): void {
