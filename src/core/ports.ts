@@ -402,6 +402,14 @@ export interface KeyValues {
   get(ns: string, key: string): Promise<string | undefined>;
   set(ns: string, key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
   delete(ns: string, key: string): Promise<void>;
+  /**
+   * Adds one to the whole number stored under the key, atomically (also across instances sharing
+   * the store), and returns the new number: callers racing each other each get a different one.
+   * A key that is absent or expired counts from 0 and, with `ttlMs`, expires that long after this
+   * first increment (a fixed window); later increments keep its expiry. Throws StoreError when the
+   * stored value is not a whole number.
+   */
+  increment(ns: string, key: string, options?: { ttlMs?: number }): Promise<number>;
 }
 
 /** Persistence: the six ports above, opened and closed together. */
