@@ -382,6 +382,8 @@ export interface Directory {
   getOperator(id: string): Promise<Operator | undefined>;
   findOperatorByName(name: string): Promise<Operator | undefined>;
   listOperators(): Promise<Operator[]>;
+  /** Changes an operator's password hash, initials or role (not the name); undefined when there is no such operator. */
+  updateOperator(id: string, change: Partial<Pick<Operator, 'passwordHash' | 'initials' | 'role'>>): Promise<Operator | undefined>;
 }
 
 /** FAQ changes proposed from resolved cases, waiting for review. */

@@ -637,6 +637,16 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.directory.listOperators()).length).toBe(2);
       });
 
+      it('changes an operator\'s password hash, initials and role, never the name, and keeps the change', async () => {
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        const changed = await store.directory.updateOperator('op1', { passwordHash: 'scrypt$new', role: 'admin', name: 'Mallory' } as never);
+        expect(changed).toEqual({ ...makeOperator('op1', 'Marta'), passwordHash: 'scrypt$new', role: 'admin' });
+        store = await harness.reopen(store);
+        expect(await store.directory.getOperator('op1')).toEqual(changed);
+        expect((await store.directory.findOperatorByName('Marta'))?.passwordHash).toBe('scrypt$new');
+        expect(await store.directory.updateOperator('ghost', { role: 'admin' })).toBeUndefined();
+      });
+
       it('adds, updates and filters FAQ suggestions', async () => {
         await store.suggestions.add(makeSuggestion('s1'));
         await store.suggestions.add(makeSuggestion('s2'));
