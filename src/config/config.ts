@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
 import { CHANNELS } from '../channels/catalog.js';
+import { parseTrustProxy, type TrustProxy } from '../util/client-address.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -143,6 +144,14 @@ export const envSchema = z.object({
   DATA_REQUEST_MINUTES: int(1, 7 * 24 * 60).default(30),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  TRUST_PROXY: z.string().transform((v, ctx) => {
+    try {
+      return parseTrustProxy(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -182,6 +191,8 @@ export interface Config {
     dataRequestMinutes: number;
   };
   sessionSecret?: string;
+  /** The proxies whose X-Forwarded-For is believed (undefined: none; the socket's peer is the client). */
+  trustProxy: TrustProxy;
   /**
    * The settings of each channel the environment turns on, by channel name (a channel that is
    * off is absent). Each channel's definition reads its variables and hands these to its factory.
@@ -255,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dataRequestMinutes: e.DATA_REQUEST_MINUTES,
     },
     sessionSecret: e.SESSION_SECRET,
+    trustProxy: e.TRUST_PROXY,
     channels,
   };
   return deepFreeze(config);
