@@ -71,7 +71,7 @@ export const AUTH_NS = 'auth';
  * The secret that signs session cookies: SESSION_SECRET when set; otherwise one generated once
  * and kept in the store, so restarts and instances sharing the store accept the same sessions.
  */
-export async function loadSessionSecret(store: Store, configured?: string): Promise<string> {
+export async function loadSessionSecret(store: Pick<Store, 'values'>, configured?: string): Promise<string> {
   if (configured) return configured;
   const existing = await store.values.get(AUTH_NS, SESSION_SECRET_KEY);
   if (existing) return existing;
@@ -153,7 +153,7 @@ export function createSessions(options: { secret?: string; clock: Clock; store: 
   // The store holds a hash of the nonce: a copy of the store does not hand out live cookies.
   const recordKey = (nonce: string) => `session:${digest(`session:${nonce}`)}`;
   let cached: string | undefined = options.secret;
-  const stored = async (): Promise<string> => (cached = await loadSessionSecret(store as Store));
+  const stored = async (): Promise<string> => (cached = await loadSessionSecret(store));
   const current = async (): Promise<string> => cached ?? stored();
 
   async function verify(nonce: string, signature: string): Promise<string | undefined> {
