@@ -21,8 +21,9 @@ console.log(JSON.stringify(login, null, 2));
 
 const report = `# Resilience benchmarks
 
-Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}
-(\`npm run bench:resilience\`; the machine may be shared: figures are indicative).
+Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version},
+load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min) at the end
+(\`npm run bench:resilience\`; on a shared machine read the ratio of the two phases, not the absolute figures).
 
 ## Webhook acknowledgement during a login flood
 

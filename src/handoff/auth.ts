@@ -64,7 +64,7 @@ export async function verifyLogin(operator: Operator | undefined, password: stri
 
 /** Name of the store value holding the generated session secret. */
 export const SESSION_SECRET_KEY = 'session_secret';
-/** The namespace of the operator console's values (session secret, revoked sessions, login failures). */
+/** The namespace of the operator console's values (session secret, sessions, login attempts and blocks). */
 export const AUTH_NS = 'auth';
 
 /**
@@ -253,11 +253,12 @@ export interface HashPool {
  * runs on libuv's thread pool (4 threads by default), which also serves file writes (the
  * embedded store's fsync) and DNS lookups: with at most `concurrency` hashes (default 1) no
  * flood of logins can take those threads from webhooks, and with at most `queue` waiting
- * (default 8, under a second of hashing) the others are refused at once instead of piling up.
+ * (default 32: a whole team signing in at the start of a shift waits its turn, a few seconds
+ * at most) the others are refused at once instead of piling up.
  */
 export function createHashPool(options: { concurrency?: number; queue?: number } = {}): HashPool {
   const concurrency = options.concurrency ?? 1;
-  const queueLength = options.queue ?? 8;
+  const queueLength = options.queue ?? 32;
   let running = 0;
   const waiting: Array<() => void> = [];
   let reserved = 0;
