@@ -199,7 +199,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       },
     });
   }
-  const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
+  const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready, trustProxy: config.trustProxy });
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).

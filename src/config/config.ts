@@ -10,6 +10,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
 import { CHANNELS } from '../channels/catalog.js';
 import { loadSubscriptions, NO_SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions.js';
+import { parseTrustProxy, type TrustProxy } from '../util/client-address.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -145,6 +146,14 @@ export const envSchema = z.object({
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   WEBHOOKS_FILE: z.string().min(1).optional(),
+  TRUST_PROXY: z.string().transform((v, ctx) => {
+    try {
+      return parseTrustProxy(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -186,6 +195,8 @@ export interface Config {
   sessionSecret?: string;
   /** Outbound events: the subscriptions of WEBHOOKS_FILE, their secrets read from the environment. */
   webhooks: Subscriptions;
+  /** The proxies whose X-Forwarded-For is believed (undefined: none; the socket's peer is the client). */
+  trustProxy: TrustProxy;
   /**
    * The settings of each channel the environment turns on, by channel name (a channel that is
    * off is absent). Each channel's definition reads its variables and hands these to its factory.
@@ -267,6 +278,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     sessionSecret: e.SESSION_SECRET,
     webhooks,
+    trustProxy: e.TRUST_PROXY,
     channels,
   };
   return deepFreeze(config);

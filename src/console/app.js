@@ -80,7 +80,11 @@ function explain(err) {
   const msg = err?.message ?? String(err);
   const claimed = /already claimed by (.+)$/.exec(msg) ?? /held by (.+)$/.exec(msg);
   if (claimed) return t('claimedBy', { name: claimed[1] });
-  if (err?.status === 429) return t('tooMany', { min: Math.ceil((err.body?.retryAfterSeconds ?? 900) / 60) });
+  if (err?.status === 429) {
+    const s = err.body?.retryAfterSeconds ?? 60;
+    return t('tooMany', { wait: s < 120 ? t('seconds', { n: s }) : t('minutes', { n: Math.ceil(s / 60) }) });
+  }
+  if (err?.status === 503) return t('busy');
   return t('error', { msg });
 }
 

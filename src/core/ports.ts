@@ -413,6 +413,8 @@ export interface Directory {
   getOperator(id: string): Promise<Operator | undefined>;
   findOperatorByName(name: string): Promise<Operator | undefined>;
   listOperators(): Promise<Operator[]>;
+  /** Changes an operator's password hash, initials or role (not the name); undefined when there is no such operator. */
+  updateOperator(id: string, change: Partial<Pick<Operator, 'passwordHash' | 'initials' | 'role'>>): Promise<Operator | undefined>;
 }
 
 /** FAQ changes proposed from resolved cases, waiting for review. */
@@ -437,6 +439,14 @@ export interface KeyValues {
   get(ns: string, key: string): Promise<string | undefined>;
   set(ns: string, key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
   delete(ns: string, key: string): Promise<void>;
+  /**
+   * Adds one to the whole number stored under the key, atomically (also across instances sharing
+   * the store), and returns the new number: callers racing each other each get a different one.
+   * A key that is absent or expired counts from 0 and, with `ttlMs`, expires that long after this
+   * first increment (a fixed window); later increments keep its expiry. Throws StoreError when the
+   * stored value is not a whole number.
+   */
+  increment(ns: string, key: string, options?: { ttlMs?: number }): Promise<number>;
 }
 
 /** Persistence: the seven ports above, opened and closed together. */

@@ -11,6 +11,7 @@ import { Registry, collectDefaultMetrics, Counter, Histogram } from 'prom-client
 import type { ChannelAdapter } from '../core/ports.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
+import { createClientAddress, type TrustProxy } from '../util/client-address.js';
 import { readRawBody, sendChannelResponse, sendJson, toChannelRequest } from './http.js';
 
 /** Metrics the server and pipeline report on `/metrics`. */
@@ -46,8 +47,11 @@ export function createHttpServer(deps: {
   logger: Logger;
   metrics: ServerMetrics;
   isReady(): boolean;
+  /** Which proxies' X-Forwarded-For is believed (config TRUST_PROXY). */
+  trustProxy: TrustProxy;
 }): Server {
   const { logger, metrics } = deps;
+  const addressOf = createClientAddress(deps.trustProxy);
   const server = restify.createServer({ name: 'sportello', handleUncaughtExceptions: false });
   server.pre(restify.plugins.pre.dedupeSlashes());
   server.on('restifyError', (req, res, err: Error & { statusCode?: number }, cb: () => void) => {
@@ -78,7 +82,7 @@ export function createHttpServer(deps: {
       sendJson(res, (err as { statusCode?: number }).statusCode ?? 400, { error: (err as Error).message });
       return;
     }
-    const request = toChannelRequest(req, raw);
+    const request = toChannelRequest(req, raw, addressOf);
     try {
       const handshake = await adapter.handshake?.(request);
       if (handshake) {
@@ -124,7 +128,7 @@ export function createHttpServer(deps: {
       const handler = async (req: restify.Request, res: restify.Response) => {
         try {
           const raw = await readRawBody(req);
-          await sendChannelResponse(res, await route.handle(toChannelRequest(req, raw)));
+          await sendChannelResponse(res, await route.handle(toChannelRequest(req, raw, addressOf)));
         } catch (err) {
           logger.warn({ err, channel: adapter.name, path: route.path }, 'channel route failed');
           sendJson(res, (err as { statusCode?: number }).statusCode ?? 500, { error: (err as Error).message });

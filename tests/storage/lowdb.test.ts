@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
@@ -51,6 +51,40 @@ describe('the lowdb store on disk', () => {
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { format: string; values: Record<string, string> };
     expect(doc.format).toBe('sportello-store');
     expect(doc.values).toEqual({ 'test:cursor': '7' });
+  });
+
+  it('creates its file and journal readable by their owner only (0600), in a folder of its own (0700)', async () => {
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    const file = join(tempDir(), 'private', 'sportello.json');
+    // Journal from the first write, compaction soon: every way the files are (re)created is taken.
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0, compactAfterBytes: 2048 });
+    await store.init();
+    await store.values.set('auth', 'session_secret', 'a-secret-nobody-else-may-read');
+    expect(mode(file)).toBe('600');
+    expect(mode(`${file}.journal`)).toBe('600');
+    expect(mode(join(file, '..'))).toBe('700');
+    for (let i = 0; i < 30; i++) await store.conversations.commit(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
+    await store.close();
+    expect(mode(file)).toBe('600');
+    expect(mode(`${file}.journal`)).toBe('600');
+  });
+
+  it('takes other users\' access away from a file and journal an older version created 0644, and says so', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const first = await open(file);
+    await first.values.set('auth', 'session_secret', 'a-secret-nobody-else-may-read');
+    await first.close();
+    chmodSync(file, 0o644);
+    writeFileSync(`${file}.journal`, '');
+    chmodSync(`${file}.journal`, 0o644);
+    const warnings: string[] = [];
+    const again = createLowdbStore({ file, onWarning: (m) => warnings.push(m) });
+    await again.init();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(`${file}.journal`).mode & 0o777).toBe(0o600);
+    expect(warnings.join('\n')).toMatch(/was readable by other users \(mode 0644\); it is now 0600/);
+    expect(await again.values.get('auth', 'session_secret')).toBe('a-secret-nobody-else-may-read');
+    await again.close();
   });
 
   it('sends again at once, after a restart, the replies the previous run had claimed (one process owns the file)', async () => {

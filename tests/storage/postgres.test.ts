@@ -534,6 +534,12 @@ describe('several PostgreSQL store instances on one database', () => {
     expect((await a.inbox.pending(10)).map((m) => m.id)).toEqual(['dup']);
   });
 
+  it('gives each of 60 increments made at once through two instances its own number', async () => {
+    const got = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).values.increment('auth', 'tries', { ttlMs: 60_000 })));
+    expect([...got].sort((x, y) => x - y)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(await b.values.get('auth', 'tries')).toBe('60');
+  });
+
   it('lets exactly one of 20 concurrent claims from two instances win', async () => {
     await a.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
     const query = { key: 'test:private:cv1', customerId: 'test:u1' };

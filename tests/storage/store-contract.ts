@@ -653,6 +653,16 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.directory.listOperators()).length).toBe(2);
       });
 
+      it('changes an operator\'s password hash, initials and role, never the name, and keeps the change', async () => {
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        const changed = await store.directory.updateOperator('op1', { passwordHash: 'scrypt$new', role: 'admin', name: 'Mallory' } as never);
+        expect(changed).toEqual({ ...makeOperator('op1', 'Marta'), passwordHash: 'scrypt$new', role: 'admin' });
+        store = await harness.reopen(store);
+        expect(await store.directory.getOperator('op1')).toEqual(changed);
+        expect((await store.directory.findOperatorByName('Marta'))?.passwordHash).toBe('scrypt$new');
+        expect(await store.directory.updateOperator('ghost', { role: 'admin' })).toBeUndefined();
+      });
+
       it('adds, updates and filters FAQ suggestions', async () => {
         await store.suggestions.add(makeSuggestion('s1'));
         await store.suggestions.add(makeSuggestion('s2'));
@@ -696,6 +706,34 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.values.get('test', 'short')).toBeUndefined();
         expect(await store.values.get('test', 'long')).toBe('y');
         expect((await store.exportAll()).values).not.toHaveProperty('test:short');
+      });
+
+      it('counts: each of 50 increments made at once gets its own number, and the count survives reopening', async () => {
+        const got = await Promise.all(Array.from({ length: 50 }, () => store.values.increment('test', 'tries', { ttlMs: 60_000 })));
+        expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        expect(await store.values.get('test', 'tries')).toBe('50');
+        store = await harness.reopen(store);
+        expect(await store.values.increment('test', 'tries')).toBe(51);
+        expect(await store.values.increment('test', 'other')).toBe(1);
+      });
+
+      it('starts a counter again after its window, which the first increment opened and later ones do not extend', async () => {
+        expect(await store.values.increment('test', 'window', { ttlMs: 250 })).toBe(1);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await store.values.increment('test', 'window', { ttlMs: 250 })).toBe(2);
+        await new Promise((r) => setTimeout(r, 250));
+        // expired 250 ms after the first increment, although the second came 100 ms later
+        expect(await store.values.get('test', 'window')).toBeUndefined();
+        expect(await store.values.increment('test', 'window', { ttlMs: 60_000 })).toBe(1);
+        expect(await store.values.increment('test', 'window', { ttlMs: 60_000 })).toBe(2);
+      });
+
+      it('refuses to count a value that is not a whole number, and leaves it as it was', async () => {
+        await store.values.set('test', 'word', 'hello');
+        await expect(store.values.increment('test', 'word')).rejects.toThrow(/not a counter/);
+        expect(await store.values.get('test', 'word')).toBe('hello');
+        await expect(store.values.increment('test', 'k', { ttlMs: -1 })).rejects.toThrow(/time to live/);
+        await expect(store.values.increment('Bad Space', 'k')).rejects.toThrow(/namespace/);
       });
 
       it('refuses a namespace that is not a plain word, and a time to live that is not positive', async () => {

@@ -98,7 +98,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     async init() {
       if (state === 'open') return;
       if (state === 'closed') throw new StoreError('lowdb store cannot be reopened after close(); create a new one');
-      mkdirSync(dirname(options.file), { recursive: true });
+      mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
       // One process per file: a second one waits for a short-lived holder (a CLI command) or is refused.
       lock = await acquireFileLock(options.file, { ...options.lock, onStale: warn, onWait: warn });
       try {

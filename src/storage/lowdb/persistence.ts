@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { StoreError } from '../../core/errors.js';
 import { emptySnapshot, parseStoreSnapshot, type StoreSnapshot } from '../snapshot.js';
-import { DurableJsonFile } from './durable-json-file.js';
+import { DurableJsonFile, makePrivate } from './durable-json-file.js';
 import { checkJournal, createJournal } from './journal.js';
 import type { Memory } from './memory.js';
 import { freezeDeep, journalLineSchema, type Put } from './records.js';
@@ -223,8 +223,11 @@ export function openLowdbFile(
 
   return {
     async open() {
-      mkdirSync(dirname(options.file), { recursive: true });
+      // A new data folder is the owner's alone; an existing one is left as the administrator made it.
+      mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
       try {
+        const was = await makePrivate(options.file);
+        if (was !== undefined) warn(`${options.file} was readable by other users (mode ${was.toString(8).padStart(4, '0')}); it is now 0600 (owner only): it holds customers' messages and may hold the session secret`);
         await db.read();
       } catch (err) {
         throw new StoreError(`cannot open ${options.file}: ${(err as Error).message}`, { cause: err });
