@@ -20,7 +20,7 @@ import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createHttpServer, createMetrics } from './server/server.js';
+import { createHttpServer, createMetrics, registerSenderMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
@@ -117,11 +117,21 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   for (const definition of CHANNELS) {
     const settings = config.channels[definition.name];
     if (settings === undefined || replaced.has(definition.name)) continue;
-    channels.set(definition.name, definition.create(settings, { store: theStore, bus: theBus, clock, logger }));
+    channels.set(definition.name, definition.create(settings, { store: theStore, bus: theBus, clock, logger, outbound: config.outbound }));
   }
   for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
 
-  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency });
+  const sender = createOutboxSender({
+    store: theStore,
+    bus: theBus,
+    clock,
+    logger,
+    channels,
+    pollMs: options.outboxPollMs,
+    sendSlots: config.sendSlots,
+    // A send may make a few calls (a late check, a thread's parts), each within the outbound timeout.
+    sendDeadlineMs: 2 * config.outbound.timeoutMs + 1000,
+  });
   const pipeline = createPipeline({
     store: theStore,
     bus: theBus,
@@ -189,7 +199,8 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       },
     });
   }
-  const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
+  registerSenderMetrics(metrics.registry, sender);
+  const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready, sending: () => sender.health() });
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).

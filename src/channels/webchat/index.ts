@@ -25,6 +25,8 @@ export const webchatChannel = defineChannel({
     WEBCHAT_WELCOME_EN: welcome(DEFAULT_WELCOME.en),
   }),
   settings: (env): ChannelSettingsResult<{ welcome: WebchatWelcome }> => (env.WEBCHAT ? { on: true, settings: { welcome: { it: env.WEBCHAT_WELCOME_IT, en: env.WEBCHAT_WELCOME_EN } } } : { on: false }),
+  // In-process (a write to the visitor's event stream): no platform to wait for.
+  sendSlots: 256,
   capabilities: webchatCapabilities,
   create: (settings, { store, bus, clock, logger }) => createWebchatChannel({ store, bus, clock, logger, welcome: settings.welcome }),
 });
