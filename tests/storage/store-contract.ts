@@ -607,6 +607,34 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['z']);
       });
 
+      it('claims per channel: each up to its own room, none of a channel given no room, in time order', async () => {
+        await store.conversations.commit(
+          makeTurn({
+            outbox: [
+              makeOutbox('slow1', { conversationId: 'cv1', channel: 'slow', notBefore: T0 - 9 }),
+              makeOutbox('slow2', { conversationId: 'cv2', channel: 'slow', notBefore: T0 - 8 }),
+              makeOutbox('fast1', { conversationId: 'cv3', channel: 'fast', notBefore: T0 - 7 }),
+              makeOutbox('fast2', { conversationId: 'cv4', channel: 'fast', notBefore: T0 - 6 }),
+              makeOutbox('fast3', { conversationId: 'cv5', channel: 'fast', notBefore: T0 - 5 }),
+              makeOutbox('other', { conversationId: 'cv6', channel: 'other', notBefore: T0 - 10 }),
+            ],
+          }),
+        );
+        // 'slow' has no room, 'other' is not named: only 'fast' items, up to its room.
+        expect((await store.outbox.claim(T0, { slow: 0, fast: 2 }, 30_000)).map((o) => o.id)).toEqual(['fast1', 'fast2']);
+        expect((await store.outbox.claim(T0, { slow: 1, fast: 5, other: 1 }, 30_000)).map((o) => o.id)).toEqual(['other', 'slow1', 'fast3']);
+        expect((await store.outbox.claim(T0, { slow: 5 }, 30_000)).map((o) => o.id)).toEqual(['slow2']);
+      });
+
+      it('keeps an item in doubt as such: a retry records how many attempts had an unknown outcome', async () => {
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('d1')] }));
+        await store.outbox.claim(T0, { test: 1 }, 30_000);
+        await store.outbox.complete('d1', { status: 'retry', notBefore: T0 + 10, error: 'timeout', inDoubt: 1 });
+        expect(await store.outbox.get('d1')).toMatchObject({ status: 'pending', inDoubt: 1, lastError: 'timeout' });
+        const [again] = await store.outbox.claim(T0 + 10, { test: 1 }, 30_000);
+        expect(again).toMatchObject({ id: 'd1', inDoubt: 1, attempts: 2 });
+      });
+
       it('refuses to complete an item that does not exist', async () => {
         await expect(store.outbox.complete('ghost', { status: 'dead', error: 'x' })).rejects.toThrow(/ghost/);
       });
