@@ -103,8 +103,6 @@ export const envSchema = z.object({
   SEND_SLOTS: z.string().optional(),
   OUTBOUND_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
   OUTBOUND_TIMEOUT_MS: int(500, 120_000).default(10_000),
-  /** Replaced by SEND_SLOTS: refused with a message saying so (a setting must not be silently ignored). */
-  OUTBOX_CONCURRENCY: z.string().optional(),
   UNDERSTANDING_THREADS: int(0, 16).optional(),
   FAQ_DIR: z.string().min(1).default('faq'),
   INTENTS_DIR: z.string().min(1).default('intents'),
@@ -228,7 +226,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  if (e.OUTBOX_CONCURRENCY !== undefined) {
+  // Replaced by SEND_SLOTS: refused with a message saying so (a setting must not be silently ignored).
+  if (env.OUTBOX_CONCURRENCY !== undefined && env.OUTBOX_CONCURRENCY !== '') {
     problems.push(`OUTBOX_CONCURRENCY: replaced by SEND_SLOTS, send slots per channel (SEND_SLOTS=CHANNEL=N,…; channels: ${CHANNELS.map((c) => c.name).join(', ')}); remove it`);
   }
   const sendSlots = parseSendSlots(e.SEND_SLOTS, problems);
