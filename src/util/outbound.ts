@@ -95,6 +95,8 @@ export function retryAfterAt(value: unknown, now: number): number | undefined {
   if (typeof raw !== 'string' || raw.trim() === '') return undefined;
   const text = raw.trim();
   if (/^\d+$/.test(text)) return now + Number(text) * 1000;
+  // An HTTP-date names its day and month (`Tue, 24 Nov 2026 09:01:30 GMT`); Date.parse alone would take "-5" for a year.
+  if (!/[a-z]{3}/i.test(text)) return undefined;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(now, date);
 }
