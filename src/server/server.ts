@@ -111,7 +111,7 @@ export function createHttpServer(deps: {
     if (!deps.isReady()) return sendJson(res, 503, { status: 'starting' });
     const channels = deps.sending?.() ?? {};
     const degraded = Object.keys(channels).filter((name) => channels[name]!.circuit !== 'closed');
-    sendJson(res, 200, { status: 'ok', ...(degraded.length > 0 ? { degraded } : {}), channels });
+    sendJson(res, 200, degraded.length > 0 ? { status: 'ok', degraded, channels } : { status: 'ok' });
   });
   server.get('/metrics', async (_req, res) => {
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
