@@ -21,7 +21,7 @@ import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.j
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type WebhookDispatcher } from './events/index.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createHttpServer, createMetrics } from './server/server.js';
+import { createHttpServer, createMetrics, registerSenderMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
@@ -122,14 +122,24 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   for (const definition of CHANNELS) {
     const settings = config.channels[definition.name];
     if (settings === undefined || replaced.has(definition.name)) continue;
-    channels.set(definition.name, definition.create(settings, { store: theStore, bus: theBus, clock, logger }));
+    channels.set(definition.name, definition.create(settings, { store: theStore, bus: theBus, clock, logger, outbound: config.outbound }));
   }
   for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
 
   // Outbound events: recorded in each change's commit, sent by their own dispatcher.
   const webhooks = createWebhookDispatcher({ store: theStore, subscriptions: config.webhooks, clock, logger });
   const recorder = createEventRecorder({ subscriptions: config.webhooks, clock, orderNumberPattern: config.nlu.orderNumberPattern, onRecorded: () => webhooks.kick() });
-  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency });
+  const sender = createOutboxSender({
+    store: theStore,
+    bus: theBus,
+    clock,
+    logger,
+    channels,
+    pollMs: options.outboxPollMs,
+    sendSlots: config.sendSlots,
+    // A send may make a few calls (a late check, a thread's parts), each within the outbound timeout.
+    sendDeadlineMs: 2 * config.outbound.timeoutMs + 1000,
+  });
   const pipeline = createPipeline({
     store: theStore,
     bus: theBus,
@@ -199,7 +209,16 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       },
     });
   }
-  const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready, trustProxy: config.trustProxy });
+  registerSenderMetrics(metrics.registry, sender);
+  const server = createHttpServer({
+    channels,
+    pipeline,
+    logger,
+    metrics,
+    isReady: () => ready,
+    trustProxy: config.trustProxy,
+    sending: () => sender.health(),
+  });
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).

@@ -2,13 +2,14 @@
  * `npm run bench:resilience`: what users feel when Sportello is attacked or a platform fails.
  * Each scenario is a module of this folder exporting an async function that returns its figures;
  * this runner runs them one after the other and writes bench/results/resilience.md.
- * BENCH_ONLY=name,… runs some of them (webchat-flood, login-flood). Login flood options (env):
+ * BENCH_ONLY=name,… runs some of them (graph-hang, webchat-flood, login-flood). Login flood options (env):
  * BENCH_SECONDS per measured phase (10), BENCH_WEBHOOK_RATE per second (50), BENCH_LOGINS concurrent logins (200).
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../tests/e2e/harness.js';
+import { graphHang, type GraphHangFigures } from './graph-hang.js';
 import { webchatFlood, type WebchatFloodFigures } from './webchat-flood.js';
 import { measureLoginFlood, type LatencyFigures } from './login-flood.js';
 
@@ -40,7 +41,27 @@ function floodTable(runs: WebchatFloodFigures[]): string {
   ].join('\n');
 }
 
+const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : '—');
+
+function graphHangSection(f: GraphHangFigures): string {
+  return [
+    `## ${f.scenario} (target ≤ ${f.targetMs / 1000} s): ${f.met ? 'met' : 'NOT met'}`,
+    '',
+    `${f.messengerCustomers} Messenger customers write at once while the fake Graph API accepts every connection and never answers; then ${f.visitors} web chat visitors ask one after another (a FAQ question each, Italian and English), and the time from their POST to the reply on their event stream is measured. Production settings: Messenger 64 send slots, web chat 256, Graph calls given up after 10 s, circuit opening after 5 failures. Graph calls hanging when the first visitor asked: ${f.graphOpenAtStart}; at the end: ${f.graphOpenAtEnd}; Messenger's circuit at the end: ${f.messengerCircuit}. Whole run: ${(f.durationMs / 1000).toFixed(1)} s.`,
+    '',
+    '| visitors | replies | p50 | p95 | p99 | max |',
+    '| --- | --- | --- | --- | --- | --- |',
+    `| ${f.visitors} | ${f.replies} | ${ms(f.p50Ms)} | ${ms(f.p95Ms)} | ${ms(f.p99Ms)} | ${ms(f.maxMs)} |`,
+    '',
+  ].join('\n');
+}
+
 const sections: string[] = [];
+if (wanted('graph-hang')) {
+  const figures = await graphHang();
+  console.log(JSON.stringify(figures));
+  sections.push(graphHangSection(figures));
+}
 if (wanted('webchat-flood')) {
   const runs = [await webchatFlood({ limits: 'default' }), await webchatFlood({ limits: 'raised' })];
   for (const r of runs) console.log(JSON.stringify(r));

@@ -12,6 +12,7 @@ import type { EventBus } from '../core/events.js';
 import type { ChannelAdapter, ChannelCapabilities, Clock, PrivateReach, Store } from '../core/ports.js';
 import type { Visibility } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
+import type { OutboundLimits } from '../util/outbound.js';
 
 /** What a channel's factory receives besides its own settings. */
 export interface ChannelDeps {
@@ -19,6 +20,11 @@ export interface ChannelDeps {
   bus: EventBus;
   clock: Clock;
   logger: Logger;
+  /**
+   * Time limits of every call the channel makes to its platform (connect, total): its clients use
+   * `outboundHttpAgent`/`outboundHttpsAgent` (util/outbound.ts) and set the total on each call.
+   */
+  outbound: OutboundLimits;
 }
 
 /** The outcome of reading a channel's variables: its settings when it is on, or what is wrong. */
@@ -48,6 +54,13 @@ export interface ChannelDefinition<E extends z.ZodRawShape = z.ZodRawShape, S = 
   readonly env: z.ZodObject<E>;
   /** From its parsed variables: on with settings, off, or off with problems (a half-set channel). */
   settings(env: z.infer<z.ZodObject<E>>): ChannelSettingsResult<S>;
+  /**
+   * Replies this channel sends at once per instance (its own send slots: a platform that hangs
+   * fills only these, never another channel's). Sized to what the platform takes: Messenger
+   * batches up to 50 calls in one request, X allows few posts a minute, the web chat is in-process.
+   * `SEND_SLOTS` overrides it. It also bounds what a crash or a timeout can leave in doubt.
+   */
+  readonly sendSlots: number;
   /** What the platform allows; the pipeline reads this, never the name. */
   readonly capabilities: Readonly<ChannelCapabilities>;
   /** Builds the adapter. Its routes (`ChannelAdapter.routes`) are served by the HTTP server. */

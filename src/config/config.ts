@@ -101,7 +101,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SPORTELLO_DATA: z.string().min(1).default('data/sportello.json'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
-  OUTBOX_CONCURRENCY: int(1, 1000).default(128),
+  /** Per channel send slots overriding the channels' own (`messenger=64,twitter=8`). */
+  SEND_SLOTS: z.string().optional(),
+  OUTBOUND_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
+  OUTBOUND_TIMEOUT_MS: int(500, 120_000).default(10_000),
   UNDERSTANDING_THREADS: int(0, 16).optional(),
   FAQ_DIR: z.string().min(1).default('faq'),
   INTENTS_DIR: z.string().min(1).default('intents'),
@@ -165,8 +168,14 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   dataFile: string;
   databaseUrl?: string;
-  /** Replies being sent at once by this instance (also the most a crash can leave in doubt). */
-  outboxConcurrency: number;
+  /**
+   * Replies each channel sends at once in this instance (its own slots: a hung platform fills only
+   * its own), by channel name: SEND_SLOTS, else the channel's definition. Also the most a crash or
+   * a platform's timeout can leave in doubt on that channel.
+   */
+  sendSlots: Readonly<Record<string, number>>;
+  /** Time limits of every call to a platform: connect, and total (then the outcome is unknown). */
+  outbound: { connectTimeoutMs: number; timeoutMs: number };
   /** Worker threads that understand customer messages (undefined: one when the machine has a second core). */
   understandingThreads?: number;
   faqDir: string;
@@ -232,6 +241,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
+  // Replaced by SEND_SLOTS: refused with a message saying so (a setting must not be silently ignored).
+  if (env.OUTBOX_CONCURRENCY !== undefined && env.OUTBOX_CONCURRENCY !== '') {
+    problems.push(`OUTBOX_CONCURRENCY: replaced by SEND_SLOTS, send slots per channel (SEND_SLOTS=CHANNEL=N,…; channels: ${CHANNELS.map((c) => c.name).join(', ')}); remove it`);
+  }
+  const sendSlots = parseSendSlots(e.SEND_SLOTS, problems);
+  if (e.OUTBOUND_CONNECT_TIMEOUT_MS > e.OUTBOUND_TIMEOUT_MS) {
+    problems.push('OUTBOUND_CONNECT_TIMEOUT_MS: must not be above OUTBOUND_TIMEOUT_MS');
+  }
   if (e.CLARIFY_THRESHOLD > e.ANSWER_THRESHOLD) {
     problems.push('CLARIFY_THRESHOLD: must not be above ANSWER_THRESHOLD');
   }
@@ -250,7 +267,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     dataFile: e.SPORTELLO_DATA,
     databaseUrl: e.DATABASE_URL,
-    outboxConcurrency: e.OUTBOX_CONCURRENCY,
+    sendSlots,
+    outbound: { connectTimeoutMs: e.OUTBOUND_CONNECT_TIMEOUT_MS, timeoutMs: e.OUTBOUND_TIMEOUT_MS },
     understandingThreads: e.UNDERSTANDING_THREADS,
     faqDir: e.FAQ_DIR,
     intentsDir: e.INTENTS_DIR,
@@ -282,6 +300,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     channels,
   };
   return deepFreeze(config);
+}
+
+/** Each channel's send slots: its definition's, then SEND_SLOTS (`name=N,…`, names from the registry). */
+function parseSendSlots(spec: string | undefined, problems: string[]): Record<string, number> {
+  const slots: Record<string, number> = Object.fromEntries(CHANNELS.map((c) => [c.name, c.sendSlots]));
+  for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z][a-z0-9_-]*)\s*[=:]\s*(\d+)$/i.exec(part);
+    const channel = m && CHANNELS.find((c) => c.name === m[1]!.toLowerCase());
+    if (!m) problems.push(`SEND_SLOTS: "${part}" is not CHANNEL=NUMBER`);
+    else if (!channel) problems.push(`SEND_SLOTS: no channel named "${m[1]}" (channels: ${CHANNELS.map((c) => c.name).join(', ')})`);
+    else if (Number(m[2]) < 1 || Number(m[2]) > 1000) problems.push(`SEND_SLOTS: ${channel.name} needs 1 to 1000 slots (got ${m[2]})`);
+    else slots[channel.name] = Number(m[2]);
+  }
+  return slots;
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

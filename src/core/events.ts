@@ -18,7 +18,10 @@ export type DomainEvent =
   | { type: 'privacy.flagged'; conversationId: string; messageId: string; at: string }
   | { type: 'corpus.reloaded'; version: string; at: string }
   | { type: 'corpus.failed'; problems: string[]; at: string }
-  | { type: 'suggestion.created'; suggestionId: string; at: string };
+  | { type: 'suggestion.created'; suggestionId: string; at: string }
+  // A channel's platform stopped answering (its circuit opened: its replies wait), or answers again.
+  | { type: 'channel.degraded'; channel: string; reason: string; retryAt: string; at: string }
+  | { type: 'channel.recovered'; channel: string; at: string };
 
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];

@@ -107,6 +107,11 @@ export type PrivateReach = 'open' | 'needs_follow' | 'unavailable';
 export interface SendResult {
   /** The platform's id of what was posted (first post of a thread). */
   platformId: string;
+  /**
+   * The item was in doubt (`OutboxItem.inDoubt`: an earlier attempt timed out after the platform
+   * took it) and the channel's late check found it delivered: it was not sent again.
+   */
+  alreadyDelivered?: boolean;
 }
 
 /** One messaging channel: a platform adapter behind one interface. */
@@ -119,7 +124,11 @@ export interface ChannelAdapter {
   verify(req: ChannelRequest): Promise<boolean>;
   /** Turns a verified webhook body into customer messages (ours, echoes and receipts are dropped). */
   parse(req: ChannelRequest): Promise<InboundMessage[]>;
-  /** Sends one outbox item; throws ChannelApiError / NetworkError on failure. */
+  /**
+   * Sends one outbox item; throws ChannelApiError / NetworkError on failure. When `item.inDoubt`
+   * (an earlier attempt's outcome is unknown), a channel whose platform can tell checks first
+   * whether it was delivered after all (a late check) and then answers `alreadyDelivered`.
+   */
   send(item: OutboxItem): Promise<SendResult>;
   /** Whether the brand can message this customer privately (X: DM allowed?). */
   privateReach?(customer: Customer): Promise<PrivateReach>;
@@ -365,13 +374,17 @@ export interface Conversations {
 /** How a send ended. */
 export type OutboxOutcome =
   | { status: 'sent'; platformId: string; at: string }
-  | { status: 'retry'; notBefore: number; error: string }
+  | { status: 'retry'; notBefore: number; error: string; inDoubt?: number }
   | { status: 'dead'; error: string };
 
 /** Replies waiting to be sent, one conversation's in order. */
 export interface Outbox {
-  /** Claims up to `limit` due items (the first unsent one of each conversation), leasing them. */
-  claim(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /**
+   * Claims due items (the first unsent one of each conversation), leasing them: up to `room[c]`
+   * items of each channel `c` (a channel not named gets none: each channel has its own send slots,
+   * and a channel whose platform is down is given no room while others are).
+   */
+  claim(now: number, room: Readonly<Record<ChannelName, number>>, leaseMs: number): Promise<OutboxItem[]>;
   /**
    * Records a send's outcome. `more`: the item's conversation has unsent items after it, which a
    * claim may hand out now that this one is done.

@@ -111,6 +111,12 @@ export interface OutboxItem {
   sentAt?: string;
   platformId?: string;
   lastError?: string;
+  /**
+   * Attempts whose outcome is unknown (the platform took the request and did not answer in time):
+   * the message may have been delivered. The channel checks before sending again where its
+   * platform allows; the sender gives up after a bound rather than send it yet again.
+   */
+  inDoubt?: number;
   /** Channel data copied from the conversation (e.g. Bot Framework conversation reference). */
   ref?: Record<string, unknown>;
   /** When the customer last wrote (messaging windows: Messenger 24 h / HUMAN_AGENT 7 days). */

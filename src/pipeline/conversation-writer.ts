@@ -75,15 +75,15 @@ export function createConversationWriter(deps: {
    */
   async function commit(record: TurnRecord): Promise<void> {
     const { sender } = deps;
-    const count = record.outbox.length;
-    const claim = count > 0 ? sender?.reserve(count) : undefined;
+    const replies = record.outbox;
+    const claim = replies.length > 0 ? sender?.reserve(replies) : undefined;
     let claimed: OutboxItem[] = [];
     try {
       claimed = await store.conversations.commit(record, claim ? { claim } : undefined);
     } finally {
-      if (claim) sender!.sendClaimed(claimed, count);
+      if (claim) sender!.sendClaimed(claimed, replies);
     }
-    if (claimed.length < count) sender?.kick();
+    if (claimed.length < replies.length) sender?.kick();
   }
 
   async function attempt<T>(query: ContextQuery, plan: Planner<T>): Promise<T> {

@@ -148,6 +148,7 @@ export const outboxItemSchema = z.looseObject({
   sentAt: z.string().optional(),
   platformId: z.string().optional(),
   lastError: z.string().optional(),
+  inDoubt: z.number().int().nonnegative().optional(),
   ref: record.optional(),
   customerLastMessageAt: z.string().optional(),
 });

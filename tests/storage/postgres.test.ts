@@ -299,10 +299,10 @@ describe('the PostgreSQL store on its own', () => {
     for (const item of claimed) expect(await store.outbox.get(item.id)).toEqual(item);
     expect(await store.outbox.get('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
     // The leased ones are nobody else's to claim; o0 is.
-    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+    expect((await store.outbox.claim(T, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['o0']);
     expect(await store.outbox.complete('a', { status: 'sent', platformId: 'p-a', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
     expect(await store.outbox.complete('o0', { status: 'sent', platformId: 'p-o0', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
-    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
+    expect((await store.outbox.claim(T, { test: 10 }, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
   });
 
   it('claims in a commit that falls back to one turn at a time, for the turns written', async () => {
@@ -318,7 +318,7 @@ describe('the PostgreSQL store on its own', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
     expect(results.slice(1).map((r) => (r as PromiseFulfilledResult<{ id: string }[]>).value.map((o) => o.id))).toEqual([['x2'], ['x3']]);
     expect(await store.outbox.get('x1')).toBeUndefined();
-    expect(await store.outbox.claim(T, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.claim(T, { test: 10 }, 30_000)).toEqual([]);
   });
 
   it('leaves a new message to its turn: one statement for both, acknowledged once the turn is committed', async () => {
@@ -555,7 +555,7 @@ describe('several PostgreSQL store instances on one database', () => {
 
   it('never hands the same outbox item to two instances claiming at once', async () => {
     await a.conversations.commit(makeTurn({ outbox: Array.from({ length: 30 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i}` })) }));
-    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).outbox.claim(Date.now(), 10, 60_000)));
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).outbox.claim(Date.now(), { test: 10 }, 60_000)));
     const ids = claims.flat().map((o) => o.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(30);

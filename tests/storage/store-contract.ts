@@ -535,19 +535,19 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         for (const item of leased) expect(await store.outbox.get(item.id)).toEqual(item);
         expect(await store.outbox.get('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
         // The leased ones are nobody else's to claim; o0 is. Without `claim`, nothing is leased.
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['o0']);
         expect(await store.conversations.commit(makeTurn({ outbox: [makeOutbox('f', { conversationId: 'cv5', notBefore: T0 })] }))).toEqual([]);
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['f']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['f']);
       });
 
       it('claims only the first unsent item of each conversation, leasing it', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2'), makeOutbox('b1', { conversationId: 'cv2' })] }));
-        const claimed = await store.outbox.claim(T0, 10, 30_000);
+        const claimed = await store.outbox.claim(T0, { test: 10 }, 30_000);
         expect(claimed.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
         expect(claimed.find((o) => o.id === 'a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000, seq: 1 });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
         // Leased: nobody claims them again, and a2 waits behind a1.
-        expect(await store.outbox.claim(T0 + 1000, 10, 30_000)).toEqual([]);
+        expect(await store.outbox.claim(T0 + 1000, { test: 10 }, 30_000)).toEqual([]);
       });
 
       it('claims due heads oldest first across many conversations, a limited batch at a time, each once', async () => {
@@ -555,7 +555,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.conversations.commit(makeTurn({ outbox: items }));
         const claimedIds: string[] = [];
         for (let round = 0; round < 10; round++) {
-          const batch = await store.outbox.claim(T0 + 10, 15, 30_000);
+          const batch = await store.outbox.claim(T0 + 10, { test: 15 }, 30_000);
           if (batch.length === 0) break;
           expect(batch.length).toBeLessThanOrEqual(15);
           for (const item of batch) {
@@ -573,38 +573,38 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
       it('claims an item again once its lease has expired', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1')] }));
-        await store.outbox.claim(T0, 10, 30_000);
-        const again = await store.outbox.claim(T0 + 30_000, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
+        const again = await store.outbox.claim(T0 + 30_000, { test: 10 }, 30_000);
         expect(again).toHaveLength(1);
         expect(again[0]).toMatchObject({ id: 'a1', attempts: 2, notBefore: T0 + 60_000 });
       });
 
       it('moves on to the next item once the first is sent', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.outbox.claim(T0, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
         // `more`: the conversation has an unsent item after this one, for the sender to claim.
         expect(await store.outbox.complete('a1', { status: 'sent', platformId: 'p-1', at: iso(10) })).toEqual({ more: true });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'sent', platformId: 'p-1', sentAt: iso(10) });
-        expect((await store.outbox.claim(T0 + 10, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        expect((await store.outbox.claim(T0 + 10, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['a2']);
         expect(await store.outbox.complete('a2', { status: 'sent', platformId: 'p-2', at: iso(20) })).toEqual({ more: false });
-        expect(await store.outbox.claim(T0 + 999_999, 10, 30_000)).toEqual([]);
+        expect(await store.outbox.claim(T0 + 999_999, { test: 10 }, 30_000)).toEqual([]);
       });
 
       it('keeps a retried item first in line, not before its time', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.outbox.claim(T0, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
         await store.outbox.complete('a1', { status: 'retry', notBefore: T0 + 5000, error: '429 rate limited' });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'pending', notBefore: T0 + 5000, lastError: '429 rate limited', attempts: 1 });
-        expect(await store.outbox.claim(T0 + 4999, 10, 30_000)).toEqual([]);
-        expect((await store.outbox.claim(T0 + 5000, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+        expect(await store.outbox.claim(T0 + 4999, { test: 10 }, 30_000)).toEqual([]);
+        expect((await store.outbox.claim(T0 + 5000, { test: 10 }, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
       });
 
       it('does not let a dead item block the ones after it', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.outbox.claim(T0, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
         expect(await store.outbox.complete('a1', { status: 'dead', error: 'recipient blocked us' })).toEqual({ more: true });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'dead', lastError: 'recipient blocked us' });
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['a2']);
         expect((await store.outbox.list({ status: 'dead' })).map((o) => o.id)).toEqual(['a1']);
       });
 
@@ -619,8 +619,36 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             ],
           }),
         );
-        expect((await store.outbox.claim(T0, 2, 30_000)).map((o) => o.id)).toEqual(['x', 'y']);
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['z']);
+        expect((await store.outbox.claim(T0, { test: 2 }, 30_000)).map((o) => o.id)).toEqual(['x', 'y']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['z']);
+      });
+
+      it('claims per channel: each up to its own room, none of a channel given no room, in time order', async () => {
+        await store.conversations.commit(
+          makeTurn({
+            outbox: [
+              makeOutbox('slow1', { conversationId: 'cv1', channel: 'slow', notBefore: T0 - 9 }),
+              makeOutbox('slow2', { conversationId: 'cv2', channel: 'slow', notBefore: T0 - 8 }),
+              makeOutbox('fast1', { conversationId: 'cv3', channel: 'fast', notBefore: T0 - 7 }),
+              makeOutbox('fast2', { conversationId: 'cv4', channel: 'fast', notBefore: T0 - 6 }),
+              makeOutbox('fast3', { conversationId: 'cv5', channel: 'fast', notBefore: T0 - 5 }),
+              makeOutbox('other', { conversationId: 'cv6', channel: 'other', notBefore: T0 - 10 }),
+            ],
+          }),
+        );
+        // 'slow' has no room, 'other' is not named: only 'fast' items, up to its room.
+        expect((await store.outbox.claim(T0, { slow: 0, fast: 2 }, 30_000)).map((o) => o.id)).toEqual(['fast1', 'fast2']);
+        expect((await store.outbox.claim(T0, { slow: 1, fast: 5, other: 1 }, 30_000)).map((o) => o.id)).toEqual(['other', 'slow1', 'fast3']);
+        expect((await store.outbox.claim(T0, { slow: 5 }, 30_000)).map((o) => o.id)).toEqual(['slow2']);
+      });
+
+      it('keeps an item in doubt as such: a retry records how many attempts had an unknown outcome', async () => {
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('d1')] }));
+        await store.outbox.claim(T0, { test: 1 }, 30_000);
+        await store.outbox.complete('d1', { status: 'retry', notBefore: T0 + 10, error: 'timeout', inDoubt: 1 });
+        expect(await store.outbox.get('d1')).toMatchObject({ status: 'pending', inDoubt: 1, lastError: 'timeout' });
+        const [again] = await store.outbox.claim(T0 + 10, { test: 1 }, 30_000);
+        expect(again).toMatchObject({ id: 'd1', inDoubt: 1, attempts: 2 });
       });
 
       it('refuses to complete an item that does not exist', async () => {
@@ -1001,7 +1029,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             outbox: [makeOutbox('o1'), makeOutbox('o2')],
           }),
         );
-        await store.outbox.claim(T0, 10, 1000);
+        await store.outbox.claim(T0, { test: 10 }, 1000);
         await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: iso(1) });
         await store.directory.addOperator(makeOperator('op1', 'Marta'));
         await store.suggestions.add(makeSuggestion('s1'));

@@ -16,6 +16,7 @@ export const botframeworkChannel = defineChannel({
   docs: 'docs/botframework.md',
   env: z.object(botframeworkEnv),
   settings: botframeworkSettings,
+  sendSlots: 32,
   capabilities: BOTFRAMEWORK_CAPABILITIES,
-  create: (settings, { store, clock, logger }) => createBotFrameworkChannel({ config: settings, store, clock, logger }),
+  create: (settings, { store, clock, logger, outbound }) => createBotFrameworkChannel({ config: settings, store, clock, logger, outbound }),
 });

@@ -17,6 +17,8 @@ export const messengerChannel = defineChannel({
   docs: 'docs/messenger.md',
   env: z.object(messengerEnv),
   settings: messengerSettings,
+  // Enough to fill a Graph batch request (50 calls) while the previous one is answered.
+  sendSlots: 64,
   capabilities: MESSENGER_CAPABILITIES,
-  create: (settings, { store, clock, logger }) => createMessengerChannel({ config: settings, store, clock, logger }),
+  create: (settings, { store, clock, logger, outbound }) => createMessengerChannel({ config: settings, store, clock, logger, outbound }),
 });

@@ -20,6 +20,7 @@ import type {
 import type { MessengerSettings } from './settings.js';
 import type { Conversation, Customer, InboundMessage, OutboxItem, QuickReplyOption } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
+import { outboundHttpAgent, outboundHttpsAgent, type OutboundLimits } from '../../util/outbound.js';
 import { toChannelError } from './graph-errors.js';
 import { createSendBatcher, type BatchRequest } from './send-batcher.js';
 import { answerHandshake, verifySignature } from './signature.js';
@@ -48,6 +49,8 @@ export interface MessengerChannelDeps {
   store: Pick<Store, 'conversations' | 'values'>;
   clock: Clock;
   logger: Logger;
+  /** Connect and total time limits of every Graph API call. */
+  outbound: OutboundLimits;
 }
 
 const sendResponseSchema = z.looseObject({
@@ -150,6 +153,14 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
   // The Graph API answers calls, it does not redirect them: plain HTTP (keep-alive) instead of
   // axios's redirect-following transport, which costs on every call.
   client.axios.defaults.maxRedirects = 0;
+  // A Graph API that accepts connections and never answers must not hold a send slot for long:
+  // connections that do not open in time are dropped (nothing sent), and every call is given up
+  // after the total time limit, even one whose answer trickles in (its outcome is then unknown).
+  const agents = { http: outboundHttpAgent(deps.outbound), https: outboundHttpsAgent(deps.outbound) };
+  client.axios.defaults.httpAgent = agents.http;
+  client.axios.defaults.httpsAgent = agents.https;
+  client.axios.defaults.timeout = deps.outbound.timeoutMs;
+  client.axios.interceptors.request.use((request) => (request.signal ? request : { ...request, signal: AbortSignal.timeout(deps.outbound.timeoutMs) }));
 
   // Replies that leave together share one batch request (see send-batcher.ts). The batch goes
   // through the client's own HTTP instance (base URL, version, appsecret_proof for the batch and
@@ -305,6 +316,11 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
 
     async handshake(req: ChannelRequest): Promise<ChannelResponse | undefined> {
       return answerHandshake(config.verifyToken, req);
+    },
+
+    async stop(): Promise<void> {
+      agents.http.destroy();
+      agents.https.destroy();
     },
 
     async verify(req: ChannelRequest): Promise<boolean> {

@@ -19,8 +19,10 @@ export const twitterChannel = defineChannel({
   docs: 'docs/twitter.md',
   env: z.object(twitterEnv),
   settings: twitterSettings,
+  // X allows a few hundred posts and DMs per 15 minutes: a handful at once is plenty.
+  sendSlots: 16,
   capabilities: TWITTER_CAPABILITIES,
-  create: (settings, { store, clock, logger }) => createTwitterChannel({ config: settings, store, clock, logger }),
+  create: (settings, { store, clock, logger, outbound }) => createTwitterChannel({ config: settings, store, clock, logger, outbound }),
   conversationTests: {
     // A customer's post mentioning the brand is public unless the test says otherwise.
     defaultVisibility: 'public',

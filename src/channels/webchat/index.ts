@@ -69,6 +69,8 @@ export const webchatChannel = defineChannel({
           },
         }
       : { on: false },
+  // In-process (a write to the visitor's event stream): no platform to wait for.
+  sendSlots: 256,
   capabilities: webchatCapabilities,
   create: (settings, { store, bus, clock, logger }) => createWebchatChannel({ store, bus, clock, logger, ...settings }),
 });

@@ -12,6 +12,14 @@ import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, Operat
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
 
+
+/** An entry of a channel's queue of due heads (see `dueHeads`). */
+export interface DueHead {
+  notBefore: number;
+  order: number;
+  id: string;
+}
+
 /** Adds `value` to the set stored under `key` in `index`. */
 function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
   let set = index.get(key);
@@ -49,9 +57,10 @@ export class Memory {
    * Conversations' unsent heads by (notBefore, arrival), so a claim costs O(claimed · log n) even
    * with thousands of replies waiting. Entries are never updated in place: a head that changes
    * (claimed, retried, sent) gets a new entry, and an entry that no longer describes its
-   * conversation's head is dropped when it reaches the top.
+   * conversation's head is dropped when it reaches the top. One queue per channel: a claim takes
+   * from the channels that have room only, without walking the items of one that has none.
    */
-  readonly dueHeads = new PriorityQueue<{ notBefore: number; order: number; id: string }>((a, b) => a.notBefore - b.notBefore || a.order - b.order);
+  readonly dueHeads = new Map<string, PriorityQueue<DueHead>>();
   /** The head entry last queued per conversation (`id@notBefore`), to queue each change once. */
   private readonly queuedHead = new Map<string, string>();
   /**
@@ -300,7 +309,9 @@ export class Memory {
     const head = unsent[0];
     const headKey = head && `${head.id}@${head.notBefore}`;
     if (head && this.queuedHead.get(item.conversationId) !== headKey) {
-      this.dueHeads.enqueue({ notBefore: head.notBefore, order: this.outboxOrder.get(head.id) ?? 0, id: head.id });
+      let queue = this.dueHeads.get(head.channel);
+      if (!queue) this.dueHeads.set(head.channel, (queue = new PriorityQueue<DueHead>((a, b) => a.notBefore - b.notBefore || a.order - b.order)));
+      queue.enqueue({ notBefore: head.notBefore, order: this.outboxOrder.get(head.id) ?? 0, id: head.id });
       this.queuedHead.set(item.conversationId, headKey!);
     } else if (!head) {
       this.queuedHead.delete(item.conversationId);

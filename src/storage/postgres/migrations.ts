@@ -26,6 +26,7 @@ const sqlFile = (name: string): string => readFileSync(new URL(`./sql/${name}`, 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'schema', sql: sqlFile('schema.sql') },
   { version: 2, name: 'outbound event deliveries', sql: sqlFile('deliveries.sql') },
+  { version: 3, name: 'outbox claims per channel', sql: sqlFile('outbox-by-channel.sql') },
 ];
 
 /** The turn functions, re-created at every migrate. */

@@ -10,6 +10,7 @@ import type { Conversation, InboundMessage, OutboxItem, StoredMessage } from '..
 import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
+import { OUTBOUND } from '../../helpers/outbound.js';
 
 const LOCAL: BotFrameworkSettings = { appId: '', appPassword: '', appType: 'SingleTenant', tenantId: '', localOnly: true };
 const clock = createFakeClock('2026-11-23T10:00:00Z');
@@ -27,6 +28,7 @@ function create(config: BotFrameworkSettings): { channel: ChannelAdapter; route:
     store,
     clock,
     logger: createSilentLogger(),
+    outbound: OUTBOUND,
   });
   return { channel: c, route: c.routes![0]! };
 }
