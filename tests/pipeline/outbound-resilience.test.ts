@@ -128,7 +128,10 @@ const messagesTo = (psid: string) => graph.sentMessages().filter((c) => (c.body.
 
 /** A web chat visitor asks; resolves with the reply's text once it reaches the visitor's event stream. */
 async function webchatReply(r: Running, text: string): Promise<string | undefined> {
-  const session = `wc${Date.now()}${++counter}abc`;
+  const opened = await fetch(`${r.base}/chat/api/sessions`, { method: 'POST' });
+  expect(opened.status).toBe(201);
+  const { session } = (await opened.json()) as { session: string };
+  ++counter;
   const controller = new AbortController();
   const stream = await fetch(`${r.base}/chat/api/events?session=${session}`, { signal: controller.signal });
   const reader = stream.body!.getReader();
