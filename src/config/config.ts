@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
-import { CHANNELS } from '../channels/catalog.js';
+import { CHANNELS, checkChannels, type AnyChannelDefinition } from '../channels/catalog.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -189,8 +189,15 @@ export interface Config {
   channels: Readonly<Record<string, unknown>>;
 }
 
+/** Options of `loadConfig`. */
+export interface LoadConfigOptions {
+  /** A brand's own channels (defineChannel), read from the environment like the registry's. */
+  channels?: readonly AnyChannelDefinition[];
+}
+
 /** Reads and validates the environment; throws ConfigError listing every problem. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined> = process.env, options: LoadConfigOptions = {}): Readonly<Config> {
+  const definitions = options.channels?.length ? checkChannels([...CHANNELS, ...options.channels]) : CHANNELS;
   const given = (shape: object) =>
     Object.fromEntries(Object.entries(env).filter(([k, v]) => k in shape && v !== undefined && v !== ''));
   const problems: string[] = [];
@@ -204,7 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) report(parsed.error.issues, cleaned);
   const channels: Record<string, unknown> = {};
-  for (const channel of CHANNELS) {
+  for (const channel of definitions) {
     const values = given(channel.env.shape);
     const read = channel.env.safeParse(values);
     if (!read.success) {
