@@ -71,7 +71,7 @@ console.log(JSON.stringify({ health, status: posted.status, answer: sent[0] }));
 
 /** TypeScript that uses the API's types as a brand would. */
 const GOOD_TS = `
-import { createSportello, defineChannel, runConversationTests, z, type ChannelAdapter, type Sportello, type Store, type TestReport } from 'sportello';
+import { createSportello, defineChannel, allOrNone, runConversationTests, z, type ChannelAdapter, type Sportello, type Store, type TestReport } from 'sportello';
 
 const adapter: ChannelAdapter = {
   name: 'kiosk',
@@ -84,7 +84,7 @@ export const kiosk = defineChannel({
   name: 'kiosk',
   title: 'Kiosk',
   env: z.object({ KIOSK_KEY: z.string().optional() }),
-  settings: (e) => (e.KIOSK_KEY ? { on: true as const, settings: { key: e.KIOSK_KEY } } : { on: false as const }),
+  settings: (e) => allOrNone('kiosk', e, ['KIOSK_KEY'], () => ({ key: e.KIOSK_KEY! })),
   capabilities: adapter.capabilities,
   create: (settings) => ({ ...adapter, name: settings.key.length > 0 ? 'kiosk' : 'kiosk' }),
 });
