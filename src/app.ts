@@ -1,10 +1,11 @@
 /**
  * @module app
  * The composition root: the only module that meets concrete stores, channels and the
- * classifier. `createSportello(options)` wires one running instance; `main.ts`/the CLI start it.
+ * classifier. `createSportello(options)` wires one instance; `listen()` starts it, `close()`
+ * stops it. It is the package's programmatic entry (src/index.ts) and what `sportello start` runs.
  */
 import type { Server } from 'restify';
-import type { Config } from './config/config.js';
+import { loadConfig, type Config } from './config/config.js';
 import type { LiveKnowledge } from './corpus/knowledge.js';
 import { createKnowledgeSource } from './corpus/knowledge.js';
 import { corpusToExamples } from './corpus/load.js';
@@ -26,6 +27,7 @@ import { registerOperatorApi } from './server/operator-api/index.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
 import { CHANNELS } from './channels/catalog.js';
+import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 
 /** One running Sportello instance. */
@@ -51,13 +53,19 @@ export interface Sportello {
   close(): Promise<void>;
 }
 
-/** Options of `createSportello`; everything but `config` has a production default. */
+/** Options of `createSportello`; each has a production default. */
 export interface SportelloOptions {
-  config: Readonly<Config>;
+  /** The configuration; by default `loadConfig(env, { channels })` with the channel definitions below. */
+  config?: Readonly<Config>;
+  /** The environment the configuration is read from when `config` is not given (default: process.env). */
+  env?: Record<string, string | undefined>;
   clock?: Clock;
   logger?: Logger;
-  /** Extra channel adapters, or replacements of the configured ones by name. */
-  channels?: ChannelAdapter[];
+  /**
+   * A brand's own channels (`defineChannel`: read from the configuration, built when on), or
+   * ready adapters, which are added or replace the configured channel of the same name.
+   */
+  channels?: ReadonlyArray<AnyChannelDefinition | ChannelAdapter>;
   /** A ready store (tests); by default lowdb at config.dataFile, or PostgreSQL with DATABASE_URL. */
   store?: Store;
   bus?: EventBus;
@@ -70,8 +78,10 @@ export interface SportelloOptions {
 }
 
 /** Wires one Sportello instance: store, knowledge, channels, pipeline, sender, desk, HTTP server. */
-export async function createSportello(options: SportelloOptions): Promise<Sportello> {
-  const { config } = options;
+export async function createSportello(options: SportelloOptions = {}): Promise<Sportello> {
+  const definitions = (options.channels ?? []).filter(isDefinition);
+  const adapters = (options.channels ?? []).filter((c): c is ChannelAdapter => !isDefinition(c));
+  const config = options.config ?? loadConfig(options.env ?? process.env, { channels: definitions });
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
 
@@ -118,13 +128,19 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   // channels: every channel of the registry the configuration turns on, then the caller's (which
   // replace same-named ones). Their routes are served by the HTTP server below.
   const channels = new Map<string, ChannelAdapter>();
-  const replaced = new Set((options.channels ?? []).map((adapter) => adapter.name));
-  for (const definition of CHANNELS) {
-    const settings = config.channels[definition.name];
-    if (settings === undefined || replaced.has(definition.name)) continue;
-    channels.set(definition.name, definition.create(settings, { store: theStore, bus: theBus, clock, logger, outbound: config.outbound }));
+  const replaced = new Set(adapters.map((adapter) => adapter.name));
+  try {
+    for (const definition of [...CHANNELS, ...definitions]) {
+      const settings = config.channels[definition.name];
+      if (settings === undefined || replaced.has(definition.name)) continue;
+      channels.set(definition.name, await definition.create(settings, { store: theStore, bus: theBus, clock, logger, outbound: config.outbound }));
+    }
+  } catch (err) {
+    if (!options.knowledge) await knowledge.close();
+    await understandingPool?.close();
+    throw err;
   }
-  for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
+  for (const adapter of adapters) channels.set(adapter.name, adapter);
 
   // Outbound events: recorded in each change's commit, sent by their own dispatcher.
   const webhooks = createWebhookDispatcher({ store: theStore, subscriptions: config.webhooks, clock, logger });
@@ -286,4 +302,9 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       await theStore.close();
     },
   };
+}
+
+/** A channel definition (defineChannel), as opposed to a ready adapter. */
+function isDefinition(channel: AnyChannelDefinition | ChannelAdapter): channel is AnyChannelDefinition {
+  return 'create' in channel && 'env' in channel;
 }

@@ -227,7 +227,7 @@ export interface FaqReviewDeps {
   recorder: EventRecorder;
 }
 
-const REVIEW_USAGE = `usage: sportello faq review [list]
+export const REVIEW_USAGE = `usage: sportello faq review [list]
        sportello faq review show ID
        sportello faq review edit ID [--question TEXT]... [--answer TEXT] [--answer-short TEXT] [--entry ID] [--locale it|en]
        sportello faq review approve ID [--reviewer NAME] [--id ENTRY_ID] [--answer TEXT] [--answer-short TEXT] [--question TEXT]...

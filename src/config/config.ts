@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
-import { CHANNELS } from '../channels/catalog.js';
+import { CHANNELS, checkChannels, type AnyChannelDefinition } from '../channels/catalog.js';
 import { loadSubscriptions, NO_SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions.js';
 import { parseTrustProxy, type TrustProxy } from '../util/client-address.js';
 
@@ -213,8 +213,15 @@ export interface Config {
   channels: Readonly<Record<string, unknown>>;
 }
 
+/** Options of `loadConfig`. */
+export interface LoadConfigOptions {
+  /** A brand's own channels (defineChannel), read from the environment like the registry's. */
+  channels?: readonly AnyChannelDefinition[];
+}
+
 /** Reads and validates the environment; throws ConfigError listing every problem. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined> = process.env, options: LoadConfigOptions = {}): Readonly<Config> {
+  const definitions = options.channels?.length ? checkChannels([...CHANNELS, ...options.channels]) : CHANNELS;
   const given = (shape: object) =>
     Object.fromEntries(Object.entries(env).filter(([k, v]) => k in shape && v !== undefined && v !== ''));
   const problems: string[] = [];
@@ -228,7 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) report(parsed.error.issues, cleaned);
   const channels: Record<string, unknown> = {};
-  for (const channel of CHANNELS) {
+  for (const channel of definitions) {
     const values = given(channel.env.shape);
     const read = channel.env.safeParse(values);
     if (!read.success) {
@@ -245,7 +252,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (env.OUTBOX_CONCURRENCY !== undefined && env.OUTBOX_CONCURRENCY !== '') {
     problems.push(`OUTBOX_CONCURRENCY: replaced by SEND_SLOTS, send slots per channel (SEND_SLOTS=CHANNEL=N,…; channels: ${CHANNELS.map((c) => c.name).join(', ')}); remove it`);
   }
-  const sendSlots = parseSendSlots(e.SEND_SLOTS, problems);
+  const sendSlots = parseSendSlots(e.SEND_SLOTS, definitions, problems);
   if (e.OUTBOUND_CONNECT_TIMEOUT_MS > e.OUTBOUND_TIMEOUT_MS) {
     problems.push('OUTBOUND_CONNECT_TIMEOUT_MS: must not be above OUTBOUND_TIMEOUT_MS');
   }
@@ -302,14 +309,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return deepFreeze(config);
 }
 
-/** Each channel's send slots: its definition's, then SEND_SLOTS (`name=N,…`, names from the registry). */
-function parseSendSlots(spec: string | undefined, problems: string[]): Record<string, number> {
-  const slots: Record<string, number> = Object.fromEntries(CHANNELS.map((c) => [c.name, c.sendSlots]));
+/** Each channel's send slots: its definition's, then SEND_SLOTS (`name=N,…`, names of the known channels). */
+function parseSendSlots(spec: string | undefined, definitions: readonly AnyChannelDefinition[], problems: string[]): Record<string, number> {
+  const slots: Record<string, number> = Object.fromEntries(definitions.flatMap((c) => (c.sendSlots === undefined ? [] : [[c.name, c.sendSlots]])));
   for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^([a-z][a-z0-9_-]*)\s*[=:]\s*(\d+)$/i.exec(part);
-    const channel = m && CHANNELS.find((c) => c.name === m[1]!.toLowerCase());
+    const channel = m && definitions.find((c) => c.name === m[1]!.toLowerCase());
     if (!m) problems.push(`SEND_SLOTS: "${part}" is not CHANNEL=NUMBER`);
-    else if (!channel) problems.push(`SEND_SLOTS: no channel named "${m[1]}" (channels: ${CHANNELS.map((c) => c.name).join(', ')})`);
+    else if (!channel) problems.push(`SEND_SLOTS: no channel named "${m[1]}" (channels: ${definitions.map((c) => c.name).join(', ')})`);
     else if (Number(m[2]) < 1 || Number(m[2]) > 1000) problems.push(`SEND_SLOTS: ${channel.name} needs 1 to 1000 slots (got ${m[2]})`);
     else slots[channel.name] = Number(m[2]);
   }

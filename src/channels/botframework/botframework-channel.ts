@@ -37,6 +37,9 @@ import type { Conversation, InboundMessage, OutboxItem } from '../../core/types.
 import type { Logger } from '../../util/logger.js';
 import { outboundHttpAgent, outboundHttpsAgent, retryAfterAt, type OutboundLimits } from '../../util/outbound.js';
 import { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
+import { BOTFRAMEWORK_CAPABILITIES } from './capabilities.js';
+
+export { BOTFRAMEWORK_CAPABILITIES } from './capabilities.js';
 
 /** Dependencies of the Bot Framework channel. */
 export interface BotFrameworkChannelDeps {
@@ -51,20 +54,6 @@ export interface BotFrameworkChannelDeps {
 
 /** The route the Azure Bot resource's messaging endpoint points at. */
 export const BOTFRAMEWORK_PATH = '/api/messages';
-/** Teams refuses messages over about 28 KB; Web Chat has no limit of its own. */
-const MAX_TEXT = 28000;
-
-/** What Bot Framework channels allow (the conversation-test runner can use the same values). */
-export const BOTFRAMEWORK_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
-  publicReplies: false,
-  privateMessages: true,
-  maxLength: { private: MAX_TEXT, public: MAX_TEXT },
-  measure: (text: string) => text.length,
-  quickReplies: 10,
-  signsPublicReplies: false,
-  maxThread: 1,
-});
-
 const inboundActivitySchema = z.looseObject({
   type: z.string(),
   id: z.string().optional(),

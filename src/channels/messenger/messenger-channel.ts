@@ -27,16 +27,13 @@ import { answerHandshake, verifySignature } from './signature.js';
 import { commentAuthorKey, messengerValues, privateReplyKey, sentPartsKey } from './store-keys.js';
 import { createPsidLinks } from './psid-links.js';
 import { parseWebhook } from './webhook.js';
+import { MAX_COMMENT, MAX_QUICK_REPLIES, MAX_TEXT, MESSENGER_CAPABILITIES, MESSENGER_WINDOW } from './capabilities.js';
+
+export { MESSENGER_CAPABILITIES, MESSENGER_WINDOW } from './capabilities.js';
 
 const HOUR = 3_600_000;
-/** Bot replies: 24 h after the customer's last message. Operators (HUMAN_AGENT): 7 days. */
-export const MESSENGER_WINDOW = { standardMs: 24 * HOUR, humanAgentMs: 7 * 24 * HOUR } as const;
 /** Private replies to a comment: within 7 days of the comment. */
 const PRIVATE_REPLY_MS = 7 * 24 * HOUR;
-const MAX_TEXT = 2000;
-/** Facebook comments accept up to 8,000 characters. */
-const MAX_COMMENT = 8000;
-const MAX_QUICK_REPLIES = 13;
 const MAX_QUICK_REPLY_TITLE = 20;
 const MAX_QUICK_REPLY_PAYLOAD = 1000;
 /** The Page Inbox (Meta Business Suite) app: handing a thread to it hands it to people there. */
@@ -59,19 +56,6 @@ const sendResponseSchema = z.looseObject({
 });
 const commentResponseSchema = z.looseObject({ id: z.string() });
 const privateReplyRecordSchema = z.object({ recipientId: z.string().optional(), at: z.string() });
-
-/** What Messenger and Page comments allow (the conversation-test runner can use the same values). */
-export const MESSENGER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
-  publicReplies: true,
-  privateMessages: true,
-  maxLength: { private: MAX_TEXT, public: MAX_COMMENT },
-  // UTF-16 units: never more than Meta's count of characters, so a fitted text always fits.
-  measure: (text: string) => text.length,
-  quickReplies: MAX_QUICK_REPLIES,
-  signsPublicReplies: false,
-  maxThread: 1,
-  messagingWindow: { ...MESSENGER_WINDOW },
-});
 
 /** Comment ids are `<post or parent id>_<comment id>`; Messenger mids look like `m_…`. */
 export function isCommentId(id: string): boolean {

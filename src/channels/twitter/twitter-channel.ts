@@ -27,8 +27,11 @@ import { createPoller, type PollResult } from './polling.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
 import { chainKey, reachKey, recentTextKey, sentPartsKey, threadKey, twitterValues } from './store-keys.js';
-import { MAX_DM, MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
+import { MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
 import { parseWebhook } from './webhook.js';
+import { TWITTER_CAPABILITIES } from './capabilities.js';
+
+export { TWITTER_CAPABILITIES } from './capabilities.js';
 
 /** How long a reach lookup is trusted: "open" rarely changes, a follow-back may come any minute. */
 export const REACH_TTL_MS = { open: 60 * 60_000, needs_follow: 5 * 60_000, unavailable: 30 * 60_000 } as const;
@@ -90,17 +93,6 @@ function storedJson<T extends z.ZodType>(raw: string | undefined, schema: T): z.
 export function dmComposeLink(brandUserId: string): string {
   return `https://x.com/messages/compose?recipient_id=${encodeURIComponent(brandUserId)}`;
 }
-
-/** What X allows: 280 weighted characters a post (twitter-text), threads of up to 3, no quick replies. */
-export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
-  publicReplies: true,
-  privateMessages: true,
-  maxLength: { public: MAX_POST, private: MAX_DM },
-  measure: weightedLength,
-  quickReplies: 0,
-  signsPublicReplies: true,
-  maxThread: 3,
-});
 
 /** Creates the X channel adapter. */
 export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {

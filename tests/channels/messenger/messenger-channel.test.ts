@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createMessengerChannel, PAGE_INBOX_APP_ID } from '../../../src/channels/messenger/index.js';
+import { createMessengerChannel, PAGE_INBOX_APP_ID } from '../../../src/channels/messenger/messenger-channel.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelAdapter, type FakeClock } from '../../../src/core/ports.js';
 import type { Conversation } from '../../../src/core/types.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createTwitterChannel, dmComposeLink, type TwitterChannel } from '../../../src/channels/twitter/index.js';
+import { createTwitterChannel, dmComposeLink, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
 import type { Conversation, InboundMessage } from '../../../src/core/types.js';
