@@ -6,7 +6,7 @@
  * records what must never happen while it is fed hostile input: unhandled rejections, uncaught
  * exceptions, and error-level log lines (a message that crashed its turn, a route that failed).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -56,8 +56,12 @@ export interface FuzzApp {
   close(): Promise<void>;
 }
 
-/** Starts the instance; operator "Fuzz Admin" (admin) has OPERATOR_PASSWORD. */
-export async function startFuzzApp(): Promise<FuzzApp> {
+/**
+ * Starts the instance; operator "Fuzz Admin" (admin) has OPERATOR_PASSWORD. `ownCorpus`: the
+ * instance gets a copy of faq/ and intents/ (approving a suggestion writes into it) and trains it
+ * itself, instead of sharing the project's.
+ */
+export async function startFuzzApp(options: { ownCorpus?: boolean } = {}): Promise<FuzzApp> {
   const incidents: Incident[] = [];
   const onRejection = (reason: unknown) => incidents.push({ kind: 'unhandledRejection', detail: String((reason as Error)?.stack ?? reason) });
   const onException = (err: Error) => incidents.push({ kind: 'uncaughtException', detail: String(err?.stack ?? err) });
@@ -88,10 +92,15 @@ export async function startFuzzApp(): Promise<FuzzApp> {
   const graph = await createFakeGraphApi({ appSecret: META.appSecret, pageToken: META.pageToken, pageId: META.pageId, clock });
   const connector = await createFakeBotConnector();
   const dir = mkdtempSync(join(tmpdir(), 'sportello-fuzz-'));
+  const corpus = options.ownCorpus ? dir : ROOT;
+  if (options.ownCorpus) {
+    cpSync(join(ROOT, 'faq'), join(dir, 'faq'), { recursive: true });
+    cpSync(join(ROOT, 'intents'), join(dir, 'intents'), { recursive: true });
+  }
   const config = loadConfig({
     SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_DIR: join(ROOT, 'faq'),
-    INTENTS_DIR: join(ROOT, 'intents'),
+    FAQ_DIR: join(corpus, 'faq'),
+    INTENTS_DIR: join(corpus, 'intents'),
     FAQ_WATCH: 'false',
     PORT: '0',
     HOST: '127.0.0.1',
@@ -115,7 +124,7 @@ export async function startFuzzApp(): Promise<FuzzApp> {
   const store = createLowdbStore({ file: config.dataFile, now: () => clock.now().getTime() });
   // The configured X channel, trusting the fake's self-signed certificate; the others as configured.
   const twitter = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, tls: { ca: x.ca } });
-  const app = await createSportello({ config, clock, logger, store, channels: [twitter], outboxPollMs: 50, knowledge: await projectKnowledge() });
+  const app = await createSportello({ config, clock, logger, store, channels: [twitter], outboxPollMs: 50, knowledge: options.ownCorpus ? undefined : await projectKnowledge() });
   const base = await app.listen(0, '127.0.0.1');
   const admin: Operator = {
     id: 'op-fuzz',
