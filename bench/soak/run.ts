@@ -16,9 +16,9 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { systemClock } from '../../src/core/ports.js';
@@ -409,7 +409,7 @@ async function main(): Promise<void> {
   await Promise.all(Object.values(proxies).map((p) => p.close()));
   await Promise.all([x.close(), graph.close(), connector.close()]);
   postgres.stop();
-  if (existsSync(caFile)) rmSync(caFile);
+  rmSync(dirname(caFile), { recursive: true, force: true });
   process.exit(0);
 }
 
