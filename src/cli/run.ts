@@ -194,7 +194,7 @@ async function test(args: string[], io: Io): Promise<number> {
   loadEnv();
   const { runConversationTests } = await import('../testing/conversation-tests.js');
   const report = await runConversationTests(paths, {
-    onFailure: (f) => io.stdout.write(`FAIL ${f.file}${f.turn ? ` turn ${f.turn}` : ''}: ${f.message}\n`),
+    onFailure: (f) => io.stdout.write(`FAIL ${f.file}${f.line ? `:${f.line}:${f.column ?? 1}` : ''}${f.turn ? ` turn ${f.turn}` : ''}: ${f.message}\n`),
   });
   io.stdout.write(`${report.passed} passed, ${report.failed} failed\n`);
   return report.failed > 0 ? 1 : 0;

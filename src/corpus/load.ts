@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { faqLabel, intentLabel, type Corpus, type FaqEntry, type IntentDef } from '../core/corpus.js';
 import { CorpusError, type CorpusProblem } from '../core/errors.js';
@@ -57,6 +57,22 @@ interface ParsedFile {
   locale: Language | undefined;
   /** The file sets a locale, but not a valid one (already reported). */
   localeInvalid: boolean;
+}
+
+/** The first alias whose anchor is not set before it (where `toJS` fails), if any. */
+function findUnresolvedAlias(doc: Document.Parsed): { range?: [number, number, number] | null } | undefined {
+  const anchors = new Set<string>();
+  let found: { range?: [number, number, number] | null } | undefined;
+  visit(doc, {
+    Node(_key, node) {
+      if (found) return visit.BREAK;
+      if (isAlias(node)) {
+        if (!anchors.has(node.source)) found = node;
+      } else if (node.anchor) anchors.add(node.anchor);
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Lists `*.yaml` / `*.yml` files under `dir`, recursively, sorted, relative with `/`. */
@@ -208,7 +224,16 @@ async function parseYamlFile(
     problems.push({ file: file.display, line: 1, column: 1, message: 'the file is empty' });
     return file;
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // Parsed, but not turned into data: an alias before its anchor, too many aliases (a YAML bomb).
+    const node = findUnresolvedAlias(doc);
+    const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
+    problems.push({ file: file.display, line, column: col, message: `YAML error: ${(err as Error).message.split('\n')[0]}` });
+    return file;
+  }
   const parsed = schema.safeParse(raw);
   if (parsed.success) {
     file.items = 'entries' in parsed.data ? parsed.data.entries : parsed.data.intents;

@@ -12,16 +12,45 @@ import type { ClientAddress } from '../util/client-address.js';
 /** Largest request body accepted (webhooks and API calls are small). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Reads the whole request body as bytes; rejects bodies over MAX_BODY_BYTES. */
-export async function readRawBody(req: Request): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as unknown as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw Object.assign(new Error('request body too large'), { statusCode: 413 });
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/** Past this, an oversized body is no longer read to its end: the connection is dropped instead. */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads the whole request body as bytes; rejects bodies over MAX_BODY_BYTES (413). The rest of an
+ * oversized body is still read and dropped, so the keep-alive connection stays in step: answering
+ * while unread bytes sit in it made the next request on that connection hang and fail (and
+ * leaving a `for await` loop early destroys the request). A body larger still (MAX_DRAIN_BYTES)
+ * is not worth reading: its connection is dropped.
+ */
+export function readRawBody(req: Request): Promise<Buffer> {
+  const stream = req as unknown as NodeJS.ReadableStream & { socket?: { destroy(): void } };
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (error?: Error) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      if (error) reject(error);
+      else if (size > MAX_BODY_BYTES) reject(Object.assign(new Error('request body too large'), { statusCode: 413 }));
+      else resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > MAX_DRAIN_BYTES) {
+        // Not worth reading on: the connection is dropped (the sender gets no answer).
+        stream.socket?.destroy();
+        finish();
+      }
+      // between the two: read and dropped, so the connection stays in step
+    };
+    const onEnd = () => finish();
+    const onError = (error: Error) => finish(error);
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
 }
 
 /** Reads and parses a JSON body; undefined for an empty body, an error with status 400 when malformed. */

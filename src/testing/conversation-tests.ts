@@ -7,12 +7,12 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { createSportello } from '../app.js';
 import { loadConfig, parseSchedule, type Config } from '../config/config.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../corpus/knowledge.js';
-import { corpusToExamples } from '../corpus/load.js';
+import { corpusToExamples, locatePath } from '../corpus/load.js';
 import { trainUnderstander } from '../classifier/index.js';
 import { createFakeClock, type Store } from '../core/ports.js';
 import { CONVERSATION_STATES } from '../core/state.js';
@@ -113,6 +113,16 @@ export interface TestFailure {
   file: string;
   turn: number;
   message: string;
+  /** Where in the file, for an invalid file (turn 0). */
+  line?: number;
+  column?: number;
+}
+
+/** An invalid test file, with where the problem is. */
+class InvalidTestFile extends Error {
+  constructor(message: string, readonly line: number, readonly column: number) {
+    super(message);
+  }
 }
 
 /** The runner's result. */
@@ -160,8 +170,8 @@ export async function runConversationTests(
   );
   const baseConfig: Config = { ...loadConfig({ ...env, FAQ_WATCH: 'false', LOG_LEVEL: 'silent' }), channels: {} };
 
-  const fail = (file: string, turn: number, message: string, failures: TestFailure[]) => {
-    const failure = { file: relative(root, file) || file, turn, message };
+  const fail = (file: string, turn: number, message: string, failures: TestFailure[], at?: { line: number; column: number }) => {
+    const failure: TestFailure = { file: relative(root, file) || file, turn, message, ...at };
     failures.push(failure);
     options.onFailure?.(failure);
   };
@@ -170,14 +180,36 @@ export async function runConversationTests(
     const failures: TestFailure[] = [];
     let test: ConversationTest;
     try {
-      const doc = parseDocument(readFileSync(file, 'utf8'));
-      if (doc.errors.length > 0) throw new Error(doc.errors.map((e) => e.message).join('; '));
+      const lineCounter = new LineCounter();
+      const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
+      if (doc.errors.length > 0) {
+        const first = doc.errors[0]!.linePos?.[0] ?? { line: 1, col: 1 };
+        throw new InvalidTestFile(doc.errors.map((e) => e.message.split('\n')[0]).join('; '), first.line, first.col);
+      }
       const parsed = conversationTestSchema.safeParse(doc.toJS());
-      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const at = locatePath(doc, lineCounter, issue.path.filter((k): k is string | number => typeof k !== 'symbol'));
+        throw new InvalidTestFile(parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; '), at.line, at.col);
+      }
       test = parsed.data;
-      channelCustomer(test);
+      // What the schema cannot see: the channel's own customer settings, the schedule, the date.
+      const check = (keys: string[], run: () => void) => {
+        try {
+          run();
+        } catch (err) {
+          const at = locatePath(doc, lineCounter, keys);
+          throw new InvalidTestFile(`${keys.join('.')}: ${(err as Error).message}`, at.line, at.col);
+        }
+      };
+      check(['customer'], () => channelCustomer(test));
+      check(['settings', 'business_hours'], () => test.settings?.business_hours && parseSchedule(test.settings.business_hours));
+      check(['clock'], () => {
+        if (test.clock !== undefined && Number.isNaN(new Date(test.clock).getTime())) throw new Error(`not a date: ${String(test.clock)}`);
+      });
     } catch (err) {
-      fail(file, 0, `invalid test file: ${(err as Error).message}`, failures);
+      const at = err instanceof InvalidTestFile ? { line: err.line, column: err.column } : { line: 1, column: 1 };
+      fail(file, 0, `invalid test file: ${(err as Error).message}`, failures, at);
       report.failed += 1;
       report.failures.push(...failures);
       continue;

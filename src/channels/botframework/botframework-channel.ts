@@ -256,6 +256,13 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
       log.warn({ serviceUrl: raw.data.serviceUrl }, 'botframework: local-only mode refused a non-loopback serviceUrl');
       return { status: 403, body: { error: 'local-only mode: serviceUrl must be a loopback address' } };
     }
+    if (raw.data.type === ActivityTypes.Message) {
+      // Every answer goes out through the conversation reference kept with the message: one that
+      // could never be answered (no channel, a locale or bot id that is not a string) is refused
+      // now, rather than accepted and its replies given up later.
+      const reference = conversationReferenceSchema.safeParse(JSON.parse(JSON.stringify(TurnContext.getConversationReference(json as Partial<Activity>))));
+      if (!reference.success) return { status: 400, body: { error: `the activity cannot be answered: ${z.prettifyError(reference.error)}` } };
+    }
     if (hasCredentials && !req.headers.authorization) {
       // botbuilder would refuse it too, after printing a stack trace to stderr for every probe.
       log.warn({ remoteAddress: req.remoteAddress }, 'botframework: request without a Bot Framework token refused');
