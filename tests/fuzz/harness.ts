@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createSportello, type Sportello } from '../../src/app.js';
-import { createTwitterChannel, type TwitterSettings } from '../../src/channels/twitter/index.js';
+import type { TwitterSettings } from '../../src/channels/twitter/index.js';
+import { createTwitterChannel } from '../../src/channels/twitter/twitter-channel.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createFakeClock, type FakeClock } from '../../src/core/ports.js';
 import type { Operator } from '../../src/core/types.js';
@@ -123,7 +124,7 @@ export async function startFuzzApp(options: { ownCorpus?: boolean } = {}): Promi
   });
   const store = createLowdbStore({ file: config.dataFile, now: () => clock.now().getTime() });
   // The configured X channel, trusting the fake's self-signed certificate; the others as configured.
-  const twitter = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, tls: { ca: x.ca } });
+  const twitter = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: config.outbound, tls: { ca: x.ca } });
   const app = await createSportello({ config, clock, logger, store, channels: [twitter], outboxPollMs: 50, knowledge: options.ownCorpus ? undefined : await projectKnowledge() });
   const base = await app.listen(0, '127.0.0.1');
   const admin: Operator = {
