@@ -145,7 +145,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     },
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
-    queueInfo: ({ reason, enqueuedAt, vip }) => computeQueueInfo({ reason, enqueuedAt, vip }, hours, config),
+    queueInfo: (input) => computeQueueInfo(input, hours, config),
     queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
     sender,
     typingDelayMs: options.typingDelayMs,
