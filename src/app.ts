@@ -204,6 +204,19 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     })().catch((err: unknown) => logger.warn({ err, event: event.type }, 'channel notification failed'));
   });
 
+  // An operator writes: every instance tells the customer's pages it serves (a web chat visitor
+  // may be connected to an instance other than the operator's).
+  const unsubscribeComposing = theBus.subscribe((event) => {
+    if (event.type !== 'operator.composing') return;
+    void (async () => {
+      const conversation = await theStore.conversations.get(event.conversationId);
+      const adapter = conversation ? channels.get(conversation.channel) : undefined;
+      if (!conversation || !adapter?.composing) return;
+      const operator = await theStore.directory.getOperator(event.operatorId);
+      if (operator) await adapter.composing(conversation, { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials });
+    })().catch((err: unknown) => logger.warn({ err }, 'could not show an operator typing'));
+  });
+
   let closed = false;
   return {
     config,
@@ -247,6 +260,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();
       unsubscribe();
+      unsubscribeComposing();
       if (!options.knowledge) await knowledge.close();
       await understandingPool?.close();
       await theBus.close();

@@ -18,7 +18,9 @@ export type DomainEvent =
   | { type: 'privacy.flagged'; conversationId: string; messageId: string; at: string }
   | { type: 'corpus.reloaded'; version: string; at: string }
   | { type: 'corpus.failed'; problems: string[]; at: string }
-  | { type: 'suggestion.created'; suggestionId: string; at: string };
+  | { type: 'suggestion.created'; suggestionId: string; at: string }
+  /** The operator holding a conversation is writing a reply (nothing stored; channels show it where they can). */
+  | { type: 'operator.composing'; conversationId: string; operatorId: string; at: string };
 
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];
