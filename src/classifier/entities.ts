@@ -3,9 +3,10 @@
  * Finds data in a customer's message as people write it: email (plus tags, subdomains), phone
  * (Italian and international, any common punctuation, validated by libphonenumber-js), IBAN
  * (with or without spaces, validated by ibantools), payment card (spaces or dashes, Luhn checked),
- * codice fiscale (any case, check character verified), order number (brand pattern), customer
- * code (an account-like code next to words such as "codice cliente", "account number") and
- * dates. The privacy guard redacts the private kinds; values must never be logged.
+ * codice fiscale (any case, check character verified), order number (the brand's pattern, or
+ * an account-like code next to "ordine", "order number" in any format), customer code (an
+ * account-like code next to words such as "codice cliente", "account number", before or after
+ * them) and dates. The privacy guard redacts the private kinds; values must never be logged.
  */
 import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js/core';
 // The full ("max") metadata: it knows each country's number types, so a brand's toll-free line is told apart.
@@ -120,7 +121,12 @@ const DATE_PATTERNS: RegExp[] = [
  * looked for in the few tokens after one of them ("codice cliente: 00123456", "numero di
  * contratto n. 2024/778812", "my account number is AB1234567").
  */
-const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero)(?![\p{L}\p{N}_])/giu;
+const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero|ordine|ordinazione|order)(?![\p{L}\p{N}_])/giu;
+/**
+ * Keywords that announce an order: the code next to them is an order number whatever the brand's
+ * pattern ("il mio ordine è 4455-8890", "order number 10234567"), so another brand's format counts.
+ */
+const ORDER_KEYWORD = /^ord/i;
 /** "numero", "number": keywords that also announce phone numbers, so phones are looked for first. */
 const WEAK_KEYWORD = /^num/i;
 /** Words before a keyword that make it announce something else: "order number", "tracking number", "numero di telefono". */
@@ -131,7 +137,7 @@ const NOT_A_CUSTOMER_CODE = new Set([
   'telefono', 'phone', 'cellulare', 'mobile', 'tel', 'carta', 'card', 'pezzi', 'pieces', 'volte', 'times',
 ]);
 /** What may follow a number that makes it a price, a quantity or a share, never a code. */
-const UNIT_AFTER = /^\s*(?:%|€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|pezzi\b|pz\b|pieces\b|pcs\b|kg\b|g\b|cm\b|mm\b|ml\b|ore\b|hours\b|giorni\b|days\b)/i;
+const UNIT_AFTER = /^\s*(?:%|€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|pezzi\b|pz\b|pieces\b|pcs\b|items?\b|articoli\b|units?\b|unità|kg\b|g\b|cm\b|mm\b|ml\b|ore\b|hours\b|giorni\b|days\b)/i;
 /** Words that "announce" nothing else: the code still follows ("il mio codice cliente è", "customer ID no."). */
 const CODE_FILLERS = new Set([
   'di', 'del', 'della', 'dello', 'd', 'mio', 'mia', 'il', 'lo', 'la', 'è', 'e', 'é', 'sono', 'sarebbe', 'ecco', 'seguente',
@@ -322,6 +328,11 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   return found.sort((a, b) => a.start - b.start);
 }
 
+/** What a code next to the keyword `k` is: an order number next to "ordine"/"order", else a customer code. */
+function codeKind(k: RegExpExecArray): Kind {
+  return ORDER_KEYWORD.test(k[0]) ? 'order_number' : 'customer_code';
+}
+
 /** True when the keyword `k` announces something else: "order number", "tracking number", "phone number". */
 function announcesSomethingElse(text: string, k: RegExpExecArray): boolean {
   const previous = /(\p{L}+)[^\p{L}\p{N}]{1,3}$/u.exec(text.slice(Math.max(0, k.index - 24), k.index))?.[1];
@@ -349,7 +360,7 @@ function findCustomerCode(text: string, k: RegExpExecArray, add: (kind: Kind, st
     if (!t) return false;
     const token = t[0];
     if (/\d/.test(token)) {
-      if (isCodeAt(text, token, t.index)) add('customer_code', t.index, t.index + token.length);
+      if (isCodeAt(text, token, t.index)) add(codeKind(k), t.index, t.index + token.length);
       return true; // a number that is not a code (a quantity, a price) ends the look
     }
     if (!CODE_FILLERS.has(token.toLowerCase()) && !/^[:#°.='’-]$/.test(token)) return false;
@@ -389,7 +400,7 @@ function findCustomerCodeBefore(text: string, k: RegExpExecArray, add: (kind: Ki
       // "ordine BR-1234567 codice …", "fiscale": a code that some other word announces is not this one.
       const previous = before[i - 1]?.[0].toLowerCase();
       if (previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous)) return;
-      if (isCodeAt(text, token, t.index)) add('customer_code', t.index, t.index + token.length);
+      if (isCodeAt(text, token, t.index)) add(codeKind(k), t.index, t.index + token.length);
       return;
     }
     if (!CODE_FILLERS.has(token.toLowerCase()) && !/^[:#°.='’(),-]$/.test(token)) return;

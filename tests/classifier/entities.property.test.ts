@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { detectEntities } from '../../src/classifier/entities.js';
-import { cardCase, cfCase, codeTail, compose, customerCodeBeforeCase, customerCodeCase, emailCase, FRAMES, ibanCase, lookAlike, phoneCase, type PrivateCase } from '../helpers/entity-cases.js';
+import { cardCase, cfCase, codeTail, compose, customerCodeBeforeCase, customerCodeCase, orderNumberCase, emailCase, FRAMES, ibanCase, lookAlike, phoneCase, type PrivateCase } from '../helpers/entity-cases.js';
 
 const SEED = Number(process.env.SEED ?? 20261203);
 const RUNS = Number(process.env.RUNS ?? 300);
@@ -34,6 +34,7 @@ describe('detectEntities on generated messages', () => {
   findsExactly('email (plus tags, subdomains, any case)', emailCase);
   findsExactly('codice fiscale (upper or lower case, with omocodia)', cfCase);
   findsExactly('customer code next to codice/cliente/contratto/pratica/account/customer/number', customerCodeCase);
+  findsExactly('order number in another brand\'s format next to ordine/order ("il mio ordine è 4455-8890", "order #A1234567")', orderNumberCase);
   findsExactly('customer code written before its keyword ("7700111222 è il mio codice cliente", "AB123456 is my customer code")', customerCodeBeforeCase);
 
   it('flags nothing private in messages with only prices, dates, times, quantities, ranges, years, percentages and product codes', () => {

@@ -246,6 +246,16 @@ export const customerCodeCase: fc.Arbitrary<PrivateCase> = fc
   .tuple(fc.constantFrom(...CODE_LEADS), customerCode)
   .map(([lead, value]) => ({ kind: 'customer_code', lead, value }));
 
+const ORDER_LEADS = [
+  'ordine ', 'il mio ordine è ', 'ordine n. ', 'ordine n° ', "numero d'ordine ", 'numero ordine: ', 'ordine #',
+  'order ', 'order number ', 'my order no. ', 'order #', 'order ID: ',
+];
+
+/** An order number in another brand's format, announced by "ordine"/"order" (the default pattern is BR-/ORD-). */
+export const orderNumberCase: fc.Arbitrary<PrivateCase> = fc
+  .tuple(fc.constantFrom(...ORDER_LEADS), customerCode)
+  .map(([lead, value]) => ({ kind: 'order_number', lead, value }));
+
 /** What people write after a code they give first ("7700111222 è il mio codice cliente"). */
 const CODE_TAILS = [
   ' è il mio codice cliente', ' è il codice cliente', ' (codice cliente)', ', codice cliente', ' - numero cliente',
@@ -262,7 +272,7 @@ export const customerCodeBeforeCase: fc.Arbitrary<PrivateCase> = fc
   .map(([value, tail]) => ({ kind: 'customer_code', lead: '', value, tail }));
 
 /** Any private case. */
-export const privateCase: fc.Arbitrary<PrivateCase> = fc.oneof(phoneCase, ibanCase, cardCase, emailCase, cfCase, customerCodeCase, customerCodeBeforeCase);
+export const privateCase: fc.Arbitrary<PrivateCase> = fc.oneof(phoneCase, ibanCase, cardCase, emailCase, cfCase, customerCodeCase, customerCodeBeforeCase, orderNumberCase);
 
 // ───────────────────────────── look-alikes ─────────────────────────────
 
