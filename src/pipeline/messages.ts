@@ -60,8 +60,8 @@ export const MESSAGES = {
     en: 'To help you we need some personal details, which are best kept out of public view: send us a private message (DM), or follow us so we can write to you.',
   },
   dmOpener: {
-    it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per un ordine, il numero d’ordine) e un collega ti risponderà.',
-    en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for an order, the order number) and a colleague will answer you.',
+    it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per esempio il numero d’ordine o il codice cliente) e un collega ti risponderà.',
+    en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for example your order number or customer code) and a colleague will answer you.',
   },
   privacyWarning: {
     it: 'Attenzione: il tuo messaggio contiene dati personali visibili a tutti. Ti consigliamo di cancellarlo e di continuare con noi in messaggio privato (DM), dove possiamo aiutarti in sicurezza.',
