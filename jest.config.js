@@ -1,4 +1,7 @@
-/** Jest runs the TypeScript ESM sources directly through @swc/jest; `tsc --noEmit` type-checks in `npm test`. */
+/**
+ * Jest runs the TypeScript ESM sources directly through @swc/jest; `tsc --noEmit` type-checks in `npm test`.
+ * The global setup builds dist/ when it is stale, for the tests that start bin/sportello.js.
+ */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -6,6 +9,7 @@ export default {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
   },
+  globalSetup: '<rootDir>/tests/global-setup.js',
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   testTimeout: 30000,
   maxWorkers: 2,

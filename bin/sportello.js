@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (tsx), so `npm install` then `npm start` needs no build step.
-import { register } from 'tsx/esm/api';
+// The `sportello` command: runs the compiled CLI in dist/ (`npm run build`; `npm install` builds it).
+import { existsSync } from 'node:fs';
 
 // restify 11 reads process.binding('http_parser') once (DEP0111): harmless, and not the user's concern.
 const emitWarning = process.emitWarning;
@@ -10,5 +10,14 @@ process.emitWarning = function filterWarnings(warning, ...rest) {
   return emitWarning.call(process, warning, ...rest);
 };
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+// In a checkout (scripts/ is not in the package): say so when the sources changed since the build.
+const builder = new URL('../scripts/build.mjs', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('sportello: dist/ is missing: run `npm run build` (or `npm install`) first\n');
+  process.exit(1);
+}
+if (existsSync(builder) && (await import(builder.href)).isStale()) {
+  process.stderr.write('sportello: warning: src/ changed since the last build; run `npm run build` to use the changes\n');
+}
+await import(main.href);

@@ -1,10 +1,11 @@
 /**
  * @module app
  * The composition root: the only module that meets concrete stores, channels and the
- * classifier. `createSportello(options)` wires one running instance; `main.ts`/the CLI start it.
+ * classifier. `createSportello(options)` wires one instance; `listen()` starts it, `close()`
+ * stops it. It is the package's programmatic entry (src/index.ts) and what `sportello start` runs.
  */
 import type { Server } from 'restify';
-import type { Config } from './config/config.js';
+import { loadConfig, type Config } from './config/config.js';
 import type { LiveKnowledge } from './corpus/knowledge.js';
 import { createKnowledgeSource } from './corpus/knowledge.js';
 import { corpusToExamples } from './corpus/load.js';
@@ -19,12 +20,14 @@ import { createBusinessHours, describeWhen, type BusinessHours } from './handoff
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
+import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type WebhookDispatcher } from './events/index.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createHttpServer, createMetrics } from './server/server.js';
+import { createHttpServer, createMetrics, registerSenderMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
 import { CHANNELS } from './channels/catalog.js';
+import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 
 /** One running Sportello instance. */
@@ -36,6 +39,10 @@ export interface Sportello {
   knowledge: LiveKnowledge;
   pipeline: Pipeline;
   sender: OutboxSender;
+  /** Sends outbound events (webhooks) to the subscriptions of WEBHOOKS_FILE. */
+  webhooks: WebhookDispatcher;
+  /** Makes changes' outbound event deliveries (the CLI's approvals use it too). */
+  recorder: EventRecorder;
   desk: OperatorDesk;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
@@ -46,13 +53,19 @@ export interface Sportello {
   close(): Promise<void>;
 }
 
-/** Options of `createSportello`; everything but `config` has a production default. */
+/** Options of `createSportello`; each has a production default. */
 export interface SportelloOptions {
-  config: Readonly<Config>;
+  /** The configuration; by default `loadConfig(env, { channels })` with the channel definitions below. */
+  config?: Readonly<Config>;
+  /** The environment the configuration is read from when `config` is not given (default: process.env). */
+  env?: Record<string, string | undefined>;
   clock?: Clock;
   logger?: Logger;
-  /** Extra channel adapters, or replacements of the configured ones by name. */
-  channels?: ChannelAdapter[];
+  /**
+   * A brand's own channels (`defineChannel`: read from the configuration, built when on), or
+   * ready adapters, which are added or replace the configured channel of the same name.
+   */
+  channels?: ReadonlyArray<AnyChannelDefinition | ChannelAdapter>;
   /** A ready store (tests); by default lowdb at config.dataFile, or PostgreSQL with DATABASE_URL. */
   store?: Store;
   bus?: EventBus;
@@ -65,8 +78,10 @@ export interface SportelloOptions {
 }
 
 /** Wires one Sportello instance: store, knowledge, channels, pipeline, sender, desk, HTTP server. */
-export async function createSportello(options: SportelloOptions): Promise<Sportello> {
-  const { config } = options;
+export async function createSportello(options: SportelloOptions = {}): Promise<Sportello> {
+  const definitions = (options.channels ?? []).filter(isDefinition);
+  const adapters = (options.channels ?? []).filter((c): c is ChannelAdapter => !isDefinition(c));
+  const config = options.config ?? loadConfig(options.env ?? process.env, { channels: definitions });
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
 
@@ -113,15 +128,34 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   // channels: every channel of the registry the configuration turns on, then the caller's (which
   // replace same-named ones). Their routes are served by the HTTP server below.
   const channels = new Map<string, ChannelAdapter>();
-  const replaced = new Set((options.channels ?? []).map((adapter) => adapter.name));
-  for (const definition of CHANNELS) {
-    const settings = config.channels[definition.name];
-    if (settings === undefined || replaced.has(definition.name)) continue;
-    channels.set(definition.name, definition.create(settings, { store: theStore, bus: theBus, clock, logger }));
+  const replaced = new Set(adapters.map((adapter) => adapter.name));
+  try {
+    for (const definition of [...CHANNELS, ...definitions]) {
+      const settings = config.channels[definition.name];
+      if (settings === undefined || replaced.has(definition.name)) continue;
+      channels.set(definition.name, await definition.create(settings, { store: theStore, bus: theBus, clock, logger, outbound: config.outbound }));
+    }
+  } catch (err) {
+    if (!options.knowledge) await knowledge.close();
+    await understandingPool?.close();
+    throw err;
   }
-  for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
+  for (const adapter of adapters) channels.set(adapter.name, adapter);
 
-  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency });
+  // Outbound events: recorded in each change's commit, sent by their own dispatcher.
+  const webhooks = createWebhookDispatcher({ store: theStore, subscriptions: config.webhooks, clock, logger });
+  const recorder = createEventRecorder({ subscriptions: config.webhooks, clock, orderNumberPattern: config.nlu.orderNumberPattern, onRecorded: () => webhooks.kick() });
+  const sender = createOutboxSender({
+    store: theStore,
+    bus: theBus,
+    clock,
+    logger,
+    channels,
+    pollMs: options.outboxPollMs,
+    sendSlots: config.sendSlots,
+    // A send may make a few calls (a late check, a thread's parts), each within the outbound timeout.
+    sendDeadlineMs: 2 * config.outbound.timeoutMs + 1000,
+  });
   const pipeline = createPipeline({
     store: theStore,
     bus: theBus,
@@ -148,6 +182,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     queueInfo: (input) => computeQueueInfo(input, hours, config),
     queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
     sender,
+    recorder,
     typingDelayMs: options.typingDelayMs,
   });
   const desk = createOperatorDesk({
@@ -158,6 +193,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     channels,
     knowledge,
     sender,
+    recorder,
     suggest: async ({ caseId, customerMessages, operatorAnswer, operator, conversation }) =>
       suggestFromCase({
         caseId,
@@ -189,8 +225,17 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       },
     });
   }
-  const server = createHttpServer({ channels, pipeline, logger, metrics, isReady: () => ready });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours });
+  registerSenderMetrics(metrics.registry, sender);
+  const server = createHttpServer({
+    channels,
+    pipeline,
+    logger,
+    metrics,
+    isReady: () => ready,
+    trustProxy: config.trustProxy,
+    sending: () => sender.health(),
+  });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);
@@ -226,6 +271,8 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     knowledge,
     pipeline,
     sender,
+    webhooks,
+    recorder,
     desk,
     hours,
     channels,
@@ -238,6 +285,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       const recovered = await pipeline.recover();
       if (recovered > 0) logger.info({ recovered }, 'processed messages accepted before a restart');
       sender.start();
+      webhooks.start();
       for (const adapter of channels.values()) await adapter.start?.({ receive: async (msg) => void (await pipeline.accept(msg)), store: theStore });
       ready = true;
       const address = server.address();
@@ -259,6 +307,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       await pipeline.idle();
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();
+      await webhooks.stop();
       unsubscribe();
       unsubscribeComposing();
       if (!options.knowledge) await knowledge.close();
@@ -267,4 +316,9 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       await theStore.close();
     },
   };
+}
+
+/** A channel definition (defineChannel), as opposed to a ready adapter. */
+function isDefinition(channel: AnyChannelDefinition | ChannelAdapter): channel is AnyChannelDefinition {
+  return 'create' in channel && 'env' in channel;
 }

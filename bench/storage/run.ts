@@ -138,7 +138,7 @@ try {
   let claimed = 0;
   const start = performance.now();
   for (;;) {
-    const items = await store.outbox.claim(Date.now(), 50, 60_000);
+    const items = await store.outbox.claim(Date.now(), { test: 50 }, 60_000);
     if (!items.length) break;
     claimed += items.length;
     await Promise.all(items.map((o) => store.outbox.complete(o.id, { status: 'sent', platformId: 'p', at: new Date().toISOString() })));

@@ -3,16 +3,19 @@
  * The channels of the registry as a checked list: config reads their variables, the composition
  * root builds the enabled ones, the conversation-test runner plays them.
  */
-import type { AnyChannelDefinition } from './definition.js';
+import { channelDefinitionProblems, type AnyChannelDefinition } from './definition.js';
 import * as registry from './registry.js';
 
-/** Checks the registry: every entry a definition, names and variables each claimed once. */
+export type { AnyChannelDefinition } from './definition.js';
+
+/** Checks channel definitions (the registry's, with a brand's own): each valid, names and variables each claimed once. */
 export function checkChannels(definitions: readonly AnyChannelDefinition[]): readonly AnyChannelDefinition[] {
   const names = new Map<string, string>();
   const variables = new Map<string, string>();
   for (const d of definitions) {
-    if (!d || typeof d.name !== 'string' || typeof d.create !== 'function' || typeof d.settings !== 'function' || !d.env?.shape) {
-      throw new Error('src/channels/registry.ts lists something that is not a channel definition (defineChannel)');
+    const problems = channelDefinitionProblems(d);
+    if (problems.length > 0) {
+      throw new Error(`not a channel definition (defineChannel)${typeof d?.name === 'string' ? ` ${d.name}` : ''}: ${problems.join('; ')}`);
     }
     for (const name of [d.name, ...(d.aliases ?? [])]) {
       const other = names.get(name.toLowerCase());

@@ -14,6 +14,7 @@ export interface ChannelValues {
   get(key: string): Promise<string | undefined>;
   /** `ttlMs`: how long the value is worth keeping (a cache); the store forgets it after that. */
   set(key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
 }
 
 /** The values of the channel `namespace` in `store`. */
@@ -21,5 +22,6 @@ export function channelValues(store: ValuesStore, namespace: string): ChannelVal
   return {
     get: (key) => store.values.get(namespace, key),
     set: (key, value, options) => store.values.set(namespace, key, value, options),
+    delete: (key) => store.values.delete(namespace, key),
   };
 }

@@ -76,7 +76,11 @@ interface PoolWorker {
   waiting: Map<number, Waiting>;
 }
 
-const ENTRY = new URL('./understanding-worker-entry.mjs', import.meta.url);
+// Compiled (dist/), the worker runs its own module; from the TypeScript sources (tests, benchmarks)
+// it starts from an entry that registers tsx first (worker threads do not inherit the loader).
+const ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./understanding-worker-entry.mjs', import.meta.url)
+  : new URL('./understanding-worker.js', import.meta.url);
 
 /** Starts `options.threads` understanding workers. */
 export function createUnderstandingPool(options: UnderstandingPoolOptions = {}): UnderstandingPool {

@@ -23,7 +23,7 @@ const argsSchema = z.object({
 });
 
 const VALUED = ['threshold', 'lang', 'kshot', 'seed'];
-const USAGE = 'usage: sportello eval [PATH] [--json] [--threshold N] [--lang it|en] [--kshot K [--seed S]]';
+export const EVAL_USAGE = 'usage: sportello eval [PATH] [--json] [--threshold N] [--lang it|en] [--kshot K [--seed S]]';
 
 function parseArgs(argv: readonly string[]): z.infer<typeof argsSchema> {
   const raw: Record<string, unknown> = { json: false };
@@ -97,7 +97,7 @@ export async function runEval(
   try {
     args = parseArgs(argv);
   } catch (e) {
-    io.stderr.write(`sportello eval: ${(e as Error).message}\n${USAGE}\n`);
+    io.stderr.write(`sportello eval: ${(e as Error).message}\n${EVAL_USAGE}\n`);
     return 2;
   }
   try {

@@ -16,6 +16,7 @@ import type { FaqSuggestion, Language } from '../core/types.js';
 import { corpusToExamples, inspectCorpus, type CorpusInspection, type SourcePosition } from '../corpus/load.js';
 import { approveSuggestion, editSuggestion, previewChange, SuggestionError, type SuggestionChange, type SuggestionEdits } from '../corpus/suggestions.js';
 import { CHANNELS } from '../channels/catalog.js';
+import { recordApproval, type EventRecorder } from '../events/recorder.js';
 import type { AnyChannelDefinition } from '../channels/definition.js';
 
 /** The streams a command writes to (the CLI's `Io`). */
@@ -222,9 +223,11 @@ export interface FaqReviewDeps {
   clock: Clock;
   /** For re-validating the corpus before a write (default: `intents/` next to the FAQ folder). */
   intentsDir?: string;
+  /** Makes an approval's outbound event deliveries (faq.approved), written with it. */
+  recorder: EventRecorder;
 }
 
-const REVIEW_USAGE = `usage: sportello faq review [list]
+export const REVIEW_USAGE = `usage: sportello faq review [list]
        sportello faq review show ID
        sportello faq review edit ID [--question TEXT]... [--answer TEXT] [--answer-short TEXT] [--entry ID] [--locale it|en]
        sportello faq review approve ID [--reviewer NAME] [--id ENTRY_ID] [--answer TEXT] [--answer-short TEXT] [--question TEXT]...
@@ -382,7 +385,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
       ...(values.question !== undefined ? { questions: values.question } : {}),
     };
     const { file } = await approveSuggestion(suggestion, { faqDir: deps.faqDir, intentsDir: deps.intentsDir, reviewer, clock: deps.clock, edits });
-    await deps.store.suggestions.update(id, {
+    await recordApproval(deps.store, deps.recorder, suggestion, {
       status: 'approved',
       reviewedBy: reviewer,
       reviewedAt,

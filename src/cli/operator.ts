@@ -11,7 +11,7 @@ import { hashPassword, MIN_PASSWORD_LENGTH } from '../handoff/auth.js';
 import { newId } from '../util/ids.js';
 import type { Io } from './run.js';
 
-const USAGE = `usage: sportello operator add --name NAME --initials MR --role agent|admin   (password from stdin)
+export const OPERATOR_USAGE = `usage: sportello operator add --name NAME --initials MR --role agent|admin   (password from stdin)
        sportello operator list
 `;
 
@@ -98,7 +98,7 @@ async function add(args: string[], io: Io, deps: { store: Store; clock: Clock })
   const parsed = parseAddArgs(args);
   if (!parsed.ok) {
     for (const message of parsed.messages) io.stderr.write(`sportello operator add: ${message}\n`);
-    io.stderr.write(USAGE);
+    io.stderr.write(OPERATOR_USAGE);
     return 2;
   }
   const { name, initials, role } = parsed.data;
@@ -147,6 +147,6 @@ export async function runOperator(argv: string[], io: Io, deps: { store: Store; 
     io.stderr.write(`sportello operator: ${(err as Error).message}\n`);
     return 2;
   }
-  io.stderr.write(USAGE);
+  io.stderr.write(OPERATOR_USAGE);
   return 2;
 }

@@ -6,10 +6,8 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ConfigError, CorpusError, StoreError } from '../core/errors.js';
 import { loadConfig, type Config } from '../config/config.js';
-import { createSportello } from '../app.js';
 import { createConsoleChannel } from '../channels/console/index.js';
-import { runConversationTests } from '../testing/conversation-tests.js';
-import { createStore, type AnyStore } from '../storage/index.js';
+import type { AnyStore } from '../storage/index.js';
 import { systemClock, type Store } from '../core/ports.js';
 import { createSilentLogger } from '../util/logger.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutboxItem } from '../core/types.js';
 import { AdminUnreachableError } from './admin-socket.js';
-import { runStoreCommand, runStoreCommandFromCli, serveStoreCommands } from './store-commands.js';
+import { packageVersion, parseCommandArgs, pathError, UsageError, wantsHelp } from './args.js';
 
 /** Standard streams, passed in so commands can be driven from tests. */
 export interface Io {
@@ -43,8 +41,40 @@ Usage: sportello <command> [options]
   export [FILE]             write the whole store as JSON
   import FILE               read an export into the configured store
 
+  --version                 print the version
+
+\`sportello COMMAND --help\` shows a command's options. Exit codes: 0 done, 1 failed (a test, a
+bad setting, a missing file), 2 the command line itself is wrong (unknown option or command).
 Configuration comes from the environment (and a .env file): see .env.example.
 `;
+
+/** Usage of the commands without a help of their own (the others print theirs on --help). */
+const USAGE: Record<string, string> = {
+  start: `usage: sportello start
+  runs the server: channels' webhooks, web chat at /chat, operator console at /console, /healthz, /metrics.
+  Configuration comes from the environment (and a .env file): see .env.example. SIGTERM or Ctrl-C stops it.
+`,
+  chat: `usage: sportello chat [--explain]
+  talks to the bot in the terminal; reads lines from stdin when piped.
+  --explain  shows the decision after each turn: [action entry confidence language]
+`,
+  test: `usage: sportello test [PATHS...]
+  runs the conversation tests (YAML, docs/formats.md) in the given files and folders (default tests/conversations).
+  Ends with "N passed, N failed"; exits 1 when a test failed.
+`,
+  faq: `usage: sportello faq lint [--help] | faq review [list|show ID|edit ID|approve ID|reject ID] [--help]
+`,
+};
+
+/** The usage \`sportello COMMAND --help\` prints, when the command does not print its own. */
+async function usageOf(command: string | undefined, args: string[]): Promise<string | undefined> {
+  if (command === 'operator') return (await import('./operator.js')).OPERATOR_USAGE;
+  if (command === 'eval') return `${(await import('./eval.js')).EVAL_USAGE}
+`;
+  if (command === 'faq' && args[0] === 'review') return (await import('./faq.js')).REVIEW_USAGE;
+  if (command === 'faq' && args[0] === 'lint') return undefined;
+  return command === undefined ? undefined : USAGE[command];
+}
 
 function loadEnv(): Record<string, string | undefined> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -65,19 +95,23 @@ function configOrExit(io: Io, overrides: Record<string, string> = {}): Readonly<
 
 /** Opens the store for a CLI command (the embedded one under its file's lock, waiting up to 30 s for a short-lived holder). */
 async function openStore(config: Readonly<Config>, command: string): Promise<AnyStore> {
+  const { createStore } = await import('../storage/index.js');
   const store = createStore(config, { lock: { command, waitMs: 30_000 } });
   await store.init();
   return store;
 }
 
-async function start(io: Io): Promise<number> {
+async function start(args: string[], io: Io): Promise<number> {
+  parseCommandArgs(args, {});
   const config = configOrExit(io);
   if (!config) return 1;
+  // The app, the store and the classifier are loaded by the commands that use them (--help stays quick).
+  const { createSportello } = await import('../app.js');
   const app = await createSportello({ config });
   // The embedded store: CLI commands run meanwhile are sent here (one process per file).
   const admin = config.databaseUrl
     ? undefined
-    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, logger: app.logger }).catch(
+    : await (await import('./store-commands.js')).serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder: app.recorder, logger: app.logger }).catch(
         async (err: unknown) => {
           await app.close();
           throw err;
@@ -107,14 +141,16 @@ function describe(item: OutboxItem): string {
 }
 
 async function chat(args: string[], io: Io): Promise<number> {
+  const { explain: explainAsked } = parseCommandArgs(args, { explain: { type: 'boolean' } }).values;
   const dir = mkdtempSync(join(tmpdir(), 'sportello-chat-'));
   const config = configOrExit(io, { SPORTELLO_DATA: join(dir, 'chat.json'), DATABASE_URL: '' });
   if (!config) return 1;
   const interactive = Boolean(io.stdin.isTTY);
-  const explain = args.includes('--explain') || interactive;
+  const explain = explainAsked === true || interactive;
   const printed: string[] = [];
   const channel = createConsoleChannel((item) => printed.push(describe(item)));
   // Only the terminal: no channel of the environment is started.
+  const { createSportello } = await import('../app.js');
   const app = await createSportello({ config: { ...config, databaseUrl: undefined, channels: {} }, logger: createSilentLogger(), channels: [channel] });
   let lastOptions: string[] = [];
   const rl = createInterface({ input: io.stdin, terminal: false });
@@ -153,8 +189,10 @@ async function chat(args: string[], io: Io): Promise<number> {
 }
 
 async function test(args: string[], io: Io): Promise<number> {
-  const paths = args.length > 0 ? args : ['tests/conversations'];
+  const { positionals } = parseCommandArgs(args, {}, true);
+  const paths = positionals.length > 0 ? positionals : ['tests/conversations'];
   loadEnv();
+  const { runConversationTests } = await import('../testing/conversation-tests.js');
   const report = await runConversationTests(paths, {
     onFailure: (f) => io.stdout.write(`FAIL ${f.file}${f.turn ? ` turn ${f.turn}` : ''}: ${f.message}\n`),
   });
@@ -164,11 +202,15 @@ async function test(args: string[], io: Io): Promise<number> {
 
 /** A store command: in the server holding the embedded store, if one runs; here otherwise. */
 async function onStore(argv: string[], io: Io, config: Readonly<Config>): Promise<number> {
+  const { runStoreCommand, runStoreCommandFromCli } = await import('./store-commands.js');
   return runStoreCommandFromCli(argv, io, config.databaseUrl ? undefined : config.dataFile, async (localIo) => {
     const store = await openStore(config, `sportello ${argv.slice(0, 2).join(' ')}`);
     try {
       const where = config.databaseUrl ? 'PostgreSQL' : `lowdb file ${config.dataFile}`;
-      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, where });
+      // Events it records (an approval's faq.approved) are sent by the next server that runs.
+      const { createEventRecorder } = await import('../events/recorder.js');
+      const recorder = createEventRecorder({ subscriptions: config.webhooks, clock: systemClock, orderNumberPattern: config.nlu.orderNumberPattern });
+      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder, where });
     } finally {
       await store.close();
     }
@@ -178,10 +220,22 @@ async function onStore(argv: string[], io: Io, config: Readonly<Config>): Promis
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const [command, ...args] = argv;
+  if (command === '--version' || command === '-v') {
+    io.stdout.write(`sportello ${packageVersion()}\n`);
+    return 0;
+  }
+  const named = command && (command === 'faq' || command === 'operator') && args[0] && !args[0].startsWith('-') ? `${command} ${args[0]}` : command;
   try {
+    if (wantsHelp(args)) {
+      const usage = await usageOf(command, args);
+      if (usage !== undefined) {
+        io.stdout.write(usage);
+        return 0;
+      }
+    }
     switch (command) {
       case 'start':
-        return await start(io);
+        return await start(args, io);
       case 'chat':
         return await chat(args, io);
       case 'test':
@@ -218,6 +272,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         const storeEnv = readEnv(env, io);
         if (!storeEnv) return 2;
         const run = command === 'export' ? runExport : runImport;
+        const { runStoreCommandFromCli } = await import('./store-commands.js');
         return await runStoreCommandFromCli(argv, io, storeEnv.DATABASE_URL ? undefined : storeEnv.SPORTELLO_DATA, (localIo) => run(args, localIo, env));
       }
       case undefined:
@@ -231,6 +286,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return 2;
     }
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`sportello ${named}: ${err.message}\n${(await usageOf(command, args)) ?? ''}`);
+      return 2;
+    }
+    const path = pathError(err);
+    if (path) {
+      io.stderr.write(`sportello ${named}: ${path}\n`);
+      return 1;
+    }
     if (err instanceof CorpusError) {
       io.stderr.write(`sportello: the FAQ or intents have errors:\n${err.message}\n`);
       return 1;

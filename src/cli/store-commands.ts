@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import type { Clock, Store } from '../core/ports.js';
 import { LockHeldError, liveLockHolder, type LockHolder } from '../storage/lowdb/file-lock.js';
 import type { LowdbStore } from '../storage/lowdb/index.js';
+import type { EventRecorder } from '../events/recorder.js';
 import type { Logger } from '../util/logger.js';
 import { AdminUnreachableError, adminSocketPath, sendAdminCommand, startAdminSocket, type AdminRequest, type AdminSocket } from './admin-socket.js';
 import { runFaqReview } from './faq.js';
@@ -26,6 +27,8 @@ export interface StoreCommandDeps {
   faqDir: string;
   intentsDir: string;
   clock: Clock;
+  /** Makes an approval's outbound event deliveries (faq.approved), written with it. */
+  recorder: EventRecorder;
   /** How export/import summaries name the store ("lowdb file data/sportello.json"). */
   where: string;
 }
@@ -146,12 +149,13 @@ export async function serveStoreCommands(options: {
   faqDir: string;
   intentsDir: string;
   clock: Clock;
+  recorder: EventRecorder;
   logger: Logger;
 }): Promise<AdminSocket> {
   const store = options.store as LowdbStore;
   const lock = typeof store.lock === 'function' ? store.lock() : undefined;
   if (!lock) throw new Error(`the store of ${options.dataFile} holds no file lock: cannot serve CLI commands`);
-  const deps: StoreCommandDeps = { store, faqDir: options.faqDir, intentsDir: options.intentsDir, clock: options.clock, where: `lowdb file ${options.dataFile}` };
+  const deps: StoreCommandDeps = { store, faqDir: options.faqDir, intentsDir: options.intentsDir, clock: options.clock, recorder: options.recorder, where: `lowdb file ${options.dataFile}` };
   const socket = await startAdminSocket({
     path: adminSocketPath(options.dataFile),
     logger: options.logger,

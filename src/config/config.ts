@@ -8,7 +8,9 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
-import { CHANNELS } from '../channels/catalog.js';
+import { CHANNELS, checkChannels, type AnyChannelDefinition } from '../channels/catalog.js';
+import { loadSubscriptions, NO_SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions.js';
+import { parseTrustProxy, type TrustProxy } from '../util/client-address.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -99,7 +101,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SPORTELLO_DATA: z.string().min(1).default('data/sportello.json'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
-  OUTBOX_CONCURRENCY: int(1, 1000).default(128),
+  /** Per channel send slots overriding the channels' own (`messenger=64,twitter=8`). */
+  SEND_SLOTS: z.string().optional(),
+  OUTBOUND_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
+  OUTBOUND_TIMEOUT_MS: int(500, 120_000).default(10_000),
   UNDERSTANDING_THREADS: int(0, 16).optional(),
   FAQ_DIR: z.string().min(1).default('faq'),
   INTENTS_DIR: z.string().min(1).default('intents'),
@@ -143,6 +148,15 @@ export const envSchema = z.object({
   DATA_REQUEST_MINUTES: int(1, 7 * 24 * 60).default(30),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  WEBHOOKS_FILE: z.string().min(1).optional(),
+  TRUST_PROXY: z.string().transform((v, ctx) => {
+    try {
+      return parseTrustProxy(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -154,8 +168,14 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   dataFile: string;
   databaseUrl?: string;
-  /** Replies being sent at once by this instance (also the most a crash can leave in doubt). */
-  outboxConcurrency: number;
+  /**
+   * Replies each channel sends at once in this instance (its own slots: a hung platform fills only
+   * its own), by channel name: SEND_SLOTS, else the channel's definition. Also the most a crash or
+   * a platform's timeout can leave in doubt on that channel.
+   */
+  sendSlots: Readonly<Record<string, number>>;
+  /** Time limits of every call to a platform: connect, and total (then the outcome is unknown). */
+  outbound: { connectTimeoutMs: number; timeoutMs: number };
   /** Worker threads that understand customer messages (undefined: one when the machine has a second core). */
   understandingThreads?: number;
   faqDir: string;
@@ -182,6 +202,10 @@ export interface Config {
     dataRequestMinutes: number;
   };
   sessionSecret?: string;
+  /** Outbound events: the subscriptions of WEBHOOKS_FILE, their secrets read from the environment. */
+  webhooks: Subscriptions;
+  /** The proxies whose X-Forwarded-For is believed (undefined: none; the socket's peer is the client). */
+  trustProxy: TrustProxy;
   /**
    * The settings of each channel the environment turns on, by channel name (a channel that is
    * off is absent). Each channel's definition reads its variables and hands these to its factory.
@@ -189,8 +213,15 @@ export interface Config {
   channels: Readonly<Record<string, unknown>>;
 }
 
+/** Options of `loadConfig`. */
+export interface LoadConfigOptions {
+  /** A brand's own channels (defineChannel), read from the environment like the registry's. */
+  channels?: readonly AnyChannelDefinition[];
+}
+
 /** Reads and validates the environment; throws ConfigError listing every problem. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined> = process.env, options: LoadConfigOptions = {}): Readonly<Config> {
+  const definitions = options.channels?.length ? checkChannels([...CHANNELS, ...options.channels]) : CHANNELS;
   const given = (shape: object) =>
     Object.fromEntries(Object.entries(env).filter(([k, v]) => k in shape && v !== undefined && v !== ''));
   const problems: string[] = [];
@@ -204,7 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) report(parsed.error.issues, cleaned);
   const channels: Record<string, unknown> = {};
-  for (const channel of CHANNELS) {
+  for (const channel of definitions) {
     const values = given(channel.env.shape);
     const read = channel.env.safeParse(values);
     if (!read.success) {
@@ -217,8 +248,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
+  // Replaced by SEND_SLOTS: refused with a message saying so (a setting must not be silently ignored).
+  if (env.OUTBOX_CONCURRENCY !== undefined && env.OUTBOX_CONCURRENCY !== '') {
+    problems.push(`OUTBOX_CONCURRENCY: replaced by SEND_SLOTS, send slots per channel (SEND_SLOTS=CHANNEL=N,…; channels: ${CHANNELS.map((c) => c.name).join(', ')}); remove it`);
+  }
+  const sendSlots = parseSendSlots(e.SEND_SLOTS, definitions, problems);
+  if (e.OUTBOUND_CONNECT_TIMEOUT_MS > e.OUTBOUND_TIMEOUT_MS) {
+    problems.push('OUTBOUND_CONNECT_TIMEOUT_MS: must not be above OUTBOUND_TIMEOUT_MS');
+  }
   if (e.CLARIFY_THRESHOLD > e.ANSWER_THRESHOLD) {
     problems.push('CLARIFY_THRESHOLD: must not be above ANSWER_THRESHOLD');
+  }
+  let webhooks = NO_SUBSCRIPTIONS;
+  try {
+    webhooks = loadSubscriptions(e.WEBHOOKS_FILE, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -228,7 +274,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     dataFile: e.SPORTELLO_DATA,
     databaseUrl: e.DATABASE_URL,
-    outboxConcurrency: e.OUTBOX_CONCURRENCY,
+    sendSlots,
+    outbound: { connectTimeoutMs: e.OUTBOUND_CONNECT_TIMEOUT_MS, timeoutMs: e.OUTBOUND_TIMEOUT_MS },
     understandingThreads: e.UNDERSTANDING_THREADS,
     faqDir: e.FAQ_DIR,
     intentsDir: e.INTENTS_DIR,
@@ -255,9 +302,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dataRequestMinutes: e.DATA_REQUEST_MINUTES,
     },
     sessionSecret: e.SESSION_SECRET,
+    webhooks,
+    trustProxy: e.TRUST_PROXY,
     channels,
   };
   return deepFreeze(config);
+}
+
+/** Each channel's send slots: its definition's, then SEND_SLOTS (`name=N,…`, names of the known channels). */
+function parseSendSlots(spec: string | undefined, definitions: readonly AnyChannelDefinition[], problems: string[]): Record<string, number> {
+  const slots: Record<string, number> = Object.fromEntries(definitions.flatMap((c) => (c.sendSlots === undefined ? [] : [[c.name, c.sendSlots]])));
+  for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z][a-z0-9_-]*)\s*[=:]\s*(\d+)$/i.exec(part);
+    const channel = m && definitions.find((c) => c.name === m[1]!.toLowerCase());
+    if (!m) problems.push(`SEND_SLOTS: "${part}" is not CHANNEL=NUMBER`);
+    else if (!channel) problems.push(`SEND_SLOTS: no channel named "${m[1]}" (channels: ${definitions.map((c) => c.name).join(', ')})`);
+    else if (Number(m[2]) < 1 || Number(m[2]) > 1000) problems.push(`SEND_SLOTS: ${channel.name} needs 1 to 1000 slots (got ${m[2]})`);
+    else slots[channel.name] = Number(m[2]);
+  }
+  return slots;
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

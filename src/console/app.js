@@ -80,7 +80,11 @@ function explain(err) {
   const msg = err?.message ?? String(err);
   const claimed = /already claimed by (.+)$/.exec(msg) ?? /held by (.+)$/.exec(msg);
   if (claimed) return t('claimedBy', { name: claimed[1] });
-  if (err?.status === 429) return t('tooMany', { min: Math.ceil((err.body?.retryAfterSeconds ?? 900) / 60) });
+  if (err?.status === 429) {
+    const s = err.body?.retryAfterSeconds ?? 60;
+    return t('tooMany', { wait: s < 120 ? t('seconds', { n: s }) : t('minutes', { n: Math.ceil(s / 60) }) });
+  }
+  if (err?.status === 503) return t('busy');
   return t('error', { msg });
 }
 
@@ -226,6 +230,24 @@ function showCorpusProblems(problems) {
   }
 }
 
+// Channels whose platform stopped answering (their replies wait): /healthz, then live events.
+const channelsDown = new Set();
+function showChannelsDown() {
+  const banner = $('channel-banner');
+  banner.textContent = t('channelDown', { channels: [...channelsDown].join(', ') });
+  banner.hidden = channelsDown.size === 0;
+}
+function refreshChannelsDown() {
+  fetch('/healthz')
+    .then((res) => res.json())
+    .then((health) => {
+      channelsDown.clear();
+      for (const name of health.degraded ?? []) channelsDown.add(name);
+      showChannelsDown();
+    })
+    .catch(() => undefined); // the live events keep it current anyway
+}
+
 function connectEvents() {
   state.events?.close();
   const source = new EventSource('/api/operator/events');
@@ -234,6 +256,7 @@ function connectEvents() {
     setLive(true);
     const problems = JSON.parse(e.data).corpusProblems;
     if (problems?.length) showCorpusProblems(problems);
+    refreshChannelsDown();
     refreshQueueSoon();
   });
   const onConversation = (e) => {
@@ -258,6 +281,14 @@ function connectEvents() {
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(JSON.parse(e.data).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
+  source.addEventListener('channel.degraded', (e) => {
+    channelsDown.add(JSON.parse(e.data).channel);
+    showChannelsDown();
+  });
+  source.addEventListener('channel.recovered', (e) => {
+    channelsDown.delete(JSON.parse(e.data).channel);
+    showChannelsDown();
+  });
   source.addEventListener('error', () => {
     setLive(false);
     if (source.readyState === EventSource.CLOSED) {

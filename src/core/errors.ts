@@ -3,6 +3,7 @@
  * Errors by layer, so a caller can tell "the platform said no" from "the call never completed"
  * from "our own code failed". Every error keeps its `cause`.
  */
+import { deliveryOf } from '../util/outbound.js';
 
 /** Base of every Sportello error. */
 export class SportelloError extends Error {
@@ -54,8 +55,20 @@ export class ChannelApiError extends SportelloError {
   }
 }
 
-/** The call to a platform never completed (DNS, refused connection, timeout). Always retryable. */
-export class NetworkError extends SportelloError {}
+/**
+ * The call to a platform never completed (DNS, refused connection, timeout). Always retryable.
+ * `delivery` says whether the platform may have received it: `not_sent` when the connection never
+ * opened, `unknown` when the request may have left (a timeout while waiting for the answer): a
+ * retry of an unknown one may deliver the message twice (no platform takes an idempotency key).
+ * Read from the cause's error codes unless given.
+ */
+export class NetworkError extends SportelloError {
+  readonly delivery: 'not_sent' | 'unknown';
+  constructor(message: string, options?: { cause?: unknown; delivery?: 'not_sent' | 'unknown' }) {
+    super(message, options);
+    this.delivery = options?.delivery ?? deliveryOf(options?.cause);
+  }
+}
 
 /** Our own code failed while handling a message; `context` says which one. */
 export class PipelineError extends SportelloError {

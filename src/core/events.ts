@@ -20,7 +20,10 @@ export type DomainEvent =
   | { type: 'corpus.failed'; problems: string[]; at: string }
   | { type: 'suggestion.created'; suggestionId: string; at: string }
   /** The operator holding a conversation is writing a reply (nothing stored; channels show it where they can). */
-  | { type: 'operator.composing'; conversationId: string; operatorId: string; at: string };
+  | { type: 'operator.composing'; conversationId: string; operatorId: string; at: string }
+  // A channel's platform stopped answering (its circuit opened: its replies wait), or answers again.
+  | { type: 'channel.degraded'; channel: string; reason: string; retryAt: string; at: string }
+  | { type: 'channel.recovered'; channel: string; at: string };
 
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];

@@ -10,6 +10,7 @@ import type {
   Conversation,
   Customer,
   CustomerProfile,
+  EventDelivery,
   FaqSuggestion,
   InboundMessage,
   Language,
@@ -93,7 +94,8 @@ export interface ChannelResponse {
 
 /** An extra HTTP route of a channel; the server hands it the raw request. */
 export interface ChannelRoute {
-  method: 'GET' | 'POST';
+  /** `OPTIONS`: a CORS preflight the channel answers itself (the web chat's embedding origins). */
+  method: 'GET' | 'POST' | 'OPTIONS';
   path: string;
   handle(req: ChannelRequest): Promise<ChannelResponse>;
 }
@@ -105,6 +107,11 @@ export type PrivateReach = 'open' | 'needs_follow' | 'unavailable';
 export interface SendResult {
   /** The platform's id of what was posted (first post of a thread). */
   platformId: string;
+  /**
+   * The item was in doubt (`OutboxItem.inDoubt`: an earlier attempt timed out after the platform
+   * took it) and the channel's late check found it delivered: it was not sent again.
+   */
+  alreadyDelivered?: boolean;
 }
 
 /** One messaging channel: a platform adapter behind one interface. */
@@ -117,7 +124,11 @@ export interface ChannelAdapter {
   verify(req: ChannelRequest): Promise<boolean>;
   /** Turns a verified webhook body into customer messages (ours, echoes and receipts are dropped). */
   parse(req: ChannelRequest): Promise<InboundMessage[]>;
-  /** Sends one outbox item; throws ChannelApiError / NetworkError on failure. */
+  /**
+   * Sends one outbox item; throws ChannelApiError / NetworkError on failure. When `item.inDoubt`
+   * (an earlier attempt's outcome is unknown), a channel whose platform can tell checks first
+   * whether it was delivered after all (a late check) and then answers `alreadyDelivered`.
+   */
   send(item: OutboxItem): Promise<SendResult>;
   /** Whether the brand can message this customer privately (X: DM allowed?). */
   privateReach?(customer: Customer): Promise<PrivateReach>;
@@ -212,7 +223,7 @@ export interface Understander {
 
 // ───────────────────────────── storage ─────────────────────────────
 //
-// Persistence is one object, `Store`, made of six small ports. `createStore(config)`
+// Persistence is one object, `Store`, made of seven small ports. `createStore(config)`
 // (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
 // test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
@@ -286,6 +297,11 @@ export interface TurnRecord {
   case?: Case;
   messages: StoredMessage[];
   outbox: Omit<OutboxItem, 'seq'>[];
+  /**
+   * Outbound event deliveries (webhooks) the change causes, written with it. The conversation
+   * writer derives them from `events` and `messages` (events/recorder.ts); absent: none.
+   */
+  deliveries?: EventDelivery[];
   events: DomainEvent[];
 }
 
@@ -358,13 +374,17 @@ export interface Conversations {
 /** How a send ended. */
 export type OutboxOutcome =
   | { status: 'sent'; platformId: string; at: string }
-  | { status: 'retry'; notBefore: number; error: string }
+  | { status: 'retry'; notBefore: number; error: string; inDoubt?: number }
   | { status: 'dead'; error: string };
 
 /** Replies waiting to be sent, one conversation's in order. */
 export interface Outbox {
-  /** Claims up to `limit` due items (the first unsent one of each conversation), leasing them. */
-  claim(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /**
+   * Claims due items (the first unsent one of each conversation), leasing them: up to `room[c]`
+   * items of each channel `c` (a channel not named gets none: each channel has its own send slots,
+   * and a channel whose platform is down is given no room while others are).
+   */
+  claim(now: number, room: Readonly<Record<ChannelName, number>>, leaseMs: number): Promise<OutboxItem[]>;
   /**
    * Records a send's outcome. `more`: the item's conversation has unsent items after it, which a
    * claim may hand out now that this one is done.
@@ -372,6 +392,30 @@ export interface Outbox {
   complete(id: string, outcome: OutboxOutcome): Promise<{ more: boolean }>;
   get(id: string): Promise<OutboxItem | undefined>;
   list(filter: { conversationId?: string; status?: OutboxItem['status'] }): Promise<OutboxItem[]>;
+}
+
+/** How a delivery attempt ended. */
+export type DeliveryOutcome =
+  | { status: 'delivered'; at: string; httpStatus: number }
+  | { status: 'retry'; notBefore: number; error: string; httpStatus?: number }
+  | { status: 'dead'; error: string; httpStatus?: number };
+
+/**
+ * Outbound event deliveries (webhooks), written by `conversations.commit` and
+ * `suggestions.update` with the change they report, sent by the webhook dispatcher
+ * (events/dispatcher.ts): a queue of their own, apart from the replies' outbox.
+ */
+export interface Deliveries {
+  /**
+   * Claims up to `limit` due deliveries, each the first undelivered one of its `orderKey`
+   * (pending, or sending with an expired lease; `notBefore <= now`), leasing them (`sending`,
+   * `attempts + 1`, `notBefore = now + leaseMs`). Dead ones do not hold later ones back.
+   */
+  claim(now: number, limit: number, leaseMs: number): Promise<EventDelivery[]>;
+  /** Records an attempt's outcome; throws StoreError for an unknown id. */
+  complete(id: string, outcome: DeliveryOutcome): Promise<void>;
+  /** Newest first, at most `limit`, those older than the delivery `before` (a page's last id). */
+  list(filter: { limit: number; before?: string; status?: EventDelivery['status']; subscription?: string }): Promise<EventDelivery[]>;
 }
 
 /** Who is who: customers (written by turns) and operators. */
@@ -382,14 +426,20 @@ export interface Directory {
   getOperator(id: string): Promise<Operator | undefined>;
   findOperatorByName(name: string): Promise<Operator | undefined>;
   listOperators(): Promise<Operator[]>;
+  /** Changes an operator's password hash, initials or role (not the name); undefined when there is no such operator. */
+  updateOperator(id: string, change: Partial<Pick<Operator, 'passwordHash' | 'initials' | 'role'>>): Promise<Operator | undefined>;
 }
 
 /** FAQ changes proposed from resolved cases, waiting for review. */
 export interface Suggestions {
   /** Throws ConflictError when the id is taken. */
   add(s: FaqSuggestion): Promise<void>;
-  /** Merges `change` in (a key set to undefined is removed); undefined when there is no such suggestion. */
-  update(id: string, change: Partial<FaqSuggestion>): Promise<FaqSuggestion | undefined>;
+  /**
+   * Merges `change` in (a key set to undefined is removed); undefined when there is no such
+   * suggestion (then nothing is written). `deliveries` (an approval's `faq.approved` events) are
+   * written in the same write.
+   */
+  update(id: string, change: Partial<FaqSuggestion>, options?: { deliveries?: readonly EventDelivery[] }): Promise<FaqSuggestion | undefined>;
   list(filter?: { status?: FaqSuggestion['status'] }): Promise<FaqSuggestion[]>;
 }
 
@@ -402,15 +452,24 @@ export interface KeyValues {
   get(ns: string, key: string): Promise<string | undefined>;
   set(ns: string, key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
   delete(ns: string, key: string): Promise<void>;
+  /**
+   * Adds one to the whole number stored under the key, atomically (also across instances sharing
+   * the store), and returns the new number: callers racing each other each get a different one.
+   * A key that is absent or expired counts from 0 and, with `ttlMs`, expires that long after this
+   * first increment (a fixed window); later increments keep its expiry. Throws StoreError when the
+   * stored value is not a whole number.
+   */
+  increment(ns: string, key: string, options?: { ttlMs?: number }): Promise<number>;
 }
 
-/** Persistence: the six ports above, opened and closed together. */
+/** Persistence: the seven ports above, opened and closed together. */
 export interface Store {
   init(): Promise<void>;
   close(): Promise<void>;
   readonly inbox: Inbox;
   readonly conversations: Conversations;
   readonly outbox: Outbox;
+  readonly deliveries: Deliveries;
   readonly directory: Directory;
   readonly suggestions: Suggestions;
   readonly values: KeyValues;

@@ -111,10 +111,45 @@ export interface OutboxItem {
   sentAt?: string;
   platformId?: string;
   lastError?: string;
+  /**
+   * Attempts whose outcome is unknown (the platform took the request and did not answer in time):
+   * the message may have been delivered. The channel checks before sending again where its
+   * platform allows; the sender gives up after a bound rather than send it yet again.
+   */
+  inDoubt?: number;
   /** Channel data copied from the conversation (e.g. Bot Framework conversation reference). */
   ref?: Record<string, unknown>;
   /** When the customer last wrote (messaging windows: Messenger 24 h / HUMAN_AGENT 7 days). */
   customerLastMessageAt?: string;
+}
+
+/**
+ * One outbound event for one webhook subscription (docs/formats.md, "Outbound events"), kept until
+ * the subscriber's endpoint accepts it. Written in the same commit as the change it reports.
+ */
+export interface EventDelivery {
+  /** The Standard Webhooks `webhook-id` (`msg_…`): the same on every attempt. */
+  id: string;
+  /** The subscription's name in the webhooks file. */
+  subscription: string;
+  /**
+   * Deliveries with the same key are sent one after the other, in insertion order: the
+   * subscription and the conversation (`crm/conv-1`), or the subscription and `faq`.
+   */
+  orderKey: string;
+  /** The event type (`conversation.escalated`, `message.created`, …). */
+  type: string;
+  /** The request body (`{ type, version, timestamp, data }`), built for this subscription. */
+  payload: Record<string, unknown>;
+  status: 'pending' | 'sending' | 'delivered' | 'dead';
+  attempts: number;
+  /** Epoch ms before which it is not tried (backoff, Retry-After, leases). */
+  notBefore: number;
+  createdAt: string;
+  deliveredAt?: string;
+  /** The HTTP status of the last attempt (absent: no answer, e.g. a timeout). */
+  lastStatus?: number;
+  lastError?: string;
 }
 
 /** Why a conversation went to a person. */

@@ -16,6 +16,7 @@ import type { Conversation, FaqSuggestion, Operator, OutboxItem, Reply, StoredMe
 import { newId } from '../util/ids.js';
 import type { Logger } from '../util/logger.js';
 import { createConversationWriter, type Planned } from '../pipeline/conversation-writer.js';
+import type { EventRecorder } from '../events/recorder.js';
 import { say } from '../pipeline/messages.js';
 import type { ReplySender } from '../pipeline/outbox-sender.js';
 
@@ -63,9 +64,11 @@ export function createOperatorDesk(deps: {
   suggest?: SuggestFromCase;
   /** Told of the replies an action writes (the outbox sender). */
   sender?: ReplySender;
+  /** Makes each action's outbound event deliveries (webhooks), committed with it. */
+  recorder: EventRecorder;
 }): OperatorDesk {
   const { store, clock } = deps;
-  const writer = createConversationWriter({ store, bus: deps.bus, logger: deps.logger, sender: deps.sender });
+  const writer = createConversationWriter({ store, bus: deps.bus, logger: deps.logger, sender: deps.sender, recorder: deps.recorder });
 
   /**
    * Runs one action on a conversation: `plan` sees the conversation and its case as just read

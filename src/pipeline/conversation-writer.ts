@@ -4,8 +4,8 @@
  * scheduled jobs, CLI commands):
  *
  *   lock the conversation → load its context → plan the change (context in, records and replies
- *   out) → check every state move against the table → commit, refused if anything it read has
- *   changed → on a conflict, load again and plan again.
+ *   out) → check every state move against the table → add the outbound event deliveries it causes
+ *   → commit, refused if anything it read has changed → on a conflict, load again and plan again.
  *
  * Nothing writes a conversation it did not read in that context, so nothing writes a stale or
  * partial conversation; an illegal move throws IllegalTransitionError before anything is written.
@@ -15,12 +15,14 @@ import { TurnConflictError } from '../core/errors.js';
 import type { ContextQuery, Store, TurnContext, TurnRecord } from '../core/ports.js';
 import { transition } from '../core/state.js';
 import type { Conversation, OutboxItem } from '../core/types.js';
+import type { EventRecorder } from '../events/recorder.js';
 import type { Logger } from '../util/logger.js';
 import type { ReplySender } from './outbox-sender.js';
 
 /** What a plan decided: the records to write (none: nothing to change) and what the caller gets back. */
 export interface Planned<T> {
-  write?: Omit<TurnRecord, 'expect'>;
+  /** The records; the writer adds what it derives from them (the outbound event deliveries). */
+  write?: Omit<TurnRecord, 'expect' | 'deliveries'>;
   result: T;
 }
 
@@ -60,6 +62,8 @@ export function createConversationWriter(deps: {
   store: Store;
   bus: EventBus;
   logger: Logger;
+  /** Makes the change's outbound event deliveries (webhooks), committed with it. */
+  recorder: EventRecorder;
   /** Told of every committed change's replies (claimed in the commit where the store can). */
   sender?: ReplySender;
 }): ConversationWriter {
@@ -71,15 +75,15 @@ export function createConversationWriter(deps: {
    */
   async function commit(record: TurnRecord): Promise<void> {
     const { sender } = deps;
-    const count = record.outbox.length;
-    const claim = count > 0 ? sender?.reserve(count) : undefined;
+    const replies = record.outbox;
+    const claim = replies.length > 0 ? sender?.reserve(replies) : undefined;
     let claimed: OutboxItem[] = [];
     try {
       claimed = await store.conversations.commit(record, claim ? { claim } : undefined);
     } finally {
-      if (claim) sender!.sendClaimed(claimed, count);
+      if (claim) sender!.sendClaimed(claimed, replies);
     }
-    if (claimed.length < count) sender?.kick();
+    if (claimed.length < replies.length) sender?.kick();
   }
 
   async function attempt<T>(query: ContextQuery, plan: Planner<T>): Promise<T> {
@@ -87,7 +91,9 @@ export function createConversationWriter(deps: {
     const { write, result } = await plan(context);
     if (!write) return result;
     checkMoves(context, write.conversations);
-    await commit({ ...write, expect: context.revisions });
+    const deliveries = deps.recorder.forChange(write);
+    await commit(deliveries ? { ...write, deliveries, expect: context.revisions } : { ...write, expect: context.revisions });
+    if (deliveries) deps.recorder.recorded();
     publishInBackground(deps.bus, write.events, (err, event) => logger.warn({ err, type: event.type }, 'could not publish an event'));
     return result;
   }

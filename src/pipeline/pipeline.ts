@@ -13,6 +13,7 @@ import type { ChannelAdapter, Clock, PrivateReach, Store, Understanding } from '
 import type { Conversation, Customer, EscalationReason, InboundMessage, Language, OutboxItem } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
 import { createConversationWriter } from './conversation-writer.js';
+import type { EventRecorder } from '../events/recorder.js';
 import type { Decision } from './decide.js';
 import type { ReplySender } from './outbox-sender.js';
 import { isLabel, labelText, planTurn, privateKey, type TurnInput, type TurnPlanDeps } from './turn-plan.js';
@@ -32,6 +33,8 @@ export interface PipelineDeps extends TurnPlanDeps {
    * (when the sender has room) it sends at once; the others it claims itself.
    */
   sender?: ReplySender;
+  /** Makes each turn's outbound event deliveries (webhooks), committed with the turn. */
+  recorder: EventRecorder;
   /** Messages processed at once before new deliveries wait to be acknowledged (default 256). */
   maxInFlight?: number;
   /** How long a turn may take before the channel shows a typing indicator (default 300 ms). */
@@ -74,7 +77,7 @@ export function conversationKey(msg: Pick<InboundMessage, 'channel' | 'visibilit
 /** Creates the pipeline. */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { store, clock, logger } = deps;
-  const writer = createConversationWriter({ store, bus: deps.bus, logger, sender: deps.sender });
+  const writer = createConversationWriter({ store, bus: deps.bus, logger, sender: deps.sender, recorder: deps.recorder });
   const inFlight = new Set<Promise<unknown>>();
   /** Deliveries waiting for a processing slot (backpressure), woken one per finished turn. */
   const waiting: Array<() => void> = [];

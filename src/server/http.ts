@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'restify';
 import type { ChannelRequest, ChannelResponse } from '../core/ports.js';
+import type { ClientAddress } from '../util/client-address.js';
 
 /** Largest request body accepted (webhooks and API calls are small). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -34,14 +35,18 @@ export async function readJsonBody(req: Request): Promise<unknown> {
   }
 }
 
-/** The channel-neutral view of a request. */
-export function toChannelRequest(req: Request, rawBody: Buffer): ChannelRequest {
+/**
+ * The channel-neutral view of a request. `addressOf` decides which address the request comes from
+ * (util/client-address: the socket's peer, or X-Forwarded-For from trusted proxies), so every limit
+ * by address follows TRUST_PROXY.
+ */
+export function toChannelRequest(req: Request, rawBody: Buffer, addressOf: ClientAddress): ChannelRequest {
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   const query: Record<string, string | undefined> = {};
   const search = req.url?.indexOf('?') ?? -1;
   if (search >= 0) for (const [k, v] of new URLSearchParams(req.url!.slice(search + 1))) query[k] = v;
-  return { method: req.method ?? 'GET', headers, query, rawBody, remoteAddress: req.socket?.remoteAddress };
+  return { method: req.method ?? 'GET', headers, query, rawBody, remoteAddress: addressOf(req.socket?.remoteAddress, req.headers['x-forwarded-for']) };
 }
 
 /**

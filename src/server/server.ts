@@ -7,10 +7,12 @@
  */
 import restify from 'restify';
 import type { Server } from 'restify';
-import { Registry, collectDefaultMetrics, Counter, Histogram } from 'prom-client';
+import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { ChannelAdapter } from '../core/ports.js';
+import type { ChannelSendHealth, OutboxSender } from '../pipeline/outbox-sender.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
+import { createClientAddress, type TrustProxy } from '../util/client-address.js';
 import { readRawBody, sendChannelResponse, sendJson, toChannelRequest } from './http.js';
 
 /** Metrics the server and pipeline report on `/metrics`. */
@@ -39,6 +41,53 @@ export function createMetrics(): ServerMetrics {
   };
 }
 
+/** The outbox sender's per-channel counters and circuits on `/metrics` (read when scraped). */
+export function registerSenderMetrics(registry: Registry, sender: Pick<OutboxSender, 'stats' | 'health'>): void {
+  const counter = (name: string, help: string, read: (s: ReturnType<OutboxSender['stats']>[string]) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['channel'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [channel, stats] of Object.entries(sender.stats())) this.inc({ channel }, read(stats));
+      },
+    });
+  counter('sportello_outbound_sent_total', 'Replies sent, by channel', (s) => s.sent);
+  counter('sportello_outbound_in_doubt_total', 'Sends whose outcome is unknown: the platform took the request and did not answer in time', (s) => s.inDoubt);
+  counter('sportello_outbound_possible_duplicates_total', 'Replies in doubt then sent again without a way to check: each may have reached the customer twice', (s) => s.possibleDuplicates);
+  counter('sportello_outbound_duplicates_avoided_total', 'Replies in doubt that the late check found delivered: not sent again', (s) => s.duplicatesAvoided);
+  counter('sportello_outbound_given_up_in_doubt_total', 'Replies given up after repeated unknown outcomes (reported to operators)', (s) => s.givenUpInDoubt);
+  counter('sportello_outbound_circuit_opened_total', 'Times a channel was paused because its platform stopped answering', (s) => s.circuitOpened);
+  new Counter({
+    name: 'sportello_outbound_failures_total',
+    help: 'Failed sends by channel and kind (timeout, network, server, rate_limited, refused, internal)',
+    labelNames: ['channel', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [channel, stats] of Object.entries(sender.stats())) {
+        for (const [kind, n] of Object.entries(stats.failures)) this.inc({ channel, kind }, n);
+      }
+    },
+  });
+  const gauge = (name: string, help: string, read: (h: ChannelSendHealth) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['channel'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [channel, health] of Object.entries(sender.health())) this.set({ channel }, read(health));
+      },
+    });
+  gauge('sportello_outbound_circuit_open', 'A channel is paused (1: open or probing, 0: sending)', (h) => (h.circuit === 'closed' ? 0 : 1));
+  gauge('sportello_outbound_in_flight', 'Sends in flight, by channel', (h) => h.inFlight);
+  gauge('sportello_outbound_slots', 'Send slots, by channel', (h) => h.slots);
+}
+
 /** Creates the HTTP server with health, metrics and channel routes. */
 export function createHttpServer(deps: {
   channels: ReadonlyMap<string, ChannelAdapter>;
@@ -46,8 +95,13 @@ export function createHttpServer(deps: {
   logger: Logger;
   metrics: ServerMetrics;
   isReady(): boolean;
+  /** Which proxies' X-Forwarded-For is believed (config TRUST_PROXY). */
+  trustProxy: TrustProxy;
+  /** Each channel's sending (circuit, slots), shown by `/healthz`. */
+  sending?(): Record<string, ChannelSendHealth>;
 }): Server {
   const { logger, metrics } = deps;
+  const addressOf = createClientAddress(deps.trustProxy);
   const server = restify.createServer({ name: 'sportello', handleUncaughtExceptions: false });
   server.pre(restify.plugins.pre.dedupeSlashes());
   server.on('restifyError', (req, res, err: Error & { statusCode?: number }, cb: () => void) => {
@@ -55,9 +109,13 @@ export function createHttpServer(deps: {
     cb();
   });
 
+  // Liveness: 200 once ready, whatever the platforms do. A channel whose platform stopped
+  // answering is shown (`degraded`, its circuit) without failing the check: restarting would not help.
   server.get('/healthz', async (_req, res) => {
-    if (deps.isReady()) sendJson(res, 200, { status: 'ok' });
-    else sendJson(res, 503, { status: 'starting' });
+    if (!deps.isReady()) return sendJson(res, 503, { status: 'starting' });
+    const channels = deps.sending?.() ?? {};
+    const degraded = Object.keys(channels).filter((name) => channels[name]!.circuit !== 'closed');
+    sendJson(res, 200, degraded.length > 0 ? { status: 'ok', degraded, channels } : { status: 'ok' });
   });
   server.get('/metrics', async (_req, res) => {
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -78,7 +136,7 @@ export function createHttpServer(deps: {
       sendJson(res, (err as { statusCode?: number }).statusCode ?? 400, { error: (err as Error).message });
       return;
     }
-    const request = toChannelRequest(req, raw);
+    const request = toChannelRequest(req, raw, addressOf);
     try {
       const handshake = await adapter.handshake?.(request);
       if (handshake) {
@@ -124,13 +182,14 @@ export function createHttpServer(deps: {
       const handler = async (req: restify.Request, res: restify.Response) => {
         try {
           const raw = await readRawBody(req);
-          await sendChannelResponse(res, await route.handle(toChannelRequest(req, raw)));
+          await sendChannelResponse(res, await route.handle(toChannelRequest(req, raw, addressOf)));
         } catch (err) {
           logger.warn({ err, channel: adapter.name, path: route.path }, 'channel route failed');
           sendJson(res, (err as { statusCode?: number }).statusCode ?? 500, { error: (err as Error).message });
         }
       };
       if (route.method === 'GET') server.get(route.path, handler);
+      else if (route.method === 'OPTIONS') server.opts(route.path, handler);
       else server.post(route.path, handler);
     }
   }

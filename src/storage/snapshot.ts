@@ -12,6 +12,7 @@ import type {
   Case,
   Conversation,
   Customer,
+  EventDelivery,
   FaqSuggestion,
   InboundMessage,
   Operator,
@@ -147,8 +148,25 @@ export const outboxItemSchema = z.looseObject({
   sentAt: z.string().optional(),
   platformId: z.string().optional(),
   lastError: z.string().optional(),
+  inDoubt: z.number().int().nonnegative().optional(),
   ref: record.optional(),
   customerLastMessageAt: z.string().optional(),
+});
+
+/** An outbound event delivery (webhook) as stored. */
+export const eventDeliverySchema = z.looseObject({
+  id: z.string().min(1),
+  subscription: z.string().min(1),
+  orderKey: z.string().min(1),
+  type: z.string().min(1),
+  payload: record,
+  status: z.enum(['pending', 'sending', 'delivered', 'dead']),
+  attempts: z.number().int().nonnegative(),
+  notBefore: z.number(),
+  createdAt: iso,
+  deliveredAt: z.string().optional(),
+  lastStatus: z.number().int().optional(),
+  lastError: z.string().optional(),
 });
 
 /** An operator as stored (password as a scrypt hash only). */
@@ -198,6 +216,7 @@ export const storeSnapshotSchema = z.object({
   cases: z.array(caseSchema),
   messages: z.array(storedMessageSchema),
   outbox: z.array(outboxItemSchema),
+  deliveries: z.array(eventDeliverySchema).optional(),
   inbound: z.array(inboundRecordSchema),
   operators: z.array(operatorSchema),
   suggestions: z.array(faqSuggestionSchema),
@@ -228,6 +247,8 @@ export interface StoreSnapshot {
   cases: Case[];
   messages: StoredMessage[];
   outbox: OutboxItem[];
+  /** Outbound event deliveries (webhooks); absent in documents written before they existed. */
+  deliveries?: EventDelivery[];
   inbound: InboundRecord[];
   operators: Operator[];
   suggestions: FaqSuggestion[];
@@ -251,6 +272,7 @@ export type SnapshotTypesMatch = [
   Assignable<z.infer<typeof caseSchema>, Case>,
   Assignable<z.infer<typeof storedMessageSchema>, StoredMessage>,
   Assignable<z.infer<typeof outboxItemSchema>, OutboxItem>,
+  Assignable<z.infer<typeof eventDeliverySchema>, EventDelivery>,
   Assignable<z.infer<typeof operatorSchema>, Operator>,
   Assignable<z.infer<typeof faqSuggestionSchema>, FaqSuggestion>,
   Assignable<z.infer<typeof inboundMessageSchema>, InboundMessage>,

@@ -13,3 +13,9 @@ export function valueName(ns: string, key: string): string {
 export function checkTtl(ttlMs: number | undefined): void {
   if (ttlMs !== undefined && !(Number.isFinite(ttlMs) && ttlMs > 0)) throw new StoreError(`invalid time to live ${ttlMs}: use a positive number of milliseconds`);
 }
+
+/** The whole number a counter holds; StoreError when the value stored under `name` is not one. */
+export function counterValue(name: string, value: string): number {
+  if (!/^-?\d{1,15}$/.test(value)) throw new StoreError(`value ${name} is not a counter (it holds ${JSON.stringify(value.slice(0, 40))})`);
+  return Number(value);
+}

@@ -35,8 +35,9 @@ function allowed(from: string, to: string): boolean {
   if (from === 'util') return false;
   if (from === 'core') return false;
   if (to === 'core') return true;
-  // Only the composition root, the CLI and the test runner meet concrete channels and stores.
-  const composition = ['app', 'cli', 'testing', 'main'];
+  // Only the composition root, the CLI, the test runner and the package's public entry (index.ts)
+  // meet concrete channels and stores.
+  const composition = ['app', 'cli', 'testing', 'main', 'index'];
   // The channels' shared kit (the definition type and their values in the store) is for every channel;
   // the registry lists the channels; config reads their variables through the catalog.
   const kit = ['channels/definition', 'channels/values'];

@@ -154,4 +154,29 @@ browserTest('the web chat in a browser', () => {
     expect(await page.locator('#typing').isHidden()).toBe(true);
     await page.close();
   });
+
+  // Last: it moves the server's clock a month on.
+  it('keeps chatting when the session has expired: the page starts a new one and sends the message again', async () => {
+    const page = await visitor('it-IT');
+    await page.locator('#log .welcome').waitFor();
+    const input = page.locator('#text');
+    await input.fill('come posso pagare?');
+    await input.press('Enter');
+    await page.locator('#log .bot').filter({ hasText: /PayPal/ }).waitFor();
+    const first = await page.evaluate(() => localStorage.getItem('sportello.session'));
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    t.clock.advance(31 * 86_400_000); // past WEBCHAT_RETENTION_DAYS: the server removes the session
+    await input.fill('quali sono i vostri orari di apertura?');
+    await input.press('Enter');
+    await page.locator('#log .bot').filter({ hasText: /luned|sabato/i }).waitFor();
+    expect(await page.locator('#log .notice').count()).toBe(0); // nothing failed for the visitor
+    const second = await page.evaluate(() => localStorage.getItem('sportello.session'));
+    expect(second).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(second).not.toBe(first);
+    // The browser reports the refused message (401) it was told: that one, and nothing else, went wrong.
+    expect(problems.filter((p) => /status of 401/.test(p)).length).toBeGreaterThan(0);
+    problems = problems.filter((p) => !/status of 401/.test(p));
+    await page.close();
+  });
 });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/app.js';
@@ -81,7 +81,7 @@ describe('the sportello command', () => {
       const page = await fetch(`${base}/chat`);
       expect(await page.text()).toMatch(/<html/);
 
-      const session = 'clitest' + Date.now();
+      const { session } = (await (await fetch(`${base}/chat/api/sessions`, { method: 'POST' })).json()) as { session: string };
       const controller = new AbortController();
       const events = await fetch(`${base}/chat/api/events?session=${session}`, { signal: controller.signal });
       const reader = events.body!.getReader();
@@ -108,4 +108,58 @@ describe('the sportello command', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 90_000);
+});
+
+describe('the command line conventions', () => {
+  const STACK = /\n\s+at .+:\d+:\d+\)?\n/;
+
+  it('prints the version of package.json with --version', () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const result = run(['--version']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`sportello ${version}\n`);
+  });
+
+  it('prints a usage on --help for every command, and exits 0', () => {
+    for (const args of [['start'], ['chat'], ['test'], ['faq', 'lint'], ['faq', 'review'], ['eval'], ['operator'], ['operator', 'add'], ['migrate'], ['export'], ['import']]) {
+      const result = run([...args, '--help']);
+      expect({ args, status: result.status }).toEqual({ args, status: 0 });
+      expect(result.stdout).toMatch(new RegExp(`usage: sportello ${args[0]}`, 'i'));
+    }
+  });
+
+  it('refuses an unknown option with exit 2, what is wrong and the usage, and no stack trace', () => {
+    for (const args of [['start', '--port', '80'], ['chat', '--verbose'], ['test', '--watch'], ['faq', 'lint', '--fix'], ['eval', '--fast'], ['migrate', '--all']]) {
+      const result = run(args);
+      expect({ args, status: result.status }).toEqual({ args, status: 2 });
+      expect(result.stderr).toMatch(new RegExp(`^sportello ${args[0]}`));
+      expect(result.stderr).toMatch(/unknown option|unexpected argument/i);
+      expect(result.stderr).not.toMatch(STACK);
+    }
+  });
+
+  it('reports a path that is not there with exit 1 and no stack trace', () => {
+    const result = run(['test', 'no/such/folder']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^sportello test: .*no\/such\/folder: no such file or folder\n$/);
+    const imported = run(['import', join(tmpdir(), 'no-such-export.json')], { env: { SPORTELLO_DATA: join(tmpdir(), `sportello-cli-${process.pid}.json`) } });
+    expect(imported.status).toBe(1);
+    expect(imported.stderr).toMatch(/no-such-export\.json/);
+    expect(imported.stderr).not.toMatch(STACK);
+  });
+
+  it('reports a FAQ file that is not YAML as file:line:column with exit 1 and no stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sportello-cli-yaml-'));
+    try {
+      mkdirSync(join(dir, 'faq'));
+      cpSync(join(ROOT, 'intents'), join(dir, 'intents'), { recursive: true });
+      writeFileSync(join(dir, 'faq', 'bad.yaml'), 'locale: it\nentries:\n  - id: orari\n    questions: [Orari?\n');
+      const result = run(['chat'], { input: 'ciao\n', env: { FAQ_DIR: join(dir, 'faq'), INTENTS_DIR: join(dir, 'intents') } });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/bad\.yaml:\d+:\d+/);
+      expect(result.stderr).not.toMatch(STACK);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { runFaqLint, runFaqReview } from '../../src/cli/faq.js';
+import { createEventRecorder, NO_SUBSCRIPTIONS } from '../../src/events/index.js';
 import { createFakeClock } from '../../src/core/ports.js';
 import type { FaqSuggestion } from '../../src/core/types.js';
 import { loadCorpus } from '../../src/corpus/load.js';
@@ -132,7 +133,7 @@ describe('sportello faq review', () => {
     await store.close();
     corpus.cleanup();
   });
-  const deps = () => ({ store, faqDir: corpus.faqDir, clock });
+  const deps = () => ({ store, faqDir: corpus.faqDir, clock, recorder: createEventRecorder({ subscriptions: NO_SUBSCRIPTIONS, clock }) });
 
   it('lists the pending suggestions', async () => {
     const t = io();

@@ -35,10 +35,20 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/^DATABASE_URL: /m);
   });
 
-  it('sizes the outbox sender window from OUTBOX_CONCURRENCY (128 by default) and refuses a window of 0', () => {
-    expect(loadConfig({}).outboxConcurrency).toBe(128);
-    expect(loadConfig({ OUTBOX_CONCURRENCY: '32' }).outboxConcurrency).toBe(32);
-    expect(problems({ OUTBOX_CONCURRENCY: '0' }).join('\n')).toMatch(/^OUTBOX_CONCURRENCY: /m);
+  it('gives each channel its own send slots (its definition, SEND_SLOTS overrides) and refuses the old single window', () => {
+    const slots = loadConfig({}).sendSlots;
+    expect(slots).toMatchObject({ messenger: 64, twitter: 16, botframework: 32, webchat: 256 });
+    expect(loadConfig({ SEND_SLOTS: 'messenger=8, twitter:2' }).sendSlots).toMatchObject({ messenger: 8, twitter: 2, webchat: 256 });
+    expect(problems({ SEND_SLOTS: 'messenger=0' }).join('\n')).toMatch(/^SEND_SLOTS: messenger needs 1 to 1000/m);
+    expect(problems({ SEND_SLOTS: 'fax=3' }).join('\n')).toMatch(/^SEND_SLOTS: no channel named "fax"/m);
+    expect(problems({ SEND_SLOTS: 'messenger' }).join('\n')).toMatch(/^SEND_SLOTS: "messenger" is not CHANNEL=NUMBER/m);
+    expect(problems({ OUTBOX_CONCURRENCY: '32' }).join('\n')).toMatch(/^OUTBOX_CONCURRENCY: replaced by SEND_SLOTS/m);
+  });
+
+  it('limits every outbound call: connect 3 s and total 10 s by default, connect never above total', () => {
+    expect(loadConfig({}).outbound).toEqual({ connectTimeoutMs: 3000, timeoutMs: 10_000 });
+    expect(loadConfig({ OUTBOUND_TIMEOUT_MS: '2000', OUTBOUND_CONNECT_TIMEOUT_MS: '500' }).outbound).toEqual({ connectTimeoutMs: 500, timeoutMs: 2000 });
+    expect(problems({ OUTBOUND_TIMEOUT_MS: '1000', OUTBOUND_CONNECT_TIMEOUT_MS: '2000' }).join('\n')).toMatch(/^OUTBOUND_CONNECT_TIMEOUT_MS: must not be above/m);
   });
 
   it('turns a channel on only when all of its credentials are set, and refuses a half-configured one', () => {

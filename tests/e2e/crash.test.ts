@@ -45,9 +45,9 @@ interface Setup {
   survivors: number;
 }
 
-/** The instances' sender window: the most replies a kill can leave "sent but not recorded". */
-const OUTBOX_CONCURRENCY = 32;
-const extra = { OUTBOX_CONCURRENCY: String(OUTBOX_CONCURRENCY) };
+/** The instances' Messenger send slots: the most replies a kill can leave "sent but not recorded". */
+const MESSENGER_SLOTS = 32;
+const extra = { SEND_SLOTS: `messenger=${MESSENGER_SLOTS}` };
 
 async function setUp(store: 'lowdb' | 'postgres', graph: FakeGraphApi): Promise<Setup> {
   if (store === 'lowdb') {
@@ -180,6 +180,6 @@ describe.each([
     }
     expect(report).toMatchObject({ missing: 0, missingAcked: 0, twice: [] });
     // Only the sends in flight at the kill can repeat: at most one sender window, never a burst's worth.
-    expect(inFlightAtKill.length).toBeLessThanOrEqual(OUTBOX_CONCURRENCY);
+    expect(inFlightAtKill.length).toBeLessThanOrEqual(MESSENGER_SLOTS);
   }, 150_000);
 });

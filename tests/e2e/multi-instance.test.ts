@@ -153,6 +153,40 @@ suite('two instances on one database', () => {
     }
   }, 60_000);
 
+  it('checks at most 5 of 30 password guesses sent at once through both instances: the right one, sent last, gets 429', async () => {
+    const store = createPostgresStore({ url: db.url });
+    await store.init();
+    try {
+      await store.directory.addOperator({ id: 'op_e2e_guessed', name: 'Bersaglio', initials: 'BE', role: 'agent', passwordHash: await hashPassword(PASSWORD), createdAt: new Date().toISOString() });
+    } finally {
+      await store.close();
+    }
+    // A patient guesser: a guess answered "busy" (503, not counted) is sent again after Retry-After.
+    const attempt = async (base: string, password: string): Promise<{ status: number; retryAfter: string | null }> => {
+      for (;;) {
+        const res = await fetch(`${base}/api/operator/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ name: 'Bersaglio', password }) });
+        await res.arrayBuffer();
+        if (res.status !== 503) return { status: res.status, retryAfter: res.headers.get('retry-after') };
+        await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
+      }
+    };
+    // 29 wrong guesses at once, alternating instances; the right one as soon as one instance counted past the limit
+    let counted!: () => void;
+    const pastLimit = new Promise<void>((resolve) => (counted = resolve));
+    const wrong = Array.from({ length: 29 }, (_, i) =>
+      attempt(i % 2 ? a.url : b.url, `wrong-guess-${i}`).then((r) => {
+        if (r.status === 429) counted();
+        return r;
+      }),
+    );
+    const right = Promise.race([pastLimit, Promise.all(wrong)]).then(() => attempt(b.url, PASSWORD));
+    const answers = [...(await Promise.all(wrong)), await right];
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 429)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses[29]).toBe(429);
+    expect(answers.filter((r) => r.status === 429).every((r) => Number(r.retryAfter) >= 1)).toBe(true);
+  }, 60_000);
+
   it('shows an operator connected to instance A an escalation made by instance B within a second', async () => {
     const session = await login(a.url, 'Operatore 1', PASSWORD);
     const stream = await openEvents(session);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
@@ -53,18 +53,52 @@ describe('the lowdb store on disk', () => {
     expect(doc.values).toEqual({ 'test:cursor': '7' });
   });
 
+  it('creates its file and journal readable by their owner only (0600), in a folder of its own (0700)', async () => {
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    const file = join(tempDir(), 'private', 'sportello.json');
+    // Journal from the first write, compaction soon: every way the files are (re)created is taken.
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0, compactAfterBytes: 2048 });
+    await store.init();
+    await store.values.set('auth', 'session_secret', 'a-secret-nobody-else-may-read');
+    expect(mode(file)).toBe('600');
+    expect(mode(`${file}.journal`)).toBe('600');
+    expect(mode(join(file, '..'))).toBe('700');
+    for (let i = 0; i < 30; i++) await store.conversations.commit(makeTurn({ messages: [makeMessage(`m${i}`, { text: 'x'.repeat(200) })] }));
+    await store.close();
+    expect(mode(file)).toBe('600');
+    expect(mode(`${file}.journal`)).toBe('600');
+  });
+
+  it('takes other users\' access away from a file and journal an older version created 0644, and says so', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const first = await open(file);
+    await first.values.set('auth', 'session_secret', 'a-secret-nobody-else-may-read');
+    await first.close();
+    chmodSync(file, 0o644);
+    writeFileSync(`${file}.journal`, '');
+    chmodSync(`${file}.journal`, 0o644);
+    const warnings: string[] = [];
+    const again = createLowdbStore({ file, onWarning: (m) => warnings.push(m) });
+    await again.init();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(`${file}.journal`).mode & 0o777).toBe(0o600);
+    expect(warnings.join('\n')).toMatch(/was readable by other users \(mode 0644\); it is now 0600/);
+    expect(await again.values.get('auth', 'session_secret')).toBe('a-secret-nobody-else-may-read');
+    await again.close();
+  });
+
   it('sends again at once, after a restart, the replies the previous run had claimed (one process owns the file)', async () => {
     const file = join(tempDir(), 'sportello.json');
     const store = await open(file);
     const t0 = Date.parse('2026-11-23T10:00:00.000Z');
     await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
-    expect(await store.outbox.claim(t0, 10, 30_000)).toHaveLength(2);
+    expect(await store.outbox.claim(t0, { test: 10 }, 30_000)).toHaveLength(2);
     await store.close();
     const reopened = await open(file);
     // Well inside the old lease: both are due again, once each.
-    const again = await reopened.outbox.claim(t0 + 1000, 10, 30_000);
+    const again = await reopened.outbox.claim(t0 + 1000, { test: 10 }, 30_000);
     expect(again.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
-    expect(await reopened.outbox.claim(t0 + 2000, 10, 30_000)).toEqual([]);
+    expect(await reopened.outbox.claim(t0 + 2000, { test: 10 }, 30_000)).toEqual([]);
     await reopened.close();
   });
 
@@ -74,14 +108,14 @@ describe('the lowdb store on disk', () => {
     const committing = store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1')] }));
     // Memory already has the turn (reads see it), the disk not yet: no claim.
     expect(await store.outbox.get('a1')).toMatchObject({ status: 'pending' });
-    expect(await store.outbox.claim(t0, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.claim(t0, { test: 10 }, 30_000)).toEqual([]);
     await committing;
-    expect((await store.outbox.claim(t0, 10, 30_000)).map((o) => o.id)).toEqual(['a1']);
+    expect((await store.outbox.claim(t0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['a1']);
     // A retry is due again only once it is on disk too.
     const retrying = store.outbox.complete('a1', { status: 'retry', notBefore: t0, error: '503' });
-    expect(await store.outbox.claim(t0, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.claim(t0, { test: 10 }, 30_000)).toEqual([]);
     await retrying;
-    expect((await store.outbox.claim(t0, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+    expect((await store.outbox.claim(t0, { test: 10 }, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
     await store.close();
   });
 
@@ -89,7 +123,7 @@ describe('the lowdb store on disk', () => {
     const store = await open(join(tempDir(), 'sportello.json'));
     await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('b1', { conversationId: 'cv2' })] }));
     const before = store.fileWrites();
-    expect(await store.outbox.claim(Date.now(), 10, 30_000)).toHaveLength(2);
+    expect(await store.outbox.claim(Date.now(), { test: 10 }, 30_000)).toHaveLength(2);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(store.fileWrites()).toBe(before);
     await store.outbox.complete('a1', { status: 'sent', platformId: 'p-a1', at: new Date().toISOString() });
@@ -103,7 +137,7 @@ describe('the lowdb store on disk', () => {
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
     await store.conversations.commit(makeTurn({ outbox: [makeOutbox('s1')] }));
-    expect(await store.outbox.claim(Date.now(), 10, 60_000)).toHaveLength(1);
+    expect(await store.outbox.claim(Date.now(), { test: 10 }, 60_000)).toHaveLength(1);
     await store.outbox.complete('s1', { status: 'sent', platformId: 'mid.s1', at: '2026-11-24T10:00:00.000Z' });
     const lines = readFileSync(`${file}.journal`, 'utf8').split('\n').filter(Boolean);
     expect(JSON.parse(lines.at(-1)!)[1]).toEqual([['sent', { id: 's1', sentAt: '2026-11-24T10:00:00.000Z', platformId: 'mid.s1', attempts: 1 }]]);
@@ -114,7 +148,7 @@ describe('the lowdb store on disk', () => {
     await store.close();
     const reopened = await open(crashed);
     expect(await reopened.outbox.get('s1')).toMatchObject({ status: 'sent', platformId: 'mid.s1', sentAt: '2026-11-24T10:00:00.000Z', attempts: 1 });
-    expect(await reopened.outbox.claim(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    expect(await reopened.outbox.claim(Date.now() + 120_000, { test: 10 }, 60_000)).toEqual([]);
     await reopened.close();
   });
 
@@ -204,18 +238,18 @@ describe('the lowdb store on disk', () => {
     const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
     await store.init();
     await store.conversations.commit(makeTurn({ outbox: [makeOutbox('o1')] }));
-    await store.outbox.claim(Date.now(), 10, 60_000);
+    await store.outbox.claim(Date.now(), { test: 10 }, 60_000);
     await store.outbox.complete('o1', { status: 'retry', notBefore: 0, error: 'HTTP 503' });
     const stale = readFileSync(`${file}.journal`, 'utf8');
     expect(stale.split('\n').filter(Boolean)).toHaveLength(2);
-    expect(await store.outbox.claim(Date.now(), 10, 60_000)).toHaveLength(1);
+    expect(await store.outbox.claim(Date.now(), { test: 10 }, 60_000)).toHaveLength(1);
     await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: new Date().toISOString() });
     await store.close();
     // The file now says "sent"; put back journal lines that say "pending" (the turn, then the retry).
     writeFileSync(`${file}.journal`, stale);
     const reopened = await open(file);
     expect(await reopened.outbox.get('o1')).toMatchObject({ status: 'sent', platformId: 'p1' });
-    expect(await reopened.outbox.claim(Date.now() + 120_000, 10, 60_000)).toEqual([]);
+    expect(await reopened.outbox.claim(Date.now() + 120_000, { test: 10 }, 60_000)).toEqual([]);
     await reopened.close();
   });
 

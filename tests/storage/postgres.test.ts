@@ -299,10 +299,10 @@ describe('the PostgreSQL store on its own', () => {
     for (const item of claimed) expect(await store.outbox.get(item.id)).toEqual(item);
     expect(await store.outbox.get('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
     // The leased ones are nobody else's to claim; o0 is.
-    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+    expect((await store.outbox.claim(T, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['o0']);
     expect(await store.outbox.complete('a', { status: 'sent', platformId: 'p-a', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
     expect(await store.outbox.complete('o0', { status: 'sent', platformId: 'p-o0', at: '2026-03-02T09:00:01.000Z' })).toEqual({ more: true });
-    expect((await store.outbox.claim(T, 10, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
+    expect((await store.outbox.claim(T, { test: 10 }, 30_000)).map((o) => o.id).sort()).toEqual(['b', 'c']);
   });
 
   it('claims in a commit that falls back to one turn at a time, for the turns written', async () => {
@@ -318,7 +318,7 @@ describe('the PostgreSQL store on its own', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
     expect(results.slice(1).map((r) => (r as PromiseFulfilledResult<{ id: string }[]>).value.map((o) => o.id))).toEqual([['x2'], ['x3']]);
     expect(await store.outbox.get('x1')).toBeUndefined();
-    expect(await store.outbox.claim(T, 10, 30_000)).toEqual([]);
+    expect(await store.outbox.claim(T, { test: 10 }, 30_000)).toEqual([]);
   });
 
   it('leaves a new message to its turn: one statement for both, acknowledged once the turn is committed', async () => {
@@ -436,7 +436,7 @@ describe('the PostgreSQL store on its own', () => {
     const schema = `upgrade_${++schemaCounter}`;
     const oldPool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
     try {
-      expect(await migrate(oldPool, schema)).toEqual({ applied: [1], current: 1 });
+      expect(await migrate(oldPool, schema, MIGRATIONS.slice(0, 1))).toEqual({ applied: [1], current: 1 });
       // As migrations 1–6 left it: no expiry column, their own numbering and functions.
       await oldPool.query(`ALTER TABLE store_values DROP COLUMN expires_at;
         CREATE FUNCTION sportello_apply_turn(turn jsonb) RETURNS void LANGUAGE sql AS 'SELECT 1';
@@ -449,7 +449,8 @@ describe('the PostgreSQL store on its own', () => {
       await oldPool.end();
     }
     const store = await open(schema);
-    expect(await store.migrate()).toEqual({ applied: [], current: 1 });
+    // init() applied the later migrations on top of the squashed version 1.
+    expect(await store.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
     expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['old']);
     expect(await store.values.get('twitter', 'cursor')).toBe('7');
     await store.values.set('twitter', 'short', 'x', { ttlMs: 60_000 });
@@ -533,6 +534,12 @@ describe('several PostgreSQL store instances on one database', () => {
     expect((await a.inbox.pending(10)).map((m) => m.id)).toEqual(['dup']);
   });
 
+  it('gives each of 60 increments made at once through two instances its own number', async () => {
+    const got = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).values.increment('auth', 'tries', { ttlMs: 60_000 })));
+    expect([...got].sort((x, y) => x - y)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(await b.values.get('auth', 'tries')).toBe('60');
+  });
+
   it('lets exactly one of 20 concurrent claims from two instances win', async () => {
     await a.conversations.commit(makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })] }));
     const query = { key: 'test:private:cv1', customerId: 'test:u1' };
@@ -548,7 +555,7 @@ describe('several PostgreSQL store instances on one database', () => {
 
   it('never hands the same outbox item to two instances claiming at once', async () => {
     await a.conversations.commit(makeTurn({ outbox: Array.from({ length: 30 }, (_, i) => makeOutbox(`o${i}`, { conversationId: `cv${i}` })) }));
-    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).outbox.claim(Date.now(), 10, 60_000)));
+    const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).outbox.claim(Date.now(), { test: 10 }, 60_000)));
     const ids = claims.flat().map((o) => o.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(30);

@@ -2,12 +2,13 @@
  * The one contract every Store implementation keeps (docs/storage.md). Run by
  * lowdb.test.ts and postgres.test.ts against the real stores.
  */
-import { AlreadyProcessedError, TurnConflictError } from '../../src/core/errors.js';
+import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
 import { emptyRevisions, type Revisions, type Store, type TurnRecord } from '../../src/core/ports.js';
 import type {
   Case,
   Conversation,
   Customer,
+  EventDelivery,
   FaqSuggestion,
   InboundMessage,
   Operator,
@@ -118,6 +119,21 @@ export function makeSuggestion(id: string, over: Partial<FaqSuggestion> = {}): F
     status: 'pending',
     createdAt: iso(0),
     createdBy: 'op1',
+    ...over,
+  };
+}
+
+export function makeDelivery(id: string, over: Partial<EventDelivery> = {}): EventDelivery {
+  return {
+    id,
+    subscription: 'crm',
+    orderKey: 'crm/cv1',
+    type: 'message.created',
+    payload: { type: 'message.created', version: 1, timestamp: iso(0), data: { n: id } },
+    status: 'pending',
+    attempts: 0,
+    notBefore: 0,
+    createdAt: iso(0),
     ...over,
   };
 }
@@ -519,19 +535,19 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         for (const item of leased) expect(await store.outbox.get(item.id)).toEqual(item);
         expect(await store.outbox.get('b')).toMatchObject({ status: 'pending', seq: 2, attempts: 0 });
         // The leased ones are nobody else's to claim; o0 is. Without `claim`, nothing is leased.
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['o0']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['o0']);
         expect(await store.conversations.commit(makeTurn({ outbox: [makeOutbox('f', { conversationId: 'cv5', notBefore: T0 })] }))).toEqual([]);
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['f']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['f']);
       });
 
       it('claims only the first unsent item of each conversation, leasing it', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2'), makeOutbox('b1', { conversationId: 'cv2' })] }));
-        const claimed = await store.outbox.claim(T0, 10, 30_000);
+        const claimed = await store.outbox.claim(T0, { test: 10 }, 30_000);
         expect(claimed.map((o) => o.id).sort()).toEqual(['a1', 'b1']);
         expect(claimed.find((o) => o.id === 'a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000, seq: 1 });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
         // Leased: nobody claims them again, and a2 waits behind a1.
-        expect(await store.outbox.claim(T0 + 1000, 10, 30_000)).toEqual([]);
+        expect(await store.outbox.claim(T0 + 1000, { test: 10 }, 30_000)).toEqual([]);
       });
 
       it('claims due heads oldest first across many conversations, a limited batch at a time, each once', async () => {
@@ -539,7 +555,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.conversations.commit(makeTurn({ outbox: items }));
         const claimedIds: string[] = [];
         for (let round = 0; round < 10; round++) {
-          const batch = await store.outbox.claim(T0 + 10, 15, 30_000);
+          const batch = await store.outbox.claim(T0 + 10, { test: 15 }, 30_000);
           if (batch.length === 0) break;
           expect(batch.length).toBeLessThanOrEqual(15);
           for (const item of batch) {
@@ -557,38 +573,38 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
       it('claims an item again once its lease has expired', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1')] }));
-        await store.outbox.claim(T0, 10, 30_000);
-        const again = await store.outbox.claim(T0 + 30_000, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
+        const again = await store.outbox.claim(T0 + 30_000, { test: 10 }, 30_000);
         expect(again).toHaveLength(1);
         expect(again[0]).toMatchObject({ id: 'a1', attempts: 2, notBefore: T0 + 60_000 });
       });
 
       it('moves on to the next item once the first is sent', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.outbox.claim(T0, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
         // `more`: the conversation has an unsent item after this one, for the sender to claim.
         expect(await store.outbox.complete('a1', { status: 'sent', platformId: 'p-1', at: iso(10) })).toEqual({ more: true });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'sent', platformId: 'p-1', sentAt: iso(10) });
-        expect((await store.outbox.claim(T0 + 10, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        expect((await store.outbox.claim(T0 + 10, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['a2']);
         expect(await store.outbox.complete('a2', { status: 'sent', platformId: 'p-2', at: iso(20) })).toEqual({ more: false });
-        expect(await store.outbox.claim(T0 + 999_999, 10, 30_000)).toEqual([]);
+        expect(await store.outbox.claim(T0 + 999_999, { test: 10 }, 30_000)).toEqual([]);
       });
 
       it('keeps a retried item first in line, not before its time', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.outbox.claim(T0, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
         await store.outbox.complete('a1', { status: 'retry', notBefore: T0 + 5000, error: '429 rate limited' });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'pending', notBefore: T0 + 5000, lastError: '429 rate limited', attempts: 1 });
-        expect(await store.outbox.claim(T0 + 4999, 10, 30_000)).toEqual([]);
-        expect((await store.outbox.claim(T0 + 5000, 10, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
+        expect(await store.outbox.claim(T0 + 4999, { test: 10 }, 30_000)).toEqual([]);
+        expect((await store.outbox.claim(T0 + 5000, { test: 10 }, 30_000)).map((o) => [o.id, o.attempts])).toEqual([['a1', 2]]);
       });
 
       it('does not let a dead item block the ones after it', async () => {
         await store.conversations.commit(makeTurn({ outbox: [makeOutbox('a1'), makeOutbox('a2')] }));
-        await store.outbox.claim(T0, 10, 30_000);
+        await store.outbox.claim(T0, { test: 10 }, 30_000);
         expect(await store.outbox.complete('a1', { status: 'dead', error: 'recipient blocked us' })).toEqual({ more: true });
         expect(await store.outbox.get('a1')).toMatchObject({ status: 'dead', lastError: 'recipient blocked us' });
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['a2']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['a2']);
         expect((await store.outbox.list({ status: 'dead' })).map((o) => o.id)).toEqual(['a1']);
       });
 
@@ -603,8 +619,36 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             ],
           }),
         );
-        expect((await store.outbox.claim(T0, 2, 30_000)).map((o) => o.id)).toEqual(['x', 'y']);
-        expect((await store.outbox.claim(T0, 10, 30_000)).map((o) => o.id)).toEqual(['z']);
+        expect((await store.outbox.claim(T0, { test: 2 }, 30_000)).map((o) => o.id)).toEqual(['x', 'y']);
+        expect((await store.outbox.claim(T0, { test: 10 }, 30_000)).map((o) => o.id)).toEqual(['z']);
+      });
+
+      it('claims per channel: each up to its own room, none of a channel given no room, in time order', async () => {
+        await store.conversations.commit(
+          makeTurn({
+            outbox: [
+              makeOutbox('slow1', { conversationId: 'cv1', channel: 'slow', notBefore: T0 - 9 }),
+              makeOutbox('slow2', { conversationId: 'cv2', channel: 'slow', notBefore: T0 - 8 }),
+              makeOutbox('fast1', { conversationId: 'cv3', channel: 'fast', notBefore: T0 - 7 }),
+              makeOutbox('fast2', { conversationId: 'cv4', channel: 'fast', notBefore: T0 - 6 }),
+              makeOutbox('fast3', { conversationId: 'cv5', channel: 'fast', notBefore: T0 - 5 }),
+              makeOutbox('other', { conversationId: 'cv6', channel: 'other', notBefore: T0 - 10 }),
+            ],
+          }),
+        );
+        // 'slow' has no room, 'other' is not named: only 'fast' items, up to its room.
+        expect((await store.outbox.claim(T0, { slow: 0, fast: 2 }, 30_000)).map((o) => o.id)).toEqual(['fast1', 'fast2']);
+        expect((await store.outbox.claim(T0, { slow: 1, fast: 5, other: 1 }, 30_000)).map((o) => o.id)).toEqual(['other', 'slow1', 'fast3']);
+        expect((await store.outbox.claim(T0, { slow: 5 }, 30_000)).map((o) => o.id)).toEqual(['slow2']);
+      });
+
+      it('keeps an item in doubt as such: a retry records how many attempts had an unknown outcome', async () => {
+        await store.conversations.commit(makeTurn({ outbox: [makeOutbox('d1')] }));
+        await store.outbox.claim(T0, { test: 1 }, 30_000);
+        await store.outbox.complete('d1', { status: 'retry', notBefore: T0 + 10, error: 'timeout', inDoubt: 1 });
+        expect(await store.outbox.get('d1')).toMatchObject({ status: 'pending', inDoubt: 1, lastError: 'timeout' });
+        const [again] = await store.outbox.claim(T0 + 10, { test: 1 }, 30_000);
+        expect(again).toMatchObject({ id: 'd1', inDoubt: 1, attempts: 2 });
       });
 
       it('refuses to complete an item that does not exist', async () => {
@@ -635,6 +679,16 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.directory.listOperators()).map((o) => o.id)).toEqual(['op1', 'op2']);
         await expect(store.directory.addOperator(makeOperator('op3', 'Marta'))).rejects.toThrow(/Marta/);
         expect((await store.directory.listOperators()).length).toBe(2);
+      });
+
+      it('changes an operator\'s password hash, initials and role, never the name, and keeps the change', async () => {
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        const changed = await store.directory.updateOperator('op1', { passwordHash: 'scrypt$new', role: 'admin', name: 'Mallory' } as never);
+        expect(changed).toEqual({ ...makeOperator('op1', 'Marta'), passwordHash: 'scrypt$new', role: 'admin' });
+        store = await harness.reopen(store);
+        expect(await store.directory.getOperator('op1')).toEqual(changed);
+        expect((await store.directory.findOperatorByName('Marta'))?.passwordHash).toBe('scrypt$new');
+        expect(await store.directory.updateOperator('ghost', { role: 'admin' })).toBeUndefined();
       });
 
       it('adds, updates and filters FAQ suggestions', async () => {
@@ -680,6 +734,34 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.values.get('test', 'short')).toBeUndefined();
         expect(await store.values.get('test', 'long')).toBe('y');
         expect((await store.exportAll()).values).not.toHaveProperty('test:short');
+      });
+
+      it('counts: each of 50 increments made at once gets its own number, and the count survives reopening', async () => {
+        const got = await Promise.all(Array.from({ length: 50 }, () => store.values.increment('test', 'tries', { ttlMs: 60_000 })));
+        expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        expect(await store.values.get('test', 'tries')).toBe('50');
+        store = await harness.reopen(store);
+        expect(await store.values.increment('test', 'tries')).toBe(51);
+        expect(await store.values.increment('test', 'other')).toBe(1);
+      });
+
+      it('starts a counter again after its window, which the first increment opened and later ones do not extend', async () => {
+        expect(await store.values.increment('test', 'window', { ttlMs: 250 })).toBe(1);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await store.values.increment('test', 'window', { ttlMs: 250 })).toBe(2);
+        await new Promise((r) => setTimeout(r, 250));
+        // expired 250 ms after the first increment, although the second came 100 ms later
+        expect(await store.values.get('test', 'window')).toBeUndefined();
+        expect(await store.values.increment('test', 'window', { ttlMs: 60_000 })).toBe(1);
+        expect(await store.values.increment('test', 'window', { ttlMs: 60_000 })).toBe(2);
+      });
+
+      it('refuses to count a value that is not a whole number, and leaves it as it was', async () => {
+        await store.values.set('test', 'word', 'hello');
+        await expect(store.values.increment('test', 'word')).rejects.toThrow(/not a counter/);
+        expect(await store.values.get('test', 'word')).toBe('hello');
+        await expect(store.values.increment('test', 'k', { ttlMs: -1 })).rejects.toThrow(/time to live/);
+        await expect(store.values.increment('Bad Space', 'k')).rejects.toThrow(/namespace/);
       });
 
       it('refuses a namespace that is not a plain word, and a time to live that is not positive', async () => {
@@ -830,6 +912,109 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
     });
 
+    describe('outbound event deliveries', () => {
+      const ids = (list: readonly EventDelivery[]) => list.map((d) => d.id);
+
+      it('writes a turn\'s deliveries with it, and none of a refused turn', async () => {
+        await store.conversations.commit(makeTurn({ conversations: [makeConversation('cv1')], deliveries: [makeDelivery('d1'), makeDelivery('d2', { orderKey: 'crm/cv2' })] }));
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['d2', 'd1']);
+        // It writes cv1 without having read it: refused whole, its delivery too.
+        const refused = makeTurn({ conversations: [makeConversation('cv1', { state: 'queued' })], deliveries: [makeDelivery('d3')] });
+        await expect(store.conversations.commit(refused)).rejects.toBeInstanceOf(TurnConflictError);
+        // A delivery id that exists fails the turn, which writes nothing.
+        await expect(store.conversations.commit(makeTurn({ outbox: [makeOutbox('o9')], deliveries: [makeDelivery('d1')] }))).rejects.toBeInstanceOf(StoreError);
+        expect(await store.outbox.get('o9')).toBeUndefined();
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['d2', 'd1']);
+        expect((await store.deliveries.list({ limit: 10 }))[1]).toEqual(makeDelivery('d1'));
+      });
+
+      it('lists newest first, a page at a time, by status and subscription', async () => {
+        const all = Array.from({ length: 7 }, (_, i) => makeDelivery(`d${i}`, { subscription: i % 2 ? 'erp' : 'crm', orderKey: `k${i}` }));
+        await store.conversations.commit(makeTurn({ deliveries: all.slice(0, 4) }));
+        await store.conversations.commit(makeTurn({ deliveries: all.slice(4) }));
+        const first = await store.deliveries.list({ limit: 3 });
+        expect(ids(first)).toEqual(['d6', 'd5', 'd4']);
+        expect(ids(await store.deliveries.list({ limit: 3, before: 'd4' }))).toEqual(['d3', 'd2', 'd1']);
+        expect(ids(await store.deliveries.list({ limit: 3, before: 'd1' }))).toEqual(['d0']);
+        expect(ids(await store.deliveries.list({ limit: 10, subscription: 'erp' }))).toEqual(['d5', 'd3', 'd1']);
+        await store.deliveries.complete('d2', { status: 'dead', error: 'HTTP 410', httpStatus: 410 });
+        expect(ids(await store.deliveries.list({ limit: 10, status: 'dead' }))).toEqual(['d2']);
+        expect(await store.deliveries.list({ limit: 10, before: 'nope' })).toEqual([]);
+      });
+
+      it('claims the first undelivered delivery of each order key, when due, once', async () => {
+        await store.conversations.commit(
+          makeTurn({
+            deliveries: [
+              makeDelivery('a1', { orderKey: 'crm/a' }),
+              makeDelivery('b1', { orderKey: 'crm/b', notBefore: T0 + 60_000 }),
+              makeDelivery('a2', { orderKey: 'crm/a' }),
+              makeDelivery('c1', { orderKey: 'erp/a' }),
+            ],
+          }),
+        );
+        const first = await store.deliveries.claim(T0, 10, 30_000);
+        expect(ids(first).sort()).toEqual(['a1', 'c1']);
+        expect(first.find((d) => d.id === 'a1')).toMatchObject({ status: 'sending', attempts: 1, notBefore: T0 + 30_000 });
+        // Leased: nobody else gets them, and a1 holds a2 back.
+        expect(await store.deliveries.claim(T0 + 1000, 10, 30_000)).toEqual([]);
+        await store.deliveries.complete('a1', { status: 'delivered', at: iso(1000), httpStatus: 204 });
+        const next = await store.deliveries.claim(T0 + 1000, 10, 30_000);
+        expect(ids(next)).toEqual(['a2']);
+        // A retry waits until its time, keeping the last attempt's status and error.
+        await store.deliveries.complete('a2', { status: 'retry', notBefore: T0 + 5000, error: 'HTTP 500', httpStatus: 500 });
+        expect(await store.deliveries.claim(T0 + 2000, 10, 30_000)).toEqual([]);
+        const again = await store.deliveries.claim(T0 + 5000, 10, 30_000);
+        expect(again).toEqual([expect.objectContaining({ id: 'a2', attempts: 2, lastStatus: 500, lastError: 'HTTP 500' })]);
+        // Leases that ran out are claimed again, in the order they ran out.
+        expect(ids(await store.deliveries.claim(T0 + 40_000, 10, 30_000))).toEqual(['c1', 'a2']);
+        // b1 is due after a minute; a dead delivery holds nothing back (claims go by due time).
+        await store.deliveries.complete('a2', { status: 'dead', error: 'gave up' });
+        await store.conversations.commit(makeTurn({ deliveries: [makeDelivery('a3', { orderKey: 'crm/a' })] }));
+        expect(ids(await store.deliveries.claim(T0 + 60_000, 10, 30_000))).toEqual(['a3', 'b1']);
+        const [delivered] = await store.deliveries.list({ limit: 1, status: 'delivered' });
+        expect(delivered).toEqual({ ...makeDelivery('a1', { orderKey: 'crm/a' }), status: 'delivered', attempts: 1, notBefore: T0 + 30_000, deliveredAt: iso(1000), lastStatus: 204 });
+        await expect(store.deliveries.complete('nope', { status: 'dead', error: 'x' })).rejects.toThrow(/nope/);
+      });
+
+      it('lets one of many concurrent claims have each delivery', async () => {
+        await store.conversations.commit(makeTurn({ deliveries: Array.from({ length: 20 }, (_, i) => makeDelivery(`d${i}`, { orderKey: `k${i}` })) }));
+        const claims = await Promise.all(Array.from({ length: 5 }, () => store.deliveries.claim(T0, 8, 30_000)));
+        const got = claims.flatMap(ids);
+        expect(got.length).toBe(20);
+        expect(new Set(got).size).toBe(20);
+      });
+
+      it('writes an approval and its deliveries together, and nothing for an unknown suggestion', async () => {
+        await store.suggestions.add(makeSuggestion('s1'));
+        const updated = await store.suggestions.update('s1', { status: 'approved' }, { deliveries: [makeDelivery('f1', { orderKey: 'crm/faq', type: 'faq.approved' })] });
+        expect(updated?.status).toBe('approved');
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['f1']);
+        expect(await store.suggestions.update('nope', { status: 'approved' }, { deliveries: [makeDelivery('f2')] })).toBeUndefined();
+        expect(ids(await store.deliveries.list({ limit: 10 }))).toEqual(['f1']);
+      });
+
+      it('keeps undelivered deliveries across a reopen, and in an export and import', async () => {
+        await store.conversations.commit(makeTurn({ deliveries: [makeDelivery('d1'), makeDelivery('d2', { orderKey: 'crm/cv2' })] }));
+        await store.deliveries.claim(T0, 1, 30_000);
+        store = await harness.reopen(store);
+        const listed = await store.deliveries.list({ limit: 10 });
+        expect(ids(listed)).toEqual(['d2', 'd1']);
+        // A lease held when the store closed ends by its time at the latest.
+        expect(ids(await store.deliveries.claim(T0 + 30_000, 10, 30_000)).sort()).toEqual(['d1', 'd2']);
+        const snapshot = await store.exportAll();
+        expect(ids(snapshot.deliveries ?? []).sort()).toEqual(['d1', 'd2']);
+        const target = await harness.fresh();
+        try {
+          await target.importAll(snapshot);
+          await target.importAll(snapshot);
+          expect(await target.deliveries.list({ limit: 10 })).toEqual(await store.deliveries.list({ limit: 10 }));
+        } finally {
+          await target.close();
+        }
+      });
+    });
+
     describe('export and import', () => {
       it('exports everything and imports it into an empty store, twice without duplicates', async () => {
         await accepted(store, makeInbound('m1'));
@@ -844,7 +1029,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             outbox: [makeOutbox('o1'), makeOutbox('o2')],
           }),
         );
-        await store.outbox.claim(T0, 10, 1000);
+        await store.outbox.claim(T0, { test: 10 }, 1000);
         await store.outbox.complete('o1', { status: 'sent', platformId: 'p1', at: iso(1) });
         await store.directory.addOperator(makeOperator('op1', 'Marta'));
         await store.suggestions.add(makeSuggestion('s1'));

@@ -35,7 +35,11 @@ import type {
 import type { BotFrameworkSettings } from './settings.js';
 import type { Conversation, InboundMessage, OutboxItem } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
+import { outboundHttpAgent, outboundHttpsAgent, retryAfterAt, type OutboundLimits } from '../../util/outbound.js';
 import { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
+import { BOTFRAMEWORK_CAPABILITIES } from './capabilities.js';
+
+export { BOTFRAMEWORK_CAPABILITIES } from './capabilities.js';
 
 /** Dependencies of the Bot Framework channel. */
 export interface BotFrameworkChannelDeps {
@@ -44,24 +48,12 @@ export interface BotFrameworkChannelDeps {
   store: Pick<Store, 'conversations'>;
   clock: Clock;
   logger: Logger;
+  /** Connect and total time limits of every Connector call. */
+  outbound: OutboundLimits;
 }
 
 /** The route the Azure Bot resource's messaging endpoint points at. */
 export const BOTFRAMEWORK_PATH = '/api/messages';
-/** Teams refuses messages over about 28 KB; Web Chat has no limit of its own. */
-const MAX_TEXT = 28000;
-
-/** What Bot Framework channels allow (the conversation-test runner can use the same values). */
-export const BOTFRAMEWORK_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
-  publicReplies: false,
-  privateMessages: true,
-  maxLength: { private: MAX_TEXT, public: MAX_TEXT },
-  measure: (text: string) => text.length,
-  quickReplies: 10,
-  signsPublicReplies: false,
-  maxThread: 1,
-});
-
 const inboundActivitySchema = z.looseObject({
   type: z.string(),
   id: z.string().optional(),
@@ -93,13 +85,13 @@ const restErrorSchema = z.looseObject({
   response: z.looseObject({ headers: z.unknown().optional() }).optional(),
 });
 
-function retryAfterMs(headers: unknown): number | undefined {
+/** The Connector's `Retry-After` (seconds or an HTTP date) as epoch ms. */
+function retryAfter(headers: unknown, now: number): number | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
   const get = (headers as { get?: unknown }).get;
   const value =
     typeof get === 'function' ? (get as (name: string) => unknown).call(headers, 'retry-after') : (headers as Record<string, unknown>)['retry-after'];
-  const seconds = Number(value);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+  return retryAfterAt(value, now);
 }
 
 /** Maps what the Connector call threw to ChannelApiError (it answered) or NetworkError (it did not). */
@@ -111,7 +103,7 @@ export function toBotFrameworkError(error: unknown, what: string, now: number): 
   if (status === undefined) {
     return new NetworkError(`Bot Framework ${what}: the Connector did not answer (${message})`, { cause: error });
   }
-  const wait = retryAfterMs(parsed.success ? parsed.data.response?.headers : undefined);
+  const retryAt = retryAfter(parsed.success ? parsed.data.response?.headers : undefined, now);
   return new ChannelApiError(
     `Bot Framework ${what} refused (HTTP ${status}): ${message}`,
     {
@@ -119,7 +111,7 @@ export function toBotFrameworkError(error: unknown, what: string, now: number): 
       status,
       ...(parsed.success && parsed.data.code ? { code: parsed.data.code } : {}),
       retryable: status >= 500 || status === 429,
-      ...(wait !== undefined ? { retryAt: now + wait } : {}),
+      ...(retryAt !== undefined ? { retryAt } : {}),
     },
     { cause: error },
   );
@@ -164,6 +156,9 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
   const hasCredentials = config.appId !== '';
   const localOnly = !hasCredentials && config.localOnly;
 
+  // Connections to the Connector (and the token service) that do not open in time are dropped;
+  // a send that never answers is given up by the outbox sender's deadline.
+  const agentSettings = { http: outboundHttpAgent(deps.outbound), https: outboundHttpsAgent(deps.outbound) };
   let auth: ConfigurationBotFrameworkAuthentication;
   try {
     auth = new ConfigurationBotFrameworkAuthentication(
@@ -175,6 +170,10 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
             ...(config.tenantId ? { MicrosoftAppTenantId: config.tenantId } : {}),
           }
         : {}, // no app id: botbuilder disables authentication; allowed only behind the loopback guard
+      undefined,
+      undefined,
+      undefined,
+      { agentSettings },
     );
   } catch (error) {
     // botbuilder asserts missing pieces (e.g. the tenant id of a managed identity) with terse messages.
@@ -383,6 +382,8 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
 
     async stop(): Promise<void> {
       context = undefined;
+      agentSettings.http.destroy();
+      agentSettings.https.destroy();
     },
 
     async send(item: OutboxItem): Promise<SendResult> {

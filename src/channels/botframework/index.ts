@@ -1,10 +1,11 @@
 /** @module channels/botframework — Microsoft Bot Framework via botbuilder's CloudAdapter (kept inside this folder). */
 import { z } from 'zod';
 import { defineChannel } from '../definition.js';
-import { BOTFRAMEWORK_CAPABILITIES, createBotFrameworkChannel } from './botframework-channel.js';
+import { BOTFRAMEWORK_CAPABILITIES } from './capabilities.js';
 import { botframeworkEnv, botframeworkSettings } from './settings.js';
 
-export { createBotFrameworkChannel, BOTFRAMEWORK_CAPABILITIES, BOTFRAMEWORK_PATH } from './botframework-channel.js';
+// The adapter (and botbuilder) is loaded only when the channel is on: import it from ./botframework-channel.js.
+export { BOTFRAMEWORK_CAPABILITIES } from './capabilities.js';
 export type { BotFrameworkChannelDeps } from './botframework-channel.js';
 export type { BotFrameworkSettings } from './settings.js';
 export { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
@@ -16,6 +17,8 @@ export const botframeworkChannel = defineChannel({
   docs: 'docs/botframework.md',
   env: z.object(botframeworkEnv),
   settings: botframeworkSettings,
+  sendSlots: 32,
   capabilities: BOTFRAMEWORK_CAPABILITIES,
-  create: (settings, { store, clock, logger }) => createBotFrameworkChannel({ config: settings, store, clock, logger }),
+  create: async (settings, { store, clock, logger, outbound }) =>
+    (await import('./botframework-channel.js')).createBotFrameworkChannel({ config: settings, store, clock, logger, outbound }),
 });

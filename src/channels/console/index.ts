@@ -80,6 +80,7 @@ export const consoleChannel = defineChannel({
   title: 'the terminal',
   env: z.object({}),
   settings: () => ({ on: false }),
+  sendSlots: 16,
   capabilities: consoleCapabilities,
   create: (settings: { write(item: OutboxItem): void }) => createConsoleChannel(settings.write),
 });

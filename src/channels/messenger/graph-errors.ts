@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ChannelApiError, NetworkError } from '../../core/errors.js';
+import { retryAfterAt } from '../../util/outbound.js';
 
 /** Graph error codes where the same call may succeed later. */
 const RETRYABLE_CODES = new Set([1, 2, 4, 17, 32, 341, 613, 80006]);
@@ -77,10 +78,12 @@ export function toChannelError(error: unknown, what: string, now: number): Chann
   }
   const body = graphErrorBodySchema.safeParse(response.data);
   const status = response.status;
+  // Retry-After (a 429 or 503 from Meta's edge) is honoured whatever the body says.
+  const retryAfter = retryAfterAt(response.headers?.['retry-after'], now);
   if (!body.success) {
     return new ChannelApiError(
       `Messenger ${what}: Graph API answered HTTP ${status} without an error body`,
-      { channel: 'messenger', status, retryable: status >= 500 || status === 429 },
+      { channel: 'messenger', status, retryable: status >= 500 || status === 429, ...(retryAfter !== undefined ? { retryAt: retryAfter } : {}) },
       { cause: error },
     );
   }
@@ -88,7 +91,9 @@ export function toChannelError(error: unknown, what: string, now: number): Chann
   const code = e.code;
   const subcode = e.error_subcode ?? e.errorSubcode;
   const retryable = status >= 500 || status === 429 || (code !== undefined && RETRYABLE_CODES.has(code));
-  const wait = code !== undefined && RATE_LIMIT_CODES.has(code) ? regainAccessMs(response.headers) : undefined;
+  const regain = code !== undefined && RATE_LIMIT_CODES.has(code) ? regainAccessMs(response.headers) : undefined;
+  const waits = [regain !== undefined ? now + regain : undefined, retryAfter].filter((w): w is number => w !== undefined);
+  const retryAt = waits.length > 0 ? Math.max(...waits) : undefined;
   const explained = subcode !== undefined ? EXPLANATIONS[subcode] : undefined;
   const ids = [code !== undefined ? `code ${code}` : undefined, subcode !== undefined ? `subcode ${subcode}` : undefined]
     .filter(Boolean)
@@ -102,7 +107,7 @@ export function toChannelError(error: unknown, what: string, now: number): Chann
       ...(code !== undefined ? { code } : {}),
       ...(subcode !== undefined ? { subcode } : {}),
       retryable,
-      ...(wait !== undefined ? { retryAt: now + wait } : {}),
+      ...(retryAt !== undefined ? { retryAt } : {}),
     },
     { cause: error },
   );

@@ -1,10 +1,11 @@
 /** @module channels/messenger — Facebook Messenger and Page comments (bottender's MessengerClient stays in here). */
 import { z } from 'zod';
 import { defineChannel } from '../definition.js';
-import { createMessengerChannel, MESSENGER_CAPABILITIES } from './messenger-channel.js';
+import { MESSENGER_CAPABILITIES } from './capabilities.js';
 import { messengerEnv, messengerSettings } from './settings.js';
 
-export { createMessengerChannel, MESSENGER_CAPABILITIES, MESSENGER_WINDOW, PAGE_INBOX_APP_ID } from './messenger-channel.js';
+// The adapter (and bottender) is loaded only when the channel is on: import it from ./messenger-channel.js.
+export { MESSENGER_CAPABILITIES, MESSENGER_WINDOW } from './capabilities.js';
 export type { MessengerChannelDeps } from './messenger-channel.js';
 export type { MessengerSettings } from './settings.js';
 export { signBody } from './signature.js';
@@ -17,6 +18,9 @@ export const messengerChannel = defineChannel({
   docs: 'docs/messenger.md',
   env: z.object(messengerEnv),
   settings: messengerSettings,
+  // Enough to fill a Graph batch request (50 calls) while the previous one is answered.
+  sendSlots: 64,
   capabilities: MESSENGER_CAPABILITIES,
-  create: (settings, { store, clock, logger }) => createMessengerChannel({ config: settings, store, clock, logger }),
+  create: async (settings, { store, clock, logger, outbound }) =>
+    (await import('./messenger-channel.js')).createMessengerChannel({ config: settings, store, clock, logger, outbound }),
 });

@@ -20,22 +20,20 @@ import type {
 import type { MessengerSettings } from './settings.js';
 import type { Conversation, Customer, InboundMessage, OutboxItem, QuickReplyOption } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
+import { outboundHttpAgent, outboundHttpsAgent, type OutboundLimits } from '../../util/outbound.js';
 import { toChannelError } from './graph-errors.js';
 import { createSendBatcher, type BatchRequest } from './send-batcher.js';
 import { answerHandshake, verifySignature } from './signature.js';
 import { commentAuthorKey, messengerValues, privateReplyKey, sentPartsKey } from './store-keys.js';
 import { createPsidLinks } from './psid-links.js';
 import { parseWebhook } from './webhook.js';
+import { MAX_COMMENT, MAX_QUICK_REPLIES, MAX_TEXT, MESSENGER_CAPABILITIES, MESSENGER_WINDOW } from './capabilities.js';
+
+export { MESSENGER_CAPABILITIES, MESSENGER_WINDOW } from './capabilities.js';
 
 const HOUR = 3_600_000;
-/** Bot replies: 24 h after the customer's last message. Operators (HUMAN_AGENT): 7 days. */
-export const MESSENGER_WINDOW = { standardMs: 24 * HOUR, humanAgentMs: 7 * 24 * HOUR } as const;
 /** Private replies to a comment: within 7 days of the comment. */
 const PRIVATE_REPLY_MS = 7 * 24 * HOUR;
-const MAX_TEXT = 2000;
-/** Facebook comments accept up to 8,000 characters. */
-const MAX_COMMENT = 8000;
-const MAX_QUICK_REPLIES = 13;
 const MAX_QUICK_REPLY_TITLE = 20;
 const MAX_QUICK_REPLY_PAYLOAD = 1000;
 /** The Page Inbox (Meta Business Suite) app: handing a thread to it hands it to people there. */
@@ -48,6 +46,8 @@ export interface MessengerChannelDeps {
   store: Pick<Store, 'conversations' | 'values'>;
   clock: Clock;
   logger: Logger;
+  /** Connect and total time limits of every Graph API call. */
+  outbound: OutboundLimits;
 }
 
 const sendResponseSchema = z.looseObject({
@@ -56,19 +56,6 @@ const sendResponseSchema = z.looseObject({
 });
 const commentResponseSchema = z.looseObject({ id: z.string() });
 const privateReplyRecordSchema = z.object({ recipientId: z.string().optional(), at: z.string() });
-
-/** What Messenger and Page comments allow (the conversation-test runner can use the same values). */
-export const MESSENGER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
-  publicReplies: true,
-  privateMessages: true,
-  maxLength: { private: MAX_TEXT, public: MAX_COMMENT },
-  // UTF-16 units: never more than Meta's count of characters, so a fitted text always fits.
-  measure: (text: string) => text.length,
-  quickReplies: MAX_QUICK_REPLIES,
-  signsPublicReplies: false,
-  maxThread: 1,
-  messagingWindow: { ...MESSENGER_WINDOW },
-});
 
 /** Comment ids are `<post or parent id>_<comment id>`; Messenger mids look like `m_…`. */
 export function isCommentId(id: string): boolean {
@@ -150,6 +137,14 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
   // The Graph API answers calls, it does not redirect them: plain HTTP (keep-alive) instead of
   // axios's redirect-following transport, which costs on every call.
   client.axios.defaults.maxRedirects = 0;
+  // A Graph API that accepts connections and never answers must not hold a send slot for long:
+  // connections that do not open in time are dropped (nothing sent), and every call is given up
+  // after the total time limit, even one whose answer trickles in (its outcome is then unknown).
+  const agents = { http: outboundHttpAgent(deps.outbound), https: outboundHttpsAgent(deps.outbound) };
+  client.axios.defaults.httpAgent = agents.http;
+  client.axios.defaults.httpsAgent = agents.https;
+  client.axios.defaults.timeout = deps.outbound.timeoutMs;
+  client.axios.interceptors.request.use((request) => (request.signal ? request : { ...request, signal: AbortSignal.timeout(deps.outbound.timeoutMs) }));
 
   // Replies that leave together share one batch request (see send-batcher.ts). The batch goes
   // through the client's own HTTP instance (base URL, version, appsecret_proof for the batch and
@@ -305,6 +300,11 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
 
     async handshake(req: ChannelRequest): Promise<ChannelResponse | undefined> {
       return answerHandshake(config.verifyToken, req);
+    },
+
+    async stop(): Promise<void> {
+      agents.http.destroy();
+      agents.https.destroy();
     },
 
     async verify(req: ChannelRequest): Promise<boolean> {

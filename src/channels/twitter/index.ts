@@ -2,9 +2,10 @@
 import { z } from 'zod';
 import { defineChannel } from '../definition.js';
 import { twitterEnv, twitterSettings } from './settings.js';
-import { createTwitterChannel, TWITTER_CAPABILITIES } from './twitter-channel.js';
+import { TWITTER_CAPABILITIES } from './capabilities.js';
 
-export { createTwitterChannel, dmComposeLink, REACH_TTL_MS, TWITTER_CAPABILITIES } from './twitter-channel.js';
+// The adapter (and twitter-api-v2) is loaded only when the channel is on: import it from ./twitter-channel.js.
+export { TWITTER_CAPABILITIES } from './capabilities.js';
 export type { TwitterChannel, TwitterChannelDeps } from './twitter-channel.js';
 export type { TwitterSettings } from './settings.js';
 export type { PollResult } from './polling.js';
@@ -19,8 +20,11 @@ export const twitterChannel = defineChannel({
   docs: 'docs/twitter.md',
   env: z.object(twitterEnv),
   settings: twitterSettings,
+  // X allows a few hundred posts and DMs per 15 minutes: a handful at once is plenty.
+  sendSlots: 16,
   capabilities: TWITTER_CAPABILITIES,
-  create: (settings, { store, clock, logger }) => createTwitterChannel({ config: settings, store, clock, logger }),
+  create: async (settings, { store, clock, logger, outbound }) =>
+    (await import('./twitter-channel.js')).createTwitterChannel({ config: settings, store, clock, logger, outbound }),
   conversationTests: {
     // A customer's post mentioning the brand is public unless the test says otherwise.
     defaultVisibility: 'public',

@@ -4,7 +4,6 @@
  * replies threaded under the customer's post, DMs, private reach (can the brand DM them?), reply
  * hiding, webhooks of both families (signature.ts, webhook.ts) and polling (polling.ts).
  */
-import { Agent } from 'node:https';
 import { TwitterApi } from 'twitter-api-v2';
 import { z } from 'zod';
 import { ChannelApiError } from '../../core/errors.js';
@@ -22,13 +21,17 @@ import type {
 import type { TwitterSettings } from './settings.js';
 import type { Conversation, Customer, InboundMessage, OutboxItem } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
+import { outboundHttpsAgent, type OutboundLimits } from '../../util/outbound.js';
 import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
 import { chainKey, reachKey, recentTextKey, sentPartsKey, threadKey, twitterValues } from './store-keys.js';
-import { MAX_DM, MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
+import { MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
 import { parseWebhook } from './webhook.js';
+import { TWITTER_CAPABILITIES } from './capabilities.js';
+
+export { TWITTER_CAPABILITIES } from './capabilities.js';
 
 /** How long a reach lookup is trusted: "open" rarely changes, a follow-back may come any minute. */
 export const REACH_TTL_MS = { open: 60 * 60_000, needs_follow: 5 * 60_000, unavailable: 30 * 60_000 } as const;
@@ -39,8 +42,8 @@ export const REACH_TTL_MS = { open: 60 * 60_000, needs_follow: 5 * 60_000, unava
 export const DUPLICATE_WINDOW_MS = 24 * 60 * 60_000;
 /** How many customers' reach the channel remembers in memory (the store keeps every one). */
 const REACH_MEMORY = 10_000;
-/** Each X API call gives up after this long (then NetworkError, retried by the outbox). */
-const REQUEST_TIMEOUT_MS = 15_000;
+/** How many of the brand's latest DMs with a customer the late check reads (after a timed-out DM). */
+const LATE_CHECK_EVENTS = 50;
 
 /** Dependencies of the X channel. */
 export interface TwitterChannelDeps {
@@ -49,6 +52,8 @@ export interface TwitterChannelDeps {
   store: Pick<Store, 'values'>;
   clock: Clock;
   logger: Logger;
+  /** Connect and total time limits of every X API call (a call without an answer is a NetworkError, retried by the outbox). */
+  outbound: OutboundLimits;
   /** Extra trust for the API's TLS certificate (tests: the fake X API's self-signed certificate). */
   tls?: { ca: string };
 }
@@ -64,6 +69,9 @@ const dmIdsSchema = z.looseObject({ dm_event_id: z.string(), dm_conversation_id:
 /** X's docs show `{ data: {...} }`; twitter-api-v2's types say top level: accept both. */
 const dmResponseSchema = z.union([z.looseObject({ data: dmIdsSchema }).transform((r) => r.data), dmIdsSchema]);
 const userResponseSchema = z.looseObject({ data: v2UserSchema });
+const dmEventsSchema = z.looseObject({
+  data: z.array(z.looseObject({ id: z.string(), sender_id: z.string().optional(), text: z.string().optional(), created_at: z.string().optional() })).optional(),
+});
 const hiddenResponseSchema = z.looseObject({ data: z.looseObject({ hidden: z.boolean() }) });
 const reachCacheSchema = z.object({ reach: z.enum(['open', 'needs_follow', 'unavailable']), at: z.number() });
 const progressSchema = z.array(z.string());
@@ -86,17 +94,6 @@ export function dmComposeLink(brandUserId: string): string {
   return `https://x.com/messages/compose?recipient_id=${encodeURIComponent(brandUserId)}`;
 }
 
-/** What X allows: 280 weighted characters a post (twitter-text), threads of up to 3, no quick replies. */
-export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
-  publicReplies: true,
-  privateMessages: true,
-  maxLength: { public: MAX_POST, private: MAX_DM },
-  measure: weightedLength,
-  quickReplies: 0,
-  signsPublicReplies: true,
-  maxThread: 3,
-});
-
 /** Creates the X channel adapter. */
 export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
   const { config, clock, logger } = deps;
@@ -105,7 +102,8 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
   if (!config.apiOrigin.startsWith('https://')) {
     throw new Error(`X_API_ORIGIN must be https:// (twitter-api-v2 speaks only HTTPS); got ${config.apiOrigin}`);
   }
-  const agent = new Agent({ keepAlive: true, ...(deps.tls ? { ca: deps.tls.ca } : {}) });
+  const agent = outboundHttpsAgent(deps.outbound, deps.tls ? { ca: deps.tls.ca } : {});
+  const REQUEST_TIMEOUT_MS = deps.outbound.timeoutMs;
   const client = new TwitterApi(
     { appKey: config.apiKey, appSecret: config.apiSecret, accessToken: config.accessToken, accessSecret: config.accessSecret },
     { httpAgent: agent },
@@ -179,11 +177,43 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     return { platformId: done[0] ?? '' };
   }
 
+  /**
+   * The late check after a DM whose outcome is unknown (X took the request and did not answer in
+   * time): the brand's latest DMs with the customer, read back; the id of one with this text sent
+   * since the reply was written, if X delivered it after all. X takes no idempotency key.
+   */
+  async function alreadyDelivered(item: OutboxItem, text: string): Promise<string | undefined> {
+    let events: z.infer<typeof dmEventsSchema>;
+    try {
+      events = dmEventsSchema.parse(
+        await client.v2.get(
+          'dm_conversations/with/:participant_id/dm_events',
+          { 'dm_event.fields': 'id,text,sender_id,created_at', event_types: 'MessageCreate', max_results: LATE_CHECK_EVENTS },
+          { ...v2, params: { participant_id: item.recipient } },
+        ),
+      );
+    } catch (error) {
+      throw toChannelError(error, 'DM late check', now());
+    }
+    const since = Date.parse(item.createdAt);
+    return events.data?.find((e) => e.sender_id === config.brandUserId && e.text === text && (!e.created_at || Date.parse(e.created_at) >= since - 60_000))?.id;
+  }
+
   async function sendPrivate(item: OutboxItem): Promise<SendResult> {
     const parts = splitDm(replyText(item.reply));
     const done = parts.length > 1 ? await progress(item.id) : [];
+    let found = false;
     for (const [i, text] of parts.entries()) {
       if (i < done.length) continue;
+      // The previous attempt timed out after X took it: the next part may be there already.
+      const delivered = (item.inDoubt ?? 0) > 0 && i === done.length ? await alreadyDelivered(item, text) : undefined;
+      if (delivered) {
+        log.info({ outboxId: item.id, part: i + 1 }, 'twitter: a DM whose send timed out was delivered after all; not sent again');
+        found = true;
+        done.push(delivered);
+        if (parts.length > 1) await values.set(sentPartsKey(item.id), JSON.stringify(done));
+        continue;
+      }
       let id: string;
       try {
         const res = dmResponseSchema.parse(
@@ -196,7 +226,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       done.push(id);
       if (parts.length > 1) await values.set(sentPartsKey(item.id), JSON.stringify(done));
     }
-    return { platformId: done[0] ?? '' };
+    return { platformId: done[0] ?? '', ...(found ? { alreadyDelivered: true } : {}) };
   }
 
   /** Reach looked up lately, newest last (bounded: the oldest are forgotten first). */

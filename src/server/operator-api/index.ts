@@ -11,9 +11,10 @@ import type { Config } from '../../config/config.js';
 import type { KnowledgeSource } from '../../core/corpus.js';
 import type { EventBus } from '../../core/events.js';
 import type { Clock, Store } from '../../core/ports.js';
-import { createLoginLimiter, createSessions, type Sessions } from '../../handoff/auth.js';
+import { createHashPool, createLoginGate, createSessions, type Sessions } from '../../handoff/auth.js';
 import type { BusinessHours } from '../../handoff/business-hours.js';
 import type { OperatorDesk } from '../../handoff/operator-desk.js';
+import type { EventRecorder } from '../../events/recorder.js';
 import type { Logger } from '../../util/logger.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
@@ -22,6 +23,7 @@ import { registerQueueRoutes } from './queue-routes.js';
 import { createRouter } from './routing.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { registerSuggestionRoutes } from './suggestion-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 
 export * from './schemas.js';
 
@@ -36,6 +38,8 @@ export interface OperatorApiDeps {
   config: Readonly<Config>;
   logger: Logger;
   hours: BusinessHours;
+  /** Makes an approval's outbound event deliveries (faq.approved), written with it. */
+  recorder: EventRecorder;
   /** SSE heartbeat period (tests shorten it). */
   heartbeatMs?: number;
 }
@@ -49,15 +53,17 @@ export interface OperatorApi {
 /** Registers the operator API under `/api/operator/` and the console at `/console`. */
 export function registerOperatorApi(server: Server, deps: OperatorApiDeps): OperatorApi {
   const { store, clock, config, logger } = deps;
-  const limiter = createLoginLimiter({ clock, store });
+  const gate = createLoginGate({ clock, store });
+  const pool = createHashPool();
   const sessions: Sessions = createSessions({ secret: config.sessionSecret, clock, store, secure: Boolean(config.publicUrl?.startsWith('https:')) });
   const router = createRouter(server, { store, sessions, config, logger });
 
-  registerSessionRoutes(server, router, deps, { limiter, sessions });
+  registerSessionRoutes(server, router, deps, { gate, pool, sessions });
   registerQueueRoutes(router, deps);
   const streams = registerEventStream(server, router, deps, sessions);
   registerActionRoutes(router, deps);
   registerSuggestionRoutes(router, deps);
+  registerWebhookRoutes(router, deps);
   registerConsole(server, logger);
 
   return {

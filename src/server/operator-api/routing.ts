@@ -11,6 +11,7 @@ import { ConflictError, IllegalTransitionError } from '../../core/errors.js';
 import type { Store } from '../../core/ports.js';
 import type { Conversation, Operator } from '../../core/types.js';
 import { isSameOrigin, type Session, type Sessions } from '../../handoff/auth.js';
+import { createClientAddress } from '../../util/client-address.js';
 import type { Logger } from '../../util/logger.js';
 import { readJsonBody } from '../http.js';
 import { idSchema } from './schemas.js';
@@ -33,9 +34,6 @@ export function publicOperator(op: Operator) {
   return { id: op.id, name: op.name, initials: op.initials, role: op.role };
 }
 
-export function remoteAddress(req: Request): string {
-  return req.socket?.remoteAddress ?? 'unknown';
-}
 
 /** Our own origins: the configured public URL and the one the browser used to reach us. */
 export function ownOrigins(req: Request, config: Readonly<Config>): string[] {
@@ -66,18 +64,20 @@ export interface Router {
   fail(res: Response, err: unknown): void;
   mustGetConversation(id: string): Promise<Conversation>;
   operatorNames(): Promise<Map<string, string>>;
+  /** The client's address: the socket's peer, or read from X-Forwarded-For through TRUST_PROXY's proxies. */
+  clientAddress(req: Request): string;
 }
 
 /** Creates the router of the operator API. */
 export function createRouter(server: Server, deps: { store: Store; sessions: Sessions; config: Readonly<Config>; logger: Logger }): Router {
   const { store, sessions, config, logger } = deps;
+  const addressOf = createClientAddress(config.trustProxy);
 
   async function authenticate(req: Request): Promise<{ operator: Operator; session: Session }> {
+    // A session is checked against its record and the operator's current password (handoff/auth.ts).
     const session = await sessions.read(req.headers.cookie);
     if (!session) throw new HttpError(401, 'log in first');
-    const operator = await store.directory.getOperator(session.operatorId);
-    if (!operator) throw new HttpError(401, 'this operator no longer exists; log in again');
-    return { operator, session };
+    return { operator: session.operator, session };
   }
 
   function fail(res: Response, err: unknown): void {
@@ -136,5 +136,5 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
     return new Map((await store.directory.listOperators()).map((o) => [o.id, o.name]));
   }
 
-  return { route, authenticate, fail, mustGetConversation, operatorNames };
+  return { route, authenticate, fail, mustGetConversation, operatorNames, clientAddress: (req) => addressOf(req.socket?.remoteAddress, req.headers['x-forwarded-for']) };
 }

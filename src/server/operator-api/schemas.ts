@@ -3,10 +3,16 @@
  * The operator API's request bodies and ids, checked with zod at the boundary (400 with the fields when wrong).
  */
 import { z } from 'zod';
+import { MIN_PASSWORD_LENGTH } from '../../handoff/auth.js';
 
 const text = z.string().trim().min(1, 'must not be empty').max(4000, 'at most 4000 characters');
 /** POST login. */
 export const loginSchema = z.object({ name: z.string().trim().min(1, 'required').max(80), password: z.string().min(1, 'required').max(1024) });
+/** POST password: the operator's own password, then the new one. */
+export const passwordChangeSchema = z.object({
+  currentPassword: z.string().min(1, 'required').max(1024),
+  newPassword: z.string().min(MIN_PASSWORD_LENGTH, `use at least ${MIN_PASSWORD_LENGTH} characters`).max(1024),
+});
 /** POST conversations/:id/claim. */
 export const claimSchema = z.object({ takeover: z.boolean().optional() });
 /** POST conversations/:id/reply. */

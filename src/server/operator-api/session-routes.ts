@@ -1,19 +1,27 @@
 /**
  * @module server/operator-api/session-routes
- * Login (rate-limited per name and address), logout, who am I, the list of operators.
+ * Login (counted before the password is checked, per name and address and per name; hashing in
+ * a bounded pool), logout, changing one's password, who am I, the list of operators.
  */
 import type { Request, Response, Server } from 'restify';
 import type { Operator } from '../../core/types.js';
-import { isSameOrigin, verifyLogin, type LoginLimiter, type Sessions } from '../../handoff/auth.js';
+import { hashPassword, HashPoolBusyError, isSameOrigin, verifyLogin, verifyPassword, type HashPool, type LoginGate, type Sessions } from '../../handoff/auth.js';
 import { readJsonBody } from '../http.js';
 import type { OperatorApiDeps } from './index.js';
-import { HttpError, ownOrigins, publicOperator, remoteAddress, send, type Router } from './routing.js';
-import { emptySchema, loginSchema } from './schemas.js';
+import { HttpError, ownOrigins, publicOperator, send, type Router } from './routing.js';
+import { emptySchema, loginSchema, passwordChangeSchema } from './schemas.js';
+
+/** What the session routes share with the rest of the API. */
+export interface SessionAuth {
+  gate: LoginGate;
+  pool: HashPool;
+  sessions: Sessions;
+}
 
 /** Registers the session routes. */
-export function registerSessionRoutes(server: Server, router: Router, deps: OperatorApiDeps, auth: { limiter: LoginLimiter; sessions: Sessions }): void {
-  const { store, clock, config, logger } = deps;
-  const { limiter, sessions } = auth;
+export function registerSessionRoutes(server: Server, router: Router, deps: OperatorApiDeps, auth: SessionAuth): void {
+  const { store, config, logger } = deps;
+  const { gate, pool, sessions } = auth;
   const { route, fail } = router;
 
   /** Names are matched exactly, then ignoring case ("marta" logs in as "Marta"). */
@@ -25,34 +33,58 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
     return matches.length === 1 ? matches[0] : undefined;
   }
 
+  /**
+   * Checks a password for `name` from the request's address: a place in the hashing pool first
+   * (503 when full: nothing counted), then the attempt is counted (429 when past the limit: the
+   * password is not even looked at), then the hash. True when right.
+   */
+  async function checkPassword(req: Request, name: string, check: () => Promise<boolean>): Promise<{ ok: boolean; succeeded: () => Promise<void> }> {
+    const slot = pool.reserve();
+    let attempt;
+    try {
+      attempt = await gate.attempt(name, router.clientAddress(req));
+    } catch (err) {
+      slot.cancel();
+      throw err;
+    }
+    if (!attempt.allowed) {
+      slot.cancel();
+      const seconds = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
+      logger.warn({ remote: router.clientAddress(req), scope: attempt.scope, retryAfterSeconds: seconds }, 'operator login refused: too many attempts');
+      throw new HttpError(429, `too many failed logins: try again in ${seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`}`, { retryAfterSeconds: seconds });
+    }
+    return { ok: await slot.run(check), succeeded: attempt.succeeded };
+  }
+
+  /** Sends an error, with Retry-After for 429 and 503. */
+  function refuse(res: Response, err: unknown): void {
+    if (err instanceof HashPoolBusyError) err = new HttpError(503, err.message, { retryAfterSeconds: err.retryAfterSeconds });
+    if (err instanceof HttpError && (err.status === 429 || err.status === 503)) res.setHeader('retry-after', String(err.extra.retryAfterSeconds));
+    fail(res, err);
+  }
+
   // ── session ──
 
   server.post('/api/operator/login', async (req: Request, res: Response) => {
     try {
       if (!isSameOrigin(req.headers, ownOrigins(req, config))) throw new HttpError(403, 'cross-site request refused');
       const { name, password } = loginSchema.parse((await readJsonBody(req)) ?? {});
-      const key = `${name.toLowerCase()}|${remoteAddress(req)}`;
-      const blocked = await limiter.blockedUntil(key);
-      if (blocked) {
-        const seconds = Math.max(1, Math.ceil((blocked - clock.now().getTime()) / 1000));
-        logger.warn({ operator: name, remote: remoteAddress(req) }, 'operator login refused: too many failures');
-        throw new HttpError(429, `too many failed logins: try again in ${Math.ceil(seconds / 60)} minutes`, { retryAfterSeconds: seconds });
-      }
-      const operator = await findOperator(name);
-      if (!(await verifyLogin(operator, password)) || !operator) {
-        await limiter.fail(key);
-        logger.warn({ operator: name, remote: remoteAddress(req) }, 'operator login failed');
+      let operator: Operator | undefined;
+      const { ok, succeeded } = await checkPassword(req, name, async () => {
+        operator = await findOperator(name);
+        return verifyLogin(operator, password);
+      });
+      if (!ok || !operator) {
+        // Never the name typed: it may be a password typed into the wrong field.
+        logger.warn({ operatorId: operator?.id, remote: router.clientAddress(req) }, 'operator login failed');
         throw new HttpError(401, 'wrong name or password');
       }
-      await limiter.succeed(key);
-      const { setCookie, session } = await sessions.issue(operator.id);
+      await succeeded();
+      const { setCookie, session } = await sessions.issue(operator);
       logger.info({ operatorId: operator.id }, 'operator logged in');
       send(res, 200, { operator: publicOperator(operator), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString() }, { 'set-cookie': setCookie });
     } catch (err) {
-      if (err instanceof HttpError && err.status === 429) {
-        res.setHeader('retry-after', String(err.extra.retryAfterSeconds));
-      }
-      fail(res, err);
+      refuse(res, err);
     }
   });
 
@@ -60,6 +92,27 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
     await sessions.revoke(session);
     logger.info({ operatorId: operator.id }, 'operator logged out');
     send(res, 200, { ok: true }, { 'set-cookie': sessions.clearCookie() });
+    return undefined;
+  });
+
+  // Changing one's password ends every session opened with the old one (on every instance), this
+  // one included: the answer carries a new session.
+  route('post', '/password', { body: passwordChangeSchema }, async ({ req, res, session, operator, body }) => {
+    const { currentPassword, newPassword } = body as { currentPassword: string; newPassword: string };
+    try {
+      const { ok, succeeded } = await checkPassword(req, operator.name, () => verifyPassword(currentPassword, operator.passwordHash));
+      if (!ok) throw new HttpError(403, 'the current password is wrong');
+      await succeeded();
+      const passwordHash = await pool.reserve().run(() => hashPassword(newPassword));
+      const updated = await store.directory.updateOperator(operator.id, { passwordHash });
+      if (!updated) throw new HttpError(401, 'this operator no longer exists; log in again');
+      await sessions.revoke(session);
+      const issued = await sessions.issue(updated);
+      logger.info({ operatorId: operator.id }, 'operator changed their password; older sessions ended');
+      send(res, 200, { operator: publicOperator(updated), csrfToken: issued.session.csrfToken, expiresAt: new Date(issued.session.expiresAt).toISOString() }, { 'set-cookie': issued.setCookie });
+    } catch (err) {
+      refuse(res, err);
+    }
     return undefined;
   });
 
@@ -71,5 +124,4 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
   }));
 
   route('get', '/operators', {}, async () => ({ operators: (await store.directory.listOperators()).map(publicOperator) }));
-
 }

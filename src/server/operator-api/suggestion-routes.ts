@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { CorpusError } from '../../core/errors.js';
 import type { FaqSuggestion } from '../../core/types.js';
 import { approveSuggestion, editSuggestion, previewChange, SuggestionError } from '../../corpus/suggestions.js';
+import { recordApproval } from '../../events/recorder.js';
 import type { OperatorApiDeps } from './index.js';
 import { HttpError, type Router } from './routing.js';
 import { approveSchema, editSuggestionSchema, emptySchema, statusSchema } from './schemas.js';
@@ -52,7 +53,7 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
       if (err instanceof CorpusError) throw new HttpError(409, `the FAQ would not load with this change: ${err.message}`, { problems: err.problems });
       throw err;
     }
-    const updated = await store.suggestions.update(id, {
+    const updated = await recordApproval(store, deps.recorder, suggestion, {
       status: 'approved',
       reviewedBy: operator.id,
       reviewedAt: clock.now().toISOString(),

@@ -63,6 +63,12 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
         if (mem.outbox.has(item.id) || outboxIds.has(item.id)) throw new StoreError(`outbox item ${item.id} already exists`);
         outboxIds.add(item.id);
       }
+      const deliveries = turn.deliveries ?? [];
+      const deliveryIds = new Set<string>();
+      for (const d of deliveries) {
+        if (mem.deliveries.has(d.id) || deliveryIds.has(d.id)) throw new StoreError(`delivery ${d.id} already exists`);
+        deliveryIds.add(d.id);
+      }
       const puts: Put[] = [];
       if (turn.customer) puts.push(['customer', turn.customer]);
       for (const c of turn.conversations) puts.push(['conversation', c]);
@@ -75,6 +81,7 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
         seqs.set(item.conversationId, seq);
         puts.push(['outbox', { ...item, seq }]);
       }
+      for (const d of deliveries) puts.push(['delivery', d]);
       if (turn.inbound) puts.push(['inbound', processed(turn.inbound.channel, turn.inbound.id)]);
       await file.commitRecords(puts);
       if (!options?.claim) return [];

@@ -36,5 +36,15 @@ export function lowdbDirectory({ mem, file, ensureOpen }: LowdbParts): Directory
       ensureOpen();
       return [...mem.operators.values()].map(clone);
     },
+
+    async updateOperator(id, change) {
+      ensureOpen();
+      const op = mem.operators.get(id);
+      if (!op) return undefined;
+      const { passwordHash, initials, role } = change;
+      const updated = { ...clone(op), ...(passwordHash !== undefined && { passwordHash }), ...(initials !== undefined && { initials }), ...(role !== undefined && { role }) };
+      await file.commit([['operator', updated]]);
+      return clone(updated);
+    },
   };
 }

@@ -4,9 +4,10 @@
  * process or of the machine: the text goes to a temporary file, is fsync'ed, renamed over the
  * real file (atomic on POSIX), and the directory is fsync'ed so the rename itself is durable.
  * lowdb's own JSONFile (steno) is atomic too but never fsyncs, so a power cut could lose
- * writes it had already acknowledged.
+ * writes it had already acknowledged. The file is readable by its owner only (0600): it holds
+ * customers' messages and, without SESSION_SECRET, the secret that signs operator sessions.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
@@ -50,7 +51,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /** Replaces the file with `data`; resolves once the new content is on disk. */
   async write(data: T): Promise<void> {
     const text = JSON.stringify(data);
-    const handle = await open(this.#temp, 'w');
+    const handle = await openPrivate(this.#temp, 'w');
     try {
       await handle.writeFile(text, 'utf8');
       await handle.sync();
@@ -69,7 +70,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
    * is serialised in slices without holding the event loop for the whole of it.
    */
   async writeParts(parts: Iterable<string>): Promise<void> {
-    const handle = await open(this.#temp, 'w');
+    const handle = await openPrivate(this.#temp, 'w');
     let bytes = 0;
     try {
       let pending: string[] = [];
@@ -110,4 +111,40 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** File mode of the store's files: read and write for the owner, nothing for anyone else. */
+export const PRIVATE_FILE_MODE = 0o600;
+
+/**
+ * Opens (creating) a file readable by its owner only; an existing file keeps its content but
+ * loses any access other users had (a temporary file a crash left behind, an older journal).
+ */
+export async function openPrivate(path: string, flags: 'w' | 'a'): Promise<FileHandle> {
+  const handle = await open(path, flags, PRIVATE_FILE_MODE);
+  try {
+    if (process.platform !== 'win32' && ((await handle.stat()).mode & 0o077) !== 0) await handle.chmod(PRIVATE_FILE_MODE);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
+}
+
+/**
+ * Takes other users' access away from an existing file (one an older version created 0644);
+ * returns the mode it had when it changed it, undefined when there was nothing to do.
+ */
+export async function makePrivate(path: string): Promise<number | undefined> {
+  if (process.platform === 'win32') return undefined;
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode & 0o777;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if ((mode & 0o077) === 0) return undefined;
+  await chmod(path, PRIVATE_FILE_MODE);
+  return mode;
 }

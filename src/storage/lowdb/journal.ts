@@ -9,12 +9,12 @@
  * and then (see lowdb-store.ts). To compact without stopping writes, the journal is rotated:
  * the current file becomes `<path>.prev` (everything the coming snapshot holds) and appends go
  * to a new file; once the snapshot is on disk, `.prev` is deleted. Reading returns `.prev`'s
- * lines, then the current file's.
+ * lines, then the current file's. The journal is readable by its owner only (0600), as the main file.
  */
-import { open, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StoreError } from '../../core/errors.js';
-import { syncDirectory } from './durable-json-file.js';
+import { openPrivate, syncDirectory } from './durable-json-file.js';
 
 /** One complete line of an existing journal, with where it is (for messages). */
 export interface JournalLine {
@@ -188,7 +188,7 @@ export function createJournal(path: string): Journal {
         await truncate(path, cutAt);
         cutAt = undefined;
       }
-      handle = await open(path, 'a');
+      handle = await openPrivate(path, 'a');
       size = (await handle.stat()).size;
       // The file may be new: make its directory entry durable too.
       await syncDirectory(dirname(path));
@@ -216,7 +216,7 @@ export function createJournal(path: string): Journal {
       await h.close();
       await rename(path, previous);
       hasPrevious = true;
-      handle = await open(path, 'a');
+      handle = await openPrivate(path, 'a');
       size = 0;
       // Both names must survive a crash: the rename and the new file.
       await syncDirectory(dirname(path));

@@ -11,6 +11,7 @@ import type { Store } from '../../core/ports.js';
 import { ConflictError, StoreError } from '../../core/errors.js';
 import { parseStoreSnapshot, type StoreSnapshot } from '../snapshot.js';
 import { lowdbConversations } from './conversations.js';
+import { lowdbDeliveries } from './deliveries.js';
 import { lowdbDirectory } from './directory.js';
 import { lowdbInbox } from './inbox.js';
 import { Memory } from './memory.js';
@@ -89,6 +90,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     inbox: lowdbInbox(parts),
     conversations: lowdbConversations(parts),
     outbox: lowdbOutbox(parts),
+    deliveries: lowdbDeliveries(parts),
     directory: lowdbDirectory(parts),
     suggestions: lowdbSuggestions(parts),
     values: lowdbValues(parts),
@@ -96,7 +98,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     async init() {
       if (state === 'open') return;
       if (state === 'closed') throw new StoreError('lowdb store cannot be reopened after close(); create a new one');
-      mkdirSync(dirname(options.file), { recursive: true });
+      mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
       // One process per file: a second one waits for a short-lived holder (a CLI command) or is refused.
       lock = await acquireFileLock(options.file, { ...options.lock, onStale: warn, onWait: warn });
       try {
@@ -107,6 +109,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       // One process owns the file: replies a previous run had claimed but not finished are due now.
       for (const item of mem.outbox.values()) if (item.status === 'sending') mem.putOutbox({ ...item, notBefore: 0 });
+      for (const d of mem.deliveries.values()) if (d.status === 'sending') mem.putDelivery({ ...d, notBefore: 0 });
       state = 'open';
     },
 
@@ -157,6 +160,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       for (const c of data.cases) mem.putCase(c);
       for (const m of data.messages) mem.putMessage(m);
       for (const o of data.outbox) mem.putOutbox(o);
+      for (const d of data.deliveries ?? []) mem.putDelivery(d);
       for (const r of data.inbound) {
         // Never turn a processed message back into a pending one.
         if (!mem.inbound.get(inboundKey(r.channel, r.id))?.processedAt) mem.putInbound(r);

@@ -8,9 +8,17 @@ import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { TurnConflictError } from '../../core/errors.js';
 import type { ConversationState } from '../../core/state.js';
 import type { Revisions } from '../../core/ports.js';
-import type { Case, Conversation, Customer, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
+
+
+/** An entry of a channel's queue of due heads (see `dueHeads`). */
+export interface DueHead {
+  notBefore: number;
+  order: number;
+  id: string;
+}
 
 /** Adds `value` to the set stored under `key` in `index`. */
 function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
@@ -49,9 +57,10 @@ export class Memory {
    * Conversations' unsent heads by (notBefore, arrival), so a claim costs O(claimed · log n) even
    * with thousands of replies waiting. Entries are never updated in place: a head that changes
    * (claimed, retried, sent) gets a new entry, and an entry that no longer describes its
-   * conversation's head is dropped when it reaches the top.
+   * conversation's head is dropped when it reaches the top. One queue per channel: a claim takes
+   * from the channels that have room only, without walking the items of one that has none.
    */
-  readonly dueHeads = new PriorityQueue<{ notBefore: number; order: number; id: string }>((a, b) => a.notBefore - b.notBefore || a.order - b.order);
+  readonly dueHeads = new Map<string, PriorityQueue<DueHead>>();
   /** The head entry last queued per conversation (`id@notBefore`), to queue each change once. */
   private readonly queuedHead = new Map<string, string>();
   /**
@@ -66,6 +75,12 @@ export class Memory {
   durableSeq = 0;
   private outboxCounter = 0;
   readonly lastSeq = new Map<string, number>();
+  /** Outbound event deliveries (webhooks), in insertion order. */
+  readonly deliveries = new Map<string, EventDelivery>();
+  /** Per order key, its deliveries still pending or sending, in insertion order (the head is next). */
+  readonly unsentDeliveries = new Map<string, EventDelivery[]>();
+  /** The mutation that last made each unsent delivery due: like the outbox, only those on disk are claimed. */
+  readonly deliveryWrittenBy = new Map<string, number>();
   readonly inbound = new Map<string, InboundRecord>();
   readonly pendingInboundKeys = new Set<string>();
   readonly operators = new Map<string, Operator>();
@@ -99,6 +114,8 @@ export class Memory {
         return this.putMessage(put[1]);
       case 'outbox':
         return this.putOutbox(put[1]);
+      case 'delivery':
+        return this.putDelivery(put[1]);
       case 'inbound':
         return this.putInbound(put[1]);
       case 'operator':
@@ -127,6 +144,7 @@ export class Memory {
     for (const c of snapshot.cases) this.putCase(c);
     for (const m of snapshot.messages) this.putMessage(m);
     for (const o of snapshot.outbox) this.putOutbox(o);
+    for (const d of snapshot.deliveries ?? []) this.putDelivery(d);
     for (const r of snapshot.inbound) this.putInbound(r);
     for (const o of snapshot.operators) this.putOperator(o);
     for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
@@ -155,6 +173,7 @@ export class Memory {
       cases: [...this.cases.values()],
       messages: [...this.messages.values()],
       outbox: [...this.outbox.values()],
+      deliveries: [...this.deliveries.values()],
       inbound: [...this.inbound.values()],
       operators: [...this.operators.values()],
       suggestions: [...this.suggestions.values()],
@@ -290,11 +309,28 @@ export class Memory {
     const head = unsent[0];
     const headKey = head && `${head.id}@${head.notBefore}`;
     if (head && this.queuedHead.get(item.conversationId) !== headKey) {
-      this.dueHeads.enqueue({ notBefore: head.notBefore, order: this.outboxOrder.get(head.id) ?? 0, id: head.id });
+      let queue = this.dueHeads.get(head.channel);
+      if (!queue) this.dueHeads.set(head.channel, (queue = new PriorityQueue<DueHead>((a, b) => a.notBefore - b.notBefore || a.order - b.order)));
+      queue.enqueue({ notBefore: head.notBefore, order: this.outboxOrder.get(head.id) ?? 0, id: head.id });
       this.queuedHead.set(item.conversationId, headKey!);
     } else if (!head) {
       this.queuedHead.delete(item.conversationId);
     }
+  }
+
+  /** Stores a delivery (new, or replacing one with the same id and order key). */
+  putDelivery(delivery: EventDelivery): void {
+    this.deliveries.set(delivery.id, delivery);
+    if (delivery.status === 'pending') this.deliveryWrittenBy.set(delivery.id, this.applyingSeq);
+    else if (delivery.status !== 'sending') this.deliveryWrittenBy.delete(delivery.id);
+    const unsent = this.unsentDeliveries.get(delivery.orderKey) ?? [];
+    const i = unsent.findIndex((d) => d.id === delivery.id);
+    const waiting = delivery.status === 'pending' || delivery.status === 'sending';
+    if (i >= 0 && waiting) unsent[i] = delivery;
+    else if (i >= 0) unsent.splice(i, 1);
+    else if (waiting) unsent.push(delivery);
+    if (unsent.length) this.unsentDeliveries.set(delivery.orderKey, unsent);
+    else this.unsentDeliveries.delete(delivery.orderKey);
   }
 
   putInbound(record: InboundRecord): void {

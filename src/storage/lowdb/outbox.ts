@@ -7,35 +7,43 @@
 import { StoreError } from '../../core/errors.js';
 import type { Outbox } from '../../core/ports.js';
 import type { OutboxItem } from '../../core/types.js';
+import type { DueHead } from './memory.js';
 import type { LowdbParts } from './parts.js';
 import { clone, freezeDeep, type Put } from './records.js';
 
 export function lowdbOutbox({ mem, file, ensureOpen }: LowdbParts): Outbox {
   return {
-    async claim(at, limit, leaseMs) {
+    async claim(at, room, leaseMs) {
       ensureOpen();
-      const heads: OutboxItem[] = [];
+      const heads: Array<{ item: OutboxItem; notBefore: number; order: number }> = [];
       const taken = new Set<string>();
-      const notYetOnDisk: Array<{ notBefore: number; order: number; id: string }> = [];
-      const { dueHeads } = mem;
-      while (heads.length < limit && !dueHeads.isEmpty() && dueHeads.front()!.notBefore <= at) {
-        const entry = dueHeads.dequeue()!;
-        const item = mem.outbox.get(entry.id);
-        // Only a current head counts: the entry may describe a head that was since claimed, sent or retried.
-        if (!item || item.notBefore !== entry.notBefore || taken.has(item.id)) continue;
-        if (item.status !== 'pending' && item.status !== 'sending') continue;
-        if (mem.unsentByConversation.get(item.conversationId)?.[0]?.id !== item.id) continue;
-        if ((mem.outboxWrittenBy.get(item.id) ?? 0) > mem.durableSeq) {
-          // Not on disk yet: neither are the ones queued after it, almost always (the newest).
-          // Stop here rather than walk them all on every claim; the next write's claim gets them.
-          notYetOnDisk.push(entry);
-          break;
+      for (const [channel, limit] of Object.entries(room)) {
+        const dueHeads = mem.dueHeads.get(channel);
+        if (!dueHeads) continue;
+        let count = 0;
+        let notYetOnDisk: DueHead | undefined;
+        while (count < limit && !dueHeads.isEmpty() && dueHeads.front()!.notBefore <= at) {
+          const entry = dueHeads.dequeue()!;
+          const item = mem.outbox.get(entry.id);
+          // Only a current head counts: the entry may describe a head that was since claimed, sent or retried.
+          if (!item || item.notBefore !== entry.notBefore || taken.has(item.id)) continue;
+          if (item.status !== 'pending' && item.status !== 'sending') continue;
+          if (mem.unsentByConversation.get(item.conversationId)?.[0]?.id !== item.id) continue;
+          if ((mem.outboxWrittenBy.get(item.id) ?? 0) > mem.durableSeq) {
+            // Not on disk yet: neither are the ones queued after it, almost always (the newest).
+            // Stop here rather than walk them all on every claim; the next write's claim gets them.
+            notYetOnDisk = entry;
+            break;
+          }
+          taken.add(item.id);
+          heads.push({ item, notBefore: entry.notBefore, order: entry.order });
+          count += 1;
         }
-        taken.add(item.id);
-        heads.push(item);
+        if (notYetOnDisk) dueHeads.enqueue(notYetOnDisk);
       }
-      for (const entry of notYetOnDisk) dueHeads.enqueue(entry);
-      const claimed = heads.map((head): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
+      // In time order across channels, as one queue would hand them out.
+      heads.sort((a, b) => a.notBefore - b.notBefore || a.order - b.order);
+      const claimed = heads.map(({ item: head }): OutboxItem => ({ ...head, status: 'sending', attempts: head.attempts + 1, notBefore: at + leaseMs }));
       // A claim changes memory only. After a crash the item is pending on disk, as a lease would
       // be freed anyway; only its attempt count is one lower. The send's completion (or retry)
       // writes the whole item, attempts included.
@@ -53,7 +61,7 @@ export function lowdbOutbox({ mem, file, ensureOpen }: LowdbParts): Outbox {
       } else {
         const updated: OutboxItem =
           outcome.status === 'retry'
-            ? { ...item, status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error }
+            ? { ...item, status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error, ...(outcome.inDoubt !== undefined ? { inDoubt: outcome.inDoubt } : {}) }
             : { ...item, status: 'dead', lastError: outcome.error };
         await file.commit([['outbox', updated]]);
       }

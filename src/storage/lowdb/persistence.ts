@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { StoreError } from '../../core/errors.js';
 import { emptySnapshot, parseStoreSnapshot, type StoreSnapshot } from '../snapshot.js';
-import { DurableJsonFile } from './durable-json-file.js';
+import { DurableJsonFile, makePrivate } from './durable-json-file.js';
 import { checkJournal, createJournal } from './journal.js';
 import type { Memory } from './memory.js';
 import { freezeDeep, journalLineSchema, type Put } from './records.js';
@@ -24,10 +24,10 @@ const SLICE = 500;
 
 /** The snapshot as JSON text, in parts: the small fields first, then each list slice by slice. */
 function* snapshotParts(snapshot: StoreSnapshot): Generator<string> {
-  const { customers, conversations, cases, messages, outbox, inbound, operators, suggestions, ...fields } = snapshot;
+  const { customers, conversations, cases, messages, outbox, deliveries = [], inbound, operators, suggestions, ...fields } = snapshot;
   const head = JSON.stringify(fields);
   yield head.slice(0, -1);
-  const lists: Record<string, readonly unknown[]> = { customers, conversations, cases, messages, outbox, inbound, operators, suggestions };
+  const lists: Record<string, readonly unknown[]> = { customers, conversations, cases, messages, outbox, deliveries, inbound, operators, suggestions };
   for (const [name, list] of Object.entries(lists)) {
     yield `,${JSON.stringify(name)}:[`;
     for (let i = 0; i < list.length; i += SLICE) {
@@ -223,8 +223,11 @@ export function openLowdbFile(
 
   return {
     async open() {
-      mkdirSync(dirname(options.file), { recursive: true });
+      // A new data folder is the owner's alone; an existing one is left as the administrator made it.
+      mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
       try {
+        const was = await makePrivate(options.file);
+        if (was !== undefined) warn(`${options.file} was readable by other users (mode ${was.toString(8).padStart(4, '0')}); it is now 0600 (owner only): it holds customers' messages and may hold the session secret`);
         await db.read();
       } catch (err) {
         throw new StoreError(`cannot open ${options.file}: ${(err as Error).message}`, { cause: err });

@@ -4,11 +4,12 @@
  * by id), and a journal line is a mutation's number and its puts. Plus small helpers on records.
  */
 import { z } from 'zod';
-import type { Case, Conversation, Customer, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
 import {
   caseSchema,
   conversationSchema,
   customerSchema,
+  eventDeliverySchema,
   faqSuggestionSchema,
   inboundRecordSchema,
   operatorSchema,
@@ -31,6 +32,7 @@ export type Put =
   | ['case', Case]
   | ['message', StoredMessage]
   | ['outbox', OutboxItem]
+  | ['delivery', EventDelivery]
   | ['inbound', InboundRecord]
   | ['operator', Operator]
   | ['suggestion', FaqSuggestion]
@@ -45,6 +47,7 @@ const putSchema = z.union([
   z.tuple([z.literal('case'), caseSchema]),
   z.tuple([z.literal('message'), storedMessageSchema]),
   z.tuple([z.literal('outbox'), outboxItemSchema]),
+  z.tuple([z.literal('delivery'), eventDeliverySchema]),
   z.tuple([z.literal('inbound'), inboundRecordSchema]),
   z.tuple([z.literal('operator'), operatorSchema]),
   z.tuple([z.literal('suggestion'), faqSuggestionSchema]),

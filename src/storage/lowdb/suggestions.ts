@@ -1,8 +1,8 @@
 /** @module storage/lowdb/suggestions — FAQ suggestions waiting for review. */
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, StoreError } from '../../core/errors.js';
 import type { Suggestions } from '../../core/ports.js';
 import type { LowdbParts } from './parts.js';
-import { clone, merge } from './records.js';
+import { clone, merge, type Put } from './records.js';
 
 export function lowdbSuggestions({ mem, file, ensureOpen }: LowdbParts): Suggestions {
   return {
@@ -12,13 +12,16 @@ export function lowdbSuggestions({ mem, file, ensureOpen }: LowdbParts): Suggest
       await file.commit([['suggestion', clone(s)]]);
     },
 
-    async update(id, change) {
+    async update(id, change, options) {
       ensureOpen();
       const current = mem.suggestions.get(id);
       if (!current) return undefined;
+      const deliveries = options?.deliveries ?? [];
+      for (const d of deliveries) if (mem.deliveries.has(d.id)) throw new StoreError(`delivery ${d.id} already exists`);
       const { id: _ignoredId, ...rest } = change;
       const updated = merge(current, rest);
-      await file.commit([['suggestion', clone(updated)]]);
+      // The approval and the events it causes: one journal line.
+      await file.commit([['suggestion', clone(updated)], ...deliveries.map((d): Put => ['delivery', clone(d)])]);
       return clone(updated);
     },
 

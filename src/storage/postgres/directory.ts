@@ -26,5 +26,11 @@ export function postgresDirectory(conn: Connection): Directory {
     getOperator: (id) => conn.firstDoc<Operator>('SELECT doc FROM operators WHERE id = $1', [id]),
     findOperatorByName: (name) => conn.firstDoc<Operator>('SELECT doc FROM operators WHERE name = $1', [name]),
     listOperators: () => conn.docs<Operator>('SELECT doc FROM operators ORDER BY n'),
+
+    async updateOperator(id, change) {
+      const { passwordHash, initials, role } = change;
+      const set = { ...(passwordHash !== undefined && { passwordHash }), ...(initials !== undefined && { initials }), ...(role !== undefined && { role }) };
+      return conn.firstDoc<Operator>('UPDATE operators SET doc = doc || $2::jsonb WHERE id = $1 RETURNING doc', [id, json(set)]);
+    },
   };
 }

@@ -23,7 +23,11 @@ export interface Migration {
 const sqlFile = (name: string): string => readFileSync(new URL(`./sql/${name}`, import.meta.url), 'utf8');
 
 /** All migrations, oldest first. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'schema', sql: sqlFile('schema.sql') }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'schema', sql: sqlFile('schema.sql') },
+  { version: 2, name: 'outbound event deliveries', sql: sqlFile('deliveries.sql') },
+  { version: 3, name: 'outbox claims per channel', sql: sqlFile('outbox-by-channel.sql') },
+];
 
 /** The turn functions, re-created at every migrate. */
 export const FUNCTIONS_SQL = sqlFile('functions.sql');
@@ -100,7 +104,8 @@ async function inTransaction(client: PoolClient, what: string, fn: () => Promise
 /** A database of the pre-release numbering: brought to version 1 when it reached the last one, else refused. */
 async function adoptOldNumbering(client: PoolClient): Promise<void> {
   const rows = (await client.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version')).rows;
-  const old = rows.some((r) => r.version > 1 || r.name === 'initial schema');
+  // The old numbering started with "initial schema"; the squashed one with "schema" (then 2, 3…).
+  const old = rows.some((r) => r.name === 'initial schema');
   if (!old) return;
   const last = rows[rows.length - 1]!;
   if (last.version === OLD_LAST.version && last.name === OLD_LAST.name) {

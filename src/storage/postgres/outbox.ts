@@ -41,22 +41,28 @@ export function postgresOutbox(conn: Connection, batch: BatchOptions & { complet
   });
 
   return {
-    async claim(now, limit, leaseMs) {
-      if (limit <= 0) return [];
-      // due: unsent items whose time has come, in time order, that are the first unsent item of
-      // their conversation (no unsent item with a smaller seq), locked (others' locked rows
-      // skipped). The row's own status/not_before are re-checked after locking, so an item another
-      // instance just claimed or completed is not taken.
+    async claim(now, room, leaseMs) {
+      const channels = Object.entries(room).filter(([, n]) => n > 0);
+      if (channels.length === 0) return [];
+      // due: per channel with room, unsent items whose time has come, in time order, that are the
+      // first unsent item of their conversation (no unsent item with a smaller seq), locked
+      // (others' locked rows skipped), at most the channel's room (index outbox_due_by_channel).
+      // The row's own status/not_before are re-checked after locking, so an item another instance
+      // just claimed or completed is not taken.
       const rows = await conn.query<{ doc: OutboxItem; old_not_before: number; n: string }>(
-        `WITH due AS (
-           SELECT o.id, o.not_before, o.n FROM outbox o
-           WHERE o.status IN ('pending', 'sending') AND o.not_before <= $1::double precision
-             AND NOT EXISTS (
-               SELECT 1 FROM outbox p
-               WHERE p.conversation_id = o.conversation_id AND p.status IN ('pending', 'sending') AND p.seq < o.seq)
-           ORDER BY o.not_before, o.n
-           LIMIT $2
-           FOR UPDATE OF o SKIP LOCKED
+        `WITH room AS (
+           SELECT r.channel, r.n FROM unnest($2::text[], $4::integer[]) AS r(channel, n)
+         ), due AS (
+           SELECT d.id, d.not_before, d.n FROM room CROSS JOIN LATERAL (
+             SELECT o.id, o.not_before, o.n FROM outbox o
+             WHERE o.channel = room.channel AND o.status IN ('pending', 'sending') AND o.not_before <= $1::double precision
+               AND NOT EXISTS (
+                 SELECT 1 FROM outbox p
+                 WHERE p.conversation_id = o.conversation_id AND p.status IN ('pending', 'sending') AND p.seq < o.seq)
+             ORDER BY o.not_before, o.n
+             LIMIT room.n
+             FOR UPDATE OF o SKIP LOCKED
+           ) d
          )
          UPDATE outbox o SET doc = o.doc || jsonb_build_object(
              'status', 'sending',
@@ -64,7 +70,7 @@ export function postgresOutbox(conn: Connection, batch: BatchOptions & { complet
              'notBefore', $1::double precision + $3::double precision)
          FROM due WHERE o.id = due.id
          RETURNING o.doc, due.not_before AS old_not_before, due.n`,
-        [now, limit, leaseMs],
+        [now, channels.map(([c]) => c), leaseMs, channels.map(([, n]) => n)],
       );
       return rows.sort((a, b) => a.old_not_before - b.old_not_before || Number(a.n) - Number(b.n)).map((r) => r.doc);
     },
@@ -73,7 +79,9 @@ export function postgresOutbox(conn: Connection, batch: BatchOptions & { complet
       conn.ensureOpen();
       let patch: Record<string, unknown>;
       if (outcome.status === 'sent') patch = { status: 'sent', sentAt: outcome.at, platformId: outcome.platformId };
-      else if (outcome.status === 'retry') patch = { status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error };
+      else if (outcome.status === 'retry') {
+        patch = { status: 'pending', notBefore: outcome.notBefore, lastError: outcome.error, ...(outcome.inDoubt !== undefined ? { inDoubt: outcome.inDoubt } : {}) };
+      }
       else patch = { status: 'dead', lastError: outcome.error };
       return completions.add({ id, patch });
     },

@@ -1,7 +1,7 @@
 /**
  * @module storage/postgres/postgres-store
  * The shared store: several Sportello instances on one PostgreSQL database. Each port is a module
- * of its own (inbox, conversations, outbox, directory, suggestions, values) over one connection
+ * of its own (inbox, conversations, outbox, deliveries, directory, suggestions, values) over one connection
  * pool (connection.ts); the schema and the functions that write turns are in sql/. This module
  * opens, migrates, closes, exports and imports. See docs/storage.md.
  */
@@ -14,6 +14,7 @@ import { postgresDirectory } from './directory.js';
 import { postgresInbox } from './inbox.js';
 import { migrate } from './migrations.js';
 import { postgresOutbox } from './outbox.js';
+import { postgresDeliveries } from './deliveries.js';
 import { exportAll, importAll } from './snapshot-io.js';
 import { postgresSuggestions } from './suggestions.js';
 import { postgresValues } from './values.js';
@@ -95,6 +96,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     inbox,
     conversations: postgresConversations(conn, batch, inbox, housekeeping),
     outbox: postgresOutbox(conn, { ...batch, completionDelayMs: options.completionDelayMs ?? 10 }),
+    deliveries: postgresDeliveries(conn),
     directory: postgresDirectory(conn),
     suggestions: postgresSuggestions(conn),
     values: postgresValues(conn, batch),

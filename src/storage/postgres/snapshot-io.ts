@@ -1,12 +1,12 @@
 /** @module storage/postgres/snapshot-io — `sportello export` and `sportello import` on the shared store. */
 import type { PoolClient } from 'pg';
 import { ConflictError } from '../../core/errors.js';
-import type { Case, Conversation, Customer, FaqSuggestion, InboundMessage, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, InboundMessage, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
 import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
 import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection.js';
 
 /** Upserts many documents with one statement. */
-async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'messages' | 'suggestions' | 'operators' | 'outbox', items: readonly object[]): Promise<void> {
+async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'messages' | 'suggestions' | 'operators' | 'outbox' | 'deliveries', items: readonly object[]): Promise<void> {
   if (!items.length) return;
   await client.query(
     `INSERT INTO ${table} (id, doc)
@@ -36,6 +36,7 @@ export function exportAll(conn: Connection): Promise<StoreSnapshot> {
       cases: await all<Case>('cases'),
       messages: await all<StoredMessage>('messages'),
       outbox: await all<OutboxItem>('outbox'),
+      deliveries: await all<EventDelivery>('deliveries'),
       inbound: inbound.rows.map((r): InboundRecord => ({
         channel: r.channel,
         id: r.id,
@@ -68,6 +69,7 @@ export async function importAll(conn: Connection, snapshot: StoreSnapshot): Prom
            ON CONFLICT (conversation_id) DO UPDATE SET last_seq = GREATEST(outbox_sequences.last_seq, EXCLUDED.last_seq)`,
         );
       }
+      await upsertDocs(client, 'deliveries', data.deliveries ?? []);
       if (data.inbound.length) {
         // A message already processed here stays processed; pending ones keep their order.
         await client.query(

@@ -16,9 +16,20 @@ export function postgresSuggestions(conn: Connection): Suggestions {
       }
     },
 
-    async update(id, change) {
+    async update(id, change, options) {
       const { set, remove } = splitChange(change);
-      return conn.firstDoc<FaqSuggestion>('UPDATE suggestions SET doc = (doc - $2::text[]) || $3::jsonb WHERE id = $1 RETURNING doc', [id, remove, json(set)]);
+      const deliveries = options?.deliveries ?? [];
+      if (deliveries.length === 0) {
+        return conn.firstDoc<FaqSuggestion>('UPDATE suggestions SET doc = (doc - $2::text[]) || $3::jsonb WHERE id = $1 RETURNING doc', [id, remove, json(set)]);
+      }
+      // The approval and the events it causes: one statement, so one transaction.
+      return conn.firstDoc<FaqSuggestion>(
+        `WITH s AS (UPDATE suggestions SET doc = (doc - $2::text[]) || $3::jsonb WHERE id = $1 RETURNING doc),
+         d AS (INSERT INTO deliveries (id, doc)
+               SELECT e->>'id', e FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS t(e, i) WHERE EXISTS (SELECT 1 FROM s) ORDER BY i)
+         SELECT doc FROM s`,
+        [id, remove, json(set), json(deliveries)],
+      );
     },
 
     list: (filter) =>

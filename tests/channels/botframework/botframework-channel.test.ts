@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createBotFrameworkChannel, isLoopbackAddress, isLoopbackUrl } from '../../../src/channels/botframework/index.js';
+import { createBotFrameworkChannel } from '../../../src/channels/botframework/botframework-channel.js';
+import { isLoopbackAddress, isLoopbackUrl } from '../../../src/channels/botframework/index.js';
 import type { BotFrameworkSettings } from '../../../src/channels/botframework/index.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelAdapter, type ChannelRequest, type ChannelRoute } from '../../../src/core/ports.js';
@@ -10,6 +11,7 @@ import type { Conversation, InboundMessage, OutboxItem, StoredMessage } from '..
 import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
+import { OUTBOUND } from '../../helpers/outbound.js';
 
 const LOCAL: BotFrameworkSettings = { appId: '', appPassword: '', appType: 'SingleTenant', tenantId: '', localOnly: true };
 const clock = createFakeClock('2026-11-23T10:00:00Z');
@@ -27,6 +29,7 @@ function create(config: BotFrameworkSettings): { channel: ChannelAdapter; route:
     store,
     clock,
     logger: createSilentLogger(),
+    outbound: OUTBOUND,
   });
   return { channel: c, route: c.routes![0]! };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createMessengerChannel, PAGE_INBOX_APP_ID } from '../../../src/channels/messenger/index.js';
+import { createMessengerChannel, PAGE_INBOX_APP_ID } from '../../../src/channels/messenger/messenger-channel.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelAdapter, type FakeClock } from '../../../src/core/ports.js';
 import type { Conversation } from '../../../src/core/types.js';
@@ -12,6 +12,7 @@ import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fak
 import { commentChange, deliveryEvent, echoEvent, pageWebhook, postbackEvent, readEvent, textEvent } from '../../fakes/graph-api/payloads.js';
 import { psidLinkKey } from '../../../src/channels/messenger/store-keys.js';
 import { UNLINKED_MS } from '../../../src/channels/messenger/psid-links.js';
+import { OUTBOUND } from '../../helpers/outbound.js';
 import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN, messengerConfig, outboxItem, signedRequest } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -38,7 +39,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sportello-messenger-unit-'));
   store = createLowdbStore({ file: join(dir, 'data.json') });
   await store.init();
-  channel = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+  channel = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger(), outbound: OUTBOUND });
 });
 
 afterEach(async () => {
@@ -336,7 +337,7 @@ describe('Graph API errors', () => {
   });
 
   it('maps a refused connection to NetworkError', async () => {
-    const offline = createMessengerChannel({ config: messengerConfig('http://127.0.0.1:1'), store, clock, logger: createSilentLogger() });
+    const offline = createMessengerChannel({ config: messengerConfig('http://127.0.0.1:1'), store, clock, logger: createSilentLogger(), outbound: OUTBOUND });
     await expect(offline.send(outboxItem({ customerLastMessageAt: START }))).rejects.toBeInstanceOf(NetworkError);
   });
 });
@@ -413,7 +414,7 @@ describe('batched sends', () => {
   });
 
   it('fails every call of a batch the Graph API could not be reached for, as a retryable network error', async () => {
-    const offline = createMessengerChannel({ config: messengerConfig('http://127.0.0.1:1'), store, clock, logger: createSilentLogger() });
+    const offline = createMessengerChannel({ config: messengerConfig('http://127.0.0.1:1'), store, clock, logger: createSilentLogger(), outbound: OUTBOUND });
     const outcomes = await Promise.allSettled(items.slice(0, 3).map((item) => offline.send(item)));
     expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof NetworkError)).toBe(true);
   });
@@ -453,7 +454,7 @@ describe('Facebook comments', () => {
     expect(msg?.linkTo).toEqual({ customerPlatformId: COMMENTER });
     expect(await store.values.get('messenger', psidLinkKey(COMMENTER_PSID))).toBe(COMMENTER);
     // Another instance (or this one after a restart) knows it from the store.
-    const other = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+    const other = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger(), outbound: OUTBOUND });
     const [again2] = await other.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [textEvent(PAGE_ID, COMMENTER_PSID, 'ci sei?')] })));
     expect(again2?.linkTo).toEqual({ customerPlatformId: COMMENTER });
     await other.stop?.();
@@ -470,7 +471,7 @@ describe('Facebook comments', () => {
     // Another instance on the same store sends the private reply and records the link.
     const comment = '555_2077';
     graph.addComment({ commentId: comment, postId: POST, fromId: COMMENTER, psid: COMMENTER_PSID, createdAt: clock.now(), message: 'Dov’è il mio ordine?' });
-    const other = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger() });
+    const other = createMessengerChannel({ config: messengerConfig(graph.origin), store, clock, logger: createSilentLogger(), outbound: OUTBOUND });
     await other.parse(signedRequest(pageWebhook(PAGE_ID, { changes: [commentChange({ postId: POST, commentId: comment, fromId: COMMENTER, message: 'Dov’è il mio ordine?' })] })));
     await other.send(outboxItem({ recipient: COMMENTER, inReplyTo: comment, customerLastMessageAt: START, reply: { kind: 'text', text: 'Scrivici qui.' } }));
     expect((await other.parse(dm('eccomi')))[0]?.linkTo).toEqual({ customerPlatformId: COMMENTER });
@@ -519,7 +520,7 @@ describe('handover to the Page Inbox', () => {
   });
 
   it('passes the thread to the Page Inbox on escalation and takes it back on resolution', async () => {
-    const withHandover = createMessengerChannel({ config: messengerConfig(graph.origin, { handover: true }), store, clock, logger: createSilentLogger() });
+    const withHandover = createMessengerChannel({ config: messengerConfig(graph.origin, { handover: true }), store, clock, logger: createSilentLogger(), outbound: OUTBOUND });
     await withHandover.notify!(escalated, conversation);
     expect(graph.threadOwner.get(PSID)).toBe(PAGE_INBOX_APP_ID);
     expect(graph.calls.at(-1)).toMatchObject({ path: '/me/pass_thread_control', body: { recipient: { id: PSID }, target_app_id: PAGE_INBOX_APP_ID } });
@@ -528,7 +529,7 @@ describe('handover to the Page Inbox', () => {
   });
 
   it('takes the thread back when an operator returns the conversation to the bot', async () => {
-    const withHandover = createMessengerChannel({ config: messengerConfig(graph.origin, { handover: true }), store, clock, logger: createSilentLogger() });
+    const withHandover = createMessengerChannel({ config: messengerConfig(graph.origin, { handover: true }), store, clock, logger: createSilentLogger(), outbound: OUTBOUND });
     await withHandover.notify!(escalated, conversation);
     await withHandover.notify!({ type: 'conversation.returned_to_bot', conversationId: 'cv_9', at: START }, conversation);
     expect(graph.threadOwner.get(PSID)).toBe('page');

@@ -43,6 +43,11 @@ export function createValuesStore(): Pick<Store, 'values'> & { map: Map<string, 
       delete: async (ns, key) => {
         map.delete(`${ns}:${key}`);
       },
+      increment: async (ns, key) => {
+        const next = Number(map.get(`${ns}:${key}`) ?? '0') + 1;
+        map.set(`${ns}:${key}`, String(next));
+        return next;
+      },
     },
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createTwitterChannel, dmComposeLink, type TwitterChannel } from '../../../src/channels/twitter/index.js';
+import { createTwitterChannel, dmComposeLink, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
 import type { Conversation, InboundMessage } from '../../../src/core/types.js';
@@ -7,6 +7,7 @@ import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeXApi, ROUTES, X_ERRORS, xHmac, type FakeUser, type FakeXApi } from '../../fakes/x-api/fake-x-api.js';
 import { aaaDm, aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
 import { ACCESS_TOKEN, API_KEY, API_SECRET, BRAND, CUSTOMER, createValuesStore, outboxItem, signedRequest, twitterConfig } from './helpers.js';
+import { OUTBOUND } from '../../helpers/outbound.js';
 
 const START = '2026-11-23T10:00:00.000Z';
 
@@ -18,7 +19,7 @@ let customer: FakeUser;
 let brand: FakeUser;
 
 function makeChannel(overrides: Parameters<typeof twitterConfig>[1] = {}): TwitterChannel {
-  return createTwitterChannel({ config: twitterConfig(x.origin, overrides), store, clock, logger: createSilentLogger(), tls: { ca: x.ca } });
+  return createTwitterChannel({ config: twitterConfig(x.origin, overrides), store, clock, logger: createSilentLogger(), outbound: OUTBOUND, tls: { ca: x.ca } });
 }
 
 beforeAll(async () => {

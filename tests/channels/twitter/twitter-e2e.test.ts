@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createSportello, type Sportello } from '../../../src/app.js';
-import { createTwitterChannel, type TwitterChannel, type TwitterSettings } from '../../../src/channels/twitter/index.js';
+import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
+import type { TwitterSettings } from '../../../src/channels/twitter/index.js';
 import { loadConfig } from '../../../src/config/config.js';
 import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import { createLowdbStore } from '../../../src/storage/lowdb/index.js';
@@ -19,6 +20,7 @@ import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeXApi, createXWebhookCaller, ROUTES, type FakePost, type FakeUser, type FakeXApi, type XWebhookCaller } from '../../fakes/x-api/fake-x-api.js';
 import { aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
 import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from './helpers.js';
+import { OUTBOUND } from '../../helpers/outbound.js';
 
 /** The repository's own sample FAQ and intents (tests read nothing outside the repository). */
 const CORPUS = join(import.meta.dirname ?? '.', '../../..');
@@ -75,7 +77,7 @@ async function startApp(dataFile: string, pollSeconds = 0): Promise<void> {
   const store = createLowdbStore({ file: dataFile, now: () => clock.now().getTime() });
   const logger = createSilentLogger();
   // The configured channel, plus trust in the fake's self-signed certificate.
-  channel = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, tls: { ca: x.ca } });
+  channel = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: OUTBOUND, tls: { ca: x.ca } });
   app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20, knowledge });
   hook = createXWebhookCaller(`${await app.listen(0, '127.0.0.1')}/webhooks/twitter`, API_SECRET);
 }

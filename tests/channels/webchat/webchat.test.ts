@@ -59,6 +59,13 @@ function parseEvents(text: string): Array<{ event: string; data: any }> {
     .map((e) => ({ event: e.event, data: JSON.parse(e.data) }));
 }
 
+/** A new visitor: the token their page keeps, and their public id. */
+async function newSession(base: string, headers: Record<string, string> = {}): Promise<{ session: string; visitor: string }> {
+  const res = await fetch(`${base}/chat/api/sessions`, { method: 'POST', headers });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { session: string; visitor: string };
+}
+
 const postMessage = (base: string, body: Record<string, unknown>) =>
   fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -81,7 +88,7 @@ describe('the web chat', () => {
   });
 
   it('pushes the bot reply to the open page and replays the conversation after a reload', async () => {
-    const session = `wc${Date.now()}abc`;
+    const { session, visitor } = await newSession(base);
     const live = readEvents(`${base}/chat/api/events?session=${session}`, /event: reply/);
     await new Promise((r) => setTimeout(r, 100));
     const posted = await fetch(`${base}/chat/api/messages`, {
@@ -100,14 +107,14 @@ describe('the web chat', () => {
 
   it('is served through its adapter\'s routes, like every channel', async () => {
     const routes = t.app.channels.get('webchat')?.routes?.map((r) => `${r.method} ${r.path}`);
-    expect(routes).toEqual(['GET /chat', 'POST /chat/api/messages', 'GET /chat/api/events']);
+    expect(routes).toEqual(['GET /chat', 'POST /chat/api/sessions', 'POST /chat/api/messages', 'GET /chat/api/events']);
     const page = await fetch(`${base}/chat`);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('cache-control')).toBe('no-store');
   });
 
   it('ends an open event stream when the app closes (the channel ends it, before the server grace for open sockets)', async () => {
-    const session = `wc${Date.now()}end`;
+    const { session, visitor } = await newSession(base);
     const res = await fetch(`${base}/chat/api/events?session=${session}`);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = res.body!.getReader();
@@ -120,11 +127,11 @@ describe('the web chat', () => {
   });
 
   it('shows an operator reply sent later to the open page', async () => {
-    const session = `wc${Date.now()}op`;
+    const { session, visitor } = await newSession(base);
     await fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, text: 'voglio parlare con un operatore' }) });
     await t.app.pipeline.idle();
     await t.app.sender.drain();
-    const conversation = await t.app.store.conversations.findByKey(`webchat:private:${session}`);
+    const conversation = await t.app.store.conversations.findByKey(`webchat:private:${visitor}`);
     expect(conversation?.state).toBe('queued');
     const operator = { id: 'op-w', name: 'Marta', initials: 'MR', role: 'agent' as const, passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
     await t.app.store.directory.addOperator(operator);
@@ -163,14 +170,15 @@ describe('the web chat', () => {
     } finally {
       await other.close();
     }
-    expect(loadConfig({ WEBCHAT_WELCOME_IT: '' }).channels.webchat).toEqual({
-      welcome: { it: 'Ciao! Come posso aiutarti? Scrivi pure la tua domanda.', en: 'Hi! How can I help you? Just type your question.' },
+    expect((loadConfig({ WEBCHAT_WELCOME_IT: '' }).channels.webchat as { welcome: unknown }).welcome).toEqual({
+      it: 'Ciao! Come posso aiutarti? Scrivi pure la tua domanda.',
+      en: 'Hi! How can I help you? Just type your question.',
     });
     expect(() => loadConfig({ WEBCHAT_WELCOME_EN: 'x'.repeat(1001) })).toThrow(/WEBCHAT_WELCOME_EN/);
   });
 
   it('dates every message, and after a turn names its replies', async () => {
-    const session = `wc${Date.now()}turn`;
+    const { session, visitor } = await newSession(base);
     const live = await openEvents(`${base}/chat/api/events?session=${session}`);
     expect((await postMessage(base, { session, id: 'turn-msg-1', text: 'come posso pagare?' })).status).toBe(202);
     const events = parseEvents(await live.until(/event: reply[\s\S]*event: turn|event: turn[\s\S]*event: reply/));
@@ -186,17 +194,17 @@ describe('the web chat', () => {
   });
 
   it('tells the page a turn ended with no reply (an operator holds the conversation), and only that visitor', async () => {
-    const session = `wc${Date.now()}held`;
+    const { session, visitor } = await newSession(base);
     await postMessage(base, { session, text: 'voglio parlare con un operatore' });
     await t.app.pipeline.idle();
     await t.app.sender.drain();
-    const conversation = await t.app.store.conversations.findByKey(`webchat:private:${session}`);
+    const conversation = await t.app.store.conversations.findByKey(`webchat:private:${visitor}`);
     const operator = { id: 'op-h', name: 'Marta', initials: 'MR', role: 'agent' as const, passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
     await t.app.store.directory.addOperator(operator);
     await t.app.desk.claim(conversation!.id, operator);
     t.clock.advance(60_000); // a minute later (a turn's replies are those made at its time)
     const mine = await openEvents(`${base}/chat/api/events?session=${session}`);
-    const someoneElse = await openEvents(`${base}/chat/api/events?session=wc${Date.now()}other`);
+    const someoneElse = await openEvents(`${base}/chat/api/events?session=${(await newSession(base)).session}`);
     await postMessage(base, { session, text: 'grazie, aspetto' });
     const events = parseEvents(await mine.until(/event: turn/));
     mine.close();
@@ -207,11 +215,11 @@ describe('the web chat', () => {
   });
 
   it('shows the typing indicator on the open pages of the visitor whose turn is slow, and no one else', async () => {
-    const session = `wc${Date.now()}typ`;
+    const { session, visitor } = await newSession(base);
     const mine = await openEvents(`${base}/chat/api/events?session=${session}`);
-    const other = await openEvents(`${base}/chat/api/events?session=wc${Date.now()}nottyping`);
+    const other = await openEvents(`${base}/chat/api/events?session=${(await newSession(base)).session}`);
     const adapter = t.app.channels.get('webchat')!;
-    await adapter.typing!({ channel: 'webchat', id: 'm-typing', visibility: 'private', customer: { platformId: session }, text: 'ciao', sentAt: t.clock.now().toISOString() });
+    await adapter.typing!({ channel: 'webchat', id: 'm-typing', visibility: 'private', customer: { platformId: visitor }, text: 'ciao', sentAt: t.clock.now().toISOString() });
     expect(parseEvents(await mine.until(/event: typing/))).toEqual([{ event: 'typing', data: { author: { kind: 'bot' } } }]);
     expect(await other.until(/event: typing/, 300)).not.toMatch(/event: typing/);
     mine.close();
@@ -219,10 +227,10 @@ describe('the web chat', () => {
   });
 
   it('shows the operator holding the conversation typing, with their name; no one else may', async () => {
-    const session = `wc${Date.now()}optyp`;
+    const { session, visitor } = await newSession(base);
     await postMessage(base, { session, text: 'voglio parlare con un operatore' });
     await t.app.pipeline.idle();
-    const conversation = (await t.app.store.conversations.findByKey(`webchat:private:${session}`))!;
+    const conversation = (await t.app.store.conversations.findByKey(`webchat:private:${visitor}`))!;
     const marta = { id: 'op-t', name: 'Marta', initials: 'MR', role: 'agent' as const, passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
     const luca = { ...marta, id: 'op-l', name: 'Luca', initials: 'LB' };
     await t.app.store.directory.addOperator(marta);
@@ -243,7 +251,7 @@ describe('the web chat with a pipeline that shows typing at once', () => {
     const t = await startTestApp({}, undefined, undefined, { typingDelayMs: 0 });
     try {
       const base = await t.app.listen(0, '127.0.0.1');
-      const session = `wc${Date.now()}slow`;
+      const { session, visitor } = await newSession(base);
       const live = await openEvents(`${base}/chat/api/events?session=${session}`);
       await postMessage(base, { session, text: 'quali sono i vostri orari di apertura?' });
       const names = parseEvents(await live.until(/event: reply/)).map((e) => e.event);

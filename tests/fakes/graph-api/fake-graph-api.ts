@@ -6,7 +6,9 @@
  * calls, and Graph's error bodies (`{ error: { message, type, code, error_subcode, fbtrace_id } }`).
  * It also plays Meta's webhook side: it signs deliveries with `X-Hub-Signature-256` and runs the
  * `hub.challenge` subscription check. Batch requests (`batch=[…]`, up to 50 calls) are answered
- * call by call, as Graph does.
+ * call by call, as Graph does. It can misbehave as a platform does: answer errors with their
+ * headers (`failNext`: 500, 429 with `Retry-After`…), or hang (`hang`): accept connections and
+ * never answer, before doing the call or after doing it (the message delivered, the answer lost).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -67,6 +69,16 @@ export interface FakeGraphApi {
   /** Thread owner app id per PSID after handover calls. */
   threadOwner: Map<string, number | 'page'>;
   failNext(error: InjectedError): void;
+  /**
+   * From now on, calls get no answer: `before` the fake does them (nothing delivered), or `after`
+   * (the message is delivered, only the answer never comes); `false` answers again (calls already
+   * held stay open until `dropHeld`).
+   */
+  hang(mode: 'before' | 'after' | false): void;
+  /** HTTP requests held open without an answer right now. */
+  openRequests(): number;
+  /** Drops the held connections without an answer (as a load balancer giving up would). */
+  dropHeld(): void;
   /** Signs and POSTs a webhook body to `url` as Meta does; returns the HTTP status. */
   deliver(url: string, body: unknown, options?: { secret?: string }): Promise<{ status: number; text: string }>;
   /** Runs Meta's GET subscription check against `url`. */
@@ -162,6 +174,12 @@ export async function createFakeGraphApi(options: {
   const hidden = new Set<string>();
   const threadOwner = new Map<string, number | 'page'>();
   const injected: InjectedError[] = [];
+  let hanging: 'before' | 'after' | false = false;
+  const held = new Set<ServerResponse>();
+  const hold = (res: ServerResponse) => {
+    held.add(res);
+    res.on('close', () => held.delete(res));
+  };
   let counter = 0;
   const expectedProof = createHmac('sha256', appSecret).update(pageToken).digest('hex');
 
@@ -309,6 +327,8 @@ export async function createFakeGraphApi(options: {
       const body = await readBody(req);
       const query = Object.fromEntries(url.searchParams);
       const call: GraphCall = { method: req.method ?? 'GET', path: m?.[2] ?? url.pathname, version: m?.[1] ?? '', query, body };
+      if (hanging === 'before') return hold(res);
+      const answer = (a: Answer) => (hanging === 'after' ? hold(res) : write(res, a));
       calls.push(call);
       if (!m) return write(res, graphError({ status: 400, code: 2500, message: 'Unknown path components', type: 'OAuthException' }));
       // The token may come as a query or a POST parameter.
@@ -318,8 +338,8 @@ export async function createFakeGraphApi(options: {
       if (query.appsecret_proof !== expectedProof) {
         return write(res, graphError({ status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' }));
       }
-      if (call.path === '/' && req.method === 'POST' && 'batch' in body) return write(res, batch(call));
-      return write(res, route(call));
+      if (call.path === '/' && req.method === 'POST' && 'batch' in body) return answer(batch(call));
+      return answer(route(call));
     })().catch((error: unknown) => {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: String(error), type: 'FakeError', code: 1 } }));
@@ -338,6 +358,14 @@ export async function createFakeGraphApi(options: {
     hidden,
     threadOwner,
     failNext: (error) => injected.push(error),
+    hang: (mode) => {
+      hanging = mode;
+    },
+    openRequests: () => held.size,
+    dropHeld() {
+      for (const res of held) res.socket?.destroy();
+      held.clear();
+    },
     async deliver(url, body, opts) {
       const raw = metaJson(body);
       const res = await fetch(url, { method: 'POST', headers: metaSignatureHeaders(opts?.secret ?? appSecret, raw), body: raw });
@@ -351,6 +379,10 @@ export async function createFakeGraphApi(options: {
       const res = await fetch(target);
       return { status: res.status, text: await res.text(), contentType: res.headers.get('content-type') };
     },
-    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
   };
 }

@@ -2,8 +2,9 @@
  * @module tests/fakes/x-api/fake-x-api
  * A fake X API v2 on https://127.0.0.1 speaking the endpoints the X channel uses, with X's payload
  * shapes, error bodies and rate-limit headers (x-rate-limit-limit/remaining/reset):
- * POST /2/tweets, GET /2/users/:id/mentions, GET /2/dm_events,
+ * POST /2/tweets, GET /2/users/:id/mentions, GET /2/dm_events, GET /2/dm_conversations/with/:id/dm_events,
  * POST /2/dm_conversations/with/:id/messages, GET /2/users/:id, PUT /2/tweets/:id/hidden.
+ * Calls can be made to fail, drop the connection, or hang (no answer, before or after doing the call).
  * Also a webhook caller that runs the CRC check and signs POSTs like X does.
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -69,6 +70,8 @@ export interface InjectedFailure {
   body?: unknown;
   /** Drop the connection without answering (a network failure). */
   destroy?: boolean;
+  /** Never answer: `before` doing the call, or `after` it (the post or DM is made, the answer lost). */
+  hang?: 'before' | 'after';
 }
 
 /** Options of the fake. */
@@ -83,6 +86,7 @@ export const ROUTES = {
   postTweet: 'POST /2/tweets',
   mentions: 'GET /2/users/:id/mentions',
   dmEvents: 'GET /2/dm_events',
+  dmConversationEvents: 'GET /2/dm_conversations/with/:id/dm_events',
   sendDm: 'POST /2/dm_conversations/with/:id/messages',
   user: 'GET /2/users/:id',
   hide: 'PUT /2/tweets/:id/hidden',
@@ -112,6 +116,8 @@ export interface FakeXApi {
   /** Limits a route to `limit` calls per window of `windowSeconds` (then 429 until reset). */
   setRateLimit(route: RouteKey, limit: number, windowSeconds?: number): void;
   failNext(route: RouteKey, failure: InjectedFailure): void;
+  /** HTTP requests held open without an answer (`hang`) right now. */
+  openRequests(): number;
   close(): Promise<void>;
 }
 
@@ -126,6 +132,7 @@ const DEFAULT_LIMITS: Record<RouteKey, number> = {
   [ROUTES.postTweet]: 100,
   [ROUTES.mentions]: 300,
   [ROUTES.dmEvents]: 300,
+  [ROUTES.dmConversationEvents]: 300,
   [ROUTES.sendDm]: 200,
   [ROUTES.user]: 900,
   [ROUTES.hide]: 50,
@@ -186,7 +193,15 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     return l;
   }
 
+  /** Responses deliberately never answered (`hang`). */
+  const held = new Set<ServerResponse>();
+  const hold = (res: ServerResponse) => {
+    held.add(res);
+    res.on('close', () => held.delete(res));
+  };
+
   function send(res: ServerResponse, status: number, body: unknown, l?: Limit): void {
+    if (held.has(res)) return;
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
     if (l) {
       headers['x-rate-limit-limit'] = String(l.limit);
@@ -202,6 +217,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
       ['POST', /^\/2\/tweets$/, ROUTES.postTweet],
       ['GET', /^\/2\/users\/(\d+)\/mentions$/, ROUTES.mentions],
       ['GET', /^\/2\/dm_events$/, ROUTES.dmEvents],
+      ['GET', /^\/2\/dm_conversations\/with\/(\d+)\/dm_events$/, ROUTES.dmConversationEvents],
       ['POST', /^\/2\/dm_conversations\/with\/(\d+)\/messages$/, ROUTES.sendDm],
       ['GET', /^\/2\/users\/(\d+)$/, ROUTES.user],
       ['PUT', /^\/2\/tweets\/(\d+)\/hidden$/, ROUTES.hide],
@@ -259,7 +275,11 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
       req.socket.destroy();
       return;
     }
-    if (failure && !failure.pass) {
+    if (failure?.hang) {
+      hold(res);
+      if (failure.hang === 'before') return;
+    }
+    if (failure && !failure.pass && !failure.hang) {
       send(res, failure.status ?? 500, failure.body ?? {}, l);
       return;
     }
@@ -317,6 +337,15 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
         const senders = [...new Set(data.map((e) => e.sender_id))].map((id) => userJson(users.get(id))).filter(Boolean);
         return send(res, 200, { data, includes: { users: senders }, meta: { result_count: data.length, ...(next_token ? { next_token } : {}) } }, l);
+      }
+      case ROUTES.dmConversationEvents: {
+        // The 1:1 conversation of the brand and `param`, newest first.
+        const all = dmEvents
+          .filter((e) => e.participant_ids.includes(param!) && e.participant_ids.includes(brand.id))
+          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+        const { data, next_token } = page(all, query);
+        if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
+        return send(res, 200, { data, meta: { result_count: data.length, ...(next_token ? { next_token } : {}) } }, l);
       }
       case ROUTES.sendDm: {
         const b = body as { text?: string };
@@ -425,6 +454,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     failNext(routeKey, failure) {
       failures.set(routeKey, [...(failures.get(routeKey) ?? []), failure]);
     },
+    openRequests: () => held.size,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

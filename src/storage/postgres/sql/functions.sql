@@ -174,6 +174,15 @@ BEGIN
     ORDER BY i, j
     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
 
+  -- Outbound event deliveries (webhooks), in turn order. Turns carry them only when a subscription
+  -- wants their events: without one, this costs one look at the batch and no statement.
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(turns) AS t(e) WHERE jsonb_typeof(e->'deliveries') = 'array') THEN
+    INSERT INTO deliveries (id, doc)
+      SELECT d->>'id', d
+      FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(e, i), jsonb_array_elements(COALESCE(e->'deliveries', '[]')) WITH ORDINALITY AS v(d, j)
+      ORDER BY i, j;
+  END IF;
+
   RETURN sportello_add_outbox(turns);
 END
 $$;

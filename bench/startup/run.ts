@@ -1,0 +1,125 @@
+/**
+ * `npm run bench:startup`: how long from `node …` to a healthy `/healthz` (200), for
+ *   - a bare restify server with one route (the floor: Node + restify),
+ *   - `npm start`'s command, `node bin/sportello.js start` (the compiled dist/, default settings:
+ *     the sample FAQ trained, web chat on, the embedded store in a fresh file),
+ *   - the same from the TypeScript sources through tsx (how `npm start` ran before dist/),
+ * in interleaved rounds of one run, so a busy machine weighs on all alike. Writes
+ * bench/results/startup.md. BENCH_ROUNDS (default 7).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+
+const ROOT = join(import.meta.dirname, '../..');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const DEADLINE_MS = 120_000;
+
+interface Target {
+  name: string;
+  args: string[];
+}
+
+const TARGETS: Target[] = [
+  { name: 'bare restify (one route)', args: [join(ROOT, 'bench/startup/bare-restify.mjs')] },
+  { name: 'sportello start (dist/, npm start)', args: ['--disable-warning=DEP0111', join(ROOT, 'bin/sportello.js'), 'start'] },
+  { name: 'sportello start from sources (tsx)', args: ['--disable-warning=DEP0111', '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'start'] },
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100 a second).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Spawns the target and polls /healthz every 5 ms; returns ms to the first 200 and the CPU ms it used by then. */
+async function measure(target: Target): Promise<{ wall: number; cpu: number }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sportello-bench-startup-'));
+  const started = performance.now();
+  const child = spawn(process.execPath, target.args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), HOST: '127.0.0.1', SPORTELLO_DATA: join(dir, 'sportello.json'), LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    while (performance.now() - started < DEADLINE_MS) {
+      if (child.exitCode !== null) throw new Error(`${target.name} exited ${child.exitCode}: ${stderr}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        if (res.status === 200) return { wall: performance.now() - started, cpu: cpuMs(child.pid!) };
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`${target.name}: no healthy /healthz within ${DEADLINE_MS} ms`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+async function main() {
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('the build failed');
+  const load = [loadavg()[0]!];
+  const times = new Map<string, number[]>(TARGETS.map((t) => [t.name, []]));
+  const cpuTimes = new Map<string, number[]>(TARGETS.map((t) => [t.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const target of TARGETS) {
+      const { wall, cpu } = await measure(target);
+      times.get(target.name)!.push(wall);
+      cpuTimes.get(target.name)!.push(cpu);
+      process.stdout.write(`round ${round}: ${target.name} ${wall.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms)\n`);
+    }
+    load.push(loadavg()[0]!);
+  }
+  const cpu = cpus();
+  const rows = TARGETS.map((t) => {
+    const xs = times.get(t.name)!;
+    const cs = cpuTimes.get(t.name)!;
+    return `| ${t.name} | ${quantile(xs, 0.5).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} | ${quantile(cs, 0.5).toFixed(0)} |`;
+  });
+  const report = [
+    '# Start-up: from `node` to a healthy /healthz',
+    '',
+    `Produced by \`npm run bench:startup\` (bench/startup/run.ts) on ${new Date().toISOString()} — ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; ${ROUNDS} interleaved rounds; 1-minute load average ${load.map((l) => l.toFixed(1)).join(' → ')} (${cpu.length} cores: above ${cpu.length} the machine was busy and every figure is inflated alike).`,
+    '',
+    'CPU ms is the time the process (main thread, the understanding worker thread, the garbage collector) ran on a core until then: on a busy machine it grows far less than the wall time, so it shows what an idle machine would need (on 2 idle cores the wall time is about the main thread\'s share of it).',
+    '',
+    'Each start: a new process, default settings (the sample FAQ in faq/ and intents/ trained, web chat on, the embedded store in a fresh file), polled every 5 ms until `/healthz` answers 200 (which it does only once the server listens, messages accepted before a restart are processed and channels are started).',
+    '',
+    '| what | median ms | min ms | max ms | median CPU ms (all threads) |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ].join('\n');
+  writeFileSync(join(ROOT, 'bench/results/startup.md'), report);
+  process.stdout.write(`\n${report}`);
+}
+
+await main();

@@ -1,0 +1,18 @@
+/**
+ * @module channels/twitter/capabilities
+ * What X allows, apart from the adapter: config, the conversation-test runner and the definition
+ * read it without loading the X client (twitter-api-v2 is loaded only when the channel is on).
+ */
+import type { ChannelCapabilities } from '../../core/ports.js';
+import { MAX_DM, MAX_POST, weightedLength } from './text.js';
+
+/** What X allows: 280 weighted characters a post (twitter-text), threads of up to 3, no quick replies. */
+export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze({
+  publicReplies: true,
+  privateMessages: true,
+  maxLength: { public: MAX_POST, private: MAX_DM },
+  measure: weightedLength,
+  quickReplies: 0,
+  signsPublicReplies: true,
+  maxThread: 3,
+});
