@@ -179,7 +179,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     },
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
-    queueInfo: ({ reason, enqueuedAt, vip }) => computeQueueInfo({ reason, enqueuedAt, vip }, hours, config),
+    queueInfo: (input) => computeQueueInfo(input, hours, config),
     queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
     sender,
     recorder,
@@ -249,6 +249,19 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     })().catch((err: unknown) => logger.warn({ err, event: event.type }, 'channel notification failed'));
   });
 
+  // An operator writes: every instance tells the customer's pages it serves (a web chat visitor
+  // may be connected to an instance other than the operator's).
+  const unsubscribeComposing = theBus.subscribe((event) => {
+    if (event.type !== 'operator.composing') return;
+    void (async () => {
+      const conversation = await theStore.conversations.get(event.conversationId);
+      const adapter = conversation ? channels.get(conversation.channel) : undefined;
+      if (!conversation || !adapter?.composing) return;
+      const operator = await theStore.directory.getOperator(event.operatorId);
+      if (operator) await adapter.composing(conversation, { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials });
+    })().catch((err: unknown) => logger.warn({ err }, 'could not show an operator typing'));
+  });
+
   let closed = false;
   return {
     config,
@@ -296,6 +309,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await sender.stop();
       await webhooks.stop();
       unsubscribe();
+      unsubscribeComposing();
       if (!options.knowledge) await knowledge.close();
       await understandingPool?.close();
       await theBus.close();

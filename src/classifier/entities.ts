@@ -3,9 +3,10 @@
  * Finds data in a customer's message as people write it: email (plus tags, subdomains), phone
  * (Italian and international, any common punctuation, validated by libphonenumber-js), IBAN
  * (with or without spaces, validated by ibantools), payment card (spaces or dashes, Luhn checked),
- * codice fiscale (any case, check character verified), order number (brand pattern), customer
- * code (an account-like code next to words such as "codice cliente", "account number") and
- * dates. The privacy guard redacts the private kinds; values must never be logged.
+ * codice fiscale (any case, check character verified), order number (the brand's pattern, or
+ * an account-like code next to "ordine", "order number" in any format), customer code (an
+ * account-like code next to words such as "codice cliente", "account number", before or after
+ * them) and dates. The privacy guard redacts the private kinds; values must never be logged.
  */
 import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js/core';
 // The full ("max") metadata: it knows each country's number types, so a brand's toll-free line is told apart.
@@ -120,7 +121,12 @@ const DATE_PATTERNS: RegExp[] = [
  * looked for in the few tokens after one of them ("codice cliente: 00123456", "numero di
  * contratto n. 2024/778812", "my account number is AB1234567").
  */
-const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero)(?![\p{L}\p{N}_])/giu;
+const CODE_KEYWORD = /(?<![\p{L}\p{N}_])(?:codice|cliente|contratto|pratica|utenza|account|customer|client|contract|number|numero|ordine|ordinazione|order)(?![\p{L}\p{N}_])/giu;
+/**
+ * Keywords that announce an order: the code next to them is an order number whatever the brand's
+ * pattern ("il mio ordine è 4455-8890", "order number 10234567"), so another brand's format counts.
+ */
+const ORDER_KEYWORD = /^ord/i;
 /** "numero", "number": keywords that also announce phone numbers, so phones are looked for first. */
 const WEAK_KEYWORD = /^num/i;
 /** Words before a keyword that make it announce something else: "order number", "tracking number", "numero di telefono". */
@@ -131,7 +137,7 @@ const NOT_A_CUSTOMER_CODE = new Set([
   'telefono', 'phone', 'cellulare', 'mobile', 'tel', 'carta', 'card', 'pezzi', 'pieces', 'volte', 'times',
 ]);
 /** What may follow a number that makes it a price, a quantity or a share, never a code. */
-const UNIT_AFTER = /^\s*(?:%|€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|pezzi\b|pz\b|pieces\b|pcs\b|kg\b|g\b|cm\b|mm\b|ml\b|ore\b|hours\b|giorni\b|days\b)/i;
+const UNIT_AFTER = /^\s*(?:%|€|\$|£|eur\b|euro\b|euros\b|usd\b|gbp\b|pezzi\b|pz\b|pieces\b|pcs\b|items?\b|articoli\b|units?\b|unità|kg\b|g\b|cm\b|mm\b|ml\b|ore\b|hours\b|giorni\b|days\b)/i;
 /** Words that "announce" nothing else: the code still follows ("il mio codice cliente è", "customer ID no."). */
 const CODE_FILLERS = new Set([
   'di', 'del', 'della', 'dello', 'd', 'mio', 'mia', 'il', 'lo', 'la', 'è', 'e', 'é', 'sono', 'sarebbe', 'ecco', 'seguente',
@@ -291,7 +297,7 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   // "codice cliente 0612345678": next to a strong keyword a code is a customer code, even where it
   // could be dialled; next to "numero"/"number" alone ("il mio numero è 347…") a phone comes first.
   const keywords = [...matches(CODE_KEYWORD, text)];
-  for (const k of keywords) if (!WEAK_KEYWORD.test(k[0])) findCustomerCode(text, k, add);
+  for (const k of keywords) if (!WEAK_KEYWORD.test(k[0]) && !findCustomerCode(text, k, add)) findCustomerCodeBefore(text, k, add);
   for (const m of matches(PHONE_RUN, text)) {
     // The pattern takes the whole run (no backtracking: linear in the text); trim what trails the
     // last digit, and a last group glued to a word ("4321abc").
@@ -322,24 +328,82 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
   return found.sort((a, b) => a.start - b.start);
 }
 
-/** Looks for a customer code in the few tokens after the keyword `k`, across filler words only. */
-function findCustomerCode(text: string, k: RegExpExecArray, add: (kind: Kind, start: number, end: number) => void): void {
-  // "order number 123…", "tracking number …", "phone number …": the code belongs to something else.
+/** What a code next to the keyword `k` is: an order number next to "ordine"/"order", else a customer code. */
+function codeKind(k: RegExpExecArray): Kind {
+  return ORDER_KEYWORD.test(k[0]) ? 'order_number' : 'customer_code';
+}
+
+/** True when the keyword `k` announces something else: "order number", "tracking number", "phone number". */
+function announcesSomethingElse(text: string, k: RegExpExecArray): boolean {
   const previous = /(\p{L}+)[^\p{L}\p{N}]{1,3}$/u.exec(text.slice(Math.max(0, k.index - 24), k.index))?.[1];
-  if (previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous.toLowerCase())) return;
+  return previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous.toLowerCase());
+}
+
+/** True when `token` at `start` is a code, not a price, a quantity or a decimal number. */
+function isCodeAt(text: string, token: string, start: number): boolean {
+  const end = start + token.length;
+  const price = /[€$£]\s*$/.test(text.slice(Math.max(0, start - 3), start)) || UNIT_AFTER.test(text.slice(end, end + 10));
+  const decimal = /^[.,:][0-9]/.test(text.slice(end, end + 2)); // "1234567,89", "123456.78"
+  return isCodeShaped(token) && !price && !decimal;
+}
+
+/**
+ * Looks for a customer code in the few tokens after the keyword `k`, across filler words only.
+ * True when the look ended on a number (a code, or a number that is not one).
+ */
+function findCustomerCode(text: string, k: RegExpExecArray, add: (kind: Kind, start: number, end: number) => void): boolean {
+  // "order number 123…", "tracking number …", "phone number …": the code belongs to something else.
+  if (announcesSomethingElse(text, k)) return true;
   CODE_TOKEN.lastIndex = k.index + k[0].length;
   for (let i = 0; i < CODE_LOOKAHEAD; i++) {
     const t = CODE_TOKEN.exec(text);
-    if (!t) return;
+    if (!t) return false;
     const token = t[0];
     if (/\d/.test(token)) {
-      const end = t.index + token.length;
-      const price = /[€$£]\s*$/.test(text.slice(Math.max(0, t.index - 3), t.index)) || UNIT_AFTER.test(text.slice(end, end + 10));
-      const decimal = /^[.,:][0-9]/.test(text.slice(end, end + 2)); // "1234567,89", "123456.78"
-      if (isCodeShaped(token) && !price && !decimal) add('customer_code', t.index, end);
-      return; // a number that is not a code (a quantity, a price) ends the look
+      if (isCodeAt(text, token, t.index)) add(codeKind(k), t.index, t.index + token.length);
+      return true; // a number that is not a code (a quantity, a price) ends the look
     }
-    if (!CODE_FILLERS.has(token.toLowerCase()) && !/^[:#°.='’-]$/.test(token)) return;
+    if (!CODE_FILLERS.has(token.toLowerCase()) && !/^[:#°.='’-]$/.test(token)) return false;
+  }
+  return false;
+}
+
+/** Tokens of a text, for looking back from a keyword. */
+function tokensBefore(text: string, end: number): RegExpExecArray[] {
+  const offset = Math.max(0, end - 120);
+  CODE_TOKEN.lastIndex = 0; // matchAll starts where the shared pattern's last search stopped
+  const tokens = [...text.slice(offset, end).matchAll(CODE_TOKEN)];
+  return tokens.map((t) => Object.assign(t, { index: t.index + offset }));
+}
+
+/**
+ * The code written before its keyword ("7700111222 è il mio codice cliente", "AB12345 is my
+ * customer code", "7700111222 (codice cliente)"): looked for in the few tokens before a strong
+ * keyword, across filler words only, unless the keyword names something else ("codice sconto",
+ * "codice del prodotto", "codice fiscale").
+ */
+function findCustomerCodeBefore(text: string, k: RegExpExecArray, add: (kind: Kind, start: number, end: number) => void): void {
+  if (announcesSomethingElse(text, k)) return;
+  CODE_TOKEN.lastIndex = k.index + k[0].length;
+  for (let i = 0; i < CODE_LOOKAHEAD; i++) {
+    const t = CODE_TOKEN.exec(text);
+    if (!t || /^[^\p{L}\p{N}]$/u.test(t[0])) break;
+    const word = t[0].toLowerCase();
+    if (NOT_A_CUSTOMER_CODE.has(word)) return;
+    if (!CODE_FILLERS.has(word)) break;
+  }
+  const before = tokensBefore(text, k.index);
+  for (let i = before.length - 1; i >= 0 && i >= before.length - CODE_LOOKAHEAD; i--) {
+    const t = before[i]!;
+    const token = t[0];
+    if (/\d/.test(token)) {
+      // "ordine BR-1234567 codice …", "fiscale": a code that some other word announces is not this one.
+      const previous = before[i - 1]?.[0].toLowerCase();
+      if (previous !== undefined && NOT_A_CUSTOMER_CODE.has(previous)) return;
+      if (isCodeAt(text, token, t.index)) add(codeKind(k), t.index, t.index + token.length);
+      return;
+    }
+    if (!CODE_FILLERS.has(token.toLowerCase()) && !/^[:#°.='’(),-]$/.test(token)) return;
   }
 }
 

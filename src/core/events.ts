@@ -19,6 +19,8 @@ export type DomainEvent =
   | { type: 'corpus.reloaded'; version: string; at: string }
   | { type: 'corpus.failed'; problems: string[]; at: string }
   | { type: 'suggestion.created'; suggestionId: string; at: string }
+  /** The operator holding a conversation is writing a reply (nothing stored; channels show it where they can). */
+  | { type: 'operator.composing'; conversationId: string; operatorId: string; at: string }
   // A channel's platform stopped answering (its circuit opened: its replies wait), or answers again.
   | { type: 'channel.degraded'; channel: string; reason: string; retryAt: string; at: string }
   | { type: 'channel.recovered'; channel: string; at: string };

@@ -295,8 +295,9 @@ export function createOperatorDesk(deps: {
       const conversation = await store.conversations.get(conversationId);
       if (!conversation) throw new ConflictError(`conversation ${conversationId} does not exist`);
       await mustHold(conversation, operator);
-      const adapter = deps.channels.get(conversation.channel);
-      await adapter?.composing?.(conversation, { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials });
+      // An event, not a call to this instance's channel: the customer's page may be connected to
+      // another instance, and every instance shows it to the pages it serves (app.ts).
+      await deps.bus.publish({ type: 'operator.composing', conversationId, operatorId: operator.id, at: clock.now().toISOString() });
     },
   };
 }

@@ -30,6 +30,18 @@ export function basePriority(reason: EscalationReason, vip: boolean): number {
 }
 
 /**
+ * The priority of a waiting case raised by what the customer just wrote: a crisis or a VIP goes
+ * to the top; anger moves the case one level up from where it waits (at least to the anger's own
+ * level), so a customer who asked for a person and is now furious is not left where they were;
+ * any other reason only lifts the case to that reason's level. Never lower than `current`.
+ */
+export function raisedPriority(current: number, reason: EscalationReason, vip: boolean): number {
+  const base = basePriority(reason, vip);
+  const target = reason === 'negative_sentiment' ? Math.min(base, current - 1) : base;
+  return Math.max(1, Math.min(current, target));
+}
+
+/**
  * The priority after waiting `waitedBusinessMs` of business time: every full SLA period of its
  * current level waited raises it one level (3 → 2 after the priority-3 SLA, → 1 after a further
  * priority-2 SLA). `slaMsFor(p)` gives the SLA of level p.

@@ -7,7 +7,7 @@ import type { Clock, Store } from '../core/ports.js';
 import type { ConversationState } from '../core/state.js';
 import type { Conversation, EscalationReason, QueueInfo } from '../core/types.js';
 import type { BusinessHours } from './business-hours.js';
-import { agedPriority, basePriority } from './priority.js';
+import { agedPriority, basePriority, raisedPriority } from './priority.js';
 import { slaDueAt, slaMs, slaStatus, type SlaSettings } from './sla.js';
 
 /** The configuration the queue reads (a whole `Config` fits). */
@@ -15,14 +15,17 @@ export interface QueueConfig {
   handoff: SlaSettings;
 }
 
-/** Computes the queue entry of a conversation being escalated now. */
+/**
+ * Computes the queue entry of a conversation being escalated now, or (`waiting`: its entry in the
+ * queue) of a waiting one whose priority `reason` raises (see `raisedPriority`).
+ */
 export function computeQueueInfo(
-  input: { reason: EscalationReason; enqueuedAt: string | Date; vip: boolean },
+  input: { reason: EscalationReason; enqueuedAt: string | Date; vip: boolean; waiting?: QueueInfo },
   hours: BusinessHours,
   config: QueueConfig,
 ): QueueInfo {
   const enqueuedAt = new Date(input.enqueuedAt);
-  const priority = basePriority(input.reason, input.vip);
+  const priority = input.waiting ? raisedPriority(input.waiting.priority, input.reason, input.vip) : basePriority(input.reason, input.vip);
   let due: Date | undefined;
   try {
     due = slaDueAt(enqueuedAt, priority, hours, config.handoff);

@@ -60,8 +60,8 @@ export const MESSAGES = {
     en: 'To help you we need some personal details, which are best kept out of public view: send us a private message (DM), or follow us so we can write to you.',
   },
   dmOpener: {
-    it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per un ordine, il numero d’ordine) e un collega ti risponderà.',
-    en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for an order, the order number) and a colleague will answer you.',
+    it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per esempio il numero d’ordine o il codice cliente) e un collega ti risponderà.',
+    en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for example your order number or customer code) and a colleague will answer you.',
   },
   privacyWarning: {
     it: 'Attenzione: il tuo messaggio contiene dati personali visibili a tutti. Ti consigliamo di cancellarlo e di continuare con noi in messaggio privato (DM), dove possiamo aiutarti in sicurezza.',
@@ -84,12 +84,12 @@ export const MESSAGES = {
     en: 'Thanks, I have what I need. A colleague will check and answer {when}.',
   },
   usually: {
-    it: 'di solito entro {minutes} minuti',
-    en: 'usually within {minutes} minutes',
+    it: 'di solito entro {duration}',
+    en: 'usually within {duration}',
   },
   soonAtTheLatest: {
-    it: 'entro {minutes} minuti al più tardi',
-    en: 'within {minutes} minutes at the latest',
+    it: 'entro {duration} al più tardi',
+    en: 'within {duration} at the latest',
   },
   atTheLatest: {
     it: 'al più tardi {when}',
@@ -102,4 +102,17 @@ export function say(key: keyof typeof MESSAGES, language: Language, vars: Record
   return MESSAGES[key][language].replace(/\{(\w+)\}/g, (m, name: string) =>
     vars[name] === undefined ? m : String(vars[name]),
   );
+}
+
+/**
+ * A wait as people say it: "25 minuti", "1 ora e mezza", "4 hours" (over an hour, rounded up to
+ * the half hour: it is an upper bound, never shorter than the minutes it stands for).
+ */
+export function sayDuration(minutes: number, language: Language): string {
+  if (minutes <= 60) return language === 'it' ? `${minutes} minuti` : `${minutes} minutes`;
+  const halves = Math.ceil(minutes / 30);
+  const hours = Math.floor(halves / 2);
+  const half = halves % 2 === 1;
+  if (language === 'it') return `${hours} ${hours === 1 ? 'ora' : 'ore'}${half ? ' e mezza' : ''}`;
+  return half ? `${hours}½ hours` : `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
 }

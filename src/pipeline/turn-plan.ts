@@ -28,7 +28,7 @@ import { isVip } from '../handoff/escalation.js';
 import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
 import { decide, fills, type Decision } from './decide.js';
-import { say } from './messages.js';
+import { say, sayDuration } from './messages.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -64,8 +64,8 @@ export interface TurnPlanDeps {
   fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility: Visibility): string[];
   /** Quick-reply options for a clarify (titles fitted to the channel). */
   clarifyOptions?(labels: string[], language: Language, caps: ChannelCapabilities): QuickReplyOption[];
-  /** Queue data (priority, SLA due time) for an escalation. */
-  queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean }): QueueInfo;
+  /** Queue data (priority, SLA due time) for an escalation, or for a waiting case (`waiting`) the reason raises. */
+  queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean; waiting?: QueueInfo }): QueueInfo;
   /** Where a conversation stands in the queue (read when a waiting customer is told). */
   queueStatus(conversation: Conversation): Promise<QueueStatus>;
 }
@@ -269,6 +269,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         events.push({ type: 'conversation.resolved', conversationId: conversation.id, caseId: kase.id, at });
       } else {
         replyHere({ kind: 'text', text: say('thank', language, vars) });
+        // "Never mind, sorted": the data the bot asked for is no longer wanted.
+        if (decision.intent.action === 'resolve') conversation.dataRequest = undefined;
       }
       break;
     case 'dm_prompt': {
@@ -335,7 +337,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   function raisePriority(reason: EscalationReason): void {
     const queue = conversation!.queue;
     if (!queue) return;
-    const raised = deps.queueInfo({ reason, enqueuedAt: new Date(queue.enqueuedAt), vip: isVip(customer, deps.settings.rules) });
+    const raised = deps.queueInfo({ reason, enqueuedAt: new Date(queue.enqueuedAt), vip: isVip(customer, deps.settings.rules), waiting: queue });
     if (raised.priority < queue.priority) {
       conversation!.queue = { ...raised, firstResponseAt: queue.firstResponseAt };
       events.push({ type: 'conversation.updated', conversationId: conversation!.id, at });
@@ -471,10 +473,10 @@ function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo | undefined
   const due = info?.slaDueAt ? new Date(info.slaDueAt) : undefined;
   const left = due ? Math.round((due.getTime() - now.getTime()) / 60000) : undefined;
   if (typicalMinutes !== undefined && (left === undefined || typicalMinutes <= Math.max(left, 5))) {
-    return say('usually', language, { minutes: Math.max(5, Math.ceil(typicalMinutes / 5) * 5) });
+    return say('usually', language, { duration: sayDuration(Math.max(5, Math.ceil(typicalMinutes / 5) * 5), language) });
   }
-  if (left === undefined) return say('usually', language, { minutes: 60 });
-  if (left <= 8 * 60) return say('soonAtTheLatest', language, { minutes: Math.max(5, left) });
+  if (left === undefined) return say('usually', language, { duration: sayDuration(60, language) });
+  if (left <= 8 * 60) return say('soonAtTheLatest', language, { duration: sayDuration(Math.max(5, left), language) });
   return say('atTheLatest', language, { when: deps.hours.describe(due!, now, language) });
 }
 

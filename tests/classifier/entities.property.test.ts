@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { detectEntities } from '../../src/classifier/entities.js';
-import { cardCase, cfCase, compose, customerCodeCase, emailCase, FRAMES, ibanCase, lookAlike, phoneCase, type PrivateCase } from '../helpers/entity-cases.js';
+import { cardCase, cfCase, codeTail, compose, customerCodeBeforeCase, customerCodeCase, orderNumberCase, emailCase, FRAMES, ibanCase, lookAlike, phoneCase, type PrivateCase } from '../helpers/entity-cases.js';
 
 const SEED = Number(process.env.SEED ?? 20261203);
 const RUNS = Number(process.env.RUNS ?? 300);
@@ -19,7 +19,7 @@ function findsExactly(name: string, cases: fc.Arbitrary<PrivateCase>): void {
   it(`finds every ${name} with its kind and exact span, and nothing private in the look-alikes around it`, () => {
     fc.assert(
       fc.property(cases, frame, lookAlike, (c, f, x) => {
-        const { text, start } = compose(f, c.lead, c.value, x);
+        const { text, start } = compose(f, c.lead, c.value, x, c.tail);
         expect(privateFound(text)).toEqual([[c.kind, c.value, start, start + c.value.length]]);
       }),
       { seed: SEED, numRuns: RUNS },
@@ -34,6 +34,8 @@ describe('detectEntities on generated messages', () => {
   findsExactly('email (plus tags, subdomains, any case)', emailCase);
   findsExactly('codice fiscale (upper or lower case, with omocodia)', cfCase);
   findsExactly('customer code next to codice/cliente/contratto/pratica/account/customer/number', customerCodeCase);
+  findsExactly('order number in another brand\'s format next to ordine/order ("il mio ordine è 4455-8890", "order #A1234567")', orderNumberCase);
+  findsExactly('customer code written before its keyword ("7700111222 è il mio codice cliente", "AB123456 is my customer code")', customerCodeBeforeCase);
 
   it('flags nothing private in messages with only prices, dates, times, quantities, ranges, years, percentages and product codes', () => {
     fc.assert(
@@ -42,6 +44,16 @@ describe('detectEntities on generated messages', () => {
         expect(privateFound(text)).toEqual([]);
       }),
       { seed: SEED, numRuns: RUNS * 3 },
+    );
+  });
+
+  it('does not take a price, a date, a quantity or a product code for a customer code because a keyword follows it', () => {
+    fc.assert(
+      fc.property(frame, lookAlike, codeTail, lookAlike, (f, x1, tail, x2) => {
+        const { text } = compose(f, '', x1, x2, tail);
+        expect(privateFound(text)).toEqual([]);
+      }),
+      { seed: SEED, numRuns: RUNS * 2 },
     );
   });
 
@@ -56,7 +68,7 @@ describe('detectEntities on generated messages', () => {
     fc.assert(
       fc.property(fc.oneof(cardCase, ibanCase, cfCase), fc.nat(), frame, (c, i, f) => {
         const value = corrupt(c.value, i);
-        const { text } = compose(f, c.lead, value, 'ieri');
+        const { text } = compose(f, c.lead, value, 'ieri', c.tail);
         expect(detectEntities(text).filter((e) => e.kind === c.kind)).toEqual([]);
       }),
       { seed: SEED, numRuns: RUNS },

@@ -88,7 +88,7 @@ describe('detectEntities', () => {
     expect(detectEntities('codice cliente 00123456')[0]).toMatchObject({ start: 15, end: 23, private: true });
   });
 
-  it('does not take prices, quantities, dates, product or order codes for customer codes', () => {
+  it('does not take prices, quantities, dates, product, tracking or order codes for customer codes', () => {
     expect(kinds('codice cliente: 1234567,89 euro')).toEqual([]);
     expect(kinds('numero cliente € 250000')).toEqual([]);
     expect(kinds('account: 150000 pezzi')).toEqual([]);
@@ -96,7 +96,10 @@ describe('detectEntities', () => {
     expect(kinds('contratto del 12/03/2026')).toEqual([['date', '12/03/2026']]);
     expect(kinds('codice prodotto 12345678, SKU 12-A')).toEqual([]);
     expect(kinds('product code AB-123456')).toEqual([]);
-    expect(kinds('order number 12345678, tracking number 1Z999AA10123456784')).toEqual([]);
+    // An order number in another format is an order number (identifying data), never a customer code; a tracking number is neither.
+    expect(kinds('order number 12345678, tracking number 1Z999AA10123456784')).toEqual([['order_number', '12345678']]);
+    expect(kinds('il mio ordine è 4455-8890')).toEqual([['order_number', '4455-8890']]);
+    expect(kinds('un ordine di 1000000 pezzi, order of 2000000 items')).toEqual([]);
     expect(kinds('numero ordine BR-448890')).toEqual([['order_number', 'BR-448890']]);
     expect(kinds('il mio account è bloccato da 123456 minuti')).toEqual([]);
     expect(kinds('non ho un codice cliente')).toEqual([]);

@@ -203,7 +203,67 @@ suite('two instances on one database', () => {
       stream.close();
     }
   }, 30_000);
+
+  it('shows a web chat visitor connected to instance B the operator typing on instance A', async () => {
+    const session = `wce2e${Date.now()}typing`;
+    const page = await openPage(`${b.url}/chat/api/events?session=${session}`);
+    try {
+      const posted = await fetch(`${b.url}/chat/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ session, id: 'wc-e2e-typing-1', text: 'voglio parlare con un operatore' }),
+      });
+      expect(posted.status).toBe(202);
+      const store = createPostgresStore({ url: db.url });
+      await store.init();
+      try {
+        await store.directory.addOperator({ id: 'op_e2e_web', name: 'Marta Web', initials: 'MW', role: 'agent', passwordHash: await hashPassword(PASSWORD), createdAt: new Date().toISOString() });
+      } finally {
+        await store.close();
+      }
+      const operator = await login(a.url, 'Marta Web', PASSWORD);
+      let conversationId = '';
+      const queued = await waitUntil(async () => {
+        const { body } = await operatorGet(operator, '/queue');
+        const row = (body.rows as Array<{ conversationId: string; customerId: string; state: string }>).find((r) => r.customerId === `webchat:${session}`);
+        conversationId = row?.state === 'queued' ? row.conversationId : '';
+        return conversationId !== '';
+      }, 10_000);
+      expect(queued).toBe(true);
+      expect((await operatorPost(operator, `/conversations/${conversationId}/claim`)).status).toBe(200);
+      expect((await operatorPost(operator, `/conversations/${conversationId}/typing`)).status).toBe(200);
+      const seen = await page.until(/event: typing\ndata: .*"kind":"operator"/, 5000);
+      expect(seen).toMatch(/event: typing\ndata: \{"author":\{"kind":"operator","name":"Marta Web","initials":"MW"\}\}/);
+    } finally {
+      page.close();
+    }
+  }, 30_000);
 });
+
+/** A web chat page's event stream (`GET /chat/api/events`): what it received so far. */
+async function openPage(url: string): Promise<{ until(match: RegExp, ms: number): Promise<string>; close(): void }> {
+  const controller = new AbortController();
+  const res = await fetch(url, { signal: controller.signal });
+  if (res.status !== 200 || !res.body) throw new Error(`web chat events on ${url} answered ${res.status}`);
+  const reader = res.body.getReader();
+  let text = '';
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  return {
+    async until(match, ms) {
+      const deadline = Date.now() + ms;
+      while (!match.test(text) && Date.now() < deadline) {
+        pending ??= reader.read();
+        const next = await Promise.race([pending, sleep(100).then(() => undefined)]);
+        if (!next) continue;
+        pending = undefined;
+        if (next.done) break;
+        text += new TextDecoder().decode(next.value);
+      }
+      return text;
+    },
+    close: () => controller.abort(),
+  };
+}
 
 /** A stable pseudo-random order. */
 function hash(s: string): number {

@@ -3,7 +3,7 @@ import { parseSchedule } from '../../src/config/config.js';
 import { createFakeClock } from '../../src/core/ports.js';
 import type { Conversation, EscalationReason } from '../../src/core/types.js';
 import { createBusinessHours } from '../../src/handoff/business-hours.js';
-import { agedPriority, basePriority } from '../../src/handoff/priority.js';
+import { agedPriority, basePriority, raisedPriority } from '../../src/handoff/priority.js';
 import { computeQueueInfo, queueView } from '../../src/handoff/queue.js';
 import { slaMs } from '../../src/handoff/sla.js';
 
@@ -39,6 +39,17 @@ describe('priority', () => {
     expect(basePriority('human_request', false)).toBe(2);
     expect(basePriority('low_confidence', false)).toBe(3);
     expect(basePriority('low_confidence', true)).toBe(1);
+  });
+
+  it('is raised by what a waiting customer writes: crisis or VIP to the top, anger one level, never lowered', () => {
+    expect(raisedPriority(3, 'crisis', false)).toBe(1);
+    expect(raisedPriority(2, 'vip', true)).toBe(1);
+    expect(raisedPriority(2, 'negative_sentiment', false)).toBe(1); // a request for a person, now furious
+    expect(raisedPriority(3, 'negative_sentiment', false)).toBe(2);
+    expect(raisedPriority(1, 'negative_sentiment', false)).toBe(1);
+    expect(raisedPriority(3, 'human_request', false)).toBe(2);
+    expect(raisedPriority(2, 'human_request', false)).toBe(2); // asking again is not a raise
+    expect(raisedPriority(1, 'low_confidence', false)).toBe(1);
   });
 
   it('rises one level for each full SLA period waited', () => {

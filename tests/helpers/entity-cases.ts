@@ -6,11 +6,15 @@
 import fc from 'fast-check';
 import type { Entity } from '../../src/core/ports.js';
 
-/** A piece of private data: `lead` is written just before it ("codice cliente: "), `value` is what must be found. */
+/**
+ * A piece of private data: `lead` is written just before it ("codice cliente: "), `tail` just after
+ * it (" è il mio codice cliente"), `value` is what must be found.
+ */
 export interface PrivateCase {
   kind: Entity['kind'];
   lead: string;
   value: string;
+  tail?: string;
 }
 
 const digit = fc.integer({ min: 0, max: 9 }).map(String);
@@ -242,8 +246,33 @@ export const customerCodeCase: fc.Arbitrary<PrivateCase> = fc
   .tuple(fc.constantFrom(...CODE_LEADS), customerCode)
   .map(([lead, value]) => ({ kind: 'customer_code', lead, value }));
 
+const ORDER_LEADS = [
+  'ordine ', 'il mio ordine è ', 'ordine n. ', 'ordine n° ', "numero d'ordine ", 'numero ordine: ', 'ordine #',
+  'order ', 'order number ', 'my order no. ', 'order #', 'order ID: ',
+];
+
+/** An order number in another brand's format, announced by "ordine"/"order" (the default pattern is BR-/ORD-). */
+export const orderNumberCase: fc.Arbitrary<PrivateCase> = fc
+  .tuple(fc.constantFrom(...ORDER_LEADS), customerCode)
+  .map(([lead, value]) => ({ kind: 'order_number', lead, value }));
+
+/** What people write after a code they give first ("7700111222 è il mio codice cliente"). */
+const CODE_TAILS = [
+  ' è il mio codice cliente', ' è il codice cliente', ' (codice cliente)', ', codice cliente', ' - numero cliente',
+  ' è il numero del mio contratto', ' è il numero della pratica', ' sarebbe il mio codice utenza', ' = codice cliente',
+  ' is my customer code', ' is my account number', ' (customer number)', ', my client code', ' is the contract no.',
+];
+
+/** The words that follow a code given first. */
+export const codeTail: fc.Arbitrary<string> = fc.constantFrom(...CODE_TAILS);
+
+/** A customer code written before its keyword. */
+export const customerCodeBeforeCase: fc.Arbitrary<PrivateCase> = fc
+  .tuple(customerCode, fc.constantFrom(...CODE_TAILS))
+  .map(([value, tail]) => ({ kind: 'customer_code', lead: '', value, tail }));
+
 /** Any private case. */
-export const privateCase: fc.Arbitrary<PrivateCase> = fc.oneof(phoneCase, ibanCase, cardCase, emailCase, cfCase, customerCodeCase);
+export const privateCase: fc.Arbitrary<PrivateCase> = fc.oneof(phoneCase, ibanCase, cardCase, emailCase, cfCase, customerCodeCase, customerCodeBeforeCase, orderNumberCase);
 
 // ───────────────────────────── look-alikes ─────────────────────────────
 
@@ -297,9 +326,9 @@ export const FRAMES = [
   'hello! {x} and I wrote {v}. any news?',
 ];
 
-/** A sentence with `v` (written after `lead`) in slot {v} and `x` in slot {x}; returns where `v` starts. */
-export function compose(frame: string, lead: string, v: string, x: string): { text: string; start: number } {
+/** A sentence with `v` (between `lead` and `tail`) in slot {v} and `x` in slot {x}; returns where `v` starts. */
+export function compose(frame: string, lead: string, v: string, x: string, tail = ''): { text: string; start: number } {
   const [before, after] = frame.split('{v}') as [string, string];
   const prefix = (before + lead).replace('{x}', x);
-  return { text: prefix + v + after.replace('{x}', x), start: prefix.length };
+  return { text: prefix + v + tail + after.replace('{x}', x), start: prefix.length };
 }

@@ -79,13 +79,22 @@ describe('the FAQ feedback loop, end to end', () => {
   });
 });
 
-describe('stable answers through the pipeline', () => {
+/**
+ * The sample shop's corpus and a second brand's (an energy and fibre provider, tests/fixtures/utility):
+ * the product is checked on corpora it was not tuned on, so this runs on both.
+ */
+const CORPORA = [
+  { name: 'the sample shop (faq/)', faq: 'faq', intents: 'intents', approveInto: 'spedizione-express', question: 'quanto costa spedire con il corriere espresso?' },
+  { name: 'an energy provider (tests/fixtures/utility)', faq: 'tests/fixtures/utility/faq', intents: 'intents', approveInto: 'autolettura', question: 'posso mandare la lettura del contatore con una foto?' },
+];
+
+describe.each(CORPORA)('stable answers through the pipeline: $name', ({ faq, intents, approveInto, question }) => {
   let t: TestApp;
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sportello-stable-'));
-    cpSync(join(ROOT, 'faq'), join(dir, 'faq'), { recursive: true });
-    cpSync(join(ROOT, 'intents'), join(dir, 'intents'), { recursive: true });
+    cpSync(join(ROOT, faq), join(dir, 'faq'), { recursive: true });
+    cpSync(join(ROOT, intents), join(dir, 'intents'), { recursive: true });
     t = await startTestApp({ FAQ_DIR: join(dir, 'faq'), INTENTS_DIR: join(dir, 'intents') });
   });
   afterAll(async () => {
@@ -98,10 +107,10 @@ describe('stable answers through the pipeline', () => {
     let asked = 0;
     const wrong: string[] = [];
     for (const entry of t.app.knowledge.current().corpus.faq) {
-      for (const question of entry.questions) {
+      for (const q of entry.questions) {
         asked += 1;
-        const outcome = await t.app.pipeline.receive(t.message(question, { customer: { platformId: `cust-${round}-${asked}` } }));
-        if (outcome.faqId !== entry.id) wrong.push(`${entry.id}: "${question}" -> ${outcome.action} ${outcome.faqId ?? outcome.intent ?? ''}`);
+        const outcome = await t.app.pipeline.receive(t.message(q, { customer: { platformId: `cust-${round}-${asked}` } }));
+        if (outcome.faqId !== entry.id) wrong.push(`${entry.id}: "${q}" -> ${outcome.action} ${outcome.faqId ?? outcome.intent ?? ''}`);
       }
     }
     return { asked, wrong };
@@ -112,7 +121,7 @@ describe('stable answers through the pipeline', () => {
     expect(before.asked).toBeGreaterThan(100);
     expect(before.wrong).toEqual([]);
     await approveSuggestion(
-      { id: 'sg-x', caseId: 'case-x', locale: 'it', status: 'pending', createdAt: '2026-11-24T09:00:00Z', createdBy: 'op-mr', kind: 'add_question', entryId: 'spedizione-express', questions: ['quanto costa spedire con il corriere espresso?'] },
+      { id: 'sg-x', caseId: 'case-x', locale: 'it', status: 'pending', createdAt: '2026-11-24T09:00:00Z', createdBy: 'op-mr', kind: 'add_question', entryId: approveInto, questions: [question] },
       { faqDir: join(dir, 'faq'), intentsDir: join(dir, 'intents'), reviewer: 'Marta Rossi', clock: t.clock },
     );
     expect(await t.app.knowledge.reload()).toMatchObject({ ok: true });

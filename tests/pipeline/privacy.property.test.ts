@@ -46,7 +46,7 @@ describe('privacy guard on generated public messages', () => {
   it('answers every public post with private data with privacy_warning, flags it and never repeats the data', async () => {
     await fc.assert(
       fc.asyncProperty(privateCase, frame, lookAlike, async (c, f, x) => {
-        const { text } = compose(f, c.lead, c.value, x);
+        const { text } = compose(f, c.lead, c.value, x, c.tail);
         const { outcome, replies, inbound } = await post(text);
         expect(outcome.action).toBe('privacy_warning');
         expect(replies.length).toBeGreaterThan(0);
