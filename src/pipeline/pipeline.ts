@@ -18,6 +18,9 @@ import type { Decision } from './decide.js';
 import type { ReplySender } from './outbox-sender.js';
 import { isLabel, labelText, planTurn, privateKey, type TurnInput, type TurnPlanDeps } from './turn-plan.js';
 
+/** Tries of a failed message in this process before it waits for the next start (about 6 minutes in all). */
+const MAX_RETRIES = 10;
+
 export type { HoursView } from './turn-plan.js';
 
 /** Everything the pipeline needs, passed in (no globals). */
@@ -116,7 +119,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     await slot();
     const done = track(
       handleMessage(msg).catch((err: unknown) => {
-        logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed; it stays pending');
+        logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed; it stays pending and is tried again');
+        retryLater(msg, 1);
         throw err;
       }),
     );
@@ -231,6 +235,27 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       logger.warn({ err, channel: adapter.name }, 'private reach lookup failed; asking the customer to write privately');
       return 'needs_follow';
     }
+  }
+
+  /**
+   * A message whose turn failed (the store was down, say) stays pending in the inbox; this
+   * instance tries it again with a growing delay (1 s, 2 s, 4 s… up to a minute), so the customer
+   * is answered once the fault clears, not only at the next start. A turn another instance
+   * committed meanwhile ends as a duplicate. After the last try it waits for the next start's
+   * recovery.
+   */
+  function retryLater(msg: InboundMessage, attempt: number): void {
+    const timer = setTimeout(() => {
+      handleMessage(msg).catch((err: unknown) => {
+        if (attempt >= MAX_RETRIES) {
+          logger.error({ err, channel: msg.channel, messageId: msg.id }, 'message processing failed again; it stays pending until the next start');
+          return;
+        }
+        logger.warn({ err, channel: msg.channel, messageId: msg.id, attempt }, 'message processing failed again; trying later');
+        retryLater(msg, attempt + 1);
+      });
+    }, Math.min(60_000, 1000 * 2 ** (attempt - 1)));
+    timer.unref();
   }
 
   async function recover(): Promise<number> {

@@ -155,15 +155,26 @@ export function createHttpServer(deps: {
       }
       const messages = await adapter.parse(request);
       // Accept (durably record) every message before answering 200; process after answering.
-      for (const msg of messages) {
-        const started = process.hrtime.bigint();
-        const { done } = await deps.pipeline.accept(msg);
-        void done
-          .then((outcome) => {
-            metrics.turns.inc({ channel: name, action: outcome.action });
-            metrics.turnSeconds.observe({ channel: name }, Number(process.hrtime.bigint() - started) / 1e9);
-          })
-          .catch(() => undefined);
+      try {
+        for (const msg of messages) {
+          const started = process.hrtime.bigint();
+          const { done } = await deps.pipeline.accept(msg);
+          void done
+            .then((outcome) => {
+              metrics.turns.inc({ channel: name, action: outcome.action });
+              metrics.turnSeconds.observe({ channel: name }, Number(process.hrtime.bigint() - started) / 1e9);
+            })
+            .catch(() => undefined);
+        }
+      } catch (err) {
+        // Not the platform's fault (the store is down or refused): 503, so the platform delivers
+        // again later (a 4xx could be taken as "drop it"). Messages already accepted are
+        // recognised as duplicates on the next delivery.
+        metrics.webhooks.inc({ channel: name, outcome: 'unavailable' });
+        logger.error({ err, channel: name }, 'webhook not accepted: could not record its messages');
+        res.setHeader('retry-after', '5');
+        sendJson(res, 503, { error: 'temporarily unavailable, deliver again later' });
+        return;
       }
       metrics.webhooks.inc({ channel: name, outcome: 'accepted' });
       sendJson(res, 200, { ok: true, accepted: messages.length });
