@@ -23,7 +23,10 @@ export interface Migration {
 const sqlFile = (name: string): string => readFileSync(new URL(`./sql/${name}`, import.meta.url), 'utf8');
 
 /** All migrations, oldest first. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'schema', sql: sqlFile('schema.sql') }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'schema', sql: sqlFile('schema.sql') },
+  { version: 2, name: 'report indexes', sql: sqlFile('002-report-indexes.sql') },
+];
 
 /** The turn functions, re-created at every migrate. */
 export const FUNCTIONS_SQL = sqlFile('functions.sql');
