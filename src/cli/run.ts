@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutboxItem } from '../core/types.js';
 import { AdminUnreachableError } from './admin-socket.js';
+import { createBusinessHours } from '../handoff/business-hours.js';
 import { runStoreCommand, runStoreCommandFromCli, serveStoreCommands } from './store-commands.js';
 
 /** Standard streams, passed in so commands can be driven from tests. */
@@ -42,6 +43,9 @@ Usage: sportello <command> [options]
   migrate                   apply PostgreSQL migrations (DATABASE_URL)
   export [FILE]             write the whole store as JSON
   import FILE               read an export into the configured store
+  report [--from DATE] [--to DATE] [--format json|csv|html] [--out FILE]
+                            response rates, response times, escalations, satisfaction (dates
+                            YYYY-MM-DD in TIMEZONE; default the last 7 days)
 
 Configuration comes from the environment (and a .env file): see .env.example.
 `;
@@ -77,7 +81,7 @@ async function start(io: Io): Promise<number> {
   // The embedded store: CLI commands run meanwhile are sent here (one process per file).
   const admin = config.databaseUrl
     ? undefined
-    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, logger: app.logger }).catch(
+    : await serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, logger: app.logger, hours: app.hours, locale: config.defaultLocale }).catch(
         async (err: unknown) => {
           await app.close();
           throw err;
@@ -168,7 +172,8 @@ async function onStore(argv: string[], io: Io, config: Readonly<Config>): Promis
     const store = await openStore(config, `sportello ${argv.slice(0, 2).join(' ')}`);
     try {
       const where = config.databaseUrl ? 'PostgreSQL' : `lowdb file ${config.dataFile}`;
-      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, where });
+      const hours = createBusinessHours({ timezone: config.handoff.timezone, schedule: config.handoff.businessHours, holidays: config.handoff.holidays });
+      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, where, hours, locale: config.defaultLocale });
     } finally {
       await store.close();
     }
@@ -202,6 +207,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         const { runEval } = await import('./eval.js');
         return await runEval(args, io);
       }
+      case 'report':
       case 'operator': {
         const config = configOrExit(io);
         if (!config) return 1;
