@@ -103,7 +103,9 @@ async function inTransaction(client: PoolClient, what: string, fn: () => Promise
 /** A database of the pre-release numbering: brought to version 1 when it reached the last one, else refused. */
 async function adoptOldNumbering(client: PoolClient): Promise<void> {
   const rows = (await client.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version')).rows;
-  const old = rows.some((r) => r.version > 1 || r.name === 'initial schema');
+  // The squashed numbering names its versions as MIGRATIONS does; the old one began with "initial schema".
+  const ours = (r: { version: number; name: string }) => MIGRATIONS.some((m) => m.version === r.version && m.name === r.name);
+  const old = rows.some((r) => r.name === 'initial schema' || (r.version > 1 && !ours(r)));
   if (!old) return;
   const last = rows[rows.length - 1]!;
   if (last.version === OLD_LAST.version && last.name === OLD_LAST.name) {
