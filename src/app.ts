@@ -14,13 +14,13 @@ import { Counter } from 'prom-client';
 import { createUnderstandingPool } from './classifier/understanding-pool.js';
 import { createLocalEventBus, type EventBus } from './core/events.js';
 import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
-import type { Language } from './core/types.js';
+import type { InboundMessage, Language } from './core/types.js';
 import { createBusinessHours, describeWhen, type BusinessHours } from './handoff/business-hours.js';
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createHttpServer, createMetrics } from './server/server.js';
+import { createHttpServer, createMetrics, observeTurn } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
@@ -121,7 +121,8 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   }
   for (const adapter of options.channels ?? []) channels.set(adapter.name, adapter);
 
-  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency });
+  const metrics = createMetrics({ store: theStore, clock, channels: channels.keys() });
+  const sender = createOutboxSender({ store: theStore, bus: theBus, clock, logger, channels, pollMs: options.outboxPollMs, concurrency: config.outboxConcurrency, metrics: metrics.sends });
   const pipeline = createPipeline({
     store: theStore,
     bus: theBus,
@@ -173,7 +174,6 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   });
 
   let ready = false;
-  const metrics = createMetrics();
   if (understandingPool) {
     const pool = understandingPool;
     new Counter({
@@ -225,7 +225,12 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       const recovered = await pipeline.recover();
       if (recovered > 0) logger.info({ recovered }, 'processed messages accepted before a restart');
       sender.start();
-      for (const adapter of channels.values()) await adapter.start?.({ receive: async (msg) => void (await pipeline.accept(msg)), store: theStore });
+      // Messages a channel brings in itself (polling, web chat, Bot Framework) are counted as webhooks' are.
+      const receive = async (msg: InboundMessage) => {
+        const started = process.hrtime.bigint();
+        observeTurn(metrics, msg.channel, (await pipeline.accept(msg)).done, started);
+      };
+      for (const adapter of channels.values()) await adapter.start?.({ receive, store: theStore });
       ready = true;
       const address = server.address();
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

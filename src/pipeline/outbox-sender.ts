@@ -27,6 +27,11 @@ export interface RetryPolicy {
  */
 const DEFAULT_POLICY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, maxAttempts: 10, leaseMs: 30_000 };
 
+/** Where the sender reports each send's outcome and the platform call's time (`/metrics`). */
+export interface SendMetrics {
+  observe(item: OutboxItem, outcome: 'sent' | 'retried' | 'failed', seconds: number, at: string): void;
+}
+
 /** What a turn needs of the sender: hand it replies, claimed in the commit or left in the outbox. */
 export type ReplySender = Pick<OutboxSender, 'reserve' | 'sendClaimed' | 'kick'>;
 
@@ -65,6 +70,7 @@ export function createOutboxSender(deps: {
    * a send that reached the platform but was not yet recorded is sent again.
    */
   concurrency?: number;
+  metrics?: SendMetrics;
 }): OutboxSender {
   const policy = { ...DEFAULT_POLICY, ...deps.policy };
   const { store, clock, logger } = deps;
@@ -82,8 +88,11 @@ export function createOutboxSender(deps: {
     if (!adapter) {
       return (await store.outbox.complete(item.id, { status: 'dead', error: `no channel ${item.channel}` })).more;
     }
+    const started = process.hrtime.bigint();
+    const took = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const result = await adapter.send(item);
+      deps.metrics?.observe(item, 'sent', took(), clock.now().toISOString());
       const { more } = await store.outbox.complete(item.id, { status: 'sent', platformId: result.platformId, at });
       publishInBackground(deps.bus, [{ type: 'message.sent', conversationId: item.conversationId, outboxId: item.id, platformId: result.platformId, at }], onPublishError);
       return more;
@@ -96,10 +105,12 @@ export function createOutboxSender(deps: {
         const retryAt = err instanceof ChannelApiError && err.details.retryAt ? err.details.retryAt : 0;
         const notBefore = Math.max(clock.now().getTime() + backoff + jitter, retryAt);
         logger.warn({ channel: item.channel, outboxId: item.id, attempts: item.attempts, notBefore, error: message }, 'send failed; will retry');
+        deps.metrics?.observe(item, 'retried', took(), at);
         // The conversation's next items wait behind this one: nothing new to claim.
         await store.outbox.complete(item.id, { status: 'retry', notBefore, error: message });
       } else {
         logger.error({ channel: item.channel, outboxId: item.id, attempts: item.attempts, error: message }, 'send failed; giving up');
+        deps.metrics?.observe(item, 'failed', took(), at);
         const { more } = await store.outbox.complete(item.id, { status: 'dead', error: message });
         publishInBackground(deps.bus, [{ type: 'message.failed', conversationId: item.conversationId, outboxId: item.id, error: message, at }], onPublishError);
         return more;

@@ -1,4 +1,4 @@
 -- Schema version 2: what `sportello report` reads (conversations.history) is found by time,
 -- without scanning the tables: messages by their time, cases by when they opened.
-CREATE INDEX messages_at ON messages (at);
-CREATE INDEX cases_opened ON cases (opened_at);
+CREATE INDEX IF NOT EXISTS messages_at ON messages (at);
+CREATE INDEX IF NOT EXISTS cases_opened ON cases (opened_at);
