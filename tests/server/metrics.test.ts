@@ -1,6 +1,7 @@
 /**
  * `/metrics` (Prometheus text format) of a real instance: where messages were understood.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startTestApp, type TestApp } from '../helpers/app.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../fakes/bot-connector/fake-bot-connector.js';
@@ -102,5 +103,12 @@ describe('/metrics of turns, sends, escalations and the queue', () => {
     const late = await scrape();
     expect(series(late, 'sportello_queue_depth', { priority: '2' })).toBe(1);
     expect(series(late, 'sportello_sla_breached', { priority: '2' })).toBe(1);
+
+    // The Grafana dashboard in docs/ queries only series this instance exposes.
+    const dashboard = readFileSync(join(ROOT, 'docs', 'grafana-dashboard.json'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/sportello_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')));
+    const exposed = new Set([...late.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    expect([...used].filter((n) => !exposed.has(n))).toEqual([]);
+    expect(used.size).toBeGreaterThanOrEqual(8);
   });
 });
