@@ -9,21 +9,17 @@ import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Clock, Store } from '../core/ports.js';
 import type { Language } from '../core/types.js';
-import { addLocalDays, localMidnight, type BusinessHours } from '../handoff/business-hours.js';
+import type { BusinessHours } from '../handoff/business-hours.js';
 import { reportHtml } from '../reports/html.js';
+import { reportDate, reportPeriod } from '../reports/period.js';
 import { computeReport, reportCsv, type ReportInput } from '../reports/report.js';
 import type { Io } from './run.js';
 
 export const REPORT_USAGE = 'usage: sportello report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format json|csv|html] [--out FILE]';
 
-const date = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is YYYY-MM-DD')
-  .refine((d) => addLocalDays(d, 0) === d, 'not a calendar date');
-
 const argsSchema = z.object({
-  from: date.optional(),
-  to: date.optional(),
+  from: reportDate.optional(),
+  to: reportDate.optional(),
   format: z.enum(['json', 'csv', 'html']).default('json'),
   out: z.string().min(1).optional(),
 });
@@ -54,13 +50,6 @@ export interface ReportDeps {
   locale: Language;
 }
 
-/** The period's instants: local midnights of the dates; by default the 7 days up to now. */
-export function reportPeriod(args: Pick<ReportArgs, 'from' | 'to'>, now: Date, timezone: string): { from: Date; to: Date } {
-  const to = args.to ? localMidnight(args.to, timezone) : now;
-  const from = args.from ? localMidnight(args.from, timezone) : new Date(to.getTime() - 7 * 86_400_000);
-  return { from, to };
-}
-
 /** Runs `sportello report`. */
 export async function runReport(args: string[], io: Io, deps: ReportDeps): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
@@ -74,11 +63,12 @@ export async function runReport(args: string[], io: Io, deps: ReportDeps): Promi
   }
   const options = parsed.data;
   const now = deps.clock.now();
-  const { from, to } = reportPeriod(options, now, deps.hours.timezone);
-  if (from.getTime() >= to.getTime()) {
-    io.stderr.write(`sportello report: the period is empty: --from (${from.toISOString()}) must come before --to (${to.toISOString()})\n`);
+  const period = reportPeriod(options, now, deps.hours.timezone);
+  if ('error' in period) {
+    io.stderr.write(`sportello report: ${period.error}\n`);
     return 2;
   }
+  const { from, to } = period;
   const history = await deps.store.conversations.history({ from: from.toISOString(), to: to.toISOString() });
   const input: ReportInput = { history, from, to, now, hours: deps.hours, operators: await deps.store.directory.listOperators() };
   const text =

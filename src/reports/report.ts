@@ -434,3 +434,17 @@ function csvText(v: string): string {
   const safe = /^[=+\-@]/.test(v) ? `'${v}` : v;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
+
+/** The part of a history on one channel: its conversations, their messages and replies, and the cases they belong to. */
+export function historyOfChannel(history: History, channel: string): History {
+  const conversations = history.conversations.filter((c) => c.channel === channel);
+  const ids = new Set(conversations.map((c) => c.id));
+  const messages = history.messages.filter((m) => ids.has(m.conversationId));
+  const caseIds = new Set(messages.map((m) => m.caseId));
+  return {
+    conversations,
+    messages,
+    cases: history.cases.filter((c) => caseIds.has(c.id) || c.conversationIds.some((id) => ids.has(id))),
+    replies: history.replies.filter((r) => ids.has(r.conversationId)),
+  };
+}

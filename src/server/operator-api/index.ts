@@ -19,6 +19,7 @@ import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
 import { registerEventStream } from './event-stream.js';
 import { registerQueueRoutes } from './queue-routes.js';
+import { registerReportRoutes } from './report-routes.js';
 import { createRouter } from './routing.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { registerSuggestionRoutes } from './suggestion-routes.js';
@@ -58,6 +59,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   const streams = registerEventStream(server, router, deps, sessions);
   registerActionRoutes(router, deps);
   registerSuggestionRoutes(router, deps);
+  registerReportRoutes(router, deps);
   registerConsole(server, logger);
 
   return {
