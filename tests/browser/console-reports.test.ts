@@ -93,7 +93,7 @@ browserTest('the console reports page', () => {
     expect(tiles).toMatch(/1\s+Passati agli operatori/);
     expect(tiles).toMatch(/100\.0%\s+Tasso di risposta/);
     // Six charts drawn by Chart.js on their canvases.
-    const drawn = await page.evaluate(() => [...document.querySelectorAll('#reports canvas')].map((c) => Boolean((globalThis as unknown as { Chart: { getChart(c: Element): unknown } }).Chart.getChart(c))));
+    const drawn = await page.evaluate(() => Array.from(document.querySelectorAll('#reports canvas')).map((c) => Boolean((globalThis as unknown as { Chart: { getChart(c: Element): unknown } }).Chart.getChart(c))));
     expect(drawn).toEqual([true, true, true, true, true, true]);
     const daily = await page.evaluate(() => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[]; datasets: Array<{ data: number[] }> } } } }).Chart.getChart('reports-daily')!.data);
     expect(daily.labels).toEqual(['11-23', '11-24', '11-25']);
