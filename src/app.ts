@@ -15,14 +15,14 @@ import { Counter } from 'prom-client';
 import { createUnderstandingPool } from './classifier/understanding-pool.js';
 import { createLocalEventBus, type EventBus } from './core/events.js';
 import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
-import type { Language } from './core/types.js';
+import type { InboundMessage, Language } from './core/types.js';
 import { createBusinessHours, describeWhen, type BusinessHours } from './handoff/business-hours.js';
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type WebhookDispatcher } from './events/index.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createHttpServer, createMetrics, registerSenderMetrics } from './server/server.js';
+import { createHttpServer, createMetrics, observeTurn, registerSenderMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
@@ -145,6 +145,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   // Outbound events: recorded in each change's commit, sent by their own dispatcher.
   const webhooks = createWebhookDispatcher({ store: theStore, subscriptions: config.webhooks, clock, logger });
   const recorder = createEventRecorder({ subscriptions: config.webhooks, clock, orderNumberPattern: config.nlu.orderNumberPattern, onRecorded: () => webhooks.kick() });
+  const metrics = createMetrics({ store: theStore, clock, channels: channels.keys() });
   const sender = createOutboxSender({
     store: theStore,
     bus: theBus,
@@ -155,6 +156,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sendSlots: config.sendSlots,
     // A send may make a few calls (a late check, a thread's parts), each within the outbound timeout.
     sendDeadlineMs: 2 * config.outbound.timeoutMs + 1000,
+    metrics: metrics.sends,
   });
   const pipeline = createPipeline({
     store: theStore,
@@ -209,7 +211,6 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   });
 
   let ready = false;
-  const metrics = createMetrics();
   if (understandingPool) {
     const pool = understandingPool;
     new Counter({
@@ -286,7 +287,12 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       if (recovered > 0) logger.info({ recovered }, 'processed messages accepted before a restart');
       sender.start();
       webhooks.start();
-      for (const adapter of channels.values()) await adapter.start?.({ receive: async (msg) => void (await pipeline.accept(msg)), store: theStore });
+      // Messages a channel brings in itself (polling, web chat, Bot Framework) are counted as webhooks' are.
+      const receive = async (msg: InboundMessage) => {
+        const started = process.hrtime.bigint();
+        observeTurn(metrics, msg.channel, (await pipeline.accept(msg)).done, started);
+      };
+      for (const adapter of channels.values()) await adapter.start?.({ receive, store: theStore });
       ready = true;
       const address = server.address();
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

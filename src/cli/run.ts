@@ -40,6 +40,9 @@ Usage: sportello <command> [options]
   migrate                   apply PostgreSQL migrations (DATABASE_URL)
   export [FILE]             write the whole store as JSON
   import FILE               read an export into the configured store
+  report [--from DATE] [--to DATE] [--format json|csv|html] [--out FILE]
+                            response rates, response times, escalations, satisfaction (dates
+                            YYYY-MM-DD in TIMEZONE; default the last 7 days)
 
   --version                 print the version
 
@@ -111,7 +114,7 @@ async function start(args: string[], io: Io): Promise<number> {
   // The embedded store: CLI commands run meanwhile are sent here (one process per file).
   const admin = config.databaseUrl
     ? undefined
-    : await (await import('./store-commands.js')).serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder: app.recorder, logger: app.logger }).catch(
+    : await (await import('./store-commands.js')).serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder: app.recorder, logger: app.logger, hours: app.hours, locale: config.defaultLocale }).catch(
         async (err: unknown) => {
           await app.close();
           throw err;
@@ -210,7 +213,9 @@ async function onStore(argv: string[], io: Io, config: Readonly<Config>): Promis
       // Events it records (an approval's faq.approved) are sent by the next server that runs.
       const { createEventRecorder } = await import('../events/recorder.js');
       const recorder = createEventRecorder({ subscriptions: config.webhooks, clock: systemClock, orderNumberPattern: config.nlu.orderNumberPattern });
-      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder, where });
+      const { createBusinessHours } = await import('../handoff/business-hours.js');
+      const hours = createBusinessHours({ timezone: config.handoff.timezone, schedule: config.handoff.businessHours, holidays: config.handoff.holidays });
+      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder, where, hours, locale: config.defaultLocale });
     } finally {
       await store.close();
     }
@@ -256,6 +261,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         const { runEval } = await import('./eval.js');
         return await runEval(args, io);
       }
+      case 'report':
       case 'operator': {
         const config = configOrExit(io);
         if (!config) return 1;

@@ -11,6 +11,8 @@
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Clock, Store } from '../core/ports.js';
+import type { Language } from '../core/types.js';
+import type { BusinessHours } from '../handoff/business-hours.js';
 import { LockHeldError, liveLockHolder, type LockHolder } from '../storage/lowdb/file-lock.js';
 import type { LowdbStore } from '../storage/lowdb/index.js';
 import type { EventRecorder } from '../events/recorder.js';
@@ -18,6 +20,7 @@ import type { Logger } from '../util/logger.js';
 import { AdminUnreachableError, adminSocketPath, sendAdminCommand, startAdminSocket, type AdminRequest, type AdminSocket } from './admin-socket.js';
 import { runFaqReview } from './faq.js';
 import { parseAddArgs, readNewPassword, runOperator } from './operator.js';
+import { runReport } from './report.js';
 import { exportFromStore, importIntoStore, type SnapshotStore } from './store-admin.js';
 import type { Io } from './run.js';
 
@@ -31,12 +34,15 @@ export interface StoreCommandDeps {
   recorder: EventRecorder;
   /** How export/import summaries name the store ("lowdb file data/sportello.json"). */
   where: string;
+  /** The team's hours (reports count business time in them) and the language of HTML reports. */
+  hours: BusinessHours;
+  locale: Language;
 }
 
 /** True for the commands that use the store (and so go to a running server on the embedded store). */
 export function isStoreCommand(argv: readonly string[]): boolean {
   const [command, sub] = argv;
-  return command === 'operator' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import';
+  return command === 'operator' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import' || command === 'report';
 }
 
 /** Runs a store command against `deps.store`: in the CLI, or in the server on a CLI's behalf. */
@@ -46,6 +52,7 @@ export async function runStoreCommand(argv: string[], io: Io, deps: StoreCommand
   if (command === 'faq' && rest[0] === 'review') return runFaqReview(rest.slice(1), io, deps);
   if (command === 'export') return exportFromStore(rest, io, deps.store, deps.where);
   if (command === 'import') return importIntoStore(rest, io, deps.store, deps.where);
+  if (command === 'report') return runReport(rest, io, deps);
   io.stderr.write(`sportello: "${argv.slice(0, 2).join(' ')}" is not a store command\n`);
   return 2;
 }
@@ -78,6 +85,10 @@ async function prepareRequest(argv: string[], io: Io): Promise<AdminRequest | nu
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   if ((command === 'export' || command === 'import') && sub !== undefined && sub !== '-' && !wantsHelp) {
     return { v: 1, argv: [command, resolve(sub), ...rest] };
+  }
+  if (command === 'report') {
+    // The server writes --out: the path as the CLI's working folder means it.
+    return { v: 1, argv: argv.map((a, i) => (argv[i - 1] === '--out' ? resolve(a) : a.startsWith('--out=') ? `--out=${resolve(a.slice(6))}` : a)) };
   }
   if (command === 'import' && sub === '-') {
     const chunks: Buffer[] = [];
@@ -151,11 +162,22 @@ export async function serveStoreCommands(options: {
   clock: Clock;
   recorder: EventRecorder;
   logger: Logger;
+  hours: BusinessHours;
+  locale: Language;
 }): Promise<AdminSocket> {
   const store = options.store as LowdbStore;
   const lock = typeof store.lock === 'function' ? store.lock() : undefined;
   if (!lock) throw new Error(`the store of ${options.dataFile} holds no file lock: cannot serve CLI commands`);
-  const deps: StoreCommandDeps = { store, faqDir: options.faqDir, intentsDir: options.intentsDir, clock: options.clock, recorder: options.recorder, where: `lowdb file ${options.dataFile}` };
+  const deps: StoreCommandDeps = {
+    store,
+    faqDir: options.faqDir,
+    intentsDir: options.intentsDir,
+    clock: options.clock,
+    recorder: options.recorder,
+    where: `lowdb file ${options.dataFile}`,
+    hours: options.hours,
+    locale: options.locale,
+  };
   const socket = await startAdminSocket({
     path: adminSocketPath(options.dataFile),
     logger: options.logger,

@@ -1,6 +1,7 @@
 // The operator console: talks only to the operator API (/api/operator/*) and its SSE feed.
 // Every text from customers is put in the page with textContent, never as HTML.
 import { duration, lang, t, when } from './i18n.js';
+import './reports.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -138,6 +139,7 @@ function showLogin(message) {
   state.events = undefined;
   $('desk-view').hidden = true;
   $('review').hidden = true;
+  $('reports').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
   $('live-status').textContent = '';
@@ -158,6 +160,7 @@ async function startDesk(me) {
   $('me-name').textContent = `${me.operator.name} · ^${me.operator.initials}`;
   state.operators = (await api('GET', '/operators')).operators;
   $('review-toggle').hidden = me.operator.role !== 'admin';
+  $('reports-toggle').hidden = me.operator.role !== 'admin';
   if (me.operator.role === 'admin') await refreshReview();
   connectEvents();
   await refreshQueue();

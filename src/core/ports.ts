@@ -369,6 +369,28 @@ export interface Conversations {
   findOpenCase(customerId: string): Promise<Case | undefined>;
   listCases(customerId: string): Promise<Case[]>;
   listMessages(filter: { conversationId?: string; caseId?: string }): Promise<StoredMessage[]>;
+  /**
+   * What happened in a period, for reports (read-only): the cases opened in `[from, to)` or with a
+   * message in it, their conversations, all their messages (also those outside the period: a
+   * reply after its end), and the outbox items of those conversations (when replies were sent).
+   */
+  history(period: HistoryQuery): Promise<History>;
+}
+
+/** A period of history: ISO instants, `from` inclusive, `to` exclusive. */
+export interface HistoryQuery {
+  from: string;
+  to: string;
+}
+
+/** The records a report is computed from (see Conversations.history). */
+export interface History {
+  /** Oldest opened first. */
+  cases: Case[];
+  conversations: Conversation[];
+  /** By time; within a case, messages of the same time in insertion order. */
+  messages: StoredMessage[];
+  replies: OutboxItem[];
 }
 
 /** How a send ended. */

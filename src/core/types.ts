@@ -219,7 +219,30 @@ export interface Case {
   conversationIds: string[];
   openedAt: string;
   resolvedAt?: string;
+  /** The operator id who resolved it, or `bot` for a case the bot closed on its own. */
   resolvedBy?: string;
+  /**
+   * The satisfaction survey of this case (at most one per case): when it was sent and, once the
+   * customer answered, the score (1–5) and their comment. Reports read `score`.
+   */
+  survey?: CaseSurvey;
+}
+
+/** A case's satisfaction survey. The comment is the customer's words: personal data (export/erasure). */
+export interface CaseSurvey {
+  sentAt: string;
+  answeredAt?: string;
+  score?: 1 | 2 | 3 | 4 | 5;
+  comment?: string;
+}
+
+/** How a customer message sent its conversation to the queue (kept on the message, for reports). */
+export interface EscalationRecord {
+  reason: EscalationReason;
+  /** Queue priority at escalation (1 = most urgent). */
+  priority: number;
+  /** When the first response was due (business time), as the queue computed it then. */
+  slaDueAt?: string;
 }
 
 /** Something said in a conversation, or an operator's internal note. */
@@ -237,6 +260,8 @@ export interface StoredMessage {
   /** What the bot did with an inbound message (answer, clarify, ...). */
   action?: string;
   faqId?: string;
+  /** This customer message sent its conversation to the queue: why, and its SLA then. */
+  escalation?: EscalationRecord;
   /** Marks such as `private_data` (this public message contains private data). */
   flags?: string[];
 }

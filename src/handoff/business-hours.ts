@@ -214,3 +214,20 @@ export function describeWhen(at: Date, now: Date, language: Language, timezone: 
   const dayMonth = new Intl.DateTimeFormat(locale, { timeZone: timezone, day: 'numeric', month: 'long' }).format(at);
   return language === 'it' ? `${dayName} ${dayMonth} ${atTime}` : `on ${dayName}, ${dayMonth} ${atTime}`;
 }
+
+/** The team's local calendar date (YYYY-MM-DD) of an instant, in `timezone`. */
+export function localDateOf(at: Date, timezone: string): string {
+  return isoDate(createZone(timezone).localDate(at));
+}
+
+/** The instant of local midnight starting `date` (YYYY-MM-DD) in `timezone` (DST-safe). */
+export function localMidnight(date: string, timezone: string): Date {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  return new Date(createZone(timezone).instant({ year, month, day }, 0));
+}
+
+/** The local date `days` after `date` (YYYY-MM-DD). */
+export function addLocalDays(date: string, days: number): string {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  return isoDate(addDays({ year, month, day }, days));
+}

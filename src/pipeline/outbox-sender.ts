@@ -88,6 +88,11 @@ export interface ChannelSendStats {
   circuitOpened: number;
 }
 
+/** Where the sender reports each send's outcome and the platform call's time (`/metrics`). */
+export interface SendMetrics {
+  observe(item: OutboxItem, outcome: 'sent' | 'retried' | 'failed', seconds: number, at: string): void;
+}
+
 /** What a turn needs of the sender: hand it replies, claimed in the commit or left in the outbox. */
 export type ReplySender = Pick<OutboxSender, 'reserve' | 'sendClaimed' | 'kick'>;
 
@@ -155,6 +160,8 @@ export function createOutboxSender(deps: {
    * frees its slot; its late outcome is only logged.
    */
   sendDeadlineMs?: number;
+  /** Where each send's outcome and time are reported (`/metrics`). */
+  metrics?: SendMetrics;
 }): OutboxSender {
   const sendDeadlineMs = deps.sendDeadlineMs ?? 30_000;
   const policy = { ...DEFAULT_POLICY, ...deps.policy };
@@ -287,10 +294,13 @@ export function createOutboxSender(deps: {
     if (!adapter || !lane) {
       return (await store.outbox.complete(item.id, { status: 'dead', error: `no channel ${item.channel}` })).more;
     }
+    const started = process.hrtime.bigint();
+    const took = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const result = await sendWithin(adapter, item);
       const now = clock.now().getTime();
       lane.stats.sent += 1;
+      deps.metrics?.observe(item, 'sent', took(), new Date(now).toISOString());
       platformAnswered(item.channel, lane, now);
       if ((item.inDoubt ?? 0) > 0) {
         if (result.alreadyDelivered) lane.stats.duplicatesAvoided += 1;
@@ -316,6 +326,7 @@ export function createOutboxSender(deps: {
         const retryAt = err instanceof ChannelApiError && err.details.retryAt ? err.details.retryAt : 0;
         const notBefore = Math.max(now + backoff + jitter, retryAt);
         logger.warn({ channel: item.channel, outboxId: item.id, attempts: item.attempts, inDoubt, notBefore, error: message }, 'send failed; will retry');
+        deps.metrics?.observe(item, 'retried', took(), at);
         // The conversation's next items wait behind this one: nothing new to claim.
         await store.outbox.complete(item.id, { status: 'retry', notBefore, error: message, ...(inDoubt > 0 ? { inDoubt } : {}) });
       } else {
@@ -325,6 +336,7 @@ export function createOutboxSender(deps: {
           ? `${message} (the platform took this reply ${inDoubt} times without answering: it may have been delivered; not sent again, to avoid duplicates)`
           : message;
         logger.error({ channel: item.channel, outboxId: item.id, attempts: item.attempts, inDoubt, error: reason }, 'send failed; giving up');
+        deps.metrics?.observe(item, 'failed', took(), at);
         const { more } = await store.outbox.complete(item.id, { status: 'dead', error: reason });
         publish([{ type: 'message.failed', conversationId: item.conversationId, outboxId: item.id, error: reason, at }]);
         return more;

@@ -314,6 +314,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     replyHere({ kind: 'text', text });
     nextState = 'queued';
     conversation.queue = info;
+    inbound.escalation = { reason: escalation, priority: info.priority, ...(info.slaDueAt ? { slaDueAt: info.slaDueAt } : {}) };
     // The escalation reply is the first notice of where the customer stands; the request for data is done with.
     conversation.noticeAt = at;
     conversation.dataRequest = undefined;

@@ -8,9 +8,9 @@
 import restify from 'restify';
 import type { Server } from 'restify';
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
-import type { ChannelAdapter } from '../core/ports.js';
-import type { ChannelSendHealth, OutboxSender } from '../pipeline/outbox-sender.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
+import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/outbox-sender.js';
+import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
 import { createClientAddress, type TrustProxy } from '../util/client-address.js';
 import { readRawBody, sendChannelResponse, sendJson, toChannelRequest } from './http.js';
@@ -21,14 +21,89 @@ export interface ServerMetrics {
   webhooks: Counter<'channel' | 'outcome'>;
   turns: Counter<'channel' | 'action'>;
   turnSeconds: Histogram<'channel'>;
+  escalations: Counter<'channel' | 'reason'>;
+  /** What the outbox sender reports (replies sent, failed, retried; platform call times). */
+  sends: SendMetrics;
+  /** Satisfaction surveys sent and answered, per channel (the survey jobs count them). */
+  surveys: Counter<'channel' | 'event'>;
 }
 
-/** Creates the metrics registry. */
-export function createMetrics(): ServerMetrics {
+/**
+ * Creates the metrics registry. `store` and `clock` feed what is read at each scrape: the queue's
+ * depth by priority and the conversations waiting past their first-response due time (the store's
+ * truth, so every instance reports the same, across restarts).
+ */
+export function createMetrics(deps: { store: Pick<Store, 'conversations'>; clock: Clock; channels: Iterable<string> }): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const replies = new Counter({ name: 'sportello_replies_total', help: 'Replies handed to a platform, by outcome: sent, failed (given up), retried', labelNames: ['channel', 'outcome'], registers: [registry] });
+  const sendSeconds = new Histogram({
+    name: 'sportello_send_seconds',
+    help: "Time of one platform call sending a reply, by outcome",
+    labelNames: ['channel', 'outcome'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const replyDelay = new Histogram({
+    name: 'sportello_reply_delay_seconds',
+    help: 'From a reply written to it sent (queueing, rate limits and retries included)',
+    labelNames: ['channel'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1800],
+    registers: [registry],
+  });
+  /** The waiting conversations (queued, or held without a first response yet), read once per scrape. */
+  let waiting: Promise<Array<{ priority: number; breached: boolean; queued: boolean }>> | undefined;
+  const readWaiting = () =>
+    (waiting ??= (async () => {
+      try {
+        const now = deps.clock.now().getTime();
+        const list = await deps.store.conversations.list({ states: ['queued', 'assigned'] });
+        return list.flatMap((c) =>
+          c.queue
+            ? [{ priority: c.queue.priority, queued: c.state === 'queued', breached: !c.queue.firstResponseAt && c.queue.slaDueAt !== undefined && Date.parse(c.queue.slaDueAt) < now }]
+            : [],
+        );
+      } finally {
+        setImmediate(() => (waiting = undefined));
+      }
+    })());
+  new Gauge({
+    name: 'sportello_queue_depth',
+    help: 'Conversations waiting in the queue, by priority (1 = most urgent)',
+    labelNames: ['priority'],
+    registers: [registry],
+    async collect() {
+      const rows = await readWaiting();
+      this.reset();
+      for (const p of ['1', '2', '3']) this.set({ priority: p }, 0);
+      for (const r of rows) if (r.queued) this.inc({ priority: String(r.priority) });
+    },
+  });
+  new Gauge({
+    name: 'sportello_sla_breached',
+    help: 'Conversations waiting past their first-response due time (business time), by priority',
+    labelNames: ['priority'],
+    registers: [registry],
+    async collect() {
+      const rows = await readWaiting();
+      this.reset();
+      for (const p of ['1', '2', '3']) this.set({ priority: p }, 0);
+      for (const r of rows) if (r.breached) this.inc({ priority: String(r.priority) });
+    },
+  });
+  const surveys = new Counter({ name: 'sportello_surveys_total', help: 'Satisfaction surveys, by event: sent, answered', labelNames: ['channel', 'event'], registers: [registry] });
+  for (const channel of deps.channels) for (const event of ['sent', 'answered']) surveys.inc({ channel, event }, 0);
   return {
     registry,
+    escalations: new Counter({ name: 'sportello_escalations_total', help: 'Conversations handed to the queue, by reason', labelNames: ['channel', 'reason'], registers: [registry] }),
+    surveys,
+    sends: {
+      observe(item, outcome, seconds, at) {
+        replies.inc({ channel: item.channel, outcome });
+        sendSeconds.observe({ channel: item.channel, outcome }, seconds);
+        if (outcome === 'sent') replyDelay.observe({ channel: item.channel }, Math.max(0, (Date.parse(at) - Date.parse(item.createdAt)) / 1000));
+      },
+    },
     webhooks: new Counter({ name: 'sportello_webhooks_total', help: 'Webhook deliveries by outcome', labelNames: ['channel', 'outcome'], registers: [registry] }),
     turns: new Counter({ name: 'sportello_turns_total', help: 'Customer messages handled, by action', labelNames: ['channel', 'action'], registers: [registry] }),
     turnSeconds: new Histogram({
@@ -86,6 +161,21 @@ export function registerSenderMetrics(registry: Registry, sender: Pick<OutboxSen
   gauge('sportello_outbound_circuit_open', 'A channel is paused (1: open or probing, 0: sending)', (h) => (h.circuit === 'closed' ? 0 : 1));
   gauge('sportello_outbound_in_flight', 'Sends in flight, by channel', (h) => h.inFlight);
   gauge('sportello_outbound_slots', 'Send slots, by channel', (h) => h.slots);
+}
+
+/**
+ * Counts a customer message's turn once it is done: by channel and action, its time, and an
+ * escalation by reason. Every way a message comes in uses it (webhooks here; channels' routes and
+ * polling through the receive the composition root hands them).
+ */
+export function observeTurn(metrics: ServerMetrics, channel: string, done: Promise<TurnOutcome>, started = process.hrtime.bigint()): void {
+  void done
+    .then((outcome) => {
+      metrics.turns.inc({ channel, action: outcome.action });
+      metrics.turnSeconds.observe({ channel }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (outcome.reason) metrics.escalations.inc({ channel, reason: outcome.reason });
+    })
+    .catch(() => undefined);
 }
 
 /** Creates the HTTP server with health, metrics and channel routes. */
@@ -159,12 +249,7 @@ export function createHttpServer(deps: {
         for (const msg of messages) {
           const started = process.hrtime.bigint();
           const { done } = await deps.pipeline.accept(msg);
-          void done
-            .then((outcome) => {
-              metrics.turns.inc({ channel: name, action: outcome.action });
-              metrics.turnSeconds.observe({ channel: name }, Number(process.hrtime.bigint() - started) / 1e9);
-            })
-            .catch(() => undefined);
+          observeTurn(metrics, name, done, started);
         }
       } catch (err) {
         // Not the platform's fault (the store is down or refused): 503, so the platform delivers

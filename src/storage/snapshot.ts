@@ -97,6 +97,14 @@ export const caseSchema = z.looseObject({
   openedAt: iso,
   resolvedAt: z.string().optional(),
   resolvedBy: z.string().optional(),
+  survey: z
+    .looseObject({
+      sentAt: iso,
+      answeredAt: iso.optional(),
+      score: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]).optional(),
+      comment: z.string().optional(),
+    })
+    .optional(),
 });
 
 const authorSchema = z.union([
@@ -117,6 +125,7 @@ export const storedMessageSchema = z.looseObject({
   at: iso,
   action: z.string().optional(),
   faqId: z.string().optional(),
+  escalation: z.looseObject({ reason: z.enum(ESCALATION_REASONS), priority: z.number(), slaDueAt: iso.optional() }).optional(),
   flags: z.array(z.string()).optional(),
 });
 

@@ -464,6 +464,70 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.conversations.findOpenCase('test:u1'))?.id).toBe('b');
         expect((await store.conversations.listMessages({ conversationId: 'cv1' })).map((m) => [m.id, m.platformId])).toEqual([['m1', 'p1'], ['m2', undefined]]);
       });
+
+      it("reads a period's history: cases opened in it or with a message in it, all their messages, conversations and replies", async () => {
+        const hour = 3_600_000;
+        // before: opened and written before the period; ongoing: opened before, a message inside;
+        // inside: opened inside, its reply after the period; after: opened at the period's end.
+        await store.conversations.commit(
+          makeTurn({
+            conversations: [makeConversation('cv-before', { caseId: 'before' })],
+            case: makeCase('before', { openedAt: iso(-2 * hour), conversationIds: ['cv-before'] }),
+            messages: [makeMessage('m-before', { conversationId: 'cv-before', caseId: 'before', at: iso(-2 * hour) })],
+          }),
+        );
+        await store.conversations.commit(
+          makeTurn({
+            conversations: [makeConversation('cv-ongoing', { caseId: 'ongoing', customerId: 'test:u2', key: 'test:private:u2' })],
+            case: makeCase('ongoing', { customerId: 'test:u2', openedAt: iso(-hour), conversationIds: ['cv-ongoing'] }),
+            messages: [
+              makeMessage('m-ongoing-1', { conversationId: 'cv-ongoing', caseId: 'ongoing', at: '2026-03-02T08:00:00Z' }),
+              makeMessage('m-ongoing-2', { conversationId: 'cv-ongoing', caseId: 'ongoing', at: '2026-03-02T10:30:00+01:00' }),
+            ],
+          }),
+        );
+        await store.conversations.commit(
+          makeTurn({
+            conversations: [makeConversation('cv-inside', { caseId: 'inside', customerId: 'test:u3', key: 'test:private:u3' })],
+            case: makeCase('inside', { customerId: 'test:u3', openedAt: iso(hour), conversationIds: ['cv-inside'], survey: { sentAt: iso(3 * hour), score: 5 } }),
+            messages: [
+              makeMessage('m-inside', { conversationId: 'cv-inside', caseId: 'inside', at: iso(hour), escalation: { reason: 'human_request', priority: 2, slaDueAt: iso(2 * hour) } }),
+              makeMessage('r-inside', { conversationId: 'cv-inside', caseId: 'inside', direction: 'out', author: { kind: 'bot' }, at: iso(3 * hour) }),
+            ],
+            outbox: [makeOutbox('r-inside', { conversationId: 'cv-inside', createdAt: iso(3 * hour) })],
+          }),
+        );
+        await store.conversations.commit(
+          makeTurn({
+            conversations: [makeConversation('cv-after', { caseId: 'after', customerId: 'test:u4', key: 'test:private:u4' })],
+            case: makeCase('after', { customerId: 'test:u4', openedAt: iso(2 * hour), conversationIds: ['cv-after'] }),
+            messages: [makeMessage('m-after', { conversationId: 'cv-after', caseId: 'after', at: iso(2 * hour) })],
+          }),
+        );
+        // The inside conversation's customer opens a new case later: the conversation moves to it, its old messages stay with the old case.
+        const expect_ = await revisionsOf(store, [{ key: 'test:private:u3', customerId: 'test:u3' }]);
+        await store.conversations.commit(
+          makeTurn({
+            expect: expect_,
+            conversations: [makeConversation('cv-inside', { caseId: 'later', customerId: 'test:u3', key: 'test:private:u3', updatedAt: iso(5 * hour) })],
+            case: makeCase('later', { customerId: 'test:u3', openedAt: iso(5 * hour), conversationIds: ['cv-inside'] }),
+            messages: [makeMessage('m-later', { conversationId: 'cv-inside', caseId: 'later', at: iso(5 * hour) })],
+          }),
+        );
+        await store.outbox.complete('r-inside', { status: 'sent', platformId: 'p-r', at: iso(3 * hour + 5000) });
+
+        const h = await store.conversations.history({ from: iso(0), to: iso(2 * hour) });
+        expect(h.cases.map((c) => c.id)).toEqual(['ongoing', 'inside']);
+        expect(h.cases[1]!.survey).toEqual({ sentAt: iso(3 * hour), score: 5 });
+        expect(h.messages.map((m) => m.id)).toEqual(['m-ongoing-1', 'm-ongoing-2', 'm-inside', 'r-inside']);
+        expect(h.messages[2]!.escalation).toEqual({ reason: 'human_request', priority: 2, slaDueAt: iso(2 * hour) });
+        expect(h.conversations.map((c) => c.id).sort()).toEqual(['cv-inside', 'cv-ongoing']);
+        expect(h.replies.map((r) => [r.id, r.status, r.sentAt])).toEqual([['r-inside', 'sent', iso(3 * hour + 5000)]]);
+        // Nothing in an empty period; the same answer after a restart.
+        expect(await store.conversations.history({ from: iso(10 * hour), to: iso(11 * hour) })).toEqual({ cases: [], conversations: [], messages: [], replies: [] });
+        store = await harness.reopen(store);
+        expect(await store.conversations.history({ from: iso(0), to: iso(2 * hour) })).toEqual(h);
+      });
     });
 
     describe('writing only what was read (revisions)', () => {

@@ -3,6 +3,8 @@
  * The operator console's static files at `/console`, loaded once, served with a strict CSP.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Request, Response, Server } from 'restify';
 import type { Logger } from '../../util/logger.js';
 import { send } from './routing.js';
@@ -39,6 +41,13 @@ function loadConsoleAssets(logger: Logger): Map<string, { body: Buffer; type: st
     const ext = name.split('.').pop() ?? '';
     const type = CONTENT_TYPES[ext];
     if (type && /^[a-z0-9-]+\.[a-z]+$/.test(name)) assets.set(name, { body: readFileSync(new URL(name, CONSOLE_DIR)), type });
+  }
+  // The reports page's chart library (chart.js from npm, MIT), served by us: no CDN.
+  try {
+    const dist = dirname(createRequire(import.meta.url).resolve('chart.js'));
+    assets.set('chart.js', { body: readFileSync(join(dist, 'chart.umd.min.js')), type: CONTENT_TYPES.js! });
+  } catch (err) {
+    logger.error({ err }, 'chart.js is not installed: the console reports page will have no charts (npm install)');
   }
   return assets;
 }

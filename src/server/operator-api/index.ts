@@ -20,6 +20,7 @@ import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
 import { registerEventStream } from './event-stream.js';
 import { registerQueueRoutes } from './queue-routes.js';
+import { registerReportRoutes } from './report-routes.js';
 import { createRouter } from './routing.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { registerSuggestionRoutes } from './suggestion-routes.js';
@@ -64,6 +65,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerActionRoutes(router, deps);
   registerSuggestionRoutes(router, deps);
   registerWebhookRoutes(router, deps);
+  registerReportRoutes(router, deps);
   registerConsole(server, logger);
 
   return {

@@ -172,5 +172,36 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
       // Array.prototype.sort is stable: equal times keep insertion order.
       return found.sort((a, b) => time(a.at) - time(b.at)).map(clone);
     },
+
+    async history({ from, to }) {
+      ensureOpen();
+      const lo = time(from);
+      const hi = time(to);
+      const within = (at: string) => {
+        const t = time(at);
+        return t >= lo && t < hi;
+      };
+      // No index by time: a report scans the cases and messages once (memory, no disk).
+      const caseIds = new Set<string>();
+      for (const c of mem.cases.values()) if (within(c.openedAt)) caseIds.add(c.id);
+      for (const m of mem.messages.values()) if (within(m.at)) caseIds.add(m.caseId);
+      const cases = [...caseIds].flatMap((id) => mem.cases.get(id) ?? []).sort((a, b) => time(a.openedAt) - time(b.openedAt));
+      const messages: StoredMessage[] = [];
+      // A conversation's case changes when a new case opens: its messages keep theirs.
+      const conversationIds = new Set<string>();
+      for (const c of cases) {
+        for (const id of c.conversationIds) conversationIds.add(id);
+        for (const id of mem.messagesByCase.get(c.id) ?? []) {
+          const m = mem.messages.get(id);
+          if (!m) continue;
+          messages.push(m);
+          conversationIds.add(m.conversationId);
+        }
+      }
+      const conversations = [...conversationIds].flatMap((id) => mem.conversations.get(id) ?? []);
+      const replies = conversations.flatMap((c) => mem.outboxByConversation.get(c.id) ?? []);
+      messages.sort((a, b) => time(a.at) - time(b.at));
+      return { cases: cases.map(clone), conversations: conversations.map(clone), messages: messages.map(clone), replies: replies.map(clone) };
+    },
   };
 }

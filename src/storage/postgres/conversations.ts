@@ -15,7 +15,7 @@
  * two turns apply one after the other, as with a lock. Within one instance a keyed mutex
  * serialises turns per conversation, so an instance never conflicts with itself.
  */
-import { emptyRevisions, type ContextQuery, type Conversations, type TurnContext, type TurnRecord } from '../../core/ports.js';
+import { emptyRevisions, type ContextQuery, type Conversations, type History, type TurnContext, type TurnRecord } from '../../core/ports.js';
 import type { Case, Conversation, Customer, OutboxItem, StoredMessage } from '../../core/types.js';
 import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../core/errors.js';
 import { createBatcher, type Settled } from '../../util/batcher.js';
@@ -247,6 +247,37 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
         return conn.docs<StoredMessage>('SELECT doc FROM messages WHERE case_id = $1 ORDER BY at NULLS FIRST, n', [filter.caseId]);
       }
       return conn.docs<StoredMessage>('SELECT doc FROM messages ORDER BY at NULLS FIRST, n');
+    },
+
+    async history({ from, to }) {
+      // One statement, one snapshot: the period's cases (by opening, or a message in the period:
+      // indexes cases_opened and messages_at), all their messages, their conversations (a
+      // conversation's case changes when a new one opens: its messages keep theirs) and those
+      // conversations' outbox items.
+      const rows = await conn.query<{ h: History }>(
+        `WITH period_cases AS (
+           SELECT id FROM cases WHERE opened_at >= $1::timestamptz AND opened_at < $2::timestamptz
+           UNION
+           SELECT case_id FROM messages WHERE at >= $1::timestamptz AND at < $2::timestamptz
+         ),
+         c AS (SELECT cases.doc, cases.opened_at, cases.n FROM cases JOIN period_cases USING (id)),
+         m AS (SELECT messages.doc, messages.at, messages.n, messages.case_id, messages.conversation_id
+               FROM messages WHERE case_id IN (SELECT id FROM period_cases)),
+         conversation_ids AS (
+           SELECT conversation_id AS id FROM m
+           UNION
+           SELECT jsonb_array_elements_text(doc->'conversationIds') FROM c
+         ),
+         v AS (SELECT conversations.doc, conversations.n FROM conversations JOIN conversation_ids USING (id))
+         SELECT json_build_object(
+           'cases', COALESCE((SELECT json_agg(doc ORDER BY opened_at, n) FROM c), '[]'),
+           'messages', COALESCE((SELECT json_agg(doc ORDER BY at, n) FROM m), '[]'),
+           'conversations', COALESCE((SELECT json_agg(doc ORDER BY n) FROM v), '[]'),
+           'replies', COALESCE((SELECT json_agg(outbox.doc ORDER BY outbox.n) FROM outbox WHERE conversation_id IN (SELECT id FROM conversation_ids)), '[]')
+         ) AS h`,
+        [from, to],
+      );
+      return rows[0]!.h;
     },
   };
 }
