@@ -13,7 +13,8 @@ import { suggestFromCase } from './corpus/suggestions.js';
 import { Counter } from 'prom-client';
 import { createUnderstandingPool } from './classifier/understanding-pool.js';
 import { createLocalEventBus, type EventBus } from './core/events.js';
-import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
+import { createActions, type Action } from './actions/index.js';
+import { systemClock, type ActionRunner, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
 import type { Language } from './core/types.js';
 import { createBusinessHours, describeWhen, type BusinessHours } from './handoff/business-hours.js';
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
@@ -39,6 +40,8 @@ export interface Sportello {
   desk: OperatorDesk;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
+  /** The custom actions FAQ entries may name (`handler`). */
+  actions: ActionRunner;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -53,6 +56,8 @@ export interface SportelloOptions {
   logger?: Logger;
   /** Extra channel adapters, or replacements of the configured ones by name. */
   channels?: ChannelAdapter[];
+  /** Custom actions given in code, besides (or replacing by name) those of the actions folder. */
+  actions?: Action[];
   /** A ready store (tests); by default lowdb at config.dataFile, or PostgreSQL with DATABASE_URL. */
   store?: Store;
   bus?: EventBus;
@@ -69,6 +74,9 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+
+  // Custom actions first: a broken actions folder stops the start before anything is opened.
+  const actions = await createActions({ dir: config.actions.dir, secrets: config.actions.secrets, extra: options.actions, logger });
 
   let store = options.store;
   let bus = options.bus;
@@ -91,6 +99,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       faqDir: config.faqDir,
       intentsDir: config.intentsDir,
       watch: config.watchCorpus,
+      handlers: actions.names,
       logger,
       train: (corpus) =>
         understandingPool!.train(corpusToExamples(corpus), {
@@ -129,6 +138,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     logger,
     knowledge,
     channels,
+    actions,
     hours: {
       isOpen: (at) => hours.isOpen(at),
       nextOpening: (at) => hours.nextOpening(at),
@@ -216,6 +226,7 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
     desk,
     hours,
     channels,
+    actions,
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {

@@ -143,6 +143,13 @@ export const envSchema = z.object({
   DATA_REQUEST_MINUTES: int(1, 7 * 24 * 60).default(30),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+
+  ACTIONS_DIR: z.string().min(1).default('actions'),
+  ACTIONS_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}(\s+whsec_[A-Za-z0-9+/]{16,}={0,2})*$/, 'one or more whsec_<base64> secrets separated by spaces')
+    .transform((v) => v.split(/\s+/))
+    .optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -182,6 +189,8 @@ export interface Config {
     dataRequestMinutes: number;
   };
   sessionSecret?: string;
+  /** Custom actions: the folder they are loaded from, and the secrets HTTP actions are signed with (several during a rotation). */
+  actions: { dir: string; secrets: string[] };
   /**
    * The settings of each channel the environment turns on, by channel name (a channel that is
    * off is absent). Each channel's definition reads its variables and hands these to its factory.
@@ -255,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dataRequestMinutes: e.DATA_REQUEST_MINUTES,
     },
     sessionSecret: e.SESSION_SECRET,
+    actions: { dir: e.ACTIONS_DIR, secrets: e.ACTIONS_SECRET ?? [] },
     channels,
   };
   return deepFreeze(config);
