@@ -77,7 +77,8 @@ export function httpAction(spec: HttpActionSpec, options: { secrets: readonly st
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
         const wait = err.retryAfterMs ?? backoff(attempt);
-        if (!err.retryable || attempt >= retries || signal.aborted) throw new Error(err.message);
+        const tries = attempt > 0 ? ` (${attempt + 1} attempts)` : '';
+        if (!err.retryable || attempt >= retries || signal.aborted) throw new Error(`${err.message}${tries}`);
         if (now() + wait >= deadline) throw new Error(`${err.message}; no time left to retry`);
         await sleep(wait, signal);
       }
