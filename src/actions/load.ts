@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { displayPath, locatePath } from '../corpus/load.js';
+import { displayPath, locateKey, locatePath } from '../corpus/load.js';
 import { ACTION_NAME, actionSchema, type Action } from './define.js';
 import type { HttpActionSpec } from './http.js';
 
@@ -127,8 +127,8 @@ async function readHttpAction(absolute: string, file: string, problems: string[]
   const parsed = httpActionFileSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-      const at = locatePath(doc, lineCounter, keys as Array<string | number>);
+      const path = issue.path as Array<string | number>;
+      const at = issue.code === 'unrecognized_keys' ? locateKey(doc, lineCounter, path, issue.keys[0]!) : locatePath(doc, lineCounter, path);
       const what = issue.code === 'unrecognized_keys' ? `unknown key "${issue.keys.join('", "')}" (an HTTP action has name, url, timeout_ms, connect_timeout_ms, retries)` : issue.message;
       problems.push(`${file}:${at.line}:${at.col}: ${what}`);
     }

@@ -153,7 +153,7 @@ function didYouMean(key: string, known: readonly string[]): string {
 }
 
 /** Finds the key of `key` in the map at `parentKeys` (for unknown keys), else the map itself. */
-function locateKey(doc: Document.Parsed, lineCounter: LineCounter, parentKeys: readonly PathKey[], key: string): { line: number; col: number } {
+export function locateKey(doc: Document.Parsed, lineCounter: LineCounter, parentKeys: readonly PathKey[], key: string): { line: number; col: number } {
   const parent = parentKeys.length === 0 ? doc.contents : doc.getIn(parentKeys, true);
   if (isMap(parent)) {
     const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
