@@ -206,7 +206,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const report = (issues: readonly { path: readonly PropertyKey[]; message: string }[], values: Record<string, unknown>) => {
     for (const issue of issues) {
       const name = String(issue.path[0] ?? '?');
-      problems.push(`${name}: ${issue.message} (got ${JSON.stringify(values[name])})`);
+      // A secret's value is not repeated in the message (it ends up in terminals and logs).
+      const got = /SECRET|PASSWORD|TOKEN/i.test(name) ? 'a value that is not shown' : JSON.stringify(values[name]);
+      problems.push(`${name}: ${issue.message} (got ${got})`);
     }
   };
   const cleaned = given(envSchema.shape);
