@@ -109,7 +109,10 @@ export async function createSportello(options: SportelloOptions): Promise<Sporte
       onEvent: (event) => void theBus.publish(event),
     });
   } catch (err) {
+    // A start that fails (a broken FAQ) leaves nothing open: what it opened itself is closed.
     await understandingPool?.close();
+    if (!options.bus) await theBus.close();
+    if (!options.store) await theStore.close();
     throw err;
   }
 

@@ -4,7 +4,7 @@
  * a handoff it asks for is `escalate`/`handler`, a failure or timeout `escalate`/`handler_failed`;
  * it runs outside the conversation's lock, and the turn is planned again with its outcome.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSportello } from '../../src/app.js';
@@ -194,7 +194,7 @@ describe('custom actions in the pipeline', () => {
     }
   });
 
-  it('does not start when an FAQ entry names a handler that no action provides, naming the file, line and column', async () => {
+  it('does not start, nor take an edit, when an FAQ entry names a handler that no action provides, naming the file, line and column', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sportello-actions-start-'));
     try {
       cpSync(FIXTURE, join(dir, 'fixture'), { recursive: true });
@@ -218,6 +218,19 @@ describe('custom actions in the pipeline', () => {
         expect.stringMatching(/negozio\.yaml:7:14: handler: no action named "order-status" \(actions: stock-check\)$/),
         expect.stringMatching(/shop\.yaml:7:14: handler: no action named "order-status" \(actions: stock-check\)$/),
       ]);
+
+      // With the action there it starts; an edit naming an unknown action is refused while it runs.
+      writeFileSync(join(dir, 'actions', 'orders.mjs'), "export default { name: 'order-status', handle: () => ({ reply: 'ok' }) };\n");
+      const app = await createSportello({ config, logger: createSilentLogger() });
+      try {
+        const shop = join(dir, 'fixture/faq/shop.yaml');
+        writeFileSync(shop, readFileSync(shop, 'utf8').replace('handler: stock-check', 'handler: stock-chek'));
+        const reload = await app.knowledge.reload();
+        expect(reload).toEqual({ ok: false, problems: [expect.stringMatching(/shop\.yaml:\d+:14: handler: no action named "stock-chek" \(actions: order-status, stock-check\)$/)] });
+        expect(app.knowledge.current().corpus.faq.find((e) => e.id === 'stock-check')!.handler).toBe('stock-check');
+      } finally {
+        await app.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
