@@ -66,7 +66,9 @@ export async function startActionReceiver(secret: string, ...script: ReceiverRes
       const response = responses[Math.min(next, responses.length - 1)]!;
       next += 1;
       if (!verified) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad signature' }));
+        // Not chained: restify, loaded by other test files in this worker, patches writeHead to return nothing.
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'bad signature' }));
         return;
       }
       if ('hang' in response) {
