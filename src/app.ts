@@ -14,7 +14,8 @@ import { suggestFromCase } from './corpus/suggestions.js';
 import { Counter } from 'prom-client';
 import { createUnderstandingPool } from './classifier/understanding-pool.js';
 import { createLocalEventBus, type EventBus } from './core/events.js';
-import { systemClock, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
+import { createActions, type Action } from './actions/index.js';
+import { systemClock, type ActionRunner, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
 import type { InboundMessage, Language } from './core/types.js';
 import { createBusinessHours, describeWhen, type BusinessHours } from './handoff/business-hours.js';
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
@@ -46,6 +47,8 @@ export interface Sportello {
   desk: OperatorDesk;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
+  /** The custom actions FAQ entries may name (`handler`). */
+  actions: ActionRunner;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -66,6 +69,8 @@ export interface SportelloOptions {
    * ready adapters, which are added or replace the configured channel of the same name.
    */
   channels?: ReadonlyArray<AnyChannelDefinition | ChannelAdapter>;
+  /** Custom actions given in code, besides (or replacing by name) those of the actions folder. */
+  actions?: Action[];
   /** A ready store (tests); by default lowdb at config.dataFile, or PostgreSQL with DATABASE_URL. */
   store?: Store;
   bus?: EventBus;
@@ -84,6 +89,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   const config = options.config ?? loadConfig(options.env ?? process.env, { channels: definitions });
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+
+  // Custom actions first: a broken actions folder stops the start before anything is opened.
+  const actions = await createActions({ dir: config.actions.dir, secrets: config.actions.secrets, extra: options.actions, logger });
 
   let store = options.store;
   let bus = options.bus;
@@ -106,6 +114,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       faqDir: config.faqDir,
       intentsDir: config.intentsDir,
       watch: config.watchCorpus,
+      handlers: actions.names,
       logger,
       train: (corpus) =>
         understandingPool!.train(corpusToExamples(corpus), {
@@ -115,7 +124,10 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       onEvent: (event) => void theBus.publish(event),
     });
   } catch (err) {
+    // A start that fails (a broken FAQ) leaves nothing open: what it opened itself is closed.
     await understandingPool?.close();
+    if (!options.bus) await theBus.close();
+    if (!options.store) await theStore.close();
     throw err;
   }
 
@@ -165,6 +177,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     logger,
     knowledge,
     channels,
+    actions,
     hours: {
       isOpen: (at) => hours.isOpen(at),
       nextOpening: (at) => hours.nextOpening(at),
@@ -277,6 +290,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     desk,
     hours,
     channels,
+    actions,
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {

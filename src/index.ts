@@ -32,8 +32,8 @@ export {
 export { channelValues, type ChannelValues } from './channels/values.js';
 
 // ── custom actions ──
-// LEAD: when src/actions/ lands (branch actions), export its public helper here:
-// export { defineAction, type ActionDefinition } from './actions/index.js';
+export { defineAction, httpAction } from './actions/index.js';
+export type { Action, ActionContext, ActionInput, ActionOutcome, ActionResult, ActionRequestBody, HttpActionSpec } from './actions/index.js';
 
 // ── conversation tests ──
 export {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClassifier, trainUnderstander } from '../classifier/index.js';
 import { faqLabel, type Corpus } from '../core/corpus.js';
-import { CorpusError, type CorpusProblem } from '../core/errors.js';
+import { ConfigError, CorpusError, type CorpusProblem } from '../core/errors.js';
+import { loadActions } from '../actions/index.js';
 import type { Clock, Store, TrainingExample } from '../core/ports.js';
 import type { FaqSuggestion, Language } from '../core/types.js';
 import { corpusToExamples, inspectCorpus, type CorpusInspection, type SourcePosition } from '../corpus/load.js';
@@ -182,7 +183,7 @@ export async function runFaqLint(argv: string[], io: FaqIo, env: Record<string, 
     return 2;
   }
   if (values.help) {
-    io.stdout.write('usage: sportello faq lint [--folds N] [--threshold 0.5] [--no-cross-validation] [--strict]\n  FAQ_DIR (default faq) and INTENTS_DIR (default intents) say where the corpus is.\n');
+    io.stdout.write('usage: sportello faq lint [--folds N] [--threshold 0.5] [--no-cross-validation] [--strict]\n  FAQ_DIR (default faq) and INTENTS_DIR (default intents) say where the corpus is;\n  ACTIONS_DIR (default actions) holds the custom actions FAQ entries name with handler:.\n');
     return 0;
   }
   const folds = values.folds === undefined ? 4 : Number(values.folds);
@@ -197,7 +198,17 @@ export async function runFaqLint(argv: string[], io: FaqIo, env: Record<string, 
   }
   const faqDir = env.FAQ_DIR || 'faq';
   const intentsDir = env.INTENTS_DIR || 'intents';
-  const inspection = await inspectCorpus({ faqDir, intentsDir });
+  // The custom actions an entry's `handler` may name: those of the actions folder.
+  let handlers: ReadonlySet<string> | undefined;
+  let actionProblems: readonly string[] = [];
+  try {
+    handlers = (await loadActions(env.ACTIONS_DIR || 'actions')).names;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    actionProblems = err.problems;
+  }
+  const inspection = await inspectCorpus({ faqDir, intentsDir, handlers });
+  for (const p of actionProblems) io.stdout.write(`${p}\n`);
   for (const p of inspection.problems) io.stdout.write(`${formatProblem(p)}\n`);
   const { corpus } = inspection;
   const warnings = [...findRepeatedQuestions(corpus, inspection), ...findAnswersTooLong(corpus, inspection)];
@@ -206,7 +217,7 @@ export async function runFaqLint(argv: string[], io: FaqIo, env: Record<string, 
     warnings.push(...(await findUnlinkedTwins(corpus, inspection)));
   }
   for (const w of warnings) io.stdout.write(`${formatProblem(w)}\n`);
-  const errors = inspection.problems.length;
+  const errors = inspection.problems.length + actionProblems.length;
   io.stdout.write(
     `${corpus.faq.length} FAQ entr${corpus.faq.length === 1 ? 'y' : 'ies'}, ${corpus.intents.length} intent${corpus.intents.length === 1 ? '' : 's'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}\n`,
   );

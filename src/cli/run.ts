@@ -179,7 +179,7 @@ async function chat(args: string[], io: Io): Promise<number> {
       lastOptions = last?.kind === 'quick_replies' ? last.options.map((o) => o.payload) : [];
       for (const reply of printed.splice(0)) io.stdout.write(`${reply}\n`);
       if (explain) {
-        const what = [outcome.action, outcome.reason ?? outcome.faqId ?? outcome.intent, outcome.confidence?.toFixed(2), outcome.language].filter(Boolean).join(' ');
+        const what = [outcome.action, outcome.reason ?? outcome.faqId ?? outcome.intent, outcome.confidence?.toFixed(2), outcome.language, outcome.handler && `handler ${outcome.handler}`].filter(Boolean).join(' ');
         io.stdout.write(`[${what}]\n`);
       }
       if (interactive) io.stdout.write('> ');

@@ -157,6 +157,13 @@ export const envSchema = z.object({
       return z.NEVER;
     }
   }).optional(),
+
+  ACTIONS_DIR: z.string().min(1).default('actions'),
+  ACTIONS_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}(\s+whsec_[A-Za-z0-9+/]{16,}={0,2})*$/, 'one or more whsec_<base64> secrets separated by spaces')
+    .transform((v) => v.split(/\s+/))
+    .optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -206,6 +213,8 @@ export interface Config {
   webhooks: Subscriptions;
   /** The proxies whose X-Forwarded-For is believed (undefined: none; the socket's peer is the client). */
   trustProxy: TrustProxy;
+  /** Custom actions: the folder they are loaded from, and the secrets HTTP actions are signed with (several during a rotation). */
+  actions: { dir: string; secrets: string[] };
   /**
    * The settings of each channel the environment turns on, by channel name (a channel that is
    * off is absent). Each channel's definition reads its variables and hands these to its factory.
@@ -228,7 +237,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const report = (issues: readonly { path: readonly PropertyKey[]; message: string }[], values: Record<string, unknown>) => {
     for (const issue of issues) {
       const name = String(issue.path[0] ?? '?');
-      problems.push(`${name}: ${issue.message} (got ${JSON.stringify(values[name])})`);
+      // A secret's value is not repeated in the message (it ends up in terminals and logs).
+      const got = /SECRET|PASSWORD|TOKEN/i.test(name) ? 'a value that is not shown' : JSON.stringify(values[name]);
+      problems.push(`${name}: ${issue.message} (got ${got})`);
     }
   };
   const cleaned = given(envSchema.shape);
@@ -304,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionSecret: e.SESSION_SECRET,
     webhooks,
     trustProxy: e.TRUST_PROXY,
+    actions: { dir: e.ACTIONS_DIR, secrets: e.ACTIONS_SECRET ?? [] },
     channels,
   };
   return deepFreeze(config);

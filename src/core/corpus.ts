@@ -33,6 +33,11 @@ export interface FaqEntry {
    * fills the request only if it carries one of these. Absent: any identifying data fills it.
    */
   asks_for?: DataKind[];
+  /**
+   * A custom action answers instead of the fixed answer (src/actions/, docs/extending.md): with
+   * `private: true`, once the customer has given the data in private; otherwise wherever asked.
+   */
+  handler?: string;
   tags: string[];
   source?: { kind: 'learned'; case?: string; approved_by?: string; at?: string };
   /** Id of the entry giving the same answer in the other language (its twin), when linked. */

@@ -16,9 +16,11 @@ import type {
   Language,
   Operator,
   OutboxItem,
+  QuickReplyOption,
   StoredMessage,
   Visibility,
 } from './types.js';
+import type { DataKind } from './corpus.js';
 import type { DomainEvent } from './events.js';
 import type { ConversationState } from './state.js';
 
@@ -219,6 +221,41 @@ export interface Understander {
    * spend its time on understanding.
    */
   understandAsync?(text: string, context?: { previousLanguage?: Language }): Promise<Understanding>;
+}
+
+// ───────────────────────────── custom actions ─────────────────────────────
+//
+// An FAQ entry may name a handler (`handler: order-status`): a custom action written by the
+// brand, as a module (`defineAction`) or an HTTP endpoint of theirs (src/actions/). The pipeline
+// calls it outside the conversation's lock and plans the turn again with its outcome.
+
+/** What a custom action is given: never more than the conversation may use where it runs. */
+export interface ActionInput {
+  /** The action's name: the entry's `handler`. */
+  handler: string;
+  /** The FAQ entry that named it. */
+  faq: string;
+  language: Language;
+  channel: ChannelName;
+  visibility: Visibility;
+  /**
+   * The data the customer gave for the entry's request (`asks_for`), by kind, as written (the
+   * first of each kind). Only in private, for `private: true` entries; empty otherwise.
+   */
+  data: Partial<Record<DataKind, string>>;
+}
+
+/** How a custom action's call ended, checked: a reply, a request for a person, or a failure. */
+export type ActionOutcome =
+  | { kind: 'reply'; text: string; quickReplies: QuickReplyOption[] }
+  | { kind: 'handoff'; reason?: string }
+  | { kind: 'failed'; error: string };
+
+/** Calls custom actions by name, with their timeouts. It never throws: a failure is an outcome. */
+export interface ActionRunner {
+  /** The names of the actions it can call (an FAQ entry may name only these). */
+  readonly names: ReadonlySet<string>;
+  call(input: ActionInput): Promise<ActionOutcome>;
 }
 
 // ───────────────────────────── storage ─────────────────────────────

@@ -162,6 +162,10 @@ export const ESCALATION_REASONS = [
   'private_case',
   'faq_escalate',
   'policy',
+  /** A custom action (an FAQ entry's `handler`) asked for a person. */
+  'handler',
+  /** A custom action failed, timed out or answered something that is not a reply: a person takes over. */
+  'handler_failed',
 ] as const;
 export type EscalationReason = (typeof ESCALATION_REASONS)[number];
 

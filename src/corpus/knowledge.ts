@@ -29,6 +29,8 @@ export interface LiveKnowledge extends KnowledgeSource {
 export interface KnowledgeSourceOptions {
   faqDir: string;
   intentsDir: string;
+  /** The custom actions an entry's `handler` may name (checked at every load); absent: not checked. */
+  handlers?: ReadonlySet<string>;
   /** Trains the understanding of one corpus (the classifier's `trainUnderstander`). */
   train: (corpus: Corpus) => Promise<Understander>;
   /** Reload when a file under the folders changes. */

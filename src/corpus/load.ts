@@ -18,6 +18,11 @@ import { faqEntrySchema, faqFileSchema, intentFileSchema, intentSchema, LOCALES 
 export interface CorpusLocation {
   faqDir: string;
   intentsDir: string;
+  /**
+   * The custom actions an entry's `handler` may name (the actions loaded at start): an unknown
+   * name is a problem. Absent: names are not checked (the conversation-test runner checks its own).
+   */
+  handlers?: ReadonlySet<string>;
 }
 
 /** Options of `inspectCorpus`. */
@@ -138,7 +143,7 @@ function levenshtein(a: string, b: string): number {
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   faqFile: ['locale', 'entries'],
-  faqEntry: ['id', 'locale', 'questions', 'answer', 'answer_short', 'private', 'escalate', 'asks_for', 'tags', 'source'],
+  faqEntry: ['id', 'locale', 'questions', 'answer', 'answer_short', 'private', 'escalate', 'asks_for', 'handler', 'tags', 'source', 'same_as'],
   source: ['kind', 'case', 'approved_by', 'at'],
   intentFile: ['locale', 'intents'],
   intent: ['name', 'locale', 'action', 'examples', 'answer'],
@@ -164,7 +169,7 @@ function didYouMean(key: string, known: readonly string[]): string {
 }
 
 /** Finds the key of `key` in the map at `parentKeys` (for unknown keys), else the map itself. */
-function locateKey(doc: Document.Parsed, lineCounter: LineCounter, parentKeys: readonly PathKey[], key: string): { line: number; col: number } {
+export function locateKey(doc: Document.Parsed, lineCounter: LineCounter, parentKeys: readonly PathKey[], key: string): { line: number; col: number } {
   const parent = parentKeys.length === 0 ? doc.contents : doc.getIn(parentKeys, true);
   if (isMap(parent)) {
     const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
@@ -360,6 +365,17 @@ export async function inspectCorpus(options: InspectOptions): Promise<CorpusInsp
     else if (!twin) problems.push({ ...at(), message: `same_as: no entry with id "${entry.same_as}"` });
     else if (twin.locale === entry.locale) {
       problems.push({ ...at(), message: `same_as: "${entry.same_as}" is in the same language (${entry.locale}); same_as links an entry to its translation` });
+    }
+  }
+
+  // `handler` names a custom action: it must be one that was loaded.
+  if (options.handlers) {
+    const known = [...options.handlers].sort();
+    for (const entry of faq) {
+      if (entry.handler === undefined || options.handlers.has(entry.handler)) continue;
+      const where = entryFile.get(entry.id)!;
+      const have = known.length > 0 ? `actions: ${known.join(', ')}` : 'no actions are loaded: see ACTIONS_DIR';
+      problems.push({ ...positionIn(where.file, ['entries', where.index, 'handler']), message: `handler: no action named "${entry.handler}" (${have})` });
     }
   }
 

@@ -42,10 +42,16 @@ export const faqEntrySchema = z.strictObject({
     .array(z.enum(DATA_KINDS, { error: `asks_for lists kinds of data: ${DATA_KINDS.join(', ')}` }), { error: 'asks_for must be a list' })
     .min(1, { error: 'asks_for needs at least one kind of data (or leave it out)' })
     .optional(),
+  /** A custom action answers this entry (docs/formats.md, docs/extending.md). */
+  handler: text('handler').regex(KEBAB_CASE, { error: 'handler must be the name of an action (kebab-case, e.g. order-status)' }).optional(),
   tags: z.array(text('a tag'), { error: 'tags must be a list' }).default([]),
   source: sourceSchema.optional(),
   /** Id of the entry that gives the same answer in the other language (docs/formats.md). */
   same_as: text('same_as').regex(KEBAB_CASE, { error: 'same_as must be the id of another entry (kebab-case)' }).optional(),
+}).superRefine((entry, ctx) => {
+  if (entry.handler !== undefined && entry.escalate) {
+    ctx.addIssue({ code: 'custom', path: ['handler'], message: 'handler and escalate: true do not go together: the action hands the customer to a person itself when it must' });
+  }
 });
 
 /**

@@ -20,6 +20,8 @@ export const REASON_PRIORITY: Readonly<Record<EscalationReason, number>> = {
   human_request: 2,
   private_case: 2,
   policy: 2,
+  handler: 2,
+  handler_failed: 2,
   faq_escalate: 3,
   low_confidence: 3,
 };

@@ -18,6 +18,8 @@ export type Decision =
   | { action: 'privacy_warning' }
   | { action: 'escalate'; reason: EscalationReason }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
+  /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
+  | { action: 'handler'; entry: FaqEntry & { handler: string } }
   | { action: 'dm_prompt'; entry?: FaqEntry; intent?: IntentDef }
   | { action: 'clarify'; guesses: LabelScore[] }
   | { action: 'greet'; intent: IntentDef; again: boolean }
@@ -36,9 +38,10 @@ export interface DecisionInput {
   missStreak: number;
   /**
    * The bot asked this customer for their data and is waiting for it (a private FAQ answer, a DM
-   * prompt): `filled` when this message carries what was asked for.
+   * prompt): `filled` when this message carries what was asked for; `entry` the FAQ entry that
+   * asked, when known.
    */
-  dataRequest?: { filled: boolean };
+  dataRequest?: { filled: boolean; entry?: FaqEntry };
   /** The kinds of identifying data this message carries (order number, customer code, email…). */
   carries: readonly DataKind[];
   /** Waiting in the queue: the customer was last told where they stand long enough ago to be told again. */
@@ -53,6 +56,10 @@ export interface DecisionInput {
 /** True when `carries` holds one of the kinds asked for (any identifying data when nothing specific was asked). */
 export function fills(carries: readonly DataKind[], asks: readonly DataKind[] | undefined): boolean {
   return asks === undefined || asks.length === 0 ? carries.length > 0 : carries.some((k) => asks.includes(k));
+}
+
+function hasHandler(entry: FaqEntry): entry is FaqEntry & { handler: string } {
+  return entry.handler !== undefined;
 }
 
 /** The decision table. Order matters: the first row that applies wins. */
@@ -86,16 +93,24 @@ export function decide(input: DecisionInput): Decision {
   const reason = escalation();
   if (reason) return { action: 'escalate', reason };
 
-  // 4. The data the bot asked for arrived in private: the case goes to a person, who has it.
-  // Anything else is a new message (the request stays open for a while).
-  if (visibility === 'private' && input.dataRequest?.filled) return { action: 'escalate', reason: 'private_case' };
+  // 4. The data the bot asked for arrived in private: the entry's custom action answers with it,
+  // else the case goes to a person, who has it. Anything else is a new message (the request stays
+  // open for a while).
+  if (visibility === 'private' && input.dataRequest?.filled) {
+    const asked = input.dataRequest.entry;
+    return asked && hasHandler(asked) ? { action: 'handler', entry: asked } : { action: 'escalate', reason: 'private_case' };
+  }
 
   // 5. Understood: answer, move to private, or small talk.
   if (confident && top.entry) {
     const entry = top.entry;
     if (entry.private && visibility === 'public') return { action: 'dm_prompt', entry };
     // Asked in private together with the data it needs: no need to ask again.
-    if (entry.private && fills(input.carries, entry.asks_for)) return { action: 'escalate', reason: 'private_case' };
+    if (entry.private && fills(input.carries, entry.asks_for)) {
+      return hasHandler(entry) ? { action: 'handler', entry } : { action: 'escalate', reason: 'private_case' };
+    }
+    // A custom action answers a public entry wherever it is asked (a private one asks for the data first).
+    if (!entry.private && hasHandler(entry)) return { action: 'handler', entry };
     if (entry.escalate) return { action: 'answer', entry, thenEscalate: 'faq_escalate' };
     return { action: 'answer', entry };
   }

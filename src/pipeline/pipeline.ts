@@ -9,14 +9,14 @@
 import type { KnowledgeSource } from '../core/corpus.js';
 import type { EventBus } from '../core/events.js';
 import { AlreadyProcessedError, PipelineError } from '../core/errors.js';
-import type { ChannelAdapter, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
+import type { ActionOutcome, ActionRunner, ChannelAdapter, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
 import type { Conversation, Customer, EscalationReason, InboundMessage, Language, OutboxItem } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
 import { createConversationWriter } from './conversation-writer.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Decision } from './decide.js';
 import type { ReplySender } from './outbox-sender.js';
-import { isLabel, labelText, planTurn, privateKey, type TurnInput, type TurnPlanDeps } from './turn-plan.js';
+import { actionKey, isLabel, labelText, planTurn, privateKey, type TurnInput, type TurnPlan, type TurnPlanDeps } from './turn-plan.js';
 
 /** Tries of a failed message in this process before it waits for the next start (about 6 minutes in all). */
 const MAX_RETRIES = 10;
@@ -31,6 +31,8 @@ export interface PipelineDeps extends TurnPlanDeps {
   logger: Logger;
   knowledge: KnowledgeSource;
   channels: ReadonlyMap<string, ChannelAdapter>;
+  /** The custom actions FAQ entries name (`handler`), called outside the conversation's lock. */
+  actions: ActionRunner;
   /**
    * The sender, told of every turn's replies: those the store leased to the turn in its commit
    * (when the sender has room) it sends at once; the others it claims itself.
@@ -49,6 +51,8 @@ export interface TurnOutcome {
   action: Decision['action'] | 'duplicate';
   reason?: EscalationReason;
   faqId?: string;
+  /** The custom action whose outcome the turn used. */
+  handler?: string;
   intent?: string;
   confidence?: number;
   language?: Language;
@@ -76,6 +80,11 @@ export function conversationKey(msg: Pick<InboundMessage, 'channel' | 'visibilit
     ? `${msg.channel}:public:${msg.threadId ?? msg.id}`
     : `${msg.channel}:private:${msg.customer.platformId}`;
 }
+
+/** Custom actions one turn may call before its remaining calls count as failed (the conversation kept changing). */
+const MAX_ACTION_CALLS = 3;
+/** Plans of one turn before it gives up (the message stays pending and is recovered later). */
+const MAX_ACTION_ROUNDS = 6;
 
 /** Creates the pipeline. */
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -187,15 +196,30 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     // Load (or create) the customer, the conversation and its case: one store call. A public
     // message may open the customer's private conversation: it is read here too.
-    const plan = await writer.change(
-      {
-        key,
-        customerId: `${msg.channel}:${msg.customer.platformId}`,
-        ...(msg.linkTo ? { linkedCustomerId: `${msg.channel}:${msg.linkTo.customerPlatformId}` } : {}),
-        ...(msg.visibility === 'public' ? { otherKeys: [privateKey(msg)] } : {}),
-      },
-      (context) => planTurn(deps, input, context),
-    );
+    const query = {
+      key,
+      customerId: `${msg.channel}:${msg.customer.platformId}`,
+      ...(msg.linkTo ? { linkedCustomerId: `${msg.channel}:${msg.linkTo.customerPlatformId}` } : {}),
+      ...(msg.visibility === 'public' ? { otherKeys: [privateKey(msg)] } : {}),
+    };
+    // A turn that needs a custom action writes nothing and hands back the call: the action runs
+    // here, outside the conversation's lock (a slow endpoint holds up no other writer), and the
+    // turn is planned again, on what is stored by then, with the outcome. If the conversation
+    // changed meanwhile (an operator took it), the new plan decides on that and may not use it.
+    const handled = new Map<string, ActionOutcome>();
+    let plan: TurnPlan | undefined;
+    for (let round = 1; !plan; round += 1) {
+      const step = await writer.change(query, (context) => planTurn(deps, { ...input, handled }, context));
+      if (!('call' in step)) {
+        plan = step;
+      } else if (round > MAX_ACTION_ROUNDS) {
+        throw new PipelineError('the conversation kept changing while its custom actions ran', { channel: msg.channel, messageId: msg.id });
+      } else {
+        const outcome: ActionOutcome =
+          handled.size < MAX_ACTION_CALLS ? await deps.actions.call(step.call) : { kind: 'failed', error: 'the conversation kept changing while its action ran' };
+        handled.set(actionKey(step.call), outcome);
+      }
+    }
     const { decision, escalation, top, language, conversation, replies } = plan;
     if (plan.flagged && adapter.hideMessage) {
       // Hide the post where the platform allows (Facebook comments, replies on X): it stays flagged for operators.
@@ -211,13 +235,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         label: top?.label,
         confidence: top ? Number(top.confidence.toFixed(3)) : undefined,
         language,
+        handler: plan.handler,
       },
       'turn handled',
     );
     return {
-      action: escalation && decision.action !== 'answer' ? 'escalate' : decision.action === 'intent_answer' ? 'answer' : decision.action,
+      action: plan.action as TurnOutcome['action'],
       reason: escalation,
-      faqId: decision.action === 'answer' ? decision.entry.id : decision.action === 'dm_prompt' ? decision.entry?.id : undefined,
+      faqId: decision.action === 'answer' || decision.action === 'handler' ? decision.entry.id : decision.action === 'dm_prompt' ? decision.entry?.id : undefined,
+      handler: plan.handler,
       intent: top?.intent?.name,
       confidence: top?.confidence,
       language,

@@ -7,7 +7,7 @@
  */
 import { DATA_KINDS, type Corpus, type DataKind, type FaqEntry, type IntentDef } from '../core/corpus.js';
 import type { DomainEvent } from '../core/events.js';
-import type { ChannelAdapter, ChannelCapabilities, PrivateReach, TurnContext, Understanding } from '../core/ports.js';
+import type { ActionInput, ActionOutcome, ChannelAdapter, ChannelCapabilities, PrivateReach, TurnContext, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
 import type {
   Case,
@@ -82,6 +82,22 @@ export interface TurnInput {
   understand(previousLanguage: Language | undefined): Promise<Understanding>;
   /** Whether the brand can write to this customer in private (asked of the channel only when needed). */
   reach(customer: Customer): Promise<PrivateReach>;
+  /**
+   * Outcomes of the custom actions called for this turn so far, by `actionKey` of their input: a
+   * plan that needs one it does not find here returns the call instead of a turn (see `planTurn`).
+   */
+  handled?: ReadonlyMap<string, ActionOutcome>;
+}
+
+/** A custom action a turn needs before it can be planned: the pipeline calls it and plans again. */
+export interface ActionCall {
+  call: ActionInput;
+}
+
+/** The identity of an action call: the same input in a new plan reuses the outcome. */
+export function actionKey(call: ActionInput): string {
+  const data = Object.entries(call.data).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([call.handler, call.faq, call.language, call.channel, call.visibility, data]);
 }
 
 /** What a planned turn did (the pipeline reports it and logs it). */
@@ -96,13 +112,20 @@ export interface TurnPlan {
   action: string;
   /** The message is public and carries private data: flagged, to be hidden where the platform allows. */
   flagged: boolean;
+  /** The custom action whose outcome the turn used (it answered, asked for a person, or failed). */
+  handler?: string;
   replies: Array<Omit<OutboxItem, 'seq'>>;
 }
 
 type ResolvedLabel = { label: string; confidence: number; entry?: FaqEntry; intent?: IntentDef };
 
-/** Plans one customer turn on the context read. */
-export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: TurnContext): Promise<Planned<TurnPlan>> {
+/**
+ * Plans one customer turn on the context read. When the decision is a custom action whose outcome
+ * `input.handled` does not hold yet, it writes nothing and returns the call: an action is I/O, so
+ * it runs outside the conversation's lock (pipeline.ts), and the turn is planned again, on what is
+ * stored then, with its outcome.
+ */
+export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: TurnContext): Promise<Planned<TurnPlan | ActionCall>> {
   const { msg, key, adapter, now, at, knowledge } = input;
   const customer = mergeCustomer(msg, context.customer, at);
   let conversation = context.conversation;
@@ -184,7 +207,10 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     understanding,
     top,
     missStreak: conversation.missStreak,
-    dataRequest: request && msg.visibility === 'private' ? { filled: fills(carries, request.asks) } : undefined,
+    dataRequest:
+      request && msg.visibility === 'private'
+        ? { filled: fills(carries, request.asks), entry: request.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === request.faqId) }
+        : undefined,
     carries,
     noticeDue: conversation.state === 'queued' && (!conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs),
     midConversation,
@@ -217,6 +243,10 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   let nextState: ConversationState = conversation.state;
   let missStreak = decision.action === 'clarify' ? conversation.missStreak + 1 : 0;
   let escalation: EscalationReason | undefined;
+  /** The custom action this turn used, with what it was given. */
+  let called: ActionInput | undefined;
+  /** Internal notes for the operators (why a custom action handed the customer over). */
+  const notes: string[] = [];
 
   switch (decision.action) {
     case 'silent':
@@ -301,6 +331,38 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       }
       break;
     }
+    case 'handler': {
+      const entry = decision.entry;
+      // The data goes only where it may be used: a private entry's action runs in private (decide).
+      const call: ActionInput = {
+        handler: entry.handler,
+        faq: entry.id,
+        language,
+        channel: msg.channel,
+        visibility: msg.visibility,
+        data: entry.private && msg.visibility === 'private' ? gatheredData(understanding, entry.asks_for) : {},
+      };
+      const outcome = input.handled?.get(actionKey(call));
+      if (!outcome) return { result: { call } };
+      called = call;
+      if (outcome.kind === 'reply') {
+        const posts = deps.fitAnswer({ ...entry, answer: outcome.text, answer_short: undefined }, caps, msg.visibility);
+        const options = outcome.quickReplies.slice(0, caps.quickReplies);
+        posts.forEach((text, i) => replyHere(i === posts.length - 1 && options.length > 0 ? { kind: 'quick_replies', text, options } : { kind: 'text', text }));
+        nextState = 'bot';
+        if (entry.private) {
+          // The request is answered; the public thread that sent the customer here is served in private.
+          conversation.dataRequest = undefined;
+          for (const s of siblings) {
+            if (s.state === 'awaiting_private') touched.set(s.id, { ...s, state: transition(s.state, 'bot'), dataRequest: undefined, updatedAt: at });
+          }
+        }
+      } else {
+        escalation = outcome.kind === 'handoff' ? 'handler' : 'handler_failed';
+        notes.push((outcome.kind === 'handoff' ? `${entry.handler}: ${outcome.reason ?? 'asked for a person'}` : `${entry.handler} failed: ${outcome.error}`).slice(0, 500));
+      }
+      break;
+    }
     case 'escalate':
       escalation = decision.reason;
       break;
@@ -309,7 +371,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   if (escalation) {
     const info = deps.queueInfo({ reason: escalation, enqueuedAt: now, vip: isVip(customer, deps.settings.rules) });
     const when = describeWait(deps, now, info, language, (await deps.queueStatus(conversation)).typicalWaitMinutes);
-    const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : escalation === 'private_case' ? 'privateCase' : 'escalateOpen';
+    // The customer gave their data (to the bot, or to a custom action that could not answer): a colleague checks it.
+    const gaveData = escalation === 'private_case' || (called !== undefined && Object.keys(called.data).length > 0);
+    const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : gaveData ? 'privateCase' : 'escalateOpen';
     const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
     replyHere({ kind: 'text', text });
     nextState = 'queued';
@@ -359,9 +423,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   }
   for (const c of touched.values()) if (!kase.conversationIds.includes(c.id)) kase = { ...kase, conversationIds: [...kase.conversationIds, c.id] };
 
-  const action = decision.action === 'intent_answer' ? 'answer' : decision.action;
-  inbound.action = escalation && action !== 'answer' ? 'escalate' : action;
-  if (decision.action === 'answer') inbound.faqId = decision.entry.id;
+  const action = decision.action === 'intent_answer' || decision.action === 'handler' ? 'answer' : decision.action;
+  inbound.action = escalation && (action !== 'answer' || decision.action === 'handler') ? 'escalate' : action;
+  if (decision.action === 'answer' || decision.action === 'handler') inbound.faqId = decision.entry.id;
   const outgoing: StoredMessage[] = replies.map((r) => ({
     id: r.id,
     conversationId: r.conversationId,
@@ -373,6 +437,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     at,
     action: inbound.action,
   }));
+  for (const text of notes) {
+    outgoing.push({ id: newId('note'), conversationId: conversation.id, caseId: kase.id, direction: 'note', author: { kind: 'bot' }, text, visibility: 'private', at });
+  }
 
 
   return {
@@ -385,7 +452,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       outbox: replies,
       events,
     },
-    result: { decision, escalation, top, language, conversation, action: inbound.action, replies, flagged },
+    result: { decision, escalation, top, language, conversation, action: inbound.action, replies, flagged, handler: called?.handler },
   };
 }
 
@@ -443,6 +510,18 @@ export function privateKey(msg: Pick<InboundMessage, 'channel' | 'customer'>): s
 /** A request's end when it has none of its own (a DM prompt waits for the customer to come to private). */
 const FOREVER = '9999-12-31T23:59:59.999Z';
 
+/** The data a message gives for a request: the first value of each kind asked for (any identifying kind when none is named). */
+function gatheredData(understanding: Pick<Understanding, 'entities'>, asks: readonly DataKind[] | undefined): Partial<Record<DataKind, string>> {
+  const data: Partial<Record<DataKind, string>> = {};
+  for (const e of understanding.entities) {
+    if (!e.private || !(DATA_KINDS as readonly string[]).includes(e.kind)) continue;
+    const kind = e.kind as DataKind;
+    if (asks && asks.length > 0 && !asks.includes(kind)) continue;
+    data[kind] ??= e.value;
+  }
+  return data;
+}
+
 /** The kinds of identifying data a message carries (private entities: order numbers, codes, emails…). */
 export function identifyingKinds(understanding: Pick<Understanding, 'entities'>): DataKind[] {
   const kinds = new Set<DataKind>();
@@ -455,7 +534,7 @@ export function identifyingKinds(understanding: Pick<Understanding, 'entities'>)
  * private conversation left `awaiting_private`, or the public thread's DM prompt that sent the
  * customer here.
  */
-function openRequest(conversation: Conversation, siblings: readonly Conversation[], now: Date): { asks?: DataKind[] } | undefined {
+function openRequest(conversation: Conversation, siblings: readonly Conversation[], now: Date): { asks?: DataKind[]; faqId?: string } | undefined {
   const live = (r: Conversation['dataRequest']) => r !== undefined && new Date(r.until).getTime() > now.getTime();
   if (live(conversation.dataRequest)) return conversation.dataRequest;
   if (conversation.visibility === 'private' && conversation.state === 'awaiting_private') return {};

@@ -20,6 +20,7 @@ import { ESCALATION_REASONS, type Conversation, type Operator, type OutboxItem }
 import { createRecordingChannel } from '../channels/console/index.js';
 import { CHANNELS, channelDefinition } from '../channels/catalog.js';
 import { createSilentLogger } from '../util/logger.js';
+import { defineAction, loadActions, type Action } from '../actions/index.js';
 
 const ACTIONS = ['answer', 'clarify', 'dm_prompt', 'privacy_warning', 'escalate', 'silent', 'queue_notice', 'greet', 'thank', 'none'] as const;
 
@@ -35,8 +36,30 @@ const expectSchema = z
     state: z.enum(CONVERSATION_STATES).optional(),
     /** The priority of the conversation's place in the queue (1 = most urgent). */
     priority: z.number().int().min(1).optional(),
+    /** The custom action whose outcome the turn used (its reply, its handoff, or its failure). */
+    handler: z.string().optional(),
   })
   .strict();
+
+/** A stand-in for a custom action, by name: what it answers. */
+const handlerStubSchema = z.union([
+  z.object({ reply: z.string().min(1), quick_replies: z.array(z.string().min(1)).optional() }).strict(),
+  z.object({ handoff: z.literal(true), reason: z.string().min(1).optional() }).strict(),
+  z.object({ fail: z.literal(true) }).strict(),
+]);
+type HandlerStub = z.infer<typeof handlerStubSchema>;
+
+/** A stub as an action: the real pipeline calls it as it would the brand's. */
+function stubAction(name: string, stub: HandlerStub): Action {
+  return defineAction({
+    name,
+    handle() {
+      if ('fail' in stub) throw new Error('the stub fails, as the test asks');
+      if ('handoff' in stub) return { handoff: true, reason: stub.reason };
+      return { reply: stub.reply, quickReplies: stub.quick_replies };
+    },
+  });
+}
 
 const turnSchema = z.union([
   z.object({ say: z.string(), visibility: z.enum(['public', 'private']).optional(), expect: expectSchema.extend({ action: z.enum(ACTIONS) }) }).strict(),
@@ -74,6 +97,8 @@ export const conversationTestSchema = z
       })
       .default({ id: 'customer-1' }),
     clock: z.union([z.string(), z.date()]).optional(),
+    /** Custom actions stubbed by name (they replace the project's actions of that name). */
+    handlers: z.record(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a handler name is kebab-case'), handlerStubSchema).optional(),
     settings: z
       .object({
         timezone: z.string().optional(),
@@ -168,7 +193,11 @@ export async function runConversationTests(
   const env = Object.fromEntries(
     Object.entries(options.env ?? process.env).filter(([k]) => !channelVariables.has(k) && k !== 'DATABASE_URL' && k !== 'PORT'),
   );
-  const baseConfig: Config = { ...loadConfig({ ...env, FAQ_WATCH: 'false', LOG_LEVEL: 'silent' }), channels: {} };
+  const loaded = loadConfig({ ...env, FAQ_WATCH: 'false', LOG_LEVEL: 'silent' });
+  const baseConfig: Config = { ...loaded, actions: { ...loaded.actions, dir: resolve(root, loaded.actions.dir) }, channels: {} };
+  // The project's custom actions (a test's `handlers` stub some of them, or others).
+  const projectActions = loadActions(baseConfig.actions.dir);
+  projectActions.catch(() => undefined);
 
   const fail = (file: string, turn: number, message: string, failures: TestFailure[], at?: { line: number; column: number }) => {
     const failure: TestFailure = { file: relative(root, file) || file, turn, message, ...at };
@@ -237,6 +266,13 @@ export async function runConversationTests(
     const dataDir = mkdtempSync(join(tmpdir(), 'sportello-test-'));
     try {
       const knowledge = await knowledgeCache.get(cacheKey)!;
+      // Each handler an entry names must be stubbed here or be one of the project's actions.
+      const stubs = Object.entries(test.handlers ?? {}).map(([name, stub]) => stubAction(name, stub));
+      const available = new Set([...stubs.map((a) => a.name), ...(await projectActions).names]);
+      const missing = [...new Set(knowledge.current().corpus.faq.flatMap((e) => (e.handler && !available.has(e.handler) ? [e.handler] : [])))];
+      if (missing.length > 0) {
+        throw new Error(`the FAQ names handler${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: stub ${missing.length > 1 ? 'them' : 'it'} (handlers: {${missing[0]}: {reply: "…"}}) or add ${missing.length > 1 ? 'those actions' : 'that action'} to ${relative(root, baseConfig.actions.dir) || '.'}/`);
+      }
       const s = test.settings ?? {};
       const config: Config = {
         ...baseConfig,
@@ -262,7 +298,7 @@ export async function runConversationTests(
       const definition = channelDefinition(test.channel)!;
       const channel = createRecordingChannel(test.channel, definition.capabilities);
       definition.conversationTests?.apply?.(channelCustomer(test), channel);
-      const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [channel], knowledge });
+      const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [channel], knowledge, actions: stubs });
       const operator: Operator = {
         id: 'op-test',
         name: 'Operatore Test',
@@ -282,7 +318,7 @@ export async function runConversationTests(
             clock.advance(parseDuration(turn.wait));
             continue;
           }
-          let outcome: { action?: string; reason?: string; faqId?: string; intent?: string } = {};
+          let outcome: { action?: string; reason?: string; faqId?: string; intent?: string; handler?: string } = {};
           try {
             if ('say' in turn) {
               messageNo += 1;
@@ -328,6 +364,7 @@ export async function runConversationTests(
           if (expect.action) check(outcome.action === expect.action, `expected action ${expect.action}, got ${outcome.action ?? 'none'}${outcome.reason ? ` (${outcome.reason})` : ''}${outcome.faqId ? ` [${outcome.faqId}]` : ''}; replied ${shown}`);
           if (expect.faq) check(outcome.faqId === expect.faq, `expected FAQ ${expect.faq}, got ${outcome.faqId ?? 'none'}`);
           if (expect.intent) check(outcome.intent === expect.intent, `expected intent ${expect.intent}, got ${outcome.intent ?? 'none'}`);
+          if (expect.handler) check(outcome.handler === expect.handler, `expected handler ${expect.handler}, got ${outcome.handler ?? 'none'}`);
           if (expect.reason) check(outcome.reason === expect.reason, `expected reason ${expect.reason}, got ${outcome.reason ?? 'none'}`);
           if (expect.visibility) check(sent.some((i) => i.visibility === expect.visibility), `expected a ${expect.visibility} reply, got ${sent.map((i) => i.visibility).join(', ') || 'no reply'}`);
           if (expect.reply_matches) {

@@ -106,6 +106,28 @@ entries:
     corpus = tempCorpus({});
   });
 
+  it('reports a handler that no action of ACTIONS_DIR provides, and a broken action file, as errors', async () => {
+    corpus = tempCorpus({
+      'faq/a.yaml': 'locale: en\nentries:\n  - id: order-status\n    private: true\n    handler: order-status\n    questions: [where is my order?]\n    answer: Send me your order number.\n  - id: stock\n    handler: stock-check\n    questions: [is it in stock?]\n    answer: I can check.\n  - id: loud\n    handler: stock-check\n    escalate: true\n    questions: [help now]\n    answer: ok\n',
+      'intents/en.yaml': 'locale: en\nintents:\n  - name: greeting\n    action: greet\n    examples: [hi]\n',
+      'actions/stock.mjs': "export default { name: 'stock-check', handle: () => ({ reply: 'yes' }) };\n",
+    });
+    const t = io();
+    const env = { FAQ_DIR: corpus.faqDir, INTENTS_DIR: corpus.intentsDir, ACTIONS_DIR: join(corpus.root, 'actions') };
+    expect(await runFaqLint(['--no-cross-validation'], t.io, env)).toBe(1);
+    const lines = t.out().trim().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(/faq\/a\.yaml:5:14: handler: no action named "order-status" \(actions: stock-check\)$/),
+      expect.stringMatching(/faq\/a\.yaml:13:14: entries\[2\]\.handler: handler and escalate: true do not go together/),
+      expect.stringMatching(/: 2 errors, 0 warnings$/),
+    ]);
+
+    corpus.write('actions/broken.mjs', 'export const nothing = 1;\n');
+    const again = io();
+    expect(await runFaqLint(['--no-cross-validation'], again.io, env)).toBe(1);
+    expect(again.out()).toMatch(/actions\/broken\.mjs: exports no action/);
+  });
+
   it('rejects a bad option with a usage error', async () => {
     corpus = tempCorpus({});
     const t = io();

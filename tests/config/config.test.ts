@@ -20,6 +20,16 @@ describe('loadConfig', () => {
     expect(config.handoff.timezone).toBe('Europe/Rome');
   });
 
+  it('reads the actions folder and the whsec_ secrets of HTTP actions, several during a rotation; a wrong secret is named, not shown', () => {
+    expect(loadConfig({}).actions).toEqual({ dir: 'actions', secrets: [] });
+    const a = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const b = 'whsec_c2VjcmV0LXRoYXQtaXMtbG9uZy1lbm91Z2g=';
+    expect(loadConfig({ ACTIONS_DIR: 'brand/actions', ACTIONS_SECRET: `${a}  ${b}` }).actions).toEqual({ dir: 'brand/actions', secrets: [a, b] });
+    const found = problems({ ACTIONS_SECRET: 'my-plain-password' });
+    expect(found).toEqual([expect.stringMatching(/^ACTIONS_SECRET: one or more whsec_<base64> secrets separated by spaces \(got a value that is not shown\)$/)]);
+    expect(found.join('')).not.toContain('my-plain-password');
+  });
+
   it('returns a frozen configuration', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

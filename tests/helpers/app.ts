@@ -14,6 +14,7 @@ import type { InboundMessage } from '../../src/core/types.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../../src/corpus/knowledge.js';
 import { corpusToExamples } from '../../src/corpus/load.js';
 import { trainUnderstander } from '../../src/classifier/index.js';
+import type { Action } from '../../src/actions/index.js';
 
 export const ROOT = resolve(import.meta.dirname ?? '.', '../..');
 
@@ -82,7 +83,7 @@ export async function startTestApp(
   env: Record<string, string> = {},
   start = '2026-11-24T10:00:00+01:00',
   adapt: (channel: RecordingChannel) => ChannelAdapter = (channel) => channel,
-  options: { outboxPollMs?: number; typingDelayMs?: number } = {},
+  options: { outboxPollMs?: number; typingDelayMs?: number; actions?: Action[] } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'sportello-app-'));
   const config = loadConfig({
@@ -98,7 +99,7 @@ export async function startTestApp(
   const clock = createFakeClock(start);
   const channel = createRecordingChannel('chat', privateChatCapabilities);
   const knowledge = env.FAQ_DIR || env.INTENTS_DIR ? undefined : await projectKnowledge();
-  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [adapt(channel)], outboxPollMs: options.outboxPollMs ?? 50, knowledge, typingDelayMs: options.typingDelayMs });
+  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [adapt(channel)], outboxPollMs: options.outboxPollMs ?? 50, knowledge, typingDelayMs: options.typingDelayMs, actions: options.actions });
   return {
     app,
     clock,

@@ -47,6 +47,27 @@ describe('the decision table', () => {
     expect(decide(input())).toMatchObject({ action: 'answer', entry: { id: 'orari' } });
   });
 
+  it('hands an entry with a handler to its custom action only where its data may be used', () => {
+    const orders = entry('stato-ordine', { private: true, asks_for: ['order_number'], handler: 'order-status' });
+    const top = { label: 'faq:stato-ordine', confidence: 0.9, entry: orders };
+    const order: Entity = { kind: 'order_number', value: 'BR-1234567', start: 0, end: 10, private: true };
+    // In public: a move to private (with the data posted: a warning), never the action.
+    expect(decide(input({ top }))).toMatchObject({ action: 'dm_prompt' });
+    expect(decide(input({ top, understanding: understanding({ entities: [order] }), carries: ['order_number'] }))).toEqual({ action: 'privacy_warning' });
+    // In private: without the data the answer asks for it; with it, the action answers.
+    expect(decide(input({ top, visibility: 'private' }))).toMatchObject({ action: 'answer' });
+    expect(decide(input({ top, visibility: 'private', carries: ['order_number'] }))).toEqual({ action: 'handler', entry: orders });
+    // A later message filling the request the entry made: the action, not a person.
+    const later = { top: undefined, visibility: 'private' as const, carries: ['order_number' as const] };
+    expect(decide(input({ ...later, dataRequest: { filled: true, entry: orders } }))).toEqual({ action: 'handler', entry: orders });
+    expect(decide(input({ ...later, dataRequest: { filled: true, entry: entry('reso', { private: true }) } }))).toEqual({ action: 'escalate', reason: 'private_case' });
+    expect(decide(input({ ...later, dataRequest: { filled: true } }))).toEqual({ action: 'escalate', reason: 'private_case' });
+    // A public entry's action runs wherever it is asked; a request for a person still wins.
+    const stock = entry('disponibilita', { handler: 'stock-check' });
+    expect(decide(input({ top: { label: 'faq:disponibilita', confidence: 0.9, entry: stock } }))).toEqual({ action: 'handler', entry: stock });
+    expect(decide(input({ top: { label: 'faq:disponibilita', confidence: 0.9, entry: stock }, text: 'chiamo il mio avvocato' }))).toEqual({ action: 'escalate', reason: 'crisis' });
+  });
+
   it('stays silent while an operator holds the conversation; in the queue it tells the customer where they stand, at most once per interval', () => {
     expect(decide(input({ state: 'assigned' }))).toEqual({ action: 'silent' });
     expect(decide(input({ state: 'queued' }))).toEqual({ action: 'silent', raise: undefined });
