@@ -205,7 +205,9 @@ suite('two instances on one database', () => {
   }, 30_000);
 
   it('shows a web chat visitor connected to instance B the operator typing on instance A', async () => {
-    const session = `wce2e${Date.now()}typing`;
+    const opened = await fetch(`${b.url}/chat/api/sessions`, { method: 'POST' });
+    expect(opened.status).toBe(201);
+    const { session, visitor } = (await opened.json()) as { session: string; visitor: string };
     const page = await openPage(`${b.url}/chat/api/events?session=${session}`);
     try {
       const posted = await fetch(`${b.url}/chat/api/messages`, {
@@ -225,7 +227,7 @@ suite('two instances on one database', () => {
       let conversationId = '';
       const queued = await waitUntil(async () => {
         const { body } = await operatorGet(operator, '/queue');
-        const row = (body.rows as Array<{ conversationId: string; customerId: string; state: string }>).find((r) => r.customerId === `webchat:${session}`);
+        const row = (body.rows as Array<{ conversationId: string; customerId: string; state: string }>).find((r) => r.customerId === `webchat:${visitor}`);
         conversationId = row?.state === 'queued' ? row.conversationId : '';
         return conversationId !== '';
       }, 10_000);
