@@ -21,6 +21,7 @@ import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } fro
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { z } from 'zod';
 import type { TrainingExample } from '../core/ports.js';
@@ -76,25 +77,30 @@ const Header = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+// Checked with util.types rather than instanceof: the deserialised objects may come from another realm (a vm context).
+const map = z.custom<Map<unknown, unknown>>((v) => types.isMap(v), 'a Map');
+const set = z.custom<Set<unknown>>((v) => types.isSet(v), 'a Set');
+const float32 = z.custom<Float32Array>((v) => types.isFloat32Array(v), 'a Float32Array');
+const int32 = z.custom<Int32Array>((v) => types.isInt32Array(v), 'an Int32Array');
 const language = z.enum(['it', 'en']);
-const sparse = z.object({ idx: z.instanceof(Int32Array), val: z.instanceof(Float32Array) });
+const sparse = z.object({ idx: int32, val: float32 });
 const Snapshot = z
   .object({
     labels: z.array(z.string().min(1)).min(1),
-    labelLanguages: z.array(z.instanceof(Set).optional()),
-    featureIndex: z.instanceof(Map),
-    weights: z.instanceof(Float32Array),
-    bias: z.instanceof(Float32Array),
+    labelLanguages: z.array(set.optional()),
+    featureIndex: map,
+    weights: float32,
+    bias: float32,
     temperature: z.number().positive().finite(),
-    vocabulary: z.instanceof(Set),
+    vocabulary: set,
     examplesByLabel: z.array(z.array(sparse)).optional(),
-    exactLanguage: z.instanceof(Map),
-    exactLabels: z.instanceof(Map),
-    concepts: z.object({ it: z.instanceof(Map), en: z.instanceof(Map) }).optional(),
+    exactLanguage: map,
+    exactLabels: map,
+    concepts: z.object({ it: map, en: map }).optional(),
     onlyLanguage: language.optional(),
-    retrieval: z.object({ start: z.instanceof(Int32Array), label: z.instanceof(Int32Array), value: z.instanceof(Float32Array) }).optional(),
-    idf: z.instanceof(Float32Array).optional(),
-    stopTerms: z.object({ it: z.instanceof(Set), en: z.instanceof(Set) }),
+    retrieval: z.object({ start: int32, label: int32, value: float32 }).optional(),
+    idf: float32.optional(),
+    stopTerms: z.object({ it: set, en: set }),
   })
   .superRefine((m, ctx) => {
     const features = m.featureIndex.size;
@@ -144,7 +150,13 @@ export async function readCachedModel(dir: string, key: string): Promise<CacheRe
   try {
     const newline = data.indexOf(10);
     if (newline < 0) return { ignored: `${file}: no header` };
-    const header = Header.safeParse(JSON.parse(data.subarray(0, newline).toString('utf8')));
+    let headerJson: unknown;
+    try {
+      headerJson = JSON.parse(data.subarray(0, newline).toString('utf8'));
+    } catch {
+      headerJson = undefined;
+    }
+    const header = Header.safeParse(headerJson);
     if (!header.success) return { ignored: `${file}: not a model file of format ${FORMAT}` };
     if (header.data.key !== key) return { ignored: `${file}: written for another corpus or version` };
     const payload = data.subarray(newline + 1);
