@@ -4,6 +4,7 @@
  * classifier. `createSportello(options)` wires one instance; `listen()` starts it, `close()`
  * stops it. It is the package's programmatic entry (src/index.ts) and what `sportello start` runs.
  */
+import { dirname, join } from 'node:path';
 import type { Server } from 'restify';
 import { loadConfig, type Config } from './config/config.js';
 import type { LiveKnowledge } from './corpus/knowledge.js';
@@ -105,9 +106,14 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   const theBus = bus;
 
   // Customer messages are understood in worker threads (the main thread keeps a copy of the model).
+  // Trained models are kept beside the data file (data/models/), so a restart with the same FAQ skips training.
   const understandingPool = options.knowledge
     ? undefined
-    : createUnderstandingPool({ threads: config.understandingThreads, onError: (err) => logger.error({ err }, 'understanding worker failed') });
+    : createUnderstandingPool({
+        threads: config.understandingThreads,
+        onError: (err) => logger.error({ err }, 'understanding worker failed'),
+        modelCache: { dir: join(dirname(config.dataFile), 'models'), onProblem: (message) => logger.warn(message) },
+      });
   let knowledge: LiveKnowledge;
   try {
     knowledge = options.knowledge ?? await createKnowledgeSource({

@@ -516,10 +516,21 @@ function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
   return (lo + hi) / 2;
 }
 
+/**
+ * A trained model as plain data (maps, sets, typed arrays; no functions): what `snapshot` gives and
+ * `restore` takes, so a worker thread receives the main thread's model (structured clone) and a
+ * restart with an unchanged corpus reads it from the model cache (model-cache.ts) instead of training.
+ */
+export type ModelSnapshot = Omit<Trained, 'stamp' | 'generation' | 'gramCache' | 'scratch'>;
+
 /** The classifier plus what the understander needs to know about the trained corpus. */
 export interface TrainableClassifier extends Classifier {
   /** Labels the model knows, with the languages their examples are in (empty: unknown). */
   labels(): Array<{ label: string; languages: Language[] }>;
+  /** The trained model as data (throws before `train`); `restore` on a classifier with the same options answers alike. */
+  snapshot(): ModelSnapshot;
+  /** Takes a model made by `snapshot` of a classifier created with the same options, instead of training. */
+  restore(model: ModelSnapshot): void;
 }
 
 /** Creates an untrained classifier; `train` must finish before `classify`. */
@@ -785,9 +796,29 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     return { ranked };
   }
 
+  function snapshot(): ModelSnapshot {
+    if (!trained) throw new Error('the classifier is not trained yet: call train() first');
+    const { stamp: _stamp, generation: _generation, gramCache: _gramCache, scratch: _scratch, ...model } = trained;
+    return model;
+  }
+
+  function restore(model: ModelSnapshot): void {
+    // The normaliser is the one `train` picks for the model's size (retrieval: Snowball roots for English).
+    normaliser = createNormaliser({ englishRoots: model.retrieval === undefined });
+    trained = {
+      ...model,
+      stamp: new Int32Array(model.featureIndex.size),
+      generation: 0,
+      gramCache: new Map(),
+      scratch: new Float32Array(model.examplesByLabel ? model.featureIndex.size : 0),
+    };
+  }
+
   return {
     train,
     classify,
+    snapshot,
+    restore,
     labels: () =>
       (trained?.labels ?? []).map((label, c) => ({ label, languages: [...(trained?.labelLanguages[c] ?? [])] })),
   };

@@ -5,9 +5,15 @@
  * Snowball stems (Italian) and compromise root forms (English, contractions expanded),
  * memoised per word inside one normaliser so classification stays fast.
  */
-import nlp from 'compromise';
+import type Compromise from 'compromise';
+import { createRequire } from 'node:module';
 import snowball from 'snowball-stemmers';
 import type { Language } from '../core/types.js';
+
+// compromise's one-file CommonJS build (its package's `require` entry), not its ES modules (`import`:
+// some hundred files): the same code and the same answers (checked on the 10,261 English words of
+// the corpora and benchmark datasets), loaded in half the CPU time (about 0.3 s less per thread at start).
+const nlp = createRequire(import.meta.url)('compromise') as typeof Compromise;
 
 const URL_RE = /\b(?:https?:\/\/|www\.)\S+/giu;
 const MENTION_RE = /(^|[^\w@])@\w{1,30}/gu;

@@ -5,28 +5,34 @@
  * that serves webhooks and writes the store does not spend its time on language detection,
  * classification, entities and sentiment (about a sixth of a message's cost).
  *
- * The model is also trained in the main thread, as without a pool: suggestions, the operator API
- * and the CLI call `understand` directly, and it answers whenever the workers cannot — while a
- * new model is still training there, or after a worker failed (it is not restarted; the main
- * thread carries on alone and the failure is reported). Training is deterministic, so both
- * copies give the same answers.
+ * The model is trained once, in the main thread (or read from the model cache: model-cache.ts),
+ * and handed to the workers as data (a structured clone of its maps and typed arrays): a worker
+ * never trains. The main thread keeps its copy: suggestions, the operator API and the CLI call
+ * `understand` directly, and it answers whenever the workers cannot — before a worker has the
+ * model, or after a worker failed (it is not restarted; the main thread carries on alone and the
+ * failure is reported).
+ *
+ * Workers start when first needed — the first call made while the main thread is busy — not with
+ * the pool: a quiet server never pays for a second thread's start (Node, the classifier's modules
+ * and compromise's lexicon: half a second of CPU), and the start of a busy one is not slowed by it.
  */
 import { availableParallelism } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { TrainingExample, Understander, Understanding } from '../core/ports.js';
 import type { Language } from '../core/types.js';
-import { trainUnderstander, type UnderstanderOptions } from './index.js';
+import { trainUnderstanding, type ModelCacheOptions, type UnderstanderOptions } from './index.js';
+import type { ModelSnapshot } from './model.js';
 
 /** Messages to a worker. */
 export type ToWorker =
-  | { type: 'train'; model: number; examples: readonly TrainingExample[]; options: UnderstanderOptions }
+  | { type: 'load'; model: number; snapshot: ModelSnapshot; options: UnderstanderOptions }
   | { type: 'understand'; model: number; requests: Array<{ id: number; text: string; previousLanguage?: Language }> }
   | { type: 'drop'; model: number };
 
 /** Messages from a worker. */
 export type FromWorker =
-  | { type: 'trained'; model: number }
+  | { type: 'loaded'; model: number }
   | { type: 'failed'; model: number; error: string }
   | { type: 'understood'; results: Array<{ id: number; value?: Understanding; error?: string }> };
 
@@ -34,7 +40,7 @@ export type FromWorker =
 export interface UnderstandingPoolOptions {
   /** Worker threads (default: 1 when the machine has two cores or more, else 0: understanding stays in the calling thread). */
   threads?: number;
-  /** Told when a worker fails or cannot train a model (the main thread's model answers instead). */
+  /** Told when a worker fails or cannot load a model (the main thread's model answers instead). */
   onError?: (err: Error) => void;
   /**
    * Calls go to the workers only while the main thread's event loop is busier than this share of
@@ -42,13 +48,15 @@ export interface UnderstandingPoolOptions {
    * a trip to another thread and back costs more than it saves when nothing else is waiting.
    */
   offloadAbove?: number;
+  /** Keep trained models on disk between starts (see model-cache.ts); default: no cache. */
+  modelCache?: ModelCacheOptions;
 }
 
 /** Trains understanders whose `understandAsync` runs in worker threads. */
 export interface UnderstandingPool {
-  /** Trains in the main thread (returned at once when done) and, meanwhile, in every worker. */
+  /** Trains in the main thread (or reads the model cache) and hands the model to the workers. */
   train(examples: readonly TrainingExample[], options?: UnderstanderOptions): Promise<Understander>;
-  /** Worker threads running now. */
+  /** Worker threads running now (they start with the first call made while the main thread is busy). */
   threads(): number;
   /** Calls of `understandAsync` answered so far by the workers and by the main thread's model. */
   answered(): { worker: number; mainThread: number };
@@ -70,7 +78,7 @@ interface Waiting {
 interface PoolWorker {
   worker: Worker;
   alive: boolean;
-  /** Models trained in this worker. */
+  /** Models loaded in this worker. */
   ready: Set<number>;
   /** Calls sent and not yet answered, by id. */
   waiting: Map<number, Waiting>;
@@ -107,40 +115,52 @@ export function createUnderstandingPool(options: UnderstandingPoolOptions = {}):
     }
     return busy > offloadAbove;
   }
-  /** Models still in use: the newest and the one before (turns under way may still ask it). */
-  const kept: number[] = [];
+  /** Models still in use: the newest and the one before (turns under way may still ask it), as data for the workers. */
+  const kept: Array<{ model: number; snapshot: ModelSnapshot; options: UnderstanderOptions }> = [];
 
-  const workers: PoolWorker[] = Array.from({ length: count }, () => {
-    const worker = new Worker(ENTRY);
-    // Never keeps the process alive on its own.
-    worker.unref();
-    const w: PoolWorker = { worker, alive: true, ready: new Set(), waiting: new Map() };
-    worker.on('message', (message: FromWorker) => {
-      if (message.type === 'trained') w.ready.add(message.model);
-      else if (message.type === 'failed') report(new Error(`a worker could not train model ${message.model}: ${message.error}`));
-      else {
-        for (const r of message.results) {
-          const waiting = w.waiting.get(r.id);
-          if (!waiting) continue;
-          w.waiting.delete(r.id);
-          if (r.value) {
-            answered.worker += 1;
-            waiting.resolve(r.value);
-          } else waiting.fallBack();
+  const workers: PoolWorker[] = [];
+  let started = false;
+
+  /** Starts the workers (once) and gives them the models in use. */
+  function start(): void {
+    started = true;
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(ENTRY);
+      // Never keeps the process alive on its own.
+      worker.unref();
+      const w: PoolWorker = { worker, alive: true, ready: new Set(), waiting: new Map() };
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'loaded') w.ready.add(message.model);
+        else if (message.type === 'failed') report(new Error(`a worker could not load model ${message.model}: ${message.error}`));
+        else {
+          for (const r of message.results) {
+            const waiting = w.waiting.get(r.id);
+            if (!waiting) continue;
+            w.waiting.delete(r.id);
+            if (r.value) {
+              answered.worker += 1;
+              waiting.resolve(r.value);
+            } else waiting.fallBack();
+          }
         }
-      }
-    });
-    const fail = (err: Error) => {
-      if (!w.alive) return;
-      w.alive = false;
-      if (!closed) report(new Error(`an understanding worker stopped (${err.message}); the main thread understands instead`));
-      for (const waiting of w.waiting.values()) waiting.fallBack();
-      w.waiting.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
-    return w;
-  });
+      });
+      const fail = (err: Error) => {
+        if (!w.alive) return;
+        w.alive = false;
+        if (!closed) report(new Error(`an understanding worker stopped (${err.message}); the main thread understands instead`));
+        for (const waiting of w.waiting.values()) waiting.fallBack();
+        w.waiting.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+      workers.push(w);
+      for (const k of kept) load(w, k);
+    }
+  }
+
+  function load(w: PoolWorker, k: (typeof kept)[number]): void {
+    w.worker.postMessage({ type: 'load', model: k.model, snapshot: k.snapshot, options: k.options } satisfies ToWorker);
+  }
 
   /** Calls made in this turn of the event loop, per model; they leave together. */
   let batch = new Map<number, Array<{ id: number; text: string; previousLanguage?: Language; waiting: Waiting }>>();
@@ -182,7 +202,9 @@ export function createUnderstandingPool(options: UnderstandingPoolOptions = {}):
     return {
       understand: (text, context) => local.understand(text, context),
       understandAsync(text, context) {
-        if (closed || !loopIsBusy() || !workers.some((w) => w.alive && w.ready.has(model))) return Promise.resolve(inMainThread(text, context));
+        if (closed || !loopIsBusy()) return Promise.resolve(inMainThread(text, context));
+        if (!started && count > 0) start();
+        if (!workers.some((w) => w.alive && w.ready.has(model))) return Promise.resolve(inMainThread(text, context));
         return new Promise<Understanding>((resolve) => {
           const waiting: Waiting = { resolve, fallBack: () => resolve(inMainThread(text, context)) };
           let calls = batch.get(model);
@@ -199,20 +221,19 @@ export function createUnderstandingPool(options: UnderstandingPoolOptions = {}):
 
   return {
     async train(examples, trainOptions = {}) {
-      if (closed || workers.every((w) => !w.alive)) return trainUnderstander(examples, trainOptions);
-      const model = nextModel++;
-      const message: ToWorker = { type: 'train', model, examples, options: trainOptions };
-      for (const w of workers) if (w.alive) w.worker.postMessage(message);
-      const local = await trainUnderstander(examples, trainOptions);
-      kept.push(model);
+      const trained = await trainUnderstanding(examples, trainOptions, options.modelCache);
+      if (closed || count === 0) return trained.understander;
+      const k = { model: nextModel++, snapshot: trained.model, options: trainOptions };
+      kept.push(k);
+      for (const w of workers) if (w.alive) load(w, k);
       while (kept.length > 2) {
-        const old = kept.shift()!;
+        const old = kept.shift()!.model;
         for (const w of workers) {
           w.ready.delete(old);
           if (w.alive) w.worker.postMessage({ type: 'drop', model: old } satisfies ToWorker);
         }
       }
-      return offloaded(local, model);
+      return offloaded(trained.understander, k.model);
     },
 
     threads: () => workers.filter((w) => w.alive).length,

@@ -1,12 +1,12 @@
 /**
  * @module classifier/understanding-worker
- * The body of an understanding worker thread (see understanding-pool): trains the models it is
- * sent and answers batches of `understand` calls with them. Models are numbered by the pool;
+ * The body of an understanding worker thread (see understanding-pool): takes the models the main
+ * thread trained (as data: it never trains) and answers batches of `understand` calls with them. Models are numbered by the pool;
  * it tells the worker when an old one may go.
  */
 import { parentPort } from 'node:worker_threads';
 import type { Understander } from '../core/ports.js';
-import { trainUnderstander } from './index.js';
+import { understanderFromModel } from './index.js';
 import type { FromWorker, ToWorker } from './understanding-pool.js';
 
 const port = parentPort;
@@ -17,14 +17,13 @@ const post = (message: FromWorker) => port.postMessage(message);
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
-    case 'train':
-      trainUnderstander(message.examples, message.options).then(
-        (understander) => {
-          models.set(message.model, understander);
-          post({ type: 'trained', model: message.model });
-        },
-        (err: unknown) => post({ type: 'failed', model: message.model, error: err instanceof Error ? err.message : String(err) }),
-      );
+    case 'load':
+      try {
+        models.set(message.model, understanderFromModel(message.snapshot, message.options));
+        post({ type: 'loaded', model: message.model });
+      } catch (err) {
+        post({ type: 'failed', model: message.model, error: err instanceof Error ? err.message : String(err) });
+      }
       return;
     case 'understand': {
       const understander = models.get(message.model);
