@@ -47,7 +47,7 @@ function graphHangSection(f: GraphHangFigures): string {
   return [
     `## ${f.scenario} (target ≤ ${f.targetMs / 1000} s): ${f.met ? 'met' : 'NOT met'}`,
     '',
-    `${f.messengerCustomers} Messenger customers write at once while the fake Graph API accepts every connection and never answers; then ${f.visitors} web chat visitors ask one after another (a FAQ question each, Italian and English), and the time from their POST to the reply on their event stream is measured. Production settings: Messenger 64 send slots, web chat 256, Graph calls given up after 10 s, circuit opening after 5 failures. Graph calls hanging when the first visitor asked: ${f.graphOpenAtStart}; at the end: ${f.graphOpenAtEnd}; Messenger's circuit at the end: ${f.messengerCircuit}. Whole run: ${(f.durationMs / 1000).toFixed(1)} s.`,
+    `${f.messengerCustomers} Messenger customers write at once while the fake Graph API accepts every connection and never answers; then ${f.visitors} web chat visitors ask one after another (a FAQ question each, Italian and English), and the time from their POST to the reply on their event stream is measured. Production settings: Messenger 128 send slots, web chat 256, Graph calls given up after 10 s, circuit opening after 5 failures. Graph calls hanging when the first visitor asked: ${f.graphOpenAtStart}; at the end: ${f.graphOpenAtEnd}; Messenger's circuit at the end: ${f.messengerCircuit}. Whole run: ${(f.durationMs / 1000).toFixed(1)} s.`,
     '',
     '| visitors | replies | p50 | p95 | p99 | max |',
     '| --- | --- | --- | --- | --- | --- |',

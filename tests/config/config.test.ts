@@ -47,7 +47,7 @@ describe('loadConfig', () => {
 
   it('gives each channel its own send slots (its definition, SEND_SLOTS overrides) and refuses the old single window', () => {
     const slots = loadConfig({}).sendSlots;
-    expect(slots).toMatchObject({ messenger: 64, twitter: 16, botframework: 32, webchat: 256 });
+    expect(slots).toMatchObject({ messenger: 128, twitter: 16, botframework: 32, webchat: 256 });
     expect(loadConfig({ SEND_SLOTS: 'messenger=8, twitter:2' }).sendSlots).toMatchObject({ messenger: 8, twitter: 2, webchat: 256 });
     expect(problems({ SEND_SLOTS: 'messenger=0' }).join('\n')).toMatch(/^SEND_SLOTS: messenger needs 1 to 1000/m);
     expect(problems({ SEND_SLOTS: 'fax=3' }).join('\n')).toMatch(/^SEND_SLOTS: no channel named "fax"/m);

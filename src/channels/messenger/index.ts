@@ -18,8 +18,9 @@ export const messengerChannel = defineChannel({
   docs: 'docs/messenger.md',
   env: z.object(messengerEnv),
   settings: messengerSettings,
-  // Enough to fill a Graph batch request (50 calls) while the previous one is answered.
-  sendSlots: 64,
+  // Enough to keep two or three Graph batch requests (50 calls each) in flight: with 64, replies
+  // fell behind acceptance under load (bench:e2e, lowdb 1.6 × the echo bot against 2.1 × with 128).
+  sendSlots: 128,
   capabilities: MESSENGER_CAPABILITIES,
   create: async (settings, { store, clock, logger, outbound }) =>
     (await import('./messenger-channel.js')).createMessengerChannel({ config: settings, store, clock, logger, outbound }),
