@@ -59,7 +59,7 @@ export interface EventBody {
 const body = (type: EventType, timestamp: string, data: Record<string, unknown>): EventBody => ({ type, version: 1, timestamp, data });
 
 /** The body of a conversation event, or undefined for domain events that are not sent out. */
-export function conversationEventBody(event: DomainEvent, conversation: Conversation | undefined): EventBody | undefined {
+export function conversationEventBody(event: DomainEvent, conversation: Conversation | undefined, ctx?: PayloadContext): EventBody | undefined {
   switch (event.type) {
     case 'conversation.escalated':
       return body(event.type, event.at, { conversation: conversationData(conversation, event.conversationId, event.caseId), reason: event.reason });
@@ -70,6 +70,15 @@ export function conversationEventBody(event: DomainEvent, conversation: Conversa
         conversation: conversationData(conversation, event.conversationId, event.caseId),
         ...(event.operatorId ? { operatorId: event.operatorId } : {}),
         ...(event.addToFaq !== undefined ? { addToFaq: event.addToFaq } : {}),
+      });
+    case 'csat.received':
+      // The comment is the customer's words: private data in it is masked unless the subscription allows it.
+      return body(event.type, event.at, {
+        conversation: conversationData(conversation, event.conversationId, event.caseId),
+        caseId: event.caseId,
+        channel: event.channel,
+        score: event.score,
+        ...(event.comment !== undefined ? { comment: ctx ? safeText(event.comment, ctx) : '' } : {}),
       });
     default:
       return undefined;
@@ -132,6 +141,7 @@ export const eventBodyV1Schema = z.discriminatedUnion('type', [
   envelope('conversation.escalated', { conversation: conversationSchema, reason: z.enum(ESCALATION_REASONS) }),
   envelope('conversation.assigned', { conversation: conversationSchema, operatorId: z.string() }),
   envelope('conversation.resolved', { conversation: conversationSchema, operatorId: z.string().optional(), addToFaq: z.boolean().optional() }),
+  envelope('csat.received', { conversation: conversationSchema, caseId: z.string(), channel: z.string(), score: z.number().int().min(1).max(5), comment: z.string().optional() }),
   envelope('message.created', {
     conversation: conversationSchema,
     message: z.object({

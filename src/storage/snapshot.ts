@@ -35,6 +35,7 @@ export const customerSchema = z.looseObject({
   followers: z.number().optional(),
   firstSeenAt: iso,
   lastSeenAt: iso,
+  surveyOptOutAt: iso.optional(),
 });
 
 /** An inbound message as a channel parsed it (kept until processed). */
@@ -97,9 +98,12 @@ export const caseSchema = z.looseObject({
   openedAt: iso,
   resolvedAt: z.string().optional(),
   resolvedBy: z.string().optional(),
+  followUpOf: z.string().optional(),
   survey: z
     .looseObject({
-      sentAt: iso,
+      sentAt: iso.optional(),
+      channel: z.string().optional(),
+      skipped: z.enum(['opted_out', 'unreachable', 'window_closed', 'no_survey', 'superseded']).optional(),
       answeredAt: iso.optional(),
       score: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]).optional(),
       comment: z.string().optional(),

@@ -24,4 +24,6 @@ export const MESSENGER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.free
   signsPublicReplies: false,
   maxThread: 1,
   messagingWindow: { ...MESSENGER_WINDOW },
+  // Surveys only within 7 days of the customer's last message (the CUSTOMER_FEEDBACK tag's limit).
+  surveys: { withinMs: MESSENGER_WINDOW.humanAgentMs },
 });
