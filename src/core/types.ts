@@ -90,8 +90,10 @@ export type Reply =
       options: QuickReplyOption[];
       /** The question alone (the feedback template's title); `text` adds how to answer. */
       question: string;
-      /** The case surveyed (the feedback template's id, so its answer finds the case). */
+      /** The case surveyed. */
       caseId: string;
+      /** The customer's language (a channel's own labels: the feedback template's button). */
+      language: Language;
     }
   | {
       kind: 'dm_prompt';

@@ -24,7 +24,7 @@ export const surveyPayload = (score: number): string => `csat:${score}`;
 export function surveyReply(caseId: string, language: Language, brand: string): Extract<Reply, { kind: 'survey' }> {
   const question = say('surveyQuestion', language, { brand });
   const options: QuickReplyOption[] = [1, 2, 3, 4, 5].map((n) => ({ title: String(n), payload: surveyPayload(n) }));
-  return { kind: 'survey', text: `${question}\n${say('surveyHow', language)}`, question, options, caseId };
+  return { kind: 'survey', text: `${question}\n${say('surveyHow', language)}`, question, options, caseId, language };
 }
 
 /** What a customer's message says to a survey. */
