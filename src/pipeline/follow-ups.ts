@@ -79,7 +79,8 @@ export function createFollowUpJobs(deps: {
   async function closeQuiet(run: FollowUpRun): Promise<void> {
     if (settings.botCloseMs <= 0) return;
     const now = clock.now();
-    const before = new Date(now.getTime() - settings.botCloseMs).toISOString();
+    // Quiet for the whole time or longer (the filter's bound is exclusive).
+    const before = new Date(now.getTime() - settings.botCloseMs + 1).toISOString();
     const quiet = await store.conversations.list({ states: ['bot'], updatedBefore: before, limit: BATCH });
     for (const c of quiet) {
       try {

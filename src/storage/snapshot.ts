@@ -141,6 +141,14 @@ const replySchema = z.union([
     options: z.array(z.looseObject({ title: z.string(), payload: z.string() })),
   }),
   z.looseObject({ kind: z.literal('dm_prompt'), text: z.string(), canMessagePrivately: z.boolean() }),
+  z.looseObject({
+    kind: z.literal('survey'),
+    text: z.string(),
+    options: z.array(z.looseObject({ title: z.string(), payload: z.string() })),
+    question: z.string(),
+    caseId: z.string(),
+    language,
+  }),
 ]);
 
 /** An outbox item as stored. */
