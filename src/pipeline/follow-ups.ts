@@ -57,6 +57,10 @@ export interface FollowUpJobs {
 const MAX_LATE_MS = 14 * 24 * 3_600_000;
 /** Work taken per run and job (the next run takes the rest). */
 const BATCH = 200;
+/** A case a person resolved (not the bot, the bot-close job or the customer's "solved"). */
+const byPerson = (kase: Case): boolean =>
+  kase.status === 'resolved' && kase.resolvedBy !== undefined && kase.resolvedBy !== 'bot' && kase.resolvedBy !== 'idle' && kase.resolvedBy !== 'customer';
+
 /** Actions of the bot that answer the customer. */
 const ANSWERS = new Set(['answer', 'thank']);
 
@@ -164,12 +168,13 @@ export function createFollowUpJobs(deps: {
       write: { case: { ...kase, survey: { skipped, channel: target.channel } }, conversations: [], messages: [], outbox: [], events: [] },
       result: 'skipped',
     });
-    const byPerson = kase.resolvedBy !== undefined && kase.resolvedBy !== 'bot' && kase.resolvedBy !== 'idle' && kase.resolvedBy !== 'customer';
-    if (!byPerson && !(kase.resolvedBy === 'bot' && settings.surveyAfterBot)) return skip('no_survey');
+    if (!byPerson(kase) && !(kase.resolvedBy === 'bot' && settings.surveyAfterBot)) return skip('no_survey');
     if (context.customer?.surveyOptOutAt) return skip('opted_out');
-    // Never while a new case is open: it waits until that one is resolved (and is not asked twice in a row).
+    // Never while a new case is open: it waits until that one is resolved.
     if (context.openCase) return { result: undefined };
-    if (context.case && context.case.id !== kase.id && context.case.openedAt > kase.openedAt) return skip('superseded');
+    // A later case a person resolved has its own survey; a later one the bot closed (a "thanks!"
+    // after the resolution) does not take this one's place: the conversation comes back to it.
+    if (context.case && context.case.id !== kase.id && context.case.openedAt > kase.openedAt && byPerson(context.case)) return skip('superseded');
     const adapter = deps.channels.get(target.channel);
     const rules = adapter?.capabilities.surveys;
     if (!adapter || !rules || !adapter.capabilities.privateMessages) return skip('no_survey');

@@ -575,6 +575,7 @@ export function mergeCustomer(msg: InboundMessage, existing: Customer | undefine
     followers: p.followers ?? existing?.followers,
     firstSeenAt: existing?.firstSeenAt ?? at,
     lastSeenAt: at,
+    ...(existing?.surveyOptOutAt ? { surveyOptOutAt: existing.surveyOptOutAt } : {}),
   };
 }
 
