@@ -3,7 +3,12 @@
  * classifier, pipeline, desk, embedded store) with a fake clock and a recording channel that has
  * surveys. The jobs run when the test says (`followUps.runOnce()`), at known times.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { eventBodyV1Schema } from '../../src/events/index.js';
+import { newSecret, startWebhookReceiver } from '../fakes/webhook-receiver/webhook-receiver.js';
 import type { ChannelAdapter } from '../../src/core/ports.js';
 import type { Operator, OutboxItem } from '../../src/core/types.js';
 import type { RecordingChannel } from '../../src/channels/console/index.js';
@@ -228,5 +233,42 @@ describe('satisfaction surveys', () => {
     await resolvedByPerson('cust-m');
     later(3 * HOUR);
     expect(await t.app.followUps.runOnce()).toMatchObject({ surveysSent: 0, surveysSkipped: 0 });
+  });
+});
+
+describe('what answers tell the outside', () => {
+  it('a csat.received event (private data in the comment masked) and sportello_surveys_total sent/answered per channel', async () => {
+    const secret = newSecret();
+    const crm = await startWebhookReceiver(secret);
+    const dir = mkdtempSync(join(tmpdir(), 'sportello-csat-'));
+    const file = join(dir, 'webhooks.yaml');
+    writeFileSync(file, `subscriptions:\n  - name: crm\n    url: ${crm.url}\n    events: [csat.received]\n    secret_env: CRM_WEBHOOK_SECRET\n`);
+    try {
+      await start({ WEBHOOKS_FILE: file, CRM_WEBHOOK_SECRET: secret });
+      const url = await t.app.listen(0, '127.0.0.1');
+      const metric = async (event: string) =>
+        Number(new RegExp(`^sportello_surveys_total\\{channel="chat",event="${event}"\\} (\\d+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+      expect([await metric('sent'), await metric('answered')]).toEqual([0, 0]);
+      const caseId = await resolvedByPerson('cust-n');
+      later(2 * HOUR);
+      await t.app.followUps.runOnce();
+      await t.app.sender.drain();
+      expect([await metric('sent'), await metric('answered')]).toEqual([1, 0]);
+      await writes('cust-n', '4 ottimo, scrivetemi pure a mario.rossi@example.com');
+      expect([await metric('sent'), await metric('answered')]).toEqual([1, 1]);
+      await crm.waitFor(1);
+      await t.app.webhooks.drain();
+      const [got, ...more] = crm.accepted();
+      expect(more).toEqual([]);
+      expect(got!.verified).toBe(true);
+      expect(eventBodyV1Schema.safeParse(got!.payload).error).toBeUndefined();
+      expect(got!.payload).toMatchObject({
+        type: 'csat.received',
+        data: { caseId, channel: 'chat', score: 4, comment: 'ottimo, scrivetemi pure a {email}', conversation: { customerId: 'chat:cust-n' } },
+      });
+    } finally {
+      await crm.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
