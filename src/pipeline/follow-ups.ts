@@ -55,8 +55,10 @@ export interface FollowUpJobs {
 
 /** A survey more than this late (the job was off) is not sent any more. */
 const MAX_LATE_MS = 14 * 24 * 3_600_000;
-/** Work taken per run and job (the next run takes the rest). */
+/** Work taken per read (the survey job: per run; the next run takes the rest). */
 const BATCH = 200;
+/** Reads of quiet conversations per run (the next run goes on). */
+const MAX_PAGES = 50;
 /** A case a person resolved (not the bot, the bot-close job or the customer's "solved"). */
 const byPerson = (kase: Case): boolean =>
   kase.status === 'resolved' && kase.resolvedBy !== undefined && kase.resolvedBy !== 'bot' && kase.resolvedBy !== 'idle' && kase.resolvedBy !== 'customer';
@@ -83,17 +85,23 @@ export function createFollowUpJobs(deps: {
   async function closeQuiet(run: FollowUpRun): Promise<void> {
     if (settings.botCloseMs <= 0) return;
     const now = clock.now();
-    // Quiet for the whole time or longer (the filter's bound is exclusive).
-    const before = new Date(now.getTime() - settings.botCloseMs + 1).toISOString();
-    const quiet = await store.conversations.list({ states: ['bot'], updatedBefore: before, limit: BATCH });
-    for (const c of quiet) {
-      try {
-        const by = await writer.change({ key: c.key, customerId: c.customerId }, (context) => planBotClose(context));
-        if (by === 'bot') run.closedByBot += 1;
-        else if (by === 'idle') run.closedIdle += 1;
-      } catch (err) {
-        logger.warn({ err, conversationId: c.id }, 'could not close a quiet conversation');
+    // Quiet for the whole time or longer (the filter's bound is exclusive). Newest first, page by
+    // page further back: conversations that cannot be closed yet (a sibling in the queue) do not
+    // hide the older ones behind them.
+    let before = new Date(now.getTime() - settings.botCloseMs + 1).toISOString();
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const quiet = await store.conversations.list({ states: ['bot'], updatedBefore: before, limit: BATCH });
+      for (const c of quiet) {
+        try {
+          const by = await writer.change({ key: c.key, customerId: c.customerId }, (context) => planBotClose(context));
+          if (by === 'bot') run.closedByBot += 1;
+          else if (by === 'idle') run.closedIdle += 1;
+        } catch (err) {
+          logger.warn({ err, conversationId: c.id }, 'could not close a quiet conversation');
+        }
       }
+      if (quiet.length < BATCH) break;
+      before = quiet[quiet.length - 1]!.updatedAt;
     }
   }
 
@@ -126,11 +134,20 @@ export function createFollowUpJobs(deps: {
   async function sendSurveys(run: FollowUpRun): Promise<void> {
     if (!settings.surveys) return;
     const now = clock.now();
-    const due = await store.conversations.casesAwaitingSurvey({
-      resolvedFrom: new Date(now.getTime() - settings.surveyDelayMs - MAX_LATE_MS).toISOString(),
-      resolvedTo: new Date(now.getTime() - settings.surveyDelayMs + 1).toISOString(),
-      limit: BATCH,
-    });
+    const resolvedTo = new Date(now.getTime() - settings.surveyDelayMs + 1).toISOString();
+    let resolvedFrom = new Date(now.getTime() - settings.surveyDelayMs - MAX_LATE_MS).toISOString();
+    // Oldest first, page by page: cases that wait (their customer has a case open) do not hide the others.
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const due = await store.conversations.casesAwaitingSurvey({ resolvedFrom, resolvedTo, limit: BATCH });
+      await surveyCases(due, now, run);
+      if (due.length < BATCH) break;
+      const last = new Date(due[due.length - 1]!.resolvedAt!).getTime();
+      // Past the last one read (cases resolved in the same millisecond beyond a page wait for the next run).
+      resolvedFrom = new Date(last + 1).toISOString();
+    }
+  }
+
+  async function surveyCases(due: readonly Case[], now: Date, run: FollowUpRun): Promise<void> {
     for (const kase of due) {
       const resolvedAt = new Date(kase.resolvedAt!);
       if (settings.surveyBusinessTime && deps.hours.addBusinessMs(resolvedAt, settings.surveyDelayMs).getTime() > now.getTime()) continue;
