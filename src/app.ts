@@ -23,6 +23,7 @@ import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createConversationWriter } from './pipeline/conversation-writer.js';
+import { isVip } from './handoff/escalation.js';
 import { createFollowUpJobs, type FollowUpJobs } from './pipeline/follow-ups.js';
 import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type WebhookDispatcher } from './events/index.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -222,6 +223,11 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     hours,
     settings: { ...config.followUps, brandName: config.brandName, defaultLocale: config.defaultLocale },
     onSurveySent: (channel) => metrics.surveys.inc({ channel, event: 'sent' }),
+    followUp: {
+      defaultLocale: config.defaultLocale,
+      queueInfo: (input) => computeQueueInfo(input, hours, config),
+      isVip: (customer) => customer !== undefined && isVip(customer, config.handoff),
+    },
   });
   const desk = createOperatorDesk({
     store: theStore,

@@ -423,8 +423,9 @@ export interface Conversations {
   listCases(customerId: string): Promise<Case[]>;
   listMessages(filter: { conversationId?: string; caseId?: string }): Promise<StoredMessage[]>;
   /**
-   * Resolved cases with no `survey` decided yet, resolved in `[resolvedFrom, resolvedTo)` (ISO
-   * instants), oldest resolution first, at most `limit`: the survey job's work list.
+   * The survey job's work list: resolved cases with no `survey` decided yet, or whose survey's low
+   * score still waits for its follow-up (`survey.followUpDue`), resolved in `[resolvedFrom,
+   * resolvedTo)` (ISO instants), oldest resolution first, at most `limit`.
    */
   casesAwaitingSurvey(query: { resolvedFrom: string; resolvedTo: string; limit: number }): Promise<Case[]>;
   /**

@@ -272,6 +272,13 @@ export interface CaseSurvey {
    * `superseded` (a later case of the customer came first).
    */
   skipped?: 'opted_out' | 'unreachable' | 'window_closed' | 'no_survey' | 'superseded';
+  /**
+   * A low score's follow-up is still to be opened, for this conversation (set with the answer,
+   * cleared once the follow-up case is open: a crash in between is finished by the survey job).
+   */
+  followUpDue?: string;
+  /** The follow-up case the low score opened. */
+  followUpCaseId?: string;
   answeredAt?: string;
   score?: 1 | 2 | 3 | 4 | 5;
   comment?: string;

@@ -24,7 +24,7 @@ import type { DomainEvent } from '../core/events.js';
 import type { Logger } from '../util/logger.js';
 import { newId } from '../util/ids.js';
 import type { ConversationWriter, Planned } from './conversation-writer.js';
-import { surveyReply } from './surveys.js';
+import { openFollowUp, surveyReply, type FollowUpDeps } from './surveys.js';
 
 /** What the jobs are told to do (config.followUps, and the brand). */
 export interface FollowUpSettings {
@@ -44,6 +44,8 @@ export interface FollowUpRun {
   closedIdle: number;
   surveysSent: number;
   surveysSkipped: number;
+  /** Follow-ups of low scores a stopped process had left unopened. */
+  followUpsOpened: number;
 }
 
 export interface FollowUpJobs {
@@ -77,6 +79,8 @@ export function createFollowUpJobs(deps: {
   settings: FollowUpSettings;
   /** Told of each survey sent (metrics: sportello_surveys_total). */
   onSurveySent?: (channel: string) => void;
+  /** What opening a low score's follow-up needs (queue data, VIP rule), for one left half done. */
+  followUp: FollowUpDeps;
 }): FollowUpJobs {
   const { store, writer, clock, logger, settings } = deps;
   let timer: NodeJS.Timeout | undefined;
@@ -149,6 +153,10 @@ export function createFollowUpJobs(deps: {
 
   async function surveyCases(due: readonly Case[], now: Date, run: FollowUpRun): Promise<void> {
     for (const kase of due) {
+      if (kase.survey?.followUpDue) {
+        await finishFollowUp(kase, run);
+        continue;
+      }
       const resolvedAt = new Date(kase.resolvedAt!);
       if (settings.surveyBusinessTime && deps.hours.addBusinessMs(resolvedAt, settings.surveyDelayMs).getTime() > now.getTime()) continue;
       try {
@@ -161,6 +169,18 @@ export function createFollowUpJobs(deps: {
       } catch (err) {
         logger.warn({ err, caseId: kase.id }, 'could not send a satisfaction survey');
       }
+    }
+  }
+
+  /** A low score's follow-up left half done (the answering process stopped between the two changes). */
+  async function finishFollowUp(kase: Case, run: FollowUpRun): Promise<void> {
+    try {
+      const conversation = await store.conversations.get(kase.survey!.followUpDue!);
+      if (!conversation) return;
+      const opened = await openFollowUp(writer, deps.followUp, { key: conversation.key, customerId: conversation.customerId, caseId: kase.id }, () => clock.now());
+      if (opened) run.followUpsOpened += 1;
+    } catch (err) {
+      logger.warn({ err, caseId: kase.id }, 'could not open the follow-up of a low satisfaction score');
     }
   }
 
@@ -262,7 +282,7 @@ export function createFollowUpJobs(deps: {
   }
 
   async function runOnce(): Promise<FollowUpRun> {
-    const run: FollowUpRun = { closedByBot: 0, closedIdle: 0, surveysSent: 0, surveysSkipped: 0 };
+    const run: FollowUpRun = { closedByBot: 0, closedIdle: 0, surveysSent: 0, surveysSkipped: 0, followUpsOpened: 0 };
     await closeQuiet(run);
     await sendSurveys(run);
     return run;

@@ -18,7 +18,7 @@ import type { Decision } from './decide.js';
 import type { ReplySender } from './outbox-sender.js';
 import { actionKey, isLabel, labelText, mergeCustomer, planTurn, privateKey, type ActionCall, type TurnInput, type TurnPlan, type TurnPlanDeps } from './turn-plan.js';
 import { isVip } from '../handoff/escalation.js';
-import { pendingSurvey, planFollowUp, planSurveyAnswer, readSurveyAnswer, type SurveyAnswerResult } from './surveys.js';
+import { openFollowUp, pendingSurvey, planSurveyAnswer, readSurveyAnswer, type SurveyAnswerResult } from './surveys.js';
 
 /** Tries of a failed message in this process before it waits for the next start (about 6 minutes in all). */
 const MAX_RETRIES = 10;
@@ -275,15 +275,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (result.answer.kind === 'score') deps.onSurveyAnswered?.(result.conversation.channel);
     let conversation = result.conversation;
     if (result.followUp) {
-      const opened = await writer.change({ ...query, caseId: result.caseId }, (context) =>
-        planFollowUp(
-          { defaultLocale: deps.settings.defaultLocale, queueInfo: deps.queueInfo, isVip: (c) => c !== undefined && isVip(c, deps.settings.rules) },
-          context,
-          clock.now(),
-        ),
+      const opened = await openFollowUp(
+        writer,
+        { defaultLocale: deps.settings.defaultLocale, queueInfo: deps.queueInfo, isVip: (c) => c !== undefined && isVip(c, deps.settings.rules) },
+        { ...query, caseId: result.caseId },
+        () => clock.now(),
       );
       conversation = (await store.conversations.get(conversation.id)) ?? conversation;
-      logger.info({ channel: conversation.channel, conversationId: conversation.id, caseId: opened.caseId }, 'low satisfaction score: follow-up queued');
+      logger.info({ channel: conversation.channel, conversationId: conversation.id, caseId: opened }, 'low satisfaction score: follow-up queued');
     }
     logger.info({ channel: conversation.channel, conversationId: conversation.id, action: result.answer.kind === 'stop' ? 'survey_stop' : 'survey_answer' }, 'turn handled');
     return {

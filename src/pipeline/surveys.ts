@@ -11,7 +11,7 @@ import type { TurnContext } from '../core/ports.js';
 import { transition } from '../core/state.js';
 import type { Case, CaseSurvey, Conversation, Customer, EscalationReason, InboundMessage, Language, OutboxItem, QueueInfo, QuickReplyOption, Reply, StoredMessage } from '../core/types.js';
 import { newId } from '../util/ids.js';
-import type { Planned } from './conversation-writer.js';
+import type { ConversationWriter, Planned } from './conversation-writer.js';
 import { say } from './messages.js';
 
 /** How long after it was sent a survey's answer is still taken as one (then a number is just a message). */
@@ -79,8 +79,8 @@ export interface SurveyAnswerResult {
  * Plans the turn of a customer's answer to the survey of the conversation's (resolved) case: the
  * score and comment on the case (or the opt-out on the customer), the thanks, and the events.
  * The conversation stays resolved and in that case: an answer opens no case. A low score marks the
- * conversation (`followUpOf`) for the follow-up, which opens a new case: a second change, since
- * one change writes one case.
+ * conversation (`followUpOf`) and the case (`survey.followUpDue`) for the follow-up, which opens a
+ * new case: a second change, since one change writes one case (see `openFollowUp`).
  */
 export function planSurveyAnswer(
   deps: SurveyAnswerDeps,
@@ -119,7 +119,17 @@ export function planSurveyAnswer(
     text = say('surveyStopped', language);
   } else {
     followUp = deps.lowScore > 0 && answer.score <= deps.lowScore;
-    kase = { ...kase, survey: { ...kase.survey, answeredAt: at, score: answer.score, ...(answer.comment ? { comment: answer.comment } : {}) } };
+    kase = {
+      ...kase,
+      survey: {
+        ...kase.survey,
+        answeredAt: at,
+        score: answer.score,
+        ...(answer.comment ? { comment: answer.comment } : {}),
+        // Until the follow-up is open: the survey job finishes it if this process stops first.
+        ...(followUp ? { followUpDue: conversation.id } : {}),
+      },
+    };
     if (followUp) conversation = { ...conversation, followUpOf: kase.id };
     text = say(followUp ? 'surveyLowScore' : 'surveyThanks', language);
     events.push({
@@ -221,4 +231,30 @@ export function planFollowUp(deps: FollowUpDeps, context: TurnContext, now: Date
   };
   const events: DomainEvent[] = [{ type: 'conversation.escalated', conversationId: conversation.id, caseId: kase.id, reason: 'low_satisfaction', at }];
   return { write: { conversations: [moved], case: kase, messages: [note], outbox: [], events }, result: { caseId: kase.id } };
+}
+
+/** Marks the surveyed case's follow-up done (`followUpDue` cleared, the case it opened named). */
+export function planFollowUpDone(context: TurnContext, surveyedId: string, followUpCaseId: string | undefined): Planned<void> {
+  const surveyed = context.requestedCase;
+  if (!surveyed || surveyed.id !== surveyedId || !surveyed.survey?.followUpDue) return { result: undefined };
+  const { followUpDue: _done, ...survey } = surveyed.survey;
+  return {
+    write: { case: { ...surveyed, survey: { ...survey, ...(followUpCaseId ? { followUpCaseId } : {}) } }, conversations: [], messages: [], outbox: [], events: [] },
+    result: undefined,
+  };
+}
+
+/**
+ * Opens a low score's follow-up (`planFollowUp`), then clears the surveyed case's `followUpDue`:
+ * two changes, each idempotent, so the survey job can finish what a stopped process left.
+ */
+export async function openFollowUp(
+  writer: ConversationWriter,
+  deps: FollowUpDeps,
+  query: { key: string; customerId: string; caseId: string },
+  now: () => Date,
+): Promise<string | undefined> {
+  const { caseId } = await writer.change(query, (context) => planFollowUp(deps, context, now()));
+  await writer.change(query, (context) => planFollowUpDone(context, query.caseId, caseId));
+  return caseId;
 }

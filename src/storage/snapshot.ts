@@ -104,6 +104,8 @@ export const caseSchema = z.looseObject({
       sentAt: iso.optional(),
       channel: z.string().optional(),
       skipped: z.enum(['opted_out', 'unreachable', 'window_closed', 'no_survey', 'superseded']).optional(),
+      followUpDue: z.string().optional(),
+      followUpCaseId: z.string().optional(),
       answeredAt: iso.optional(),
       score: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]).optional(),
       comment: z.string().optional(),

@@ -170,6 +170,8 @@ describe('satisfaction surveys', () => {
     const notes = (await t.app.store.conversations.listMessages({ caseId: followUp!.id })).filter((m) => m.direction === 'note');
     expect(notes.map((m) => m.text)).toEqual([`Soddisfazione 1/5 per il caso ${caseId} (“lentissimi e non hanno risolto”): da ricontattare.`]);
     expect((await t.app.store.conversations.list({ states: ['queued'] })).map((c) => c.id)).toContain(conversation.id);
+    expect((await t.app.store.conversations.getCase(caseId))?.survey).toMatchObject({ followUpCaseId: followUp!.id });
+    expect((await t.app.store.conversations.getCase(caseId))?.survey?.followUpDue).toBeUndefined();
     // A score above the threshold opens nothing.
     const other = await resolvedByPerson('cust-h');
     later(2 * HOUR);
@@ -178,6 +180,35 @@ describe('satisfaction surveys', () => {
     const fine = await writes('cust-h', '3');
     expect(fine.conversation!.state).toBe('resolved');
     expect(fine.conversation!.caseId).toBe(other);
+  });
+
+  it('a low score\'s follow-up left unopened by a process that stopped is opened by the survey job', async () => {
+    await start();
+    const caseId = await resolvedByPerson('cust-o');
+    later(2 * HOUR);
+    await t.app.followUps.runOnce();
+    await t.app.sender.drain();
+    // The process "stops" right after the answer's commit: the follow-up's commit never happens.
+    const commit = t.app.store.conversations.commit.bind(t.app.store.conversations);
+    let stopped = false;
+    t.app.store.conversations.commit = async (turn, options) => {
+      if (!stopped && turn.case?.followUpOf === caseId) {
+        stopped = true;
+        throw new Error('the process stopped here');
+      }
+      return commit(turn, options);
+    };
+    await expect(writes('cust-o', '2')).rejects.toThrow();
+    expect(stopped).toBe(true);
+    expect((await t.app.store.conversations.getCase(caseId))?.survey).toMatchObject({ score: 2, followUpDue: expect.any(String) });
+    expect((await t.app.store.conversations.findOpenCase('chat:cust-o'))).toBeUndefined();
+    later(60_000);
+    expect(await t.app.followUps.runOnce()).toMatchObject({ followUpsOpened: 1, surveysSent: 0 });
+    const open = await t.app.store.conversations.findOpenCase('chat:cust-o');
+    expect(open).toMatchObject({ followUpOf: caseId });
+    expect((await t.app.store.conversations.getCase(caseId))?.survey).toMatchObject({ followUpCaseId: open!.id });
+    expect((await t.app.store.conversations.getCase(caseId))?.survey?.followUpDue).toBeUndefined();
+    expect(await t.app.followUps.runOnce()).toMatchObject({ followUpsOpened: 0 });
   });
 
   it('never go while the customer has a new case open: the survey waits until it is closed', async () => {

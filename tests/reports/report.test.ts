@@ -121,7 +121,7 @@ async function buildHistory(w: World, shop: { refuseNextSend(): void }): Promise
 
   // A day after A's answer the bot-close job closes A, and F and H (answered, quiet since): resolved by the bot.
   w.clock.set(rome('2026-11-28T10:00:00'));
-  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 3, closedIdle: 0, surveysSent: 0, surveysSkipped: 0 });
+  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 3, closedIdle: 0, surveysSent: 0, surveysSkipped: 0, followUpsOpened: 0 });
   expect((await app.store.conversations.getCase(a.conversation!.caseId))).toMatchObject({ status: 'resolved', resolvedBy: 'bot', resolvedAt: rome('2026-11-28T10:00:00').toISOString() });
 
   // C (English, shop): the bot's answer is rate limited once and goes out 30 s later.
@@ -155,9 +155,9 @@ async function buildHistory(w: World, shop: { refuseNextSend(): void }): Promise
   // one each, those the bot closed none. B scores 2, C scores 4, answering in the dialogue (neither
   // answers nor surveys count as customer messages or replies).
   w.clock.set(rome('2026-11-30T11:00:00'));
-  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 0, closedIdle: 0, surveysSent: 2, surveysSkipped: 3 });
+  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 0, closedIdle: 0, surveysSent: 2, surveysSkipped: 3, followUpsOpened: 0 });
   await app.sender.drain();
-  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 0, closedIdle: 0, surveysSent: 0, surveysSkipped: 0 });
+  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 0, closedIdle: 0, surveysSent: 0, surveysSkipped: 0, followUpsOpened: 0 });
   expectAction(await say(w, 'chat', 'cust-b', '2', rome('2026-11-30T11:05:00')), 'survey_answer');
   expectAction(await say(w, 'shop', 'cust-c', '4 thanks', rome('2026-11-30T11:06:00')), 'survey_answer');
   expect((await app.store.conversations.getCase(c.conversation!.caseId))?.survey).toEqual({

@@ -463,7 +463,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await ids({ states: ['bot'], updatedBefore: iso(0) })).toEqual([]);
       });
 
-      it('lists resolved cases with no survey decided, resolved in a period, oldest resolution first, with a limit', async () => {
+      it('lists resolved cases with no survey decided (or a follow-up due), resolved in a period, oldest resolution first, with a limit', async () => {
         const resolved = (id: string, at: number, over: Partial<Case> = {}) =>
           makeCase(id, { status: 'resolved', openedAt: iso(0), resolvedAt: iso(at), resolvedBy: 'op1', ...over });
         for (const c of [
@@ -472,6 +472,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           resolved('second', 2000),
           resolved('sent', 1500, { survey: { sentAt: iso(1600), channel: 'test' } }),
           resolved('skipped', 1700, { survey: { skipped: 'opted_out' } }),
+          resolved('low', 2500, { survey: { sentAt: iso(2600), answeredAt: iso(2700), score: 1, followUpDue: 'cv-low' } }),
+          resolved('followed', 2600, { survey: { sentAt: iso(2600), answeredAt: iso(2700), score: 1, followUpCaseId: 'case-f' } }),
           resolved('edge', 5000),
           makeCase('open', { openedAt: iso(0) }),
         ]) {
@@ -479,15 +481,15 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         }
         const ids = async (from: number, to: number, limit = 10) =>
           (await store.conversations.casesAwaitingSurvey({ resolvedFrom: iso(from), resolvedTo: iso(to), limit })).map((c) => c.id);
-        expect(await ids(0, 5000)).toEqual(['first', 'second']);
-        expect(await ids(0, 5001)).toEqual(['first', 'second', 'edge']);
+        expect(await ids(0, 5000)).toEqual(['first', 'second', 'low']);
+        expect(await ids(0, 5001)).toEqual(['first', 'second', 'low', 'edge']);
         expect(await ids(1000, 10_000, 2)).toEqual(['first', 'second']);
-        expect(await ids(1001, 10_000)).toEqual(['second', 'edge', 'late']);
+        expect(await ids(1001, 10_000)).toEqual(['second', 'low', 'edge', 'late']);
         // Once its survey is decided, a case leaves the list.
         const ctx = await store.conversations.loadContext({ key: 'test:private:nobody', customerId: 'test:nobody', caseId: 'first' });
         expect(ctx.requestedCase?.id).toBe('first');
         await store.conversations.commit(makeTurn({ expect: ctx.revisions, case: { ...ctx.requestedCase!, survey: { sentAt: iso(9500), channel: 'test' } } }));
-        expect(await ids(0, 10_000)).toEqual(['second', 'edge', 'late']);
+        expect(await ids(0, 10_000)).toEqual(['second', 'low', 'edge', 'late']);
       });
 
       it('finds the customer\'s most recent open case and lists all of their cases', async () => {

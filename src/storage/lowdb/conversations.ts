@@ -173,7 +173,7 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
       const to = time(resolvedTo);
       const found = [];
       for (const c of mem.cases.values()) {
-        if (c.status !== 'resolved' || c.survey !== undefined || c.resolvedAt === undefined) continue;
+        if (c.status !== 'resolved' || c.resolvedAt === undefined || (c.survey !== undefined && c.survey.followUpDue === undefined)) continue;
         const at = time(c.resolvedAt);
         if (at >= from && at < to) found.push(c);
       }

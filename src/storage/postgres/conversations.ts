@@ -248,7 +248,7 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
       // The partial index cases_awaiting_survey (schema version 5) holds exactly these cases.
       conn.docs<Case>(
         `SELECT doc FROM cases
-         WHERE status = 'resolved' AND NOT (doc ? 'survey')
+         WHERE status = 'resolved' AND (NOT (doc ? 'survey') OR (doc->'survey') ? 'followUpDue')
            AND sportello_ts(doc->>'resolvedAt') >= $1::timestamptz AND sportello_ts(doc->>'resolvedAt') < $2::timestamptz
          ORDER BY sportello_ts(doc->>'resolvedAt'), id COLLATE "C" LIMIT $3`,
         [resolvedFrom, resolvedTo, Math.max(0, limit)],
