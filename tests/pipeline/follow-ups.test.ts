@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { eventBodyV1Schema } from '../../src/events/index.js';
 import { newSecret, startWebhookReceiver } from '../fakes/webhook-receiver/webhook-receiver.js';
+import { login, PASSWORDS, startApiApp } from '../server/operator-api-helpers.js';
 import type { ChannelAdapter } from '../../src/core/ports.js';
 import type { Operator, OutboxItem } from '../../src/core/types.js';
 import type { RecordingChannel } from '../../src/channels/console/index.js';
@@ -300,6 +301,32 @@ describe('what answers tell the outside', () => {
     } finally {
       await crm.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('operators see the follow-up', () => {
+  it('in the queue with its reason, and the surveyed case attached with its score and comment', async () => {
+    const a = await startApiApp({ SURVEYS: 'true', SURVEY_DELAY: '2h', BOT_CLOSE_HOURS: '0' });
+    Object.assign(a.channel, { capabilities: { ...privateChatCapabilities, surveys: {} } });
+    try {
+      const marta = await login(a.base, 'Marta', PASSWORDS.marta);
+      const asked = await a.app.pipeline.receive(a.message('vorrei parlare con un operatore per favore', { customer: { platformId: 'cust-r' } }));
+      const surveyed = asked.conversation!.caseId;
+      expect((await marta.post(`/conversations/${asked.conversation!.id}/claim`, {})).status).toBe(200);
+      expect((await marta.post(`/conversations/${asked.conversation!.id}/resolve`, {})).status).toBe(200);
+      a.clock.advance(2 * HOUR);
+      expect(await a.app.followUps.runOnce()).toMatchObject({ surveysSent: 1 });
+      await a.app.sender.drain();
+      const answer = await a.app.pipeline.receive(a.message('1, nessuno mi ha aiutato', { customer: { platformId: 'cust-r' } }));
+      const id = answer.conversation!.id;
+      const queue = (await marta.get('/queue')).body.rows as Array<{ conversationId: string; reason?: string }>;
+      expect(queue.find((c) => c.conversationId === id)).toMatchObject({ reason: 'low_satisfaction' });
+      const detail = await marta.get(`/conversations/${id}`);
+      expect(detail.body.case).toMatchObject({ status: 'open', followUpOf: surveyed });
+      expect(detail.body.earlierCases).toEqual([expect.objectContaining({ id: surveyed, score: 1, comment: 'nessuno mi ha aiutato', followedUp: true })]);
+    } finally {
+      await a.close();
     }
   });
 });
