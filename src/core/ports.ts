@@ -76,10 +76,12 @@ export interface ChannelCapabilities {
   /**
    * Whether a satisfaction survey may follow a resolved case, sent privately (absent: never).
    * `withinMs`: only this long after the customer's last message (Messenger: 7 days, with the
-   * Customer Feedback Template and the CUSTOMER_FEEDBACK tag after the first 24 hours). A channel
-   * with `privateReach` is asked first, and the survey goes only when it answers `open` (X: DMs).
+   * Customer Feedback Template and the CUSTOMER_FEEDBACK tag after the first 24 hours).
+   * `needsPrivateConversation`: only to a customer who wrote privately in the case (Messenger: a
+   * commenter who never wrote in Messenger cannot be messaged). A channel with `privateReach` is
+   * asked first, and the survey goes only when it answers `open` (X: DMs).
    */
-  surveys?: { withinMs?: number };
+  surveys?: { withinMs?: number; needsPrivateConversation?: boolean };
 }
 
 /** An HTTP request as the server hands it to a channel: raw body kept for signatures. */

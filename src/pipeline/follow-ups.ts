@@ -38,6 +38,19 @@ export interface FollowUpSettings {
   defaultLocale: Language;
 }
 
+/** Where a case's survey goes. */
+interface SurveyTarget {
+  channel: string;
+  /** The private conversation's key. */
+  key: string;
+  /** The customer's id on the platform there (the recipient). */
+  platformId: string;
+  /** The customer of that conversation (`channel:platformId`). */
+  customerId: string;
+  /** The case has this private conversation already (else the survey opens it). */
+  existing: boolean;
+}
+
 /** What one run did. */
 export interface FollowUpRun {
   closedByBot: number;
@@ -161,7 +174,7 @@ export function createFollowUpJobs(deps: {
       if (settings.surveyBusinessTime && deps.hours.addBusinessMs(resolvedAt, settings.surveyDelayMs).getTime() > now.getTime()) continue;
       try {
         const target = await surveyTarget(kase);
-        const outcome = await writer.change({ key: target.key, customerId: kase.customerId, caseId: kase.id }, (context) => planSurvey(context, kase.id, target));
+        const outcome = await writer.change({ key: target.key, customerId: target.customerId, caseId: kase.id }, (context) => planSurvey(context, kase.id, target));
         if (outcome === 'sent') {
           run.surveysSent += 1;
           deps.onSurveySent?.(target.channel);
@@ -184,19 +197,24 @@ export function createFollowUpJobs(deps: {
     }
   }
 
-  /** The conversation a case's survey goes to: the customer's private one on the case's channel. */
-  async function surveyTarget(kase: Case): Promise<{ channel: string; key: string; platformId: string }> {
+  /**
+   * The conversation a case's survey goes to: the case's private conversation on its channel (the
+   * one the customer wrote in last), else the customer's private conversation key there, which the
+   * survey opens (where the channel may write first: `surveys.needsPrivateConversation` says not).
+   */
+  async function surveyTarget(kase: Case): Promise<SurveyTarget> {
     const conversations = (await Promise.all(kase.conversationIds.map((id) => store.conversations.get(id)))).flatMap((c) => c ?? []);
     const channel = conversations[0]?.channel ?? kase.customerId.slice(0, kase.customerId.indexOf(':'));
+    const prefix = `${channel}:private:`;
+    const own = conversations
+      .filter((c) => c.channel === channel && c.visibility === 'private' && c.key.startsWith(prefix))
+      .sort((a, b) => (b.lastInboundAt ?? b.updatedAt).localeCompare(a.lastInboundAt ?? a.updatedAt))[0];
+    if (own) return { channel, key: own.key, platformId: own.key.slice(prefix.length), customerId: own.customerId, existing: true };
     const platformId = kase.customerId.slice(channel.length + 1);
-    return { channel, platformId, key: `${channel}:private:${platformId}` };
+    return { channel, platformId, key: `${prefix}${platformId}`, customerId: kase.customerId, existing: false };
   }
 
-  async function planSurvey(
-    context: TurnContext,
-    caseId: string,
-    target: { channel: string; key: string; platformId: string },
-  ): Promise<Planned<'sent' | 'skipped' | undefined>> {
+  async function planSurvey(context: TurnContext, caseId: string, target: SurveyTarget): Promise<Planned<'sent' | 'skipped' | undefined>> {
     const kase = context.requestedCase;
     if (!kase || kase.id !== caseId || kase.status !== 'resolved' || kase.survey !== undefined) return { result: undefined };
     const now = clock.now();
@@ -215,10 +233,14 @@ export function createFollowUpJobs(deps: {
     const adapter = deps.channels.get(target.channel);
     const rules = adapter?.capabilities.surveys;
     if (!adapter || !rules || !adapter.capabilities.privateMessages) return skip('no_survey');
+    // A channel that cannot write first (Messenger: a commenter who never wrote in Messenger).
+    if (rules.needsPrivateConversation && !target.existing) return skip('unreachable');
     const related = new Map(context.related.map((r) => [r.id, r]));
     if (context.conversation) related.set(context.conversation.id, context.conversation);
     const ofCase = kase.conversationIds.flatMap((id) => related.get(id) ?? []);
-    const lastIn = Math.max(0, ...ofCase.map((c) => (c.lastInboundAt ? new Date(c.lastInboundAt).getTime() : 0)));
+    // The window runs from the customer's last message where the survey goes, when they wrote there.
+    const windowed = rules.needsPrivateConversation && context.conversation ? [context.conversation] : ofCase;
+    const lastIn = Math.max(0, ...windowed.map((c) => (c.lastInboundAt ? new Date(c.lastInboundAt).getTime() : 0)));
     if (rules.withinMs !== undefined && (lastIn === 0 || now.getTime() - lastIn > rules.withinMs)) return skip('window_closed');
     if (!context.customer) return skip('unreachable');
     if (adapter.privateReach && (await adapter.privateReach(context.customer)) !== 'open') return skip('unreachable');

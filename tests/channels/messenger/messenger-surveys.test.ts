@@ -16,7 +16,7 @@ import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import type { Operator } from '../../../src/core/types.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeGraphApi, type FakeGraphApi, type GraphCall } from '../../fakes/graph-api/fake-graph-api.js';
-import { feedbackEvent, pageWebhook, textEvent } from '../../fakes/graph-api/payloads.js';
+import { commentChange, feedbackEvent, pageWebhook, textEvent } from '../../fakes/graph-api/payloads.js';
 import { projectKnowledge } from '../../helpers/app.js';
 import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from './helpers.js';
 
@@ -147,6 +147,27 @@ describe('Messenger satisfaction surveys', () => {
     expect((await app.store.conversations.listCases(`messenger:${psid}`)).map((c) => c.status)).toEqual(['resolved']);
     const thanks = graph.sentMessages().filter((c) => (c.body.recipient as { id?: string }).id === psid).at(-1)!;
     expect((thanks.body.message as { text: string }).text).toBe('Grazie per la tua risposta! Ci aiuta a migliorare.');
+  });
+
+  it('a commenter who never wrote in Messenger gets none (the Page cannot write first)', async () => {
+    const commenter = '10200000000777001';
+    const commentId = '700000000_900000001';
+    const res = await graph.deliver(
+      webhook,
+      pageWebhook(PAGE_ID, { changes: [commentChange({ postId: '700000000', commentId, fromId: commenter, message: 'vorrei parlare con un operatore per favore', createdTime: clock.now().getTime() / 1000 })] }),
+    );
+    expect(res.status).toBe(200);
+    await settle();
+    const conversation = (await app.store.conversations.list({ customerId: `messenger:${commenter}` }))[0]!;
+    expect(conversation).toMatchObject({ visibility: 'public', state: 'queued' });
+    await app.desk.claim(conversation.id, operator);
+    await app.desk.resolve(conversation.id, operator);
+    graph.calls.length = 0;
+    clock.advance(HOUR);
+    expect(await app.followUps.runOnce()).toMatchObject({ surveysSent: 0, surveysSkipped: 1 });
+    expect((await app.store.conversations.getCase(conversation.caseId))?.survey).toEqual({ skipped: 'unreachable', channel: 'messenger' });
+    await settle();
+    expect(graph.sentMessages()).toEqual([]);
   });
 
   it('more than 7 days after the customer\'s last message: no survey at all', async () => {
