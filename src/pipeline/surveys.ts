@@ -138,7 +138,6 @@ export function planSurveyAnswer(
       caseId: kase.id,
       channel: conversation.channel,
       score: answer.score,
-      ...(answer.comment ? { comment: answer.comment } : {}),
       at,
     });
   }
