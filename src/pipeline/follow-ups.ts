@@ -106,9 +106,13 @@ export function createFollowUpJobs(deps: {
     // page further back: conversations that cannot be closed yet (a sibling in the queue) do not
     // hide the older ones behind them.
     let before = new Date(now.getTime() - settings.botCloseMs + 1).toISOString();
+    // Older ones were looked at for a week already: what keeps them open (a DM prompt the customer
+    // never followed, which the DM may still continue) is not the job's to end.
+    const floor = now.getTime() - settings.botCloseMs - MAX_LATE_MS / 2;
     for (let page = 0; page < MAX_PAGES; page += 1) {
       const quiet = await store.conversations.list({ states: ['bot'], updatedBefore: before, limit: BATCH });
       for (const c of quiet) {
+        if (new Date(c.updatedAt).getTime() < floor) return;
         try {
           const by = await writer.change({ key: c.key, customerId: c.customerId }, (context) => planBotClose(context));
           if (by === 'bot') run.closedByBot += 1;
