@@ -91,6 +91,21 @@ describe('cases the bot closes', () => {
     expect((await t.app.store.conversations.get(queued.conversation!.id))?.state).toBe('queued');
   });
 
+  it('keeps a case whose public thread waits for the customer to come to DM (the DM continues it however late)', async () => {
+    n += 1;
+    const prompt = await t.app.pipeline.receive(
+      t.message("my parcel still hasn't arrived, where is my order?", { id: `fu-${n}`, customer: { platformId: 'cust-dm' }, visibility: 'public', threadId: 'thread-dm' }),
+    );
+    await t.app.sender.drain();
+    expect(prompt.action).toBe('dm_prompt');
+    later(3 * 24 * HOUR);
+    expect(await t.app.followUps.runOnce()).toMatchObject({ closedByBot: 0, closedIdle: 0 });
+    expect((await t.app.store.conversations.getCase(prompt.conversation!.caseId))?.status).toBe('open');
+    const dm = await writes('cust-dm', "hi, it's order BR-1200331");
+    expect(dm).toMatchObject({ action: 'escalate', reason: 'private_case' });
+    expect(dm.conversation!.caseId).toBe(prompt.conversation!.caseId);
+  });
+
   it('keeps a case whose customer wrote again within the quiet time', async () => {
     const first = await writes('cust-d', 'si può pagare con satispay?');
     later(20 * HOUR);
