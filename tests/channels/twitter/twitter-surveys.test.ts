@@ -162,6 +162,24 @@ describe('X satisfaction surveys', () => {
     expect(dmsTo(user).at(-1)!.text).toBe('Grazie per la tua risposta! Ci aiuta a migliorare.');
   });
 
+  it('open a DM for a case held in public when the brand can DM the customer; the DM answer finds the case', async () => {
+    const user = newCustomer({ followsBrand: true });
+    const post = await mentions(user, 'vorrei parlare con un operatore per favore');
+    const caseId = await resolvedByPerson(`twitter:public:${post.conversation_id}`);
+    expect(await app.store.conversations.findByKey(`twitter:private:${user.id}`)).toBeUndefined();
+    const posts = x.brandReplies().length;
+    clock.advance(HOUR);
+    expect(await app.followUps.runOnce()).toMatchObject({ surveysSent: 1 });
+    await settle();
+    expect(dmsTo(user).map((d) => d.text)).toEqual([expect.stringMatching(/^Quanto sei soddisfatto/)]);
+    expect(x.brandReplies()).toHaveLength(posts);
+    const dm = (await app.store.conversations.findByKey(`twitter:private:${user.id}`))!;
+    expect(dm).toMatchObject({ caseId, state: 'resolved', visibility: 'private' });
+    expect((await app.store.conversations.getCase(caseId))?.conversationIds).toContain(dm.id);
+    await sendsDm(user, '3');
+    expect((await app.store.conversations.getCase(caseId))?.survey).toMatchObject({ score: 3 });
+  });
+
   it('are not sent to a customer the brand cannot DM, and never in public', async () => {
     const user = newCustomer();
     const post = await mentions(user, 'vorrei parlare con un operatore per favore');
