@@ -22,6 +22,9 @@ import { createBusinessHours, describeWhen, type BusinessHours } from './handoff
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
+import { createConversationWriter } from './pipeline/conversation-writer.js';
+import { isVip } from './handoff/escalation.js';
+import { createFollowUpJobs, type FollowUpJobs } from './pipeline/follow-ups.js';
 import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type WebhookDispatcher } from './events/index.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createHttpServer, createMetrics, observeTurn, registerSenderMetrics } from './server/server.js';
@@ -45,6 +48,8 @@ export interface Sportello {
   webhooks: WebhookDispatcher;
   /** Makes changes' outbound event deliveries (the CLI's approvals use it too). */
   recorder: EventRecorder;
+  /** Cases the bot closes and satisfaction surveys (scheduled; `runOnce` does what is due now). */
+  followUps: FollowUpJobs;
   desk: OperatorDesk;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
@@ -197,6 +202,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       rules: config.handoff,
       queueNoticeMinutes: config.handoff.queueNoticeMinutes,
       dataRequestMinutes: config.handoff.dataRequestMinutes,
+      surveys: { lowScore: config.followUps.lowScore },
     },
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
@@ -205,6 +211,23 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sender,
     recorder,
     typingDelayMs: options.typingDelayMs,
+    onSurveyAnswered: (channel) => metrics.surveys.inc({ channel, event: 'answered' }),
+  });
+  // Cases the bot closes and satisfaction surveys: scheduled jobs, through the conversation writer.
+  const followUps = createFollowUpJobs({
+    store: theStore,
+    writer: createConversationWriter({ store: theStore, bus: theBus, logger, sender, recorder }),
+    clock,
+    logger,
+    channels,
+    hours,
+    settings: { ...config.followUps, brandName: config.brandName, defaultLocale: config.defaultLocale },
+    onSurveySent: (channel) => metrics.surveys.inc({ channel, event: 'sent' }),
+    followUp: {
+      defaultLocale: config.defaultLocale,
+      queueInfo: (input) => computeQueueInfo(input, hours, config),
+      isVip: (customer) => customer !== undefined && isVip(customer, config.handoff),
+    },
   });
   const desk = createOperatorDesk({
     store: theStore,
@@ -293,6 +316,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sender,
     webhooks,
     recorder,
+    followUps,
     desk,
     hours,
     channels,
@@ -307,6 +331,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       if (recovered > 0) logger.info({ recovered }, 'processed messages accepted before a restart');
       sender.start();
       webhooks.start();
+      followUps.start();
       // Messages a channel brings in itself (polling, web chat, Bot Framework) are counted as webhooks' are.
       const receive = async (msg: InboundMessage) => {
         const started = process.hrtime.bigint();
@@ -330,6 +355,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       const grace = setTimeout(() => server.server.closeAllConnections(), 1000);
       await closing;
       clearTimeout(grace);
+      await followUps.stop();
       await pipeline.idle();
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();

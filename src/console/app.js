@@ -495,6 +495,8 @@ function renderConversation(detail, { keepComposer }) {
         {},
         h('span', { class: 'muted' }, `${t('opened', { d: when(k.openedAt) })} · ${t(`state.${k.status === 'open' ? 'queued' : 'resolved'}`)}${k.resolvedBy ? ` · ${k.resolvedBy}` : ''}`),
         k.firstMessage ? h('span', { class: 'earlier-text' }, k.firstMessage) : '',
+        // Its satisfaction answer; the case this conversation follows up (a low score opened it).
+        k.score !== undefined ? h('span', { class: k.followedUp ? 'earlier-text followed-up' : 'earlier-text' }, `${t(k.followedUp ? 'followsUpScore' : 'surveyScore', { n: k.score })}${k.comment ? `: “${k.comment}”` : ''}`) : '',
       ),
     );
   }

@@ -15,6 +15,8 @@ export type DomainEvent =
   | { type: 'conversation.updated'; conversationId: string; at: string }
   | { type: 'conversation.resolved'; conversationId: string; caseId: string; operatorId?: string; addToFaq?: boolean; at: string }
   | { type: 'conversation.returned_to_bot'; conversationId: string; at: string }
+  /** A customer answered a satisfaction survey of a case (its comment stays on the case: events carry no text). */
+  | { type: 'csat.received'; conversationId: string; caseId: string; channel: string; score: number; at: string }
   | { type: 'privacy.flagged'; conversationId: string; messageId: string; at: string }
   | { type: 'corpus.reloaded'; version: string; at: string }
   | { type: 'corpus.failed'; problems: string[]; at: string }

@@ -73,6 +73,15 @@ export interface ChannelCapabilities {
    * `standardMs`; operator replies up to `humanAgentMs` (HUMAN_AGENT tag). Absent: no window.
    */
   messagingWindow?: { standardMs: number; humanAgentMs: number };
+  /**
+   * Whether a satisfaction survey may follow a resolved case, sent privately (absent: never).
+   * `withinMs`: only this long after the customer's last message (Messenger: 7 days, with the
+   * Customer Feedback Template and the CUSTOMER_FEEDBACK tag after the first 24 hours).
+   * `needsPrivateConversation`: only to a customer who wrote privately in the case (Messenger: a
+   * commenter who never wrote in Messenger cannot be messaged). A channel with `privateReach` is
+   * asked first, and the survey goes only when it answers `open` (X: DMs).
+   */
+  surveys?: { withinMs?: number; needsPrivateConversation?: boolean };
 }
 
 /** An HTTP request as the server hands it to a channel: raw body kept for signatures. */
@@ -292,6 +301,11 @@ export interface ContextQuery {
   linkedCustomerId?: string;
   /** Other conversations to read by key in the same call (returned in `related`, with revisions). */
   otherKeys?: string[];
+  /**
+   * A case to read by id (returned in `requestedCase`, with its revision, and its conversations in
+   * `related`): a scheduled job's case, which the conversation of `key` may no longer belong to.
+   */
+  caseId?: string;
 }
 
 /**
@@ -314,6 +328,8 @@ export interface TurnContext {
    * joins), and those found by `otherKeys`.
    */
   related: Conversation[];
+  /** The case `ContextQuery.caseId` names, when it exists. */
+  requestedCase?: Case;
   /** Revisions of the conversations and cases above: pass them as `TurnRecord.expect`. */
   revisions: Revisions;
 }
@@ -348,6 +364,8 @@ export interface ConversationFilter {
   caseId?: string;
   customerId?: string;
   assignee?: string;
+  /** Only conversations last changed before this ISO instant (the bot-close job: those gone quiet). */
+  updatedBefore?: string;
   limit?: number;
 }
 
@@ -406,6 +424,12 @@ export interface Conversations {
   findOpenCase(customerId: string): Promise<Case | undefined>;
   listCases(customerId: string): Promise<Case[]>;
   listMessages(filter: { conversationId?: string; caseId?: string }): Promise<StoredMessage[]>;
+  /**
+   * The survey job's work list: resolved cases with no `survey` decided yet, or whose survey's low
+   * score still waits for its follow-up (`survey.followUpDue`), resolved in `[resolvedFrom,
+   * resolvedTo)` (ISO instants), oldest resolution first, at most `limit`.
+   */
+  casesAwaitingSurvey(query: { resolvedFrom: string; resolvedTo: string; limit: number }): Promise<Case[]>;
   /**
    * What happened in a period, for reports (read-only): the cases opened in `[from, to)` or with a
    * message in it, their conversations, all their messages (also those outside the period: a

@@ -24,6 +24,8 @@ export interface Customer {
   followers?: number;
   firstSeenAt: string;
   lastSeenAt: string;
+  /** When the customer said "stop" to satisfaction surveys: none is sent to them again. */
+  surveyOptOutAt?: string;
 }
 
 /** What the customer told us about themselves, as a channel delivers it. */
@@ -77,6 +79,22 @@ export interface QuickReplyOption {
 export type Reply =
   | { kind: 'text'; text: string }
   | { kind: 'quick_replies'; text: string; options: QuickReplyOption[] }
+  | {
+      /**
+       * A satisfaction survey: a 1–5 score (options with payloads `csat:1` … `csat:5`) and an
+       * optional comment. Channels render it as quick replies where they have them (Messenger: the
+       * Customer Feedback Template after the 24-hour window), else as the text, which asks for a number.
+       */
+      kind: 'survey';
+      text: string;
+      options: QuickReplyOption[];
+      /** The question alone (the feedback template's title); `text` adds how to answer. */
+      question: string;
+      /** The case surveyed. */
+      caseId: string;
+      /** The customer's language (a channel's own labels: the feedback template's button). */
+      language: Language;
+    }
   | {
       kind: 'dm_prompt';
       text: string;
@@ -166,6 +184,8 @@ export const ESCALATION_REASONS = [
   'handler',
   /** A custom action failed, timed out or answered something that is not a reply: a person takes over. */
   'handler_failed',
+  /** A customer gave a low satisfaction score: a person follows the case up. */
+  'low_satisfaction',
 ] as const;
 export type EscalationReason = (typeof ESCALATION_REASONS)[number];
 
@@ -211,6 +231,11 @@ export interface Conversation {
   dataRequest?: { asks?: DataKind[]; faqId?: string; at: string; until: string };
   /** When the customer waiting in the queue was last told where they stand (the escalation reply counts). */
   noticeAt?: string;
+  /**
+   * The customer gave the survey of this case (its id) a low score: a follow-up case is to be
+   * opened for this conversation (right after the answer; cleared when it is).
+   */
+  followUpOf?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -230,11 +255,30 @@ export interface Case {
    * customer answered, the score (1–5) and their comment. Reports read `score`.
    */
   survey?: CaseSurvey;
+  /** The case this one follows up (a low satisfaction score opened it). */
+  followUpOf?: string;
 }
 
 /** A case's satisfaction survey. The comment is the customer's words: personal data (export/erasure). */
 export interface CaseSurvey {
-  sentAt: string;
+  /** When it went out; absent when none was sent (`skipped`). */
+  sentAt?: string;
+  /** The channel it went on. */
+  channel?: string;
+  /**
+   * Why no survey went (it never will for this case): `opted_out` (the customer said "stop"),
+   * `unreachable` (the brand cannot write to them privately), `window_closed` (past the platform's
+   * window: Messenger 7 days after the customer's last message), `no_survey` (the channel has none),
+   * `superseded` (a later case of the customer came first).
+   */
+  skipped?: 'opted_out' | 'unreachable' | 'window_closed' | 'no_survey' | 'superseded';
+  /**
+   * A low score's follow-up is still to be opened, for this conversation (set with the answer,
+   * cleared once the follow-up case is open: a crash in between is finished by the survey job).
+   */
+  followUpDue?: string;
+  /** The follow-up case the low score opened. */
+  followUpCaseId?: string;
   answeredAt?: string;
   score?: 1 | 2 | 3 | 4 | 5;
   comment?: string;

@@ -59,6 +59,8 @@ export interface TurnPlanDeps {
     queueNoticeMinutes?: number;
     /** How long a request for data stays open for a later message (default 30). */
     dataRequestMinutes?: number;
+    /** Satisfaction answers: a score at or below `lowScore` opens a follow-up (0 or absent: never). */
+    surveys?: { lowScore: number };
   };
   /** Posts to send for a FAQ answer on a channel (answer, answer_short or a numbered thread). */
   fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility: Visibility): string[];
@@ -560,7 +562,8 @@ function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo | undefined
   return say('atTheLatest', language, { when: deps.hours.describe(due!, now, language) });
 }
 
-function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
+/** The customer as this message shows them, merged with what is stored. */
+export function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
   const id = `${msg.channel}:${msg.customer.platformId}`;
   const p = msg.customer;
   return {
@@ -572,6 +575,7 @@ function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: 
     followers: p.followers ?? existing?.followers,
     firstSeenAt: existing?.firstSeenAt ?? at,
     lastSeenAt: at,
+    ...(existing?.surveyOptOutAt ? { surveyOptOutAt: existing.surveyOptOutAt } : {}),
   };
 }
 

@@ -35,6 +35,7 @@ export const customerSchema = z.looseObject({
   followers: z.number().optional(),
   firstSeenAt: iso,
   lastSeenAt: iso,
+  surveyOptOutAt: iso.optional(),
 });
 
 /** An inbound message as a channel parsed it (kept until processed). */
@@ -97,9 +98,14 @@ export const caseSchema = z.looseObject({
   openedAt: iso,
   resolvedAt: z.string().optional(),
   resolvedBy: z.string().optional(),
+  followUpOf: z.string().optional(),
   survey: z
     .looseObject({
-      sentAt: iso,
+      sentAt: iso.optional(),
+      channel: z.string().optional(),
+      skipped: z.enum(['opted_out', 'unreachable', 'window_closed', 'no_survey', 'superseded']).optional(),
+      followUpDue: z.string().optional(),
+      followUpCaseId: z.string().optional(),
       answeredAt: iso.optional(),
       score: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]).optional(),
       comment: z.string().optional(),
@@ -137,6 +143,14 @@ const replySchema = z.union([
     options: z.array(z.looseObject({ title: z.string(), payload: z.string() })),
   }),
   z.looseObject({ kind: z.literal('dm_prompt'), text: z.string(), canMessagePrivately: z.boolean() }),
+  z.looseObject({
+    kind: z.literal('survey'),
+    text: z.string(),
+    options: z.array(z.looseObject({ title: z.string(), payload: z.string() })),
+    question: z.string(),
+    caseId: z.string(),
+    language,
+  }),
 ]);
 
 /** An outbox item as stored. */

@@ -445,6 +445,53 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await ids({ assignee: 'op2' })).toEqual([]);
       });
 
+      it('lists conversations last changed before an instant (the bot-close job\'s quiet ones)', async () => {
+        await store.conversations.commit(
+          makeTurn({
+            conversations: [
+              makeConversation('q1', { key: 'test:private:q1', state: 'bot', updatedAt: iso(1000) }),
+              makeConversation('q2', { key: 'test:private:q2', state: 'bot', updatedAt: iso(2000) }),
+              makeConversation('q3', { key: 'test:private:q3', state: 'bot', updatedAt: iso(3000) }),
+              makeConversation('q4', { key: 'test:private:q4', state: 'queued', updatedAt: iso(500) }),
+            ],
+          }),
+        );
+        const ids = async (filter: Parameters<Store['conversations']['list']>[0]) => (await store.conversations.list(filter)).map((c) => c.id);
+        expect(await ids({ states: ['bot'], updatedBefore: iso(3000) })).toEqual(['q2', 'q1']);
+        expect(await ids({ states: ['bot'], updatedBefore: iso(2001), limit: 1 })).toEqual(['q2']);
+        expect(await ids({ updatedBefore: iso(1000) })).toEqual(['q4']);
+        expect(await ids({ states: ['bot'], updatedBefore: iso(0) })).toEqual([]);
+      });
+
+      it('lists resolved cases with no survey decided (or a follow-up due), resolved in a period, oldest resolution first, with a limit', async () => {
+        const resolved = (id: string, at: number, over: Partial<Case> = {}) =>
+          makeCase(id, { status: 'resolved', openedAt: iso(0), resolvedAt: iso(at), resolvedBy: 'op1', ...over });
+        for (const c of [
+          resolved('late', 9000),
+          resolved('first', 1000),
+          resolved('second', 2000),
+          resolved('sent', 1500, { survey: { sentAt: iso(1600), channel: 'test' } }),
+          resolved('skipped', 1700, { survey: { skipped: 'opted_out' } }),
+          resolved('low', 2500, { survey: { sentAt: iso(2600), answeredAt: iso(2700), score: 1, followUpDue: 'cv-low' } }),
+          resolved('followed', 2600, { survey: { sentAt: iso(2600), answeredAt: iso(2700), score: 1, followUpCaseId: 'case-f' } }),
+          resolved('edge', 5000),
+          makeCase('open', { openedAt: iso(0) }),
+        ]) {
+          await store.conversations.commit(makeTurn({ case: c }));
+        }
+        const ids = async (from: number, to: number, limit = 10) =>
+          (await store.conversations.casesAwaitingSurvey({ resolvedFrom: iso(from), resolvedTo: iso(to), limit })).map((c) => c.id);
+        expect(await ids(0, 5000)).toEqual(['first', 'second', 'low']);
+        expect(await ids(0, 5001)).toEqual(['first', 'second', 'low', 'edge']);
+        expect(await ids(1000, 10_000, 2)).toEqual(['first', 'second']);
+        expect(await ids(1001, 10_000)).toEqual(['second', 'low', 'edge', 'late']);
+        // Once its survey is decided, a case leaves the list.
+        const ctx = await store.conversations.loadContext({ key: 'test:private:nobody', customerId: 'test:nobody', caseId: 'first' });
+        expect(ctx.requestedCase?.id).toBe('first');
+        await store.conversations.commit(makeTurn({ expect: ctx.revisions, case: { ...ctx.requestedCase!, survey: { sentAt: iso(9500), channel: 'test' } } }));
+        expect(await ids(0, 10_000)).toEqual(['second', 'low', 'edge', 'late']);
+      });
+
       it('finds the customer\'s most recent open case and lists all of their cases', async () => {
         await store.conversations.commit(makeTurn({ case: makeCase('old', { openedAt: iso(0) }) }));
         await store.conversations.commit(makeTurn({ case: makeCase('newer', { openedAt: iso(5000) }) }));
@@ -862,6 +909,22 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(ctx.related.map((c) => c.id).sort()).toEqual(['cv2', 'cv3']);
         expect(Object.keys(ctx.revisions.conversations).sort()).toEqual(['cv1', 'cv2', 'cv3']);
         expect(Object.keys(ctx.revisions.cases).sort()).toEqual(['case1', 'case3']);
+      });
+
+      it('reads a case by id in the same call (its conversations too), with its revision, and refuses a stale write of it', async () => {
+        await seed();
+        // The customer's other case, resolved: not the conversation's, not open.
+        const older = await store.conversations.loadContext({ key: 'test:private:u2', customerId: 'test:u2' });
+        await store.conversations.commit(makeTurn({ expect: older.revisions, case: { ...older.case!, status: 'resolved', resolvedAt: iso(100) } }));
+        const ctx = await store.conversations.loadContext({ key: 'test:private:u9', customerId: 'test:u9', caseId: 'case3' });
+        expect(ctx.conversation).toBeUndefined();
+        expect(ctx.requestedCase).toMatchObject({ id: 'case3', status: 'resolved' });
+        expect(ctx.related.map((c) => c.id)).toEqual(['cv3']);
+        expect(Object.keys(ctx.revisions.cases)).toEqual(['case3']);
+        expect((await store.conversations.loadContext({ key: 'test:private:u9', customerId: 'test:u9', caseId: 'nope' })).requestedCase).toBeUndefined();
+        await store.conversations.commit(makeTurn({ expect: ctx.revisions, case: { ...ctx.requestedCase!, survey: { skipped: 'unreachable' } } }));
+        await expect(store.conversations.commit(makeTurn({ expect: ctx.revisions, case: { ...ctx.requestedCase!, survey: { skipped: 'opted_out' } } }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect((await store.conversations.getCase('case3'))?.survey).toEqual({ skipped: 'unreachable' });
       });
 
       it('reads other conversations by key in the same call, with their revisions', async () => {

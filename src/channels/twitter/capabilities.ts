@@ -15,4 +15,6 @@ export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze
   quickReplies: 0,
   signsPublicReplies: true,
   maxThread: 3,
+  // By DM only, when the brand can DM the customer (privateReach); v2 DMs have no quick replies.
+  surveys: {},
 });

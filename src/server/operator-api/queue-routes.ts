@@ -77,7 +77,18 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
         .slice(0, 20)
         .map(async (c: Case) => {
           const first = (await store.conversations.listMessages({ caseId: c.id })).find((m) => m.direction === 'in');
-          return { id: c.id, status: c.status, openedAt: c.openedAt, resolvedAt: c.resolvedAt, resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined, firstMessage: first?.text.slice(0, 200), conversationIds: c.conversationIds };
+          return {
+            id: c.id,
+            status: c.status,
+            openedAt: c.openedAt,
+            resolvedAt: c.resolvedAt,
+            resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined,
+            firstMessage: first?.text.slice(0, 200),
+            conversationIds: c.conversationIds,
+            // The satisfaction survey's answer (a low score's follow-up names this case in `case.followUpOf`).
+            ...(c.survey?.score !== undefined ? { score: c.survey.score, ...(c.survey.comment ? { comment: c.survey.comment.slice(0, 300) } : {}) } : {}),
+            ...(kase?.followUpOf === c.id ? { followedUp: true } : {}),
+          };
         }),
     );
     const now = clock.now();
