@@ -248,7 +248,11 @@ export interface Case {
   conversationIds: string[];
   openedAt: string;
   resolvedAt?: string;
-  /** The operator id who resolved it, or `bot` for a case the bot closed on its own. */
+  /**
+   * Who resolved it: an operator's id; `bot` for a case the bot closed on its own (deflection);
+   * `idle` for one closed after the quiet time without the bot having answered its last message;
+   * `customer` when the customer said it was sorted.
+   */
   resolvedBy?: string;
   /**
    * The satisfaction survey of this case (at most one per case): when it was sent and, once the

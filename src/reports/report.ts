@@ -270,9 +270,12 @@ function factsOf(history: History, period: { from: Date; to: Date }, now: Date, 
   return facts;
 }
 
+const NOT_OPERATORS = new Set(['bot', 'idle', 'customer']);
+
 function resolverName(kase: Case, names: ReadonlyMap<string, string>): string | undefined {
-  // `bot` and `idle` (closed by the bot-close job: docs/reports.md) are not operators.
-  if (kase.status !== 'resolved' || !kase.resolvedBy || kase.resolvedBy === 'bot' || kase.resolvedBy === 'idle') return undefined;
+  // `bot`, `idle` (closed by the bot-close job: docs/reports.md) and `customer` (who said it was
+  // sorted) are not operators.
+  if (kase.status !== 'resolved' || !kase.resolvedBy || NOT_OPERATORS.has(kase.resolvedBy)) return undefined;
   return names.get(kase.resolvedBy) ?? kase.resolvedBy;
 }
 
