@@ -77,7 +77,7 @@ describe('report figures', () => {
       messages: ['a', 'b', 'c', 'd'].map((id) => inbound(`${id}1`, id, T('10:00'))),
       replies: [],
     };
-    const r = computeReport(input(history, { operators: [{ id: 'op9', name: 'Gino' }] as ReportInput['operators'] }));
+    const r = computeReport(input(history, { operators: [{ id: 'op9', name: 'Gino', initials: 'GI', role: 'agent', passwordHash: 'x', createdAt: T('09:00') }] }));
     expect(Object.keys(r.by_operator)).toEqual(['Gino']);
   });
 
