@@ -1,3 +1,4 @@
+// @ts-check
 // Labels of the operator console, in Italian and English (picked from the browser's language).
 
 const it = {
@@ -124,6 +125,33 @@ const it = {
   handledBy: 'La sta seguendo {name}: puoi aggiungere una nota interna.',
   followers: '{n} follower',
   opened: 'aperto il {d}',
+  // operator desk (issue 21)
+  soundOn: '🔔 Suono: sì',
+  soundOff: '🔕 Suono: no',
+  desktopOn: 'Notifiche: sì',
+  desktopOff: 'Notifiche: no',
+  desktopDenied: 'Il browser blocca le notifiche di questa pagina: consentile dalle impostazioni del sito.',
+  alertNew: 'Nuovo caso in coda',
+  alertAssigned: 'Ti è stato assegnato un caso: {name}',
+  alertReply: '{name} ha risposto',
+  alertSla: 'SLA quasi scaduto: {name}',
+  unread: 'novità non lette',
+  faqUsed: 'FAQ «{id}»',
+  faqUsedTitle: 'La voce delle FAQ con cui il bot ha risposto',
+  botOffered: 'Il bot ha proposto:',
+  shortcuts: 'Scorciatoie da tastiera',
+  close: 'Chiudi',
+  keyNext: 'Conversazione successiva',
+  keyPrevious: 'Conversazione precedente',
+  keyClaim: 'Prendi in carico',
+  keyReply: 'Scrivi una risposta',
+  keyNote: 'Scrivi una nota interna',
+  keyResolve: 'Risolvi il caso',
+  keySearch: 'Cerca',
+  keySend: 'Invia (dalla casella di testo)',
+  keyEscape: 'Esci dalla casella di testo',
+  keyHelp: 'Questo elenco',
+  timezone: 'Orari nel fuso {tz}',
 };
 
 const en = {
@@ -250,20 +278,74 @@ const en = {
   handledBy: '{name} is handling it: you can add an internal note.',
   followers: '{n} followers',
   opened: 'opened {d}',
+  // operator desk (issue 21)
+  soundOn: '🔔 Sound: on',
+  soundOff: '🔕 Sound: off',
+  desktopOn: 'Notifications: on',
+  desktopOff: 'Notifications: off',
+  desktopDenied: 'The browser blocks this page’s notifications: allow them in the site settings.',
+  alertNew: 'New case in the queue',
+  alertAssigned: 'A case was given to you: {name}',
+  alertReply: '{name} replied',
+  alertSla: 'SLA about to breach: {name}',
+  unread: 'unread news',
+  faqUsed: 'FAQ “{id}”',
+  faqUsedTitle: 'The FAQ entry the bot answered with',
+  botOffered: 'The bot offered:',
+  shortcuts: 'Keyboard shortcuts',
+  close: 'Close',
+  keyNext: 'Next conversation',
+  keyPrevious: 'Previous conversation',
+  keyClaim: 'Claim',
+  keyReply: 'Write a reply',
+  keyNote: 'Write an internal note',
+  keyResolve: 'Resolve the case',
+  keySearch: 'Search',
+  keySend: 'Send (from the text box)',
+  keyEscape: 'Leave the text box',
+  keyHelp: 'This list',
+  timezone: 'Times in {tz}',
 };
 
 /** The UI language: Italian when the browser prefers it, English otherwise. */
 export const lang = (navigator.language || 'en').toLowerCase().startsWith('it') ? 'it' : 'en';
+/** @type {Record<string, any>} */
 const dict = lang === 'it' ? it : en;
+const locale = lang === 'it' ? 'it-IT' : 'en-GB';
 
-/** A label, with {placeholders} filled in. */
+/** The team's time zone (config TIMEZONE, from /me): every time in the console is shown in it. */
+let timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** @param {string | undefined} tz */
+export function setTimeZone(tz) {
+  if (!tz) return;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    timeZone = tz;
+  } catch {
+    // an unknown zone: keep the browser's
+  }
+}
+export function currentTimeZone() {
+  return timeZone;
+}
+
+/**
+ * A label, with {placeholders} filled in.
+ * @param {string} key dotted path in the dictionary ("reason.vip")
+ * @param {Record<string, string | number | undefined>} [vars]
+ * @returns {string}
+ */
 export function t(key, vars = {}) {
-  const value = key.split('.').reduce((o, k) => (o == null ? undefined : o[k]), dict);
+  /** @type {any} */
+  const value = key.split('.').reduce((/** @type {any} */ o, k) => (o == null ? undefined : o[k]), dict);
   const text = typeof value === 'string' ? value : key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
 }
 
-/** "12 min", "1 h 5 min", "2 g 3 h". */
+/**
+ * "12 min", "1 h 5 min", "2 g 3 h".
+ * @param {number} ms
+ */
 export function duration(ms) {
   const minutes = Math.floor(Math.abs(ms) / 60000);
   if (minutes < 1) return `<1 ${dict.min}`;
@@ -273,17 +355,40 @@ export function duration(ms) {
   return hours % 24 ? `${Math.floor(hours / 24)} ${dict.day} ${hours % 24} ${dict.hour}` : `${Math.floor(hours / 24)} ${dict.day}`;
 }
 
-/** A clock time or date for a message. */
-export function when(iso) {
-  const d = new Date(iso);
-  const today = new Date();
-  const sameDay = d.toDateString() === today.toDateString();
-  return new Intl.DateTimeFormat(lang === 'it' ? 'it-IT' : 'en-GB', sameDay ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(d);
+/**
+ * The calendar day of a moment in the team's time zone ("2026-12-04").
+ * @param {Date} d
+ */
+function dayInZone(d) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 }
 
-/** A phrase for when the team is back ("lunedì alle 9:00"). */
+/**
+ * A clock time (today) or a date and time for a message, in the team's time zone.
+ * @param {string} iso
+ */
+export function when(iso) {
+  const d = new Date(iso);
+  const sameDay = dayInZone(d) === dayInZone(new Date());
+  /** @type {Intl.DateTimeFormatOptions} */
+  const options = sameDay ? { hour: '2-digit', minute: '2-digit', timeZone } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone };
+  return new Intl.DateTimeFormat(locale, options).format(d);
+}
+
+/**
+ * A full date and time with the zone, for a tooltip ("4 dic 2026, 20:15 CET").
+ * @param {string} iso
+ */
+export function fullTime(iso) {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(new Date(iso)) + ` (${timeZone})`;
+}
+
+/**
+ * A phrase for when the team is back ("lunedì alle 9:00").
+ * @param {string} iso
+ */
 export function reopening(iso) {
   const d = new Date(iso);
-  const fmt = new Intl.DateTimeFormat(lang === 'it' ? 'it-IT' : 'en-GB', { weekday: 'long', hour: 'numeric', minute: '2-digit' });
+  const fmt = new Intl.DateTimeFormat(locale, { weekday: 'long', hour: 'numeric', minute: '2-digit', timeZone });
   return fmt.format(d);
 }
