@@ -310,3 +310,43 @@ export interface FaqSuggestion {
   reviewedBy?: string;
   reviewedAt?: string;
 }
+
+/**
+ * What the team keeps on a customer record beyond a case (issue 21): tags, notes, and the other
+ * records of the same person (linked both ways). Written by operators only, never by turns, so a
+ * turn that rewrites the `Customer` never loses them. Personal data (export/erasure, issue 22).
+ */
+export interface CustomerFile {
+  customerId: string;
+  /** Lower-case labels (`vip`, `reso-in-corso`), sorted, unique. */
+  tags: string[];
+  /** Oldest first. */
+  notes: CustomerNote[];
+  /** Ids of the other customer records of the same person (the link is held on both sides). */
+  links: string[];
+  updatedAt: string;
+}
+
+/** An operator's note on a customer: it stays across cases. */
+export interface CustomerNote {
+  id: string;
+  text: string;
+  operatorId: string;
+  at: string;
+}
+
+/**
+ * A saved reply operators insert with "/" (issue 21). `text` may hold variables in braces:
+ * `{customer_name}`, `{operator_name}`, `{business_hours}`, `{reopens}` (see handoff/saved-replies.ts).
+ */
+export interface SavedReply {
+  id: string;
+  language: Language;
+  /** What the "/" search shows and matches: a short name (`tracking`, `orari`). */
+  shortcut: string;
+  title: string;
+  text: string;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
