@@ -126,8 +126,8 @@ const it = {
   followers: '{n} follower',
   opened: 'aperto il {d}',
   // operator desk (issue 21)
-  soundOn: '🔔 Suono: sì',
-  soundOff: '🔕 Suono: no',
+  soundOn: 'Suono: sì',
+  soundOff: 'Suono: no',
   desktopOn: 'Notifiche: sì',
   desktopOff: 'Notifiche: no',
   desktopDenied: 'Il browser blocca le notifiche di questa pagina: consentile dalle impostazioni del sito.',
@@ -279,8 +279,8 @@ const en = {
   followers: '{n} followers',
   opened: 'opened {d}',
   // operator desk (issue 21)
-  soundOn: '🔔 Sound: on',
-  soundOff: '🔕 Sound: off',
+  soundOn: 'Sound: on',
+  soundOff: 'Sound: off',
   desktopOn: 'Notifications: on',
   desktopOff: 'Notifications: off',
   desktopDenied: 'The browser blocks this page’s notifications: allow them in the site settings.',
