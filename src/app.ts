@@ -255,7 +255,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     trustProxy: config.trustProxy,
     sending: () => sender.health(),
   });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, channels });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);

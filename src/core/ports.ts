@@ -534,7 +534,7 @@ export interface KeyValues {
 export interface ConversationQuery {
   text?: string;
   states?: ConversationState[];
-  /** Only conversations whose last message (notes aside) is the team's: waiting on the customer. */
+  /** Only conversations whose last message (notes aside) is an operator's reply: waiting on the customer (false: the others). */
   waitingOnCustomer?: boolean;
   channel?: ChannelName;
   language?: Language;

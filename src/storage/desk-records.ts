@@ -7,19 +7,9 @@
  */
 import { StoreError } from '../core/errors.js';
 import type { CustomerFile } from '../core/types.js';
+import { searchWords } from '../util/fold.js';
 
-/** Letters (any script) and digits: everything else separates words. */
-const WORD = /[\p{L}\p{N}]+/gu;
-
-/** Lower case without accents (NFD, combining marks dropped). */
-export function foldText(text: string): string {
-  return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
-}
-
-/** The distinct folded words of a text. */
-export function searchWords(text: string): string[] {
-  return [...new Set(foldText(text).match(WORD) ?? [])];
-}
+export { foldText, searchWords } from '../util/fold.js';
 
 /** The words of a query (at most 12, each at most 64 characters): what every store matches as word starts. */
 export function queryWords(text: string | undefined): string[] {

@@ -1158,10 +1158,11 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await find({ text: 'perche', language: 'en' })).ids).toEqual(['cv2']);
       });
 
-      it('tells which conversations wait on the customer, and gives each hit its customer and last message (notes aside)', async () => {
+      it('tells which conversations wait on the customer (an operator wrote last), and gives each hit its customer and last message (notes aside)', async () => {
         await seed();
-        expect((await find({ waitingOnCustomer: true })).ids).toEqual(['cv3', 'cv1']);
-        expect((await find({ waitingOnCustomer: false })).ids).toEqual(['cv2']);
+        // cv3's last message is an operator's reply; cv1's the bot's, cv2's the customer's
+        expect((await find({ waitingOnCustomer: true })).ids).toEqual(['cv3']);
+        expect((await find({ waitingOnCustomer: false })).ids).toEqual(['cv2', 'cv1']);
         const { hits } = await store.search.find({ offset: 0, limit: 25, text: 'fattura' });
         expect(hits[0]!.customer).toMatchObject({ id: 'test:u1', name: 'Anna Rossi', handle: 'annar' });
         expect(hits[0]!.lastMessage).toMatchObject({ id: 'm2', direction: 'out' });

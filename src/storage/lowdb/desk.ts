@@ -62,7 +62,7 @@ export function lowdbSearch({ mem, ensureOpen }: LowdbParts): ConversationSearch
         if (customers && !customers.has(c.customerId)) continue;
         if (from !== undefined && time(c.updatedAt) < from) continue;
         if (to !== undefined && time(c.createdAt) >= to) continue;
-        if (q.waitingOnCustomer !== undefined && (mem.lastMessage.get(c.id)?.direction === 'out') !== q.waitingOnCustomer) continue;
+        if (q.waitingOnCustomer !== undefined && (mem.lastMessage.get(c.id)?.author.kind === 'operator') !== q.waitingOnCustomer) continue;
         found.push(c);
       }
       found.sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -35,8 +35,8 @@ found AS (
     AND ($8::text[] IS NULL OR c.customer_id = ANY($8::text[]))
     AND ($9::timestamptz IS NULL OR c.updated_at >= $9)
     AND ($10::timestamptz IS NULL OR sportello_ts(c.doc->>'createdAt') < $10)
-    AND ($11::boolean IS NULL OR ((SELECT m.doc->>'direction' FROM messages m
-          WHERE m.conversation_id = c.id AND m.doc->>'direction' <> 'note' ORDER BY m.at DESC, m.n DESC LIMIT 1) IS NOT DISTINCT FROM 'out') = $11)
+    AND ($11::boolean IS NULL OR ((SELECT m.doc->'author'->>'kind' FROM messages m
+          WHERE m.conversation_id = c.id AND m.doc->>'direction' <> 'note' ORDER BY m.at DESC, m.n DESC LIMIT 1) IS NOT DISTINCT FROM 'operator') = $11)
 ),
 page AS (SELECT * FROM found ORDER BY updated_at DESC NULLS LAST, id COLLATE "C" LIMIT $12 OFFSET $13)
 SELECT p.doc AS conversation, u.doc AS customer, lm.doc AS last, (SELECT count(*) FROM found)::int AS total
