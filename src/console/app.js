@@ -2,10 +2,12 @@
 // The operator console: talks only to the operator API (/api/operator/*) and its SSE feed.
 // Every text from customers is put in the page with textContent, never as HTML.
 import { api, ApiError, session } from './api.js';
+import { customerUpdated, setupCustomerPanel, showCustomer } from './customer.js';
 import { $, h, toast } from './dom.js';
 import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from './i18n.js';
 import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
+import { fillSearchOptions, refreshSearchSoon, runSearch, setupSearch, showingQueue } from './search.js';
 import { installShortcuts } from './shortcuts.js';
 
 /**
@@ -28,7 +30,7 @@ import { installShortcuts } from './shortcuts.js';
  *   assigneeName?: string, queue?: { reason: string }
  * }} ConversationInfo
  * @typedef {{ id: string, status: string, openedAt: string, resolvedBy?: string, firstMessage?: string }} EarlierCase
- * @typedef {{ conversation: ConversationInfo, customer: CustomerRef, messages: Message[], earlierCases: EarlierCase[] }} Detail
+ * @typedef {{ conversation: ConversationInfo, customer: CustomerRef, case?: { id: string }, messages: Message[], earlierCases: EarlierCase[] }} Detail
  */
 
 const state = {
@@ -104,7 +106,6 @@ function applyLabels() {
   $('add-to-faq-label').textContent = t('addToFaq');
   $('resolve').textContent = t('resolve');
   $('suggestions-title').textContent = t('suggestions');
-  $('earlier-title').textContent = t('earlierCases');
   $('review-title').textContent = t('reviewTitle');
   $('review-help').textContent = t('reviewHelp');
   $('conversation').setAttribute('aria-label', lang === 'it' ? 'Conversazione' : 'Conversation');
@@ -147,6 +148,7 @@ async function startDesk(me) {
   $('who').hidden = false;
   $('me-name').textContent = `${me.operator.name} · ^${me.operator.initials}`;
   state.operators = (await api('GET', '/operators')).operators;
+  fillSearchOptions();
   $('review-toggle').hidden = me.operator.role !== 'admin';
   $('reports-toggle').hidden = me.operator.role !== 'admin';
   if (me.operator.role === 'admin') await refreshReview();
@@ -189,6 +191,7 @@ $('logout').addEventListener('click', async () => {
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let queueTimer;
 function refreshQueueSoon() {
+  refreshSearchSoon();
   clearTimeout(queueTimer);
   queueTimer = setTimeout(() => refreshQueue().catch(fail), 150);
 }
@@ -281,6 +284,7 @@ function connectEvents() {
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(data(e).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
+  source.addEventListener('customer.updated', (e) => customerUpdated(data(e).customerIds ?? []));
   source.addEventListener('channel.degraded', (e) => {
     channelsDown.add(data(e).channel);
     showChannelsDown();
@@ -379,10 +383,16 @@ function renderQueue() {
   const hours = $('hours-status');
   hours.textContent = open ? t('open') : t('closedUntil', { when: reopens?.[lang] ?? '' });
   hours.className = `pill ${open ? 'live' : 'closed'}`;
+  if (!showingQueue()) {
+    markCurrent();
+    return;
+  }
   const waiting = rows.filter((r) => r.state === 'queued').length;
   $('queue-count').textContent = waiting > 0 ? String(waiting) : '';
   $('queue-empty').hidden = rows.length > 0;
+  $('queue-empty').textContent = t('queueEmpty');
   const list = $('queue-list');
+  list.dataset.mode = 'queue';
   const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.conversation;
   list.textContent = '';
   for (const row of rows) {
@@ -426,10 +436,21 @@ function renderQueue() {
   if (focused) /** @type {HTMLElement | null} */ (list.querySelector(`[data-conversation="${CSS.escape(focused)}"]`))?.focus();
 }
 
+/** The open conversation marked in the pane's list (search results are not redrawn for it). */
+function markCurrent() {
+  for (const button of /** @type {NodeListOf<HTMLElement>} */ ($('queue-list').querySelectorAll('.queue-row'))) {
+    const current = button.dataset.conversation === state.current;
+    button.classList.toggle('current', current);
+    if (current) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+  }
+}
+
 // Countdowns tick every second between refreshes; the queue itself is re-read every 30 s.
 setInterval(() => state.me && renderQueueTimes(), 1000);
 setInterval(() => state.me && refreshQueue().catch(fail), 30000);
 function renderQueueTimes() {
+  if (!showingQueue()) return;
   const elapsed = Date.now() - state.queueFetchedAt;
   for (const button of $('queue-list').querySelectorAll('button.queue-row')) {
     const row = state.queue.rows.find((r) => r.conversationId === /** @type {HTMLElement} */ (button).dataset.conversation);
@@ -463,6 +484,7 @@ async function openConversation(id, options = {}) {
   markRead(id);
   renderConversation(detail, { keepComposer: Boolean(options.keepComposer && !first), first });
   renderQueue();
+  showCustomer(detail.customer.id, { force: first }).catch(fail);
   if (first || options.withSuggestions) await loadSuggestions(id);
   if (first) $('conversation').focus();
 }
@@ -714,6 +736,7 @@ async function act(label, fn) {
     buttons.forEach((b) => (b.disabled = false));
     if (state.current) await openConversation(state.current, { keepComposer: true }).catch(fail);
     await refreshQueue().catch(fail);
+    refreshSearchSoon();
   }
 }
 
@@ -1002,6 +1025,19 @@ $('review-toggle').addEventListener('click', () => {
 // ───────────────────────── start ─────────────────────────
 
 applyLabels();
+setupSearch({
+  open: (id) => void openConversation(id).catch(fail),
+  current: () => state.current,
+  name: customerName,
+  showQueue: renderQueue,
+  operators: () => state.operators,
+  fail,
+});
+setupCustomerPanel({
+  open: (id) => void openConversation(id).catch(fail),
+  currentCase: () => state.detail?.case?.id,
+  fail,
+});
 setupNotifications((id) => void openConversation(id).catch(fail));
 api('GET', '/me').then(startDesk, (err) => {
   if (err.status !== 401) showLogin(explain(err));
