@@ -7,6 +7,7 @@ import { $, h, toast } from './dom.js';
 import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from './i18n.js';
 import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
+import { loadSaved, setupSavedReplies } from './saved.js';
 import { fillSearchOptions, refreshSearchSoon, runSearch, setupSearch, showingQueue } from './search.js';
 import { installShortcuts } from './shortcuts.js';
 
@@ -26,7 +27,7 @@ import { installShortcuts } from './shortcuts.js';
  *   flagged: boolean, action?: string, faqId?: string, quickReplies?: Array<string | { title: string }>
  * }} Message
  * @typedef {{
- *   id: string, channel: string, visibility: string, state: string, flags: string[], assignee?: string,
+ *   id: string, channel: string, visibility: string, state: string, flags: string[], assignee?: string, language?: string,
  *   assigneeName?: string, queue?: { reason: string }
  * }} ConversationInfo
  * @typedef {{ id: string, status: string, openedAt: string, resolvedBy?: string, firstMessage?: string }} EarlierCase
@@ -125,6 +126,7 @@ function showLogin(message) {
   $('desk-view').hidden = true;
   $('review').hidden = true;
   $('reports').hidden = true;
+  $('saved-admin').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
   $('live-status').textContent = '';
@@ -151,6 +153,7 @@ async function startDesk(me) {
   fillSearchOptions();
   $('review-toggle').hidden = me.operator.role !== 'admin';
   $('reports-toggle').hidden = me.operator.role !== 'admin';
+  $('saved-toggle').hidden = me.operator.role !== 'admin';
   if (me.operator.role === 'admin') await refreshReview();
   connectEvents();
   await refreshQueue();
@@ -284,6 +287,7 @@ function connectEvents() {
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(data(e).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
+  source.addEventListener('saved_replies.changed', () => loadSaved().catch(fail));
   source.addEventListener('customer.updated', (e) => customerUpdated(data(e).customerIds ?? []));
   source.addEventListener('channel.degraded', (e) => {
     channelsDown.add(data(e).channel);
@@ -1036,6 +1040,12 @@ setupSearch({
 setupCustomerPanel({
   open: (id) => void openConversation(id).catch(fail),
   currentCase: () => state.detail?.case?.id,
+  fail,
+});
+setupSavedReplies({
+  conversation: () => state.detail?.conversation,
+  visibility: () => ($('as-note').checked ? 'private' : $('reply-visibility').value),
+  isAdmin: () => state.me?.role === 'admin',
   fail,
 });
 setupNotifications((id) => void openConversation(id).catch(fail));

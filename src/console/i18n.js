@@ -188,6 +188,22 @@ const it = {
   openCase: 'Apri',
   outcome: { open: 'aperto', resolved_by_bot: 'risolto dal bot', resolved_by_operator: 'risolto da un operatore' },
   satisfaction: 'soddisfazione {score}/5',
+  savedButton: 'Risposte salvate (/)',
+  savedSearch: 'Cerca tra le risposte salvate',
+  savedSearchPlaceholder: 'Scrivi per cercare, Invio per inserire',
+  savedNone: 'Nessuna risposta salvata trovata.',
+  tooLong: 'Troppo lunga per il canale: {length}/{max} caratteri, diventerebbe {posts} post. Accorciala.',
+  savedAdminButton: 'Risposte salvate',
+  savedAdminTitle: 'Risposte salvate',
+  savedAdminHelp: 'Gli operatori le inseriscono scrivendo «/» nella risposta. Variabili: {customer_name}, {operator_name}, {business_hours}, {reopens}.',
+  savedNewTitle: 'Nuova risposta salvata',
+  savedEditTitle: 'Modifica /{shortcut}',
+  savedShortcut: 'Scorciatoia',
+  savedTitle: 'Titolo',
+  savedText: 'Testo',
+  savedSaved: 'Risposta salvata.',
+  savedDeleted: 'Risposta eliminata.',
+  delete: 'Elimina',
 };
 
 const en = {
@@ -377,6 +393,22 @@ const en = {
   openCase: 'Open',
   outcome: { open: 'open', resolved_by_bot: 'resolved by the bot', resolved_by_operator: 'resolved by an operator' },
   satisfaction: 'satisfaction {score}/5',
+  savedButton: 'Saved replies (/)',
+  savedSearch: 'Search the saved replies',
+  savedSearchPlaceholder: 'Type to search, Enter to insert',
+  savedNone: 'No saved reply found.',
+  tooLong: 'Too long for the channel: {length}/{max} characters, it would take {posts} posts. Shorten it.',
+  savedAdminButton: 'Saved replies',
+  savedAdminTitle: 'Saved replies',
+  savedAdminHelp: 'Operators insert them by typing "/" in a reply. Variables: {customer_name}, {operator_name}, {business_hours}, {reopens}.',
+  savedNewTitle: 'New saved reply',
+  savedEditTitle: 'Edit /{shortcut}',
+  savedShortcut: 'Shortcut',
+  savedTitle: 'Title',
+  savedText: 'Text',
+  savedSaved: 'Saved reply stored.',
+  savedDeleted: 'Saved reply deleted.',
+  delete: 'Delete',
 };
 
 /** The UI language: Italian when the browser prefers it, English otherwise. */
@@ -411,7 +443,8 @@ export function t(key, vars = {}) {
   /** @type {any} */
   const value = key.split('.').reduce((/** @type {any} */ o, k) => (o == null ? undefined : o[k]), dict);
   const text = typeof value === 'string' ? value : key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+  // A placeholder not given stays as written (the saved replies' help shows {customer_name}).
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name] ?? '') : whole));
 }
 
 /**
