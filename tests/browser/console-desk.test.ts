@@ -240,6 +240,127 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await page.context().close();
   });
 
+  it('finds a resolved conversation by a word in it, and opens it', async () => {
+    const customer = { platformId: 'cust-bike', name: 'Bruno Bici' };
+    const outcome = await t.app.pipeline.receive(t.message('I want to talk to a person: my orange bicycle arrived broken', { customer }));
+    const id = outcome.conversation!.id;
+    await t.app.desk.claim(id, t.marta);
+    await t.app.desk.reply(id, t.marta, 'Sorry Bruno, a new one leaves today.');
+    await t.app.desk.resolve(id, t.marta, {});
+    const page = await signIn('Luca', PASSWORDS.luca);
+    // Resolved: not in the live queue.
+    expect(await page.locator(`#queue-list .queue-row[data-conversation="${id}"]`).count()).toBe(0);
+    await page.getByRole('combobox', { name: 'View' }).selectOption('all');
+    await page.getByRole('searchbox', { name: 'Search' }).fill('bicycle');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const found = page.locator(`#queue-list .result-row[data-conversation="${id}"]`);
+    await found.waitFor();
+    expect(await page.locator('#queue-list .result-row').count()).toBe(1);
+    expect(await found.textContent()).toContain('resolved');
+    expect(await found.textContent()).toContain('Bruno Bici');
+    expect(await page.locator('#search-count').textContent()).toBe('1–1 of 1');
+    await page.screenshot({ path: join(SHOTS, 'console-search.png') });
+    await found.click();
+    await page.locator('#messages .msg.in').filter({ hasText: 'orange bicycle' }).waitFor();
+    await page.locator('#conv-closed').waitFor({ state: 'visible' });
+    // Back to the live queue.
+    await page.getByRole('searchbox', { name: 'Search' }).fill('');
+    await page.getByRole('combobox', { name: 'View' }).selectOption('queue');
+    await page.waitForFunction(() => document.getElementById('queue-list')?.dataset.mode === 'queue');
+    await page.context().close();
+  });
+
+  it('inserts a saved reply with a variable through "/", and sends it', async () => {
+    const outcome = await t.app.pipeline.receive(t.message('I want to talk to a person about a refund', { customer: { platformId: 'cust-saved', name: 'Olivia Saved' } }));
+    const id = outcome.conversation!.id;
+    // An admin writes the saved reply on the console's page for it.
+    const page = await signIn('Anna', PASSWORDS.anna);
+    await page.getByRole('button', { name: 'Saved replies', exact: true }).click();
+    const form = page.locator('#saved-form');
+    await form.getByLabel('Language').selectOption('en');
+    await form.getByLabel('Shortcut').fill('refund');
+    await form.getByLabel('Title').fill('Refund on its way');
+    await form.getByLabel('Text').fill('Hello {customer_name}, your refund is on its way. {operator_name}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#saved-admin-list .saved-item').filter({ hasText: '/refund' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'console-saved-replies-admin.png') });
+    await page.getByRole('button', { name: 'Saved replies', exact: true }).click();
+
+    await page.locator(`.queue-row[data-conversation="${id}"]`).click();
+    await page.getByRole('button', { name: 'Claim', exact: true }).click();
+    await page.locator('.toast.ok').filter({ hasText: 'Conversation claimed' }).waitFor();
+    await page.locator('#reply-text').click();
+    await page.keyboard.type('/');
+    const search = page.getByRole('combobox', { name: 'Search the saved replies' });
+    await search.waitFor();
+    await page.keyboard.type('refu');
+    await page.getByRole('option').filter({ hasText: '/refund' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'console-saved-reply-picker.png') });
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => (document.getElementById('reply-text') as HTMLTextAreaElement).value.length > 0);
+    expect(await page.locator('#reply-text').inputValue()).toBe('Hello Olivia Saved, your refund is on its way. Anna');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.locator('#messages .msg.operator').filter({ hasText: 'your refund is on its way' }).waitFor();
+    await t.app.sender.drain();
+    const sent = t.channel.sent.filter((item) => item.conversationId === id).map((item) => (item.reply as { text?: string }).text ?? '');
+    expect(sent.some((text) => text.includes('Hello Olivia Saved, your refund is on its way. Anna'))).toBe(true);
+    // Agents insert saved replies but do not manage them.
+    const agent = await signIn('Marta', PASSWORDS.marta);
+    expect(await agent.locator('#saved-toggle').isHidden()).toBe(true);
+    await agent.context().close();
+    await page.context().close();
+  });
+
+  it('links two records of one person: the panel shows one history, and unlinking splits it again', async () => {
+    // Lina wrote last week from one record (a resolved case about tulips) and today from another.
+    const before = await t.app.pipeline.receive(t.message('I want to talk to a person: the tulips I ordered are wilted', { customer: { platformId: 'cust-lina-1', name: 'Lina Link' } }));
+    const old = before.conversation!.id;
+    await t.app.desk.claim(old, t.luca);
+    await t.app.desk.reply(old, t.luca, 'We will send new tulips.');
+    await t.app.desk.resolve(old, t.luca, {});
+    const today = await t.app.pipeline.receive(t.message('I want to talk to a person about my order', { customer: { platformId: 'cust-lina-2', name: 'Lina L.' } }));
+    const id = today.conversation!.id;
+
+    const page = await signIn('Marta', PASSWORDS.marta);
+    await page.locator(`.queue-row[data-conversation="${id}"]`).click();
+    const panel = page.locator('#customer-panel');
+    await panel.waitFor();
+    await panel.locator('#customer-card').filter({ hasText: 'Lina L.' }).waitFor();
+    expect(await page.locator('#earlier').textContent()).not.toContain('tulips');
+
+    // Tags and a note that outlive the case.
+    await panel.getByLabel('Tags (comma-separated)').fill('Florist, vip');
+    await panel.getByRole('button', { name: 'Save' }).click();
+    await panel.locator('#customer-tags .tag').filter({ hasText: 'florist' }).waitFor();
+    await panel.getByLabel('New note (it stays across cases)').fill('Prefers to be called in the afternoon.');
+    await panel.getByRole('button', { name: 'Add note' }).click();
+    await panel.locator('.customer-note').filter({ hasText: 'afternoon' }).waitFor();
+
+    await panel.getByLabel('Find the record to link').fill('Lina');
+    await panel.getByRole('button', { name: 'Search' }).click();
+    await panel.getByRole('button', { name: 'Link: Lina Link · chat' }).click();
+    await page.locator('.toast.ok').filter({ hasText: 'Records linked' }).waitFor();
+    // One history: both records, and the other record's case with its first message.
+    await panel.locator('.handles li').nth(1).waitFor();
+    expect(await panel.locator('.handles li').allTextContents()).toEqual([expect.stringContaining('Lina L.'), expect.stringContaining('Lina Link')]);
+    const tulips = page.locator('#earlier li').filter({ hasText: 'tulips' });
+    await tulips.waitFor();
+    expect(await tulips.textContent()).toContain('resolved by an operator');
+    await page.screenshot({ path: join(SHOTS, 'console-customer-linked.png'), fullPage: true });
+    // The other record's case opens from there.
+    await tulips.getByRole('button', { name: 'Open' }).click();
+    await page.locator('#messages .msg.in').filter({ hasText: 'tulips I ordered' }).waitFor();
+    expect(await page.locator('#messages').textContent()).toContain('We will send new tulips.');
+    // The note is on the person, whichever record is open.
+    expect(await panel.locator('.customer-note').allTextContents()).toEqual([expect.stringContaining('afternoon')]);
+
+    await panel.getByRole('button', { name: 'Unlink Lina L.' }).click();
+    await page.locator('.toast.ok').filter({ hasText: 'Records unlinked' }).waitFor();
+    await panel.locator('.handles li').nth(1).waitFor({ state: 'detached' });
+    expect(await page.locator('#earlier').textContent()).not.toContain('about my order');
+    await page.context().close();
+  });
+
   it('has no serious accessibility violations (axe-core) on the login, queue, conversation and reports pages', async () => {
     const customer = { platformId: 'cust-axe', name: 'Alma Axe' };
     await t.app.pipeline.receive(t.message('quali sono i vostri orari?', { customer }));
