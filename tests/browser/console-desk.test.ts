@@ -333,7 +333,7 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await panel.getByRole('button', { name: 'Save' }).click();
     await panel.locator('#customer-tags .tag').filter({ hasText: 'florist' }).waitFor();
     await panel.getByLabel('New note (it stays across cases)').fill('Prefers to be called in the afternoon.');
-    await panel.getByRole('button', { name: 'Add note' }).click();
+    await panel.getByRole('button', { name: 'Save note' }).click();
     await panel.locator('.customer-note').filter({ hasText: 'afternoon' }).waitFor();
 
     await panel.getByLabel('Find the record to link').fill('Lina');
