@@ -8,8 +8,9 @@ import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from 
 import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
 import { loadSaved, setupSavedReplies } from './saved.js';
-import { fillSearchOptions, refreshSearchSoon, runSearch, setupSearch, showingQueue } from './search.js';
+import { fillSearchOptions, refreshSearchSoon, setTeams, setupSearch, showingQueue } from './search.js';
 import { installShortcuts } from './shortcuts.js';
+import { loadPresence, loadTeams, presenceChanged, settingsChanged, setupTeams } from './team.js';
 
 /**
  * Shapes read from the operator API (docs/formats.md, "Operator API").
@@ -127,6 +128,8 @@ function showLogin(message) {
   $('review').hidden = true;
   $('reports').hidden = true;
   $('saved-admin').hidden = true;
+  $('desk-admin').hidden = true;
+  $('presence').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
   $('live-status').textContent = '';
@@ -154,6 +157,10 @@ async function startDesk(me) {
   $('review-toggle').hidden = me.operator.role !== 'admin';
   $('reports-toggle').hidden = me.operator.role !== 'admin';
   $('saved-toggle').hidden = me.operator.role !== 'admin';
+  $('desk-admin-toggle').hidden = me.operator.role !== 'admin';
+  // Presence and teams come with the desk's assignment routes: a server without them leaves both out.
+  loadPresence().catch(() => ($('presence').hidden = true));
+  loadTeams().catch(() => undefined);
   if (me.operator.role === 'admin') await refreshReview();
   connectEvents();
   await refreshQueue();
@@ -287,6 +294,8 @@ function connectEvents() {
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(data(e).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
+  source.addEventListener('operator.presence', (e) => presenceChanged(data(e)));
+  source.addEventListener('desk.settings_changed', () => settingsChanged());
   source.addEventListener('saved_replies.changed', () => loadSaved().catch(fail));
   source.addEventListener('customer.updated', (e) => customerUpdated(data(e).customerIds ?? []));
   source.addEventListener('channel.degraded', (e) => {
@@ -1046,6 +1055,12 @@ setupSavedReplies({
   conversation: () => state.detail?.conversation,
   visibility: () => ($('as-note').checked ? 'private' : $('reply-visibility').value),
   isAdmin: () => state.me?.role === 'admin',
+  fail,
+});
+setupTeams({
+  me: () => state.me,
+  operators: () => state.operators,
+  teamsChanged: setTeams,
   fail,
 });
 setupNotifications((id) => void openConversation(id).catch(fail));

@@ -51,6 +51,14 @@
  *   'link-form': HTMLFormElement,
  *   'link-q': HTMLInputElement,
  *   'presence': HTMLButtonElement,
+ *   'assign-form': HTMLFormElement,
+ *   'assign-auto': HTMLInputElement,
+ *   'assign-capacity': HTMLInputElement,
+ *   'assign-away': HTMLInputElement,
+ *   'team-form': HTMLFormElement,
+ *   'team-name': HTMLInputElement,
+ *   'team-channels': HTMLInputElement,
+ *   'team-languages': HTMLInputElement,
  * }} Controls
  */
 

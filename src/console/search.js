@@ -54,10 +54,12 @@ function hasCriteria() {
   return $('search-q').value.trim() !== '' || FILTERS.some((f) => /** @type {HTMLInputElement | HTMLSelectElement} */ ($(`filter-${f}`)).value !== '');
 }
 
-/** The query of the view, words and filters shown. */
+/** The query of the view, words and filters shown (a team's view: its open conversations). */
 function params() {
+  const team = search.view.startsWith('team:') ? search.view.slice(5) : undefined;
+  const view = search.view === 'queue' || team ? 'open' : search.view;
   /** @type {Record<string, string | number | undefined>} */
-  const p = { view: search.view === 'queue' ? 'open' : search.view, q: $('search-q').value.trim(), page: search.page, page_size: PAGE_SIZE };
+  const p = { view, team, q: $('search-q').value.trim(), page: search.page, page_size: PAGE_SIZE };
   for (const f of FILTERS) p[f] = /** @type {HTMLInputElement | HTMLSelectElement} */ ($(`filter-${f}`)).value.trim();
   return p;
 }
@@ -133,6 +135,24 @@ export function refreshSearchSoon() {
   clearTimeout(search.timer);
   const wait = Math.max(150, 1000 - (Date.now() - search.lastRead));
   search.timer = setTimeout(() => runSearch().catch(host.fail), wait);
+}
+
+/**
+ * The teams' queue views join the list of views.
+ * @param {Array<{ id: string, name: string }>} teams
+ */
+export function setTeams(teams) {
+  const view = /** @type {HTMLSelectElement} */ ($('view'));
+  const chosen = view.value;
+  view.replaceChildren(
+    ...VIEWS.map((v) => h('option', { value: v }, t(`views.${v}`))),
+    ...teams.map((team) => h('option', { value: `team:${team.id}` }, t('teamView', { name: team.name }))),
+  );
+  view.value = [...view.options].some((o) => o.value === chosen) ? chosen : 'queue';
+  if (view.value !== search.view) {
+    search.view = view.value;
+    runSearch().catch(host.fail);
+  }
 }
 
 /** Fills the pane's labels and lists (after the login: the operators are known). */
