@@ -179,7 +179,7 @@ export function setupCustomerPanel(app) {
   host = app;
   $('customer-title').textContent = t('customerTitle');
   $('tags-label').textContent = t('tagsLabel');
-  $('tags-save').textContent = t('save');
+  $('tags-save').textContent = t('saveTags');
   $('notes-title').textContent = t('customerNotes');
   $('note-label').textContent = t('customerNoteLabel');
   $('note-save').textContent = t('addCustomerNote');

@@ -330,7 +330,7 @@ browserTest('the operator desk in a browser (issue 21)', () => {
 
     // Tags and a note that outlive the case.
     await panel.getByLabel('Tags (comma-separated)').fill('Florist, vip');
-    await panel.getByRole('button', { name: 'Save' }).click();
+    await panel.getByRole('button', { name: 'Save tags' }).click();
     await panel.locator('#customer-tags .tag').filter({ hasText: 'florist' }).waitFor();
     await panel.getByLabel('New note (it stays across cases)').fill('Prefers to be called in the afternoon.');
     await panel.getByRole('button', { name: 'Save note' }).click();
