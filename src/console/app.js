@@ -849,6 +849,15 @@ installShortcuts(
   () => state.me !== undefined,
 );
 document.addEventListener('pointerdown', unlockAudio);
+// Coming back to the tab: the conversation on screen is read.
+const seeCurrent = () => {
+  if (state.current && document.visibilityState === 'visible') {
+    markRead(state.current);
+    if (showingQueue()) renderQueue();
+  }
+};
+window.addEventListener('focus', seeCurrent);
+document.addEventListener('visibilitychange', seeCurrent);
 document.addEventListener('keydown', unlockAudio);
 
 // ───────────────────────── FAQ suggestions (admins) ─────────────────────────

@@ -67,7 +67,10 @@ function params() {
 /** Reads the results of the view and draws them (or goes back to the live queue). */
 export async function runSearch() {
   const list = $('queue-list');
+  const view = /** @type {HTMLSelectElement} */ ($('view'));
+  $('queue-title-text').textContent = search.view === 'queue' && !showingQueue() ? t('views.open') : view.selectedOptions[0]?.textContent ?? t('queue');
   if (showingQueue()) {
+    $('queue-title-text').textContent = t('queue');
     search.results = undefined;
     $('search-pages').hidden = true;
     host.showQueue();
