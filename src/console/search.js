@@ -54,10 +54,10 @@ function hasCriteria() {
   return $('search-q').value.trim() !== '' || FILTERS.some((f) => /** @type {HTMLInputElement | HTMLSelectElement} */ ($(`filter-${f}`)).value !== '');
 }
 
-/** The query of the view, words and filters shown (a team's view: its open conversations). */
+/** The query of the view, words and filters shown (a team's view: its open conversations; words typed over the live queue: every conversation). */
 function params() {
   const team = search.view.startsWith('team:') ? search.view.slice(5) : undefined;
-  const view = search.view === 'queue' || team ? 'open' : search.view;
+  const view = team ? 'open' : search.view === 'queue' ? 'all' : search.view;
   /** @type {Record<string, string | number | undefined>} */
   const p = { view, team, q: $('search-q').value.trim(), page: search.page, page_size: PAGE_SIZE };
   for (const f of FILTERS) p[f] = /** @type {HTMLInputElement | HTMLSelectElement} */ ($(`filter-${f}`)).value.trim();
@@ -68,7 +68,7 @@ function params() {
 export async function runSearch() {
   const list = $('queue-list');
   const view = /** @type {HTMLSelectElement} */ ($('view'));
-  $('queue-title-text').textContent = search.view === 'queue' && !showingQueue() ? t('views.open') : view.selectedOptions[0]?.textContent ?? t('queue');
+  $('queue-title-text').textContent = search.view === 'queue' && !showingQueue() ? t('views.all') : view.selectedOptions[0]?.textContent ?? t('queue');
   if (showingQueue()) {
     $('queue-title-text').textContent = t('queue');
     search.results = undefined;
