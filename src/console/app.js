@@ -330,7 +330,7 @@ function alertFor(event) {
     toast(t('newInQueue'));
     notify({ kind: 'new', conversationId: id, title: t('alertNew'), body: event.reason ? t(`reason.${event.reason}`) : '' });
   } else if (event.type === 'conversation.assigned' && event.operatorId === state.me.id && !state.claiming.has(id)) {
-    notify({ kind: 'new', conversationId: id, title: t('alertAssigned'), body: who });
+    notify({ kind: 'new', conversationId: id, title: t('alertAssigned', { name: who }) });
   } else if (event.type === 'message.received') {
     const held = (row?.assignee ?? (id === state.current ? state.detail?.conversation.assignee : undefined)) === state.me.id;
     if (held) notify({ kind: 'reply', conversationId: id, title: t('alertReply', { name: who }), unread: !looking });
