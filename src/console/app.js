@@ -25,7 +25,8 @@ import { loadPresence, loadTeams, presenceChanged, settingsChanged, setupTeams }
  * @typedef {{
  *   id: string, conversationId: string, direction: 'in' | 'out' | 'note', text: string, at: string,
  *   author: { kind: string, name?: string, initials?: string }, channel: string, conversationVisibility: string,
- *   flagged: boolean, action?: string, faqId?: string, quickReplies?: Array<string | { title: string }>
+ *   flagged: boolean, action?: string, faqId?: string, quickReplies?: Array<string | { title: string }>,
+ *   options?: Array<string | { title: string }>
  * }} Message
  * @typedef {{
  *   id: string, channel: string, visibility: string, state: string, flags: string[], assignee?: string, language?: string,
@@ -522,7 +523,7 @@ function messageKind(m) {
 function botTrace(m) {
   const parts = [];
   if (m.faqId) parts.push(h('span', { class: 'chip faq', title: t('faqUsedTitle') }, t('faqUsed', { id: m.faqId })));
-  const options = (m.quickReplies ?? []).map((q) => (typeof q === 'string' ? q : q.title));
+  const options = (m.quickReplies ?? m.options ?? []).map((q) => (typeof q === 'string' ? q : q.title));
   if (options.length > 0) {
     parts.push(
       h('span', { class: 'offered' }, h('span', { class: 'muted' }, t('botOffered')), h('ul', { class: 'options', 'aria-label': t('botOffered') }, options.map((o) => h('li', { class: 'chip option' }, o)))),
@@ -555,7 +556,7 @@ function messageItem(m) {
  * @param {Message} m
  */
 function messageVersion(m) {
-  return JSON.stringify([m.text, m.flagged, m.faqId, m.quickReplies, m.conversationVisibility, m.channel]);
+  return JSON.stringify([m.text, m.flagged, m.faqId, m.quickReplies ?? m.options, m.conversationVisibility, m.channel]);
 }
 
 /**
