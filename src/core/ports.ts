@@ -536,8 +536,10 @@ export interface ConversationQuery {
   states?: ConversationState[];
   /** Only conversations whose last message (notes aside) is an operator's reply: waiting on the customer (false: the others). */
   waitingOnCustomer?: boolean;
-  channel?: ChannelName;
-  language?: Language;
+  /** Any of these channels. */
+  channels?: readonly ChannelName[];
+  /** Any of these languages. */
+  languages?: readonly Language[];
   assignee?: string;
   priority?: number;
   reason?: EscalationReason;

@@ -1144,9 +1144,11 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       it('filters by state, channel, language, operator, priority, reason, customers and period', async () => {
         await seed();
         expect((await find({ states: ['queued', 'assigned'] })).ids).toEqual(['cv3', 'cv2']);
-        expect((await find({ language: 'it' })).ids).toEqual(['cv3', 'cv1']);
-        expect((await find({ channel: 'test' })).total).toBe(3);
-        expect((await find({ channel: 'other' })).total).toBe(0);
+        expect((await find({ languages: ['it'] })).ids).toEqual(['cv3', 'cv1']);
+        expect((await find({ languages: ['it', 'en'] })).total).toBe(3);
+        expect((await find({ channels: ['test'] })).total).toBe(3);
+        expect((await find({ channels: ['other'] })).total).toBe(0);
+        expect((await find({ channels: ['other', 'test'] })).total).toBe(3);
         expect((await find({ assignee: 'op1' })).ids).toEqual(['cv3']);
         expect((await find({ priority: 2 })).ids).toEqual(['cv2']);
         expect((await find({ reason: 'vip' })).ids).toEqual(['cv3']);
@@ -1155,7 +1157,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         // active in the period: created before its end, updated at or after its start
         expect((await find({ from: iso(2500), to: iso(4500) })).ids).toEqual(['cv3', 'cv2']);
         expect((await find({ to: iso(2000) })).ids).toEqual(['cv1']);
-        expect((await find({ text: 'perche', language: 'en' })).ids).toEqual(['cv2']);
+        expect((await find({ text: 'perche', languages: ['en'] })).ids).toEqual(['cv2']);
       });
 
       it('tells which conversations wait on the customer (an operator wrote last), and gives each hit its customer and last message (notes aside)', async () => {

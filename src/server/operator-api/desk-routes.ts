@@ -63,6 +63,16 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
       if (customerIds.length === 0) return undefined;
     }
     if (q.view === 'mine' && q.operator !== undefined && q.operator !== operator.id) return undefined;
+    // A team's view: the conversations of its channels and languages (a team lists none: all).
+    let channels = q.channel !== undefined ? [q.channel] : undefined;
+    let languages: Language[] | undefined = q.language !== undefined ? [q.language] : undefined;
+    if (q.team !== undefined) {
+      const team = (await deps.assignment.settings()).teams.find((t) => t.id === q.team);
+      if (!team) throw new HttpError(404, `team ${q.team} does not exist`);
+      if (team.channels.length) channels = channels ? channels.filter((c) => team.channels.includes(c)) : team.channels;
+      if (team.languages.length) languages = languages ? languages.filter((l) => team.languages.includes(l)) : team.languages;
+      if (channels?.length === 0 || languages?.length === 0) return undefined;
+    }
     const assignee = q.view === 'mine' ? operator.id : q.operator === 'me' ? operator.id : q.operator;
     const from = q.from === undefined ? undefined : q.from.length === 10 ? localMidnightIso(q.from) : q.from;
     // A date alone as the end means the whole of that day.
@@ -71,8 +81,8 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
       ...(q.q !== undefined ? { text: q.q } : {}),
       ...(states ? { states } : {}),
       ...(q.view === 'waiting' ? { waitingOnCustomer: true } : {}),
-      ...(q.channel !== undefined ? { channel: q.channel } : {}),
-      ...(q.language !== undefined ? { language: q.language } : {}),
+      ...(channels ? { channels } : {}),
+      ...(languages ? { languages } : {}),
       ...(assignee !== undefined ? { assignee } : {}),
       ...(q.priority !== undefined ? { priority: q.priority } : {}),
       ...(q.reason !== undefined ? { reason: q.reason } : {}),

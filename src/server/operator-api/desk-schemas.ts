@@ -46,6 +46,7 @@ export const searchQuerySchema = z
     language: z.enum(['it', 'en']).optional(),
     operator: idSchema.optional(),
     tag: z.string().trim().min(1).max(40).optional(),
+    team: z.string().regex(/^[A-Za-z0-9_-]{1,60}$/, 'not a team id').optional(),
     priority: whole(1, 9).optional(),
     reason: z.enum(ESCALATION_REASONS).optional(),
     from: instantOrDate.optional(),

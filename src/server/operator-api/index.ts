@@ -14,11 +14,13 @@ import type { ChannelAdapter, Clock, Store } from '../../core/ports.js';
 import { createHashPool, createLoginGate, createSessions, type Sessions } from '../../handoff/auth.js';
 import type { BusinessHours } from '../../handoff/business-hours.js';
 import type { OperatorDesk } from '../../handoff/operator-desk.js';
+import type { Assignment } from '../../handoff/assignment.js';
 import type { EventRecorder } from '../../events/recorder.js';
 import type { Logger } from '../../util/logger.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
 import { registerDeskRoutes } from './desk-routes.js';
+import { registerPresenceRoutes } from './presence-routes.js';
 import { registerEventStream } from './event-stream.js';
 import { registerQueueRoutes } from './queue-routes.js';
 import { registerReportRoutes } from './report-routes.js';
@@ -44,6 +46,8 @@ export interface OperatorApiDeps {
   recorder: EventRecorder;
   /** The channels, by name: their capabilities fit saved replies to a conversation's channel. */
   channels: ReadonlyMap<string, ChannelAdapter>;
+  /** Presence, teams and auto-assignment. */
+  assignment: Assignment;
   /** SSE heartbeat period (tests shorten it). */
   heartbeatMs?: number;
 }
@@ -70,6 +74,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerWebhookRoutes(router, deps);
   registerReportRoutes(router, deps);
   registerDeskRoutes(router, deps);
+  registerPresenceRoutes(router, deps);
   registerConsole(server, logger);
 
   return {

@@ -54,8 +54,8 @@ export function lowdbSearch({ mem, ensureOpen }: LowdbParts): ConversationSearch
         const c = mem.conversations.get(id);
         if (!c) continue;
         if (q.states && !q.states.includes(c.state)) continue;
-        if (q.channel !== undefined && c.channel !== q.channel) continue;
-        if (q.language !== undefined && c.language !== q.language) continue;
+        if (q.channels && !q.channels.includes(c.channel)) continue;
+        if (q.languages && (c.language === undefined || !q.languages.includes(c.language))) continue;
         if (q.assignee !== undefined && c.assignee !== q.assignee) continue;
         if (q.priority !== undefined && c.queue?.priority !== q.priority) continue;
         if (q.reason !== undefined && c.queue?.reason !== q.reason) continue;

@@ -27,8 +27,8 @@ found AS (
   SELECT c.id, c.doc, c.customer_id, c.updated_at FROM conversations c
   WHERE (cardinality($1::text[]) = 0 OR c.id IN (SELECT id FROM matched))
     AND ($2::text[] IS NULL OR c.state = ANY($2::text[]))
-    AND ($3::text IS NULL OR c.doc->>'channel' = $3)
-    AND ($4::text IS NULL OR c.doc->>'language' = $4)
+    AND ($3::text[] IS NULL OR c.doc->>'channel' = ANY($3::text[]))
+    AND ($4::text[] IS NULL OR c.doc->>'language' = ANY($4::text[]))
     AND ($5::text IS NULL OR c.assignee = $5)
     AND ($6::numeric IS NULL OR (c.doc->'queue'->>'priority')::numeric = $6)
     AND ($7::text IS NULL OR c.doc->'queue'->>'reason' = $7)
@@ -53,8 +53,8 @@ export function postgresSearch(conn: Connection): ConversationSearch {
       const params = [
         queryWords(q.text).map((w) => `${w}:*`),
         q.states ?? null,
-        q.channel ?? null,
-        q.language ?? null,
+        q.channels ? [...q.channels] : null,
+        q.languages ? [...q.languages] : null,
         q.assignee ?? null,
         q.priority ?? null,
         q.reason ?? null,
