@@ -159,9 +159,8 @@ async function startDesk(me) {
   $('reports-toggle').hidden = me.operator.role !== 'admin';
   $('saved-toggle').hidden = me.operator.role !== 'admin';
   $('desk-admin-toggle').hidden = me.operator.role !== 'admin';
-  // Presence and teams come with the desk's assignment routes: a server without them leaves both out.
-  loadPresence().catch(() => ($('presence').hidden = true));
-  loadTeams().catch(() => undefined);
+  loadPresence().catch(fail);
+  loadTeams().catch(fail);
   if (me.operator.role === 'admin') await refreshReview();
   connectEvents();
   await refreshQueue();
