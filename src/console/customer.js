@@ -185,7 +185,7 @@ export function setupCustomerPanel(app) {
   $('note-save').textContent = t('addCustomerNote');
   $('links-title').textContent = t('linkTitle');
   $('link-label').textContent = t('linkSearchLabel');
-  $('link-search').textContent = t('search');
+  $('link-search').textContent = t('findRecords');
   $('earlier-title').textContent = t('pastCases');
   $('tags-form').addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -263,6 +263,16 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await found.click();
     await page.locator('#messages .msg.in').filter({ hasText: 'orange bicycle' }).waitFor();
     await page.locator('#conv-closed').waitFor({ state: 'visible' });
+    // Many results come a page at a time.
+    for (let i = 0; i < 27; i++) await t.app.pipeline.receive(t.message(`do you sell marzipan lemons, number ${i}?`, { customer: { platformId: `cust-marzipan-${i}` } }));
+    await page.getByRole('searchbox', { name: 'Search' }).fill('marzipan');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.locator('#search-count').filter({ hasText: '1–25 of 27' }).waitFor();
+    expect(await page.locator('#queue-list .result-row').count()).toBe(25);
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    await page.locator('#search-count').filter({ hasText: '26–27 of 27' }).waitFor();
+    expect(await page.locator('#queue-list .result-row').count()).toBe(2);
+    expect(await page.getByRole('button', { name: 'Next ›' }).isDisabled()).toBe(true);
     // Back to the live queue.
     await page.getByRole('searchbox', { name: 'Search' }).fill('');
     await page.getByRole('combobox', { name: 'View' }).selectOption('queue');
@@ -337,7 +347,7 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await panel.locator('.customer-note').filter({ hasText: 'afternoon' }).waitFor();
 
     await panel.getByLabel('Find the record to link').fill('Lina');
-    await panel.getByRole('button', { name: 'Search' }).click();
+    await panel.getByRole('button', { name: 'Find', exact: true }).click();
     await panel.getByRole('button', { name: 'Link: Lina Link · chat' }).click();
     await page.locator('.toast.ok').filter({ hasText: 'Records linked' }).waitFor();
     // One history: both records, and the other record's case with its first message.
