@@ -263,7 +263,10 @@ export interface StoredMessage {
   at: string;
   /** What the bot did with an inbound message (answer, clarify, ...). */
   action?: string;
+  /** The FAQ entry the bot answered with (on the customer's message and on the bot's reply). */
   faqId?: string;
+  /** The options the bot offered with this reply (quick replies), as offered. */
+  quickReplies?: QuickReplyOption[];
   /** This customer message sent its conversation to the queue: why, and its SLA then. */
   escalation?: EscalationRecord;
   /** Marks such as `private_data` (this public message contains private data). */

@@ -127,6 +127,7 @@ export const storedMessageSchema = z.looseObject({
   at: iso,
   action: z.string().optional(),
   faqId: z.string().optional(),
+  quickReplies: z.array(z.looseObject({ title: z.string(), payload: z.string() })).optional(),
   escalation: z.looseObject({ reason: z.enum(ESCALATION_REASONS), priority: z.number(), slaDueAt: iso.optional() }).optional(),
   flags: z.array(z.string()).optional(),
 });

@@ -221,4 +221,27 @@ describe('operator API: the desk', () => {
     expect((await call(t.base, anna, 'DELETE', `/saved-replies/${saved.id}`)).status).toBe(404);
     expect(await list('')).toEqual(['thanks']);
   });
+
+  it('suggests answers from the whole customer side, and the history shows the FAQ the bot used and the options it offered', async () => {
+    const first = await t.app.pipeline.receive(t.message('quanto tempo ci mette la spedizione?', { customer: { platformId: 'gina', handle: 'gina' } }));
+    expect(first.action).toBe('answer');
+    const id = first.conversation!.id;
+    const hello = await t.app.pipeline.receive(t.message('voglio parlare con un operatore', { customer: { platformId: 'gina', handle: 'gina' } }));
+    expect(hello.action).toBe('escalate');
+    await t.app.pipeline.receive(t.message('ciao?', { customer: { platformId: 'gina', handle: 'gina' } }));
+    const suggested = await marta.get(`/conversations/${id}/suggestions`);
+    const suggestions = suggested.body.suggestions as Array<{ faqId: string; messageId: string | null }>;
+    expect(suggestions.map((s) => s.faqId)).toContain(first.faqId);
+    // the last message alone ("ciao?") suggests nothing of the kind
+    expect(suggestions.find((s) => s.faqId === first.faqId)!.messageId).not.toBeNull();
+
+    const history = (await marta.get(`/conversations/${id}`)).body.messages as Array<{ direction: string; author: { kind: string }; faqId?: string; quickReplies?: unknown[] }>;
+    const answer = history.find((m) => m.direction === 'out' && m.faqId !== undefined);
+    expect(answer).toMatchObject({ author: { kind: 'bot' }, faqId: first.faqId });
+
+    // a clarifying question keeps the options it offered
+    const unsure = await t.app.pipeline.receive(t.message('costo', { customer: { platformId: 'hugo', handle: 'hugo' } }));
+    const offered = ((await marta.get(`/conversations/${unsure.conversation!.id}`)).body.messages as Array<{ direction: string; quickReplies?: Array<{ title: string; payload: string }> }>).filter((m) => m.direction === 'out');
+    expect([unsure.action, offered.some((m) => (m.quickReplies?.length ?? 0) > 0)]).toEqual(['clarify', true]);
+  });
 });

@@ -3,10 +3,10 @@
  * The queue, a conversation with its whole case and the customer's earlier cases, and the FAQ
  * answers suggested for the customer's last message.
  */
-import { faqLabel } from '../../core/corpus.js';
 import type { Case, Conversation, Customer, StoredMessage } from '../../core/types.js';
 import { describeWhen } from '../../handoff/business-hours.js';
 import { queueView, QUEUE_STATES } from '../../handoff/queue.js';
+import { suggestAnswers } from '../../handoff/suggested-answers.js';
 import type { OperatorApiDeps } from './index.js';
 import type { Router } from './routing.js';
 import { MIN_SUGGESTION_CONFIDENCE } from './schemas.js';
@@ -102,21 +102,12 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
   route('get', '/conversations/:id/suggestions', {}, async ({ id }) => {
     const conversation = await mustGetConversation(id);
     const messages = await store.conversations.listMessages({ caseId: conversation.caseId });
-    const last = [...messages].reverse().find((m) => m.direction === 'in' && m.text.trim().length > 0);
+    // The whole customer side of the case (handoff/suggested-answers), not only its last message.
+    const customer = messages.filter((m) => m.direction === 'in' && m.text.trim().length > 0);
+    const last = customer[customer.length - 1];
     if (!last) return { message: undefined, suggestions: [] };
-    const knowledge = deps.knowledge.current();
-    const understanding = knowledge.understander.understand(last.text, { previousLanguage: conversation.language });
-    const suggestions = understanding.classification.ranked
-      .filter((r) => r.label.startsWith('faq:'))
-      .map((r) => {
-        const matches = knowledge.corpus.faq.filter((e) => faqLabel(e.id) === r.label);
-        const entry = matches.find((e) => e.locale === understanding.language) ?? matches[0];
-        return entry ? { faqId: entry.id, confidence: r.confidence, locale: entry.locale, question: entry.questions[0] ?? '', answer: entry.answer, answerShort: entry.answer_short } : undefined;
-      })
-      // Guesses the classifier gives almost no chance are noise to an operator.
-      .filter((s) => s !== undefined && s.confidence >= MIN_SUGGESTION_CONFIDENCE)
-      .slice(0, 3);
-    return { message: { id: last.id, at: last.at }, language: understanding.language, suggestions };
+    const { language, suggestions } = suggestAnswers(customer, deps.knowledge.current(), { previousLanguage: conversation.language, minConfidence: MIN_SUGGESTION_CONFIDENCE });
+    return { message: { id: last.id, at: last.at }, language, suggestions };
   });
 
 }
