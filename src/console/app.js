@@ -515,13 +515,15 @@ function messageKind(m) {
 }
 
 /**
- * What the bot did with a customer message and what it offered: the FAQ entry it used, the
- * options (quick replies) it proposed.
+ * What the bot did and offered: the FAQ entry it answered with, the options (quick replies) it
+ * proposed. The entry is shown on the bot's reply; on the customer's message only in histories
+ * recorded before replies carried it.
  * @param {Message} m
+ * @param {boolean} faqOnReplies
  */
-function botTrace(m) {
+function botTrace(m, faqOnReplies) {
   const parts = [];
-  if (m.faqId) parts.push(h('span', { class: 'chip faq', title: t('faqUsedTitle') }, t('faqUsed', { id: m.faqId })));
+  if (m.faqId && (m.direction !== 'in' || !faqOnReplies)) parts.push(h('span', { class: 'chip faq', title: t('faqUsedTitle') }, t('faqUsed', { id: m.faqId })));
   const options = (m.quickReplies ?? m.options ?? []).map((q) => (typeof q === 'string' ? q : q.title));
   if (options.length > 0) {
     parts.push(
@@ -531,8 +533,11 @@ function botTrace(m) {
   return parts.length > 0 ? h('span', { class: 'msg-trace' }, parts) : '';
 }
 
-/** @param {Message} m */
-function messageItem(m) {
+/**
+ * @param {Message} m
+ * @param {boolean} faqOnReplies
+ */
+function messageItem(m, faqOnReplies) {
   const kind = messageKind(m);
   return h(
     'li',
@@ -546,7 +551,7 @@ function messageItem(m) {
     ),
     m.flagged ? h('span', { class: 'flag-badge' }, `⚠ ${t('privateData')}`) : '',
     h('span', { class: 'msg-text' }, m.text),
-    botTrace(m),
+    botTrace(m, faqOnReplies),
   );
 }
 
@@ -574,17 +579,18 @@ function renderMessages(messages, conversationId) {
   const shown = new Map();
   for (const li of Array.from(list.children)) shown.set(/** @type {HTMLElement} */ (li).dataset.message ?? '', /** @type {HTMLElement} */ (li));
   const wanted = new Set(messages.map((m) => m.id));
+  const faqOnReplies = messages.some((m) => m.direction === 'out' && m.faqId !== undefined);
   for (const [id, li] of shown) if (!wanted.has(id)) li.remove();
   /** @type {HTMLElement | undefined} */
   let previous;
   for (const m of messages) {
     let li = shown.get(m.id);
     if (li && li.dataset.version !== messageVersion(m)) {
-      const fresh = messageItem(m);
+      const fresh = messageItem(m, faqOnReplies);
       li.replaceWith(fresh);
       li = fresh;
     } else if (!li) {
-      li = messageItem(m);
+      li = messageItem(m, faqOnReplies);
       if (previous) previous.after(li);
       else list.prepend(li);
     } else if (li.previousElementSibling !== (previous ?? null)) {

@@ -146,9 +146,11 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await page.context().close();
   });
 
-  it("updates the history in place, shows the FAQ the bot used, and shows times in the team's time zone", async () => {
+  it("updates the history in place, shows the FAQ the bot used and the options it offered, and shows times in the team's time zone", async () => {
     t.clock.set('2026-11-25T16:00:00+01:00'); // 10:00 in New York
     const customer = { platformId: 'cust-hist', name: 'Hugo History' };
+    const unsure = await t.app.pipeline.receive(t.message('costo', { customer }));
+    expect(unsure.action).toBe('clarify');
     const asked = await t.app.pipeline.receive(t.message('what are your opening hours?', { customer }));
     expect(asked.action).toBe('answer');
     const outcome = await t.app.pipeline.receive(t.message('I want to talk to a person', { customer }));
@@ -159,8 +161,15 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await first.waitFor();
     expect(await page.locator('#messages-log').getAttribute('role')).toBe('log');
     expect(await page.locator('#messages-log').getAttribute('aria-live')).toBe('polite');
-    // The bot's answer came from a FAQ entry: the customer's message says which.
-    expect(await first.locator('.chip.faq').textContent()).toBe(`FAQ “${asked.faqId}”`);
+    // The bot asked which one the customer meant, offering options: they are in the history.
+    const offered = page.locator('#messages .msg.bot').first().locator('.options li');
+    expect(await offered.count()).toBeGreaterThan(0);
+    expect(await page.locator('#messages .msg.bot').first().locator('.offered').textContent()).toMatch(/^The bot offered:/);
+    // Its answer came from a FAQ entry: the bot's reply says which (once: not also on the question).
+    const answered = page.locator('#messages .msg.bot').filter({ has: page.locator('.chip.faq') });
+    expect(await answered.locator('.chip.faq').allTextContents()).toEqual([`FAQ “${asked.faqId}”`]);
+    expect(await page.locator('#messages .msg.in .chip.faq').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'console-history-bot-trace.png') });
     // 25 November 2026, 16:00 in Rome (the browser's zone) is 10:00 in New York (the team's).
     expect(await first.locator('time').textContent()).toBe('25 Nov, 10:00');
     expect(await page.locator('#timezone').textContent()).toBe('Times in America/New_York');
