@@ -78,7 +78,7 @@ browserTest('presence and auto-assignment in the console', () => {
     await admin.getByLabel('Most cases per operator').fill('1');
     await admin.getByRole('button', { name: 'Save', exact: true }).click();
     await admin.locator('.toast.ok').filter({ hasText: 'Settings saved' }).waitFor();
-    await admin.getByLabel('Team name').fill('Italian desk');
+    await admin.getByLabel('Team', { exact: true }).fill('Italian desk');
     await admin.getByLabel('Languages', { exact: true }).fill('it');
     await admin.locator('#team-members').getByLabel('Marta').check();
     await admin.getByRole('button', { name: 'Create the team' }).click();
