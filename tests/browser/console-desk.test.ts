@@ -415,6 +415,19 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await page.getByRole('button', { name: 'Report' }).click();
     await page.locator('#reports[data-loaded]').waitFor();
     await check('reports');
+    await page.getByRole('button', { name: 'Report' }).click();
+    // The admins' pages of the desk, and the shortcuts' dialog.
+    await page.getByRole('button', { name: 'Risposte salvate', exact: true }).click();
+    await page.locator('#saved-admin-list li').first().waitFor();
+    await check('saved replies');
+    await page.getByRole('button', { name: 'Risposte salvate', exact: true }).click();
+    await page.getByRole('button', { name: 'Team e assegnazione' }).click();
+    await page.locator('#assign-operators tr').first().waitFor();
+    await check('teams and assignment');
+    await page.keyboard.press('Escape');
+    await page.locator('body').press('?');
+    await page.getByRole('dialog').waitFor();
+    await check('shortcuts');
     await context.close();
   });
 });
