@@ -1064,6 +1064,7 @@ setupSearch({
 setupCustomerPanel({
   open: (id) => void openConversation(id).catch(fail),
   currentCase: () => state.detail?.case?.id,
+  earlierCase: (caseId) => /** @type {{ score?: number, followedUp?: boolean } | undefined} */ (state.detail?.earlierCases.find((k) => k.id === caseId)),
   fail,
 });
 setupSavedReplies({

@@ -21,7 +21,12 @@ import { t, when } from './i18n.js';
  */
 
 /**
- * @typedef {{ open: (conversationId: string) => void, currentCase: () => string | undefined, fail: (err: unknown) => void }} CustomerHost
+ * @typedef {{
+ *   open: (conversationId: string) => void,
+ *   currentCase: () => string | undefined,
+ *   earlierCase: (caseId: string) => { score?: number, followedUp?: boolean } | undefined,
+ *   fail: (err: unknown) => void,
+ * }} CustomerHost
  */
 /** @type {CustomerHost} */
 let host;
@@ -117,6 +122,8 @@ function renderCases(p) {
   for (const k of cases) {
     const channels = [...new Set(k.conversations.map((x) => x.channel))].join(', ');
     const first = k.conversations[0];
+    // A case opened because of a low satisfaction score (the conversation's own earlier cases say so).
+    const followedUp = host.earlierCase(k.id)?.followedUp === true;
     list.append(
       h(
         'li',
@@ -127,6 +134,8 @@ function renderCases(p) {
           `${t('opened', { d: when(k.opened_at) })} · ${channels} · ${t(`outcome.${k.outcome}`)}${k.resolved_by ? ` · ${k.resolved_by.name}` : ''}`,
           k.satisfaction ? ` · ${t('satisfaction', { score: k.satisfaction.score })}` : '',
         ),
+        k.satisfaction?.comment ? h('span', { class: 'earlier-text' }, `“${k.satisfaction.comment}”`) : '',
+        followedUp ? h('span', { class: 'earlier-text followed-up' }, t('followsUp')) : '',
         k.first_message ? h('span', { class: 'earlier-text' }, k.first_message) : '',
         first ? h('button', { type: 'button', class: 'ghost small', onclick: () => host.open(first.id) }, t('openCase')) : '',
       ),
