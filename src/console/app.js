@@ -494,7 +494,8 @@ async function openConversation(id, options = {}) {
   const detail = /** @type {Detail} */ (await api('GET', `/conversations/${encodeURIComponent(id)}`));
   if (state.current !== id) return;
   state.detail = detail;
-  markRead(id);
+  // Opened by the operator, or re-read while they look at it: read. Re-read in a hidden tab: not yet.
+  if (first || (document.visibilityState === 'visible' && document.hasFocus())) markRead(id);
   renderConversation(detail, { keepComposer: Boolean(options.keepComposer && !first), first });
   renderQueue();
   showCustomer(detail.customer.id, { force: first }).catch(fail);
