@@ -47,6 +47,7 @@ function instrumentAlerts(): void {
     onclick: (() => void) | null = null;
     constructor(title: string, options: { body?: string; tag?: string } = {}) {
       seen.notifications.push({ title, body: options.body ?? '', tag: options.tag ?? '' });
+      (window as unknown as { __lastNotification: RecordingNotification }).__lastNotification = this;
     }
     close() {}
   }
@@ -112,8 +113,9 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     const row = page.locator(`.queue-row.unread[data-conversation="${id}"]`);
     await row.waitFor();
 
-    // Opening it reads it.
-    await row.click();
+    // Clicking the notification opens the conversation, which reads it.
+    await page.evaluate(() => (window as unknown as { __lastNotification: { onclick: () => void } }).__lastNotification.onclick());
+    await page.locator(`.queue-row.current[data-conversation="${id}"]`).waitFor();
     await page.waitForFunction(() => document.title === 'Sportello · Operator console');
 
     // A reply on the case Marta holds alerts too (a single note), and a case given to her.
