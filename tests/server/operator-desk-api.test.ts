@@ -156,8 +156,9 @@ describe('operator API: the desk', () => {
   });
 
   it('links two customer records into one history and unlinks them', async () => {
-    await escalate(t, 'eva-x', 'voglio parlare con un operatore del mio ordine');
+    const evaX = await escalate(t, 'eva-x', 'voglio parlare con un operatore del mio ordine');
     await escalate(t, 'eva-web', 'voglio parlare con un operatore, sono sempre io');
+    expect((await marta.get(`/conversations/${evaX}`)).body.earlierCases).toEqual([]);
     await marta.post('/customers/chat:eva-web/notes', { text: 'Scrive anche dal sito' });
     const linked = await marta.post('/customers/chat:eva-x/links', { customer_id: 'chat:eva-web' });
     expect(linked.status).toBe(200);
@@ -167,8 +168,11 @@ describe('operator API: the desk', () => {
     // one history: the cases and notes of both records
     expect(profile.cases.map((c: { customer_id: string }) => c.customer_id).sort()).toEqual(['chat:eva-web', 'chat:eva-x']);
     expect(profile.notes.map((n: { customer_id: string }) => n.customer_id)).toEqual(['chat:eva-web']);
-    // seen from the other side too
+    // seen from the other side too, and in the conversation's earlier cases
     expect(((await marta.get('/customers/chat:eva-web')).body as Record<string, any>).cases).toHaveLength(2);
+    expect(((await marta.get(`/conversations/${evaX}`)).body.earlierCases as Array<{ customerId: string; firstMessage: string }>).map((c) => [c.customerId, c.firstMessage])).toEqual([
+      ['chat:eva-web', 'voglio parlare con un operatore, sono sempre io'],
+    ]);
 
     expect((await marta.post('/customers/chat:eva-x/links', { customer_id: 'chat:eva-x' })).status).toBe(400);
     expect((await marta.post('/customers/chat:eva-x/links', { customer_id: 'chat:nobody' })).status).toBe(404);

@@ -6,10 +6,11 @@
  * conversation). Shapes: docs/operator-api.md.
  */
 import type { z } from 'zod';
-import type { Case, Conversation, Customer, CustomerFile, Language, Operator, SavedReply, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, Language, Operator, SavedReply, StoredMessage } from '../../core/types.js';
 import type { ConversationQuery } from '../../core/ports.js';
 import type { ConversationState } from '../../core/state.js';
 import { addLocalDays, describeWhen, localMidnight } from '../../handoff/business-hours.js';
+import { personOf } from '../../handoff/people.js';
 import { describeSchedule, fillVariables, fitReply } from '../../handoff/saved-replies.js';
 import { newId } from '../../util/ids.js';
 import { searchWords } from '../../util/fold.js';
@@ -28,9 +29,6 @@ import {
   VIEW_STATES,
   type SearchQuery,
 } from './desk-schemas.js';
-
-/** At most this many linked records are gathered into one person (links are followed breadth first). */
-const MAX_LINKED = 50;
 
 /** The query string of a request, as an object of strings (a repeated parameter: the last one). */
 export function queryOf(url: string | undefined): Record<string, string> {
@@ -126,20 +124,6 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
 
   // ── customers as people ──
 
-  /** The customer records of one person: this one and those linked to it, directly or through others. */
-  async function person(customerId: string): Promise<{ ids: string[]; files: Map<string, CustomerFile> }> {
-    const files = new Map<string, CustomerFile>();
-    const queue = [customerId];
-    while (queue.length && files.size < MAX_LINKED) {
-      const id = queue.shift()!;
-      if (files.has(id)) continue;
-      const file = await store.customerFiles.get(id);
-      files.set(id, file);
-      for (const other of file.links) if (!files.has(other)) queue.push(other);
-    }
-    return { ids: [...files.keys()], files };
-  }
-
   async function mustGetCustomer(id: string): Promise<Customer> {
     const customer = await store.directory.getCustomer(id);
     if (!customer) throw new HttpError(404, `customer ${id} does not exist`);
@@ -148,7 +132,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
 
   async function profile(id: string) {
     const customer = await mustGetCustomer(id);
-    const { ids, files } = await person(id);
+    const { ids, files } = await personOf(store, id);
     const names = await operatorNames();
     const records = (await Promise.all(ids.map((cid) => (cid === id ? customer : store.directory.getCustomer(cid))))).filter((c): c is Customer => c !== undefined);
     const cases = (await Promise.all(records.map((r) => store.conversations.listCases(r.id)))).flat().sort((a, b) => b.openedAt.localeCompare(a.openedAt));

@@ -5,6 +5,7 @@
  */
 import type { Case, Conversation, Customer, StoredMessage } from '../../core/types.js';
 import { describeWhen } from '../../handoff/business-hours.js';
+import { personOf } from '../../handoff/people.js';
 import { queueView, QUEUE_STATES } from '../../handoff/queue.js';
 import { suggestAnswers } from '../../handoff/suggested-answers.js';
 import type { OperatorApiDeps } from './index.js';
@@ -70,14 +71,16 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
       .filter((m, i, all) => all.findIndex((x) => x.id === m.id) === i)
       .sort((a, b) => a.at.localeCompare(b.at));
     const byId = new Map(linked.map((c) => [c.id, c]));
-    const earlier = (await store.conversations.listCases(conversation.customerId)).filter((c) => c.id !== conversation.caseId);
+    // The earlier cases of the person: this customer record's and its linked records' (one history).
+    const { ids: records } = await personOf(store, conversation.customerId);
+    const earlier = (await Promise.all(records.map((r) => store.conversations.listCases(r)))).flat().filter((c) => c.id !== conversation.caseId);
     const earlierCases = await Promise.all(
       earlier
         .sort((a, b) => b.openedAt.localeCompare(a.openedAt))
         .slice(0, 20)
         .map(async (c: Case) => {
           const first = (await store.conversations.listMessages({ caseId: c.id })).find((m) => m.direction === 'in');
-          return { id: c.id, status: c.status, openedAt: c.openedAt, resolvedAt: c.resolvedAt, resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined, firstMessage: first?.text.slice(0, 200), conversationIds: c.conversationIds };
+          return { id: c.id, customerId: c.customerId, status: c.status, openedAt: c.openedAt, resolvedAt: c.resolvedAt, resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined, firstMessage: first?.text.slice(0, 200), conversationIds: c.conversationIds };
         }),
     );
     const now = clock.now();

@@ -121,7 +121,7 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
     csrfToken: session.csrfToken,
     expiresAt: new Date(session.expiresAt).toISOString(),
     brandName: config.brandName,
-    // The team's time zone: the console shows every time in it.
+    /** The team's time zone: the console shows times in it (issue 21). */
     timezone: config.handoff.timezone,
   }));
 

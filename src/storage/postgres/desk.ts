@@ -12,11 +12,12 @@ import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection
 
 /**
  * One statement for every query (null parameters switch filters off), so each connection
- * prepares it once. $1: the words as tsquery texts; a conversation matches when every word is
- * found in one of its messages or in its customer's name or handle.
+ * prepares it once. $1: the words as tsquery texts (`'word':*`, cast without the text parser: a
+ * word is letters and digits only, so nothing in it can be tsquery syntax); a conversation matches
+ * when every word is found in one of its messages or in its customer's name or handle.
  */
 const FIND = `
-WITH w AS (SELECT ord, to_tsquery('simple', q) AS tq FROM unnest($1::text[]) WITH ORDINALITY AS t(q, ord)),
+WITH w AS (SELECT ord, q::tsquery AS tq FROM unnest($1::text[]) WITH ORDINALITY AS t(q, ord)),
 hits AS (
   SELECT w.ord, m.conversation_id AS id FROM w JOIN messages m ON m.words @@ w.tq
   UNION
@@ -51,7 +52,7 @@ export function postgresSearch(conn: Connection): ConversationSearch {
   return {
     async find(q) {
       const params = [
-        queryWords(q.text).map((w) => `${w}:*`),
+        queryWords(q.text).map((w) => `'${w}':*`),
         q.states ?? null,
         q.channels ? [...q.channels] : null,
         q.languages ? [...q.languages] : null,
