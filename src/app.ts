@@ -29,6 +29,7 @@ import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type 
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createHttpServer, createMetrics, observeTurn, registerSenderMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
+import { createAssignment, type Assignment } from './handoff/assignment.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
 import { CHANNELS } from './channels/catalog.js';
@@ -51,6 +52,8 @@ export interface Sportello {
   /** Cases the bot closes and satisfaction surveys (scheduled; `runOnce` does what is due now). */
   followUps: FollowUpJobs;
   desk: OperatorDesk;
+  /** Presence, teams and auto-assignment (issue 21). */
+  assignment: Assignment;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
   /** The custom actions FAQ entries may name (`handler`). */
@@ -252,6 +255,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       }),
   });
 
+  const assignment = createAssignment({ store: theStore, desk, bus: theBus, clock, logger });
+
   let ready = false;
   if (understandingPool) {
     const pool = understandingPool;
@@ -278,7 +283,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     trustProxy: config.trustProxy,
     sending: () => sender.health(),
   });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, channels, assignment });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);
@@ -318,6 +323,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     recorder,
     followUps,
     desk,
+    assignment,
     hours,
     channels,
     actions,
@@ -332,6 +338,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       sender.start();
       webhooks.start();
       followUps.start();
+      assignment.start();
       // Messages a channel brings in itself (polling, web chat, Bot Framework) are counted as webhooks' are.
       const receive = async (msg: InboundMessage) => {
         const started = process.hrtime.bigint();
@@ -360,6 +367,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();
       await webhooks.stop();
+      await assignment.stop();
       unsubscribe();
       unsubscribeComposing();
       if (!options.knowledge) await knowledge.close();

@@ -25,7 +25,13 @@ export type DomainEvent =
   | { type: 'operator.composing'; conversationId: string; operatorId: string; at: string }
   // A channel's platform stopped answering (its circuit opened: its replies wait), or answers again.
   | { type: 'channel.degraded'; channel: string; reason: string; retryAt: string; at: string }
-  | { type: 'channel.recovered'; channel: string; at: string };
+  | { type: 'channel.recovered'; channel: string; at: string }
+  // The desk (issue 21): a customer's file (tags, notes, links) changed; saved replies changed;
+  // an operator went online or away; the desk's settings (teams, auto-assignment) changed.
+  | { type: 'customer.updated'; customerIds: string[]; at: string }
+  | { type: 'saved_replies.changed'; at: string }
+  | { type: 'operator.presence'; operatorId: string; status: 'online' | 'away'; at: string }
+  | { type: 'desk.settings_changed'; at: string };
 
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];

@@ -9,7 +9,10 @@ import type {
   ChannelName,
   Conversation,
   Customer,
+  CustomerFile,
+  CustomerNote,
   CustomerProfile,
+  EscalationReason,
   EventDelivery,
   FaqSuggestion,
   InboundMessage,
@@ -17,6 +20,7 @@ import type {
   Operator,
   OutboxItem,
   QuickReplyOption,
+  SavedReply,
   StoredMessage,
   Visibility,
 } from './types.js';
@@ -269,7 +273,7 @@ export interface ActionRunner {
 
 // ───────────────────────────── storage ─────────────────────────────
 //
-// Persistence is one object, `Store`, made of seven small ports. `createStore(config)`
+// Persistence is one object, `Store`, made of ten small ports. `createStore(config)`
 // (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
 // test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
@@ -545,7 +549,74 @@ export interface KeyValues {
   increment(ns: string, key: string, options?: { ttlMs?: number }): Promise<number>;
 }
 
-/** Persistence: the seven ports above, opened and closed together. */
+/**
+ * What the desk looks for (issue 21): every filter is optional and all given ones must hold.
+ * `text` is split into words; each word must be found (as the start of a word, ignoring case and
+ * accents) in a message of the conversation (notes included) or in its customer's name or
+ * handle. Results are the most recently updated first (then by id), `limit` from `offset`.
+ */
+export interface ConversationQuery {
+  text?: string;
+  states?: ConversationState[];
+  /** Only conversations whose last message (notes aside) is an operator's reply: waiting on the customer (false: the others). */
+  waitingOnCustomer?: boolean;
+  /** Any of these channels. */
+  channels?: readonly ChannelName[];
+  /** Any of these languages. */
+  languages?: readonly Language[];
+  assignee?: string;
+  priority?: number;
+  reason?: EscalationReason;
+  /** Only conversations of these customers (e.g. those with a tag). */
+  customerIds?: readonly string[];
+  /** Conversations active in the period: created before `to` and updated at or after `from` (ISO). */
+  from?: string;
+  to?: string;
+  offset: number;
+  limit: number;
+}
+
+/** One conversation found, with what a result list shows of it. */
+export interface ConversationHit {
+  conversation: Conversation;
+  customer?: Customer;
+  /** The conversation's last message, notes aside. */
+  lastMessage?: StoredMessage;
+}
+
+/** Finds conversations for the desk (PostgreSQL full-text search; lowdb an in-memory word index). */
+export interface ConversationSearch {
+  find(query: ConversationQuery): Promise<{ hits: ConversationHit[]; total: number }>;
+}
+
+/** The desk's files on customers: tags, notes and links between records of one person. */
+export interface CustomerFiles {
+  /** The file of a customer record (an empty one when nothing was kept yet). */
+  get(customerId: string): Promise<CustomerFile>;
+  /** Adds a note at the end of the file. */
+  addNote(customerId: string, note: CustomerNote): Promise<CustomerFile>;
+  /** Replaces the tags (normalised: lower-case, unique, sorted). */
+  setTags(customerId: string, tags: readonly string[], at: string): Promise<CustomerFile>;
+  /** Links two records of one person (both files hold the link; linking twice changes nothing). */
+  link(a: string, b: string, at: string): Promise<void>;
+  /** Removes the link between two records (both sides). */
+  unlink(a: string, b: string, at: string): Promise<void>;
+  /** The ids of the customers carrying a tag. */
+  withTag(tag: string): Promise<string[]>;
+}
+
+/** Saved replies (admins manage them, operators insert them). */
+export interface SavedReplies {
+  /** Sorted by language, then shortcut. */
+  list(filter?: { language?: Language }): Promise<SavedReply[]>;
+  get(id: string): Promise<SavedReply | undefined>;
+  /** Adds or replaces (by id). Throws ConflictError when another reply of the language has the shortcut. */
+  put(reply: SavedReply): Promise<void>;
+  /** False when there was no such reply. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** Persistence: the ports above, opened and closed together. */
 export interface Store {
   init(): Promise<void>;
   close(): Promise<void>;
@@ -556,4 +627,7 @@ export interface Store {
   readonly directory: Directory;
   readonly suggestions: Suggestions;
   readonly values: KeyValues;
+  readonly search: ConversationSearch;
+  readonly customerFiles: CustomerFiles;
+  readonly savedReplies: SavedReplies;
 }

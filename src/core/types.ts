@@ -311,7 +311,10 @@ export interface StoredMessage {
   at: string;
   /** What the bot did with an inbound message (answer, clarify, ...). */
   action?: string;
+  /** The FAQ entry the bot answered with (on the customer's message and on the bot's reply). */
   faqId?: string;
+  /** The options the bot offered with this reply (quick replies), as offered. */
+  quickReplies?: QuickReplyOption[];
   /** This customer message sent its conversation to the queue: why, and its SLA then. */
   escalation?: EscalationRecord;
   /** Marks such as `private_data` (this public message contains private data). */
@@ -357,4 +360,44 @@ export interface FaqSuggestion {
   createdBy: string;
   reviewedBy?: string;
   reviewedAt?: string;
+}
+
+/**
+ * What the team keeps on a customer record beyond a case (issue 21): tags, notes, and the other
+ * records of the same person (linked both ways). Written by operators only, never by turns, so a
+ * turn that rewrites the `Customer` never loses them. Personal data (export/erasure, issue 22).
+ */
+export interface CustomerFile {
+  customerId: string;
+  /** Lower-case labels (`vip`, `reso-in-corso`), sorted, unique. */
+  tags: string[];
+  /** Oldest first. */
+  notes: CustomerNote[];
+  /** Ids of the other customer records of the same person (the link is held on both sides). */
+  links: string[];
+  updatedAt: string;
+}
+
+/** An operator's note on a customer: it stays across cases. */
+export interface CustomerNote {
+  id: string;
+  text: string;
+  operatorId: string;
+  at: string;
+}
+
+/**
+ * A saved reply operators insert with "/" (issue 21). `text` may hold variables in braces:
+ * `{customer_name}`, `{operator_name}`, `{business_hours}`, `{reopens}` (see handoff/saved-replies.ts).
+ */
+export interface SavedReply {
+  id: string;
+  language: Language;
+  /** What the "/" search shows and matches: a short name (`tracking`, `orari`). */
+  shortcut: string;
+  title: string;
+  text: string;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
 }

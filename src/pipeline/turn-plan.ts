@@ -438,6 +438,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     visibility: r.visibility,
     at,
     action: inbound.action,
+    // What the history shows of the bot's reply: the FAQ entry it answered with, the options it offered.
+    ...(inbound.faqId !== undefined && r.conversationId === inbound.conversationId ? { faqId: inbound.faqId } : {}),
+    ...(r.reply.kind === 'quick_replies' ? { quickReplies: r.reply.options.map((o) => ({ title: o.title, payload: o.payload })) } : {}),
   }));
   for (const text of notes) {
     outgoing.push({ id: newId('note'), conversationId: conversation.id, caseId: kase.id, direction: 'note', author: { kind: 'bot' }, text, visibility: 'private', at });

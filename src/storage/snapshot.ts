@@ -12,11 +12,13 @@ import type {
   Case,
   Conversation,
   Customer,
+  CustomerFile,
   EventDelivery,
   FaqSuggestion,
   InboundMessage,
   Operator,
   OutboxItem,
+  SavedReply,
   StoredMessage,
 } from '../core/types.js';
 
@@ -131,6 +133,7 @@ export const storedMessageSchema = z.looseObject({
   at: iso,
   action: z.string().optional(),
   faqId: z.string().optional(),
+  quickReplies: z.array(z.looseObject({ title: z.string(), payload: z.string() })).optional(),
   escalation: z.looseObject({ reason: z.enum(ESCALATION_REASONS), priority: z.number(), slaDueAt: iso.optional() }).optional(),
   flags: z.array(z.string()).optional(),
 });
@@ -220,6 +223,27 @@ export const faqSuggestionSchema = z.looseObject({
   reviewedAt: z.string().optional(),
 });
 
+/** The desk's file on a customer (tags, notes, links) as stored. */
+export const customerFileSchema = z.looseObject({
+  customerId: z.string().min(1),
+  tags: z.array(z.string()),
+  notes: z.array(z.looseObject({ id: z.string().min(1), text: z.string(), operatorId: z.string(), at: iso })),
+  links: z.array(z.string()),
+  updatedAt: iso,
+});
+
+/** A saved reply as stored. */
+export const savedReplySchema = z.looseObject({
+  id: z.string().min(1),
+  language,
+  shortcut: z.string().min(1),
+  title: z.string(),
+  text: z.string(),
+  createdBy: z.string(),
+  createdAt: iso,
+  updatedAt: iso,
+});
+
 /** One inbound message id the store has seen; `message` is kept only until it is processed. */
 export const inboundRecordSchema = z.object({
   channel: z.string().min(1),
@@ -243,6 +267,8 @@ export const storeSnapshotSchema = z.object({
   inbound: z.array(inboundRecordSchema),
   operators: z.array(operatorSchema),
   suggestions: z.array(faqSuggestionSchema),
+  customerFiles: z.array(customerFileSchema).optional(),
+  savedReplies: z.array(savedReplySchema).optional(),
   values: z.record(z.string(), z.string()),
   valueExpiresAt: z.record(z.string(), iso).optional(),
   journalSeq: z.number().int().nonnegative().optional(),
@@ -275,6 +301,10 @@ export interface StoreSnapshot {
   inbound: InboundRecord[];
   operators: Operator[];
   suggestions: FaqSuggestion[];
+  /** The desk's files on customers (tags, notes, links); absent in documents written before they existed. */
+  customerFiles?: CustomerFile[];
+  /** Saved replies; absent in documents written before they existed. */
+  savedReplies?: SavedReply[];
   /** Named values (`namespace:key` → value; see KeyValues). */
   values: Record<string, string>;
   /** When values set with a time to live expire (name → ISO time); absent: never. */
@@ -298,6 +328,8 @@ export type SnapshotTypesMatch = [
   Assignable<z.infer<typeof eventDeliverySchema>, EventDelivery>,
   Assignable<z.infer<typeof operatorSchema>, Operator>,
   Assignable<z.infer<typeof faqSuggestionSchema>, FaqSuggestion>,
+  Assignable<z.infer<typeof customerFileSchema>, CustomerFile>,
+  Assignable<z.infer<typeof savedReplySchema>, SavedReply>,
   Assignable<z.infer<typeof inboundMessageSchema>, InboundMessage>,
   Assignable<z.infer<typeof inboundRecordSchema>, InboundRecord>,
   Assignable<z.infer<typeof storeSnapshotSchema>, StoreSnapshot>,

@@ -22,6 +22,7 @@ import { openLowdbFile } from './persistence.js';
 import { clone, inboundKey, time } from './records.js';
 import { lowdbSuggestions } from './suggestions.js';
 import { lowdbValues } from './values.js';
+import { lowdbCustomerFiles, lowdbSavedReplies, lowdbSearch } from './desk.js';
 
 /** Options of the embedded store. */
 export interface LowdbStoreOptions {
@@ -94,6 +95,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     directory: lowdbDirectory(parts),
     suggestions: lowdbSuggestions(parts),
     values: lowdbValues(parts),
+    search: lowdbSearch(parts),
+    customerFiles: lowdbCustomerFiles(parts),
+    savedReplies: lowdbSavedReplies(parts),
 
     async init() {
       if (state === 'open') return;
@@ -155,7 +159,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
           if (clash) throw new StoreError(`outbox item ${item.id} has seq ${item.seq} of conversation ${item.conversationId}, already used by ${clash.id}`);
         }
       }
-      for (const c of data.customers) mem.customers.set(c.id, c);
+      for (const c of data.customers) mem.putCustomer(c);
       for (const c of data.conversations) mem.putConversation(c);
       for (const c of data.cases) mem.putCase(c);
       for (const m of data.messages) mem.putMessage(m);
@@ -167,6 +171,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       for (const o of data.operators) mem.putOperator(o);
       for (const s of data.suggestions) mem.suggestions.set(s.id, s);
+      for (const f of data.customerFiles ?? []) mem.putCustomerFile(f);
+      for (const r of data.savedReplies ?? []) mem.savedReplies.set(r.id, r);
       const expiry = data.valueExpiresAt ?? {};
       for (const [name, value] of Object.entries(data.values)) {
         mem.values.set(name, expiry[name] !== undefined ? { name, value, expiresAt: time(expiry[name]) } : { name, value });

@@ -18,6 +18,7 @@ import { postgresDeliveries } from './deliveries.js';
 import { exportAll, importAll } from './snapshot-io.js';
 import { postgresSuggestions } from './suggestions.js';
 import { postgresValues } from './values.js';
+import { postgresCustomerFiles, postgresSavedReplies, postgresSearch } from './desk.js';
 
 /** Options of the shared store. */
 export interface PostgresStoreOptions {
@@ -100,6 +101,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     directory: postgresDirectory(conn),
     suggestions: postgresSuggestions(conn),
     values: postgresValues(conn, batch),
+    search: postgresSearch(conn),
+    customerFiles: postgresCustomerFiles(conn),
+    savedReplies: postgresSavedReplies(conn),
 
     async init() {
       if (conn.state === 'open') return;
