@@ -104,7 +104,7 @@ function renderOperators(settings) {
       h('th', { scope: 'row' }, o.name),
       h('td', {}, h('span', { class: `presence-dot ${p?.status ?? 'away'}` }), ` ${p?.status === 'online' ? t('online') : t('away')}`),
       h('td', {}, h('input', { class: 'skill-languages', 'aria-label': t('skillLanguagesOf', { name: o.name }), value: skills.languages.join(', '), placeholder: 'it, en', autocomplete: 'off' })),
-      h('td', {}, h('input', { class: 'skill-channels', 'aria-label': t('skillChannelsOf', { name: o.name }), value: skills.channels.join(', '), placeholder: 'twitter, webchat', autocomplete: 'off' })),
+      h('td', {}, h('input', { class: 'skill-channels', 'aria-label': t('skillChannelsOf', { name: o.name }), value: skills.channels.join(', '), placeholder: t('skillChannelsHint'), autocomplete: 'off' })),
     );
   });
   $('assign-operators').replaceChildren(...rows);
