@@ -72,6 +72,11 @@ export type {
   Directory,
   Suggestions,
   KeyValues,
+  ConversationSearch,
+  ConversationQuery,
+  ConversationHit,
+  CustomerFiles,
+  SavedReplies,
   Acceptance,
   CommitOptions,
   ContextQuery,
@@ -97,6 +102,9 @@ export type {
   StoredMessage,
   Operator,
   FaqSuggestion,
+  CustomerFile,
+  CustomerNote,
+  SavedReply,
 } from './core/types.js';
 export { ESCALATION_REASONS } from './core/types.js';
 export type { DomainEvent, DomainEventType, EventBus, EventMeta } from './core/events.js';
