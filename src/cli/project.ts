@@ -51,7 +51,7 @@ export async function loadProject(dir: string = process.cwd()): Promise<Project>
   try {
     exported = ((await import(pathToFileURL(join(dir, name)).href)) as { default?: unknown }).default;
   } catch (err) {
-    throw new ConfigError([`${name}: could not be loaded: ${(err as Error)?.message ?? String(err)}`]);
+    throw new ConfigError([`${name}: could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`]);
   }
   const problems: string[] = [];
   if (!exported || typeof exported !== 'object' || Array.isArray(exported)) {
