@@ -36,7 +36,7 @@ export { defineAction, httpAction } from './actions/index.js';
 export type { Action, ActionContext, ActionInput, ActionOutcome, ActionResult, ActionRequestBody, HttpActionSpec } from './actions/index.js';
 
 // ── a project's config module (sportello.config.js) ──
-export type { ProjectConfig } from './cli/project.js';
+export type { ProjectConfig } from './config/project.js';
 
 // ── conversation tests ──
 export {

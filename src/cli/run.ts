@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { OutboxItem } from '../core/types.js';
 import { AdminUnreachableError } from './admin-socket.js';
 import { packageVersion, parseCommandArgs, pathError, UsageError, wantsHelp } from './args.js';
-import { applyProjectEnv, loadProject, type Project } from './project.js';
+import { applyProjectEnv, loadProject, type Project } from '../config/project.js';
 
 /** Standard streams, passed in so commands can be driven from tests. */
 export interface Io {

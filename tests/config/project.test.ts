@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors.js';
-import { applyProjectEnv, loadProject } from '../../src/cli/project.js';
+import { applyProjectEnv, loadProject } from '../../src/config/project.js';
 
 /** A channel definition as defineChannel makes it, written without importing Sportello (duck-typed). */
 const CHANNEL = `{

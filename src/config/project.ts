@@ -1,5 +1,5 @@
 /**
- * @module cli/project
+ * @module config/project
  * A brand's project module: `sportello.config.js` (or `.mjs`) in the folder a command runs in,
  * beside `faq/`, `intents/` and `actions/`. `sportello start`, `sportello test` and `sportello chat`
  * read it, so a project's own channels run without a start script of its own:
@@ -20,7 +20,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { channelDefinitionProblems, type AnyChannelDefinition } from '../channels/definition.js';
+import { channelDefinitionProblems, type AnyChannelDefinition } from '../channels/catalog.js';
 import { ConfigError } from '../core/errors.js';
 
 /** What `sportello.config.js` exports (its default export). */
