@@ -35,11 +35,15 @@ export { channelValues, type ChannelValues } from './channels/values.js';
 export { defineAction, httpAction } from './actions/index.js';
 export type { Action, ActionContext, ActionInput, ActionOutcome, ActionResult, ActionRequestBody, HttpActionSpec } from './actions/index.js';
 
+// ── a project's config module (sportello.config.js) ──
+export type { ProjectConfig } from './config/project.js';
+
 // ── conversation tests ──
 export {
   runConversationTests,
   conversationTestSchema,
   type ConversationTest,
+  type ConversationTestOptions,
   type TestFailure,
   type TestReport,
 } from './testing/conversation-tests.js';

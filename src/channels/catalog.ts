@@ -7,6 +7,7 @@ import { channelDefinitionProblems, type AnyChannelDefinition } from './definiti
 import * as registry from './registry.js';
 
 export type { AnyChannelDefinition } from './definition.js';
+export { channelDefinitionProblems } from './definition.js';
 
 /** Checks channel definitions (the registry's, with a brand's own): each valid, names and variables each claimed once. */
 export function checkChannels(definitions: readonly AnyChannelDefinition[]): readonly AnyChannelDefinition[] {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { OutboxItem } from '../core/types.js';
 import { AdminUnreachableError } from './admin-socket.js';
 import { packageVersion, parseCommandArgs, pathError, UsageError, wantsHelp } from './args.js';
+import { applyProjectEnv, loadProject, type Project } from '../config/project.js';
 
 /** Standard streams, passed in so commands can be driven from tests. */
 export interface Io {
@@ -56,6 +57,7 @@ const USAGE: Record<string, string> = {
   start: `usage: sportello start
   runs the server: channels' webhooks, web chat at /chat, operator console at /console, /healthz, /metrics.
   Configuration comes from the environment (and a .env file): see .env.example. SIGTERM or Ctrl-C stops it.
+  A project's own channels and default settings come from sportello.config.js in the current folder.
 `,
   chat: `usage: sportello chat [--explain]
   talks to the bot in the terminal; reads lines from stdin when piped.
@@ -63,6 +65,7 @@ const USAGE: Record<string, string> = {
 `,
   test: `usage: sportello test [PATHS...]
   runs the conversation tests (YAML, docs/formats.md) in the given files and folders (default tests/conversations).
+  Tests may name the project's own channels (sportello.config.js in the current folder).
   Ends with "N passed, N failed"; exits 1 when a test failed.
 `,
   faq: `usage: sportello faq lint [--help] | faq review [list|show ID|edit ID|approve ID|reject ID] [--help]
@@ -84,9 +87,20 @@ function loadEnv(): Record<string, string | undefined> {
   return process.env;
 }
 
-function configOrExit(io: Io, overrides: Record<string, string> = {}): Readonly<Config> | undefined {
+/**
+ * The project module of the current folder (sportello.config.js: docs/extending.md), its default
+ * settings added where neither the environment nor .env sets them.
+ */
+async function loadProjectEnv(): Promise<Project> {
+  loadEnv();
+  const project = await loadProject();
+  applyProjectEnv(project);
+  return project;
+}
+
+function configOrExit(io: Io, overrides: Record<string, string> = {}, channels: Project['channels'] = []): Readonly<Config> | undefined {
   try {
-    return loadConfig({ ...loadEnv(), ...overrides });
+    return loadConfig({ ...loadEnv(), ...overrides }, { channels });
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr.write(`sportello: ${err.message}\n`);
@@ -106,11 +120,12 @@ async function openStore(config: Readonly<Config>, command: string): Promise<Any
 
 async function start(args: string[], io: Io): Promise<number> {
   parseCommandArgs(args, {});
-  const config = configOrExit(io);
+  const project = await loadProjectEnv();
+  const config = configOrExit(io, {}, project.channels);
   if (!config) return 1;
   // The app, the store and the classifier are loaded by the commands that use them (--help stays quick).
   const { createSportello } = await import('../app.js');
-  const app = await createSportello({ config });
+  const app = await createSportello({ config, channels: project.channels });
   // The embedded store: CLI commands run meanwhile are sent here (one process per file).
   const admin = config.databaseUrl
     ? undefined
@@ -145,6 +160,7 @@ function describe(item: OutboxItem): string {
 
 async function chat(args: string[], io: Io): Promise<number> {
   const { explain: explainAsked } = parseCommandArgs(args, { explain: { type: 'boolean' } }).values;
+  await loadProjectEnv();
   const dir = mkdtempSync(join(tmpdir(), 'sportello-chat-'));
   const config = configOrExit(io, { SPORTELLO_DATA: join(dir, 'chat.json'), DATABASE_URL: '' });
   if (!config) return 1;
@@ -194,9 +210,10 @@ async function chat(args: string[], io: Io): Promise<number> {
 async function test(args: string[], io: Io): Promise<number> {
   const { positionals } = parseCommandArgs(args, {}, true);
   const paths = positionals.length > 0 ? positionals : ['tests/conversations'];
-  loadEnv();
+  const project = await loadProjectEnv();
   const { runConversationTests } = await import('../testing/conversation-tests.js');
   const report = await runConversationTests(paths, {
+    channels: project.channels,
     onFailure: (f) => io.stdout.write(`FAIL ${f.file}${f.line ? `:${f.line}:${f.column ?? 1}` : ''}${f.turn ? ` turn ${f.turn}` : ''}: ${f.message}\n`),
   });
   io.stdout.write(`${report.passed} passed, ${report.failed} failed\n`);

@@ -19,6 +19,7 @@ import { Webhook } from 'standardwebhooks';
 import type { Clock, DeliveryOutcome, Store } from '../core/ports.js';
 import type { EventDelivery } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
+import { createPump } from '../util/pump.js';
 import type { Subscription, Subscriptions } from './subscriptions.js';
 
 /** How failed attempts are retried. */
@@ -86,10 +87,6 @@ export function createWebhookDispatcher(deps: {
   const sending = new Set<Promise<void>>();
   /** Requests on the wire, ended at stop (their deliveries are tried again later). */
   const requests = new Set<http.ClientRequest>();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = true;
 
   /** One POST, ended by its answer, an error, or a timeout (connect or total). */
   function post(s: Subscription, delivery: EventDelivery, body: string): Promise<Attempt> {
@@ -182,54 +179,31 @@ export function createWebhookDispatcher(deps: {
     sending.add(p);
   }
 
-  async function pump(): Promise<void> {
-    do {
-      again = false;
-      while (!stopped && free() > 0) {
+  // Claims due deliveries while there are free slots; woken by kicks, the poll and finished sends.
+  const pump = createPump({
+    stopped: true,
+    pollMs: deps.pollMs ?? 1000,
+    inFlight: sending,
+    onError: (err) => logger.error({ err }, 'webhook dispatch cycle failed'),
+    async cycle() {
+      while (!pump.stopped && free() > 0) {
         const batch = await store.deliveries.claim(clock.now().getTime(), free(), leaseMs);
         if (batch.length === 0) break;
         for (const d of batch) startSend(d);
       }
-    } while (again && !stopped);
-  }
-
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = pump()
-      .catch((err: unknown) => logger.error({ err }, 'webhook dispatch cycle failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }
+    },
+  });
+  const kick = pump.kick;
 
   return {
     start() {
-      if (deps.subscriptions.list.length === 0 || !stopped) return;
-      stopped = false;
-      timer = setInterval(kick, deps.pollMs ?? 1000);
-      timer.unref();
-      kick();
+      if (deps.subscriptions.list.length === 0 || !pump.stopped) return;
+      pump.start();
     },
     kick,
-    async drain() {
-      for (;;) {
-        while (running || sending.size > 0) {
-          if (running) await running;
-          if (sending.size > 0) await Promise.allSettled([...sending]);
-        }
-        if (stopped) return;
-        await pump();
-        if (sending.size === 0 && !running) return;
-      }
-    },
+    drain: pump.drain,
     async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      while (running) await running;
+      await pump.stop();
       // A hanging receiver must not hold up a shutdown: its attempt ends now and is retried later.
       for (const req of requests) req.destroy(new Error('Sportello is shutting down'));
       await Promise.allSettled([...sending]);

@@ -16,6 +16,7 @@ import { ChannelApiError, NetworkError } from '../core/errors.js';
 import type { ChannelAdapter, Clock, SendResult, Store } from '../core/ports.js';
 import type { OutboxItem } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
+import { createPump } from '../util/pump.js';
 
 /** How the sender retries. */
 export interface RetryPolicy {
@@ -175,10 +176,6 @@ export function createOutboxSender(deps: {
   policy.leaseMs = Math.max(policy.leaseMs, sendDeadlineMs + 10_000);
   const breaker = { ...DEFAULT_BREAKER, ...deps.breaker };
   const { store, clock, logger } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
 
   const onPublishError = (err: unknown, event: DomainEvent) => logger.warn({ err, type: event.type }, 'could not publish an event');
   const publish = (events: DomainEvent[]) => publishInBackground(deps.bus, events, onPublishError);
@@ -390,10 +387,12 @@ export function createOutboxSender(deps: {
    * conversation holds because the store hands out a conversation's next item only after the
    * previous one is completed.
    */
-  async function pump(): Promise<void> {
-    do {
-      again = false;
-      while (!stopped) {
+  const pump = createPump({
+    pollMs: deps.pollMs ?? 500,
+    inFlight: sending,
+    onError: (err) => logger.error({ err }, 'outbox cycle failed'),
+    async cycle() {
+      while (!pump.stopped) {
         const now = clock.now().getTime();
         const wanted: Record<string, number> = {};
         let total = 0;
@@ -413,33 +412,9 @@ export function createOutboxSender(deps: {
         // Some channel got less than its room: nothing more of it is due now.
         if (batch.length < total) break;
       }
-    } while (again && !stopped);
-  }
-
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = pump()
-      .catch((err: unknown) => logger.error({ err }, 'outbox cycle failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }
-
-  /** Waits until nothing is being claimed or sent and nothing is due. */
-  async function settle(): Promise<void> {
-    for (;;) {
-      while (running || sending.size > 0) {
-        if (running) await running;
-        if (sending.size > 0) await Promise.allSettled([...sending]);
-      }
-      await pump();
-      if (sending.size === 0 && !running) return;
-    }
-  }
+    },
+  });
+  const kick = pump.kick;
 
   function countByChannel(replies: readonly Pick<OutboxItem, 'channel'>[]): Map<string, number> {
     const counts = new Map<string, number>();
@@ -448,15 +423,10 @@ export function createOutboxSender(deps: {
   }
 
   return {
-    start() {
-      stopped = false;
-      timer = setInterval(kick, deps.pollMs ?? 500);
-      timer.unref();
-      kick();
-    },
+    start: pump.start,
     kick,
     reserve(replies) {
-      if (stopped || replies.length === 0) return undefined;
+      if (pump.stopped || replies.length === 0) return undefined;
       const now = clock.now().getTime();
       const counts = countByChannel(replies);
       for (const [name, n] of counts) {
@@ -495,11 +465,10 @@ export function createOutboxSender(deps: {
     stats() {
       return Object.fromEntries([...lanes].map(([name, lane]) => [name, { ...lane.stats, failures: { ...lane.stats.failures } }]));
     },
-    drain: settle,
+    /** Waits until nothing is being claimed or sent and nothing is due. */
+    drain: pump.drain,
     async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      while (running) await running;
+      await pump.stop();
       await Promise.allSettled([...sending]);
     },
   };

@@ -18,7 +18,7 @@ import { createFakeClock, type Store } from '../core/ports.js';
 import { CONVERSATION_STATES } from '../core/state.js';
 import { ESCALATION_REASONS, type Conversation, type Operator, type OutboxItem } from '../core/types.js';
 import { createRecordingChannel } from '../channels/console/index.js';
-import { CHANNELS, channelDefinition } from '../channels/catalog.js';
+import { CHANNELS, checkChannels, type AnyChannelDefinition } from '../channels/catalog.js';
 import { createSilentLogger } from '../util/logger.js';
 import { defineAction, loadActions, type Action } from '../actions/index.js';
 
@@ -78,53 +78,58 @@ const turnSchema = z.union([
   z.object({ wait: z.string().regex(/^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$/, 'an ISO 8601 duration like PT4H or P1DT2H') }).strict(),
 ]);
 
-/** A conversation test file. */
-export const conversationTestSchema = z
-  .object({
-    name: z.string().min(1),
-    /** A channel of the registry: the test plays it with its capabilities and test settings. */
-    channel: z.string().refine((name) => channelDefinition(name) !== undefined, {
-      message: `not a channel (known: ${CHANNELS.map((c) => c.name).join(', ')})`,
-    }),
-    faq: z.string().optional(),
-    intents: z.string().optional(),
-    /** Besides these, the settings the channel's definition understands (checked against it). */
-    customer: z
-      .looseObject({
-        id: z.union([z.string(), z.number()]).transform(String),
-        handle: z.string().optional(),
-        followers: z.number().int().nonnegative().optional(),
-      })
-      .default({ id: 'customer-1' }),
-    clock: z.union([z.string(), z.date()]).optional(),
-    /** Custom actions stubbed by name (they replace the project's actions of that name). */
-    handlers: z.record(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a handler name is kebab-case'), handlerStubSchema).optional(),
-    settings: z
-      .object({
-        timezone: z.string().optional(),
-        business_hours: z.record(z.string(), z.string()).optional(),
-        holidays: z.array(z.union([z.string(), z.date()])).optional(),
-        vip_followers: z.number().int().optional(),
-        vip_handles: z.array(z.string()).optional(),
-        crisis_keywords: z.array(z.string()).optional(),
-        answer_threshold: z.number().optional(),
-        clarify_threshold: z.number().optional(),
-        queue_notice_minutes: z.number().int().nonnegative().optional(),
-        data_request_minutes: z.number().int().positive().optional(),
-      })
-      .strict()
-      .optional(),
-    turns: z.array(turnSchema).min(1),
-  })
-  .strict();
+/** A conversation test file whose `channel` is one of `known` (the registry's, and a project's own). */
+function testFileSchema(known: readonly AnyChannelDefinition[]) {
+  return z
+    .object({
+      name: z.string().min(1),
+      /** A channel of the registry or of the project: the test plays it with its capabilities and test settings. */
+      channel: z.string().refine((name) => known.some((c) => c.name === name), {
+        message: `not a channel (known: ${known.map((c) => c.name).join(', ')})`,
+      }),
+      faq: z.string().optional(),
+      intents: z.string().optional(),
+      /** Besides these, the settings the channel's definition understands (checked against it). */
+      customer: z
+        .looseObject({
+          id: z.union([z.string(), z.number()]).transform(String),
+          handle: z.string().optional(),
+          followers: z.number().int().nonnegative().optional(),
+        })
+        .default({ id: 'customer-1' }),
+      clock: z.union([z.string(), z.date()]).optional(),
+      /** Custom actions stubbed by name (they replace the project's actions of that name). */
+      handlers: z.record(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'a handler name is kebab-case'), handlerStubSchema).optional(),
+      settings: z
+        .object({
+          timezone: z.string().optional(),
+          business_hours: z.record(z.string(), z.string()).optional(),
+          holidays: z.array(z.union([z.string(), z.date()])).optional(),
+          vip_followers: z.number().int().optional(),
+          vip_handles: z.array(z.string()).optional(),
+          crisis_keywords: z.array(z.string()).optional(),
+          answer_threshold: z.number().optional(),
+          clarify_threshold: z.number().optional(),
+          queue_notice_minutes: z.number().int().nonnegative().optional(),
+          data_request_minutes: z.number().int().positive().optional(),
+        })
+        .strict()
+        .optional(),
+      turns: z.array(turnSchema).min(1),
+    })
+    .strict();
+}
+
+/** A conversation test file (on the channels of the registry). */
+export const conversationTestSchema = testFileSchema(CHANNELS);
 export type ConversationTest = z.infer<typeof conversationTestSchema>;
 
 /** The customer fields every channel has; the rest belong to the test's channel. */
 const COMMON_CUSTOMER = ['id', 'handle', 'followers'];
 
 /** Checks the channel-specific customer settings of a test against its channel's definition. */
-function channelCustomer(test: ConversationTest): { id: string } & Record<string, unknown> {
-  const support = channelDefinition(test.channel)!.conversationTests;
+function channelCustomer(test: ConversationTest, definition: AnyChannelDefinition): { id: string } & Record<string, unknown> {
+  const support = definition.conversationTests;
   const extra = Object.fromEntries(Object.entries(test.customer).filter(([k]) => !COMMON_CUSTOMER.includes(k)));
   const parsed = z.strictObject(support?.customer ?? {}).safeParse(extra);
   if (!parsed.success) {
@@ -180,16 +185,32 @@ function isoDate(value: string | Date): string {
   return value instanceof Date ? value.toISOString().slice(0, 10) : value;
 }
 
+/** Options of `runConversationTests`. */
+export interface ConversationTestOptions {
+  /** The environment the settings are read from (default: process.env); channels' variables and DATABASE_URL are ignored. */
+  env?: Record<string, string | undefined>;
+  /** Where `faq/`, `intents/` and the actions folder are (default: the current folder). */
+  projectRoot?: string;
+  /** The project's own channels (`defineChannel`): tests may name them in `channel:`. */
+  channels?: readonly AnyChannelDefinition[];
+  /** Called on each failed expectation, as it happens. */
+  onFailure?: (f: TestFailure) => void;
+}
+
 /** Runs conversation tests and reports each failed expectation. */
 export async function runConversationTests(
   paths: string[],
-  options: { env?: Record<string, string | undefined>; projectRoot?: string; onFailure?: (f: TestFailure) => void } = {},
+  options: ConversationTestOptions = {},
 ): Promise<TestReport> {
   const root = options.projectRoot ?? process.cwd();
   const report: TestReport = { passed: 0, failed: 0, failures: [] };
   const knowledgeCache = new Map<string, Promise<LiveKnowledge>>();
+  // The registry's channels and the project's own (checked as createSportello checks them).
+  const known = options.channels?.length ? checkChannels([...CHANNELS, ...options.channels]) : CHANNELS;
+  const schema = options.channels?.length ? testFileSchema(known) : conversationTestSchema;
+  const definitionOf = (name: string) => known.find((c) => c.name === name)!;
   // No channel's variables (tests play channels with recording stand-ins), no database, no port.
-  const channelVariables = new Set(CHANNELS.flatMap((c) => Object.keys(c.env.shape)));
+  const channelVariables = new Set(known.flatMap((c) => Object.keys(c.env.shape)));
   const env = Object.fromEntries(
     Object.entries(options.env ?? process.env).filter(([k]) => !channelVariables.has(k) && k !== 'DATABASE_URL' && k !== 'PORT'),
   );
@@ -215,7 +236,7 @@ export async function runConversationTests(
         const first = doc.errors[0]!.linePos?.[0] ?? { line: 1, col: 1 };
         throw new InvalidTestFile(doc.errors.map((e) => e.message.split('\n')[0]).join('; '), first.line, first.col);
       }
-      const parsed = conversationTestSchema.safeParse(doc.toJS());
+      const parsed = schema.safeParse(doc.toJS());
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         const at = locatePath(doc, lineCounter, issue.path.filter((k): k is string | number => typeof k !== 'symbol'));
@@ -231,7 +252,7 @@ export async function runConversationTests(
           throw new InvalidTestFile(`${keys.join('.')}: ${(err as Error).message}`, at.line, at.col);
         }
       };
-      check(['customer'], () => channelCustomer(test));
+      check(['customer'], () => channelCustomer(test, definitionOf(test.channel)));
       check(['settings', 'business_hours'], () => test.settings?.business_hours && parseSchedule(test.settings.business_hours));
       check(['clock'], () => {
         if (test.clock !== undefined && Number.isNaN(new Date(test.clock).getTime())) throw new Error(`not a date: ${String(test.clock)}`);
@@ -295,9 +316,9 @@ export async function runConversationTests(
         },
       };
       const clock = createFakeClock(test.clock ? new Date(test.clock) : new Date());
-      const definition = channelDefinition(test.channel)!;
+      const definition = definitionOf(test.channel);
       const channel = createRecordingChannel(test.channel, definition.capabilities);
-      definition.conversationTests?.apply?.(channelCustomer(test), channel);
+      definition.conversationTests?.apply?.(channelCustomer(test, definition), channel);
       const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [channel], knowledge, actions: stubs });
       const operator: Operator = {
         id: 'op-test',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { analyseSentiment, detectLanguage, normalise, trainUnderstander } from '../../src/classifier/index.js';
 import type { Understander } from '../../src/core/ports.js';
 import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
+import { createNormaliser } from '../../src/classifier/normalise.js';
 
 const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
 const sample = process.cwd(); // the repository's sample corpus (faq/, intents/)
@@ -24,6 +25,23 @@ describe('normalise', () => {
     expect(normalise('', 'it')).toBe('');
     expect(normalise('😡😡👍', 'en')).toBe('');
     expect(normalise('заказ 注文 order', 'en')).toBe('заказ 注文 order');
+  });
+});
+
+describe('a normaliser prepared with many texts at once (training)', () => {
+  it('gives every word the analysis it gets alone: contractions, irregular roots, the sample corpus', async () => {
+    const corpus = await loadCorpus({ faqDir: path.join(sample, 'faq'), intentsDir: path.join(sample, 'intents') });
+    const texts = [
+      ...corpus.faq.flatMap((e) => [...e.questions, e.answer]),
+      "I hasn't went there, the children bought better boxes; she's shipping what we'd've wanted",
+      "i'm y'all ain't gonna won't dr st mr ok us may will",
+    ];
+    const items = texts.flatMap((text) => [{ text, language: 'en' as const }, { text, language: 'it' as const }]);
+    const prepared = createNormaliser();
+    prepared.prepare(items);
+    const alone = createNormaliser();
+    for (const { text, language } of items) expect(prepared.analyse(text, language)).toEqual(alone.analyse(text, language));
+    expect(prepared.analyse("hasn't went children", 'en').terms).toEqual(['have', 'not', 'go', 'child']);
   });
 });
 

@@ -5,26 +5,12 @@
  * `defineChannel`, and gets an answer over HTTP; TypeScript (tsc) resolves the API's types and
  * refuses a wrong use of them; the `sportello` command runs.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/app.js';
+import { exec, installTarball, packSportello } from './helpers.js';
 
-/** Runs a command to its end (no fixed timeout: the caller's test timeout bounds it). */
-function exec(command: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const NPM = 'npm';
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** A brand's server in plain JavaScript: its own channel, started, asked a question through its webhook. */
@@ -114,10 +100,7 @@ describe('the packed package', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('installs from its tarball into an empty folder, and works from JavaScript, TypeScript and the command line', async () => {
-    // dist/ is fresh (the tests' global setup builds it): pack without running prepare again.
-    const packed = await exec(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT);
-    expect(packed.code).toBe(0);
-    const { filename, files } = (JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>)[0]!;
+    const { filename, files } = await packSportello(dir);
     const paths = files.map((f) => f.path);
     expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'bin/sportello.js', 'dist/index.js', 'dist/index.d.ts', 'dist/console/index.html', 'dist/channels/webchat/page.html', 'dist/storage/postgres/sql/schema.sql', 'dist/classifier/understanding-worker.js']));
     expect(paths.filter((p) => p.startsWith('src/') || p.startsWith('tests/') || p.endsWith('.mjs'))).toEqual([]);
@@ -128,7 +111,7 @@ describe('the packed package', () => {
     cpSync(join(ROOT, 'tests/conversations/20-store-hours-console-en.yaml'), join(project, 'tests/conversations/hours.yaml'));
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'brand', private: true, type: 'module' }));
     // Its dependencies from npm's cache when it has them (a machine that ran `npm install` here), else the registry.
-    const installed = await exec(NPM, ['install', join(dir, filename), '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], project);
+    const installed = await installTarball(project, join(dir, filename));
     expect({ code: installed.code, stderr: installed.stderr.slice(-2000) }).toEqual({ code: 0, stderr: expect.any(String) });
     expect(JSON.parse(readFileSync(join(project, 'node_modules/sportello/package.json'), 'utf8')).version).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
 

@@ -3,8 +3,18 @@
  * X's length rules: 280 weighted characters per post (twitter-text v3: CJK and emoji weigh
  * double, every URL counts 23), and the numbered thread used when a text still does not fit.
  */
-import twitterText from 'twitter-text';
+import { createRequire } from 'node:module';
+import type TwitterText from 'twitter-text';
 import type { QuickReplyOption, Reply } from '../../core/types.js';
+
+let twitterText: typeof TwitterText | undefined;
+/**
+ * twitter-text, loaded when a post is first measured (about 75 ms of CPU: a start with X off
+ * never pays it), through `require`: a CommonJS package, the same module an import gives.
+ */
+function twitter(): typeof TwitterText {
+  return (twitterText ??= createRequire(import.meta.url)('twitter-text') as typeof TwitterText);
+}
 
 /** Longest post, in weighted characters. */
 export const MAX_POST = 280;
@@ -13,7 +23,7 @@ export const MAX_DM = 10_000;
 
 /** The weighted length X counts for a post. */
 export function weightedLength(text: string): number {
-  return twitterText.parseTweet(text).weightedLength;
+  return twitter().parseTweet(text).weightedLength;
 }
 
 /** The text of any reply kind; quick-reply options become a list (X v2 DMs have no buttons). */

@@ -6,7 +6,7 @@
  * listening connection is down are not replayed to it (it reconnects with backoff).
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { pg } from './pg.js';
 import type { Client, Notification, Pool } from 'pg';
 import { z } from 'zod';
 import type { DomainEvent, EventBus, EventMeta } from '../../core/events.js';
@@ -70,7 +70,7 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   const listeners = new Set<(event: DomainEvent, meta: EventMeta) => void>();
   /** This bus's name in the payloads it publishes. */
   const origin = randomBytes(6).toString('base64url');
-  const publisher: Pool = new pg.Pool({ connectionString: options.url, max: 2 });
+  const publisher: Pool = new (pg().Pool)({ connectionString: options.url, max: 2 });
   publisher.on('error', (err) => report(err, 'idle publishing connection'));
 
   let client: Client | undefined;
@@ -167,7 +167,7 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
 
   async function connect(): Promise<void> {
     if (closed) return;
-    const next = new pg.Client({ connectionString: options.url });
+    const next = new (pg().Client)({ connectionString: options.url });
     next.on('notification', deliver);
     next.on('error', (err) => dropped(next, err));
     next.on('end', () => dropped(next));
