@@ -273,7 +273,7 @@ export interface ActionRunner {
 
 // ───────────────────────────── storage ─────────────────────────────
 //
-// Persistence is one object, `Store`, made of ten small ports. `createStore(config)`
+// Persistence is one object, `Store`, made of eleven small ports. `createStore(config)`
 // (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
 // test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
@@ -616,6 +616,52 @@ export interface SavedReplies {
   delete(id: string): Promise<boolean>;
 }
 
+/**
+ * Everything one customer record holds in the store (issue 22: a customer's data rights). Values
+ * are the key-value entries that name the customer (its id or platform id in their name or value,
+ * e.g. a channel's reach cache or links, a web chat session) or a message of theirs.
+ */
+export interface CustomerRecords {
+  customer: Customer;
+  /** The desk's file on them (tags, notes, links), when one was kept. */
+  file?: CustomerFile;
+  conversations: Conversation[];
+  cases: Case[];
+  /** Every message of their conversations, notes included, by time. */
+  messages: StoredMessage[];
+  /** The replies to them (the outbox history). */
+  outbox: OutboxItem[];
+  /** Outbound event deliveries (webhooks) about their conversations or cases. */
+  deliveries: EventDelivery[];
+  /** FAQ suggestions proposed from their cases. */
+  suggestions: FaqSuggestion[];
+  values: Array<{ name: string; value: string }>;
+}
+
+/** What an erasure did: counts per kind of record. */
+export interface ErasureResult {
+  /** The random pseudonym the kept (anonymised) records carry instead of the customer id. */
+  pseudonym: string;
+  removed: { customers: number; files: number; deliveries: number; suggestions: number; values: number; inbound: number };
+  anonymised: { conversations: number; cases: number; messages: number; outbox: number };
+}
+
+/**
+ * One customer's data: found, gathered for an export, erased (GDPR articles 15 and 17). Erasure
+ * removes the customer, their file, webhook deliveries, key-value entries and unapproved
+ * suggestions, and keeps what reports need anonymised: conversations and cases carry `pseudonym`
+ * instead of the customer id, messages and replies lose their texts and platform ids, unsent
+ * replies are dropped (`dead`). The embedded store rewrites its file and empties its journal.
+ */
+export interface CustomerData {
+  /** Customers whose name, handle, id or platform id contains `text` (ignoring case), last seen first. */
+  find(text: string, limit: number): Promise<Customer[]>;
+  /** Everything held about one customer record; undefined when there is no such customer. */
+  collect(customerId: string): Promise<CustomerRecords | undefined>;
+  /** Erases one customer record (see above); undefined when there is no such customer. */
+  erase(customerId: string, options: { pseudonym: string; at: string }): Promise<ErasureResult | undefined>;
+}
+
 /** Persistence: the ports above, opened and closed together. */
 export interface Store {
   init(): Promise<void>;
@@ -630,4 +676,5 @@ export interface Store {
   readonly search: ConversationSearch;
   readonly customerFiles: CustomerFiles;
   readonly savedReplies: SavedReplies;
+  readonly customerData: CustomerData;
 }

@@ -1317,6 +1317,129 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
     });
 
+    describe("a customer's data (issue 22: find, collect, erase)", () => {
+      const ANNA = 'test:anna77';
+      /** Anna's case on one conversation (a private message with an order number, a reply, a note, a survey comment), Bob's beside it. */
+      async function seed(): Promise<void> {
+        await accepted(store, makeInbound('pm-101', { customer: { platformId: 'anna77', name: 'Anna Rossi' }, text: 'ordine 99887766 in ritardo' }));
+        await store.conversations.commit(
+          makeTurn({
+            inbound: { channel: 'test', id: 'pm-101' },
+            customer: makeCustomer(ANNA, { name: 'Anna Rossi', handle: 'annarossi', lastSeenAt: iso(100) }),
+            conversations: [makeConversation('cv1', { key: 'test:private:anna77', customerId: ANNA, threadId: 'th-anna77', state: 'resolved', createdAt: iso(0), updatedAt: iso(900) })],
+            case: makeCase('case1', { customerId: ANNA, status: 'resolved', conversationIds: ['cv1'], resolvedAt: iso(900), survey: { score: 2, comment: 'pessimo servizio Anna', answeredAt: iso(950) } }),
+            messages: [
+              makeMessage('m1', { platformId: 'pm-101', text: 'ordine 99887766 in ritardo', at: iso(0) }),
+              makeMessage('m2', { direction: 'out', author: { kind: 'operator', operatorId: 'op1', name: 'Marta', initials: 'MR' }, text: 'Ciao Anna, controllo subito', at: iso(500) }),
+              makeMessage('m3', { direction: 'note', author: { kind: 'operator', operatorId: 'op1', name: 'Marta', initials: 'MR' }, text: 'cliente Anna molto arrabbiata', at: iso(600) }),
+            ],
+            outbox: [makeOutbox('o1', { recipient: 'anna77', reply: { kind: 'text', text: 'Ciao Anna, controllo subito' } }), makeOutbox('o2', { recipient: 'anna77', reply: { kind: 'text', text: 'Anna, ecco il rimborso' } })],
+            deliveries: [makeDelivery('d1', { orderKey: 'crm/cv1', payload: { type: 'message.created', data: { conversationId: 'cv1', text: 'ordine 99887766 in ritardo' } } })],
+          }),
+        );
+        await store.outbox.claim(T0, { test: 10 }, 1000);
+        await store.outbox.complete('o1', { status: 'sent', platformId: 'tw-reply-1', at: iso(510) });
+        // A later message of hers, accepted and not processed yet.
+        await accepted(store, makeInbound('pm-102', { customer: { platformId: 'anna77', name: 'Anna Rossi' }, text: 'e il mio IBAN IT60X0542811101000000123456?' }));
+        await store.conversations.commit(
+          makeTurn({
+            customer: makeCustomer('test:bob99', { name: 'Bob Smith', handle: 'bobby' }),
+            conversations: [makeConversation('cv2', { key: 'test:private:bob99', customerId: 'test:bob99', caseId: 'case2' })],
+            case: makeCase('case2', { customerId: 'test:bob99', conversationIds: ['cv2'] }),
+            messages: [makeMessage('b1', { conversationId: 'cv2', caseId: 'case2', text: 'hello from Bob' })],
+            deliveries: [makeDelivery('d2', { orderKey: 'crm/cv2', payload: { type: 'message.created', data: { conversationId: 'cv2' } } })],
+          }),
+        );
+        await store.suggestions.add(makeSuggestion('s-pending', { questions: ['ordine in ritardo?'] }));
+        await store.suggestions.add(makeSuggestion('s-approved', { status: 'approved' }));
+        await store.values.set('test', 'reach:anna77', 'open');
+        await store.values.set('webchat', 'session:abc', JSON.stringify({ customerId: ANNA }));
+        await store.values.set('test', 'reach:bob99', 'open');
+        await store.customerFiles.setTags(ANNA, ['vip'], iso(1));
+        await store.customerFiles.addNote(ANNA, { id: 'n1', text: 'Anna preferisce email', operatorId: 'op1', at: iso(2) });
+        await store.customerFiles.link(ANNA, 'test:bob99', iso(3));
+      }
+
+      it('finds customers by name, handle, id or platform id, ignoring case, last seen first', async () => {
+        await seed();
+        expect((await store.customerData.find('ROSSI', 10)).map((c) => c.id)).toEqual([ANNA]);
+        expect((await store.customerData.find('bobby', 10)).map((c) => c.id)).toEqual(['test:bob99']);
+        expect((await store.customerData.find('anna77', 10)).map((c) => c.id)).toEqual([ANNA]);
+        expect((await store.customerData.find('test:', 10)).map((c) => c.id)).toEqual([ANNA, 'test:bob99']);
+        expect(await store.customerData.find('test:', 1)).toHaveLength(1);
+        expect(await store.customerData.find('nobody', 10)).toEqual([]);
+      });
+
+      it("collects everything held about one customer, and nothing of another's", async () => {
+        await seed();
+        const r = (await store.customerData.collect(ANNA))!;
+        expect(r.customer.name).toBe('Anna Rossi');
+        expect(r.conversations.map((c) => c.id)).toEqual(['cv1']);
+        expect(r.cases.map((c) => c.id)).toEqual(['case1']);
+        expect(r.messages.map((m) => m.id)).toEqual(['m1', 'm2', 'm3']);
+        expect(r.outbox.map((o) => o.id)).toEqual(['o1', 'o2']);
+        expect(r.deliveries.map((d) => d.id)).toEqual(['d1']);
+        expect(r.suggestions.map((s) => s.id).sort()).toEqual(['s-approved', 's-pending']);
+        expect(r.values.map((v) => v.name).sort()).toEqual(['test:reach:anna77', 'webchat:session:abc']);
+        expect(r.file?.notes.map((n) => n.text)).toEqual(['Anna preferisce email']);
+        expect(await store.customerData.collect('test:nobody')).toBeUndefined();
+      });
+
+      it('erases a customer: gone everywhere, kept records anonymised for reports, others untouched, also after reopening', async () => {
+        await seed();
+        const before = await store.conversations.history({ from: iso(-1000), to: iso(10_000) });
+        const result = (await store.customerData.erase(ANNA, { pseudonym: 'erased-p1', at: iso(2000) }))!;
+        expect(result.removed).toEqual({ customers: 1, files: 1, deliveries: 1, suggestions: 1, values: 2, inbound: 1 });
+        expect(result.anonymised).toEqual({ conversations: 1, cases: 1, messages: 3, outbox: 2 });
+        expect(await store.customerData.erase(ANNA, { pseudonym: 'erased-p2', at: iso(2000) })).toBeUndefined();
+        for (const reopen of [false, true]) {
+          if (reopen) store = await harness.reopen(store);
+          const s = store;
+          expect(await s.directory.getCustomer(ANNA)).toBeUndefined();
+          expect(await s.customerData.find('anna', 10)).toEqual([]);
+          expect(await s.conversations.findByKey('test:private:anna77')).toBeUndefined();
+          const cv1 = (await s.conversations.get('cv1'))!;
+          expect(cv1.customerId).toBe('erased-p1');
+          expect(cv1.threadId).toBeUndefined();
+          const case1 = (await s.conversations.getCase('case1'))!;
+          expect(case1).toMatchObject({ customerId: 'erased-p1', status: 'resolved', openedAt: iso(0), resolvedAt: iso(900), survey: { score: 2 } });
+          expect(case1.survey?.comment).toBeUndefined();
+          expect((await s.conversations.listMessages({ conversationId: 'cv1' })).map((m) => [m.id, m.text, m.at])).toEqual([
+            ['m1', '', iso(0)],
+            ['m2', '', iso(500)],
+            ['m3', '', iso(600)],
+          ]);
+          expect(await s.outbox.get('o1')).toMatchObject({ status: 'sent', sentAt: iso(510), recipient: 'erased-p1', reply: { kind: 'text', text: '' } });
+          expect(await s.outbox.get('o2')).toMatchObject({ status: 'dead', recipient: 'erased-p1' });
+          expect(await s.outbox.claim(T0 + 100_000, { test: 10 }, 1000)).toEqual([]);
+          expect((await s.deliveries.list({ limit: 10 })).map((d) => d.id)).toEqual(['d2']);
+          expect((await s.suggestions.list()).map((x) => x.id)).toEqual(['s-approved']);
+          expect(await s.values.get('test', 'reach:anna77')).toBeUndefined();
+          expect(await s.values.get('webchat', 'session:abc')).toBeUndefined();
+          expect(await s.values.get('test', 'reach:bob99')).toBe('open');
+          expect(await s.customerFiles.get(ANNA)).toMatchObject({ tags: [], notes: [], links: [] });
+          expect((await s.customerFiles.get('test:bob99')).links).toEqual([]);
+          expect(await s.customerFiles.withTag('vip')).toEqual([]);
+          expect((await s.search.find({ text: 'ritardo', offset: 0, limit: 10 })).total).toBe(0);
+          expect((await s.search.find({ text: 'bob', offset: 0, limit: 10 })).total).toBe(1);
+          expect(await s.inbox.pending(10)).toEqual([]);
+          // Reports still count the case, its conversations, messages and replies at their times.
+          const after = await s.conversations.history({ from: iso(-1000), to: iso(10_000) });
+          expect(after.cases.map((c) => [c.id, c.openedAt, c.resolvedAt])).toEqual(before.cases.map((c) => [c.id, c.openedAt, c.resolvedAt]));
+          expect(after.messages.map((m) => [m.id, m.at, m.direction])).toEqual(before.messages.map((m) => [m.id, m.at, m.direction]));
+          expect(after.replies.map((o) => o.id)).toEqual(before.replies.map((o) => o.id));
+          // Nothing anywhere names her any more.
+          const all = JSON.stringify(await s.exportAll());
+          // (Message ids stay, without their messages: a delivery of one again must still be refused.)
+          for (const text of ['anna77', 'Anna', 'Rossi', '99887766', 'th-anna77', 'tw-reply-1', 'pessimo', 'IT60X']) expect(all).not.toContain(text);
+          expect(all).toContain('hello from Bob');
+        }
+        // A new message from her starts afresh.
+        await store.conversations.commit(makeTurn({ customer: makeCustomer(ANNA), conversations: [makeConversation('cv9', { key: 'test:private:anna77', customerId: ANNA, caseId: 'case9' })] }));
+        expect((await store.conversations.findByKey('test:private:anna77'))?.id).toBe('cv9');
+      });
+    });
+
     describe('export and import', () => {
       it('exports everything and imports it into an empty store, twice without duplicates', async () => {
         await accepted(store, makeInbound('m1'));

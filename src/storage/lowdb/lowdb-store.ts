@@ -23,6 +23,7 @@ import { clone, inboundKey, time } from './records.js';
 import { lowdbSuggestions } from './suggestions.js';
 import { lowdbValues } from './values.js';
 import { lowdbCustomerFiles, lowdbSavedReplies, lowdbSearch } from './desk.js';
+import { lowdbCustomerData } from './customer-data.js';
 
 /** Options of the embedded store. */
 export interface LowdbStoreOptions {
@@ -98,6 +99,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     search: lowdbSearch(parts),
     customerFiles: lowdbCustomerFiles(parts),
     savedReplies: lowdbSavedReplies(parts),
+    customerData: lowdbCustomerData(parts),
 
     async init() {
       if (state === 'open') return;

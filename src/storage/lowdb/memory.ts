@@ -329,6 +329,33 @@ export class Memory {
     this.customerFiles.set(file.customerId, file);
   }
 
+  /** Forgets a customer record and its words (erasure: issue 22). */
+  removeCustomer(id: string): void {
+    const old = this.customers.get(id);
+    if (!old) return;
+    for (const w of searchWords(`${old.name ?? ''} ${old.handle ?? ''}`)) removeFrom(this.customerWords, w, id);
+    this.customers.delete(id);
+  }
+
+  /** Forgets a customer's file and its tags (erasure). */
+  removeCustomerFile(customerId: string): void {
+    const old = this.customerFiles.get(customerId);
+    if (!old) return;
+    for (const tag of old.tags) removeFrom(this.customersByTag, tag, customerId);
+    this.customerFiles.delete(customerId);
+  }
+
+  /** Forgets a delivery, unsent or not (erasure). */
+  removeDelivery(id: string): void {
+    const old = this.deliveries.get(id);
+    if (!old) return;
+    this.deliveries.delete(id);
+    this.deliveryWrittenBy.delete(id);
+    const unsent = (this.unsentDeliveries.get(old.orderKey) ?? []).filter((d) => d.id !== id);
+    if (unsent.length) this.unsentDeliveries.set(old.orderKey, unsent);
+    else this.unsentDeliveries.delete(old.orderKey);
+  }
+
   /** Adds (`delta` 1) or removes (-1) a message's words for its conversation. */
   private indexWords(index: Map<string, Map<string, number>>, text: string, conversationId: string, delta: 1 | -1): void {
     for (const w of searchWords(text)) {

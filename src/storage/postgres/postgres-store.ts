@@ -19,6 +19,7 @@ import { exportAll, importAll } from './snapshot-io.js';
 import { postgresSuggestions } from './suggestions.js';
 import { postgresValues } from './values.js';
 import { postgresCustomerFiles, postgresSavedReplies, postgresSearch } from './desk.js';
+import { postgresCustomerData } from './customer-data.js';
 
 /** Options of the shared store. */
 export interface PostgresStoreOptions {
@@ -104,6 +105,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     search: postgresSearch(conn),
     customerFiles: postgresCustomerFiles(conn),
     savedReplies: postgresSavedReplies(conn),
+    customerData: postgresCustomerData(conn),
 
     async init() {
       if (conn.state === 'open') return;

@@ -1,0 +1,101 @@
+/**
+ * @module storage/lowdb/customer-data
+ * A customer's data on the embedded store (issue 22): found, gathered, erased. An erasure changes
+ * memory in one synchronous step (no turn interleaves) and then rewrites the main file whole and
+ * empties the journal (both the current and a rotated-out one), so no earlier copy of the erased
+ * texts survives in the store's files.
+ */
+import type { CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
+import type { Customer } from '../../core/types.js';
+import { anonymiseCase, anonymiseConversation, anonymiseMessage, anonymiseOutbox, customerMarks, customerMatches, marked } from '../customer-records.js';
+import type { LowdbParts } from './parts.js';
+import { clone, time } from './records.js';
+
+export function lowdbCustomerData({ mem, file, ensureOpen }: LowdbParts): CustomerData {
+  /** The records of one customer, as stored (not copies). */
+  function gather(customer: Customer): CustomerRecords {
+    const conversations = [...(mem.conversationsByCustomer.get(customer.id) ?? [])].map((id) => mem.conversations.get(id)!).filter(Boolean);
+    const caseIds = new Set<string>(mem.casesByCustomer.get(customer.id) ?? []);
+    for (const c of conversations) caseIds.add(c.caseId);
+    const cases = [...caseIds].map((id) => mem.cases.get(id)).filter((c) => c !== undefined && (c.customerId === customer.id || c.conversationIds.some((id) => conversations.some((v) => v.id === id))));
+    const messages = conversations
+      .flatMap((c) => [...(mem.messagesByConversation.get(c.id) ?? [])].map((id) => mem.messages.get(id)!))
+      .filter(Boolean)
+      .sort((a, b) => time(a.at) - time(b.at));
+    const outbox = conversations.flatMap((c) => mem.outboxByConversation.get(c.id) ?? []);
+    const marks = customerMarks(
+      customer,
+      messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!),
+      conversations.map((c) => c.id),
+    );
+    const deliveries = [...mem.deliveries.values()].filter((d) => marked(JSON.stringify(d.payload), marks) || marked(d.orderKey, marks));
+    const suggestions = [...mem.suggestions.values()].filter((s) => caseIds.has(s.caseId));
+    const values = [...mem.values.values()].filter((v) => marked(v.name, marks) || marked(v.value, marks)).map((v) => ({ name: v.name, value: v.value }));
+    const f = mem.customerFiles.get(customer.id);
+    return { customer, ...(f ? { file: f } : {}), conversations, cases: cases as CustomerRecords['cases'], messages, outbox, deliveries, suggestions, values };
+  }
+
+  return {
+    async find(text, limit) {
+      ensureOpen();
+      return [...mem.customers.values()]
+        .filter((c) => customerMatches(c, text))
+        .sort((a, b) => time(b.lastSeenAt) - time(a.lastSeenAt) || (a.id < b.id ? -1 : 1))
+        .slice(0, limit)
+        .map(clone);
+    },
+
+    async collect(customerId) {
+      ensureOpen();
+      const customer = mem.customers.get(customerId);
+      return customer && clone(gather(customer));
+    },
+
+    async erase(customerId, { pseudonym }) {
+      ensureOpen();
+      const customer = mem.customers.get(customerId);
+      if (!customer) return undefined;
+      const r = gather(customer);
+      const result: ErasureResult = {
+        pseudonym,
+        removed: { customers: 1, files: r.file ? 1 : 0, deliveries: r.deliveries.length, suggestions: 0, values: r.values.length, inbound: 0 },
+        anonymised: { conversations: r.conversations.length, cases: 0, messages: r.messages.length, outbox: r.outbox.length },
+      };
+      // One synchronous step: no turn sees half an erasure.
+      for (const c of r.conversations) mem.putConversation(anonymiseConversation(c, pseudonym));
+      for (const c of r.cases) {
+        mem.putCase(anonymiseCase(c, c.customerId === customerId ? pseudonym : c.customerId));
+        result.anonymised.cases += 1;
+      }
+      for (const m of r.messages) mem.putMessage(anonymiseMessage(m));
+      for (const o of [...r.outbox]) mem.putOutbox(anonymiseOutbox(o, pseudonym));
+      for (const d of r.deliveries) mem.removeDelivery(d.id);
+      for (const s of r.suggestions) {
+        // Approved FAQ text is redacted by design and stays; the rest came from the customer's words.
+        if (s.status === 'approved') continue;
+        mem.suggestions.delete(s.id);
+        result.removed.suggestions += 1;
+      }
+      for (const v of r.values) mem.values.delete(v.name);
+      for (const [key, record] of mem.inbound) {
+        if (record.channel === customer.channel && record.message?.customer.platformId === customer.platformId) {
+          // The id stays (the platform may deliver it again: it must still be refused); the message goes.
+          mem.putInbound({ channel: record.channel, id: record.id, acceptedAt: record.acceptedAt, processedAt: record.processedAt ?? record.acceptedAt });
+          result.removed.inbound += 1;
+          void key;
+        }
+      }
+      if (r.file) {
+        for (const other of r.file.links) {
+          const f = mem.customerFiles.get(other);
+          if (f) mem.putCustomerFile({ ...f, links: f.links.filter((l) => l !== customerId) });
+        }
+        mem.removeCustomerFile(customerId);
+      }
+      mem.removeCustomer(customerId);
+      // The whole file is written and the journal emptied: no copy of the erased records stays.
+      await file.rewrite();
+      return result;
+    },
+  };
+}

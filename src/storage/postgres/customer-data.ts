@@ -1,0 +1,125 @@
+/**
+ * @module storage/postgres/customer-data
+ * A customer's data on the shared store (issue 22): found, gathered, erased, each erasure one
+ * transaction (the customer's row locked first, so two erasures of one customer run one after the
+ * other). Kept records are anonymised in SQL as storage/customer-records.ts does in memory; the
+ * search columns are generated from the documents, so they lose the erased texts with them.
+ * Old row versions stay in the table files until PostgreSQL's (auto)vacuum reclaims them.
+ */
+import type { CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
+import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, OutboxItem, StoredMessage } from '../../core/types.js';
+import { customerMarks, ERASED } from '../customer-records.js';
+import type { Connection } from './connection.js';
+import type { PoolClient } from 'pg';
+
+/** A row whose text holds one of the marks ($1). */
+const MARKED = (expr: string) => `EXISTS (SELECT 1 FROM unnest($1::text[]) AS mark WHERE strpos(${expr}, mark) > 0)`;
+
+export function postgresCustomerData(conn: Connection): CustomerData {
+  async function gather(customerId: string, client?: PoolClient, lock = false): Promise<CustomerRecords | undefined> {
+    const docs = async <T>(text: string, params: unknown[]): Promise<T[]> => (await conn.query<{ doc: T }>(text, params, client)).map((r) => r.doc);
+    const [customer] = await docs<Customer>(`SELECT doc FROM customers WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [customerId]);
+    if (!customer) return undefined;
+    const conversations = await docs<Conversation>('SELECT doc FROM conversations WHERE customer_id = $1 ORDER BY n', [customerId]);
+    const conversationIds = conversations.map((c) => c.id);
+    const cases = await docs<Case>(
+      'SELECT doc FROM cases WHERE customer_id = $1 OR id = ANY($2::text[]) ORDER BY n',
+      [customerId, conversations.map((c) => c.caseId)],
+    );
+    const messages = await docs<StoredMessage>('SELECT doc FROM messages WHERE conversation_id = ANY($1::text[]) ORDER BY at, n', [conversationIds]);
+    const outbox = await docs<OutboxItem>('SELECT doc FROM outbox WHERE conversation_id = ANY($1::text[]) ORDER BY conversation_id, seq', [conversationIds]);
+    const marks = customerMarks(
+      customer,
+      messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!),
+      conversationIds,
+    );
+    const deliveries = await docs<EventDelivery>(`SELECT doc FROM deliveries WHERE ${MARKED('doc::text')} ORDER BY n`, [marks]);
+    const suggestions = await docs<FaqSuggestion>("SELECT doc FROM suggestions WHERE doc->>'caseId' = ANY($1::text[]) ORDER BY n", [cases.map((c) => c.id)]);
+    const values = await conn.query<{ name: string; value: string }>(
+      `SELECT name, value FROM store_values WHERE (${MARKED('name')} OR ${MARKED('value')}) AND (expires_at IS NULL OR expires_at > now()) ORDER BY name`,
+      [marks],
+      client,
+    );
+    const [file] = await docs<CustomerFile>('SELECT doc FROM customer_files WHERE customer_id = $1', [customerId]);
+    return { customer, ...(file ? { file } : {}), conversations, cases, messages, outbox, deliveries, suggestions, values: values.map((v) => ({ name: v.name, value: v.value })) };
+  }
+
+  return {
+    async find(text, limit) {
+      conn.ensureOpen();
+      return conn.docs<Customer>(
+        `SELECT doc FROM customers
+         WHERE strpos(lower(coalesce(doc->>'name', '') || chr(1) || coalesce(doc->>'handle', '') || chr(1) || id || chr(1) || coalesce(doc->>'platformId', '')), lower($1)) > 0
+         ORDER BY sportello_ts(doc->>'lastSeenAt') DESC NULLS LAST, id COLLATE "C" LIMIT $2`,
+        [text, limit],
+      );
+    },
+
+    async collect(customerId) {
+      conn.ensureOpen();
+      return gather(customerId);
+    },
+
+    async erase(customerId, { pseudonym }) {
+      conn.ensureOpen();
+      return conn.transaction(async (client) => {
+        const r = await gather(customerId, client, true);
+        if (!r) return undefined;
+        const q = (text: string, params: unknown[]) => conn.query<{ id: string }>(text, params, client);
+        const conversationIds = r.conversations.map((c) => c.id);
+        const caseIds = r.cases.map((c) => c.id);
+        const marks = customerMarks(
+          r.customer,
+          r.messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!),
+          conversationIds,
+        );
+        const conversations = await q(
+          `UPDATE conversations SET doc = (doc - 'threadId' - 'ref' - 'lastInboundId' - 'dataRequest')
+             || jsonb_build_object('customerId', $2::text, 'key', 'erased:' || id)
+           WHERE customer_id = $1 RETURNING id`,
+          [customerId, pseudonym],
+        );
+        const cases = await q(
+          `UPDATE cases SET doc = (doc #- '{survey,comment}')
+             || jsonb_build_object('customerId', CASE WHEN customer_id = $2 THEN $3::text ELSE customer_id END)
+           WHERE id = ANY($1::text[]) RETURNING id`,
+          [caseIds, customerId, pseudonym],
+        );
+        const messages = await q(
+          `UPDATE messages SET doc = (doc - 'platformId') || jsonb_build_object('text', '') WHERE conversation_id = ANY($1::text[]) RETURNING id`,
+          [conversationIds],
+        );
+        const outbox = await q(
+          `UPDATE outbox SET doc = (doc - 'inReplyTo' - 'ref' - 'platformId')
+             || jsonb_build_object('recipient', $2::text, 'reply', jsonb_build_object('kind', 'text', 'text', ''))
+             || CASE WHEN status IN ('pending', 'sending') THEN jsonb_build_object('status', 'dead', 'lastError', $3::text) ELSE '{}'::jsonb END
+           WHERE conversation_id = ANY($1::text[]) RETURNING id`,
+          [conversationIds, pseudonym, ERASED],
+        );
+        const deliveries = await q(`DELETE FROM deliveries WHERE ${MARKED('doc::text')} RETURNING id`, [marks]);
+        const suggestions = await q(`DELETE FROM suggestions WHERE doc->>'caseId' = ANY($1::text[]) AND status <> 'approved' RETURNING id`, [caseIds]);
+        const values = await q(`DELETE FROM store_values WHERE ${MARKED('name')} OR ${MARKED('value')} RETURNING name AS id`, [marks]);
+        // The ids stay (a message delivered again must still be refused); the messages go.
+        const inbound = await q(
+          `UPDATE inbound SET message = NULL, processed_at = coalesce(processed_at, accepted_at)
+           WHERE channel = $1 AND message->'customer'->>'platformId' = $2 RETURNING id`,
+          [r.customer.channel, r.customer.platformId],
+        );
+        const files = await q('DELETE FROM customer_files WHERE customer_id = $1 RETURNING customer_id AS id', [customerId]);
+        await q(
+          `UPDATE customer_files SET doc = doc || jsonb_build_object(
+             'links', (SELECT coalesce(jsonb_agg(l ORDER BY l COLLATE "C"), '[]'::jsonb) FROM jsonb_array_elements_text(doc->'links') AS l WHERE l <> $1::text))
+           WHERE doc->'links' ? $1`,
+          [customerId],
+        );
+        await q('DELETE FROM customers WHERE id = $1', [customerId]);
+        const result: ErasureResult = {
+          pseudonym,
+          removed: { customers: 1, files: files.length, deliveries: deliveries.length, suggestions: suggestions.length, values: values.length, inbound: inbound.length },
+          anonymised: { conversations: conversations.length, cases: cases.length, messages: messages.length, outbox: outbox.length },
+        };
+        return result;
+      });
+    },
+  };
+}
