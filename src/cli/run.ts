@@ -38,6 +38,8 @@ Usage: sportello <command> [options]
   eval [PATH] [--json]      train and evaluate the classifier on a dataset (or cross-validate faq/+intents/)
   operator add --name NAME --initials MR --role agent|admin   (password from stdin)
   operator list
+  customer find TEXT | export ID [--out FILE] | erase ID [--yes]
+                            a customer's data: find them, export everything held, erase it
   migrate                   apply PostgreSQL migrations (DATABASE_URL)
   export [FILE]             write the whole store as JSON
   import FILE               read an export into the configured store
@@ -75,6 +77,7 @@ const USAGE: Record<string, string> = {
 /** The usage \`sportello COMMAND --help\` prints, when the command does not print its own. */
 async function usageOf(command: string | undefined, args: string[]): Promise<string | undefined> {
   if (command === 'operator') return (await import('./operator.js')).OPERATOR_USAGE;
+  if (command === 'customer') return (await import('./customer.js')).CUSTOMER_USAGE;
   if (command === 'eval') return `${(await import('./eval.js')).EVAL_USAGE}
 `;
   if (command === 'faq' && args[0] === 'review') return (await import('./faq.js')).REVIEW_USAGE;
@@ -246,7 +249,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`sportello ${packageVersion()}\n`);
     return 0;
   }
-  const named = command && (command === 'faq' || command === 'operator') && args[0] && !args[0].startsWith('-') ? `${command} ${args[0]}` : command;
+  const named = command && (command === 'faq' || command === 'operator' || command === 'customer') && args[0] && !args[0].startsWith('-') ? `${command} ${args[0]}` : command;
   try {
     if (wantsHelp(args)) {
       const usage = await usageOf(command, args);
@@ -279,6 +282,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return await runEval(args, io);
       }
       case 'report':
+      case 'customer':
       case 'operator': {
         const config = configOrExit(io);
         if (!config) return 1;

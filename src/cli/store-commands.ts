@@ -21,6 +21,7 @@ import { AdminUnreachableError, adminSocketPath, sendAdminCommand, startAdminSoc
 import { runFaqReview } from './faq.js';
 import { parseAddArgs, readNewPassword, runOperator } from './operator.js';
 import { runReport } from './report.js';
+import { confirmErase, runCustomer } from './customer.js';
 import { exportFromStore, importIntoStore, type SnapshotStore } from './store-admin.js';
 import type { Io } from './run.js';
 
@@ -42,7 +43,7 @@ export interface StoreCommandDeps {
 /** True for the commands that use the store (and so go to a running server on the embedded store). */
 export function isStoreCommand(argv: readonly string[]): boolean {
   const [command, sub] = argv;
-  return command === 'operator' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import' || command === 'report';
+  return command === 'operator' || command === 'customer' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import' || command === 'report';
 }
 
 /** Runs a store command against `deps.store`: in the CLI, or in the server on a CLI's behalf. */
@@ -53,6 +54,7 @@ export async function runStoreCommand(argv: string[], io: Io, deps: StoreCommand
   if (command === 'export') return exportFromStore(rest, io, deps.store, deps.where);
   if (command === 'import') return importIntoStore(rest, io, deps.store, deps.where);
   if (command === 'report') return runReport(rest, io, deps);
+  if (command === 'customer') return runCustomer(rest, io, deps);
   io.stderr.write(`sportello: "${argv.slice(0, 2).join(' ')}" is not a store command\n`);
   return 2;
 }
@@ -83,10 +85,16 @@ async function prepareRequest(argv: string[], io: Io): Promise<AdminRequest | nu
     return { v: 1, argv, stdin: `${read.password}\n` };
   }
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (command === 'customer' && sub === 'erase' && !wantsHelp && !argv.includes('--yes')) {
+    // Confirmed here, on the CLI's terminal: the server has none.
+    const id = rest.find((a) => !a.startsWith('-'));
+    if (id === undefined) return { v: 1, argv };
+    return (await confirmErase(id, false, io)) ? { v: 1, argv: [...argv, '--yes'] } : 1;
+  }
   if ((command === 'export' || command === 'import') && sub !== undefined && sub !== '-' && !wantsHelp) {
     return { v: 1, argv: [command, resolve(sub), ...rest] };
   }
-  if (command === 'report') {
+  if (command === 'report' || command === 'customer') {
     // The server writes --out: the path as the CLI's working folder means it.
     return { v: 1, argv: argv.map((a, i) => (argv[i - 1] === '--out' ? resolve(a) : a.startsWith('--out=') ? `--out=${resolve(a.slice(6))}` : a)) };
   }

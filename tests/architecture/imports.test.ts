@@ -47,7 +47,7 @@ function allowed(from: string, to: string): boolean {
   if (to === 'channels/catalog') return from === 'config' || composition.includes(from);
   // storage/index is createStore, the one place that picks a concrete store; storage/snapshot and
   // storage/values and storage/desk-records are what both stores share.
-  const storageShared = ['storage/snapshot', 'storage/values', 'storage/desk-records'];
+  const storageShared = ['storage/snapshot', 'storage/values', 'storage/desk-records', 'storage/customer-records'];
   if (to.startsWith('channels/') || to.startsWith('storage/')) {
     return (
       composition.includes(from) ||

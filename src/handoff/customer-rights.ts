@@ -1,0 +1,75 @@
+/**
+ * @module handoff/customer-rights
+ * A customer's data rights (issue 22, GDPR articles 15 and 17), over the store's CustomerData
+ * port: one person is a customer record plus the records the desk linked to it (customer files'
+ * links, followed transitively), so an export or an erasure covers their conversations on every
+ * linked channel. Used by `sportello customer` and the operator API alike. The export's format
+ * is documented in docs/formats.md ("Customer data export").
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock, CustomerRecords, ErasureResult, Store } from '../core/ports.js';
+
+/** The export document's format name and version. */
+export const CUSTOMER_EXPORT_FORMAT = 'sportello-customer-export';
+
+/** What an erasure keeps, and why: said in every export, so the person knows before asking. */
+export const KEPT_AFTER_ERASURE = [
+  'That each case and conversation existed, with its channel, states, times (opened, resolved, first response), escalation reasons, assignee and satisfaction score, under a random pseudonym instead of your id: the team\'s reports (response times, volumes, satisfaction) are computed from them.',
+  'Each message\'s time, direction and author kind (you, the bot or an operator), without its text: reports count replies and response times.',
+  'FAQ entries approved from your cases: their text was written by the team, with private data removed, before approval.',
+  'The platform ids of messages already received, without their content, until they are forgotten (30 days): so a message delivered again is not answered twice.',
+];
+
+export interface CustomerExport {
+  format: typeof CUSTOMER_EXPORT_FORMAT;
+  version: 1;
+  exportedAt: string;
+  /** The id asked for. */
+  customerId: string;
+  /** Every customer record of the person: the one asked for, then those linked to it. */
+  records: CustomerRecords[];
+  /** What an erasure would keep, and why. */
+  keptAfterErasure: string[];
+}
+
+/** The ids of one person: `customerId` and every record linked to it (transitively), `customerId` first; empty when unknown. */
+export async function personOf(store: Store, customerId: string): Promise<string[]> {
+  if (!(await store.directory.getCustomer(customerId))) return [];
+  const seen = [customerId];
+  for (let i = 0; i < seen.length; i += 1) {
+    const file = await store.customerFiles.get(seen[i]!);
+    for (const link of file.links) if (!seen.includes(link)) seen.push(link);
+  }
+  return seen;
+}
+
+/** Everything held about the person, or undefined when there is no such customer. */
+export async function exportCustomer(store: Store, customerId: string, clock: Clock): Promise<CustomerExport | undefined> {
+  const ids = await personOf(store, customerId);
+  if (ids.length === 0) return undefined;
+  const records: CustomerRecords[] = [];
+  for (const id of ids) {
+    const r = await store.customerData.collect(id);
+    if (r) records.push(r);
+  }
+  return { format: CUSTOMER_EXPORT_FORMAT, version: 1, exportedAt: clock.now().toISOString(), customerId, records, keptAfterErasure: KEPT_AFTER_ERASURE };
+}
+
+/** A random pseudonym for the records an erasure keeps (nothing links it back to the person). */
+export const newPseudonym = (): string => `erased:${randomBytes(9).toString('base64url')}`;
+
+/** Erases the person (every linked record, each with its own pseudonym); undefined when there is no such customer. */
+export async function eraseCustomer(store: Store, customerId: string, clock: Clock): Promise<{ erased: string[]; results: ErasureResult[] } | undefined> {
+  const ids = await personOf(store, customerId);
+  if (ids.length === 0) return undefined;
+  const results: ErasureResult[] = [];
+  const erased: string[] = [];
+  for (const id of ids) {
+    const r = await store.customerData.erase(id, { pseudonym: newPseudonym(), at: clock.now().toISOString() });
+    if (r) {
+      results.push(r);
+      erased.push(id);
+    }
+  }
+  return { erased, results };
+}
