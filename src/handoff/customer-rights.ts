@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock, CustomerRecords, ErasureResult, Store } from '../core/ports.js';
+import { personOf } from './people.js';
 
 /** The export document's format name and version. */
 export const CUSTOMER_EXPORT_FORMAT = 'sportello-customer-export';
@@ -17,7 +18,6 @@ export const KEPT_AFTER_ERASURE = [
   'That each case and conversation existed, with its channel, states, times (opened, resolved, first response), escalation reasons, assignee and satisfaction score, under a random pseudonym instead of your id: the team\'s reports (response times, volumes, satisfaction) are computed from them.',
   'Each message\'s time, direction and author kind (you, the bot or an operator), without its text: reports count replies and response times.',
   'FAQ entries approved from your cases: their text was written by the team, with private data removed, before approval.',
-  'The platform ids of messages already received, without their content, until they are forgotten (30 days): so a message delivered again is not answered twice.',
 ];
 
 export interface CustomerExport {
@@ -32,20 +32,15 @@ export interface CustomerExport {
   keptAfterErasure: string[];
 }
 
-/** The ids of one person: `customerId` and every record linked to it (transitively), `customerId` first; empty when unknown. */
-export async function personOf(store: Store, customerId: string): Promise<string[]> {
+/** The ids of one person (handoff/people.ts: the record and those linked to it); empty when there is no such customer. */
+async function idsOf(store: Store, customerId: string): Promise<string[]> {
   if (!(await store.directory.getCustomer(customerId))) return [];
-  const seen = [customerId];
-  for (let i = 0; i < seen.length; i += 1) {
-    const file = await store.customerFiles.get(seen[i]!);
-    for (const link of file.links) if (!seen.includes(link)) seen.push(link);
-  }
-  return seen;
+  return (await personOf(store, customerId)).ids;
 }
 
 /** Everything held about the person, or undefined when there is no such customer. */
 export async function exportCustomer(store: Store, customerId: string, clock: Clock): Promise<CustomerExport | undefined> {
-  const ids = await personOf(store, customerId);
+  const ids = await idsOf(store, customerId);
   if (ids.length === 0) return undefined;
   const records: CustomerRecords[] = [];
   for (const id of ids) {
@@ -60,7 +55,7 @@ export const newPseudonym = (): string => `erased:${randomBytes(9).toString('bas
 
 /** Erases the person (every linked record, each with its own pseudonym); undefined when there is no such customer. */
 export async function eraseCustomer(store: Store, customerId: string, clock: Clock): Promise<{ erased: string[]; results: ErasureResult[] } | undefined> {
-  const ids = await personOf(store, customerId);
+  const ids = await idsOf(store, customerId);
   if (ids.length === 0) return undefined;
   const results: ErasureResult[] = [];
   const erased: string[] = [];

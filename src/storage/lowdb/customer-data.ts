@@ -77,12 +77,14 @@ export function lowdbCustomerData({ mem, file, ensureOpen }: LowdbParts): Custom
         result.removed.suggestions += 1;
       }
       for (const v of r.values) mem.values.delete(v.name);
+      const theirs = new Set(r.messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!));
       for (const [key, record] of mem.inbound) {
-        if (record.channel === customer.channel && record.message?.customer.platformId === customer.platformId) {
-          // The id stays (the platform may deliver it again: it must still be refused); the message goes.
-          mem.putInbound({ channel: record.channel, id: record.id, acceptedAt: record.acceptedAt, processedAt: record.processedAt ?? record.acceptedAt });
+        if (record.channel !== customer.channel) continue;
+        if (theirs.has(record.id) || record.message?.customer.platformId === customer.platformId || (customer.platformId.length >= 3 && record.id.includes(customer.platformId))) {
+          // Their messages' ids go too (a platform delivering one again after the erasure would start afresh).
+          mem.inbound.delete(key);
+          mem.pendingInboundKeys.delete(key);
           result.removed.inbound += 1;
-          void key;
         }
       }
       if (r.file) {

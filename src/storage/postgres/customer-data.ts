@@ -99,11 +99,11 @@ export function postgresCustomerData(conn: Connection): CustomerData {
         const deliveries = await q(`DELETE FROM deliveries WHERE ${MARKED('doc::text')} RETURNING id`, [marks]);
         const suggestions = await q(`DELETE FROM suggestions WHERE doc->>'caseId' = ANY($1::text[]) AND status <> 'approved' RETURNING id`, [caseIds]);
         const values = await q(`DELETE FROM store_values WHERE ${MARKED('name')} OR ${MARKED('value')} RETURNING name AS id`, [marks]);
-        // The ids stay (a message delivered again must still be refused); the messages go.
+        // Their messages and their ids go (a platform delivering one again after the erasure would start afresh).
         const inbound = await q(
-          `UPDATE inbound SET message = NULL, processed_at = coalesce(processed_at, accepted_at)
-           WHERE channel = $1 AND message->'customer'->>'platformId' = $2 RETURNING id`,
-          [r.customer.channel, r.customer.platformId],
+          `DELETE FROM inbound WHERE channel = $1
+             AND (id = ANY($3::text[]) OR message->'customer'->>'platformId' = $2 OR (length($2) >= 3 AND strpos(id, $2) > 0)) RETURNING id`,
+          [r.customer.channel, r.customer.platformId, r.messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!)],
         );
         const files = await q('DELETE FROM customer_files WHERE customer_id = $1 RETURNING customer_id AS id', [customerId]);
         await q(
