@@ -4,6 +4,7 @@
  * own folders; only the composition root (`main.ts`) meets the implementations.
  */
 import type {
+  AuditEntry,
   Author,
   Case,
   ChannelName,
@@ -273,7 +274,7 @@ export interface ActionRunner {
 
 // ───────────────────────────── storage ─────────────────────────────
 //
-// Persistence is one object, `Store`, made of eleven small ports. `createStore(config)`
+// Persistence is one object, `Store`, made of twelve small ports. `createStore(config)`
 // (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
 // test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
@@ -662,6 +663,14 @@ export interface CustomerData {
   erase(customerId: string, options: { pseudonym: string; at: string }): Promise<ErasureResult | undefined>;
 }
 
+/** The audit trail: operators' and admins' actions, append-only (nothing changes or removes an entry). */
+export interface AuditTrail {
+  /** Throws ConflictError when the id is taken. */
+  append(entry: AuditEntry): Promise<void>;
+  /** Oldest first: those at or after `from` (ISO), of `operatorId` when given, at most `limit`. */
+  list(filter: { from?: string; operatorId?: string; limit: number }): Promise<AuditEntry[]>;
+}
+
 /** Persistence: the ports above, opened and closed together. */
 export interface Store {
   init(): Promise<void>;
@@ -677,4 +686,5 @@ export interface Store {
   readonly customerFiles: CustomerFiles;
   readonly savedReplies: SavedReplies;
   readonly customerData: CustomerData;
+  readonly audit: AuditTrail;
 }

@@ -401,3 +401,17 @@ export interface SavedReply {
   createdAt: string;
   updatedAt: string;
 }
+
+/** One entry of the audit trail (issue 22): who did what, when, from where. Append-only. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  /** The operator or admin who acted (`cli` for a command run on the server's machine). */
+  operatorId: string;
+  /** What was done: `customer.export`, `customer.erase`, … */
+  action: string;
+  /** What it was done to (a customer id, a conversation id), when it names one. */
+  target?: string;
+  /** Where the request came from (the client's address), when known. */
+  from?: string;
+}

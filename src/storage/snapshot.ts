@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { CONVERSATION_STATES } from '../core/state.js';
 import { ESCALATION_REASONS } from '../core/types.js';
 import type {
+  AuditEntry,
   Case,
   Conversation,
   Customer,
@@ -233,6 +234,15 @@ export const customerFileSchema = z.looseObject({
 });
 
 /** A saved reply as stored. */
+export const auditEntrySchema = z.object({
+  id: z.string().min(1),
+  at: iso,
+  operatorId: z.string().min(1),
+  action: z.string().min(1),
+  target: z.string().optional(),
+  from: z.string().optional(),
+});
+
 export const savedReplySchema = z.looseObject({
   id: z.string().min(1),
   language,
@@ -269,6 +279,7 @@ export const storeSnapshotSchema = z.object({
   suggestions: z.array(faqSuggestionSchema),
   customerFiles: z.array(customerFileSchema).optional(),
   savedReplies: z.array(savedReplySchema).optional(),
+  audit: z.array(auditEntrySchema).optional(),
   values: z.record(z.string(), z.string()),
   valueExpiresAt: z.record(z.string(), iso).optional(),
   journalSeq: z.number().int().nonnegative().optional(),
@@ -305,6 +316,8 @@ export interface StoreSnapshot {
   customerFiles?: CustomerFile[];
   /** Saved replies; absent in documents written before they existed. */
   savedReplies?: SavedReply[];
+  /** The audit trail (append-only); absent in documents written before it existed. */
+  audit?: AuditEntry[];
   /** Named values (`namespace:key` → value; see KeyValues). */
   values: Record<string, string>;
   /** When values set with a time to live expire (name → ISO time); absent: never. */

@@ -1439,6 +1439,30 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
     });
 
+    describe('the audit trail (issue 22)', () => {
+      it('appends entries, lists them oldest first by time and operator, refuses an id twice, keeps them across reopening and in an export', async () => {
+        await store.audit.append({ id: 'a2', at: iso(2000), operatorId: 'op2', action: 'customer.erase', target: 'customer#ab12', from: '127.0.0.1' });
+        await store.audit.append({ id: 'a1', at: iso(1000), operatorId: 'op1', action: 'customer.export', target: 'customer#ab12' });
+        await store.audit.append({ id: 'a3', at: iso(3000), operatorId: 'op1', action: 'login' });
+        await expect(store.audit.append({ id: 'a1', at: iso(9000), operatorId: 'op9', action: 'x' })).rejects.toBeInstanceOf(ConflictError);
+        store = await harness.reopen(store);
+        expect((await store.audit.list({ limit: 10 })).map((a) => a.id)).toEqual(['a1', 'a2', 'a3']);
+        expect((await store.audit.list({ limit: 10, operatorId: 'op1' })).map((a) => a.id)).toEqual(['a1', 'a3']);
+        expect((await store.audit.list({ limit: 10, from: iso(2000) })).map((a) => a.id)).toEqual(['a2', 'a3']);
+        expect(await store.audit.list({ limit: 1 })).toEqual([{ id: 'a1', at: iso(1000), operatorId: 'op1', action: 'customer.export', target: 'customer#ab12' }]);
+        const doc = await store.exportAll();
+        expect(doc.audit?.map((a) => a.id)).toEqual(['a2', 'a1', 'a3']); // in the order appended
+        const other = await harness.fresh();
+        try {
+          await other.importAll(doc);
+          await other.importAll(doc);
+          expect((await other.audit.list({ limit: 10 })).map((a) => a.id)).toEqual(['a1', 'a2', 'a3']);
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
     describe('export and import', () => {
       it('exports everything and imports it into an empty store, twice without duplicates', async () => {
         await accepted(store, makeInbound('m1'));

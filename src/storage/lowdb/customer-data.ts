@@ -5,7 +5,8 @@
  * empties the journal (both the current and a rotated-out one), so no earlier copy of the erased
  * texts survives in the store's files.
  */
-import type { CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
+import type { AuditTrail, CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
+import { ConflictError } from '../../core/errors.js';
 import type { Customer } from '../../core/types.js';
 import { anonymiseCase, anonymiseConversation, anonymiseMessage, anonymiseOutbox, customerMarks, customerMatches, marked } from '../customer-records.js';
 import type { LowdbParts } from './parts.js';
@@ -98,6 +99,25 @@ export function lowdbCustomerData({ mem, file, ensureOpen }: LowdbParts): Custom
       // The whole file is written and the journal emptied: no copy of the erased records stays.
       await file.rewrite();
       return result;
+    },
+  };
+}
+
+/** The audit trail on the embedded store: journal lines like every write, never changed or removed. */
+export function lowdbAudit({ mem, file, ensureOpen }: LowdbParts): AuditTrail {
+  return {
+    async append(entry) {
+      ensureOpen();
+      if (mem.auditIds.has(entry.id)) throw new ConflictError(`audit entry ${entry.id} already exists`);
+      await file.commit([['audit', clone(entry)]]);
+    },
+
+    async list({ from, operatorId, limit }) {
+      ensureOpen();
+      const since = from !== undefined ? time(from) : undefined;
+      const found = mem.audit.filter((a) => (since === undefined || time(a.at) >= since) && (operatorId === undefined || a.operatorId === operatorId));
+      found.sort((a, b) => time(a.at) - time(b.at));
+      return found.slice(0, limit).map(clone);
     },
   };
 }

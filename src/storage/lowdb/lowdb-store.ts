@@ -23,7 +23,7 @@ import { clone, inboundKey, time } from './records.js';
 import { lowdbSuggestions } from './suggestions.js';
 import { lowdbValues } from './values.js';
 import { lowdbCustomerFiles, lowdbSavedReplies, lowdbSearch } from './desk.js';
-import { lowdbCustomerData } from './customer-data.js';
+import { lowdbAudit, lowdbCustomerData } from './customer-data.js';
 
 /** Options of the embedded store. */
 export interface LowdbStoreOptions {
@@ -100,6 +100,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     customerFiles: lowdbCustomerFiles(parts),
     savedReplies: lowdbSavedReplies(parts),
     customerData: lowdbCustomerData(parts),
+    audit: lowdbAudit(parts),
 
     async init() {
       if (state === 'open') return;
@@ -175,6 +176,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       for (const s of data.suggestions) mem.suggestions.set(s.id, s);
       for (const f of data.customerFiles ?? []) mem.putCustomerFile(f);
       for (const r of data.savedReplies ?? []) mem.savedReplies.set(r.id, r);
+      for (const a of data.audit ?? []) mem.putAudit(a);
       const expiry = data.valueExpiresAt ?? {};
       for (const [name, value] of Object.entries(data.values)) {
         mem.values.set(name, expiry[name] !== undefined ? { name, value, expiresAt: time(expiry[name]) } : { name, value });

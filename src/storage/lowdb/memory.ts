@@ -8,7 +8,7 @@ import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { TurnConflictError } from '../../core/errors.js';
 import type { ConversationState } from '../../core/state.js';
 import type { Revisions } from '../../core/ports.js';
-import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import { searchWords } from '../desk-records.js';
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
@@ -92,6 +92,9 @@ export class Memory {
   readonly customerFiles = new Map<string, CustomerFile>();
   readonly customersByTag = new Map<string, Set<string>>();
   readonly savedReplies = new Map<string, SavedReply>();
+  /** The audit trail, oldest first (append-only), and its ids. */
+  readonly audit: AuditEntry[] = [];
+  readonly auditIds = new Set<string>();
   /** Each conversation's last message, notes aside (what a search result shows; the "waiting" view). */
   readonly lastMessage = new Map<string, StoredMessage>();
   /**
@@ -150,6 +153,8 @@ export class Memory {
       case 'value-delete':
         this.values.delete(put[1].name);
         return;
+      case 'audit':
+        return this.putAudit(put[1]);
       case 'sent': {
         const item = this.outbox.get(put[1].id);
         if (item) this.putOutbox({ ...item, status: 'sent', sentAt: put[1].sentAt, platformId: put[1].platformId, attempts: put[1].attempts });
@@ -171,6 +176,7 @@ export class Memory {
     for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
     for (const f of snapshot.customerFiles ?? []) this.putCustomerFile(f);
     for (const r of snapshot.savedReplies ?? []) this.savedReplies.set(r.id, r);
+    for (const a of snapshot.audit ?? []) this.putAudit(a);
     const expiry = snapshot.valueExpiresAt ?? {};
     for (const [name, value] of Object.entries(snapshot.values)) {
       const expiresAt = expiry[name] !== undefined ? time(expiry[name]) : undefined;
@@ -202,6 +208,7 @@ export class Memory {
       suggestions: [...this.suggestions.values()],
       customerFiles: [...this.customerFiles.values()],
       savedReplies: [...this.savedReplies.values()],
+      audit: [...this.audit],
       values,
       ...(Object.keys(valueExpiresAt).length ? { valueExpiresAt } : {}),
       journalSeq,
@@ -426,6 +433,13 @@ export class Memory {
     this.inbound.set(key, record);
     if (record.processedAt || !record.message) this.pendingInboundKeys.delete(key);
     else this.pendingInboundKeys.add(key);
+  }
+
+  /** Appends an audit entry (once per id: a replayed or imported one is not added twice). */
+  putAudit(entry: AuditEntry): void {
+    if (this.auditIds.has(entry.id)) return;
+    this.auditIds.add(entry.id);
+    this.audit.push(entry);
   }
 
   putOperator(op: Operator): void {

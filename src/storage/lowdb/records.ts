@@ -4,8 +4,9 @@
  * by id), and a journal line is a mutation's number and its puts. Plus small helpers on records.
  */
 import { z } from 'zod';
-import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import {
+  auditEntrySchema,
   caseSchema,
   conversationSchema,
   customerFileSchema,
@@ -43,6 +44,7 @@ export type Put =
   | ['suggestion', FaqSuggestion]
   | ['value', ValueRecord]
   | ['value-delete', { name: string }]
+  | ['audit', AuditEntry]
   /** An outbox item sent: the item as stored, with status sent (a completion's line stays small). */
   | ['sent', { id: string; sentAt: string; platformId?: string; attempts: number }];
 
@@ -61,6 +63,7 @@ const putSchema = z.union([
   z.tuple([z.literal('suggestion'), faqSuggestionSchema]),
   z.tuple([z.literal('value'), z.object({ name: z.string(), value: z.string(), expiresAt: z.number().optional() })]),
   z.tuple([z.literal('value-delete'), z.object({ name: z.string() })]),
+  z.tuple([z.literal('audit'), auditEntrySchema]),
   z.tuple([z.literal('sent'), z.object({ id: z.string(), sentAt: z.string(), platformId: z.string().optional(), attempts: z.number().int().nonnegative() })]),
 ]);
 /** A journal line: the mutation's number and its puts. */

@@ -6,10 +6,12 @@
  * search columns are generated from the documents, so they lose the erased texts with them.
  * Old row versions stay in the table files until PostgreSQL's (auto)vacuum reclaims them.
  */
-import type { CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
+import type { AuditTrail, CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
+import { ConflictError } from '../../core/errors.js';
+import type { AuditEntry } from '../../core/types.js';
 import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, OutboxItem, StoredMessage } from '../../core/types.js';
 import { customerMarks, ERASED } from '../customer-records.js';
-import type { Connection } from './connection.js';
+import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection.js';
 import type { PoolClient } from 'pg';
 
 /** A row whose text holds one of the marks ($1). */
@@ -120,6 +122,29 @@ export function postgresCustomerData(conn: Connection): CustomerData {
         };
         return result;
       });
+    },
+  };
+}
+
+/** The audit trail on the shared store (sql/audit.sql: a trigger refuses updates and deletes). */
+export function postgresAudit(conn: Connection): AuditTrail {
+  return {
+    async append(entry) {
+      conn.ensureOpen();
+      try {
+        await conn.query('INSERT INTO audit_log (id, doc) VALUES ($1, $2::jsonb)', [entry.id, json(entry)]);
+      } catch (err) {
+        if (isPgError(err, UNIQUE_VIOLATION) || isPgError((err as Error).cause, UNIQUE_VIOLATION)) throw new ConflictError(`audit entry ${entry.id} already exists`);
+        throw err;
+      }
+    },
+
+    list({ from, operatorId, limit }) {
+      conn.ensureOpen();
+      return conn.docs<AuditEntry>(
+        'SELECT doc FROM audit_log WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::text IS NULL OR operator_id = $2) ORDER BY at, n LIMIT $3',
+        [from ?? null, operatorId ?? null, limit],
+      );
     },
   };
 }

@@ -19,7 +19,7 @@ import { exportAll, importAll } from './snapshot-io.js';
 import { postgresSuggestions } from './suggestions.js';
 import { postgresValues } from './values.js';
 import { postgresCustomerFiles, postgresSavedReplies, postgresSearch } from './desk.js';
-import { postgresCustomerData } from './customer-data.js';
+import { postgresAudit, postgresCustomerData } from './customer-data.js';
 
 /** Options of the shared store. */
 export interface PostgresStoreOptions {
@@ -106,6 +106,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     customerFiles: postgresCustomerFiles(conn),
     savedReplies: postgresSavedReplies(conn),
     customerData: postgresCustomerData(conn),
+    audit: postgresAudit(conn),
 
     async init() {
       if (conn.state === 'open') return;

@@ -1,7 +1,7 @@
 /** @module storage/postgres/snapshot-io — `sportello export` and `sportello import` on the shared store. */
 import type { PoolClient } from 'pg';
 import { ConflictError } from '../../core/errors.js';
-import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, InboundMessage, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, InboundMessage, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
 import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection.js';
 
@@ -48,6 +48,7 @@ export function exportAll(conn: Connection): Promise<StoreSnapshot> {
       suggestions: await all<FaqSuggestion>('suggestions'),
       customerFiles: await all<CustomerFile>('customer_files'),
       savedReplies: await all<SavedReply>('saved_replies'),
+      audit: (await client.query<{ doc: AuditEntry }>('SELECT doc FROM audit_log ORDER BY n')).rows.map((r) => r.doc),
       values: Object.fromEntries(values.rows.map((r) => [r.name, r.value])),
       ...(expiring.length ? { valueExpiresAt: Object.fromEntries(expiring.map((r) => [r.name, r.expires_at!.toISOString()])) } : {}),
     };
@@ -88,6 +89,13 @@ export async function importAll(conn: Connection, snapshot: StoreSnapshot): Prom
       await upsertDocs(client, 'operators', data.operators);
       await upsertDocs(client, 'suggestions', data.suggestions);
       await upsertDocs(client, 'saved_replies', data.savedReplies ?? []);
+      if (data.audit?.length) {
+        // Append-only: entries already there are left as they are.
+        await client.query(
+          `INSERT INTO audit_log (id, doc) SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i ON CONFLICT (id) DO NOTHING`,
+          [json(data.audit)],
+        );
+      }
       if (data.customerFiles?.length) {
         await client.query(
           `INSERT INTO customer_files (customer_id, doc)
