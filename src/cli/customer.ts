@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Clock, Store } from '../core/ports.js';
-import { eraseCustomer, exportCustomer } from '../handoff/customer-rights.js';
+import { auditCustomerAction, eraseCustomer, exportCustomer } from '../handoff/customer-rights.js';
 import type { Io } from './run.js';
 
 export const CUSTOMER_USAGE = `usage: sportello customer find TEXT          customers whose name, handle or platform id contains TEXT:
@@ -95,6 +95,7 @@ export async function runCustomer(argv: string[], io: Io, deps: { store: Store; 
       io.stderr.write(`sportello customer export: no customer ${target}\n`);
       return 1;
     }
+    await auditCustomerAction(deps.store, deps.clock, { action: 'customer.export', customerId: target, operatorId: 'cli', from: 'cli' });
     const text = `${JSON.stringify(doc, null, 2)}\n`;
     if (values.out !== undefined) {
       // It holds the person's messages: readable by its owner only.
@@ -116,6 +117,7 @@ export async function runCustomer(argv: string[], io: Io, deps: { store: Store; 
     io.stderr.write(`sportello customer erase: no customer ${target}\n`);
     return 1;
   }
+  await auditCustomerAction(deps.store, deps.clock, { action: 'customer.erase', customerId: target, operatorId: 'cli', from: 'cli' });
   const total = (k: 'conversations' | 'messages') => done.results.reduce((n, r) => n + r.anonymised[k], 0);
   io.stdout.write(`erased ${done.erased.join(', ')}: ${total('conversations')} conversation(s) and ${total('messages')} message(s) anonymised, profiles, files and caches removed\n`);
   return 0;

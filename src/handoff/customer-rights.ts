@@ -6,9 +6,10 @@
  * linked channel. Used by `sportello customer` and the operator API alike. The export's format
  * is documented in docs/formats.md ("Customer data export").
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock, CustomerRecords, ErasureResult, Store } from '../core/ports.js';
 import { personOf } from './people.js';
+import { newId } from '../util/ids.js';
 
 /** The export document's format name and version. */
 export const CUSTOMER_EXPORT_FORMAT = 'sportello-customer-export';
@@ -67,4 +68,27 @@ export async function eraseCustomer(store: Store, customerId: string, clock: Clo
     }
   }
   return { erased, results };
+}
+
+/**
+ * How the audit trail names a customer: a digest of the id, not the id, so that the record of an
+ * erasure does not keep the identifier it erased, while the team can still answer "was X erased,
+ * when, by whom?" by computing the digest of X.
+ */
+export const customerRef = (customerId: string): string => `customer#${createHash('sha256').update(customerId).digest('hex').slice(0, 20)}`;
+
+/** Records an export or an erasure in the audit trail. */
+export async function auditCustomerAction(
+  store: Store,
+  clock: Clock,
+  entry: { action: 'customer.export' | 'customer.erase'; customerId: string; operatorId: string; from?: string },
+): Promise<void> {
+  await store.audit.append({
+    id: newId('aud'),
+    at: clock.now().toISOString(),
+    operatorId: entry.operatorId,
+    action: entry.action,
+    target: customerRef(entry.customerId),
+    ...(entry.from !== undefined ? { from: entry.from } : {}),
+  });
 }

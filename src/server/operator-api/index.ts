@@ -20,6 +20,7 @@ import type { Logger } from '../../util/logger.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
 import { registerDeskRoutes } from './desk-routes.js';
+import { registerCustomerRightsRoutes } from './customer-rights-routes.js';
 import { registerPresenceRoutes } from './presence-routes.js';
 import { registerEventStream } from './event-stream.js';
 import { registerQueueRoutes } from './queue-routes.js';
@@ -74,6 +75,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerWebhookRoutes(router, deps);
   registerReportRoutes(router, deps);
   registerDeskRoutes(router, deps);
+  registerCustomerRightsRoutes(router, deps);
   registerPresenceRoutes(router, deps);
   registerConsole(server, logger);
 

@@ -1,0 +1,75 @@
+/**
+ * Issue 22 from the operator API, on a real instance: an admin exports a customer (the record and
+ * the one linked to it) and erases them; an agent may do neither (403); the erasure needs the CSRF
+ * token and same origin like every change; both are in the audit trail with who, when and from
+ * where, naming the customer only by a digest.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { customerRef, type CustomerExport } from '../../src/handoff/customer-rights.js';
+import { anonymous, closeSharedKnowledge, login, PASSWORDS, startApiApp, type ApiApp, type Client } from './operator-api-helpers.js';
+
+afterAll(closeSharedKnowledge);
+
+async function call(base: string, client: Client, method: 'GET' | 'DELETE', path: string, options: { csrf?: string | null; origin?: string | null } = {}): Promise<{ status: number; text: string; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  if (client.cookie) headers.cookie = client.cookie;
+  const origin = options.origin === undefined ? base : options.origin;
+  if (origin) headers.origin = origin;
+  const csrf = options.csrf === undefined ? client.csrf : options.csrf;
+  if (csrf) headers['x-csrf-token'] = csrf;
+  const res = await fetch(`${base}/api/operator${path}`, { method, headers });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+describe("operator API: a customer's data rights", () => {
+  let t: ApiApp;
+  let marta: Client;
+  let anna: Client;
+  beforeEach(async () => {
+    t = await startApiApp();
+    marta = await login(t.base, 'Marta', PASSWORDS.marta);
+    anna = await login(t.base, 'Anna', PASSWORDS.anna);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('lets an admin export and erase a person (both records), refuses agents, checks CSRF, and audits both', async () => {
+    await t.app.pipeline.receive(t.message('voglio parlare con un operatore, ordine 12345678', { customer: { platformId: 'giulia-01', name: 'Giulia Neri' }, id: 'g1' }));
+    await t.app.pipeline.receive(t.message('ciao, sono ancora Giulia', { customer: { platformId: 'giulia-02', name: 'Giulia N.' }, id: 'g2' }));
+    expect((await anna.post(`/customers/${encodeURIComponent('chat:giulia-01')}/links`, { customer_id: 'chat:giulia-02' })).status).toBe(200);
+    const path = `/customers/${encodeURIComponent('chat:giulia-01')}`;
+
+    // Agents: neither.
+    expect((await call(t.base, marta, 'GET', `${path}/export`)).status).toBe(403);
+    expect((await call(t.base, marta, 'DELETE', path)).status).toBe(403);
+    expect((await call(t.base, anonymous(t.base), 'GET', `${path}/export`)).status).toBe(401);
+    expect((await call(t.base, anna, 'GET', '/customers/chat:nobody/export')).status).toBe(404);
+
+    const exported = await call(t.base, anna, 'GET', `${path}/export`);
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toMatch(/attachment/);
+    const doc = JSON.parse(exported.text) as CustomerExport;
+    expect(doc.records.map((r) => r.customer.id)).toEqual(['chat:giulia-01', 'chat:giulia-02']);
+    expect(doc.records.flatMap((r) => r.messages.map((m) => m.text))).toEqual(expect.arrayContaining(['voglio parlare con un operatore, ordine 12345678', 'ciao, sono ancora Giulia']));
+
+    // The erasure is a change: CSRF and same origin.
+    expect((await call(t.base, anna, 'DELETE', path, { csrf: null })).status).toBe(403);
+    expect((await call(t.base, anna, 'DELETE', path, { origin: 'https://evil.example' })).status).toBe(403);
+    expect(await t.app.store.directory.getCustomer('chat:giulia-01')).toBeDefined();
+    const erased = await call(t.base, anna, 'DELETE', path);
+    expect(erased.status).toBe(200);
+    expect(JSON.parse(erased.text)).toMatchObject({ erased: 2, conversations: 2 });
+    expect(await t.app.store.directory.getCustomer('chat:giulia-01')).toBeUndefined();
+    expect(await t.app.store.directory.getCustomer('chat:giulia-02')).toBeUndefined();
+    expect((await call(t.base, anna, 'DELETE', path)).status).toBe(404);
+
+    const audit = await t.app.store.audit.list({ limit: 10 });
+    expect(audit.map((a) => [a.action, a.operatorId, a.target])).toEqual([
+      ['customer.export', t.anna.id, customerRef('chat:giulia-01')],
+      ['customer.erase', t.anna.id, customerRef('chat:giulia-01')],
+    ]);
+    for (const a of audit) expect(a.from).toMatch(/127\.0\.0\.1/);
+    expect(JSON.stringify(audit)).not.toContain('giulia');
+  });
+});
