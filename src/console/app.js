@@ -159,6 +159,7 @@ async function startDesk(me) {
   $('reports-toggle').hidden = me.operator.role !== 'admin';
   $('saved-toggle').hidden = me.operator.role !== 'admin';
   $('desk-admin-toggle').hidden = me.operator.role !== 'admin';
+  $('rights-admin').hidden = me.operator.role !== 'admin';
   loadPresence().catch(fail);
   loadTeams().catch(fail);
   if (me.operator.role === 'admin') await refreshReview();

@@ -165,6 +165,42 @@ async function link(other) {
   }
 }
 
+/** Downloads everything held about the person (admins; audited by the server). */
+async function exportData() {
+  if (!shown) return;
+  try {
+    const doc = await api('GET', `${path(shown)}/export`);
+    const url = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }));
+    const a = h('a', { href: url, download: 'customer-export.json' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    toast(t('dataExported'), 'ok');
+  } catch (err) {
+    host.fail(err);
+  }
+}
+
+/** Erases the person after a typed confirmation (admins; audited by the server). */
+async function eraseData() {
+  if (!shown || !profile) return;
+  const answer = window.prompt(t('eraseConfirm', { name: label(profile.customer) }));
+  if (answer?.trim().toUpperCase() !== t('eraseWord')) {
+    toast(t('eraseNotConfirmed'), 'info');
+    return;
+  }
+  try {
+    await api('DELETE', path(shown));
+    shown = undefined;
+    profile = undefined;
+    $('customer-panel').hidden = true;
+    toast(t('dataErased'), 'ok');
+  } catch (err) {
+    host.fail(err);
+  }
+}
+
 /** Customers found by words (through the conversations search), other than those already here. */
 async function findCandidates() {
   const words = $('link-q').value.trim();
@@ -196,6 +232,11 @@ export function setupCustomerPanel(app) {
   $('link-label').textContent = t('linkSearchLabel');
   $('link-search').textContent = t('findRecords');
   $('earlier-title').textContent = t('pastCases');
+  $('rights-title').textContent = t('rightsTitle');
+  $('customer-export').textContent = t('exportData');
+  $('customer-erase').textContent = t('eraseData');
+  $('customer-export').addEventListener('click', () => exportData().catch(host.fail));
+  $('customer-erase').addEventListener('click', () => eraseData().catch(host.fail));
   $('tags-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!shown) return;
