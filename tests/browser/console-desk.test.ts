@@ -382,6 +382,35 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await page.context().close();
   });
 
+  it("lets an admin export and erase a customer's data from the panel (typed confirmation); an agent sees neither", async () => {
+    const msg = await t.app.pipeline.receive(t.message('I want to talk to a person about order 77441122', { customer: { platformId: 'cust-rita-1', name: 'Rita Rights' } }));
+    const id = msg.conversation!.id;
+    const agent = await signIn('Marta', PASSWORDS.marta);
+    await agent.locator(`.queue-row[data-conversation="${id}"]`).click();
+    await agent.locator('#customer-card').filter({ hasText: 'Rita Rights' }).waitFor();
+    expect(await agent.locator('#customer-erase').isVisible()).toBe(false);
+    await agent.context().close();
+
+    const page = await signIn('Anna', PASSWORDS.anna);
+    await page.locator(`.queue-row[data-conversation="${id}"]`).click();
+    const panel = page.locator('#customer-panel');
+    await panel.locator('#customer-card').filter({ hasText: 'Rita Rights' }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export data' }).click()]);
+    const saved = await download.path();
+    expect(readFileSync(saved!, 'utf8')).toContain('order 77441122');
+    // A wrong word erases nothing.
+    page.once('dialog', (d) => void d.accept('no'));
+    await panel.getByRole('button', { name: 'Erase data' }).click();
+    await page.locator('.toast').filter({ hasText: 'Not confirmed' }).waitFor();
+    expect(await t.app.store.directory.getCustomer('chat:cust-rita-1')).toBeDefined();
+    page.once('dialog', (d) => void d.accept('ERASE'));
+    await panel.getByRole('button', { name: 'Erase data' }).click();
+    await page.locator('.toast.ok').filter({ hasText: 'Customer data erased' }).waitFor();
+    expect(await t.app.store.directory.getCustomer('chat:cust-rita-1')).toBeUndefined();
+    expect((await t.app.store.audit.list({ limit: 10 })).map((a) => a.action)).toEqual(['customer.export', 'customer.erase']);
+    await page.context().close();
+  });
+
   it('has no serious accessibility violations (axe-core) on the login, queue, conversation and reports pages', async () => {
     const customer = { platformId: 'cust-axe', name: 'Alma Axe' };
     await t.app.pipeline.receive(t.message('quali sono i vostri orari?', { customer }));
