@@ -40,6 +40,8 @@ Usage: sportello <command> [options]
   operator list
   customer find TEXT | export ID [--out FILE] | erase ID [--yes]
                             a customer's data: find them, export everything held, erase it
+  audit [--from DATE] [--operator NAME]
+                            the audit trail of operators' and admins' actions
   migrate                   apply PostgreSQL migrations (DATABASE_URL)
   export [FILE]             write the whole store as JSON
   import FILE               read an export into the configured store
@@ -78,6 +80,7 @@ const USAGE: Record<string, string> = {
 async function usageOf(command: string | undefined, args: string[]): Promise<string | undefined> {
   if (command === 'operator') return (await import('./operator.js')).OPERATOR_USAGE;
   if (command === 'customer') return (await import('./customer.js')).CUSTOMER_USAGE;
+  if (command === 'audit') return (await import('./audit.js')).AUDIT_USAGE;
   if (command === 'eval') return `${(await import('./eval.js')).EVAL_USAGE}
 `;
   if (command === 'faq' && args[0] === 'review') return (await import('./faq.js')).REVIEW_USAGE;
@@ -283,6 +286,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       }
       case 'report':
       case 'customer':
+      case 'audit':
       case 'operator': {
         const config = configOrExit(io);
         if (!config) return 1;

@@ -22,6 +22,7 @@ import { runFaqReview } from './faq.js';
 import { parseAddArgs, readNewPassword, runOperator } from './operator.js';
 import { runReport } from './report.js';
 import { confirmErase, runCustomer } from './customer.js';
+import { runAudit } from './audit.js';
 import { exportFromStore, importIntoStore, type SnapshotStore } from './store-admin.js';
 import type { Io } from './run.js';
 
@@ -43,7 +44,7 @@ export interface StoreCommandDeps {
 /** True for the commands that use the store (and so go to a running server on the embedded store). */
 export function isStoreCommand(argv: readonly string[]): boolean {
   const [command, sub] = argv;
-  return command === 'operator' || command === 'customer' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import' || command === 'report';
+  return command === 'operator' || command === 'customer' || command === 'audit' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import' || command === 'report';
 }
 
 /** Runs a store command against `deps.store`: in the CLI, or in the server on a CLI's behalf. */
@@ -55,6 +56,7 @@ export async function runStoreCommand(argv: string[], io: Io, deps: StoreCommand
   if (command === 'import') return importIntoStore(rest, io, deps.store, deps.where);
   if (command === 'report') return runReport(rest, io, deps);
   if (command === 'customer') return runCustomer(rest, io, deps);
+  if (command === 'audit') return runAudit(rest, io, deps);
   io.stderr.write(`sportello: "${argv.slice(0, 2).join(' ')}" is not a store command\n`);
   return 2;
 }
