@@ -64,12 +64,37 @@ describe("operator API: a customer's data rights", () => {
     expect(await t.app.store.directory.getCustomer('chat:giulia-02')).toBeUndefined();
     expect((await call(t.base, anna, 'DELETE', path)).status).toBe(404);
 
-    const audit = await t.app.store.audit.list({ limit: 10 });
+    const all = await t.app.store.audit.list({ limit: 50 });
+    expect(all.map((a) => a.action)).toContain('customer.link');
+    const audit = all.filter((a) => a.action.startsWith('customer.e'));
     expect(audit.map((a) => [a.action, a.operatorId, a.target])).toEqual([
       ['customer.export', t.anna.id, customerRef('chat:giulia-01')],
       ['customer.erase', t.anna.id, customerRef('chat:giulia-01')],
     ]);
     for (const a of audit) expect(a.from).toMatch(/127\.0\.0\.1/);
-    expect(JSON.stringify(audit)).not.toContain('giulia');
+    expect(JSON.stringify(all)).not.toContain('giulia');
+  });
+
+  it('audits operators\' actions: login, opening a conversation, reply, note, resolve, logout; an agent cannot read the trail through the API', async () => {
+    const outcome = await t.app.pipeline.receive(t.message('voglio parlare con un operatore', { customer: { platformId: 'piero-1' }, id: 'p1' }));
+    const id = outcome.conversation!.id;
+    expect((await marta.get(`/conversations/${id}`)).status).toBe(200);
+    expect((await marta.post(`/conversations/${id}/claim`, {})).status).toBe(200);
+    expect((await marta.post(`/conversations/${id}/reply`, { text: 'Eccomi' })).status).toBe(200);
+    expect((await marta.post(`/conversations/${id}/note`, { text: 'cliente gentile' })).status).toBe(200);
+    expect((await marta.post(`/conversations/${id}/resolve`, {})).status).toBe(200);
+    expect((await marta.post('/logout', {})).status).toBe(200);
+    const entries = (await t.app.store.audit.list({ limit: 50, operatorId: t.marta.id })).map((a) => [a.action, a.target ?? null]);
+    expect(entries).toEqual([
+      ['login', null],
+      ['conversation.open', id],
+      ['conversation.claim', id],
+      ['conversation.reply', id],
+      ['conversation.note', id],
+      ['conversation.resolve', id],
+      ['logout', null],
+    ]);
+    // Texts are not in the trail.
+    expect(JSON.stringify(await t.app.store.audit.list({ limit: 50 }))).not.toMatch(/Eccomi|gentile/);
   });
 });

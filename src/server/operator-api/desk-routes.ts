@@ -183,7 +183,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
 
   route('get', '/customers/:id', {}, async ({ id }) => profile(id));
 
-  route('post', '/customers/:id/links', { body: customerLinkSchema }, async ({ id, body, operator }) => {
+  route('post', '/customers/:id/links', { body: customerLinkSchema, audit: 'customer.link' }, async ({ id, body, operator }) => {
     const { customer_id: other } = body as z.infer<typeof customerLinkSchema>;
     if (other === id) throw new HttpError(400, 'a customer record cannot be linked to itself');
     await mustGetCustomer(id);
@@ -195,7 +195,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
     return profile(id);
   });
 
-  route('del', '/customers/:id/links/:other', {}, async ({ id, req, operator }) => {
+  route('del', '/customers/:id/links/:other', { audit: 'customer.unlink' }, async ({ id, req, operator }) => {
     const parsed = idSchema.safeParse(String(req.params?.other ?? ''));
     if (!parsed.success) throw new HttpError(400, `"${String(req.params?.other).slice(0, 40)}" is not a valid id`);
     const other = parsed.data;
@@ -209,7 +209,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
     return profile(id);
   });
 
-  route('post', '/customers/:id/notes', { body: customerNoteSchema }, async ({ id, body, operator }) => {
+  route('post', '/customers/:id/notes', { body: customerNoteSchema, audit: 'customer.note' }, async ({ id, body, operator }) => {
     await mustGetCustomer(id);
     const at = clock.now().toISOString();
     const note = { id: newId('cnote'), text: (body as z.infer<typeof customerNoteSchema>).text, operatorId: operator.id, at };
@@ -218,7 +218,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
     return { note: { id: note.id, customer_id: id, text: note.text, at, operator: { id: operator.id, name: operator.name } } };
   });
 
-  route('put', '/customers/:id/tags', { body: customerTagsSchema }, async ({ id, body }) => {
+  route('put', '/customers/:id/tags', { body: customerTagsSchema, audit: 'customer.tags' }, async ({ id, body }) => {
     await mustGetCustomer(id);
     const at = clock.now().toISOString();
     const file = await store.customerFiles.setTags(id, (body as z.infer<typeof customerTagsSchema>).tags, at);
@@ -244,7 +244,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
     return { saved_replies: replies.map(publicReply) };
   });
 
-  route('post', '/saved-replies', { admin: true, body: savedReplySchema }, async ({ body, operator }) => {
+  route('post', '/saved-replies', { admin: true, body: savedReplySchema, audit: 'settings.saved_reply_add' }, async ({ body, operator }) => {
     const input = body as z.infer<typeof savedReplySchema>;
     const at = clock.now().toISOString();
     const reply: SavedReply = { id: newId('sr'), language: input.language, shortcut: input.shortcut, title: input.title ?? input.shortcut, text: input.text, createdBy: operator.id, createdAt: at, updatedAt: at };
@@ -253,7 +253,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
     return { saved_reply: publicReply(reply) };
   });
 
-  route('put', '/saved-replies/:id', { admin: true, body: savedReplyChangeSchema }, async ({ id, body }) => {
+  route('put', '/saved-replies/:id', { admin: true, body: savedReplyChangeSchema, audit: 'settings.saved_reply_change' }, async ({ id, body }) => {
     const current = await store.savedReplies.get(id);
     if (!current) throw new HttpError(404, `saved reply ${id} does not exist`);
     const change = body as z.infer<typeof savedReplyChangeSchema>;
@@ -263,7 +263,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
     return { saved_reply: publicReply(updated) };
   });
 
-  route('del', '/saved-replies/:id', { admin: true }, async ({ id }) => {
+  route('del', '/saved-replies/:id', { admin: true, audit: 'settings.saved_reply_delete' }, async ({ id }) => {
     if (!(await store.savedReplies.delete(id))) throw new HttpError(404, `saved reply ${id} does not exist`);
     await deps.bus.publish({ type: 'saved_replies.changed', at: clock.now().toISOString() });
     return { ok: true };

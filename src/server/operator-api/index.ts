@@ -65,7 +65,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   const gate = createLoginGate({ clock, store });
   const pool = createHashPool();
   const sessions: Sessions = createSessions({ secret: config.sessionSecret, clock, store, secure: Boolean(config.publicUrl?.startsWith('https:')) });
-  const router = createRouter(server, { store, sessions, config, logger });
+  const router = createRouter(server, { store, sessions, config, logger, clock });
 
   registerSessionRoutes(server, router, deps, { gate, pool, sessions });
   registerQueueRoutes(router, deps);

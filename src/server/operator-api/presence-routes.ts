@@ -70,7 +70,7 @@ export function registerPresenceRoutes(router: Router, deps: OperatorApiDeps): v
 
   route('get', '/assignment', {}, async () => publicSettings(await assignment.settings()));
 
-  route('put', '/assignment', { admin: true, body: assignmentSchema }, async ({ body }) => {
+  route('put', '/assignment', { admin: true, body: assignmentSchema, audit: 'settings.assignment' }, async ({ body }) => {
     const change = body as z.infer<typeof assignmentSchema>;
     if (change.skills) await mustBeOperators(Object.keys(change.skills));
     const next = await assignment.updateSettings((s) => ({
@@ -87,7 +87,7 @@ export function registerPresenceRoutes(router: Router, deps: OperatorApiDeps): v
 
   route('get', '/teams', {}, async () => ({ teams: (await assignment.settings()).teams }));
 
-  route('post', '/teams', { admin: true, body: teamSchema }, async ({ body }) => {
+  route('post', '/teams', { admin: true, body: teamSchema, audit: 'settings.team_add' }, async ({ body }) => {
     const input = body as z.infer<typeof teamSchema>;
     await mustBeOperators(input.members);
     const team: Team = { id: newId('team'), ...input, members: [...new Set(input.members)] };
@@ -98,7 +98,7 @@ export function registerPresenceRoutes(router: Router, deps: OperatorApiDeps): v
     return { team };
   });
 
-  route('put', '/teams/:id', { admin: true, body: teamChangeSchema }, async ({ id, body }) => {
+  route('put', '/teams/:id', { admin: true, body: teamChangeSchema, audit: 'settings.team_change' }, async ({ id, body }) => {
     const change = body as z.infer<typeof teamChangeSchema>;
     if (change.members) await mustBeOperators(change.members);
     let updated: Team | undefined;
@@ -111,7 +111,7 @@ export function registerPresenceRoutes(router: Router, deps: OperatorApiDeps): v
     return { team: updated };
   });
 
-  route('del', '/teams/:id', { admin: true }, async ({ id }) => {
+  route('del', '/teams/:id', { admin: true, audit: 'settings.team_delete' }, async ({ id }) => {
     await assignment.updateSettings((s) => {
       if (!s.teams.some((t) => t.id === id)) throw new HttpError(404, `team ${id} does not exist`);
       return { ...s, teams: s.teams.filter((t) => t.id !== id) };

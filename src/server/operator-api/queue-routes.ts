@@ -58,7 +58,7 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
 
   // ── a conversation and its case ──
 
-  route('get', '/conversations/:id', {}, async ({ id }) => {
+  route('get', '/conversations/:id', { audit: 'conversation.open' }, async ({ id }) => {
     const conversation = await mustGetConversation(id);
     const [customer, kase, names] = await Promise.all([store.directory.getCustomer(conversation.customerId), store.conversations.getCase(conversation.caseId), operatorNames()]);
     const linkedIds = [...new Set([conversation.id, ...(kase?.conversationIds ?? [])])];

@@ -8,7 +8,9 @@ import type { Request, Response, Server } from 'restify';
 import { z } from 'zod';
 import type { Config } from '../../config/config.js';
 import { ConflictError, IllegalTransitionError } from '../../core/errors.js';
-import type { Store } from '../../core/ports.js';
+import type { Clock, Store } from '../../core/ports.js';
+import { customerRef } from '../../handoff/customer-rights.js';
+import { newId } from '../../util/ids.js';
 import type { Conversation, Operator } from '../../core/types.js';
 import { isSameOrigin, type Session, type Sessions } from '../../handoff/auth.js';
 import { createClientAddress } from '../../util/client-address.js';
@@ -60,7 +62,10 @@ export type Handler = (ctx: RouteContext) => Promise<unknown>;
 /** The shared plumbing, bound to one server. */
 export interface Router {
   /** `put` and `del` are changes like `post`: same origin and CSRF token checked; `del` has no body. */
-  route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType }, handler: Handler): void;
+  /** `audit`: the action's name in the audit trail (issue 22), written once the handler succeeded. */
+  route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType; audit?: string }, handler: Handler): void;
+  /** Appends to the audit trail: who, when, what, from where (a failure is logged, never the action's). */
+  audit(req: Request, operatorId: string, action: string, target?: string): Promise<void>;
   authenticate(req: Request): Promise<{ operator: Operator; session: Session }>;
   fail(res: Response, err: unknown): void;
   mustGetConversation(id: string): Promise<Conversation>;
@@ -70,9 +75,18 @@ export interface Router {
 }
 
 /** Creates the router of the operator API. */
-export function createRouter(server: Server, deps: { store: Store; sessions: Sessions; config: Readonly<Config>; logger: Logger }): Router {
-  const { store, sessions, config, logger } = deps;
+export function createRouter(server: Server, deps: { store: Store; sessions: Sessions; config: Readonly<Config>; logger: Logger; clock: Clock }): Router {
+  const { store, sessions, config, logger, clock } = deps;
   const addressOf = createClientAddress(config.trustProxy);
+  const clientAddress = (req: Request): string => addressOf(req.socket?.remoteAddress, req.headers['x-forwarded-for']);
+
+  async function audit(req: Request, operatorId: string, action: string, target?: string): Promise<void> {
+    try {
+      await store.audit.append({ id: newId('aud'), at: clock.now().toISOString(), operatorId, action, ...(target ? { target } : {}), from: clientAddress(req) });
+    } catch (err) {
+      logger.error({ err, operatorId, action }, 'could not write the audit trail');
+    }
+  }
 
   async function authenticate(req: Request): Promise<{ operator: Operator; session: Session }> {
     // A session is checked against its record and the operator's current password (handoff/auth.ts).
@@ -102,7 +116,7 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
     }
   }
 
-  function route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType }, handler: Handler): void {
+  function route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType; audit?: string }, handler: Handler): void {
     server[method](`/api/operator${path}`, async (req: Request, res: Response) => {
       try {
         const { operator, session } = await authenticate(req);
@@ -120,6 +134,8 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
         if (idParam && !idParam.success) throw new HttpError(400, `"${String(req.params.id).slice(0, 40)}" is not a valid id`);
         const id = idParam?.data ?? '';
         const result = await handler({ req, res, operator, session, body, id });
+        // A customer is named by a digest: an erasure leaves no identifier in the trail.
+        if (options.audit) await audit(req, operator.id, options.audit, path.startsWith('/customers/') ? customerRef(id) : id || undefined);
         if (result !== undefined) send(res, 200, result);
       } catch (err) {
         fail(res, err);
@@ -137,5 +153,5 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
     return new Map((await store.directory.listOperators()).map((o) => [o.id, o.name]));
   }
 
-  return { route, authenticate, fail, mustGetConversation, operatorNames, clientAddress: (req) => addressOf(req.socket?.remoteAddress, req.headers['x-forwarded-for']) };
+  return { route, audit, authenticate, fail, mustGetConversation, operatorNames, clientAddress };
 }

@@ -82,13 +82,14 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
       await succeeded();
       const { setCookie, session } = await sessions.issue(operator);
       logger.info({ operatorId: operator.id }, 'operator logged in');
+      await router.audit(req, operator.id, 'login');
       send(res, 200, { operator: publicOperator(operator), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), brandName: config.brandName, timezone: config.handoff.timezone }, { 'set-cookie': setCookie });
     } catch (err) {
       refuse(res, err);
     }
   });
 
-  route('post', '/logout', { body: emptySchema }, async ({ res, session, operator }) => {
+  route('post', '/logout', { body: emptySchema, audit: 'logout' }, async ({ res, session, operator }) => {
     await sessions.revoke(session);
     logger.info({ operatorId: operator.id }, 'operator logged out');
     send(res, 200, { ok: true }, { 'set-cookie': sessions.clearCookie() });
@@ -97,7 +98,7 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
 
   // Changing one's password ends every session opened with the old one (on every instance), this
   // one included: the answer carries a new session.
-  route('post', '/password', { body: passwordChangeSchema }, async ({ req, res, session, operator, body }) => {
+  route('post', '/password', { body: passwordChangeSchema, audit: 'password.change' }, async ({ req, res, session, operator, body }) => {
     const { currentPassword, newPassword } = body as { currentPassword: string; newPassword: string };
     try {
       const { ok, succeeded } = await checkPassword(req, operator.name, () => verifyPassword(currentPassword, operator.passwordHash));

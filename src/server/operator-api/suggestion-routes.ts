@@ -26,7 +26,7 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
     // What approving each pending one would change (an existing entry's answer before and after).
     return { suggestions: suggestions.map((s) => (s.status === 'pending' ? { ...s, change: previewChange(s, corpus) } : s)) };
   });
-  route('post', '/suggestions/:id/edit', { admin: true, body: editSuggestionSchema }, async ({ id, operator, body }) => {
+  route('post', '/suggestions/:id/edit', { admin: true, body: editSuggestionSchema, audit: 'faq.edit' }, async ({ id, operator, body }) => {
     const suggestion = await mustBePending(id);
     const edits = body as z.infer<typeof editSuggestionSchema>;
     const corpus = deps.knowledge.current().corpus;
@@ -42,7 +42,7 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
     logger.info({ suggestionId: id, operatorId: operator.id, fields: Object.keys(edits) }, 'FAQ suggestion edited');
     return { suggestion: { ...updated, change: previewChange(updated, corpus) } };
   });
-  route('post', '/suggestions/:id/approve', { admin: true, body: approveSchema }, async ({ id, operator, body }) => {
+  route('post', '/suggestions/:id/approve', { admin: true, body: approveSchema, audit: 'faq.approve' }, async ({ id, operator, body }) => {
     const suggestion = await mustBePending(id);
     const edits = body as z.infer<typeof approveSchema>;
     let written: { file: string };
@@ -67,7 +67,7 @@ export function registerSuggestionRoutes(router: Router, deps: OperatorApiDeps):
     const reload = await deps.knowledge.reload?.();
     return { suggestion: updated, file: written.file, reload };
   });
-  route('post', '/suggestions/:id/reject', { admin: true, body: emptySchema }, async ({ id, operator }) => {
+  route('post', '/suggestions/:id/reject', { admin: true, body: emptySchema, audit: 'faq.reject' }, async ({ id, operator }) => {
     await mustBePending(id);
     const updated = await store.suggestions.update(id, { status: 'rejected', reviewedBy: operator.id, reviewedAt: clock.now().toISOString() });
     return { suggestion: updated };
