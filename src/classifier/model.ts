@@ -669,6 +669,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       labels.forEach((label, c) => {
         const name = labelNameText(label);
         if (name === undefined) return;
+        // A one-language corpus whose names are in another language (xSID: English names over
+        // Italian examples) gets nothing from them but noise (measured: xSID-it 93.2 -> 92.8 with them).
+        if (onlyLanguage && detectLanguage(name, undefined, onlyLanguage) !== onlyLanguage) return;
         const langs = languagesByLabel.get(label);
         const language = onlyLanguage ?? (langs?.size === 1 ? [...langs][0]! : detectLanguage(name, undefined, defaultLanguage));
         const f = featurise(normaliser, name, language, skipGrams, false, concepts);
