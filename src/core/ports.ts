@@ -73,6 +73,12 @@ export interface ChannelCapabilities {
    * `standardMs`; operator replies up to `humanAgentMs` (HUMAN_AGENT tag). Absent: no window.
    */
   messagingWindow?: { standardMs: number; humanAgentMs: number };
+  /**
+   * Public replies through the API only to posts that mention or quote the brand (X since
+   * February 2026): a post heard by listening without a mention (`InboundMessage.heard`) gets no
+   * public reply from the bot; it goes to a person. Absent: false.
+   */
+  publicRepliesNeedAddress?: boolean;
 }
 
 /** An HTTP request as the server hands it to a channel: raw body kept for signatures. */

@@ -65,6 +65,12 @@ export interface InboundMessage {
    * namespace).
    */
   linkTo?: { customerPlatformId: string };
+  /**
+   * Heard by listening (a keyword search, a Page feed): a public post that does not mention or
+   * quote the brand. Where the platform allows public replies only to posts addressed to the brand
+   * (`ChannelCapabilities.publicRepliesNeedAddress`), the bot does not answer it in public.
+   */
+  heard?: boolean;
 }
 
 /** A quick-reply option (clarify offers the top guesses). */
@@ -166,6 +172,8 @@ export const ESCALATION_REASONS = [
   'handler',
   /** A custom action failed, timed out or answered something that is not a reply: a person takes over. */
   'handler_failed',
+  /** Heard by listening without a mention where the platform forbids the bot's public reply: a person answers from the platform. */
+  'unaddressed',
 ] as const;
 export type EscalationReason = (typeof ESCALATION_REASONS)[number];
 

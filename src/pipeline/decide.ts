@@ -51,6 +51,11 @@ export interface DecisionInput {
   customer: { handle?: string; followers?: number };
   rules: EscalationRules;
   thresholds: { answer: number; clarify: number };
+  /**
+   * A public post heard by listening, not addressed to the brand, on a platform that allows no
+   * public reply to it (`publicRepliesNeedAddress`): nothing is said in public, a person answers.
+   */
+  unaddressed?: boolean;
 }
 
 /** True when `carries` holds one of the kinds asked for (any identifying data when nothing specific was asked). */
@@ -72,6 +77,10 @@ export function decide(input: DecisionInput): Decision {
 
   // 1. A person holds the conversation: the bot does not talk over them.
   if (state === 'assigned') return { action: 'silent' };
+
+  // 1a. Heard without a mention where the platform forbids the bot's public reply: no public word
+  // (no notice, no privacy warning); a person answers from the platform.
+  if (input.unaddressed) return state === 'queued' ? { action: 'silent', raise: escalation() } : { action: 'escalate', reason: 'unaddressed' };
 
   // 1b. Waiting in the queue: the customer is told where they stand (not more often than the
   // notice interval); saying it is solved leaves the queue; anger, crisis words or a VIP raise

@@ -217,6 +217,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
+    unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
   });
 
   const replies: Array<Omit<OutboxItem, 'seq'>> = [];
@@ -375,7 +376,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     const gaveData = escalation === 'private_case' || (called !== undefined && Object.keys(called.data).length > 0);
     const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : gaveData ? 'privateCase' : 'escalateOpen';
     const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
-    replyHere({ kind: 'text', text });
+    // A post the bot may not answer in public (heard without a mention) gets no acknowledgement.
+    if (escalation !== 'unaddressed') replyHere({ kind: 'text', text });
     nextState = 'queued';
     conversation.queue = info;
     inbound.escalation = { reason: escalation, priority: info.priority, ...(info.slaDueAt ? { slaDueAt: info.slaDueAt } : {}) };
