@@ -154,6 +154,7 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
           sentAt: new Date(line.at).toISOString(),
           ...(line.kind === 'dm' ? {} : { threadId: line.id }),
           ...(line.kind === 'post' ? { heard: true } : {}),
+          ...(heard.spike ? { spikeTopic: heard.spike } : {}),
         };
         action = (await app.pipeline.receive(msg)).action;
       }

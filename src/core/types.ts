@@ -71,6 +71,11 @@ export interface InboundMessage {
    * (`ChannelCapabilities.publicRepliesNeedAddress`), the bot does not answer it in public.
    */
   heard?: boolean;
+  /**
+   * Listening found it on the topic of an open spike (a polemic, an outage): the topic's label.
+   * The bot answers what it knows and sends the rest to a person at once (priority of a crisis).
+   */
+  spikeTopic?: string;
 }
 
 /** A quick-reply option (clarify offers the top guesses). */

@@ -14,19 +14,27 @@ import type { Understanding } from '../core/ports.js';
 export const HEARD_CLASSES = ['care', 'praise', 'noise', 'spam'] as const;
 export type HeardClass = (typeof HEARD_CLASSES)[number];
 
-/** Someone speaking of their own problem, or asking the brand for something. */
-const PERSONAL_CUES = [
+/** Asking the brand for something: a request by itself. */
+const REQUEST_CUES = [
   // Italian
-  'il mio', 'la mia', 'i miei', 'le mie', 'mio ordine', 'mia carta', 'non riesco', 'non mi', 'mi avete', 'mi hanno', 'aiuto', 'aiutatemi',
-  'aiutarmi', 'potete', 'potreste', 'come faccio', 'come posso', 'come si fa', 'quando arriva', 'quando arrivera', 'dove e il', 'dov e',
-  'ho ordinato', 'ho comprato', 'ho pagato', 'ho un problema', 'ho bisogno', 'mi serve', 'qualcuno mi', 'rispondetemi', 'vorrei',
-  'voglio il rimborso', 'voglio parlare', 'mi spiegate', 'sapete dirmi', 'mi dite', 'addebitato', 'addebitati', 'non ho ricevuto',
-  'ancora non', 'aspetto da', 'sto aspettando',
+  'aiuto', 'aiutatemi', 'aiutarmi', 'potete', 'potreste', 'come faccio', 'come posso', 'come si fa', 'quando arriva', 'quando arrivera',
+  'dove e il mio', 'dove e la mia', 'rispondetemi', 'vorrei', 'voglio il rimborso', 'voglio parlare', 'mi spiegate', 'sapete dirmi',
+  'mi dite', 'non riesco', 'non ho ricevuto', 'aspetto da', 'sto aspettando', 'ho un problema', 'mi avete addebitato', 'addebitato due volte',
   // English
-  'my order', 'my account', 'my package', 'my parcel', 'my card', 'my refund', 'my money', 'i can t', 'i cant', 'i cannot', 'help me',
-  'can you', 'could you', 'how do i', 'how can i', 'where is my', 'when will', 'i need', 'i ordered', 'i bought', 'i paid', 'i want my',
-  'i would like', 'please help', 'anyone help', 'i haven t received', 'i didn t receive', 'still waiting', 'charged me', 'i was charged',
+  'help me', 'can you', 'could you', 'how do i', 'how can i', 'where is my', 'when will my', 'please help', 'anyone help', 'i would like',
+  'i want my', 'i can t', 'i cant', 'i cannot', 'i haven t received', 'i didn t receive', 'still waiting', 'charged me', 'i was charged',
+  'i have a problem',
 ];
+
+/** Someone speaking of their own purchase or account: care when it comes with a problem or a question. */
+const PERSONAL_CUES = [
+  'il mio', 'la mia', 'i miei', 'le mie', 'mio ordine', 'ho ordinato', 'ho comprato', 'ho pagato', 'ho bisogno', 'mi serve', 'non mi',
+  'mi hanno', 'my order', 'my account', 'my package', 'my parcel', 'my card', 'my refund', 'my money', 'i ordered', 'i bought', 'i paid',
+  'i need',
+];
+
+/** Asking other people, not the brand ("anche a voi?"). */
+const PEER_CUES = ['anche a voi', 'anche voi', 'anche a te', 'qualcun altro', 'anyone else', 'you too', 'is it just me', 'solo a me'];
 
 /** Problems people report, beyond the sentiment lexicon (outages, errors, blocks). */
 const PROBLEM_CUES = [
@@ -49,7 +57,9 @@ function phraseRegex(phrases: readonly string[]): RegExp {
   return new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives})(?![\\p{L}\\p{N}])`, 'gu');
 }
 
+const REQUEST_RE = phraseRegex(REQUEST_CUES);
 const PERSONAL_RE = phraseRegex(PERSONAL_CUES);
+const PEER_RE = phraseRegex(PEER_CUES);
 const PROBLEM_RE = phraseRegex(PROBLEM_CUES);
 const SPAM_RE = phraseRegex(SPAM_CUES);
 const SECOND_PERSON_RE = /(?<![\p{L}])(?:voi|vostro|vostra|vostri|vostre|avete|siete|potete|you|your|you re)(?![\p{L}])/gu;
@@ -123,13 +133,15 @@ export function classifyHeard(text: string, understanding: Understanding, option
 
   const top = understanding.classification.ranked[0];
   const confident = top !== undefined && top.confidence >= options.answerThreshold;
+  const request = count(p, REQUEST_RE) > 0;
   const personal = count(p, PERSONAL_RE) > 0;
   const question = /\?/.test(text);
-  const secondPerson = count(p, SECOND_PERSON_RE) > 0;
+  const secondPerson = count(p, SECOND_PERSON_RE) > 0 && count(p, PEER_RE) === 0;
   const privateData = understanding.entities.some((e) => e.private);
+  const ownProblem = personal && (problems > 0 || question || sentiment < 0);
   const careIntent = confident && CARE_INTENTS.has(top.label) && (personal || question || secondPerson);
-  const faqQuestion = confident && top.label.startsWith('faq:') && (question || personal);
-  if (personal || privateData || careIntent || faqQuestion || (question && secondPerson)) return judged('care');
+  const faqQuestion = confident && top.label.startsWith('faq:') && question;
+  if (request || ownProblem || privateData || careIntent || faqQuestion || (question && secondPerson)) return judged('care');
 
   if (sentiment >= 0.25 && problems === 0) return judged('praise');
   return judged('noise');

@@ -12,7 +12,7 @@
  *   `min_volume` items, and enough of the items are negative (`min_negative_share`).
  * - A topic is the spiking word with the words most of its items share ("app bloccata"); words
  *   of an open spike's items join it instead of raising another alert. One alert when a spike
- *   starts; another (`update: true`) only when its volume grows by `growth`; the spike ends after
+ *   starts; another (`update: true`) only when its pace (items a minute) grows by `growth`; the spike ends after
  *   `cooldown_minutes` without spiking.
  * - Cold start: no alert before the stream has `cold_start_hours` (24) of history, nor when most of
  *   a window's items come from a source heard for less than that.
@@ -37,7 +37,7 @@ export interface DetectorSettings {
   minVolume: number;
   /** Share of negative items a spike must have (0: any spike alerts, also a campaign's). */
   minNegativeShare: number;
-  /** An open spike alerts again when its volume reaches this many times the last alerted one. */
+  /** An open spike alerts again when its pace (items a minute) reaches this many times the last alerted one. */
   growth: number;
   /** A spike ends after this long without spiking. */
   cooldownMinutes: number;
@@ -63,7 +63,7 @@ export const DEFAULT_DETECTOR: DetectorSettings = {
   windowMinutes: 20,
   ...SENSITIVITY_PRESETS.medium,
   minNegativeShare: 0.3,
-  growth: 1.5,
+  growth: 2,
   cooldownMinutes: 60,
   coldStartHours: 24,
   minExpected: 0.5,
@@ -111,6 +111,8 @@ export interface SpikeAlert {
 /** What observing an item gives: its topic and the alerts it raised. */
 export interface Observation {
   topic?: string;
+  /** The topic of the open spike the item belongs to, if any. */
+  spike?: string;
   alerts: SpikeAlert[];
 }
 
@@ -147,6 +149,7 @@ interface Spike {
   id: string;
   terms: Set<string>;
   label: string;
+  /** Items a minute when it last alerted (see `rate`). */
   peak: number;
   lastFire: number;
   windowStart: number;
@@ -352,6 +355,16 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     return { fire: true, baseline };
   }
 
+  /**
+   * Items a minute of a spike: the window's items over the time the newest 90% of them span (at
+   * least 3 minutes), so a window still filling up at a steady pace is not growth.
+   */
+  function rate(entries: WindowEntry[], now: number): number {
+    const times = entries.map((e) => e.at).sort((a, b) => a - b);
+    const from = times[Math.floor(times.length * 0.1)] ?? now;
+    return entries.length / Math.max(3, (now - from) / 60_000);
+  }
+
   function matured(entries: WindowEntry[], now: number): boolean {
     if (streamStart === undefined || now - streamStart < s.coldStartHours * HOUR) return false;
     const young = entries.filter((e) => now - (sourceSince.get(e.source) ?? now) < s.coldStartHours * HOUR).length;
@@ -432,8 +445,8 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
         if (spike) {
           const entries = spikeWindow(spike, now);
           spike.lastFire = now;
-          if (entries.length >= spike.peak * s.growth && matured(entries, now)) {
-            spike.peak = entries.length;
+          if (rate(entries, now) >= spike.peak * s.growth && matured(entries, now)) {
+            spike.peak = rate(entries, now);
             alerts.push(describe(spike, entries, now, baseline, true));
           }
           continue;
@@ -444,14 +457,15 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
         spikes.push(fresh);
         const entries = spikeWindow(fresh, now);
         if (matured(entries, now)) {
-          fresh.peak = entries.length;
+          fresh.peak = rate(entries, now);
           alerts.push(describe(fresh, entries, now, baseline, false));
         } else {
           // Not old enough to alert: remembered, so it does not alert halfway once history suffices.
           fresh.peak = Number.POSITIVE_INFINITY;
         }
       }
-      return { topic: topicFromTerms(terms, now), alerts };
+      const open = openSpike(now, terms.map((t) => t.key));
+      return { topic: topicFromTerms(terms, now), ...(open ? { spike: open.label } : {}), alerts };
     },
   };
 }

@@ -37,6 +37,8 @@ export interface HeardResult {
   sentiment: number;
   language: Language;
   topic?: string;
+  /** The topic of the open spike (a polemic, an outage) the item belongs to, if any. */
+  spike?: string;
   /** Left out by the listening file's `exclude`: recorded as noise, not counted. */
   excluded: boolean;
   understanding: Understanding;
@@ -71,7 +73,7 @@ export function createListener(options: { settings: ListeningSettings; understan
             negative: judged.negative,
             spam: cls === 'spam',
           });
-      return { class: cls, sentiment: judged.sentiment, language: understanding.language, ...(observed.topic ? { topic: observed.topic } : {}), excluded, understanding, alerts: observed.alerts };
+      return { class: cls, sentiment: judged.sentiment, language: understanding.language, ...(observed.topic ? { topic: observed.topic } : {}), ...('spike' in observed && observed.spike ? { spike: observed.spike } : {}), excluded, understanding, alerts: observed.alerts };
     },
   };
 }

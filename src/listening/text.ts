@@ -26,7 +26,8 @@ i me my mine we us our ours you your yours he him his she her hers it its they t
 to of in on at by for with from up down out over under again further once about into through during before after above below
 not no nor only own same so too very just now also still yet even ever never always all any both each few more most other some such
 get got getting go going gone make made really today yesterday tomorrow hi hello hey thanks thank please yes ok okay lol omg
-day days hour hours time week`.split(/\s+/).filter(Boolean),
+day days hour hours time week quanto quanta quanti quante quale quali qualcuno sa sapete anyone someone know knows
+visto fatto detto`.split(/\s+/).filter(Boolean),
 );
 
 const STEMMERS: Record<Language, { stem(word: string): string }> = {

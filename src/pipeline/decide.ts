@@ -56,6 +56,8 @@ export interface DecisionInput {
    * public reply to it (`publicRepliesNeedAddress`): nothing is said in public, a person answers.
    */
   unaddressed?: boolean;
+  /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
+  onSpike?: boolean;
 }
 
 /** True when `carries` holds one of the kinds asked for (any identifying data when nothing specific was asked). */
@@ -141,6 +143,9 @@ export function decide(input: DecisionInput): Decision {
         return { action: 'none' };
     }
   }
+
+  // 6. Not understood, about a spike listening found (a new outage the FAQ cannot know): a person, at once.
+  if (input.onSpike) return { action: 'escalate', reason: 'crisis' };
 
   // 6. Not understood: clarify once (offering only plausible FAQ answers), a second miss in a
   // row goes to a person.

@@ -217,6 +217,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
+    onSpike: msg.spikeTopic !== undefined,
     unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
   });
 
