@@ -2,6 +2,7 @@
  * The spike detector and the classification of heard items on synthetic streams (no classifier
  * training: the FAQ classifier's ranking is left empty, the rest of understanding is the real one).
  */
+import { jest } from '@jest/globals';
 import { analyseSentiment, detectEntities, detectLanguage } from '../../src/classifier/index.js';
 import type { Understanding } from '../../src/core/ports.js';
 import { classifyHeard, contentTerms, createRepeatMemory, createSpikeDetector, poissonTail, type DetectorSettings, type SpikeAlert } from '../../src/listening/index.js';
@@ -39,6 +40,8 @@ function play(lines: StreamLine[], settings: Partial<DetectorSettings> = {}) {
 }
 
 const MONDAY = '2026-03-02T00:00:00+01:00';
+
+jest.setTimeout(180_000);
 
 describe('the spike detector', () => {
   it('computes Poisson tails', () => {
