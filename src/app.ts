@@ -31,6 +31,9 @@ import { createPostgresEventBus } from './storage/postgres/index.js';
 import { CHANNELS } from './channels/catalog.js';
 import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
+import { createListeningService, type ListeningService } from './listening/service.js';
+import { ListeningFileError, listeningSettings, loadListeningFile, listeningFileSchema } from './listening/config.js';
+import { ConfigError } from './core/errors.js';
 
 /** One running Sportello instance. */
 export interface Sportello {
@@ -50,6 +53,8 @@ export interface Sportello {
   channels: ReadonlyMap<string, ChannelAdapter>;
   /** The custom actions FAQ entries may name (`handler`). */
   actions: ActionRunner;
+  /** Listening: posts channels hear beyond @mentions (classes, spikes, alerts; docs/listening.md). */
+  listening: ListeningService;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -93,6 +98,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
 
   // Custom actions first: a broken actions folder stops the start before anything is opened.
   const actions = await createActions({ dir: config.actions.dir, secrets: config.actions.secrets, extra: options.actions, logger });
+  // The listening file too (a problem is a configuration problem, file:line:column).
+  const listeningFile = readListeningFile(config.listeningFile);
 
   let store = options.store;
   let bus = options.bus;
@@ -206,6 +213,16 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     recorder,
     typingDelayMs: options.typingDelayMs,
   });
+  const listening = createListeningService({
+    settings: listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone }),
+    understander: () => knowledge.current().understander,
+    answerThreshold: config.nlu.answerThreshold,
+    receive: async (msg) => {
+      await pipeline.accept(msg);
+    },
+    bus: theBus,
+    logger,
+  });
   const desk = createOperatorDesk({
     store: theStore,
     bus: theBus,
@@ -297,6 +314,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     hours,
     channels,
     actions,
+    listening,
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
@@ -312,7 +330,10 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
         const started = process.hrtime.bigint();
         observeTurn(metrics, msg.channel, (await pipeline.accept(msg)).done, started);
       };
-      for (const adapter of channels.values()) await adapter.start?.({ receive, store: theStore });
+      const hear = async (msg: InboundMessage) => {
+        await listening.hear(msg);
+      };
+      for (const adapter of channels.values()) await adapter.start?.({ receive, hear, store: theStore });
       ready = true;
       const address = server.address();
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -347,4 +368,16 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
 /** A channel definition (defineChannel), as opposed to a ready adapter. */
 function isDefinition(channel: AnyChannelDefinition | ChannelAdapter): channel is AnyChannelDefinition {
   return 'create' in channel && 'env' in channel;
+}
+
+/** The listening file's settings (LISTENING_FILE), or the defaults; a broken file is a ConfigError. */
+function readListeningFile(path: string | undefined) {
+  if (!path) return listeningFileSchema.parse({});
+  try {
+    return loadListeningFile(path);
+  } catch (err) {
+    if (err instanceof ListeningFileError) throw new ConfigError(err.message.split('\n'));
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError([`LISTENING_FILE: ${path}: no such file`]);
+    throw err;
+  }
 }

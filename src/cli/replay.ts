@@ -29,7 +29,7 @@ export const REPLAY_USAGE = `usage: sportello replay FILE.jsonl [--json] [--conf
   Each line: {"at": ISO time with offset, "channel": ${listenedChannels().map((c) => `"${c}"`).join('|')}, "kind": "mention"|"post"|"comment"|"dm",
               "id": string, "author": {"id": string, "handle"?: string, "followers"?: number}, "text": string}, in time order.
   --json     one JSON object a line: item, alert, and a summary last
-  --config   the listening file (default listening.yaml when there is one): brand, exclusions, detector
+  --config   the listening file (default LISTENING_FILE, else listening.yaml when there is one): brand, exclusions, detector
   A malformed or out-of-order line stops the replay: FILE:LINE: reason, exit 2. See docs/listening.md.
 `;
 
@@ -90,12 +90,12 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'the recorded stream (FILE.jsonl) is missing' : 'one file at a time');
   const file = positionals[0]!;
   const json = values.json === true;
-  const { loadListeningFile, listeningSettings, createListener, ListeningFileError } = await import('../listening/index.js');
+  const { loadListeningFile, listeningSettings, listeningFileSchema, createListener, ListeningFileError } = await import('../listening/index.js');
 
-  const configPath = typeof values.config === 'string' ? values.config : existsSync('listening.yaml') ? 'listening.yaml' : undefined;
+  const configPath = typeof values.config === 'string' ? values.config : (config.listeningFile ?? (existsSync('listening.yaml') ? 'listening.yaml' : undefined));
   let settings;
   try {
-    const parsed = configPath ? loadListeningFile(configPath) : { keywords: [], handles: [], hashtags: [], misspellings: [], exclude: [], detector: { sensitivity: 'medium' as const } };
+    const parsed = configPath ? loadListeningFile(configPath) : listeningFileSchema.parse({});
     settings = listeningSettings(parsed, { brandName: config.brandName, timezone: config.handoff.timezone });
   } catch (err) {
     if (err instanceof ListeningFileError) {

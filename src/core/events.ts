@@ -23,7 +23,25 @@ export type DomainEvent =
   | { type: 'operator.composing'; conversationId: string; operatorId: string; at: string }
   // A channel's platform stopped answering (its circuit opened: its replies wait), or answers again.
   | { type: 'channel.degraded'; channel: string; reason: string; retryAt: string; at: string }
-  | { type: 'channel.recovered'; channel: string; at: string };
+  | { type: 'channel.recovered'; channel: string; at: string }
+  /**
+   * Listening found a spike on a topic (docs/listening.md): raised when it starts, again only when
+   * it grows (`update`). Samples are public posts with private data masked; authors by reach.
+   */
+  | {
+      type: 'crisis.alert';
+      spikeId: string;
+      topic: string;
+      windowMinutes: number;
+      windowStart: string;
+      volume: number;
+      baseline: number;
+      negativeShare: number;
+      update: boolean;
+      samples: string[];
+      topAuthors: Array<{ id: string; handle?: string; followers: number }>;
+      at: string;
+    };
 
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];

@@ -161,6 +161,12 @@ export interface ChannelAdapter {
 export interface ChannelContext {
   /** Accepts a message into the pipeline (idempotent by channel + id). */
   receive(msg: InboundMessage): Promise<void>;
+  /**
+   * Hands over a post heard by listening (a keyword search, a Page feed) rather than addressed to
+   * the brand: listening classes it, counts it for spikes, and passes care requests on to the
+   * pipeline. Absent (a bare context): the channel passes heard posts to `receive`.
+   */
+  hear?(msg: InboundMessage): Promise<void>;
   store: Store;
 }
 

@@ -1,0 +1,84 @@
+/**
+ * @module listening/service
+ * Listening inside a running Sportello: channels hand it the posts they hear (`ChannelContext.hear`);
+ * it classes each, passes care requests on to the pipeline (marked `heard`, and with the topic of
+ * an open spike when they belong to one), and publishes spike alerts on the bus (`crisis.alert`:
+ * the console's live feed and whatever listens).
+ */
+import type { EventBus } from '../core/events.js';
+import type { Understander } from '../core/ports.js';
+import type { InboundMessage } from '../core/types.js';
+import type { Logger } from '../util/logger.js';
+import type { ListeningSettings } from './config.js';
+import type { SpikeAlert } from './detector.js';
+import { createListener, type HeardKind, type HeardResult } from './index.js';
+
+/** Options of the service. */
+export interface ListeningServiceDeps {
+  settings: ListeningSettings;
+  understander: () => Understander;
+  answerThreshold: number;
+  /** The pipeline's entry for care requests (accepts, processes in the background). */
+  receive(msg: InboundMessage): Promise<void>;
+  bus: EventBus;
+  logger: Logger;
+}
+
+/** Listening in a running instance. */
+export interface ListeningService {
+  /** Hears one post (in the order posts were heard). */
+  hear(msg: InboundMessage): Promise<HeardResult>;
+}
+
+/** How a message reached the brand, for listening. */
+function kindOf(msg: InboundMessage): HeardKind {
+  if (msg.visibility === 'private') return 'dm';
+  return msg.heard ? 'post' : 'mention';
+}
+
+/** The bus event of an alert. */
+export function alertEvent(alert: SpikeAlert) {
+  return {
+    type: 'crisis.alert' as const,
+    spikeId: alert.spikeId,
+    topic: alert.topic,
+    windowMinutes: alert.windowMinutes,
+    windowStart: alert.windowStart,
+    volume: alert.volume,
+    baseline: alert.baseline,
+    negativeShare: alert.negativeShare,
+    update: alert.update,
+    samples: alert.samples,
+    topAuthors: alert.topAuthors,
+    at: alert.at,
+  };
+}
+
+/** Creates the service. Posts are heard one at a time, in order (the detector's clock is theirs). */
+export function createListeningService(deps: ListeningServiceDeps): ListeningService {
+  const listener = createListener({ settings: deps.settings, understander: deps.understander, answerThreshold: deps.answerThreshold });
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    hear(msg) {
+      const run = async (): Promise<HeardResult> => {
+        const heard = await listener.hear({
+          id: msg.id,
+          at: msg.sentAt,
+          channel: msg.channel,
+          kind: kindOf(msg),
+          author: { id: msg.customer.platformId, ...(msg.customer.handle ? { handle: msg.customer.handle } : {}), ...(msg.customer.followers !== undefined ? { followers: msg.customer.followers } : {}) },
+          text: msg.text,
+        });
+        for (const alert of heard.alerts) {
+          deps.logger.warn({ topic: alert.topic, volume: alert.volume, baseline: alert.baseline, update: alert.update }, 'listening: spike alert');
+          await deps.bus.publish(alertEvent(alert));
+        }
+        if (heard.class === 'care') await deps.receive({ ...msg, ...(heard.spike ? { spikeTopic: heard.spike } : {}) });
+        return heard;
+      };
+      const result = chain.then(run, run);
+      chain = result.catch(() => undefined);
+      return result;
+    },
+  };
+}
