@@ -271,6 +271,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     isReady: () => ready,
     trustProxy: config.trustProxy,
     sending: () => sender.health(),
+    hear: async (msg) => {
+      await listening.hear(msg);
+    },
   });
   const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
 

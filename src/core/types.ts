@@ -72,6 +72,12 @@ export interface InboundMessage {
    */
   heard?: boolean;
   /**
+   * Found by listening (a keyword search, a Page's feed, a tag of the Page) rather than sent to the
+   * brand's inbox: it goes through listening first (docs/listening.md), which passes care requests on
+   * to the pipeline and only counts the rest.
+   */
+  listening?: boolean;
+  /**
    * Listening found it on the topic of an open spike (a polemic, an outage): the topic's label.
    * The bot answers what it knows and sends the rest to a person at once (priority of a crisis).
    */

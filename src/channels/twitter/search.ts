@@ -150,7 +150,7 @@ export function createSearcher(deps: SearcherDeps): Searcher {
       if (since && compareIds(post.id, since) <= 0) continue;
       const msg = postToInbound(post as V2Post, users, brandUserId, clock.now());
       if (!msg) continue;
-      const heard: InboundMessage = addressedToBrand(post, brandUserId, deps.brandHandle, includes) ? msg : { ...msg, heard: true };
+      const heard: InboundMessage = addressedToBrand(post, brandUserId, deps.brandHandle, includes) ? { ...msg, listening: true } : { ...msg, listening: true, heard: true };
       await (ctx.hear ? ctx.hear(heard) : ctx.receive(heard));
       result.heard += 1;
     }
