@@ -12,6 +12,7 @@ import type {
   CustomerProfile,
   EventDelivery,
   FaqSuggestion,
+  HeardRecord,
   InboundMessage,
   Language,
   Operator,
@@ -533,7 +534,18 @@ export interface KeyValues {
   increment(ns: string, key: string, options?: { ttlMs?: number }): Promise<number>;
 }
 
-/** Persistence: the seven ports above, opened and closed together. */
+/** Posts heard by listening (docs/listening.md), for trends, the console and reports. */
+export interface HeardItems {
+  /** Records heard posts; a post already recorded (same id) keeps its first record. */
+  add(items: readonly HeardRecord[]): Promise<void>;
+  /**
+   * Heard posts newest first (by `at`, then the order recorded), at most `limit`: those with
+   * `from <= at < to` when given, of one class or topic when given.
+   */
+  list(filter: { limit: number; from?: string; to?: string; class?: HeardRecord['class']; topic?: string }): Promise<HeardRecord[]>;
+}
+
+/** Persistence: the eight ports above, opened and closed together. */
 export interface Store {
   init(): Promise<void>;
   close(): Promise<void>;
@@ -544,4 +556,5 @@ export interface Store {
   readonly directory: Directory;
   readonly suggestions: Suggestions;
   readonly values: KeyValues;
+  readonly heard: HeardItems;
 }

@@ -329,3 +329,26 @@ export interface FaqSuggestion {
   reviewedBy?: string;
   reviewedAt?: string;
 }
+
+/**
+ * A post heard by listening (docs/listening.md): kept for trends and reports. The text is stored
+ * with private data masked; the author's id, handle and followers are kept (personal data).
+ */
+export interface HeardRecord {
+  /** `channel:platform id`. */
+  id: string;
+  channel: ChannelName;
+  platformId: string;
+  /** ISO time (UTC, `Date.toISOString`) the post was written. */
+  at: string;
+  kind: 'mention' | 'post' | 'comment' | 'dm';
+  author: { id: string; handle?: string; followers?: number };
+  text: string;
+  language: Language;
+  /** −1 … 1. */
+  sentiment: number;
+  class: 'care' | 'praise' | 'noise' | 'spam';
+  topic?: string;
+  /** The topic of the open spike it belonged to. */
+  spike?: string;
+}

@@ -14,6 +14,7 @@ import type {
   Customer,
   EventDelivery,
   FaqSuggestion,
+  HeardRecord,
   InboundMessage,
   Operator,
   OutboxItem,
@@ -206,6 +207,22 @@ export const faqSuggestionSchema = z.looseObject({
   reviewedAt: z.string().optional(),
 });
 
+/** A post heard by listening. */
+export const heardRecordSchema = z.object({
+  id: z.string().min(1),
+  channel: z.string().min(1),
+  platformId: z.string().min(1),
+  at: iso,
+  kind: z.enum(['mention', 'post', 'comment', 'dm']),
+  author: z.object({ id: z.string(), handle: z.string().optional(), followers: z.number().optional() }),
+  text: z.string(),
+  language: z.enum(['it', 'en']),
+  sentiment: z.number(),
+  class: z.enum(['care', 'praise', 'noise', 'spam']),
+  topic: z.string().optional(),
+  spike: z.string().optional(),
+});
+
 /** One inbound message id the store has seen; `message` is kept only until it is processed. */
 export const inboundRecordSchema = z.object({
   channel: z.string().min(1),
@@ -229,6 +246,7 @@ export const storeSnapshotSchema = z.object({
   inbound: z.array(inboundRecordSchema),
   operators: z.array(operatorSchema),
   suggestions: z.array(faqSuggestionSchema),
+  heard: z.array(heardRecordSchema).optional(),
   values: z.record(z.string(), z.string()),
   valueExpiresAt: z.record(z.string(), iso).optional(),
   journalSeq: z.number().int().nonnegative().optional(),
@@ -261,6 +279,8 @@ export interface StoreSnapshot {
   inbound: InboundRecord[];
   operators: Operator[];
   suggestions: FaqSuggestion[];
+  /** Posts heard by listening; absent in documents written before they existed. */
+  heard?: HeardRecord[];
   /** Named values (`namespace:key` → value; see KeyValues). */
   values: Record<string, string>;
   /** When values set with a time to live expire (name → ISO time); absent: never. */
@@ -284,6 +304,7 @@ export type SnapshotTypesMatch = [
   Assignable<z.infer<typeof eventDeliverySchema>, EventDelivery>,
   Assignable<z.infer<typeof operatorSchema>, Operator>,
   Assignable<z.infer<typeof faqSuggestionSchema>, FaqSuggestion>,
+  Assignable<z.infer<typeof heardRecordSchema>, HeardRecord>,
   Assignable<z.infer<typeof inboundMessageSchema>, InboundMessage>,
   Assignable<z.infer<typeof inboundRecordSchema>, InboundRecord>,
   Assignable<z.infer<typeof storeSnapshotSchema>, StoreSnapshot>,

@@ -450,7 +450,7 @@ describe('the PostgreSQL store on its own', () => {
     }
     const store = await open(schema);
     // init() applied the later migrations on top of the squashed version 1.
-    expect(await store.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
+    expect(await store.migrate()).toEqual({ applied: [], current: Math.max(...MIGRATIONS.map((m) => m.version)) });
     expect((await store.inbox.pending(10)).map((m) => m.id)).toEqual(['old']);
     expect(await store.values.get('twitter', 'cursor')).toBe('7');
     await store.values.set('twitter', 'short', 'x', { ttlMs: 60_000 });
@@ -523,7 +523,7 @@ describe('several PostgreSQL store instances on one database', () => {
   });
 
   it('applies the migrations once when two instances start at the same time', async () => {
-    expect(await a.migrate()).toEqual({ applied: [], current: MIGRATIONS.length });
+    expect(await a.migrate()).toEqual({ applied: [], current: Math.max(...MIGRATIONS.map((m) => m.version)) });
   });
 
   it('accepts a message delivered to both instances at once exactly once', async () => {

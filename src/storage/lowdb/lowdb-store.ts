@@ -21,6 +21,7 @@ import { acquireFileLock, type FileLock } from './file-lock.js';
 import { openLowdbFile } from './persistence.js';
 import { clone, inboundKey, time } from './records.js';
 import { lowdbSuggestions } from './suggestions.js';
+import { lowdbHeard } from './heard.js';
 import { lowdbValues } from './values.js';
 
 /** Options of the embedded store. */
@@ -94,6 +95,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     directory: lowdbDirectory(parts),
     suggestions: lowdbSuggestions(parts),
     values: lowdbValues(parts),
+    heard: lowdbHeard(parts),
 
     async init() {
       if (state === 'open') return;
@@ -167,6 +169,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       for (const o of data.operators) mem.putOperator(o);
       for (const s of data.suggestions) mem.suggestions.set(s.id, s);
+      for (const h of data.heard ?? []) if (!mem.heard.has(h.id)) mem.heard.set(h.id, h);
       const expiry = data.valueExpiresAt ?? {};
       for (const [name, value] of Object.entries(data.values)) {
         mem.values.set(name, expiry[name] !== undefined ? { name, value, expiresAt: time(expiry[name]) } : { name, value });

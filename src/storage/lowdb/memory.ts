@@ -8,7 +8,7 @@ import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { TurnConflictError } from '../../core/errors.js';
 import type { ConversationState } from '../../core/state.js';
 import type { Revisions } from '../../core/ports.js';
-import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
 
@@ -86,6 +86,8 @@ export class Memory {
   readonly operators = new Map<string, Operator>();
   readonly operatorByName = new Map<string, string>();
   readonly suggestions = new Map<string, FaqSuggestion>();
+  /** Posts heard by listening, in the order recorded. */
+  readonly heard = new Map<string, HeardRecord>();
   readonly values = new Map<string, ValueRecord>();
   /** Revision of each conversation and case, bumped by every write (memory only: one process owns the file). */
   readonly conversationRevs = new Map<string, number>();
@@ -123,6 +125,9 @@ export class Memory {
       case 'suggestion':
         this.suggestions.set(put[1].id, put[1]);
         return;
+      case 'heard':
+        if (!this.heard.has(put[1].id)) this.heard.set(put[1].id, put[1]);
+        return;
       case 'value':
         this.values.set(put[1].name, put[1]);
         return;
@@ -148,6 +153,7 @@ export class Memory {
     for (const r of snapshot.inbound) this.putInbound(r);
     for (const o of snapshot.operators) this.putOperator(o);
     for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
+    for (const h of snapshot.heard ?? []) if (!this.heard.has(h.id)) this.heard.set(h.id, h);
     const expiry = snapshot.valueExpiresAt ?? {};
     for (const [name, value] of Object.entries(snapshot.values)) {
       const expiresAt = expiry[name] !== undefined ? time(expiry[name]) : undefined;
@@ -177,6 +183,7 @@ export class Memory {
       inbound: [...this.inbound.values()],
       operators: [...this.operators.values()],
       suggestions: [...this.suggestions.values()],
+      heard: [...this.heard.values()],
       values,
       ...(Object.keys(valueExpiresAt).length ? { valueExpiresAt } : {}),
       journalSeq,

@@ -28,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'outbound event deliveries', sql: sqlFile('deliveries.sql') },
   { version: 3, name: 'outbox claims per channel', sql: sqlFile('outbox-by-channel.sql') },
   { version: 4, name: 'report indexes', sql: sqlFile('report-indexes.sql') },
+  { version: 8, name: 'posts heard by listening', sql: sqlFile('heard.sql') },
 ];
 
 /** The turn functions, re-created at every migrate. */

@@ -17,6 +17,7 @@ import { postgresOutbox } from './outbox.js';
 import { postgresDeliveries } from './deliveries.js';
 import { exportAll, importAll } from './snapshot-io.js';
 import { postgresSuggestions } from './suggestions.js';
+import { postgresHeard } from './heard.js';
 import { postgresValues } from './values.js';
 
 /** Options of the shared store. */
@@ -100,6 +101,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     directory: postgresDirectory(conn),
     suggestions: postgresSuggestions(conn),
     values: postgresValues(conn, batch),
+    heard: postgresHeard(conn),
 
     async init() {
       if (conn.state === 'open') return;
