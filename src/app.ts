@@ -221,7 +221,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await pipeline.accept(msg);
     },
     bus: theBus,
+    heard: theStore.heard,
     logger,
+    orderNumberPattern: config.nlu.orderNumberPattern,
   });
   const desk = createOperatorDesk({
     store: theStore,

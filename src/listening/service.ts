@@ -1,12 +1,14 @@
 /**
  * @module listening/service
  * Listening inside a running Sportello: channels hand it the posts they hear (`ChannelContext.hear`);
- * it classes each, passes care requests on to the pipeline (marked `heard`, and with the topic of
- * an open spike when they belong to one), and publishes spike alerts on the bus (`crisis.alert`:
- * the console's live feed and whatever listens).
+ * it classes each, records it in the store (`heard`: time, author and reach, language, sentiment,
+ * class, topic; the text with private data masked), passes care requests on to the pipeline (with
+ * the topic of an open spike when they belong to one), and publishes spike alerts on the bus
+ * (`crisis.alert`: the console's live feed and whatever listens).
  */
 import type { EventBus } from '../core/events.js';
-import type { Understander } from '../core/ports.js';
+import { maskPrivateData } from '../classifier/mask.js';
+import type { HeardItems, Understander } from '../core/ports.js';
 import type { InboundMessage } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
 import type { ListeningSettings } from './config.js';
@@ -21,7 +23,11 @@ export interface ListeningServiceDeps {
   /** The pipeline's entry for care requests (accepts, processes in the background). */
   receive(msg: InboundMessage): Promise<void>;
   bus: EventBus;
+  /** Where heard posts are kept (the store's `heard` port). */
+  heard: HeardItems;
   logger: Logger;
+  /** The brand's order-number pattern, for masking (config ORDER_NUMBER_PATTERN). */
+  orderNumberPattern?: string;
 }
 
 /** Listening in a running instance. */
@@ -69,6 +75,22 @@ export function createListeningService(deps: ListeningServiceDeps): ListeningSer
           author: { id: msg.customer.platformId, ...(msg.customer.handle ? { handle: msg.customer.handle } : {}), ...(msg.customer.followers !== undefined ? { followers: msg.customer.followers } : {}) },
           text: msg.text,
         });
+        await deps.heard.add([
+          {
+            id: `${msg.channel}:${msg.id}`,
+            channel: msg.channel,
+            platformId: msg.id,
+            at: new Date(msg.sentAt).toISOString(),
+            kind: kindOf(msg),
+            author: { id: msg.customer.platformId, ...(msg.customer.handle ? { handle: msg.customer.handle } : {}), ...(msg.customer.followers !== undefined ? { followers: msg.customer.followers } : {}) },
+            text: maskPrivateData(msg.text, deps.orderNumberPattern ? { orderNumberPattern: deps.orderNumberPattern } : {}).slice(0, 2000),
+            language: heard.language,
+            sentiment: heard.sentiment,
+            class: heard.class,
+            ...(heard.topic ? { topic: heard.topic } : {}),
+            ...(heard.spike ? { spike: heard.spike } : {}),
+          },
+        ]);
         for (const alert of heard.alerts) {
           deps.logger.warn({ topic: alert.topic, volume: alert.volume, baseline: alert.baseline, update: alert.update }, 'listening: spike alert');
           await deps.bus.publish(alertEvent(alert));

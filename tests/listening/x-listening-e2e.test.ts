@@ -99,6 +99,11 @@ describe('listening on X in a running instance', () => {
     // The bot never even tried a public reply X would refuse.
     expect(x.calls.filter((c) => c.route === ROUTES.postTweet).map((c) => (c.body as { reply?: { in_reply_to_tweet_id?: string } }).reply?.in_reply_to_tweet_id)).not.toContain(heard.id);
     expect(opinion.id).not.toBe(heard.id);
+    // Every heard post is kept, with its class, sentiment, topic, author and reach.
+    const kept = await app.store.heard.list({ limit: 10 });
+    expect(kept.map((h) => [h.platformId, h.class])).toEqual(expect.arrayContaining([[heard.id, 'care'], [opinion.id, 'noise'], [mention.id, 'care']]));
+    expect(kept.find((h) => h.platformId === heard.id)).toMatchObject({ channel: 'twitter', kind: 'post', author: { id: '5100', handle: 'sara_t', followers: 800 }, language: 'it' });
+    expect(kept.find((h) => h.platformId === mention.id)).toMatchObject({ kind: 'mention' });
   });
 
   it('raises one crisis.alert on the bus for a burst of negative posts on one topic', async () => {
