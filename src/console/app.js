@@ -2,6 +2,7 @@
 // Every text from customers is put in the page with textContent, never as HTML.
 import { duration, lang, t, when } from './i18n.js';
 import './reports.js';
+import { watchCrises } from './listening.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -284,6 +285,7 @@ function connectEvents() {
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(JSON.parse(e.data).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
+  watchCrises(source);
   source.addEventListener('channel.degraded', (e) => {
     channelsDown.add(JSON.parse(e.data).channel);
     showChannelsDown();

@@ -1,0 +1,91 @@
+/**
+ * The console's crisis banner in a real browser: posts heard by listening spike on one topic, the
+ * alert reaches the console live (banner with the topic, volume, samples and top authors), and an
+ * update of the same spike replaces it. Screenshot in test-output/screenshots/.
+ */
+import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { describeInBrowser, launchChromium } from '../helpers/browser.js';
+import { ROOT } from '../helpers/app.js';
+import { closeSharedKnowledge, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
+
+const SHOTS = join(ROOT, 'test-output', 'screenshots');
+
+jest.setTimeout(120_000);
+
+describeInBrowser()('the crisis banner in the console', () => {
+  let t: ApiApp;
+  let browser: Browser;
+  const dir = mkdtempSync(join(tmpdir(), 'sportello-crisis-'));
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // No cold start: the stream here is minutes long (the detector's own tests cover the rule).
+    writeFileSync(join(dir, 'listening.yaml'), 'brand: [Bottega Rossi]\ndetector:\n  cold_start_hours: 0\n');
+    t = await startApiApp({ LISTENING_FILE: join(dir, 'listening.yaml') });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await closeSharedKnowledge();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function operatorPage(locale: string): Promise<Page> {
+    const context = await browser.newContext({ locale, timezoneId: 'Europe/Rome', viewport: { width: 1360, height: 860 } });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${t.base}/console`);
+    await page.getByLabel(locale.startsWith('it') ? 'Nome' : 'Name').fill('Marta');
+    await page.getByLabel('Password').fill(PASSWORDS.marta);
+    await page.locator('#login-submit').click();
+    await page.locator('#desk-view').waitFor({ state: 'visible' });
+    return page;
+  }
+
+  /** `n` negative posts about the app heard in the next minutes, `gapMs` apart. */
+  async function hear(n: number, from: number, gapMs: number): Promise<void> {
+    for (let i = from; i < from + n; i++) {
+      t.clock.advance(gapMs);
+      await t.app.listening.hear({
+        channel: 'chat',
+        id: `heard-${i}`,
+        visibility: 'public',
+        customer: { platformId: `fan${i}`, handle: `fan${i}`, followers: 100 * i },
+        text: `La app di Bottega Rossi è bloccata di nuovo, vergogna (${i})`,
+        sentAt: t.clock.now().toISOString(),
+        listening: true,
+        heard: true,
+      });
+    }
+  }
+
+  it('shows the alert live, in Italian, and replaces it when the spike grows', async () => {
+    const page = await operatorPage('it-IT');
+    const banner = page.locator('#crisis-banner');
+    expect(await banner.count()).toBe(0);
+
+    await hear(10, 0, 60_000);
+    await banner.waitFor({ state: 'visible', timeout: 15_000 });
+    const text = (await banner.textContent()) ?? '';
+    // The topic: the spiking words most of the posts share ("app bloccata", and "nuovo" here: every post has it).
+    expect(text).toMatch(/^Picco su «app bloccata[^»]*»: 8 post in 20 minuti \(di solito 0\.?\d*\), 100% negativi/);
+    expect(text).toContain('La app di Bottega Rossi è bloccata di nuovo');
+    expect(text).toContain('Autori più seguiti: @fan7 (700 follower)');
+    await page.screenshot({ path: join(SHOTS, 'console-crisis-banner.png') });
+
+    // Many more posts a minute: the same spike grows, the banner says so.
+    await hear(60, 10, 5_000);
+    await banner.filter({ hasText: 'cresce' }).waitFor({ timeout: 15_000 });
+    expect(await page.locator('#crisis-banner').count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Chiudi' }).click();
+    await banner.waitFor({ state: 'hidden' });
+  });
+});
