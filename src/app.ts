@@ -32,6 +32,7 @@ import { CHANNELS } from './channels/catalog.js';
 import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { createListeningService, type ListeningService } from './listening/service.js';
+import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
 import { ListeningFileError, listeningSettings, loadListeningFile, listeningFileSchema } from './listening/config.js';
 import { ConfigError } from './core/errors.js';
 
@@ -55,6 +56,8 @@ export interface Sportello {
   actions: ActionRunner;
   /** Listening: posts channels hear beyond @mentions (classes, spikes, alerts; docs/listening.md). */
   listening: ListeningService;
+  /** Crisis mode: the crisis an operator opened on a topic, and its holding statements. */
+  crisis: CrisisDesk;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -183,7 +186,12 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sendDeadlineMs: 2 * config.outbound.timeoutMs + 1000,
     metrics: metrics.sends,
   });
+  const listeningSettingsNow = listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone });
+  // Crisis mode: the open crisis (shared through the store) and its holding statements.
+  const crisis = createCrisisDesk({ values: theStore.values, bus: theBus, clock, logger, settings: listeningSettingsNow });
+  await crisis.refresh();
   const pipeline = createPipeline({
+    crisis: (text, language, channel) => crisis.match(text, language, channel),
     store: theStore,
     bus: theBus,
     clock,
@@ -214,7 +222,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     typingDelayMs: options.typingDelayMs,
   });
   const listening = createListeningService({
-    settings: listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone }),
+    settings: listeningSettingsNow,
     understander: () => knowledge.current().understander,
     answerThreshold: config.nlu.answerThreshold,
     receive: async (msg) => {
@@ -277,7 +285,12 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await listening.hear(msg);
     },
   });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, crisis });
+  // Another instance opened or closed a crisis: read it again.
+  const unsubscribeCrisis = theBus.subscribe((event, { local }) => {
+    if (local || (event.type !== 'crisis.opened' && event.type !== 'crisis.closed')) return;
+    crisis.refresh().catch((err: unknown) => logger.warn({ err }, 'could not read the open crisis'));
+  });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);
@@ -320,6 +333,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     channels,
     actions,
     listening,
+    crisis,
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
@@ -361,6 +375,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await sender.stop();
       await webhooks.stop();
       unsubscribe();
+      unsubscribeCrisis();
       unsubscribeComposing();
       if (!options.knowledge) await knowledge.close();
       await understandingPool?.close();

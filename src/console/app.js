@@ -285,7 +285,7 @@ function connectEvents() {
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(JSON.parse(e.data).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
-  watchCrises(source);
+  watchCrises(source, api);
   source.addEventListener('channel.degraded', (e) => {
     channelsDown.add(JSON.parse(e.data).channel);
     showChannelsDown();

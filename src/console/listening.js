@@ -1,7 +1,9 @@
 // The console's crisis banner: listening's spike alerts (`crisis.alert` events on the operator
 // event stream, docs/listening.md) shown live at the top of the console, with a short sound. An
-// update of the same spike (it grew) replaces the banner; the operator may dismiss it. Italian and
-// English like the rest of the console. Self-contained: app.js only hands it the event stream.
+// update of the same spike (it grew) replaces the banner; the operator may dismiss it, or open a
+// crisis on its topic (crisis mode: messages about it get the approved holding statement and are
+// queued first), shown by a bar with a button to close it. Italian and English like the rest of
+// the console. Self-contained: app.js hands it the event stream and its API function.
 import { lang } from './i18n.js';
 
 const TEXT = {
@@ -11,6 +13,10 @@ const TEXT = {
     authors: 'Autori più seguiti: {authors}',
     followers: '{n} follower',
     dismiss: 'Chiudi',
+    openCrisis: 'Apri una crisi su «{topic}»',
+    crisisOpen: 'Crisi aperta su «{topic}»: i messaggi su questo tema ricevono la dichiarazione approvata e vanno in coda per primi.',
+    closeCrisis: 'Chiudi la crisi',
+    failed: 'Non riuscito: {error}',
   },
   en: {
     spike: 'Spike on “{topic}”: {volume} posts in {window} minutes (usually {baseline}), {share}% negative',
@@ -18,6 +24,10 @@ const TEXT = {
     authors: 'Most followed authors: {authors}',
     followers: '{n} followers',
     dismiss: 'Dismiss',
+    openCrisis: 'Open a crisis on “{topic}”',
+    crisisOpen: 'Crisis open on “{topic}”: messages on this topic get the approved holding statement and are queued first.',
+    closeCrisis: 'Close the crisis',
+    failed: 'Failed: {error}',
   },
 };
 
@@ -62,6 +72,55 @@ function beep() {
   }
 }
 
+let callApi = async () => undefined;
+
+function button(label, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'ghost';
+  b.textContent = label;
+  b.addEventListener('click', () => {
+    b.disabled = true;
+    Promise.resolve(onClick())
+      .catch((err) => {
+        b.title = say('failed', { error: err?.data?.error ?? err?.message ?? String(err) });
+      })
+      .finally(() => {
+        b.disabled = false;
+      });
+  });
+  return b;
+}
+
+/** The bar saying a crisis is open (made once, before the alert banner). */
+function crisisBar() {
+  let el = document.getElementById('crisis-mode');
+  if (el) return el;
+  el = document.createElement('div');
+  el.id = 'crisis-mode';
+  el.className = 'banner crisis-mode';
+  el.setAttribute('role', 'status');
+  el.hidden = true;
+  bannerElement().before(el);
+  return el;
+}
+
+/** Shows the open crisis (or hides the bar when there is none). */
+export function showCrisis(crisis) {
+  const el = crisisBar();
+  el.textContent = '';
+  if (!crisis) {
+    el.hidden = true;
+    delete el.dataset.topic;
+    return;
+  }
+  el.dataset.topic = crisis.topic;
+  const text = document.createElement('strong');
+  text.textContent = say('crisisOpen', { topic: crisis.topic });
+  el.append(text, button(say('closeCrisis'), () => callApi('POST', '/crisis/close')));
+  el.hidden = false;
+}
+
 /** Shows one alert (a `crisis.alert` event's data). */
 export function showCrisisAlert(alert) {
   const el = bannerElement();
@@ -93,19 +152,30 @@ export function showCrisisAlert(alert) {
     });
     el.append(who);
   }
-  const close = document.createElement('button');
-  close.type = 'button';
-  close.className = 'ghost';
-  close.textContent = say('dismiss');
-  close.addEventListener('click', () => {
-    el.hidden = true;
-  });
-  el.append(close);
+  const actions = document.createElement('div');
+  actions.className = 'crisis-actions';
+  actions.append(
+    button(say('openCrisis', { topic: alert.topic }), async () => {
+      await callApi('POST', '/crisis', { topic: alert.topic });
+      el.hidden = true;
+    }),
+    button(say('dismiss'), () => {
+      el.hidden = true;
+    }),
+  );
+  el.append(actions);
   el.hidden = false;
   beep();
 }
 
-/** Listens for spike alerts on the console's event stream. */
-export function watchCrises(source) {
+/** Listens for spike alerts and crisis mode on the console's event stream; `api(method, path, body)` calls the operator API. */
+export function watchCrises(source, api) {
+  callApi = api;
   source.addEventListener('crisis.alert', (e) => showCrisisAlert(JSON.parse(e.data)));
+  source.addEventListener('crisis.opened', (e) => showCrisis(JSON.parse(e.data)));
+  source.addEventListener('crisis.closed', () => showCrisis(undefined));
+  // The crisis open now (the stream only tells what changes from here on).
+  source.addEventListener('ready', () => {
+    api('GET', '/crisis').then((r) => showCrisis(r?.crisis ?? undefined), () => undefined);
+  });
 }

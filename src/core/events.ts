@@ -41,7 +41,10 @@ export type DomainEvent =
       samples: string[];
       topAuthors: Array<{ id: string; handle?: string; followers: number }>;
       at: string;
-    };
+    }
+  /** An operator opened or closed crisis mode on a topic (docs/listening.md). */
+  | { type: 'crisis.opened'; crisisId: string; topic: string; operatorId: string; at: string }
+  | { type: 'crisis.closed'; crisisId: string; topic: string; operatorId: string; at: string };
 
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];

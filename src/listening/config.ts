@@ -13,9 +13,40 @@ import { DEFAULT_DETECTOR, SENSITIVITIES, SENSITIVITY_PRESETS, type DetectorSett
 
 const words = z.array(z.string().trim().min(1)).default([]);
 
+/** An approved holding statement: what the bot says during a crisis, per language and (optionally) channel. */
+const holdingStatementSchema = z
+  .object({
+    language: z.enum(['it', 'en']),
+    /** A channel's name; absent: every channel of that language without a statement of its own. */
+    channel: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a channel name').optional(),
+    text: z.string().trim().min(1).max(1000),
+  })
+  .strict();
+
 /** The file's schema (snake_case keys, as the other YAML formats). */
 export const listeningFileSchema = z
   .object({
+    /**
+     * Holding statements, reviewed like the FAQ: with any, each language needs one for every
+     * channel (no `channel`), and a language and channel appear once.
+     */
+    holding_statements: z
+      .array(holdingStatementSchema)
+      .default([])
+      .superRefine((list, ctx) => {
+        if (list.length === 0) return;
+        for (const language of ['it', 'en'] as const) {
+          if (!list.some((s) => s.language === language && s.channel === undefined)) {
+            ctx.addIssue({ code: 'custom', message: `no statement in "${language}" for every channel (one without \`channel\`)` });
+          }
+        }
+        const seen = new Set<string>();
+        list.forEach((s, i) => {
+          const key = `${s.language}/${s.channel ?? '*'}`;
+          if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `a second statement in "${s.language}"${s.channel ? ` for ${s.channel}` : ''}` });
+          seen.add(key);
+        });
+      }),
     /** The brand's names: searched for, and never a topic. */
     brand: z.array(z.string().trim().min(1)).min(1).optional(),
     keywords: words,
@@ -68,6 +99,7 @@ export interface ListeningSettings {
   misspellings: string[];
   exclude: string[];
   detector: DetectorSettings;
+  holdingStatements: Array<{ language: 'it' | 'en'; channel?: string; text: string }>;
 }
 
 /** Settings from a parsed file, with the brand name and time zone of the environment as defaults. */
@@ -82,6 +114,7 @@ export function listeningSettings(file: ListeningFile, defaults: { brandName: st
     hashtags: file.hashtags.map((h) => h.replace(/^#/, '')),
     misspellings: file.misspellings,
     exclude: file.exclude,
+    holdingStatements: file.holding_statements,
     detector: {
       ...DEFAULT_DETECTOR,
       ...SENSITIVITY_PRESETS[d.sensitivity],

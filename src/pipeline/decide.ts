@@ -16,7 +16,8 @@ export type Decision =
   | { action: 'queue_notice'; raise?: EscalationReason }
   | { action: 'none' }
   | { action: 'privacy_warning' }
-  | { action: 'escalate'; reason: EscalationReason }
+  /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
+  | { action: 'escalate'; reason: EscalationReason; statement?: string; crisisTopic?: string }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
@@ -58,6 +59,8 @@ export interface DecisionInput {
   unaddressed?: boolean;
   /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
   onSpike?: boolean;
+  /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
+  crisis?: { topic: string; statement?: string };
 }
 
 /** True when `carries` holds one of the kinds asked for (any identifying data when nothing specific was asked). */
@@ -98,6 +101,11 @@ export function decide(input: DecisionInput): Decision {
   // 2. Private data posted in public: never repeat it, move to private, flag it.
   if (visibility === 'public' && understanding.entities.some((e) => e.private)) {
     return { action: 'privacy_warning' };
+  }
+
+  // 2b. About the open crisis: the approved holding statement, tagged, queued as a crisis.
+  if (input.crisis) {
+    return { action: 'escalate', reason: 'crisis', crisisTopic: input.crisis.topic, ...(input.crisis.statement ? { statement: input.crisis.statement } : {}) };
   }
 
   // 3. Crisis, a request for a person, anger, VIP: a person answers.

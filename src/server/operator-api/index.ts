@@ -16,6 +16,8 @@ import type { BusinessHours } from '../../handoff/business-hours.js';
 import type { OperatorDesk } from '../../handoff/operator-desk.js';
 import type { EventRecorder } from '../../events/recorder.js';
 import type { Logger } from '../../util/logger.js';
+import type { CrisisDesk } from '../../listening/crisis.js';
+import { registerCrisisRoutes } from './crisis-routes.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
 import { registerEventStream } from './event-stream.js';
@@ -43,6 +45,8 @@ export interface OperatorApiDeps {
   recorder: EventRecorder;
   /** SSE heartbeat period (tests shorten it). */
   heartbeatMs?: number;
+  /** Crisis mode (listening): absent, its routes answer 404. */
+  crisis?: CrisisDesk;
 }
 
 /** What `registerOperatorApi` returns. */
@@ -66,6 +70,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerSuggestionRoutes(router, deps);
   registerWebhookRoutes(router, deps);
   registerReportRoutes(router, deps);
+  registerCrisisRoutes(router, deps);
   registerConsole(server, logger);
 
   return {
