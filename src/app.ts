@@ -230,6 +230,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     },
     bus: theBus,
     heard: theStore.heard,
+    recorder,
     logger,
     orderNumberPattern: config.nlu.orderNumberPattern,
   });

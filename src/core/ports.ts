@@ -536,8 +536,11 @@ export interface KeyValues {
 
 /** Posts heard by listening (docs/listening.md), for trends, the console and reports. */
 export interface HeardItems {
-  /** Records heard posts; a post already recorded (same id) keeps its first record. */
-  add(items: readonly HeardRecord[]): Promise<void>;
+  /**
+   * Records heard posts; a post already recorded (same id) keeps its first record. `deliveries`
+   * (the `crisis.alert` events a post's spike raised) are written in the same write.
+   */
+  add(items: readonly HeardRecord[], options?: { deliveries?: readonly EventDelivery[] }): Promise<void>;
   /**
    * Heard posts newest first (by `at`, then the order recorded), at most `limit`: those with
    * `from <= at < to` when given, of one class or topic when given.

@@ -7,6 +7,7 @@
  * (`crisis.alert`: the console's live feed and whatever listens).
  */
 import type { EventBus } from '../core/events.js';
+import type { EventRecorder } from '../events/recorder.js';
 import { maskPrivateData } from '../classifier/mask.js';
 import type { HeardItems, Understander } from '../core/ports.js';
 import type { InboundMessage } from '../core/types.js';
@@ -28,6 +29,8 @@ export interface ListeningServiceDeps {
   logger: Logger;
   /** The brand's order-number pattern, for masking (config ORDER_NUMBER_PATTERN). */
   orderNumberPattern?: string;
+  /** Makes the outbound `crisis.alert` deliveries (webhooks), written with the post that raised the alert. */
+  recorder?: EventRecorder;
 }
 
 /** Listening in a running instance. */
@@ -75,25 +78,31 @@ export function createListeningService(deps: ListeningServiceDeps): ListeningSer
           author: { id: msg.customer.platformId, ...(msg.customer.handle ? { handle: msg.customer.handle } : {}), ...(msg.customer.followers !== undefined ? { followers: msg.customer.followers } : {}) },
           text: msg.text,
         });
-        await deps.heard.add([
-          {
-            id: `${msg.channel}:${msg.id}`,
-            channel: msg.channel,
-            platformId: msg.id,
-            at: new Date(msg.sentAt).toISOString(),
-            kind: kindOf(msg),
-            author: { id: msg.customer.platformId, ...(msg.customer.handle ? { handle: msg.customer.handle } : {}), ...(msg.customer.followers !== undefined ? { followers: msg.customer.followers } : {}) },
-            text: maskPrivateData(msg.text, deps.orderNumberPattern ? { orderNumberPattern: deps.orderNumberPattern } : {}).slice(0, 2000),
-            language: heard.language,
-            sentiment: heard.sentiment,
-            class: heard.class,
-            ...(heard.topic ? { topic: heard.topic } : {}),
-            ...(heard.spike ? { spike: heard.spike } : {}),
-          },
-        ]);
-        for (const alert of heard.alerts) {
-          deps.logger.warn({ topic: alert.topic, volume: alert.volume, baseline: alert.baseline, update: alert.update }, 'listening: spike alert');
-          await deps.bus.publish(alertEvent(alert));
+        const events = heard.alerts.map(alertEvent);
+        const deliveries = deps.recorder ? events.flatMap((e) => deps.recorder!.forAlert(e)) : [];
+        await deps.heard.add(
+          [
+            {
+              id: `${msg.channel}:${msg.id}`,
+              channel: msg.channel,
+              platformId: msg.id,
+              at: new Date(msg.sentAt).toISOString(),
+              kind: kindOf(msg),
+              author: { id: msg.customer.platformId, ...(msg.customer.handle ? { handle: msg.customer.handle } : {}), ...(msg.customer.followers !== undefined ? { followers: msg.customer.followers } : {}) },
+              text: maskPrivateData(msg.text, deps.orderNumberPattern ? { orderNumberPattern: deps.orderNumberPattern } : {}).slice(0, 2000),
+              language: heard.language,
+              sentiment: heard.sentiment,
+              class: heard.class,
+              ...(heard.topic ? { topic: heard.topic } : {}),
+              ...(heard.spike ? { spike: heard.spike } : {}),
+            },
+          ],
+          deliveries.length ? { deliveries } : undefined,
+        );
+        if (deliveries.length) deps.recorder!.recorded();
+        for (const event of events) {
+          deps.logger.warn({ topic: event.topic, volume: event.volume, baseline: event.baseline, update: event.update }, 'listening: spike alert');
+          await deps.bus.publish(event);
         }
         if (heard.class === 'care') await deps.receive({ ...msg, ...(heard.spike ? { spikeTopic: heard.spike } : {}) });
         return heard;

@@ -1118,6 +1118,13 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.heard.list({ limit: 0 })).toEqual([]);
       });
 
+      it('writes the alerts a post raised (their deliveries) with the post, and refuses a delivery id taken', async () => {
+        await store.heard.add([makeHeard('p1')], { deliveries: [makeDelivery('d-alert', { orderKey: 'crm/crisis', type: 'crisis.alert' })] });
+        expect((await store.heard.list({ limit: 10 })).map((h) => h.platformId)).toEqual(['p1']);
+        expect((await store.deliveries.claim(T0 + 1000, 10, 1000)).map((d) => d.id)).toEqual(['d-alert']);
+        await expect(store.heard.add([makeHeard('p2')], { deliveries: [makeDelivery('d-alert')] })).rejects.toThrow();
+      });
+
       it('keeps heard posts across a reopen, in exports and imports', async () => {
         await store.heard.add([makeHeard('p1', { at: iso(1000) }), makeHeard('p2', { at: iso(2000), class: 'care' })]);
         store = await harness.reopen(store);

@@ -1,4 +1,5 @@
 /** @module storage/lowdb/heard — posts heard by listening. */
+import { StoreError } from '../../core/errors.js';
 import type { HeardItems } from '../../core/ports.js';
 import type { HeardRecord } from '../../core/types.js';
 import type { LowdbParts } from './parts.js';
@@ -6,12 +7,15 @@ import { clone, time, type Put } from './records.js';
 
 export function lowdbHeard({ mem, file, ensureOpen }: LowdbParts): HeardItems {
   return {
-    async add(items) {
+    async add(items, options) {
       ensureOpen();
       const fresh = new Map<string, HeardRecord>();
       for (const item of items) if (!mem.heard.has(item.id) && !fresh.has(item.id)) fresh.set(item.id, item);
-      if (fresh.size === 0) return;
-      await file.commit([...fresh.values()].map((h): Put => ['heard', clone(h)]));
+      const deliveries = options?.deliveries ?? [];
+      for (const d of deliveries) if (mem.deliveries.has(d.id)) throw new StoreError(`delivery ${d.id} already exists`);
+      if (fresh.size === 0 && deliveries.length === 0) return;
+      // The posts and the alerts they raised: one journal line.
+      await file.commit([...[...fresh.values()].map((h): Put => ['heard', clone(h)]), ...deliveries.map((d): Put => ['delivery', clone(d)])]);
     },
 
     async list(filter) {

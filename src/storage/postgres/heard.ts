@@ -5,14 +5,17 @@ import { json, type Connection } from './connection.js';
 
 export function postgresHeard(conn: Connection): HeardItems {
   return {
-    async add(items) {
-      if (items.length === 0) return;
-      // A post already recorded keeps its first record.
+    async add(items, options) {
+      const deliveries = options?.deliveries ?? [];
+      if (items.length === 0 && deliveries.length === 0) return;
+      // A post already recorded keeps its first record; the alerts it raised go in the same statement.
       await conn.query(
-        `INSERT INTO heard (id, doc)
-         SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
-         ON CONFLICT (id) DO NOTHING`,
-        [json(items)],
+        `WITH h AS (INSERT INTO heard (id, doc)
+                    SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
+                    ON CONFLICT (id) DO NOTHING)
+         INSERT INTO deliveries (id, doc)
+         SELECT e->>'id', e FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i`,
+        [json(items), json(deliveries)],
       );
     },
 
