@@ -55,7 +55,7 @@ export interface DetectorSettings {
 
 export const SENSITIVITY_PRESETS: Record<Sensitivity, Pick<DetectorSettings, 'pValue' | 'minRatio' | 'minVolume'>> = {
   low: { pValue: 1e-8, minRatio: 4, minVolume: 12 },
-  medium: { pValue: 1e-6, minRatio: 3, minVolume: 8 },
+  medium: { pValue: 1e-6, minRatio: 3, minVolume: 6 },
   high: { pValue: 1e-4, minRatio: 2, minVolume: 5 },
 };
 
@@ -66,7 +66,7 @@ export const DEFAULT_DETECTOR: DetectorSettings = {
   growth: 2,
   cooldownMinutes: 60,
   coldStartHours: 24,
-  minExpected: 0.5,
+  minExpected: 0.3,
   backgroundShare: 0.2,
   timezone: 'Europe/Rome',
   brandNames: [],
@@ -117,6 +117,8 @@ export interface Observation {
 }
 
 const HOUR = 3_600_000;
+/** The other items a window must expect before their rise lifts a word's baseline (a quiet stream's noise is not a rise). */
+const MIN_OTHERS = 10;
 
 interface WindowEntry {
   id: string;
@@ -322,7 +324,8 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     for (const e of anchor.window) {
       for (const key of recent.get(e.id)?.terms ?? []) if (key !== anchor.key) counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    const half = anchor.window.length / 2;
+    // Words most of the window shares (three items at least): a chance companion stays out.
+    const half = Math.max(3, anchor.window.length * 0.6);
     const co = [...counts.entries()]
       .filter(([key, c]) => c >= half && !isBackground(series.get(key)!))
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -344,8 +347,27 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     for (let i = spikes.length - 1; i >= 0; i--) if (now - spikes[i]!.lastFire > s.cooldownMinutes * 60_000) spikes.splice(i, 1);
   }
 
+  /** Every heard item (spam aside), as one series: the stream's own volume and baseline. */
+  const ALL: Term = { key: '\u0000all', surface: '' };
+
   function fires(x: Series, now: number): { fire: boolean; baseline: number } {
-    const baseline = expected(x, now);
+    // A rise of the whole stream (a Monday morning, a holiday, a campaign that makes everyone
+    // post) lifts every word's expectation alike: the word's baseline is scaled by how much the
+    // other items of the window exceed theirs (never down; not for a quiet stream).
+    // And a word's usual share of the stream, applied to the window's other items, keeps a busy
+    // window's ordinary words expected even where the word's own hourly baseline is thin.
+    const own = expected(x, now);
+    const all = series.get(ALL.key);
+    let lift = 1;
+    let byShare = 0;
+    if (all) {
+      prune(all, now);
+      const others = all.window.length - x.window.length;
+      const othersExpected = Math.max(expected(all, now) - own, MIN_OTHERS);
+      lift = Math.max(1, others / othersExpected);
+      if (all.total > 0) byShare = (x.total / all.total) * Math.max(0, others);
+    }
+    const baseline = Math.max(own * lift, byShare);
     const mu = Math.max(baseline, s.minExpected);
     const volume = x.window.length;
     if (volume < s.minVolume || volume < s.minRatio * mu) return { fire: false, baseline };
@@ -412,6 +434,10 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
       if (item.spam || terms.length === 0) return { topic: item.spam ? undefined : topicFromTerms(terms, now), alerts: [] };
 
       globalCount += 1;
+      const stream = seriesOf(ALL, hour);
+      stream.count += 1;
+      prune(stream, now);
+      stream.window.push({ id: item.id, at: now, negative: item.negative, source: item.source });
       const touched: Series[] = [];
       for (const t of terms) {
         const x = seriesOf(t, hour);

@@ -276,12 +276,12 @@ describe('the webhooks file', () => {
     const [got] = crm.accepted();
     expect(crm.accepted()).toHaveLength(1);
     expect(got!.verified).toBe(true);
-    expect(eventBodyV1Schema.parse(got!.payload)).toMatchObject({ type: 'crisis.alert', data: { alert: { update: false, volume: 8, windowMinutes: 20 } } });
+    expect(eventBodyV1Schema.parse(got!.payload)).toMatchObject({ type: 'crisis.alert', data: { alert: { update: false, volume: 6, windowMinutes: 20 } } });
     const alert = (got!.payload.data as { alert: { topic: string; samples: string[]; topAuthors: Array<{ handle?: string }> }; text: string });
     expect(alert.alert.topic).toMatch(/sito|bloccato/);
     expect(alert.alert.samples.join(' ')).not.toMatch(/@example\.com/);
-    expect(alert.alert.topAuthors[0]).toMatchObject({ handle: 'fan7' });
-    expect(alert.text).toMatch(/^Spike on ".+": 8 posts in 20 min/);
+    expect(alert.alert.topAuthors[0]).toMatchObject({ handle: 'fan5' });
+    expect(alert.text).toMatch(/^Spike on ".+": 6 posts in 20 min/);
     // The delivery log shows it like any other.
     expect((await t.app.store.deliveries.list({ limit: 10 })).map((d) => d.type)).toEqual(['crisis.alert']);
   });

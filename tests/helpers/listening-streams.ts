@@ -70,7 +70,11 @@ const SPAM_TEXTS = [
 ];
 
 /** Calm days: `days` days from `start` (a Monday 00:00 in Rome is a good start), about `perDay` posts a day. */
-export function calmDays(start: string, days: number, options: { perDay?: number; seed?: number; channel?: string } = {}): StreamLine[] {
+export function calmDays(
+  start: string,
+  days: number,
+  options: { perDay?: number; seed?: number; channel?: string; boost?: (day: number, hour: number) => number; texts?: readonly string[] } = {},
+): StreamLine[] {
   const rand = seeded(options.seed ?? 7);
   const perDay = options.perDay ?? 240;
   const channel = options.channel ?? 'twitter';
@@ -82,12 +86,13 @@ export function calmDays(start: string, days: number, options: { perDay?: number
   let n = 0;
   for (let d = 0; d < days; d++) {
     for (let h = 0; h < 24; h++) {
-      const count = poisson(rand, (perDay * shape[h]!) / total);
+      const count = poisson(rand, ((perDay * shape[h]!) / total) * (options.boost?.(d, h) ?? 1));
       const times = Array.from({ length: count }, () => t0 + (d * 24 + h) * 3_600_000 + Math.floor(rand() * 3_600_000)).sort((a, b) => a - b);
       for (const at of times) {
         n += 1;
         const spam = rand() < 0.03;
-        const text = spam ? SPAM_TEXTS[Math.floor(rand() * SPAM_TEXTS.length)]! : CALM_TEXTS[Math.floor(rand() * CALM_TEXTS.length)]!;
+        const texts = options.texts ?? CALM_TEXTS;
+        const text = spam ? SPAM_TEXTS[Math.floor(rand() * SPAM_TEXTS.length)]! : texts[Math.floor(rand() * texts.length)]!;
         const author = Math.floor(rand() * 2000);
         out.push({
           at: new Date(at).toISOString(),
@@ -118,6 +123,20 @@ export const SPIKE_CARE = [
   'Avevo un ordine in corso sulla app bloccata: mi avete addebitato due volte?',
   'Come faccio a pagare se la app è bloccata? Ho bisogno del pacco entro venerdì',
 ];
+
+/** A spike of negative posts about shipping, a topic the calm days already talk about. */
+export function shippingSpike(start: string, minutes: number, perMinute: number, seed = 13): StreamLine[] {
+  const rand = seeded(seed);
+  const texts = ['Spedizione in ritardo di nuovo, vergogna', 'La spedizione non arriva mai, pessimi', 'Ennesima spedizione in ritardo, ridicoli', 'spedizione bloccata da giorni, che schifo'];
+  const out: StreamLine[] = [];
+  for (let m = 0; m < minutes; m++) {
+    for (let k = poisson(rand, perMinute); k > 0; k--) {
+      const at = Date.parse(start) + m * 60_000 + Math.floor(rand() * 60_000);
+      out.push({ at: new Date(at).toISOString(), channel: 'twitter', kind: 'post', id: `ship-${m}-${k}`, author: { id: `s${Math.floor(rand() * 9999)}` }, text: texts[Math.floor(rand() * texts.length)]! });
+    }
+  }
+  return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
 
 /** A spike of mostly negative Italian posts on the app, from `start`, `perMinute` posts a minute for `minutes`. */
 export function spike(start: string, options: { minutes?: number; perMinute?: number; seed?: number; channel?: string; careEvery?: number } = {}): StreamLine[] {

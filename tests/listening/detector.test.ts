@@ -6,7 +6,7 @@ import { jest } from '@jest/globals';
 import { analyseSentiment, detectEntities, detectLanguage } from '../../src/classifier/index.js';
 import type { Understanding } from '../../src/core/ports.js';
 import { classifyHeard, contentTerms, createRepeatMemory, createSpikeDetector, poissonTail, type DetectorSettings, type SpikeAlert } from '../../src/listening/index.js';
-import { calmDays, merge, seeded, spike, type StreamLine } from '../helpers/listening-streams.js';
+import { calmDays, merge, seeded, shippingSpike, spike, type StreamLine } from '../helpers/listening-streams.js';
 
 function understand(text: string): Understanding {
   const language = detectLanguage(text);
@@ -109,6 +109,22 @@ describe('the spike detector', () => {
     // A surprise rise of the same size on a Wednesday is a spike.
     const wednesday = play(merge(calmDays(MONDAY, 10, { seed: 4 }), spike('2026-03-11T09:00:00+01:00', { minutes: 120, perMinute: 0.5, seed: 9 })));
     expect(wednesday.alerts.filter((a) => !a.update)).toHaveLength(1);
+  });
+
+  it('raises nothing when the whole stream rises (every topic four times busier one morning, without weekly history)', async () => {
+    // Starts on a Tuesday: the Monday of day 6 has no hour-of-week history yet; 8-12 it is four times as busy.
+    // Any spike would alert here (no negative share needed): only the whole stream's rise explains it away.
+    const busy = calmDays('2026-03-03T00:00:00+01:00', 7, { perDay: 400, seed: 21, boost: (d, h) => (d === 6 && h >= 8 && h < 12 ? 5 : 1) });
+    expect(play(busy, { minNegativeShare: 0 }).alerts).toEqual([]);
+  });
+
+  it('alerts within 15 minutes on a negative spike of a topic the calm days already talk about', () => {
+    const start = '2026-03-09T11:00:00+01:00';
+    const { alerts } = play(merge(calmDays(MONDAY, 7, { perDay: 400, seed: 22 }), shippingSpike(start, 40, 1)));
+    expect(alerts.filter((a) => !a.update)).toHaveLength(1);
+    expect(alerts[0]!.topic).toMatch(/spedizion/);
+    expect(Date.parse(alerts[0]!.at) - Date.parse(start)).toBeLessThanOrEqual(15 * 60_000);
+    expect(alerts[0]!.baseline).toBeGreaterThan(0);
   });
 
   it('does not alert on a spike of praise or of spam (a campaign, a bot wave) by default', () => {
