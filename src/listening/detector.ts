@@ -12,7 +12,8 @@
  *   `min_volume` items, and enough of the items are negative (`min_negative_share`).
  * - A topic is the spiking word with the words most of its items share ("app bloccata"); words
  *   of an open spike's items join it instead of raising another alert. One alert when a spike
- *   starts; another (`update: true`) only when its pace (items a minute) grows by `growth`; the spike ends after
+ *   starts; another (`update: true`) only when it grows (its window holds `growth` times what the last
+ *   alert's pace fills it with); the spike ends after
  *   `cooldown_minutes` without spiking.
  * - Cold start: no alert before the stream has `cold_start_hours` (24) of history, nor when most of
  *   a window's items come from a source heard for less than that.
@@ -37,7 +38,7 @@ export interface DetectorSettings {
   minVolume: number;
   /** Share of negative items a spike must have (0: any spike alerts, also a campaign's). */
   minNegativeShare: number;
-  /** An open spike alerts again when its pace (items a minute) reaches this many times the last alerted one. */
+  /** An open spike alerts again when its window holds this many times what the last alert's pace (items a minute) fills it with. */
   growth: number;
   /** A spike ends after this long without spiking. */
   cooldownMinutes: number;
@@ -471,7 +472,8 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
         if (spike) {
           const entries = spikeWindow(spike, now);
           spike.lastFire = now;
-          if (rate(entries, now) >= spike.peak * s.growth && matured(entries, now)) {
+          // Grown: the window holds `growth` times what the pace of the last alert would fill it with.
+          if (entries.length >= spike.peak * s.growth * s.windowMinutes && matured(entries, now)) {
             spike.peak = rate(entries, now);
             alerts.push(describe(spike, entries, now, baseline, true));
           }
