@@ -23,7 +23,7 @@ const REQUEST_CUES = [
   // English
   'help me', 'can you', 'could you', 'how do i', 'how can i', 'where is my', 'when will my', 'please help', 'anyone help', 'i would like',
   'i want my', 'i can t', 'i cant', 'i cannot', 'i haven t received', 'i didn t receive', 'still waiting', 'charged me', 'i was charged',
-  'i have a problem',
+  'i have a problem', 'need help', 'help with', 'contact me', 'contattatemi', 'contattarmi', 'mi contattate', 'chi mi aiuta',
 ];
 
 /** Someone speaking of their own purchase or account: care when it comes with a problem or a question. */
@@ -34,7 +34,7 @@ const PERSONAL_CUES = [
 ];
 
 /** Asking other people, not the brand ("anche a voi?"). */
-const PEER_CUES = ['anche a voi', 'anche voi', 'anche a te', 'qualcun altro', 'anyone else', 'you too', 'is it just me', 'solo a me'];
+const PEER_CUES = ['anche a voi', 'anche voi', 'anche a te', 'qualcun altro', 'qualcuno sa', 'anyone else', 'anyone know', 'you too', 'is it just me', 'solo a me'];
 
 /** Problems people report, beyond the sentiment lexicon (outages, errors, blocks). */
 const PROBLEM_CUES = [
@@ -42,7 +42,15 @@ const PROBLEM_CUES = [
   'disservizio', 'guasto', 'crash', 'crasha', 'impossibile', 'non carica', 'non si apre', 'fuori uso', 'ko', 'rubato', 'rubati',
   'doppio addebito', 'bug', 'outage', 'error', 'errors', 'can t', 'cannot', 'doesn t work', 'not loading', 'won t load', 'keeps crashing',
   'stuck', 'blocked', 'failed', 'failing', 'boicott', 'boicottare', 'boycott', 'vergogna', 'schifo', 'pessimo', 'pessimi', 'ritardo',
-  'ritardi', 'annullato', 'cancelled', 'canceled', 'hacked', 'leak', 'scandalo', 'scandal',
+  'ritardi', 'annullato', 'cancelled', 'canceled', 'hacked', 'leak', 'scandalo', 'scandal', 'non e arrivato', 'non e ancora arrivato',
+  'non arrivato', 'non ricevuto', 'non ancora ricevuto', 'hasn t arrived', 'has not arrived', 'didn t arrive', 'not arrived', 'not received',
+  'never received', 'delusione', 'disastro', 'disastroso', 'caos', 'non si apre', 'non va',
+];
+
+/** What customers buy and use: a problem reported calmly about one of these is a care request. */
+const PURCHASE_WORDS = [
+  'ordine', 'ordini', 'pacco', 'pacchi', 'rimborso', 'reso', 'spedizione', 'consegna', 'account', 'pagamento', 'addebito', 'fattura',
+  'order', 'orders', 'package', 'parcel', 'refund', 'return', 'delivery', 'shipment', 'payment', 'invoice', 'charge',
 ];
 
 /** Promotions and bait. */
@@ -62,6 +70,7 @@ const PERSONAL_RE = phraseRegex(PERSONAL_CUES);
 const PEER_RE = phraseRegex(PEER_CUES);
 const PROBLEM_RE = phraseRegex(PROBLEM_CUES);
 const SPAM_RE = phraseRegex(SPAM_CUES);
+const PURCHASE_RE = phraseRegex(PURCHASE_WORDS);
 const SECOND_PERSON_RE = /(?<![\p{L}])(?:voi|vostro|vostra|vostri|vostre|avete|siete|potete|you|your|you re)(?![\p{L}])/gu;
 
 /** Intents that are a request for care by themselves. */
@@ -139,9 +148,12 @@ export function classifyHeard(text: string, understanding: Understanding, option
   const secondPerson = count(p, SECOND_PERSON_RE) > 0 && count(p, PEER_RE) === 0;
   const privateData = understanding.entities.some((e) => e.private);
   const ownProblem = personal && (problems > 0 || question || sentiment < 0);
+  // Calm, not a rant: a problem with an order or a payment reported plainly, or asked about.
+  const calm = understanding.anger < 0.3;
+  const reported = calm && problems > 0 && (count(p, PURCHASE_RE) > 0 || (question && count(p, PEER_RE) === 0));
   const careIntent = confident && CARE_INTENTS.has(top.label) && (personal || question || secondPerson);
   const faqQuestion = confident && top.label.startsWith('faq:') && question;
-  if (request || ownProblem || privateData || careIntent || faqQuestion || (question && secondPerson)) return judged('care');
+  if (request || ownProblem || reported || privateData || careIntent || faqQuestion || (question && secondPerson)) return judged('care');
 
   if (sentiment >= 0.25 && problems === 0) return judged('praise');
   return judged('noise');

@@ -165,6 +165,16 @@ describe('classification of heard items', () => {
     expect(cls('Segui e vinci un iPhone gratis https://bit.ly/x #giveaway')).toBe('spam');
     expect(cls('Earn money with crypto, click here https://x.example')).toBe('spam');
     expect(cls('Bella la vetrina di oggi', 2)).toBe('spam');
+    // A problem with an order reported plainly, or asked about, is care; a rant or a question to other people is not.
+    expect(cls('Il mio pacco non è arrivato')).toBe('care');
+    expect(cls('Rimborso non ancora ricevuto dopo 3 settimane')).toBe('care');
+    expect(cls("My package hasn't arrived yet")).toBe('care');
+    expect(cls('I need help with my refund')).toBe('care');
+    expect(cls('Perché la app non si apre?')).toBe('care');
+    expect(cls('Qualcuno sa perché la app non va?')).toBe('noise');
+    expect(cls('Ma è possibile che la app sia bloccata di nuovo? Pessimi')).toBe('noise');
+    expect(cls('Spedizione in ritardo di nuovo, vergogna')).toBe('noise');
+    expect(cls('Terrible service, never again')).toBe('noise');
   });
 
   it('pulls sentiment down for problems the lexicon does not know', () => {
