@@ -11,6 +11,7 @@ export default {
   },
   globalSetup: '<rootDir>/tests/global-setup.js',
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
-  testTimeout: 30000,
+  // A hang detector, not a speed check: CPU-bound tests (training, property runs) must pass on a loaded machine.
+  testTimeout: 120000,
   maxWorkers: 2,
 };

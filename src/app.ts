@@ -22,10 +22,14 @@ import { createBusinessHours, describeWhen, type BusinessHours } from './handoff
 import { computeQueueInfo, queueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
+import { createConversationWriter } from './pipeline/conversation-writer.js';
+import { isVip } from './handoff/escalation.js';
+import { createFollowUpJobs, type FollowUpJobs } from './pipeline/follow-ups.js';
 import { createEventRecorder, createWebhookDispatcher, type EventRecorder, type WebhookDispatcher } from './events/index.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createHttpServer, createMetrics, observeTurn, registerSenderMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
+import { createAssignment, type Assignment } from './handoff/assignment.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
 import { CHANNELS } from './channels/catalog.js';
@@ -49,7 +53,11 @@ export interface Sportello {
   webhooks: WebhookDispatcher;
   /** Makes changes' outbound event deliveries (the CLI's approvals use it too). */
   recorder: EventRecorder;
+  /** Cases the bot closes and satisfaction surveys (scheduled; `runOnce` does what is due now). */
+  followUps: FollowUpJobs;
   desk: OperatorDesk;
+  /** Presence, teams and auto-assignment (issue 21). */
+  assignment: Assignment;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
   /** The custom actions FAQ entries may name (`handler`). */
@@ -212,6 +220,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       rules: config.handoff,
       queueNoticeMinutes: config.handoff.queueNoticeMinutes,
       dataRequestMinutes: config.handoff.dataRequestMinutes,
+      surveys: { lowScore: config.followUps.lowScore },
     },
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
@@ -220,6 +229,23 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sender,
     recorder,
     typingDelayMs: options.typingDelayMs,
+    onSurveyAnswered: (channel) => metrics.surveys.inc({ channel, event: 'answered' }),
+  });
+  // Cases the bot closes and satisfaction surveys: scheduled jobs, through the conversation writer.
+  const followUps = createFollowUpJobs({
+    store: theStore,
+    writer: createConversationWriter({ store: theStore, bus: theBus, logger, sender, recorder }),
+    clock,
+    logger,
+    channels,
+    hours,
+    settings: { ...config.followUps, brandName: config.brandName, defaultLocale: config.defaultLocale },
+    onSurveySent: (channel) => metrics.surveys.inc({ channel, event: 'sent' }),
+    followUp: {
+      defaultLocale: config.defaultLocale,
+      queueInfo: (input) => computeQueueInfo(input, hours, config),
+      isVip: (customer) => customer !== undefined && isVip(customer, config.handoff),
+    },
   });
   const listening = createListeningService({
     settings: listeningSettingsNow,
@@ -257,6 +283,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       }),
   });
 
+  const assignment = createAssignment({ store: theStore, desk, bus: theBus, clock, logger });
+
   let ready = false;
   if (understandingPool) {
     const pool = understandingPool;
@@ -286,7 +314,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await listening.hear(msg);
     },
   });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, crisis });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, channels, assignment, crisis });
   // Another instance opened or closed a crisis: read it again.
   const unsubscribeCrisis = theBus.subscribe((event, { local }) => {
     if (local || (event.type !== 'crisis.opened' && event.type !== 'crisis.closed')) return;
@@ -329,7 +357,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sender,
     webhooks,
     recorder,
+    followUps,
     desk,
+    assignment,
     hours,
     channels,
     actions,
@@ -345,6 +375,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       if (recovered > 0) logger.info({ recovered }, 'processed messages accepted before a restart');
       sender.start();
       webhooks.start();
+      followUps.start();
+      assignment.start();
       // Messages a channel brings in itself (polling, web chat, Bot Framework) are counted as webhooks' are.
       const receive = async (msg: InboundMessage) => {
         const started = process.hrtime.bigint();
@@ -371,10 +403,12 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       const grace = setTimeout(() => server.server.closeAllConnections(), 1000);
       await closing;
       clearTimeout(grace);
+      await followUps.stop();
       await pipeline.idle();
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();
       await webhooks.stop();
+      await assignment.stop();
       unsubscribe();
       unsubscribeCrisis();
       unsubscribeComposing();

@@ -10,6 +10,7 @@
  * own event stream, and the time from POST /chat/api/messages to the reply on the stream is
  * measured. The run spans the Graph calls' timeout (10 s) and the circuit opening.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -66,7 +67,7 @@ async function visitorLatency(base: string, text: string): Promise<number | unde
     const posted = await fetch(`${base}/chat/api/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ session, id: `bench-${performance.now()}`, text }),
+      body: JSON.stringify({ session, id: `bench-${randomUUID()}`, text }),
       signal: controller.signal,
     });
     if (posted.status !== 202) return undefined;

@@ -215,9 +215,24 @@ async function main(): Promise<void> {
   const pid = server.child.pid!;
 
   // Memory every 10 s.
-  const rss: Array<{ t: number; mb: number }> = [];
+  // With it, /healthz: the channels whose sending is paused (circuit open or half open, replies in flight).
+  const rss: Array<{ t: number; mb: number; paused?: string }> = [];
   const t0 = now();
-  const sampleRss = () => rss.push({ t: Math.round((now() - t0) / 1000), mb: rssMb(pid) });
+  const sampleRss = () => {
+    const sample: { t: number; mb: number; paused?: string } = { t: Math.round((now() - t0) / 1000), mb: rssMb(pid) };
+    rss.push(sample);
+    fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(5000) })
+      .then((r) => r.json() as Promise<{ channels?: Record<string, { circuit: string; inFlight: number; retryAt?: string }> }>)
+      .then((h) => {
+        sample.paused = Object.entries(h.channels ?? {})
+          .filter(([, c]) => c.circuit !== 'closed')
+          .map(([name, c]) => `${name} ${c.circuit}, ${c.inFlight} in flight${c.retryAt ? `, until ${c.retryAt.slice(11, 19)}` : ''}`)
+          .join('; ');
+      })
+      .catch(() => {
+        sample.paused = '(no answer)';
+      });
+  };
   sampleRss();
   const rssTimer = setInterval(sampleRss, 10_000);
 
@@ -339,6 +354,9 @@ async function main(): Promise<void> {
   const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text()).catch(() => '');
   await server.stop();
   const serverLog = server.output();
+  const logFile = join(mkdtempSync(join(tmpdir(), 'sportello-soak-log-')), 'server.log');
+  writeFileSync(logFile, serverLog);
+  console.log(`soak: the server's log is in ${logFile}`);
 
   // ── report ──
   const rows = KINDS.map((kind) => {
@@ -390,9 +408,9 @@ async function main(): Promise<void> {
     ...(rows.some((r) => r.lost.length) ? ['### Lost', '', ...rows.flatMap((r) => r.lost.slice(0, 10).map((s) => `- ${s.key}: ${s.deliveries} delivery attempts, ${s.acceptedAt ? 'accepted' : 'never accepted'}`)), ''] : []),
     '## Resident memory of the server (every 10 s)',
     '',
-    '| t (s) | RSS (MB) |',
-    '| ---: | ---: |',
-    ...rss.map((r) => `| ${r.t} | ${r.mb.toFixed(0)} |`),
+    '| t (s) | RSS (MB) | sending paused (/healthz) |',
+    '| ---: | ---: | --- |',
+    ...rss.map((r) => `| ${r.t} | ${r.mb.toFixed(0)} | ${r.paused ?? ''} |`),
     '',
     `After warm-up (t=${firstRss.t} s) ${firstRss.mb.toFixed(0)} MB, at the end ${rss[rss.length - 1]!.mb.toFixed(0)} MB.`,
     '',

@@ -71,6 +71,8 @@ function counts(s: StoreSnapshot): string {
     `${s.outbox.length} outbox items`,
     `${s.operators.length} operators`,
     `${s.suggestions.length} suggestions`,
+    `${s.customerFiles?.length ?? 0} customer files`,
+    `${s.savedReplies?.length ?? 0} saved replies`,
     `${Object.keys(s.values).length} values`,
   ].join(', ');
 }

@@ -94,6 +94,12 @@ const regex = z.string().refine((v) => {
   }
 }, 'not a valid regular expression');
 
+/** A delay as people write it: `90m`, `24h`, `3d` (minutes, hours, days), in milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*[mhd]$/i, 'a number of minutes, hours or days, e.g. 90m, 24h, 3d')
+  .transform((v) => Number(v.slice(0, -1).trim()) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[v.slice(-1).toLowerCase() as 'm' | 'h' | 'd']);
+
 /** Environment variables Sportello's core reads, with defaults (channels add theirs). Documented in `.env.example`. */
 export const envSchema = z.object({
   PORT: int(0, 65535).default(3978),
@@ -146,6 +152,14 @@ export const envSchema = z.object({
   MISSES_BEFORE_ESCALATION: int(1, 10).default(2),
   QUEUE_NOTICE_MINUTES: int(0, 24 * 60).default(5),
   DATA_REQUEST_MINUTES: int(1, 7 * 24 * 60).default(30),
+
+  BOT_CLOSE_HOURS: num(0, 24 * 30).default(24),
+  SURVEYS: bool.default(false),
+  SURVEY_DELAY: duration.default(24 * 3_600_000),
+  SURVEY_BUSINESS_TIME: bool.default(false),
+  SURVEY_AFTER_BOT: bool.default(false),
+  SURVEY_LOW_SCORE: int(0, 5).default(2),
+  FOLLOW_UP_INTERVAL_SECONDS: int(1, 3600).default(60),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   WEBHOOKS_FILE: z.string().min(1).optional(),
@@ -208,6 +222,23 @@ export interface Config {
     queueNoticeMinutes: number;
     /** How long a request for the customer's data stays open for a later message. */
     dataRequestMinutes: number;
+  };
+  /** Cases the bot closes and satisfaction surveys (docs/reports.md, "Follow-ups"). */
+  followUps: {
+    /** A case the bot answered, quiet this long, is closed as resolved by the bot (0: never). */
+    botCloseMs: number;
+    /** Satisfaction surveys are sent at all. */
+    surveys: boolean;
+    /** How long after the resolution a survey goes. */
+    surveyDelayMs: number;
+    /** The delay counts business hours only. */
+    surveyBusinessTime: boolean;
+    /** Cases the bot closed get a survey too. */
+    surveyAfterBot: boolean;
+    /** A score at or below this opens a follow-up in the queue (0: never). */
+    lowScore: number;
+    /** How often each instance looks for due work. */
+    intervalMs: number;
   };
   sessionSecret?: string;
   /** Outbound events: the subscriptions of WEBHOOKS_FILE, their secrets read from the environment. */
@@ -314,6 +345,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       missesBeforeEscalation: e.MISSES_BEFORE_ESCALATION,
       queueNoticeMinutes: e.QUEUE_NOTICE_MINUTES,
       dataRequestMinutes: e.DATA_REQUEST_MINUTES,
+    },
+    followUps: {
+      botCloseMs: e.BOT_CLOSE_HOURS * 3_600_000,
+      surveys: e.SURVEYS,
+      surveyDelayMs: e.SURVEY_DELAY,
+      surveyBusinessTime: e.SURVEY_BUSINESS_TIME,
+      surveyAfterBot: e.SURVEY_AFTER_BOT,
+      lowScore: e.SURVEY_LOW_SCORE,
+      intervalMs: e.FOLLOW_UP_INTERVAL_SECONDS * 1000,
     },
     sessionSecret: e.SESSION_SECRET,
     webhooks,

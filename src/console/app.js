@@ -1,83 +1,69 @@
+// @ts-check
 // The operator console: talks only to the operator API (/api/operator/*) and its SSE feed.
 // Every text from customers is put in the page with textContent, never as HTML.
-import { duration, lang, t, when } from './i18n.js';
+import { api, ApiError, session } from './api.js';
+import { customerUpdated, setupCustomerPanel, showCustomer } from './customer.js';
+import { $, h, toast } from './dom.js';
+import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from './i18n.js';
+import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
 import { watchCrises } from './listening.js';
+import { loadSaved, setupSavedReplies } from './saved.js';
+import { fillSearchOptions, refreshSearchSoon, setTeams, setupSearch, showingQueue } from './search.js';
+import { installShortcuts } from './shortcuts.js';
+import { loadPresence, loadTeams, presenceChanged, settingsChanged, setupTeams } from './team.js';
 
-const $ = (id) => document.getElementById(id);
+/**
+ * Shapes read from the operator API (docs/formats.md, "Operator API").
+ * @typedef {{ id: string, name: string, initials: string, role: 'agent' | 'admin' }} Me
+ * @typedef {{ id: string, name?: string, handle?: string, followers?: number }} CustomerRef
+ * @typedef {{
+ *   conversationId: string, customer: CustomerRef, channel: string, visibility: string, state: string,
+ *   priority: number, reason: string, flags: string[], preview?: string, waitingMs: number,
+ *   slaRemainingMs?: number | null, responded?: boolean, assignee?: string, assigneeName?: string
+ * }} QueueRow
+ * @typedef {{ rows: QueueRow[], open: boolean, reopens?: Record<string, string>, corpusProblems?: string[] }} Queue
+ * @typedef {{
+ *   id: string, conversationId: string, direction: 'in' | 'out' | 'note', text: string, at: string,
+ *   author: { kind: string, name?: string, initials?: string }, channel: string, conversationVisibility: string,
+ *   flagged: boolean, action?: string, faqId?: string, quickReplies?: Array<string | { title: string }>,
+ *   options?: Array<string | { title: string }>
+ * }} Message
+ * @typedef {{
+ *   id: string, channel: string, visibility: string, state: string, flags: string[], assignee?: string, language?: string,
+ *   assigneeName?: string, queue?: { reason: string }
+ * }} ConversationInfo
+ * @typedef {{ id: string, status: string, openedAt: string, resolvedBy?: string, firstMessage?: string, score?: number, comment?: string, followedUp?: boolean }} EarlierCase
+ * @typedef {{ conversation: ConversationInfo, customer: CustomerRef, case?: { id: string }, messages: Message[], earlierCases: EarlierCase[] }} Detail
+ */
 
 const state = {
+  /** @type {Me | undefined} */
   me: undefined,
-  csrf: undefined,
+  /** @type {Queue} */
   queue: { rows: [], open: true },
   queueFetchedAt: 0,
-  current: undefined, // id of the open conversation
+  /** @type {string | undefined} id of the open conversation */
+  current: undefined,
+  /** @type {Detail | undefined} */
   detail: undefined,
+  /** @type {Me[]} */
   operators: [],
+  /** @type {EventSource | undefined} */
   events: undefined,
-  knownQueued: new Set(),
-  editingSuggestion: undefined, // id of the FAQ suggestion whose edit form is open
+  /** @type {string | undefined} id of the FAQ suggestion whose edit form is open */
+  editingSuggestion: undefined,
+  /** @type {Set<string>} conversations whose SLA warning was given (once each) */
+  slaWarned: new Set(),
+  /** @type {Set<string>} conversations this operator is claiming (their assignment is no news) */
+  claiming: new Set(),
 };
+session.onUnauthorized = () => showLogin(state.me ? t('sessionExpired') : undefined);
 
-// ───────────────────────── API ─────────────────────────
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.error ?? `HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-  }
-}
-
-async function api(method, path, body) {
-  const headers = { accept: 'application/json' };
-  if (method !== 'GET') {
-    headers['content-type'] = 'application/json';
-    if (state.csrf) headers['x-csrf-token'] = state.csrf;
-  }
-  const res = await fetch(`/api/operator${path}`, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
-  });
-  const data = res.headers.get('content-type')?.includes('json') ? await res.json() : undefined;
-  if (res.status === 401 && path !== '/login') {
-    showLogin(state.me ? t('sessionExpired') : undefined);
-    throw new ApiError(401, data);
-  }
-  if (!res.ok) throw new ApiError(res.status, data);
-  return data;
-}
-
-// ───────────────────────── small DOM helpers ─────────────────────────
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === false || v === null) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-let toastTimer;
-function toast(message, kind = 'info') {
-  const el = $('toast');
-  el.textContent = message;
-  el.className = `toast ${kind}`;
-  el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => (el.hidden = true), kind === 'error' ? 8000 : 4000);
-}
-
-/** Turns a server error into words for the operator (claims name who has it). */
+/**
+ * Turns a server error into words for the operator (claims name who has it).
+ * @param {any} err
+ */
 function explain(err) {
   const msg = err?.message ?? String(err);
   const claimed = /already claimed by (.+)$/.exec(msg) ?? /held by (.+)$/.exec(msg);
@@ -90,6 +76,7 @@ function explain(err) {
   return t('error', { msg });
 }
 
+/** @param {any} err */
 function fail(err) {
   if (err?.status === 401) return;
   toast(explain(err), 'error');
@@ -99,7 +86,7 @@ function fail(err) {
 
 function applyLabels() {
   document.documentElement.lang = lang;
-  document.title = `Sportello · ${t('title')}`;
+  updateTitle(`Sportello · ${t('title')}`);
   $('app-title').textContent = t('title');
   $('login-title').textContent = t('loginTitle');
   $('login-help').textContent = t('loginHelp');
@@ -107,7 +94,7 @@ function applyLabels() {
   $('login-password-label').textContent = t('password');
   $('login-submit').textContent = t('login');
   $('logout').textContent = t('logout');
-  $('queue-title').firstChild.textContent = `${t('queue')} `;
+  $('queue-title-text').textContent = t('queue');
   $('queue-empty').textContent = t('queueEmpty');
   $('conversation-empty').textContent = t('pickConversation');
   $('claim').textContent = t('claim');
@@ -123,45 +110,58 @@ function applyLabels() {
   $('add-to-faq-label').textContent = t('addToFaq');
   $('resolve').textContent = t('resolve');
   $('suggestions-title').textContent = t('suggestions');
-  $('earlier-title').textContent = t('earlierCases');
   $('review-title').textContent = t('reviewTitle');
   $('review-help').textContent = t('reviewHelp');
   $('conversation').setAttribute('aria-label', lang === 'it' ? 'Conversazione' : 'Conversation');
-  document.querySelector('.skip').textContent = lang === 'it' ? 'Vai alla conversazione' : 'Skip to the conversation';
+  $('skip').textContent = lang === 'it' ? 'Vai alla conversazione' : 'Skip to the conversation';
   updateComposerMode();
 }
 
 // ───────────────────────── login ─────────────────────────
 
+/** @param {string} [message] */
 function showLogin(message) {
   state.me = undefined;
-  state.csrf = undefined;
+  session.csrf = undefined;
+  clearUnread();
   state.events?.close();
   state.events = undefined;
   $('desk-view').hidden = true;
   $('review').hidden = true;
   $('reports').hidden = true;
+  $('saved-admin').hidden = true;
+  $('desk-admin').hidden = true;
+  $('presence').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
   $('live-status').textContent = '';
   $('hours-status').textContent = '';
+  $('timezone').textContent = '';
   const error = $('login-error');
   error.hidden = !message;
   error.textContent = message ?? '';
   $('login-name').focus();
 }
 
+/** @param {{ operator: Me, csrfToken: string, brandName?: string, timezone?: string }} me */
 async function startDesk(me) {
   state.me = me.operator;
-  state.csrf = me.csrfToken;
+  session.csrf = me.csrfToken;
+  setTimeZone(me.timezone);
+  $('timezone').textContent = t('timezone', { tz: currentTimeZone() });
   if (me.brandName) $('brand-name').textContent = me.brandName;
   $('login-view').hidden = true;
   $('desk-view').hidden = false;
   $('who').hidden = false;
   $('me-name').textContent = `${me.operator.name} · ^${me.operator.initials}`;
   state.operators = (await api('GET', '/operators')).operators;
+  fillSearchOptions();
   $('review-toggle').hidden = me.operator.role !== 'admin';
   $('reports-toggle').hidden = me.operator.role !== 'admin';
+  $('saved-toggle').hidden = me.operator.role !== 'admin';
+  $('desk-admin-toggle').hidden = me.operator.role !== 'admin';
+  loadPresence().catch(fail);
+  loadTeams().catch(fail);
   if (me.operator.role === 'admin') await refreshReview();
   connectEvents();
   await refreshQueue();
@@ -182,7 +182,7 @@ $('login-form').addEventListener('submit', async (event) => {
     $('login-password').value = '';
     await startDesk(me);
   } catch (err) {
-    showLogin(err.status === 401 ? t('wrongLogin') : explain(err));
+    showLogin(err instanceof ApiError && err.status === 401 ? t('wrongLogin') : explain(err));
   } finally {
     $('login-submit').disabled = false;
   }
@@ -199,13 +199,17 @@ $('logout').addEventListener('click', async () => {
 
 // ───────────────────────── live events ─────────────────────────
 
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let queueTimer;
 function refreshQueueSoon() {
+  refreshSearchSoon();
   clearTimeout(queueTimer);
   queueTimer = setTimeout(() => refreshQueue().catch(fail), 150);
 }
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let conversationTimer;
 let suggestionsDue = false;
+/** @param {boolean} withSuggestions */
 function refreshConversationSoon(withSuggestions) {
   clearTimeout(conversationTimer);
   // Several events come together: remember that one of them was a new customer message.
@@ -217,12 +221,14 @@ function refreshConversationSoon(withSuggestions) {
   }, 150);
 }
 
+/** @param {boolean} ok */
 function setLive(ok) {
   const el = $('live-status');
   el.textContent = ok ? t('live') : t('offline');
   el.className = `pill ${ok ? 'live' : 'warn'}`;
 }
 
+/** @param {string[] | undefined} problems */
 function showCorpusProblems(problems) {
   const banner = $('corpus-banner');
   if (problems && problems.length > 0) {
@@ -235,6 +241,7 @@ function showCorpusProblems(problems) {
 }
 
 // Channels whose platform stopped answering (their replies wait): /healthz, then live events.
+/** @type {Set<string>} */
 const channelsDown = new Set();
 function showChannelsDown() {
   const banner = $('channel-banner');
@@ -256,15 +263,19 @@ function connectEvents() {
   state.events?.close();
   const source = new EventSource('/api/operator/events');
   state.events = source;
+  /** @param {Event} e */
+  const data = (e) => JSON.parse(/** @type {MessageEvent} */ (e).data);
   source.addEventListener('ready', (e) => {
     setLive(true);
-    const problems = JSON.parse(e.data).corpusProblems;
+    const problems = data(e).corpusProblems;
     if (problems?.length) showCorpusProblems(problems);
     refreshChannelsDown();
     refreshQueueSoon();
   });
+  /** @param {Event} e */
   const onConversation = (e) => {
-    const event = JSON.parse(e.data);
+    const event = data(e);
+    alertFor(event);
     refreshQueueSoon();
     if (event.conversationId && event.conversationId === state.current) refreshConversationSoon(event.type === 'message.received');
   };
@@ -281,17 +292,20 @@ function connectEvents() {
   ]) {
     source.addEventListener(type, onConversation);
   }
-  source.addEventListener('conversation.escalated', () => toast(t('newInQueue')));
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
-  source.addEventListener('corpus.failed', (e) => showCorpusProblems(JSON.parse(e.data).problems));
+  source.addEventListener('corpus.failed', (e) => showCorpusProblems(data(e).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
   watchCrises(source, api);
+  source.addEventListener('operator.presence', (e) => presenceChanged(data(e)));
+  source.addEventListener('desk.settings_changed', () => settingsChanged());
+  source.addEventListener('saved_replies.changed', () => loadSaved().catch(fail));
+  source.addEventListener('customer.updated', (e) => customerUpdated(data(e).customerIds ?? []));
   source.addEventListener('channel.degraded', (e) => {
-    channelsDown.add(JSON.parse(e.data).channel);
+    channelsDown.add(data(e).channel);
     showChannelsDown();
   });
   source.addEventListener('channel.recovered', (e) => {
-    channelsDown.delete(JSON.parse(e.data).channel);
+    channelsDown.delete(data(e).channel);
     showChannelsDown();
   });
   source.addEventListener('error', () => {
@@ -301,6 +315,28 @@ function connectEvents() {
       setTimeout(() => api('GET', '/me').then(() => connectEvents(), () => undefined), 3000);
     }
   });
+}
+
+/**
+ * Sound, desktop notification and unread count for what concerns this operator: a new case in
+ * the queue, a case given to them (auto-assignment, transfer), a customer's reply on a case they hold.
+ * @param {{ type: string, conversationId?: string, operatorId?: string, reason?: string }} event
+ */
+function alertFor(event) {
+  const id = event.conversationId;
+  if (!id || !state.me) return;
+  const row = state.queue.rows.find((r) => r.conversationId === id);
+  const who = row ? customerName(row.customer) : t('customer');
+  const looking = id === state.current && document.visibilityState === 'visible' && document.hasFocus();
+  if (event.type === 'conversation.escalated') {
+    toast(t('newInQueue'));
+    notify({ kind: 'new', conversationId: id, title: t('alertNew'), body: event.reason ? t(`reason.${event.reason}`) : '' });
+  } else if (event.type === 'conversation.assigned' && event.operatorId === state.me.id && !state.claiming.has(id)) {
+    notify({ kind: 'new', conversationId: id, title: t('alertAssigned', { name: who }) });
+  } else if (event.type === 'message.received') {
+    const held = (row?.assignee ?? (id === state.current ? state.detail?.conversation.assignee : undefined)) === state.me.id;
+    if (held) notify({ kind: 'reply', conversationId: id, title: t('alertReply', { name: who }), unread: !looking });
+  }
 }
 
 // ───────────────────────── queue ─────────────────────────
@@ -314,14 +350,38 @@ async function refreshQueue() {
   renderQueue();
 }
 
+/**
+ * The SLA of a queue row now: its words and class (ok, soon: under 5 minutes, breached).
+ * @param {QueueRow} row
+ * @param {number} elapsed ms since the queue was read
+ * @returns {{ text: string, cls: 'ok' | 'soon' | 'breached', remaining?: number } | undefined}
+ */
 function slaText(row, elapsed) {
   if (row.responded) return { text: t('slaMet'), cls: 'ok' };
   if (row.slaRemainingMs === undefined || row.slaRemainingMs === null) return undefined;
   const remaining = row.slaRemainingMs - (state.queue.open ? elapsed : 0);
-  if (remaining < 0) return { text: t('slaBreached', { t: duration(-remaining) }), cls: 'breached' };
-  return { text: t('slaLeft', { t: duration(remaining) }), cls: remaining < 5 * 60000 ? 'soon' : 'ok' };
+  if (remaining < 0) return { text: t('slaBreached', { t: duration(-remaining) }), cls: 'breached', remaining };
+  return { text: t('slaLeft', { t: duration(remaining) }), cls: remaining < SLA_SOON_MS ? 'soon' : 'ok', remaining };
+}
+const SLA_SOON_MS = 5 * 60000;
+
+/**
+ * Warns once when the SLA of a case waiting in the queue, or held by this operator, is about to
+ * breach (under 5 minutes left).
+ * @param {QueueRow} row
+ * @param {ReturnType<typeof slaText>} sla
+ */
+function warnSla(row, sla) {
+  if (!sla || sla.cls !== 'soon' || state.slaWarned.has(row.conversationId)) return;
+  if (row.state !== 'queued' && row.assignee !== state.me?.id) return;
+  state.slaWarned.add(row.conversationId);
+  notify({ kind: 'sla', conversationId: row.conversationId, title: t('alertSla', { name: customerName(row.customer) }), body: sla.text });
 }
 
+/**
+ * How a customer is named in the console: name and handle, or a short label from the id.
+ * @param {CustomerRef | undefined} customer
+ */
 function customerName(customer) {
   if (!customer) return '';
   if (customer.name && customer.handle) return `${customer.name} (@${customer.handle})`;
@@ -338,15 +398,23 @@ function renderQueue() {
   const hours = $('hours-status');
   hours.textContent = open ? t('open') : t('closedUntil', { when: reopens?.[lang] ?? '' });
   hours.className = `pill ${open ? 'live' : 'closed'}`;
+  if (!showingQueue()) {
+    markCurrent();
+    return;
+  }
   const waiting = rows.filter((r) => r.state === 'queued').length;
   $('queue-count').textContent = waiting > 0 ? String(waiting) : '';
   $('queue-empty').hidden = rows.length > 0;
+  $('queue-empty').textContent = t('queueEmpty');
   const list = $('queue-list');
-  const focused = document.activeElement?.dataset?.conversation;
+  list.dataset.mode = 'queue';
+  const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.conversation;
   list.textContent = '';
   for (const row of rows) {
     const sla = slaText(row, elapsed);
+    warnSla(row, sla);
     const mine = row.assignee && row.assignee === state.me?.id;
+    const unread = isUnread(row.conversationId);
     const item = h(
       'li',
       {},
@@ -354,7 +422,7 @@ function renderQueue() {
         'button',
         {
           type: 'button',
-          class: `queue-row p${row.priority}${row.state === 'assigned' ? ' held' : ''}${row.conversationId === state.current ? ' current' : ''}${sla?.cls === 'breached' ? ' breached' : ''}`,
+          class: `queue-row p${row.priority}${row.state === 'assigned' ? ' held' : ''}${row.conversationId === state.current ? ' current' : ''}${sla?.cls === 'breached' ? ' breached' : ''}${unread ? ' unread' : ''}`,
           'data-conversation': row.conversationId,
           'aria-current': row.conversationId === state.current ? 'true' : undefined,
           onclick: () => openConversation(row.conversationId).catch(fail),
@@ -364,6 +432,7 @@ function renderQueue() {
           { class: 'row-top' },
           h('span', { class: `prio p${row.priority}`, title: `P${row.priority}` }, `P${row.priority}`),
           h('span', { class: 'row-name' }, customerName(row.customer)),
+          unread ? h('span', { class: 'unread-dot' }, h('span', { class: 'sr-only' }, t('unread'))) : '',
           h('span', { class: 'chip' }, `${row.channel} · ${t(row.visibility)}`),
         ),
         h('span', { class: 'row-reason' }, t(`reason.${row.reason}`), row.flags.includes('private_data_public') ? h('span', { class: 'flag' }, ` · ${t('flagPrivate')}`) : ''),
@@ -373,25 +442,38 @@ function renderQueue() {
           { class: 'row-bottom' },
           h('span', { class: 'waiting' }, t('waiting', { t: duration(row.waitingMs + elapsed) })),
           sla ? h('span', { class: `sla ${sla.cls}` }, sla.text) : '',
-          row.state === 'assigned' ? h('span', { class: `holder${mine ? ' mine' : ''}` }, mine ? t('heldByMe') : t('heldBy', { name: row.assigneeName })) : '',
+          row.state === 'assigned' ? h('span', { class: `holder${mine ? ' mine' : ''}` }, mine ? t('heldByMe') : t('heldBy', { name: row.assigneeName ?? '' })) : '',
         ),
       ),
     );
     list.append(item);
   }
-  if (focused) list.querySelector(`[data-conversation="${CSS.escape(focused)}"]`)?.focus();
+  if (focused) /** @type {HTMLElement | null} */ (list.querySelector(`[data-conversation="${CSS.escape(focused)}"]`))?.focus();
+}
+
+/** The open conversation marked in the pane's list (search results are not redrawn for it). */
+function markCurrent() {
+  for (const button of /** @type {NodeListOf<HTMLElement>} */ ($('queue-list').querySelectorAll('.queue-row'))) {
+    const current = button.dataset.conversation === state.current;
+    button.classList.toggle('current', current);
+    if (current) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+  }
 }
 
 // Countdowns tick every second between refreshes; the queue itself is re-read every 30 s.
 setInterval(() => state.me && renderQueueTimes(), 1000);
 setInterval(() => state.me && refreshQueue().catch(fail), 30000);
 function renderQueueTimes() {
+  if (!showingQueue()) return;
   const elapsed = Date.now() - state.queueFetchedAt;
-  for (const button of $('queue-list').querySelectorAll('.queue-row')) {
-    const row = state.queue.rows.find((r) => r.conversationId === button.dataset.conversation);
+  for (const button of $('queue-list').querySelectorAll('button.queue-row')) {
+    const row = state.queue.rows.find((r) => r.conversationId === /** @type {HTMLElement} */ (button).dataset.conversation);
     if (!row) continue;
-    button.querySelector('.waiting').textContent = t('waiting', { t: duration(row.waitingMs + elapsed) });
+    const waiting = button.querySelector('.waiting');
+    if (waiting) waiting.textContent = t('waiting', { t: duration(row.waitingMs + elapsed) });
     const sla = slaText(row, elapsed);
+    warnSla(row, sla);
     const el = button.querySelector('.sla');
     if (sla && el) {
       el.textContent = sla.text;
@@ -403,25 +485,132 @@ function renderQueueTimes() {
 
 // ───────────────────────── a conversation ─────────────────────────
 
+/**
+ * Opens a conversation (or re-reads the open one).
+ * @param {string} id
+ * @param {{ keepComposer?: boolean, withSuggestions?: boolean }} [options]
+ */
 async function openConversation(id, options = {}) {
   const first = state.current !== id;
   state.current = id;
-  const detail = await api('GET', `/conversations/${encodeURIComponent(id)}`);
+  const detail = /** @type {Detail} */ (await api('GET', `/conversations/${encodeURIComponent(id)}`));
   if (state.current !== id) return;
   state.detail = detail;
-  renderConversation(detail, { keepComposer: options.keepComposer && !first });
+  // Opened by the operator, or re-read while they look at it: read. Re-read in a hidden tab: not yet.
+  if (first || (document.visibilityState === 'visible' && document.hasFocus())) markRead(id);
+  renderConversation(detail, { keepComposer: Boolean(options.keepComposer && !first), first });
   renderQueue();
+  showCustomer(detail.customer.id, { force: first }).catch(fail);
   if (first || options.withSuggestions) await loadSuggestions(id);
   if (first) $('conversation').focus();
 }
 
+/** @param {Message} m */
 function authorLabel(m) {
   if (m.direction === 'in') return t('customer');
   if (m.author.kind === 'bot') return t('bot');
-  return `${m.author.name} ^${m.author.initials}`;
+  return `${m.author.name ?? ''} ^${m.author.initials ?? ''}`;
 }
 
-function renderConversation(detail, { keepComposer }) {
+/** @param {Message} m */
+function messageKind(m) {
+  return m.direction === 'note' ? 'note' : m.direction === 'in' ? 'in' : m.author.kind === 'bot' ? 'bot' : 'operator';
+}
+
+/**
+ * What the bot did and offered: the FAQ entry it answered with, the options (quick replies) it
+ * proposed. The entry is shown on the bot's reply; on the customer's message only in histories
+ * recorded before replies carried it.
+ * @param {Message} m
+ * @param {boolean} faqOnReplies
+ */
+function botTrace(m, faqOnReplies) {
+  const parts = [];
+  if (m.faqId && (m.direction !== 'in' || !faqOnReplies)) parts.push(h('span', { class: 'chip faq', title: t('faqUsedTitle') }, t('faqUsed', { id: m.faqId })));
+  const options = (m.quickReplies ?? m.options ?? []).map((q) => (typeof q === 'string' ? q : q.title));
+  if (options.length > 0) {
+    parts.push(
+      h('span', { class: 'offered' }, h('span', { class: 'muted' }, t('botOffered')), h('ul', { class: 'options', 'aria-label': t('botOffered') }, options.map((o) => h('li', { class: 'chip option' }, o)))),
+    );
+  }
+  return parts.length > 0 ? h('span', { class: 'msg-trace' }, parts) : '';
+}
+
+/**
+ * @param {Message} m
+ * @param {boolean} faqOnReplies
+ */
+function messageItem(m, faqOnReplies) {
+  const kind = messageKind(m);
+  return h(
+    'li',
+    { class: `msg ${kind}${m.flagged ? ' flagged' : ''}`, 'data-message': m.id, 'data-version': messageVersion(m) },
+    h(
+      'span',
+      { class: 'msg-head' },
+      h('span', { class: 'msg-author' }, authorLabel(m)),
+      h('span', { class: `chip ${m.conversationVisibility}` }, kind === 'note' ? t('note') : `${t(m.conversationVisibility)} · ${m.channel}`),
+      h('time', { datetime: m.at, title: fullTime(m.at) }, when(m.at)),
+    ),
+    m.flagged ? h('span', { class: 'flag-badge' }, `⚠ ${t('privateData')}`) : '',
+    h('span', { class: 'msg-text' }, m.text),
+    botTrace(m, faqOnReplies),
+  );
+}
+
+/**
+ * What of a message shows: an item is redrawn only when this changes (a flag, a delivery).
+ * @param {Message} m
+ */
+function messageVersion(m) {
+  return JSON.stringify([m.text, m.flagged, m.faqId, m.quickReplies ?? m.options, m.conversationVisibility, m.channel]);
+}
+
+/**
+ * The history, updated in place: new messages are appended, changed ones redrawn, the others
+ * left alone (a screen reader on the role=log list then reads only what is new).
+ * @param {Message[]} messages
+ * @param {string} conversationId
+ */
+function renderMessages(messages, conversationId) {
+  const list = $('messages');
+  if (list.dataset.conversation !== conversationId) {
+    list.textContent = '';
+    list.dataset.conversation = conversationId;
+  }
+  /** @type {Map<string, HTMLElement>} */
+  const shown = new Map();
+  for (const li of Array.from(list.children)) shown.set(/** @type {HTMLElement} */ (li).dataset.message ?? '', /** @type {HTMLElement} */ (li));
+  const wanted = new Set(messages.map((m) => m.id));
+  const faqOnReplies = messages.some((m) => m.direction === 'out' && m.faqId !== undefined);
+  for (const [id, li] of shown) if (!wanted.has(id)) li.remove();
+  /** @type {HTMLElement | undefined} */
+  let previous;
+  for (const m of messages) {
+    let li = shown.get(m.id);
+    if (li && li.dataset.version !== messageVersion(m)) {
+      const fresh = messageItem(m, faqOnReplies);
+      li.replaceWith(fresh);
+      li = fresh;
+    } else if (!li) {
+      li = messageItem(m, faqOnReplies);
+      if (previous) previous.after(li);
+      else list.prepend(li);
+    } else if (li.previousElementSibling !== (previous ?? null)) {
+      // an earlier message arrived late (a linked conversation): keep the order by time
+      if (previous) previous.after(li);
+      else list.prepend(li);
+    }
+    previous = li;
+  }
+}
+
+/**
+ * @param {Detail} detail
+ * @param {{ keepComposer: boolean, first: boolean }} options
+ */
+function renderConversation(detail, { keepComposer, first }) {
+  const me = /** @type {Me} */ (state.me);
   const { conversation: c, customer, messages, earlierCases } = detail;
   $('conversation-empty').hidden = true;
   $('conversation-body').hidden = false;
@@ -429,15 +618,15 @@ function renderConversation(detail, { keepComposer }) {
   const meta = [`${c.channel} · ${t(c.visibility)}`, t(`state.${c.state}`)];
   if (customer.followers) meta.push(t('followers', { n: customer.followers.toLocaleString(lang) }));
   if (c.queue) meta.push(t(`reason.${c.queue.reason}`));
-  if (c.assigneeName) meta.push(c.assignee === state.me.id ? t('heldByMe') : t('heldBy', { name: c.assigneeName }));
+  if (c.assigneeName) meta.push(c.assignee === me.id ? t('heldByMe') : t('heldBy', { name: c.assigneeName }));
   $('conv-meta').textContent = meta.join(' · ');
   const flags = $('conv-flags');
   flags.textContent = '';
   if (c.flags.includes('private_data_public')) flags.append(h('span', { class: 'flag-badge' }, `⚠ ${t('flagPrivate')}`));
 
   // Actions depend on who holds it.
-  const mine = c.state === 'assigned' && c.assignee === state.me.id;
-  const admin = state.me.role === 'admin';
+  const mine = c.state === 'assigned' && c.assignee === me.id;
+  const admin = me.role === 'admin';
   const heldByOther = c.state === 'assigned' && !mine;
   const claim = $('claim');
   claim.hidden = mine || c.state === 'resolved' || (heldByOther && !admin);
@@ -447,7 +636,7 @@ function renderConversation(detail, { keepComposer }) {
   $('ask-private').hidden = !canAct || c.visibility === 'private';
   $('return-to-bot').hidden = !canAct;
   const select = $('transfer-to');
-  select.parentElement.hidden = !canAct;
+  $('transfer-box').hidden = !canAct;
   select.textContent = '';
   for (const op of state.operators.filter((o) => o.id !== c.assignee)) select.append(h('option', { value: op.id }, `${op.name} (^${op.initials})`));
   $('resolve-form').hidden = !canAct;
@@ -466,26 +655,8 @@ function renderConversation(detail, { keepComposer }) {
   // The whole case: public and private conversations, notes, flagged posts.
   const list = $('messages');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.textContent = '';
-  for (const m of messages) {
-    const kind = m.direction === 'note' ? 'note' : m.direction === 'in' ? 'in' : m.author.kind === 'bot' ? 'bot' : 'operator';
-    list.append(
-      h(
-        'li',
-        { class: `msg ${kind}${m.flagged ? ' flagged' : ''}`, 'data-message': m.id },
-        h(
-          'span',
-          { class: 'msg-head' },
-          h('span', { class: 'msg-author' }, authorLabel(m)),
-          h('span', { class: `chip ${m.conversationVisibility}` }, kind === 'note' ? t('note') : `${t(m.conversationVisibility)} · ${m.channel}`),
-          h('time', { datetime: m.at }, when(m.at)),
-        ),
-        m.flagged ? h('span', { class: 'flag-badge' }, `⚠ ${t('privateData')}`) : '',
-        h('span', { class: 'msg-text' }, m.text),
-      ),
-    );
-  }
-  if (atBottom || !keepComposer) list.scrollTop = list.scrollHeight;
+  renderMessages(messages, c.id);
+  if (atBottom || first) list.scrollTop = list.scrollHeight;
 
   const earlier = $('earlier');
   earlier.textContent = '';
@@ -497,13 +668,20 @@ function renderConversation(detail, { keepComposer }) {
         {},
         h('span', { class: 'muted' }, `${t('opened', { d: when(k.openedAt) })} · ${t(`state.${k.status === 'open' ? 'queued' : 'resolved'}`)}${k.resolvedBy ? ` · ${k.resolvedBy}` : ''}`),
         k.firstMessage ? h('span', { class: 'earlier-text' }, k.firstMessage) : '',
+        // Its satisfaction answer; the case this conversation follows up (a low score opened it).
+        k.score !== undefined ? h('span', { class: k.followedUp ? 'earlier-text followed-up' : 'earlier-text' }, `${t(k.followedUp ? 'followsUpScore' : 'surveyScore', { n: k.score })}${k.comment ? `: “${k.comment}”` : ''}`) : '',
       ),
     );
   }
 }
 
+/**
+ * The FAQ answers suggested for the conversation, each insertable into the reply.
+ * @param {string} id
+ */
 async function loadSuggestions(id) {
   const list = $('suggestions');
+  /** @type {{ suggestions: Array<{ question: string, answer: string, confidence: number }> }} */
   const { suggestions } = await api('GET', `/conversations/${encodeURIComponent(id)}/suggestions`);
   if (state.current !== id) return;
   list.textContent = '';
@@ -521,19 +699,25 @@ async function loadSuggestions(id) {
             type: 'button',
             class: 'small',
             'aria-label': `${t('insert')}: ${s.question}`,
-            onclick: () => {
-              const box = $('reply-text');
-              $('as-note').checked = false;
-              updateComposerMode();
-              box.value = box.value.trim() ? `${box.value.trimEnd()}\n${s.answer}` : s.answer;
-              box.focus();
-            },
+            onclick: () => insertIntoReply(s.answer),
           },
           t('insert'),
         ),
       ),
     );
   }
+}
+
+/**
+ * Puts a text into the reply box (after what is there), in reply mode.
+ * @param {string} text
+ */
+export function insertIntoReply(text) {
+  const box = $('reply-text');
+  $('as-note').checked = false;
+  updateComposerMode();
+  box.value = box.value.trim() ? `${box.value.trimEnd()}\n${text}` : text;
+  box.focus();
 }
 
 function updateComposerMode() {
@@ -555,8 +739,15 @@ function updateComposerMode() {
 $('as-note').addEventListener('change', updateComposerMode);
 $('reply-visibility').addEventListener('change', updateComposerMode);
 
+/**
+ * Runs an action on the open conversation with its buttons disabled, then re-reads it and the queue.
+ * @template T
+ * @param {string | ((result: T) => string) | undefined} label said when it worked
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T | undefined>}
+ */
 async function act(label, fn) {
-  const buttons = document.querySelectorAll('#conversation button');
+  const buttons = /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('#conversation button'));
   buttons.forEach((b) => (b.disabled = true));
   try {
     const result = await fn();
@@ -569,18 +760,27 @@ async function act(label, fn) {
     buttons.forEach((b) => (b.disabled = false));
     if (state.current) await openConversation(state.current, { keepComposer: true }).catch(fail);
     await refreshQueue().catch(fail);
+    refreshSearchSoon();
   }
 }
 
-$('claim').addEventListener('click', () =>
-  act(t('claimed'), () => api('POST', `/conversations/${encodeURIComponent(state.current)}/claim`, { takeover: $('claim').dataset.takeover === 'true' })),
-);
-$('ask-private').addEventListener('click', () => act(t('askedPrivate'), () => api('POST', `/conversations/${encodeURIComponent(state.current)}/ask-private`)));
-$('return-to-bot').addEventListener('click', () => act(t('returned'), () => api('POST', `/conversations/${encodeURIComponent(state.current)}/return-to-bot`)));
+/** The open conversation's path in the API. */
+const here = () => `/conversations/${encodeURIComponent(state.current ?? '')}`;
+
+async function claim() {
+  const id = state.current;
+  if (!id) return;
+  state.claiming.add(id);
+  await act(t('claimed'), () => api('POST', `${here()}/claim`, { takeover: $('claim').dataset.takeover === 'true' }));
+  setTimeout(() => state.claiming.delete(id), 5000); // its live event has come by then
+}
+$('claim').addEventListener('click', () => void claim());
+$('ask-private').addEventListener('click', () => act(t('askedPrivate'), () => api('POST', `${here()}/ask-private`)));
+$('return-to-bot').addEventListener('click', () => act(t('returned'), () => api('POST', `${here()}/return-to-bot`)));
 $('transfer').addEventListener('click', () => {
   const to = $('transfer-to').value;
   const name = state.operators.find((o) => o.id === to)?.name ?? to;
-  if (to) act(t('transferred', { name }), () => api('POST', `/conversations/${encodeURIComponent(state.current)}/transfer`, { operatorId: to }));
+  if (to) act(t('transferred', { name }), () => api('POST', `${here()}/transfer`, { operatorId: to }));
 });
 
 $('composer').addEventListener('submit', async (event) => {
@@ -588,9 +788,8 @@ $('composer').addEventListener('submit', async (event) => {
   const text = $('reply-text').value.trim();
   if (!text || !state.current) return;
   const note = $('as-note').checked;
-  const id = encodeURIComponent(state.current);
   const done = await act(note ? t('noteAdded') : t('sent'), () =>
-    note ? api('POST', `/conversations/${id}/note`, { text }) : api('POST', `/conversations/${id}/reply`, { text, visibility: $('reply-visibility').value }),
+    note ? api('POST', `${here()}/note`, { text }) : api('POST', `${here()}/reply`, { text, visibility: $('reply-visibility').value }),
   );
   if (done) {
     $('reply-text').value = '';
@@ -611,29 +810,99 @@ $('reply-text').addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) $('composer').requestSubmit();
 });
 
+function resolve() {
+  if (!state.current || $('resolve-form').hidden) return;
+  const addToFaq = $('add-to-faq').checked;
+  void act((/** @type {{ suggestionId?: string } | undefined} */ result) => (result?.suggestionId ? t('resolvedWithFaq') : t('resolved')), () =>
+    api('POST', `${here()}/resolve`, { addToFaq }),
+  ).then(() => ($('add-to-faq').checked = false));
+}
 $('resolve-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  const addToFaq = $('add-to-faq').checked;
-  act((result) => (result?.suggestionId ? t('resolvedWithFaq') : t('resolved')), () =>
-    api('POST', `/conversations/${encodeURIComponent(state.current)}/resolve`, { addToFaq }),
-  ).then(() => ($('add-to-faq').checked = false));
+  resolve();
 });
+
+// ───────────────────────── keyboard ─────────────────────────
+
+/**
+ * Opens the next (or previous) conversation of the list shown.
+ * @param {1 | -1} step
+ */
+function move(step) {
+  const rows = /** @type {HTMLElement[]} */ (Array.from(document.querySelectorAll('#queue-list .queue-row')));
+  if (rows.length === 0) return;
+  const at = rows.findIndex((r) => r.dataset.conversation === state.current);
+  const next = rows[at < 0 ? (step > 0 ? 0 : rows.length - 1) : (at + step + rows.length) % rows.length];
+  const id = next?.dataset.conversation;
+  if (id) openConversation(id).catch(fail);
+}
+
+/** @param {boolean} note */
+function focusComposer(note) {
+  if (!state.current || $('composer').hidden) return;
+  $('as-note').checked = note;
+  updateComposerMode();
+  $('reply-text').focus();
+}
+
+installShortcuts(
+  {
+    next: () => move(1),
+    previous: () => move(-1),
+    claim: () => {
+      if (state.current && !$('claim').hidden) void claim();
+    },
+    reply: () => focusComposer(false),
+    note: () => focusComposer(true),
+    resolve,
+    search: () => document.getElementById('search-q')?.focus(),
+  },
+  () => state.me !== undefined,
+);
+document.addEventListener('pointerdown', unlockAudio);
+// Coming back to the tab: the conversation on screen is read.
+const seeCurrent = () => {
+  if (state.current && document.visibilityState === 'visible') {
+    markRead(state.current);
+    if (showingQueue()) renderQueue();
+  }
+};
+window.addEventListener('focus', seeCurrent);
+document.addEventListener('visibilitychange', seeCurrent);
+document.addEventListener('keydown', unlockAudio);
 
 // ───────────────────────── FAQ suggestions (admins) ─────────────────────────
 
-/** The kind of a suggestion, as a chip. */
+/**
+ * A FAQ suggestion as the review reads it (docs/formats.md).
+ * @typedef {{
+ *   id: string, kind: 'new_entry' | 'add_question' | 'update_answer', entryId?: string, locale: string,
+ *   questions: string[], answer?: string, answerShort?: string, operatorAnswer?: string, change?: any
+ * }} Suggestion
+ */
+
+/**
+ * The kind of a suggestion, as a chip.
+ * @param {Suggestion} s
+ */
 function suggestionTitle(s) {
   if (s.kind === 'new_entry') return t('newEntry', { id: s.entryId ?? '' });
   if (s.kind === 'update_answer') return t('updateAnswer', { id: s.entryId });
   return t('addQuestion', { id: s.entryId });
 }
 
-/** What approving changes: questions added, answers before and after. */
+/**
+ * What approving changes: questions added, answers before and after.
+ * @param {Suggestion} s
+ * @returns {HTMLElement[]}
+ */
 function changeView(s) {
   const change = s.change;
   if (!change) return [];
   if (change.missing) return [h('p', { class: 'review-warning' }, t('entryMissing', { id: change.entryId }))];
+  /** @type {HTMLElement[]} */
   const parts = [];
+  /** @param {string} label @param {{ before?: string, after: string } | undefined} d */
   const diff = (label, d) => {
     if (!d) return;
     parts.push(h('span', { class: 'review-label' }, label));
@@ -646,8 +915,8 @@ function changeView(s) {
       h(
         'ul',
         { class: 'review-questions' },
-        change.addedQuestions.map((q) => h('li', { class: 'review-added' }, `+ ${q}`)),
-        change.knownQuestions.map((q) => h('li', { class: 'muted' }, t('questionKnown', { q }))),
+        change.addedQuestions.map((/** @type {string} */ q) => h('li', { class: 'review-added' }, `+ ${q}`)),
+        change.knownQuestions.map((/** @type {string} */ q) => h('li', { class: 'muted' }, t('questionKnown', { q }))),
       ),
     );
     diff(t('answerLabel'), change.answer);
@@ -664,8 +933,13 @@ function changeView(s) {
   return parts;
 }
 
-/** The form that edits a suggestion before approving: questions, answer, answer_short, entry, locale. */
+/**
+ * The form that edits a suggestion before approving: questions, answer, answer_short, entry, locale.
+ * @param {Suggestion} s
+ * @param {HTMLElement} item
+ */
 function editForm(s, item) {
+  /** @param {string} name @param {string} label @param {HTMLElement} control */
   const field = (name, label, control) => {
     control.id = `edit-${s.id}-${name}`;
     return h('span', { class: 'review-field' }, h('label', { class: 'review-label', for: control.id }, label), control);
@@ -691,7 +965,7 @@ function editForm(s, item) {
           { class: 'review-operator' },
           h('span', { class: 'muted' }, t('operatorAnswer')),
           h('span', { class: 'review-answer' }, s.operatorAnswer),
-          h('button', { type: 'button', class: 'ghost', onclick: () => (answer.value = s.operatorAnswer) }, t('useOperatorAnswer')),
+          h('button', { type: 'button', class: 'ghost', onclick: () => (answer.value = s.operatorAnswer ?? '') }, t('useOperatorAnswer')),
         )
       : '',
     field('answerShort', t('answerShortLabel'), answerShort),
@@ -706,6 +980,7 @@ function editForm(s, item) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    /** @type {Record<string, unknown>} */
     const body = {
       questions: questions.value.split('\n').map((q) => q.trim()).filter((q) => q.length > 0),
       answer: answer.value.trim(),
@@ -718,7 +993,7 @@ function editForm(s, item) {
     if (body.answerShort === (s.answerShort ?? '')) delete body.answerShort;
     if (body.entryId === (s.entryId ?? '')) delete body.entryId;
     if (body.locale === s.locale) delete body.locale;
-    if (body.questions.join('\n') === s.questions.join('\n')) delete body.questions;
+    if (/** @type {string[]} */ (body.questions).join('\n') === s.questions.join('\n')) delete body.questions;
     try {
       await api('POST', `/suggestions/${encodeURIComponent(s.id)}/edit`, body);
       state.editingSuggestion = undefined;
@@ -734,6 +1009,7 @@ function editForm(s, item) {
 }
 
 async function refreshReview() {
+  /** @type {{ suggestions: Suggestion[] }} */
   const { suggestions } = await api('GET', '/suggestions?status=pending');
   $('review-toggle').textContent = t('reviewButton', { n: suggestions.length });
   // A suggestion being edited is not redrawn under the reviewer's hands (a new one only updates the count).
@@ -743,6 +1019,7 @@ async function refreshReview() {
   list.textContent = '';
   if (suggestions.length === 0) list.append(h('li', { class: 'muted' }, t('reviewEmpty')));
   for (const s of suggestions) {
+    /** @param {string} verb @param {string} done */
     const decide = (verb, done) => async () => {
       try {
         await api('POST', `/suggestions/${encodeURIComponent(s.id)}/${verb}`);
@@ -781,6 +1058,33 @@ $('review-toggle').addEventListener('click', () => {
 // ───────────────────────── start ─────────────────────────
 
 applyLabels();
+setupSearch({
+  open: (id) => void openConversation(id).catch(fail),
+  current: () => state.current,
+  name: customerName,
+  showQueue: renderQueue,
+  operators: () => state.operators,
+  fail,
+});
+setupCustomerPanel({
+  open: (id) => void openConversation(id).catch(fail),
+  currentCase: () => state.detail?.case?.id,
+  earlierCase: (caseId) => /** @type {{ score?: number, followedUp?: boolean } | undefined} */ (state.detail?.earlierCases.find((k) => k.id === caseId)),
+  fail,
+});
+setupSavedReplies({
+  conversation: () => state.detail?.conversation,
+  visibility: () => ($('as-note').checked ? 'private' : $('reply-visibility').value),
+  isAdmin: () => state.me?.role === 'admin',
+  fail,
+});
+setupTeams({
+  me: () => state.me,
+  operators: () => state.operators,
+  teamsChanged: setTeams,
+  fail,
+});
+setupNotifications((id) => void openConversation(id).catch(fail));
 api('GET', '/me').then(startDesk, (err) => {
   if (err.status !== 401) showLogin(explain(err));
 });

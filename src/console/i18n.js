@@ -1,3 +1,4 @@
+// @ts-check
 // Labels of the operator console, in Italian and English (picked from the browser's language).
 
 const it = {
@@ -39,6 +40,7 @@ const it = {
     policy: 'regola',
     handler: 'chiesto da un’azione',
     handler_failed: 'azione non riuscita',
+    low_satisfaction: 'cliente insoddisfatto',
   },
   state: { bot: 'bot', awaiting_private: 'attende il privato', queued: 'in coda', assigned: 'assegnata', resolved: 'risolta' },
   public: 'Pubblico',
@@ -58,13 +60,15 @@ const it = {
   history: 'Storico del caso',
   earlierCases: 'Casi precedenti del cliente',
   noEarlierCases: 'Nessun caso precedente.',
+  surveyScore: 'Soddisfazione {n}/5',
+  followsUpScore: 'Da ricontattare: soddisfazione {n}/5',
   customer: 'Cliente',
   bot: 'Bot',
   note: 'Nota interna · mai inviata',
   privateData: 'Dati privati scritti in pubblico',
   flagPrivate: 'Dati privati in pubblico',
   suggestions: 'Risposte suggerite dalle FAQ',
-  noSuggestions: 'Nessuna risposta delle FAQ adatta all’ultimo messaggio.',
+  noSuggestions: 'Nessuna risposta delle FAQ adatta ai messaggi del cliente.',
   insert: 'Inserisci',
   replyLabel: 'Risposta al cliente',
   noteLabel: 'Nota interna (non viene inviata)',
@@ -125,6 +129,117 @@ const it = {
   handledBy: 'La sta seguendo {name}: puoi aggiungere una nota interna.',
   followers: '{n} follower',
   opened: 'aperto il {d}',
+  // operator desk (issue 21)
+  soundOn: 'Suono: sì',
+  soundOff: 'Suono: no',
+  desktopOn: 'Notifiche: sì',
+  desktopOff: 'Notifiche: no',
+  desktopDenied: 'Il browser blocca le notifiche di questa pagina: consentile dalle impostazioni del sito.',
+  alertNew: 'Nuovo caso in coda',
+  alertAssigned: 'Ti è stato assegnato un caso: {name}',
+  alertReply: '{name} ha risposto',
+  alertSla: 'SLA quasi scaduto: {name}',
+  unread: 'novità non lette',
+  faqUsed: 'FAQ «{id}»',
+  faqUsedTitle: 'La voce delle FAQ con cui il bot ha risposto',
+  botOffered: 'Il bot ha proposto:',
+  shortcuts: 'Scorciatoie da tastiera',
+  close: 'Chiudi',
+  keyNext: 'Conversazione successiva',
+  keyPrevious: 'Conversazione precedente',
+  keyClaim: 'Prendi in carico',
+  keyReply: 'Scrivi una risposta',
+  keyNote: 'Scrivi una nota interna',
+  keyResolve: 'Risolvi il caso',
+  keySearch: 'Cerca',
+  keySend: 'Invia (dalla casella di testo)',
+  keyEscape: 'Esci dalla casella di testo',
+  keyHelp: 'Questo elenco',
+  timezone: 'Orari nel fuso {tz}',
+  view: 'Vista',
+  views: { queue: 'Coda dal vivo', mine: 'Le mie', unassigned: 'Non assegnate', open: 'Aperte', waiting: 'In attesa del cliente', resolved: 'Risolte', all: 'Tutte' },
+  search: 'Cerca',
+  searchPlaceholder: 'Parole, nome o @handle',
+  searchNothing: 'Nessuna conversazione trovata.',
+  searchCount: '{first}–{last} di {total}',
+  filters: 'Filtri',
+  clearFilters: 'Azzera',
+  previousPage: '‹ Indietro',
+  nextPage: 'Avanti ›',
+  any: 'Tutti',
+  me: 'Io',
+  filter: { channel: 'Canale', language: 'Lingua', state: 'Stato', priority: 'Priorità', reason: 'Motivo', tag: 'Etichetta', operator: 'Operatore', from: 'Dal', to: 'Al' },
+  from: { customer: 'Cliente', bot: 'Bot', operator: 'Operatore' },
+  customerTitle: 'Il cliente',
+  handles: 'Profili della persona',
+  unlink: 'Scollega',
+  unlinkLabel: 'Scollega {name}',
+  unlinked: 'Profili scollegati.',
+  linked: 'Profili collegati: una sola storia.',
+  languageIs: 'lingua: {language}',
+  tagsLabel: 'Etichette (separate da virgole)',
+  tagsSaved: 'Etichette salvate.',
+  saveTags: 'Salva etichette',
+  customerNotes: 'Note sul cliente',
+  noNotes: 'Nessuna nota.',
+  customerNoteLabel: 'Nuova nota (resta tra un caso e l’altro)',
+  addCustomerNote: 'Salva nota',
+  customerNoteAdded: 'Nota sul cliente aggiunta.',
+  linkTitle: 'Stessa persona su un altro canale',
+  linkSearchLabel: 'Cerca il profilo da collegare',
+  linkTo: 'Collega: {name}',
+  findRecords: 'Trova',
+  noCandidates: 'Nessun altro profilo trovato.',
+  pastCases: 'Casi della persona',
+  openCase: 'Apri',
+  outcome: { open: 'aperto', resolved_by_bot: 'risolto dal bot', resolved_by_operator: 'risolto da un operatore' },
+  satisfaction: 'soddisfazione {score}/5',
+  followsUp: 'Ripreso in questo caso (soddisfazione bassa)',
+  savedButton: 'Risposte salvate (/)',
+  savedSearch: 'Cerca tra le risposte salvate',
+  savedSearchPlaceholder: 'Scrivi per cercare, Invio per inserire',
+  savedNone: 'Nessuna risposta salvata trovata.',
+  tooLong: 'Troppo lunga per il canale: {length}/{max} caratteri, diventerebbe {posts} post. Accorciala.',
+  savedAdminButton: 'Risposte salvate',
+  savedAdminTitle: 'Risposte salvate',
+  savedAdminHelp: 'Gli operatori le inseriscono scrivendo «/» nella risposta. Variabili: {customer_name}, {operator_name}, {business_hours}, {reopens}.',
+  savedNewTitle: 'Nuova risposta salvata',
+  savedEditTitle: 'Modifica /{shortcut}',
+  savedShortcut: 'Scorciatoia',
+  savedTitle: 'Titolo',
+  savedText: 'Testo',
+  savedSaved: 'Risposta salvata.',
+  savedDeleted: 'Risposta eliminata.',
+  delete: 'Elimina',
+  presenceOnline: '● Online',
+  presenceAway: '○ Assente',
+  presenceGoAway: 'Sei online: ricevi i casi assegnati in automatico. Premi per metterti assente.',
+  presenceGoOnline: 'Sei assente: non ricevi casi in automatico. Premi per tornare online.',
+  presence: 'Presenza',
+  online: 'online',
+  away: 'assente',
+  deskAdminButton: 'Team e assegnazione',
+  deskAdminTitle: 'Team e assegnazione automatica',
+  assignTitle: 'Assegnazione automatica',
+  assignAuto: 'Assegna i nuovi casi agli operatori online, a turno',
+  assignCapacity: 'Casi al massimo per operatore',
+  assignAway: 'Minuti dopo cui i casi di chi è assente tornano in coda (vuoto: mai)',
+  skillLanguages: 'Lingue',
+  skillChannels: 'Canali',
+  skillLanguagesOf: 'Lingue di {name}',
+  skillChannelsOf: 'Canali di {name}',
+  skillChannelsHint: 'nomi dei canali, separati da virgole',
+  assignSaved: 'Impostazioni salvate.',
+  teamsTitle: 'Team',
+  noTeams: 'Nessun team.',
+  teamName: 'Team',
+  teamMembers: 'Membri',
+  teamChannels: 'Canali',
+  teamLanguages: 'Lingue',
+  teamAdd: 'Crea il team',
+  teamSaved: 'Team creato.',
+  teamDeleted: 'Team eliminato.',
+  teamView: 'Team: {name}',
 };
 
 const en = {
@@ -166,6 +281,7 @@ const en = {
     policy: 'policy',
     handler: 'asked by an action',
     handler_failed: 'action failed',
+    low_satisfaction: 'unhappy customer',
   },
   state: { bot: 'bot', awaiting_private: 'awaiting private', queued: 'queued', assigned: 'assigned', resolved: 'resolved' },
   public: 'Public',
@@ -185,13 +301,15 @@ const en = {
   history: 'Case history',
   earlierCases: 'Customer’s earlier cases',
   noEarlierCases: 'No earlier cases.',
+  surveyScore: 'Satisfaction {n}/5',
+  followsUpScore: 'Follow-up: satisfaction {n}/5',
   customer: 'Customer',
   bot: 'Bot',
   note: 'Internal note · never sent',
   privateData: 'Private data posted publicly',
   flagPrivate: 'Private data in public',
   suggestions: 'Suggested FAQ answers',
-  noSuggestions: 'No FAQ answer fits the last message.',
+  noSuggestions: 'No FAQ answer fits the customer’s messages.',
   insert: 'Insert',
   replyLabel: 'Reply to the customer',
   noteLabel: 'Internal note (not sent)',
@@ -252,20 +370,159 @@ const en = {
   handledBy: '{name} is handling it: you can add an internal note.',
   followers: '{n} followers',
   opened: 'opened {d}',
+  // operator desk (issue 21)
+  soundOn: 'Sound: on',
+  soundOff: 'Sound: off',
+  desktopOn: 'Notifications: on',
+  desktopOff: 'Notifications: off',
+  desktopDenied: 'The browser blocks this page’s notifications: allow them in the site settings.',
+  alertNew: 'New case in the queue',
+  alertAssigned: 'A case was given to you: {name}',
+  alertReply: '{name} replied',
+  alertSla: 'SLA about to breach: {name}',
+  unread: 'unread news',
+  faqUsed: 'FAQ “{id}”',
+  faqUsedTitle: 'The FAQ entry the bot answered with',
+  botOffered: 'The bot offered:',
+  shortcuts: 'Keyboard shortcuts',
+  close: 'Close',
+  keyNext: 'Next conversation',
+  keyPrevious: 'Previous conversation',
+  keyClaim: 'Claim',
+  keyReply: 'Write a reply',
+  keyNote: 'Write an internal note',
+  keyResolve: 'Resolve the case',
+  keySearch: 'Search',
+  keySend: 'Send (from the text box)',
+  keyEscape: 'Leave the text box',
+  keyHelp: 'This list',
+  timezone: 'Times in {tz}',
+  view: 'View',
+  views: { queue: 'Live queue', mine: 'Mine', unassigned: 'Unassigned', open: 'Open', waiting: 'Waiting on the customer', resolved: 'Resolved', all: 'All' },
+  search: 'Search',
+  searchPlaceholder: 'Words, name or @handle',
+  searchNothing: 'No conversation found.',
+  searchCount: '{first}–{last} of {total}',
+  filters: 'Filters',
+  clearFilters: 'Clear',
+  previousPage: '‹ Previous',
+  nextPage: 'Next ›',
+  any: 'Any',
+  me: 'Me',
+  filter: { channel: 'Channel', language: 'Language', state: 'State', priority: 'Priority', reason: 'Reason', tag: 'Tag', operator: 'Operator', from: 'From', to: 'To' },
+  from: { customer: 'Customer', bot: 'Bot', operator: 'Operator' },
+  customerTitle: 'The customer',
+  handles: 'The person’s records',
+  unlink: 'Unlink',
+  unlinkLabel: 'Unlink {name}',
+  unlinked: 'Records unlinked.',
+  linked: 'Records linked: one history.',
+  languageIs: 'language: {language}',
+  tagsLabel: 'Tags (comma-separated)',
+  tagsSaved: 'Tags saved.',
+  saveTags: 'Save tags',
+  customerNotes: 'Notes on the customer',
+  noNotes: 'No notes.',
+  customerNoteLabel: 'New note (it stays across cases)',
+  addCustomerNote: 'Save note',
+  customerNoteAdded: 'Customer note added.',
+  linkTitle: 'Same person on another channel',
+  linkSearchLabel: 'Find the record to link',
+  linkTo: 'Link: {name}',
+  findRecords: 'Find',
+  noCandidates: 'No other record found.',
+  pastCases: 'The person’s cases',
+  openCase: 'Open',
+  outcome: { open: 'open', resolved_by_bot: 'resolved by the bot', resolved_by_operator: 'resolved by an operator' },
+  satisfaction: 'satisfaction {score}/5',
+  followsUp: 'Followed up in this case (low satisfaction)',
+  savedButton: 'Saved replies (/)',
+  savedSearch: 'Search the saved replies',
+  savedSearchPlaceholder: 'Type to search, Enter to insert',
+  savedNone: 'No saved reply found.',
+  tooLong: 'Too long for the channel: {length}/{max} characters, it would take {posts} posts. Shorten it.',
+  savedAdminButton: 'Saved replies',
+  savedAdminTitle: 'Saved replies',
+  savedAdminHelp: 'Operators insert them by typing "/" in a reply. Variables: {customer_name}, {operator_name}, {business_hours}, {reopens}.',
+  savedNewTitle: 'New saved reply',
+  savedEditTitle: 'Edit /{shortcut}',
+  savedShortcut: 'Shortcut',
+  savedTitle: 'Title',
+  savedText: 'Text',
+  savedSaved: 'Saved reply stored.',
+  savedDeleted: 'Saved reply deleted.',
+  delete: 'Delete',
+  presenceOnline: '● Online',
+  presenceAway: '○ Away',
+  presenceGoAway: 'You are online: cases are given to you automatically. Press to go away.',
+  presenceGoOnline: 'You are away: no case is given to you automatically. Press to go online.',
+  presence: 'Presence',
+  online: 'online',
+  away: 'away',
+  deskAdminButton: 'Teams & assignment',
+  deskAdminTitle: 'Teams and auto-assignment',
+  assignTitle: 'Auto-assignment',
+  assignAuto: 'Give new cases to the online operators, in turn',
+  assignCapacity: 'Most cases per operator',
+  assignAway: 'Minutes after which an away operator’s cases return to the queue (empty: never)',
+  skillLanguages: 'Languages',
+  skillChannels: 'Channels',
+  skillLanguagesOf: '{name}’s languages',
+  skillChannelsOf: '{name}’s channels',
+  skillChannelsHint: 'channel names, comma-separated',
+  assignSaved: 'Settings saved.',
+  teamsTitle: 'Teams',
+  noTeams: 'No team.',
+  teamName: 'Team',
+  teamMembers: 'Members',
+  teamChannels: 'Channels',
+  teamLanguages: 'Languages',
+  teamAdd: 'Create the team',
+  teamSaved: 'Team created.',
+  teamDeleted: 'Team deleted.',
+  teamView: 'Team: {name}',
 };
 
 /** The UI language: Italian when the browser prefers it, English otherwise. */
 export const lang = (navigator.language || 'en').toLowerCase().startsWith('it') ? 'it' : 'en';
+/** @type {Record<string, any>} */
 const dict = lang === 'it' ? it : en;
+const locale = lang === 'it' ? 'it-IT' : 'en-GB';
 
-/** A label, with {placeholders} filled in. */
-export function t(key, vars = {}) {
-  const value = key.split('.').reduce((o, k) => (o == null ? undefined : o[k]), dict);
-  const text = typeof value === 'string' ? value : key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+/** The team's time zone (config TIMEZONE, from /me): every time in the console is shown in it. */
+let timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** @param {string | undefined} tz */
+export function setTimeZone(tz) {
+  if (!tz) return;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    timeZone = tz;
+  } catch {
+    // an unknown zone: keep the browser's
+  }
+}
+export function currentTimeZone() {
+  return timeZone;
 }
 
-/** "12 min", "1 h 5 min", "2 g 3 h". */
+/**
+ * A label, with {placeholders} filled in.
+ * @param {string} key dotted path in the dictionary ("reason.vip")
+ * @param {Record<string, string | number | undefined>} [vars]
+ * @returns {string}
+ */
+export function t(key, vars = {}) {
+  /** @type {any} */
+  const value = key.split('.').reduce((/** @type {any} */ o, k) => (o == null ? undefined : o[k]), dict);
+  const text = typeof value === 'string' ? value : key;
+  // A placeholder not given stays as written (the saved replies' help shows {customer_name}).
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name] ?? '') : whole));
+}
+
+/**
+ * "12 min", "1 h 5 min", "2 g 3 h".
+ * @param {number} ms
+ */
 export function duration(ms) {
   const minutes = Math.floor(Math.abs(ms) / 60000);
   if (minutes < 1) return `<1 ${dict.min}`;
@@ -275,17 +532,40 @@ export function duration(ms) {
   return hours % 24 ? `${Math.floor(hours / 24)} ${dict.day} ${hours % 24} ${dict.hour}` : `${Math.floor(hours / 24)} ${dict.day}`;
 }
 
-/** A clock time or date for a message. */
-export function when(iso) {
-  const d = new Date(iso);
-  const today = new Date();
-  const sameDay = d.toDateString() === today.toDateString();
-  return new Intl.DateTimeFormat(lang === 'it' ? 'it-IT' : 'en-GB', sameDay ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }).format(d);
+/**
+ * The calendar day of a moment in the team's time zone ("2026-12-04").
+ * @param {Date} d
+ */
+function dayInZone(d) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 }
 
-/** A phrase for when the team is back ("lunedì alle 9:00"). */
+/**
+ * A clock time (today) or a date and time for a message, in the team's time zone.
+ * @param {string} iso
+ */
+export function when(iso) {
+  const d = new Date(iso);
+  const sameDay = dayInZone(d) === dayInZone(new Date());
+  /** @type {Intl.DateTimeFormatOptions} */
+  const options = sameDay ? { hour: '2-digit', minute: '2-digit', timeZone } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone };
+  return new Intl.DateTimeFormat(locale, options).format(d);
+}
+
+/**
+ * A full date and time with the zone, for a tooltip ("4 dic 2026, 20:15 CET").
+ * @param {string} iso
+ */
+export function fullTime(iso) {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(new Date(iso)) + ` (${timeZone})`;
+}
+
+/**
+ * A phrase for when the team is back ("lunedì alle 9:00").
+ * @param {string} iso
+ */
 export function reopening(iso) {
   const d = new Date(iso);
-  const fmt = new Intl.DateTimeFormat(lang === 'it' ? 'it-IT' : 'en-GB', { weekday: 'long', hour: 'numeric', minute: '2-digit' });
+  const fmt = new Intl.DateTimeFormat(locale, { weekday: 'long', hour: 'numeric', minute: '2-digit', timeZone });
   return fmt.format(d);
 }

@@ -1,6 +1,8 @@
+// @ts-check
 // The console's reports page (admins): the figures of `sportello report` for a period and channel,
 // drawn with Chart.js (served by Sportello at /console/chart.js, from npm: no CDN). Reads only
 // GET /api/operator/reports; labels in Italian and English like the rest of the console.
+import { $, h as el } from './dom.js';
 import { lang } from './i18n.js';
 
 const TEXT = {
@@ -57,31 +59,32 @@ const TEXT = {
     failed: 'Could not load the report: {error}',
   },
 };
+/** @type {Record<string, string>} */
 const words = TEXT[lang] ?? TEXT.en;
-const say = (key, vars = {}) => words[key].replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
+/**
+ * @param {string} key
+ * @param {Record<string, string | number>} [vars]
+ */
+const say = (key, vars = {}) => (words[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
 
 const COLORS = ['#4e79a7', '#59a14f', '#e15759', '#f28e2b', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7'];
-const $ = (id) => document.getElementById(id);
+/** @type {Map<string, { destroy(): void }>} */
 const charts = new Map();
 
-/** A date as YYYY-MM-DD in the browser's calendar. */
+/**
+ * A date as YYYY-MM-DD in the browser's calendar.
+ * @param {Date} date
+ */
 function isoDay(date) {
   return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
 }
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else node.setAttribute(k, String(v));
-  }
-  node.append(...children);
-  return node;
-}
-
+/** @param {number | null} r */
 const percent = (r) => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
+/** @param {number | null} s */
 const minutes = (s) => (s === null ? '–' : `${Math.round(s / 60)} min`);
 
+/** @param {string} [format] */
 function query(format) {
   const params = new URLSearchParams({ from: $('reports-from').value, to: $('reports-to').value });
   if ($('reports-channel').value) params.set('channel', $('reports-channel').value);
@@ -89,14 +92,23 @@ function query(format) {
   return params.toString();
 }
 
-/** Draws (or redraws) one chart on its canvas. */
+/**
+ * Draws (or redraws) one chart on its canvas.
+ * @param {'reports-daily' | 'reports-response' | 'reports-channels' | 'reports-reasons' | 'reports-faq' | 'reports-csat'} id
+ * @param {{ type: string, data: unknown, options?: Record<string, unknown> }} config Chart.js's configuration
+ */
 function draw(id, config) {
   charts.get(id)?.destroy();
-  const Chart = globalThis.Chart;
+  /** @type {new (canvas: HTMLCanvasElement, config: unknown) => { destroy(): void }} */
+  const Chart = /** @type {any} */ (globalThis).Chart;
   const chart = new Chart($(id), { ...config, options: { animation: false, responsive: true, maintainAspectRatio: false, ...config.options } });
   charts.set(id, chart);
 }
 
+/**
+ * The report's figures as tiles and charts (the answer of GET /api/operator/reports, docs/formats.md).
+ * @param {{ report: any, channels: string[], sla_minutes: number[] }} answer
+ */
 function render({ report, channels, sla_minutes: slaMinutes }) {
   const select = $('reports-channel');
   const chosen = select.value;
@@ -104,6 +116,7 @@ function render({ report, channels, sla_minutes: slaMinutes }) {
   select.value = channels.includes(chosen) ? chosen : '';
   $('reports-csv').href = `/api/operator/reports?${query('csv')}`;
 
+  /** @param {string} label @param {string} value */
   const tile = (label, value) => el('div', { class: 'reports-tile' }, el('strong', {}, value), el('span', {}, label));
   $('reports-tiles').replaceChildren(
     tile(say('inbound'), String(report.inbound)),
@@ -116,6 +129,7 @@ function render({ report, channels, sla_minutes: slaMinutes }) {
     tile(say('csat'), report.csat.average === null ? '–' : `${report.csat.average} / 5 · ${report.csat.responses} ${say('answers')}`),
   );
 
+  /** @type {string[]} */
   const days = Object.keys(report.by_day);
   const labels = days.map((d) => d.slice(5));
   draw('reports-daily', {
@@ -141,6 +155,11 @@ function render({ report, channels, sla_minutes: slaMinutes }) {
     },
     options: { scales: { y: { beginAtZero: true } } },
   });
+  /**
+   * @param {'reports-channels' | 'reports-reasons' | 'reports-faq'} id
+   * @param {Array<[string, number]>} entries
+   * @param {string} color
+   */
   const horizontal = (id, entries, color) =>
     draw(id, {
       type: 'bar',
@@ -149,7 +168,7 @@ function render({ report, channels, sla_minutes: slaMinutes }) {
     });
   horizontal('reports-channels', Object.entries(report.by_channel).map(([k, f]) => [k, f.inbound]), COLORS[0]);
   horizontal('reports-reasons', Object.entries(report.escalation_reasons).sort((a, b) => b[1] - a[1]), COLORS[2]);
-  horizontal('reports-faq', Object.entries(report.by_faq).map(([k, f]) => [k, f.inbound]).sort((a, b) => b[1] - a[1]).slice(0, 10), COLORS[1]);
+  horizontal('reports-faq', Object.entries(report.by_faq).map(([k, f]) => /** @type {[string, number]} */ ([k, f.inbound])).sort((a, b) => b[1] - a[1]).slice(0, 10), COLORS[1]);
   draw('reports-csat', {
     type: 'bar',
     data: { labels: ['1', '2', '3', '4', '5'], datasets: [{ data: ['1', '2', '3', '4', '5'].map((k) => report.csat.distribution[k]), backgroundColor: COLORS[1] }] },

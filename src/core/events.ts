@@ -15,6 +15,8 @@ export type DomainEvent =
   | { type: 'conversation.updated'; conversationId: string; at: string }
   | { type: 'conversation.resolved'; conversationId: string; caseId: string; operatorId?: string; addToFaq?: boolean; at: string }
   | { type: 'conversation.returned_to_bot'; conversationId: string; at: string }
+  /** A customer answered a satisfaction survey of a case (its comment stays on the case: events carry no text). */
+  | { type: 'csat.received'; conversationId: string; caseId: string; channel: string; score: number; at: string }
   | { type: 'privacy.flagged'; conversationId: string; messageId: string; at: string }
   | { type: 'corpus.reloaded'; version: string; at: string }
   | { type: 'corpus.failed'; problems: string[]; at: string }
@@ -44,7 +46,13 @@ export type DomainEvent =
     }
   /** An operator opened or closed crisis mode on a topic (docs/listening.md). */
   | { type: 'crisis.opened'; crisisId: string; topic: string; operatorId: string; at: string }
-  | { type: 'crisis.closed'; crisisId: string; topic: string; operatorId: string; at: string };
+  | { type: 'crisis.closed'; crisisId: string; topic: string; operatorId: string; at: string }
+  // The desk (issue 21): a customer's file (tags, notes, links) changed; saved replies changed;
+  // an operator went online or away; the desk's settings (teams, auto-assignment) changed.
+  | { type: 'customer.updated'; customerIds: string[]; at: string }
+  | { type: 'saved_replies.changed'; at: string }
+  | { type: 'operator.presence'; operatorId: string; status: 'online' | 'away'; at: string }
+  | { type: 'desk.settings_changed'; at: string };
 
 /** The event names, for listeners that filter. */
 export type DomainEventType = DomainEvent['type'];

@@ -9,7 +9,10 @@ import type {
   ChannelName,
   Conversation,
   Customer,
+  CustomerFile,
+  CustomerNote,
   CustomerProfile,
+  EscalationReason,
   EventDelivery,
   FaqSuggestion,
   HeardRecord,
@@ -18,6 +21,7 @@ import type {
   Operator,
   OutboxItem,
   QuickReplyOption,
+  SavedReply,
   StoredMessage,
   Visibility,
 } from './types.js';
@@ -80,6 +84,15 @@ export interface ChannelCapabilities {
    * public reply from the bot; it goes to a person. Absent: false.
    */
   publicRepliesNeedAddress?: boolean;
+  /**
+   * Whether a satisfaction survey may follow a resolved case, sent privately (absent: never).
+   * `withinMs`: only this long after the customer's last message (Messenger: 7 days, with the
+   * Customer Feedback Template and the CUSTOMER_FEEDBACK tag after the first 24 hours).
+   * `needsPrivateConversation`: only to a customer who wrote privately in the case (Messenger: a
+   * commenter who never wrote in Messenger cannot be messaged). A channel with `privateReach` is
+   * asked first, and the survey goes only when it answers `open` (X: DMs).
+   */
+  surveys?: { withinMs?: number; needsPrivateConversation?: boolean };
 }
 
 /** An HTTP request as the server hands it to a channel: raw body kept for signatures. */
@@ -273,7 +286,7 @@ export interface ActionRunner {
 
 // ───────────────────────────── storage ─────────────────────────────
 //
-// Persistence is one object, `Store`, made of seven small ports. `createStore(config)`
+// Persistence is one object, `Store`, made of ten small ports. `createStore(config)`
 // (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
 // test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
@@ -305,6 +318,11 @@ export interface ContextQuery {
   linkedCustomerId?: string;
   /** Other conversations to read by key in the same call (returned in `related`, with revisions). */
   otherKeys?: string[];
+  /**
+   * A case to read by id (returned in `requestedCase`, with its revision, and its conversations in
+   * `related`): a scheduled job's case, which the conversation of `key` may no longer belong to.
+   */
+  caseId?: string;
 }
 
 /**
@@ -327,6 +345,8 @@ export interface TurnContext {
    * joins), and those found by `otherKeys`.
    */
   related: Conversation[];
+  /** The case `ContextQuery.caseId` names, when it exists. */
+  requestedCase?: Case;
   /** Revisions of the conversations and cases above: pass them as `TurnRecord.expect`. */
   revisions: Revisions;
 }
@@ -361,6 +381,8 @@ export interface ConversationFilter {
   caseId?: string;
   customerId?: string;
   assignee?: string;
+  /** Only conversations last changed before this ISO instant (the bot-close job: those gone quiet). */
+  updatedBefore?: string;
   limit?: number;
 }
 
@@ -419,6 +441,12 @@ export interface Conversations {
   findOpenCase(customerId: string): Promise<Case | undefined>;
   listCases(customerId: string): Promise<Case[]>;
   listMessages(filter: { conversationId?: string; caseId?: string }): Promise<StoredMessage[]>;
+  /**
+   * The survey job's work list: resolved cases with no `survey` decided yet, or whose survey's low
+   * score still waits for its follow-up (`survey.followUpDue`), resolved in `[resolvedFrom,
+   * resolvedTo)` (ISO instants), oldest resolution first, at most `limit`.
+   */
+  casesAwaitingSurvey(query: { resolvedFrom: string; resolvedTo: string; limit: number }): Promise<Case[]>;
   /**
    * What happened in a period, for reports (read-only): the cases opened in `[from, to)` or with a
    * message in it, their conversations, all their messages (also those outside the period: a
@@ -548,7 +576,74 @@ export interface HeardItems {
   list(filter: { limit: number; from?: string; to?: string; class?: HeardRecord['class']; topic?: string }): Promise<HeardRecord[]>;
 }
 
-/** Persistence: the eight ports above, opened and closed together. */
+/**
+ * What the desk looks for (issue 21): every filter is optional and all given ones must hold.
+ * `text` is split into words; each word must be found (as the start of a word, ignoring case and
+ * accents) in a message of the conversation (notes included) or in its customer's name or
+ * handle. Results are the most recently updated first (then by id), `limit` from `offset`.
+ */
+export interface ConversationQuery {
+  text?: string;
+  states?: ConversationState[];
+  /** Only conversations whose last message (notes aside) is an operator's reply: waiting on the customer (false: the others). */
+  waitingOnCustomer?: boolean;
+  /** Any of these channels. */
+  channels?: readonly ChannelName[];
+  /** Any of these languages. */
+  languages?: readonly Language[];
+  assignee?: string;
+  priority?: number;
+  reason?: EscalationReason;
+  /** Only conversations of these customers (e.g. those with a tag). */
+  customerIds?: readonly string[];
+  /** Conversations active in the period: created before `to` and updated at or after `from` (ISO). */
+  from?: string;
+  to?: string;
+  offset: number;
+  limit: number;
+}
+
+/** One conversation found, with what a result list shows of it. */
+export interface ConversationHit {
+  conversation: Conversation;
+  customer?: Customer;
+  /** The conversation's last message, notes aside. */
+  lastMessage?: StoredMessage;
+}
+
+/** Finds conversations for the desk (PostgreSQL full-text search; lowdb an in-memory word index). */
+export interface ConversationSearch {
+  find(query: ConversationQuery): Promise<{ hits: ConversationHit[]; total: number }>;
+}
+
+/** The desk's files on customers: tags, notes and links between records of one person. */
+export interface CustomerFiles {
+  /** The file of a customer record (an empty one when nothing was kept yet). */
+  get(customerId: string): Promise<CustomerFile>;
+  /** Adds a note at the end of the file. */
+  addNote(customerId: string, note: CustomerNote): Promise<CustomerFile>;
+  /** Replaces the tags (normalised: lower-case, unique, sorted). */
+  setTags(customerId: string, tags: readonly string[], at: string): Promise<CustomerFile>;
+  /** Links two records of one person (both files hold the link; linking twice changes nothing). */
+  link(a: string, b: string, at: string): Promise<void>;
+  /** Removes the link between two records (both sides). */
+  unlink(a: string, b: string, at: string): Promise<void>;
+  /** The ids of the customers carrying a tag. */
+  withTag(tag: string): Promise<string[]>;
+}
+
+/** Saved replies (admins manage them, operators insert them). */
+export interface SavedReplies {
+  /** Sorted by language, then shortcut. */
+  list(filter?: { language?: Language }): Promise<SavedReply[]>;
+  get(id: string): Promise<SavedReply | undefined>;
+  /** Adds or replaces (by id). Throws ConflictError when another reply of the language has the shortcut. */
+  put(reply: SavedReply): Promise<void>;
+  /** False when there was no such reply. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** Persistence: the ports above, opened and closed together. */
 export interface Store {
   init(): Promise<void>;
   close(): Promise<void>;
@@ -560,4 +655,7 @@ export interface Store {
   readonly suggestions: Suggestions;
   readonly values: KeyValues;
   readonly heard: HeardItems;
+  readonly search: ConversationSearch;
+  readonly customerFiles: CustomerFiles;
+  readonly savedReplies: SavedReplies;
 }

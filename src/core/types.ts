@@ -24,6 +24,8 @@ export interface Customer {
   followers?: number;
   firstSeenAt: string;
   lastSeenAt: string;
+  /** When the customer said "stop" to satisfaction surveys: none is sent to them again. */
+  surveyOptOutAt?: string;
 }
 
 /** What the customer told us about themselves, as a channel delivers it. */
@@ -94,6 +96,22 @@ export interface QuickReplyOption {
 export type Reply =
   | { kind: 'text'; text: string }
   | { kind: 'quick_replies'; text: string; options: QuickReplyOption[] }
+  | {
+      /**
+       * A satisfaction survey: a 1–5 score (options with payloads `csat:1` … `csat:5`) and an
+       * optional comment. Channels render it as quick replies where they have them (Messenger: the
+       * Customer Feedback Template after the 24-hour window), else as the text, which asks for a number.
+       */
+      kind: 'survey';
+      text: string;
+      options: QuickReplyOption[];
+      /** The question alone (the feedback template's title); `text` adds how to answer. */
+      question: string;
+      /** The case surveyed. */
+      caseId: string;
+      /** The customer's language (a channel's own labels: the feedback template's button). */
+      language: Language;
+    }
   | {
       kind: 'dm_prompt';
       text: string;
@@ -185,6 +203,8 @@ export const ESCALATION_REASONS = [
   'handler_failed',
   /** Heard by listening without a mention where the platform forbids the bot's public reply: a person answers from the platform. */
   'unaddressed',
+  /** A customer gave a low satisfaction score: a person follows the case up. */
+  'low_satisfaction',
 ] as const;
 export type EscalationReason = (typeof ESCALATION_REASONS)[number];
 
@@ -230,6 +250,11 @@ export interface Conversation {
   dataRequest?: { asks?: DataKind[]; faqId?: string; at: string; until: string };
   /** When the customer waiting in the queue was last told where they stand (the escalation reply counts). */
   noticeAt?: string;
+  /**
+   * The customer gave the survey of this case (its id) a low score: a follow-up case is to be
+   * opened for this conversation (right after the answer; cleared when it is).
+   */
+  followUpOf?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -242,18 +267,41 @@ export interface Case {
   conversationIds: string[];
   openedAt: string;
   resolvedAt?: string;
-  /** The operator id who resolved it, or `bot` for a case the bot closed on its own. */
+  /**
+   * Who resolved it: an operator's id; `bot` for a case the bot closed on its own (deflection);
+   * `idle` for one closed after the quiet time without the bot having answered its last message;
+   * `customer` when the customer said it was sorted.
+   */
   resolvedBy?: string;
   /**
    * The satisfaction survey of this case (at most one per case): when it was sent and, once the
    * customer answered, the score (1–5) and their comment. Reports read `score`.
    */
   survey?: CaseSurvey;
+  /** The case this one follows up (a low satisfaction score opened it). */
+  followUpOf?: string;
 }
 
 /** A case's satisfaction survey. The comment is the customer's words: personal data (export/erasure). */
 export interface CaseSurvey {
-  sentAt: string;
+  /** When it went out; absent when none was sent (`skipped`). */
+  sentAt?: string;
+  /** The channel it went on. */
+  channel?: string;
+  /**
+   * Why no survey went (it never will for this case): `opted_out` (the customer said "stop"),
+   * `unreachable` (the brand cannot write to them privately), `window_closed` (past the platform's
+   * window: Messenger 7 days after the customer's last message), `no_survey` (the channel has none),
+   * `superseded` (a later case of the customer came first).
+   */
+  skipped?: 'opted_out' | 'unreachable' | 'window_closed' | 'no_survey' | 'superseded';
+  /**
+   * A low score's follow-up is still to be opened, for this conversation (set with the answer,
+   * cleared once the follow-up case is open: a crash in between is finished by the survey job).
+   */
+  followUpDue?: string;
+  /** The follow-up case the low score opened. */
+  followUpCaseId?: string;
   answeredAt?: string;
   score?: 1 | 2 | 3 | 4 | 5;
   comment?: string;
@@ -282,7 +330,10 @@ export interface StoredMessage {
   at: string;
   /** What the bot did with an inbound message (answer, clarify, ...). */
   action?: string;
+  /** The FAQ entry the bot answered with (on the customer's message and on the bot's reply). */
   faqId?: string;
+  /** The options the bot offered with this reply (quick replies), as offered. */
+  quickReplies?: QuickReplyOption[];
   /** This customer message sent its conversation to the queue: why, and its SLA then. */
   escalation?: EscalationRecord;
   /** Marks such as `private_data` (this public message contains private data). */
@@ -351,4 +402,44 @@ export interface HeardRecord {
   topic?: string;
   /** The topic of the open spike it belonged to. */
   spike?: string;
+}
+
+/**
+ * What the team keeps on a customer record beyond a case (issue 21): tags, notes, and the other
+ * records of the same person (linked both ways). Written by operators only, never by turns, so a
+ * turn that rewrites the `Customer` never loses them. Personal data (export/erasure, issue 22).
+ */
+export interface CustomerFile {
+  customerId: string;
+  /** Lower-case labels (`vip`, `reso-in-corso`), sorted, unique. */
+  tags: string[];
+  /** Oldest first. */
+  notes: CustomerNote[];
+  /** Ids of the other customer records of the same person (the link is held on both sides). */
+  links: string[];
+  updatedAt: string;
+}
+
+/** An operator's note on a customer: it stays across cases. */
+export interface CustomerNote {
+  id: string;
+  text: string;
+  operatorId: string;
+  at: string;
+}
+
+/**
+ * A saved reply operators insert with "/" (issue 21). `text` may hold variables in braces:
+ * `{customer_name}`, `{operator_name}`, `{business_hours}`, `{reopens}` (see handoff/saved-replies.ts).
+ */
+export interface SavedReply {
+  id: string;
+  language: Language;
+  /** What the "/" search shows and matches: a short name (`tracking`, `orari`). */
+  shortcut: string;
+  title: string;
+  text: string;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
 }

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { detectEntities, redactEntities } from '../classifier/entities.js';
 import type { DomainEvent } from '../core/events.js';
-import { ESCALATION_REASONS, type Conversation, type FaqSuggestion, type StoredMessage } from '../core/types.js';
+import { ESCALATION_REASONS, type Case, type Conversation, type FaqSuggestion, type StoredMessage } from '../core/types.js';
 import { CONVERSATION_STATES } from '../core/state.js';
 import type { EventType } from './subscriptions.js';
 
@@ -59,7 +59,13 @@ export interface EventBody {
 const body = (type: EventType, timestamp: string, data: Record<string, unknown>): EventBody => ({ type, version: 1, timestamp, data });
 
 /** The body of a conversation event, or undefined for domain events that are not sent out. */
-export function conversationEventBody(event: DomainEvent, conversation: Conversation | undefined): EventBody | undefined {
+export function conversationEventBody(
+  event: DomainEvent,
+  conversation: Conversation | undefined,
+  ctx?: PayloadContext,
+  /** The case the change wrote (`csat.received` takes the comment from its survey). */
+  kase?: Case,
+): EventBody | undefined {
   switch (event.type) {
     case 'conversation.escalated':
       return body(event.type, event.at, { conversation: conversationData(conversation, event.conversationId, event.caseId), reason: event.reason });
@@ -71,6 +77,17 @@ export function conversationEventBody(event: DomainEvent, conversation: Conversa
         ...(event.operatorId ? { operatorId: event.operatorId } : {}),
         ...(event.addToFaq !== undefined ? { addToFaq: event.addToFaq } : {}),
       });
+    case 'csat.received': {
+      // The comment is the customer's words: private data in it is masked unless the subscription allows it.
+      const comment = kase?.id === event.caseId ? kase.survey?.comment : undefined;
+      return body(event.type, event.at, {
+        conversation: conversationData(conversation, event.conversationId, event.caseId),
+        caseId: event.caseId,
+        channel: event.channel,
+        score: event.score,
+        ...(comment !== undefined && ctx ? { comment: safeText(comment, ctx) } : {}),
+      });
+    }
     default:
       return undefined;
   }
@@ -152,6 +169,7 @@ export const eventBodyV1Schema = z.discriminatedUnion('type', [
   envelope('conversation.escalated', { conversation: conversationSchema, reason: z.enum(ESCALATION_REASONS) }),
   envelope('conversation.assigned', { conversation: conversationSchema, operatorId: z.string() }),
   envelope('conversation.resolved', { conversation: conversationSchema, operatorId: z.string().optional(), addToFaq: z.boolean().optional() }),
+  envelope('csat.received', { conversation: conversationSchema, caseId: z.string(), channel: z.string(), score: z.number().int().min(1).max(5), comment: z.string().optional() }),
   envelope('message.created', {
     conversation: conversationSchema,
     message: z.object({

@@ -7,14 +7,16 @@
  */
 import type { DomainEvent } from '../core/events.js';
 import type { Clock, Store } from '../core/ports.js';
-import type { Conversation, EventDelivery, FaqSuggestion, StoredMessage } from '../core/types.js';
+import type { Case, Conversation, EventDelivery, FaqSuggestion, StoredMessage } from '../core/types.js';
 import { newId } from '../util/ids.js';
 import { conversationEventBody, crisisAlertBody, faqApprovedBody, messageCreatedBody, type EventBody, type PayloadContext } from './payloads.js';
-import type { EventType, Subscription, Subscriptions } from './subscriptions.js';
+import { EVENT_TYPES, type EventType, type Subscription, type Subscriptions } from './subscriptions.js';
 
 /** What a conversation change holds that events are made of. */
 export interface RecordedChange {
   conversations: readonly Conversation[];
+  /** The case the change writes (a survey's answer: its comment). */
+  case?: Case;
   messages: readonly StoredMessage[];
   events: readonly DomainEvent[];
 }
@@ -74,10 +76,11 @@ export function createEventRecorder(deps: {
       };
       messages((d) => d === 'in');
       for (const event of change.events) {
-        if (!('conversationId' in event)) continue;
-        const body = conversationEventBody(event, byId.get(event.conversationId));
-        if (!body) continue;
-        for (const s of wants(body.type)) out.push(delivery(s, event.conversationId, body));
+        if (!('conversationId' in event) || !(EVENT_TYPES as readonly string[]).includes(event.type)) continue;
+        for (const s of wants(event.type as EventType)) {
+          const body = conversationEventBody(event, byId.get(event.conversationId), context(s), change.case);
+          if (body) out.push(delivery(s, event.conversationId, body));
+        }
       }
       messages((d) => d !== 'in');
       return out.length ? out : undefined;

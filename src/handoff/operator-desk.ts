@@ -38,6 +38,16 @@ export interface OperatorDesk {
     operator: Operator,
     opts?: { addToFaq?: boolean; answer?: string },
   ): Promise<{ conversation: Conversation; suggestionId?: string }>;
+  /**
+   * An automatic claim (auto-assignment, issue 21): takes the conversation for `operator` only
+   * while it waits in the queue; undefined when it no longer does (claimed, resolved, back to the bot).
+   */
+  assign(conversationId: string, operator: Operator): Promise<Conversation | undefined>;
+  /**
+   * Puts a conversation `holder` holds back in the queue (the holder went away: issue 21). Nothing
+   * (undefined) when `holder` no longer holds it: someone else acted first.
+   */
+  release(conversationId: string, holder: string): Promise<Conversation | undefined>;
   /** Gives the conversation back to the bot. */
   returnToBot(conversationId: string, operator: Operator): Promise<Conversation>;
   /** The holder is writing a reply: the customer is told where the channel can (nothing is stored). */
@@ -279,6 +289,24 @@ export function createOperatorDesk(deps: {
         await deps.bus.publish({ type: 'suggestion.created', suggestionId, at });
       }
       return { conversation, suggestionId };
+    },
+
+    assign(conversationId, operator) {
+      return act(conversationId, (current) => {
+        if (current.state !== 'queued') return { result: undefined };
+        const at = clock.now().toISOString();
+        const updated: Conversation = { ...current, state: 'assigned', assignee: operator.id, updatedAt: at };
+        return { write: { conversations: [updated], messages: [], outbox: [], events: [{ type: 'conversation.assigned', conversationId, operatorId: operator.id, at }] }, result: updated };
+      });
+    },
+
+    release(conversationId, holder) {
+      return act(conversationId, (conversation, context) => {
+        if (conversation.state !== 'assigned' || conversation.assignee !== holder) return { result: undefined };
+        const at = clock.now().toISOString();
+        const updated: Conversation = { ...conversation, state: 'queued', assignee: undefined, updatedAt: at };
+        return { write: change(updated, context, { events: [{ type: 'conversation.updated', conversationId, at }] }), result: updated };
+      });
     },
 
     returnToBot(conversationId, operator) {

@@ -95,6 +95,30 @@ export const MESSAGES = {
     it: 'al più tardi {when}',
     en: '{when} at the latest',
   },
+  surveyQuestion: {
+    it: 'Quanto sei soddisfatto dell’aiuto di {brand}?',
+    en: 'How satisfied are you with the help from {brand}?',
+  },
+  surveyHow: {
+    it: 'Rispondi con un numero da 1 (per niente) a 5 (moltissimo), e se vuoi aggiungi un commento. Scrivi "stop" per non ricevere più queste domande.',
+    en: 'Reply with a number from 1 (not at all) to 5 (very), and a comment if you like. Write "stop" to get no more of these questions.',
+  },
+  surveyThanks: {
+    it: 'Grazie per la tua risposta! Ci aiuta a migliorare.',
+    en: 'Thank you for your answer! It helps us improve.',
+  },
+  surveyLowScore: {
+    it: 'Grazie per la tua risposta, e ci dispiace che non sia andata bene. Un collega riprenderà il tuo caso e ti scriverà qui.',
+    en: 'Thank you for your answer, and we’re sorry it didn’t go well. A colleague will pick up your case and write to you here.',
+  },
+  surveyStopped: {
+    it: 'Va bene, non ti invieremo più domande sulla soddisfazione.',
+    en: 'All right, we won’t send you satisfaction questions any more.',
+  },
+  surveyFollowUpNote: {
+    it: 'Soddisfazione {score}/5 per il caso {case}{comment}: da ricontattare.',
+    en: 'Satisfaction {score}/5 for case {case}{comment}: follow up.',
+  },
 } as const satisfies Record<string, Record<Language, string>>;
 
 /** The phrase `key` in `language`, with `{name}` placeholders filled. */

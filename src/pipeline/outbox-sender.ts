@@ -131,6 +131,12 @@ interface Lane {
   openedAt?: number;
   retryAt?: number;
   openMs: number;
+  /**
+   * The send that probes a half-open circuit (the item's id). Only its failure extends the pause:
+   * sends started before the circuit opened fail one after another once it is open (a hang ends
+   * in as many timeouts as there were sends in flight), and must not double it each time.
+   */
+  probe?: string;
   lastFailure?: FailureKind;
   stats: ChannelSendStats;
 }
@@ -238,6 +244,7 @@ export function createOutboxSender(deps: {
   /** The platform answered: a half-open circuit closes. */
   function platformAnswered(name: string, lane: Lane, now: number): void {
     lane.failures = 0;
+    lane.probe = undefined;
     if (lane.circuit === 'closed') return;
     const pausedMs = now - (lane.openedAt ?? now);
     lane.circuit = 'closed';
@@ -248,17 +255,21 @@ export function createOutboxSender(deps: {
     publish([{ type: 'channel.recovered', channel: name, at: new Date(now).toISOString() }]);
   }
 
-  function recordFailure(name: string, lane: Lane, kind: FailureKind, now: number): void {
+  function recordFailure(name: string, lane: Lane, itemId: string, kind: FailureKind, now: number): void {
     lane.stats.failures[kind] += 1;
+    const probe = lane.probe === itemId;
+    if (probe) lane.probe = undefined;
     if (kind === 'refused') return platformAnswered(name, lane, now);
     // A rate limit is an answer too: the item waits for the reset; the circuit is not the place for it.
     if (kind === 'rate_limited' || kind === 'internal') {
-      if (lane.circuit === 'half_open') lane.circuit = 'closed';
+      if (probe && lane.circuit === 'half_open') lane.circuit = 'closed';
       return;
     }
     lane.failures += 1;
     lane.lastFailure = kind;
-    if (lane.circuit === 'half_open' || lane.failures >= breaker.failures) openCircuit(name, lane, now);
+    // While the circuit is not closed, only its probe decides: a send started before it opened
+    // adds nothing to what the failures that opened it said.
+    if (lane.circuit === 'closed' ? lane.failures >= breaker.failures : probe) openCircuit(name, lane, now);
   }
 
   /** The adapter's send, given up after the send deadline (a client that ignores its own timeouts). */
@@ -315,7 +326,7 @@ export function createOutboxSender(deps: {
     } catch (err) {
       const now = clock.now().getTime();
       const kind = classify(err);
-      recordFailure(item.channel, lane, kind, now);
+      recordFailure(item.channel, lane, item.id, kind, now);
       const retryable = err instanceof NetworkError || (err instanceof ChannelApiError && err.details.retryable);
       const message = err instanceof Error ? err.message : String(err);
       const inDoubt = (item.inDoubt ?? 0) + (kind === 'timeout' ? 1 : 0);
@@ -347,7 +358,11 @@ export function createOutboxSender(deps: {
 
   function startSend(item: OutboxItem): void {
     const lane = lanes.get(item.channel);
-    if (lane) lane.inFlight += 1;
+    if (lane) {
+      // The one send a half-open circuit lets through (room() gives it only with nothing in flight).
+      if (lane.circuit === 'half_open' && lane.probe === undefined) lane.probe = item.id;
+      lane.inFlight += 1;
+    }
     const p: Promise<void> = sendOne(item)
       .then(
         (more) => {
@@ -360,6 +375,7 @@ export function createOutboxSender(deps: {
         sending.delete(p);
         if (!lane) return;
         lane.inFlight -= 1;
+        if (lane.probe === item.id) lane.probe = undefined;
         // After a full claim, claim again in batches (a claim scans the channel's next items).
         if (lane.backlog && (lane.inFlight === 0 || room(lane, clock.now().getTime()) >= Math.max(1, Math.floor(lane.slots / 4)))) kick();
       });

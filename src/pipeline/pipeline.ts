@@ -16,7 +16,9 @@ import { createConversationWriter } from './conversation-writer.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Decision } from './decide.js';
 import type { ReplySender } from './outbox-sender.js';
-import { actionKey, isLabel, labelText, planTurn, privateKey, type TurnInput, type TurnPlan, type TurnPlanDeps } from './turn-plan.js';
+import { actionKey, isLabel, labelText, mergeCustomer, planTurn, privateKey, type ActionCall, type TurnInput, type TurnPlan, type TurnPlanDeps } from './turn-plan.js';
+import { isVip } from '../handoff/escalation.js';
+import { openFollowUp, pendingSurvey, planSurveyAnswer, readSurveyAnswer, type SurveyAnswerResult } from './surveys.js';
 
 /** Tries of a failed message in this process before it waits for the next start (about 6 minutes in all). */
 const MAX_RETRIES = 10;
@@ -44,11 +46,14 @@ export interface PipelineDeps extends TurnPlanDeps {
   maxInFlight?: number;
   /** How long a turn may take before the channel shows a typing indicator (default 300 ms). */
   typingDelayMs?: number;
+  /** Told of each answer to a satisfaction survey (metrics: sportello_surveys_total). */
+  onSurveyAnswered?: (channel: string) => void;
 }
 
 /** What happened to one customer message: the test runner and `sportello chat` read this. */
 export interface TurnOutcome {
-  action: Decision['action'] | 'duplicate';
+  /** `survey_answer` / `survey_stop`: the message answered a satisfaction survey (not a new question). */
+  action: Decision['action'] | 'duplicate' | 'survey_answer' | 'survey_stop';
   reason?: EscalationReason;
   faqId?: string;
   /** The custom action whose outcome the turn used. */
@@ -209,7 +214,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const handled = new Map<string, ActionOutcome>();
     let plan: TurnPlan | undefined;
     for (let round = 1; !plan; round += 1) {
-      const step = await writer.change(query, (context) => planTurn(deps, { ...input, handled }, context));
+      const step = await writer.change<TurnPlan | ActionCall | { survey: SurveyAnswerResult }>(query, (context) => {
+        // An answer to the survey of this conversation's case (a score, a comment, "stop") is
+        // recorded on that case, not taken as a new question.
+        const answer = pendingSurvey(context.case, now) && context.conversation?.caseId === context.case!.id ? readSurveyAnswer(msg.text, msg.payload) : undefined;
+        if (!answer) return planTurn(deps, { ...input, handled }, context);
+        const planned = planSurveyAnswer(
+          { defaultLocale: deps.settings.defaultLocale, lowScore: deps.settings.surveys?.lowScore ?? 0 },
+          { msg, customer: mergeCustomer(msg, context.customer, at), now, at },
+          context,
+          answer,
+        );
+        return { ...planned, result: { survey: planned.result } };
+      });
+      if ('survey' in step) return surveyAnswered(step.survey, query);
       if (!('call' in step)) {
         plan = step;
       } else if (round > MAX_ACTION_ROUNDS) {
@@ -249,6 +267,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       language,
       conversation,
       replies: replies.map((r, i) => ({ ...r, seq: i + 1 })),
+    };
+  }
+
+  /** After a survey's answer: counted, and a low score's follow-up opened (a second change: it writes a new case). */
+  async function surveyAnswered(result: SurveyAnswerResult, query: { key: string; customerId: string }): Promise<TurnOutcome> {
+    if (result.answer.kind === 'score') deps.onSurveyAnswered?.(result.conversation.channel);
+    let conversation = result.conversation;
+    if (result.followUp) {
+      const opened = await openFollowUp(
+        writer,
+        { defaultLocale: deps.settings.defaultLocale, queueInfo: deps.queueInfo, isVip: (c) => c !== undefined && isVip(c, deps.settings.rules) },
+        { ...query, caseId: result.caseId },
+        () => clock.now(),
+      );
+      conversation = (await store.conversations.get(conversation.id)) ?? conversation;
+      logger.info({ channel: conversation.channel, conversationId: conversation.id, caseId: opened }, 'low satisfaction score: follow-up queued');
+    }
+    logger.info({ channel: conversation.channel, conversationId: conversation.id, action: result.answer.kind === 'stop' ? 'survey_stop' : 'survey_answer' }, 'turn handled');
+    return {
+      action: result.answer.kind === 'stop' ? 'survey_stop' : 'survey_answer',
+      language: conversation.language,
+      conversation,
+      replies: result.replies.map((r, i) => ({ ...r, seq: i + 1 })),
     };
   }
 

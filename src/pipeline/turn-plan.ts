@@ -59,6 +59,8 @@ export interface TurnPlanDeps {
     queueNoticeMinutes?: number;
     /** How long a request for data stays open for a later message (default 30). */
     dataRequestMinutes?: number;
+    /** Satisfaction answers: a score at or below `lowScore` opens a follow-up (0 or absent: never). */
+    surveys?: { lowScore: number };
   };
   /** Posts to send for a FAQ answer on a channel (answer, answer_short or a numbered thread). */
   fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility: Visibility): string[];
@@ -446,6 +448,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     visibility: r.visibility,
     at,
     action: inbound.action,
+    // What the history shows of the bot's reply: the FAQ entry it answered with, the options it offered.
+    ...(inbound.faqId !== undefined && r.conversationId === inbound.conversationId ? { faqId: inbound.faqId } : {}),
+    ...(r.reply.kind === 'quick_replies' ? { quickReplies: r.reply.options.map((o) => ({ title: o.title, payload: o.payload })) } : {}),
   }));
   for (const text of notes) {
     outgoing.push({ id: newId('note'), conversationId: conversation.id, caseId: kase.id, direction: 'note', author: { kind: 'bot' }, text, visibility: 'private', at });
@@ -570,7 +575,8 @@ function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo | undefined
   return say('atTheLatest', language, { when: deps.hours.describe(due!, now, language) });
 }
 
-function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
+/** The customer as this message shows them, merged with what is stored. */
+export function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
   const id = `${msg.channel}:${msg.customer.platformId}`;
   const p = msg.customer;
   return {
@@ -582,6 +588,7 @@ function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: 
     followers: p.followers ?? existing?.followers,
     firstSeenAt: existing?.firstSeenAt ?? at,
     lastSeenAt: at,
+    ...(existing?.surveyOptOutAt ? { surveyOptOutAt: existing.surveyOptOutAt } : {}),
   };
 }
 

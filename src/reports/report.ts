@@ -162,6 +162,10 @@ function csatOf(scores: readonly number[]): Csat {
 
 const ms = (iso: string): number => Date.parse(iso);
 
+/** Messages of a satisfaction survey (pipeline/surveys, follow-ups): the survey, an answer, the thanks. */
+const SURVEY_ACTIONS: ReadonlySet<string> = new Set(['survey', 'survey_answer', 'survey_stop']);
+const isSurveyTalk = (m: StoredMessage): boolean => m.action !== undefined && SURVEY_ACTIONS.has(m.action);
+
 /** Gathers the period's facts from its history. */
 function factsOf(history: History, period: { from: Date; to: Date }, now: Date, hours: BusinessHours, operators: readonly Operator[]): Facts {
   const lo = period.from.getTime();
@@ -189,7 +193,8 @@ function factsOf(history: History, period: { from: Date; to: Date }, now: Date, 
     if (!item) return ms(m.at); // a reply recorded without an outbox item (imported history)
     return item.status === 'sent' && item.sentAt ? ms(item.sentAt) : undefined;
   };
-  const isReply = (m: StoredMessage) => m.direction === 'out';
+  // A satisfaction survey, its answer and the thanks are not care: neither customer messages nor replies.
+  const isReply = (m: StoredMessage) => m.direction === 'out' && !isSurveyTalk(m);
   const channelOf = (m: StoredMessage) => conversations.get(m.conversationId)?.channel ?? 'unknown';
   const languageOf = (m: StoredMessage) => conversations.get(m.conversationId)?.language ?? 'unknown';
   const span = (from: number, to: number) => ({ seconds: (to - from) / 1000, business: hours.businessMsBetween(new Date(from), new Date(to)) / 1000 });
@@ -213,7 +218,7 @@ function factsOf(history: History, period: { from: Date; to: Date }, now: Date, 
     if (m.direction === 'out' && m.author.kind === 'operator' && deliveredAt(m) !== undefined) {
       facts.replies.push({ operator: operatorName.get(m.author.operatorId) ?? m.author.name });
     }
-    if (m.direction !== 'in') continue;
+    if (m.direction !== 'in' || isSurveyTalk(m)) continue;
     const at = ms(m.at);
     const channel = channelOf(m);
     const language = languageOf(m);
@@ -265,8 +270,12 @@ function factsOf(history: History, period: { from: Date; to: Date }, now: Date, 
   return facts;
 }
 
+const NOT_OPERATORS = new Set(['bot', 'idle', 'customer']);
+
 function resolverName(kase: Case, names: ReadonlyMap<string, string>): string | undefined {
-  if (kase.status !== 'resolved' || !kase.resolvedBy || kase.resolvedBy === 'bot') return undefined;
+  // `bot`, `idle` (closed by the bot-close job: docs/reports.md) and `customer` (who said it was
+  // sorted) are not operators.
+  if (kase.status !== 'resolved' || !kase.resolvedBy || NOT_OPERATORS.has(kase.resolvedBy)) return undefined;
   return names.get(kase.resolvedBy) ?? kase.resolvedBy;
 }
 

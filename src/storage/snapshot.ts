@@ -12,12 +12,14 @@ import type {
   Case,
   Conversation,
   Customer,
+  CustomerFile,
   EventDelivery,
   FaqSuggestion,
   HeardRecord,
   InboundMessage,
   Operator,
   OutboxItem,
+  SavedReply,
   StoredMessage,
 } from '../core/types.js';
 
@@ -36,6 +38,7 @@ export const customerSchema = z.looseObject({
   followers: z.number().optional(),
   firstSeenAt: iso,
   lastSeenAt: iso,
+  surveyOptOutAt: iso.optional(),
 });
 
 /** An inbound message as a channel parsed it (kept until processed). */
@@ -98,9 +101,14 @@ export const caseSchema = z.looseObject({
   openedAt: iso,
   resolvedAt: z.string().optional(),
   resolvedBy: z.string().optional(),
+  followUpOf: z.string().optional(),
   survey: z
     .looseObject({
-      sentAt: iso,
+      sentAt: iso.optional(),
+      channel: z.string().optional(),
+      skipped: z.enum(['opted_out', 'unreachable', 'window_closed', 'no_survey', 'superseded']).optional(),
+      followUpDue: z.string().optional(),
+      followUpCaseId: z.string().optional(),
       answeredAt: iso.optional(),
       score: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]).optional(),
       comment: z.string().optional(),
@@ -126,6 +134,7 @@ export const storedMessageSchema = z.looseObject({
   at: iso,
   action: z.string().optional(),
   faqId: z.string().optional(),
+  quickReplies: z.array(z.looseObject({ title: z.string(), payload: z.string() })).optional(),
   escalation: z.looseObject({ reason: z.enum(ESCALATION_REASONS), priority: z.number(), slaDueAt: iso.optional() }).optional(),
   flags: z.array(z.string()).optional(),
 });
@@ -138,6 +147,14 @@ const replySchema = z.union([
     options: z.array(z.looseObject({ title: z.string(), payload: z.string() })),
   }),
   z.looseObject({ kind: z.literal('dm_prompt'), text: z.string(), canMessagePrivately: z.boolean() }),
+  z.looseObject({
+    kind: z.literal('survey'),
+    text: z.string(),
+    options: z.array(z.looseObject({ title: z.string(), payload: z.string() })),
+    question: z.string(),
+    caseId: z.string(),
+    language,
+  }),
 ]);
 
 /** An outbox item as stored. */
@@ -223,6 +240,27 @@ export const heardRecordSchema = z.object({
   spike: z.string().optional(),
 });
 
+/** The desk's file on a customer (tags, notes, links) as stored. */
+export const customerFileSchema = z.looseObject({
+  customerId: z.string().min(1),
+  tags: z.array(z.string()),
+  notes: z.array(z.looseObject({ id: z.string().min(1), text: z.string(), operatorId: z.string(), at: iso })),
+  links: z.array(z.string()),
+  updatedAt: iso,
+});
+
+/** A saved reply as stored. */
+export const savedReplySchema = z.looseObject({
+  id: z.string().min(1),
+  language,
+  shortcut: z.string().min(1),
+  title: z.string(),
+  text: z.string(),
+  createdBy: z.string(),
+  createdAt: iso,
+  updatedAt: iso,
+});
+
 /** One inbound message id the store has seen; `message` is kept only until it is processed. */
 export const inboundRecordSchema = z.object({
   channel: z.string().min(1),
@@ -247,6 +285,8 @@ export const storeSnapshotSchema = z.object({
   operators: z.array(operatorSchema),
   suggestions: z.array(faqSuggestionSchema),
   heard: z.array(heardRecordSchema).optional(),
+  customerFiles: z.array(customerFileSchema).optional(),
+  savedReplies: z.array(savedReplySchema).optional(),
   values: z.record(z.string(), z.string()),
   valueExpiresAt: z.record(z.string(), iso).optional(),
   journalSeq: z.number().int().nonnegative().optional(),
@@ -281,6 +321,10 @@ export interface StoreSnapshot {
   suggestions: FaqSuggestion[];
   /** Posts heard by listening; absent in documents written before they existed. */
   heard?: HeardRecord[];
+  /** The desk's files on customers (tags, notes, links); absent in documents written before they existed. */
+  customerFiles?: CustomerFile[];
+  /** Saved replies; absent in documents written before they existed. */
+  savedReplies?: SavedReply[];
   /** Named values (`namespace:key` → value; see KeyValues). */
   values: Record<string, string>;
   /** When values set with a time to live expire (name → ISO time); absent: never. */
@@ -305,6 +349,8 @@ export type SnapshotTypesMatch = [
   Assignable<z.infer<typeof operatorSchema>, Operator>,
   Assignable<z.infer<typeof faqSuggestionSchema>, FaqSuggestion>,
   Assignable<z.infer<typeof heardRecordSchema>, HeardRecord>,
+  Assignable<z.infer<typeof customerFileSchema>, CustomerFile>,
+  Assignable<z.infer<typeof savedReplySchema>, SavedReply>,
   Assignable<z.infer<typeof inboundMessageSchema>, InboundMessage>,
   Assignable<z.infer<typeof inboundRecordSchema>, InboundRecord>,
   Assignable<z.infer<typeof storeSnapshotSchema>, StoreSnapshot>,

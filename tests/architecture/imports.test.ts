@@ -46,8 +46,8 @@ function allowed(from: string, to: string): boolean {
   if (to === 'channels/registry') return from === 'channels/catalog';
   if (to === 'channels/catalog') return from === 'config' || composition.includes(from);
   // storage/index is createStore, the one place that picks a concrete store; storage/snapshot and
-  // storage/values are what both stores share.
-  const storageShared = ['storage/snapshot', 'storage/values'];
+  // storage/values and storage/desk-records are what both stores share.
+  const storageShared = ['storage/snapshot', 'storage/values', 'storage/desk-records'];
   if (to.startsWith('channels/') || to.startsWith('storage/')) {
     return (
       composition.includes(from) ||

@@ -80,7 +80,7 @@ browserTest('the operator console in a browser', () => {
 
     // It appears in the console without a reload.
     const row = console_.locator('.queue-row').first();
-    await row.waitFor({ timeout: 15_000 });
+    await row.waitFor({ timeout: 60_000 });
     expect(await row.textContent()).toContain('chiede una persona');
     expect(await row.textContent()).toMatch(/SLA (1 h|\d+ min)$/);
     await console_.screenshot({ path: join(SHOTS, 'console-queue.png') });
@@ -94,10 +94,10 @@ browserTest('the operator console in a browser', () => {
     // A new customer message arrives live, with FAQ suggestions for it.
     await customer.locator('#text').fill('intanto, quali sono i vostri orari di apertura?');
     await customer.locator('#text').press('Enter');
-    await console_.locator('#messages .msg.in').filter({ hasText: 'orari di apertura' }).waitFor({ timeout: 15_000 });
+    await console_.locator('#messages .msg.in').filter({ hasText: 'orari di apertura' }).waitFor({ timeout: 60_000 });
     // the suggestions follow the newest message: the opening hours
     const suggestion = console_.locator('.suggestion').filter({ hasText: /luned|sabato/i }).first();
-    await suggestion.waitFor({ timeout: 15_000 });
+    await suggestion.waitFor({ timeout: 60_000 });
     await suggestion.getByRole('button').click();
     expect(await console_.locator('#reply-text').inputValue()).toMatch(/luned|sabato/i);
 
@@ -108,7 +108,7 @@ browserTest('the operator console in a browser', () => {
     await customer.screenshot({ path: join(SHOTS, 'webchat-operator-typing.png') });
     await console_.getByRole('button', { name: 'Invia' }).click();
     const delivered = customer.locator('#log .operator').filter({ hasText: 'ho sollecitato il corriere' });
-    await delivered.waitFor({ timeout: 15_000 });
+    await delivered.waitFor({ timeout: 60_000 });
     expect(await delivered.textContent()).toContain('Marta');
     await typing.waitFor({ state: 'hidden' }); // the reply ends it
 

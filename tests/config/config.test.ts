@@ -30,6 +30,24 @@ describe('loadConfig', () => {
     expect(found.join('')).not.toContain('my-plain-password');
   });
 
+  it('reads the follow-ups: bot close after 24 h, surveys off, a delay in minutes, hours or days; a wrong one is named', () => {
+    expect(loadConfig({}).followUps).toEqual({
+      botCloseMs: 24 * 3_600_000,
+      surveys: false,
+      surveyDelayMs: 24 * 3_600_000,
+      surveyBusinessTime: false,
+      surveyAfterBot: false,
+      lowScore: 2,
+      intervalMs: 60_000,
+    });
+    const c = loadConfig({ SURVEYS: 'true', SURVEY_DELAY: '90m', BOT_CLOSE_HOURS: '0', SURVEY_LOW_SCORE: '0', SURVEY_BUSINESS_TIME: 'true' });
+    expect(c.followUps).toMatchObject({ surveys: true, surveyDelayMs: 90 * 60_000, botCloseMs: 0, lowScore: 0, surveyBusinessTime: true });
+    expect(loadConfig({ SURVEY_DELAY: '3d' }).followUps.surveyDelayMs).toBe(3 * 86_400_000);
+    expect(loadConfig({ SURVEY_DELAY: '1.5h' }).followUps.surveyDelayMs).toBe(5_400_000);
+    expect(() => loadConfig({ SURVEY_DELAY: '3 weeks' })).toThrow(/SURVEY_DELAY: a number of minutes, hours or days/);
+    expect(() => loadConfig({ SURVEY_LOW_SCORE: '6' })).toThrow(/SURVEY_LOW_SCORE/);
+  });
+
   it('returns a frozen configuration', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

@@ -40,7 +40,7 @@ let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
   cleanups = [];
-}, 30_000);
+}, 120_000);
 
 /** Runs `sportello ARGS` as its own process with the deployment's environment; resolves with what it printed and its exit code. */
 function cli(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {

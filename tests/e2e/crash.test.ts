@@ -37,7 +37,7 @@ let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
   cleanups = [];
-}, 30_000);
+}, 120_000);
 
 interface Setup {
   deployment: DeploymentEnv;

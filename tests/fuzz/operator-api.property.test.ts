@@ -25,7 +25,7 @@ interface Answer {
   text: string;
 }
 
-async function call(method: 'GET' | 'POST', path: string, raw?: string, extra: Record<string, string> = {}): Promise<Answer> {
+async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, raw?: string, extra: Record<string, string> = {}): Promise<Answer> {
   const headers: Record<string, string> = { cookie, 'x-csrf-token': csrf, origin: fuzz.base, ...extra };
   if (raw !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${fuzz.base}${path}`, { method, headers, ...(raw !== undefined ? { body: raw } : {}) }).catch((err: Error & { cause?: Error }) => {
@@ -163,6 +163,59 @@ describe('operator API with hostile bodies, ids and query strings', () => {
       ),
       fuzzOptions(100),
     );
+  });
+
+  it('desk reads (search, customers, saved replies, presence, teams): never 5xx, whatever the id and query string', async () => {
+    const customerId = fc.oneof({ weight: 3, arbitrary: fc.constant('messenger:619900000001') }, { weight: 1, arbitrary: nastyString.filter((s) => s.length < 2000) });
+    const keys = ['view', 'q', 'channel', 'state', 'language', 'operator', 'tag', 'team', 'priority', 'reason', 'from', 'to', 'page', 'page_size', 'conversation_id', 'visibility', '__proto__'];
+    const values = fc.oneof(
+      fc.constantFrom('mine', 'all', 'waiting', 'queued,assigned', 'it', 'en', 'messenger', '2', '100', '101', '0', '2026-11-24', '2026-11-24T10:00:00Z', 'operatore', 'vip', conversationIds[0]!, 'public'),
+      nastyString.filter((s) => s.length < 2000),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/conversations', '/customers/:cid', '/saved-replies', '/saved-replies/:id/render', '/presence', '/assignment', '/teams'),
+        customerId,
+        fc.array(fc.tuple(fc.constantFrom(...keys), values), { maxLength: 4 }),
+        async (path, cid, query) => {
+          const qs = new URLSearchParams(query).toString();
+          await holds(await call('GET', `/api/operator${path.replace(':cid', inPath(cid)).replace(':id', 'sr_none')}${qs ? `?${qs}` : ''}`));
+        },
+      ),
+      fuzzOptions(150),
+    );
+  });
+
+  it('desk changes (notes, tags, links, saved replies, presence, settings, teams): never 5xx, whatever the id and body', async () => {
+    const customer = 'messenger:619900000002';
+    const samples: Array<['POST' | 'PUT' | 'DELETE', string, unknown]> = [
+      ['POST', `/customers/${customer}/notes`, { text: 'preferisce la mail' }],
+      ['PUT', `/customers/${customer}/tags`, { tags: ['vip', 'reso'] }],
+      ['POST', `/customers/${customer}/links`, { customer_id: 'messenger:619900000003' }],
+      ['DELETE', `/customers/${customer}/links/messenger:619900000003`, undefined],
+      ['POST', '/saved-replies', { language: 'it', shortcut: 'orari', title: 'Orari', text: 'Ciao {customer_name}, siamo aperti {business_hours}.' }],
+      ['PUT', '/saved-replies/sr_none', { text: 'x' }],
+      ['DELETE', '/saved-replies/sr_none', undefined],
+      ['POST', '/presence', { status: 'online' }],
+      ['PUT', '/assignment', { auto_assign: true, capacity: 3, away_return_minutes: 30, skills: { 'op-fuzz': { languages: ['it'], channels: ['messenger'] } } }],
+      ['POST', '/teams', { name: 'Team', members: ['op-fuzz'], channels: ['messenger'], languages: ['it'] }],
+      ['PUT', '/teams/team_none', { name: 'x' }],
+      ['DELETE', '/teams/team_none', undefined],
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...samples).chain(([method, path, sample]) =>
+          fc.tuple(fc.constant(method), fc.constant(path), sample === undefined ? fc.constant(undefined) : fc.oneof({ weight: 4, arbitrary: mutated(sample).map((b) => JSON.stringify(b) ?? 'null') }, { weight: 1, arbitrary: garbageBody })),
+        ),
+        async ([method, path, raw]) => {
+          await holds(await call(method, `/api/operator${path}`, raw));
+        },
+      ),
+      fuzzOptions(200),
+    );
+    // Auto-assignment may have been turned on above: the passes it runs must not fail either.
+    await fuzz.app.assignment.run();
+    await holds({ status: 200, text: '' });
   });
 
   it('after all of it, the server answers /healthz and nothing was left unhandled', async () => {

@@ -263,6 +263,26 @@ describe('a circuit breaker per platform', () => {
     expect(r.events.some((e) => e.type === 'channel.recovered' && e.channel === 'messenger')).toBe(true);
     expect(await metric(r, 'sportello_outbound_circuit_open', 'messenger')).toBe(0);
   });
+  it('is paused for its first pause however many sends were in flight when it opened (only a failed probe doubles it)', async () => {
+    running = await start({ OUTBOUND_TIMEOUT_MS: '600', OUTBOUND_CONNECT_TIMEOUT_MS: '300' });
+    const r = running;
+    graph.hang('before');
+    // 20 sends hang at once: 5 timeouts open the circuit, the other 15 end while it is open.
+    const psids = await messengerCustomersWrite(r, 20);
+    await r.app.pipeline.idle();
+    await until('the circuit to open', () => r.app.sender.health().messenger?.circuit === 'open');
+    await r.app.sender.drain();
+    const open = r.app.sender.health().messenger!;
+    expect(open.inFlight).toBe(0);
+    expect(Date.parse(open.retryAt!) - Date.parse(open.since!)).toBe(5_000);
+
+    // Graph answers again: after the first pause (not 5 minutes) the probe goes and every reply follows.
+    graph.hang(false);
+    clock.advance(5_000);
+    r.app.sender.kick();
+    await until('the circuit to close', () => r.app.sender.health().messenger?.circuit === 'closed');
+    await until('every customer to get the answer', () => psids.every((psid) => messagesTo(psid).length > 0));
+  });
 });
 
 describe('replies whose send timed out (in doubt)', () => {

@@ -65,6 +65,22 @@ describe('report figures', () => {
     expect(r.sla_breaches).toBe(0);
   });
 
+  it('names only operators in by_operator: cases the bot, the quiet-time job or the customer closed are not theirs', () => {
+    const history: History = {
+      conversations: ['a', 'b', 'c', 'd'].map((id) => conversation(id)),
+      cases: [
+        kase('a', { status: 'resolved', resolvedAt: T('11:00'), resolvedBy: 'bot' }),
+        kase('b', { status: 'resolved', resolvedAt: T('11:00'), resolvedBy: 'idle' }),
+        kase('c', { status: 'resolved', resolvedAt: T('11:00'), resolvedBy: 'customer' }),
+        kase('d', { status: 'resolved', resolvedAt: T('11:00'), resolvedBy: 'op9' }),
+      ],
+      messages: ['a', 'b', 'c', 'd'].map((id) => inbound(`${id}1`, id, T('10:00'))),
+      replies: [],
+    };
+    const r = computeReport(input(history, { operators: [{ id: 'op9', name: 'Gino', initials: 'GI', role: 'agent', passwordHash: 'x', createdAt: T('09:00') }] }));
+    expect(Object.keys(r.by_operator)).toEqual(['Gino']);
+  });
+
   it('counts a message at the period start and leaves out one at its end', () => {
     const history: History = {
       conversations: [conversation('a')],

@@ -1,8 +1,8 @@
 /**
  * `sportello report` on a known history, on both stores: customers write through the real
- * pipeline (project FAQ, classifier), operators answer through the real desk, the bot closes one
- * case and two customers answer a survey (through the conversation writer, as the jobs that will
- * do it must), all at known times on a fake clock across a weekend. Every figure of the JSON
+ * pipeline (project FAQ, classifier), operators answer through the real desk, the bot-close job
+ * closes the cases the bot answered, the survey job surveys those people resolved and two customers
+ * answer in the dialogue, all at known times on a fake clock across a weekend. Every figure of the JSON
  * report is checked exactly; the CSV row by row. On the embedded store the report runs first in
  * the live server (its admin socket, as `sportello start` serves it) and again after a restart;
  * on PostgreSQL from a separate CLI connection while the instance runs.
@@ -17,7 +17,6 @@ import { createFakeClock, systemClock, type ChannelAdapter, type FakeClock } fro
 import { ChannelApiError } from '../../src/core/errors.js';
 import type { Operator } from '../../src/core/types.js';
 import { createRecordingChannel } from '../../src/channels/console/index.js';
-import { createConversationWriter } from '../../src/pipeline/conversation-writer.js';
 import { runCli } from '../../src/cli/run.js';
 import { serveStoreCommands } from '../../src/cli/store-commands.js';
 import { createSilentLogger } from '../../src/util/logger.js';
@@ -42,6 +41,10 @@ const ENV = {
   HOLIDAYS: '',
   SLA_MINUTES: '30',
   DEFAULT_LOCALE: 'it',
+  BOT_CLOSE_HOURS: '24',
+  SURVEYS: 'true',
+  SURVEY_DELAY: '1h',
+  SURVEY_LOW_SCORE: '1',
 };
 
 interface World {
@@ -53,8 +56,8 @@ interface World {
 
 /** Two channels that record what they send; `shop` refuses its next send once when told to (a 429). */
 function channels() {
-  const chat = createRecordingChannel('chat', privateChatCapabilities);
-  const shopRecorder = createRecordingChannel('shop', privateChatCapabilities);
+  const chat = createRecordingChannel('chat', { ...privateChatCapabilities, surveys: {} });
+  const shopRecorder = createRecordingChannel('shop', { ...privateChatCapabilities, surveys: {} });
   let refuseNext = false;
   const shop: ChannelAdapter & { refuseNextSend(): void } = {
     ...shopRecorder,
@@ -102,7 +105,6 @@ async function say(w: World, channel: string, customer: string, text: string, at
 /** Builds the known history; returns the conversation ids. */
 async function buildHistory(w: World, shop: { refuseNextSend(): void }): Promise<void> {
   const { app } = w;
-  const writer = createConversationWriter({ store: app.store, bus: app.bus, logger: createSilentLogger(), sender: app.sender, recorder: app.recorder });
   const expectAction = (o: { action: string; faqId?: string; reason?: string }, action: string, extra: Record<string, string> = {}) =>
     expect({ action: o.action, ...(extra.faqId ? { faqId: o.faqId } : {}), ...(extra.reason ? { reason: o.reason } : {}) }).toEqual({ action, ...extra });
 
@@ -117,17 +119,10 @@ async function buildHistory(w: World, shop: { refuseNextSend(): void }): Promise
   const b = await say(w, 'chat', 'cust-b', 'vorrei parlare con un operatore per favore', rome('2026-11-27T17:50:00'));
   expectAction(b, 'escalate', { reason: 'human_request' });
 
+  // A day after A's answer the bot-close job closes A, and F and H (answered, quiet since): resolved by the bot.
   w.clock.set(rome('2026-11-28T10:00:00'));
-  await writer.change({ key: a.conversation!.key, customerId: a.conversation!.customerId }, (context) => ({
-    write: {
-      conversations: [{ ...context.conversation!, state: 'resolved', updatedAt: w.clock.now().toISOString() }],
-      case: { ...context.case!, status: 'resolved', resolvedAt: w.clock.now().toISOString(), resolvedBy: 'bot' },
-      messages: [],
-      outbox: [],
-      events: [],
-    },
-    result: undefined,
-  }));
+  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 3, closedIdle: 0, surveysSent: 0, surveysSkipped: 0, followUpsOpened: 0 });
+  expect((await app.store.conversations.getCase(a.conversation!.caseId))).toMatchObject({ status: 'resolved', resolvedBy: 'bot', resolvedAt: rome('2026-11-28T10:00:00').toISOString() });
 
   // C (English, shop): the bot's answer is rate limited once and goes out 30 s later.
   shop.refuseNextSend();
@@ -156,23 +151,22 @@ async function buildHistory(w: World, shop: { refuseNextSend(): void }): Promise
   w.clock.set(rome('2026-11-30T10:00:00'));
   await app.desk.resolve(b.conversation!.id, w.marta);
 
-  // Surveys: B scores 2, C scores 4.
+  // Surveys an hour after B's resolution (C's is due since Saturday): the cases people resolved get
+  // one each, those the bot closed none. B scores 2, C scores 4, answering in the dialogue (neither
+  // answers nor surveys count as customer messages or replies).
   w.clock.set(rome('2026-11-30T11:00:00'));
-  for (const [conversation, score] of [
-    [b.conversation!, 2],
-    [c.conversation!, 4],
-  ] as const) {
-    await writer.change({ key: conversation.key, customerId: conversation.customerId }, (context) => ({
-      write: {
-        conversations: [],
-        case: { ...context.case!, survey: { sentAt: rome('2026-11-30T10:05:00').toISOString(), answeredAt: w.clock.now().toISOString(), score } },
-        messages: [],
-        outbox: [],
-        events: [],
-      },
-      result: undefined,
-    }));
-  }
+  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 0, closedIdle: 0, surveysSent: 2, surveysSkipped: 3, followUpsOpened: 0 });
+  await app.sender.drain();
+  expect(await app.followUps.runOnce()).toEqual({ closedByBot: 0, closedIdle: 0, surveysSent: 0, surveysSkipped: 0, followUpsOpened: 0 });
+  expectAction(await say(w, 'chat', 'cust-b', '2', rome('2026-11-30T11:05:00')), 'survey_answer');
+  expectAction(await say(w, 'shop', 'cust-c', '4 thanks', rome('2026-11-30T11:06:00')), 'survey_answer');
+  expect((await app.store.conversations.getCase(c.conversation!.caseId))?.survey).toEqual({
+    channel: 'shop',
+    sentAt: rome('2026-11-30T11:00:00').toISOString(),
+    answeredAt: rome('2026-11-30T11:06:00').toISOString(),
+    score: 4,
+    comment: 'thanks',
+  });
 
   // G: exactly at the period's end (not counted).
   expectAction(await say(w, 'chat', 'cust-g', 'come faccio un reso?', rome('2026-12-01T00:00:00')), 'answer', { faqId: 'resi' });
@@ -208,13 +202,14 @@ const chatFigures = fig({
   escalated: 2,
   response_rate: 0.8333,
   cases: 4,
-  resolved: 2,
-  resolved_by_bot: 1,
+  resolved: 3,
+  resolved_by_bot: 2,
   first_response_seconds: { bot: p(0), human: p(229_200) },
   // Friday 17:50–18:00, Saturday 09:00–13:00, Monday 09:00–09:30: 600 + 14,400 + 1,800 s.
   first_response_business_seconds: { bot: p(0), human: p(16_800) },
-  resolution_seconds: p(86_400, 231_000),
-  deflection_rate: 0.25,
+  // A 86,400, F 122,400 (closed by the bot 34 h after it opened), B 231,000.
+  resolution_seconds: p(122_400, 231_000),
+  deflection_rate: 0.5,
   escalation_reasons: { human_request: 1, low_confidence: 1 },
   sla_breaches: 2,
   csat: { responses: 1, average: 2, distribution: { '1': 0, '2': 1, '3': 0, '4': 0, '5': 0 } },
@@ -244,13 +239,14 @@ const EXPECTED: Omit<Report, 'generated_at'> = {
     escalated: 3,
     response_rate: 0.875,
     cases: 5,
-    resolved: 3,
-    resolved_by_bot: 1,
+    resolved: 4,
+    resolved_by_bot: 2,
     // Per case opened: F 0, A 0, B 0, C 30 (the retry), D 0; nearest rank: p50 = 3rd, p90 = 5th.
     first_response_seconds: { bot: p(0, 30), human: p(600, 229_200) },
     first_response_business_seconds: { bot: p(0, 30), human: p(600, 16_800) },
+    // C 1,200, A 86,400, F 122,400, B 231,000.
     resolution_seconds: p(86_400, 231_000),
-    deflection_rate: 0.2,
+    deflection_rate: 0.4,
     escalation_reasons: { human_request: 2, low_confidence: 1 },
     // B answered after its due time (Saturday 09:20), D never answered (due Monday 09:30).
     sla_breaches: 2,
@@ -265,12 +261,12 @@ const EXPECTED: Omit<Report, 'generated_at'> = {
       escalated: 1,
       response_rate: 1,
       cases: 3,
-      resolved: 2,
-      resolved_by_bot: 1,
+      resolved: 3,
+      resolved_by_bot: 2,
       first_response_seconds: { bot: p(0), human: p(229_200) },
       first_response_business_seconds: { bot: p(0), human: p(16_800) },
-      resolution_seconds: p(86_400, 231_000),
-      deflection_rate: 0.3333,
+      resolution_seconds: p(122_400, 231_000),
+      deflection_rate: 0.6667,
       escalation_reasons: { human_request: 1 },
       sla_breaches: 1,
       csat: chatFigures.csat,
@@ -320,7 +316,7 @@ const EXPECTED: Omit<Report, 'generated_at'> = {
 
 const EXPECTED_CSV = [
   'date,channel,inbound,answered_by_bot,escalated,response_rate,first_response_bot_p50,first_response_human_p50,resolution_p50,csat_average',
-  '2026-11-27,chat,3,2,1,1,0,229200,86400,2',
+  '2026-11-27,chat,3,2,1,1,0,229200,122400,2',
   '2026-11-27,shop,0,0,0,,,,,',
   '2026-11-28,chat,0,0,0,,,,,',
   '2026-11-28,shop,2,1,1,1,30,600,1200,4',

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
-import { describeStoreContract, makeInbound, makeMessage, makeOutbox, makeTurn, type SnapshotStore } from './store-contract.js';
+import { describeStoreContract, makeConversation, makeCustomer, makeInbound, makeMessage, makeOutbox, makeTurn, type SnapshotStore } from './store-contract.js';
 
 /** Accepts a message and waits until it is durable; resolves with whether it was new. */
 async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
@@ -206,6 +206,32 @@ describe('the lowdb store on disk', () => {
     // Opening folded the journal in: the main file alone is complete now.
     expect((JSON.parse(readFileSync(file, 'utf8')) as { messages: unknown[] }).messages.length).toBe(40);
     expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
+    await again.close();
+    await store.close();
+  });
+
+  it('replays the desk records from the journal after a crash: customer files, saved replies (and a deletion), the search index', async () => {
+    const file = join(tempDir(), 'sportello.json');
+    const store = createLowdbStore({ file, wholeFileBelowBytes: 0 });
+    await store.init();
+    await store.conversations.commit(makeTurn({ customer: makeCustomer(), conversations: [makeConversation('cv1')], messages: [makeMessage('m1', { text: 'La fattura di marzo' })] }));
+    await store.customerFiles.setTags('test:u1', ['vip'], '2026-03-02T09:00:00.000Z');
+    await store.customerFiles.addNote('test:u1', { id: 'n1', text: 'nota', operatorId: 'op1', at: '2026-03-02T09:00:01.000Z' });
+    await store.customerFiles.link('test:u1', 'other:1', '2026-03-02T09:00:02.000Z');
+    const reply = { id: 'r1', language: 'it' as const, shortcut: 'orari', title: 'Orari', text: 'x', createdBy: 'op1', createdAt: '2026-03-02T09:00:00.000Z', updatedAt: '2026-03-02T09:00:00.000Z' };
+    await store.savedReplies.put(reply);
+    await store.savedReplies.put({ ...reply, id: 'r2', shortcut: 'grazie' });
+    await store.savedReplies.delete('r2');
+    expect(readFileSync(`${file}.journal`, 'utf8')).toContain('"customer-file"');
+    // Reopen without close(), as after a crash: the journal holds them.
+    await store.lock()!.release();
+    const again = createLowdbStore({ file });
+    await again.init();
+    expect(await again.customerFiles.get('test:u1')).toMatchObject({ tags: ['vip'], notes: [{ id: 'n1' }], links: ['other:1'] });
+    expect((await again.customerFiles.get('other:1')).links).toEqual(['test:u1']);
+    expect(await again.customerFiles.withTag('vip')).toEqual(['test:u1']);
+    expect((await again.savedReplies.list()).map((r) => r.id)).toEqual(['r1']);
+    expect((await again.search.find({ text: 'fattura', offset: 0, limit: 5 })).hits.map((h) => h.conversation.id)).toEqual(['cv1']);
     await again.close();
     await store.close();
   });

@@ -2,8 +2,8 @@
  * The one contract every Store implementation keeps (docs/storage.md). Run by
  * lowdb.test.ts and postgres.test.ts against the real stores.
  */
-import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
-import { emptyRevisions, type Revisions, type Store, type TurnRecord } from '../../src/core/ports.js';
+import { AlreadyProcessedError, ConflictError, StoreError, TurnConflictError } from '../../src/core/errors.js';
+import { emptyRevisions, type ConversationQuery, type Revisions, type Store, type TurnRecord } from '../../src/core/ports.js';
 import type {
   Case,
   Conversation,
@@ -14,6 +14,7 @@ import type {
   InboundMessage,
   Operator,
   OutboxItem,
+  SavedReply,
   StoredMessage,
 } from '../../src/core/types.js';
 import type { StoreSnapshot } from '../../src/storage/snapshot.js';
@@ -462,6 +463,53 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await ids({ assignee: 'op2' })).toEqual([]);
       });
 
+      it('lists conversations last changed before an instant (the bot-close job\'s quiet ones)', async () => {
+        await store.conversations.commit(
+          makeTurn({
+            conversations: [
+              makeConversation('q1', { key: 'test:private:q1', state: 'bot', updatedAt: iso(1000) }),
+              makeConversation('q2', { key: 'test:private:q2', state: 'bot', updatedAt: iso(2000) }),
+              makeConversation('q3', { key: 'test:private:q3', state: 'bot', updatedAt: iso(3000) }),
+              makeConversation('q4', { key: 'test:private:q4', state: 'queued', updatedAt: iso(500) }),
+            ],
+          }),
+        );
+        const ids = async (filter: Parameters<Store['conversations']['list']>[0]) => (await store.conversations.list(filter)).map((c) => c.id);
+        expect(await ids({ states: ['bot'], updatedBefore: iso(3000) })).toEqual(['q2', 'q1']);
+        expect(await ids({ states: ['bot'], updatedBefore: iso(2001), limit: 1 })).toEqual(['q2']);
+        expect(await ids({ updatedBefore: iso(1000) })).toEqual(['q4']);
+        expect(await ids({ states: ['bot'], updatedBefore: iso(0) })).toEqual([]);
+      });
+
+      it('lists resolved cases with no survey decided (or a follow-up due), resolved in a period, oldest resolution first, with a limit', async () => {
+        const resolved = (id: string, at: number, over: Partial<Case> = {}) =>
+          makeCase(id, { status: 'resolved', openedAt: iso(0), resolvedAt: iso(at), resolvedBy: 'op1', ...over });
+        for (const c of [
+          resolved('late', 9000),
+          resolved('first', 1000),
+          resolved('second', 2000),
+          resolved('sent', 1500, { survey: { sentAt: iso(1600), channel: 'test' } }),
+          resolved('skipped', 1700, { survey: { skipped: 'opted_out' } }),
+          resolved('low', 2500, { survey: { sentAt: iso(2600), answeredAt: iso(2700), score: 1, followUpDue: 'cv-low' } }),
+          resolved('followed', 2600, { survey: { sentAt: iso(2600), answeredAt: iso(2700), score: 1, followUpCaseId: 'case-f' } }),
+          resolved('edge', 5000),
+          makeCase('open', { openedAt: iso(0) }),
+        ]) {
+          await store.conversations.commit(makeTurn({ case: c }));
+        }
+        const ids = async (from: number, to: number, limit = 10) =>
+          (await store.conversations.casesAwaitingSurvey({ resolvedFrom: iso(from), resolvedTo: iso(to), limit })).map((c) => c.id);
+        expect(await ids(0, 5000)).toEqual(['first', 'second', 'low']);
+        expect(await ids(0, 5001)).toEqual(['first', 'second', 'low', 'edge']);
+        expect(await ids(1000, 10_000, 2)).toEqual(['first', 'second']);
+        expect(await ids(1001, 10_000)).toEqual(['second', 'low', 'edge', 'late']);
+        // Once its survey is decided, a case leaves the list.
+        const ctx = await store.conversations.loadContext({ key: 'test:private:nobody', customerId: 'test:nobody', caseId: 'first' });
+        expect(ctx.requestedCase?.id).toBe('first');
+        await store.conversations.commit(makeTurn({ expect: ctx.revisions, case: { ...ctx.requestedCase!, survey: { sentAt: iso(9500), channel: 'test' } } }));
+        expect(await ids(0, 10_000)).toEqual(['second', 'low', 'edge', 'late']);
+      });
+
       it('finds the customer\'s most recent open case and lists all of their cases', async () => {
         await store.conversations.commit(makeTurn({ case: makeCase('old', { openedAt: iso(0) }) }));
         await store.conversations.commit(makeTurn({ case: makeCase('newer', { openedAt: iso(5000) }) }));
@@ -881,6 +929,22 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(Object.keys(ctx.revisions.cases).sort()).toEqual(['case1', 'case3']);
       });
 
+      it('reads a case by id in the same call (its conversations too), with its revision, and refuses a stale write of it', async () => {
+        await seed();
+        // The customer's other case, resolved: not the conversation's, not open.
+        const older = await store.conversations.loadContext({ key: 'test:private:u2', customerId: 'test:u2' });
+        await store.conversations.commit(makeTurn({ expect: older.revisions, case: { ...older.case!, status: 'resolved', resolvedAt: iso(100) } }));
+        const ctx = await store.conversations.loadContext({ key: 'test:private:u9', customerId: 'test:u9', caseId: 'case3' });
+        expect(ctx.conversation).toBeUndefined();
+        expect(ctx.requestedCase).toMatchObject({ id: 'case3', status: 'resolved' });
+        expect(ctx.related.map((c) => c.id)).toEqual(['cv3']);
+        expect(Object.keys(ctx.revisions.cases)).toEqual(['case3']);
+        expect((await store.conversations.loadContext({ key: 'test:private:u9', customerId: 'test:u9', caseId: 'nope' })).requestedCase).toBeUndefined();
+        await store.conversations.commit(makeTurn({ expect: ctx.revisions, case: { ...ctx.requestedCase!, survey: { skipped: 'unreachable' } } }));
+        await expect(store.conversations.commit(makeTurn({ expect: ctx.revisions, case: { ...ctx.requestedCase!, survey: { skipped: 'opted_out' } } }))).rejects.toBeInstanceOf(TurnConflictError);
+        expect((await store.conversations.getCase('case3'))?.survey).toEqual({ skipped: 'unreachable' });
+      });
+
       it('reads other conversations by key in the same call, with their revisions', async () => {
         await seed();
         const ctx = await store.conversations.loadContext({ key: 'test:private:u9', customerId: 'test:u9', otherKeys: ['test:private:u2', 'test:private:nobody'] });
@@ -1142,6 +1206,180 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
     });
 
+    describe('the desk: search, customer files, saved replies', () => {
+      /** Three customers' conversations with a few messages each (lowdb and PostgreSQL alike). */
+      async function seed(): Promise<void> {
+        await store.conversations.commit(
+          makeTurn({
+            customer: makeCustomer('test:u1', { name: 'Anna Rossi', handle: 'annar' }),
+            conversations: [makeConversation('cv1', { state: 'resolved', language: 'it', createdAt: iso(0), updatedAt: iso(1000) })],
+            messages: [
+              makeMessage('m1', { text: 'La mia fattura di marzo è sbagliata', at: iso(0) }),
+              makeMessage('m2', { direction: 'out', author: { kind: 'bot' }, text: 'Mi dispiace! Perché?', at: iso(500) }),
+              makeMessage('m3', { direction: 'note', author: { kind: 'operator', operatorId: 'op1', name: 'Marta', initials: 'MR' }, text: 'rimborso-42 da verificare', at: iso(900) }),
+            ],
+          }),
+        );
+        await store.conversations.commit(
+          makeTurn({
+            customer: makeCustomer('test:u2', { name: 'Bob Smith', handle: 'bobby' }),
+            conversations: [
+              makeConversation('cv2', { key: 'test:private:cv2', customerId: 'test:u2', caseId: 'case2', state: 'queued', language: 'en', queue: { reason: 'human_request', priority: 2, enqueuedAt: iso(0) }, createdAt: iso(2000), updatedAt: iso(3000) }),
+            ],
+            messages: [makeMessage('m4', { conversationId: 'cv2', caseId: 'case2', text: 'Where is my invoice? PERCHÉ', at: iso(2000) })],
+          }),
+        );
+        await store.conversations.commit(
+          makeTurn({
+            customer: makeCustomer('test:u3', { name: 'Carla Bianchi', handle: undefined }),
+            conversations: [
+              makeConversation('cv3', { key: 'test:private:cv3', customerId: 'test:u3', caseId: 'case3', state: 'assigned', assignee: 'op1', language: 'it', queue: { reason: 'vip', priority: 1, enqueuedAt: iso(0) }, createdAt: iso(4000), updatedAt: iso(5000) }),
+            ],
+            messages: [
+              makeMessage('m5', { conversationId: 'cv3', caseId: 'case3', text: 'order-123 non arrivato', at: iso(4000) }),
+              makeMessage('m6', { conversationId: 'cv3', caseId: 'case3', direction: 'out', author: { kind: 'operator', operatorId: 'op1', name: 'Marta', initials: 'MR' }, text: 'Controllo subito', at: iso(4500) }),
+            ],
+          }),
+        );
+      }
+      const find = async (q: Partial<ConversationQuery>) => {
+        const { hits, total } = await store.search.find({ offset: 0, limit: 25, ...q });
+        return { ids: hits.map((h) => h.conversation.id), total };
+      };
+
+      it('finds conversations by words of their messages or their customer, as word starts, ignoring case and accents', async () => {
+        await seed();
+        expect(await find({})).toEqual({ ids: ['cv3', 'cv2', 'cv1'], total: 3 });
+        expect((await find({ text: 'fattura' })).ids).toEqual(['cv1']);
+        expect((await find({ text: 'FATTUR' })).ids).toEqual(['cv1']);
+        expect((await find({ text: 'perche' })).ids).toEqual(['cv2', 'cv1']);
+        expect((await find({ text: 'perché' })).ids).toEqual(['cv2', 'cv1']);
+        // every word must be found, in any of the conversation's messages or its customer
+        expect((await find({ text: 'marzo anna' })).ids).toEqual(['cv1']);
+        expect((await find({ text: 'marzo bob' })).ids).toEqual([]);
+        expect((await find({ text: 'bobby' })).ids).toEqual(['cv2']);
+        expect((await find({ text: 'bianchi' })).ids).toEqual(['cv3']);
+        // notes are searched too; anything but letters and digits separates words
+        expect((await find({ text: 'rimborso' })).ids).toEqual(['cv1']);
+        expect((await find({ text: '123' })).ids).toEqual(['cv3']);
+        expect((await find({ text: 'nothing-like-this' })).ids).toEqual([]);
+        // punctuation alone is no word: no filter
+        expect((await find({ text: '?!' })).total).toBe(3);
+      });
+
+      it('filters by state, channel, language, operator, priority, reason, customers and period', async () => {
+        await seed();
+        expect((await find({ states: ['queued', 'assigned'] })).ids).toEqual(['cv3', 'cv2']);
+        expect((await find({ languages: ['it'] })).ids).toEqual(['cv3', 'cv1']);
+        expect((await find({ languages: ['it', 'en'] })).total).toBe(3);
+        expect((await find({ channels: ['test'] })).total).toBe(3);
+        expect((await find({ channels: ['other'] })).total).toBe(0);
+        expect((await find({ channels: ['other', 'test'] })).total).toBe(3);
+        expect((await find({ assignee: 'op1' })).ids).toEqual(['cv3']);
+        expect((await find({ priority: 2 })).ids).toEqual(['cv2']);
+        expect((await find({ reason: 'vip' })).ids).toEqual(['cv3']);
+        expect((await find({ customerIds: ['test:u1', 'test:u3'] })).ids).toEqual(['cv3', 'cv1']);
+        expect((await find({ customerIds: [] })).ids).toEqual([]);
+        // active in the period: created before its end, updated at or after its start
+        expect((await find({ from: iso(2500), to: iso(4500) })).ids).toEqual(['cv3', 'cv2']);
+        expect((await find({ to: iso(2000) })).ids).toEqual(['cv1']);
+        expect((await find({ text: 'perche', languages: ['en'] })).ids).toEqual(['cv2']);
+      });
+
+      it('tells which conversations wait on the customer (an operator wrote last), and gives each hit its customer and last message (notes aside)', async () => {
+        await seed();
+        // cv3's last message is an operator's reply; cv1's the bot's, cv2's the customer's
+        expect((await find({ waitingOnCustomer: true })).ids).toEqual(['cv3']);
+        expect((await find({ waitingOnCustomer: false })).ids).toEqual(['cv2', 'cv1']);
+        const { hits } = await store.search.find({ offset: 0, limit: 25, text: 'fattura' });
+        expect(hits[0]!.customer).toMatchObject({ id: 'test:u1', name: 'Anna Rossi', handle: 'annar' });
+        expect(hits[0]!.lastMessage).toMatchObject({ id: 'm2', direction: 'out' });
+      });
+
+      it('pages, with the total of every page, also past the end', async () => {
+        await seed();
+        expect(await find({ limit: 2 })).toEqual({ ids: ['cv3', 'cv2'], total: 3 });
+        expect(await find({ limit: 2, offset: 2 })).toEqual({ ids: ['cv1'], total: 3 });
+        expect(await find({ limit: 2, offset: 4 })).toEqual({ ids: [], total: 3 });
+      });
+
+      it('keeps its word index in step: a reopened store and a renamed customer are found by their words', async () => {
+        await seed();
+        store = await harness.reopen(store);
+        expect((await find({ text: 'fattura' })).ids).toEqual(['cv1']);
+        await store.conversations.commit(makeTurn({ customer: makeCustomer('test:u2', { name: 'Roberto Verdi', handle: 'bobby' }) }));
+        expect((await find({ text: 'roberto' })).ids).toEqual(['cv2']);
+        expect((await find({ text: 'smith' })).ids).toEqual([]);
+      });
+
+      it('keeps tags, notes and links on a customer file, across reopening', async () => {
+        expect(await store.customerFiles.get('test:u1')).toEqual({ customerId: 'test:u1', tags: [], notes: [], links: [], updatedAt: new Date(0).toISOString() });
+        const tagged = await store.customerFiles.setTags('test:u1', [' VIP', 'reso', 'vip', ''], iso(1));
+        expect(tagged.tags).toEqual(['reso', 'vip']);
+        await store.customerFiles.addNote('test:u1', { id: 'n1', text: 'preferisce la mail', operatorId: 'op1', at: iso(2) });
+        const noted = await store.customerFiles.addNote('test:u1', { id: 'n2', text: 'cliente dal 2019', operatorId: 'op2', at: iso(3) });
+        expect(noted.notes.map((n) => n.id)).toEqual(['n1', 'n2']);
+        expect(noted.tags).toEqual(['reso', 'vip']);
+        await store.customerFiles.link('test:u1', 'other:9', iso(4));
+        await store.customerFiles.link('other:9', 'test:u1', iso(5));
+        await store.customerFiles.link('test:u1', 'abc:1', iso(6));
+        await expect(store.customerFiles.link('test:u1', 'test:u1', iso(7))).rejects.toThrow(/itself/);
+        store = await harness.reopen(store);
+        const file = await store.customerFiles.get('test:u1');
+        expect(file).toMatchObject({ tags: ['reso', 'vip'], links: ['abc:1', 'other:9'], updatedAt: iso(6) });
+        expect(file.notes).toEqual([
+          { id: 'n1', text: 'preferisce la mail', operatorId: 'op1', at: iso(2) },
+          { id: 'n2', text: 'cliente dal 2019', operatorId: 'op2', at: iso(3) },
+        ]);
+        expect((await store.customerFiles.get('other:9')).links).toEqual(['test:u1']);
+        expect(await store.customerFiles.withTag('VIP')).toEqual(['test:u1']);
+        await store.customerFiles.setTags('test:u2', ['vip'], iso(8));
+        expect(await store.customerFiles.withTag('vip')).toEqual(['test:u1', 'test:u2']);
+        expect(await store.customerFiles.withTag('none')).toEqual([]);
+        await store.customerFiles.setTags('test:u1', [], iso(9));
+        expect(await store.customerFiles.withTag('vip')).toEqual(['test:u2']);
+        // unlinking removes both sides; unlinking what is not linked changes nothing
+        await store.customerFiles.unlink('other:9', 'test:u1', iso(10));
+        expect((await store.customerFiles.get('test:u1')).links).toEqual(['abc:1']);
+        expect((await store.customerFiles.get('other:9')).links).toEqual([]);
+        await store.customerFiles.unlink('x:1', 'y:2', iso(11));
+        expect(await store.customerFiles.get('x:1')).toEqual({ customerId: 'x:1', tags: [], notes: [], links: [], updatedAt: new Date(0).toISOString() });
+      });
+
+      it('keeps notes written at once', async () => {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => store.customerFiles.addNote('test:u1', { id: `n${i}`, text: `note ${i}`, operatorId: 'op1', at: iso(i) })));
+        expect((await store.customerFiles.get('test:u1')).notes.map((n) => n.id).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`).sort());
+      });
+
+      it('stores saved replies, one shortcut per language', async () => {
+        const reply = (id: string, over: Partial<SavedReply> = {}): SavedReply => ({
+          id,
+          language: 'it',
+          shortcut: 'orari',
+          title: 'Orari',
+          text: 'Ciao {customer_name}, siamo aperti {business_hours}.',
+          createdBy: 'op1',
+          createdAt: iso(0),
+          updatedAt: iso(0),
+          ...over,
+        });
+        await store.savedReplies.put(reply('r1'));
+        await store.savedReplies.put(reply('r2', { language: 'en', shortcut: 'hours', title: 'Hours' }));
+        await store.savedReplies.put(reply('r3', { shortcut: 'grazie' }));
+        await store.savedReplies.put(reply('r4', { language: 'en', shortcut: 'orari' }));
+        await expect(store.savedReplies.put(reply('r5'))).rejects.toBeInstanceOf(ConflictError);
+        expect((await store.savedReplies.list()).map((r) => r.id)).toEqual(['r2', 'r4', 'r3', 'r1']);
+        expect((await store.savedReplies.list({ language: 'it' })).map((r) => r.id)).toEqual(['r3', 'r1']);
+        await store.savedReplies.put(reply('r1', { text: 'changed', updatedAt: iso(5) }));
+        store = await harness.reopen(store);
+        expect(await store.savedReplies.get('r1')).toEqual(reply('r1', { text: 'changed', updatedAt: iso(5) }));
+        expect(await store.savedReplies.delete('r1')).toBe(true);
+        expect(await store.savedReplies.delete('r1')).toBe(false);
+        expect(await store.savedReplies.get('r1')).toBeUndefined();
+        expect(await store.savedReplies.get('r5')).toBeUndefined();
+      });
+    });
+
     describe('export and import', () => {
       it('exports everything and imports it into an empty store, twice without duplicates', async () => {
         await accepted(store, makeInbound('m1'));
@@ -1161,7 +1399,13 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.directory.addOperator(makeOperator('op1', 'Marta'));
         await store.suggestions.add(makeSuggestion('s1'));
         await store.values.set('test', 'cursor', '42');
+        await store.customerFiles.setTags('test:u1', ['vip'], iso(1));
+        await store.customerFiles.addNote('test:u1', { id: 'n1', text: 'nota', operatorId: 'op1', at: iso(2) });
+        await store.customerFiles.link('test:u1', 'other:1', iso(3));
+        await store.savedReplies.put({ id: 'r1', language: 'it', shortcut: 'orari', title: 'Orari', text: 'Siamo aperti {business_hours}', createdBy: 'op1', createdAt: iso(0), updatedAt: iso(0) });
         const snapshot = await store.exportAll();
+        expect(snapshot.customerFiles?.map((f) => f.customerId).sort()).toEqual(['other:1', 'test:u1']);
+        expect(snapshot.savedReplies?.map((r) => r.id)).toEqual(['r1']);
         expect(snapshot).toMatchObject({ format: 'sportello-store', version: 1 });
         expect(snapshot.inbound.map((r) => [r.id, r.processedAt !== undefined])).toEqual([['m1', true], ['m2', false]]);
 
@@ -1173,6 +1417,9 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           const strip = (s: StoreSnapshot) => ({ ...s, exportedAt: '', inbound: s.inbound.map((r) => ({ ...r, acceptedAt: '', processedAt: r.processedAt && 'x' })) });
           expect(strip(again)).toEqual(strip(snapshot));
           await expectSeen(target, makeInbound('m1'));
+          expect((await target.customerFiles.get('test:u1')).notes.map((n) => n.text)).toEqual(['nota']);
+          expect(await target.customerFiles.withTag('vip')).toEqual(['test:u1']);
+          expect((await target.search.find({ text: 'anna', offset: 0, limit: 5 })).hits.map((h) => h.conversation.id)).toEqual(['cv1']);
           expect((await target.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
           await target.conversations.commit(makeTurn({ outbox: [makeOutbox('o3')] }));
           expect((await target.outbox.get('o3'))?.seq).toBe(3);

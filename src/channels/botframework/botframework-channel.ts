@@ -332,7 +332,8 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
 
   function messageActivity(item: OutboxItem): Partial<Activity> {
     const reply = item.reply;
-    if (reply.kind === 'quick_replies' && reply.options.length > 0) {
+    // A survey's scores are suggested actions, as quick replies are.
+    if ((reply.kind === 'quick_replies' || reply.kind === 'survey') && reply.options.length > 0) {
       return {
         type: ActivityTypes.Message,
         text: reply.text,

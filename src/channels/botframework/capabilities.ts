@@ -17,4 +17,5 @@ export const BOTFRAMEWORK_CAPABILITIES: Readonly<ChannelCapabilities> = Object.f
   quickReplies: 10,
   signsPublicReplies: false,
   maxThread: 1,
+  surveys: {},
 });

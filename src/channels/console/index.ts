@@ -17,6 +17,7 @@ export const consoleCapabilities: ChannelCapabilities = {
   quickReplies: 5,
   signsPublicReplies: false,
   maxThread: 1,
+  surveys: {},
 };
 
 /** Creates the terminal channel: each sent reply is handed to `write`. */

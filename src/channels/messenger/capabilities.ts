@@ -24,4 +24,7 @@ export const MESSENGER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.free
   signsPublicReplies: false,
   maxThread: 1,
   messagingWindow: { ...MESSENGER_WINDOW },
+  // Surveys only within 7 days of the customer's last message (the CUSTOMER_FEEDBACK tag's limit).
+  // Only to someone who wrote in Messenger: a Page cannot write first (a commenter gets one private reply, not a survey).
+  surveys: { withinMs: MESSENGER_WINDOW.humanAgentMs, needsPrivateConversation: true },
 });

@@ -101,6 +101,44 @@ function refString(ref: Record<string, unknown> | undefined, key: string): strin
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** The feedback template's labels in the customer's language. */
+const FEEDBACK_LABELS = {
+  it: { button: 'Valuta', comment: 'Vuoi dirci altro? (facoltativo)' },
+  en: { button: 'Rate us', comment: 'Anything else to tell us? (optional)' },
+} as const;
+
+/**
+ * The Customer Feedback Template of a survey: one CSAT question (1–5) with an optional free-text
+ * follow-up. The question id carries no personal data; the answer finds the case through the
+ * conversation, whose case is waiting for it.
+ */
+export function feedbackTemplate(reply: Extract<OutboxItem['reply'], { kind: 'survey' }>, privacyUrl: string, expiresInDays: number): Record<string, unknown> {
+  const labels = FEEDBACK_LABELS[reply.language];
+  const title = [...reply.question].slice(0, 65).join('');
+  return {
+    template_type: 'customer_feedback',
+    title,
+    subtitle: [...reply.question].slice(0, 80).join(''),
+    button_title: labels.button,
+    feedback_screens: [
+      {
+        questions: [
+          {
+            id: 'csat',
+            type: 'csat',
+            title,
+            score_label: 'neg_pos',
+            score_option: 'one_to_five',
+            follow_up: { type: 'free_form', placeholder: labels.comment },
+          },
+        ],
+      },
+    ],
+    business_privacy: { url: privacyUrl },
+    expires_in_days: expiresInDays,
+  };
+}
+
 /** A Send API text message in Graph's own field names (snake_case), as the API takes it. */
 function textMessage(
   psid: string,
@@ -190,6 +228,46 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       `Messenger: not sent: the customer last wrote ${Math.floor(age / (24 * HOUR))} days ago; operators may answer only within 7 days (HUMAN_AGENT tag). Wait for the customer to write again.`,
       { channel: 'messenger', status: 0, code: 'outside_window', retryable: false },
     );
+  }
+
+  /**
+   * A satisfaction survey: inside the 24-hour window a message with the scores as quick replies;
+   * later, up to 7 days after the customer's last message, the Customer Feedback Template with the
+   * CUSTOMER_FEEDBACK tag (its answer comes back as a `messaging_feedback` webhook); never after.
+   */
+  async function sendSurvey(item: OutboxItem, reply: Extract<OutboxItem['reply'], { kind: 'survey' }>): Promise<SendResult> {
+    const age = item.customerLastMessageAt ? clock.now().getTime() - new Date(item.customerLastMessageAt).getTime() : 0;
+    if (age <= MESSENGER_WINDOW.standardMs) return sendMessage({ ...item, reply: { kind: 'quick_replies', text: reply.text, options: reply.options } });
+    if (age > MESSENGER_WINDOW.humanAgentMs) {
+      throw new ChannelApiError(`Messenger: survey not sent: the customer last wrote ${Math.floor(age / (24 * HOUR))} days ago; surveys are allowed only within 7 days`, {
+        channel: 'messenger',
+        status: 0,
+        code: 'outside_window',
+        retryable: false,
+      });
+    }
+    if (!config.privacyUrl) {
+      throw new ChannelApiError('Messenger: survey not sent: after 24 hours it needs the Customer Feedback Template, which needs MESSENGER_PRIVACY_URL', {
+        channel: 'messenger',
+        status: 0,
+        code: 'not_configured',
+        retryable: false,
+      });
+    }
+    const psid = refString(item.ref, 'psid') ?? (await links.psidOf(item.recipient)) ?? item.recipient;
+    const daysLeft = Math.max(1, Math.min(7, Math.floor((MESSENGER_WINDOW.humanAgentMs - age) / (24 * HOUR))));
+    const fields = {
+      messaging_type: 'MESSAGE_TAG',
+      tag: 'CUSTOMER_FEEDBACK',
+      recipient: { id: psid },
+      message: { attachment: { type: 'template', payload: feedbackTemplate(reply, config.privacyUrl, daysLeft) } },
+    };
+    try {
+      const answer = await batcher.push(psid, batchCall(fields), async () => (await client.axios.post('me/messages', JSON.stringify(fields), { params: { access_token: config.pageToken } })).data);
+      return { platformId: sendResponseSchema.parse(answer).messageId ?? '' };
+    } catch (error) {
+      throw toChannelError(error, 'send', clock.now().getTime());
+    }
   }
 
   async function sendPrivateReply(item: OutboxItem, commentId: string): Promise<SendResult> {
@@ -320,6 +398,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     async send(item: OutboxItem): Promise<SendResult> {
       if (item.visibility === 'public') return sendComment(item);
       if (item.inReplyTo && isCommentId(item.inReplyTo)) return sendPrivateReply(item, item.inReplyTo);
+      if (item.reply.kind === 'survey') return sendSurvey(item, item.reply);
       return sendMessage(item);
     },
 

@@ -14,6 +14,7 @@ export const messengerEnv = {
   MESSENGER_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, 'like v23.0').default('v23.0'),
   MESSENGER_GRAPH_ORIGIN: envOrigin.default('https://graph.facebook.com'),
   MESSENGER_HANDOVER: envBool.default(false),
+  MESSENGER_PRIVACY_URL: z.url({ protocol: /^https?$/ }).optional(),
 };
 
 /** The credentials that turn the channel on, all together. */
@@ -28,6 +29,8 @@ export interface MessengerSettings {
   graphVersion: string;
   graphOrigin: string;
   handover: boolean;
+  /** The brand's privacy policy: the Customer Feedback Template requires it (surveys after 24 h). */
+  privacyUrl?: string;
 }
 
 /** On when the three credentials are set. */
@@ -40,5 +43,6 @@ export function messengerSettings(e: z.infer<z.ZodObject<typeof messengerEnv>>):
     graphVersion: e.MESSENGER_GRAPH_VERSION,
     graphOrigin: e.MESSENGER_GRAPH_ORIGIN,
     handover: e.MESSENGER_HANDOVER,
+    ...(e.MESSENGER_PRIVACY_URL ? { privacyUrl: e.MESSENGER_PRIVACY_URL } : {}),
   }));
 }

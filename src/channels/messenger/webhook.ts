@@ -41,6 +41,24 @@ export const messagingEventSchema = z.looseObject({
       payload: z.string().optional(),
     })
     .optional(),
+  /** An answer to a Customer Feedback Template: per screen, per question id, the score and the free text. */
+  messaging_feedback: z
+    .looseObject({
+      feedback_screens: z.array(
+        z.looseObject({
+          screen_id: z.number().optional(),
+          questions: z.record(
+            z.string(),
+            z.looseObject({
+              type: z.string(),
+              payload: z.string(),
+              follow_up: z.looseObject({ type: z.string().optional(), payload: z.string() }).optional(),
+            }),
+          ),
+        }),
+      ),
+    })
+    .optional(),
 });
 export type MessagingEvent = z.infer<typeof messagingEventSchema>;
 
@@ -161,6 +179,23 @@ async function fromMessaging(event: MessagingEvent, deps: ParseDeps): Promise<In
       payload,
       ref: { psid },
     };
+  }
+  else if (event.messaging_feedback) {
+    // A CSAT answer (1–5) becomes the survey's score payload; the free text, the comment.
+    const question = event.messaging_feedback.feedback_screens.flatMap((screen) => Object.values(screen.questions)).find((q) => q.type === 'csat' && /^[1-5]$/.test(q.payload));
+    if (question) {
+      const comment = question.follow_up?.payload.trim();
+      base = {
+        channel: 'messenger',
+        id: postbackId(psid, event.timestamp, `feedback:${question.payload}`),
+        visibility: 'private',
+        customer: { platformId: psid },
+        text: comment || question.payload,
+        sentAt,
+        payload: `csat:${question.payload}`,
+        ref: { psid },
+      };
+    }
   }
   if (!base) return undefined; // delivery, read, reaction, optin, referral, handover: nothing to answer
   // A PSID that answered our private reply to a comment continues the commenter's case.

@@ -93,6 +93,11 @@ interface WebchatEvent {
   at: string;
 }
 
+/** A reply as the page shows it: a survey is its text with the scores as quick replies. */
+function shown(reply: Reply): Reply {
+  return reply.kind === 'survey' ? { kind: 'quick_replies', text: reply.text, options: reply.options } : reply;
+}
+
 /** The web chat's capabilities: private only, quick replies as buttons. */
 export const webchatCapabilities: ChannelCapabilities = {
   publicReplies: false,
@@ -102,6 +107,8 @@ export const webchatCapabilities: ChannelCapabilities = {
   quickReplies: 10,
   signsPublicReplies: false,
   maxThread: 1,
+  // Shown at once on an open page, else with the conversation at the visitor's next visit.
+  surveys: {},
 };
 
 
@@ -210,7 +217,7 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
   let openPages = 0;
   let context: ChannelContext | undefined;
   const page = renderPage(deps.welcome ?? DEFAULT_WELCOME, { embedOrigins, maxMessageChars: limits.maxMessageChars });
-  const toEvent = (item: OutboxItem): WebchatEvent => ({ id: item.id, reply: item.reply, author: item.author, at: item.sentAt ?? item.createdAt });
+  const toEvent = (item: OutboxItem): WebchatEvent => ({ id: item.id, reply: shown(item.reply), author: item.author, at: item.sentAt ?? item.createdAt });
   const key = (visitor: string) => `webchat:private:${visitor}`;
   const push = (visitor: string, text: string) => {
     for (const open of pages.get(visitor) ?? []) open.stream.push(text);

@@ -19,12 +19,16 @@ export function registerEventStream(server: Server, router: Router, deps: Operat
   // ── live events ──
 
   server.get('/api/operator/events', async (req: Request, res: Response) => {
+    let operatorId: string;
     try {
-      await authenticate(req);
+      operatorId = (await authenticate(req)).operator.id;
     } catch (err) {
       fail(res, err);
       return;
     }
+    // An open stream is the operator's console being there: it keeps an online operator online.
+    const touch = () => deps.assignment.touch(operatorId).catch((err: unknown) => logger.warn({ err }, 'could not record an operator as present'));
+    void touch();
     streams.add(res);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const write = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -34,7 +38,11 @@ export function registerEventStream(server: Server, router: Router, deps: Operat
     const heartbeat = setInterval(() => {
       // A session that expired or logged out elsewhere stops receiving.
       void sessions.read(req.headers.cookie).then(
-        (still) => (still ? res.write(': heartbeat\n\n') : res.end()),
+        (still) => {
+          if (!still) return res.end();
+          void touch();
+          return res.write(': heartbeat\n\n');
+        },
         (err: unknown) => logger.warn({ err }, 'could not check an operator session'),
       );
     }, heartbeatMs);

@@ -10,16 +10,19 @@ import type { Server } from 'restify';
 import type { Config } from '../../config/config.js';
 import type { KnowledgeSource } from '../../core/corpus.js';
 import type { EventBus } from '../../core/events.js';
-import type { Clock, Store } from '../../core/ports.js';
+import type { ChannelAdapter, Clock, Store } from '../../core/ports.js';
 import { createHashPool, createLoginGate, createSessions, type Sessions } from '../../handoff/auth.js';
 import type { BusinessHours } from '../../handoff/business-hours.js';
 import type { OperatorDesk } from '../../handoff/operator-desk.js';
+import type { Assignment } from '../../handoff/assignment.js';
 import type { EventRecorder } from '../../events/recorder.js';
 import type { Logger } from '../../util/logger.js';
 import type { CrisisDesk } from '../../listening/crisis.js';
 import { registerCrisisRoutes } from './crisis-routes.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
+import { registerDeskRoutes } from './desk-routes.js';
+import { registerPresenceRoutes } from './presence-routes.js';
 import { registerEventStream } from './event-stream.js';
 import { registerQueueRoutes } from './queue-routes.js';
 import { registerReportRoutes } from './report-routes.js';
@@ -43,6 +46,10 @@ export interface OperatorApiDeps {
   hours: BusinessHours;
   /** Makes an approval's outbound event deliveries (faq.approved), written with it. */
   recorder: EventRecorder;
+  /** The channels, by name: their capabilities fit saved replies to a conversation's channel. */
+  channels: ReadonlyMap<string, ChannelAdapter>;
+  /** Presence, teams and auto-assignment. */
+  assignment: Assignment;
   /** SSE heartbeat period (tests shorten it). */
   heartbeatMs?: number;
   /** Crisis mode (listening): absent, its routes answer 404. */
@@ -71,6 +78,8 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerWebhookRoutes(router, deps);
   registerReportRoutes(router, deps);
   registerCrisisRoutes(router, deps);
+  registerDeskRoutes(router, deps);
+  registerPresenceRoutes(router, deps);
   registerConsole(server, logger);
 
   return {

@@ -3,10 +3,11 @@
  * The queue, a conversation with its whole case and the customer's earlier cases, and the FAQ
  * answers suggested for the customer's last message.
  */
-import { faqLabel } from '../../core/corpus.js';
 import type { Case, Conversation, Customer, StoredMessage } from '../../core/types.js';
 import { describeWhen } from '../../handoff/business-hours.js';
+import { personOf } from '../../handoff/people.js';
 import { queueView, QUEUE_STATES } from '../../handoff/queue.js';
+import { suggestAnswers } from '../../handoff/suggested-answers.js';
 import type { OperatorApiDeps } from './index.js';
 import type { Router } from './routing.js';
 import { MIN_SUGGESTION_CONFIDENCE } from './schemas.js';
@@ -70,14 +71,28 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
       .filter((m, i, all) => all.findIndex((x) => x.id === m.id) === i)
       .sort((a, b) => a.at.localeCompare(b.at));
     const byId = new Map(linked.map((c) => [c.id, c]));
-    const earlier = (await store.conversations.listCases(conversation.customerId)).filter((c) => c.id !== conversation.caseId);
+    // The earlier cases of the person: this customer record's and its linked records' (one history).
+    const { ids: records } = await personOf(store, conversation.customerId);
+    const earlier = (await Promise.all(records.map((r) => store.conversations.listCases(r)))).flat().filter((c) => c.id !== conversation.caseId);
     const earlierCases = await Promise.all(
       earlier
         .sort((a, b) => b.openedAt.localeCompare(a.openedAt))
         .slice(0, 20)
         .map(async (c: Case) => {
           const first = (await store.conversations.listMessages({ caseId: c.id })).find((m) => m.direction === 'in');
-          return { id: c.id, status: c.status, openedAt: c.openedAt, resolvedAt: c.resolvedAt, resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined, firstMessage: first?.text.slice(0, 200), conversationIds: c.conversationIds };
+          return {
+            id: c.id,
+            customerId: c.customerId,
+            status: c.status,
+            openedAt: c.openedAt,
+            resolvedAt: c.resolvedAt,
+            resolvedBy: c.resolvedBy ? names.get(c.resolvedBy) ?? c.resolvedBy : undefined,
+            firstMessage: first?.text.slice(0, 200),
+            conversationIds: c.conversationIds,
+            // The satisfaction survey's answer (a low score's follow-up names this case in `case.followUpOf`).
+            ...(c.survey?.score !== undefined ? { score: c.survey.score, ...(c.survey.comment ? { comment: c.survey.comment.slice(0, 300) } : {}) } : {}),
+            ...(kase?.followUpOf === c.id ? { followedUp: true } : {}),
+          };
         }),
     );
     const now = clock.now();
@@ -102,21 +117,12 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
   route('get', '/conversations/:id/suggestions', {}, async ({ id }) => {
     const conversation = await mustGetConversation(id);
     const messages = await store.conversations.listMessages({ caseId: conversation.caseId });
-    const last = [...messages].reverse().find((m) => m.direction === 'in' && m.text.trim().length > 0);
+    // The whole customer side of the case (handoff/suggested-answers), not only its last message.
+    const customer = messages.filter((m) => m.direction === 'in' && m.text.trim().length > 0);
+    const last = customer[customer.length - 1];
     if (!last) return { message: undefined, suggestions: [] };
-    const knowledge = deps.knowledge.current();
-    const understanding = knowledge.understander.understand(last.text, { previousLanguage: conversation.language });
-    const suggestions = understanding.classification.ranked
-      .filter((r) => r.label.startsWith('faq:'))
-      .map((r) => {
-        const matches = knowledge.corpus.faq.filter((e) => faqLabel(e.id) === r.label);
-        const entry = matches.find((e) => e.locale === understanding.language) ?? matches[0];
-        return entry ? { faqId: entry.id, confidence: r.confidence, locale: entry.locale, question: entry.questions[0] ?? '', answer: entry.answer, answerShort: entry.answer_short } : undefined;
-      })
-      // Guesses the classifier gives almost no chance are noise to an operator.
-      .filter((s) => s !== undefined && s.confidence >= MIN_SUGGESTION_CONFIDENCE)
-      .slice(0, 3);
-    return { message: { id: last.id, at: last.at }, language: understanding.language, suggestions };
+    const { language, suggestions } = suggestAnswers(customer, deps.knowledge.current(), { previousLanguage: conversation.language, minConfidence: MIN_SUGGESTION_CONFIDENCE });
+    return { message: { id: last.id, at: last.at }, language, suggestions };
   });
 
 }

@@ -59,7 +59,8 @@ export type Handler = (ctx: RouteContext) => Promise<unknown>;
 
 /** The shared plumbing, bound to one server. */
 export interface Router {
-  route(method: 'get' | 'post', path: string, options: { admin?: boolean; body?: z.ZodType }, handler: Handler): void;
+  /** `put` and `del` are changes like `post`: same origin and CSRF token checked; `del` has no body. */
+  route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType }, handler: Handler): void;
   authenticate(req: Request): Promise<{ operator: Operator; session: Session }>;
   fail(res: Response, err: unknown): void;
   mustGetConversation(id: string): Promise<Conversation>;
@@ -101,11 +102,11 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
     }
   }
 
-  function route(method: 'get' | 'post', path: string, options: { admin?: boolean; body?: z.ZodType }, handler: Handler): void {
+  function route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType }, handler: Handler): void {
     server[method](`/api/operator${path}`, async (req: Request, res: Response) => {
       try {
         const { operator, session } = await authenticate(req);
-        if (method === 'post') {
+        if (method !== 'get') {
           if (!isSameOrigin(req.headers, ownOrigins(req, config))) throw new HttpError(403, 'cross-site request refused');
           const token = req.headers['x-csrf-token'];
           if (!sessions.checkCsrf(session, typeof token === 'string' ? token : undefined)) {
@@ -113,7 +114,7 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
           }
         }
         if (options.admin && operator.role !== 'admin') throw new HttpError(403, 'only an admin can do this');
-        const raw = method === 'post' ? await readJsonBody(req) : undefined;
+        const raw = method === 'post' || method === 'put' ? await readJsonBody(req) : undefined;
         const body = options.body ? options.body.parse(raw ?? {}) : raw;
         const idParam = req.params?.id === undefined ? undefined : idSchema.safeParse(String(req.params.id));
         if (idParam && !idParam.success) throw new HttpError(400, `"${String(req.params.id).slice(0, 40)}" is not a valid id`);

@@ -82,7 +82,7 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
       await succeeded();
       const { setCookie, session } = await sessions.issue(operator);
       logger.info({ operatorId: operator.id }, 'operator logged in');
-      send(res, 200, { operator: publicOperator(operator), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString() }, { 'set-cookie': setCookie });
+      send(res, 200, { operator: publicOperator(operator), csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), brandName: config.brandName, timezone: config.handoff.timezone }, { 'set-cookie': setCookie });
     } catch (err) {
       refuse(res, err);
     }
@@ -121,6 +121,8 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
     csrfToken: session.csrfToken,
     expiresAt: new Date(session.expiresAt).toISOString(),
     brandName: config.brandName,
+    /** The team's time zone: the console shows times in it (issue 21). */
+    timezone: config.handoff.timezone,
   }));
 
   route('get', '/operators', {}, async () => ({ operators: (await store.directory.listOperators()).map(publicOperator) }));

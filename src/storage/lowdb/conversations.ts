@@ -34,8 +34,9 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
       const kase = conversation ? mem.cases.get(conversation.caseId) : undefined;
       const openCase = mem.openCaseOf(q.customerId);
       const linkedOpenCase = q.linkedCustomerId !== undefined ? mem.openCaseOf(q.linkedCustomerId) : undefined;
+      const requestedCase = q.caseId !== undefined ? mem.cases.get(q.caseId) : undefined;
       const related: Conversation[] = [];
-      const relatedIds = new Set([kase, openCase, linkedOpenCase].flatMap((c) => c?.conversationIds ?? []));
+      const relatedIds = new Set([kase, openCase, linkedOpenCase, requestedCase].flatMap((c) => c?.conversationIds ?? []));
       for (const key of q.otherKeys ?? []) {
         const other = mem.conversationByKey.get(key);
         if (other !== undefined) relatedIds.add(other);
@@ -45,9 +46,18 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
         if (c) related.push(c);
       }
       for (const c of [conversation, ...related]) if (c) revisions.conversations[c.id] = mem.conversationRevs.get(c.id) ?? 0;
-      for (const c of [kase, openCase, linkedOpenCase]) if (c) revisions.cases[c.id] = mem.caseRevs.get(c.id) ?? 0;
+      for (const c of [kase, openCase, linkedOpenCase, requestedCase]) if (c) revisions.cases[c.id] = mem.caseRevs.get(c.id) ?? 0;
       // The records themselves, not copies (see TurnContext): they are replaced on every change, never edited.
-      return { customer: mem.customers.get(q.customerId), conversation, case: kase, openCase, linkedOpenCase, related, revisions };
+      return {
+        customer: mem.customers.get(q.customerId),
+        conversation,
+        case: kase,
+        openCase,
+        linkedOpenCase,
+        related,
+        revisions,
+        ...(requestedCase ? { requestedCase } : {}),
+      };
     },
 
     async commit(turn: TurnRecord, options) {
@@ -129,6 +139,7 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
         if (filter.caseId !== undefined && c.caseId !== filter.caseId) continue;
         if (filter.customerId !== undefined && c.customerId !== filter.customerId) continue;
         if (filter.assignee !== undefined && c.assignee !== filter.assignee) continue;
+        if (filter.updatedBefore !== undefined && !(time(c.updatedAt) < time(filter.updatedBefore))) continue;
         found.push(c);
       }
       found.sort((a, b) => time(b.updatedAt) - time(a.updatedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -154,6 +165,20 @@ export function lowdbConversations({ mem, file, ensureOpen, now }: LowdbParts): 
         return c ? [c] : [];
       });
       return found.sort((a, b) => time(a.openedAt) - time(b.openedAt)).map(clone);
+    },
+
+    async casesAwaitingSurvey({ resolvedFrom, resolvedTo, limit }) {
+      ensureOpen();
+      const from = time(resolvedFrom);
+      const to = time(resolvedTo);
+      const found = [];
+      for (const c of mem.cases.values()) {
+        if (c.status !== 'resolved' || c.resolvedAt === undefined || (c.survey !== undefined && c.survey.followUpDue === undefined)) continue;
+        const at = time(c.resolvedAt);
+        if (at >= from && at < to) found.push(c);
+      }
+      found.sort((a, b) => time(a.resolvedAt!) - time(b.resolvedAt!) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return found.slice(0, Math.max(0, limit)).map(clone);
     },
 
     async listMessages(filter) {

@@ -23,6 +23,7 @@ import { clone, inboundKey, time } from './records.js';
 import { lowdbSuggestions } from './suggestions.js';
 import { lowdbHeard } from './heard.js';
 import { lowdbValues } from './values.js';
+import { lowdbCustomerFiles, lowdbSavedReplies, lowdbSearch } from './desk.js';
 
 /** Options of the embedded store. */
 export interface LowdbStoreOptions {
@@ -96,6 +97,9 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     suggestions: lowdbSuggestions(parts),
     values: lowdbValues(parts),
     heard: lowdbHeard(parts),
+    search: lowdbSearch(parts),
+    customerFiles: lowdbCustomerFiles(parts),
+    savedReplies: lowdbSavedReplies(parts),
 
     async init() {
       if (state === 'open') return;
@@ -157,7 +161,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
           if (clash) throw new StoreError(`outbox item ${item.id} has seq ${item.seq} of conversation ${item.conversationId}, already used by ${clash.id}`);
         }
       }
-      for (const c of data.customers) mem.customers.set(c.id, c);
+      for (const c of data.customers) mem.putCustomer(c);
       for (const c of data.conversations) mem.putConversation(c);
       for (const c of data.cases) mem.putCase(c);
       for (const m of data.messages) mem.putMessage(m);
@@ -170,6 +174,8 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       for (const o of data.operators) mem.putOperator(o);
       for (const s of data.suggestions) mem.suggestions.set(s.id, s);
       for (const h of data.heard ?? []) if (!mem.heard.has(h.id)) mem.heard.set(h.id, h);
+      for (const f of data.customerFiles ?? []) mem.putCustomerFile(f);
+      for (const r of data.savedReplies ?? []) mem.savedReplies.set(r.id, r);
       const expiry = data.valueExpiresAt ?? {};
       for (const [name, value] of Object.entries(data.values)) {
         mem.values.set(name, expiry[name] !== undefined ? { name, value, expiresAt: time(expiry[name]) } : { name, value });

@@ -8,7 +8,8 @@ import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { TurnConflictError } from '../../core/errors.js';
 import type { ConversationState } from '../../core/state.js';
 import type { Revisions } from '../../core/ports.js';
-import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import { searchWords } from '../desk-records.js';
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
 
@@ -89,6 +90,19 @@ export class Memory {
   /** Posts heard by listening, in the order recorded. */
   readonly heard = new Map<string, HeardRecord>();
   readonly values = new Map<string, ValueRecord>();
+  /** The desk's files on customers (tags, notes, links), and the customers by tag. */
+  readonly customerFiles = new Map<string, CustomerFile>();
+  readonly customersByTag = new Map<string, Set<string>>();
+  readonly savedReplies = new Map<string, SavedReply>();
+  /** Each conversation's last message, notes aside (what a search result shows; the "waiting" view). */
+  readonly lastMessage = new Map<string, StoredMessage>();
+  /**
+   * The search's word index (storage/desk-records.ts words): per word, the conversations whose
+   * messages hold it (with how many of their messages do), and the customers whose name or
+   * handle does. Kept in step by `putMessage` / `putCustomer`, so replaying the journal builds it too.
+   */
+  readonly messageWords = new Map<string, Map<string, number>>();
+  readonly customerWords = new Map<string, Set<string>>();
   /** Revision of each conversation and case, bumped by every write (memory only: one process owns the file). */
   readonly conversationRevs = new Map<string, number>();
   readonly caseRevs = new Map<string, number>();
@@ -106,7 +120,14 @@ export class Memory {
   apply(put: Put): void {
     switch (put[0]) {
       case 'customer':
-        this.customers.set(put[1].id, put[1]);
+        return this.putCustomer(put[1]);
+      case 'customer-file':
+        return this.putCustomerFile(put[1]);
+      case 'saved-reply':
+        this.savedReplies.set(put[1].id, put[1]);
+        return;
+      case 'saved-reply-delete':
+        this.savedReplies.delete(put[1].id);
         return;
       case 'conversation':
         return this.putConversation(put[1]);
@@ -144,7 +165,7 @@ export class Memory {
 
   /** Loads a snapshot (the main file) into empty memory. */
   load(snapshot: StoreSnapshot): void {
-    for (const c of snapshot.customers) this.customers.set(c.id, c);
+    for (const c of snapshot.customers) this.putCustomer(c);
     for (const c of snapshot.conversations) this.putConversation(c);
     for (const c of snapshot.cases) this.putCase(c);
     for (const m of snapshot.messages) this.putMessage(m);
@@ -154,6 +175,8 @@ export class Memory {
     for (const o of snapshot.operators) this.putOperator(o);
     for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
     for (const h of snapshot.heard ?? []) if (!this.heard.has(h.id)) this.heard.set(h.id, h);
+    for (const f of snapshot.customerFiles ?? []) this.putCustomerFile(f);
+    for (const r of snapshot.savedReplies ?? []) this.savedReplies.set(r.id, r);
     const expiry = snapshot.valueExpiresAt ?? {};
     for (const [name, value] of Object.entries(snapshot.values)) {
       const expiresAt = expiry[name] !== undefined ? time(expiry[name]) : undefined;
@@ -184,6 +207,8 @@ export class Memory {
       operators: [...this.operators.values()],
       suggestions: [...this.suggestions.values()],
       heard: [...this.heard.values()],
+      customerFiles: [...this.customerFiles.values()],
+      savedReplies: [...this.savedReplies.values()],
       values,
       ...(Object.keys(valueExpiresAt).length ? { valueExpiresAt } : {}),
       journalSeq,
@@ -285,6 +310,42 @@ export class Memory {
       addTo(this.messagesByCase, message.caseId, message.id);
     }
     this.messages.set(message.id, message);
+    if (old?.text !== message.text || old?.conversationId !== message.conversationId) {
+      if (old) this.indexWords(this.messageWords, old.text, old.conversationId, -1);
+      this.indexWords(this.messageWords, message.text, message.conversationId, 1);
+    }
+    if (message.direction !== 'note') {
+      const last = this.lastMessage.get(message.conversationId);
+      if (!last || last.id === message.id || time(message.at) >= time(last.at)) this.lastMessage.set(message.conversationId, message);
+    }
+  }
+
+  putCustomer(customer: Customer): void {
+    const old = this.customers.get(customer.id);
+    this.customers.set(customer.id, customer);
+    const words = (c: Customer | undefined) => (c ? `${c.name ?? ''} ${c.handle ?? ''}` : '');
+    if (words(old) === words(customer)) return;
+    for (const w of searchWords(words(old))) removeFrom(this.customerWords, w, customer.id);
+    for (const w of searchWords(words(customer))) addTo(this.customerWords, w, customer.id);
+  }
+
+  putCustomerFile(file: CustomerFile): void {
+    const old = this.customerFiles.get(file.customerId);
+    for (const tag of old?.tags ?? []) removeFrom(this.customersByTag, tag, file.customerId);
+    for (const tag of file.tags) addTo(this.customersByTag, tag, file.customerId);
+    this.customerFiles.set(file.customerId, file);
+  }
+
+  /** Adds (`delta` 1) or removes (-1) a message's words for its conversation. */
+  private indexWords(index: Map<string, Map<string, number>>, text: string, conversationId: string, delta: 1 | -1): void {
+    for (const w of searchWords(text)) {
+      let counts = index.get(w);
+      if (!counts) index.set(w, (counts = new Map()));
+      const n = (counts.get(conversationId) ?? 0) + delta;
+      if (n > 0) counts.set(conversationId, n);
+      else counts.delete(conversationId);
+      if (counts.size === 0) index.delete(w);
+    }
   }
 
   /** Indexes an outbox item (new, or replacing one with the same id and seq). */

@@ -4,11 +4,13 @@
  * by id), and a journal line is a mutation's number and its puts. Plus small helpers on records.
  */
 import { z } from 'zod';
-import type { Case, Conversation, Customer, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import {
   caseSchema,
   conversationSchema,
+  customerFileSchema,
   customerSchema,
+  savedReplySchema,
   eventDeliverySchema,
   faqSuggestionSchema,
   heardRecordSchema,
@@ -29,6 +31,9 @@ export interface ValueRecord {
 /** One record to store whole (upsert by id); a journal line is an array of these. */
 export type Put =
   | ['customer', Customer]
+  | ['customer-file', CustomerFile]
+  | ['saved-reply', SavedReply]
+  | ['saved-reply-delete', { id: string }]
   | ['conversation', Conversation]
   | ['case', Case]
   | ['message', StoredMessage]
@@ -45,6 +50,9 @@ export type Put =
 
 const putSchema = z.union([
   z.tuple([z.literal('customer'), customerSchema]),
+  z.tuple([z.literal('customer-file'), customerFileSchema]),
+  z.tuple([z.literal('saved-reply'), savedReplySchema]),
+  z.tuple([z.literal('saved-reply-delete'), z.object({ id: z.string() })]),
   z.tuple([z.literal('conversation'), conversationSchema]),
   z.tuple([z.literal('case'), caseSchema]),
   z.tuple([z.literal('message'), storedMessageSchema]),

@@ -68,6 +68,8 @@ interface ContextRow {
   open_case_rev: string | null;
   linked_case: Case | null;
   linked_case_rev: string | null;
+  requested_case: Case | null;
+  requested_case_rev: string | null;
   related: Array<{ doc: Conversation; rev: number }> | null;
 }
 
@@ -104,6 +106,7 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
                 kc.doc AS kase, kc.rev AS kase_rev,
                 oc.doc AS open_case, oc.rev AS open_case_rev,
                 lc.doc AS linked_case, lc.rev AS linked_case_rev,
+                rc.doc AS requested_case, rc.rev AS requested_case_rev,
                 rel.related
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS q(e, i)
          -- LIMIT 1 keeps each lookup a nested index probe (a join could be planned as a scan of the table).
@@ -115,6 +118,7 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
          LEFT JOIN LATERAL (
            SELECT doc, rev FROM cases WHERE customer_id = q.e->>'linkedCustomerId' AND status = 'open'
            ORDER BY opened_at DESC NULLS LAST, n DESC LIMIT 1) lc ON true
+         LEFT JOIN LATERAL (SELECT doc, rev FROM cases WHERE id = q.e->>'caseId' LIMIT 1) rc ON true
          LEFT JOIN LATERAL (
            SELECT jsonb_agg(jsonb_build_object('doc', c.doc, 'rev', c.rev) ORDER BY c.n) AS related
            FROM conversations c
@@ -122,6 +126,7 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
            WHERE c.id = ANY (ARRAY(SELECT jsonb_array_elements_text(kc.doc->'conversationIds')
                                    UNION SELECT jsonb_array_elements_text(oc.doc->'conversationIds')
                                    UNION SELECT jsonb_array_elements_text(lc.doc->'conversationIds')
+                                   UNION SELECT jsonb_array_elements_text(rc.doc->'conversationIds')
                                    UNION SELECT o.id FROM conversations o
                                          WHERE o.key = ANY (ARRAY(SELECT jsonb_array_elements_text(COALESCE(q.e->'otherKeys', '[]'))))))
              AND c.id IS DISTINCT FROM cv.id) rel ON true
@@ -135,7 +140,8 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
           return x.doc;
         });
         if (r.conversation) revisions.conversations[r.conversation.id] = Number(r.conversation_rev);
-        for (const [doc, rev] of [[r.kase, r.kase_rev], [r.open_case, r.open_case_rev], [r.linked_case, r.linked_case_rev]] as const) {
+        const cases = [[r.kase, r.kase_rev], [r.open_case, r.open_case_rev], [r.linked_case, r.linked_case_rev], [r.requested_case, r.requested_case_rev]] as const;
+        for (const [doc, rev] of cases) {
           if (doc) revisions.cases[doc.id] = Number(rev);
         }
         return {
@@ -148,6 +154,7 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
             linkedOpenCase: r.linked_case ?? undefined,
             related,
             revisions,
+            ...(r.requested_case ? { requestedCase: r.requested_case } : {}),
           },
         };
       });
@@ -216,6 +223,10 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
         params.push(filter.assignee);
         where.push(`assignee = $${params.length}`);
       }
+      if (filter.updatedBefore !== undefined) {
+        params.push(filter.updatedBefore);
+        where.push(`updated_at < $${params.length}::timestamptz`);
+      }
       let sql = `SELECT doc FROM conversations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY updated_at DESC NULLS LAST, id COLLATE "C"`;
       if (filter.limit !== undefined) {
@@ -232,6 +243,16 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
         [customerId],
       ),
     listCases: (customerId) => conn.docs<Case>('SELECT doc FROM cases WHERE customer_id = $1 ORDER BY opened_at NULLS FIRST, n', [customerId]),
+
+    casesAwaitingSurvey: ({ resolvedFrom, resolvedTo, limit }) =>
+      // The partial index cases_awaiting_survey (schema version 5) holds exactly these cases.
+      conn.docs<Case>(
+        `SELECT doc FROM cases
+         WHERE status = 'resolved' AND (NOT (doc ? 'survey') OR (doc->'survey') ? 'followUpDue')
+           AND sportello_ts(doc->>'resolvedAt') >= $1::timestamptz AND sportello_ts(doc->>'resolvedAt') < $2::timestamptz
+         ORDER BY sportello_ts(doc->>'resolvedAt'), id COLLATE "C" LIMIT $3`,
+        [resolvedFrom, resolvedTo, Math.max(0, limit)],
+      ),
 
     async listMessages(filter) {
       if (filter.conversationId !== undefined) {

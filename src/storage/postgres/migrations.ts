@@ -28,6 +28,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'outbound event deliveries', sql: sqlFile('deliveries.sql') },
   { version: 3, name: 'outbox claims per channel', sql: sqlFile('outbox-by-channel.sql') },
   { version: 4, name: 'report indexes', sql: sqlFile('report-indexes.sql') },
+  { version: 5, name: 'cases awaiting a survey', sql: sqlFile('survey-index.sql') },
+  { version: 6, name: 'desk search', sql: sqlFile('desk-search.sql') },
+  { version: 7, name: 'customer files and saved replies', sql: sqlFile('desk-records.sql') },
   { version: 8, name: 'posts heard by listening', sql: sqlFile('heard.sql') },
 ];
 

@@ -19,6 +19,7 @@ import { exportAll, importAll } from './snapshot-io.js';
 import { postgresSuggestions } from './suggestions.js';
 import { postgresHeard } from './heard.js';
 import { postgresValues } from './values.js';
+import { postgresCustomerFiles, postgresSavedReplies, postgresSearch } from './desk.js';
 
 /** Options of the shared store. */
 export interface PostgresStoreOptions {
@@ -102,6 +103,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     suggestions: postgresSuggestions(conn),
     values: postgresValues(conn, batch),
     heard: postgresHeard(conn),
+    search: postgresSearch(conn),
+    customerFiles: postgresCustomerFiles(conn),
+    savedReplies: postgresSavedReplies(conn),
 
     async init() {
       if (conn.state === 'open') return;

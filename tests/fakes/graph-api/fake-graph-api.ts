@@ -1,7 +1,8 @@
 /**
  * @module tests/fakes/graph-api
  * A fake Meta Graph API on 127.0.0.1 for the Messenger channel's tests. It speaks the real
- * payloads: the Send API (`/vNN.N/me/messages`, with messaging windows, HUMAN_AGENT, quick-reply
+ * payloads: the Send API (`/vNN.N/me/messages`, with messaging windows, HUMAN_AGENT, the Customer
+ * Feedback Template and its CUSTOMER_FEEDBACK tag (7 days), quick-reply
  * and length limits, private replies to comments), comment replies and hiding, the handover
  * calls, and Graph's error bodies (`{ error: { message, type, code, error_subcode, fbtrace_id } }`).
  * It also plays Meta's webhook side: it signs deliveries with `X-Hub-Signature-256` and runs the
@@ -195,11 +196,15 @@ export async function createFakeGraphApi(options: {
       }
       return ok({ recipient_id: recipient.id });
     }
-    const message = (body.message ?? {}) as { text?: string; quick_replies?: unknown[] };
-    if (typeof message.text !== 'string' || message.text.length === 0) {
+    const message = (body.message ?? {}) as { text?: string; quick_replies?: unknown[]; attachment?: { type?: string; payload?: Record<string, unknown> } };
+    const feedback = message.attachment?.type === 'template' && message.attachment.payload?.template_type === 'customer_feedback';
+    if (feedback) {
+      const refused = checkFeedbackTemplate(message.attachment!.payload!);
+      if (refused) return refused;
+    } else if (typeof message.text !== 'string' || message.text.length === 0) {
       return graphError({ status: 400, code: 100, message: '(#100) The parameter message is required' });
     }
-    if (message.text.length > 2000) {
+    if (!feedback && message.text!.length > 2000) {
       return graphError({ status: 400, code: 100, message: '(#100) Length of param message[text] must be less than or equal to 2000' });
     }
     const quick = message.quick_replies ?? [];
@@ -237,11 +242,39 @@ export async function createFakeGraphApi(options: {
     const last = lastUserMessage.get(recipient.id);
     if (last === undefined) return graphError({ status: 400, code: 100, subcode: 2018001, message: '(#100) No matching user found' });
     const age = now - last;
-    const allowed = age <= DAY || (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && age <= 7 * DAY);
+    // CUSTOMER_FEEDBACK is for the Customer Feedback Template only, within 7 days of the user's last message.
+    if (type === 'MESSAGE_TAG' && body.tag === 'CUSTOMER_FEEDBACK' && !feedback) {
+      return graphError({ status: 400, code: 100, message: '(#100) The CUSTOMER_FEEDBACK tag may only be used with the customer feedback template' });
+    }
+    const allowed =
+      age <= DAY ||
+      (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && age <= 7 * DAY) ||
+      (type === 'MESSAGE_TAG' && body.tag === 'CUSTOMER_FEEDBACK' && feedback && age <= 7 * DAY);
     if (!allowed) {
       return graphError({ status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
     }
     return ok({ recipient_id: recipient.id, message_id: messageId });
+  }
+
+  /**
+   * The Customer Feedback Template's rules: one screen with one question (csat, nps or ces; a
+   * free-form follow-up of at most 400 characters' placeholder), a privacy policy URL, and an
+   * expiry of 1–7 days. Our sources give the rules but not Graph's exact messages for each.
+   */
+  function checkFeedbackTemplate(payload: Record<string, unknown>): Answer | undefined {
+    const bad = (what: string) => graphError({ status: 400, code: 100, message: `(#100) ${what}` });
+    const screens = payload.feedback_screens as Array<{ questions?: Array<Record<string, unknown>> }> | undefined;
+    if (!Array.isArray(screens) || screens.length !== 1) return bad('param feedback_screens must have exactly one screen');
+    const questions = screens[0]!.questions;
+    if (!Array.isArray(questions) || questions.length !== 1) return bad('a feedback screen must have exactly one question');
+    const q = questions[0]!;
+    if (typeof q.id !== 'string' || !['csat', 'nps', 'ces'].includes(String(q.type))) return bad('question needs an id and a type csat, nps or ces');
+    const privacy = payload.business_privacy as { url?: unknown } | undefined;
+    if (typeof privacy?.url !== 'string' || !/^https?:\/\//.test(privacy.url)) return bad('param business_privacy[url] is required');
+    const days = payload.expires_in_days;
+    if (days !== undefined && (typeof days !== 'number' || days < 1 || days > 7)) return bad('param expires_in_days must be between 1 and 7');
+    if (typeof payload.title !== 'string' || payload.title.length === 0) return bad('param title is required');
+    return undefined;
   }
 
   /** One Graph call after authentication: injected errors first, then the endpoint. */

@@ -47,6 +47,36 @@ export function postbackEvent(
   };
 }
 
+/**
+ * A customer's answer to a Customer Feedback Template (`messaging_feedback`): per screen, the
+ * questions by id, with the score as `payload` and the free text as `follow_up.payload`.
+ */
+export function feedbackEvent(
+  pageId: string,
+  psid: string,
+  answer: { questionId?: string; score: number; comment?: string; timestamp?: number },
+): Record<string, unknown> {
+  return {
+    sender: { id: psid },
+    recipient: { id: pageId },
+    timestamp: answer.timestamp ?? Date.now(),
+    messaging_feedback: {
+      feedback_screens: [
+        {
+          screen_id: 0,
+          questions: {
+            [answer.questionId ?? 'csat']: {
+              type: 'csat',
+              payload: String(answer.score),
+              ...(answer.comment !== undefined ? { follow_up: { type: 'free_form', payload: answer.comment } } : {}),
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
 /** The echo of a message the Page sent (sender is the Page). */
 export function echoEvent(pageId: string, psid: string, text: string, timestamp = Date.now()): Record<string, unknown> {
   return {

@@ -1,0 +1,37 @@
+/**
+ * How a message reads as an answer to a satisfaction survey (pipeline/surveys): a score by quick
+ * reply or feedback form (`csat:N`) or a number 1–5 leading the text, the rest being the comment;
+ * "stop" opts out; anything else is not an answer (the bot handles it as a new message).
+ */
+import { describe, expect, it } from '@jest/globals';
+import { readSurveyAnswer, surveyReply } from '../../src/pipeline/surveys.js';
+
+describe('survey answers', () => {
+  it.each([
+    ['4', undefined, { kind: 'score', score: 4 }],
+    [' 5 ', undefined, { kind: 'score', score: 5 }],
+    ['4/5', undefined, { kind: 'score', score: 4 }],
+    ['3 su 5, tutto ok', undefined, { kind: 'score', score: 3, comment: 'tutto ok' }],
+    ['2 out of 5 - too slow', undefined, { kind: 'score', score: 2, comment: 'too slow' }],
+    ['1. nessuno mi ha risposto', undefined, { kind: 'score', score: 1, comment: 'nessuno mi ha risposto' }],
+    ['5 grazie mille', undefined, { kind: 'score', score: 5, comment: 'grazie mille' }],
+    ['4', 'csat:4', { kind: 'score', score: 4 }],
+    ['Lenti ma gentili', 'csat:3', { kind: 'score', score: 3, comment: 'Lenti ma gentili' }],
+    ['stop', undefined, { kind: 'stop' }],
+    ['STOP!', undefined, { kind: 'stop' }],
+  ] as const)('%j (payload %s) is %j', (text, payload, answer) => {
+    expect(readSurveyAnswer(text, payload)).toEqual(answer);
+  });
+
+  it.each([['45'], ['4.5'], ['0'], ['6'], ['ciao'], ['non mi fermo'], ['stop the order please'], ['dove è il mio ordine?'], ['']])('%j is no answer', (text) => {
+    expect(readSurveyAnswer(text)).toBeUndefined();
+    expect(readSurveyAnswer(text, 'faq:resi')).toBeUndefined();
+  });
+
+  it('asks in the customer\'s language, with the scores as options', () => {
+    const en = surveyReply('cs_1', 'en', 'Bottega Rossi');
+    expect(en).toMatchObject({ kind: 'survey', caseId: 'cs_1', language: 'en', question: 'How satisfied are you with the help from Bottega Rossi?' });
+    expect(en.options.map((o) => o.payload)).toEqual(['csat:1', 'csat:2', 'csat:3', 'csat:4', 'csat:5']);
+    expect(surveyReply('cs_1', 'it', 'Bottega Rossi').text).toMatch(/^Quanto sei soddisfatto dell’aiuto di Bottega Rossi\?\nRispondi con un numero da 1/);
+  });
+});
