@@ -10,6 +10,7 @@ import type * as restify from 'restify';
 import type { Server } from 'restify';
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
+import type { InboundMessage } from '../core/types.js';
 import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/outbox-sender.js';
 import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
@@ -206,6 +207,8 @@ export function createHttpServer(deps: {
   trustProxy: TrustProxy;
   /** Each channel's sending (circuit, slots), shown by `/healthz`. */
   sending?(): Record<string, ChannelSendHealth>;
+  /** Listening: webhook messages marked `listening` (a Page's feed, its tags) go here first; absent: to the pipeline. */
+  hear?(msg: InboundMessage): Promise<void>;
 }): Server {
   const { logger, metrics } = deps;
   const addressOf = createClientAddress(deps.trustProxy);
@@ -268,6 +271,10 @@ export function createHttpServer(deps: {
       // Accept (durably record) every message before answering 200; process after answering.
       try {
         for (const msg of messages) {
+          if (msg.listening && deps.hear) {
+            await deps.hear(msg);
+            continue;
+          }
           const started = process.hrtime.bigint();
           const { done } = await deps.pipeline.accept(msg);
           observeTurn(metrics, name, done, started);

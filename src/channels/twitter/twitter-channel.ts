@@ -24,6 +24,7 @@ import type { Logger } from '../../util/logger.js';
 import { outboundHttpsAgent, type OutboundLimits } from '../../util/outbound.js';
 import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
+import { createSearcher, type SearchResult } from './search.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
 import { chainKey, reachKey, recentTextKey, sentPartsKey, threadKey, twitterValues } from './store-keys.js';
@@ -62,6 +63,8 @@ export interface TwitterChannelDeps {
 export interface TwitterChannel extends ChannelAdapter {
   /** Runs one polling round now (mentions, then DMs); needs `start` first. */
   pollNow(): Promise<PollResult>;
+  /** Runs one listening round of recent search now (X_SEARCH_QUERY; tests drive it). */
+  searchNow(): Promise<SearchResult>;
 }
 
 const postResponseSchema = z.looseObject({ data: z.looseObject({ id: z.string(), text: z.string().optional() }) });
@@ -261,6 +264,32 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     clock,
     logger: log,
   });
+  const searcher = config.searchQuery
+    ? createSearcher({ client, prefix: v2.prefix, timeout: REQUEST_TIMEOUT_MS, query: config.searchQuery, brandUserId: config.brandUserId, brandHandle: config.brandHandle, values, clock, logger: log })
+    : undefined;
+  let searchTimer: NodeJS.Timeout | undefined;
+  let searching: Promise<SearchResult> | undefined;
+
+  async function searchNow(): Promise<SearchResult> {
+    if (!context) throw new Error('X search: start() the channel first');
+    if (!searcher) throw new Error('X search: X_SEARCH_QUERY is not set');
+    const ctx = context;
+    searching ??= searcher.search(ctx).finally(() => {
+      searching = undefined;
+    });
+    return searching;
+  }
+
+  function scheduleSearch(): void {
+    if (stopped || !searcher) return;
+    searchTimer = setTimeout(() => {
+      void searchNow()
+        .catch((err: unknown) => log.warn({ err }, 'twitter: search round failed; trying again next round'))
+        .finally(scheduleSearch);
+    }, config.searchSeconds * 1000);
+    searchTimer.unref();
+  }
+
   let timer: NodeJS.Timeout | undefined;
   let context: ChannelContext | undefined;
   let running: Promise<PollResult> | undefined;
@@ -352,6 +381,12 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     async start(ctx: ChannelContext): Promise<void> {
       stopped = false;
       context = ctx;
+      if (searcher) {
+        log.info({ everySeconds: config.searchSeconds }, 'twitter: listening with recent search');
+        void searchNow()
+          .catch((err: unknown) => log.warn({ err }, 'twitter: search round failed; trying again next round'))
+          .finally(scheduleSearch);
+      }
       if (config.pollSeconds <= 0) return;
       await poller.init();
       log.info({ everySeconds: config.pollSeconds }, 'twitter: polling mentions and DMs');
@@ -364,10 +399,14 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (searchTimer) clearTimeout(searchTimer);
+      searchTimer = undefined;
+      await searching?.catch((err: unknown) => log.warn({ err }, 'twitter: last search round failed while stopping'));
       await running?.catch((err: unknown) => log.warn({ err }, 'twitter: last polling round failed while stopping'));
       agent.destroy();
     },
 
     pollNow,
+    searchNow,
   };
 }

@@ -8,7 +8,7 @@ import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { TurnConflictError } from '../../core/errors.js';
 import type { ConversationState } from '../../core/state.js';
 import type { Revisions } from '../../core/ports.js';
-import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import { searchWords } from '../desk-records.js';
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
@@ -87,6 +87,8 @@ export class Memory {
   readonly operators = new Map<string, Operator>();
   readonly operatorByName = new Map<string, string>();
   readonly suggestions = new Map<string, FaqSuggestion>();
+  /** Posts heard by listening, in the order recorded. */
+  readonly heard = new Map<string, HeardRecord>();
   readonly values = new Map<string, ValueRecord>();
   /** The desk's files on customers (tags, notes, links), and the customers by tag. */
   readonly customerFiles = new Map<string, CustomerFile>();
@@ -144,6 +146,9 @@ export class Memory {
       case 'suggestion':
         this.suggestions.set(put[1].id, put[1]);
         return;
+      case 'heard':
+        if (!this.heard.has(put[1].id)) this.heard.set(put[1].id, put[1]);
+        return;
       case 'value':
         this.values.set(put[1].name, put[1]);
         return;
@@ -169,6 +174,7 @@ export class Memory {
     for (const r of snapshot.inbound) this.putInbound(r);
     for (const o of snapshot.operators) this.putOperator(o);
     for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
+    for (const h of snapshot.heard ?? []) if (!this.heard.has(h.id)) this.heard.set(h.id, h);
     for (const f of snapshot.customerFiles ?? []) this.putCustomerFile(f);
     for (const r of snapshot.savedReplies ?? []) this.savedReplies.set(r.id, r);
     const expiry = snapshot.valueExpiresAt ?? {};
@@ -200,6 +206,7 @@ export class Memory {
       inbound: [...this.inbound.values()],
       operators: [...this.operators.values()],
       suggestions: [...this.suggestions.values()],
+      heard: [...this.heard.values()],
       customerFiles: [...this.customerFiles.values()],
       savedReplies: [...this.savedReplies.values()],
       values,
