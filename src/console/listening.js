@@ -4,7 +4,17 @@
 // crisis on its topic (crisis mode: messages about it get the approved holding statement and are
 // queued first), shown by a bar with a button to close it. Italian and English like the rest of
 // the console. Self-contained: app.js hands it the event stream and its API function.
+// @ts-check
 import { lang } from './i18n.js';
+
+/** @typedef {keyof typeof TEXT.en} TextKey */
+/** @typedef {(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => Promise<any>} CallApi */
+/**
+ * A `crisis.alert` event's data.
+ * @typedef {{ spikeId?: string, topic: string, update?: boolean, volume: number, windowMinutes: number, baseline: number,
+ *   negativeShare: number, samples?: string[], topAuthors?: Array<{ id: string, handle?: string, followers?: number }> }} CrisisAlert
+ */
+/** @typedef {{ topic: string }} OpenCrisis */
 
 const TEXT = {
   it: {
@@ -31,9 +41,14 @@ const TEXT = {
   },
 };
 
+/**
+ * @param {TextKey} key
+ * @param {Record<string, unknown>} [vars]
+ */
 function say(key, vars = {}) {
-  const text = (TEXT[lang] ?? TEXT.en)[key] ?? TEXT.en[key];
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
+  const texts = /** @type {Record<string, Record<TextKey, string>>} */ (TEXT);
+  const text = (texts[lang] ?? TEXT.en)[key] ?? TEXT.en[key];
+  return text.replace(/\{(\w+)\}/g, (/** @type {string} */ _, /** @type {string} */ k) => String(vars[k] ?? ''));
 }
 
 /** The banner element, made once, right after the other banners. */
@@ -53,7 +68,7 @@ function bannerElement() {
 /** A short two-tone alarm (Web Audio: no file to load); silent where the browser refuses sound. */
 function beep() {
   try {
-    const Ctx = window.AudioContext ?? window.webkitAudioContext;
+    const Ctx = window.AudioContext ?? /** @type {{ webkitAudioContext?: typeof AudioContext }} */ (/** @type {unknown} */ (window)).webkitAudioContext;
     if (!Ctx) return;
     const ctx = new Ctx();
     const gain = ctx.createGain();
@@ -72,8 +87,13 @@ function beep() {
   }
 }
 
+/** @type {CallApi} */
 let callApi = async () => undefined;
 
+/**
+ * @param {string} label
+ * @param {() => unknown} onClick
+ */
 function button(label, onClick) {
   const b = document.createElement('button');
   b.type = 'button';
@@ -105,7 +125,10 @@ function crisisBar() {
   return el;
 }
 
-/** Shows the open crisis (or hides the bar when there is none). */
+/**
+ * Shows the open crisis (or hides the bar when there is none).
+ * @param {OpenCrisis | undefined} crisis
+ */
 export function showCrisis(crisis) {
   const el = crisisBar();
   el.textContent = '';
@@ -121,11 +144,14 @@ export function showCrisis(crisis) {
   el.hidden = false;
 }
 
-/** Shows one alert (a `crisis.alert` event's data). */
+/**
+ * Shows one alert (a `crisis.alert` event's data).
+ * @param {CrisisAlert} alert
+ */
 export function showCrisisAlert(alert) {
   const el = bannerElement();
   el.textContent = '';
-  el.dataset.spike = alert.spikeId;
+  el.dataset.spike = alert.spikeId ?? '';
   el.dataset.topic = alert.topic;
   const head = document.createElement('strong');
   head.textContent = say(alert.update ? 'grows' : 'spike', {
@@ -168,14 +194,18 @@ export function showCrisisAlert(alert) {
   beep();
 }
 
-/** Listens for spike alerts and crisis mode on the console's event stream; `api(method, path, body)` calls the operator API. */
+/**
+ * Listens for spike alerts and crisis mode on the console's event stream; `api(method, path, body)` calls the operator API.
+ * @param {EventSource} source
+ * @param {CallApi} api
+ */
 export function watchCrises(source, api) {
   callApi = api;
-  source.addEventListener('crisis.alert', (e) => showCrisisAlert(JSON.parse(e.data)));
-  source.addEventListener('crisis.opened', (e) => showCrisis(JSON.parse(e.data)));
+  source.addEventListener('crisis.alert', (e) => showCrisisAlert(JSON.parse(/** @type {MessageEvent} */ (e).data)));
+  source.addEventListener('crisis.opened', (e) => showCrisis(JSON.parse(/** @type {MessageEvent} */ (e).data)));
   source.addEventListener('crisis.closed', () => showCrisis(undefined));
   // The crisis open now (the stream only tells what changes from here on).
   source.addEventListener('ready', () => {
-    api('GET', '/crisis').then((r) => showCrisis(r?.crisis ?? undefined), () => undefined);
+    api('GET', '/crisis').then((/** @type {{ crisis?: OpenCrisis } | undefined} */ r) => showCrisis(r?.crisis ?? undefined), () => undefined);
   });
 }
