@@ -259,6 +259,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     recorder,
     logger,
     orderNumberPattern: config.nlu.orderNumberPattern,
+    onHeard: (channel, heardClass) => metrics.listening.inc({ channel, class: heardClass }),
+    onAlert: (update) => metrics.alerts.inc({ kind: update ? 'update' : 'new' }),
   });
   const desk = createOperatorDesk({
     store: theStore,

@@ -31,6 +31,9 @@ export interface ListeningServiceDeps {
   orderNumberPattern?: string;
   /** Makes the outbound `crisis.alert` deliveries (webhooks), written with the post that raised the alert. */
   recorder?: EventRecorder;
+  /** Told of each heard post once it is stored, and of each alert raised (metrics). */
+  onHeard?(channel: string, heardClass: string): void;
+  onAlert?(update: boolean): void;
 }
 
 /** Listening in a running instance. */
@@ -100,7 +103,9 @@ export function createListeningService(deps: ListeningServiceDeps): ListeningSer
           deliveries.length ? { deliveries } : undefined,
         );
         if (deliveries.length) deps.recorder!.recorded();
+        deps.onHeard?.(msg.channel, heard.class);
         for (const event of events) {
+          deps.onAlert?.(event.update);
           deps.logger.warn({ topic: event.topic, volume: event.volume, baseline: event.baseline, update: event.update }, 'listening: spike alert');
           await deps.bus.publish(event);
         }

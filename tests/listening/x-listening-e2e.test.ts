@@ -30,6 +30,7 @@ let x: FakeXApi;
 let dir: string;
 let app: Sportello;
 let channel: TwitterChannel;
+let base: string;
 const events: DomainEvent[] = [];
 
 beforeAll(async () => {
@@ -63,7 +64,7 @@ beforeAll(async () => {
   channel = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: OUTBOUND, tls: { ca: x.ca } });
   app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20 });
   app.bus.subscribe((e) => void events.push(e));
-  await app.listen(0, '127.0.0.1');
+  base = await app.listen(0, '127.0.0.1');
   await channel.searchNow();
 });
 afterAll(async () => {
@@ -123,5 +124,14 @@ describe('listening on X in a running instance', () => {
     // Raised at the sixth post (min_volume 6): its window's most followed author first.
     expect(alerts[0]!.topAuthors[0]).toMatchObject({ handle: 'arrabbiato5', followers: 500 });
     expect(burst).toHaveLength(14);
+    // /metrics counts heard posts by class and the alert.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const value = (series: string) => Number(metrics.split('\n').find((l) => l.startsWith(series))?.split(' ').at(-1));
+    expect(value('sportello_listening_alerts_total{kind="new"}')).toBe(1);
+    expect(value('sportello_listening_alerts_total{kind="update"}')).toBe(0);
+    const heardTotal = (await app.store.heard.list({ limit: 100 })).length;
+    const counted = ['care', 'praise', 'noise', 'spam'].reduce((n, c) => n + (value(`sportello_listening_items_total{channel="twitter",class="${c}"}`) || 0), 0);
+    expect(counted).toBe(heardTotal);
+    expect(value('sportello_listening_items_total{channel="twitter",class="care"}')).toBeGreaterThan(0);
   });
 });
