@@ -111,6 +111,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   const actions = await createActions({ dir: config.actions.dir, secrets: config.actions.secrets, extra: options.actions, logger });
   // The listening file too (a problem is a configuration problem, file:line:column).
   const listeningFile = readListeningFile(config.listeningFile);
+  const listeningSettingsNow = listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone });
 
   let store = options.store;
   let bus = options.bus;
@@ -169,7 +170,18 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     for (const definition of [...CHANNELS, ...definitions]) {
       const settings = config.channels[definition.name];
       if (settings === undefined || replaced.has(definition.name)) continue;
-      channels.set(definition.name, await definition.create(settings, { store: theStore, bus: theBus, clock, logger, outbound: config.outbound }));
+      channels.set(
+        definition.name,
+        await definition.create(settings, {
+          store: theStore,
+          bus: theBus,
+          clock,
+          logger,
+          outbound: config.outbound,
+          // What to search platforms for: only when the team wrote a listening file (searching costs reads).
+          ...(config.listeningFile ? { listening: listeningSettingsNow } : {}),
+        }),
+      );
     }
   } catch (err) {
     if (!options.knowledge) await knowledge.close();
@@ -194,7 +206,6 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sendDeadlineMs: 2 * config.outbound.timeoutMs + 1000,
     metrics: metrics.sends,
   });
-  const listeningSettingsNow = listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone });
   // Crisis mode: the open crisis (shared through the store) and its holding statements.
   const crisis = createCrisisDesk({ values: theStore.values, bus: theBus, clock, logger, settings: listeningSettingsNow });
   await crisis.refresh();

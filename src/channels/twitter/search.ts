@@ -16,6 +16,7 @@ import type { ChannelContext, Clock } from '../../core/ports.js';
 import type { InboundMessage } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import type { ChannelValues } from '../values.js';
+import type { ListeningTerms } from '../definition.js';
 import { toChannelError } from './api-errors.js';
 import { compareIds, postToInbound, v2IncludesSchema, v2PostSchema, type V2Post, type V2User } from './posts.js';
 import { SEARCH_BASELINE, SEARCH_CURSOR, SEARCH_READS, SEARCH_RESUME } from './store-keys.js';
@@ -183,4 +184,44 @@ export function createSearcher(deps: SearcherDeps): Searcher {
       return result;
     },
   };
+}
+
+/** The longest query X's recent search takes on the Basic and Pro access levels (Enterprise: 4,096). */
+export const X_QUERY_MAX = 512;
+
+/** A term as X's query language reads it: a word as is, anything else as a "quoted phrase". */
+function term(text: string): string {
+  const clean = text.replace(/["()]/g, ' ').replace(/\s+/g, ' ').trim();
+  return /^[\p{L}\p{N}_]+$/u.test(clean) ? clean : `"${clean}"`;
+}
+
+/**
+ * The recent-search query for the listening file's terms (docs/listening.md): the brand's names,
+ * keywords, handles without @, #hashtags and misspellings, any of them; not retweets, not the
+ * brand's own posts, none of the excluding words. Undefined when there is nothing to search for.
+ * A query longer than X takes is refused with what to do instead.
+ */
+export function listeningQuery(terms: ListeningTerms, brandHandle?: string): string | undefined {
+  const any = [
+    ...terms.brand.map(term),
+    ...terms.keywords.map(term),
+    ...terms.handles.map((h) => term(h.replace(/^@/, ''))),
+    ...terms.hashtags.map((h) => `#${h.replace(/^#/, '')}`),
+    ...terms.misspellings.map(term),
+  ].filter((t) => t.length > 0 && t !== '""' && t !== '#');
+  const unique = [...new Set(any.map((t) => t.toLowerCase()))].map((lower) => any.find((t) => t.toLowerCase() === lower)!);
+  if (unique.length === 0) return undefined;
+  const parts = [unique.length === 1 ? unique[0]! : `(${unique.join(' OR ')})`, '-is:retweet'];
+  if (brandHandle) parts.push(`-from:${brandHandle.replace(/^@/, '')}`);
+  for (const e of terms.exclude) {
+    const t = term(e);
+    if (t !== '""') parts.push(`-${t}`);
+  }
+  const query = parts.join(' ');
+  if (query.length > X_QUERY_MAX) {
+    throw new Error(
+      `X search: the query built from the listening file is ${query.length} characters, X's recent search takes ${X_QUERY_MAX} on most access levels: fewer terms, or write X_SEARCH_QUERY yourself (docs/listening.md)`,
+    );
+  }
+  return query;
 }

@@ -24,7 +24,8 @@ import type { Logger } from '../../util/logger.js';
 import { outboundHttpsAgent, type OutboundLimits } from '../../util/outbound.js';
 import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
-import { createSearcher, type SearchResult } from './search.js';
+import { createSearcher, listeningQuery, type SearchResult } from './search.js';
+import type { ListeningTerms } from '../definition.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
 import { chainKey, reachKey, recentTextKey, sentPartsKey, threadKey, twitterValues } from './store-keys.js';
@@ -57,6 +58,8 @@ export interface TwitterChannelDeps {
   outbound: OutboundLimits;
   /** Extra trust for the API's TLS certificate (tests: the fake X API's self-signed certificate). */
   tls?: { ca: string };
+  /** The listening file's terms: recent search uses them when X_SEARCH_QUERY does not say otherwise. */
+  listening?: ListeningTerms;
 }
 
 /** The X adapter, plus a way to poll at once (tests, the CLI). */
@@ -264,15 +267,18 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     clock,
     logger: log,
   });
-  const searcher = config.searchQuery
-    ? createSearcher({ client, prefix: v2.prefix, timeout: REQUEST_TIMEOUT_MS, query: config.searchQuery, brandUserId: config.brandUserId, brandHandle: config.brandHandle, values, clock, logger: log })
+  // X_SEARCH_QUERY as written, else one built from the listening file's terms.
+  const searchQuery = config.searchQuery ?? (deps.listening ? listeningQuery(deps.listening, config.brandHandle) : undefined);
+  if (searchQuery !== undefined && !config.searchQuery) log.info({ query: searchQuery }, 'X search: the query built from the listening file');
+  const searcher = searchQuery
+    ? createSearcher({ client, prefix: v2.prefix, timeout: REQUEST_TIMEOUT_MS, query: searchQuery, brandUserId: config.brandUserId, brandHandle: config.brandHandle, values, clock, logger: log })
     : undefined;
   let searchTimer: NodeJS.Timeout | undefined;
   let searching: Promise<SearchResult> | undefined;
 
   async function searchNow(): Promise<SearchResult> {
     if (!context) throw new Error('X search: start() the channel first');
-    if (!searcher) throw new Error('X search: X_SEARCH_QUERY is not set');
+    if (!searcher) throw new Error('X search: neither X_SEARCH_QUERY nor a listening file with terms to search for is set');
     const ctx = context;
     searching ??= searcher.search(ctx).finally(() => {
       searching = undefined;

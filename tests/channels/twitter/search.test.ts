@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
+import { listeningQuery, X_QUERY_MAX } from '../../../src/channels/twitter/search.js';
 import { ChannelApiError } from '../../../src/core/errors.js';
 import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
 import type { InboundMessage } from '../../../src/core/types.js';
@@ -172,6 +173,49 @@ describe('listening with recent search', () => {
     const ids = ctx.heard.map((h) => h.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual([...burst.map((p) => p.id), newer.id].sort());
+    await channel.stop!();
+  });
+});
+
+describe('the query from the listening file (no X_SEARCH_QUERY)', () => {
+  const terms = { brand: ['Bottega Rossi'], keywords: ['bottegarossi'], handles: ['@BottegaRossiIT'], hashtags: ['#bottegarossi'], misspellings: ['botega rossi'], exclude: ['ristorante', 'cena di gala'] };
+
+  it('asks for any of the brand, keywords, handles, hashtags and misspellings, without retweets, the brand’s own posts or excluded words', () => {
+    expect(listeningQuery(terms, BRAND.username)).toBe(
+      `("Bottega Rossi" OR bottegarossi OR BottegaRossiIT OR #bottegarossi OR "botega rossi") -is:retweet -from:${BRAND.username} -ristorante -"cena di gala"`,
+    );
+    expect(listeningQuery({ ...terms, brand: [], keywords: [], handles: [], hashtags: [], misspellings: [] })).toBeUndefined();
+    // A term written twice (any case) is asked once; quotes and brackets cannot break the query.
+    expect(listeningQuery({ ...terms, keywords: ['BOTTEGAROSSI', 'negozio "centro" (via Roma)'], hashtags: [], misspellings: [], handles: [], exclude: [] })).toBe(
+      '("Bottega Rossi" OR BOTTEGAROSSI OR "negozio centro via Roma") -is:retweet',
+    );
+  });
+
+  it('refuses a query longer than X takes, saying what to do', () => {
+    const many = Array.from({ length: 80 }, (_, i) => `parola${i}`);
+    expect(() => listeningQuery({ ...terms, keywords: many })).toThrow(new RegExp(`takes ${X_QUERY_MAX} on most access levels.*X_SEARCH_QUERY`));
+  });
+
+  it('is what a channel without X_SEARCH_QUERY searches with, against the fake X API', async () => {
+    const channel = createTwitterChannel({
+      config: twitterConfig(x.origin, { searchSeconds: 3600 }),
+      store,
+      clock,
+      logger: createSilentLogger(),
+      outbound: OUTBOUND,
+      tls: { ca: x.ca },
+      listening: terms,
+    });
+    const ctx = recorder();
+    await started(channel, ctx);
+    clock.advance(1000);
+    const plain = x.post(other.id, 'La app di Bottega Rossi è bloccata');
+    const misspelt = x.post(other.id, 'botega rossi non risponde');
+    x.post(other.id, 'Cena di gala da Bottega Rossi');
+    x.post(other.id, 'Oggi piove');
+    await channel.searchNow();
+    expect(ctx.heard.map((m) => m.id)).toEqual([plain.id, misspelt.id]);
+    expect(x.calls.filter((c) => c.route === ROUTES.search).at(-1)!.query).toMatchObject({ query: listeningQuery(terms, BRAND.username) });
     await channel.stop!();
   });
 });
