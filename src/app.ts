@@ -35,6 +35,10 @@ import { createPostgresEventBus } from './storage/postgres/index.js';
 import { CHANNELS } from './channels/catalog.js';
 import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
+import { createListeningService, type ListeningService } from './listening/service.js';
+import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
+import { ListeningFileError, listeningSettings, loadListeningFile, listeningFileSchema } from './listening/config.js';
+import { ConfigError } from './core/errors.js';
 
 /** One running Sportello instance. */
 export interface Sportello {
@@ -58,6 +62,10 @@ export interface Sportello {
   channels: ReadonlyMap<string, ChannelAdapter>;
   /** The custom actions FAQ entries may name (`handler`). */
   actions: ActionRunner;
+  /** Listening: posts channels hear beyond @mentions (classes, spikes, alerts; docs/listening.md). */
+  listening: ListeningService;
+  /** Crisis mode: the crisis an operator opened on a topic, and its holding statements. */
+  crisis: CrisisDesk;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -101,6 +109,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
 
   // Custom actions first: a broken actions folder stops the start before anything is opened.
   const actions = await createActions({ dir: config.actions.dir, secrets: config.actions.secrets, extra: options.actions, logger });
+  // The listening file too (a problem is a configuration problem, file:line:column).
+  const listeningFile = readListeningFile(config.listeningFile);
+  const listeningSettingsNow = listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone });
 
   let store = options.store;
   let bus = options.bus;
@@ -159,7 +170,18 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     for (const definition of [...CHANNELS, ...definitions]) {
       const settings = config.channels[definition.name];
       if (settings === undefined || replaced.has(definition.name)) continue;
-      channels.set(definition.name, await definition.create(settings, { store: theStore, bus: theBus, clock, logger, outbound: config.outbound }));
+      channels.set(
+        definition.name,
+        await definition.create(settings, {
+          store: theStore,
+          bus: theBus,
+          clock,
+          logger,
+          outbound: config.outbound,
+          // What to search platforms for: only when the team wrote a listening file (searching costs reads).
+          ...(config.listeningFile ? { listening: listeningSettingsNow } : {}),
+        }),
+      );
     }
   } catch (err) {
     if (!options.knowledge) await knowledge.close();
@@ -184,7 +206,11 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     sendDeadlineMs: 2 * config.outbound.timeoutMs + 1000,
     metrics: metrics.sends,
   });
+  // Crisis mode: the open crisis (shared through the store) and its holding statements.
+  const crisis = createCrisisDesk({ values: theStore.values, bus: theBus, clock, logger, settings: listeningSettingsNow });
+  await crisis.refresh();
   const pipeline = createPipeline({
+    crisis: (text, language, channel) => crisis.match(text, language, channel),
     store: theStore,
     bus: theBus,
     clock,
@@ -231,6 +257,21 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       queueInfo: (input) => computeQueueInfo(input, hours, config),
       isVip: (customer) => customer !== undefined && isVip(customer, config.handoff),
     },
+  });
+  const listening = createListeningService({
+    settings: listeningSettingsNow,
+    understander: () => knowledge.current().understander,
+    answerThreshold: config.nlu.answerThreshold,
+    receive: async (msg) => {
+      await pipeline.accept(msg);
+    },
+    bus: theBus,
+    heard: theStore.heard,
+    recorder,
+    logger,
+    orderNumberPattern: config.nlu.orderNumberPattern,
+    onHeard: (channel, heardClass) => metrics.listening.inc({ channel, class: heardClass }),
+    onAlert: (update) => metrics.alerts.inc({ kind: update ? 'update' : 'new' }),
   });
   const desk = createOperatorDesk({
     store: theStore,
@@ -282,8 +323,16 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     isReady: () => ready,
     trustProxy: config.trustProxy,
     sending: () => sender.health(),
+    hear: async (msg) => {
+      await listening.hear(msg);
+    },
   });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, channels, assignment });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, channels, assignment, crisis });
+  // Another instance opened or closed a crisis: read it again.
+  const unsubscribeCrisis = theBus.subscribe((event, { local }) => {
+    if (local || (event.type !== 'crisis.opened' && event.type !== 'crisis.closed')) return;
+    crisis.refresh().catch((err: unknown) => logger.warn({ err }, 'could not read the open crisis'));
+  });
 
   // Tell channels about their conversations' events (Bot Framework handoff events, Messenger handover).
   const CHANNEL_EVENTS = new Set(['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'conversation.returned_to_bot']);
@@ -327,6 +376,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     hours,
     channels,
     actions,
+    listening,
+    crisis,
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
@@ -344,7 +395,10 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
         const started = process.hrtime.bigint();
         observeTurn(metrics, msg.channel, (await pipeline.accept(msg)).done, started);
       };
-      for (const adapter of channels.values()) await adapter.start?.({ receive, store: theStore });
+      const hear = async (msg: InboundMessage) => {
+        await listening.hear(msg);
+      };
+      for (const adapter of channels.values()) await adapter.start?.({ receive, hear, store: theStore });
       ready = true;
       const address = server.address();
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -369,6 +423,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await webhooks.stop();
       await assignment.stop();
       unsubscribe();
+      unsubscribeCrisis();
       unsubscribeComposing();
       if (!options.knowledge) await knowledge.close();
       await understandingPool?.close();
@@ -381,4 +436,16 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
 /** A channel definition (defineChannel), as opposed to a ready adapter. */
 function isDefinition(channel: AnyChannelDefinition | ChannelAdapter): channel is AnyChannelDefinition {
   return 'create' in channel && 'env' in channel;
+}
+
+/** The listening file's settings (LISTENING_FILE), or the defaults; a broken file is a ConfigError. */
+function readListeningFile(path: string | undefined) {
+  if (!path) return listeningFileSchema.parse({});
+  try {
+    return loadListeningFile(path);
+  } catch (err) {
+    if (err instanceof ListeningFileError) throw new ConfigError(err.message.split('\n'));
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError([`LISTENING_FILE: ${path}: no such file`]);
+    throw err;
+  }
 }

@@ -25,6 +25,22 @@ export interface ChannelDeps {
    * `outboundHttpAgent`/`outboundHttpsAgent` (util/outbound.ts) and set the total on each call.
    */
   outbound: OutboundLimits;
+  /**
+   * What the brand listens for beyond its mentions (LISTENING_FILE: docs/listening.md), for a
+   * channel that searches its platform: the brand's names, keywords, handles without @, hashtags,
+   * misspellings, and words that exclude a post. Absent: nothing to search for.
+   */
+  listening?: ListeningTerms;
+}
+
+/** The terms of the brand's listening file a channel may search its platform for. */
+export interface ListeningTerms {
+  brand: readonly string[];
+  keywords: readonly string[];
+  handles: readonly string[];
+  hashtags: readonly string[];
+  misspellings: readonly string[];
+  exclude: readonly string[];
 }
 
 /** The outcome of reading a channel's variables: its settings when it is on, or what is wrong. */

@@ -56,6 +56,12 @@ export interface ModelOptions {
   lexicon?: boolean;
   /** Take private data out of texts before features (default true). */
   maskPrivateData?: boolean;
+  /**
+   * Train on each label's name as one more example of it ("faq:lavora-con-noi" → "lavora con noi",
+   * "card_arrival" → "card arrival"): names are written by people and say what the label is about,
+   * which counts where examples are few. Default: with up to 30 examples per label, like `lexicon`.
+   */
+  labelNames?: boolean;
 }
 
 interface SparseVector {
@@ -122,6 +128,14 @@ const DEFAULTS = {
  */
 const SIMILARITY_MAX_PER_LABEL = 15;
 
+/**
+ * A label name's vector is this long (an example's is 1): a name is a short phrase, not a question,
+ * and its words must not outweigh the examples ("customer area": a message that only gives a
+ * customer code got that answer at 0.5 weight). Measured, seed 1 (weight 1 / 0.5 / 0.3 / 0.2):
+ * Banking77 10 per label 79.8 / 80.1 / 80.0 / 79.7; own corpus CV 68.3 / 70.8 / 69.2 / 67.8.
+ */
+const LABEL_NAME_WEIGHT = 0.3;
+
 /** Corpora smaller than this are trained again on every pass after calibration (see `train`). */
 const SMALL_CORPUS = 5000;
 /** The care lexicon is used by default up to this many examples per label on average. */
@@ -134,6 +148,20 @@ function exactKey(text: string): string {
   return text.toLowerCase().normalize('NFD').replace(/\p{M}+/gu, '').replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
 }
 
+
+/**
+ * A label's name as words, or undefined when it says nothing: the kind prefix ("faq:", "intent:")
+ * goes, separators and camel case become spaces; names under 4 letters and "oos" are left out.
+ */
+export function labelNameText(label: string): string | undefined {
+  const name = label
+    .replace(/^[a-z]+:/, '')
+    .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2')
+    .replace(/[_\-/.]+/g, ' ')
+    .toLowerCase()
+    .trim();
+  return name.replace(/\s/g, '').length < 4 || name === 'oos' ? undefined : name;
+}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -610,7 +638,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     };
     const vocabulary = new Set<string>();
     const xs: SparseVector[] = [];
-    const ys = new Int32Array(examples.length);
+    let ys = new Int32Array(examples.length);
     const masked = examples.map((e) => (typeof e.text === 'string' ? mask(e.text) : ''));
     // The examples' new words analysed together (the same analyses, a fraction of the time).
     normaliser.prepare(masked.map((text, i) => ({ text, language: onlyLanguage ?? exampleLanguages[i]! })));
@@ -635,6 +663,35 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       xs.push(vectorise(f, weightList, grow, trainingGrams));
       ys[i] = id;
     });
+    // Label names as examples where examples are few (not as exact questions, nor for the
+    // nearest-example similarity). With many examples per label they add nothing (measured on
+    // full CLINC150: in-scope +0.1, out-of-scope recall -0.4).
+    const realCount = xs.length;
+    const extraXs: SparseVector[] = [];
+    const extraYs: number[] = [];
+    if ((options.labelNames ?? fewShot) && !retrievalMode) {
+      labels.forEach((label, c) => {
+        const name = labelNameText(label);
+        if (name === undefined) return;
+        // A one-language corpus whose names are in another language (xSID: English names over
+        // Italian examples) gets nothing from them but noise (measured: xSID-it 93.2 -> 92.8 with them).
+        if (onlyLanguage && detectLanguage(name, undefined, onlyLanguage) !== onlyLanguage) return;
+        const langs = languagesByLabel.get(label);
+        const language = onlyLanguage ?? (langs?.size === 1 ? [...langs][0]! : detectLanguage(name, undefined, defaultLanguage));
+        const f = featurise(normaliser, name, language, skipGrams, false, concepts);
+        // Its words are known words (coverage, `scopeFactor`): a question in them is in scope.
+        for (const t of f.terms) vocabulary.add(t);
+        extraXs.push(vectorise(f, weightList, grow, trainingGrams));
+        extraYs.push(c);
+      });
+    }
+    if (extraXs.length > 0) {
+      xs.push(...extraXs);
+      const all = new Int32Array(xs.length);
+      all.set(ys);
+      all.set(extraYs, realCount);
+      ys = all;
+    }
 
     // Features seen in one example only of a large corpus are noise that costs memory and time.
     const minCount = options.minCount ?? (examples.length >= 2000 ? 2 : 1);
@@ -642,6 +699,10 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const useIdf = options.idf ?? DEFAULTS.idf;
     const idf = useIdf ? computeIdf(xs, featureIndex.size) : undefined;
     if (idf) for (const x of xs) applyIdf(x, idf);
+    for (let i = realCount; i < xs.length; i++) {
+      const x = xs[i]!;
+      for (let k = 0; k < x.val.length; k++) x.val[k] = x.val[k]! * LABEL_NAME_WEIGHT;
+    }
 
     const epochs = options.epochs ?? (examples.length < 1000 ? 40 : examples.length < 5000 ? 12 : 8);
     const sgd = {
@@ -656,7 +717,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
     if (!retrievalMode && examples.length >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
       const random = seededRandom(sgd.seed + 1);
-      const holdout = new Set(shuffle(Array.from(xs.keys()), random).slice(0, Math.floor(xs.length / 20)));
+      const holdout = new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
       const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
       const part = trainWeights(
         trainIdx.map((i) => xs[i]!),
@@ -692,7 +753,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     let examplesByLabel: SparseVector[][] | undefined;
     if (examples.length <= labels.length * SIMILARITY_MAX_PER_LABEL) {
       examplesByLabel = labels.map(() => []);
-      xs.forEach((x, i) => examplesByLabel![ys[i]!]!.push(x));
+      xs.forEach((x, i) => {
+        if (i < realCount) examplesByLabel![ys[i]!]!.push(x);
+      });
     }
     const exactLanguage = new Map<string, Language>();
     const ambiguous = new Set<string>();

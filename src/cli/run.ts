@@ -48,6 +48,9 @@ Usage: sportello <command> [options]
   report [--from DATE] [--to DATE] [--format json|csv|html] [--out FILE]
                             response rates, response times, escalations, satisfaction (dates
                             YYYY-MM-DD in TIMEZONE; default the last 7 days)
+  replay FILE.jsonl [--json] [--config listening.yaml]
+                            play a recorded stream of heard posts through listening and the
+                            bot's decisions with a simulated clock, sending nothing
 
   --version                 print the version
 
@@ -85,6 +88,7 @@ async function usageOf(command: string | undefined, args: string[]): Promise<str
 `;
   if (command === 'faq' && args[0] === 'review') return (await import('./faq.js')).REVIEW_USAGE;
   if (command === 'faq' && args[0] === 'lint') return undefined;
+  if (command === 'replay') return (await import('./replay.js')).REPLAY_USAGE;
   return command === undefined ? undefined : USAGE[command];
 }
 
@@ -291,6 +295,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         const config = configOrExit(io);
         if (!config) return 1;
         return await onStore(argv, io, config);
+      }
+      case 'replay': {
+        const config = configOrExit(io);
+        if (!config) return 1;
+        const { runReplay } = await import('./replay.js');
+        return await runReplay(args, io, config);
       }
       case 'migrate': {
         const { runMigrate } = await import('./store-admin.js');

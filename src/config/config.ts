@@ -163,6 +163,7 @@ export const envSchema = z.object({
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   WEBHOOKS_FILE: z.string().min(1).optional(),
+  LISTENING_FILE: z.string().min(1).optional(),
   TRUST_PROXY: z.string().transform((v, ctx) => {
     try {
       return parseTrustProxy(v);
@@ -242,6 +243,8 @@ export interface Config {
   sessionSecret?: string;
   /** Outbound events: the subscriptions of WEBHOOKS_FILE, their secrets read from the environment. */
   webhooks: Subscriptions;
+  /** The listening file (docs/listening.md): brand names, exclusions, the spike detector's tuning; unset: the defaults. */
+  listeningFile?: string;
   /** The proxies whose X-Forwarded-For is believed (undefined: none; the socket's peer is the client). */
   trustProxy: TrustProxy;
   /** Custom actions: the folder they are loaded from, and the secrets HTTP actions are signed with (several during a rotation). */
@@ -354,6 +357,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     sessionSecret: e.SESSION_SECRET,
     webhooks,
+    listeningFile: e.LISTENING_FILE,
     trustProxy: e.TRUST_PROXY,
     actions: { dir: e.ACTIONS_DIR, secrets: e.ACTIONS_SECRET ?? [] },
     channels,

@@ -7,6 +7,7 @@ import { $, h, toast } from './dom.js';
 import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from './i18n.js';
 import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
+import { watchCrises } from './listening.js';
 import { loadSaved, setupSavedReplies } from './saved.js';
 import { fillSearchOptions, refreshSearchSoon, setTeams, setupSearch, showingQueue } from './search.js';
 import { installShortcuts } from './shortcuts.js';
@@ -295,6 +296,7 @@ function connectEvents() {
   source.addEventListener('suggestion.created', () => state.me?.role === 'admin' && refreshReview().catch(fail));
   source.addEventListener('corpus.failed', (e) => showCorpusProblems(data(e).problems));
   source.addEventListener('corpus.reloaded', () => showCorpusProblems(undefined));
+  watchCrises(source, api);
   source.addEventListener('operator.presence', (e) => presenceChanged(data(e)));
   source.addEventListener('desk.settings_changed', () => settingsChanged());
   source.addEventListener('saved_replies.changed', () => loadSaved().catch(fail));

@@ -26,6 +26,27 @@ export type DomainEvent =
   // A channel's platform stopped answering (its circuit opened: its replies wait), or answers again.
   | { type: 'channel.degraded'; channel: string; reason: string; retryAt: string; at: string }
   | { type: 'channel.recovered'; channel: string; at: string }
+  /**
+   * Listening found a spike on a topic (docs/listening.md): raised when it starts, again only when
+   * it grows (`update`). Samples are public posts with private data masked; authors by reach.
+   */
+  | {
+      type: 'crisis.alert';
+      spikeId: string;
+      topic: string;
+      windowMinutes: number;
+      windowStart: string;
+      volume: number;
+      baseline: number;
+      negativeShare: number;
+      update: boolean;
+      samples: string[];
+      topAuthors: Array<{ id: string; handle?: string; followers: number }>;
+      at: string;
+    }
+  /** An operator opened or closed crisis mode on a topic (docs/listening.md). */
+  | { type: 'crisis.opened'; crisisId: string; topic: string; operatorId: string; at: string }
+  | { type: 'crisis.closed'; crisisId: string; topic: string; operatorId: string; at: string }
   // The desk (issue 21): a customer's file (tags, notes, links) changed; saved replies changed;
   // an operator went online or away; the desk's settings (teams, auto-assignment) changed.
   | { type: 'customer.updated'; customerIds: string[]; at: string }

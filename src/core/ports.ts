@@ -16,6 +16,7 @@ import type {
   EscalationReason,
   EventDelivery,
   FaqSuggestion,
+  HeardRecord,
   InboundMessage,
   Language,
   Operator,
@@ -78,6 +79,12 @@ export interface ChannelCapabilities {
    * `standardMs`; operator replies up to `humanAgentMs` (HUMAN_AGENT tag). Absent: no window.
    */
   messagingWindow?: { standardMs: number; humanAgentMs: number };
+  /**
+   * Public replies through the API only to posts that mention or quote the brand (X since
+   * February 2026): a post heard by listening without a mention (`InboundMessage.heard`) gets no
+   * public reply from the bot; it goes to a person. Absent: false.
+   */
+  publicRepliesNeedAddress?: boolean;
   /**
    * Whether a satisfaction survey may follow a resolved case, sent privately (absent: never).
    * `withinMs`: only this long after the customer's last message (Messenger: 7 days, with the
@@ -169,6 +176,12 @@ export interface ChannelAdapter {
 export interface ChannelContext {
   /** Accepts a message into the pipeline (idempotent by channel + id). */
   receive(msg: InboundMessage): Promise<void>;
+  /**
+   * Hands over a post heard by listening (a keyword search, a Page feed) rather than addressed to
+   * the brand: listening classes it, counts it for spikes, and passes care requests on to the
+   * pipeline. Absent (a bare context): the channel passes heard posts to `receive`.
+   */
+  hear?(msg: InboundMessage): Promise<void>;
   store: Store;
 }
 
@@ -274,7 +287,7 @@ export interface ActionRunner {
 
 // ───────────────────────────── storage ─────────────────────────────
 //
-// Persistence is one object, `Store`, made of twelve small ports. `createStore(config)`
+// Persistence is one object, `Store`, made of thirteen small ports. `createStore(config)`
 // (src/storage/index.ts) builds the embedded (lowdb) or the shared (PostgreSQL) one; one contract
 // test suite runs against both (tests/storage/store-contract.ts). See docs/storage.md.
 
@@ -550,6 +563,20 @@ export interface KeyValues {
   increment(ns: string, key: string, options?: { ttlMs?: number }): Promise<number>;
 }
 
+/** Posts heard by listening (docs/listening.md), for trends, the console and reports. */
+export interface HeardItems {
+  /**
+   * Records heard posts; a post already recorded (same id) keeps its first record. `deliveries`
+   * (the `crisis.alert` events a post's spike raised) are written in the same write.
+   */
+  add(items: readonly HeardRecord[], options?: { deliveries?: readonly EventDelivery[] }): Promise<void>;
+  /**
+   * Heard posts newest first (by `at`, then the order recorded), at most `limit`: those with
+   * `from <= at < to` when given, of one class or topic when given.
+   */
+  list(filter: { limit: number; from?: string; to?: string; class?: HeardRecord['class']; topic?: string }): Promise<HeardRecord[]>;
+}
+
 /**
  * What the desk looks for (issue 21): every filter is optional and all given ones must hold.
  * `text` is split into words; each word must be found (as the start of a word, ignoring case and
@@ -682,6 +709,7 @@ export interface Store {
   readonly directory: Directory;
   readonly suggestions: Suggestions;
   readonly values: KeyValues;
+  readonly heard: HeardItems;
   readonly search: ConversationSearch;
   readonly customerFiles: CustomerFiles;
   readonly savedReplies: SavedReplies;

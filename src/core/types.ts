@@ -67,6 +67,23 @@ export interface InboundMessage {
    * namespace).
    */
   linkTo?: { customerPlatformId: string };
+  /**
+   * Heard by listening (a keyword search, a Page feed): a public post that does not mention or
+   * quote the brand. Where the platform allows public replies only to posts addressed to the brand
+   * (`ChannelCapabilities.publicRepliesNeedAddress`), the bot does not answer it in public.
+   */
+  heard?: boolean;
+  /**
+   * Found by listening (a keyword search, a Page's feed, a tag of the Page) rather than sent to the
+   * brand's inbox: it goes through listening first (docs/listening.md), which passes care requests on
+   * to the pipeline and only counts the rest.
+   */
+  listening?: boolean;
+  /**
+   * Listening found it on the topic of an open spike (a polemic, an outage): the topic's label.
+   * The bot answers what it knows and sends the rest to a person at once (priority of a crisis).
+   */
+  spikeTopic?: string;
 }
 
 /** A quick-reply option (clarify offers the top guesses). */
@@ -184,6 +201,8 @@ export const ESCALATION_REASONS = [
   'handler',
   /** A custom action failed, timed out or answered something that is not a reply: a person takes over. */
   'handler_failed',
+  /** Heard by listening without a mention where the platform forbids the bot's public reply: a person answers from the platform. */
+  'unaddressed',
   /** A customer gave a low satisfaction score: a person follows the case up. */
   'low_satisfaction',
 ] as const;
@@ -360,6 +379,29 @@ export interface FaqSuggestion {
   createdBy: string;
   reviewedBy?: string;
   reviewedAt?: string;
+}
+
+/**
+ * A post heard by listening (docs/listening.md): kept for trends and reports. The text is stored
+ * with private data masked; the author's id, handle and followers are kept (personal data).
+ */
+export interface HeardRecord {
+  /** `channel:platform id`. */
+  id: string;
+  channel: ChannelName;
+  platformId: string;
+  /** ISO time (UTC, `Date.toISOString`) the post was written. */
+  at: string;
+  kind: 'mention' | 'post' | 'comment' | 'dm';
+  author: { id: string; handle?: string; followers?: number };
+  text: string;
+  language: Language;
+  /** −1 … 1. */
+  sentiment: number;
+  class: 'care' | 'praise' | 'noise' | 'spam';
+  topic?: string;
+  /** The topic of the open spike it belonged to. */
+  spike?: string;
 }
 
 /**

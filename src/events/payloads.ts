@@ -127,6 +127,26 @@ export function faqApprovedBody(s: FaqSuggestion, at: string, ctx: PayloadContex
   });
 }
 
+/** The body of `crisis.alert`: listening's spike alert (samples are public posts, private data as placeholders unless allowed). */
+export function crisisAlertBody(alert: Extract<DomainEvent, { type: 'crisis.alert' }>, ctx: PayloadContext): EventBody {
+  return body('crisis.alert', alert.at, {
+    alert: {
+      spikeId: alert.spikeId,
+      topic: alert.topic,
+      windowMinutes: alert.windowMinutes,
+      windowStart: alert.windowStart,
+      volume: alert.volume,
+      baseline: alert.baseline,
+      negativeShare: alert.negativeShare,
+      update: alert.update,
+      samples: alert.samples.map((s) => safeText(s, ctx)),
+      topAuthors: alert.topAuthors.map((a) => ({ id: a.id, ...(a.handle ? { handle: a.handle } : {}), followers: a.followers })),
+    },
+    // A chat tool's incoming webhook (Slack-compatible) shows this line.
+    text: `${alert.update ? 'Spike growing' : 'Spike'} on "${alert.topic}": ${alert.volume} posts in ${alert.windowMinutes} min (baseline ${alert.baseline}), ${Math.round(alert.negativeShare * 100)}% negative`,
+  });
+}
+
 // ── the published schema of version 1 (tests check every body against it; docs/formats.md shows it) ──
 
 const conversationSchema = z.object({
@@ -174,5 +194,20 @@ export const eventBodyV1Schema = z.discriminatedUnion('type', [
       answerShort: z.string().optional(),
     }),
     reviewedBy: z.string().optional(),
+  }),
+  envelope('crisis.alert', {
+    alert: z.object({
+      spikeId: z.string(),
+      topic: z.string(),
+      windowMinutes: z.number(),
+      windowStart: z.string(),
+      volume: z.number(),
+      baseline: z.number(),
+      negativeShare: z.number(),
+      update: z.boolean(),
+      samples: z.array(z.string()),
+      topAuthors: z.array(z.object({ id: z.string(), handle: z.string().optional(), followers: z.number() })),
+    }),
+    text: z.string(),
   }),
 ]);

@@ -9,7 +9,7 @@ import type { DomainEvent } from '../core/events.js';
 import type { Clock, Store } from '../core/ports.js';
 import type { Case, Conversation, EventDelivery, FaqSuggestion, StoredMessage } from '../core/types.js';
 import { newId } from '../util/ids.js';
-import { conversationEventBody, faqApprovedBody, messageCreatedBody, type EventBody, type PayloadContext } from './payloads.js';
+import { conversationEventBody, crisisAlertBody, faqApprovedBody, messageCreatedBody, type EventBody, type PayloadContext } from './payloads.js';
 import { EVENT_TYPES, type EventType, type Subscription, type Subscriptions } from './subscriptions.js';
 
 /** What a conversation change holds that events are made of. */
@@ -31,6 +31,8 @@ export interface EventRecorder {
   forChange(change: RecordedChange): EventDelivery[] | undefined;
   /** The `faq.approved` deliveries of an approved suggestion (as approved). */
   forApproval(suggestion: FaqSuggestion): EventDelivery[];
+  /** The `crisis.alert` deliveries of a spike alert (in order per subscription, apart from conversations). */
+  forAlert(alert: Extract<DomainEvent, { type: 'crisis.alert' }>): EventDelivery[];
   /** Call once deliveries it made are stored: the dispatcher sends them now rather than at its next poll. */
   recorded(): void;
 }
@@ -87,6 +89,10 @@ export function createEventRecorder(deps: {
     forApproval(suggestion) {
       const at = suggestion.reviewedAt ?? deps.clock.now().toISOString();
       return wants('faq.approved').map((s) => delivery(s, 'faq', faqApprovedBody(suggestion, at, context(s))));
+    },
+
+    forAlert(alert) {
+      return wants('crisis.alert').map((s) => delivery(s, 'crisis', crisisAlertBody(alert, context(s))));
     },
 
     recorded() {

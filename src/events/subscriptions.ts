@@ -12,7 +12,7 @@ import { ConfigError } from '../core/errors.js';
 import { locatePath } from '../corpus/load.js';
 
 /** The events a subscription may ask for (payloads: docs/formats.md, "Outbound events"). */
-export const EVENT_TYPES = ['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'message.created', 'faq.approved', 'csat.received'] as const;
+export const EVENT_TYPES = ['conversation.escalated', 'conversation.assigned', 'conversation.resolved', 'message.created', 'faq.approved', 'csat.received', 'crisis.alert'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** The payload versions this Sportello can write. */

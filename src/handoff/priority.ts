@@ -22,6 +22,7 @@ export const REASON_PRIORITY: Readonly<Record<EscalationReason, number>> = {
   policy: 2,
   handler: 2,
   handler_failed: 2,
+  unaddressed: 2,
   low_satisfaction: 2,
   faq_escalate: 3,
   low_confidence: 3,

@@ -16,7 +16,8 @@ export type Decision =
   | { action: 'queue_notice'; raise?: EscalationReason }
   | { action: 'none' }
   | { action: 'privacy_warning' }
-  | { action: 'escalate'; reason: EscalationReason }
+  /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
+  | { action: 'escalate'; reason: EscalationReason; statement?: string; crisisTopic?: string }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
@@ -51,6 +52,15 @@ export interface DecisionInput {
   customer: { handle?: string; followers?: number };
   rules: EscalationRules;
   thresholds: { answer: number; clarify: number };
+  /**
+   * A public post heard by listening, not addressed to the brand, on a platform that allows no
+   * public reply to it (`publicRepliesNeedAddress`): nothing is said in public, a person answers.
+   */
+  unaddressed?: boolean;
+  /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
+  onSpike?: boolean;
+  /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
+  crisis?: { topic: string; statement?: string };
 }
 
 /** True when `carries` holds one of the kinds asked for (any identifying data when nothing specific was asked). */
@@ -73,6 +83,10 @@ export function decide(input: DecisionInput): Decision {
   // 1. A person holds the conversation: the bot does not talk over them.
   if (state === 'assigned') return { action: 'silent' };
 
+  // 1a. Heard without a mention where the platform forbids the bot's public reply: no public word
+  // (no notice, no privacy warning); a person answers from the platform.
+  if (input.unaddressed) return state === 'queued' ? { action: 'silent', raise: escalation() } : { action: 'escalate', reason: 'unaddressed' };
+
   // 1b. Waiting in the queue: the customer is told where they stand (not more often than the
   // notice interval); saying it is solved leaves the queue; anger, crisis words or a VIP raise
   // the case's priority.
@@ -87,6 +101,11 @@ export function decide(input: DecisionInput): Decision {
   // 2. Private data posted in public: never repeat it, move to private, flag it.
   if (visibility === 'public' && understanding.entities.some((e) => e.private)) {
     return { action: 'privacy_warning' };
+  }
+
+  // 2b. About the open crisis: the approved holding statement, tagged, queued as a crisis.
+  if (input.crisis) {
+    return { action: 'escalate', reason: 'crisis', crisisTopic: input.crisis.topic, ...(input.crisis.statement ? { statement: input.crisis.statement } : {}) };
   }
 
   // 3. Crisis, a request for a person, anger, VIP: a person answers.
@@ -132,6 +151,9 @@ export function decide(input: DecisionInput): Decision {
         return { action: 'none' };
     }
   }
+
+  // 6. Not understood, about a spike listening found (a new outage the FAQ cannot know): a person, at once.
+  if (input.onSpike) return { action: 'escalate', reason: 'crisis' };
 
   // 6. Not understood: clarify once (offering only plausible FAQ answers), a second miss in a
   // row goes to a person.

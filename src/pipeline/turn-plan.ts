@@ -70,6 +70,8 @@ export interface TurnPlanDeps {
   queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean; waiting?: QueueInfo }): QueueInfo;
   /** Where a conversation stands in the queue (read when a waiting customer is told). */
   queueStatus(conversation: Conversation): Promise<QueueStatus>;
+  /** Whether a message is about the crisis an operator opened, and its holding statement (none: no crisis mode). */
+  crisis?(text: string, language: Language, channel: string): { topic: string; statement?: string } | undefined;
 }
 
 /** One message's turn, as the pipeline hands it to the planner. */
@@ -219,6 +221,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
+    onSpike: msg.spikeTopic !== undefined,
+    crisis: deps.crisis?.(msg.text, language, msg.channel),
+    unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
   });
 
   const replies: Array<Omit<OutboxItem, 'seq'>> = [];
@@ -245,6 +250,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   let nextState: ConversationState = conversation.state;
   let missStreak = decision.action === 'clarify' ? conversation.missStreak + 1 : 0;
   let escalation: EscalationReason | undefined;
+  /** A crisis's holding statement, said instead of the usual acknowledgement. */
+  let statement: string | undefined;
   /** The custom action this turn used, with what it was given. */
   let called: ActionInput | undefined;
   /** Internal notes for the operators (why a custom action handed the customer over). */
@@ -367,6 +374,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     }
     case 'escalate':
       escalation = decision.reason;
+      statement = decision.statement;
+      if (decision.crisisTopic) conversation.flags = [...new Set([...conversation.flags, `crisis:${decision.crisisTopic}`])];
       break;
   }
 
@@ -377,7 +386,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     const gaveData = escalation === 'private_case' || (called !== undefined && Object.keys(called.data).length > 0);
     const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : gaveData ? 'privateCase' : 'escalateOpen';
     const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
-    replyHere({ kind: 'text', text });
+    // A post the bot may not answer in public (heard without a mention) gets no acknowledgement.
+    if (escalation !== 'unaddressed') replyHere({ kind: 'text', text: statement ?? text });
     nextState = 'queued';
     conversation.queue = info;
     inbound.escalation = { reason: escalation, priority: info.priority, ...(info.slaDueAt ? { slaDueAt: info.slaDueAt } : {}) };

@@ -10,6 +10,7 @@ import type * as restify from 'restify';
 import type { Server } from 'restify';
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
+import type { InboundMessage } from '../core/types.js';
 import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/outbox-sender.js';
 import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
@@ -43,6 +44,10 @@ export interface ServerMetrics {
   sends: SendMetrics;
   /** Satisfaction surveys sent and answered, per channel (the survey jobs count them). */
   surveys: Counter<'channel' | 'event'>;
+  /** Posts heard by listening, by channel and class (care, praise, noise, spam). */
+  listening: Counter<'channel' | 'class'>;
+  /** Spike alerts raised by listening: new ones and updates (the spike grew). */
+  alerts: Counter<'kind'>;
 }
 
 /**
@@ -110,10 +115,15 @@ export function createMetrics(deps: { store: Pick<Store, 'conversations'>; clock
   });
   const surveys = new Counter({ name: 'sportello_surveys_total', help: 'Satisfaction surveys, by event: sent, answered', labelNames: ['channel', 'event'], registers: [registry] });
   for (const channel of deps.channels) for (const event of ['sent', 'answered']) surveys.inc({ channel, event }, 0);
+  const listening = new Counter({ name: 'sportello_listening_items_total', help: 'Posts heard by listening, by class: care, praise, noise, spam', labelNames: ['channel', 'class'], registers: [registry] });
+  const alerts = new Counter({ name: 'sportello_listening_alerts_total', help: 'Spike alerts raised by listening, by kind: new, update (the spike grew)', labelNames: ['kind'], registers: [registry] });
+  for (const kind of ['new', 'update']) alerts.inc({ kind }, 0);
   return {
     registry,
     escalations: new Counter({ name: 'sportello_escalations_total', help: 'Conversations handed to the queue, by reason', labelNames: ['channel', 'reason'], registers: [registry] }),
     surveys,
+    listening,
+    alerts,
     sends: {
       observe(item, outcome, seconds, at) {
         replies.inc({ channel: item.channel, outcome });
@@ -206,6 +216,8 @@ export function createHttpServer(deps: {
   trustProxy: TrustProxy;
   /** Each channel's sending (circuit, slots), shown by `/healthz`. */
   sending?(): Record<string, ChannelSendHealth>;
+  /** Listening: webhook messages marked `listening` (a Page's feed, its tags) go here first; absent: to the pipeline. */
+  hear?(msg: InboundMessage): Promise<void>;
 }): Server {
   const { logger, metrics } = deps;
   const addressOf = createClientAddress(deps.trustProxy);
@@ -268,6 +280,10 @@ export function createHttpServer(deps: {
       // Accept (durably record) every message before answering 200; process after answering.
       try {
         for (const msg of messages) {
+          if (msg.listening && deps.hear) {
+            await deps.hear(msg);
+            continue;
+          }
           const started = process.hrtime.bigint();
           const { done } = await deps.pipeline.accept(msg);
           observeTurn(metrics, name, done, started);

@@ -16,6 +16,7 @@ import type {
   CustomerFile,
   EventDelivery,
   FaqSuggestion,
+  HeardRecord,
   InboundMessage,
   Operator,
   OutboxItem,
@@ -224,6 +225,22 @@ export const faqSuggestionSchema = z.looseObject({
   reviewedAt: z.string().optional(),
 });
 
+/** A post heard by listening. */
+export const heardRecordSchema = z.object({
+  id: z.string().min(1),
+  channel: z.string().min(1),
+  platformId: z.string().min(1),
+  at: iso,
+  kind: z.enum(['mention', 'post', 'comment', 'dm']),
+  author: z.object({ id: z.string(), handle: z.string().optional(), followers: z.number().optional() }),
+  text: z.string(),
+  language: z.enum(['it', 'en']),
+  sentiment: z.number(),
+  class: z.enum(['care', 'praise', 'noise', 'spam']),
+  topic: z.string().optional(),
+  spike: z.string().optional(),
+});
+
 /** The desk's file on a customer (tags, notes, links) as stored. */
 export const customerFileSchema = z.looseObject({
   customerId: z.string().min(1),
@@ -277,6 +294,7 @@ export const storeSnapshotSchema = z.object({
   inbound: z.array(inboundRecordSchema),
   operators: z.array(operatorSchema),
   suggestions: z.array(faqSuggestionSchema),
+  heard: z.array(heardRecordSchema).optional(),
   customerFiles: z.array(customerFileSchema).optional(),
   savedReplies: z.array(savedReplySchema).optional(),
   audit: z.array(auditEntrySchema).optional(),
@@ -312,6 +330,8 @@ export interface StoreSnapshot {
   inbound: InboundRecord[];
   operators: Operator[];
   suggestions: FaqSuggestion[];
+  /** Posts heard by listening; absent in documents written before they existed. */
+  heard?: HeardRecord[];
   /** The desk's files on customers (tags, notes, links); absent in documents written before they existed. */
   customerFiles?: CustomerFile[];
   /** Saved replies; absent in documents written before they existed. */
@@ -341,6 +361,7 @@ export type SnapshotTypesMatch = [
   Assignable<z.infer<typeof eventDeliverySchema>, EventDelivery>,
   Assignable<z.infer<typeof operatorSchema>, Operator>,
   Assignable<z.infer<typeof faqSuggestionSchema>, FaqSuggestion>,
+  Assignable<z.infer<typeof heardRecordSchema>, HeardRecord>,
   Assignable<z.infer<typeof customerFileSchema>, CustomerFile>,
   Assignable<z.infer<typeof savedReplySchema>, SavedReply>,
   Assignable<z.infer<typeof inboundMessageSchema>, InboundMessage>,

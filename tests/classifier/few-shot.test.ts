@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { createClassifier, maskPrivateData, trainUnderstander } from '../../src/classifier/index.js';
+import { labelNameText } from '../../src/classifier/model.js';
 import { kShotDataset, loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
 import { crossValidate } from '../../src/classifier/evaluate.js';
 import type { TrainingExample, Understander } from '../../src/core/ports.js';
@@ -135,6 +136,67 @@ describe('the classifier on its own questions', () => {
       .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
       .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("a second brand's corpus (Enerva, energy and fibre: tests/fixtures/utility/faq, with the project's intents)", () => {
+  let utility: TrainingExample[];
+  let utilityUnderstander: Understander;
+  beforeAll(async () => {
+    const corpus = await loadCorpus({ faqDir: path.resolve('tests/fixtures/utility/faq'), intentsDir: path.resolve('intents') });
+    utility = corpusToExamples(corpus);
+    utilityUnderstander = await trainUnderstander(utility, { orderNumberPattern: ORDER_PATTERN });
+  });
+
+  it('answers every exact FAQ question and intent example with its own label', () => {
+    expect(utility.filter((e) => e.label.startsWith('faq:')).length).toBeGreaterThan(50);
+    const wrong = utility
+      .map((e) => ({ e, top: utilityUnderstander.understand(e.text).classification.ranked[0] }))
+      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
+      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('trained on 3 questions per answer, still answers those questions', async () => {
+    const few = sampleKShot(utility, 3, 11);
+    expect(few.length).toBeLessThan(utility.length * 0.8);
+    const classifier = createClassifier();
+    await classifier.train(few);
+    const wrong = few
+      .map((e) => ({ e, top: classifier.classify(e.text, { language: e.language! }).ranked[0] }))
+      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
+      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe('label names as examples', () => {
+  it('turns a label into its words, and leaves out names that say nothing', () => {
+    expect(labelNameText('faq:lavora-con-noi')).toBe('lavora con noi');
+    expect(labelNameText('card_arrival')).toBe('card arrival');
+    expect(labelNameText('alarm/set_alarm')).toBe('alarm set alarm');
+    expect(labelNameText('PlayMusic')).toBe('play music');
+    expect(labelNameText('oos')).toBeUndefined();
+    expect(labelNameText('faq:a-1')).toBeUndefined();
+  });
+
+  it('a few-shot model learns from them: a question in the words of a name is answered by that label', async () => {
+    const data: TrainingExample[] = [
+      ...['when will it arrive', 'is it shipped yet', 'has it been sent'].map((text) => ({ text, label: 'delivery_time', language: 'en' as const })),
+      ...['I want my money back', 'can you pay me back', 'give back what I paid'].map((text) => ({ text, label: 'refund_request', language: 'en' as const })),
+      ...['hello there', 'good morning', 'hi'].map((text) => ({ text, label: 'greeting', language: 'en' as const })),
+    ];
+    const question = 'a refund request please';
+    const named = createClassifier();
+    await named.train(data);
+    const unnamed = createClassifier({ labelNames: false });
+    await unnamed.train(data);
+    const withNames = named.classify(question, { language: 'en' }).ranked;
+    const without = unnamed.classify(question, { language: 'en' }).ranked;
+    expect(withNames[0]?.label).toBe('refund_request');
+    expect(withNames[0]!.confidence).toBeGreaterThan(without.find((r) => r.label === 'refund_request')?.confidence ?? 0);
+    // A name is not an exact question: it is not answered at confidence 1 for being the label's name.
+    expect(named.classify('refund request', { language: 'en' }).ranked[0]?.confidence).toBeLessThan(1);
   });
 });
 

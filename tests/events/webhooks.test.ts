@@ -257,6 +257,35 @@ describe('outbound events (webhooks)', () => {
 
 describe('the webhooks file', () => {
   const good = newSecret();
+  it('sends crisis.alert when listening finds a spike, with the post that raised it, private data as placeholders', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sportello-webhooks-listening-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'listening.yaml'), 'detector:\n  cold_start_hours: 0\n');
+    const { t, crm } = await setUp({ events: '["crisis.alert"]', env: { LISTENING_FILE: join(dir, 'listening.yaml') } });
+    for (let i = 0; i < 9; i++) {
+      t.clock.advance(60_000);
+      await t.app.listening.hear({
+        ...t.message(`Il sito è bloccato, vergogna! scrivetemi a mario.rossi${i}@example.com`, { customer: { platformId: `f${i}`, handle: `fan${i}`, followers: i * 10 } }),
+        visibility: 'public',
+        listening: true,
+        heard: true,
+      });
+    }
+    await crm.waitFor(1);
+    await t.app.webhooks.drain();
+    const [got] = crm.accepted();
+    expect(crm.accepted()).toHaveLength(1);
+    expect(got!.verified).toBe(true);
+    expect(eventBodyV1Schema.parse(got!.payload)).toMatchObject({ type: 'crisis.alert', data: { alert: { update: false, volume: 6, windowMinutes: 20 } } });
+    const alert = (got!.payload.data as { alert: { topic: string; samples: string[]; topAuthors: Array<{ handle?: string }> }; text: string });
+    expect(alert.alert.topic).toMatch(/sito|bloccato/);
+    expect(alert.alert.samples.join(' ')).not.toMatch(/@example\.com/);
+    expect(alert.alert.topAuthors[0]).toMatchObject({ handle: 'fan5' });
+    expect(alert.text).toMatch(/^Spike on ".+": 6 posts in 20 min/);
+    // The delivery log shows it like any other.
+    expect((await t.app.store.deliveries.list({ limit: 10 })).map((d) => d.type)).toEqual(['crisis.alert']);
+  });
+
   it('reads subscriptions and their secrets', () => {
     const file = webhooksFile(`subscriptions:\n  - name: crm\n    url: https://crm.example/hooks\n    events: [conversation.resolved]\n    secret_env: CRM_SECRET\n`);
     const subs = loadSubscriptions(file, { CRM_SECRET: `${good} ${newSecret()}` });

@@ -47,6 +47,23 @@ describe('the decision table', () => {
     expect(decide(input())).toMatchObject({ action: 'answer', entry: { id: 'orari' } });
   });
 
+  it('says nothing in public to a post heard without a mention where the platform forbids it: a person answers', () => {
+    // A confident answer, private data, or waiting in the queue: no public word from the bot.
+    expect(decide(input({ unaddressed: true }))).toEqual({ action: 'escalate', reason: 'unaddressed' });
+    expect(decide(input({ unaddressed: true, understanding: understanding({ entities: [email] }) }))).toEqual({ action: 'escalate', reason: 'unaddressed' });
+    expect(decide(input({ unaddressed: true, state: 'queued', noticeDue: true }))).toMatchObject({ action: 'silent' });
+    expect(decide(input({ unaddressed: true, state: 'assigned' }))).toEqual({ action: 'silent' });
+    // The same post addressed to the brand is answered as always.
+    expect(decide(input({ unaddressed: false }))).toMatchObject({ action: 'answer' });
+  });
+
+  it('sends what it does not understand about an open spike to a person at once, and still answers what it knows', () => {
+    const unknown = { top: { label: 'faq:orari', confidence: 0.1, entry: entry('orari') }, understanding: understanding({ classification: { ranked: [{ label: 'faq:orari', confidence: 0.1 }] } }) };
+    expect(decide(input({ ...unknown, onSpike: true }))).toEqual({ action: 'escalate', reason: 'crisis' });
+    expect(decide(input({ ...unknown }))).toMatchObject({ action: 'clarify' });
+    expect(decide(input({ onSpike: true }))).toMatchObject({ action: 'answer', entry: { id: 'orari' } });
+  });
+
   it('hands an entry with a handler to its custom action only where its data may be used', () => {
     const orders = entry('stato-ordine', { private: true, asks_for: ['order_number'], handler: 'order-status' });
     const top = { label: 'faq:stato-ordine', confidence: 0.9, entry: orders };

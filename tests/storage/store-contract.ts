@@ -10,6 +10,7 @@ import type {
   Customer,
   EventDelivery,
   FaqSuggestion,
+  HeardRecord,
   InboundMessage,
   Operator,
   OutboxItem,
@@ -140,6 +141,22 @@ export function makeDelivery(id: string, over: Partial<EventDelivery> = {}): Eve
 }
 
 /** A turn with nothing in it but what `over` adds (it read nothing: `expect` is empty). */
+export function makeHeard(platformId: string, over: Partial<HeardRecord> = {}): HeardRecord {
+  return {
+    id: `test:${platformId}`,
+    channel: 'test',
+    platformId,
+    at: iso(0),
+    kind: 'post',
+    author: { id: 'a1', handle: 'anna', followers: 120 },
+    text: 'la app è bloccata',
+    language: 'it',
+    sentiment: -0.4,
+    class: 'noise',
+    ...over,
+  };
+}
+
 export function makeTurn(over: Partial<TurnRecord> = {}): TurnRecord {
   return { expect: emptyRevisions(), conversations: [], messages: [], outbox: [], events: [], ...over };
 }
@@ -1137,6 +1154,52 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           await target.importAll(snapshot);
           await target.importAll(snapshot);
           expect(await target.deliveries.list({ limit: 10 })).toEqual(await store.deliveries.list({ limit: 10 }));
+        } finally {
+          await target.close();
+        }
+      });
+    });
+
+    describe('posts heard by listening', () => {
+      it('records heard posts once each and lists them newest first, by period, class and topic', async () => {
+        await store.heard.add([
+          makeHeard('p1', { at: iso(1000), topic: 'app bloccata' }),
+          makeHeard('p2', { at: iso(3000), class: 'care', topic: 'app bloccata', spike: 'app bloccata' }),
+          makeHeard('p3', { at: iso(2000), class: 'praise', sentiment: 0.8, topic: 'sciarpe', author: { id: 'a2' } }),
+        ]);
+        // Recorded again (a second instance, a platform's retry): the first record stays.
+        await store.heard.add([makeHeard('p1', { at: iso(1000), text: 'changed', class: 'spam' }), makeHeard('p4', { at: iso(2000) })]);
+        await store.heard.add([]);
+        const all = await store.heard.list({ limit: 10 });
+        // Newest first; two of the same time: the later recorded first.
+        expect(all.map((h) => h.platformId)).toEqual(['p2', 'p4', 'p3', 'p1']);
+        expect(all.find((h) => h.platformId === 'p1')).toEqual(makeHeard('p1', { at: iso(1000), topic: 'app bloccata' }));
+        expect(all[0]).toEqual(makeHeard('p2', { at: iso(3000), class: 'care', topic: 'app bloccata', spike: 'app bloccata' }));
+        expect((await store.heard.list({ limit: 2 })).map((h) => h.platformId)).toEqual(['p2', 'p4']);
+        expect((await store.heard.list({ limit: 10, from: iso(2000), to: iso(3000) })).map((h) => h.platformId)).toEqual(['p4', 'p3']);
+        expect((await store.heard.list({ limit: 10, class: 'care' })).map((h) => h.platformId)).toEqual(['p2']);
+        expect((await store.heard.list({ limit: 10, topic: 'app bloccata' })).map((h) => h.platformId)).toEqual(['p2', 'p1']);
+        expect(await store.heard.list({ limit: 0 })).toEqual([]);
+      });
+
+      it('writes the alerts a post raised (their deliveries) with the post, and refuses a delivery id taken', async () => {
+        await store.heard.add([makeHeard('p1')], { deliveries: [makeDelivery('d-alert', { orderKey: 'crm/crisis', type: 'crisis.alert' })] });
+        expect((await store.heard.list({ limit: 10 })).map((h) => h.platformId)).toEqual(['p1']);
+        expect((await store.deliveries.claim(T0 + 1000, 10, 1000)).map((d) => d.id)).toEqual(['d-alert']);
+        await expect(store.heard.add([makeHeard('p2')], { deliveries: [makeDelivery('d-alert')] })).rejects.toThrow();
+      });
+
+      it('keeps heard posts across a reopen, in exports and imports', async () => {
+        await store.heard.add([makeHeard('p1', { at: iso(1000) }), makeHeard('p2', { at: iso(2000), class: 'care' })]);
+        store = await harness.reopen(store);
+        expect((await store.heard.list({ limit: 10 })).map((h) => h.platformId)).toEqual(['p2', 'p1']);
+        const snapshot = await store.exportAll();
+        expect(snapshot.heard?.map((h) => h.platformId)).toEqual(['p1', 'p2']);
+        const target = await harness.fresh();
+        try {
+          await target.importAll(snapshot);
+          await target.importAll(snapshot);
+          expect(await target.heard.list({ limit: 10 })).toEqual(await store.heard.list({ limit: 10 }));
         } finally {
           await target.close();
         }

@@ -75,6 +75,34 @@ export const feedCommentSchema = z.looseObject({
 });
 export type FeedComment = z.infer<typeof feedCommentSchema>;
 
+/** `feed` when someone posts on the Page (a visitor post): heard by listening. */
+export const feedPostSchema = z.looseObject({
+  item: z.enum(['post', 'status', 'photo', 'video']),
+  verb: z.string(),
+  post_id: z.string(),
+  message: z.string().optional(),
+  created_time: z.number().optional(),
+  from: z.object({ id: idSchema, name: z.string().optional() }),
+});
+export type FeedPost = z.infer<typeof feedPostSchema>;
+
+/**
+ * `mention`: the Page was tagged in someone's post or comment, as parsers see it (Meta's reference
+ * differs: `from` is accepted for `sender_id`/`sender_name`).
+ */
+export const mentionSchema = z.looseObject({
+  item: z.enum(['post', 'comment']),
+  verb: z.string(),
+  post_id: z.string(),
+  comment_id: z.string().optional(),
+  message: z.string().optional(),
+  created_time: z.number().optional(),
+  sender_id: idSchema.optional(),
+  sender_name: z.string().optional(),
+  from: z.object({ id: idSchema, name: z.string().optional() }).optional(),
+});
+export type PageMention = z.infer<typeof mentionSchema>;
+
 const changeSchema = z.looseObject({ field: z.string(), value: z.unknown() });
 
 /** The webhook body Meta posts for Pages. Events are validated one by one (see `parseWebhook`). */
@@ -198,6 +226,41 @@ async function fromComment(pageId: string, comment: FeedComment, deps: ParseDeps
   };
 }
 
+/** A visitor's post on the Page: a public message for listening (answered, if at all, by a comment under it). */
+function fromFeedPost(pageId: string, post: FeedPost, deps: ParseDeps): InboundMessage | undefined {
+  if (post.verb !== 'add' || post.from.id === pageId || post.from.id === deps.pageId || !post.message) return undefined;
+  return {
+    channel: 'messenger',
+    id: post.post_id,
+    visibility: 'public',
+    customer: { platformId: post.from.id, ...(post.from.name ? { name: post.from.name } : {}) },
+    text: post.message,
+    sentAt: post.created_time ? new Date(post.created_time * 1000).toISOString() : deps.now().toISOString(),
+    threadId: post.post_id,
+    listening: true,
+    ref: { postId: post.post_id },
+  };
+}
+
+/** The Page tagged in a post or comment elsewhere: a public message for listening. */
+function fromMention(pageId: string, mention: PageMention, deps: ParseDeps): InboundMessage | undefined {
+  const author = mention.sender_id ?? mention.from?.id;
+  const name = mention.sender_name ?? mention.from?.name;
+  if (mention.verb !== 'add' || !author || author === pageId || author === deps.pageId || !mention.message) return undefined;
+  const id = mention.item === 'comment' && mention.comment_id ? mention.comment_id : mention.post_id;
+  return {
+    channel: 'messenger',
+    id,
+    visibility: 'public',
+    customer: { platformId: author, ...(name ? { name } : {}) },
+    text: mention.message,
+    sentAt: mention.created_time ? new Date(mention.created_time * 1000).toISOString() : deps.now().toISOString(),
+    threadId: id,
+    listening: true,
+    ref: { postId: mention.post_id, ...(mention.comment_id ? { commentId: mention.comment_id } : {}), tagged: true },
+  };
+}
+
 /**
  * Parses a Page webhook body. A body that is not JSON or not `object: "page"` throws
  * WebhookBodyError; one malformed event inside a batch is logged and skipped, the rest kept.
@@ -235,9 +298,26 @@ export async function parseWebhook(rawBody: Buffer, deps: ParseDeps): Promise<In
       deps.logger.debug({ pageId: entry.id, events: entry.standby.length }, 'messenger: standby events ignored');
     }
     for (const change of entry.changes ?? []) {
-      if (change.field !== 'feed') continue;
       const value = change.value as { item?: unknown } | undefined;
-      if (value?.item !== 'comment') continue;
+      if (change.field === 'mention') {
+        const mention = mentionSchema.safeParse(change.value);
+        if (!mention.success) {
+          deps.logger.warn({ pageId: entry.id, problem: z.prettifyError(mention.error) }, 'messenger: skipped a malformed mention');
+          continue;
+        }
+        const msg = fromMention(entry.id, mention.data, deps);
+        if (msg) out.push(msg);
+        continue;
+      }
+      if (change.field !== 'feed') continue;
+      if (value?.item !== 'comment') {
+        const post = feedPostSchema.safeParse(change.value);
+        // Reactions, shares, edits and removals are not messages.
+        if (!post.success) continue;
+        const msg = fromFeedPost(entry.id, post.data, deps);
+        if (msg) out.push(msg);
+        continue;
+      }
       const comment = feedCommentSchema.safeParse(change.value);
       if (!comment.success) {
         deps.logger.warn({ pageId: entry.id, problem: z.prettifyError(comment.error) }, 'messenger: skipped a malformed comment');

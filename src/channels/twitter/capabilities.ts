@@ -15,6 +15,8 @@ export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze
   quickReplies: 0,
   signsPublicReplies: true,
   maxThread: 3,
+  // Since 2026-02-23 a self-serve app may reply only to posts that mention or quote the brand.
+  publicRepliesNeedAddress: true,
   // By DM only, when the brand can DM the customer (privateReach); v2 DMs have no quick replies.
   surveys: {},
 });

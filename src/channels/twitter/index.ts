@@ -23,8 +23,8 @@ export const twitterChannel = defineChannel({
   // X allows a few hundred posts and DMs per 15 minutes: a handful at once is plenty.
   sendSlots: 16,
   capabilities: TWITTER_CAPABILITIES,
-  create: async (settings, { store, clock, logger, outbound }) =>
-    (await import('./twitter-channel.js')).createTwitterChannel({ config: settings, store, clock, logger, outbound }),
+  create: async (settings, { store, clock, logger, outbound, listening }) =>
+    (await import('./twitter-channel.js')).createTwitterChannel({ config: settings, store, clock, logger, outbound, ...(listening ? { listening } : {}) }),
   conversationTests: {
     // A customer's post mentioning the brand is public unless the test says otherwise.
     defaultVisibility: 'public',

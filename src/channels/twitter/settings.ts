@@ -14,6 +14,8 @@ export const twitterEnv = {
   X_BRAND_USER_ID: z.string().regex(/^\d+$/, 'a numeric X user id').optional(),
   X_BRAND_HANDLE: z.string().optional(),
   X_POLL_SECONDS: envInt(0, 86400).default(0),
+  X_SEARCH_QUERY: z.string().trim().min(1).max(4096).optional(),
+  X_SEARCH_SECONDS: envInt(10, 86400).default(60),
   X_API_ORIGIN: envOrigin.default('https://api.x.com'),
 };
 
@@ -29,6 +31,9 @@ export interface TwitterSettings {
   brandUserId: string;
   brandHandle?: string;
   pollSeconds: number;
+  /** Listening: the recent-search query (absent: no search). */
+  searchQuery?: string;
+  searchSeconds: number;
   apiOrigin: string;
 }
 
@@ -42,6 +47,8 @@ export function twitterSettings(e: z.infer<z.ZodObject<typeof twitterEnv>>): Cha
     brandUserId: e.X_BRAND_USER_ID!,
     brandHandle: e.X_BRAND_HANDLE?.replace(/^@/, ''),
     pollSeconds: e.X_POLL_SECONDS,
+    ...(e.X_SEARCH_QUERY ? { searchQuery: e.X_SEARCH_QUERY } : {}),
+    searchSeconds: e.X_SEARCH_SECONDS,
     apiOrigin: e.X_API_ORIGIN,
   }));
 }

@@ -13,6 +13,14 @@ export const twitterValues = (store: ValuesStore): ChannelValues => channelValue
 export const MENTIONS_CURSOR = 'poll:mentions:since_id';
 /** Newest DM event id processed by polling. */
 export const DMS_CURSOR = 'poll:dms:newest_id';
+/** Highest post id heard by recent search (the next `since_id`). */
+export const SEARCH_CURSOR = 'search:since_id';
+/** A search round cut short by the rate limit: where the next one resumes (JSON). */
+export const SEARCH_RESUME = 'search:resume';
+/** When search first ran: nothing older is heard. */
+export const SEARCH_BASELINE = 'search:baseline';
+/** Posts read by recent search so far (X bills reads per post). */
+export const SEARCH_READS = 'search:reads';
 /** When polling first started: nothing older is answered. */
 export const POLL_BASELINE = 'poll:baseline';
 

@@ -24,6 +24,8 @@ import type { Logger } from '../../util/logger.js';
 import { outboundHttpsAgent, type OutboundLimits } from '../../util/outbound.js';
 import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
+import { createSearcher, listeningQuery, type SearchResult } from './search.js';
+import type { ListeningTerms } from '../definition.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
 import { chainKey, reachKey, recentTextKey, sentPartsKey, threadKey, twitterValues } from './store-keys.js';
@@ -56,12 +58,16 @@ export interface TwitterChannelDeps {
   outbound: OutboundLimits;
   /** Extra trust for the API's TLS certificate (tests: the fake X API's self-signed certificate). */
   tls?: { ca: string };
+  /** The listening file's terms: recent search uses them when X_SEARCH_QUERY does not say otherwise. */
+  listening?: ListeningTerms;
 }
 
 /** The X adapter, plus a way to poll at once (tests, the CLI). */
 export interface TwitterChannel extends ChannelAdapter {
   /** Runs one polling round now (mentions, then DMs); needs `start` first. */
   pollNow(): Promise<PollResult>;
+  /** Runs one listening round of recent search now (X_SEARCH_QUERY; tests drive it). */
+  searchNow(): Promise<SearchResult>;
 }
 
 const postResponseSchema = z.looseObject({ data: z.looseObject({ id: z.string(), text: z.string().optional() }) });
@@ -261,6 +267,35 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     clock,
     logger: log,
   });
+  // X_SEARCH_QUERY as written, else one built from the listening file's terms.
+  const searchQuery = config.searchQuery ?? (deps.listening ? listeningQuery(deps.listening, config.brandHandle) : undefined);
+  if (searchQuery !== undefined && !config.searchQuery) log.info({ query: searchQuery }, 'X search: the query built from the listening file');
+  const searcher = searchQuery
+    ? createSearcher({ client, prefix: v2.prefix, timeout: REQUEST_TIMEOUT_MS, query: searchQuery, brandUserId: config.brandUserId, brandHandle: config.brandHandle, values, clock, logger: log })
+    : undefined;
+  let searchTimer: NodeJS.Timeout | undefined;
+  let searching: Promise<SearchResult> | undefined;
+
+  async function searchNow(): Promise<SearchResult> {
+    if (!context) throw new Error('X search: start() the channel first');
+    if (!searcher) throw new Error('X search: neither X_SEARCH_QUERY nor a listening file with terms to search for is set');
+    const ctx = context;
+    searching ??= searcher.search(ctx).finally(() => {
+      searching = undefined;
+    });
+    return searching;
+  }
+
+  function scheduleSearch(): void {
+    if (stopped || !searcher) return;
+    searchTimer = setTimeout(() => {
+      void searchNow()
+        .catch((err: unknown) => log.warn({ err }, 'twitter: search round failed; trying again next round'))
+        .finally(scheduleSearch);
+    }, config.searchSeconds * 1000);
+    searchTimer.unref();
+  }
+
   let timer: NodeJS.Timeout | undefined;
   let context: ChannelContext | undefined;
   let running: Promise<PollResult> | undefined;
@@ -352,6 +387,12 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     async start(ctx: ChannelContext): Promise<void> {
       stopped = false;
       context = ctx;
+      if (searcher) {
+        log.info({ everySeconds: config.searchSeconds }, 'twitter: listening with recent search');
+        void searchNow()
+          .catch((err: unknown) => log.warn({ err }, 'twitter: search round failed; trying again next round'))
+          .finally(scheduleSearch);
+      }
       if (config.pollSeconds <= 0) return;
       await poller.init();
       log.info({ everySeconds: config.pollSeconds }, 'twitter: polling mentions and DMs');
@@ -364,10 +405,14 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (searchTimer) clearTimeout(searchTimer);
+      searchTimer = undefined;
+      await searching?.catch((err: unknown) => log.warn({ err }, 'twitter: last search round failed while stopping'));
       await running?.catch((err: unknown) => log.warn({ err }, 'twitter: last polling round failed while stopping'));
       agent.destroy();
     },
 
     pollNow,
+    searchNow,
   };
 }

@@ -17,6 +17,8 @@ import type { OperatorDesk } from '../../handoff/operator-desk.js';
 import type { Assignment } from '../../handoff/assignment.js';
 import type { EventRecorder } from '../../events/recorder.js';
 import type { Logger } from '../../util/logger.js';
+import type { CrisisDesk } from '../../listening/crisis.js';
+import { registerCrisisRoutes } from './crisis-routes.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
 import { registerDeskRoutes } from './desk-routes.js';
@@ -51,6 +53,8 @@ export interface OperatorApiDeps {
   assignment: Assignment;
   /** SSE heartbeat period (tests shorten it). */
   heartbeatMs?: number;
+  /** Crisis mode (listening): absent, its routes answer 404. */
+  crisis?: CrisisDesk;
 }
 
 /** What `registerOperatorApi` returns. */
@@ -74,6 +78,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerSuggestionRoutes(router, deps);
   registerWebhookRoutes(router, deps);
   registerReportRoutes(router, deps);
+  registerCrisisRoutes(router, deps);
   registerDeskRoutes(router, deps);
   registerCustomerRightsRoutes(router, deps);
   registerPresenceRoutes(router, deps);

@@ -18,7 +18,7 @@ export function lowdbSearch({ mem, ensureOpen }: LowdbParts): ConversationSearch
   /** The conversations where `word` starts a word of a message or of the customer's name or handle. */
   function matching(word: string): Set<string> {
     const found = new Set<string>();
-    for (const [w, counts] of mem.messageWords) if (w.startsWith(word)) for (const id of counts.keys()) found.add(id);
+    for (const [w, counts] of mem.searchIndex()) if (w.startsWith(word)) for (const id of counts.keys()) found.add(id);
     for (const [w, customers] of mem.customerWords) {
       if (!w.startsWith(word)) continue;
       for (const customerId of customers) for (const id of mem.conversationsByCustomer.get(customerId) ?? []) found.add(id);

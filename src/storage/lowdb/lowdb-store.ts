@@ -21,6 +21,7 @@ import { acquireFileLock, type FileLock } from './file-lock.js';
 import { openLowdbFile } from './persistence.js';
 import { clone, inboundKey, time } from './records.js';
 import { lowdbSuggestions } from './suggestions.js';
+import { lowdbHeard } from './heard.js';
 import { lowdbValues } from './values.js';
 import { lowdbCustomerFiles, lowdbSavedReplies, lowdbSearch } from './desk.js';
 import { lowdbAudit, lowdbCustomerData } from './customer-data.js';
@@ -96,6 +97,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
     directory: lowdbDirectory(parts),
     suggestions: lowdbSuggestions(parts),
     values: lowdbValues(parts),
+    heard: lowdbHeard(parts),
     search: lowdbSearch(parts),
     customerFiles: lowdbCustomerFiles(parts),
     savedReplies: lowdbSavedReplies(parts),
@@ -174,6 +176,7 @@ export function createLowdbStore(options: LowdbStoreOptions): LowdbStore {
       }
       for (const o of data.operators) mem.putOperator(o);
       for (const s of data.suggestions) mem.suggestions.set(s.id, s);
+      for (const h of data.heard ?? []) if (!mem.heard.has(h.id)) mem.heard.set(h.id, h);
       for (const f of data.customerFiles ?? []) mem.putCustomerFile(f);
       for (const r of data.savedReplies ?? []) mem.savedReplies.set(r.id, r);
       for (const a of data.audit ?? []) mem.putAudit(a);

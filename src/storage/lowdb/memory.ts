@@ -8,7 +8,7 @@ import { PriorityQueue } from '@datastructures-js/priority-queue';
 import { TurnConflictError } from '../../core/errors.js';
 import type { ConversationState } from '../../core/state.js';
 import type { Revisions } from '../../core/ports.js';
-import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import { searchWords } from '../desk-records.js';
 import type { InboundRecord, StoreSnapshot } from '../snapshot.js';
 import { inboundKey, time, type Put, type ValueRecord } from './records.js';
@@ -87,6 +87,8 @@ export class Memory {
   readonly operators = new Map<string, Operator>();
   readonly operatorByName = new Map<string, string>();
   readonly suggestions = new Map<string, FaqSuggestion>();
+  /** Posts heard by listening, in the order recorded. */
+  readonly heard = new Map<string, HeardRecord>();
   readonly values = new Map<string, ValueRecord>();
   /** The desk's files on customers (tags, notes, links), and the customers by tag. */
   readonly customerFiles = new Map<string, CustomerFile>();
@@ -101,8 +103,13 @@ export class Memory {
    * The search's word index (storage/desk-records.ts words): per word, the conversations whose
    * messages hold it (with how many of their messages do), and the customers whose name or
    * handle does. Kept in step by `putMessage` / `putCustomer`, so replaying the journal builds it too.
+   * A message's words are indexed when a search next reads the index (`searchIndex()`), not in the
+   * turn that stores it: splitting every message into words cost turns about a tenth of their CPU
+   * (bench:e2e), and most messages are never searched before the next one arrives.
    */
-  readonly messageWords = new Map<string, Map<string, number>>();
+  private readonly messageWords = new Map<string, Map<string, number>>();
+  /** Message word changes not yet in `messageWords`, in order: text, conversation, +1 or -1. */
+  private wordsPending: Array<[string, string, 1 | -1]> = [];
   readonly customerWords = new Map<string, Set<string>>();
   /** Revision of each conversation and case, bumped by every write (memory only: one process owns the file). */
   readonly conversationRevs = new Map<string, number>();
@@ -147,6 +154,9 @@ export class Memory {
       case 'suggestion':
         this.suggestions.set(put[1].id, put[1]);
         return;
+      case 'heard':
+        if (!this.heard.has(put[1].id)) this.heard.set(put[1].id, put[1]);
+        return;
       case 'value':
         this.values.set(put[1].name, put[1]);
         return;
@@ -174,6 +184,7 @@ export class Memory {
     for (const r of snapshot.inbound) this.putInbound(r);
     for (const o of snapshot.operators) this.putOperator(o);
     for (const s of snapshot.suggestions) this.suggestions.set(s.id, s);
+    for (const h of snapshot.heard ?? []) if (!this.heard.has(h.id)) this.heard.set(h.id, h);
     for (const f of snapshot.customerFiles ?? []) this.putCustomerFile(f);
     for (const r of snapshot.savedReplies ?? []) this.savedReplies.set(r.id, r);
     for (const a of snapshot.audit ?? []) this.putAudit(a);
@@ -206,6 +217,7 @@ export class Memory {
       inbound: [...this.inbound.values()],
       operators: [...this.operators.values()],
       suggestions: [...this.suggestions.values()],
+      heard: [...this.heard.values()],
       customerFiles: [...this.customerFiles.values()],
       savedReplies: [...this.savedReplies.values()],
       audit: [...this.audit],
@@ -311,8 +323,8 @@ export class Memory {
     }
     this.messages.set(message.id, message);
     if (old?.text !== message.text || old?.conversationId !== message.conversationId) {
-      if (old) this.indexWords(this.messageWords, old.text, old.conversationId, -1);
-      this.indexWords(this.messageWords, message.text, message.conversationId, 1);
+      if (old) this.wordsPending.push([old.text, old.conversationId, -1]);
+      this.wordsPending.push([message.text, message.conversationId, 1]);
     }
     if (message.direction !== 'note') {
       const last = this.lastMessage.get(message.conversationId);
@@ -361,6 +373,16 @@ export class Memory {
     const unsent = (this.unsentDeliveries.get(old.orderKey) ?? []).filter((d) => d.id !== id);
     if (unsent.length) this.unsentDeliveries.set(old.orderKey, unsent);
     else this.unsentDeliveries.delete(old.orderKey);
+  }
+
+  /** The message word index, with every stored message's words in it. */
+  searchIndex(): ReadonlyMap<string, ReadonlyMap<string, number>> {
+    const pending = this.wordsPending;
+    if (pending.length > 0) {
+      this.wordsPending = [];
+      for (const [text, conversationId, delta] of pending) this.indexWords(this.messageWords, text, conversationId, delta);
+    }
+    return this.messageWords;
   }
 
   /** Adds (`delta` 1) or removes (-1) a message's words for its conversation. */

@@ -24,10 +24,10 @@ const SLICE = 500;
 
 /** The snapshot as JSON text, in parts: the small fields first, then each list slice by slice. */
 function* snapshotParts(snapshot: StoreSnapshot): Generator<string> {
-  const { customers, conversations, cases, messages, outbox, deliveries = [], inbound, operators, suggestions, customerFiles = [], savedReplies = [], audit = [], ...fields } = snapshot;
+  const { customers, conversations, cases, messages, outbox, deliveries = [], inbound, operators, suggestions, customerFiles = [], savedReplies = [], heard = [], audit = [], ...fields } = snapshot;
   const head = JSON.stringify(fields);
   yield head.slice(0, -1);
-  const lists: Record<string, readonly unknown[]> = { customers, conversations, cases, messages, outbox, deliveries, inbound, operators, suggestions, customerFiles, savedReplies, audit };
+  const lists: Record<string, readonly unknown[]> = { customers, conversations, cases, messages, outbox, deliveries, inbound, operators, suggestions, customerFiles, savedReplies, heard, audit };
   for (const [name, list] of Object.entries(lists)) {
     yield `,${JSON.stringify(name)}:[`;
     for (let i = 0; i < list.length; i += SLICE) {

@@ -4,7 +4,7 @@
  * by id), and a journal line is a mutation's number and its puts. Plus small helpers on records.
  */
 import { z } from 'zod';
-import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import {
   auditEntrySchema,
   caseSchema,
@@ -14,6 +14,7 @@ import {
   savedReplySchema,
   eventDeliverySchema,
   faqSuggestionSchema,
+  heardRecordSchema,
   inboundRecordSchema,
   operatorSchema,
   outboxItemSchema,
@@ -42,6 +43,7 @@ export type Put =
   | ['inbound', InboundRecord]
   | ['operator', Operator]
   | ['suggestion', FaqSuggestion]
+  | ['heard', HeardRecord]
   | ['value', ValueRecord]
   | ['value-delete', { name: string }]
   | ['audit', AuditEntry]
@@ -61,6 +63,7 @@ const putSchema = z.union([
   z.tuple([z.literal('inbound'), inboundRecordSchema]),
   z.tuple([z.literal('operator'), operatorSchema]),
   z.tuple([z.literal('suggestion'), faqSuggestionSchema]),
+  z.tuple([z.literal('heard'), heardRecordSchema]),
   z.tuple([z.literal('value'), z.object({ name: z.string(), value: z.string(), expiresAt: z.number().optional() })]),
   z.tuple([z.literal('value-delete'), z.object({ name: z.string() })]),
   z.tuple([z.literal('audit'), auditEntrySchema]),

@@ -31,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'cases awaiting a survey', sql: sqlFile('survey-index.sql') },
   { version: 6, name: 'desk search', sql: sqlFile('desk-search.sql') },
   { version: 7, name: 'customer files and saved replies', sql: sqlFile('desk-records.sql') },
+  { version: 8, name: 'posts heard by listening', sql: sqlFile('heard.sql') },
   { version: 10, name: 'audit trail', sql: sqlFile('audit.sql') },
 ];
 

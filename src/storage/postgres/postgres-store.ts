@@ -17,6 +17,7 @@ import { postgresOutbox } from './outbox.js';
 import { postgresDeliveries } from './deliveries.js';
 import { exportAll, importAll } from './snapshot-io.js';
 import { postgresSuggestions } from './suggestions.js';
+import { postgresHeard } from './heard.js';
 import { postgresValues } from './values.js';
 import { postgresCustomerFiles, postgresSavedReplies, postgresSearch } from './desk.js';
 import { postgresAudit, postgresCustomerData } from './customer-data.js';
@@ -102,6 +103,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     directory: postgresDirectory(conn),
     suggestions: postgresSuggestions(conn),
     values: postgresValues(conn, batch),
+    heard: postgresHeard(conn),
     search: postgresSearch(conn),
     customerFiles: postgresCustomerFiles(conn),
     savedReplies: postgresSavedReplies(conn),

@@ -1,12 +1,12 @@
 /** @module storage/postgres/snapshot-io — `sportello export` and `sportello import` on the shared store. */
 import type { PoolClient } from 'pg';
 import { ConflictError } from '../../core/errors.js';
-import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, InboundMessage, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
+import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, InboundMessage, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
 import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection.js';
 
 /** Upserts many documents with one statement. */
-async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'messages' | 'suggestions' | 'operators' | 'outbox' | 'deliveries' | 'saved_replies', items: readonly object[]): Promise<void> {
+async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'messages' | 'suggestions' | 'operators' | 'outbox' | 'deliveries' | 'saved_replies' | 'heard', items: readonly object[]): Promise<void> {
   if (!items.length) return;
   await client.query(
     `INSERT INTO ${table} (id, doc)
@@ -46,6 +46,7 @@ export function exportAll(conn: Connection): Promise<StoreSnapshot> {
       })),
       operators: await all<Operator>('operators'),
       suggestions: await all<FaqSuggestion>('suggestions'),
+      heard: await all<HeardRecord>('heard'),
       customerFiles: await all<CustomerFile>('customer_files'),
       savedReplies: await all<SavedReply>('saved_replies'),
       audit: (await client.query<{ doc: AuditEntry }>('SELECT doc FROM audit_log ORDER BY n')).rows.map((r) => r.doc),
@@ -88,6 +89,7 @@ export async function importAll(conn: Connection, snapshot: StoreSnapshot): Prom
       }
       await upsertDocs(client, 'operators', data.operators);
       await upsertDocs(client, 'suggestions', data.suggestions);
+      await upsertDocs(client, 'heard', data.heard ?? []);
       await upsertDocs(client, 'saved_replies', data.savedReplies ?? []);
       if (data.audit?.length) {
         // Append-only: entries already there are left as they are.

@@ -9,7 +9,7 @@ import type { Conversation } from '../../../src/core/types.js';
 import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
-import { commentChange, deliveryEvent, echoEvent, pageWebhook, postbackEvent, readEvent, textEvent } from '../../fakes/graph-api/payloads.js';
+import { commentChange, deliveryEvent, echoEvent, pageMentionChange, pageWebhook, postbackEvent, reactionChange, readEvent, textEvent, visitorPostChange } from '../../fakes/graph-api/payloads.js';
 import { psidLinkKey } from '../../../src/channels/messenger/store-keys.js';
 import { UNLINKED_MS } from '../../../src/channels/messenger/psid-links.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
@@ -191,6 +191,61 @@ describe('parsing webhook events', () => {
         ref: { commentId: '555_1001', postId: `${PAGE_ID}_555` },
       },
     ]);
+  });
+
+  it('hears visitor posts on the Page and tags of the Page (feed and mention fields) as messages for listening, signed as Meta signs them', async () => {
+    const body = pageWebhook(PAGE_ID, {
+      changes: [
+        visitorPostChange({ postId: `${PAGE_ID}_901`, fromId: '7700000000000050', fromName: 'Sara Neri', message: 'La app è bloccata da stamattina', createdTime: 1763892000 }),
+        visitorPostChange({ postId: `${PAGE_ID}_902`, fromId: PAGE_ID, message: 'Nuova collezione!' }),
+        visitorPostChange({ postId: `${PAGE_ID}_903`, fromId: '7700000000000051', message: 'cambiato', verb: 'edited' }),
+        reactionChange(`${PAGE_ID}_901`, '7700000000000052'),
+        pageMentionChange({ postId: '1200_77', senderId: '7700000000000053', senderName: 'Luca Verdi', message: 'Ordinato da Bottega Rossi, mai arrivato', createdTime: 1763892060 }),
+        pageMentionChange({ postId: '1200_78', senderId: '7700000000000054', item: 'comment', commentId: '78_5', message: 'chiedete a Bottega Rossi', createdTime: 1763892120 }),
+      ],
+    });
+    // The raw bytes Meta sends (escaped unicode), signed with X-Hub-Signature-256: verified, then parsed.
+    const request = signedRequest(body);
+    expect(await channel.verify(request)).toBe(true);
+    const msgs = await channel.parse(request);
+    expect(msgs).toEqual([
+      {
+        channel: 'messenger',
+        id: `${PAGE_ID}_901`,
+        visibility: 'public',
+        customer: { platformId: '7700000000000050', name: 'Sara Neri' },
+        text: 'La app è bloccata da stamattina',
+        sentAt: new Date(1763892000 * 1000).toISOString(),
+        threadId: `${PAGE_ID}_901`,
+        listening: true,
+        ref: { postId: `${PAGE_ID}_901` },
+      },
+      {
+        channel: 'messenger',
+        id: '1200_77',
+        visibility: 'public',
+        customer: { platformId: '7700000000000053', name: 'Luca Verdi' },
+        text: 'Ordinato da Bottega Rossi, mai arrivato',
+        sentAt: new Date(1763892060 * 1000).toISOString(),
+        threadId: '1200_77',
+        listening: true,
+        ref: { postId: '1200_77', tagged: true },
+      },
+      {
+        channel: 'messenger',
+        id: '78_5',
+        visibility: 'public',
+        customer: { platformId: '7700000000000054', name: 'Luca Verdi' },
+        text: 'chiedete a Bottega Rossi',
+        sentAt: new Date(1763892120 * 1000).toISOString(),
+        threadId: '78_5',
+        listening: true,
+        ref: { postId: '1200_78', commentId: '78_5', tagged: true },
+      },
+    ]);
+    // A malformed mention is skipped, the rest of the batch kept.
+    const mixed = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { changes: [{ field: 'mention', value: { item: 'post' } }, pageMentionChange({ postId: '1200_79', senderId: '77009', message: 'ok' })] })));
+    expect(mixed.map((m) => m.id)).toEqual(['1200_79']);
   });
 
   it('keeps a reply to a comment in the thread of the top-level comment', async () => {

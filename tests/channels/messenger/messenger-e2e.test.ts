@@ -13,7 +13,7 @@ import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import type { Operator } from '../../../src/core/types.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
-import { commentChange, pageWebhook, textEvent } from '../../fakes/graph-api/payloads.js';
+import { commentChange, pageMentionChange, pageWebhook, textEvent, visitorPostChange } from '../../fakes/graph-api/payloads.js';
 import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -216,6 +216,34 @@ describe('Facebook comments', () => {
 });
 
 /** Waits for work that runs on the event bus after a turn (channel notifications). */
+describe('listening on the Page (feed and mention webhooks)', () => {
+  it('answers a visitor post that asks a question with a comment under it, and opens nothing for an opinion or a tag without a request', async () => {
+    const question = `${PAGE_ID}_7001`;
+    const opinion = `${PAGE_ID}_7002`;
+    graph.addPost(question);
+    graph.addPost(opinion);
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const res = await graph.deliver(
+      webhook,
+      pageWebhook(PAGE_ID, {
+        changes: [
+          visitorPostChange({ postId: question, fromId: '7800000000000001', message: 'Quali sono gli orari del negozio?', createdTime: now }),
+          visitorPostChange({ postId: opinion, fromId: '7800000000000002', message: 'Le vetrine di Natale sono carine', createdTime: now }),
+          pageMentionChange({ postId: '1300_1', senderId: '7800000000000003', message: 'Passeggiata in centro con la Bottega Rossi', createdTime: now }),
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    await settle();
+    const replies = graph.commentReplies.filter((r) => r.parentId === question);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.message).toMatch(/luned|sabato|orari/i);
+    expect(graph.commentReplies.filter((r) => r.parentId === opinion || r.parentId === '1300_1')).toHaveLength(0);
+    const conversations = await app.store.conversations.list({});
+    expect(conversations.some((c) => c.customerId.endsWith('7800000000000002') || c.customerId.endsWith('7800000000000003'))).toBe(false);
+  });
+});
+
 async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {

@@ -25,6 +25,7 @@ export function twitterConfig(origin: string, overrides: Partial<TwitterSettings
     brandUserId: BRAND.id,
     brandHandle: BRAND.username,
     pollSeconds: 0,
+    searchSeconds: 60,
     apiOrigin: origin,
     ...overrides,
   };

@@ -64,6 +64,8 @@ export interface FakeGraphApi {
   /** The user `psid` wrote to the Page at `at`: opens the messaging windows. */
   userWrote(psid: string, at: Date): void;
   addComment(comment: FakeComment): void;
+  /** A post on (or tagging) the Page that the Page may comment under (a visitor post, a tag). */
+  addPost(postId: string): void;
   /** Comments the Page posted, by the comment they answer. */
   commentReplies: Array<{ parentId: string; id: string; message: string }>;
   hidden: Set<string>;
@@ -170,6 +172,7 @@ export async function createFakeGraphApi(options: {
   const calls: GraphCall[] = [];
   const lastUserMessage = new Map<string, number>();
   const comments = new Map<string, FakeComment>();
+  const pagePosts = new Set<string>();
   const privateReplied = new Set<string>();
   const commentReplies: FakeGraphApi['commentReplies'] = [];
   const hidden = new Set<string>();
@@ -300,7 +303,7 @@ export async function createFakeGraphApi(options: {
     const commentReply = /^\/([\d_]+)\/comments$/.exec(path);
     if (commentReply) {
       const parentId = commentReply[1]!;
-      if (!comments.has(parentId)) return graphError({ status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
+      if (!comments.has(parentId) && !pagePosts.has(parentId)) return graphError({ status: 400, code: 100, subcode: 33, message: 'Unsupported post request. Object does not exist' });
       if (typeof body.message !== 'string' || body.message === '') {
         return graphError({ status: 400, code: 100, message: '(#100) The parameter message is required' });
       }
@@ -387,6 +390,7 @@ export async function createFakeGraphApi(options: {
     sentMessages: () => calls.filter((c) => c.path.endsWith('/messages') && c.body.message !== undefined),
     userWrote: (psid, at) => lastUserMessage.set(psid, at.getTime()),
     addComment: (comment) => comments.set(comment.commentId, comment),
+    addPost: (postId) => void pagePosts.add(postId),
     commentReplies,
     hidden,
     threadOwner,

@@ -123,3 +123,41 @@ export function commentChange(options: {
     },
   };
 }
+
+/** A `feed` change: someone posted on the Page (a visitor post), or the Page itself. */
+export function visitorPostChange(options: { postId: string; fromId: string; fromName?: string; message: string; createdTime?: number; verb?: 'add' | 'edited' | 'remove'; item?: 'post' | 'status' | 'photo' }): Record<string, unknown> {
+  return {
+    field: 'feed',
+    value: {
+      from: { id: options.fromId, name: options.fromName ?? 'Mario Rossi' },
+      post_id: options.postId,
+      message: options.message,
+      created_time: options.createdTime ?? Math.floor(Date.now() / 1000),
+      item: options.item ?? 'post',
+      published: 1,
+      verb: options.verb ?? 'add',
+    },
+  };
+}
+
+/** A `feed` change that is not a message (a reaction). */
+export function reactionChange(postId: string, fromId: string): Record<string, unknown> {
+  return { field: 'feed', value: { from: { id: fromId, name: 'Anna' }, post_id: postId, item: 'reaction', reaction_type: 'like', verb: 'add', created_time: Math.floor(Date.now() / 1000) } };
+}
+
+/** A `mention` change: the Page was tagged in someone's post or comment (the shape parsers see). */
+export function pageMentionChange(options: { postId: string; senderId: string; senderName?: string; message: string; item?: 'post' | 'comment'; commentId?: string; createdTime?: number }): Record<string, unknown> {
+  return {
+    field: 'mention',
+    value: {
+      post_id: options.postId,
+      sender_id: options.senderId,
+      sender_name: options.senderName ?? 'Luca Verdi',
+      item: options.item ?? 'post',
+      ...(options.commentId ? { comment_id: options.commentId } : {}),
+      message: options.message,
+      created_time: options.createdTime ?? Math.floor(Date.now() / 1000),
+      verb: 'add',
+    },
+  };
+}

@@ -2,9 +2,12 @@
  * @module tests/fakes/x-api/fake-x-api
  * A fake X API v2 on https://127.0.0.1 speaking the endpoints the X channel uses, with X's payload
  * shapes, error bodies and rate-limit headers (x-rate-limit-limit/remaining/reset):
- * POST /2/tweets, GET /2/users/:id/mentions, GET /2/dm_events, GET /2/dm_conversations/with/:id/dm_events,
+ * POST /2/tweets, GET /2/users/:id/mentions, GET /2/tweets/search/recent (a subset of X's query
+ * language: words, "phrases", OR, parentheses, -negation, #hashtags, @mentions, from:, is:retweet,
+ * is:reply, lang:), GET /2/dm_events, GET /2/dm_conversations/with/:id/dm_events,
  * POST /2/dm_conversations/with/:id/messages, GET /2/users/:id, PUT /2/tweets/:id/hidden.
- * Calls can be made to fail, drop the connection, or hang (no answer, before or after doing the call).
+ * Since February 2026 X lets an app reply only to posts that mention or quote the brand (or reply
+ * to it): the fake refuses other replies with X's 403. Calls can be made to fail, drop the connection, or hang (no answer, before or after doing the call).
  * Also a webhook caller that runs the CRC check and signs POSTs like X does.
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -38,6 +41,10 @@ export interface FakePost {
   /** Not an API field: the deep link the brand attached (POST /2/tweets direct_message_deep_link). */
   direct_message_deep_link?: string;
   hidden?: boolean;
+  /** Not an API field: the post mentions the brand (set by `mention`; `post` looks for @brand in the text). */
+  mentions_brand?: boolean;
+  /** Not an API field unless asked: the post's language. */
+  lang?: string;
 }
 
 /** A v2 DM event. */
@@ -85,6 +92,7 @@ export interface FakeXApiOptions {
 export const ROUTES = {
   postTweet: 'POST /2/tweets',
   mentions: 'GET /2/users/:id/mentions',
+  search: 'GET /2/tweets/search/recent',
   dmEvents: 'GET /2/dm_events',
   dmConversationEvents: 'GET /2/dm_conversations/with/:id/dm_events',
   sendDm: 'POST /2/dm_conversations/with/:id/messages',
@@ -105,6 +113,8 @@ export interface FakeXApi {
   addUser(user: Partial<FakeUser> & { id: string; username: string }): FakeUser;
   /** A customer's post mentioning the brand (a reply when `inReplyTo` is set). */
   mention(authorId: string, text: string, options?: { inReplyTo?: string; quoteOf?: string; retweetOf?: string }): FakePost;
+  /** A post that does not address the brand (heard only by search), unless its text has @brand. */
+  post(authorId: string, text: string, options?: { quoteOf?: string; retweetOf?: string; lang?: string }): FakePost;
   /** A post by the brand (e.g. a campaign post customers reply to). */
   brandPost(text: string): FakePost;
   /** A DM from a user to the brand. */
@@ -131,6 +141,7 @@ interface Limit {
 const DEFAULT_LIMITS: Record<RouteKey, number> = {
   [ROUTES.postTweet]: 100,
   [ROUTES.mentions]: 300,
+  [ROUTES.search]: 450,
   [ROUTES.dmEvents]: 300,
   [ROUTES.dmConversationEvents]: 300,
   [ROUTES.sendDm]: 200,
@@ -147,6 +158,12 @@ export const X_ERRORS = {
   dmNotAllowed: { detail: 'You are not permitted to send a Direct Message to this user.', type: 'about:blank', title: 'Forbidden', status: 403 },
   cannotHide: { detail: 'You cannot hide or unhide this reply.', type: 'about:blank', title: 'Forbidden', status: 403 },
   serviceUnavailable: { title: 'Service Unavailable', detail: 'Service Unavailable', type: 'about:blank', status: 503 },
+  replyNotAllowed: {
+    detail: 'Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.',
+    type: 'about:blank',
+    title: 'Forbidden',
+    status: 403,
+  },
   notFound: { title: 'Not Found Error', detail: 'Not Found', type: 'https://api.twitter.com/2/problems/resource-not-found', status: 404 },
 } as const;
 
@@ -216,6 +233,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     const table: Array<[string, RegExp, RouteKey]> = [
       ['POST', /^\/2\/tweets$/, ROUTES.postTweet],
       ['GET', /^\/2\/users\/(\d+)\/mentions$/, ROUTES.mentions],
+      ['GET', /^\/2\/tweets\/search\/recent$/, ROUTES.search],
       ['GET', /^\/2\/dm_events$/, ROUTES.dmEvents],
       ['GET', /^\/2\/dm_conversations\/with\/(\d+)\/dm_events$/, ROUTES.dmConversationEvents],
       ['POST', /^\/2\/dm_conversations\/with\/(\d+)\/messages$/, ROUTES.sendDm],
@@ -231,10 +249,20 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
 
   const userJson = (u: FakeUser | undefined) =>
     u ? { id: u.id, name: u.name, username: u.username, public_metrics: { followers_count: u.followers } } : undefined;
-  const postJson = (p: FakePost) => {
-    const { direct_message_deep_link: _link, hidden: _hidden, ...rest } = p;
-    return rest;
+  const postJson = (p: FakePost, fields: string[] = []) => {
+    const { direct_message_deep_link: _link, hidden: _hidden, mentions_brand: _m, lang, ...rest } = p;
+    const mentions = [...p.text.matchAll(/@(\w{1,15})/g)].map((m) => {
+      const user = [...users.values()].find((u) => u.username.toLowerCase() === m[1]!.toLowerCase());
+      return { start: m.index!, end: m.index! + m[0].length, username: m[1]!, ...(user ? { id: user.id } : {}) };
+    });
+    return { ...rest, ...(fields.includes('lang') && lang ? { lang } : {}), ...(fields.includes('entities') && mentions.length ? { entities: { mentions } } : {}) };
   };
+  /** Whether the brand may reply to `p` through the API (X since February 2026). */
+  const engaged = (p: FakePost): boolean =>
+    p.author_id === brand.id ||
+    p.mentions_brand === true ||
+    p.in_reply_to_user_id === brand.id ||
+    (p.referenced_tweets ?? []).some((r) => r.type === 'quoted' && posts.get(r.id)?.author_id === brand.id);
   const dmConversationId = (a: string, b: string) => (BigInt(a) < BigInt(b) ? `${a}-${b}` : `${b}-${a}`);
 
   /** Pages newest-first lists with opaque tokens, like X. */
@@ -298,6 +326,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         const parentId = b.reply?.in_reply_to_tweet_id;
         const parent = parentId ? posts.get(parentId) : undefined;
         if (parentId && !parent) return send(res, 403, X_ERRORS.replyNotVisible, l);
+        if (parent && !engaged(parent)) return send(res, 403, X_ERRORS.replyNotAllowed, l);
         const id = nextId();
         const post: FakePost = {
           id,
@@ -318,6 +347,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         const all = [...posts.values()]
           .filter((p) => p.author_id !== brand.id || p.in_reply_to_user_id === brand.id)
           .filter((p) => p.author_id !== brand.id)
+          .filter((p) => p.mentions_brand !== false || p.in_reply_to_user_id === brand.id)
           .filter((p) => (since ? BigInt(p.id) > BigInt(since) : true))
           .filter((p) => (start !== undefined ? Date.parse(p.created_at) >= start : true))
           .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
@@ -326,9 +356,51 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
         const authors = [...new Set(data.map((p) => p.author_id))].map((id) => userJson(users.get(id))).filter(Boolean);
         return send(res, 200, {
-          data: data.map(postJson),
+          data: data.map((p) => postJson(p)),
           includes: { users: authors },
           meta: { result_count: data.length, newest_id: data[0]!.id, oldest_id: data.at(-1)!.id, ...(next_token ? { next_token } : {}) },
+        }, l);
+      }
+      case ROUTES.search: {
+        const invalid = (detail: string) =>
+          send(res, 400, { errors: [{ parameters: {}, message: detail }], title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' }, l);
+        const q = query['query'];
+        if (!q) return invalid('The `query` query parameter can not be empty');
+        if (q.length > 512) return invalid(`There were errors processing your request: Rule length exceeds the max allowed of 512 characters`);
+        const max = Number(query['max_results'] ?? 10);
+        if (!Number.isInteger(max) || max < 10 || max > 100) return invalid(`The \`max_results\` query parameter value [${query['max_results']}] is not between 10 and 100`);
+        const weekAgo = clock.now().getTime() - 7 * 86_400_000;
+        const start = query['start_time'] ? Date.parse(query['start_time']) : weekAgo;
+        if (start < weekAgo) return invalid('Invalid \'start_time\': must be a minimum of 10 seconds prior to the request time and within the last 7 days');
+        let matches: (p: FakePost) => boolean;
+        try {
+          matches = compileQuery(q, (id) => users.get(id));
+        } catch (err) {
+          return invalid(`There were errors processing your request: ${(err as Error).message}`);
+        }
+        const since = query['since_id'];
+        const until = query['until_id'];
+        const all = [...posts.values()]
+          // Since 2026-05-04 keyword search returns no retweets.
+          .filter((p) => !(p.referenced_tweets ?? []).some((r) => r.type === 'retweeted'))
+          .filter((p) => Date.parse(p.created_at) >= start)
+          .filter((p) => (since ? BigInt(p.id) > BigInt(since) : true))
+          .filter((p) => (until ? BigInt(p.id) < BigInt(until) : true))
+          .filter(matches)
+          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+        const tokenQuery = { ...query, ...(query['next_token'] ? { pagination_token: query['next_token'] } : {}) };
+        const { data, next_token } = page(all, tokenQuery);
+        if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
+        const fields = (query['tweet.fields'] ?? '').split(',');
+        const expansions = (query['expansions'] ?? '').split(',');
+        const authors = expansions.includes('author_id') ? [...new Set(data.map((p) => p.author_id))].map((id) => userJson(users.get(id))).filter(Boolean) : [];
+        const referenced = expansions.includes('referenced_tweets.id')
+          ? data.flatMap((p) => (p.referenced_tweets ?? []).map((r) => posts.get(r.id))).filter((p): p is FakePost => p !== undefined).map((p) => postJson(p, fields))
+          : [];
+        return send(res, 200, {
+          data: data.map((p) => postJson(p, fields)),
+          includes: { ...(authors.length ? { users: authors } : {}), ...(referenced.length ? { tweets: referenced } : {}) },
+          meta: { newest_id: data[0]!.id, oldest_id: data.at(-1)!.id, result_count: data.length, ...(next_token ? { next_token } : {}) },
         }, l);
       }
       case ROUTES.dmEvents: {
@@ -421,7 +493,26 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         author_id: authorId,
         conversation_id: parent?.conversation_id ?? id,
         created_at: clock.now().toISOString(),
+        mentions_brand: true,
         ...(parent ? { in_reply_to_user_id: parent.author_id } : {}),
+        ...(refs.length ? { referenced_tweets: refs } : {}),
+      };
+      posts.set(id, post);
+      return post;
+    },
+    post(authorId, text, opts = {}) {
+      const id = nextId();
+      const refs: FakePost['referenced_tweets'] = [];
+      if (opts.quoteOf) refs.push({ type: 'quoted', id: opts.quoteOf });
+      if (opts.retweetOf) refs.push({ type: 'retweeted', id: opts.retweetOf });
+      const post: FakePost = {
+        id,
+        text,
+        author_id: authorId,
+        conversation_id: id,
+        created_at: clock.now().toISOString(),
+        mentions_brand: new RegExp(`@${brand.username}(?!\\w)`, 'i').test(text),
+        ...(opts.lang ? { lang: opts.lang } : {}),
         ...(refs.length ? { referenced_tweets: refs } : {}),
       };
       posts.set(id, post);
@@ -503,4 +594,75 @@ export function createXWebhookCaller(url: string, consumerSecret: string): XWebh
       return { status: res.status, body: parsed };
     },
   };
+}
+
+// ───────────────────────────── recent search's query language (a subset) ─────────────────────────────
+
+type Node = { kind: 'or' | 'and'; parts: Node[] } | { kind: 'not'; part: Node } | { kind: 'term'; test: (p: FakePost) => boolean };
+
+/**
+ * Compiles a recent-search query into a matcher: terms side by side are AND, `OR` between them,
+ * parentheses group, `-` negates; a term is a word (whole word, any case, accents as written), a
+ * "quoted phrase", #hashtag, @handle (a mention), from:handle, is:retweet, is:reply, is:quote,
+ * lang:xx. Like X, a query of negations only is refused.
+ */
+export function compileQuery(query: string, userOf: (id: string) => { username: string } | undefined): (p: FakePost) => boolean {
+  const tokens = query.match(/-?"[^"]*"|\(|\)|[^\s()]+/g) ?? [];
+  let i = 0;
+  const words = (text: string) => ` ${text.toLowerCase().replace(/[^\p{L}\p{N}#@_]+/gu, ' ')} `;
+  function term(raw: string): Node {
+    const t = raw.toLowerCase();
+    const test = (f: (p: FakePost) => boolean): Node => ({ kind: 'term', test: f });
+    if (t.startsWith('"')) {
+      const phrase = words(t.slice(1, -1)).trim();
+      return test((p) => words(p.text).includes(` ${phrase} `));
+    }
+    if (t === 'is:retweet') return test((p) => (p.referenced_tweets ?? []).some((r) => r.type === 'retweeted'));
+    if (t === 'is:reply') return test((p) => (p.referenced_tweets ?? []).some((r) => r.type === 'replied_to'));
+    if (t === 'is:quote') return test((p) => (p.referenced_tweets ?? []).some((r) => r.type === 'quoted'));
+    if (t.startsWith('lang:')) return test((p) => (p.lang ?? 'und') === t.slice(5));
+    if (t.startsWith('from:')) return test((p) => userOf(p.author_id)?.username.toLowerCase() === t.slice(5).replace(/^@/, ''));
+    if (/^[a-z]+:/.test(t)) throw new Error(`Reference to invalid operator '${t.split(':')[0]}'`);
+    return test((p) => words(p.text).includes(` ${t} `));
+  }
+  function primary(): Node {
+    const t = tokens[i++];
+    if (t === undefined) throw new Error('Unexpected end of query');
+    if (t === '(') {
+      const inner = or();
+      if (tokens[i++] !== ')') throw new Error('Missing closing parenthesis');
+      return inner;
+    }
+    if (t === ')' || t === 'OR') throw new Error(`Unexpected '${t}'`);
+    if (t.startsWith('-') && t.length > 1) {
+      const rest = t.slice(1);
+      if (rest === '(') {
+        const inner = or();
+        if (tokens[i++] !== ')') throw new Error('Missing closing parenthesis');
+        return { kind: 'not', part: inner };
+      }
+      return { kind: 'not', part: term(rest) };
+    }
+    return term(t);
+  }
+  function and(): Node {
+    const parts: Node[] = [primary()];
+    while (i < tokens.length && tokens[i] !== ')' && tokens[i] !== 'OR') parts.push(primary());
+    return parts.length === 1 ? parts[0]! : { kind: 'and', parts };
+  }
+  function or(): Node {
+    const parts: Node[] = [and()];
+    while (tokens[i] === 'OR') {
+      i += 1;
+      parts.push(and());
+    }
+    return parts.length === 1 ? parts[0]! : { kind: 'or', parts };
+  }
+  const tree = or();
+  if (i < tokens.length) throw new Error(`Unexpected '${tokens[i]}'`);
+  const positive = (n: Node): boolean => (n.kind === 'term' ? true : n.kind === 'not' ? false : n.parts.some(positive));
+  if (!positive(tree)) throw new Error('Rules must contain a non-negation term');
+  const run = (n: Node, p: FakePost): boolean =>
+    n.kind === 'term' ? n.test(p) : n.kind === 'not' ? !run(n.part, p) : n.kind === 'and' ? n.parts.every((x) => run(x, p)) : n.parts.some((x) => run(x, p));
+  return (p) => run(tree, p);
 }

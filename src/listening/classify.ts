@@ -1,0 +1,160 @@
+/**
+ * @module listening/classify
+ * What a heard post is: a care request (a customer with a problem or a question: it goes into
+ * the normal pipeline), praise, opinion/noise (recorded, not answered one by one) or spam. Built
+ * on the pipeline's own understanding (language, the FAQ/intent classifier, sentiment and anger,
+ * entities) plus a few cues of how people write a request ("il mio ordine", "non riesco",
+ * "how do I", a question to the brand) and of spam (promotions with links, hashtag walls, the
+ * same text again and again). Pure functions, except the small memory of repeated texts.
+ */
+import { fold } from '../classifier/normalise.js';
+import type { Understanding } from '../core/ports.js';
+
+/** The four classes of a heard item. */
+export const HEARD_CLASSES = ['care', 'praise', 'noise', 'spam'] as const;
+export type HeardClass = (typeof HEARD_CLASSES)[number];
+
+/** Asking the brand for something: a request by itself. */
+const REQUEST_CUES = [
+  // Italian
+  'aiuto', 'aiutatemi', 'aiutarmi', 'potete', 'potreste', 'come faccio', 'come posso', 'come si fa', 'quando arriva', 'quando arrivera',
+  'dove e il mio', 'dove e la mia', 'rispondetemi', 'vorrei', 'voglio il rimborso', 'voglio parlare', 'mi spiegate', 'sapete dirmi',
+  'mi dite', 'non riesco', 'non ho ricevuto', 'aspetto da', 'sto aspettando', 'ho un problema', 'mi avete addebitato', 'addebitato due volte',
+  // English
+  'help me', 'can you', 'could you', 'how do i', 'how can i', 'where is my', 'when will my', 'please help', 'anyone help', 'i would like',
+  'i want my', 'i can t', 'i cant', 'i cannot', 'i haven t received', 'i didn t receive', 'still waiting', 'charged me', 'i was charged',
+  'i have a problem', 'need help', 'help with', 'contact me', 'contattatemi', 'contattarmi', 'mi contattate', 'chi mi aiuta',
+];
+
+/** Someone speaking of their own purchase or account: care when it comes with a problem or a question. */
+const PERSONAL_CUES = [
+  'il mio', 'la mia', 'i miei', 'le mie', 'mio ordine', 'ho ordinato', 'ho comprato', 'ho pagato', 'ho bisogno', 'mi serve', 'non mi',
+  'mi hanno', 'my order', 'my account', 'my package', 'my parcel', 'my card', 'my refund', 'my money', 'i ordered', 'i bought', 'i paid',
+  'i need',
+];
+
+/** Asking other people, not the brand ("anche a voi?"). */
+const PEER_CUES = ['anche a voi', 'anche voi', 'anche a te', 'qualcun altro', 'qualcuno sa', 'anyone else', 'anyone know', 'you too', 'is it just me', 'solo a me'];
+
+/** Problems people report, beyond the sentiment lexicon (outages, errors, blocks). */
+const PROBLEM_CUES = [
+  'down', 'bloccata', 'bloccato', 'bloccati', 'bloccate', 'blocca', 'errore', 'errori', 'non va', 'non funziona', 'non funzionano',
+  'disservizio', 'guasto', 'crash', 'crasha', 'impossibile', 'non carica', 'non si apre', 'fuori uso', 'ko', 'rubato', 'rubati',
+  'doppio addebito', 'bug', 'outage', 'error', 'errors', 'can t', 'cannot', 'doesn t work', 'not loading', 'won t load', 'keeps crashing',
+  'stuck', 'blocked', 'failed', 'failing', 'boicott', 'boicottare', 'boycott', 'vergogna', 'schifo', 'pessimo', 'pessimi', 'ritardo',
+  'ritardi', 'annullato', 'cancelled', 'canceled', 'hacked', 'leak', 'scandalo', 'scandal', 'non e arrivato', 'non e ancora arrivato',
+  'non arrivato', 'non ricevuto', 'non ancora ricevuto', 'hasn t arrived', 'has not arrived', 'didn t arrive', 'not arrived', 'not received',
+  'never received', 'delusione', 'disastro', 'disastroso', 'caos', 'non si apre', 'non va',
+];
+
+/** What customers buy and use: a problem reported calmly about one of these is a care request. */
+const PURCHASE_WORDS = [
+  'ordine', 'ordini', 'pacco', 'pacchi', 'rimborso', 'reso', 'spedizione', 'consegna', 'account', 'pagamento', 'addebito', 'fattura',
+  'order', 'orders', 'package', 'parcel', 'refund', 'return', 'delivery', 'shipment', 'payment', 'invoice', 'charge',
+];
+
+/** Promotions and bait. */
+const SPAM_CUES = [
+  'giveaway', 'follow back', 'followback', 'seguimi', 'segui e vinci', 'vinci', 'gratis', 'free followers', 'free', 'bitcoin', 'crypto',
+  'guadagna', 'guadagnare', 'earn money', 'make money', 'click here', 'clicca qui', 'link in bio', 'promo', 'onlyfans', 'casino',
+  'scommesse', 'betting', 'dm for', 'scrivimi in dm', 'airdrop', 'forex', 'investi', 'invest now', 'sconto del 90', '90% off', 'xxx',
+];
+
+function phraseRegex(phrases: readonly string[]): RegExp {
+  const alternatives = phrases.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|');
+  return new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives})(?![\\p{L}\\p{N}])`, 'gu');
+}
+
+const REQUEST_RE = phraseRegex(REQUEST_CUES);
+const PERSONAL_RE = phraseRegex(PERSONAL_CUES);
+const PEER_RE = phraseRegex(PEER_CUES);
+const PROBLEM_RE = phraseRegex(PROBLEM_CUES);
+const SPAM_RE = phraseRegex(SPAM_CUES);
+const PURCHASE_RE = phraseRegex(PURCHASE_WORDS);
+const SECOND_PERSON_RE = /(?<![\p{L}])(?:voi|vostro|vostra|vostri|vostre|avete|siete|potete|you|your|you re)(?![\p{L}])/gu;
+
+/** Intents that are a request for care by themselves. */
+const CARE_INTENTS = new Set(['intent:human_request', 'intent:order_status', 'intent:complaint']);
+
+/** Folds a text for the cue lists: lower case, accents and apostrophes away, one space. */
+function plain(text: string): string {
+  return fold(text.toLowerCase())
+    .replace(/https?:\/\/\S+/g, ' http ')
+    .replace(/['’`]/g, ' ')
+    .replace(/\s+/g, ' ');
+}
+
+function count(text: string, re: RegExp): number {
+  return text.match(re)?.length ?? 0;
+}
+
+/** How a heard item was judged. */
+export interface HeardJudgement {
+  class: HeardClass;
+  /** −1 … 1: the classifier's sentiment, pulled down by reported problems it does not know. */
+  sentiment: number;
+  /** Sentiment at or below −0.2: counts towards a topic's negative share. */
+  negative: boolean;
+}
+
+/** Options of the classification. */
+export interface ClassifyOptions {
+  /** Confidence from which the FAQ/intent classifier's top label counts (the pipeline's answer threshold). */
+  answerThreshold: number;
+}
+
+/** Remembers recent texts per author, to tell a spammer's repeats. */
+export interface RepeatMemory {
+  /** How many times this author already posted this text (in the memory's span). */
+  seen(authorId: string, text: string): number;
+}
+
+/** A bounded memory of (author, text) pairs: the oldest are forgotten first. */
+export function createRepeatMemory(capacity = 20_000): RepeatMemory {
+  const counts = new Map<string, number>();
+  return {
+    seen(authorId, text) {
+      const key = `${authorId}\u0000${plain(text).trim()}`;
+      const n = counts.get(key) ?? 0;
+      counts.delete(key);
+      counts.set(key, n + 1);
+      if (counts.size > capacity) counts.delete(counts.keys().next().value!);
+      return n;
+    },
+  };
+}
+
+/**
+ * Judges one heard item from its text and its understanding. `repeats`: how many times the same
+ * author already posted the same text (see RepeatMemory).
+ */
+export function classifyHeard(text: string, understanding: Understanding, options: ClassifyOptions, repeats = 0): HeardJudgement {
+  const p = plain(text);
+  const problems = count(p, PROBLEM_RE);
+  const sentiment = Number(Math.max(-1, Math.min(1, understanding.sentiment - 0.35 * Math.min(problems, 3))).toFixed(3));
+  const negative = sentiment <= -0.2;
+  const judged = (cls: HeardClass): HeardJudgement => ({ class: cls, sentiment, negative });
+
+  const links = count(p, / http /g);
+  const hashtags = (text.match(/#[\p{L}\p{N}_]+/gu) ?? []).length;
+  const spamCues = count(p, SPAM_RE);
+  if ((spamCues > 0 && (links > 0 || hashtags >= 3)) || spamCues >= 2 || hashtags >= 6 || repeats >= 2) return judged('spam');
+
+  const top = understanding.classification.ranked[0];
+  const confident = top !== undefined && top.confidence >= options.answerThreshold;
+  const request = count(p, REQUEST_RE) > 0;
+  const personal = count(p, PERSONAL_RE) > 0;
+  const question = /\?/.test(text);
+  const secondPerson = count(p, SECOND_PERSON_RE) > 0 && count(p, PEER_RE) === 0;
+  const privateData = understanding.entities.some((e) => e.private);
+  const ownProblem = personal && (problems > 0 || question || sentiment < 0);
+  // Calm, not a rant: a problem with an order or a payment reported plainly, or asked about.
+  const calm = understanding.anger < 0.3;
+  const reported = calm && problems > 0 && (count(p, PURCHASE_RE) > 0 || (question && count(p, PEER_RE) === 0));
+  const careIntent = confident && CARE_INTENTS.has(top.label) && (personal || question || secondPerson);
+  const faqQuestion = confident && top.label.startsWith('faq:') && question;
+  if (request || ownProblem || reported || privateData || careIntent || faqQuestion || (question && secondPerson)) return judged('care');
+
+  if (sentiment >= 0.25 && problems === 0) return judged('praise');
+  return judged('noise');
+}

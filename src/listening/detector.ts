@@ -1,0 +1,499 @@
+/**
+ * @module listening/detector
+ * Topics, trends and spikes of heard items (docs/listening.md has the method and its reasons).
+ *
+ * - Every content word (listening/text.ts: stem-keyed, stop-words and the brand's names left out)
+ *   is a series: its items in a sliding window (default 20 minutes), and a seasonal baseline of
+ *   items per hour: per hour of the day (EWMA across days) and per hour of the week (EWMA across
+ *   weeks), in the brand's time zone. The expected rate of an hour is the larger of the two, so a
+ *   rise that comes every Monday morning, or every evening, is expected.
+ * - A word spikes when the window's count is improbable under a Poisson law with the expected
+ *   count (tail p below the sensitivity's), is at least `min_ratio` times it and at least
+ *   `min_volume` items, and enough of the items are negative (`min_negative_share`).
+ * - A topic is the spiking word with the words most of its items share ("app bloccata"); words
+ *   of an open spike's items join it instead of raising another alert. One alert when a spike
+ *   starts; another (`update: true`) only when it grows (its window holds `growth` times what the last
+ *   alert's pace fills it with); the spike ends after
+ *   `cooldown_minutes` without spiking.
+ * - Cold start: no alert before the stream has `cold_start_hours` (24) of history, nor when most of
+ *   a window's items come from a source heard for less than that.
+ * Spam does not count. Pure logic on the times it is given (a simulated clock in `replay`).
+ */
+import { maskPrivateData } from '../classifier/mask.js';
+import type { Language } from '../core/types.js';
+import { brandWords, contentTerms, type Term } from './text.js';
+
+/** How eager the detector is; each preset is a set of the numbers below (docs/listening.md). */
+export const SENSITIVITIES = ['low', 'medium', 'high'] as const;
+export type Sensitivity = (typeof SENSITIVITIES)[number];
+
+/** The detector's numbers. */
+export interface DetectorSettings {
+  windowMinutes: number;
+  /** Poisson tail probability below which a count is a spike. */
+  pValue: number;
+  /** A spike is at least this many times the expected count … */
+  minRatio: number;
+  /** … and at least this many items. */
+  minVolume: number;
+  /** Share of negative items a spike must have (0: any spike alerts, also a campaign's). */
+  minNegativeShare: number;
+  /** An open spike alerts again when its window holds this many times what the last alert's pace (items a minute) fills it with. */
+  growth: number;
+  /** A spike ends after this long without spiking. */
+  cooldownMinutes: number;
+  /** No alert before this much history (of the stream, and of most window items' source). */
+  coldStartHours: number;
+  /** Smallest expected count of a window (a word never seen has some chance to appear). */
+  minExpected: number;
+  /** Words in more than this share of all items are background (the brand's product), not topics. */
+  backgroundShare: number;
+  /** IANA zone of the hours of the day and days of the week. */
+  timezone: string;
+  /** The brand's names and handles (without @), left out of topics. */
+  brandNames: string[];
+}
+
+export const SENSITIVITY_PRESETS: Record<Sensitivity, Pick<DetectorSettings, 'pValue' | 'minRatio' | 'minVolume'>> = {
+  low: { pValue: 1e-8, minRatio: 4, minVolume: 12 },
+  medium: { pValue: 1e-6, minRatio: 3, minVolume: 6 },
+  high: { pValue: 1e-4, minRatio: 2, minVolume: 5 },
+};
+
+export const DEFAULT_DETECTOR: DetectorSettings = {
+  windowMinutes: 20,
+  ...SENSITIVITY_PRESETS.medium,
+  minNegativeShare: 0.3,
+  growth: 2,
+  cooldownMinutes: 60,
+  coldStartHours: 24,
+  minExpected: 0.3,
+  backgroundShare: 0.2,
+  timezone: 'Europe/Rome',
+  brandNames: [],
+};
+
+/** One heard item as the detector sees it. */
+export interface ObservedItem {
+  id: string;
+  /** Epoch milliseconds. */
+  at: number;
+  /** Where it was heard (a channel's name): for the source's cold start. */
+  source: string;
+  language: Language;
+  text: string;
+  author: { id: string; handle?: string; followers?: number };
+  negative: boolean;
+  spam: boolean;
+}
+
+/** A spike alert (the fields of `replay --json`, and more for people). */
+export interface SpikeAlert {
+  /** Stable id of the spike (its updates share it). */
+  spikeId: string;
+  /** ISO time the alert was raised (the triggering item's time). */
+  at: string;
+  topic: string;
+  windowMinutes: number;
+  /** Items of the topic in the window. */
+  volume: number;
+  /** Items expected in such a window at that hour and day. */
+  baseline: number;
+  negativeShare: number;
+  update: boolean;
+  /** A few items of the window, private data masked. */
+  samples: string[];
+  /** The window's authors with the largest reach. */
+  topAuthors: Array<{ id: string; handle?: string; followers: number }>;
+  /** Start of the window that raised the spike's first alert. */
+  windowStart: string;
+}
+
+/** What observing an item gives: its topic and the alerts it raised. */
+export interface Observation {
+  topic?: string;
+  /** The topic of the open spike the item belongs to, if any. */
+  spike?: string;
+  alerts: SpikeAlert[];
+}
+
+const HOUR = 3_600_000;
+/** The other items a window must expect before their rise lifts a word's baseline (a quiet stream's noise is not a rise). */
+const MIN_OTHERS = 10;
+
+interface WindowEntry {
+  id: string;
+  at: number;
+  negative: boolean;
+  source: string;
+}
+
+interface Series {
+  key: string;
+  surfaces: Map<string, number>;
+  hod: Float64Array;
+  hodDays: Uint16Array;
+  how: Float64Array;
+  howWeeks: Uint16Array;
+  /** Epoch hour being counted, and its count. */
+  hour: number;
+  count: number;
+  /** Items in closed hours. */
+  total: number;
+  window: WindowEntry[];
+}
+
+interface RecentItem {
+  item: ObservedItem;
+  terms: string[];
+}
+
+interface Spike {
+  id: string;
+  terms: Set<string>;
+  label: string;
+  /** Items a minute when it last alerted (see `rate`). */
+  peak: number;
+  lastFire: number;
+  windowStart: number;
+}
+
+/** log(k!) for small k from a table, beyond by Stirling's series. */
+const LOG_FACT: number[] = [0];
+function logFactorial(k: number): number {
+  if (k < 2000) {
+    for (let i = LOG_FACT.length; i <= k; i++) LOG_FACT[i] = LOG_FACT[i - 1]! + Math.log(i);
+    return LOG_FACT[k]!;
+  }
+  return k * Math.log(k) - k + 0.5 * Math.log(2 * Math.PI * k) + 1 / (12 * k);
+}
+
+/** P(X ≥ x) for X ~ Poisson(mu), summed upward from x (accurate for tiny tails). */
+export function poissonTail(x: number, mu: number): number {
+  if (x <= 0) return 1;
+  if (mu <= 0) return 0;
+  let sum = 0;
+  for (let k = x; k < x + 1000; k++) {
+    const term = Math.exp(-mu + k * Math.log(mu) - logFactorial(k));
+    sum += term;
+    if (k > mu && term < sum * 1e-12) break;
+  }
+  return Math.min(1, sum);
+}
+
+/** The detector: `observe` each item in time order. */
+export interface SpikeDetector {
+  observe(item: ObservedItem): Observation;
+  /** The topic label an item would get now (without observing it). */
+  topicOf(text: string, language: Language): string | undefined;
+  /** Labels of the spikes open at `now` (epoch ms). */
+  openSpikes(now: number): Array<{ id: string; topic: string; terms: string[] }>;
+}
+
+/** Creates a detector with the given settings (the defaults for the others). */
+export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): SpikeDetector {
+  const s: DetectorSettings = { ...DEFAULT_DETECTOR, ...settings };
+  const windowMs = s.windowMinutes * 60_000;
+  const ignore = brandWords(s.brandNames);
+  const series = new Map<string, Series>();
+  const recent = new Map<string, RecentItem>();
+  const sourceSince = new Map<string, number>();
+  let streamStart: number | undefined;
+  let totalClosed = 0;
+  let globalHour: number | undefined;
+  let globalCount = 0;
+  const spikes: Spike[] = [];
+  let spikeCounter = 0;
+
+  // Hour of the day and of the week (0 = Monday 00:00) of an epoch hour, in the brand's zone.
+  const slotCache = new Map<number, { hod: number; how: number }>();
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: s.timezone, weekday: 'short', hour: '2-digit', hourCycle: 'h23' });
+  const DAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+  function slots(epochHour: number): { hod: number; how: number } {
+    let found = slotCache.get(epochHour);
+    if (!found) {
+      const p = parts.formatToParts(new Date(epochHour * HOUR + 30 * 60_000));
+      const hod = Number(p.find((x) => x.type === 'hour')!.value) % 24;
+      const day = DAYS[p.find((x) => x.type === 'weekday')!.value] ?? 0;
+      found = { hod, how: day * 24 + hod };
+      if (slotCache.size > 5000) slotCache.clear();
+      slotCache.set(epochHour, found);
+    }
+    return found;
+  }
+
+  const ALPHA_DAY = 0.3;
+  const ALPHA_WEEK = 0.5;
+
+  function closeHour(x: Series, hour: number, count: number): void {
+    const { hod, how } = slots(hour);
+    // The n-th observation of a slot weighs max(alpha, 1/n): a plain mean until the EWMA takes over.
+    x.hodDays[hod] = Math.min(60_000, x.hodDays[hod]! + 1);
+    x.hod[hod] = x.hod[hod]! + Math.max(ALPHA_DAY, 1 / x.hodDays[hod]!) * (count - x.hod[hod]!);
+    x.howWeeks[how] = Math.min(60_000, x.howWeeks[how]! + 1);
+    x.how[how] = x.how[how]! + Math.max(ALPHA_WEEK, 1 / x.howWeeks[how]!) * (count - x.how[how]!);
+  }
+
+  /** Brings a series' baseline up to `hour` (closing the hours between with zero items). */
+  function roll(x: Series, hour: number): void {
+    if (hour <= x.hour) return;
+    closeHour(x, x.hour, x.count);
+    x.total += x.count;
+    const gap = Math.min(hour - x.hour - 1, 24 * 7 * 3);
+    for (let h = hour - gap; h < hour; h++) closeHour(x, h, 0);
+    x.hour = hour;
+    x.count = 0;
+  }
+
+  function seriesOf(term: Term, hour: number): Series {
+    let x = series.get(term.key);
+    if (!x) {
+      // A word first heard now: every hour since the stream began had none of it.
+      const start = Math.floor((streamStart ?? hour * HOUR) / HOUR);
+      x = { key: term.key, surfaces: new Map(), hod: new Float64Array(24), hodDays: new Uint16Array(24), how: new Float64Array(168), howWeeks: new Uint16Array(168), hour: start, count: 0, total: 0, window: [] };
+      const gap = Math.min(hour - start, 24 * 7 * 3);
+      for (let h = hour - gap; h < hour; h++) closeHour(x, h, 0);
+      x.hour = hour;
+      series.set(term.key, x);
+    }
+    roll(x, hour);
+    return x;
+  }
+
+  /** Items expected in the window ending at `now`, from the seasonal baseline. */
+  function expected(x: Series, now: number): number {
+    let sum = 0;
+    const stepMs = 5 * 60_000;
+    for (let t = now - windowMs + stepMs / 2; t < now; t += stepMs) {
+      const { hod, how } = slots(Math.floor(t / HOUR));
+      const rate = Math.max(x.hod[hod]!, x.howWeeks[how]! > 0 ? x.how[how]! : 0);
+      sum += (rate * Math.min(stepMs, now - (t - stepMs / 2))) / HOUR;
+    }
+    return sum;
+  }
+
+  function surface(x: Series): string {
+    let best = x.key;
+    let n = -1;
+    for (const [word, c] of x.surfaces) if (c > n) [best, n] = [word, c];
+    return best;
+  }
+
+  function isBackground(x: Series): boolean {
+    return totalClosed >= 100 && x.total / totalClosed > s.backgroundShare;
+  }
+
+  function prune(x: Series, now: number): void {
+    while (x.window.length > 0 && x.window[0]!.at <= now - windowMs) x.window.shift();
+  }
+
+  /** Distinct window items of a spike's words. */
+  function spikeWindow(spike: Spike, now: number): WindowEntry[] {
+    const seen = new Map<string, WindowEntry>();
+    for (const key of spike.terms) {
+      const x = series.get(key);
+      if (!x) continue;
+      prune(x, now);
+      for (const e of x.window) seen.set(e.id, e);
+    }
+    return [...seen.values()];
+  }
+
+  function describe(spike: Spike, entries: WindowEntry[], now: number, baseline: number, update: boolean): SpikeAlert {
+    const items = entries.map((e) => recent.get(e.id)?.item).filter((i): i is ObservedItem => i !== undefined);
+    const negatives = entries.filter((e) => e.negative).length;
+    const authors = new Map<string, { id: string; handle?: string; followers: number }>();
+    for (const i of items) authors.set(i.author.id, { id: i.author.id, ...(i.author.handle ? { handle: i.author.handle } : {}), followers: i.author.followers ?? 0 });
+    return {
+      spikeId: spike.id,
+      at: new Date(now).toISOString(),
+      topic: spike.label,
+      windowMinutes: s.windowMinutes,
+      volume: entries.length,
+      baseline: Number(baseline.toFixed(2)),
+      negativeShare: entries.length ? Number((negatives / entries.length).toFixed(2)) : 0,
+      update,
+      samples: items.slice(-3).map((i) => maskPrivateData(i.text).slice(0, 280)),
+      topAuthors: [...authors.values()].sort((a, b) => b.followers - a.followers).slice(0, 3),
+      windowStart: new Date(spike.windowStart).toISOString(),
+    };
+  }
+
+  /** The words most of a window's items share with `anchor`, for the label (by how many share them). */
+  function labelFor(anchor: Series, now: number): { label: string; terms: Set<string> } {
+    const counts = new Map<string, number>();
+    for (const e of anchor.window) {
+      for (const key of recent.get(e.id)?.terms ?? []) if (key !== anchor.key) counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    // Words most of the window shares (three items at least): a chance companion stays out.
+    const half = Math.max(3, anchor.window.length * 0.6);
+    const co = [...counts.entries()]
+      .filter(([key, c]) => c >= half && !isBackground(series.get(key)!))
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    void now;
+    const terms = new Set([anchor.key, ...co.map(([k]) => k)]);
+    const words = [anchor, ...co.slice(0, 2).map(([k]) => series.get(k)!)]
+      .map((x) => ({ w: surface(x), n: x.window.length }))
+      .sort((a, b) => b.n - a.n || (a.w < b.w ? -1 : 1))
+      .map((x) => x.w);
+    return { label: words.join(' '), terms };
+  }
+
+  function openSpike(now: number, terms: readonly string[]): Spike | undefined {
+    for (const spike of spikes) if (now - spike.lastFire <= s.cooldownMinutes * 60_000 && terms.some((t) => spike.terms.has(t))) return spike;
+    return undefined;
+  }
+
+  function closeOld(now: number): void {
+    for (let i = spikes.length - 1; i >= 0; i--) if (now - spikes[i]!.lastFire > s.cooldownMinutes * 60_000) spikes.splice(i, 1);
+  }
+
+  /** Every heard item (spam aside), as one series: the stream's own volume and baseline. */
+  const ALL: Term = { key: '\u0000all', surface: '' };
+
+  function fires(x: Series, now: number): { fire: boolean; baseline: number } {
+    // A rise of the whole stream (a Monday morning, a holiday, a campaign that makes everyone
+    // post) lifts every word's expectation alike: the word's baseline is scaled by how much the
+    // other items of the window exceed theirs (never down; not for a quiet stream).
+    // And a word's usual share of the stream, applied to the window's other items, keeps a busy
+    // window's ordinary words expected even where the word's own hourly baseline is thin.
+    const own = expected(x, now);
+    const all = series.get(ALL.key);
+    let lift = 1;
+    let byShare = 0;
+    if (all) {
+      prune(all, now);
+      const others = all.window.length - x.window.length;
+      const othersExpected = Math.max(expected(all, now) - own, MIN_OTHERS);
+      lift = Math.max(1, others / othersExpected);
+      if (all.total > 0) byShare = (x.total / all.total) * Math.max(0, others);
+    }
+    const baseline = Math.max(own * lift, byShare);
+    const mu = Math.max(baseline, s.minExpected);
+    const volume = x.window.length;
+    if (volume < s.minVolume || volume < s.minRatio * mu) return { fire: false, baseline };
+    if (poissonTail(volume, mu) >= s.pValue) return { fire: false, baseline };
+    const negatives = x.window.filter((e) => e.negative).length;
+    if (negatives / volume < s.minNegativeShare) return { fire: false, baseline };
+    return { fire: true, baseline };
+  }
+
+  /**
+   * Items a minute of a spike: the window's items over the time the newest 90% of them span (at
+   * least 3 minutes), so a window still filling up at a steady pace is not growth.
+   */
+  function rate(entries: WindowEntry[], now: number): number {
+    const times = entries.map((e) => e.at).sort((a, b) => a - b);
+    const from = times[Math.floor(times.length * 0.1)] ?? now;
+    return entries.length / Math.max(3, (now - from) / 60_000);
+  }
+
+  function matured(entries: WindowEntry[], now: number): boolean {
+    if (streamStart === undefined || now - streamStart < s.coldStartHours * HOUR) return false;
+    const young = entries.filter((e) => now - (sourceSince.get(e.source) ?? now) < s.coldStartHours * HOUR).length;
+    return young * 2 <= entries.length;
+  }
+
+  function topicFromTerms(terms: Term[], now: number): string | undefined {
+    const open = openSpike(now, terms.map((t) => t.key));
+    if (open) return open.label;
+    let best: Series | undefined;
+    let bestScore = -1;
+    for (const t of terms) {
+      const x = series.get(t.key);
+      if (!x || isBackground(x)) continue;
+      const score = x.window.length * 10 + x.hod.reduce((a, b) => a + b, 0);
+      if (score > bestScore) [best, bestScore] = [x, score];
+    }
+    if (best) return surface(best);
+    const first = terms.find((t) => !series.get(t.key) || !isBackground(series.get(t.key)!));
+    return first?.surface;
+  }
+
+  return {
+    topicOf(text, language) {
+      return topicFromTerms(contentTerms(text, language, ignore), streamStart ?? 0);
+    },
+
+    openSpikes(now) {
+      return spikes.filter((sp) => now - sp.lastFire <= s.cooldownMinutes * 60_000).map((sp) => ({ id: sp.id, topic: sp.label, terms: [...sp.terms] }));
+    },
+
+    observe(item) {
+      const now = item.at;
+      streamStart ??= now;
+      if (!sourceSince.has(item.source)) sourceSince.set(item.source, now);
+      const hour = Math.floor(now / HOUR);
+      if (globalHour === undefined) globalHour = hour;
+      if (hour > globalHour) {
+        totalClosed += globalCount;
+        globalCount = 0;
+        globalHour = hour;
+      }
+      const terms = contentTerms(item.text, item.language, ignore);
+      closeOld(now);
+      if (item.spam || terms.length === 0) return { topic: item.spam ? undefined : topicFromTerms(terms, now), alerts: [] };
+
+      globalCount += 1;
+      const stream = seriesOf(ALL, hour);
+      stream.count += 1;
+      prune(stream, now);
+      stream.window.push({ id: item.id, at: now, negative: item.negative, source: item.source });
+      const touched: Series[] = [];
+      for (const t of terms) {
+        const x = seriesOf(t, hour);
+        x.count += 1;
+        x.surfaces.set(t.surface, (x.surfaces.get(t.surface) ?? 0) + 1);
+        if (x.surfaces.size > 8) {
+          const least = [...x.surfaces.entries()].sort((a, b) => a[1] - b[1])[0]![0];
+          if (least !== t.surface) x.surfaces.delete(least);
+        }
+        prune(x, now);
+        x.window.push({ id: item.id, at: now, negative: item.negative, source: item.source });
+        touched.push(x);
+      }
+      recent.set(item.id, { item, terms: terms.map((t) => t.key) });
+      if (recent.size > 50_000) recent.delete(recent.keys().next().value!);
+
+      const alerts: SpikeAlert[] = [];
+      // Firing words, most items first: the strongest word anchors a new spike.
+      const firing = touched
+        .filter((x) => !isBackground(x))
+        .map((x) => ({ x, ...fires(x, now) }))
+        .filter((f) => f.fire)
+        .sort((a, b) => b.x.window.length - a.x.window.length || (a.x.key < b.x.key ? -1 : 1));
+      for (const { x, baseline } of firing) {
+        let spike = openSpike(now, [x.key]);
+        if (!spike) {
+          // Most of this word's items belong to an open spike: the word joins it.
+          spike = spikes.find((sp) => x.window.filter((e) => recent.get(e.id)?.terms.some((k) => sp.terms.has(k))).length * 2 >= x.window.length);
+          if (spike) spike.terms.add(x.key);
+        }
+        if (spike) {
+          const entries = spikeWindow(spike, now);
+          spike.lastFire = now;
+          // Grown: the window holds `growth` times what the pace of the last alert would fill it with.
+          if (entries.length >= spike.peak * s.growth * s.windowMinutes && matured(entries, now)) {
+            spike.peak = rate(entries, now);
+            alerts.push(describe(spike, entries, now, baseline, true));
+          }
+          continue;
+        }
+        const { label, terms: group } = labelFor(x, now);
+        spikeCounter += 1;
+        const fresh: Spike = { id: `spike-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - windowMs };
+        spikes.push(fresh);
+        const entries = spikeWindow(fresh, now);
+        if (matured(entries, now)) {
+          fresh.peak = rate(entries, now);
+          alerts.push(describe(fresh, entries, now, baseline, false));
+        } else {
+          // Not old enough to alert: remembered, so it does not alert halfway once history suffices.
+          fresh.peak = Number.POSITIVE_INFINITY;
+        }
+      }
+      const open = openSpike(now, terms.map((t) => t.key));
+      return { topic: topicFromTerms(terms, now), ...(open ? { spike: open.label } : {}), alerts };
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * @module listening/text
+ * The words that can name a topic: a heard post's content words, lower-cased and accent-folded,
+ * without Italian and English stop-words, links, handles, numbers and the brand's own names.
+ * Each word is keyed by its Snowball stem (so "bloccata" and "bloccato" are one term) and keeps
+ * the surface form seen most, for labels people read.
+ */
+import snowball from 'snowball-stemmers';
+import { fold } from '../classifier/normalise.js';
+import type { Language } from '../core/types.js';
+
+/** Function words and chat filler of both languages: never a topic. */
+const STOP_WORDS = new Set(
+  `a ad al allo ai agli all alla alle con col coi da dal dallo dai dagli dall dalla dalle di del dello dei degli dell della delle
+in nel nello nei negli nell nella nelle su sul sullo sui sugli sull sulla sulle per tra fra il lo la i gli le l un uno una
+e ed o od ma se che chi cui non ne ci vi si mi ti ce ve me te lui lei noi voi loro io tu egli essa esso questo questa questi queste
+quello quella quelli quelle come dove quando perche perché cosa anche ancora gia già piu più meno molto poco tutto tutti tutta tutte
+ogni sono sei siamo siete era erano stato stata stati state essere ho hai ha abbiamo avete hanno avere fatto fare fa faccio fate
+sto sta stanno stiamo stai mio mia miei mie tuo tua vostro vostra vostri vostre nostro nostra nostri nostre suo sua suoi sue
+del dopo prima oggi ieri domani ora adesso qui qua li là solo sempre mai niente nulla nessuno qualcuno qualcosa allora poi
+quindi pero però invece ecco ciao salve grazie prego buongiorno buonasera ok okay si sì no eh ah oh boh mah cmq comunque
+tipo proprio davvero veramente bene male via casa volta volte giorno giorni ore ora minuti settimana mese anno
+the a an and or but if then than that this these those there here what which who whom whose when where why how
+is are was were be been being am do does did doing done have has had having will would shall should can could may might must
+i me my mine we us our ours you your yours he him his she her hers it its they them their theirs
+to of in on at by for with from up down out over under again further once about into through during before after above below
+not no nor only own same so too very just now also still yet even ever never always all any both each few more most other some such
+get got getting go going gone make made really today yesterday tomorrow hi hello hey thanks thank please yes ok okay lol omg
+day days hour hours time week quanto quanta quanti quante quale quali qualcuno sa sapete anyone someone know knows
+visto fatto detto nuovo nuova nuovi nuove again`.split(/\s+/).filter(Boolean),
+);
+
+const STEMMERS: Record<Language, { stem(word: string): string }> = {
+  it: snowball.newStemmer('italian'),
+  en: snowball.newStemmer('english'),
+};
+
+/** A content word of a post: its key (the stem) and the word as written (folded). */
+export interface Term {
+  key: string;
+  surface: string;
+}
+
+/**
+ * The content words of a text, each once, in order of appearance. `ignore` holds folded words
+ * never to count (the brand's names, its handles without @); hashtags count as their word.
+ */
+export function contentTerms(text: string, language: Language, ignore: ReadonlySet<string> = new Set()): Term[] {
+  const cleaned = text
+    .replace(/https?:\/\/\S+/gi, ' ')
+    .replace(/(^|\s)@\w+/g, ' ')
+    .replace(/#/g, ' ');
+  const seen = new Set<string>();
+  const out: Term[] = [];
+  for (const m of cleaned.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
+    const surface = fold(m[0]);
+    if (surface.length < 3 || /^\d+$/.test(surface) || STOP_WORDS.has(surface) || ignore.has(surface)) continue;
+    const key = STEMMERS[language].stem(surface);
+    if (key.length < 3 || seen.has(key) || ignore.has(key)) continue;
+    seen.add(key);
+    out.push({ key, surface });
+  }
+  return out;
+}
+
+/** Folded forms of the brand's names and handles (without @ or #), to leave out of topics. */
+export function brandWords(names: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const name of names) {
+    for (const m of name.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
+      const f = fold(m[0]);
+      out.add(f);
+      out.add(STEMMERS.it.stem(f));
+      out.add(STEMMERS.en.stem(f));
+    }
+  }
+  return out;
+}
