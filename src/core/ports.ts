@@ -664,6 +664,8 @@ export interface CustomerRecords {
   /** FAQ suggestions proposed from their cases. */
   suggestions: FaqSuggestion[];
   values: Array<{ name: string; value: string }>;
+  /** Their posts heard by listening (author = this record's platform id on its channel). */
+  heard: HeardRecord[];
 }
 
 /** What an erasure did: counts per kind of record. */
@@ -671,7 +673,7 @@ export interface ErasureResult {
   /** The random pseudonym the kept (anonymised) records carry instead of the customer id. */
   pseudonym: string;
   removed: { customers: number; files: number; deliveries: number; suggestions: number; values: number; inbound: number };
-  anonymised: { conversations: number; cases: number; messages: number; outbox: number };
+  anonymised: { conversations: number; cases: number; messages: number; outbox: number; heard: number };
 }
 
 /**

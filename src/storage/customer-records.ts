@@ -4,7 +4,7 @@
  * record is anonymised, and which texts name a customer. The PostgreSQL store does the same in
  * SQL (postgres/customer-data.ts); the store contract checks both alike.
  */
-import type { Case, Conversation, Customer, OutboxItem, StoredMessage } from '../core/types.js';
+import type { Case, Conversation, Customer, HeardRecord, OutboxItem, StoredMessage } from '../core/types.js';
 
 /** Why an unsent reply was dropped by an erasure (its `lastError`). */
 export const ERASED = 'erased: the customer asked for their data to be erased';
@@ -56,4 +56,13 @@ export function anonymiseOutbox(o: OutboxItem, pseudonym: string): OutboxItem {
 export function customerMatches(c: Customer, text: string): boolean {
   const t = text.toLowerCase();
   return [c.name, c.handle, c.id, c.platformId].some((v) => v !== undefined && v.toLowerCase().includes(t));
+}
+
+/**
+ * A heard post kept for listening's volumes without its author or words: the author becomes the
+ * pseudonym (no handle, no reach), the text goes; time, class, sentiment, topic and language stay.
+ */
+export function anonymiseHeard(h: HeardRecord, pseudonym: string): HeardRecord {
+  const { author: _author, text: _text, ...rest } = h;
+  return { ...rest, author: { id: pseudonym }, text: '' };
 }

@@ -1421,6 +1421,10 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.customerFiles.setTags(ANNA, ['vip'], iso(1));
         await store.customerFiles.addNote(ANNA, { id: 'n1', text: 'Anna preferisce email', operatorId: 'op1', at: iso(2) });
         await store.customerFiles.link(ANNA, 'test:bob99', iso(3));
+        // Posts listening heard: one of hers, one of Bob's.
+        const post = (id: string, author: { id: string; handle: string }, text: string) =>
+          ({ id: `test:${id}`, channel: 'test', platformId: id, at: iso(50), kind: 'post', author: { ...author, followers: 40 }, text, language: 'it', sentiment: -0.6, class: 'care', topic: 'risponde' }) as const;
+        await store.heard.add([post('hp1', { id: 'anna77', handle: 'annarossi' }, 'Anna Rossi: nessuno risponde'), post('hp2', { id: 'bob99', handle: 'bobby' }, 'Bob: nessuno risponde')]);
       }
 
       it('finds customers by name, handle, id or platform id, ignoring case, last seen first', async () => {
@@ -1445,6 +1449,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(r.suggestions.map((s) => s.id).sort()).toEqual(['s-approved', 's-pending']);
         expect(r.values.map((v) => v.name).sort()).toEqual(['test:reach:anna77', 'webchat:session:abc']);
         expect(r.file?.notes.map((n) => n.text)).toEqual(['Anna preferisce email']);
+        expect(r.heard.map((h) => h.id)).toEqual(['test:hp1']);
         expect(await store.customerData.collect('test:nobody')).toBeUndefined();
       });
 
@@ -1453,7 +1458,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         const before = await store.conversations.history({ from: iso(-1000), to: iso(10_000) });
         const result = (await store.customerData.erase(ANNA, { pseudonym: 'erased-p1', at: iso(2000) }))!;
         expect(result.removed).toEqual({ customers: 1, files: 1, deliveries: 1, suggestions: 1, values: 2, inbound: 2 });
-        expect(result.anonymised).toEqual({ conversations: 1, cases: 1, messages: 3, outbox: 2 });
+        expect(result.anonymised).toEqual({ conversations: 1, cases: 1, messages: 3, outbox: 2, heard: 1 });
         expect(await store.customerData.erase(ANNA, { pseudonym: 'erased-p2', at: iso(2000) })).toBeUndefined();
         for (const reopen of [false, true]) {
           if (reopen) store = await harness.reopen(store);
@@ -1486,6 +1491,10 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           expect((await s.search.find({ text: 'ritardo', offset: 0, limit: 10 })).total).toBe(0);
           expect((await s.search.find({ text: 'bob', offset: 0, limit: 10 })).total).toBe(1);
           expect(await s.inbox.pending(10)).toEqual([]);
+          // Listening still counts her post, without author or words; Bob's is untouched.
+          const heard = await s.heard.list({ limit: 10 });
+          expect(heard.find((h) => h.id === 'test:hp1')).toMatchObject({ author: { id: 'erased-p1' }, text: '', class: 'care', topic: 'risponde', at: iso(50) });
+          expect(heard.find((h) => h.id === 'test:hp2')).toMatchObject({ author: { id: 'bob99', handle: 'bobby' }, text: 'Bob: nessuno risponde' });
           // Reports still count the case, its conversations, messages and replies at their times.
           const after = await s.conversations.history({ from: iso(-1000), to: iso(10_000) });
           expect(after.cases.map((c) => [c.id, c.openedAt, c.resolvedAt])).toEqual(before.cases.map((c) => [c.id, c.openedAt, c.resolvedAt]));

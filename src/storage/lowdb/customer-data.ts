@@ -8,7 +8,7 @@
 import type { AuditTrail, CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
 import { ConflictError } from '../../core/errors.js';
 import type { Customer } from '../../core/types.js';
-import { anonymiseCase, anonymiseConversation, anonymiseMessage, anonymiseOutbox, customerMarks, customerMatches, marked } from '../customer-records.js';
+import { anonymiseCase, anonymiseConversation, anonymiseHeard, anonymiseMessage, anonymiseOutbox, customerMarks, customerMatches, marked } from '../customer-records.js';
 import type { LowdbParts } from './parts.js';
 import { clone, time } from './records.js';
 
@@ -33,7 +33,8 @@ export function lowdbCustomerData({ mem, file, ensureOpen }: LowdbParts): Custom
     const suggestions = [...mem.suggestions.values()].filter((s) => caseIds.has(s.caseId));
     const values = [...mem.values.values()].filter((v) => marked(v.name, marks) || marked(v.value, marks)).map((v) => ({ name: v.name, value: v.value }));
     const f = mem.customerFiles.get(customer.id);
-    return { customer, ...(f ? { file: f } : {}), conversations, cases: cases as CustomerRecords['cases'], messages, outbox, deliveries, suggestions, values };
+    const heard = [...mem.heard.values()].filter((h) => h.channel === customer.channel && h.author.id === customer.platformId).sort((a, b) => time(a.at) - time(b.at));
+    return { customer, ...(f ? { file: f } : {}), conversations, cases: cases as CustomerRecords['cases'], messages, outbox, deliveries, suggestions, values, heard };
   }
 
   return {
@@ -60,7 +61,7 @@ export function lowdbCustomerData({ mem, file, ensureOpen }: LowdbParts): Custom
       const result: ErasureResult = {
         pseudonym,
         removed: { customers: 1, files: r.file ? 1 : 0, deliveries: r.deliveries.length, suggestions: 0, values: r.values.length, inbound: 0 },
-        anonymised: { conversations: r.conversations.length, cases: 0, messages: r.messages.length, outbox: r.outbox.length },
+        anonymised: { conversations: r.conversations.length, cases: 0, messages: r.messages.length, outbox: r.outbox.length, heard: r.heard.length },
       };
       // One synchronous step: no turn sees half an erasure.
       for (const c of r.conversations) mem.putConversation(anonymiseConversation(c, pseudonym));
@@ -78,6 +79,8 @@ export function lowdbCustomerData({ mem, file, ensureOpen }: LowdbParts): Custom
         result.removed.suggestions += 1;
       }
       for (const v of r.values) mem.values.delete(v.name);
+      // Listening's volumes keep counting their posts, without author or words (the file is rewritten below).
+      for (const h of r.heard) mem.heard.set(h.id, anonymiseHeard(h, pseudonym));
       const theirs = new Set(r.messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!));
       for (const [key, record] of mem.inbound) {
         if (record.channel !== customer.channel) continue;

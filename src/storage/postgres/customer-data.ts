@@ -9,7 +9,7 @@
 import type { AuditTrail, CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
 import { ConflictError } from '../../core/errors.js';
 import type { AuditEntry } from '../../core/types.js';
-import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, OutboxItem, StoredMessage } from '../../core/types.js';
+import type { Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, OutboxItem, StoredMessage } from '../../core/types.js';
 import { customerMarks, ERASED } from '../customer-records.js';
 import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection.js';
 import type { PoolClient } from 'pg';
@@ -43,7 +43,8 @@ export function postgresCustomerData(conn: Connection): CustomerData {
       client,
     );
     const [file] = await docs<CustomerFile>('SELECT doc FROM customer_files WHERE customer_id = $1', [customerId]);
-    return { customer, ...(file ? { file } : {}), conversations, cases, messages, outbox, deliveries, suggestions, values: values.map((v) => ({ name: v.name, value: v.value })) };
+    const heard = await docs<HeardRecord>("SELECT doc FROM heard WHERE doc->>'channel' = $1 AND doc->'author'->>'id' = $2 ORDER BY at, n", [customer.channel, customer.platformId]);
+    return { customer, ...(file ? { file } : {}), conversations, cases, messages, outbox, deliveries, suggestions, values: values.map((v) => ({ name: v.name, value: v.value })), heard };
   }
 
   return {
@@ -107,6 +108,12 @@ export function postgresCustomerData(conn: Connection): CustomerData {
              AND (id = ANY($3::text[]) OR message->'customer'->>'platformId' = $2 OR (length($2) >= 3 AND strpos(id, $2) > 0)) RETURNING id`,
           [r.customer.channel, r.customer.platformId, r.messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!)],
         );
+        // Listening's volumes keep counting their posts, without author or words (as anonymiseHeard).
+        const heard = await q(
+          `UPDATE heard SET doc = (doc - 'text' - 'author') || jsonb_build_object('author', jsonb_build_object('id', $3::text), 'text', '')
+           WHERE doc->>'channel' = $1 AND doc->'author'->>'id' = $2 RETURNING id`,
+          [r.customer.channel, r.customer.platformId, pseudonym],
+        );
         const files = await q('DELETE FROM customer_files WHERE customer_id = $1 RETURNING customer_id AS id', [customerId]);
         await q(
           `UPDATE customer_files SET doc = doc || jsonb_build_object(
@@ -118,7 +125,7 @@ export function postgresCustomerData(conn: Connection): CustomerData {
         const result: ErasureResult = {
           pseudonym,
           removed: { customers: 1, files: files.length, deliveries: deliveries.length, suggestions: suggestions.length, values: values.length, inbound: inbound.length },
-          anonymised: { conversations: conversations.length, cases: cases.length, messages: messages.length, outbox: outbox.length },
+          anonymised: { conversations: conversations.length, cases: cases.length, messages: messages.length, outbox: outbox.length, heard: heard.length },
         };
         return result;
       });
