@@ -3,6 +3,7 @@
  * nights, busy afternoons), mixed Italian and English on many topics, with a little praise,
  * opinion and spam; then whatever a test adds (a spike, a weekly rise). Deterministic (seeded).
  */
+import { seededRandom } from '../../src/util/random.js';
 
 export interface StreamLine {
   at: string;
@@ -13,17 +14,8 @@ export interface StreamLine {
   text: string;
 }
 
-/** A small seeded generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (mulberry32): the project's own. */
+export const seeded = seededRandom;
 
 /** Poisson-distributed count (Knuth; small means). */
 export function poisson(rand: () => number, mean: number): number {
