@@ -200,10 +200,17 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await dialog.waitFor({ state: 'hidden' });
 
     // j until Kay's case is open (other tests' cases are in the queue too).
-    for (let i = 0; i < 20; i++) {
+    // Each j is followed by waiting for the highlight to move (a fast loop could read the old row and
+    // press past the case on a slow machine); a j that moves nothing is the end of the list.
+    const current = () => page.evaluate(() => document.querySelector('.queue-row.current')?.getAttribute('data-conversation') ?? null);
+    for (let i = 0; i < 40; i++) {
+      const before = await current();
+      if (before === id) break;
       await page.keyboard.press('j');
-      await page.locator('.queue-row.current').waitFor();
-      if ((await page.locator('.queue-row.current').getAttribute('data-conversation')) === id) break;
+      const moved = await page
+        .waitForFunction((b) => (document.querySelector('.queue-row.current')?.getAttribute('data-conversation') ?? null) !== b, before, { timeout: 15_000 })
+        .then(() => true, () => false);
+      if (!moved) break;
     }
     await page.locator(`.queue-row.current[data-conversation="${id}"]`).waitFor();
     await page.locator('#conversation-body').waitFor();
