@@ -13,6 +13,7 @@ import type { Case, CaseSurvey, Conversation, Customer, EscalationReason, Inboun
 import { newId } from '../util/ids.js';
 import type { ConversationWriter, Planned } from './conversation-writer.js';
 import { say } from './messages.js';
+import { storedInbound } from './turn-plan.js';
 
 /** How long after it was sent a survey's answer is still taken as one (then a number is just a message). */
 export const SURVEY_ANSWER_MS = 7 * 24 * 3_600_000;
@@ -99,18 +100,7 @@ export function planSurveyAnswer(
     updatedAt: at,
     ref: msg.ref ?? context.conversation!.ref,
   };
-  const inbound: StoredMessage = {
-    id: newId('msg'),
-    conversationId: conversation.id,
-    caseId: kase.id,
-    direction: 'in',
-    author: { kind: 'customer' },
-    text: msg.text,
-    visibility: msg.visibility,
-    platformId: msg.id,
-    at,
-    action: answer.kind === 'stop' ? 'survey_stop' : 'survey_answer',
-  };
+  const inbound: StoredMessage = { ...storedInbound(msg, conversation.id, kase.id, at), action: answer.kind === 'stop' ? 'survey_stop' : 'survey_answer' };
   const events: DomainEvent[] = [{ type: 'message.received', conversationId: conversation.id, caseId: kase.id, messageId: inbound.id, at }];
   let text: string;
   let followUp = false;

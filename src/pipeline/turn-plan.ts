@@ -171,17 +171,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     ref: msg.ref ?? conversation.ref,
   };
 
-  const inbound: StoredMessage = {
-    id: newId('msg'),
-    conversationId: conversation.id,
-    caseId: kase.id,
-    direction: 'in',
-    author: { kind: 'customer' },
-    text: msg.text,
-    visibility: msg.visibility,
-    platformId: msg.id,
-    at,
-  };
+  const inbound = storedInbound(msg, conversation.id, kase.id, at);
   const events: DomainEvent[] = [
     { type: 'message.received', conversationId: conversation.id, caseId: kase.id, messageId: inbound.id, at },
   ];
@@ -576,6 +566,11 @@ function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo | undefined
 }
 
 /** The customer as this message shows them, merged with what is stored. */
+/** A customer's message as stored in their conversation and case. */
+export function storedInbound(msg: Pick<InboundMessage, 'id' | 'text' | 'visibility'>, conversationId: string, caseId: string, at: string): StoredMessage {
+  return { id: newId('msg'), conversationId, caseId, direction: 'in', author: { kind: 'customer' }, text: msg.text, visibility: msg.visibility, platformId: msg.id, at };
+}
+
 export function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
   const id = `${msg.channel}:${msg.customer.platformId}`;
   const p = msg.customer;
