@@ -9,6 +9,10 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { ConflictError, StoreError } from '../../core/errors.js';
 
 export const UNIQUE_VIOLATION = '23505';
+/** Errors after which PostgreSQL has rolled a statement back whole, so running it again is safe. */
+const TRANSIENT = new Set(['40P01' /* deadlock_detected */, '40001' /* serialization_failure */]);
+/** How often a statement of its own (not inside a transaction) is run again after a transient error. */
+const TRANSIENT_RETRIES = 4;
 
 export interface PgError extends Error {
   code?: string;
@@ -83,13 +87,22 @@ export function connect(options: { url: string; poolSize: number; schema?: strin
 
     async query<R extends QueryResultRow>(text: string, params: unknown[] = [], client?: PoolClient): Promise<R[]> {
       conn.ensureOpen();
-      try {
-        const result = params.length
-          ? await (client ?? pool).query<R>({ name: statementName(text), text, values: params })
-          : await (client ?? pool).query<R>(text, params);
-        return result.rows;
-      } catch (err) {
-        throw wrap(err);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const result = params.length
+            ? await (client ?? pool).query<R>({ name: statementName(text), text, values: params })
+            : await (client ?? pool).query<R>(text, params);
+          return result.rows;
+        } catch (err) {
+          // A statement of its own that lost a deadlock (two instances inserting overlapping
+          // rows, say) was rolled back whole: run it again after a short random pause. Inside a
+          // transaction the whole transaction is lost, and its caller decides.
+          if (!client && TRANSIENT.has((err as PgError).code ?? '') && attempt < TRANSIENT_RETRIES) {
+            await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+            continue;
+          }
+          throw wrap(err);
+        }
       }
     },
 

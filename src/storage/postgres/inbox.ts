@@ -36,13 +36,17 @@ interface Deferred {
 export function postgresInbox(conn: Connection, batch: BatchOptions & { deferBelow: number; deferMs: number }): Inbox & TurnOutcomes {
   const deferred = new Map<string, Deferred>();
 
-  /** Inserts: one statement per batch; a (channel, id) seen twice in one batch is new only for its first caller. */
+  /**
+   * Inserts: one statement per batch; a (channel, id) seen twice in one batch is new only for its
+   * first caller. Rows go in key order, so two instances inserting overlapping batches (a webhook
+   * delivered to both) lock them in the same order instead of deadlocking.
+   */
   const inserts = createBatcher<InboundMessage, boolean>({
     ...batch,
     async flush(msgs) {
       const rows = await conn.query<{ channel: string; id: string }>(
         `INSERT INTO inbound (channel, id, message)
-         SELECT e->>'channel', e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
+         SELECT e->>'channel', e->>'id', e FROM jsonb_array_elements($1::jsonb) AS t(e) ORDER BY e->>'channel' COLLATE "C", e->>'id' COLLATE "C"
          ON CONFLICT (channel, id) DO NOTHING RETURNING channel, id`,
         [json(msgs)],
       );
