@@ -22,13 +22,21 @@ export function registerCrisisRoutes(router: Router, deps: OperatorApiDeps): voi
     await crisis.refresh();
     return { crisis: crisis.current() ?? null };
   });
-  router.route('post', '/crisis', { body: openCrisisSchema }, async ({ body, operator }) => {
+  router.route('post', '/crisis', { body: openCrisisSchema }, async ({ req, body, operator }) => {
     try {
-      return { crisis: await desk().open((body as z.infer<typeof openCrisisSchema>).topic, operator.id) };
+      const { topic } = body as z.infer<typeof openCrisisSchema>;
+      const crisis = await desk().open(topic, operator.id);
+      // In the audit trail with its topic (who opened which crisis, when, from where).
+      await router.audit(req, operator.id, 'crisis.open', topic);
+      return { crisis };
     } catch (err) {
       if (err instanceof HttpError) throw err;
       throw new HttpError(400, (err as Error).message);
     }
   });
-  router.route('post', '/crisis/close', {}, async ({ operator }) => ({ closed: (await desk().close(operator.id)) ?? null }));
+  router.route('post', '/crisis/close', {}, async ({ req, operator }) => {
+    const closed = (await desk().close(operator.id)) ?? null;
+    if (closed) await router.audit(req, operator.id, 'crisis.close', closed.topic);
+    return { closed };
+  });
 }
