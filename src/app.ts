@@ -37,6 +37,7 @@ import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { createListeningService, type ListeningService } from './listening/service.js';
 import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
+import { createPraiseDesk } from './handoff/praise.js';
 import { ListeningFileError, listeningSettings, loadListeningFile, listeningFileSchema } from './listening/config.js';
 import { ConfigError } from './core/errors.js';
 
@@ -327,7 +328,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await listening.hear(msg);
     },
   });
-  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, channels, assignment, crisis });
+  // Praise heard by listening: thank-yous (through the writer and the outbox) and advocates.
+  const praise = createPraiseDesk({ store: theStore, clock, channels, writer: createConversationWriter({ store: theStore, bus: theBus, logger, sender, recorder }) });
+  const operatorApi = registerOperatorApi(server, { store: theStore, bus: theBus, desk, knowledge, clock, config, logger, hours, recorder, channels, assignment, crisis, praise });
   // Another instance opened or closed a crisis: read it again.
   const unsubscribeCrisis = theBus.subscribe((event, { local }) => {
     if (local || (event.type !== 'crisis.opened' && event.type !== 'crisis.closed')) return;

@@ -94,6 +94,11 @@ export interface ChannelCapabilities {
    * asked first, and the survey goes only when it answers `open` (X: DMs).
    */
   surveys?: { withinMs?: number; needsPrivateConversation?: boolean };
+  /**
+   * The address of a post on the platform, for a person to open it there (the console's link where
+   * the API may not reply: X posts heard without a mention). Absent: no link.
+   */
+  postLink?(post: { platformId: string; authorHandle?: string }): string;
 }
 
 /** An HTTP request as the server hands it to a channel: raw body kept for signatures. */
@@ -572,9 +577,12 @@ export interface HeardItems {
   add(items: readonly HeardRecord[], options?: { deliveries?: readonly EventDelivery[] }): Promise<void>;
   /**
    * Heard posts newest first (by `at`, then the order recorded), at most `limit`: those with
-   * `from <= at < to` when given, of one class or topic when given.
+   * `from <= at < to` when given, of one class or topic when given; with `before` (the id of a
+   * page's last post), only those after it in this order (the next page; none when it is unknown).
    */
-  list(filter: { limit: number; from?: string; to?: string; class?: HeardRecord['class']; topic?: string }): Promise<HeardRecord[]>;
+  list(filter: { limit: number; from?: string; to?: string; class?: HeardRecord['class']; topic?: string; before?: string }): Promise<HeardRecord[]>;
+  /** One heard post by id (`channel:platform id`); undefined when there is none. */
+  get(id: string): Promise<HeardRecord | undefined>;
 }
 
 /**

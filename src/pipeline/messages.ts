@@ -119,6 +119,11 @@ export const MESSAGES = {
     it: 'Soddisfazione {score}/5 per il caso {case}{comment}: da ricontattare.',
     en: 'Satisfaction {score}/5 for case {case}{comment}: follow up.',
   },
+  /** An operator's one-click thank-you to a customer's praise heard by listening ({name}: their handle, may be empty). */
+  praiseThanks: {
+    it: 'Grazie di cuore{name} per le belle parole! Ci fa davvero piacere.',
+    en: 'Thank you so much{name} for the kind words! It really means a lot to us.',
+  },
 } as const satisfies Record<string, Record<Language, string>>;
 
 /** The phrase `key` in `language`, with `{name}` placeholders filled. */

@@ -1182,6 +1182,32 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.heard.list({ limit: 0 })).toEqual([]);
       });
 
+      it('pages heard posts with `before` (the last post of the page) and reads one by id', async () => {
+        // Three of the same time: pages cut between them lose none and repeat none.
+        await store.heard.add([
+          makeHeard('p1', { at: iso(1000) }),
+          makeHeard('p2', { at: iso(2000), class: 'praise' }),
+          makeHeard('p3', { at: iso(2000) }),
+          makeHeard('p4', { at: iso(2000), class: 'praise' }),
+          makeHeard('p5', { at: iso(3000), class: 'praise' }),
+        ]);
+        const pages: string[][] = [];
+        let before: string | undefined;
+        for (;;) {
+          const page = await store.heard.list({ limit: 2, ...(before ? { before } : {}) });
+          if (page.length === 0) break;
+          pages.push(page.map((h) => h.platformId));
+          before = page.at(-1)!.id;
+        }
+        expect(pages).toEqual([['p5', 'p4'], ['p3', 'p2'], ['p1']]);
+        // With a filter: the next praise after p4 is p2.
+        expect((await store.heard.list({ limit: 10, class: 'praise', before: 'test:p4' })).map((h) => h.platformId)).toEqual(['p2']);
+        // A post never recorded: no page after it.
+        expect(await store.heard.list({ limit: 10, before: 'test:nope' })).toEqual([]);
+        expect(await store.heard.get('test:p3')).toEqual(makeHeard('p3', { at: iso(2000) }));
+        expect(await store.heard.get('test:nope')).toBeUndefined();
+      });
+
       it('writes the alerts a post raised (their deliveries) with the post, and refuses a delivery id taken', async () => {
         await store.heard.add([makeHeard('p1')], { deliveries: [makeDelivery('d-alert', { orderKey: 'crm/crisis', type: 'crisis.alert' })] });
         expect((await store.heard.list({ limit: 10 })).map((h) => h.platformId)).toEqual(['p1']);

@@ -19,4 +19,6 @@ export const TWITTER_CAPABILITIES: Readonly<ChannelCapabilities> = Object.freeze
   publicRepliesNeedAddress: true,
   // By DM only, when the brand can DM the customer (privateReach); v2 DMs have no quick replies.
   surveys: {},
+  // Where an operator opens a post to answer it from X itself (x.com/i/web/status/ID works without the handle).
+  postLink: ({ platformId, authorHandle }: { platformId: string; authorHandle?: string }) => `https://x.com/${authorHandle ? encodeURIComponent(authorHandle) : 'i/web'}/status/${encodeURIComponent(platformId)}`,
 });

@@ -19,6 +19,8 @@ import type { EventRecorder } from '../../events/recorder.js';
 import type { Logger } from '../../util/logger.js';
 import type { CrisisDesk } from '../../listening/crisis.js';
 import { registerCrisisRoutes } from './crisis-routes.js';
+import { registerListeningRoutes } from './listening-routes.js';
+import type { PraiseDesk } from '../../handoff/praise.js';
 import { registerActionRoutes } from './action-routes.js';
 import { registerConsole } from './console.js';
 import { registerDeskRoutes } from './desk-routes.js';
@@ -55,6 +57,8 @@ export interface OperatorApiDeps {
   heartbeatMs?: number;
   /** Crisis mode (listening): absent, its routes answer 404. */
   crisis?: CrisisDesk;
+  /** Heard posts, praise thank-yous and advocates (listening): absent, their routes answer 404. */
+  praise?: PraiseDesk;
 }
 
 /** What `registerOperatorApi` returns. */
@@ -79,6 +83,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerWebhookRoutes(router, deps);
   registerReportRoutes(router, deps);
   registerCrisisRoutes(router, deps);
+  registerListeningRoutes(router, deps);
   registerDeskRoutes(router, deps);
   registerCustomerRightsRoutes(router, deps);
   registerPresenceRoutes(router, deps);

@@ -33,7 +33,23 @@ export function lowdbHeard({ mem, file, ensureOpen }: LowdbParts): HeardItems {
         found.push({ h, n });
       }
       found.sort((a, b) => time(b.h.at) - time(a.h.at) || b.n - a.n);
-      return found.slice(0, Math.max(0, filter.limit)).map((f) => clone(f.h));
+      let start = 0;
+      if (filter.before !== undefined) {
+        // The next page: what comes after the page's last post in this order.
+        const mark = mem.heard.get(filter.before);
+        if (!mark) return [];
+        const markAt = time(mark.at);
+        const markN = [...mem.heard.keys()].indexOf(filter.before) + 1;
+        start = found.findIndex((f) => time(f.h.at) < markAt || (time(f.h.at) === markAt && f.n < markN));
+        if (start < 0) return [];
+      }
+      return found.slice(start, start + Math.max(0, filter.limit)).map((f) => clone(f.h));
+    },
+
+    async get(id) {
+      ensureOpen();
+      const h = mem.heard.get(id);
+      return h && clone(h);
     },
   };
 }

@@ -30,11 +30,18 @@ export function postgresHeard(conn: Connection): HeardItems {
       if (filter.to !== undefined) add('at < ?', new Date(filter.to).toISOString());
       if (filter.class !== undefined) add('class = ?', filter.class);
       if (filter.topic !== undefined) add('topic = ?', filter.topic);
+      // The next page: after the page's last post in this order (none when it is unknown).
+      if (filter.before !== undefined) add('(at, n) < (SELECT at, n FROM heard WHERE id = ?)', filter.before);
       params.push(Math.max(0, filter.limit));
       return conn.docs<HeardRecord>(
         `SELECT doc FROM heard ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, n DESC LIMIT $${params.length}`,
         params,
       );
+    },
+
+    async get(id) {
+      const [doc] = await conn.docs<HeardRecord>('SELECT doc FROM heard WHERE id = $1', [id]);
+      return doc;
     },
   };
 }
