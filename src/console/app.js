@@ -7,6 +7,7 @@ import { $, h, toast } from './dom.js';
 import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from './i18n.js';
 import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
+import './listening-page.js';
 import { watchCrises } from './listening.js';
 import { loadSaved, setupSavedReplies } from './saved.js';
 import { fillSearchOptions, refreshSearchSoon, setTeams, setupSearch, showingQueue } from './search.js';
