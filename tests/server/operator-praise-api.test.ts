@@ -111,6 +111,21 @@ describe('praise in the operator API', () => {
     expect(audit.filter((a) => a.action === 'praise.thank').map((a) => [a.operatorId, a.target])).toEqual([['op-marta', `twitter:${mention.id}`]]);
   });
 
+  it('two operators clicking at once send one thank-you', async () => {
+    t.x.addUser({ id: '7103', username: 'marco_z', followers: 300 });
+    t.clock.advance(60_000);
+    const post = t.x.post('7103', `@${BRAND.username} grazie Bottega Rossi, servizio fantastico e gentilissimi, bravissimi!`);
+    await t.settle();
+    expect((await t.app.store.heard.get(`twitter:${post.id}`))?.class).toBe('praise');
+    const answers = await Promise.all([marta.post(`/listening/heard/twitter:${post.id}/thank`), luca.post(`/listening/heard/twitter:${post.id}/thank`)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(answers.map((a) => a.body.already).sort()).toEqual([false, true]);
+    // Both say the same thank-you: the one that was sent.
+    expect(new Set(answers.map((a) => (a.body.thanked as { outboxId: string }).outboxId)).size).toBe(1);
+    await t.app.sender.drain();
+    expect(t.repliesTo(post.id)).toHaveLength(1);
+  });
+
   it('refuses to thank a post heard without a mention, with a clear error and the link, and sends nothing', async () => {
     const posts = t.x.calls.filter((c) => c.route === ROUTES.postTweet).length;
     const res = await marta.post(`/listening/heard/twitter:${unaddressed.id}/thank`);
