@@ -37,7 +37,7 @@ import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { createListeningService, type ListeningService } from './listening/service.js';
 import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
-import { createPraiseDesk } from './handoff/praise.js';
+import { createPraiseDesk, type PraiseDesk } from './handoff/praise.js';
 import { ListeningFileError, listeningSettings, loadListeningFile, listeningFileSchema } from './listening/config.js';
 import { ConfigError } from './core/errors.js';
 
@@ -67,6 +67,8 @@ export interface Sportello {
   listening: ListeningService;
   /** Crisis mode: the crisis an operator opened on a topic, and its holding statements. */
   crisis: CrisisDesk;
+  /** Praise heard by listening: the one-click thank-you and advocates (handoff/praise.ts). */
+  praise: PraiseDesk;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -381,6 +383,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     actions,
     listening,
     crisis,
+    praise,
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
