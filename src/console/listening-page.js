@@ -12,10 +12,10 @@ import { fullTime, t, when } from './i18n.js';
 
 /**
  * A heard post as GET listening/heard gives it.
- * @typedef {{ id: string, platformId: string, channel: string, at: string, kind: string, class: 'care' | 'praise' | 'noise' | 'spam',
- *   text: string, language: string, sentiment: number, topic?: string, author: { id: string, handle?: string, followers?: number },
- *   customerId: string, advocate: boolean, thank: { allowed: boolean, reason?: string, link?: string },
- *   thanked?: { operatorId: string, name: string, initials: string, at: string, text: string, status?: string } }} Heard
+ * @typedef {{ id: string, platform_id: string, channel: string, at: string, kind: string, class: 'care' | 'praise' | 'noise' | 'spam',
+ *   text: string, language: string, sentiment: number, topic: string | null, author: { id: string, handle: string | null, followers: number | null },
+ *   customer_id: string, advocate: boolean, thank: { allowed: boolean, reason?: string, link?: string },
+ *   thanked: { operator_id: string, name: string, initials: string, at: string, text: string, status?: string } | null }} Heard
  */
 
 const CLASSES = ['praise', 'care', 'noise', 'spam'];
@@ -44,7 +44,7 @@ function meta(item) {
     { class: 'heard-meta' },
     h('span', { class: 'pill' }, t(`heardClass.${item.class}`)),
     h('strong', {}, authorName(item.author)),
-    item.author.followers !== undefined ? h('span', {}, t('heardFollowers', { n: item.author.followers.toLocaleString() })) : '',
+    item.author.followers !== null ? h('span', {}, t('heardFollowers', { n: item.author.followers.toLocaleString() })) : '',
     item.advocate ? h('span', { class: 'pill advocate' }, t('advocate')) : '',
     item.topic ? h('span', {}, t('heardTopic', { topic: item.topic })) : '',
     h('span', {}, t('heardSentiment', { n: item.sentiment.toFixed(2) })),
@@ -110,7 +110,7 @@ function advocateControl(item) {
           const done = await api('POST', `/listening/heard/${encodeURIComponent(item.id)}/advocate`, { advocate: !item.advocate });
           toast(t(done.advocate ? 'advocateMarked' : 'advocateUnmarked', { name: authorName(item.author) }), 'ok');
           // Every post of the author shows the mark.
-          for (const row of document.querySelectorAll(`#heard-list [data-customer="${CSS.escape(item.customerId)}"]`)) {
+          for (const row of document.querySelectorAll(`#heard-list [data-customer="${CSS.escape(item.customer_id)}"]`)) {
             const shown = /** @type {HTMLElement & { heard?: Heard }} */ (row);
             if (shown.heard) redraw(shown, { ...shown.heard, advocate: done.advocate });
           }
@@ -133,7 +133,7 @@ function redraw(row, item) {
   row.heard = item;
   row.className = `heard-item ${item.class}`;
   row.dataset.heard = item.id;
-  row.dataset.customer = item.customerId;
+  row.dataset.customer = item.customer_id;
   row.replaceChildren(
     meta(item),
     h('p', { class: 'heard-text', lang: item.language }, item.text),
@@ -150,7 +150,7 @@ async function load(more = false) {
   const status = $('listening-status');
   status.textContent = '';
   try {
-    const page = await api('GET', `/listening/heard${query({ class: $('listening-class').value, limit: PAGE, before: more ? state.next : undefined })}`);
+    const page = await api('GET', `/listening/heard${query({ class: $('listening-class').value, page_size: PAGE, before: more ? state.next : undefined })}`);
     if (!more) list.replaceChildren();
     for (const item of /** @type {Heard[]} */ (page.items)) {
       const row = h('li');
@@ -158,7 +158,7 @@ async function load(more = false) {
       list.append(row);
     }
     if (!more && page.items.length === 0) list.append(h('li', { class: 'muted' }, t('heardNone')));
-    state.next = page.next;
+    state.next = page.next ?? undefined;
     state.loaded = true;
     $('heard-more').hidden = !page.next;
   } catch (err) {

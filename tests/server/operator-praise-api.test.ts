@@ -32,15 +32,15 @@ afterAll(async () => {
 
 interface HeardItem {
   id: string;
-  platformId: string;
+  platform_id: string;
   class: string;
   kind: string;
   language: string;
   author: { id: string; handle?: string; followers?: number };
-  customerId: string;
+  customer_id: string;
   advocate: boolean;
   thank: { allowed: boolean; reason?: string; link?: string };
-  thanked?: { operatorId: string; initials: string; name: string; at: string; text: string; status?: string };
+  thanked: { operator_id: string; initials: string; name: string; at: string; text: string; status?: string } | null;
 }
 
 describe('praise in the operator API', () => {
@@ -64,25 +64,26 @@ describe('praise in the operator API', () => {
     const res = await marta.get('/listening/heard?class=praise');
     expect(res.status).toBe(200);
     const items = res.body.items as HeardItem[];
-    expect(items.map((i) => i.platformId)).toEqual([unaddressed.id, mention.id]);
+    expect(items.map((i) => i.platform_id)).toEqual([unaddressed.id, mention.id]);
     expect(items.every((i) => i.class === 'praise')).toBe(true);
-    expect(items[1]).toMatchObject({ kind: 'mention', language: 'it', author: { id: '7100', handle: 'giulia_f', followers: 12_400 }, customerId: 'twitter:7100', advocate: false, thank: { allowed: true } });
-    expect(items[1]!.thanked).toBeUndefined();
+    expect(items[1]).toMatchObject({ kind: 'mention', language: 'it', author: { id: '7100', handle: 'giulia_f', followers: 12_400 }, customer_id: 'twitter:7100', advocate: false, thank: { allowed: true } });
+    expect(items[1]!.thanked).toBeNull();
     // Heard without a mention: X lets the API reply only to posts that mention or quote the brand.
     expect(items[0]).toMatchObject({ kind: 'post', thank: { allowed: false, reason: 'not_addressed', link: `https://x.com/piero_v/status/${unaddressed.id}` } });
     // Every class, newest first, a page at a time.
-    const first = await marta.get('/listening/heard?limit=2');
+    const first = await marta.get('/listening/heard?page_size=2');
     expect((first.body.items as HeardItem[]).map((i) => i.class)).toEqual(['care', 'praise']);
-    const second = await marta.get(`/listening/heard?limit=2&before=${encodeURIComponent(first.body.next as string)}`);
-    expect((second.body.items as HeardItem[]).map((i) => i.platformId)).toEqual([mention.id]);
-    expect(second.body.next).toBeUndefined();
+    const second = await marta.get(`/listening/heard?page_size=2&before=${encodeURIComponent(first.body.next as string)}`);
+    expect((second.body.items as HeardItem[]).map((i) => i.platform_id)).toEqual([mention.id]);
+    expect(second.body.next).toBeNull();
     expect((await marta.get('/listening/heard?class=nonsense')).status).toBe(400);
+    expect((await marta.get('/listening/heard?limit=5')).status).toBe(400);
   });
 
   it('thanks a post that mentions the brand once: a signed public reply on X under the post, sent by the outbox; a second click sends nothing', async () => {
     const res = await marta.post(`/listening/heard/twitter:${mention.id}/thank`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ already: false, thanked: { operatorId: 'op-marta', initials: 'MR', name: 'Marta' } });
+    expect(res.body).toMatchObject({ already: false, thanked: { operator_id: 'op-marta', initials: 'MR', name: 'Marta' } });
     const text = (res.body.thanked as { text: string }).text;
     expect(text).toBe('Grazie di cuore, giulia_f, per le belle parole! Ci fa davvero piacere. ^MR');
     await t.app.sender.drain();
@@ -100,13 +101,13 @@ describe('praise in the operator API', () => {
     const posts = t.x.calls.filter((c) => c.route === ROUTES.postTweet).length;
     const again = await luca.post(`/listening/heard/twitter:${mention.id}/thank`);
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ already: true, thanked: { operatorId: 'op-marta', initials: 'MR', status: 'sent' } });
+    expect(again.body).toMatchObject({ already: true, thanked: { operator_id: 'op-marta', initials: 'MR', status: 'sent' } });
     await t.app.sender.drain();
     expect(t.x.calls.filter((c) => c.route === ROUTES.postTweet).length).toBe(posts);
     expect(t.repliesTo(mention.id)).toHaveLength(1);
     // The list shows it thanked; the audit trail has one thank-you, by Marta.
-    const listed = ((await luca.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platformId === mention.id);
-    expect(listed?.thanked).toMatchObject({ operatorId: 'op-marta', initials: 'MR', status: 'sent' });
+    const listed = ((await luca.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platform_id === mention.id);
+    expect(listed?.thanked).toMatchObject({ operator_id: 'op-marta', initials: 'MR', status: 'sent' });
     const audit = await t.app.store.audit.list({ limit: 100 });
     expect(audit.filter((a) => a.action === 'praise.thank').map((a) => [a.operatorId, a.target])).toEqual([['op-marta', `twitter:${mention.id}`]]);
   });
@@ -121,7 +122,7 @@ describe('praise in the operator API', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     expect(answers.map((a) => a.body.already).sort()).toEqual([false, true]);
     // Both say the same thank-you: the one that was sent.
-    expect(new Set(answers.map((a) => (a.body.thanked as { outboxId: string }).outboxId)).size).toBe(1);
+    expect(new Set(answers.map((a) => (a.body.thanked as { outbox_id: string }).outbox_id)).size).toBe(1);
     await t.app.sender.drain();
     expect(t.repliesTo(post.id)).toHaveLength(1);
   });
@@ -146,14 +147,14 @@ describe('praise in the operator API', () => {
     const id = `twitter:${unaddressed.id}`;
     const marked = await marta.post(`/listening/heard/${id}/advocate`, { advocate: true });
     expect(marked.status).toBe(200);
-    expect(marked.body).toEqual({ customerId: 'twitter:7101', advocate: true });
-    expect(((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platformId === unaddressed.id)?.advocate).toBe(true);
+    expect(marked.body).toEqual({ customer_id: 'twitter:7101', advocate: true });
+    expect(((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platform_id === unaddressed.id)?.advocate).toBe(true);
     expect((await t.app.store.customerFiles.get('twitter:7101')).tags).toEqual(['advocate']);
     expect((await marta.post(`/listening/heard/${id}/advocate`, { advocate: 'yes' })).status).toBe(400);
 
     // Unmarked, and marked again.
-    expect((await luca.post(`/listening/heard/${id}/advocate`, { advocate: false })).body).toEqual({ customerId: 'twitter:7101', advocate: false });
-    expect(((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platformId === unaddressed.id)?.advocate).toBe(false);
+    expect((await luca.post(`/listening/heard/${id}/advocate`, { advocate: false })).body).toEqual({ customer_id: 'twitter:7101', advocate: false });
+    expect(((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platform_id === unaddressed.id)?.advocate).toBe(false);
     await marta.post(`/listening/heard/${id}/advocate`, { advocate: true });
     const audit = await t.app.store.audit.list({ limit: 100 });
     expect(audit.filter((a) => a.action.startsWith('advocate.')).map((a) => a.action)).toEqual(['advocate.mark', 'advocate.unmark', 'advocate.mark']);
@@ -170,9 +171,9 @@ describe('praise in the operator API', () => {
     const erased = await fetch(`${t.base}/api/operator/customers/twitter:7101`, { method: 'DELETE', headers: { cookie: anna.cookie!, 'x-csrf-token': anna.csrf!, origin: t.base } });
     expect(erased.status).toBe(200);
     expect(await t.app.store.customerFiles.withTag('advocate')).toEqual([]);
-    const after = ((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platformId === unaddressed.id);
+    const after = ((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platform_id === unaddressed.id);
     expect(after).toMatchObject({ advocate: false, text: '' });
-    expect(after!.author.handle).toBeUndefined();
+    expect(after!.author.handle).toBeNull();
 
     // The thanked customer's export holds the thank-you conversation too.
     const thanked = (await (await fetch(`${t.base}/api/operator/customers/twitter:7100/export`, { headers: { cookie: anna.cookie! } })).json()) as {

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { customerRef } from '../../handoff/customer-rights.js';
-import { NotThankableError, type PraiseDesk } from '../../handoff/praise.js';
+import { NotThankableError, type HeardView, type PraiseDesk, type ThankYou } from '../../handoff/praise.js';
 import type { OperatorApiDeps } from './index.js';
 import { HttpError, type Router } from './routing.js';
 
@@ -17,11 +17,38 @@ import { HttpError, type Router } from './routing.js';
 export const heardQuerySchema = z.strictObject({
   class: z.enum(['care', 'praise', 'noise', 'spam']).optional(),
   topic: z.string().trim().min(1).max(120).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  page_size: z.coerce.number().int().min(1).max(100).default(20),
   before: z.string().regex(/^[A-Za-z0-9_:.-]{1,200}$/, 'not a valid id').optional(),
 });
 /** POST listening/heard/:id/advocate: its body. */
 export const advocateSchema = z.strictObject({ advocate: z.boolean() });
+
+/** A thank-you as the API shows it (snake_case, like the rest of the desk's routes). */
+function thankYouJson(t: ThankYou) {
+  return { operator_id: t.operatorId, name: t.name, initials: t.initials, at: t.at, text: t.text, outbox_id: t.outboxId, ...(t.status ? { status: t.status } : {}) };
+}
+
+/** A heard post as the API shows it. */
+export function heardJson(h: HeardView) {
+  return {
+    id: h.id,
+    channel: h.channel,
+    platform_id: h.platformId,
+    at: h.at,
+    kind: h.kind,
+    class: h.class,
+    language: h.language,
+    sentiment: h.sentiment,
+    topic: h.topic ?? null,
+    spike: h.spike ?? null,
+    text: h.text,
+    author: { id: h.author.id, handle: h.author.handle ?? null, followers: h.author.followers ?? null },
+    customer_id: h.customerId,
+    advocate: h.advocate,
+    thank: h.thank,
+    thanked: h.thanked ? thankYouJson(h.thanked) : null,
+  };
+}
 
 /** Registers the listening routes (404 when the instance has no praise desk). */
 export function registerListeningRoutes(router: Router, deps: OperatorApiDeps & { praise?: PraiseDesk }): void {
@@ -31,13 +58,14 @@ export function registerListeningRoutes(router: Router, deps: OperatorApiDeps & 
   };
   router.route('get', '/listening/heard', {}, async ({ req }) => {
     const query = heardQuerySchema.parse(Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams));
-    return praise().list(query);
+    const { items, next } = await praise().list({ limit: query.page_size, ...(query.before ? { before: query.before } : {}), ...(query.class ? { class: query.class } : {}), ...(query.topic ? { topic: query.topic } : {}) });
+    return { items: items.map(heardJson), next: next ?? null };
   });
   router.route('post', '/listening/heard/:id/thank', {}, async ({ id, req, operator }) => {
     try {
       const done = await praise().thank(id, operator);
       if (!done.already) await router.audit(req, operator.id, 'praise.thank', id);
-      return done;
+      return { already: done.already, conversation_id: done.conversationId, thanked: thankYouJson(done.thanked) };
     } catch (err) {
       if (err instanceof NotThankableError) throw new HttpError(409, err.message, { reason: err.reason, ...(err.link ? { link: err.link } : {}) });
       throw err;
@@ -48,6 +76,6 @@ export function registerListeningRoutes(router: Router, deps: OperatorApiDeps & 
     const done = await praise().setAdvocate(id, advocate);
     // The customer is named by a digest, as every customer in the trail.
     await router.audit(req, operator.id, advocate ? 'advocate.mark' : 'advocate.unmark', customerRef(done.customerId));
-    return done;
+    return { customer_id: done.customerId, advocate: done.advocate };
   });
 }
