@@ -14,7 +14,7 @@ import { fullTime, t, when } from './i18n.js';
  * A heard post as GET listening/heard gives it.
  * @typedef {{ id: string, platform_id: string, channel: string, at: string, kind: string, class: 'care' | 'praise' | 'noise' | 'spam',
  *   text: string, language: string, sentiment: number, topic: string | null, author: { id: string, handle: string | null, followers: number | null },
- *   customer_id: string, advocate: boolean, thank: { allowed: boolean, reason?: string, link?: string },
+ *   customer_id: string, advocate: boolean, erased: boolean, thank: { allowed: boolean, reason?: string, link?: string },
  *   thanked: { operator_id: string, name: string, initials: string, at: string, text: string, status?: string } | null }} Heard
  */
 
@@ -137,7 +137,8 @@ function redraw(row, item) {
   row.replaceChildren(
     meta(item),
     h('p', { class: 'heard-text', lang: item.language }, item.text),
-    h('span', { class: 'heard-actions' }, item.class === 'praise' ? thankControl(item, row) : '', advocateControl(item)),
+    // An author whose data was erased is neither thanked nor marked.
+    item.erased ? '' : h('span', { class: 'heard-actions' }, item.class === 'praise' ? thankControl(item, row) : '', advocateControl(item)),
   );
 }
 

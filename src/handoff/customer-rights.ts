@@ -52,7 +52,9 @@ export async function exportCustomer(store: Store, customerId: string, clock: Cl
 }
 
 /** A random pseudonym for the records an erasure keeps (nothing links it back to the person). */
-export const newPseudonym = (): string => `erased:${randomBytes(9).toString('base64url')}`;
+export const newPseudonym = (): string => `${PSEUDONYM_PREFIX}${randomBytes(9).toString('base64url')}`;
+/** How every pseudonym starts: an author or customer id that starts so was erased. */
+export const PSEUDONYM_PREFIX = 'erased:';
 
 /** Erases the person (every linked record, each with its own pseudonym); undefined when there is no such customer. */
 export async function eraseCustomer(store: Store, customerId: string, clock: Clock): Promise<{ erased: string[]; results: ErasureResult[] } | undefined> {

@@ -26,6 +26,7 @@ import type { Case, Conversation, Customer, HeardRecord, Operator, OutboxItem, S
 import type { ConversationWriter } from '../pipeline/conversation-writer.js';
 import { say } from '../pipeline/messages.js';
 import { newId } from '../util/ids.js';
+import { PSEUDONYM_PREFIX } from './customer-rights.js';
 
 /** The customer-file tag that marks an advocate. */
 export const ADVOCATE_TAG = 'advocate';
@@ -53,7 +54,7 @@ export type Thankable =
   | {
       allowed: false;
       /** `not_addressed`: heard without a mention or quote where the platform allows API replies only to those (X). */
-      reason: 'not_addressed' | 'no_public_replies' | 'private' | 'channel_off';
+      reason: 'not_addressed' | 'no_public_replies' | 'private' | 'channel_off' | 'erased';
       /** The post on the platform, for a person to answer it there. */
       link?: string;
     };
@@ -63,6 +64,8 @@ export interface HeardView extends HeardRecord {
   /** The author's customer id (`channel:author id`). */
   customerId: string;
   advocate: boolean;
+  /** The author's data was erased: neither thanked nor marked any more. */
+  erased: boolean;
   thank: Thankable;
   /** Set once thanked (praise only). */
   thanked?: ThankYou;
@@ -95,7 +98,11 @@ const MESSAGES_OF_REFUSAL: Record<Exclude<Thankable, { allowed: true }>['reason'
   no_public_replies: 'this channel has no public replies. Nothing was sent.',
   private: 'this is a private message, not a public post: answer it from its conversation. Nothing was sent.',
   channel_off: 'the channel of this post is not on here. Nothing was sent.',
+  erased: 'the author of this post had their data erased. Nothing was sent.',
 };
+
+/** The author's data was erased (the post keeps a pseudonym instead of them). */
+const erasedAuthor = (h: HeardRecord): boolean => h.author.id.startsWith(PSEUDONYM_PREFIX);
 
 /** The customer id of a heard post's author. */
 export const authorCustomerId = (h: Pick<HeardRecord, 'channel' | 'author'>): string => `${h.channel}:${h.author.id}`;
@@ -104,6 +111,7 @@ export const postConversationKey = (h: Pick<HeardRecord, 'channel' | 'platformId
 
 /** Whether (and how) a post may be thanked through its channel. */
 export function thankability(h: HeardRecord, adapter: ChannelAdapter | undefined): Thankable {
+  if (erasedAuthor(h)) return { allowed: false, reason: 'erased' };
   const link = adapter?.capabilities.postLink?.({ platformId: h.platformId, ...(h.author.handle ? { authorHandle: h.author.handle } : {}) });
   const withLink = link ? { link } : {};
   if (!adapter) return { allowed: false, reason: 'channel_off', ...withLink };
@@ -169,7 +177,7 @@ export function createPraiseDesk(deps: { store: Store; clock: Clock; channels: R
       for (const h of page) {
         const customerId = authorCustomerId(h);
         const thanked = h.class === 'praise' ? await thankedOf(h) : undefined;
-        items.push({ ...h, customerId, advocate: advocates.has(customerId), thank: thankability(h, channels.get(h.channel)), ...(thanked ? { thanked } : {}) });
+        items.push({ ...h, customerId, advocate: advocates.has(customerId), erased: erasedAuthor(h), thank: thankability(h, channels.get(h.channel)), ...(thanked ? { thanked } : {}) });
       }
       return { items, ...(found.length > limit ? { next: page.at(-1)!.id } : {}) };
     },
@@ -270,6 +278,7 @@ export function createPraiseDesk(deps: { store: Store; clock: Clock; channels: R
 
     async setAdvocate(heardId, advocate, at = clock.now().toISOString()) {
       const h = await mustGet(heardId);
+      if (erasedAuthor(h)) throw new ConflictError('the author of this post had their data erased: they cannot be marked. Nothing was changed.');
       const customerId = authorCustomerId(h);
       if (advocate) await ensureCustomer(h);
       else if (!(await store.directory.getCustomer(customerId))) return { customerId, advocate: false };

@@ -172,8 +172,12 @@ describe('praise in the operator API', () => {
     expect(erased.status).toBe(200);
     expect(await t.app.store.customerFiles.withTag('advocate')).toEqual([]);
     const after = ((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platform_id === unaddressed.id);
-    expect(after).toMatchObject({ advocate: false, text: '' });
+    expect(after).toMatchObject({ advocate: false, text: '', erased: true, thank: { allowed: false, reason: 'erased' } });
     expect(after!.author.handle).toBeNull();
+    // Erased: neither marked again (which would record them anew) nor thanked.
+    expect((await marta.post(`/listening/heard/${id}/advocate`, { advocate: true })).status).toBe(409);
+    expect((await marta.post(`/listening/heard/${id}/thank`)).body).toMatchObject({ reason: 'erased' });
+    expect(await t.app.store.customerFiles.withTag('advocate')).toEqual([]);
 
     // The thanked customer's export holds the thank-you conversation too.
     const thanked = (await (await fetch(`${t.base}/api/operator/customers/twitter:7100/export`, { headers: { cookie: anna.cookie! } })).json()) as {

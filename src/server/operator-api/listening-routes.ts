@@ -45,6 +45,7 @@ export function heardJson(h: HeardView) {
     author: { id: h.author.id, handle: h.author.handle ?? null, followers: h.author.followers ?? null },
     customer_id: h.customerId,
     advocate: h.advocate,
+    erased: h.erased,
     thank: h.thank,
     thanked: h.thanked ? thankYouJson(h.thanked) : null,
   };
