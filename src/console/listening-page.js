@@ -60,7 +60,13 @@ function meta(item) {
  */
 function thankControl(item, row) {
   if (item.thanked) {
-    return h('span', { class: 'thanked', role: 'status' }, t('thankedBy', { name: item.thanked.name, initials: item.thanked.initials, when: when(item.thanked.at) }));
+    return h(
+      'span',
+      { class: 'thanked', role: 'status' },
+      t('thankedBy', { name: item.thanked.name, initials: item.thanked.initials, when: when(item.thanked.at) }),
+      // Given up by the sender (the platform refused it): said, as for any reply that failed.
+      item.thanked.status === 'dead' ? h('strong', { class: 'form-error' }, ` ${t('thankFailed')}`) : '',
+    );
   }
   if (!item.thank.allowed) {
     return h(

@@ -104,6 +104,15 @@ const MESSAGES_OF_REFUSAL: Record<Exclude<Thankable, { allowed: true }>['reason'
 /** The author's data was erased (the post keeps a pseudonym instead of them). */
 const erasedAuthor = (h: HeardRecord): boolean => h.author.id.startsWith(PSEUDONYM_PREFIX);
 
+/** The thank-you's wordings (pipeline/messages.ts), one picked by the post. */
+const THANKS_WORDINGS = ['praiseThanks', 'praiseThanks2', 'praiseThanks3'] as const;
+/** Which wording a post gets: the same one every time for the same post. */
+function wordingOf(platformId: string): number {
+  let n = 0;
+  for (const c of platformId) n = (n * 31 + c.charCodeAt(0)) % 997;
+  return n % THANKS_WORDINGS.length;
+}
+
 /** The customer id of a heard post's author. */
 export const authorCustomerId = (h: Pick<HeardRecord, 'channel' | 'author'>): string => `${h.channel}:${h.author.id}`;
 /** The conversation key of a post's own public thread (as the pipeline keys a post that starts one). */
@@ -198,7 +207,7 @@ export function createPraiseDesk(deps: { store: Store; clock: Clock; channels: R
         }
         const at = clock.now().toISOString();
         const author = { kind: 'operator' as const, operatorId: operator.id, name: operator.name, initials: operator.initials };
-        const text0 = say('praiseThanks', h.language, { name: h.author.handle ? `, ${h.author.handle},` : '' });
+        const text0 = say(THANKS_WORDINGS[wordingOf(h.platformId)]!, h.language, { name: h.author.handle ? `, ${h.author.handle},` : '' });
         const text = adapter!.capabilities.signsPublicReplies ? `${text0} ^${operator.initials}` : text0;
         const conversationId = existing?.id ?? newId('cv');
         const caseId = existing?.caseId ?? newId('cs');

@@ -119,10 +119,22 @@ export const MESSAGES = {
     it: 'Soddisfazione {score}/5 per il caso {case}{comment}: da ricontattare.',
     en: 'Satisfaction {score}/5 for case {case}{comment}: follow up.',
   },
-  /** An operator's one-click thank-you to a customer's praise heard by listening ({name}: their handle, may be empty). */
+  /**
+   * An operator's one-click thank-you to a customer's praise heard by listening ({name}: ", their
+   * handle," or nothing). Three wordings, picked by the post: X refuses a text the account already
+   * posted, so two thank-yous to one author rarely read the same.
+   */
   praiseThanks: {
     it: 'Grazie di cuore{name} per le belle parole! Ci fa davvero piacere.',
     en: 'Thank you so much{name} for the kind words! It really means a lot to us.',
+  },
+  praiseThanks2: {
+    it: 'Che bello leggerti{name} grazie! Messaggi così ci danno la carica.',
+    en: 'So lovely to read this{name} thank you! Messages like yours make our day.',
+  },
+  praiseThanks3: {
+    it: 'Grazie mille{name} per il tuo messaggio: siamo felici che ti sia piaciuto!',
+    en: 'Many thanks{name} for your message: we’re so glad you liked it!',
   },
 } as const satisfies Record<string, Record<Language, string>>;
 

@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { describeInBrowser, launchChromium } from '../helpers/browser.js';
 import { ROOT } from '../helpers/app.js';
 import { BRAND } from '../channels/twitter/helpers.js';
-import { PRAISE_PASSWORDS, startPraiseApp, type PraiseApp } from '../helpers/praise-app.js';
+import { PRAISE_PASSWORDS, startPraiseApp, thankYouTexts, type PraiseApp } from '../helpers/praise-app.js';
 
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
 
@@ -83,7 +83,8 @@ describeInBrowser()('the Listening page of the console', () => {
     await page.locator('.toast.ok').filter({ hasText: 'Ringraziamento inviato.' }).waitFor();
     await t.app.sender.drain();
     const replies = t.repliesTo(mention.id);
-    expect(replies.map((r) => r.text)).toEqual(['Grazie di cuore, giulia_f, per le belle parole! Ci fa davvero piacere. ^MR']);
+    expect(replies).toHaveLength(1);
+    expect(thankYouTexts('it', 'giulia_f', 'MR')).toContain(replies[0]!.text);
     expect(t.repliesTo(unaddressed.id)).toHaveLength(0);
 
     // Advocate: marked, shown, unmarked.

@@ -19,6 +19,12 @@ import { createFakeXApi, type FakeXApi } from '../fakes/x-api/fake-x-api.js';
 import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from '../channels/twitter/helpers.js';
 import { OUTBOUND } from './outbound.js';
 import { ROOT } from './app.js';
+import { say } from '../../src/pipeline/messages.js';
+
+/** The thank-yous an operator may send to `handle` in `language` (one wording is picked by the post), signed. */
+export function thankYouTexts(language: 'it' | 'en', handle: string, initials: string): string[] {
+  return (['praiseThanks', 'praiseThanks2', 'praiseThanks3'] as const).map((k) => `${say(k, language, { name: `, ${handle},` })} ^${initials}`);
+}
 
 /** Cheap scrypt for tests. */
 const FAST = { N: 2 ** 12, r: 8, p: 1 };

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ROUTES } from '../fakes/x-api/fake-x-api.js';
 import { BRAND } from '../channels/twitter/helpers.js';
-import { PRAISE_PASSWORDS, startPraiseApp, type PraiseApp } from '../helpers/praise-app.js';
+import { PRAISE_PASSWORDS, startPraiseApp, thankYouTexts, type PraiseApp } from '../helpers/praise-app.js';
 import { login, type Client } from './operator-api-helpers.js';
 
 jest.setTimeout(120_000);
@@ -85,7 +85,8 @@ describe('praise in the operator API', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ already: false, thanked: { operator_id: 'op-marta', initials: 'MR', name: 'Marta' } });
     const text = (res.body.thanked as { text: string }).text;
-    expect(text).toBe('Grazie di cuore, giulia_f, per le belle parole! Ci fa davvero piacere. ^MR');
+    // In the post's language, naming the author, signed.
+    expect(thankYouTexts('it', 'giulia_f', 'MR')).toContain(text);
     await t.app.sender.drain();
     const replies = t.repliesTo(mention.id);
     expect(replies).toHaveLength(1);
@@ -109,7 +110,7 @@ describe('praise in the operator API', () => {
     const listed = ((await luca.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platform_id === mention.id);
     expect(listed?.thanked).toMatchObject({ operator_id: 'op-marta', initials: 'MR', status: 'sent' });
     const audit = await t.app.store.audit.list({ limit: 100 });
-    expect(audit.filter((a) => a.action === 'praise.thank').map((a) => [a.operatorId, a.target])).toEqual([['op-marta', `twitter:${mention.id}`]]);
+    expect(audit.filter((a) => a.action === 'praise.thank').map((a) => [a.operatorId, a.target])).toEqual([['op-marta', conversation!.id]]);
   });
 
   it('two operators clicking at once send one thank-you', async () => {
@@ -125,6 +126,25 @@ describe('praise in the operator API', () => {
     expect(new Set(answers.map((a) => (a.body.thanked as { outbox_id: string }).outbox_id)).size).toBe(1);
     await t.app.sender.drain();
     expect(t.repliesTo(post.id)).toHaveLength(1);
+  });
+
+  it('a thank-you the platform refuses (the post was deleted meanwhile) is given up, reported to operators, and listed as such', async () => {
+    t.x.addUser({ id: '7104', username: 'sofia_k', followers: 2_100 });
+    t.clock.advance(60_000);
+    const post = t.x.post('7104', `@${BRAND.username} che meraviglia il negozio nuovo di Bottega Rossi, bravissimi!`);
+    await t.settle();
+    expect((await t.app.store.heard.get(`twitter:${post.id}`))?.class).toBe('praise');
+    const failed: string[] = [];
+    const unsubscribe = t.app.bus.subscribe((e) => void (e.type === 'message.failed' && failed.push(e.conversationId)));
+    t.x.posts.delete(post.id);
+    const res = await marta.post(`/listening/heard/twitter:${post.id}/thank`);
+    expect(res.status).toBe(200);
+    await t.app.sender.drain();
+    unsubscribe();
+    expect(t.repliesTo(post.id)).toHaveLength(0);
+    expect(failed).toEqual([res.body.conversation_id]);
+    const listed = ((await marta.get('/listening/heard?class=praise')).body.items as HeardItem[]).find((i) => i.platform_id === post.id);
+    expect(listed?.thanked).toMatchObject({ operator_id: 'op-marta', status: 'dead' });
   });
 
   it('refuses to thank a post heard without a mention, with a clear error and the link, and sends nothing', async () => {

@@ -65,7 +65,8 @@ export function registerListeningRoutes(router: Router, deps: OperatorApiDeps & 
   router.route('post', '/listening/heard/:id/thank', {}, async ({ id, req, operator }) => {
     try {
       const done = await praise().thank(id, operator);
-      if (!done.already) await router.audit(req, operator.id, 'praise.thank', id);
+      // The conversation, like the desk's replies: the trail keeps no platform id of the customer.
+      if (!done.already) await router.audit(req, operator.id, 'praise.thank', done.conversationId);
       return { already: done.already, conversation_id: done.conversationId, thanked: thankYouJson(done.thanked) };
     } catch (err) {
       if (err instanceof NotThankableError) throw new HttpError(409, err.message, { reason: err.reason, ...(err.link ? { link: err.link } : {}) });
