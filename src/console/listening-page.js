@@ -26,6 +26,9 @@ const state = {
   /** @type {string | undefined} */
   next: undefined,
   loaded: false,
+  /** The topic the list is narrowed to (a click on a post's topic), if any. */
+  /** @type {string | undefined} */
+  topic: undefined,
 };
 
 /** @param {unknown} err */
@@ -46,7 +49,8 @@ function meta(item) {
     h('strong', {}, authorName(item.author)),
     item.author.followers !== null ? h('span', {}, t('heardFollowers', { n: item.author.followers.toLocaleString() })) : '',
     item.advocate ? h('span', { class: 'pill advocate' }, t('advocate')) : '',
-    item.topic ? h('span', {}, t('heardTopic', { topic: item.topic })) : '',
+    // A click on the topic shows only the posts of that topic.
+    item.topic ? h('button', { type: 'button', class: 'ghost small heard-topic', onclick: () => showTopic(item.topic ?? undefined) }, t('heardTopic', { topic: item.topic })) : '',
     h('span', {}, t('heardSentiment', { n: item.sentiment.toFixed(2) })),
     h('span', {}, item.kind === 'post' ? t('heardUnaddressed') : item.kind === 'mention' ? t('heardMention') : ''),
     h('time', { datetime: item.at, title: fullTime(item.at) }, when(item.at)),
@@ -149,6 +153,18 @@ function redraw(row, item) {
 }
 
 /**
+ * Narrows the list to one topic (or shows every topic again).
+ * @param {string | undefined} topic
+ */
+function showTopic(topic) {
+  state.topic = topic;
+  const chip = $('listening-topic');
+  chip.hidden = !topic;
+  chip.textContent = topic ? t('heardTopicClear', { topic }) : '';
+  void load();
+}
+
+/**
  * Loads the first page (or the next one with `more`).
  * @param {boolean} [more]
  */
@@ -157,7 +173,7 @@ async function load(more = false) {
   const status = $('listening-status');
   status.textContent = '';
   try {
-    const page = await api('GET', `/listening/heard${query({ class: $('listening-class').value, page_size: PAGE, before: more ? state.next : undefined })}`);
+    const page = await api('GET', `/listening/heard${query({ class: $('listening-class').value, topic: state.topic, page_size: PAGE, before: more ? state.next : undefined })}`);
     if (!more) list.replaceChildren();
     for (const item of /** @type {Heard[]} */ (page.items)) {
       const row = h('li');
@@ -185,6 +201,7 @@ function setup() {
   select.addEventListener('change', () => void load());
   $('listening-filters').addEventListener('submit', (event) => event.preventDefault());
   $('heard-more').addEventListener('click', () => void load(true));
+  $('listening-topic').addEventListener('click', () => showTopic(undefined));
   $('listening-toggle').addEventListener('click', () => {
     const panel = $('listening');
     panel.hidden = !panel.hidden;

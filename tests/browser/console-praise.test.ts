@@ -132,6 +132,16 @@ describeInBrowser()('the Listening page of the console', () => {
     expect(await page.getByRole('button', { name: 'Carica altri' }).isHidden()).toBe(true);
     expect(await row(page, heard.at(-1)!.platformId).textContent()).toContain('richiesta di assistenza');
 
+    // A click on a post's topic shows only that topic's posts; the chip shows them all again.
+    const topic = heard.find((h) => h.platformId === mention.id)!.topic!;
+    const ofTopic = heard.filter((h) => h.topic === topic).map((h) => h.id);
+    expect(ofTopic.length).toBeLessThan(heard.length);
+    await row(page, mention.id).getByRole('button', { name: `Tema: ${topic}` }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('#heard-list li').length === n, ofTopic.length);
+    expect(await page.locator('#heard-list li').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.heard))).toEqual(ofTopic);
+    await page.getByRole('button', { name: `Tema «${topic}» ✕ (mostra tutti)` }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#heard-list li').length === 20);
+
     const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     await page.addScriptTag({ content: axe });
     const violations = await page.evaluate(async () => {
