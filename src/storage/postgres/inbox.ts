@@ -39,14 +39,19 @@ export function postgresInbox(conn: Connection, batch: BatchOptions & { deferBel
   /**
    * Inserts: one statement per batch; a (channel, id) seen twice in one batch is new only for its
    * first caller. Rows go in key order, so two instances inserting overlapping batches (a webhook
-   * delivered to both) lock them in the same order instead of deadlocking.
+   * delivered to both) lock them in the same order instead of deadlocking; their numbers (the
+   * order pending() gives) follow arrival.
    */
   const inserts = createBatcher<InboundMessage, boolean>({
     ...batch,
     async flush(msgs) {
+      // Numbered in arrival order (pending() replays in that order), inserted in key order.
       const rows = await conn.query<{ channel: string; id: string }>(
-        `INSERT INTO inbound (channel, id, message)
-         SELECT e->>'channel', e->>'id', e FROM jsonb_array_elements($1::jsonb) AS t(e) ORDER BY e->>'channel' COLLATE "C", e->>'id' COLLATE "C"
+        `WITH arrived AS (
+           SELECT e, nextval(pg_get_serial_sequence('inbound', 'n')) AS n
+           FROM (SELECT e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i) AS ordered)
+         INSERT INTO inbound (channel, id, n, message)
+         SELECT e->>'channel', e->>'id', n, e FROM arrived ORDER BY e->>'channel' COLLATE "C", e->>'id' COLLATE "C"
          ON CONFLICT (channel, id) DO NOTHING RETURNING channel, id`,
         [json(msgs)],
       );
