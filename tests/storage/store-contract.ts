@@ -1533,6 +1533,45 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           await other.close();
         }
       });
+
+      it('pages the trail by time then order appended, both ways, filtered by period, operator and action, with a cursor a later entry does not shift', async () => {
+        // Same instant for b1..b3 (a fake clock, or one millisecond): the order appended decides.
+        await store.audit.append({ id: 'b2', at: iso(2000), operatorId: 'op1', action: 'conversation.open', target: 'cv1' });
+        await store.audit.append({ id: 'b1', at: iso(2000), operatorId: 'op2', action: 'conversation.reply', target: 'cv1' });
+        await store.audit.append({ id: 'b3', at: iso(2000), operatorId: 'op1', action: 'conversation.reply', target: 'cv2' });
+        await store.audit.append({ id: 'b0', at: iso(1000), operatorId: 'op1', action: 'login' });
+        await store.audit.append({ id: 'b4', at: iso(3000), operatorId: 'cli', action: 'operator.add', target: 'op3', from: 'cli' });
+        const ids = (p: { entries: { id: string }[] }) => p.entries.map((e) => e.id);
+
+        const newest = await store.audit.page({ limit: 2, newestFirst: true });
+        expect(ids(newest)).toEqual(['b4', 'b3']);
+        expect(typeof newest.next).toBe('string');
+        // Appended meanwhile, newer than everything: the next page is not shifted by it.
+        await store.audit.append({ id: 'b5', at: iso(4000), operatorId: 'op1', action: 'logout' });
+        const second = await store.audit.page({ limit: 2, newestFirst: true, after: newest.next! });
+        expect(ids(second)).toEqual(['b1', 'b2']);
+        const last = await store.audit.page({ limit: 2, newestFirst: true, after: second.next! });
+        expect(last).toEqual({ entries: [{ id: 'b0', at: iso(1000), operatorId: 'op1', action: 'login' }] });
+
+        const oldest = await store.audit.page({ limit: 3 });
+        expect(ids(oldest)).toEqual(['b0', 'b2', 'b1']);
+        expect(ids(await store.audit.page({ limit: 10, after: oldest.next! }))).toEqual(['b3', 'b4', 'b5']);
+        expect((await store.audit.page({ limit: 6 })).next).toBeUndefined();
+
+        // Filters: from inclusive, to exclusive; operator; action exactly.
+        expect(ids(await store.audit.page({ limit: 10, from: iso(2000), to: iso(3000) }))).toEqual(['b2', 'b1', 'b3']);
+        expect(ids(await store.audit.page({ limit: 10, operatorId: 'op1', newestFirst: true }))).toEqual(['b5', 'b3', 'b2', 'b0']);
+        expect(ids(await store.audit.page({ limit: 10, action: 'conversation.reply' }))).toEqual(['b1', 'b3']);
+        expect(ids(await store.audit.page({ limit: 10, action: 'conversation' }))).toEqual([]);
+        const replies = await store.audit.page({ limit: 1, action: 'conversation.reply', operatorId: 'op1', from: iso(1500) });
+        expect(ids(replies)).toEqual(['b3']);
+        expect(replies.next).toBeUndefined();
+        // Kept across reopening, cursors included; a cursor naming nothing gives nothing.
+        store = await harness.reopen(store);
+        expect(ids(await store.audit.page({ limit: 2, newestFirst: true, after: newest.next! }))).toEqual(['b1', 'b2']);
+        expect(await store.audit.page({ limit: 5, after: '999999' })).toEqual({ entries: [] });
+        expect(await store.audit.page({ limit: 5, after: 'nonsense' })).toEqual({ entries: [] });
+      });
     });
 
     describe('export and import', () => {
