@@ -7,6 +7,7 @@ import { $, h, toast } from './dom.js';
 import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from './i18n.js';
 import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
+import { setupAudit } from './audit.js';
 import { watchCrises } from './listening.js';
 import { loadSaved, setupSavedReplies } from './saved.js';
 import { fillSearchOptions, refreshSearchSoon, setTeams, setupSearch, showingQueue } from './search.js';
@@ -131,6 +132,7 @@ function showLogin(message) {
   $('reports').hidden = true;
   $('saved-admin').hidden = true;
   $('desk-admin').hidden = true;
+  $('audit').hidden = true;
   $('presence').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
@@ -160,6 +162,7 @@ async function startDesk(me) {
   $('reports-toggle').hidden = me.operator.role !== 'admin';
   $('saved-toggle').hidden = me.operator.role !== 'admin';
   $('desk-admin-toggle').hidden = me.operator.role !== 'admin';
+  $('audit-toggle').hidden = me.operator.role !== 'admin';
   $('rights-admin').hidden = me.operator.role !== 'admin';
   loadPresence().catch(fail);
   loadTeams().catch(fail);
@@ -1085,6 +1088,7 @@ setupTeams({
   teamsChanged: setTeams,
   fail,
 });
+setupAudit({ open: (id) => void openConversation(id).catch(fail), fail });
 setupNotifications((id) => void openConversation(id).catch(fail));
 api('GET', '/me').then(startDesk, (err) => {
   if (err.status !== 401) showLogin(explain(err));
