@@ -92,7 +92,7 @@ async function load(more) {
   shown += answer.entries.length;
   next = answer.next_cursor ?? undefined;
   $('audit-more').hidden = next === undefined;
-  status.textContent = shown === 0 ? t('auditEmpty') : t('auditCount', { n: shown });
+  status.textContent = shown === 0 ? t('auditEmpty') : shown === 1 ? t('auditCountOne') : t('auditCount', { n: shown });
 }
 
 /** Fills the operator filter (everyone, each operator, the command line), keeping the choice. */

@@ -267,6 +267,7 @@ const it = {
   auditMore: 'Carica altre',
   auditEmpty: 'Nessuna azione registrata con questi filtri.',
   auditCount: '{n} azioni mostrate',
+  auditCountOne: '1 azione mostrata',
   auditFailed: 'Impossibile leggere il registro: {error}',
   auditActions: {
     login: 'accesso',
@@ -571,6 +572,7 @@ const en = {
   auditMore: 'Load more',
   auditEmpty: 'No action recorded with these filters.',
   auditCount: '{n} actions shown',
+  auditCountOne: '1 action shown',
   auditFailed: 'Could not read the audit trail: {error}',
   auditActions: {
     login: 'signed in',

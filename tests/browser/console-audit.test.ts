@@ -111,7 +111,7 @@ describeInBrowser()('the console audit trail page', () => {
     await page.locator('#audit-from').fill('2026-11-24');
     await page.locator('#audit-to').fill('2026-11-24');
     await page.locator('#audit-action').selectOption({ label: 'risposta' });
-    await page.locator('#audit-status').filter({ hasText: '1 azioni mostrate' }).waitFor();
+    await page.locator('#audit-status').filter({ hasText: '1 azione mostrata' }).waitFor();
 
     // The conversation named opens in the desk.
     await page.locator(`#audit-rows a[data-conversation="${conversationId}"]`).click();
