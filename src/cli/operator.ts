@@ -2,8 +2,8 @@
  * @module cli/operator
  * `sportello operator add --name NAME --initials MR --role agent|admin` (password read from
  * standard input, never echoed, never stored or printed in clear), `sportello operator role
- * --name NAME --role agent|admin` and `sportello operator list`. Adding an operator and changing a
- * role are in the audit trail (`cli` as who and from where).
+ * --name NAME --role agent|admin`, `sportello operator remove --name NAME` and `sportello operator
+ * list`. Adding, removing and changing a role are in the audit trail (`cli` as who and from where).
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -16,6 +16,7 @@ import type { Io } from './run.js';
 
 export const OPERATOR_USAGE = `usage: sportello operator add --name NAME --initials MR --role agent|admin   (password from stdin)
        sportello operator role --name NAME --role agent|admin
+       sportello operator remove --name NAME
        sportello operator list
 `;
 
@@ -153,10 +154,52 @@ async function role(args: string[], io: Io, deps: { store: Store; clock: Clock }
     io.stdout.write(`${found.name} is already ${found.role}: nothing changed\n`);
     return 0;
   }
+  if (found.role === 'admin' && (await deps.store.directory.listOperators()).filter((o) => o.role === 'admin').length === 1) {
+    io.stderr.write(`sportello operator role: ${found.name} is the last admin: make another operator admin first; nothing changed\n`);
+    return 1;
+  }
   await deps.store.directory.updateOperator(found.id, { role: parsed.data.role });
   await auditCli(deps, `operator.role_${parsed.data.role}`, found.id);
   // At once, their open sessions included: a session reads the operator as stored (handoff/auth.ts).
   io.stdout.write(`${found.name} is now ${parsed.data.role} (was ${found.role})\n`);
+  return 0;
+}
+
+/**
+ * `operator remove --name NAME`: the operator can no longer log in (their sessions end at once).
+ * Refused while they hold conversations (an admin transfers them or returns them to the queue in
+ * the console first: nobody's case is left with someone who is gone) and for the last admin.
+ */
+async function remove(args: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+  const { values } = parseArgs({ args, options: { name: { type: 'string' } }, strict: true });
+  const name = values.name?.trim();
+  if (!name) {
+    io.stderr.write(`sportello operator remove: give the operator's name with --name\n${OPERATOR_USAGE}`);
+    return 2;
+  }
+  const found = await deps.store.directory.findOperatorByName(name);
+  if (!found) {
+    io.stderr.write(`sportello operator remove: no operator named "${name}" (see sportello operator list)\n`);
+    return 1;
+  }
+  const held = await deps.store.conversations.list({ states: ['assigned'], assignee: found.id });
+  if (held.length > 0) {
+    io.stderr.write(
+      `sportello operator remove: ${found.name} holds ${held.length} conversation${held.length === 1 ? '' : 's'} (${held.slice(0, 5).map((c) => c.id).join(', ')}${held.length > 5 ? ', …' : ''}): ` +
+        'an admin transfers them or returns them to the queue in the console first; nothing was removed\n',
+    );
+    return 1;
+  }
+  if (found.role === 'admin' && (await deps.store.directory.listOperators()).filter((o) => o.role === 'admin').length === 1) {
+    io.stderr.write(`sportello operator remove: ${found.name} is the last admin: add another admin first; nothing was removed\n`);
+    return 1;
+  }
+  if (!(await deps.store.directory.removeOperator(found.id))) {
+    io.stderr.write(`sportello operator remove: no operator named "${name}"\n`);
+    return 1;
+  }
+  await auditCli(deps, 'operator.remove', found.id);
+  io.stdout.write(`removed ${found.role} ${found.name} (id ${found.id}): they can no longer log in\n`);
   return 0;
 }
 
@@ -172,12 +215,13 @@ async function list(io: Io, store: Store): Promise<number> {
   return 0;
 }
 
-/** Runs `sportello operator <add|role|list> ...`; returns the exit code. */
+/** Runs `sportello operator <add|role|remove|list> ...`; returns the exit code. */
 export async function runOperator(argv: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
   const [sub, ...rest] = argv;
   try {
     if (sub === 'add') return await add(rest, io, deps);
     if (sub === 'role') return await role(rest, io, deps);
+    if (sub === 'remove') return await remove(rest, io, deps);
     if (sub === 'list') return await list(io, deps.store);
   } catch (err) {
     // parseArgs reports unknown options as TypeError with a clear message.

@@ -303,6 +303,7 @@ const it = {
     'operator.add': 'operatore aggiunto',
     'operator.role_admin': 'operatore reso amministratore',
     'operator.role_agent': 'operatore reso agente',
+    'operator.remove': 'operatore rimosso',
   },
 };
 
@@ -608,6 +609,7 @@ const en = {
     'operator.add': 'operator added',
     'operator.role_admin': 'operator made admin',
     'operator.role_agent': 'operator made agent',
+    'operator.remove': 'operator removed',
   },
 };
 

@@ -529,6 +529,12 @@ export interface Directory {
   listOperators(): Promise<Operator[]>;
   /** Changes an operator's password hash, initials or role (not the name); undefined when there is no such operator. */
   updateOperator(id: string, change: Partial<Pick<Operator, 'passwordHash' | 'initials' | 'role'>>): Promise<Operator | undefined>;
+  /**
+   * Removes an operator (their sessions end with it: a session reads the operator) and frees the
+   * name; records that name them (cases, the audit trail) keep the id. The operator as it was;
+   * undefined when there is no such operator.
+   */
+  removeOperator(id: string): Promise<Operator | undefined>;
 }
 
 /** FAQ changes proposed from resolved cases, waiting for review. */

@@ -3,7 +3,7 @@
  * the issue's list leaves one entry with who, when, what and from where — login (and a wrong
  * password for an existing operator), opening a conversation, reply, note, transfer, resolve,
  * export, erase, approve, crisis open and close (with the topic), the settings (team, saved
- * replies, assignment, password) and operators added or given another role by the CLI. The admin
+ * replies, assignment, password) and operators added, given another role or removed by the CLI. The admin
  * API `GET /api/operator/audit` filters and pages it; agents get 403 on it and on erasure.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -62,6 +62,10 @@ describe('the audit trail', () => {
     expect((await marta.post(`/conversations/${id}/reply`, { text: 'Sì, incidiamo nomi e date in 3 giorni lavorativi.' })).status).toBe(200);
     expect((await marta.post(`/conversations/${id}/note`, { text: 'cliente molto gentile' })).status).toBe(200);
     expect((await marta.post(`/conversations/${id}/transfer`, { operatorId: t.luca.id })).status).toBe(200);
+    // Luca holds it now: he cannot be removed (refused, so not in the trail).
+    const refused = capture('');
+    expect(await runOperator(['remove', '--name', 'Luca'], refused.io, { store: t.app.store, clock: t.clock })).toBe(1);
+    expect(refused.err()).toMatch(/Luca holds 1 conversation \(cv_[^)]+\): an admin transfers them/);
     const luca = await login(t.base, 'Luca', PASSWORDS.luca);
     const resolved = await luca.post(`/conversations/${id}/resolve`, { addToFaq: true });
     expect(resolved.status).toBe(200);
@@ -95,6 +99,11 @@ describe('the audit trail', () => {
     const promoted = capture('');
     expect(await runOperator(['role', '--name', 'Chiara', '--role', 'admin'], promoted.io, { store: t.app.store, clock: t.clock })).toBe(0);
     expect((await t.app.store.directory.getOperator(chiara.id))?.role).toBe('admin');
+    // Removed: her open session ends at once.
+    const chiaraSession = await login(t.base, 'Chiara', 'chiara-password-4444');
+    expect((await chiaraSession.get('/me')).status).toBe(200);
+    expect(await runOperator(['remove', '--name', 'Chiara'], capture('').io, { store: t.app.store, clock: t.clock })).toBe(0);
+    expect((await chiaraSession.get('/me')).status).toBe(401);
 
     const trail = await t.app.store.audit.list({ limit: 500 });
     const seen = trail.map((e) => [e.operatorId, e.action, e.target ?? null]);
@@ -121,6 +130,8 @@ describe('the audit trail', () => {
       [t.anna.id, 'customer.erase', giulia],
       ['cli', 'operator.add', chiara.id],
       ['cli', 'operator.role_admin', chiara.id],
+      [chiara.id, 'login', null],
+      ['cli', 'operator.remove', chiara.id],
     ]);
     for (const e of trail) {
       expect(e.at >= start).toBe(true);

@@ -820,6 +820,23 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.directory.updateOperator('ghost', { role: 'admin' })).toBeUndefined();
       });
 
+      it('removes an operator, freeing the name, and keeps the removal across reopening', async () => {
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        await store.directory.addOperator(makeOperator('op2', 'Luca'));
+        expect(await store.directory.removeOperator('op2')).toEqual(makeOperator('op2', 'Luca'));
+        expect(await store.directory.removeOperator('op2')).toBeUndefined();
+        expect(await store.directory.removeOperator('ghost')).toBeUndefined();
+        expect(await store.directory.getOperator('op2')).toBeUndefined();
+        expect(await store.directory.findOperatorByName('Luca')).toBeUndefined();
+        store = await harness.reopen(store);
+        expect((await store.directory.listOperators()).map((o) => o.id)).toEqual(['op1']);
+        expect(await store.directory.updateOperator('op2', { role: 'admin' })).toBeUndefined();
+        // The name is free again (a new person, a new id).
+        await store.directory.addOperator(makeOperator('op3', 'Luca'));
+        expect((await store.directory.findOperatorByName('Luca'))?.id).toBe('op3');
+        expect((await store.exportAll()).operators.map((o) => o.id)).toEqual(['op1', 'op3']);
+      });
+
       it('adds, updates and filters FAQ suggestions', async () => {
         await store.suggestions.add(makeSuggestion('s1'));
         await store.suggestions.add(makeSuggestion('s2'));
