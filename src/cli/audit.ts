@@ -7,7 +7,16 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Clock, Store } from '../core/ports.js';
+import { newId } from '../util/ids.js';
 import type { Io } from './run.js';
+
+/** Who and where a CLI command acted from, in the audit trail: the server's machine. */
+export const CLI_ACTOR = 'cli';
+
+/** Appends a CLI command's action (`operator.add`, `faq.approve`, …) to the audit trail. */
+export async function auditCli(deps: { store: Store; clock: Clock }, action: string, target?: string): Promise<void> {
+  await deps.store.audit.append({ id: newId('aud'), at: deps.clock.now().toISOString(), operatorId: CLI_ACTOR, action, ...(target !== undefined ? { target } : {}), from: CLI_ACTOR });
+}
 
 export const AUDIT_USAGE = `usage: sportello audit [--from YYYY-MM-DD|ISO-TIME] [--operator NAME|ID] [--limit N]
   the audit trail, oldest first: at<TAB>operator<TAB>action<TAB>target<TAB>from

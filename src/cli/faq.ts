@@ -19,6 +19,7 @@ import { approveSuggestion, editSuggestion, previewChange, SuggestionError, type
 import { CHANNELS } from '../channels/catalog.js';
 import { recordApproval, type EventRecorder } from '../events/recorder.js';
 import type { AnyChannelDefinition } from '../channels/definition.js';
+import { auditCli } from './audit.js';
 
 /** The streams a command writes to (the CLI's `Io`). */
 export interface FaqIo {
@@ -350,6 +351,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
   const reviewedAt = deps.clock.now().toISOString();
   if (command === 'reject') {
     await deps.store.suggestions.update(id, { status: 'rejected', reviewedBy: reviewer, reviewedAt });
+    await auditCli(deps, 'faq.reject', id);
     io.stdout.write(`rejected ${id}\n`);
     return 0;
   }
@@ -381,6 +383,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
       io.stderr.write(`sportello faq review: no suggestion with id ${id}\n`);
       return 1;
     }
+    await auditCli(deps, 'faq.edit', id);
     io.stdout.write(`edited ${id}\n${details(updated, previewChange(updated, corpus))}`);
     return 0;
   }
@@ -405,6 +408,7 @@ export async function runFaqReview(argv: string[], io: FaqIo, deps: FaqReviewDep
       ...(values['answer-short'] !== undefined ? { answerShort: values['answer-short'] } : {}),
       ...(values.question !== undefined ? { questions: values.question } : {}),
     });
+    await auditCli(deps, 'faq.approve', id);
     io.stdout.write(`approved ${id}: written to ${file}\n`);
     return 0;
   } catch (err) {

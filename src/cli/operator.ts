@@ -1,7 +1,9 @@
 /**
  * @module cli/operator
  * `sportello operator add --name NAME --initials MR --role agent|admin` (password read from
- * standard input, never echoed, never stored or printed in clear) and `sportello operator list`.
+ * standard input, never echoed, never stored or printed in clear), `sportello operator role
+ * --name NAME --role agent|admin`, `sportello operator remove --name NAME` and `sportello operator
+ * list`. Adding, removing and changing a role are in the audit trail (`cli` as who and from where).
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -9,9 +11,12 @@ import type { Clock, Store } from '../core/ports.js';
 import type { Operator } from '../core/types.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../handoff/auth.js';
 import { newId } from '../util/ids.js';
+import { auditCli } from './audit.js';
 import type { Io } from './run.js';
 
 export const OPERATOR_USAGE = `usage: sportello operator add --name NAME --initials MR --role agent|admin   (password from stdin)
+       sportello operator role --name NAME --role agent|admin
+       sportello operator remove --name NAME
        sportello operator list
 `;
 
@@ -120,7 +125,81 @@ async function add(args: string[], io: Io, deps: { store: Store; clock: Clock })
     createdAt: deps.clock.now().toISOString(),
   };
   await deps.store.directory.addOperator(operator);
+  await auditCli(deps, 'operator.add', operator.id);
   io.stdout.write(`added ${role} ${name} (^${initials}), id ${operator.id}\n`);
+  return 0;
+}
+
+/** What `operator role` accepts. */
+const roleSchema = z.object({
+  name: z.string().trim().min(1, 'give the operator\'s name with --name'),
+  role: z.enum(['agent', 'admin'], { error: '--role must be agent or admin' }),
+});
+
+/** `operator role --name NAME --role agent|admin`: audited as `operator.role_admin` or `operator.role_agent`. */
+async function role(args: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+  const { values } = parseArgs({ args, options: { name: { type: 'string' }, role: { type: 'string' } }, strict: true });
+  const parsed = roleSchema.safeParse(values);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) io.stderr.write(`sportello operator role: ${issue.message}\n`);
+    io.stderr.write(OPERATOR_USAGE);
+    return 2;
+  }
+  const found = await deps.store.directory.findOperatorByName(parsed.data.name);
+  if (!found) {
+    io.stderr.write(`sportello operator role: no operator named "${parsed.data.name}" (see sportello operator list)\n`);
+    return 1;
+  }
+  if (found.role === parsed.data.role) {
+    io.stdout.write(`${found.name} is already ${found.role}: nothing changed\n`);
+    return 0;
+  }
+  if (found.role === 'admin' && (await deps.store.directory.listOperators()).filter((o) => o.role === 'admin').length === 1) {
+    io.stderr.write(`sportello operator role: ${found.name} is the last admin: make another operator admin first; nothing changed\n`);
+    return 1;
+  }
+  await deps.store.directory.updateOperator(found.id, { role: parsed.data.role });
+  await auditCli(deps, `operator.role_${parsed.data.role}`, found.id);
+  // At once, their open sessions included: a session reads the operator as stored (handoff/auth.ts).
+  io.stdout.write(`${found.name} is now ${parsed.data.role} (was ${found.role})\n`);
+  return 0;
+}
+
+/**
+ * `operator remove --name NAME`: the operator can no longer log in (their sessions end at once).
+ * Refused while they hold conversations (an admin transfers them or returns them to the queue in
+ * the console first: nobody's case is left with someone who is gone) and for the last admin.
+ */
+async function remove(args: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+  const { values } = parseArgs({ args, options: { name: { type: 'string' } }, strict: true });
+  const name = values.name?.trim();
+  if (!name) {
+    io.stderr.write(`sportello operator remove: give the operator's name with --name\n${OPERATOR_USAGE}`);
+    return 2;
+  }
+  const found = await deps.store.directory.findOperatorByName(name);
+  if (!found) {
+    io.stderr.write(`sportello operator remove: no operator named "${name}" (see sportello operator list)\n`);
+    return 1;
+  }
+  const held = await deps.store.conversations.list({ states: ['assigned'], assignee: found.id });
+  if (held.length > 0) {
+    io.stderr.write(
+      `sportello operator remove: ${found.name} holds ${held.length} conversation${held.length === 1 ? '' : 's'} (${held.slice(0, 5).map((c) => c.id).join(', ')}${held.length > 5 ? ', …' : ''}): ` +
+        'an admin transfers them or returns them to the queue in the console first; nothing was removed\n',
+    );
+    return 1;
+  }
+  if (found.role === 'admin' && (await deps.store.directory.listOperators()).filter((o) => o.role === 'admin').length === 1) {
+    io.stderr.write(`sportello operator remove: ${found.name} is the last admin: add another admin first; nothing was removed\n`);
+    return 1;
+  }
+  if (!(await deps.store.directory.removeOperator(found.id))) {
+    io.stderr.write(`sportello operator remove: no operator named "${name}"\n`);
+    return 1;
+  }
+  await auditCli(deps, 'operator.remove', found.id);
+  io.stdout.write(`removed ${found.role} ${found.name} (id ${found.id}): they can no longer log in\n`);
   return 0;
 }
 
@@ -136,11 +215,13 @@ async function list(io: Io, store: Store): Promise<number> {
   return 0;
 }
 
-/** Runs `sportello operator <add|list> ...`; returns the exit code. */
+/** Runs `sportello operator <add|role|remove|list> ...`; returns the exit code. */
 export async function runOperator(argv: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
   const [sub, ...rest] = argv;
   try {
     if (sub === 'add') return await add(rest, io, deps);
+    if (sub === 'role') return await role(rest, io, deps);
+    if (sub === 'remove') return await remove(rest, io, deps);
     if (sub === 'list') return await list(io, deps.store);
   } catch (err) {
     // parseArgs reports unknown options as TypeError with a clear message.

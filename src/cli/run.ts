@@ -37,6 +37,8 @@ Usage: sportello <command> [options]
                             review FAQ suggestions learned from resolved cases
   eval [PATH] [--json]      train and evaluate the classifier on a dataset (or cross-validate faq/+intents/)
   operator add --name NAME --initials MR --role agent|admin   (password from stdin)
+  operator role --name NAME --role agent|admin
+  operator remove --name NAME
   operator list
   customer find TEXT | export ID [--out FILE] | erase ID [--yes]
                             a customer's data: find them, export everything held, erase it

@@ -1,6 +1,6 @@
 /**
  * @module cli/store-commands
- * The CLI commands that read or change the store — `operator add/list`, `faq review
+ * The CLI commands that read or change the store — `operator add/role/remove/list`, `faq review
  * list/show/edit/approve/reject`, `export`, `import` — and where they run. With PostgreSQL every
  * process shares the database, so they run in the CLI. With the embedded store only one process
  * may have the file open: when a server holds it, the command is sent to that server (its admin

@@ -8,6 +8,7 @@ import { currentTimeZone, duration, fullTime, lang, setTimeZone, t, when } from 
 import { clearUnread, isUnread, markRead, notify, setupNotifications, unlockAudio, updateTitle } from './notify.js';
 import './reports.js';
 import './listening-page.js';
+import { setupAudit } from './audit.js';
 import { watchCrises } from './listening.js';
 import { loadSaved, setupSavedReplies } from './saved.js';
 import { fillSearchOptions, refreshSearchSoon, setTeams, setupSearch, showingQueue } from './search.js';
@@ -132,6 +133,7 @@ function showLogin(message) {
   $('reports').hidden = true;
   $('saved-admin').hidden = true;
   $('desk-admin').hidden = true;
+  $('audit').hidden = true;
   $('presence').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
@@ -161,6 +163,7 @@ async function startDesk(me) {
   $('reports-toggle').hidden = me.operator.role !== 'admin';
   $('saved-toggle').hidden = me.operator.role !== 'admin';
   $('desk-admin-toggle').hidden = me.operator.role !== 'admin';
+  $('audit-toggle').hidden = me.operator.role !== 'admin';
   $('rights-admin').hidden = me.operator.role !== 'admin';
   loadPresence().catch(fail);
   loadTeams().catch(fail);
@@ -1086,6 +1089,7 @@ setupTeams({
   teamsChanged: setTeams,
   fail,
 });
+setupAudit({ open: (id) => void openConversation(id).catch(fail), fail });
 setupNotifications((id) => void openConversation(id).catch(fail));
 api('GET', '/me').then(startDesk, (err) => {
   if (err.status !== 401) showLogin(explain(err));

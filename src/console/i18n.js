@@ -276,6 +276,63 @@ const it = {
   advocateMarked: '{name} è segnato come sostenitore.',
   advocateUnmarked: '{name} non è più segnato come sostenitore.',
   listeningFailed: 'Non riuscito: {error}',
+  // The audit trail (admins, audit.js)
+  auditButton: 'Registro',
+  auditTitle: 'Registro delle azioni',
+  auditHelp: 'Chi ha fatto cosa, quando e da dove. Solo aggiunte: nessuno può modificarlo. I testi scritti non ci sono.',
+  auditOperator: 'Operatore',
+  auditAction: 'Azione',
+  auditFrom: 'Dal',
+  auditTo: 'Al',
+  auditAll: 'Tutti',
+  auditAllActions: 'Tutte',
+  auditWhen: 'Quando',
+  auditWho: 'Chi',
+  auditWhat: 'Azione',
+  auditTarget: 'Su cosa',
+  auditWhere: 'Da dove',
+  auditCli: 'riga di comando',
+  auditMore: 'Carica altre',
+  auditEmpty: 'Nessuna azione registrata con questi filtri.',
+  auditCount: '{n} azioni mostrate',
+  auditCountOne: '1 azione mostrata',
+  auditFailed: 'Impossibile leggere il registro: {error}',
+  auditActions: {
+    login: 'accesso',
+    'login.failed': 'accesso fallito (password errata)',
+    logout: 'uscita',
+    'password.change': 'password cambiata',
+    'conversation.open': 'conversazione aperta',
+    'conversation.claim': 'presa in carico',
+    'conversation.reply': 'risposta',
+    'conversation.note': 'nota interna',
+    'conversation.ask_private': 'invito al privato',
+    'conversation.transfer': 'trasferimento',
+    'conversation.resolve': 'risolta',
+    'conversation.return_to_bot': 'ridata al bot',
+    'customer.link': 'schede cliente collegate',
+    'customer.unlink': 'schede cliente scollegate',
+    'customer.note': 'nota sul cliente',
+    'customer.tags': 'etichette del cliente',
+    'customer.export': 'dati del cliente esportati',
+    'customer.erase': 'dati del cliente cancellati',
+    'faq.edit': 'suggerimento FAQ modificato',
+    'faq.approve': 'suggerimento FAQ approvato',
+    'faq.reject': 'suggerimento FAQ scartato',
+    'crisis.open': 'crisi aperta',
+    'crisis.close': 'crisi chiusa',
+    'settings.assignment': 'impostazioni di assegnazione',
+    'settings.team_add': 'team creato',
+    'settings.team_change': 'team modificato',
+    'settings.team_delete': 'team eliminato',
+    'settings.saved_reply_add': 'risposta salvata creata',
+    'settings.saved_reply_change': 'risposta salvata modificata',
+    'settings.saved_reply_delete': 'risposta salvata eliminata',
+    'operator.add': 'operatore aggiunto',
+    'operator.role_admin': 'operatore reso amministratore',
+    'operator.role_agent': 'operatore reso agente',
+    'operator.remove': 'operatore rimosso',
+  },
 };
 
 const en = {
@@ -553,6 +610,63 @@ const en = {
   advocateMarked: '{name} is marked as an advocate.',
   advocateUnmarked: '{name} is no longer marked as an advocate.',
   listeningFailed: 'Failed: {error}',
+  // The audit trail (admins, audit.js)
+  auditButton: 'Audit',
+  auditTitle: 'Audit trail',
+  auditHelp: 'Who did what, when and from where. Append-only: nobody can change it. Texts written are not in it.',
+  auditOperator: 'Operator',
+  auditAction: 'Action',
+  auditFrom: 'From',
+  auditTo: 'To',
+  auditAll: 'All',
+  auditAllActions: 'All',
+  auditWhen: 'When',
+  auditWho: 'Who',
+  auditWhat: 'Action',
+  auditTarget: 'On what',
+  auditWhere: 'From where',
+  auditCli: 'command line',
+  auditMore: 'Load more',
+  auditEmpty: 'No action recorded with these filters.',
+  auditCount: '{n} actions shown',
+  auditCountOne: '1 action shown',
+  auditFailed: 'Could not read the audit trail: {error}',
+  auditActions: {
+    login: 'signed in',
+    'login.failed': 'failed sign-in (wrong password)',
+    logout: 'signed out',
+    'password.change': 'password changed',
+    'conversation.open': 'conversation opened',
+    'conversation.claim': 'claimed',
+    'conversation.reply': 'reply',
+    'conversation.note': 'internal note',
+    'conversation.ask_private': 'asked to move private',
+    'conversation.transfer': 'transferred',
+    'conversation.resolve': 'resolved',
+    'conversation.return_to_bot': 'returned to the bot',
+    'customer.link': 'customer records linked',
+    'customer.unlink': 'customer records unlinked',
+    'customer.note': 'note about the customer',
+    'customer.tags': 'customer tags',
+    'customer.export': 'customer data exported',
+    'customer.erase': 'customer data erased',
+    'faq.edit': 'FAQ suggestion edited',
+    'faq.approve': 'FAQ suggestion approved',
+    'faq.reject': 'FAQ suggestion rejected',
+    'crisis.open': 'crisis opened',
+    'crisis.close': 'crisis closed',
+    'settings.assignment': 'assignment settings',
+    'settings.team_add': 'team created',
+    'settings.team_change': 'team changed',
+    'settings.team_delete': 'team deleted',
+    'settings.saved_reply_add': 'saved reply created',
+    'settings.saved_reply_change': 'saved reply changed',
+    'settings.saved_reply_delete': 'saved reply deleted',
+    'operator.add': 'operator added',
+    'operator.role_admin': 'operator made admin',
+    'operator.role_agent': 'operator made agent',
+    'operator.remove': 'operator removed',
+  },
 };
 
 /** The UI language: Italian when the browser prefers it, English otherwise. */
@@ -641,3 +755,16 @@ export function reopening(iso) {
   const fmt = new Intl.DateTimeFormat(locale, { weekday: 'long', hour: 'numeric', minute: '2-digit', timeZone });
   return fmt.format(d);
 }
+
+/**
+ * The readable label of an audit trail action ("conversation.reply" → "risposta"); the action
+ * itself when the console does not know it (a newer server's).
+ * @param {string} action
+ */
+export function actionLabel(action) {
+  const label = dict.auditActions?.[action];
+  return typeof label === 'string' ? label : action;
+}
+
+/** The audit trail's actions the console knows, in the order of its filter. */
+export const AUDIT_ACTIONS = Object.keys(it.auditActions);

@@ -534,6 +534,12 @@ export interface Directory {
   listOperators(): Promise<Operator[]>;
   /** Changes an operator's password hash, initials or role (not the name); undefined when there is no such operator. */
   updateOperator(id: string, change: Partial<Pick<Operator, 'passwordHash' | 'initials' | 'role'>>): Promise<Operator | undefined>;
+  /**
+   * Removes an operator (their sessions end with it: a session reads the operator) and frees the
+   * name; records that name them (cases, the audit trail) keep the id. The operator as it was;
+   * undefined when there is no such operator.
+   */
+  removeOperator(id: string): Promise<Operator | undefined>;
 }
 
 /** FAQ changes proposed from resolved cases, waiting for review. */
@@ -706,6 +712,21 @@ export interface AuditTrail {
   append(entry: AuditEntry): Promise<void>;
   /** Oldest first: those at or after `from` (ISO), of `operatorId` when given, at most `limit`. */
   list(filter: { from?: string; operatorId?: string; limit: number }): Promise<AuditEntry[]>;
+  /**
+   * One page of the trail, for the console: ordered by time, then in the order appended (newest
+   * first with `newestFirst`); `from` inclusive, `to` exclusive (ISO), `action` matched exactly.
+   * `next` (only when more match) is an opaque cursor of the store: pass it back as `after`, with
+   * the same filter, for the following page; an entry appended meanwhile never shifts a page.
+   */
+  page(filter: AuditFilter & { limit: number; newestFirst?: boolean; after?: string }): Promise<{ entries: AuditEntry[]; next?: string }>;
+}
+
+/** Which audit entries a page holds (every field optional: all of them). */
+export interface AuditFilter {
+  from?: string;
+  to?: string;
+  operatorId?: string;
+  action?: string;
 }
 
 /** Persistence: the ports above, opened and closed together. */

@@ -183,6 +183,8 @@ describe('sportello faq review', () => {
     const again = io();
     expect(await runFaqReview(['approve', 'sg-new'], again.io, deps())).toBe(1);
     expect(again.err()).toMatch(/already approved/);
+    // In the audit trail as the CLI's, once (the refused second approval is not).
+    expect((await store.audit.list({ limit: 10 })).map((e) => [e.operatorId, e.action, e.target, e.from])).toEqual([['cli', 'faq.approve', 'sg-new', 'cli']]);
   });
 
   it('rejects a suggestion without touching the FAQ', async () => {
@@ -191,6 +193,7 @@ describe('sportello faq review', () => {
     expect(await runFaqReview(['reject', 'sg-add', '--reviewer', 'Luca'], t.io, deps())).toBe(0);
     expect((await store.suggestions.list({ status: 'pending' })).map((s) => s.id)).toEqual(['sg-new']);
     expect(readFileSync(join(corpus.faqDir, 'negozio.yaml'), 'utf8')).toBe(before);
+    expect((await store.audit.list({ limit: 10 })).map((e) => [e.operatorId, e.action, e.target])).toEqual([['cli', 'faq.reject', 'sg-add']]);
   });
 
   it('does not approve into a FAQ that would not load, and keeps the suggestion pending', async () => {

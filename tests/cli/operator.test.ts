@@ -86,9 +86,56 @@ describe('sportello operator', () => {
     expect(t.out()).not.toContain('scrypt');
   });
 
+  it('changes an operator\'s role, and both the addition and the change are in the audit trail as the CLI\'s', async () => {
+    expect(await runOperator(['add', '--name', 'Luca', '--initials', 'LB'], io(`${PASSWORD}\n`).io, { store, clock })).toBe(0);
+    const luca = (await store.directory.findOperatorByName('Luca'))!;
+    const t = io('');
+    expect(await runOperator(['role', '--name', 'Luca', '--role', 'admin'], t.io, { store, clock })).toBe(0);
+    expect(t.out()).toMatch(/Luca is now admin \(was agent\)/);
+    expect((await store.directory.getOperator(luca.id))?.role).toBe('admin');
+    // The same role again changes nothing and is not audited.
+    expect(await runOperator(['role', '--name', 'Luca', '--role', 'admin'], io('').io, { store, clock })).toBe(0);
+    const missing = io('');
+    expect(await runOperator(['role', '--name', 'Nessuno', '--role', 'agent'], missing.io, { store, clock })).toBe(1);
+    expect(missing.err()).toMatch(/no operator named "Nessuno"/);
+    const wrong = io('');
+    expect(await runOperator(['role', '--name', 'Luca', '--role', 'boss'], wrong.io, { store, clock })).toBe(2);
+    expect(wrong.err()).toMatch(/--role must be agent or admin/);
+    expect((await store.audit.list({ limit: 10 })).map((e) => [e.operatorId, e.action, e.target, e.from, e.at])).toEqual([
+      ['cli', 'operator.add', luca.id, 'cli', '2026-11-23T09:00:00.000Z'],
+      ['cli', 'operator.role_admin', luca.id, 'cli', '2026-11-23T09:00:00.000Z'],
+    ]);
+  });
+
+  it('removes an operator, never the last admin, and audits it', async () => {
+    expect(await runOperator(['add', '--name', 'Marta', '--initials', 'MR', '--role', 'admin'], io(`${PASSWORD}\n`).io, { store, clock })).toBe(0);
+    expect(await runOperator(['add', '--name', 'Luca', '--initials', 'LB'], io(`${PASSWORD}\n`).io, { store, clock })).toBe(0);
+    const marta = (await store.directory.findOperatorByName('Marta'))!;
+    const luca = (await store.directory.findOperatorByName('Luca'))!;
+    const last = io('');
+    expect(await runOperator(['remove', '--name', 'Marta'], last.io, { store, clock })).toBe(1);
+    expect(last.err()).toMatch(/Marta is the last admin: add another admin first; nothing was removed/);
+    const demote = io('');
+    expect(await runOperator(['role', '--name', 'Marta', '--role', 'agent'], demote.io, { store, clock })).toBe(1);
+    expect(demote.err()).toMatch(/last admin/);
+    const missing = io('');
+    expect(await runOperator(['remove', '--name', 'Nessuno'], missing.io, { store, clock })).toBe(1);
+    expect(missing.err()).toMatch(/no operator named "Nessuno"/);
+    expect(await runOperator(['remove'], io('').io, { store, clock })).toBe(2);
+    const t = io('');
+    expect(await runOperator(['remove', '--name', 'Luca'], t.io, { store, clock })).toBe(0);
+    expect(t.out()).toMatch(/removed agent Luca \(id op_[^)]+\): they can no longer log in/);
+    expect((await store.directory.listOperators()).map((o) => o.name)).toEqual(['Marta']);
+    expect((await store.audit.list({ limit: 10 })).map((e) => [e.operatorId, e.action, e.target])).toEqual([
+      ['cli', 'operator.add', marta.id],
+      ['cli', 'operator.add', luca.id],
+      ['cli', 'operator.remove', luca.id],
+    ]);
+  });
+
   it('prints its usage for an unknown subcommand', async () => {
     const t = io('');
-    expect(await runOperator(['remove'], t.io, { store, clock })).toBe(2);
+    expect(await runOperator(['promote'], t.io, { store, clock })).toBe(2);
     expect(t.err()).toMatch(/usage: sportello operator add/);
   });
 });

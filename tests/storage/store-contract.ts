@@ -820,6 +820,23 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.directory.updateOperator('ghost', { role: 'admin' })).toBeUndefined();
       });
 
+      it('removes an operator, freeing the name, and keeps the removal across reopening', async () => {
+        await store.directory.addOperator(makeOperator('op1', 'Marta'));
+        await store.directory.addOperator(makeOperator('op2', 'Luca'));
+        expect(await store.directory.removeOperator('op2')).toEqual(makeOperator('op2', 'Luca'));
+        expect(await store.directory.removeOperator('op2')).toBeUndefined();
+        expect(await store.directory.removeOperator('ghost')).toBeUndefined();
+        expect(await store.directory.getOperator('op2')).toBeUndefined();
+        expect(await store.directory.findOperatorByName('Luca')).toBeUndefined();
+        store = await harness.reopen(store);
+        expect((await store.directory.listOperators()).map((o) => o.id)).toEqual(['op1']);
+        expect(await store.directory.updateOperator('op2', { role: 'admin' })).toBeUndefined();
+        // The name is free again (a new person, a new id).
+        await store.directory.addOperator(makeOperator('op3', 'Luca'));
+        expect((await store.directory.findOperatorByName('Luca'))?.id).toBe('op3');
+        expect((await store.exportAll()).operators.map((o) => o.id)).toEqual(['op1', 'op3']);
+      });
+
       it('adds, updates and filters FAQ suggestions', async () => {
         await store.suggestions.add(makeSuggestion('s1'));
         await store.suggestions.add(makeSuggestion('s2'));
@@ -1558,6 +1575,45 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         } finally {
           await other.close();
         }
+      });
+
+      it('pages the trail by time then order appended, both ways, filtered by period, operator and action, with a cursor a later entry does not shift', async () => {
+        // Same instant for b1..b3 (a fake clock, or one millisecond): the order appended decides.
+        await store.audit.append({ id: 'b2', at: iso(2000), operatorId: 'op1', action: 'conversation.open', target: 'cv1' });
+        await store.audit.append({ id: 'b1', at: iso(2000), operatorId: 'op2', action: 'conversation.reply', target: 'cv1' });
+        await store.audit.append({ id: 'b3', at: iso(2000), operatorId: 'op1', action: 'conversation.reply', target: 'cv2' });
+        await store.audit.append({ id: 'b0', at: iso(1000), operatorId: 'op1', action: 'login' });
+        await store.audit.append({ id: 'b4', at: iso(3000), operatorId: 'cli', action: 'operator.add', target: 'op3', from: 'cli' });
+        const ids = (p: { entries: { id: string }[] }) => p.entries.map((e) => e.id);
+
+        const newest = await store.audit.page({ limit: 2, newestFirst: true });
+        expect(ids(newest)).toEqual(['b4', 'b3']);
+        expect(typeof newest.next).toBe('string');
+        // Appended meanwhile, newer than everything: the next page is not shifted by it.
+        await store.audit.append({ id: 'b5', at: iso(4000), operatorId: 'op1', action: 'logout' });
+        const second = await store.audit.page({ limit: 2, newestFirst: true, after: newest.next! });
+        expect(ids(second)).toEqual(['b1', 'b2']);
+        const last = await store.audit.page({ limit: 2, newestFirst: true, after: second.next! });
+        expect(last).toEqual({ entries: [{ id: 'b0', at: iso(1000), operatorId: 'op1', action: 'login' }] });
+
+        const oldest = await store.audit.page({ limit: 3 });
+        expect(ids(oldest)).toEqual(['b0', 'b2', 'b1']);
+        expect(ids(await store.audit.page({ limit: 10, after: oldest.next! }))).toEqual(['b3', 'b4', 'b5']);
+        expect((await store.audit.page({ limit: 6 })).next).toBeUndefined();
+
+        // Filters: from inclusive, to exclusive; operator; action exactly.
+        expect(ids(await store.audit.page({ limit: 10, from: iso(2000), to: iso(3000) }))).toEqual(['b2', 'b1', 'b3']);
+        expect(ids(await store.audit.page({ limit: 10, operatorId: 'op1', newestFirst: true }))).toEqual(['b5', 'b3', 'b2', 'b0']);
+        expect(ids(await store.audit.page({ limit: 10, action: 'conversation.reply' }))).toEqual(['b1', 'b3']);
+        expect(ids(await store.audit.page({ limit: 10, action: 'conversation' }))).toEqual([]);
+        const replies = await store.audit.page({ limit: 1, action: 'conversation.reply', operatorId: 'op1', from: iso(1500) });
+        expect(ids(replies)).toEqual(['b3']);
+        expect(replies.next).toBeUndefined();
+        // Kept across reopening, cursors included; a cursor naming nothing gives nothing.
+        store = await harness.reopen(store);
+        expect(ids(await store.audit.page({ limit: 2, newestFirst: true, after: newest.next! }))).toEqual(['b1', 'b2']);
+        expect(await store.audit.page({ limit: 5, after: '999999' })).toEqual({ entries: [] });
+        expect(await store.audit.page({ limit: 5, after: 'nonsense' })).toEqual({ entries: [] });
       });
     });
 

@@ -33,6 +33,7 @@ import { createRouter } from './routing.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { registerSuggestionRoutes } from './suggestion-routes.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
+import { registerAuditRoutes } from './audit-routes.js';
 
 export * from './schemas.js';
 
@@ -87,6 +88,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerDeskRoutes(router, deps);
   registerCustomerRightsRoutes(router, deps);
   registerPresenceRoutes(router, deps);
+  registerAuditRoutes(router, deps);
   registerConsole(server, logger);
 
   return {

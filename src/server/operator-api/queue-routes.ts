@@ -58,7 +58,9 @@ export function registerQueueRoutes(router: Router, deps: OperatorApiDeps): void
 
   // ── a conversation and its case ──
 
-  route('get', '/conversations/:id', { audit: 'conversation.open' }, async ({ id }) => {
+  // The console reads the open conversation again on each of its events: one opening is audited
+  // per operator and conversation every 10 minutes, not every re-read.
+  route('get', '/conversations/:id', { audit: 'conversation.open', auditOnceWithinMs: 10 * 60_000 }, async ({ id }) => {
     const conversation = await mustGetConversation(id);
     const [customer, kase, names] = await Promise.all([store.directory.getCustomer(conversation.customerId), store.conversations.getCase(conversation.caseId), operatorNames()]);
     const linkedIds = [...new Set([conversation.id, ...(kase?.conversationIds ?? [])])];

@@ -63,7 +63,8 @@ export type Handler = (ctx: RouteContext) => Promise<unknown>;
 export interface Router {
   /** `put` and `del` are changes like `post`: same origin and CSRF token checked; `del` has no body. */
   /** `audit`: the action's name in the audit trail (issue 22), written once the handler succeeded. */
-  route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType; audit?: string }, handler: Handler): void;
+  /** `auditOnceWithinMs`: the same operator repeating it on the same target within that time is not written again (this instance). */
+  route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType; audit?: string; auditOnceWithinMs?: number }, handler: Handler): void;
   /** Appends to the audit trail: who, when, what, from where (a failure is logged, never the action's). */
   audit(req: Request, operatorId: string, action: string, target?: string): Promise<void>;
   authenticate(req: Request): Promise<{ operator: Operator; session: Session }>;
@@ -116,7 +117,19 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
     }
   }
 
-  function route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType; audit?: string }, handler: Handler): void {
+  /** When each operator last had an action audited on a target, for `auditOnceWithinMs` (bounded). */
+  const lastAudited = new Map<string, number>();
+  function repeated(key: string, withinMs: number): boolean {
+    const now = clock.now().getTime();
+    const last = lastAudited.get(key);
+    if (last !== undefined && now - last < withinMs) return true;
+    lastAudited.delete(key);
+    lastAudited.set(key, now);
+    if (lastAudited.size > 10_000) for (const k of [...lastAudited.keys()].slice(0, 1000)) lastAudited.delete(k);
+    return false;
+  }
+
+  function route(method: 'get' | 'post' | 'put' | 'del', path: string, options: { admin?: boolean; body?: z.ZodType; audit?: string; auditOnceWithinMs?: number }, handler: Handler): void {
     server[method](`/api/operator${path}`, async (req: Request, res: Response) => {
       try {
         const { operator, session } = await authenticate(req);
@@ -135,7 +148,10 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
         const id = idParam?.data ?? '';
         const result = await handler({ req, res, operator, session, body, id });
         // A customer is named by a digest: an erasure leaves no identifier in the trail.
-        if (options.audit) await audit(req, operator.id, options.audit, path.startsWith('/customers/') ? customerRef(id) : id || undefined);
+        const target = path.startsWith('/customers/') ? customerRef(id) : id || undefined;
+        if (options.audit && !(options.auditOnceWithinMs && repeated(`${operator.id}\n${options.audit}\n${target ?? ''}`, options.auditOnceWithinMs))) {
+          await audit(req, operator.id, options.audit, target);
+        }
         if (result !== undefined) send(res, 200, result);
       } catch (err) {
         fail(res, err);

@@ -77,6 +77,10 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
       if (!ok || !operator) {
         // Never the name typed: it may be a password typed into the wrong field.
         logger.warn({ operatorId: operator?.id, remote: router.clientAddress(req) }, 'operator login failed');
+        // A wrong password for an existing operator is in the audit trail under that operator (someone
+        // tried their account, from this address). A name that is no operator's is not: nobody to
+        // name, the text typed may be a password, and anyone could fill the append-only trail.
+        if (operator) await router.audit(req, operator.id, 'login.failed');
         throw new HttpError(401, 'wrong name or password');
       }
       await succeeded();

@@ -122,5 +122,35 @@ export function lowdbAudit({ mem, file, ensureOpen }: LowdbParts): AuditTrail {
       found.sort((a, b) => time(a.at) - time(b.at));
       return found.slice(0, limit).map(clone);
     },
+
+    // The cursor is an entry's place in the order appended (mem.audit never changes order: the
+    // journal replays it, a rewrite and an export keep it); an unknown one gives an empty page.
+    async page({ from, to, operatorId, action, limit, newestFirst, after }) {
+      ensureOpen();
+      const since = from !== undefined ? time(from) : undefined;
+      const until = to !== undefined ? time(to) : undefined;
+      const sign = newestFirst ? -1 : 1;
+      const order = (a: [number, number], b: [number, number]): number => sign * (a[0] - b[0] || a[1] - b[1]);
+      let start: [number, number] | undefined;
+      if (after !== undefined) {
+        const place = /^\d+$/.test(after) ? Number(after) : -1;
+        const entry = mem.audit[place];
+        if (!entry) return { entries: [] };
+        start = [time(entry.at), place];
+      }
+      const found: Array<[number, number]> = [];
+      mem.audit.forEach((a, place) => {
+        const at = time(a.at);
+        if (since !== undefined && at < since) return;
+        if (until !== undefined && at >= until) return;
+        if (operatorId !== undefined && a.operatorId !== operatorId) return;
+        if (action !== undefined && a.action !== action) return;
+        if (start && order([at, place], start) <= 0) return;
+        found.push([at, place]);
+      });
+      found.sort(order);
+      const entries = found.slice(0, limit).map(([, place]) => clone(mem.audit[place]!));
+      return found.length > limit ? { entries, next: String(found[limit - 1]![1]) } : { entries };
+    },
   };
 }

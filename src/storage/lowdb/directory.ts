@@ -46,5 +46,14 @@ export function lowdbDirectory({ mem, file, ensureOpen }: LowdbParts): Directory
       await file.commit([['operator', updated]]);
       return clone(updated);
     },
+
+    async removeOperator(id) {
+      ensureOpen();
+      const op = mem.operators.get(id);
+      if (!op) return undefined;
+      const was = clone(op);
+      await file.commit([['operator-delete', { id }]]);
+      return was;
+    },
   };
 }

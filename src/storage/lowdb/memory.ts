@@ -151,6 +151,12 @@ export class Memory {
         return this.putInbound(put[1]);
       case 'operator':
         return this.putOperator(put[1]);
+      case 'operator-delete': {
+        const old = this.operators.get(put[1].id);
+        if (old) this.operatorByName.delete(old.name);
+        this.operators.delete(put[1].id);
+        return;
+      }
       case 'suggestion':
         this.suggestions.set(put[1].id, put[1]);
         return;

@@ -42,6 +42,7 @@ export type Put =
   | ['delivery', EventDelivery]
   | ['inbound', InboundRecord]
   | ['operator', Operator]
+  | ['operator-delete', { id: string }]
   | ['suggestion', FaqSuggestion]
   | ['heard', HeardRecord]
   | ['value', ValueRecord]
@@ -62,6 +63,7 @@ const putSchema = z.union([
   z.tuple([z.literal('delivery'), eventDeliverySchema]),
   z.tuple([z.literal('inbound'), inboundRecordSchema]),
   z.tuple([z.literal('operator'), operatorSchema]),
+  z.tuple([z.literal('operator-delete'), z.object({ id: z.string() })]),
   z.tuple([z.literal('suggestion'), faqSuggestionSchema]),
   z.tuple([z.literal('heard'), heardRecordSchema]),
   z.tuple([z.literal('value'), z.object({ name: z.string(), value: z.string(), expiresAt: z.number().optional() })]),

@@ -153,5 +153,18 @@ export function postgresAudit(conn: Connection): AuditTrail {
         [from ?? null, operatorId ?? null, limit],
       );
     },
+
+    // The cursor is the row's `n` (its place in the order appended); one that names no row gives
+    // an empty page (the row comparison with NULL is never true).
+    async page({ from, to, operatorId, action, limit, newestFirst, after }) {
+      conn.ensureOpen();
+      const cursor = after === undefined ? null : /^\d{1,18}$/.test(after) ? after : '-1';
+      const sql = newestFirst
+        ? 'SELECT n::text AS n, doc FROM audit_log WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2) AND ($3::text IS NULL OR operator_id = $3) AND ($4::text IS NULL OR doc->>\'action\' = $4) AND ($5::bigint IS NULL OR (at, n) < (SELECT at, n FROM audit_log WHERE n = $5)) ORDER BY at DESC, n DESC LIMIT $6'
+        : 'SELECT n::text AS n, doc FROM audit_log WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2) AND ($3::text IS NULL OR operator_id = $3) AND ($4::text IS NULL OR doc->>\'action\' = $4) AND ($5::bigint IS NULL OR (at, n) > (SELECT at, n FROM audit_log WHERE n = $5)) ORDER BY at, n LIMIT $6';
+      const rows = await conn.query<{ n: string; doc: AuditEntry }>(sql, [from ?? null, to ?? null, operatorId ?? null, action ?? null, cursor, limit + 1]);
+      const entries = rows.slice(0, limit).map((r) => r.doc);
+      return rows.length > limit ? { entries, next: rows[limit - 1]!.n } : { entries };
+    },
   };
 }

@@ -32,5 +32,7 @@ export function postgresDirectory(conn: Connection): Directory {
       const set = { ...(passwordHash !== undefined && { passwordHash }), ...(initials !== undefined && { initials }), ...(role !== undefined && { role }) };
       return conn.firstDoc<Operator>('UPDATE operators SET doc = doc || $2::jsonb WHERE id = $1 RETURNING doc', [id, json(set)]);
     },
+
+    removeOperator: (id) => conn.firstDoc<Operator>('DELETE FROM operators WHERE id = $1 RETURNING doc', [id]),
   };
 }
