@@ -270,7 +270,8 @@ function factsOf(history: History, period: { from: Date; to: Date }, now: Date, 
   return facts;
 }
 
-const NOT_OPERATORS = new Set(['bot', 'idle', 'customer']);
+// `erased`: closed by a customer's erasure (handoff/customer-rights.ts), by no operator.
+const NOT_OPERATORS = new Set(['bot', 'idle', 'customer', 'erased']);
 
 function resolverName(kase: Case, names: ReadonlyMap<string, string>): string | undefined {
   // `bot`, `idle` (closed by the bot-close job: docs/reports.md) and `customer` (who said it was
