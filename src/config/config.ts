@@ -246,10 +246,10 @@ export interface Config {
   };
   /**
    * Retention (handoff/retention.ts, docs/data-protection.md): customer records inactive longer
-   * than their channel's days are anonymised like an erasure. `days` by channel (a channel absent
-   * is kept); `anonymousDays` for nameless visitors of `anonymousChannels` instead of their channel's.
+   * than their channel's days are anonymised like an erasure. `days` by channel (null: kept), else
+   * `otherDays` (absent: kept); `anonymousDays` for nameless visitors of `anonymousChannels` instead.
    */
-  retention: { days: Readonly<Record<string, number>>; anonymousDays?: number; anonymousChannels: readonly string[]; intervalMs: number };
+  retention: { days: Readonly<Record<string, number | null>>; otherDays?: number; anonymousDays?: number; anonymousChannels: readonly string[]; intervalMs: number };
   sessionSecret?: string;
   /** Outbound events: the subscriptions of WEBHOOKS_FILE, their secrets read from the environment. */
   webhooks: Subscriptions;
@@ -367,7 +367,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       intervalMs: e.FOLLOW_UP_INTERVAL_SECONDS * 1000,
     },
     retention: {
-      days: retentionDays,
+      days: retentionDays.days,
+      ...(retentionDays.all !== undefined ? { otherDays: retentionDays.all } : {}),
       ...(e.RETENTION_DAYS_ANONYMOUS !== undefined ? { anonymousDays: e.RETENTION_DAYS_ANONYMOUS } : {}),
       anonymousChannels: definitions.filter((c) => c.anonymousVisitors === true).map((c) => c.name),
       intervalMs: e.RETENTION_INTERVAL_MINUTES * 60_000,
@@ -398,12 +399,13 @@ function parseSendSlots(spec: string | undefined, definitions: readonly AnyChann
 
 /**
  * RETENTION_DAYS: `N` (every channel), `CHANNEL=N` entries, or both (`730,webchat=90`); `CHANNEL=keep`
- * keeps one channel when a number is given for all. Days by channel name (a channel absent: kept).
+ * keeps one channel when a number is given for all. Days by channel name (null: kept), and the
+ * number for every other channel (a brand's own included).
  */
-function parseRetentionDays(spec: string | undefined, definitions: readonly AnyChannelDefinition[], problems: string[]): Record<string, number> {
+function parseRetentionDays(spec: string | undefined, definitions: readonly AnyChannelDefinition[], problems: string[]): { days: Record<string, number | null>; all?: number } {
   let all: number | undefined;
   const own: Record<string, number | 'keep'> = {};
-  const days = (v: string, what: string): number | undefined => {
+  const count = (v: string, what: string): number | undefined => {
     const n = Number(v);
     if (!/^\d+$/.test(v) || n < 1 || n > 36500) problems.push(`RETENTION_DAYS: ${what} needs 1 to 36500 days or "keep" (got ${JSON.stringify(v)})`);
     else return n;
@@ -413,23 +415,20 @@ function parseRetentionDays(spec: string | undefined, definitions: readonly AnyC
     const m = /^([a-z][a-z0-9_-]*)\s*[=:]\s*(\S+)$/i.exec(part);
     if (!m) {
       if (all !== undefined) problems.push(`RETENTION_DAYS: "${part}": one number for every channel at most, then CHANNEL=DAYS`);
-      else all = days(part, 'every channel');
+      else all = count(part, 'every channel');
       continue;
     }
     const channel = definitions.find((c) => c.name === m[1]!.toLowerCase());
     if (!channel) problems.push(`RETENTION_DAYS: no channel named "${m[1]}" (channels: ${definitions.map((c) => c.name).join(', ')})`);
     else if (m[2]!.toLowerCase() === 'keep') own[channel.name] = 'keep';
     else {
-      const n = days(m[2]!, channel.name);
+      const n = count(m[2]!, channel.name);
       if (n !== undefined) own[channel.name] = n;
     }
   }
-  const out: Record<string, number> = {};
-  for (const c of definitions) {
-    const d = own[c.name] ?? all;
-    if (typeof d === 'number') out[c.name] = d;
-  }
-  return out;
+  const days: Record<string, number | null> = {};
+  for (const [name, d] of Object.entries(own)) days[name] = d === 'keep' ? null : d;
+  return { days, ...(all !== undefined ? { all } : {}) };
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

@@ -711,8 +711,10 @@ export interface CustomerData {
  * nor got a message at or after the cutoff. Open cases are never touched.
  */
 export interface RetentionRule {
-  /** Each channel's cutoff (ISO): records last active before it expire. A channel not listed is kept. */
-  channels: Readonly<Record<ChannelName, string>>;
+  /** Each channel's cutoff (ISO): records last active before it expire; null: the channel is kept. */
+  channels: Readonly<Record<ChannelName, string | null>>;
+  /** The cutoff of channels not in `channels` (absent: they are kept). */
+  others?: string;
   /**
    * Visitors who never gave a name or handle, on channels whose visitors may stay anonymous
    * (the web chat): this cutoff instead of their channel's.

@@ -25,8 +25,10 @@ const MAX_BATCHES = 100;
 
 /** What the job is told (config.retention). */
 export interface RetentionSettings {
-  /** Days by channel name; a channel absent is kept. */
-  days: Readonly<Record<string, number>>;
+  /** Days by channel name (null: kept). */
+  days: Readonly<Record<string, number | null>>;
+  /** Days of the channels not in `days` (undefined: kept). */
+  otherDays?: number;
   /** Days for visitors without a name or handle on `anonymousChannels` (undefined: their channel's). */
   anonymousDays?: number;
   anonymousChannels: readonly string[];
@@ -51,15 +53,17 @@ export interface RetentionJob {
 }
 
 /** Whether the settings keep anything for a limited time (else the job does nothing). */
-export const retentionOn = (s: RetentionSettings): boolean => Object.keys(s.days).length > 0 || (s.anonymousDays !== undefined && s.anonymousChannels.length > 0);
+export const retentionOn = (s: RetentionSettings): boolean =>
+  s.otherDays !== undefined || Object.values(s.days).some((d) => d !== null) || (s.anonymousDays !== undefined && s.anonymousChannels.length > 0);
 
 /** The store's rule for `now`: each channel's cutoff is `now` minus its days. */
 export function retentionRule(settings: RetentionSettings, now: Date): RetentionRule {
   const cutoff = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
-  const channels: Record<string, string> = {};
-  for (const [channel, days] of Object.entries(settings.days)) channels[channel] = cutoff(days);
+  const channels: Record<string, string | null> = {};
+  for (const [channel, days] of Object.entries(settings.days)) channels[channel] = days === null ? null : cutoff(days);
   return {
     channels,
+    ...(settings.otherDays !== undefined ? { others: cutoff(settings.otherDays) } : {}),
     ...(settings.anonymousDays !== undefined && settings.anonymousChannels.length > 0 ? { anonymous: { channels: [...settings.anonymousChannels], before: cutoff(settings.anonymousDays) } } : {}),
   };
 }

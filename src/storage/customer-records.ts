@@ -77,5 +77,5 @@ export const anonymousVisitor = (c: Customer): boolean => !c.name && !c.handle;
  */
 export function retentionCutoff(c: Customer, rule: RetentionRule): string | undefined {
   if (rule.anonymous && rule.anonymous.channels.includes(c.channel) && anonymousVisitor(c)) return rule.anonymous.before;
-  return Object.prototype.hasOwnProperty.call(rule.channels, c.channel) ? rule.channels[c.channel] : undefined;
+  return Object.prototype.hasOwnProperty.call(rule.channels, c.channel) ? (rule.channels[c.channel] ?? undefined) : rule.others;
 }

@@ -1531,6 +1531,9 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.customerData.expired({ channels: { test: iso(1_000_000) } }, 10)).not.toContain('test:bob99');
         // A channel not in the rule is kept; nameless visitors of the anonymous channels get their own cutoff.
         expect(await store.customerData.expired({ channels: { other: iso(1_000_000) } }, 10)).toEqual([]);
+        // `others`: the cutoff of every channel not listed; a channel listed as null is kept.
+        expect(await store.customerData.expired({ channels: {}, others: iso(901) }, 10)).toEqual(['test:v1', 'test:v2', ANNA]);
+        expect(await store.customerData.expired({ channels: { test: null }, others: iso(1_000_000) }, 10)).toEqual([]);
         expect(await store.customerData.expired({ channels: {}, anonymous: { channels: ['test'], before: iso(21) } }, 10)).toEqual(['test:v1']);
         expect(await store.customerData.expired({ channels: { test: iso(5) }, anonymous: { channels: ['test'], before: iso(21) } }, 10)).toEqual(['test:v1']);
         expect(await store.customerData.expired({ channels: { test: iso(1_000_000) }, anonymous: { channels: ['test'], before: iso(5) } }, 10)).toEqual(['test:v2', ANNA]);

@@ -70,7 +70,7 @@ export function postgresCustomerData(conn: Connection): CustomerData {
 
     async expired(rule, limit) {
       conn.ensureOpen();
-      const rows = await conn.query<{ id: string }>(`SELECT c.id FROM customers c WHERE ${EXPIRED} ORDER BY sportello_ts(c.doc->>'lastSeenAt'), c.id COLLATE "C" LIMIT $4`, [...ruleParams(rule), limit]);
+      const rows = await conn.query<{ id: string }>(`SELECT c.id FROM customers c WHERE ${EXPIRED} ORDER BY sportello_ts(c.doc->>'lastSeenAt'), c.id COLLATE "C" LIMIT $5`, [...ruleParams(rule), limit]);
       return rows.map((r) => r.id);
     },
 
@@ -81,7 +81,7 @@ export function postgresCustomerData(conn: Connection): CustomerData {
       // running the job at the same moment takes the others, so each record is erased once.
       return conn.transaction(async (client) => {
         const taken = await conn.query<{ id: string }>(
-          `SELECT c.id FROM customers c WHERE ${EXPIRED} ORDER BY sportello_ts(c.doc->>'lastSeenAt'), c.id COLLATE "C" LIMIT $4 FOR UPDATE OF c SKIP LOCKED`,
+          `SELECT c.id FROM customers c WHERE ${EXPIRED} ORDER BY sportello_ts(c.doc->>'lastSeenAt'), c.id COLLATE "C" LIMIT $5 FOR UPDATE OF c SKIP LOCKED`,
           [...ruleParams(rule), limit],
           client,
         );
@@ -164,11 +164,12 @@ export function postgresCustomerData(conn: Connection): CustomerData {
 
 /**
  * Whether customer `c` is expired by a retention rule (RetentionRule; as isExpired on the embedded
- * store): $1 the channels' cutoffs (jsonb, channel → ISO), $2 the channels whose nameless visitors
- * get $3 instead (text[], and an ISO time or NULL).
+ * store): $1 the channels' cutoffs (jsonb, channel → ISO or null: kept), $2 the channels whose
+ * nameless visitors get $3 instead (text[], and an ISO time or NULL), $4 the other channels' cutoff.
+ * A NULL cutoff expires nothing.
  */
 const CUTOFF = `(CASE WHEN $3::text IS NOT NULL AND c.doc->>'channel' = ANY($2::text[]) AND coalesce(c.doc->>'name', '') = '' AND coalesce(c.doc->>'handle', '') = ''
-  THEN sportello_ts($3::text) ELSE sportello_ts($1::jsonb->>(c.doc->>'channel')) END)`;
+  THEN sportello_ts($3::text) WHEN $1::jsonb ? (c.doc->>'channel') THEN sportello_ts($1::jsonb->>(c.doc->>'channel')) ELSE sportello_ts($4::text) END)`;
 const EXPIRED = `sportello_ts(c.doc->>'lastSeenAt') < ${CUTOFF}
   AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id AND k.status = 'open')
   AND NOT EXISTS (
@@ -177,7 +178,7 @@ const EXPIRED = `sportello_ts(c.doc->>'lastSeenAt') < ${CUTOFF}
         OR EXISTS (SELECT 1 FROM cases k WHERE k.id = v.case_id AND k.status = 'open')
         OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = v.id AND m.at >= ${CUTOFF})))`;
 
-const ruleParams = (rule: RetentionRule): unknown[] => [JSON.stringify(rule.channels), [...(rule.anonymous?.channels ?? [])], rule.anonymous?.before ?? null];
+const ruleParams = (rule: RetentionRule): unknown[] => [JSON.stringify(rule.channels), [...(rule.anonymous?.channels ?? [])], rule.anonymous?.before ?? null, rule.others ?? null];
 
 /** The audit trail on the shared store (sql/audit.sql: a trigger refuses updates and deletes). */
 export function postgresAudit(conn: Connection): AuditTrail {
