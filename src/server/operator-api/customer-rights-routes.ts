@@ -36,6 +36,6 @@ export function registerCustomerRightsRoutes(router: Router, deps: OperatorApiDe
     // The log names no customer: only that an erasure was done, by whom.
     logger.info({ operatorId: operator.id, records: done.erased.length, closed: done.closed }, 'customer data erased');
     const sum = (k: 'conversations' | 'messages') => done.results.reduce((n, r) => n + r.anonymised[k], 0);
-    return { erased: done.erased.length, conversations: sum('conversations'), messages: sum('messages') };
+    return { erased: done.erased.length, conversations: sum('conversations'), messages: sum('messages'), closed: done.closed };
   });
 }
