@@ -18,10 +18,10 @@ import type { Logger } from '../util/logger.js';
 import { newPseudonym } from './customer-rights.js';
 
 const DAY_MS = 86_400_000;
-/** Records taken per store call (one PostgreSQL transaction; the embedded store: one file rewrite). */
-const BATCH = 100;
+/** Records taken per store call (one PostgreSQL transaction holding their rows meanwhile; the embedded store: one file rewrite). */
+const BATCH = 25;
 /** Store calls per run at most: the next run goes on. */
-const MAX_BATCHES = 100;
+const MAX_BATCHES = 400;
 
 /** What the job is told (config.retention). */
 export interface RetentionSettings {
