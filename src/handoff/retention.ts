@@ -92,23 +92,30 @@ export function createRetentionJob(deps: { store: Store; clock: Clock; logger: L
       run.cases += r.anonymised.cases;
       run.messages += r.anonymised.messages;
     };
-    for (let batch = 0; batch < MAX_BATCHES; batch += 1) {
-      const done = await store.customerData.expire(rule, { limit: BATCH, at: now.toISOString(), pseudonym: newPseudonym });
-      for (const d of done) add(d.result);
-      if (done.length < BATCH) break;
-    }
-    if (run.records > 0) {
-      await store.audit.append({
-        id: newId('aud'),
-        at: clock.now().toISOString(),
-        operatorId: options.operatorId ?? 'system',
-        action: 'retention.anonymise',
-        target: retentionSummary(run),
-        ...(options.from !== undefined ? { from: options.from } : {}),
-      });
-      logger.info({ records: run.records, conversations: run.conversations, cases: run.cases, messages: run.messages }, 'retention: customer records anonymised');
+    try {
+      for (let batch = 0; batch < MAX_BATCHES; batch += 1) {
+        const done = await store.customerData.expire(rule, { limit: BATCH, at: now.toISOString(), pseudonym: newPseudonym });
+        for (const d of done) add(d.result);
+        if (done.length < BATCH) break;
+      }
+    } finally {
+      // What was anonymised before a failure is audited too (then the failure goes on to the caller).
+      if (run.records > 0) await record(run, options);
     }
     return run;
+  }
+
+  /** One audit entry by the system (or the CLI) with the run's counts, and the same counts in the log: nothing that names anyone. */
+  async function record(run: RetentionRun, options: { operatorId?: string; from?: string }): Promise<void> {
+    await store.audit.append({
+      id: newId('aud'),
+      at: clock.now().toISOString(),
+      operatorId: options.operatorId ?? 'system',
+      action: 'retention.anonymise',
+      target: retentionSummary(run),
+      ...(options.from !== undefined ? { from: options.from } : {}),
+    });
+    logger.info({ records: run.records, conversations: run.conversations, cases: run.cases, messages: run.messages }, 'retention: customer records anonymised');
   }
 
   function tick(): void {
