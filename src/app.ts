@@ -30,6 +30,7 @@ import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createHttpServer, createMetrics, observeTurn, registerSenderMetrics } from './server/server.js';
 import { registerOperatorApi } from './server/operator-api/index.js';
 import { createAssignment, type Assignment } from './handoff/assignment.js';
+import { createRetentionJob, type RetentionJob } from './handoff/retention.js';
 import { createStore } from './storage/index.js';
 import { createPostgresEventBus } from './storage/postgres/index.js';
 import { CHANNELS } from './channels/catalog.js';
@@ -59,6 +60,8 @@ export interface Sportello {
   desk: OperatorDesk;
   /** Presence, teams and auto-assignment (issue 21). */
   assignment: Assignment;
+  /** Anonymises customer records past their retention period (scheduled; `runOnce` does what is due now). */
+  retention: RetentionJob;
   hours: BusinessHours;
   channels: ReadonlyMap<string, ChannelAdapter>;
   /** The custom actions FAQ entries may name (`handler`). */
@@ -300,6 +303,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   });
 
   const assignment = createAssignment({ store: theStore, desk, bus: theBus, clock, logger });
+  const retention = createRetentionJob({ store: theStore, clock, logger, settings: config.retention });
 
   let ready = false;
   if (understandingPool) {
@@ -378,6 +382,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     followUps,
     desk,
     assignment,
+    retention,
     hours,
     channels,
     actions,
@@ -396,6 +401,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       webhooks.start();
       followUps.start();
       assignment.start();
+      retention.start();
       // Messages a channel brings in itself (polling, web chat, Bot Framework) are counted as webhooks' are.
       const receive = async (msg: InboundMessage) => {
         const started = process.hrtime.bigint();
@@ -428,6 +434,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await sender.stop();
       await webhooks.stop();
       await assignment.stop();
+      await retention.stop();
       unsubscribe();
       unsubscribeCrisis();
       unsubscribeComposing();

@@ -78,6 +78,11 @@ export interface ChannelDefinition<E extends z.ZodRawShape = z.ZodRawShape, S = 
    * Default 32.
    */
   readonly sendSlots?: number;
+  /**
+   * Its visitors may stay anonymous (the web chat: no account, a name only if they give one).
+   * Those who never gave a name or handle get `RETENTION_DAYS_ANONYMOUS` (handoff/retention.ts).
+   */
+  readonly anonymousVisitors?: boolean;
   /** What the platform allows; the pipeline reads this, never the name. */
   readonly capabilities: Readonly<ChannelCapabilities>;
   /**

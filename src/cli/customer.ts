@@ -9,6 +9,10 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Clock, Store } from '../core/ports.js';
 import { auditCustomerAction, eraseCustomer, exportCustomer } from '../handoff/customer-rights.js';
+import { createLocalEventBus, type EventBus } from '../core/events.js';
+import type { EventRecorder } from '../events/recorder.js';
+import { createConversationWriter } from '../pipeline/conversation-writer.js';
+import { createSilentLogger } from '../util/logger.js';
 import type { Io } from './run.js';
 
 export const CUSTOMER_USAGE = `usage: sportello customer find TEXT          customers whose name, handle or platform id contains TEXT:
@@ -65,7 +69,7 @@ export async function confirmErase(id: string, yes: boolean, io: Io): Promise<bo
 }
 
 /** Runs `sportello customer <find|export|erase> ...`; returns the exit code. */
-export async function runCustomer(argv: string[], io: Io, deps: { store: Store; clock: Clock }): Promise<number> {
+export async function runCustomer(argv: string[], io: Io, deps: { store: Store; clock: Clock; recorder: EventRecorder; bus?: EventBus }): Promise<number> {
   const [sub, ...rest] = argv;
   let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: { out: { type: 'string' }; yes: { type: 'boolean' } }; allowPositionals: true; strict: true }>>;
   try {
@@ -112,13 +116,15 @@ export async function runCustomer(argv: string[], io: Io, deps: { store: Store; 
     return 1;
   }
   if (!(await confirmErase(target, values.yes === true, io))) return 1;
-  const done = await eraseCustomer(deps.store, target, deps.clock);
+  // Their open conversations are resolved through the one write path (events on the server's bus when it runs the command).
+  const writer = createConversationWriter({ store: deps.store, bus: deps.bus ?? createLocalEventBus(), logger: createSilentLogger(), recorder: deps.recorder });
+  const done = await eraseCustomer(deps.store, target, deps.clock, writer);
   if (!done) {
     io.stderr.write(`sportello customer erase: no customer ${target}\n`);
     return 1;
   }
   await auditCustomerAction(deps.store, deps.clock, { action: 'customer.erase', customerId: target, operatorId: 'cli', from: 'cli' });
   const total = (k: 'conversations' | 'messages') => done.results.reduce((n, r) => n + r.anonymised[k], 0);
-  io.stdout.write(`erased ${done.erased.join(', ')}: ${total('conversations')} conversation(s) and ${total('messages')} message(s) anonymised, profiles, files and caches removed\n`);
+  io.stdout.write(`erased ${done.erased.join(', ')}: ${total('conversations')} conversation(s) and ${total('messages')} message(s) anonymised${done.closed > 0 ? `, ${done.closed} open conversation(s) resolved` : ''}, profiles, files and caches removed\n`);
   return 0;
 }

@@ -44,6 +44,7 @@ Usage: sportello <command> [options]
                             a customer's data: find them, export everything held, erase it
   audit [--from DATE] [--operator NAME]
                             the audit trail of operators' and admins' actions
+  retention run [--dry-run] anonymise customer records past their retention period now (RETENTION_DAYS)
   migrate                   apply PostgreSQL migrations (DATABASE_URL)
   export [FILE]             write the whole store as JSON
   import FILE               read an export into the configured store
@@ -86,6 +87,7 @@ async function usageOf(command: string | undefined, args: string[]): Promise<str
   if (command === 'operator') return (await import('./operator.js')).OPERATOR_USAGE;
   if (command === 'customer') return (await import('./customer.js')).CUSTOMER_USAGE;
   if (command === 'audit') return (await import('./audit.js')).AUDIT_USAGE;
+  if (command === 'retention') return (await import('./retention.js')).RETENTION_USAGE;
   if (command === 'eval') return `${(await import('./eval.js')).EVAL_USAGE}
 `;
   if (command === 'faq' && args[0] === 'review') return (await import('./faq.js')).REVIEW_USAGE;
@@ -141,7 +143,7 @@ async function start(args: string[], io: Io): Promise<number> {
   // The embedded store: CLI commands run meanwhile are sent here (one process per file).
   const admin = config.databaseUrl
     ? undefined
-    : await (await import('./store-commands.js')).serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder: app.recorder, logger: app.logger, hours: app.hours, locale: config.defaultLocale }).catch(
+    : await (await import('./store-commands.js')).serveStoreCommands({ store: app.store, dataFile: config.dataFile, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder: app.recorder, logger: app.logger, hours: app.hours, locale: config.defaultLocale, retention: config.retention, bus: app.bus }).catch(
         async (err: unknown) => {
           await app.close();
           throw err;
@@ -244,7 +246,7 @@ async function onStore(argv: string[], io: Io, config: Readonly<Config>): Promis
       const recorder = createEventRecorder({ subscriptions: config.webhooks, clock: systemClock, orderNumberPattern: config.nlu.orderNumberPattern });
       const { createBusinessHours } = await import('../handoff/business-hours.js');
       const hours = createBusinessHours({ timezone: config.handoff.timezone, schedule: config.handoff.businessHours, holidays: config.handoff.holidays });
-      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder, where, hours, locale: config.defaultLocale });
+      return await runStoreCommand(argv, localIo, { store, faqDir: config.faqDir, intentsDir: config.intentsDir, clock: systemClock, recorder, where, hours, locale: config.defaultLocale, retention: config.retention });
     } finally {
       await store.close();
     }
@@ -293,6 +295,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       case 'report':
       case 'customer':
       case 'audit':
+      case 'retention':
       case 'operator': {
         const config = configOrExit(io);
         if (!config) return 1;

@@ -23,6 +23,9 @@ import { parseAddArgs, readNewPassword, runOperator } from './operator.js';
 import { runReport } from './report.js';
 import { confirmErase, runCustomer } from './customer.js';
 import { runAudit } from './audit.js';
+import { runRetention } from './retention.js';
+import type { RetentionSettings } from '../handoff/retention.js';
+import type { EventBus } from '../core/events.js';
 import { exportFromStore, importIntoStore, type SnapshotStore } from './store-admin.js';
 import type { Io } from './run.js';
 
@@ -39,12 +42,16 @@ export interface StoreCommandDeps {
   /** The team's hours (reports count business time in them) and the language of HTML reports. */
   hours: BusinessHours;
   locale: Language;
+  /** The retention periods (config.retention), for `retention run`. */
+  retention?: RetentionSettings;
+  /** The server's event bus when it runs the command (an erasure's resolutions reach its console). */
+  bus?: EventBus;
 }
 
 /** True for the commands that use the store (and so go to a running server on the embedded store). */
 export function isStoreCommand(argv: readonly string[]): boolean {
   const [command, sub] = argv;
-  return command === 'operator' || command === 'customer' || command === 'audit' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import' || command === 'report';
+  return command === 'operator' || command === 'customer' || command === 'audit' || command === 'retention' || (command === 'faq' && sub === 'review') || command === 'export' || command === 'import' || command === 'report';
 }
 
 /** Runs a store command against `deps.store`: in the CLI, or in the server on a CLI's behalf. */
@@ -57,6 +64,7 @@ export async function runStoreCommand(argv: string[], io: Io, deps: StoreCommand
   if (command === 'report') return runReport(rest, io, deps);
   if (command === 'customer') return runCustomer(rest, io, deps);
   if (command === 'audit') return runAudit(rest, io, deps);
+  if (command === 'retention') return runRetention(rest, io, deps);
   io.stderr.write(`sportello: "${argv.slice(0, 2).join(' ')}" is not a store command\n`);
   return 2;
 }
@@ -174,6 +182,8 @@ export async function serveStoreCommands(options: {
   logger: Logger;
   hours: BusinessHours;
   locale: Language;
+  retention?: RetentionSettings;
+  bus?: EventBus;
 }): Promise<AdminSocket> {
   const store = options.store as LowdbStore;
   const lock = typeof store.lock === 'function' ? store.lock() : undefined;
@@ -187,6 +197,8 @@ export async function serveStoreCommands(options: {
     where: `lowdb file ${options.dataFile}`,
     hours: options.hours,
     locale: options.locale,
+    ...(options.retention ? { retention: options.retention } : {}),
+    ...(options.bus ? { bus: options.bus } : {}),
   };
   const socket = await startAdminSocket({
     path: adminSocketPath(options.dataFile),

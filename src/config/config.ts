@@ -160,6 +160,10 @@ export const envSchema = z.object({
   SURVEY_AFTER_BOT: bool.default(false),
   SURVEY_LOW_SCORE: int(0, 5).default(2),
   FOLLOW_UP_INTERVAL_SECONDS: int(1, 3600).default(60),
+  /** Retention (docs/data-protection.md): days for every channel and/or per channel (`365,webchat=30`); unset: kept. */
+  RETENTION_DAYS: z.string().optional(),
+  RETENTION_DAYS_ANONYMOUS: int(1, 36500).optional(),
+  RETENTION_INTERVAL_MINUTES: int(1, 7 * 24 * 60).default(60),
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   WEBHOOKS_FILE: z.string().min(1).optional(),
@@ -240,6 +244,12 @@ export interface Config {
     /** How often each instance looks for due work. */
     intervalMs: number;
   };
+  /**
+   * Retention (handoff/retention.ts, docs/data-protection.md): customer records inactive longer
+   * than their channel's days are anonymised like an erasure. `days` by channel (null: kept), else
+   * `otherDays` (absent: kept); `anonymousDays` for nameless visitors of `anonymousChannels` instead.
+   */
+  retention: { days: Readonly<Record<string, number | null>>; otherDays?: number; anonymousDays?: number; anonymousChannels: readonly string[]; intervalMs: number };
   sessionSecret?: string;
   /** Outbound events: the subscriptions of WEBHOOKS_FILE, their secrets read from the environment. */
   webhooks: Subscriptions;
@@ -298,6 +308,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(`OUTBOX_CONCURRENCY: replaced by SEND_SLOTS, send slots per channel (SEND_SLOTS=CHANNEL=N,…; channels: ${CHANNELS.map((c) => c.name).join(', ')}); remove it`);
   }
   const sendSlots = parseSendSlots(e.SEND_SLOTS, definitions, problems);
+  const retentionDays = parseRetentionDays(e.RETENTION_DAYS, definitions, problems);
   if (e.OUTBOUND_CONNECT_TIMEOUT_MS > e.OUTBOUND_TIMEOUT_MS) {
     problems.push('OUTBOUND_CONNECT_TIMEOUT_MS: must not be above OUTBOUND_TIMEOUT_MS');
   }
@@ -355,6 +366,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lowScore: e.SURVEY_LOW_SCORE,
       intervalMs: e.FOLLOW_UP_INTERVAL_SECONDS * 1000,
     },
+    retention: {
+      days: retentionDays.days,
+      ...(retentionDays.all !== undefined ? { otherDays: retentionDays.all } : {}),
+      ...(e.RETENTION_DAYS_ANONYMOUS !== undefined ? { anonymousDays: e.RETENTION_DAYS_ANONYMOUS } : {}),
+      anonymousChannels: definitions.filter((c) => c.anonymousVisitors === true).map((c) => c.name),
+      intervalMs: e.RETENTION_INTERVAL_MINUTES * 60_000,
+    },
     sessionSecret: e.SESSION_SECRET,
     webhooks,
     listeningFile: e.LISTENING_FILE,
@@ -377,6 +395,40 @@ function parseSendSlots(spec: string | undefined, definitions: readonly AnyChann
     else slots[channel.name] = Number(m[2]);
   }
   return slots;
+}
+
+/**
+ * RETENTION_DAYS: `N` (every channel), `CHANNEL=N` entries, or both (`730,webchat=90`); `CHANNEL=keep`
+ * keeps one channel when a number is given for all. Days by channel name (null: kept), and the
+ * number for every other channel (a brand's own included).
+ */
+function parseRetentionDays(spec: string | undefined, definitions: readonly AnyChannelDefinition[], problems: string[]): { days: Record<string, number | null>; all?: number } {
+  let all: number | undefined;
+  const own: Record<string, number | 'keep'> = {};
+  const count = (v: string, what: string): number | undefined => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > 36500) problems.push(`RETENTION_DAYS: ${what} needs 1 to 36500 days or "keep" (got ${JSON.stringify(v)})`);
+    else return n;
+    return undefined;
+  };
+  for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z][a-z0-9_-]*)\s*[=:]\s*(\S+)$/i.exec(part);
+    if (!m) {
+      if (all !== undefined) problems.push(`RETENTION_DAYS: "${part}": one number for every channel at most, then CHANNEL=DAYS`);
+      else all = count(part, 'every channel');
+      continue;
+    }
+    const channel = definitions.find((c) => c.name === m[1]!.toLowerCase());
+    if (!channel) problems.push(`RETENTION_DAYS: no channel named "${m[1]}" (channels: ${definitions.map((c) => c.name).join(', ')})`);
+    else if (m[2]!.toLowerCase() === 'keep') own[channel.name] = 'keep';
+    else {
+      const n = count(m[2]!, channel.name);
+      if (n !== undefined) own[channel.name] = n;
+    }
+  }
+  const days: Record<string, number | null> = {};
+  for (const [name, d] of Object.entries(own)) days[name] = d === 'keep' ? null : d;
+  return { days, ...(all !== undefined ? { all } : {}) };
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

@@ -704,6 +704,36 @@ export interface CustomerData {
   collect(customerId: string): Promise<CustomerRecords | undefined>;
   /** Erases one customer record (see above); undefined when there is no such customer. */
   erase(customerId: string, options: { pseudonym: string; at: string }): Promise<ErasureResult | undefined>;
+  /**
+   * The customer records a retention rule has expired (see RetentionRule), least recently seen
+   * first, at most `limit`: what `expire` would erase now (a dry run).
+   */
+  expired(rule: RetentionRule, limit: number): Promise<string[]>;
+  /**
+   * Erases (as `erase`, the same code) up to `limit` records the rule has expired, each with its
+   * own `pseudonym()`. Safe on several instances at once: each record is erased by one of them
+   * (PostgreSQL: the records are taken with FOR UPDATE SKIP LOCKED and checked again under the
+   * lock; the embedded store: one process, one synchronous step, the file rewritten once).
+   */
+  expire(rule: RetentionRule, options: { limit: number; at: string; pseudonym: () => string }): Promise<Array<{ customerId: string; result: ErasureResult }>>;
+}
+
+/**
+ * Which customer records a retention period has expired (issue 22's retention job,
+ * handoff/retention.ts). A record is expired when, by its cutoff, it was last seen before it, none
+ * of its cases is open, every conversation of it is resolved, and no conversation of it changed
+ * nor got a message at or after the cutoff. Open cases are never touched.
+ */
+export interface RetentionRule {
+  /** Each channel's cutoff (ISO): records last active before it expire; null: the channel is kept. */
+  channels: Readonly<Record<ChannelName, string | null>>;
+  /** The cutoff of channels not in `channels` (absent: they are kept). */
+  others?: string;
+  /**
+   * Visitors who never gave a name or handle, on channels whose visitors may stay anonymous
+   * (the web chat): this cutoff instead of their channel's.
+   */
+  anonymous?: { channels: readonly ChannelName[]; before: string };
 }
 
 /** The audit trail: operators' and admins' actions, append-only (nothing changes or removes an entry). */

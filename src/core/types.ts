@@ -270,7 +270,7 @@ export interface Case {
   /**
    * Who resolved it: an operator's id; `bot` for a case the bot closed on its own (deflection);
    * `idle` for one closed after the quiet time without the bot having answered its last message;
-   * `customer` when the customer said it was sorted.
+   * `customer` when the customer said it was sorted; `erased` when the customer's erasure closed it.
    */
   resolvedBy?: string;
   /**

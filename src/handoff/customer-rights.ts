@@ -8,6 +8,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock, CustomerRecords, ErasureResult, Store } from '../core/ports.js';
+import type { DomainEvent } from '../core/events.js';
+import { transition } from '../core/state.js';
+import type { Conversation } from '../core/types.js';
+import type { ConversationWriter, Planned } from '../pipeline/conversation-writer.js';
 import { personOf } from './people.js';
 import { newId } from '../util/ids.js';
 
@@ -56,8 +60,23 @@ export const newPseudonym = (): string => `${PSEUDONYM_PREFIX}${randomBytes(9).t
 /** How every pseudonym starts: an author or customer id that starts so was erased. */
 export const PSEUDONYM_PREFIX = 'erased:';
 
-/** Erases the person (every linked record, each with its own pseudonym); undefined when there is no such customer. */
-export async function eraseCustomer(store: Store, customerId: string, clock: Clock): Promise<{ erased: string[]; results: ErasureResult[] } | undefined> {
+/** Who resolved a case an erasure closed (Case.resolvedBy): no operator, so reports credit no one. */
+export const RESOLVED_BY_ERASURE = 'erased';
+
+/**
+ * Erases the person (every linked record, each with its own pseudonym); undefined when there is no
+ * such customer. Their conversations still open (with the bot, in the queue, held by an operator)
+ * are then resolved through the one write path (`writer.change`: the state table, revisions,
+ * `conversation.resolved` for the console), so nothing of theirs stays in the queue. They are
+ * closed after the erasure, under their pseudonyms: a message of theirs arriving meanwhile starts
+ * a new conversation instead of reopening one of these.
+ */
+export async function eraseCustomer(
+  store: Store,
+  customerId: string,
+  clock: Clock,
+  writer: ConversationWriter,
+): Promise<{ erased: string[]; results: ErasureResult[]; closed: number } | undefined> {
   const ids = await idsOf(store, customerId);
   if (ids.length === 0) return undefined;
   const results: ErasureResult[] = [];
@@ -69,7 +88,31 @@ export async function eraseCustomer(store: Store, customerId: string, clock: Clo
       erased.push(id);
     }
   }
-  return { erased, results };
+  let closed = 0;
+  for (const r of results) closed += await closeOpenConversations(store, writer, r.pseudonym, clock);
+  return { erased, results, closed };
+}
+
+const OPEN_STATES = ['bot', 'awaiting_private', 'queued', 'assigned'] as const;
+
+/** Resolves the open conversations of an erased record (its pseudonym), and their cases; returns how many. */
+async function closeOpenConversations(store: Store, writer: ConversationWriter, pseudonym: string, clock: Clock): Promise<number> {
+  let closed = 0;
+  for (const found of await store.conversations.list({ customerId: pseudonym, states: [...OPEN_STATES], limit: 1000 })) {
+    closed += await writer.change({ key: found.key, customerId: pseudonym }, (context): Planned<number> => {
+      const conversation = context.conversation;
+      if (!conversation || conversation.state === 'resolved') return { result: 0 };
+      const at = clock.now().toISOString();
+      const siblings = context.related.filter((c) => c.id !== conversation.id && c.caseId === conversation.caseId && c.state !== 'resolved');
+      const conversations = [conversation, ...siblings].map(
+        (c): Conversation => ({ ...c, state: transition(c.state, 'resolved'), assignee: undefined, dataRequest: undefined, updatedAt: at }),
+      );
+      const kase = context.case && context.case.status === 'open' ? { ...context.case, status: 'resolved' as const, resolvedAt: at, resolvedBy: RESOLVED_BY_ERASURE } : undefined;
+      const events: DomainEvent[] = conversations.map((c) => ({ type: 'conversation.resolved', conversationId: c.id, caseId: c.caseId, at }));
+      return { write: { conversations, ...(kase ? { case: kase } : {}), messages: [], outbox: [], events }, result: conversations.length };
+    });
+  }
+  return closed;
 }
 
 /**

@@ -76,7 +76,7 @@ const BATCH = 200;
 const MAX_PAGES = 50;
 /** A case a person resolved (not the bot, the bot-close job or the customer's "solved"). */
 const byPerson = (kase: Case): boolean =>
-  kase.status === 'resolved' && kase.resolvedBy !== undefined && kase.resolvedBy !== 'bot' && kase.resolvedBy !== 'idle' && kase.resolvedBy !== 'customer';
+  kase.status === 'resolved' && kase.resolvedBy !== undefined && kase.resolvedBy !== 'bot' && kase.resolvedBy !== 'idle' && kase.resolvedBy !== 'customer' && kase.resolvedBy !== 'erased';
 
 /** Actions of the bot that answer the customer. */
 const ANSWERS = new Set(['answer', 'thank']);

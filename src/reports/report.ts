@@ -261,7 +261,8 @@ function factsOf(history: History, period: { from: Date; to: Date }, now: Date, 
       language: opener ? languageOf(opener) : 'unknown',
       day: localDateOf(new Date(kase.openedAt), tz),
       ...(bot ? { botFirst: span(start, bot.t) } : {}),
-      ...(kase.status === 'resolved' && kase.resolvedAt ? { resolution: (ms(kase.resolvedAt) - ms(kase.openedAt)) / 1000 } : {}),
+      // A case an erasure closed (the customer's data went, the team resolved nothing) is a case, not a resolution.
+      ...(kase.status === 'resolved' && kase.resolvedAt && kase.resolvedBy !== 'erased' ? { resolution: (ms(kase.resolvedAt) - ms(kase.openedAt)) / 1000 } : {}),
       resolvedByBot: kase.status === 'resolved' && kase.resolvedBy === 'bot',
       ...(resolvedBy ? { resolvedBy } : {}),
       ...(kase.survey?.score !== undefined ? { score: kase.survey.score } : {}),
@@ -270,7 +271,8 @@ function factsOf(history: History, period: { from: Date; to: Date }, now: Date, 
   return facts;
 }
 
-const NOT_OPERATORS = new Set(['bot', 'idle', 'customer']);
+// `erased`: closed by a customer's erasure (handoff/customer-rights.ts), by no operator.
+const NOT_OPERATORS = new Set(['bot', 'idle', 'customer', 'erased']);
 
 function resolverName(kase: Case, names: ReadonlyMap<string, string>): string | undefined {
   // `bot`, `idle` (closed by the bot-close job: docs/reports.md) and `customer` (who said it was

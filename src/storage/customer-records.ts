@@ -4,6 +4,7 @@
  * record is anonymised, and which texts name a customer. The PostgreSQL store does the same in
  * SQL (postgres/customer-data.ts); the store contract checks both alike.
  */
+import type { RetentionRule } from '../core/ports.js';
 import type { Case, Conversation, Customer, HeardRecord, OutboxItem, StoredMessage } from '../core/types.js';
 
 /** Why an unsent reply was dropped by an erasure (its `lastError`). */
@@ -65,4 +66,16 @@ export function customerMatches(c: Customer, text: string): boolean {
 export function anonymiseHeard(h: HeardRecord, pseudonym: string): HeardRecord {
   const { author: _author, text: _text, ...rest } = h;
   return { ...rest, author: { id: pseudonym }, text: '' };
+}
+
+/** A visitor who never gave a name or a handle (RetentionRule.anonymous). */
+export const anonymousVisitor = (c: Customer): boolean => !c.name && !c.handle;
+
+/**
+ * The cutoff (ISO) a retention rule sets for a customer record, or undefined when its channel is
+ * kept. The PostgreSQL store computes the same in SQL (postgres/customer-data.ts).
+ */
+export function retentionCutoff(c: Customer, rule: RetentionRule): string | undefined {
+  if (rule.anonymous && rule.anonymous.channels.includes(c.channel) && anonymousVisitor(c)) return rule.anonymous.before;
+  return Object.prototype.hasOwnProperty.call(rule.channels, c.channel) ? (rule.channels[c.channel] ?? undefined) : rule.others;
 }

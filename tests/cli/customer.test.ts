@@ -10,6 +10,8 @@ import { createFakeClock } from '../../src/core/ports.js';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
 import { customerRef } from '../../src/handoff/customer-rights.js';
 import { capture } from '../helpers/capture.js';
+import { createEventRecorder } from '../../src/events/recorder.js';
+import { NO_SUBSCRIPTIONS } from '../../src/events/subscriptions.js';
 import { makeCase, makeConversation, makeCustomer, makeMessage, makeOperator, makeTurn } from '../storage/store-contract.js';
 
 let dir: string;
@@ -19,7 +21,9 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sportello-customer-'));
   store = createLowdbStore({ file: join(dir, 'store.json') });
   await store.init();
-  deps = { store, faqDir: '', intentsDir: '', clock: createFakeClock('2026-03-05T10:00:00Z'), recorder: undefined as never, where: 'test', hours: undefined as never, locale: 'it' };
+  const clock = createFakeClock('2026-03-05T10:00:00Z');
+  // A real recorder (no subscriptions): an erasure resolves the customer's open conversations through the writer.
+  deps = { store, faqDir: '', intentsDir: '', clock, recorder: createEventRecorder({ subscriptions: NO_SUBSCRIPTIONS, clock }), where: 'test', hours: undefined as never, locale: 'it' };
   await store.conversations.commit(
     makeTurn({
       customer: makeCustomer('test:ugo42', { name: 'Ugo Tabs\tInside', handle: undefined, lastSeenAt: '2026-03-02T09:00:00.000Z' }),
@@ -66,8 +70,11 @@ describe('sportello customer', () => {
     expect(await store.directory.getCustomer('test:ugo42')).toBeDefined();
     const done = await run(['customer', 'erase', 'test:ugo42', '--yes']);
     expect(done.code).toBe(0);
-    expect(done.out).toMatch(/^erased test:ugo42: 1 conversation\(s\) and 1 message\(s\) anonymised/);
+    expect(done.out).toMatch(/^erased test:ugo42: 1 conversation\(s\) and 1 message\(s\) anonymised, 1 open conversation\(s\) resolved/);
     expect(await store.directory.getCustomer('test:ugo42')).toBeUndefined();
+    // Their open conversation was resolved (through the writer), the case with it: nothing of theirs waits anywhere.
+    expect(await store.conversations.get('cv1')).toMatchObject({ state: 'resolved' });
+    expect(await store.conversations.getCase('case1')).toMatchObject({ status: 'resolved', resolvedBy: 'erased' });
     expect(await run(['customer', 'erase', 'test:ugo42', '--yes'])).toMatchObject({ code: 1 });
     const audit = await run(['audit']);
     expect(audit.code).toBe(0);
@@ -91,5 +98,32 @@ describe('sportello audit', () => {
     expect((await run(['audit', '--operator', 'op9'])).out).toMatch(/^2026-03-03/);
     expect((await run(['audit', '--from', '2026-03-02'])).out).toMatch(/^2026-03-03T08:00:00.000Z\top9/);
     expect(await run(['audit', '--from', '2026-04-01'])).toEqual({ code: 0, out: '', err: 'no audit entries\n' });
+  });
+});
+
+describe('sportello retention run', () => {
+  it('says so when no period is set; with one, counts (--dry-run) or anonymises the expired records, never an open case, and audits the run', async () => {
+    // Pia's case is resolved and she was last seen four days ago; Ugo's case is still open.
+    await store.conversations.commit(
+      makeTurn({
+        customer: makeCustomer('test:pia7', { name: 'Pia Sole', lastSeenAt: '2026-03-01T09:00:00.000Z' }),
+        conversations: [makeConversation('cv-pia', { key: 'test:private:pia7', customerId: 'test:pia7', caseId: 'case-pia', state: 'resolved', updatedAt: '2026-03-01T09:30:00.000Z' })],
+        case: makeCase('case-pia', { customerId: 'test:pia7', status: 'resolved', conversationIds: ['cv-pia'], resolvedAt: '2026-03-01T09:30:00.000Z' }),
+        messages: [makeMessage('m-pia', { conversationId: 'cv-pia', caseId: 'case-pia', text: 'grazie, Pia', at: '2026-03-01T09:00:00.000Z' })],
+      }),
+    );
+    expect(await run(['retention', 'run'])).toMatchObject({ code: 0, out: '', err: expect.stringMatching(/no retention period is set/) });
+    deps = { ...deps, retention: { days: {}, otherDays: 2, anonymousChannels: [], intervalMs: 3_600_000 } };
+    expect(await run(['retention', 'run', '--dry-run'])).toEqual({ code: 0, out: '1 customer record(s) past their retention period would be anonymised (dry run: nothing changed)\n', err: '' });
+    expect(await store.directory.getCustomer('test:pia7')).toBeDefined();
+    expect(await run(['retention', 'run'])).toEqual({ code: 0, out: 'anonymised 1 customer record(s): 1 conversation(s), 1 case(s), 1 message(s)\n', err: '' });
+    expect(await store.directory.getCustomer('test:pia7')).toBeUndefined();
+    expect((await store.conversations.listMessages({ conversationId: 'cv-pia' })).map((m) => m.text)).toEqual(['']);
+    expect(await store.directory.getCustomer('test:ugo42')).toBeDefined();
+    expect(await run(['retention', 'run'])).toMatchObject({ code: 0, out: 'anonymised 0 customer record(s): 0 conversation(s), 0 case(s), 0 message(s)\n' });
+    expect((await run(['audit'])).out).toBe('2026-03-05T10:00:00.000Z\tcli\tretention.anonymise\trecords=1 conversations=1 cases=1 messages=1\tcli\n');
+    for (const argv of [['retention'], ['retention', 'go'], ['retention', 'run', '--now'], ['retention', 'run', 'x']]) {
+      expect([argv.join(' '), (await run(argv)).code]).toEqual([argv.join(' '), 2]);
+    }
   });
 });

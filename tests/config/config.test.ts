@@ -73,6 +73,25 @@ describe('loadConfig', () => {
     expect(problems({ OUTBOX_CONCURRENCY: '32' }).join('\n')).toMatch(/^OUTBOX_CONCURRENCY: replaced by SEND_SLOTS/m);
   });
 
+  it('keeps everything by default; RETENTION_DAYS gives every channel and/or each channel a period, the web chat its anonymous visitors one', () => {
+    expect(loadConfig({}).retention).toEqual({ days: {}, anonymousChannels: ['webchat'], intervalMs: 3_600_000 });
+    expect(loadConfig({ RETENTION_DAYS: '730' }).retention).toMatchObject({ days: {}, otherDays: 730 });
+    expect(loadConfig({ RETENTION_DAYS: '730, webchat=90,twitter:keep', RETENTION_DAYS_ANONYMOUS: '30', RETENTION_INTERVAL_MINUTES: '15' }).retention).toEqual({
+      days: { webchat: 90, twitter: null },
+      otherDays: 730,
+      anonymousDays: 30,
+      anonymousChannels: ['webchat'],
+      intervalMs: 15 * 60_000,
+    });
+    expect(loadConfig({ RETENTION_DAYS: 'messenger=365' }).retention).toMatchObject({ days: { messenger: 365 } });
+    expect(loadConfig({ RETENTION_DAYS: 'messenger=365' }).retention.otherDays).toBeUndefined();
+    expect(problems({ RETENTION_DAYS: 'fax=3' }).join('\n')).toMatch(/^RETENTION_DAYS: no channel named "fax"/m);
+    expect(problems({ RETENTION_DAYS: 'messenger=0' }).join('\n')).toMatch(/^RETENTION_DAYS: messenger needs 1 to 36500 days/m);
+    expect(problems({ RETENTION_DAYS: '30,60' }).join('\n')).toMatch(/^RETENTION_DAYS: "60": one number for every channel at most/m);
+    expect(problems({ RETENTION_DAYS: 'forever' }).join('\n')).toMatch(/^RETENTION_DAYS: every channel needs 1 to 36500 days/m);
+    expect(problems({ RETENTION_DAYS_ANONYMOUS: '0' }).join('\n')).toMatch(/^RETENTION_DAYS_ANONYMOUS: /m);
+  });
+
   it('limits every outbound call: connect 3 s and total 10 s by default, connect never above total', () => {
     expect(loadConfig({}).outbound).toEqual({ connectTimeoutMs: 3000, timeoutMs: 10_000 });
     expect(loadConfig({ OUTBOUND_TIMEOUT_MS: '2000', OUTBOUND_CONNECT_TIMEOUT_MS: '500' }).outbound).toEqual({ connectTimeoutMs: 500, timeoutMs: 2000 });

@@ -229,6 +229,43 @@ describe('CLI store commands while the server runs on the embedded store', () =>
   }, 120_000);
 });
 
+describe('sportello retention run while the server runs on the embedded store', () => {
+  it('counts (--dry-run) and anonymises the records past their period in the server, with its settings, and audits the run', async () => {
+    const setup = await setUp({ RETENTION_DAYS: '30' });
+    // A customer served two months ago, case resolved, written before the server starts.
+    const seed = createLowdbStore({ file: setup.dataFile });
+    await seed.init();
+    const old = new Date(Date.now() - 60 * 86_400_000).toISOString();
+    await seed.conversations.commit({
+      expect: { conversations: {}, cases: {} },
+      customer: { id: 'messenger:psid-old', channel: 'messenger', platformId: 'psid-old', name: 'Ornella Vecchi', firstSeenAt: old, lastSeenAt: old },
+      conversations: [{ id: 'cv-old', key: 'messenger:private:psid-old', channel: 'messenger', visibility: 'private', customerId: 'messenger:psid-old', caseId: 'case-old', state: 'resolved', missStreak: 0, flags: [], createdAt: old, updatedAt: old }],
+      case: { id: 'case-old', customerId: 'messenger:psid-old', status: 'resolved', conversationIds: ['cv-old'], openedAt: old, resolvedAt: old, resolvedBy: 'bot' },
+      messages: [{ id: 'm-old', conversationId: 'cv-old', caseId: 'case-old', direction: 'in', author: { kind: 'customer' }, text: 'dove è il mio ordine, sono Ornella', visibility: 'private', at: old }],
+      outbox: [],
+      events: [],
+    });
+    await seed.close();
+    const server = await start(setup, 'server');
+    // Someone writing now is kept.
+    await serverWrites(server, 'psid-new');
+
+    const dry = await cli(['retention', 'run', '--dry-run'], setup.env);
+    expect(dry).toMatchObject({ code: 0, stdout: '1 customer record(s) past their retention period would be anonymised (dry run: nothing changed)\n' });
+    expect((await cli(['customer', 'find', 'Ornella'], setup.env)).code).toBe(0);
+    const done = await cli(['retention', 'run'], setup.env);
+    expect(done).toMatchObject({ code: 0, stdout: 'anonymised 1 customer record(s): 1 conversation(s), 1 case(s), 1 message(s)\n' });
+    expect((await cli(['customer', 'find', 'Ornella'], setup.env)).code).toBe(1);
+    expect((await cli(['customer', 'find', 'psid-new'], setup.env)).code).toBe(0);
+    expect((await cli(['audit'], setup.env)).stdout).toMatch(/\tcli\tretention\.anonymise\trecords=1 conversations=1 cases=1 messages=1\tcli\n/);
+    await server.stop();
+    // In the server's file: nothing of hers, after its own writes.
+    const file = readFileSync(setup.dataFile, 'utf8') + (existsSync(`${setup.dataFile}.journal`) ? readFileSync(`${setup.dataFile}.journal`, 'utf8') : '');
+    expect(file).not.toMatch(/Ornella|psid-old/);
+    expect(file).toContain('psid-new');
+  }, 120_000);
+});
+
 describe('when the server cannot take the command', () => {
   it('exits 1 saying why, printing nothing as done, when the holder\'s admin socket cannot be reached', async () => {
     const data = tempDataDir();

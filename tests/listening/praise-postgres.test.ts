@@ -6,7 +6,12 @@
  */
 import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import type { HeardRecord, Operator } from '../../src/core/types.js';
+import { createLocalEventBus } from '../../src/core/events.js';
+import { createEventRecorder } from '../../src/events/recorder.js';
+import { NO_SUBSCRIPTIONS } from '../../src/events/subscriptions.js';
 import { eraseCustomer, exportCustomer } from '../../src/handoff/customer-rights.js';
+import { createConversationWriter } from '../../src/pipeline/conversation-writer.js';
+import { createSilentLogger } from '../../src/util/logger.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../e2e/harness.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { thankYouTexts } from '../helpers/praise-app.js';
@@ -78,7 +83,8 @@ run('praise on a PostgreSQL database shared by two instances', () => {
     const doc = await exportCustomer(a.app.store, 'chat:anna77', a.clock);
     expect(doc?.records[0]).toMatchObject({ customer: { handle: 'annarossi', followers: 52_000 }, file: { tags: ['advocate'] } });
     expect(doc?.records[0]!.heard.map((h) => h.id)).toEqual([post.id]);
-    await eraseCustomer(a.app.store, 'chat:anna77', a.clock);
+    const writer = createConversationWriter({ store: a.app.store, bus: createLocalEventBus(), logger: createSilentLogger(), recorder: createEventRecorder({ subscriptions: NO_SUBSCRIPTIONS, clock: a.clock }) });
+    await eraseCustomer(a.app.store, 'chat:anna77', a.clock, writer);
     expect(await b.app.store.customerFiles.withTag('advocate')).toEqual([]);
     const after = (await b.app.praise.list({ limit: 10, class: 'praise' })).items.find((i) => i.id === post.id);
     expect(after).toMatchObject({ advocate: false, text: '' });

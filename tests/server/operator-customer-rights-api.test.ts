@@ -75,6 +75,32 @@ describe("operator API: a customer's data rights", () => {
     expect(JSON.stringify(all)).not.toContain('giulia');
   });
 
+  it('resolves the erased person\'s open conversations (queued, held by an operator) through the one write path: nothing of theirs stays in the queue', async () => {
+    const waiting = await t.app.pipeline.receive(t.message('voglio parlare con un operatore', { customer: { platformId: 'lucia-01', name: 'Lucia Bassi' }, id: 'l1' }));
+    const held = await t.app.pipeline.receive(t.message('posso parlare con una persona?', { customer: { platformId: 'lucia-02', name: 'Lucia B.' }, id: 'l2' }));
+    const other = await t.app.pipeline.receive(t.message('voglio parlare con un operatore', { customer: { platformId: 'marco-01', name: 'Marco' }, id: 'm1' }));
+    for (const o of [waiting, held, other]) expect(o.conversation?.state).toBe('queued');
+    expect((await marta.post(`/conversations/${held.conversation!.id}/claim`, {})).status).toBe(200);
+    expect((await anna.post(`/customers/${encodeURIComponent('chat:lucia-01')}/links`, { customer_id: 'chat:lucia-02' })).status).toBe(200);
+    const queueIds = async () => ((await anna.get('/queue')).body as unknown as { rows: Array<{ conversationId: string }> }).rows.map((r) => r.conversationId);
+    expect(await queueIds()).toEqual(expect.arrayContaining([waiting.conversation!.id, held.conversation!.id, other.conversation!.id]));
+
+    const erased = await call(t.base, anna, 'DELETE', `/customers/${encodeURIComponent('chat:lucia-01')}`);
+    expect(erased.status).toBe(200);
+    expect(JSON.parse(erased.text)).toMatchObject({ erased: 2, closed: 2 });
+    for (const id of [waiting.conversation!.id, held.conversation!.id]) {
+      const c = (await t.app.store.conversations.get(id))!;
+      expect(c).toMatchObject({ state: 'resolved' });
+      expect(c.assignee).toBeUndefined();
+      expect(c.customerId).toMatch(/^erased:/);
+      expect(await t.app.store.conversations.getCase(c.caseId)).toMatchObject({ status: 'resolved', resolvedBy: 'erased' });
+    }
+    expect(await queueIds()).toEqual([other.conversation!.id]);
+    expect((await t.app.store.conversations.get(other.conversation!.id))?.state).toBe('queued');
+    // Marta no longer holds anything of hers.
+    expect(await t.app.store.conversations.list({ assignee: t.marta.id })).toEqual([]);
+  });
+
   it('audits operators\' actions: login, opening a conversation, reply, note, resolve, logout; an agent cannot read the trail through the API', async () => {
     const outcome = await t.app.pipeline.receive(t.message('voglio parlare con un operatore', { customer: { platformId: 'piero-1' }, id: 'p1' }));
     const id = outcome.conversation!.id;

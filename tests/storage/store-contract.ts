@@ -1552,6 +1552,64 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         await store.conversations.commit(makeTurn({ customer: makeCustomer(ANNA), conversations: [makeConversation('cv9', { key: 'test:private:anna77', customerId: ANNA, caseId: 'case9' })] }));
         expect((await store.conversations.findByKey('test:private:anna77'))?.id).toBe('cv9');
       });
+
+      it('finds the records a retention rule expired (last seen, changed and written to before the cutoff, nothing open) and erases them as erase does, once', async () => {
+        await seed();
+        // A web chat style visitor who never gave a name, and a named one, both long resolved.
+        const visitor = (id: string, over: Partial<Customer>, messageAt = iso(10)) =>
+          store.conversations.commit(
+            makeTurn({
+              customer: makeCustomer(`test:${id}`, { handle: undefined, lastSeenAt: iso(10), ...over }),
+              conversations: [makeConversation(`cv-${id}`, { key: `test:private:${id}`, customerId: `test:${id}`, caseId: `case-${id}`, state: 'resolved', updatedAt: iso(20) })],
+              case: makeCase(`case-${id}`, { customerId: `test:${id}`, status: 'resolved', conversationIds: [`cv-${id}`], resolvedAt: iso(20) }),
+              messages: [makeMessage(`msg-${id}`, { conversationId: `cv-${id}`, caseId: `case-${id}`, text: `scrive ${id}`, at: messageAt })],
+            }),
+          );
+        await visitor('v1', {});
+        await visitor('v2', { name: 'Carla' });
+        // Anna's conversation changed at iso(900): not expired before then; Bob's case is open: never.
+        expect(await store.customerData.expired({ channels: { test: iso(900) } }, 10)).toEqual(['test:v1', 'test:v2']);
+        expect(await store.customerData.expired({ channels: { test: iso(901) } }, 10)).toEqual(['test:v1', 'test:v2', ANNA]);
+        expect(await store.customerData.expired({ channels: { test: iso(901) } }, 1)).toEqual(['test:v1']);
+        expect(await store.customerData.expired({ channels: { test: iso(1_000_000) } }, 10)).not.toContain('test:bob99');
+        // A channel not in the rule is kept; nameless visitors of the anonymous channels get their own cutoff.
+        expect(await store.customerData.expired({ channels: { other: iso(1_000_000) } }, 10)).toEqual([]);
+        // `others`: the cutoff of every channel not listed; a channel listed as null is kept.
+        expect(await store.customerData.expired({ channels: {}, others: iso(901) }, 10)).toEqual(['test:v1', 'test:v2', ANNA]);
+        expect(await store.customerData.expired({ channels: { test: null }, others: iso(1_000_000) }, 10)).toEqual([]);
+        expect(await store.customerData.expired({ channels: {}, anonymous: { channels: ['test'], before: iso(21) } }, 10)).toEqual(['test:v1']);
+        expect(await store.customerData.expired({ channels: { test: iso(5) }, anonymous: { channels: ['test'], before: iso(21) } }, 10)).toEqual(['test:v1']);
+        expect(await store.customerData.expired({ channels: { test: iso(1_000_000) }, anonymous: { channels: ['test'], before: iso(5) } }, 10)).toEqual(['test:v2', ANNA]);
+        // A message at or after the cutoff keeps the record (its conversation's time aside).
+        await visitor('v3', {}, iso(950));
+        expect(await store.customerData.expired({ channels: { test: iso(600) } }, 10)).toEqual(['test:v1', 'test:v2']);
+
+        let n = 0;
+        const rule = { channels: { test: iso(901) } };
+        const done = await store.customerData.expire(rule, { limit: 10, at: iso(2000), pseudonym: () => `retired-${(n += 1)}` });
+        expect(done.map((d) => [d.customerId, d.result.pseudonym])).toEqual([
+          ['test:v1', 'retired-1'],
+          ['test:v2', 'retired-2'],
+          [ANNA, 'retired-3'],
+        ]);
+        // The erasure's own result: the same counts as erase gives for Anna.
+        expect(done[2]!.result.anonymised).toEqual({ conversations: 1, cases: 1, messages: 3, outbox: 2, heard: 1 });
+        expect(done[2]!.result.removed).toEqual({ customers: 1, files: 1, deliveries: 1, suggestions: 1, values: 2, inbound: 2 });
+        expect(await store.customerData.expire(rule, { limit: 10, at: iso(2000), pseudonym: () => 'again' })).toEqual([]);
+        for (const reopen of [false, true]) {
+          if (reopen) store = await harness.reopen(store);
+          expect(await store.directory.getCustomer(ANNA)).toBeUndefined();
+          expect(await store.directory.getCustomer('test:v1')).toBeUndefined();
+          expect((await store.conversations.get('cv1'))!.customerId).toBe('retired-3');
+          expect((await store.conversations.getCase('case-v1'))).toMatchObject({ customerId: 'retired-1', status: 'resolved', resolvedAt: iso(20) });
+          expect((await store.conversations.listMessages({ conversationId: 'cv-v1' })).map((m) => [m.text, m.at])).toEqual([['', iso(10)]]);
+          // Bob (open) and v3 (written to later) are untouched.
+          expect(await store.directory.getCustomer('test:bob99')).toMatchObject({ name: 'Bob Smith' });
+          expect((await store.conversations.listMessages({ conversationId: 'cv-v3' })).map((m) => m.text)).toContain('scrive v3');
+          const all = JSON.stringify(await store.exportAll());
+          for (const text of ['anna77', 'Rossi', '99887766', 'scrive v1', 'Carla']) expect(all).not.toContain(text);
+        }
+      });
     });
 
     describe('the audit trail (issue 22)', () => {

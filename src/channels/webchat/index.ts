@@ -71,6 +71,8 @@ export const webchatChannel = defineChannel({
       : { on: false },
   // In-process (a write to the visitor's event stream): no platform to wait for.
   sendSlots: 256,
+  // Visitors give a name only if they want to: RETENTION_DAYS_ANONYMOUS applies to those who did not.
+  anonymousVisitors: true,
   capabilities: webchatCapabilities,
   create: (settings, { store, bus, clock, logger }) => createWebchatChannel({ store, bus, clock, logger, ...settings }),
 });

@@ -7,11 +7,14 @@
  * with who, when and from where. Shapes: docs/operator-api.md.
  */
 import { auditCustomerAction, eraseCustomer, exportCustomer } from '../../handoff/customer-rights.js';
+import { createConversationWriter } from '../../pipeline/conversation-writer.js';
 import type { OperatorApiDeps } from './index.js';
 import { HttpError, type Router } from './routing.js';
 
 export function registerCustomerRightsRoutes(router: Router, deps: OperatorApiDeps): void {
   const { store, clock, logger } = deps;
+  // An erasure resolves the person's open conversations through the one write path.
+  const writer = createConversationWriter({ store, bus: deps.bus, logger, recorder: deps.recorder });
 
   router.route('get', '/customers/:id/export', { admin: true }, async ({ id, operator, req, res }) => {
     const doc = await exportCustomer(store, id, clock);
@@ -27,12 +30,12 @@ export function registerCustomerRightsRoutes(router: Router, deps: OperatorApiDe
   });
 
   router.route('del', '/customers/:id', { admin: true }, async ({ id, operator, req }) => {
-    const done = await eraseCustomer(store, id, clock);
+    const done = await eraseCustomer(store, id, clock, writer);
     if (!done) throw new HttpError(404, `customer ${id} does not exist`);
     await auditCustomerAction(store, clock, { action: 'customer.erase', customerId: id, operatorId: operator.id, from: router.clientAddress(req) });
     // The log names no customer: only that an erasure was done, by whom.
-    logger.info({ operatorId: operator.id, records: done.erased.length }, 'customer data erased');
+    logger.info({ operatorId: operator.id, records: done.erased.length, closed: done.closed }, 'customer data erased');
     const sum = (k: 'conversations' | 'messages') => done.results.reduce((n, r) => n + r.anonymised[k], 0);
-    return { erased: done.erased.length, conversations: sum('conversations'), messages: sum('messages') };
+    return { erased: done.erased.length, conversations: sum('conversations'), messages: sum('messages'), closed: done.closed };
   });
 }

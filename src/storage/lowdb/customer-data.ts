@@ -5,10 +5,10 @@
  * empties the journal (both the current and a rotated-out one), so no earlier copy of the erased
  * texts survives in the store's files.
  */
-import type { AuditTrail, CustomerData, CustomerRecords, ErasureResult } from '../../core/ports.js';
+import type { AuditTrail, CustomerData, CustomerRecords, ErasureResult, RetentionRule } from '../../core/ports.js';
 import { ConflictError } from '../../core/errors.js';
 import type { Customer } from '../../core/types.js';
-import { anonymiseCase, anonymiseConversation, anonymiseHeard, anonymiseMessage, anonymiseOutbox, customerMarks, customerMatches, marked } from '../customer-records.js';
+import { anonymiseCase, anonymiseConversation, anonymiseHeard, anonymiseMessage, anonymiseOutbox, customerMarks, customerMatches, marked, retentionCutoff } from '../customer-records.js';
 import type { LowdbParts } from './parts.js';
 import { clone, time } from './records.js';
 
@@ -57,53 +57,97 @@ export function lowdbCustomerData({ mem, file, ensureOpen }: LowdbParts): Custom
       ensureOpen();
       const customer = mem.customers.get(customerId);
       if (!customer) return undefined;
-      const r = gather(customer);
-      const result: ErasureResult = {
-        pseudonym,
-        removed: { customers: 1, files: r.file ? 1 : 0, deliveries: r.deliveries.length, suggestions: 0, values: r.values.length, inbound: 0 },
-        anonymised: { conversations: r.conversations.length, cases: 0, messages: r.messages.length, outbox: r.outbox.length, heard: r.heard.length },
-      };
-      // One synchronous step: no turn sees half an erasure.
-      for (const c of r.conversations) mem.putConversation(anonymiseConversation(c, pseudonym));
-      for (const c of r.cases) {
-        mem.putCase(anonymiseCase(c, c.customerId === customerId ? pseudonym : c.customerId));
-        result.anonymised.cases += 1;
-      }
-      for (const m of r.messages) mem.putMessage(anonymiseMessage(m));
-      for (const o of [...r.outbox]) mem.putOutbox(anonymiseOutbox(o, pseudonym));
-      for (const d of r.deliveries) mem.removeDelivery(d.id);
-      for (const s of r.suggestions) {
-        // Approved FAQ text is redacted by design and stays; the rest came from the customer's words.
-        if (s.status === 'approved') continue;
-        mem.suggestions.delete(s.id);
-        result.removed.suggestions += 1;
-      }
-      for (const v of r.values) mem.values.delete(v.name);
-      // Listening's volumes keep counting their posts, without author or words (the file is rewritten below).
-      for (const h of r.heard) mem.heard.set(h.id, anonymiseHeard(h, pseudonym));
-      const theirs = new Set(r.messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!));
-      for (const [key, record] of mem.inbound) {
-        if (record.channel !== customer.channel) continue;
-        if (theirs.has(record.id) || record.message?.customer.platformId === customer.platformId || (customer.platformId.length >= 3 && record.id.includes(customer.platformId))) {
-          // Their messages' ids go too (a platform delivering one again after the erasure would start afresh).
-          mem.inbound.delete(key);
-          mem.pendingInboundKeys.delete(key);
-          result.removed.inbound += 1;
-        }
-      }
-      if (r.file) {
-        for (const other of r.file.links) {
-          const f = mem.customerFiles.get(other);
-          if (f) mem.putCustomerFile({ ...f, links: f.links.filter((l) => l !== customerId) });
-        }
-        mem.removeCustomerFile(customerId);
-      }
-      mem.removeCustomer(customerId);
+      const result = eraseNow(customer, pseudonym);
       // The whole file is written and the journal emptied: no copy of the erased records stays.
       await file.rewrite();
       return result;
     },
+
+    async expired(rule, limit) {
+      ensureOpen();
+      return expiredNow(rule, limit).map((c) => c.id);
+    },
+
+    async expire(rule, { limit, pseudonym }) {
+      ensureOpen();
+      // One synchronous step (found and erased with nothing in between), then one rewrite for all.
+      const done = expiredNow(rule, limit).map((c) => ({ customerId: c.id, result: eraseNow(c, pseudonym()) }));
+      if (done.length > 0) await file.rewrite();
+      return done;
+    },
   };
+
+  /** Whether the rule has expired this record (RetentionRule): seen, changed and written to before its cutoff, nothing open. */
+  function isExpired(customer: Customer, rule: RetentionRule): boolean {
+    const cutoff = retentionCutoff(customer, rule);
+    if (cutoff === undefined) return false;
+    const before = time(cutoff);
+    if (!(time(customer.lastSeenAt) < before)) return false;
+    for (const id of mem.casesByCustomer.get(customer.id) ?? []) if (mem.cases.get(id)?.status === 'open') return false;
+    for (const id of mem.conversationsByCustomer.get(customer.id) ?? []) {
+      const c = mem.conversations.get(id);
+      if (!c) continue;
+      if (c.state !== 'resolved' || !(time(c.updatedAt) < before)) return false;
+      if (mem.cases.get(c.caseId)?.status === 'open') return false;
+      for (const m of mem.messagesByConversation.get(id) ?? []) if (!(time(mem.messages.get(m)?.at ?? c.updatedAt) < before)) return false;
+    }
+    return true;
+  }
+
+  function expiredNow(rule: RetentionRule, limit: number): Customer[] {
+    return [...mem.customers.values()]
+      .filter((c) => isExpired(c, rule))
+      .sort((a, b) => time(a.lastSeenAt) - time(b.lastSeenAt) || (a.id < b.id ? -1 : 1))
+      .slice(0, limit);
+  }
+
+  /** Erases one record in memory, in one synchronous step (the caller rewrites the file). */
+  function eraseNow(customer: Customer, pseudonym: string): ErasureResult {
+    const customerId = customer.id;
+    const r = gather(customer);
+    const result: ErasureResult = {
+      pseudonym,
+      removed: { customers: 1, files: r.file ? 1 : 0, deliveries: r.deliveries.length, suggestions: 0, values: r.values.length, inbound: 0 },
+      anonymised: { conversations: r.conversations.length, cases: 0, messages: r.messages.length, outbox: r.outbox.length, heard: r.heard.length },
+    };
+    // One synchronous step: no turn sees half an erasure.
+    for (const c of r.conversations) mem.putConversation(anonymiseConversation(c, pseudonym));
+    for (const c of r.cases) {
+      mem.putCase(anonymiseCase(c, c.customerId === customerId ? pseudonym : c.customerId));
+      result.anonymised.cases += 1;
+    }
+    for (const m of r.messages) mem.putMessage(anonymiseMessage(m));
+    for (const o of [...r.outbox]) mem.putOutbox(anonymiseOutbox(o, pseudonym));
+    for (const d of r.deliveries) mem.removeDelivery(d.id);
+    for (const s of r.suggestions) {
+      // Approved FAQ text is redacted by design and stays; the rest came from the customer's words.
+      if (s.status === 'approved') continue;
+      mem.suggestions.delete(s.id);
+      result.removed.suggestions += 1;
+    }
+    for (const v of r.values) mem.values.delete(v.name);
+    // Listening's volumes keep counting their posts, without author or words (the file is rewritten below).
+    for (const h of r.heard) mem.heard.set(h.id, anonymiseHeard(h, pseudonym));
+    const theirs = new Set(r.messages.filter((m) => m.direction === 'in' && m.platformId).map((m) => m.platformId!));
+    for (const [key, record] of mem.inbound) {
+      if (record.channel !== customer.channel) continue;
+      if (theirs.has(record.id) || record.message?.customer.platformId === customer.platformId || (customer.platformId.length >= 3 && record.id.includes(customer.platformId))) {
+        // Their messages' ids go too (a platform delivering one again after the erasure would start afresh).
+        mem.inbound.delete(key);
+        mem.pendingInboundKeys.delete(key);
+        result.removed.inbound += 1;
+      }
+    }
+    if (r.file) {
+      for (const other of r.file.links) {
+        const f = mem.customerFiles.get(other);
+        if (f) mem.putCustomerFile({ ...f, links: f.links.filter((l) => l !== customerId) });
+      }
+      mem.removeCustomerFile(customerId);
+    }
+    mem.removeCustomer(customerId);
+    return result;
+  }
 }
 
 /** The audit trail on the embedded store: journal lines like every write, never changed or removed. */
