@@ -37,6 +37,8 @@ import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { createListeningService, type ListeningService } from './listening/service.js';
 import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
+import { createCrisisRules, type CrisisRules } from './listening/crisis-rules.js';
+import type { AlertMailer } from './listening/alert-mail.js';
 import { ListeningFileError, listeningSettings, loadListeningFile, listeningFileSchema } from './listening/config.js';
 import { ConfigError } from './core/errors.js';
 
@@ -66,6 +68,10 @@ export interface Sportello {
   listening: ListeningService;
   /** Crisis mode: the crisis an operator opened on a topic, and its holding statements. */
   crisis: CrisisDesk;
+  /** The listening file's crisis rules (a crisis opened on an alert's topic by itself). */
+  crisisRules: CrisisRules;
+  /** Alerts by e-mail to decision makers (undefined: no SMTP server, or no recipients). */
+  alertMail?: AlertMailer;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -112,6 +118,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   // The listening file too (a problem is a configuration problem, file:line:column).
   const listeningFile = readListeningFile(config.listeningFile);
   const listeningSettingsNow = listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone });
+  if (listeningFile.alerts?.email && !config.alertMail) {
+    throw new ConfigError([`${config.listeningFile}: alerts.email: no SMTP server to send with (set SMTP_URL, or SMTP_HOST and SMTP_FROM)`]);
+  }
 
   let store = options.store;
   let bus = options.bus;
@@ -209,6 +218,30 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   // Crisis mode: the open crisis (shared through the store) and its holding statements.
   const crisis = createCrisisDesk({ values: theStore.values, bus: theBus, clock, logger, settings: listeningSettingsNow });
   await crisis.refresh();
+  const crisisRules = createCrisisRules({ rules: listeningSettingsNow.crisisRules, desk: crisis, audit: theStore.audit, clock, logger });
+  // Alerts by e-mail: nodemailer is loaded only when an SMTP server is given.
+  let alertMail: AlertMailer | undefined;
+  const mailTo = listeningSettingsNow.alertEmail.to ?? config.alertMail?.to ?? [];
+  if (config.alertMail && mailTo.length === 0) logger.warn('SMTP is set but there are no recipients (ALERT_EMAILS, or alerts.email.to in the listening file): alerts are not mailed');
+  if (config.alertMail && mailTo.length > 0) {
+    const mails = new Counter({
+      name: 'sportello_alert_emails_total',
+      help: 'Alert e-mails to decision makers, by outcome: sent, retried (a try failed, another follows), failed (given up or unsent at shutdown), dropped (too many waiting)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    for (const outcome of ['sent', 'retried', 'failed', 'dropped']) mails.inc({ outcome }, 0);
+    const { createAlertMailer } = await import('./listening/alert-mail.js');
+    alertMail = createAlertMailer({
+      settings: { ...config.alertMail, to: mailTo, language: listeningSettingsNow.alertEmail.language ?? config.alertMail.language, updates: listeningSettingsNow.alertEmail.updates },
+      brandName: config.brandName,
+      timezone: listeningSettingsNow.detector.timezone,
+      ...(config.publicUrl ? { consoleUrl: `${config.publicUrl.replace(/\/+$/, '')}/console` } : {}),
+      orderNumberPattern: config.nlu.orderNumberPattern,
+      logger,
+      onOutcome: (outcome) => mails.inc({ outcome }),
+    });
+  }
   const pipeline = createPipeline({
     crisis: (text, language, channel) => crisis.match(text, language, channel),
     store: theStore,
@@ -272,6 +305,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     orderNumberPattern: config.nlu.orderNumberPattern,
     onHeard: (channel, heardClass) => metrics.listening.inc({ channel, class: heardClass }),
     onAlert: (update) => metrics.alerts.inc({ kind: update ? 'update' : 'new' }),
+    crisisRules,
+    ...(alertMail ? { alertMail } : {}),
   });
   const desk = createOperatorDesk({
     store: theStore,
@@ -378,6 +413,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     actions,
     listening,
     crisis,
+    crisisRules,
+    ...(alertMail ? { alertMail } : {}),
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
@@ -417,6 +454,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await closing;
       clearTimeout(grace);
       await followUps.stop();
+      await alertMail?.close();
       await pipeline.idle();
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();
