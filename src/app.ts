@@ -265,6 +265,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       queueNoticeMinutes: config.handoff.queueNoticeMinutes,
       dataRequestMinutes: config.handoff.dataRequestMinutes,
       surveys: { lowScore: config.followUps.lowScore },
+      unaddressedDm: listeningSettingsNow.unaddressedDm,
     },
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),

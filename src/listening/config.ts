@@ -99,6 +99,11 @@ export const listeningFileSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Care requests heard without a mention where the platform allows no public reply (X): a person
+     * answers them; with `dm: true` the bot also opens a DM where the customer accepts DMs.
+     */
+    unaddressed: z.object({ dm: z.boolean().default(false) }).strict().default({ dm: false }),
     /** Rules that open crisis mode on an alert's topic by themselves (listening/crisis-rules.ts). */
     crisis_rules: crisisRulesSchema,
   })
@@ -122,6 +127,8 @@ export interface ListeningSettings {
   holdingStatements: Array<{ language: 'it' | 'en'; channel?: string; text: string }>;
   /** Rules that open a crisis on an alert's topic. */
   crisisRules: CrisisRule[];
+  /** A care request heard without a mention (no public reply allowed) gets a DM where the customer accepts DMs. */
+  unaddressedDm: boolean;
   /** The file's `alerts.email`: recipients and language replacing the environment's, and whether updates are mailed. */
   alertEmail: { to?: string[]; language?: 'it' | 'en'; updates: boolean };
 }
@@ -140,6 +147,7 @@ export function listeningSettings(file: ListeningFile, defaults: { brandName: st
     exclude: file.exclude,
     holdingStatements: file.holding_statements,
     crisisRules: crisisRulesFrom(file.crisis_rules),
+    unaddressedDm: file.unaddressed.dm,
     alertEmail: {
       ...(file.alerts?.email?.to ? { to: file.alerts.email.to } : {}),
       ...(file.alerts?.email?.language ? { language: file.alerts.email.language } : {}),
