@@ -194,7 +194,8 @@ export function createAlertMailer(deps: AlertMailerDeps): AlertMailer {
   const maxQueued = deps.maxQueued ?? 200;
   const t = settings.timeoutMs;
   const transport = nodemailer.createTransport({
-    ...settings.smtp,
+    // A copy: the configuration is frozen, and the transport may keep and change its options.
+    ...structuredClone(settings.smtp),
     connectionTimeout: t,
     greetingTimeout: t,
     socketTimeout: t,

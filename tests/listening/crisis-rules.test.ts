@@ -169,7 +169,7 @@ describe('a rule in a running instance', () => {
   const events: DomainEvent[] = [];
 
   beforeAll(async () => {
-    smtp = await createFakeSmtp();
+    smtp = await createFakeSmtp({ login: { user: 'sportello', pass: 'mail-pass-123' } });
     const listening = file(
       'running.yaml',
       [
@@ -193,7 +193,10 @@ describe('a rule in a running instance', () => {
     );
     t = await startTestApp({
       LISTENING_FILE: listening,
-      SMTP_URL: smtp.url,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(smtp.port),
+      SMTP_USER: 'sportello',
+      SMTP_PASSWORD: 'mail-pass-123',
       SMTP_FROM: 'Sportello <alerts@bottegarossi.example>',
       ALERT_EMAILS: 'ignored@bottegarossi.example',
       PUBLIC_URL: 'https://care.bottegarossi.example',
