@@ -257,3 +257,45 @@ describe('sending alert mails', () => {
     expect(mailer.pending()).toBe(2);
   });
 });
+
+describe('alert mails in a running instance', () => {
+  it('never hold listening up: with a mail server that never answers, posts are heard at once and the failed try is counted', async () => {
+    const { startTestApp } = await import('../helpers/app.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const silent = await createSilentServer();
+    cleanup.push(() => silent.close());
+    const dir = mkdtempSync(join(tmpdir(), 'sportello-mail-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    // No cold start: the stream here is minutes long.
+    const file = join(dir, 'listening.yaml');
+    writeFileSync(file, 'brand: [Bottega Rossi]\ndetector:\n  cold_start_hours: 0\n');
+    const t = await startTestApp({ SMTP_URL: silent.url, SMTP_FROM: 'alerts@b.example', ALERT_EMAILS: 'ceo@b.example', SMTP_TIMEOUT_MS: '3000', LISTENING_FILE: file });
+    cleanup.push(() => t.close());
+    let alerted = false;
+    t.app.bus.subscribe((e) => void (e.type === 'crisis.alert' && (alerted = true)));
+    const took: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      t.clock.advance(60_000);
+      const started = Date.now();
+      await t.app.listening.hear(t.message(`App bloccata di nuovo, vergogna (${i})`, { visibility: 'public', threadId: `p${i}`, customer: { platformId: `a${i}` } }));
+      took.push(Date.now() - started);
+    }
+    expect(alerted).toBe(true);
+    expect(t.app.alertMail!.pending()).toBe(1);
+    // Hearing never waited for the server: its first try alone waits 3 s for a greeting that never comes.
+    expect(Math.max(...took)).toBeLessThan(3000);
+    // The failed try shows on /metrics.
+    const base = await t.app.listen(0, '127.0.0.1');
+    const end = Date.now() + 20_000;
+    let retried = 0;
+    while (retried === 0 && Date.now() < end) {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      retried = Number(/sportello_alert_emails_total\{outcome="retried"\} (\d+)/.exec(text)?.[1] ?? 0);
+      if (retried === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(retried).toBeGreaterThanOrEqual(1);
+    expect(silent.connections).toBeGreaterThanOrEqual(1);
+  });
+});
