@@ -103,6 +103,8 @@ export interface SportelloOptions {
   knowledge?: LiveKnowledge;
   /** How long a turn may take before the channel shows a typing indicator (default 300 ms; tests: 0). */
   typingDelayMs?: number;
+  /** No alert e-mails, whatever the configuration says (`sportello replay` sends nothing). */
+  noAlertMail?: boolean;
 }
 
 /** Wires one Sportello instance: store, knowledge, channels, pipeline, sender, desk, HTTP server. */
@@ -118,7 +120,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   // The listening file too (a problem is a configuration problem, file:line:column).
   const listeningFile = readListeningFile(config.listeningFile);
   const listeningSettingsNow = listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone });
-  if (listeningFile.alerts?.email && !config.alertMail) {
+  if (listeningFile.alerts?.email && !config.alertMail && !options.noAlertMail) {
     throw new ConfigError([`${config.listeningFile}: alerts.email: no SMTP server to send with (set SMTP_URL, or SMTP_HOST and SMTP_FROM)`]);
   }
 
@@ -222,8 +224,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   // Alerts by e-mail: nodemailer is loaded only when an SMTP server is given.
   let alertMail: AlertMailer | undefined;
   const mailTo = listeningSettingsNow.alertEmail.to ?? config.alertMail?.to ?? [];
-  if (config.alertMail && mailTo.length === 0) logger.warn('SMTP is set but there are no recipients (ALERT_EMAILS, or alerts.email.to in the listening file): alerts are not mailed');
-  if (config.alertMail && mailTo.length > 0) {
+  if (config.alertMail && !options.noAlertMail && mailTo.length === 0) logger.warn('SMTP is set but there are no recipients (ALERT_EMAILS, or alerts.email.to in the listening file): alerts are not mailed');
+  if (config.alertMail && !options.noAlertMail && mailTo.length > 0) {
     const mails = new Counter({
       name: 'sportello_alert_emails_total',
       help: 'Alert e-mails to decision makers, by outcome: sent, retried (a try failed, another follows), failed (given up or unsent at shutdown), dropped (too many waiting)',

@@ -128,7 +128,8 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
   const { createSportello } = await import('../app.js');
   const app = await createSportello({
     // The same listening file as the listener's (holding statements, crisis rules); no e-mail is sent.
-    config: { ...config, databaseUrl: undefined, dataFile: join(dir, 'replay.json'), channels: {}, watchCorpus: false, webhooks: NO_SUBSCRIPTIONS, listeningFile: configPath, alertMail: undefined },
+    config: { ...config, databaseUrl: undefined, dataFile: join(dir, 'replay.json'), channels: {}, watchCorpus: false, webhooks: NO_SUBSCRIPTIONS, listeningFile: configPath },
+    noAlertMail: true,
     logger: createSilentLogger(),
     channels,
     clock,

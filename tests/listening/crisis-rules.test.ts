@@ -260,7 +260,8 @@ describe('a rule in sportello replay', () => {
     const start = '2026-03-04T15:00:00+01:00';
     const lines = merge(calmDays('2026-03-02T00:00:00+01:00', 2, { perDay: 60 }), spike(start, { minutes: 30 }));
     const stream = file('spike.jsonl', toJsonl(lines));
-    const config = file('replay.yaml', ['brand: [Bottega Rossi]', 'crisis_rules:', '  - name: guasto', '    min_ratio: 3', '    min_negative_share: 0.6', ''].join('\n'));
+    // alerts.email without an SMTP server: a replay sends no mail, so it is no problem here.
+    const config = file('replay.yaml', ['brand: [Bottega Rossi]', 'alerts:', '  email:', '    to: [ceo@bottegarossi.example]', 'crisis_rules:', '  - name: guasto', '    min_ratio: 3', '    min_negative_share: 0.6', ''].join('\n'));
     const c = capture();
     const code = await runCli(['replay', stream, '--json', '--config', config], c.io);
     expect(c.err()).toBe('');
