@@ -39,6 +39,8 @@ import { createLogger, type Logger } from './util/logger.js';
 import { createListeningService, type ListeningService } from './listening/service.js';
 import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
 import { createPraiseDesk, type PraiseDesk } from './handoff/praise.js';
+import { createCrisisRules, type CrisisRules } from './listening/crisis-rules.js';
+import type { AlertMailer } from './listening/alert-mail.js';
 import { ListeningFileError, listeningSettings, loadListeningFile, listeningFileSchema } from './listening/config.js';
 import { ConfigError } from './core/errors.js';
 
@@ -72,6 +74,10 @@ export interface Sportello {
   crisis: CrisisDesk;
   /** Praise heard by listening: the one-click thank-you and advocates (handoff/praise.ts). */
   praise: PraiseDesk;
+  /** The listening file's crisis rules (a crisis opened on an alert's topic by itself). */
+  crisisRules: CrisisRules;
+  /** Alerts by e-mail to decision makers (undefined: no SMTP server, or no recipients). */
+  alertMail?: AlertMailer;
   logger: Logger;
   /** Starts listening (config.port unless given; 0 = any free port) and returns the base URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -103,6 +109,8 @@ export interface SportelloOptions {
   knowledge?: LiveKnowledge;
   /** How long a turn may take before the channel shows a typing indicator (default 300 ms; tests: 0). */
   typingDelayMs?: number;
+  /** No alert e-mails, whatever the configuration says (`sportello replay` sends nothing). */
+  noAlertMail?: boolean;
 }
 
 /** Wires one Sportello instance: store, knowledge, channels, pipeline, sender, desk, HTTP server. */
@@ -118,6 +126,9 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   // The listening file too (a problem is a configuration problem, file:line:column).
   const listeningFile = readListeningFile(config.listeningFile);
   const listeningSettingsNow = listeningSettings(listeningFile, { brandName: config.brandName, timezone: config.handoff.timezone });
+  if (listeningFile.alerts?.email && !config.alertMail && !options.noAlertMail) {
+    throw new ConfigError([`${config.listeningFile}: alerts.email: no SMTP server to send with (set SMTP_URL, or SMTP_HOST and SMTP_FROM)`]);
+  }
 
   let store = options.store;
   let bus = options.bus;
@@ -215,6 +226,30 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   // Crisis mode: the open crisis (shared through the store) and its holding statements.
   const crisis = createCrisisDesk({ values: theStore.values, bus: theBus, clock, logger, settings: listeningSettingsNow });
   await crisis.refresh();
+  const crisisRules = createCrisisRules({ rules: listeningSettingsNow.crisisRules, desk: crisis, audit: theStore.audit, clock, logger });
+  // Alerts by e-mail: nodemailer is loaded only when an SMTP server is given.
+  let alertMail: AlertMailer | undefined;
+  const mailTo = listeningSettingsNow.alertEmail.to ?? config.alertMail?.to ?? [];
+  if (config.alertMail && !options.noAlertMail && mailTo.length === 0) logger.warn('SMTP is set but there are no recipients (ALERT_EMAILS, or alerts.email.to in the listening file): alerts are not mailed');
+  if (config.alertMail && !options.noAlertMail && mailTo.length > 0) {
+    const mails = new Counter({
+      name: 'sportello_alert_emails_total',
+      help: 'Alert e-mails to decision makers, by outcome: sent, retried (a try failed, another follows), failed (given up or unsent at shutdown), dropped (too many waiting)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    for (const outcome of ['sent', 'retried', 'failed', 'dropped']) mails.inc({ outcome }, 0);
+    const { createAlertMailer } = await import('./listening/alert-mail.js');
+    alertMail = createAlertMailer({
+      settings: { ...config.alertMail, to: mailTo, language: listeningSettingsNow.alertEmail.language ?? config.alertMail.language, updates: listeningSettingsNow.alertEmail.updates },
+      brandName: config.brandName,
+      timezone: listeningSettingsNow.detector.timezone,
+      ...(config.publicUrl ? { consoleUrl: `${config.publicUrl.replace(/\/+$/, '')}/console` } : {}),
+      orderNumberPattern: config.nlu.orderNumberPattern,
+      logger,
+      onOutcome: (outcome) => mails.inc({ outcome }),
+    });
+  }
   const pipeline = createPipeline({
     crisis: (text, language, channel) => crisis.match(text, language, channel),
     store: theStore,
@@ -238,6 +273,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       queueNoticeMinutes: config.handoff.queueNoticeMinutes,
       dataRequestMinutes: config.handoff.dataRequestMinutes,
       surveys: { lowScore: config.followUps.lowScore },
+      unaddressedDm: listeningSettingsNow.unaddressedDm,
     },
     fitAnswer,
     clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
@@ -278,6 +314,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     orderNumberPattern: config.nlu.orderNumberPattern,
     onHeard: (channel, heardClass) => metrics.listening.inc({ channel, class: heardClass }),
     onAlert: (update) => metrics.alerts.inc({ kind: update ? 'update' : 'new' }),
+    crisisRules,
+    ...(alertMail ? { alertMail } : {}),
   });
   const desk = createOperatorDesk({
     store: theStore,
@@ -389,6 +427,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     listening,
     crisis,
     praise,
+    crisisRules,
+    ...(alertMail ? { alertMail } : {}),
     logger,
     async listen(port = config.port, host = config.host) {
       await new Promise<void>((resolve, reject) => {
@@ -429,6 +469,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       await closing;
       clearTimeout(grace);
       await followUps.stop();
+      await alertMail?.close();
       await pipeline.idle();
       await sender.drain().catch((err: unknown) => logger.warn({ err }, 'outbox drain at shutdown failed'));
       await sender.stop();

@@ -127,7 +127,9 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
   );
   const { createSportello } = await import('../app.js');
   const app = await createSportello({
-    config: { ...config, databaseUrl: undefined, dataFile: join(dir, 'replay.json'), channels: {}, watchCorpus: false, webhooks: NO_SUBSCRIPTIONS },
+    // The same listening file as the listener's (holding statements, crisis rules); no e-mail is sent.
+    config: { ...config, databaseUrl: undefined, dataFile: join(dir, 'replay.json'), channels: {}, watchCorpus: false, webhooks: NO_SUBSCRIPTIONS, listeningFile: configPath },
+    noAlertMail: true,
     logger: createSilentLogger(),
     channels,
     clock,
@@ -143,6 +145,9 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
     for (const line of lines) {
       clock.set(line.at);
       const heard = await listener.hear({ id: line.id, at: line.at, channel: line.channel, kind: line.kind, author: line.author, text: line.text });
+      // A crisis rule may open a crisis on an alert's topic: before the post goes on, as in a running instance.
+      const opened = [];
+      for (const alert of heard.alerts) opened.push(await app.crisisRules.onAlert(alert));
       let action: string | undefined;
       if (heard.class === 'care') {
         const msg: InboundMessage = {
@@ -163,8 +168,9 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
       if (json) {
         write({ type: 'item', id: line.id, class: heard.class, ...(heard.topic ? { topic: heard.topic } : {}), sentiment: heard.sentiment, ...(action ? { action } : {}) });
       }
-      for (const alert of heard.alerts) {
+      for (const [i, alert] of heard.alerts.entries()) {
         counts.alerts += 1;
+        const crisis = opened[i];
         if (json) {
           write({
             type: 'alert',
@@ -177,12 +183,14 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
             update: alert.update,
             samples: alert.samples,
             top_authors: alert.topAuthors,
+            ...(crisis ? { crisis_opened: { topic: crisis.crisis.topic, rule: crisis.rule } } : {}),
           });
         } else {
           alertsText.push(
             `${alert.update ? 'UPDATE' : 'ALERT '} ${alert.at}  "${alert.topic}": ${alert.volume} posts in ${alert.windowMinutes} min (baseline ${alert.baseline}), ${Math.round(alert.negativeShare * 100)}% negative` +
               (alert.topAuthors[0] ? `; top author ${alert.topAuthors[0].handle ?? alert.topAuthors[0].id} (${alert.topAuthors[0].followers} followers)` : ''),
           );
+          if (crisis) alertsText.push(`       crisis opened on "${crisis.crisis.topic}" by the rule "${crisis.rule}"`);
         }
       }
     }

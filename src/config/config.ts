@@ -11,6 +11,7 @@ import type { Language } from '../core/types.js';
 import { CHANNELS, checkChannels, type AnyChannelDefinition } from '../channels/catalog.js';
 import { loadSubscriptions, NO_SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions.js';
 import { parseTrustProxy, type TrustProxy } from '../util/client-address.js';
+import { alertMailEnv, readAlertMail, type AlertMailSettings } from './alert-mail.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -183,6 +184,8 @@ export const envSchema = z.object({
     .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}(\s+whsec_[A-Za-z0-9+/]{16,}={0,2})*$/, 'one or more whsec_<base64> secrets separated by spaces')
     .transform((v) => v.split(/\s+/))
     .optional(),
+  // Listening's alerts by e-mail (config/alert-mail.ts, docs/listening.md).
+  ...alertMailEnv,
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -264,6 +267,8 @@ export interface Config {
    * off is absent). Each channel's definition reads its variables and hands these to its factory.
    */
   channels: Readonly<Record<string, unknown>>;
+  /** Listening's spike alerts by e-mail: the SMTP server, sender, recipients, language (undefined: no SMTP server, no mail). */
+  alertMail?: AlertMailSettings;
 }
 
 /** Options of `loadConfig`. */
@@ -282,7 +287,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const issue of issues) {
       const name = String(issue.path[0] ?? '?');
       // A secret's value is not repeated in the message (it ends up in terminals and logs).
-      const got = /SECRET|PASSWORD|TOKEN/i.test(name) ? 'a value that is not shown' : JSON.stringify(values[name]);
+      const got = /SECRET|PASSWORD|TOKEN|SMTP_URL/i.test(name) ? 'a value that is not shown' : JSON.stringify(values[name]);
       problems.push(`${name}: ${issue.message} (got ${got})`);
     }
   };
@@ -322,6 +327,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
+  const alertMail = readAlertMail(e, e.DEFAULT_LOCALE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -379,6 +385,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     actions: { dir: e.ACTIONS_DIR, secrets: e.ACTIONS_SECRET ?? [] },
     channels,
+    ...(alertMail ? { alertMail } : {}),
   };
   return deepFreeze(config);
 }

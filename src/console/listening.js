@@ -14,7 +14,7 @@ import { lang } from './i18n.js';
  * @typedef {{ spikeId?: string, topic: string, update?: boolean, volume: number, windowMinutes: number, baseline: number,
  *   negativeShare: number, samples?: string[], topAuthors?: Array<{ id: string, handle?: string, followers?: number }> }} CrisisAlert
  */
-/** @typedef {{ topic: string }} OpenCrisis */
+/** @typedef {{ topic: string, rule?: string }} OpenCrisis */
 
 const TEXT = {
   it: {
@@ -26,6 +26,7 @@ const TEXT = {
     openCrisis: 'Apri una crisi su «{topic}»',
     crisisOpen: 'Crisi aperta su «{topic}»: i messaggi su questo tema ricevono la dichiarazione approvata e vanno in coda per primi.',
     closeCrisis: 'Chiudi la crisi',
+    byRule: ' Aperta automaticamente dalla regola «{rule}».',
     failed: 'Non riuscito: {error}',
   },
   en: {
@@ -37,6 +38,7 @@ const TEXT = {
     openCrisis: 'Open a crisis on “{topic}”',
     crisisOpen: 'Crisis open on “{topic}”: messages on this topic get the approved holding statement and are queued first.',
     closeCrisis: 'Close the crisis',
+    byRule: ' Opened automatically by the rule “{rule}”.',
     failed: 'Failed: {error}',
   },
 };
@@ -139,7 +141,7 @@ export function showCrisis(crisis) {
   }
   el.dataset.topic = crisis.topic;
   const text = document.createElement('strong');
-  text.textContent = say('crisisOpen', { topic: crisis.topic });
+  text.textContent = say('crisisOpen', { topic: crisis.topic }) + (crisis.rule ? say('byRule', { rule: crisis.rule }) : '');
   el.append(text, button(say('closeCrisis'), () => callApi('POST', '/crisis/close')));
   el.hidden = false;
 }

@@ -45,7 +45,7 @@ export type DomainEvent =
       at: string;
     }
   /** An operator opened or closed crisis mode on a topic (docs/listening.md). */
-  | { type: 'crisis.opened'; crisisId: string; topic: string; operatorId: string; at: string }
+  | { type: 'crisis.opened'; crisisId: string; topic: string; operatorId: string; at: string; /** opened by this rule of the listening file (operatorId `system`) */ rule?: string }
   | { type: 'crisis.closed'; crisisId: string; topic: string; operatorId: string; at: string }
   // The desk (issue 21): a customer's file (tags, notes, links) changed; saved replies changed;
   // an operator went online or away; the desk's settings (teams, auto-assignment) changed.

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { locatePath } from '../corpus/load.js';
 import { fold } from '../classifier/normalise.js';
 import { DEFAULT_DETECTOR, SENSITIVITIES, SENSITIVITY_PRESETS, type DetectorSettings } from './detector.js';
+import { crisisRulesFrom, crisisRulesSchema, type CrisisRule } from './crisis-rules.js';
 
 const words = z.array(z.string().trim().min(1)).default([]);
 
@@ -81,6 +82,30 @@ export const listeningFileSchema = z
       })
       .strict()
       .default({ sensitivity: 'medium' }),
+    /** Where alerts go besides the console and the outbound events: e-mail to decision makers (the SMTP server is the environment's). */
+    alerts: z
+      .object({
+        email: z
+          .object({
+            /** Replaces ALERT_EMAILS. */
+            to: z.array(z.email('an e-mail address')).min(1).optional(),
+            /** Replaces ALERT_EMAIL_LANGUAGE. */
+            language: z.enum(['it', 'en']).optional(),
+            /** Whether updates of a spike (it grew) are mailed too; default yes. */
+            updates: z.boolean().optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Care requests heard without a mention where the platform allows no public reply (X): a person
+     * answers them; with `dm: true` the bot also opens a DM where the customer accepts DMs.
+     */
+    unaddressed: z.object({ dm: z.boolean().default(false) }).strict().default({ dm: false }),
+    /** Rules that open crisis mode on an alert's topic by themselves (listening/crisis-rules.ts). */
+    crisis_rules: crisisRulesSchema,
   })
   .strict();
 export type ListeningFile = z.infer<typeof listeningFileSchema>;
@@ -100,6 +125,12 @@ export interface ListeningSettings {
   exclude: string[];
   detector: DetectorSettings;
   holdingStatements: Array<{ language: 'it' | 'en'; channel?: string; text: string }>;
+  /** Rules that open a crisis on an alert's topic. */
+  crisisRules: CrisisRule[];
+  /** A care request heard without a mention (no public reply allowed) gets a DM where the customer accepts DMs. */
+  unaddressedDm: boolean;
+  /** The file's `alerts.email`: recipients and language replacing the environment's, and whether updates are mailed. */
+  alertEmail: { to?: string[]; language?: 'it' | 'en'; updates: boolean };
 }
 
 /** Settings from a parsed file, with the brand name and time zone of the environment as defaults. */
@@ -115,6 +146,13 @@ export function listeningSettings(file: ListeningFile, defaults: { brandName: st
     misspellings: file.misspellings,
     exclude: file.exclude,
     holdingStatements: file.holding_statements,
+    crisisRules: crisisRulesFrom(file.crisis_rules),
+    unaddressedDm: file.unaddressed.dm,
+    alertEmail: {
+      ...(file.alerts?.email?.to ? { to: file.alerts.email.to } : {}),
+      ...(file.alerts?.email?.language ? { language: file.alerts.email.language } : {}),
+      updates: file.alerts?.email?.updates ?? true,
+    },
     detector: {
       ...DEFAULT_DETECTOR,
       ...SENSITIVITY_PRESETS[d.sensitivity],

@@ -24,9 +24,11 @@ export interface OpenCrisis {
   terms: string[];
   openedBy: string;
   openedAt: string;
+  /** The listening file's rule that opened it (`openedBy` is then `system`). */
+  rule?: string;
 }
 
-const openCrisisSchema = z.object({ id: z.string(), topic: z.string(), terms: z.array(z.string()), openedBy: z.string(), openedAt: z.string() });
+const openCrisisSchema = z.object({ id: z.string(), topic: z.string(), terms: z.array(z.string()), openedBy: z.string(), openedAt: z.string(), rule: z.string().optional() });
 
 const NS = 'crisis';
 const KEY = 'open';
@@ -41,7 +43,8 @@ export interface CrisisMatch {
 /** Opens, closes and recognises the crisis of the moment. */
 export interface CrisisDesk {
   current(): OpenCrisis | undefined;
-  open(topic: string, operatorId: string): Promise<OpenCrisis>;
+  /** Opens one (replacing an open one); `rule`: opened by a rule of the listening file (listening/crisis-rules.ts). */
+  open(topic: string, operatorId: string, options?: { rule?: string }): Promise<OpenCrisis>;
   close(operatorId: string): Promise<OpenCrisis | undefined>;
   /** Reads the open crisis from the store (at start, and when another instance changed it). */
   refresh(): Promise<void>;
@@ -70,16 +73,17 @@ export function createCrisisDesk(deps: { values: KeyValues; bus: EventBus; clock
   return {
     current: () => open,
 
-    async open(topic, operatorId) {
+    async open(topic, operatorId, options = {}) {
       const label = topic.trim().replace(/\s+/g, ' ').slice(0, 120);
       const terms = topicTerms(label);
       if (terms.length === 0) throw new Error(`"${topic}" has no words to recognise messages by`);
       const at = deps.clock.now().toISOString();
-      const crisis: OpenCrisis = { id: `crisis_${Date.parse(at).toString(36)}`, topic: label, terms, openedBy: operatorId, openedAt: at };
+      const rule = options.rule;
+      const crisis: OpenCrisis = { id: `crisis_${Date.parse(at).toString(36)}`, topic: label, terms, openedBy: operatorId, openedAt: at, ...(rule ? { rule } : {}) };
       await deps.values.set(NS, KEY, JSON.stringify(crisis));
       open = crisis;
-      deps.logger.warn({ crisisId: crisis.id, topic: label, operatorId, at }, 'crisis opened');
-      await deps.bus.publish({ type: 'crisis.opened', crisisId: crisis.id, topic: label, operatorId, at });
+      deps.logger.warn({ crisisId: crisis.id, topic: label, operatorId, at, ...(rule ? { rule } : {}) }, 'crisis opened');
+      await deps.bus.publish({ type: 'crisis.opened', crisisId: crisis.id, topic: label, operatorId, at, ...(rule ? { rule } : {}) });
       return crisis;
     },
 

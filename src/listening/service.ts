@@ -4,7 +4,9 @@
  * it classes each, records it in the store (`heard`: time, author and reach, language, sentiment,
  * class, topic; the text with private data masked), passes care requests on to the pipeline (with
  * the topic of an open spike when they belong to one), and publishes spike alerts on the bus
- * (`crisis.alert`: the console's live feed and whatever listens).
+ * (`crisis.alert`: the console's live feed and whatever listens). An alert may open a crisis by
+ * rule (listening/crisis-rules.ts) before the post that raised it goes on to the pipeline, and is
+ * handed to the e-mail of decision makers (listening/alert-mail.ts), which never makes it wait.
  */
 import type { EventBus } from '../core/events.js';
 import type { EventRecorder } from '../events/recorder.js';
@@ -14,6 +16,7 @@ import type { InboundMessage } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
 import type { ListeningSettings } from './config.js';
 import type { SpikeAlert } from './detector.js';
+import type { CrisisRules, RuleOutcome } from './crisis-rules.js';
 import { createListener, type HeardKind, type HeardResult } from './index.js';
 
 /** Options of the service. */
@@ -34,6 +37,10 @@ export interface ListeningServiceDeps {
   /** Told of each heard post once it is stored, and of each alert raised (metrics). */
   onHeard?(channel: string, heardClass: string): void;
   onAlert?(update: boolean): void;
+  /** The listening file's crisis rules: may open a crisis on an alert's topic. */
+  crisisRules?: CrisisRules;
+  /** Alerts by e-mail: queued, sent in the background. */
+  alertMail?: { send(alert: SpikeAlert, crisis?: RuleOutcome): void };
 }
 
 /** Listening in a running instance. */
@@ -104,10 +111,17 @@ export function createListeningService(deps: ListeningServiceDeps): ListeningSer
         );
         if (deliveries.length) deps.recorder!.recorded();
         deps.onHeard?.(msg.channel, heard.class);
-        for (const event of events) {
+        for (const [i, event] of events.entries()) {
           deps.onAlert?.(event.update);
           deps.logger.warn({ topic: event.topic, volume: event.volume, baseline: event.baseline, update: event.update }, 'listening: spike alert');
           await deps.bus.publish(event);
+          // A rule may open a crisis on the topic: before the post goes on, so it gets the holding statement too.
+          const opened = await deps.crisisRules?.onAlert(heard.alerts[i]!);
+          try {
+            deps.alertMail?.send(heard.alerts[i]!, opened);
+          } catch (err) {
+            deps.logger.error({ err, topic: event.topic }, 'alert e-mail could not be queued');
+          }
         }
         if (heard.class === 'care') await deps.receive({ ...msg, ...(heard.spike ? { spikeTopic: heard.spike } : {}) });
         return heard;

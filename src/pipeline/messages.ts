@@ -63,6 +63,10 @@ export const MESSAGES = {
     it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per esempio il numero d’ordine o il codice cliente) e un collega ti risponderà.',
     en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for example your order number or customer code) and a colleague will answer you.',
   },
+  heardDm: {
+    it: 'Ciao, sono l’assistente di {brand}: abbiamo letto il tuo post e vorremmo aiutarti. Continuiamo qui in privato: scrivimi i dettagli (per esempio il numero d’ordine) e un collega ti risponderà.',
+    en: 'Hi, this is {brand}’s assistant: we read your post and would like to help. Let’s continue here in private: send me the details (for example your order number) and a colleague will answer you.',
+  },
   privacyWarning: {
     it: 'Attenzione: il tuo messaggio contiene dati personali visibili a tutti. Ti consigliamo di cancellarlo e di continuare con noi in messaggio privato (DM), dove possiamo aiutarti in sicurezza.',
     en: 'Careful: your message contains personal data that everyone can see. We suggest deleting it and continuing with us in a private message (DM), where we can help you safely.',

@@ -61,6 +61,12 @@ export interface TurnPlanDeps {
     dataRequestMinutes?: number;
     /** Satisfaction answers: a score at or below `lowScore` opens a follow-up (0 or absent: never). */
     surveys?: { lowScore: number };
+    /**
+     * A care request heard without a mention where no public reply is allowed (X): besides queueing
+     * it for a person, the bot opens a DM when the customer accepts DMs (the listening file's
+     * `unaddressed.dm`; off by default). Never a public reply.
+     */
+    unaddressedDm?: boolean;
   };
   /** Posts to send for a FAQ answer on a channel (answer, answer_short or a numbered thread). */
   fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility: Visibility): string[];
@@ -376,8 +382,12 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     const gaveData = escalation === 'private_case' || (called !== undefined && Object.keys(called.data).length > 0);
     const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : gaveData ? 'privateCase' : 'escalateOpen';
     const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
-    // A post the bot may not answer in public (heard without a mention) gets no acknowledgement.
+    // A post the bot may not answer in public (heard without a mention) gets no acknowledgement;
+    // where the team allows it and the customer accepts DMs, a DM says we read it (a person follows).
     if (escalation !== 'unaddressed') replyHere({ kind: 'text', text: statement ?? text });
+    else if (deps.settings.unaddressedDm) {
+      await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, undefined, extraConversations, deps, requestUntil, say('heardDm', language, vars));
+    }
     nextState = 'queued';
     conversation.queue = info;
     inbound.escalation = { reason: escalation, priority: info.priority, ...(info.slaDueAt ? { slaDueAt: info.slaDueAt } : {}) };
@@ -474,6 +484,8 @@ async function openPrivateChannel(
   extraConversations: Map<string, Conversation>,
   deps: TurnPlanDeps,
   requestUntil: string,
+  /** What the DM says when no FAQ entry asked for it (default: the usual opener). */
+  opener?: string,
 ): Promise<void> {
   const { msg, adapter, at } = input;
   if (!adapter.capabilities.privateMessages || msg.visibility !== 'public') return;
@@ -502,7 +514,7 @@ async function openPrivateChannel(
   // The opener asks for the customer's details: a request the DM's next message may fill.
   const withRequest: Conversation = { ...privateConversation, dataRequest: { asks: entry?.asks_for, faqId: entry?.id, at, until: requestUntil } };
   extraConversations.set(withRequest.id, withRequest);
-  const text = entry ? deps.fitAnswer(entry, adapter.capabilities, 'private').join('\n') : say('dmOpener', language, { brand: deps.settings.brandName });
+  const text = entry ? deps.fitAnswer(entry, adapter.capabilities, 'private').join('\n') : (opener ?? say('dmOpener', language, { brand: deps.settings.brandName }));
   // inReplyTo = the public message: channels that open private replies from a public post use it (Facebook comments).
   replies.push(makeItem(withRequest, 'private', { kind: 'text', text }, msg.id));
 }
