@@ -68,7 +68,8 @@ async function dumpDatabase(url: string): Promise<string> {
 /** The report as JSON, without when it was made. */
 async function report(env: Record<string, string>): Promise<unknown> {
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-  const r = await cli(['report', '--from', day(-1), '--to', day(1), '--format', 'json'], env);
+  // Two days on each side: the dates are the team's (TIMEZONE), not UTC's.
+  const r = await cli(['report', '--from', day(-2), '--to', day(2), '--format', 'json'], env);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const parsed = JSON.parse(r.stdout) as Record<string, unknown>;
