@@ -1,11 +1,12 @@
 /**
  * @module tests/channels/messenger/helpers
- * Shared set-up for the Messenger adapter tests: config, signed requests, outbox items.
+ * Shared set-up for the Messenger adapter tests: config, signed requests, outbox items; for the
+ * end-to-end tests, the fake Graph API for the page and the channel's variables pointing at it.
  */
 import type { MessengerSettings } from '../../../src/channels/messenger/index.js';
-import type { ChannelRequest } from '../../../src/core/ports.js';
+import type { ChannelRequest, Clock } from '../../../src/core/ports.js';
 import type { OutboxItem } from '../../../src/core/types.js';
-import { metaJson, metaSignatureHeaders } from '../../fakes/graph-api/fake-graph-api.js';
+import { createFakeGraphApi, metaJson, metaSignatureHeaders, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 
 export const APP_SECRET = 'app-secret-for-tests';
 export const PAGE_TOKEN = 'EAAG-page-token';
@@ -48,5 +49,21 @@ export function outboxItem(overrides: Partial<OutboxItem>): OutboxItem {
     notBefore: 0,
     createdAt: '2026-11-23T10:00:00.000Z',
     ...overrides,
+  };
+}
+
+/** The fake Graph API for the test page, on `clock`. */
+export function startFakeGraph(clock: Clock): Promise<FakeGraphApi> {
+  return createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
+}
+
+/** The Messenger channel's variables for an instance talking to the fake Graph API at `origin`. */
+export function messengerEnv(origin: string): Record<string, string> {
+  return {
+    MESSENGER_APP_SECRET: APP_SECRET,
+    MESSENGER_PAGE_TOKEN: PAGE_TOKEN,
+    MESSENGER_VERIFY_TOKEN: VERIFY_TOKEN,
+    MESSENGER_PAGE_ID: PAGE_ID,
+    MESSENGER_GRAPH_ORIGIN: origin,
   };
 }
