@@ -6,6 +6,7 @@
 import type { MessengerSettings } from '../../../src/channels/messenger/index.js';
 import type { ChannelRequest, Clock } from '../../../src/core/ports.js';
 import type { OutboxItem } from '../../../src/core/types.js';
+import { sendingItem } from '../../helpers/outbox-item.js';
 import { createFakeGraphApi, metaJson, metaSignatureHeaders, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 
 export const APP_SECRET = 'app-secret-for-tests';
@@ -35,21 +36,7 @@ export function signedRequest(body: unknown, secret = APP_SECRET): ChannelReques
 
 /** An outbox item with sensible defaults. */
 export function outboxItem(overrides: Partial<OutboxItem>): OutboxItem {
-  return {
-    id: 'out_1',
-    conversationId: 'cv_1',
-    channel: 'messenger',
-    visibility: 'private',
-    recipient: '6100000000000001',
-    reply: { kind: 'text', text: 'Ciao!' },
-    author: { kind: 'bot' },
-    seq: 1,
-    status: 'sending',
-    attempts: 1,
-    notBefore: 0,
-    createdAt: '2026-11-23T10:00:00.000Z',
-    ...overrides,
-  };
+  return sendingItem({ channel: 'messenger', visibility: 'private', recipient: '6100000000000001', ...overrides });
 }
 
 /** The fake Graph API for the test page, on `clock`. */

@@ -14,6 +14,7 @@ import { createFakeXApi, createXWebhookCaller, ROUTES, xHmac, type FakeDmEvent, 
 import { xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
 import { startChannelApp, type ChannelApp } from '../../helpers/channel-app.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
+import { sendingItem } from '../../helpers/outbox-item.js';
 
 export const API_KEY = 'xvz1evFS4wEEPTGEFPHBog';
 export const API_SECRET = 'kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw';
@@ -74,21 +75,7 @@ export function signedRequest(body: unknown, secret = API_SECRET): ChannelReques
 
 /** An outbox item with sensible defaults. */
 export function outboxItem(overrides: Partial<OutboxItem>): OutboxItem {
-  return {
-    id: `out_${Math.random().toString(36).slice(2)}`,
-    conversationId: 'cv_1',
-    channel: 'twitter',
-    visibility: 'public',
-    recipient: CUSTOMER.id,
-    reply: { kind: 'text', text: 'Ciao!' },
-    author: { kind: 'bot' },
-    seq: 1,
-    status: 'sending',
-    attempts: 1,
-    notBefore: 0,
-    createdAt: '2026-11-23T10:00:00.000Z',
-    ...overrides,
-  };
+  return sendingItem({ id: `out_${Math.random().toString(36).slice(2)}`, channel: 'twitter', visibility: 'public', recipient: CUSTOMER.id, ...overrides });
 }
 
 // ───────────────────────────── end to end ─────────────────────────────
