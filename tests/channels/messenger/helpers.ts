@@ -5,7 +5,9 @@
  */
 import type { MessengerSettings } from '../../../src/channels/messenger/index.js';
 import type { ChannelRequest, Clock } from '../../../src/core/ports.js';
-import type { OutboxItem } from '../../../src/core/types.js';
+import type { Operator, OutboxItem } from '../../../src/core/types.js';
+import type { LiveKnowledge } from '../../../src/corpus/knowledge.js';
+import { startChannelApp, type ChannelApp } from '../../helpers/channel-app.js';
 import { sendingItem } from '../../helpers/outbox-item.js';
 import { createFakeGraphApi, metaJson, metaSignatureHeaders, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 
@@ -52,5 +54,27 @@ export function messengerEnv(origin: string): Record<string, string> {
     MESSENGER_VERIFY_TOKEN: VERIFY_TOKEN,
     MESSENGER_PAGE_ID: PAGE_ID,
     MESSENGER_GRAPH_ORIGIN: origin,
+  };
+}
+
+/** A running instance with the Messenger channel on the fake Graph API, and where Meta delivers its webhooks. */
+export interface MessengerApp extends ChannelApp {
+  graph: FakeGraphApi;
+  /** `…/webhooks/messenger` */
+  webhook: string;
+}
+
+/** Starts the fake Graph API and a real Sportello with the Messenger channel on it (`env`: more variables); close stops both. */
+export async function startMessengerApp(options: { clock: Clock; env?: Record<string, string>; prefix?: string; knowledge?: LiveKnowledge; operators?: Operator[] }): Promise<MessengerApp> {
+  const graph = await startFakeGraph(options.clock);
+  const running = await startChannelApp({ ...options, env: { ...messengerEnv(graph.origin), ...options.env } });
+  return {
+    ...running,
+    graph,
+    webhook: `${running.base}/webhooks/messenger`,
+    async close() {
+      await running.close();
+      await graph.close();
+    },
   };
 }

@@ -9,8 +9,7 @@ import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import type { Operator } from '../../../src/core/types.js';
 import type { FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, pageMentionChange, pageWebhook, textEvent, visitorPostChange } from '../../fakes/graph-api/payloads.js';
-import { startChannelApp, type ChannelApp } from '../../helpers/channel-app.js';
-import { messengerEnv, PAGE_ID, startFakeGraph, VERIFY_TOKEN } from './helpers.js';
+import { PAGE_ID, startMessengerApp, VERIFY_TOKEN, type MessengerApp } from './helpers.js';
 
 const DAY = 86_400_000;
 /** A Tuesday morning in Rome: the care team is at work. */
@@ -18,7 +17,7 @@ const START = '2026-11-24T09:00:00.000Z';
 
 let clock: FakeClock;
 let graph: FakeGraphApi;
-let running: ChannelApp;
+let running: MessengerApp;
 let app: Sportello;
 let webhook: string;
 let psidCounter = 0;
@@ -29,15 +28,10 @@ const operator: Operator = { id: 'op_mr', name: 'Maria Rossi', initials: 'MR', r
 // customers, so they do not see each other's conversations.
 beforeAll(async () => {
   clock = createFakeClock(START);
-  graph = await startFakeGraph(clock);
-  running = await startChannelApp({ env: messengerEnv(graph.origin), clock, prefix: 'sportello-messenger-', operators: [operator] });
-  app = running.app;
-  webhook = `${running.base}/webhooks/messenger`;
+  running = await startMessengerApp({ clock, prefix: 'sportello-messenger-', operators: [operator] });
+  ({ app, graph, webhook } = running);
 });
-afterAll(async () => {
-  await running.close();
-  await graph.close();
-});
+afterAll(() => running.close());
 beforeEach(() => {
   clock.set(START);
   graph.calls.length = 0;

@@ -13,8 +13,7 @@ import type { Operator } from '../../../src/core/types.js';
 import type { FakeGraphApi, GraphCall } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, feedbackEvent, pageWebhook, textEvent } from '../../fakes/graph-api/payloads.js';
 import { projectKnowledge } from '../../helpers/app.js';
-import { startChannelApp, type ChannelApp } from '../../helpers/channel-app.js';
-import { APP_SECRET, messengerEnv, PAGE_ID, PAGE_TOKEN, startFakeGraph } from './helpers.js';
+import { APP_SECRET, PAGE_ID, PAGE_TOKEN, startMessengerApp, type MessengerApp } from './helpers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -23,7 +22,7 @@ const PRIVACY = 'https://bottega.example/privacy';
 
 let clock: FakeClock;
 let graph: FakeGraphApi;
-let running: ChannelApp;
+let running: MessengerApp;
 let app: Sportello;
 let webhook: string;
 let psidCounter = 0;
@@ -31,21 +30,16 @@ const operator: Operator = { id: 'op_mr', name: 'Maria Rossi', initials: 'MR', r
 
 beforeAll(async () => {
   clock = createFakeClock(START);
-  graph = await startFakeGraph(clock);
-  running = await startChannelApp({
-    env: { ...messengerEnv(graph.origin), MESSENGER_PRIVACY_URL: PRIVACY, SURVEYS: 'true', SURVEY_DELAY: '1h', SURVEY_LOW_SCORE: '1', BOT_CLOSE_HOURS: '0' },
+  running = await startMessengerApp({
+    env: { MESSENGER_PRIVACY_URL: PRIVACY, SURVEYS: 'true', SURVEY_DELAY: '1h', SURVEY_LOW_SCORE: '1', BOT_CLOSE_HOURS: '0' },
     clock,
     prefix: 'sportello-messenger-surveys-',
     knowledge: await projectKnowledge(),
     operators: [operator],
   });
-  app = running.app;
-  webhook = `${running.base}/webhooks/messenger`;
+  ({ app, graph, webhook } = running);
 });
-afterAll(async () => {
-  await running.close();
-  await graph.close();
-});
+afterAll(() => running.close());
 beforeEach(() => {
   clock.set(START);
   graph.calls.length = 0;
