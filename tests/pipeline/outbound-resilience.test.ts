@@ -14,15 +14,15 @@ import type { TwitterSettings } from '../../src/channels/twitter/index.js';
 import { createTwitterChannel } from '../../src/channels/twitter/twitter-channel.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { DomainEvent } from '../../src/core/events.js';
-import { createFakeClock, type FakeClock } from '../../src/core/ports.js';
+import type { FakeClock } from '../../src/core/ports.js';
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../src/util/logger.js';
-import { createFakeGraphApi, type FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
+import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
 import { pageWebhook, textEvent } from '../fakes/graph-api/payloads.js';
-import { createFakeXApi, createXWebhookCaller, ROUTES, type FakeUser, type FakeXApi, type XWebhookCaller } from '../fakes/x-api/fake-x-api.js';
+import { createXWebhookCaller, ROUTES, type FakeUser, type FakeXApi, type XWebhookCaller } from '../fakes/x-api/fake-x-api.js';
 import { xaaDmEvent } from '../fakes/x-api/payloads.js';
-import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from '../channels/messenger/helpers.js';
-import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from '../channels/twitter/helpers.js';
+import { messengerEnv, PAGE_ID, startFakeGraph } from '../channels/messenger/helpers.js';
+import { API_SECRET, BRAND, startFakeX, xEnv } from '../channels/twitter/helpers.js';
 import { projectKnowledge, ROOT } from '../helpers/app.js';
 
 /** A Tuesday morning in Rome: the care team is at work. */
@@ -44,9 +44,8 @@ interface Running {
 let running: Running | undefined;
 
 beforeAll(async () => {
-  clock = createFakeClock(START);
-  graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
-  x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
+  ({ clock, x } = await startFakeX(START));
+  graph = await startFakeGraph(clock);
 });
 afterEach(async () => {
   graph.hang(false);
@@ -71,18 +70,8 @@ async function start(env: Record<string, string> = {}): Promise<Running> {
     FAQ_WATCH: 'false',
     LOG_LEVEL: 'silent',
     PORT: '0',
-    MESSENGER_APP_SECRET: APP_SECRET,
-    MESSENGER_PAGE_TOKEN: PAGE_TOKEN,
-    MESSENGER_VERIFY_TOKEN: VERIFY_TOKEN,
-    MESSENGER_PAGE_ID: PAGE_ID,
-    MESSENGER_GRAPH_ORIGIN: graph.origin,
-    X_API_KEY: API_KEY,
-    X_API_SECRET: API_SECRET,
-    X_ACCESS_TOKEN: ACCESS_TOKEN,
-    X_ACCESS_SECRET: ACCESS_SECRET,
-    X_BRAND_USER_ID: BRAND.id,
-    X_BRAND_HANDLE: BRAND.username,
-    X_API_ORIGIN: x.origin,
+    ...messengerEnv(graph.origin),
+    ...xEnv(x.origin),
     ...env,
   });
   const logger = createSilentLogger();
