@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { CustomerExport } from '../../src/handoff/customer-rights.js';
 import {
-  ROOT,
   cli,
   createTestDatabase,
   deliver,
