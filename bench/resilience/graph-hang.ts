@@ -19,13 +19,10 @@ import { createSportello } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { systemClock } from '../../src/core/ports.js';
 import { createSilentLogger } from '../../src/util/logger.js';
-import { createFakeGraphApi } from '../../tests/fakes/graph-api/fake-graph-api.js';
+import { messengerEnv, PAGE_ID, startFakeGraph } from '../../tests/channels/messenger/helpers.js';
 import { pageWebhook, textEvent } from '../../tests/fakes/graph-api/payloads.js';
 
 const ROOT = resolve(import.meta.dirname ?? '.', '../..');
-const APP_SECRET = 'bench-app-secret';
-const PAGE_TOKEN = 'EAAG-bench-page-token';
-const PAGE_ID = '104857600000042';
 const QUESTIONS = ['Quali sono i vostri orari?', 'what are your opening hours?', 'come posso pagare?', 'how long does shipping take?'];
 
 /** What the scenario measured. */
@@ -91,7 +88,7 @@ export async function graphHang(options: { messengerCustomers?: number; visitors
   const messengerCustomers = options.messengerCustomers ?? 200;
   const visitors = options.visitors ?? 60;
   const intervalMs = options.intervalMs ?? 250;
-  const graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock: systemClock });
+  const graph = await startFakeGraph(systemClock);
   const dir = mkdtempSync(join(tmpdir(), 'sportello-bench-resilience-'));
   const config = loadConfig({
     SPORTELLO_DATA: join(dir, 'data.json'),
@@ -100,11 +97,7 @@ export async function graphHang(options: { messengerCustomers?: number; visitors
     FAQ_WATCH: 'false',
     LOG_LEVEL: 'silent',
     PORT: '0',
-    MESSENGER_APP_SECRET: APP_SECRET,
-    MESSENGER_PAGE_TOKEN: PAGE_TOKEN,
-    MESSENGER_VERIFY_TOKEN: 'bench-verify',
-    MESSENGER_PAGE_ID: PAGE_ID,
-    MESSENGER_GRAPH_ORIGIN: graph.origin,
+    ...messengerEnv(graph.origin),
     // Every visitor comes from 127.0.0.1 here: the web chat's per-address limits are not what this measures.
     WEBCHAT_ADDRESS_SESSIONS_PER_HOUR: '100000',
     WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE: '100000',

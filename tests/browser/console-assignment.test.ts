@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { describeInBrowser, launchChromium } from '../helpers/browser.js';
+import { describeInBrowser, launchChromium, signInToConsole } from '../helpers/browser.js';
 import { ROOT } from '../helpers/app.js';
 import { closeSharedKnowledge, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
 
@@ -57,17 +57,7 @@ browserTest('presence and auto-assignment in the console', () => {
       }
       Object.defineProperty(window, 'Notification', { value: RecordingNotification, configurable: true, writable: true });
     });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(`${t.base}/console`);
-    await page.locator('#login-name').fill(name);
-    await page.locator('#login-password').fill(password);
-    await page.locator('#login-submit').click();
-    await page.locator('#desk-view').waitFor({ state: 'visible' });
-    await page.locator('#live-status.live').waitFor();
-    return page;
+    return signInToConsole(context, t.base, name, password);
   }
 
   it('gives a new case to the online operator with capacity, not to one who is away, and keeps the next one queued at the cap', async () => {

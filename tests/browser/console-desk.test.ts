@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
-import { describeInBrowser, launchChromium } from '../helpers/browser.js';
+import { describeInBrowser, launchChromium, signInToConsole } from '../helpers/browser.js';
 import { ROOT } from '../helpers/app.js';
 import { closeSharedKnowledge, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
 
@@ -80,17 +80,7 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     const { instrument, ...contextOptions } = options;
     const context = await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Rome', viewport: { width: 1360, height: 900 }, ...contextOptions });
     if (instrument) await context.addInitScript(instrumentAlerts);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(`${t.base}/console`);
-    await page.locator('#login-name').fill(name);
-    await page.locator('#login-password').fill(password);
-    await page.locator('#login-submit').click();
-    await page.locator('#desk-view').waitFor({ state: 'visible' });
-    await page.locator('#live-status.live').waitFor(); // the event stream is open
-    return page;
+    return signInToConsole(context, t.base, name, password);
   }
 
   const seen = (page: Page) => page.evaluate(() => (window as unknown as { __seen: Seen }).__seen);

@@ -117,25 +117,30 @@ describe('private data does not change what a message means', () => {
   });
 });
 
+/** The examples whose top answer is another label, or below the answer threshold, as readable lines. */
+function misses(of: TrainingExample[], top: (text: string, language: TrainingExample['language']) => { label: string; confidence: number } | undefined): string[] {
+  return of
+    .map((e) => ({ e, top: top(e.text, e.language) }))
+    .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
+    .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
+}
+
+/** What a few-shot classifier trained on `few` alone misses of those same examples. */
+async function missesOfOwnTraining(few: TrainingExample[]): Promise<string[]> {
+  const classifier = createClassifier();
+  await classifier.train(few);
+  return misses(few, (text, language) => classifier.classify(text, { language: language! }).ranked[0]);
+}
+
 describe('the classifier on its own questions', () => {
   it('answers every exact FAQ question and intent example with its own label', () => {
-    const wrong = examples
-      .map((e) => ({ e, top: understander.understand(e.text).classification.ranked[0] }))
-      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
-      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
-    expect(wrong).toEqual([]);
+    expect(misses(examples, (text) => understander.understand(text).classification.ranked[0])).toEqual([]);
   });
 
   it('trained on 3 questions per answer, still answers those questions', async () => {
     const few = sampleKShot(examples, 3, 7);
     expect(few.length).toBeLessThan(examples.length * 0.7);
-    const classifier = createClassifier();
-    await classifier.train(few);
-    const wrong = few
-      .map((e) => ({ e, top: classifier.classify(e.text, { language: e.language! }).ranked[0] }))
-      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
-      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
-    expect(wrong).toEqual([]);
+    expect(await missesOfOwnTraining(few)).toEqual([]);
   });
 });
 
@@ -150,23 +155,13 @@ describe("a second brand's corpus (Enerva, energy and fibre: tests/fixtures/util
 
   it('answers every exact FAQ question and intent example with its own label', () => {
     expect(utility.filter((e) => e.label.startsWith('faq:')).length).toBeGreaterThan(50);
-    const wrong = utility
-      .map((e) => ({ e, top: utilityUnderstander.understand(e.text).classification.ranked[0] }))
-      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
-      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
-    expect(wrong).toEqual([]);
+    expect(misses(utility, (text) => utilityUnderstander.understand(text).classification.ranked[0])).toEqual([]);
   });
 
   it('trained on 3 questions per answer, still answers those questions', async () => {
     const few = sampleKShot(utility, 3, 11);
     expect(few.length).toBeLessThan(utility.length * 0.8);
-    const classifier = createClassifier();
-    await classifier.train(few);
-    const wrong = few
-      .map((e) => ({ e, top: classifier.classify(e.text, { language: e.language! }).ranked[0] }))
-      .filter(({ e, top }) => top?.label !== e.label || top.confidence < ANSWER_THRESHOLD)
-      .map(({ e, top }) => `${e.text}: ${top?.label} ${top?.confidence} (want ${e.label})`);
-    expect(wrong).toEqual([]);
+    expect(await missesOfOwnTraining(few)).toEqual([]);
   });
 });
 

@@ -3,47 +3,21 @@
  * database (which must be running: these tests fail, not skip, without it).
  */
 import { MIGRATIONS } from '../../src/storage/postgres/migrations.js';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
 import { runExport, runImport, runMigrate } from '../../src/cli/store-admin.js';
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import type { StoreSnapshot } from '../../src/storage/snapshot.js';
 import { makeCase, makeConversation, makeCustomer, makeInbound, makeMessage, makeOperator, makeOutbox, makeTurn } from '../storage/store-contract.js';
 import { capture } from '../helpers/capture.js';
+import { acceptDurably, testDatabaseName, withPgAdmin } from '../helpers/stores.js';
 
-/** Accepts a message and waits until it is durable; resolves with whether it was new. */
-async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
-  const { fresh, durable } = await store.inbox.accept(msg);
-  await durable;
-  return fresh;
-}
-
-const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `sportello_test_${randomBytes(6).toString('hex')}`;
-const DATABASE_URL = (() => {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${database}`;
-  return u.toString();
-})();
+const { database, url: DATABASE_URL } = testDatabaseName();
 const dir = mkdtempSync(join(tmpdir(), 'sportello-admin-'));
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}); start it before running these tests`, { cause: err });
-  }
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const admin = (sql: string) => withPgAdmin((client) => client.query(sql));
 
 beforeAll(() => admin(`CREATE DATABASE ${database}`));
 afterAll(async () => {

@@ -8,7 +8,7 @@
  * and a message naming the file and the reason.
  */
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -18,43 +18,27 @@ import { acquireFileLock, lockFileOf } from '../../src/storage/lowdb/file-lock.j
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import {
   ROOT,
+  cli,
   deliver,
+  graphAndDataDir,
   freePort,
   instanceEnv,
   login,
   operatorGet,
   repliesTo,
   signedDelivery,
-  startGraph,
   startInstance,
   tempDataDir,
   waitUntil,
   type DeploymentEnv,
   type Instance,
 } from './harness.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const BIN = join(ROOT, 'bin/sportello.js');
 const PASSWORD = 'tramonto-sul-po-42';
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-}, 120_000);
-
-/** Runs `sportello ARGS` as its own process with the deployment's environment; resolves with what it printed and its exit code. */
-function cli(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=DEP0111', BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cleanups = cleanupsAfterEach(120_000);
 
 interface Setup {
   deployment: DeploymentEnv;
@@ -65,10 +49,7 @@ interface Setup {
 }
 
 async function setUp(extra: Record<string, string> = {}): Promise<Setup> {
-  const graph = await startGraph();
-  cleanups.push(() => graph.close());
-  const data = tempDataDir();
-  cleanups.push(() => data.cleanup());
+  const { graph, data } = await graphAndDataDir(cleanups);
   const deployment: DeploymentEnv = { dataFile: data.dataFile, graphOrigin: graph.origin, extra: { LOG_LEVEL: 'info', ...extra } };
   return { deployment, dataFile: data.dataFile, dir: data.dir, env: instanceEnv(deployment, 0) };
 }
@@ -87,10 +68,7 @@ async function serverWrites(instance: Instance, psid: string): Promise<void> {
 
 describe('CLI store commands while the server runs on the embedded store', () => {
   it('operator add: the operator logs in, survives the server\'s next writes and a restart', async () => {
-    const graph = await startGraph();
-    cleanups.push(() => graph.close());
-    const data = tempDataDir();
-    cleanups.push(() => data.cleanup());
+    const { graph, data } = await graphAndDataDir(cleanups);
     const deployment: DeploymentEnv = { dataFile: data.dataFile, graphOrigin: graph.origin, extra: { LOG_LEVEL: 'info' } };
     const env = instanceEnv(deployment, 0);
     let server = await startInstance('server', deployment, { timeoutMs: 60_000 });
@@ -143,10 +121,7 @@ describe('CLI store commands while the server runs on the embedded store', () =>
   }, 180_000);
 
   it('faq review edit/approve/reject: the server records the reviews, which survive its next writes and a restart', async () => {
-    const graph = await startGraph();
-    cleanups.push(() => graph.close());
-    const data = tempDataDir();
-    cleanups.push(() => data.cleanup());
+    const { graph, data } = await graphAndDataDir(cleanups);
     // A FAQ folder of its own: approving writes into it.
     const faqDir = join(data.dir, 'faq');
     cpSync(join(ROOT, 'faq'), faqDir, { recursive: true });

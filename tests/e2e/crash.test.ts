@@ -4,7 +4,7 @@
  * get a reply (an HTTP 200 is a promise) and exactly one, except a reply the dead instance was
  * sending at the very moment it was killed (see below).
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
 import {
   allReplies,
@@ -21,6 +21,7 @@ import {
   type DeploymentEnv,
   type Instance,
 } from './harness.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const QUESTIONS = ['come posso pagare?', 'quali sono i vostri orari?', 'avete un negozio fisico?', 'come faccio a fare un reso?'];
 const MESSAGES = 240;
@@ -33,11 +34,7 @@ const SETTLE_MS = 75_000;
 
 const pgAvailable = await postgresAvailable();
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-}, 120_000);
+const cleanups = cleanupsAfterEach(120_000);
 
 interface Setup {
   deployment: DeploymentEnv;

@@ -7,49 +7,30 @@
  * `bin/sportello.js start`, each command `bin/sportello.js customer …` (through the running
  * server's admin socket on the embedded store).
  */
-import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { CustomerExport } from '../../src/handoff/customer-rights.js';
 import {
-  ROOT,
+  cli,
   createTestDatabase,
   deliver,
+  graphAndDataDir,
   instanceEnv,
   login,
   operatorPost,
   repliesTo,
   signedDelivery,
-  startGraph,
   startInstance,
-  tempDataDir,
   waitUntil,
   type DeploymentEnv,
 } from './harness.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const BIN = join(ROOT, 'bin/sportello.js');
 const PASSWORD = 'tramonto-sul-po-42';
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-}, 120_000);
-
-function cli(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=DEP0111', BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cleanups = cleanupsAfterEach(120_000);
 
 /** Everything a PostgreSQL database holds, as text (every row of every table of the schema). */
 async function dumpDatabase(url: string): Promise<string> {
@@ -80,10 +61,7 @@ async function report(env: Record<string, string>): Promise<unknown> {
 
 describe.each(['lowdb', 'postgres'] as const)("a customer's data rights on %s, while the server runs", (kind) => {
   it('exports every message of two linked channels, erases them everywhere, and the report still adds up', async () => {
-    const graph = await startGraph();
-    cleanups.push(() => graph.close());
-    const data = tempDataDir();
-    cleanups.push(() => data.cleanup());
+    const { graph, data } = await graphAndDataDir(cleanups);
     let databaseUrl: string | undefined;
     if (kind === 'postgres') {
       const db = await createTestDatabase('sportello_rights');

@@ -16,6 +16,7 @@ import pg from 'pg';
 import { systemClock } from '../../src/core/ports.js';
 import { createFakeGraphApi, metaJson, metaSignatureHeaders, type FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
 import { pageWebhook, textEvent } from '../fakes/graph-api/payloads.js';
+import type { Cleanup } from '../helpers/cleanups.js';
 
 /** The repository root (bin/, faq/, intents/). */
 export const ROOT = resolve(import.meta.dirname ?? '.', '../..');
@@ -223,6 +224,20 @@ export async function startProcess(
   }
 }
 
+/** Runs `sportello ARGS` as its own process with the deployment's environment; resolves with what it printed and its exit code. */
+export function cli(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=DEP0111', join(ROOT, 'bin/sportello.js'), ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolveRun({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 /** A temporary directory for a lowdb deployment; removed by `cleanup`. */
 export function tempDataDir(): { dir: string; dataFile: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'sportello-e2e-'));
@@ -234,6 +249,15 @@ export function tempDataDir(): { dir: string; dataFile: string; cleanup(): void 
 /** The fake Graph API on the real clock, as the instances' MESSENGER_GRAPH_ORIGIN. */
 export async function startGraph(): Promise<FakeGraphApi> {
   return createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock: systemClock });
+}
+
+/** The fake Graph API and a temporary folder for a lowdb deployment, each closed by the test's `cleanups`. */
+export async function graphAndDataDir(cleanups: Cleanup[]): Promise<{ graph: FakeGraphApi; data: ReturnType<typeof tempDataDir> }> {
+  const graph = await startGraph();
+  cleanups.push(() => graph.close());
+  const data = tempDataDir();
+  cleanups.push(() => data.cleanup());
+  return { graph, data };
 }
 
 /** A customer's Messenger message as Meta delivers it: raw JSON bytes and signature headers. */

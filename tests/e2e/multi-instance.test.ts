@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashPassword } from '../../src/handoff/auth.js';
 import { createPostgresStore } from '../../src/storage/postgres/index.js';
 import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
+import { newSession, openEvents as openPage, postMessage } from '../channels/webchat/helpers.js';
 import {
   allReplies,
   createTestDatabase,
@@ -206,16 +207,10 @@ suite('two instances on one database', () => {
   }, 30_000);
 
   it('shows a web chat visitor connected to instance B the operator typing on instance A', async () => {
-    const opened = await fetch(`${b.url}/chat/api/sessions`, { method: 'POST' });
-    expect(opened.status).toBe(201);
-    const { session, visitor } = (await opened.json()) as { session: string; visitor: string };
+    const { session, visitor } = await newSession(b.url);
     const page = await openPage(`${b.url}/chat/api/events?session=${session}`);
     try {
-      const posted = await fetch(`${b.url}/chat/api/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ session, id: 'wc-e2e-typing-1', text: 'voglio parlare con un operatore' }),
-      });
+      const posted = await postMessage(b.url, { session, id: 'wc-e2e-typing-1', text: 'voglio parlare con un operatore' });
       expect(posted.status).toBe(202);
       const store = createPostgresStore({ url: db.url });
       await store.init();
@@ -242,31 +237,6 @@ suite('two instances on one database', () => {
     }
   }, 30_000);
 });
-
-/** A web chat page's event stream (`GET /chat/api/events`): what it received so far. */
-async function openPage(url: string): Promise<{ until(match: RegExp, ms: number): Promise<string>; close(): void }> {
-  const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal });
-  if (res.status !== 200 || !res.body) throw new Error(`web chat events on ${url} answered ${res.status}`);
-  const reader = res.body.getReader();
-  let text = '';
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  return {
-    async until(match, ms) {
-      const deadline = Date.now() + ms;
-      while (!match.test(text) && Date.now() < deadline) {
-        pending ??= reader.read();
-        const next = await Promise.race([pending, sleep(100).then(() => undefined)]);
-        if (!next) continue;
-        pending = undefined;
-        if (next.done) break;
-        text += new TextDecoder().decode(next.value);
-      }
-      return text;
-    },
-    close: () => controller.abort(),
-  };
-}
 
 /** A stable pseudo-random order. */
 function hash(s: string): number {

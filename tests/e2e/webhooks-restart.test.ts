@@ -4,22 +4,19 @@
  * restarted; once the receiver is back, every event of every acknowledged message arrives,
  * verified with the `standardwebhooks` library, in order per conversation.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newSecret, startWebhookReceiver } from '../fakes/webhook-receiver/webhook-receiver.js';
 import { allReplies, createTestDatabase, deliver, postgresAvailable, signedDelivery, startGraph, startInstance, tempDataDir, waitUntil, type DeploymentEnv } from './harness.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const MESSAGES = 12;
 const QUESTIONS = ['come posso pagare?', 'quali sono i vostri orari?', 'come faccio a fare un reso?'];
 const pgAvailable = await postgresAvailable();
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-}, 30_000);
+const cleanups = cleanupsAfterEach(30_000);
 
 describe.each([
   ['lowdb', true],

@@ -3,7 +3,7 @@
  * operator API) sends to a receiver on 127.0.0.1 that verifies each request with the
  * `standardwebhooks` library, as a brand's CRM would.
  */
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,9 @@ import { eventBodyV1Schema, loadSubscriptions } from '../../src/events/index.js'
 import { closeSharedKnowledge, login, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
 import { ROOT } from '../helpers/app.js';
 import { newSecret, startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-receiver/webhook-receiver.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
+const cleanups = cleanupsAfterEach();
 afterAll(() => closeSharedKnowledge());
 
 /** Writes a webhooks file and returns its path. */

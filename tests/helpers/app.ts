@@ -9,7 +9,7 @@ import { createSportello, type Sportello } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createFakeClock, type ChannelAdapter, type ChannelCapabilities, type FakeClock } from '../../src/core/ports.js';
 import { createRecordingChannel, type RecordingChannel } from '../../src/channels/console/index.js';
-import { createSilentLogger } from '../../src/util/logger.js';
+import { createSilentLogger, type Logger } from '../../src/util/logger.js';
 import type { InboundMessage } from '../../src/core/types.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../../src/corpus/knowledge.js';
 import { corpusToExamples } from '../../src/corpus/load.js';
@@ -17,6 +17,16 @@ import { trainUnderstander } from '../../src/classifier/index.js';
 import type { Action } from '../../src/actions/index.js';
 
 export const ROOT = resolve(import.meta.dirname ?? '.', '../..');
+
+/** What every in-process test instance runs with: the project's FAQ and intents, unwatched, silent, on 127.0.0.1. */
+export const TEST_ENV = {
+  FAQ_DIR: join(ROOT, 'faq'),
+  INTENTS_DIR: join(ROOT, 'intents'),
+  FAQ_WATCH: 'false',
+  LOG_LEVEL: 'silent',
+  PORT: '0',
+  HOST: '127.0.0.1',
+};
 
 /** Capabilities like Messenger's, for a private channel in tests. */
 export const privateChatCapabilities: ChannelCapabilities = {
@@ -83,23 +93,15 @@ export async function startTestApp(
   env: Record<string, string> = {},
   start = '2026-11-24T10:00:00+01:00',
   adapt: (channel: RecordingChannel) => ChannelAdapter = (channel) => channel,
-  options: { outboxPollMs?: number; typingDelayMs?: number; actions?: Action[] } = {},
+  options: { outboxPollMs?: number; typingDelayMs?: number; actions?: Action[]; logger?: Logger } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'sportello-app-'));
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'store.json'),
-    FAQ_DIR: join(ROOT, 'faq'),
-    INTENTS_DIR: join(ROOT, 'intents'),
-    FAQ_WATCH: 'false',
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ...env,
-  });
+  const config = loadConfig({ SPORTELLO_DATA: join(dir, 'store.json'), ...TEST_ENV, ...env });
   const clock = createFakeClock(start);
   const channel = createRecordingChannel('chat', privateChatCapabilities);
+  // A FAQ folder of its own is trained for this instance (approving writes into it, and the bot answers from it).
   const knowledge = env.FAQ_DIR || env.INTENTS_DIR ? undefined : await projectKnowledge();
-  const app = await createSportello({ config, clock, logger: createSilentLogger(), channels: [adapt(channel)], outboxPollMs: options.outboxPollMs ?? 50, knowledge, typingDelayMs: options.typingDelayMs, actions: options.actions });
+  const app = await createSportello({ config, clock, logger: options.logger ?? createSilentLogger(), channels: [adapt(channel)], outboxPollMs: options.outboxPollMs ?? 50, knowledge, typingDelayMs: options.typingDelayMs, actions: options.actions });
   return {
     app,
     clock,

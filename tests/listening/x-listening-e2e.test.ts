@@ -8,21 +8,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { createSportello, type Sportello } from '../../src/app.js';
-import { createTwitterChannel, type TwitterChannel } from '../../src/channels/twitter/twitter-channel.js';
-import type { TwitterSettings } from '../../src/channels/twitter/index.js';
-import { loadConfig } from '../../src/config/config.js';
+import type { Sportello } from '../../src/app.js';
+import type { TwitterChannel } from '../../src/channels/twitter/twitter-channel.js';
 import type { DomainEvent } from '../../src/core/events.js';
-import { createFakeClock, type FakeClock } from '../../src/core/ports.js';
-import { createLowdbStore } from '../../src/storage/lowdb/index.js';
-import { createSilentLogger } from '../../src/util/logger.js';
-import { createFakeXApi, ROUTES, type FakeXApi } from '../fakes/x-api/fake-x-api.js';
-import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from '../channels/twitter/helpers.js';
-import { OUTBOUND } from '../helpers/outbound.js';
+import type { FakeClock } from '../../src/core/ports.js';
+import { ROUTES, type FakeXApi } from '../fakes/x-api/fake-x-api.js';
+import { BRAND, startFakeX, startXApp } from '../channels/twitter/helpers.js';
 
 jest.setTimeout(120_000);
 
-const CORPUS = join(import.meta.dirname ?? '.', '../..');
 const START = '2026-11-24T09:00:00.000Z';
 
 let clock: FakeClock;
@@ -34,37 +28,18 @@ let base: string;
 const events: DomainEvent[] = [];
 
 beforeAll(async () => {
-  clock = createFakeClock(START);
-  x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
+  ({ clock, x } = await startFakeX(START));
   dir = mkdtempSync(join(tmpdir(), 'sportello-listening-'));
   // No cold start here (the detector's own tests cover it): the stream below is short.
   const listening = join(dir, 'listening.yaml');
   writeFileSync(listening, 'brand: [Bottega Rossi, BottegaRossi]\ndetector:\n  cold_start_hours: 0\n');
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_DIR: `${CORPUS}/faq`,
-    INTENTS_DIR: `${CORPUS}/intents`,
-    FAQ_WATCH: 'false',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    WEBCHAT: 'false',
-    LISTENING_FILE: listening,
-    X_API_KEY: API_KEY,
-    X_API_SECRET: API_SECRET,
-    X_ACCESS_TOKEN: ACCESS_TOKEN,
-    X_ACCESS_SECRET: ACCESS_SECRET,
-    X_BRAND_USER_ID: BRAND.id,
-    X_BRAND_HANDLE: BRAND.username,
-    X_SEARCH_QUERY: '(bottega rossi OR bottegarossi) -ristorante',
-    X_SEARCH_SECONDS: '86400',
-    X_API_ORIGIN: x.origin,
-  });
-  const store = createLowdbStore({ file: config.dataFile, now: () => clock.now().getTime() });
-  const logger = createSilentLogger();
-  channel = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: OUTBOUND, tls: { ca: x.ca } });
-  app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20 });
+  ({ app, channel, base } = await startXApp({
+    x,
+    clock,
+    dataFile: join(dir, 'data.json'),
+    env: { LISTENING_FILE: listening, X_SEARCH_QUERY: '(bottega rossi OR bottegarossi) -ristorante', X_SEARCH_SECONDS: '86400' },
+  }));
   app.bus.subscribe((e) => void events.push(e));
-  base = await app.listen(0, '127.0.0.1');
   await channel.searchNow();
 });
 afterAll(async () => {

@@ -5,25 +5,20 @@
  * whose platform stops answering is paused and shown (/healthz, metrics, events); replies whose
  * outcome is unknown are checked where the platform allows, otherwise bounded and counted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createSportello, type Sportello } from '../../src/app.js';
+import type { Sportello } from '../../src/app.js';
 import type { TwitterSettings } from '../../src/channels/twitter/index.js';
 import { createTwitterChannel } from '../../src/channels/twitter/twitter-channel.js';
-import { loadConfig } from '../../src/config/config.js';
 import type { DomainEvent } from '../../src/core/events.js';
-import { createFakeClock, type FakeClock } from '../../src/core/ports.js';
-import { createLowdbStore } from '../../src/storage/lowdb/index.js';
-import { createSilentLogger } from '../../src/util/logger.js';
-import { createFakeGraphApi, type FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
+import type { FakeClock } from '../../src/core/ports.js';
+import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
 import { pageWebhook, textEvent } from '../fakes/graph-api/payloads.js';
-import { createFakeXApi, createXWebhookCaller, ROUTES, type FakeUser, type FakeXApi, type XWebhookCaller } from '../fakes/x-api/fake-x-api.js';
+import { createXWebhookCaller, ROUTES, type FakeUser, type FakeXApi, type XWebhookCaller } from '../fakes/x-api/fake-x-api.js';
 import { xaaDmEvent } from '../fakes/x-api/payloads.js';
-import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from '../channels/messenger/helpers.js';
-import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from '../channels/twitter/helpers.js';
-import { projectKnowledge, ROOT } from '../helpers/app.js';
+import { messengerEnv, PAGE_ID, startFakeGraph } from '../channels/messenger/helpers.js';
+import { API_SECRET, BRAND, startFakeX, xEnv } from '../channels/twitter/helpers.js';
+import { projectKnowledge } from '../helpers/app.js';
+import { startChannelApp } from '../helpers/channel-app.js';
 
 /** A Tuesday morning in Rome: the care team is at work. */
 const START = '2026-11-24T09:00:00.000Z';
@@ -44,9 +39,8 @@ interface Running {
 let running: Running | undefined;
 
 beforeAll(async () => {
-  clock = createFakeClock(START);
-  graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
-  x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
+  ({ clock, x } = await startFakeX(START));
+  graph = await startFakeGraph(clock);
 });
 afterEach(async () => {
   graph.hang(false);
@@ -63,34 +57,16 @@ afterAll(async () => {
 /** Starts an instance with Messenger, X and the web chat on, against the fakes. */
 async function start(env: Record<string, string> = {}): Promise<Running> {
   clock.set(START);
-  const dir = mkdtempSync(join(tmpdir(), 'sportello-outbound-'));
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_DIR: join(ROOT, 'faq'),
-    INTENTS_DIR: join(ROOT, 'intents'),
-    FAQ_WATCH: 'false',
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    MESSENGER_APP_SECRET: APP_SECRET,
-    MESSENGER_PAGE_TOKEN: PAGE_TOKEN,
-    MESSENGER_VERIFY_TOKEN: VERIFY_TOKEN,
-    MESSENGER_PAGE_ID: PAGE_ID,
-    MESSENGER_GRAPH_ORIGIN: graph.origin,
-    X_API_KEY: API_KEY,
-    X_API_SECRET: API_SECRET,
-    X_ACCESS_TOKEN: ACCESS_TOKEN,
-    X_ACCESS_SECRET: ACCESS_SECRET,
-    X_BRAND_USER_ID: BRAND.id,
-    X_BRAND_HANDLE: BRAND.username,
-    X_API_ORIGIN: x.origin,
-    ...env,
+  const instance = await startChannelApp({
+    env: { WEBCHAT: 'true', ...messengerEnv(graph.origin), ...xEnv(x.origin), ...env },
+    clock,
+    prefix: 'sportello-outbound-',
+    knowledge: await projectKnowledge(),
+    outboxPollMs: 20,
+    // The configured X channel, trusting the fake's self-signed certificate.
+    channels: (config, store, logger) => [createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: config.outbound, tls: { ca: x.ca } })],
   });
-  const logger = createSilentLogger();
-  const store = createLowdbStore({ file: join(dir, 'data.json'), now: () => clock.now().getTime() });
-  // The configured X channel, trusting the fake's self-signed certificate.
-  const xChannel = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: config.outbound, tls: { ca: x.ca } });
-  const real = await createSportello({ config, clock, logger, store, outboxPollMs: 20, knowledge: await projectKnowledge(), channels: [xChannel] });
-  const base = await real.listen(0, '127.0.0.1');
+  const { app: real, base } = instance;
   const events: DomainEvent[] = [];
   const unsubscribe = real.bus.subscribe((event) => void events.push(event));
   return {
@@ -100,8 +76,7 @@ async function start(env: Record<string, string> = {}): Promise<Running> {
     events,
     async close() {
       unsubscribe();
-      await real.close();
-      rmSync(dir, { recursive: true, force: true });
+      await instance.close();
     },
   };
 }

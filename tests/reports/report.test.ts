@@ -21,7 +21,7 @@ import { runCli } from '../../src/cli/run.js';
 import { serveStoreCommands } from '../../src/cli/store-commands.js';
 import { createSilentLogger } from '../../src/util/logger.js';
 import { createTestDatabase, type TestDatabase } from '../e2e/harness.js';
-import { privateChatCapabilities, projectKnowledge, ROOT } from '../helpers/app.js';
+import { privateChatCapabilities, projectKnowledge, TEST_ENV } from '../helpers/app.js';
 import type { Figures, Report } from '../../src/reports/report.js';
 
 
@@ -30,12 +30,7 @@ import type { Figures, Report } from '../../src/reports/report.js';
 const rome = (local: string) => new Date(`${local}+01:00`);
 
 const ENV = {
-  FAQ_DIR: join(ROOT, 'faq'),
-  INTENTS_DIR: join(ROOT, 'intents'),
-  FAQ_WATCH: 'false',
-  LOG_LEVEL: 'silent',
-  PORT: '0',
-  HOST: '127.0.0.1',
+  ...TEST_ENV,
   TIMEZONE: 'Europe/Rome',
   BUSINESS_HOURS: 'mon-fri=09:00-18:00,sat=09:00-13:00',
   HOLIDAYS: '',

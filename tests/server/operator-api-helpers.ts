@@ -2,17 +2,11 @@
  * Test helper: a real Sportello instance listening on 127.0.0.1, with operators, and an HTTP
  * client that keeps one operator session (cookie + CSRF token) like the console does.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createSportello, type Sportello } from '../../src/app.js';
-import { createRecordingChannel, type RecordingChannel } from '../../src/channels/console/index.js';
-import { loadConfig } from '../../src/config/config.js';
-import { createFakeClock, type FakeClock } from '../../src/core/ports.js';
-import type { InboundMessage, Operator } from '../../src/core/types.js';
+import { expect } from '@jest/globals';
+import type { Operator } from '../../src/core/types.js';
 import { hashPassword } from '../../src/handoff/auth.js';
-import { createSilentLogger, type Logger } from '../../src/util/logger.js';
-import { chatMessage, closeProjectKnowledge, privateChatCapabilities, projectKnowledge, ROOT } from '../helpers/app.js';
+import type { Logger } from '../../src/util/logger.js';
+import { closeProjectKnowledge, startTestApp, type TestApp } from '../helpers/app.js';
 
 /** Cheap scrypt for tests: verification reads the parameters from the hash. */
 const FAST = { N: 2 ** 12, r: 8, p: 1 };
@@ -22,17 +16,11 @@ export const PASSWORDS = { marta: 'marta-password-1', luca: 'luca-password-22', 
 /** Closes the shared knowledge (call in afterAll). */
 export const closeSharedKnowledge = closeProjectKnowledge;
 
-export interface ApiApp {
-  app: Sportello;
-  clock: FakeClock;
-  channel: RecordingChannel;
-  dir: string;
+export interface ApiApp extends TestApp {
   base: string;
   marta: Operator;
   luca: Operator;
   anna: Operator;
-  message(text: string, extra?: Partial<InboundMessage>): InboundMessage;
-  close(): Promise<void>;
 }
 
 /**
@@ -45,28 +33,8 @@ export async function startApiApp(
   start = '2026-11-24T10:00:00+01:00',
   options: { logger?: Logger } = {},
 ): Promise<ApiApp> {
-  const dir = mkdtempSync(join(tmpdir(), 'sportello-api-'));
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'store.json'),
-    FAQ_DIR: join(ROOT, 'faq'),
-    INTENTS_DIR: join(ROOT, 'intents'),
-    FAQ_WATCH: 'false',
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ...env,
-  });
-  const clock = createFakeClock(start);
-  const channel = createRecordingChannel('chat', privateChatCapabilities);
-  const app = await createSportello({
-    config,
-    clock,
-    logger: options.logger ?? createSilentLogger(),
-    channels: [channel],
-    outboxPollMs: 50,
-    // A FAQ folder of its own is trained for this instance (approving writes into it, and the bot answers from it).
-    knowledge: env.FAQ_DIR || env.INTENTS_DIR ? undefined : await projectKnowledge(),
-  });
+  const t = await startTestApp(env, start, undefined, { logger: options.logger });
+  const { app } = t;
   const base = await app.listen(0, '127.0.0.1');
   const make = async (id: string, name: string, initials: string, role: Operator['role'], password: string): Promise<Operator> => {
     const op: Operator = { id, name, initials, role, passwordHash: await hashPassword(password, FAST), createdAt: '2026-01-01T00:00:00.000Z' };
@@ -74,19 +42,11 @@ export async function startApiApp(
     return op;
   };
   return {
-    app,
-    clock,
-    channel,
-    dir,
+    ...t,
     base,
     marta: await make('op-marta', 'Marta', 'MR', 'agent', PASSWORDS.marta),
     luca: await make('op-luca', 'Luca', 'LB', 'agent', PASSWORDS.luca),
     anna: await make('op-anna', 'Anna', 'AV', 'admin', PASSWORDS.anna),
-    message: (text, extra) => chatMessage(clock, text, extra),
-    async close() {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 
@@ -104,7 +64,7 @@ export interface Client {
   post(path: string, body?: unknown, options?: { origin?: string | null; csrf?: string | null; site?: string }): Promise<Answer>;
 }
 
-async function answer(res: Response): Promise<Answer> {
+export async function answer(res: Response): Promise<Answer> {
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Answer['body']) : {} };
 }
@@ -129,6 +89,26 @@ export function anonymous(base: string): Client {
   return client;
 }
 
+/**
+ * Any method as the console sends it: the client's cookie and CSRF token and this site's origin
+ * unless told otherwise (`null`: none), JSON content type when `json`.
+ */
+export function request(
+  base: string,
+  client: Client,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  options: { body?: unknown; json?: boolean; csrf?: string | null; origin?: string | null } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = options.json ? { 'content-type': 'application/json' } : {};
+  if (client.cookie) headers.cookie = client.cookie;
+  const origin = options.origin === undefined ? base : options.origin;
+  if (origin) headers.origin = origin;
+  const csrf = options.csrf === undefined ? client.csrf : options.csrf;
+  if (csrf) headers['x-csrf-token'] = csrf;
+  return fetch(`${base}/api/operator${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+}
+
 /** Logs in and returns the client holding the session. */
 export async function login(base: string, name: string, password: string): Promise<Client> {
   const client = anonymous(base);
@@ -137,4 +117,18 @@ export async function login(base: string, name: string, password: string): Promi
   client.cookie = res.headers.get('set-cookie')!.split(';')[0];
   client.csrf = res.body.csrfToken as string;
   return client;
+}
+
+/** Logs the named operators of `startApiApp` in, one after another; their clients in the same order. */
+export async function logins<Names extends Array<'Marta' | 'Luca' | 'Anna'>>(base: string, ...names: Names): Promise<{ [K in keyof Names]: Client }> {
+  const clients: Client[] = [];
+  for (const name of names) clients.push(await login(base, name, PASSWORDS[name.toLowerCase() as keyof typeof PASSWORDS]));
+  return clients as { [K in keyof Names]: Client };
+}
+
+/** Customer `who` (more of the customer in `extra`) writes `text`, which the bot escalates; returns the conversation id. */
+export async function escalateFrom(t: ApiApp, who: string, text = 'voglio parlare con un operatore', extra: Record<string, unknown> = {}): Promise<string> {
+  const outcome = await t.app.pipeline.receive(t.message(text, { customer: { platformId: who, handle: who, ...extra }, id: `m-${who}-${Math.random()}` }));
+  expect(outcome.action).toBe('escalate');
+  return outcome.conversation!.id;
 }

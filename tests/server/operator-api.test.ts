@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { anonymous, closeSharedKnowledge, login, PASSWORDS, startApiApp, type ApiApp, type Client } from './operator-api-helpers.js';
+import { anonymous, closeSharedKnowledge, login, logins, PASSWORDS, startApiApp, type ApiApp, type Client } from './operator-api-helpers.js';
 
 afterAll(closeSharedKnowledge);
 
@@ -120,11 +120,7 @@ describe('operator API: working the queue', () => {
   let anna: Client;
   beforeEach(async () => {
     t = await startApiApp();
-    [marta, luca, anna] = await Promise.all([
-      login(t.base, 'Marta', PASSWORDS.marta),
-      login(t.base, 'Luca', PASSWORDS.luca),
-      login(t.base, 'Anna', PASSWORDS.anna),
-    ]);
+    [marta, luca, anna] = await logins(t.base, 'Marta', 'Luca', 'Anna');
   });
   afterEach(async () => {
     await t.close();

@@ -3,7 +3,7 @@
  * (issue 21), on a real instance: the assignment passes run on the events that call for them.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { anonymous, closeSharedKnowledge, login, PASSWORDS, startApiApp, type Answer, type ApiApp, type Client } from './operator-api-helpers.js';
+import { anonymous, closeSharedKnowledge, escalateFrom as escalate, logins, startApiApp, type Answer, type ApiApp, type Client } from './operator-api-helpers.js';
 
 afterAll(closeSharedKnowledge);
 
@@ -26,12 +26,6 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   }
 }
 
-async function escalate(t: ApiApp, who: string, text = 'voglio parlare con un operatore'): Promise<string> {
-  const outcome = await t.app.pipeline.receive(t.message(text, { customer: { platformId: who, handle: who }, id: `m-${who}-${Math.random()}` }));
-  expect(outcome.action).toBe('escalate');
-  return outcome.conversation!.id;
-}
-
 describe('operator API: presence and assignment', () => {
   let t: ApiApp;
   let marta: Client;
@@ -39,7 +33,7 @@ describe('operator API: presence and assignment', () => {
   let anna: Client;
   beforeEach(async () => {
     t = await startApiApp();
-    [marta, luca, anna] = await Promise.all([login(t.base, 'Marta', PASSWORDS.marta), login(t.base, 'Luca', PASSWORDS.luca), login(t.base, 'Anna', PASSWORDS.anna)]);
+    [marta, luca, anna] = await logins(t.base, 'Marta', 'Luca', 'Anna');
   });
   afterEach(async () => {
     await t.close();

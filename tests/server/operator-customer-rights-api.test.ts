@@ -6,18 +6,12 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { customerRef, type CustomerExport } from '../../src/handoff/customer-rights.js';
-import { anonymous, closeSharedKnowledge, login, PASSWORDS, startApiApp, type ApiApp, type Client } from './operator-api-helpers.js';
+import { anonymous, closeSharedKnowledge, logins, request, startApiApp, type ApiApp, type Client } from './operator-api-helpers.js';
 
 afterAll(closeSharedKnowledge);
 
 async function call(base: string, client: Client, method: 'GET' | 'DELETE', path: string, options: { csrf?: string | null; origin?: string | null } = {}): Promise<{ status: number; text: string; headers: Headers }> {
-  const headers: Record<string, string> = {};
-  if (client.cookie) headers.cookie = client.cookie;
-  const origin = options.origin === undefined ? base : options.origin;
-  if (origin) headers.origin = origin;
-  const csrf = options.csrf === undefined ? client.csrf : options.csrf;
-  if (csrf) headers['x-csrf-token'] = csrf;
-  const res = await fetch(`${base}/api/operator${path}`, { method, headers });
+  const res = await request(base, client, method, path, options);
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
@@ -27,8 +21,7 @@ describe("operator API: a customer's data rights", () => {
   let anna: Client;
   beforeEach(async () => {
     t = await startApiApp();
-    marta = await login(t.base, 'Marta', PASSWORDS.marta);
-    anna = await login(t.base, 'Anna', PASSWORDS.anna);
+    [marta, anna] = await logins(t.base, 'Marta', 'Anna');
   });
   afterEach(async () => {
     await t.close();

@@ -4,32 +4,17 @@
  * (403), pages, and admin-only rights where said.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { anonymous, closeSharedKnowledge, login, PASSWORDS, startApiApp, type Answer, type ApiApp, type Client } from './operator-api-helpers.js';
+import { anonymous, answer, closeSharedKnowledge, escalateFrom as escalate, login, logins, PASSWORDS, request, startApiApp, type Answer, type ApiApp, type Client } from './operator-api-helpers.js';
 
 afterAll(closeSharedKnowledge);
 
 /** Any method, as the console sends it (cookie, CSRF token, same origin unless told). */
 async function call(base: string, client: Client, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, options: { csrf?: string | null; origin?: string | null } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (client.cookie) headers.cookie = client.cookie;
-  const origin = options.origin === undefined ? base : options.origin;
-  if (origin) headers.origin = origin;
-  const csrf = options.csrf === undefined ? client.csrf : options.csrf;
-  if (csrf) headers['x-csrf-token'] = csrf;
-  const res = await fetch(`${base}/api/operator${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Answer['body']) : {} };
+  return answer(await request(base, client, method, path, { ...options, body, json: true }));
 }
 
 type Row = { id: string; customer: { id: string; name: string | null; handle: string | null }; channel: string; state: string; priority: number | null; reason: string | null; last_message: { text: string; at: string; from: string } | null; updated_at: string; assignee: { id: string; name: string } | null };
 type Page = { conversations: Row[]; total: number; page: number; page_size: number };
-
-/** Escalates a message of customer `who`; returns the conversation id. */
-async function escalate(t: ApiApp, who: string, text: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const outcome = await t.app.pipeline.receive(t.message(text, { customer: { platformId: who, handle: who, ...extra }, id: `m-${who}-${Math.random()}` }));
-  expect(outcome.action).toBe('escalate');
-  return outcome.conversation!.id;
-}
 
 describe('operator API: the desk', () => {
   let t: ApiApp;
@@ -37,8 +22,7 @@ describe('operator API: the desk', () => {
   let anna: Client;
   beforeEach(async () => {
     t = await startApiApp();
-    marta = await login(t.base, 'Marta', PASSWORDS.marta);
-    anna = await login(t.base, 'Anna', PASSWORDS.anna);
+    [marta, anna] = await logins(t.base, 'Marta', 'Anna');
   });
   afterEach(async () => {
     await t.close();

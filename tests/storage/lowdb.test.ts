@@ -3,14 +3,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLowdbStore, type LowdbStore } from '../../src/storage/lowdb/index.js';
+import { acceptDurably } from '../helpers/stores.js';
 import { describeStoreContract, makeConversation, makeCustomer, makeInbound, makeMessage, makeOutbox, makeTurn, type SnapshotStore } from './store-contract.js';
-
-/** Accepts a message and waits until it is durable; resolves with whether it was new. */
-async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
-  const { fresh, durable } = await store.inbox.accept(msg);
-  await durable;
-  return fresh;
-}
 
 const dirs: string[] = [];
 const files = new WeakMap<SnapshotStore, string>();

@@ -2,7 +2,6 @@
  * The PostgreSQL store and event bus against a real server. PostgreSQL must be running (CI's
  * .ci/run starts it): when it is not reachable these tests fail, they are not skipped.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { DomainEvent, EventMeta } from '../../src/core/events.js';
 import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../src/core/errors.js';
@@ -20,43 +19,15 @@ import {
   type SnapshotStore,
 } from './store-contract.js';
 import type { TurnRecord } from '../../src/core/ports.js';
+import { acceptDurably, testDatabaseName, withPgAdmin } from '../helpers/stores.js';
 
-/** Accepts a message and waits until it is durable; resolves with whether it was new. */
-async function acceptDurably(store: { inbox: { accept(m: import('../../src/core/types.js').InboundMessage): Promise<{ fresh: boolean; durable: Promise<void> }> } }, msg: import('../../src/core/types.js').InboundMessage): Promise<boolean> {
-  const { fresh, durable } = await store.inbox.accept(msg);
-  await durable;
-  return fresh;
-}
-
-const ADMIN_URL = process.env.SPORTELLO_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `sportello_test_${randomBytes(6).toString('hex')}`;
-const url = (() => {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${database}`;
-  return u.toString();
-})();
+const { database, url } = testDatabaseName();
 
 let schemaCounter = 0;
 const schemas = new WeakMap<SnapshotStore, string>();
 const opened: PostgresStore[] = [];
 
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}). These tests need a running server: ` +
-        'start it (e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) or set SPORTELLO_TEST_PG_URL.',
-      { cause: err },
-    );
-  }
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+const admin = withPgAdmin;
 
 /**
  * A store on its own schema. Unless a test asks otherwise, a message is inserted when accepted

@@ -203,6 +203,18 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       await store.close();
     });
 
+    /** Imports `snapshot` into a fresh store twice (the second adds nothing), hands it to `check`, then closes it. */
+    async function importedTwice(snapshot: StoreSnapshot, check: (target: SnapshotStore) => Promise<void>): Promise<void> {
+      const target = await harness.fresh();
+      try {
+        await target.importAll(snapshot);
+        await target.importAll(snapshot);
+        await check(target);
+      } finally {
+        await target.close();
+      }
+    }
+
     describe('inbound messages', () => {
       it('accepts a message once and processes the same channel and id once', async () => {
         expect(await accepted(store, makeInbound('m1'))).toBe(true);
@@ -1166,14 +1178,9 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(ids(await store.deliveries.claim(T0 + 30_000, 10, 30_000)).sort()).toEqual(['d1', 'd2']);
         const snapshot = await store.exportAll();
         expect(ids(snapshot.deliveries ?? []).sort()).toEqual(['d1', 'd2']);
-        const target = await harness.fresh();
-        try {
-          await target.importAll(snapshot);
-          await target.importAll(snapshot);
+        await importedTwice(snapshot, async (target) => {
           expect(await target.deliveries.list({ limit: 10 })).toEqual(await store.deliveries.list({ limit: 10 }));
-        } finally {
-          await target.close();
-        }
+        });
       });
     });
 
@@ -1238,14 +1245,9 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect((await store.heard.list({ limit: 10 })).map((h) => h.platformId)).toEqual(['p2', 'p1']);
         const snapshot = await store.exportAll();
         expect(snapshot.heard?.map((h) => h.platformId)).toEqual(['p1', 'p2']);
-        const target = await harness.fresh();
-        try {
-          await target.importAll(snapshot);
-          await target.importAll(snapshot);
+        await importedTwice(snapshot, async (target) => {
           expect(await target.heard.list({ limit: 10 })).toEqual(await store.heard.list({ limit: 10 }));
-        } finally {
-          await target.close();
-        }
+        });
       });
     });
 
@@ -1625,14 +1627,9 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(await store.audit.list({ limit: 1 })).toEqual([{ id: 'a1', at: iso(1000), operatorId: 'op1', action: 'customer.export', target: 'customer#ab12' }]);
         const doc = await store.exportAll();
         expect(doc.audit?.map((a) => a.id)).toEqual(['a2', 'a1', 'a3']); // in the order appended
-        const other = await harness.fresh();
-        try {
-          await other.importAll(doc);
-          await other.importAll(doc);
+        await importedTwice(doc, async (other) => {
           expect((await other.audit.list({ limit: 10 })).map((a) => a.id)).toEqual(['a1', 'a2', 'a3']);
-        } finally {
-          await other.close();
-        }
+        });
       });
 
       it('pages the trail by time then order appended, both ways, filtered by period, operator and action, with a cursor a later entry does not shift', async () => {
@@ -1704,10 +1701,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(snapshot).toMatchObject({ format: 'sportello-store', version: 1 });
         expect(snapshot.inbound.map((r) => [r.id, r.processedAt !== undefined])).toEqual([['m1', true], ['m2', false]]);
 
-        const target = await harness.fresh();
-        try {
-          await target.importAll(snapshot);
-          await target.importAll(snapshot);
+        await importedTwice(snapshot, async (target) => {
           const again = await target.exportAll();
           const strip = (s: StoreSnapshot) => ({ ...s, exportedAt: '', inbound: s.inbound.map((r) => ({ ...r, acceptedAt: '', processedAt: r.processedAt && 'x' })) });
           expect(strip(again)).toEqual(strip(snapshot));
@@ -1718,9 +1712,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           expect((await target.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
           await target.conversations.commit(makeTurn({ outbox: [makeOutbox('o3')] }));
           expect((await target.outbox.get('o3'))?.seq).toBe(3);
-        } finally {
-          await target.close();
-        }
+        });
       });
 
       it('refuses a document that is not a snapshot, naming what is wrong, and changes nothing', async () => {

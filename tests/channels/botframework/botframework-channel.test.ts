@@ -12,6 +12,7 @@ import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/in
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
+import { sendingItem } from '../../helpers/outbox-item.js';
 
 const LOCAL: BotFrameworkSettings = { appId: '', appPassword: '', appType: 'SingleTenant', tenantId: '', localOnly: true };
 const clock = createFakeClock('2026-11-23T10:00:00Z');
@@ -87,22 +88,7 @@ async function conversationFromMessage(): Promise<Conversation> {
 }
 
 function item(ref: Record<string, unknown> | undefined, overrides: Partial<OutboxItem> = {}): OutboxItem {
-  return {
-    id: 'out_1',
-    conversationId: 'cv_1',
-    channel: 'botframework',
-    visibility: 'private',
-    recipient: 'dl_user_1',
-    reply: { kind: 'text', text: 'Siamo aperti dalle 9 alle 18.' },
-    author: { kind: 'bot' },
-    seq: 1,
-    status: 'sending',
-    attempts: 1,
-    notBefore: 0,
-    createdAt: '2026-11-23T10:00:00.000Z',
-    ref,
-    ...overrides,
-  };
+  return sendingItem({ channel: 'botframework', visibility: 'private', recipient: 'dl_user_1', reply: { kind: 'text', text: 'Siamo aperti dalle 9 alle 18.' }, ref, ...overrides });
 }
 
 describe('loopback helpers', () => {

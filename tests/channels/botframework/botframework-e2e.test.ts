@@ -2,67 +2,43 @@
  * End to end: a real Sportello (createSportello) with the Bot Framework channel in local-only
  * mode, receiving activities over HTTP on /api/messages and answering through the fake Connector.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createSportello, type Sportello } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config/config.js';
+import type { Sportello } from '../../../src/app.js';
 import { createFakeClock } from '../../../src/core/ports.js';
 import type { Operator } from '../../../src/core/types.js';
-import { createSilentLogger } from '../../../src/util/logger.js';
 import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
+import { startChannelApp, type ChannelApp } from '../../helpers/channel-app.js';
+import { BOTFRAMEWORK_ENV, postUserMessage } from './helpers.js';
 
-/** The repository's own sample FAQ and intents (tests read nothing outside the repository). */
-const CORPUS = join(import.meta.dirname ?? '.', '../../..');
 const START = '2026-11-24T09:00:00.000Z';
 const operator: Operator = { id: 'op_lb', name: 'Luca Bianchi', initials: 'LB', role: 'agent', passwordHash: 'scrypt$unused', createdAt: START };
 
 let connector: FakeBotConnector;
-let dir: string;
+let running: ChannelApp;
 let app: Sportello;
 let endpoint: string;
 
 // One instance for the file; every test uses its own conversation and user.
 beforeAll(async () => {
   connector = await createFakeBotConnector();
-  dir = mkdtempSync(join(tmpdir(), 'sportello-bf-'));
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_DIR: `${CORPUS}/faq`,
-    INTENTS_DIR: `${CORPUS}/intents`,
-    FAQ_WATCH: 'false',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    WEBCHAT: 'false',
-    BOTFRAMEWORK_LOCAL_ONLY: 'true',
-  });
-  app = await createSportello({ config, clock: createFakeClock(START), logger: createSilentLogger() });
-  endpoint = `${await app.listen(0, '127.0.0.1')}/api/messages`;
-  await app.store.directory.addOperator(operator);
+  running = await startChannelApp({ env: BOTFRAMEWORK_ENV, clock: createFakeClock(START), prefix: 'sportello-bf-', operators: [operator] });
+  app = running.app;
+  endpoint = `${running.base}/api/messages`;
 });
 afterAll(async () => {
-  await app.close();
+  await running.close();
   await connector.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(() => {
   connector.calls.length = 0;
 });
 
-async function settle(): Promise<void> {
-  await app.pipeline.idle();
-  await app.sender.drain();
-}
+const settle = () => running.settle();
 
 async function say(text: string, conversationId: string, userId: string): Promise<number> {
-  const res = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(userMessage({ serviceUrl: connector.serviceUrl, text, conversationId, userId })),
-  });
+  const status = await postUserMessage(endpoint, { serviceUrl: connector.serviceUrl, text, conversationId, userId });
   await settle();
-  return res.status;
+  return status;
 }
 
 /** Waits for notifications, which run on the event bus after the turn. */

@@ -3,64 +3,47 @@
  * the survey is sent proactively (no messaging window) with the scores as suggested actions
  * (`messageBack`, payload in `value`); a pick answers it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createSportello, type Sportello } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config/config.js';
+import type { Sportello } from '../../../src/app.js';
 import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import type { Operator } from '../../../src/core/types.js';
-import { createSilentLogger } from '../../../src/util/logger.js';
-import { createFakeBotConnector, userMessage, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
+import { createFakeBotConnector, type FakeBotConnector } from '../../fakes/bot-connector/fake-bot-connector.js';
 import { projectKnowledge } from '../../helpers/app.js';
+import { startChannelApp, type ChannelApp } from '../../helpers/channel-app.js';
+import { BOTFRAMEWORK_ENV, postUserMessage } from './helpers.js';
 
 const START = '2026-11-24T09:00:00.000Z';
 const operator: Operator = { id: 'op_lb', name: 'Luca Bianchi', initials: 'LB', role: 'agent', passwordHash: 'scrypt$unused', createdAt: START };
 
 let connector: FakeBotConnector;
-let dir: string;
+let running: ChannelApp;
 let app: Sportello;
 let clock: FakeClock;
 let endpoint: string;
 
 beforeAll(async () => {
   connector = await createFakeBotConnector();
-  dir = mkdtempSync(join(tmpdir(), 'sportello-bf-surveys-'));
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_WATCH: 'false',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    WEBCHAT: 'false',
-    BOTFRAMEWORK_LOCAL_ONLY: 'true',
-    SURVEYS: 'true',
-    SURVEY_DELAY: '3d',
-    BOT_CLOSE_HOURS: '0',
-  });
   clock = createFakeClock(START);
-  app = await createSportello({ config, clock, logger: createSilentLogger(), knowledge: await projectKnowledge() });
-  endpoint = `${await app.listen(0, '127.0.0.1')}/api/messages`;
-  await app.store.directory.addOperator(operator);
+  running = await startChannelApp({
+    env: { ...BOTFRAMEWORK_ENV, SURVEYS: 'true', SURVEY_DELAY: '3d', BOT_CLOSE_HOURS: '0' },
+    clock,
+    prefix: 'sportello-bf-surveys-',
+    knowledge: await projectKnowledge(),
+    operators: [operator],
+  });
+  app = running.app;
+  endpoint = `${running.base}/api/messages`;
 });
 afterAll(async () => {
-  await app.close();
+  await running.close();
   await connector.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-async function settle(): Promise<void> {
-  await app.pipeline.idle();
-  await app.sender.drain();
-}
+const settle = () => running.settle();
 
 async function say(text: string, value?: unknown): Promise<void> {
-  const res = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(userMessage({ serviceUrl: connector.serviceUrl, text, conversationId: 'conv-survey', userId: 'user-survey', ...(value ? { value } : {}) })),
-  });
-  expect(res.status).toBe(200);
+  const status = await postUserMessage(endpoint, { serviceUrl: connector.serviceUrl, text, conversationId: 'conv-survey', userId: 'user-survey', ...(value ? { value } : {}) });
+  expect(status).toBe(200);
   await settle();
 }
 

@@ -8,12 +8,12 @@ import { createFakeClock, type ChannelAdapter, type FakeClock } from '../../../s
 import type { Conversation } from '../../../src/core/types.js';
 import { createLowdbStore, type LowdbStore } from '../../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
-import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
+import type { FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, deliveryEvent, echoEvent, pageMentionChange, pageWebhook, postbackEvent, reactionChange, readEvent, textEvent, visitorPostChange } from '../../fakes/graph-api/payloads.js';
 import { psidLinkKey } from '../../../src/channels/messenger/store-keys.js';
 import { UNLINKED_MS } from '../../../src/channels/messenger/psid-links.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
-import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN, messengerConfig, outboxItem, signedRequest } from './helpers.js';
+import { PAGE_ID, VERIFY_TOKEN, messengerConfig, outboxItem, signedRequest, startFakeGraph } from './helpers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -28,7 +28,7 @@ let channel: ChannelAdapter;
 
 beforeAll(async () => {
   clock = createFakeClock(START);
-  graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
+  graph = await startFakeGraph(clock);
 });
 afterAll(async () => {
   await graph.close();

@@ -2,29 +2,22 @@
  * End to end: a real Sportello (createSportello) with the Messenger channel, talking to the fake
  * Graph API, with webhooks delivered over HTTP and signed as Meta signs them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createSportello, type Sportello } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config/config.js';
+import type { Sportello } from '../../../src/app.js';
 import { ConflictError } from '../../../src/core/errors.js';
 import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import type { Operator } from '../../../src/core/types.js';
-import { createSilentLogger } from '../../../src/util/logger.js';
-import { createFakeGraphApi, type FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
+import type { FakeGraphApi } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, pageMentionChange, pageWebhook, textEvent, visitorPostChange } from '../../fakes/graph-api/payloads.js';
-import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from './helpers.js';
+import { PAGE_ID, startMessengerApp, VERIFY_TOKEN, type MessengerApp } from './helpers.js';
 
 const DAY = 86_400_000;
-/** The repository's own sample FAQ and intents (tests read nothing outside the repository). */
-const CORPUS = join(import.meta.dirname ?? '.', '../../..');
 /** A Tuesday morning in Rome: the care team is at work. */
 const START = '2026-11-24T09:00:00.000Z';
 
 let clock: FakeClock;
 let graph: FakeGraphApi;
-let dir: string;
+let running: MessengerApp;
 let app: Sportello;
 let webhook: string;
 let psidCounter = 0;
@@ -35,41 +28,16 @@ const operator: Operator = { id: 'op_mr', name: 'Maria Rossi', initials: 'MR', r
 // customers, so they do not see each other's conversations.
 beforeAll(async () => {
   clock = createFakeClock(START);
-  graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
-  dir = mkdtempSync(join(tmpdir(), 'sportello-messenger-'));
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_DIR: `${CORPUS}/faq`,
-    INTENTS_DIR: `${CORPUS}/intents`,
-    FAQ_WATCH: 'false',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    WEBCHAT: 'false',
-    MESSENGER_APP_SECRET: APP_SECRET,
-    MESSENGER_PAGE_TOKEN: PAGE_TOKEN,
-    MESSENGER_VERIFY_TOKEN: VERIFY_TOKEN,
-    MESSENGER_PAGE_ID: PAGE_ID,
-    MESSENGER_GRAPH_ORIGIN: graph.origin,
-  });
-  app = await createSportello({ config, clock, logger: createSilentLogger() });
-  webhook = `${await app.listen(0, '127.0.0.1')}/webhooks/messenger`;
-  await app.store.directory.addOperator(operator);
+  running = await startMessengerApp({ clock, prefix: 'sportello-messenger-', operators: [operator] });
+  ({ app, graph, webhook } = running);
 });
-afterAll(async () => {
-  await app.close();
-  await graph.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => running.close());
 beforeEach(() => {
   clock.set(START);
   graph.calls.length = 0;
 });
 
-/** Waits until every accepted message is processed and every due reply is sent. */
-async function settle(): Promise<void> {
-  await app.pipeline.idle();
-  await app.sender.drain();
-}
+const settle = () => running.settle();
 
 /** A new customer who writes `text` in Messenger now. */
 async function customerWrites(text: string, options: { psid?: string; mid?: string } = {}): Promise<{ psid: string; mid: string; status: number }> {

@@ -6,19 +6,14 @@
  * Graph refuses (the tag after 7 days, the tag on a plain message, a template without a privacy URL).
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createSportello, type Sportello } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config/config.js';
+import type { Sportello } from '../../../src/app.js';
 import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
 import type { Operator } from '../../../src/core/types.js';
-import { createSilentLogger } from '../../../src/util/logger.js';
-import { createFakeGraphApi, type FakeGraphApi, type GraphCall } from '../../fakes/graph-api/fake-graph-api.js';
+import type { FakeGraphApi, GraphCall } from '../../fakes/graph-api/fake-graph-api.js';
 import { commentChange, feedbackEvent, pageWebhook, textEvent } from '../../fakes/graph-api/payloads.js';
 import { projectKnowledge } from '../../helpers/app.js';
-import { APP_SECRET, PAGE_ID, PAGE_TOKEN, VERIFY_TOKEN } from './helpers.js';
+import { APP_SECRET, PAGE_ID, PAGE_TOKEN, startMessengerApp, type MessengerApp } from './helpers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -27,7 +22,7 @@ const PRIVACY = 'https://bottega.example/privacy';
 
 let clock: FakeClock;
 let graph: FakeGraphApi;
-let dir: string;
+let running: MessengerApp;
 let app: Sportello;
 let webhook: string;
 let psidCounter = 0;
@@ -35,43 +30,22 @@ const operator: Operator = { id: 'op_mr', name: 'Maria Rossi', initials: 'MR', r
 
 beforeAll(async () => {
   clock = createFakeClock(START);
-  graph = await createFakeGraphApi({ appSecret: APP_SECRET, pageToken: PAGE_TOKEN, pageId: PAGE_ID, clock });
-  dir = mkdtempSync(join(tmpdir(), 'sportello-messenger-surveys-'));
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_WATCH: 'false',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    WEBCHAT: 'false',
-    MESSENGER_APP_SECRET: APP_SECRET,
-    MESSENGER_PAGE_TOKEN: PAGE_TOKEN,
-    MESSENGER_VERIFY_TOKEN: VERIFY_TOKEN,
-    MESSENGER_PAGE_ID: PAGE_ID,
-    MESSENGER_GRAPH_ORIGIN: graph.origin,
-    MESSENGER_PRIVACY_URL: PRIVACY,
-    SURVEYS: 'true',
-    SURVEY_DELAY: '1h',
-    SURVEY_LOW_SCORE: '1',
-    BOT_CLOSE_HOURS: '0',
+  running = await startMessengerApp({
+    env: { MESSENGER_PRIVACY_URL: PRIVACY, SURVEYS: 'true', SURVEY_DELAY: '1h', SURVEY_LOW_SCORE: '1', BOT_CLOSE_HOURS: '0' },
+    clock,
+    prefix: 'sportello-messenger-surveys-',
+    knowledge: await projectKnowledge(),
+    operators: [operator],
   });
-  app = await createSportello({ config, clock, logger: createSilentLogger(), knowledge: await projectKnowledge() });
-  webhook = `${await app.listen(0, '127.0.0.1')}/webhooks/messenger`;
-  await app.store.directory.addOperator(operator);
+  ({ app, graph, webhook } = running);
 });
-afterAll(async () => {
-  await app.close();
-  await graph.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => running.close());
 beforeEach(() => {
   clock.set(START);
   graph.calls.length = 0;
 });
 
-async function settle(): Promise<void> {
-  await app.pipeline.idle();
-  await app.sender.drain();
-}
+const settle = () => running.settle();
 
 async function deliver(events: unknown[]): Promise<void> {
   const res = await graph.deliver(webhook, pageWebhook(PAGE_ID, { messaging: events }));

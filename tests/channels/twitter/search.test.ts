@@ -7,11 +7,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
 import { listeningQuery, X_QUERY_MAX } from '../../../src/channels/twitter/search.js';
 import { ChannelApiError } from '../../../src/core/errors.js';
-import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
+import type { ChannelContext, FakeClock } from '../../../src/core/ports.js';
 import type { InboundMessage } from '../../../src/core/types.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
-import { compileQuery, createFakeXApi, ROUTES, X_ERRORS, type FakeUser, type FakeXApi } from '../../fakes/x-api/fake-x-api.js';
-import { ACCESS_TOKEN, API_KEY, BRAND, CUSTOMER, createValuesStore, outboxItem, twitterConfig } from './helpers.js';
+import { compileQuery, ROUTES, X_ERRORS, type FakeUser, type FakeXApi } from '../../fakes/x-api/fake-x-api.js';
+import { BRAND, CUSTOMER, createValuesStore, outboxItem, startFakeX, twitterConfig } from './helpers.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
 
 const START = '2026-11-23T10:00:00.000Z';
@@ -41,8 +41,7 @@ async function started(channel: TwitterChannel, ctx: ChannelContext): Promise<vo
 }
 
 beforeAll(async () => {
-  clock = createFakeClock(START);
-  x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
+  ({ clock, x } = await startFakeX(START));
 });
 afterAll(async () => {
   await x.close();

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createTwitterChannel, dmComposeLink, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
-import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
+import type { ChannelContext, FakeClock } from '../../../src/core/ports.js';
 import type { Conversation, InboundMessage } from '../../../src/core/types.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
-import { createFakeXApi, ROUTES, X_ERRORS, xHmac, type FakeUser, type FakeXApi } from '../../fakes/x-api/fake-x-api.js';
+import { ROUTES, X_ERRORS, xHmac, type FakeUser, type FakeXApi } from '../../fakes/x-api/fake-x-api.js';
 import { aaaDm, aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
-import { ACCESS_TOKEN, API_KEY, API_SECRET, BRAND, CUSTOMER, createValuesStore, outboxItem, signedRequest, twitterConfig } from './helpers.js';
+import { API_SECRET, BRAND, CUSTOMER, createValuesStore, outboxItem, signedRequest, startFakeX, twitterConfig } from './helpers.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
 
 const START = '2026-11-23T10:00:00.000Z';
@@ -23,8 +23,7 @@ function makeChannel(overrides: Parameters<typeof twitterConfig>[1] = {}): Twitt
 }
 
 beforeAll(async () => {
-  clock = createFakeClock(START);
-  x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
+  ({ clock, x } = await startFakeX(START));
 });
 afterAll(async () => {
   await x.close();

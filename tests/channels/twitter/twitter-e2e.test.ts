@@ -7,87 +7,43 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createSportello, type Sportello } from '../../../src/app.js';
-import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
-import type { TwitterSettings } from '../../../src/channels/twitter/index.js';
-import { loadConfig } from '../../../src/config/config.js';
-import { createFakeClock, type FakeClock } from '../../../src/core/ports.js';
-import { createLowdbStore } from '../../../src/storage/lowdb/index.js';
-import { trainUnderstander } from '../../../src/classifier/index.js';
-import { createKnowledgeSource, type LiveKnowledge } from '../../../src/corpus/knowledge.js';
-import { corpusToExamples } from '../../../src/corpus/load.js';
-import { createSilentLogger } from '../../../src/util/logger.js';
-import { createFakeXApi, createXWebhookCaller, ROUTES, type FakePost, type FakeUser, type FakeXApi, type XWebhookCaller } from '../../fakes/x-api/fake-x-api.js';
-import { aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
-import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from './helpers.js';
-import { OUTBOUND } from '../../helpers/outbound.js';
+import type { Sportello } from '../../../src/app.js';
+import type { TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
+import type { FakeClock } from '../../../src/core/ports.js';
+import { ROUTES, type FakePost, type FakeUser, type FakeXApi, type XWebhookCaller } from '../../fakes/x-api/fake-x-api.js';
+import { aaaTweetCreate, v1Tweet, xaaPostEvent } from '../../fakes/x-api/payloads.js';
+import { closeProjectKnowledge, projectKnowledge } from '../../helpers/app.js';
+import { BRAND, newXCustomer, resetFakeX, startFakeX, startXApp, type XApp } from './helpers.js';
 
-/** The repository's own sample FAQ and intents (tests read nothing outside the repository). */
-const CORPUS = join(import.meta.dirname ?? '.', '../../..');
 /** A Tuesday morning in Rome: the care team is at work. */
 const START = '2026-11-24T09:00:00.000Z';
 
 let clock: FakeClock;
 let x: FakeXApi;
 let dir: string;
+let running: XApp;
 let app: Sportello;
 let channel: TwitterChannel;
 let hook: XWebhookCaller;
-let userCounter = 0;
-/** Trained once for the whole file (training is the slow part of starting Sportello). */
-let knowledge: LiveKnowledge;
 
 beforeAll(async () => {
-  clock = createFakeClock(START);
-  x = await createFakeXApi({ clock, brand: BRAND, apiKey: API_KEY, accessToken: ACCESS_TOKEN });
-  const defaults = loadConfig({ FAQ_DIR: `${CORPUS}/faq`, INTENTS_DIR: `${CORPUS}/intents` });
-  knowledge = await createKnowledgeSource({
-    faqDir: `${CORPUS}/faq`,
-    intentsDir: `${CORPUS}/intents`,
-    watch: false,
-    logger: createSilentLogger(),
-    // As createSportello trains it, with the configuration's defaults.
-    train: (corpus) => trainUnderstander(corpusToExamples(corpus), { orderNumberPattern: defaults.nlu.orderNumberPattern, defaultLanguage: defaults.defaultLocale }),
-  });
+  ({ clock, x } = await startFakeX(START));
 });
 afterAll(async () => {
-  await knowledge.close();
+  // Trained once for the whole file (training is the slow part of starting Sportello).
+  await closeProjectKnowledge();
   await x.close();
 });
 
 /** Starts Sportello on `dataFile` with the X channel (polling every `pollSeconds`, 0 = webhooks only). */
 async function startApp(dataFile: string, pollSeconds = 0): Promise<void> {
-  const config = loadConfig({
-    SPORTELLO_DATA: dataFile,
-    FAQ_DIR: `${CORPUS}/faq`,
-    INTENTS_DIR: `${CORPUS}/intents`,
-    FAQ_WATCH: 'false',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    WEBCHAT: 'false',
-    X_API_KEY: API_KEY,
-    X_API_SECRET: API_SECRET,
-    X_ACCESS_TOKEN: ACCESS_TOKEN,
-    X_ACCESS_SECRET: ACCESS_SECRET,
-    X_BRAND_USER_ID: BRAND.id,
-    X_BRAND_HANDLE: BRAND.username,
-    X_POLL_SECONDS: String(pollSeconds),
-    X_API_ORIGIN: x.origin,
-  });
-  const store = createLowdbStore({ file: dataFile, now: () => clock.now().getTime() });
-  const logger = createSilentLogger();
-  // The configured channel, plus trust in the fake's self-signed certificate.
-  channel = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: OUTBOUND, tls: { ca: x.ca } });
-  app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20, knowledge });
-  hook = createXWebhookCaller(`${await app.listen(0, '127.0.0.1')}/webhooks/twitter`, API_SECRET);
+  running = await startXApp({ x, clock, dataFile, env: { X_POLL_SECONDS: String(pollSeconds) }, knowledge: await projectKnowledge() });
+  ({ app, channel, hook } = running);
 }
 
 beforeEach(async () => {
   clock.set(START);
-  x.calls.length = 0;
-  x.posts.clear();
-  x.dmEvents.length = 0;
-  x.setRateLimit(ROUTES.postTweet, 100);
+  resetFakeX(x);
   dir = mkdtempSync(join(tmpdir(), 'sportello-x-'));
   await startApp(join(dir, 'data.json'));
 });
@@ -96,33 +52,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Waits until every accepted message is processed and every due reply is sent. */
-async function settle(): Promise<void> {
-  await app.pipeline.idle();
-  await app.sender.drain();
-}
-
-function newCustomer(extra: Partial<FakeUser> = {}): FakeUser {
-  userCounter += 1;
-  return x.addUser({ id: String(3_100_000_000 + userCounter), username: `cliente${userCounter}`, name: `Cliente ${userCounter}`, ...extra });
-}
-
-/** The customer mentions the brand; X delivers the X Activity API event to our webhook. */
-async function mentions(user: FakeUser, text: string, options: { inReplyTo?: string } = {}): Promise<FakePost> {
-  const post = x.mention(user.id, `@${BRAND.username} ${text}`, options);
-  const res = await hook.deliver(xaaPostEvent(post, user, BRAND.id));
-  expect(res.status).toBe(200);
-  await settle();
-  return post;
-}
-
-async function sendsDm(user: FakeUser, text: string) {
-  const event = x.dm(user.id, text);
-  const res = await hook.deliver(xaaDmEvent(event, user, BRAND.id));
-  expect(res.status).toBe(200);
-  await settle();
-  return event;
-}
+const settle = () => running.settle();
+const newCustomer = (extra: Partial<FakeUser> = {}) => newXCustomer(x, extra);
+const mentions = (user: FakeUser, text: string, options: { inReplyTo?: string } = {}) => running.mentions(user, text, options);
+const sendsDm = (user: FakeUser, text: string) => running.sendsDm(user, text);
 
 const repliesTo = (post: FakePost) => x.brandReplies().filter((p) => p.conversation_id === post.conversation_id);
 const dmsTo = (user: FakeUser) => x.brandDms().filter((e) => e.participant_ids.includes(user.id));

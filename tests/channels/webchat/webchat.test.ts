@@ -1,73 +1,7 @@
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../../../src/config/config.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
-
-/** Reads an SSE stream until `until` matches the text received, or the deadline passes. */
-async function readEvents(url: string, until: RegExp, ms = 5000): Promise<string> {
-  const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal });
-  const reader = res.body!.getReader();
-  let text = '';
-  const deadline = Date.now() + ms;
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  try {
-    while (!until.test(text) && Date.now() < deadline) {
-      pending ??= reader.read();
-      const next = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))]);
-      if (!next) continue;
-      pending = undefined;
-      if (next.done) break;
-      text += new TextDecoder().decode(next.value);
-    }
-  } finally {
-    controller.abort();
-  }
-  return text;
-}
-
-/** An open event stream (connected: the channel has subscribed once the headers are here). */
-async function openEvents(url: string) {
-  const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal });
-  const reader = res.body!.getReader();
-  let text = '';
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  return {
-    /** Reads until `until` matches what came so far (or `ms` pass); returns all of it. */
-    async until(until: RegExp, ms = 5000): Promise<string> {
-      const deadline = Date.now() + ms;
-      while (!until.test(text) && Date.now() < deadline) {
-        pending ??= reader.read();
-        const next = await Promise.race([pending, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
-        if (!next) continue;
-        pending = undefined;
-        if (next.done) break;
-        text += new TextDecoder().decode(next.value);
-      }
-      return text;
-    },
-    close: () => controller.abort(),
-  };
-}
-
-/** The events of an SSE text: name and parsed data. */
-function parseEvents(text: string): Array<{ event: string; data: any }> {
-  return text
-    .split('\n\n')
-    .map((block) => ({ event: /^event: (.+)$/m.exec(block)?.[1], data: /^data: (.+)$/m.exec(block)?.[1] }))
-    .filter((e): e is { event: string; data: string } => e.event !== undefined && e.data !== undefined)
-    .map((e) => ({ event: e.event, data: JSON.parse(e.data) }));
-}
-
-/** A new visitor: the token their page keeps, and their public id. */
-async function newSession(base: string, headers: Record<string, string> = {}): Promise<{ session: string; visitor: string }> {
-  const res = await fetch(`${base}/chat/api/sessions`, { method: 'POST', headers });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { session: string; visitor: string };
-}
-
-const postMessage = (base: string, body: Record<string, unknown>) =>
-  fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+import { newSession, openEvents, parseEvents, postMessage, readEvents } from './helpers.js';
 
 describe('the web chat', () => {
   let t: TestApp;
