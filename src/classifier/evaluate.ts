@@ -221,7 +221,7 @@ export interface CrossValidationOptions {
 export async function crossValidate(
   name: string,
   examples: readonly TrainingExample[],
-  createSystem: () => EvaluatedSystem,
+  createSystem: (context: { twins?: Record<string, string> }) => EvaluatedSystem,
   options: CrossValidationOptions | number = {},
 ): Promise<EvalReport> {
   const opts = typeof options === 'number' ? { folds: options } : options;
@@ -242,7 +242,8 @@ export async function crossValidate(
     if (test.length === 0 || train.length === 0) continue;
     if (opts.kshot !== undefined) train = sampleKShot(train, opts.kshot, (opts.seed ?? 1) + f);
     trainSize += train.length;
-    const system = createSystem();
+    // Twins are trained as one answer, as the product trains them (ModelOptions.twins).
+    const system = createSystem(opts.sameAnswer ? { twins: Object.fromEntries(opts.sameAnswer) } : {});
     const started = process.hrtime.bigint();
     await system.train(train);
     trainSeconds += Number(process.hrtime.bigint() - started) / 1e9;
