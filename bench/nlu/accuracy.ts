@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const datasets = path.join(root, 'bench/datasets');
 const options = JSON.parse(process.env.SPORTELLO_MODEL_OPTIONS ?? '{}') as ModelOptions;
 const system = (context: ModelOptions = {}): EvaluatedSystem => {
-  const classifier = createClassifier({ ...options, ...context });
+  const classifier = createClassifier({ ...context, ...options });
   return {
     train: (examples) => classifier.train(examples),
     predict: (text, language) => classifier.classify(text, language ? { language } : undefined).ranked[0],

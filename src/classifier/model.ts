@@ -610,6 +610,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const twins = options.twins ?? {};
     const classOf = (label: string): string => (Object.hasOwn(twins, label) ? twins[label]! : label);
     const labelCount = new Set(examples.map((e) => classOf(e.label))).size;
+    // Examples per label are counted per label as written: twins are one class, but each has its own
+    // questions (the sample FAQ: 578 questions, 66 labels, 36 classes), so they are no less few-shot.
+    const labelsWritten = new Set(examples.map((e) => e.label)).size;
     const maxSoftmaxLabels = options.maxSoftmaxLabels ?? DEFAULTS.maxSoftmaxLabels;
     const retrievalMode = labelCount > maxSoftmaxLabels;
     normaliser = createNormaliser({ englishRoots: !retrievalMode });
@@ -629,7 +632,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
     // Synonyms help where examples are few; with many per label the data has the paraphrases
     // (on CLINC150's 100 per label the lexicon cost out-of-scope recall).
-    const fewShot = examples.length <= labelCount * LEXICON_MAX_PER_LABEL;
+    const fewShot = examples.length <= labelsWritten * LEXICON_MAX_PER_LABEL;
     const concepts = (options.lexicon ?? fewShot) && !retrievalMode ? buildConcepts(normaliser) : undefined;
     const featureIndex = new Map<string, number>();
     const gramIdsByWord = new Map<string, number[]>();
@@ -772,7 +775,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
     let examplesByLabel: SparseVector[][] | undefined;
-    if (examples.length <= labels.length * SIMILARITY_MAX_PER_LABEL) {
+    if (examples.length <= labelsWritten * SIMILARITY_MAX_PER_LABEL) {
       examplesByLabel = labels.map(() => []);
       xs.forEach((x, i) => {
         if (i < realCount) examplesByLabel![ys[i]!]!.push(x);
