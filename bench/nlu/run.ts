@@ -4,7 +4,7 @@
  * Writes bench/results/nlu.md.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,9 @@ const lines = [
   'Data: Banking77 (PolyAI, CC BY 4.0), CLINC150 (Larson et al. 2019, CC BY 3.0), xSID 0.6 (van der Goot et al. 2021, CC BY-SA 4.0).',
   '',
 ];
+// What was tried and measured by hand (bench/nlu/notes.md), kept under each run's figures.
+const notes = await readFile(path.join(here, 'notes.md'), 'utf8').catch(() => '');
+if (notes) lines.push(notes.trimEnd(), '');
 const out = path.join(root, 'bench/results/nlu.md');
 await writeFile(out, lines.join('\n'));
 process.stderr.write(`wrote ${out}\n`);
