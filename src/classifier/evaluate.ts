@@ -209,6 +209,8 @@ export interface CrossValidationOptions {
    * `same_as`): each label maps to the name of its group. A prediction of the twin counts as right.
    */
   sameAnswer?: ReadonlyMap<string, string>;
+  /** Train the twins of `sameAnswer` as one class (ModelOptions.twins; default true), or only score them as one answer. */
+  trainTwins?: boolean;
   /** Train each fold on at most this many examples per label (drawn with `seed`). */
   kshot?: number;
   seed?: number;
@@ -221,7 +223,7 @@ export interface CrossValidationOptions {
 export async function crossValidate(
   name: string,
   examples: readonly TrainingExample[],
-  createSystem: () => EvaluatedSystem,
+  createSystem: (context: { twins?: Record<string, string> }) => EvaluatedSystem,
   options: CrossValidationOptions | number = {},
 ): Promise<EvalReport> {
   const opts = typeof options === 'number' ? { folds: options } : options;
@@ -242,7 +244,8 @@ export async function crossValidate(
     if (test.length === 0 || train.length === 0) continue;
     if (opts.kshot !== undefined) train = sampleKShot(train, opts.kshot, (opts.seed ?? 1) + f);
     trainSize += train.length;
-    const system = createSystem();
+    // Twins are trained as one answer, as the product trains them (ModelOptions.twins).
+    const system = createSystem(opts.sameAnswer && opts.trainTwins !== false ? { twins: Object.fromEntries(opts.sameAnswer) } : {});
     const started = process.hrtime.bigint();
     await system.train(train);
     trainSeconds += Number(process.hrtime.bigint() - started) / 1e9;

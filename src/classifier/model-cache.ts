@@ -88,6 +88,7 @@ const Snapshot = z
   .object({
     labels: z.array(z.string().min(1)).min(1),
     labelLanguages: z.array(set.optional()),
+    twinLabels: z.array(z.object({ it: z.string().min(1).optional(), en: z.string().min(1).optional() }).optional()).optional(),
     featureIndex: map,
     weights: float32,
     bias: float32,
@@ -107,6 +108,7 @@ const Snapshot = z
     const labels = m.labels.length;
     const problems: string[] = [];
     if (m.labelLanguages.length !== labels) problems.push('labelLanguages');
+    if (m.twinLabels && m.twinLabels.length !== labels) problems.push('twinLabels');
     if (m.bias.length !== labels) problems.push('bias');
     if (m.weights.length !== (m.retrieval ? 0 : features * labels)) problems.push('weights');
     if (m.idf && m.idf.length !== features) problems.push('idf');

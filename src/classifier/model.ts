@@ -62,6 +62,14 @@ export interface ModelOptions {
    * which counts where examples are few. Default: with up to 30 examples per label, like `lexicon`.
    */
   labelNames?: boolean;
+  /**
+   * Labels that give the same answer in different languages (an FAQ entry and its translation,
+   * linked by `same_as`): each label to the name of its group (`sameAnswerGroups` of the corpus).
+   * The twins are one class in training, so the questions of both languages teach it (shared
+   * names, brands, character n-grams and lexicon concepts), and the class is reported under the
+   * label of the message's language. Plain data (it is part of the model cache's key).
+   */
+  twins?: Readonly<Record<string, string>>;
 }
 
 interface SparseVector {
@@ -72,6 +80,8 @@ interface SparseVector {
 interface Trained {
   labels: string[];
   labelLanguages: Array<ReadonlySet<Language> | undefined>;
+  /** For a class made of twins (`ModelOptions.twins`): its label in each language; undefined without twins. */
+  twinLabels: Array<Partial<Record<Language, string>> | undefined> | undefined;
   featureIndex: Map<string, number>;
   weights: Float32Array;
   bias: Float32Array;
@@ -597,12 +607,18 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
   async function train(examples: readonly TrainingExample[]): Promise<void> {
     if (examples.length === 0) throw new Error('cannot train a classifier on no examples');
-    const labelCount = new Set(examples.map((e) => e.label)).size;
+    const twins = options.twins ?? {};
+    const classOf = (label: string): string => (Object.hasOwn(twins, label) ? twins[label]! : label);
+    const labelCount = new Set(examples.map((e) => classOf(e.label))).size;
+    // Examples per label are counted per label as written: twins are one class, but each has its own
+    // questions (the sample FAQ: 578 questions, 66 labels, 36 classes), so they are no less few-shot.
+    const labelsWritten = new Set(examples.map((e) => e.label)).size;
     const maxSoftmaxLabels = options.maxSoftmaxLabels ?? DEFAULTS.maxSoftmaxLabels;
     const retrievalMode = labelCount > maxSoftmaxLabels;
     normaliser = createNormaliser({ englishRoots: !retrievalMode });
     const labels: string[] = [];
     const labelId = new Map<string, number>();
+    const members: Array<Map<Language, string>> = [];
     const languagesByLabel = new Map<string, Set<Language>>();
     const exampleLanguages = examples.map((e) => e.language ?? detectLanguage(e.text, undefined, defaultLanguage));
     const counts = { it: 0, en: 0 };
@@ -616,7 +632,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
     // Synonyms help where examples are few; with many per label the data has the paraphrases
     // (on CLINC150's 100 per label the lexicon cost out-of-scope recall).
-    const fewShot = examples.length <= labelCount * LEXICON_MAX_PER_LABEL;
+    const fewShot = examples.length <= labelsWritten * LEXICON_MAX_PER_LABEL;
     const concepts = (options.lexicon ?? fewShot) && !retrievalMode ? buildConcepts(normaliser) : undefined;
     const featureIndex = new Map<string, number>();
     const gramIdsByWord = new Map<string, number[]>();
@@ -646,18 +662,22 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       if (typeof e.text !== 'string' || typeof e.label !== 'string' || e.label.length === 0) {
         throw new Error(`training example ${i} needs a text and a label`);
       }
-      let id = labelId.get(e.label);
+      // Twins are one class, named after the first of them met; `members` keeps each one's label by language.
+      const key = classOf(e.label);
+      let id = labelId.get(key);
       if (id === undefined) {
         id = labels.length;
         labels.push(e.label);
-        labelId.set(e.label, id);
-      }
-      if (e.language) {
-        const set = languagesByLabel.get(e.label) ?? new Set<Language>();
-        set.add(e.language);
-        languagesByLabel.set(e.label, set);
+        labelId.set(key, id);
+        members.push(new Map());
       }
       const language = onlyLanguage ?? exampleLanguages[i]!;
+      if (!members[id]!.has(language)) members[id]!.set(language, e.label);
+      if (e.language) {
+        const set = languagesByLabel.get(labels[id]!) ?? new Set<Language>();
+        set.add(e.language);
+        languagesByLabel.set(labels[id]!, set);
+      }
       const f = featurise(normaliser, masked[i]!, language, skipGrams, retrievalMode, concepts);
       for (const t of f.terms) vocabulary.add(t);
       xs.push(vectorise(f, weightList, grow, trainingGrams));
@@ -670,19 +690,23 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const extraXs: SparseVector[] = [];
     const extraYs: number[] = [];
     if ((options.labelNames ?? fewShot) && !retrievalMode) {
-      labels.forEach((label, c) => {
-        const name = labelNameText(label);
-        if (name === undefined) return;
-        // A one-language corpus whose names are in another language (xSID: English names over
-        // Italian examples) gets nothing from them but noise (measured: xSID-it 93.2 -> 92.8 with them).
-        if (onlyLanguage && detectLanguage(name, undefined, onlyLanguage) !== onlyLanguage) return;
-        const langs = languagesByLabel.get(label);
-        const language = onlyLanguage ?? (langs?.size === 1 ? [...langs][0]! : detectLanguage(name, undefined, defaultLanguage));
-        const f = featurise(normaliser, name, language, skipGrams, false, concepts);
-        // Its words are known words (coverage, `scopeFactor`): a question in them is in scope.
-        for (const t of f.terms) vocabulary.add(t);
-        extraXs.push(vectorise(f, weightList, grow, trainingGrams));
-        extraYs.push(c);
+      labels.forEach((first, c) => {
+        // A class of twins has each twin's name, in its own language.
+        const twinNames = new Set(members[c]!.values()).size > 1 ? [...members[c]!] : undefined;
+        for (const [own, label] of twinNames ?? [[undefined, first] as const]) {
+          const name = labelNameText(label);
+          if (name === undefined) continue;
+          // A one-language corpus whose names are in another language (xSID: English names over
+          // Italian examples) gets nothing from them but noise (measured: xSID-it 93.2 -> 92.8 with them).
+          if (onlyLanguage && detectLanguage(name, undefined, onlyLanguage) !== onlyLanguage) continue;
+          const langs = languagesByLabel.get(label);
+          const language = onlyLanguage ?? own ?? (langs?.size === 1 ? [...langs][0]! : detectLanguage(name, undefined, defaultLanguage));
+          const f = featurise(normaliser, name, language, skipGrams, false, concepts);
+          // Its words are known words (coverage, `scopeFactor`): a question in them is in scope.
+          for (const t of f.terms) vocabulary.add(t);
+          extraXs.push(vectorise(f, weightList, grow, trainingGrams));
+          extraYs.push(c);
+        }
       });
     }
     if (extraXs.length > 0) {
@@ -751,7 +775,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
     let examplesByLabel: SparseVector[][] | undefined;
-    if (examples.length <= labels.length * SIMILARITY_MAX_PER_LABEL) {
+    if (examples.length <= labelsWritten * SIMILARITY_MAX_PER_LABEL) {
       examplesByLabel = labels.map(() => []);
       xs.forEach((x, i) => {
         if (i < realCount) examplesByLabel![ys[i]!]!.push(x);
@@ -783,6 +807,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       exactLabels,
       labels,
       labelLanguages: labels.map((l) => languagesByLabel.get(l)),
+      twinLabels: members.some((m) => new Set(m.values()).size > 1)
+        ? members.map((m) => (new Set(m.values()).size > 1 ? Object.fromEntries(m) : undefined))
+        : undefined,
       featureIndex,
       weights,
       bias,
@@ -815,7 +842,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined, model.concepts);
     const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
     const exact = model.exactLabels.get(exactKey(input));
-    if (x.idx.length === 0) return { ranked: exact === undefined ? [] : [{ label: model.labels[exact]!, confidence: 1 }] };
+    // A class of twins answers with the label of the message's language.
+    const nameOf = (c: number): string => model.twinLabels?.[c]?.[language] ?? model.labels[c]!;
+    if (x.idx.length === 0) return { ranked: exact === undefined ? [] : [{ label: nameOf(exact), confidence: 1 }] };
     const C = model.labels.length;
     const z = new Float64Array(C);
     if (model.retrieval) retrievalScores(x, model.retrieval, z);
@@ -853,11 +882,11 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const ranked: LabelScore[] = [];
     for (const c of order) {
       if (z[c]! <= 0) break;
-      ranked.push({ label: model.labels[c]!, confidence: Number((z[c]! * scope).toFixed(4)) });
+      ranked.push({ label: nameOf(c), confidence: Number((z[c]! * scope).toFixed(4)) });
     }
     if (exact !== undefined) {
       // The exact-question layer: a training question word for word is its own label's, first and sure.
-      const label = model.labels[exact]!;
+      const label = nameOf(exact);
       return { ranked: [{ label, confidence: 1 }, ...ranked.filter((r) => r.label !== label)].slice(0, topK) };
     }
     return { ranked };
@@ -887,7 +916,11 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     snapshot,
     restore,
     labels: () =>
-      (trained?.labels ?? []).map((label, c) => ({ label, languages: [...(trained?.labelLanguages[c] ?? [])] })),
+      (trained?.labels ?? []).flatMap((label, c) => {
+        const twins = trained?.twinLabels?.[c];
+        if (twins) return Object.entries(twins).map(([language, twin]) => ({ label: twin, languages: [language as Language] }));
+        return [{ label, languages: [...(trained?.labelLanguages[c] ?? [])] }];
+      }),
   };
 }
 

@@ -7,7 +7,7 @@
  * project's own FAQ and intents, per language.
  */
 import { z } from 'zod';
-import { createClassifier } from '../classifier/index.js';
+import { createClassifier, type ModelOptions } from '../classifier/index.js';
 import { kShotDataset, loadDataset } from '../classifier/datasets.js';
 import { crossValidate, evaluateSystem, type EvalReport, type EvaluatedSystem } from '../classifier/evaluate.js';
 import { loadConfig } from '../config/config.js';
@@ -49,8 +49,8 @@ function parseArgs(argv: readonly string[]): z.infer<typeof argsSchema> {
 }
 
 /** Sportello's classifier as an evaluated system. */
-export function sportelloSystem(): EvaluatedSystem {
-  const classifier = createClassifier();
+export function sportelloSystem(options: Pick<ModelOptions, 'twins'> = {}): EvaluatedSystem {
+  const classifier = createClassifier(options);
   return {
     train: (examples) => classifier.train(examples),
     // The pipeline passes the detected language; cross-validation passes each example's own.

@@ -4,7 +4,7 @@ import { labelNameText } from '../../src/classifier/model.js';
 import { kShotDataset, loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
 import { crossValidate } from '../../src/classifier/evaluate.js';
 import type { TrainingExample, Understander } from '../../src/core/ports.js';
-import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
+import { corpusToExamples, loadCorpus, sameAnswerGroups } from '../../src/corpus/load.js';
 
 const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
 const ORDER_PATTERN = '\\b(?:BR|ORD)-?\\d{5,10}\\b'; // config's ORDER_NUMBER_PATTERN default
@@ -225,3 +225,49 @@ describe('cross-validation of a bilingual corpus', () => {
     expect(linked.accuracy).toBe(1);
   });
 });
+
+describe('twins (an FAQ entry and its translation, same_as) trained as one answer', () => {
+  const data: TrainingExample[] = [
+    ...['posso pagare a rate?', 'si può dividere il pagamento?', 'pagamento in tre rate'].map((text) => ({ text, label: 'faq:rate', language: 'it' as const })),
+    ...['do you have klarna?', 'can I pay in installments?', 'is scalapay available?'].map((text) => ({ text, label: 'faq:installments', language: 'en' as const })),
+    ...['quali metodi di pagamento accettate?', 'accettate la carta di credito?', 'si può pagare con bonifico?'].map((text) => ({ text, label: 'faq:pagamenti', language: 'it' as const })),
+    ...['which payment methods do you accept?', 'do you take credit cards?', 'can I pay by bank transfer?'].map((text) => ({ text, label: 'faq:payments', language: 'en' as const })),
+  ];
+  const twins = { 'faq:rate': 'faq:rate', 'faq:installments': 'faq:rate', 'faq:pagamenti': 'faq:pagamenti', 'faq:payments': 'faq:pagamenti' };
+
+  it('answers an Italian question with words only its English twin has, under the Italian label', async () => {
+    const separate = createClassifier();
+    await separate.train(data);
+    const linked = createClassifier({ twins });
+    await linked.train(data);
+    const question = 'accettate klarna?';
+    // Alone, the Italian entry never saw these names (and the English one is not an answer in Italian).
+    expect(separate.classify(question, { language: 'it' }).ranked[0]?.label).toBe('faq:pagamenti');
+    expect(linked.classify(question, { language: 'it' }).ranked[0]?.label).toBe('faq:rate');
+    const both = 'avete klarna o scalapay?';
+    expect(separate.classify(both, { language: 'it' }).ranked[0]?.confidence).toBeLessThan(ANSWER_THRESHOLD);
+    expect(linked.classify(both, { language: 'it' }).ranked[0]).toMatchObject({ label: 'faq:rate', confidence: expect.any(Number) });
+    expect(linked.classify(both, { language: 'it' }).ranked[0]!.confidence).toBeGreaterThan(ANSWER_THRESHOLD);
+    // The same class speaks each language under its own label, the exact questions included.
+    expect(linked.classify('is klarna ok?', { language: 'en' }).ranked[0]?.label).toBe('faq:installments');
+    expect(linked.classify('do you have klarna?', { language: 'en' }).ranked[0]).toEqual({ label: 'faq:installments', confidence: 1 });
+    expect(linked.classify('posso pagare a rate?', { language: 'it' }).ranked[0]).toEqual({ label: 'faq:rate', confidence: 1 });
+    expect(linked.labels().map((l) => l.label).sort()).toEqual(['faq:installments', 'faq:pagamenti', 'faq:payments', 'faq:rate']);
+    // A worker's copy (snapshot → restore) answers alike.
+    const copy = createClassifier({ twins });
+    copy.restore(structuredClone(linked.snapshot()));
+    expect(copy.classify(question, { language: 'it' }).ranked).toEqual(linked.classify(question, { language: 'it' }).ranked);
+  });
+
+  it('keeps a corpus of twins few-shot: a question about something else is not answered (the sample FAQ)', async () => {
+    const corpus = await loadCorpus({ faqDir: path.resolve('faq'), intentsDir: path.resolve('intents') });
+    const linked = createClassifier({ twins: Object.fromEntries(sameAnswerGroups(corpus)), orderNumberPattern: ORDER_PATTERN });
+    await linked.train(corpusToExamples(corpus));
+    // 36 classes of 578 questions, but 66 labels as written: still nearest-example similarity and coverage.
+    for (const text of ['do you repair bicycles?', 'vendete biciclette elettriche?']) {
+      expect(linked.classify(text, { language: /you/.test(text) ? 'en' : 'it' }).ranked[0]?.confidence ?? 0).toBeLessThan(ANSWER_THRESHOLD);
+    }
+    for (const e of corpusToExamples(corpus)) expect(linked.classify(e.text, { language: e.language! }).ranked[0]?.label).toBe(e.label);
+  });
+});
+

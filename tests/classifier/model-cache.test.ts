@@ -11,7 +11,7 @@ import { serialize } from 'node:v8';
 import { trainUnderstander, trainUnderstanding, understanderFromModel } from '../../src/classifier/index.js';
 import { modelFile, modelKey } from '../../src/classifier/model-cache.js';
 import type { TrainingExample } from '../../src/core/ports.js';
-import { corpusToExamples, loadCorpus } from '../../src/corpus/load.js';
+import { corpusToExamples, loadCorpus, sameAnswerGroups } from '../../src/corpus/load.js';
 import { ROOT } from '../helpers/app.js';
 
 const OPTIONS = { defaultLanguage: 'it' as const, orderNumberPattern: '\\b\\d{7}\\b' };
@@ -61,6 +61,21 @@ describe('model cache', () => {
     const copy = understanderFromModel(structuredClone(second.model), OPTIONS);
     expect(texts.map((t) => copy.understand(t, { previousLanguage: 'en' }))).toEqual(expected);
     expect(problems).toEqual([]);
+  });
+
+  it('keeps the twins of a corpus linked by same_as (each answers under its own language\'s label after a restart)', async () => {
+    const corpus = await loadCorpus({ faqDir: join(ROOT, 'faq'), intentsDir: join(ROOT, 'intents') });
+    const withTwins = { ...OPTIONS, model: { twins: Object.fromEntries(sameAnswerGroups(corpus)) } };
+    const first = await trainUnderstanding(examples, withTwins, cache());
+    const second = await trainUnderstanding(examples, withTwins, cache());
+    expect([first.fromCache, second.fromCache]).toEqual([false, true]);
+    expect(second.model.twinLabels?.filter(Boolean).length).toBeGreaterThan(0);
+    const texts = probes(examples);
+    expect(texts.map((t) => second.understander.understand(t))).toEqual(texts.map((t) => first.understander.understand(t)));
+    expect(second.understander.understand('Quali sono i vostri orari?').classification.ranked[0]?.label).toBe('faq:orari-apertura');
+    expect(second.understander.understand('What are your opening hours?').classification.ranked[0]?.label).toBe('faq:opening-hours');
+    // Twins are part of the key: without them the model is trained again.
+    expect((await trainUnderstanding(examples, OPTIONS, cache())).fromCache).toBe(false);
   });
 
   it('trains again when the corpus or the options change (another key), keeping the few newest files', async () => {

@@ -48,9 +48,9 @@ describe('loading the corpus', () => {
     }
   });
 
-  it('gives every entry 4 to 8 questions and every intent at least 8 examples', async () => {
+  it('gives every entry 4 to 10 questions (a care team writes three to ten: issue 17) and every intent at least 8 examples', async () => {
     const corpus = await loadCorpus({ faqDir: SAMPLE_FAQ, intentsDir: SAMPLE_INTENTS });
-    const offenders = corpus.faq.filter((e) => e.questions.length < 4 || e.questions.length > 8).map((e) => e.id);
+    const offenders = corpus.faq.filter((e) => e.questions.length < 4 || e.questions.length > 10).map((e) => e.id);
     expect(offenders).toEqual([]);
     expect(corpus.intents.filter((i) => i.examples.length < 8).map((i) => i.name)).toEqual([]);
   });

@@ -67,6 +67,12 @@ describe('same_as', () => {
     expect(it.length).toBe(en.length);
     const c = tempCorpus();
     try {
+      // The sample files link every pair: unlinked, the lint must find the pairs again.
+      for (const name of ['negozio.yaml', 'shop.yaml']) {
+        const file = path.join(c.faqDir, name);
+        await writeFile(file, (await readFile(file, 'utf8')).replace(/^ {4}same_as: .*\n/gm, ''));
+      }
+      expect((await loadCorpus(c)).faq.every((e) => e.same_as === undefined)).toBe(true);
       const suggested = (await lintCorpus({ ...c, folds: 2 })).warnings
         .map((w) => /entry "([a-z0-9-]+)" and "([a-z0-9-]+)" \((?:it|en)\) look like translations/.exec(w.message))
         .filter((m): m is RegExpExecArray => m !== null)
