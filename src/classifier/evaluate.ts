@@ -209,7 +209,7 @@ export interface CrossValidationOptions {
    * `same_as`): each label maps to the name of its group. A prediction of the twin counts as right.
    */
   sameAnswer?: ReadonlyMap<string, string>;
-  /** Train the twins of `sameAnswer` as one class (ModelOptions.twins; default true), or only score them as one answer. */
+  /** Train the twins of `sameAnswer` as one class (ModelOptions.twins), or (default, as the server trains) only score them as one answer. */
   trainTwins?: boolean;
   /** Train each fold on at most this many examples per label (drawn with `seed`). */
   kshot?: number;
@@ -245,7 +245,7 @@ export async function crossValidate(
     if (opts.kshot !== undefined) train = sampleKShot(train, opts.kshot, (opts.seed ?? 1) + f);
     trainSize += train.length;
     // Twins are trained as one answer, as the product trains them (ModelOptions.twins).
-    const system = createSystem(opts.sameAnswer && opts.trainTwins !== false ? { twins: Object.fromEntries(opts.sameAnswer) } : {});
+    const system = createSystem(opts.sameAnswer && opts.trainTwins === true ? { twins: Object.fromEntries(opts.sameAnswer) } : {});
     const started = process.hrtime.bigint();
     await system.train(train);
     trainSeconds += Number(process.hrtime.bigint() - started) / 1e9;
