@@ -141,7 +141,7 @@ browserTest('the operator desk in a browser (issue 21)', () => {
   it("updates the history in place, shows the FAQ the bot used and the options it offered, and shows times in the team's time zone", async () => {
     t.clock.set('2026-11-25T16:00:00+01:00'); // 10:00 in New York
     const customer = { platformId: 'cust-hist', name: 'Hugo History' };
-    const unsure = await t.app.pipeline.receive(t.message('costo', { customer }));
+    const unsure = await t.app.pipeline.receive(t.message('costi', { customer }));
     expect(unsure.action).toBe('clarify');
     const asked = await t.app.pipeline.receive(t.message('what are your opening hours?', { customer }));
     expect(asked.action).toBe('answer');
