@@ -100,6 +100,8 @@ export interface StreamStatus {
   attempts: number;
   /** Posts handed to listening. */
   heard: number;
+  /** Keep-alive heartbeats received. */
+  keepAlives: number;
   /** The waits before each reconnect, in order, with why (`drop`, `stall`, `network`, `http`, `rate_limit`). */
   waits: Array<{ reason: string; ms: number }>;
   /** X refused the stream for lack of access: the channel fell back to search. */
@@ -163,7 +165,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   const timings: StreamTimings = { ...STREAM_TIMINGS, ...deps.timings };
   const prefix = `${deps.origin}/2/`;
   const tag = ruleTag(deps.brandUserId);
-  const status: StreamStatus = { connected: false, connections: 0, attempts: 0, heard: 0, waits: [], unavailable: false };
+  const status: StreamStatus = { connected: false, connections: 0, attempts: 0, heard: 0, keepAlives: 0, waits: [], unavailable: false };
   let bearer = deps.bearerToken;
   let stopped = true;
   let context: ChannelContext | undefined;
@@ -373,7 +375,8 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl).trim();
         buffer = buffer.slice(nl + 1);
-        if (line) handleLine(line); // an empty line is the keep-alive heartbeat
+        if (line) handleLine(line);
+        else status.keepAlives += 1; // an empty line is the keep-alive heartbeat
       }
     });
     response.on('error', () => undefined);
@@ -429,6 +432,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
         url.searchParams.set('user.fields', USER_FIELDS);
         const r = request(url, { method: 'GET', agent: deps.agent, headers: { authorization: `Bearer ${t}`, 'user-agent': 'sportello' } }, onResponse);
         req = r;
+        armWatchdog(); // an answer that never comes is a silent connection too
         r.on('error', (err) => {
           if (req !== r || stopped) return; // ours, closed on purpose
           log.warn({ err: err.message }, 'twitter: filtered stream connection failed');
