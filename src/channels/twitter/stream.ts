@@ -117,8 +117,8 @@ export interface RuleSync {
 
 /** The filtered-stream listener. */
 export interface StreamListener {
-  /** Syncs the rules, then holds the connection until `stop`. Resolves once the rules are synced. */
-  start(ctx: ChannelContext): Promise<RuleSync | undefined>;
+  /** Syncs the rules (before the first connection, retried until it succeeds), then holds the connection until `stop`. */
+  start(ctx: ChannelContext): Promise<void>;
   /** Brings the app's rules to the one this brand needs (idempotent). */
   syncRules(): Promise<RuleSync>;
   status(): StreamStatus;
@@ -176,6 +176,8 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   /** Consecutive failures of each kind since the last connection that held. */
   const failures = { network: 0, http: 0, rate_limit: 0 };
   let tooManyLogged = false;
+  /** The rules were synced since start. */
+  let synced = false;
   /** The open connection brought something (a heartbeat or a post). */
   let received = false;
   /** Posts are heard one at a time, in the order the stream brought them. */
@@ -391,13 +393,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     closeConnection();
     if (stopped) return;
     if (notEnrolled(code, problem)) {
-      status.unavailable = true;
-      stopped = true;
-      log.error(
-        { status: code, reason: problem?.reason, detail: problem?.detail },
-        'twitter: this X app has no filtered stream access (403 client-not-enrolled: the stream needs a higher access level); listening with recent search instead (X_LISTEN_MODE=search)',
-      );
-      deps.onUnavailable();
+      unavailable(code, problem?.detail, problem?.reason);
       return;
     }
     if (code === 429) {
@@ -420,10 +416,32 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     reconnect('http', ms);
   }
 
+  /** The token, and the rules synced once (before the first connection, again after a failed sync). */
+  async function prepare(): Promise<string> {
+    const t = await token();
+    if (!synced) {
+      await syncRules();
+      synced = true;
+    }
+    return t;
+  }
+
+  /** X says the app has no stream access: say so, stop, and let the channel listen with search. */
+  function unavailable(code: number, detail: string | undefined, reason = 'client-not-enrolled'): void {
+    status.unavailable = true;
+    stopped = true;
+    clearTimers();
+    log.error(
+      { status: code, reason, detail },
+      'twitter: this X app has no filtered stream access (403 client-not-enrolled: the stream needs an access level that has it); listening with recent search instead (X_LISTEN_MODE=search to say so)',
+    );
+    deps.onUnavailable();
+  }
+
   function connect(): void {
     if (stopped) return;
     status.attempts += 1;
-    void token().then(
+    void prepare().then(
       (t) => {
         if (stopped) return;
         const url = new URL(`${prefix}tweets/search/stream`);
@@ -443,8 +461,13 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
       (err: unknown) => {
         if (stopped) return;
         const mapped = err instanceof ChannelApiError ? err : undefined;
+        // No stream access shows on the rules endpoint too.
+        if (mapped && mapped.details.status === 403 && /client-forbidden|client-not-enrolled|client forbidden/i.test(`${mapped.details.code ?? ''} ${mapped.message}`)) {
+          unavailable(403, mapped.message);
+          return;
+        }
         const kind = mapped ? (mapped.details.status === 429 ? 'rate_limit' : 'http') : 'network';
-        log.warn({ err }, 'twitter: no app-only token for the filtered stream; trying again');
+        log.warn({ err }, synced ? 'twitter: no app-only token for the filtered stream; trying again' : 'twitter: filtered stream rules could not be synced; trying again before connecting');
         reconnect(kind, backoff(kind));
       },
     );
@@ -454,23 +477,8 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     async start(ctx) {
       context = ctx;
       stopped = false;
-      let sync: RuleSync | undefined;
-      try {
-        sync = await syncRules();
-      } catch (error) {
-        const mapped = error instanceof ChannelApiError ? error : undefined;
-        // No stream access shows on the rules endpoint too.
-        if (mapped && mapped.details.status === 403 && /client-forbidden|client-not-enrolled|client forbidden/i.test(`${mapped.details.code ?? ''} ${mapped.message}`)) {
-          status.unavailable = true;
-          stopped = true;
-          log.error({ detail: mapped.message }, 'twitter: this X app has no filtered stream access (403 client-not-enrolled); listening with recent search instead');
-          deps.onUnavailable();
-          return undefined;
-        }
-        log.warn({ err: error }, 'twitter: filtered stream rules could not be synced; connecting with the rules X has');
-      }
+      synced = false;
       connect();
-      return sync;
     },
     syncRules,
     status: () => ({ ...status, waits: [...status.waits] }),

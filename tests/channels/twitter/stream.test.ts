@@ -7,6 +7,8 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
+import { z } from 'zod';
+import { twitterEnv } from '../../../src/channels/twitter/settings.js';
 import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
 import { ruleTag, type StreamTimings } from '../../../src/channels/twitter/stream.js';
 import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
@@ -107,6 +109,17 @@ afterEach(async () => {
   await waitFor('the fake to see every stream closed', () => x.streamConnections() === 0);
 });
 
+describe('the setting', () => {
+  it('is search unless X_LISTEN_MODE says stream, and a wrong value is refused', () => {
+    const env = z.object(twitterEnv);
+    expect(env.parse({}).X_LISTEN_MODE).toBe('search');
+    expect(env.parse({ X_LISTEN_MODE: 'stream' }).X_LISTEN_MODE).toBe('stream');
+    const wrong = env.safeParse({ X_LISTEN_MODE: 'streaming' });
+    expect(wrong.success).toBe(false);
+    expect(JSON.stringify(wrong.error?.issues)).toMatch(/search.*stream/);
+  });
+});
+
 describe('filtered stream rules', () => {
   it('adds the brand’s rule, deletes its stale ones, leaves others’ rules alone, and changes nothing the second time', async () => {
     x.rules.set('1', { id: '1', value: 'bottega vecchia', tag: TAG });
@@ -132,6 +145,16 @@ describe('filtered stream rules', () => {
     expect(calls(ROUTES.streamRules)).toHaveLength(1);
     expect(calls(ROUTES.streamRulesChange)).toHaveLength(0);
     expect([...x.rules.values()].filter((r) => r.tag === TAG)).toHaveLength(1);
+  });
+
+  it('retries a failed sync before connecting: the stream never runs without the brand’s rule', async () => {
+    x.failNext(ROUTES.streamRules, { status: 503, body: X_ERRORS.serviceUnavailable });
+    const channel = makeChannel();
+    await streaming(channel, recorder());
+    expect(channel.streamStatus()!.waits).toEqual([{ reason: 'http', ms: 40 }]);
+    expect(calls(ROUTES.streamRules)).toHaveLength(2);
+    expect(calls(ROUTES.stream)).toHaveLength(1);
+    expect([...x.rules.values()].map((r) => r.tag)).toEqual([TAG]);
   });
 
   it('two instances starting at once end with one rule and one connection; the second waits longer and logs it once', async () => {
