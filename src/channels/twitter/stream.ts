@@ -344,6 +344,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
       response.on('data', (c: Buffer) => chunks.push(c));
       response.on('error', () => undefined);
       response.on('end', () => {
+        if (res !== response) return; // given up meanwhile (the watchdog)
         let problem: z.infer<typeof problemSchema> | undefined;
         try {
           const parsed = problemSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));

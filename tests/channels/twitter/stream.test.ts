@@ -245,6 +245,15 @@ describe('reconnects', () => {
     expect(ctx.heard.map((m) => m.id)).not.toContain(missed.id);
   });
 
+  it('gives up on a connection X never answers and tries again', async () => {
+    x.failNext(ROUTES.stream, { hang: 'before' });
+    const channel = makeChannel();
+    await streaming(channel, recorder());
+    expect(channel.streamStatus()!.waits).toEqual([{ reason: 'network', ms: 20 }]);
+    expect(channel.streamStatus()!.attempts).toBe(2);
+    await waitFor('the fake to let the held request go', () => x.openRequests() === 0);
+  });
+
   it('backs off linearly on network failures and exponentially on HTTP errors, from zero again once a connection holds', async () => {
     x.failNext(ROUTES.stream, { destroy: true });
     x.failNext(ROUTES.stream, { destroy: true });
