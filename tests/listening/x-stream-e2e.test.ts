@@ -74,7 +74,7 @@ beforeAll(async () => {
     outbound: OUTBOUND,
     tls: { ca: x.ca },
     listening: { brand: ['Bottega Rossi'], keywords: ['bottegarossi'], handles: [], hashtags: [], misspellings: [], exclude: ['ristorante'] },
-    streamTimings: { heartbeatTimeoutMs: 1000, networkStepMs: 20, httpStartMs: 50, rateLimitStartMs: 100 },
+    streamTimings: { heartbeatTimeoutMs: 3000, networkStepMs: 20, httpStartMs: 50, rateLimitStartMs: 100 },
   });
   app = await createSportello({ config, clock, logger, store, channels: [channel], outboxPollMs: 20 });
   await app.listen(0, '127.0.0.1');

@@ -23,7 +23,7 @@ const QUERY = '(bottega rossi OR bottegarossi OR #bottegarossi) -ristorante -is:
 const TAG = ruleTag(BRAND.id);
 /** Short waits for tests; the code's defaults are X's (60 s silence, 250 ms…16 s, 5 s…320 s, 1 min…). */
 const TIMINGS: Partial<StreamTimings> = {
-  heartbeatTimeoutMs: 500,
+  heartbeatTimeoutMs: 2000,
   networkStepMs: 20,
   networkMaxMs: 100,
   httpStartMs: 40,
