@@ -102,19 +102,25 @@ export function heardMessage(post: SearchPost, includes: z.infer<typeof v2Includ
 
 /** Posts this instance heard lately, by id: a post both search and the stream bring (or the stream twice) is heard once. */
 export interface SeenPosts {
-  /** True the first time an id is offered (then remembered), false after. */
-  first(id: string): boolean;
+  has(id: string): boolean;
+  /** Remembers an id (heard, or being heard). */
+  add(id: string): void;
+  /** Forgets an id whose hearing failed: it may be heard again. */
+  forget(id: string): void;
 }
 
 /** Remembers the last `size` ids heard (oldest forgotten first). */
 export function createSeenPosts(size = 10_000): SeenPosts {
   const ids = new Set<string>();
   return {
-    first(id) {
-      if (ids.has(id)) return false;
+    has: (id) => ids.has(id),
+    add(id) {
+      ids.delete(id);
       ids.add(id);
       if (ids.size > size) ids.delete(ids.values().next().value!);
-      return true;
+    },
+    forget(id) {
+      ids.delete(id);
     },
   };
 }
@@ -184,8 +190,10 @@ export function createSearcher(deps: SearcherDeps): Searcher {
       if (since && compareIds(post.id, since) <= 0) continue;
       const heard = heardMessage(post, includes, brandUserId, deps.brandHandle, clock.now());
       if (!heard) continue;
-      if (deps.seen && !deps.seen.first(heard.id)) continue;
+      // Heard already (by the stream): skipped; remembered only once heard, so a failed round reads it again.
+      if (deps.seen?.has(heard.id)) continue;
       await (ctx.hear ? ctx.hear(heard) : ctx.receive(heard));
+      deps.seen?.add(heard.id);
       result.heard += 1;
     }
     const top = [resume?.newest, newest].filter((x): x is string => x !== undefined).sort(compareIds).at(-1);

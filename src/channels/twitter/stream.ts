@@ -306,7 +306,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     try {
       json = JSON.parse(line);
     } catch {
-      log.warn({ line: line.slice(0, 200) }, 'twitter: filtered stream sent a line that is not JSON; skipped');
+      log.warn({ length: line.length }, 'twitter: filtered stream sent a line that is not JSON; skipped'); // its text may be a post's: not logged
       return;
     }
     const parsed = streamLineSchema.safeParse(json);
@@ -320,13 +320,15 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     // One app's stream carries every rule of the app: only ours is this brand's.
     if (matching && matching.length > 0 && !matching.some((m) => m.tag === tag)) return;
     const msg = heardMessage(data as SearchPost, includes, deps.brandUserId, deps.brandHandle, clock.now());
-    if (!msg || !deps.seen.first(msg.id)) return;
+    if (!msg || deps.seen.has(msg.id)) return;
+    deps.seen.add(msg.id); // at once: the same post arriving again while this one waits its turn is not queued twice
     const ctx = context!;
     hearing = hearing.then(async () => {
       try {
         await (ctx.hear ? ctx.hear(msg) : ctx.receive(msg));
         status.heard += 1;
       } catch (err) {
+        deps.seen.forget(msg.id);
         log.error({ err, postId: msg.id }, 'twitter: a post from the filtered stream could not be heard');
       }
     });

@@ -301,6 +301,7 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
         })
       : undefined;
   let searchStarted = false;
+  if (config.listenMode === 'stream' && !searchQuery) log.warn('twitter: X_LISTEN_MODE=stream, but neither X_SEARCH_QUERY nor a listening file with terms says what to listen for: no stream');
   let searchTimer: NodeJS.Timeout | undefined;
   let searching: Promise<SearchResult> | undefined;
 

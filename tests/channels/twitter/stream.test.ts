@@ -215,6 +215,30 @@ describe('posts from the stream', () => {
     expect(round.heard).toBe(0);
     expect(ctx.heard).toHaveLength(2);
   });
+
+  it('a post whose hearing failed is not counted as heard: recent search brings it again', async () => {
+    const channel = makeChannel();
+    const ctx = recorder();
+    let failOnce = true;
+    const flaky: ChannelContext = {
+      ...ctx,
+      hear: async (m) => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('store unavailable');
+        }
+        ctx.heard.push(m);
+      },
+    };
+    await streaming(channel, flaky);
+    const post = x.post(other.id, 'bottegarossi al primo colpo non passa');
+    const next = x.post(other.id, 'bottegarossi il secondo sì');
+    await waitFor('the second post', () => ctx.heard.some((m) => m.id === next.id));
+    expect(ctx.heard.map((m) => m.id)).toEqual([next.id]);
+    const round = await channel.searchNow();
+    expect(round.heard).toBe(1);
+    expect(ctx.heard.map((m) => m.id)).toEqual([next.id, post.id]);
+  });
 });
 
 describe('reconnects', () => {
