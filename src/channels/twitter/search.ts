@@ -21,12 +21,13 @@ import { toChannelError } from './api-errors.js';
 import { compareIds, postToInbound, v2IncludesSchema, v2PostSchema, type V2Post, type V2User } from './posts.js';
 import { SEARCH_BASELINE, SEARCH_CURSOR, SEARCH_READS, SEARCH_RESUME } from './store-keys.js';
 
-const searchPageSchema = z.looseObject({
+/** A page of recent search (the stream's posts have the same shape). */
+export const searchPageSchema = z.looseObject({
   data: z.array(v2PostSchema.extend({ entities: z.looseObject({ mentions: z.array(z.looseObject({ username: z.string().optional(), id: z.string().optional() })).optional() }).optional() })).optional(),
   includes: v2IncludesSchema,
   meta: z.looseObject({ result_count: z.number().optional(), newest_id: z.string().optional(), next_token: z.string().optional() }).optional(),
 });
-type SearchPost = NonNullable<z.infer<typeof searchPageSchema>['data']>[number];
+export type SearchPost = NonNullable<z.infer<typeof searchPageSchema>['data']>[number];
 
 /** Where a round cut short by the rate limit resumes: posts after `since` and before `until`; `newest` the cursor once done. */
 const resumeSchema = z.object({ since: z.string().optional(), until: z.string(), newest: z.string().optional() }).nullable();
@@ -40,8 +41,8 @@ function storedResume(raw: string | undefined): z.infer<typeof resumeSchema> | u
   }
 }
 
-const TWEET_FIELDS = 'created_at,conversation_id,author_id,in_reply_to_user_id,referenced_tweets,note_tweet,entities,lang';
-const USER_FIELDS = 'username,name,public_metrics';
+export const TWEET_FIELDS = 'created_at,conversation_id,author_id,in_reply_to_user_id,referenced_tweets,note_tweet,entities,lang';
+export const USER_FIELDS = 'username,name,public_metrics';
 /** Pages one round reads at most (100 posts each); the rest waits for the next round. */
 const MAX_PAGES = 10;
 /** Recent search reaches back 7 days. */
@@ -68,6 +69,8 @@ export interface SearcherDeps {
   values: ChannelValues;
   clock: Clock;
   logger: Logger;
+  /** Shared with the filtered stream: a post already heard is not heard again. */
+  seen?: SeenPosts;
 }
 
 /** Polls recent search. */
@@ -84,6 +87,42 @@ export function addressedToBrand(post: SearchPost, brandUserId: string, brandHan
   const quoted = post.referenced_tweets?.filter((r) => r.type === 'quoted').map((r) => r.id) ?? [];
   const tweets = (includes?.tweets ?? []) as Array<{ id: string; author_id?: string }>;
   return quoted.some((id) => tweets.some((t) => t.id === id && t.author_id === brandUserId));
+}
+
+/**
+ * A post heard by listening (recent search or the filtered stream) as an InboundMessage for
+ * `ChannelContext.hear`: marked `heard` unless it is addressed to the brand; undefined for the
+ * brand's own posts and retweets.
+ */
+export function heardMessage(post: SearchPost, includes: z.infer<typeof v2IncludesSchema>, brandUserId: string, brandHandle: string | undefined, now: Date): InboundMessage | undefined {
+  const msg = postToInbound(post as V2Post, includes?.users ?? [], brandUserId, now);
+  if (!msg) return undefined;
+  return addressedToBrand(post, brandUserId, brandHandle, includes) ? { ...msg, listening: true } : { ...msg, listening: true, heard: true };
+}
+
+/** Posts this instance heard lately, by id: a post both search and the stream bring (or the stream twice) is heard once. */
+export interface SeenPosts {
+  has(id: string): boolean;
+  /** Remembers an id (heard, or being heard). */
+  add(id: string): void;
+  /** Forgets an id whose hearing failed: it may be heard again. */
+  forget(id: string): void;
+}
+
+/** Remembers the last `size` ids heard (oldest forgotten first). */
+export function createSeenPosts(size = 10_000): SeenPosts {
+  const ids = new Set<string>();
+  return {
+    has: (id) => ids.has(id),
+    add(id) {
+      ids.delete(id);
+      ids.add(id);
+      if (ids.size > size) ids.delete(ids.values().next().value!);
+    },
+    forget(id) {
+      ids.delete(id);
+    },
+  };
 }
 
 /** Creates the searcher. */
@@ -149,10 +188,12 @@ export function createSearcher(deps: SearcherDeps): Searcher {
     const includes = { users, tweets: quotedTweets as Array<{ id: string }> };
     for (const post of posts) {
       if (since && compareIds(post.id, since) <= 0) continue;
-      const msg = postToInbound(post as V2Post, users, brandUserId, clock.now());
-      if (!msg) continue;
-      const heard: InboundMessage = addressedToBrand(post, brandUserId, deps.brandHandle, includes) ? { ...msg, listening: true } : { ...msg, listening: true, heard: true };
+      const heard = heardMessage(post, includes, brandUserId, deps.brandHandle, clock.now());
+      if (!heard) continue;
+      // Heard already (by the stream): skipped; remembered only once heard, so a failed round reads it again.
+      if (deps.seen?.has(heard.id)) continue;
       await (ctx.hear ? ctx.hear(heard) : ctx.receive(heard));
+      deps.seen?.add(heard.id);
       result.heard += 1;
     }
     const top = [resume?.newest, newest].filter((x): x is string => x !== undefined).sort(compareIds).at(-1);

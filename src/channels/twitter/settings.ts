@@ -16,6 +16,8 @@ export const twitterEnv = {
   X_POLL_SECONDS: envInt(0, 86400).default(0),
   X_SEARCH_QUERY: z.string().trim().min(1).max(4096).optional(),
   X_SEARCH_SECONDS: envInt(10, 86400).default(60),
+  X_LISTEN_MODE: z.enum(['search', 'stream']).default('search'),
+  X_BEARER_TOKEN: z.string().min(1).optional(),
   X_API_ORIGIN: envOrigin.default('https://api.x.com'),
 };
 
@@ -34,6 +36,10 @@ export interface TwitterSettings {
   /** Listening: the recent-search query (absent: no search). */
   searchQuery?: string;
   searchSeconds: number;
+  /** How listening hears X: recent search polled (default) or the filtered stream (falls back to search without stream access). */
+  listenMode: 'search' | 'stream';
+  /** The app-only bearer token the filtered stream needs (absent: obtained from the API key and secret). */
+  bearerToken?: string;
   apiOrigin: string;
 }
 
@@ -49,6 +55,8 @@ export function twitterSettings(e: z.infer<z.ZodObject<typeof twitterEnv>>): Cha
     pollSeconds: e.X_POLL_SECONDS,
     ...(e.X_SEARCH_QUERY ? { searchQuery: e.X_SEARCH_QUERY } : {}),
     searchSeconds: e.X_SEARCH_SECONDS,
+    listenMode: e.X_LISTEN_MODE,
+    ...(e.X_BEARER_TOKEN ? { bearerToken: e.X_BEARER_TOKEN } : {}),
     apiOrigin: e.X_API_ORIGIN,
   }));
 }

@@ -24,7 +24,8 @@ import type { Logger } from '../../util/logger.js';
 import { outboundHttpsAgent, type OutboundLimits } from '../../util/outbound.js';
 import { toChannelError } from './api-errors.js';
 import { createPoller, type PollResult } from './polling.js';
-import { createSearcher, listeningQuery, type SearchResult } from './search.js';
+import { createSearcher, createSeenPosts, listeningQuery, type SearchResult } from './search.js';
+import { createStreamListener, type StreamStatus, type StreamTimings } from './stream.js';
 import type { ListeningTerms } from '../definition.js';
 import { v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
@@ -60,6 +61,8 @@ export interface TwitterChannelDeps {
   tls?: { ca: string };
   /** The listening file's terms: recent search uses them when X_SEARCH_QUERY does not say otherwise. */
   listening?: ListeningTerms;
+  /** The filtered stream's heartbeat timeout and backoffs (tests make them short; defaults: X's guidance). */
+  streamTimings?: Partial<StreamTimings>;
 }
 
 /** The X adapter, plus a way to poll at once (tests, the CLI). */
@@ -68,6 +71,8 @@ export interface TwitterChannel extends ChannelAdapter {
   pollNow(): Promise<PollResult>;
   /** Runs one listening round of recent search now (X_SEARCH_QUERY; tests drive it). */
   searchNow(): Promise<SearchResult>;
+  /** The filtered stream's state (X_LISTEN_MODE=stream); undefined in search mode. */
+  streamStatus(): StreamStatus | undefined;
 }
 
 const postResponseSchema = z.looseObject({ data: z.looseObject({ id: z.string(), text: z.string().optional() }) });
@@ -270,9 +275,33 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
   // X_SEARCH_QUERY as written, else one built from the listening file's terms.
   const searchQuery = config.searchQuery ?? (deps.listening ? listeningQuery(deps.listening, config.brandHandle) : undefined);
   if (searchQuery !== undefined && !config.searchQuery) log.info({ query: searchQuery }, 'X search: the query built from the listening file');
+  // Posts heard lately: one heard by both search and the stream (or by the stream twice) is heard once.
+  const seen = createSeenPosts();
   const searcher = searchQuery
-    ? createSearcher({ client, prefix: v2.prefix, timeout: REQUEST_TIMEOUT_MS, query: searchQuery, brandUserId: config.brandUserId, brandHandle: config.brandHandle, values, clock, logger: log })
+    ? createSearcher({ client, prefix: v2.prefix, timeout: REQUEST_TIMEOUT_MS, query: searchQuery, brandUserId: config.brandUserId, brandHandle: config.brandHandle, values, clock, logger: log, seen })
     : undefined;
+  // X_LISTEN_MODE=stream: the filtered stream with the same query as its rule; search when X says the app has no access.
+  const stream =
+    searchQuery && config.listenMode === 'stream'
+      ? createStreamListener({
+          origin: config.apiOrigin,
+          agent,
+          timeout: REQUEST_TIMEOUT_MS,
+          apiKey: config.apiKey,
+          apiSecret: config.apiSecret,
+          ...(config.bearerToken ? { bearerToken: config.bearerToken } : {}),
+          query: searchQuery,
+          brandUserId: config.brandUserId,
+          ...(config.brandHandle ? { brandHandle: config.brandHandle } : {}),
+          seen,
+          clock,
+          logger: log,
+          ...(deps.streamTimings ? { timings: deps.streamTimings } : {}),
+          onUnavailable: () => startSearch(),
+        })
+      : undefined;
+  let searchStarted = false;
+  if (config.listenMode === 'stream' && !searchQuery) log.warn('twitter: X_LISTEN_MODE=stream, but neither X_SEARCH_QUERY nor a listening file with terms says what to listen for: no stream');
   let searchTimer: NodeJS.Timeout | undefined;
   let searching: Promise<SearchResult> | undefined;
 
@@ -294,6 +323,16 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
         .finally(scheduleSearch);
     }, config.searchSeconds * 1000);
     searchTimer.unref();
+  }
+
+  /** Starts polling recent search (search mode, or the stream's fallback); once. */
+  function startSearch(): void {
+    if (!searcher || stopped || searchStarted) return;
+    searchStarted = true;
+    log.info({ everySeconds: config.searchSeconds }, 'twitter: listening with recent search');
+    void searchNow()
+      .catch((err: unknown) => log.warn({ err }, 'twitter: search round failed; trying again next round'))
+      .finally(scheduleSearch);
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -387,12 +426,10 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     async start(ctx: ChannelContext): Promise<void> {
       stopped = false;
       context = ctx;
-      if (searcher) {
-        log.info({ everySeconds: config.searchSeconds }, 'twitter: listening with recent search');
-        void searchNow()
-          .catch((err: unknown) => log.warn({ err }, 'twitter: search round failed; trying again next round'))
-          .finally(scheduleSearch);
-      }
+      if (stream) {
+        log.info('twitter: listening with the filtered stream');
+        await stream.start(ctx).catch((err: unknown) => log.error({ err }, 'twitter: the filtered stream did not start'));
+      } else startSearch();
       if (config.pollSeconds <= 0) return;
       await poller.init();
       log.info({ everySeconds: config.pollSeconds }, 'twitter: polling mentions and DMs');
@@ -403,6 +440,8 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
 
     async stop(): Promise<void> {
       stopped = true;
+      searchStarted = false;
+      await stream?.stop();
       if (timer) clearTimeout(timer);
       timer = undefined;
       if (searchTimer) clearTimeout(searchTimer);
@@ -414,5 +453,6 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
 
     pollNow,
     searchNow,
+    streamStatus: () => stream?.status(),
   };
 }

@@ -34,6 +34,7 @@ export function twitterConfig(origin: string, overrides: Partial<TwitterSettings
     brandHandle: BRAND.username,
     pollSeconds: 0,
     searchSeconds: 60,
+    listenMode: 'search',
     apiOrigin: origin,
     ...overrides,
   };

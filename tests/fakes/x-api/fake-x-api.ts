@@ -5,7 +5,12 @@
  * POST /2/tweets, GET /2/users/:id/mentions, GET /2/tweets/search/recent (a subset of X's query
  * language: words, "phrases", OR, parentheses, -negation, #hashtags, @mentions, from:, is:retweet,
  * is:reply, lang:), GET /2/dm_events, GET /2/dm_conversations/with/:id/dm_events,
- * POST /2/dm_conversations/with/:id/messages, GET /2/users/:id, PUT /2/tweets/:id/hidden.
+ * POST /2/dm_conversations/with/:id/messages, GET /2/users/:id, PUT /2/tweets/:id/hidden, and the
+ * filtered stream: POST /oauth2/token (the app-only bearer token, Basic auth with the API key and
+ * secret), GET and POST /2/tweets/search/stream/rules (add, delete, dry_run, DuplicateRule), and
+ * GET /2/tweets/search/stream (bearer only; one connection per app, a second gets 429
+ * TooManyConnections; NDJSON posts with `data`, `includes.users`, `matching_rules`, `\r\n`
+ * heartbeats; the stream can be dropped, silenced, or a post delivered twice).
  * Since February 2026 X lets an app reply only to posts that mention or quote the brand (or reply
  * to it): the fake refuses other replies with X's 403. Calls can be made to fail, drop the connection, or hang (no answer, before or after doing the call).
  * Also a webhook caller that runs the CRC check and signs POSTs like X does.
@@ -87,6 +92,17 @@ export interface FakeXApiOptions {
   brand: { id: string; username: string };
   apiKey: string;
   accessToken: string;
+  /** The API secret the token endpoint checks (absent: any). */
+  apiSecret?: string;
+  /** The stream's keep-alive interval (X: 20 s; tests: short). */
+  streamHeartbeatMs?: number;
+}
+
+/** A filtered stream rule. */
+export interface FakeRule {
+  id: string;
+  value: string;
+  tag?: string;
 }
 
 export const ROUTES = {
@@ -98,8 +114,13 @@ export const ROUTES = {
   sendDm: 'POST /2/dm_conversations/with/:id/messages',
   user: 'GET /2/users/:id',
   hide: 'PUT /2/tweets/:id/hidden',
+  token: 'POST /oauth2/token',
+  streamRules: 'GET /2/tweets/search/stream/rules',
+  streamRulesChange: 'POST /2/tweets/search/stream/rules',
+  stream: 'GET /2/tweets/search/stream',
 } as const;
 export type RouteKey = (typeof ROUTES)[keyof typeof ROUTES];
+const STREAM_ROUTES = new Set<RouteKey>([ROUTES.streamRules, ROUTES.streamRulesChange, ROUTES.stream]);
 
 /** The running fake. */
 export interface FakeXApi {
@@ -126,9 +147,30 @@ export interface FakeXApi {
   /** Limits a route to `limit` calls per window of `windowSeconds` (then 429 until reset). */
   setRateLimit(route: RouteKey, limit: number, windowSeconds?: number): void;
   failNext(route: RouteKey, failure: InjectedFailure): void;
+  /** The app's filtered stream rules, by id. */
+  rules: Map<string, FakeRule>;
+  /** Filtered stream connections open now. */
+  streamConnections(): number;
+  /** Filtered stream connections that answered 200 so far. */
+  streamConnects(): number;
+  /** Drops every open stream connection (the socket closes, as on a network failure or an X restart). */
+  dropStreams(): void;
+  /** Open stream connections stop sending anything (no posts, no heartbeats), staying open. */
+  silenceStreams(): void;
+  /** Sends a post (again) on the open streams, as X may after a reconnect. */
+  streamAgain(post: FakePost): void;
   /** HTTP requests held open without an answer (`hang`) right now. */
   openRequests(): number;
   close(): Promise<void>;
+}
+
+interface StreamConnection {
+  res: ServerResponse;
+  fields: string[];
+  expansions: string[];
+  /** Hung: sends nothing any more. */
+  silent: boolean;
+  heartbeat: NodeJS.Timeout;
 }
 
 interface Limit {
@@ -147,6 +189,10 @@ const DEFAULT_LIMITS: Record<RouteKey, number> = {
   [ROUTES.sendDm]: 200,
   [ROUTES.user]: 900,
   [ROUTES.hide]: 50,
+  [ROUTES.token]: 450,
+  [ROUTES.streamRules]: 450,
+  [ROUTES.streamRulesChange]: 450,
+  [ROUTES.stream]: 50,
 };
 
 /** v2 problem bodies as X sends them. */
@@ -162,6 +208,28 @@ export const X_ERRORS = {
     detail: 'Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.',
     type: 'about:blank',
     title: 'Forbidden',
+    status: 403,
+  },
+  tooManyConnections: {
+    title: 'ConnectionException',
+    detail: 'This stream is currently at the maximum allowed connection limit.',
+    connection_issue: 'TooManyConnections',
+    type: 'https://api.twitter.com/2/problems/streaming-connection',
+  },
+  clientNotEnrolled: {
+    client_id: '28173627',
+    detail:
+      'When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.',
+    registration_url: 'https://developer.twitter.com/en/docs/projects/overview',
+    title: 'Client Forbidden',
+    required_enrollment: 'Appropriate Level of API Access',
+    reason: 'client-not-enrolled',
+    type: 'https://api.twitter.com/2/problems/client-forbidden',
+  },
+  unsupportedAuthentication: {
+    title: 'Unsupported Authentication',
+    detail: 'Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.  Supported authentication types are [OAuth 2.0 Application-Only].',
+    type: 'https://api.twitter.com/2/problems/unsupported-authentication',
     status: 403,
   },
   notFound: { title: 'Not Found Error', detail: 'Not Found', type: 'https://api.twitter.com/2/problems/resource-not-found', status: 404 },
@@ -192,6 +260,32 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
   const limits = new Map<RouteKey, Limit>();
   const failures = new Map<RouteKey, InjectedFailure[]>();
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+  const rules = new Map<string, FakeRule>();
+  const bearer = `AAAAAAAAAAAAAAAAAAAAA${randomBytes(24).toString('base64url')}`;
+  const streams = new Set<StreamConnection>();
+  let connects = 0;
+
+  /** Writes a post on every open stream whose rules it matches (with the rules it matched). */
+  function streamPost(p: FakePost, evenIfSilent = false): void {
+    const matched = [...rules.values()].filter((r) => {
+      try {
+        return compileQuery(r.value, (id) => users.get(id))(p);
+      } catch {
+        return false;
+      }
+    });
+    if (matched.length === 0) return;
+    for (const conn of streams) {
+      if (conn.silent && !evenIfSilent) continue;
+      const author = conn.expansions.includes('author_id') ? userJson(users.get(p.author_id)) : undefined;
+      const referenced = conn.expansions.includes('referenced_tweets.id')
+        ? (p.referenced_tweets ?? []).map((r) => posts.get(r.id)).filter((x): x is FakePost => x !== undefined).map((x) => postJson(x, conn.fields))
+        : [];
+      const includes = { ...(author ? { users: [author] } : {}), ...(referenced.length ? { tweets: referenced } : {}) };
+      const line = { data: postJson(p, conn.fields), ...(Object.keys(includes).length ? { includes } : {}), matching_rules: matched.map((r) => ({ id: r.id, ...(r.tag ? { tag: r.tag } : {}) })) };
+      conn.res.write(`${JSON.stringify(line)}\r\n`);
+    }
+  }
 
   const addUser: FakeXApi['addUser'] = (u) => {
     const user: FakeUser = { name: u.username, followers: 10, followsBrand: false, receivesAnyDm: false, ...u };
@@ -239,6 +333,10 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
       ['POST', /^\/2\/dm_conversations\/with\/(\d+)\/messages$/, ROUTES.sendDm],
       ['GET', /^\/2\/users\/(\d+)$/, ROUTES.user],
       ['PUT', /^\/2\/tweets\/(\d+)\/hidden$/, ROUTES.hide],
+      ['POST', /^\/oauth2\/token$/, ROUTES.token],
+      ['GET', /^\/2\/tweets\/search\/stream\/rules$/, ROUTES.streamRules],
+      ['POST', /^\/2\/tweets\/search\/stream\/rules$/, ROUTES.streamRulesChange],
+      ['GET', /^\/2\/tweets\/search\/stream$/, ROUTES.stream],
     ];
     for (const [m, re, key] of table) {
       const match = method === m ? re.exec(path) : null;
@@ -281,7 +379,8 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     const query = Object.fromEntries(url.searchParams.entries());
     let body: unknown;
     try {
-      body = raw ? JSON.parse(raw) : undefined;
+      // The token endpoint takes a form (grant_type=client_credentials); the rest JSON.
+      body = raw && !(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? JSON.parse(raw) : undefined;
     } catch {
       send(res, 400, { title: 'Invalid Request', detail: 'The request body is not valid JSON.', type: 'https://api.twitter.com/2/problems/invalid-request' });
       return;
@@ -293,7 +392,19 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
       return;
     }
     const auth = req.headers.authorization ?? '';
-    if (!auth.startsWith('OAuth ') || !auth.includes(`oauth_consumer_key="${options.apiKey}"`) || !auth.includes(`oauth_token="${encodeURIComponent(options.accessToken)}"`)) {
+    if (found.key === ROUTES.token) {
+      const basic = auth.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString('utf8') : '';
+      const [key, secret] = basic.split(':').map((x) => decodeURIComponent(x));
+      if (key !== options.apiKey || (options.apiSecret !== undefined && secret !== options.apiSecret) || !/grant_type=client_credentials/.test(raw)) {
+        send(res, 403, { errors: [{ code: 99, message: 'Unable to verify your credentials', label: 'authenticity_token_error' }] });
+        return;
+      }
+    } else if (STREAM_ROUTES.has(found.key)) {
+      if (auth !== `Bearer ${bearer}`) {
+        send(res, auth.startsWith('Bearer ') ? 401 : 403, auth.startsWith('Bearer ') ? X_ERRORS.unauthorized : X_ERRORS.unsupportedAuthentication);
+        return;
+      }
+    } else if (!auth.startsWith('OAuth ') || !auth.includes(`oauth_consumer_key="${options.apiKey}"`) || !auth.includes(`oauth_token="${encodeURIComponent(options.accessToken)}"`)) {
       send(res, 401, X_ERRORS.unauthorized);
       return;
     }
@@ -313,6 +424,12 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     }
     if (l.used >= l.limit) {
       send(res, 429, X_ERRORS.tooManyRequests, l);
+      return;
+    }
+    if (found.key === ROUTES.stream && streams.size > 0) {
+      // One connection per app.
+      l.used += 1;
+      send(res, 429, X_ERRORS.tooManyConnections, l);
       return;
     }
     l.used += 1;
@@ -452,6 +569,72 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
           },
         }, l);
       }
+      case ROUTES.token:
+        return send(res, 200, { token_type: 'bearer', access_token: bearer }, l);
+      case ROUTES.streamRules: {
+        const all = [...rules.values()].filter((r) => !query['ids'] || query['ids'].split(',').includes(r.id));
+        const sent = clock.now().toISOString();
+        return send(res, 200, all.length ? { data: all, meta: { sent, result_count: all.length } } : { meta: { sent, result_count: 0 } }, l);
+      }
+      case ROUTES.streamRulesChange: {
+        const b = body as { add?: Array<{ value?: string; tag?: string }>; delete?: { ids?: string[]; values?: string[] } } | undefined;
+        const dryRun = query['dry_run'] === 'true';
+        const sent = clock.now().toISOString();
+        if (b?.add && !b.delete) {
+          const data: FakeRule[] = [];
+          const errors: unknown[] = [];
+          let invalid = 0;
+          for (const a of b.add) {
+            const value = a.value ?? '';
+            try {
+              if (value.length > 512) throw new Error('Rule length exceeds the max allowed of 512 characters');
+              compileQuery(value, (id) => users.get(id));
+            } catch (err) {
+              invalid += 1;
+              errors.push({ value, details: [(err as Error).message], title: 'UnprocessableEntity', type: 'https://api.twitter.com/2/problems/invalid-rules' });
+              continue;
+            }
+            const existing = [...rules.values()].find((r) => r.value === value);
+            if (existing) {
+              errors.push({ value, id: existing.id, title: 'DuplicateRule', type: 'https://api.twitter.com/2/problems/duplicate-rules' });
+              continue;
+            }
+            const rule: FakeRule = { id: nextId(), value, ...(a.tag ? { tag: a.tag } : {}) };
+            if (!dryRun) rules.set(rule.id, rule);
+            data.push(rule);
+          }
+          const summary = { created: data.length, not_created: b.add.length - data.length, valid: b.add.length - invalid, invalid };
+          return send(res, 200, { ...(data.length ? { data } : {}), meta: { sent, summary }, ...(errors.length ? { errors } : {}) }, l);
+        }
+        if (b?.delete && !b.add) {
+          const ids = b.delete.ids ?? [];
+          const found = ids.filter((id) => rules.has(id));
+          if (!dryRun) for (const id of found) rules.delete(id);
+          const errors = ids.filter((id) => !found.includes(id)).map((id) => ({ errors: [{ parameters: { ids: [id] }, message: 'Rule does not exist' }], title: 'Invalid Request', type: 'https://api.twitter.com/2/problems/invalid-request' }));
+          return send(res, 200, { meta: { sent, summary: { deleted: found.length, not_deleted: ids.length - found.length } }, ...(errors.length ? { errors } : {}) }, l);
+        }
+        return send(res, 400, { errors: [{ message: 'One of add or delete is required', parameters: {} }], title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' }, l);
+      }
+      case ROUTES.stream: {
+        const conn: StreamConnection = {
+          res,
+          fields: (query['tweet.fields'] ?? '').split(','),
+          expansions: (query['expansions'] ?? '').split(','),
+          silent: false,
+          heartbeat: setInterval(() => {
+            if (!conn.silent) res.write('\r\n');
+          }, options.streamHeartbeatMs ?? 20_000),
+        };
+        streams.add(conn);
+        connects += 1;
+        res.on('close', () => {
+          clearInterval(conn.heartbeat);
+          streams.delete(conn);
+        });
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-rate-limit-limit': String(l.limit), 'x-rate-limit-remaining': String(Math.max(0, l.limit - l.used)), 'x-rate-limit-reset': String(l.reset) });
+        res.flushHeaders();
+        return;
+      }
       case ROUTES.hide: {
         const p = posts.get(param!);
         if (!p) return send(res, 404, X_ERRORS.notFound, l);
@@ -498,6 +681,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         ...(refs.length ? { referenced_tweets: refs } : {}),
       };
       posts.set(id, post);
+      streamPost(post);
       return post;
     },
     post(authorId, text, opts = {}) {
@@ -516,12 +700,14 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         ...(refs.length ? { referenced_tweets: refs } : {}),
       };
       posts.set(id, post);
+      streamPost(post);
       return post;
     },
     brandPost(text) {
       const id = nextId();
       const post: FakePost = { id, text, author_id: brand.id, conversation_id: id, created_at: clock.now().toISOString() };
       posts.set(id, post);
+      streamPost(post);
       return post;
     },
     dm(senderId, text) {
@@ -546,7 +732,23 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
       failures.set(routeKey, [...(failures.get(routeKey) ?? []), failure]);
     },
     openRequests: () => held.size,
+    rules,
+    streamConnections: () => streams.size,
+    streamConnects: () => connects,
+    dropStreams() {
+      for (const conn of [...streams]) conn.res.destroy();
+    },
+    silenceStreams() {
+      for (const conn of streams) conn.silent = true;
+    },
+    streamAgain(post) {
+      streamPost(post);
+    },
     async close() {
+      for (const conn of [...streams]) {
+        clearInterval(conn.heartbeat);
+        conn.res.destroy();
+      }
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
