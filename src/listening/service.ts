@@ -45,8 +45,12 @@ export interface ListeningServiceDeps {
 
 /** Listening in a running instance. */
 export interface ListeningService {
-  /** Hears one post (in the order posts were heard). */
-  hear(msg: InboundMessage): Promise<HeardResult>;
+  /**
+   * Hears one post (in the order posts were heard). A post already recorded (redelivered, found by
+   * both search and the stream, or heard by another instance) is not counted again: undefined; a
+   * care request among them still goes to the pipeline, whose inbox answers it once.
+   */
+  hear(msg: InboundMessage): Promise<HeardResult | undefined>;
 }
 
 /** How a message reached the brand, for listening. */
@@ -79,7 +83,12 @@ export function createListeningService(deps: ListeningServiceDeps): ListeningSer
   let chain: Promise<unknown> = Promise.resolve();
   return {
     hear(msg) {
-      const run = async (): Promise<HeardResult> => {
+      const run = async (): Promise<HeardResult | undefined> => {
+        const known = await deps.heard.get(`${msg.channel}:${msg.id}`);
+        if (known) {
+          if (known.class === 'care') await deps.receive({ ...msg, ...(known.spike ? { spikeTopic: known.spike } : {}) });
+          return undefined;
+        }
         const heard = await listener.hear({
           id: msg.id,
           at: msg.sentAt,
