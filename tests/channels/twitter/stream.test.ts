@@ -23,7 +23,8 @@ const QUERY = '(bottega rossi OR bottegarossi OR #bottegarossi) -ristorante -is:
 const TAG = ruleTag(BRAND.id);
 /** Short waits for tests; the code's defaults are X's (60 s silence, 250 ms…16 s, 5 s…320 s, 1 min…). */
 const TIMINGS: Partial<StreamTimings> = {
-  heartbeatTimeoutMs: 2000,
+  // Long enough that a loaded machine (a busy event loop, 50 ms heartbeats) never looks like a silent stream.
+  heartbeatTimeoutMs: 5000,
   networkStepMs: 20,
   networkMaxMs: 100,
   httpStartMs: 40,
@@ -40,7 +41,7 @@ let other: FakeUser;
 const channels: TwitterChannel[] = [];
 
 /** Polls a condition (never a fixed sleep): the machine may be loaded. */
-async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
