@@ -230,7 +230,7 @@ describe('operator API: the desk', () => {
     expect(answer).toMatchObject({ author: { kind: 'bot' }, faqId: first.faqId });
 
     // a clarifying question keeps the options it offered
-    const unsure = await t.app.pipeline.receive(t.message('costo', { customer: { platformId: 'hugo', handle: 'hugo' } }));
+    const unsure = await t.app.pipeline.receive(t.message('costi', { customer: { platformId: 'hugo', handle: 'hugo' } }));
     const offered = ((await marta.get(`/conversations/${unsure.conversation!.id}`)).body.messages as Array<{ direction: string; quickReplies?: Array<{ title: string; payload: string }> }>).filter((m) => m.direction === 'out');
     expect([unsure.action, offered.some((m) => (m.quickReplies?.length ?? 0) > 0)]).toEqual(['clarify', true]);
   });
