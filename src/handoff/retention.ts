@@ -12,6 +12,7 @@
  * anonymised anything writes one audit entry by `system` with the counts; the log has counts only.
  * `sportello retention run [--dry-run]` runs it once (cli/retention.ts).
  */
+import { createPeriodicJob } from '../util/periodic.js';
 import type { Clock, ErasureResult, RetentionRule, Store } from '../core/ports.js';
 import { newId } from '../util/ids.js';
 import type { Logger } from '../util/logger.js';
@@ -73,8 +74,6 @@ export const retentionSummary = (r: RetentionRun): string => `records=${r.record
 
 export function createRetentionJob(deps: { store: Store; clock: Clock; logger: Logger; settings: RetentionSettings }): RetentionJob {
   const { store, clock, logger, settings } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
 
   async function runOnce(options: { dryRun?: boolean; operatorId?: string; from?: string } = {}): Promise<RetentionRun> {
     const dryRun = options.dryRun === true;
@@ -118,26 +117,18 @@ export function createRetentionJob(deps: { store: Store; clock: Clock; logger: L
     logger.info({ records: run.records, conversations: run.conversations, cases: run.cases, messages: run.messages }, 'retention: customer records anonymised');
   }
 
-  function tick(): void {
-    if (running) return;
-    running = runOnce()
-      .catch((err: unknown) => logger.warn({ err }, 'retention job failed; trying again at the next interval'))
-      .finally(() => {
-        running = undefined;
-      });
-  }
+  const loop = createPeriodicJob({
+    run: () => runOnce(),
+    intervalMs: settings.intervalMs,
+    onError: (err) => logger.warn({ err }, 'retention job failed; trying again at the next interval'),
+  });
 
   return {
     runOnce,
     start() {
-      if (timer || !retentionOn(settings)) return;
-      timer = setInterval(tick, settings.intervalMs);
-      timer.unref();
+      if (!retentionOn(settings)) return;
+      loop.start();
     },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
+    stop: () => loop.stop(),
   };
 }

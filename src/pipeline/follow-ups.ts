@@ -17,6 +17,7 @@
  * several instances may run the jobs at once on one PostgreSQL database: the one that commits
  * first wins, the others plan again on what it wrote and find nothing left to do.
  */
+import { createPeriodicJob } from '../util/periodic.js';
 import type { ChannelAdapter, Clock, Store, TurnContext } from '../core/ports.js';
 import { transition } from '../core/state.js';
 import type { Case, CaseSurvey, Conversation, Language, OutboxItem, StoredMessage } from '../core/types.js';
@@ -96,8 +97,6 @@ export function createFollowUpJobs(deps: {
   followUp: FollowUpDeps;
 }): FollowUpJobs {
   const { store, writer, clock, logger, settings } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
 
   async function closeQuiet(run: FollowUpRun): Promise<void> {
     if (settings.botCloseMs <= 0) return;
@@ -314,26 +313,18 @@ export function createFollowUpJobs(deps: {
     return run;
   }
 
-  function tick(): void {
-    if (running) return;
-    running = runOnce()
-      .catch((err: unknown) => logger.warn({ err }, 'follow-up jobs failed; trying again at the next interval'))
-      .finally(() => {
-        running = undefined;
-      });
-  }
+  const loop = createPeriodicJob({
+    run: () => runOnce(),
+    intervalMs: settings.intervalMs,
+    onError: (err) => logger.warn({ err }, 'follow-up jobs failed; trying again at the next interval'),
+  });
 
   return {
     runOnce,
     start() {
-      if (timer || (settings.botCloseMs <= 0 && !settings.surveys)) return;
-      timer = setInterval(tick, settings.intervalMs);
-      timer.unref();
+      if ((settings.botCloseMs <= 0 && !settings.surveys)) return;
+      loop.start();
     },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
+    stop: () => loop.stop(),
   };
 }
