@@ -16,7 +16,7 @@ import { hashPassword } from '../../src/handoff/auth.js';
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../src/util/logger.js';
 import { createFakeXApi, type FakeXApi } from '../fakes/x-api/fake-x-api.js';
-import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from '../channels/twitter/helpers.js';
+import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND, xEnv } from '../channels/twitter/helpers.js';
 import { OUTBOUND } from './outbound.js';
 import { ROOT } from './app.js';
 import { say } from '../../src/pipeline/messages.js';
@@ -58,15 +58,9 @@ export async function startPraiseApp(start = '2026-11-24T09:00:00.000Z'): Promis
     LOG_LEVEL: 'silent',
     WEBCHAT: 'false',
     LISTENING_FILE: listening,
-    X_API_KEY: API_KEY,
-    X_API_SECRET: API_SECRET,
-    X_ACCESS_TOKEN: ACCESS_TOKEN,
-    X_ACCESS_SECRET: ACCESS_SECRET,
-    X_BRAND_USER_ID: BRAND.id,
-    X_BRAND_HANDLE: BRAND.username,
+    ...xEnv(x.origin),
     X_SEARCH_QUERY: '(bottega rossi OR bottegarossi)',
     X_SEARCH_SECONDS: '86400',
-    X_API_ORIGIN: x.origin,
   });
   const store = createLowdbStore({ file: config.dataFile, now: () => clock.now().getTime() });
   const logger = createSilentLogger();

@@ -17,7 +17,7 @@ import { createFakeClock, type FakeClock } from '../../src/core/ports.js';
 import { createLowdbStore } from '../../src/storage/lowdb/index.js';
 import { createSilentLogger } from '../../src/util/logger.js';
 import { createFakeXApi, ROUTES, type FakeXApi } from '../fakes/x-api/fake-x-api.js';
-import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND } from '../channels/twitter/helpers.js';
+import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND, xEnv } from '../channels/twitter/helpers.js';
 import { OUTBOUND } from '../helpers/outbound.js';
 
 jest.setTimeout(120_000);
@@ -43,15 +43,9 @@ async function start(listeningYaml: string): Promise<{ app: Sportello; x: FakeXA
     LOG_LEVEL: 'silent',
     WEBCHAT: 'false',
     LISTENING_FILE: listening,
-    X_API_KEY: API_KEY,
-    X_API_SECRET: API_SECRET,
-    X_ACCESS_TOKEN: ACCESS_TOKEN,
-    X_ACCESS_SECRET: ACCESS_SECRET,
-    X_BRAND_USER_ID: BRAND.id,
-    X_BRAND_HANDLE: BRAND.username,
+    ...xEnv(x.origin),
     X_SEARCH_QUERY: '(bottega rossi OR bottegarossi)',
     X_SEARCH_SECONDS: '86400',
-    X_API_ORIGIN: x.origin,
   });
   const store = createLowdbStore({ file: config.dataFile, now: () => clock.now().getTime() });
   const logger = createSilentLogger();
