@@ -211,8 +211,17 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await page.keyboard.type('Hello Kay, I am on it.');
     await page.keyboard.press('Control+Enter');
     await page.locator('#messages .msg.operator').filter({ hasText: 'Hello Kay' }).waitFor();
-    await page.keyboard.press('Escape'); // out of the text box
-    await page.keyboard.press('n');
+    // n switches the composer to a note. The reply's own refresh may redraw the conversation just
+    // then (the composer is hidden for a moment on a slow machine, and a key does nothing): press
+    // again until it takes, leaving the text box first each time (Escape outside it does nothing).
+    let noted = false;
+    for (let i = 0; i < 5 && !noted; i++) {
+      await page.keyboard.press('Escape'); // out of the text box
+      await page.keyboard.press('n');
+      noted = await page
+        .waitForFunction(() => (document.getElementById('as-note') as HTMLInputElement | null)?.checked === true && document.activeElement?.id === 'reply-text', undefined, { timeout: 5_000 })
+        .then(() => true, () => false);
+    }
     expect(await page.locator('#as-note').isChecked()).toBe(true);
     await page.keyboard.press('Escape');
     await page.keyboard.press('Shift+R');
