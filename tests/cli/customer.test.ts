@@ -90,7 +90,7 @@ describe('sportello customer', () => {
 });
 
 describe('sportello audit', () => {
-  it('lists entries oldest first, by operator name or id, from a date', async () => {
+  it('lists entries oldest first, by operator name or id, action, from and to a date', async () => {
     await store.audit.append({ id: 'a1', at: '2026-03-01T08:00:00.000Z', operatorId: 'op1', action: 'customer.export', target: 'customer#x', from: '10.1.2.3' });
     await store.audit.append({ id: 'a2', at: '2026-03-03T08:00:00.000Z', operatorId: 'op9', action: 'customer.erase', target: 'customer#y' });
     expect((await run(['audit'])).out).toBe('2026-03-01T08:00:00.000Z\tMarta\tcustomer.export\tcustomer#x\t10.1.2.3\n2026-03-03T08:00:00.000Z\top9\tcustomer.erase\tcustomer#y\t\n');
@@ -98,6 +98,10 @@ describe('sportello audit', () => {
     expect((await run(['audit', '--operator', 'op9'])).out).toMatch(/^2026-03-03/);
     expect((await run(['audit', '--from', '2026-03-02'])).out).toMatch(/^2026-03-03T08:00:00.000Z\top9/);
     expect(await run(['audit', '--from', '2026-04-01'])).toEqual({ code: 0, out: '', err: 'no audit entries\n' });
+    expect((await run(['audit', '--to', '2026-03-02'])).out).toBe('2026-03-01T08:00:00.000Z\tMarta\tcustomer.export\tcustomer#x\t10.1.2.3\n');
+    expect((await run(['audit', '--action', 'customer.erase'])).out).toMatch(/^2026-03-03T08:00:00.000Z\top9\tcustomer.erase\t/);
+    expect((await run(['audit', '--action', 'customer.erase'])).out.split('\n')).toHaveLength(2);
+    expect((await run(['audit', '--to', 'someday'])).code).toBe(2);
   });
 });
 
