@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { describeInBrowser, launchChromium } from '../helpers/browser.js';
+import { describeInBrowser, launchChromium, signInToConsole } from '../helpers/browser.js';
 import { closeSharedKnowledge, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
 
 jest.setTimeout(120_000);
@@ -36,16 +36,7 @@ describeInBrowser()('a crisis opened by a rule, in the console', () => {
 
   async function operatorPage(locale: string): Promise<Page> {
     const context = await browser.newContext({ locale, timezoneId: 'Europe/Rome', viewport: { width: 1360, height: 860 } });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(`${t.base}/console`);
-    await page.getByLabel(locale.startsWith('it') ? 'Nome' : 'Name').fill('Marta');
-    await page.getByLabel('Password').fill(PASSWORDS.marta);
-    await page.locator('#login-submit').click();
-    await page.locator('#desk-view').waitFor({ state: 'visible' });
-    return page;
+    return signInToConsole(context, t.base, 'Marta', PASSWORDS.marta);
   }
 
   it('shows the crisis the rule opened live, names the rule, and an operator closes it', async () => {

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { describeInBrowser, launchChromium } from '../helpers/browser.js';
+import { describeInBrowser, launchChromium, signInToConsole } from '../helpers/browser.js';
 import { ROOT } from '../helpers/app.js';
 import { closeSharedKnowledge, PASSWORDS, startApiApp, type ApiApp } from '../server/operator-api-helpers.js';
 
@@ -52,16 +52,7 @@ describeInBrowser()('the crisis banner in the console', () => {
 
   async function operatorPage(locale: string): Promise<Page> {
     const context = await browser.newContext({ locale, timezoneId: 'Europe/Rome', viewport: { width: 1360, height: 860 } });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(`${t.base}/console`);
-    await page.getByLabel(locale.startsWith('it') ? 'Nome' : 'Name').fill('Marta');
-    await page.getByLabel('Password').fill(PASSWORDS.marta);
-    await page.locator('#login-submit').click();
-    await page.locator('#desk-view').waitFor({ state: 'visible' });
-    return page;
+    return signInToConsole(context, t.base, 'Marta', PASSWORDS.marta);
   }
 
   /** `n` negative posts about the app heard in the next minutes, `gapMs` apart. */
