@@ -5,16 +5,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { configProblems } from '../helpers/config.js';
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('alert e-mail settings', () => {
   it('are off without an SMTP server', () => {

@@ -1,15 +1,7 @@
 import { loadConfig, parseSchedule } from '../../src/config/config.js';
-import { ConfigError } from '../../src/core/errors.js';
+import { configProblems } from '../helpers/config.js';
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('loadConfig', () => {
   it('gives working defaults with an empty environment: port 3978, the embedded store, web chat on, no platform channel', () => {
