@@ -36,7 +36,9 @@ export interface PostgresStoreOptions {
   completionDelayMs?: number;
   /**
    * Below this many messages waiting for their turn's commit, a new message is recorded by that
-   * commit instead of on its own (default 16; 0: every message is inserted when accepted).
+   * commit instead of on its own (default 256; 0: every message is inserted when accepted). The
+   * cap bounds the messages held in memory; `acceptInTurnMs` bounds how long an acknowledgement
+   * waits for a turn queued behind others.
    */
   acceptInTurnBelow?: number;
   /** How long an accepted message waits for its turn's commit before it is inserted on its own (default 1000 ms). */
@@ -93,7 +95,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     }
   }
 
-  const inbox = postgresInbox(conn, { ...batch, deferBelow: options.acceptInTurnBelow ?? 16, deferMs: options.acceptInTurnMs ?? 1000 });
+  const inbox = postgresInbox(conn, { ...batch, deferBelow: options.acceptInTurnBelow ?? 256, deferMs: options.acceptInTurnMs ?? 1000 });
 
   return {
     inbox,
