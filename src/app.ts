@@ -9,7 +9,7 @@ import type { Server } from 'restify';
 import { loadConfig, type Config } from './config/config.js';
 import type { LiveKnowledge } from './corpus/knowledge.js';
 import { createKnowledgeSource } from './corpus/knowledge.js';
-import { corpusToExamples } from './corpus/load.js';
+import { corpusToExamples, corpusTwins } from './corpus/load.js';
 import { fitAnswer, clarifyOptions } from './corpus/fit.js';
 import { suggestFromCase } from './corpus/suggestions.js';
 import { Counter } from 'prom-client';
@@ -162,6 +162,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
         understandingPool!.train(corpusToExamples(corpus), {
           orderNumberPattern: config.nlu.orderNumberPattern,
           defaultLanguage: config.defaultLocale,
+          // An entry and its translation (same_as) learn as one answer from both languages' questions.
+          model: { twins: corpusTwins(corpus) },
         }),
       onEvent: (event) => void theBus.publish(event),
     });
