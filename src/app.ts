@@ -37,6 +37,7 @@ import { CHANNELS } from './channels/catalog.js';
 import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { createListeningService, type ListeningService } from './listening/service.js';
+import { privateEntryLabels } from './listening/index.js';
 import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
 import { createPraiseDesk, type PraiseDesk } from './handoff/praise.js';
 import { createCrisisRules, type CrisisRules } from './listening/crisis-rules.js';
@@ -305,6 +306,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   const listening = createListeningService({
     settings: listeningSettingsNow,
     understander: () => knowledge.current().understander,
+    careLabels: () => privateEntryLabels(knowledge.current().corpus),
     answerThreshold: config.nlu.answerThreshold,
     receive: async (msg) => {
       await pipeline.accept(msg);
