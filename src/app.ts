@@ -9,7 +9,7 @@ import type { Server } from 'restify';
 import { loadConfig, type Config } from './config/config.js';
 import type { LiveKnowledge } from './corpus/knowledge.js';
 import { createKnowledgeSource } from './corpus/knowledge.js';
-import { corpusToExamples } from './corpus/load.js';
+import { corpusToExamples, corpusTwins } from './corpus/load.js';
 import { fitAnswer, clarifyOptions } from './corpus/fit.js';
 import { suggestFromCase } from './corpus/suggestions.js';
 import { Counter } from 'prom-client';
@@ -37,6 +37,7 @@ import { CHANNELS } from './channels/catalog.js';
 import type { AnyChannelDefinition } from './channels/definition.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { createListeningService, type ListeningService } from './listening/service.js';
+import { privateEntryLabels } from './listening/index.js';
 import { createCrisisDesk, type CrisisDesk } from './listening/crisis.js';
 import { createPraiseDesk, type PraiseDesk } from './handoff/praise.js';
 import { createCrisisRules, type CrisisRules } from './listening/crisis-rules.js';
@@ -162,6 +163,8 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
         understandingPool!.train(corpusToExamples(corpus), {
           orderNumberPattern: config.nlu.orderNumberPattern,
           defaultLanguage: config.defaultLocale,
+          // An entry and its translation (same_as) learn as one answer from both languages' questions.
+          model: { twins: corpusTwins(corpus) },
         }),
       onEvent: (event) => void theBus.publish(event),
     });
@@ -303,6 +306,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
   const listening = createListeningService({
     settings: listeningSettingsNow,
     understander: () => knowledge.current().understander,
+    careLabels: () => privateEntryLabels(knowledge.current().corpus),
     answerThreshold: config.nlu.answerThreshold,
     receive: async (msg) => {
       await pipeline.accept(msg);

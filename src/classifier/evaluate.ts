@@ -209,7 +209,7 @@ export interface CrossValidationOptions {
    * `same_as`): each label maps to the name of its group. A prediction of the twin counts as right.
    */
   sameAnswer?: ReadonlyMap<string, string>;
-  /** Train the twins of `sameAnswer` as one class (ModelOptions.twins), or (default, as the server trains) only score them as one answer. */
+  /** Train the twins of `sameAnswer` as one class (ModelOptions.twins; default, as the server trains), or with false apart, only scored as one answer. */
   trainTwins?: boolean;
   /** Train each fold on at most this many examples per label (drawn with `seed`). */
   kshot?: number;
@@ -244,8 +244,8 @@ export async function crossValidate(
     if (test.length === 0 || train.length === 0) continue;
     if (opts.kshot !== undefined) train = sampleKShot(train, opts.kshot, (opts.seed ?? 1) + f);
     trainSize += train.length;
-    // Twins are trained as one answer, as the product trains them (ModelOptions.twins).
-    const system = createSystem(opts.sameAnswer && opts.trainTwins === true ? { twins: Object.fromEntries(opts.sameAnswer) } : {});
+    // Twins are trained as one answer, as the server trains them (ModelOptions.twins).
+    const system = createSystem(opts.sameAnswer && opts.sameAnswer.size > 0 && opts.trainTwins !== false ? { twins: Object.fromEntries(opts.sameAnswer) } : {});
     const started = process.hrtime.bigint();
     await system.train(train);
     trainSeconds += Number(process.hrtime.bigint() - started) / 1e9;

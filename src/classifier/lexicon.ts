@@ -46,7 +46,7 @@ export const CARE_LEXICON: Record<string, Record<Language, string[]>> = {
   phone: { it: ['telefono', 'numero', 'chiamare', 'cellulare', 'telefonare'], en: ['phone', 'call', 'number', 'telephone', 'mobile'] },
   contact: { it: ['contattare', 'contatto', 'contatti', 'scrivere', 'raggiungere', 'assistenza'], en: ['contact', 'reach', 'write', 'support', 'helpdesk'] },
   human: { it: ['operatore', 'persona', 'umano', 'addetto', 'qualcuno', 'consulente'], en: ['agent', 'person', 'human', 'someone', 'representative', 'operator'] },
-  shop: { it: ['negozio', 'negozi', 'punto', 'vendita', 'showroom', 'sede'], en: ['shop', 'store', 'stores', 'shops', 'showroom', 'branch'] },
+  shop: { it: ['negozio', 'negozi', 'showroom', 'sede'], en: ['shop', 'store', 'stores', 'shops', 'showroom', 'branch'] },
   hours: { it: ['orari', 'orario', 'aperti', 'aperto', 'aprite', 'chiudete', 'chiuso', 'apertura'], en: ['hours', 'open', 'opening', 'close', 'closed', 'closing', 'time'] },
   privacy: { it: ['privacy', 'dati', 'gdpr', 'informativa', 'personali'], en: ['privacy', 'data', 'gdpr', 'policy', 'personal'] },
   job: { it: ['lavoro', 'lavorare', 'curriculum', 'cv', 'assumete', 'candidatura', 'posizioni', 'personale'], en: ['job', 'jobs', 'work', 'cv', 'resume', 'hiring', 'vacancies', 'career', 'careers', 'apply'] },

@@ -14,7 +14,7 @@ import { ConfigError, CorpusError, type CorpusProblem } from '../core/errors.js'
 import { loadActions } from '../actions/index.js';
 import type { Clock, Store, TrainingExample } from '../core/ports.js';
 import type { FaqSuggestion, Language } from '../core/types.js';
-import { corpusToExamples, inspectCorpus, type CorpusInspection, type SourcePosition } from '../corpus/load.js';
+import { corpusToExamples, corpusTwins, inspectCorpus, type CorpusInspection, type SourcePosition } from '../corpus/load.js';
 import { approveSuggestion, editSuggestion, previewChange, SuggestionError, type SuggestionChange, type SuggestionEdits } from '../corpus/suggestions.js';
 import { CHANNELS } from '../channels/catalog.js';
 import { recordApproval, type EventRecorder } from '../events/recorder.js';
@@ -101,7 +101,9 @@ export async function findConfusedQuestions(
   inspection: CorpusInspection,
   options: { folds: number; threshold?: number; train?: (examples: readonly TrainingExample[]) => Promise<{ understand(text: string): { classification: { ranked: { label: string; confidence: number }[] } } }> },
 ): Promise<LintWarning[]> {
-  const train = options.train ?? ((examples: readonly TrainingExample[]) => trainUnderstander(examples));
+  // Trained as the server trains (twins as one answer), so a warning is about what the bot would do.
+  const twins = corpusTwins(corpus);
+  const train = options.train ?? ((examples: readonly TrainingExample[]) => trainUnderstander(examples, { model: { twins } }));
   const all = corpusToExamples(corpus);
   // Fold of each FAQ question: its index within its entry, modulo the number of folds.
   const folds = Math.max(2, options.folds);

@@ -90,7 +90,7 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'the recorded stream (FILE.jsonl) is missing' : 'one file at a time');
   const file = positionals[0]!;
   const json = values.json === true;
-  const { loadListeningFile, listeningSettings, listeningFileSchema, createListener, ListeningFileError } = await import('../listening/index.js');
+  const { loadListeningFile, listeningSettings, listeningFileSchema, createListener, privateEntryLabels, ListeningFileError } = await import('../listening/index.js');
 
   const configPath = typeof values.config === 'string' ? values.config : (config.listeningFile ?? (existsSync('listening.yaml') ? 'listening.yaml' : undefined));
   let settings;
@@ -136,7 +136,12 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
     actions: stubs,
     typingDelayMs: 0,
   });
-  const listener = createListener({ settings, understander: () => app.knowledge.current().understander, answerThreshold: config.nlu.answerThreshold });
+  const listener = createListener({
+    settings,
+    understander: () => app.knowledge.current().understander,
+    careLabels: () => privateEntryLabels(app.knowledge.current().corpus),
+    answerThreshold: config.nlu.answerThreshold,
+  });
 
   const counts = { items: 0, alerts: 0, care: 0, praise: 0, noise: 0, spam: 0 };
   const alertsText: string[] = [];

@@ -431,6 +431,16 @@ export function sameAnswerGroups(corpus: Corpus): Map<string, string> {
   return groups;
 }
 
+/**
+ * The twins as the classifier trains them (`ModelOptions.twins`): each FAQ label linked by `same_as`
+ * to its group's name, so an entry and its translation are one class learning from both languages'
+ * questions; undefined when the corpus links none. Everything that trains the server's model passes it.
+ */
+export function corpusTwins(corpus: Corpus): Record<string, string> | undefined {
+  const groups = sameAnswerGroups(corpus);
+  return groups.size > 0 ? Object.fromEntries(groups) : undefined;
+}
+
 /** The classifier's training set: every FAQ question (`faq:<id>`) and intent example (`intent:<name>`). */
 export function corpusToExamples(corpus: Corpus): TrainingExample[] {
   const examples: TrainingExample[] = [];

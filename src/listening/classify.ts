@@ -101,6 +101,12 @@ export interface HeardJudgement {
 export interface ClassifyOptions {
   /** Confidence from which the FAQ/intent classifier's top label counts (the pipeline's answer threshold). */
   answerThreshold: number;
+  /**
+   * Labels that are a request for care by themselves besides the request intents: the FAQ's private
+   * entries (`privateEntryLabels`), about the customer's own order, account or data ("my order still
+   * says processing").
+   */
+  careLabels?: ReadonlySet<string>;
 }
 
 /** Remembers recent texts per author, to tell a spammer's repeats. */
@@ -151,10 +157,13 @@ export function classifyHeard(text: string, understanding: Understanding, option
   // Calm, not a rant: a problem with an order or a payment reported plainly, or asked about.
   const calm = understanding.anger < 0.3;
   const reported = calm && problems > 0 && (count(p, PURCHASE_RE) > 0 || (question && count(p, PEER_RE) === 0));
-  const careIntent = confident && CARE_INTENTS.has(top.label) && (personal || question || secondPerson);
+  // A private entry's match is a request unless the post is praise ("my order arrived today, love it!").
+  const pleased = sentiment >= 0.25 && problems === 0;
+  const careLabel = CARE_INTENTS.has(top?.label ?? '') || (options.careLabels?.has(top?.label ?? '') === true && !pleased);
+  const careIntent = confident && careLabel && (personal || question || secondPerson);
   const faqQuestion = confident && top.label.startsWith('faq:') && question;
   if (request || ownProblem || reported || privateData || careIntent || faqQuestion || (question && secondPerson)) return judged('care');
 
-  if (sentiment >= 0.25 && problems === 0) return judged('praise');
+  if (pleased) return judged('praise');
   return judged('noise');
 }

@@ -5,6 +5,7 @@
  * which raises alerts. Knows no channel and no store: sources (X recent search, Page feed
  * webhooks) and `sportello replay` feed it; care items go on to the pipeline.
  */
+import { faqLabel, type Corpus } from '../core/corpus.js';
 import type { Understander, Understanding } from '../core/ports.js';
 import type { Language } from '../core/types.js';
 import { classifyHeard, createRepeatMemory, type HeardClass } from './classify.js';
@@ -50,8 +51,23 @@ export interface Listener {
   hear(item: HeardItem): Promise<HeardResult>;
 }
 
-/** Creates a listener around the pipeline's understander. */
-export function createListener(options: { settings: ListeningSettings; understander: () => Understander; answerThreshold: number }): Listener {
+const privateLabelsOf = new WeakMap<Corpus, ReadonlySet<string>>();
+
+/** The labels of a corpus's private FAQ entries (`ClassifyOptions.careLabels`), kept per corpus. */
+export function privateEntryLabels(corpus: Corpus): ReadonlySet<string> {
+  let labels = privateLabelsOf.get(corpus);
+  if (!labels) {
+    labels = new Set(corpus.faq.filter((e) => e.private).map((e) => faqLabel(e.id)));
+    privateLabelsOf.set(corpus, labels);
+  }
+  return labels;
+}
+
+/**
+ * Creates a listener around the pipeline's understander. `careLabels`: the current corpus's labels
+ * that are a request for care by themselves (`privateEntryLabels`).
+ */
+export function createListener(options: { settings: ListeningSettings; understander: () => Understander; answerThreshold: number; careLabels?: () => ReadonlySet<string> }): Listener {
   const detector = createSpikeDetector(options.settings.detector);
   const repeats = createRepeatMemory();
   return {
@@ -59,7 +75,8 @@ export function createListener(options: { settings: ListeningSettings; understan
       const u = options.understander();
       const understanding = u.understandAsync ? await u.understandAsync(item.text) : u.understand(item.text);
       const excluded = isExcluded(item.text, options.settings.exclude);
-      const judged = classifyHeard(item.text, understanding, { answerThreshold: options.answerThreshold }, repeats.seen(item.author.id, item.text));
+      const careLabels = options.careLabels?.();
+      const judged = classifyHeard(item.text, understanding, { answerThreshold: options.answerThreshold, ...(careLabels ? { careLabels } : {}) }, repeats.seen(item.author.id, item.text));
       const cls: HeardClass = excluded ? 'noise' : judged.class;
       const observed = excluded
         ? { topic: detector.topicOf(item.text, understanding.language), alerts: [] }

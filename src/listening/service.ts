@@ -23,6 +23,8 @@ import { createListener, type HeardKind, type HeardResult } from './index.js';
 export interface ListeningServiceDeps {
   settings: ListeningSettings;
   understander: () => Understander;
+  /** The current corpus's labels that are a request for care by themselves (`privateEntryLabels`). */
+  careLabels?: () => ReadonlySet<string>;
   answerThreshold: number;
   /** The pipeline's entry for care requests (accepts, processes in the background). */
   receive(msg: InboundMessage): Promise<void>;
@@ -79,7 +81,7 @@ export function alertEvent(alert: SpikeAlert) {
 
 /** Creates the service. Posts are heard one at a time, in order (the detector's clock is theirs). */
 export function createListeningService(deps: ListeningServiceDeps): ListeningService {
-  const listener = createListener({ settings: deps.settings, understander: deps.understander, answerThreshold: deps.answerThreshold });
+  const listener = createListener({ settings: deps.settings, understander: deps.understander, answerThreshold: deps.answerThreshold, ...(deps.careLabels ? { careLabels: deps.careLabels } : {}) });
   let chain: Promise<unknown> = Promise.resolve();
   return {
     hear(msg) {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { createSportello } from '../app.js';
 import { loadConfig, parseSchedule, type Config } from '../config/config.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../corpus/knowledge.js';
-import { corpusToExamples, locatePath } from '../corpus/load.js';
+import { corpusToExamples, corpusTwins, locatePath } from '../corpus/load.js';
 import { trainUnderstander } from '../classifier/index.js';
 import { createFakeClock, type Store } from '../core/ports.js';
 import { CONVERSATION_STATES } from '../core/state.js';
@@ -280,6 +280,7 @@ export async function runConversationTests(
             trainUnderstander(corpusToExamples(corpus), {
               orderNumberPattern: baseConfig.nlu.orderNumberPattern,
               defaultLanguage: baseConfig.defaultLocale,
+              model: { twins: corpusTwins(corpus) },
             }),
         }),
       );

@@ -12,7 +12,7 @@ import { createRecordingChannel, type RecordingChannel } from '../../src/channel
 import { createSilentLogger, type Logger } from '../../src/util/logger.js';
 import type { InboundMessage } from '../../src/core/types.js';
 import { createKnowledgeSource, type LiveKnowledge } from '../../src/corpus/knowledge.js';
-import { corpusToExamples } from '../../src/corpus/load.js';
+import { corpusToExamples, corpusTwins } from '../../src/corpus/load.js';
 import { trainUnderstander } from '../../src/classifier/index.js';
 import type { Action } from '../../src/actions/index.js';
 
@@ -60,7 +60,11 @@ export function projectKnowledge(): Promise<LiveKnowledge> {
     watch: false,
     logger: createSilentLogger(),
     train: (corpus) =>
-      trainUnderstander(corpusToExamples(corpus), { orderNumberPattern: defaults.nlu.orderNumberPattern, defaultLanguage: defaults.defaultLocale }),
+      trainUnderstander(corpusToExamples(corpus), {
+        orderNumberPattern: defaults.nlu.orderNumberPattern,
+        defaultLanguage: defaults.defaultLocale,
+        model: { twins: corpusTwins(corpus) },
+      }),
   });
   return sharedKnowledge;
 }

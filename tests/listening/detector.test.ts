@@ -177,6 +177,18 @@ describe('classification of heard items', () => {
     expect(cls('Terrible service, never again')).toBe('noise');
   });
 
+  it("takes a confident private FAQ entry (careLabels: the customer's own order) as a request, unless the post is praise", () => {
+    const careLabels = new Set(['faq:stato-ordine', 'faq:order-status']);
+    const judge = (text: string, label: string, labels?: ReadonlySet<string>) =>
+      classifyHeard(text, { ...understand(text), classification: { ranked: [{ label, confidence: 0.95 }] } }, { answerThreshold: 0.5, ...(labels ? { careLabels: labels } : {}) }).class;
+    expect(judge('my order still says processing', 'faq:order-status', careLabels)).toBe('care');
+    expect(judge('il mio ordine risulta ancora in lavorazione', 'faq:stato-ordine', careLabels)).toBe('care');
+    // Without the label among the care labels (or another entry), the same post is an opinion.
+    expect(judge('my order still says processing', 'faq:order-status')).toBe('noise');
+    expect(judge('my order still says processing', 'faq:opening-hours', careLabels)).toBe('noise');
+    expect(judge('my order arrived today, love it!', 'faq:order-status', careLabels)).toBe('praise');
+  });
+
   it('pulls sentiment down for problems the lexicon does not know', () => {
     const plain = understand('Il sito è down da un ora');
     expect(plain.sentiment).toBe(0);
