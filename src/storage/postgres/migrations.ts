@@ -33,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'customer files and saved replies', sql: sqlFile('desk-records.sql') },
   { version: 8, name: 'posts heard by listening', sql: sqlFile('heard.sql') },
   { version: 10, name: 'audit trail', sql: sqlFile('audit.sql') },
+  { version: 11, name: 'desk search folds text as JavaScript does', sql: sqlFile('search-fold.sql') },
 ];
 
 /** The turn functions, re-created at every migrate. */
