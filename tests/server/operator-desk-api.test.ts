@@ -53,7 +53,7 @@ describe('operator API: the desk', () => {
   it('finds conversations by view, filter and words, resolved ones included, a page at a time', async () => {
     const a = await escalate(t, 'anna-b', 'voglio parlare con un operatore per la fattura di marzo');
     const b = await escalate(t, 'bob', 'I want to talk to a human about my invoice');
-    const c = await escalate(t, 'carla', 'voglio parlare con un operatore, il pacco è arrivato rotto');
+    const c = await escalate(t, 'carla', 'voglio parlare con un operatore: il mio ordine è arrivato rotto');
     expect((await marta.post(`/conversations/${a}/claim`, {})).status).toBe(200);
     expect((await marta.post(`/conversations/${a}/reply`, { text: 'Controllo subito la fattura' })).status).toBe(200);
     expect((await marta.post(`/conversations/${a}/resolve`, {})).status).toBe(200);
