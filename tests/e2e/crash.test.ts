@@ -124,8 +124,10 @@ describe.each([
       }),
     );
     // Restart on the same port (the balancer's configuration does not change), then Meta retries.
-    const restartBegan = Date.now();
     const restarted = await startInstance('victim-restarted', deployment, { port: victim.port });
+    // Until the restarted instance answers, nothing but the victim's last bytes can send an item
+    // the victim had leased: the survivors wait out its lease (30 s), and no restarted process exists.
+    const restartedAt = Date.now();
     restarting = false;
     cleanups.push(() => restarted.stop());
     await background;
@@ -157,10 +159,12 @@ describe.each([
     // be sent again: the Send API takes no idempotency key, so "sent, not yet recorded" looks like
     // "never sent". That is the only duplicate allowed: its first copy was sent before the victim
     // was dead. The fake platform runs in this busy test process and may read bytes already on
-    // their way well after the kill, so a first copy counts as the victim's until the restart
-    // began (no restarted process existed yet to send it; a survivor sends an item only once).
+    // their way well after the kill (seen: after the restart began, on a machine running the whole
+    // suite), so a first copy counts as the victim's until the restarted instance was up (no
+    // restarted process could send it before; a survivor sends an item only once, and one the
+    // victim leased only after the lease).
     const twice = [...counts].filter(([, n]) => n > 1).map(([psid, n]) => ({ psid, n, firstAt: firstReplyAt.get(psid) ?? 0 }));
-    const inFlightAtKill = twice.filter((d) => d.n === 2 && d.firstAt <= Math.max(deadAt! + 100, restartBegan)).map((d) => d.psid);
+    const inFlightAtKill = twice.filter((d) => d.n === 2 && d.firstAt <= Math.max(deadAt! + 100, restartedAt)).map((d) => d.psid);
     const unexplained = twice.filter((d) => !inFlightAtKill.includes(d.psid)).map((d) => `${d.psid}×${d.n}`);
     const missingAcked = ackedBefore.filter((p) => !counts.has(p));
     const report = {

@@ -49,7 +49,11 @@ beforeAll(async () => {
   if (!available) return;
   db = await createTestDatabase();
   graph = await startGraph();
-  const deployment = { databaseUrl: db.url, graphOrigin: graph.origin };
+  // The fake Graph API runs in this test's process: on a machine running the whole suite it has
+  // been seen to answer after the 10 s default, and a send given up is sent again (a reply in
+  // doubt may reach the customer twice, by design). What is tested here is the deduplication of
+  // deliveries between instances, so the sends get time enough.
+  const deployment = { databaseUrl: db.url, graphOrigin: graph.origin, extra: { OUTBOUND_TIMEOUT_MS: '60000' } };
   // Both start at once against a fresh database: migrations must cope with a concurrent start.
   [a, b] = await Promise.all([startInstance('A', deployment), startInstance('B', deployment)]);
 }, 300_000);
