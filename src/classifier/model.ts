@@ -475,6 +475,8 @@ function trainWeights(
   const weights = start?.weights ?? new Float32Array(featureCount * C);
   const bias = start?.bias ?? new Float32Array(C);
   const z = new Float64Array(C);
+  const active = new Int32Array(C);
+  const steps = new Float64Array(C);
   const order = Array.from(xs.keys());
   const random = seededRandom(opts.seed);
   for (let epoch = opts.firstEpoch ?? 0; epoch < opts.epochs; epoch++) {
@@ -487,15 +489,23 @@ function trainWeights(
       logits(x, weights, bias, z);
       softmaxInPlace(z, 1);
       z[y] = z[y]! - 1;
+      let n = 0;
       for (let c = 0; c < C; c++) {
         const g = z[c]!;
         // Most classes have near-zero probability after the first pass: skipping them is the speed-up.
         if (g > -1e-3 && g < 1e-3) continue;
         const step = lr * g;
         bias[c] = bias[c]! - step * opts.biasRate;
-        for (let k = 0; k < x.idx.length; k++) {
-          const w = x.idx[k]! * C + c;
-          weights[w] = weights[w]! * decay - step * x.val[k]!;
+        active[n] = c;
+        steps[n++] = step;
+      }
+      // Feature by feature, the active classes' weights of one feature are side by side in memory.
+      for (let k = 0; k < x.idx.length; k++) {
+        const base = x.idx[k]! * C;
+        const v = x.val[k]!;
+        for (let a = 0; a < n; a++) {
+          const w = base + active[a]!;
+          weights[w] = weights[w]! * decay - steps[a]! * v;
         }
       }
     }
