@@ -45,8 +45,15 @@ export interface ModelOptions {
   biasRate?: number;
   /** Drop features found in fewer training examples than this (default 2 from 2,000 examples). */
   minCount?: number;
-  /** Fit a softmax temperature on a held-out tenth when there are at least this many examples. */
+  /** Fit a softmax temperature on a held-out twentieth when there are at least this many examples. */
   calibrateFrom?: number;
+  /**
+   * Share of an example's features left out at random each time SGD sees it (input dropout, the
+   * kept ones scaled up to make up): no label may rest on a few features, which is what a corpus
+   * with many examples per label rewards. Default 0.5 above 30 examples per label (where the
+   * lexicon stops), 0 below: with a few examples per label every feature is needed.
+   */
+  dropout?: number;
   /**
    * The brand's order-number pattern: order numbers, like emails, phones, IBANs, cards and codici
    * fiscali, are taken out of every text before features (mask.ts), so data never dilutes a question.
@@ -130,6 +137,7 @@ const DEFAULTS = {
   biasRate: 0.1,
   skipGrams: false,
   idf: true,
+  dropout: 0.5,
 };
 
 /**
@@ -479,7 +487,7 @@ function trainWeights(
   ys: Int32Array,
   featureCount: number,
   classCount: number,
-  opts: { epochs: number; learningRate: number; l2: number; seed: number; biasRate: number; firstEpoch?: number },
+  opts: { epochs: number; learningRate: number; l2: number; seed: number; biasRate: number; dropout: number; firstEpoch?: number },
   start?: { weights: Float32Array; bias: Float32Array },
 ): { weights: Float32Array; bias: Float32Array } {
   const C = classCount;
@@ -490,13 +498,30 @@ function trainWeights(
   const steps = new Float64Array(C);
   const order = Array.from(xs.keys());
   const random = seededRandom(opts.seed);
+  // Input dropout: the kept features of the example being learnt, scaled by 1 / (1 - dropout).
+  const dropout = opts.dropout;
+  const keepScale = 1 / (1 - dropout);
+  const dropRandom = seededRandom(opts.seed + 7);
+  let longest = 0;
+  if (dropout > 0) for (const x of xs) longest = Math.max(longest, x.idx.length);
+  const keptIdx = new Int32Array(longest);
+  const keptVal = new Float32Array(longest);
   for (let epoch = opts.firstEpoch ?? 0; epoch < opts.epochs; epoch++) {
     shuffle(order, random);
     const lr = opts.learningRate / (1 + epoch * 0.35);
     const decay = 1 - lr * opts.l2;
     for (const i of order) {
-      const x = xs[i]!;
+      let x = xs[i]!;
       const y = ys[i]!;
+      if (dropout > 0) {
+        let m = 0;
+        for (let k = 0; k < x.idx.length; k++) {
+          if (dropRandom() < dropout) continue;
+          keptIdx[m] = x.idx[k]!;
+          keptVal[m++] = x.val[k]! * keepScale;
+        }
+        x = { idx: keptIdx.subarray(0, m), val: keptVal.subarray(0, m) };
+      }
       logits(x, weights, bias, z);
       softmaxInPlace(z, 1);
       z[y] = z[y]! - 1;
@@ -572,6 +597,44 @@ function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
     const m2 = hi - (hi - lo) / 3;
     if (nll(m1) < nll(m2)) hi = m2;
     else lo = m1;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * The temperature at which the mean top probability on held-out rows equals the share of them the
+ * model gets right (calibration in the large), by bisection (the mean falls as the temperature rises).
+ * Used for models trained with dropout: fitted by likelihood, their temperature left them surer of
+ * text about something else (CLINC150, three seeds: out-of-scope recall at 0.5 68.3 by likelihood,
+ * 70.7 this way, 70.5 without dropout).
+ */
+export function fitTemperatureToAccuracy(logitRows: readonly Float64Array[], ys: readonly number[]): number {
+  if (logitRows.length === 0) return 1;
+  let correct = 0;
+  logitRows.forEach((row, i) => {
+    let best = 0;
+    for (let c = 1; c < row.length; c++) if (row[c]! > row[best]!) best = c;
+    if (best === ys[i]) correct++;
+  });
+  const accuracy = correct / logitRows.length;
+  const z = new Float64Array(logitRows[0]!.length);
+  const meanTop = (t: number) => {
+    let total = 0;
+    for (const row of logitRows) {
+      z.set(row);
+      softmaxInPlace(z, t);
+      let top = 0;
+      for (let c = 0; c < z.length; c++) if (z[c]! > top) top = z[c]!;
+      total += top;
+    }
+    return total / logitRows.length;
+  };
+  let lo = 0.05;
+  let hi = 5;
+  for (let step = 0; step < 30; step++) {
+    const mid = (lo + hi) / 2;
+    if (meanTop(mid) > accuracy) lo = mid;
+    else hi = mid;
   }
   return (lo + hi) / 2;
 }
@@ -756,6 +819,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       l2: options.l2 ?? DEFAULTS.l2,
       seed: options.seed ?? DEFAULTS.seed,
       biasRate: options.biasRate ?? DEFAULTS.biasRate,
+      dropout: options.dropout ?? (fewShot ? 0 : DEFAULTS.dropout),
     };
 
     let temperature = 1;
@@ -779,7 +843,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         rows.push(z);
         held.push(ys[i]!);
       }
-      temperature = fitTemperature(rows, held);
+      temperature = sgd.dropout > 0 ? fitTemperatureToAccuracy(rows, held) : fitTemperature(rows, held);
       warm = part;
     }
     // After calibration, the held-out twentieth joins in the last three passes over all the data
