@@ -45,8 +45,17 @@ export interface ModelOptions {
   biasRate?: number;
   /** Drop features found in fewer training examples than this (default 2 from 2,000 examples). */
   minCount?: number;
-  /** Fit a softmax temperature on a held-out tenth when there are at least this many examples. */
+  /** Fit a softmax temperature on a held-out twentieth when there are at least this many examples. */
   calibrateFrom?: number;
+  /**
+   * Share of an example's features left out at random each time SGD sees it (input dropout, the
+   * kept ones scaled up to make up): no label may rest on a few features, which is what a corpus
+   * with many examples per label rewards. Default 0.3 above 30 examples per label (where the
+   * lexicon stops), 0 below: with a few examples per label every feature is needed. Measured over
+   * seeds 42/1/2/3 (bench/nlu/notes.md): 0.5 learns more (Banking77 92.1, 0.3 91.9, none 91.7) but
+   * leaves CLINC150's out-of-scope recall at 0.5 lower (69.2, 0.3 71.2, none 70.8).
+   */
+  dropout?: number;
   /**
    * The brand's order-number pattern: order numbers, like emails, phones, IBANs, cards and codici
    * fiscali, are taken out of every text before features (mask.ts), so data never dilutes a question.
@@ -130,6 +139,7 @@ const DEFAULTS = {
   biasRate: 0.1,
   skipGrams: false,
   idf: true,
+  dropout: 0.3,
 };
 
 /**
@@ -444,10 +454,21 @@ function dotDense(dense: Float32Array, b: SparseVector): number {
 function logits(x: SparseVector, weights: Float32Array, bias: Float32Array, out: Float64Array): void {
   const C = bias.length;
   for (let c = 0; c < C; c++) out[c] = bias[c]!;
-  for (let k = 0; k < x.idx.length; k++) {
-    const base = x.idx[k]! * C;
-    const v = x.val[k]!;
-    for (let c = 0; c < C; c++) out[c] = out[c]! + v * weights[base + c]!;
+  const idx = x.idx;
+  const val = x.val;
+  // Four classes a step: the same sums in the same order, about a fifth less training time.
+  const C4 = C - (C % 4);
+  for (let k = 0; k < idx.length; k++) {
+    const base = idx[k]! * C;
+    const v = val[k]!;
+    let c = 0;
+    for (; c < C4; c += 4) {
+      out[c] = out[c]! + v * weights[base + c]!;
+      out[c + 1] = out[c + 1]! + v * weights[base + c + 1]!;
+      out[c + 2] = out[c + 2]! + v * weights[base + c + 2]!;
+      out[c + 3] = out[c + 3]! + v * weights[base + c + 3]!;
+    }
+    for (; c < C; c++) out[c] = out[c]! + v * weights[base + c]!;
   }
 }
 
@@ -468,34 +489,61 @@ function trainWeights(
   ys: Int32Array,
   featureCount: number,
   classCount: number,
-  opts: { epochs: number; learningRate: number; l2: number; seed: number; biasRate: number; firstEpoch?: number },
+  opts: { epochs: number; learningRate: number; l2: number; seed: number; biasRate: number; dropout: number; firstEpoch?: number },
   start?: { weights: Float32Array; bias: Float32Array },
 ): { weights: Float32Array; bias: Float32Array } {
   const C = classCount;
   const weights = start?.weights ?? new Float32Array(featureCount * C);
   const bias = start?.bias ?? new Float32Array(C);
   const z = new Float64Array(C);
+  const active = new Int32Array(C);
+  const steps = new Float64Array(C);
   const order = Array.from(xs.keys());
   const random = seededRandom(opts.seed);
+  // Input dropout: the kept features of the example being learnt, scaled by 1 / (1 - dropout).
+  const dropout = opts.dropout;
+  const keepScale = 1 / (1 - dropout);
+  const dropRandom = seededRandom(opts.seed + 7);
+  let longest = 0;
+  if (dropout > 0) for (const x of xs) longest = Math.max(longest, x.idx.length);
+  const keptIdx = new Int32Array(longest);
+  const keptVal = new Float32Array(longest);
   for (let epoch = opts.firstEpoch ?? 0; epoch < opts.epochs; epoch++) {
     shuffle(order, random);
     const lr = opts.learningRate / (1 + epoch * 0.35);
     const decay = 1 - lr * opts.l2;
     for (const i of order) {
-      const x = xs[i]!;
+      let x = xs[i]!;
       const y = ys[i]!;
+      if (dropout > 0) {
+        let m = 0;
+        for (let k = 0; k < x.idx.length; k++) {
+          if (dropRandom() < dropout) continue;
+          keptIdx[m] = x.idx[k]!;
+          keptVal[m++] = x.val[k]! * keepScale;
+        }
+        x = { idx: keptIdx.subarray(0, m), val: keptVal.subarray(0, m) };
+      }
       logits(x, weights, bias, z);
       softmaxInPlace(z, 1);
       z[y] = z[y]! - 1;
+      let n = 0;
       for (let c = 0; c < C; c++) {
         const g = z[c]!;
         // Most classes have near-zero probability after the first pass: skipping them is the speed-up.
         if (g > -1e-3 && g < 1e-3) continue;
         const step = lr * g;
         bias[c] = bias[c]! - step * opts.biasRate;
-        for (let k = 0; k < x.idx.length; k++) {
-          const w = x.idx[k]! * C + c;
-          weights[w] = weights[w]! * decay - step * x.val[k]!;
+        active[n] = c;
+        steps[n++] = step;
+      }
+      // Feature by feature, the active classes' weights of one feature are side by side in memory.
+      for (let k = 0; k < x.idx.length; k++) {
+        const base = x.idx[k]! * C;
+        const v = x.val[k]!;
+        for (let a = 0; a < n; a++) {
+          const w = base + active[a]!;
+          weights[w] = weights[w]! * decay - steps[a]! * v;
         }
       }
     }
@@ -551,6 +599,44 @@ function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
     const m2 = hi - (hi - lo) / 3;
     if (nll(m1) < nll(m2)) hi = m2;
     else lo = m1;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * The temperature at which the mean top probability on held-out rows equals the share of them the
+ * model gets right (calibration in the large), by bisection (the mean falls as the temperature rises).
+ * Used for models trained with dropout: fitted by likelihood, their temperature left them surer of
+ * text about something else (CLINC150 with dropout 0.5, seeds 42/1/2: out-of-scope recall at 0.5
+ * 68.3 by likelihood, 70.7 this way; 70.5 without dropout).
+ */
+export function fitTemperatureToAccuracy(logitRows: readonly Float64Array[], ys: readonly number[]): number {
+  if (logitRows.length === 0) return 1;
+  let correct = 0;
+  logitRows.forEach((row, i) => {
+    let best = 0;
+    for (let c = 1; c < row.length; c++) if (row[c]! > row[best]!) best = c;
+    if (best === ys[i]) correct++;
+  });
+  const accuracy = correct / logitRows.length;
+  const z = new Float64Array(logitRows[0]!.length);
+  const meanTop = (t: number) => {
+    let total = 0;
+    for (const row of logitRows) {
+      z.set(row);
+      softmaxInPlace(z, t);
+      let top = 0;
+      for (let c = 0; c < z.length; c++) if (z[c]! > top) top = z[c]!;
+      total += top;
+    }
+    return total / logitRows.length;
+  };
+  let lo = 0.05;
+  let hi = 5;
+  for (let step = 0; step < 30; step++) {
+    const mid = (lo + hi) / 2;
+    if (meanTop(mid) > accuracy) lo = mid;
+    else hi = mid;
   }
   return (lo + hi) / 2;
 }
@@ -735,6 +821,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       l2: options.l2 ?? DEFAULTS.l2,
       seed: options.seed ?? DEFAULTS.seed,
       biasRate: options.biasRate ?? DEFAULTS.biasRate,
+      dropout: options.dropout ?? (fewShot ? 0 : DEFAULTS.dropout),
     };
 
     let temperature = 1;
@@ -758,7 +845,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         rows.push(z);
         held.push(ys[i]!);
       }
-      temperature = fitTemperature(rows, held);
+      temperature = sgd.dropout > 0 ? fitTemperatureToAccuracy(rows, held) : fitTemperature(rows, held);
       warm = part;
     }
     // After calibration, the held-out twentieth joins in the last three passes over all the data

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { createClassifier, fitTemperatureToAccuracy } from '../../src/classifier/model.js';
+import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
+import type { TrainingExample } from '../../src/core/ports.js';
+import { seededRandom } from '../../src/util/random.js';
+
+describe('fitTemperatureToAccuracy', () => {
+  // Rows of 5 logits, the gold label's raised by a random amount: some rows right, some wrong.
+  const random = seededRandom(3);
+  const rows: Float64Array[] = [];
+  const ys: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const row = Float64Array.from({ length: 5 }, () => random() * 2);
+    const y = i % 5;
+    row[y] = row[y]! + random() * 2;
+    rows.push(row);
+    ys.push(y);
+  }
+  const meanTop = (t: number) =>
+    rows.reduce((sum, row) => {
+      const e = [...row].map((v) => Math.exp(v / t));
+      return sum + Math.max(...e) / e.reduce((a, b) => a + b, 0);
+    }, 0) / rows.length;
+  const accuracy = rows.filter((row, i) => row.indexOf(Math.max(...row)) === ys[i]).length / rows.length;
+
+  it('gives the temperature at which the mean top probability is the share of rows right', () => {
+    expect(accuracy).toBeGreaterThan(0.5);
+    expect(accuracy).toBeLessThan(1);
+    const t = fitTemperatureToAccuracy(rows, ys);
+    expect(meanTop(t)).toBeCloseTo(accuracy, 3);
+    // Not any temperature would do: the model is surer at half of it and less sure at twice.
+    expect(meanTop(t / 2)).toBeGreaterThan(accuracy + 0.05);
+    expect(meanTop(t * 2)).toBeLessThan(accuracy - 0.05);
+  });
+});
+
+describe('input dropout', () => {
+  let banking: TrainingExample[];
+  beforeAll(async () => {
+    const d = await loadDataset(path.resolve('bench/datasets/banking77'));
+    const labels = [...new Set(d.train.map((e) => e.label))].slice(0, 12);
+    banking = d.train.filter((e) => labels.includes(e.label));
+  });
+  const weightsOf = async (examples: TrainingExample[], options: Parameters<typeof createClassifier>[0] = {}) => {
+    const classifier = createClassifier(options);
+    await classifier.train(examples);
+    return classifier.snapshot().weights;
+  };
+
+  it('is on by default with many examples per label, and training stays deterministic', async () => {
+    const many = sampleKShot(banking, 40, 1); // 40 per label: above the few-shot bound of 30
+    const byDefault = await weightsOf(many);
+    expect(await weightsOf(many)).toEqual(byDefault);
+    expect(await weightsOf(many, { dropout: 0.3 })).toEqual(byDefault);
+    expect(await weightsOf(many, { dropout: 0 })).not.toEqual(byDefault);
+  });
+
+  it('is off by default with a few examples per label', async () => {
+    const few = sampleKShot(banking, 10, 1);
+    expect(await weightsOf(few)).toEqual(await weightsOf(few, { dropout: 0 }));
+    expect(await weightsOf(few, { dropout: 0.3 })).not.toEqual(await weightsOf(few, { dropout: 0 }));
+  });
+});
