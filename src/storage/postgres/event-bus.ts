@@ -24,8 +24,8 @@ export interface PostgresEventBusOptions {
   /** Told about connection trouble and listeners that throw (default: process warnings). */
   onError?: (err: Error, context: string) => void;
   /**
-   * How long an event waits for others to leave with it (default 5 ms): one NOTIFY statement per
-   * few milliseconds instead of one per turn at moderate rates, at no cost to replies (turns do
+   * How long an event waits for others to leave with it (default 20 ms): one NOTIFY statement per
+   * 20 ms at most instead of one per turn or two under load, at no cost to replies (turns do
    * not wait for their events) and well within what an operator's screen needs.
    */
   batchWindowMs?: number;
@@ -65,7 +65,7 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new StoreError(`invalid NOTIFY channel name: ${channel}`);
   const maxDelay = options.maxReconnectDelayMs ?? 5000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
-  const batchWindowMs = Math.max(0, options.batchWindowMs ?? 5);
+  const batchWindowMs = Math.max(0, options.batchWindowMs ?? 20);
   const report = options.onError ?? ((err: Error, context: string) => process.emitWarning(`sportello event bus: ${context}: ${err.message}`));
   const listeners = new Set<(event: DomainEvent, meta: EventMeta) => void>();
   /** This bus's name in the payloads it publishes. */

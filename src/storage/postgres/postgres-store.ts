@@ -32,7 +32,11 @@ export interface PostgresStoreOptions {
   maxBatch?: number;
   /** Batches of one kind in flight at once (default 2). */
   maxBatchesInFlight?: number;
-  /** How long an outbox completion waits for others to be written with it (default 10 ms). */
+  /**
+   * How long an outbox completion waits for others to be written with it (default 30 ms): the
+   * reply is already on the platform; what waits is the record of it, and the conversation's next
+   * reply. Under load one statement then records a few dozen sends instead of a handful.
+   */
   completionDelayMs?: number;
   /**
    * Below this many messages waiting for their turn's commit, a new message is recorded by that
@@ -100,7 +104,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   return {
     inbox,
     conversations: postgresConversations(conn, batch, inbox, housekeeping),
-    outbox: postgresOutbox(conn, { ...batch, completionDelayMs: options.completionDelayMs ?? 10 }),
+    outbox: postgresOutbox(conn, { ...batch, completionDelayMs: options.completionDelayMs ?? 30 }),
     deliveries: postgresDeliveries(conn),
     directory: postgresDirectory(conn),
     suggestions: postgresSuggestions(conn),
