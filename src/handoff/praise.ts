@@ -115,6 +115,19 @@ function wordingOf(platformId: string): number {
 
 /** The customer id of a heard post's author. */
 export const authorCustomerId = (h: Pick<HeardRecord, 'channel' | 'author'>): string => `${h.channel}:${h.author.id}`;
+
+/** The author of a heard post as a new customer, first and last seen when they posted. */
+function authorAsCustomer(h: HeardRecord): Customer {
+  return {
+    id: authorCustomerId(h),
+    channel: h.channel,
+    platformId: h.author.id,
+    ...(h.author.handle ? { handle: h.author.handle } : {}),
+    ...(h.author.followers !== undefined ? { followers: h.author.followers } : {}),
+    firstSeenAt: h.at,
+    lastSeenAt: h.at,
+  };
+}
 /** The conversation key of a post's own public thread (as the pipeline keys a post that starts one). */
 export const postConversationKey = (h: Pick<HeardRecord, 'channel' | 'platformId'>): string => `${h.channel}:public:${h.platformId}`;
 
@@ -157,18 +170,8 @@ export function createPraiseDesk(deps: { store: Store; clock: Clock; channels: R
 
   /** Records the author as a customer when they are not one yet (a customer-only write: no conversation changes). */
   async function ensureCustomer(h: HeardRecord): Promise<void> {
-    const id = authorCustomerId(h);
-    if (await store.directory.getCustomer(id)) return;
-    const customer: Customer = {
-      id,
-      channel: h.channel,
-      platformId: h.author.id,
-      ...(h.author.handle ? { handle: h.author.handle } : {}),
-      ...(h.author.followers !== undefined ? { followers: h.author.followers } : {}),
-      firstSeenAt: h.at,
-      lastSeenAt: h.at,
-    };
-    await store.conversations.commit({ expect: emptyRevisions(), customer, conversations: [], messages: [], outbox: [], events: [] });
+    if (await store.directory.getCustomer(authorCustomerId(h))) return;
+    await store.conversations.commit({ expect: emptyRevisions(), customer: authorAsCustomer(h), conversations: [], messages: [], outbox: [], events: [] });
   }
 
   return {
@@ -257,17 +260,7 @@ export function createPraiseDesk(deps: { store: Store; clock: Clock; channels: R
           messages.push({ id: newId('msg'), conversationId, caseId, direction: 'in', author: { kind: 'customer' }, text: h.text, visibility: 'public', platformId: h.platformId, at: h.at, action: 'praise' });
         }
         messages.push(reply);
-        const customer: Customer | undefined = context.customer
-          ? undefined
-          : {
-              id: customerId,
-              channel: h.channel,
-              platformId: h.author.id,
-              ...(h.author.handle ? { handle: h.author.handle } : {}),
-              ...(h.author.followers !== undefined ? { followers: h.author.followers } : {}),
-              firstSeenAt: h.at,
-              lastSeenAt: h.at,
-            };
+        const customer: Customer | undefined = context.customer ? undefined : authorAsCustomer(h);
         return {
           write: {
             ...(customer ? { customer } : {}),
