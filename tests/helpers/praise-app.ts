@@ -18,7 +18,7 @@ import { createSilentLogger } from '../../src/util/logger.js';
 import { createFakeXApi, type FakeXApi } from '../fakes/x-api/fake-x-api.js';
 import { ACCESS_SECRET, ACCESS_TOKEN, API_KEY, API_SECRET, BRAND, xEnv } from '../channels/twitter/helpers.js';
 import { OUTBOUND } from './outbound.js';
-import { ROOT } from './app.js';
+import { channelAppEnv } from './channel-app.js';
 import { say } from '../../src/pipeline/messages.js';
 
 /** The thank-yous an operator may send to `handle` in `language` (one wording is picked by the post), signed. */
@@ -49,19 +49,14 @@ export async function startPraiseApp(start = '2026-11-24T09:00:00.000Z'): Promis
   const dir = mkdtempSync(join(tmpdir(), 'sportello-praise-'));
   const listening = join(dir, 'listening.yaml');
   writeFileSync(listening, 'brand: [Bottega Rossi, BottegaRossi]\ndetector:\n  cold_start_hours: 0\n');
-  const config = loadConfig({
-    SPORTELLO_DATA: join(dir, 'data.json'),
-    FAQ_DIR: join(ROOT, 'faq'),
-    INTENTS_DIR: join(ROOT, 'intents'),
-    FAQ_WATCH: 'false',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    WEBCHAT: 'false',
-    LISTENING_FILE: listening,
-    ...xEnv(x.origin),
-    X_SEARCH_QUERY: '(bottega rossi OR bottegarossi)',
-    X_SEARCH_SECONDS: '86400',
-  });
+  const config = loadConfig(
+    channelAppEnv(join(dir, 'data.json'), {
+      LISTENING_FILE: listening,
+      ...xEnv(x.origin),
+      X_SEARCH_QUERY: '(bottega rossi OR bottegarossi)',
+      X_SEARCH_SECONDS: '86400',
+    }),
+  );
   const store = createLowdbStore({ file: config.dataFile, now: () => clock.now().getTime() });
   const logger = createSilentLogger();
   const channel = createTwitterChannel({ config: config.channels.twitter as TwitterSettings, store, clock, logger, outbound: OUTBOUND, tls: { ca: x.ca } });
