@@ -68,6 +68,31 @@ export function fills(carries: readonly DataKind[], asks: readonly DataKind[] | 
   return asks === undefined || asks.length === 0 ? carries.length > 0 : carries.some((k) => asks.includes(k));
 }
 
+/** Kinds a bare code may be when the customer types it without the format the brand uses. */
+const CODE_KINDS: readonly DataKind[] = ['order_number', 'customer_code'];
+/** A code as customers type one: letters, digits and inner dashes or slashes, five digits or more. */
+const CODE_TOKEN = /^[\p{L}\p{N}]+(?:[-/][\p{L}\p{N}]+)*$/u;
+const DATE_LIKE = /^(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})$/;
+
+/**
+ * True when a message answers a request for an order number or customer code with one code that
+ * does not have the brand's format ("12345678" where orders are "BR-12345678"): one code-shaped
+ * token outside the entities found, five digits or more, and at most four words around it ("ecco:
+ * 12345678", "it's 1234567"). A person checks it; the bot does not take it for a question.
+ */
+export function answersWithCode(text: string, entities: ReadonlyArray<{ start: number; end: number }>, asks: readonly DataKind[] | undefined): boolean {
+  if (asks !== undefined && asks.length > 0 && !asks.some((k) => CODE_KINDS.includes(k))) return false;
+  if (text.length > 120) return false;
+  let rest = text;
+  for (const e of [...entities].sort((a, b) => b.start - a.start)) rest = rest.slice(0, e.start) + ' ' + rest.slice(e.end);
+  const tokens = rest
+    .split(/\s+/)
+    .map((t) => t.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))
+    .filter((t) => t.length > 0);
+  const codes = tokens.filter((t) => CODE_TOKEN.test(t) && t.replace(/\D/g, '').length >= 5 && t.length <= 24 && !DATE_LIKE.test(t));
+  return codes.length === 1 && tokens.length - 1 <= 4;
+}
+
 function hasHandler(entry: FaqEntry): entry is FaqEntry & { handler: string } {
   return entry.handler !== undefined;
 }

@@ -27,7 +27,7 @@ import type { EscalationRules } from '../handoff/escalation.js';
 import { isVip } from '../handoff/escalation.js';
 import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
-import { decide, fills, type Decision } from './decide.js';
+import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { say, sayDuration } from './messages.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -209,7 +209,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     missStreak: conversation.missStreak,
     dataRequest:
       request && msg.visibility === 'private'
-        ? { filled: fills(carries, request.asks), entry: request.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === request.faqId) }
+        ? { filled: fills(carries, request.asks) || answersWithCode(msg.text, understanding.entities, request.asks), entry: request.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === request.faqId) }
         : undefined,
     carries,
     noticeDue: conversation.state === 'queued' && (!conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs),

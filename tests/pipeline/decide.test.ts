@@ -1,4 +1,4 @@
-import { decide, type DecisionInput } from '../../src/pipeline/decide.js';
+import { answersWithCode, decide, type DecisionInput } from '../../src/pipeline/decide.js';
 import type { FaqEntry, IntentDef } from '../../src/core/corpus.js';
 import type { Entity, Understanding } from '../../src/core/ports.js';
 
@@ -179,5 +179,34 @@ describe('the decision table', () => {
     expect(decide(input({ top: { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') } })).action).toBe('greet');
     expect(decide(input({ top: { label: 'intent:thanks', confidence: 0.9, intent: intent('thanks', 'thank') } })).action).toBe('thank');
     expect(decide(input({ top: { label: 'intent:order', confidence: 0.9, intent: intent('order_status', 'dm_prompt') } })).action).toBe('dm_prompt');
+  });
+});
+
+describe('answersWithCode: a code typed without the brand format answers a request for an order number', () => {
+  it.each([
+    ['12345678', undefined],
+    ['ecco: 12345678', ['order_number']],
+    ["sure, it's 77-100234", ['order_number']],
+    ['AB12345', ['customer_code']],
+    ['il numero è 4455889', []],
+  ] as const)('%s (asks %j) answers', (text, asks) => {
+    expect(answersWithCode(text, [], asks as never)).toBe(true);
+  });
+
+  it.each([
+    ['12345678', ['email']],
+    ['1234', undefined],
+    ['12/03/2024', undefined],
+    ['12345678 e 87654321', undefined],
+    ['quanto costa la spedizione per il codice postale 20121 in tutta la zona?', undefined],
+    ['ciao', undefined],
+  ] as const)('%s (asks %j) does not', (text, asks) => {
+    expect(answersWithCode(text, [], asks as never)).toBe(false);
+  });
+
+  it('leaves out what entity detection already found (a phone is not the order number)', () => {
+    const text = 'il mio cell è 3471234567';
+    expect(answersWithCode(text, [{ start: 14, end: 24 }], ['order_number'])).toBe(false);
+    expect(answersWithCode(text, [], ['order_number'])).toBe(true);
   });
 });
