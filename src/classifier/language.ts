@@ -90,6 +90,9 @@ export function detectLanguage(text: string, previous?: Language, fallback: Lang
   return weighLanguage(text, previous, fallback).language;
 }
 
+/** Evidence below this (a word ending like the other language) leaves the default language in place. */
+const WEAK = 0.5;
+
 /** Weight of the conversation's previous language in `detectLanguage`. */
 const PREVIOUS_WEIGHT = 0.9;
 
@@ -99,9 +102,13 @@ const PREVIOUS_WEIGHT = 0.9;
  */
 export function weighLanguage(text: string, previous?: Language, fallback: Language = 'it'): { language: Language; settled: boolean } {
   const own = languageScore(text);
+  // Clear evidence settles it whatever came before; otherwise the conversation's language holds.
   const settled = Math.abs(own) > PREVIOUS_WEIGHT;
-  const score = own + (previous === 'it' ? PREVIOUS_WEIGHT : previous === 'en' ? -PREVIOUS_WEIGHT : 0);
-  if (score > 0) return { language: 'it', settled };
-  if (score < 0) return { language: 'en', settled };
-  return { language: previous ?? fallback, settled };
+  if (settled) return { language: own > 0 ? 'it' : 'en', settled };
+  if (previous) return { language: previous, settled };
+  // A hint of a word or two ("gratis" ends like English, "spedizone" is misspelt) does not
+  // overrule the brand's default language either.
+  if (own >= WEAK) return { language: 'it', settled };
+  if (own <= -WEAK) return { language: 'en', settled };
+  return { language: fallback, settled };
 }

@@ -79,6 +79,13 @@ describe('detectLanguage', () => {
     expect(detectLanguage('BR-448890', 'en')).toBe('en');
   });
 
+  it("leaves the brand's default language in place on a hint of a word or two (a misspelling, a word that ends like the other language)", () => {
+    expect(detectLanguage('spedizone gratis?')).toBe('it');
+    expect(detectLanguage('spedizone gratis?', undefined, 'en')).toBe('en');
+    expect(detectLanguage('refund?', undefined, 'it')).toBe('en');
+    expect(detectLanguage('rimborso?', undefined, 'en')).toBe('it');
+  });
+
   it('switches language when the text is clearly the other one', () => {
     expect(detectLanguage('where is my order please?', 'it')).toBe('en');
     expect(detectLanguage('quando arriva il mio pacco?', 'en')).toBe('it');
