@@ -1,0 +1,44 @@
+/**
+ * Issue 17 ("confidence stays calibrated") on the sample corpus, trained as the server trains it:
+ * `node --import tsx bench/nlu/off-topic.ts [--all]` prints the share of held-out off-topic messages
+ * answered with an FAQ entry at ≥ 0.5, the in-scope paraphrase accuracy at 0.5 and the misses
+ * (tests/classifier/fixtures/off-topic.yaml). `--all` lists every message with its best label.
+ * `SPORTELLO_MODEL_OPTIONS='{"…":…}'` passes model options (experiments).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { trainUnderstander, type ModelOptions } from '../../src/classifier/index.js';
+import { corpusToExamples, corpusTwins, loadCorpus } from '../../src/corpus/load.js';
+import { loadOffTopicFixture, measureOffTopic, type Scored } from '../../tests/helpers/off-topic.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const options = JSON.parse(process.env.SPORTELLO_MODEL_OPTIONS ?? '{}') as ModelOptions;
+const corpus = await loadCorpus({ faqDir: path.join(root, 'faq'), intentsDir: path.join(root, 'intents') });
+const understander = await trainUnderstander(corpusToExamples(corpus), {
+  orderNumberPattern: '\\b(?:BR|ORD)-?\\d{5,10}\\b',
+  defaultLanguage: 'it',
+  model: { twins: corpusTwins(corpus), ...options },
+});
+const fixture = await loadOffTopicFixture(root);
+const f = measureOffTopic(understander, fixture);
+const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}% (${a}/${b})`;
+const line = (s: Scored) => `  [${s.language}] ${s.text} → ${s.label ?? '-'} ${s.confidence.toFixed(2)}${s.expected ? ` (want ${s.expected})` : ''}`;
+console.log(`off-topic answered with an FAQ entry at ≥ 0.5: ${pct(f.offTopicAnswered.length, f.offTopicCount)}`);
+for (const l of ['it', 'en'] as const) console.log(`  ${l}: ${pct(f.byLanguage[l].offTopicAnswered, f.byLanguage[l].offTopic)}`);
+console.log(`in-scope paraphrases right at ≥ 0.5: ${pct(f.inScopeRight.length, f.inScopeCount)}`);
+for (const l of ['it', 'en'] as const) console.log(`  ${l}: ${pct(f.byLanguage[l].inScopeRight, f.byLanguage[l].inScope)}`);
+const otherIntent = f.all.offTopic.filter((s) => s.confidence >= 0.5 && s.label?.startsWith('intent:') && s.label !== 'intent:off_topic');
+console.log(`off-topic with another intent at ≥ 0.5: ${otherIntent.length}`);
+const handled = f.all.offTopic.filter((s) => s.label === 'intent:off_topic' && s.confidence >= 0.5).length;
+console.log(`off-topic given the off_topic reply at ≥ 0.5: ${pct(handled, f.offTopicCount)}`);
+console.log('issue 17 examples:');
+for (const s of f.all.issue) console.log(line(s));
+console.log('off-topic answered:');
+for (const s of f.offTopicAnswered) console.log(line(s));
+for (const s of otherIntent) console.log(line(s));
+console.log('in-scope missed:');
+for (const s of f.inScopeWrong) console.log(line(s));
+if (process.argv.includes('--all')) {
+  console.log('all off-topic:');
+  for (const s of f.all.offTopic) console.log(line(s));
+}
