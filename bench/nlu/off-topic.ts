@@ -2,12 +2,15 @@
  * Issue 17 ("confidence stays calibrated") on the sample corpus, trained as the server trains it:
  * `node --import tsx bench/nlu/off-topic.ts [--all]` prints the share of held-out off-topic messages
  * answered with an FAQ entry at ≥ 0.5, the in-scope paraphrase accuracy at 0.5 and the misses
- * (tests/classifier/fixtures/off-topic.yaml). `--all` lists every message with its best label.
+ * (tests/classifier/fixtures/off-topic.yaml), then the same share on public data about other things:
+ * xSID-it's 500 Italian test requests (alarms, weather, reminders, music, restaurants…) and CLINC150's
+ * 1,000 out-of-scope test queries (English), evaluation only. `--all` lists every message with its best label.
  * `SPORTELLO_MODEL_OPTIONS='{"…":…}'` passes model options (experiments).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trainUnderstander, type ModelOptions } from '../../src/classifier/index.js';
+import { loadDataset } from '../../src/classifier/datasets.js';
 import { corpusToExamples, corpusTwins, loadCorpus } from '../../src/corpus/load.js';
 import { loadOffTopicFixture, measureOffTopic, type Scored } from '../../tests/helpers/off-topic.js';
 
@@ -41,4 +44,15 @@ for (const s of f.inScopeWrong) console.log(line(s));
 if (process.argv.includes('--all')) {
   console.log('all off-topic:');
   for (const s of f.all.offTopic) console.log(line(s));
+}
+const external: Array<[string, string[], 'it' | 'en']> = [
+  ['xSID-it test (it)', (await loadDataset(path.join(root, 'bench/datasets/xsid_it'))).test.map((t) => t.text), 'it'],
+  ['CLINC150 oos test (en)', (await loadDataset(path.join(root, 'bench/datasets/clinc150'))).test.filter((t) => t.label === 'oos').map((t) => t.text), 'en'],
+];
+for (const [name, texts] of external) {
+  const answered = texts
+    .map((text) => ({ text, top: understander.understand(text).classification.ranked[0] }))
+    .filter((r) => r.top?.label.startsWith('faq:') && r.top.confidence >= 0.5);
+  console.log(`${name} answered with an FAQ entry at ≥ 0.5: ${pct(answered.length, texts.length)}`);
+  if (process.argv.includes('--all')) for (const r of answered) console.log(`  ${r.text} → ${r.top!.label} ${r.top!.confidence.toFixed(2)}`);
 }

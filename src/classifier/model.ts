@@ -160,6 +160,8 @@ const LABEL_NAME_WEIGHT = 0.3;
 const SMALL_CORPUS = 5000;
 /** The care lexicon is used by default up to this many examples per label on average. */
 const LEXICON_MAX_PER_LABEL = 30;
+/** Few-shot classes are balanced (`balanceWeights`) when the largest has more than this many times the median's examples. */
+const BALANCE_FROM = 2;
 /** Passes over all the data after calibration, for small corpora. */
 const REJOIN_SMALL = 8;
 
@@ -489,7 +491,7 @@ function trainWeights(
   ys: Int32Array,
   featureCount: number,
   classCount: number,
-  opts: { epochs: number; learningRate: number; l2: number; seed: number; biasRate: number; dropout: number; firstEpoch?: number },
+  opts: { epochs: number; learningRate: number; l2: number; seed: number; biasRate: number; dropout: number; firstEpoch?: number; exampleWeights?: Float32Array },
   start?: { weights: Float32Array; bias: Float32Array },
 ): { weights: Float32Array; bias: Float32Array } {
   const C = classCount;
@@ -510,11 +512,12 @@ function trainWeights(
   const keptVal = new Float32Array(longest);
   for (let epoch = opts.firstEpoch ?? 0; epoch < opts.epochs; epoch++) {
     shuffle(order, random);
-    const lr = opts.learningRate / (1 + epoch * 0.35);
-    const decay = 1 - lr * opts.l2;
+    const baseLr = opts.learningRate / (1 + epoch * 0.35);
+    const decay = 1 - baseLr * opts.l2;
     for (const i of order) {
       let x = xs[i]!;
       const y = ys[i]!;
+      const lr = opts.exampleWeights ? baseLr * opts.exampleWeights[i]! : baseLr;
       if (dropout > 0) {
         let m = 0;
         for (let k = 0; k < x.idx.length; k++) {
@@ -549,6 +552,26 @@ function trainWeights(
     }
   }
   return { weights, bias };
+}
+
+/**
+ * Per-example learning weights of a few-shot corpus: a class with many more examples than the
+ * typical class (a background intent of off-topic messages, a big intent) learns each of them at
+ * sqrt(median / size), so its size does not make it the default answer of every message with
+ * little evidence. Classes at or below the median keep weight 1; label-name examples keep 1.
+ */
+function balanceWeights(ys: Int32Array, realCount: number, classCount: number): Float32Array | undefined {
+  const sizes = new Int32Array(classCount);
+  for (let i = 0; i < realCount; i++) sizes[ys[i]!]!++;
+  const present = Array.from(sizes).filter((n) => n > 0).sort((a, b) => a - b);
+  const median = present[Math.floor(present.length / 2)] ?? 0;
+  if (median === 0 || present[present.length - 1]! <= median * BALANCE_FROM) return undefined;
+  const weights = new Float32Array(ys.length).fill(1);
+  for (let i = 0; i < realCount; i++) {
+    const size = sizes[ys[i]!]!;
+    if (size > median) weights[i] = Math.sqrt(median / size);
+  }
+  return weights;
 }
 
 /** Removes features present in fewer than `minCount` examples, renumbering the rest in place. */
@@ -823,10 +846,17 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       biasRate: options.biasRate ?? DEFAULTS.biasRate,
       dropout: options.dropout ?? (fewShot ? 0 : DEFAULTS.dropout),
     };
+    const exampleWeights = fewShot && !retrievalMode ? balanceWeights(ys, realCount, labels.length) : undefined;
+    // Calibration needs this many examples' worth of evidence (a big class's examples count as their weight).
+    let evidence = examples.length;
+    if (exampleWeights) {
+      evidence = 0;
+      for (let i = 0; i < realCount; i++) evidence += exampleWeights[i]!;
+    }
 
     let temperature = 1;
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
-    if (!retrievalMode && examples.length >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
+    if (!retrievalMode && evidence >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
       const random = seededRandom(sgd.seed + 1);
       const holdout = new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
       const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
@@ -835,7 +865,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         Int32Array.from(trainIdx.map((i) => ys[i]!)),
         featureIndex.size,
         labels.length,
-        sgd,
+        exampleWeights ? { ...sgd, exampleWeights: Float32Array.from(trainIdx.map((i) => exampleWeights[i]!)) } : sgd,
       );
       const rows: Float64Array[] = [];
       const held: number[] = [];
@@ -857,8 +887,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const { weights, bias } = retrievalMode
       ? { weights: new Float32Array(0), bias: new Float32Array(labels.length) }
       : warm
-        ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, ...rejoin }, warm)
-        : trainWeights(xs, ys, featureIndex.size, labels.length, sgd);
+        ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, ...rejoin, exampleWeights }, warm)
+        : trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, exampleWeights });
     const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
     let examplesByLabel: SparseVector[][] | undefined;
@@ -1026,8 +1056,14 @@ function scopeFactor(terms: string[], language: Language, model: Trained, x: Spa
   if (considered.length === 0) return 0.5;
   const known = considered.filter((t) => model.vocabulary.has(t)).length;
   const coverage = known / considered.length;
-  // Full coverage from about two thirds of the content words known: paraphrases add words.
-  let factor = Math.min(1, coverage / 0.67);
+  // Full coverage from about two thirds of the content words known: paraphrases add words. Below
+  // that, squared: a message half of whose content words the corpus never saw is mostly about
+  // something else, whatever its one known word ("cancella le sveglie", "how long does it take to
+  // learn to swim?"). Measured on the sample FAQ (bench/nlu/off-topic.ts): off-topic answered at
+  // >= 0.5 (held-out set / xSID-it / CLINC150 oos) 5.7 / 8.2 / 6.3% linear, 2.8 / 7.4 / 4.8%
+  // squared; paraphrases right at 0.5 95.8% both; FAQ questions cross-validated, right at 0.5, 68.8 / 67.6%.
+  const covered = Math.min(1, coverage / 0.67);
+  let factor = covered * covered;
   {
     let best = 0;
     for (let c = 0; c < p.length; c++) if (p[c]! > p[best]!) best = c;
