@@ -1052,6 +1052,8 @@ function scopeFactor(terms: string[], language: Language, model: Trained, x: Spa
   if (!model.examplesByLabel) return 1;
   const stop = model.stopTerms[language];
   const content = terms.filter((t) => t !== '<num>' && !stop.has(t) && t.length > 1);
+  // Numbers alone ("123", an order number without its prefix) say nothing about which answer is meant.
+  if (content.length === 0 && terms.length > 0 && terms.every((t) => t === '<num>')) return 0.1;
   const considered = content.length > 0 ? content : terms;
   if (considered.length === 0) return 0.5;
   const known = considered.filter((t) => model.vocabulary.has(t)).length;

@@ -185,8 +185,11 @@ export function decide(input: DecisionInput): Decision {
   if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return { action: 'escalate', reason: 'low_confidence' };
   }
-  const guesses = understanding.classification.ranked
-    .filter((r) => r.label.startsWith('faq:') && r.confidence >= thresholds.clarify)
-    .slice(0, 3);
+  // No guesses when the best reading is an intent that answers itself (the sample's off_topic):
+  // "il mio cane è malato" is not offered "Stato ordine?".
+  const guesses =
+    top?.intent?.action === 'answer'
+      ? []
+      : understanding.classification.ranked.filter((r) => r.label.startsWith('faq:') && r.confidence >= thresholds.clarify).slice(0, 3);
   return { action: 'clarify', guesses };
 }

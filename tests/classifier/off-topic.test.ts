@@ -61,6 +61,16 @@ describe('off-topic messages on the sample corpus (issue 17)', () => {
     expect(show(answered)).toEqual([]);
   });
 
+  it('understands a number alone as no answer at all (an order number without its prefix, "42")', () => {
+    for (const text of ['12345678', '123', '42', '  2024 ']) {
+      const top = understander.understand(text).classification.ranked[0];
+      expect([text, (top?.confidence ?? 0) < 0.2]).toEqual([text, true]);
+    }
+    // A number inside a question still counts with its words.
+    const withWords = understander.understand('consegnate in 24 ore?').classification.ranked[0];
+    expect(withWords?.label).toBe('faq:spedizione-express');
+  });
+
   it('keeps questions about the shop that share words with off-topic ones', () => {
     const cases: Array<[string, string]> = [
       ['what time do you open on saturday morning?', 'faq:opening-hours'],

@@ -175,6 +175,16 @@ describe('the decision table', () => {
     expect(d.action === 'clarify' && d.guesses.map((g) => g.label)).toEqual(['faq:orari']);
   });
 
+  it('offers no FAQ guesses when the best reading, unsure, is an intent that answers itself (off topic)', () => {
+    const ranked = [
+      { label: 'intent:off_topic', confidence: 0.45 },
+      { label: 'faq:stato', confidence: 0.3 },
+    ];
+    const offTopic = { label: 'intent:off_topic', confidence: 0.45, intent: intent('off_topic', 'answer') };
+    const d = decide(input({ top: offTopic, understanding: understanding({ classification: { ranked } }) }));
+    expect(d).toEqual({ action: 'clarify', guesses: [] });
+  });
+
   it('handles small talk by intent', () => {
     expect(decide(input({ top: { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') } })).action).toBe('greet');
     expect(decide(input({ top: { label: 'intent:thanks', confidence: 0.9, intent: intent('thanks', 'thank') } })).action).toBe('thank');
