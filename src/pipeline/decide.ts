@@ -102,6 +102,8 @@ export function decide(input: DecisionInput): Decision {
   const { state, visibility, understanding, top, thresholds } = input;
   const confident = top !== undefined && top.confidence >= thresholds.answer;
   const intent = confident ? top.intent : undefined;
+  /** FAQ answers plausible enough to offer when the bot asks what was meant. */
+  const faqGuesses = () => understanding.classification.ranked.filter((r) => r.label.startsWith('faq:') && r.confidence >= thresholds.clarify).slice(0, 3);
   const escalation = () =>
     findEscalation({ text: input.text, understanding, intent: intent?.name, customer: input.customer }, input.rules);
 
@@ -158,7 +160,11 @@ export function decide(input: DecisionInput): Decision {
     if (entry.escalate) return { action: 'answer', entry, thenEscalate: 'faq_escalate' };
     return { action: 'answer', entry };
   }
-  if (intent) {
+  // An intent that answers itself (the sample's off_topic: "I help with orders, shipping…") yields
+  // to a plausible FAQ answer: "che tempo ci vuole per la consegna?" is asked about ("Tempi di
+  // spedizione?"), not told it is off topic.
+  const yields = intent?.action === 'answer' && faqGuesses().length > 0;
+  if (intent && !yields) {
     switch (intent.action) {
       case 'greet':
         return { action: 'greet', intent, again: input.midConversation };
@@ -185,11 +191,6 @@ export function decide(input: DecisionInput): Decision {
   if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return { action: 'escalate', reason: 'low_confidence' };
   }
-  // No guesses when the best reading is an intent that answers itself (the sample's off_topic):
-  // "il mio cane è malato" is not offered "Stato ordine?".
-  const guesses =
-    top?.intent?.action === 'answer'
-      ? []
-      : understanding.classification.ranked.filter((r) => r.label.startsWith('faq:') && r.confidence >= thresholds.clarify).slice(0, 3);
+  const guesses = faqGuesses();
   return { action: 'clarify', guesses };
 }

@@ -175,14 +175,15 @@ describe('the decision table', () => {
     expect(d.action === 'clarify' && d.guesses.map((g) => g.label)).toEqual(['faq:orari']);
   });
 
-  it('offers no FAQ guesses when the best reading, unsure, is an intent that answers itself (off topic)', () => {
-    const ranked = [
-      { label: 'intent:off_topic', confidence: 0.45 },
-      { label: 'faq:stato', confidence: 0.3 },
-    ];
-    const offTopic = { label: 'intent:off_topic', confidence: 0.45, intent: intent('off_topic', 'answer') };
-    const d = decide(input({ top: offTopic, understanding: understanding({ classification: { ranked } }) }));
-    expect(d).toEqual({ action: 'clarify', guesses: [] });
+  it('lets an intent that answers itself (off topic) yield to a plausible FAQ answer: it asks which', () => {
+    const offTopic = { label: 'intent:off_topic', confidence: 0.61, intent: { ...intent('off_topic', 'answer'), answer: 'Posso aiutarti con ordini, spedizioni e resi.' } };
+    const withShipping = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.61 }, { label: 'faq:spedizione', confidence: 0.27 }] } });
+    expect(decide(input({ top: offTopic, understanding: withShipping }))).toEqual({ action: 'clarify', guesses: [{ label: 'faq:spedizione', confidence: 0.27 }] });
+    // A second miss in a row still goes to a person.
+    expect(decide(input({ top: offTopic, understanding: withShipping, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    // Nothing plausible in the FAQ: the intent answers.
+    const alone = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.9 }, { label: 'faq:spedizione', confidence: 0.09 }] } });
+    expect(decide(input({ top: offTopic, understanding: alone })).action).toBe('intent_answer');
   });
 
   it('handles small talk by intent', () => {
