@@ -123,6 +123,8 @@ interface Trained {
   gramCache: Map<string, Int32Array>;
   /** A zeroed vector as long as the feature space, for similarity (zeroed again after each use). */
   scratch: Float32Array;
+  /** The vocabulary's long terms with one letter left out (built at first use, for misspellings). */
+  nearVocabulary?: ReadonlySet<string>;
   /** Function words as terms (stemmed like the text), per language. */
   stopTerms: Record<Language, ReadonlySet<string>>;
 }
@@ -669,7 +671,7 @@ export function fitTemperatureToAccuracy(logitRows: readonly Float64Array[], ys:
  * `restore` takes, so a worker thread receives the main thread's model (structured clone) and a
  * restart with an unchanged corpus reads it from the model cache (model-cache.ts) instead of training.
  */
-export type ModelSnapshot = Omit<Trained, 'stamp' | 'generation' | 'gramCache' | 'scratch'>;
+export type ModelSnapshot = Omit<Trained, 'stamp' | 'generation' | 'gramCache' | 'scratch' | 'nearVocabulary'>;
 
 /** The classifier plus what the understander needs to know about the trained corpus. */
 export interface TrainableClassifier extends Classifier {
@@ -1011,7 +1013,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
   function snapshot(): ModelSnapshot {
     if (!trained) throw new Error('the classifier is not trained yet: call train() first');
-    const { stamp: _stamp, generation: _generation, gramCache: _gramCache, scratch: _scratch, ...model } = trained;
+    const { stamp: _stamp, generation: _generation, gramCache: _gramCache, scratch: _scratch, nearVocabulary: _near, ...model } = trained;
     return model;
   }
 
@@ -1041,6 +1043,37 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
   };
 }
 
+/** Terms this long or longer may be misspellings of known ones. */
+const NEAR_MIN_LENGTH = 6;
+
+/** The term with each letter left out in turn. */
+function oneLetterOut(term: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < term.length; i++) out.push(term.slice(0, i) + term.slice(i + 1));
+  return out;
+}
+
+/**
+ * True when `term` is one edit from a long term of the vocabulary: a letter added, missing,
+ * changed, or two swapped ("spedizone" for "spedizione"), by comparing the words with one letter
+ * left out (symmetric deletion).
+ */
+function isNearKnown(term: string, model: Trained): boolean {
+  if (term.length < NEAR_MIN_LENGTH || term === '<num>') return false;
+  let near = model.nearVocabulary;
+  if (!near) {
+    const built = new Set<string>();
+    for (const t of model.vocabulary) {
+      if (t.length < NEAR_MIN_LENGTH) continue;
+      built.add(t);
+      for (const d of oneLetterOut(t)) built.add(d);
+    }
+    near = model.nearVocabulary = built;
+  }
+  if (near.has(term)) return true;
+  return oneLetterOut(term).some((d) => near.has(d));
+}
+
 /**
  * How much the training data covers this message, 0 … 1: the share of its content words the
  * training data knows and, for small corpora, how close it is to the nearest example of the
@@ -1056,7 +1089,9 @@ function scopeFactor(terms: string[], language: Language, model: Trained, x: Spa
   if (content.length === 0 && terms.length > 0 && terms.every((t) => t === '<num>')) return 0.1;
   const considered = content.length > 0 ? content : terms;
   if (considered.length === 0) return 0.5;
-  const known = considered.filter((t) => model.vocabulary.has(t)).length;
+  // A misspelt word one letter away from a known one ("spedizone") counts half.
+  let known = 0;
+  for (const t of considered) known += model.vocabulary.has(t) ? 1 : isNearKnown(t, model) ? 0.5 : 0;
   const coverage = known / considered.length;
   // Full coverage from about two thirds of the content words known: paraphrases add words. Below
   // that, squared: a message half of whose content words the corpus never saw is mostly about

@@ -41,7 +41,7 @@ describe('off-topic messages on the sample corpus (issue 17)', () => {
 
   it('answers few held-out off-topic messages with an FAQ entry', () => {
     const share = figures.offTopicAnswered.length / figures.offTopicCount;
-    // Measured 3.4% (6 of 176); a failure lists the ones answered.
+    // Measured 4.0% (7 of 176); a failure lists the ones answered.
     expect({ withinBound: share <= 0.08, answered: show(figures.offTopicAnswered) }).toEqual({ withinBound: true, answered: expect.any(Array) });
     for (const l of ['it', 'en'] as const) {
       expect(figures.byLanguage[l].offTopicAnswered / figures.byLanguage[l].offTopic).toBeLessThanOrEqual(0.1);
@@ -69,6 +69,17 @@ describe('off-topic messages on the sample corpus (issue 17)', () => {
     // A number inside a question still counts with its words.
     const withWords = understander.understand('consegnate in 24 ore?').classification.ranked[0];
     expect(withWords?.label).toBe('faq:spedizione-express');
+  });
+
+  it('answers misspelt questions about the shop: a long word one letter from a known one counts as known, by half', () => {
+    const cases = (['it', 'en'] as const).flatMap((l) => Object.entries(fixture.misspelt[l]).flatMap(([id, texts]) => texts.map((text) => ({ text, id }))));
+    expect(cases.length).toBe(30);
+    const right = cases.filter(({ text, id }) => {
+      const top = understander.understand(text).classification.ranked[0];
+      return top?.label === `faq:${id}` && top.confidence >= ANSWER_THRESHOLD;
+    });
+    // Measured 20 of 30 (18 without the misspelling allowance).
+    expect(right.length).toBeGreaterThanOrEqual(19);
   });
 
   it('keeps questions about the shop that share words with off-topic ones', () => {

@@ -13,6 +13,8 @@ export interface OffTopicFixture {
   off_topic: Record<Language, string[]>;
   in_scope: Record<Language, Record<string, string[]>>;
   issue: Record<Language, string[]>;
+  /** Misspelt questions about the shop, by entry. */
+  misspelt: Record<Language, Record<string, string[]>>;
 }
 
 export async function loadOffTopicFixture(root = process.cwd()): Promise<OffTopicFixture> {
