@@ -13,6 +13,7 @@ import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumb
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import { getCountrySpecifications, isValidIBAN } from 'ibantools';
 import type { Entity } from '../core/ports.js';
+import { NUMERIC_DATE } from '../util/numeric-date.js';
 
 /** Options for entity detection. */
 export interface EntityOptions {
@@ -105,7 +106,6 @@ const PHONE_START = /^[(]*(?:\+|[035])/;
 /** Phone types that are not a person's number (a brand's toll-free line is not private data). */
 const PUBLIC_PHONE_TYPES: ReadonlySet<string> = new Set(['TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST']);
 /** A date written like a landline ("03-12-2026", "03.12.26") is a date, never a phone. */
-const NUMERIC_DATE = /^(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})$/;
 
 const IT_MONTHS = 'gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|genn?|febb?|mar|apr|magg?|giu|lug|ago|sett?|ott|nov|dic';
 const EN_MONTHS = 'january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec';

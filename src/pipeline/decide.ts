@@ -9,6 +9,7 @@ import type { LabelScore, Understanding } from '../core/ports.js';
 import type { ConversationState } from '../core/state.js';
 import type { EscalationReason, Visibility } from '../core/types.js';
 import { findEscalation, type EscalationRules } from '../handoff/escalation.js';
+import { NUMERIC_DATE } from '../util/numeric-date.js';
 
 /** What the bot does with a customer's message (the action vocabulary of FORMATS.md). */
 export type Decision =
@@ -72,7 +73,6 @@ export function fills(carries: readonly DataKind[], asks: readonly DataKind[] | 
 const CODE_KINDS: readonly DataKind[] = ['order_number', 'customer_code'];
 /** A code as customers type one: letters, digits and inner dashes or slashes, five digits or more. */
 const CODE_TOKEN = /^[\p{L}\p{N}]+(?:[-/][\p{L}\p{N}]+)*$/u;
-const DATE_LIKE = /^(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})$/;
 
 /**
  * True when a message answers a request for an order number or customer code with one code that
@@ -89,7 +89,7 @@ export function answersWithCode(text: string, entities: ReadonlyArray<{ start: n
     .split(/\s+/)
     .map((t) => t.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))
     .filter((t) => t.length > 0);
-  const codes = tokens.filter((t) => CODE_TOKEN.test(t) && t.replace(/\D/g, '').length >= 5 && t.length <= 24 && !DATE_LIKE.test(t));
+  const codes = tokens.filter((t) => CODE_TOKEN.test(t) && t.replace(/\D/g, '').length >= 5 && t.length <= 24 && !NUMERIC_DATE.test(t));
   return codes.length === 1 && tokens.length - 1 <= 4;
 }
 
