@@ -617,8 +617,9 @@ describe('several PostgreSQL store instances on one database', () => {
 describe('the PostgreSQL event bus', () => {
   const buses: PostgresEventBus[] = [];
   const troubles: string[] = [];
-  const bus = (channel = 'sportello_test_events') => {
-    const b = createPostgresEventBus({ url, channel, maxReconnectDelayMs: 200, onError: (err, context) => troubles.push(`${context}: ${err.message}`) });
+  const channel = 'sportello_test_events';
+  const bus = (name = channel) => {
+    const b = createPostgresEventBus({ url, channel: name, maxReconnectDelayMs: 200, onError: (err, context) => troubles.push(`${context}: ${err.message}`) });
     buses.push(b);
     return b;
   };
@@ -645,29 +646,71 @@ describe('the PostgreSQL event bus', () => {
       });
     });
 
-  it('sends events published together in few statements, and every one arrives in publishing order', async () => {
+  it('sends events published together in few statements and notifications, and every one arrives in publishing order', async () => {
     const a = bus();
     const b = bus();
     await Promise.all([a.ready(), b.ready()]);
-    const events: DomainEvent[] = Array.from({ length: 60 }, (_, i) => ({
-      type: 'conversation.assigned',
-      conversationId: `cv${i}`,
-      operatorId: 'op1',
-      at: '2026-03-02T09:00:00.000Z',
-    }));
-    // The same event twice in a row: PostgreSQL folds identical notifications of one
-    // transaction, so the bus must send them in separate batches.
-    events.splice(30, 0, events[29]!);
-    const seen: DomainEvent[] = [];
-    const all = new Promise<void>((resolve) => b.subscribe((e) => seen.push(e) === events.length && resolve()));
-    const sent = await recordQueries(async () => {
-      await Promise.all(events.map((e) => a.publish(e)));
+    // A plain listener on the channel sees what travels: packets of events, under NOTIFY's limit.
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    const payloads: string[] = [];
+    let carried = 0;
+    let allCarried: () => void = () => undefined;
+    const carriedAll = new Promise<void>((resolve) => (allCarried = resolve));
+    raw.on('notification', (n) => {
+      payloads.push(n.payload ?? '');
+      carried += (JSON.parse(n.payload ?? '') as { e: unknown[] }).e.length;
+      if (carried === 301) allCarried();
     });
-    await all;
-    expect(seen).toEqual(events);
-    const notifies = sent.filter((q) => q.text.includes('pg_notify'));
-    expect(notifies.length).toBeGreaterThanOrEqual(2);
-    expect(notifies.length).toBeLessThanOrEqual(4);
+    await raw.query(`LISTEN ${channel}`);
+    try {
+      const events: DomainEvent[] = Array.from({ length: 300 }, (_, i) => ({
+        type: 'conversation.assigned',
+        conversationId: `cv${i}`,
+        operatorId: 'op1',
+        at: '2026-03-02T09:00:00.000Z',
+      }));
+      // The same event twice in a row arrives twice (PostgreSQL folds identical notifications of
+      // one transaction: packets must never be identical).
+      events.splice(30, 0, events[29]!);
+      const seen: DomainEvent[] = [];
+      const all = new Promise<void>((resolve) => b.subscribe((e) => seen.push(e) === events.length && resolve()));
+      const own: DomainEvent[] = [];
+      a.subscribe((e, meta) => meta.local && own.push(e));
+      const sent = await recordQueries(async () => {
+        await Promise.all(events.map((e) => a.publish(e)));
+      });
+      await all;
+      expect(seen).toEqual(events);
+      // The publishing instance's own subscribers had every event once, in order.
+      expect(own).toEqual(events);
+      const notifies = sent.filter((q) => q.text.includes('pg_notify'));
+      expect(notifies.length).toBeGreaterThanOrEqual(1);
+      expect(notifies.length).toBeLessThanOrEqual(3);
+      await carriedAll;
+      expect(payloads.length).toBeGreaterThanOrEqual(Math.ceil(events.length / 80));
+      expect(payloads.length).toBeLessThanOrEqual(Math.ceil(events.length / 40));
+      for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThan(8000);
+    } finally {
+      await raw.end();
+    }
+  });
+
+  it('reads events published one per notification, as earlier versions do (a rolling upgrade)', async () => {
+    const a = bus();
+    await a.ready();
+    const seen = nextEvent(a);
+    const metaSeen = nextMeta(a);
+    const event: DomainEvent = { type: 'conversation.assigned', conversationId: 'cv9', operatorId: 'op1', at: '2026-03-02T09:00:00.000Z' };
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      await raw.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ ...event, _origin: 'olderver' })]);
+    } finally {
+      await raw.end();
+    }
+    expect(await seen).toEqual(event);
+    expect(await metaSeen).toEqual({ local: false });
   });
 
   it('delivers an event published by one instance to the other within a second, and to itself', async () => {

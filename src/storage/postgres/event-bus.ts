@@ -1,9 +1,15 @@
 /**
  * @module storage/postgres/event-bus
- * Domain events across instances with PostgreSQL LISTEN/NOTIFY: `publish` sends a NOTIFY on one
- * channel; every instance (this one included) LISTENs on a dedicated connection and hands each
- * event to its subscribers. NOTIFY is not durable: events published while an instance's
- * listening connection is down are not replayed to it (it reconnects with backoff).
+ * Domain events across instances with PostgreSQL LISTEN/NOTIFY: `publish` hands an event to this
+ * instance's subscribers and sends it on one channel; every other instance LISTENs on a dedicated
+ * connection and hands what it hears to its subscribers. NOTIFY is not durable: events published
+ * while an instance's listening connection is down are not replayed to it (it reconnects with
+ * backoff).
+ *
+ * Events published close together travel as one notification (a packet: a JSON array of events,
+ * under PostgreSQL's 8000-byte limit), so a busy instance costs the database and every listener
+ * one notification per batch instead of one per event. An instance does not parse its own packets
+ * when they come back: its subscribers had those events once the packet was sent.
  */
 import { randomBytes } from 'node:crypto';
 import { pg } from './pg.js';
@@ -19,8 +25,6 @@ export interface PostgresEventBusOptions {
   channel?: string;
   /** Longest wait between reconnection attempts (default 5000 ms). */
   maxReconnectDelayMs?: number;
-  /** How long `publish` waits for the listening connection before sending anyway (default 2000 ms). */
-  readyTimeoutMs?: number;
   /** Told about connection trouble and listeners that throw (default: process warnings). */
   onError?: (err: Error, context: string) => void;
   /**
@@ -39,22 +43,29 @@ export interface PostgresEventBus extends EventBus {
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_EVENT_BYTES = 7999;
 
-/** Most events sent by one statement. */
-const MAX_BATCH = 100;
-/** One statement notifies a batch, in order (volatile target lists are evaluated after ORDER BY). */
+/** What a packet adds around its events: `{"o":"<8 characters>","s":<up to 16 digits>,"e":[…]}`. */
+const PACKET_ENVELOPE_BYTES = 46;
+/** Most packets sent by one statement. */
+const MAX_PACKETS = 20;
+/** One statement notifies its packets, in order (volatile target lists are evaluated after ORDER BY). */
 // The payloads as one JSON array of strings: JSON.stringify is native, where a text[] parameter is escaped element by element in JS.
 const NOTIFY_BATCH = 'SELECT pg_notify($1, p) FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(p, i) ORDER BY i';
 
 interface PendingEvent {
-  payload: string;
+  event: DomainEvent;
+  /** The event as JSON. */
+  json: string;
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
 // Events come from other instances (maybe another version): check the envelope, keep the rest.
 const eventSchema = z.looseObject({ type: z.string().min(1), at: z.string().optional() });
+/** A packet: the publishing bus (`o`), its packet number (`s`: no two packets are identical, which
+ * PostgreSQL would fold into one) and the events in publishing order (`e`). */
+const packetSchema = z.object({ o: z.string(), s: z.number(), e: z.array(z.unknown()).min(1) });
 
-/** The payload field that names the publishing instance (removed before listeners see the event). */
+/** The field of a single-event payload (as earlier versions published) that names its bus. */
 const ORIGIN = '_origin';
 const LOCAL: EventMeta = { local: true };
 const REMOTE: EventMeta = { local: false };
@@ -64,12 +75,14 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   const channel = options.channel ?? 'sportello_events';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new StoreError(`invalid NOTIFY channel name: ${channel}`);
   const maxDelay = options.maxReconnectDelayMs ?? 5000;
-  const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
   const batchWindowMs = Math.max(0, options.batchWindowMs ?? 20);
   const report = options.onError ?? ((err: Error, context: string) => process.emitWarning(`sportello event bus: ${context}: ${err.message}`));
   const listeners = new Set<(event: DomainEvent, meta: EventMeta) => void>();
   /** This bus's name in the payloads it publishes. */
   const origin = randomBytes(6).toString('base64url');
+  /** How this bus's own packets start (they are not parsed again when they come back). */
+  const ownPrefix = `{"o":"${origin}",`;
+  let packets = 0;
   const publisher: Pool = new (pg().Pool)({ connectionString: options.url, max: 2 });
   publisher.on('error', (err) => report(err, 'idle publishing connection'));
 
@@ -79,20 +92,28 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
   let timer: NodeJS.Timeout | undefined;
   let markReady: () => void = () => undefined;
   let readyPromise = new Promise<void>((resolve) => (markReady = resolve));
-  /** True while the listening connection is up (then `publish` need not wait for it). */
-  let listening = false;
   // Events published while a batch is on its way wait here and leave together in the next one:
   // one round trip for many events under load, sent strictly in publishing order.
   const queue: PendingEvent[] = [];
   let sending: Promise<void> | undefined;
 
-  /** The next batch: at most MAX_BATCH events, and no payload twice (PostgreSQL would fold
-   * identical notifications of one transaction into one). */
-  function takeBatch(): PendingEvent[] {
-    const seen = new Set<string>();
+  /** The next batch: as many packets (at most MAX_PACKETS) as the queued events fill. */
+  function takeBatch(): { events: PendingEvent[]; payloads: string[] } {
+    const payloads: string[] = [];
     let n = 0;
-    while (n < queue.length && n < MAX_BATCH && !seen.has(queue[n]!.payload)) seen.add(queue[n++]!.payload);
-    return queue.splice(0, n);
+    while (n < queue.length && payloads.length < MAX_PACKETS) {
+      const head = `${ownPrefix}"s":${++packets},"e":[`;
+      let body = queue[n++]!.json;
+      let bytes = Buffer.byteLength(head) + Buffer.byteLength(body) + 2;
+      while (n < queue.length) {
+        const more = Buffer.byteLength(queue[n]!.json) + 1;
+        if (bytes + more > MAX_EVENT_BYTES) break;
+        body += `,${queue[n++]!.json}`;
+        bytes += more;
+      }
+      payloads.push(`${head}${body}]}`);
+    }
+    return { events: queue.splice(0, n), payloads };
   }
 
   /** Starts sending unless a sender runs; a sender that ends re-checks for late arrivals. */
@@ -109,38 +130,51 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
     while (queue.length) {
       const batch = takeBatch();
       try {
-        await publisher.query({ name: 'sportello_notify_batch_json', text: NOTIFY_BATCH, values: [channel, JSON.stringify(batch.map((e) => e.payload))] });
-        for (const e of batch) e.resolve();
+        await publisher.query({ name: 'sportello_notify_batch_json', text: NOTIFY_BATCH, values: [channel, JSON.stringify(batch.payloads)] });
       } catch (err) {
-        const failure = new StoreError(`cannot publish ${batch.length} event(s): ${(err as Error).message}`, { cause: err });
-        for (const e of batch) e.reject(failure);
+        const failure = new StoreError(`cannot publish ${batch.events.length} event(s): ${(err as Error).message}`, { cause: err });
+        for (const e of batch.events) e.reject(failure);
+        continue;
       }
+      // Sent: this instance's subscribers have them now, in publishing order.
+      for (const e of batch.events) hand(e.event, LOCAL);
+      for (const e of batch.events) e.resolve();
     }
   }
 
-  function deliver(message: Notification): void {
-    if (message.channel !== channel || message.payload === undefined) return;
-    let event: DomainEvent;
-    let meta: EventMeta;
-    try {
-      const parsed = eventSchema.safeParse(JSON.parse(message.payload));
-      if (!parsed.success) {
-        report(new Error(parsed.error.message), 'ignored a notification that is not an event');
-        return;
-      }
-      const { [ORIGIN]: from, ...rest } = parsed.data;
-      event = rest as unknown as DomainEvent;
-      meta = from === origin ? LOCAL : REMOTE;
-    } catch (err) {
-      report(err as Error, 'ignored a notification that is not JSON');
-      return;
-    }
+  function hand(event: DomainEvent, meta: EventMeta): void {
     for (const listener of [...listeners]) {
       try {
         listener(event, meta);
       } catch (err) {
         report(err as Error, `a listener of ${event.type} threw`);
       }
+    }
+  }
+
+  function deliver(message: Notification): void {
+    if (message.channel !== channel || message.payload === undefined) return;
+    // Our own packet, back from the database: its events were handed out when it was sent.
+    if (message.payload.startsWith(ownPrefix)) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message.payload);
+    } catch (err) {
+      report(err as Error, 'ignored a notification that is not JSON');
+      return;
+    }
+    const packet = packetSchema.safeParse(parsed);
+    // A single event with its bus's name: as instances of earlier versions publish.
+    const events = packet.success ? packet.data.e : [parsed];
+    for (const item of events) {
+      const event = eventSchema.safeParse(item);
+      if (!event.success) {
+        report(new Error(event.error.message), 'ignored a notification that is not an event');
+        continue;
+      }
+      const { [ORIGIN]: from, ...rest } = event.data;
+      if (from === origin) continue;
+      hand(rest as unknown as DomainEvent, REMOTE);
     }
   }
 
@@ -159,8 +193,6 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
     client = undefined;
     if (closed) return;
     if (err) report(err, 'listening connection lost; reconnecting');
-    // Not listening any more: publishers wait until the connection is back.
-    listening = false;
     readyPromise = new Promise<void>((resolve) => (markReady = resolve));
     scheduleReconnect();
   }
@@ -180,7 +212,6 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
         return;
       }
       attempt = 0;
-      listening = true;
       markReady();
     } catch (err) {
       if (client === next) {
@@ -199,18 +230,11 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Postgr
 
     async publish(event) {
       if (closed) throw new StoreError('event bus used after close()');
-      const payload = JSON.stringify({ ...event, [ORIGIN]: origin });
-      if (Buffer.byteLength(payload) > MAX_EVENT_BYTES) {
-        throw new StoreError(`event ${event.type} is ${Buffer.byteLength(payload)} bytes; NOTIFY allows ${MAX_EVENT_BYTES}`);
-      }
-      // Publish once this instance listens, so its own subscribers see the event too; but never
-      // hold the caller up for long when the listening connection is down.
-      if (!listening) {
-        let wait: NodeJS.Timeout | undefined;
-        await Promise.race([readyPromise, new Promise<void>((resolve) => (wait = setTimeout(resolve, readyTimeoutMs)))]);
-        clearTimeout(wait);
-      }
-      const sent = new Promise<void>((resolve, reject) => queue.push({ payload, resolve, reject }));
+      const json = JSON.stringify(event);
+      // Alone in its packet, with the packet's envelope.
+      const bytes = Buffer.byteLength(json) + PACKET_ENVELOPE_BYTES;
+      if (bytes > MAX_EVENT_BYTES) throw new StoreError(`event ${event.type} is ${bytes} bytes; NOTIFY allows ${MAX_EVENT_BYTES}`);
+      const sent = new Promise<void>((resolve, reject) => queue.push({ event, json, resolve, reject }));
       kick();
       await sent;
     },
