@@ -23,7 +23,12 @@ export type Decision =
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
   | { action: 'dm_prompt'; entry?: FaqEntry; intent?: IntentDef }
-  | { action: 'clarify'; guesses: LabelScore[] }
+  /**
+   * Unsure what was meant. `stillNeeded`: the bot is waiting for data it asked for and this message
+   * neither carries it nor asks something it can answer, so it says again what it needs (the kinds
+   * asked for; empty when the request named none) and how to reach a person.
+   */
+  | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[] }
   | { action: 'greet'; intent: IntentDef; again: boolean }
   | { action: 'thank'; intent: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
@@ -43,7 +48,7 @@ export interface DecisionInput {
    * prompt): `filled` when this message carries what was asked for; `entry` the FAQ entry that
    * asked, when known.
    */
-  dataRequest?: { filled: boolean; entry?: FaqEntry };
+  dataRequest?: { filled: boolean; entry?: FaqEntry; asks?: readonly DataKind[] };
   /** The kinds of identifying data this message carries (order number, customer code, email…). */
   carries: readonly DataKind[];
   /** Waiting in the queue: the customer was last told where they stand long enough ago to be told again. */
@@ -164,6 +169,16 @@ export function decide(input: DecisionInput): Decision {
   // to a plausible FAQ answer: "che tempo ci vuole per la consegna?" is asked about ("Tempi di
   // spedizione?"), not told it is off topic.
   const yields = intent?.action === 'answer' && faqGuesses().length > 0;
+
+  // 5b. Waiting in private for the data the bot asked for, and this message is neither an answer
+  // the bot has nor small talk ("è passata una settimana!", "non lo so"): not "I can't help with
+  // that", but what is still needed and how to reach a person; a second miss in a row goes to a
+  // person. A question it can answer was answered above; one it half knows is asked about below.
+  const waiting = visibility === 'private' && input.dataRequest !== undefined && !input.dataRequest.filled;
+  if (waiting && (intent === undefined || intent.action === 'answer' || intent.action === 'none') && faqGuesses().length === 0) {
+    if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
+    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
+  }
   if (intent && !yields) {
     switch (intent.action) {
       case 'greet':

@@ -3,6 +3,7 @@
  * What the bot says when it is not quoting the FAQ, in Italian and English. Care teams can
  * read and change these in one place.
  */
+import type { DataKind } from '../core/corpus.js';
 import type { Language } from '../core/types.js';
 
 /** The bot's own phrases; `{brand}` and `{when}` are filled in. */
@@ -62,6 +63,11 @@ export const MESSAGES = {
   dmOpener: {
     it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per esempio il numero d’ordine o il codice cliente) e un collega ti risponderà.',
     en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for example your order number or customer code) and a colleague will answer you.',
+  },
+  /** Still waiting for data the bot asked for ({what}: `describeNeeded`). */
+  dataReminder: {
+    it: 'Per andare avanti mi serve ancora {what}. Se non ce l’hai a portata di mano, scrivi «operatore» e ti passo a un collega.',
+    en: 'To go on I still need {what}. If you don’t have it to hand, write “agent” and I’ll pass you to a colleague.',
   },
   heardDm: {
     it: 'Ciao, sono l’assistente di {brand}: abbiamo letto il tuo post e vorremmo aiutarti. Continuiamo qui in privato: scrivimi i dettagli (per esempio il numero d’ordine) e un collega ti risponderà.',
@@ -147,6 +153,25 @@ export function say(key: keyof typeof MESSAGES, language: Language, vars: Record
   return MESSAGES[key][language].replace(/\{(\w+)\}/g, (m, name: string) =>
     vars[name] === undefined ? m : String(vars[name]),
   );
+}
+
+/** What each kind of data is called when the bot asks for it again. */
+const NEEDED: Record<DataKind, Record<Language, string>> = {
+  order_number: { it: 'il numero d’ordine (lo trovi nell’email di conferma)', en: 'your order number (it’s in the confirmation email)' },
+  customer_code: { it: 'il codice cliente', en: 'your customer code' },
+  email: { it: 'l’indirizzo email del tuo account', en: 'your account’s email address' },
+  phone: { it: 'il numero di telefono del tuo account', en: 'your account’s phone number' },
+  iban: { it: 'l’IBAN', en: 'the IBAN' },
+  card: { it: 'i dati della carta', en: 'the card details' },
+  codice_fiscale: { it: 'il codice fiscale', en: 'your tax code (codice fiscale)' },
+};
+
+/** "il numero d’ordine o il codice cliente", "your order number or your customer code"; the details when no kind was named. */
+export function describeNeeded(kinds: readonly DataKind[], language: Language): string {
+  if (kinds.length === 0) return language === 'it' ? 'qualche dettaglio (per esempio il numero d’ordine o il codice cliente)' : 'a few details (for example your order number or customer code)';
+  const names = kinds.map((k) => NEEDED[k][language]);
+  const or = language === 'it' ? ' o ' : ' or ';
+  return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')}${or}${names[names.length - 1]}`;
 }
 
 /**

@@ -28,7 +28,7 @@ import { isVip } from '../handoff/escalation.js';
 import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
-import { say, sayDuration } from './messages.js';
+import { describeNeeded, say, sayDuration } from './messages.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -209,7 +209,11 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     missStreak: conversation.missStreak,
     dataRequest:
       request && msg.visibility === 'private'
-        ? { filled: fills(carries, request.asks) || answersWithCode(msg.text, understanding.entities, request.asks), entry: request.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === request.faqId) }
+        ? {
+            filled: fills(carries, request.asks) || answersWithCode(msg.text, understanding.entities, request.asks),
+            entry: request.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === request.faqId),
+            asks: request.asks,
+          }
         : undefined,
     carries,
     noticeDue: conversation.state === 'queued' && (!conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs),
@@ -244,7 +248,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const vars = { brand: deps.settings.brandName };
 
   let nextState: ConversationState = conversation.state;
-  let missStreak = decision.action === 'clarify' ? conversation.missStreak + 1 : 0;
+  let missStreak = decision.action === 'clarify' ? conversation.missStreak + 1 : 0; // a reminder of the data asked for is a miss too
   let escalation: EscalationReason | undefined;
   /** A crisis's holding statement, said instead of the usual acknowledgement. */
   let statement: string | undefined;
@@ -328,6 +332,10 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       break;
     }
     case 'clarify': {
+      if (decision.stillNeeded) {
+        replyHere({ kind: 'text', text: say('dataReminder', language, { what: describeNeeded(decision.stillNeeded, language) }) });
+        break;
+      }
       const options = deps.clarifyOptions?.(decision.guesses.map((g) => g.label), language, caps) ?? [];
       if (options.length > 0 && caps.quickReplies > 0) {
         replyHere({ kind: 'quick_replies', text: say('clarifyOptions', language), options: options.slice(0, caps.quickReplies) });

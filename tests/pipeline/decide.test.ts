@@ -152,6 +152,31 @@ describe('the decision table', () => {
     expect(decide(input({ visibility: 'private', dataRequest: { filled: false }, top: unsure })).action).toBe('clarify');
   });
 
+  it('while waiting in private for the data it asked for, says again what it needs instead of calling a message off topic; a second miss goes to a person', () => {
+    const orders = entry('stato-ordine', { private: true, asks_for: ['order_number'] });
+    const offTopic = { label: 'intent:off_topic', confidence: 0.8, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
+    const nothingPlausible = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.8 }, { label: 'faq:orari', confidence: 0.05 }] } });
+    const waiting = { visibility: 'private' as const, dataRequest: { filled: false, entry: orders }, understanding: nothingPlausible };
+    // "è passata una settimana!" after "send me your order number".
+    expect(decide(input({ ...waiting, top: offTopic }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'] });
+    // Not understood at all, nothing plausible: the same reminder.
+    expect(decide(input({ ...waiting, top: { label: 'faq:orari', confidence: 0.05 } }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'] });
+    // A request that named no kind (an intent's DM prompt): the reminder asks for details.
+    expect(decide(input({ ...waiting, dataRequest: { filled: false }, top: offTopic }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: [] });
+    expect(decide(input({ ...waiting, dataRequest: { filled: false, asks: ['customer_code'] }, top: offTopic }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['customer_code'] });
+    // The second miss in a row: a person.
+    expect(decide(input({ ...waiting, top: offTopic, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    // Without a request open, or in public, the off-topic answer as usual.
+    expect(decide(input({ visibility: 'private', understanding: nothingPlausible, top: offTopic }))).toMatchObject({ action: 'intent_answer' });
+    expect(decide(input({ ...waiting, visibility: 'public', top: offTopic }))).toMatchObject({ action: 'intent_answer' });
+    // A plausible FAQ answer is still offered; small talk is still small talk.
+    const plausible = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.5 }, { label: 'faq:orari', confidence: 0.3 }] } });
+    expect(decide(input({ ...waiting, understanding: plausible, top: offTopic }))).toMatchObject({ action: 'clarify', guesses: [{ label: 'faq:orari' }] });
+    expect(decide(input({ ...waiting, understanding: plausible, top: offTopic }))).not.toHaveProperty('stillNeeded');
+    const thanks = { label: 'intent:thanks', confidence: 0.9, intent: intent('thanks', 'thank') };
+    expect(decide(input({ ...waiting, top: thanks })).action).toBe('thank');
+  });
+
   it('does not ask again for data given with the question', () => {
     const top = { label: 'faq:stato', confidence: 0.8, entry: entry('stato', { private: true, asks_for: ['customer_code'] }) };
     expect(decide(input({ visibility: 'private', top, carries: ['customer_code'] }))).toEqual({ action: 'escalate', reason: 'private_case' });
