@@ -11,7 +11,7 @@ const TOKEN_RE = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu;
 
 const IT_WORDS = new Set(
   (
-    'il lo la i gli le un uno una di da in con su per tra fra che non e è ma sono sei siete ho hai ha ' +
+    'il lo la i gli le un uno una di a da in con su per tra fra che non e è ma sono sei siete ho hai ha rate ' +
     'abbiamo avete hanno mi ti ci vi si del dello della dei degli delle al allo alla ai agli alle dal dalla ' +
     'nel nella nei sul sulla come dove dov quando perché perche cosa chi quanto quanti quale quali questo ' +
     'questa quello quella mio mia miei mie tuo tua vostro vostri vostra nostro nostra suo sua loro ancora già ' +

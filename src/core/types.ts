@@ -251,6 +251,12 @@ export interface Conversation {
   /** When the customer waiting in the queue was last told where they stand (the escalation reply counts). */
   noticeAt?: string;
   /**
+   * The FAQ entry the bot answered last here, and when: a short follow-up ("e in contrassegno?",
+   * "what about sale items?") is understood together with that entry's question
+   * (pipeline/follow-up-question.ts).
+   */
+  lastAnswer?: { faqId: string; at: string };
+  /**
    * The customer gave the survey of this case (its id) a low score: a follow-up case is to be
    * opened for this conversation (right after the answer; cleared when it is).
    */

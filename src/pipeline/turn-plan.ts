@@ -29,6 +29,7 @@ import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
+import { followUpAnswers, followUpContext } from './follow-up-question.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -90,6 +91,11 @@ export interface TurnInput {
   knowledge: { corpus: Corpus };
   /** What the message means, in the conversation's language where the text did not settle it. */
   understand(previousLanguage: Language | undefined): Promise<Understanding>;
+  /**
+   * What the message means read after `question` (the FAQ question the bot answered last: the
+   * message is a short follow-up of it); only its classification is used.
+   */
+  understandAfter(question: string, language: Language): Promise<Understanding>;
   /** Whether the brand can write to this customer in private (asked of the channel only when needed). */
   reach(customer: Customer): Promise<PrivateReach>;
   /**
@@ -186,7 +192,19 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const related = new Map(context.related.map((c) => [c.id, c]));
   const siblings = kase.conversationIds.filter((id) => id !== conversation!.id).flatMap((id) => related.get(id) ?? []);
 
-  const understanding = await input.understand(conversation.language);
+  let understanding = await input.understand(conversation.language);
+  // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
+  const leansOn = confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
+    ? undefined
+    : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
+  if (leansOn !== undefined) {
+    const together = await input.understandAfter(leansOn, understanding.language);
+    const best = together.classification.ranked[0];
+    const entry = best && best.confidence >= deps.settings.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language)?.entry : undefined;
+    if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
+      understanding = { ...understanding, classification: together.classification };
+    }
+  }
   const language = understanding.language;
   conversation.language = language;
 
@@ -284,6 +302,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     }
     case 'answer': {
       for (const text of deps.fitAnswer(decision.entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
+      conversation.lastAnswer = { faqId: decision.entry.id, at };
       if (decision.thenEscalate) escalation = decision.thenEscalate;
       else nextState = 'bot';
       // A private answer asks for the customer's data: a request, not a new state.
@@ -548,6 +567,18 @@ function gatheredData(understanding: Pick<Understanding, 'entities'>, asks: read
 }
 
 /** The kinds of identifying data a message carries (private entities: order numbers, codes, emails…). */
+/**
+ * True when the best label is an FAQ entry, or an intent other than one that answers itself (the
+ * off-topic reply), at the answer threshold: a message a follow-up reading would not improve.
+ */
+function confidentlyKnown(understanding: Understanding, corpus: Corpus, threshold: number): boolean {
+  const best = understanding.classification.ranked[0];
+  if (!best || best.confidence < threshold) return false;
+  if (!best.label.startsWith('intent:')) return true;
+  const intent = corpus.intents.find((i) => `intent:${i.name}` === best.label);
+  return intent?.action !== 'answer';
+}
+
 export function identifyingKinds(understanding: Pick<Understanding, 'entities'>): DataKind[] {
   const kinds = new Set<DataKind>();
   for (const e of understanding.entities) if (e.private && (DATA_KINDS as readonly string[]).includes(e.kind)) kinds.add(e.kind as DataKind);

@@ -87,6 +87,7 @@ export const conversationSchema = z.looseObject({
   threadId: z.string().optional(),
   lastInboundId: z.string().optional(),
   lastInboundAt: z.string().optional(),
+  lastAnswer: z.object({ faqId: z.string(), at: z.string() }).optional(),
   flags: z.array(z.string()),
   ref: record.optional(),
   createdAt: iso,

@@ -1,0 +1,61 @@
+/**
+ * @module pipeline/follow-up-question
+ * Short questions that lean on the one before: "e in contrassegno?" after "posso pagare con
+ * PayPal?", "what about sale items?" after a returns answer, "come faccio?" after "vorrei fare un
+ * reso". Alone they say too little to be understood (or sound off topic); read together with the
+ * question the bot answered last in the conversation, they are. Only the FAQ's own question is
+ * used as context, never the customer's earlier words, so nothing personal is kept for it.
+ */
+import type { Corpus, FaqEntry } from '../core/corpus.js';
+import type { Conversation, Language } from '../core/types.js';
+
+/** How long after an answer a short message may lean on it. */
+export const FOLLOW_UP_MINUTES = 30;
+/** Longer messages say what they are about. */
+const MAX_WORDS = 6;
+
+/** How a follow-up opens: "and…", "what about…", "how do I do that?". */
+const OPENERS: Record<Language, RegExp> = {
+  it: /^(?:e|ed|ma|anche|invece|però|pero|quindi|allora|oppure|o|e se|come faccio|come si fa|come posso fare|in che senso|cioè|cioe|tipo)(?=$|[\s,?!.'’])/i,
+  en: /^(?:and|but|also|so|or|what about|how about|and if|what if|how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|i mean|like)(?=$|[\s,?!.'’])/i,
+};
+
+/** A follow-up that only asks for the same again, said another way: "come faccio?", "how do I do that?". */
+const AGAIN: Record<Language, RegExp> = {
+  it: /^(?:e\s+)?(?:come faccio|come si fa|come posso fare|in che senso|cioè|cioe|e quindi|quindi)\s*[?!.]*$/i,
+  en: /^(?:and\s+|so\s+)?(?:how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|what do you mean)\s*[?!.]*$/i,
+};
+
+/** Words of a message that say what it is about (four letters or more), folded, cut to their first five letters. */
+function topicWords(text: string): string[] {
+  const folded = text.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
+  return [...new Set((folded.match(/\p{L}{4,}/gu) ?? []).map((w) => w.slice(0, 5)))];
+}
+
+/**
+ * True when reading a follow-up with the last answer's question found `entry`, and answering it
+ * is right: another entry than the one just given; or the same again when that is what the
+ * customer asked for ("come faccio?") or when the entry speaks of what the follow-up asks about
+ * ("e in contrassegno?" after the payment methods, whose answer says cash on delivery is not
+ * available). "e per i saldi?" after the returns answer is not answered by repeating it.
+ */
+export function followUpAnswers(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, entry: FaqEntry): boolean {
+  if (conversation.lastAnswer?.faqId !== entry.id) return true;
+  if (AGAIN[language].test(text.trim())) return true;
+  const rest = text.trim().replace(OPENERS[language], '');
+  const known = new Set(topicWords([...entry.questions, entry.answer].join(' ')));
+  const asked = topicWords(rest);
+  return asked.length > 0 && asked.every((w) => known.has(w));
+}
+
+/**
+ * The question to read a message with, when it is a short follow-up of the answer the bot gave
+ * in this conversation within FOLLOW_UP_MINUTES; otherwise undefined.
+ */
+export function followUpContext(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, corpus: Corpus, now: Date): string | undefined {
+  const last = conversation.lastAnswer;
+  if (!last || now.getTime() - Date.parse(last.at) > FOLLOW_UP_MINUTES * 60_000) return undefined;
+  const trimmed = text.trim();
+  if (trimmed.split(/\s+/).length > MAX_WORDS || !OPENERS[language].test(trimmed)) return undefined;
+  return corpus.faq.find((e) => e.id === last.faqId)?.questions[0];
+}

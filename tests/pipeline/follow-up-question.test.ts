@@ -1,0 +1,40 @@
+import { followUpAnswers, followUpContext, FOLLOW_UP_MINUTES } from '../../src/pipeline/follow-up-question.js';
+import type { Corpus, FaqEntry } from '../../src/core/corpus.js';
+
+const entry = (id: string, questions: string[], answer: string): FaqEntry => ({ id, locale: 'it', questions, answer, private: false, escalate: false, tags: [], file: 'x.yaml' });
+const payments = entry('metodi-pagamento', ['Quali metodi di pagamento accettate?', 'Posso pagare con PayPal?'], 'Accettiamo carte, PayPal e bonifico. Il contrassegno non è disponibile.');
+const returns = entry('reso', ['Come faccio un reso?'], 'Hai 30 giorni dalla consegna per il reso.');
+const corpus = { faq: [payments, returns], intents: [] } as unknown as Corpus;
+const now = new Date('2026-11-24T10:00:00Z');
+const answered = (faqId: string, minutesAgo: number) => ({ lastAnswer: { faqId, at: new Date(now.getTime() - minutesAgo * 60_000).toISOString() } });
+
+describe('short follow-ups of the last answer', () => {
+  it('reads "e …", "what about …" and "come faccio?" with the question answered last, within the time allowed', () => {
+    expect(followUpContext('e in contrassegno?', 'it', answered('metodi-pagamento', 2), corpus, now)).toBe('Quali metodi di pagamento accettate?');
+    expect(followUpContext('come faccio?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('what about sale items?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('And how do I do that?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+  });
+
+  it('leaves alone a message that does not lean on anything, a long one, an old answer or none', () => {
+    expect(followUpContext('che tempo fa domani?', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
+    expect(followUpContext('e poi vorrei anche sapere quanto costa spedire in Svizzera un pacco', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
+    expect(followUpContext('e in contrassegno?', 'it', answered('metodi-pagamento', FOLLOW_UP_MINUTES + 1), corpus, now)).toBeUndefined();
+    expect(followUpContext('e in contrassegno?', 'it', {}, corpus, now)).toBeUndefined();
+    // An entry removed from the FAQ since: nothing to lean on.
+    expect(followUpContext('e in contrassegno?', 'it', answered('sparita', 2), corpus, now)).toBeUndefined();
+    // "edizione" starts like "e" but is not the conjunction.
+    expect(followUpContext('edizione limitata?', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
+  });
+
+  it('answers another entry, or the same again only when asked again or when it speaks of what is asked', () => {
+    expect(followUpAnswers('e a rate?', 'it', answered('metodi-pagamento', 1), returns)).toBe(true);
+    expect(followUpAnswers('come faccio?', 'it', answered('reso', 1), returns)).toBe(true);
+    expect(followUpAnswers('how do I do that?', 'en', answered('reso', 1), returns)).toBe(true);
+    // The payments answer says cash on delivery is not available: it answers "e in contrassegno?".
+    expect(followUpAnswers('e in contrassegno?', 'it', answered('metodi-pagamento', 1), payments)).toBe(true);
+    // The returns answer says nothing of sales: repeating it would not answer "e per i saldi?".
+    expect(followUpAnswers('e per i saldi?', 'it', answered('reso', 1), returns)).toBe(false);
+    expect(followUpAnswers('e?', 'it', answered('reso', 1), returns)).toBe(false);
+  });
+});
