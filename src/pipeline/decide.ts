@@ -65,6 +65,11 @@ export interface DecisionInput {
   unaddressed?: boolean;
   /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
   onSpike?: boolean;
+  /**
+   * A short follow-up of the bot's last answer ("e in L?") that even read with that answer's
+   * question found nothing to answer: unclear, not off topic.
+   */
+  followUp?: boolean;
   /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
   crisis?: { topic: string; statement?: string };
 }
@@ -168,7 +173,8 @@ export function decide(input: DecisionInput): Decision {
   // An intent that answers itself (the sample's off_topic: "I help with orders, shipping…") yields
   // to a plausible FAQ answer: "che tempo ci vuole per la consegna?" is asked about ("Tempi di
   // spedizione?"), not told it is off topic.
-  const yields = intent?.action === 'answer' && faqGuesses().length > 0;
+  // A follow-up of the last answer ("e in L?") is not off topic either: it is asked about.
+  const yields = intent?.action === 'answer' && (faqGuesses().length > 0 || input.followUp === true);
 
   // 5b. Waiting in private for the data the bot asked for, and this message is neither an answer
   // the bot has nor small talk ("è passata una settimana!", "non lo so"): not "I can't help with

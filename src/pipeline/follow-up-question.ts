@@ -49,6 +49,14 @@ export function followUpAnswers(text: string, language: Language, conversation: 
 }
 
 /**
+ * True when a follow-up names nothing of its own after its opening ("e in L?", "e poi?", "and?"):
+ * unclear without the answer before it, never a question about something else.
+ */
+export function namesNothing(text: string, language: Language): boolean {
+  return topicWords(text.trim().replace(OPENERS[language], '')).length === 0;
+}
+
+/**
  * The question to read a message with, when it is a short follow-up of the answer the bot gave
  * in this conversation within FOLLOW_UP_MINUTES; otherwise undefined.
  */

@@ -29,7 +29,7 @@ import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
-import { followUpAnswers, followUpContext } from './follow-up-question.js';
+import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -240,6 +240,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
     onSpike: msg.spikeTopic !== undefined,
+    followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     crisis: deps.crisis?.(msg.text, language, msg.channel),
     unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
   });

@@ -177,6 +177,14 @@ describe('the decision table', () => {
     expect(decide(input({ ...waiting, top: thanks })).action).toBe('thank');
   });
 
+  it('asks about a follow-up of the last answer that names nothing ("e in L?") instead of calling it off topic', () => {
+    const offTopic = { label: 'intent:off_topic', confidence: 0.75, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
+    const nothingPlausible = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.75 }] } });
+    expect(decide(input({ understanding: nothingPlausible, top: offTopic, followUp: true }))).toEqual({ action: 'clarify', guesses: [] });
+    expect(decide(input({ understanding: nothingPlausible, top: offTopic, followUp: true, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    expect(decide(input({ understanding: nothingPlausible, top: offTopic }))).toMatchObject({ action: 'intent_answer' });
+  });
+
   it('does not ask again for data given with the question', () => {
     const top = { label: 'faq:stato', confidence: 0.8, entry: entry('stato', { private: true, asks_for: ['customer_code'] }) };
     expect(decide(input({ visibility: 'private', top, carries: ['customer_code'] }))).toEqual({ action: 'escalate', reason: 'private_case' });

@@ -1,4 +1,4 @@
-import { followUpAnswers, followUpContext, FOLLOW_UP_MINUTES } from '../../src/pipeline/follow-up-question.js';
+import { followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing } from '../../src/pipeline/follow-up-question.js';
 import type { Corpus, FaqEntry } from '../../src/core/corpus.js';
 
 const entry = (id: string, questions: string[], answer: string): FaqEntry => ({ id, locale: 'it', questions, answer, private: false, escalate: false, tags: [], file: 'x.yaml' });
@@ -36,5 +36,13 @@ describe('short follow-ups of the last answer', () => {
     // The returns answer says nothing of sales: repeating it would not answer "e per i saldi?".
     expect(followUpAnswers('e per i saldi?', 'it', answered('reso', 1), returns)).toBe(false);
     expect(followUpAnswers('e?', 'it', answered('reso', 1), returns)).toBe(false);
+  });
+
+  it('tells a follow-up that names nothing of its own from one about something', () => {
+    expect(namesNothing('e in L?', 'it')).toBe(true);
+    expect(namesNothing('e poi?', 'it')).toBe(true);
+    expect(namesNothing('and?', 'en')).toBe(true);
+    expect(namesNothing('e che tempo fa domani?', 'it')).toBe(false);
+    expect(namesNothing('what about sale items?', 'en')).toBe(false);
   });
 });
