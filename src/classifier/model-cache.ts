@@ -97,6 +97,7 @@ const Snapshot = z
     examplesByLabel: z.array(z.array(sparse)).optional(),
     exactLanguage: map,
     exactLabels: map,
+    phrases: map,
     concepts: z.object({ it: map, en: map }).optional(),
     onlyLanguage: language.optional(),
     retrieval: z.object({ start: int32, label: int32, value: float32 }).optional(),

@@ -108,6 +108,8 @@ interface Trained {
    * entry after any retraining.
    */
   exactLabels: Map<string, number>;
+  /** Phrases recognised word for word only, not learnt (`TrainingExample.exact`): their key to their label. */
+  phrases: Map<string, string>;
   /** Care-lexicon concepts, when the model uses them. */
   concepts: ConceptIndex | undefined;
   /** When all training text is one language, every message is analysed as that language. */
@@ -716,7 +718,9 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
   const languageOf = (text: string, given: Language | undefined, model: Trained | undefined): Language =>
     model?.onlyLanguage ?? given ?? detectLanguage(text, undefined, defaultLanguage);
 
-  async function train(examples: readonly TrainingExample[]): Promise<void> {
+  async function train(all: readonly TrainingExample[]): Promise<void> {
+    // Phrases recognised word for word only ("ok", "bye"): kept aside, not learnt.
+    const examples = all.filter((e) => !e.exact);
     if (examples.length === 0) throw new Error('cannot train a classifier on no examples');
     const twins = options.twins ?? {};
     const classOf = (label: string): string => (Object.hasOwn(twins, label) ? twins[label]! : label);
@@ -920,7 +924,20 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       else exactLabels.set(key, ys[i]!);
     });
     for (const key of clashing) exactLabels.delete(key);
+    const phrases = new Map<string, string>();
+    const clashingPhrases = new Set<string>();
+    for (const e of all) {
+      if (!e.exact) continue;
+      const key = exactKey(mask(e.text));
+      // A question the model learnt word for word keeps its own label.
+      if (key.length === 0 || exactLabels.has(key)) continue;
+      const seen = phrases.get(key);
+      if (seen !== undefined && seen !== e.label) clashingPhrases.add(key);
+      else phrases.set(key, e.label);
+    }
+    for (const key of clashingPhrases) phrases.delete(key);
     trained = {
+      phrases,
       concepts,
       exactLanguage,
       exactLabels,
@@ -953,6 +970,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const model = trained;
     if (!model) throw new Error('the classifier is not trained yet: call train() first');
     const input = typeof text === 'string' ? mask(text) : '';
+    const phrase = model.phrases.size > 0 ? model.phrases.get(exactKey(input)) : undefined;
+    if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
     // A question the corpus has word for word is read in the language it was written in:
     // "hiya" alone looks Italian to detection, but it is an English greeting of the corpus.
     const known = model.onlyLanguage ? undefined : model.exactLanguage.get(exactKey(input));
@@ -1035,11 +1054,14 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     snapshot,
     restore,
     labels: () =>
-      (trained?.labels ?? []).flatMap((label, c) => {
-        const twins = trained?.twinLabels?.[c];
-        if (twins) return Object.entries(twins).map(([language, twin]) => ({ label: twin, languages: [language as Language] }));
-        return [{ label, languages: [...(trained?.labelLanguages[c] ?? [])] }];
-      }),
+      [
+        ...(trained?.labels ?? []).flatMap((label, c) => {
+          const twins = trained?.twinLabels?.[c];
+          if (twins) return Object.entries(twins).map(([language, twin]) => ({ label: twin, languages: [language as Language] }));
+          return [{ label, languages: [...(trained?.labelLanguages[c] ?? [])] }];
+        }),
+        ...[...new Set(trained?.phrases.values() ?? [])].filter((label) => !trained?.labels.includes(label)).map((label) => ({ label, languages: [] as Language[] })),
+      ],
   };
 }
 

@@ -54,6 +54,12 @@ export interface IntentDef {
   examples: string[];
   /** Optional reply for `answer` intents. */
   answer?: string;
+  /**
+   * `exact`: the examples are recognised word for word (case, accents and punctuation aside) and
+   * not learnt by the classifier: short closers and acknowledgements ("ok", "bye", "perfetto")
+   * teach a model nothing and would take confidence from the FAQ's answers. Default `learn`.
+   */
+  match?: 'learn' | 'exact';
   file: string;
 }
 

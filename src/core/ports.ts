@@ -197,6 +197,8 @@ export interface TrainingExample {
   text: string;
   label: string;
   language?: Language;
+  /** Recognised word for word only, not learnt (an intent with `match: exact`). */
+  exact?: boolean;
 }
 
 /** A ranked guess. */

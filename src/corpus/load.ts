@@ -448,7 +448,9 @@ export function corpusToExamples(corpus: Corpus): TrainingExample[] {
     for (const text of entry.questions) examples.push({ text, label: faqLabel(entry.id), language: entry.locale });
   }
   for (const intent of corpus.intents) {
-    for (const text of intent.examples) examples.push({ text, label: intentLabel(intent.name), language: intent.locale });
+    for (const text of intent.examples) {
+      examples.push({ text, label: intentLabel(intent.name), language: intent.locale, ...(intent.match === 'exact' ? { exact: true } : {}) });
+    }
   }
   return examples;
 }

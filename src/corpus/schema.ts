@@ -76,6 +76,7 @@ export const intentSchema = z
       .array(text('an example'), { error: 'examples must be a list of examples' })
       .min(1, { error: 'at least one example is required' }),
     answer: text('answer').optional(),
+    match: z.enum(['learn', 'exact'], { error: 'match must be "learn" (the default) or "exact"' }).optional(),
   })
   .superRefine((intent, ctx) => {
     if (intent.action === 'answer' && intent.answer === undefined) {

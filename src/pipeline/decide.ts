@@ -157,6 +157,9 @@ export function decide(input: DecisionInput): Decision {
     return asked && hasHandler(asked) ? { action: 'handler', entry: asked } : { action: 'escalate', reason: 'private_case' };
   }
 
+  // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
+  if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) return { action: 'none' };
+
   // 5. Understood: answer, move to private, or small talk.
   if (confident && top.entry) {
     const entry = top.entry;
@@ -181,7 +184,7 @@ export function decide(input: DecisionInput): Decision {
   // that", but what is still needed and how to reach a person; a second miss in a row goes to a
   // person. A question it can answer was answered above; one it half knows is asked about below.
   const waiting = visibility === 'private' && input.dataRequest !== undefined && !input.dataRequest.filled;
-  if (waiting && (intent === undefined || intent.action === 'answer' || intent.action === 'none') && faqGuesses().length === 0) {
+  if (waiting && (intent === undefined || intent.action === 'answer') && faqGuesses().length === 0) {
     if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
     return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
   }

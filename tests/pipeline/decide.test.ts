@@ -185,6 +185,15 @@ describe('the decision table', () => {
     expect(decide(input({ understanding: nothingPlausible, top: offTopic }))).toMatchObject({ action: 'intent_answer' });
   });
 
+  it('answers nothing to emoji alone, and does not count it as a miss; anger still goes to a person', () => {
+    const unsure = { label: 'faq:x', confidence: 0.1 };
+    expect(decide(input({ text: '👍', top: unsure, missStreak: 1, understanding: understanding({ classification: { ranked: [] } }) }))).toEqual({ action: 'none' });
+    expect(decide(input({ text: '❤️ ❤️', top: unsure, understanding: understanding({ classification: { ranked: [] } }) }))).toEqual({ action: 'none' });
+    expect(decide(input({ text: '😡😡😡', top: unsure, understanding: understanding({ classification: { ranked: [] }, anger: 0.9 }) }))).toEqual({ action: 'escalate', reason: 'negative_sentiment' });
+    // Punctuation alone is not emoji: unsure, it is asked about.
+    expect(decide(input({ text: '?', top: unsure, understanding: understanding({ classification: { ranked: [] } }) })).action).toBe('clarify');
+  });
+
   it('does not ask again for data given with the question', () => {
     const top = { label: 'faq:stato', confidence: 0.8, entry: entry('stato', { private: true, asks_for: ['customer_code'] }) };
     expect(decide(input({ visibility: 'private', top, carries: ['customer_code'] }))).toEqual({ action: 'escalate', reason: 'private_case' });
