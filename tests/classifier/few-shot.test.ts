@@ -91,7 +91,8 @@ describe('private data does not change what a message means', () => {
         worse.push(`${text}: ${got?.label} ${got?.confidence} (without the data: ${want?.label} ${floor})`);
       }
     };
-    for (const e of examples) {
+    // Phrases matched word for word ("ok", "bye": match exact) are not questions: left out.
+    for (const e of examples.filter((x) => !x.exact)) {
       const language = e.language ?? 'it';
       for (const insert of own[language]) compare(insert(e.text), e.text, e.text);
       for (const insert of runIn[language]) compare(insert(e.text), e.text, insert(e.text, false));
