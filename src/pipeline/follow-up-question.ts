@@ -34,18 +34,22 @@ function topicWords(text: string): string[] {
 
 /**
  * True when reading a follow-up with the last answer's question found `entry`, and answering it
- * is right: another entry than the one just given; or the same again when that is what the
- * customer asked for ("come faccio?") or when the entry speaks of what the follow-up asks about
- * ("e in contrassegno?" after the payment methods, whose answer says cash on delivery is not
- * available). "e per i saldi?" after the returns answer is not answered by repeating it.
+ * is right: another entry than the one just given; or the same again when the customer asked for
+ * it again ("come faccio?") or when the entry speaks of what the follow-up asks about ("e in
+ * contrassegno?" after the payment methods, whose answer says cash on delivery is not available).
+ * Otherwise ("e per i saldi?" after the returns answer) the entry is offered, not repeated.
  */
 export function followUpAnswers(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, entry: FaqEntry): boolean {
   if (conversation.lastAnswer?.faqId !== entry.id) return true;
-  if (AGAIN[language].test(text.trim())) return true;
-  const rest = text.trim().replace(OPENERS[language], '');
-  const known = new Set(topicWords([...entry.questions, entry.answer].join(' ')));
-  const asked = topicWords(rest);
-  return asked.length > 0 && asked.every((w) => known.has(w));
+  if (AGAIN[language].test(withoutMentions(text))) return true;
+  const asked = topicWords(withoutMentions(text).replace(OPENERS[language], ''));
+  const own = new Set(topicWords([...entry.questions, entry.answer].join(' ')));
+  return asked.length > 0 && asked.every((w) => own.has(w));
+}
+
+/** The text without the @mentions that open it on X ("@bottegarossi e quanto tempo ho?"). */
+function withoutMentions(text: string): string {
+  return text.trim().replace(/^(?:@\w+[\s,:]*)+/u, '').trim();
 }
 
 /**
@@ -53,7 +57,7 @@ export function followUpAnswers(text: string, language: Language, conversation: 
  * unclear without the answer before it, never a question about something else.
  */
 export function namesNothing(text: string, language: Language): boolean {
-  return topicWords(text.trim().replace(OPENERS[language], '')).length === 0;
+  return topicWords(withoutMentions(text).replace(OPENERS[language], '')).length === 0;
 }
 
 /**
@@ -63,7 +67,7 @@ export function namesNothing(text: string, language: Language): boolean {
 export function followUpContext(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, corpus: Corpus, now: Date): string | undefined {
   const last = conversation.lastAnswer;
   if (!last || now.getTime() - Date.parse(last.at) > FOLLOW_UP_MINUTES * 60_000) return undefined;
-  const trimmed = text.trim();
+  const trimmed = withoutMentions(text);
   if (trimmed.split(/\s+/).length > MAX_WORDS || !OPENERS[language].test(trimmed)) return undefined;
   return corpus.faq.find((e) => e.id === last.faqId)?.questions[0];
 }

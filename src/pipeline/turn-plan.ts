@@ -7,7 +7,7 @@
  */
 import { DATA_KINDS, type Corpus, type DataKind, type FaqEntry, type IntentDef } from '../core/corpus.js';
 import type { DomainEvent } from '../core/events.js';
-import type { ActionInput, ActionOutcome, ChannelAdapter, ChannelCapabilities, PrivateReach, TurnContext, Understanding } from '../core/ports.js';
+import type { ActionInput, ActionOutcome, ChannelAdapter, ChannelCapabilities, LabelScore, PrivateReach, TurnContext, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
 import type {
   Case,
@@ -200,9 +200,13 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   if (leansOn !== undefined) {
     const together = await input.understandAfter(leansOn, understanding.language);
     const best = together.classification.ranked[0];
-    const entry = best && best.confidence >= deps.settings.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language)?.entry : undefined;
+    const entry = best && best.confidence >= deps.settings.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
     if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
       understanding = { ...understanding, classification: together.classification };
+    } else if (entry) {
+      // Leaning on the answer just given without saying what it asks ("e quanto tempo ho?"): the
+      // answer is offered when the bot asks what was meant, not repeated, and not called off topic.
+      understanding = { ...understanding, classification: { ranked: withGuess(understanding.classification.ranked, `faq:${entry.id}`, deps.settings.clarifyThreshold) } };
     }
   }
   const language = understanding.language;
@@ -568,6 +572,13 @@ function gatheredData(understanding: Pick<Understanding, 'entities'>, asks: read
 }
 
 /** The kinds of identifying data a message carries (private entities: order numbers, codes, emails…). */
+/** `ranked` with `label` at least as plausible as `floor` (the clarify threshold), in order. */
+function withGuess(ranked: readonly LabelScore[], label: string, floor: number): LabelScore[] {
+  const rest = ranked.filter((r) => r.label !== label);
+  const confidence = Math.max(floor, ranked.find((r) => r.label === label)?.confidence ?? 0);
+  return [...rest, { label, confidence }].sort((a, b) => b.confidence - a.confidence);
+}
+
 /**
  * True when the best label is an FAQ entry, or an intent other than one that answers itself (the
  * off-topic reply), at the answer threshold: a message a follow-up reading would not improve.

@@ -14,6 +14,8 @@ describe('short follow-ups of the last answer', () => {
     expect(followUpContext('come faccio?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('what about sale items?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('And how do I do that?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    // On X the mention opens the text.
+    expect(followUpContext('@bottegarossi e in contrassegno?', 'it', answered('metodi-pagamento', 2), corpus, now)).toBe('Quali metodi di pagamento accettate?');
   });
 
   it('leaves alone a message that does not lean on anything, a long one, an old answer or none', () => {
@@ -36,6 +38,8 @@ describe('short follow-ups of the last answer', () => {
     // The returns answer says nothing of sales: repeating it would not answer "e per i saldi?".
     expect(followUpAnswers('e per i saldi?', 'it', answered('reso', 1), returns)).toBe(false);
     expect(followUpAnswers('e?', 'it', answered('reso', 1), returns)).toBe(false);
+    // On X, after the mention: the returns answer speaks of days.
+    expect(followUpAnswers('@bottegarossi e in che giorni?', 'it', answered('reso', 1), returns)).toBe(true);
   });
 
   it('tells a follow-up that names nothing of its own from one about something', () => {
