@@ -8,6 +8,7 @@
  */
 import type { Corpus, FaqEntry } from '../core/corpus.js';
 import type { Conversation, Language } from '../core/types.js';
+import { searchWords } from '../util/fold.js';
 
 /** How long after an answer a short message may lean on it. */
 export const FOLLOW_UP_MINUTES = 30;
@@ -28,8 +29,7 @@ const AGAIN: Record<Language, RegExp> = {
 
 /** Words of a message that say what it is about (four letters or more), folded, cut to their first five letters. */
 function topicWords(text: string): string[] {
-  const folded = text.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
-  return [...new Set((folded.match(/\p{L}{4,}/gu) ?? []).map((w) => w.slice(0, 5)))];
+  return [...new Set(searchWords(text).filter((w) => w.length >= 4 && /^\p{L}+$/u.test(w)).map((w) => w.slice(0, 5)))];
 }
 
 /**
