@@ -586,9 +586,7 @@ function withGuess(ranked: readonly LabelScore[], label: string, floor: number):
 function confidentlyKnown(understanding: Understanding, corpus: Corpus, threshold: number): boolean {
   const best = understanding.classification.ranked[0];
   if (!best || best.confidence < threshold) return false;
-  if (!best.label.startsWith('intent:')) return true;
-  const intent = corpus.intents.find((i) => `intent:${i.name}` === best.label);
-  return intent?.action !== 'answer';
+  return resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action !== 'answer';
 }
 
 export function identifyingKinds(understanding: Pick<Understanding, 'entities'>): DataKind[] {
