@@ -236,6 +236,31 @@ describe('the PostgreSQL store on its own', () => {
     expect(await writers(schema, 'messages')).toBe(2);
   });
 
+  it.each([
+    ['the turn that changes the case first: the other, which read it before, is refused', true, ['fulfilled', 'rejected']],
+    ['the turn that hands the case back unchanged first: both are written', false, ['fulfilled', 'fulfilled']],
+  ])('checks a case two turns of one batch read as one after the other would: %s', async (_how, changeFirst, outcome) => {
+    const schema = `set_case_${++schemaCounter}`;
+    const store = await open(schema);
+    const kase = makeCase('case1', { customerId: 'test:u1', conversationIds: ['cv1', 'cv2'] });
+    await store.conversations.commit(
+      makeTurn({ conversations: [makeConversation('cv1', { customerId: 'test:u1', caseId: 'case1' }), makeConversation('cv2', { customerId: 'test:u1', caseId: 'case1' })], case: kase }),
+    );
+    const [one, two] = await Promise.all(['cv1', 'cv2'].map((cv) => store.conversations.loadContext({ key: `test:private:${cv}`, customerId: 'test:u1' })));
+    const changing = makeTurn({ expect: one!.revisions, conversations: [{ ...one!.conversation!, missStreak: 1 }], case: { ...one!.case!, status: 'resolved' }, messages: [makeMessage('changes', { conversationId: 'cv1' })] });
+    const unchanged = makeTurn({ expect: two!.revisions, conversations: [{ ...two!.conversation!, missStreak: 2 }], case: two!.case!, messages: [makeMessage('keeps', { conversationId: 'cv2' })] });
+    const sent = await recordQueries(async () => {
+      const turns = changeFirst ? [changing, unchanged] : [unchanged, changing];
+      const results = await Promise.allSettled(turns.map((t) => store.conversations.commit(t)));
+      expect(results.map((r) => r.status)).toEqual(outcome);
+      if (changeFirst) expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TurnConflictError);
+    });
+    expect(sent).toHaveLength(1);
+    expect((await store.conversations.getCase('case1'))?.status).toBe('resolved');
+    expect((await store.conversations.get('cv1'))?.missStreak).toBe(1);
+    expect((await store.conversations.get('cv2'))?.missStreak).toBe(changeFirst ? 0 : 2);
+  });
+
   it('applies a batch turn by turn when one of its messages was already processed, writing the others', async () => {
     const schema = `set_processed_${++schemaCounter}`;
     const store = await open(schema);

@@ -50,7 +50,7 @@ export function connect(options: { url: string; poolSize: number; schema?: strin
   // Every session reads and writes timestamps in UTC, in the chosen schema, and runs single
   // statements (a whole batch of turns is one) at READ COMMITTED whatever the database's default:
   // the turn's inbound check relies on it (a concurrent duplicate waits, then sees "processed").
-  const sessionOptions = `-c TimeZone=UTC -c default_transaction_isolation=read\\ committed${options.schema ? ` -c search_path=${options.schema}` : ''}`;
+  const sessionOptions = `-c TimeZone=UTC -c jit=off -c default_transaction_isolation=read\\ committed${options.schema ? ` -c search_path=${options.schema}` : ''}`;
   const pool: Pool = new (pg().Pool)({ connectionString: options.url, max: options.poolSize, options: sessionOptions });
   // An idle client that errors (server restart) must not crash the process; the pool drops it.
   pool.on('error', (err: Error) => process.emitWarning(`sportello postgres store: idle connection error: ${err.message}`));

@@ -121,15 +121,17 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
          LEFT JOIN LATERAL (SELECT doc, rev FROM cases WHERE id = q.e->>'caseId' LIMIT 1) rc ON true
          LEFT JOIN LATERAL (
            SELECT jsonb_agg(jsonb_build_object('doc', c.doc, 'rev', c.rev) ORDER BY c.n) AS related
-           FROM conversations c
-           -- = ANY(ARRAY(…)): primary-key lookups; IN (SELECT …) is planned as a scan of all conversations.
-           WHERE c.id = ANY (ARRAY(SELECT jsonb_array_elements_text(kc.doc->'conversationIds')
-                                   UNION SELECT jsonb_array_elements_text(oc.doc->'conversationIds')
-                                   UNION SELECT jsonb_array_elements_text(lc.doc->'conversationIds')
-                                   UNION SELECT jsonb_array_elements_text(rc.doc->'conversationIds')
-                                   UNION SELECT o.id FROM conversations o
-                                         WHERE o.key = ANY (ARRAY(SELECT jsonb_array_elements_text(COALESCE(q.e->'otherKeys', '[]'))))))
-             AND c.id IS DISTINCT FROM cv.id) rel ON true
+           FROM (SELECT jsonb_array_elements_text(kc.doc->'conversationIds')
+                 UNION SELECT jsonb_array_elements_text(oc.doc->'conversationIds')
+                 UNION SELECT jsonb_array_elements_text(lc.doc->'conversationIds')
+                 UNION SELECT jsonb_array_elements_text(rc.doc->'conversationIds')
+                 UNION SELECT o.id FROM jsonb_array_elements_text(COALESCE(q.e->'otherKeys', '[]')) AS k(key)
+                       CROSS JOIN LATERAL (SELECT id FROM conversations WHERE key = k.key LIMIT 1) o) AS r(id)
+           -- One primary-key probe per id. "id = ANY(ARRAY(…))" was planned, on a young table
+           -- (a plan made early and kept by the connection), as a scan of every conversation for
+           -- each turn of the batch: the cost grew with the table.
+           CROSS JOIN LATERAL (SELECT doc, rev, n FROM conversations WHERE id = r.id LIMIT 1) c
+           WHERE r.id IS DISTINCT FROM cv.id) rel ON true
          ORDER BY q.i`,
         [json(queries)],
       );

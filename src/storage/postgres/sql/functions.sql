@@ -79,7 +79,7 @@ CREATE OR REPLACE FUNCTION sportello_apply_turns(turns jsonb) RETURNS jsonb
 DECLARE
   v_want bigint;
   v_done bigint;
-  v_same bigint;
+  v_row record;
 BEGIN
   -- The inbound messages, marked processed (the body is dropped). The row lock serialises two
   -- instances committing the same message; the loser finds it processed.
@@ -115,19 +115,22 @@ BEGIN
   END IF;
 
   -- Conversations the turns read: written only at the revision read. At READ COMMITTED a
-  -- concurrent writer's row is waited for and re-checked: its new revision fails the test.
-  WITH x AS (
+  -- concurrent writer's row is waited for and re-checked: its new revision fails the test. One
+  -- primary-key statement a row, in id order (rows shared between concurrent batches are locked
+  -- in that order). A set-based join was planned by the table's size when the connection first
+  -- ran it, and a plan made on a young table (a scan of the table, or a probe of every id for
+  -- each row) was kept while the table grew.
+  FOR v_row IN
     SELECT v.c->>'id' AS id, v.c AS doc, (e->'expect'->'conversations'->>(v.c->>'id'))::bigint AS rev
-    FROM jsonb_array_elements(turns) AS t(e), jsonb_array_elements(COALESCE(e->'conversations', '[]')) AS v(c)
-    WHERE e->'expect'->'conversations'->>(v.c->>'id') IS NOT NULL),
-  u AS (
-    -- = ANY(ARRAY(…)): primary-key probes (a join with x was planned as a scan of the table).
-    UPDATE conversations c SET doc = x.doc FROM x
-    WHERE c.id = ANY (ARRAY(SELECT id FROM x ORDER BY id COLLATE "C")) AND c.id = x.id AND c.rev = x.rev RETURNING 1)
-  SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM u) INTO v_want, v_done;
-  IF v_done <> v_want THEN
-    RAISE EXCEPTION 'a conversation changed since its turn read it' USING ERRCODE = 'SP410';
-  END IF;
+    FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(e, i), jsonb_array_elements(COALESCE(e->'conversations', '[]')) AS v(c)
+    WHERE e->'expect'->'conversations'->>(v.c->>'id') IS NOT NULL
+    ORDER BY v.c->>'id' COLLATE "C", i
+  LOOP
+    UPDATE conversations SET doc = v_row.doc WHERE id = v_row.id AND rev = v_row.rev;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'a conversation changed since its turn read it' USING ERRCODE = 'SP410';
+    END IF;
+  END LOOP;
 
   -- Cases the turns did not read: new ones only.
   WITH x AS (
@@ -141,30 +144,21 @@ BEGIN
     RAISE EXCEPTION 'a turn writes a stored case it did not read' USING ERRCODE = 'SP410';
   END IF;
 
-  -- Cases the turns read. Most turns hand back their case unchanged: then nothing is written (no
-  -- new row version, no index entries, no WAL), only the revision is checked.
-  WITH x AS (
+  -- Cases the turns read, row by row like conversations. Most turns hand back their case
+  -- unchanged: then nothing is written (no new row version, no index entries, no WAL), only the
+  -- revision is checked (a new statement: it sees what an earlier turn of the batch wrote, whose
+  -- newer revision fails the check, and the batch is then applied turn by turn).
+  FOR v_row IN
     SELECT e->'case'->>'id' AS id, e->'case' AS doc, (e->'expect'->'cases'->>(e->'case'->>'id'))::bigint AS rev
-    FROM jsonb_array_elements(turns) AS t(e)
-    WHERE jsonb_typeof(e->'case') = 'object' AND e->'expect'->'cases'->>(e->'case'->>'id') IS NOT NULL),
-  u AS (
-    UPDATE cases c SET doc = x.doc FROM x
-    WHERE c.id = ANY (ARRAY(SELECT id FROM x ORDER BY id COLLATE "C")) AND c.id = x.id AND c.rev = x.rev
-      AND c.doc IS DISTINCT FROM x.doc RETURNING 1)
-  SELECT (SELECT count(*) FROM x), (SELECT count(*) FROM u) INTO v_want, v_done;
-  IF v_done <> v_want THEN
-    -- The rest must be unchanged at the revision read (a new statement: it sees what concurrent
-    -- turns committed meanwhile; the cases written above now carry a newer revision).
-    WITH x AS (
-      SELECT e->'case'->>'id' AS id, e->'case' AS doc, (e->'expect'->'cases'->>(e->'case'->>'id'))::bigint AS rev
-      FROM jsonb_array_elements(turns) AS t(e)
-      WHERE jsonb_typeof(e->'case') = 'object' AND e->'expect'->'cases'->>(e->'case'->>'id') IS NOT NULL)
-    SELECT count(*) INTO v_same FROM x JOIN cases c ON c.id = x.id AND c.rev = x.rev AND c.doc = x.doc
-    WHERE c.id = ANY (ARRAY(SELECT id FROM x));
-    IF v_done + v_same <> v_want THEN
+    FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(e, i)
+    WHERE jsonb_typeof(e->'case') = 'object' AND e->'expect'->'cases'->>(e->'case'->>'id') IS NOT NULL
+    ORDER BY e->'case'->>'id' COLLATE "C", i
+  LOOP
+    UPDATE cases SET doc = v_row.doc WHERE id = v_row.id AND rev = v_row.rev AND doc IS DISTINCT FROM v_row.doc;
+    IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM cases WHERE id = v_row.id AND rev = v_row.rev) THEN
       RAISE EXCEPTION 'a case changed since its turn read it' USING ERRCODE = 'SP410';
     END IF;
-  END IF;
+  END LOOP;
 
   -- Messages in turn order, so that n orders them as one turn after the other would. A message
   -- with an id already stored replaces it in place.
