@@ -50,6 +50,8 @@ export function connect(options: { url: string; poolSize: number; schema?: strin
   // Every session reads and writes timestamps in UTC, in the chosen schema, and runs single
   // statements (a whole batch of turns is one) at READ COMMITTED whatever the database's default:
   // the turn's inbound check relies on it (a concurrent duplicate waits, then sees "processed").
+  // JIT is off: once a statement's estimated cost passed jit_above_cost (the turn context's grows
+  // with the tables) PostgreSQL compiled it at every execution, 37–350 ms each (docs/storage.md).
   const sessionOptions = `-c TimeZone=UTC -c jit=off -c default_transaction_isolation=read\\ committed${options.schema ? ` -c search_path=${options.schema}` : ''}`;
   const pool: Pool = new (pg().Pool)({ connectionString: options.url, max: options.poolSize, options: sessionOptions });
   // An idle client that errors (server restart) must not crash the process; the pool drops it.
