@@ -185,7 +185,6 @@ async function chat(args: string[], io: Io): Promise<number> {
   // Only the terminal: no channel of the environment is started.
   const { createSportello } = await import('../app.js');
   const app = await createSportello({ config: { ...config, databaseUrl: undefined, channels: {} }, logger: createSilentLogger(), channels: [channel] });
-  let lastOptions: string[] = [];
   const rl = createInterface({ input: io.stdin, terminal: false });
   if (interactive) io.stdout.write('Sportello chat — write a message (Ctrl-D to quit)\n> ');
   let n = 0;
@@ -194,19 +193,15 @@ async function chat(args: string[], io: Io): Promise<number> {
       const text = line.trim();
       if (!text) continue;
       n += 1;
-      const picked = /^\d+$/.test(text) ? lastOptions[Number(text) - 1] : undefined;
       const outcome = await app.pipeline.receive({
         channel: 'console',
         id: `console-${process.pid}-${n}`,
         visibility: 'private',
         customer: { platformId: 'console-user', name: 'Terminal' },
-        text: picked ? text : text,
-        payload: picked,
+        text,
         sentAt: systemClock.now().toISOString(),
       });
       await app.sender.drain();
-      const last = outcome.replies.at(-1)?.reply;
-      lastOptions = last?.kind === 'quick_replies' ? last.options.map((o) => o.payload) : [];
       for (const reply of printed.splice(0)) io.stdout.write(`${reply}\n`);
       if (explain) {
         const what = [outcome.action, outcome.reason ?? outcome.faqId ?? outcome.intent, outcome.confidence?.toFixed(2), outcome.language, outcome.handler && `handler ${outcome.handler}`].filter(Boolean).join(' ');

@@ -257,6 +257,12 @@ export interface Conversation {
    */
   lastAnswer?: { faqId: string; at: string };
   /**
+   * The options the bot offered last here ("did you mean one of these?"), and when: a customer
+   * who types "2", "la prima" or, to a single option, "sì" picks one (pipeline/offered-choice.ts).
+   * Only the FAQ's titles and labels are kept, never the customer's words.
+   */
+  lastOffer?: { options: Array<{ title: string; payload: string }>; at: string };
+  /**
    * The customer gave the survey of this case (its id) a low score: a follow-up case is to be
    * opened for this conversation (right after the answer; cleared when it is).
    */

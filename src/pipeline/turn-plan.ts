@@ -29,6 +29,7 @@ import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
+import { typedChoice } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -193,8 +194,11 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const siblings = kase.conversationIds.filter((id) => id !== conversation!.id).flatMap((id) => related.get(id) ?? []);
 
   let understanding = await input.understand(conversation.language);
+  // "2", "la prima", or "sì" to a single option: the customer typed their choice among the options offered.
+  const typed = msg.payload ? undefined : typedChoice(msg.text, conversation, now);
+  const chosen = msg.payload && isLabel(msg.payload) ? msg.payload : typed !== undefined && isLabel(typed) ? typed : undefined;
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
-  const leansOn = confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
+  const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
   if (leansOn !== undefined) {
@@ -219,7 +223,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const requestUntil = new Date(now.getTime() + (deps.settings.dataRequestMinutes ?? 30) * 60_000).toISOString();
 
   const ranked = understanding.classification.ranked;
-  const best = msg.payload && isLabel(msg.payload) ? { label: msg.payload, confidence: 1 } : ranked[0];
+  const best = chosen !== undefined ? { label: chosen, confidence: 1 } : ranked[0];
   const top = best ? resolveLabel(best.label, best.confidence, knowledge.corpus, language) : undefined;
 
   const decision = decide({
@@ -279,6 +283,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   let called: ActionInput | undefined;
   /** Internal notes for the operators (why a custom action handed the customer over). */
   const notes: string[] = [];
+
+  // Options offered stand until the bot says something else here.
+  if (decision.action !== 'silent' && decision.action !== 'none') conversation.lastOffer = undefined;
 
   switch (decision.action) {
     case 'silent':
@@ -362,7 +369,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       }
       const options = deps.clarifyOptions?.(decision.guesses.map((g) => g.label), language, caps) ?? [];
       if (options.length > 0 && caps.quickReplies > 0) {
-        replyHere({ kind: 'quick_replies', text: say('clarifyOptions', language), options: options.slice(0, caps.quickReplies) });
+        const offered = options.slice(0, caps.quickReplies);
+        replyHere({ kind: 'quick_replies', text: say('clarifyOptions', language), options: offered });
+        conversation.lastOffer = { options: offered.map((o) => ({ title: o.title, payload: o.payload })), at };
       } else {
         replyHere({ kind: 'text', text: say('clarify', language) });
       }
