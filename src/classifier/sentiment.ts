@@ -2,7 +2,9 @@
  * @module classifier/sentiment
  * Lexicon-based sentiment and anger for Italian and English social messages. Anger adds up
  * independent signs (insults and swearing, ALL CAPS, "!!!", angry emoji) as 1 − Π(1 − sᵢ),
- * so one sign alone stays below the default escalation threshold (0.6) and two or more cross it.
+ * so one sign alone stays below the default escalation threshold (0.6), and an insult with any
+ * other sign ("è una vergogna!!!", "SIETE DEI LADRI") or two insults cross it. Capitals with
+ * exclamation marks alone do not ("GRAZIE MILLE!!!" is not anger).
  */
 import type { Language } from '../core/types.js';
 import { fold } from './normalise.js';
@@ -87,7 +89,7 @@ export function analyseSentiment(text: string, language: Language): { sentiment:
   const happyEmoji = (sample.match(HAPPY_EMOJI) ?? []).length;
 
   const signs = [
-    Math.min(0.75, insults * 0.4),
+    Math.min(0.75, insults * 0.5),
     capsWords >= 2 || (capsWords >= 1 && capsRatio >= 0.5) ? Math.min(0.4, 0.2 + capsRatio * 0.4) : 0,
     Math.min(0.3, bangs * 0.2),
     Math.min(0.55, angryEmoji * 0.35),

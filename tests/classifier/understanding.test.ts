@@ -113,6 +113,16 @@ describe('analyseSentiment', () => {
   it('does not call one exclamation mark or one capitalised acronym anger', () => {
     expect(analyseSentiment('Accettate PayPal? Grazie!', 'it').anger).toBeLessThan(0.3);
   });
+
+  it('calls an insult with "!!!" or capitals anger, one sign alone not, and happy shouting not', () => {
+    expect(analyseSentiment('è una vergogna, ordine in ritardo di 2 settimane!!!', 'it').anger).toBeGreaterThanOrEqual(0.6);
+    expect(analyseSentiment('this is unacceptable!!! my order is 2 weeks late', 'en').anger).toBeGreaterThanOrEqual(0.6);
+    expect(analyseSentiment('che VERGOGNA, SERVIZIO PESSIMO', 'it').anger).toBeGreaterThanOrEqual(0.6);
+    expect(analyseSentiment('vergogna, ordine in ritardo di 2 settimane', 'it').anger).toBeLessThan(0.6);
+    expect(analyseSentiment('dove siete???!!!', 'it').anger).toBeLessThan(0.6);
+    expect(analyseSentiment('GRAZIE MILLE!!!', 'it').anger).toBeLessThan(0.6);
+    expect(analyseSentiment('THANK YOU SO MUCH!!!', 'en').anger).toBeLessThan(0.6);
+  });
 });
 
 describe('understander trained on the sample shop corpus', () => {
