@@ -32,28 +32,49 @@ const FILLER = new Set([
 const YES = new Set(['si', 'certo', 'esatto', 'esattamente', 'giusto', 'proprio', 'quello', 'quella', 'questo', 'questa', 'yes', 'yep', 'yeah', 'yup', 'sure', 'correct', 'exactly', 'right', 'indeed', 'that']);
 const YES_FILLER = new Set(['ok', 'grazie', 'perfetto', 'please', 'thanks', 'thank', 'you', 'one', 's', 'it', 'is']);
 
+/** The options offered last, while a typed choice may still refer to them. */
+function freshOffer(conversation: Pick<Conversation, 'lastOffer'>, now: Date): Array<{ title: string; payload: string }> | undefined {
+  const offer = conversation.lastOffer;
+  if (!offer || offer.options.length === 0) return undefined;
+  return now.getTime() - new Date(offer.at).getTime() > CHOICE_MINUTES * 60_000 ? undefined : offer.options;
+}
+
+/** A message's words, folded, punctuation dropped. */
+const wordsOf = (text: string): string => foldText(text).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+
+/** True when the message only says yes ("sì", "yes please", "sì, proprio quella"). */
+function saysYes(said: string): boolean {
+  const all = said.split(' ');
+  return all.some((w) => YES.has(w)) && all.every((w) => YES.has(w) || YES_FILLER.has(w));
+}
+
 /**
  * The payload of the option the customer chose by typing, or undefined when the message is not a
  * choice among the options the bot offered last (or those are older than CHOICE_MINUTES).
  */
 export function typedChoice(text: string, conversation: Pick<Conversation, 'lastOffer'>, now: Date): string | undefined {
-  const offer = conversation.lastOffer;
-  if (!offer || offer.options.length === 0) return undefined;
-  if (now.getTime() - new Date(offer.at).getTime() > CHOICE_MINUTES * 60_000) return undefined;
-  const options = offer.options;
-  const said = foldText(text).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-  if (!said) return undefined;
+  const options = freshOffer(conversation, now);
+  const said = wordsOf(text);
+  if (!options || !said) return undefined;
   // The option's own title, as written on the button.
-  const byTitle = options.find((o) => foldText(o.title).replace(/[^\p{L}\p{N}]+/gu, ' ').trim() === said);
+  const byTitle = options.find((o) => wordsOf(o.title) === said);
   if (byTitle) return byTitle.payload;
-  const all = said.split(' ');
-  if (options.length === 1 && all.some((w) => YES.has(w)) && all.every((w) => YES.has(w) || YES_FILLER.has(w))) return options[0]!.payload;
+  if (options.length === 1 && saysYes(said)) return options[0]!.payload;
   // A number or an ordinal, with nothing else but filler words: "2", "la seconda", "option 1 please".
-  const words = all.filter((w) => !FILLER.has(w));
+  const words = said.split(' ').filter((w) => !FILLER.has(w));
   if (words.length !== 1) return undefined;
   const word = words[0]!;
   const n = /^\d{1,2}$/.test(word) ? Number(word) : /^\d[°ºa-z]{0,2}$/.test(word) ? Number(word[0]) : ORDINALS[word];
   if (n === undefined) return undefined;
   const index = n === -1 ? options.length - 1 : n - 1;
   return options[index]?.payload;
+}
+
+/**
+ * True when the customer said only "yes" to several options offered: not a choice, and not an
+ * acknowledgement either (staying silent would leave them waiting). It is read as not understood.
+ */
+export function yesToSeveral(text: string, conversation: Pick<Conversation, 'lastOffer'>, now: Date): boolean {
+  const options = freshOffer(conversation, now);
+  return options !== undefined && options.length > 1 && saysYes(wordsOf(text));
 }

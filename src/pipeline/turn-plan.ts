@@ -29,7 +29,7 @@ import { newId } from '../util/ids.js';
 import type { Planned } from './conversation-writer.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
-import { typedChoice } from './offered-choice.js';
+import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -197,6 +197,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   // "2", "la prima", or "sì" to a single option: the customer typed their choice among the options offered.
   const typed = msg.payload ? undefined : typedChoice(msg.text, conversation, now);
   const chosen = msg.payload && isLabel(msg.payload) ? msg.payload : typed !== undefined && isLabel(typed) ? typed : undefined;
+  // "sì" to several options: neither a choice nor an "ok" to stay silent at; not understood.
+  if (!msg.payload && yesToSeveral(msg.text, conversation, now)) understanding = { ...understanding, classification: { ranked: [] } };
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
     ? undefined

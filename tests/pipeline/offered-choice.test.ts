@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CHOICE_MINUTES, typedChoice } from '../../src/pipeline/offered-choice.js';
+import { CHOICE_MINUTES, typedChoice, yesToSeveral } from '../../src/pipeline/offered-choice.js';
 
 const at = '2026-11-24T10:00:00.000Z';
 const now = new Date('2026-11-24T10:02:00.000Z');
@@ -41,5 +41,15 @@ describe('a choice typed among the options offered', () => {
     expect(typedChoice('2', two, later)).toBeUndefined();
     expect(typedChoice('2', {}, now)).toBeUndefined();
     expect(typedChoice('sì', { lastOffer: { at, options: [] } }, now)).toBeUndefined();
+  });
+});
+
+describe('a bare "yes" to several options', () => {
+  it('is told apart: not a choice, and not an acknowledgement to fall silent at', () => {
+    expect(yesToSeveral('sì', two, now)).toBe(true);
+    expect(yesToSeveral('yes please', two, now)).toBe(true);
+    expect(yesToSeveral('sì', one, now)).toBe(false);
+    expect(yesToSeveral('la seconda', two, now)).toBe(false);
+    expect(yesToSeveral('sì', {}, now)).toBe(false);
   });
 });
