@@ -44,6 +44,25 @@ const isDataWord = (word: string): boolean => {
   return w.length === 0 || DATA_WORDS.has(w) || STOPWORDS.it.has(w) || STOPWORDS.en.has(w);
 };
 
+/**
+ * "la mia email è", "il mio cell:", "my phone number is" right before a value: words that only
+ * announce it, dropped with it even inside a clause that asks something ("come faccio a
+ * disiscrivermi? la mia email è …" written without the question mark). A bare noun before a value
+ * ("il mio ordine BR-…") is what the question is about, and stays.
+ */
+const ANNOUNCED = new RegExp(
+  String.raw`(?:^|[\s,;:])(?:(?:la|il) mi[ao]|my)\s+(?:e-?mail|mail|indirizzo(?: e-?mail)?|cell(?:ulare)?|telefono|numero(?: di (?:telefono|cellulare|ordine))?|iban|codice fiscale|email address|e-?mail address|phone(?: number)?|mobile(?: number)?|number|order number)\s*(?:è|e'|é|is|=|:)\s*$`,
+  'iu',
+);
+
+/** Where the cut of a value starts: before the words that announce it, if any (not before `from`, its clause's start). */
+function announcedFrom(text: string, start: number, from: number): number {
+  const m = ANNOUNCED.exec(text.slice(from, start));
+  if (!m) return start;
+  const lead = /^[\s,;:]/.test(m[0]) ? 1 : 0;
+  return from + m.index + lead;
+}
+
 /** Quick test: can the text hold an email or a number at all? (most messages cannot) */
 const MAYBE_DATA = /[@\d]/;
 
@@ -102,7 +121,7 @@ export function maskPrivateData(text: string, options: EntityOptions = {}): stri
     const inClause = entities.filter((o) => o !== e && o.start >= from && o.end <= to);
     const words = others.filter((w) => !inClause.some((o) => text.slice(o.start, o.end).includes(w)));
     if (words.every(isDataWord)) cuts.push([dropFrom, to]);
-    else cuts.push([e.start, e.end]);
+    else cuts.push([announcedFrom(text, e.start, from), e.end]);
   }
   cuts.sort((a, b) => a[0] - b[0]);
   const merged: Array<[number, number]> = [];

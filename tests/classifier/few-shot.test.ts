@@ -119,6 +119,15 @@ describe('private data does not change what a message means', () => {
     expect(maskPrivateData("dov'è il mio ordine BR-1234567?").replace(/\s+/g, ' ')).toBe("dov'è il mio ordine ?");
     expect(maskPrivateData('Quali sono i vostri orari?')).toBe('Quali sono i vostri orari?');
   });
+
+  it('drops the words that announce a value run into a question without punctuation ("… la mia email è …")', () => {
+    const squeeze = (t: string) => t.replace(/\s+/g, ' ').trim();
+    expect(squeeze(maskPrivateData('come faccio a disiscrivermi dal sito la mia email è mario.rossi@example.com e il mio cell è 333 123 4567'))).toBe('come faccio a disiscrivermi dal sito');
+    expect(squeeze(maskPrivateData('how do I reset my password my email is john.smith@example.com'))).toBe('how do I reset my password');
+    expect(squeeze(maskPrivateData('il mio numero di telefono è 333 1234567 mi richiamate?'))).toBe('mi richiamate?');
+    // A noun the question is about stays: "il mio ordine BR-…" is not an announcement.
+    expect(squeeze(maskPrivateData("dov'è il mio ordine BR-1234567?"))).toBe("dov'è il mio ordine ?");
+  });
 });
 
 /** The examples whose top answer is another label, or below the answer threshold, as readable lines. */
