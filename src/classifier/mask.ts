@@ -55,12 +55,21 @@ const ANNOUNCED = new RegExp(
   'iu',
 );
 
-/** Where the cut of a value starts: before the words that announce it, if any (not before `from`, its clause's start). */
+/**
+ * Where the cut of a value starts: before the words that announce it, if any. They are looked for
+ * in the value's clause (from `from`), and, when the value opens its clause right after a colon,
+ * in the clause the colon ends ("…? il mio numero di telefono: 333 …").
+ */
 function announcedFrom(text: string, start: number, from: number): number {
-  const m = ANNOUNCED.exec(text.slice(from, start));
+  let scanFrom = from;
+  if (text.slice(from, start).trim() === '' && from > 0 && text[from - 1] === ':') {
+    scanFrom = from - 1;
+    while (scanFrom > 0 && !BOUNDARY.test(text[scanFrom - 1]!)) scanFrom--;
+  }
+  const m = ANNOUNCED.exec(text.slice(scanFrom, start));
   if (!m) return start;
   const lead = /^[\s,;:]/.test(m[0]) ? 1 : 0;
-  return from + m.index + lead;
+  return scanFrom + m.index + lead;
 }
 
 /** Quick test: can the text hold an email or a number at all? (most messages cannot) */
@@ -120,8 +129,9 @@ export function maskPrivateData(text: string, options: EntityOptions = {}): stri
     // Other entities of the same clause are data too.
     const inClause = entities.filter((o) => o !== e && o.start >= from && o.end <= to);
     const words = others.filter((w) => !inClause.some((o) => text.slice(o.start, o.end).includes(w)));
-    if (words.every(isDataWord)) cuts.push([dropFrom, to]);
-    else cuts.push([announcedFrom(text, e.start, from), e.end]);
+    const announced = announcedFrom(text, e.start, from);
+    if (words.every(isDataWord)) cuts.push([Math.min(dropFrom, announced), to]);
+    else cuts.push([announced, e.end]);
   }
   cuts.sort((a, b) => a[0] - b[0]);
   const merged: Array<[number, number]> = [];

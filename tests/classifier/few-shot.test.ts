@@ -125,6 +125,8 @@ describe('private data does not change what a message means', () => {
     expect(squeeze(maskPrivateData('come faccio a disiscrivermi dal sito la mia email è mario.rossi@example.com e il mio cell è 333 123 4567'))).toBe('come faccio a disiscrivermi dal sito');
     expect(squeeze(maskPrivateData('how do I reset my password my email is john.smith@example.com'))).toBe('how do I reset my password');
     expect(squeeze(maskPrivateData('il mio numero di telefono è 333 1234567 mi richiamate?'))).toBe('mi richiamate?');
+    expect(squeeze(maskPrivateData("posso cambiare l'indirizzo? il mio numero di telefono: 333 1234567"))).toBe("posso cambiare l'indirizzo?");
+    expect(squeeze(maskPrivateData('can I change my address? my phone number: +44 20 7946 0958'))).toBe('can I change my address?');
     // A noun the question is about stays: "il mio ordine BR-…" is not an announcement.
     expect(squeeze(maskPrivateData("dov'è il mio ordine BR-1234567?"))).toBe("dov'è il mio ordine ?");
   });
