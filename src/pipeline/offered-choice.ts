@@ -54,8 +54,9 @@ function saysYes(said: string): boolean {
  */
 export function typedChoice(text: string, conversation: Pick<Conversation, 'lastOffer'>, now: Date): string | undefined {
   const options = freshOffer(conversation, now);
+  if (!options) return undefined;
   const said = wordsOf(text);
-  if (!options || !said) return undefined;
+  if (!said) return undefined;
   // The option's own title, as written on the button.
   const byTitle = options.find((o) => wordsOf(o.title) === said);
   if (byTitle) return byTitle.payload;
