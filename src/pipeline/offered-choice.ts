@@ -25,7 +25,7 @@ const ORDINALS: Record<string, number> = {
 /** Words around a choice that say nothing more: "la seconda, grazie", "the first one please". */
 const FILLER = new Set([
   'il', 'lo', 'la', 'l', 'i', 'le', 'quello', 'quella', 'questo', 'questa', 'opzione', 'numero', 'n', 'nr', 'scelgo', 'voglio', 'vorrei', 'intendevo', 'grazie', 'pure', 'per', 'favore', 'ok',
-  'the', 'one', 'option', 'number', 'no', 'nr', 'i', 'mean', 'meant', 'want', 'choose', 'please', 'thanks', 'thank', 'you', 'ok', 'that', 'this', 'it',
+  'the', 'one', 'option', 'number', 'no', 'mean', 'meant', 'want', 'choose', 'please', 'thanks', 'thank', 'you', 'that', 'this', 'it',
 ]);
 
 /** "Yes" to a single option offered: the message has one of these words, and only these and fillers ("sì, proprio quella", "yes please"). */
