@@ -259,9 +259,10 @@ export interface Conversation {
   /**
    * The options the bot offered last here ("did you mean one of these?"), and when: a customer
    * who types "2", "la prima" or, to a single option, "sì" picks one (pipeline/offered-choice.ts).
-   * Only the FAQ's titles and labels are kept, never the customer's words.
+   * Only the FAQ's titles and labels are kept, never the customer's words. `askedWhich`: a bare
+   * "sì" to several of them was answered by asking which (once; a second one is a miss).
    */
-  lastOffer?: { options: Array<{ title: string; payload: string }>; at: string };
+  lastOffer?: { options: Array<{ title: string; payload: string }>; at: string; askedWhich?: boolean };
   /**
    * The customer gave the survey of this case (its id) a low score: a follow-up case is to be
    * opened for this conversation (right after the answer; cleared when it is).

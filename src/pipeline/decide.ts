@@ -28,7 +28,7 @@ export type Decision =
    * neither carries it nor asks something it can answer, so it says again what it needs (the kinds
    * asked for; empty when the request named none) and how to reach a person.
    */
-  | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[] }
+  | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[]; which?: true }
   | { action: 'greet'; intent: IntentDef; again: boolean }
   | { action: 'thank'; intent: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
@@ -63,6 +63,11 @@ export interface DecisionInput {
    * public reply to it (`publicRepliesNeedAddress`): nothing is said in public, a person answers.
    */
   unaddressed?: boolean;
+  /**
+   * The customer said only "yes" to several options the bot offered: they want one of them, but
+   * not which. The bot asks which, offering them again; not a miss.
+   */
+  yesToOptions?: boolean;
   /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
   onSpike?: boolean;
   /**
@@ -206,6 +211,9 @@ export function decide(input: DecisionInput): Decision {
         return { action: 'none' };
     }
   }
+
+  // 5b. "Sì" to several options: which one? (the same options again, not a miss).
+  if (input.yesToOptions) return { action: 'clarify', guesses: [], which: true };
 
   // 6. Not understood, about a spike listening found (a new outage the FAQ cannot know): a person, at once.
   if (input.onSpike) return { action: 'escalate', reason: 'crisis' };

@@ -52,6 +52,10 @@ export const MESSAGES = {
     it: 'Non sono sicuro di aver capito: intendevi una di queste?',
     en: 'I’m not sure I understood: did you mean one of these?',
   },
+  whichOption: {
+    it: 'Quale di queste? Tocca un’opzione o scrivi il suo numero.',
+    en: 'Which one? Tap an option or type its number.',
+  },
   dmPromptOpen: {
     it: 'Per aiutarti ci servono alcuni dati personali, che è meglio non scrivere in pubblico: continuiamo in messaggio privato (DM), ti abbiamo appena scritto.',
     en: 'To help you we need some personal details, which are best kept out of public view: let’s continue in a private message (DM), we’ve just written to you.',

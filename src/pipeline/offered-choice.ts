@@ -73,7 +73,7 @@ export function typedChoice(text: string, conversation: Pick<Conversation, 'last
 
 /**
  * True when the customer said only "yes" to several options offered: not a choice, and not an
- * acknowledgement either (staying silent would leave them waiting). It is read as not understood.
+ * acknowledgement either (staying silent would leave them waiting). The bot asks which, once.
  */
 export function yesToSeveral(text: string, conversation: Pick<Conversation, 'lastOffer'>, now: Date): boolean {
   const options = freshOffer(conversation, now);

@@ -197,8 +197,11 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   // "2", "la prima", or "sì" to a single option: the customer typed their choice among the options offered.
   const typed = msg.payload ? undefined : typedChoice(msg.text, conversation, now);
   const chosen = msg.payload && isLabel(msg.payload) ? msg.payload : typed !== undefined && isLabel(typed) ? typed : undefined;
-  // "sì" to several options: neither a choice nor an "ok" to stay silent at; not understood.
-  if (!msg.payload && yesToSeveral(msg.text, conversation, now)) understanding = { ...understanding, classification: { ranked: [] } };
+  // "sì" to several options: neither a choice nor an "ok" to stay silent at; the bot asks which.
+  // Asked once: a second bare "yes" is a miss (two in a row bring a person).
+  const yesToMany = !msg.payload && yesToSeveral(msg.text, conversation, now);
+  const yesToOptions = yesToMany && conversation.lastOffer?.askedWhich !== true;
+  if (yesToMany) understanding = { ...understanding, classification: { ranked: [] } };
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
     ? undefined
@@ -249,6 +252,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
+    yesToOptions,
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     crisis: deps.crisis?.(msg.text, language, msg.channel),
@@ -277,7 +281,10 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const vars = { brand: deps.settings.brandName };
 
   let nextState: ConversationState = conversation.state;
-  let missStreak = decision.action === 'clarify' ? conversation.missStreak + 1 : 0; // a reminder of the data asked for is a miss too
+  // A reminder of the data asked for is a miss too; asking which of the options offered is not.
+  let missStreak = decision.action === 'clarify' ? (decision.which ? conversation.missStreak : conversation.missStreak + 1) : 0;
+  /** The options offered last, for asking which of them the customer's "yes" meant. */
+  const offeredBefore = conversation.lastOffer;
   let escalation: EscalationReason | undefined;
   /** A crisis's holding statement, said instead of the usual acknowledgement. */
   let statement: string | undefined;
@@ -365,6 +372,12 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       break;
     }
     case 'clarify': {
+      if (decision.which && offeredBefore && offeredBefore.options.length > 0 && caps.quickReplies > 0) {
+        const options = offeredBefore.options.slice(0, caps.quickReplies);
+        replyHere({ kind: 'quick_replies', text: say('whichOption', language), options });
+        conversation.lastOffer = { options, at, askedWhich: true };
+        break;
+      }
       if (decision.stillNeeded) {
         replyHere({ kind: 'text', text: say('dataReminder', language, { what: describeNeeded(decision.stillNeeded, language) }) });
         break;

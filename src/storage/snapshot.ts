@@ -88,7 +88,7 @@ export const conversationSchema = z.looseObject({
   lastInboundId: z.string().optional(),
   lastInboundAt: z.string().optional(),
   lastAnswer: z.object({ faqId: z.string(), at: z.string() }).optional(),
-  lastOffer: z.object({ options: z.array(z.object({ title: z.string(), payload: z.string() })), at: z.string() }).optional(),
+  lastOffer: z.object({ options: z.array(z.object({ title: z.string(), payload: z.string() })), at: z.string(), askedWhich: z.boolean().optional() }).optional(),
   flags: z.array(z.string()),
   ref: record.optional(),
   createdAt: iso,

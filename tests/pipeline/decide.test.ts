@@ -138,6 +138,11 @@ describe('the decision table', () => {
     expect(decide(input({ top: unsure, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
   });
 
+  it('asks which option a bare "yes" to several meant, even after a miss, and not while a person holds the case', () => {
+    expect(decide(input({ yesToOptions: true, top: undefined, missStreak: 1 }))).toEqual({ action: 'clarify', guesses: [], which: true });
+    expect(decide(input({ yesToOptions: true, top: undefined, state: 'assigned' }))).toEqual({ action: 'silent' });
+  });
+
   it('sends a private message carrying the requested data to a person, and handles any other as a new message', () => {
     const unsure = { label: 'faq:x', confidence: 0.1 };
     const order: Entity = { kind: 'order_number', value: 'BR-1200331', start: 15, end: 25, private: true };
