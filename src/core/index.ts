@@ -5,3 +5,4 @@ export * from './ports.js';
 export * from './events.js';
 export * from './errors.js';
 export * from './corpus.js';
+export * from './inbound-text.js';

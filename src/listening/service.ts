@@ -13,6 +13,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import { maskPrivateData } from '../classifier/mask.js';
 import type { HeardItems, Understander } from '../core/ports.js';
 import type { InboundMessage } from '../core/types.js';
+import { cleanInbound } from '../core/inbound-text.js';
 import type { Logger } from '../util/logger.js';
 import type { ListeningSettings } from './config.js';
 import type { SpikeAlert } from './detector.js';
@@ -84,7 +85,8 @@ export function createListeningService(deps: ListeningServiceDeps): ListeningSer
   const listener = createListener({ settings: deps.settings, understander: deps.understander, answerThreshold: deps.answerThreshold, ...(deps.careLabels ? { careLabels: deps.careLabels } : {}) });
   let chain: Promise<unknown> = Promise.resolve();
   return {
-    hear(msg) {
+    hear(delivered) {
+      const msg = cleanInbound(delivered);
       const run = async (): Promise<HeardResult | undefined> => {
         const known = await deps.heard.get(`${msg.channel}:${msg.id}`);
         if (known) {

@@ -9,6 +9,7 @@
 import type { KnowledgeSource } from '../core/corpus.js';
 import type { EventBus } from '../core/events.js';
 import { AlreadyProcessedError, PipelineError } from '../core/errors.js';
+import { cleanInbound } from '../core/inbound-text.js';
 import type { ActionOutcome, ActionRunner, ChannelAdapter, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
 import type { Conversation, Customer, EscalationReason, InboundMessage, Language, OutboxItem } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
@@ -122,7 +123,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
    * background; the delivery is acknowledged (this resolves) only once the message is durable, so
    * a message acknowledged is never lost: if that fails, the platform delivers it again.
    */
-  async function accept(msg: InboundMessage) {
+  async function accept(delivered: InboundMessage) {
+    const msg = cleanInbound(delivered);
     const { fresh, durable } = await store.inbox.accept(msg);
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');

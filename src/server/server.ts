@@ -10,6 +10,7 @@ import type * as restify from 'restify';
 import type { Server } from 'restify';
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
+import { PipelineError, StoreError } from '../core/errors.js';
 import type { InboundMessage } from '../core/types.js';
 import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/outbox-sender.js';
 import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
@@ -317,8 +318,20 @@ export function createHttpServer(deps: {
           const raw = await readRawBody(req);
           await sendChannelResponse(res, await route.handle(toChannelRequest(req, raw, addressOf)));
         } catch (err) {
-          logger.warn({ err, channel: adapter.name, path: route.path }, 'channel route failed');
-          sendJson(res, (err as { statusCode?: number }).statusCode ?? 500, { error: (err as Error).message });
+          // A client's mistake (4xx) is told as it is; anything else says nothing of the inside (a
+          // store that could not record the message: 503, try again; a bug: 500).
+          const status = (err as { statusCode?: number }).statusCode;
+          if (status !== undefined && status >= 400 && status < 500) {
+            logger.warn({ err, channel: adapter.name, path: route.path }, 'channel route refused a request');
+            sendJson(res, status, { error: (err as Error).message });
+          } else if (err instanceof StoreError || err instanceof PipelineError) {
+            logger.error({ err, channel: adapter.name, path: route.path }, 'channel route failed: could not record');
+            res.setHeader('retry-after', '5');
+            sendJson(res, 503, { error: 'temporarily unavailable, try again shortly' });
+          } else {
+            logger.error({ err, channel: adapter.name, path: route.path }, 'channel route failed');
+            sendJson(res, 500, { error: 'internal error' });
+          }
         }
       };
       if (route.method === 'GET') server.get(route.path, handler);

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../e2e/harness.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { newSession } from '../channels/webchat/helpers.js';
 
 const run = (await postgresAvailable()) ? describe : describe.skip;
 
@@ -71,6 +72,24 @@ describe('a webhook whose messages cannot be recorded', () => {
       const refused = await fetch(`${base}/webhooks/chat`, { method: 'POST', body: 'quali sono i vostri orari?' });
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await t.close().catch(() => undefined);
+    }
+  }, 60_000);
+});
+
+describe('a web chat message that cannot be recorded', () => {
+  it("answers 503 with Retry-After and nothing of the store's inside (the page keeps the text to send again)", async () => {
+    const t = await startTestApp();
+    try {
+      const base = await t.app.listen(0, '127.0.0.1');
+      const { session } = await newSession(base);
+      await t.app.store.close();
+      const refused = await fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, text: 'ciao' }) });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      const body = (await refused.json()) as { error: string };
+      expect(body.error).toBe('temporarily unavailable, try again shortly');
     } finally {
       await t.close().catch(() => undefined);
     }

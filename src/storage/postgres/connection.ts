@@ -21,7 +21,16 @@ export interface PgError extends Error {
 
 export const isPgError = (err: unknown, code: string): err is PgError => err instanceof Error && (err as PgError).code === code;
 
-export const json = (value: unknown): string => JSON.stringify(value);
+/**
+ * A value as JSON for a jsonb parameter. PostgreSQL refuses NUL in text and jsonb ("unsupported
+ * Unicode escape sequence"), which would fail a whole batch of turns and then its one turn at every
+ * try: strings lose their NULs (inbound messages come without control characters already, see
+ * core/inbound-text.ts; this covers everything else: operators' texts, names from profiles).
+ */
+export function json(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.includes('\\u0000') ? JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v)) : text;
+}
 
 /** Splits a change into keys to set and keys to remove (those whose value is undefined). */
 export function splitChange(change: object): { set: Record<string, unknown>; remove: string[] } {

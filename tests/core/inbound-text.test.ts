@@ -1,0 +1,27 @@
+import { describe, expect, it } from '@jest/globals';
+import { cleanInbound, withoutControlCharacters } from '../../src/core/inbound-text.js';
+import type { InboundMessage } from '../../src/core/types.js';
+
+const msg = (text: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({
+  channel: 'webchat',
+  id: 'm1',
+  visibility: 'private',
+  customer: { platformId: 'v1' },
+  text,
+  sentAt: '2026-12-06T10:00:00.000Z',
+  ...extra,
+});
+
+describe('inbound text without control characters', () => {
+  it('drops NUL, bell, escape and DEL, and keeps tabs, new lines, accents and emoji', () => {
+    expect(withoutControlCharacters('a\u0000b\u0007c\u001b[31md\u007f')).toBe('abc[31md');
+    expect(withoutControlCharacters('riga 1\r\nriga\t2 è 👍')).toBe('riga 1\r\nriga\t2 è 👍');
+  });
+
+  it('cleans text, payload, name and handle, and hands back the same message when nothing is to clean', () => {
+    const clean = msg('ciao');
+    expect(cleanInbound(clean)).toBe(clean);
+    const cleaned = cleanInbound(msg('ci\u0000ao', { payload: 'faq:x\u0000', customer: { platformId: 'v1', name: 'An\u0000na', handle: '@a\u0001b' } }));
+    expect(cleaned).toEqual(msg('ciao', { payload: 'faq:x', customer: { platformId: 'v1', name: 'Anna', handle: '@ab' } }));
+  });
+});
