@@ -1,34 +1,49 @@
 /**
  * @module core/inbound-text
  * What comes from outside is text a person wrote: control characters (C0 but tab, line feed and
- * carriage return; DEL) are nothing anyone types, and NUL is refused by PostgreSQL (in text and
- * jsonb), so a message carrying one could never be stored: refused at every delivery, answered by
- * no one. Every inbound message, whatever its channel, is taken without them, before it is
- * recorded (pipeline `accept`, listening's `hear`).
+ * carriage return; DEL) are nothing anyone types, and a half of a UTF-16 surrogate pair is no
+ * character at all. PostgreSQL refuses both NUL and lone surrogates (in text and jsonb), so a
+ * message carrying one could never be stored: refused at every delivery, answered by no one.
+ * Every inbound message, whatever its channel, is taken without control characters and with each
+ * lone surrogate replaced by U+FFFD, before it is recorded (pipeline `accept`, listening's `hear`).
  */
 import type { InboundMessage } from './types.js';
 
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
-/** The text without control characters (the same string when it has none). */
-export function withoutControlCharacters(text: string): string {
-  return CONTROL.test(text) ? text.replace(CONTROLS, '') : text;
+/** Node 20 has String.prototype.isWellFormed / toWellFormed (ES2024); the project's lib is ES2023. */
+interface WellFormed {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
 }
 
-/** The message with its text, payload and the customer's name and handle free of control characters (the same object when they have none). */
+/** True when the text has a character to take out or to replace. */
+const needsCleaning = (text: string): boolean => CONTROL.test(text) || !(text as unknown as WellFormed).isWellFormed();
+
+/** The text without control characters and with lone surrogates replaced (the same string when it has neither). */
+export function cleanText(text: string): string {
+  if (!needsCleaning(text)) return text;
+  return (text.replace(CONTROLS, '') as unknown as WellFormed).toWellFormed();
+}
+
+/** The message with its text, payload and the customer's name and handle cleaned (the same object when they need nothing). */
 export function cleanInbound(msg: InboundMessage): InboundMessage {
   const { text, payload, customer } = msg;
-  const dirty = CONTROL.test(text) || (payload !== undefined && CONTROL.test(payload)) || (customer.name !== undefined && CONTROL.test(customer.name)) || (customer.handle !== undefined && CONTROL.test(customer.handle));
+  const dirty =
+    needsCleaning(text) ||
+    (payload !== undefined && needsCleaning(payload)) ||
+    (customer.name !== undefined && needsCleaning(customer.name)) ||
+    (customer.handle !== undefined && needsCleaning(customer.handle));
   if (!dirty) return msg;
   return {
     ...msg,
-    text: withoutControlCharacters(text),
-    ...(payload !== undefined ? { payload: withoutControlCharacters(payload) } : {}),
+    text: cleanText(text),
+    ...(payload !== undefined ? { payload: cleanText(payload) } : {}),
     customer: {
       ...customer,
-      ...(customer.name !== undefined ? { name: withoutControlCharacters(customer.name) } : {}),
-      ...(customer.handle !== undefined ? { handle: withoutControlCharacters(customer.handle) } : {}),
+      ...(customer.name !== undefined ? { name: cleanText(customer.name) } : {}),
+      ...(customer.handle !== undefined ? { handle: cleanText(customer.handle) } : {}),
     },
   };
 }

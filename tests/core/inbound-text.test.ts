@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { cleanInbound, withoutControlCharacters } from '../../src/core/inbound-text.js';
+import { cleanInbound, cleanText } from '../../src/core/inbound-text.js';
 import type { InboundMessage } from '../../src/core/types.js';
 
 const msg = (text: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({
@@ -14,8 +14,13 @@ const msg = (text: string, extra: Partial<InboundMessage> = {}): InboundMessage 
 
 describe('inbound text without control characters', () => {
   it('drops NUL, bell, escape and DEL, and keeps tabs, new lines, accents and emoji', () => {
-    expect(withoutControlCharacters('a\u0000b\u0007c\u001b[31md\u007f')).toBe('abc[31md');
-    expect(withoutControlCharacters('riga 1\r\nriga\t2 è 👍')).toBe('riga 1\r\nriga\t2 è 👍');
+    expect(cleanText('a\u0000b\u0007c\u001b[31md\u007f')).toBe('abc[31md');
+    expect(cleanText('riga 1\r\nriga\t2 è 👍')).toBe('riga 1\r\nriga\t2 è 👍');
+  });
+
+  it('replaces half a surrogate pair (no character at all) and keeps whole pairs', () => {
+    expect(cleanText('a\ud800b\udc00c 👍')).toBe('a\ufffdb\ufffdc 👍');
+    expect(cleanText('\ud83d')).toBe('\ufffd');
   });
 
   it('cleans text, payload, name and handle, and hands back the same message when nothing is to clean', () => {

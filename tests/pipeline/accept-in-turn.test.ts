@@ -57,18 +57,18 @@ describe('accepting a message in its turn (shared store)', () => {
     expect(t.channel.sent).toHaveLength(1);
   });
 
-  it('answers a message carrying NUL and other control characters, kept without them (PostgreSQL refuses NUL)', async () => {
-    const msg = t.message('come posso\u0000 pagare?\u0007', { customer: { platformId: 'turn-nul', name: 'An\u0000na' } });
+  it('answers a message carrying NUL, other control characters and half a surrogate pair, kept without them (PostgreSQL refuses NUL and lone surrogates)', async () => {
+    const msg = t.message('come posso\u0000 pagare?\u0007\ud800', { customer: { platformId: 'turn-nul', name: 'An\u0000na' } });
     const { done } = await t.app.pipeline.accept(msg);
     const outcome = await done;
     expect(outcome.action).toBe('answer');
     const history = await t.app.store.conversations.listMessages({ conversationId: outcome.conversation!.id });
-    expect(history.map((m) => m.text)[0]).toBe('come posso pagare?');
+    expect(history.map((m) => m.text)[0]).toBe('come posso pagare?\ufffd');
     expect((await t.app.store.directory.getCustomer(outcome.conversation!.customerId))?.name).toBe('Anna');
     expect(await inbound(msg.id)).toEqual({ processed: true, kept: false });
     // Anything else written with a NUL (an operator's note) is kept without it, not refused.
-    const file = await t.app.store.customerFiles.addNote(outcome.conversation!.customerId, { id: 'note-nul', text: 'vedi\u0000 ordine', operatorId: 'op-1', at: new Date().toISOString() });
-    expect(file.notes.map((n) => n.text)).toEqual(['vedi ordine']);
+    const file = await t.app.store.customerFiles.addNote(outcome.conversation!.customerId, { id: 'note-nul', text: 'vedi\u0000 ordine \udc00', operatorId: 'op-1', at: new Date().toISOString() });
+    expect(file.notes.map((n) => n.text)).toEqual(['vedi ordine \ufffd']);
   });
 
   it('keeps a message whose turn failed, pending, and acknowledges it', async () => {

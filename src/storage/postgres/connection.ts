@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { pg } from './pg.js';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { ConflictError, StoreError } from '../../core/errors.js';
+import { cleanText } from '../../core/inbound-text.js';
 
 export const UNIQUE_VIOLATION = '23505';
 /** Errors after which PostgreSQL has rolled a statement back whole, so running it again is safe. */
@@ -22,15 +23,18 @@ export interface PgError extends Error {
 export const isPgError = (err: unknown, code: string): err is PgError => err instanceof Error && (err as PgError).code === code;
 
 /**
- * A value as JSON for a jsonb parameter. PostgreSQL refuses NUL in text and jsonb ("unsupported
- * Unicode escape sequence"), which would fail a whole batch of turns and then its one turn at every
- * try: strings lose their NULs (inbound messages come without control characters already, see
- * core/inbound-text.ts; this covers everything else: operators' texts, names from profiles).
+ * A value as JSON for a jsonb parameter. PostgreSQL refuses NUL and lone UTF-16 surrogates in text
+ * and jsonb ("unsupported Unicode escape sequence"), which would fail a whole batch of turns and
+ * then its one turn at every try: strings lose their NULs and have lone surrogates replaced by
+ * U+FFFD. Inbound messages come clean already (core/inbound-text.ts); this covers everything
+ * else: operators' texts, names from profiles. JSON.stringify writes both as \\u escapes, so the
+ * common case costs one scan of the text.
  */
 export function json(value: unknown): string {
   const text = JSON.stringify(value);
-  return text.includes('\\u0000') ? JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v)) : text;
+  return UNSTORABLE_ESCAPE.test(text) ? JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? cleanText(v) : v)) : text;
 }
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/;
 
 /** Splits a change into keys to set and keys to remove (those whose value is undefined). */
 export function splitChange(change: object): { set: Record<string, unknown>; remove: string[] } {
