@@ -1712,6 +1712,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           expect((await target.customerFiles.get('test:u1')).notes.map((n) => n.text)).toEqual(['nota']);
           expect(await target.customerFiles.withTag('vip')).toEqual(['test:u1']);
           expect((await target.search.find({ text: 'anna', offset: 0, limit: 5 })).hits.map((h) => h.conversation.id)).toEqual(['cv1']);
+          // imported messages are found by their words, as written ones are
+          expect((await target.search.find({ text: 'msg2', offset: 0, limit: 5 })).hits.map((h) => h.conversation.id)).toEqual(['cv1']);
           expect((await target.inbox.pending(10)).map((m) => m.id)).toEqual(['m2']);
           await target.conversations.commit(makeTurn({ outbox: [makeOutbox('o3')] }));
           expect((await target.outbox.get('o3'))?.seq).toBe(3);

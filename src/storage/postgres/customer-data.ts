@@ -120,7 +120,7 @@ export function postgresCustomerData(conn: Connection): CustomerData {
       [caseIds, customerId, pseudonym],
     );
     const messages = await q(
-      `UPDATE messages SET doc = (doc - 'platformId') || jsonb_build_object('text', '') WHERE conversation_id = ANY($1::text[]) RETURNING id`,
+      `UPDATE messages SET doc = (doc - 'platformId') || jsonb_build_object('text', ''), words = ''::tsvector WHERE conversation_id = ANY($1::text[]) RETURNING id`,
       [conversationIds],
     );
     const outbox = await q(

@@ -34,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'posts heard by listening', sql: sqlFile('heard.sql') },
   { version: 10, name: 'audit trail', sql: sqlFile('audit.sql') },
   { version: 11, name: 'desk search folds text as JavaScript does', sql: sqlFile('search-fold.sql') },
+  { version: 12, name: 'message search words written with the message', sql: sqlFile('message-words.sql') },
 ];
 
 /** The turn functions, re-created at every migrate. */

@@ -4,15 +4,29 @@ import { ConflictError } from '../../core/errors.js';
 import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, InboundMessage, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
 import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection.js';
+import { messageWords } from './words.js';
 
 /** Upserts many documents with one statement. */
-async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'messages' | 'suggestions' | 'operators' | 'outbox' | 'deliveries' | 'saved_replies' | 'heard', items: readonly object[]): Promise<void> {
+async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'suggestions' | 'operators' | 'outbox' | 'deliveries' | 'saved_replies' | 'heard', items: readonly object[]): Promise<void> {
   if (!items.length) return;
   await client.query(
     `INSERT INTO ${table} (id, doc)
      SELECT e->>'id', e FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i
      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`,
     [json(items)],
+  );
+}
+
+/** Upserts messages with their search words (words.ts), as a turn's commit writes them. */
+async function upsertMessages(client: PoolClient, items: readonly StoredMessage[]): Promise<void> {
+  if (!items.length) return;
+  await client.query(
+    `INSERT INTO messages (id, doc, words)
+     SELECT e->>'id', e, array_to_tsvector(string_to_array(w, ' '))
+     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) JOIN unnest($2::text[]) WITH ORDINALITY AS u(w, k) ON k = i
+     ORDER BY i
+     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, words = EXCLUDED.words`,
+    [json(items), items.map((m) => messageWords(m.text))],
   );
 }
 
@@ -64,7 +78,7 @@ export async function importAll(conn: Connection, snapshot: StoreSnapshot): Prom
       await upsertDocs(client, 'customers', data.customers);
       await upsertDocs(client, 'conversations', data.conversations);
       await upsertDocs(client, 'cases', data.cases);
-      await upsertDocs(client, 'messages', data.messages);
+      await upsertMessages(client, data.messages);
       if (data.outbox.length) {
         await upsertDocs(client, 'outbox', data.outbox);
         await client.query(

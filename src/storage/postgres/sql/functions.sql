@@ -161,12 +161,13 @@ BEGIN
   END LOOP;
 
   -- Messages in turn order, so that n orders them as one turn after the other would. A message
-  -- with an id already stored replaces it in place.
-  INSERT INTO messages (id, doc)
-    SELECT m->>'id', m
+  -- with an id already stored replaces it in place. Its search words come with the turn
+  -- (turn->'words': one string of words separated by spaces per message, in order; words.ts).
+  INSERT INTO messages (id, doc, words)
+    SELECT m->>'id', m, array_to_tsvector(string_to_array(e->'words'->>(j::integer - 1), ' '))
     FROM jsonb_array_elements(turns) WITH ORDINALITY AS t(e, i), jsonb_array_elements(COALESCE(e->'messages', '[]')) WITH ORDINALITY AS v(m, j)
     ORDER BY i, j
-    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, words = EXCLUDED.words;
 
   -- Outbound event deliveries (webhooks), in turn order. Turns carry them only when a subscription
   -- wants their events: without one, this costs one look at the batch and no statement.
