@@ -20,7 +20,7 @@ import type { Case, Conversation, Customer, OutboxItem, StoredMessage } from '..
 import { AlreadyProcessedError, StoreError, TurnConflictError } from '../../core/errors.js';
 import { createBatcher, type Settled } from '../../util/batcher.js';
 import { createKeyedMutex } from '../../util/keyed-mutex.js';
-import { messageWords } from './words.js';
+import { customerWords, messageWords } from './words.js';
 import { json, UNIQUE_VIOLATION, type BatchOptions, type Connection } from './connection.js';
 import type { TurnOutcomes } from './inbox.js';
 
@@ -88,7 +88,7 @@ export function postgresConversations(conn: Connection, batch: BatchOptions, inb
       // Each message's search words go with the turn (words.ts; the function writes them beside the message).
       const records = calls.map(({ turn: { events: _events, ...record }, claim }) => {
         const words = record.messages.length > 0 ? record.messages.map((m) => messageWords(m.text)) : undefined;
-        return { ...record, ...(words ? { words } : {}), ...(claim ? { claim } : {}) };
+        return { ...record, ...(words ? { words } : {}), ...(record.customer ? { customerWords: customerWords(record.customer) } : {}), ...(claim ? { claim } : {}) };
       });
       const rows = await conn.query<{ outcomes: CommitOutcome[] }>('SELECT sportello_commit_turns($1::jsonb) AS outcomes', [json(records)]);
       const outcomes = rows[0]?.outcomes ?? [];

@@ -4,10 +4,10 @@ import { ConflictError } from '../../core/errors.js';
 import type { AuditEntry, Case, Conversation, Customer, CustomerFile, EventDelivery, FaqSuggestion, HeardRecord, InboundMessage, Operator, OutboxItem, SavedReply, StoredMessage } from '../../core/types.js';
 import { parseStoreSnapshot, type InboundRecord, type StoreSnapshot } from '../snapshot.js';
 import { isPgError, json, UNIQUE_VIOLATION, type Connection } from './connection.js';
-import { messageWords } from './words.js';
+import { customerWords, messageWords } from './words.js';
 
 /** Upserts many documents with one statement. */
-async function upsertDocs(client: PoolClient, table: 'customers' | 'conversations' | 'cases' | 'suggestions' | 'operators' | 'outbox' | 'deliveries' | 'saved_replies' | 'heard', items: readonly object[]): Promise<void> {
+async function upsertDocs(client: PoolClient, table: 'conversations' | 'cases' | 'suggestions' | 'operators' | 'outbox' | 'deliveries' | 'saved_replies' | 'heard', items: readonly object[]): Promise<void> {
   if (!items.length) return;
   await client.query(
     `INSERT INTO ${table} (id, doc)
@@ -27,6 +27,19 @@ async function upsertMessages(client: PoolClient, items: readonly StoredMessage[
      ORDER BY i
      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, words = EXCLUDED.words`,
     [json(items), items.map((m) => messageWords(m.text))],
+  );
+}
+
+/** Upserts customers with their search words (words.ts), as a turn's commit writes them. */
+async function upsertCustomers(client: PoolClient, items: readonly Customer[]): Promise<void> {
+  if (!items.length) return;
+  await client.query(
+    `INSERT INTO customers (id, doc, words)
+     SELECT e->>'id', e, array_to_tsvector(string_to_array(w, ' '))
+     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) JOIN unnest($2::text[]) WITH ORDINALITY AS u(w, k) ON k = i
+     ORDER BY i
+     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, words = EXCLUDED.words`,
+    [json(items), items.map((c) => customerWords(c))],
   );
 }
 
@@ -75,7 +88,7 @@ export async function importAll(conn: Connection, snapshot: StoreSnapshot): Prom
   const data = parseStoreSnapshot(snapshot);
   try {
     await conn.transaction(async (client) => {
-      await upsertDocs(client, 'customers', data.customers);
+      await upsertCustomers(client, data.customers);
       await upsertDocs(client, 'conversations', data.conversations);
       await upsertDocs(client, 'cases', data.cases);
       await upsertMessages(client, data.messages);

@@ -96,10 +96,11 @@ BEGIN
     RAISE EXCEPTION 'a message of the batch was already processed' USING ERRCODE = 'SP409';
   END IF;
 
-  INSERT INTO customers (id, doc)
-    SELECT e->'customer'->>'id', e->'customer' FROM jsonb_array_elements(turns) AS t(e)
+  -- The customer, with their search words (name and handle: turn->'customerWords', words.ts).
+  INSERT INTO customers (id, doc, words)
+    SELECT e->'customer'->>'id', e->'customer', array_to_tsvector(string_to_array(e->>'customerWords', ' ')) FROM jsonb_array_elements(turns) AS t(e)
     WHERE jsonb_typeof(e->'customer') = 'object' ORDER BY e->'customer'->>'id' COLLATE "C"
-    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc;
+    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, words = EXCLUDED.words;
 
   -- Conversations the turns did not read: new ones only. One already stored fails its turn.
   WITH x AS (
