@@ -32,6 +32,7 @@ export const messagingEventSchema = z.looseObject({
       quick_reply: z.object({ payload: z.string() }).optional(),
       reply_to: z.looseObject({ mid: z.string().optional() }).optional(),
       attachments: z.array(attachmentSchema).optional(),
+      sticker_id: idSchema.optional(),
     })
     .optional(),
   postback: z
@@ -133,6 +134,12 @@ export function postbackId(senderId: string, timestamp: number, payload: string)
   return `pb_${digest.slice(0, 32)}`;
 }
 
+/**
+ * Messenger's "like" button sends one of these stickers (small, medium, large thumbs up): a 👍,
+ * read like the emoji (an acknowledgement), not as an image the bot could not make out.
+ */
+const LIKE_STICKERS = new Set(['369239263222822', '369239343222814', '369239383222810']);
+
 function describeAttachments(attachments: z.infer<typeof attachmentSchema>[] | undefined): string {
   if (!attachments?.length) return '';
   return attachments.map((a) => (a.payload?.url ? `[${a.type}: ${a.payload.url}]` : `[${a.type}]`)).join(' ');
@@ -155,7 +162,8 @@ async function fromMessaging(event: MessagingEvent, deps: ParseDeps): Promise<In
   let base: Omit<InboundMessage, 'linkTo'> | undefined;
   if (event.message) {
     if (event.message.is_echo) return undefined;
-    const text = [event.message.text ?? '', describeAttachments(event.message.attachments)].filter(Boolean).join(' ');
+    const like = !event.message.text && event.message.sticker_id !== undefined && LIKE_STICKERS.has(event.message.sticker_id);
+    const text = like ? '👍' : [event.message.text ?? '', describeAttachments(event.message.attachments)].filter(Boolean).join(' ');
     base = {
       channel: 'messenger',
       id: event.message.mid,

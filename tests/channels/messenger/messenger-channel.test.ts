@@ -167,6 +167,17 @@ describe('parsing webhook events', () => {
     expect(msg?.text).toBe('[image: https://scontent.example/p.jpg]');
   });
 
+  it('reads the like button (a thumbs-up sticker) as 👍, and other stickers as the image they are', async () => {
+    const sticker = (mid: string, id: number) => ({
+      sender: { id: PSID },
+      recipient: { id: PAGE_ID },
+      timestamp: Date.now(),
+      message: { mid, sticker_id: id, attachments: [{ type: 'image', payload: { url: `https://scontent.example/${id}.png`, sticker_id: id } }] },
+    });
+    const msgs = await channel.parse(signedRequest(pageWebhook(PAGE_ID, { messaging: [sticker('m_like', 369239263222822), sticker('m_big_like', 369239383222810), sticker('m_cat', 126362180881940)] })));
+    expect(msgs.map((m) => m.text)).toEqual(['👍', '👍', '[image: https://scontent.example/126362180881940.png]']);
+  });
+
   it('turns a Page comment into a public message of its own comment thread, and drops the Page own comments', async () => {
     const msgs = await channel.parse(
       signedRequest(
