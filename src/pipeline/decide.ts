@@ -212,7 +212,7 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
-  // 5b. "Sì" to several options: which one? (the same options again, not a miss).
+  // 5c. "Sì" to several options: which one? (the same options again, not a miss).
   if (input.yesToOptions) return { action: 'clarify', guesses: [], which: true };
 
   // 6. Not understood, about a spike listening found (a new outage the FAQ cannot know): a person, at once.
