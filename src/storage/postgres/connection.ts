@@ -27,12 +27,12 @@ export const isPgError = (err: unknown, code: string): err is PgError => err ins
  * and jsonb ("unsupported Unicode escape sequence"), which would fail a whole batch of turns and
  * then its one turn at every try: strings lose their NULs and have lone surrogates replaced by
  * U+FFFD. Inbound messages come clean already (core/inbound-text.ts); this covers everything
- * else: operators' texts, names from profiles. JSON.stringify writes both as \\u escapes, so the
- * common case costs one scan of the text.
+ * else: operators' texts, names from profiles. JSON.stringify writes both as \u escapes (and no
+ * other character but controls), so the common case costs one search for "\u".
  */
 export function json(value: unknown): string {
   const text = JSON.stringify(value);
-  return UNSTORABLE_ESCAPE.test(text) ? JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? cleanText(v) : v)) : text;
+  return text.includes('\\u') && UNSTORABLE_ESCAPE.test(text) ? JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? cleanText(v) : v)) : text;
 }
 const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/;
 
