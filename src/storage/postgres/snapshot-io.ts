@@ -17,29 +17,16 @@ async function upsertDocs(client: PoolClient, table: 'conversations' | 'cases' |
   );
 }
 
-/** Upserts messages with their search words (words.ts), as a turn's commit writes them. */
-async function upsertMessages(client: PoolClient, items: readonly StoredMessage[]): Promise<void> {
+/** Upserts messages or customers with their search words (words.ts), as a turn's commit writes them. */
+async function upsertSearchable(client: PoolClient, table: 'messages' | 'customers', items: readonly object[], words: string[]): Promise<void> {
   if (!items.length) return;
   await client.query(
-    `INSERT INTO messages (id, doc, words)
+    `INSERT INTO ${table} (id, doc, words)
      SELECT e->>'id', e, array_to_tsvector(string_to_array(w, ' '))
      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) JOIN unnest($2::text[]) WITH ORDINALITY AS u(w, k) ON k = i
      ORDER BY i
      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, words = EXCLUDED.words`,
-    [json(items), items.map((m) => messageWords(m.text))],
-  );
-}
-
-/** Upserts customers with their search words (words.ts), as a turn's commit writes them. */
-async function upsertCustomers(client: PoolClient, items: readonly Customer[]): Promise<void> {
-  if (!items.length) return;
-  await client.query(
-    `INSERT INTO customers (id, doc, words)
-     SELECT e->>'id', e, array_to_tsvector(string_to_array(w, ' '))
-     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) JOIN unnest($2::text[]) WITH ORDINALITY AS u(w, k) ON k = i
-     ORDER BY i
-     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, words = EXCLUDED.words`,
-    [json(items), items.map((c) => customerWords(c))],
+    [json(items), words],
   );
 }
 
@@ -88,10 +75,10 @@ export async function importAll(conn: Connection, snapshot: StoreSnapshot): Prom
   const data = parseStoreSnapshot(snapshot);
   try {
     await conn.transaction(async (client) => {
-      await upsertCustomers(client, data.customers);
+      await upsertSearchable(client, 'customers', data.customers, data.customers.map((c) => customerWords(c)));
       await upsertDocs(client, 'conversations', data.conversations);
       await upsertDocs(client, 'cases', data.cases);
-      await upsertMessages(client, data.messages);
+      await upsertSearchable(client, 'messages', data.messages, data.messages.map((m) => messageWords(m.text)));
       if (data.outbox.length) {
         await upsertDocs(client, 'outbox', data.outbox);
         await client.query(
