@@ -43,6 +43,11 @@ export interface InboundMessage {
   id: string;
   visibility: Visibility;
   customer: CustomerProfile;
+  /**
+   * What the customer wrote. Attachments are described in it in brackets, after the words
+   * (`[image: https://…]`, `[invoice.pdf]`), so operators see them; a text of such descriptions
+   * only is a message without words (pipeline/turn-plan.ts).
+   */
   text: string;
   /** ISO time the platform says the message was sent. */
   sentAt: string;

@@ -48,6 +48,10 @@ export const MESSAGES = {
     it: 'Non sono sicuro di aver capito. Puoi riformulare la domanda con qualche dettaglio in più?',
     en: 'I’m not sure I understood. Could you rephrase your question with a bit more detail?',
   },
+  clarifyAttachment: {
+    it: 'Ho ricevuto il tuo allegato, ma non riesco ad aprirlo: scrivimi in poche parole di cosa hai bisogno, oppure chiedi di parlare con una persona.',
+    en: 'I got your attachment, but I can’t open it: tell me in a few words what you need, or ask to talk to a person.',
+  },
   clarifyOptions: {
     it: 'Non sono sicuro di aver capito: intendevi una di queste?',
     en: 'I’m not sure I understood: did you mean one of these?',

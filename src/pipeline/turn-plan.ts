@@ -388,7 +388,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         replyHere({ kind: 'quick_replies', text: say('clarifyOptions', language), options: offered });
         conversation.lastOffer = { options: offered.map((o) => ({ title: o.title, payload: o.payload })), at };
       } else {
-        replyHere({ kind: 'text', text: say('clarify', language) });
+        // A photo or a file alone: the bot cannot look at it, and says so (a second one is a second
+        // miss: a person, who can, takes over).
+        replyHere({ kind: 'text', text: say(attachmentsOnly(msg.text) ? 'clarifyAttachment' : 'clarify', language) });
       }
       break;
     }
@@ -692,3 +694,11 @@ function resolveLabel(label: string, confidence: number, corpus: { faq: FaqEntry
   const intent = corpus.intents.find((i) => i.name === name && i.locale === language) ?? corpus.intents.find((i) => i.name === name);
   return { label, confidence, intent };
 }
+
+/**
+ * Attachments described in brackets (InboundMessage.text: `[image: https://…]`, `[image]`,
+ * `[invoice.pdf]`, `[image/png]`) and no words besides.
+ */
+const ATTACHMENT = String.raw`\[(?:(?:image|video|audio|file|attachment|location|fallback|template|sticker)(?::[^\]\n]*)?|[^\]\s]+\.[A-Za-z0-9]{1,5}|[a-z]+\/[\w.+-]+)\]`;
+const ATTACHMENTS_ONLY = new RegExp(String.raw`^(?:\s*${ATTACHMENT})+\s*$`, 'i');
+const attachmentsOnly = (text: string): boolean => ATTACHMENTS_ONLY.test(text);
