@@ -69,6 +69,8 @@ export function findEscalation(input: EscalationInput, rules: EscalationRules): 
   if (input.intent === 'human_request') return 'human_request';
   if (input.understanding.anger >= rules.angerThreshold) return 'negative_sentiment';
   if (input.intent === 'complaint') return 'negative_sentiment';
+  // "Non ho capito", "that doesn't answer my question": the bot could not help, as after two misses.
+  if (input.intent === 'not_helpful') return 'low_confidence';
   if (isVip(input.customer, rules)) return 'vip';
   return undefined;
 }

@@ -10,6 +10,7 @@ import type { KnowledgeSource } from '../core/corpus.js';
 import type { EventBus } from '../core/events.js';
 import { AlreadyProcessedError, PipelineError } from '../core/errors.js';
 import { cleanInbound } from '../core/inbound-text.js';
+import { pointOf } from './courtesy.js';
 import type { ActionOutcome, ActionRunner, ChannelAdapter, Clock, PrivateReach, Store, Understanding } from '../core/ports.js';
 import type { Conversation, Customer, EscalationReason, InboundMessage, Language, OutboxItem } from '../core/types.js';
 import type { Logger } from '../util/logger.js';
@@ -184,7 +185,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // Understanding needs only the text: it starts now, on the understanding worker, while the
     // store reads the context (the conversation's language is checked against it in the plan).
     const knowledge = deps.knowledge.current();
-    const said = msg.payload && isLabel(msg.payload) ? labelText(msg.payload, knowledge) ?? msg.text : msg.text;
+    // What is understood: a button's label text, or the message, without a courtesy that opens an
+    // objection ("grazie, ma non ho capito" is read as "non ho capito": courtesy.ts).
+    const said = msg.payload && isLabel(msg.payload) ? labelText(msg.payload, knowledge) ?? msg.text : pointOf(msg.text);
     const { understander } = knowledge;
     const early = understander.understandAsync?.(said);
     // Awaited in the plan unless the context read fails first; then its outcome does not matter.
