@@ -1,7 +1,8 @@
 /**
  * @module classifier/datasets
- * Readers of public intent datasets for evaluation: Banking77 CSV, CLINC150 JSON, xSID CoNLL
- * and the common folder format (`train/seq.in` + `train/label`, `test/…`, optional `valid/`).
+ * Readers of public intent datasets for evaluation: Banking77-style CSV (`train.csv`, `test.csv`),
+ * CLINC150 JSON, xSID CoNLL, MASSIVE JSON lines (one locale's file) and the common folder format
+ * (`train/seq.in` + `train/label`, `test/…`, optional `valid/`).
  * Evaluation only: the product never needs these at run time.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { z } from 'zod';
 import type { TrainingExample } from '../core/ports.js';
 import type { Language } from '../core/types.js';
 import { seededRandom } from '../util/random.js';
+import { detectLanguage } from './language.js';
 
 /** A labelled text of a test split. */
 export interface LabelledText {
@@ -36,7 +38,12 @@ const clincSchema = z.object({
   oos_test: z.array(z.tuple([z.string(), z.string()])).optional(),
 });
 
-const csvRowSchema = z.object({ text: z.string(), category: z.string().min(1) });
+/** CSV columns taken as the text and as the label, first found first (Banking77: text, category). */
+const CSV_TEXT = ['text', 'utterance', 'sentence', 'query'];
+const CSV_LABEL = ['category', 'label', 'intent'];
+
+/** One line of a MASSIVE locale file (Amazon MASSIVE 1.x, `data/<locale>.jsonl`). */
+const massiveLineSchema = z.looseObject({ utt: z.string(), intent: z.string().min(1), partition: z.string(), locale: z.string().optional() });
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -52,12 +59,61 @@ function toItems(rows: Array<[string, string]>): LabelledText[] {
   return rows.map(([text, label]) => ({ text, label }));
 }
 
-/** Reads Banking77-style CSV (`text,category` header). */
+/** Reads a CSV with a header: the text column (text, utterance, sentence or query) and the label column (category, label or intent). */
 export async function readCsv(file: string): Promise<LabelledText[]> {
-  const rows: unknown = parseCsv(await readFile(file, 'utf8'), { columns: true, skip_empty_lines: true });
-  const parsed = z.array(csvRowSchema).safeParse(rows);
-  if (!parsed.success) throw new Error(`${file}: expected a CSV with columns text,category (${parsed.error.issues[0]?.message})`);
-  return parsed.data.map((r) => ({ text: r.text, label: r.category }));
+  const rows = parseCsv(await readFile(file, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  const header = Object.keys(rows[0] ?? {});
+  const textColumn = CSV_TEXT.find((c) => header.includes(c));
+  const labelColumn = CSV_LABEL.find((c) => header.includes(c));
+  if (!textColumn || !labelColumn) {
+    throw new Error(`${file}: expected a CSV header with a text column (${CSV_TEXT.join(', ')}) and a label column (${CSV_LABEL.join(', ')}); found ${header.join(', ') || 'none'}`);
+  }
+  return rows.map((r, i) => {
+    const text = r[textColumn] ?? '';
+    const label = r[labelColumn] ?? '';
+    if (!label) throw new Error(`${file}: row ${i + 2} has no ${labelColumn}`);
+    return { text, label };
+  });
+}
+
+/** Reads one locale's MASSIVE file: the `train` partition to train on, `test` to test (`dev` is left out). */
+async function readMassive(file: string, name: string, language: Language | undefined): Promise<Dataset> {
+  const train: TrainingExample[] = [];
+  const test: LabelledText[] = [];
+  let locale: string | undefined;
+  const lines = (await readFile(file, 'utf8')).split(/\r?\n/);
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`, { cause: e });
+    }
+    const parsed = massiveLineSchema.safeParse(value);
+    if (!parsed.success) throw new Error(`${file}:${i + 1}: expected a MASSIVE line with utt, intent and partition (${parsed.error.issues[0]?.message})`);
+    locale ??= parsed.data.locale;
+    const item = { text: parsed.data.utt, label: parsed.data.intent };
+    if (parsed.data.partition === 'train') train.push(item);
+    else if (parsed.data.partition === 'test') test.push(item);
+  });
+  if (train.length === 0 || test.length === 0) throw new Error(`${file}: a MASSIVE file needs lines of the partitions "train" and "test"`);
+  const lang = language ?? languageOfLocale(locale);
+  return { name, train: train.map((e) => ({ ...e, ...langOf(lang) })), test, ...langOf(lang) };
+}
+
+/** "it-IT" → it, "en-US" → en; other languages are left to detection. */
+function languageOfLocale(locale: string | undefined): Language | undefined {
+  const code = locale?.slice(0, 2).toLowerCase();
+  return code === 'it' || code === 'en' ? code : undefined;
+}
+
+/** The language most of the texts are written in (detection on up to 300 of them, English when unsure). */
+function languageOfTexts(texts: readonly string[]): Language {
+  let it = 0;
+  const sample = texts.slice(0, 300);
+  for (const t of sample) if (detectLanguage(t, undefined, 'en') === 'it') it++;
+  return it * 2 > sample.length ? 'it' : 'en';
 }
 
 /** Reads xSID CoNLL: one item per block, from its `# text =` and `# intent =` lines. */
@@ -102,7 +158,8 @@ export async function loadDataset(location: string, options: { language?: Langua
   });
   const name = path.basename(location.replace(/[/\\]+$/, ''));
   if (info.isFile() && location.endsWith('.json')) return readClinc(location, name.replace(/\.json$/, ''));
-  if (!info.isDirectory()) throw new Error(`${location}: expected a dataset folder or a CLINC150 .json file`);
+  if (info.isFile() && location.endsWith('.jsonl')) return readMassive(location, name.replace(/\.jsonl$/, ''), options.language);
+  if (!info.isDirectory()) throw new Error(`${location}: expected a dataset folder, a CLINC150 .json file or a MASSIVE .jsonl file`);
 
   if (await exists(path.join(location, 'train', 'seq.in'))) {
     return {
@@ -113,12 +170,9 @@ export async function loadDataset(location: string, options: { language?: Langua
     };
   }
   if (await exists(path.join(location, 'train.csv'))) {
-    return {
-      name,
-      train: await readCsv(path.join(location, 'train.csv')),
-      test: await readCsv(path.join(location, 'test.csv')),
-      language: 'en',
-    };
+    const train = await readCsv(path.join(location, 'train.csv'));
+    const language = options.language ?? languageOfTexts(train.map((e) => e.text));
+    return { name, train, test: await readCsv(path.join(location, 'test.csv')), language };
   }
   if (await exists(path.join(location, 'data_full.json'))) return readClinc(path.join(location, 'data_full.json'), name);
 
@@ -134,7 +188,7 @@ export async function loadDataset(location: string, options: { language?: Langua
     };
   }
   throw new Error(
-    `${location}: not a known dataset layout (Banking77 train.csv/test.csv, CLINC150 data_full.json, xSID <lang>.valid.conll/<lang>.test.conll, or train/seq.in + train/label)`,
+    `${location}: not a known dataset layout (train.csv/test.csv as Banking77's, CLINC150 data_full.json, xSID <lang>.valid.conll/<lang>.test.conll, train/seq.in + train/label, or a MASSIVE <locale>.jsonl file)`,
   );
 }
 

@@ -22,6 +22,34 @@ describe('loadDataset', () => {
     expect(d.oosLabel).toBeUndefined();
   });
 
+  it('reads a CSV whose columns are named text/label or utterance/intent, and tells the language of its texts', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'train.csv'), 'utterance,intent\ndove si trova il mio ordine?,stato_ordine\nvorrei restituire le scarpe,reso\ncome posso pagare con la carta?,pagamento\n');
+    await writeFile(path.join(dir, 'test.csv'), 'utterance,intent\nil pacco non è arrivato,stato_ordine\n');
+    const d = await loadDataset(dir);
+    expect(d.language).toBe('it');
+    expect(d.train[1]).toEqual({ text: 'vorrei restituire le scarpe', label: 'reso' });
+    expect(d.test).toEqual([{ text: 'il pacco non è arrivato', label: 'stato_ordine' }]);
+    await writeFile(path.join(dir, 'train.csv'), 'words,class\nhello,greet\n');
+    await expect(loadDataset(dir)).rejects.toThrow(/a text column \(text, utterance, sentence, query\) and a label column \(category, label, intent\); found words, class/);
+  });
+
+  it('reads a MASSIVE locale file: train on the train partition, test on the test one, the language from the locale', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'it-IT.jsonl');
+    const line = (id: number, partition: string, intent: string, utt: string) => JSON.stringify({ id: String(id), locale: 'it-IT', partition, scenario: intent.split('_')[0], intent, utt, annot_utt: utt });
+    await writeFile(file, [line(1, 'train', 'alarm_set', 'svegliami alle sette'), line(2, 'dev', 'alarm_set', 'sveglia alle otto'), line(3, 'train', 'weather_query', 'che tempo fa domani'), line(4, 'test', 'alarm_set', 'metti una sveglia alle nove'), ''].join('\n'));
+    const d = await loadDataset(file);
+    expect(d).toMatchObject({ name: 'it-IT', language: 'it' });
+    expect(d.train).toEqual([
+      { text: 'svegliami alle sette', label: 'alarm_set', language: 'it' },
+      { text: 'che tempo fa domani', label: 'weather_query', language: 'it' },
+    ]);
+    expect(d.test).toEqual([{ text: 'metti una sveglia alle nove', label: 'alarm_set' }]);
+    await writeFile(file, `${line(1, 'train', 'alarm_set', 'x')}\n{"utt": 1}\n`);
+    await expect(loadDataset(file)).rejects.toThrow(/it-IT.jsonl:2: expected a MASSIVE line with utt, intent and partition/);
+  });
+
   it('reads CLINC150 JSON and makes its out-of-scope items one more label', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'data_full.json');
