@@ -201,12 +201,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       return understanding;
     };
-    const understandAfter = (question: string, language: Language): Promise<Understanding> => {
-      const text = `${question} ${said}`;
-      return understander.understandAsync ? understander.understandAsync(text, { previousLanguage: language }) : Promise.resolve(understander.understand(text, { previousLanguage: language }));
-    };
+    const understandText = (text: string, language: Language): Promise<Understanding> =>
+      understander.understandAsync ? understander.understandAsync(text, { previousLanguage: language }) : Promise.resolve(understander.understand(text, { previousLanguage: language }));
     let reach: Promise<PrivateReach> | undefined;
-    const input: TurnInput = { msg, key, adapter, now, at, knowledge, understand, understandAfter, reach: (customer) => (reach ??= privateReach(adapter, customer)) };
+    const input: TurnInput = { msg, key, adapter, now, at, knowledge, understand, understandText, reach: (customer) => (reach ??= privateReach(adapter, customer)) };
 
     // Load (or create) the customer, the conversation and its case: one store call. A public
     // message may open the customer's private conversation: it is read here too.

@@ -31,6 +31,7 @@ import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
+import { pointOf } from './courtesy.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -93,10 +94,10 @@ export interface TurnInput {
   /** What the message means, in the conversation's language where the text did not settle it. */
   understand(previousLanguage: Language | undefined): Promise<Understanding>;
   /**
-   * What the message means read after `question` (the FAQ question the bot answered last: the
-   * message is a short follow-up of it); only its classification is used.
+   * What another text means: the message read after the FAQ question the bot answered last (a
+   * short follow-up of it), or one of the message's questions alone.
    */
-  understandAfter(question: string, language: Language): Promise<Understanding>;
+  understandText(text: string, language: Language): Promise<Understanding>;
   /** Whether the brand can write to this customer in private (asked of the channel only when needed). */
   reach(customer: Customer): Promise<PrivateReach>;
   /**
@@ -207,7 +208,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
   if (leansOn !== undefined) {
-    const together = await input.understandAfter(leansOn, understanding.language);
+    const together = await input.understandText(`${leansOn} ${pointOf(msg.text)}`, understanding.language);
     const best = together.classification.ranked[0];
     const entry = best && best.confidence >= deps.settings.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
     if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
@@ -323,6 +324,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     }
     case 'answer': {
       for (const text of deps.fitAnswer(decision.entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
+      // "Quali sono gli orari? E fate spedizioni in Svizzera?": the other question is answered too.
+      const also = decision.entry.private || decision.thenEscalate ? undefined : await otherQuestionAnswered(input, msg.text, decision.entry, language, knowledge.corpus, deps.settings.answerThreshold);
+      if (also) for (const text of deps.fitAnswer(also, caps, msg.visibility)) replyHere({ kind: 'text', text });
       conversation.lastAnswer = { faqId: decision.entry.id, at };
       if (decision.thenEscalate) escalation = decision.thenEscalate;
       else nextState = 'bot';
@@ -702,3 +706,24 @@ function resolveLabel(label: string, confidence: number, corpus: { faq: FaqEntry
 const ATTACHMENT = String.raw`\[(?:(?:image|video|audio|file|attachment|location|fallback|template|sticker)(?::[^\]\n]*)?|[^\]\s]+\.[A-Za-z0-9]{1,5}|[a-z]+\/[\w.+-]+)\]`;
 const ATTACHMENTS_ONLY = new RegExp(String.raw`^(?:\s*${ATTACHMENT})+\s*$`, 'i');
 const attachmentsOnly = (text: string): boolean => ATTACHMENTS_ONLY.test(text);
+
+/**
+ * A message of two questions or more ("Quali sono gli orari? E fate spedizioni in Svizzera?"), each
+ * ending with "?": the FAQ entry one of the others asks for, understood alone, when it is confident,
+ * another entry than the one answered, and a plain answer (not private, no escalation, no custom
+ * action). One more answer at most: a message is not a questionnaire.
+ */
+async function otherQuestionAnswered(input: TurnInput, text: string, answered: FaqEntry, language: Language, corpus: Corpus, threshold: number): Promise<FaqEntry | undefined> {
+  const questions = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim()).filter((q) => q.split(/\s+/).length >= 2);
+  if (questions.length < 2) return undefined;
+  for (const question of questions) {
+    const best = (await input.understandText(question, language)).classification.ranked[0];
+    if (!best || best.confidence < threshold || !best.label.startsWith('faq:')) continue;
+    const entry = resolveLabel(best.label, best.confidence, corpus, language).entry;
+    if (entry && entry.id !== answered.id && !entry.private && !entry.escalate && entry.handler === undefined && !sameAnswer(entry, answered)) return entry;
+  }
+  return undefined;
+}
+
+/** The same answer in another language (twins linked by `same_as`). */
+const sameAnswer = (a: FaqEntry, b: FaqEntry): boolean => a.same_as === b.id || b.same_as === a.id;
