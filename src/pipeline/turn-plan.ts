@@ -323,10 +323,11 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       break;
     }
     case 'answer': {
-      for (const text of deps.fitAnswer(decision.entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
-      // "Quali sono gli orari? E fate spedizioni in Svizzera?": the other question is answered too.
+      // "Quali sono gli orari? E fate spedizioni in Svizzera?": the other question is answered too,
+      // in the order they were asked.
       const also = decision.entry.private || decision.thenEscalate ? undefined : await otherQuestionAnswered(input, msg.text, decision.entry, language, knowledge.corpus, deps.settings.answerThreshold);
-      if (also) for (const text of deps.fitAnswer(also, caps, msg.visibility)) replyHere({ kind: 'text', text });
+      const entries = also ? (also.first ? [also.entry, decision.entry] : [decision.entry, also.entry]) : [decision.entry];
+      for (const entry of entries) for (const text of deps.fitAnswer(entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
       conversation.lastAnswer = { faqId: decision.entry.id, at };
       if (decision.thenEscalate) escalation = decision.thenEscalate;
       else nextState = 'bot';
@@ -713,14 +714,15 @@ const attachmentsOnly = (text: string): boolean => ATTACHMENTS_ONLY.test(text);
  * another entry than the one answered, and a plain answer (not private, no escalation, no custom
  * action). One more answer at most: a message is not a questionnaire.
  */
-async function otherQuestionAnswered(input: TurnInput, text: string, answered: FaqEntry, language: Language, corpus: Corpus, threshold: number): Promise<FaqEntry | undefined> {
+async function otherQuestionAnswered(input: TurnInput, text: string, answered: FaqEntry, language: Language, corpus: Corpus, threshold: number): Promise<{ entry: FaqEntry; first: boolean } | undefined> {
   const questions = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim()).filter((q) => q.split(/\s+/).length >= 2);
   if (questions.length < 2) return undefined;
-  for (const question of questions) {
+  for (const [i, question] of questions.entries()) {
     const best = (await input.understandText(question, language)).classification.ranked[0];
     if (!best || best.confidence < threshold || !best.label.startsWith('faq:')) continue;
     const entry = resolveLabel(best.label, best.confidence, corpus, language).entry;
-    if (entry && entry.id !== answered.id && !entry.private && !entry.escalate && entry.handler === undefined && !sameAnswer(entry, answered)) return entry;
+    // `first`: asked before the others (the entry answered for the whole message is one of them).
+    if (entry && entry.id !== answered.id && !entry.private && !entry.escalate && entry.handler === undefined && !sameAnswer(entry, answered)) return { entry, first: i === 0 };
   }
   return undefined;
 }
