@@ -5,7 +5,7 @@
  * did. It writes nothing itself and may run again on a newer context when the commit found the
  * conversation changed (see conversation-writer).
  */
-import { DATA_KINDS, type Corpus, type DataKind, type FaqEntry, type IntentDef } from '../core/corpus.js';
+import { DATA_KINDS, faqLabel, type Corpus, type DataKind, type FaqEntry, type IntentDef } from '../core/corpus.js';
 import type { DomainEvent } from '../core/events.js';
 import type { ActionInput, ActionOutcome, ChannelAdapter, ChannelCapabilities, LabelScore, PrivateReach, TurnContext, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
@@ -32,6 +32,7 @@ import { describeNeeded, say, sayDuration } from './messages.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
 import { pointOf } from './courtesy.js';
+import { sameAnswerGroups } from '../corpus/load.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -722,10 +723,14 @@ async function otherQuestionAnswered(input: TurnInput, text: string, answered: F
     if (!best || best.confidence < threshold || !best.label.startsWith('faq:')) continue;
     const entry = resolveLabel(best.label, best.confidence, corpus, language).entry;
     // `first`: asked before the others (the entry answered for the whole message is one of them).
-    if (entry && entry.id !== answered.id && !entry.private && !entry.escalate && entry.handler === undefined && !sameAnswer(entry, answered)) return { entry, first: i === 0 };
+    if (entry && entry.id !== answered.id && !entry.private && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry, answered)) return { entry, first: i === 0 };
   }
   return undefined;
 }
 
-/** The same answer in another language (twins linked by `same_as`). */
-const sameAnswer = (a: FaqEntry, b: FaqEntry): boolean => a.same_as === b.id || b.same_as === a.id;
+/** The same answer in another language (twins linked by `same_as`, the corpus's own grouping). */
+function sameAnswer(corpus: Corpus, a: FaqEntry, b: FaqEntry): boolean {
+  const groups = sameAnswerGroups(corpus);
+  const group = groups.get(faqLabel(a.id));
+  return group !== undefined && group === groups.get(faqLabel(b.id));
+}
