@@ -295,6 +295,19 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   /** Internal notes for the operators (why a custom action handed the customer over). */
   const notes: string[] = [];
 
+  /**
+   * Moves a request for private data to a DM: the public prompt (with a link when the customer can
+   * be written to, or asking them to follow), the DM's first message, and the request the DM continues.
+   */
+  const promptPrivate = async (entry: FaqEntry | undefined): Promise<void> => {
+    const reach = await input.reach(customer);
+    const open = reach === 'open';
+    replyHere({ kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open });
+    if (open) await openPrivateChannel(input, context, customer, conversation!, language, replies, makeItem, entry, extraConversations, deps, requestUntil);
+    // The DM continues this request (its kinds of data), however long the customer takes to get there.
+    conversation!.dataRequest = { asks: entry?.asks_for, faqId: entry?.id, at, until: FOREVER };
+  };
+
   // Options offered stand until the bot says something else here.
   if (decision.action !== 'silent' && decision.action !== 'none') conversation.lastOffer = undefined;
 
@@ -325,9 +338,24 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     }
     case 'answer': {
       // "Quali sono gli orari? E fate spedizioni in Svizzera?": the other question is answered too,
-      // in the order they were asked.
-      const also = decision.entry.private || decision.thenEscalate ? undefined : await otherQuestionAnswered(input, msg.text, decision.entry, language, knowledge.corpus, deps.settings.answerThreshold);
-      const entries = also ? (also.first ? [also.entry, decision.entry] : [decision.entry, also.entry]) : [decision.entry];
+      // in the order they were asked. A private request asked beside a plain question is taken up
+      // too ("posso pagare con PayPal? e dov'è il mio ordine?"): here in private, by a DM in public.
+      const also = decision.thenEscalate ? undefined : await otherQuestionAnswered(input, msg.text, decision.entry, language, knowledge.corpus, deps.settings.answerThreshold, !decision.entry.private);
+      const takeUp = also?.entry.private && !fills(carries, also.entry.asks_for) ? also.entry : undefined;
+      const plainAlso = also && !also.entry.private ? also : undefined;
+      const entries = plainAlso ? (plainAlso.first ? [plainAlso.entry, decision.entry] : [decision.entry, plainAlso.entry]) : [decision.entry];
+      /** The private request taken up: asked for here in private, or moved to a DM from public. */
+      let movedToPrivate = false;
+      const takeUpRequest = async (entry: FaqEntry) => {
+        if (msg.visibility === 'private') {
+          for (const text of deps.fitAnswer(entry, caps, 'private')) replyHere({ kind: 'text', text });
+          conversation!.dataRequest = { asks: entry.asks_for, faqId: entry.id, at, until: requestUntil };
+        } else {
+          await promptPrivate(entry);
+          movedToPrivate = true;
+        }
+      };
+      if (takeUp && also!.first) await takeUpRequest(takeUp);
       for (const entry of entries) for (const text of deps.fitAnswer(entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
       conversation.lastAnswer = { faqId: decision.entry.id, at };
       if (decision.thenEscalate) escalation = decision.thenEscalate;
@@ -336,6 +364,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       if (decision.entry.private && !decision.thenEscalate) {
         conversation.dataRequest = { asks: decision.entry.asks_for, faqId: decision.entry.id, at, until: requestUntil };
       }
+      if (takeUp && !also!.first) await takeUpRequest(takeUp);
+      if (movedToPrivate) nextState = 'awaiting_private';
       break;
     }
     case 'intent_answer':
@@ -359,22 +389,23 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       }
       break;
     case 'dm_prompt': {
-      const asks = { asks: decision.entry?.asks_for, faqId: decision.entry?.id, at, until: requestUntil };
+      // A plain question asked beside the private request is answered here, in the order asked.
+      const also = decision.entry ? await otherQuestionAnswered(input, msg.text, decision.entry, language, knowledge.corpus, deps.settings.answerThreshold, false) : undefined;
+      const answerAlso = () => {
+        if (also) for (const text of deps.fitAnswer(also.entry, caps, msg.visibility)) replyHere({ kind: 'text', text });
+      };
+      if (also?.first) answerAlso();
       if (msg.visibility === 'private') {
         // Already in private: ask for the data here (a request, not a new state).
         const text = decision.entry ? deps.fitAnswer(decision.entry, caps, 'private').join('\n') : say('dmOpener', language, vars);
         replyHere({ kind: 'text', text });
-        conversation.dataRequest = asks;
+        conversation.dataRequest = { asks: decision.entry?.asks_for, faqId: decision.entry?.id, at, until: requestUntil };
         nextState = 'bot';
       } else {
-        const reach = await input.reach(customer);
-        const open = reach === 'open';
-        replyHere({ kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open });
-        if (open) await openPrivateChannel(input, context, customer, conversation, language, replies, makeItem, decision.entry, extraConversations, deps, requestUntil);
-        // The DM continues this request (its kinds of data), however long the customer takes to get there.
-        conversation.dataRequest = { ...asks, until: FOREVER };
+        await promptPrivate(decision.entry);
         nextState = 'awaiting_private';
       }
+      if (also && !also.first) answerAlso();
       break;
     }
     case 'clarify': {
@@ -712,10 +743,20 @@ const attachmentsOnly = (text: string): boolean => ATTACHMENTS_ONLY.test(text);
 /**
  * A message of two questions or more ("Quali sono gli orari? E fate spedizioni in Svizzera?"), each
  * ending with "?": the FAQ entry one of the others asks for, understood alone, when it is confident,
- * another entry than the one answered, and a plain answer (not private, no escalation, no custom
- * action). One more answer at most: a message is not a questionnaire.
+ * another entry than the one answered, answered without a person or a custom action (no escalation,
+ * no handler), and plain unless `privateToo` (a private entry's request is taken up beside a plain
+ * answer, never beside another request for data). One more answer at most: a message is not a
+ * questionnaire.
  */
-async function otherQuestionAnswered(input: TurnInput, text: string, answered: FaqEntry, language: Language, corpus: Corpus, threshold: number): Promise<{ entry: FaqEntry; first: boolean } | undefined> {
+async function otherQuestionAnswered(
+  input: TurnInput,
+  text: string,
+  answered: FaqEntry,
+  language: Language,
+  corpus: Corpus,
+  threshold: number,
+  privateToo: boolean,
+): Promise<{ entry: FaqEntry; first: boolean } | undefined> {
   const questions = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim()).filter((q) => q.split(/\s+/).length >= 2);
   if (questions.length < 2) return undefined;
   for (const [i, question] of questions.entries()) {
@@ -723,7 +764,7 @@ async function otherQuestionAnswered(input: TurnInput, text: string, answered: F
     if (!best || best.confidence < threshold || !best.label.startsWith('faq:')) continue;
     const entry = resolveLabel(best.label, best.confidence, corpus, language).entry;
     // `first`: asked before the others (the entry answered for the whole message is one of them).
-    if (entry && entry.id !== answered.id && !entry.private && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry, answered)) return { entry, first: i === 0 };
+    if (entry && entry.id !== answered.id && (privateToo || !entry.private) && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry, answered)) return { entry, first: i === 0 };
   }
   return undefined;
 }
