@@ -27,6 +27,32 @@ const AGAIN: Record<Language, RegExp> = {
   en: /^(?:and\s+|so\s+)?(?:how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|what do you mean)\s*[?!.]*$/i,
 };
 
+/**
+ * What a short question asks about the last answer when it names no topic of its own: how long
+ * ("quanto tempo ho?", "how long?") or how much ("quanto costa?", "is it free?").
+ */
+const ASPECTS: Record<'time' | 'cost', Record<Language, RegExp>> = {
+  time: {
+    it: /\b(?:quanto tempo|quanti (?:giorni|ore|mesi)|quante (?:ore|settimane)|entro quando|fino a quando|tra quanto|in quanto tempo|quanto ci (?:vuole|mette|metto|mettete)|quanto dura)\b/i,
+    en: /\b(?:how long|how much time|how many (?:days|hours|weeks|months)|by when|until when|within how long|how soon)\b/i,
+  },
+  cost: {
+    it: /\b(?:quanto (?:costa|costano|viene|vengono|si paga|pago|devo pagare)|(?:è|e) (?:gratis|gratuit[oa])|costa qualcosa|ci sono costi|a pagamento|si paga)\b/i,
+    en: /\b(?:how much (?:is it|does it cost|do i pay|will it cost)|does it cost|is it free|any (?:fee|charge|cost)s?|do i (?:have to )?pay)\b/i,
+  },
+};
+
+/** How an answer says how long or how much: "entro 30 giorni", "within 14 days"; "€ 5", "gratuito", "free". */
+const SAYS: Record<'time' | 'cost', RegExp> = {
+  time: /\b\d+(?:\s*[-–]\s*\d+)?\s*(?:giorni|giorno|ore|ora|settiman[ae]|mes[ei]|minuti|(?:working |business )?(?:days?|hours?|weeks?|months?|minutes?))\b|\bentro\b|\bwithin\b/i,
+  cost: /€|\beur(?:o|os)?\b|gratuit|gratis|\bfree\b|\bcost|\bprezz|\bprice|\bfees?\b|a pagamento|\bcharged?\b/i,
+};
+
+/** The aspects a message asks about. */
+function aspectsAsked(text: string, language: Language): Array<'time' | 'cost'> {
+  return (['time', 'cost'] as const).filter((aspect) => ASPECTS[aspect][language].test(text));
+}
+
 /** Words of a message that say what it is about (four letters or more), folded, cut to their first five letters. */
 function topicWords(text: string): string[] {
   return [...new Set(searchWords(text).filter((w) => w.length >= 4 && /^\p{L}+$/u.test(w)).map((w) => w.slice(0, 5)))];
@@ -42,6 +68,9 @@ function topicWords(text: string): string[] {
 export function followUpAnswers(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, entry: FaqEntry): boolean {
   if (conversation.lastAnswer?.faqId !== entry.id) return true;
   if (AGAIN[language].test(withoutMentions(text))) return true;
+  // "quanto tempo ho?" after "il cambio è gratuito entro 30 giorni": the answer says it.
+  const aspects = aspectsAsked(withoutMentions(text), language);
+  if (aspects.length > 0 && aspects.every((aspect) => SAYS[aspect].test(entry.answer))) return true;
   const asked = topicWords(withoutMentions(text).replace(OPENERS[language], ''));
   const own = new Set(topicWords([...entry.questions, entry.answer].join(' ')));
   return asked.length > 0 && asked.every((w) => own.has(w));
@@ -62,12 +91,14 @@ export function namesNothing(text: string, language: Language): boolean {
 
 /**
  * The question to read a message with, when it is a short follow-up of the answer the bot gave
- * in this conversation within FOLLOW_UP_MINUTES; otherwise undefined.
+ * in this conversation within FOLLOW_UP_MINUTES ("e …", "what about …", or asking how long or how
+ * much: "quanto tempo ho?"); otherwise undefined.
  */
 export function followUpContext(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, corpus: Corpus, now: Date): string | undefined {
   const last = conversation.lastAnswer;
   if (!last || now.getTime() - Date.parse(last.at) > FOLLOW_UP_MINUTES * 60_000) return undefined;
   const trimmed = withoutMentions(text);
-  if (trimmed.split(/\s+/).length > MAX_WORDS || !OPENERS[language].test(trimmed)) return undefined;
+  if (trimmed.split(/\s+/).length > MAX_WORDS) return undefined;
+  if (!OPENERS[language].test(trimmed) && aspectsAsked(trimmed, language).length === 0) return undefined;
   return corpus.faq.find((e) => e.id === last.faqId)?.questions[0];
 }

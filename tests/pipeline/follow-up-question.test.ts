@@ -18,6 +18,16 @@ describe('short follow-ups of the last answer', () => {
     expect(followUpContext('@bottegarossi e in contrassegno?', 'it', answered('metodi-pagamento', 2), corpus, now)).toBe('Quali metodi di pagamento accettate?');
   });
 
+  it('reads a short "how long?" or "how much?" with the question answered last, with or without an opener', () => {
+    expect(followUpContext('quanto tempo ho?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('ok, quanto costa?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('how long do I have?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('is it free?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    // Weather is not time: "che tempo fa" asks nothing of the answer.
+    expect(followUpContext('che tempo fa?', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
+    expect(followUpContext('quanto tempo ho?', 'it', answered('reso', FOLLOW_UP_MINUTES + 1), corpus, now)).toBeUndefined();
+  });
+
   it('leaves alone a message that does not lean on anything, a long one, an old answer or none', () => {
     expect(followUpContext('che tempo fa domani?', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
     expect(followUpContext('e poi vorrei anche sapere quanto costa spedire in Svizzera un pacco', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
@@ -38,6 +48,11 @@ describe('short follow-ups of the last answer', () => {
     // The returns answer says nothing of sales: repeating it would not answer "e per i saldi?".
     expect(followUpAnswers('e per i saldi?', 'it', answered('reso', 1), returns)).toBe(false);
     expect(followUpAnswers('e?', 'it', answered('reso', 1), returns)).toBe(false);
+    // The returns answer says how long ("30 giorni"), not how much.
+    expect(followUpAnswers('quanto tempo ho?', 'it', answered('reso', 1), returns)).toBe(true);
+    expect(followUpAnswers('how long do I have?', 'en', answered('reso', 1), returns)).toBe(true);
+    expect(followUpAnswers('quanto costa?', 'it', answered('reso', 1), returns)).toBe(false);
+    expect(followUpAnswers('quanto costa?', 'it', answered('reso', 1), { ...returns, answer: 'Il reso è gratuito.' })).toBe(true);
     // On X, after the mention: the returns answer speaks of days.
     expect(followUpAnswers('@bottegarossi e in che giorni?', 'it', answered('reso', 1), returns)).toBe(true);
   });
