@@ -7,7 +7,7 @@
 import type { DataKind, FaqEntry, IntentDef } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { ConversationState } from '../core/state.js';
-import type { EscalationReason, Visibility } from '../core/types.js';
+import type { EscalationReason, Language, Visibility } from '../core/types.js';
 import { findEscalation, type EscalationRules } from '../handoff/escalation.js';
 import { NUMERIC_DATE } from '../util/numeric-date.js';
 
@@ -18,7 +18,7 @@ export type Decision =
   | { action: 'none' }
   | { action: 'privacy_warning' }
   /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
-  | { action: 'escalate'; reason: EscalationReason; statement?: string; crisisTopic?: string }
+  | { action: 'escalate'; reason: EscalationReason; statement?: string; crisisTopic?: string; /** A private case handed over because the customer cannot give the data asked for. */ withoutData?: true }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
@@ -162,6 +162,12 @@ export function decide(input: DecisionInput): Decision {
     return asked && hasHandler(asked) ? { action: 'handler', entry: asked } : { action: 'escalate', reason: 'private_case' };
   }
 
+  // 4a. Asked for data they say they do not have ("non lo trovo", "I can't find it"): asking again
+  // would trap them; a person, who can look the order up another way, takes the case.
+  if (visibility === 'private' && input.dataRequest && !input.dataRequest.filled && cannotProvide(input.text, input.understanding.language)) {
+    return { action: 'escalate', reason: 'private_case', withoutData: true };
+  }
+
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
   if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) return { action: 'none' };
 
@@ -172,6 +178,12 @@ export function decide(input: DecisionInput): Decision {
     // Asked in private together with the data it needs: no need to ask again.
     if (entry.private && fills(input.carries, entry.asks_for)) {
       return hasHandler(entry) ? { action: 'handler', entry } : { action: 'escalate', reason: 'private_case' };
+    }
+    // The same request again while its data is awaited ("il nuovo indirizzo è via Roma 12" after
+    // "send me the order number and the new address"): what is still missing, not the answer again.
+    if (entry.private && visibility === 'private' && input.dataRequest && !input.dataRequest.filled && input.dataRequest.entry?.id === entry.id) {
+      if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
+      return { action: 'clarify', guesses: [], stillNeeded: entry.asks_for ?? input.dataRequest.asks ?? [] };
     }
     // A custom action answers a public entry wherever it is asked (a private one asks for the data first).
     if (!entry.private && hasHandler(entry)) return { action: 'handler', entry };
@@ -225,4 +237,14 @@ export function decide(input: DecisionInput): Decision {
   }
   const guesses = faqGuesses();
   return { action: 'clarify', guesses };
+}
+
+/** "Non ce l'ho", "non lo trovo", "l'ho perso"; "I don't have it", "can't find it": short, and said of the data asked for. */
+const CANNOT_PROVIDE: Record<Language, RegExp> = {
+  it: /\b(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)\b|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/i,
+  en: /\b(?:(?:don['’]?t|do\s+not|can['’]?t|cannot|couldn['’]?t)\s+(?:have|find|remember|recall|locate)\s+(?:it|that|the|my|one|a|any)\b|(?:don['’]?t|do\s+not)\s+have\s*(?:[.!?,]|$)|lost\s+(?:it|the|my)\b|no\s+idea\b|never\s+(?:got|received)\s+(?:a|the|any)\s+(?:confirmation|email|e-mail))/i,
+};
+
+function cannotProvide(text: string, language: Language): boolean {
+  return text.split(/\s+/).length <= 12 && (CANNOT_PROVIDE[language] ?? CANNOT_PROVIDE.en).test(text);
 }

@@ -474,7 +474,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     const info = deps.queueInfo({ reason: escalation, enqueuedAt: now, vip: isVip(customer, deps.settings.rules) });
     const when = describeWait(deps, now, info, language, (await deps.queueStatus(conversation)).typicalWaitMinutes);
     // The customer gave their data (to the bot, or to a custom action that could not answer): a colleague checks it.
-    const gaveData = escalation === 'private_case' || (called !== undefined && Object.keys(called.data).length > 0);
+    const gaveData = (escalation === 'private_case' && !(decision.action === 'escalate' && decision.withoutData)) || (called !== undefined && Object.keys(called.data).length > 0);
     const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : gaveData ? 'privateCase' : 'escalateOpen';
     const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
     // A post the bot may not answer in public (heard without a mention) gets no acknowledgement;

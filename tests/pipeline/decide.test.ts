@@ -182,6 +182,26 @@ describe('the decision table', () => {
     expect(decide(input({ ...waiting, top: thanks })).action).toBe('thank');
   });
 
+  it('hands a private request to a person when the customer says they do not have the data, and asks for what is missing when the same request comes again', () => {
+    const orders = entry('stato-ordine', { private: true, asks_for: ['order_number'] });
+    const waiting = { visibility: 'private' as const, dataRequest: { filled: false, entry: orders } };
+    const product = { label: 'faq:disponibilita', confidence: 0.7, entry: entry('disponibilita') };
+    for (const text of ['non lo trovo', "non ce l'ho", "l'ho perso, mi dispiace", 'non ho più la mail di conferma']) {
+      expect(decide(input({ ...waiting, text, top: product }))).toEqual({ action: 'escalate', reason: 'private_case', withoutData: true });
+    }
+    for (const text of ["I can't find the order number", "I don't have it", 'lost it sorry']) {
+      expect(decide(input({ ...waiting, text, understanding: understanding({ language: 'en' }), top: product }))).toEqual({ action: 'escalate', reason: 'private_case', withoutData: true });
+    }
+    // Telling the story is not saying the data is missing; nor is it, with no request open or in public.
+    expect(decide(input({ ...waiting, text: "non l'ho ricevuto, aspetto da una settimana", top: product })).action).toBe('answer');
+    expect(decide(input({ visibility: 'private', text: 'non lo trovo', top: product })).action).toBe('answer');
+    expect(decide(input({ ...waiting, visibility: 'public', text: 'non lo trovo', top: product })).action).toBe('answer');
+    // The same request again without its data ("il nuovo indirizzo è via Roma 12"): what is still missing, then a person.
+    const same = { label: 'faq:stato-ordine', confidence: 0.8, entry: orders };
+    expect(decide(input({ ...waiting, text: 'il nuovo indirizzo è via Roma 12', top: same }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'] });
+    expect(decide(input({ ...waiting, text: 'il nuovo indirizzo è via Roma 12', top: same, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+  });
+
   it('asks about a follow-up of the last answer that names nothing ("e in L?") instead of calling it off topic', () => {
     const offTopic = { label: 'intent:off_topic', confidence: 0.75, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
     const nothingPlausible = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.75 }] } });
