@@ -6,12 +6,37 @@
  * by that part alone (its stored text is as written).
  */
 
+/** One courtesy ("grazie mille", "ok", "thanks for the answer"). */
+const COURTESY = String.raw`(?:ok(?:ay)?|va bene|perfetto|capito|grazie(?: mille| tante| ancora)?|gentilissim[oaie]|thank you(?: so much| very much| again)?|thanks?(?: a lot| so much| again)?|great|got it|cool|fine)(?:\s+(?:per|for)\s+(?:(?:la|il|le|i|the|your)\s+|l')?\p{L}+|\s+(?:dell'|della\s+|del\s+)\p{L}+)?`;
+
 /** Courtesies that may open a message, one or more ("ok grazie"), then "ma" / "but" and the point. */
-const COURTESY_THEN_BUT =
-  /^\s*(?:(?:ok(?:ay)?|va bene|perfetto|capito|grazie(?: mille| tante| ancora)?|gentilissim[oaie]|thanks?(?: a lot| so much| again)?|thank you(?: so much| again)?|great|got it|cool|fine)(?:\s+(?:per|for)\s+(?:(?:la|il|le|i|the|your)\s+|l')?\p{L}+|\s+(?:dell'|della\s+|del\s+)\p{L}+)?[\s,!.]*)+(?:ma|però|pero|tuttavia|eppure|but|however|yet)(?=[\s,.!]|$)[\s,.!]*(\S+\s+\S.*)$/iu;
+const COURTESY_THEN_BUT = new RegExp(
+  String.raw`^\s*(?:${COURTESY}[\s,!.]*)+(?:ma|però|pero|tuttavia|eppure|but|however|yet)(?=[\s,.!]|$)[\s,.!]*(\S+\s+\S.*)$`,
+  'iu',
+);
+
+/** Courtesies that open a message ("grazie mille eh, …", "thanks, …"), with what follows. */
+const COURTESY_OPENING = new RegExp(String.raw`^\s*(?:${COURTESY}(?:\s+(?:eh|ah|davvero|really|eh già))?(?:[\s,!.]+|$))+(.*)$`, 'iu');
+
+/**
+ * What follows the courtesies that open a message, when it says something of its own (two words or
+ * more): "ancora niente pacco dopo 10 giorni" in "grazie mille eh, ancora niente pacco dopo 10
+ * giorni 🙄"; undefined when the message does not open with a courtesy or is nothing else.
+ */
+export function afterCourtesy(text: string): string | undefined {
+  const m = COURTESY_OPENING.exec(withoutMentions(text));
+  const rest = m?.[1]?.trim();
+  if (!rest) return undefined;
+  return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : undefined;
+}
 
 /** The part of the text that says what the customer wants: after "grazie, ma", "thanks but"; else the whole text. */
 export function pointOf(text: string): string {
-  const m = COURTESY_THEN_BUT.exec(text);
+  const m = COURTESY_THEN_BUT.exec(withoutMentions(text));
   return m ? m[1]!.trim() : text;
+}
+
+/** The text without the @mentions that open it on X ("@bottegarossi grazie, ma…"). */
+function withoutMentions(text: string): string {
+  return text.replace(/^\s*(?:@\w+[\s,:]*)+/u, '');
 }

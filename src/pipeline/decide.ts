@@ -30,7 +30,7 @@ export type Decision =
    */
   | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[]; which?: true }
   | { action: 'greet'; intent: IntentDef; again: boolean }
-  | { action: 'thank'; intent: IntentDef; resolves: boolean }
+  | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
 
 /** The facts the decision looks at. */
@@ -196,6 +196,10 @@ export function decide(input: DecisionInput): Decision {
   // A follow-up of the last answer ("e in L?") is not off topic either: it is asked about.
   const yields = intent?.action === 'answer' && (faqGuesses().length > 0 || input.followUp === true);
 
+  // 5a. Praise ("ottimo servizio, pacco arrivato in un giorno!", "love your shoes ❤️") that no FAQ
+  // answer or intent of its own placed: thanks, not "I can't help with that" or "please rephrase".
+  if ((intent === undefined || intent.action === 'answer') && isPraise(input)) return { action: 'thank', resolves: false };
+
   // 5b. Waiting in private for the data the bot asked for, and this message is neither an answer
   // the bot has nor small talk ("è passata una settimana!", "non lo so"): not "I can't help with
   // that", but what is still needed and how to reach a person; a second miss in a row goes to a
@@ -247,4 +251,18 @@ const CANNOT_PROVIDE: Record<Language, RegExp> = {
 
 function cannotProvide(text: string, language: Language): boolean {
   return text.split(/\s+/).length <= 12 && (CANNOT_PROVIDE[language] ?? CANNOT_PROVIDE.en).test(text);
+}
+
+/** A question or a request, however warm ("vorrei sapere se avete le rosse, sono bellissime"). */
+const ASKS: Record<Language, RegExp> = {
+  it: /\?|\b(?:vorrei|voglio|volevo|posso|possiamo|potete|potreste|puoi|può|come|quando|dove|perch[eé]|quanto|quanti|quale|quali|avete|c'è|ci sono|serve|servirebbe|bisogno|aiuto|aiutarmi|problema|però|ma)\b/i,
+  en: /\?|\b(?:how|what|when|where|why|which|can|could|would|will|do you|does|did|is there|are there|want|need|like to|help|problem|issue|but)\b/i,
+};
+
+/** Warmly positive, calm, asking nothing and giving no data: praise. */
+function isPraise(input: DecisionInput): boolean {
+  const { understanding, text } = input;
+  if (understanding.sentiment < 0.4 || understanding.anger >= 0.2) return false;
+  if (understanding.entities.some((e) => e.private)) return false;
+  return !(ASKS[understanding.language] ?? ASKS.en).test(text);
 }

@@ -31,7 +31,7 @@ import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
-import { pointOf } from './courtesy.js';
+import { afterCourtesy, pointOf } from './courtesy.js';
 import { sameAnswerGroups } from '../corpus/load.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -204,6 +204,16 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const yesToMany = !msg.payload && yesToSeveral(msg.text, conversation, now);
   const yesToOptions = yesToMany && conversation.lastOffer?.askedWhich !== true;
   if (yesToMany) understanding = { ...understanding, classification: { ranked: [] } };
+  // "grazie mille eh, ancora niente pacco 🙄", "thanks, where is my order?": thanks that open a
+  // message with more to say are not its point. What follows is read alone, and counts when it is
+  // understood (or when the message is not a happy one: not "you're welcome" to a complaint).
+  const rest = chosen === undefined && !yesToMany ? afterCourtesy(msg.text) : undefined;
+  if (rest !== undefined && thanksIntent(understanding, knowledge.corpus)) {
+    const alone = await input.understandText(rest, understanding.language);
+    const thanksAlone = thanksIntent(alone, knowledge.corpus);
+    const understood = confidentlyKnown(alone, knowledge.corpus, deps.settings.answerThreshold) || (alone.classification.ranked[0]?.confidence ?? 0) >= deps.settings.answerThreshold;
+    if (!thanksAlone && (understood || understanding.sentiment < 0)) understanding = { ...understanding, classification: alone.classification };
+  }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
     ? undefined
@@ -385,7 +395,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       } else {
         replyHere({ kind: 'text', text: say('thank', language, vars) });
         // "Never mind, sorted": the data the bot asked for is no longer wanted.
-        if (decision.intent.action === 'resolve') conversation.dataRequest = undefined;
+        if (decision.intent?.action === 'resolve') conversation.dataRequest = undefined;
       }
       break;
     case 'dm_prompt': {
@@ -650,6 +660,12 @@ function confidentlyKnown(understanding: Understanding, corpus: Corpus, threshol
   const best = understanding.classification.ranked[0];
   if (!best || best.confidence < threshold) return false;
   return resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action !== 'answer';
+}
+
+/** Whether the best reading of a message is a courtesy (an intent whose action is `thank`: thanks, goodbye). */
+function thanksIntent(understanding: Understanding, corpus: Corpus): boolean {
+  const best = understanding.classification.ranked[0];
+  return best !== undefined && resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action === 'thank';
 }
 
 export function identifyingKinds(understanding: Pick<Understanding, 'entities'>): DataKind[] {

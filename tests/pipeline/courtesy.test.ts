@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { pointOf } from '../../src/pipeline/courtesy.js';
+import { afterCourtesy, pointOf } from '../../src/pipeline/courtesy.js';
 
 describe('a courtesy that opens an objection', () => {
   it.each([
@@ -11,11 +11,29 @@ describe('a courtesy that opens an objection', () => {
     ["Thanks, but that doesn't answer my question", "that doesn't answer my question"],
     ['thanks for the info, but I still have a problem', 'I still have a problem'],
     ['Ok but how much is shipping?', 'how much is shipping?'],
+    // On X the mention opens the text.
+    ['@bottegarossi grazie, ma non ho capito', 'non ho capito'],
   ])('%s → read as "%s"', (text, point) => {
     expect(pointOf(text)).toBe(point);
   });
 
   it.each(['grazie mille', 'grazie ma no', 'ma grazie', 'grazie mamma', 'ok butter', 'quali sono gli orari? grazie ma non subito', 'thank you so much'])('leaves "%s" whole', (text) => {
     expect(pointOf(text)).toBe(text);
+  });
+});
+
+describe('what follows the courtesies that open a message', () => {
+  it.each([
+    ['grazie mille eh, ancora niente pacco dopo 10 giorni 🙄', 'ancora niente pacco dopo 10 giorni 🙄'],
+    ['thanks, where is my order?', 'where is my order?'],
+    ["grazie per l'aiuto, siete stati gentilissimi", 'siete stati gentilissimi'],
+    ['ok grazie! e per il reso?', 'e per il reso?'],
+    ['@bottegarossi thank you so much, still no refund', 'still no refund'],
+  ])('%s → "%s"', (text, rest) => {
+    expect(afterCourtesy(text)).toBe(rest);
+  });
+
+  it.each(['grazie', 'ok grazie', 'grazie mille!!', 'thanks a lot :)', 'grazie, ok', 'graziella mi ha detto di scrivervi', 'dove è il mio ordine? grazie'])('finds nothing more in "%s"', (text) => {
+    expect(afterCourtesy(text)).toBeUndefined();
   });
 });

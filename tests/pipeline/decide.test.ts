@@ -182,6 +182,24 @@ describe('the decision table', () => {
     expect(decide(input({ ...waiting, top: thanks })).action).toBe('thank');
   });
 
+  it('thanks praise nothing else placed, and not a warm question or request', () => {
+    const offTopic = { label: 'intent:off_topic', confidence: 0.7, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
+    const warm = (text: string, language: 'it' | 'en' = 'it', extra: Partial<Understanding> = {}) =>
+      input({ text, top: offTopic, understanding: understanding({ language, sentiment: 0.76, classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.7 }] }, ...extra }) });
+    expect(decide(warm('ottimo servizio, pacco arrivato in un giorno! grazie'))).toEqual({ action: 'thank', resolves: false });
+    expect(decide(warm('love your shoes ❤️', 'en'))).toEqual({ action: 'thank', resolves: false });
+    // Unplaced too: thanks, not "please rephrase".
+    expect(decide({ ...warm('siete fantastici'), top: { label: 'faq:orari', confidence: 0.1 } })).toEqual({ action: 'thank', resolves: false });
+    // A question, a request, lukewarm words, anger or private data: not praise.
+    expect(decide(warm('vorrei sapere se avete le scarpe rosse, sono bellissime')).action).not.toBe('thank');
+    expect(decide(warm('bellissime! arrivano anche in rosso?')).action).not.toBe('thank');
+    expect(decide(warm('great shoes, can you ship them to Malta', 'en')).action).not.toBe('thank');
+    expect(decide(warm('ok', 'it', { sentiment: 0.1 })).action).not.toBe('thank');
+    expect(decide(warm('fantastico', 'it', { anger: 0.5 })).action).not.toBe('thank');
+    // A confident FAQ answer is still the answer.
+    expect(decide(input({ text: 'ottimi gli orari, quali sono?', understanding: understanding({ sentiment: 0.8 }) })).action).toBe('answer');
+  });
+
   it('hands a private request to a person when the customer says they do not have the data, and asks for what is missing when the same request comes again', () => {
     const orders = entry('stato-ordine', { private: true, asks_for: ['order_number'] });
     const waiting = { visibility: 'private' as const, dataRequest: { filled: false, entry: orders } };
