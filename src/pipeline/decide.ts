@@ -22,7 +22,8 @@ export type Decision =
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
-  | { action: 'dm_prompt'; entry?: FaqEntry; intent?: IntentDef }
+  /** `again`: the customer, sent to a DM, wrote in public something the bot does not understand ("allora?", "vi seguo ora"): told again where to go on (a miss). */
+  | { action: 'dm_prompt'; entry?: FaqEntry; intent?: IntentDef; again?: true; /** "vi seguo ora", "followed you": not a miss. */ followed?: true }
   /**
    * Unsure what was meant. `stillNeeded`: the bot is waiting for data it asked for and this message
    * neither carries it nor asks something it can answer, so it says again what it needs (the kinds
@@ -228,6 +229,14 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
+  // 5b'. Sent to a DM, the customer writes in public something the bot does not understand
+  // ("allora?", "vi seguo ora"): where to go on, again (the DM is written now if the customer can
+  // receive it by now). A miss: a second one in a row goes to a person.
+  if (visibility === 'public' && state === 'awaiting_private' && !input.yesToOptions && faqGuesses().length === 0 && (intent === undefined || intent.action === 'answer')) {
+    if (FOLLOWED.test(input.text)) return { action: 'dm_prompt', again: true, followed: true };
+    if (input.missStreak + 1 < input.rules.missesBeforeEscalation) return { action: 'dm_prompt', again: true };
+  }
+
   // 5c. "Sì" to several options: which one? (the same options again, not a miss).
   if (input.yesToOptions) return { action: 'clarify', guesses: [], which: true };
 
@@ -266,3 +275,6 @@ function isPraise(input: DecisionInput): boolean {
   if (understanding.entities.some((e) => e.private)) return false;
   return !(ASKS[understanding.language] ?? ASKS.en).test(text);
 }
+
+/** "Vi seguo ora", "ti ho seguito", "fatto"; "followed you", "done, following": the customer can now be written to. */
+const FOLLOWED = /\b(?:(?:vi|ti)\s+(?:seguo|ho\s+seguit[oi]|sto\s+seguendo)|seguit[oi]|fatto|followed|following\s+(?:you|now)|i\s+follow\s+you|done)\b/i;

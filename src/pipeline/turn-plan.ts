@@ -294,7 +294,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
 
   let nextState: ConversationState = conversation.state;
   // A reminder of the data asked for is a miss too; asking which of the options offered is not.
-  let missStreak = decision.action === 'clarify' ? (decision.which ? conversation.missStreak : conversation.missStreak + 1) : 0;
+  let missStreak =
+    decision.action === 'clarify' ? (decision.which ? conversation.missStreak : conversation.missStreak + 1) : decision.action === 'dm_prompt' && decision.again ? conversation.missStreak + (decision.followed ? 0 : 1) : 0;
   /** The options offered last, for asking which of them the customer's "yes" meant. */
   const offeredBefore = conversation.lastOffer;
   let escalation: EscalationReason | undefined;
@@ -399,6 +400,15 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       }
       break;
     case 'dm_prompt': {
+      if (decision.again) {
+        // The request the DM prompt was for goes on (its kinds of data, its FAQ entry).
+        const asked = conversation.dataRequest?.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === conversation!.dataRequest!.faqId);
+        const kept = conversation.dataRequest;
+        await promptPrivate(asked);
+        if (kept && !asked) conversation.dataRequest = { ...kept, until: FOREVER };
+        nextState = 'awaiting_private';
+        break;
+      }
       // A plain question asked beside the private request is answered here, in the order asked.
       const also = decision.entry ? await otherQuestionAnswered(input, msg.text, decision.entry, language, knowledge.corpus, deps.settings.answerThreshold, false) : undefined;
       const answerAlso = () => {

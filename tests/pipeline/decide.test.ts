@@ -182,6 +182,18 @@ describe('the decision table', () => {
     expect(decide(input({ ...waiting, top: thanks })).action).toBe('thank');
   });
 
+  it('sent to a DM, tells a customer who writes again in public where to go on, once; "vi seguo ora" is not a miss', () => {
+    const waitingInPublic = { visibility: 'public' as const, state: 'awaiting_private' as const, top: { label: 'faq:orari', confidence: 0.05 }, understanding: understanding({ classification: { ranked: [{ label: 'faq:orari', confidence: 0.05 }] } }) };
+    expect(decide(input({ ...waitingInPublic, text: '@bottegarossi allora?' }))).toEqual({ action: 'dm_prompt', again: true });
+    expect(decide(input({ ...waitingInPublic, text: '@bottegarossi vi seguo ora' }))).toEqual({ action: 'dm_prompt', again: true, followed: true });
+    expect(decide(input({ ...waitingInPublic, text: 'done, followed you', missStreak: 1 }))).toEqual({ action: 'dm_prompt', again: true, followed: true });
+    // The second miss in a row: a person.
+    expect(decide(input({ ...waitingInPublic, text: '???', missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    // A question it can answer is answered; in private, or not waiting, the usual clarify.
+    expect(decide(input({ ...waitingInPublic, top: { label: 'faq:orari', confidence: 0.9, entry: entry('orari') }, understanding: understanding(), text: 'quali sono gli orari?' })).action).toBe('answer');
+    expect(decide(input({ ...waitingInPublic, state: 'bot', text: 'allora?' })).action).toBe('clarify');
+  });
+
   it('thanks praise nothing else placed, and not a warm question or request', () => {
     const offTopic = { label: 'intent:off_topic', confidence: 0.7, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
     const warm = (text: string, language: 'it' | 'en' = 'it', extra: Partial<Understanding> = {}) =>
