@@ -64,6 +64,8 @@ export interface DecisionInput {
    * public reply to it (`publicRepliesNeedAddress`): nothing is said in public, a person answers.
    */
   unaddressed?: boolean;
+  /** Another conversation of the case is with a person (queued or assigned): the customer's details go to them. */
+  caseWithPerson?: boolean;
   /**
    * The customer said only "yes" to several options the bot offered: they want one of them, but
    * not which. The bot asks which, offering them again; not a miss.
@@ -239,6 +241,11 @@ export function decide(input: DecisionInput): Decision {
 
   // 5c. "Sì" to several options: which one? (the same options again, not a miss).
   if (input.yesToOptions) return { action: 'clarify', guesses: [], which: true };
+
+  // 6. Not understood, in private, with the customer's order number or other details, while a person
+  // has the case from another conversation (handed over in public before the customer got to the
+  // DM): the details go to that person, not "please rephrase".
+  if (visibility === 'private' && input.caseWithPerson && input.carries.length > 0 && faqGuesses().length === 0) return { action: 'escalate', reason: 'private_case' };
 
   // 6. Not understood, about a spike listening found (a new outage the FAQ cannot know): a person, at once.
   if (input.onSpike) return { action: 'escalate', reason: 'crisis' };

@@ -269,6 +269,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     crisis: deps.crisis?.(msg.text, language, msg.channel),
     unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
+    caseWithPerson: siblings.some((s) => s.state === 'queued' || s.state === 'assigned'),
   });
 
   const replies: Array<Omit<OutboxItem, 'seq'>> = [];

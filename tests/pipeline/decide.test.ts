@@ -194,6 +194,15 @@ describe('the decision table', () => {
     expect(decide(input({ ...waitingInPublic, state: 'bot', text: 'allora?' })).action).toBe('clarify');
   });
 
+  it('sends details given in private to the person who has the case from another conversation, and only then', () => {
+    const unplaced = { visibility: 'private' as const, text: 'BR-448890', carries: ['order_number' as const], top: { label: 'faq:orari', confidence: 0.05 }, understanding: understanding({ classification: { ranked: [{ label: 'faq:orari', confidence: 0.05 }] } }) };
+    expect(decide(input({ ...unplaced, caseWithPerson: true }))).toEqual({ action: 'escalate', reason: 'private_case' });
+    // No person on the case (a request that ran out): a new message, as before.
+    expect(decide(input(unplaced)).action).toBe('clarify');
+    // Nothing of the customer's in it: not a handover.
+    expect(decide(input({ ...unplaced, carries: [], caseWithPerson: true })).action).toBe('clarify');
+  });
+
   it('thanks praise nothing else placed, and not a warm question or request', () => {
     const offTopic = { label: 'intent:off_topic', confidence: 0.7, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
     const warm = (text: string, language: 'it' | 'en' = 'it', extra: Partial<Understanding> = {}) =>
