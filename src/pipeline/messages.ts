@@ -29,7 +29,7 @@ export const MESSAGES = {
     en: 'You’re in the queue ({position}). We’re closed right now: we’ll answer {when}. Your messages are already here.',
   },
   queueNext: {
-    it: 'sei il prossimo',
+    it: 'nessuno prima di te',
     en: 'you’re next',
   },
   queueAheadOne: {
@@ -114,7 +114,7 @@ export const MESSAGES = {
     en: '{when} at the latest',
   },
   surveyQuestion: {
-    it: 'Quanto sei soddisfatto dell’aiuto di {brand}?',
+    it: 'Quanto ti ha soddisfatto l’aiuto di {brand}?',
     en: 'How satisfied are you with the help from {brand}?',
   },
   surveyHow: {

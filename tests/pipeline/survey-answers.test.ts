@@ -32,6 +32,6 @@ describe('survey answers', () => {
     const en = surveyReply('cs_1', 'en', 'Bottega Rossi');
     expect(en).toMatchObject({ kind: 'survey', caseId: 'cs_1', language: 'en', question: 'How satisfied are you with the help from Bottega Rossi?' });
     expect(en.options.map((o) => o.payload)).toEqual(['csat:1', 'csat:2', 'csat:3', 'csat:4', 'csat:5']);
-    expect(surveyReply('cs_1', 'it', 'Bottega Rossi').text).toMatch(/^Quanto sei soddisfatto dell’aiuto di Bottega Rossi\?\nRispondi con un numero da 1/);
+    expect(surveyReply('cs_1', 'it', 'Bottega Rossi').text).toMatch(/^Quanto ti ha soddisfatto l’aiuto di Bottega Rossi\?\nRispondi con un numero da 1/);
   });
 });

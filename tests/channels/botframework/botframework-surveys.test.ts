@@ -58,7 +58,7 @@ describe('Bot Framework satisfaction surveys', () => {
     expect(await app.followUps.runOnce()).toMatchObject({ surveysSent: 1 });
     await settle();
     const survey = connector.calls.filter((c) => c.conversationId === 'conv-survey' && c.activity.type === 'message').at(-1)!;
-    expect(survey.activity.text).toMatch(/^Quanto sei soddisfatto/);
+    expect(survey.activity.text).toMatch(/^Quanto ti ha soddisfatto/);
     const actions = (survey.activity.suggestedActions as { actions: Array<{ type: string; title: string; value: unknown }> }).actions;
     expect(actions.map((a) => [a.type, a.title])).toEqual([1, 2, 3, 4, 5].map((n) => ['messageBack', String(n)]));
     expect(JSON.stringify(actions[2]!.value)).toContain('csat:3');

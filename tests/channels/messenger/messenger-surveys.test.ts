@@ -79,7 +79,7 @@ describe('Messenger satisfaction surveys', () => {
     expect(more).toEqual([]);
     expect(call!.body.messaging_type).toBe('RESPONSE');
     const message = call!.body.message as { text: string; quick_replies: Array<{ content_type: string; title: string; payload: string }> };
-    expect(message.text).toMatch(/^Quanto sei soddisfatto/);
+    expect(message.text).toMatch(/^Quanto ti ha soddisfatto/);
     expect(message.quick_replies).toEqual([1, 2, 3, 4, 5].map((n) => ({ content_type: 'text', title: String(n), payload: `csat:${n}` })));
     expect((await app.store.outbox.list({ status: 'dead' })).filter((i) => i.recipient === psid)).toEqual([]);
 
@@ -102,7 +102,7 @@ describe('Messenger satisfaction surveys', () => {
     expect(template.type).toBe('template');
     expect(template.payload).toMatchObject({
       template_type: 'customer_feedback',
-      title: 'Quanto sei soddisfatto dell’aiuto di Bottega Rossi?',
+      title: 'Quanto ti ha soddisfatto l’aiuto di Bottega Rossi?',
       button_title: 'Valuta',
       feedback_screens: [{ questions: [{ id: 'csat', type: 'csat', score_option: 'one_to_five', follow_up: { type: 'free_form' } }] }],
       business_privacy: { url: PRIVACY },

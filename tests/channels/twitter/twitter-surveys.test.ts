@@ -75,7 +75,7 @@ describe('X satisfaction surveys', () => {
     await settle();
     const dms = dmsTo(user).slice(before);
     expect(dms.map((d) => d.text)).toEqual([
-      'Quanto sei soddisfatto dell’aiuto di Bottega Rossi?\nRispondi con un numero da 1 (per niente) a 5 (moltissimo), e se vuoi aggiungi un commento. Scrivi "stop" per non ricevere più queste domande.',
+      'Quanto ti ha soddisfatto l’aiuto di Bottega Rossi?\nRispondi con un numero da 1 (per niente) a 5 (moltissimo), e se vuoi aggiungi un commento. Scrivi "stop" per non ricevere più queste domande.',
     ]);
     clock.advance(10 * 60_000);
     await sendsDm(user, '5 grazie mille');
@@ -92,7 +92,7 @@ describe('X satisfaction surveys', () => {
     clock.advance(HOUR);
     expect(await app.followUps.runOnce()).toMatchObject({ surveysSent: 1 });
     await settle();
-    expect(dmsTo(user).map((d) => d.text)).toEqual([expect.stringMatching(/^Quanto sei soddisfatto/)]);
+    expect(dmsTo(user).map((d) => d.text)).toEqual([expect.stringMatching(/^Quanto ti ha soddisfatto/)]);
     expect(x.brandReplies()).toHaveLength(posts);
     const dm = (await app.store.conversations.findByKey(`twitter:private:${user.id}`))!;
     expect(dm).toMatchObject({ caseId, state: 'resolved', visibility: 'private' });

@@ -42,7 +42,7 @@ describe('web chat satisfaction surveys', () => {
     page.close();
     expect(live.data.reply).toEqual({
       kind: 'quick_replies',
-      text: 'Quanto sei soddisfatto dell’aiuto di Bottega Rossi?\nRispondi con un numero da 1 (per niente) a 5 (moltissimo), e se vuoi aggiungi un commento. Scrivi "stop" per non ricevere più queste domande.',
+      text: 'Quanto ti ha soddisfatto l’aiuto di Bottega Rossi?\nRispondi con un numero da 1 (per niente) a 5 (moltissimo), e se vuoi aggiungi un commento. Scrivi "stop" per non ricevere più queste domande.',
       options: [1, 2, 3, 4, 5].map((n) => ({ title: String(n), payload: `csat:${n}` })),
     });
 
