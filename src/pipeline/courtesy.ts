@@ -36,6 +36,19 @@ export function pointOf(text: string): string {
   return m ? m[1]!.trim() : text;
 }
 
+/** Acknowledgements a message may be made of besides the courtesies above ("ok cool", "alright, perfect"). */
+const ACKNOWLEDGEMENT = /^(?:(?:ok(?:ay|ok)?|k|cool|great|perfect|perfetto|perfetta|fine|alright|all right|nice|awesome|super|ottimo|benissimo|bene|va bene|d'accordo|daccordo|capito|chiaro|ricevuto|got it|understood|noted|grazie(?: mille| tante)?|thanks?(?: a lot| so much)?|thank you(?: so much| very much)?|ty|thx|👍|🙏|👌|🙂|😊|😀)(?:[\s,!.]+|$))+$/iu;
+
+/**
+ * A message of acknowledgements and courtesies only ("ok cool", "va bene, perfetto", "ok grazie 👍"):
+ * `thanks` when it thanks, `ok` when it only acknowledges; undefined when it says anything else.
+ */
+export function onlyCourtesy(text: string): 'thanks' | 'ok' | undefined {
+  const bare = withoutMentions(text).trim();
+  if (bare === '' || !ACKNOWLEDGEMENT.test(bare)) return undefined;
+  return /\b(?:grazie|thanks?|thank you|ty|thx)\b|🙏/iu.test(bare) ? 'thanks' : 'ok';
+}
+
 /** The text without the @mentions that open it on X ("@bottegarossi grazie, ma…"). */
 function withoutMentions(text: string): string {
   return text.replace(/^\s*(?:@\w+[\s,:]*)+/u, '');

@@ -10,6 +10,7 @@ import type { ConversationState } from '../core/state.js';
 import type { EscalationReason, Language, Visibility } from '../core/types.js';
 import { findEscalation, type EscalationRules } from '../handoff/escalation.js';
 import { NUMERIC_DATE } from '../util/numeric-date.js';
+import { onlyCourtesy } from './courtesy.js';
 
 /** What the bot does with a customer's message (the action vocabulary of FORMATS.md). */
 export type Decision =
@@ -198,6 +199,14 @@ export function decide(input: DecisionInput): Decision {
   // spedizione?"), not told it is off topic.
   // A follow-up of the last answer ("e in L?") is not off topic either: it is asked about.
   const yields = intent?.action === 'answer' && (faqGuesses().length > 0 || input.followUp === true);
+
+  // 5a. Acknowledgements and courtesies only ("ok cool", "va bene, perfetto", "ok grazie 👍") that no
+  // intent of the corpus placed: thanked, or nothing to say; never a miss.
+  if (intent === undefined || intent.action === 'answer') {
+    const courtesy = onlyCourtesy(input.text);
+    if (courtesy === 'thanks') return { action: 'thank', resolves: false };
+    if (courtesy === 'ok') return { action: 'none' };
+  }
 
   // 5a. Praise ("ottimo servizio, pacco arrivato in un giorno!", "love your shoes ❤️") that no FAQ
   // answer or intent of its own placed: thanks, not "I can't help with that" or "please rephrase".

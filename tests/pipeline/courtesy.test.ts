@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { afterCourtesy, pointOf } from '../../src/pipeline/courtesy.js';
+import { afterCourtesy, onlyCourtesy, pointOf } from '../../src/pipeline/courtesy.js';
 
 describe('a courtesy that opens an objection', () => {
   it.each([
@@ -35,5 +35,24 @@ describe('what follows the courtesies that open a message', () => {
 
   it.each(['grazie', 'ok grazie', 'grazie mille!!', 'thanks a lot :)', 'grazie, ok', 'graziella mi ha detto di scrivervi', 'dove è il mio ordine? grazie'])('finds nothing more in "%s"', (text) => {
     expect(afterCourtesy(text)).toBeUndefined();
+  });
+});
+
+describe('messages of acknowledgements and courtesies only', () => {
+  it.each([
+    ['ok cool', 'ok'],
+    ['@bottegarossi ok cool', 'ok'],
+    ['va bene, perfetto', 'ok'],
+    ['alright, got it!', 'ok'],
+    ['ok grazie 👍', 'thanks'],
+    ['okay thanks a lot!', 'thanks'],
+    ['perfetto, grazie mille', 'thanks'],
+  ])('%s → %s', (text, kind) => {
+    expect(onlyCourtesy(text)).toBe(kind);
+  });
+
+  // A "yes" answers something (an offer, a question): not an acknowledgement to stay silent at.
+  it.each(['ok ma quando arriva?', 'cool shoes', 'ok cool, and returns?', 'sì', 'yes', 'yes thanks', '', 'ok 12345'])('finds more than courtesy in "%s"', (text) => {
+    expect(onlyCourtesy(text)).toBeUndefined();
   });
 });

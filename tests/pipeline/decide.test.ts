@@ -203,6 +203,17 @@ describe('the decision table', () => {
     expect(decide(input({ ...unplaced, carries: [], caseWithPerson: true })).action).toBe('clarify');
   });
 
+  it('stays silent at acknowledgements only and thanks thanks, where no intent of the corpus placed them; never a miss', () => {
+    const unplaced = { top: { label: 'faq:orari', confidence: 0.1 }, missStreak: 1 };
+    expect(decide(input({ ...unplaced, text: 'ok cool' }))).toEqual({ action: 'none' });
+    expect(decide(input({ ...unplaced, text: 'va bene, perfetto grazie' }))).toEqual({ action: 'thank', resolves: false });
+    // An intent the corpus has still decides ("ok" as the sample's acknowledgement; greetings).
+    const hi = { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') };
+    expect(decide(input({ text: 'ok ciao', top: hi })).action).toBe('greet');
+    // Anything more is not a courtesy.
+    expect(decide(input({ ...unplaced, missStreak: 0, text: 'ok ma quando?' })).action).toBe('clarify');
+  });
+
   it('thanks praise nothing else placed, and not a warm question or request', () => {
     const offTopic = { label: 'intent:off_topic', confidence: 0.7, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
     const warm = (text: string, language: 'it' | 'en' = 'it', extra: Partial<Understanding> = {}) =>
