@@ -217,7 +217,10 @@ export function decide(input: DecisionInput): Decision {
   // that", but what is still needed and how to reach a person; a second miss in a row goes to a
   // person. A question it can answer was answered above; one it half knows is asked about below.
   const waiting = visibility === 'private' && input.dataRequest !== undefined && !input.dataRequest.filled;
-  if (waiting && (intent === undefined || intent.action === 'answer') && faqGuesses().length === 0) {
+  // Half understood as the very request being answered ("non l'ho ricevuto, aspetto da una
+  // settimana" after "send me the order number"): the same reminder, not "did you mean…?".
+  const sameRequest = (label: string) => input.dataRequest?.entry !== undefined && label === `faq:${input.dataRequest.entry.id}`;
+  if (waiting && (intent === undefined || intent.action === 'answer') && (faqGuesses().length === 0 || faqGuesses().some((g) => sameRequest(g.label)))) {
     if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
     return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
   }

@@ -180,6 +180,9 @@ describe('the decision table', () => {
     expect(decide(input({ ...waiting, understanding: plausible, top: offTopic }))).not.toHaveProperty('stillNeeded');
     const thanks = { label: 'intent:thanks', confidence: 0.9, intent: intent('thanks', 'thank') };
     expect(decide(input({ ...waiting, top: thanks })).action).toBe('thank');
+    // Half understood as the very request being answered, beside another guess: the reminder, not the options.
+    const halfSame = understanding({ classification: { ranked: [{ label: 'faq:rimborso', confidence: 0.34 }, { label: 'faq:stato-ordine', confidence: 0.3 }] } });
+    expect(decide(input({ ...waiting, understanding: halfSame, top: { label: 'faq:rimborso', confidence: 0.34 } }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'] });
   });
 
   it('sent to a DM, tells a customer who writes again in public where to go on, once; "vi seguo ora" is not a miss', () => {
