@@ -49,7 +49,7 @@ export function onlyCourtesy(text: string): 'thanks' | 'ok' | undefined {
   return /\b(?:grazie|thanks?|thank you|ty|thx)\b|🙏/iu.test(bare) ? 'thanks' : 'ok';
 }
 
-/** The text without the @mentions that open it on X ("@bottegarossi grazie, ma…"). */
-function withoutMentions(text: string): string {
-  return text.replace(/^\s*(?:@\w+[\s,:]*)+/u, '');
+/** The text without the @mentions that open it on X ("@bottegarossi grazie, ma…"), trimmed. */
+export function withoutMentions(text: string): string {
+  return text.trim().replace(/^(?:@\w+[\s,:]*)+/u, '').trim();
 }

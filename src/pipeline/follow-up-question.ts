@@ -9,6 +9,7 @@
 import type { Corpus, FaqEntry } from '../core/corpus.js';
 import type { Conversation, Language } from '../core/types.js';
 import { searchWords } from '../util/fold.js';
+import { withoutMentions } from './courtesy.js';
 
 /** How long after an answer a short message may lean on it. */
 export const FOLLOW_UP_MINUTES = 30;
@@ -74,11 +75,6 @@ export function followUpAnswers(text: string, language: Language, conversation: 
   const asked = topicWords(withoutMentions(text).replace(OPENERS[language], ''));
   const own = new Set(topicWords([...entry.questions, entry.answer].join(' ')));
   return asked.length > 0 && asked.every((w) => own.has(w));
-}
-
-/** The text without the @mentions that open it on X ("@bottegarossi e quanto tempo ho?"). */
-function withoutMentions(text: string): string {
-  return text.trim().replace(/^(?:@\w+[\s,:]*)+/u, '').trim();
 }
 
 /**

@@ -211,7 +211,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   if (rest !== undefined && thanksIntent(understanding, knowledge.corpus)) {
     const alone = await input.understandText(rest, understanding.language);
     const thanksAlone = thanksIntent(alone, knowledge.corpus);
-    const understood = confidentlyKnown(alone, knowledge.corpus, deps.settings.answerThreshold) || (alone.classification.ranked[0]?.confidence ?? 0) >= deps.settings.answerThreshold;
+    const understood = (alone.classification.ranked[0]?.confidence ?? 0) >= deps.settings.answerThreshold;
     if (!thanksAlone && (understood || understanding.sentiment < 0)) understanding = { ...understanding, classification: alone.classification };
   }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
@@ -402,11 +402,10 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       break;
     case 'dm_prompt': {
       if (decision.again) {
-        // The request the DM prompt was for goes on (its kinds of data, its FAQ entry).
-        const asked = conversation.dataRequest?.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === conversation!.dataRequest!.faqId);
+        // The request the DM prompt was for goes on (its kinds of data, its FAQ entry, the DM's opener).
         const kept = conversation.dataRequest;
-        await promptPrivate(asked);
-        if (kept && !asked) conversation.dataRequest = { ...kept, until: FOREVER };
+        await promptPrivate(kept?.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === kept.faqId));
+        if (kept) conversation.dataRequest = { ...kept, until: FOREVER };
         nextState = 'awaiting_private';
         break;
       }
