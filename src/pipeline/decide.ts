@@ -287,12 +287,19 @@ const ASKS: Record<Language, RegExp> = {
   en: /\?|\b(?:how|what|when|where|why|which|can|could|would|will|do you|does|did|is there|are there|want|need|like to|help|problem|issue|but)\b/i,
 };
 
-/** Warmly positive, calm, asking nothing and giving no data: praise. */
+/** What sarcasm and complaints carry beside warm words ("ottimo, ancora nessuna risposta", "great, late again"). */
+const SOUR: Record<Language, RegExp> = {
+  it: /\b(?:non|nessun[oa]?|niente|mai|ancora|di nuovo|ritardo|in ritardo|aspett\p{L}*|rott[oaie]|sbagliat[oaie]|danneggiat[oaie]|manca|mancano|peccato|purtroppo|come no|certo certo|sì sì)\b|🙄|😒|😡|😤|🤬|👎/iu,
+  en: /\b(?:not|no|never|nothing|none|still|again|yet|late|delay\p{L}*|waiting|wait|broken|wrong|damaged|missing|shame|unfortunately|sure sure|yeah right)\b|n['’]t\b|🙄|😒|😡|😤|🤬|👎/iu,
+};
+
+/** Warmly positive, calm, asking nothing, with no sour note and no data: praise. */
 function isPraise(input: DecisionInput): boolean {
   const { understanding, text } = input;
   if (understanding.sentiment < 0.4 || understanding.anger >= 0.2) return false;
   if (understanding.entities.some((e) => e.private)) return false;
-  return !(ASKS[understanding.language] ?? ASKS.en).test(text);
+  const language = understanding.language;
+  return !(ASKS[language] ?? ASKS.en).test(text) && !(SOUR[language] ?? SOUR.en).test(text);
 }
 
 /** "Vi seguo ora", "ti ho seguito", "fatto"; "followed you", "done, following": the customer can now be written to. */

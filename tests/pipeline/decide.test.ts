@@ -231,6 +231,10 @@ describe('the decision table', () => {
     expect(decide(warm('great shoes, can you ship them to Malta', 'en')).action).not.toBe('thank');
     expect(decide(warm('ok', 'it', { sentiment: 0.1 })).action).not.toBe('thank');
     expect(decide(warm('fantastico', 'it', { anger: 0.5 })).action).not.toBe('thank');
+    // Sarcasm: warm words beside a complaint.
+    expect(decide(warm('ottimo, ancora nessuna risposta')).action).not.toBe('thank');
+    expect(decide(warm('great, late again 🙄', 'en')).action).not.toBe('thank');
+    expect(decide(warm("lovely, it didn't arrive", 'en')).action).not.toBe('thank');
     // A confident FAQ answer is still the answer.
     expect(decide(input({ text: 'ottimi gli orari, quali sono?', understanding: understanding({ sentiment: 0.8 }) })).action).toBe('answer');
   });
