@@ -208,7 +208,7 @@ export function decide(input: DecisionInput): Decision {
     if (courtesy === 'ok') return { action: 'none' };
   }
 
-  // 5a. Praise ("ottimo servizio, pacco arrivato in un giorno!", "love your shoes ❤️") that no FAQ
+  // 5a'. Praise ("ottimo servizio, pacco arrivato in un giorno!", "love your shoes ❤️") that no FAQ
   // answer or intent of its own placed: thanks, not "I can't help with that" or "please rephrase".
   if ((intent === undefined || intent.action === 'answer') && isPraise(input)) return { action: 'thank', resolves: false };
 
@@ -273,7 +273,7 @@ export function decide(input: DecisionInput): Decision {
 
 /** "Non ce l'ho", "non lo trovo", "l'ho perso"; "I don't have it", "can't find it": short, and said of the data asked for. */
 const CANNOT_PROVIDE: Record<Language, RegExp> = {
-  it: /\b(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)\b|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/i,
+  it: /(?<![\p{L}\p{N}])(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)(?![\p{L}\p{N}])|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/iu,
   en: /\b(?:(?:don['’]?t|do\s+not|can['’]?t|cannot|couldn['’]?t)\s+(?:have|find|remember|recall|locate)\s+(?:it|that|the|my|one|a|any)\b|(?:don['’]?t|do\s+not)\s+have\s*(?:[.!?,]|$)|lost\s+(?:it|the|my)\b|no\s+idea\b|never\s+(?:got|received)\s+(?:a|the|any)\s+(?:confirmation|email|e-mail))/i,
 };
 
@@ -283,13 +283,13 @@ function cannotProvide(text: string, language: Language): boolean {
 
 /** A question or a request, however warm ("vorrei sapere se avete le rosse, sono bellissime"). */
 const ASKS: Record<Language, RegExp> = {
-  it: /\?|\b(?:vorrei|voglio|volevo|posso|possiamo|potete|potreste|puoi|può|come|quando|dove|perch[eé]|quanto|quanti|quale|quali|avete|c'è|ci sono|serve|servirebbe|bisogno|aiuto|aiutarmi|problema|però|ma)\b/i,
+  it: /\?|(?<![\p{L}\p{N}])(?:vorrei|voglio|volevo|posso|possiamo|potete|potreste|puoi|può|come|quando|dove|perch[eé]|quanto|quanti|quale|quali|avete|c'è|ci sono|serve|servirebbe|bisogno|aiuto|aiutarmi|problema|però|ma)(?![\p{L}\p{N}])/iu,
   en: /\?|\b(?:how|what|when|where|why|which|can|could|would|will|do you|does|did|is there|are there|want|need|like to|help|problem|issue|but)\b/i,
 };
 
 /** What sarcasm and complaints carry beside warm words ("ottimo, ancora nessuna risposta", "great, late again"). */
 const SOUR: Record<Language, RegExp> = {
-  it: /\b(?:non|nessun[oa]?|niente|mai|ancora|di nuovo|ritardo|in ritardo|aspett\p{L}*|rott[oaie]|sbagliat[oaie]|danneggiat[oaie]|manca|mancano|peccato|purtroppo|come no|certo certo|sì sì)\b|🙄|😒|😡|😤|🤬|👎/iu,
+  it: /(?<![\p{L}\p{N}])(?:non|nessun[oa]?|niente|mai|ancora|di nuovo|ritardo|in ritardo|aspett\p{L}*|rott[oaie]|sbagliat[oaie]|danneggiat[oaie]|manca|mancano|peccato|purtroppo|come no|certo certo|sì sì)(?![\p{L}\p{N}])|🙄|😒|😡|😤|🤬|👎/iu,
   en: /\b(?:not|no|never|nothing|none|still|again|yet|late|delay\p{L}*|waiting|wait|broken|wrong|damaged|missing|shame|unfortunately|sure sure|yeah right)\b|n['’]t\b|🙄|😒|😡|😤|🤬|👎/iu,
 };
 

@@ -34,11 +34,11 @@ const AGAIN: Record<Language, RegExp> = {
  */
 const ASPECTS: Record<'time' | 'cost', Record<Language, RegExp>> = {
   time: {
-    it: /\b(?:quanto tempo|quanti (?:giorni|ore|mesi)|quante (?:ore|settimane)|entro quando|fino a quando|tra quanto|in quanto tempo|quanto ci (?:vuole|mette|metto|mettete)|quanto dura)\b/i,
+    it: /(?<![\p{L}\p{N}])(?:quanto tempo|quanti (?:giorni|ore|mesi)|quante (?:ore|settimane)|entro quando|fino a quando|tra quanto|in quanto tempo|quanto ci (?:vuole|mette|metto|mettete)|quanto dura)(?![\p{L}\p{N}])/iu,
     en: /\b(?:how long|how much time|how many (?:days|hours|weeks|months)|by when|until when|within how long|how soon)\b/i,
   },
   cost: {
-    it: /\b(?:quanto (?:costa|costano|viene|vengono|si paga|pago|devo pagare)|(?:è|e) (?:gratis|gratuit[oa])|costa qualcosa|ci sono costi|a pagamento|si paga)\b/i,
+    it: /(?<![\p{L}\p{N}])(?:quanto (?:costa|costano|viene|vengono|si paga|pago|devo pagare)|(?:è|e) (?:gratis|gratuit[oa])|costa qualcosa|ci sono costi|a pagamento|si paga)(?![\p{L}\p{N}])/iu,
     en: /\b(?:how much (?:is it|does it cost|do i pay|will it cost)|does it cost|is it free|any (?:fee|charge|cost)s?|do i (?:have to )?pay)\b/i,
   },
 };

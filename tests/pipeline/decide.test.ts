@@ -229,6 +229,9 @@ describe('the decision table', () => {
     expect(decide(warm('vorrei sapere se avete le scarpe rosse, sono bellissime')).action).not.toBe('thank');
     expect(decide(warm('bellissime! arrivano anche in rosso?')).action).not.toBe('thank');
     expect(decide(warm('great shoes, can you ship them to Malta', 'en')).action).not.toBe('thank');
+    // Accented words count as words ("c'è", "può", "perché").
+    expect(decide(warm("bellissime, c'è anche in blu")).action).not.toBe('thank');
+    expect(decide(warm('stupende, si può avere la 38')).action).not.toBe('thank');
     expect(decide(warm('ok', 'it', { sentiment: 0.1 })).action).not.toBe('thank');
     expect(decide(warm('fantastico', 'it', { anger: 0.5 })).action).not.toBe('thank');
     // Sarcasm: warm words beside a complaint.

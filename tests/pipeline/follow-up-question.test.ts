@@ -23,6 +23,7 @@ describe('short follow-ups of the last answer', () => {
     expect(followUpContext('ok, quanto costa?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('how long do I have?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('is it free?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('è gratis?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     // Weather is not time: "che tempo fa" asks nothing of the answer.
     expect(followUpContext('che tempo fa?', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
     expect(followUpContext('quanto tempo ho?', 'it', answered('reso', FOLLOW_UP_MINUTES + 1), corpus, now)).toBeUndefined();
