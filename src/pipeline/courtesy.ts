@@ -30,6 +30,25 @@ export function afterCourtesy(text: string): string | undefined {
   return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : undefined;
 }
 
+/** Greetings that may open a message ("ciao", "buongiorno a tutti", "hi there", "hello team"). */
+const GREETING_OPENING = new RegExp(
+  String.raw`^\s*(?:(?:ciao|salve|buongiorno|buon\s?giorno|buonasera|buona\s+sera|buon\s+pomeriggio|ehi|ehilà|hey|hi|hello|hiya|howdy|good\s+(?:morning|afternoon|evening)|morning|hola)(?:\s+(?:a\s+tutti|ragazzi|there|team|guys|all|everyone|folks))?(?:[\s,!.:;-]+|$))+(.*)$`,
+  'iu',
+);
+
+/**
+ * What follows the greeting that opens a message, when it says something of its own (two words or
+ * more): "do you ship to Switzerland?" in "hey, do you ship to Switzerland?". Read whole, a
+ * greeting word can outweigh a question with a word the FAQ does not know, and the customer who
+ * asked is asked how they can be helped.
+ */
+export function afterGreeting(text: string): string | undefined {
+  const m = GREETING_OPENING.exec(withoutMentions(text));
+  const rest = m?.[1]?.trim();
+  if (!rest) return undefined;
+  return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : undefined;
+}
+
 /** The part of the text that says what the customer wants: after "grazie, ma", "thanks but"; else the whole text. */
 export function pointOf(text: string): string {
   const m = COURTESY_THEN_BUT.exec(withoutMentions(text));

@@ -30,7 +30,7 @@ export type Decision =
    * neither carries it nor asks something it can answer, so it says again what it needs (the kinds
    * asked for; empty when the request named none) and how to reach a person.
    */
-  | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[]; which?: true }
+  | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[]; which?: true; /** "ciao?", "hello?" while the data is awaited: the reminder, greeted, not a miss. */ greeted?: true }
   | { action: 'greet'; intent: IntentDef; again: boolean }
   | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
@@ -227,6 +227,15 @@ export function decide(input: DecisionInput): Decision {
   if (intent && !yields) {
     switch (intent.action) {
       case 'greet':
+        // "Hello?", "ci siete?" while the bot waits for something: not a new start. In private
+        // with data asked for, what is still needed (not a miss); in public after a DM prompt,
+        // where to go on (a miss, as "allora?": a second one brings a person).
+        if (input.midConversation && waiting) {
+          return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [], greeted: true };
+        }
+        if (input.midConversation && visibility === 'public' && state === 'awaiting_private') {
+          return input.missStreak + 1 < input.rules.missesBeforeEscalation ? { action: 'dm_prompt', again: true } : { action: 'escalate', reason: 'low_confidence' };
+        }
         return { action: 'greet', intent, again: input.midConversation };
       case 'thank':
       case 'resolve':

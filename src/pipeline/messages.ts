@@ -16,6 +16,11 @@ export const MESSAGES = {
     it: 'Eccomi! Dimmi pure, come posso aiutarti?',
     en: 'I’m here! Tell me, how can I help?',
   },
+  /** Said before a reminder to a customer who only called ("ciao?", "hello?"). */
+  here: {
+    it: 'Eccomi!',
+    en: 'I’m here!',
+  },
   resolvedByCustomer: {
     it: 'Perfetto, sono contento che sia tutto a posto! Chiudo la richiesta: se ti serve altro, scrivimi pure.',
     en: 'Great, glad it’s sorted! I’m closing your request: if you need anything else, just write.',

@@ -31,7 +31,7 @@ import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
-import { afterCourtesy, pointOf } from './courtesy.js';
+import { afterCourtesy, afterGreeting, pointOf } from './courtesy.js';
 import { sameAnswerGroups } from '../corpus/load.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -214,6 +214,17 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     const understood = (alone.classification.ranked[0]?.confidence ?? 0) >= deps.settings.answerThreshold;
     if (!thanksAlone && (understood || understanding.sentiment < 0)) understanding = { ...understanding, classification: alone.classification };
   }
+  // "hey, do you ship to Switzerland?": a greeting won over a question with a word the FAQ does not
+  // know. What follows the greeting is read alone, and counts when it finds an FAQ entry (answered,
+  // or offered when the bot asks what was meant); "ciao, come stai?" stays a greeting.
+  const afterHello = chosen === undefined && !yesToMany && rest === undefined ? afterGreeting(msg.text) : undefined;
+  if (afterHello !== undefined && greetingIntent(understanding, knowledge.corpus)) {
+    const alone = await input.understandText(afterHello, understanding.language);
+    const best = alone.classification.ranked[0];
+    if (best && best.confidence >= deps.settings.clarifyThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
+      understanding = { ...understanding, classification: alone.classification };
+    }
+  }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
     ? undefined
@@ -296,7 +307,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   let nextState: ConversationState = conversation.state;
   // A reminder of the data asked for is a miss too; asking which of the options offered is not.
   let missStreak =
-    decision.action === 'clarify' ? (decision.which ? conversation.missStreak : conversation.missStreak + 1) : decision.action === 'dm_prompt' && decision.again ? conversation.missStreak + (decision.followed ? 0 : 1) : 0;
+    decision.action === 'clarify' ? (decision.which || decision.greeted ? conversation.missStreak : conversation.missStreak + 1) : decision.action === 'dm_prompt' && decision.again ? conversation.missStreak + (decision.followed ? 0 : 1) : 0;
   /** The options offered last, for asking which of them the customer's "yes" meant. */
   const offeredBefore = conversation.lastOffer;
   let escalation: EscalationReason | undefined;
@@ -436,7 +447,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         break;
       }
       if (decision.stillNeeded) {
-        replyHere({ kind: 'text', text: say('dataReminder', language, { what: describeNeeded(decision.stillNeeded, language) }) });
+        const reminder = say('dataReminder', language, { what: describeNeeded(decision.stillNeeded, language) });
+        replyHere({ kind: 'text', text: decision.greeted ? `${say('here', language)} ${reminder}` : reminder });
         break;
       }
       const options = deps.clarifyOptions?.(decision.guesses.map((g) => g.label), language, caps) ?? [];
@@ -670,6 +682,12 @@ function confidentlyKnown(understanding: Understanding, corpus: Corpus, threshol
   const best = understanding.classification.ranked[0];
   if (!best || best.confidence < threshold) return false;
   return resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action !== 'answer';
+}
+
+/** Whether the best reading of a message is a greeting (an intent whose action is `greet`). */
+function greetingIntent(understanding: Understanding, corpus: Corpus): boolean {
+  const best = understanding.classification.ranked[0];
+  return best !== undefined && resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action === 'greet';
 }
 
 /** Whether the best reading of a message is a courtesy (an intent whose action is `thank`: thanks, goodbye). */

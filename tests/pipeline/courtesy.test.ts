@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { afterCourtesy, onlyCourtesy, pointOf } from '../../src/pipeline/courtesy.js';
+import { afterCourtesy, afterGreeting, onlyCourtesy, pointOf } from '../../src/pipeline/courtesy.js';
 
 describe('a courtesy that opens an objection', () => {
   it.each([
@@ -19,6 +19,22 @@ describe('a courtesy that opens an objection', () => {
 
   it.each(['grazie mille', 'grazie ma no', 'ma grazie', 'grazie mamma', 'ok butter', 'quali sono gli orari? grazie ma non subito', 'thank you so much'])('leaves "%s" whole', (text) => {
     expect(pointOf(text)).toBe(text);
+  });
+});
+
+describe('what follows the greeting that opens a message', () => {
+  it.each([
+    ['hey, do you ship to Switzerland?', 'do you ship to Switzerland?'],
+    ['Hi there! how do returns work?', 'how do returns work?'],
+    ['buongiorno a tutti, avete un negozio a Roma?', 'avete un negozio a Roma?'],
+    ["@bottegarossi ciao! dov'è il mio ordine?", "dov'è il mio ordine?"],
+    ['Good morning. My parcel never arrived', 'My parcel never arrived'],
+  ])('%s → "%s"', (text, rest) => {
+    expect(afterGreeting(text)).toBe(rest);
+  });
+
+  it.each(['ciao', 'ciao!', 'hello?', 'hi there', 'ciao a tutti!!', 'buonasera, ok', 'highlights of the sale?', 'hellooo', "dov'è il mio ordine? ciao"])('finds nothing more in "%s"', (text) => {
+    expect(afterGreeting(text)).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 import { answersWithCode, decide, type DecisionInput } from '../../src/pipeline/decide.js';
-import type { FaqEntry, IntentDef } from '../../src/core/corpus.js';
+import type { DataKind, FaqEntry, IntentDef } from '../../src/core/corpus.js';
 import type { Entity, Understanding } from '../../src/core/ports.js';
 
 const rules = { vipFollowers: 100000, vipHandles: ['bigstar'], crisisKeywords: ['avvocato', 'class action'], angerThreshold: 0.6, missesBeforeEscalation: 2 };
@@ -290,6 +290,22 @@ describe('the decision table', () => {
     const hi = { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') };
     expect(decide(input({ top: hi }))).toMatchObject({ action: 'greet', again: false });
     expect(decide(input({ top: hi, midConversation: true }))).toMatchObject({ action: 'greet', again: true });
+  });
+
+  it('a greeting while the bot waits is no new start: the data still needed (not a miss), or the DM prompt again (a miss)', () => {
+    const hi = { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') };
+    const asked = { filled: false, asks: ['order_number'] as DataKind[] };
+    expect(decide(input({ visibility: 'private', top: hi, midConversation: true, dataRequest: asked }))).toEqual({
+      action: 'clarify',
+      guesses: [],
+      stillNeeded: ['order_number'],
+      greeted: true,
+    });
+    expect(decide(input({ visibility: 'public', state: 'awaiting_private', top: hi, midConversation: true }))).toEqual({ action: 'dm_prompt', again: true });
+    // The second miss in a row brings a person.
+    expect(decide(input({ visibility: 'public', state: 'awaiting_private', top: hi, midConversation: true, missStreak: 1 })).action).toBe('escalate');
+    // A first message is welcomed as ever.
+    expect(decide(input({ visibility: 'private', top: hi, dataRequest: asked })).action).toBe('greet');
   });
 
   it('offers only FAQ answers above the floor when it clarifies', () => {
