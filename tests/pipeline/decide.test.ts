@@ -253,7 +253,8 @@ describe('the decision table', () => {
       expect(decide(input({ ...waiting, text, understanding: understanding({ language: 'en' }), top: product }))).toEqual({ action: 'escalate', reason: 'private_case', withoutData: true });
     }
     // Telling the story is not saying the data is missing; nor is it, with no request open or in public.
-    expect(decide(input({ ...waiting, text: "non l'ho ricevuto, aspetto da una settimana", top: product })).action).toBe('answer');
+    // (Told while the data is awaited, and read only half-surely as another entry, the story is context: the reminder.)
+    expect(decide(input({ ...waiting, text: "non l'ho ricevuto, aspetto da una settimana", top: product }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'] });
     expect(decide(input({ visibility: 'private', text: 'non lo trovo', top: product })).action).toBe('answer');
     expect(decide(input({ ...waiting, visibility: 'public', text: 'non lo trovo', top: product })).action).toBe('answer');
     // The same request again without its data ("il nuovo indirizzo è via Roma 12"): what is still missing, then a person.
@@ -284,6 +285,19 @@ describe('the decision table', () => {
     expect(decide(input({ visibility: 'private', top, carries: ['customer_code'] }))).toEqual({ action: 'escalate', reason: 'private_case' });
     // Other data than the entry asks for: the answer asks for what it needs.
     expect(decide(input({ visibility: 'private', top, carries: ['email'] })).action).toBe('answer');
+  });
+
+  it('while waiting for data, takes a statement half-read as another entry for context, and still answers questions and sure readings', () => {
+    const orders = entry('order-status', { private: true, asks_for: ['order_number'] });
+    const waiting = { visibility: 'private' as const, dataRequest: { filled: false, entry: orders }, understanding: understanding({ language: 'en' }) };
+    const payments = { label: 'faq:payment-methods', confidence: 0.87, entry: entry('payment-methods') };
+    expect(decide(input({ ...waiting, text: 'I paid with paypal', top: payments }))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'] });
+    // A miss: the second in a row brings a person.
+    expect(decide(input({ ...waiting, text: 'I paid with paypal', top: payments, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    // A question is answered; so is a sure reading, and anything with no data awaited.
+    expect(decide(input({ ...waiting, text: 'can I pay with paypal?', top: payments })).action).toBe('answer');
+    expect(decide(input({ ...waiting, text: 'I was charged twice', top: { ...payments, confidence: 0.99 } })).action).toBe('answer');
+    expect(decide(input({ visibility: 'private', text: 'I paid with paypal', top: payments, understanding: understanding({ language: 'en' }) })).action).toBe('answer');
   });
 
   it('greets once: a greeting in the middle of a conversation is not a welcome', () => {
