@@ -204,6 +204,13 @@ export function decide(input: DecisionInput): Decision {
     if (entry.escalate) return { action: 'answer', entry, thenEscalate: 'faq_escalate' };
     return { action: 'answer', entry };
   }
+  // 5-. In private with the customer's details while a person has the case from another
+  // conversation ("thanks, it's BR-778812" in the DM after a public handover): the details go to
+  // that person, whatever courtesy carries them (it got "you're welcome").
+  if (visibility === 'private' && input.caseWithPerson && input.carries.length > 0 && (intent === undefined || intent.action !== 'escalate')) {
+    return { action: 'escalate', reason: 'private_case' };
+  }
+
   // An intent that answers itself (the sample's off_topic: "I help with orders, shipping…") yields
   // to a plausible FAQ answer: "che tempo ci vuole per la consegna?" is asked about ("Tempi di
   // spedizione?"), not told it is off topic.
@@ -271,11 +278,6 @@ export function decide(input: DecisionInput): Decision {
 
   // 5c. "Sì" to several options: which one? (the same options again, not a miss).
   if (input.yesToOptions) return { action: 'clarify', guesses: [], which: true };
-
-  // 6. Not understood, in private, with the customer's order number or other details, while a person
-  // has the case from another conversation (handed over in public before the customer got to the
-  // DM): the details go to that person, not "please rephrase".
-  if (visibility === 'private' && input.caseWithPerson && input.carries.length > 0 && faqGuesses().length === 0) return { action: 'escalate', reason: 'private_case' };
 
   // 6. Not understood, about a spike listening found (a new outage the FAQ cannot know): a person, at once.
   if (input.onSpike) return { action: 'escalate', reason: 'crisis' };

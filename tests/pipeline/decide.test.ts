@@ -300,6 +300,18 @@ describe('the decision table', () => {
     expect(decide(input({ visibility: 'private', text: 'I paid with paypal', top: payments, understanding: understanding({ language: 'en' }) })).action).toBe('answer');
   });
 
+  it("sends the customer's details to the person who has the case, whatever courtesy carries them", () => {
+    const thanks = { label: 'intent:thanks', confidence: 0.95, intent: intent('thanks', 'thank') };
+    const order: Entity = { kind: 'order_number', value: 'BR-778812', start: 13, end: 22, private: true };
+    const withOrder = understanding({ language: 'en', entities: [order] });
+    expect(decide(input({ visibility: 'private', text: "thanks, it's BR-778812", top: thanks, carries: ['order_number'], caseWithPerson: true, understanding: withOrder }))).toEqual({
+      action: 'escalate',
+      reason: 'private_case',
+    });
+    // Nobody on the case: thanked as before.
+    expect(decide(input({ visibility: 'private', text: "thanks, it's BR-778812", top: thanks, carries: ['order_number'], understanding: withOrder })).action).toBe('thank');
+  });
+
   it('greets once: a greeting in the middle of a conversation is not a welcome', () => {
     const hi = { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') };
     expect(decide(input({ top: hi }))).toMatchObject({ action: 'greet', again: false });
