@@ -229,6 +229,11 @@ export function decide(input: DecisionInput): Decision {
   // answer or intent of its own placed: thanks, not "I can't help with that" or "please rephrase".
   if ((intent === undefined || intent.action === 'answer') && isPraise(input)) return { action: 'thank', resolves: false };
 
+  // 5a''. Not understood at all, and upset (an insult, or caps with "!!!": one sign of anger, below
+  // the escalation threshold of row 3): "siete dei ladri, rivoglio i miei soldi" got "please
+  // rephrase". A person, not a request to say it again more calmly.
+  if (intent === undefined && understanding.anger >= UPSET_ANGER && !input.yesToOptions) return { action: 'escalate', reason: 'negative_sentiment' };
+
   // 5b. Waiting in private for the data the bot asked for, and this message is neither an answer
   // the bot has nor small talk ("è passata una settimana!", "non lo so"): not "I can't help with
   // that", but what is still needed and how to reach a person; a second miss in a row goes to a
@@ -308,6 +313,9 @@ function cannotProvide(text: string, language: Language): boolean {
  * stated plainly ("il pacco è arrivato rotto", "I was charged twice") read at 0.99–1.00.
  */
 const CONTEXT_BELOW = 0.9;
+
+/** Anger from one clear sign (an insult is 0.5; negative words alone reach 0.2 at most): upset, when not understood. */
+const UPSET_ANGER = 0.45;
 
 /** A question or a request, however warm ("vorrei sapere se avete le rosse, sono bellissime"). */
 const ASKS: Record<Language, RegExp> = {

@@ -312,6 +312,16 @@ describe('the decision table', () => {
     expect(decide(input({ visibility: 'private', text: "thanks, it's BR-778812", top: thanks, carries: ['order_number'], understanding: withOrder })).action).toBe('thank');
   });
 
+  it('hands an upset message it does not understand to a person instead of asking to rephrase it', () => {
+    const unsure = { label: 'intent:off_topic', confidence: 0.38 };
+    const upset = understanding({ anger: 0.5, sentiment: -0.85 });
+    expect(decide(input({ text: 'siete dei ladri, rivoglio i miei soldi', top: unsure, understanding: upset }))).toEqual({ action: 'escalate', reason: 'negative_sentiment' });
+    // Calm, or merely negative: asked what was meant.
+    expect(decide(input({ text: 'ma vi sembra normale?', top: unsure, understanding: understanding({ anger: 0.2, sentiment: -0.4 }) })).action).toBe('clarify');
+    // Understood: answered (row 3 decides above the threshold).
+    expect(decide(input({ text: 'siete dei ladri, dov è il mio ordine?', understanding: upset })).action).toBe('answer');
+  });
+
   it('greets once: a greeting in the middle of a conversation is not a welcome', () => {
     const hi = { label: 'intent:greeting', confidence: 0.9, intent: intent('greeting', 'greet') };
     expect(decide(input({ top: hi }))).toMatchObject({ action: 'greet', again: false });
