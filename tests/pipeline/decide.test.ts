@@ -238,6 +238,10 @@ describe('the decision table', () => {
     expect(decide(warm('ottimo, ancora nessuna risposta')).action).not.toBe('thank');
     expect(decide(warm('great, late again 🙄', 'en')).action).not.toBe('thank');
     expect(decide(warm("lovely, it didn't arrive", 'en')).action).not.toBe('thank');
+    // Praise read half-surely as an entry is praise; a sure reading is still the answer.
+    const leaning = { label: 'faq:damaged-parcel', confidence: 0.64, entry: entry('damaged-parcel', { escalate: true }) };
+    expect(decide(input({ text: 'great service, my parcel arrived in one day!', top: leaning, understanding: understanding({ language: 'en', sentiment: 0.8 }) }))).toEqual({ action: 'thank', resolves: false });
+    expect(decide(input({ text: 'great service, my parcel arrived in one day!', top: { ...leaning, confidence: 0.95 }, understanding: understanding({ language: 'en', sentiment: 0.8 }) })).action).toBe('answer');
     // A confident FAQ answer is still the answer.
     expect(decide(input({ text: 'ottimi gli orari, quali sono?', understanding: understanding({ sentiment: 0.8 }) })).action).toBe('answer');
   });
