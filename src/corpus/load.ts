@@ -202,6 +202,24 @@ function zodProblems(kind: 'faq' | 'intents', file: ParsedFile, error: z.ZodErro
   return problems;
 }
 
+/**
+ * Where the quote a "Missing closing quote" error is about was opened: the last line before the
+ * error whose value opens that quote and does not close it (1-based line and column).
+ */
+function openingQuote(source: string, message: string, errorLine: number): { line: number; column: number } | undefined {
+  const quote = /Missing closing "quote/.test(message) ? '"' : /Missing closing 'quote/.test(message) ? "'" : undefined;
+  if (!quote) return undefined;
+  const lines = source.split('\n');
+  for (let i = Math.min(errorLine, lines.length) - 1; i >= 0; i--) {
+    const m = new RegExp(String.raw`^(\s*(?:-\s+)?(?:[^\s:#"'][^:#]*:\s+)?)${quote}`).exec(lines[i]!);
+    if (!m) continue;
+    const rest = lines[i]!.slice(m[1]!.length + 1);
+    const closed = quote === '"' ? /(?<!\\)"/.test(rest) : /'(?!')/.test(rest.replace(/''/g, ''));
+    if (!closed) return { line: i + 1, column: m[1]!.length + 1 };
+  }
+  return undefined;
+}
+
 async function parseYamlFile(
   kind: 'faq' | 'intents',
   dir: string,
@@ -220,8 +238,15 @@ async function parseYamlFile(
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
       const { line, col } = lineCounter.linePos(err.pos[0]);
-      const firstLine = err.message.split('\n')[0] ?? err.message;
-      problems.push({ file: file.display, line, column: col, message: `YAML syntax error: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}` });
+      const firstLine = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+      // The parser finds a missing closing quote where the file ends; the care team needs the line
+      // where the quote was opened.
+      const opened = err.code === 'MISSING_CHAR' ? openingQuote(source, firstLine, line) : undefined;
+      problems.push(
+        opened
+          ? { file: file.display, line: opened.line, column: opened.column, message: `YAML syntax error: ${firstLine}: the quote opened here is never closed` }
+          : { file: file.display, line, column: col, message: `YAML syntax error: ${firstLine}` },
+      );
     }
     return file;
   }

@@ -131,6 +131,24 @@ entries:
     expect(problems[0]).toMatch(/^faq\/a\.yaml:\d+:\d+: YAML syntax error: /);
   });
 
+  it('reports a quote never closed where it was opened, not where the file ends', async () => {
+    const problems = await problemsOf({
+      'faq/a.yaml': `locale: it
+entries:
+  - id: orari
+    questions:
+      - "quali sono gli orari?"
+    answer: "Siamo aperti dalle 9 alle 18
+  - id: resi
+    questions:
+      - come faccio il reso?
+    answer: Entro 30 giorni.
+`,
+      'intents/it.yaml': INTENTS,
+    });
+    expect(problems[0]).toBe('faq/a.yaml:6:13: YAML syntax error: Missing closing "quote: the quote opened here is never closed');
+  });
+
   it('reports an unknown key at the key itself, suggesting the right one', async () => {
     const problems = await problemsOf({
       'faq/a.yaml': `locale: it
