@@ -279,7 +279,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
       unaddressedDm: listeningSettingsNow.unaddressedDm,
     },
     fitAnswer,
-    clarifyOptions: (labels, language, caps) => clarifyOptions(labels, knowledge.current().corpus, caps, language),
+    clarifyOptions: (labels, language, max) => clarifyOptions(labels, knowledge.current().corpus, max, language),
     queueInfo: (input) => computeQueueInfo(input, hours, config),
     queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
     sender,

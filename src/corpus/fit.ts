@@ -176,22 +176,22 @@ export function entryTitle(entry: FaqEntry): string {
 }
 
 /**
- * Quick-reply options for a clarify turn: the best-ranked FAQ entries in the customer's
- * language (labels or ranked guesses, best first), at most `caps.quickReplies`, each titled in
- * ≤ 20 characters, payload = the label.
+ * Options for a clarify turn: the best-ranked FAQ entries in the customer's language (labels or
+ * ranked guesses, best first), at most `max` (a channel's quick replies, or the few named in the
+ * text where it has none), each titled in ≤ 20 characters, payload = the label.
  */
 export function clarifyOptions(
   ranked: readonly (LabelScore | string)[],
   corpus: Corpus,
-  caps: ChannelCapabilities,
+  max: number,
   language: Language,
 ): QuickReplyOption[] {
-  if (caps.quickReplies <= 0) return [];
+  if (max <= 0) return [];
   const byLabel = new Map<string, FaqEntry>(corpus.faq.map((e) => [faqLabel(e.id), e]));
   const options: QuickReplyOption[] = [];
   const titles = new Set<string>();
   for (const guess of ranked) {
-    if (options.length >= caps.quickReplies) break;
+    if (options.length >= max) break;
     const label = typeof guess === 'string' ? guess : guess.label;
     const entry = byLabel.get(label);
     if (!entry || entry.locale !== language) continue;

@@ -57,6 +57,11 @@ export const MESSAGES = {
     it: 'Ho ricevuto il tuo allegato, ma non riesco ad aprirlo: scrivimi in poche parole di cosa hai bisogno, oppure chiedi di parlare con una persona.',
     en: 'I got your attachment, but I can’t open it: tell me in a few words what you need, or ask to talk to a person.',
   },
+  /** Where the channel has no buttons: {options} named in the text. */
+  clarifyNamed: {
+    it: 'Non sono sicuro di aver capito: intendi {options}? Se è altro, scrivimi qualche dettaglio in più.',
+    en: 'I’m not sure I understood: do you mean {options}? If it’s something else, tell me a bit more.',
+  },
   clarifyOptions: {
     it: 'Non sono sicuro di aver capito: intendevi una di queste?',
     en: 'I’m not sure I understood: did you mean one of these?',

@@ -8,6 +8,7 @@
  */
 import type { Conversation } from '../core/types.js';
 import { foldText } from '../util/fold.js';
+import { withoutMentions } from './courtesy.js';
 
 /** How long after the bot offered options a typed choice still refers to them. */
 export const CHOICE_MINUTES = 30;
@@ -39,8 +40,8 @@ function freshOffer(conversation: Pick<Conversation, 'lastOffer'>, now: Date): A
   return now.getTime() - new Date(offer.at).getTime() > CHOICE_MINUTES * 60_000 ? undefined : offer.options;
 }
 
-/** A message's words, folded, punctuation dropped. */
-const wordsOf = (text: string): string => foldText(text).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+/** A message's words, folded, punctuation dropped (and the @mentions that open it on X: "@bottegarossi sì"). */
+const wordsOf = (text: string): string => foldText(withoutMentions(text)).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
 
 /** True when the message only says yes ("sì", "yes please", "sì, proprio quella"). */
 function saysYes(said: string): boolean {

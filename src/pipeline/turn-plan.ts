@@ -74,8 +74,8 @@ export interface TurnPlanDeps {
   };
   /** Posts to send for a FAQ answer on a channel (answer, answer_short or a numbered thread). */
   fitAnswer(entry: FaqEntry, caps: ChannelCapabilities, visibility: Visibility): string[];
-  /** Quick-reply options for a clarify (titles fitted to the channel). */
-  clarifyOptions?(labels: string[], language: Language, caps: ChannelCapabilities): QuickReplyOption[];
+  /** Options for a clarify, at most `max` (titles of ≤ 20 characters, payload the label). */
+  clarifyOptions?(labels: string[], language: Language, max: number): QuickReplyOption[];
   /** Queue data (priority, SLA due time) for an escalation, or for a waiting case (`waiting`) the reason raises. */
   queueInfo(input: { reason: EscalationReason; enqueuedAt: Date; vip: boolean; waiting?: QueueInfo }): QueueInfo;
   /** Where a conversation stands in the queue (read when a waiting customer is told). */
@@ -451,15 +451,22 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         replyHere({ kind: 'text', text: decision.greeted ? `${say('here', language)} ${reminder}` : reminder });
         break;
       }
-      const options = deps.clarifyOptions?.(decision.guesses.map((g) => g.label), language, caps) ?? [];
+      // Where the channel has no buttons (X), the likely answers are named in the text, and the
+      // customer's "sì" or "the first one" picks one as a button would (offered-choice.ts).
+      const attachmentOnly = attachmentsOnly(msg.text);
+      const max = caps.quickReplies > 0 ? caps.quickReplies : attachmentOnly ? 0 : NAMED_OPTIONS;
+      const options = deps.clarifyOptions?.(decision.guesses.map((g) => g.label), language, max) ?? [];
       if (options.length > 0 && caps.quickReplies > 0) {
         const offered = options.slice(0, caps.quickReplies);
         replyHere({ kind: 'quick_replies', text: say('clarifyOptions', language), options: offered });
         conversation.lastOffer = { options: offered.map((o) => ({ title: o.title, payload: o.payload })), at };
+      } else if (options.length > 0) {
+        replyHere({ kind: 'text', text: say('clarifyNamed', language, { options: namedOptions(options.map((o) => o.title), language) }) });
+        conversation.lastOffer = { options: options.map((o) => ({ title: o.title, payload: o.payload })), at };
       } else {
         // A photo or a file alone: the bot cannot look at it, and says so (a second one is a second
         // miss: a person, who can, takes over).
-        replyHere({ kind: 'text', text: say(attachmentsOnly(msg.text) ? 'clarifyAttachment' : 'clarify', language) });
+        replyHere({ kind: 'text', text: say(attachmentOnly ? 'clarifyAttachment' : 'clarify', language) });
       }
       break;
     }
@@ -682,6 +689,16 @@ function confidentlyKnown(understanding: Understanding, corpus: Corpus, threshol
   const best = understanding.classification.ranked[0];
   if (!best || best.confidence < threshold) return false;
   return resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action !== 'answer';
+}
+
+/** Likely answers named in a clarify's text where the channel has no quick replies. */
+const NAMED_OPTIONS = 2;
+
+/** "«Resi»", "«Resi» o «Cambio taglia»"; "“Returns” or “Exchanges”". */
+function namedOptions(titles: readonly string[], language: Language): string {
+  const quoted = titles.map((t) => (language === 'it' ? `«${t}»` : `“${t}”`));
+  if (quoted.length <= 1) return quoted.join('');
+  return `${quoted.slice(0, -1).join(', ')} ${language === 'it' ? 'o' : 'or'} ${quoted[quoted.length - 1]}`;
 }
 
 /** Whether the best reading of a message is a greeting (an intent whose action is `greet`). */

@@ -135,18 +135,18 @@ describe('clarify options', () => {
       { label: 'faq:resi', confidence: 0.1 },
       { label: 'faq:orari-apertura', confidence: 0.1 },
     ];
-    const options = clarifyOptions(ranked, corpus, { ...messengerCaps, quickReplies: 3 }, 'it');
+    const options = clarifyOptions(ranked, corpus, 3, 'it');
     expect(options.map((o) => o.payload)).toEqual(['faq:tempi-spedizione', 'faq:spedizione-express', 'faq:resi']);
     for (const o of options) {
       expect(o.title.length).toBeGreaterThan(0);
       expect(Array.from(o.title).length).toBeLessThanOrEqual(20);
     }
-    expect(clarifyOptions(['faq:resi', 'faq:returns'], corpus, messengerCaps, 'en')).toEqual([{ title: 'Returns', payload: 'faq:returns' }]);
+    expect(clarifyOptions(['faq:resi', 'faq:returns'], corpus, messengerCaps.quickReplies, 'en')).toEqual([{ title: 'Returns', payload: 'faq:returns' }]);
     expect(options[0]).toEqual({ title: 'Tempi spedizione', payload: 'faq:tempi-spedizione' });
   });
 
   it('offers nothing on a channel without quick replies', async () => {
     const corpus = await loadCorpus({ faqDir: SAMPLE_FAQ, intentsDir: SAMPLE_INTENTS });
-    expect(clarifyOptions([{ label: 'faq:resi', confidence: 0.4 }], corpus, xCaps, 'it')).toEqual([]);
+    expect(clarifyOptions([{ label: 'faq:resi', confidence: 0.4 }], corpus, xCaps.quickReplies, 'it')).toEqual([]);
   });
 });

@@ -19,11 +19,13 @@ describe('a choice typed among the options offered', () => {
     ['2nd', 'faq:pagamento-a-rate'],
     ['pagamento a rate', 'faq:pagamento-a-rate'],
     ['Pagamento a Rate!', 'faq:pagamento-a-rate'],
+    // On X the mention opens the reply.
+    ['@bottegarossi la seconda', 'faq:pagamento-a-rate'],
   ])('"%s" picks %s', (text, payload) => {
     expect(typedChoice(text, two, now)).toBe(payload);
   });
 
-  it.each(['sì', 'si', 'Sì!', 'esatto', 'sì, proprio quella', 'yes', 'yes please', 'yep', 'that one'])('"%s" picks the only option offered', (text) => {
+  it.each(['sì', 'si', 'Sì!', 'esatto', 'sì, proprio quella', 'yes', 'yes please', 'yep', 'that one', '@bottegarossi sì'])('"%s" picks the only option offered', (text) => {
     expect(typedChoice(text, one, now)).toBe('faq:read-bill');
   });
 
