@@ -66,6 +66,11 @@ export const MESSAGES = {
     it: 'Non sono sicuro di aver capito: intendevi una di queste?',
     en: 'I’m not sure I understood: did you mean one of these?',
   },
+  /** Where the channel has no buttons: which of the {options} named. */
+  whichNamed: {
+    it: 'Quale intendi: {options}?',
+    en: 'Which one do you mean: {options}?',
+  },
   whichOption: {
     it: 'Quale di queste? Tocca un’opzione o scrivi il suo numero.',
     en: 'Which one? Tap an option or type its number.',

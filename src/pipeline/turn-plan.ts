@@ -446,6 +446,13 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         conversation.lastOffer = { options, at, askedWhich: true };
         break;
       }
+      if (decision.which && offeredBefore && offeredBefore.options.length > 0) {
+        // The options were named in the text (no buttons): named again.
+        const options = offeredBefore.options;
+        replyHere({ kind: 'text', text: say('whichNamed', language, { options: namedOptions(options.map((o) => o.title), language) }) });
+        conversation.lastOffer = { options, at, askedWhich: true };
+        break;
+      }
       if (decision.stillNeeded) {
         const reminder = say('dataReminder', language, { what: describeNeeded(decision.stillNeeded, language) });
         replyHere({ kind: 'text', text: decision.greeted ? `${say('here', language)} ${reminder}` : reminder });
