@@ -102,6 +102,20 @@ const Snapshot = z
     onlyLanguage: language.optional(),
     retrieval: z.object({ start: int32, label: int32, value: float32 }).optional(),
     idf: float32.optional(),
+    network: z
+      .object({
+        net: z.object({
+          hidden: z.number().int().positive(),
+          inputMap: int32,
+          w1: float32,
+          b1: float32,
+          w2: float32,
+          b2: float32,
+          temperature: z.number().positive().finite(),
+        }),
+        weight: z.number().min(0).max(1),
+      })
+      .optional(),
     stopTerms: z.object({ it: set, en: set }),
   })
   .superRefine((m, ctx) => {
@@ -115,6 +129,13 @@ const Snapshot = z
     if (m.idf && m.idf.length !== features) problems.push('idf');
     if (m.examplesByLabel && m.examplesByLabel.length !== labels) problems.push('examplesByLabel');
     if (m.retrieval && m.retrieval.start.length !== features + 1) problems.push('retrieval');
+    if (m.network) {
+      const { hidden, inputMap, w1, b1, w2, b2 } = m.network.net;
+      let rows = 0;
+      for (const r of inputMap) if (r >= 0) rows++;
+      if (inputMap.length !== features || w1.length !== rows * hidden || b1.length !== hidden || w2.length !== labels * hidden || b2.length !== labels) problems.push('network');
+      else if (inputMap.some((r) => r >= rows)) problems.push('network inputs');
+    }
     for (const [feature, id] of m.featureIndex) {
       if (typeof feature !== 'string' || typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= features) {
         problems.push('featureIndex');

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { createClassifier, fitTemperatureToAccuracy } from '../../src/classifier/model.js';
 import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { readCachedModel, writeCachedModel } from '../../src/classifier/model-cache.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
 
@@ -59,5 +62,55 @@ describe('input dropout', () => {
     const few = sampleKShot(banking, 10, 1);
     expect(await weightsOf(few)).toEqual(await weightsOf(few, { dropout: 0 }));
     expect(await weightsOf(few, { dropout: 0.3 })).not.toEqual(await weightsOf(few, { dropout: 0 }));
+  });
+});
+
+describe('the neural ensemble member', () => {
+  let banking: TrainingExample[];
+  beforeAll(async () => {
+    const d = await loadDataset(path.resolve('bench/datasets/banking77'));
+    const labels = [...new Set(d.train.map((e) => e.label))].slice(0, 12);
+    banking = d.train.filter((e) => labels.includes(e.label));
+  });
+
+  it('is trained above 30 examples per label, deterministically, and comes back with a snapshot', async () => {
+    const many = sampleKShot(banking, 40, 1);
+    const a = createClassifier();
+    await a.train(many);
+    const b = createClassifier();
+    await b.train(many);
+    const network = a.snapshot().network;
+    expect(network).toBeDefined();
+    expect(b.snapshot().network?.net.w1).toEqual(network!.net.w1);
+    const restored = createClassifier();
+    restored.restore(structuredClone(a.snapshot()));
+    for (const text of ['my card has not arrived yet', 'why was I charged a fee?', 'how do I top up?']) {
+      expect(restored.classify(text)).toEqual(a.classify(text));
+    }
+    // The model cache checks and keeps it.
+    const dir = mkdtempSync(path.join(tmpdir(), 'sportello-ensemble-'));
+    try {
+      const key = 'a'.repeat(64);
+      await writeCachedModel(dir, key, a.snapshot());
+      const read = await readCachedModel(dir, key);
+      expect('model' in read).toBe(true);
+      if ('model' in read) {
+        const cached = createClassifier();
+        cached.restore(read.model);
+        expect(cached.classify('my card has not arrived yet')).toEqual(a.classify('my card has not arrived yet'));
+        expect(read.model.network?.net.w2).toEqual(network!.net.w2);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const off = createClassifier({ ensemble: false });
+    await off.train(many);
+    expect(off.snapshot().network).toBeUndefined();
+  });
+
+  it('is not trained with a few examples per label', async () => {
+    const classifier = createClassifier();
+    await classifier.train(sampleKShot(banking, 10, 1));
+    expect(classifier.snapshot().network).toBeUndefined();
   });
 });

@@ -1,0 +1,230 @@
+/**
+ * @module classifier/mlp
+ * The second member of the classifier's ensemble for corpora with many examples per label: a small
+ * neural network over the word-stem and stem-bigram features of the linear model's sparse vectors
+ * (an embedding bag: the sum of the features' rows, weighted by their values), a ReLU hidden layer
+ * and a softmax output, trained by Adam. It makes other mistakes than the linear model (a hidden
+ * layer combines words; no character n-grams), so their averaged probabilities are right more often
+ * (model.ts, `ModelOptions.ensemble`).
+ */
+import { seededRandom } from '../util/random.js';
+
+/** A sparse vector (the linear model's `SparseVector`). */
+export interface SparseInput {
+  idx: Int32Array;
+  val: Float32Array;
+}
+
+/** A trained network: plain data (typed arrays and numbers), so it is part of the model snapshot. */
+export interface Network {
+  hidden: number;
+  /** Feature id of the linear model to input row (-1: a feature the network does not read). */
+  inputMap: Int32Array;
+  /** Input rows, `hidden` wide: row r is [r * hidden, (r + 1) * hidden). */
+  w1: Float32Array;
+  b1: Float32Array;
+  /** Output rows, one per class, `hidden` wide. */
+  w2: Float32Array;
+  b2: Float32Array;
+  /** Softmax temperature, fitted on the held-out examples like the linear model's. */
+  temperature: number;
+}
+
+export interface NetworkOptions {
+  hidden: number;
+  epochs: number;
+  learningRate: number;
+  /** Input dropout (as the linear model's). */
+  dropout: number;
+  seed: number;
+}
+
+/** Scale of the input rows' initial uniform weights. */
+const INIT = 0.1;
+/** Output classes whose gradient is below this are not updated for that example (lazy Adam): the speed-up. */
+const SKIP = 1e-3;
+const BETA1 = 0.9;
+const BETA2 = 0.999;
+const EPS = 1e-8;
+
+/** Which features the network reads: words and stem bigrams (ids of features named `w …` and `b …`). */
+export function wordInputs(featureIndex: ReadonlyMap<string, number>): { map: Int32Array; rows: number } {
+  const map = new Int32Array(featureIndex.size).fill(-1);
+  let rows = 0;
+  for (const [feature, id] of featureIndex) if (feature.startsWith('w ') || feature.startsWith('b ')) map[id] = rows++;
+  return { map, rows };
+}
+
+/** The features of `x` the network reads, renumbered to its rows and scaled to unit length. */
+export function networkInput(x: SparseInput, map: Int32Array): SparseInput {
+  let n = 0;
+  for (let k = 0; k < x.idx.length; k++) if (map[x.idx[k]!]! >= 0) n++;
+  const idx = new Int32Array(n);
+  const val = new Float32Array(n);
+  let norm = 0;
+  n = 0;
+  for (let k = 0; k < x.idx.length; k++) {
+    const row = map[x.idx[k]!]!;
+    if (row < 0) continue;
+    idx[n] = row;
+    val[n++] = x.val[k]!;
+    norm += x.val[k]! * x.val[k]!;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let k = 0; k < n; k++) val[k] = val[k]! / norm;
+  return { idx, val };
+}
+
+/** Fills `out` (one per class) with the network's logits for an input made by `networkInput`; `h` (hidden long) is scratch. */
+export function networkLogits(x: SparseInput, net: Network, out: Float64Array, h: Float64Array): void {
+  const H = net.hidden;
+  const { w1, b1, w2, b2 } = net;
+  for (let j = 0; j < H; j++) h[j] = b1[j]!;
+  for (let k = 0; k < x.idx.length; k++) {
+    const base = x.idx[k]! * H;
+    const v = x.val[k]!;
+    for (let j = 0; j < H; j++) h[j] = h[j]! + v * w1[base + j]!;
+  }
+  for (let j = 0; j < H; j++) if (h[j]! < 0) h[j] = 0;
+  for (let c = 0; c < b2.length; c++) {
+    let s = b2[c]!;
+    const base = c * H;
+    for (let j = 0; j < H; j++) s += h[j]! * w2[base + j]!;
+    out[c] = s;
+  }
+}
+
+function shuffle(items: number[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+/**
+ * Trains a network on inputs made by `networkInput` (`rows` input rows): Adam with the rate falling
+ * linearly to a tenth, lazily (only the rows of an example's features, the hidden units it
+ * activates and the classes with a gradient are updated).
+ */
+export function trainNetwork(xs: readonly SparseInput[], ys: Int32Array, rows: number, classCount: number, inputMap: Int32Array, opts: NetworkOptions): Network {
+  const H = opts.hidden;
+  const C = classCount;
+  const random = seededRandom(opts.seed + 101);
+  const w1 = new Float32Array(rows * H);
+  for (let i = 0; i < w1.length; i++) w1[i] = (random() * 2 - 1) * INIT;
+  const b1 = new Float32Array(H).fill(0.1);
+  const w2 = new Float32Array(C * H);
+  const b2 = new Float32Array(C);
+  const m1 = new Float32Array(w1.length);
+  const v1 = new Float32Array(w1.length);
+  const m2 = new Float32Array(w2.length);
+  const v2 = new Float32Array(w2.length);
+  const mb1 = new Float64Array(H);
+  const vb1 = new Float64Array(H);
+  const mb2 = new Float64Array(C);
+  const vb2 = new Float64Array(C);
+  const h = new Float64Array(H);
+  const dh = new Float64Array(H);
+  const z = new Float64Array(C);
+  const activeUnits = new Int32Array(H);
+  let longest = 0;
+  for (const x of xs) longest = Math.max(longest, x.idx.length);
+  const keptIdx = new Int32Array(longest);
+  const keptVal = new Float32Array(longest);
+  const dropRandom = seededRandom(opts.seed + 103);
+  const dropout = opts.dropout;
+  const keepScale = 1 / (1 - dropout);
+  const order = Array.from(xs.keys());
+  const steps = opts.epochs * xs.length;
+  let t = 0;
+  let p1 = 1;
+  let p2 = 1;
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    shuffle(order, random);
+    for (let o = 0; o < order.length; o++) {
+      const i = order[o]!;
+      const x = xs[i]!;
+      let n = 0;
+      for (let k = 0; k < x.idx.length; k++) {
+        if (dropout > 0 && dropRandom() < dropout) continue;
+        keptIdx[n] = x.idx[k]!;
+        keptVal[n++] = x.val[k]! * keepScale;
+      }
+      // Forward.
+      for (let j = 0; j < H; j++) h[j] = b1[j]!;
+      for (let k = 0; k < n; k++) {
+        const base = keptIdx[k]! * H;
+        const v = keptVal[k]!;
+        for (let j = 0; j < H; j++) h[j] = h[j]! + v * w1[base + j]!;
+      }
+      for (let j = 0; j < H; j++) if (h[j]! < 0) h[j] = 0;
+      let max = -Infinity;
+      for (let c = 0; c < C; c++) {
+        let s = b2[c]!;
+        const base = c * H;
+        for (let j = 0; j < H; j++) s += h[j]! * w2[base + j]!;
+        z[c] = s;
+        if (s > max) max = s;
+      }
+      let sum = 0;
+      for (let c = 0; c < C; c++) {
+        const e = Math.exp(z[c]! - max);
+        z[c] = e;
+        sum += e;
+      }
+      // Backward, with Adam's bias correction folded into the rate.
+      t++;
+      p1 *= BETA1;
+      p2 *= BETA2;
+      const lr = (opts.learningRate * (1 - (0.9 * (t - 1)) / steps) * Math.sqrt(1 - p2)) / (1 - p1);
+      for (let j = 0; j < H; j++) dh[j] = 0;
+      const y = ys[i]!;
+      for (let c = 0; c < C; c++) {
+        const g = z[c]! / sum - (c === y ? 1 : 0);
+        if (g > -SKIP && g < SKIP) continue;
+        const mb = BETA1 * mb2[c]! + (1 - BETA1) * g;
+        const vb = BETA2 * vb2[c]! + (1 - BETA2) * g * g;
+        mb2[c] = mb;
+        vb2[c] = vb;
+        b2[c] = b2[c]! - (lr * mb) / (Math.sqrt(vb) + EPS);
+        const base = c * H;
+        for (let j = 0; j < H; j++) {
+          const w = base + j;
+          dh[j] = dh[j]! + g * w2[w]!;
+          const gw = g * h[j]!;
+          const mw = BETA1 * m2[w]! + (1 - BETA1) * gw;
+          const vw = BETA2 * v2[w]! + (1 - BETA2) * gw * gw;
+          m2[w] = mw;
+          v2[w] = vw;
+          w2[w] = w2[w]! - (lr * mw) / (Math.sqrt(vw) + EPS);
+        }
+      }
+      let active = 0;
+      for (let j = 0; j < H; j++) if (h[j]! > 0 && dh[j] !== 0) activeUnits[active++] = j;
+      for (let a = 0; a < active; a++) {
+        const j = activeUnits[a]!;
+        const g = dh[j]!;
+        const mb = BETA1 * mb1[j]! + (1 - BETA1) * g;
+        const vb = BETA2 * vb1[j]! + (1 - BETA2) * g * g;
+        mb1[j] = mb;
+        vb1[j] = vb;
+        b1[j] = b1[j]! - (lr * mb) / (Math.sqrt(vb) + EPS);
+      }
+      for (let k = 0; k < n; k++) {
+        const base = keptIdx[k]! * H;
+        const v = keptVal[k]!;
+        for (let a = 0; a < active; a++) {
+          const j = activeUnits[a]!;
+          const w = base + j;
+          const g = v * dh[j]!;
+          const mw = BETA1 * m1[w]! + (1 - BETA1) * g;
+          const vw = BETA2 * v1[w]! + (1 - BETA2) * g * g;
+          m1[w] = mw;
+          v1[w] = vw;
+          w1[w] = w1[w]! - (lr * mw) / (Math.sqrt(vw) + EPS);
+        }
+      }
+    }
+  }
+  return { hidden: H, inputMap, w1, b1, w2, b2, temperature: 1 };
+}
