@@ -86,7 +86,7 @@ export interface ModelOptions {
    * (few-shot corpora and the sample FAQ are untouched). It learns on the calibration split, gets
    * its own temperature on the same held-out twentieth, and the answer's probabilities are
    * (1 − weight) × the linear model's + weight × its own. `false`: the linear model alone.
-   * Measured (experiment 17, REPORT-17) with the defaults (48 units, weight 0.3, 5 epochs, rate 0.003):
+   * Measured (bench/results/nlu.md, "Sixteenth session") with the defaults (48 units, weight 0.3, 5 epochs, rate 0.003):
    * Banking77 91.8 → 92.9 (seeds 42/1/2/3: 92.9 / 92.8 / 92.9 / 92.9); CLINC150 in scope / out-of-scope
    * recall at 0.5, mean of seeds 42/1/2/3, 91.75 / 71.2 → 91.9 / 73.4 (seed 42: 92.0 / 69.6 → 92.1 / 71.3);
    * xSID-it, the few-shot sets and the sample corpus unchanged (not used there). Cost on Banking77:
