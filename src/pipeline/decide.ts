@@ -180,13 +180,13 @@ export function decide(input: DecisionInput): Decision {
   // 5. Understood: answer, move to private, or small talk.
   if (confident && top.entry) {
     const entry = top.entry;
+    // Praise read half-surely as an entry ("great service, my parcel arrived in one day!" leans on
+    // the damaged-parcel entry's "my parcel arrived…"): thanked (5a'), not "we're so sorry".
+    if (top.confidence < CONTEXT_BELOW && isPraise(input)) return { action: 'thank', resolves: false };
     // Waiting in private for data it asked for, a statement that only leans on another entry ("l'ho
     // ordinato martedì", "I paid with PayPal" after "send me your order number"): what the customer
     // tells about the request, not a question about cancelling or payment methods. What is still
     // needed, as in 5b below (a miss); a question, or a sure reading ("il pacco è arrivato rotto"), is answered.
-    // Praise read half-surely as an entry ("great service, my parcel arrived in one day!" leans on
-    // the damaged-parcel entry's "my parcel arrived…"): thanked (5a'), not "we're so sorry".
-    if (top.confidence < CONTEXT_BELOW && isPraise(input)) return { action: 'thank', resolves: false };
     if (waiting && entry.id !== input.dataRequest?.entry?.id && top.confidence < CONTEXT_BELOW && !(ASKS[understanding.language] ?? ASKS.en).test(input.text)) {
       if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
       return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };

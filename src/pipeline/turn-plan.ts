@@ -652,6 +652,19 @@ async function openPrivateChannel(
           createdAt: at,
           updatedAt: at,
         };
+  // Already asked for the same in the DM, and the customer has not written there since (a second
+  // post with data in public): the public warning is enough, the DM is not said again.
+  const asked = existing?.dataRequest;
+  if (
+    existing &&
+    asked &&
+    asked.faqId === entry?.id &&
+    new Date(asked.until).getTime() > new Date(at).getTime() &&
+    (existing.lastInboundAt === undefined || existing.lastInboundAt < asked.at)
+  ) {
+    extraConversations.set(existing.id, { ...privateConversation, dataRequest: asked });
+    return;
+  }
   // The opener asks for the customer's details: a request the DM's next message may fill.
   const withRequest: Conversation = { ...privateConversation, dataRequest: { asks: entry?.asks_for, faqId: entry?.id, at, until: requestUntil } };
   extraConversations.set(withRequest.id, withRequest);
