@@ -33,7 +33,12 @@ export type SurveyAnswer = { kind: 'score'; score: 1 | 2 | 3 | 4 | 5; comment?: 
 
 const STOP = /^\s*stop\s*[.!]*\s*$/i;
 /** "4", "4/5", "4 su 5", "4 out of 5", then maybe a comment ("4 - quick and kind"). */
-const SCORE_TEXT = /^\s*([1-5])(?![\d.,]\d)(?:\s*(?:\/|su|out of|di)\s*5)?\s*(?:[-–—:,.;!)]+\s*|\s+|$)([\s\S]*)$/i;
+const SCORE_TEXT = /^\s*([1-5])(?![\d.,]\d)(?:\s*(?:stelle|stella|stars?))?(?:\s*(?:\/|su|out of|di)\s*5)?\s*(?:[-–—:,.;!)]+\s*|\s+|$)([\s\S]*)$/i;
+/** A score in words, alone ("cinque", "four stars", "tre su 5"): a word inside a sentence ("uno dei pacchi…") is not one. */
+const SCORE_WORD = /^\s*(uno|una|due|tre|quattro|cinque|one|two|three|four|five)(?:\s*(?:stelle|stella|stars?))?(?:\s*(?:\/|su|out of|di)\s*5)?\s*[!.]*\s*$/i;
+const WORD_SCORES: Record<string, 1 | 2 | 3 | 4 | 5> = { uno: 1, una: 1, one: 1, due: 2, two: 2, tre: 3, three: 3, quattro: 4, four: 4, cinque: 5, five: 5 };
+/** Stars ("⭐⭐⭐⭐", "★★★☆☆"), then anything said after them. */
+const SCORE_STARS = /^\s*((?:(?:⭐|🌟|★)\uFE0F?\s*){1,5})(?:☆\s*)*(?:[-–—:,.;!]+\s*)?([\s\S]*)$/u;
 const SCORE_PAYLOAD = /^csat:([1-5])$/;
 
 /** Reads a message as an answer to a survey; undefined: it is not one (a new question). */
@@ -45,6 +50,14 @@ export function readSurveyAnswer(text: string, payload?: string): SurveyAnswer |
     return comment && comment !== String(score) ? { kind: 'score', score, comment: comment.slice(0, 2000) } : { kind: 'score', score };
   }
   if (STOP.test(text)) return { kind: 'stop' };
+  const word = SCORE_WORD.exec(text);
+  if (word) return { kind: 'score', score: WORD_SCORES[word[1]!.toLowerCase()]! };
+  const stars = SCORE_STARS.exec(text);
+  if (stars) {
+    const score = [...stars[1]!.matchAll(/⭐|🌟|★/gu)].length as 1 | 2 | 3 | 4 | 5;
+    const comment = (stars[2] ?? '').trim();
+    return comment ? { kind: 'score', score, comment: comment.slice(0, 2000) } : { kind: 'score', score };
+  }
   const m = SCORE_TEXT.exec(text);
   if (!m) return undefined;
   const score = Number(m[1]) as 1 | 2 | 3 | 4 | 5;

@@ -17,13 +17,21 @@ describe('survey answers', () => {
     ['5 grazie mille', undefined, { kind: 'score', score: 5, comment: 'grazie mille' }],
     ['4', 'csat:4', { kind: 'score', score: 4 }],
     ['Lenti ma gentili', 'csat:3', { kind: 'score', score: 3, comment: 'Lenti ma gentili' }],
+    ['cinque', undefined, { kind: 'score', score: 5 }],
+    ['Four stars!', undefined, { kind: 'score', score: 4 }],
+    ['tre su 5', undefined, { kind: 'score', score: 3 }],
+    ['5 stelle', undefined, { kind: 'score', score: 5 }],
+    ['4 stelle, corrieri lenti', undefined, { kind: 'score', score: 4, comment: 'corrieri lenti' }],
+    ['⭐⭐⭐⭐⭐', undefined, { kind: 'score', score: 5 }],
+    ['⭐️⭐️ risposta lenta', undefined, { kind: 'score', score: 2, comment: 'risposta lenta' }],
+    ['★★★☆☆', undefined, { kind: 'score', score: 3 }],
     ['stop', undefined, { kind: 'stop' }],
     ['STOP!', undefined, { kind: 'stop' }],
   ] as const)('%j (payload %s) is %j', (text, payload, answer) => {
     expect(readSurveyAnswer(text, payload)).toEqual(answer);
   });
 
-  it.each([['45'], ['4.5'], ['0'], ['6'], ['ciao'], ['non mi fermo'], ['stop the order please'], ['dove è il mio ordine?'], ['']])('%j is no answer', (text) => {
+  it.each([['45'], ['4.5'], ['0'], ['6'], ['ciao'], ['non mi fermo'], ['stop the order please'], ['dove è il mio ordine?'], [''], ['uno dei pacchi non è arrivato'], ['two items missing']])('%j is no answer', (text) => {
     expect(readSurveyAnswer(text)).toBeUndefined();
     expect(readSurveyAnswer(text, 'faq:resi')).toBeUndefined();
   });
