@@ -244,7 +244,10 @@ export function decide(input: DecisionInput): Decision {
   // Half understood as the very request being answered ("non l'ho ricevuto, aspetto da una
   // settimana" after "send me the order number"): the same reminder, not "did you mean…?".
   const sameRequest = (label: string) => input.dataRequest?.entry !== undefined && label === `faq:${input.dataRequest.entry.id}`;
-  if (waiting && (intent === undefined || intent.action === 'answer') && (faqGuesses().length === 0 || faqGuesses().some((g) => sameRequest(g.label)))) {
+  // A statement half read as other entries ("I placed it an hour ago": opening hours? cancelling?)
+  // is told about the request too, as in row 5: the reminder, not options it did not ask about.
+  const statement = !(ASKS[understanding.language] ?? ASKS.en).test(input.text);
+  if (waiting && (intent === undefined || intent.action === 'answer') && (faqGuesses().length === 0 || statement || faqGuesses().some((g) => sameRequest(g.label)))) {
     if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
     return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
   }

@@ -302,6 +302,12 @@ describe('the decision table', () => {
     expect(decide(input({ ...waiting, text: 'can I pay with paypal?', top: payments })).action).toBe('answer');
     expect(decide(input({ ...waiting, text: 'I was charged twice', top: { ...payments, confidence: 0.99 } })).action).toBe('answer');
     expect(decide(input({ visibility: 'private', text: 'I paid with paypal', top: payments, understanding: understanding({ language: 'en' }) })).action).toBe('answer');
+    // Half read as other entries (below the answer threshold): the reminder too, not options it did not ask about.
+    const halfRanked = [{ label: 'faq:opening-hours', confidence: 0.41 }, { label: 'faq:cancel-order', confidence: 0.3 }];
+    const half = { ...waiting, text: 'I placed it an hour ago', top: { label: 'faq:opening-hours', confidence: 0.41 }, understanding: understanding({ language: 'en', classification: { ranked: halfRanked } }) };
+    expect(decide(input(half))).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'] });
+    // A question half understood is asked about, with its options.
+    expect(decide(input({ ...half, text: 'can I cancel it?' }))).toMatchObject({ action: 'clarify', guesses: halfRanked });
   });
 
   it("sends the customer's details to the person who has the case, whatever courtesy carries them", () => {
