@@ -208,9 +208,9 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   // message with more to say are not its point. What follows is read alone, and counts when it is
   // understood (or when the message is not a happy one: not "you're welcome" to a complaint).
   const rest = chosen === undefined && !yesToMany ? afterCourtesy(msg.text) : undefined;
-  if (rest !== undefined && thanksIntent(understanding, knowledge.corpus)) {
+  if (rest !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'thank') {
     const alone = await input.understandText(rest, understanding.language);
-    const thanksAlone = thanksIntent(alone, knowledge.corpus);
+    const thanksAlone = bestIntentAction(alone, knowledge.corpus) === 'thank';
     const understood = (alone.classification.ranked[0]?.confidence ?? 0) >= deps.settings.answerThreshold;
     if (!thanksAlone && (understood || understanding.sentiment < 0)) understanding = { ...understanding, classification: alone.classification };
   }
@@ -218,7 +218,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   // know. What follows the greeting is read alone, and counts when it finds an FAQ entry (answered,
   // or offered when the bot asks what was meant); "ciao, come stai?" stays a greeting.
   const afterHello = chosen === undefined && !yesToMany && rest === undefined ? afterGreeting(msg.text) : undefined;
-  if (afterHello !== undefined && greetingIntent(understanding, knowledge.corpus)) {
+  if (afterHello !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'greet') {
     const alone = await input.understandText(afterHello, understanding.language);
     const best = alone.classification.ranked[0];
     if (best && best.confidence >= deps.settings.clarifyThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
@@ -721,16 +721,10 @@ function namedOptions(titles: readonly string[], language: Language): string {
   return `${quoted.slice(0, -1).join(', ')} ${language === 'it' ? 'o' : 'or'} ${quoted[quoted.length - 1]}`;
 }
 
-/** Whether the best reading of a message is a greeting (an intent whose action is `greet`). */
-function greetingIntent(understanding: Understanding, corpus: Corpus): boolean {
+/** The action of the intent the message is best read as (greet, thank…), undefined when it is an FAQ entry or nothing. */
+function bestIntentAction(understanding: Understanding, corpus: Corpus): string | undefined {
   const best = understanding.classification.ranked[0];
-  return best !== undefined && resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action === 'greet';
-}
-
-/** Whether the best reading of a message is a courtesy (an intent whose action is `thank`: thanks, goodbye). */
-function thanksIntent(understanding: Understanding, corpus: Corpus): boolean {
-  const best = understanding.classification.ranked[0];
-  return best !== undefined && resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action === 'thank';
+  return best === undefined ? undefined : resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action;
 }
 
 export function identifyingKinds(understanding: Pick<Understanding, 'entities'>): DataKind[] {
