@@ -195,6 +195,18 @@ function exactKey(text: string): string {
   return text.toLowerCase().normalize('NFD').replace(/\p{M}+/gu, '').replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
 }
 
+/**
+ * The label of a message that is one of the phrases (`TrainingExample.exact`) word for word, or a
+ * few of them of one label in a row, parted by punctuation ("lascia stare, non importa", "bye, see you!").
+ */
+function phraseOf(phrases: ReadonlyMap<string, string>, text: string): string | undefined {
+  const whole = phrases.get(exactKey(text));
+  if (whole !== undefined || !/[,.;:!?]/.test(text)) return whole;
+  const parts = text.split(/[,.;:!?…]+/).map(exactKey).filter((p) => p.length > 0);
+  if (parts.length < 2) return undefined;
+  const label = phrases.get(parts[0]!);
+  return label !== undefined && parts.every((p) => phrases.get(p) === label) ? label : undefined;
+}
 
 /**
  * A label's name as words, or undefined when it says nothing: the kind prefix ("faq:", "intent:")
@@ -1016,7 +1028,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const model = trained;
     if (!model) throw new Error('the classifier is not trained yet: call train() first');
     const input = typeof text === 'string' ? mask(text) : '';
-    const phrase = model.phrases.size > 0 ? model.phrases.get(exactKey(input)) : undefined;
+    const phrase = model.phrases.size > 0 ? phraseOf(model.phrases, input) : undefined;
     if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
     // A question the corpus has word for word is read in the language it was written in:
     // "hiya" alone looks Italian to detection, but it is an English greeting of the corpus.

@@ -7,7 +7,7 @@ import type { Understander } from './ports.js';
 import type { Language } from './types.js';
 
 /** What the bot does when an intent is recognised. */
-export const INTENT_ACTIONS = ['answer', 'escalate', 'dm_prompt', 'greet', 'thank', 'resolve', 'none'] as const;
+export const INTENT_ACTIONS = ['answer', 'escalate', 'dm_prompt', 'greet', 'thank', 'resolve', 'withdraw', 'none'] as const;
 export type IntentAction = (typeof INTENT_ACTIONS)[number];
 
 /**

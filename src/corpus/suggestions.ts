@@ -144,7 +144,7 @@ function isSmallTalk(text: string, knowledge: Knowledge): boolean {
   const top = knowledge.understander.understand(text).classification.ranked[0];
   if (!top || top.confidence < 0.5) return false;
   const intent = knowledge.corpus.intents.find((i) => `intent:${i.name}` === top.label);
-  return intent?.action === 'greet' || intent?.action === 'thank' || intent?.action === 'resolve' || intent?.name === 'human_request';
+  return intent?.action === 'greet' || intent?.action === 'thank' || intent?.action === 'resolve' || intent?.action === 'withdraw' || intent?.name === 'human_request';
 }
 
 /** A question's key for "the same question": folded, lower case, words only (as the classifier's exact layer). */

@@ -139,7 +139,7 @@ export function decide(input: DecisionInput): Decision {
   if (state === 'queued') {
     // Private data posted in public is warned about even while waiting (a person is coming: no move to DM).
     if (visibility === 'public' && understanding.entities.some((e) => e.private)) return { action: 'privacy_warning' };
-    if (intent?.action === 'resolve') return { action: 'thank', intent, resolves: true };
+    if (intent?.action === 'resolve' || intent?.action === 'withdraw') return { action: 'thank', intent, resolves: true };
     const raise = escalation();
     return input.noticeDue ? { action: 'queue_notice', raise } : { action: 'silent', raise };
   }
@@ -266,6 +266,7 @@ export function decide(input: DecisionInput): Decision {
         return { action: 'greet', intent, again: input.midConversation };
       case 'thank':
       case 'resolve':
+      case 'withdraw':
         return { action: 'thank', intent, resolves: false };
       case 'escalate':
         return { action: 'escalate', reason: 'policy' };

@@ -25,6 +25,21 @@ export const MESSAGES = {
     it: 'Perfetto, sono contento che sia tutto a posto! Chiudo la richiesta: se ti serve altro, scrivimi pure.',
     en: 'Great, glad it’s sorted! I’m closing your request: if you need anything else, just write.',
   },
+  /** The customer withdraws a request waiting in the queue ("lascia stare", "never mind"). */
+  withdrawnInQueue: {
+    it: 'Va bene, nessun problema! Chiudo la richiesta: se ti serve altro, scrivimi pure.',
+    en: 'All right, no problem! I’m closing your request: if you need anything else, just write.',
+  },
+  /** The customer says it is solved, with nothing waiting in the queue ("ho risolto da solo"). */
+  sorted: {
+    it: 'Bene, sono contento che sia tutto a posto! Se ti serve altro, scrivimi pure.',
+    en: 'Great, glad it’s sorted! If you need anything else, just write.',
+  },
+  /** The customer withdraws what they asked ("lascia stare", "never mind"): no "you're welcome". */
+  withdrawn: {
+    it: 'Va bene, nessun problema! Se ti serve altro, scrivimi pure.',
+    en: 'All right, no problem! If you need anything else, just write.',
+  },
   queueNotice: {
     it: 'Sei ancora in coda ({position}): un collega ti risponderà {when}. Non serve riscrivere, i tuoi messaggi sono già qui.',
     en: 'You’re still in the queue ({position}): a colleague will answer {when}. No need to write again, your messages are already here.',

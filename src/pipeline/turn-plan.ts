@@ -401,14 +401,16 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     case 'thank':
       if (decision.resolves) {
         // The customer says it is solved: they leave the queue and the case is closed.
-        replyHere({ kind: 'text', text: say('resolvedByCustomer', language, vars) });
+        replyHere({ kind: 'text', text: say(decision.intent?.action === 'withdraw' ? 'withdrawnInQueue' : 'resolvedByCustomer', language, vars) });
         nextState = 'resolved';
         kase = { ...kase, status: 'resolved', resolvedAt: at, resolvedBy: 'customer' };
         events.push({ type: 'conversation.resolved', conversationId: conversation.id, caseId: kase.id, at });
       } else {
-        replyHere({ kind: 'text', text: say('thank', language, vars) });
-        // "Never mind, sorted": the data the bot asked for is no longer wanted.
-        if (decision.intent?.action === 'resolve') conversation.dataRequest = undefined;
+        const withdrawn = decision.intent?.action === 'withdraw';
+        const sorted = decision.intent?.action === 'resolve';
+        replyHere({ kind: 'text', text: say(withdrawn ? 'withdrawn' : sorted ? 'sorted' : 'thank', language, vars) });
+        // "Never mind", "sorted": the data the bot asked for is no longer wanted.
+        if (withdrawn || sorted) conversation.dataRequest = undefined;
       }
       break;
     case 'dm_prompt': {

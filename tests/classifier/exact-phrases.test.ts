@@ -39,6 +39,16 @@ describe('phrases recognised word for word', () => {
     expect(model.labels().map((l) => l.label)).toEqual(expect.arrayContaining(['intent:acknowledgement', 'intent:goodbye', 'faq:orari']));
   });
 
+  it('recognise a few phrases of one label in a row, parted by punctuation, and nothing mixed', async () => {
+    const model = createClassifier({ seed: 1 });
+    await model.train([...learnt, ...phrases, { text: 'a presto', label: 'intent:goodbye', language: 'it', exact: true }]);
+    expect(model.classify('Buona giornata, a presto!').ranked).toEqual([{ label: 'intent:goodbye', confidence: 1 }]);
+    expect(model.classify('ok... va bene').ranked).toEqual([{ label: 'intent:acknowledgement', confidence: 1 }]);
+    // Phrases of two labels, or a phrase and a question: the model reads the message.
+    expect(model.classify('ok, buona giornata').ranked[0]!.confidence).toBeLessThan(1);
+    expect(model.classify('va bene, quanto costa la spedizione?').ranked[0]!.label).toBe('faq:spedizione');
+  });
+
   it('are not learnt: every other answer is the same as without them', async () => {
     const without = createClassifier({ seed: 1 });
     await without.train(learnt);
@@ -53,7 +63,7 @@ describe('phrases recognised word for word', () => {
     const corpus = await loadCorpus({ faqDir: `${root}faq`, intentsDir: `${root}intents` });
     const examples = corpusToExamples(corpus);
     const exact = examples.filter((e) => e.exact);
-    expect(new Set(exact.map((e) => e.label))).toEqual(new Set(['intent:goodbye', 'intent:acknowledgement', 'intent:bot_identity', 'intent:languages', 'intent:not_helpful', 'intent:help']));
+    expect(new Set(exact.map((e) => e.label))).toEqual(new Set(['intent:goodbye', 'intent:acknowledgement', 'intent:bot_identity', 'intent:languages', 'intent:not_helpful', 'intent:help', 'intent:never_mind']));
     // No phrase is also a learnt question of another label (held out, it would be taken for the phrase's).
     const fold = (t: string) => t.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
     const phraseLabel = new Map(exact.map((e) => [fold(e.text), e.label]));
