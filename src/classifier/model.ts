@@ -1200,8 +1200,10 @@ function scopeFactor(terms: string[], language: Language, model: Trained, x: Spa
     let sim = 0;
     for (const e of model.examplesByLabel[best] ?? []) sim = Math.max(sim, dotDense(dense, e));
     for (let i = 0; i < x.idx.length; i++) dense[x.idx[i]!] = 0;
-    // Near-duplicates of an example (sim ≥ 0.45) keep full confidence.
-    factor *= Math.min(1, 0.35 + sim / 0.45);
+    // Near-duplicates of an example (sim ≥ 0.45) keep full confidence. A message of function words
+    // and single letters only ("and in L?", "e poi?") is known word for word whatever it asks:
+    // only its likeness to an example of the answer counts.
+    factor *= Math.min(1, (content.length > 0 ? 0.35 : 0) + sim / 0.45);
   }
   return Math.max(0, Math.min(1, factor));
 }

@@ -284,5 +284,18 @@ describe('twins (an FAQ entry and its translation, same_as) trained as one answe
     }
     for (const e of corpusToExamples(corpus)) expect(linked.classify(e.text, { language: e.language! }).ranked[0]?.label).toBe(e.label);
   });
+
+  it('does not answer a message of function words and single letters ("and in L?"), which every corpus knows word for word', async () => {
+    const corpus = await loadCorpus({ faqDir: path.resolve('faq'), intentsDir: path.resolve('intents') });
+    const linked = createClassifier({ twins: Object.fromEntries(sameAnswerGroups(corpus)), orderNumberPattern: ORDER_PATTERN });
+    await linked.train(corpusToExamples(corpus));
+    // "and in L?" was click-and-collect at 0.52 ("in store", "in person", "in Milan").
+    for (const [text, language] of [['and in L?', 'en'], ['and in the?', 'en'], ['e in L?', 'it'], ['e poi?', 'it']] as const) {
+      expect(linked.classify(text, { language }).ranked[0]?.confidence ?? 0).toBeLessThan(ANSWER_THRESHOLD);
+    }
+    // A short question with a word of its own is still answered.
+    expect(linked.classify('and returns?', { language: 'en' }).ranked[0]).toEqual(expect.objectContaining({ label: 'faq:returns' }));
+    expect(linked.classify('and returns?', { language: 'en' }).ranked[0]!.confidence).toBeGreaterThanOrEqual(ANSWER_THRESHOLD);
+  });
 });
 
