@@ -15,7 +15,8 @@ import { onlyCourtesy } from './courtesy.js';
 /** What the bot does with a customer's message (the action vocabulary of FORMATS.md). */
 export type Decision =
   | { action: 'silent'; raise?: EscalationReason }
-  | { action: 'queue_notice'; raise?: EscalationReason }
+  /** `elsewhere`: said in public while the case waits for a person in private (the DM): told so, not queued twice. */
+  | { action: 'queue_notice'; raise?: EscalationReason; elsewhere?: true }
   | { action: 'none' }
   | { action: 'privacy_warning' }
   /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
@@ -53,7 +54,7 @@ export interface DecisionInput {
   dataRequest?: { filled: boolean; entry?: FaqEntry; asks?: readonly DataKind[] };
   /** The kinds of identifying data this message carries (order number, customer code, email…). */
   carries: readonly DataKind[];
-  /** Waiting in the queue: the customer was last told where they stand long enough ago to be told again. */
+  /** The customer was last told where they stand (in the queue, or that the case is in the DM) long enough ago to be told again. */
   noticeDue: boolean;
   /** The conversation had messages before this one (a greeting now is not a welcome). */
   midConversation: boolean;
@@ -154,8 +155,11 @@ export function decide(input: DecisionInput): Decision {
     return { action: 'escalate', reason: 'crisis', crisisTopic: input.crisis.topic, ...(input.crisis.statement ? { statement: input.crisis.statement } : {}) };
   }
 
-  // 3. Crisis, a request for a person, anger, VIP: a person answers.
+  // 3. Crisis, a request for a person, anger, VIP: a person answers. Asked for in public while a
+  // person already has the case in private (the customer was sent to the DM and wrote there): told
+  // where the case is, not queued a second time.
   const reason = escalation();
+  if (reason === 'human_request' && elsewhere(input)) return caseElsewhere(input);
   if (reason) return { action: 'escalate', reason };
 
   // 4. The data the bot asked for arrived in private: the entry's custom action answers with it,
@@ -191,7 +195,7 @@ export function decide(input: DecisionInput): Decision {
       if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
       return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
     }
-    if (entry.private && visibility === 'public') return { action: 'dm_prompt', entry };
+    if (entry.private && visibility === 'public') return elsewhere(input) ? caseElsewhere(input) : { action: 'dm_prompt', entry };
     // Asked in private together with the data it needs: no need to ask again.
     if (entry.private && fills(input.carries, entry.asks_for)) {
       return hasHandler(entry) ? { action: 'handler', entry } : { action: 'escalate', reason: 'private_case' };
@@ -212,6 +216,16 @@ export function decide(input: DecisionInput): Decision {
   // that person, whatever courtesy carries them (it got "you're welcome").
   if (visibility === 'private' && input.caseWithPerson && input.carries.length > 0 && (intent === undefined || intent.action !== 'escalate')) {
     return { action: 'escalate', reason: 'private_case' };
+  }
+
+  // 5--. In public while a person has the case in private ("vi ho scritto in dm", "allora??" after
+  // moving to the DM and giving the order number there): where the case is and when a person will
+  // answer, at most every notice interval; not "please rephrase", not a miss, not a second place
+  // in the queue (it got "non sono sicuro di aver capito", then a second escalation).
+  // Half understood, it is asked about as anywhere ("e la spedizione?"); courtesies are thanked.
+  if (elsewhere(input) && !input.yesToOptions) {
+    const notUnderstood = intent === undefined && faqGuesses().length === 0 && onlyCourtesy(input.text) === undefined && !isPraise(input);
+    if (notUnderstood || intent?.action === 'dm_prompt' || intent?.action === 'greet') return caseElsewhere(input);
   }
 
   // An intent that answers itself (the sample's off_topic: "I help with orders, shipping…") yields
@@ -297,7 +311,7 @@ export function decide(input: DecisionInput): Decision {
   // 6. Not understood: clarify once (offering only plausible FAQ answers), a second miss in a
   // row goes to a person.
   if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
-    return { action: 'escalate', reason: 'low_confidence' };
+    return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
   }
   const guesses = faqGuesses();
   return { action: 'clarify', guesses };
@@ -308,6 +322,15 @@ const CANNOT_PROVIDE: Record<Language, RegExp> = {
   it: /(?<![\p{L}\p{N}])(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)(?![\p{L}\p{N}])|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/iu,
   en: /\b(?:(?:don['’]?t|do\s+not|can['’]?t|cannot|couldn['’]?t)\s+(?:have|find|remember|recall|locate)\s+(?:it|that|the|my|one|a|any)\b|(?:don['’]?t|do\s+not)\s+have\s*(?:[.!?,]|$)|lost\s+(?:it|the|my)\b|no\s+idea\b|never\s+(?:got|received)\s+(?:a|the|any)\s+(?:confirmation|email|e-mail))/i,
 };
+
+/** Public, while a person has the customer's case in another conversation (the DM it moved to). */
+function elsewhere(input: DecisionInput): boolean {
+  return input.visibility === 'public' && input.caseWithPerson === true && input.state !== 'queued' && input.state !== 'assigned';
+}
+
+function caseElsewhere(input: DecisionInput): Decision {
+  return input.noticeDue ? { action: 'queue_notice', elsewhere: true } : { action: 'silent' };
+}
 
 function cannotProvide(text: string, language: Language): boolean {
   return text.split(/\s+/).length <= 12 && (CANNOT_PROVIDE[language] ?? CANNOT_PROVIDE.en).test(text);

@@ -44,6 +44,16 @@ export const MESSAGES = {
     it: 'Sei ancora in coda ({position}): un collega ti risponderà {when}. Non serve riscrivere, i tuoi messaggi sono già qui.',
     en: 'You’re still in the queue ({position}): a colleague will answer {when}. No need to write again, your messages are already here.',
   },
+  /** Written in public while the case waits for a person in the DM ({when}: as in queueNotice). */
+  caseInPrivate: {
+    it: 'Abbiamo la tua richiesta in messaggio privato (DM): un collega ti risponderà lì {when}.',
+    en: 'We have your request in our private messages (DM): a colleague will answer you there {when}.',
+  },
+  /** Written in public while a person is answering the case in the DM. */
+  caseInPrivateHeld: {
+    it: 'Un collega sta già seguendo la tua richiesta in messaggio privato (DM): ti rispondiamo lì.',
+    en: 'A colleague is already looking after your request in our private messages (DM): we’ll answer you there.',
+  },
   queueNoticeClosed: {
     it: 'Sei in coda ({position}). Ora siamo chiusi: ti risponderemo {when}. I tuoi messaggi sono già qui.',
     en: 'You’re in the queue ({position}). We’re closed right now: we’ll answer {when}. Your messages are already here.',
@@ -97,6 +107,16 @@ export const MESSAGES = {
   dmPromptFollow: {
     it: 'Per aiutarti ci servono alcuni dati personali, che è meglio non scrivere in pubblico: scrivici in messaggio privato (DM), oppure seguici così possiamo scriverti noi.',
     en: 'To help you we need some personal details, which are best kept out of public view: send us a private message (DM), or follow us so we can write to you.',
+  },
+  /** Sent to the DM before, the customer writes in public again and no DM of theirs has arrived ("vi ho scritto in privato", "allora?"). */
+  dmPromptFollowAgain: {
+    it: 'Non vediamo ancora un tuo messaggio privato: scrivici in DM, oppure seguici così possiamo scriverti noi. Meglio non scrivere qui i tuoi dati.',
+    en: 'We don’t see a private message from you yet: send us a DM, or follow us so we can write to you. Best not to post your details here.',
+  },
+  /** "Vi seguo", "followed you", but the platform does not let the brand write to them yet. */
+  dmPromptFollowedNotYet: {
+    it: 'Grazie! Non riusciamo ancora a scriverti in privato: scrivici tu in DM e continuiamo lì.',
+    en: 'Thanks! We can’t message you privately yet: send us a DM and we’ll continue there.',
   },
   dmOpener: {
     it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per esempio il numero d’ordine o il codice cliente) e un collega ti risponderà.',

@@ -270,7 +270,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
           }
         : undefined,
     carries,
-    noticeDue: conversation.state === 'queued' && (!conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs),
+    noticeDue: !conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs,
     midConversation,
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
@@ -322,10 +322,12 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
    * Moves a request for private data to a DM: the public prompt (with a link when the customer can
    * be written to, or asking them to follow), the DM's first message, and the request the DM continues.
    */
-  const promptPrivate = async (entry: FaqEntry | undefined): Promise<void> => {
+  /** `again`: the customer was sent to the DM before (and says they followed, or wrote there: no DM arrived). */
+  const promptPrivate = async (entry: FaqEntry | undefined, again?: { followed: boolean }): Promise<void> => {
     const reach = await input.reach(customer);
     const open = reach === 'open';
-    replyHere({ kind: 'dm_prompt', text: say(open ? 'dmPromptOpen' : 'dmPromptFollow', language), canMessagePrivately: open });
+    const key = open ? 'dmPromptOpen' : !again ? 'dmPromptFollow' : again.followed ? 'dmPromptFollowedNotYet' : 'dmPromptFollowAgain';
+    replyHere({ kind: 'dm_prompt', text: say(key, language), canMessagePrivately: open });
     if (open) await openPrivateChannel(input, context, customer, conversation!, language, replies, makeItem, entry, extraConversations, deps, requestUntil);
     // The DM continues this request (its kinds of data), however long the customer takes to get there.
     conversation!.dataRequest = { asks: entry?.asks_for, faqId: entry?.id, at, until: FOREVER };
@@ -342,6 +344,14 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       break;
     case 'queue_notice': {
       missStreak = conversation.missStreak;
+      if (decision.elsewhere) {
+        // In public, while a person has the case in the DM: where it is, and when they will answer.
+        const waiting = siblings.find((s) => s.state === 'queued' || s.state === 'assigned')!;
+        const when = waiting.state === 'assigned' ? undefined : describeWait(deps, now, waiting.queue, language, (await deps.queueStatus(waiting)).typicalWaitMinutes);
+        replyHere({ kind: 'text', text: when === undefined ? say('caseInPrivateHeld', language) : say('caseInPrivate', language, { when }) });
+        conversation.noticeAt = at;
+        break;
+      }
       if (decision.raise) raisePriority(decision.raise);
       const status = await deps.queueStatus(conversation);
       const ahead = Math.max(0, status.position - 1);
@@ -417,7 +427,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       if (decision.again) {
         // The request the DM prompt was for goes on (its kinds of data, its FAQ entry, the DM's opener).
         const kept = conversation.dataRequest;
-        await promptPrivate(kept?.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === kept.faqId));
+        await promptPrivate(kept?.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === kept.faqId), { followed: decision.followed === true });
         if (kept) conversation.dataRequest = { ...kept, until: FOREVER };
         nextState = 'awaiting_private';
         break;

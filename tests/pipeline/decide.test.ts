@@ -206,6 +206,21 @@ describe('the decision table', () => {
     expect(decide(input({ ...unplaced, carries: [], caseWithPerson: true })).action).toBe('clarify');
   });
 
+  it('tells a customer writing in public that the case is with a person in the DM, once a notice interval, never queueing it twice', () => {
+    const unplaced = { state: 'awaiting_private' as const, text: 'vi ho scritto in dm', caseWithPerson: true, top: { label: 'faq:orari', confidence: 0.05 }, understanding: understanding({ classification: { ranked: [{ label: 'faq:orari', confidence: 0.05 }] } }) };
+    expect(decide(input({ ...unplaced, noticeDue: true }))).toEqual({ action: 'queue_notice', elsewhere: true });
+    expect(decide(input({ ...unplaced, noticeDue: false }))).toEqual({ action: 'silent' });
+    // A second miss is not a second escalation; a request for a person neither.
+    expect(decide(input({ ...unplaced, noticeDue: true, missStreak: 1 }))).toEqual({ action: 'queue_notice', elsewhere: true });
+    const person = { label: 'intent:human_request', confidence: 0.95, intent: intent('human_request', 'escalate') };
+    expect(decide(input({ ...unplaced, noticeDue: true, text: 'voglio un operatore', top: person, understanding: understanding({ classification: { ranked: [person] } }) }))).toEqual({ action: 'queue_notice', elsewhere: true });
+    // A private request again in public: not a new DM prompt.
+    expect(decide(input({ ...unplaced, noticeDue: true, top: { label: 'faq:stato', confidence: 0.9, entry: entry('stato', { private: true }) } }))).toEqual({ action: 'queue_notice', elsewhere: true });
+    // A plain question is answered; without a person on the case, the usual path.
+    expect(decide(input({ ...unplaced, top: { label: 'faq:orari', confidence: 0.9, entry: entry('orari') }, understanding: understanding() })).action).toBe('answer');
+    expect(decide(input({ ...unplaced, caseWithPerson: false })).action).not.toBe('queue_notice');
+  });
+
   it('stays silent at acknowledgements only and thanks thanks, where no intent of the corpus placed them; never a miss', () => {
     const unplaced = { top: { label: 'faq:orari', confidence: 0.1 }, missStreak: 1 };
     expect(decide(input({ ...unplaced, text: 'ok cool' }))).toEqual({ action: 'none' });
