@@ -125,6 +125,8 @@ export interface ChannelRoute {
   /** `OPTIONS`: a CORS preflight the channel answers itself (the web chat's embedding origins). */
   method: 'GET' | 'POST' | 'OPTIONS';
   path: string;
+  /** A page people open in a browser (the web chat): its name, linked from the server's start page `/`. */
+  page?: string;
   handle(req: ChannelRequest): Promise<ChannelResponse>;
 }
 

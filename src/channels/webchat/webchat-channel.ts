@@ -392,7 +392,7 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
 
   const api = (handle: (req: ChannelRequest) => Promise<ChannelResponse>) => async (req: ChannelRequest) => withCors(req, await handle(req));
   const routes: ChannelRoute[] = [
-    { method: 'GET', path: '/chat', handle: async () => ({ status: 200, contentType: 'text/html; charset=utf-8', body: page.html, headers: pageHeaders }) },
+    { method: 'GET', path: '/chat', page: 'Web chat', handle: async () => ({ status: 200, contentType: 'text/html; charset=utf-8', body: page.html, headers: pageHeaders }) },
     { method: 'POST', path: '/chat/api/sessions', handle: api(startSession) },
     { method: 'POST', path: '/chat/api/messages', handle: api(post) },
     { method: 'GET', path: '/chat/api/events', handle: api(events) },

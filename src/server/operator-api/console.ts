@@ -52,8 +52,26 @@ function loadConsoleAssets(logger: Logger): Map<string, { body: Buffer; type: st
   return assets;
 }
 
-/** Serves the console at `/console` and its files at `/console/:file`. */
-export function registerConsole(server: Server, logger: Logger): void {
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The server's start page at `/`: what a person who opens the server's address can open (the
+ * console, the channels' pages such as the web chat, the health check), instead of a 404.
+ */
+function startPage(pages: ReadonlyArray<{ title: string; path: string }>): string {
+  const links = [{ title: 'Operator console', path: '/console' }, ...pages, { title: 'Health check', path: '/healthz' }]
+    .map((p) => `<li><a href="${escapeHtml(p.path)}">${escapeHtml(p.title)}</a> <code>${escapeHtml(p.path)}</code></li>`)
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sportello</title></head><body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5"><h1>Sportello is running</h1><ul>${links}</ul><p>Documentation: README.md and docs/ in the project.</p></body></html>`;
+}
+
+/** Serves the console at `/console` and its files at `/console/:file`, and the start page at `/` (`pages`: the channels' pages). */
+export function registerConsole(server: Server, logger: Logger, pages: ReadonlyArray<{ title: string; path: string }> = []): void {
+  const start = Buffer.from(startPage(pages));
+  server.get('/', async (_req: Request, res: Response) => {
+    res.writeHead(200, { 'content-type': CONTENT_TYPES.html!, ...CONSOLE_HEADERS, 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" });
+    res.end(start);
+  });
   const assets = loadConsoleAssets(logger);
   const serveAsset = (name: string, res: Response) => {
     const asset = assets.get(name);

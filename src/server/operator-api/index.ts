@@ -89,7 +89,7 @@ export function registerOperatorApi(server: Server, deps: OperatorApiDeps): Oper
   registerCustomerRightsRoutes(router, deps);
   registerPresenceRoutes(router, deps);
   registerAuditRoutes(router, deps);
-  registerConsole(server, logger);
+  registerConsole(server, logger, [...deps.channels.values()].flatMap((c) => (c.routes ?? []).flatMap((r) => (r.method === 'GET' && r.page ? [{ title: r.page, path: r.path }] : []))));
 
   return {
     close() {

@@ -14,6 +14,16 @@ describe('the web chat', () => {
     await t.close();
   });
 
+  it('is linked from the server\'s start page, with the console (a person opening the server\'s address gets no 404)', async () => {
+    const start = await fetch(`${base}/`);
+    expect(start.status).toBe(200);
+    expect(start.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(start.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    const html = await start.text();
+    expect(html).toMatch(/<a href="\/chat">Web chat<\/a>/);
+    expect(html).toMatch(/<a href="\/console">Operator console<\/a>/);
+  });
+
   it('serves the page and refuses a message without a valid session', async () => {
     expect(await (await fetch(`${base}/chat`)).text()).toMatch(/<html lang="it">/);
     const bad = await fetch(`${base}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: 'x', text: 'ciao' }) });
