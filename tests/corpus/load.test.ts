@@ -36,7 +36,7 @@ describe('loading the corpus', () => {
     const names = (locale: string) => corpus.intents.filter((i) => i.locale === locale).map((i) => `${i.name}:${i.action}`).sort();
     // "Where is my order?" is one answer, the private entry stato-ordine / order-status (it asks for the
     // number, a custom action may answer): no intent repeats it.
-    const expected = ['acknowledgement:none', 'bot_identity:answer', 'complaint:escalate', 'goodbye:thank', 'greeting:greet', 'help:greet', 'human_request:escalate', 'languages:answer', 'not_helpful:escalate', 'off_topic:answer', 'solved:resolve', 'thanks:thank'];
+    const expected = ['acknowledgement:none', 'bot_identity:answer', 'complaint:escalate', 'goodbye:thank', 'greeting:greet', 'help:greet', 'human_request:escalate', 'languages:answer', 'never_mind:withdraw', 'not_helpful:escalate', 'off_topic:answer', 'solved:resolve', 'thanks:thank'];
     expect(names('it')).toEqual(expected);
     expect(names('en')).toEqual(expected);
     expect(corpus.version).toMatch(/^[0-9a-f]{16}$/);
@@ -250,7 +250,7 @@ intents:
       'faq/b.yaml:6:5: entries[0]: unknown key "colour"',
       'intents/it.yaml:1:9: locale: locale must be one of: it, en',
       'intents/it.yaml:3:11: intents[0].name: name must be snake_case (e.g. human_request)',
-      'intents/it.yaml:4:13: intents[0].action: action must be one of: answer, escalate, dm_prompt, greet, thank, resolve, none',
+      'intents/it.yaml:4:13: intents[0].action: action must be one of: answer, escalate, dm_prompt, greet, thank, resolve, withdraw, none',
       'intents/it.yaml:5:15: intents[0].examples: at least one example is required',
       expect.stringMatching(/^intents\/it\.yaml:9:11: duplicate intent "greeting": already defined at .*intents\/it\.yaml:6:11$/),
     ]);

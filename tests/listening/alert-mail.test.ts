@@ -190,7 +190,9 @@ describe('sending alert mails', () => {
     expect(Date.now() - started).toBeLessThan(200);
     await until('three tries to fail', () => outcomes.includes('failed'));
     expect(outcomes).toEqual(['retried', 'retried', 'failed']);
-    expect(smtp!.attempts).toBe(3);
+    // Three tries reached the server; on a loaded machine a try's 300 ms may end before its data is handed over.
+    expect(smtp!.connections).toBe(3);
+    expect(smtp!.attempts).toBeGreaterThanOrEqual(1);
     expect(lines.find((l) => l.msg === 'alert e-mail given up: not sent')).toMatchObject({ topic: 'app bloccata', tries: 3 });
     expect(smtp!.received).toHaveLength(0);
   });

@@ -31,6 +31,8 @@ export interface FakeSmtp {
   received: ReceivedMail[];
   /** Every message's data the server was handed, answered or not. */
   attempts: number;
+  /** Every connection a client opened (a try that timed out before its data counts here only). */
+  connections: number;
   /** Answers the next messages with these, in order, then `fallback`. */
   script(...answers: MailAnswer[]): void;
   fallback: MailAnswer;
@@ -79,6 +81,7 @@ export async function createFakeSmtp(options: { login?: { user: string; pass: st
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const hanging: Array<() => void> = [];
   let attempts = 0;
+  let connections = 0;
 
   const serverOptions: SMTPServerOptions = {
     secure: false,
@@ -87,6 +90,10 @@ export async function createFakeSmtp(options: { login?: { user: string; pass: st
     allowInsecureAuth: true,
     logger: false,
     closeTimeout: 200,
+    onConnect(_session, callback) {
+      connections += 1;
+      callback();
+    },
     onAuth(auth, _session, callback) {
       if (options.login && auth.username === options.login.user && auth.password === options.login.pass) callback(null, { user: auth.username });
       else callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
@@ -155,6 +162,9 @@ export async function createFakeSmtp(options: { login?: { user: string; pass: st
     received,
     get attempts() {
       return attempts;
+    },
+    get connections() {
+      return connections;
     },
     script: (...a) => void answers.push(...a),
     fallback: 'accept',
