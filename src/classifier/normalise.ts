@@ -108,7 +108,38 @@ const WORD_RE: Record<Language, RegExp> = {
   en: /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu,
 };
 
-/** Lower-cased words of a cleaned text, chat abbreviations expanded (still accented). */
+/**
+ * Plurals and superlatives that end like an imperative with "mi" attached ("reclami", "ultimi",
+ * "prossimi", "minimi"): left whole by `splitEnclitic`.
+ */
+const NOT_ENCLITIC = /^(?:(?:recl|richi|pigi|catr|cert|besti|fogli)ami|.*(?:ssimi|esimi|ltimi|ntimi|ttimi|nimi))$/;
+const DOUBLED_ENCLITIC: Record<string, string> = {
+  dammi: 'dare', dimmi: 'dire', fammi: 'fare', stammi: 'stare', ditemi: 'dire', fatemi: 'fare', datemi: 'dare',
+};
+
+/**
+ * An Italian imperative with the pronoun "mi" attached, as two words: "trovami" → "trova mi",
+ * "ricordami" → "ricorda mi", "mandatemi" → "mandate mi", "dimmi" → "dire mi". Snowball's Italian
+ * stemmer takes pronouns off infinitives and gerunds only ("ricordarmi" → "ricord"), so
+ * "trovami" was the stem "trovam", shared with nothing else the customer or the corpus writes
+ * ("trova", "trovare"), and its character n-grams ("ami>") tied it to every other "…ami".
+ * Second person singular of -are verbs (…a + mi) and of -ere / -ire verbs (…i + mi) with at least
+ * five letters before the pronoun, and second person plural (…ate / …ete / …ite + mi); other
+ * pronouns ("regalo", "profilo", "scala" end like "-lo", "-la") and "-ci" ("pubblici",
+ * "efficaci") are left alone. Returns undefined for any other word.
+ */
+export function splitEnclitic(word: string): [string, string] | undefined {
+  if (word.length < 5 || !word.endsWith('mi')) return undefined;
+  const doubled = DOUBLED_ENCLITIC[word];
+  if (doubled !== undefined) return [doubled, 'mi'];
+  const plural = /^(.{2,}[aei]te)mi$/u.exec(word);
+  if (plural) return [plural[1]!, 'mi'];
+  if (NOT_ENCLITIC.test(word)) return undefined;
+  const singular = /^(.{4,}[ai])mi$/u.exec(word);
+  return singular ? [singular[1]!, 'mi'] : undefined;
+}
+
+/** Lower-cased words of a cleaned text, chat abbreviations expanded, Italian enclitic "mi" split off (still accented). */
 export function words(text: string, language: Language): string[] {
   const cleaned = cleanSocialText(text, language).toLowerCase();
   const out: string[] = [];
@@ -117,6 +148,7 @@ export function words(text: string, language: Language): string[] {
     const w = m[0].replace(/’/g, "'");
     const expansion = abbreviations[w];
     if (expansion !== undefined) out.push(...expansion.split(' '));
+    else if (language === 'it' && w.endsWith('mi')) out.push(...(splitEnclitic(w) ?? [w]));
     else out.push(w);
   }
   return out;

@@ -21,6 +21,18 @@ describe('normalise', () => {
     expect(normalise("u haven't sent it pls, they're sooo goood", 'en')).toBe('you have not sent it please they are soo good');
   });
 
+  it('splits the pronoun "mi" off Italian imperatives, not off plurals that end alike', () => {
+    expect(normalise('trovami il film, ricordami di chiamare e mandatemi la fattura', 'it')).toBe(
+      'trova mi il film ricorda mi di chiamare e mandate mi la fattura',
+    );
+    expect(normalise('dimmi, dammi, fammi sapere', 'it')).toBe('dire mi dare mi fare mi sapere');
+    expect(normalise('reclami, problemi, ultimi, prossimi, sistemi, esami, mi chiami', 'it')).toBe(
+      'reclami problemi ultimi prossimi sistemi esami mi chiami',
+    );
+    expect(createNormaliser().analyse('Trovami Phineas Redux', 'it').terms).toEqual(createNormaliser().analyse('trova mi phineas redux', 'it').terms);
+    expect(normalise('give me my salami', 'en')).toBe('give me my salami');
+  });
+
   it('handles empty text, emoji only and mixed scripts', () => {
     expect(normalise('', 'it')).toBe('');
     expect(normalise('😡😡👍', 'en')).toBe('');
