@@ -201,11 +201,12 @@ function exactKey(text: string): string {
  */
 function phraseOf(phrases: ReadonlyMap<string, string>, text: string): string | undefined {
   const whole = phrases.get(exactKey(text));
-  if (whole !== undefined || !/[,.;:!?]/.test(text)) return whole;
-  const parts = text.split(/[,.;:!?…]+/).map(exactKey).filter((p) => p.length > 0);
-  if (parts.length < 2) return undefined;
-  const label = phrases.get(parts[0]!);
-  return label !== undefined && parts.every((p) => phrases.get(p) === label) ? label : undefined;
+  if (whole !== undefined) return whole;
+  // Most messages are one sentence ("quali sono gli orari?"): nothing to split.
+  const pieces = text.split(/[,.;:!?…]+/).filter((p) => /[\p{L}\p{N}]/u.test(p));
+  if (pieces.length < 2) return undefined;
+  const label = phrases.get(exactKey(pieces[0]!));
+  return label !== undefined && pieces.every((p) => phrases.get(exactKey(p)) === label) ? label : undefined;
 }
 
 /**
