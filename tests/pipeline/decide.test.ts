@@ -221,6 +221,28 @@ describe('the decision table', () => {
     expect(decide(input({ ...unplaced, caseWithPerson: false })).action).not.toBe('queue_notice');
   });
 
+  it('asks which when a second FAQ answer is nearly as likely as the first (both offered), and answers a clear reading', () => {
+    const ranked = [{ label: 'faq:rifiutato', confidence: 0.58 }, { label: 'faq:rate', confidence: 0.33 }];
+    const top = { ...ranked[0]!, entry: entry('rifiutato') };
+    expect(decide(input({ visibility: 'private', text: 'pagamento', top, understanding: understanding({ classification: { ranked } }) }))).toEqual({ action: 'clarify', guesses: ranked });
+    // A second miss in a row: a person.
+    expect(decide(input({ visibility: 'private', text: 'pagamento', top, missStreak: 1, understanding: understanding({ classification: { ranked } }) }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    const clear = [{ label: 'faq:rifiutato', confidence: 0.8 }, { label: 'faq:rate', confidence: 0.3 }];
+    expect(decide(input({ visibility: 'private', text: 'la carta non passa', top: { ...clear[0]!, entry: entry('rifiutato') }, understanding: understanding({ classification: { ranked: clear } }) })).action).toBe('answer');
+  });
+
+  it('takes a statement while data is awaited as context when the entry it reads is only ever asked about, however sure', () => {
+    const asked = entry('metodi', { locale: 'en', questions: ['can I pay with PayPal?', 'which cards do you take?', 'do you accept Satispay?'] });
+    const waiting = { visibility: 'private' as const, state: 'bot' as const, dataRequest: { filled: false, entry: entry('stato', { private: true, asks_for: ['order_number'] }) } };
+    const sure = [{ label: 'faq:metodi', confidence: 0.95 }];
+    const said = decide(input({ ...waiting, text: 'I paid with PayPal', top: { ...sure[0]!, entry: asked }, understanding: understanding({ language: 'en', classification: { ranked: sure } }) }));
+    expect(said).toMatchObject({ action: 'clarify', stillNeeded: ['order_number'] });
+    // Asked, it is answered; a report of a problem read surely is answered too.
+    expect(decide(input({ ...waiting, text: 'can I pay with PayPal?', top: { ...sure[0]!, entry: asked }, understanding: understanding({ language: 'en', classification: { ranked: sure } }) })).action).toBe('answer');
+    const report = entry('rotto', { questions: ['il pacco è arrivato rotto', 'la merce è danneggiata'] });
+    expect(decide(input({ ...waiting, text: 'il pacco è arrivato rotto', top: { label: 'faq:rotto', confidence: 0.99, entry: report }, understanding: understanding({ classification: { ranked: [{ label: 'faq:rotto', confidence: 0.99 }] } }) })).action).toBe('answer');
+  });
+
   it('stays silent at acknowledgements only and thanks thanks, where no intent of the corpus placed them; never a miss', () => {
     const unplaced = { top: { label: 'faq:orari', confidence: 0.1 }, missStreak: 1 };
     expect(decide(input({ ...unplaced, text: 'ok cool' }))).toEqual({ action: 'none' });
