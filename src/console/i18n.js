@@ -761,6 +761,24 @@ export function fullTime(iso) {
 }
 
 /**
+ * A calendar day as people read it: "2026-11-23" → "23 nov" (Italian), "23 Nov" (English).
+ * @param {string} isoDate YYYY-MM-DD
+ */
+export function shortDay(isoDate) {
+  const [y, m, d] = isoDate.split('-').map(Number);
+  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1)));
+}
+
+/**
+ * A number as people write it in the console's language ("4,5", "4.5").
+ * @param {number} n
+ * @param {Intl.NumberFormatOptions} [options]
+ */
+export function number(n, options) {
+  return new Intl.NumberFormat(locale, options).format(n);
+}
+
+/**
  * A phrase for when the team is back ("lunedì alle 9:00").
  * @param {string} iso
  */
