@@ -46,17 +46,25 @@ export async function loadSaved() {
 }
 
 /**
- * Replies whose shortcut, title or text has words starting with every word searched; those of
- * the conversation's language first.
+ * Replies whose shortcut, title or text has words starting with every word searched. The one
+ * whose shortcut is what was typed comes first, then those whose shortcut starts with it (typing
+ * "/refu" means /refund, not a reply that mentions a refund); within each, those of the
+ * conversation's language first.
  */
 function matches() {
-  const words = fold($('saved-search').value.replace(/^\//, '')).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const typed = fold($('saved-search').value.replace(/^\//, '').trim());
+  const words = typed.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   const language = host.conversation()?.language;
   const found = replies.filter((r) => {
     const haystack = fold(`${r.shortcut} ${r.title} ${r.text}`).split(/[^\p{L}\p{N}]+/u);
     return words.every((w) => haystack.some((x) => x.startsWith(w)));
   });
-  return found.sort((a, b) => Number(b.language === language) - Number(a.language === language));
+  /** @param {SavedReply} r */
+  const rank = (r) => {
+    const shortcut = fold(r.shortcut);
+    return typed && shortcut === typed ? 0 : typed && shortcut.startsWith(typed) ? 1 : 2;
+  };
+  return found.sort((a, b) => rank(a) - rank(b) || Number(b.language === language) - Number(a.language === language));
 }
 
 function filter() {

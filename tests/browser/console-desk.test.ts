@@ -342,6 +342,13 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await form.getByLabel('Text').fill('Hello {customer_name}, your refund is on its way. {operator_name}');
     await form.getByRole('button', { name: 'Save' }).click();
     await page.locator('#saved-admin-list .saved-item').filter({ hasText: '/refund' }).waitFor();
+    // Another reply whose text also has a word starting "refu" (and whose shortcut sorts first).
+    await form.getByLabel('Language').selectOption('en');
+    await form.getByLabel('Shortcut').fill('delay');
+    await form.getByLabel('Title').fill('Parcel late');
+    await form.getByLabel('Text').fill('Sorry, your parcel is late: if it is not there by Friday, ask us for a refund.');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#saved-admin-list .saved-item').filter({ hasText: '/delay' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'console-saved-replies-admin.png') });
     await page.getByRole('button', { name: 'Saved replies', exact: true }).click();
 
@@ -354,6 +361,8 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await search.waitFor();
     await page.keyboard.type('refu');
     await page.getByRole('option').filter({ hasText: '/refund' }).waitFor();
+    // The reply whose shortcut starts with what was typed comes first: Enter inserts /refund, not /delay.
+    expect(await page.locator('#saved-list .saved-shortcut').allTextContents()).toEqual(['/refund', '/delay']);
     await page.screenshot({ path: join(SHOTS, 'console-saved-reply-picker.png') });
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => (document.getElementById('reply-text') as HTMLTextAreaElement).value.length > 0);
