@@ -32,6 +32,17 @@ let caret = { start: 0, end: 0 };
 /** @type {SavedReply | undefined} the reply being edited on the admin page */
 let editing;
 
+/** The variables a saved reply may use (handoff/saved-replies.ts, SAVED_REPLY_VARIABLES). */
+const VARIABLES = ['customer_name', 'operator_name', 'business_hours', 'reopens'];
+
+/**
+ * What in a text looks like a variable but is not one of ours ("{{customer.name}}", "{nome}").
+ * @param {string} text
+ */
+function unknownVariables(text) {
+  return [...text.matchAll(/\{+[^{}\n]*\}+/g)].map((m) => m[0]).filter((v) => !VARIABLES.some((name) => v === `{${name}}`));
+}
+
 /** Lower case without accents, for matching. */
 const fold = (/** @type {string} */ s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 
@@ -267,6 +278,13 @@ export function setupSavedReplies(app) {
   $('saved-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const body = { language: $('saved-language').value, shortcut: $('saved-shortcut').value.trim(), title: $('saved-title').value.trim() || undefined, text: $('saved-text').value.trim() };
+    // A misspelt variable ("{{customer.name}}", "{nome}") would reach customers as written: said now, nothing saved.
+    const unknown = unknownVariables(body.text);
+    if (unknown.length > 0) {
+      toast(t('savedUnknownVariable', { found: unknown.join(' ') }), 'error');
+      $('saved-text').focus();
+      return;
+    }
     try {
       if (editing) await api('PUT', `/saved-replies/${encodeURIComponent(editing.id)}`, body);
       else await api('POST', '/saved-replies', body);

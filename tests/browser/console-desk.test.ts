@@ -339,6 +339,11 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await form.getByLabel('Language').selectOption('en');
     await form.getByLabel('Shortcut').fill('refund');
     await form.getByLabel('Title').fill('Refund on its way');
+    // A variable written as another tool spells it would reach customers as written: refused, saying which ones exist.
+    await form.getByLabel('Text').fill('Hello {{customer.name}}, your refund is on its way. {operator_name}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#toast.error').filter({ hasText: 'Unknown variable: {{customer.name}}. The variables are {customer_name}, {operator_name}' }).waitFor();
+    expect(await t.app.store.savedReplies.list({})).toEqual([]);
     await form.getByLabel('Text').fill('Hello {customer_name}, your refund is on its way. {operator_name}');
     await form.getByRole('button', { name: 'Save' }).click();
     await page.locator('#saved-admin-list .saved-item').filter({ hasText: '/refund' }).waitFor();
