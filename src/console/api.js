@@ -2,7 +2,7 @@
 // The console's only way to the server: the operator API (/api/operator/*), JSON both ways,
 // the session cookie and the CSRF token on every write.
 
-/** A refusal of the operator API: the HTTP status and the body it sent. */
+/** A refusal of the operator API: the HTTP status and the body it sent (status 0: no answer at all). */
 export class ApiError extends Error {
   /**
    * @param {number} status
@@ -37,12 +37,19 @@ export async function api(method, path, body) {
     headers['content-type'] = 'application/json';
     if (session.csrf) headers['x-csrf-token'] = session.csrf;
   }
-  const res = await fetch(`/api/operator${path}`, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
-  });
+  /** @type {Response} */
+  let res;
+  try {
+    res = await fetch(`/api/operator${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
+    });
+  } catch {
+    // No answer at all (the server restarting, the network down): status 0, said as such by the app.
+    throw new ApiError(0, { error: 'the server did not answer' });
+  }
   const data = res.headers.get('content-type')?.includes('json') ? await res.json() : undefined;
   if (res.status === 401 && path !== '/login') {
     session.onUnauthorized(path);

@@ -62,6 +62,15 @@ const state = {
 };
 session.onUnauthorized = () => showLogin(state.me ? t('sessionExpired') : undefined);
 
+/** The operator desk's refusals (src/handoff/operator-desk.ts) and the words the console says for them. */
+const KNOWN_REFUSALS = /** @type {const} */ ([
+  [/^claim the conversation first/, 'claimFirst'],
+  [/is resolved: it cannot be claimed/, 'resolvedNoClaim'],
+  [/^"add to FAQ" needs your answer/, 'faqNeedsAnswer'],
+  [/^"add to FAQ" needs a question/, 'faqNeedsQuestion'],
+  [/is already private$/, 'alreadyPrivate'],
+]);
+
 /**
  * Turns a server error into words for the operator (claims name who has it).
  * @param {any} err
@@ -75,6 +84,11 @@ function explain(err) {
     return t('tooMany', { wait: s < 120 ? t('seconds', { n: s }) : t('minutes', { n: Math.ceil(s / 60) }) });
   }
   if (err?.status === 503) return t('busy');
+  // No answer (status 0), or a proxy's "the server is not there": the action was not done.
+  if (err?.status === 0 || err?.status === 502 || err?.status === 504) return t('unreachable');
+  if (err?.status === 500) return t('serverFailed');
+  // The desk's refusals the operator can meet, in their language (the server's words are English).
+  for (const [pattern, key] of KNOWN_REFUSALS) if (pattern.test(msg)) return t(key);
   return t('error', { msg });
 }
 

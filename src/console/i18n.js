@@ -89,6 +89,13 @@ const it = {
   failed: 'non consegnato',
   newInQueue: 'Nuova conversazione in coda.',
   error: 'Errore: {msg}',
+  unreachable: 'Il server non risponde: controlla la connessione e riprova tra poco. Non è stato fatto nulla.',
+  serverFailed: 'Qualcosa è andato storto sul server: l’azione potrebbe non essere stata fatta. Ricarica e controlla.',
+  claimFirst: 'Prima prendi in carico la conversazione.',
+  resolvedNoClaim: 'La conversazione è risolta: si può prendere in carico quando il cliente riscrive.',
+  faqNeedsAnswer: 'Per proporla come FAQ serve la tua risposta: rispondi al cliente, poi risolvi.',
+  faqNeedsQuestion: 'Per proporla come FAQ serve una domanda: il cliente non ha scritto nulla in questo caso.',
+  alreadyPrivate: 'La conversazione è già privata.',
   sessionExpired: 'Sessione scaduta: accedi di nuovo.',
   you: 'tu',
   reviewButton: 'Proposte FAQ ({n})',
@@ -211,6 +218,7 @@ const it = {
   savedAdminButton: 'Risposte salvate',
   savedAdminTitle: 'Risposte salvate',
   savedAdminHelp: 'Gli operatori le inseriscono scrivendo «/» nella risposta. Variabili: {customer_name}, {operator_name}, {business_hours}, {reopens}.',
+  savedUnknownVariable: 'Variabile sconosciuta: {found}. Le variabili sono {customer_name}, {operator_name}, {business_hours} e {reopens}. Non è stato salvato nulla.',
   savedNewTitle: 'Nuova risposta salvata',
   savedEditTitle: 'Modifica /{shortcut}',
   savedShortcut: 'Scorciatoia',
@@ -423,6 +431,13 @@ const en = {
   failed: 'not delivered',
   newInQueue: 'New conversation in the queue.',
   error: 'Error: {msg}',
+  unreachable: 'The server is not answering: check the connection and try again shortly. Nothing was done.',
+  serverFailed: 'Something went wrong on the server: the action may not have been done. Reload and check.',
+  claimFirst: 'Claim the conversation first.',
+  resolvedNoClaim: 'The conversation is resolved: it can be claimed when the customer writes again.',
+  faqNeedsAnswer: 'To suggest it as a FAQ, your answer is needed: reply to the customer, then resolve.',
+  faqNeedsQuestion: 'To suggest it as a FAQ, a question is needed: the customer wrote nothing in this case.',
+  alreadyPrivate: 'The conversation is already private.',
   sessionExpired: 'Session expired: sign in again.',
   you: 'you',
   reviewButton: 'FAQ suggestions ({n})',
@@ -545,6 +560,7 @@ const en = {
   savedAdminButton: 'Saved replies',
   savedAdminTitle: 'Saved replies',
   savedAdminHelp: 'Operators insert them by typing "/" in a reply. Variables: {customer_name}, {operator_name}, {business_hours}, {reopens}.',
+  savedUnknownVariable: 'Unknown variable: {found}. The variables are {customer_name}, {operator_name}, {business_hours} and {reopens}. Nothing was saved.',
   savedNewTitle: 'New saved reply',
   savedEditTitle: 'Edit /{shortcut}',
   savedShortcut: 'Shortcut',
@@ -744,6 +760,24 @@ export function when(iso) {
  */
 export function fullTime(iso) {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(new Date(iso)) + ` (${timeZone})`;
+}
+
+/**
+ * A calendar day as people read it: "2026-11-23" → "23 nov" (Italian), "23 Nov" (English).
+ * @param {string} isoDate YYYY-MM-DD
+ */
+export function shortDay(isoDate) {
+  const [y, m, d] = isoDate.split('-').map(Number);
+  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1)));
+}
+
+/**
+ * A number as people write it in the console's language ("4,5", "4.5").
+ * @param {number} n
+ * @param {Intl.NumberFormatOptions} [options]
+ */
+export function number(n, options) {
+  return new Intl.NumberFormat(locale, options).format(n);
 }
 
 /**

@@ -3,7 +3,7 @@
 // drawn with Chart.js (served by Sportello at /console/chart.js, from npm: no CDN). Reads only
 // GET /api/operator/reports; labels in Italian and English like the rest of the console.
 import { $, h as el } from './dom.js';
-import { lang } from './i18n.js';
+import { lang, number, shortDay, t } from './i18n.js';
 
 const TEXT = {
   it: {
@@ -80,7 +80,7 @@ function isoDay(date) {
 }
 
 /** @param {number | null} r */
-const percent = (r) => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
+const percent = (r) => (r === null ? '–' : number(r, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }));
 /** @param {number | null} s */
 const minutes = (s) => (s === null ? '–' : `${Math.round(s / 60)} min`);
 
@@ -126,12 +126,12 @@ function render({ report, channels, sla_minutes: slaMinutes }) {
     tile(say('frHuman'), minutes(report.first_response_business_seconds.human.p50)),
     tile(say('deflection'), percent(report.deflection_rate)),
     tile(say('slaBreaches'), String(report.sla_breaches)),
-    tile(say('csat'), report.csat.average === null ? '–' : `${report.csat.average} / 5 · ${report.csat.responses} ${say('answers')}`),
+    tile(say('csat'), report.csat.average === null ? '–' : `${number(report.csat.average)} / 5 · ${report.csat.responses} ${say('answers')}`),
   );
 
   /** @type {string[]} */
   const days = Object.keys(report.by_day);
-  const labels = days.map((d) => d.slice(5));
+  const labels = days.map(shortDay);
   draw('reports-daily', {
     type: 'bar',
     data: {
@@ -167,7 +167,10 @@ function render({ report, channels, sla_minutes: slaMinutes }) {
       options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
   horizontal('reports-channels', Object.entries(report.by_channel).map(([k, f]) => [k, f.inbound]), COLORS[0]);
-  horizontal('reports-reasons', Object.entries(report.escalation_reasons).sort((a, b) => b[1] - a[1]), COLORS[2]);
+  // Reasons in the console's words ("chiede una persona"), as the queue says them; a reason it does not know as sent.
+  /** @param {string} reason */
+  const reasonLabel = (reason) => { const said = t(`reason.${reason}`); return said === `reason.${reason}` ? reason : said; };
+  horizontal('reports-reasons', Object.entries(report.escalation_reasons).sort((a, b) => b[1] - a[1]).map(([k, v]) => /** @type {[string, number]} */ ([reasonLabel(k), v])), COLORS[2]);
   horizontal('reports-faq', Object.entries(report.by_faq).map(([k, f]) => /** @type {[string, number]} */ ([k, f.inbound])).sort((a, b) => b[1] - a[1]).slice(0, 10), COLORS[1]);
   draw('reports-csat', {
     type: 'bar',

@@ -32,6 +32,17 @@ let caret = { start: 0, end: 0 };
 /** @type {SavedReply | undefined} the reply being edited on the admin page */
 let editing;
 
+/** The variables a saved reply may use (handoff/saved-replies.ts, SAVED_REPLY_VARIABLES). */
+const VARIABLES = ['customer_name', 'operator_name', 'business_hours', 'reopens'];
+
+/**
+ * What in a text looks like a variable but is not one of ours ("{{customer.name}}", "{nome}").
+ * @param {string} text
+ */
+function unknownVariables(text) {
+  return [...text.matchAll(/\{+[^{}\n]*\}+/g)].map((m) => m[0]).filter((v) => !VARIABLES.some((name) => v === `{${name}}`));
+}
+
 /** Lower case without accents, for matching. */
 const fold = (/** @type {string} */ s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 
@@ -46,17 +57,25 @@ export async function loadSaved() {
 }
 
 /**
- * Replies whose shortcut, title or text has words starting with every word searched; those of
- * the conversation's language first.
+ * Replies whose shortcut, title or text has words starting with every word searched. The one
+ * whose shortcut is what was typed comes first, then those whose shortcut starts with it (typing
+ * "/refu" means /refund, not a reply that mentions a refund); within each, those of the
+ * conversation's language first.
  */
 function matches() {
-  const words = fold($('saved-search').value.replace(/^\//, '')).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const typed = fold($('saved-search').value.replace(/^\//, '').trim());
+  const words = typed.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   const language = host.conversation()?.language;
   const found = replies.filter((r) => {
     const haystack = fold(`${r.shortcut} ${r.title} ${r.text}`).split(/[^\p{L}\p{N}]+/u);
     return words.every((w) => haystack.some((x) => x.startsWith(w)));
   });
-  return found.sort((a, b) => Number(b.language === language) - Number(a.language === language));
+  /** @param {SavedReply} r */
+  const rank = (r) => {
+    const shortcut = fold(r.shortcut);
+    return typed && shortcut === typed ? 0 : typed && shortcut.startsWith(typed) ? 1 : 2;
+  };
+  return found.sort((a, b) => rank(a) - rank(b) || Number(b.language === language) - Number(a.language === language));
 }
 
 function filter() {
@@ -259,6 +278,13 @@ export function setupSavedReplies(app) {
   $('saved-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const body = { language: $('saved-language').value, shortcut: $('saved-shortcut').value.trim(), title: $('saved-title').value.trim() || undefined, text: $('saved-text').value.trim() };
+    // A misspelt variable ("{{customer.name}}", "{nome}") would reach customers as written: said now, nothing saved.
+    const unknown = unknownVariables(body.text);
+    if (unknown.length > 0) {
+      toast(t('savedUnknownVariable', { found: unknown.join(' ') }), 'error');
+      $('saved-text').focus();
+      return;
+    }
     try {
       if (editing) await api('PUT', `/saved-replies/${encodeURIComponent(editing.id)}`, body);
       else await api('POST', '/saved-replies', body);

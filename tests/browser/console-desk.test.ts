@@ -59,6 +59,22 @@ function instrumentAlerts(): void {
   };
 }
 
+/** The ids (or words) of the page's visible controls that are, even partly, left or right of the window. */
+function offScreenControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const controls = Array.from(document.querySelectorAll('button, select, textarea, input, a[href]')) as HTMLElement[];
+    return controls
+      // (the skip link waits off screen until focused)
+      .filter((el) => el.offsetParent !== null && !el.closest('[hidden]') && !el.closest('dialog') && !el.classList.contains('skip'))
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.left < 0 || r.right > width + 0.5;
+      })
+      .map((el) => el.id || (el.textContent ?? ''));
+  });
+}
+
 browserTest('the operator desk in a browser (issue 21)', () => {
   let t: ApiApp;
   let browser: Browser;
@@ -247,22 +263,27 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await page.locator(`.queue-row[data-conversation="${id}"]`).click();
     await page.locator('#conversation-body').waitFor();
     await page.locator('#resolve').waitFor();
-    const offScreen = await page.evaluate(() => {
-      const width = document.documentElement.clientWidth;
-      const controls = Array.from(document.querySelectorAll('button, select, textarea, input, a[href]')) as HTMLElement[];
-      return controls
-        // (the skip link waits off screen until focused)
-        .filter((el) => el.offsetParent !== null && !el.closest('[hidden]') && !el.closest('dialog') && !el.classList.contains('skip'))
-        .filter((el) => {
-          const r = el.getBoundingClientRect();
-          return r.left < 0 || r.right > width + 0.5;
-        })
-        .map((el) => el.id || el.textContent);
-    });
-    expect(offScreen).toEqual([]);
+    expect(await offScreenControls(page)).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
     await expect(page.getByRole('button', { name: 'Sign out' }).isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(SHOTS, 'console-phone.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it.each([
+    [1024, 768],
+    [1280, 720],
+  ])('fits a laptop %i px wide in Italian: nothing of a conversation is cut off at the right', async (width, height) => {
+    const outcome = await t.app.pipeline.receive(t.message('voglio parlare con una persona del mio ordine', { customer: { platformId: `cust-laptop-${width}`, name: 'Lia Laptop' } }));
+    const id = outcome.conversation!.id;
+    const page = await signIn('Anna', PASSWORDS.anna, { locale: 'it-IT', viewport: { width, height } });
+    await page.locator(`.queue-row[data-conversation="${id}"]`).click();
+    await page.locator('#conversation-body').waitFor();
+    await page.locator('#customer-panel').waitFor();
+    expect(await offScreenControls(page)).toEqual([]);
+    // The conversation pane does not scroll sideways either (its side column is not hidden past its edge).
+    expect(await page.evaluate(() => { const c = document.getElementById('conversation')!; return c.scrollWidth <= c.clientWidth; })).toBe(true);
+    await page.screenshot({ path: join(SHOTS, `console-laptop-${width}.png`) });
     await page.context().close();
   });
 
@@ -318,9 +339,21 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await form.getByLabel('Language').selectOption('en');
     await form.getByLabel('Shortcut').fill('refund');
     await form.getByLabel('Title').fill('Refund on its way');
+    // A variable written as another tool spells it would reach customers as written: refused, saying which ones exist.
+    await form.getByLabel('Text').fill('Hello {{customer.name}}, your refund is on its way. {operator_name}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#toast.error').filter({ hasText: 'Unknown variable: {{customer.name}}. The variables are {customer_name}, {operator_name}' }).waitFor();
+    expect(await t.app.store.savedReplies.list({})).toEqual([]);
     await form.getByLabel('Text').fill('Hello {customer_name}, your refund is on its way. {operator_name}');
     await form.getByRole('button', { name: 'Save' }).click();
     await page.locator('#saved-admin-list .saved-item').filter({ hasText: '/refund' }).waitFor();
+    // Another reply whose text also has a word starting "refu" (and whose shortcut sorts first).
+    await form.getByLabel('Language').selectOption('en');
+    await form.getByLabel('Shortcut').fill('delay');
+    await form.getByLabel('Title').fill('Parcel late');
+    await form.getByLabel('Text').fill('Sorry, your parcel is late: if it is not there by Friday, ask us for a refund.');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#saved-admin-list .saved-item').filter({ hasText: '/delay' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'console-saved-replies-admin.png') });
     await page.getByRole('button', { name: 'Saved replies', exact: true }).click();
 
@@ -333,6 +366,8 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     await search.waitFor();
     await page.keyboard.type('refu');
     await page.getByRole('option').filter({ hasText: '/refund' }).waitFor();
+    // The reply whose shortcut starts with what was typed comes first: Enter inserts /refund, not /delay.
+    expect(await page.locator('#saved-list .saved-shortcut').allTextContents()).toEqual(['/refund', '/delay']);
     await page.screenshot({ path: join(SHOTS, 'console-saved-reply-picker.png') });
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => (document.getElementById('reply-text') as HTMLTextAreaElement).value.length > 0);

@@ -91,13 +91,16 @@ browserTest('the console reports page', () => {
     expect(tiles).toMatch(/3\s+Messaggi dei clienti/);
     expect(tiles).toMatch(/2\s+Risposti dal bot/);
     expect(tiles).toMatch(/1\s+Passati agli operatori/);
-    expect(tiles).toMatch(/100\.0%\s+Tasso di risposta/);
+    expect(tiles).toMatch(/100,0%\s+Tasso di risposta/); // Italian numbers
     // Six charts drawn by Chart.js on their canvases.
     const drawn = await page.evaluate(() => Array.from(document.querySelectorAll('#reports canvas')).map((c) => Boolean((globalThis as unknown as { Chart: { getChart(c: Element): unknown } }).Chart.getChart(c))));
     expect(drawn).toEqual([true, true, true, true, true, true]);
     const daily = await page.evaluate(() => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[]; datasets: Array<{ data: number[] }> } } } }).Chart.getChart('reports-daily')!.data);
-    expect(daily.labels).toEqual(['11-23', '11-24', '11-25']);
+    // Days as Italians read them (not "11-23", which reads as the 11th of a 23rd month), reasons in words.
+    expect(daily.labels).toEqual(['23 nov', '24 nov', '25 nov']);
     expect(daily.datasets[0]!.data).toEqual([1, 1, 1]);
+    const reasons = await page.evaluate(() => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[] } } } }).Chart.getChart('reports-reasons')!.data.labels);
+    expect(reasons).toEqual(['chiede una persona']);
     await page.screenshot({ path: join(SHOTS, 'console-reports.png'), fullPage: true });
 
     // A shorter period: the figures follow.

@@ -157,6 +157,37 @@ browserTest('the operator console in a browser', () => {
     await luca.screenshot({ path: join(SHOTS, 'console-claim-conflict.png') });
   });
 
+  it('says in Italian why an action was not done: the server not answering, a refusal of the desk', async () => {
+    const outcome = await t.app.pipeline.receive(t.message('voglio parlare con una persona per un reso', { customer: { platformId: 'cust-err', name: 'Sara Neri' } }));
+    const id = outcome.conversation!.id;
+    const page = await operatorPage('Marta', PASSWORDS.marta);
+    await page.locator(`.queue-row[data-conversation="${id}"]`).click();
+    await page.getByRole('button', { name: 'Prendi in carico' }).click();
+    await page.locator('.queue-row .holder.mine').waitFor();
+    const error = page.locator('#toast.error');
+
+    // "Proponi come FAQ" before any answer: the desk refuses, said in Italian.
+    await page.getByLabel('Proponi come FAQ').check();
+    await page.getByRole('button', { name: 'Risolvi' }).click();
+    await error.filter({ hasText: 'Per proporla come FAQ serve la tua risposta: rispondi al cliente, poi risolvi.' }).waitFor();
+    await page.getByLabel('Proponi come FAQ').uncheck();
+
+    // The server does not answer (restarting, network down): said so, and the reply stays in the box.
+    await page.route('**/api/operator/conversations/*/reply', (route) => route.abort('connectionrefused'));
+    await page.locator('#reply-text').fill('Ciao Sara, ti mando subito l’etichetta per il reso.');
+    await page.getByRole('button', { name: 'Invia' }).click();
+    await error.filter({ hasText: 'Il server non risponde' }).waitFor();
+    expect(await page.locator('#reply-text').inputValue()).toBe('Ciao Sara, ti mando subito l’etichetta per il reso.');
+    await page.unroute('**/api/operator/conversations/*/reply');
+
+    // A colleague returned it to the bot meanwhile: a reply sent before the page caught up is refused, in Italian.
+    await t.app.desk.returnToBot(id, t.anna);
+    await page.evaluate(() => (document.getElementById('composer') as HTMLFormElement).requestSubmit());
+    await error.filter({ hasText: 'Prima prendi in carico la conversazione.' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'console-refusal-italian.png') });
+    await page.context().close();
+  });
+
   it('shows one case across public and private conversations, highlighting private data posted in public', async () => {
     const customer = { platformId: 'cust-7', handle: 'paolo_v', name: 'Paolo Verdi', followers: 1200 };
     await t.app.pipeline.receive(
