@@ -59,6 +59,30 @@ export function isVip(customer: { handle?: string; followers?: number }, rules: 
 }
 
 /**
+ * An explicit request for a person inside a longer message, which the classifier reads as its
+ * other question ("I was charged twice for my order, I want to speak to a human" got the
+ * double-charge answer): "parlare con un operatore", "passatemi una persona", "speak to a human",
+ * "get me an agent", "agent please". Not when negated ("non serve parlare con un operatore").
+ */
+const ASKS_FOR_PERSON: RegExp[] = [
+  /(?<![\p{L}])(?:parlare|chattare|sentire|scrivere)\s+(?:con|a)\s+(?:un[ao]?\s+|un'\s*|una\s+)?(?:vero\s+|vera\s+)?(?:operator[ei]|operatrice|persona(?:\s+vera)?|umano|essere\s+umano|addett[oa]|qualcuno\s+(?:del|dello|della)\s+servizio\s+clienti)(?![\p{L}])/iu,
+  /(?<![\p{L}])(?:passami|passatemi|mi\s+passi|mi\s+passate|voglio|vorrei)\s+(?:un[ao]?\s+|un'\s*)?(?:operator[ei]|operatrice|persona\s+vera|umano|essere\s+umano|addett[oa])(?![\p{L}])/iu,
+  /\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a\s+|an\s+)?(?:real\s+|live\s+|actual\s+)?(?:human(?:\s+being)?|person|agent|operator|representative|rep)\b/i,
+  /\b(?:get|connect|transfer|put)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?(?:a\s+|an\s+)?(?:real\s+|live\s+)?(?:human|person|agent|operator|representative)\b/i,
+  /\b(?:human|agent|operator|representative)\s+please\b/i,
+];
+const NEGATED = /(?:\bnon\s+(?:\S+\s+){0,2}|\bno\s+need\s+to\s+|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:\S+\s+){0,2})$/i;
+
+/** True when the text asks for a person in so many words (see ASKS_FOR_PERSON). */
+export function asksForPerson(text: string): boolean {
+  for (const re of ASKS_FOR_PERSON) {
+    const m = re.exec(text);
+    if (m && !NEGATED.test(text.slice(Math.max(0, m.index - 40), m.index))) return true;
+  }
+  return false;
+}
+
+/**
  * The escalation a message triggers by itself, before any FAQ is considered:
  * crisis keywords, an explicit request for a person, anger, a VIP. Undefined when none fires.
  * (Low confidence, FAQ `escalate: true` and private cases depend on the conversation and are
@@ -66,7 +90,7 @@ export function isVip(customer: { handle?: string; followers?: number }, rules: 
  */
 export function findEscalation(input: EscalationInput, rules: EscalationRules): EscalationReason | undefined {
   if (findCrisisKeyword(input.text, rules.crisisKeywords)) return 'crisis';
-  if (input.intent === 'human_request') return 'human_request';
+  if (input.intent === 'human_request' || asksForPerson(input.text)) return 'human_request';
   if (input.understanding.anger >= rules.angerThreshold) return 'negative_sentiment';
   if (input.intent === 'complaint') return 'negative_sentiment';
   // "Non ho capito", "that doesn't answer my question": the bot could not help, as after two misses.

@@ -1,0 +1,38 @@
+/**
+ * An explicit request for a person is honoured wherever it is in the message, not only when the
+ * classifier reads the whole message as `human_request`.
+ */
+import { asksForPerson, findEscalation } from '../../src/handoff/escalation.js';
+import type { Understanding } from '../../src/core/ports.js';
+
+const rules = { vipFollowers: 100000, vipHandles: [], crisisKeywords: ['avvocato'], angerThreshold: 0.6, missesBeforeEscalation: 2 };
+const calm: Understanding = { language: 'en', classification: { ranked: [{ label: 'faq:double-charge', confidence: 0.95 }] }, entities: [], sentiment: 0, anger: 0 };
+
+describe('an explicit request for a person', () => {
+  it.each([
+    'Hi, I was charged twice for my order, I want to speak to a human',
+    'can I talk to a real person?',
+    'get me an agent',
+    'agent please',
+    'voglio parlare con un operatore',
+    'mi avete addebitato due volte, fatemi parlare con una persona vera',
+    'passatemi un operatore',
+    'vorrei parlare con qualcuno del servizio clienti',
+  ])('is found in %j', (text) => {
+    expect(asksForPerson(text)).toBe(true);
+    expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBe('human_request');
+  });
+
+  it.each([
+    'non serve parlare con un operatore, ho risolto',
+    "I don't want to talk to a human, just tell me the hours",
+    'the operator was rude',
+    "l'operatore è stato scortese",
+    'ho parlato con un vostro operatore ieri',
+    'talked to an agent yesterday',
+    'I was charged twice for my order',
+  ])('is not read into %j', (text) => {
+    expect(asksForPerson(text)).toBe(false);
+    expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();
+  });
+});
