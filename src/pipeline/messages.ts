@@ -44,6 +44,11 @@ export const MESSAGES = {
     it: 'Sei ancora in coda ({position}): un collega ti risponderà {when}. Non serve riscrivere, i tuoi messaggi sono già qui.',
     en: 'You’re still in the queue ({position}): a colleague will answer {when}. No need to write again, your messages are already here.',
   },
+  /** Not understood, and written in another language than Italian or English: said in both. */
+  otherLanguage: {
+    it: 'Mi dispiace, per ora rispondo solo in italiano e in inglese. Sorry, for now I can only answer in Italian or English.',
+    en: 'Sorry, for now I can only answer in English or Italian. Mi dispiace, per ora rispondo solo in inglese e in italiano.',
+  },
   /** Written in public while the case waits for a person in the DM ({when}: as in queueNotice). */
   caseInPrivate: {
     it: 'Abbiamo la tua richiesta in messaggio privato (DM): un collega ti risponderà lì {when}.',

@@ -31,6 +31,7 @@ import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { describeNeeded, say, sayDuration } from './messages.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
+import { otherLanguage } from './other-language.js';
 import { afterCourtesy, afterGreeting, pointOf } from './courtesy.js';
 import { sameAnswerGroups } from '../corpus/load.js';
 
@@ -485,7 +486,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       } else {
         // A photo or a file alone: the bot cannot look at it, and says so (a second one is a second
         // miss: a person, who can, takes over).
-        replyHere({ kind: 'text', text: say(attachmentOnly ? 'clarifyAttachment' : 'clarify', language) });
+        // In a language the bot does not speak ("¿dónde está mi pedido?"): said in both it speaks.
+        replyHere({ kind: 'text', text: say(attachmentOnly ? 'clarifyAttachment' : otherLanguage(msg.text) ? 'otherLanguage' : 'clarify', language) });
       }
       break;
     }
