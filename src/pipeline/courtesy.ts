@@ -30,9 +30,12 @@ export function afterCourtesy(text: string): string | undefined {
   return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : undefined;
 }
 
-/** Greetings that may open a message ("ciao", "buongiorno a tutti", "hi there", "hello team"). */
+/**
+ * Greetings that may open a message ("ciao", "buongiorno a tutti", "hi there", "hello team"), and
+ * announcements of a question ("quick question:", "una domanda veloce,"): "quick" is not express shipping.
+ */
 const GREETING_OPENING = new RegExp(
-  String.raw`^\s*(?:(?:ciao|salve|buongiorno|buon\s?giorno|buonasera|buona\s+sera|buon\s+pomeriggio|ehi|ehilà|hey|hi|hello|hiya|howdy|good\s+(?:morning|afternoon|evening)|morning|hola)(?:\s+(?:a\s+tutti|ragazzi|there|team|guys|all|everyone|folks))?(?:[\s,!.:;-]+|$))+(.*)$`,
+  String.raw`^\s*(?:(?:ciao|salve|buongiorno|buon\s?giorno|buonasera|buona\s+sera|buon\s+pomeriggio|ehi|ehilà|hey|hi|hello|hiya|howdy|good\s+(?:morning|afternoon|evening)|morning|hola|(?:(?:i\s+have|i've\s+got|just)\s+)?(?:a\s+|one\s+)?quick\s+question|(?:ho\s+|avrei\s+)?(?:una\s+)?domanda\s+(?:veloce|velocissima|al\s+volo)|(?:one|a)\s+question)(?:\s+(?:a\s+tutti|ragazzi|there|team|guys|all|everyone|folks))?(?:[\s,!.:;-]+|$))+(.*)$`,
   'iu',
 );
 

@@ -219,10 +219,14 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   // know. What follows the greeting is read alone, and counts when it finds an FAQ entry (answered,
   // or offered when the bot asks what was meant); "ciao, come stai?" stays a greeting.
   const afterHello = chosen === undefined && !yesToMany && rest === undefined ? afterGreeting(msg.text) : undefined;
-  if (afterHello !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'greet') {
+  // So with an announcement ("quick question: do you ship to Spain?", where "quick" leaned on express
+  // shipping) when the whole is not understood and the rest alone is understood better.
+  const wholeBest = understanding.classification.ranked[0]?.confidence ?? 0;
+  const greeted = afterHello !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'greet';
+  if (afterHello !== undefined && (greeted || wholeBest < deps.settings.answerThreshold)) {
     const alone = await input.understandText(afterHello, understanding.language);
     const best = alone.classification.ranked[0];
-    if (best && best.confidence >= deps.settings.clarifyThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
+    if (best && best.confidence >= deps.settings.clarifyThreshold && (greeted || best.confidence > wholeBest) && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
       understanding = { ...understanding, classification: alone.classification };
     }
   }
