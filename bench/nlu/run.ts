@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { loadConfig } from '../../src/config/config.js';
 import { crossValidate, type EvalReport } from '../../src/classifier/evaluate.js';
-import { sportelloSystem } from '../../src/cli/eval.js';
+import { sportelloSystem } from '../../src/classifier/evaluate.js';
 import { corpusToExamples, loadCorpus, sameAnswerGroups } from '../../src/corpus/load.js';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { kShotDataset, loadDataset } from '../../src/classifier/datasets.js';
 import { evaluateSystem, OUT_OF_SCOPE, type EvaluatedSystem } from '../../src/classifier/evaluate.js';
-import { sportelloSystem } from '../../src/cli/eval.js';
+import { sportelloSystem } from '../../src/classifier/evaluate.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 
 interface NlpResult {

@@ -8,6 +8,7 @@
 import type { TrainingExample } from '../core/ports.js';
 import type { Language } from '../core/types.js';
 import { sampleKShot, type Dataset, type LabelledText } from './datasets.js';
+import { createClassifier, type ModelOptions } from './model.js';
 
 /** Something that can be trained and asked for its best label. */
 export interface EvaluatedSystem {
@@ -279,5 +280,19 @@ export async function crossValidate(
     test_size: predictions.length,
     threshold: null,
     ...(languages.length > 1 ? { by_language } : {}),
+  };
+}
+
+/**
+ * Sportello's classifier as an evaluated system (`sportello eval`, bench/nlu). Here, beside the
+ * scoring, so a benchmark process loads the classifier alone (not the configuration and the
+ * channels' libraries it would bring in through the CLI).
+ */
+export function sportelloSystem(options: Pick<ModelOptions, 'twins'> = {}): EvaluatedSystem {
+  const classifier = createClassifier(options);
+  return {
+    train: (examples) => classifier.train(examples),
+    // The pipeline passes the detected language; cross-validation passes each example's own.
+    predict: (text, language) => classifier.classify(text, language ? { language } : undefined).ranked[0],
   };
 }

@@ -7,9 +7,8 @@
  * project's own FAQ and intents, per language.
  */
 import { z } from 'zod';
-import { createClassifier, type ModelOptions } from '../classifier/index.js';
 import { kShotDataset, loadDataset } from '../classifier/datasets.js';
-import { crossValidate, evaluateSystem, type EvalReport, type EvaluatedSystem } from '../classifier/evaluate.js';
+import { crossValidate, evaluateSystem, sportelloSystem, type EvalReport } from '../classifier/evaluate.js';
 import { loadConfig } from '../config/config.js';
 import { corpusToExamples, loadCorpus, sameAnswerGroups } from '../corpus/load.js';
 
@@ -46,16 +45,6 @@ function parseArgs(argv: readonly string[]): z.infer<typeof argsSchema> {
   }
   if (parsed.data.seed !== undefined && parsed.data.kshot === undefined) throw new Error('--seed needs --kshot');
   return parsed.data;
-}
-
-/** Sportello's classifier as an evaluated system. */
-export function sportelloSystem(options: Pick<ModelOptions, 'twins'> = {}): EvaluatedSystem {
-  const classifier = createClassifier(options);
-  return {
-    train: (examples) => classifier.train(examples),
-    // The pipeline passes the detected language; cross-validation passes each example's own.
-    predict: (text, language) => classifier.classify(text, language ? { language } : undefined).ranked[0],
-  };
 }
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
