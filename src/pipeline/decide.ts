@@ -16,7 +16,7 @@ import { onlyCourtesy, withoutMentions } from './courtesy.js';
 export type Decision =
   | { action: 'silent'; raise?: EscalationReason }
   /** `elsewhere`: said in public while the case waits for a person in private (the DM): told so, not queued twice. */
-  | { action: 'queue_notice'; raise?: EscalationReason; elsewhere?: true }
+  | { action: 'queue_notice'; raise?: EscalationReason; elsewhere?: true; /** Details or a file sent while waiting: acknowledged as added to the request. */ received?: true }
   | { action: 'none' }
   | { action: 'privacy_warning' }
   /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
@@ -54,6 +54,8 @@ export interface DecisionInput {
   dataRequest?: { filled: boolean; entry?: FaqEntry; asks?: readonly DataKind[] };
   /** The kinds of identifying data this message carries (order number, customer code, email…). */
   carries: readonly DataKind[];
+  /** The message carries an attachment (a photo, a file). */
+  attachment?: boolean;
   /** The customer was last told where they stand (in the queue, or that the case is in the DM) long enough ago to be told again. */
   noticeDue: boolean;
   /** The conversation had messages before this one (a greeting now is not a welcome). */
@@ -142,6 +144,10 @@ export function decide(input: DecisionInput): Decision {
     if (visibility === 'public' && understanding.entities.some((e) => e.private)) return { action: 'privacy_warning' };
     if (intent?.action === 'resolve' || intent?.action === 'withdraw') return { action: 'thank', intent, resolves: true };
     const raise = escalation();
+    // Details or a photo sent in private while waiting ("ecco il numero: BR-334455" after "send us
+    // the order number and a photo"): acknowledged, so the customer knows they reached the request
+    // (silence, until the next notice was due, read as being ignored).
+    if (visibility === 'private' && (input.carries.length > 0 || input.attachment === true)) return { action: 'queue_notice', raise, received: true };
     return input.noticeDue ? { action: 'queue_notice', raise } : { action: 'silent', raise };
   }
 

@@ -44,6 +44,11 @@ export const MESSAGES = {
     it: 'Sei ancora in coda ({position}): un collega ti risponderà {when}. Non serve riscrivere, i tuoi messaggi sono già qui.',
     en: 'You’re still in the queue ({position}): a colleague will answer {when}. No need to write again, your messages are already here.',
   },
+  /** Details or a file sent while waiting in the queue: added to the request. */
+  receivedForPerson: {
+    it: 'Grazie, ricevuto: l’ho aggiunto alla tua richiesta e il collega che la segue lo vedrà.',
+    en: 'Thanks, got it: I’ve added it to your request, and the colleague handling it will see it.',
+  },
   /** Not understood, and written in another language than Italian or English: said in both. */
   otherLanguage: {
     it: 'Mi dispiace, per ora rispondo solo in italiano e in inglese. Sorry, for now I can only answer in Italian or English.',

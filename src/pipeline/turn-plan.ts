@@ -275,6 +275,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
           }
         : undefined,
     carries,
+    attachment: HAS_ATTACHMENT.test(msg.text),
     noticeDue: !conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs,
     midConversation,
     customer: { handle: customer.handle, followers: customer.followers },
@@ -349,6 +350,12 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       break;
     case 'queue_notice': {
       missStreak = conversation.missStreak;
+      if (decision.received) {
+        if (decision.raise) raisePriority(decision.raise);
+        replyHere({ kind: 'text', text: say('receivedForPerson', language) });
+        conversation.noticeAt = at;
+        break;
+      }
       if (decision.elsewhere) {
         // In public, while a person has the case in the DM: where it is, and when they will answer.
         const waiting = siblings.find((s) => s.state === 'queued' || s.state === 'assigned')!;
@@ -832,6 +839,7 @@ function resolveLabel(label: string, confidence: number, corpus: { faq: FaqEntry
 const ATTACHMENT = String.raw`\[(?:(?:image|video|audio|file|attachment|location|fallback|template|sticker)(?::[^\]\n]*)?|[^\]\s]+\.[A-Za-z0-9]{1,5}|[a-z]+\/[\w.+-]+)\]`;
 const ATTACHMENTS_ONLY = new RegExp(String.raw`^(?:\s*${ATTACHMENT})+\s*$`, 'i');
 const attachmentsOnly = (text: string): boolean => ATTACHMENTS_ONLY.test(text);
+const HAS_ATTACHMENT = new RegExp(ATTACHMENT, 'i');
 
 /**
  * A message of two questions or more ("Quali sono gli orari? E fate spedizioni in Svizzera?"), each

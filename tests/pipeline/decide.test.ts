@@ -221,6 +221,15 @@ describe('the decision table', () => {
     expect(decide(input({ ...unplaced, caseWithPerson: false })).action).not.toBe('queue_notice');
   });
 
+  it('acknowledges details or a file sent in private while waiting in the queue, and stays silent otherwise until a notice is due', () => {
+    const queued = { state: 'queued' as const, visibility: 'private' as const, noticeDue: false };
+    expect(decide(input({ ...queued, text: 'ecco il numero BR-334455', carries: ['order_number'] }))).toMatchObject({ action: 'queue_notice', received: true });
+    expect(decide(input({ ...queued, text: '[image: https://x/y.jpg]', attachment: true }))).toMatchObject({ action: 'queue_notice', received: true });
+    expect(decide(input({ ...queued, text: 'ci siete?' }))).toMatchObject({ action: 'silent' });
+    // In public, private data is warned about instead.
+    expect(decide(input({ ...queued, visibility: 'public', carries: ['email'], understanding: understanding({ entities: [email] }) }))).toEqual({ action: 'privacy_warning' });
+  });
+
   it('asks which when a second FAQ answer is nearly as likely as the first (both offered), and answers a clear reading', () => {
     const ranked = [{ label: 'faq:rifiutato', confidence: 0.58 }, { label: 'faq:rate', confidence: 0.33 }];
     const top = { ...ranked[0]!, entry: entry('rifiutato') };
