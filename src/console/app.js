@@ -29,7 +29,7 @@ import { loadPresence, loadTeams, presenceChanged, settingsChanged, setupTeams }
  *   id: string, conversationId: string, direction: 'in' | 'out' | 'note', text: string, at: string,
  *   author: { kind: string, name?: string, initials?: string }, channel: string, conversationVisibility: string,
  *   flagged: boolean, action?: string, faqId?: string, quickReplies?: Array<string | { title: string }>,
- *   options?: Array<string | { title: string }>
+ *   options?: Array<string | { title: string }>, transfer?: { from: string, to: string, reason?: string }
  * }} Message
  * @typedef {{
  *   id: string, channel: string, visibility: string, state: string, flags: string[], assignee?: string, language?: string,
@@ -117,6 +117,8 @@ function applyLabels() {
   $('ask-private').textContent = t('askPrivate');
   $('transfer-label').textContent = t('transferTo');
   $('transfer').textContent = t('transfer');
+  $('transfer-reason-label').textContent = t('transferReason');
+  $('transfer-reason').placeholder = t('transferReasonPlaceholder');
   $('return-to-bot').textContent = t('returnToBot');
   $('history-title').textContent = t('history');
   $('as-note-label').textContent = t('asNote');
@@ -568,7 +570,7 @@ function messageItem(m, faqOnReplies) {
       'span',
       { class: 'msg-head' },
       h('span', { class: 'msg-author' }, authorLabel(m)),
-      h('span', { class: `chip ${m.conversationVisibility}` }, kind === 'note' ? t('note') : `${t(m.conversationVisibility)} · ${m.channel}`),
+      h('span', { class: `chip ${m.conversationVisibility}` }, kind === 'note' ? (m.transfer ? t('transferNote') : t('note')) : `${t(m.conversationVisibility)} · ${m.channel}`),
       h('time', { datetime: m.at, title: fullTime(m.at) }, when(m.at)),
     ),
     m.flagged ? h('span', { class: 'flag-badge' }, `⚠ ${t('privateData')}`) : '',
@@ -799,7 +801,12 @@ $('return-to-bot').addEventListener('click', () => act(t('returned'), () => api(
 $('transfer').addEventListener('click', () => {
   const to = $('transfer-to').value;
   const name = state.operators.find((o) => o.id === to)?.name ?? to;
-  if (to) act(t('transferred', { name }), () => api('POST', `${here()}/transfer`, { operatorId: to }));
+  const reason = $('transfer-reason').value.trim();
+  if (to) {
+    act(t('transferred', { name }), () => api('POST', `${here()}/transfer`, reason ? { operatorId: to, reason } : { operatorId: to })).then((done) => {
+      if (done) $('transfer-reason').value = '';
+    });
+  }
 });
 
 $('composer').addEventListener('submit', async (event) => {

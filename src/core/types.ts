@@ -356,6 +356,8 @@ export interface StoredMessage {
   escalation?: EscalationRecord;
   /** Marks such as `private_data` (this public message contains private data). */
   flags?: string[];
+  /** On the note a transfer leaves in the history: from and to whom (operator ids), and why. */
+  transfer?: { from: string; to: string; reason?: string };
 }
 
 /** An operator (care-team member) who takes over conversations. */

@@ -30,8 +30,11 @@ export interface OperatorDesk {
   note(conversationId: string, operator: Operator, text: string): Promise<StoredMessage>;
   /** Invites the customer to continue in private. */
   askPrivate(conversationId: string, operator: Operator): Promise<OutboxItem[]>;
-  /** Hands the conversation to another operator. */
-  transfer(conversationId: string, operator: Operator, toOperatorId: string): Promise<Conversation>;
+  /**
+   * Hands the conversation to another operator. The history keeps a note of it (who to, and the
+   * reason when one is given), so the new holder reads why they have it.
+   */
+  transfer(conversationId: string, operator: Operator, toOperatorId: string, opts?: { reason?: string }): Promise<Conversation>;
   /** Resolves the case; with `addToFaq` a FAQ suggestion is made from it. */
   resolve(
     conversationId: string,
@@ -248,14 +251,30 @@ export function createOperatorDesk(deps: {
       });
     },
 
-    async transfer(conversationId, operator, toOperatorId) {
+    async transfer(conversationId, operator, toOperatorId, opts = {}) {
       const target = await store.directory.getOperator(toOperatorId);
       if (!target) throw new ConflictError(`operator ${toOperatorId} does not exist`);
-      return act(conversationId, async (conversation) => {
+      return act(conversationId, async (conversation, context) => {
         await mustHold(conversation, operator);
+        if (conversation.state === 'assigned' && conversation.assignee === target.id) throw new ConflictError(`this conversation is already held by ${target.name}`);
         const at = clock.now().toISOString();
-        const updated: Conversation = { ...conversation, state: 'assigned', assignee: target.id, updatedAt: at };
-        return { write: { conversations: [updated], messages: [], outbox: [], events: [{ type: 'conversation.assigned', conversationId, operatorId: target.id, at }] }, result: updated };
+        const updated: Conversation = { ...conversation, state: transition(conversation.state, 'assigned'), assignee: target.id, updatedAt: at };
+        const reason = opts.reason?.trim();
+        const note: StoredMessage = {
+          id: newId('note'),
+          conversationId,
+          caseId: conversation.caseId,
+          direction: 'note',
+          author: { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials },
+          text: `→ ${target.name}${reason ? `: ${reason}` : ''}`,
+          visibility: 'private',
+          at,
+          transfer: { from: operator.id, to: target.id, ...(reason ? { reason } : {}) },
+        };
+        return {
+          write: change(updated, context, { messages: [note], events: [{ type: 'conversation.assigned', conversationId, operatorId: target.id, at }] }),
+          result: updated,
+        };
       });
     },
 

@@ -178,8 +178,14 @@ describe('operator API: working the queue', () => {
     await t.app.sender.drain();
     expect(t.channel.sent.map((s) => s.reply.text)).toContain('Ciao, sono Marta. Come posso aiutarti?');
     expect(t.channel.sent.map((s) => s.reply.text)).not.toContain('cliente già sentito ieri');
-    const moved = await marta.post(`/conversations/${id}/transfer`, { operatorId: 'op-luca' });
+    expect((await marta.post(`/conversations/${id}/transfer`, { operatorId: 'op-marta' })).status).toBe(409); // already hers
+    expect((await marta.post(`/conversations/${id}/transfer`, { operatorId: 'op-luca', reason: 'x'.repeat(501) })).status).toBe(400);
+    const moved = await marta.post(`/conversations/${id}/transfer`, { operatorId: 'op-luca', reason: '  segue lui i resi  ' });
     expect((moved.body.conversation as { assignee: string }).assignee).toBe('op-luca');
+    const afterMove = (await luca.get(`/conversations/${id}`)).body.messages as Array<{ direction: string; text: string; author: { name?: string }; transfer?: unknown }>;
+    const transferNote = afterMove.find((m) => m.transfer !== undefined)!;
+    expect(transferNote).toMatchObject({ direction: 'note', text: '→ Luca: segue lui i resi', transfer: { from: 'op-marta', to: 'op-luca', reason: 'segue lui i resi' } });
+    expect(transferNote.author.name).toBe('Marta');
     expect((await marta.post(`/conversations/${id}/resolve`, {})).status).toBe(409);
     const resolved = await luca.post(`/conversations/${id}/resolve`, {});
     expect((resolved.body.conversation as { state: string }).state).toBe('resolved');

@@ -38,7 +38,8 @@ export function registerActionRoutes(router: Router, deps: OperatorApiDeps): voi
   });
   route('post', '/conversations/:id/transfer', { body: transferSchema, audit: 'conversation.transfer' }, async ({ id, operator, body }) => {
     await mustGetConversation(id);
-    return { conversation: await desk.transfer(id, operator, (body as z.infer<typeof transferSchema>).operatorId) };
+    const { operatorId, reason } = body as z.infer<typeof transferSchema>;
+    return { conversation: await desk.transfer(id, operator, operatorId, { reason: reason || undefined }) };
   });
   route('post', '/conversations/:id/resolve', { body: resolveSchema, audit: 'conversation.resolve' }, async ({ id, operator, body }) => {
     await mustGetConversation(id);

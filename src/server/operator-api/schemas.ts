@@ -20,7 +20,7 @@ export const replySchema = z.object({ text, visibility: z.enum(['public', 'priva
 /** POST conversations/:id/note. */
 export const noteSchema = z.object({ text });
 /** POST conversations/:id/transfer. */
-export const transferSchema = z.object({ operatorId: z.string().min(1, 'required').max(100) });
+export const transferSchema = z.object({ operatorId: z.string().min(1, 'required').max(100), reason: z.string().trim().max(500, 'at most 500 characters').optional() });
 /** POST conversations/:id/resolve. */
 export const resolveSchema = z.object({ addToFaq: z.boolean().optional(), answer: text.optional() });
 /** POST suggestions/:id/approve: the reviewer's edits, all optional. */
