@@ -12,7 +12,8 @@ import { t, when } from './i18n.js';
  *   id: string, customer: { id: string, name: string | null, handle: string | null }, channel: string,
  *   visibility: string, state: string, language: string | null, priority: number | null, reason: string | null,
  *   assignee: { id: string, name: string } | null,
- *   last_message: { text: string, at: string, from: 'customer' | 'bot' | 'operator' } | null, updated_at: string
+ *   last_message: { text: string, at: string, from: 'customer' | 'bot' | 'operator' } | null,
+ *   match?: { id: string, text: string, at: string, from: 'customer' | 'bot' | 'operator' | 'note' } | null, updated_at: string
  * }} Hit
  * @typedef {{ conversations: Hit[], total: number, page: number, page_size: number }} Results
  */
@@ -79,6 +80,11 @@ export async function runSearch() {
   search.lastRead = Date.now();
   /** @type {Results} */
   const results = await api('GET', `/conversations${query(params())}`);
+  // A page past the end (results went away while it was shown): the last page instead.
+  if (results.conversations.length === 0 && results.total > 0 && search.page > 1) {
+    search.page = Math.max(1, Math.ceil(results.total / results.page_size));
+    return runSearch();
+  }
   search.results = results;
   list.dataset.mode = 'search';
   $('queue-empty').hidden = results.conversations.length > 0;
@@ -114,16 +120,50 @@ function row(hit) {
         h('span', { class: 'chip' }, `${hit.channel} · ${t(hit.visibility)}`),
       ),
       h('span', { class: 'row-reason' }, t(`state.${hit.state}`), hit.reason ? ` · ${t(`reason.${hit.reason}`)}` : '', hit.assignee ? ` · ${t('heldBy', { name: hit.assignee.name })}` : ''),
-      last ? h('span', { class: 'row-preview' }, `${t(`from.${last.from}`)}: ${last.text}`) : '',
+      hit.match
+        ? h('span', { class: 'row-preview row-match', title: when(hit.match.at) }, `${t(`from.${hit.match.from}`)}: `, ...highlighted(hit.match.text, searchedWords()))
+        : last
+          ? h('span', { class: 'row-preview' }, `${t(`from.${last.from}`)}: ${last.text}`)
+          : '',
       h('span', { class: 'row-bottom' }, h('time', { datetime: hit.updated_at }, when(hit.updated_at))),
     ),
   );
 }
 
+/** Lower case without accents, as the server's search folds. @param {string} text */
+const fold = (text) => text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+
+/** The words typed in the search box, folded. */
+function searchedWords() {
+  return [...new Set(fold($('search-q').value).match(/[\p{L}\p{N}]+/gu) ?? [])];
+}
+
+/**
+ * The text as nodes, the words a searched word starts marked (<mark>): where the result matched.
+ * @param {string} text
+ * @param {string[]} words
+ * @returns {Array<string | HTMLElement>}
+ */
+function highlighted(text, words) {
+  if (words.length === 0) return [text];
+  /** @type {Array<string | HTMLElement>} */
+  const out = [];
+  let at = 0;
+  for (const m of text.matchAll(/[\p{L}\p{N}]+/gu)) {
+    const start = m.index ?? 0;
+    if (!words.some((w) => fold(m[0]).startsWith(w))) continue;
+    if (start > at) out.push(text.slice(at, start));
+    out.push(h('mark', {}, m[0]));
+    at = start + m[0].length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
+
 /** @param {Results} results */
 function renderPages(results) {
   const pages = Math.max(1, Math.ceil(results.total / results.page_size));
-  $('search-pages').hidden = results.total <= results.page_size && results.page === 1;
+  $('search-pages').hidden = results.total === 0 || (results.total <= results.page_size && results.page === 1);
   const first = results.total === 0 ? 0 : (results.page - 1) * results.page_size + 1;
   const last = Math.min(results.total, results.page * results.page_size);
   $('search-count').textContent = t('searchCount', { first, last, total: results.total });

@@ -628,6 +628,12 @@ export interface ConversationHit {
   customer?: Customer;
   /** The conversation's last message, notes aside. */
   lastMessage?: StoredMessage;
+  /**
+   * When the query has words: the message (notes included) that holds the most of them, the latest
+   * of equals (`matchingMessage` in storage/desk-records). Absent when no message holds any (the
+   * customer's name or handle matched).
+   */
+  match?: StoredMessage;
 }
 
 /** Finds conversations for the desk (PostgreSQL full-text search; lowdb an in-memory word index). */

@@ -9,14 +9,26 @@ import { StoreError } from '../core/errors.js';
 import type { CustomerFile } from '../core/types.js';
 import { searchWords } from '../util/fold.js';
 
-export { foldText, searchWords } from '../util/fold.js';
+export { foldText, queryWords, searchWords } from '../util/fold.js';
 
-/** The words of a query (at most 12, each at most 64 characters): what every store matches as word starts. */
-export function queryWords(text: string | undefined): string[] {
-  if (text === undefined) return [];
-  return searchWords(text)
-    .map((w) => w.slice(0, 64))
-    .slice(0, 12);
+/** How many of the query `words` start a word of `text` (folded as the search folds). */
+export function wordsFound(text: string, words: readonly string[]): number {
+  const own = searchWords(text);
+  return words.filter((w) => own.some((o) => o.startsWith(w))).length;
+}
+
+/** The message holding the most query words, the latest of equals; undefined when none holds any. */
+export function matchingMessage<M extends { text: string; at: string }>(messages: Iterable<M>, words: readonly string[]): M | undefined {
+  let best: M | undefined;
+  let bestCount = 0;
+  for (const m of messages) {
+    const n = wordsFound(m.text, words);
+    if (n > bestCount || (n > 0 && n === bestCount && best !== undefined && Date.parse(m.at) >= Date.parse(best.at))) {
+      best = m;
+      bestCount = n;
+    }
+  }
+  return best;
 }
 
 /** Tags as stored: trimmed, lower-case, unique, sorted; empty ones dropped. */

@@ -16,3 +16,11 @@ export function foldText(text: string): string {
 export function searchWords(text: string): string[] {
   return [...new Set(foldText(text).match(WORD) ?? [])];
 }
+
+/** The words of a desk search (at most 12, each at most 64 characters): what every store matches as word starts. */
+export function queryWords(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  return searchWords(text)
+    .map((w) => w.slice(0, 64))
+    .slice(0, 12);
+}

@@ -307,6 +307,9 @@ browserTest('the operator desk in a browser (issue 21)', () => {
     expect(await page.locator('#queue-list .result-row').count()).toBe(1);
     expect(await found.textContent()).toContain('resolved');
     expect(await found.textContent()).toContain('Bruno Bici');
+    // The row shows the customer's message that matched, the word marked, not the operator's later reply.
+    expect(await found.locator('.row-match').textContent()).toContain('my orange bicycle arrived broken');
+    expect(await found.locator('mark').allTextContents()).toEqual(['bicycle']);
     expect(await page.locator('#search-count').textContent()).toBe('1–1 of 1');
     await page.screenshot({ path: join(SHOTS, 'console-search.png') });
     await found.click();

@@ -1344,6 +1344,17 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         expect(hits[0]!.lastMessage).toMatchObject({ id: 'm2', direction: 'out' });
       });
 
+      it('gives each hit of a word search the message that matched: the one holding most of the words, the latest of equals, notes included', async () => {
+        await seed();
+        const match = async (text: string) => (await store.search.find({ offset: 0, limit: 25, text })).hits.map((h) => [h.conversation.id, h.match?.id ?? null]);
+        expect(await match('fattura')).toEqual([['cv1', 'm1']]); // not the bot's later reply, the last message
+        expect(await match('rimborso')).toEqual([['cv1', 'm3']]); // a note
+        expect(await match('perche')).toEqual([['cv2', 'm4'], ['cv1', 'm2']]);
+        expect(await match('mi marzo')).toEqual([['cv1', 'm1']]); // m1 holds both words, m2 one
+        expect(await match('anna')).toEqual([['cv1', null]]); // only the customer's name matched
+        expect((await store.search.find({ offset: 0, limit: 25 })).hits.every((h) => h.match === undefined)).toBe(true);
+      });
+
       it('pages, with the total of every page, also past the end', async () => {
         await seed();
         expect(await find({ limit: 2 })).toEqual({ ids: ['cv3', 'cv2'], total: 3 });

@@ -13,7 +13,7 @@ import { addLocalDays, describeWhen, localMidnight } from '../../handoff/busines
 import { personOf } from '../../handoff/people.js';
 import { describeSchedule, fillVariables, fitReply } from '../../handoff/saved-replies.js';
 import { newId } from '../../util/ids.js';
-import { searchWords } from '../../util/fold.js';
+import { foldText, queryWords, searchWords } from '../../util/fold.js';
 import type { OperatorApiDeps } from './index.js';
 import { HttpError, type Router } from './routing.js';
 import {
@@ -35,9 +35,36 @@ export function queryOf(url: string | undefined): Record<string, string> {
   return Object.fromEntries(new URL(url ?? '/', 'http://x').searchParams.entries());
 }
 
+/**
+ * Up to `max` characters of `text` around the first word a query word starts (folded as the
+ * search folds), with "…" where it was cut: what a result shows of the message that matched.
+ */
+export function snippet(text: string, words: readonly string[], max = 200): string {
+  if (text.length <= max) return text;
+  let at = -1;
+  for (const m of text.matchAll(/[\p{L}\p{N}]+/gu)) {
+    const folded = foldText(m[0]);
+    if (words.some((w) => folded.startsWith(w))) {
+      at = m.index ?? 0;
+      break;
+    }
+  }
+  if (at < 0) return `${text.slice(0, max - 1).trimEnd()}…`;
+  let start = Math.max(0, at - Math.floor(max / 3));
+  const end = Math.min(text.length, start + max);
+  start = Math.max(0, end - max);
+  // Cut at a space where there is one near, not inside a word.
+  if (start > 0) {
+    const space = text.indexOf(' ', start);
+    if (space >= 0 && space < at) start = space + 1;
+  }
+  return `${start > 0 ? '…' : ''}${text.slice(start, end).trim()}${end < text.length ? '…' : ''}`;
+}
+
 /** Who wrote a message, as a result list says it. */
-function fromOf(m: StoredMessage): 'customer' | 'bot' | 'operator' {
+function fromOf(m: StoredMessage): 'customer' | 'bot' | 'operator' | 'note' {
   if (m.direction === 'in') return 'customer';
+  if (m.direction === 'note') return 'note';
   return m.author.kind === 'operator' ? 'operator' : 'bot';
 }
 
@@ -99,7 +126,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
     if (!query) return { conversations: [], total: 0, ...page };
     const [{ hits, total }, names] = await Promise.all([store.search.find(query), operatorNames()]);
     return {
-      conversations: hits.map(({ conversation: c, customer, lastMessage }) => ({
+      conversations: hits.map(({ conversation: c, customer, lastMessage, match }) => ({
         id: c.id,
         customer: { id: c.customerId, name: customer?.name ?? null, handle: customer?.handle ?? null },
         channel: c.channel,
@@ -110,6 +137,7 @@ export function registerDeskRoutes(router: Router, deps: OperatorApiDeps): void 
         reason: c.queue?.reason ?? null,
         assignee: c.assignee ? { id: c.assignee, name: names.get(c.assignee) ?? c.assignee } : null,
         last_message: lastMessage ? { text: lastMessage.text.slice(0, 280), at: lastMessage.at, from: fromOf(lastMessage) } : null,
+        match: match ? { id: match.id, text: snippet(match.text, queryWords(query.text)), at: match.at, from: fromOf(match) } : null,
         updated_at: c.updatedAt,
       })),
       total,

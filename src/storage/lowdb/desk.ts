@@ -7,7 +7,7 @@
 import { ConflictError } from '../../core/errors.js';
 import type { ConversationHit, ConversationSearch, CustomerFiles, SavedReplies } from '../../core/ports.js';
 import type { Conversation, CustomerFile } from '../../core/types.js';
-import { checkLink, emptyCustomerFile, normaliseTags, queryWords } from '../desk-records.js';
+import { checkLink, emptyCustomerFile, matchingMessage, normaliseTags, queryWords } from '../desk-records.js';
 import type { LowdbParts } from './parts.js';
 import { clone, time, type Put } from './records.js';
 
@@ -24,6 +24,13 @@ export function lowdbSearch({ mem, ensureOpen }: LowdbParts): ConversationSearch
       for (const customerId of customers) for (const id of mem.conversationsByCustomer.get(customerId) ?? []) found.add(id);
     }
     return found;
+  }
+
+  function* messagesOf(conversationId: string) {
+    for (const id of mem.messagesByConversation.get(conversationId) ?? []) {
+      const m = mem.messages.get(id);
+      if (m) yield m;
+    }
   }
 
   return {
@@ -69,7 +76,13 @@ export function lowdbSearch({ mem, ensureOpen }: LowdbParts): ConversationSearch
       const hits = found.slice(q.offset, q.offset + q.limit).map((c): ConversationHit => {
         const customer = mem.customers.get(c.customerId);
         const lastMessage = mem.lastMessage.get(c.id);
-        return { conversation: clone(c), ...(customer ? { customer: clone(customer) } : {}), ...(lastMessage ? { lastMessage: clone(lastMessage) } : {}) };
+        const match = words.length ? matchingMessage(messagesOf(c.id), words) : undefined;
+        return {
+          conversation: clone(c),
+          ...(customer ? { customer: clone(customer) } : {}),
+          ...(lastMessage ? { lastMessage: clone(lastMessage) } : {}),
+          ...(match ? { match: clone(match) } : {}),
+        };
       });
       return { hits, total: found.length };
     },

@@ -40,10 +40,16 @@ found AS (
           WHERE m.conversation_id = c.id AND m.doc->>'direction' <> 'note' ORDER BY m.at DESC, m.n DESC LIMIT 1) IS NOT DISTINCT FROM 'operator') = $11)
 ),
 page AS (SELECT * FROM found ORDER BY updated_at DESC NULLS LAST, id COLLATE "C" LIMIT $12 OFFSET $13)
-SELECT p.doc AS conversation, u.doc AS customer, lm.doc AS last, (SELECT count(*) FROM found)::int AS total
+SELECT p.doc AS conversation, u.doc AS customer, lm.doc AS last, mm.doc AS match, (SELECT count(*) FROM found)::int AS total
 FROM page p
 LEFT JOIN customers u ON u.id = p.customer_id
 LEFT JOIN LATERAL (SELECT m.doc FROM messages m WHERE m.conversation_id = p.id AND m.doc->>'direction' <> 'note' ORDER BY m.at DESC, m.n DESC LIMIT 1) lm ON true
+LEFT JOIN LATERAL (
+  SELECT x.doc FROM (
+    SELECT m.doc, m.at, m.n, (SELECT count(*) FROM w WHERE m.words @@ w.tq) AS k FROM messages m
+    WHERE cardinality($1::text[]) > 0 AND m.conversation_id = p.id
+  ) x WHERE x.k > 0 ORDER BY x.k DESC, x.at DESC, x.n DESC LIMIT 1
+) mm ON true
 ORDER BY p.updated_at DESC NULLS LAST, p.id COLLATE "C"`;
 
 const COUNT = FIND.replace(/page AS[\s\S]*$/, 'x AS (SELECT 1) SELECT count(*)::int AS total FROM found');
@@ -64,8 +70,19 @@ export function postgresSearch(conn: Connection): ConversationSearch {
         q.to ?? null,
         q.waitingOnCustomer ?? null,
       ];
-      const rows = await conn.query<{ conversation: Conversation; customer: Customer | null; last: StoredMessage | null; total: number }>(FIND, [...params, q.limit, q.offset]);
-      const hits = rows.map((r): ConversationHit => ({ conversation: r.conversation, ...(r.customer ? { customer: r.customer } : {}), ...(r.last ? { lastMessage: r.last } : {}) }));
+      const rows = await conn.query<{ conversation: Conversation; customer: Customer | null; last: StoredMessage | null; match: StoredMessage | null; total: number }>(FIND, [
+        ...params,
+        q.limit,
+        q.offset,
+      ]);
+      const hits = rows.map(
+        (r): ConversationHit => ({
+          conversation: r.conversation,
+          ...(r.customer ? { customer: r.customer } : {}),
+          ...(r.last ? { lastMessage: r.last } : {}),
+          ...(r.match ? { match: r.match } : {}),
+        }),
+      );
       // A page past the end has no row to carry the total.
       const total = rows[0]?.total ?? (q.offset > 0 ? (await conn.query<{ total: number }>(COUNT, params))[0]?.total ?? 0 : 0);
       return { hits, total };
