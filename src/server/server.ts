@@ -16,6 +16,7 @@ import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/o
 import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
 import { createClientAddress, type TrustProxy } from '../util/client-address.js';
+import { createLogThrottle } from '../util/log-throttle.js';
 import { readRawBody, sendChannelResponse, sendJson, toChannelRequest } from './http.js';
 
 /**
@@ -222,6 +223,8 @@ export function createHttpServer(deps: {
 }): Server {
   const { logger, metrics } = deps;
   const addressOf = createClientAddress(deps.trustProxy);
+  // Anyone can send a delivery without a valid signature: one line a minute per channel, not one each.
+  const quiet = createLogThrottle();
   const server = createRestifyServer('sportello');
   // restify's dedupeSlashes: /webhooks//x is /webhooks/x.
   server.pre((req, _res, next) => {
@@ -273,7 +276,11 @@ export function createHttpServer(deps: {
       }
       if (!(await adapter.verify(request))) {
         metrics.webhooks.inc({ channel: name, outcome: 'bad_signature' });
-        logger.warn({ channel: name, remote: request.remoteAddress }, 'webhook refused: bad or missing signature');
+        const told = quiet.take(`bad-signature:${name}`);
+        if (told.log) {
+          const more = told.suppressed > 0 ? { refusedSinceLastLine: told.suppressed } : {};
+          logger.warn({ channel: name, remote: request.remoteAddress, ...more }, 'webhook refused: bad or missing signature (more within a minute are counted on /metrics, not logged)');
+        }
         sendJson(res, 401, { error: 'invalid signature' });
         return;
       }

@@ -1,0 +1,97 @@
+/**
+ * Requests anyone can send must not flood the logs (real process: `bin/sportello.js start`, its
+ * stdout and stderr read whole). Before, each webhook delivery without a valid signature wrote a
+ * warning (some 500 kB a second from one client in a loop), each login refused by the limit
+ * another, and each Bot Framework activity with a bad token a 12-line stack trace on stderr
+ * (botbuilder's console.error), outside the log format and level — and a token that could not be
+ * checked was answered 500 with the token service's error. Now each kind is logged once a minute
+ * at most, `/metrics` still counts every refusal, and a real customer's delivery in the middle of
+ * the flood is answered.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { deliver, graphAndDataDir, pool, repliesTo, signedDelivery, startInstance, waitUntil, type Instance } from './harness.js';
+
+const cleanups = cleanupsAfterEach();
+
+/** Counts the lines the process writes (stdout and stderr), all of them. */
+function lineCounter(instance: Instance): { lines(): string[] } {
+  let text = '';
+  instance.child.stdout!.on('data', (c: Buffer) => (text += c.toString('utf8')));
+  instance.child.stderr!.on('data', (c: Buffer) => (text += c.toString('utf8')));
+  return { lines: () => text.split('\n').filter(Boolean) };
+}
+
+const ACTIVITY = {
+  type: 'message',
+  id: 'act-1',
+  channelId: 'webchat',
+  serviceUrl: 'http://127.0.0.1:9/',
+  from: { id: 'user-1' },
+  recipient: { id: 'bot-1' },
+  conversation: { id: 'conv-1' },
+  text: 'ciao',
+};
+
+describe('floods of refused requests', () => {
+  it('log one line a minute per kind, count every one, and still answer real customers', async () => {
+    const { graph, data } = await graphAndDataDir(cleanups);
+    const instance = await startInstance('abuse', {
+      dataFile: data.dataFile,
+      graphOrigin: graph.origin,
+      extra: { MicrosoftAppId: '00000000-0000-0000-0000-000000000001', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppType: 'MultiTenant' },
+    });
+    cleanups.push(() => instance.stop());
+    const out = lineCounter(instance);
+    const N = 200;
+
+    // Webhook deliveries with a wrong signature.
+    const bad = await pool(
+      Array.from({ length: N }, (_, i) => () => deliver(instance.url, { raw: `{"object":"page","n":${i}}`, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` } })),
+      10,
+    );
+    expect(bad.every((s) => s === 401)).toBe(true);
+    // A real customer in the middle of it is answered.
+    expect(await deliver(instance.url, signedDelivery('psid-real', 'quali sono i vostri orari?', 'mid-real'))).toBe(200);
+    expect(await waitUntil(() => repliesTo(graph, 'psid-real').length > 0, 30_000)).toBe(true);
+
+    // Logins past the limit (a name that is nobody's: the limit counts the name).
+    const logins = await pool(
+      Array.from({ length: N }, (_, i) => async () => {
+        const res = await fetch(`${instance.url}/api/operator/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'guessed', password: `guess-${i}` }) });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+      4,
+    );
+    expect(logins.filter((s) => s === 429).length).toBeGreaterThan(N - 40);
+
+    // Bot Framework activities with a token that is not Microsoft's.
+    const activities = await pool(
+      Array.from({ length: N }, (_, i) => async () => {
+        const res = await fetch(`${instance.url}/api/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer forged.token.${i}` },
+          body: JSON.stringify({ ...ACTIVITY, id: `act-${i}` }),
+        });
+        return { status: res.status, body: await res.text() };
+      }),
+      10,
+    );
+    expect(activities.every((a) => a.status === 401)).toBe(true);
+    expect(activities[0]!.body).toBe('{"error":"the Bot Framework token is not valid"}');
+
+    const metrics = await (await fetch(`${instance.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^sportello_webhooks_total\\{channel="messenger",outcome="bad_signature"\\} ${N}$`, 'm'));
+
+    // Let whatever the process still had to write arrive, then count.
+    await waitUntil(() => out.lines().some((l) => l.includes('botframework: request without a valid')), 5000);
+    const lines = out.lines();
+    expect(lines.filter((l) => l.includes('bad or missing signature'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('too many attempts'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('Bot Framework token'))).toHaveLength(1);
+    expect(lines.filter((l) => /AuthenticationError|^\s+at /.test(l))).toEqual([]);
+    // Nothing else grew with the flood: the whole output stays small.
+    expect(lines.length).toBeLessThan(40);
+  });
+});
