@@ -226,9 +226,20 @@ export function createHttpServer(deps: {
   // Anyone can send a delivery without a valid signature: one line a minute per channel, not one each.
   const quiet = createLogThrottle();
   const server = createRestifyServer('sportello');
+  // A proxy in front without TRUST_PROXY: every client has the proxy's address, so the limits by
+  // address (web chat, operator logins) are shared by all customers and refuse them together.
+  // Said once, the first time a forwarded request arrives (anyone may send one: once is harmless).
+  let toldProxy = Boolean(deps.trustProxy);
   // restify's dedupeSlashes: /webhooks//x is /webhooks/x.
   server.pre((req, _res, next) => {
     req.url = req.url!.replace(/(\/)\/+/g, '$1');
+    if (!toldProxy && (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined)) {
+      toldProxy = true;
+      logger.warn(
+        { remote: req.socket?.remoteAddress },
+        'requests come through a proxy (X-Forwarded-For) but TRUST_PROXY is not set: every client counts as the proxy\'s address, so the web chat and login limits by address are shared by all of them; set TRUST_PROXY (docs/operators.md)',
+      );
+    }
     return next();
   });
   server.on('restifyError', (req, res, err: Error & { statusCode?: number }, cb: () => void) => {

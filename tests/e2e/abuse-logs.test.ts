@@ -94,4 +94,22 @@ describe('floods of refused requests', () => {
     // Nothing else grew with the flood: the whole output stays small.
     expect(lines.length).toBeLessThan(40);
   });
+
+  it('says once that a proxy is in front without TRUST_PROXY, when its clients start sharing one address', async () => {
+    const { graph, data } = await graphAndDataDir(cleanups);
+    const instance = await startInstance('proxied', { dataFile: data.dataFile, graphOrigin: graph.origin });
+    cleanups.push(() => instance.stop());
+    const out = lineCounter(instance);
+    // 61 visitors behind a proxy: without TRUST_PROXY they are one address (60 new sessions an hour).
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) {
+      const res = await fetch(`${instance.url}/chat/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.51.100.${i}` }, body: '{}' });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 60).every((s) => s === 201)).toBe(true);
+    expect(statuses[60]).toBe(429);
+    expect(await waitUntil(() => out.lines().some((l) => l.includes('TRUST_PROXY is not set')), 5000)).toBe(true);
+    expect(out.lines().filter((l) => l.includes('TRUST_PROXY is not set'))).toHaveLength(1);
+  });
 });
