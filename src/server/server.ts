@@ -35,6 +35,9 @@ function createRestifyServer(name: string): Server {
   return new RestifyServer(options);
 }
 
+/** How long a whole request (headers and body) may take to arrive. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Metrics the server and pipeline report on `/metrics`. */
 export interface ServerMetrics {
   registry: Registry;
@@ -226,6 +229,12 @@ export function createHttpServer(deps: {
   // Anyone can send a delivery without a valid signature: one line a minute per channel, not one each.
   const quiet = createLogThrottle();
   const server = createRestifyServer('sportello');
+  // A request must arrive whole within REQUEST_TIMEOUT_MS (Node's default is 5 minutes): a client
+  // trickling a body a byte at a time held its connection that long, and a few thousand of them
+  // (one machine) took every file descriptor. Bodies are at most 1 MiB; event streams are GETs,
+  // complete at once, and are not cut. Node checks every 30 s, so such a connection ends 30-60 s in.
+  server.server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.server.headersTimeout = Math.min(server.server.headersTimeout, REQUEST_TIMEOUT_MS);
   // A proxy in front without TRUST_PROXY: every client has the proxy's address, so the limits by
   // address (web chat, operator logins) are shared by all customers and refuse them together.
   // Said once, the first time a forwarded request arrives (anyone may send one: once is harmless).

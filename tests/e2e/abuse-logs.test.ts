@@ -9,6 +9,7 @@
  * the flood is answered.
  */
 import { describe, expect, it } from '@jest/globals';
+import net from 'node:net';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { deliver, graphAndDataDir, pool, repliesTo, signedDelivery, startInstance, waitUntil, type Instance } from './harness.js';
 
@@ -112,4 +113,29 @@ describe('floods of refused requests', () => {
     expect(await waitUntil(() => out.lines().some((l) => l.includes('TRUST_PROXY is not set')), 5000)).toBe(true);
     expect(out.lines().filter((l) => l.includes('TRUST_PROXY is not set'))).toHaveLength(1);
   });
+
+  it('ends requests whose body trickles in (30 to 60 s after they began), and keeps serving the others', async () => {
+    const { graph, data } = await graphAndDataDir(cleanups);
+    const instance = await startInstance('trickle', { dataFile: data.dataFile, graphOrigin: graph.origin });
+    cleanups.push(() => instance.stop());
+    // Before, each held its connection for Node's default of 5 minutes: a few thousand took every descriptor.
+    const started = Date.now();
+    const closedAfter: number[] = [];
+    const sockets = Array.from({ length: 50 }, () => {
+      const s = net.connect(instance.port, '127.0.0.1', () => s.write('POST /webhooks/messenger HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{'));
+      s.on('error', () => undefined);
+      s.on('close', () => closedAfter.push(Date.now() - started));
+      return s;
+    });
+    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    const trickle = setInterval(() => sockets.forEach((s) => s.destroyed || s.write(' ')), 2000);
+    cleanups.push(() => clearInterval(trickle));
+    // Meanwhile the server answers as usual.
+    const health = await fetch(`${instance.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await waitUntil(() => closedAfter.length === sockets.length, 90_000, 500)).toBe(true);
+    expect(Math.min(...closedAfter)).toBeGreaterThanOrEqual(29_000);
+    expect(Math.max(...closedAfter)).toBeLessThan(75_000);
+    expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+  }, 150_000);
 });
