@@ -330,6 +330,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     knowledge,
     sender,
     recorder,
+    orderNumberPattern: config.nlu.orderNumberPattern,
     suggest: async ({ caseId, customerMessages, operatorAnswer, operator, conversation }) =>
       suggestFromCase({
         caseId,

@@ -69,6 +69,7 @@ const KNOWN_REFUSALS = /** @type {const} */ ([
   [/^"add to FAQ" needs your answer/, 'faqNeedsAnswer'],
   [/^"add to FAQ" needs a question/, 'faqNeedsQuestion'],
   [/is already private$/, 'alreadyPrivate'],
+  [/private data is never written in public/, 'privateInPublic'],
 ]);
 
 /**

@@ -304,7 +304,7 @@ export function createHashPool(options: { concurrency?: number; queue?: number }
 export type LoginAttempt =
   | {
       allowed: true;
-      /** Call after the right password: forgets this name's failures (from this address and overall). */
+      /** Call after the right password: forgets this name's failures (from this address, and overall unless the address was known), and knows the address. */
       succeeded(): Promise<void>;
     }
   | { allowed: false; retryAfterMs: number; scope: 'address' | 'account' };
@@ -327,6 +327,11 @@ export interface LoginLimits {
   forgetAfterMs: number;
   /** Attempts are forgotten this long after the first of them without a block (default 1 hour). */
   countForMs: number;
+  /**
+   * An address from which a name logged in is known for it this long after (default 30 days): the
+   * name's looser limit across addresses neither counts nor blocks it (its own limit still does).
+   */
+  knownForMs: number;
 }
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
@@ -335,6 +340,7 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   blocksMs: [15_000, 60_000, 5 * 60_000, 15 * 60_000],
   forgetAfterMs: 60 * 60_000,
   countForMs: 60 * 60_000,
+  knownForMs: 30 * 24 * 60 * 60_000,
 };
 
 /** A block as stored: until when (epoch ms), how many blocks in a row, and the counting round after it. */
@@ -367,7 +373,13 @@ export function addressKey(address: string): string {
  * same office NAT is kept out for seconds, a persistent guesser for long), and counting starts
  * again once it ends. The right password forgets the name's failures. Names and addresses are
  * stored only as keyed hashes, and every record expires (attempts an hour after the first, a
- * block an hour after it ends), so nothing is kept per unknown name.
+ * block an hour after it ends).
+ *
+ * The looser limit per name would otherwise let anyone keep an operator out: twenty wrong
+ * guesses from anywhere blocked the name everywhere, the operator at their usual desk included.
+ * So an address from which the name logged in (kept `knownForMs`, as a keyed hash of name and
+ * address) is not counted or blocked by it: guesses spread over many addresses are still
+ * stopped, the operator's own address is limited only by its own five.
  */
 export function createLoginGate(options: { clock: Clock; store: Pick<Store, 'values'>; limits?: Partial<LoginLimits> }): LoginGate {
   const { clock, store } = options;
@@ -375,6 +387,7 @@ export function createLoginGate(options: { clock: Clock; store: Pick<Store, 'val
   const hash = (text: string) => createHmac('sha256', 'sportello-login-limiter').update(text).digest('base64url').slice(0, 32);
   const blockKey = (id: string) => `login-block:${id}`;
   const countKey = (id: string, round: number) => `login-try:${id}:${round}`;
+  const knownKey = (pair: string) => `login-known:${pair}`;
 
   async function readBlock(id: string): Promise<Block | undefined> {
     const raw = await store.values.get(AUTH_NS, blockKey(id));
@@ -408,23 +421,28 @@ export function createLoginGate(options: { clock: Clock; store: Pick<Store, 'val
     async attempt(name, address) {
       const account = hash(`account:${name.normalize('NFC').toLocaleLowerCase()}`);
       const pair = hash(`pair:${name.normalize('NFC').toLocaleLowerCase()}|${addressKey(address)}`);
-      const [pairBlock, accountBlock] = await Promise.all([readBlock(pair), readBlock(account)]);
+      const [pairBlock, accountBlock, known] = await Promise.all([readBlock(pair), readBlock(account), store.values.get(AUTH_NS, knownKey(pair))]);
       const now = clock.now().getTime();
       const waits = [pairBlock, accountBlock].map((b) => (b && b.until > now ? b.until - now : 0));
       if (waits[0]! > 0) return { allowed: false, retryAfterMs: waits[0]!, scope: 'address' };
-      if (waits[1]! > 0) return { allowed: false, retryAfterMs: waits[1]!, scope: 'account' };
+      if (!known && waits[1]! > 0) return { allowed: false, retryAfterMs: waits[1]!, scope: 'account' };
       const pairWait = await count(pair, pairBlock, limits.perAddress);
       if (pairWait !== undefined) return { allowed: false, retryAfterMs: pairWait, scope: 'address' };
-      const accountWait = await count(account, accountBlock, limits.perAccount);
-      if (accountWait !== undefined) return { allowed: false, retryAfterMs: accountWait, scope: 'account' };
+      if (!known) {
+        const accountWait = await count(account, accountBlock, limits.perAccount);
+        if (accountWait !== undefined) return { allowed: false, retryAfterMs: accountWait, scope: 'account' };
+      }
       return {
         allowed: true,
         async succeeded() {
           await Promise.all([
             store.values.delete(AUTH_NS, countKey(pair, pairBlock?.round ?? 0)),
             store.values.delete(AUTH_NS, blockKey(pair)),
-            store.values.delete(AUTH_NS, countKey(account, accountBlock?.round ?? 0)),
-            store.values.delete(AUTH_NS, blockKey(account)),
+            // A known address never counted for the name: guesses from elsewhere stay counted (and blocked).
+            ...(known
+              ? []
+              : [store.values.delete(AUTH_NS, countKey(account, accountBlock?.round ?? 0)), store.values.delete(AUTH_NS, blockKey(account))]),
+            store.values.set(AUTH_NS, knownKey(pair), '1', { ttlMs: limits.knownForMs }),
           ]);
         },
       };

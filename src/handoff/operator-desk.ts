@@ -19,6 +19,7 @@ import { createConversationWriter, type Planned } from '../pipeline/conversation
 import type { EventRecorder } from '../events/recorder.js';
 import { say } from '../pipeline/messages.js';
 import type { ReplySender } from '../pipeline/outbox-sender.js';
+import { PrivateDataInPublicError, privateDataInPublic } from './public-guard.js';
 
 /** The operator actions of the console and the operator API. */
 export interface OperatorDesk {
@@ -79,6 +80,8 @@ export function createOperatorDesk(deps: {
   sender?: ReplySender;
   /** Makes each action's outbound event deliveries (webhooks), committed with it. */
   recorder: EventRecorder;
+  /** The brand's order numbers (ORDER_NUMBER_PATTERN): never written in a public reply. */
+  orderNumberPattern?: string;
 }): OperatorDesk {
   const { store, clock } = deps;
   const writer = createConversationWriter({ store, bus: deps.bus, logger: deps.logger, sender: deps.sender, recorder: deps.recorder });
@@ -101,6 +104,23 @@ export function createOperatorDesk(deps: {
   async function holderName(conversation: Conversation): Promise<string> {
     if (!conversation.assignee) return 'nobody';
     return (await store.directory.getOperator(conversation.assignee))?.name ?? conversation.assignee;
+  }
+
+  /**
+   * Refuses a public reply that holds private data (handoff/public-guard): the customer's email,
+   * phone or IBAN as they wrote them in any of their conversations, or an order number, card,
+   * codice fiscale or customer code. Nothing is written.
+   */
+  async function mustBeFitForPublic(conversation: Conversation, text: string): Promise<void> {
+    const customerTexts = async () => {
+      // The customer's records: this one and those linked to it (the same person on another channel).
+      const records = [conversation.customerId, ...(await store.customerFiles.get(conversation.customerId)).links];
+      const conversations = (await Promise.all(records.map((customerId) => store.conversations.list({ customerId })))).flat();
+      const all = await Promise.all(conversations.map((c) => store.conversations.listMessages({ conversationId: c.id })));
+      return all.flat().flatMap((m) => (m.direction === 'in' ? [m.text] : []));
+    };
+    const kinds = await privateDataInPublic(text, customerTexts, { orderNumberPattern: deps.orderNumberPattern });
+    if (kinds.length > 0) throw new PrivateDataInPublicError(kinds);
   }
 
   /** Only the holder may act; an admin may act on any conversation. */
@@ -193,6 +213,7 @@ export function createOperatorDesk(deps: {
         const adapter = deps.channels.get(conversation.channel);
         checkWindow(conversation, adapter);
         const visibility = opts.visibility ?? conversation.visibility;
+        if (visibility === 'public') await mustBeFitForPublic(conversation, text);
         const signed =
           visibility === 'public' && adapter?.capabilities.signsPublicReplies && !/\^[A-Z]{1,4}\s*$/.test(text) ? `${text.trimEnd()} ^${operator.initials}` : text;
         const item = outboxItem(conversation, operator, visibility, { kind: 'text', text: signed });

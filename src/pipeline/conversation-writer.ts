@@ -108,7 +108,8 @@ export function createConversationWriter(deps: {
             return await attempt(query, plan);
           } catch (err) {
             if (!(err instanceof TurnConflictError) || n >= MAX_ATTEMPTS) throw err;
-            logger.debug({ key: query.key, attempt: n }, 'a change raced another on its conversation; planning it again');
+            // Not the key: it holds the customer's platform id, which logs never do (docs/data-protection.md).
+            logger.debug({ attempt: n }, 'a change raced another on its conversation; planning it again');
             if (n > 1) await new Promise((r) => setTimeout(r, Math.random() * 10 * n));
           }
         }

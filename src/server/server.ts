@@ -16,6 +16,7 @@ import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/o
 import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
 import { createClientAddress, type TrustProxy } from '../util/client-address.js';
+import { createLogThrottle } from '../util/log-throttle.js';
 import { readRawBody, sendChannelResponse, sendJson, toChannelRequest } from './http.js';
 
 /**
@@ -33,6 +34,9 @@ function createRestifyServer(name: string): Server {
   options.router = new Router(options);
   return new RestifyServer(options);
 }
+
+/** How long a whole request (headers and body) may take to arrive. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Metrics the server and pipeline report on `/metrics`. */
 export interface ServerMetrics {
@@ -222,10 +226,29 @@ export function createHttpServer(deps: {
 }): Server {
   const { logger, metrics } = deps;
   const addressOf = createClientAddress(deps.trustProxy);
+  // Anyone can send a delivery without a valid signature: one line a minute per channel, not one each.
+  const quiet = createLogThrottle();
   const server = createRestifyServer('sportello');
+  // A request must arrive whole within REQUEST_TIMEOUT_MS (Node's default is 5 minutes): a client
+  // trickling a body a byte at a time held its connection that long, and a few thousand of them
+  // (one machine) took every file descriptor. Bodies are at most 1 MiB; event streams are GETs,
+  // complete at once, and are not cut. Node checks every 30 s, so such a connection ends 30-60 s in.
+  server.server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.server.headersTimeout = Math.min(server.server.headersTimeout, REQUEST_TIMEOUT_MS);
+  // A proxy in front without TRUST_PROXY: every client has the proxy's address, so the limits by
+  // address (web chat, operator logins) are shared by all customers and refuse them together.
+  // Said once, the first time a forwarded request arrives (anyone may send one: once is harmless).
+  let toldProxy = Boolean(deps.trustProxy);
   // restify's dedupeSlashes: /webhooks//x is /webhooks/x.
   server.pre((req, _res, next) => {
     req.url = req.url!.replace(/(\/)\/+/g, '$1');
+    if (!toldProxy && (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined)) {
+      toldProxy = true;
+      logger.warn(
+        { remote: req.socket?.remoteAddress },
+        'requests come through a proxy (X-Forwarded-For) but TRUST_PROXY is not set: every client counts as the proxy\'s address, so the web chat and login limits by address are shared by all of them; set TRUST_PROXY (docs/operators.md)',
+      );
+    }
     return next();
   });
   server.on('restifyError', (req, res, err: Error & { statusCode?: number }, cb: () => void) => {
@@ -273,7 +296,11 @@ export function createHttpServer(deps: {
       }
       if (!(await adapter.verify(request))) {
         metrics.webhooks.inc({ channel: name, outcome: 'bad_signature' });
-        logger.warn({ channel: name, remote: request.remoteAddress }, 'webhook refused: bad or missing signature');
+        const told = quiet.take(`bad-signature:${name}`);
+        if (told.log) {
+          const more = told.suppressed > 0 ? { refusedSinceLastLine: told.suppressed } : {};
+          logger.warn({ channel: name, remote: request.remoteAddress, ...more }, 'webhook refused: bad or missing signature (more within a minute are counted on /metrics, not logged)');
+        }
         sendJson(res, 401, { error: 'invalid signature' });
         return;
       }

@@ -29,4 +29,10 @@ describe('inbound text without control characters', () => {
     const cleaned = cleanInbound(msg('ci\u0000ao', { payload: 'faq:x\u0000', customer: { platformId: 'v1', name: 'An\u0000na', handle: '@a\u0001b' } }));
     expect(cleaned).toEqual(msg('ciao', { payload: 'faq:x', customer: { platformId: 'v1', name: 'Anna', handle: '@ab' } }));
   });
+
+  it('takes bidirectional controls out of names and handles only; a name made of nothing else is no name', () => {
+    const cleaned = cleanInbound(msg('\u202Bمرحبا\u202C', { customer: { platformId: 'v1', name: 'Mario \u202Eissor\u202C\u2066', handle: 'mr\u2069' } }));
+    expect(cleaned).toEqual(msg('\u202Bمرحبا\u202C', { customer: { platformId: 'v1', name: 'Mario issor', handle: 'mr' } }));
+    expect(cleanInbound(msg('ciao', { customer: { platformId: 'v1', name: '\u202E\u2066' } })).customer).toEqual({ platformId: 'v1' });
+  });
 });

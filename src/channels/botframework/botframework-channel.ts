@@ -36,6 +36,7 @@ import type { BotFrameworkSettings } from './settings.js';
 import type { Conversation, InboundMessage, OutboxItem } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
 import { outboundHttpAgent, outboundHttpsAgent, retryAfterAt, type OutboundLimits } from '../../util/outbound.js';
+import { createLogThrottle } from '../../util/log-throttle.js';
 import { isLoopbackAddress, isLoopbackUrl } from './loopback.js';
 import { BOTFRAMEWORK_CAPABILITIES } from './capabilities.js';
 
@@ -155,6 +156,7 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
   const log = logger.child({ channel: 'botframework' });
   const hasCredentials = config.appId !== '';
   const localOnly = !hasCredentials && config.localOnly;
+  const quiet = createLogThrottle();
 
   // Connections to the Connector (and the token service) that do not open in time are dropped;
   // a send that never answers is given up by the outbox sender's deadline.
@@ -263,10 +265,34 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
       const reference = conversationReferenceSchema.safeParse(JSON.parse(JSON.stringify(TurnContext.getConversationReference(json as Partial<Activity>))));
       if (!reference.success) return { status: 400, body: { error: `the activity cannot be answered: ${z.prettifyError(reference.error)}` } };
     }
-    if (hasCredentials && !req.headers.authorization) {
-      // botbuilder would refuse it too, after printing a stack trace to stderr for every probe.
-      log.warn({ remoteAddress: req.remoteAddress }, 'botframework: request without a Bot Framework token refused');
-      return { status: 401, body: { error: 'a Bot Framework token is required' } };
+    if (hasCredentials) {
+      // The token is checked here first: botbuilder refuses a bad one too, but prints a stack trace
+      // to stderr for each (and answered 500 with the token service's error when it could not be
+      // reached). Anyone can send one, so a refusal is logged once a minute at most.
+      const authorization = req.headers.authorization;
+      let refusal: ChannelResponse | undefined;
+      if (!authorization) {
+        refusal = { status: 401, body: { error: 'a Bot Framework token is required' } };
+      } else {
+        try {
+          await auth.authenticateRequest({ ...(json as Activity) }, authorization);
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 401) {
+            refusal = { status: 401, body: { error: 'the Bot Framework token is not valid' } };
+          } else {
+            if (quiet.take('token-check-failed').log) log.error({ err: error }, 'botframework: could not check a Bot Framework token (the token service may be unreachable)');
+            return { status: 503, headers: { 'retry-after': '5' }, body: { error: 'the token cannot be checked now; deliver again later' } };
+          }
+        }
+      }
+      if (refusal) {
+        const told = quiet.take('token-refused');
+        if (told.log) {
+          const more = told.suppressed > 0 ? { refusedSinceLastLine: told.suppressed } : {};
+          log.warn({ remoteAddress: req.remoteAddress, ...more }, 'botframework: request without a valid Bot Framework token refused (more within a minute are not logged)');
+        }
+        return refusal;
+      }
     }
     if (!context) return { status: 503, body: { error: 'the Bot Framework channel is not started yet' } };
     const receive = context.receive;

@@ -6,6 +6,7 @@
 import type { Request, Response, Server } from 'restify';
 import type { Operator } from '../../core/types.js';
 import { hashPassword, HashPoolBusyError, isSameOrigin, verifyLogin, verifyPassword, type HashPool, type LoginGate, type Sessions } from '../../handoff/auth.js';
+import { createLogThrottle } from '../../util/log-throttle.js';
 import { readJsonBody } from '../http.js';
 import type { OperatorApiDeps } from './index.js';
 import { HttpError, ownOrigins, publicOperator, send, type Router } from './routing.js';
@@ -23,6 +24,8 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
   const { store, config, logger } = deps;
   const { gate, pool, sessions } = auth;
   const { route, fail } = router;
+  // A refused login costs the sender nothing (no password is checked): one line a minute, not one each.
+  const quiet = createLogThrottle();
 
   /** Names are matched exactly, then ignoring case ("marta" logs in as "Marta"). */
   async function findOperator(name: string): Promise<Operator | undefined> {
@@ -50,7 +53,11 @@ export function registerSessionRoutes(server: Server, router: Router, deps: Oper
     if (!attempt.allowed) {
       slot.cancel();
       const seconds = Math.max(1, Math.ceil(attempt.retryAfterMs / 1000));
-      logger.warn({ remote: router.clientAddress(req), scope: attempt.scope, retryAfterSeconds: seconds }, 'operator login refused: too many attempts');
+      const told = quiet.take(`login-refused:${attempt.scope}`);
+      if (told.log) {
+        const more = told.suppressed > 0 ? { refusedSinceLastLine: told.suppressed } : {};
+        logger.warn({ remote: router.clientAddress(req), scope: attempt.scope, retryAfterSeconds: seconds, ...more }, 'operator login refused: too many attempts (more within a minute are not logged)');
+      }
       throw new HttpError(429, `too many failed logins: try again in ${seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`}`, { retryAfterSeconds: seconds });
     }
     return { ok: await slot.run(check), succeeded: attempt.succeeded };
