@@ -84,6 +84,10 @@ export interface InjectedFailure {
   destroy?: boolean;
   /** Never answer: `before` doing the call, or `after` it (the post or DM is made, the answer lost). */
   hang?: 'before' | 'after';
+  /** The filtered stream only: answer 200, send this object as a line (X's `operational-disconnect`), and close. */
+  disconnect?: unknown;
+  /** The filtered stream only: answer 200 with its headers, then nothing at all (no heartbeat), the connection left open. */
+  headersOnly?: boolean;
 }
 
 /** Options of the fake. */
@@ -134,8 +138,8 @@ export interface FakeXApi {
   addUser(user: Partial<FakeUser> & { id: string; username: string }): FakeUser;
   /** A customer's post mentioning the brand (a reply when `inReplyTo` is set). */
   mention(authorId: string, text: string, options?: { inReplyTo?: string; quoteOf?: string; retweetOf?: string }): FakePost;
-  /** A post that does not address the brand (heard only by search), unless its text has @brand. */
-  post(authorId: string, text: string, options?: { quoteOf?: string; retweetOf?: string; lang?: string }): FakePost;
+  /** A post that does not address the brand (heard only by search), unless its text has @brand; on the open streams at once unless `streamed: false` (then `streamAgain` sends it, e.g. in pieces). */
+  post(authorId: string, text: string, options?: { quoteOf?: string; retweetOf?: string; lang?: string; streamed?: boolean }): FakePost;
   /** A post by the brand (e.g. a campaign post customers reply to). */
   brandPost(text: string): FakePost;
   /** A DM from a user to the brand. */
@@ -157,8 +161,12 @@ export interface FakeXApi {
   dropStreams(): void;
   /** Open stream connections stop sending anything (no posts, no heartbeats), staying open. */
   silenceStreams(): void;
-  /** Sends a post (again) on the open streams, as X may after a reconnect. */
-  streamAgain(post: FakePost): void;
+  /** Sends a post (again) on the open streams, as X may after a reconnect; `chunkBytes` writes its line in pieces of that many bytes, each flushed before the next (a line split across TCP reads, a character across pieces). */
+  streamAgain(post: FakePost, options?: { chunkBytes?: number }): Promise<void>;
+  /** Writes raw text on the open streams (a malformed line, an error object X sends inside the stream). */
+  streamRaw(text: string): void;
+  /** Sends an error object on the open streams (X's `operational-disconnect`) and closes them. */
+  disconnectStreams(error: unknown): void;
   /** HTTP requests held open without an answer (`hang`) right now. */
   openRequests(): number;
   close(): Promise<void>;
@@ -170,6 +178,8 @@ interface StreamConnection {
   expansions: string[];
   /** Hung: sends nothing any more. */
   silent: boolean;
+  /** A line is being written in pieces: no heartbeat in its middle. */
+  writing: boolean;
   heartbeat: NodeJS.Timeout;
 }
 
@@ -204,6 +214,17 @@ export const X_ERRORS = {
   dmNotAllowed: { detail: 'You are not permitted to send a Direct Message to this user.', type: 'about:blank', title: 'Forbidden', status: 403 },
   cannotHide: { detail: 'You cannot hide or unhide this reply.', type: 'about:blank', title: 'Forbidden', status: 403 },
   serviceUnavailable: { title: 'Service Unavailable', detail: 'Service Unavailable', type: 'about:blank', status: 503 },
+  /** What X writes inside a filtered stream before closing it for operational reasons (its docs, "Handling disconnections"). */
+  operationalDisconnect: {
+    errors: [
+      {
+        title: 'operational-disconnect',
+        disconnect_type: 'UpstreamOperationalDisconnect',
+        detail: 'This stream has been disconnected upstream for operational reasons.',
+        type: 'https://api.twitter.com/2/problems/operational-disconnect',
+      },
+    ],
+  },
   replyNotAllowed: {
     detail: 'Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.',
     type: 'about:blank',
@@ -266,7 +287,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
   let connects = 0;
 
   /** Writes a post on every open stream whose rules it matches (with the rules it matched). */
-  function streamPost(p: FakePost, evenIfSilent = false): void {
+  function streamPost(p: FakePost, evenIfSilent = false, chunkBytes = 0): Promise<void> {
     const matched = [...rules.values()].filter((r) => {
       try {
         return compileQuery(r.value, (id) => users.get(id))(p);
@@ -274,7 +295,8 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         return false;
       }
     });
-    if (matched.length === 0) return;
+    if (matched.length === 0) return Promise.resolve();
+    const writes: Array<Promise<void>> = [];
     for (const conn of streams) {
       if (conn.silent && !evenIfSilent) continue;
       const author = conn.expansions.includes('author_id') ? userJson(users.get(p.author_id)) : undefined;
@@ -283,8 +305,23 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         : [];
       const includes = { ...(author ? { users: [author] } : {}), ...(referenced.length ? { tweets: referenced } : {}) };
       const line = { data: postJson(p, conn.fields), ...(Object.keys(includes).length ? { includes } : {}), matching_rules: matched.map((r) => ({ id: r.id, ...(r.tag ? { tag: r.tag } : {}) })) };
-      conn.res.write(`${JSON.stringify(line)}\r\n`);
+      const bytes = Buffer.from(`${JSON.stringify(line)}\r\n`, 'utf8');
+      if (chunkBytes <= 0) {
+        conn.res.write(bytes);
+        continue;
+      }
+      conn.writing = true;
+      writes.push(
+        (async () => {
+          for (let at = 0; at < bytes.length && !conn.res.destroyed; at += chunkBytes) {
+            // Each piece flushed, and a turn of the event loop, before the next: the client reads them apart.
+            await new Promise<void>((resolve) => conn.res.write(bytes.subarray(at, at + chunkBytes), () => setTimeout(resolve, 2)));
+          }
+          conn.writing = false;
+        })(),
+      );
     }
+    return Promise.all(writes).then(() => undefined);
   }
 
   const addUser: FakeXApi['addUser'] = (u) => {
@@ -417,6 +454,18 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     if (failure?.hang) {
       hold(res);
       if (failure.hang === 'before') return;
+    }
+    if (found.key === ROUTES.stream && (failure?.disconnect !== undefined || failure?.headersOnly)) {
+      l.used += 1;
+      connects += 1;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-rate-limit-limit': String(l.limit), 'x-rate-limit-remaining': String(Math.max(0, l.limit - l.used)), 'x-rate-limit-reset': String(l.reset) });
+      if (failure.headersOnly) {
+        hold(res);
+        res.flushHeaders();
+        return;
+      }
+      res.end(`${JSON.stringify(failure.disconnect)}\r\n`);
+      return;
     }
     if (failure && !failure.pass && !failure.hang) {
       send(res, failure.status ?? 500, failure.body ?? {}, l);
@@ -621,8 +670,9 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
           fields: (query['tweet.fields'] ?? '').split(','),
           expansions: (query['expansions'] ?? '').split(','),
           silent: false,
+          writing: false,
           heartbeat: setInterval(() => {
-            if (!conn.silent) res.write('\r\n');
+            if (!conn.silent && !conn.writing) res.write('\r\n');
           }, options.streamHeartbeatMs ?? 20_000),
         };
         streams.add(conn);
@@ -681,7 +731,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         ...(refs.length ? { referenced_tweets: refs } : {}),
       };
       posts.set(id, post);
-      streamPost(post);
+      void streamPost(post);
       return post;
     },
     post(authorId, text, opts = {}) {
@@ -700,14 +750,14 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         ...(refs.length ? { referenced_tweets: refs } : {}),
       };
       posts.set(id, post);
-      streamPost(post);
+      if (opts.streamed !== false) void streamPost(post);
       return post;
     },
     brandPost(text) {
       const id = nextId();
       const post: FakePost = { id, text, author_id: brand.id, conversation_id: id, created_at: clock.now().toISOString() };
       posts.set(id, post);
-      streamPost(post);
+      void streamPost(post);
       return post;
     },
     dm(senderId, text) {
@@ -741,8 +791,14 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     silenceStreams() {
       for (const conn of streams) conn.silent = true;
     },
-    streamAgain(post) {
-      streamPost(post);
+    streamAgain(post, opts) {
+      return streamPost(post, false, opts?.chunkBytes ?? 0);
+    },
+    streamRaw(text) {
+      for (const conn of streams) if (!conn.silent) conn.res.write(text);
+    },
+    disconnectStreams(error) {
+      for (const conn of [...streams]) conn.res.end(`${JSON.stringify(error)}\r\n`);
     },
     async close() {
       for (const conn of [...streams]) {
