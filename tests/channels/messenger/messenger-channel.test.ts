@@ -394,12 +394,25 @@ describe('Graph API errors', () => {
     [400, 4, true],
     [400, 32, true],
     [400, 100, false],
-    [400, 190, false],
+    [400, 551, false],
+    // An expired or revoked Page token: the channel is at fault, not the reply; it waits for a new token.
+    [400, 190, true],
   ])('maps HTTP %i with code %i to retryable=%s', async (status, code, retryable) => {
     graph.failNext({ status, code, message: `(#${code}) boom` });
     const error = (await sendError()) as ChannelApiError;
     expect(error).toBeInstanceOf(ChannelApiError);
     expect(error.details).toMatchObject({ status, code, retryable });
+    expect(error.details.credentials === true).toBe(code === 190);
+  });
+
+  it.each([
+    [551, 1545041, /not available \(blocked the Page or deleted the account\)/],
+    [100, 2018001, /no Messenger user matches this recipient/],
+  ])('maps code %i / subcode %i (the person cannot be reached) to a final refusal operators can read', async (code, subcode, explained) => {
+    graph.failNext({ status: 400, code, subcode, message: `(#${code}) This person isn't available right now.` });
+    const error = (await sendError()) as ChannelApiError;
+    expect(error.details).toMatchObject({ code, subcode, retryable: false });
+    expect(error.message).toMatch(explained);
   });
 
   it('maps a refused connection to NetworkError', async () => {

@@ -6,7 +6,7 @@ import type { Conversation, InboundMessage } from '../../../src/core/types.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { ROUTES, X_ERRORS, xHmac, type FakeUser, type FakeXApi } from '../../fakes/x-api/fake-x-api.js';
 import { aaaDm, aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
-import { API_SECRET, BRAND, CUSTOMER, createValuesStore, outboxItem, signedRequest, startFakeX, twitterConfig } from './helpers.js';
+import { ACCESS_TOKEN, API_SECRET, BRAND, CUSTOMER, createValuesStore, outboxItem, signedRequest, startFakeX, twitterConfig } from './helpers.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
 
 const START = '2026-11-23T10:00:00.000Z';
@@ -265,6 +265,20 @@ describe('send errors', () => {
 
     x.failNext(ROUTES.sendDm, { destroy: true });
     await expect(channel.send(outboxItem({ visibility: 'private' }))).rejects.toBeInstanceOf(NetworkError);
+  });
+
+  it('reports X refusing the account’s token (401) as the channel’s credentials, not this reply’s fault: retryable, with what to renew', async () => {
+    const post = x.mention(customer.id, `@${BRAND.username} ciao`);
+    x.revokeAccessToken(true);
+    try {
+      const error = (await channel.send(outboxItem({ inReplyTo: post.id })).catch((e: unknown) => e)) as ChannelApiError;
+      expect(error).toBeInstanceOf(ChannelApiError);
+      expect(error.details).toMatchObject({ status: 401, retryable: true, credentials: true });
+      expect(error.message).toMatch(/X_ACCESS_TOKEN/);
+      expect(error.message).not.toContain(ACCESS_TOKEN);
+    } finally {
+      x.revokeAccessToken(false);
+    }
   });
 
   it('reports a DM refused by X (the customer does not accept our DMs) as not retryable', async () => {

@@ -151,6 +151,8 @@ export interface FakeXApi {
   /** Limits a route to `limit` calls per window of `windowSeconds` (then 429 until reset). */
   setRateLimit(route: RouteKey, limit: number, windowSeconds?: number): void;
   failNext(route: RouteKey, failure: InjectedFailure): void;
+  /** The account's access token is revoked (`true`: every user-context call gets 401) or valid again. */
+  revokeAccessToken(revoked: boolean): void;
   /** The app's filtered stream rules, by id. */
   rules: Map<string, FakeRule>;
   /** Filtered stream connections open now. */
@@ -285,6 +287,8 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
   const bearer = `AAAAAAAAAAAAAAAAAAAAA${randomBytes(24).toString('base64url')}`;
   const streams = new Set<StreamConnection>();
   let connects = 0;
+  /** The account's access token was revoked (the user removed the app, the token was regenerated). */
+  let accessRevoked = false;
 
   /** Writes a post on every open stream whose rules it matches (with the rules it matched). */
   function streamPost(p: FakePost, evenIfSilent = false, chunkBytes = 0): Promise<void> {
@@ -441,7 +445,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         send(res, auth.startsWith('Bearer ') ? 401 : 403, auth.startsWith('Bearer ') ? X_ERRORS.unauthorized : X_ERRORS.unsupportedAuthentication);
         return;
       }
-    } else if (!auth.startsWith('OAuth ') || !auth.includes(`oauth_consumer_key="${options.apiKey}"`) || !auth.includes(`oauth_token="${encodeURIComponent(options.accessToken)}"`)) {
+    } else if (accessRevoked || !auth.startsWith('OAuth ') || !auth.includes(`oauth_consumer_key="${options.apiKey}"`) || !auth.includes(`oauth_token="${encodeURIComponent(options.accessToken)}"`)) {
       send(res, 401, X_ERRORS.unauthorized);
       return;
     }
@@ -777,6 +781,9 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     brandDms: () => dmEvents.filter((e) => e.sender_id === brand.id),
     setRateLimit(routeKey, limit, windowSeconds = 900) {
       limits.set(routeKey, { limit, windowSeconds, used: 0, reset: nowSeconds() + windowSeconds });
+    },
+    revokeAccessToken(revoked) {
+      accessRevoked = revoked;
     },
     failNext(routeKey, failure) {
       failures.set(routeKey, [...(failures.get(routeKey) ?? []), failure]);
