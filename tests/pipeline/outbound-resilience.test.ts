@@ -14,7 +14,7 @@ import type { FakeClock } from '../../src/core/ports.js';
 import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
 import { pageWebhook, textEvent } from '../fakes/graph-api/payloads.js';
 import { createXWebhookCaller, ROUTES, type FakeUser, type FakeXApi, type XWebhookCaller } from '../fakes/x-api/fake-x-api.js';
-import { xaaDmEvent } from '../fakes/x-api/payloads.js';
+import { xaaDmEvent, xaaPostEvent } from '../fakes/x-api/payloads.js';
 import { messengerEnv, PAGE_ID, startFakeGraph } from '../channels/messenger/helpers.js';
 import { API_SECRET, BRAND, startFakeX, xEnv } from '../channels/twitter/helpers.js';
 import { projectKnowledge } from '../helpers/app.js';
@@ -318,6 +318,52 @@ describe('replies whose send timed out (in doubt)', () => {
     expect(item).toMatchObject({ platformId: dmsTo(user)[0]!.id });
     expect(await metric(r, 'sportello_outbound_duplicates_avoided_total', 'twitter')).toBe(1);
     expect(await metric(r, 'sportello_outbound_possible_duplicates_total', 'twitter')).toBe(0);
+  });
+});
+
+describe('a public X reply whose send timed out', () => {
+  it('is read back before being sent again: posted after all, it is recorded sent, not refused as a duplicate and reported failed', async () => {
+    running = await start({ OUTBOUND_TIMEOUT_MS: '600', OUTBOUND_CONNECT_TIMEOUT_MS: '300' });
+    const r = running;
+    const user = newXCustomer();
+    // X makes the post and the answer never comes.
+    x.failNext(ROUTES.postTweet, { hang: 'after' });
+    const mention = x.mention(user.id, `@${BRAND.username} ${QUESTION} & a presto`);
+    const res = await r.hook.deliver(xaaPostEvent(mention, user, BRAND.id));
+    expect(res.status).toBe(200);
+    await r.app.pipeline.idle();
+    await until('the reply send to time out', async () => (await r.app.store.outbox.list({ status: 'pending' })).some((o) => o.channel === 'twitter' && o.inDoubt === 1));
+    const replies = () => x.brandReplies().filter((p) => p.referenced_tweets?.some((ref) => ref.id === mention.id));
+    expect(replies()).toHaveLength(1);
+
+    clock.advance(2_000);
+    await r.app.sender.drain();
+    expect(replies()).toHaveLength(1);
+    expect(x.calls.filter((c) => c.route === ROUTES.timeline)).toHaveLength(1);
+    const [item] = (await r.app.store.outbox.list({ status: 'sent' })).filter((o) => o.channel === 'twitter');
+    expect(item).toMatchObject({ platformId: replies()[0]!.id });
+    expect(r.events.some((e) => e.type === 'message.failed')).toBe(false);
+    expect(await metric(r, 'sportello_outbound_duplicates_avoided_total', 'twitter')).toBe(1);
+  });
+
+  it('is sent again when the read-back does not find it (X never made it)', async () => {
+    running = await start({ OUTBOUND_TIMEOUT_MS: '600', OUTBOUND_CONNECT_TIMEOUT_MS: '300' });
+    const r = running;
+    const user = newXCustomer();
+    x.posts.clear(); // the same answer, posted by the test before, would be refused as a duplicate
+    // The request reached X and nothing came back: X did not make the post.
+    x.failNext(ROUTES.postTweet, { hang: 'before' });
+    const mention = x.mention(user.id, `@${BRAND.username} ${QUESTION}`);
+    expect((await r.hook.deliver(xaaPostEvent(mention, user, BRAND.id))).status).toBe(200);
+    await r.app.pipeline.idle();
+    await until('the reply send to time out', async () => (await r.app.store.outbox.list({ status: 'pending' })).some((o) => o.channel === 'twitter' && o.inDoubt === 1));
+    clock.advance(2_000);
+    await r.app.sender.drain();
+    const replies = x.brandReplies().filter((p) => p.referenced_tweets?.some((ref) => ref.id === mention.id));
+    expect(replies).toHaveLength(1);
+    const [item] = (await r.app.store.outbox.list({ status: 'sent' })).filter((o) => o.channel === 'twitter');
+    expect(item).toMatchObject({ platformId: replies[0]!.id });
+    expect(await metric(r, 'sportello_outbound_possible_duplicates_total', 'twitter')).toBe(1);
   });
 });
 

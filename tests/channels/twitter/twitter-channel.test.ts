@@ -88,6 +88,15 @@ describe('parsing X Activity API events', () => {
     });
   });
 
+  it('gives the text as the customer wrote it: X’s HTML entities (&amp; &lt; &gt;) undone, in both payload families', async () => {
+    const written = 'Q&A sui resi? <3 ma consegna > 5 giorni & nessuna risposta &amp; niente';
+    const post = x.mention(customer.id, `@${BRAND.username} ${written}`);
+    const [fromXaa] = await channel.parse(signedRequest(xaaPostEvent(post, customer, BRAND.id)));
+    expect(fromXaa!.text).toBe(written);
+    const [fromAaa] = await channel.parse(signedRequest(aaaTweetCreate(BRAND.id, [v1Tweet(post, customer, brand)])));
+    expect(fromAaa!.text).toBe(written);
+  });
+
   it('puts a mention inside a thread into that thread (threadId = conversation_id)', async () => {
     const campaign = x.brandPost('Saldi di Black Friday: -30% su tutto!');
     const reply = x.mention(customer.id, `@${BRAND.username} vale anche per le borse?`, { inReplyTo: campaign.id });

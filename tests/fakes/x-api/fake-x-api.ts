@@ -102,6 +102,11 @@ export interface FakeXApiOptions {
   streamHeartbeatMs?: number;
 }
 
+/** A post's text as X's API returns it: `&`, `<` and `>` as HTML entities (v2 and v1.1 alike). */
+export function escapedText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** A filtered stream rule. */
 export interface FakeRule {
   id: string;
@@ -112,6 +117,7 @@ export interface FakeRule {
 export const ROUTES = {
   postTweet: 'POST /2/tweets',
   mentions: 'GET /2/users/:id/mentions',
+  timeline: 'GET /2/users/:id/tweets',
   search: 'GET /2/tweets/search/recent',
   dmEvents: 'GET /2/dm_events',
   dmConversationEvents: 'GET /2/dm_conversations/with/:id/dm_events',
@@ -195,6 +201,7 @@ interface Limit {
 const DEFAULT_LIMITS: Record<RouteKey, number> = {
   [ROUTES.postTweet]: 100,
   [ROUTES.mentions]: 300,
+  [ROUTES.timeline]: 900,
   [ROUTES.search]: 450,
   [ROUTES.dmEvents]: 300,
   [ROUTES.dmConversationEvents]: 300,
@@ -368,6 +375,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     const table: Array<[string, RegExp, RouteKey]> = [
       ['POST', /^\/2\/tweets$/, ROUTES.postTweet],
       ['GET', /^\/2\/users\/(\d+)\/mentions$/, ROUTES.mentions],
+      ['GET', /^\/2\/users\/(\d+)\/tweets$/, ROUTES.timeline],
       ['GET', /^\/2\/tweets\/search\/recent$/, ROUTES.search],
       ['GET', /^\/2\/dm_events$/, ROUTES.dmEvents],
       ['GET', /^\/2\/dm_conversations\/with\/(\d+)\/dm_events$/, ROUTES.dmConversationEvents],
@@ -389,12 +397,12 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
   const userJson = (u: FakeUser | undefined) =>
     u ? { id: u.id, name: u.name, username: u.username, public_metrics: { followers_count: u.followers } } : undefined;
   const postJson = (p: FakePost, fields: string[] = []) => {
-    const { direct_message_deep_link: _link, hidden: _hidden, mentions_brand: _m, lang, ...rest } = p;
+    const { direct_message_deep_link: _link, hidden: _hidden, mentions_brand: _m, lang, text, ...rest } = p;
     const mentions = [...p.text.matchAll(/@(\w{1,15})/g)].map((m) => {
       const user = [...users.values()].find((u) => u.username.toLowerCase() === m[1]!.toLowerCase());
       return { start: m.index!, end: m.index! + m[0].length, username: m[1]!, ...(user ? { id: user.id } : {}) };
     });
-    return { ...rest, ...(fields.includes('lang') && lang ? { lang } : {}), ...(fields.includes('entities') && mentions.length ? { entities: { mentions } } : {}) };
+    return { ...rest, text: escapedText(text), ...(fields.includes('lang') && lang ? { lang } : {}), ...(fields.includes('entities') && mentions.length ? { entities: { mentions } } : {}) };
   };
   /** Whether the brand may reply to `p` through the API (X since February 2026). */
   const engaged = (p: FakePost): boolean =>
@@ -530,6 +538,23 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
           includes: { users: authors },
           meta: { result_count: data.length, newest_id: data[0]!.id, oldest_id: data.at(-1)!.id, ...(next_token ? { next_token } : {}) },
         }, l);
+      }
+      case ROUTES.timeline: {
+        // A user's own posts (replies included unless exclude=replies), newest first; 3,200 at most.
+        const max = Number(query['max_results'] ?? 10);
+        if (!Number.isInteger(max) || max < 5 || max > 100) {
+          return send(res, 400, { errors: [{ parameters: { max_results: [String(query['max_results'])] }, message: `The \`max_results\` query parameter value [${query['max_results']}] is not between 5 and 100` }], title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' }, l);
+        }
+        const excluded = (query['exclude'] ?? '').split(',');
+        const all = [...posts.values()]
+          .filter((p) => p.author_id === param)
+          .filter((p) => !(excluded.includes('replies') && p.referenced_tweets?.some((r) => r.type === 'replied_to')))
+          .filter((p) => !(excluded.includes('retweets') && p.referenced_tweets?.some((r) => r.type === 'retweeted')))
+          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
+          .slice(0, 3200);
+        const { data, next_token } = page(all, query);
+        if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
+        return send(res, 200, { data: data.map((p) => postJson(p)), meta: { result_count: data.length, newest_id: data[0]!.id, oldest_id: data.at(-1)!.id, ...(next_token ? { next_token } : {}) } }, l);
       }
       case ROUTES.search: {
         const invalid = (detail: string) =>
