@@ -72,6 +72,13 @@ export const STREAM_TIMINGS: StreamTimings = {
   stableMs: 30_000,
 };
 
+/**
+ * The longest line the listener holds while waiting for its end: a post with its expansions is a
+ * few kilobytes; a stream that sends more without a newline is broken, and is dropped and opened
+ * again rather than buffered without end.
+ */
+export const MAX_LINE_CHARS = 1_000_000;
+
 /** The longest wait for `x-rate-limit-reset` (X's windows are 15 minutes; a reset further away is a wrong clock). */
 const RESET_WAIT_CAP_MS = 16 * 60_000;
 
@@ -411,6 +418,11 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
         buffer = buffer.slice(nl + 1);
         if (line) handleLine(line);
         else status.keepAlives += 1; // an empty line is the keep-alive heartbeat
+      }
+      if (buffer.length > MAX_LINE_CHARS && res === response) {
+        log.warn({ chars: buffer.length }, 'twitter: filtered stream sent a line longer than any post without ending it; reconnecting');
+        buffer = '';
+        lost('drop');
       }
     });
     response.on('error', () => undefined);

@@ -347,6 +347,19 @@ describe('X misbehaving', () => {
     await waitFor('the next post', () => ctx.heard.some((m) => m.id === next.id));
   });
 
+  it('drops a stream that sends a line longer than any post without ending it, rather than buffering it without end, and opens another', async () => {
+    const { logger, lines } = capturingLogger();
+    const channel = makeChannel({ logger });
+    const ctx = recorder();
+    await streaming(channel, ctx);
+    x.streamRaw(`{"data":{"id":"1","text":"${'x'.repeat(1_100_000)}`);
+    await waitFor('a second connection', () => channel.streamStatus()!.connections >= 2 && channel.streamStatus()!.connected);
+    expect(channel.streamStatus()!.waits).toEqual([{ reason: 'drop', ms: 0 }]);
+    expect(lines.some((l) => /longer than any post/.test(l.msg))).toBe(true);
+    const post = x.post(other.id, 'bottegarossi dopo la riga infinita');
+    await waitFor('the post', () => ctx.heard.some((m) => m.id === post.id));
+  });
+
   it('logs the operational-disconnect X writes before closing the stream, reconnects at once and hears what comes next', async () => {
     const { logger, lines } = capturingLogger();
     const channel = makeChannel({ logger });
