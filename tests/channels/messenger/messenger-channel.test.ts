@@ -301,6 +301,20 @@ describe('sending private messages', () => {
     expect(graph.sentMessages()[0]?.body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' });
   });
 
+  it('says what Meta needs when it refuses an operator reply sent with the HUMAN_AGENT tag (an app without the Human Agent permission)', async () => {
+    graph.userWrote(PSID, clock.now());
+    clock.advance(3 * DAY);
+    graph.grantHumanAgent(false);
+    try {
+      const error = (await channel.send(outboxItem({ customerLastMessageAt: START, author: operator(), reply: { kind: 'text', text: 'Abbiamo verificato: il pacco parte oggi.' } })).catch((e: unknown) => e)) as ChannelApiError;
+      expect(error).toBeInstanceOf(ChannelApiError);
+      expect(error.details).toMatchObject({ code: 10, retryable: false });
+      expect(error.message).toMatch(/outside the allowed messaging window.*HUMAN_AGENT tag.*Human Agent permission/);
+    } finally {
+      graph.grantHumanAgent(true);
+    }
+  });
+
   it('never tags a bot reply HUMAN_AGENT: after 24 hours it is refused without calling Meta', async () => {
     graph.userWrote(PSID, clock.now());
     clock.advance(25 * HOUR);

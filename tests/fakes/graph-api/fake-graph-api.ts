@@ -83,6 +83,12 @@ export interface FakeGraphApi {
    * expired", as after a password change or a revoked permission) or is valid again (`false`).
    */
   expireToken(expired: boolean): void;
+  /**
+   * Whether the app holds the Human Agent permission (App Review; true at start). Without it the
+   * HUMAN_AGENT tag does not widen the window: the fake answers as outside the window (Graph's
+   * exact answer for this case is not in our sources).
+   */
+  grantHumanAgent(granted: boolean): void;
   /** HTTP requests held open without an answer right now. */
   openRequests(): number;
   /** Drops the held connections without an answer (as a load balancer giving up would). */
@@ -192,6 +198,7 @@ export async function createFakeGraphApi(options: {
   let counter = 0;
   const expectedProof = createHmac('sha256', appSecret).update(pageToken).digest('hex');
   let tokenExpired = false;
+  let humanAgentPermission = true;
   /** What Graph answers a call made with an expired Page token. */
   const expiredToken = () =>
     graphError({ status: 400, code: 190, subcode: 463, message: `Error validating access token: Session has expired on ${clock.now().toUTCString()}. The current time is ${clock.now().toUTCString()}.` });
@@ -257,7 +264,7 @@ export async function createFakeGraphApi(options: {
     }
     const allowed =
       age <= DAY ||
-      (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && age <= 7 * DAY) ||
+      (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && humanAgentPermission && age <= 7 * DAY) ||
       (type === 'MESSAGE_TAG' && body.tag === 'CUSTOMER_FEEDBACK' && feedback && age <= 7 * DAY);
     if (!allowed) {
       return graphError({ status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
@@ -408,6 +415,9 @@ export async function createFakeGraphApi(options: {
     failNext: (error) => injected.push(error),
     expireToken: (expired) => {
       tokenExpired = expired;
+    },
+    grantHumanAgent: (granted) => {
+      humanAgentPermission = granted;
     },
     hang: (mode) => {
       hanging = mode;
