@@ -295,7 +295,16 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
         );
         id = res.dm_event_id;
       } catch (error) {
-        throw toChannelError(error, 'DM', now());
+        const mapped = toChannelError(error, 'DM', now());
+        if (mapped instanceof ChannelApiError && mapped.details.status === 403 && /not permitted to send a direct message/i.test(mapped.message)) {
+          // The customer no longer accepts the brand's DMs (unfollowed, closed their DMs): what the
+          // reach cache said is stale; the next answer asks for a follow rather than promising a DM.
+          const known = { reach: 'needs_follow' as const, at: now() };
+          remember(item.recipient, known);
+          await values.set(reachKey(item.recipient), JSON.stringify(known), { ttlMs: REACH_TTL_MS.needs_follow });
+          throw new ChannelApiError(`${mapped.message} (the customer does not accept the brand's DMs now: they may have stopped following it; ask them in public to follow or to write first)`, mapped.details, { cause: error });
+        }
+        throw mapped;
       }
       done.push(id);
       if (parts.length > 1) await values.set(sentPartsKey(item.id), JSON.stringify(done));

@@ -299,6 +299,18 @@ describe('send errors', () => {
 describe('private reach', () => {
   const asCustomer = (id: string) => ({ id: `twitter:${id}`, channel: 'twitter', platformId: id, firstSeenAt: START, lastSeenAt: START });
 
+  it('is needs_follow at once after X refuses a DM to someone it remembered as open (they unfollowed), not an hour later', async () => {
+    const fan = x.addUser({ id: '4000000009', username: 'exfan', followsBrand: true });
+    expect(await channel.privateReach!(asCustomer(fan.id))).toBe('open');
+    fan.followsBrand = false; // unfollows: X refuses the brand's DMs now
+    const error = (await channel.send(outboxItem({ visibility: 'private', recipient: fan.id })).catch((e: unknown) => e)) as ChannelApiError;
+    expect(error.details).toMatchObject({ status: 403, retryable: false });
+    expect(error.message).toMatch(/does not accept the brand's DMs now/);
+    expect(await channel.privateReach!(asCustomer(fan.id))).toBe('needs_follow');
+    // Another instance (the store's values) knows it too.
+    expect(JSON.parse(store.map.get(`twitter:reach:${fan.id}`)!)).toMatchObject({ reach: 'needs_follow' });
+  });
+
   it('is open for a follower, needs a follow for someone who neither follows nor accepts DMs', async () => {
     customer.followsBrand = true;
     const stranger = x.addUser({ id: '4000000002', username: 'nofollow' });
