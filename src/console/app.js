@@ -262,12 +262,20 @@ function showCorpusProblems(problems) {
   }
 }
 
-// Channels whose platform stopped answering (their replies wait): /healthz, then live events.
-/** @type {Set<string>} */
-const channelsDown = new Set();
+// Channels whose platform stopped answering, or refuses our credentials (their replies wait), with
+// why (the sender's last failure): /healthz, then live events.
+/** @type {Map<string, string>} */
+const channelsDown = new Map();
 function showChannelsDown() {
   const banner = $('channel-banner');
-  banner.textContent = t('channelDown', { channels: [...channelsDown].join(', ') });
+  const names = (/** @type {boolean} */ credentials) =>
+    [...channelsDown].filter(([, reason]) => (reason === 'credentials') === credentials).map(([name]) => name);
+  const down = names(false);
+  const refused = names(true);
+  banner.textContent = [
+    ...(down.length ? [t('channelDown', { channels: down.join(', ') })] : []),
+    ...(refused.length ? [t('channelCredentials', { channels: refused.join(', ') })] : []),
+  ].join(' ');
   banner.hidden = channelsDown.size === 0;
 }
 function refreshChannelsDown() {
@@ -275,7 +283,7 @@ function refreshChannelsDown() {
     .then((res) => res.json())
     .then((health) => {
       channelsDown.clear();
-      for (const name of health.degraded ?? []) channelsDown.add(name);
+      for (const name of health.degraded ?? []) channelsDown.set(name, health.channels?.[name]?.lastFailure ?? '');
       showChannelsDown();
     })
     .catch(() => undefined); // the live events keep it current anyway
@@ -323,7 +331,7 @@ function connectEvents() {
   source.addEventListener('saved_replies.changed', () => loadSaved().catch(fail));
   source.addEventListener('customer.updated', (e) => customerUpdated(data(e).customerIds ?? []));
   source.addEventListener('channel.degraded', (e) => {
-    channelsDown.add(data(e).channel);
+    channelsDown.set(data(e).channel, data(e).reason ?? '');
     showChannelsDown();
   });
   source.addEventListener('channel.recovered', (e) => {

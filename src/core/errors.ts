@@ -48,6 +48,12 @@ export class ChannelApiError extends SportelloError {
       retryable: boolean;
       /** When the platform asked us to wait until (epoch ms), e.g. from x-rate-limit-reset. */
       retryAt?: number;
+      /**
+       * The platform refused the app's credentials (an expired or revoked token, a wrong secret):
+       * the channel is at fault, not this reply. Sent with `retryable: true`: the outbox pauses the
+       * channel and the reply waits for the credentials to be put right, rather than being dropped.
+       */
+      credentials?: boolean;
     },
     options?: { cause?: unknown },
   ) {

@@ -54,7 +54,7 @@ const DEFAULT_BREAKER: BreakerPolicy = { failures: 5, openMs: 5_000, maxOpenMs: 
 const DEFAULT_SLOTS = 32;
 
 /** How one failed send counts. */
-export type FailureKind = 'timeout' | 'network' | 'server' | 'rate_limited' | 'refused' | 'internal';
+export type FailureKind = 'timeout' | 'network' | 'server' | 'credentials' | 'rate_limited' | 'refused' | 'internal';
 
 /** A channel's circuit: closed (sending), open (paused until `retryAt`), half open (one probe). */
 export type CircuitState = 'closed' | 'open' | 'half_open';
@@ -192,7 +192,7 @@ export function createOutboxSender(deps: {
       openMs: breaker.openMs,
       stats: {
         sent: 0,
-        failures: { timeout: 0, network: 0, server: 0, rate_limited: 0, refused: 0, internal: 0 },
+        failures: { timeout: 0, network: 0, server: 0, credentials: 0, rate_limited: 0, refused: 0, internal: 0 },
         inDoubt: 0,
         possibleDuplicates: 0,
         duplicatesAvoided: 0,
@@ -215,6 +215,7 @@ export function createOutboxSender(deps: {
   function classify(err: unknown): FailureKind {
     if (err instanceof NetworkError) return err.delivery === 'unknown' ? 'timeout' : 'network';
     if (err instanceof ChannelApiError) {
+      if (err.details.credentials) return 'credentials';
       if (err.details.status === 429 || (err.details.retryable && err.details.retryAt !== undefined)) return 'rate_limited';
       if (err.details.status >= 500) return 'server';
       return 'refused';
@@ -231,7 +232,14 @@ export function createOutboxSender(deps: {
     lane.retryAt = now + lane.openMs;
     if (!wasOpen) {
       lane.stats.circuitOpened += 1;
-      logger.warn({ channel: name, failures: lane.failures, lastFailure: lane.lastFailure, retryAt: new Date(lane.retryAt).toISOString() }, 'platform not answering: sends on this channel paused (circuit open)');
+      if (lane.lastFailure === 'credentials') {
+        logger.error(
+          { channel: name, lastFailure: lane.lastFailure, retryAt: new Date(lane.retryAt).toISOString() },
+          'the platform refuses this channel’s credentials (token expired or revoked, wrong secret): sends on this channel paused, replies wait in the outbox; renew the credentials (and restart) to send them',
+        );
+      } else {
+        logger.warn({ channel: name, failures: lane.failures, lastFailure: lane.lastFailure, retryAt: new Date(lane.retryAt).toISOString() }, 'platform not answering: sends on this channel paused (circuit open)');
+      }
       publish([{ type: 'channel.degraded', channel: name, reason: lane.lastFailure ?? 'timeout', retryAt: new Date(lane.retryAt).toISOString(), at: new Date(now).toISOString() }]);
     } else {
       logger.warn({ channel: name, retryAt: new Date(lane.retryAt).toISOString() }, 'probe failed: sends on this channel stay paused');
@@ -263,6 +271,8 @@ export function createOutboxSender(deps: {
       return;
     }
     lane.failures += 1;
+    // Refused credentials fail every send alike until someone renews them: paused at once.
+    if (kind === 'credentials') lane.failures = Math.max(lane.failures, breaker.failures);
     lane.lastFailure = kind;
     // While the circuit is not closed, only its probe decides: a send started before it opened
     // adds nothing to what the failures that opened it said.
@@ -328,7 +338,9 @@ export function createOutboxSender(deps: {
       const message = err instanceof Error ? err.message : String(err);
       const inDoubt = (item.inDoubt ?? 0) + (kind === 'timeout' ? 1 : 0);
       if (kind === 'timeout') lane.stats.inDoubt += 1;
-      if (retryable && item.attempts < policy.maxAttempts && inDoubt < policy.maxInDoubt) {
+      // Refused credentials are the channel's fault, not the reply's: it waits (as a probe, at most
+      // every few minutes) for them to be renewed however long that takes, not given up after its tenth try.
+      if (retryable && (item.attempts < policy.maxAttempts || kind === 'credentials') && inDoubt < policy.maxInDoubt) {
         const backoff = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, item.attempts - 1));
         const jitter = Math.round(backoff * 0.2 * Math.random());
         const retryAt = err instanceof ChannelApiError && err.details.retryAt ? err.details.retryAt : 0;

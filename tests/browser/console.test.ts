@@ -306,5 +306,30 @@ browserTest('the operator console in a browser', () => {
     await t.app.bus.publish({ type: 'corpus.reloaded', version: 'v2', at: t.clock.now().toISOString() });
     await banner.waitFor({ state: 'hidden' });
   });
+
+  it('says which channel refuses our credentials, apart from one that is not answering', async () => {
+    const page = await operatorPage('Anna', PASSWORDS.anna);
+    await page.locator('#live-status.live').waitFor(); // the event stream is open
+    const at = t.clock.now().toISOString();
+    const retryAt = new Date(t.clock.now().getTime() + 5000).toISOString();
+    const banner = page.locator('#channel-banner');
+    // The page reads /healthz when its stream opens (nothing degraded here): published until the banner shows it, in case that read lands after.
+    for (let i = 0; ; i++) {
+      await t.app.bus.publish({ type: 'channel.degraded', channel: 'messenger', reason: 'credentials', retryAt, at });
+      await t.app.bus.publish({ type: 'channel.degraded', channel: 'twitter', reason: 'timeout', retryAt, at });
+      const shown = await banner
+        .filter({ hasText: 'messenger: la piattaforma non accetta più le credenziali' })
+        .waitFor({ timeout: 2000 })
+        .then(() => true, () => false);
+      if (shown || i >= 5) break;
+    }
+    expect(await banner.textContent()).toBe(
+      'twitter: la piattaforma non risponde. Le risposte restano in attesa e partono appena torna. messenger: la piattaforma non accetta più le credenziali (token scaduto o revocato). Le risposte restano in attesa: chiedi a chi amministra Sportello di rinnovarle.',
+    );
+    await t.app.bus.publish({ type: 'channel.recovered', channel: 'twitter', at });
+    await banner.filter({ hasNotText: 'non risponde' }).waitFor();
+    await t.app.bus.publish({ type: 'channel.recovered', channel: 'messenger', at });
+    await banner.waitFor({ state: 'hidden' });
+  });
 });
 

@@ -14,7 +14,7 @@ import type { FakeClock } from '../../src/core/ports.js';
 import type { FakeGraphApi } from '../fakes/graph-api/fake-graph-api.js';
 import { pageWebhook, textEvent } from '../fakes/graph-api/payloads.js';
 import { createXWebhookCaller, ROUTES, type FakeUser, type FakeXApi, type XWebhookCaller } from '../fakes/x-api/fake-x-api.js';
-import { xaaDmEvent } from '../fakes/x-api/payloads.js';
+import { xaaDmEvent, xaaPostEvent } from '../fakes/x-api/payloads.js';
 import { messengerEnv, PAGE_ID, startFakeGraph } from '../channels/messenger/helpers.js';
 import { API_SECRET, BRAND, startFakeX, xEnv } from '../channels/twitter/helpers.js';
 import { projectKnowledge } from '../helpers/app.js';
@@ -318,5 +318,121 @@ describe('replies whose send timed out (in doubt)', () => {
     expect(item).toMatchObject({ platformId: dmsTo(user)[0]!.id });
     expect(await metric(r, 'sportello_outbound_duplicates_avoided_total', 'twitter')).toBe(1);
     expect(await metric(r, 'sportello_outbound_possible_duplicates_total', 'twitter')).toBe(0);
+  });
+});
+
+describe('a public X reply whose send timed out', () => {
+  it('is read back before being sent again: posted after all, it is recorded sent, not refused as a duplicate and reported failed', async () => {
+    running = await start({ OUTBOUND_TIMEOUT_MS: '600', OUTBOUND_CONNECT_TIMEOUT_MS: '300' });
+    const r = running;
+    const user = newXCustomer();
+    // X makes the post and the answer never comes.
+    x.failNext(ROUTES.postTweet, { hang: 'after' });
+    const mention = x.mention(user.id, `@${BRAND.username} ${QUESTION} & a presto`);
+    const res = await r.hook.deliver(xaaPostEvent(mention, user, BRAND.id));
+    expect(res.status).toBe(200);
+    await r.app.pipeline.idle();
+    await until('the reply send to time out', async () => (await r.app.store.outbox.list({ status: 'pending' })).some((o) => o.channel === 'twitter' && o.inDoubt === 1));
+    const replies = () => x.brandReplies().filter((p) => p.referenced_tweets?.some((ref) => ref.id === mention.id));
+    expect(replies()).toHaveLength(1);
+
+    clock.advance(2_000);
+    await r.app.sender.drain();
+    expect(replies()).toHaveLength(1);
+    expect(x.calls.filter((c) => c.route === ROUTES.timeline)).toHaveLength(1);
+    const [item] = (await r.app.store.outbox.list({ status: 'sent' })).filter((o) => o.channel === 'twitter');
+    expect(item).toMatchObject({ platformId: replies()[0]!.id });
+    expect(r.events.some((e) => e.type === 'message.failed')).toBe(false);
+    expect(await metric(r, 'sportello_outbound_duplicates_avoided_total', 'twitter')).toBe(1);
+  });
+
+  it('is sent again when the read-back does not find it (X never made it)', async () => {
+    running = await start({ OUTBOUND_TIMEOUT_MS: '600', OUTBOUND_CONNECT_TIMEOUT_MS: '300' });
+    const r = running;
+    const user = newXCustomer();
+    x.posts.clear(); // the same answer, posted by the test before, would be refused as a duplicate
+    // The request reached X and nothing came back: X did not make the post.
+    x.failNext(ROUTES.postTweet, { hang: 'before' });
+    const mention = x.mention(user.id, `@${BRAND.username} ${QUESTION}`);
+    expect((await r.hook.deliver(xaaPostEvent(mention, user, BRAND.id))).status).toBe(200);
+    await r.app.pipeline.idle();
+    await until('the reply send to time out', async () => (await r.app.store.outbox.list({ status: 'pending' })).some((o) => o.channel === 'twitter' && o.inDoubt === 1));
+    clock.advance(2_000);
+    await r.app.sender.drain();
+    const replies = x.brandReplies().filter((p) => p.referenced_tweets?.some((ref) => ref.id === mention.id));
+    expect(replies).toHaveLength(1);
+    const [item] = (await r.app.store.outbox.list({ status: 'sent' })).filter((o) => o.channel === 'twitter');
+    expect(item).toMatchObject({ platformId: replies[0]!.id });
+    expect(await metric(r, 'sportello_outbound_possible_duplicates_total', 'twitter')).toBe(1);
+  });
+});
+
+describe('credentials the platform stops accepting', () => {
+  it('keeps Messenger replies waiting while the Page token is expired (the channel paused and shown, nothing given up), and sends them once Graph accepts it', async () => {
+    running = await start();
+    const r = running;
+    graph.expireToken(true);
+    const psids = await messengerCustomersWrite(r, 3);
+    await r.app.pipeline.idle();
+    await until('the circuit to open', () => r.app.sender.health().messenger?.circuit === 'open');
+    await r.app.sender.drain();
+    // Paused at the first refusal: no reply is tried five times over, none is given up.
+    expect(await r.app.store.outbox.list({ status: 'dead' })).toEqual([]);
+    expect(r.events.filter((e) => e.type === 'message.failed')).toEqual([]);
+    const body = (await (await fetch(`${r.base}/healthz`)).json()) as { degraded?: string[]; channels: Record<string, { lastFailure?: string }> };
+    expect(body.degraded).toEqual(['messenger']);
+    expect(body.channels.messenger).toMatchObject({ circuit: 'open', lastFailure: 'credentials' });
+    expect(r.events.find((e) => e.type === 'channel.degraded')).toMatchObject({ channel: 'messenger', reason: 'credentials' });
+    const [waiting] = await r.app.store.outbox.list({ status: 'pending' });
+    expect(waiting!.lastError).toMatch(/Page access token is not valid any more.*renew MESSENGER_PAGE_TOKEN/);
+    // The other channels answer meanwhile.
+    expect(await webchatReply(r, QUESTION)).toBeDefined();
+
+    // Hours go by: a probe every few minutes, each refused; the replies they carry are not given up after ten tries.
+    const mostTried = async () => Math.max(...(await r.app.store.outbox.list({ status: 'pending' })).map((o) => o.attempts));
+    for (let i = 0; i < 60 && (await mostTried()) <= 11; i++) {
+      const before = graph.calls.length;
+      clock.advance(5 * 60_000);
+      r.app.sender.kick();
+      await until('the probe', () => graph.calls.length > before);
+      await r.app.sender.drain();
+    }
+    expect(await mostTried()).toBeGreaterThan(11);
+    expect(await r.app.store.outbox.list({ status: 'dead' })).toEqual([]);
+
+    // The token is put right: after the pause a probe goes, and every customer gets the answer.
+    graph.expireToken(false);
+    clock.advance(5 * 60_000);
+    r.app.sender.kick();
+    await until('the circuit to close', () => r.app.sender.health().messenger?.circuit === 'closed');
+    // The others follow at their own next try (each waits at most its backoff's 5 minutes and jitter).
+    clock.advance(6 * 60_000);
+    r.app.sender.kick();
+    await r.app.sender.drain();
+    const sent = (await r.app.store.outbox.list({ status: 'sent' })).filter((o) => o.channel === 'messenger');
+    expect(sent.map((o) => o.recipient).sort()).toEqual([...psids].sort());
+    expect(await r.app.store.outbox.list({ status: 'dead' })).toEqual([]);
+  });
+
+  it('keeps an X DM reply waiting while X refuses the account’s token (401), and sends it once X accepts it again', async () => {
+    running = await start();
+    const r = running;
+    const user = newXCustomer();
+    x.revokeAccessToken(true);
+    try {
+      await xDm(r, user, QUESTION);
+      await r.app.pipeline.idle();
+      await until('the circuit to open', () => r.app.sender.health().twitter?.circuit === 'open');
+      await r.app.sender.drain();
+      expect(await r.app.store.outbox.list({ status: 'dead' })).toEqual([]);
+      expect(r.app.sender.health().twitter).toMatchObject({ lastFailure: 'credentials' });
+      expect(dmsTo(user)).toEqual([]);
+    } finally {
+      x.revokeAccessToken(false);
+    }
+    clock.advance(5 * 60_000);
+    r.app.sender.kick();
+    await until('the DM to be delivered', () => dmsTo(user).length === 1);
+    await until('the circuit to close', () => r.app.sender.health().twitter?.circuit === 'closed');
   });
 });

@@ -95,9 +95,45 @@ function retryAfter(headers: unknown, now: number): number | undefined {
   return retryAfterAt(value, now);
 }
 
+/** What MSAL (the token request to Microsoft Entra ID, before any call to the Connector) throws. */
+const msalErrorSchema = z.looseObject({
+  name: z.string(),
+  errorCode: z.string(),
+  errorMessage: z.string().optional(),
+  status: z.number().optional(),
+});
+
+/** AAD's answers that mean the app's id, secret or tenant are wrong (RFC 6749 §5.2). */
+const TOKEN_REFUSALS = new Set(['invalid_client', 'unauthorized_client', 'invalid_grant', 'invalid_request', 'invalid_scope', 'invalid_tenant']);
+
+/**
+ * The token request failed: nothing reached the Connector, so the reply is not in doubt. A refusal
+ * of the app's credentials pauses the channel (the reply waits for them to be put right); a token
+ * service that did not answer is a network error like any other.
+ */
+function tokenError(error: unknown, what: string): ChannelApiError | NetworkError | undefined {
+  const msal = msalErrorSchema.safeParse(error);
+  if (!msal.success || !/Error$/.test(msal.data.name) || !('subError' in (error as object))) return undefined;
+  const { errorCode, errorMessage, status } = msal.data;
+  const firstLine = (errorMessage ?? '').split(/\r?\n/)[0]!.slice(0, 300);
+  if (msal.data.name === 'ServerError' && (TOKEN_REFUSALS.has(errorCode) || status === 400 || status === 401)) {
+    return new ChannelApiError(
+      `Bot Framework ${what}: Microsoft Entra ID refused the bot's credentials (${errorCode}${firstLine ? `: ${firstLine}` : ''}); check MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId`,
+      { channel: 'botframework', status: status ?? 401, code: errorCode, retryable: true, credentials: true },
+      { cause: error },
+    );
+  }
+  if (msal.data.name === 'ServerError' && status !== undefined && status >= 400) {
+    return new ChannelApiError(`Bot Framework ${what}: the token service answered HTTP ${status} (${errorCode})`, { channel: 'botframework', status, code: errorCode, retryable: status >= 500 || status === 429 }, { cause: error });
+  }
+  return new NetworkError(`Bot Framework ${what}: no token from Microsoft Entra ID (${errorCode}${firstLine ? `: ${firstLine}` : ''}); nothing was sent`, { cause: error, delivery: 'not_sent' });
+}
+
 /** Maps what the Connector call threw to ChannelApiError (it answered) or NetworkError (it did not). */
 export function toBotFrameworkError(error: unknown, what: string, now: number): ChannelApiError | NetworkError {
   if (error instanceof ChannelApiError || error instanceof NetworkError) return error;
+  const token = tokenError(error, what);
+  if (token) return token;
   const parsed = restErrorSchema.safeParse(error);
   const status = parsed.success ? parsed.data.statusCode : undefined;
   const message = parsed.success && parsed.data.message ? parsed.data.message : String(error);
@@ -111,7 +147,10 @@ export function toBotFrameworkError(error: unknown, what: string, now: number): 
       channel: 'botframework',
       status,
       ...(parsed.success && parsed.data.code ? { code: parsed.data.code } : {}),
-      retryable: status >= 500 || status === 429,
+      // 401: the Connector does not accept the bot's token (wrong app id or tenant, a secret rotated):
+      // every send fails alike. (A 403 is about one conversation: Teams' BotNotInConversationRoster.)
+      retryable: status >= 500 || status === 429 || status === 401,
+      ...(status === 401 ? { credentials: true } : {}),
       ...(retryAt !== undefined ? { retryAt } : {}),
     },
     { cause: error },

@@ -8,6 +8,8 @@ import { retryAfterAt } from '../../util/outbound.js';
 
 /** Graph error codes where the same call may succeed later. */
 const RETRYABLE_CODES = new Set([1, 2, 4, 17, 32, 341, 613, 80006]);
+/** Graph code 190 (OAuthException): the Page access token expired, was revoked or is wrong. */
+const TOKEN_CODE = 190;
 /** Graph codes that mean "rate limited": honour the usage headers' wait. */
 const RATE_LIMIT_CODES = new Set([4, 17, 32, 613, 80006]);
 
@@ -65,6 +67,7 @@ const EXPLANATIONS: Record<number, string> = {
   2534022: 'the message is outside the allowed messaging window',
   2018108: 'the app is in development mode and this person has no role in it',
   1545041: 'the person is not available (blocked the Page or deleted the account)',
+  2018001: 'no Messenger user matches this recipient (the PSID is of another Page, or the person deleted the account)',
 };
 
 /** Turns whatever the Graph call threw into a ChannelApiError or NetworkError. */
@@ -90,11 +93,17 @@ export function toChannelError(error: unknown, what: string, now: number): Chann
   const e = body.data.error;
   const code = e.code;
   const subcode = e.error_subcode ?? e.errorSubcode;
-  const retryable = status >= 500 || status === 429 || (code !== undefined && RETRYABLE_CODES.has(code));
+  const credentials = code === TOKEN_CODE;
+  // A refused token is the channel's fault, not this reply's: retryable, so it waits for a renewed token.
+  const retryable = credentials || status >= 500 || status === 429 || (code !== undefined && RETRYABLE_CODES.has(code));
   const regain = code !== undefined && RATE_LIMIT_CODES.has(code) ? regainAccessMs(response.headers) : undefined;
   const waits = [regain !== undefined ? now + regain : undefined, retryAfter].filter((w): w is number => w !== undefined);
   const retryAt = waits.length > 0 ? Math.max(...waits) : undefined;
-  const explained = subcode !== undefined ? EXPLANATIONS[subcode] : undefined;
+  const explained = credentials
+    ? `the Page access token is not valid any more (${e.message ?? 'expired or revoked'}): renew MESSENGER_PAGE_TOKEN`
+    : subcode !== undefined
+      ? EXPLANATIONS[subcode]
+      : undefined;
   const ids = [code !== undefined ? `code ${code}` : undefined, subcode !== undefined ? `subcode ${subcode}` : undefined]
     .filter(Boolean)
     .join(', ');
@@ -108,6 +117,7 @@ export function toChannelError(error: unknown, what: string, now: number): Chann
       ...(subcode !== undefined ? { subcode } : {}),
       retryable,
       ...(retryAt !== undefined ? { retryAt } : {}),
+      ...(credentials ? { credentials } : {}),
     },
     { cause: error },
   );

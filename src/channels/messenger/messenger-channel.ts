@@ -5,7 +5,7 @@
  */
 import { MessengerClient } from 'bottender';
 import { z } from 'zod';
-import { ChannelApiError } from '../../core/errors.js';
+import { ChannelApiError, type NetworkError } from '../../core/errors.js';
 import type { DomainEvent } from '../../core/events.js';
 import type {
   ChannelAdapter,
@@ -324,6 +324,20 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     }
   }
 
+  /**
+   * A refusal of a message sent with the HUMAN_AGENT tag (an operator after 24 hours) names what
+   * Meta needs for it: the tag is honoured only for an app granted the Human Agent permission.
+   */
+  function sendRefused(error: unknown, options: ReturnType<typeof messagingOptions>): ChannelApiError | NetworkError {
+    const mapped = toChannelError(error, 'send', clock.now().getTime());
+    if (options.messagingType !== 'MESSAGE_TAG' || !(mapped instanceof ChannelApiError) || (mapped.details.code !== 10 && mapped.details.code !== 200)) return mapped;
+    return new ChannelApiError(
+      `${mapped.message} (an operator reply more than 24 hours after the customer's last message goes with the HUMAN_AGENT tag, which Meta honours only within 7 days and for an app granted the Human Agent permission in App Review)`,
+      mapped.details,
+      { cause: error },
+    );
+  }
+
   async function sendMessage(item: OutboxItem): Promise<SendResult> {
     const options = messagingOptions(item);
     // A commenter's private conversation is reached through the PSID their private reply revealed.
@@ -338,7 +352,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
         const res = sendResponseSchema.parse(answer);
         return { platformId: res.messageId ?? '' };
       } catch (error) {
-        throw toChannelError(error, 'send', clock.now().getTime());
+        throw sendRefused(error, options);
       }
     }
     // A long text goes out in parts; remember the parts already sent, so a retry after a failed
@@ -356,7 +370,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
         progress.sent = i + 1;
       } catch (error) {
         await values.set(sentPartsKey(item.id), JSON.stringify(progress));
-        throw toChannelError(error, 'send', clock.now().getTime());
+        throw sendRefused(error, options);
       }
     }
     if (progress.sent > 0) await values.set(sentPartsKey(item.id), JSON.stringify(progress));

@@ -60,6 +60,14 @@ export function toChannelError(error: unknown, what: string, now: number): Chann
       { cause: error },
     );
   }
+  if (status === 401) {
+    // The app's keys or the account's access token were revoked or regenerated: every call fails alike.
+    return new ChannelApiError(
+      `X ${what} refused (HTTP 401): X does not accept this app's credentials (${detail}); renew X_API_KEY/X_API_SECRET or X_ACCESS_TOKEN/X_ACCESS_SECRET`,
+      { channel: 'twitter', status, ...(code !== undefined ? { code } : {}), retryable: true, credentials: true },
+      { cause: error },
+    );
+  }
   return new ChannelApiError(
     `X ${what} refused (HTTP ${status}${code !== undefined ? `, ${code}` : ''}): ${detail}`,
     { channel: 'twitter', status, ...(code !== undefined ? { code } : {}), retryable: status >= 500 },

@@ -58,6 +58,14 @@ export function postKind(post: Pick<V2Post, 'referenced_tweets'>): PostKind {
   return 'mention';
 }
 
+/**
+ * A post's text as the customer wrote it: X returns posts' `text` with `&`, `<` and `>` escaped as
+ * HTML entities (`&amp;`, `&lt;`, `&gt;`), in API v2 as in v1.1 (DM texts are not escaped).
+ */
+export function postText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 /** Drops the @handles X puts before a reply's text ("@brand @other where is…" → "where is…"). */
 export function stripLeadingMentions(text: string): string {
   const stripped = text.replace(/^(?:\s*@\w{1,15})+\s*/u, '');
@@ -86,7 +94,7 @@ export function postToInbound(post: V2Post, users: readonly V2User[], brandUserI
   if (kind === 'retweet') return undefined;
   const repliedTo = post.referenced_tweets?.find((r) => r.type === 'replied_to')?.id;
   const quoted = post.referenced_tweets?.find((r) => r.type === 'quoted')?.id;
-  const text = post.note_tweet?.text ?? post.text;
+  const text = postText(post.note_tweet?.text ?? post.text);
   const profile = profileOf(author, users.find((u) => u.id === author));
   return {
     channel: 'twitter',

@@ -16,7 +16,11 @@
  *   that, network failures back off linearly (+250 ms a try, up to 16 s), HTTP errors exponentially
  *   (5 s doubling, up to 320 s), and 429 (`TooManyConnections`: another connection of the app is
  *   open, e.g. a second instance) from 1 minute doubling (up to 16 min), logged once until a
- *   connection holds.
+ *   connection holds; a 429 that spent the connection rate limit (`x-rate-limit-remaining: 0`)
+ *   waits at least until `x-rate-limit-reset`. Only the first of a row of drops is reopened at
+ *   once: a connection that drops again less than `stableMs` (30 s) after it opened (X answering
+ *   200 and closing at once, an `operational-disconnect` on every connection) waits as HTTP errors
+ *   do (5 s doubling, up to 320 s), so a flapping stream is never a tight loop.
  * - **No stream access** (403 `client-forbidden`, reason `client-not-enrolled`): logged with what to
  *   do, and `onUnavailable` is called: the channel falls back to recent search.
  *
@@ -53,6 +57,8 @@ export interface StreamTimings {
   rateLimitStartMs: number;
   /** …up to this. */
   rateLimitMaxMs: number;
+  /** A connection that lasted less than this before dropping is a quick drop: only the first of a row reconnects at once. */
+  stableMs: number;
 }
 
 export const STREAM_TIMINGS: StreamTimings = {
@@ -63,7 +69,18 @@ export const STREAM_TIMINGS: StreamTimings = {
   httpMaxMs: 320_000,
   rateLimitStartMs: 60_000,
   rateLimitMaxMs: 960_000,
+  stableMs: 30_000,
 };
+
+/**
+ * The longest line the listener holds while waiting for its end: a post with its expansions is a
+ * few kilobytes; a stream that sends more without a newline is broken, and is dropped and opened
+ * again rather than buffered without end.
+ */
+export const MAX_LINE_CHARS = 1_000_000;
+
+/** The longest wait for `x-rate-limit-reset` (X's windows are 15 minutes; a reset further away is a wrong clock). */
+const RESET_WAIT_CAP_MS = 16 * 60_000;
 
 /** The tag prefix of the rules Sportello owns. */
 export const RULE_TAG_PREFIX = 'sportello:';
@@ -175,6 +192,10 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   let watchdog: NodeJS.Timeout | undefined;
   /** Consecutive failures of each kind since the last connection that held. */
   const failures = { network: 0, http: 0, rate_limit: 0 };
+  /** Quick drops in a row (connections that closed less than `stableMs` after opening). */
+  let quickDrops = 0;
+  /** When the open connection answered 200 (monotonic ms). */
+  let openedAt = 0;
   let tooManyLogged = false;
   /** The rules were synced since start. */
   let synced = false;
@@ -285,10 +306,19 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
    */
   function lost(reason: 'drop' | 'stall' | 'network'): void {
     const held = status.connected && received;
+    const lasted = performance.now() - openedAt;
     closeConnection();
     if (stopped || retryTimer) return;
-    if (held) reconnect(reason === 'network' ? 'drop' : reason, 0);
-    else reconnect('network', backoff('network'));
+    if (!held) {
+      reconnect('network', backoff('network'));
+      return;
+    }
+    if (lasted >= timings.stableMs) quickDrops = 0;
+    const n = quickDrops;
+    quickDrops += 1;
+    const ms = n === 0 ? 0 : Math.min(timings.httpMaxMs, timings.httpStartMs * 2 ** (n - 1));
+    if (n === 1) log.warn({ retryInSeconds: ms / 1000 }, 'twitter: filtered stream dropped again soon after connecting; waiting longer between tries');
+    reconnect(reason === 'network' ? 'drop' : reason, ms);
   }
 
   function closeConnection(): void {
@@ -315,7 +345,12 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
       return;
     }
     const { data, includes, matching_rules: matching, errors } = parsed.data;
-    if (errors?.length) log.warn({ errors }, 'twitter: filtered stream reported an error (X closes the connection after an operational disconnect)');
+    if (errors?.length) {
+      log.warn(
+        { errors: errors.map((e) => ({ title: e.title, type: e.type, disconnectType: e.disconnect_type, detail: e.detail })) },
+        'twitter: filtered stream reported an error (X closes the connection after an operational disconnect)',
+      );
+    }
     if (!data) return;
     // One app's stream carries every rule of the app: only ours is this brand's.
     if (matching && matching.length > 0 && !matching.some((m) => m.tag === tag)) return;
@@ -354,12 +389,13 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
         } catch {
           problem = undefined;
         }
-        refused(code, problem);
+        refused(code, problem, response.headers);
       });
       return;
     }
     status.connected = true;
     status.connections += 1;
+    openedAt = performance.now();
     log.info({ connection: status.connections }, 'twitter: filtered stream connected');
     let buffer = '';
     received = false;
@@ -383,6 +419,11 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
         if (line) handleLine(line);
         else status.keepAlives += 1; // an empty line is the keep-alive heartbeat
       }
+      if (buffer.length > MAX_LINE_CHARS && res === response) {
+        log.warn({ chars: buffer.length }, 'twitter: filtered stream sent a line longer than any post without ending it; reconnecting');
+        buffer = '';
+        lost('drop');
+      }
     });
     response.on('error', () => undefined);
     response.on('close', () => {
@@ -392,7 +433,16 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     });
   }
 
-  function refused(code: number, problem: z.infer<typeof problemSchema> | undefined): void {
+  /** How long until X's rate-limit window resets, when a 429 says this window's calls are spent. */
+  function untilReset(headers: IncomingMessage['headers']): number | undefined {
+    const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+    if (one(headers['x-rate-limit-remaining'])?.trim() !== '0') return undefined; // e.g. TooManyConnections: the window is not what refused
+    const reset = Number(one(headers['x-rate-limit-reset']));
+    if (!Number.isFinite(reset) || reset <= 0) return undefined;
+    return Math.min(RESET_WAIT_CAP_MS, Math.max(0, reset * 1000 - clock.now().getTime()));
+  }
+
+  function refused(code: number, problem: z.infer<typeof problemSchema> | undefined, headers: IncomingMessage['headers']): void {
     closeConnection();
     if (stopped) return;
     if (notEnrolled(code, problem)) {
@@ -400,7 +450,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
       return;
     }
     if (code === 429) {
-      const ms = backoff('rate_limit');
+      const ms = Math.max(backoff('rate_limit'), untilReset(headers) ?? 0);
       if (!tooManyLogged) {
         tooManyLogged = true;
         log.warn(
@@ -471,7 +521,9 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
         }
         const kind = mapped ? (mapped.details.status === 429 ? 'rate_limit' : 'http') : 'network';
         log.warn({ err }, synced ? 'twitter: no app-only token for the filtered stream; trying again' : 'twitter: filtered stream rules could not be synced; trying again before connecting');
-        reconnect(kind, backoff(kind));
+        // A rules call or token request rate-limited waits for its window's reset too.
+        const reset = kind === 'rate_limit' && mapped?.details.retryAt !== undefined ? Math.min(RESET_WAIT_CAP_MS, mapped.details.retryAt - clock.now().getTime()) : 0;
+        reconnect(kind, Math.max(backoff(kind), reset));
       },
     );
   }

@@ -27,7 +27,7 @@ import { createPoller, type PollResult } from './polling.js';
 import { createSearcher, createSeenPosts, listeningQuery, type SearchResult } from './search.js';
 import { createStreamListener, type StreamStatus, type StreamTimings } from './stream.js';
 import type { ListeningTerms } from '../definition.js';
-import { v2UserSchema } from './posts.js';
+import { postText, v2UserSchema } from './posts.js';
 import { answerCrc, verifyWebhookSignature } from './signature.js';
 import { chainKey, reachKey, recentTextKey, sentPartsKey, threadKey, twitterValues } from './store-keys.js';
 import { MAX_POST, replyText, splitDm, splitForThread, weightedLength } from './text.js';
@@ -47,6 +47,8 @@ export const DUPLICATE_WINDOW_MS = 24 * 60 * 60_000;
 const REACH_MEMORY = 10_000;
 /** How many of the brand's latest DMs with a customer the late check reads (after a timed-out DM). */
 const LATE_CHECK_EVENTS = 50;
+/** How many of the brand's latest posts the late check reads (after a timed-out public reply). */
+const LATE_CHECK_POSTS = 50;
 
 /** Dependencies of the X channel. */
 export interface TwitterChannelDeps {
@@ -83,6 +85,28 @@ const userResponseSchema = z.looseObject({ data: v2UserSchema });
 const dmEventsSchema = z.looseObject({
   data: z.array(z.looseObject({ id: z.string(), sender_id: z.string().optional(), text: z.string().optional(), created_at: z.string().optional() })).optional(),
 });
+const timelineSchema = z.looseObject({
+  data: z
+    .array(
+      z.looseObject({
+        id: z.string(),
+        text: z.string().optional(),
+        created_at: z.string().optional(),
+        referenced_tweets: z.array(z.looseObject({ type: z.string(), id: z.string() })).optional(),
+      }),
+    )
+    .optional(),
+});
+
+/**
+ * A text as X gives it back, comparable with the one sent: X escapes `&`, `<` and `>` in posts'
+ * texts and wraps links in t.co (so links are compared as "a link").
+ */
+function comparableText(text: string): string {
+  return postText(text)
+    .replace(/https?:\/\/\S+/g, '<link>')
+    .trim();
+}
 const hiddenResponseSchema = z.looseObject({ data: z.looseObject({ hidden: z.boolean() }) });
 const reachCacheSchema = z.object({ reach: z.enum(['open', 'needs_follow', 'unavailable']), at: z.number() });
 const progressSchema = z.array(z.string());
@@ -164,9 +188,22 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
     // Only Account Activity payloads need the thread remembered (v1.1 has no conversation_id).
     const knownThread = await values.get(threadKey(target));
     let previous = done.at(-1) ?? chained ?? target;
+    let found = false;
     for (const [i, part] of parts.entries()) {
       if (i < done.length) continue;
       const text = i === 0 ? await distinct(part, handle) : part;
+      // The previous attempt timed out after X took it: this post may be up already (read back
+      // rather than sent again, which X would refuse as duplicate content and operators see failed).
+      const delivered = (item.inDoubt ?? 0) > 0 && i === done.length ? await postedAfterAll(item, [text, part], previous) : undefined;
+      if (delivered) {
+        log.info({ outboxId: item.id, part: i + 1 }, 'twitter: a public reply whose send timed out was posted after all; not sent again');
+        found = true;
+        await values.set(recentTextKey(part), String(now()));
+        done.push(delivered);
+        if (parts.length > 1) await values.set(sentPartsKey(item.id), JSON.stringify(done));
+        previous = delivered;
+        continue;
+      }
       const body = {
         text,
         reply: { in_reply_to_tweet_id: previous },
@@ -185,7 +222,32 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       previous = id;
     }
     if (parts.length > 1 || numbered) await values.set(chainKey(item.conversationId, target), previous);
-    return { platformId: done[0] ?? '' };
+    return { platformId: done[0] ?? '', ...(found ? { alreadyDelivered: true } : {}) };
+  }
+
+  /**
+   * The late check after a public reply whose outcome is unknown: the brand's latest posts, read
+   * back (`GET /2/users/:id/tweets`); the id of one answering `previous` with this text (or the
+   * text with the @handle in front), posted since the reply was written, if X made it after all.
+   */
+  async function postedAfterAll(item: OutboxItem, texts: string[], previous: string): Promise<string | undefined> {
+    let timeline: z.infer<typeof timelineSchema>;
+    try {
+      timeline = timelineSchema.parse(
+        await client.v2.get('users/:id/tweets', { max_results: LATE_CHECK_POSTS, 'tweet.fields': 'created_at,referenced_tweets', exclude: 'retweets' }, { ...v2, params: { id: config.brandUserId } }),
+      );
+    } catch (error) {
+      throw toChannelError(error, 'reply late check', now());
+    }
+    const since = Date.parse(item.createdAt);
+    const wanted = new Set(texts.map(comparableText));
+    return timeline.data?.find(
+      (p) =>
+        p.text !== undefined &&
+        wanted.has(comparableText(p.text)) &&
+        (p.referenced_tweets ?? []).some((r) => r.type === 'replied_to' && r.id === previous) &&
+        (!p.created_at || Date.parse(p.created_at) >= since - 60_000),
+    )?.id;
   }
 
   /**
@@ -207,7 +269,8 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
       throw toChannelError(error, 'DM late check', now());
     }
     const since = Date.parse(item.createdAt);
-    return events.data?.find((e) => e.sender_id === config.brandUserId && e.text === text && (!e.created_at || Date.parse(e.created_at) >= since - 60_000))?.id;
+    const wanted = comparableText(text);
+    return events.data?.find((e) => e.sender_id === config.brandUserId && e.text !== undefined && comparableText(e.text) === wanted && (!e.created_at || Date.parse(e.created_at) >= since - 60_000))?.id;
   }
 
   async function sendPrivate(item: OutboxItem): Promise<SendResult> {
@@ -232,7 +295,16 @@ export function createTwitterChannel(deps: TwitterChannelDeps): TwitterChannel {
         );
         id = res.dm_event_id;
       } catch (error) {
-        throw toChannelError(error, 'DM', now());
+        const mapped = toChannelError(error, 'DM', now());
+        if (mapped instanceof ChannelApiError && mapped.details.status === 403 && /not permitted to send a direct message/i.test(mapped.message)) {
+          // The customer no longer accepts the brand's DMs (unfollowed, closed their DMs): what the
+          // reach cache said is stale; the next answer asks for a follow rather than promising a DM.
+          const known = { reach: 'needs_follow' as const, at: now() };
+          remember(item.recipient, known);
+          await values.set(reachKey(item.recipient), JSON.stringify(known), { ttlMs: REACH_TTL_MS.needs_follow });
+          throw new ChannelApiError(`${mapped.message} (the customer does not accept the brand's DMs now: they may have stopped following it; ask them in public to follow or to write first)`, mapped.details, { cause: error });
+        }
+        throw mapped;
       }
       done.push(id);
       if (parts.length > 1) await values.set(sentPartsKey(item.id), JSON.stringify(done));

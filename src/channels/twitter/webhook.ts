@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { ChannelValues } from '../values.js';
 import type { InboundMessage } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
-import { dmToInbound, postToInbound, stripLeadingMentions, v2DmEventSchema, v2IncludesSchema, v2PostSchema } from './posts.js';
+import { dmToInbound, postText, postToInbound, stripLeadingMentions, v2DmEventSchema, v2IncludesSchema, v2PostSchema } from './posts.js';
 import { threadKey } from './store-keys.js';
 
 // ───────────────────────────── X Activity API ─────────────────────────────
@@ -94,7 +94,7 @@ async function aaaTweet(tweet: z.infer<typeof v1TweetSchema>, ctx: WebhookContex
   const repliedTo = tweet.in_reply_to_status_id_str ?? undefined;
   const threadId = repliedTo ? ((await ctx.values.get(threadKey(repliedTo))) ?? repliedTo) : tweet.id_str;
   await ctx.values.set(threadKey(tweet.id_str), threadId);
-  const text = tweet.extended_tweet?.full_text ?? tweet.full_text ?? tweet.text ?? '';
+  const text = postText(tweet.extended_tweet?.full_text ?? tweet.full_text ?? tweet.text ?? '');
   const kind = repliedTo ? 'reply' : tweet.is_quote_status ? 'quote' : 'mention';
   return {
     channel: 'twitter',

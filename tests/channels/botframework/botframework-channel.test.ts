@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createBotFrameworkChannel } from '../../../src/channels/botframework/botframework-channel.js';
+import { ClientAuthError, ServerError } from '@azure/msal-node';
+import { createBotFrameworkChannel, toBotFrameworkError } from '../../../src/channels/botframework/botframework-channel.js';
 import { isLoopbackAddress, isLoopbackUrl } from '../../../src/channels/botframework/index.js';
 import type { BotFrameworkSettings } from '../../../src/channels/botframework/index.js';
 import { ChannelApiError, NetworkError } from '../../../src/core/errors.js';
@@ -234,12 +235,35 @@ describe('sending', () => {
     [503, 'ServiceUnavailable', true],
     [403, 'Forbidden', false],
     [404, 'ConversationNotFound', false],
+    // The Connector refuses the bot's token: every send would fail alike; the channel waits for the credentials.
+    [401, 'Unauthorized', true],
   ])('maps a Connector HTTP %i (%s) to retryable=%s', async (status, code, retryable) => {
     const conversation = await conversationFromMessage();
     connector.failNext({ status, code, message: `${code} from the fake` });
     const error = await channel.send(item(conversation.ref)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChannelApiError);
     expect((error as ChannelApiError).details).toMatchObject({ channel: 'botframework', status, retryable });
+    expect((error as ChannelApiError).details.credentials === true).toBe(status === 401);
+  });
+
+  // What MSAL throws when the token request to Microsoft Entra ID fails, before any call to the Connector
+  // (MSAL needs an https authority it can discover: its own error classes stand in for that exchange).
+  it('maps a token request Entra ID refused to the channel’s credentials, and one that never got an answer to a network error with nothing sent', () => {
+    const now = clock.now().getTime();
+    const refused = toBotFrameworkError(new ServerError('invalid_client', 'AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0f\r\nCorrelation ID: 1a', undefined, undefined, 401), 'send', now);
+    expect(refused).toBeInstanceOf(ChannelApiError);
+    expect((refused as ChannelApiError).details).toMatchObject({ status: 401, code: 'invalid_client', retryable: true, credentials: true });
+    expect(refused.message).toMatch(/refused the bot's credentials \(invalid_client: AADSTS7000215: Invalid client secret provided\.\); check MicrosoftAppId/);
+
+    const unreachable = toBotFrameworkError(new ClientAuthError('network_error', 'Network request failed'), 'send', now);
+    expect(unreachable).toBeInstanceOf(NetworkError);
+    // Not in doubt: the activity never left (it was never even sent to the Connector).
+    expect((unreachable as NetworkError).delivery).toBe('not_sent');
+    expect(unreachable.message).toMatch(/no token from Microsoft Entra ID.*nothing was sent/);
+
+    const down = toBotFrameworkError(new ServerError('temporarily_unavailable', 'AADSTS90033: A transient error has occurred.', undefined, undefined, 503), 'send', now);
+    expect((down as ChannelApiError).details).toMatchObject({ status: 503, retryable: true });
+    expect((down as ChannelApiError).details.credentials).toBeUndefined();
   });
 
   it('honours Retry-After on a 429', async () => {

@@ -301,6 +301,20 @@ describe('sending private messages', () => {
     expect(graph.sentMessages()[0]?.body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' });
   });
 
+  it('says what Meta needs when it refuses an operator reply sent with the HUMAN_AGENT tag (an app without the Human Agent permission)', async () => {
+    graph.userWrote(PSID, clock.now());
+    clock.advance(3 * DAY);
+    graph.grantHumanAgent(false);
+    try {
+      const error = (await channel.send(outboxItem({ customerLastMessageAt: START, author: operator(), reply: { kind: 'text', text: 'Abbiamo verificato: il pacco parte oggi.' } })).catch((e: unknown) => e)) as ChannelApiError;
+      expect(error).toBeInstanceOf(ChannelApiError);
+      expect(error.details).toMatchObject({ code: 10, retryable: false });
+      expect(error.message).toMatch(/outside the allowed messaging window.*HUMAN_AGENT tag.*Human Agent permission/);
+    } finally {
+      graph.grantHumanAgent(true);
+    }
+  });
+
   it('never tags a bot reply HUMAN_AGENT: after 24 hours it is refused without calling Meta', async () => {
     graph.userWrote(PSID, clock.now());
     clock.advance(25 * HOUR);
@@ -394,12 +408,25 @@ describe('Graph API errors', () => {
     [400, 4, true],
     [400, 32, true],
     [400, 100, false],
-    [400, 190, false],
+    [400, 551, false],
+    // An expired or revoked Page token: the channel is at fault, not the reply; it waits for a new token.
+    [400, 190, true],
   ])('maps HTTP %i with code %i to retryable=%s', async (status, code, retryable) => {
     graph.failNext({ status, code, message: `(#${code}) boom` });
     const error = (await sendError()) as ChannelApiError;
     expect(error).toBeInstanceOf(ChannelApiError);
     expect(error.details).toMatchObject({ status, code, retryable });
+    expect(error.details.credentials === true).toBe(code === 190);
+  });
+
+  it.each([
+    [551, 1545041, /not available \(blocked the Page or deleted the account\)/],
+    [100, 2018001, /no Messenger user matches this recipient/],
+  ])('maps code %i / subcode %i (the person cannot be reached) to a final refusal operators can read', async (code, subcode, explained) => {
+    graph.failNext({ status: 400, code, subcode, message: `(#${code}) This person isn't available right now.` });
+    const error = (await sendError()) as ChannelApiError;
+    expect(error.details).toMatchObject({ code, subcode, retryable: false });
+    expect(error.message).toMatch(explained);
   });
 
   it('maps a refused connection to NetworkError', async () => {

@@ -3,7 +3,11 @@
  * synced (added, stale ones deleted, none touched twice, two instances end with one rule and one
  * connection), posts heard as search hears them, reconnects after a drop and a silent hang, X's
  * backoffs (429 TooManyConnections logged once), the 403 "client-not-enrolled" fallback to search,
- * a post delivered twice heard once, and a clean stop.
+ * a post delivered twice heard once, and a clean stop. X's stream as it misbehaves: lines split
+ * across reads (a character across pieces), lines that are not JSON or of an unknown shape, an
+ * `operational-disconnect` written in the stream before X closes it, a stream that answers 200 and
+ * closes again and again, one that sends its headers and then nothing, a 429 that spent the
+ * connection window (waits for `x-rate-limit-reset`), and a rate-limited rules sync.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
@@ -31,6 +35,7 @@ const TIMINGS: Partial<StreamTimings> = {
   httpMaxMs: 200,
   rateLimitStartMs: 100,
   rateLimitMaxMs: 1000,
+  stableMs: 2000,
 };
 
 let clock: FakeClock;
@@ -315,6 +320,109 @@ describe('reconnects', () => {
     ]);
     expect(lines.filter((l) => /one filtered stream connection per app/.test(l.msg))).toHaveLength(1);
     expect(lines.find((l) => /one filtered stream connection per app/.test(l.msg))).toMatchObject({ connectionIssue: 'TooManyConnections' });
+  });
+});
+
+describe('X misbehaving', () => {
+  it('reads a post whose line comes in pieces (a character split across them, X’s HTML entities undone), skipping lines that are not JSON or of an unknown shape', async () => {
+    const { logger, lines } = capturingLogger();
+    const channel = makeChannel({ logger });
+    const ctx = recorder();
+    await streaming(channel, ctx);
+    x.streamRaw('{"data":{"id":"1","text":"troncato\r\n');
+    x.streamRaw('[1,2,3]\r\n');
+    // X escapes & < > in posts' texts: the entities split across pieces too, and undone.
+    const text = 'bottegarossi: perché il reso è così lento? 📦🙏 Q&A <3 ci vorrà ancora molto?';
+    const post = x.post(other.id, text, { streamed: false });
+    await x.streamAgain(post, { chunkBytes: 7 });
+    await waitFor('the post', () => ctx.heard.length === 1);
+    expect(ctx.heard[0]).toMatchObject({ id: post.id, text });
+    expect(channel.streamStatus()).toMatchObject({ connections: 1, connected: true, heard: 1 });
+    expect(lines.some((l) => /not JSON; skipped/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => /unknown shape; skipped/.test(l.msg))).toBe(true);
+    // Nothing of a post's text in the logs.
+    expect(JSON.stringify(lines)).not.toContain('troncato');
+    // The stream goes on: the next post, whole, is heard too.
+    const next = x.post(other.id, 'bottegarossi ancora');
+    await waitFor('the next post', () => ctx.heard.some((m) => m.id === next.id));
+  });
+
+  it('drops a stream that sends a line longer than any post without ending it, rather than buffering it without end, and opens another', async () => {
+    const { logger, lines } = capturingLogger();
+    const channel = makeChannel({ logger });
+    const ctx = recorder();
+    await streaming(channel, ctx);
+    x.streamRaw(`{"data":{"id":"1","text":"${'x'.repeat(1_100_000)}`);
+    await waitFor('a second connection', () => channel.streamStatus()!.connections >= 2 && channel.streamStatus()!.connected);
+    expect(channel.streamStatus()!.waits).toEqual([{ reason: 'drop', ms: 0 }]);
+    expect(lines.some((l) => /longer than any post/.test(l.msg))).toBe(true);
+    const post = x.post(other.id, 'bottegarossi dopo la riga infinita');
+    await waitFor('the post', () => ctx.heard.some((m) => m.id === post.id));
+  });
+
+  it('logs the operational-disconnect X writes before closing the stream, reconnects at once and hears what comes next', async () => {
+    const { logger, lines } = capturingLogger();
+    const channel = makeChannel({ logger });
+    const ctx = recorder();
+    await streaming(channel, ctx);
+    x.disconnectStreams(X_ERRORS.operationalDisconnect);
+    await waitFor('a second connection', () => channel.streamStatus()!.connections >= 2 && channel.streamStatus()!.connected);
+    expect(channel.streamStatus()!.waits).toEqual([{ reason: 'drop', ms: 0 }]);
+    expect(lines.find((l) => /reported an error/.test(l.msg))).toMatchObject({ errors: [{ title: 'operational-disconnect', disconnectType: 'UpstreamOperationalDisconnect' }] });
+    const post = x.post(other.id, 'bottegarossi dopo la disconnessione');
+    await waitFor('the post', () => ctx.heard.some((m) => m.id === post.id));
+  });
+
+  it('does not reconnect in a tight loop when every connection is closed right after it opens: only the first drop is reopened at once', async () => {
+    const { logger, lines } = capturingLogger();
+    for (let i = 0; i < 4; i++) x.failNext(ROUTES.stream, { disconnect: X_ERRORS.operationalDisconnect });
+    const channel = makeChannel({ logger });
+    await streaming(channel, recorder());
+    expect(channel.streamStatus()!.waits).toEqual([
+      { reason: 'drop', ms: 0 },
+      { reason: 'drop', ms: 40 },
+      { reason: 'drop', ms: 80 },
+      { reason: 'drop', ms: 160 },
+    ]);
+    expect(calls(ROUTES.stream)).toHaveLength(5);
+    expect(lines.filter((l) => /dropped again soon after connecting/.test(l.msg))).toHaveLength(1);
+  });
+
+  it('gives up on a stream that sends its headers and then nothing, and opens another', async () => {
+    x.failNext(ROUTES.stream, { headersOnly: true });
+    const channel = makeChannel();
+    const ctx = recorder();
+    await streaming(channel, ctx);
+    expect(channel.streamStatus()).toMatchObject({ connections: 2, attempts: 2, waits: [{ reason: 'network', ms: 20 }] });
+    await waitFor('the fake to see the first connection closed', () => x.openRequests() === 0);
+    const post = x.post(other.id, 'bottegarossi dopo lo stallo');
+    await waitFor('the post', () => ctx.heard.some((m) => m.id === post.id));
+  });
+
+  it('waits for x-rate-limit-reset when a 429 says the connection window is spent', async () => {
+    x.setRateLimit(ROUTES.stream, 0, 3); // spent: the window resets in 3 s of X's clock
+    const channel = makeChannel();
+    await channel.start!(recorder());
+    await waitFor('the 429', () => channel.streamStatus()!.waits.length === 1);
+    // Longer than the backoff alone (100 ms here): the time left until the reset.
+    expect(channel.streamStatus()!.waits).toEqual([{ reason: 'rate_limit', ms: 3000 }]);
+    clock.advance(3000);
+    x.setRateLimit(ROUTES.stream, 50);
+    await waitFor('the stream to connect', () => channel.streamStatus()!.connected);
+    expect(channel.streamStatus()!.attempts).toBe(2);
+  });
+
+  it('a rules sync that meets a 429 waits for its reset before syncing again, then connects', async () => {
+    x.setRateLimit(ROUTES.streamRules, 0, 2);
+    const channel = makeChannel();
+    await channel.start!(recorder());
+    await waitFor('the 429', () => channel.streamStatus()!.waits.length === 1);
+    expect(channel.streamStatus()!.waits).toEqual([{ reason: 'rate_limit', ms: 2000 }]);
+    expect(calls(ROUTES.stream)).toHaveLength(0);
+    clock.advance(2000);
+    x.setRateLimit(ROUTES.streamRules, 450);
+    await waitFor('the stream to connect', () => channel.streamStatus()!.connected);
+    expect([...x.rules.values()].filter((r) => r.tag === TAG)).toHaveLength(1);
   });
 });
 

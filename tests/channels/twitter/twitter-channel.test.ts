@@ -6,7 +6,7 @@ import type { Conversation, InboundMessage } from '../../../src/core/types.js';
 import { createSilentLogger } from '../../../src/util/logger.js';
 import { ROUTES, X_ERRORS, xHmac, type FakeUser, type FakeXApi } from '../../fakes/x-api/fake-x-api.js';
 import { aaaDm, aaaTweetCreate, v1Tweet, xaaDmEvent, xaaPostEvent } from '../../fakes/x-api/payloads.js';
-import { API_SECRET, BRAND, CUSTOMER, createValuesStore, outboxItem, signedRequest, startFakeX, twitterConfig } from './helpers.js';
+import { ACCESS_TOKEN, API_SECRET, BRAND, CUSTOMER, createValuesStore, outboxItem, signedRequest, startFakeX, twitterConfig } from './helpers.js';
 import { OUTBOUND } from '../../helpers/outbound.js';
 
 const START = '2026-11-23T10:00:00.000Z';
@@ -86,6 +86,15 @@ describe('parsing X Activity API events', () => {
       threadId: post.id,
       ref: { kind: 'mention', handle: CUSTOMER.username },
     });
+  });
+
+  it('gives the text as the customer wrote it: X’s HTML entities (&amp; &lt; &gt;) undone, in both payload families', async () => {
+    const written = 'Q&A sui resi? <3 ma consegna > 5 giorni & nessuna risposta &amp; niente';
+    const post = x.mention(customer.id, `@${BRAND.username} ${written}`);
+    const [fromXaa] = await channel.parse(signedRequest(xaaPostEvent(post, customer, BRAND.id)));
+    expect(fromXaa!.text).toBe(written);
+    const [fromAaa] = await channel.parse(signedRequest(aaaTweetCreate(BRAND.id, [v1Tweet(post, customer, brand)])));
+    expect(fromAaa!.text).toBe(written);
   });
 
   it('puts a mention inside a thread into that thread (threadId = conversation_id)', async () => {
@@ -267,6 +276,20 @@ describe('send errors', () => {
     await expect(channel.send(outboxItem({ visibility: 'private' }))).rejects.toBeInstanceOf(NetworkError);
   });
 
+  it('reports X refusing the account’s token (401) as the channel’s credentials, not this reply’s fault: retryable, with what to renew', async () => {
+    const post = x.mention(customer.id, `@${BRAND.username} ciao`);
+    x.revokeAccessToken(true);
+    try {
+      const error = (await channel.send(outboxItem({ inReplyTo: post.id })).catch((e: unknown) => e)) as ChannelApiError;
+      expect(error).toBeInstanceOf(ChannelApiError);
+      expect(error.details).toMatchObject({ status: 401, retryable: true, credentials: true });
+      expect(error.message).toMatch(/X_ACCESS_TOKEN/);
+      expect(error.message).not.toContain(ACCESS_TOKEN);
+    } finally {
+      x.revokeAccessToken(false);
+    }
+  });
+
   it('reports a DM refused by X (the customer does not accept our DMs) as not retryable', async () => {
     const stranger = x.addUser({ id: '4000000001', username: 'stranger' });
     await expect(channel.send(outboxItem({ visibility: 'private', recipient: stranger.id }))).rejects.toMatchObject({ details: { status: 403, retryable: false } });
@@ -275,6 +298,18 @@ describe('send errors', () => {
 
 describe('private reach', () => {
   const asCustomer = (id: string) => ({ id: `twitter:${id}`, channel: 'twitter', platformId: id, firstSeenAt: START, lastSeenAt: START });
+
+  it('is needs_follow at once after X refuses a DM to someone it remembered as open (they unfollowed), not an hour later', async () => {
+    const fan = x.addUser({ id: '4000000009', username: 'exfan', followsBrand: true });
+    expect(await channel.privateReach!(asCustomer(fan.id))).toBe('open');
+    fan.followsBrand = false; // unfollows: X refuses the brand's DMs now
+    const error = (await channel.send(outboxItem({ visibility: 'private', recipient: fan.id })).catch((e: unknown) => e)) as ChannelApiError;
+    expect(error.details).toMatchObject({ status: 403, retryable: false });
+    expect(error.message).toMatch(/does not accept the brand's DMs now/);
+    expect(await channel.privateReach!(asCustomer(fan.id))).toBe('needs_follow');
+    // Another instance (the store's values) knows it too.
+    expect(JSON.parse(store.map.get(`twitter:reach:${fan.id}`)!)).toMatchObject({ reach: 'needs_follow' });
+  });
 
   it('is open for a follower, needs a follow for someone who neither follows nor accepts DMs', async () => {
     customer.followsBrand = true;

@@ -78,6 +78,17 @@ export interface FakeGraphApi {
    * held stay open until `dropHeld`).
    */
   hang(mode: 'before' | 'after' | false): void;
+  /**
+   * The Page token expires (`true`: every call with it gets Graph's 190 / subcode 463 "Session has
+   * expired", as after a password change or a revoked permission) or is valid again (`false`).
+   */
+  expireToken(expired: boolean): void;
+  /**
+   * Whether the app holds the Human Agent permission (App Review; true at start). Without it the
+   * HUMAN_AGENT tag does not widen the window: the fake answers as outside the window (Graph's
+   * exact answer for this case is not in our sources).
+   */
+  grantHumanAgent(granted: boolean): void;
   /** HTTP requests held open without an answer right now. */
   openRequests(): number;
   /** Drops the held connections without an answer (as a load balancer giving up would). */
@@ -186,6 +197,11 @@ export async function createFakeGraphApi(options: {
   };
   let counter = 0;
   const expectedProof = createHmac('sha256', appSecret).update(pageToken).digest('hex');
+  let tokenExpired = false;
+  let humanAgentPermission = true;
+  /** What Graph answers a call made with an expired Page token. */
+  const expiredToken = () =>
+    graphError({ status: 400, code: 190, subcode: 463, message: `Error validating access token: Session has expired on ${clock.now().toUTCString()}. The current time is ${clock.now().toUTCString()}.` });
 
   function handleMessages(body: Record<string, unknown>): Answer {
     const recipient = (body.recipient ?? {}) as { id?: string; comment_id?: string };
@@ -248,7 +264,7 @@ export async function createFakeGraphApi(options: {
     }
     const allowed =
       age <= DAY ||
-      (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && age <= 7 * DAY) ||
+      (type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT' && humanAgentPermission && age <= 7 * DAY) ||
       (type === 'MESSAGE_TAG' && body.tag === 'CUSTOMER_FEEDBACK' && feedback && age <= 7 * DAY);
     if (!allowed) {
       return graphError({ status: 400, code: 10, subcode: 2018278, message: '(#10) This message is sent outside of allowed window.' });
@@ -347,6 +363,7 @@ export async function createFakeGraphApi(options: {
         const token = query.access_token ?? outer.query.access_token ?? outer.body.access_token;
         let answer: Answer;
         if (token !== pageToken) answer = graphError({ status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' });
+        else if (tokenExpired) answer = expiredToken();
         else if (query.appsecret_proof !== undefined && query.appsecret_proof !== expectedProof) {
           answer = graphError({ status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' });
         } else answer = route(call);
@@ -371,6 +388,7 @@ export async function createFakeGraphApi(options: {
       if ((query.access_token ?? body.access_token) !== pageToken) {
         return write(res, graphError({ status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' }));
       }
+      if (tokenExpired) return write(res, expiredToken());
       if (query.appsecret_proof !== expectedProof) {
         return write(res, graphError({ status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' }));
       }
@@ -395,6 +413,12 @@ export async function createFakeGraphApi(options: {
     hidden,
     threadOwner,
     failNext: (error) => injected.push(error),
+    expireToken: (expired) => {
+      tokenExpired = expired;
+    },
+    grantHumanAgent: (granted) => {
+      humanAgentPermission = granted;
+    },
     hang: (mode) => {
       hanging = mode;
     },

@@ -84,6 +84,10 @@ export interface InjectedFailure {
   destroy?: boolean;
   /** Never answer: `before` doing the call, or `after` it (the post or DM is made, the answer lost). */
   hang?: 'before' | 'after';
+  /** The filtered stream only: answer 200, send this object as a line (X's `operational-disconnect`), and close. */
+  disconnect?: unknown;
+  /** The filtered stream only: answer 200 with its headers, then nothing at all (no heartbeat), the connection left open. */
+  headersOnly?: boolean;
 }
 
 /** Options of the fake. */
@@ -98,6 +102,11 @@ export interface FakeXApiOptions {
   streamHeartbeatMs?: number;
 }
 
+/** A post's text as X's API returns it: `&`, `<` and `>` as HTML entities (v2 and v1.1 alike). */
+export function escapedText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** A filtered stream rule. */
 export interface FakeRule {
   id: string;
@@ -108,6 +117,7 @@ export interface FakeRule {
 export const ROUTES = {
   postTweet: 'POST /2/tweets',
   mentions: 'GET /2/users/:id/mentions',
+  timeline: 'GET /2/users/:id/tweets',
   search: 'GET /2/tweets/search/recent',
   dmEvents: 'GET /2/dm_events',
   dmConversationEvents: 'GET /2/dm_conversations/with/:id/dm_events',
@@ -134,8 +144,8 @@ export interface FakeXApi {
   addUser(user: Partial<FakeUser> & { id: string; username: string }): FakeUser;
   /** A customer's post mentioning the brand (a reply when `inReplyTo` is set). */
   mention(authorId: string, text: string, options?: { inReplyTo?: string; quoteOf?: string; retweetOf?: string }): FakePost;
-  /** A post that does not address the brand (heard only by search), unless its text has @brand. */
-  post(authorId: string, text: string, options?: { quoteOf?: string; retweetOf?: string; lang?: string }): FakePost;
+  /** A post that does not address the brand (heard only by search), unless its text has @brand; on the open streams at once unless `streamed: false` (then `streamAgain` sends it, e.g. in pieces). */
+  post(authorId: string, text: string, options?: { quoteOf?: string; retweetOf?: string; lang?: string; streamed?: boolean }): FakePost;
   /** A post by the brand (e.g. a campaign post customers reply to). */
   brandPost(text: string): FakePost;
   /** A DM from a user to the brand. */
@@ -147,6 +157,8 @@ export interface FakeXApi {
   /** Limits a route to `limit` calls per window of `windowSeconds` (then 429 until reset). */
   setRateLimit(route: RouteKey, limit: number, windowSeconds?: number): void;
   failNext(route: RouteKey, failure: InjectedFailure): void;
+  /** The account's access token is revoked (`true`: every user-context call gets 401) or valid again. */
+  revokeAccessToken(revoked: boolean): void;
   /** The app's filtered stream rules, by id. */
   rules: Map<string, FakeRule>;
   /** Filtered stream connections open now. */
@@ -157,8 +169,12 @@ export interface FakeXApi {
   dropStreams(): void;
   /** Open stream connections stop sending anything (no posts, no heartbeats), staying open. */
   silenceStreams(): void;
-  /** Sends a post (again) on the open streams, as X may after a reconnect. */
-  streamAgain(post: FakePost): void;
+  /** Sends a post (again) on the open streams, as X may after a reconnect; `chunkBytes` writes its line in pieces of that many bytes, each flushed before the next (a line split across TCP reads, a character across pieces). */
+  streamAgain(post: FakePost, options?: { chunkBytes?: number }): Promise<void>;
+  /** Writes raw text on the open streams (a malformed line, an error object X sends inside the stream). */
+  streamRaw(text: string): void;
+  /** Sends an error object on the open streams (X's `operational-disconnect`) and closes them. */
+  disconnectStreams(error: unknown): void;
   /** HTTP requests held open without an answer (`hang`) right now. */
   openRequests(): number;
   close(): Promise<void>;
@@ -170,6 +186,8 @@ interface StreamConnection {
   expansions: string[];
   /** Hung: sends nothing any more. */
   silent: boolean;
+  /** A line is being written in pieces: no heartbeat in its middle. */
+  writing: boolean;
   heartbeat: NodeJS.Timeout;
 }
 
@@ -183,6 +201,7 @@ interface Limit {
 const DEFAULT_LIMITS: Record<RouteKey, number> = {
   [ROUTES.postTweet]: 100,
   [ROUTES.mentions]: 300,
+  [ROUTES.timeline]: 900,
   [ROUTES.search]: 450,
   [ROUTES.dmEvents]: 300,
   [ROUTES.dmConversationEvents]: 300,
@@ -204,6 +223,17 @@ export const X_ERRORS = {
   dmNotAllowed: { detail: 'You are not permitted to send a Direct Message to this user.', type: 'about:blank', title: 'Forbidden', status: 403 },
   cannotHide: { detail: 'You cannot hide or unhide this reply.', type: 'about:blank', title: 'Forbidden', status: 403 },
   serviceUnavailable: { title: 'Service Unavailable', detail: 'Service Unavailable', type: 'about:blank', status: 503 },
+  /** What X writes inside a filtered stream before closing it for operational reasons (its docs, "Handling disconnections"). */
+  operationalDisconnect: {
+    errors: [
+      {
+        title: 'operational-disconnect',
+        disconnect_type: 'UpstreamOperationalDisconnect',
+        detail: 'This stream has been disconnected upstream for operational reasons.',
+        type: 'https://api.twitter.com/2/problems/operational-disconnect',
+      },
+    ],
+  },
   replyNotAllowed: {
     detail: 'Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.',
     type: 'about:blank',
@@ -264,9 +294,11 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
   const bearer = `AAAAAAAAAAAAAAAAAAAAA${randomBytes(24).toString('base64url')}`;
   const streams = new Set<StreamConnection>();
   let connects = 0;
+  /** The account's access token was revoked (the user removed the app, the token was regenerated). */
+  let accessRevoked = false;
 
   /** Writes a post on every open stream whose rules it matches (with the rules it matched). */
-  function streamPost(p: FakePost, evenIfSilent = false): void {
+  function streamPost(p: FakePost, evenIfSilent = false, chunkBytes = 0): Promise<void> {
     const matched = [...rules.values()].filter((r) => {
       try {
         return compileQuery(r.value, (id) => users.get(id))(p);
@@ -274,7 +306,8 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         return false;
       }
     });
-    if (matched.length === 0) return;
+    if (matched.length === 0) return Promise.resolve();
+    const writes: Array<Promise<void>> = [];
     for (const conn of streams) {
       if (conn.silent && !evenIfSilent) continue;
       const author = conn.expansions.includes('author_id') ? userJson(users.get(p.author_id)) : undefined;
@@ -283,8 +316,23 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         : [];
       const includes = { ...(author ? { users: [author] } : {}), ...(referenced.length ? { tweets: referenced } : {}) };
       const line = { data: postJson(p, conn.fields), ...(Object.keys(includes).length ? { includes } : {}), matching_rules: matched.map((r) => ({ id: r.id, ...(r.tag ? { tag: r.tag } : {}) })) };
-      conn.res.write(`${JSON.stringify(line)}\r\n`);
+      const bytes = Buffer.from(`${JSON.stringify(line)}\r\n`, 'utf8');
+      if (chunkBytes <= 0) {
+        conn.res.write(bytes);
+        continue;
+      }
+      conn.writing = true;
+      writes.push(
+        (async () => {
+          for (let at = 0; at < bytes.length && !conn.res.destroyed; at += chunkBytes) {
+            // Each piece flushed, and a turn of the event loop, before the next: the client reads them apart.
+            await new Promise<void>((resolve) => conn.res.write(bytes.subarray(at, at + chunkBytes), () => setTimeout(resolve, 2)));
+          }
+          conn.writing = false;
+        })(),
+      );
     }
+    return Promise.all(writes).then(() => undefined);
   }
 
   const addUser: FakeXApi['addUser'] = (u) => {
@@ -327,6 +375,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     const table: Array<[string, RegExp, RouteKey]> = [
       ['POST', /^\/2\/tweets$/, ROUTES.postTweet],
       ['GET', /^\/2\/users\/(\d+)\/mentions$/, ROUTES.mentions],
+      ['GET', /^\/2\/users\/(\d+)\/tweets$/, ROUTES.timeline],
       ['GET', /^\/2\/tweets\/search\/recent$/, ROUTES.search],
       ['GET', /^\/2\/dm_events$/, ROUTES.dmEvents],
       ['GET', /^\/2\/dm_conversations\/with\/(\d+)\/dm_events$/, ROUTES.dmConversationEvents],
@@ -348,12 +397,12 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
   const userJson = (u: FakeUser | undefined) =>
     u ? { id: u.id, name: u.name, username: u.username, public_metrics: { followers_count: u.followers } } : undefined;
   const postJson = (p: FakePost, fields: string[] = []) => {
-    const { direct_message_deep_link: _link, hidden: _hidden, mentions_brand: _m, lang, ...rest } = p;
+    const { direct_message_deep_link: _link, hidden: _hidden, mentions_brand: _m, lang, text, ...rest } = p;
     const mentions = [...p.text.matchAll(/@(\w{1,15})/g)].map((m) => {
       const user = [...users.values()].find((u) => u.username.toLowerCase() === m[1]!.toLowerCase());
       return { start: m.index!, end: m.index! + m[0].length, username: m[1]!, ...(user ? { id: user.id } : {}) };
     });
-    return { ...rest, ...(fields.includes('lang') && lang ? { lang } : {}), ...(fields.includes('entities') && mentions.length ? { entities: { mentions } } : {}) };
+    return { ...rest, text: escapedText(text), ...(fields.includes('lang') && lang ? { lang } : {}), ...(fields.includes('entities') && mentions.length ? { entities: { mentions } } : {}) };
   };
   /** Whether the brand may reply to `p` through the API (X since February 2026). */
   const engaged = (p: FakePost): boolean =>
@@ -404,7 +453,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         send(res, auth.startsWith('Bearer ') ? 401 : 403, auth.startsWith('Bearer ') ? X_ERRORS.unauthorized : X_ERRORS.unsupportedAuthentication);
         return;
       }
-    } else if (!auth.startsWith('OAuth ') || !auth.includes(`oauth_consumer_key="${options.apiKey}"`) || !auth.includes(`oauth_token="${encodeURIComponent(options.accessToken)}"`)) {
+    } else if (accessRevoked || !auth.startsWith('OAuth ') || !auth.includes(`oauth_consumer_key="${options.apiKey}"`) || !auth.includes(`oauth_token="${encodeURIComponent(options.accessToken)}"`)) {
       send(res, 401, X_ERRORS.unauthorized);
       return;
     }
@@ -417,6 +466,18 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     if (failure?.hang) {
       hold(res);
       if (failure.hang === 'before') return;
+    }
+    if (found.key === ROUTES.stream && (failure?.disconnect !== undefined || failure?.headersOnly)) {
+      l.used += 1;
+      connects += 1;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-rate-limit-limit': String(l.limit), 'x-rate-limit-remaining': String(Math.max(0, l.limit - l.used)), 'x-rate-limit-reset': String(l.reset) });
+      if (failure.headersOnly) {
+        hold(res);
+        res.flushHeaders();
+        return;
+      }
+      res.end(`${JSON.stringify(failure.disconnect)}\r\n`);
+      return;
     }
     if (failure && !failure.pass && !failure.hang) {
       send(res, failure.status ?? 500, failure.body ?? {}, l);
@@ -477,6 +538,23 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
           includes: { users: authors },
           meta: { result_count: data.length, newest_id: data[0]!.id, oldest_id: data.at(-1)!.id, ...(next_token ? { next_token } : {}) },
         }, l);
+      }
+      case ROUTES.timeline: {
+        // A user's own posts (replies included unless exclude=replies), newest first; 3,200 at most.
+        const max = Number(query['max_results'] ?? 10);
+        if (!Number.isInteger(max) || max < 5 || max > 100) {
+          return send(res, 400, { errors: [{ parameters: { max_results: [String(query['max_results'])] }, message: `The \`max_results\` query parameter value [${query['max_results']}] is not between 5 and 100` }], title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' }, l);
+        }
+        const excluded = (query['exclude'] ?? '').split(',');
+        const all = [...posts.values()]
+          .filter((p) => p.author_id === param)
+          .filter((p) => !(excluded.includes('replies') && p.referenced_tweets?.some((r) => r.type === 'replied_to')))
+          .filter((p) => !(excluded.includes('retweets') && p.referenced_tweets?.some((r) => r.type === 'retweeted')))
+          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
+          .slice(0, 3200);
+        const { data, next_token } = page(all, query);
+        if (data.length === 0) return send(res, 200, { meta: { result_count: 0 } }, l);
+        return send(res, 200, { data: data.map((p) => postJson(p)), meta: { result_count: data.length, newest_id: data[0]!.id, oldest_id: data.at(-1)!.id, ...(next_token ? { next_token } : {}) } }, l);
       }
       case ROUTES.search: {
         const invalid = (detail: string) =>
@@ -621,8 +699,9 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
           fields: (query['tweet.fields'] ?? '').split(','),
           expansions: (query['expansions'] ?? '').split(','),
           silent: false,
+          writing: false,
           heartbeat: setInterval(() => {
-            if (!conn.silent) res.write('\r\n');
+            if (!conn.silent && !conn.writing) res.write('\r\n');
           }, options.streamHeartbeatMs ?? 20_000),
         };
         streams.add(conn);
@@ -681,7 +760,7 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         ...(refs.length ? { referenced_tweets: refs } : {}),
       };
       posts.set(id, post);
-      streamPost(post);
+      void streamPost(post);
       return post;
     },
     post(authorId, text, opts = {}) {
@@ -700,14 +779,14 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
         ...(refs.length ? { referenced_tweets: refs } : {}),
       };
       posts.set(id, post);
-      streamPost(post);
+      if (opts.streamed !== false) void streamPost(post);
       return post;
     },
     brandPost(text) {
       const id = nextId();
       const post: FakePost = { id, text, author_id: brand.id, conversation_id: id, created_at: clock.now().toISOString() };
       posts.set(id, post);
-      streamPost(post);
+      void streamPost(post);
       return post;
     },
     dm(senderId, text) {
@@ -728,6 +807,9 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     setRateLimit(routeKey, limit, windowSeconds = 900) {
       limits.set(routeKey, { limit, windowSeconds, used: 0, reset: nowSeconds() + windowSeconds });
     },
+    revokeAccessToken(revoked) {
+      accessRevoked = revoked;
+    },
     failNext(routeKey, failure) {
       failures.set(routeKey, [...(failures.get(routeKey) ?? []), failure]);
     },
@@ -741,8 +823,14 @@ export async function createFakeXApi(options: FakeXApiOptions): Promise<FakeXApi
     silenceStreams() {
       for (const conn of streams) conn.silent = true;
     },
-    streamAgain(post) {
-      streamPost(post);
+    streamAgain(post, opts) {
+      return streamPost(post, false, opts?.chunkBytes ?? 0);
+    },
+    streamRaw(text) {
+      for (const conn of streams) if (!conn.silent) conn.res.write(text);
+    },
+    disconnectStreams(error) {
+      for (const conn of [...streams]) conn.res.end(`${JSON.stringify(error)}\r\n`);
     },
     async close() {
       for (const conn of [...streams]) {

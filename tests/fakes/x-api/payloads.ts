@@ -3,7 +3,7 @@
  * Webhook bodies as X delivers them: X Activity API events (v2 objects in an envelope) and
  * Account Activity API events (v1.1 objects with for_user_id), built from the fake's posts and DMs.
  */
-import type { FakeDmEvent, FakePost, FakeUser } from './fake-x-api.js';
+import { escapedText, type FakeDmEvent, type FakePost, type FakeUser } from './fake-x-api.js';
 
 const v2User = (u: FakeUser) => ({ id: u.id, name: u.name, username: u.username, public_metrics: { followers_count: u.followers } });
 
@@ -16,7 +16,7 @@ export function xaaPostEvent(post: FakePost, author: FakeUser, filterUserId: str
       filter: { user_id: filterUserId },
       event_type: eventType,
       tag: 'sportello',
-      payload: { ...payload, lang: 'it', edit_history_tweet_ids: [post.id] },
+      payload: { ...payload, text: escapedText(post.text), lang: 'it', edit_history_tweet_ids: [post.id] },
       includes: { users: [v2User(author)] },
     },
   };
@@ -44,7 +44,7 @@ export function v1Tweet(post: FakePost, author: FakeUser, brand: FakeUser) {
     created_at: new Date(post.created_at).toUTCString().replace(/GMT$/, '+0000'),
     id: Number(post.id),
     id_str: post.id,
-    text: post.text,
+    text: escapedText(post.text),
     truncated: false,
     in_reply_to_status_id: replyTo ? Number(replyTo) : null,
     in_reply_to_status_id_str: replyTo,
