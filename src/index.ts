@@ -112,7 +112,7 @@ export type {
 } from './core/types.js';
 export { ESCALATION_REASONS } from './core/types.js';
 export type { DomainEvent, DomainEventType, EventBus, EventMeta } from './core/events.js';
-export { SportelloError, ConfigError, CorpusError, ChannelApiError, NetworkError, StoreError } from './core/errors.js';
+export { SportelloError, ConfigError, CorpusError, ChannelApiError, NetworkError, StoreError, WebhookBodyError } from './core/errors.js';
 export type { Logger } from './util/logger.js';
 
 /** zod, as Sportello uses it: a channel's `env` schema is written with it. */

@@ -107,6 +107,16 @@ export class AlreadyProcessedError extends ConflictError {
 export class StoreError extends SportelloError {}
 
 /**
+ * A webhook's body is not what its platform sends (not JSON, the wrong shape): the sender's
+ * mistake, answered 400 with this message. Anything else a channel's `parse` throws is ours (the
+ * store could not be read: 503, the platform delivers again later; a bug: 500) and says nothing
+ * of the inside.
+ */
+export class WebhookBodyError extends SportelloError {
+  readonly statusCode = 400;
+}
+
+/**
  * A turn was refused because a conversation or case it writes changed since the turn read it
  * (another instance, or an operator, wrote in between), or a conversation it creates got its key
  * taken meanwhile. Nothing of the turn was written: reload and decide again.

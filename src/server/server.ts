@@ -10,7 +10,7 @@ import type * as restify from 'restify';
 import type { Server } from 'restify';
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
-import { PipelineError, StoreError } from '../core/errors.js';
+import { PipelineError, StoreError, WebhookBodyError } from '../core/errors.js';
 import type { InboundMessage } from '../core/types.js';
 import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/outbox-sender.js';
 import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
@@ -330,9 +330,21 @@ export function createHttpServer(deps: {
       sendJson(res, 200, { ok: true, accepted: messages.length });
     } catch (err) {
       metrics.webhooks.inc({ channel: name, outcome: 'error' });
-      const status = (err as { statusCode?: number }).statusCode ?? 400;
-      logger.warn({ err, channel: name }, 'webhook refused');
-      sendJson(res, status, { error: (err as Error).message });
+      // The sender's mistake (a body that is not the platform's, a 4xx a channel chose) is told as
+      // it is. Anything else is ours: the store could not be read (503, so the platform delivers
+      // again later: a 400 could be taken as "drop it") or a bug (500), saying nothing of the inside.
+      const status = (err as { statusCode?: number }).statusCode;
+      if (err instanceof WebhookBodyError || (status !== undefined && status >= 400 && status < 500)) {
+        logger.warn({ err, channel: name }, 'webhook refused');
+        sendJson(res, status ?? 400, { error: (err as Error).message });
+      } else if (err instanceof StoreError || err instanceof PipelineError) {
+        logger.error({ err, channel: name }, 'webhook not read: the store could not be reached');
+        res.setHeader('retry-after', '5');
+        sendJson(res, 503, { error: 'temporarily unavailable, deliver again later' });
+      } else {
+        logger.error({ err, channel: name }, 'webhook failed');
+        sendJson(res, 500, { error: 'internal error' });
+      }
     }
   };
   server.get('/webhooks/:channel', webhook);

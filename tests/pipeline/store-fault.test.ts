@@ -4,6 +4,7 @@
  * tries it again by itself, so the customer is answered once the fault clears, without a restart.
  */
 import pg from 'pg';
+import { WebhookBodyError } from '../../src/core/errors.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../e2e/harness.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { newSession } from '../channels/webchat/helpers.js';
@@ -72,6 +73,41 @@ describe('a webhook whose messages cannot be recorded', () => {
       const refused = await fetch(`${base}/webhooks/chat`, { method: 'POST', body: 'quali sono i vostri orari?' });
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await t.close().catch(() => undefined);
+    }
+  }, 60_000);
+});
+
+describe('a webhook whose channel cannot read what it needs to parse it', () => {
+  it('answers 503 when the store cannot be read (as the Messenger PSID links are read), 400 for a body that is not the platform\'s, 500 for a bug: never the inside', async () => {
+    let t: TestApp | undefined;
+    t = await startTestApp({}, undefined, (channel) => ({
+      ...channel,
+      parse: async (req) => {
+        const text = req.rawBody.toString('utf8');
+        if (text === 'not json') throw new WebhookBodyError('chat webhook: the body is not JSON');
+        if (text === 'bug') throw new TypeError("Cannot read properties of undefined (reading 'secret')");
+        // What a channel remembers of a sender, read before the message can be made.
+        await t!.app.store.values.get('chat', 'link:fault-3');
+        return [t!.message(text, { customer: { platformId: 'fault-3' } })];
+      },
+    }));
+    try {
+      const base = await t.app.listen(0, '127.0.0.1');
+      const post = (body: string) => fetch(`${base}/webhooks/chat`, { method: 'POST', body });
+      expect((await post('ciao')).status).toBe(200);
+      const bad = await post('not json');
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toBe('chat webhook: the body is not JSON');
+      const bug = await post('bug');
+      expect(bug.status).toBe(500);
+      expect(await bug.json()).toEqual({ error: 'internal error' });
+      await t.app.store.close();
+      const refused = await post('quali sono i vostri orari?');
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await refused.json()).toEqual({ error: 'temporarily unavailable, deliver again later' });
     } finally {
       await t.close().catch(() => undefined);
     }

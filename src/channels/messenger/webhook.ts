@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { WebhookBodyError } from '../../core/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { ChannelValues } from '../values.js';
 import type { PsidLinks } from './psid-links.js';
@@ -120,13 +121,8 @@ export const webhookBodySchema = z.object({
   ),
 });
 
-/** Thrown for a body that is not a Page webhook at all (not JSON, wrong shape). */
-export class WebhookBodyError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WebhookBodyError';
-  }
-}
+/** Thrown for a body that is not a Page webhook at all (not JSON, wrong shape): answered 400. */
+export { WebhookBodyError };
 
 /** A stable id for a postback that has no `mid` (Meta added it in v11.0), so retries dedupe. */
 export function postbackId(senderId: string, timestamp: number, payload: string): string {

@@ -7,6 +7,7 @@
  * Our own posts and DMs, retweets and other events (likes, follows, typing, reads) are dropped.
  */
 import { z } from 'zod';
+import { WebhookBodyError } from '../../core/errors.js';
 import type { ChannelValues } from '../values.js';
 import type { InboundMessage } from '../../core/types.js';
 import type { Logger } from '../../util/logger.js';
@@ -187,11 +188,11 @@ export async function parseWebhook(rawBody: Buffer, ctx: WebhookContext): Promis
   try {
     json = JSON.parse(rawBody.toString('utf8'));
   } catch (error) {
-    throw new Error('X webhook: the body is not JSON', { cause: error });
+    throw new WebhookBodyError('X webhook: the body is not JSON', { cause: error });
   }
   const xaa = xaaBodySchema.safeParse(json);
   if (xaa.success) return parseXaa(xaa.data, ctx);
   const aaa = aaaBodySchema.safeParse(json);
   if (aaa.success) return parseAaa(aaa.data, ctx);
-  throw new Error(`X webhook: neither an X Activity API nor an Account Activity API body (${aaa.error.issues[0]?.path.join('.') ?? ''}: ${aaa.error.issues[0]?.message ?? ''})`);
+  throw new WebhookBodyError(`X webhook: neither an X Activity API nor an Account Activity API body (${aaa.error.issues[0]?.path.join('.') ?? ''}: ${aaa.error.issues[0]?.message ?? ''})`);
 }
