@@ -372,6 +372,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     metrics,
     isReady: () => ready,
     trustProxy: config.trustProxy,
+    metricsToken: config.metricsToken,
     sending: () => sender.health(),
     hear: async (msg) => {
       await listening.hear(msg);

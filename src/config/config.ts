@@ -168,6 +168,7 @@ export const envSchema = z.object({
 
   SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   WEBHOOKS_FILE: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   LISTENING_FILE: z.string().min(1).optional(),
   TRUST_PROXY: z.string().transform((v, ctx) => {
     try {
@@ -260,6 +261,8 @@ export interface Config {
   listeningFile?: string;
   /** The proxies whose X-Forwarded-For is believed (undefined: none; the socket's peer is the client). */
   trustProxy: TrustProxy;
+  /** `/metrics` asks for `Authorization: Bearer <token>`; without it, only internal addresses may read it. */
+  metricsToken?: string;
   /** Custom actions: the folder they are loaded from, and the secrets HTTP actions are signed with (several during a rotation). */
   actions: { dir: string; secrets: string[] };
   /**
@@ -383,6 +386,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhooks,
     listeningFile: e.LISTENING_FILE,
     trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN,
     actions: { dir: e.ACTIONS_DIR, secrets: e.ACTIONS_SECRET ?? [] },
     channels,
     ...(alertMail ? { alertMail } : {}),

@@ -10,12 +10,13 @@ import type * as restify from 'restify';
 import type { Server } from 'restify';
 import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
 import type { ChannelAdapter, Clock, Store } from '../core/ports.js';
+import { timingSafeEqual } from 'node:crypto';
 import { PipelineError, StoreError, WebhookBodyError } from '../core/errors.js';
 import type { InboundMessage } from '../core/types.js';
 import type { ChannelSendHealth, OutboxSender, SendMetrics } from '../pipeline/outbox-sender.js';
 import type { Pipeline, TurnOutcome } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
-import { createClientAddress, type TrustProxy } from '../util/client-address.js';
+import { createClientAddress, isInternalAddress, type TrustProxy } from '../util/client-address.js';
 import { createLogThrottle } from '../util/log-throttle.js';
 import { readRawBody, sendChannelResponse, sendJson, toChannelRequest } from './http.js';
 
@@ -219,6 +220,8 @@ export function createHttpServer(deps: {
   isReady(): boolean;
   /** Which proxies' X-Forwarded-For is believed (config TRUST_PROXY). */
   trustProxy: TrustProxy;
+  /** METRICS_TOKEN: `/metrics` asks for it as a bearer token; without one, only internal addresses may read it. */
+  metricsToken?: string;
   /** Each channel's sending (circuit, slots), shown by `/healthz`. */
   sending?(): Record<string, ChannelSendHealth>;
   /** Listening: webhook messages marked `listening` (a Page's feed, its tags) go here first; absent: to the pipeline. */
@@ -264,7 +267,24 @@ export function createHttpServer(deps: {
     const degraded = Object.keys(channels).filter((name) => channels[name]!.circuit !== 'closed');
     sendJson(res, 200, degraded.length > 0 ? { status: 'ok', degraded, channels } : { status: 'ok' });
   });
-  server.get('/metrics', async (_req, res) => {
+  // The metrics tell the queue's depth, escalations and crises: not for everyone. With
+  // METRICS_TOKEN, a bearer token; without, only a client inside the network (loopback, private,
+  // link-local), and not one a proxy forwarded unless TRUST_PROXY says who the client was.
+  const metricsToken = deps.metricsToken ? Buffer.from(deps.metricsToken) : undefined;
+  server.get('/metrics', async (req, res) => {
+    if (metricsToken) {
+      const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '');
+      if (given.length !== metricsToken.length || !timingSafeEqual(given, metricsToken)) {
+        res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+        return sendJson(res, 401, { error: 'metrics need Authorization: Bearer <METRICS_TOKEN>' });
+      }
+    } else {
+      const forwarded = req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
+      const client = addressOf(req.socket?.remoteAddress, req.headers['x-forwarded-for']);
+      if (!isInternalAddress(client) || (forwarded && !deps.trustProxy)) {
+        return sendJson(res, 403, { error: 'metrics are read from inside the network only; set METRICS_TOKEN to read them from elsewhere' });
+      }
+    }
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(await metrics.registry.metrics());
   });

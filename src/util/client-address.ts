@@ -52,6 +52,19 @@ function plain(address: string): string {
   return mapped ? mapped[1]! : address;
 }
 
+const internal = new BlockList();
+for (const network of [...KEYWORDS.loopback!, ...KEYWORDS.private!, ...KEYWORDS.linklocal!]) {
+  const [address = '', bits = '0'] = network.split('/');
+  internal.addSubnet(address, Number(bits), isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** True for a loopback, private (RFC 1918, fc00::/7) or link-local address: one inside the deployment's network. */
+export function isInternalAddress(address: string): boolean {
+  const a = plain(address);
+  const family = isIP(a);
+  return family !== 0 && internal.check(a, family === 6 ? 'ipv6' : 'ipv4');
+}
+
 /** Finds the client address of requests, given the trusted proxies. */
 export type ClientAddress = (socketAddress: string | undefined, forwardedFor: string | string[] | undefined) => string;
 

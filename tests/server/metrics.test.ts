@@ -112,3 +112,39 @@ describe('/metrics of turns, sends, escalations and the queue', () => {
     expect(used.size).toBeGreaterThanOrEqual(8);
   });
 });
+
+describe('who may read /metrics', () => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  it('without METRICS_TOKEN: a client inside the network, not one a proxy forwarded unless TRUST_PROXY names it', async () => {
+    t = await startTestApp();
+    const url = await t.app.listen(0, '127.0.0.1');
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+    // Through a proxy on this machine (loopback) for a client elsewhere: who it is cannot be known.
+    const forwarded = await fetch(`${url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(forwarded.status).toBe(403);
+    expect(((await forwarded.json()) as { error: string }).error).toMatch(/METRICS_TOKEN/);
+  });
+
+  it('behind a trusted proxy: the forwarded client decides', async () => {
+    t = await startTestApp({ TRUST_PROXY: 'loopback' });
+    const url = await t.app.listen(0, '127.0.0.1');
+    expect((await fetch(`${url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(403);
+    expect((await fetch(`${url}/metrics`, { headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(200);
+  });
+
+  it('with METRICS_TOKEN: the bearer token, from anywhere', async () => {
+    t = await startTestApp({ METRICS_TOKEN: 'scrape-secret-0123456789' });
+    const url = await t.app.listen(0, '127.0.0.1');
+    const none = await fetch(`${url}/metrics`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer scrape-secret-012345678X' } })).status).toBe(401);
+    const ok = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer scrape-secret-0123456789', 'x-forwarded-for': '203.0.113.9' } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/^sportello_turns_total|^# HELP/m);
+  });
+});
