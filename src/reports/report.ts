@@ -440,9 +440,12 @@ export function reportCsv(input: ReportInput): string {
   return `${rows.join('\n')}\n`;
 }
 
-/** A CSV field: quoted when it holds a comma, quote or line break; a leading =+-@ is defused. */
+/**
+ * A CSV field: quoted when it holds a comma, quote or line break; a leading = + - @ (or a tab or
+ * carriage return, which some spreadsheets skip before reading a formula) is defused with a '.
+ */
 function csvText(v: string): string {
-  const safe = /^[=+\-@]/.test(v) ? `'${v}` : v;
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

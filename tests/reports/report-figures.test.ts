@@ -96,14 +96,15 @@ describe('report figures', () => {
 
   it('writes empty CSV cells for figures with no value and defuses formula-like channel names', () => {
     const history: History = {
-      conversations: [conversation('a', '=cmd')],
-      cases: [kase('a')],
-      messages: [inbound('a1', 'a', T('10:00'))],
+      conversations: [conversation('a', '=cmd'), conversation('b', '\t=cmd')],
+      cases: [kase('a'), kase('b')],
+      messages: [inbound('a1', 'a', T('10:00')), inbound('b1', 'b', T('10:00'))],
       replies: [],
     };
     const csv = reportCsv(input(history, { from: new Date('2026-11-23T23:00:00Z'), to: new Date('2026-11-24T23:00:00Z') }));
     expect(csv.split('\n')).toEqual([
       'date,channel,inbound,answered_by_bot,escalated,response_rate,first_response_bot_p50,first_response_human_p50,resolution_p50,csat_average',
+      "2026-11-24,'\t=cmd,1,0,0,0,,,,",
       "2026-11-24,'=cmd,1,0,0,0,,,,",
       '',
     ]);
