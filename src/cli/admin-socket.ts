@@ -78,12 +78,19 @@ export async function startAdminSocket(options: { path: string; run: AdminRunner
   await new Promise<void>((resolveListen, reject) => {
     const fail = (err: Error) => reject(new StoreError(`cannot listen for CLI commands on ${path}: ${err.message}`, { cause: err }));
     server.once('error', fail);
-    server.listen(path, () => {
-      server.off('error', fail);
-      resolveListen();
-    });
+    // connect() needs write permission on the socket: it is created 0600 (this user and root
+    // only; the bind happens inside listen(), synchronously, under this umask), so no other user
+    // can connect in the moment before the chmod below would have closed it.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(path, () => {
+        server.off('error', fail);
+        resolveListen();
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
-  // connect() needs write permission on the socket: 0600 keeps it to this user (and root).
   await chmod(path, 0o600);
   return {
     path,
