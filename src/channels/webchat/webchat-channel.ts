@@ -270,10 +270,11 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
     if (!session) return UNKNOWN_SESSION;
     const tooFast = sessionMessages.take(session.visitor);
     if (tooFast) return tooMany(tooFast, 'messages in this session');
+    const pageId = message.id ?? randomUUID();
     const msg: InboundMessage = {
       channel: 'webchat',
-      // The page's id within its visitor's: one visitor's id can never drop another's message.
-      id: `${session.visitor}.${message.id ?? randomUUID()}`,
+      // The page's id within its visitor's, so one visitor's id can never drop another's message.
+      id: `${messagePrefix(session.visitor)}${pageId}`,
       visibility: 'private',
       customer: { platformId: session.visitor, name: message.name },
       text: message.text,
@@ -281,7 +282,7 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
       sentAt: clock.now().toISOString(),
     };
     await context.receive(msg); // durably accepted before the page is told
-    return json(202, { id: msg.id.slice(session.visitor.length + 1) });
+    return json(202, { id: pageId });
   }
 
   async function events(req: ChannelRequest): Promise<ChannelResponse> {
@@ -317,9 +318,11 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
         // The conversation so far, in order: the visitor's messages and the replies already sent.
         const sent = new Map((await store.outbox.list({ conversationId: conversation.id, status: 'sent' })).map((i) => [i.id, i]));
         const history = (await store.conversations.listMessages({ conversationId: conversation.id })).slice(-keep);
-        const prefix = `${visitor}.`;
+        // (Messages kept before ids were hashed start with the visitor id itself.)
+        const prefixes = [messagePrefix(visitor), `${visitor}.`];
         for (const m of history) {
-          const id = m.platformId?.startsWith(prefix) ? m.platformId.slice(prefix.length) : (m.platformId ?? m.id);
+          const prefix = prefixes.find((p) => m.platformId?.startsWith(p));
+          const id = prefix ? m.platformId!.slice(prefix.length) : (m.platformId ?? m.id);
           if (m.direction === 'in') stream.push(`event: mine\ndata: ${JSON.stringify({ id, text: m.text, at: m.at })}\n\n`);
           const item = m.direction === 'out' ? sent.get(m.id) : undefined;
           if (item) stream.push(replyEvent(item));
@@ -330,6 +333,14 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
       throw err;
     }
     return { status: 200, contentType: 'text/event-stream; charset=utf-8', body: stream, headers: API_HEADERS };
+  }
+
+  /**
+   * What a visitor's message ids start with: a hash of the visitor id, not the id itself (a message
+   * id goes into logs, "duplicate delivery ignored"; a visitor id, the customer's, must not).
+   */
+  function messagePrefix(visitor: string): string {
+    return `${createHash('sha256').update(visitor).digest('base64url').slice(0, 16)}.`;
   }
 
   const replyEvent = (item: OutboxItem) => {

@@ -47,6 +47,12 @@ describe('the web chat', () => {
     expect(replay.indexOf('event: mine')).toBeLessThan(replay.indexOf('event: reply'));
     expect(replay).toMatch(/"id":"client-msg-1","text":"come posso pagare\?"/);
     expect(replay).toMatch(/PayPal/);
+    // The message's id (it goes into logs) does not carry the visitor's id; the page's own id is kept.
+    const conversation = await t.app.store.conversations.findByKey(`webchat:private:${visitor}`);
+    const stored = (await t.app.store.conversations.listMessages({ conversationId: conversation!.id })).filter((m) => m.direction === 'in');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.platformId).toMatch(/\.client-msg-1$/);
+    expect(stored[0]!.platformId).not.toContain(visitor);
   });
 
   it('is served through its adapter\'s routes, like every channel', async () => {
