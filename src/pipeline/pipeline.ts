@@ -21,6 +21,7 @@ import type { ReplySender } from './outbox-sender.js';
 import { actionKey, isLabel, labelText, mergeCustomer, planTurn, privateKey, type ActionCall, type TurnInput, type TurnPlan, type TurnPlanDeps } from './turn-plan.js';
 import { isVip } from '../handoff/escalation.js';
 import { openFollowUp, pendingSurvey, planSurveyAnswer, readSurveyAnswer, type SurveyAnswerResult } from './surveys.js';
+import { createLogThrottle } from '../util/log-throttle.js';
 
 /** Tries of a failed message in this process before it waits for the next start (about 6 minutes in all). */
 const MAX_RETRIES = 10;
@@ -55,7 +56,8 @@ export interface PipelineDeps extends TurnPlanDeps {
 /** What happened to one customer message: the test runner and `sportello chat` read this. */
 export interface TurnOutcome {
   /** `survey_answer` / `survey_stop`: the message answered a satisfaction survey (not a new question). */
-  action: Decision['action'] | 'duplicate' | 'survey_answer' | 'survey_stop';
+  /** `stale`: a delivery of a message older than `MAX_DELIVERY_AGE_MS`, ignored. */
+  action: Decision['action'] | 'duplicate' | 'stale' | 'survey_answer' | 'survey_stop';
   reason?: EscalationReason;
   faqId?: string;
   /** The custom action whose outcome the turn used. */
@@ -93,9 +95,17 @@ const MAX_ACTION_CALLS = 3;
 /** Plans of one turn before it gives up (the message stays pending and is recovered later). */
 const MAX_ACTION_ROUNDS = 6;
 
+/**
+ * A delivery of a message written longer ago than this is ignored. Platforms retry a delivery for
+ * hours, not days; the ids of processed messages are kept 30 days, so without this a signed
+ * delivery recorded by someone could be played again, once its id was forgotten, as a new message.
+ */
+export const MAX_DELIVERY_AGE_MS = 7 * 24 * 60 * 60_000;
+
 /** Creates the pipeline. */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const { store, clock, logger } = deps;
+  const quiet = createLogThrottle();
   const writer = createConversationWriter({ store, bus: deps.bus, logger, sender: deps.sender, recorder: deps.recorder });
   const inFlight = new Set<Promise<unknown>>();
   /** Deliveries waiting for a processing slot (backpressure), woken one per finished turn. */
@@ -126,6 +136,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
    */
   async function accept(delivered: InboundMessage) {
     const msg = cleanInbound(delivered);
+    const written = msg.sentAt !== undefined ? Date.parse(msg.sentAt) : NaN;
+    if (clock.now().getTime() - written > MAX_DELIVERY_AGE_MS) {
+      const told = quiet.take(`stale:${msg.channel}`);
+      if (told.log) logger.warn({ channel: msg.channel, sentAt: msg.sentAt, ...(told.suppressed ? { ignoredSinceLastLine: told.suppressed } : {}) }, 'delivery of a message written over 7 days ago ignored (a replay?)');
+      return { duplicate: true, done: Promise.resolve<TurnOutcome>({ action: 'stale', replies: [] }) };
+    }
     const { fresh, durable } = await store.inbox.accept(msg);
     if (!fresh) {
       logger.info({ channel: msg.channel, messageId: msg.id }, 'duplicate delivery ignored');

@@ -1,7 +1,10 @@
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import type { Operator } from '../../src/core/types.js';
+import { privateKey } from '../../src/pipeline/turn-plan.js';
 
 const operator: Operator = { id: 'op-1', name: 'Marta Rossi', initials: 'MR', role: 'agent', passwordHash: 'x', createdAt: '2026-01-01T00:00:00Z' };
+
+const privateKeyOf = (platformId: string) => privateKey({ channel: 'chat', customer: { platformId } });
 
 describe('handleMessage through the real pipeline', () => {
   let t: TestApp;
@@ -42,6 +45,20 @@ describe('handleMessage through the real pipeline', () => {
     expect(store.fileWrites() - before).toBe(1);
     // A second delivery of the same message is told at once, from memory.
     expect((await t.app.pipeline.accept(msg)).duplicate).toBe(true);
+  });
+
+  it('ignores a delivery of a message written over 7 days ago (a replay once its id is forgotten), and takes one of 6 days', async () => {
+    const day = 24 * 60 * 60_000;
+    const old = t.message('quali sono i vostri orari?', { id: 'm-replayed', sentAt: new Date(t.clock.now().getTime() - 8 * day).toISOString(), customer: { platformId: 'cust-old' } });
+    const { duplicate, done } = await t.app.pipeline.accept(old);
+    expect(duplicate).toBe(true);
+    expect((await done).action).toBe('stale');
+    await t.app.sender.drain();
+    expect(t.channel.sent).toHaveLength(0);
+    expect(await t.app.store.conversations.findByKey(privateKeyOf('cust-old'))).toBeUndefined();
+    const late = t.message('quali sono i vostri orari?', { id: 'm-late', sentAt: new Date(t.clock.now().getTime() - 6 * day).toISOString(), customer: { platformId: 'cust-late' } });
+    expect((await (await t.app.pipeline.accept(late)).done).action).toBe('answer');
+    expect(await t.app.store.conversations.findByKey(privateKeyOf('cust-late'))).toBeDefined();
   });
 
   it('processes a message delivered twice only once', async () => {
