@@ -20,7 +20,16 @@ export type Decision =
   | { action: 'none' }
   | { action: 'privacy_warning' }
   /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
-  | { action: 'escalate'; reason: EscalationReason; statement?: string; crisisTopic?: string; /** A private case handed over because the customer cannot give the data asked for. */ withoutData?: true }
+  | {
+      action: 'escalate';
+      reason: EscalationReason;
+      statement?: string;
+      crisisTopic?: string;
+      /** A private case handed over because the customer cannot give the data asked for. */
+      withoutData?: true;
+      /** A private case about the order the customer gave in an earlier case ("sì, lo stesso"). */
+      sameAsBefore?: true;
+    }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
@@ -31,7 +40,16 @@ export type Decision =
    * neither carries it nor asks something it can answer, so it says again what it needs (the kinds
    * asked for; empty when the request named none) and how to reach a person.
    */
-  | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[]; which?: true; /** "ciao?", "hello?" while the data is awaited: the reminder, greeted, not a miss. */ greeted?: true }
+  | {
+      action: 'clarify';
+      guesses: LabelScore[];
+      stillNeeded?: readonly DataKind[];
+      which?: true;
+      /** "ciao?", "hello?" while the data is awaited: the reminder, greeted, not a miss. */
+      greeted?: true;
+      /** "No, un altro" to the order on file the bot offered: asked for the other number, not a miss. */
+      declined?: true;
+    }
   | { action: 'greet'; intent: IntentDef; again: boolean }
   | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
@@ -51,7 +69,15 @@ export interface DecisionInput {
    * prompt): `filled` when this message carries what was asked for; `entry` the FAQ entry that
    * asked, when known.
    */
-  dataRequest?: { filled: boolean; entry?: FaqEntry; asks?: readonly DataKind[] };
+  dataRequest?: {
+    filled: boolean;
+    entry?: FaqEntry;
+    asks?: readonly DataKind[];
+    /** "Sì", "lo stesso di prima": the order the customer gave in an earlier case (pipeline/order-on-file.ts). */
+    sameAsBefore?: boolean;
+    /** "No, un altro" to the bot's offer of that order: asked for the other one's number, not a miss. */
+    declinedOnFile?: boolean;
+  };
   /** The kinds of identifying data this message carries (order number, customer code, email…). */
   carries: readonly DataKind[];
   /** The message carries an attachment (a photo, a file). */
@@ -171,6 +197,13 @@ export function decide(input: DecisionInput): Decision {
   // 4. The data the bot asked for arrived in private: the entry's custom action answers with it,
   // else the case goes to a person, who has it. Anything else is a new message (the request stays
   // open for a while).
+  if (visibility === 'private' && input.dataRequest?.sameAsBefore && !input.dataRequest.filled) {
+    // "Sì, lo stesso di prima": a person finds the order in the earlier case (no custom action: it would want the number).
+    return { action: 'escalate', reason: 'private_case', sameAsBefore: true };
+  }
+  if (visibility === 'private' && input.dataRequest?.declinedOnFile && !input.dataRequest.filled) {
+    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest.entry?.asks_for ?? input.dataRequest.asks ?? [], declined: true };
+  }
   if (visibility === 'private' && input.dataRequest?.filled) {
     const asked = input.dataRequest.entry;
     return asked && hasHandler(asked) ? { action: 'handler', entry: asked } : { action: 'escalate', reason: 'private_case' };
