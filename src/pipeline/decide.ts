@@ -197,13 +197,6 @@ export function decide(input: DecisionInput): Decision {
   // 4. The data the bot asked for arrived in private: the entry's custom action answers with it,
   // else the case goes to a person, who has it. Anything else is a new message (the request stays
   // open for a while).
-  if (visibility === 'private' && input.dataRequest?.sameAsBefore && !input.dataRequest.filled) {
-    // "Sì, lo stesso di prima": a person finds the order in the earlier case (no custom action: it would want the number).
-    return { action: 'escalate', reason: 'private_case', sameAsBefore: true };
-  }
-  if (visibility === 'private' && input.dataRequest?.declinedOnFile && !input.dataRequest.filled) {
-    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest.entry?.asks_for ?? input.dataRequest.asks ?? [], declined: true };
-  }
   if (visibility === 'private' && input.dataRequest?.filled) {
     const asked = input.dataRequest.entry;
     return asked && hasHandler(asked) ? { action: 'handler', entry: asked } : { action: 'escalate', reason: 'private_case' };
@@ -213,6 +206,16 @@ export function decide(input: DecisionInput): Decision {
   // would trap them; a person, who can look the order up another way, takes the case.
   if (visibility === 'private' && input.dataRequest && !input.dataRequest.filled && cannotProvide(input.text, input.understanding.language)) {
     return { action: 'escalate', reason: 'private_case', withoutData: true };
+  }
+
+  // 4a'. Asked whether it is the order of an earlier case (pipeline/order-on-file.ts): "sì, lo
+  // stesso" goes to a person, who finds it there; "no, un altro" is asked for the other's number.
+  if (visibility === 'private' && input.dataRequest?.sameAsBefore && !input.dataRequest.filled) {
+    // "Sì, lo stesso di prima": a person finds the order in the earlier case (no custom action: it would want the number).
+    return { action: 'escalate', reason: 'private_case', sameAsBefore: true };
+  }
+  if (visibility === 'private' && input.dataRequest?.declinedOnFile && !input.dataRequest.filled) {
+    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest.entry?.asks_for ?? input.dataRequest.asks ?? [], declined: true };
   }
 
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.

@@ -36,7 +36,7 @@ export function asksForOrder(entry: FaqEntry | undefined): entry is FaqEntry {
 }
 
 /** "No", "no, è un altro", "nope, a different one": the customer says it is another order. */
-const NOT_THE_SAME = /^\s*(?:no+|nope|nah|non|not|negativo)(?=[\s,!.]|$)|\b(?:un\s+altr[oa]|un'altr[oa]|altro\s+ordine|un\s+ordine\s+diverso|another(?:\s+one|\s+order)?|a\s+different\s+(?:one|order)|not\s+the\s+same)\b/iu;
+const NOT_THE_SAME = /^\s*(?:no+|nope|nah|negativo)(?=[\s,!.]|$)|\bnon\s+(?:è\s+|e'\s+)?(?:lo\s+stesso|quello)\b|\b(?:un\s+altr[oa]|un'altr[oa]|altro\s+ordine|un\s+ordine\s+diverso|another(?:\s+one|\s+order)?|a\s+different\s+(?:one|order)|not\s+the\s+same)\b/iu;
 /** "lo stesso di prima", "quello di prima", "the same one", "same order as before". */
 const THE_SAME = /\b(?:(?:lo|la|sempre\s+lo|proprio\s+lo)\s+stess[oa]|stesso\s+ordine|medesimo(?:\s+ordine)?|quell[oa]\s+di\s+(?:prima|l'altra\s+volta|la\s+volta\s+scorsa)|ordine\s+di\s+prima|sempre\s+quello|(?:the\s+)?same\s+(?:one|order)|the\s+same|as\s+before|from\s+(?:before|last\s+time)|that\s+one)\b/iu;
 /** A bare yes ("sì", "si esatto", "yes please"). */
