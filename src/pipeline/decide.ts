@@ -29,6 +29,8 @@ export type Decision =
       withoutData?: true;
       /** A private case about the order the customer gave in an earlier case ("sì, lo stesso"). */
       sameAsBefore?: true;
+      /** "Ancora niente" soon after a person resolved the case: the matter goes back to a person. */
+      continues?: true;
     }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
@@ -101,6 +103,11 @@ export interface DecisionInput {
    * not which. The bot asks which, offering them again; not a miss.
    */
   yesToOptions?: boolean;
+  /**
+   * In private, soon after a person resolved this conversation's case, the customer says it is not
+   * sorted ("ancora niente", "still nothing": pipeline/order-on-file.ts `saysStillNotSorted`).
+   */
+  continuesCase?: boolean;
   /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
   onSpike?: boolean;
   /**
@@ -217,6 +224,10 @@ export function decide(input: DecisionInput): Decision {
   if (visibility === 'private' && input.dataRequest?.declinedOnFile && !input.dataRequest.filled) {
     return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest.entry?.asks_for ?? input.dataRequest.asks ?? [], declined: true };
   }
+
+  // 4c. "Ancora niente", "still nothing" a day after a person resolved the case: it is not over.
+  // Read alone it was the refund-delay entry, or "please rephrase"; the case goes back to a person.
+  if (visibility === 'private' && input.continuesCase) return { action: 'escalate', reason: 'private_case', continues: true };
 
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
   if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) return { action: 'none' };

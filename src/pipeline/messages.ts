@@ -145,6 +145,11 @@ export const MESSAGES = {
     it: 'Perfetto: un collega riprende l’ordine di cui ci hai scritto {then} e ti risponderà {when}.',
     en: 'Great: a colleague will pick up the order you wrote to us about {then} and answer {when}.',
   },
+  /** "Ancora niente" soon after a person resolved the case: it goes back to a person ({when}: as in escalateOpen). */
+  continuesCase: {
+    it: 'Mi dispiace che non sia ancora risolto. Riapro la tua richiesta e la passo di nuovo a un collega, che ti risponderà {when}.',
+    en: 'Sorry it’s still not sorted. I’m reopening your request and passing it back to a colleague, who will answer {when}.',
+  },
   /** "No, è un altro" to that offer ({what}: `describeNeeded`). */
   onFileDeclined: {
     it: 'Va bene: allora scrivimi {what}, e un collega verificherà.',

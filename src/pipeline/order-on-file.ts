@@ -59,3 +59,18 @@ export function meansSameOrder(text: string, offered: boolean): boolean {
 export function declinesSameOrder(text: string): boolean {
   return text.length <= 80 && words(text) <= 8 && NOT_THE_SAME.test(text);
 }
+
+/** How long after a person resolved a case a "still nothing" is about that case. */
+export const CONTINUES_HOURS = 72;
+
+/**
+ * "Ancora niente", "still nothing", "non è ancora arrivato": the customer says the matter a person
+ * just resolved is not over. Read alone, "ancora niente" was the refund-delay entry; a case a
+ * person closed a day ago is what it is about.
+ */
+const STILL = /(?:^|[\s,.!])(?:ancora\s+(?:niente|nulla|non|nessun[ao]?)|niente\s+ancora|nulla\s+ancora|sempre\s+niente|non\s+(?:è\s+|e\s+|e'\s+)?(?:ancora|mai)\s+arrivat[oaie]|non\s+(?:l'ho|li\s+ho|l'abbiamo)\s+ancora\s+ricevut[oaie]|still\s+(?:nothing|no|not|hasn'?t|haven'?t|isn'?t|waiting|missing)|nothing\s+yet|(?:hasn'?t|has\s+not|haven'?t|never)\s+(?:arrived|come|turned\s+up|shown\s+up))(?=[\s,.!?🙄😡😤]|$)/iu;
+
+/** True when the message says the matter is still not sorted, in a few words. */
+export function saysStillNotSorted(text: string): boolean {
+  return text.length <= 140 && words(text) <= 15 && STILL.test(text);
+}

@@ -33,7 +33,7 @@ import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
 import { otherLanguage } from './other-language.js';
 import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf } from './courtesy.js';
-import { asksForOrder, declinesSameOrder, meansSameOrder, orderOnFile } from './order-on-file.js';
+import { asksForOrder, CONTINUES_HOURS, declinesSameOrder, meansSameOrder, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import { sameAnswerGroups } from '../corpus/load.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -276,6 +276,16 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
           : undefined
       : undefined;
 
+  // "Ancora niente" soon after a person resolved this conversation's case: that case is not over.
+  const resolvedBefore = context.case?.status === 'resolved' && context.conversation?.caseId === context.case.id ? context.case : undefined;
+  const byPerson = resolvedBefore?.resolvedBy !== undefined && !['bot', 'idle', 'customer', 'erased'].includes(resolvedBefore.resolvedBy);
+  const continuesCase =
+    msg.visibility === 'private' &&
+    byPerson &&
+    resolvedBefore?.resolvedAt !== undefined &&
+    now.getTime() - new Date(resolvedBefore.resolvedAt).getTime() <= CONTINUES_HOURS * 3_600_000 &&
+    saysStillNotSorted(msg.text);
+
   const ranked = understanding.classification.ranked;
   const best = chosen !== undefined ? { label: chosen, confidence: 1 } : ranked[0];
   const top = best ? resolveLabel(best.label, best.confidence, knowledge.corpus, language) : undefined;
@@ -307,6 +317,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     yesToOptions,
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
+    continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),
     unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
     caseWithPerson: siblings.some((s) => s.state === 'queued' || s.state === 'assigned'),
@@ -588,7 +599,13 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     // The customer gave their data (to the bot, or to a custom action that could not answer): a colleague checks it.
     const gaveData = (escalation === 'private_case' && !(decision.action === 'escalate' && decision.withoutData)) || (called !== undefined && Object.keys(called.data).length > 0);
     const sameOrder = decision.action === 'escalate' && decision.sameAsBefore === true && onFile !== undefined;
-    const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : sameOrder ? 'privateCaseOnFile' : gaveData ? 'privateCase' : 'escalateOpen';
+    const continues = decision.action === 'escalate' && decision.continues === true;
+    const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : continues ? 'continuesCase' : sameOrder ? 'privateCaseOnFile' : gaveData ? 'privateCase' : 'escalateOpen';
+    if (continues && resolvedBefore) {
+      notes.push(`The customer says the matter of their earlier case ${resolvedBefore.id} (resolved ${resolvedBefore.resolvedAt ?? ''}) is not sorted: see that case.`);
+      // The order of that case, if they gave one, stays on file for this one.
+      if (conversation.onFile?.caseId === resolvedBefore.id) conversation.onFile = { ...conversation.onFile, caseId: kase.id };
+    }
     const then = onFile ? deps.hours.describe(new Date(onFile.at), now, language) : '';
     const text = deps.hours.isOpen(now) ? say(key2, language, { when, then }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when, then });
     if (sameOrder) {

@@ -480,3 +480,14 @@ describe('the order of an earlier case, offered back in private (pipeline/order-
     expect(decide(input({ ...noLabel, text: 'sì, lo stesso', dataRequest: { filled: false, entry: asking, sameAsBefore: true } })).action).not.toBe('escalate');
   });
 });
+
+describe('"ancora niente" soon after a person resolved the case', () => {
+  it('goes back to a person in private, whatever FAQ entry the words lean on', () => {
+    const top = { label: 'faq:rimborso-ritardo', confidence: 0.7, entry: entry('rimborso-ritardo', { escalate: true }) };
+    expect(decide(input({ top, visibility: 'private', text: 'ancora niente', continuesCase: true }))).toEqual({ action: 'escalate', reason: 'private_case', continues: true });
+    expect(decide(input({ top, visibility: 'private', text: 'ancora niente' }))).toMatchObject({ action: 'answer', entry: { id: 'rimborso-ritardo' } });
+  });
+  it('a person who holds the conversation is not talked over', () => {
+    expect(decide(input({ state: 'assigned', visibility: 'private', text: 'ancora niente', continuesCase: true }))).toEqual({ action: 'silent' });
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FaqEntry } from '../../src/core/corpus.js';
-import { asksForOrder, declinesSameOrder, meansSameOrder, ON_FILE_DAYS, orderOnFile } from '../../src/pipeline/order-on-file.js';
+import { asksForOrder, declinesSameOrder, meansSameOrder, ON_FILE_DAYS, orderOnFile, saysStillNotSorted } from '../../src/pipeline/order-on-file.js';
 import { onlyAnnouncement, opensWithAnnouncement } from '../../src/pipeline/courtesy.js';
 
 const now = new Date('2026-11-30T10:00:00Z');
@@ -69,5 +69,14 @@ describe('an announcement of a question', () => {
     expect(opensWithAnnouncement('ciao, domanda veloce, spedite in Svizzera?')).toBe(true);
     expect(opensWithAnnouncement('ciao, spedite in Svizzera?')).toBe(false);
     expect(opensWithAnnouncement('do you have quick delivery?')).toBe(false);
+  });
+});
+
+describe('"still not sorted", soon after a person resolved the case', () => {
+  it.each(['ancora niente', 'ancora nulla 🙄', 'niente ancora', 'il pacco non è ancora arrivato', 'ciao, ancora non si vede niente', 'still nothing', 'still nothing 🙄', 'nothing yet', "it still hasn't arrived", 'the parcel never arrived', 'still waiting!'])('"%s" says so', (text) => {
+    expect(saysStillNotSorted(text)).toBe(true);
+  });
+  it.each(['grazie, tutto arrivato', 'posso pagare con paypal?', 'ancora una domanda', 'nothing else, thanks', 'ancora grazie!', 'is it still possible to return it?', 'a'.repeat(150) + ' ancora niente'])('"%s" does not', (text) => {
+    expect(saysStillNotSorted(text)).toBe(false);
   });
 });
