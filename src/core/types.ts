@@ -252,7 +252,21 @@ export interface Conversation {
    * a later message fills the request only if it carries such data (`asks`, or any identifying
    * data when absent), until `until`; any other message is handled as a new one.
    */
-  dataRequest?: { asks?: DataKind[]; faqId?: string; at: string; until: string };
+  dataRequest?: {
+    asks?: DataKind[];
+    faqId?: string;
+    at: string;
+    until: string;
+    /** The bot offered the order the customer gave in an earlier case (`onFile`): "sì" means that one. */
+    onFile?: true;
+  };
+  /**
+   * Private conversations only: the kinds of data the customer gave here for a case (the data itself
+   * stays in that message), the case and when. Writing again in a later case about an order, the
+   * customer is asked whether it is the same one instead of having to find its number again; a
+   * "yes" hands the new case to a person, who finds the number in the earlier one.
+   */
+  onFile?: { kinds: DataKind[]; caseId: string; at: string };
   /** When the customer waiting in the queue was last told where they stand (the escalation reply counts). */
   noticeAt?: string;
   /**

@@ -52,6 +52,33 @@ export function afterGreeting(text: string): string | undefined {
   return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : undefined;
 }
 
+/** An announcement of a question ("quick question", "una domanda veloce"), as GREETING_OPENING knows them. */
+const ANNOUNCEMENT = /(?:(?:(?:i\s+have|i've\s+got|just)\s+)?(?:a\s+|one\s+)?quick\s+question|(?:ho\s+|avrei\s+)?(?:una\s+)?domanda\s+(?:veloce|velocissima|al\s+volo)|(?:one|a)\s+question)/iu;
+
+/**
+ * The announcement of a question, when the message is nothing else but greetings and it ("ciao,
+ * domanda veloce", "hi there, quick question!"): read whole, "veloce" / "quick" leaned on express
+ * shipping; alone, the announcement is the `help` phrase (the bot asks how it can help).
+ */
+export function onlyAnnouncement(text: string): string | undefined {
+  const bare = withoutMentions(text);
+  const m = GREETING_OPENING.exec(bare);
+  if (!m || (m[1] ?? '').trim() !== '') return undefined;
+  return ANNOUNCEMENT.exec(bare)?.[0];
+}
+
+/**
+ * True when the message opens with an announcement of a question ("quick question: …", "domanda
+ * veloce, …"): its words ("quick", "veloce") are no part of the question, and lean on express shipping.
+ */
+export function opensWithAnnouncement(text: string): boolean {
+  const bare = withoutMentions(text);
+  const m = GREETING_OPENING.exec(bare);
+  if (!m) return false;
+  const opening = bare.slice(0, bare.length - (m[1] ?? '').length);
+  return ANNOUNCEMENT.test(opening);
+}
+
 /** The part of the text that says what the customer wants: after "grazie, ma", "thanks but"; else the whole text. */
 export function pointOf(text: string): string {
   const m = COURTESY_THEN_BUT.exec(withoutMentions(text));

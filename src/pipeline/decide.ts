@@ -20,7 +20,18 @@ export type Decision =
   | { action: 'none' }
   | { action: 'privacy_warning' }
   /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
-  | { action: 'escalate'; reason: EscalationReason; statement?: string; crisisTopic?: string; /** A private case handed over because the customer cannot give the data asked for. */ withoutData?: true }
+  | {
+      action: 'escalate';
+      reason: EscalationReason;
+      statement?: string;
+      crisisTopic?: string;
+      /** A private case handed over because the customer cannot give the data asked for. */
+      withoutData?: true;
+      /** A private case about the order the customer gave in an earlier case ("sì, lo stesso"). */
+      sameAsBefore?: true;
+      /** "Ancora niente" soon after a person resolved the case: the matter goes back to a person. */
+      continues?: true;
+    }
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
@@ -31,7 +42,16 @@ export type Decision =
    * neither carries it nor asks something it can answer, so it says again what it needs (the kinds
    * asked for; empty when the request named none) and how to reach a person.
    */
-  | { action: 'clarify'; guesses: LabelScore[]; stillNeeded?: readonly DataKind[]; which?: true; /** "ciao?", "hello?" while the data is awaited: the reminder, greeted, not a miss. */ greeted?: true }
+  | {
+      action: 'clarify';
+      guesses: LabelScore[];
+      stillNeeded?: readonly DataKind[];
+      which?: true;
+      /** "ciao?", "hello?" while the data is awaited: the reminder, greeted, not a miss. */
+      greeted?: true;
+      /** "No, un altro" to the order on file the bot offered: asked for the other number, not a miss. */
+      declined?: true;
+    }
   | { action: 'greet'; intent: IntentDef; again: boolean }
   | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
@@ -51,7 +71,15 @@ export interface DecisionInput {
    * prompt): `filled` when this message carries what was asked for; `entry` the FAQ entry that
    * asked, when known.
    */
-  dataRequest?: { filled: boolean; entry?: FaqEntry; asks?: readonly DataKind[] };
+  dataRequest?: {
+    filled: boolean;
+    entry?: FaqEntry;
+    asks?: readonly DataKind[];
+    /** "Sì", "lo stesso di prima": the order the customer gave in an earlier case (pipeline/order-on-file.ts). */
+    sameAsBefore?: boolean;
+    /** "No, un altro" to the bot's offer of that order: asked for the other one's number, not a miss. */
+    declinedOnFile?: boolean;
+  };
   /** The kinds of identifying data this message carries (order number, customer code, email…). */
   carries: readonly DataKind[];
   /** The message carries an attachment (a photo, a file). */
@@ -75,6 +103,11 @@ export interface DecisionInput {
    * not which. The bot asks which, offering them again; not a miss.
    */
   yesToOptions?: boolean;
+  /**
+   * In private, soon after a person resolved this conversation's case, the customer says it is not
+   * sorted ("ancora niente", "still nothing": pipeline/order-on-file.ts `saysStillNotSorted`).
+   */
+  continuesCase?: boolean;
   /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
   onSpike?: boolean;
   /**
@@ -181,6 +214,20 @@ export function decide(input: DecisionInput): Decision {
   if (visibility === 'private' && input.dataRequest && !input.dataRequest.filled && cannotProvide(input.text, input.understanding.language)) {
     return { action: 'escalate', reason: 'private_case', withoutData: true };
   }
+
+  // 4a'. Asked whether it is the order of an earlier case (pipeline/order-on-file.ts): "sì, lo
+  // stesso" goes to a person, who finds it there; "no, un altro" is asked for the other's number.
+  if (visibility === 'private' && input.dataRequest?.sameAsBefore && !input.dataRequest.filled) {
+    // "Sì, lo stesso di prima": a person finds the order in the earlier case (no custom action: it would want the number).
+    return { action: 'escalate', reason: 'private_case', sameAsBefore: true };
+  }
+  if (visibility === 'private' && input.dataRequest?.declinedOnFile && !input.dataRequest.filled) {
+    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest.entry?.asks_for ?? input.dataRequest.asks ?? [], declined: true };
+  }
+
+  // 4c. "Ancora niente", "still nothing" a day after a person resolved the case: it is not over.
+  // Read alone it was the refund-delay entry, or "please rephrase"; the case goes back to a person.
+  if (visibility === 'private' && input.continuesCase) return { action: 'escalate', reason: 'private_case', continues: true };
 
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
   if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) return { action: 'none' };

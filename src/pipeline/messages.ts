@@ -132,6 +132,29 @@ export const MESSAGES = {
     it: 'Ciao, sono l’assistente di {brand}. Qui siamo in privato: scrivimi i dettagli (per esempio il numero d’ordine o il codice cliente) e un collega ti risponderà.',
     en: 'Hi, this is {brand}’s assistant. We’re in private here: send me the details (for example your order number or customer code) and a colleague will answer you.',
   },
+  /**
+   * In private, asking for an order number from a customer who gave one in an earlier case ({then}:
+   * when they wrote about it): the number itself is never repeated.
+   */
+  onFileOffer: {
+    it: 'Se è per lo stesso ordine di cui ci hai scritto l’ultima volta ({then}), rispondi pure «sì»: il collega lo ritrova senza che tu debba cercare di nuovo il numero.',
+    en: 'If it’s about the same order you wrote to us about last time ({then}), just reply “yes”: the colleague will find it without you looking up the number again.',
+  },
+  /** "Sì, lo stesso": the new case goes to a person, who finds the order in the earlier one. */
+  privateCaseOnFile: {
+    it: 'Perfetto: un collega riprende l’ordine di cui ci hai scritto {then} e ti risponderà {when}.',
+    en: 'Great: a colleague will pick up the order you wrote to us about {then} and answer {when}.',
+  },
+  /** "Ancora niente" soon after a person resolved the case: it goes back to a person ({when}: as in escalateOpen). */
+  continuesCase: {
+    it: 'Mi dispiace che non sia ancora risolto. Riapro la tua richiesta e la passo di nuovo a un collega, che ti risponderà {when}.',
+    en: 'Sorry it’s still not sorted. I’m reopening your request and passing it back to a colleague, who will answer {when}.',
+  },
+  /** "No, è un altro" to that offer ({what}: `describeNeeded`). */
+  onFileDeclined: {
+    it: 'Va bene: allora scrivimi {what}, e un collega verificherà.',
+    en: 'All right: then send me {what}, and a colleague will check.',
+  },
   /** Still waiting for data the bot asked for ({what}: `describeNeeded`). */
   dataReminder: {
     it: 'Per andare avanti mi serve ancora {what}. Se non ce l’hai a portata di mano, scrivi «operatore» e ti passo a un collega.',

@@ -33,7 +33,13 @@ export type SurveyAnswer = { kind: 'score'; score: 1 | 2 | 3 | 4 | 5; comment?: 
 
 const STOP = /^\s*stop\s*[.!]*\s*$/i;
 /** "4", "4/5", "4 su 5", "4 out of 5", then maybe a comment ("4 - quick and kind"). */
-const SCORE_TEXT = /^\s*([1-5])(?![\d.,]\d)(?:\s*(?:stelle|stella|stars?))?(?:\s*(?:\/|su|out of|di)\s*5)?\s*(?:[-–—:,.;!)]+\s*|\s+|$)([\s\S]*)$/i;
+const SCORE_TEXT = /^\s*([1-5])(?![\d.,]\d)(\s*(?:stelle|stella|stars?))?(\s*(?:\/|su|out of|di)\s*5)?\s*([-–—:,.;!)]+\s*|\s+|$)([\s\S]*)$/i;
+/**
+ * What makes a leading number a quantity, not a score, when nothing parts them ("3 giorni fa ho
+ * ordinato…", "2 paia di jeans…", "2 items missing"): a customer writing again within a week of
+ * the survey is asking something, and was thanked for the rating instead.
+ */
+const QUANTITY = /^(?:giorn[oi]|settiman[ae]|mes[ei]|or[ae]|minuti|paia|paio|pezz[oi]|articol[oi]|pacch[io]|pacco|ordin[ei]|capi|cap[oi]|magli[ae]|scarpe|volte|euro|€|days?|weeks?|months?|hours?|minutes?|items?|pairs?|pieces?|parcels?|packages?|boxes|orders?|times|euros?|dollars?)(?=[\s,.!?]|$)/i;
 /** A score in words, alone ("cinque", "four stars", "tre su 5"): a word inside a sentence ("uno dei pacchi…") is not one. */
 const SCORE_WORD = /^\s*(uno|una|due|tre|quattro|cinque|one|two|three|four|five)(?:\s*(?:stelle|stella|stars?))?(?:\s*(?:\/|su|out of|di)\s*5)?\s*[!.]*\s*$/i;
 const WORD_SCORES: Record<string, 1 | 2 | 3 | 4 | 5> = { uno: 1, una: 1, one: 1, due: 2, two: 2, tre: 3, three: 3, quattro: 4, four: 4, cinque: 5, five: 5 };
@@ -61,7 +67,11 @@ export function readSurveyAnswer(text: string, payload?: string): SurveyAnswer |
   const m = SCORE_TEXT.exec(text);
   if (!m) return undefined;
   const score = Number(m[1]) as 1 | 2 | 3 | 4 | 5;
-  const comment = (m[2] ?? '').trim();
+  const comment = (m[5] ?? '').trim();
+  // A number run into words, with no "/5", "stelle" or punctuation after it: a quantity ("3 giorni
+  // fa…") or a question ("2 domande: …?") is a new message, not a score.
+  const bare = !m[2] && !m[3] && !/[-–—:,.;!)]/.test(m[4] ?? '');
+  if (bare && comment && (QUANTITY.test(comment) || /\?\s*$/.test(comment))) return undefined;
   return comment ? { kind: 'score', score, comment: comment.slice(0, 2000) } : { kind: 'score', score };
 }
 

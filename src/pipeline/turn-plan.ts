@@ -32,7 +32,8 @@ import { describeNeeded, say, sayDuration } from './messages.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { followUpAnswers, followUpContext, namesNothing } from './follow-up-question.js';
 import { otherLanguage } from './other-language.js';
-import { afterCourtesy, afterGreeting, pointOf } from './courtesy.js';
+import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf } from './courtesy.js';
+import { asksForOrder, CONTINUES_HOURS, declinesSameOrder, meansSameOrder, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import { sameAnswerGroups } from '../corpus/load.js';
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
@@ -220,15 +221,23 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   // or offered when the bot asks what was meant); "ciao, come stai?" stays a greeting.
   const afterHello = chosen === undefined && !yesToMany && rest === undefined ? afterGreeting(msg.text) : undefined;
   // So with an announcement ("quick question: do you ship to Spain?", where "quick" leaned on express
-  // shipping) when the whole is not understood and the rest alone is understood better.
+  // shipping): its words are no part of the question, so what follows is read alone however sure
+  // the whole was (found sure of express shipping by the words "quick question" alone).
   const wholeBest = understanding.classification.ranked[0]?.confidence ?? 0;
-  const greeted = afterHello !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'greet';
+  const greeted = afterHello !== undefined && (bestIntentAction(understanding, knowledge.corpus) === 'greet' || opensWithAnnouncement(msg.text));
   if (afterHello !== undefined && (greeted || wholeBest < deps.settings.answerThreshold)) {
     const alone = await input.understandText(afterHello, understanding.language);
     const best = alone.classification.ranked[0];
     if (best && best.confidence >= deps.settings.clarifyThreshold && (greeted || best.confidence > wholeBest) && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
       understanding = { ...understanding, classification: alone.classification };
     }
+  }
+  // "ciao, domanda veloce": greetings and an announcement of a question, nothing else. Whole, "veloce"
+  // leaned on express shipping; the announcement alone is read instead when it is an intent ("help").
+  const announced = chosen === undefined && !yesToMany && rest === undefined && afterHello === undefined ? onlyAnnouncement(msg.text) : undefined;
+  if (announced !== undefined) {
+    const alone = await input.understandText(announced, understanding.language);
+    if (bestIntentAction(alone, knowledge.corpus) !== undefined) understanding = { ...understanding, classification: alone.classification };
   }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
@@ -255,6 +264,28 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const noticeMs = (deps.settings.queueNoticeMinutes ?? 5) * 60_000;
   const requestUntil = new Date(now.getTime() + (deps.settings.dataRequestMinutes ?? 30) * 60_000).toISOString();
 
+  // The order the customer gave in an earlier case here (private only): "sì, lo stesso" while the bot
+  // waits for an order number is that one (pipeline/order-on-file.ts).
+  const onFile = orderOnFile(conversation, kase.id, now);
+  const onFileAnswer =
+    onFile && request && msg.visibility === 'private' && carries.length === 0 && (request.asks === undefined || request.asks.length === 0 || request.asks.includes('order_number'))
+      ? meansSameOrder(msg.text, request.onFile === true)
+        ? 'same'
+        : request.onFile === true && declinesSameOrder(msg.text)
+          ? 'declined'
+          : undefined
+      : undefined;
+
+  // "Ancora niente" soon after a person resolved this conversation's case: that case is not over.
+  const resolvedBefore = context.case?.status === 'resolved' && context.conversation?.caseId === context.case.id ? context.case : undefined;
+  const byPerson = resolvedBefore?.resolvedBy !== undefined && !['bot', 'idle', 'customer', 'erased'].includes(resolvedBefore.resolvedBy);
+  const continuesCase =
+    msg.visibility === 'private' &&
+    byPerson &&
+    resolvedBefore?.resolvedAt !== undefined &&
+    now.getTime() - new Date(resolvedBefore.resolvedAt).getTime() <= CONTINUES_HOURS * 3_600_000 &&
+    saysStillNotSorted(msg.text);
+
   const ranked = understanding.classification.ranked;
   const best = chosen !== undefined ? { label: chosen, confidence: 1 } : ranked[0];
   const top = best ? resolveLabel(best.label, best.confidence, knowledge.corpus, language) : undefined;
@@ -272,6 +303,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
             filled: fills(carries, request.asks) || answersWithCode(msg.text, understanding.entities, request.asks),
             entry: request.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === request.faqId),
             asks: request.asks,
+            sameAsBefore: onFileAnswer === 'same',
+            declinedOnFile: onFileAnswer === 'declined',
           }
         : undefined,
     carries,
@@ -284,6 +317,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     yesToOptions,
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
+    continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),
     unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
     caseWithPerson: siblings.some((s) => s.state === 'queued' || s.state === 'assigned'),
@@ -309,11 +343,20 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const replyHere = (reply: Reply) => replies.push(makeItem(conversation!, msg.visibility, reply, msg.id));
   const caps = adapter.capabilities;
   const vars = { brand: deps.settings.brandName };
+  /**
+   * Asking in private for an order number from a customer who gave one in an earlier case: asks
+   * whether it is the same order (never naming it), and marks the request so a "sì" means that one.
+   */
+  const offerOnFile = (entry: FaqEntry | undefined): void => {
+    if (!onFile || msg.visibility !== 'private' || !asksForOrder(entry) || !conversation!.dataRequest) return;
+    replyHere({ kind: 'text', text: say('onFileOffer', language, { then: deps.hours.describe(new Date(onFile.at), now, language) }) });
+    conversation!.dataRequest = { ...conversation!.dataRequest, onFile: true };
+  };
 
   let nextState: ConversationState = conversation.state;
   // A reminder of the data asked for is a miss too; asking which of the options offered is not.
   let missStreak =
-    decision.action === 'clarify' ? (decision.which || decision.greeted ? conversation.missStreak : conversation.missStreak + 1) : decision.action === 'dm_prompt' && decision.again ? conversation.missStreak + (decision.followed ? 0 : 1) : 0;
+    decision.action === 'clarify' ? (decision.which || decision.greeted || decision.declined ? conversation.missStreak : conversation.missStreak + 1) : decision.action === 'dm_prompt' && decision.again ? conversation.missStreak + (decision.followed ? 0 : 1) : 0;
   /** The options offered last, for asking which of them the customer's "yes" meant. */
   const offeredBefore = conversation.lastOffer;
   let escalation: EscalationReason | undefined;
@@ -395,6 +438,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         if (msg.visibility === 'private') {
           for (const text of deps.fitAnswer(entry, caps, 'private')) replyHere({ kind: 'text', text });
           conversation!.dataRequest = { asks: entry.asks_for, faqId: entry.id, at, until: requestUntil };
+          offerOnFile(entry);
         } else {
           await promptPrivate(entry);
           movedToPrivate = true;
@@ -408,6 +452,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
       // A private answer asks for the customer's data: a request, not a new state.
       if (decision.entry.private && !decision.thenEscalate) {
         conversation.dataRequest = { asks: decision.entry.asks_for, faqId: decision.entry.id, at, until: requestUntil };
+        offerOnFile(decision.entry);
       }
       if (takeUp && !also!.first) await takeUpRequest(takeUp);
       if (movedToPrivate) nextState = 'awaiting_private';
@@ -455,6 +500,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         const text = decision.entry ? deps.fitAnswer(decision.entry, caps, 'private').join('\n') : say('dmOpener', language, vars);
         replyHere({ kind: 'text', text });
         conversation.dataRequest = { asks: decision.entry?.asks_for, faqId: decision.entry?.id, at, until: requestUntil };
+        offerOnFile(decision.entry);
         nextState = 'bot';
       } else {
         await promptPrivate(decision.entry);
@@ -475,6 +521,12 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
         const options = offeredBefore.options;
         replyHere({ kind: 'text', text: say('whichNamed', language, { options: namedOptions(options.map((o) => o.title), language) }) });
         conversation.lastOffer = { options, at, askedWhich: true };
+        break;
+      }
+      if (decision.stillNeeded && decision.declined) {
+        replyHere({ kind: 'text', text: say('onFileDeclined', language, { what: describeNeeded(decision.stillNeeded, language) }) });
+        // The offer is answered: a later "sì" is not that order.
+        if (conversation.dataRequest) conversation.dataRequest = { ...conversation.dataRequest, onFile: undefined };
         break;
       }
       if (decision.stillNeeded) {
@@ -546,8 +598,25 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
     const when = describeWait(deps, now, info, language, (await deps.queueStatus(conversation)).typicalWaitMinutes);
     // The customer gave their data (to the bot, or to a custom action that could not answer): a colleague checks it.
     const gaveData = (escalation === 'private_case' && !(decision.action === 'escalate' && decision.withoutData)) || (called !== undefined && Object.keys(called.data).length > 0);
-    const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : gaveData ? 'privateCase' : 'escalateOpen';
-    const text = deps.hours.isOpen(now) ? say(key2, language, { when }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when });
+    const sameOrder = decision.action === 'escalate' && decision.sameAsBefore === true && onFile !== undefined;
+    const continues = decision.action === 'escalate' && decision.continues === true;
+    const key2 = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : continues ? 'continuesCase' : sameOrder ? 'privateCaseOnFile' : gaveData ? 'privateCase' : 'escalateOpen';
+    if (continues && resolvedBefore) {
+      notes.push(`The customer says the matter of their earlier case ${resolvedBefore.id} (resolved ${resolvedBefore.resolvedAt ?? ''}) is not sorted: see that case.`);
+      // The order of that case, if they gave one, stays on file for this one.
+      if (conversation.onFile?.caseId === resolvedBefore.id) conversation.onFile = { ...conversation.onFile, caseId: kase.id };
+    }
+    const then = onFile ? deps.hours.describe(new Date(onFile.at), now, language) : '';
+    const text = deps.hours.isOpen(now) ? say(key2, language, { when, then }) : say(key2 === 'escalateOpen' ? 'escalateClosed' : key2, language, { when, then });
+    if (sameOrder) {
+      // Where the operators find the order: the earlier case's messages (the number is not copied here).
+      notes.push(`Same order as in the customer's earlier case ${onFile.caseId} (${onFile.at}): its number is in that case's messages.`);
+      conversation.onFile = { ...onFile, caseId: kase.id, at };
+    } else if (gaveData && msg.visibility === 'private') {
+      // What the customer gave here, by kind only: a later case may offer it back ("is it the same order?").
+      const kinds = [...new Set([...carries, ...(carries.length === 0 && request?.asks?.includes('order_number') && answersWithCode(msg.text, understanding.entities, request.asks) ? (['order_number'] as DataKind[]) : [])])];
+      if (kinds.length > 0) conversation.onFile = { kinds, caseId: kase.id, at };
+    }
     // A post the bot may not answer in public (heard without a mention) gets no acknowledgement;
     // where the team allows it and the customer accepts DMs, a DM says we read it (a person follows).
     if (escalation !== 'unaddressed') replyHere({ kind: 'text', text: statement ?? text });
@@ -690,12 +759,20 @@ async function openPrivateChannel(
     extraConversations.set(existing.id, { ...privateConversation, dataRequest: asked });
     return;
   }
-  // The opener asks for the customer's details: a request the DM's next message may fill.
-  const withRequest: Conversation = { ...privateConversation, dataRequest: { asks: entry?.asks_for, faqId: entry?.id, at, until: requestUntil } };
+  // The opener asks for the customer's details: a request the DM's next message may fill. Asking
+  // for an order number from a customer who gave one in an earlier case, the DM (never the public
+  // reply) asks whether it is the same order.
+  const onFile = orderOnFile(privateConversation, publicConversation.caseId, new Date(at));
+  const offer = onFile && asksForOrder(entry) ? say('onFileOffer', language, { then: deps.hours.describe(new Date(onFile.at), new Date(at), language) }) : undefined;
+  const withRequest: Conversation = {
+    ...privateConversation,
+    dataRequest: { asks: entry?.asks_for, faqId: entry?.id, at, until: requestUntil, ...(offer !== undefined ? { onFile: true as const } : {}) },
+  };
   extraConversations.set(withRequest.id, withRequest);
   const text = entry ? deps.fitAnswer(entry, adapter.capabilities, 'private').join('\n') : (opener ?? say('dmOpener', language, { brand: deps.settings.brandName }));
   // inReplyTo = the public message: channels that open private replies from a public post use it (Facebook comments).
   replies.push(makeItem(withRequest, 'private', { kind: 'text', text }, msg.id));
+  if (offer !== undefined) replies.push(makeItem(withRequest, 'private', { kind: 'text', text: offer }, msg.id));
 }
 
 /** The key of the customer's private conversation on the message's channel. */
@@ -763,7 +840,7 @@ export function identifyingKinds(understanding: Pick<Understanding, 'entities'>)
  * private conversation left `awaiting_private`, or the public thread's DM prompt that sent the
  * customer here.
  */
-function openRequest(conversation: Conversation, siblings: readonly Conversation[], now: Date): { asks?: DataKind[]; faqId?: string } | undefined {
+function openRequest(conversation: Conversation, siblings: readonly Conversation[], now: Date): { asks?: DataKind[]; faqId?: string; onFile?: true } | undefined {
   const live = (r: Conversation['dataRequest']) => r !== undefined && new Date(r.until).getTime() > now.getTime();
   if (live(conversation.dataRequest)) return conversation.dataRequest;
   if (conversation.visibility === 'private' && conversation.state === 'awaiting_private') return {};

@@ -456,3 +456,38 @@ describe('answersWithCode: a code typed without the brand format answers a reque
     expect(answersWithCode(text, [], ['order_number'])).toBe(true);
   });
 });
+
+describe('the order of an earlier case, offered back in private (pipeline/order-on-file.ts)', () => {
+  const asking = entry('stato-ordine', { private: true, asks_for: ['order_number'], handler: 'order-status' });
+  const noLabel = { understanding: understanding({ classification: { ranked: [] } }), top: undefined };
+  it('"sì, lo stesso" goes to a person, not to the custom action (it would want the number)', () => {
+    const d = decide(input({ ...noLabel, visibility: 'private', text: 'sì, lo stesso', dataRequest: { filled: false, entry: asking, asks: ['order_number'], sameAsBefore: true } }));
+    expect(d).toEqual({ action: 'escalate', reason: 'private_case', sameAsBefore: true });
+  });
+  it('"no, un altro" is asked for the other number, not counted as a miss', () => {
+    const d = decide(input({ ...noLabel, visibility: 'private', text: 'no, un altro', dataRequest: { filled: false, entry: asking, asks: ['order_number'], declinedOnFile: true } }));
+    expect(d).toEqual({ action: 'clarify', guesses: [], stillNeeded: ['order_number'], declined: true });
+  });
+  it('"no, non lo trovo" is a customer without the number: a person, not the same question again', () => {
+    const d = decide(input({ ...noLabel, visibility: 'private', text: 'no, non lo trovo', dataRequest: { filled: false, entry: asking, asks: ['order_number'], declinedOnFile: true } }));
+    expect(d).toEqual({ action: 'escalate', reason: 'private_case', withoutData: true });
+  });
+  it('the number itself wins over the offer', () => {
+    const d = decide(input({ ...noLabel, visibility: 'private', text: 'no, è BR-5566778', carries: ['order_number'], dataRequest: { filled: true, entry: entry('x', { private: true }), asks: ['order_number'], declinedOnFile: true } }));
+    expect(d).toEqual({ action: 'escalate', reason: 'private_case' });
+  });
+  it('never in public', () => {
+    expect(decide(input({ ...noLabel, text: 'sì, lo stesso', dataRequest: { filled: false, entry: asking, sameAsBefore: true } })).action).not.toBe('escalate');
+  });
+});
+
+describe('"ancora niente" soon after a person resolved the case', () => {
+  it('goes back to a person in private, whatever FAQ entry the words lean on', () => {
+    const top = { label: 'faq:rimborso-ritardo', confidence: 0.7, entry: entry('rimborso-ritardo', { escalate: true }) };
+    expect(decide(input({ top, visibility: 'private', text: 'ancora niente', continuesCase: true }))).toEqual({ action: 'escalate', reason: 'private_case', continues: true });
+    expect(decide(input({ top, visibility: 'private', text: 'ancora niente' }))).toMatchObject({ action: 'answer', entry: { id: 'rimborso-ritardo' } });
+  });
+  it('a person who holds the conversation is not talked over', () => {
+    expect(decide(input({ state: 'assigned', visibility: 'private', text: 'ancora niente', continuesCase: true }))).toEqual({ action: 'silent' });
+  });
+});

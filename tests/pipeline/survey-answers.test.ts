@@ -15,6 +15,9 @@ describe('survey answers', () => {
     ['2 out of 5 - too slow', undefined, { kind: 'score', score: 2, comment: 'too slow' }],
     ['1. nessuno mi ha risposto', undefined, { kind: 'score', score: 1, comment: 'nessuno mi ha risposto' }],
     ['5 grazie mille', undefined, { kind: 'score', score: 5, comment: 'grazie mille' }],
+    ['4, ma perché ci avete messo tanto?', undefined, { kind: 'score', score: 4, comment: 'ma perché ci avete messo tanto?' }],
+    ['2 - 3 giorni di attesa', undefined, { kind: 'score', score: 2, comment: '3 giorni di attesa' }],
+    ['5 stelle, mi avete risposto in 2 ore', undefined, { kind: 'score', score: 5, comment: 'mi avete risposto in 2 ore' }],
     ['4', 'csat:4', { kind: 'score', score: 4 }],
     ['Lenti ma gentili', 'csat:3', { kind: 'score', score: 3, comment: 'Lenti ma gentili' }],
     ['cinque', undefined, { kind: 'score', score: 5 }],
@@ -31,7 +34,9 @@ describe('survey answers', () => {
     expect(readSurveyAnswer(text, payload)).toEqual(answer);
   });
 
-  it.each([['45'], ['4.5'], ['0'], ['6'], ['ciao'], ['non mi fermo'], ['stop the order please'], ['dove è il mio ordine?'], [''], ['uno dei pacchi non è arrivato'], ['two items missing']])('%j is no answer', (text) => {
+  it.each([['45'], ['4.5'], ['0'], ['6'], ['ciao'], ['non mi fermo'], ['stop the order please'], ['dove è il mio ordine?'], [''], ['uno dei pacchi non è arrivato'], ['two items missing'],
+    // A number run into a quantity or a question, within a week of the survey: a new message, not a score.
+    ['3 giorni fa ho ordinato una giacca, quando arriva?'], ['2 paia di jeans sono arrivate rotte'], ['2 items missing from my order'], ['1 settimana che aspetto il rimborso'], ['5 pacchi e nessuno arrivato'], ['2 domande: spedite in Svizzera? e a rate?']])('%j is no answer', (text) => {
     expect(readSurveyAnswer(text)).toBeUndefined();
     expect(readSurveyAnswer(text, 'faq:resi')).toBeUndefined();
   });
