@@ -166,6 +166,20 @@ export function createOperatorDesk(deps: {
     }
   }
 
+  /** An operator's internal note in the conversation's history (stored, never sent). */
+  function noteOf(conversation: Conversation, operator: Operator, text: string, at: string): StoredMessage {
+    return {
+      id: newId('note'),
+      conversationId: conversation.id,
+      caseId: conversation.caseId,
+      direction: 'note',
+      author: { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials },
+      text,
+      visibility: 'private',
+      at,
+    };
+  }
+
   /** The records of an action that changes the conversation (and maybe its siblings) and adds messages and replies. */
   function change(
     conversation: Conversation,
@@ -230,16 +244,7 @@ export function createOperatorDesk(deps: {
     note(conversationId, operator, text) {
       return act(conversationId, (conversation, context) => {
         const at = clock.now().toISOString();
-        const message: StoredMessage = {
-          id: newId('note'),
-          conversationId,
-          caseId: conversation.caseId,
-          direction: 'note',
-          author: { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials },
-          text,
-          visibility: 'private',
-          at,
-        };
+        const message = noteOf(conversation, operator, text, at);
         return { write: change({ ...conversation, updatedAt: at }, context, { messages: [message], events: [{ type: 'conversation.updated', conversationId, at }] }), result: message };
       });
     },
@@ -282,14 +287,7 @@ export function createOperatorDesk(deps: {
         const updated: Conversation = { ...conversation, state: transition(conversation.state, 'assigned'), assignee: target.id, updatedAt: at };
         const reason = opts.reason?.trim();
         const note: StoredMessage = {
-          id: newId('note'),
-          conversationId,
-          caseId: conversation.caseId,
-          direction: 'note',
-          author: { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials },
-          text: `→ ${target.name}${reason ? `: ${reason}` : ''}`,
-          visibility: 'private',
-          at,
+          ...noteOf(conversation, operator, `→ ${target.name}${reason ? `: ${reason}` : ''}`, at),
           transfer: { from: operator.id, to: target.id, ...(reason ? { reason } : {}) },
         };
         return {
