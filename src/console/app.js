@@ -119,7 +119,7 @@ function applyLabels() {
   $('transfer-label').textContent = t('transferTo');
   $('transfer').textContent = t('transfer');
   $('transfer-reason-label').textContent = t('transferReason');
-  $('transfer-reason').placeholder = t('transferReasonPlaceholder');
+  /** @type {HTMLInputElement} */ ($('transfer-reason')).placeholder = t('transferReasonPlaceholder');
   $('return-to-bot').textContent = t('returnToBot');
   $('history-title').textContent = t('history');
   $('as-note-label').textContent = t('asNote');
@@ -810,10 +810,11 @@ $('return-to-bot').addEventListener('click', () => act(t('returned'), () => api(
 $('transfer').addEventListener('click', () => {
   const to = $('transfer-to').value;
   const name = state.operators.find((o) => o.id === to)?.name ?? to;
-  const reason = $('transfer-reason').value.trim();
+  const reasonBox = /** @type {HTMLInputElement} */ ($('transfer-reason'));
+  const reason = reasonBox.value.trim();
   if (to) {
     act(t('transferred', { name }), () => api('POST', `${here()}/transfer`, reason ? { operatorId: to, reason } : { operatorId: to })).then((done) => {
-      if (done) $('transfer-reason').value = '';
+      if (done) reasonBox.value = '';
     });
   }
 });
