@@ -35,6 +35,11 @@ import { otherLanguage } from './other-language.js';
 import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf } from './courtesy.js';
 import { asksForOrder, CONTINUES_HOURS, declinesSameOrder, meansSameOrder, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import { sameAnswerGroups } from '../corpus/load.js';
+import { isLabel, labelText, resolveLabel, type ResolvedLabel } from './labels.js';
+import { mergeCustomer, openTurn, storedInbound } from './turn-open.js';
+import { refineUnderstanding } from './understanding-refine.js';
+
+export { isLabel, labelText, mergeCustomer, storedInbound };
 
 /** Business hours as a turn needs them (implemented in handoff/business-hours). */
 export interface HoursView {
@@ -138,8 +143,6 @@ export interface TurnPlan {
   replies: Array<Omit<OutboxItem, 'seq'>>;
 }
 
-type ResolvedLabel = { label: string; confidence: number; entry?: FaqEntry; intent?: IntentDef };
-
 /**
  * Plans one customer turn on the context read. When the decision is a custom action whose outcome
  * `input.handled` does not hold yet, it writes nothing and returns the call: an action is I/O, so
@@ -148,113 +151,13 @@ type ResolvedLabel = { label: string; confidence: number; entry?: FaqEntry; inte
  */
 export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: TurnContext): Promise<Planned<TurnPlan | ActionCall>> {
   const { msg, key, adapter, now, at, knowledge } = input;
-  const customer = mergeCustomer(msg, context.customer, at);
-  let conversation = context.conversation;
-  let kase: Case | undefined;
+  const opened = openTurn(input, context);
+  const { customer, inbound, events, siblings, midConversation } = opened;
+  let { conversation, kase } = opened;
   const touched = new Map<string, Conversation>();
   /** Conversations this turn creates besides the main one (the private side of a DM prompt). */
   const extraConversations = new Map<string, Conversation>();
-  const midConversation = context.conversation !== undefined && context.conversation.state !== 'resolved' && context.case?.status !== 'resolved';
-  if (conversation?.state === 'resolved') {
-    conversation = { ...conversation, state: transition('resolved', 'bot'), missStreak: 0, assignee: undefined, queue: undefined };
-  }
-  if (conversation) kase = context.case;
-  if (!conversation || !kase || kase.status === 'resolved') {
-    const openCase = context.linkedOpenCase ?? context.openCase;
-    kase = openCase ?? { id: newId('cs'), customerId: customer.id, status: 'open', conversationIds: [], openedAt: at };
-    conversation = conversation
-      ? { ...conversation, caseId: kase.id }
-      : {
-          id: newId('cv'),
-          key,
-          channel: msg.channel,
-          visibility: msg.visibility,
-          customerId: customer.id,
-          caseId: kase.id,
-          state: 'bot',
-          missStreak: 0,
-          threadId: msg.threadId,
-          flags: [],
-          createdAt: at,
-          updatedAt: at,
-        };
-  }
-  if (!kase.conversationIds.includes(conversation.id)) kase = { ...kase, conversationIds: [...kase.conversationIds, conversation.id] };
-  conversation = {
-    ...conversation,
-    lastInboundId: msg.id,
-    lastInboundAt: msg.sentAt ?? at,
-    updatedAt: at,
-    ref: msg.ref ?? conversation.ref,
-  };
-
-  const inbound = storedInbound(msg, conversation.id, kase.id, at);
-  const events: DomainEvent[] = [
-    { type: 'message.received', conversationId: conversation.id, caseId: kase.id, messageId: inbound.id, at },
-  ];
-
-  // The other conversations of this case (the public thread of a DM, and vice versa).
-  const related = new Map(context.related.map((c) => [c.id, c]));
-  const siblings = kase.conversationIds.filter((id) => id !== conversation!.id).flatMap((id) => related.get(id) ?? []);
-
-  let understanding = await input.understand(conversation.language);
-  // "2", "la prima", or "sì" to a single option: the customer typed their choice among the options offered.
-  const typed = msg.payload ? undefined : typedChoice(msg.text, conversation, now);
-  const chosen = msg.payload && isLabel(msg.payload) ? msg.payload : typed !== undefined && isLabel(typed) ? typed : undefined;
-  // "sì" to several options: neither a choice nor an "ok" to stay silent at; the bot asks which.
-  // Asked once: a second bare "yes" is a miss (two in a row bring a person).
-  const yesToMany = !msg.payload && yesToSeveral(msg.text, conversation, now);
-  const yesToOptions = yesToMany && conversation.lastOffer?.askedWhich !== true;
-  if (yesToMany) understanding = { ...understanding, classification: { ranked: [] } };
-  // "grazie mille eh, ancora niente pacco 🙄", "thanks, where is my order?": thanks that open a
-  // message with more to say are not its point. What follows is read alone, and counts when it is
-  // understood (or when the message is not a happy one: not "you're welcome" to a complaint).
-  const rest = chosen === undefined && !yesToMany ? afterCourtesy(msg.text) : undefined;
-  if (rest !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'thank') {
-    const alone = await input.understandText(rest, understanding.language);
-    const thanksAlone = bestIntentAction(alone, knowledge.corpus) === 'thank';
-    const understood = (alone.classification.ranked[0]?.confidence ?? 0) >= deps.settings.answerThreshold;
-    if (!thanksAlone && (understood || understanding.sentiment < 0)) understanding = { ...understanding, classification: alone.classification };
-  }
-  // "hey, do you ship to Switzerland?": a greeting won over a question with a word the FAQ does not
-  // know. What follows the greeting is read alone, and counts when it finds an FAQ entry (answered,
-  // or offered when the bot asks what was meant); "ciao, come stai?" stays a greeting.
-  const afterHello = chosen === undefined && !yesToMany && rest === undefined ? afterGreeting(msg.text) : undefined;
-  // So with an announcement ("quick question: do you ship to Spain?", where "quick" leaned on express
-  // shipping): its words are no part of the question, so what follows is read alone however sure
-  // the whole was (found sure of express shipping by the words "quick question" alone).
-  const wholeBest = understanding.classification.ranked[0]?.confidence ?? 0;
-  const greeted = afterHello !== undefined && (bestIntentAction(understanding, knowledge.corpus) === 'greet' || opensWithAnnouncement(msg.text));
-  if (afterHello !== undefined && (greeted || wholeBest < deps.settings.answerThreshold)) {
-    const alone = await input.understandText(afterHello, understanding.language);
-    const best = alone.classification.ranked[0];
-    if (best && best.confidence >= deps.settings.clarifyThreshold && (greeted || best.confidence > wholeBest) && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
-      understanding = { ...understanding, classification: alone.classification };
-    }
-  }
-  // "ciao, domanda veloce": greetings and an announcement of a question, nothing else. Whole, "veloce"
-  // leaned on express shipping; the announcement alone is read instead when it is an intent ("help").
-  const announced = chosen === undefined && !yesToMany && rest === undefined && afterHello === undefined ? onlyAnnouncement(msg.text) : undefined;
-  if (announced !== undefined) {
-    const alone = await input.understandText(announced, understanding.language);
-    if (bestIntentAction(alone, knowledge.corpus) !== undefined) understanding = { ...understanding, classification: alone.classification };
-  }
-  // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
-  const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, deps.settings.answerThreshold)
-    ? undefined
-    : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
-  if (leansOn !== undefined) {
-    const together = await input.understandText(`${leansOn} ${pointOf(msg.text)}`, understanding.language);
-    const best = together.classification.ranked[0];
-    const entry = best && best.confidence >= deps.settings.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
-    if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
-      understanding = { ...understanding, classification: together.classification };
-    } else if (entry) {
-      // Leaning on the answer just given without saying what it asks ("e quanto tempo ho?"): the
-      // answer is offered when the bot asks what was meant, not repeated, and not called off topic.
-      understanding = { ...understanding, classification: { ranked: withGuess(understanding.classification.ranked, `faq:${entry.id}`, deps.settings.clarifyThreshold) } };
-    }
-  }
+  const { understanding, chosen, yesToOptions, leansOn } = await refineUnderstanding(deps.settings, input, conversation);
   const language = understanding.language;
   conversation.language = language;
 
@@ -795,24 +698,6 @@ function gatheredData(understanding: Pick<Understanding, 'entities'>, asks: read
   return data;
 }
 
-/** The kinds of identifying data a message carries (private entities: order numbers, codes, emails…). */
-/** `ranked` with `label` at least as plausible as `floor` (the clarify threshold), in order. */
-function withGuess(ranked: readonly LabelScore[], label: string, floor: number): LabelScore[] {
-  const rest = ranked.filter((r) => r.label !== label);
-  const confidence = Math.max(floor, ranked.find((r) => r.label === label)?.confidence ?? 0);
-  return [...rest, { label, confidence }].sort((a, b) => b.confidence - a.confidence);
-}
-
-/**
- * True when the best label is an FAQ entry, or an intent other than one that answers itself (the
- * off-topic reply), at the answer threshold: a message a follow-up reading would not improve.
- */
-function confidentlyKnown(understanding: Understanding, corpus: Corpus, threshold: number): boolean {
-  const best = understanding.classification.ranked[0];
-  if (!best || best.confidence < threshold) return false;
-  return resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action !== 'answer';
-}
-
 /** Likely answers named in a clarify's text where the channel has no quick replies. */
 const NAMED_OPTIONS = 2;
 
@@ -823,12 +708,7 @@ function namedOptions(titles: readonly string[], language: Language): string {
   return `${quoted.slice(0, -1).join(', ')} ${language === 'it' ? 'o' : 'or'} ${quoted[quoted.length - 1]}`;
 }
 
-/** The action of the intent the message is best read as (greet, thank…), undefined when it is an FAQ entry or nothing. */
-function bestIntentAction(understanding: Understanding, corpus: Corpus): string | undefined {
-  const best = understanding.classification.ranked[0];
-  return best === undefined ? undefined : resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action;
-}
-
+/** The kinds of identifying data a message carries (private entities: order numbers, codes, emails…). */
 export function identifyingKinds(understanding: Pick<Understanding, 'entities'>): DataKind[] {
   const kinds = new Set<DataKind>();
   for (const e of understanding.entities) if (e.private && (DATA_KINDS as readonly string[]).includes(e.kind)) kinds.add(e.kind as DataKind);
@@ -864,49 +744,6 @@ function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo | undefined
   if (left === undefined) return say('usually', language, { duration: sayDuration(60, language) });
   if (left <= 8 * 60) return say('soonAtTheLatest', language, { duration: sayDuration(Math.max(5, left), language) });
   return say('atTheLatest', language, { when: deps.hours.describe(due!, now, language) });
-}
-
-/** The customer as this message shows them, merged with what is stored. */
-/** A customer's message as stored in their conversation and case. */
-export function storedInbound(msg: Pick<InboundMessage, 'id' | 'text' | 'visibility'>, conversationId: string, caseId: string, at: string): StoredMessage {
-  return { id: newId('msg'), conversationId, caseId, direction: 'in', author: { kind: 'customer' }, text: msg.text, visibility: msg.visibility, platformId: msg.id, at };
-}
-
-export function mergeCustomer(msg: InboundMessage, existing: Customer | undefined, at: string): Customer {
-  const id = `${msg.channel}:${msg.customer.platformId}`;
-  const p = msg.customer;
-  return {
-    id,
-    channel: msg.channel,
-    platformId: p.platformId,
-    handle: p.handle ?? existing?.handle,
-    name: p.name ?? existing?.name,
-    followers: p.followers ?? existing?.followers,
-    firstSeenAt: existing?.firstSeenAt ?? at,
-    lastSeenAt: at,
-    ...(existing?.surveyOptOutAt ? { surveyOptOutAt: existing.surveyOptOutAt } : {}),
-  };
-}
-
-/** True for a quick-reply payload that names a label (`faq:<id>`, `intent:<name>`). */
-export function isLabel(payload: string): boolean {
-  return payload.startsWith('faq:') || payload.startsWith('intent:');
-}
-
-/** The text a label's payload stands for (its first question). */
-export function labelText(label: string, knowledge: { corpus: { faq: FaqEntry[] } }): string | undefined {
-  return knowledge.corpus.faq.find((e) => `faq:${e.id}` === label)?.questions[0];
-}
-
-/** Resolves a classifier label to its FAQ entry or intent. */
-function resolveLabel(label: string, confidence: number, corpus: { faq: FaqEntry[]; intents: IntentDef[] }, language: Language): ResolvedLabel {
-  if (label.startsWith('faq:')) {
-    const id = label.slice(4);
-    return { label, confidence, entry: corpus.faq.find((e) => e.id === id) };
-  }
-  const name = label.startsWith('intent:') ? label.slice(7) : label;
-  const intent = corpus.intents.find((i) => i.name === name && i.locale === language) ?? corpus.intents.find((i) => i.name === name);
-  return { label, confidence, intent };
 }
 
 /**
