@@ -4,25 +4,23 @@
  * Each action queues its replies (TurnOutput), sets the fields of the turn's working copy of the
  * conversation it owns (the request for data, the options offered, the last answer, the notice
  * time), and returns what else it did (next state, escalation, events, notes); an escalation, from
- * any action, is then carried out the same way (`escalate`).
+ * any action, is then carried out the same way (`escalate`, turn-queue.ts).
  */
-import { DATA_KINDS, faqLabel, type Corpus, type DataKind, type FaqEntry } from '../core/corpus.js';
+import { DATA_KINDS, type DataKind, type FaqEntry } from '../core/corpus.js';
 import type { DomainEvent } from '../core/events.js';
 import type { ActionInput, TurnContext, Understanding } from '../core/ports.js';
 import { transition, type ConversationState } from '../core/state.js';
-import type { Case, Conversation, Customer, EscalationReason, Language, QueueInfo, QuickReplyOption, StoredMessage } from '../core/types.js';
-import { sameAnswerGroups } from '../corpus/load.js';
-import { isVip } from '../handoff/escalation.js';
-import { pointOf } from './courtesy.js';
-import { answersWithCode, fills, type Decision } from './decide.js';
-import { resolveLabel } from './labels.js';
-import { describeNeeded, say, sayDuration } from './messages.js';
+import type { Case, Conversation, Customer, EscalationReason, Language, QuickReplyOption, StoredMessage } from '../core/types.js';
+import { fills, type Decision } from './decide.js';
+import { describeNeeded, say } from './messages.js';
 import { otherLanguage } from './other-language.js';
+import { otherQuestionAnswered } from './other-question.js';
 import { asksForOrder } from './order-on-file.js';
 import { FOREVER, openPrivateChannel, promptPrivate } from './private-channel.js';
 import { attachmentsOnly, type TurnFacts } from './turn-decision.js';
 import type { TurnOutput } from './turn-output.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
+import { escalate, noticeQueue, raisePriority } from './turn-queue.js';
 
 /** What carrying out a decision reads: the turn so far, settled. */
 export interface TurnScope {
@@ -85,7 +83,7 @@ export function actionKey(call: ActionInput): string {
   return JSON.stringify([call.handler, call.faq, call.language, call.channel, call.visibility, data]);
 }
 
-type Of<A extends Decision['action']> = Extract<Decision, { action: A }>;
+export type Of<A extends Decision['action']> = Extract<Decision, { action: A }>;
 
 /**
  * Carries out the decision on the turn's working copy of the conversation. A custom action whose
@@ -186,46 +184,6 @@ async function act(scope: TurnScope, decision: Decision, conversation: Conversat
       if (decision.crisisTopic) conversation.flags = [...new Set([...conversation.flags, `crisis:${decision.crisisTopic}`])];
       return { escalation: decision.reason, statement: decision.statement };
   }
-}
-
-/** Anger, crisis words or a VIP while waiting: the case moves up the queue (never down). */
-function raisePriority(scope: TurnScope, conversation: Conversation, reason: EscalationReason): DomainEvent[] {
-  const { deps, customer, input } = scope;
-  const queue = conversation.queue;
-  if (!queue) return [];
-  const raised = deps.queueInfo({ reason, enqueuedAt: new Date(queue.enqueuedAt), vip: isVip(customer, deps.settings.rules), waiting: queue });
-  if (raised.priority >= queue.priority) return [];
-  conversation.queue = { ...raised, firstResponseAt: queue.firstResponseAt };
-  return [{ type: 'conversation.updated', conversationId: conversation.id, at: input.at }];
-}
-
-/** A customer waiting for a person is told where they stand (or that what they sent was added). */
-async function noticeQueue(scope: TurnScope, decision: Of<'queue_notice'>, conversation: Conversation): Promise<DomainEvent[]> {
-  const { deps, input, out, siblings } = scope;
-  const { now, at } = input;
-  const { language } = scope.facts;
-  if (decision.received) {
-    const events = decision.raise ? raisePriority(scope, conversation, decision.raise) : [];
-    out.reply({ kind: 'text', text: say('receivedForPerson', language) });
-    conversation.noticeAt = at;
-    return events;
-  }
-  if (decision.elsewhere) {
-    // In public, while a person has the case in the DM: where it is, and when they will answer.
-    const waiting = siblings.find((s) => s.state === 'queued' || s.state === 'assigned')!;
-    const when = waiting.state === 'assigned' ? undefined : describeWait(deps, now, waiting.queue, language, (await deps.queueStatus(waiting)).typicalWaitMinutes);
-    out.reply({ kind: 'text', text: when === undefined ? say('caseInPrivateHeld', language) : say('caseInPrivate', language, { when }) });
-    conversation.noticeAt = at;
-    return [];
-  }
-  const events = decision.raise ? raisePriority(scope, conversation, decision.raise) : [];
-  const status = await deps.queueStatus(conversation);
-  const ahead = Math.max(0, status.position - 1);
-  const position = ahead === 0 ? say('queueNext', language) : say(ahead === 1 ? 'queueAheadOne' : 'queueAhead', language, { n: ahead });
-  const when = describeWait(deps, now, conversation.queue, language, status.typicalWaitMinutes);
-  out.reply({ kind: 'text', text: say(deps.hours.isOpen(now) ? 'queueNotice' : 'queueNoticeClosed', language, { position, when }) });
-  conversation.noticeAt = at;
-  return events;
 }
 
 /** An FAQ answer (and a second question of the message, answered or taken up). */
@@ -403,62 +361,6 @@ function callHandler(scope: TurnScope, decision: Of<'handler'>, conversation: Co
   };
 }
 
-/**
- * Hands the customer to a person: queue data, the acknowledgement (with an honest wait), what the
- * operators need to know (notes), and the order on file for a later case.
- */
-async function escalate(
-  scope: TurnScope,
-  decision: Decision,
-  conversation: Conversation,
-  kase: Case,
-  why: { reason: EscalationReason; statement?: string; called?: ActionInput },
-): Promise<{ record: NonNullable<StoredMessage['escalation']>; notes: string[]; event: DomainEvent }> {
-  const { deps, input, customer, understanding, out } = scope;
-  const { msg, now, at } = input;
-  const { language, carries, request, onFile, resolvedBefore } = scope.facts;
-  const { reason: escalation, statement, called } = why;
-  const notes: string[] = [];
-  const info = deps.queueInfo({ reason: escalation, enqueuedAt: now, vip: isVip(customer, deps.settings.rules) });
-  const when = describeWait(deps, now, info, language, (await deps.queueStatus(conversation)).typicalWaitMinutes);
-  // The customer gave their data (to the bot, or to a custom action that could not answer): a colleague checks it.
-  const gaveData = (escalation === 'private_case' && !(decision.action === 'escalate' && decision.withoutData)) || (called !== undefined && Object.keys(called.data).length > 0);
-  const sameOrder = decision.action === 'escalate' && decision.sameAsBefore === true && onFile !== undefined;
-  const continues = decision.action === 'escalate' && decision.continues === true;
-  const key = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : continues ? 'continuesCase' : sameOrder ? 'privateCaseOnFile' : gaveData ? 'privateCase' : 'escalateOpen';
-  if (continues && resolvedBefore) {
-    notes.push(`The customer says the matter of their earlier case ${resolvedBefore.id} (resolved ${resolvedBefore.resolvedAt ?? ''}) is not sorted: see that case.`);
-    // The order of that case, if they gave one, stays on file for this one.
-    if (conversation.onFile?.caseId === resolvedBefore.id) conversation.onFile = { ...conversation.onFile, caseId: kase.id };
-  }
-  const then = onFile ? deps.hours.describe(new Date(onFile.at), now, language) : '';
-  const text = deps.hours.isOpen(now) ? say(key, language, { when, then }) : say(key === 'escalateOpen' ? 'escalateClosed' : key, language, { when, then });
-  if (sameOrder) {
-    // Where the operators find the order: the earlier case's messages (the number is not copied here).
-    notes.push(`Same order as in the customer's earlier case ${onFile.caseId} (${onFile.at}): its number is in that case's messages.`);
-    conversation.onFile = { ...onFile, caseId: kase.id, at };
-  } else if (gaveData && msg.visibility === 'private') {
-    // What the customer gave here, by kind only: a later case may offer it back ("is it the same order?").
-    const kinds = [...new Set([...carries, ...(carries.length === 0 && request?.asks?.includes('order_number') && answersWithCode(msg.text, understanding.entities, request.asks) ? (['order_number'] as DataKind[]) : [])])];
-    if (kinds.length > 0) conversation.onFile = { kinds, caseId: kase.id, at };
-  }
-  // A post the bot may not answer in public (heard without a mention) gets no acknowledgement;
-  // where the team allows it and the customer accepts DMs, a DM says we read it (a person follows).
-  if (escalation !== 'unaddressed') out.reply({ kind: 'text', text: statement ?? text });
-  else if (deps.settings.unaddressedDm) {
-    await openPrivateChannel(scope, conversation, undefined, say('heardDm', language, { brand: deps.settings.brandName }));
-  }
-  conversation.queue = info;
-  // The escalation reply is the first notice of where the customer stands; the request for data is done with.
-  conversation.noticeAt = at;
-  conversation.dataRequest = undefined;
-  return {
-    record: { reason: escalation, priority: info.priority, ...(info.slaDueAt ? { slaDueAt: info.slaDueAt } : {}) },
-    notes,
-    event: { type: 'conversation.escalated', conversationId: conversation.id, caseId: kase.id, reason: escalation, at },
-  };
-}
-
 /** The public threads waiting for the customer in the DM (`awaiting_private`), now served there. */
 function servedInPrivate(siblings: readonly Conversation[], at: string): Conversation[] {
   return siblings.filter((s) => s.state === 'awaiting_private').map((s) => ({ ...s, state: transition(s.state, 'bot'), dataRequest: undefined, updatedAt: at }));
@@ -474,23 +376,6 @@ function offerOnFile(scope: TurnScope, conversation: Conversation, entry: FaqEnt
   if (!onFile || input.msg.visibility !== 'private' || !asksForOrder(entry) || !conversation.dataRequest) return;
   out.reply({ kind: 'text', text: say('onFileOffer', language, { then: deps.hours.describe(new Date(onFile.at), input.now, language) }) });
   conversation.dataRequest = { ...conversation.dataRequest, onFile: true };
-}
-
-/**
- * When a waiting customer will be answered, honestly: the reopening time when closed; when open,
- * the team's recent typical first response if there is one, else the SLA target as an upper bound
- * ("at the latest"), never the deadline read out as a promise.
- */
-function describeWait(deps: TurnPlanDeps, now: Date, info: QueueInfo | undefined, language: Language, typicalMinutes?: number): string {
-  if (!deps.hours.isOpen(now)) return deps.hours.describe(deps.hours.nextOpening(now), now, language);
-  const due = info?.slaDueAt ? new Date(info.slaDueAt) : undefined;
-  const left = due ? Math.round((due.getTime() - now.getTime()) / 60000) : undefined;
-  if (typicalMinutes !== undefined && (left === undefined || typicalMinutes <= Math.max(left, 5))) {
-    return say('usually', language, { duration: sayDuration(Math.max(5, Math.ceil(typicalMinutes / 5) * 5), language) });
-  }
-  if (left === undefined) return say('usually', language, { duration: sayDuration(60, language) });
-  if (left <= 8 * 60) return say('soonAtTheLatest', language, { duration: sayDuration(Math.max(5, left), language) });
-  return say('atTheLatest', language, { when: deps.hours.describe(due!, now, language) });
 }
 
 /** The data a message gives for a request: the first value of each kind asked for (any identifying kind when none is named). */
@@ -513,40 +398,4 @@ function namedOptions(titles: readonly string[], language: Language): string {
   const quoted = titles.map((t) => (language === 'it' ? `«${t}»` : `“${t}”`));
   if (quoted.length <= 1) return quoted.join('');
   return `${quoted.slice(0, -1).join(', ')} ${language === 'it' ? 'o' : 'or'} ${quoted[quoted.length - 1]}`;
-}
-
-/**
- * A message of two questions or more ("Quali sono gli orari? E fate spedizioni in Svizzera?"), each
- * ending with "?": the FAQ entry one of the others asks for, understood alone, when it is confident,
- * another entry than the one answered, answered without a person or a custom action (no escalation,
- * no handler), and plain unless `privateToo` (a private entry's request is taken up beside a plain
- * answer, never beside another request for data). One more answer at most: a message is not a
- * questionnaire.
- */
-async function otherQuestionAnswered(
-  input: TurnInput,
-  text: string,
-  answered: FaqEntry,
-  language: Language,
-  corpus: Corpus,
-  threshold: number,
-  privateToo: boolean,
-): Promise<{ entry: FaqEntry; first: boolean } | undefined> {
-  const questions = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim()).filter((q) => q.split(/\s+/).length >= 2);
-  if (questions.length < 2) return undefined;
-  for (const [i, question] of questions.entries()) {
-    const best = (await input.understandText(question, language)).classification.ranked[0];
-    if (!best || best.confidence < threshold || !best.label.startsWith('faq:')) continue;
-    const entry = resolveLabel(best.label, best.confidence, corpus, language).entry;
-    // `first`: asked before the others (the entry answered for the whole message is one of them).
-    if (entry && entry.id !== answered.id && (privateToo || !entry.private) && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry, answered)) return { entry, first: i === 0 };
-  }
-  return undefined;
-}
-
-/** The same answer in another language (twins linked by `same_as`, the corpus's own grouping). */
-function sameAnswer(corpus: Corpus, a: FaqEntry, b: FaqEntry): boolean {
-  const groups = sameAnswerGroups(corpus);
-  const group = groups.get(faqLabel(a.id));
-  return group !== undefined && group === groups.get(faqLabel(b.id));
 }
