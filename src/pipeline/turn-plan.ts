@@ -25,7 +25,7 @@ import type { Planned } from './conversation-writer.js';
 import type { Decision } from './decide.js';
 import type { ResolvedLabel } from './labels.js';
 import { decideTurn, type TurnFacts } from './turn-decision.js';
-import { carryOut, type ActionCall, type CarriedOut } from './turn-effects.js';
+import { carryOut, type ActionCall, type CarriedOut, type TurnScope } from './turn-effects.js';
 import { openTurn, type OpenedTurn } from './turn-open.js';
 import { TurnOutput } from './turn-output.js';
 import { refineUnderstanding } from './understanding-refine.js';
@@ -144,7 +144,7 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
 
   const out = new TurnOutput({ msg, customer, now, at }, conversation);
   const requestUntil = new Date(now.getTime() + (deps.settings.dataRequestMinutes ?? 30) * 60_000).toISOString();
-  const scope = { deps, input, context, customer, siblings: opened.siblings, understanding: refined.understanding, facts, out, requestUntil };
+  const scope: TurnScope = { deps, input, context, customer, siblings: opened.siblings, understanding: refined.understanding, facts, out, requestUntil };
   const carried = await carryOut(scope, decision, conversation, opened.kase);
   if ('call' in carried) return { result: carried };
   return recordTurn(input, opened, refined.understanding, decision, facts, out, carried);
