@@ -46,7 +46,7 @@ export interface InboundMessage {
   /**
    * What the customer wrote. Attachments are described in it in brackets, after the words
    * (`[image: https://…]`, `[invoice.pdf]`), so operators see them; a text of such descriptions
-   * only is a message without words (pipeline/turn-plan.ts).
+   * only is a message without words (pipeline/turn-decision.ts).
    */
   text: string;
   /** ISO time the platform says the message was sent. */

@@ -3,8 +3,8 @@
  * `receive(msg)`: the one entry point every channel feeds.
  * accept (`store.inbox.accept`: dedupe by channel + message id, durably) → understand (started
  * at once) → through the
- * conversation writer: lock → load context → plan the turn (turn-plan.ts: privacy guard, decide,
- * replies) → commit with revisions → (sender) send.
+ * conversation writer: lock → load context → plan the turn (turn-plan.ts: open, refine the
+ * understanding, decide, carry out, record) → commit with revisions → (sender) send.
  */
 import type { KnowledgeSource } from '../core/corpus.js';
 import type { EventBus } from '../core/events.js';

@@ -1,0 +1,97 @@
+/**
+ * @module pipeline/private-channel
+ * Moving a customer from a public thread to a DM (a step of turn-effects.ts): the public prompt,
+ * the private conversation opened or continued, its first message and the request for data it
+ * carries on.
+ */
+import type { FaqEntry } from '../core/corpus.js';
+import type { Conversation, InboundMessage } from '../core/types.js';
+import { newId } from '../util/ids.js';
+import { say } from './messages.js';
+import { asksForOrder, orderOnFile } from './order-on-file.js';
+import type { TurnScope } from './turn-effects.js';
+
+/** A request's end when it has none of its own (a DM prompt waits for the customer to come to private). */
+export const FOREVER = '9999-12-31T23:59:59.999Z';
+
+/** The key of the customer's private conversation on the message's channel. */
+export function privateKey(msg: Pick<InboundMessage, 'channel' | 'customer'>): string {
+  return `${msg.channel}:private:${msg.customer.platformId}`;
+}
+
+/**
+ * Moves a request for private data to a DM: the public prompt (with a link when the customer can
+ * be written to, or asking them to follow), the DM's first message, and the request the DM continues.
+ * `again`: the customer was sent to the DM before (and says they followed, or wrote there: no DM arrived).
+ */
+export async function promptPrivate(scope: TurnScope, conversation: Conversation, entry: FaqEntry | undefined, again?: { followed: boolean }): Promise<void> {
+  const { input, out, customer } = scope;
+  const { language } = scope.facts;
+  const reach = await input.reach(customer);
+  const open = reach === 'open';
+  const key = open ? 'dmPromptOpen' : !again ? 'dmPromptFollow' : again.followed ? 'dmPromptFollowedNotYet' : 'dmPromptFollowAgain';
+  out.reply({ kind: 'dm_prompt', text: say(key, language), canMessagePrivately: open });
+  if (open) await openPrivateChannel(scope, conversation, entry);
+  // The DM continues this request (its kinds of data), however long the customer takes to get there.
+  conversation.dataRequest = { asks: entry?.asks_for, faqId: entry?.id, at: input.at, until: FOREVER };
+}
+
+/**
+ * Opens the private side of the case: a DM that tells the customer where to continue.
+ * `opener`: what the DM says when no FAQ entry asked for it (default: the usual opener).
+ */
+export async function openPrivateChannel(scope: TurnScope, publicConversation: Conversation, entry: FaqEntry | undefined, opener?: string): Promise<void> {
+  const { input, context, customer, deps, out, requestUntil } = scope;
+  const { language } = scope.facts;
+  const { msg, adapter, at } = input;
+  if (!adapter.capabilities.privateMessages || msg.visibility !== 'public') return;
+  if (out.replies.some((r) => r.visibility === 'private')) return;
+  const reach = await input.reach(customer);
+  if (reach !== 'open') return;
+  const key = privateKey(msg);
+  const existing = context.related.find((c) => c.key === key);
+  const privateConversation: Conversation =
+    existing && existing.state !== 'assigned' && existing.state !== 'queued'
+      ? { ...existing, caseId: publicConversation.caseId, state: existing.state === 'resolved' ? 'bot' : existing.state, updatedAt: at }
+      : existing ?? {
+          id: newId('cv'),
+          key,
+          channel: msg.channel,
+          visibility: 'private',
+          customerId: customer.id,
+          caseId: publicConversation.caseId,
+          state: 'bot',
+          missStreak: 0,
+          flags: [],
+          language,
+          createdAt: at,
+          updatedAt: at,
+        };
+  // Already asked for the same in the DM, and the customer has not written there since (a second
+  // post with data in public): the public warning is enough, the DM is not said again.
+  const asked = existing?.dataRequest;
+  if (
+    existing &&
+    asked &&
+    asked.faqId === entry?.id &&
+    new Date(asked.until).getTime() > new Date(at).getTime() &&
+    (existing.lastInboundAt === undefined || existing.lastInboundAt < asked.at)
+  ) {
+    out.extraConversations.set(existing.id, { ...privateConversation, dataRequest: asked });
+    return;
+  }
+  // The opener asks for the customer's details: a request the DM's next message may fill. Asking
+  // for an order number from a customer who gave one in an earlier case, the DM (never the public
+  // reply) asks whether it is the same order.
+  const onFile = orderOnFile(privateConversation, publicConversation.caseId, new Date(at));
+  const offer = onFile && asksForOrder(entry) ? say('onFileOffer', language, { then: deps.hours.describe(new Date(onFile.at), new Date(at), language) }) : undefined;
+  const withRequest: Conversation = {
+    ...privateConversation,
+    dataRequest: { asks: entry?.asks_for, faqId: entry?.id, at, until: requestUntil, ...(offer !== undefined ? { onFile: true as const } : {}) },
+  };
+  out.extraConversations.set(withRequest.id, withRequest);
+  const text = entry ? deps.fitAnswer(entry, adapter.capabilities, 'private').join('\n') : (opener ?? say('dmOpener', language, { brand: deps.settings.brandName }));
+  // inReplyTo = the public message: channels that open private replies from a public post use it (Facebook comments).
+  out.send(withRequest, 'private', { kind: 'text', text }, msg.id);
+  if (offer !== undefined) out.send(withRequest, 'private', { kind: 'text', text: offer }, msg.id);
+}

@@ -1,0 +1,118 @@
+/**
+ * @module pipeline/understanding-refine
+ * The second step of a customer's turn (turn-plan.ts): what the message means, read again where
+ * the whole text misleads the classifier. A choice typed among the options offered, thanks or a
+ * greeting that open a message with more to say, an announcement of a question, a short follow-up
+ * of the bot's last answer: each is understood from the part of the text that carries it.
+ */
+import type { Corpus } from '../core/corpus.js';
+import type { LabelScore, Understanding } from '../core/ports.js';
+import type { Conversation, InboundMessage, Language } from '../core/types.js';
+import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf } from './courtesy.js';
+import { followUpAnswers, followUpContext } from './follow-up-question.js';
+import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
+import { typedChoice, yesToSeveral } from './offered-choice.js';
+
+/** What the refining reads besides the conversation. */
+export interface RefineInput {
+  msg: InboundMessage;
+  now: Date;
+  knowledge: { corpus: Corpus };
+  understand(previousLanguage: Language | undefined): Promise<Understanding>;
+  understandText(text: string, language: Language): Promise<Understanding>;
+}
+
+/** The message understood, and how. */
+export interface RefinedUnderstanding {
+  understanding: Understanding;
+  /** The label the customer picked: a quick-reply payload, or a choice typed among the options offered. */
+  chosen?: string;
+  /** A bare "yes" to several options offered, not asked about yet: the bot asks which. */
+  yesToOptions: boolean;
+  /** The question answered last, when the message was read as a short follow-up of it. */
+  leansOn?: string;
+}
+
+export async function refineUnderstanding(
+  thresholds: { answerThreshold: number; clarifyThreshold: number },
+  input: RefineInput,
+  conversation: Conversation,
+): Promise<RefinedUnderstanding> {
+  const { msg, now, knowledge } = input;
+  let understanding = await input.understand(conversation.language);
+  // "2", "la prima", or "sì" to a single option: the customer typed their choice among the options offered.
+  const typed = msg.payload ? undefined : typedChoice(msg.text, conversation, now);
+  const chosen = msg.payload && isLabel(msg.payload) ? msg.payload : typed !== undefined && isLabel(typed) ? typed : undefined;
+  // "sì" to several options: neither a choice nor an "ok" to stay silent at; the bot asks which.
+  // Asked once: a second bare "yes" is a miss (two in a row bring a person).
+  const yesToMany = !msg.payload && yesToSeveral(msg.text, conversation, now);
+  const yesToOptions = yesToMany && conversation.lastOffer?.askedWhich !== true;
+  if (yesToMany) understanding = { ...understanding, classification: { ranked: [] } };
+  // "grazie mille eh, ancora niente pacco 🙄", "thanks, where is my order?": thanks that open a
+  // message with more to say are not its point. What follows is read alone, and counts when it is
+  // understood (or when the message is not a happy one: not "you're welcome" to a complaint).
+  const rest = chosen === undefined && !yesToMany ? afterCourtesy(msg.text) : undefined;
+  if (rest !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'thank') {
+    const alone = await input.understandText(rest, understanding.language);
+    const thanksAlone = bestIntentAction(alone, knowledge.corpus) === 'thank';
+    const understood = (alone.classification.ranked[0]?.confidence ?? 0) >= thresholds.answerThreshold;
+    if (!thanksAlone && (understood || understanding.sentiment < 0)) understanding = { ...understanding, classification: alone.classification };
+  }
+  // "hey, do you ship to Switzerland?": a greeting won over a question with a word the FAQ does not
+  // know. What follows the greeting is read alone, and counts when it finds an FAQ entry (answered,
+  // or offered when the bot asks what was meant); "ciao, come stai?" stays a greeting.
+  const afterHello = chosen === undefined && !yesToMany && rest === undefined ? afterGreeting(msg.text) : undefined;
+  // So with an announcement ("quick question: do you ship to Spain?", where "quick" leaned on express
+  // shipping): its words are no part of the question, so what follows is read alone however sure
+  // the whole was (found sure of express shipping by the words "quick question" alone).
+  const wholeBest = understanding.classification.ranked[0]?.confidence ?? 0;
+  const greeted = afterHello !== undefined && (bestIntentAction(understanding, knowledge.corpus) === 'greet' || opensWithAnnouncement(msg.text));
+  if (afterHello !== undefined && (greeted || wholeBest < thresholds.answerThreshold)) {
+    const alone = await input.understandText(afterHello, understanding.language);
+    const best = alone.classification.ranked[0];
+    if (best && best.confidence >= thresholds.clarifyThreshold && (greeted || best.confidence > wholeBest) && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
+      understanding = { ...understanding, classification: alone.classification };
+    }
+  }
+  // "ciao, domanda veloce": greetings and an announcement of a question, nothing else. Whole, "veloce"
+  // leaned on express shipping; the announcement alone is read instead when it is an intent ("help").
+  const announced = chosen === undefined && !yesToMany && rest === undefined && afterHello === undefined ? onlyAnnouncement(msg.text) : undefined;
+  if (announced !== undefined) {
+    const alone = await input.understandText(announced, understanding.language);
+    if (bestIntentAction(alone, knowledge.corpus) !== undefined) understanding = { ...understanding, classification: alone.classification };
+  }
+  // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
+  const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
+    ? undefined
+    : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
+  if (leansOn !== undefined) {
+    const together = await input.understandText(`${leansOn} ${pointOf(msg.text)}`, understanding.language);
+    const best = together.classification.ranked[0];
+    const entry = best && best.confidence >= thresholds.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
+    if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
+      understanding = { ...understanding, classification: together.classification };
+    } else if (entry) {
+      // Leaning on the answer just given without saying what it asks ("e quanto tempo ho?"): the
+      // answer is offered when the bot asks what was meant, not repeated, and not called off topic.
+      understanding = { ...understanding, classification: { ranked: withGuess(understanding.classification.ranked, `faq:${entry.id}`, thresholds.clarifyThreshold) } };
+    }
+  }
+  return { understanding, chosen, yesToOptions, leansOn };
+}
+
+/** `ranked` with `label` at least as plausible as `floor` (the clarify threshold), in order. */
+function withGuess(ranked: readonly LabelScore[], label: string, floor: number): LabelScore[] {
+  const rest = ranked.filter((r) => r.label !== label);
+  const confidence = Math.max(floor, ranked.find((r) => r.label === label)?.confidence ?? 0);
+  return [...rest, { label, confidence }].sort((a, b) => b.confidence - a.confidence);
+}
+
+/**
+ * True when the best label is an FAQ entry, or an intent other than one that answers itself (the
+ * off-topic reply), at the answer threshold: a message a follow-up reading would not improve.
+ */
+function confidentlyKnown(understanding: Understanding, corpus: Corpus, threshold: number): boolean {
+  const best = understanding.classification.ranked[0];
+  if (!best || best.confidence < threshold) return false;
+  return resolveLabel(best.label, best.confidence, corpus, understanding.language).intent?.action !== 'answer';
+}
