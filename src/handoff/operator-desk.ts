@@ -19,6 +19,7 @@ import { createConversationWriter, type Planned } from '../pipeline/conversation
 import type { EventRecorder } from '../events/recorder.js';
 import { say } from '../pipeline/messages.js';
 import type { ReplySender } from '../pipeline/outbox-sender.js';
+import { pendingReply } from '../pipeline/outbox-item.js';
 import { PrivateDataInPublicError, privateDataInPublic } from './public-guard.js';
 
 /** The operator actions of the console and the operator API. */
@@ -134,9 +135,7 @@ export function createOperatorDesk(deps: {
   }
 
   function outboxItem(conversation: Conversation, operator: Operator | undefined, visibility: Visibility, reply: Reply): Omit<OutboxItem, 'seq'> {
-    const now = clock.now();
-    return {
-      id: newId('out'),
+    return pendingReply({
       conversationId: conversation.id,
       channel: conversation.channel,
       visibility,
@@ -144,13 +143,10 @@ export function createOperatorDesk(deps: {
       inReplyTo: visibility === 'public' ? conversation.lastInboundId : undefined,
       reply,
       author: operator ? { kind: 'operator', operatorId: operator.id, name: operator.name, initials: operator.initials } : { kind: 'bot' },
-      status: 'pending',
-      attempts: 0,
-      notBefore: now.getTime(),
-      createdAt: now.toISOString(),
+      now: clock.now(),
       ref: conversation.ref,
       customerLastMessageAt: conversation.lastInboundAt,
-    };
+    });
   }
 
   /** Refuses a send the platform would refuse (Messenger's 24 h / 7-day windows), with a clear message. */

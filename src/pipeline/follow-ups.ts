@@ -26,6 +26,7 @@ import type { Logger } from '../util/logger.js';
 import { newId } from '../util/ids.js';
 import type { ConversationWriter, Planned } from './conversation-writer.js';
 import { openFollowUp, surveyReply, type FollowUpDeps } from './surveys.js';
+import { pendingReply } from './outbox-item.js';
 
 /** What the jobs are told to do (config.followUps, and the brand). */
 export interface FollowUpSettings {
@@ -267,21 +268,17 @@ export function createFollowUpJobs(deps: {
           updatedAt: at,
         };
     const reply = surveyReply(kase.id, language, settings.brandName);
-    const item: Omit<OutboxItem, 'seq'> = {
-      id: newId('out'),
+    const item = pendingReply({
       conversationId: conversation.id,
       channel: target.channel,
       visibility: 'private',
       recipient: target.platformId,
       reply,
       author: { kind: 'bot' },
-      status: 'pending',
-      attempts: 0,
-      notBefore: now.getTime(),
-      createdAt: at,
-      ...(conversation.ref ? { ref: conversation.ref } : {}),
-      ...(lastIn > 0 ? { customerLastMessageAt: new Date(lastIn).toISOString() } : {}),
-    };
+      now,
+      ref: conversation.ref,
+      customerLastMessageAt: lastIn > 0 ? new Date(lastIn).toISOString() : undefined,
+    });
     const message: StoredMessage = {
       id: item.id,
       conversationId: conversation.id,

@@ -4,7 +4,7 @@
  * conversations it opens for them besides its own (the private side of a DM prompt).
  */
 import type { Conversation, Customer, InboundMessage, OutboxItem, Reply, Visibility } from '../core/types.js';
-import { newId } from '../util/ids.js';
+import { pendingReply } from './outbox-item.js';
 
 export type PlannedReply = Omit<OutboxItem, 'seq'>;
 
@@ -27,21 +27,19 @@ export class TurnOutput {
   /** Queues a reply in `conv` (`inReplyTo`: the platform message it answers). */
   send(conv: Conversation, visibility: Visibility, reply: Reply, inReplyTo?: string): void {
     const { msg, customer, now, at } = this.turn;
-    this.replies.push({
-      id: newId('out'),
-      conversationId: conv.id,
-      channel: msg.channel,
-      visibility,
-      recipient: customer.platformId,
-      inReplyTo,
-      reply,
-      author: { kind: 'bot' },
-      status: 'pending',
-      attempts: 0,
-      notBefore: now.getTime(),
-      createdAt: at,
-      ref: conv.ref,
-      customerLastMessageAt: msg.sentAt ?? at,
-    });
+    this.replies.push(
+      pendingReply({
+        conversationId: conv.id,
+        channel: msg.channel,
+        visibility,
+        recipient: customer.platformId,
+        inReplyTo,
+        reply,
+        author: { kind: 'bot' },
+        now,
+        ref: conv.ref,
+        customerLastMessageAt: msg.sentAt ?? at,
+      }),
+    );
   }
 }
