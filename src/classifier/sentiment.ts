@@ -31,10 +31,12 @@ const POSITIVE: Record<Language, string[]> = {
     'grazie', 'perfetto', 'perfetta', 'ottimo', 'ottima', 'bravi', 'bravissimi', 'gentili', 'gentilissimi',
     'gentilissimo', 'fantastico', 'fantastici', 'felice', 'contento', 'contenta', 'soddisfatto', 'soddisfatta',
     'bellissimo', 'bello', 'top', 'eccellente', 'super', 'veloci', 'velocissimi', 'consiglio', 'adoro', 'grande',
+    'risolto', 'risolta',
   ],
   en: [
     'thanks', 'thank you', 'great', 'perfect', 'excellent', 'awesome', 'amazing', 'love', 'happy', 'pleased',
     'good', 'nice', 'helpful', 'fantastic', 'wonderful', 'brilliant', 'cheers', 'kind', 'fast', 'best',
+    'resolved', 'solved', 'sorted',
   ],
 };
 
@@ -43,11 +45,14 @@ const NEGATIVE: Record<Language, string[]> = {
     'problema', 'problemi', 'rotto', 'rotta', 'ritardo', 'ancora niente', 'nessuno risponde', 'non funziona',
     'lamentela', 'reclamo', 'male', 'peggio', 'difettoso', 'difettosa', 'sbagliato', 'sbagliata', 'lento',
     'lentissimi', 'aspetto da', 'mai arrivato', 'non arriva', 'non risponde', 'triste', 'purtroppo',
+    // A problem still open outweighs the word "risolto" it contains.
+    'non risolto', 'non risolta', 'non e stato risolto', 'non e stata risolta', 'irrisolto', 'ancora da risolvere',
   ],
   en: [
     'problem', 'broken', 'late', 'delay', 'delayed', 'still waiting', 'nobody answers', 'not working',
     'complaint', 'bad', 'worse', 'faulty', 'wrong', 'slow', 'never arrived', 'disappointed', 'unhappy', 'sad',
     'annoyed', 'frustrated', 'unfortunately', 'no one answers', 'missing',
+    'not resolved', 'not solved', 'unresolved', 'not sorted', 'still not fixed',
   ],
 };
 

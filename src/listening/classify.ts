@@ -24,6 +24,11 @@ const REQUEST_CUES = [
   'help me', 'can you', 'could you', 'how do i', 'how can i', 'where is my', 'when will my', 'please help', 'anyone help', 'i would like',
   'i want my', 'i can t', 'i cant', 'i cannot', 'i haven t received', 'i didn t receive', 'still waiting', 'charged me', 'i was charged',
   'i have a problem', 'need help', 'help with', 'contact me', 'contattatemi', 'contattarmi', 'mi contattate', 'chi mi aiuta',
+  // Asking how long, or whether something can be done (not the rhetorical "ma è possibile che…").
+  'quanto tempo', 'quanto ci vuole', 'quanto ci mette', 'how long', 'rispondermi', 'e possibile cambiare', 'e possibile avere',
+  'e possibile modificare', 'e possibile annullare', 'e possibile restituire', 'e possibile ricevere', 'e possibile pagare',
+  'posso cambiare', 'posso modificare', 'posso annullare', 'posso restituire', 'posso avere', 'posso pagare', 'is it possible to',
+  'can i', 'i need to', 'need to change', 'i want to change', 'devo cambiare', 'devo modificare',
 ];
 
 /** Someone speaking of their own purchase or account: care when it comes with a problem or a question. */
@@ -34,7 +39,11 @@ const PERSONAL_CUES = [
 ];
 
 /** Asking other people, not the brand ("anche a voi?"). */
-const PEER_CUES = ['anche a voi', 'anche voi', 'anche a te', 'qualcun altro', 'qualcuno sa', 'anyone else', 'anyone know', 'you too', 'is it just me', 'solo a me'];
+const PEER_CUES = [
+  'anche a voi', 'anche voi', 'anche a te', 'qualcun altro', 'qualcuno sa', 'anyone else', 'anyone know', 'you too', 'is it just me', 'solo a me',
+  // Showing something to the readers, not asking the brand ("ma avete visto la pubblicità?").
+  'avete visto', 'avete letto', 'avete sentito', 'have you seen', 'did you see', 'have you heard', 'did you hear',
+];
 
 /** Problems people report, beyond the sentiment lexicon (outages, errors, blocks). */
 const PROBLEM_CUES = [
@@ -45,13 +54,34 @@ const PROBLEM_CUES = [
   'ritardi', 'annullato', 'cancelled', 'canceled', 'hacked', 'leak', 'scandalo', 'scandal', 'non e arrivato', 'non e ancora arrivato',
   'non arrivato', 'non ricevuto', 'non ancora ricevuto', 'hasn t arrived', 'has not arrived', 'didn t arrive', 'not arrived', 'not received',
   'never received', 'delusione', 'disastro', 'disastroso', 'caos', 'non si apre', 'non va',
+  // Waiting with nothing come ("still no refund", "l'email non arriva mai").
+  'still no', 'still not', 'never came', 'never comes', 'never arrives', 'never arrived', 'ancora nessun', 'ancora nessuna', 'ancora niente',
+  'mai arrivato', 'mai arrivata', 'mai arrivati', 'non arriva', 'non arrivano', 'non arriva mai',
+  // What comes damaged, wrong or short.
+  'damaged', 'broken', 'defective', 'faulty', 'wrong item', 'wrong size', 'missing', 'danneggiato', 'danneggiata', 'rotto', 'rotta',
+  'difettoso', 'difettosa', 'sbagliato', 'sbagliata', 'manca', 'mancante', 'mancano',
+  // What does not show up, or stands still.
+  'nothing arrived', 'nothing came', 'non e arrivato nulla', 'non e arrivato niente', 'not showing', 'isn t showing', 'doesn t show',
+  'non risulta', 'non compare', 'was charged', 'charged twice', 'e fermo', 'e ferma', 'fermo da', 'ferma da',
 ];
 
 /** What customers buy and use: a problem reported calmly about one of these is a care request. */
 const PURCHASE_WORDS = [
   'ordine', 'ordini', 'pacco', 'pacchi', 'rimborso', 'reso', 'spedizione', 'consegna', 'account', 'pagamento', 'addebito', 'fattura',
   'order', 'orders', 'package', 'parcel', 'refund', 'return', 'delivery', 'shipment', 'payment', 'invoice', 'charge',
+  // The brand's app and site, where people log in, pay and check out.
+  'app', 'sito', 'accesso', 'accedere', 'login', 'password', 'carrello', 'pagare', 'website', 'site', 'log in', 'sign in', 'cart',
+  'checkout', 'pay', 'paying',
+  // What was bought, and what people ask for instead.
+  'articolo', 'prodotto', 'taglia', 'sostituzione', 'cambio', 'codice sconto', 'coupon', 'item', 'product', 'size', 'replacement',
+  'exchange', 'discount code', 'promo code',
 ];
+
+/** Thanking the brand: "grazie per l'aiuto" is not a request for help. */
+const THANKS_CUES = ['grazie', 'thanks', 'thank you', 'thx', 'ty'];
+
+/** "help" alone is a request when it comes with a problem or a question ("the app keeps crashing, help"). */
+const HELP_CUES = ['help', 'helpp', 'sos'];
 
 /** Promotions and bait. */
 const SPAM_CUES = [
@@ -71,6 +101,8 @@ const PEER_RE = phraseRegex(PEER_CUES);
 const PROBLEM_RE = phraseRegex(PROBLEM_CUES);
 const SPAM_RE = phraseRegex(SPAM_CUES);
 const PURCHASE_RE = phraseRegex(PURCHASE_WORDS);
+const THANKS_RE = phraseRegex(THANKS_CUES);
+const HELP_RE = phraseRegex(HELP_CUES);
 const SECOND_PERSON_RE = /(?<![\p{L}])(?:voi|vostro|vostra|vostri|vostre|avete|siete|potete|you|your|you re)(?![\p{L}])/gu;
 
 /** Intents that are a request for care by themselves. */
@@ -148,15 +180,19 @@ export function classifyHeard(text: string, understanding: Understanding, option
 
   const top = understanding.classification.ranked[0];
   const confident = top !== undefined && top.confidence >= options.answerThreshold;
-  const request = count(p, REQUEST_RE) > 0;
-  const personal = count(p, PERSONAL_RE) > 0;
   const question = /\?/.test(text);
-  const secondPerson = count(p, SECOND_PERSON_RE) > 0 && count(p, PEER_RE) === 0;
+  // Thanks with no problem and no question is not a request, whatever words it shares with one ("grazie per l'aiuto").
+  const thanking = count(p, THANKS_RE) > 0 && problems === 0 && !question;
+  const request = !thanking && (count(p, REQUEST_RE) > 0 || (count(p, HELP_RE) > 0 && problems > 0));
+  const personal = count(p, PERSONAL_RE) > 0;
+  const peers = count(p, PEER_RE) > 0;
+  const secondPerson = count(p, SECOND_PERSON_RE) > 0 && !peers;
   const privateData = understanding.entities.some((e) => e.private);
   const ownProblem = personal && (problems > 0 || question || sentiment < 0);
   // Calm, not a rant: a problem with an order or a payment reported plainly, or asked about.
   const calm = understanding.anger < 0.3;
-  const reported = calm && problems > 0 && (count(p, PURCHASE_RE) > 0 || (question && count(p, PEER_RE) === 0));
+  // Not when asked of other people ("anche a voi l'app non va?"): that is the polemic's chatter.
+  const reported = calm && problems > 0 && !peers && (count(p, PURCHASE_RE) > 0 || question);
   // A private entry's match is a request unless the post is praise ("my order arrived today, love it!").
   const pleased = sentiment >= 0.25 && problems === 0;
   const careLabel = CARE_INTENTS.has(top?.label ?? '') || (options.careLabels?.has(top?.label ?? '') === true && !pleased);

@@ -189,6 +189,74 @@ describe('classification of heard items', () => {
     expect(judge('my order arrived today, love it!', 'faq:order-status', careLabels)).toBe('praise');
   });
 
+  it('tells requests from the polemic around them, addressed to the brand or not, in both languages', () => {
+    // Requests: a problem with what people use (the app, the site, a payment, an item), "help", waiting with nothing come.
+    // Noise: rants, news, chatter and questions to other people ("avete visto…?"). Praise: thanks, a problem solved.
+    const cases: Array<[string, string]> = [
+      ['care', "@acme the app keeps crashing when I pay, help"],
+      ['care', "@acme can't log in since this morning, password reset email never comes"],
+      ['care', "acme app keeps crashing at checkout, anyone from acme can help?"],
+      ['care', "@acme ordine 12345 mai arrivato, mi aiutate?"],
+      ['care', "il pacco acme non è ancora arrivato dopo due settimane, a chi devo scrivere?"],
+      ['care', "@acme mi avete addebitato due volte l'ordine"],
+      ['care', "@acme still no refund after 3 weeks"],
+      ['care', "@acme non riesco ad accedere all'app"],
+      ['care', "@acme help! my order shows delivered but nothing arrived"],
+      ['care', "@acme how long does a return take?"],
+      ['care', "@acme avete il numero di telefono dell'assistenza?"],
+      ['care', "ho ordinato da acme una settimana fa e l'ordine è ancora in lavorazione, normale?"],
+      ['care', "@acme wrong item in my package, what do I do?"],
+      ['noise', "acme ha di nuovo alzato i prezzi, che vergogna"],
+      ['noise', "ma avete visto la pubblicità di acme? imbarazzante"],
+      ['noise', "@acme vergogna! boicottiamo tutti acme"],
+      ['noise', "acme is trending again lol"],
+      ['noise', "never shopping at acme again after that ad, disgusting"],
+      ['noise', "anche a voi l'app acme non va? #acmedown"],
+      ['noise', "is acme down for anyone else?"],
+      ['noise', "acme's CEO interview was so cringe"],
+      ['noise', "@acme you should be ashamed of yourselves"],
+      ['noise', "leggendo le notizie su acme... che disastro di azienda"],
+      ['praise', "@acme thanks for the quick help, great service!"],
+      ['praise', "pacco acme arrivato in un giorno, bravissimi"],
+      ['praise', "@acme grazie per l'aiuto, gentilissimi"],
+      ['praise', "love my new acme jacket, best purchase this year"],
+      ['praise', "@acme servizio clienti super, problema risolto in 5 minuti"],
+      ['spam', "WIN a free acme gift card!!! follow + RT + click here http://bit.ly/x"],
+      ['spam', "guadagna 500 euro al giorno con acme crypto http://x.co/y #soldi #crypto #acme"],
+      ['care', "@acme my card was charged but the order isn't showing in my account"],
+      ['care', "@acme il sito mi dà errore quando provo a pagare con paypal"],
+      ['care', "acme customer service never answers the phone, how am I supposed to cancel my order?"],
+      ['care', "@acme I need to change the delivery address on my order"],
+      ['care', "@acme buongiorno, vorrei sapere se fate spedizioni in Svizzera"],
+      ['care', "@acme the discount code doesn't work at checkout"],
+      ['care', "qualcuno di acme può rispondermi? il reso è fermo da 10 giorni"],
+      ['care', "@acme è possibile cambiare la taglia dopo l'ordine?"],
+      ['care', "@acme received a damaged item, want a replacement"],
+      ['care', "@acme nessuno risponde alla mail, il mio rimborso dov'è finito?"],
+      ['noise', "acme's new logo looks like a toddler drew it"],
+      ['noise', "acme e le sue promesse... sempre le stesse storie"],
+      ['noise', "@acme siete ridicoli"],
+      ['noise', "Breaking: acme to close 30 stores next year"],
+      ['noise', "why does everyone hate acme now? genuinely curious"],
+      ['noise', "ok ma chi compra ancora da acme nel 2026"],
+      ['noise', "acme vs rivale: chi ha i prezzi migliori? thread 🧵"],
+      ['noise', "@acme lol ok"],
+      ['noise', "the acme strike is all over the news today"],
+      ['noise', "acme ha sponsorizzato la partita di ieri sera"],
+      ['praise', "il servizio clienti di acme è il migliore, sempre gentili"],
+      ['praise', "@acme grazie mille, rimborso arrivato!"],
+      ['praise', "just got my acme order and it's perfect"],
+      ['praise', "@acme thank you for sorting my return so quickly"],
+      ['praise', "consiglio acme a tutti, spedizione veloce e prodotti ottimi"],
+      ['spam', "🔥🔥 acme sale 90% off only today click here http://scam.example #acme #sale #deal #offer #shop #cheap"],
+      ['spam', "earn money from home with acme affiliate program link in bio"],
+      ['spam', "@acme @acme follow back pls giveaway http://x.example"],
+      ['spam', "vinci un iphone gratis partecipa ora http://y.example #acme"],
+    ];
+    const wrong = cases.filter(([expected, text]) => cls(text) !== expected).map(([expected, text]) => `${expected} ← ${cls(text)}: ${text}`);
+    expect(wrong).toEqual([]);
+  });
+
   it('pulls sentiment down for problems the lexicon does not know', () => {
     const plain = understand('Il sito è down da un ora');
     expect(plain.sentiment).toBe(0);
