@@ -70,18 +70,46 @@ function createZone(timezone: string) {
     return Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second) - whole;
   }
 
+  // The offset of each quarter hour, worked out once: queue views ask for the local date of every
+  // waiting conversation, and formatting through Intl costs microseconds each time. Time zones change
+  // their offset on a quarter hour at the finest; a quarter whose two ends disagree (it holds a
+  // change) is formatted exactly every time.
+  const QUARTER = 15 * 60_000;
+  const quarters = new Map<number, number | null>();
+  function quarterOffset(ms: number): number | null {
+    const q = Math.floor(ms / QUARTER);
+    let offset = quarters.get(q);
+    if (offset === undefined) {
+      const start = offsetAt(q * QUARTER);
+      offset = start === offsetAt((q + 1) * QUARTER - 1000) ? start : null;
+      if (quarters.size >= 10_000) quarters.clear();
+      quarters.set(q, offset);
+    }
+    return offset;
+  }
+
   return {
     localDate(at: Date): LocalDate {
-      const f = fields(at.getTime());
-      return { year: f.year, month: f.month, day: f.day };
+      const ms = at.getTime();
+      const offset = quarterOffset(ms);
+      if (offset === null) {
+        const f = fields(ms);
+        return { year: f.year, month: f.month, day: f.day };
+      }
+      const local = new Date(ms + offset);
+      return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
     },
     /** The instant of `minutes` after local midnight of `date` (1440 = the next midnight). */
     instant(date: LocalDate, minutes: number): number {
       const wall = Date.UTC(date.year, date.month - 1, date.day, 0, minutes);
-      // Two passes settle the offset on either side of a DST change; inside a skipped hour the
-      // result lands just after the change, which is when such an opening really begins.
+      // Two passes settle the offset on either side of a DST change. A wall time the change skips
+      // has no instant: the later candidate is taken, which moves it forward by the skipped time
+      // (02:30 on the night clocks go from 2:00 to 3:00 is 03:30, after the change, when such an
+      // opening really begins). The second pass alone did so east of Greenwich only: in New York
+      // 02:30 became 01:30, and Santiago's Saturday 24:00 (clocks from 0:00 to 1:00) ended an hour early.
       const first = wall - offsetAt(wall);
-      return wall - offsetAt(first);
+      const second = wall - offsetAt(first);
+      return second + offsetAt(second) === wall ? second : Math.max(first, second);
     },
   };
 }

@@ -114,3 +114,56 @@ describe('describeWhen', () => {
     expect(describeWhen(d('2026-11-24T08:00:00Z'), d('2026-11-23T23:30:00Z'), 'it', 'Europe/Rome')).toBe('oggi alle 9:00');
   });
 });
+
+describe('business hours in any time zone (the local date of an instant, worked out per quarter hour)', () => {
+  // Zones with daylight saving at 2:00 or 3:00, at midnight (Santiago, Beirut; Asunción changed to
+  // -03 for good in October 2024: no change in these years), half-hour
+  // changes (Lord Howe), and offsets of :30 and :45 (St John's, Kathmandu, Chatham).
+  const zones = ['Europe/Rome', 'America/New_York', 'America/Santiago', 'Asia/Beirut', 'America/Asuncion', 'Australia/Lord_Howe', 'America/St_Johns', 'Asia/Kathmandu', 'Pacific/Chatham', 'UTC'];
+  const weekdayIn = (zone: string) => new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'short' });
+  /** Seven calendars, each open all of one local weekday: the one open at `at` names `at`'s weekday in the zone. */
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const oneDayEach = (zone: string) => days.map((day) => createBusinessHours({ timezone: zone, schedule: parseSchedule(`${day.toLowerCase()}=00:00-24:00`), holidays: [] }));
+
+  /** Instants where the zone's offset changes in 2025–2027 (to the minute), found hour by hour through Intl. */
+  function changes(zone: string): number[] {
+    const offset = (ms: number) => {
+      const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' }).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+      return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute)) - Math.floor(ms / 60_000) * 60_000;
+    };
+    const found: number[] = [];
+    for (let t = Date.UTC(2025, 0, 1); t < Date.UTC(2028, 0, 1); t += HOUR) {
+      if (offset(t) === offset(t + HOUR)) continue;
+      let lo = t;
+      let hi = t + HOUR;
+      while (hi - lo > 60_000) {
+        const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+        if (offset(mid) === offset(lo)) lo = mid;
+        else hi = mid;
+      }
+      found.push(hi);
+    }
+    return found;
+  }
+
+  it('moves an opening the clocks skip forward by the skipped hour, east and west of Greenwich', () => {
+    // 8 March 2026 in New York: 02:00 EST becomes 03:00 EDT (07:00Z). An opening at 02:30 is 03:30 EDT.
+    const ny = createBusinessHours({ timezone: 'America/New_York', schedule: parseSchedule('sun=02:30-05:00'), holidays: [] });
+    expect(ny.nextOpening(d('2026-03-08T05:00:00Z')).toISOString()).toBe('2026-03-08T07:30:00.000Z');
+    // 29 March 2026 in Rome: 02:00 CET becomes 03:00 CEST (01:00Z). An opening at 02:30 is 03:30 CEST.
+    expect(rome('sun=02:30-05:00').nextOpening(d('2026-03-28T23:00:00Z')).toISOString()).toBe('2026-03-29T01:30:00.000Z');
+  });
+
+  it('tells the local weekday exactly on either side of every offset change, and at random instants', () => {
+    for (const zone of zones) {
+      const calendars = oneDayEach(zone);
+      const weekday = weekdayIn(zone);
+      const instants = changes(zone).flatMap((c) => [-61, -31, -1, 0, 1, 29, 59].map((m) => c + m * 60_000).concat([c - 1000, c + 999]));
+      if (!['UTC', 'Asia/Kathmandu', 'America/Asuncion'].includes(zone)) expect(instants.length).toBeGreaterThan(0);
+      for (let i = 0; i < 2000; i++) instants.push(Date.UTC(2025, 0, 1) + Math.floor(((i * 7919) % 2000) / 2000 * 3 * 365 * 86_400_000) + (i % 97) * 61_000);
+      const said = (ms: number) => days.filter((_, i) => calendars[i]!.isOpen(new Date(ms))).join();
+      const wrong = instants.filter((ms) => said(ms) !== weekday.format(new Date(ms))).map((ms) => `${new Date(ms).toISOString()}: ${said(ms)}`);
+      expect({ zone, wrong }).toEqual({ zone, wrong: [] });
+    }
+  });
+});
