@@ -27,7 +27,9 @@ to of in on at by for with from up down out over under again further once about 
 not no nor only own same so too very just now also still yet even ever never always all any both each few more most other some such
 get got getting go going gone make made really today yesterday tomorrow hi hello hey thanks thank please yes ok okay lol omg
 day days hour hours time week quanto quanta quanti quante quale quali qualcuno sa sapete anyone someone know knows
-visto fatto detto nuovo nuova nuovi nuove again`.split(/\s+/).filter(Boolean),
+visto fatto detto nuovo nuova nuovi nuove again
+voglio vorrei vuoi vuole volete vogliono posso puoi può puo potete possono potreste aiuto aiutare aiutarmi aiutatemi aiutate
+help need needs want wants would like pls plz guys ragazzi`.split(/\s+/).filter(Boolean),
 );
 
 const STEMMERS: Record<Language, { stem(word: string): string }> = {

@@ -268,5 +268,8 @@ describe('classification of heard items', () => {
   it('makes topics of content words, without stop-words or the brand', () => {
     expect(contentTerms('La app della Bottega Rossi è bloccata!', 'it', new Set(['bottega', 'rossi'])).map((t) => t.surface)).toEqual(['app', 'bloccata']);
     expect(contentTerms('The app is down again #fail @brand https://x.example', 'en').map((t) => t.surface)).toEqual(['app', 'fail']);
+    // What people ask for is not what the post is about: "voglio", "help", "need" name no topic.
+    expect(contentTerms('voglio parlare con un operatore, aiutatemi', 'it').map((t) => t.surface)).toEqual(['parlare', 'operatore']);
+    expect(contentTerms('I need help, want my refund please', 'en').map((t) => t.surface)).toEqual(['refund']);
   });
 });
