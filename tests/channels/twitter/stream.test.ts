@@ -36,6 +36,8 @@ const TIMINGS: Partial<StreamTimings> = {
   rateLimitStartMs: 100,
   rateLimitMaxMs: 1000,
   stableMs: 2000,
+  refusedStartMs: 50,
+  refusedMaxMs: 200,
 };
 
 let clock: FakeClock;
@@ -184,6 +186,42 @@ describe('filtered stream rules', () => {
     const post = x.post(other.id, 'Bottega Rossi chiude presto oggi?');
     await waitFor('the post to be heard', () => ctxA.heard.length + ctxB.heard.length === 1);
     expect([...ctxA.heard, ...ctxB.heard].map((m) => m.id)).toEqual([post.id]);
+  });
+});
+
+describe('a rule X refuses', () => {
+  const refusals = (lines: Array<{ msg: string; level: number }>) => lines.filter((l) => l.level >= 50 && /refuses what the filtered stream needs/.test(l.msg));
+
+  it('is said once, shown in the status, and tried again less and less often up to a cap, never connecting without it', async () => {
+    const { logger, lines } = capturingLogger();
+    // A query of negations only: X refuses it as a rule (200, with the rule in `errors`).
+    const channel = makeChannel({ logger, overrides: { searchQuery: '-ristorante -is:retweet' } });
+    await channel.start!(recorder());
+    await waitFor('six refusals', () => channel.streamStatus()!.waits.length >= 6);
+    const status = channel.streamStatus()!;
+    // Before: 5 s doubling to 320 s, for ever, a warning each time.
+    expect(status.waits.slice(0, 6)).toEqual([50, 100, 200, 200, 200, 200].map((ms) => ({ reason: 'refused', ms })));
+    expect(status.refused).toMatchObject({ since: START });
+    expect(status.refused!.reason).toMatch(/the rule was refused \(UnprocessableEntity: .+\): -ristorante -is:retweet/);
+    expect(status.refused!.tries).toBeGreaterThanOrEqual(6);
+    expect(refusals(lines)).toHaveLength(1);
+    expect(calls(ROUTES.stream)).toHaveLength(0);
+    expect(x.rules.size).toBe(0);
+  });
+
+  it('says it again only when the reason changes, and connects once X accepts the rule', async () => {
+    const { logger, lines } = capturingLogger();
+    const capped = { errors: [{ value: QUERY, title: 'RulesCapExceeded', detail: 'Rule creation would exceed your rules cap', type: 'https://api.twitter.com/2/problems/rule-cap' }], meta: { sent: START, summary: { created: 0, not_created: 1 } } };
+    x.failNext(ROUTES.streamRulesChange, { status: 200, body: capped });
+    x.failNext(ROUTES.streamRulesChange, { status: 200, body: capped });
+    x.failNext(ROUTES.streamRulesChange, { status: 400, body: { title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' } });
+    const channel = makeChannel({ logger });
+    await streaming(channel, recorder());
+    expect(channel.streamStatus()!.waits).toEqual([50, 100, 200].map((ms) => ({ reason: 'refused', ms })));
+    expect(refusals(lines).map((l) => (l as unknown as { err: string }).err)).toEqual([expect.stringMatching(/RulesCapExceeded: Rule creation would exceed/), expect.stringMatching(/HTTP 400/)]);
+    expect(channel.streamStatus()!.refused).toBeUndefined();
+    expect(lines.filter((l) => /accepts the filtered stream rule now/.test(l.msg))).toHaveLength(1);
+    expect([...x.rules.values()].filter((r) => r.tag === TAG).map((r) => r.value)).toEqual([QUERY]);
   });
 });
 
