@@ -54,6 +54,16 @@ const sendResponseSchema = z.looseObject({
   recipientId: z.string().optional(),
   messageId: z.string().optional(),
 });
+/** A batch answer's body (a JSON text): undefined when absent or unreadable. */
+function readAnswerBody(text: string | null | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const commentResponseSchema = z.looseObject({ id: z.string() });
 const privateReplyRecordSchema = z.object({ recipientId: z.string().optional(), at: z.string() });
 
@@ -201,9 +211,14 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       const res = await client.axios.post('/', body);
       return batchAnswers.parse(res.data).map((answer) => {
         if (!answer) return answer;
-        const body = answer.body ? (JSON.parse(answer.body) as Record<string, unknown>) : undefined;
-        // A sent message answers { recipient_id, message_id }; errors keep Graph's own shape.
-        const sent = answer.code >= 200 && answer.code < 300 && body ? { recipientId: body.recipient_id, messageId: body.message_id } : body;
+        // Each answer is read on its own: one body that is not JSON (cut short, a proxy's page)
+        // must not fail the calls Meta did answer, or they would be sent again.
+        const body = readAnswerBody(answer.body);
+        const ok = answer.code >= 200 && answer.code < 300;
+        // A sent message answers { recipient_id, message_id } (a 2xx whose body is unreadable was
+        // sent all the same: its id is unknown); errors keep Graph's own shape.
+        const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+        const sent = ok ? { recipientId: text(body?.recipient_id), messageId: text(body?.message_id) } : body;
         return { ...answer, body: sent };
       });
     },

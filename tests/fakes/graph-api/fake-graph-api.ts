@@ -40,6 +40,8 @@ export interface InjectedError {
   path?: string;
   /** Let this many matching calls succeed first. */
   skip?: number;
+  /** Answer this text instead of Graph's JSON error (a body cut short, a proxy's HTML page), with `status`. */
+  rawBody?: string;
 }
 
 /** A comment on a Page post, as the fake knows it. */
@@ -121,6 +123,8 @@ interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as is instead of `body` as JSON. */
+  raw?: string;
 }
 
 function graphError(e: InjectedError): Answer {
@@ -133,7 +137,7 @@ function graphError(e: InjectedError): Answer {
       fbtrace_id: randomBytes(8).toString('base64url'),
     },
   };
-  return { status: e.status, body, headers: e.headers };
+  return { status: e.status, body, headers: e.headers, ...(e.rawBody !== undefined ? { raw: e.rawBody } : {}) };
 }
 
 function ok(body: unknown): Answer {
@@ -142,7 +146,7 @@ function ok(body: unknown): Answer {
 
 function write(res: ServerResponse, answer: Answer): void {
   res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
-  res.end(JSON.stringify(answer.body));
+  res.end(answer.raw ?? JSON.stringify(answer.body));
 }
 
 /** Graph reads form parameters whose value is JSON (`recipient={"id":"…"}`) as that JSON. */
@@ -368,7 +372,7 @@ export async function createFakeGraphApi(options: {
           answer = graphError({ status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' });
         } else answer = route(call);
         const headers = Object.entries({ 'Content-Type': 'application/json; charset=UTF-8', ...(answer.headers ?? {}) }).map(([name, value]) => ({ name, value }));
-        return { code: answer.status, ...(withHeaders ? { headers } : {}), body: JSON.stringify(answer.body) };
+        return { code: answer.status, ...(withHeaders ? { headers } : {}), body: answer.raw ?? JSON.stringify(answer.body) };
       }),
     );
   }
