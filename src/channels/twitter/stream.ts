@@ -89,6 +89,13 @@ export const STREAM_TIMINGS: StreamTimings = {
  */
 export const MAX_LINE_CHARS = 1_000_000;
 
+/**
+ * Posts read from the stream and waiting to be heard (one at a time, in order) before reading
+ * pauses: a burst faster than listening can store (a term gone viral) waits in the connection's
+ * buffers and X's, not in an unbounded queue here. Reading resumes once half of them are heard.
+ */
+export const MAX_QUEUED_POSTS = 1000;
+
 /** The longest wait for `x-rate-limit-reset` (X's windows are 15 minutes; a reset further away is a wrong clock). */
 const RESET_WAIT_CAP_MS = 16 * 60_000;
 
@@ -129,6 +136,11 @@ export interface StreamStatus {
   heard: number;
   /** Keep-alive heartbeats received. */
   keepAlives: number;
+  /** Posts read and waiting to be heard now, and the most that ever waited (at most MAX_QUEUED_POSTS and a chunk's worth). */
+  queued: number;
+  maxQueued: number;
+  /** Times reading paused because MAX_QUEUED_POSTS posts were waiting. */
+  pauses: number;
   /** The waits before each reconnect, in order, with why (`drop`, `stall`, `network`, `http`, `rate_limit`). */
   waits: Array<{ reason: string; ms: number }>;
   /** X refused the stream for lack of access: the channel fell back to search. */
@@ -201,7 +213,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   const timings: StreamTimings = { ...STREAM_TIMINGS, ...deps.timings };
   const prefix = `${deps.origin}/2/`;
   const tag = ruleTag(deps.brandUserId);
-  const status: StreamStatus = { connected: false, connections: 0, attempts: 0, heard: 0, keepAlives: 0, waits: [], unavailable: false };
+  const status: StreamStatus = { connected: false, connections: 0, attempts: 0, heard: 0, keepAlives: 0, queued: 0, maxQueued: 0, pauses: 0, waits: [], unavailable: false };
   let bearer = deps.bearerToken;
   let stopped = true;
   let context: ChannelContext | undefined;
@@ -222,6 +234,8 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   let received = false;
   /** Posts are heard one at a time, in the order the stream brought them. */
   let hearing: Promise<void> = Promise.resolve();
+  /** Reading is paused (too many posts waiting to be heard): the response it paused. */
+  let paused: IncomingMessage | undefined;
 
   async function token(): Promise<string> {
     if (bearer) return bearer;
@@ -343,6 +357,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
 
   function closeConnection(): void {
     status.connected = false;
+    paused = undefined;
     if (watchdog) clearTimeout(watchdog);
     watchdog = undefined;
     const r = req;
@@ -378,6 +393,17 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     if (!msg || deps.seen.has(msg.id)) return;
     deps.seen.add(msg.id); // at once: the same post arriving again while this one waits its turn is not queued twice
     const ctx = context!;
+    status.queued += 1;
+    status.maxQueued = Math.max(status.maxQueued, status.queued);
+    if (status.queued >= MAX_QUEUED_POSTS && res && !paused) {
+      // Listening is behind: stop reading until it catches up (no heartbeat is expected meanwhile).
+      paused = res;
+      res.pause();
+      status.pauses += 1;
+      if (watchdog) clearTimeout(watchdog);
+      watchdog = undefined;
+      if (status.pauses === 1) log.warn({ queued: status.queued }, 'twitter: the filtered stream brings posts faster than listening stores them; reading pauses until it catches up');
+    }
     hearing = hearing.then(async () => {
       try {
         await (ctx.hear ? ctx.hear(msg) : ctx.receive(msg));
@@ -385,6 +411,16 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
       } catch (err) {
         deps.seen.forget(msg.id);
         log.error({ err, postId: msg.id }, 'twitter: a post from the filtered stream could not be heard');
+      } finally {
+        status.queued -= 1;
+        if (paused && status.queued <= MAX_QUEUED_POSTS / 2) {
+          const r = paused;
+          paused = undefined;
+          if (r === res && !stopped) {
+            armWatchdog();
+            r.resume();
+          }
+        }
       }
     });
   }

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { twitterEnv } from '../../../src/channels/twitter/settings.js';
 import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
-import { ruleTag, type StreamTimings } from '../../../src/channels/twitter/stream.js';
+import { MAX_QUEUED_POSTS, ruleTag, type StreamTimings } from '../../../src/channels/twitter/stream.js';
 import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
 import type { InboundMessage } from '../../../src/core/types.js';
 import { createLogger, createSilentLogger, type Logger } from '../../../src/util/logger.js';
@@ -382,6 +382,37 @@ describe('X misbehaving', () => {
     expect(JSON.stringify(lines)).not.toContain('troncato');
     // The stream goes on: the next post, whole, is heard too.
     const next = x.post(other.id, 'bottegarossi ancora');
+    await waitFor('the next post', () => ctx.heard.some((m) => m.id === next.id));
+  });
+
+  it('stops reading while listening is behind a burst of posts, rather than queueing them without end, and hears them all in order once it catches up', async () => {
+    const { logger, lines } = capturingLogger();
+    const channel = makeChannel({ logger });
+    const ctx = recorder();
+    // Listening that cannot keep up: nothing is stored until the gate opens.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const hear = ctx.hear!;
+    ctx.hear = async (m) => {
+      await gate;
+      await hear(m);
+    };
+    await streaming(channel, ctx);
+    const burst = Array.from({ length: 2 * MAX_QUEUED_POSTS + 500 }, (_, i) => x.post(other.id, `bottega rossi ${i}`));
+    await waitFor('reading to pause', () => channel.streamStatus()!.pauses === 1);
+    // Before: every post read was queued (2500 here, without end in a real burst).
+    const status = channel.streamStatus()!;
+    expect(status.queued).toBeLessThan(MAX_QUEUED_POSTS + 100);
+    expect(status.connected).toBe(true);
+    open();
+    await waitFor('every post heard', () => ctx.heard.length === burst.length);
+    expect(ctx.heard.map((m) => m.id)).toEqual(burst.map((p) => p.id));
+    const after = channel.streamStatus()!;
+    expect(after.maxQueued).toBeLessThan(MAX_QUEUED_POSTS + 100);
+    expect(after).toMatchObject({ connections: 1, connected: true, queued: 0 });
+    expect(lines.filter((l) => /reading pauses until it catches up/.test(l.msg))).toHaveLength(1);
+    // The connection goes on after the pause: the next post is heard too.
+    const next = x.post(other.id, 'bottega rossi dopo');
     await waitFor('the next post', () => ctx.heard.some((m) => m.id === next.id));
   });
 
