@@ -488,10 +488,18 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
 
     async send(item: OutboxItem): Promise<SendResult> {
       let platformId = '';
-      await inConversation(item.ref, 'send', async (turn) => {
-        const response = await turn.sendActivity(messageActivity(item));
-        platformId = response?.id ?? '';
-      });
+      try {
+        await inConversation(item.ref, 'send', async (turn) => {
+          const response = await turn.sendActivity(messageActivity(item));
+          platformId = response?.id ?? '';
+        });
+      } catch (error) {
+        // The Connector took the activity (2xx) and its answer could not be read (cut short, not
+        // JSON): the customer has the reply. Sent, its id unknown; failing it showed a delivered
+        // reply as failed, and sending it again would show it twice.
+        if (!(error instanceof ChannelApiError && error.details.status >= 200 && error.details.status < 300)) throw error;
+        log.warn({ outboxId: item.id, err: error.message }, 'botframework: the Connector took a reply but its answer could not be read; counted as sent');
+      }
       return { platformId };
     },
 

@@ -245,6 +245,17 @@ describe('sending', () => {
     });
   });
 
+  it('counts a reply the Connector took (200) as sent even when its answer is cut short, rather than sending it again', async () => {
+    const conversation = await conversationFromMessage();
+    connector.garbleNext('{"id":"bot-act-');
+    // Before: a ChannelApiError "refused (HTTP 200)", not retryable: a delivered reply shown as failed.
+    expect(await channel.send(item(conversation.ref))).toEqual({ platformId: '' });
+    expect(connector.calls).toHaveLength(1);
+    // A Connector that refuses is still a failure.
+    connector.failNext({ status: 400, code: 'BadArgument', message: 'no' });
+    await expect(channel.send(item(conversation.ref))).rejects.toMatchObject({ details: { status: 400, retryable: false } });
+  });
+
   it('refuses to send without a conversation reference', async () => {
     const error = await channel.send(item(undefined)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChannelApiError);
