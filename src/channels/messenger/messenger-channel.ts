@@ -353,6 +353,18 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     );
   }
 
+  /**
+   * The message id of a send Meta answered 2xx (only those reach here). An answer that cannot be
+   * read (cut short, not JSON) is still a message sent: its id is unknown. Failing it as "no
+   * answer" had it sent again.
+   */
+  function sentId(answer: unknown, item: OutboxItem): string | undefined {
+    const read = sendResponseSchema.safeParse(answer);
+    if (read.success) return read.data.messageId;
+    log.warn({ outboxId: item.id }, 'messenger: Meta took a message but its answer could not be read; counted as sent');
+    return undefined;
+  }
+
   async function sendMessage(item: OutboxItem): Promise<SendResult> {
     const options = messagingOptions(item);
     // A commenter's private conversation is reached through the PSID their private reply revealed.
@@ -364,8 +376,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       try {
         const fields = textMessage(psid, parts[0]!, options, quickReplies);
         const answer = await batcher.push(psid, batchCall(fields), async () => (await client.axios.post('me/messages', JSON.stringify(fields), { params: { access_token: config.pageToken } })).data);
-        const res = sendResponseSchema.parse(answer);
-        return { platformId: res.messageId ?? '' };
+        return { platformId: sentId(answer, item) ?? '' };
       } catch (error) {
         throw sendRefused(error, options);
       }
@@ -380,8 +391,8 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       if (i < progress.sent) continue;
       const last = i === parts.length - 1;
       try {
-        const res = sendResponseSchema.parse(await client.sendText(psid, part, { ...options, ...(last && quickReplies ? { quickReplies } : {}) }));
-        progress.first ??= res.messageId;
+        const id = sentId(await client.sendText(psid, part, { ...options, ...(last && quickReplies ? { quickReplies } : {}) }), item);
+        progress.first ??= id;
         progress.sent = i + 1;
       } catch (error) {
         await values.set(sentPartsKey(item.id), JSON.stringify(progress));

@@ -356,6 +356,20 @@ describe('sending private messages', () => {
     expect(parts.join(' ')).toBe(text);
   });
 
+  it('counts a message Meta took (200) as sent when its answer is cut short, alone or as one part of a long text, rather than sending it again', async () => {
+    graph.userWrote(PSID, clock.now());
+    graph.garbleNext({ path: '/me/messages' });
+    // Before: "no answer from the Graph API", retried: the customer got it twice.
+    expect(await channel.send(outboxItem({ id: 'out_short', customerLastMessageAt: START, reply: { kind: 'text', text: 'Siamo aperti dalle 9.' } }))).toEqual({ platformId: '' });
+    expect(graph.sentMessages()).toHaveLength(1);
+    const text = Array.from({ length: 500 }, (_, i) => `parola${i}`).join(' ');
+    graph.garbleNext({ path: '/me/messages', skip: 1 });
+    const result = await channel.send(outboxItem({ id: 'out_long', customerLastMessageAt: START, reply: { kind: 'text', text } }));
+    expect(result.platformId).toMatch(/^m_/);
+    const parts = graph.sentMessages().slice(1).map((c) => (c.body.message as { text: string }).text);
+    expect(parts.join(' ')).toBe(text);
+  });
+
   it('sends only the missing parts of a long text when a retry follows a failed part', async () => {
     graph.userWrote(PSID, clock.now());
     const text = Array.from({ length: 500 }, (_, i) => `parola${i}`).join(' ');

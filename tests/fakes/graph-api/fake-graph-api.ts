@@ -74,6 +74,8 @@ export interface FakeGraphApi {
   /** Thread owner app id per PSID after handover calls. */
   threadOwner: Map<string, number | 'page'>;
   failNext(error: InjectedError): void;
+  /** The next call to `path` (after `skip` others) is done as usual, but its answer's body is cut short (not JSON any more). */
+  garbleNext(options: { path: string; skip?: number }): void;
   /**
    * From now on, calls get no answer: `before` the fake does them (nothing delivered), or `after`
    * (the message is delivered, only the answer never comes); `false` answers again (calls already
@@ -193,6 +195,7 @@ export async function createFakeGraphApi(options: {
   const hidden = new Set<string>();
   const threadOwner = new Map<string, number | 'page'>();
   const injected: InjectedError[] = [];
+  const garbles: Array<{ path: string; skip?: number }> = [];
   let hanging: 'before' | 'after' | false = false;
   const held = new Set<ServerResponse>();
   const hold = (res: ServerResponse) => {
@@ -299,6 +302,19 @@ export async function createFakeGraphApi(options: {
 
   /** One Graph call after authentication: injected errors first, then the endpoint. */
   function route(call: GraphCall): Answer {
+    const answer = endpoint(call);
+    const g = garbles.findIndex((x) => x.path === call.path);
+    if (g < 0) return answer;
+    if ((garbles[g]!.skip ?? 0) > 0) {
+      garbles[g]!.skip! -= 1;
+      return answer;
+    }
+    garbles.splice(g, 1);
+    const text = JSON.stringify(answer.body);
+    return { ...answer, raw: text.slice(0, Math.ceil(text.length / 2)) };
+  }
+
+  function endpoint(call: GraphCall): Answer {
     const i = injected.findIndex((e) => !e.path || e.path === call.path);
     const pending = injected[i];
     if (pending && (pending.skip ?? 0) > 0) pending.skip = pending.skip! - 1;
@@ -417,6 +433,7 @@ export async function createFakeGraphApi(options: {
     hidden,
     threadOwner,
     failNext: (error) => injected.push(error),
+    garbleNext: (options) => garbles.push({ ...options }),
     expireToken: (expired) => {
       tokenExpired = expired;
     },
