@@ -321,6 +321,12 @@ export interface LoginLimits {
   perAddress: number;
   /** Password checks allowed for one name from all addresses together (default 20). */
   perAccount: number;
+  /**
+   * Attempts counted from one address whatever the names (default 50), except for a name
+   * the address is known for: names sprayed from one address stop there, so the records the limit
+   * keeps grow with the addresses an attacker holds, not with the guesses.
+   */
+  perAddressAllNames: number;
   /** Length of the 1st, 2nd, … block; the last repeats (default 15 s, 1 min, 5 min, 15 min). */
   blocksMs: number[];
   /** A block level is forgotten this long after the last block ended (default 1 hour). */
@@ -337,6 +343,7 @@ export interface LoginLimits {
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perAddress: 5,
   perAccount: 20,
+  perAddressAllNames: 50,
   blocksMs: [15_000, 60_000, 5 * 60_000, 15 * 60_000],
   forgetAfterMs: 60 * 60_000,
   countForMs: 60 * 60_000,
@@ -380,6 +387,13 @@ export function addressKey(address: string): string {
  * So an address from which the name logged in (kept `knownForMs`, as a keyed hash of name and
  * address) is not counted or blocked by it: guesses spread over many addresses are still
  * stopped, the operator's own address is limited only by its own five.
+ *
+ * Each name tried leaves a record for an hour (the name's count), so names sprayed at random from
+ * one address would grow the store without bound. One address is therefore also limited across
+ * all names (`perAddressAllNames`, counted first, same blocks; a name the address is known for is
+ * exempt, so guessers behind an office address cannot keep its operators out): an address
+ * past it writes nothing more, and what the limit keeps grows with the addresses, not the guesses.
+ * It treats every name alike, existing or not, so it tells nothing about which names exist.
  */
 export function createLoginGate(options: { clock: Clock; store: Pick<Store, 'values'>; limits?: Partial<LoginLimits> }): LoginGate {
   const { clock, store } = options;
@@ -421,11 +435,23 @@ export function createLoginGate(options: { clock: Clock; store: Pick<Store, 'val
     async attempt(name, address) {
       const account = hash(`account:${name.normalize('NFC').toLocaleLowerCase()}`);
       const pair = hash(`pair:${name.normalize('NFC').toLocaleLowerCase()}|${addressKey(address)}`);
-      const [pairBlock, accountBlock, known] = await Promise.all([readBlock(pair), readBlock(account), store.values.get(AUTH_NS, knownKey(pair))]);
+      const from = hash(`address:${addressKey(address)}`);
+      const [pairBlock, accountBlock, fromBlock, known] = await Promise.all([
+        readBlock(pair),
+        readBlock(account),
+        readBlock(from),
+        store.values.get(AUTH_NS, knownKey(pair)),
+      ]);
       const now = clock.now().getTime();
-      const waits = [pairBlock, accountBlock].map((b) => (b && b.until > now ? b.until - now : 0));
+      const waits = [pairBlock, accountBlock, fromBlock].map((b) => (b && b.until > now ? b.until - now : 0));
       if (waits[0]! > 0) return { allowed: false, retryAfterMs: waits[0]!, scope: 'address' };
+      if (!known && waits[2]! > 0) return { allowed: false, retryAfterMs: waits[2]!, scope: 'address' };
       if (!known && waits[1]! > 0) return { allowed: false, retryAfterMs: waits[1]!, scope: 'account' };
+      // The address's budget across names first: past it, nothing is written for the name typed.
+      if (!known) {
+        const fromWait = await count(from, fromBlock, limits.perAddressAllNames);
+        if (fromWait !== undefined) return { allowed: false, retryAfterMs: fromWait, scope: 'address' };
+      }
       const pairWait = await count(pair, pairBlock, limits.perAddress);
       if (pairWait !== undefined) return { allowed: false, retryAfterMs: pairWait, scope: 'address' };
       if (!known) {

@@ -119,8 +119,8 @@ describe('login limit', () => {
   });
 
   it('blocks for 15 seconds, then 1, 5 and 15 minutes, and forgets the level an hour after the last block', async () => {
-    // the name's own limit (20 across addresses) is set aside here: this is about one address
-    const gate = createLoginGate({ clock, store, limits: { perAccount: 1000 } });
+    // the name's own limit (20 across addresses) and the address's across names (50) are set aside here: this is about one name from one address
+    const gate = createLoginGate({ clock, store, limits: { perAccount: 1000, perAddressAllNames: 1000 } });
     expect(await attempts(gate, 'marta', '203.0.113.9', 6)).toEqual({ allowed: 5, wait: 15_000, scope: 'address' });
     clock.advance(10_000);
     expect(await gate.attempt('marta', '203.0.113.9')).toMatchObject({ allowed: false, retryAfterMs: 5_000 });
@@ -173,6 +173,53 @@ describe('login limit', () => {
     if (!right.allowed) throw new Error('the fifth attempt should be allowed');
     await right.succeeded();
     expect(await attempts(gate, 'marta', '203.0.113.9', 6)).toEqual({ allowed: 5, wait: 15_000, scope: 'address' });
+  });
+
+  /** The login limit's records in the store (the store expires them by the real clock: none has yet). */
+  async function liveLimitRecords(): Promise<number> {
+    const snapshot = await store.exportAll();
+    return Object.keys(snapshot.values).filter((n) => n.startsWith('auth:login-')).length;
+  }
+
+  it('keeps what it stores bounded under a spray of made-up names: 50 attempts per address across names, then a block', async () => {
+    const gate = createLoginGate({ clock, store });
+    // Before, every name tried left its own records for an hour: 1000 names, 2000 records.
+    const oneAddress = await Promise.all(Array.from({ length: 1000 }, (_, i) => gate.attempt(`nobody-${i}`, '203.0.113.9')));
+    expect(oneAddress.filter((r) => r.allowed)).toHaveLength(50);
+    expect(oneAddress.filter((r) => !r.allowed).every((r) => !r.allowed && r.scope === 'address' && r.retryAfterMs === 15_000)).toBe(true);
+    const afterOne = await liveLimitRecords();
+    expect(afterOne).toBeLessThanOrEqual(2 * 50 + 2);
+    // An hour of spraying, attempts every few seconds through the blocks, from ten addresses:
+    // the records grow with the addresses, not with the guesses.
+    let allowed = 0;
+    let tried = 0;
+    for (let step = 0; step < 120; step++) {
+      clock.advance(30_000);
+      const round = await Promise.all(Array.from({ length: 10 }, (_, a) => Array.from({ length: 30 }, (_, i) => gate.attempt(`x-${step}-${a}-${i}`, `198.51.100.${a}`))).flat());
+      allowed += round.filter((r) => r.allowed).length;
+      tried += round.length;
+    }
+    expect(tried).toBe(36_000);
+    // blocks of 15 s, 1, 5, 15, 15 … minutes: a handful of rounds of 50 per address in the hour
+    expect(allowed).toBeLessThanOrEqual(10 * 50 * 8);
+    expect(await liveLimitRecords()).toBeLessThanOrEqual(10 * 8 * (2 * 50 + 2) + afterOne);
+  });
+
+  it('keeps the limits per name under that spray, and lets an operator in from an address she is known at', async () => {
+    const gate = createLoginGate({ clock, store });
+    const marta = await gate.attempt('Marta', '203.0.113.9');
+    if (!marta.allowed) throw new Error('the first attempt should be allowed');
+    await marta.succeeded();
+    // someone behind the same office address sprays names
+    await Promise.all(Array.from({ length: 100 }, (_, i) => gate.attempt(`nobody-${i}`, '203.0.113.9')));
+    expect(await gate.attempt('Luca', '203.0.113.9')).toMatchObject({ allowed: false, scope: 'address' });
+    // Marta is known there: the spray does not keep her out, her own five still count
+    expect(await attempts(gate, 'Marta', '203.0.113.9', 6)).toEqual({ allowed: 5, wait: 15_000, scope: 'address' });
+    // the per-name limits hold from elsewhere: five for one name from one address, 20 across addresses
+    const luca = await Promise.all(Array.from({ length: 20 }, () => gate.attempt('Luca', '192.0.2.1')));
+    expect(luca.filter((r) => r.allowed)).toHaveLength(5);
+    for (let i = 0; i < 15; i++) expect((await gate.attempt('Luca', `198.51.100.${i}`)).allowed).toBe(true);
+    expect(await gate.attempt('Luca', '198.51.100.99')).toMatchObject({ allowed: false, scope: 'account' });
   });
 
   it('shares the count between instances through the store, keeping no name or address, and every record expires', async () => {

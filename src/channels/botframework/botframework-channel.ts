@@ -158,6 +158,31 @@ export function toBotFrameworkError(error: unknown, what: string, now: number): 
 }
 
 /** A stable id for an activity that came without one (retries of it dedupe). */
+/**
+ * How deeply an activity's JSON may nest. Real ones nest a few levels (Teams' channelData, an
+ * Adaptive Card a dozen or two); JSON.parse takes far deeper, but copying the conversation
+ * reference (JSON.stringify) and botbuilder then overflow the stack: a 1 MiB body of brackets
+ * answered 500 and logged a stack trace, before any token was looked at.
+ */
+const MAX_ACTIVITY_DEPTH = 64;
+
+/** Whether `text` (JSON) nests objects and arrays deeper than `max` (brackets inside strings do not count). */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return false;
+}
+
 function activityKey(a: z.infer<typeof inboundActivitySchema>): string {
   const digest = createHash('sha256')
     .update(`${a.conversation?.id ?? ''}|${a.from?.id ?? ''}|${a.timestamp ?? ''}|${a.text ?? ''}`)
@@ -286,8 +311,10 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
       return { status: 403, body: { error: 'local-only mode: loopback requests only' } };
     }
     let json: unknown;
+    const text = req.rawBody.toString('utf8');
+    if (nestsDeeperThan(text, MAX_ACTIVITY_DEPTH)) return { status: 400, body: { error: `the activity is nested more than ${MAX_ACTIVITY_DEPTH} levels deep` } };
     try {
-      json = JSON.parse(req.rawBody.toString('utf8'));
+      json = JSON.parse(text);
     } catch {
       return { status: 400, body: { error: 'the body is not a JSON activity' } };
     }
@@ -461,10 +488,18 @@ export function createBotFrameworkChannel(deps: BotFrameworkChannelDeps): Channe
 
     async send(item: OutboxItem): Promise<SendResult> {
       let platformId = '';
-      await inConversation(item.ref, 'send', async (turn) => {
-        const response = await turn.sendActivity(messageActivity(item));
-        platformId = response?.id ?? '';
-      });
+      try {
+        await inConversation(item.ref, 'send', async (turn) => {
+          const response = await turn.sendActivity(messageActivity(item));
+          platformId = response?.id ?? '';
+        });
+      } catch (error) {
+        // The Connector took the activity (2xx) and its answer could not be read (cut short, not
+        // JSON): the customer has the reply. Sent, its id unknown; failing it showed a delivered
+        // reply as failed, and sending it again would show it twice.
+        if (!(error instanceof ChannelApiError && error.details.status >= 200 && error.details.status < 300)) throw error;
+        log.warn({ outboxId: item.id, err: error.message }, 'botframework: the Connector took a reply but its answer could not be read; counted as sent');
+      }
       return { platformId };
     },
 

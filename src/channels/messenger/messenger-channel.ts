@@ -54,6 +54,16 @@ const sendResponseSchema = z.looseObject({
   recipientId: z.string().optional(),
   messageId: z.string().optional(),
 });
+/** A batch answer's body (a JSON text): undefined when absent or unreadable. */
+function readAnswerBody(text: string | null | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const commentResponseSchema = z.looseObject({ id: z.string() });
 const privateReplyRecordSchema = z.object({ recipientId: z.string().optional(), at: z.string() });
 
@@ -201,9 +211,14 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       const res = await client.axios.post('/', body);
       return batchAnswers.parse(res.data).map((answer) => {
         if (!answer) return answer;
-        const body = answer.body ? (JSON.parse(answer.body) as Record<string, unknown>) : undefined;
-        // A sent message answers { recipient_id, message_id }; errors keep Graph's own shape.
-        const sent = answer.code >= 200 && answer.code < 300 && body ? { recipientId: body.recipient_id, messageId: body.message_id } : body;
+        // Each answer is read on its own: one body that is not JSON (cut short, a proxy's page)
+        // must not fail the calls Meta did answer, or they would be sent again.
+        const body = readAnswerBody(answer.body);
+        const ok = answer.code >= 200 && answer.code < 300;
+        // A sent message answers { recipient_id, message_id } (a 2xx whose body is unreadable was
+        // sent all the same: its id is unknown); errors keep Graph's own shape.
+        const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+        const sent = ok ? { recipientId: text(body?.recipient_id), messageId: text(body?.message_id) } : body;
         return { ...answer, body: sent };
       });
     },
@@ -338,6 +353,18 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
     );
   }
 
+  /**
+   * The message id of a send Meta answered 2xx (only those reach here). An answer that cannot be
+   * read (cut short, not JSON) is still a message sent: its id is unknown. Failing it as "no
+   * answer" had it sent again.
+   */
+  function sentId(answer: unknown, item: OutboxItem): string | undefined {
+    const read = sendResponseSchema.safeParse(answer);
+    if (read.success) return read.data.messageId;
+    log.warn({ outboxId: item.id }, 'messenger: Meta took a message but its answer could not be read; counted as sent');
+    return undefined;
+  }
+
   async function sendMessage(item: OutboxItem): Promise<SendResult> {
     const options = messagingOptions(item);
     // A commenter's private conversation is reached through the PSID their private reply revealed.
@@ -349,8 +376,7 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       try {
         const fields = textMessage(psid, parts[0]!, options, quickReplies);
         const answer = await batcher.push(psid, batchCall(fields), async () => (await client.axios.post('me/messages', JSON.stringify(fields), { params: { access_token: config.pageToken } })).data);
-        const res = sendResponseSchema.parse(answer);
-        return { platformId: res.messageId ?? '' };
+        return { platformId: sentId(answer, item) ?? '' };
       } catch (error) {
         throw sendRefused(error, options);
       }
@@ -365,8 +391,8 @@ export function createMessengerChannel(deps: MessengerChannelDeps): ChannelAdapt
       if (i < progress.sent) continue;
       const last = i === parts.length - 1;
       try {
-        const res = sendResponseSchema.parse(await client.sendText(psid, part, { ...options, ...(last && quickReplies ? { quickReplies } : {}) }));
-        progress.first ??= res.messageId;
+        const id = sentId(await client.sendText(psid, part, { ...options, ...(last && quickReplies ? { quickReplies } : {}) }), item);
+        progress.first ??= id;
         progress.sent = i + 1;
       } catch (error) {
         await values.set(sentPartsKey(item.id), JSON.stringify(progress));

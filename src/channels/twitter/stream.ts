@@ -23,6 +23,10 @@
  *   do (5 s doubling, up to 320 s), so a flapping stream is never a tight loop.
  * - **No stream access** (403 `client-forbidden`, reason `client-not-enrolled`): logged with what to
  *   do, and `onUnavailable` is called: the channel falls back to recent search.
+ * - **A refusal a retry does not change** (X refuses the rule: invalid, too long, over the app's
+ *   rules cap; or another 4xx that is not a rate limit): logged once as an error (again only if the
+ *   reason changes), shown in `status().refused`, and tried again from 5 minutes doubling up to an
+ *   hour (someone may free a rule slot), not every 320 s for ever; once X accepts, that is logged.
  *
  * Posts go to listening exactly as search hands them (search.ts `heardMessage`: author, followers,
  * addressed to the brand or heard), one at a time in arrival order, each id once (`seen`).
@@ -59,6 +63,10 @@ export interface StreamTimings {
   rateLimitMaxMs: number;
   /** A connection that lasted less than this before dropping is a quick drop: only the first of a row reconnects at once. */
   stableMs: number;
+  /** X refused the rule (or another 4xx a retry does not change): exponential from this… */
+  refusedStartMs: number;
+  /** …up to this. */
+  refusedMaxMs: number;
 }
 
 export const STREAM_TIMINGS: StreamTimings = {
@@ -70,6 +78,8 @@ export const STREAM_TIMINGS: StreamTimings = {
   rateLimitStartMs: 60_000,
   rateLimitMaxMs: 960_000,
   stableMs: 30_000,
+  refusedStartMs: 5 * 60_000,
+  refusedMaxMs: 60 * 60_000,
 };
 
 /**
@@ -78,6 +88,13 @@ export const STREAM_TIMINGS: StreamTimings = {
  * again rather than buffered without end.
  */
 export const MAX_LINE_CHARS = 1_000_000;
+
+/**
+ * Posts read from the stream and waiting to be heard (one at a time, in order) before reading
+ * pauses: a burst faster than listening can store (a term gone viral) waits in the connection's
+ * buffers and X's, not in an unbounded queue here. Reading resumes once half of them are heard.
+ */
+export const MAX_QUEUED_POSTS = 1000;
 
 /** The longest wait for `x-rate-limit-reset` (X's windows are 15 minutes; a reset further away is a wrong clock). */
 const RESET_WAIT_CAP_MS = 16 * 60_000;
@@ -119,10 +136,17 @@ export interface StreamStatus {
   heard: number;
   /** Keep-alive heartbeats received. */
   keepAlives: number;
+  /** Posts read and waiting to be heard now, and the most that ever waited (at most MAX_QUEUED_POSTS and a chunk's worth). */
+  queued: number;
+  maxQueued: number;
+  /** Times reading paused because MAX_QUEUED_POSTS posts were waiting. */
+  pauses: number;
   /** The waits before each reconnect, in order, with why (`drop`, `stall`, `network`, `http`, `rate_limit`). */
   waits: Array<{ reason: string; ms: number }>;
   /** X refused the stream for lack of access: the channel fell back to search. */
   unavailable: boolean;
+  /** X keeps refusing what the stream needs (its rule, mostly): why, since when, how many tries; gone once accepted. */
+  refused?: { reason: string; since: string; tries: number };
 }
 
 /** What the rule sync did. */
@@ -148,7 +172,14 @@ const rulesPageSchema = z.looseObject({
   data: z.array(ruleSchema).optional(),
   meta: z.looseObject({ next_token: z.string().optional() }).optional(),
 });
-const ruleErrorSchema = z.looseObject({ title: z.string().optional(), type: z.string().optional(), value: z.string().optional(), id: z.string().optional() });
+const ruleErrorSchema = z.looseObject({
+  title: z.string().optional(),
+  type: z.string().optional(),
+  value: z.string().optional(),
+  id: z.string().optional(),
+  detail: z.string().optional(),
+  details: z.array(z.string()).optional(),
+});
 const rulesChangeSchema = z.looseObject({ data: z.array(ruleSchema).optional(), errors: z.array(ruleErrorSchema).optional() });
 const tokenSchema = z.looseObject({ token_type: z.string(), access_token: z.string().min(1) });
 const streamLineSchema = z.looseObject({
@@ -182,7 +213,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   const timings: StreamTimings = { ...STREAM_TIMINGS, ...deps.timings };
   const prefix = `${deps.origin}/2/`;
   const tag = ruleTag(deps.brandUserId);
-  const status: StreamStatus = { connected: false, connections: 0, attempts: 0, heard: 0, keepAlives: 0, waits: [], unavailable: false };
+  const status: StreamStatus = { connected: false, connections: 0, attempts: 0, heard: 0, keepAlives: 0, queued: 0, maxQueued: 0, pauses: 0, waits: [], unavailable: false };
   let bearer = deps.bearerToken;
   let stopped = true;
   let context: ChannelContext | undefined;
@@ -191,7 +222,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   let retryTimer: NodeJS.Timeout | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   /** Consecutive failures of each kind since the last connection that held. */
-  const failures = { network: 0, http: 0, rate_limit: 0 };
+  const failures = { network: 0, http: 0, rate_limit: 0, refused: 0 };
   /** Quick drops in a row (connections that closed less than `stableMs` after opening). */
   let quickDrops = 0;
   /** When the open connection answered 200 (monotonic ms). */
@@ -203,6 +234,8 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   let received = false;
   /** Posts are heard one at a time, in the order the stream brought them. */
   let hearing: Promise<void> = Promise.resolve();
+  /** Reading is paused (too many posts waiting to be heard): the response it paused. */
+  let paused: IncomingMessage | undefined;
 
   async function token(): Promise<string> {
     if (bearer) return bearer;
@@ -249,7 +282,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
         const changed = rulesChangeSchema.parse(await client.v2.post('tweets/search/stream/rules', { add: [{ value: deps.query, tag }] }, { prefix, timeout: deps.timeout }));
         const refused = (changed.errors ?? []).filter((e) => e.title !== 'DuplicateRule');
         if (refused.length > 0) {
-          throw new ChannelApiError(`X filtered stream: the rule was refused (${refused.map((e) => e.title ?? e.type).join(', ')}): ${deps.query}`, {
+          throw new ChannelApiError(`X filtered stream: the rule was refused (${refused.map((e) => [e.title ?? e.type, ...(e.details ?? []), ...(e.detail ? [e.detail] : [])].join(': ')).join('; ')}): ${deps.query}`, {
             channel: 'twitter',
             status: 400,
             code: 'rule_refused',
@@ -274,10 +307,11 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
   }
 
   /** The next wait of a failure kind (X's backoff for it). */
-  function backoff(kind: 'network' | 'http' | 'rate_limit'): number {
+  function backoff(kind: 'network' | 'http' | 'rate_limit' | 'refused'): number {
     failures[kind] += 1;
     const n = failures[kind];
     if (kind === 'network') return Math.min(timings.networkMaxMs, timings.networkStepMs * n);
+    if (kind === 'refused') return Math.min(timings.refusedMaxMs, timings.refusedStartMs * 2 ** (n - 1));
     if (kind === 'http') return Math.min(timings.httpMaxMs, timings.httpStartMs * 2 ** (n - 1));
     return Math.min(timings.rateLimitMaxMs, timings.rateLimitStartMs * 2 ** (n - 1));
   }
@@ -323,6 +357,7 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
 
   function closeConnection(): void {
     status.connected = false;
+    paused = undefined;
     if (watchdog) clearTimeout(watchdog);
     watchdog = undefined;
     const r = req;
@@ -358,6 +393,17 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     if (!msg || deps.seen.has(msg.id)) return;
     deps.seen.add(msg.id); // at once: the same post arriving again while this one waits its turn is not queued twice
     const ctx = context!;
+    status.queued += 1;
+    status.maxQueued = Math.max(status.maxQueued, status.queued);
+    if (status.queued >= MAX_QUEUED_POSTS && res && !paused) {
+      // Listening is behind: stop reading until it catches up (no heartbeat is expected meanwhile).
+      paused = res;
+      res.pause();
+      status.pauses += 1;
+      if (watchdog) clearTimeout(watchdog);
+      watchdog = undefined;
+      if (status.pauses === 1) log.warn({ queued: status.queued }, 'twitter: the filtered stream brings posts faster than listening stores them; reading pauses until it catches up');
+    }
     hearing = hearing.then(async () => {
       try {
         await (ctx.hear ? ctx.hear(msg) : ctx.receive(msg));
@@ -365,6 +411,16 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
       } catch (err) {
         deps.seen.forget(msg.id);
         log.error({ err, postId: msg.id }, 'twitter: a post from the filtered stream could not be heard');
+      } finally {
+        status.queued -= 1;
+        if (paused && status.queued <= MAX_QUEUED_POSTS / 2) {
+          const r = paused;
+          paused = undefined;
+          if (r === res && !stopped) {
+            armWatchdog();
+            r.resume();
+          }
+        }
       }
     });
   }
@@ -475,6 +531,11 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
     if (!synced) {
       await syncRules();
       synced = true;
+      if (status.refused) {
+        log.info({ refusedSince: status.refused.since, tries: status.refused.tries }, 'twitter: X accepts the filtered stream rule now; connecting');
+        status.refused = undefined;
+        failures.refused = 0;
+      }
     }
     return t;
   }
@@ -517,6 +578,21 @@ export function createStreamListener(deps: StreamDeps): StreamListener {
         // No stream access shows on the rules endpoint too.
         if (mapped && mapped.details.status === 403 && /client-forbidden|client-not-enrolled|client forbidden/i.test(`${mapped.details.code ?? ''} ${mapped.message}`)) {
           unavailable(403, mapped.message);
+          return;
+        }
+        // Refused, and asking again the same way will not change it (the rule is invalid, too long,
+        // over the app's cap; the keys are wrong): said once, shown in the status, tried less often.
+        if (mapped && !mapped.details.retryable && mapped.details.status >= 400 && mapped.details.status < 500) {
+          const ms = backoff('refused');
+          const before = status.refused;
+          status.refused = { reason: mapped.message, since: before?.since ?? clock.now().toISOString(), tries: (before?.tries ?? 0) + 1 };
+          if (before?.reason !== mapped.message) {
+            log.error(
+              { err: mapped.message, retryInMinutes: Math.round(ms / 6000) / 10 },
+              'twitter: X refuses what the filtered stream needs, so nothing is heard; fix the query (X_SEARCH_QUERY or the listening file\'s terms) or free a rule of the app; trying again less and less often (up to hourly), logged again only if the reason changes',
+            );
+          }
+          reconnect('refused', ms);
           return;
         }
         const kind = mapped ? (mapped.details.status === 429 ? 'rate_limit' : 'http') : 'network';

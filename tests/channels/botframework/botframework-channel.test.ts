@@ -166,6 +166,33 @@ describe('POST /api/messages in local-only mode', () => {
   });
 });
 
+describe('POST /api/messages, bodies built to hurt', () => {
+  /** A user message whose `conversation` (or `channelData`) holds `depth` nested arrays. */
+  const nested = (depth: number, where: 'conversation' | 'channelData') => {
+    const json = JSON.stringify(userMessage({ serviceUrl: connector.serviceUrl, text: 'ciao', conversationId: 'conv-deep' }));
+    const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    return where === 'conversation' ? json.replace('"conversation":{', `"conversation":{"deep":${deep},`) : json.replace(/}$/, `,"channelData":{"deep":${deep}}}`);
+  };
+
+  it('refuses JSON nested beyond any activity with 400, before the token is looked at, rather than overflowing the stack (500)', async () => {
+    const secured = create({ appId: '00000000-0000-0000-0000-000000000001', appPassword: 'secret', appType: 'SingleTenant', tenantId: '00000000-0000-0000-0000-0000000000aa', localOnly: false });
+    await secured.channel.start!({ receive: async (msg) => void received.push(msg), store: {} as never });
+    for (const where of ['conversation', 'channelData'] as const) {
+      for (const r of [route, secured.route]) {
+        const res = await r.handle(post(nested(300_000, where)));
+        expect(res).toMatchObject({ status: 400, body: { error: expect.stringMatching(/nested/) } });
+      }
+    }
+    expect(received).toEqual([]);
+  });
+
+  it('still takes an activity nested as deeply as real channels nest them (Teams channelData, an Adaptive Card)', async () => {
+    const res = await route.handle(post(nested(40, 'channelData')));
+    expect(res.status).toBe(200);
+    expect(received).toHaveLength(1);
+  });
+});
+
 describe('POST /api/messages with credentials', () => {
   it('reports incomplete managed-identity settings as a configuration error', () => {
     expect(() => create({ appId: '00000000-0000-0000-0000-000000000001', appPassword: '', appType: 'UserAssignedMSI', tenantId: '', localOnly: false })).toThrow(
@@ -216,6 +243,17 @@ describe('sending', () => {
         { type: 'messageBack', title: 'Resi', value: { payload: 'faq:resi' } },
       ],
     });
+  });
+
+  it('counts a reply the Connector took (200) as sent even when its answer is cut short, rather than sending it again', async () => {
+    const conversation = await conversationFromMessage();
+    connector.garbleNext('{"id":"bot-act-');
+    // Before: a ChannelApiError "refused (HTTP 200)", not retryable: a delivered reply shown as failed.
+    expect(await channel.send(item(conversation.ref))).toEqual({ platformId: '' });
+    expect(connector.calls).toHaveLength(1);
+    // A Connector that refuses is still a failure.
+    connector.failNext({ status: 400, code: 'BadArgument', message: 'no' });
+    await expect(channel.send(item(conversation.ref))).rejects.toMatchObject({ details: { status: 400, retryable: false } });
   });
 
   it('refuses to send without a conversation reference', async () => {

@@ -356,6 +356,20 @@ describe('sending private messages', () => {
     expect(parts.join(' ')).toBe(text);
   });
 
+  it('counts a message Meta took (200) as sent when its answer is cut short, alone or as one part of a long text, rather than sending it again', async () => {
+    graph.userWrote(PSID, clock.now());
+    graph.garbleNext({ path: '/me/messages' });
+    // Before: "no answer from the Graph API", retried: the customer got it twice.
+    expect(await channel.send(outboxItem({ id: 'out_short', customerLastMessageAt: START, reply: { kind: 'text', text: 'Siamo aperti dalle 9.' } }))).toEqual({ platformId: '' });
+    expect(graph.sentMessages()).toHaveLength(1);
+    const text = Array.from({ length: 500 }, (_, i) => `parola${i}`).join(' ');
+    graph.garbleNext({ path: '/me/messages', skip: 1 });
+    const result = await channel.send(outboxItem({ id: 'out_long', customerLastMessageAt: START, reply: { kind: 'text', text } }));
+    expect(result.platformId).toMatch(/^m_/);
+    const parts = graph.sentMessages().slice(1).map((c) => (c.body.message as { text: string }).text);
+    expect(parts.join(' ')).toBe(text);
+  });
+
   it('sends only the missing parts of a long text when a retry follows a failed part', async () => {
     graph.userWrote(PSID, clock.now());
     const text = Array.from({ length: 500 }, (_, i) => `parola${i}`).join(' ');
@@ -466,6 +480,24 @@ describe('batched sends', () => {
     expect(error).toBeInstanceOf(ChannelApiError);
     expect(error.details).toMatchObject({ status: 400, code: 613, retryable: true, retryAt: clock.now().getTime() + 2 * 60_000 });
     expect(graph.sentMessages()).toHaveLength(5); // the fake saw five calls; it refused one
+  });
+
+  it('keeps the other calls of a batch when one answer\'s body is not JSON: no reply already sent is sent again', async () => {
+    for (const psid of psids.slice(0, 5)) graph.userWrote(psid, clock.now());
+    // The third call answered 502 with a proxy's HTML page, the fourth 200 with its body cut short.
+    graph.failNext({ status: 502, code: 0, path: '/me/messages', skip: 2, rawBody: '<html><body>Bad Gateway</body></html>' });
+    graph.failNext({ status: 200, code: 0, path: '/me/messages', rawBody: '{"recipient_id":"61000000000000' });
+    const outcomes = await Promise.allSettled(items.slice(0, 5).map((item) => channel.send(item)));
+    expect(batchCalls()).toHaveLength(1);
+    // Before: one unreadable body failed all five as "no answer" (retried: four replies twice).
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const values = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.platformId : undefined));
+    expect(values.filter((v, i) => i !== 2 && i !== 3).every((v) => v?.startsWith('m_'))).toBe(true);
+    // Meta said 200: sent, though its id is unknown (retrying would send it twice).
+    expect(values[3]).toBe('');
+    const error = (outcomes[2] as PromiseRejectedResult).reason as ChannelApiError;
+    expect(error).toBeInstanceOf(ChannelApiError);
+    expect(error.details).toMatchObject({ status: 502, retryable: true });
   });
 
   it('never puts two replies to one customer in the same batch (Meta runs a batch\'s calls in parallel)', async () => {

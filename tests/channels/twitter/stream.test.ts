@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { twitterEnv } from '../../../src/channels/twitter/settings.js';
 import { createTwitterChannel, type TwitterChannel } from '../../../src/channels/twitter/twitter-channel.js';
-import { ruleTag, type StreamTimings } from '../../../src/channels/twitter/stream.js';
+import { MAX_QUEUED_POSTS, ruleTag, type StreamTimings } from '../../../src/channels/twitter/stream.js';
 import { createFakeClock, type ChannelContext, type FakeClock } from '../../../src/core/ports.js';
 import type { InboundMessage } from '../../../src/core/types.js';
 import { createLogger, createSilentLogger, type Logger } from '../../../src/util/logger.js';
@@ -36,6 +36,8 @@ const TIMINGS: Partial<StreamTimings> = {
   rateLimitStartMs: 100,
   rateLimitMaxMs: 1000,
   stableMs: 2000,
+  refusedStartMs: 50,
+  refusedMaxMs: 200,
 };
 
 let clock: FakeClock;
@@ -184,6 +186,42 @@ describe('filtered stream rules', () => {
     const post = x.post(other.id, 'Bottega Rossi chiude presto oggi?');
     await waitFor('the post to be heard', () => ctxA.heard.length + ctxB.heard.length === 1);
     expect([...ctxA.heard, ...ctxB.heard].map((m) => m.id)).toEqual([post.id]);
+  });
+});
+
+describe('a rule X refuses', () => {
+  const refusals = (lines: Array<{ msg: string; level: number }>) => lines.filter((l) => l.level >= 50 && /refuses what the filtered stream needs/.test(l.msg));
+
+  it('is said once, shown in the status, and tried again less and less often up to a cap, never connecting without it', async () => {
+    const { logger, lines } = capturingLogger();
+    // A query of negations only: X refuses it as a rule (200, with the rule in `errors`).
+    const channel = makeChannel({ logger, overrides: { searchQuery: '-ristorante -is:retweet' } });
+    await channel.start!(recorder());
+    await waitFor('six refusals', () => channel.streamStatus()!.waits.length >= 6);
+    const status = channel.streamStatus()!;
+    // Before: 5 s doubling to 320 s, for ever, a warning each time.
+    expect(status.waits.slice(0, 6)).toEqual([50, 100, 200, 200, 200, 200].map((ms) => ({ reason: 'refused', ms })));
+    expect(status.refused).toMatchObject({ since: START });
+    expect(status.refused!.reason).toMatch(/the rule was refused \(UnprocessableEntity: .+\): -ristorante -is:retweet/);
+    expect(status.refused!.tries).toBeGreaterThanOrEqual(6);
+    expect(refusals(lines)).toHaveLength(1);
+    expect(calls(ROUTES.stream)).toHaveLength(0);
+    expect(x.rules.size).toBe(0);
+  });
+
+  it('says it again only when the reason changes, and connects once X accepts the rule', async () => {
+    const { logger, lines } = capturingLogger();
+    const capped = { errors: [{ value: QUERY, title: 'RulesCapExceeded', detail: 'Rule creation would exceed your rules cap', type: 'https://api.twitter.com/2/problems/rule-cap' }], meta: { sent: START, summary: { created: 0, not_created: 1 } } };
+    x.failNext(ROUTES.streamRulesChange, { status: 200, body: capped });
+    x.failNext(ROUTES.streamRulesChange, { status: 200, body: capped });
+    x.failNext(ROUTES.streamRulesChange, { status: 400, body: { title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' } });
+    const channel = makeChannel({ logger });
+    await streaming(channel, recorder());
+    expect(channel.streamStatus()!.waits).toEqual([50, 100, 200].map((ms) => ({ reason: 'refused', ms })));
+    expect(refusals(lines).map((l) => (l as unknown as { err: string }).err)).toEqual([expect.stringMatching(/RulesCapExceeded: Rule creation would exceed/), expect.stringMatching(/HTTP 400/)]);
+    expect(channel.streamStatus()!.refused).toBeUndefined();
+    expect(lines.filter((l) => /accepts the filtered stream rule now/.test(l.msg))).toHaveLength(1);
+    expect([...x.rules.values()].filter((r) => r.tag === TAG).map((r) => r.value)).toEqual([QUERY]);
   });
 });
 
@@ -344,6 +382,37 @@ describe('X misbehaving', () => {
     expect(JSON.stringify(lines)).not.toContain('troncato');
     // The stream goes on: the next post, whole, is heard too.
     const next = x.post(other.id, 'bottegarossi ancora');
+    await waitFor('the next post', () => ctx.heard.some((m) => m.id === next.id));
+  });
+
+  it('stops reading while listening is behind a burst of posts, rather than queueing them without end, and hears them all in order once it catches up', async () => {
+    const { logger, lines } = capturingLogger();
+    const channel = makeChannel({ logger });
+    const ctx = recorder();
+    // Listening that cannot keep up: nothing is stored until the gate opens.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const hear = ctx.hear!;
+    ctx.hear = async (m) => {
+      await gate;
+      await hear(m);
+    };
+    await streaming(channel, ctx);
+    const burst = Array.from({ length: 2 * MAX_QUEUED_POSTS + 500 }, (_, i) => x.post(other.id, `bottega rossi ${i}`));
+    await waitFor('reading to pause', () => channel.streamStatus()!.pauses === 1);
+    // Before: every post read was queued (2500 here, without end in a real burst).
+    const status = channel.streamStatus()!;
+    expect(status.queued).toBeLessThan(MAX_QUEUED_POSTS + 100);
+    expect(status.connected).toBe(true);
+    open();
+    await waitFor('every post heard', () => ctx.heard.length === burst.length);
+    expect(ctx.heard.map((m) => m.id)).toEqual(burst.map((p) => p.id));
+    const after = channel.streamStatus()!;
+    expect(after.maxQueued).toBeLessThan(MAX_QUEUED_POSTS + 100);
+    expect(after).toMatchObject({ connections: 1, connected: true, queued: 0 });
+    expect(lines.filter((l) => /reading pauses until it catches up/.test(l.msg))).toHaveLength(1);
+    // The connection goes on after the pause: the next post is heard too.
+    const next = x.post(other.id, 'bottega rossi dopo');
     await waitFor('the next post', () => ctx.heard.some((m) => m.id === next.id));
   });
 

@@ -31,6 +31,8 @@ export interface FakeBotConnector {
   serviceUrl: string;
   calls: ConnectorCall[];
   failNext(error: ConnectorError): void;
+  /** The next call is taken (recorded, as delivered) but answered 200 with this text, not its JSON (a body cut short). */
+  garbleNext(text: string): void;
   /** Resolves when `count` calls have arrived (or rejects after `timeoutMs`). */
   waitForCalls(count: number, timeoutMs?: number): Promise<ConnectorCall[]>;
   close(): Promise<void>;
@@ -68,6 +70,7 @@ export function userMessage(options: {
 export async function createFakeBotConnector(): Promise<FakeBotConnector> {
   const calls: ConnectorCall[] = [];
   const errors: ConnectorError[] = [];
+  const garbled: string[] = [];
   const waiters: Array<() => void> = [];
   let counter = 0;
   const server = createServer((req, res) => {
@@ -103,7 +106,8 @@ export async function createFakeBotConnector(): Promise<FakeBotConnector> {
       });
       for (const wake of waiters.splice(0)) wake();
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: `bot-act-${++counter}` }));
+      const garble = garbled.shift();
+      res.end(garble ?? JSON.stringify({ id: `bot-act-${++counter}` }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -112,6 +116,7 @@ export async function createFakeBotConnector(): Promise<FakeBotConnector> {
     serviceUrl: `http://127.0.0.1:${port}/`,
     calls,
     failNext: (error) => errors.push(error),
+    garbleNext: (text) => garbled.push(text),
     async waitForCalls(count, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (calls.length < count) {

@@ -40,6 +40,8 @@ export interface InjectedError {
   path?: string;
   /** Let this many matching calls succeed first. */
   skip?: number;
+  /** Answer this text instead of Graph's JSON error (a body cut short, a proxy's HTML page), with `status`. */
+  rawBody?: string;
 }
 
 /** A comment on a Page post, as the fake knows it. */
@@ -72,6 +74,8 @@ export interface FakeGraphApi {
   /** Thread owner app id per PSID after handover calls. */
   threadOwner: Map<string, number | 'page'>;
   failNext(error: InjectedError): void;
+  /** The next call to `path` (after `skip` others) is done as usual, but its answer's body is cut short (not JSON any more). */
+  garbleNext(options: { path: string; skip?: number }): void;
   /**
    * From now on, calls get no answer: `before` the fake does them (nothing delivered), or `after`
    * (the message is delivered, only the answer never comes); `false` answers again (calls already
@@ -121,6 +125,8 @@ interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as is instead of `body` as JSON. */
+  raw?: string;
 }
 
 function graphError(e: InjectedError): Answer {
@@ -133,7 +139,7 @@ function graphError(e: InjectedError): Answer {
       fbtrace_id: randomBytes(8).toString('base64url'),
     },
   };
-  return { status: e.status, body, headers: e.headers };
+  return { status: e.status, body, headers: e.headers, ...(e.rawBody !== undefined ? { raw: e.rawBody } : {}) };
 }
 
 function ok(body: unknown): Answer {
@@ -142,7 +148,7 @@ function ok(body: unknown): Answer {
 
 function write(res: ServerResponse, answer: Answer): void {
   res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
-  res.end(JSON.stringify(answer.body));
+  res.end(answer.raw ?? JSON.stringify(answer.body));
 }
 
 /** Graph reads form parameters whose value is JSON (`recipient={"id":"…"}`) as that JSON. */
@@ -189,6 +195,7 @@ export async function createFakeGraphApi(options: {
   const hidden = new Set<string>();
   const threadOwner = new Map<string, number | 'page'>();
   const injected: InjectedError[] = [];
+  const garbles: Array<{ path: string; skip?: number }> = [];
   let hanging: 'before' | 'after' | false = false;
   const held = new Set<ServerResponse>();
   const hold = (res: ServerResponse) => {
@@ -295,6 +302,19 @@ export async function createFakeGraphApi(options: {
 
   /** One Graph call after authentication: injected errors first, then the endpoint. */
   function route(call: GraphCall): Answer {
+    const answer = endpoint(call);
+    const g = garbles.findIndex((x) => x.path === call.path);
+    if (g < 0) return answer;
+    if ((garbles[g]!.skip ?? 0) > 0) {
+      garbles[g]!.skip! -= 1;
+      return answer;
+    }
+    garbles.splice(g, 1);
+    const text = JSON.stringify(answer.body);
+    return { ...answer, raw: text.slice(0, Math.ceil(text.length / 2)) };
+  }
+
+  function endpoint(call: GraphCall): Answer {
     const i = injected.findIndex((e) => !e.path || e.path === call.path);
     const pending = injected[i];
     if (pending && (pending.skip ?? 0) > 0) pending.skip = pending.skip! - 1;
@@ -368,7 +388,7 @@ export async function createFakeGraphApi(options: {
           answer = graphError({ status: 400, code: 100, message: 'Invalid appsecret_proof provided in the API argument', type: 'GraphMethodException' });
         } else answer = route(call);
         const headers = Object.entries({ 'Content-Type': 'application/json; charset=UTF-8', ...(answer.headers ?? {}) }).map(([name, value]) => ({ name, value }));
-        return { code: answer.status, ...(withHeaders ? { headers } : {}), body: JSON.stringify(answer.body) };
+        return { code: answer.status, ...(withHeaders ? { headers } : {}), body: answer.raw ?? JSON.stringify(answer.body) };
       }),
     );
   }
@@ -413,6 +433,7 @@ export async function createFakeGraphApi(options: {
     hidden,
     threadOwner,
     failNext: (error) => injected.push(error),
+    garbleNext: (options) => garbles.push({ ...options }),
     expireToken: (expired) => {
       tokenExpired = expired;
     },
