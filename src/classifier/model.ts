@@ -13,7 +13,7 @@ import { CARE_LEXICON } from './lexicon.js';
 import { createMasker } from './mask.js';
 import { createNormaliser, STOPWORDS, type Normaliser } from './normalise.js';
 import { seededRandom } from '../util/random.js';
-import { networkInput, networkLogits, trainNetwork, wordInputs, type Network } from './mlp.js';
+import { networkInput, networkLogits, trainNetworkConcurrently, wordInputs, type Network } from './mlp.js';
 
 /** Tuning knobs; the defaults are what the benchmarks in bench/results/nlu.md used. */
 export interface ModelOptions {
@@ -900,10 +900,32 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
     const ensemble = options.ensemble === false ? undefined : { ...DEFAULTS.ensemble, ...options.ensemble };
     let network: Network | undefined;
+    /** The network's training, running in a worker thread meanwhile, and what its calibration needs. */
+    let networkJob: { promise: Promise<Network>; inputMap: Int32Array; holdout: number[]; held: number[] } | undefined;
     if (!retrievalMode && evidence >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom)) {
       const random = seededRandom(sgd.seed + 1);
       const holdout = new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
       const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
+      // The network learns on the calibration split only (no pass over all the data after it), in
+      // a worker thread while this one trains the linear model (mlp.ts, `trainNetworkConcurrently`):
+      // on two cores the pair takes about the linear model's time. Its temperature is fitted
+      // afterwards on the same held-out twentieth, as the linear model's.
+      if (ensemble && !fewShot && ensemble.weight > 0) {
+        const inputs = wordInputs(featureIndex);
+        networkJob = {
+          promise: trainNetworkConcurrently(
+            trainIdx.map((i) => networkInput(xs[i]!, inputs.map)),
+            Int32Array.from(trainIdx.map((i) => ys[i]!)),
+            inputs.rows,
+            labels.length,
+            inputs.map,
+            { hidden: ensemble.hidden, epochs: ensemble.epochs, learningRate: ensemble.learningRate, dropout: sgd.dropout, seed: sgd.seed },
+          ),
+          inputMap: inputs.map,
+          holdout: [...holdout],
+          held: [...holdout].map((i) => ys[i]!),
+        };
+      }
       const part = trainWeights(
         trainIdx.map((i) => xs[i]!),
         Int32Array.from(trainIdx.map((i) => ys[i]!)),
@@ -920,26 +942,6 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         held.push(ys[i]!);
       }
       temperature = sgd.dropout > 0 ? fitTemperatureToAccuracy(rows, held) : fitTemperature(rows, held);
-      // The network learns on the calibration split only (no pass over all the data after it):
-      // its temperature is fitted on the same held-out twentieth, as the linear model's.
-      if (ensemble && !fewShot && ensemble.weight > 0) {
-        const inputs = wordInputs(featureIndex);
-        network = trainNetwork(
-          trainIdx.map((i) => networkInput(xs[i]!, inputs.map)),
-          Int32Array.from(trainIdx.map((i) => ys[i]!)),
-          inputs.rows,
-          labels.length,
-          inputs.map,
-          { hidden: ensemble.hidden, epochs: ensemble.epochs, learningRate: ensemble.learningRate, dropout: sgd.dropout, seed: sgd.seed },
-        );
-        const h = new Float64Array(network.hidden);
-        const netRows = [...holdout].map((i) => {
-          const z = new Float64Array(labels.length);
-          networkLogits(networkInput(xs[i]!, inputs.map), network!, z, h);
-          return z;
-        });
-        network.temperature = fitTemperatureToAccuracy(netRows, held);
-      }
       warm = part;
     }
     // After calibration, the held-out twentieth joins in the last three passes over all the data
@@ -953,6 +955,16 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       : warm
         ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, ...rejoin, exampleWeights }, warm)
         : trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, exampleWeights });
+    if (networkJob) {
+      network = await networkJob.promise;
+      const h = new Float64Array(network.hidden);
+      const netRows = networkJob.holdout.map((i) => {
+        const z = new Float64Array(labels.length);
+        networkLogits(networkInput(xs[i]!, networkJob!.inputMap), network!, z, h);
+        return z;
+      });
+      network.temperature = fitTemperatureToAccuracy(netRows, networkJob.held);
+    }
     const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
     let examplesByLabel: SparseVector[][] | undefined;
