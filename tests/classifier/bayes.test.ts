@@ -120,4 +120,11 @@ describe('the naive Bayes prior of the classifier', () => {
     const few = sampleKShot(banking, 10, 1); // 120 examples
     expect(await weightsOf(few)).toEqual(await weightsOf(few, { naiveBayes: false }));
   });
+
+  it('is not used on a few-shot corpus of calibration size (a brand FAQ: 30 examples per label or fewer)', async () => {
+    const d = await loadDataset(path.resolve('bench/datasets/banking77'));
+    const fewShot = sampleKShot(d.train, 20, 1); // 77 labels × 20 = 1,540 examples
+    expect(fewShot.length).toBeGreaterThanOrEqual(400);
+    expect(await weightsOf(fewShot)).toEqual(await weightsOf(fewShot, { naiveBayes: false }));
+  });
 });
