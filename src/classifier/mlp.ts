@@ -266,9 +266,17 @@ parentPort.postMessage(net, [net.w1.buffer, net.b1.buffer, net.w2.buffer, net.b2
  * `trainNetwork` in a worker thread, so it runs beside the linear model's training on a second core
  * (model.ts starts it first, trains the linear model, then waits): the same network, the same
  * weights (it is deterministic for one seed), in about the linear model's time instead of after it.
- * If the worker cannot start or fails, it trains here instead.
+ * If the worker cannot start or fails, it trains here instead (with a process warning):
+ * `inWorker` tells which.
  */
-export function trainNetworkConcurrently(xs: readonly SparseInput[], ys: Int32Array, rows: number, classCount: number, inputMap: Int32Array, opts: NetworkOptions): Promise<Network> {
+export function trainNetworkConcurrently(
+  xs: readonly SparseInput[],
+  ys: Int32Array,
+  rows: number,
+  classCount: number,
+  inputMap: Int32Array,
+  opts: NetworkOptions,
+): Promise<{ network: Network; inWorker: boolean }> {
   const offsets = new Int32Array(xs.length + 1);
   for (let i = 0; i < xs.length; i++) offsets[i + 1] = offsets[i]! + xs[i]!.idx.length;
   const idx = new Int32Array(offsets[xs.length]!);
@@ -278,31 +286,32 @@ export function trainNetworkConcurrently(xs: readonly SparseInput[], ys: Int32Ar
     val.set(x.val, offsets[i]!);
   });
   const labels = Int32Array.from(ys);
-  const here = () => trainNetwork(xs, ys, rows, classCount, inputMap, opts);
-  return new Promise<Network>((resolve) => {
+  // Said, not hidden: the model is the same, but training takes the network's time more.
+  const fallBack = (err: unknown) => {
+    process.emitWarning(`the classifier's network trains in the main thread: its worker thread failed (${err instanceof Error ? err.message : String(err)})`, { code: 'SPORTELLO_NETWORK_WORKER' });
+    return { network: trainNetwork(xs, ys, rows, classCount, inputMap, opts), inWorker: false };
+  };
+  return new Promise((resolve) => {
     let worker: Worker;
     try {
       worker = new Worker(WORKER_SOURCE, {
         eval: true,
+        // Plain JavaScript: none of this process's flags (a TypeScript loader, jest's) is needed.
+        execArgv: [],
         workerData: { offsets, idx, val, ys: labels, rows, classCount, opts },
         transferList: [offsets.buffer, idx.buffer, val.buffer, labels.buffer],
       });
-    } catch {
-      resolve(here());
+    } catch (err) {
+      resolve(fallBack(err));
       return;
     }
-    let settled = false;
+    // Answered once the worker has exited (its thread gone), so the caller classifies alone.
+    let trained: Network | undefined;
+    let failure: unknown;
     worker.once('message', (net: Omit<Network, 'inputMap'>) => {
-      settled = true;
-      resolve({ ...net, inputMap });
+      trained = { ...net, inputMap };
     });
-    worker.once('error', () => {
-      if (!settled) resolve(here());
-      settled = true;
-    });
-    worker.once('exit', () => {
-      if (!settled) resolve(here());
-      settled = true;
-    });
+    worker.once('error', (err) => (failure = err));
+    worker.once('exit', (code) => resolve(trained ? { network: trained, inWorker: true } : fallBack(failure ?? new Error(`the worker exited with code ${code}`))));
   });
 }

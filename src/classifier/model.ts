@@ -941,7 +941,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const ensemble = options.ensemble === false ? undefined : { ...DEFAULTS.ensemble, ...options.ensemble };
     let network: Network | undefined;
     /** The network's training, running in a worker thread meanwhile, and what its calibration needs. */
-    let networkJob: { promise: Promise<Network>; inputMap: Int32Array; holdout: number[]; held: number[] } | undefined;
+    let networkJob: { promise: Promise<{ network: Network }>; inputMap: Int32Array; holdout: number[]; held: number[] } | undefined;
     const calibrated = !retrievalMode && evidence >= (options.calibrateFrom ?? DEFAULTS.calibrateFrom);
     // Naive Bayes as a prior (`ModelOptions.naiveBayes`): its leave-one-out scores, C per example.
     const naiveBayes = options.naiveBayes === false || !calibrated || fewShot ? undefined : { ...DEFAULTS.naiveBayes, ...options.naiveBayes };
@@ -1015,7 +1015,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     // Naive Bayes's scores are linear in the features: into the weights, the model is one linear model again.
     if (nb) foldBayes(nb, weights, naiveBayes!.scale);
     if (networkJob) {
-      network = await networkJob.promise;
+      ({ network } = await networkJob.promise);
       const h = new Float64Array(network.hidden);
       const netRows = networkJob.holdout.map((i) => {
         const z = new Float64Array(labels.length);
