@@ -116,7 +116,8 @@ export interface ModelOptions {
    * likelihood temperature alone 92.2 / 68.7 (seed 42, the old curve). Banking77 92.9 → 92.8 (seeds
    * 1/2/3: 92.8 / 92.9 / 92.9 → 93.0 / 92.8 / 92.8), 10 per label 80.0 both; CLINC150 10 per label
    * 78.6 / 77.4 → 79.4 / 76.9 and own corpus 80.5 → 80.6 (en 80.4 → 80.9, it 80.6 → 80.3) when it was
-   * used there (now not: both unchanged); xSID-it unchanged (300 examples). Banking77 training +0.25–0.35 s (the leave-one-out scores), ~5 MB.
+   * used there (now not: both unchanged); xSID-it unchanged (300 examples). Banking77 training +0.25–0.35 s (the leave-one-out scores), ~5 MB,
+   * counted while the network trains in its worker thread (the same figures again in the nineteenth session, bench/nlu/notes.md).
    * Naive Bayes over words and bigrams only (accuracy temperature): mean 92.0 / 73.35. Naive Bayes (or complement naive
    * Bayes) mixed into the probabilities with its own temperature: CLINC150 along the same curve,
    * xSID-it (fixed weights) 92.0–93.6 against 93.2.
