@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { readCachedModel, writeCachedModel } from '../../src/classifier/model-cache.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
+import { trainNetwork, trainNetworkConcurrently, type SparseInput } from '../../src/classifier/mlp.js';
 
 describe('fitTemperatureToAccuracy', () => {
   // Rows of 5 logits, the gold label's raised by a random amount: some rows right, some wrong.
@@ -106,6 +107,24 @@ describe('the neural ensemble member', () => {
     const off = createClassifier({ ensemble: false });
     await off.train(many);
     expect(off.snapshot().network).toBeUndefined();
+  });
+
+  it('trains in a worker thread to the very weights it gets in this one', async () => {
+    // Random sparse inputs over 200 rows, 6 classes, the options the model uses.
+    const random = seededRandom(11);
+    const xs: SparseInput[] = Array.from({ length: 300 }, () => {
+      const ids = [...new Set(Array.from({ length: 3 + Math.floor(random() * 8) }, () => Math.floor(random() * 200)))];
+      return { idx: Int32Array.from(ids), val: Float32Array.from(ids, () => 1 / Math.sqrt(ids.length)) };
+    });
+    const ys = Int32Array.from(xs, (_, i) => i % 6);
+    const inputMap = Int32Array.from({ length: 250 }, (_, i) => (i < 200 ? i : -1));
+    const opts = { hidden: 16, epochs: 3, learningRate: 0.003, dropout: 0.3, seed: 7 };
+    const { network, inWorker } = await trainNetworkConcurrently(xs, ys, 200, 6, inputMap, opts);
+    expect(inWorker).toBe(true);
+    expect(network).toEqual(trainNetwork(xs, ys, 200, 6, inputMap, opts));
+    expect(network.inputMap).toBe(inputMap);
+    // The inputs were packed for the worker, not taken from the caller.
+    expect(xs.every((x) => x.idx.length > 0)).toBe(true);
   });
 
   it('is not trained with a few examples per label', async () => {
