@@ -51,6 +51,8 @@ export type Decision =
       greeted?: true;
       /** "No, un altro" to the order on file the bot offered: asked for the other number, not a miss. */
       declined?: true;
+      /** "Sì, lo stesso" with nothing offered to be the same as: asked what the customer needs. */
+      sameAsWhat?: true;
     }
   | { action: 'greet'; intent: IntentDef; again: boolean }
   | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
@@ -108,6 +110,11 @@ export interface DecisionInput {
    * sorted ("ancora niente", "still nothing": pipeline/order-on-file.ts `saysStillNotSorted`).
    */
   continuesCase?: boolean;
+  /**
+   * The message only says "the same one" ("sì, lo stesso", "yes, same one") and the bot offered
+   * nothing it could be the same as (no order on file, no options): pipeline/order-on-file.ts `onlySaysSame`.
+   */
+  saysSameUnasked?: boolean;
   /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
   onSpike?: boolean;
   /**
@@ -233,6 +240,15 @@ export function decide(input: DecisionInput): Decision {
   if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) return { action: 'none' };
 
   const waiting = visibility === 'private' && input.dataRequest !== undefined && !input.dataRequest.filled;
+
+  // 4d. "Sì, lo stesso", "yes, same one" when the bot offered nothing to be the same as: read alone
+  // it was off topic, "please rephrase", or a confident wrong entry ("yes same order as before":
+  // cancelling). The bot asks what the customer needs (a miss: a person after two). Waiting for
+  // data, the reminder of what is needed says it better (5b).
+  if (input.saysSameUnasked && !waiting) {
+    if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
+    return { action: 'clarify', guesses: [], sameAsWhat: true };
+  }
 
   // 5. Understood: answer, move to private, or small talk.
   if (confident && top.entry) {
