@@ -237,7 +237,11 @@ export function decide(input: DecisionInput): Decision {
   if (visibility === 'private' && input.continuesCase) return { action: 'escalate', reason: 'private_case', continues: true };
 
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
-  if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) return { action: 'none' };
+  // Upset ("🤬🤬🤬": below the escalation threshold of row 3), silence read as being ignored: a
+  // person, as for words not understood and upset (5a'').
+  if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) {
+    return understanding.anger >= UPSET_ANGER && !input.yesToOptions ? { action: 'escalate', reason: 'negative_sentiment' } : { action: 'none' };
+  }
 
   const waiting = visibility === 'private' && input.dataRequest !== undefined && !input.dataRequest.filled;
 
