@@ -404,7 +404,7 @@ export function decide(input: DecisionInput): Decision {
 
 /** "Non ce l'ho", "non lo trovo", "l'ho perso"; "I don't have it", "can't find it": short, and said of the data asked for. */
 const CANNOT_PROVIDE: Record<Language, RegExp> = {
-  it: /(?<![\p{L}\p{N}])(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)(?![\p{L}\p{N}])|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/iu,
+  it: /(?<![\p{L}\p{N}])(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:il\s+numero(?:\s+d['’]?\s*ordine)?|il\s+codice|la\s+mail|l['’]?\s*email|la\s+conferma))?(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)(?![\p{L}\p{N}])|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/iu,
   en: /\b(?:(?:don['’]?t|do\s+not|can['’]?t|cannot|couldn['’]?t)\s+(?:have|find|remember|recall|locate)\s+(?:it|that|the|my|one|a|any)\b|(?:don['’]?t|do\s+not)\s+have\s*(?:[.!?,]|$)|lost\s+(?:it|the|my)\b|no\s+idea\b|never\s+(?:got|received)\s+(?:a|the|any)\s+(?:confirmation|email|e-mail))/i,
 };
 
