@@ -44,6 +44,13 @@ const EN_WORDS = new Set(
   ).split(/\s+/),
 );
 
+/**
+ * Courtesies customers of either language write ("thanks" after an Italian answer, "grazie" from an
+ * English customer): half a telling word, so alone they do not overrule the conversation's language
+ * (nor leave a first message undecided: half a word still beats the default).
+ */
+const SHARED_COURTESY = new Set(['thanks', 'thank', 'thx', 'ty', 'cheers', 'sorry', 'grazie', 'ciao']);
+
 const IT_CUES = /(?:zione|zioni|gli|gn[aeio]|cch|zz|[aeiou]tt[aeio]|ssi|ia$|io$|[aeo]i$)/;
 const EN_CUES = /(?:th|wh|ck|sh|ee|oo|ow|w|y$|ing$|ed$|'s$|k)/;
 
@@ -68,8 +75,9 @@ export function languageScore(text: string): number {
       if (part.length === 0 || /^\d+$/.test(part)) continue;
       const inIt = IT_WORDS.has(part) || IT_WORDS.has(fold(part));
       const inEn = EN_WORDS.has(part);
-      if (inIt && !inEn) score += weight;
-      else if (inEn && !inIt) score -= weight;
+      const telling = SHARED_COURTESY.has(part) ? weight / 2 : weight;
+      if (inIt && !inEn) score += telling;
+      else if (inEn && !inIt) score -= telling;
       else if (!inIt && !inEn && part.length >= 3) {
         const f = fold(part);
         if (/[aeiou]$/.test(f) && !/e$/.test(f)) score += 0.3 * weight;

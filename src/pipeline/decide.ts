@@ -51,6 +51,8 @@ export type Decision =
       greeted?: true;
       /** "No, un altro" to the order on file the bot offered: asked for the other number, not a miss. */
       declined?: true;
+      /** "Sì, lo stesso" with nothing offered to be the same as: asked what the customer needs. */
+      sameAsWhat?: true;
     }
   | { action: 'greet'; intent: IntentDef; again: boolean }
   | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
@@ -108,6 +110,11 @@ export interface DecisionInput {
    * sorted ("ancora niente", "still nothing": pipeline/order-on-file.ts `saysStillNotSorted`).
    */
   continuesCase?: boolean;
+  /**
+   * The message only says "the same one" ("sì, lo stesso", "yes, same one") and the bot offered
+   * nothing it could be the same as (no order on file, no options): pipeline/order-on-file.ts `onlySaysSame`.
+   */
+  saysSameUnasked?: boolean;
   /** On the topic of an open spike heard by listening (`InboundMessage.spikeTopic`). */
   onSpike?: boolean;
   /**
@@ -230,9 +237,22 @@ export function decide(input: DecisionInput): Decision {
   if (visibility === 'private' && input.continuesCase) return { action: 'escalate', reason: 'private_case', continues: true };
 
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
-  if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) return { action: 'none' };
+  // Upset ("🤬🤬🤬": below the escalation threshold of row 3), silence read as being ignored: a
+  // person, as for words not understood and upset (5a'').
+  if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) {
+    return understanding.anger >= UPSET_ANGER && !input.yesToOptions ? { action: 'escalate', reason: 'negative_sentiment' } : { action: 'none' };
+  }
 
   const waiting = visibility === 'private' && input.dataRequest !== undefined && !input.dataRequest.filled;
+
+  // 4d. "Sì, lo stesso", "yes, same one" when the bot offered nothing to be the same as: read alone
+  // it was off topic, "please rephrase", or a confident wrong entry ("yes same order as before":
+  // cancelling). The bot asks what the customer needs (a miss: a person after two). Waiting for
+  // data, the reminder of what is needed says it better (5b).
+  if (input.saysSameUnasked && !waiting) {
+    if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
+    return { action: 'clarify', guesses: [], sameAsWhat: true };
+  }
 
   // 5. Understood: answer, move to private, or small talk.
   if (confident && top.entry) {
@@ -384,7 +404,7 @@ export function decide(input: DecisionInput): Decision {
 
 /** "Non ce l'ho", "non lo trovo", "l'ho perso"; "I don't have it", "can't find it": short, and said of the data asked for. */
 const CANNOT_PROVIDE: Record<Language, RegExp> = {
-  it: /(?<![\p{L}\p{N}])(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)(?![\p{L}\p{N}])|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/iu,
+  it: /(?<![\p{L}\p{N}])(?:non\s+(?:ce\s+)?l['’]?\s*ho(?:\s+(?:il\s+numero(?:\s+d['’]?\s*ordine)?|il\s+codice|la\s+mail|l['’]?\s*email|la\s+conferma))?(?:\s+(?:più|qui|sotto\s+mano|a\s+portata\s+di\s+mano))?\s*(?:[.!?,]|$)|non\s+(?:lo|la|li|le)\s+(?:trovo|ho|so|ricordo|ritrovo)|non\s+(?:trovo|ricordo|ritrovo)(?![\p{L}\p{N}])|l['’]?\s*ho\s+pers[oaie]|non\s+ho\s+(?:il\s+numero|l['’]?\s*email|la\s+mail|più\s+la\s+mail|la\s+conferma|l['’]?\s*ordine)|non\s+saprei|non\s+mi\s+è\s+arrivat[oa]\s+(?:la\s+)?(?:mail|email|conferma))/iu,
   en: /\b(?:(?:don['’]?t|do\s+not|can['’]?t|cannot|couldn['’]?t)\s+(?:have|find|remember|recall|locate)\s+(?:it|that|the|my|one|a|any)\b|(?:don['’]?t|do\s+not)\s+have\s*(?:[.!?,]|$)|lost\s+(?:it|the|my)\b|no\s+idea\b|never\s+(?:got|received)\s+(?:a|the|any)\s+(?:confirmation|email|e-mail))/i,
 };
 

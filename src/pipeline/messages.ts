@@ -155,6 +155,11 @@ export const MESSAGES = {
     it: 'Va bene: allora scrivimi {what}, e un collega verificherà.',
     en: 'All right: then send me {what}, and a colleague will check.',
   },
+  /** "Sì, lo stesso" when the bot offered nothing to be the same as. */
+  sameAsWhat: {
+    it: 'Non sono sicuro di quale richiesta intendi: dimmi pure di cosa hai bisogno (per esempio un ordine, una spedizione, un reso o un rimborso) e ti aiuto.',
+    en: 'I’m not sure which request you mean: tell me what you need (for example an order, shipping, a return or a refund) and I’ll help.',
+  },
   /** Still waiting for data the bot asked for ({what}: `describeNeeded`). */
   dataReminder: {
     it: 'Per andare avanti mi serve ancora {what}. Se non ce l’hai a portata di mano, scrivi «operatore» e ti passo a un collega.',

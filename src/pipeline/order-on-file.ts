@@ -55,6 +55,23 @@ export function meansSameOrder(text: string, offered: boolean): boolean {
   return offered && YES.test(text) && words(text) <= 6;
 }
 
+/** Words that may come with "lo stesso" / "the same one" in a message that says nothing else. */
+const ALONG_WITH_SAME = /^(?:s[iì]+|yes+|yep|yeah|yup|sure|certo|esatto|ok|okay|è|e'|it's|its|it|is|sempre|ordine|order|di|del|come|as|prima|before|last|time|volta|please|grazie|thanks|one)$/iu;
+
+/**
+ * The message says only that it is "the same one" ("sì, lo stesso", "yes, same one", "quello di
+ * prima"): an answer to an offer of the order on file. Without that offer (`meansSameOrder` found
+ * nothing to say it of), there is nothing it can be the same as: the bot asks what the customer needs.
+ */
+export function onlySaysSame(text: string): boolean {
+  const bare = text.trim().replace(/^(?:@\w+[\s,:]*)+/u, '');
+  if (bare.length > 60) return false;
+  const same = THE_SAME.exec(bare);
+  if (!same) return false;
+  const rest = `${bare.slice(0, same.index)} ${bare.slice(same.index + same[0].length)}`;
+  return (rest.match(/[\p{L}\p{N}']+/gu) ?? []).every((w) => ALONG_WITH_SAME.test(w));
+}
+
 /** "No", "no, un altro ordine": the order offered is not the one (the bot asks for the other's number). */
 export function declinesSameOrder(text: string): boolean {
   return text.length <= 80 && words(text) <= 8 && NOT_THE_SAME.test(text);

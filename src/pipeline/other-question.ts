@@ -26,7 +26,10 @@ export async function otherQuestionAnswered(
   threshold: number,
   privateToo: boolean,
 ): Promise<{ entry: FaqEntry; first: boolean } | undefined> {
-  const questions = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim()).filter((q) => q.split(/\s+/).length >= 2);
+  const asked = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim());
+  // One question may ask two things ("what are your opening hours and do you ship to Switzerland?",
+  // "vorrei sapere gli orari e se fate spedizioni in Svizzera"): split where "and" / "e" opens another.
+  const questions = (asked.length > 0 ? asked : [pointOf(text).trim()]).flatMap(splitAsks).filter((q) => q.split(/\s+/).length >= 2);
   if (questions.length < 2) return undefined;
   for (const [i, question] of questions.entries()) {
     const best = (await input.understandText(question, language)).classification.ranked[0];
@@ -43,4 +46,28 @@ function sameAnswer(corpus: Corpus, a: FaqEntry, b: FaqEntry): boolean {
   const groups = sameAnswerGroups(corpus);
   const group = groups.get(faqLabel(a.id));
   return group !== undefined && group === groups.get(faqLabel(b.id));
+}
+
+/** Words that open a question, or an indirect one ("se fate…", "if you ship…"). */
+const OPENER = String.raw`(?:what|how|when|where|which|who|why|do|does|did|can|could|is|are|will|would|should|if|se|come|quando|dove|qual[ei]?|quant[oiae]|perch[ée]|fate|avete|potete|posso|si\s+pu[òo]|[èe]\s+possibile|c'[èe]|ci\s+sono|accettate|spedite|vendete)(?=[\s,?']|$)`;
+/** A question, or a message that announces one ("vorrei sapere…", "can you tell me…"), after a greeting. */
+const ASKING = new RegExp(
+  String.raw`^(?:(?:ciao|salve|buongiorno|buonasera|hi|hello|hey)[\s,!]+)?(?:vorrei\s+sapere|volevo\s+sapere|sapete\s+dirmi|mi\s+(?:sapete\s+)?dite|potete\s+dirmi|i'?d\s+like\s+to\s+know|i\s+wanted\s+to\s+know|(?:can|could)\s+you\s+tell\s+me|${OPENER})`,
+  'iu',
+);
+/** "and" / "e" that opens another question. */
+const AND_ASKS = new RegExp(String.raw`[\s,]+(?:and(?:\s+also)?|also|e|ed|e\s+poi|inoltre)\s+(?=${OPENER})`, 'iu');
+
+/** A part that speaks of what the one before names ("…and when will it arrive?"): no question of its own. */
+const REFERS_BACK = /\b(?:it|its|they|them|that\s+one|this\s+one)\b/iu;
+
+/**
+ * A question that asks two things, as two ("what are your opening hours" and "do you ship to
+ * Switzerland?"); else itself. A part that refers back ("where is my order and when will it
+ * arrive?") is not read alone: alone, "when will it arrive" was the restock answer.
+ */
+function splitAsks(question: string): string[] {
+  if (!ASKING.test(question)) return [question];
+  const [first, ...rest] = question.split(AND_ASKS).map((q) => q.trim()).filter((q) => q !== '');
+  return [first ?? question, ...rest.filter((q) => !REFERS_BACK.test(q))];
 }

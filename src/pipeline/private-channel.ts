@@ -68,7 +68,8 @@ export async function openPrivateChannel(scope: TurnScope, publicConversation: C
           updatedAt: at,
         };
   // Already asked for the same in the DM, and the customer has not written there since (a second
-  // post with data in public): the public warning is enough, the DM is not said again.
+  // post with data in public): the public warning is enough, the DM is not said again; the DM, with
+  // the request it carries, joins this case (a case opened since, the old one resolved) for the desk.
   const asked = existing?.dataRequest;
   if (
     existing &&

@@ -9,7 +9,7 @@ import type { Case, Conversation, Language } from '../core/types.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
-import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, orderOnFile, saysStillNotSorted } from './order-on-file.js';
+import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
 import type { RefinedUnderstanding } from './understanding-refine.js';
@@ -101,6 +101,7 @@ export function decideTurn(
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
     yesToOptions,
+    saysSameUnasked: onFileAnswer === undefined && chosen === undefined && !yesToOptions && !msg.payload && onlySaysSame(msg.text),
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     continuesCase,

@@ -302,6 +302,10 @@ function clarify(scope: TurnScope, decision: Of<'clarify'>, conversation: Conver
     if (conversation.dataRequest) conversation.dataRequest = { ...conversation.dataRequest, onFile: undefined };
     return;
   }
+  if (decision.sameAsWhat) {
+    out.reply({ kind: 'text', text: say('sameAsWhat', language) });
+    return;
+  }
   if (decision.stillNeeded) {
     const reminder = say('dataReminder', language, { what: describeNeeded(decision.stillNeeded, language) });
     out.reply({ kind: 'text', text: decision.greeted ? `${say('here', language)} ${reminder}` : reminder });

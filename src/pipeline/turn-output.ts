@@ -10,7 +10,7 @@ export type PlannedReply = Omit<OutboxItem, 'seq'>;
 
 export class TurnOutput {
   readonly replies: PlannedReply[] = [];
-  /** Conversations this turn creates besides the main one (the private side of a DM prompt). */
+  /** Conversations this turn creates or links to its case besides the main one (the private side of a DM prompt): all are written. */
   readonly extraConversations = new Map<string, Conversation>();
 
   /** `here`: the turn's conversation, where `reply` answers the message. */

@@ -181,12 +181,7 @@ function recordTurn(
   conversation = { ...conversation, state: transition(conversation.state, carried.nextState), missStreak: carried.missStreak };
   const touched = new Map(carried.touched.map((c) => [c.id, c]));
   touched.set(conversation.id, conversation);
-  for (const item of replies) {
-    if (item.conversationId !== conversation.id && !touched.has(item.conversationId)) {
-      const extra = out.extraConversations.get(item.conversationId);
-      if (extra) touched.set(extra.id, extra);
-    }
-  }
+  for (const extra of out.extraConversations.values()) if (!touched.has(extra.id)) touched.set(extra.id, extra);
   for (const c of touched.values()) if (!kase.conversationIds.includes(c.id)) kase = { ...kase, conversationIds: [...kase.conversationIds, c.id] };
 
   if (carried.escalated) inbound.escalation = carried.escalated;

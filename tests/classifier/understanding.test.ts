@@ -91,6 +91,16 @@ describe('detectLanguage', () => {
     expect(detectLanguage('BR-448890', 'en')).toBe('en');
   });
 
+  it('keeps the conversation language on a courtesy customers of either language write ("thanks" after Italian, "grazie" after English), and reads it alone', () => {
+    expect(detectLanguage('thanks', 'it')).toBe('it');
+    expect(detectLanguage('thanks!!', 'it')).toBe('it');
+    expect(detectLanguage('grazie', 'en')).toBe('en');
+    expect(detectLanguage('thanks')).toBe('en');
+    expect(detectLanguage('grazie', undefined, 'en')).toBe('it');
+    expect(detectLanguage('thank you so much', 'it')).toBe('en');
+    expect(detectLanguage('grazie mille, gentilissimi', 'en')).toBe('it');
+  });
+
   it("leaves the brand's default language in place on a hint of a word or two (a misspelling, a word that ends like the other language)", () => {
     expect(detectLanguage('spedizone gratis?')).toBe('it');
     expect(detectLanguage('spedizone gratis?', undefined, 'en')).toBe('en');

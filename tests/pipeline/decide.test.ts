@@ -296,7 +296,7 @@ describe('the decision table', () => {
     const orders = entry('stato-ordine', { private: true, asks_for: ['order_number'] });
     const waiting = { visibility: 'private' as const, dataRequest: { filled: false, entry: orders } };
     const product = { label: 'faq:disponibilita', confidence: 0.7, entry: entry('disponibilita') };
-    for (const text of ['non lo trovo', "non ce l'ho", "l'ho perso, mi dispiace", 'non ho più la mail di conferma']) {
+    for (const text of ['non lo trovo', "non ce l'ho", "non ce l'ho il numero", "non ce l'ho il numero d'ordine sotto mano", "l'ho perso, mi dispiace", 'non ho più la mail di conferma']) {
       expect(decide(input({ ...waiting, text, top: product }))).toEqual({ action: 'escalate', reason: 'private_case', withoutData: true });
     }
     for (const text of ["I can't find the order number", "I don't have it", 'lost it sorry']) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FaqEntry } from '../../src/core/corpus.js';
-import { asksForOrder, declinesSameOrder, meansSameOrder, ON_FILE_DAYS, orderOnFile, saysStillNotSorted } from '../../src/pipeline/order-on-file.js';
+import { asksForOrder, declinesSameOrder, meansSameOrder, ON_FILE_DAYS, onlySaysSame, orderOnFile, saysStillNotSorted } from '../../src/pipeline/order-on-file.js';
 import { onlyAnnouncement, opensWithAnnouncement } from '../../src/pipeline/courtesy.js';
 
 const now = new Date('2026-11-30T10:00:00Z');
@@ -43,6 +43,12 @@ describe('answers to «is it the same order?»', () => {
   });
   it.each(['no', 'no, è un altro', 'nope, a different one', 'sì ma è un altro ordine', 'not the same one', 'si, ma il pacco del 3 dicembre è un ordine diverso'])('"%s" is not that order', (text) => {
     expect(meansSameOrder(text, true)).toBe(false);
+  });
+  it.each(['sì, lo stesso', 'Sì lo stesso di prima', 'quello di prima', '@bottegarossi sì, sempre lo stesso', 'yes, same one', 'yes same order as before', "it's the same one, thanks"])('"%s" says nothing but "the same one"', (text) => {
+    expect(onlySaysSame(text)).toBe(true);
+  });
+  it.each(['sì', 'lo stesso vale per i saldi?', 'is the same size available in blue?', 'same problem as before with the zip', 'ho lo stesso problema di prima con la taglia'])('"%s" says more than "the same one"', (text) => {
+    expect(onlySaysSame(text)).toBe(false);
   });
   it.each(['no', 'no, è un altro', 'un altro ordine', 'non è lo stesso', 'nope, a different one', 'another one'])('"%s" declines it', (text) => {
     expect(declinesSameOrder(text)).toBe(true);

@@ -112,6 +112,38 @@ describe('handleMessage through the real pipeline', () => {
     expect(outcome.conversation!.flags).toContain('private_data_public');
   });
 
+  it('asks for the details in the DM once: private data posted in public again only gets the public warning, and the DM answer joins the case open now', async () => {
+    const publicly = { visibility: 'public' as const, threadId: 'th-2', customer: { platformId: 'cust-9' } };
+    const first = await t.app.pipeline.receive(t.message('ordine n. 4481122 ancora non arrivato, mi scrivete?', publicly));
+    await t.app.sender.drain();
+    expect(first.action).toBe('privacy_warning');
+    const dmKey = privateKeyOf('cust-9');
+    const dm = await t.app.store.conversations.findByKey(dmKey);
+    expect(dm?.dataRequest).toBeDefined();
+    const privateBefore = t.channel.sent.filter((s) => s.visibility === 'private').length;
+    expect(privateBefore).toBe(1);
+    // An operator closes the public case; the customer posts their email in public a few minutes later.
+    await t.app.desk.claim(first.conversation!.id, operator);
+    await t.app.desk.resolve(first.conversation!.id, operator);
+    t.clock.advance(5 * 60_000);
+    const again = await t.app.pipeline.receive(t.message('la mia mail è gia.p@gmail.com contattatemi', publicly));
+    await t.app.sender.drain();
+    expect(again.action).toBe('privacy_warning');
+    expect(again.conversation!.caseId).not.toBe(first.conversation!.caseId);
+    // The DM already asks for the details and the customer has not written there: it is not said again,
+    // but it joins the case open now (the desk sees both sides), still asking for the same.
+    expect(t.channel.sent.filter((s) => s.visibility === 'private')).toHaveLength(privateBefore);
+    const linked = await t.app.store.conversations.findByKey(dmKey);
+    expect(linked).toMatchObject({ caseId: again.conversation!.caseId, state: 'bot', dataRequest: dm!.dataRequest });
+    expect((await t.app.store.conversations.getCase(again.conversation!.caseId))?.conversationIds).toContain(dm!.id);
+    // The customer answers in the DM: the answer goes to the case open now, with the public post, for a person.
+    const answer = await t.app.pipeline.receive(t.message('BR-4481122', { customer: { platformId: 'cust-9' } }));
+    expect(answer).toMatchObject({ action: 'escalate', reason: 'private_case' });
+    expect(answer.conversation!.caseId).toBe(again.conversation!.caseId);
+    const kase = await t.app.store.conversations.getCase(again.conversation!.caseId);
+    expect(kase?.conversationIds).toEqual(expect.arrayContaining([again.conversation!.id, answer.conversation!.id]));
+  });
+
   it('lets exactly one of two operators claim a conversation', async () => {
     const escalated = await t.app.pipeline.receive(t.message('voglio parlare con una persona'));
     const other: Operator = { ...operator, id: 'op-2', name: 'Luca', initials: 'LB' };
