@@ -175,11 +175,19 @@ describe('the audit trail', () => {
     expect((before.body.entries as ApiEntry[]).map((e) => e.action)).toEqual(['conversation.open', 'conversation.open', 'conversation.open', 'conversation.open', 'conversation.open', 'login']);
 
     // Wrong parameters: 400 with the field, never ignored.
-    for (const [query, field] of [['limit=0', 'limit'], ['frm=2026-11-24', '(body)'], ['cursor=abc', 'cursor'], ['action=DROP TABLE', 'action'], ['from=ieri', 'from']] as const) {
+    for (const [query, field] of [['limit=0', 'limit'], ['frm=2026-11-24', '(query)'], ['cursor=abc', 'cursor'], ['action=DROP TABLE', 'action'], ['from=ieri', 'from']] as const) {
       const bad = await anna.get(`/audit?${query}`);
       expect(bad.status).toBe(400);
       expect(JSON.stringify(bad.body.fields)).toContain(field);
     }
+    // A key the query string does not take is named as the query's (not the body's: a GET has none).
+    const unknownKey = await anna.get('/audit?frm=2026-11-24');
+    expect(unknownKey.body.error).toMatch(/^invalid request: \(query\) Unrecognized key/);
+    expect(JSON.stringify(unknownKey.body)).not.toContain('(body)');
+    // A key the body does not take is still the body's.
+    const badBody = await anna.post('/saved-replies', { language: 'it', shortcut: 'orari', text: 'Siamo aperti dalle 9.', colour: 'red' });
+    expect(badBody.status).toBe(400);
+    expect(badBody.body.error).toMatch(/^invalid request: \(body\) Unrecognized key/);
     expect((await anna.get('/audit?from=2026-11-25&to=2026-11-24')).status).toBe(400);
   });
 });

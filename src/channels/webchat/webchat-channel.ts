@@ -7,8 +7,8 @@
  * any instance, and a reload (or a restart) shows the conversation so far. Its routes are
  * `ChannelAdapter.routes`, served like every channel's.
  *
- * A visitor holds a secret token (sessions.ts) and is known to everyone else by a public visitor
- * id; anonymous clients are kept from flooding it by rate limits and caps (limits.ts): messages
+ * A visitor holds a secret token (sessions.ts: signed, stored only from their first message) and
+ * is known to everyone else by a public visitor id; anonymous clients are kept from flooding it by rate limits and caps (limits.ts): messages
  * per session and per address, new sessions per address, open streams per address, message size.
  *
  * The page feels alive: a welcome (WEBCHAT_WELCOME_IT / _EN, written into the page), a typing
@@ -270,6 +270,8 @@ export function createWebchatChannel(deps: WebchatChannelDeps): ChannelAdapter {
     if (!session) return UNKNOWN_SESSION;
     const tooFast = sessionMessages.take(session.visitor);
     if (tooFast) return tooMany(tooFast, 'messages in this session');
+    // A session is written to the store with its first message, not before (sessions.ts).
+    await sessions.keep(message.session, session);
     const pageId = message.id ?? randomUUID();
     const msg: InboundMessage = {
       channel: 'webchat',

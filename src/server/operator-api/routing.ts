@@ -96,11 +96,12 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
     return { operator: session.operator, session };
   }
 
-  function fail(res: Response, err: unknown): void {
+  /** `input`: what a problem of the whole input is about, the body or (a request without one) the query string. */
+  function fail(res: Response, err: unknown, input: '(body)' | '(query)' = '(body)'): void {
     if (err instanceof HttpError) {
       send(res, err.status, { error: err.message, ...err.extra });
     } else if (err instanceof z.ZodError) {
-      const fields = err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+      const fields = err.issues.map((i) => ({ field: i.path.join('.') || input, message: i.message }));
       send(res, 400, { error: `invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields });
     } else if (err instanceof IllegalTransitionError) {
       send(res, 409, { error: `a ${err.from} conversation cannot become ${err.to}` });
@@ -154,7 +155,8 @@ export function createRouter(server: Server, deps: { store: Store; sessions: Ses
         }
         if (result !== undefined) send(res, 200, result);
       } catch (err) {
-        fail(res, err);
+        // Only POST and PUT read a body: a GET's or DELETE's schema problems are its query's.
+        fail(res, err, method === 'post' || method === 'put' ? '(body)' : '(query)');
       }
     });
   }

@@ -187,6 +187,7 @@ describe('web chat limits', () => {
     const idle = await newSession(base);
     const busy = await newSession(base);
     expect((await send(base, idle.session, 'ciao')).status).toBe(202);
+    expect((await send(base, busy.session, 'ciao')).status).toBe(202); // stored from its first message (webchat-sessions.test.ts)
     const record = () => t.app.store.values.get('webchat', sessionKey(idle.session));
     expect(JSON.parse((await record())!)).toMatchObject({ visitor: idle.visitor });
     t.clock.advance(20 * 86_400_000);
