@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import path from 'node:path';
 import { createClassifier, fitTemperatureToAccuracy } from '../../src/classifier/model.js';
 import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
@@ -125,6 +126,27 @@ describe('the neural ensemble member', () => {
     expect(network.inputMap).toBe(inputMap);
     // The inputs were packed for the worker, not taken from the caller.
     expect(xs.every((x) => x.idx.length > 0)).toBe(true);
+  });
+
+  it('trains here, to the same weights and with a warning, when the worker cannot start', async () => {
+    const random = seededRandom(12);
+    const xs: SparseInput[] = Array.from({ length: 120 }, () => {
+      const ids = [...new Set(Array.from({ length: 2 + Math.floor(random() * 6) }, () => Math.floor(random() * 80)))];
+      return { idx: Int32Array.from(ids), val: Float32Array.from(ids, () => 1 / Math.sqrt(ids.length)) };
+    });
+    const ys = Int32Array.from(xs, (_, i) => i % 4);
+    const inputMap = Int32Array.from({ length: 80 }, (_, i) => i);
+    // A function in the options cannot be copied to a worker thread: the worker is refused at once.
+    const opts = { hidden: 8, epochs: 2, learningRate: 0.003, dropout: 0.3, seed: 5, uncopyable: () => 0 };
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const { network, inWorker } = await trainNetworkConcurrently(xs, ys, 80, 4, inputMap, opts);
+      expect(inWorker).toBe(false);
+      expect(network).toEqual(trainNetwork(xs, ys, 80, 4, inputMap, opts));
+      expect(warn.mock.calls.some(([message]) => String(message).includes('trains in the main thread'))).toBe(true);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('is not trained with a few examples per label', async () => {
