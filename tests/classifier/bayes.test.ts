@@ -7,6 +7,7 @@ import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
 import { readCachedModel, writeCachedModel } from '../../src/classifier/model-cache.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
+import { bankingSubset, weightsOf } from '../helpers/banking.js';
 
 /** Random sparse vectors over `features` features, `classes` labels. */
 function randomData(n: number, features: number, classes: number, seed: number): { xs: SparseInput[]; ys: Int32Array } {
@@ -77,15 +78,8 @@ describe('naive Bayes (bayes.ts)', () => {
 describe('the naive Bayes prior of the classifier', () => {
   let banking: TrainingExample[];
   beforeAll(async () => {
-    const d = await loadDataset(path.resolve('bench/datasets/banking77'));
-    const labels = [...new Set(d.train.map((e) => e.label))].slice(0, 12);
-    banking = d.train.filter((e) => labels.includes(e.label));
+    banking = await bankingSubset();
   });
-  const weightsOf = async (examples: TrainingExample[], options: Parameters<typeof createClassifier>[0] = {}) => {
-    const classifier = createClassifier(options);
-    await classifier.train(examples);
-    return classifier.snapshot().weights;
-  };
 
   it('is used on calibrated corpora, deterministically, and leaves no state the cache could lose', async () => {
     const many = sampleKShot(banking, 40, 1); // 480 examples: calibrated (400 and more)

@@ -8,6 +8,7 @@ import { readCachedModel, writeCachedModel } from '../../src/classifier/model-ca
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
 import { trainNetwork, trainNetworkConcurrently, type SparseInput } from '../../src/classifier/mlp.js';
+import { bankingSubset, weightsOf } from '../helpers/banking.js';
 
 describe('fitTemperatureToAccuracy', () => {
   // Rows of 5 logits, the gold label's raised by a random amount: some rows right, some wrong.
@@ -42,15 +43,8 @@ describe('fitTemperatureToAccuracy', () => {
 describe('input dropout', () => {
   let banking: TrainingExample[];
   beforeAll(async () => {
-    const d = await loadDataset(path.resolve('bench/datasets/banking77'));
-    const labels = [...new Set(d.train.map((e) => e.label))].slice(0, 12);
-    banking = d.train.filter((e) => labels.includes(e.label));
+    banking = await bankingSubset();
   });
-  const weightsOf = async (examples: TrainingExample[], options: Parameters<typeof createClassifier>[0] = {}) => {
-    const classifier = createClassifier(options);
-    await classifier.train(examples);
-    return classifier.snapshot().weights;
-  };
 
   it('is on by default with many examples per label, and training stays deterministic', async () => {
     const many = sampleKShot(banking, 40, 1); // 40 per label: above the few-shot bound of 30
