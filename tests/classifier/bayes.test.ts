@@ -1,13 +1,10 @@
 import path from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { bayesLeaveOneOut, bayesLogits, foldBayes, trainBayes, type SparseInput } from '../../src/classifier/bayes.js';
 import { createClassifier } from '../../src/classifier/model.js';
 import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
-import { readCachedModel, writeCachedModel } from '../../src/classifier/model-cache.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
-import { bankingSubset, weightsOf } from '../helpers/banking.js';
+import { bankingSubset, throughModelCache, weightsOf } from '../helpers/banking.js';
 
 /** Random sparse vectors over `features` features, `classes` labels. */
 function randomData(n: number, features: number, classes: number, seed: number): { xs: SparseInput[]; ys: Int32Array } {
@@ -92,21 +89,9 @@ describe('the naive Bayes prior of the classifier', () => {
     const off = createClassifier({ naiveBayes: false });
     await off.train(many);
     expect(Object.keys(a.snapshot()).sort()).toEqual(Object.keys(off.snapshot()).sort());
-    const dir = mkdtempSync(path.join(tmpdir(), 'sportello-bayes-'));
-    try {
-      const key = 'b'.repeat(64);
-      await writeCachedModel(dir, key, a.snapshot());
-      const read = await readCachedModel(dir, key);
-      expect('model' in read).toBe(true);
-      if ('model' in read) {
-        const cached = createClassifier();
-        cached.restore(read.model);
-        for (const text of ['my card has not arrived yet', 'why was I charged a fee?', 'how do I top up?']) {
-          expect(cached.classify(text)).toEqual(a.classify(text));
-        }
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const { restored: cached } = await throughModelCache(a);
+    for (const text of ['my card has not arrived yet', 'why was I charged a fee?', 'how do I top up?']) {
+      expect(cached.classify(text)).toEqual(a.classify(text));
     }
   });
 

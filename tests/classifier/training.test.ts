@@ -2,13 +2,10 @@ import { jest } from '@jest/globals';
 import path from 'node:path';
 import { createClassifier, fitTemperatureToAccuracy } from '../../src/classifier/model.js';
 import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { readCachedModel, writeCachedModel } from '../../src/classifier/model-cache.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
 import { trainNetwork, trainNetworkConcurrently, type SparseInput } from '../../src/classifier/mlp.js';
-import { bankingSubset, weightsOf } from '../helpers/banking.js';
+import { bankingSubset, throughModelCache, weightsOf } from '../helpers/banking.js';
 
 describe('fitTemperatureToAccuracy', () => {
   // Rows of 5 logits, the gold label's raised by a random amount: some rows right, some wrong.
@@ -84,21 +81,9 @@ describe('the neural ensemble member', () => {
       expect(restored.classify(text)).toEqual(a.classify(text));
     }
     // The model cache checks and keeps it.
-    const dir = mkdtempSync(path.join(tmpdir(), 'sportello-ensemble-'));
-    try {
-      const key = 'a'.repeat(64);
-      await writeCachedModel(dir, key, a.snapshot());
-      const read = await readCachedModel(dir, key);
-      expect('model' in read).toBe(true);
-      if ('model' in read) {
-        const cached = createClassifier();
-        cached.restore(read.model);
-        expect(cached.classify('my card has not arrived yet')).toEqual(a.classify('my card has not arrived yet'));
-        expect(read.model.network?.net.w2).toEqual(network!.net.w2);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { restored: cached, model } = await throughModelCache(a);
+    expect(cached.classify('my card has not arrived yet')).toEqual(a.classify('my card has not arrived yet'));
+    expect(model.network?.net.w2).toEqual(network!.net.w2);
     const off = createClassifier({ ensemble: false });
     await off.train(many);
     expect(off.snapshot().network).toBeUndefined();
