@@ -19,7 +19,7 @@ import { createActions, type Action } from './actions/index.js';
 import { systemClock, type ActionRunner, type ChannelAdapter, type Clock, type Store } from './core/ports.js';
 import type { InboundMessage, Language } from './core/types.js';
 import { createBusinessHours, describeWhen, type BusinessHours } from './handoff/business-hours.js';
-import { computeQueueInfo, queueStatus } from './handoff/queue.js';
+import { computeQueueInfo, createQueueStatus } from './handoff/queue.js';
 import { createOperatorDesk, type OperatorDesk } from './handoff/operator-desk.js';
 import { createOutboxSender, type OutboxSender } from './pipeline/outbox-sender.js';
 import { createConversationWriter } from './pipeline/conversation-writer.js';
@@ -281,7 +281,7 @@ export async function createSportello(options: SportelloOptions = {}): Promise<S
     fitAnswer,
     clarifyOptions: (labels, language, max) => clarifyOptions(labels, knowledge.current().corpus, max, language),
     queueInfo: (input) => computeQueueInfo(input, hours, config),
-    queueStatus: (conversation) => queueStatus(theStore, conversation, clock, hours, config),
+    queueStatus: createQueueStatus(theStore, clock, hours, config),
     sender,
     recorder,
     typingDelayMs: options.typingDelayMs,

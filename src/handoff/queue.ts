@@ -113,14 +113,18 @@ export function queueView(
         lastInboundAt: c.lastInboundAt,
       };
     });
+  return rows.sort(queueOrder);
+}
+
+/** The queue's order: waiting first, most urgent, breached, longest waiting, then by id. */
+function queueOrder(a: QueueRow, b: QueueRow): number {
   const waitingFirst = (r: QueueRow) => (r.state === 'queued' ? 0 : 1);
-  return rows.sort(
-    (a, b) =>
-      waitingFirst(a) - waitingFirst(b) ||
-      a.priority - b.priority ||
-      Number(b.breached) - Number(a.breached) ||
-      a.enqueuedAt.localeCompare(b.enqueuedAt) ||
-      a.conversationId.localeCompare(b.conversationId),
+  return (
+    waitingFirst(a) - waitingFirst(b) ||
+    a.priority - b.priority ||
+    Number(b.breached) - Number(a.breached) ||
+    a.enqueuedAt.localeCompare(b.enqueuedAt) ||
+    a.conversationId.localeCompare(b.conversationId)
   );
 }
 
@@ -128,32 +132,73 @@ export function queueView(
 const TYPICAL_WAIT_DAYS = 7;
 /** Fewer answered escalations than this: no typical wait (the SLA target is the upper bound). */
 const TYPICAL_WAIT_MIN_SAMPLES = 3;
+/** How long a read of the queue serves positions (ms, on the app's clock). */
+const QUEUE_READ_MS = 1_000;
+/** How long a typical wait serves (ms, likewise): a median over seven days moves slowly. */
+const TYPICAL_WAIT_READ_MS = 60_000;
 
 /**
  * Where a conversation stands in the queue (1: next; a conversation not queued yet counts as
  * after the last one waiting) and the team's typical first response: the median business time
  * from queueing to the first reply of recent escalations.
+ *
+ * Both need reads that grow with the store: every conversation waiting, and the recently answered
+ * ones (found among all assigned and resolved ones). Asked at every escalation and every message
+ * of a waiting customer, they would cost each of them as much again in a crisis (2,000 waiting and
+ * 30,000 resolved: about 40 ms of CPU a call on the embedded store). So a read serves the calls of
+ * the next second (the typical wait: of the next minute) by the app's clock, and one read in
+ * flight serves every call waiting for it. The conversation asked about is always taken as it is now, and
+ * conversations seen queued by this function since the read count too, so customers escalated in
+ * one burst are told their places in turn.
  */
-export async function queueStatus(
+export function createQueueStatus(
   store: Pick<Store, 'conversations'>,
-  conversation: Conversation,
   clock: Clock,
   hours: BusinessHours,
   config: QueueConfig,
-): Promise<{ position: number; typicalWaitMinutes?: number }> {
-  const now = clock.now();
-  const [waiting, recent] = await Promise.all([
-    store.conversations.list({ states: ['queued'] }),
-    store.conversations.list({ states: ['assigned', 'resolved'], limit: 200 }),
-  ]);
-  const rows = queueView(waiting.filter((c) => c.id !== conversation.id).concat(conversation.state === 'queued' ? [conversation] : []), clock, hours, config);
-  const index = rows.findIndex((r) => r.conversationId === conversation.id);
-  const position = index >= 0 ? index + 1 : rows.length + 1;
-  const since = now.getTime() - TYPICAL_WAIT_DAYS * 86_400_000;
-  const waits = recent
-    .flatMap((c) => (c.queue?.firstResponseAt && new Date(c.queue.firstResponseAt).getTime() >= since ? [c.queue] : []))
-    .map((q) => hours.businessMsBetween(new Date(q.enqueuedAt), new Date(q.firstResponseAt!)) / 60_000)
-    .sort((a, b) => a - b);
-  if (waits.length < TYPICAL_WAIT_MIN_SAMPLES) return { position };
-  return { position, typicalWaitMinutes: waits[Math.floor(waits.length / 2)] };
+): (conversation: Conversation) => Promise<{ position: number; typicalWaitMinutes?: number }> {
+  interface Read<T> { value: Promise<T>; at: number }
+  const fresh = (read: Read<unknown> | undefined, ms: number): boolean => read !== undefined && Math.abs(clock.now().getTime() - read.at) < ms;
+  const reading = <T>(load: () => Promise<T>): Read<T> => {
+    const read = { value: load(), at: clock.now().getTime() };
+    // A failed read is not kept: the next call reads again.
+    read.value.catch(() => {
+      if (queueRead === read) queueRead = undefined;
+      if (typicalRead === read) typicalRead = undefined;
+    });
+    return read;
+  };
+  let queueRead: Read<QueueRow[]> | undefined;
+  let typicalRead: Read<number | undefined> | undefined;
+  /** Conversations queued since the last read of the queue, as this function saw them (their rows). */
+  let seen = new Map<string, QueueRow>();
+
+  async function typicalWait(): Promise<number | undefined> {
+    const now = clock.now();
+    const recent = await store.conversations.list({ states: ['assigned', 'resolved'], limit: 200 });
+    const since = now.getTime() - TYPICAL_WAIT_DAYS * 86_400_000;
+    const waits = recent
+      .flatMap((c) => (c.queue?.firstResponseAt && new Date(c.queue.firstResponseAt).getTime() >= since ? [c.queue] : []))
+      .map((q) => hours.businessMsBetween(new Date(q.enqueuedAt), new Date(q.firstResponseAt!)) / 60_000)
+      .sort((a, b) => a - b);
+    return waits.length < TYPICAL_WAIT_MIN_SAMPLES ? undefined : waits[Math.floor(waits.length / 2)];
+  }
+
+  return async (conversation) => {
+    if (!fresh(queueRead, QUEUE_READ_MS)) {
+      queueRead = reading(async () => queueView(await store.conversations.list({ states: ['queued'] }), clock, hours, config));
+      seen = new Map();
+    }
+    if (!fresh(typicalRead, TYPICAL_WAIT_READ_MS)) typicalRead = reading(typicalWait);
+    const [waiting, typicalWaitMinutes] = await Promise.all([queueRead!.value, typicalRead!.value]);
+    // Its place: one more than the rows before it, itself and the ones seen since the read taken as they are now.
+    const mine = conversation.state === 'queued' ? queueView([conversation], clock, hours, config)[0] : undefined;
+    if (mine) seen.set(conversation.id, mine);
+    else seen.delete(conversation.id);
+    const before = (row: QueueRow) => row.conversationId !== conversation.id && (!mine || queueOrder(row, mine) < 0);
+    let position = 1;
+    for (const row of waiting) if (!seen.has(row.conversationId) && before(row)) position++;
+    for (const row of seen.values()) if (before(row)) position++;
+    return typicalWaitMinutes === undefined ? { position } : { position, typicalWaitMinutes };
+  };
 }

@@ -1,11 +1,16 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parseSchedule } from '../../src/config/config.js';
-import { createFakeClock } from '../../src/core/ports.js';
+import { createFakeClock, type ConversationFilter, type Store } from '../../src/core/ports.js';
 import type { Conversation, EscalationReason } from '../../src/core/types.js';
 import { createBusinessHours } from '../../src/handoff/business-hours.js';
 import { agedPriority, basePriority, raisedPriority } from '../../src/handoff/priority.js';
-import { computeQueueInfo, queueView } from '../../src/handoff/queue.js';
+import { computeQueueInfo, createQueueStatus, queueView } from '../../src/handoff/queue.js';
 import { slaMs } from '../../src/handoff/sla.js';
+import { createLowdbStore } from '../../src/storage/lowdb/index.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const MIN = 60_000;
 const hours = createBusinessHours({
@@ -154,5 +159,64 @@ describe('queueView', () => {
     expect(row!.responded).toBe(true);
     expect(row!.breached).toBe(false);
     expect(row!.slaRemainingMs).toBe(5 * MIN);
+  });
+});
+
+describe('createQueueStatus (against the embedded store)', () => {
+  const cleanups = cleanupsAfterEach();
+  const nowAt = '2026-12-09T10:00:00+01:00';
+
+  async function openStore() {
+    const dir = await mkdtemp(join(tmpdir(), 'queue-status-'));
+    const store = createLowdbStore({ file: join(dir, 'store.json') });
+    await store.init();
+    cleanups.push(async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    // Reads counted, passed through to the real store.
+    const reads: ConversationFilter[] = [];
+    const counted = { conversations: { ...store.conversations, list: (f: ConversationFilter) => (reads.push(f), store.conversations.list(f)) } };
+    return { store, reads, counted: counted as Pick<Store, 'conversations'> };
+  }
+  const write = (store: { conversations: Pick<Store['conversations'], 'commit'> }, c: Conversation) =>
+    store.conversations.commit({ expect: { conversations: {}, cases: {} }, conversations: [c], messages: [], outbox: [], events: [] });
+
+  it('tells a burst of escalations their places in turn, reading the queue once for the whole burst', async () => {
+    const { store, reads, counted } = await openStore();
+    for (const id of ['a', 'b', 'c']) await write(store, conversation(id, 'low_confidence', '2026-12-09T09:0' + 'abc'.indexOf(id) + ':00+01:00'));
+    const clock = createFakeClock(new Date(nowAt));
+    const status = createQueueStatus(counted, clock, hours, config);
+    // Not yet written: escalated in this burst, one after the other.
+    const burst = ['d', 'e', 'f'].map((id, i) => conversation(id, 'low_confidence', `2026-12-09T09:5${i}:00+01:00`));
+    const places = [];
+    for (const c of burst) places.push((await status(c)).position);
+    expect(places).toEqual([4, 5, 6]);
+    // A more urgent one goes before all of them; one not queued counts after everyone.
+    expect((await status(conversation('g', 'crisis', '2026-12-09T09:59:00+01:00'))).position).toBe(1);
+    expect((await status({ ...conversation('h', 'low_confidence', nowAt), state: 'bot' })).position).toBe(8);
+    // The one asked about is taken as it is now (a waiting one asking again keeps its place).
+    expect((await status(burst[0]!)).position).toBe(5);
+    expect(reads.filter((f) => f.states?.includes('queued'))).toHaveLength(1);
+    expect(reads.filter((f) => f.states?.includes('resolved'))).toHaveLength(1);
+  });
+
+  it('reads the queue again once the clock has moved on, and the typical wait from answered escalations', async () => {
+    const { store, reads, counted } = await openStore();
+    const clock = createFakeClock(new Date(nowAt));
+    const status = createQueueStatus(counted, clock, hours, config);
+    expect(await status(conversation('a', 'low_confidence', nowAt))).toEqual({ position: 1 });
+    // Meanwhile, three escalations were answered (in 10, 20 and 40 business minutes) and one more waits.
+    for (const [id, minutes] of [['r1', 10], ['r2', 20], ['r3', 40]] as const) {
+      const c = conversation(id, 'low_confidence', '2026-12-09T09:00:00+01:00');
+      await write(store, { ...c, state: 'resolved', queue: { ...c.queue!, firstResponseAt: new Date(Date.parse('2026-12-09T09:00:00+01:00') + minutes * MIN).toISOString() } });
+    }
+    await write(store, conversation('w', 'human_request', '2026-12-09T09:30:00+01:00'));
+    expect((await status(conversation('a', 'low_confidence', nowAt))).position).toBe(1);
+    clock.advance(2_000);
+    expect((await status(conversation('a', 'low_confidence', nowAt))).position).toBe(2);
+    expect(reads.filter((f) => f.states?.includes('queued'))).toHaveLength(2);
+    clock.advance(60_000);
+    expect(await status(conversation('a', 'low_confidence', nowAt))).toEqual({ position: 2, typicalWaitMinutes: 20 });
   });
 });
