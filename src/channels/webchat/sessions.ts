@@ -18,7 +18,8 @@
  * A session with a record is kept `retentionMs` after it was last used: the record carries that
  * time to live (the store prunes expired values hourly, and at start), its use refreshes it at
  * most once a day, and a lookup of a session past its time deletes it at once (whatever the
- * store's clock).
+ * store's clock). A stored session kept in memory is read again at least every RECHECK_MS and
+ * before its daily refresh: an erasure elsewhere (another instance, the CLI) ends it there.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -32,6 +33,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const UNUSED_MS = 60 * 60 * 1000;
 /** Sessions looked up recently, kept in memory so a message costs no store read. */
 const CACHE_SIZE = 10_000;
+/**
+ * How long a stored session kept in memory is trusted before its record is read again: an erasure
+ * (by any instance, or the CLI) removes the record, and the session ends at the next check.
+ */
+export const RECHECK_MS = 60_000;
 /** The channel value holding the secret that signs tokens (generated on first use). */
 const SECRET_KEY = 'token-secret';
 /** After a token fails to verify, the secret is read again at most this often (another instance may have stored its own first). */
@@ -62,7 +68,10 @@ export interface Sessions {
 
 export function createSessions(deps: { values: ChannelValues; clock: Clock; retentionMs: number }): Sessions {
   const { values, clock, retentionMs } = deps;
-  const cache = new Map<string, VisitorSession>();
+  /** Sessions by key, with when their record was last read or written (stored ones). */
+  const cache = new Map<string, { session: VisitorSession; checkedAt: number }>();
+  /** Sessions found erased here (their tokens still carry a good signature). */
+  const ended = new Set<string>();
   /** Refresh the stored record this often at most (a message must not cost a write). */
   const refreshMs = Math.min(DAY_MS, retentionMs / 30);
   const unusedMs = Math.min(UNUSED_MS, retentionMs);
@@ -109,24 +118,28 @@ export function createSessions(deps: { values: ChannelValues; clock: Clock; rete
     return { visitor: visitorOf(body), createdAt, seenAt: createdAt, stored: false };
   }
 
-  function remember(key: string, session: VisitorSession): void {
+  function remember(key: string, session: VisitorSession, checkedAt = cache.get(key)?.checkedAt ?? clock.now().getTime()): void {
     cache.delete(key);
-    cache.set(key, session);
+    cache.set(key, { session, checkedAt });
     if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   }
 
   async function store(key: string, session: VisitorSession): Promise<void> {
     const { visitor, createdAt, seenAt } = session;
     await values.set(key, JSON.stringify({ visitor, createdAt, seenAt }), { ttlMs: retentionMs });
-    remember(key, { visitor, createdAt, seenAt, stored: true });
+    remember(key, { visitor, createdAt, seenAt, stored: true }, clock.now().getTime());
+  }
+
+  /** A session from its stored record (undefined: none, or unreadable). */
+  function parseRecord(raw: string | undefined): VisitorSession | undefined {
+    const parsed = raw === undefined ? undefined : recordSchema.safeParse(safeJson(raw));
+    return parsed?.success ? { ...parsed.data, stored: true } : undefined;
   }
 
   /** The session of `token`: its record when it has one, else what its signature says. */
   async function load(token: string, key: string): Promise<VisitorSession | undefined> {
     const raw = await values.get(key);
-    if (raw === undefined) return signed(token);
-    const parsed = recordSchema.safeParse(safeJson(raw));
-    return parsed.success ? { ...parsed.data, stored: true } : undefined;
+    return raw === undefined ? signed(token) : parseRecord(raw);
   }
 
   return {
@@ -146,9 +159,28 @@ export function createSessions(deps: { values: ChannelValues; clock: Clock; rete
     async find(token) {
       if (!TOKEN.test(token)) return undefined;
       const key = sessionKey(token);
-      const session = cache.get(key) ?? (await load(token, key));
-      if (!session) return undefined;
       const now = clock.now().getTime();
+      const cached = cache.get(key);
+      let session = cached?.session;
+      if (ended.has(key)) return undefined;
+      if (cached && session?.stored && (now - cached.checkedAt >= RECHECK_MS || now - session.seenAt >= refreshMs)) {
+        // Its record may be gone (the customer's data erased): then the session has ended, for
+        // good (its signature alone would otherwise open it again as a new one). Read again
+        // before a refresh too, which would write the record back.
+        session = parseRecord(await values.get(key));
+        if (!session) {
+          cache.delete(key);
+          ended.add(key);
+          if (ended.size > CACHE_SIZE) ended.delete(ended.values().next().value!);
+          return undefined;
+        }
+        remember(key, session, now);
+      }
+      if (!session) {
+        session = await load(token, key);
+        if (!session) return undefined;
+        if (session.stored) remember(key, session, now);
+      }
       if (!session.stored) {
         if (now - session.createdAt >= unusedMs) {
           cache.delete(key);
@@ -164,7 +196,7 @@ export function createSessions(deps: { values: ChannelValues; clock: Clock; rete
       }
       if (now - session.seenAt >= refreshMs) await store(key, { ...session, seenAt: now });
       else remember(key, session);
-      return cache.get(key);
+      return cache.get(key)?.session;
     },
 
     async keep(token, session) {

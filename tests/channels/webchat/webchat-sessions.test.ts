@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { channelValues } from '../../../src/channels/values.js';
-import { createSessions, sessionKey, UNUSED_MS } from '../../../src/channels/webchat/sessions.js';
+import { createSessions, RECHECK_MS, sessionKey, UNUSED_MS } from '../../../src/channels/webchat/sessions.js';
 import { createLocalEventBus } from '../../../src/core/events.js';
 import { createEventRecorder } from '../../../src/events/recorder.js';
 import { NO_SUBSCRIPTIONS } from '../../../src/events/subscriptions.js';
@@ -136,6 +136,26 @@ describe('web chat sessions and the store', () => {
     expect(storedSessions(t).size).toBe(0);
     const fresh = createSessions({ values: channelValues(t.app.store, 'webchat'), clock: t.clock, retentionMs: 30 * 86_400_000 });
     expect(await fresh.find(session)).toBeUndefined();
+  });
+
+  it('ends the page’s session in the running instance once the customer’s data is erased, and never writes its record back', async () => {
+    const base = await start();
+    const { session, visitor } = await newSession(base);
+    expect((await postMessage(base, { session, text: 'ciao, sono Anna' })).status).toBe(202);
+    await t.app.pipeline.idle();
+    expect(storedSessions(t).size).toBe(1);
+    const writer = createConversationWriter({ store: t.app.store, bus: createLocalEventBus(), logger: createSilentLogger(), recorder: createEventRecorder({ subscriptions: NO_SUBSCRIPTIONS, clock: t.clock }) });
+    // Erased within the hour the token was issued: its signature alone is still good.
+    expect((await eraseCustomer(t.app.store, `webchat:${visitor}`, t.clock, writer))?.erased).toEqual([`webchat:${visitor}`]);
+    t.clock.advance(RECHECK_MS);
+    expect((await postMessage(base, { session, text: 'ci sono ancora?' })).status).toBe(401);
+    expect((await resume(base, session)).status).not.toBe(200);
+    // A day later (when a live session's record is refreshed) it is still over, and nothing was written back.
+    t.clock.advance(86_400_000);
+    expect((await postMessage(base, { session, text: 'e adesso?' })).status).toBe(401);
+    await t.app.pipeline.idle();
+    expect(storedSessions(t).size).toBe(0);
+    expect(await t.app.store.conversations.findByKey(`webchat:private:${visitor}`)).toBeUndefined();
   });
 
   it('instances sharing the store accept each other’s sessions, also when both generated a secret at once', async () => {
