@@ -56,6 +56,16 @@ const NEGATIVE: Record<Language, string[]> = {
   ],
 };
 
+/**
+ * The customer says they are angry ("sono furioso", "I'm fuming", "we are really pissed off"): a
+ * person takes over on that alone, as a care team would, where a lexicon word ("furioso" among
+ * the insults) is one sign of several. Not when denied ("non sono arrabbiato", "I'm not angry").
+ */
+const SELF_ANGER: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?<!non )(?:sono|siamo|so|sn)\s+(?:(?:davvero|proprio|molto|veramente|troppo|super|parecchio|tanto)\s+)?(?:furios[oaie]|incazzat[oaie]|arrabbiat[oaie]|inferocit[oaie]|fuori di me|esasperat[oaie])(?![\p{L}])/u,
+  en: /(?<![\p{L}'])(?:i\s*'?\s*m|i am|we\s*'?\s*re|we are|am|so)\s+(?:(?:so|really|very|absolutely|totally|beyond|fucking|extremely)\s+)?(?:furious|livid|fuming|angry|pissed(?:\s+off)?|raging|outraged)(?![\p{L}])/u,
+};
+
 const ANGRY_EMOJI = /[\u{1F621}\u{1F92C}\u{1F620}\u{1F47F}\u{1F4A2}\u{1F595}\u{1F624}\u{1F92E}\u{1F44E}]/gu;
 const HAPPY_EMOJI = /[\u{1F600}-\u{1F60D}\u{1F642}\u{1F917}\u{1F929}\u{2764}\u{1F44D}\u{1F64F}\u{1F970}\u{1F60A}]/gu;
 
@@ -93,7 +103,9 @@ export function analyseSentiment(text: string, language: Language): { sentiment:
   const angryEmoji = (sample.match(ANGRY_EMOJI) ?? []).length;
   const happyEmoji = (sample.match(HAPPY_EMOJI) ?? []).length;
 
+  const selfAnger = SELF_ANGER.it.test(folded) || SELF_ANGER.en.test(folded.replace(/[’]/g, "'")) ? 0.6 : 0;
   const signs = [
+    selfAnger,
     Math.min(0.75, insults * 0.5),
     capsWords >= 2 || (capsWords >= 1 && capsRatio >= 0.5) ? Math.min(0.4, 0.2 + capsRatio * 0.4) : 0,
     Math.min(0.3, bangs * 0.2),

@@ -145,6 +145,18 @@ describe('analyseSentiment', () => {
     expect(analyseSentiment('GRAZIE MILLE!!!', 'it').anger).toBeLessThan(0.6);
     expect(analyseSentiment('THANK YOU SO MUCH!!!', 'en').anger).toBeLessThan(0.6);
   });
+
+  it('takes a customer saying they are angry at their word, and not one saying they are not', () => {
+    for (const [text, language] of [
+      ['my parcel never arrived and im furious', 'en'],
+      ['I’m so angry with you', 'en'],
+      ['we are really pissed off', 'en'],
+      ['il pacco non è mai arrivato e sono furioso', 'it'],
+      ['sono davvero incazzata', 'it'],
+    ] as const) expect({ text, angry: analyseSentiment(text, language).anger >= 0.6 }).toEqual({ text, angry: true });
+    expect(analyseSentiment('non sono arrabbiato, volevo solo sapere', 'it').anger).toBeLessThan(0.6);
+    expect(analyseSentiment("i'm mad about your new shoes", 'en').anger).toBeLessThan(0.6);
+  });
 });
 
 describe('understander trained on the sample shop corpus', () => {
