@@ -188,6 +188,15 @@ export function decide(input: DecisionInput): Decision {
     // the order number and a photo"): acknowledged, so the customer knows they reached the request
     // (silence, until the next notice was due, read as being ignored).
     if (visibility === 'private' && (input.carries.length > 0 || input.attachment === true)) return { action: 'queue_notice', raise, received: true };
+    // A question while waiting ("e quanto ci vuole per il rimborso?"): silence until the next
+    // notice read as being ignored. One the FAQ surely answers in public words is answered (the
+    // case stays in the queue); another, asked in private, is added to the request for the person.
+    // Anger, crisis words or a VIP: the priority raised, as before (no "thanks, got it").
+    const asks = (ASKS[understanding.language] ?? ASKS.en).test(input.text);
+    if (asks && !raise && top?.entry && top.confidence >= CONTEXT_BELOW && !top.entry.private && !top.entry.escalate && !hasHandler(top.entry)) {
+      return { action: 'answer', entry: top.entry };
+    }
+    if (asks && !raise && !input.noticeDue && visibility === 'private' && (intent === undefined || intent.action === 'answer')) return { action: 'queue_notice', received: true };
     return input.noticeDue ? { action: 'queue_notice', raise } : { action: 'silent', raise };
   }
 

@@ -196,7 +196,9 @@ async function answer(scope: TurnScope, decision: Of<'answer'>, conversation: Co
   // in the order they were asked. A private request asked beside a plain question is taken up
   // too ("posso pagare con PayPal? e dov'è il mio ordine?"): here in private, by a DM in public.
   const also = decision.thenEscalate ? undefined : await otherQuestionAnswered(input, msg.text, decision.entry, language, knowledge.corpus, deps.settings.answerThreshold, !decision.entry.private);
-  const takeUp = also?.entry.private && !fills(carries, also.entry.asks_for) ? also.entry : undefined;
+  // Waiting for a person: a plain answer, and the case stays in the queue (a private request is theirs).
+  const queued = conversation.state === 'queued';
+  const takeUp = !queued && also?.entry.private && !fills(carries, also.entry.asks_for) ? also.entry : undefined;
   const plainAlso = also && !also.entry.private ? also : undefined;
   const entries = plainAlso ? (plainAlso.first ? [plainAlso.entry, decision.entry] : [decision.entry, plainAlso.entry]) : [decision.entry];
   /** The private request taken up: asked for here in private, or moved to a DM from public. */
@@ -221,6 +223,7 @@ async function answer(scope: TurnScope, decision: Of<'answer'>, conversation: Co
   }
   if (takeUp && !also!.first) await takeUpRequest(takeUp);
   if (decision.thenEscalate) return { escalation: decision.thenEscalate };
+  if (queued) return {};
   return { nextState: movedToPrivate ? 'awaiting_private' : 'bot' };
 }
 

@@ -87,8 +87,28 @@ describe('the decision table', () => {
 
   it('stays silent while an operator holds the conversation; in the queue it tells the customer where they stand, at most once per interval', () => {
     expect(decide(input({ state: 'assigned' }))).toEqual({ action: 'silent' });
-    expect(decide(input({ state: 'queued' }))).toEqual({ action: 'silent', raise: undefined });
-    expect(decide(input({ state: 'queued', noticeDue: true }))).toEqual({ action: 'queue_notice', raise: undefined });
+    expect(decide(input({ state: 'queued', text: 'aspetto' }))).toEqual({ action: 'silent', raise: undefined });
+    expect(decide(input({ state: 'queued', text: 'aspetto', noticeDue: true }))).toEqual({ action: 'queue_notice', raise: undefined });
+  });
+
+  it('in the queue, answers a question the FAQ surely answers in public words (the case stays queued) and adds another to the request', () => {
+    const queued = { state: 'queued' as const, visibility: 'private' as const, noticeDue: false };
+    const sure = { label: 'faq:rimborso', confidence: 0.95, entry: entry('rimborso') };
+    expect(decide(input({ ...queued, text: 'e quanto ci vuole per il rimborso?', top: sure }))).toEqual({ action: 'answer', entry: sure.entry });
+    expect(decide(input({ ...queued, visibility: 'public', text: 'e quanto ci vuole per il rimborso?', top: sure }))).toEqual({ action: 'answer', entry: sure.entry });
+    // Half sure, private, to a person, or with a custom action: added to the request (in private), silent in public.
+    for (const top of [
+      { ...sure, confidence: 0.7 },
+      { ...sure, entry: entry('rimborso', { private: true }) },
+      { ...sure, entry: entry('rimborso', { escalate: true }) },
+      { ...sure, entry: entry('rimborso', { handler: 'refunds' }) },
+    ]) {
+      expect(decide(input({ ...queued, text: 'e quanto ci vuole per il rimborso?', top }))).toMatchObject({ action: 'queue_notice', received: true });
+      expect(decide(input({ ...queued, visibility: 'public', text: 'e quanto ci vuole per il rimborso?', top }))).toMatchObject({ action: 'silent' });
+    }
+    // Not a question, or angry: as before (silent until a notice is due; the priority raised).
+    expect(decide(input({ ...queued, text: 'il rimborso', top: sure }))).toMatchObject({ action: 'silent' });
+    expect(decide(input({ ...queued, text: 'e il rimborso??? vergogna', top: sure, understanding: understanding({ anger: 0.9 }) }))).toEqual({ action: 'silent', raise: 'negative_sentiment' });
   });
 
   it('raises a waiting case for anger, crisis words or a VIP, and lets the customer leave the queue by saying it is solved', () => {
@@ -225,7 +245,7 @@ describe('the decision table', () => {
     const queued = { state: 'queued' as const, visibility: 'private' as const, noticeDue: false };
     expect(decide(input({ ...queued, text: 'ecco il numero BR-334455', carries: ['order_number'] }))).toMatchObject({ action: 'queue_notice', received: true });
     expect(decide(input({ ...queued, text: '[image: https://x/y.jpg]', attachment: true }))).toMatchObject({ action: 'queue_notice', received: true });
-    expect(decide(input({ ...queued, text: 'ci siete?' }))).toMatchObject({ action: 'silent' });
+    expect(decide(input({ ...queued, text: 'ci siete?', top: { label: 'intent:anyone_there', confidence: 1, intent: intent('anyone_there', 'greet') } }))).toMatchObject({ action: 'silent' });
     // In public, private data is warned about instead.
     expect(decide(input({ ...queued, visibility: 'public', carries: ['email'], understanding: understanding({ entities: [email] }) }))).toEqual({ action: 'privacy_warning' });
   });
