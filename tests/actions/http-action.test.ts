@@ -102,7 +102,8 @@ describe('an HTTP action', () => {
     const started = Date.now();
     const outcome = await runnerFor(receiver.url, { timeoutMs: 3000 }).call(input);
     expect(outcome).toEqual({ kind: 'failed', error: 'HTTP 429; no time left to retry' });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // It did not wait (for the 30 s asked, nor until its 3 s were up): one call's time, with room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(2500);
   });
 
   it('abandons an endpoint that hangs when its time is up', async () => {
