@@ -216,8 +216,13 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
     await app.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  // The detector raises nothing in a stream's first hours (cold start): said, so that a short stream's
+  // "0 alerts" is not read as "nothing to alert on".
+  const first = lines[0] ? Date.parse(lines[0].at) : undefined;
+  const coldUntil = first !== undefined && settings.detector.coldStartHours > 0 ? first + settings.detector.coldStartHours * 3_600_000 : undefined;
+  const coldCovers = coldUntil !== undefined && Date.parse(lines.at(-1)!.at) < coldUntil;
   if (json) {
-    write({ type: 'summary', ...counts });
+    write({ type: 'summary', ...counts, ...(coldUntil !== undefined ? { cold_start_until: new Date(coldUntil).toISOString() } : {}) });
   } else {
     io.stdout.write(
       `${counts.items} items: ${counts.care} care, ${counts.praise} praise, ${counts.noise} noise, ${counts.spam} spam` +
@@ -225,6 +230,11 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
         `; ${counts.alerts} alert${counts.alerts === 1 ? '' : 's'}\n`,
     );
     for (const a of alertsText) io.stdout.write(`${a}\n`);
+    if (coldCovers) {
+      io.stdout.write(
+        `No alert can be raised in this stream: it is shorter than the detector's cold start (its first ${settings.detector.coldStartHours} hours raise none: detector.cold_start_hours in the listening file).\n`,
+      );
+    }
   }
   return 0;
 }
