@@ -109,8 +109,11 @@ const SERVICE_WORDS = [
   'sign in', 'cart', 'checkout', 'pay', 'paying', 'payment', 'payments', 'carta', 'card',
 ];
 
-/** The author speaking of themself. */
-const FIRST_PERSON_RE = /(?<![\p{L}])(?:i|i m|i ve|me|my|mine|io|mi|mio|mia|miei|mie|ho|sono|non riesco|riesco|provo|ho provato)(?![\p{L}])/u;
+/** The author speaking of themself, by language (Italian "i" is an article, "sono" also "they are"). */
+const FIRST_PERSON_RE: Record<string, RegExp> = {
+  en: /(?<![\p{L}])(?:i|me|my|mine)(?![\p{L}])/u,
+  it: /(?<![\p{L}])(?:io|mi|mio|mia|miei|mie|ho|riesco|provo|sto)(?![\p{L}])/u,
+};
 
 /** A retweet ("RT @someone: …"): the words are another person's; retweeting them is not asking or praising. */
 const RETWEET_RE = /^\s*RT\s+@\w+/i;
@@ -255,7 +258,7 @@ export function classifyHeard(text: string, understanding: Understanding, option
   // problem with what everyone uses (the app, the checkout) is a request when it is the author's or
   // told to the brand; said about the brand, it is the outage's chatter ("acme checkout is down lol").
   const ownThing = count(p, PURCHASE_RE) > 0;
-  const service = count(p, SERVICE_RE) > 0 && (addressed || FIRST_PERSON_RE.test(p));
+  const service = count(p, SERVICE_RE) > 0 && (addressed || (FIRST_PERSON_RE[understanding.language] ?? FIRST_PERSON_RE.en!).test(p));
   const reported = calm && problems > 0 && !peers && (ownThing || service || question);
   // A private entry's match is a request unless the post is praise ("my order arrived today, love it!").
   const pleased = sentiment >= 0.25 && problems === 0;
