@@ -489,7 +489,9 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
         }
         const { label, terms: group } = labelFor(x, now);
         spikeCounter += 1;
-        const fresh: Spike = { id: `spike-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - windowMs };
+        // Its time in the id: a counter alone starts again at every restart, and the next spike's alert
+        // mail then had the Message-ID of an earlier one (mail readers drop or thread it as that one).
+        const fresh: Spike = { id: `spike-${now.toString(36)}-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - windowMs };
         spikes.push(fresh);
         const entries = spikeWindow(fresh, now);
         if (matured(entries, now)) {
