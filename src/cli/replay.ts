@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { Config } from '../config/config.js';
 import { createFakeClock } from '../core/ports.js';
 import type { InboundMessage } from '../core/types.js';
+import type { HeardClass } from '../listening/index.js';
 import { CHANNELS } from '../channels/catalog.js';
 import { createRecordingChannel } from '../channels/console/index.js';
 import { defineAction, loadActions } from '../actions/index.js';
@@ -143,13 +144,21 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
     answerThreshold: config.nlu.answerThreshold,
   });
 
-  const counts = { items: 0, alerts: 0, care: 0, praise: 0, noise: 0, spam: 0 };
+  const counts = { items: 0, duplicates: 0, alerts: 0, care: 0, praise: 0, noise: 0, spam: 0 };
+  // A post heard again (the same channel and id: redelivered, found by search and the stream) is not
+  // counted again, as a running instance's store does not count it (listening/service.ts); a care
+  // request among them goes to the pipeline again, whose inbox says `duplicate`.
+  const heardBefore = new Map<string, { class: HeardClass; topic?: string; sentiment: number; spike?: string }>();
   const alertsText: string[] = [];
   const write = (o: unknown) => io.stdout.write(`${JSON.stringify(o)}\n`);
   try {
     for (const line of lines) {
       clock.set(line.at);
-      const heard = await listener.hear({ id: line.id, at: line.at, channel: line.channel, kind: line.kind, author: line.author, text: line.text });
+      const known = heardBefore.get(`${line.channel}:${line.id}`);
+      const heard = known
+        ? { ...known, alerts: [] }
+        : await listener.hear({ id: line.id, at: line.at, channel: line.channel, kind: line.kind, author: line.author, text: line.text });
+      if (!known) heardBefore.set(`${line.channel}:${line.id}`, { class: heard.class, sentiment: heard.sentiment, ...(heard.topic ? { topic: heard.topic } : {}), ...(heard.spike ? { spike: heard.spike } : {}) });
       // A crisis rule may open a crisis on an alert's topic: before the post goes on, as in a running instance.
       const opened = [];
       for (const alert of heard.alerts) opened.push(await app.crisisRules.onAlert(alert));
@@ -168,10 +177,13 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
         };
         action = (await app.pipeline.receive(msg)).action;
       }
-      counts.items += 1;
-      counts[heard.class] += 1;
+      if (known) counts.duplicates += 1;
+      else {
+        counts.items += 1;
+        counts[heard.class] += 1;
+      }
       if (json) {
-        write({ type: 'item', id: line.id, class: heard.class, ...(heard.topic ? { topic: heard.topic } : {}), sentiment: heard.sentiment, ...(action ? { action } : {}) });
+        write({ type: 'item', id: line.id, class: heard.class, ...(heard.topic ? { topic: heard.topic } : {}), sentiment: heard.sentiment, ...(action ? { action } : {}), ...(known ? { duplicate: true } : {}) });
       }
       for (const [i, alert] of heard.alerts.entries()) {
         counts.alerts += 1;
@@ -204,11 +216,25 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
     await app.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  // The detector raises nothing in a stream's first hours (cold start): said, so that a short stream's
+  // "0 alerts" is not read as "nothing to alert on".
+  const first = lines[0] ? Date.parse(lines[0].at) : undefined;
+  const coldUntil = first !== undefined && settings.detector.coldStartHours > 0 ? first + settings.detector.coldStartHours * 3_600_000 : undefined;
+  const coldCovers = coldUntil !== undefined && Date.parse(lines.at(-1)!.at) < coldUntil;
   if (json) {
-    write({ type: 'summary', ...counts });
+    write({ type: 'summary', ...counts, ...(coldUntil !== undefined ? { cold_start_until: new Date(coldUntil).toISOString() } : {}) });
   } else {
-    io.stdout.write(`${counts.items} items: ${counts.care} care, ${counts.praise} praise, ${counts.noise} noise, ${counts.spam} spam; ${counts.alerts} alert${counts.alerts === 1 ? '' : 's'}\n`);
+    io.stdout.write(
+      `${counts.items} items: ${counts.care} care, ${counts.praise} praise, ${counts.noise} noise, ${counts.spam} spam` +
+        (counts.duplicates ? ` (${counts.duplicates} heard again, not counted)` : '') +
+        `; ${counts.alerts} alert${counts.alerts === 1 ? '' : 's'}\n`,
+    );
     for (const a of alertsText) io.stdout.write(`${a}\n`);
+    if (coldCovers) {
+      io.stdout.write(
+        `No alert can be raised in this stream: it is shorter than the detector's cold start (its first ${settings.detector.coldStartHours} hours raise none: detector.cold_start_hours in the listening file).\n`,
+      );
+    }
   }
   return 0;
 }

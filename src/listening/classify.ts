@@ -35,7 +35,7 @@ const REQUEST_CUES = [
 const PERSONAL_CUES = [
   'il mio', 'la mia', 'i miei', 'le mie', 'mio ordine', 'ho ordinato', 'ho comprato', 'ho pagato', 'ho bisogno', 'mi serve', 'non mi',
   'mi hanno', 'my order', 'my account', 'my package', 'my parcel', 'my card', 'my refund', 'my money', 'i ordered', 'i bought', 'i paid',
-  'i need',
+  'i need', 'ho ricevuto', 'avevo ordinato', 'i received', 'i got', 'i ordered',
 ];
 
 /** Asking other people, not the brand ("anche a voi?"). */
@@ -43,6 +43,8 @@ const PEER_CUES = [
   'anche a voi', 'anche voi', 'anche a te', 'qualcun altro', 'qualcuno sa', 'anyone else', 'anyone know', 'you too', 'is it just me', 'solo a me',
   // Showing something to the readers, not asking the brand ("ma avete visto la pubblicità?").
   'avete visto', 'avete letto', 'avete sentito', 'have you seen', 'did you see', 'have you heard', 'did you hear',
+  // Checking with the readers whether a problem is everyone's ("is it broken for everyone or just me?").
+  'just me', 'only me', 'for everyone', 'for anyone', 'per tutti', 'solo io', 'qualcuno lo', 'qualcuno ha',
 ];
 
 /** Problems people report, beyond the sentiment lexicon (outages, errors, blocks). */
@@ -63,19 +65,58 @@ const PROBLEM_CUES = [
   // What does not show up, or stands still.
   'nothing arrived', 'nothing came', 'non e arrivato nulla', 'non e arrivato niente', 'not showing', 'isn t showing', 'doesn t show',
   'non risulta', 'non compare', 'was charged', 'charged twice', 'e fermo', 'e ferma', 'fermo da', 'ferma da',
+  // The same problems in the other forms people write them.
+  'crashes', 'crashed', 'crashing', 'fails', 'broke', 'went wrong', 'andato storto', 'got charged', 'been charged', 'declined',
+  'rifiutata', 'rifiutato', 'in tilt', 'al posto del', 'al posto della', 'al posto dei', 'al posto delle', 'instead of the',
 ];
+
+/** Outrage beyond the sentiment lexicon (a polemic's words): it makes an opinion negative, not a request. */
+const OUTRAGE_CUES = [
+  'imbarazzante', 'imbarazzanti', 'sessista', 'sessisti', 'sessismo', 'razzista', 'razzismo', 'volgare', 'volgarita', 'offensivo',
+  'offensiva', 'offensivi', 'vergognatevi', 'indignazione', 'bufera', 'polemica', 'ritiratelo', 'ritirate', 'non comprero piu',
+  'mai piu', 'cringe', 'embarrassing', 'sexist', 'racist', 'offensive', 'tone deaf', 'outrage', 'backlash', 'not buying',
+];
+
+/** Warm words beyond the sentiment lexicon, in their inflections ("perfette", "stupendi", "consigliatissime"). */
+const PRAISE_CUES = [
+  'bella', 'belle', 'belli', 'bellissima', 'bellissime', 'bellissimi', 'perfette', 'perfetti', 'ottime', 'ottimi', 'stupendo', 'stupenda',
+  'stupendi', 'stupende', 'splendido', 'splendida', 'splendidi', 'meraviglia', 'meraviglioso', 'meravigliosa', 'impeccabile', 'promossi',
+  'promossa', 'promosso', 'brava', 'bravo', 'complimenti', 'consigliatissimo', 'consigliatissima', 'consigliatissimi', 'consigliatissime',
+  'comodissimo', 'comodissima', 'comodissimi', 'morbidissimo', 'morbidissima', 'caldissimo', 'emozionante', 'orgoglioso', 'orgogliosa',
+  'bel gesto', 'bella iniziativa', 'bella notizia', 'impressive', 'heaven', 'cosy', 'cozy', 'comfy', 'well done', 'respect', 'lovely',
+  'beautiful', 'gorgeous', 'superb', 'recommend', 'kudos', 'shout out', 'bravo', 'class', 'top notch', 'spot on', 'delighted',
+];
+
+/** Irony that turns warm words around ("Oh great, … 🙄"): never praise. */
+const IRONY_RE = /[\u{1F644}\u{1F643}\u{1F612}\u{1F611}]|(?<![\p{L}])(?:oh (?:great|wonderful|perfect|brilliant)|yeah right|what a surprise|che sorpresa|proprio un bel|ma bravi)(?![\p{L}])/u;
 
 /** What customers buy and use: a problem reported calmly about one of these is a care request. */
 const PURCHASE_WORDS = [
-  'ordine', 'ordini', 'pacco', 'pacchi', 'rimborso', 'reso', 'spedizione', 'consegna', 'account', 'pagamento', 'addebito', 'fattura',
-  'order', 'orders', 'package', 'parcel', 'refund', 'return', 'delivery', 'shipment', 'payment', 'invoice', 'charge',
-  // The brand's app and site, where people log in, pay and check out.
-  'app', 'sito', 'accesso', 'accedere', 'login', 'password', 'carrello', 'pagare', 'website', 'site', 'log in', 'sign in', 'cart',
-  'checkout', 'pay', 'paying',
+  'ordine', 'ordini', 'pacco', 'pacchi', 'rimborso', 'reso', 'spedizione', 'consegna', 'account', 'addebito', 'fattura',
+  'order', 'orders', 'package', 'parcel', 'refund', 'return', 'delivery', 'shipment', 'invoice', 'charge',
   // What was bought, and what people ask for instead.
   'articolo', 'prodotto', 'taglia', 'sostituzione', 'cambio', 'codice sconto', 'coupon', 'item', 'product', 'size', 'replacement',
   'exchange', 'discount code', 'promo code',
 ];
+
+/**
+ * The brand's app and site, where people log in, pay and check out: shared by everyone, so a problem
+ * with them said about the brand ("acme checkout is down lol", news of an outage) is the outage's
+ * chatter, and a request when the author says it is theirs ("I can't pay") or says it to the brand.
+ */
+const SERVICE_WORDS = [
+  'app', 'sito', 'accesso', 'accedere', 'login', 'password', 'carrello', 'pagare', 'pagamento', 'pagamenti', 'website', 'site', 'log in',
+  'sign in', 'cart', 'checkout', 'pay', 'paying', 'payment', 'payments', 'carta', 'card',
+];
+
+/** The author speaking of themself, by language (Italian "i" is an article, "sono" also "they are"). */
+const FIRST_PERSON_RE: Record<string, RegExp> = {
+  en: /(?<![\p{L}])(?:i|me|my|mine)(?![\p{L}])/u,
+  it: /(?<![\p{L}])(?:io|mi|mio|mia|miei|mie|ho|riesco|provo|sto)(?![\p{L}])/u,
+};
+
+/** A retweet ("RT @someone: …"): the words are another person's; retweeting them is not asking or praising. */
+const RETWEET_RE = /^\s*RT\s+@\w+/i;
 
 /** Thanking the brand: "grazie per l'aiuto" is not a request for help. */
 const THANKS_CUES = ['grazie', 'thanks', 'thank you', 'thx', 'ty'];
@@ -88,7 +129,11 @@ const SPAM_CUES = [
   'giveaway', 'follow back', 'followback', 'seguimi', 'segui e vinci', 'vinci', 'gratis', 'free followers', 'free', 'bitcoin', 'crypto',
   'guadagna', 'guadagnare', 'earn money', 'make money', 'click here', 'clicca qui', 'link in bio', 'promo', 'onlyfans', 'casino',
   'scommesse', 'betting', 'dm for', 'scrivimi in dm', 'airdrop', 'forex', 'investi', 'invest now', 'sconto del 90', '90% off', 'xxx',
+  'solo oggi', 'only today', 'today only', 'limited offer', 'offerta limitata',
 ];
+
+/** A price or a discount beside a link is a promotion ("a 9,99€", "80% off", "al 90% di sconto"). */
+const PROMO_RE = /\d+\s?%\s?(?:off|di sconto|sconto)|(?:€|\$|£)\s?\d|\d+[.,]\d{2}\s?(?:€|euro)/u;
 
 function phraseRegex(phrases: readonly string[]): RegExp {
   const alternatives = phrases.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|');
@@ -101,6 +146,9 @@ const PEER_RE = phraseRegex(PEER_CUES);
 const PROBLEM_RE = phraseRegex(PROBLEM_CUES);
 const SPAM_RE = phraseRegex(SPAM_CUES);
 const PURCHASE_RE = phraseRegex(PURCHASE_WORDS);
+const SERVICE_RE = phraseRegex(SERVICE_WORDS);
+const OUTRAGE_RE = phraseRegex(OUTRAGE_CUES);
+const PRAISE_RE = phraseRegex(PRAISE_CUES);
 const THANKS_RE = phraseRegex(THANKS_CUES);
 const HELP_RE = phraseRegex(HELP_CUES);
 const SECOND_PERSON_RE = /(?<![\p{L}])(?:voi|vostro|vostra|vostri|vostre|avete|siete|potete|you|your|you re)(?![\p{L}])/gu;
@@ -133,6 +181,11 @@ export interface HeardJudgement {
 export interface ClassifyOptions {
   /** Confidence from which the FAQ/intent classifier's top label counts (the pipeline's answer threshold). */
   answerThreshold: number;
+  /**
+   * Whether the post was addressed to the brand (a mention, a comment on its page, a DM) rather than
+   * heard about it; unset: when the text names someone with an @handle.
+   */
+  addressed?: boolean;
   /**
    * Labels that are a request for care by themselves besides the request intents: the FAQ's private
    * entries (`privateEntryLabels`), about the customer's own order, account or data ("my order still
@@ -169,18 +222,28 @@ export function createRepeatMemory(capacity = 20_000): RepeatMemory {
 export function classifyHeard(text: string, understanding: Understanding, options: ClassifyOptions, repeats = 0): HeardJudgement {
   const p = plain(text);
   const problems = count(p, PROBLEM_RE);
-  const sentiment = Number(Math.max(-1, Math.min(1, understanding.sentiment - 0.35 * Math.min(problems, 3))).toFixed(3));
+  const outrage = count(p, OUTRAGE_RE) + count(p, /(?<![\p{L}])#?boicott\p{L}*|#?boycott\p{L}*/gu);
+  const irony = IRONY_RE.test(text) || IRONY_RE.test(p);
+  // Warm words the lexicon does not know lift a post that reports no problem and is not ironic.
+  const warmth = problems === 0 && outrage === 0 && !irony ? Math.min(count(p, PRAISE_RE), 2) : 0;
+  const raw = understanding.sentiment - 0.35 * Math.min(problems + outrage, 3) + 0.3 * warmth;
+  // Irony: warm words are not praise ("Grazie acme, ora so cosa regalare a Natale: niente 🙃").
+  const sentiment = Number(Math.max(-1, Math.min(1, irony ? Math.min(-0.25, -Math.abs(raw)) : raw)).toFixed(3));
   const negative = sentiment <= -0.2;
   const judged = (cls: HeardClass): HeardJudgement => ({ class: cls, sentiment, negative });
 
   const links = count(p, / http /g);
   const hashtags = (text.match(/#[\p{L}\p{N}_]+/gu) ?? []).length;
   const spamCues = count(p, SPAM_RE);
-  if ((spamCues > 0 && (links > 0 || hashtags >= 3)) || spamCues >= 2 || hashtags >= 6 || repeats >= 2) return judged('spam');
+  const promo = links > 0 && PROMO_RE.test(p);
+  if ((spamCues > 0 && (links > 0 || hashtags >= 3)) || spamCues >= 2 || hashtags >= 6 || promo || repeats >= 2) return judged('spam');
+  // A retweet passes on another person's words: counted (it spreads a topic), not answered nor thanked.
+  if (RETWEET_RE.test(text)) return judged('noise');
 
   const top = understanding.classification.ranked[0];
   const confident = top !== undefined && top.confidence >= options.answerThreshold;
   const question = /\?/.test(text);
+  const addressed = options.addressed ?? /(^|\s)@\w/.test(text);
   // Thanks with no problem and no question is not a request, whatever words it shares with one ("grazie per l'aiuto").
   const thanking = count(p, THANKS_RE) > 0 && problems === 0 && !question;
   const request = !thanking && (count(p, REQUEST_RE) > 0 || (count(p, HELP_RE) > 0 && problems > 0));
@@ -191,15 +254,21 @@ export function classifyHeard(text: string, understanding: Understanding, option
   const ownProblem = personal && (problems > 0 || question || sentiment < 0);
   // Calm, not a rant: a problem with an order or a payment reported plainly, or asked about.
   const calm = understanding.anger < 0.3;
-  // Not when asked of other people ("anche a voi l'app non va?"): that is the polemic's chatter.
-  const reported = calm && problems > 0 && !peers && (count(p, PURCHASE_RE) > 0 || question);
+  // Not when asked of other people ("anche a voi l'app non va?"): that is the polemic's chatter. A
+  // problem with what everyone uses (the app, the checkout) is a request when it is the author's or
+  // told to the brand; said about the brand, it is the outage's chatter ("acme checkout is down lol").
+  const ownThing = count(p, PURCHASE_RE) > 0;
+  const service = count(p, SERVICE_RE) > 0 && (addressed || (FIRST_PERSON_RE[understanding.language] ?? FIRST_PERSON_RE.en!).test(p));
+  const reported = calm && problems > 0 && !peers && (ownThing || service || question);
   // A private entry's match is a request unless the post is praise ("my order arrived today, love it!").
   const pleased = sentiment >= 0.25 && problems === 0;
   const careLabel = CARE_INTENTS.has(top?.label ?? '') || (options.careLabels?.has(top?.label ?? '') === true && !pleased);
   const careIntent = confident && careLabel && (personal || question || secondPerson);
-  const faqQuestion = confident && top.label.startsWith('faq:') && question;
-  if (request || ownProblem || reported || privateData || careIntent || faqQuestion || (question && secondPerson)) return judged('care');
+  const faqQuestion = confident && top.label.startsWith('faq:') && question && !peers;
+  // A question put to the brand: to it by name or handle ("@acme si può fare il reso in negozio?"), not to the readers.
+  const askedOfBrand = question && !peers && (secondPerson || addressed);
+  if (request || ownProblem || reported || privateData || careIntent || faqQuestion || askedOfBrand) return judged('care');
 
-  if (pleased) return judged('praise');
+  if (pleased && !irony) return judged('praise');
   return judged('noise');
 }

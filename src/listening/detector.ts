@@ -123,6 +123,8 @@ const MIN_OTHERS = 10;
 
 interface WindowEntry {
   id: string;
+  /** The author's id: a spike is many people, not one person posting again and again. */
+  author: string;
   at: number;
   negative: boolean;
   source: string;
@@ -370,11 +372,12 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     }
     const baseline = Math.max(own * lift, byShare);
     const mu = Math.max(baseline, s.minExpected);
-    const volume = x.window.length;
+    // People, not posts: one customer posting six times, or a post redelivered, is not six voices.
+    const volume = new Set(x.window.map((e) => e.author)).size;
     if (volume < s.minVolume || volume < s.minRatio * mu) return { fire: false, baseline };
     if (poissonTail(volume, mu) >= s.pValue) return { fire: false, baseline };
     const negatives = x.window.filter((e) => e.negative).length;
-    if (negatives / volume < s.minNegativeShare) return { fire: false, baseline };
+    if (negatives / x.window.length < s.minNegativeShare) return { fire: false, baseline };
     return { fire: true, baseline };
   }
 
@@ -421,6 +424,11 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
 
     observe(item) {
       const now = item.at;
+      // The same post again (redelivered, heard by search and stream): counted once.
+      if (recent.has(item.id)) {
+        const open = openSpike(now, recent.get(item.id)!.terms);
+        return { topic: topicFromTerms(contentTerms(item.text, item.language, ignore), now), ...(open ? { spike: open.label } : {}), alerts: [] };
+      }
       streamStart ??= now;
       if (!sourceSince.has(item.source)) sourceSince.set(item.source, now);
       const hour = Math.floor(now / HOUR);
@@ -438,7 +446,7 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
       const stream = seriesOf(ALL, hour);
       stream.count += 1;
       prune(stream, now);
-      stream.window.push({ id: item.id, at: now, negative: item.negative, source: item.source });
+      stream.window.push({ id: item.id, author: item.author.id, at: now, negative: item.negative, source: item.source });
       const touched: Series[] = [];
       for (const t of terms) {
         const x = seriesOf(t, hour);
@@ -449,7 +457,7 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
           if (least !== t.surface) x.surfaces.delete(least);
         }
         prune(x, now);
-        x.window.push({ id: item.id, at: now, negative: item.negative, source: item.source });
+        x.window.push({ id: item.id, author: item.author.id, at: now, negative: item.negative, source: item.source });
         touched.push(x);
       }
       recent.set(item.id, { item, terms: terms.map((t) => t.key) });
@@ -481,7 +489,9 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
         }
         const { label, terms: group } = labelFor(x, now);
         spikeCounter += 1;
-        const fresh: Spike = { id: `spike-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - windowMs };
+        // Its time in the id: a counter alone starts again at every restart, and the next spike's alert
+        // mail then had the Message-ID of an earlier one (mail readers drop or thread it as that one).
+        const fresh: Spike = { id: `spike-${now.toString(36)}-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - windowMs };
         spikes.push(fresh);
         const entries = spikeWindow(fresh, now);
         if (matured(entries, now)) {

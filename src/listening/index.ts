@@ -76,7 +76,7 @@ export function createListener(options: { settings: ListeningSettings; understan
       const understanding = u.understandAsync ? await u.understandAsync(item.text) : u.understand(item.text);
       const excluded = isExcluded(item.text, options.settings.exclude);
       const careLabels = options.careLabels?.();
-      const judged = classifyHeard(item.text, understanding, { answerThreshold: options.answerThreshold, ...(careLabels ? { careLabels } : {}) }, repeats.seen(item.author.id, item.text));
+      const judged = classifyHeard(item.text, understanding, { answerThreshold: options.answerThreshold, addressed: item.kind !== 'post', ...(careLabels ? { careLabels } : {}) }, repeats.seen(item.author.id, item.text));
       const cls: HeardClass = excluded ? 'noise' : judged.class;
       const observed = excluded
         ? { topic: detector.topicOf(item.text, understanding.language), alerts: [] }

@@ -89,6 +89,10 @@ describe('the spike detector', () => {
     expect(growing.alerts.map((a) => a.update)).toEqual([false, true]);
     expect(growing.alerts[1]!.volume).toBeGreaterThan(growing.alerts[0]!.volume * 2);
     expect(new Set(growing.alerts.map((a) => a.spikeId)).size).toBe(1);
+    // A detector started again (a restart) names its next spike anew: the alert mail's thread and the
+    // webhooks' spikeId are not an earlier spike's.
+    const later = play(merge(calmDays('2026-03-03T00:00:00+01:00', 7), spike('2026-03-10T10:00:00+01:00', { minutes: 40 })));
+    expect(later.alerts[0]!.spikeId).not.toBe(growing.alerts[0]!.spikeId);
   });
 
   it('raises nothing in its first day of history (cold start), even for a spike', () => {
