@@ -216,8 +216,8 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
     await app.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  // The detector raises nothing in a stream's first hours (cold start): said, so that a short stream's
-  // "0 alerts" is not read as "nothing to alert on".
+  // In a stream's first hours (cold start) only a spike over the detector's cautious bar alerts: said,
+  // so that a short stream's "0 alerts" is not read as "nothing to alert on" at the usual sensitivity.
   const first = lines[0] ? Date.parse(lines[0].at) : undefined;
   const coldUntil = first !== undefined && settings.detector.coldStartHours > 0 ? first + settings.detector.coldStartHours * 3_600_000 : undefined;
   const coldCovers = coldUntil !== undefined && Date.parse(lines.at(-1)!.at) < coldUntil;
@@ -232,7 +232,7 @@ export async function runReplay(args: string[], io: Io, config: Readonly<Config>
     for (const a of alertsText) io.stdout.write(`${a}\n`);
     if (coldCovers) {
       io.stdout.write(
-        `No alert can be raised in this stream: it is shorter than the detector's cold start (its first ${settings.detector.coldStartHours} hours raise none: detector.cold_start_hours in the listening file).\n`,
+        `This stream is shorter than the detector's cold start: in its first ${settings.detector.coldStartHours} hours only a spike over the cautious bar alerts (the low sensitivity's numbers, half its posts negative: detector.cold_start_hours in the listening file).\n`,
       );
     }
   }

@@ -15,8 +15,9 @@
  *   starts; another (`update: true`) only when it grows (its window holds `growth` times what the last
  *   alert's pace fills it with); the spike ends after
  *   `cooldown_minutes` without spiking.
- * - Cold start: no alert before the stream has `cold_start_hours` (24) of history, nor when most of
- *   a window's items come from a source heard for less than that.
+ * - Cold start: before the stream has `cold_start_hours` (24) of history, or when most of a
+ *   window's items come from a source heard for less than that, a word spikes only over a cautious
+ *   bar (the `low` sensitivity's numbers, and half its items negative): a crisis on day one alerts.
  * Spam does not count. Pure logic on the times it is given (a simulated clock in `replay`).
  */
 import { maskPrivateData } from '../classifier/mask.js';
@@ -59,6 +60,13 @@ export const SENSITIVITY_PRESETS: Record<Sensitivity, Pick<DetectorSettings, 'pV
   medium: { pValue: 1e-6, minRatio: 3, minVolume: 6 },
   high: { pValue: 1e-4, minRatio: 2, minVolume: 5 },
 };
+
+/**
+ * The bar in the cold start (`coldStartHours`): no history to expect from, so only what would be a
+ * spike at the `low` sensitivity, and mostly negative (a first day's ordinary busy hour, a campaign,
+ * is not a crisis; a viral complaint on day one is). Never laxer than the settings themselves.
+ */
+const COLD_START_BAR = { pValue: SENSITIVITY_PRESETS.low.pValue, minRatio: SENSITIVITY_PRESETS.low.minRatio, minVolume: SENSITIVITY_PRESETS.low.minVolume, minNegativeShare: 0.5 };
 
 export const DEFAULT_DETECTOR: DetectorSettings = {
   windowMinutes: 20,
@@ -195,6 +203,12 @@ export interface SpikeDetector {
 /** Creates a detector with the given settings (the defaults for the others). */
 export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): SpikeDetector {
   const s: DetectorSettings = { ...DEFAULT_DETECTOR, ...settings };
+  const cautious = {
+    pValue: Math.min(s.pValue, COLD_START_BAR.pValue),
+    minRatio: Math.max(s.minRatio, COLD_START_BAR.minRatio),
+    minVolume: Math.max(s.minVolume, COLD_START_BAR.minVolume),
+    minNegativeShare: Math.max(s.minNegativeShare, COLD_START_BAR.minNegativeShare),
+  };
   const windowMs = s.windowMinutes * 60_000;
   const ignore = brandWords(s.brandNames);
   const series = new Map<string, Series>();
@@ -372,12 +386,14 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     }
     const baseline = Math.max(own * lift, byShare);
     const mu = Math.max(baseline, s.minExpected);
+    // Without a day of history the baseline means little: only a spike that clears the cautious bar.
+    const bar = young(x.window, now) ? cautious : s;
     // People, not posts: one customer posting six times, or a post redelivered, is not six voices.
     const volume = new Set(x.window.map((e) => e.author)).size;
-    if (volume < s.minVolume || volume < s.minRatio * mu) return { fire: false, baseline };
-    if (poissonTail(volume, mu) >= s.pValue) return { fire: false, baseline };
+    if (volume < bar.minVolume || volume < bar.minRatio * mu) return { fire: false, baseline };
+    if (poissonTail(volume, mu) >= bar.pValue) return { fire: false, baseline };
     const negatives = x.window.filter((e) => e.negative).length;
-    if (negatives / x.window.length < s.minNegativeShare) return { fire: false, baseline };
+    if (negatives / x.window.length < bar.minNegativeShare) return { fire: false, baseline };
     return { fire: true, baseline };
   }
 
@@ -391,10 +407,14 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     return entries.length / Math.max(3, (now - from) / 60_000);
   }
 
-  function matured(entries: WindowEntry[], now: number): boolean {
-    if (streamStart === undefined || now - streamStart < s.coldStartHours * HOUR) return false;
-    const young = entries.filter((e) => now - (sourceSince.get(e.source) ?? now) < s.coldStartHours * HOUR).length;
-    return young * 2 <= entries.length;
+  /**
+   * In the cold start: the stream has less than `coldStartHours` of history, or most of the
+   * window's items come from a source heard for less than that.
+   */
+  function young(entries: readonly WindowEntry[], now: number): boolean {
+    if (streamStart === undefined || now - streamStart < s.coldStartHours * HOUR) return true;
+    const fromYoung = entries.filter((e) => now - (sourceSince.get(e.source) ?? now) < s.coldStartHours * HOUR).length;
+    return fromYoung * 2 > entries.length;
   }
 
   function topicFromTerms(terms: Term[], now: number): string | undefined {
@@ -481,7 +501,7 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
           const entries = spikeWindow(spike, now);
           spike.lastFire = now;
           // Grown: the window holds `growth` times what the pace of the last alert would fill it with.
-          if (entries.length >= spike.peak * s.growth * s.windowMinutes && matured(entries, now)) {
+          if (entries.length >= spike.peak * s.growth * s.windowMinutes) {
             spike.peak = rate(entries, now);
             alerts.push(describe(spike, entries, now, baseline, true));
           }
@@ -494,13 +514,8 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
         const fresh: Spike = { id: `spike-${now.toString(36)}-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - windowMs };
         spikes.push(fresh);
         const entries = spikeWindow(fresh, now);
-        if (matured(entries, now)) {
-          fresh.peak = rate(entries, now);
-          alerts.push(describe(fresh, entries, now, baseline, false));
-        } else {
-          // Not old enough to alert: remembered, so it does not alert halfway once history suffices.
-          fresh.peak = Number.POSITIVE_INFINITY;
-        }
+        fresh.peak = rate(entries, now);
+        alerts.push(describe(fresh, entries, now, baseline, false));
       }
       const open = openSpike(now, terms.map((t) => t.key));
       return { topic: topicFromTerms(terms, now), ...(open ? { spike: open.label } : {}), alerts };

@@ -95,11 +95,15 @@ describe('the spike detector', () => {
     expect(later.alerts[0]!.spikeId).not.toBe(growing.alerts[0]!.spikeId);
   });
 
-  it('raises nothing in its first day of history (cold start), even for a spike', () => {
-    const { alerts } = play(merge(calmDays(MONDAY, 1), spike('2026-03-02T15:00:00+01:00')));
-    expect(alerts).toEqual([]);
-    // The same spike a day later alerts.
-    expect(play(merge(calmDays(MONDAY, 2), spike('2026-03-03T15:00:00+01:00'))).alerts).toHaveLength(1);
+  it('in its first day of history (cold start) alerts only on a spike over the cautious bar: a crisis, not a moderate rise', () => {
+    const moderate = { perMinute: 0.25 };
+    expect(play(merge(calmDays(MONDAY, 1), spike('2026-03-02T15:00:00+01:00', moderate))).alerts).toEqual([]);
+    // The same moderate spike a day later alerts.
+    expect(play(merge(calmDays(MONDAY, 2), spike('2026-03-03T15:00:00+01:00', moderate))).alerts.filter((a) => !a.update)).toHaveLength(1);
+    // A crisis on day one (two angry posts a minute) alerts at once, as it would a day later.
+    const dayOne = play(merge(calmDays(MONDAY, 1), spike('2026-03-02T15:00:00+01:00'))).alerts.filter((a) => !a.update);
+    expect(dayOne).toHaveLength(1);
+    expect(Date.parse(dayOne[0]!.at) - Date.parse('2026-03-02T15:00:00+01:00')).toBeLessThanOrEqual(15 * 60_000);
   });
 
   it('raises nothing for a rise that comes every Monday morning, and does for the same rise on a Wednesday', () => {

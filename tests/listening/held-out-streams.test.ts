@@ -115,12 +115,15 @@ describe('listening on held-out streams (sportello replay, the real classifier)'
     expect(s.summary).toMatchObject({ items: s.unique, duplicates: 2 });
   });
 
-  it('a viral complaint heard from the first hour: classed, and alerted once others carry it where the cold start allows', async () => {
+  it('a viral complaint heard from the first hour: classed, and alerted once others carry it, in the cold start too', async () => {
     const s = await score('reclamo-virale');
     expect(s.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(s.recall('care')).toBeGreaterThanOrEqual(0.9);
-    // Within the default cold start (24 hours) nothing alerts, and the replay says why.
-    expect(s.alerts).toEqual([]);
+    // Within the default cold start (24 hours) only a spike over the cautious bar alerts: this one
+    // does, once, a minute after the last post where it was fair (it raised nothing before the cold
+    // start had a bar); without the cold start, in time.
+    expect(s.alerts.filter((a) => !a.update)).toHaveLength(1);
+    expect(s.timing).not.toBe(-1);
     expect(s.summary).toHaveProperty('cold_start_until');
     const eager = await score('reclamo-virale', 'acme-no-cold-start.yaml');
     expect(eager.alerts.filter((a) => !a.update)).toHaveLength(1);
