@@ -183,8 +183,17 @@ function compromiseAnalyses(list: readonly string[]): Array<[normal: string, roo
 export interface Normaliser {
   /** The normalised surface text: folded, abbreviations and English contractions expanded. */
   normalise(text: string, language: Language): string;
-  /** Folded surface words (for character n-grams) and their stems/roots (for word features). */
-  analyse(text: string, language: Language): { surface: string[]; terms: string[] };
+  /**
+   * Folded surface words (for character n-grams) and their stems/roots (for word features).
+   * `correct`, when given, sees each word with its terms and may name another word to analyse in
+   * its place (a misspelling's correction, spelling.ts); `corrected` lists the indices of the terms
+   * that come from a replaced word.
+   */
+  analyse(
+    text: string,
+    language: Language,
+    correct?: (word: string, terms: readonly string[]) => string | undefined,
+  ): { surface: string[]; terms: string[]; corrected?: number[] };
   /**
    * Analyses the words of many texts ahead (training): new English words go through compromise
    * a few hundred at a time, one word per line of one document, instead of one document each.
@@ -255,15 +264,26 @@ export function createNormaliser(options: { maxCache?: number; englishRoots?: bo
     }
   }
 
-  function analyse(text: string, language: Language): { surface: string[]; terms: string[] } {
+  function analyse(
+    text: string,
+    language: Language,
+    correct?: (word: string, terms: readonly string[]) => string | undefined,
+  ): { surface: string[]; terms: string[]; corrected?: number[] } {
     const surface: string[] = [];
     const terms: string[] = [];
+    let corrected: number[] | undefined;
     for (const w of words(text, language)) {
-      const a = analyseWord(w, language);
+      let a = analyseWord(w, language);
+      const meant = correct?.(w, a.terms);
+      if (meant !== undefined) {
+        a = analyseWord(meant, language);
+        corrected ??= [];
+        for (let i = 0; i < a.terms.length; i++) corrected.push(terms.length + i);
+      }
       surface.push(...a.surface);
       terms.push(...a.terms);
     }
-    return { surface, terms };
+    return corrected ? { surface, terms, corrected } : { surface, terms };
   }
 
   return {
