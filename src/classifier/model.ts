@@ -11,7 +11,7 @@ import type { Language } from '../core/types.js';
 import { detectLanguage } from './language.js';
 import { CARE_LEXICON } from './lexicon.js';
 import { createMasker } from './mask.js';
-import { createNormaliser, STOPWORDS, words as wordsOf, type Normaliser } from './normalise.js';
+import { createNormaliser, isEnglishWord, STOPWORDS, words as wordsOf, type Normaliser } from './normalise.js';
 import { createSpeller, type Speller } from './spelling.js';
 import { seededRandom } from '../util/random.js';
 import { networkInput, networkLogits, trainNetworkConcurrently, wordInputs, type Network } from './mlp.js';
@@ -1257,7 +1257,10 @@ function meantWord(model: Trained, language: Language, word: string, terms: read
   if (cached !== undefined) return cached ?? undefined;
   const spellers = (model.spellers ??= {});
   const speller = (spellers[language] ??= createSpeller(model.knownWords[language]));
-  const meant = speller.correct(word);
+  // An English word compromise knows is a word of its own ("sell" is not "spell", "white" not "write").
+  let meant = speller.correct(word);
+  if (meant !== undefined && language === 'en' && process.env.SPELL_LEX !== '0' && isEnglishWord(word)) meant = undefined;
+  if (process.env.SPELL_DEBUG && meant) console.error(`SPELL ${language} ${word} → ${meant}`);
   if (cache.size < SPELL_CACHE_MAX) cache.set(key, meant ?? null);
   return meant;
 }

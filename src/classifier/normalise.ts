@@ -179,6 +179,22 @@ function compromiseAnalyses(list: readonly string[]): Array<[normal: string, roo
   return list.map((_, i) => [normals[i]!, roots[i]!]);
 }
 
+let englishLexicon: Readonly<Record<string, unknown>> | undefined;
+
+/**
+ * True when compromise's English lexicon (some 25,000 words) has the word or its root ("selling"
+ * → "sell", "tiles" → "tile"): a word of the language, not a misspelling, even when the model
+ * never saw it (spelling.ts corrects only words that are not). Misspellings are not in it ("oder",
+ * "shiping", "recieved", "acount"). One compromise reading per call: for unknown words only.
+ */
+export function isEnglishWord(word: string): boolean {
+  englishLexicon ??= (nlp.model() as { one: { lexicon: Record<string, unknown> } }).one.lexicon;
+  if (Object.hasOwn(englishLexicon, word)) return true;
+  if (!COMPROMISE_WORD.test(word)) return false;
+  const [, root] = compromiseAnalyses([word])[0]!;
+  return root.split(/\s+/).every((r) => r.length > 0 && Object.hasOwn(englishLexicon!, r));
+}
+
 /** Turns text into folded words and classifier terms, memoising per word. */
 export interface Normaliser {
   /** The normalised surface text: folded, abbreviations and English contractions expanded. */

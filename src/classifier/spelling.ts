@@ -55,6 +55,47 @@ export function oneEditApart(a: string, b: string): boolean {
   return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
+/** Rows of the keyboard (QWERTY, as Italian keyboards are too), each shifted half a key right of the one above. */
+const ROWS = ['qwertyuiop', 'asdfghjkl', 'zxcvbnm'];
+/** Each letter to the letters of the keys around it. */
+const AROUND: ReadonlyMap<string, string> = (() => {
+  const around = new Map<string, string>();
+  ROWS.forEach((row, r) => {
+    for (let i = 0; i < row.length; i++) {
+      const near = [row[i - 1], row[i + 1], ROWS[r - 1]?.[i], ROWS[r - 1]?.[i + 1], ROWS[r + 1]?.[i - 1], ROWS[r + 1]?.[i]];
+      around.set(row[i]!, near.filter((c): c is string => c !== undefined).join(''));
+    }
+  });
+  return around;
+})();
+const nextTo = (a: string | undefined, b: string | undefined): boolean =>
+  a !== undefined && b !== undefined && (a === b || (AROUND.get(a)?.includes(b) ?? false));
+
+/**
+ * True when `typed`, one edit from `meant` (`oneEditApart`), is the kind of slip a fast typist
+ * makes rather than another word: the first letter right (typists rarely miss it; «conto» is not
+ * «sconto», "gmail" not "email"); a letter changed only for a key next to it ("white" is not
+ * "write", "tiles" not "times"); a letter added only as a doubled letter or a key next to a
+ * neighbour («resso», "hirring"); and the last letter neither changed, added nor missing unless
+ * swapped with the one before ("story" is not "store", "german" not "germany": endings are grammar).
+ */
+export function slip(typed: string, meant: string): boolean {
+  if (typed[0] !== meant[0]) return false;
+  let i = 0;
+  while (i < typed.length && i < meant.length && typed[i] === meant[i]) i++;
+  if (typed.length === meant.length) {
+    if (i + 1 < typed.length && typed[i] === meant[i + 1] && typed[i + 1] === meant[i]) return true;
+    return i < typed.length - 1 && (process.env.SPELL_KEYS === '0' || nextTo(typed[i], meant[i]));
+  }
+  if (typed.length > meant.length) {
+    // typed[i] is the letter added: not at the end, next to (or the same as) a letter beside it.
+    if (i >= typed.length - 1) return false;
+    return process.env.SPELL_KEYS === '0' || nextTo(typed[i], typed[i - 1]) || nextTo(typed[i], typed[i + 1]);
+  }
+  // meant[i] is the letter missing: anywhere but last.
+  return i < meant.length - 1;
+}
+
 /** A corrector over one language's known words: `correct(word)` gives the word meant, or undefined. */
 export interface Speller {
   correct(word: string): string | undefined;
@@ -109,6 +150,7 @@ export function createSpeller(known: KnownWords): Speller {
         seen.add(candidate);
         if (shortWord ? candidate.length !== f.length + 1 : false) continue;
         if (!oneEditApart(f, candidate)) continue;
+        if (!slip(f, candidate)) continue;
         const entry = byFolded.get(candidate)!;
         if (!best || entry.count > best.count) {
           best = entry;
