@@ -85,7 +85,7 @@ export function slip(typed: string, meant: string): boolean {
   while (i < typed.length && i < meant.length && typed[i] === meant[i]) i++;
   if (typed.length === meant.length) {
     if (i + 1 < typed.length && typed[i] === meant[i + 1] && typed[i + 1] === meant[i]) return true;
-    return i < typed.length - 1 && (process.env.SPELL_KEYS === '0' || nextTo(typed[i], meant[i]));
+    return i < typed.length - (process.env.SPELL_END2 === '0' ? 1 : 2) && (process.env.SPELL_KEYS === '0' || nextTo(typed[i], meant[i]));
   }
   if (typed.length > meant.length) {
     // typed[i] is the letter added: not at the end, next to (or the same as) a letter beside it.
@@ -134,7 +134,7 @@ export function createSpeller(known: KnownWords): Speller {
   }
 
   function correct(word: string): string | undefined {
-    if (word.length < SPELL_MIN_LENGTH || !LETTERS.test(word)) return undefined;
+    if (word.length < Number(process.env.SPELL_MIN_TYPED ?? SPELL_MIN_LENGTH) || !LETTERS.test(word)) return undefined;
     const f = fold(word);
     if (f.length < SPELL_MIN_LENGTH) return undefined;
     // Only its accents differ from a known word's.
