@@ -281,8 +281,6 @@ function wordGrams(word: string, charGrams: [number, number]): string[] {
 /** What a text gives the model: stems (coverage), word and bigram features, and surface words. */
 interface TextFeatures {
   terms: string[];
-  /** Indices of the terms that come from a misspelt word's correction. */
-  corrected?: number[] | undefined;
   words: string[];
   bigrams: string[];
   surface: string[];
@@ -317,7 +315,7 @@ function featurise(
   concepts?: ConceptIndex,
   correct?: (word: string, terms: readonly string[]) => string | undefined,
 ): TextFeatures {
-  const { surface, terms, corrected } = normaliser.analyse(text, language, correct);
+  const { surface, terms } = normaliser.analyse(text, language, correct);
   const words = terms.map((t) => `w ${t}`);
   if (concepts) for (const t of terms) for (const c of concepts[language].get(t) ?? []) words.push(`k ${c}`);
   // Catalogue-sized FAQs name products and models: "ribalo" and "ribala" share a stem, not a name.
@@ -326,7 +324,7 @@ function featurise(
   for (let i = 0; i + 1 < terms.length; i++) bigrams.push(`b ${terms[i]} ${terms[i + 1]}`);
   if (skipGrams) for (let i = 0; i + 2 < terms.length; i++) bigrams.push(`s ${terms[i]} ${terms[i + 2]}`);
   if (terms.length > 0) bigrams.push(`b ^ ${terms[0]}`);
-  return { terms, corrected, words, bigrams, surface: surface.length > 400 ? surface.slice(0, 400) : surface };
+  return { terms, words, bigrams, surface: surface.length > 400 ? surface.slice(0, 400) : surface };
 }
 
 /**
@@ -1180,7 +1178,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       }
     }
 
-    const scope = scopeFactor(f.terms, f.corrected, language, model, x, z);
+    const scope = scopeFactor(f.terms, language, model, x, z);
     const order: number[] = [];
     for (let c = 0; c < C; c++) {
       if (z[c]! <= 0) continue;
@@ -1241,15 +1239,12 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
 /** Bounds the memo of unknown words met (`Trained.spellCache`). */
 const SPELL_CACHE_MAX = 50_000;
-/** A corrected word's share in coverage (`scopeFactor`): a known word counts 1, a near-known one 0.5. */
-const CORRECTED_COVERAGE = Number(process.env.SPELL_COVER ?? 1);
 
 /**
  * The word a customer meant when `word` is unknown to the model (none of its terms seen in
  * training) and one edit from a training word of the language (spelling.ts); undefined otherwise.
  */
 function meantWord(model: Trained, language: Language, word: string, terms: readonly string[]): string | undefined {
-  if (process.env.SPELL_OFF) return undefined;
   for (const t of terms) if (t === '<num>' || model.vocabulary.has(t)) return undefined;
   const key = `${language}:${word}`;
   const cache = (model.spellCache ??= new Map());
@@ -1259,8 +1254,7 @@ function meantWord(model: Trained, language: Language, word: string, terms: read
   const speller = (spellers[language] ??= createSpeller(model.knownWords[language]));
   // An English word compromise knows is a word of its own ("sell" is not "spell", "white" not "write").
   let meant = speller.correct(word);
-  if (meant !== undefined && language === 'en' && process.env.SPELL_LEX !== '0' && isEnglishWord(word)) meant = undefined;
-  if (process.env.SPELL_DEBUG && meant) console.error(`SPELL ${language} ${word} → ${meant}`);
+  if (meant !== undefined && language === 'en' && isEnglishWord(word)) meant = undefined;
   if (cache.size < SPELL_CACHE_MAX) cache.set(key, meant ?? null);
   return meant;
 }
@@ -1301,24 +1295,20 @@ function isNearKnown(term: string, model: Trained): boolean {
  * training data knows and, for small corpora, how close it is to the nearest example of the
  * best label. Multiplies every confidence, so text about something else gets low confidence.
  */
-function scopeFactor(terms: string[], corrected: readonly number[] | undefined, language: Language, model: Trained, x: SparseVector, p: Float64Array): number {
+function scopeFactor(terms: string[], language: Language, model: Trained, x: SparseVector, p: Float64Array): number {
   // With many examples per label the calibrated softmax (and an out-of-scope label, if trained)
   // does better alone: coverage would cost in-scope accuracy (measured on CLINC150).
   if (!model.examplesByLabel) return 1;
   const stop = model.stopTerms[language];
-  const isContent = (t: string) => t !== '<num>' && !stop.has(t) && t.length > 1;
-  const content = terms.filter(isContent);
+  const content = terms.filter((t) => t !== '<num>' && !stop.has(t) && t.length > 1);
   // Numbers alone ("123", an order number without its prefix) say nothing about which answer is meant.
   if (content.length === 0 && terms.length > 0 && terms.every((t) => t === '<num>')) return 0.1;
   const considered = content.length > 0 ? content : terms;
   if (considered.length === 0) return 0.5;
-  // A misspelt word one letter away from a known one ("spedizone") counts half; one corrected
-  // to a word of the corpus (spelling.ts) counts CORRECTED_COVERAGE.
+  // A word corrected to a corpus word (spelling.ts: "spedizone" read as "spedizione") is known by
+  // now; one left as typed but one letter away from a known term counts half.
   let known = 0;
   for (const t of considered) known += model.vocabulary.has(t) ? 1 : isNearKnown(t, model) ? 0.5 : 0;
-  if (corrected && CORRECTED_COVERAGE !== 1) {
-    for (const i of corrected) if (content.length === 0 || isContent(terms[i]!)) known -= 1 - CORRECTED_COVERAGE;
-  }
   const coverage = known / considered.length;
   // Full coverage from about two thirds of the content words known: paraphrases add words. Below
   // that, squared: a message half of whose content words the corpus never saw is mostly about

@@ -202,14 +202,9 @@ export interface Normaliser {
   /**
    * Folded surface words (for character n-grams) and their stems/roots (for word features).
    * `correct`, when given, sees each word with its terms and may name another word to analyse in
-   * its place (a misspelling's correction, spelling.ts); `corrected` lists the indices of the terms
-   * that come from a replaced word.
+   * its place (a misspelling's correction, spelling.ts).
    */
-  analyse(
-    text: string,
-    language: Language,
-    correct?: (word: string, terms: readonly string[]) => string | undefined,
-  ): { surface: string[]; terms: string[]; corrected?: number[] };
+  analyse(text: string, language: Language, correct?: (word: string, terms: readonly string[]) => string | undefined): { surface: string[]; terms: string[] };
   /**
    * Analyses the words of many texts ahead (training): new English words go through compromise
    * a few hundred at a time, one word per line of one document, instead of one document each.
@@ -284,22 +279,17 @@ export function createNormaliser(options: { maxCache?: number; englishRoots?: bo
     text: string,
     language: Language,
     correct?: (word: string, terms: readonly string[]) => string | undefined,
-  ): { surface: string[]; terms: string[]; corrected?: number[] } {
+  ): { surface: string[]; terms: string[] } {
     const surface: string[] = [];
     const terms: string[] = [];
-    let corrected: number[] | undefined;
     for (const w of words(text, language)) {
       let a = analyseWord(w, language);
       const meant = correct?.(w, a.terms);
-      if (meant !== undefined) {
-        a = analyseWord(meant, language);
-        corrected ??= [];
-        for (let i = 0; i < a.terms.length; i++) corrected.push(terms.length + i);
-      }
+      if (meant !== undefined) a = analyseWord(meant, language);
       surface.push(...a.surface);
       terms.push(...a.terms);
     }
-    return corrected ? { surface, terms, corrected } : { surface, terms };
+    return { surface, terms };
   }
 
   return {

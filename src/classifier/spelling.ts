@@ -3,32 +3,31 @@
  * Misspelt words read as the corpus word they were meant to be: a word whose stem the model never
  * saw ("oder", «ordne», «spedizone») that is one edit (a letter missing, added or changed, or two
  * letters swapped: Damerau's edits) from a word of the training examples in the same language is
- * replaced by that word before its features are built, so stems and character n-grams both come
- * from "order", «ordine», «spedizione». Only unknown words are looked at; known ones cost one
- * vocabulary look-up. Accents are folded first ("perche" is "perché", «citta» is «città»).
+ * replaced by that word before its features are built (model.ts, at classification), so stems and
+ * character n-grams both come from "order", «ordine», «spedizione». Only unknown words are looked
+ * at; known ones cost one vocabulary look-up. Accents are folded first ("perche" is "perché").
  *
- * What is never corrected: words with digits or other signs (codes, amounts: private data is
- * masked before, mask.ts), words shorter than four letters (a three-letter word is one edit from
- * dozens), and a four-letter word except for a letter missing ("oder" → "order": a four-letter
- * word one letter changed from a corpus word is too often a real other word, «cane» / «care»).
- * Several corpus words one edit away: the one in the most training examples, when it is in more
- * than each of the others; otherwise the word stays as it is.
+ * The edit must look like a slip of the fingers, not another word (`slip`): the first letter
+ * right, a changed letter a key next to the right one, an added letter doubled or next to a
+ * neighbour, nothing changed in the ending. Never corrected: words with digits or other signs
+ * (codes, amounts; private data is masked before, mask.ts), words shorter than four letters (a
+ * three-letter word is one edit from dozens), a four-letter word except for a letter missing
+ * ("oder" → "order"), and English words compromise's lexicon knows (model.ts, normalise.ts
+ * `isEnglishWord`: "sell" is not "spell"). Several corpus words one edit away: the one in the most
+ * training examples, when it is in more than each of the others; otherwise none.
+ * Measured in bench/nlu/notes.md (twentieth session).
  */
+import { fold } from './normalise.js';
 
 /** Known words of one language: each word (lower case, as `words` gives it) to the number of training examples it is in. */
 export type KnownWords = ReadonlyMap<string, number>;
 
 /** Typed words shorter than this are never corrected. */
-export const SPELL_MIN_LENGTH = Number(process.env.SPELL_MIN ?? 4);
+export const SPELL_MIN_LENGTH = 4;
 /** Typed words shorter than this are corrected only for a missing letter. */
-const SPELL_ANY_EDIT_LENGTH = Number(process.env.SPELL_ANY ?? 5);
+const SPELL_ANY_EDIT_LENGTH = 5;
 /** Letters only (any script's), as a customer's words are: nothing with digits, apostrophes or signs. */
 const LETTERS = /^\p{L}+$/u;
-
-/** Removes diacritics (normalise.ts's `fold`, repeated here to keep this module a leaf). */
-function fold(word: string): string {
-  return word.normalize('NFD').replace(/\p{M}+/gu, '');
-}
 
 /** The word with each letter left out in turn. */
 function deletions(word: string): string[] {
@@ -74,10 +73,11 @@ const nextTo = (a: string | undefined, b: string | undefined): boolean =>
 /**
  * True when `typed`, one edit from `meant` (`oneEditApart`), is the kind of slip a fast typist
  * makes rather than another word: the first letter right (typists rarely miss it; «conto» is not
- * «sconto», "gmail" not "email"); a letter changed only for a key next to it ("white" is not
- * "write", "tiles" not "times"); a letter added only as a doubled letter or a key next to a
- * neighbour («resso», "hirring"); and the last letter neither changed, added nor missing unless
- * swapped with the one before ("story" is not "store", "german" not "germany": endings are grammar).
+ * «sconto», "gmail" not "email"); a letter changed only for the key next to it ("white" is not
+ * "write", "tiles" not "times"), and not in the last two letters (Italian endings: «aprite» is not
+ * «aprire», «avete» not «avere»); a letter added only doubled or next to a neighbour's key
+ * («resso», "hirring"), not last; a letter missing anywhere but last ("story" is not "store",
+ * "german" not "germany"); two letters swapped anywhere but first («rotot», "declinde").
  */
 export function slip(typed: string, meant: string): boolean {
   if (typed[0] !== meant[0]) return false;
@@ -85,12 +85,12 @@ export function slip(typed: string, meant: string): boolean {
   while (i < typed.length && i < meant.length && typed[i] === meant[i]) i++;
   if (typed.length === meant.length) {
     if (i + 1 < typed.length && typed[i] === meant[i + 1] && typed[i + 1] === meant[i]) return true;
-    return i < typed.length - (process.env.SPELL_END2 === '0' ? 1 : 2) && (process.env.SPELL_KEYS === '0' || nextTo(typed[i], meant[i]));
+    return i < typed.length - 2 && nextTo(typed[i], meant[i]);
   }
   if (typed.length > meant.length) {
     // typed[i] is the letter added: not at the end, next to (or the same as) a letter beside it.
     if (i >= typed.length - 1) return false;
-    return process.env.SPELL_KEYS === '0' || nextTo(typed[i], typed[i - 1]) || nextTo(typed[i], typed[i + 1]);
+    return nextTo(typed[i], typed[i - 1]) || nextTo(typed[i], typed[i + 1]);
   }
   // meant[i] is the letter missing: anywhere but last.
   return i < meant.length - 1;
@@ -134,7 +134,7 @@ export function createSpeller(known: KnownWords): Speller {
   }
 
   function correct(word: string): string | undefined {
-    if (word.length < Number(process.env.SPELL_MIN_TYPED ?? SPELL_MIN_LENGTH) || !LETTERS.test(word)) return undefined;
+    if (word.length < SPELL_MIN_LENGTH || !LETTERS.test(word)) return undefined;
     const f = fold(word);
     if (f.length < SPELL_MIN_LENGTH) return undefined;
     // Only its accents differ from a known word's.
@@ -148,7 +148,7 @@ export function createSpeller(known: KnownWords): Speller {
       for (const candidate of index.get(key) ?? []) {
         if (seen.has(candidate)) continue;
         seen.add(candidate);
-        if (shortWord ? candidate.length !== f.length + 1 : false) continue;
+        if (shortWord && candidate.length !== f.length + 1) continue;
         if (!oneEditApart(f, candidate)) continue;
         if (!slip(f, candidate)) continue;
         const entry = byFolded.get(candidate)!;
@@ -158,7 +158,6 @@ export function createSpeller(known: KnownWords): Speller {
         } else if (entry.count === best.count) tied = true;
       }
     }
-    if (process.env.SPELL_TIES === 'skip' && seen.size > 0) { let n = 0; for (const c of seen) if ((shortWord ? c.length === f.length + 1 : true) && oneEditApart(f, c)) n++; if (n > 1) return undefined; }
     return best && !tied ? best.word : undefined;
   }
 

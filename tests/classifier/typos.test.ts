@@ -106,8 +106,10 @@ describe('the speller (spelling.ts)', () => {
     // A letter changed for a key far from it, the first letter, the last one: words of their own.
     for (const word of ['white', 'conto', 'story', 'ordinr']) expect([word, speller.correct(word)]).toEqual([word, undefined]);
     expect(slip('ordinr', 'ordine')).toBe(false);
+    // Endings are grammar: a letter changed in the last two is another form of the word.
+    expect([slip('aprite', 'aprire'), slip('ordime', 'ordine')]).toEqual([false, false]);
     // A letter changed for the key next to it, a doubled letter, the last two swapped.
-    expect(speller.correct('ordime')).toBe('ordine');
+    expect(speller.correct('ordone')).toBe('ordine');
     expect(speller.correct('paccco')).toBe('pacco');
     expect(speller.correct('paccp')).toBeUndefined();
     expect(speller.correct('pacoc')).toBe('pacco');
