@@ -181,8 +181,8 @@ interface Trained {
   nearVocabulary?: ReadonlySet<string>;
   /** Per language, the look-up of `knownWords` (built at the first unknown word of that language). */
   spellers?: Partial<Record<Language, Speller>>;
-  /** Unknown words met and what they were read as (null: left as they are), by language and word. */
-  spellCache?: Map<string, string | null>;
+  /** Per language, unknown words met and what they were read as (null: left as they are). */
+  spellCache?: Record<Language, Map<string, string | null>>;
   /** Function words as terms (stemmed like the text), per language. */
   stopTerms: Record<Language, ReadonlySet<string>>;
 }
@@ -1245,17 +1245,16 @@ const SPELL_CACHE_MAX = 50_000;
  * training) and one edit from a training word of the language (spelling.ts); undefined otherwise.
  */
 function meantWord(model: Trained, language: Language, word: string, terms: readonly string[]): string | undefined {
-  for (const t of terms) if (t === '<num>' || model.vocabulary.has(t)) return undefined;
-  const key = `${language}:${word}`;
-  const cache = (model.spellCache ??= new Map());
-  const cached = cache.get(key);
+  for (let i = 0; i < terms.length; i++) if (terms[i] === '<num>' || model.vocabulary.has(terms[i]!)) return undefined;
+  const cache = (model.spellCache ??= { it: new Map(), en: new Map() })[language];
+  const cached = cache.get(word);
   if (cached !== undefined) return cached ?? undefined;
   const spellers = (model.spellers ??= {});
   const speller = (spellers[language] ??= createSpeller(model.knownWords[language]));
-  // An English word compromise knows is a word of its own ("sell" is not "spell", "white" not "write").
   let meant = speller.correct(word);
+  // An English word compromise knows is a word of its own ("sell" is not "spell", "white" not "write").
   if (meant !== undefined && language === 'en' && isEnglishWord(word)) meant = undefined;
-  if (cache.size < SPELL_CACHE_MAX) cache.set(key, meant ?? null);
+  if (cache.size < SPELL_CACHE_MAX) cache.set(word, meant ?? null);
   return meant;
 }
 
