@@ -94,6 +94,7 @@ const Snapshot = z
     bias: float32,
     temperature: z.number().positive().finite(),
     vocabulary: set,
+    knownWords: z.object({ it: map, en: map }),
     examplesByLabel: z.array(z.array(sparse)).optional(),
     exactLanguage: map,
     exactLabels: map,
@@ -139,6 +140,12 @@ const Snapshot = z
     for (const [feature, id] of m.featureIndex) {
       if (typeof feature !== 'string' || typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= features) {
         problems.push('featureIndex');
+        break;
+      }
+    }
+    for (const known of [m.knownWords.it, m.knownWords.en]) {
+      if ([...known].some(([word, count]) => typeof word !== 'string' || typeof count !== 'number' || !Number.isInteger(count) || count < 1)) {
+        problems.push('knownWords');
         break;
       }
     }

@@ -11,7 +11,8 @@ import type { Language } from '../core/types.js';
 import { detectLanguage } from './language.js';
 import { CARE_LEXICON } from './lexicon.js';
 import { createMasker } from './mask.js';
-import { createNormaliser, STOPWORDS, type Normaliser } from './normalise.js';
+import { createNormaliser, isEnglishWord, STOPWORDS, words as wordsOf, type Normaliser } from './normalise.js';
+import { createSpeller, type Speller } from './spelling.js';
 import { seededRandom } from '../util/random.js';
 import { networkInput, networkLogits, trainNetworkConcurrently, wordInputs, type Network } from './mlp.js';
 import { bayesLeaveOneOut, foldBayes, trainBayes, type NaiveBayes } from './bayes.js';
@@ -143,6 +144,11 @@ interface Trained {
   network?: { net: Network; weight: number } | undefined;
   /** Stems seen in training (for coverage). */
   vocabulary: ReadonlySet<string>;
+  /**
+   * Words of the training examples per language (lower case, as `words` gives them) and the number
+   * of examples each is in: what a misspelt word is corrected to (spelling.ts).
+   */
+  knownWords: Record<Language, ReadonlyMap<string, number>>;
   /** Normalised training vectors per label, kept for small corpora (nearest-example similarity). */
   examplesByLabel: SparseVector[][] | undefined;
   /** Language of each training question (by `exactKey`), when all its copies agree: a known question is read in its own language. */
@@ -173,6 +179,10 @@ interface Trained {
   scratch: Float32Array;
   /** The vocabulary's long terms with one letter left out (built at first use, for misspellings). */
   nearVocabulary?: ReadonlySet<string>;
+  /** Per language, the look-up of `knownWords` (built at the first unknown word of that language). */
+  spellers?: Partial<Record<Language, Speller>>;
+  /** Per language, unknown words met and what they were read as (null: left as they are). */
+  spellCache?: Record<Language, Map<string, string | null>>;
   /** Function words as terms (stemmed like the text), per language. */
   stopTerms: Record<Language, ReadonlySet<string>>;
 }
@@ -296,8 +306,16 @@ function buildConcepts(normaliser: Normaliser): ConceptIndex {
   return index;
 }
 
-function featurise(normaliser: Normaliser, text: string, language: Language, skipGrams: boolean, exactWords = false, concepts?: ConceptIndex): TextFeatures {
-  const { surface, terms } = normaliser.analyse(text, language);
+function featurise(
+  normaliser: Normaliser,
+  text: string,
+  language: Language,
+  skipGrams: boolean,
+  exactWords = false,
+  concepts?: ConceptIndex,
+  correct?: (word: string, terms: readonly string[]) => string | undefined,
+): TextFeatures {
+  const { surface, terms } = normaliser.analyse(text, language, correct);
   const words = terms.map((t) => `w ${t}`);
   if (concepts) for (const t of terms) for (const c of concepts[language].get(t) ?? []) words.push(`k ${c}`);
   // Catalogue-sized FAQs name products and models: "ribalo" and "ribala" share a stem, not a name.
@@ -751,7 +769,7 @@ export function fitTemperatureToAccuracy(logitRows: readonly Float64Array[], ys:
  * `restore` takes, so a worker thread receives the main thread's model (structured clone) and a
  * restart with an unchanged corpus reads it from the model cache (model-cache.ts) instead of training.
  */
-export type ModelSnapshot = Omit<Trained, 'stamp' | 'generation' | 'gramCache' | 'scratch' | 'nearVocabulary'>;
+export type ModelSnapshot = Omit<Trained, 'stamp' | 'generation' | 'gramCache' | 'scratch' | 'nearVocabulary' | 'spellers' | 'spellCache'>;
 
 /** The classifier plus what the understander needs to know about the trained corpus. */
 export interface TrainableClassifier extends Classifier {
@@ -848,6 +866,12 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       return id;
     };
     const vocabulary = new Set<string>();
+    const knownWords: Record<Language, Map<string, number>> = { it: new Map(), en: new Map() };
+    /** Counts the words of one training text (once per text) for spelling correction. */
+    const countWords = (text: string, language: Language) => {
+      const known = knownWords[language];
+      for (const w of new Set(wordsOf(text, language))) known.set(w, (known.get(w) ?? 0) + 1);
+    };
     const xs: SparseVector[] = [];
     let ys = new Int32Array(examples.length);
     const masked = examples.map((e) => (typeof e.text === 'string' ? mask(e.text) : ''));
@@ -875,6 +899,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       }
       const f = featurise(normaliser, masked[i]!, language, skipGrams, retrievalMode, concepts);
       for (const t of f.terms) vocabulary.add(t);
+      if (!retrievalMode) countWords(masked[i]!, language);
       xs.push(vectorise(f, weightList, grow, trainingGrams));
       ys[i] = id;
     });
@@ -899,6 +924,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
           const f = featurise(normaliser, name, language, skipGrams, false, concepts);
           // Its words are known words (coverage, `scopeFactor`): a question in them is in scope.
           for (const t of f.terms) vocabulary.add(t);
+          countWords(name, language);
           extraXs.push(vectorise(f, weightList, grow, trainingGrams));
           extraYs.push(c);
         }
@@ -1085,6 +1111,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       temperature,
       network: network && ensemble ? { net: network, weight: ensemble.weight } : undefined,
       vocabulary,
+      knownWords,
       examplesByLabel,
       onlyLanguage,
       gramCache: new Map(),
@@ -1111,7 +1138,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const known = model.onlyLanguage ? undefined : model.exactLanguage.get(exactKey(input));
     if (known !== undefined) hint = { ...hint, language: known };
     const language = languageOf(input, hint?.language, model);
-    const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined, model.concepts);
+    // Catalogue-sized FAQs (retrieval) name products and models one letter apart: never corrected.
+    const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined, model.concepts, model.retrieval ? undefined : (w, terms) => meantWord(model, language, w, terms));
     const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
     const exact = model.exactLabels.get(exactKey(input));
     // A class of twins answers with the label of the message's language.
@@ -1176,7 +1204,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
   function snapshot(): ModelSnapshot {
     if (!trained) throw new Error('the classifier is not trained yet: call train() first');
-    const { stamp: _stamp, generation: _generation, gramCache: _gramCache, scratch: _scratch, nearVocabulary: _near, ...model } = trained;
+    const { stamp: _stamp, generation: _generation, gramCache: _gramCache, scratch: _scratch, nearVocabulary: _near, spellers: _spellers, spellCache: _spellCache, ...model } = trained;
     return model;
   }
 
@@ -1207,6 +1235,27 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         ...[...new Set(trained?.phrases.values() ?? [])].filter((label) => !trained?.labels.includes(label)).map((label) => ({ label, languages: [] as Language[] })),
       ],
   };
+}
+
+/** Bounds the memo of unknown words met (`Trained.spellCache`). */
+const SPELL_CACHE_MAX = 50_000;
+
+/**
+ * The word a customer meant when `word` is unknown to the model (none of its terms seen in
+ * training) and one edit from a training word of the language (spelling.ts); undefined otherwise.
+ */
+function meantWord(model: Trained, language: Language, word: string, terms: readonly string[]): string | undefined {
+  for (let i = 0; i < terms.length; i++) if (terms[i] === '<num>' || model.vocabulary.has(terms[i]!)) return undefined;
+  const cache = (model.spellCache ??= { it: new Map(), en: new Map() })[language];
+  const cached = cache.get(word);
+  if (cached !== undefined) return cached ?? undefined;
+  const spellers = (model.spellers ??= {});
+  const speller = (spellers[language] ??= createSpeller(model.knownWords[language]));
+  let meant = speller.correct(word);
+  // An English word compromise knows is a word of its own ("sell" is not "spell", "white" not "write").
+  if (meant !== undefined && language === 'en' && isEnglishWord(word)) meant = undefined;
+  if (cache.size < SPELL_CACHE_MAX) cache.set(word, meant ?? null);
+  return meant;
 }
 
 /** Terms this long or longer may be misspellings of known ones. */
@@ -1255,7 +1304,8 @@ function scopeFactor(terms: string[], language: Language, model: Trained, x: Spa
   if (content.length === 0 && terms.length > 0 && terms.every((t) => t === '<num>')) return 0.1;
   const considered = content.length > 0 ? content : terms;
   if (considered.length === 0) return 0.5;
-  // A misspelt word one letter away from a known one ("spedizone") counts half.
+  // A word corrected to a corpus word (spelling.ts: "spedizone" read as "spedizione") is known by
+  // now; one left as typed but one letter away from a known term counts half.
   let known = 0;
   for (const t of considered) known += model.vocabulary.has(t) ? 1 : isNearKnown(t, model) ? 0.5 : 0;
   const coverage = known / considered.length;

@@ -179,12 +179,32 @@ function compromiseAnalyses(list: readonly string[]): Array<[normal: string, roo
   return list.map((_, i) => [normals[i]!, roots[i]!]);
 }
 
+let englishLexicon: Readonly<Record<string, unknown>> | undefined;
+
+/**
+ * True when compromise's English lexicon (some 25,000 words) has the word or its root ("selling"
+ * → "sell", "tiles" → "tile"): a word of the language, not a misspelling, even when the model
+ * never saw it (spelling.ts corrects only words that are not). Misspellings are not in it ("oder",
+ * "shiping", "recieved", "acount"). One compromise reading per call: for unknown words only.
+ */
+export function isEnglishWord(word: string): boolean {
+  englishLexicon ??= (nlp.model() as { one: { lexicon: Record<string, unknown> } }).one.lexicon;
+  if (Object.hasOwn(englishLexicon, word)) return true;
+  if (!COMPROMISE_WORD.test(word)) return false;
+  const [, root] = compromiseAnalyses([word])[0]!;
+  return root.split(/\s+/).every((r) => r.length > 0 && Object.hasOwn(englishLexicon!, r));
+}
+
 /** Turns text into folded words and classifier terms, memoising per word. */
 export interface Normaliser {
   /** The normalised surface text: folded, abbreviations and English contractions expanded. */
   normalise(text: string, language: Language): string;
-  /** Folded surface words (for character n-grams) and their stems/roots (for word features). */
-  analyse(text: string, language: Language): { surface: string[]; terms: string[] };
+  /**
+   * Folded surface words (for character n-grams) and their stems/roots (for word features).
+   * `correct`, when given, sees each word with its terms and may name another word to analyse in
+   * its place (a misspelling's correction, spelling.ts).
+   */
+  analyse(text: string, language: Language, correct?: (word: string, terms: readonly string[]) => string | undefined): { surface: string[]; terms: string[] };
   /**
    * Analyses the words of many texts ahead (training): new English words go through compromise
    * a few hundred at a time, one word per line of one document, instead of one document each.
@@ -255,11 +275,17 @@ export function createNormaliser(options: { maxCache?: number; englishRoots?: bo
     }
   }
 
-  function analyse(text: string, language: Language): { surface: string[]; terms: string[] } {
+  function analyse(
+    text: string,
+    language: Language,
+    correct?: (word: string, terms: readonly string[]) => string | undefined,
+  ): { surface: string[]; terms: string[] } {
     const surface: string[] = [];
     const terms: string[] = [];
     for (const w of words(text, language)) {
-      const a = analyseWord(w, language);
+      let a = analyseWord(w, language);
+      const meant = correct?.(w, a.terms);
+      if (meant !== undefined) a = analyseWord(meant, language);
       surface.push(...a.surface);
       terms.push(...a.terms);
     }

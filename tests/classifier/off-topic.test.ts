@@ -71,15 +71,15 @@ describe('off-topic messages on the sample corpus (issue 17)', () => {
     expect(withWords?.label).toBe('faq:spedizione-express');
   });
 
-  it('answers misspelt questions about the shop: a long word one letter from a known one counts as known, by half', () => {
+  it('answers misspelt questions about the shop: a word one slip from a corpus word is read as it (spelling.ts)', () => {
     const cases = (['it', 'en'] as const).flatMap((l) => Object.entries(fixture.misspelt[l]).flatMap(([id, texts]) => texts.map((text) => ({ text, id }))));
     expect(cases.length).toBe(30);
     const right = cases.filter(({ text, id }) => {
       const top = understander.understand(text).classification.ranked[0];
       return top?.label === `faq:${id}` && top.confidence >= ANSWER_THRESHOLD;
     });
-    // Measured 20 of 30 (18 without the misspelling allowance).
-    expect(right.length).toBeGreaterThanOrEqual(19);
+    // Measured 28 of 30 (21 before the spelling correction, 18 without the near-known allowance).
+    expect(right.length).toBeGreaterThanOrEqual(26);
   });
 
   it('keeps questions about the shop that share words with off-topic ones', () => {

@@ -14,6 +14,9 @@ const texts = [
   'come posso pagare? ho la carta 4111 1111 1111 1111',
   '@bottegarossi SIETE DEI LADRI!!! 😡 nessuno risponde',
   'ok',
+  // Misspelt: corrected from the snapshot's known words (spelling.ts), in the worker as here.
+  'wher is my oder',
+  'dove è il mio ordne',
   'my order 1234567 never arrived, email me at luca@example.com',
   '',
 ];
