@@ -37,15 +37,13 @@ export interface NetworkOptions {
   /** Input dropout (as the linear model's). */
   dropout: number;
   seed: number;
-  /** Networks trained with different seeds and averaged (bagging; `trainNetworks`): 1 by default. */
-  members?: number;
 }
 
 /** Which features the network reads: words and stem bigrams (ids of features named `w …` and `b …`). */
-export function wordInputs(featureIndex: ReadonlyMap<string, number>, chars = false): { map: Int32Array; rows: number } {
+export function wordInputs(featureIndex: ReadonlyMap<string, number>): { map: Int32Array; rows: number } {
   const map = new Int32Array(featureIndex.size).fill(-1);
   let rows = 0;
-  for (const [feature, id] of featureIndex) if (feature.startsWith('w ') || feature.startsWith('b ') || (chars && feature.startsWith('c'))) map[id] = rows++;
+  for (const [feature, id] of featureIndex) if (feature.startsWith('w ') || feature.startsWith('b ')) map[id] = rows++;
   return { map, rows };
 }
 
@@ -247,33 +245,6 @@ export function trainNetwork(xs: readonly SparseInput[], ys: Int32Array, rows: n
 }
 
 /**
- * Networks of one shape averaged: their logits' mean is exactly the logits of one network whose
- * hidden layer is theirs side by side and whose output rows are theirs divided by their number
- * (self-contained, like `trainNetwork`: the worker runs its source text).
- */
-export function mergeNetworks(nets: readonly Network[]): Network {
-  if (nets.length === 1) return nets[0]!;
-  const m = nets.length;
-  const H = nets[0]!.hidden;
-  const W = H * m;
-  const rows = nets[0]!.w1.length / H;
-  const C = nets[0]!.b2.length;
-  const w1 = new Float32Array(rows * W);
-  const b1 = new Float32Array(W);
-  const w2 = new Float32Array(C * W);
-  const b2 = new Float32Array(C);
-  nets.forEach((net, k) => {
-    for (let r = 0; r < rows; r++) w1.set(net.w1.subarray(r * H, (r + 1) * H), r * W + k * H);
-    b1.set(net.b1, k * H);
-    for (let c = 0; c < C; c++) {
-      for (let j = 0; j < H; j++) w2[c * W + k * H + j] = net.w2[c * H + j]! / m;
-      b2[c] = b2[c]! + net.b2[c]! / m;
-    }
-  });
-  return { hidden: W, inputMap: nets[0]!.inputMap, w1, b1, w2, b2, temperature: 1 };
-}
-
-/**
  * The worker thread's program: `trainNetwork`'s own source text and a few lines that unpack the
  * inputs, train and send the weights back (transferred, not copied). A source text rather than a
  * file, so the worker starts the same way from the TypeScript sources (tsx, jest), dist/ and a
@@ -284,13 +255,10 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const __name = (f) => f;
 const trainNetwork = ${trainNetwork.toString()};
-const mergeNetworks = ${mergeNetworks.toString()};
 const { offsets, idx, val, ys, rows, classCount, opts } = workerData;
 const xs = [];
 for (let i = 0; i + 1 < offsets.length; i++) xs.push({ idx: idx.subarray(offsets[i], offsets[i + 1]), val: val.subarray(offsets[i], offsets[i + 1]) });
-const nets = [];
-for (let k = 0; k < (opts.members ?? 1); k++) nets.push(trainNetwork(xs, ys, rows, classCount, new Int32Array(0), { ...opts, seed: opts.seed + 7919 * k }));
-const net = mergeNetworks(nets);
+const net = trainNetwork(xs, ys, rows, classCount, new Int32Array(0), opts);
 parentPort.postMessage(net, [net.w1.buffer, net.b1.buffer, net.w2.buffer, net.b2.buffer]);
 `;
 
@@ -328,8 +296,7 @@ export function trainNetworkConcurrently(
   const fallBack = (err: unknown) => {
     process.emitWarning(`the classifier's network trains in the main thread: its worker thread failed (${err instanceof Error ? err.message : String(err)})`, { code: 'SPORTELLO_NETWORK_WORKER' });
     const inputs = Array.from({ length: count }, (_, i) => ({ idx: idx.subarray(offsets[i]!, offsets[i + 1]!), val: val.subarray(offsets[i]!, offsets[i + 1]!) }));
-    const nets = Array.from({ length: opts.members ?? 1 }, (_, k) => trainNetwork(inputs, labels, rows, classCount, inputMap, { ...opts, seed: opts.seed + 7919 * k }));
-    return { network: mergeNetworks(nets), inWorker: false };
+    return { network: trainNetwork(inputs, labels, rows, classCount, inputMap, opts), inWorker: false };
   };
   return new Promise((resolve) => {
     let worker: Worker;

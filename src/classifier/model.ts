@@ -100,7 +100,7 @@ export interface ModelOptions {
    * `trainNetworkConcurrently`; the same weights): Banking77's main-thread training CPU 4.5 → 3.6 s
    * with naive Bayes added (bench/nlu/notes.md, nineteenth session).
    */
-  ensemble?: { hidden?: number; weight?: number; epochs?: number; learningRate?: number; members?: number; chars?: boolean; likelihood?: boolean } | false;
+  ensemble?: { hidden?: number; weight?: number; epochs?: number; learningRate?: number } | false;
   /**
    * Multinomial naive Bayes as a prior of the linear model (bayes.ts), for calibrated corpora (at
    * least `calibrateFrom` examples) above 30 examples per label (not a brand's few-shot FAQ: there it
@@ -123,8 +123,6 @@ export interface ModelOptions {
    * xSID-it (fixed weights) 92.0–93.6 against 93.2.
    */
   naiveBayes?: { scale?: number; alpha?: number } | false;
-  /** Experiment: the held-out calibration twentieth drawn per label. */
-  stratified?: boolean;
 }
 
 interface SparseVector {
@@ -192,7 +190,7 @@ const DEFAULTS = {
   skipGrams: false,
   idf: true,
   dropout: 0.3,
-  ensemble: { hidden: 48, weight: 0.3, epochs: 5, learningRate: 0.003, members: 1, chars: false, likelihood: false },
+  ensemble: { hidden: 48, weight: 0.3, epochs: 5, learningRate: 0.003 },
   naiveBayes: { scale: 0.3, alpha: 0.1 },
 };
 
@@ -687,31 +685,6 @@ function pruneRareFeatures(xs: SparseVector[], featureIndex: Map<string, number>
   });
 }
 
-/**
- * A `1/parts` share of `shuffled` (indices in random order) drawn per label: each label gives its
- * share of its examples, the fractions carried from label to label (in the order labels first
- * appear in `shuffled`) so that the total is the plain share's.
- */
-function stratifiedShare(shuffled: readonly number[], ys: Int32Array, classCount: number, parts: number): number[] {
-  const byLabel: number[][] = Array.from({ length: classCount }, () => []);
-  const order: number[] = [];
-  for (const i of shuffled) {
-    const list = byLabel[ys[i]!]!;
-    if (list.length === 0) order.push(ys[i]!);
-    list.push(i);
-  }
-  const out: number[] = [];
-  let due = 0;
-  for (const label of order) {
-    const list = byLabel[label]!;
-    due += list.length / parts;
-    const take = Math.min(list.length, Math.floor(due + 1e-9));
-    due -= take;
-    out.push(...list.slice(0, take));
-  }
-  return out;
-}
-
 /** Finds the temperature minimising the negative log-likelihood of held-out labels. */
 function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
   const nll = (t: number) => {
@@ -980,15 +953,14 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     let priors: Float32Array | undefined;
     if (calibrated) {
       const random = seededRandom(sgd.seed + 1);
-      const shuffled = shuffle(Array.from({ length: realCount }, (_, i) => i), random);
-      const holdout = new Set(options.stratified ? stratifiedShare(shuffled, ys, labels.length, 20) : shuffled.slice(0, Math.floor(realCount / 20)));
+      const holdout = new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
       const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
       // The network learns on the calibration split only (no pass over all the data after it), in
       // a worker thread while this one trains the linear model (mlp.ts, `trainNetworkConcurrently`):
       // on two cores the pair takes about the linear model's time. Its temperature is fitted
       // afterwards on the same held-out twentieth, as the linear model's.
       if (ensemble && !fewShot && ensemble.weight > 0) {
-        const inputs = wordInputs(featureIndex, ensemble.chars);
+        const inputs = wordInputs(featureIndex);
         networkJob = {
           promise: trainNetworkConcurrently(
             trainIdx.map((i) => networkInput(xs[i]!, inputs.map)),
@@ -996,7 +968,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
             inputs.rows,
             labels.length,
             inputs.map,
-            { hidden: ensemble.hidden, epochs: ensemble.epochs, learningRate: ensemble.learningRate, dropout: sgd.dropout, seed: sgd.seed, members: ensemble.members },
+            { hidden: ensemble.hidden, epochs: ensemble.epochs, learningRate: ensemble.learningRate, dropout: sgd.dropout, seed: sgd.seed },
           ),
           inputMap: inputs.map,
           holdout: [...holdout],
@@ -1054,7 +1026,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         networkLogits(networkInput(xs[i]!, networkJob!.inputMap), network!, z, h);
         return z;
       });
-      network.temperature = ensemble!.likelihood ? fitTemperature(netRows, networkJob.held) : fitTemperatureToAccuracy(netRows, networkJob.held);
+      network.temperature = fitTemperatureToAccuracy(netRows, networkJob.held);
     }
     const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
