@@ -12,6 +12,7 @@ import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, 
 import { followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
+import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
 
 /** What the refining reads besides the conversation. */
 export interface RefineInput {
@@ -81,8 +82,15 @@ export async function refineUnderstanding(
     const alone = await input.understandText(announced, understanding.language);
     if (bestIntentAction(alone, knowledge.corpus) !== undefined) understanding = { ...understanding, classification: alone.classification };
   }
+  // "AB123456", "ordine 4455667": an order number alone asks where that order is (pipeline/order-reference.ts).
+  // Read whole it was "please rephrase", or cancelling ("ordine" alone leaned on it at 0.97).
+  const orderAlone = chosen === undefined && !yesToMany && onlyOrderReference(msg.text, understanding.entities);
+  if (orderAlone) {
+    const asked = await input.understandText(ORDER_QUESTION[understanding.language], understanding.language);
+    understanding = { ...understanding, classification: asked.classification };
+  }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
-  const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
+  const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
   if (leansOn !== undefined) {
