@@ -54,7 +54,8 @@ export type Decision =
       /** "Sì, lo stesso" with nothing offered to be the same as: asked what the customer needs. */
       sameAsWhat?: true;
     }
-  | { action: 'greet'; intent: IntentDef; again: boolean }
+  /** `back`: the customer returns (a case closed, a pause, "ciao di nuovo"): greeted back and asked what they need, never "I'm here!". */
+  | { action: 'greet'; intent: IntentDef; again: boolean; back?: true }
   | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
 
@@ -90,6 +91,12 @@ export interface DecisionInput {
   noticeDue: boolean;
   /** The conversation had messages before this one (a greeting now is not a welcome). */
   midConversation: boolean;
+  /**
+   * The customer comes back: the conversation had messages before, and its case was closed since,
+   * or a while has passed, or they say so ("ciao di nuovo", "hi again"). A greeting then is greeted
+   * back, not answered "Eccomi!" as a call while the bot is busy.
+   */
+  returning?: boolean;
   customer: { handle?: string; followers?: number };
   rules: EscalationRules;
   thresholds: { answer: number; clarify: number };
@@ -360,7 +367,7 @@ export function decide(input: DecisionInput): Decision {
         if (input.midConversation && visibility === 'public' && state === 'awaiting_private') {
           return input.missStreak + 1 < input.rules.missesBeforeEscalation ? { action: 'dm_prompt', again: true } : { action: 'escalate', reason: 'low_confidence' };
         }
-        return { action: 'greet', intent, again: input.midConversation };
+        return { action: 'greet', intent, again: input.midConversation, ...(input.returning ? { back: true as const } : {}) };
       case 'thank':
       case 'resolve':
       case 'withdraw':

@@ -16,6 +16,11 @@ export const MESSAGES = {
     it: 'Eccomi! Dimmi pure, come posso aiutarti?',
     en: 'I’m here! Tell me, how can I help?',
   },
+  /** The customer comes back to a conversation after a pause, or a case closed ("ciao di nuovo", "hi again"). */
+  greetBack: {
+    it: 'Ciao di nuovo! Di cosa hai bisogno?',
+    en: 'Hi again! What do you need?',
+  },
   /** Said before a reminder to a customer who only called ("ciao?", "hello?"). */
   here: {
     it: 'Eccomi!',

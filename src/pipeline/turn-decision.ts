@@ -9,6 +9,7 @@ import type { Case, Conversation, Language } from '../core/types.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
+import { returning } from './returning.js';
 import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
@@ -97,6 +98,7 @@ export function decideTurn(
     attachment: HAS_ATTACHMENT.test(msg.text),
     noticeDue: !conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs,
     midConversation,
+    returning: returning(context.conversation, midConversation, msg.text, now),
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },

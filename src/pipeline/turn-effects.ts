@@ -169,7 +169,7 @@ async function act(scope: TurnScope, decision: Decision, conversation: Conversat
       out.reply({ kind: 'text', text: decision.intent.answer ?? '' });
       return { nextState: 'bot' };
     case 'greet':
-      out.reply({ kind: 'text', text: say(decision.again ? 'greetAgain' : 'greet', language, { brand: deps.settings.brandName }) });
+      out.reply({ kind: 'text', text: say(decision.back ? 'greetBack' : decision.again ? 'greetAgain' : 'greet', language, { brand: deps.settings.brandName }) });
       return {};
     case 'thank':
       return thank(scope, decision, conversation);

@@ -13,6 +13,7 @@ import { followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
+import { BACK_GREETING, onlySaysBack } from './returning.js';
 
 /** What the refining reads besides the conversation. */
 export interface RefineInput {
@@ -88,6 +89,11 @@ export async function refineUnderstanding(
   if (orderAlone) {
     const asked = await input.understandText(ORDER_QUESTION[understanding.language], understanding.language);
     understanding = { ...understanding, classification: asked.classification };
+  }
+  // "Rieccomi", "sono di nuovo io", "it's me again": a greeting (alone it was off topic, or nothing).
+  if (chosen === undefined && !yesToMany && onlySaysBack(msg.text)) {
+    const hello = await input.understandText(BACK_GREETING[understanding.language], understanding.language);
+    if (bestIntentAction(hello, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: hello.classification };
   }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
