@@ -32,7 +32,8 @@ export type Decision =
       /** "Ancora niente" soon after a person resolved the case: the matter goes back to a person. */
       continues?: true;
     }
-  | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
+  /** `part`: the sentences of the entry's answer that answer a follow-up of it (the rest was just said). */
+  | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason; part?: string }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
   /** `again`: the customer, sent to a DM, wrote in public something the bot does not understand ("allora?", "vi seguo ora"): told again where to go on (a miss). */
@@ -53,6 +54,8 @@ export type Decision =
       declined?: true;
       /** "Sì, lo stesso" with nothing offered to be the same as: asked what the customer needs. */
       sameAsWhat?: true;
+      /** A follow-up the last answer does not cover ("e per i saldi?"): said so, with the way to a person. */
+      beyondAnswer?: true;
     }
   /** `back`: the customer returns (a case closed, a pause, "ciao di nuovo"): greeted back and asked what they need, never "I'm here!". */
   | { action: 'greet'; intent: IntentDef; again: boolean; back?: true }
@@ -129,6 +132,14 @@ export interface DecisionInput {
    * question found nothing to answer: unclear, not off topic.
    */
   followUp?: boolean;
+  /**
+   * A short follow-up naming something of its own ("e per i saldi?", "and to Japan?") that, read
+   * with the question answered last, found only that answer again, and the answer says nothing of
+   * it: the bot says so, and how to reach a person, instead of repeating it or offering it back.
+   */
+  beyondAnswer?: boolean;
+  /** A follow-up answered by the entry just given: the sentences of its answer that speak of what was asked. */
+  answerPart?: string;
   /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
   crisis?: { topic: string; statement?: string };
 }
@@ -299,7 +310,7 @@ export function decide(input: DecisionInput): Decision {
     // A custom action answers a public entry wherever it is asked (a private one asks for the data first).
     if (!entry.private && hasHandler(entry)) return { action: 'handler', entry };
     if (entry.escalate) return { action: 'answer', entry, thenEscalate: 'faq_escalate' };
-    return { action: 'answer', entry };
+    return { action: 'answer', entry, ...(input.answerPart !== undefined ? { part: input.answerPart } : {}) };
   }
   // 5-. In private with the customer's details while a person has the case from another
   // conversation ("thanks, it's BR-778812" in the DM after a public handover): the details go to
@@ -405,6 +416,9 @@ export function decide(input: DecisionInput): Decision {
   if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
   }
+  // A follow-up the answer just given does not cover ("e per i saldi?" after the returns answer,
+  // "and to Japan?"): not that answer again, nor offered back; said honestly, with the way to a person.
+  if (input.beyondAnswer) return { action: 'clarify', guesses: [], beyondAnswer: true };
   const guesses = faqGuesses();
   return { action: 'clarify', guesses };
 }

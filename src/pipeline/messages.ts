@@ -160,6 +160,11 @@ export const MESSAGES = {
     it: 'Va bene: allora scrivimi {what}, e un collega verificherà.',
     en: 'All right: then send me {what}, and a colleague will check.',
   },
+  /** A short follow-up the answer just given does not cover ("e per i saldi?" after the returns answer). */
+  beyondAnswer: {
+    it: 'Su questo non ho altre informazioni oltre alla risposta di prima. Se ti serve, scrivi «operatore» e ti passo a un collega.',
+    en: 'I don’t have more on that than the answer I just gave. If you need it, write “agent” and I’ll pass you to a colleague.',
+  },
   /** "Sì, lo stesso" when the bot offered nothing to be the same as. */
   sameAsWhat: {
     it: 'Non sono sicuro di quale richiesta intendi: dimmi pure di cosa hai bisogno (per esempio un ordine, una spedizione, un reso o un rimborso) e ti aiuto.',

@@ -43,7 +43,7 @@ export function decideTurn(
 ): { decision: Decision; facts: TurnFacts } {
   const { msg, adapter, now, knowledge } = input;
   const { conversation, kase, customer, siblings, midConversation } = opened;
-  const { understanding, chosen, yesToOptions, leansOn } = refined;
+  const { understanding, chosen, yesToOptions, leansOn, beyondAnswer, answerPart } = refined;
   const language = understanding.language;
 
   // A request for data the bot made here (or in the public thread that sent the customer here).
@@ -106,6 +106,8 @@ export function decideTurn(
     saysSameUnasked: onFileAnswer === undefined && chosen === undefined && !yesToOptions && !msg.payload && onlySaysSame(msg.text),
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
+    beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
+    answerPart,
     continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),
     unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,

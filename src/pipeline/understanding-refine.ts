@@ -9,7 +9,7 @@ import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
 import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf } from './courtesy.js';
-import { followUpAnswers, followUpContext } from './follow-up-question.js';
+import { answerPart, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
@@ -33,6 +33,13 @@ export interface RefinedUnderstanding {
   yesToOptions: boolean;
   /** The question answered last, when the message was read as a short follow-up of it. */
   leansOn?: string;
+  /**
+   * A follow-up that names something of its own ("e per i saldi?", "and to Japan?") and, read with
+   * the question answered last, found only that answer again, which says nothing of it.
+   */
+  beyondAnswer?: true;
+  /** The same answer again to a follow-up: the sentences of it that speak of what was asked ("Il contrassegno non è disponibile."). */
+  answerPart?: string;
 }
 
 export async function refineUnderstanding(
@@ -99,19 +106,31 @@ export async function refineUnderstanding(
   const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
+  let beyondAnswer = false;
+  let part: string | undefined;
   if (leansOn !== undefined) {
     const together = await input.understandText(`${leansOn} ${pointOf(msg.text)}`, understanding.language);
     const best = together.classification.ranked[0];
     const entry = best && best.confidence >= thresholds.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
     if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
       understanding = { ...understanding, classification: together.classification };
+      if (entry.id === conversation.lastAnswer?.faqId) part = answerPart(msg.text, understanding.language, entry);
     } else if (entry) {
       // Leaning on the answer just given without saying what it asks ("e quanto tempo ho?"): the
       // answer is offered when the bot asks what was meant, not repeated, and not called off topic.
       understanding = { ...understanding, classification: { ranked: withGuess(understanding.classification.ranked, `faq:${entry.id}`, thresholds.clarifyThreshold) } };
+      // Offered back only when nothing else is plausible: otherwise the bot asks among them.
+      const others = understanding.classification.ranked.filter((r) => r.label.startsWith('faq:') && r.label !== `faq:${entry.id}` && r.confidence >= thresholds.clarifyThreshold);
+      beyondAnswer = entry.id === conversation.lastAnswer?.faqId && others.length === 0;
     }
   }
-  return { understanding, chosen, yesToOptions, leansOn };
+  // "e in Svizzera?" understood alone, and as the answer just given: the part of it that answers.
+  if (part === undefined && chosen === undefined && conversation.lastAnswer !== undefined && followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now) !== undefined) {
+    const best = understanding.classification.ranked[0];
+    const entry = best && best.confidence >= thresholds.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
+    if (entry && entry.id === conversation.lastAnswer.faqId) part = answerPart(msg.text, understanding.language, entry);
+  }
+  return { understanding, chosen, yesToOptions, leansOn, ...(beyondAnswer ? { beyondAnswer: true as const } : {}), ...(part !== undefined ? { answerPart: part } : {}) };
 }
 
 /** `ranked` with `label` at least as plausible as `floor` (the clarify threshold), in order. */
