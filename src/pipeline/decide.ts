@@ -90,6 +90,8 @@ export interface DecisionInput {
   carries: readonly DataKind[];
   /** The message carries an attachment (a photo, a file). */
   attachment?: boolean;
+  /** The message is stickers only ("[sticker]"): said like an emoji, nothing the bot failed to open. */
+  stickersOnly?: boolean;
   /** The customer was last told where they stand (in the queue, or that the case is in the DM) long enough ago to be told again. */
   noticeDue: boolean;
   /** The conversation had messages before this one (a greeting now is not a welcome). */
@@ -257,7 +259,8 @@ export function decide(input: DecisionInput): Decision {
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
   // Upset ("🤬🤬🤬": below the escalation threshold of row 3), silence read as being ignored: a
   // person, as for words not understood and upset (5a'').
-  if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) {
+  // A sticker alone is the same: it got "I can't open your attachment", and a second one a person.
+  if (input.stickersOnly || (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text))) {
     return understanding.anger >= UPSET_ANGER && !input.yesToOptions ? { action: 'escalate', reason: 'negative_sentiment' } : { action: 'none' };
   }
 

@@ -96,6 +96,7 @@ export function decideTurn(
         : undefined,
     carries,
     attachment: HAS_ATTACHMENT.test(msg.text),
+    stickersOnly: STICKERS_ONLY.test(msg.text),
     noticeDue: !conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs,
     midConversation,
     returning: returning(context.conversation, midConversation, msg.text, now),
@@ -145,3 +146,5 @@ const ATTACHMENT = String.raw`\[(?:(?:image|video|audio|file|attachment|location
 const ATTACHMENTS_ONLY = new RegExp(String.raw`^(?:\s*${ATTACHMENT})+\s*$`, 'i');
 export const attachmentsOnly = (text: string): boolean => ATTACHMENTS_ONLY.test(text);
 const HAS_ATTACHMENT = new RegExp(ATTACHMENT, 'i');
+/** Stickers and nothing else (`[sticker]`, `[sticker: https://…]`), as channels describe them. */
+const STICKERS_ONLY = /^(?:\s*\[sticker(?::[^\]\n]*)?\])+\s*$/i;

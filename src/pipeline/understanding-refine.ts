@@ -8,7 +8,7 @@
 import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
-import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf } from './courtesy.js';
+import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
 import { answerPart, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
@@ -57,10 +57,26 @@ export async function refineUnderstanding(
   const yesToMany = !msg.payload && yesToSeveral(msg.text, conversation, now);
   const yesToOptions = yesToMany && conversation.lastOffer?.askedWhich !== true;
   if (yesToMany) understanding = { ...understanding, classification: { ranked: [] } };
+  // "great, another week without my parcel. thanks a lot 🙄": thanks with a sour note are sarcasm
+  // (read whole: thanks at 0.98, and "you're welcome"). What the customer complains of is read
+  // without the courtesies and answered when understood; either way the message is an upset one
+  // (one sign of anger: not understood, a person answers, decide.ts 5a'').
+  const sour = chosen === undefined && !yesToMany && bestIntentAction(understanding, knowledge.corpus) === 'thank' ? sarcasticThanks(msg.text) : undefined;
+  if (sour !== undefined) {
+    const alone = sour === '' ? undefined : await input.understandText(sour, understanding.language);
+    const action = alone && bestIntentAction(alone, knowledge.corpus);
+    const understood = alone !== undefined && (alone.classification.ranked[0]?.confidence ?? 0) >= thresholds.answerThreshold && action !== 'thank' && action !== 'answer';
+    understanding = {
+      ...understanding,
+      classification: understood ? alone.classification : { ranked: [] },
+      sentiment: Math.min(understanding.sentiment, SARCASM_SENTIMENT),
+      anger: Math.max(understanding.anger, SARCASM_ANGER),
+    };
+  }
   // "grazie mille eh, ancora niente pacco 🙄", "thanks, where is my order?": thanks that open a
   // message with more to say are not its point. What follows is read alone, and counts when it is
   // understood (or when the message is not a happy one: not "you're welcome" to a complaint).
-  const rest = chosen === undefined && !yesToMany ? afterCourtesy(msg.text) : undefined;
+  const rest = chosen === undefined && !yesToMany && sour === undefined ? afterCourtesy(msg.text) : undefined;
   if (rest !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'thank') {
     const alone = await input.understandText(rest, understanding.language);
     const thanksAlone = bestIntentAction(alone, knowledge.corpus) === 'thank';
@@ -132,6 +148,11 @@ export async function refineUnderstanding(
   }
   return { understanding, chosen, yesToOptions, leansOn, ...(beyondAnswer ? { beyondAnswer: true as const } : {}), ...(part !== undefined ? { answerPart: part } : {}) };
 }
+
+/** Sarcastic thanks are one sign of anger (decide.ts: upset from 0.45, a person only from the escalation threshold). */
+const SARCASM_ANGER = 0.45;
+/** …and not warm: never thanked as praise. */
+const SARCASM_SENTIMENT = -0.4;
 
 /** `ranked` with `label` at least as plausible as `floor` (the clarify threshold), in order. */
 function withGuess(ranked: readonly LabelScore[], label: string, floor: number): LabelScore[] {
