@@ -325,7 +325,34 @@ export function detectEntities(text: string, options: EntityOptions = {}): Entit
     }
   }
   for (const k of keywords) if (WEAK_KEYWORD.test(k[0])) findCustomerCode(text, k, add);
+  if (found.length === 0) findLoneCode(text, add);
   return found.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * What may stand beside a lone code: mentions, a greeting, a courtesy, "#", "n." ("@brand
+ * AB123456", "ciao, #4455667", "BR123456 grazie"). Any other word makes it something else.
+ */
+const BESIDE_A_LONE_CODE = /^(?:ciao|salve|buongiorno|buonasera|hi|hello|hey|grazie|thanks|thx|please|pls|n|nr|no)$/i;
+
+/**
+ * A message that is one account-like code and nothing else ("AB123456", "4455667", "@brand
+ * #4455667"): customers send their order number so, as the first thing, without the brand's format
+ * or a word announcing it. It is their order number (private): not repeated, not kept in logs.
+ */
+function findLoneCode(text: string, add: (kind: Kind, start: number, end: number) => void): void {
+  if (text.length > 80) return;
+  let code: RegExpExecArray | undefined;
+  CODE_TOKEN.lastIndex = 0;
+  for (const t of text.matchAll(CODE_TOKEN)) {
+    const token = t[0];
+    if (/^[^\p{L}\p{N}]$/u.test(token) || BESIDE_A_LONE_CODE.test(token)) continue;
+    // A mention ("@bottegarossi"): its name is no word of the message.
+    if (t.index > 0 && text[t.index - 1] === '@') continue;
+    if (!/\d/.test(token) || code !== undefined || !isCodeAt(text, token, t.index)) return;
+    code = t;
+  }
+  if (code) add('order_number', code.index, code.index + code[0].length);
 }
 
 /** What a code next to the keyword `k` is: an order number next to "ordine"/"order", else a customer code. */

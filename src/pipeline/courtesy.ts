@@ -98,6 +98,28 @@ export function onlyCourtesy(text: string): 'thanks' | 'ok' | undefined {
   return /\b(?:grazie|thanks?|thank you|ty|thx)\b|🙏/iu.test(bare) ? 'thanks' : 'ok';
 }
 
+/**
+ * What makes thanks sarcastic: an eye-roll or an unamused face, "thanks for nothing", or the
+ * matter still not done ("un'altra settimana senza pacco", "still waiting", "yet again").
+ */
+const SOUR_NOTE = /🙄|😒|😤|😡|🤬|👎|🖕|(?<![\p{L}\p{N}])(?:for nothing|per niente|per nulla|(?:ancora|sempre) (?:niente|nulla)|un['’]altra (?:settimana|volta|giornata)|another (?:week|day|month|delay)|still (?:nothing|no|not|waiting)|yet again|di nuovo in ritardo|late again|as usual|come al solito|come sempre)(?![\p{L}\p{N}])/iu;
+
+/** Every courtesy of a message, wherever it stands ("great, … thanks a lot 🙄"). */
+const ANY_COURTESY = new RegExp(String.raw`(?<![\p{L}\p{N}])${COURTESY}(?![\p{L}\p{N}])`, 'giu');
+
+/**
+ * Thanks said with a sour note ("great, another week without my parcel. thanks a lot 🙄",
+ * "grazie per niente"): sarcasm, not gratitude. Returns the message without its courtesies, what
+ * the customer complains of ("another week without my parcel"), or '' when nothing is left;
+ * undefined when the message has no sour note.
+ */
+export function sarcasticThanks(text: string): string | undefined {
+  const bare = withoutMentions(text);
+  if (!SOUR_NOTE.test(bare)) return undefined;
+  const rest = bare.replace(ANY_COURTESY, ' ').replace(/\p{Extended_Pictographic}/gu, ' ').replace(/^[\s,.!;:-]+|[\s,.!;:-]+$/g, '').replace(/\s+/g, ' ');
+  return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : '';
+}
+
 /** The text without the @mentions that open it on X ("@bottegarossi grazie, ma…"), trimmed. */
 export function withoutMentions(text: string): string {
   return text.trim().replace(/^(?:@\w+[\s,:]*)+/u, '').trim();

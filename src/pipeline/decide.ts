@@ -32,7 +32,8 @@ export type Decision =
       /** "Ancora niente" soon after a person resolved the case: the matter goes back to a person. */
       continues?: true;
     }
-  | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason }
+  /** `part`: the sentences of the entry's answer that answer a follow-up of it (the rest was just said). */
+  | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason; part?: string }
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
   /** `again`: the customer, sent to a DM, wrote in public something the bot does not understand ("allora?", "vi seguo ora"): told again where to go on (a miss). */
@@ -53,8 +54,11 @@ export type Decision =
       declined?: true;
       /** "Sì, lo stesso" with nothing offered to be the same as: asked what the customer needs. */
       sameAsWhat?: true;
+      /** A follow-up the last answer does not cover ("e per i saldi?"): said so, with the way to a person. */
+      beyondAnswer?: true;
     }
-  | { action: 'greet'; intent: IntentDef; again: boolean }
+  /** `back`: the customer returns (a case closed, a pause, "ciao di nuovo"): greeted back and asked what they need, never "I'm here!". */
+  | { action: 'greet'; intent: IntentDef; again: boolean; back?: true }
   | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
   | { action: 'intent_answer'; intent: IntentDef };
 
@@ -86,10 +90,18 @@ export interface DecisionInput {
   carries: readonly DataKind[];
   /** The message carries an attachment (a photo, a file). */
   attachment?: boolean;
+  /** The message is stickers only ("[sticker]"): said like an emoji, nothing the bot failed to open. */
+  stickersOnly?: boolean;
   /** The customer was last told where they stand (in the queue, or that the case is in the DM) long enough ago to be told again. */
   noticeDue: boolean;
   /** The conversation had messages before this one (a greeting now is not a welcome). */
   midConversation: boolean;
+  /**
+   * The customer comes back: the conversation had messages before, and its case was closed since,
+   * or a while has passed, or they say so ("ciao di nuovo", "hi again"). A greeting then is greeted
+   * back, not answered "Eccomi!" as a call while the bot is busy.
+   */
+  returning?: boolean;
   customer: { handle?: string; followers?: number };
   rules: EscalationRules;
   thresholds: { answer: number; clarify: number };
@@ -122,6 +134,14 @@ export interface DecisionInput {
    * question found nothing to answer: unclear, not off topic.
    */
   followUp?: boolean;
+  /**
+   * A short follow-up naming something of its own ("e per i saldi?", "and to Japan?") that, read
+   * with the question answered last, found only that answer again, and the answer says nothing of
+   * it: the bot says so, and how to reach a person, instead of repeating it or offering it back.
+   */
+  beyondAnswer?: boolean;
+  /** A follow-up answered by the entry just given: the sentences of its answer that speak of what was asked. */
+  answerPart?: string;
   /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
   crisis?: { topic: string; statement?: string };
 }
@@ -248,7 +268,8 @@ export function decide(input: DecisionInput): Decision {
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
   // Upset ("🤬🤬🤬": below the escalation threshold of row 3), silence read as being ignored: a
   // person, as for words not understood and upset (5a'').
-  if (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text)) {
+  // A sticker alone is the same: it got "I can't open your attachment", and a second one a person.
+  if (input.stickersOnly || (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text))) {
     return understanding.anger >= UPSET_ANGER && !input.yesToOptions ? { action: 'escalate', reason: 'negative_sentiment' } : { action: 'none' };
   }
 
@@ -301,7 +322,7 @@ export function decide(input: DecisionInput): Decision {
     // A custom action answers a public entry wherever it is asked (a private one asks for the data first).
     if (!entry.private && hasHandler(entry)) return { action: 'handler', entry };
     if (entry.escalate) return { action: 'answer', entry, thenEscalate: 'faq_escalate' };
-    return { action: 'answer', entry };
+    return { action: 'answer', entry, ...(input.answerPart !== undefined ? { part: input.answerPart } : {}) };
   }
   // 5-. In private with the customer's details while a person has the case from another
   // conversation ("thanks, it's BR-778812" in the DM after a public handover): the details go to
@@ -369,7 +390,7 @@ export function decide(input: DecisionInput): Decision {
         if (input.midConversation && visibility === 'public' && state === 'awaiting_private') {
           return input.missStreak + 1 < input.rules.missesBeforeEscalation ? { action: 'dm_prompt', again: true } : { action: 'escalate', reason: 'low_confidence' };
         }
-        return { action: 'greet', intent, again: input.midConversation };
+        return { action: 'greet', intent, again: input.midConversation, ...(input.returning ? { back: true as const } : {}) };
       case 'thank':
       case 'resolve':
       case 'withdraw':
@@ -407,6 +428,9 @@ export function decide(input: DecisionInput): Decision {
   if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
   }
+  // A follow-up the answer just given does not cover ("e per i saldi?" after the returns answer,
+  // "and to Japan?"): not that answer again, nor offered back; said honestly, with the way to a person.
+  if (input.beyondAnswer) return { action: 'clarify', guesses: [], beyondAnswer: true };
   const guesses = faqGuesses();
   return { action: 'clarify', guesses };
 }

@@ -62,9 +62,10 @@ function topicWords(text: string): string[] {
 /**
  * True when reading a follow-up with the last answer's question found `entry`, and answering it
  * is right: another entry than the one just given; or the same again when the customer asked for
- * it again ("come faccio?") or when the entry speaks of what the follow-up asks about ("e in
+ * it again ("come faccio?") or when its answer speaks of what the follow-up asks about ("e in
  * contrassegno?" after the payment methods, whose answer says cash on delivery is not available).
- * Otherwise ("e per i saldi?" after the returns answer) the entry is offered, not repeated.
+ * Otherwise ("e per i saldi?" after the returns answer) it is not repeated: the bot says it has
+ * nothing more than that answer, and how to reach a person (decide.ts, `beyondAnswer`).
  */
 export function followUpAnswers(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, entry: FaqEntry): boolean {
   if (conversation.lastAnswer?.faqId !== entry.id) return true;
@@ -72,9 +73,30 @@ export function followUpAnswers(text: string, language: Language, conversation: 
   // "quanto tempo ho?" after "il cambio è gratuito entro 30 giorni": the answer says it.
   const aspects = aspectsAsked(withoutMentions(text), language);
   if (aspects.length > 0 && aspects.every((aspect) => SAYS[aspect].test(entry.answer))) return true;
+  // What the answer itself says, not the questions that lead to it: "e per la svizzera?" after the
+  // shipping answer got the same answer again because a question of the entry named Switzerland,
+  // while the answer did not; repeated, it read as not listening.
   const asked = topicWords(withoutMentions(text).replace(OPENERS[language], ''));
-  const own = new Set(topicWords([...entry.questions, entry.answer].join(' ')));
+  const own = new Set(topicWords(entry.answer));
   return asked.length > 0 && asked.every((w) => own.has(w));
+}
+
+/**
+ * The sentences of the answer just given that speak of what a follow-up asks about, when the
+ * follow-up is answered by that same entry again and they are not the whole answer: "Il contrassegno
+ * non è disponibile." to "e in contrassegno?" after the payment methods, the sentence naming
+ * Switzerland to "e per la Svizzera?" after the shipping answer. The part that answers, not the
+ * same message twice. Undefined when the customer asked for it again ("come faccio?") or every
+ * sentence speaks of it.
+ */
+export function answerPart(text: string, language: Language, entry: FaqEntry): string | undefined {
+  const bare = withoutMentions(text);
+  if (AGAIN[language].test(bare)) return undefined;
+  const asked = new Set(topicWords(bare.replace(OPENERS[language], '')));
+  if (asked.size === 0) return undefined;
+  const sentences = entry.answer.split(/(?<=[.!?])\s+(?=\p{Lu})/u);
+  const speaking = sentences.filter((s) => topicWords(s).some((w) => asked.has(w)));
+  return speaking.length > 0 && speaking.length < sentences.length ? speaking.join(' ') : undefined;
 }
 
 /**

@@ -16,6 +16,11 @@ export const MESSAGES = {
     it: 'Eccomi! Dimmi pure, come posso aiutarti?',
     en: 'I’m here! Tell me, how can I help?',
   },
+  /** The customer comes back to a conversation after a pause, or a case closed ("ciao di nuovo", "hi again"). */
+  greetBack: {
+    it: 'Ciao di nuovo! Di cosa hai bisogno?',
+    en: 'Hi again! What do you need?',
+  },
   /** Said before a reminder to a customer who only called ("ciao?", "hello?"). */
   here: {
     it: 'Eccomi!',
@@ -154,6 +159,11 @@ export const MESSAGES = {
   onFileDeclined: {
     it: 'Va bene: allora scrivimi {what}, e un collega verificherà.',
     en: 'All right: then send me {what}, and a colleague will check.',
+  },
+  /** A short follow-up the answer just given does not cover ("e per i saldi?" after the returns answer). */
+  beyondAnswer: {
+    it: 'Su questo non ho altre informazioni oltre alla risposta di prima. Se ti serve, scrivi «operatore» e ti passo a un collega.',
+    en: 'I don’t have more on that than the answer I just gave. If you need it, write “agent” and I’ll pass you to a colleague.',
   },
   /** "Sì, lo stesso" when the bot offered nothing to be the same as. */
   sameAsWhat: {

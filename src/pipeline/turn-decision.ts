@@ -9,6 +9,7 @@ import type { Case, Conversation, Language } from '../core/types.js';
 import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
+import { returning } from './returning.js';
 import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
@@ -42,7 +43,7 @@ export function decideTurn(
 ): { decision: Decision; facts: TurnFacts } {
   const { msg, adapter, now, knowledge } = input;
   const { conversation, kase, customer, siblings, midConversation } = opened;
-  const { understanding, chosen, yesToOptions, leansOn } = refined;
+  const { understanding, chosen, yesToOptions, leansOn, beyondAnswer, answerPart } = refined;
   const language = understanding.language;
 
   // A request for data the bot made here (or in the public thread that sent the customer here).
@@ -95,8 +96,10 @@ export function decideTurn(
         : undefined,
     carries,
     attachment: HAS_ATTACHMENT.test(msg.text),
+    stickersOnly: STICKERS_ONLY.test(msg.text),
     noticeDue: !conversation.noticeAt || now.getTime() - new Date(conversation.noticeAt).getTime() >= noticeMs,
     midConversation,
+    returning: returning(context.conversation, midConversation, msg.text, now),
     customer: { handle: customer.handle, followers: customer.followers },
     rules: deps.settings.rules,
     thresholds: { answer: deps.settings.answerThreshold, clarify: deps.settings.clarifyThreshold },
@@ -104,6 +107,8 @@ export function decideTurn(
     saysSameUnasked: onFileAnswer === undefined && chosen === undefined && !yesToOptions && !msg.payload && onlySaysSame(msg.text),
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
+    beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
+    answerPart,
     continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),
     unaddressed: msg.heard === true && msg.visibility === 'public' && adapter.capabilities.publicRepliesNeedAddress === true,
@@ -141,3 +146,5 @@ const ATTACHMENT = String.raw`\[(?:(?:image|video|audio|file|attachment|location
 const ATTACHMENTS_ONLY = new RegExp(String.raw`^(?:\s*${ATTACHMENT})+\s*$`, 'i');
 export const attachmentsOnly = (text: string): boolean => ATTACHMENTS_ONLY.test(text);
 const HAS_ATTACHMENT = new RegExp(ATTACHMENT, 'i');
+/** Stickers and nothing else (`[sticker]`, `[sticker: https://…]`), as channels describe them. */
+const STICKERS_ONLY = /^(?:\s*\[sticker(?::[^\]\n]*)?\])+\s*$/i;

@@ -169,7 +169,7 @@ async function act(scope: TurnScope, decision: Decision, conversation: Conversat
       out.reply({ kind: 'text', text: decision.intent.answer ?? '' });
       return { nextState: 'bot' };
     case 'greet':
-      out.reply({ kind: 'text', text: say(decision.again ? 'greetAgain' : 'greet', language, { brand: deps.settings.brandName }) });
+      out.reply({ kind: 'text', text: say(decision.back ? 'greetBack' : decision.again ? 'greetAgain' : 'greet', language, { brand: deps.settings.brandName }) });
       return {};
     case 'thank':
       return thank(scope, decision, conversation);
@@ -214,7 +214,9 @@ async function answer(scope: TurnScope, decision: Of<'answer'>, conversation: Co
     }
   };
   if (takeUp && also!.first) await takeUpRequest(takeUp);
-  for (const entry of entries) for (const text of deps.fitAnswer(entry, caps, msg.visibility)) out.reply({ kind: 'text', text });
+  // A follow-up of the answer just given ("e in contrassegno?"): the part of it that answers, not all of it again.
+  const said = (entry: FaqEntry) => (entry === decision.entry && decision.part !== undefined ? { ...entry, answer: decision.part, answer_short: undefined } : entry);
+  for (const entry of entries) for (const text of deps.fitAnswer(said(entry), caps, msg.visibility)) out.reply({ kind: 'text', text });
   conversation.lastAnswer = { faqId: decision.entry.id, at };
   // A private answer asks for the customer's data: a request, not a new state.
   if (decision.entry.private && !decision.thenEscalate) {
@@ -303,6 +305,10 @@ function clarify(scope: TurnScope, decision: Of<'clarify'>, conversation: Conver
     out.reply({ kind: 'text', text: say('onFileDeclined', language, { what: describeNeeded(decision.stillNeeded, language) }) });
     // The offer is answered: a later "sì" is not that order.
     if (conversation.dataRequest) conversation.dataRequest = { ...conversation.dataRequest, onFile: undefined };
+    return;
+  }
+  if (decision.beyondAnswer) {
+    out.reply({ kind: 'text', text: say('beyondAnswer', language) });
     return;
   }
   if (decision.sameAsWhat) {

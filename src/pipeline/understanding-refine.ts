@@ -8,10 +8,12 @@
 import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
-import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf } from './courtesy.js';
-import { followUpAnswers, followUpContext } from './follow-up-question.js';
+import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
+import { answerPart, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
+import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
+import { BACK_GREETING, onlySaysBack } from './returning.js';
 
 /** What the refining reads besides the conversation. */
 export interface RefineInput {
@@ -31,6 +33,13 @@ export interface RefinedUnderstanding {
   yesToOptions: boolean;
   /** The question answered last, when the message was read as a short follow-up of it. */
   leansOn?: string;
+  /**
+   * A follow-up that names something of its own ("e per i saldi?", "and to Japan?") and, read with
+   * the question answered last, found only that answer again, which says nothing of it.
+   */
+  beyondAnswer?: true;
+  /** The same answer again to a follow-up: the sentences of it that speak of what was asked ("Il contrassegno non è disponibile."). */
+  answerPart?: string;
 }
 
 export async function refineUnderstanding(
@@ -48,10 +57,26 @@ export async function refineUnderstanding(
   const yesToMany = !msg.payload && yesToSeveral(msg.text, conversation, now);
   const yesToOptions = yesToMany && conversation.lastOffer?.askedWhich !== true;
   if (yesToMany) understanding = { ...understanding, classification: { ranked: [] } };
+  // "great, another week without my parcel. thanks a lot 🙄": thanks with a sour note are sarcasm
+  // (read whole: thanks at 0.98, and "you're welcome"). What the customer complains of is read
+  // without the courtesies and answered when understood; either way the message is an upset one
+  // (one sign of anger: not understood, a person answers, decide.ts 5a'').
+  const sour = chosen === undefined && !yesToMany && bestIntentAction(understanding, knowledge.corpus) === 'thank' ? sarcasticThanks(msg.text) : undefined;
+  if (sour !== undefined) {
+    const alone = sour === '' ? undefined : await input.understandText(sour, understanding.language);
+    const action = alone && bestIntentAction(alone, knowledge.corpus);
+    const understood = alone !== undefined && (alone.classification.ranked[0]?.confidence ?? 0) >= thresholds.answerThreshold && action !== 'thank' && action !== 'answer';
+    understanding = {
+      ...understanding,
+      classification: understood ? alone.classification : { ranked: [] },
+      sentiment: Math.min(understanding.sentiment, SARCASM_SENTIMENT),
+      anger: Math.max(understanding.anger, SARCASM_ANGER),
+    };
+  }
   // "grazie mille eh, ancora niente pacco 🙄", "thanks, where is my order?": thanks that open a
   // message with more to say are not its point. What follows is read alone, and counts when it is
   // understood (or when the message is not a happy one: not "you're welcome" to a complaint).
-  const rest = chosen === undefined && !yesToMany ? afterCourtesy(msg.text) : undefined;
+  const rest = chosen === undefined && !yesToMany && sour === undefined ? afterCourtesy(msg.text) : undefined;
   if (rest !== undefined && bestIntentAction(understanding, knowledge.corpus) === 'thank') {
     const alone = await input.understandText(rest, understanding.language);
     const thanksAlone = bestIntentAction(alone, knowledge.corpus) === 'thank';
@@ -81,24 +106,53 @@ export async function refineUnderstanding(
     const alone = await input.understandText(announced, understanding.language);
     if (bestIntentAction(alone, knowledge.corpus) !== undefined) understanding = { ...understanding, classification: alone.classification };
   }
+  // "AB123456", "ordine 4455667": an order number alone asks where that order is (pipeline/order-reference.ts).
+  // Read whole it was "please rephrase", or cancelling ("ordine" alone leaned on it at 0.97).
+  const orderAlone = chosen === undefined && !yesToMany && onlyOrderReference(msg.text, understanding.entities);
+  if (orderAlone) {
+    const asked = await input.understandText(ORDER_QUESTION[understanding.language], understanding.language);
+    understanding = { ...understanding, classification: asked.classification };
+  }
+  // "Rieccomi", "sono di nuovo io", "it's me again": a greeting (alone it was off topic, or nothing).
+  if (chosen === undefined && !yesToMany && onlySaysBack(msg.text)) {
+    const hello = await input.understandText(BACK_GREETING[understanding.language], understanding.language);
+    if (bestIntentAction(hello, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: hello.classification };
+  }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
-  const leansOn = chosen !== undefined || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
+  const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
+  let beyondAnswer = false;
+  let part: string | undefined;
   if (leansOn !== undefined) {
     const together = await input.understandText(`${leansOn} ${pointOf(msg.text)}`, understanding.language);
     const best = together.classification.ranked[0];
     const entry = best && best.confidence >= thresholds.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
     if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
       understanding = { ...understanding, classification: together.classification };
+      if (entry.id === conversation.lastAnswer?.faqId) part = answerPart(msg.text, understanding.language, entry);
     } else if (entry) {
       // Leaning on the answer just given without saying what it asks ("e quanto tempo ho?"): the
       // answer is offered when the bot asks what was meant, not repeated, and not called off topic.
       understanding = { ...understanding, classification: { ranked: withGuess(understanding.classification.ranked, `faq:${entry.id}`, thresholds.clarifyThreshold) } };
+      // Offered back only when nothing else is plausible: otherwise the bot asks among them.
+      const others = understanding.classification.ranked.filter((r) => r.label.startsWith('faq:') && r.label !== `faq:${entry.id}` && r.confidence >= thresholds.clarifyThreshold);
+      beyondAnswer = entry.id === conversation.lastAnswer?.faqId && others.length === 0;
     }
   }
-  return { understanding, chosen, yesToOptions, leansOn };
+  // "e in Svizzera?" understood alone, and as the answer just given: the part of it that answers.
+  if (part === undefined && chosen === undefined && conversation.lastAnswer !== undefined && followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now) !== undefined) {
+    const best = understanding.classification.ranked[0];
+    const entry = best && best.confidence >= thresholds.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
+    if (entry && entry.id === conversation.lastAnswer.faqId) part = answerPart(msg.text, understanding.language, entry);
+  }
+  return { understanding, chosen, yesToOptions, leansOn, ...(beyondAnswer ? { beyondAnswer: true as const } : {}), ...(part !== undefined ? { answerPart: part } : {}) };
 }
+
+/** Sarcastic thanks are one sign of anger (decide.ts: upset from 0.45, a person only from the escalation threshold). */
+const SARCASM_ANGER = 0.45;
+/** …and not warm: never thanked as praise. */
+const SARCASM_SENTIMENT = -0.4;
 
 /** `ranked` with `label` at least as plausible as `floor` (the clarify threshold), in order. */
 function withGuess(ranked: readonly LabelScore[], label: string, floor: number): LabelScore[] {

@@ -288,6 +288,12 @@ export async function runConversationTests(
     const dataDir = mkdtempSync(join(tmpdir(), 'sportello-test-'));
     try {
       const knowledge = await knowledgeCache.get(cacheKey)!;
+      // The corpus as it is on disk now, as this file alone would see it: the model is trained once
+      // per corpus, not once per run, so an FAQ edited during a run (or between the files of a
+      // project's own runner) is not answered from the version read at the first file. Unchanged,
+      // the reload only reads the files again (no training).
+      const fresh = await knowledge.reload();
+      if (!fresh.ok) throw new Error(`the FAQ or the intents cannot be loaded: ${fresh.problems.join('; ')}`);
       // Each handler an entry names must be stubbed here or be one of the project's actions.
       const stubs = Object.entries(test.handlers ?? {}).map(([name, stub]) => stubAction(name, stub));
       const available = new Set([...stubs.map((a) => a.name), ...(await projectActions).names]);

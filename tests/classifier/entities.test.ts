@@ -4,6 +4,23 @@ const kinds = (text: string, options?: { orderNumberPattern?: string }) =>
   detectEntities(text, options).map((e) => [e.kind, e.value]);
 
 describe('detectEntities', () => {
+  it('takes a message that is one code and nothing else for the order number, without the brand format or a keyword', () => {
+    expect(kinds('AB123456')).toEqual([['order_number', 'AB123456']]);
+    expect(kinds('4455667')).toEqual([['order_number', '4455667']]);
+    expect(kinds('@bottegarossi #4455667')).toEqual([['order_number', '4455667']]);
+    expect(kinds('ciao, AB123456 grazie')).toEqual([['order_number', 'AB123456']]);
+    expect(detectEntities('AB123456')[0]).toMatchObject({ private: true, start: 0, end: 8 });
+    // Not a lone code: a postcode, a price, a date, a phone, two codes, or words that say what it is.
+    expect(kinds('20121')).toEqual([]);
+    expect(kinds('123456 €')).toEqual([]);
+    expect(kinds('12345,00')).toEqual([]);
+    expect(kinds('24/11/2026')).toEqual([['date', '24/11/2026']]);
+    expect(kinds('3331234567')).toEqual([['phone', '3331234567']]);
+    expect(kinds('AB123456 AB123457')).toEqual([]);
+    expect(kinds('il 123456')).toEqual([]);
+    expect(kinds('iPhone15')).toEqual([]);
+  });
+
   it('finds an email address and marks it private', () => {
     const [e] = detectEntities('scrivetemi a mario.rossi@example.com grazie');
     expect(e).toMatchObject({ kind: 'email', value: 'mario.rossi@example.com', private: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { afterCourtesy, afterGreeting, onlyCourtesy, pointOf } from '../../src/pipeline/courtesy.js';
+import { afterCourtesy, afterGreeting, onlyCourtesy, pointOf, sarcasticThanks } from '../../src/pipeline/courtesy.js';
 
 describe('a courtesy that opens an objection', () => {
   it.each([
@@ -70,5 +70,18 @@ describe('messages of acknowledgements and courtesies only', () => {
   // A "yes" answers something (an offer, a question): not an acknowledgement to stay silent at.
   it.each(['ok ma quando arriva?', 'cool shoes', 'ok cool, and returns?', 'sì', 'yes', 'yes thanks', '', 'ok 12345'])('finds more than courtesy in "%s"', (text) => {
     expect(onlyCourtesy(text)).toBeUndefined();
+  });
+});
+
+describe('sarcasticThanks', () => {
+  it('finds thanks said with a sour note, and what the customer complains of', () => {
+    expect(sarcasticThanks('great, another week without my parcel. thanks a lot 🙄')).toBe('another week without my parcel');
+    expect(sarcasticThanks('grazie per niente')).toBe('');
+    expect(sarcasticThanks('@bottegarossi grazie eh, come al solito in ritardo 🙄')).toBe('eh, come al solito in ritardo');
+    expect(sarcasticThanks('thanks for nothing 🙄')).toBe('');
+  });
+
+  it('leaves plain thanks and happy messages alone', () => {
+    for (const text of ['grazie mille!', 'thanks a lot 🙂', 'great, it arrived today, thanks!', 'ok grazie, a presto']) expect([text, sarcasticThanks(text)]).toEqual([text, undefined]);
   });
 });

@@ -1,4 +1,4 @@
-import { followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing } from '../../src/pipeline/follow-up-question.js';
+import { answerPart, followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing } from '../../src/pipeline/follow-up-question.js';
 import type { Corpus, FaqEntry } from '../../src/core/corpus.js';
 
 const entry = (id: string, questions: string[], answer: string): FaqEntry => ({ id, locale: 'it', questions, answer, private: false, escalate: false, tags: [], file: 'x.yaml' });
@@ -38,6 +38,22 @@ describe('short follow-ups of the last answer', () => {
     expect(followUpContext('e in contrassegno?', 'it', answered('sparita', 2), corpus, now)).toBeUndefined();
     // "edizione" starts like "e" but is not the conjunction.
     expect(followUpContext('edizione limitata?', 'it', answered('reso', 2), corpus, now)).toBeUndefined();
+  });
+
+  it('does not answer the same entry again for a word only its questions name', () => {
+    const shipping = entry('tempi-spedizione', ['consegnate in Svizzera?'], 'In Italia 2-3 giorni, nel resto d’Europa 4-6.');
+    expect(followUpAnswers('e per la svizzera?', 'it', answered('tempi-spedizione', 1), shipping)).toBe(false);
+    expect(followUpAnswers('e per la svizzera?', 'it', answered('tempi-spedizione', 1), { ...shipping, answer: 'In Italia 2-3 giorni, nel resto d’Europa (Svizzera compresa) 4-6.' })).toBe(true);
+  });
+
+  it('says of the same answer again only the sentences that speak of what the follow-up asks', () => {
+    expect(answerPart('e in contrassegno?', 'it', payments)).toBe('Il contrassegno non è disponibile.');
+    const shipping = entry('tempi-spedizione', [], 'Spediamo in 24 ore. In Italia 2-3 giorni, nel resto d’Europa (Svizzera compresa) 4-6. Gratis sopra i 49 euro.');
+    expect(answerPart('e per la Svizzera?', 'it', shipping)).toBe('In Italia 2-3 giorni, nel resto d’Europa (Svizzera compresa) 4-6.');
+    // Asked again, or every sentence speaks of it, or nothing is named: the whole answer.
+    expect(answerPart('come faccio?', 'it', returns)).toBeUndefined();
+    expect(answerPart('e per il reso?', 'it', returns)).toBeUndefined();
+    expect(answerPart('e?', 'it', payments)).toBeUndefined();
   });
 
   it('answers another entry, or the same again only when asked again or when it speaks of what is asked', () => {
