@@ -6,25 +6,17 @@
  * 3.4% (it 3.4, en 3.4; 14.8% before the off_topic intent and the squared coverage), 4.0% once misspelt words count half; paraphrases
  * right at ≥ 0.5 96.7% (it 96.7, en 96.7; 97.5% before). The bounds leave room for small changes.
  */
-import path from 'node:path';
-import { trainUnderstander } from '../../src/classifier/index.js';
 import type { Understander } from '../../src/core/ports.js';
-import { corpusToExamples, corpusTwins, loadCorpus } from '../../src/corpus/load.js';
 import { loadOffTopicFixture, measureOffTopic, type OffTopicFigures, type OffTopicFixture } from '../helpers/off-topic.js';
+import { trainSampleUnderstander } from '../helpers/sample-understander.js';
 
 const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
-const ORDER_PATTERN = '\\b(?:BR|ORD)-?\\d{5,10}\\b'; // config's ORDER_NUMBER_PATTERN default
 
 let understander: Understander;
 let fixture: OffTopicFixture;
 let figures: OffTopicFigures;
 beforeAll(async () => {
-  const corpus = await loadCorpus({ faqDir: path.resolve('faq'), intentsDir: path.resolve('intents') });
-  understander = await trainUnderstander(corpusToExamples(corpus), {
-    orderNumberPattern: ORDER_PATTERN,
-    defaultLanguage: 'it',
-    model: { twins: corpusTwins(corpus) },
-  });
+  ({ understander } = await trainSampleUnderstander());
   fixture = await loadOffTopicFixture();
   figures = measureOffTopic(understander, fixture, ANSWER_THRESHOLD);
 });

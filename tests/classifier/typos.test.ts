@@ -9,25 +9,21 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { createClassifier, trainUnderstander } from '../../src/classifier/index.js';
+import { createClassifier } from '../../src/classifier/index.js';
 import { createSpeller, oneEditApart, slip } from '../../src/classifier/spelling.js';
 import type { Understander } from '../../src/core/ports.js';
 import { corpusToExamples, corpusTwins, loadCorpus } from '../../src/corpus/load.js';
 import { throughModelCache } from '../helpers/banking.js';
+import { SAMPLE_ORDER_PATTERN, trainSampleUnderstander } from '../helpers/sample-understander.js';
 
 const ANSWER_THRESHOLD = 0.5; // src/config/config.ts default
-const ORDER_PATTERN = '\\b(?:BR|ORD)-?\\d{5,10}\\b'; // config's ORDER_NUMBER_PATTERN default
+const ORDER_PATTERN = SAMPLE_ORDER_PATTERN;
 
 type Typos = Record<'it' | 'en', Record<string, string[]>>;
 let understander: Understander;
 let typos: Typos;
 beforeAll(async () => {
-  const corpus = await loadCorpus({ faqDir: path.resolve('faq'), intentsDir: path.resolve('intents') });
-  understander = await trainUnderstander(corpusToExamples(corpus), {
-    orderNumberPattern: ORDER_PATTERN,
-    defaultLanguage: 'it',
-    model: { twins: corpusTwins(corpus) },
-  });
+  ({ understander } = await trainSampleUnderstander());
   typos = parse(await readFile(path.resolve('tests/classifier/fixtures/typos.yaml'), 'utf8')) as Typos;
 });
 
