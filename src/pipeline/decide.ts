@@ -140,6 +140,12 @@ export interface DecisionInput {
    * it: the bot says so, and how to reach a person, instead of repeating it or offering it back.
    */
   beyondAnswer?: boolean;
+  /**
+   * Soon after an FAQ answer, the customer says they already did what it says, or that it did not
+   * work ("I checked spam already", «ho già provato, non va»): when nothing else is understood, a
+   * person, not "please rephrase" (pipeline/tried-already.ts).
+   */
+  triedAlready?: boolean;
   /** A follow-up answered by the entry just given: the sentences of its answer that speak of what was asked. */
   answerPart?: string;
   /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
@@ -424,8 +430,8 @@ export function decide(input: DecisionInput): Decision {
   if (input.onSpike) return { action: 'escalate', reason: 'crisis' };
 
   // 6. Not understood: clarify once (offering only plausible FAQ answers), a second miss in a
-  // row goes to a person.
-  if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
+  // row goes to a person. Told that the answer just given did not work: a person at once.
+  if (input.triedAlready || input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
   }
   // A follow-up the answer just given does not cover ("e per i saldi?" after the returns answer,

@@ -10,6 +10,7 @@ import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
 import { returning } from './returning.js';
+import { triedAlready } from './tried-already.js';
 import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
@@ -108,6 +109,7 @@ export function decideTurn(
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
+    triedAlready: context.conversation !== undefined && triedAlready(msg.text, understanding.language, context.conversation, now),
     answerPart,
     continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),

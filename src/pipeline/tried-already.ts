@@ -1,0 +1,22 @@
+/**
+ * @module pipeline/tried-already
+ * "I checked spam already", «ho già provato, non va», "still doesn't work": said soon after an FAQ
+ * answer, the customer tells that what it says did not solve it. Read alone such a message is off
+ * topic ("please rephrase"); the decision table sends it to a person instead (row 6).
+ */
+import type { Conversation, Language } from '../core/types.js';
+
+/** How long after an FAQ answer a message may be about it. */
+const AFTER_ANSWER_MS = 30 * 60_000;
+
+const SAYS: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?:gi[aà]\s+(?:fatto|provato|controllato|guardato|verificato|cercato|seguito|tentato)|l'ho\s+gi[aà]|ho\s+(?:gi[aà]\s+)?(?:provato|riprovato|controllato|verificato|tentato)|non\s+(?:funziona|va|è\s+servito|ha\s+funzionato|mi\s+arriva|arriva|c'è)|ancora\s+(?:niente|nulla|non)|niente\s+da\s+fare|nessun\s+risultato)(?![\p{L}])/iu,
+  en: /\b(?:already\s+(?:did|done|tried|checked|looked|followed)|(?:did|done|tried|checked|looked)\s+(?:that|this|it)\s+already|(?:checked|looked\s+in|tried)\s+(?:the\s+|my\s+)?\w+\s+already|i\s+(?:have\s+|'ve\s+)?(?:already\s+)?(?:tried|checked|done\s+that)|(?:doesn['’]?t|does\s+not|didn['’]?t|did\s+not|won['’]?t)\s+work|not\s+working|still\s+(?:nothing|not|no|doesn['’]?t|didn['’]?t|can['’]?t)|no\s+luck|nothing\s+(?:came|arrived|happened))\b/i,
+};
+
+/** True when `text`, within half an hour of an FAQ answer in this conversation, says it was tried and did not help. */
+export function triedAlready(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, now: Date): boolean {
+  const last = conversation.lastAnswer;
+  if (!last || now.getTime() - new Date(last.at).getTime() > AFTER_ANSWER_MS) return false;
+  return (SAYS[language] ?? SAYS.en).test(text);
+}

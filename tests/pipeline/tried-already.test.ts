@@ -1,0 +1,40 @@
+import { describe, expect, it } from '@jest/globals';
+import { decide } from '../../src/pipeline/decide.js';
+import { triedAlready } from '../../src/pipeline/tried-already.js';
+
+const now = new Date('2026-11-24T11:10:00+01:00');
+const answered = { lastAnswer: { faqId: 'password-dimenticata', at: '2026-11-24T11:00:00+01:00' } };
+
+describe('triedAlready', () => {
+  it('hears that the answer just given was tried and did not help, in both languages', () => {
+    for (const text of ['ho già controllato lo spam', 'ho provato ma non funziona', 'già fatto, ancora niente', 'non mi arriva']) expect({ text, tried: triedAlready(text, 'it', answered, now) }).toEqual({ text, tried: true });
+    for (const text of ['I checked spam already', "tried that already, it doesn't work", 'still nothing', 'no luck', "I've already tried"]) expect({ text, tried: triedAlready(text, 'en', answered, now) }).toEqual({ text, tried: true });
+  });
+
+  it('does not hear it in other words, without an answer before, or half an hour after it', () => {
+    for (const text of ['grazie mille', 'e per la Svizzera?', 'ok']) expect(triedAlready(text, 'it', answered, now)).toBe(false);
+    for (const text of ['thanks!', 'what about students?']) expect(triedAlready(text, 'en', answered, now)).toBe(false);
+    expect(triedAlready('I checked spam already', 'en', {}, now)).toBe(false);
+    expect(triedAlready('I checked spam already', 'en', answered, new Date('2026-11-24T11:31:00+01:00'))).toBe(false);
+  });
+});
+
+describe('the decision table, told the answer did not help', () => {
+  const base = {
+    state: 'bot' as const,
+    visibility: 'private' as const,
+    text: 'I checked spam already',
+    understanding: { language: 'en' as const, classification: { ranked: [] }, entities: [], sentiment: 0, anger: 0 },
+    missStreak: 0,
+    carries: [],
+    noticeDue: false,
+    midConversation: true,
+    customer: { handle: 'kim', followers: 10 },
+    rules: { crisisKeywords: [], missesBeforeEscalation: 2, vipFollowers: 10_000, vipHandles: [], angerThreshold: 0.6 },
+    thresholds: { answer: 0.5, clarify: 0.2 },
+  };
+  it('hands a message it does not understand to a person at once, instead of asking to rephrase', () => {
+    expect(decide({ ...base, triedAlready: true })).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    expect(decide({ ...base, triedAlready: false })).toMatchObject({ action: 'clarify' });
+  });
+});
