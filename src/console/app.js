@@ -851,7 +851,10 @@ function resolve() {
   const addToFaq = $('add-to-faq').checked;
   void act((/** @type {{ suggestionId?: string } | undefined} */ result) => (result?.suggestionId ? t('resolvedWithFaq') : t('resolved')), () =>
     api('POST', `${here()}/resolve`, { addToFaq }),
-  ).then(() => ($('add-to-faq').checked = false));
+  ).then((result) => {
+    // Only once resolved: a refused resolve keeps the operator's choice for their next try.
+    if (result !== undefined) $('add-to-faq').checked = false;
+  });
 }
 $('resolve-form').addEventListener('submit', (event) => {
   event.preventDefault();

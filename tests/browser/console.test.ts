@@ -168,8 +168,15 @@ browserTest('the operator console in a browser', () => {
 
     // "Proponi come FAQ" before any answer: the desk refuses, said in Italian.
     await page.getByLabel('Proponi come FAQ').check();
+    // After the refusal the console reads the conversation and the queue again.
+    const queueReadAgain = page.waitForResponse((r) => r.url().endsWith('/api/operator/queue') && r.request().method() === 'GET');
     await page.getByRole('button', { name: 'Risolvi' }).click();
     await error.filter({ hasText: 'Per proporla come FAQ serve la tua risposta: rispondi al cliente, poi risolvi.' }).waitFor();
+    // The refusal keeps her choice for her next try (it used to be cleared once the console had read
+    // everything again, which also raced with her own click on the box).
+    await queueReadAgain;
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 50))));
+    expect(await page.getByLabel('Proponi come FAQ').isChecked()).toBe(true);
     await page.getByLabel('Proponi come FAQ').uncheck();
 
     // The server does not answer (restarting, network down): said so, and the reply stays in the box.
