@@ -294,6 +294,8 @@ async function runOpenLoop(
   const interval = 1000 / rate;
   let ok = 0;
   let failed = 0;
+  /** Why requests failed (lead-in included): a status, or the connection's error code. */
+  const failures = new Map<string, number>();
   let answered = 0;
   let allAnswered!: () => void;
   const finished = new Promise<void>((resolve) => (allAnswered = resolve));
@@ -312,6 +314,10 @@ async function runOpenLoop(
     pools[i % pools.length]!.send(raw, (outcome: Outcome) => {
       const success = 'status' in outcome && outcome.status >= 200 && outcome.status < 300;
       if (!success && key && workload.replies) workload.replies.failed(key, due);
+      if (!success) {
+        const reason = 'status' in outcome ? `HTTP ${outcome.status}` : ((outcome.error as NodeJS.ErrnoException).code ?? outcome.error.message);
+        failures.set(reason, (failures.get(reason) ?? 0) + 1);
+      }
       if (measured) {
         if (success) ok += 1;
         else failed += 1;
@@ -322,6 +328,7 @@ async function runOpenLoop(
   }
   if (total > 0) await finished;
   for (const pool of pools) pool.close();
+  if (failures.size > 0) console.log(`  failed requests: ${[...failures].map(([why, n]) => `${why} ×${n}`).join(', ')}`);
   return { requests: total - lead.measureFrom, ok, failed, ack, lag };
 }
 
