@@ -27,7 +27,8 @@ function nlpjsSystem(language: string): EvaluatedSystem {
   return {
     async train(examples: readonly TrainingExample[]) {
       // NLP.js learns in the order given: shuffling is its best case (file order drops Banking77 to 53%).
-      const shuffled = [...examples];
+      // Held-out examples (a validation split) are Sportello's calibration data: NLP.js does not calibrate.
+      const shuffled = examples.filter((e) => !e.heldOut);
       let seed = 7;
       for (let i = shuffled.length - 1; i > 0; i--) {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -48,7 +48,10 @@ export interface ModelOptions {
   biasRate?: number;
   /** Drop features found in fewer training examples than this (default 2 from 2,000 examples). */
   minCount?: number;
-  /** Fit a softmax temperature on a held-out twentieth when there are at least this many examples. */
+  /**
+   * Fit a softmax temperature on a held-out twentieth when there are at least this many examples
+   * (on the held-out examples, `TrainingExample.heldOut`, when the training data has some).
+   */
   calibrateFrom?: number;
   /**
    * Share of an example's features left out at random each time SGD sees it (input dropout, the
@@ -86,7 +89,7 @@ export interface ModelOptions {
    * A small neural network beside the linear model (mlp.ts: words and stem bigrams, a ReLU hidden
    * layer of `hidden` units, Adam), for corpora above 30 examples per label that are calibrated
    * (few-shot corpora and the sample FAQ are untouched). It learns on the calibration split, gets
-   * its own temperature on the same held-out twentieth, and the answer's probabilities are
+   * its own temperature on the same held-out twentieth (or held-out examples), and the answer's probabilities are
    * (1 − weight) × the linear model's + weight × its own. `false`: the linear model alone.
    * Measured (bench/results/nlu.md, "Sixteenth session") with the defaults (48 units, weight 0.3, 5 epochs, rate 0.003):
    * Banking77 91.8 → 92.9 (seeds 42/1/2/3: 92.9 / 92.8 / 92.9 / 92.9); CLINC150 in scope / out-of-scope
@@ -817,8 +820,10 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     model?.onlyLanguage ?? given ?? detectLanguage(text, undefined, defaultLanguage);
 
   async function train(all: readonly TrainingExample[]): Promise<void> {
-    // Phrases recognised word for word only ("ok", "bye"): kept aside, not learnt.
-    const examples = all.filter((e) => !e.exact);
+    // Phrases recognised word for word only ("ok", "bye"): kept aside, not learnt. Held-out
+    // examples (a dataset's validation split) are not learnt either: the temperatures are fitted on them.
+    const examples = all.filter((e) => !e.exact && !e.heldOut);
+    const heldOut = all.filter((e) => e.heldOut && !e.exact);
     if (examples.length === 0) throw new Error('cannot train a classifier on no examples');
     const twins = options.twins ?? {};
     const classOf = (label: string): string => (Object.hasOwn(twins, label) ? twins[label]! : label);
@@ -968,6 +973,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
     let temperature = 1;
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
+    /** The linear model trained on all the examples already (held-out examples given: nothing to rejoin). */
+    let whole: { weights: Float32Array; bias: Float32Array } | undefined;
     const ensemble = options.ensemble === false ? undefined : { ...DEFAULTS.ensemble, ...options.ensemble };
     let network: Network | undefined;
     /** The network's training, running in a worker thread meanwhile, and what its calibration needs. */
@@ -977,14 +984,25 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const naiveBayes = options.naiveBayes === false || !calibrated || fewShot ? undefined : { ...DEFAULTS.naiveBayes, ...options.naiveBayes };
     let nb: NaiveBayes | undefined;
     let priors: Float32Array | undefined;
+    const fitLinearTemperature = (rows: Float64Array[], held: number[]) =>
+      sgd.dropout > 0 && !nb ? fitTemperatureToAccuracy(rows, held) : fitTemperature(rows, held);
+    /** Held-out examples given (`TrainingExample.heldOut`): the models learn all the rest, and are calibrated on these. */
+    // Held-out examples are used only where the model calibrates (not few-shot corpora), but checked always.
+    const given = calibrated && heldOut.length > 0;
+    heldOut.forEach((e, i) => {
+      if (typeof e.text !== 'string' || typeof e.label !== 'string' || !labelId.has(classOf(e.label))) {
+        throw new Error(`held-out example ${i} needs a text and a label the training examples have (got ${JSON.stringify(e.label)})`);
+      }
+    });
     if (calibrated) {
       const random = seededRandom(sgd.seed + 1);
-      const holdout = new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
-      const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
+      // Without held-out examples, a twentieth of the training examples is held out for calibration.
+      const holdout = given ? new Set<number>() : new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
+      const trainIdx = given ? Array.from(xs.keys()) : Array.from(xs.keys()).filter((i) => !holdout.has(i));
       // The network learns on the calibration split only (no pass over all the data after it), in
       // a worker thread while this one trains the linear model (mlp.ts, `trainNetworkConcurrently`):
       // on two cores the pair takes about the linear model's time. Its temperature is fitted
-      // afterwards on the same held-out twentieth, as the linear model's.
+      // afterwards on the same held-out examples as the linear model's.
       if (ensemble && !fewShot && ensemble.weight > 0) {
         const inputs = wordInputs(featureIndex);
         networkJob = {
@@ -1019,6 +1037,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       const rows: Float64Array[] = [];
       const held: number[] = [];
       const C = labels.length;
+      // Given held-out examples are read once the model is whole (below), as a message is.
       for (const i of holdout) {
         const z = new Float64Array(C);
         logits(xs[i]!, part.weights, part.bias, z);
@@ -1027,8 +1046,11 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         rows.push(z);
         held.push(ys[i]!);
       }
-      temperature = sgd.dropout > 0 && !nb ? fitTemperatureToAccuracy(rows, held) : fitTemperature(rows, held);
-      warm = part;
+      if (given) whole = part;
+      else {
+        temperature = fitLinearTemperature(rows, held);
+        warm = part;
+      }
     }
     // After calibration, the held-out twentieth joins in the last three passes over all the data
     // instead of training again from zero (half the training time, same accuracy on large data).
@@ -1039,9 +1061,11 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const offsets = priors ? { offsets: { values: priors } } : {};
     const { weights, bias } = retrievalMode
       ? { weights: new Float32Array(0), bias: new Float32Array(labels.length) }
-      : warm
-        ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, ...rejoin, exampleWeights, ...offsets }, warm)
-        : trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, exampleWeights, ...offsets });
+      : whole
+        ? whole
+          : warm
+          ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, ...rejoin, exampleWeights, ...offsets }, warm)
+          : trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, exampleWeights, ...offsets });
     // Naive Bayes's scores are linear in the features: into the weights, the model is one linear model again.
     if (nb) foldBayes(nb, weights, naiveBayes!.scale);
     if (networkJob) {
@@ -1052,7 +1076,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         networkLogits(networkInput(xs[i]!, networkJob!.inputMap), network!, z, h);
         return z;
       });
-      network.temperature = fitTemperatureToAccuracy(netRows, networkJob.held);
+      if (!given) network.temperature = fitTemperatureToAccuracy(netRows, networkJob.held);
     }
     const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
@@ -1125,14 +1149,36 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         en: new Set(normaliser.analyse([...STOPWORDS.en].join(' '), 'en').terms),
       },
     };
+    if (given) {
+      // The held-out examples read as messages are (`read`: the whole model, spelling included),
+      // their logits under each model, and each model's temperature fitted on them.
+      const model = trained;
+      const C = labels.length;
+      const rows: Float64Array[] = [];
+      const netRows: Float64Array[] = [];
+      const held: number[] = [];
+      const h = new Float64Array(network?.hidden ?? 0);
+      for (const e of heldOut) {
+        const { x } = read(model, mask(e.text), e.language ? { language: e.language } : undefined);
+        // A message with no known feature gets no answer at any temperature.
+        if (x.idx.length === 0) continue;
+        const z = new Float64Array(C);
+        logits(x, weights, bias, z);
+        rows.push(z);
+        held.push(labelId.get(classOf(e.label))!);
+        if (network && networkJob) {
+          const zn = new Float64Array(C);
+          networkLogits(networkInput(x, networkJob.inputMap), network, zn, h);
+          netRows.push(zn);
+        }
+      }
+      model.temperature = fitLinearTemperature(rows, held);
+      if (network) network.temperature = fitTemperatureToAccuracy(netRows, held);
+    }
   }
 
-  function classify(text: string, hint?: { language?: Language }): Classification {
-    const model = trained;
-    if (!model) throw new Error('the classifier is not trained yet: call train() first');
-    const input = typeof text === 'string' ? mask(text) : '';
-    const phrase = model.phrases.size > 0 ? phraseOf(model.phrases, input) : undefined;
-    if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
+  /** How the model reads a (masked) message: its language, features and vector. */
+  function read(model: Trained, input: string, hint: { language?: Language } | undefined) {
     // A question the corpus has word for word is read in the language it was written in:
     // "hiya" alone looks Italian to detection, but it is an English greeting of the corpus.
     const known = model.onlyLanguage ? undefined : model.exactLanguage.get(exactKey(input));
@@ -1141,6 +1187,18 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     // Catalogue-sized FAQs (retrieval) name products and models one letter apart: never corrected.
     const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined, model.concepts, model.retrieval ? undefined : (w, terms) => meantWord(model, language, w, terms));
     const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
+    return { hint, language, f, x };
+  }
+
+  function classify(text: string, hint?: { language?: Language }): Classification {
+    const model = trained;
+    if (!model) throw new Error('the classifier is not trained yet: call train() first');
+    const input = typeof text === 'string' ? mask(text) : '';
+    const phrase = model.phrases.size > 0 ? phraseOf(model.phrases, input) : undefined;
+    if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
+    const message = read(model, input, hint);
+    ({ hint } = message);
+    const { language, f, x } = message;
     const exact = model.exactLabels.get(exactKey(input));
     // A class of twins answers with the label of the message's language.
     const nameOf = (c: number): string => model.twinLabels?.[c]?.[language] ?? model.labels[c]!;

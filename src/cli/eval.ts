@@ -52,7 +52,7 @@ const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}
 /** The report as people read it. */
 export function formatReport(r: EvalReport): string {
   const lines = [
-    `dataset            ${r.dataset} (train ${r.train_size}, test ${r.test_size})`,
+    `dataset            ${r.dataset} (train ${r.train_size}${r.validation_size ? `, validation ${r.validation_size} held out to calibrate` : ''}, test ${r.test_size})`,
     `accuracy           ${pct(r.accuracy)}`,
     `macro-F1           ${pct(r.macro_f1)}`,
   ];

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import path from 'node:path';
-import { createClassifier, fitTemperatureToAccuracy } from '../../src/classifier/model.js';
+import { createClassifier, fitTemperatureToAccuracy, type ModelSnapshot } from '../../src/classifier/model.js';
 import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
@@ -132,5 +132,67 @@ describe('the neural ensemble member', () => {
     const classifier = createClassifier();
     await classifier.train(sampleKShot(banking, 10, 1));
     expect(classifier.snapshot().network).toBeUndefined();
+  });
+});
+
+describe('held-out examples (a validation split)', () => {
+  // 40 training examples per label (calibrated, with the network) and 10 others per label held out.
+  let train: TrainingExample[];
+  let heldOut: TrainingExample[];
+  const trained = async (examples: TrainingExample[]) => {
+    const classifier = createClassifier();
+    await classifier.train(examples);
+    return classifier;
+  };
+  /** Trained on `train` with `heldOut` held out. */
+  let a: ModelSnapshot;
+  beforeAll(async () => {
+    const banking = await bankingSubset();
+    train = sampleKShot(banking, 40, 1);
+    const rest = banking.filter((e) => !train.includes(e));
+    heldOut = sampleKShot(rest, 10, 2).map((e) => ({ ...e, heldOut: true }));
+    a = (await trained([...train, ...heldOut])).snapshot();
+  });
+
+  it('are not learnt: the models learn all the training examples and nothing of them', async () => {
+    const labels = [...new Set(train.map((e) => e.label))];
+    // Other held-out questions, one of a made-up word: the same weights, vocabulary and questions known word for word.
+    const other = labels.map((label, i) => ({ text: i === 0 ? 'zorblatt quuxed my card' : `${label.replace(/_/g, ' ')} please`, label, heldOut: true }));
+    const b = (await trained([...train, ...other])).snapshot();
+    expect(b.weights).toEqual(a.weights);
+    expect(b.bias).toEqual(a.bias);
+    expect(b.network?.net.w1).toEqual(a.network?.net.w1);
+    expect(b.featureIndex).toEqual(a.featureIndex);
+    expect(a.knownWords.en.has('zorblatt')).toBe(false);
+    expect(b.knownWords.en.has('zorblatt')).toBe(false);
+    // Not questions known word for word either (the exact-question layer).
+    expect(b.exactLabels.has('zorblatt quuxed my card')).toBe(false);
+    expect(b.exactLabels).toEqual(a.exactLabels);
+    // Without held-out examples a twentieth of the training examples is held out instead: other weights.
+    const carved = (await trained(train)).snapshot();
+    expect(carved.weights).not.toEqual(a.weights);
+  });
+
+  it('are what the temperatures are fitted on', async () => {
+    const right = a;
+    // The same questions under wrong labels: the models are wrong on all of them, so they must be far less sure.
+    const labels = [...new Set(train.map((e) => e.label))];
+    const wrong = heldOut.map((e) => ({ ...e, label: labels[(labels.indexOf(e.label) + 1) % labels.length]! }));
+    const unsure = (await trained([...train, ...wrong])).snapshot();
+    expect(unsure.weights).toEqual(right.weights);
+    expect(unsure.temperature).toBeGreaterThan(right.temperature * 2);
+    expect(unsure.network!.net.temperature).toBeGreaterThan(right.network!.net.temperature * 2);
+  });
+
+  it('must have labels the training examples have', async () => {
+    await expect(trained([...train, { text: 'what is the weather', label: 'weather', heldOut: true }])).rejects.toThrow(/held-out example 0 needs a text and a label the training examples have \(got "weather"\)/);
+  });
+
+  it('change nothing where the model does not calibrate (a few examples per label)', async () => {
+    const few = sampleKShot(train, 5, 1);
+    const plain = (await trained(few)).snapshot();
+    const withHeldOut = (await trained([...few, ...heldOut])).snapshot();
+    expect(withHeldOut.weights).toEqual(plain.weights);
+    expect(withHeldOut.temperature).toBe(plain.temperature);
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 const mainCpu = () => { const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
 import { fileURLToPath } from 'node:url';
 import { createClassifier } from '../../../src/classifier/model.js';
-import { loadDataset } from '../../../src/classifier/datasets.js';
+import { loadDataset, trainingExamples } from '../../../src/classifier/datasets.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const set = process.argv[2] ?? 'banking77';
 const reps = Number(process.argv[3] ?? 1);
@@ -16,7 +16,7 @@ for (let r = 0; r < reps; r++) {
   const t0 = process.hrtime.bigint();
   const u0 = process.cpuUsage();
   const m0 = mainCpu();
-  await c.train(d.train);
+  await c.train(trainingExamples(d));
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const u = process.cpuUsage(u0);
   const main = mainCpu() - m0;
