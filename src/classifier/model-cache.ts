@@ -118,6 +118,7 @@ const Snapshot = z
       })
       .optional(),
     stopTerms: z.object({ it: set, en: set }),
+    confidenceMap: z.object({ slope: z.number().positive().finite(), intercept: z.number().finite() }).optional(),
   })
   .superRefine((m, ctx) => {
     const features = m.featureIndex.size;

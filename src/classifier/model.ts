@@ -152,6 +152,12 @@ interface Trained {
    * of examples each is in: what a misspelt word is corrected to (spelling.ts).
    */
   knownWords: Record<Language, ReadonlyMap<string, number>>;
+  /**
+   * Platt scaling of the model's confidences, fitted on held-out examples given to training (a
+   * validation split): a confidence p is given as 1 / (1 + e^-(slope·ln p + intercept)), the chance,
+   * on those examples, that an answer given with p is right. Undefined: the confidences as they are.
+   */
+  confidenceMap?: ConfidenceMap | undefined;
   /** Normalised training vectors per label, kept for small corpora (nearest-example similarity). */
   examplesByLabel: SparseVector[][] | undefined;
   /** Language of each training question (by `exactKey`), when all its copies agree: a known question is read in its own language. */
@@ -736,6 +742,53 @@ function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
  * text about something else (CLINC150 with dropout 0.5, seeds 42/1/2: out-of-scope recall at 0.5
  * 68.3 by likelihood, 70.7 this way; 70.5 without dropout).
  */
+/** Platt scaling of a confidence (`Trained.confidenceMap`). */
+export interface ConfidenceMap {
+  slope: number;
+  intercept: number;
+}
+
+/** A confidence through its map (identity without one); 0 stays 0. */
+function mapConfidence(map: ConfidenceMap | undefined, p: number): number {
+  if (!map || p <= 0) return p;
+  return 1 / (1 + Math.exp(-(map.slope * Math.log(p) + map.intercept)));
+}
+
+/**
+ * Platt scaling by maximum likelihood (Newton's method): the logistic curve in ln p that best gives
+ * whether each answer was right. Undefined when the data cannot fit one (every answer right, or
+ * none, or a curve that would not rise with p).
+ */
+export function fitConfidenceMap(confidences: readonly number[], right: readonly boolean[]): ConfidenceMap | undefined {
+  const n = confidences.length;
+  const hits = right.filter(Boolean).length;
+  if (n === 0 || hits === 0 || hits === n) return undefined;
+  const x = confidences.map((p) => Math.log(Math.max(p, 1e-6)));
+  let slope = 1;
+  let intercept = 0;
+  for (let step = 0; step < 50; step++) {
+    // Gradient and Hessian of the negative log-likelihood, a small ridge keeping the Hessian invertible.
+    let g0 = 0, g1 = 0, h00 = 1e-6, h01 = 0, h11 = 1e-6;
+    for (let i = 0; i < n; i++) {
+      const q = 1 / (1 + Math.exp(-(slope * x[i]! + intercept)));
+      const r = q - (right[i] ? 1 : 0);
+      const w = q * (1 - q);
+      g0 += r * x[i]!;
+      g1 += r;
+      h00 += w * x[i]! * x[i]!;
+      h01 += w * x[i]!;
+      h11 += w;
+    }
+    const det = h00 * h11 - h01 * h01;
+    const d0 = (h11 * g0 - h01 * g1) / det;
+    const d1 = (h00 * g1 - h01 * g0) / det;
+    slope -= d0;
+    intercept -= d1;
+    if (Math.abs(d0) + Math.abs(d1) < 1e-10) break;
+  }
+  return Number.isFinite(slope) && Number.isFinite(intercept) && slope > 0 ? { slope, intercept } : undefined;
+}
+
 export function fitTemperatureToAccuracy(logitRows: readonly Float64Array[], ys: readonly number[]): number {
   if (logitRows.length === 0) return 1;
   let correct = 0;
@@ -1174,6 +1227,19 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       }
       model.temperature = fitLinearTemperature(rows, held);
       if (network) network.temperature = fitTemperatureToAccuracy(netRows, held);
+      // Then the answers' confidences, as `classify` gives them, Platt-scaled on the same examples.
+      const confidences: number[] = [];
+      const right: boolean[] = [];
+      for (const e of heldOut) {
+        const input = mask(e.text);
+        // Word-for-word answers (phrases, known questions) are sure by design: not the model's confidence.
+        if (phraseOf(model.phrases, input) !== undefined || model.exactLabels.has(exactKey(input))) continue;
+        const top = classify(e.text, e.language ? { language: e.language } : undefined).ranked[0];
+        if (!top) continue;
+        confidences.push(top.confidence);
+        right.push(top.label === e.label || classOf(top.label) === classOf(e.label));
+      }
+      model.confidenceMap = fitConfidenceMap(confidences, right);
     }
   }
 
@@ -1250,7 +1316,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const ranked: LabelScore[] = [];
     for (const c of order) {
       if (z[c]! <= 0) break;
-      ranked.push({ label: nameOf(c), confidence: Number((z[c]! * scope).toFixed(4)) });
+      ranked.push({ label: nameOf(c), confidence: Number(mapConfidence(model.confidenceMap, z[c]! * scope).toFixed(4)) });
     }
     if (exact !== undefined) {
       // The exact-question layer: a training question word for word is its own label's, first and sure.

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import path from 'node:path';
-import { createClassifier, fitTemperatureToAccuracy, type ModelSnapshot } from '../../src/classifier/model.js';
+import { createClassifier, fitConfidenceMap, fitTemperatureToAccuracy, type ModelSnapshot } from '../../src/classifier/model.js';
 import { loadDataset, sampleKShot } from '../../src/classifier/datasets.js';
 import type { TrainingExample } from '../../src/core/ports.js';
 import { seededRandom } from '../../src/util/random.js';
@@ -34,6 +34,30 @@ describe('fitTemperatureToAccuracy', () => {
     // Not any temperature would do: the model is surer at half of it and less sure at twice.
     expect(meanTop(t / 2)).toBeGreaterThan(accuracy + 0.05);
     expect(meanTop(t * 2)).toBeLessThan(accuracy - 0.05);
+  });
+});
+
+describe('fitConfidenceMap (Platt scaling)', () => {
+  it('finds the logistic curve in ln p the answers were drawn from', () => {
+    const random = seededRandom(5);
+    const confidences: number[] = [];
+    const right: boolean[] = [];
+    for (let i = 0; i < 20000; i++) {
+      const p = 0.05 + 0.95 * random();
+      confidences.push(p);
+      right.push(random() < 1 / (1 + Math.exp(-(2.5 * Math.log(p) + 1.2))));
+    }
+    const map = fitConfidenceMap(confidences, right)!;
+    expect(map.slope).toBeCloseTo(2.5, 0);
+    expect(map.intercept).toBeCloseTo(1.2, 0);
+    expect(Math.abs(map.slope - 2.5)).toBeLessThan(0.2);
+    expect(Math.abs(map.intercept - 1.2)).toBeLessThan(0.15);
+  });
+
+  it('gives none when every answer is right, or none is, or there are none', () => {
+    expect(fitConfidenceMap([0.9, 0.8], [true, true])).toBeUndefined();
+    expect(fitConfidenceMap([0.9, 0.8], [false, false])).toBeUndefined();
+    expect(fitConfidenceMap([], [])).toBeUndefined();
   });
 });
 
@@ -146,12 +170,14 @@ describe('held-out examples (a validation split)', () => {
   };
   /** Trained on `train` with `heldOut` held out. */
   let a: ModelSnapshot;
+  let classifierA: Awaited<ReturnType<typeof trained>>;
   beforeAll(async () => {
     const banking = await bankingSubset();
     train = sampleKShot(banking, 40, 1);
     const rest = banking.filter((e) => !train.includes(e));
     heldOut = sampleKShot(rest, 10, 2).map((e) => ({ ...e, heldOut: true }));
-    a = (await trained([...train, ...heldOut])).snapshot();
+    classifierA = await trained([...train, ...heldOut]);
+    a = classifierA.snapshot();
   });
 
   it('are not learnt: the models learn all the training examples and nothing of them', async () => {
@@ -182,6 +208,27 @@ describe('held-out examples (a validation split)', () => {
     expect(unsure.weights).toEqual(right.weights);
     expect(unsure.temperature).toBeGreaterThan(right.temperature * 2);
     expect(unsure.network!.net.temperature).toBeGreaterThan(right.network!.net.temperature * 2);
+  });
+
+  it('Platt-scale the confidences: on them, an answer is right as often as its confidence says', async () => {
+    expect(a.confidenceMap).toBeDefined();
+    const answers = heldOut.map((e) => ({ top: classifierA.classify(e.text).ranked[0]!, gold: e.label }));
+    const accuracy = answers.filter((x) => x.top.label === x.gold).length / answers.length;
+    const meanConfidence = answers.reduce((sum, x) => sum + x.top.confidence, 0) / answers.length;
+    // Maximum likelihood with an intercept: the mean confidence is the share right (to rounding).
+    expect(Math.abs(meanConfidence - accuracy)).toBeLessThan(0.002);
+    expect(accuracy).toBeLessThan(1);
+    // Not so without the map.
+    const unmapped = createClassifier();
+    unmapped.restore({ ...a, confidenceMap: undefined });
+    const rawMean = heldOut.reduce((sum, e) => sum + unmapped.classify(e.text).ranked[0]!.confidence, 0) / heldOut.length;
+    expect(Math.abs(rawMean - accuracy)).toBeGreaterThan(0.01);
+    // The model cache keeps the map.
+    const { restored, model } = await throughModelCache(classifierA);
+    expect(model.confidenceMap).toEqual(a.confidenceMap);
+    expect(restored.classify(heldOut[0]!.text)).toEqual(classifierA.classify(heldOut[0]!.text));
+    // Without held-out examples there is none: the carved twentieth fits the temperatures only.
+    expect((await trained(train)).snapshot().confidenceMap).toBeUndefined();
   });
 
   it('must have labels the training examples have', async () => {
