@@ -159,12 +159,16 @@ export function peakRssMb(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);
 }
 
-/** Trains on the dataset's train split (its validation split, if any, held out to calibrate) and scores its test split. */
+/**
+ * Trains on the dataset's train split (its validation split, if any, held out to calibrate) and scores its test split.
+ * `createSystem` is told the dataset's out-of-scope label, if it has one (CLINC150's `oos`).
+ */
 export async function evaluateSystem(
   dataset: Dataset,
-  system: EvaluatedSystem,
+  createSystem: (context: { outOfScopeLabel?: string }) => EvaluatedSystem,
   options: { threshold?: number; sweep?: readonly number[] } = {},
 ): Promise<EvalReport> {
+  const system = createSystem(dataset.oosLabel !== undefined ? { outOfScopeLabel: dataset.oosLabel } : {});
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   await system.train(trainingExamples(dataset));
@@ -292,7 +296,7 @@ export async function crossValidate(
  * scoring, so a benchmark process loads the classifier alone (not the configuration and the
  * channels' libraries it would bring in through the CLI).
  */
-export function sportelloSystem(options: Pick<ModelOptions, 'twins'> = {}): EvaluatedSystem {
+export function sportelloSystem(options: Pick<ModelOptions, 'twins' | 'outOfScopeLabel'> = {}): EvaluatedSystem {
   const classifier = createClassifier(options);
   return {
     train: (examples) => classifier.train(examples),

@@ -127,6 +127,13 @@ export interface ModelOptions {
    * xSID-it (fixed weights) 92.0–93.6 against 93.2.
    */
   naiveBayes?: { scale?: number; alpha?: number } | false;
+  /**
+   * The training data's out-of-scope label (a dataset's, e.g. CLINC150's `oos`: text the system
+   * must not answer, learnt as a label). With held-out examples, the confidence map then has a
+   * second input, the probability of this label (`ConfidenceMap.outOfScope`). Without held-out
+   * examples it changes nothing. Must be a label of the training examples.
+   */
+  outOfScopeLabel?: string;
 }
 
 interface SparseVector {
@@ -155,7 +162,9 @@ interface Trained {
   /**
    * Platt scaling of the model's confidences, fitted on held-out examples given to training (a
    * validation split): a confidence p is given as 1 / (1 + e^-(slope·ln p + intercept)), the chance,
-   * on those examples, that an answer given with p is right. Undefined: the confidences as they are.
+   * on those examples, that an answer given with p is right; with an out-of-scope label
+   * (`ModelOptions.outOfScopeLabel`), 1 / (1 + e^-(slope·ln p + outOfScope.slope·ln p(oos) + intercept)).
+   * Undefined: the confidences as they are.
    */
   confidenceMap?: ConfidenceMap | undefined;
   /** Normalised training vectors per label, kept for small corpora (nearest-example similarity). */
@@ -735,6 +744,123 @@ function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
   return (lo + hi) / 2;
 }
 
+/** Platt scaling of a confidence (`Trained.confidenceMap`). */
+export interface ConfidenceMap {
+  slope: number;
+  intercept: number;
+  /** The second input: the out-of-scope label's class (its index in `labels`) and the slope on ln p(oos). */
+  outOfScope?: { index: number; slope: number } | undefined;
+}
+
+/** Probabilities are read as logarithms no lower than ln 1e-6 (an answer or out-of-scope label all but ruled out). */
+const lnClamped = (p: number): number => Math.log(Math.max(p, 1e-6));
+
+/** A confidence through its map (identity without one), given the out-of-scope label's probability; 0 stays 0. */
+function mapConfidence(map: ConfidenceMap | undefined, p: number, pOutOfScope: number): number {
+  if (!map || p <= 0) return p;
+  const oos = map.outOfScope ? map.outOfScope.slope * lnClamped(pOutOfScope) : 0;
+  return 1 / (1 + Math.exp(-(map.slope * lnClamped(p) + oos + map.intercept)));
+}
+
+/**
+ * Logistic regression by maximum likelihood (Newton's method, the step halved while it does not
+ * lower the loss; a small ridge keeps the Hessian invertible): the weights of `rows` (each ending
+ * with the constant 1) that best give `right`. Deterministic.
+ */
+function fitLogistic(rows: readonly Float64Array[], right: readonly boolean[], start: readonly number[]): number[] | undefined {
+  const d = start.length;
+  const w = Float64Array.from(start);
+  const loss = (v: Float64Array): number => {
+    let sum = 0;
+    rows.forEach((x, i) => {
+      let t = 0;
+      for (let j = 0; j < d; j++) t += v[j]! * x[j]!;
+      // −ln σ(±t), written to stay finite for large |t|.
+      const m = right[i] ? -t : t;
+      sum += m > 0 ? m + Math.log1p(Math.exp(-m)) : Math.log1p(Math.exp(m));
+    });
+    return sum;
+  };
+  let current = loss(w);
+  for (let step = 0; step < 50; step++) {
+    const g = new Float64Array(d);
+    const h = Array.from({ length: d }, (_, j) => {
+      const row = new Float64Array(d + 1);
+      row[j] = 1e-6;
+      return row;
+    });
+    rows.forEach((x, i) => {
+      let t = 0;
+      for (let j = 0; j < d; j++) t += w[j]! * x[j]!;
+      const q = 1 / (1 + Math.exp(-t));
+      const r = q - (right[i] ? 1 : 0);
+      const v = q * (1 - q);
+      for (let j = 0; j < d; j++) {
+        g[j] = g[j]! + r * x[j]!;
+        const hj = h[j]!;
+        for (let k = 0; k < d; k++) hj[k] = hj[k]! + v * x[j]! * x[k]!;
+      }
+    });
+    // Solve H·δ = g (Gaussian elimination with partial pivoting on the augmented rows).
+    for (let j = 0; j < d; j++) h[j]![d] = g[j]!;
+    for (let j = 0; j < d; j++) {
+      let pivot = j;
+      for (let k = j + 1; k < d; k++) if (Math.abs(h[k]![j]!) > Math.abs(h[pivot]![j]!)) pivot = k;
+      [h[j], h[pivot]] = [h[pivot]!, h[j]!];
+      for (let k = j + 1; k < d; k++) {
+        const hk = h[k]!;
+        const hj = h[j]!;
+        const f = hk[j]! / hj[j]!;
+        for (let l = j; l <= d; l++) hk[l] = hk[l]! - f * hj[l]!;
+      }
+    }
+    const delta = new Float64Array(d);
+    for (let j = d - 1; j >= 0; j--) {
+      let t = h[j]![d]!;
+      for (let k = j + 1; k < d; k++) t -= h[j]![k]! * delta[k]!;
+      delta[j] = t / h[j]![j]!;
+    }
+    if (delta.some((v) => !Number.isFinite(v))) return undefined;
+    let scale = 1;
+    let next = w.map((v, j) => v - delta[j]!);
+    let after = loss(next);
+    while (after > current && scale > 1e-4) {
+      scale /= 2;
+      next = w.map((v, j) => v - scale * delta[j]!);
+      after = loss(next);
+    }
+    if (after > current) break;
+    w.set(next);
+    const moved = delta.reduce((sum, v) => sum + Math.abs(v), 0) * scale;
+    current = after;
+    if (moved < 1e-10) break;
+  }
+  return w.every(Number.isFinite) ? [...w] : undefined;
+}
+
+/**
+ * Platt scaling by maximum likelihood: the logistic curve in ln p that best gives whether each
+ * answer was right; with `outOfScope` (the out-of-scope label's class and its probability for each
+ * answer), in ln p and ln p(oos). Undefined when the data cannot fit one (every answer right, or
+ * none, or a curve that would not rise with p); with `outOfScope`, the plain curve if only that fits.
+ */
+export function fitConfidenceMap(
+  confidences: readonly number[],
+  right: readonly boolean[],
+  outOfScope?: { index: number; probabilities: readonly number[] },
+): ConfidenceMap | undefined {
+  const n = confidences.length;
+  const hits = right.filter(Boolean).length;
+  if (n === 0 || hits === 0 || hits === n) return undefined;
+  if (outOfScope) {
+    const rows = confidences.map((p, i) => Float64Array.of(lnClamped(p), lnClamped(outOfScope.probabilities[i]!), 1));
+    const w = fitLogistic(rows, right, [1, 0, 0]);
+    if (w && w[0]! > 0) return { slope: w[0]!, intercept: w[2]!, outOfScope: { index: outOfScope.index, slope: w[1]! } };
+  }
+  const w = fitLogistic(confidences.map((p) => Float64Array.of(lnClamped(p), 1)), right, [1, 0]);
+  return w && w[0]! > 0 ? { slope: w[0]!, intercept: w[1]! } : undefined;
+}
+
 /**
  * The temperature at which the mean top probability on held-out rows equals the share of them the
  * model gets right (calibration in the large), by bisection (the mean falls as the temperature rises).
@@ -742,53 +868,6 @@ function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
  * text about something else (CLINC150 with dropout 0.5, seeds 42/1/2: out-of-scope recall at 0.5
  * 68.3 by likelihood, 70.7 this way; 70.5 without dropout).
  */
-/** Platt scaling of a confidence (`Trained.confidenceMap`). */
-export interface ConfidenceMap {
-  slope: number;
-  intercept: number;
-}
-
-/** A confidence through its map (identity without one); 0 stays 0. */
-function mapConfidence(map: ConfidenceMap | undefined, p: number): number {
-  if (!map || p <= 0) return p;
-  return 1 / (1 + Math.exp(-(map.slope * Math.log(p) + map.intercept)));
-}
-
-/**
- * Platt scaling by maximum likelihood (Newton's method): the logistic curve in ln p that best gives
- * whether each answer was right. Undefined when the data cannot fit one (every answer right, or
- * none, or a curve that would not rise with p).
- */
-export function fitConfidenceMap(confidences: readonly number[], right: readonly boolean[]): ConfidenceMap | undefined {
-  const n = confidences.length;
-  const hits = right.filter(Boolean).length;
-  if (n === 0 || hits === 0 || hits === n) return undefined;
-  const x = confidences.map((p) => Math.log(Math.max(p, 1e-6)));
-  let slope = 1;
-  let intercept = 0;
-  for (let step = 0; step < 50; step++) {
-    // Gradient and Hessian of the negative log-likelihood, a small ridge keeping the Hessian invertible.
-    let g0 = 0, g1 = 0, h00 = 1e-6, h01 = 0, h11 = 1e-6;
-    for (let i = 0; i < n; i++) {
-      const q = 1 / (1 + Math.exp(-(slope * x[i]! + intercept)));
-      const r = q - (right[i] ? 1 : 0);
-      const w = q * (1 - q);
-      g0 += r * x[i]!;
-      g1 += r;
-      h00 += w * x[i]! * x[i]!;
-      h01 += w * x[i]!;
-      h11 += w;
-    }
-    const det = h00 * h11 - h01 * h01;
-    const d0 = (h11 * g0 - h01 * g1) / det;
-    const d1 = (h00 * g1 - h01 * g0) / det;
-    slope -= d0;
-    intercept -= d1;
-    if (Math.abs(d0) + Math.abs(d1) < 1e-10) break;
-  }
-  return Number.isFinite(slope) && Number.isFinite(intercept) && slope > 0 ? { slope, intercept } : undefined;
-}
-
 export function fitTemperatureToAccuracy(logitRows: readonly Float64Array[], ys: readonly number[]): number {
   if (logitRows.length === 0) return 1;
   let correct = 0;
@@ -1047,6 +1126,10 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         throw new Error(`held-out example ${i} needs a text and a label the training examples have (got ${JSON.stringify(e.label)})`);
       }
     });
+    const outOfScope = options.outOfScopeLabel;
+    if (outOfScope !== undefined && !labelId.has(classOf(outOfScope))) {
+      throw new Error(`the out-of-scope label ${JSON.stringify(outOfScope)} is not a label of the training examples`);
+    }
     if (calibrated) {
       const random = seededRandom(sgd.seed + 1);
       // Without held-out examples, a twentieth of the training examples is held out for calibration.
@@ -1227,19 +1310,26 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       }
       model.temperature = fitLinearTemperature(rows, held);
       if (network) network.temperature = fitTemperatureToAccuracy(netRows, held);
-      // Then the answers' confidences, as `classify` gives them, Platt-scaled on the same examples.
+      // Then the answers' confidences, as `classify` gives them, Platt-scaled on the same examples
+      // (with the out-of-scope label's probability as a second input, when the data has that label).
+      const oosIndex = outOfScope === undefined ? undefined : labelId.get(classOf(outOfScope))!;
       const confidences: number[] = [];
+      const oosProbabilities: number[] = [];
       const right: boolean[] = [];
       for (const e of heldOut) {
         const input = mask(e.text);
         // Word-for-word answers (phrases, known questions) are sure by design: not the model's confidence.
         if (phraseOf(model.phrases, input) !== undefined || model.exactLabels.has(exactKey(input))) continue;
-        const top = classify(e.text, e.language ? { language: e.language } : undefined).ranked[0];
-        if (!top) continue;
-        confidences.push(top.confidence);
-        right.push(top.label === e.label || classOf(top.label) === classOf(e.label));
+        const scored = probabilities(model, input, e.language ? { language: e.language } : undefined);
+        if (!scored.z) continue;
+        let best = 0;
+        for (let c = 1; c < C; c++) if (scored.z[c]! > scored.z[best]!) best = c;
+        if (!(scored.z[best]! > 0)) continue;
+        confidences.push(scored.z[best]! * scored.scope);
+        if (oosIndex !== undefined) oosProbabilities.push(scored.z[oosIndex]! * scored.scope);
+        right.push(best === labelId.get(classOf(e.label)));
       }
-      model.confidenceMap = fitConfidenceMap(confidences, right);
+      model.confidenceMap = fitConfidenceMap(confidences, right, oosIndex === undefined ? undefined : { index: oosIndex, probabilities: oosProbabilities });
     }
   }
 
@@ -1256,19 +1346,16 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     return { hint, language, f, x };
   }
 
-  function classify(text: string, hint?: { language?: Language }): Classification {
-    const model = trained;
-    if (!model) throw new Error('the classifier is not trained yet: call train() first');
-    const input = typeof text === 'string' ? mask(text) : '';
-    const phrase = model.phrases.size > 0 ? phraseOf(model.phrases, input) : undefined;
-    if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
+  /**
+   * The model's probabilities for a (masked) message: each label's, conditioned on the language,
+   * and the coverage factor that multiplies them (`scopeFactor`); `z` undefined when the message
+   * has no known feature. Before the confidence map.
+   */
+  function probabilities(model: Trained, input: string, hint: { language?: Language } | undefined) {
     const message = read(model, input, hint);
     ({ hint } = message);
     const { language, f, x } = message;
-    const exact = model.exactLabels.get(exactKey(input));
-    // A class of twins answers with the label of the message's language.
-    const nameOf = (c: number): string => model.twinLabels?.[c]?.[language] ?? model.labels[c]!;
-    if (x.idx.length === 0) return { ranked: exact === undefined ? [] : [{ label: nameOf(exact), confidence: 1 }] };
+    if (x.idx.length === 0) return { language, z: undefined, scope: 0 };
     const C = model.labels.length;
     const z = new Float64Array(C);
     if (model.retrieval) retrievalScores(x, model.retrieval, z);
@@ -1301,8 +1388,21 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         }
       }
     }
+    return { language, z, scope: scopeFactor(f.terms, language, model, x, z) };
+  }
 
-    const scope = scopeFactor(f.terms, language, model, x, z);
+  function classify(text: string, hint?: { language?: Language }): Classification {
+    const model = trained;
+    if (!model) throw new Error('the classifier is not trained yet: call train() first');
+    const input = typeof text === 'string' ? mask(text) : '';
+    const phrase = model.phrases.size > 0 ? phraseOf(model.phrases, input) : undefined;
+    if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
+    const { language, z, scope } = probabilities(model, input, hint);
+    const exact = model.exactLabels.get(exactKey(input));
+    // A class of twins answers with the label of the message's language.
+    const nameOf = (c: number): string => model.twinLabels?.[c]?.[language] ?? model.labels[c]!;
+    if (!z) return { ranked: exact === undefined ? [] : [{ label: nameOf(exact), confidence: 1 }] };
+    const C = model.labels.length;
     const order: number[] = [];
     for (let c = 0; c < C; c++) {
       if (z[c]! <= 0) continue;
@@ -1313,10 +1413,12 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         [order[k], order[k - 1]] = [order[k - 1]!, order[k]!];
       }
     }
+    const outOfScope = model.confidenceMap?.outOfScope;
+    const pOutOfScope = outOfScope ? z[outOfScope.index]! * scope : 0;
     const ranked: LabelScore[] = [];
     for (const c of order) {
       if (z[c]! <= 0) break;
-      ranked.push({ label: nameOf(c), confidence: Number(mapConfidence(model.confidenceMap, z[c]! * scope).toFixed(4)) });
+      ranked.push({ label: nameOf(c), confidence: Number(mapConfidence(model.confidenceMap, z[c]! * scope, pOutOfScope).toFixed(4)) });
     }
     if (exact !== undefined) {
       // The exact-question layer: a training question word for word is its own label's, first and sure.

@@ -104,7 +104,7 @@ export async function runEval(
     } else {
       let dataset = await loadDataset(args.path, args.lang ? { language: args.lang } : {});
       if (kshot) dataset = kShotDataset(dataset, kshot.kshot, kshot.seed);
-      report = await evaluateSystem(dataset, sportelloSystem(), { threshold });
+      report = await evaluateSystem(dataset, sportelloSystem, { threshold });
     }
     if (args.json) {
       const { dataset, accuracy, macro_f1, in_scope_accuracy, oos_recall, oos_precision, train_seconds, classify_per_second, peak_rss_mb, train_size, by_language } = report;

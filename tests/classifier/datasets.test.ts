@@ -2,7 +2,8 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { kShotDataset, loadDataset, trainingExamples } from '../../src/classifier/datasets.js';
-import { scorePredictions } from '../../src/classifier/evaluate.js';
+import { evaluateSystem, scorePredictions, sportelloSystem } from '../../src/classifier/evaluate.js';
+import type { Dataset } from '../../src/classifier/datasets.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'sportello-datasets-'));
@@ -146,5 +147,32 @@ describe('scorePredictions', () => {
     expect(s.oos_precision).toBeCloseTo(2 / 3, 4);
     expect(s.accuracy).toBeCloseTo(3 / 5, 4);
     expect(s.confused).toEqual(expect.arrayContaining([{ gold: 'a', predicted: 'oos', count: 1 }, { gold: 'b', predicted: 'a', count: 1 }]));
+  });
+});
+
+describe('evaluateSystem', () => {
+  const dataset = (oosLabel?: string): Dataset => ({
+    name: 'tiny',
+    train: [
+      { text: 'what time is it', label: 'time' },
+      { text: 'tell me the time', label: 'time' },
+      { text: 'will it rain today', label: 'weather' },
+      { text: 'how tall is everest', label: 'oos' },
+    ],
+    test: [{ text: 'the time please', label: 'time' }],
+    ...(oosLabel !== undefined ? { oosLabel } : {}),
+  });
+
+  it("tells the system the dataset's out-of-scope label, where it has one, and the classifier checks it", async () => {
+    const seen: Array<{ outOfScopeLabel?: string }> = [];
+    const create = (context: { outOfScopeLabel?: string }) => {
+      seen.push(context);
+      return sportelloSystem(context);
+    };
+    await evaluateSystem(dataset('oos'), create);
+    await evaluateSystem(dataset(), create);
+    expect(seen).toEqual([{ outOfScopeLabel: 'oos' }, {}]);
+    // A label the training split does not have is refused by the classifier, not ignored.
+    await expect(evaluateSystem(dataset('out_of_scope'), sportelloSystem)).rejects.toThrow(/the out-of-scope label "out_of_scope" is not a label of the training examples/);
   });
 });

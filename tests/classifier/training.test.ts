@@ -54,6 +54,30 @@ describe('fitConfidenceMap (Platt scaling)', () => {
     expect(Math.abs(map.intercept - 1.2)).toBeLessThan(0.15);
   });
 
+  it('with the out-of-scope probability, finds the logistic curve in ln p and ln p(oos) the answers were drawn from', () => {
+    const random = seededRandom(6);
+    const confidences: number[] = [];
+    const oos: number[] = [];
+    const right: boolean[] = [];
+    for (let i = 0; i < 40000; i++) {
+      const p = 0.05 + 0.95 * random();
+      // The out-of-scope label's probability, spread over orders of magnitude (and at times under the clamp, 1e-6).
+      const q = Math.exp(-1 - 14 * random());
+      confidences.push(p);
+      oos.push(q);
+      right.push(random() < 1 / (1 + Math.exp(-(2.5 * Math.log(p) - 0.3 * Math.log(Math.max(q, 1e-6)) - 1))));
+    }
+    const map = fitConfidenceMap(confidences, right, { index: 7, probabilities: oos })!;
+    expect(Math.abs(map.slope - 2.5)).toBeLessThan(0.2);
+    expect(Math.abs(map.outOfScope!.slope + 0.3)).toBeLessThan(0.03);
+    expect(Math.abs(map.intercept + 1)).toBeLessThan(0.2);
+    expect(map.outOfScope!.index).toBe(7);
+    // The same answers without the second input: the plain curve in ln p alone.
+    const plain = fitConfidenceMap(confidences, right)!;
+    expect(plain.outOfScope).toBeUndefined();
+    expect(plain.slope).toBeGreaterThan(0);
+  });
+
   it('gives none when every answer is right, or none is, or there are none', () => {
     expect(fitConfidenceMap([0.9, 0.8], [true, true])).toBeUndefined();
     expect(fitConfidenceMap([0.9, 0.8], [false, false])).toBeUndefined();
@@ -229,6 +253,46 @@ describe('held-out examples (a validation split)', () => {
     expect(restored.classify(heldOut[0]!.text)).toEqual(classifierA.classify(heldOut[0]!.text));
     // Without held-out examples there is none: the carved twentieth fits the temperatures only.
     expect((await trained(train)).snapshot().confidenceMap).toBeUndefined();
+  });
+
+  it('with an out-of-scope label, Platt-scale on ln p and the probability of that label', async () => {
+    // Any label of the data may be the out-of-scope one (CLINC150's `oos`); here Banking77's first.
+    const label = [...new Set(train.map((e) => e.label))].sort()[0]!;
+    const classifier = createClassifier({ outOfScopeLabel: label });
+    await classifier.train([...train, ...heldOut]);
+    const b = classifier.snapshot();
+    // The same models (the option changes the map only) ...
+    expect(b.weights).toEqual(a.weights);
+    expect(b.temperature).toBe(a.temperature);
+    // ... and a map with the second input, on that label's class.
+    expect(b.confidenceMap!.outOfScope!.index).toBe(b.labels.indexOf(label));
+    expect(b.confidenceMap!.outOfScope!.slope).not.toBe(0);
+    expect(a.confidenceMap!.outOfScope).toBeUndefined();
+    // It is used: without the second input (the plain slope and intercept kept) other confidences,
+    // and no change in which label comes first (the map rises with p for a given p(oos)).
+    const without = createClassifier();
+    without.restore({ ...b, confidenceMap: { slope: b.confidenceMap!.slope, intercept: b.confidenceMap!.intercept } });
+    const differs = heldOut.filter((e) => classifier.classify(e.text).ranked[0]!.confidence !== without.classify(e.text).ranked[0]!.confidence);
+    expect(differs.length).toBeGreaterThan(heldOut.length / 2);
+    for (const e of heldOut) expect(classifier.classify(e.text).ranked.map((r) => r.label)).toEqual(without.classify(e.text).ranked.map((r) => r.label));
+    // Maximum likelihood with an intercept: on the held-out examples the mean confidence is still the share right.
+    const answers = heldOut.map((e) => ({ top: classifier.classify(e.text).ranked[0]!, gold: e.label }));
+    const accuracy = answers.filter((x) => x.top.label === x.gold).length / answers.length;
+    const meanConfidence = answers.reduce((sum, x) => sum + x.top.confidence, 0) / answers.length;
+    expect(Math.abs(meanConfidence - accuracy)).toBeLessThan(0.002);
+    // The model cache keeps it.
+    const { restored, model } = await throughModelCache(classifier);
+    expect(model.confidenceMap).toEqual(b.confidenceMap);
+    for (const e of heldOut.slice(0, 20)) expect(restored.classify(e.text)).toEqual(classifier.classify(e.text));
+    // Without held-out examples the option changes nothing (no map at all).
+    const carved = createClassifier({ outOfScopeLabel: label });
+    await carved.train(train);
+    expect(carved.snapshot().confidenceMap).toBeUndefined();
+    expect(carved.snapshot().weights).toEqual((await trained(train)).snapshot().weights);
+  });
+
+  it('refuse an out-of-scope label the training examples do not have', async () => {
+    await expect(createClassifier({ outOfScopeLabel: 'oos' }).train(train)).rejects.toThrow(/the out-of-scope label "oos" is not a label of the training examples/);
   });
 
   it('must have labels the training examples have', async () => {

@@ -13,7 +13,7 @@ for (const name of process.argv.slice(2)) {
   const [dir, k] = sets[name]!;
   let dataset = await loadDataset(path.join(root, 'bench/datasets', dir));
   if (k) dataset = kShotDataset(dataset, k, 1);
-  const c = createClassifier(options);
+  const c = createClassifier({ ...(dataset.oosLabel !== undefined ? { outOfScopeLabel: dataset.oosLabel } : {}), ...options });
   const t0 = Date.now();
   await c.train(trainingExamples(dataset));
   const train = (Date.now() - t0) / 1000;

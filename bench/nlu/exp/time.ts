@@ -12,7 +12,7 @@ const reps = Number(process.argv[3] ?? 1);
 const options = JSON.parse(process.env.SPORTELLO_MODEL_OPTIONS ?? '{}');
 const d = await loadDataset(path.join(root, 'bench/datasets', set));
 for (let r = 0; r < reps; r++) {
-  const c = createClassifier(options);
+  const c = createClassifier({ ...(d.oosLabel !== undefined ? { outOfScopeLabel: d.oosLabel } : {}), ...options });
   const t0 = process.hrtime.bigint();
   const u0 = process.cpuUsage();
   const m0 = mainCpu();
