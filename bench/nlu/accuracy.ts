@@ -40,7 +40,7 @@ for (const name of wanted) {
   const [dir, k] = sets[name]!;
   let dataset = await loadDataset(path.join(datasets, dir));
   if (k) dataset = kShotDataset(dataset, k, 1);
-  const r = await evaluateSystem(dataset, system(), { threshold: 0.5, sweep: [0.3, 0.4, 0.5, 0.6, 0.7] });
+  const r = await evaluateSystem(dataset, system, { threshold: 0.5, sweep: [0.3, 0.4, 0.5, 0.6, 0.7] });
   const sweep = r.sweep ? ' sweep ' + r.sweep.map((s) => `${s.threshold}:${pct(s.in_scope_accuracy)}/${pct(s.oos_recall)}`).join(' ') : '';
   console.log(`${name.padEnd(8)} acc ${pct(r.accuracy)}  in ${pct(r.in_scope_accuracy)}  oos ${pct(r.oos_recall)}  train ${r.train_seconds}s${sweep}`);
 }

@@ -27,7 +27,8 @@ function nlpjsSystem(language: string): EvaluatedSystem {
   return {
     async train(examples: readonly TrainingExample[]) {
       // NLP.js learns in the order given: shuffling is its best case (file order drops Banking77 to 53%).
-      const shuffled = [...examples];
+      // Held-out examples (a validation split) are Sportello's calibration data: NLP.js does not calibrate.
+      const shuffled = examples.filter((e) => !e.heldOut);
       let seed = 7;
       for (let i = shuffled.length - 1; i > 0; i--) {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -52,7 +53,8 @@ if (!system || !datasetPath) {
 }
 const full = await loadDataset(datasetPath);
 const dataset = kshotArg ? kShotDataset(full, Number(kshotArg), Number(seedArg ?? 1)) : full;
-const evaluated = system === 'nlpjs' ? nlpjsSystem(dataset.language ?? 'en') : sportelloSystem();
+// NLP.js has no out-of-scope label of its own (it answers None): the context is Sportello's.
+const evaluated = system === 'nlpjs' ? () => nlpjsSystem(dataset.language ?? 'en') : sportelloSystem;
 const threshold = thresholdArg === undefined ? 0.5 : Number(thresholdArg);
 const report = await evaluateSystem(dataset, evaluated, { threshold, sweep: [0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7] });
 process.stdout.write(`${JSON.stringify({ system, kshot: kshotArg ? Number(kshotArg) : null, ...report })}\n`);

@@ -24,6 +24,11 @@ export interface LabelledText {
 export interface Dataset {
   name: string;
   train: TrainingExample[];
+  /**
+   * The validation split, where the data has one (CLINC150's `val` and `oos_val`, MASSIVE's `dev`):
+   * held out from training to calibrate the classifier's confidence (`trainingExamples`).
+   */
+  validation?: TrainingExample[];
   test: LabelledText[];
   /** The label of out-of-scope items, where the data has them (CLINC150: `oos`). */
   oosLabel?: string;
@@ -34,7 +39,9 @@ export interface Dataset {
 const clincSchema = z.object({
   train: z.array(z.tuple([z.string(), z.string()])),
   test: z.array(z.tuple([z.string(), z.string()])),
+  val: z.array(z.tuple([z.string(), z.string()])).optional(),
   oos_train: z.array(z.tuple([z.string(), z.string()])).optional(),
+  oos_val: z.array(z.tuple([z.string(), z.string()])).optional(),
   oos_test: z.array(z.tuple([z.string(), z.string()])).optional(),
 });
 
@@ -76,9 +83,10 @@ export async function readCsv(file: string): Promise<LabelledText[]> {
   });
 }
 
-/** Reads one locale's MASSIVE file: the `train` partition to train on, `test` to test (`dev` is left out). */
+/** Reads one locale's MASSIVE file: the `train` partition to train on, `dev` to calibrate (the validation split), `test` to test. */
 async function readMassive(file: string, name: string, language: Language | undefined): Promise<Dataset> {
   const train: TrainingExample[] = [];
+  const dev: TrainingExample[] = [];
   const test: LabelledText[] = [];
   let locale: string | undefined;
   const lines = (await readFile(file, 'utf8')).split(/\r?\n/);
@@ -95,11 +103,18 @@ async function readMassive(file: string, name: string, language: Language | unde
     locale ??= parsed.data.locale;
     const item = { text: parsed.data.utt, label: parsed.data.intent };
     if (parsed.data.partition === 'train') train.push(item);
+    else if (parsed.data.partition === 'dev') dev.push(item);
     else if (parsed.data.partition === 'test') test.push(item);
   });
   if (train.length === 0 || test.length === 0) throw new Error(`${file}: a MASSIVE file needs lines of the partitions "train" and "test"`);
   const lang = language ?? languageOfLocale(locale);
-  return { name, train: train.map((e) => ({ ...e, ...langOf(lang) })), test, ...langOf(lang) };
+  return {
+    name,
+    train: train.map((e) => ({ ...e, ...langOf(lang) })),
+    ...(dev.length > 0 ? { validation: dev.map((e) => ({ ...e, ...langOf(lang) })) } : {}),
+    test,
+    ...langOf(lang),
+  };
 }
 
 /** "it-IT" → it, "en-US" → en; other languages are left to detection. */
@@ -207,10 +222,12 @@ async function readClinc(file: string, name: string): Promise<Dataset> {
   if (!parsed.success) throw new Error(`${file}: not CLINC150 data (${parsed.error.issues[0]?.message})`);
   const d = parsed.data;
   const hasOos = (d.oos_test?.length ?? 0) > 0 || d.test.some(([, l]) => l === 'oos');
+  const validation = toItems([...(d.val ?? []), ...(d.oos_val ?? [])]);
   return {
     name,
     // The "full" setting of Larson et al.: out-of-scope training examples are one more label.
     train: toItems([...d.train, ...(d.oos_train ?? [])]),
+    ...(validation.length > 0 ? { validation } : {}),
     test: toItems([...d.test, ...(d.oos_test ?? [])]),
     ...(hasOos ? { oosLabel: 'oos' } : {}),
     language: 'en',
@@ -244,7 +261,19 @@ export function sampleKShot<T extends { label: string }>(train: readonly T[], k:
   return train.filter((_, i) => keep.has(i));
 }
 
-/** The dataset with its training split cut to `k` examples per label (`sampleKShot`). */
+/**
+ * The dataset with its training split cut to `k` examples per label (`sampleKShot`), and no
+ * validation split: a few-shot setting has k examples per label in all.
+ */
 export function kShotDataset(dataset: Dataset, k: number, seed = 1): Dataset {
-  return { ...dataset, name: `${dataset.name} (${k}-shot, seed ${seed})`, train: sampleKShot(dataset.train, k, seed) };
+  const { validation: _validation, ...rest } = dataset;
+  return { ...rest, name: `${dataset.name} (${k}-shot, seed ${seed})`, train: sampleKShot(dataset.train, k, seed) };
+}
+
+/**
+ * What a classifier trains on for a dataset: its training examples and, marked held out
+ * (`TrainingExample.heldOut`: not learnt, read to calibrate confidence), its validation split.
+ */
+export function trainingExamples(dataset: Dataset): TrainingExample[] {
+  return [...dataset.train, ...(dataset.validation ?? []).map((e) => ({ ...e, heldOut: true }))];
 }

@@ -7,11 +7,12 @@
  */
 import type { TrainingExample } from '../core/ports.js';
 import type { Language } from '../core/types.js';
-import { sampleKShot, type Dataset, type LabelledText } from './datasets.js';
+import { sampleKShot, trainingExamples, type Dataset, type LabelledText } from './datasets.js';
 import { createClassifier, type ModelOptions } from './model.js';
 
 /** Something that can be trained and asked for its best label. */
 export interface EvaluatedSystem {
+  /** Learns the examples; those marked `heldOut` are not to be learnt (a system that calibrates may read them). */
   train(examples: readonly TrainingExample[]): Promise<void>;
   /** The best label and its confidence; undefined when the system has no guess. `language`: the text's, when known. */
   predict(text: string, language?: Language): Promise<{ label: string; confidence: number } | undefined> | { label: string; confidence: number } | undefined;
@@ -33,6 +34,8 @@ export interface EvalReport {
   /** Classifications per CPU second. */
   classify_per_cpu_second?: number;
   train_size: number;
+  /** Held-out examples of the dataset's validation split, calibration only (not learnt). */
+  validation_size?: number;
   test_size: number;
   threshold: number | null;
   confused: Array<{ gold: string; predicted: string; count: number }>;
@@ -156,15 +159,19 @@ export function peakRssMb(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);
 }
 
-/** Trains on the dataset's train split and scores its test split. */
+/**
+ * Trains on the dataset's train split (its validation split, if any, held out to calibrate) and scores its test split.
+ * `createSystem` is told the dataset's out-of-scope label, if it has one (CLINC150's `oos`).
+ */
 export async function evaluateSystem(
   dataset: Dataset,
-  system: EvaluatedSystem,
+  createSystem: (context: { outOfScopeLabel?: string }) => EvaluatedSystem,
   options: { threshold?: number; sweep?: readonly number[] } = {},
 ): Promise<EvalReport> {
+  const system = createSystem(dataset.oosLabel !== undefined ? { outOfScopeLabel: dataset.oosLabel } : {});
   const started = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
-  await system.train(dataset.train);
+  await system.train(trainingExamples(dataset));
   const train_seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const train_cpu_seconds = cpuSeconds(cpuStart);
   const predictions = await predictAll(system, dataset.test);
@@ -182,6 +189,7 @@ export async function evaluateSystem(
     train_cpu_seconds: round(train_cpu_seconds, 2),
     classify_per_cpu_second: Math.round(speed.cpu),
     train_size: dataset.train.length,
+    ...(dataset.validation ? { validation_size: dataset.validation.length } : {}),
     test_size: dataset.test.length,
     threshold: threshold ?? null,
     ...(dataset.oosLabel !== undefined && options.sweep
@@ -288,7 +296,7 @@ export async function crossValidate(
  * scoring, so a benchmark process loads the classifier alone (not the configuration and the
  * channels' libraries it would bring in through the CLI).
  */
-export function sportelloSystem(options: Pick<ModelOptions, 'twins'> = {}): EvaluatedSystem {
+export function sportelloSystem(options: Pick<ModelOptions, 'twins' | 'outOfScopeLabel'> = {}): EvaluatedSystem {
   const classifier = createClassifier(options);
   return {
     train: (examples) => classifier.train(examples),

@@ -118,6 +118,13 @@ const Snapshot = z
       })
       .optional(),
     stopTerms: z.object({ it: set, en: set }),
+    confidenceMap: z
+      .object({
+        slope: z.number().positive().finite(),
+        intercept: z.number().finite(),
+        outOfScope: z.object({ index: z.number().int().nonnegative(), slope: z.number().finite() }).optional(),
+      })
+      .optional(),
   })
   .superRefine((m, ctx) => {
     const features = m.featureIndex.size;
@@ -130,6 +137,7 @@ const Snapshot = z
     if (m.idf && m.idf.length !== features) problems.push('idf');
     if (m.examplesByLabel && m.examplesByLabel.length !== labels) problems.push('examplesByLabel');
     if (m.retrieval && m.retrieval.start.length !== features + 1) problems.push('retrieval');
+    if (m.confidenceMap?.outOfScope && m.confidenceMap.outOfScope.index >= labels) problems.push('confidenceMap');
     if (m.network) {
       const { hidden, inputMap, w1, b1, w2, b2 } = m.network.net;
       let rows = 0;

@@ -48,7 +48,10 @@ export interface ModelOptions {
   biasRate?: number;
   /** Drop features found in fewer training examples than this (default 2 from 2,000 examples). */
   minCount?: number;
-  /** Fit a softmax temperature on a held-out twentieth when there are at least this many examples. */
+  /**
+   * Fit a softmax temperature on a held-out twentieth when there are at least this many examples
+   * (on the held-out examples, `TrainingExample.heldOut`, when the training data has some).
+   */
   calibrateFrom?: number;
   /**
    * Share of an example's features left out at random each time SGD sees it (input dropout, the
@@ -86,7 +89,7 @@ export interface ModelOptions {
    * A small neural network beside the linear model (mlp.ts: words and stem bigrams, a ReLU hidden
    * layer of `hidden` units, Adam), for corpora above 30 examples per label that are calibrated
    * (few-shot corpora and the sample FAQ are untouched). It learns on the calibration split, gets
-   * its own temperature on the same held-out twentieth, and the answer's probabilities are
+   * its own temperature on the same held-out twentieth (or held-out examples), and the answer's probabilities are
    * (1 − weight) × the linear model's + weight × its own. `false`: the linear model alone.
    * Measured (bench/results/nlu.md, "Sixteenth session") with the defaults (48 units, weight 0.3, 5 epochs, rate 0.003):
    * Banking77 91.8 → 92.9 (seeds 42/1/2/3: 92.9 / 92.8 / 92.9 / 92.9); CLINC150 in scope / out-of-scope
@@ -124,6 +127,13 @@ export interface ModelOptions {
    * xSID-it (fixed weights) 92.0–93.6 against 93.2.
    */
   naiveBayes?: { scale?: number; alpha?: number } | false;
+  /**
+   * The training data's out-of-scope label (a dataset's, e.g. CLINC150's `oos`: text the system
+   * must not answer, learnt as a label). With held-out examples, the confidence map then has a
+   * second input, the probability of this label (`ConfidenceMap.outOfScope`). Without held-out
+   * examples it changes nothing. Must be a label of the training examples.
+   */
+  outOfScopeLabel?: string;
 }
 
 interface SparseVector {
@@ -149,6 +159,14 @@ interface Trained {
    * of examples each is in: what a misspelt word is corrected to (spelling.ts).
    */
   knownWords: Record<Language, ReadonlyMap<string, number>>;
+  /**
+   * Platt scaling of the model's confidences, fitted on held-out examples given to training (a
+   * validation split): a confidence p is given as 1 / (1 + e^-(slope·ln p + intercept)), the chance,
+   * on those examples, that an answer given with p is right; with an out-of-scope label
+   * (`ModelOptions.outOfScopeLabel`), 1 / (1 + e^-(slope·ln p + outOfScope.slope·ln p(oos) + intercept)).
+   * Undefined: the confidences as they are.
+   */
+  confidenceMap?: ConfidenceMap | undefined;
   /** Normalised training vectors per label, kept for small corpora (nearest-example similarity). */
   examplesByLabel: SparseVector[][] | undefined;
   /** Language of each training question (by `exactKey`), when all its copies agree: a known question is read in its own language. */
@@ -726,6 +744,123 @@ function fitTemperature(logitRows: Float64Array[], ys: number[]): number {
   return (lo + hi) / 2;
 }
 
+/** Platt scaling of a confidence (`Trained.confidenceMap`). */
+export interface ConfidenceMap {
+  slope: number;
+  intercept: number;
+  /** The second input: the out-of-scope label's class (its index in `labels`) and the slope on ln p(oos). */
+  outOfScope?: { index: number; slope: number } | undefined;
+}
+
+/** Probabilities are read as logarithms no lower than ln 1e-6 (an answer or out-of-scope label all but ruled out). */
+const lnClamped = (p: number): number => Math.log(Math.max(p, 1e-6));
+
+/** A confidence through its map (identity without one), given the out-of-scope label's probability; 0 stays 0. */
+function mapConfidence(map: ConfidenceMap | undefined, p: number, pOutOfScope: number): number {
+  if (!map || p <= 0) return p;
+  const oos = map.outOfScope ? map.outOfScope.slope * lnClamped(pOutOfScope) : 0;
+  return 1 / (1 + Math.exp(-(map.slope * lnClamped(p) + oos + map.intercept)));
+}
+
+/**
+ * Logistic regression by maximum likelihood (Newton's method, the step halved while it does not
+ * lower the loss; a small ridge keeps the Hessian invertible): the weights of `rows` (each ending
+ * with the constant 1) that best give `right`. Deterministic.
+ */
+function fitLogistic(rows: readonly Float64Array[], right: readonly boolean[], start: readonly number[]): number[] | undefined {
+  const d = start.length;
+  const w = Float64Array.from(start);
+  const loss = (v: Float64Array): number => {
+    let sum = 0;
+    rows.forEach((x, i) => {
+      let t = 0;
+      for (let j = 0; j < d; j++) t += v[j]! * x[j]!;
+      // −ln σ(±t), written to stay finite for large |t|.
+      const m = right[i] ? -t : t;
+      sum += m > 0 ? m + Math.log1p(Math.exp(-m)) : Math.log1p(Math.exp(m));
+    });
+    return sum;
+  };
+  let current = loss(w);
+  for (let step = 0; step < 50; step++) {
+    const g = new Float64Array(d);
+    const h = Array.from({ length: d }, (_, j) => {
+      const row = new Float64Array(d + 1);
+      row[j] = 1e-6;
+      return row;
+    });
+    rows.forEach((x, i) => {
+      let t = 0;
+      for (let j = 0; j < d; j++) t += w[j]! * x[j]!;
+      const q = 1 / (1 + Math.exp(-t));
+      const r = q - (right[i] ? 1 : 0);
+      const v = q * (1 - q);
+      for (let j = 0; j < d; j++) {
+        g[j] = g[j]! + r * x[j]!;
+        const hj = h[j]!;
+        for (let k = 0; k < d; k++) hj[k] = hj[k]! + v * x[j]! * x[k]!;
+      }
+    });
+    // Solve H·δ = g (Gaussian elimination with partial pivoting on the augmented rows).
+    for (let j = 0; j < d; j++) h[j]![d] = g[j]!;
+    for (let j = 0; j < d; j++) {
+      let pivot = j;
+      for (let k = j + 1; k < d; k++) if (Math.abs(h[k]![j]!) > Math.abs(h[pivot]![j]!)) pivot = k;
+      [h[j], h[pivot]] = [h[pivot]!, h[j]!];
+      for (let k = j + 1; k < d; k++) {
+        const hk = h[k]!;
+        const hj = h[j]!;
+        const f = hk[j]! / hj[j]!;
+        for (let l = j; l <= d; l++) hk[l] = hk[l]! - f * hj[l]!;
+      }
+    }
+    const delta = new Float64Array(d);
+    for (let j = d - 1; j >= 0; j--) {
+      let t = h[j]![d]!;
+      for (let k = j + 1; k < d; k++) t -= h[j]![k]! * delta[k]!;
+      delta[j] = t / h[j]![j]!;
+    }
+    if (delta.some((v) => !Number.isFinite(v))) return undefined;
+    let scale = 1;
+    let next = w.map((v, j) => v - delta[j]!);
+    let after = loss(next);
+    while (after > current && scale > 1e-4) {
+      scale /= 2;
+      next = w.map((v, j) => v - scale * delta[j]!);
+      after = loss(next);
+    }
+    if (after > current) break;
+    w.set(next);
+    const moved = delta.reduce((sum, v) => sum + Math.abs(v), 0) * scale;
+    current = after;
+    if (moved < 1e-10) break;
+  }
+  return w.every(Number.isFinite) ? [...w] : undefined;
+}
+
+/**
+ * Platt scaling by maximum likelihood: the logistic curve in ln p that best gives whether each
+ * answer was right; with `outOfScope` (the out-of-scope label's class and its probability for each
+ * answer), in ln p and ln p(oos). Undefined when the data cannot fit one (every answer right, or
+ * none, or a curve that would not rise with p); with `outOfScope`, the plain curve if only that fits.
+ */
+export function fitConfidenceMap(
+  confidences: readonly number[],
+  right: readonly boolean[],
+  outOfScope?: { index: number; probabilities: readonly number[] },
+): ConfidenceMap | undefined {
+  const n = confidences.length;
+  const hits = right.filter(Boolean).length;
+  if (n === 0 || hits === 0 || hits === n) return undefined;
+  if (outOfScope) {
+    const rows = confidences.map((p, i) => Float64Array.of(lnClamped(p), lnClamped(outOfScope.probabilities[i]!), 1));
+    const w = fitLogistic(rows, right, [1, 0, 0]);
+    if (w && w[0]! > 0) return { slope: w[0]!, intercept: w[2]!, outOfScope: { index: outOfScope.index, slope: w[1]! } };
+  }
+  const w = fitLogistic(confidences.map((p) => Float64Array.of(lnClamped(p), 1)), right, [1, 0]);
+  return w && w[0]! > 0 ? { slope: w[0]!, intercept: w[1]! } : undefined;
+}
+
 /**
  * The temperature at which the mean top probability on held-out rows equals the share of them the
  * model gets right (calibration in the large), by bisection (the mean falls as the temperature rises).
@@ -817,8 +952,10 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     model?.onlyLanguage ?? given ?? detectLanguage(text, undefined, defaultLanguage);
 
   async function train(all: readonly TrainingExample[]): Promise<void> {
-    // Phrases recognised word for word only ("ok", "bye"): kept aside, not learnt.
-    const examples = all.filter((e) => !e.exact);
+    // Phrases recognised word for word only ("ok", "bye"): kept aside, not learnt. Held-out
+    // examples (a dataset's validation split) are not learnt either: the temperatures are fitted on them.
+    const examples = all.filter((e) => !e.exact && !e.heldOut);
+    const heldOut = all.filter((e) => e.heldOut && !e.exact);
     if (examples.length === 0) throw new Error('cannot train a classifier on no examples');
     const twins = options.twins ?? {};
     const classOf = (label: string): string => (Object.hasOwn(twins, label) ? twins[label]! : label);
@@ -968,6 +1105,8 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
 
     let temperature = 1;
     let warm: { weights: Float32Array; bias: Float32Array } | undefined;
+    /** The linear model trained on all the examples already (held-out examples given: nothing to rejoin). */
+    let whole: { weights: Float32Array; bias: Float32Array } | undefined;
     const ensemble = options.ensemble === false ? undefined : { ...DEFAULTS.ensemble, ...options.ensemble };
     let network: Network | undefined;
     /** The network's training, running in a worker thread meanwhile, and what its calibration needs. */
@@ -977,14 +1116,29 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const naiveBayes = options.naiveBayes === false || !calibrated || fewShot ? undefined : { ...DEFAULTS.naiveBayes, ...options.naiveBayes };
     let nb: NaiveBayes | undefined;
     let priors: Float32Array | undefined;
+    const fitLinearTemperature = (rows: Float64Array[], held: number[]) =>
+      sgd.dropout > 0 && !nb ? fitTemperatureToAccuracy(rows, held) : fitTemperature(rows, held);
+    /** Held-out examples given (`TrainingExample.heldOut`): the models learn all the rest, and are calibrated on these. */
+    // Held-out examples are used only where the model calibrates (not few-shot corpora), but checked always.
+    const given = calibrated && heldOut.length > 0;
+    heldOut.forEach((e, i) => {
+      if (typeof e.text !== 'string' || typeof e.label !== 'string' || !labelId.has(classOf(e.label))) {
+        throw new Error(`held-out example ${i} needs a text and a label the training examples have (got ${JSON.stringify(e.label)})`);
+      }
+    });
+    const outOfScope = options.outOfScopeLabel;
+    if (outOfScope !== undefined && !labelId.has(classOf(outOfScope))) {
+      throw new Error(`the out-of-scope label ${JSON.stringify(outOfScope)} is not a label of the training examples`);
+    }
     if (calibrated) {
       const random = seededRandom(sgd.seed + 1);
-      const holdout = new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
-      const trainIdx = Array.from(xs.keys()).filter((i) => !holdout.has(i));
+      // Without held-out examples, a twentieth of the training examples is held out for calibration.
+      const holdout = given ? new Set<number>() : new Set(shuffle(Array.from({ length: realCount }, (_, i) => i), random).slice(0, Math.floor(realCount / 20)));
+      const trainIdx = given ? Array.from(xs.keys()) : Array.from(xs.keys()).filter((i) => !holdout.has(i));
       // The network learns on the calibration split only (no pass over all the data after it), in
       // a worker thread while this one trains the linear model (mlp.ts, `trainNetworkConcurrently`):
       // on two cores the pair takes about the linear model's time. Its temperature is fitted
-      // afterwards on the same held-out twentieth, as the linear model's.
+      // afterwards on the same held-out examples as the linear model's.
       if (ensemble && !fewShot && ensemble.weight > 0) {
         const inputs = wordInputs(featureIndex);
         networkJob = {
@@ -1019,6 +1173,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
       const rows: Float64Array[] = [];
       const held: number[] = [];
       const C = labels.length;
+      // Given held-out examples are read once the model is whole (below), as a message is.
       for (const i of holdout) {
         const z = new Float64Array(C);
         logits(xs[i]!, part.weights, part.bias, z);
@@ -1027,8 +1182,11 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         rows.push(z);
         held.push(ys[i]!);
       }
-      temperature = sgd.dropout > 0 && !nb ? fitTemperatureToAccuracy(rows, held) : fitTemperature(rows, held);
-      warm = part;
+      if (given) whole = part;
+      else {
+        temperature = fitLinearTemperature(rows, held);
+        warm = part;
+      }
     }
     // After calibration, the held-out twentieth joins in the last three passes over all the data
     // instead of training again from zero (half the training time, same accuracy on large data).
@@ -1039,9 +1197,11 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     const offsets = priors ? { offsets: { values: priors } } : {};
     const { weights, bias } = retrievalMode
       ? { weights: new Float32Array(0), bias: new Float32Array(labels.length) }
-      : warm
-        ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, ...rejoin, exampleWeights, ...offsets }, warm)
-        : trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, exampleWeights, ...offsets });
+      : whole
+        ? whole
+          : warm
+          ? trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, ...rejoin, exampleWeights, ...offsets }, warm)
+          : trainWeights(xs, ys, featureIndex.size, labels.length, { ...sgd, exampleWeights, ...offsets });
     // Naive Bayes's scores are linear in the features: into the weights, the model is one linear model again.
     if (nb) foldBayes(nb, weights, naiveBayes!.scale);
     if (networkJob) {
@@ -1052,7 +1212,7 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         networkLogits(networkInput(xs[i]!, networkJob!.inputMap), network!, z, h);
         return z;
       });
-      network.temperature = fitTemperatureToAccuracy(netRows, networkJob.held);
+      if (!given) network.temperature = fitTemperatureToAccuracy(netRows, networkJob.held);
     }
     const retrieval = retrievalMode ? buildCentroidIndex(xs, ys, labels.length, featureIndex.size) : undefined;
 
@@ -1125,14 +1285,56 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         en: new Set(normaliser.analyse([...STOPWORDS.en].join(' '), 'en').terms),
       },
     };
+    if (given) {
+      // The held-out examples read as messages are (`read`: the whole model, spelling included),
+      // their logits under each model, and each model's temperature fitted on them.
+      const model = trained;
+      const C = labels.length;
+      const rows: Float64Array[] = [];
+      const netRows: Float64Array[] = [];
+      const held: number[] = [];
+      const h = new Float64Array(network?.hidden ?? 0);
+      for (const e of heldOut) {
+        const { x } = read(model, mask(e.text), e.language ? { language: e.language } : undefined);
+        // A message with no known feature gets no answer at any temperature.
+        if (x.idx.length === 0) continue;
+        const z = new Float64Array(C);
+        logits(x, weights, bias, z);
+        rows.push(z);
+        held.push(labelId.get(classOf(e.label))!);
+        if (network && networkJob) {
+          const zn = new Float64Array(C);
+          networkLogits(networkInput(x, networkJob.inputMap), network, zn, h);
+          netRows.push(zn);
+        }
+      }
+      model.temperature = fitLinearTemperature(rows, held);
+      if (network) network.temperature = fitTemperatureToAccuracy(netRows, held);
+      // Then the answers' confidences, as `classify` gives them, Platt-scaled on the same examples
+      // (with the out-of-scope label's probability as a second input, when the data has that label).
+      const oosIndex = outOfScope === undefined ? undefined : labelId.get(classOf(outOfScope))!;
+      const confidences: number[] = [];
+      const oosProbabilities: number[] = [];
+      const right: boolean[] = [];
+      for (const e of heldOut) {
+        const input = mask(e.text);
+        // Word-for-word answers (phrases, known questions) are sure by design: not the model's confidence.
+        if (phraseOf(model.phrases, input) !== undefined || model.exactLabels.has(exactKey(input))) continue;
+        const scored = probabilities(model, input, e.language ? { language: e.language } : undefined);
+        if (!scored.z) continue;
+        let best = 0;
+        for (let c = 1; c < C; c++) if (scored.z[c]! > scored.z[best]!) best = c;
+        if (!(scored.z[best]! > 0)) continue;
+        confidences.push(scored.z[best]! * scored.scope);
+        if (oosIndex !== undefined) oosProbabilities.push(scored.z[oosIndex]! * scored.scope);
+        right.push(best === labelId.get(classOf(e.label)));
+      }
+      model.confidenceMap = fitConfidenceMap(confidences, right, oosIndex === undefined ? undefined : { index: oosIndex, probabilities: oosProbabilities });
+    }
   }
 
-  function classify(text: string, hint?: { language?: Language }): Classification {
-    const model = trained;
-    if (!model) throw new Error('the classifier is not trained yet: call train() first');
-    const input = typeof text === 'string' ? mask(text) : '';
-    const phrase = model.phrases.size > 0 ? phraseOf(model.phrases, input) : undefined;
-    if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
+  /** How the model reads a (masked) message: its language, features and vector. */
+  function read(model: Trained, input: string, hint: { language?: Language } | undefined) {
     // A question the corpus has word for word is read in the language it was written in:
     // "hiya" alone looks Italian to detection, but it is an English greeting of the corpus.
     const known = model.onlyLanguage ? undefined : model.exactLanguage.get(exactKey(input));
@@ -1141,10 +1343,19 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
     // Catalogue-sized FAQs (retrieval) name products and models one letter apart: never corrected.
     const f = featurise(normaliser, input, language, skipGrams, model.retrieval !== undefined, model.concepts, model.retrieval ? undefined : (w, terms) => meantWord(model, language, w, terms));
     const x = vectoriseKnown(f, weightList, model, (w) => knownGrams(model, w));
-    const exact = model.exactLabels.get(exactKey(input));
-    // A class of twins answers with the label of the message's language.
-    const nameOf = (c: number): string => model.twinLabels?.[c]?.[language] ?? model.labels[c]!;
-    if (x.idx.length === 0) return { ranked: exact === undefined ? [] : [{ label: nameOf(exact), confidence: 1 }] };
+    return { hint, language, f, x };
+  }
+
+  /**
+   * The model's probabilities for a (masked) message: each label's, conditioned on the language,
+   * and the coverage factor that multiplies them (`scopeFactor`); `z` undefined when the message
+   * has no known feature. Before the confidence map.
+   */
+  function probabilities(model: Trained, input: string, hint: { language?: Language } | undefined) {
+    const message = read(model, input, hint);
+    ({ hint } = message);
+    const { language, f, x } = message;
+    if (x.idx.length === 0) return { language, z: undefined, scope: 0 };
     const C = model.labels.length;
     const z = new Float64Array(C);
     if (model.retrieval) retrievalScores(x, model.retrieval, z);
@@ -1177,8 +1388,21 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         }
       }
     }
+    return { language, z, scope: scopeFactor(f.terms, language, model, x, z) };
+  }
 
-    const scope = scopeFactor(f.terms, language, model, x, z);
+  function classify(text: string, hint?: { language?: Language }): Classification {
+    const model = trained;
+    if (!model) throw new Error('the classifier is not trained yet: call train() first');
+    const input = typeof text === 'string' ? mask(text) : '';
+    const phrase = model.phrases.size > 0 ? phraseOf(model.phrases, input) : undefined;
+    if (phrase !== undefined) return { ranked: [{ label: phrase, confidence: 1 }] };
+    const { language, z, scope } = probabilities(model, input, hint);
+    const exact = model.exactLabels.get(exactKey(input));
+    // A class of twins answers with the label of the message's language.
+    const nameOf = (c: number): string => model.twinLabels?.[c]?.[language] ?? model.labels[c]!;
+    if (!z) return { ranked: exact === undefined ? [] : [{ label: nameOf(exact), confidence: 1 }] };
+    const C = model.labels.length;
     const order: number[] = [];
     for (let c = 0; c < C; c++) {
       if (z[c]! <= 0) continue;
@@ -1189,10 +1413,12 @@ export function createClassifier(options: ModelOptions = {}): TrainableClassifie
         [order[k], order[k - 1]] = [order[k - 1]!, order[k]!];
       }
     }
+    const outOfScope = model.confidenceMap?.outOfScope;
+    const pOutOfScope = outOfScope ? z[outOfScope.index]! * scope : 0;
     const ranked: LabelScore[] = [];
     for (const c of order) {
       if (z[c]! <= 0) break;
-      ranked.push({ label: nameOf(c), confidence: Number((z[c]! * scope).toFixed(4)) });
+      ranked.push({ label: nameOf(c), confidence: Number(mapConfidence(model.confidenceMap, z[c]! * scope, pOutOfScope).toFixed(4)) });
     }
     if (exact !== undefined) {
       // The exact-question layer: a training question word for word is its own label's, first and sure.

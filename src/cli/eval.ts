@@ -52,7 +52,7 @@ const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}
 /** The report as people read it. */
 export function formatReport(r: EvalReport): string {
   const lines = [
-    `dataset            ${r.dataset} (train ${r.train_size}, test ${r.test_size})`,
+    `dataset            ${r.dataset} (train ${r.train_size}${r.validation_size ? `, validation ${r.validation_size} held out to calibrate` : ''}, test ${r.test_size})`,
     `accuracy           ${pct(r.accuracy)}`,
     `macro-F1           ${pct(r.macro_f1)}`,
   ];
@@ -104,7 +104,7 @@ export async function runEval(
     } else {
       let dataset = await loadDataset(args.path, args.lang ? { language: args.lang } : {});
       if (kshot) dataset = kShotDataset(dataset, kshot.kshot, kshot.seed);
-      report = await evaluateSystem(dataset, sportelloSystem(), { threshold });
+      report = await evaluateSystem(dataset, sportelloSystem, { threshold });
     }
     if (args.json) {
       const { dataset, accuracy, macro_f1, in_scope_accuracy, oos_recall, oos_precision, train_seconds, classify_per_second, peak_rss_mb, train_size, by_language } = report;

@@ -201,6 +201,11 @@ export interface TrainingExample {
   language?: Language;
   /** Recognised word for word only, not learnt (an intent with `match: exact`). */
   exact?: boolean;
+  /**
+   * Held out: not learnt, only read to calibrate the classifier's confidence (a dataset's validation
+   * split, `sportello eval`). FAQ corpora have none: the classifier then holds out a share of the rest.
+   */
+  heldOut?: boolean;
 }
 
 /** A ranked guess. */

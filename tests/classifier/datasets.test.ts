@@ -1,8 +1,9 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDataset } from '../../src/classifier/datasets.js';
-import { scorePredictions } from '../../src/classifier/evaluate.js';
+import { kShotDataset, loadDataset, trainingExamples } from '../../src/classifier/datasets.js';
+import { evaluateSystem, scorePredictions, sportelloSystem } from '../../src/classifier/evaluate.js';
+import type { Dataset } from '../../src/classifier/datasets.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'sportello-datasets-'));
@@ -20,6 +21,8 @@ describe('loadDataset', () => {
     ]);
     expect(d.test).toHaveLength(1);
     expect(d.oosLabel).toBeUndefined();
+    // No validation split: the classifier holds out a share of the training examples itself.
+    expect(d.validation).toBeUndefined();
   });
 
   it('reads a CSV whose columns are named text/label or utterance/intent, and tells the language of its texts', async () => {
@@ -34,7 +37,7 @@ describe('loadDataset', () => {
     await expect(loadDataset(dir)).rejects.toThrow(/a text column \(text, utterance, sentence, query\) and a label column \(category, label, intent\); found words, class/);
   });
 
-  it('reads a MASSIVE locale file: train on the train partition, test on the test one, the language from the locale', async () => {
+  it('reads a MASSIVE locale file: train on the train partition, the dev one as validation, test on the test one, the language from the locale', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'it-IT.jsonl');
     const line = (id: number, partition: string, intent: string, utt: string) => JSON.stringify({ id: String(id), locale: 'it-IT', partition, scenario: intent.split('_')[0], intent, utt, annot_utt: utt });
@@ -45,6 +48,7 @@ describe('loadDataset', () => {
       { text: 'svegliami alle sette', label: 'alarm_set', language: 'it' },
       { text: 'che tempo fa domani', label: 'weather_query', language: 'it' },
     ]);
+    expect(d.validation).toEqual([{ text: 'sveglia alle otto', label: 'alarm_set', language: 'it' }]);
     expect(d.test).toEqual([{ text: 'metti una sveglia alle nove', label: 'alarm_set' }]);
     await writeFile(file, `${line(1, 'train', 'alarm_set', 'x')}\n{"utt": 1}\n`);
     await expect(loadDataset(file)).rejects.toThrow(/it-IT.jsonl:2: expected a MASSIVE line with utt, intent and partition/);
@@ -57,10 +61,10 @@ describe('loadDataset', () => {
       file,
       JSON.stringify({
         train: [['what time is it', 'time']],
-        val: [],
+        val: [['what is the time now', 'time']],
         test: [['tell me the time', 'time']],
         oos_train: [['how tall is everest', 'oos']],
-        oos_val: [],
+        oos_val: [['who wrote hamlet', 'oos']],
         oos_test: [['sing a song', 'oos']],
       }),
     );
@@ -68,6 +72,24 @@ describe('loadDataset', () => {
     expect(d.oosLabel).toBe('oos');
     expect(d.train.map((e) => e.label)).toEqual(['time', 'oos']);
     expect(d.test.map((e) => e.label)).toEqual(['time', 'oos']);
+    // The validation split, out-of-scope items too: held out to calibrate, never learnt nor tested.
+    expect(d.validation).toEqual([
+      { text: 'what is the time now', label: 'time' },
+      { text: 'who wrote hamlet', label: 'oos' },
+    ]);
+    expect(trainingExamples(d)).toEqual([
+      { text: 'what time is it', label: 'time' },
+      { text: 'how tall is everest', label: 'oos' },
+      { text: 'what is the time now', label: 'time', heldOut: true },
+      { text: 'who wrote hamlet', label: 'oos', heldOut: true },
+    ]);
+    // A few-shot setting has its k examples per label in all: no validation split.
+    const few = kShotDataset(d, 1, 1);
+    expect(few.validation).toBeUndefined();
+    expect(trainingExamples(few).some((e) => e.heldOut)).toBe(false);
+    // CLINC150 files without val keep the old shape (no validation).
+    await writeFile(file, JSON.stringify({ train: [['what time is it', 'time']], test: [['tell me the time', 'time']] }));
+    expect((await loadDataset(file)).validation).toBeUndefined();
   });
 
   it('reads xSID CoNLL, training on the valid split and testing on the test split', async () => {
@@ -82,6 +104,7 @@ describe('loadDataset', () => {
       { text: 'sveglia alle 7', label: 'alarm/set_alarm', language: 'it' },
     ]);
     expect(d.test).toEqual([{ text: 'farà caldo domani?', label: 'weather/find' }]);
+    expect(d.validation).toBeUndefined();
   });
 
   it('reads the seq.in/label folder format', async () => {
@@ -124,5 +147,32 @@ describe('scorePredictions', () => {
     expect(s.oos_precision).toBeCloseTo(2 / 3, 4);
     expect(s.accuracy).toBeCloseTo(3 / 5, 4);
     expect(s.confused).toEqual(expect.arrayContaining([{ gold: 'a', predicted: 'oos', count: 1 }, { gold: 'b', predicted: 'a', count: 1 }]));
+  });
+});
+
+describe('evaluateSystem', () => {
+  const dataset = (oosLabel?: string): Dataset => ({
+    name: 'tiny',
+    train: [
+      { text: 'what time is it', label: 'time' },
+      { text: 'tell me the time', label: 'time' },
+      { text: 'will it rain today', label: 'weather' },
+      { text: 'how tall is everest', label: 'oos' },
+    ],
+    test: [{ text: 'the time please', label: 'time' }],
+    ...(oosLabel !== undefined ? { oosLabel } : {}),
+  });
+
+  it("tells the system the dataset's out-of-scope label, where it has one, and the classifier checks it", async () => {
+    const seen: Array<{ outOfScopeLabel?: string }> = [];
+    const create = (context: { outOfScopeLabel?: string }) => {
+      seen.push(context);
+      return sportelloSystem(context);
+    };
+    await evaluateSystem(dataset('oos'), create);
+    await evaluateSystem(dataset(), create);
+    expect(seen).toEqual([{ outOfScopeLabel: 'oos' }, {}]);
+    // A label the training split does not have is refused by the classifier, not ignored.
+    await expect(evaluateSystem(dataset('out_of_scope'), sportelloSystem)).rejects.toThrow(/the out-of-scope label "out_of_scope" is not a label of the training examples/);
   });
 });

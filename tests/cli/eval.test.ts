@@ -53,6 +53,28 @@ describe('sportello eval', () => {
     expect(c.out()).toMatch(/classifications\/s/);
   });
 
+  it('holds a CLINC150 validation split out of training, and says so', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sportello-eval-'));
+    const file = path.join(dir, 'data_full.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        train: [['what time is it', 'time'], ['tell me the time', 'time'], ['will it rain today', 'weather'], ['is it sunny outside', 'weather']],
+        val: [['what is the time now', 'time'], ['is it going to rain', 'weather']],
+        test: [['the time please', 'time'], ['rain tomorrow?', 'weather']],
+        oos_train: [['how tall is everest', 'oos']],
+        oos_val: [['who wrote hamlet', 'oos']],
+        oos_test: [['sing a song', 'oos']],
+      }),
+    );
+    const c = capture();
+    expect(await runEval([file], c.io)).toBe(0);
+    expect(c.out()).toMatch(/\(train 5, validation 3 held out to calibrate, test 3\)/);
+    const k = capture();
+    expect(await runEval([file, '--kshot', '1'], k.io)).toBe(0);
+    expect(k.out()).toMatch(/\(train 3, test 3\)/);
+  });
+
   it('trains on K examples per label with --kshot, the same ones for the same --seed', async () => {
     const dataset = await folderDataset();
     const run = async (...args: string[]) => {

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClassifier, type ModelOptions } from '../../../src/classifier/model.js';
-import { kShotDataset, loadDataset } from '../../../src/classifier/datasets.js';
+import { kShotDataset, loadDataset, trainingExamples } from '../../../src/classifier/datasets.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const options = JSON.parse(process.env.SPORTELLO_MODEL_OPTIONS ?? '{}') as ModelOptions;
 const sets: Record<string, [string, number]> = { b77: ['banking77', 0], 'b77-10': ['banking77', 10], clinc: ['clinc150', 0], 'clinc-10': ['clinc150', 10], xsid: ['xsid_it', 0] };
@@ -13,9 +13,9 @@ for (const name of process.argv.slice(2)) {
   const [dir, k] = sets[name]!;
   let dataset = await loadDataset(path.join(root, 'bench/datasets', dir));
   if (k) dataset = kShotDataset(dataset, k, 1);
-  const c = createClassifier(options);
+  const c = createClassifier({ ...(dataset.oosLabel !== undefined ? { outOfScopeLabel: dataset.oosLabel } : {}), ...options });
   const t0 = Date.now();
-  await c.train(dataset.train);
+  await c.train(trainingExamples(dataset));
   const train = (Date.now() - t0) / 1000;
   const preds = dataset.test.map((t) => {
     const top = c.classify(t.text).ranked[0];
