@@ -26,6 +26,11 @@ export interface Customer {
   lastSeenAt: string;
   /** When the customer said "stop" to satisfaction surveys: none is sent to them again. */
   surveyOptOutAt?: string;
+  /**
+   * The language of the customer's last turn: a message with no language of its own (a code,
+   * "?") in a conversation that has none yet (the DM after a public thread, a new thread) keeps it.
+   */
+  language?: Language;
 }
 
 /** What the customer told us about themselves, as a channel delivers it. */

@@ -31,6 +31,8 @@ export type Decision =
       sameAsBefore?: true;
       /** "Ancora niente" soon after a person resolved the case: the matter goes back to a person. */
       continues?: true;
+      /** A code sent right after an answer about codes ("SCONTO10"): a person checks it (pipeline/code-of-answer.ts). */
+      code?: true;
     }
   /** `part`: the sentences of the entry's answer that answer a follow-up of it (the rest was just said). */
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason; part?: string }
@@ -146,6 +148,12 @@ export interface DecisionInput {
    * person, not "please rephrase" (pipeline/tried-already.ts).
    */
   triedAlready?: boolean;
+  /**
+   * Soon after an FAQ answer that tells how to use a code (a discount, a gift card), the customer
+   * sends a code and next to nothing else ("SCONTO10", "WELCOME-15 doesn't work"): their trouble
+   * with that code (pipeline/code-of-answer.ts).
+   */
+  codeOfAnswer?: boolean;
   /** A follow-up answered by the entry just given: the sentences of its answer that speak of what was asked. */
   answerPart?: string;
   /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
@@ -218,7 +226,9 @@ export function decide(input: DecisionInput): Decision {
     // notice read as being ignored. One the FAQ surely answers in public words is answered (the
     // case stays in the queue); another, asked in private, is added to the request for the person.
     // Anger, crisis words or a VIP: the priority raised, as before (no "thanks, got it").
-    const asks = (ASKS[understanding.language] ?? ASKS.en).test(input.text);
+    // "?" or "??" alone is a nudge, like "ci siete?": nothing to add to the request (it got "thanks,
+    // I've added it to your request").
+    const asks = /[\p{L}\p{N}]/u.test(withoutMentions(input.text)) && (ASKS[understanding.language] ?? ASKS.en).test(input.text);
     if (asks && !raise && top?.entry && top.confidence >= CONTEXT_BELOW && !top.entry.private && !top.entry.escalate && !hasHandler(top.entry)) {
       return { action: 'answer', entry: top.entry };
     }
@@ -270,6 +280,12 @@ export function decide(input: DecisionInput): Decision {
   // 4c. "Ancora niente", "still nothing" a day after a person resolved the case: it is not over.
   // Read alone it was the refund-delay entry, or "please rephrase"; the case goes back to a person.
   if (visibility === 'private' && input.continuesCase) return { action: 'escalate', reason: 'private_case', continues: true };
+
+  // 4e. A code and next to nothing else soon after an answer that tells how to use one ("SCONTO10",
+  // "WELCOME-15" after the discount-code answer): the code the customer has trouble with. Read alone
+  // it was "please rephrase" (a person after the second), the same answer again, or an order
+  // number; the answer was given, so a person checks the code, which the bot never repeats.
+  if (input.codeOfAnswer) return { action: 'escalate', reason: 'private_case', code: true };
 
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
   // Upset ("🤬🤬🤬": below the escalation threshold of row 3), silence read as being ignored: a

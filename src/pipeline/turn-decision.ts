@@ -11,6 +11,7 @@ import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
 import { returning } from './returning.js';
 import { triedAlready } from './tried-already.js';
+import { codeOfAnswer } from './code-of-answer.js';
 import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
@@ -110,6 +111,11 @@ export function decideTurn(
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
     triedAlready: context.conversation !== undefined && triedAlready(msg.text, understanding.language, context.conversation, now),
+    codeOfAnswer:
+      context.conversation !== undefined &&
+      chosen === undefined &&
+      !msg.payload &&
+      codeOfAnswer(msg.text, context.conversation, knowledge.corpus.faq, now, top !== undefined && top.confidence >= deps.settings.answerThreshold),
     answerPart,
     continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),

@@ -40,6 +40,7 @@ export const customerSchema = z.looseObject({
   firstSeenAt: iso,
   lastSeenAt: iso,
   surveyOptOutAt: iso.optional(),
+  language: language.optional(),
 });
 
 /** An inbound message as a channel parsed it (kept until processed). */
