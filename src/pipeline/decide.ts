@@ -154,6 +154,8 @@ export interface DecisionInput {
    * with that code (pipeline/code-of-answer.ts).
    */
   codeOfAnswer?: boolean;
+  /** The message asks several things (other-question.ts `questionsOf`): two plausible entries are both asked, not a doubt. */
+  asksSeveral?: boolean;
   /** A follow-up answered by the entry just given: the sentences of its answer that speak of what was asked. */
   answerPart?: string;
   /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
@@ -326,7 +328,9 @@ export function decide(input: DecisionInput): Decision {
     // is asked (both offered), as when unsure; a miss like any clarify.
     const ranked = understanding.classification.ranked;
     const rival = ranked[0]?.label === top.label ? ranked.find((r, i) => i > 0 && r.label.startsWith('faq:')) : undefined;
-    if (rival && top.confidence < 1 && rival.confidence >= AMBIGUOUS_SECOND * top.confidence && !input.yesToOptions) {
+    // Not when the message asks two things ("dove si trova il negozio e che orari fate?"): both are
+    // plausible because both were asked; the best is answered, and the other part beside it (turn-effects).
+    if (rival && top.confidence < 1 && rival.confidence >= AMBIGUOUS_SECOND * top.confidence && !input.yesToOptions && !input.asksSeveral) {
       if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
       return { action: 'clarify', guesses: faqGuesses() };
     }
