@@ -288,6 +288,12 @@ export interface Conversation {
    */
   lastOffer?: { options: Array<{ title: string; payload: string }>; at: string; askedWhich?: boolean };
   /**
+   * The case this conversation was in before its current one, resolved then (set when the customer
+   * wrote again and a new case opened): "ciao", then "il pacco non è ancora arrivato" is still about
+   * it while the bot has answered nothing else since (pipeline/turn-decision.ts).
+   */
+  earlierCase?: { id: string; resolvedAt?: string; resolvedBy?: string };
+  /**
    * The customer gave the survey of this case (its id) a low score: a follow-up case is to be
    * opened for this conversation (right after the answer; cleared when it is).
    */

@@ -31,7 +31,7 @@ export interface TurnFacts {
   /** The order the customer gave in an earlier case here (private only). */
   onFile?: Conversation['onFile'];
   /** This conversation's case, resolved before this message (by a person or not). */
-  resolvedBefore?: Case;
+  resolvedBefore?: Pick<Case, 'id' | 'resolvedAt' | 'resolvedBy'>;
   /** The label the message is read as, resolved to its FAQ entry or intent. */
   top?: ResolvedLabel;
 }
@@ -67,7 +67,16 @@ export function decideTurn(
       : undefined;
 
   // "Ancora niente" soon after a person resolved this conversation's case: that case is not over.
-  const resolvedBefore = context.case?.status === 'resolved' && context.conversation?.caseId === context.case.id ? context.case : undefined;
+  // Or the case it was in before this one, when the bot has said nothing but small talk since ("ciao"
+  // first, then "il pacco non è ancora arrivato": it asked for the order number again).
+  const earlier = conversation.earlierCase;
+  const smallTalkSince =
+    earlier?.resolvedAt !== undefined &&
+    conversation.caseId !== earlier.id &&
+    conversation.state === 'bot' &&
+    conversation.dataRequest === undefined &&
+    !(conversation.lastAnswer !== undefined && conversation.lastAnswer.at > earlier.resolvedAt);
+  const resolvedBefore = context.case?.status === 'resolved' && context.conversation?.caseId === context.case.id ? context.case : smallTalkSince ? earlier : undefined;
   const byPerson = resolvedBefore?.resolvedBy !== undefined && !['bot', 'idle', 'customer', 'erased'].includes(resolvedBefore.resolvedBy);
   const continuesCase =
     msg.visibility === 'private' &&

@@ -39,8 +39,10 @@ export function openTurn(input: { msg: InboundMessage; key: string; at: string }
   if (!conversation || !kase || kase.status === 'resolved') {
     const openCase = context.linkedOpenCase ?? context.openCase;
     kase = openCase ?? { id: newId('cs'), customerId: customer.id, status: 'open', conversationIds: [], openedAt: at };
+    // The case it was in, resolved: "ciao", then "ancora niente" may still be about it (turn-decision.ts).
+    const earlier = conversation && context.case?.status === 'resolved' && context.case.id === conversation.caseId && context.case.id !== kase.id ? context.case : undefined;
     conversation = conversation
-      ? { ...conversation, caseId: kase.id }
+      ? { ...conversation, caseId: kase.id, ...(earlier ? { earlierCase: { id: earlier.id, resolvedAt: earlier.resolvedAt, resolvedBy: earlier.resolvedBy } } : {}) }
       : {
           id: newId('cv'),
           key,
