@@ -148,6 +148,8 @@ export interface DecisionInput {
    * person, not "please rephrase" (pipeline/tried-already.ts).
    */
   triedAlready?: boolean;
+  /** The entry the message is read as is the one the bot answered last here (or its twin in the other language). */
+  sameAsLastAnswer?: boolean;
   /**
    * Soon after an FAQ answer that tells how to use a code (a discount, a gift card), the customer
    * sends a code and next to nothing else ("SCONTO10", "WELCOME-15 doesn't work"): their trouble
@@ -323,6 +325,13 @@ export function decide(input: DecisionInput): Decision {
     if (waiting && entry.id !== input.dataRequest?.entry?.id && (top.confidence < CONTEXT_BELOW || onlyAskedAbout(entry)) && !(ASKS[understanding.language] ?? ASKS.en).test(input.text)) {
       if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
       return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
+    }
+    // Told soon after an answer that it was tried and did not help, and read as that same answer ("I
+    // tried resetting the password, didn't work": the reset steps again) or only half as another
+    // ("non mi arriva la mail" after the password answer: the newsletter at 0.63): repeating or
+    // guessing would not listen. A person, as in row 6. A sure reading of another entry is answered.
+    if (input.triedAlready && !entry.private && (input.sameAsLastAnswer === true || top.confidence < CONTEXT_BELOW)) {
+      return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
     }
     // Two answers nearly as likely ("pagamento": payment declined 0.58, instalments 0.33): which one
     // is asked (both offered), as when unsure; a miss like any clarify.

@@ -33,7 +33,7 @@ export async function otherQuestionAnswered(
     if (!best || best.confidence < threshold || !best.label.startsWith('faq:')) continue;
     const entry = resolveLabel(best.label, best.confidence, corpus, language).entry;
     // `first`: asked before the others (the entry answered for the whole message is one of them).
-    if (entry && entry.id !== answered.id && (privateToo || !entry.private) && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry, answered)) return { entry, first: i === 0 };
+    if (entry && entry.id !== answered.id && (privateToo || !entry.private) && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry.id, answered.id)) return { entry, first: i === 0 };
   }
   return undefined;
 }
@@ -48,11 +48,12 @@ export function questionsOf(text: string): string[] {
   return (asked.length > 0 ? asked : [pointOf(text).trim()]).flatMap(splitAsks).filter((q) => q.split(/\s+/).length >= 2);
 }
 
-/** The same answer in another language (twins linked by `same_as`, the corpus's own grouping). */
-function sameAnswer(corpus: Corpus, a: FaqEntry, b: FaqEntry): boolean {
+/** The same entry, or the same answer in another language (twins linked by `same_as`, the corpus's own grouping). */
+export function sameAnswer(corpus: Corpus, a: string, b: string): boolean {
+  if (a === b) return true;
   const groups = sameAnswerGroups(corpus);
-  const group = groups.get(faqLabel(a.id));
-  return group !== undefined && group === groups.get(faqLabel(b.id));
+  const group = groups.get(faqLabel(a));
+  return group !== undefined && group === groups.get(faqLabel(b));
 }
 
 /** Words that open a question, or an indirect one ("se fate…", "if you ship…"). */

@@ -12,7 +12,7 @@ import { resolveLabel, type ResolvedLabel } from './labels.js';
 import { returning } from './returning.js';
 import { triedAlready } from './tried-already.js';
 import { codeOfAnswer } from './code-of-answer.js';
-import { questionsOf } from './other-question.js';
+import { questionsOf, sameAnswer } from './other-question.js';
 import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
@@ -127,6 +127,7 @@ export function decideTurn(
       !msg.payload &&
       codeOfAnswer(msg.text, context.conversation, knowledge.corpus.faq, now, top !== undefined && top.confidence >= deps.settings.answerThreshold),
     asksSeveral: questionsOf(msg.text).length >= 2,
+    sameAsLastAnswer: top?.entry !== undefined && conversation.lastAnswer !== undefined && sameAnswer(knowledge.corpus, top.entry.id, conversation.lastAnswer.faqId),
     answerPart,
     continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),
