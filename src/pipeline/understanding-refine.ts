@@ -8,7 +8,7 @@
 import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
-import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
+import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
 import { answerPart, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
@@ -114,7 +114,8 @@ export async function refineUnderstanding(
     understanding = { ...understanding, classification: asked.classification };
   }
   // "Rieccomi", "sono di nuovo io", "it's me again": a greeting (alone it was off topic, or nothing).
-  if (chosen === undefined && !yesToMany && onlySaysBack(msg.text)) {
+  // So is a mention and nothing else ("@bottegarossi"): the customer calls the brand (it got "please rephrase").
+  if (chosen === undefined && !yesToMany && (onlySaysBack(msg.text) || onlyMentions(msg.text))) {
     const hello = await input.understandText(BACK_GREETING[understanding.language], understanding.language);
     if (bestIntentAction(hello, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: hello.classification };
   }
