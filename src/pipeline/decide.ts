@@ -222,6 +222,10 @@ export function decide(input: DecisionInput): Decision {
     if (visibility === 'public' && understanding.entities.some((e) => e.private)) return { action: 'privacy_warning' };
     if (intent?.action === 'resolve' || intent?.action === 'withdraw') return { action: 'thank', intent, resolves: true };
     const raise = escalation();
+    // Thanks, "ok", a goodbye or a thumbs-up while waiting ask nothing: silence, even when a notice
+    // is due ("ok thanks, bye" got "you're still in the queue… no need to write again").
+    const courtesy = intent?.action === 'thank' || intent?.action === 'none' || onlyCourtesy(input.text) !== undefined || (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text));
+    if (courtesy && !raise && understanding.anger < UPSET_ANGER && input.carries.length === 0 && input.attachment !== true) return { action: 'silent' };
     // Details or a photo sent in private while waiting ("ecco il numero: BR-334455" after "send us
     // the order number and a photo"): acknowledged, so the customer knows they reached the request
     // (silence, until the next notice was due, read as being ignored).
