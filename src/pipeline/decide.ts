@@ -148,6 +148,11 @@ export interface DecisionInput {
    * person, not "please rephrase" (pipeline/tried-already.ts).
    */
   triedAlready?: boolean;
+  /**
+   * A long message (a story of STORY_WORDS or more, understanding-refine.ts) in a language the bot
+   * speaks: not understood, it goes to a person rather than being asked to rephrase.
+   */
+  longUnclear?: boolean;
   /** The entry the message is read as is the one the bot answered last here (or its twin in the other language). */
   sameAsLastAnswer?: boolean;
   /**
@@ -464,7 +469,9 @@ export function decide(input: DecisionInput): Decision {
 
   // 6. Not understood: clarify once (offering only plausible FAQ answers), a second miss in a
   // row goes to a person. Told that the answer just given did not work: a person at once.
-  if (input.triedAlready || input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
+  // A story told at length and not understood ("guardate, non so più cosa fare: ho comprato…"):
+  // "rephrase with a bit more detail" to a paragraph would not listen. A person, at once.
+  if (input.triedAlready || input.longUnclear || input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
   }
   // A follow-up the answer just given does not cover ("e per i saldi?" after the returns answer,

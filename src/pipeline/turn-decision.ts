@@ -16,7 +16,8 @@ import { questionsOf, sameAnswer } from './other-question.js';
 import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
-import type { RefinedUnderstanding } from './understanding-refine.js';
+import { STORY_WORDS, type RefinedUnderstanding } from './understanding-refine.js';
+import { otherLanguage } from './other-language.js';
 
 /** A request for data the message may fill (see `openRequest`). */
 export type OpenRequest = { asks?: DataKind[]; faqId?: string; onFile?: true };
@@ -127,6 +128,7 @@ export function decideTurn(
       !msg.payload &&
       codeOfAnswer(msg.text, context.conversation, knowledge.corpus.faq, now, top !== undefined && top.confidence >= deps.settings.answerThreshold),
     asksSeveral: questionsOf(msg.text).length >= 2,
+    longUnclear: (msg.text.match(/[\p{L}\p{N}]+/gu) ?? []).length >= STORY_WORDS && !otherLanguage(msg.text),
     sameAsLastAnswer: top?.entry !== undefined && conversation.lastAnswer !== undefined && sameAnswer(knowledge.corpus, top.entry.id, conversation.lastAnswer.faqId),
     answerPart,
     continuesCase,

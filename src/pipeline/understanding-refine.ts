@@ -119,6 +119,17 @@ export async function refineUnderstanding(
     const hello = await input.understandText(BACK_GREETING[understanding.language], understanding.language);
     if (bestIntentAction(hello, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: hello.classification };
   }
+  // "Look, I don't know what to do anymore. I bought a sweater… What do I do now to exchange it?": a
+  // story with its question in it. Whole, the story drowns the question ("please rephrase"); when
+  // the whole is not understood, the question alone is read, and counts when it finds an FAQ entry.
+  const story = chosen === undefined && !yesToMany && !orderAlone && !confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold) ? questionOfStory(msg.text) : undefined;
+  if (story !== undefined) {
+    const alone = await input.understandText(story, understanding.language);
+    const best = alone.classification.ranked[0];
+    if (best && best.confidence >= thresholds.answerThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
+      understanding = { ...understanding, classification: alone.classification };
+    }
+  }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
     ? undefined
@@ -148,6 +159,21 @@ export async function refineUnderstanding(
     if (entry && entry.id === conversation.lastAnswer.faqId) part = answerPart(msg.text, understanding.language, entry);
   }
   return { understanding, chosen, yesToOptions, leansOn, ...(beyondAnswer ? { beyondAnswer: true as const } : {}), ...(part !== undefined ? { answerPart: part } : {}) };
+}
+
+/** A message of this many words or more tells a story rather than asking a question. */
+export const STORY_WORDS = 25;
+
+/**
+ * The last question of a story (a message of STORY_WORDS or more, of several sentences, with a
+ * question in it): "What do I do now to exchange it?"; undefined for a question alone.
+ */
+function questionOfStory(text: string): string | undefined {
+  const bare = pointOf(text);
+  if ((bare.match(/[\p{L}\p{N}]+/gu) ?? []).length < STORY_WORDS) return undefined;
+  const questions = bare.match(/[^?.!\n]*\?/g) ?? [];
+  const last = questions.at(-1)?.trim();
+  return last !== undefined && (last.match(/\p{L}{2,}/gu) ?? []).length >= 3 ? last : undefined;
 }
 
 /** Sarcastic thanks are one sign of anger (decide.ts: upset from 0.45, a person only from the escalation threshold). */
