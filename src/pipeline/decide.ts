@@ -185,11 +185,14 @@ const CODE_TOKEN = /^[\p{L}\p{N}]+(?:[-/][\p{L}\p{N}]+)*$/u;
  * token outside the entities found, five digits or more, and at most four words around it ("ecco:
  * 12345678", "it's 1234567"). A person checks it; the bot does not take it for a question.
  */
-export function answersWithCode(text: string, entities: ReadonlyArray<{ start: number; end: number }>, asks: readonly DataKind[] | undefined): boolean {
+export function answersWithCode(text: string, entities: ReadonlyArray<{ start: number; end: number; kind?: string }>, asks: readonly DataKind[] | undefined): boolean {
   if (asks !== undefined && asks.length > 0 && !asks.some((k) => CODE_KINDS.includes(k))) return false;
   if (text.length > 120) return false;
   let rest = text;
-  for (const e of [...entities].sort((a, b) => b.start - a.start)) rest = rest.slice(0, e.start) + ' ' + rest.slice(e.end);
+  // A code found as the other kind of code ("ecco il numero 12345678": a customer code by the word
+  // "numero", while an order number was asked) is still the code typed: only other data is left out.
+  const others = entities.filter((e) => e.kind === undefined || !(CODE_KINDS as readonly string[]).includes(e.kind));
+  for (const e of [...others].sort((a, b) => b.start - a.start)) rest = rest.slice(0, e.start) + ' ' + rest.slice(e.end);
   const tokens = rest
     .split(/\s+/)
     .map((t) => t.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))

@@ -66,7 +66,7 @@ export async function escalate(
     conversation.onFile = { ...onFile, caseId: kase.id, at };
   } else if (gaveData && !code && msg.visibility === 'private') {
     // What the customer gave here, by kind only: a later case may offer it back ("is it the same order?").
-    const kinds = [...new Set([...carries, ...(carries.length === 0 && request?.asks?.includes('order_number') && answersWithCode(msg.text, understanding.entities, request.asks) ? (['order_number'] as DataKind[]) : [])])];
+    const kinds = [...new Set([...carries, ...(!carries.includes('order_number') && request?.asks?.includes('order_number') && answersWithCode(msg.text, understanding.entities, request.asks) ? (['order_number'] as DataKind[]) : [])])];
     if (kinds.length > 0) conversation.onFile = { kinds, caseId: kase.id, at };
   }
   // A post the bot may not answer in public (heard without a mention) gets no acknowledgement;
