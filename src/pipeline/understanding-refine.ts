@@ -13,7 +13,7 @@ import { answerPart, followUpAnswers, followUpContext } from './follow-up-questi
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
-import { BACK_GREETING, onlySaysBack } from './returning.js';
+import { BACK_GREETING, CALL, onlyQuestionMarks, onlySaysBack } from './returning.js';
 
 /** What the refining reads besides the conversation. */
 export interface RefineInput {
@@ -118,6 +118,12 @@ export async function refineUnderstanding(
   if (chosen === undefined && !yesToMany && (onlySaysBack(msg.text) || onlyMentions(msg.text))) {
     const hello = await input.understandText(BACK_GREETING[understanding.language], understanding.language);
     if (bestIntentAction(hello, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: hello.classification };
+  }
+  // "?" or "??" alone: a call, like "ci sei?" / "hello?" (it got "please rephrase your question", and
+  // a second one a person).
+  if (chosen === undefined && !yesToMany && onlyQuestionMarks(msg.text)) {
+    const call = await input.understandText(CALL[understanding.language], understanding.language);
+    if (bestIntentAction(call, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: call.classification };
   }
   // "Look, I don't know what to do anymore. I bought a sweater… What do I do now to exchange it?": a
   // story with its question in it. Whole, the story drowns the question ("please rephrase"); when
