@@ -18,8 +18,8 @@ const MAX_WORDS = 6;
 
 /** How a follow-up opens: "and…", "what about…", "how do I do that?". */
 const OPENERS: Record<Language, RegExp> = {
-  it: /^(?:e|ed|ma|anche|invece|però|pero|quindi|allora|oppure|o|e se|come faccio|come si fa|come posso fare|in che senso|cioè|cioe|tipo)(?=$|[\s,?!.'’])/i,
-  en: /^(?:and|but|also|so|or|what about|how about|and if|what if|how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|i mean|like)(?=$|[\s,?!.'’])/i,
+  it: /^(?:(?:(?:no|scusa|scusate|aspetta|anzi|ops)[\s,!.]+)*(?:intendevo|volevo dire)|e|ed|ma|anche|invece|però|pero|quindi|allora|oppure|o|e se|come faccio|come si fa|come posso fare|in che senso|cioè|cioe|tipo)(?=$|[\s,?!.'’])/i,
+  en: /^(?:(?:(?:no|sorry|wait|oops|actually)[\s,!.]+)*i\s+meant|and|but|also|so|or|what about|how about|and if|what if|how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|i mean|like)(?=$|[\s,?!.'’])/i,
 };
 
 /** A follow-up that only asks for the same again, said another way: "come faccio?", "how do I do that?". */

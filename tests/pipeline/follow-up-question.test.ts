@@ -14,6 +14,10 @@ describe('short follow-ups of the last answer', () => {
     expect(followUpContext('come faccio?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('what about sale items?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('And how do I do that?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    // A correction: "no aspetta, intendevo…", "sorry, I meant…".
+    expect(followUpContext('no aspetta, intendevo con bonifico', 'it', answered('metodi-pagamento', 2), corpus, now)).toBe('Quali metodi di pagamento accettate?');
+    expect(followUpContext('sorry, I meant Norway', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('I meant the refund of my jacket please', 'en', answered('reso', 2), corpus, now)).toBeUndefined();
     // On X the mention opens the text.
     expect(followUpContext('@bottegarossi e in contrassegno?', 'it', answered('metodi-pagamento', 2), corpus, now)).toBe('Quali metodi di pagamento accettate?');
   });
