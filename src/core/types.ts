@@ -26,6 +26,11 @@ export interface Customer {
   lastSeenAt: string;
   /** When the customer said "stop" to satisfaction surveys: none is sent to them again. */
   surveyOptOutAt?: string;
+  /**
+   * The language of the customer's last turn: a message with no language of its own (a code,
+   * "?") in a conversation that has none yet (the DM after a public thread, a new thread) keeps it.
+   */
+  language?: Language;
 }
 
 /** What the customer told us about themselves, as a channel delivers it. */
@@ -282,6 +287,12 @@ export interface Conversation {
    * "sì" to several of them was answered by asking which (once; a second one is a miss).
    */
   lastOffer?: { options: Array<{ title: string; payload: string }>; at: string; askedWhich?: boolean };
+  /**
+   * The case this conversation was in before its current one, resolved then (set when the customer
+   * wrote again and a new case opened): "ciao", then "il pacco non è ancora arrivato" is still about
+   * it while the bot has answered nothing else since (pipeline/turn-decision.ts).
+   */
+  earlierCase?: { id: string; resolvedAt?: string; resolvedBy?: string };
   /**
    * The customer gave the survey of this case (its id) a low score: a follow-up case is to be
    * opened for this conversation (right after the answer; cleared when it is).

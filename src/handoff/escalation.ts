@@ -70,6 +70,10 @@ const ASKS_FOR_PERSON: RegExp[] = [
   /\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a\s+|an\s+)?(?:real\s+|live\s+|actual\s+)?(?:human(?:\s+being)?|person|agent|operator|representative|rep)\b/i,
   /\b(?:get|connect|transfer|put)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?(?:a\s+|an\s+)?(?:real\s+|live\s+)?(?:human|person|agent|operator|representative)\b/i,
   /\b(?:human|agent|operator|representative)\s+please\b/i,
+  // A call back asked for ("potete richiamarmi al 347…", "can you call me back?"): a person, who calls
+  // or writes; read alone it was "please rephrase", or off topic.
+  /(?<![\p{L}])(?:richiamatemi|richiamami|chiamatemi|chiamami|(?:potete|potreste|può|puoi|potresti)\s+(?:ri)?chiamarmi|mi\s+(?:potete|potreste|può|puoi|potresti)\s+(?:ri)?chiamare|mi\s+richiam(?:ate|i)|mi\s+fate\s+(?:ri)?chiamare)(?![\p{L}])/iu,
+  /\b(?:(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|one\s+of\s+you)\s+(?:please\s+)?(?:call|ring|phone)\s+me|(?:please\s+)?call\s+me\s+back|give\s+me\s+a\s+(?:call|ring)|(?:^|[.!,]\s*)(?:please\s+)?(?:call|ring|phone)\s+me)\b/i,
 ];
 const NEGATED = /(?:\bnon\s+(?:\S+\s+){0,2}|\bno\s+need\s+to\s+|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:\S+\s+){0,2})$/i;
 

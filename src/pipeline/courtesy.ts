@@ -120,6 +120,11 @@ export function sarcasticThanks(text: string): string | undefined {
   return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : '';
 }
 
+/** True when the message is mentions and nothing else ("@bottegarossi", "@bottegarossi !"): a call. */
+export function onlyMentions(text: string): boolean {
+  return /^@\w/u.test(text.trim()) && /^[\s!.]*$/u.test(withoutMentions(text));
+}
+
 /** The text without the @mentions that open it on X ("@bottegarossi grazie, ma…"), trimmed. */
 export function withoutMentions(text: string): string {
   return text.trim().replace(/^(?:@\w+[\s,:]*)+/u, '').trim();

@@ -31,6 +31,8 @@ export type Decision =
       sameAsBefore?: true;
       /** "Ancora niente" soon after a person resolved the case: the matter goes back to a person. */
       continues?: true;
+      /** A code sent right after an answer about codes ("SCONTO10"): a person checks it (pipeline/code-of-answer.ts). */
+      code?: true;
     }
   /** `part`: the sentences of the entry's answer that answer a follow-up of it (the rest was just said). */
   | { action: 'answer'; entry: FaqEntry; thenEscalate?: EscalationReason; part?: string }
@@ -146,6 +148,21 @@ export interface DecisionInput {
    * person, not "please rephrase" (pipeline/tried-already.ts).
    */
   triedAlready?: boolean;
+  /**
+   * A long message (a story of STORY_WORDS or more, understanding-refine.ts) in a language the bot
+   * speaks: not understood, it goes to a person rather than being asked to rephrase.
+   */
+  longUnclear?: boolean;
+  /** The entry the message is read as is the one the bot answered last here (or its twin in the other language). */
+  sameAsLastAnswer?: boolean;
+  /**
+   * Soon after an FAQ answer that tells how to use a code (a discount, a gift card), the customer
+   * sends a code and next to nothing else ("SCONTO10", "WELCOME-15 doesn't work"): their trouble
+   * with that code (pipeline/code-of-answer.ts).
+   */
+  codeOfAnswer?: boolean;
+  /** The message asks several things (other-question.ts `questionsOf`): two plausible entries are both asked, not a doubt. */
+  asksSeveral?: boolean;
   /** A follow-up answered by the entry just given: the sentences of its answer that speak of what was asked. */
   answerPart?: string;
   /** About the crisis an operator opened (listening/crisis.ts): its topic and holding statement. */
@@ -168,11 +185,14 @@ const CODE_TOKEN = /^[\p{L}\p{N}]+(?:[-/][\p{L}\p{N}]+)*$/u;
  * token outside the entities found, five digits or more, and at most four words around it ("ecco:
  * 12345678", "it's 1234567"). A person checks it; the bot does not take it for a question.
  */
-export function answersWithCode(text: string, entities: ReadonlyArray<{ start: number; end: number }>, asks: readonly DataKind[] | undefined): boolean {
+export function answersWithCode(text: string, entities: ReadonlyArray<{ start: number; end: number; kind?: string }>, asks: readonly DataKind[] | undefined): boolean {
   if (asks !== undefined && asks.length > 0 && !asks.some((k) => CODE_KINDS.includes(k))) return false;
   if (text.length > 120) return false;
   let rest = text;
-  for (const e of [...entities].sort((a, b) => b.start - a.start)) rest = rest.slice(0, e.start) + ' ' + rest.slice(e.end);
+  // A code found as the other kind of code ("ecco il numero 12345678": a customer code by the word
+  // "numero", while an order number was asked) is still the code typed: only other data is left out.
+  const others = entities.filter((e) => e.kind === undefined || !(CODE_KINDS as readonly string[]).includes(e.kind));
+  for (const e of [...others].sort((a, b) => b.start - a.start)) rest = rest.slice(0, e.start) + ' ' + rest.slice(e.end);
   const tokens = rest
     .split(/\s+/)
     .map((t) => t.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))
@@ -210,6 +230,10 @@ export function decide(input: DecisionInput): Decision {
     if (visibility === 'public' && understanding.entities.some((e) => e.private)) return { action: 'privacy_warning' };
     if (intent?.action === 'resolve' || intent?.action === 'withdraw') return { action: 'thank', intent, resolves: true };
     const raise = escalation();
+    // Thanks, "ok", a goodbye or a thumbs-up while waiting ask nothing: silence, even when a notice
+    // is due ("ok thanks, bye" got "you're still in the queue… no need to write again").
+    const courtesy = intent?.action === 'thank' || intent?.action === 'none' || onlyCourtesy(input.text) !== undefined || (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text));
+    if (courtesy && !raise && understanding.anger < UPSET_ANGER && input.carries.length === 0 && input.attachment !== true) return { action: 'silent' };
     // Details or a photo sent in private while waiting ("ecco il numero: BR-334455" after "send us
     // the order number and a photo"): acknowledged, so the customer knows they reached the request
     // (silence, until the next notice was due, read as being ignored).
@@ -218,7 +242,9 @@ export function decide(input: DecisionInput): Decision {
     // notice read as being ignored. One the FAQ surely answers in public words is answered (the
     // case stays in the queue); another, asked in private, is added to the request for the person.
     // Anger, crisis words or a VIP: the priority raised, as before (no "thanks, got it").
-    const asks = (ASKS[understanding.language] ?? ASKS.en).test(input.text);
+    // "?" or "??" alone is a nudge, like "ci siete?": nothing to add to the request (it got "thanks,
+    // I've added it to your request").
+    const asks = /[\p{L}\p{N}]/u.test(withoutMentions(input.text)) && (ASKS[understanding.language] ?? ASKS.en).test(input.text);
     if (asks && !raise && top?.entry && top.confidence >= CONTEXT_BELOW && !top.entry.private && !top.entry.escalate && !hasHandler(top.entry)) {
       return { action: 'answer', entry: top.entry };
     }
@@ -271,6 +297,12 @@ export function decide(input: DecisionInput): Decision {
   // Read alone it was the refund-delay entry, or "please rephrase"; the case goes back to a person.
   if (visibility === 'private' && input.continuesCase) return { action: 'escalate', reason: 'private_case', continues: true };
 
+  // 4e. A code and next to nothing else soon after an answer that tells how to use one ("SCONTO10",
+  // "WELCOME-15" after the discount-code answer): the code the customer has trouble with. Read alone
+  // it was "please rephrase" (a person after the second), the same answer again, or an order
+  // number; the answer was given, so a person checks the code, which the bot never repeats.
+  if (input.codeOfAnswer) return { action: 'escalate', reason: 'private_case', code: true };
+
   // 4b. Emoji alone ("👍", "❤️"; anger was weighed above): nothing to answer, and not a miss.
   // Upset ("🤬🤬🤬": below the escalation threshold of row 3), silence read as being ignored: a
   // person, as for words not understood and upset (5a'').
@@ -306,11 +338,20 @@ export function decide(input: DecisionInput): Decision {
       if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
       return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
     }
+    // Told soon after an answer that it was tried and did not help, and read as that same answer ("I
+    // tried resetting the password, didn't work": the reset steps again) or only half as another
+    // ("non mi arriva la mail" after the password answer: the newsletter at 0.63): repeating or
+    // guessing would not listen. A person, as in row 6. A sure reading of another entry is answered.
+    if (input.triedAlready && !entry.private && (input.sameAsLastAnswer === true || top.confidence < CONTEXT_BELOW)) {
+      return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
+    }
     // Two answers nearly as likely ("pagamento": payment declined 0.58, instalments 0.33): which one
     // is asked (both offered), as when unsure; a miss like any clarify.
     const ranked = understanding.classification.ranked;
     const rival = ranked[0]?.label === top.label ? ranked.find((r, i) => i > 0 && r.label.startsWith('faq:')) : undefined;
-    if (rival && top.confidence < 1 && rival.confidence >= AMBIGUOUS_SECOND * top.confidence && !input.yesToOptions) {
+    // Not when the message asks two things ("dove si trova il negozio e che orari fate?"): both are
+    // plausible because both were asked; the best is answered, and the other part beside it (turn-effects).
+    if (rival && top.confidence < 1 && rival.confidence >= AMBIGUOUS_SECOND * top.confidence && !input.yesToOptions && !input.asksSeveral) {
       if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
       return { action: 'clarify', guesses: faqGuesses() };
     }
@@ -431,7 +472,9 @@ export function decide(input: DecisionInput): Decision {
 
   // 6. Not understood: clarify once (offering only plausible FAQ answers), a second miss in a
   // row goes to a person. Told that the answer just given did not work: a person at once.
-  if (input.triedAlready || input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
+  // A story told at length and not understood ("guardate, non so più cosa fare: ho comprato…"):
+  // "rephrase with a bit more detail" to a paragraph would not listen. A person, at once.
+  if (input.triedAlready || input.longUnclear || input.missStreak + 1 >= input.rules.missesBeforeEscalation) {
     return elsewhere(input) ? caseElsewhere(input) : { action: 'escalate', reason: 'low_confidence' };
   }
   // A follow-up the answer just given does not cover ("e per i saldi?" after the returns answer,

@@ -18,8 +18,8 @@ const MAX_WORDS = 6;
 
 /** How a follow-up opens: "and…", "what about…", "how do I do that?". */
 const OPENERS: Record<Language, RegExp> = {
-  it: /^(?:e|ed|ma|anche|invece|però|pero|quindi|allora|oppure|o|e se|come faccio|come si fa|come posso fare|in che senso|cioè|cioe|tipo)(?=$|[\s,?!.'’])/i,
-  en: /^(?:and|but|also|so|or|what about|how about|and if|what if|how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|i mean|like)(?=$|[\s,?!.'’])/i,
+  it: /^(?:(?:(?:no|scusa|scusate|aspetta|anzi|ops)[\s,!.]+)*(?:intendevo|volevo dire)|e|ed|ma|anche|invece|però|pero|quindi|allora|oppure|o|e se|come faccio|come si fa|come posso fare|in che senso|cioè|cioe|tipo)(?=$|[\s,?!.'’])/i,
+  en: /^(?:(?:(?:no|sorry|wait|oops|actually)[\s,!.]+)*i\s+meant|and|but|also|so|or|what about|how about|and if|what if|how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|i mean|like)(?=$|[\s,?!.'’])/i,
 };
 
 /** A follow-up that only asks for the same again, said another way: "come faccio?", "how do I do that?". */
@@ -54,6 +54,23 @@ function aspectsAsked(text: string, language: Language): Array<'time' | 'cost'> 
   return (['time', 'cost'] as const).filter((aspect) => ASPECTS[aspect][language].test(text));
 }
 
+/** The aspects a message asks about or names ("quanto tempo ho?", "e i tempi?", "and the cost?"). */
+function aspectsOf(text: string, language: Language): Array<'time' | 'cost'> {
+  return (['time', 'cost'] as const).filter((aspect) => ASPECTS[aspect][language].test(text) || NAMED[aspect][language].test(text));
+}
+
+/** An aspect named by a noun ("e i tempi?", "and the cost?"): which sentences of an answer it points to. */
+const NAMED: Record<'time' | 'cost', Record<Language, RegExp>> = {
+  time: {
+    it: /(?<![\p{L}])(?:tempi|tempistic\p{L}*|durata)(?![\p{L}])/iu,
+    en: /\b(?:timings?|time\s*frames?|times|how\s+long)\b/i,
+  },
+  cost: {
+    it: /(?<![\p{L}])(?:cost[oi]|prezz[oi]|spese|tariff[ae])(?![\p{L}])/iu,
+    en: /\b(?:costs?|prices?|fees?|charges?)\b/i,
+  },
+};
+
 /** Words of a message that say what it is about (four letters or more), folded, cut to their first five letters. */
 function topicWords(text: string): string[] {
   return [...new Set(searchWords(text).filter((w) => w.length >= 4 && /^\p{L}+$/u.test(w)).map((w) => w.slice(0, 5)))];
@@ -71,7 +88,7 @@ export function followUpAnswers(text: string, language: Language, conversation: 
   if (conversation.lastAnswer?.faqId !== entry.id) return true;
   if (AGAIN[language].test(withoutMentions(text))) return true;
   // "quanto tempo ho?" after "il cambio è gratuito entro 30 giorni": the answer says it.
-  const aspects = aspectsAsked(withoutMentions(text), language);
+  const aspects = aspectsOf(withoutMentions(text), language);
   if (aspects.length > 0 && aspects.every((aspect) => SAYS[aspect].test(entry.answer))) return true;
   // What the answer itself says, not the questions that lead to it: "e per la svizzera?" after the
   // shipping answer got the same answer again because a question of the entry named Switzerland,
@@ -94,8 +111,10 @@ export function answerPart(text: string, language: Language, entry: FaqEntry): s
   if (AGAIN[language].test(bare)) return undefined;
   const asked = new Set(topicWords(bare.replace(OPENERS[language], '')));
   if (asked.size === 0) return undefined;
+  // "e i tempi?", "quanto tempo ho?": the sentences that say how long (or how much), whatever their words.
+  const aspects = aspectsOf(bare, language);
   const sentences = entry.answer.split(/(?<=[.!?])\s+(?=\p{Lu})/u);
-  const speaking = sentences.filter((s) => topicWords(s).some((w) => asked.has(w)));
+  const speaking = sentences.filter((s) => topicWords(s).some((w) => asked.has(w)) || aspects.some((a) => SAYS[a].test(s)));
   return speaking.length > 0 && speaking.length < sentences.length ? speaking.join(' ') : undefined;
 }
 

@@ -195,6 +195,11 @@ export const MESSAGES = {
     it: 'Ci dispiace molto per il disagio. Un collega del servizio clienti prende in mano la tua segnalazione e ti risponderà {when}.',
     en: 'We’re really sorry for the trouble. A colleague from customer care is taking this over and will answer {when}.',
   },
+  /** A code sent right after an answer about codes ("SCONTO10"): a person checks it, never named ({when}: as in escalateOpen). */
+  codeCheck: {
+    it: 'Grazie: un collega verificherà quel codice e ti risponderà {when}.',
+    en: 'Thanks: a colleague will check that code and answer {when}.',
+  },
   privateCase: {
     it: 'Grazie, ho tutto quello che serve. Un collega verificherà e ti risponderà {when}.',
     en: 'Thanks, I have what I need. A colleague will check and answer {when}.',

@@ -26,30 +26,38 @@ export async function otherQuestionAnswered(
   threshold: number,
   privateToo: boolean,
 ): Promise<{ entry: FaqEntry; first: boolean } | undefined> {
-  const asked = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim());
-  // One question may ask two things ("what are your opening hours and do you ship to Switzerland?",
-  // "vorrei sapere gli orari e se fate spedizioni in Svizzera"): split where "and" / "e" opens another.
-  const questions = (asked.length > 0 ? asked : [pointOf(text).trim()]).flatMap(splitAsks).filter((q) => q.split(/\s+/).length >= 2);
+  const questions = questionsOf(text);
   if (questions.length < 2) return undefined;
   for (const [i, question] of questions.entries()) {
     const best = (await input.understandText(question, language)).classification.ranked[0];
     if (!best || best.confidence < threshold || !best.label.startsWith('faq:')) continue;
     const entry = resolveLabel(best.label, best.confidence, corpus, language).entry;
     // `first`: asked before the others (the entry answered for the whole message is one of them).
-    if (entry && entry.id !== answered.id && (privateToo || !entry.private) && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry, answered)) return { entry, first: i === 0 };
+    if (entry && entry.id !== answered.id && (privateToo || !entry.private) && !entry.escalate && entry.handler === undefined && !sameAnswer(corpus, entry.id, answered.id)) return { entry, first: i === 0 };
   }
   return undefined;
 }
 
-/** The same answer in another language (twins linked by `same_as`, the corpus's own grouping). */
-function sameAnswer(corpus: Corpus, a: FaqEntry, b: FaqEntry): boolean {
+/**
+ * The questions a message asks: each ending with "?", and one that asks two things split where "and"
+ * / "e" opens another ("what are your opening hours and do you ship to Switzerland?", "dove si trova
+ * il negozio e che orari fate?"); parts of one word are not questions.
+ */
+export function questionsOf(text: string): string[] {
+  const asked = (pointOf(text).match(/[^?.!\n]*\?/g) ?? []).map((q) => q.trim());
+  return (asked.length > 0 ? asked : [pointOf(text).trim()]).flatMap(splitAsks).filter((q) => q.split(/\s+/).length >= 2);
+}
+
+/** The same entry, or the same answer in another language (twins linked by `same_as`, the corpus's own grouping). */
+export function sameAnswer(corpus: Corpus, a: string, b: string): boolean {
+  if (a === b) return true;
   const groups = sameAnswerGroups(corpus);
-  const group = groups.get(faqLabel(a.id));
-  return group !== undefined && group === groups.get(faqLabel(b.id));
+  const group = groups.get(faqLabel(a));
+  return group !== undefined && group === groups.get(faqLabel(b));
 }
 
 /** Words that open a question, or an indirect one ("se fate…", "if you ship…"). */
-const OPENER = String.raw`(?:what|how|when|where|which|who|why|do|does|did|can|could|is|are|will|would|should|if|se|come|quando|dove|qual[ei]?|quant[oiae]|perch[ée]|fate|avete|potete|posso|si\s+pu[òo]|[èe]\s+possibile|c'[èe]|ci\s+sono|accettate|spedite|vendete)(?=[\s,?']|$)`;
+const OPENER = String.raw`(?:what|how|when|where|which|who|why|do|does|did|can|could|is|are|will|would|should|if|se|come|quando|dove|che|cosa|qual[ei]?|quant[oiae]|perch[ée]|fate|avete|potete|posso|si\s+pu[òo]|[èe]\s+possibile|c'[èe]|ci\s+sono|accettate|spedite|vendete)(?=[\s,?']|$)`;
 /** A question, or a message that announces one ("vorrei sapere…", "can you tell me…"), after a greeting. */
 const ASKING = new RegExp(
   String.raw`^(?:(?:ciao|salve|buongiorno|buonasera|hi|hello|hey)[\s,!]+)?(?:vorrei\s+sapere|volevo\s+sapere|sapete\s+dirmi|mi\s+(?:sapete\s+)?dite|potete\s+dirmi|i'?d\s+like\s+to\s+know|i\s+wanted\s+to\s+know|(?:can|could)\s+you\s+tell\s+me|${OPENER})`,

@@ -20,6 +20,14 @@ const ONLY_BACK = /^\s*(?:(?:ciao|salve|hi|hello|hey)[\s,!.]*)?(?:rieccomi|eccom
 /** The greeting a message that only says the customer is back is read as. */
 export const BACK_GREETING: Record<Language, string> = { it: 'ciao', en: 'hi' };
 
+/** The call "?" or "??" alone is read as: "ci sei?", like "hello?" (a greeting, not a question to rephrase). */
+export const CALL: Record<Language, string> = { it: 'ci sei?', en: 'anyone there?' };
+
+/** True when the message is question marks and nothing else ("?", "??", "@brand ???"). */
+export function onlyQuestionMarks(text: string): boolean {
+  return /^[\s?!¿]*\?[\s?!]*$/u.test(withoutMentions(text));
+}
+
 /** True when the message only says the customer is back ("rieccomi", "it's me again"). */
 export function onlySaysBack(text: string): boolean {
   return ONLY_BACK.test(withoutMentions(text));

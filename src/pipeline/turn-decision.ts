@@ -11,10 +11,13 @@ import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
 import { returning } from './returning.js';
 import { triedAlready } from './tried-already.js';
+import { codeOfAnswer } from './code-of-answer.js';
+import { questionsOf, sameAnswer } from './other-question.js';
 import { CONTINUES_HOURS, declinesSameOrder, meansSameOrder, onlySaysSame, orderOnFile, saysStillNotSorted } from './order-on-file.js';
 import type { OpenedTurn } from './turn-open.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
-import type { RefinedUnderstanding } from './understanding-refine.js';
+import { STORY_WORDS, type RefinedUnderstanding } from './understanding-refine.js';
+import { otherLanguage } from './other-language.js';
 
 /** A request for data the message may fill (see `openRequest`). */
 export type OpenRequest = { asks?: DataKind[]; faqId?: string; onFile?: true };
@@ -29,7 +32,7 @@ export interface TurnFacts {
   /** The order the customer gave in an earlier case here (private only). */
   onFile?: Conversation['onFile'];
   /** This conversation's case, resolved before this message (by a person or not). */
-  resolvedBefore?: Case;
+  resolvedBefore?: Pick<Case, 'id' | 'resolvedAt' | 'resolvedBy'>;
   /** The label the message is read as, resolved to its FAQ entry or intent. */
   top?: ResolvedLabel;
 }
@@ -65,7 +68,16 @@ export function decideTurn(
       : undefined;
 
   // "Ancora niente" soon after a person resolved this conversation's case: that case is not over.
-  const resolvedBefore = context.case?.status === 'resolved' && context.conversation?.caseId === context.case.id ? context.case : undefined;
+  // Or the case it was in before this one, when the bot has said nothing but small talk since ("ciao"
+  // first, then "il pacco non è ancora arrivato": it asked for the order number again).
+  const earlier = conversation.earlierCase;
+  const smallTalkSince =
+    earlier?.resolvedAt !== undefined &&
+    conversation.caseId !== earlier.id &&
+    conversation.state === 'bot' &&
+    conversation.dataRequest === undefined &&
+    !(conversation.lastAnswer !== undefined && conversation.lastAnswer.at > earlier.resolvedAt);
+  const resolvedBefore = context.case?.status === 'resolved' && context.conversation?.caseId === context.case.id ? context.case : smallTalkSince ? earlier : undefined;
   const byPerson = resolvedBefore?.resolvedBy !== undefined && !['bot', 'idle', 'customer', 'erased'].includes(resolvedBefore.resolvedBy);
   const continuesCase =
     msg.visibility === 'private' &&
@@ -110,6 +122,14 @@ export function decideTurn(
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
     triedAlready: context.conversation !== undefined && triedAlready(msg.text, understanding.language, context.conversation, now),
+    codeOfAnswer:
+      context.conversation !== undefined &&
+      chosen === undefined &&
+      !msg.payload &&
+      codeOfAnswer(msg.text, context.conversation, knowledge.corpus.faq, now, top !== undefined && top.confidence >= deps.settings.answerThreshold),
+    asksSeveral: questionsOf(msg.text).length >= 2,
+    longUnclear: (msg.text.match(/[\p{L}\p{N}]+/gu) ?? []).length >= STORY_WORDS && !otherLanguage(msg.text),
+    sameAsLastAnswer: top?.entry !== undefined && conversation.lastAnswer !== undefined && sameAnswer(knowledge.corpus, top.entry.id, conversation.lastAnswer.faqId),
     answerPart,
     continuesCase,
     crisis: deps.crisis?.(msg.text, language, msg.channel),

@@ -39,8 +39,10 @@ export function openTurn(input: { msg: InboundMessage; key: string; at: string }
   if (!conversation || !kase || kase.status === 'resolved') {
     const openCase = context.linkedOpenCase ?? context.openCase;
     kase = openCase ?? { id: newId('cs'), customerId: customer.id, status: 'open', conversationIds: [], openedAt: at };
+    // The case it was in, resolved: "ciao", then "ancora niente" may still be about it (turn-decision.ts).
+    const earlier = conversation && context.case?.status === 'resolved' && context.case.id === conversation.caseId && context.case.id !== kase.id ? context.case : undefined;
     conversation = conversation
-      ? { ...conversation, caseId: kase.id }
+      ? { ...conversation, caseId: kase.id, ...(earlier ? { earlierCase: { id: earlier.id, resolvedAt: earlier.resolvedAt, resolvedBy: earlier.resolvedBy } } : {}) }
       : {
           id: newId('cv'),
           key,
@@ -72,7 +74,15 @@ export function openTurn(input: { msg: InboundMessage; key: string; at: string }
 
   // The other conversations of this case (the public thread of a DM, and vice versa).
   const related = new Map(context.related.map((c) => [c.id, c]));
-  const siblings = kase.conversationIds.filter((id) => id !== conversation.id).flatMap((id) => related.get(id) ?? []);
+  const ownId = conversation.id;
+  const siblings = kase.conversationIds.filter((id) => id !== ownId).flatMap((id) => related.get(id) ?? []);
+  // A conversation with no language yet (the DM after a public thread, a new thread, a linked
+  // commenter's Messenger chat) starts in the customer's last known one: a message with no language
+  // of its own ("AB123456", "?") is answered in it, not in the brand's default.
+  if (conversation.language === undefined) {
+    const known = customer.language ?? [...siblings].sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : -1)).find((s) => s.language !== undefined)?.language;
+    if (known !== undefined) conversation = { ...conversation, language: known };
+  }
   return { customer, conversation, kase, inbound, events, siblings, midConversation };
 }
 
@@ -95,5 +105,6 @@ export function mergeCustomer(msg: InboundMessage, existing: Customer | undefine
     firstSeenAt: existing?.firstSeenAt ?? at,
     lastSeenAt: at,
     ...(existing?.surveyOptOutAt ? { surveyOptOutAt: existing.surveyOptOutAt } : {}),
+    ...(existing?.language ? { language: existing.language } : {}),
   };
 }

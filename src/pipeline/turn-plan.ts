@@ -140,6 +140,8 @@ export async function planTurn(deps: TurnPlanDeps, input: TurnInput, context: Tu
   const { conversation, customer } = opened;
   const refined = await refineUnderstanding(deps.settings, input, conversation);
   conversation.language = refined.understanding.language;
+  // The customer's last known language, for their next conversation (turn-open.ts).
+  customer.language = refined.understanding.language;
   const { decision, facts } = decideTurn(deps, input, context, opened, refined);
 
   const out = new TurnOutput({ msg, customer, now, at }, conversation);

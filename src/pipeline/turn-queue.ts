@@ -37,7 +37,22 @@ export async function escalate(
   const gaveData = (escalation === 'private_case' && !(decision.action === 'escalate' && decision.withoutData)) || (called !== undefined && Object.keys(called.data).length > 0);
   const sameOrder = decision.action === 'escalate' && decision.sameAsBefore === true && onFile !== undefined;
   const continues = decision.action === 'escalate' && decision.continues === true;
-  const key = escalation === 'negative_sentiment' || escalation === 'crisis' ? 'escalateAngry' : continues ? 'continuesCase' : sameOrder ? 'privateCaseOnFile' : gaveData ? 'privateCase' : 'escalateOpen';
+  const code = decision.action === 'escalate' && decision.code === true;
+  const key =
+    escalation === 'negative_sentiment' || escalation === 'crisis'
+      ? 'escalateAngry'
+      : continues
+        ? 'continuesCase'
+        : sameOrder
+          ? 'privateCaseOnFile'
+          : code
+            ? 'codeCheck'
+            : gaveData
+              ? 'privateCase'
+              : 'escalateOpen';
+  if (code && conversation.lastAnswer) {
+    notes.push(`The customer sent a code right after the answer "${conversation.lastAnswer.faqId}": most likely it does not work for them (the code is in their message).`);
+  }
   if (continues && resolvedBefore) {
     notes.push(`The customer says the matter of their earlier case ${resolvedBefore.id} (resolved ${resolvedBefore.resolvedAt ?? ''}) is not sorted: see that case.`);
     // The order of that case, if they gave one, stays on file for this one.
@@ -49,9 +64,9 @@ export async function escalate(
     // Where the operators find the order: the earlier case's messages (the number is not copied here).
     notes.push(`Same order as in the customer's earlier case ${onFile.caseId} (${onFile.at}): its number is in that case's messages.`);
     conversation.onFile = { ...onFile, caseId: kase.id, at };
-  } else if (gaveData && msg.visibility === 'private') {
+  } else if (gaveData && !code && msg.visibility === 'private') {
     // What the customer gave here, by kind only: a later case may offer it back ("is it the same order?").
-    const kinds = [...new Set([...carries, ...(carries.length === 0 && request?.asks?.includes('order_number') && answersWithCode(msg.text, understanding.entities, request.asks) ? (['order_number'] as DataKind[]) : [])])];
+    const kinds = [...new Set([...carries, ...(!carries.includes('order_number') && request?.asks?.includes('order_number') && answersWithCode(msg.text, understanding.entities, request.asks) ? (['order_number'] as DataKind[]) : [])])];
     if (kinds.length > 0) conversation.onFile = { kinds, caseId: kase.id, at };
   }
   // A post the bot may not answer in public (heard without a mention) gets no acknowledgement;

@@ -8,12 +8,12 @@
 import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
-import { afterCourtesy, afterGreeting, onlyAnnouncement, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
+import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
 import { answerPart, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
-import { BACK_GREETING, onlySaysBack } from './returning.js';
+import { BACK_GREETING, CALL, onlyQuestionMarks, onlySaysBack } from './returning.js';
 
 /** What the refining reads besides the conversation. */
 export interface RefineInput {
@@ -114,9 +114,27 @@ export async function refineUnderstanding(
     understanding = { ...understanding, classification: asked.classification };
   }
   // "Rieccomi", "sono di nuovo io", "it's me again": a greeting (alone it was off topic, or nothing).
-  if (chosen === undefined && !yesToMany && onlySaysBack(msg.text)) {
+  // So is a mention and nothing else ("@bottegarossi"): the customer calls the brand (it got "please rephrase").
+  if (chosen === undefined && !yesToMany && (onlySaysBack(msg.text) || onlyMentions(msg.text))) {
     const hello = await input.understandText(BACK_GREETING[understanding.language], understanding.language);
     if (bestIntentAction(hello, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: hello.classification };
+  }
+  // "?" or "??" alone: a call, like "ci sei?" / "hello?" (it got "please rephrase your question", and
+  // a second one a person).
+  if (chosen === undefined && !yesToMany && onlyQuestionMarks(msg.text)) {
+    const call = await input.understandText(CALL[understanding.language], understanding.language);
+    if (bestIntentAction(call, knowledge.corpus) === 'greet') understanding = { ...understanding, classification: call.classification };
+  }
+  // "Look, I don't know what to do anymore. I bought a sweater… What do I do now to exchange it?": a
+  // story with its question in it. Whole, the story drowns the question ("please rephrase"); when
+  // the whole is not understood, the question alone is read, and counts when it finds an FAQ entry.
+  const story = chosen === undefined && !yesToMany && !orderAlone && !confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold) ? questionOfStory(msg.text) : undefined;
+  if (story !== undefined) {
+    const alone = await input.understandText(story, understanding.language);
+    const best = alone.classification.ranked[0];
+    if (best && best.confidence >= thresholds.answerThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
+      understanding = { ...understanding, classification: alone.classification };
+    }
   }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
   const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
@@ -147,6 +165,21 @@ export async function refineUnderstanding(
     if (entry && entry.id === conversation.lastAnswer.faqId) part = answerPart(msg.text, understanding.language, entry);
   }
   return { understanding, chosen, yesToOptions, leansOn, ...(beyondAnswer ? { beyondAnswer: true as const } : {}), ...(part !== undefined ? { answerPart: part } : {}) };
+}
+
+/** A message of this many words or more tells a story rather than asking a question. */
+export const STORY_WORDS = 25;
+
+/**
+ * The last question of a story (a message of STORY_WORDS or more, of several sentences, with a
+ * question in it): "What do I do now to exchange it?"; undefined for a question alone.
+ */
+function questionOfStory(text: string): string | undefined {
+  const bare = pointOf(text);
+  if ((bare.match(/[\p{L}\p{N}]+/gu) ?? []).length < STORY_WORDS) return undefined;
+  const questions = bare.match(/[^?.!\n]*\?/g) ?? [];
+  const last = questions.at(-1)?.trim();
+  return last !== undefined && (last.match(/\p{L}{2,}/gu) ?? []).length >= 3 ? last : undefined;
 }
 
 /** Sarcastic thanks are one sign of anger (decide.ts: upset from 0.45, a person only from the escalation threshold). */

@@ -40,6 +40,7 @@ export const customerSchema = z.looseObject({
   firstSeenAt: iso,
   lastSeenAt: iso,
   surveyOptOutAt: iso.optional(),
+  language: language.optional(),
 });
 
 /** An inbound message as a channel parsed it (kept until processed). */
@@ -89,6 +90,7 @@ export const conversationSchema = z.looseObject({
   lastInboundAt: z.string().optional(),
   lastAnswer: z.object({ faqId: z.string(), at: z.string() }).optional(),
   lastOffer: z.object({ options: z.array(z.object({ title: z.string(), payload: z.string() })), at: z.string(), askedWhich: z.boolean().optional() }).optional(),
+  earlierCase: z.looseObject({ id: z.string(), resolvedAt: z.string().optional(), resolvedBy: z.string().optional() }).optional(),
   flags: z.array(z.string()),
   ref: record.optional(),
   createdAt: iso,

@@ -14,6 +14,10 @@ describe('an explicit request for a person', () => {
     'can I talk to a real person?',
     'get me an agent',
     'agent please',
+    'can you call me back on +44 7911 123456?',
+    'please call me, it is urgent',
+    'potete richiamarmi al 347 1234567?',
+    'mi potete chiamare domani mattina?',
     'voglio parlare con un operatore',
     'mi avete addebitato due volte, fatemi parlare con una persona vera',
     'passatemi un operatore',
@@ -31,6 +35,10 @@ describe('an explicit request for a person', () => {
     'ho parlato con un vostro operatore ieri',
     'talked to an agent yesterday',
     'I was charged twice for my order',
+    'the courier did not call me',
+    'can I call you?',
+    'il corriere non mi ha chiamato',
+    'non chiamatemi, scrivetemi qui',
   ])('is not read into %j', (text) => {
     expect(asksForPerson(text)).toBe(false);
     expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();

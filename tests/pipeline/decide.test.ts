@@ -475,6 +475,11 @@ describe('answersWithCode: a code typed without the brand format answers a reque
     expect(answersWithCode(text, [{ start: 14, end: 24 }], ['order_number'])).toBe(false);
     expect(answersWithCode(text, [], ['order_number'])).toBe(true);
   });
+
+  it('takes a code found as the other kind of code ("ecco il numero 12345678": a customer code by the word "numero")', () => {
+    expect(answersWithCode('ecco il numero 12345678', [{ start: 15, end: 23, kind: 'customer_code' }], ['order_number', 'email'])).toBe(true);
+    expect(answersWithCode('ecco la mail a@b.it', [{ start: 13, end: 19, kind: 'email' }], ['order_number'])).toBe(false);
+  });
 });
 
 describe('the order of an earlier case, offered back in private (pipeline/order-on-file.ts)', () => {

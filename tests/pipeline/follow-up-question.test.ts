@@ -14,6 +14,10 @@ describe('short follow-ups of the last answer', () => {
     expect(followUpContext('come faccio?', 'it', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('what about sale items?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
     expect(followUpContext('And how do I do that?', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    // A correction: "no aspetta, intendevo…", "sorry, I meant…".
+    expect(followUpContext('no aspetta, intendevo con bonifico', 'it', answered('metodi-pagamento', 2), corpus, now)).toBe('Quali metodi di pagamento accettate?');
+    expect(followUpContext('sorry, I meant Norway', 'en', answered('reso', 2), corpus, now)).toBe('Come faccio un reso?');
+    expect(followUpContext('I meant the refund of my jacket please', 'en', answered('reso', 2), corpus, now)).toBeUndefined();
     // On X the mention opens the text.
     expect(followUpContext('@bottegarossi e in contrassegno?', 'it', answered('metodi-pagamento', 2), corpus, now)).toBe('Quali metodi di pagamento accettate?');
   });
@@ -50,6 +54,10 @@ describe('short follow-ups of the last answer', () => {
     expect(answerPart('e in contrassegno?', 'it', payments)).toBe('Il contrassegno non è disponibile.');
     const shipping = entry('tempi-spedizione', [], 'Spediamo in 24 ore. In Italia 2-3 giorni, nel resto d’Europa (Svizzera compresa) 4-6. Gratis sopra i 49 euro.');
     expect(answerPart('e per la Svizzera?', 'it', shipping)).toBe('In Italia 2-3 giorni, nel resto d’Europa (Svizzera compresa) 4-6.');
+    // How long, or how much, named or asked: the sentences that say it, whatever their words.
+    expect(answerPart('e i tempi?', 'it', shipping)).toBe('Spediamo in 24 ore. In Italia 2-3 giorni, nel resto d’Europa (Svizzera compresa) 4-6.');
+    expect(answerPart('e i costi?', 'it', shipping)).toBe('Gratis sopra i 49 euro.');
+    expect(answerPart('what about the cost?', 'en', { ...shipping, answer: 'We ship within one day. Delivery takes 2-3 days. Shipping is free over 49 euros.' })).toBe('Shipping is free over 49 euros.');
     // Asked again, or every sentence speaks of it, or nothing is named: the whole answer.
     expect(answerPart('come faccio?', 'it', returns)).toBeUndefined();
     expect(answerPart('e per il reso?', 'it', returns)).toBeUndefined();
@@ -68,6 +76,10 @@ describe('short follow-ups of the last answer', () => {
     // The returns answer says how long ("30 giorni"), not how much.
     expect(followUpAnswers('quanto tempo ho?', 'it', answered('reso', 1), returns)).toBe(true);
     expect(followUpAnswers('how long do I have?', 'en', answered('reso', 1), returns)).toBe(true);
+    // Named rather than asked: "e i tempi?", "and the cost?".
+    expect(followUpAnswers('e i tempi?', 'it', answered('reso', 1), returns)).toBe(true);
+    expect(followUpAnswers('and the cost?', 'en', answered('reso', 1), { ...returns, answer: 'Returns are free within 30 days.' })).toBe(true);
+    expect(followUpAnswers('e i costi?', 'it', answered('reso', 1), { ...returns, answer: 'Hai 30 giorni dalla consegna per il reso.' })).toBe(false);
     expect(followUpAnswers('quanto costa?', 'it', answered('reso', 1), returns)).toBe(false);
     expect(followUpAnswers('quanto costa?', 'it', answered('reso', 1), { ...returns, answer: 'Il reso è gratuito.' })).toBe(true);
     // On X, after the mention: the returns answer speaks of days.

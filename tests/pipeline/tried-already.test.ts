@@ -33,6 +33,18 @@ describe('the decision table, told the answer did not help', () => {
     rules: { crisisKeywords: [], missesBeforeEscalation: 2, vipFollowers: 10_000, vipHandles: [], angerThreshold: 0.6 },
     thresholds: { answer: 0.5, clarify: 0.2 },
   };
+  it('hands over the same answer again, or another entry only half read, but answers a sure reading of another entry', () => {
+    const entry = (id: string) => ({ id, locale: 'en' as const, questions: ['?'], answer: '…', private: false, escalate: false, tags: [], file: 'x.yaml' });
+    const read = (id: string, confidence: number) => ({
+      understanding: { ...base.understanding, classification: { ranked: [{ label: `faq:${id}`, confidence }] } },
+      top: { label: `faq:${id}`, confidence, entry: entry(id) },
+    });
+    expect(decide({ ...base, ...read('forgot-password', 1), triedAlready: true, sameAsLastAnswer: true })).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    expect(decide({ ...base, ...read('newsletter', 0.63), triedAlready: true, sameAsLastAnswer: false })).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    expect(decide({ ...base, ...read('damaged-parcel', 0.99), triedAlready: true, sameAsLastAnswer: false })).toMatchObject({ action: 'answer', entry: { id: 'damaged-parcel' } });
+    expect(decide({ ...base, ...read('forgot-password', 1), triedAlready: false, sameAsLastAnswer: true })).toMatchObject({ action: 'answer' });
+  });
+
   it('hands a message it does not understand to a person at once, instead of asking to rephrase', () => {
     expect(decide({ ...base, triedAlready: true })).toEqual({ action: 'escalate', reason: 'low_confidence' });
     expect(decide({ ...base, triedAlready: false })).toMatchObject({ action: 'clarify' });
