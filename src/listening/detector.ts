@@ -259,6 +259,8 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
   let globalHour: number | undefined;
   let globalCount = 0;
   const spikes: Spike[] = [];
+  /** Spikes ended less than a long window ago: their posts are still in it, and are not a new rise. */
+  const ended: Spike[] = [];
   let spikeCounter = 0;
 
   // Hour of the day and of the week (0 = Monday 00:00) of an epoch hour, in the brand's zone.
@@ -489,7 +491,10 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
   }
 
   function closeOld(now: number): void {
-    for (let i = spikes.length - 1; i >= 0; i--) if (now - spikes[i]!.lastFire > s.cooldownMinutes * 60_000) spikes.splice(i, 1);
+    for (let i = spikes.length - 1; i >= 0; i--) {
+      if (now - spikes[i]!.lastFire > s.cooldownMinutes * 60_000) ended.push(...spikes.splice(i, 1));
+    }
+    for (let i = ended.length - 1; i >= 0; i--) if (now - ended[i]!.lastFire > longMs) ended.splice(i, 1);
   }
 
   /** Every heard item (spam aside), as one series: the stream's own volume and baseline. */
@@ -697,6 +702,9 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
           continue;
         }
         const anchorEntries = long ? longEntries(x.key, now) : x.window;
+        // A long window mostly holding a spike that has ended is its aftermath, not a new rise.
+        const carries = (sp: Spike) => anchorEntries.filter((e) => recent.get(e.id)?.terms.some((k) => sp.terms.has(k))).length * 2 >= anchorEntries.length;
+        if (long && ended.some(carries)) continue;
         const { label, terms: group } = labelFor(x, anchorEntries, long);
         spikeCounter += 1;
         // Its time in the id: a counter alone starts again at every restart, and the next spike's alert
