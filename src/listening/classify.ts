@@ -68,6 +68,10 @@ const PROBLEM_CUES = [
   // The same problems in the other forms people write them.
   'crashes', 'crashed', 'crashing', 'fails', 'broke', 'went wrong', 'andato storto', 'got charged', 'been charged', 'declined',
   'rifiutata', 'rifiutato', 'in tilt', 'al posto del', 'al posto della', 'al posto dei', 'al posto delle', 'instead of the',
+  // Put out of one's account, held up.
+  'logs me out', 'logged me out', 'logging me out', 'logged out', 'signs me out', 'signing me out', 'signed me out', 'kicked out',
+  'kicks me out', 'session expired', 'sessione scaduta', 'disconnette', 'disconnessa', 'disconnesso', 'sloggato', 'sloggata', 'slogga',
+  'scollegarmi', 'mi scollega', 'butta fuori', 'mi fa uscire', 'delayed', 'in ritardo',
 ];
 
 /** Outrage beyond the sentiment lexicon (a polemic's words): it makes an opinion negative, not a request. */

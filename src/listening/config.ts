@@ -61,6 +61,7 @@ export const listeningFileSchema = z
       .object({
         sensitivity: z.enum(SENSITIVITIES).default('medium'),
         window_minutes: z.number().int().min(5).max(240).optional(),
+        long_window_minutes: z.union([z.literal(0), z.number().int().min(30).max(240)]).optional(),
         p_value: z.number().gt(0).lt(1).optional(),
         min_ratio: z.number().min(1).optional(),
         min_volume: z.number().int().min(2).optional(),
@@ -157,6 +158,7 @@ export function listeningSettings(file: ListeningFile, defaults: { brandName: st
       ...DEFAULT_DETECTOR,
       ...SENSITIVITY_PRESETS[d.sensitivity],
       ...(d.window_minutes !== undefined && { windowMinutes: d.window_minutes }),
+      ...(d.long_window_minutes !== undefined && { longWindowMinutes: d.long_window_minutes }),
       ...(d.p_value !== undefined && { pValue: d.p_value }),
       ...(d.min_ratio !== undefined && { minRatio: d.min_ratio }),
       ...(d.min_volume !== undefined && { minVolume: d.min_volume }),

@@ -15,6 +15,11 @@
  *   starts; another (`update: true`) only when it grows (its window holds `growth` times what the last
  *   alert's pace fills it with); the spike ends after
  *   `cooldown_minutes` without spiking.
+ * - A slow rise: the same test on the people of the last `longWindowMinutes` (180), counted in
+ *   5-minute buckets, with 1.5 times the volume bar (not in the cold start). Words that translate
+ *   each other are one series (listening/text.ts `TOPIC_WORDS`), and a firing word of the same kind
+ *   of incident as an open spike's joins it: one incident in two languages alerts once.
+ * - A window's baseline leaves out its own hours already closed (the EWMA step undone).
  * - Cold start: before the stream has `cold_start_hours` (24) of history, or when most of a
  *   window's items come from a source heard for less than that, a word spikes only over a cautious
  *   bar (the `low` sensitivity's numbers, and half its items negative): a crisis on day one alerts.
@@ -22,7 +27,7 @@
  */
 import { maskPrivateData } from '../classifier/mask.js';
 import type { Language } from '../core/types.js';
-import { brandWords, contentTerms, type Term } from './text.js';
+import { brandWords, contentTerms, topicFamily, type Term } from './text.js';
 
 /** How eager the detector is; each preset is a set of the numbers below (docs/listening.md). */
 export const SENSITIVITIES = ['low', 'medium', 'high'] as const;
@@ -31,6 +36,13 @@ export type Sensitivity = (typeof SENSITIVITIES)[number];
 /** The detector's numbers. */
 export interface DetectorSettings {
   windowMinutes: number;
+  /**
+   * The slow rise's window: people on a word over this long (counted in 5-minute buckets), against the
+   * same seasonal baseline, with `longVolumeFactor` times the volume bar; 0 turns it off.
+   */
+  longWindowMinutes: number;
+  /** The long window's `minVolume` is this many times the short one's. */
+  longVolumeFactor: number;
   /** Poisson tail probability below which a count is a spike. */
   pValue: number;
   /** A spike is at least this many times the expected count … */
@@ -70,6 +82,8 @@ const COLD_START_BAR = { pValue: SENSITIVITY_PRESETS.low.pValue, minRatio: SENSI
 
 export const DEFAULT_DETECTOR: DetectorSettings = {
   windowMinutes: 20,
+  longWindowMinutes: 180,
+  longVolumeFactor: 1.5,
   ...SENSITIVITY_PRESETS.medium,
   minNegativeShare: 0.3,
   growth: 2,
@@ -126,6 +140,10 @@ export interface Observation {
 }
 
 const HOUR = 3_600_000;
+/** The long window's bucket. */
+const BUCKET = 5 * 60_000;
+/** Closed hours whose counts a series keeps, to leave them out of the baseline of a window they are in (up to 4 hours long). */
+const RECENT_HOURS = 6;
 /** The other items a window must expect before their rise lifts a word's baseline (a quiet stream's noise is not a rise). */
 const MIN_OTHERS = 10;
 
@@ -150,12 +168,25 @@ interface Series {
   count: number;
   /** Items in closed hours. */
   total: number;
+  /** Counts of the last closed hours (by epoch hour modulo `RECENT_HOURS`): a window's baseline leaves them out. */
+  recentHours: Uint16Array;
   window: WindowEntry[];
+  /**
+   * The long window, in 5-minute buckets (a ring): people new to the word in each (an author counts
+   * again only once their last count has left the window), and the negative ones among them. Fixed
+   * size: no item is kept for it.
+   */
+  longPeople: Uint16Array;
+  longNegative: Uint16Array;
+  /** Epoch bucket of the ring's newest slot. */
+  longBucket: number;
 }
 
 interface RecentItem {
   item: ObservedItem;
   terms: string[];
+  /** Each term's word as written in this item (a topic's label says the words of its window). */
+  surfaces: string[];
 }
 
 interface Spike {
@@ -166,6 +197,11 @@ interface Spike {
   peak: number;
   lastFire: number;
   windowStart: number;
+}
+
+/** Ties between words: an incident's word (`TOPIC_WORDS`: "sito", "bloccato") before any other, then by key. */
+function byKey(a: string, b: string): number {
+  return Number(!a.startsWith('~')) - Number(!b.startsWith('~')) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** log(k!) for small k from a table, beyond by Stirling's series. */
@@ -210,6 +246,10 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     minNegativeShare: Math.max(s.minNegativeShare, COLD_START_BAR.minNegativeShare),
   };
   const windowMs = s.windowMinutes * 60_000;
+  const longSlots = Math.max(0, Math.ceil(s.longWindowMinutes / 5));
+  const longMs = longSlots * BUCKET;
+  /** Word and author → when the author last counted in the word's long window (insertion order is time order). */
+  const longCounted = new Map<string, number>();
   const ignore = brandWords(s.brandNames);
   const series = new Map<string, Series>();
   const recent = new Map<string, RecentItem>();
@@ -219,6 +259,8 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
   let globalHour: number | undefined;
   let globalCount = 0;
   const spikes: Spike[] = [];
+  /** Spikes ended less than a long window ago: their posts are still in it, and are not a new rise. */
+  const ended: Spike[] = [];
   let spikeCounter = 0;
 
   // Hour of the day and of the week (0 = Monday 00:00) of an epoch hour, in the brand's zone.
@@ -243,6 +285,7 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
 
   function closeHour(x: Series, hour: number, count: number): void {
     const { hod, how } = slots(hour);
+    x.recentHours[hour % RECENT_HOURS] = Math.min(65_535, count);
     // The n-th observation of a slot weighs max(alpha, 1/n): a plain mean until the EWMA takes over.
     x.hodDays[hod] = Math.min(60_000, x.hodDays[hod]! + 1);
     x.hod[hod] = x.hod[hod]! + Math.max(ALPHA_DAY, 1 / x.hodDays[hod]!) * (count - x.hod[hod]!);
@@ -266,7 +309,7 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     if (!x) {
       // A word first heard now: every hour since the stream began had none of it.
       const start = Math.floor((streamStart ?? hour * HOUR) / HOUR);
-      x = { key: term.key, surfaces: new Map(), hod: new Float64Array(24), hodDays: new Uint16Array(24), how: new Float64Array(168), howWeeks: new Uint16Array(168), hour: start, count: 0, total: 0, window: [] };
+      x = { key: term.key, surfaces: new Map(), hod: new Float64Array(24), hodDays: new Uint16Array(24), how: new Float64Array(168), howWeeks: new Uint16Array(168), hour: start, count: 0, total: 0, recentHours: new Uint16Array(RECENT_HOURS), window: [], longPeople: new Uint16Array(longSlots), longNegative: new Uint16Array(longSlots), longBucket: 0 };
       const gap = Math.min(hour - start, 24 * 7 * 3);
       for (let h = hour - gap; h < hour; h++) closeHour(x, h, 0);
       x.hour = hour;
@@ -276,16 +319,90 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     return x;
   }
 
-  /** Items expected in the window ending at `now`, from the seasonal baseline. */
-  function expected(x: Series, now: number): number {
+  /** A slot's value before its last observation `c` (the n-th, weighing max(alpha, 1/n)) was folded in. */
+  function before(v: number, n: number, alpha: number, c: number): number {
+    const w = n > 0 ? Math.max(alpha, 1 / n) : 1;
+    return w >= 1 ? 0 : Math.max(0, (v - w * c) / (1 - w));
+  }
+
+  /** Items expected in the window (`span` ms, the short one by default) ending at `now`, from the seasonal baseline. */
+  function expected(x: Series, now: number, span = windowMs): number {
     let sum = 0;
     const stepMs = 5 * 60_000;
-    for (let t = now - windowMs + stepMs / 2; t < now; t += stepMs) {
-      const { hod, how } = slots(Math.floor(t / HOUR));
-      const rate = Math.max(x.hod[hod]!, x.howWeeks[how]! > 0 ? x.how[how]! : 0);
+    for (let t = now - span + stepMs / 2; t < now; t += stepMs) {
+      const hour = Math.floor(t / HOUR);
+      const { hod, how } = slots(hour);
+      let rate = Math.max(x.hod[hod]!, x.howWeeks[how]! > 0 ? x.how[how]! : 0);
+      if (hour < x.hour && hour > x.hour - RECENT_HOURS) {
+        // An hour of this window already closed into the baseline: expect what was expected before it
+        // (the EWMA step undone), or a rise would be its own baseline an hour later.
+        const c = x.recentHours[hour % RECENT_HOURS]!;
+        rate = Math.max(before(x.hod[hod]!, x.hodDays[hod]!, ALPHA_DAY, c), x.howWeeks[how]! > 1 ? before(x.how[how]!, x.howWeeks[how]!, ALPHA_WEEK, c) : 0);
+      }
       sum += (rate * Math.min(stepMs, now - (t - stepMs / 2))) / HOUR;
     }
     return sum;
+  }
+
+  /** Moves a series' long ring to the bucket of `now`, emptying the buckets that left the window. */
+  function rollLong(x: Series, now: number): void {
+    const b = Math.floor(now / BUCKET);
+    if (b <= x.longBucket) return;
+    const steps = Math.min(b - x.longBucket, longSlots);
+    for (let i = 1; i <= steps; i++) {
+      const slot = (x.longBucket + i) % longSlots;
+      x.longPeople[slot] = 0;
+      x.longNegative[slot] = 0;
+    }
+    x.longBucket = b;
+  }
+
+  /** Counts an item in a series' long window: once an author (`byAuthor`), else every item (the whole stream). */
+  function addLong(x: Series, item: ObservedItem, now: number, byAuthor: boolean): void {
+    if (longSlots === 0) return;
+    rollLong(x, now);
+    const b = x.longBucket;
+    if (byAuthor) {
+      const key = `${x.key}\u0000${item.author.id}`;
+      const last = longCounted.get(key);
+      if (last !== undefined && last > b - longSlots) return;
+      longCounted.delete(key);
+      longCounted.set(key, b);
+    }
+    const slot = b % longSlots;
+    x.longPeople[slot] = Math.min(65_535, x.longPeople[slot]! + 1);
+    if (item.negative) x.longNegative[slot] = Math.min(65_535, x.longNegative[slot]! + 1);
+  }
+
+  function sumOf(a: Uint16Array): number {
+    let n = 0;
+    for (const v of a) n += v;
+    return n;
+  }
+
+  /** The long window's span ending at `now`: its full buckets and the current one's part. */
+  function longSpan(now: number): number {
+    return now - (Math.floor(now / BUCKET) - longSlots + 1) * BUCKET;
+  }
+
+  /** The long window's items of a word, from the recent items (only when it alerts: nothing is kept for it). */
+  function longEntries(key: string, now: number): WindowEntry[] {
+    const from = now - longSpan(now);
+    const out: WindowEntry[] = [];
+    const authors = new Set<string>();
+    for (const { item, terms } of recent.values()) {
+      if (item.at < from || item.spam || !terms.includes(key) || authors.has(item.author.id)) continue;
+      authors.add(item.author.id);
+      out.push({ id: item.id, author: item.author.id, at: item.at, negative: item.negative, source: item.source });
+    }
+    return out;
+  }
+
+  /** Items of a series' closed hours, less those of the hours inside the window (`span` ms) ending at `now`. */
+  function settled(x: Series, now: number, span: number): number {
+    let n = x.total;
+    for (let h = Math.max(Math.floor((now - span) / HOUR), x.hour - RECENT_HOURS + 1); h < x.hour; h++) n -= x.recentHours[h % RECENT_HOURS]!;
+    return Math.max(0, n);
   }
 
   function surface(x: Series): string {
@@ -315,7 +432,7 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     return [...seen.values()];
   }
 
-  function describe(spike: Spike, entries: WindowEntry[], now: number, baseline: number, update: boolean): SpikeAlert {
+  function describe(spike: Spike, entries: WindowEntry[], now: number, baseline: number, update: boolean, windowMinutes = s.windowMinutes): SpikeAlert {
     const items = entries.map((e) => recent.get(e.id)?.item).filter((i): i is ObservedItem => i !== undefined);
     const negatives = entries.filter((e) => e.negative).length;
     const authors = new Map<string, { id: string; handle?: string; followers: number }>();
@@ -324,7 +441,7 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
       spikeId: spike.id,
       at: new Date(now).toISOString(),
       topic: spike.label,
-      windowMinutes: s.windowMinutes,
+      windowMinutes,
       volume: entries.length,
       baseline: Number(baseline.toFixed(2)),
       negativeShare: entries.length ? Number((negatives / entries.length).toFixed(2)) : 0,
@@ -336,20 +453,33 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
   }
 
   /** The words most of a window's items share with `anchor`, for the label (by how many share them). */
-  function labelFor(anchor: Series, now: number): { label: string; terms: Set<string> } {
+  function labelFor(anchor: Series, entries: readonly WindowEntry[] = anchor.window, long = false): { label: string; terms: Set<string> } {
     const counts = new Map<string, number>();
-    for (const e of anchor.window) {
-      for (const key of recent.get(e.id)?.terms ?? []) if (key !== anchor.key) counts.set(key, (counts.get(key) ?? 0) + 1);
+    // The words as the window's items write them: "spedizione" for a spike of posts saying it, though
+    // its group ("consegna", "delivery"…) is said otherwise on most days.
+    const written = new Map<string, Map<string, number>>();
+    for (const e of entries) {
+      const r = recent.get(e.id);
+      r?.terms.forEach((key, i) => {
+        if (key !== anchor.key) counts.set(key, (counts.get(key) ?? 0) + 1);
+        const forms = written.get(key) ?? new Map<string, number>();
+        forms.set(r.surfaces[i]!, (forms.get(r.surfaces[i]!) ?? 0) + 1);
+        written.set(key, forms);
+      });
     }
+    const wordOf = (x: Series): string => {
+      const forms = [...(written.get(x.key) ?? [])].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      return forms[0]?.[0] ?? surface(x);
+    };
     // Words most of the window shares (three items at least): a chance companion stays out.
-    const half = Math.max(3, anchor.window.length * 0.6);
+    const half = Math.max(3, entries.length * 0.6);
     const co = [...counts.entries()]
       .filter(([key, c]) => c >= half && !isBackground(series.get(key)!))
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-    void now;
+      .sort((a, b) => b[1] - a[1] || byKey(a[0], b[0]));
     const terms = new Set([anchor.key, ...co.map(([k]) => k)]);
+    // Ordered by their items in the window (the long window's: those the anchor's items share).
     const words = [anchor, ...co.slice(0, 2).map(([k]) => series.get(k)!)]
-      .map((x) => ({ w: surface(x), n: x.window.length }))
+      .map((x) => ({ w: wordOf(x), n: long ? (x === anchor ? entries.length : counts.get(x.key)!) : x.window.length }))
       .sort((a, b) => b.n - a.n || (a.w < b.w ? -1 : 1))
       .map((x) => x.w);
     return { label: words.join(' '), terms };
@@ -361,7 +491,10 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
   }
 
   function closeOld(now: number): void {
-    for (let i = spikes.length - 1; i >= 0; i--) if (now - spikes[i]!.lastFire > s.cooldownMinutes * 60_000) spikes.splice(i, 1);
+    for (let i = spikes.length - 1; i >= 0; i--) {
+      if (now - spikes[i]!.lastFire > s.cooldownMinutes * 60_000) ended.push(...spikes.splice(i, 1));
+    }
+    for (let i = ended.length - 1; i >= 0; i--) if (now - ended[i]!.lastFire > longMs) ended.splice(i, 1);
   }
 
   /** Every heard item (spam aside), as one series: the stream's own volume and baseline. */
@@ -381,8 +514,10 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
       prune(all, now);
       const others = all.window.length - x.window.length;
       const othersExpected = Math.max(expected(all, now) - own, MIN_OTHERS);
+      const span = windowMs;
       lift = Math.max(1, others / othersExpected);
-      if (all.total > 0) byShare = (x.total / all.total) * Math.max(0, others);
+      const allTotal = settled(all, now, span);
+      if (allTotal > 0) byShare = (settled(x, now, span) / allTotal) * Math.max(0, others);
     }
     const baseline = Math.max(own * lift, byShare);
     const mu = Math.max(baseline, s.minExpected);
@@ -394,6 +529,48 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
     if (poissonTail(volume, mu) >= bar.pValue) return { fire: false, baseline };
     const negatives = x.window.filter((e) => e.negative).length;
     if (negatives / x.window.length < bar.minNegativeShare) return { fire: false, baseline };
+    return { fire: true, baseline };
+  }
+
+  /**
+   * The slow rise: the word's people over the long window against the same seasonal baseline (lifted
+   * by the stream's own rise, floored by the word's share, as in `fires`), with `longVolumeFactor`
+   * times the volume bar. Only the buckets' sums: nothing per item.
+   */
+  /** The whole stream's expected count over the long window, once an item. */
+  let allLong = { at: Number.NaN, expected: 0 };
+
+  function firesLong(x: Series, now: number): { fire: boolean; baseline: number } {
+    if (longSlots === 0) return { fire: false, baseline: 0 };
+    rollLong(x, now);
+    const volume = sumOf(x.longPeople);
+    const bar = s;
+    if (volume < bar.minVolume * s.longVolumeFactor) return { fire: false, baseline: 0 };
+    // In the cold start there is no baseline to tell a slow rise from an ordinary busy morning: only
+    // the short window's burst, over the cautious bar, alerts then.
+    if (young(x.window, now)) return { fire: false, baseline: 0 };
+    // The cheap tests first: the negative share, then the word's share of the stream.
+    if (sumOf(x.longNegative) / volume < bar.minNegativeShare) return { fire: false, baseline: 0 };
+    const span = longSpan(now);
+    const all = series.get(ALL.key);
+    let others = 0;
+    let byShare = 0;
+    if (all) {
+      rollLong(all, now);
+      others = sumOf(all.longPeople) - volume;
+      const allTotal = settled(all, now, span);
+      if (allTotal > 0) byShare = (settled(x, now, span) / allTotal) * Math.max(0, others);
+      if (volume < bar.minRatio * byShare) return { fire: false, baseline: byShare };
+    }
+    const own = expected(x, now, span);
+    let lift = 1;
+    if (all) {
+      if (allLong.at !== now) allLong = { at: now, expected: expected(all, now, span) };
+      lift = Math.max(1, others / Math.max(allLong.expected - own, MIN_OTHERS));
+    }
+    const baseline = Math.max(own * lift, byShare);
+    const mu = Math.max(baseline, s.minExpected);
+    if (volume < bar.minRatio * mu || poissonTail(volume, mu) >= bar.pValue) return { fire: false, baseline };
     return { fire: true, baseline };
   }
 
@@ -467,6 +644,12 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
       stream.count += 1;
       prune(stream, now);
       stream.window.push({ id: item.id, author: item.author.id, at: now, negative: item.negative, source: item.source });
+      addLong(stream, item, now, false);
+      // Authors whose last count has left every long window are forgotten (oldest first).
+      for (const [key, bucket] of longCounted) {
+        if (bucket > Math.floor(now / BUCKET) - longSlots) break;
+        longCounted.delete(key);
+      }
       const touched: Series[] = [];
       for (const t of terms) {
         const x = seriesOf(t, hour);
@@ -478,23 +661,34 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
         }
         prune(x, now);
         x.window.push({ id: item.id, author: item.author.id, at: now, negative: item.negative, source: item.source });
+        addLong(x, item, now, true);
         touched.push(x);
       }
-      recent.set(item.id, { item, terms: terms.map((t) => t.key) });
+      recent.set(item.id, { item, terms: terms.map((t) => t.key), surfaces: terms.map((t) => t.surface) });
       if (recent.size > 50_000) recent.delete(recent.keys().next().value!);
 
       const alerts: SpikeAlert[] = [];
       // Firing words, most items first: the strongest word anchors a new spike.
+      // A word fires on the short window (a burst) or, failing that, on the long one (a slow rise).
       const firing = touched
         .filter((x) => !isBackground(x))
-        .map((x) => ({ x, ...fires(x, now) }))
+        .map((x) => {
+          const short = fires(x, now);
+          return short.fire ? { x, ...short, long: false } : { x, ...firesLong(x, now), long: true };
+        })
         .filter((f) => f.fire)
-        .sort((a, b) => b.x.window.length - a.x.window.length || (a.x.key < b.x.key ? -1 : 1));
-      for (const { x, baseline } of firing) {
+        .sort((a, b) => Number(a.long) - Number(b.long) || b.x.window.length - a.x.window.length || byKey(a.x.key, b.x.key));
+      for (const { x, baseline, long } of firing) {
         let spike = openSpike(now, [x.key]);
         if (!spike) {
-          // Most of this word's items belong to an open spike: the word joins it.
-          spike = spikes.find((sp) => x.window.filter((e) => recent.get(e.id)?.terms.some((k) => sp.terms.has(k))).length * 2 >= x.window.length);
+          // Most of this word's items belong to an open spike, or the word names the same kind of incident
+          // ("consegne" while "ordine" is open, "logout" while "login" is): the word joins it.
+          const family = topicFamily(x.key);
+          spike = spikes.find(
+            (sp) =>
+              (family !== undefined && [...sp.terms].some((k) => topicFamily(k) === family)) ||
+              x.window.filter((e) => recent.get(e.id)?.terms.some((k) => sp.terms.has(k))).length * 2 >= x.window.length,
+          );
           if (spike) spike.terms.add(x.key);
         }
         if (spike) {
@@ -507,15 +701,20 @@ export function createSpikeDetector(settings: Partial<DetectorSettings> = {}): S
           }
           continue;
         }
-        const { label, terms: group } = labelFor(x, now);
+        const anchorEntries = long ? longEntries(x.key, now) : x.window;
+        // A long window mostly holding a spike that has ended is its aftermath, not a new rise.
+        const carries = (sp: Spike) => anchorEntries.filter((e) => recent.get(e.id)?.terms.some((k) => sp.terms.has(k))).length * 2 >= anchorEntries.length;
+        if (long && ended.some(carries)) continue;
+        const { label, terms: group } = labelFor(x, anchorEntries, long);
         spikeCounter += 1;
         // Its time in the id: a counter alone starts again at every restart, and the next spike's alert
         // mail then had the Message-ID of an earlier one (mail readers drop or thread it as that one).
-        const fresh: Spike = { id: `spike-${now.toString(36)}-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - windowMs };
+        const span = long ? longMs : windowMs;
+        const fresh: Spike = { id: `spike-${now.toString(36)}-${spikeCounter}`, terms: group, label, peak: 0, lastFire: now, windowStart: now - span };
         spikes.push(fresh);
-        const entries = spikeWindow(fresh, now);
+        const entries = long ? anchorEntries : spikeWindow(fresh, now);
         fresh.peak = rate(entries, now);
-        alerts.push(describe(fresh, entries, now, baseline, false));
+        alerts.push(describe(fresh, entries, now, baseline, false, Math.round(span / 60_000)));
       }
       const open = openSpike(now, terms.map((t) => t.key));
       return { topic: topicFromTerms(terms, now), ...(open ? { spike: open.label } : {}), alerts };

@@ -3,7 +3,9 @@
  * The words that can name a topic: a heard post's content words, lower-cased and accent-folded,
  * without Italian and English stop-words, links, handles, numbers and the brand's own names.
  * Each word is keyed by its Snowball stem (so "bloccata" and "bloccato" are one term) and keeps
- * the surface form seen most, for labels people read.
+ * the surface form seen most, for labels people read; the words of one incident that translate each
+ * other ("ritardo" and "delayed", "pagamento" and "checkout") share one key (`TOPIC_WORDS`), so one
+ * incident told in Italian and English is one topic.
  */
 import snowball from 'snowball-stemmers';
 import { fold } from '../classifier/normalise.js';
@@ -37,6 +39,58 @@ const STEMMERS: Record<Language, { stem(word: string): string }> = {
   en: snowball.newStemmer('english'),
 };
 
+/**
+ * Words of the incidents care teams hear about, Italian and English, that name the same thing: one
+ * key each group, so a topic is counted and alerted once whatever language its posts are in. Only
+ * translations and near-synonyms of one thing: the classifier's care lexicon
+ * (`classifier/lexicon.ts`) is wider on purpose (it puts "diverso" with "errore", "collo" with "pacco",
+ * "bloccare" with "annullare"), which would join unrelated complaints into one topic.
+ */
+export const TOPIC_WORDS: Record<string, string[]> = {
+  pay: ['pagamento', 'pagamenti', 'pagare', 'pagato', 'pago', 'payment', 'payments', 'pay', 'paying', 'paid', 'checkout'],
+  failed: ['fallito', 'fallita', 'fallisce', 'failed', 'fails', 'failing', 'rifiutata', 'rifiutato', 'declined'],
+  late: ['ritardo', 'ritardi', 'ritardare', 'ritardata', 'late', 'delay', 'delays', 'delayed'],
+  delivery: ['consegna', 'consegne', 'consegnato', 'delivery', 'deliveries', 'delivered'],
+  shipping: ['spedizione', 'spedizioni', 'spedito', 'spedita', 'shipping', 'shipment', 'shipments', 'shipped'],
+  parcel: ['pacco', 'pacchi', 'parcel', 'parcels', 'package', 'packages'],
+  stuck: ['bloccato', 'bloccata', 'bloccati', 'bloccate', 'fermo', 'ferma', 'fermi', 'stuck', 'blocked', 'frozen'],
+  courier: ['corriere', 'corrieri', 'courier', 'couriers'],
+  strike: ['sciopero', 'scioperi', 'strike', 'strikes'],
+  refund: ['rimborso', 'rimborsi', 'rimborsare', 'rimborsato', 'refund', 'refunds', 'refunded'],
+  order: ['ordine', 'ordini', 'ordinato', 'order', 'orders', 'ordered'],
+  access: ['login', 'logout', 'log', 'logged', 'logging', 'signin', 'signout', 'accesso', 'accedere', 'accedo', 'disconnette', 'disconnessa', 'disconnesso', 'disconnessione', 'disconnect', 'disconnected', 'disconnects', 'sloggato', 'sloggata', 'slogga', 'scollegare', 'scollegarmi', 'scollegato', 'kicked'],
+  session: ['sessione', 'sessioni', 'session', 'sessions'],
+  app: ['app', 'applicazione'],
+  site: ['sito', 'website', 'site'],
+  outage: ['guasto', 'disservizio', 'outage', 'crash', 'crashes', 'crashed', 'crashing', 'crasha'],
+  broken: ['rotto', 'rotta', 'rotti', 'broken', 'difettoso', 'difettosa', 'defective', 'faulty'],
+  recall: ['richiamo', 'richiamato', 'richiamata', 'recall', 'recalled'],
+  tracking: ['tracking', 'tracciamento'],
+};
+
+/**
+ * Groups of `TOPIC_WORDS` that are one kind of incident: while a spike on one is open, another that
+ * fires joins it (an update, not a second alert). Words of two kinds ("bloccata": an app, a parcel)
+ * are in none.
+ */
+const TOPIC_FAMILIES: Record<string, string[]> = {
+  shipping: ['order', 'delivery', 'shipping', 'parcel', 'late', 'courier', 'strike', 'tracking'],
+  payment: ['pay', 'failed'],
+  access: ['access', 'session'],
+};
+const FAMILY_OF = new Map<string, string>(Object.entries(TOPIC_FAMILIES).flatMap(([family, groups]) => groups.map((g): [string, string] => [`~${g}`, family])));
+
+/** The kind of incident a term's key belongs to (`TOPIC_FAMILIES`), if any. */
+export function topicFamily(key: string): string | undefined {
+  return FAMILY_OF.get(key);
+}
+
+/** Stem (of either language's stemmer) → its group's key. */
+const TOPIC_KEY = new Map<string, string>();
+for (const [group, words] of Object.entries(TOPIC_WORDS)) {
+  for (const w of words) for (const stemmer of Object.values(STEMMERS)) TOPIC_KEY.set(stemmer.stem(fold(w)), `~${group}`);
+}
+
 /** A content word of a post: its key (the stem) and the word as written (folded). */
 export interface Term {
   key: string;
@@ -50,6 +104,8 @@ export interface Term {
 export function contentTerms(text: string, language: Language, ignore: ReadonlySet<string> = new Set()): Term[] {
   const cleaned = text
     .replace(/https?:\/\/\S+/gi, ' ')
+    // An e-mail address is private data, never a topic's word.
+    .replace(/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, ' ')
     .replace(/(^|\s)@\w+/g, ' ')
     .replace(/#/g, ' ');
   const seen = new Set<string>();
@@ -57,8 +113,10 @@ export function contentTerms(text: string, language: Language, ignore: ReadonlyS
   for (const m of cleaned.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
     const surface = fold(m[0]);
     if (surface.length < 3 || /^\d+$/.test(surface) || STOP_WORDS.has(surface) || ignore.has(surface)) continue;
-    const key = STEMMERS[language].stem(surface);
-    if (key.length < 3 || seen.has(key) || ignore.has(key)) continue;
+    const stem = STEMMERS[language].stem(surface);
+    if (stem.length < 3 || ignore.has(stem)) continue;
+    const key = TOPIC_KEY.get(stem) ?? stem;
+    if (seen.has(key)) continue;
     seen.add(key);
     out.push({ key, surface });
   }

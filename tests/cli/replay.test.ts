@@ -98,11 +98,13 @@ describe('sportello replay', () => {
     const { code, out } = await replay([path, '--json', '--config', quiet]);
     expect(code).toBe(0);
     expect(JSON.parse(out.trim().split('\n').at(-1)!)).toMatchObject({ type: 'summary', alerts: 0 });
-    const bad = file('bad.yaml', 'brand: [Bottega Rossi]\ndetector:\n  sensitivity: extreme\n  windw_minutes: 10\n');
+    const bad = file('bad.yaml', 'brand: [Bottega Rossi]\ndetector:\n  sensitivity: extreme\n  windw_minutes: 10\n  long_window_minutes: 10\n');
     const failed = await replay([path, '--config', bad]);
     expect(failed.code).toBe(1);
     expect(failed.err).toMatch(/bad\.yaml:3:\d+: detector\.sensitivity: /);
     expect(failed.err).toMatch(/bad\.yaml:\d+:\d+: detector: .*windw_minutes/);
+    // The slow rise's window: 30 to 240 minutes, or 0 (off).
+    expect(failed.err).toMatch(/bad\.yaml:5:\d+: detector\.long_window_minutes: /);
   });
 
   it('stops at a malformed or out-of-order line with FILE:LINE: reason and exit 2, from the real binary', () => {

@@ -169,3 +169,19 @@ export function merge(...streams: StreamLine[][]): StreamLine[] {
 export function toJsonl(lines: StreamLine[]): string {
   return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
 }
+
+/** A wave of posts drawn from `texts`, `perMinute` a minute for `minutes` from `start`, each by another author (ids `PREFIX-N`). */
+export function wave(start: string, texts: readonly string[], options: { minutes: number; perMinute: number; seed?: number; prefix: string; steady?: boolean }): StreamLine[] {
+  const rand = seeded(options.seed ?? 17);
+  const out: StreamLine[] = [];
+  for (let m = 0; m < options.minutes; m++) {
+    // Poisson counts a minute, or `steady`: one post every 1/perMinute minutes (a slow, even rise).
+    const count = options.steady ? Math.floor((m + 1) * options.perMinute) - Math.floor(m * options.perMinute) : poisson(rand, options.perMinute);
+    for (let k = count; k > 0; k--) {
+      const at = Date.parse(start) + m * 60_000 + Math.floor(rand() * 60_000);
+      const n = out.length + 1;
+      out.push({ at: new Date(at).toISOString(), channel: 'twitter', kind: 'post', id: `${options.prefix}-${n}`, author: { id: `${options.prefix}-a${n}`, followers: 100 }, text: texts[Math.floor(rand() * texts.length)]! });
+    }
+  }
+  return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}

@@ -6,7 +6,7 @@ import { jest } from '@jest/globals';
 import { analyseSentiment, detectEntities, detectLanguage } from '../../src/classifier/index.js';
 import type { Understanding } from '../../src/core/ports.js';
 import { classifyHeard, contentTerms, createRepeatMemory, createSpikeDetector, poissonTail, type DetectorSettings, type SpikeAlert } from '../../src/listening/index.js';
-import { calmDays, merge, seeded, shippingSpike, spike, type StreamLine } from '../helpers/listening-streams.js';
+import { calmDays, merge, seeded, shippingSpike, spike, wave, type StreamLine } from '../helpers/listening-streams.js';
 
 function understand(text: string): Understanding {
   const language = detectLanguage(text);
@@ -132,7 +132,54 @@ describe('the spike detector', () => {
     expect(alerts.filter((a) => !a.update)).toHaveLength(1);
     expect(alerts[0]!.topic).toMatch(/spedizion/);
     expect(Date.parse(alerts[0]!.at) - Date.parse(start)).toBeLessThanOrEqual(15 * 60_000);
-    expect(alerts[0]!.baseline).toBeGreaterThan(0);
+    // "spedizione" is counted with "consegna", which the calm days say too (TOPIC_WORDS): the spike's
+    // first firing word is its companion "ritardo", new that day; the update is on the known topic.
+    expect(alerts.some((a) => a.baseline > 0)).toBe(true);
+  });
+
+  it('alerts within an hour or so on a slow rise no 20-minute window shows (a post every five minutes, Italian and English), once', () => {
+    const start = '2026-03-11T09:00:00+01:00';
+    const texts = [
+      'La app mi disconnette di continuo, che schifo',
+      'Logged out of the app again, so annoying',
+      'Ennesima disconnessione dalla app, pessimi',
+      'The app keeps logging me out, terrible',
+      'Sloggato di nuovo dalla app, ridicoli',
+      'the app logs me out every time, awful',
+    ];
+    const slow = wave(start, texts, { minutes: 180, perMinute: 0.2, prefix: 'slow', steady: true });
+    const lines = merge(calmDays(MONDAY, 10, { seed: 6 }), slow);
+    const { alerts } = play(lines);
+    expect(alerts.filter((a) => !a.update)).toHaveLength(1);
+    expect(alerts[0]!.windowMinutes).toBe(180);
+    expect(alerts[0]!.topic).toMatch(/app/);
+    // By the tenth person (the medium bar is nine), and within an hour and a quarter.
+    expect(Date.parse(alerts[0]!.at)).toBeLessThanOrEqual(Date.parse(slow[9]!.at));
+    expect(Date.parse(alerts[0]!.at) - Date.parse(start)).toBeLessThanOrEqual(75 * 60_000);
+    // The 20-minute window alone never sees it.
+    expect(play(lines, { longWindowMinutes: 0 }).alerts).toEqual([]);
+    // Nor is it a spike when it comes every morning (a daily rise is in the hour-of-day baseline).
+    const daily = merge(calmDays(MONDAY, 10, { seed: 6 }), ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => wave(new Date(Date.parse('2026-03-02T09:00:00+01:00') + d * 86_400_000).toISOString(), texts, { minutes: 180, perMinute: 0.2, seed: 40 + d, prefix: `daily${d}`, steady: true })));
+    expect(play(daily).alerts.filter((a) => Date.parse(a.at) >= Date.parse('2026-03-05T00:00:00+01:00'))).toEqual([]);
+  });
+
+  it('alerts once for one incident told in Italian and English with no word in common, and twice for two incidents at once', () => {
+    const italian = ['Errore al pagamento, vergogna', 'Pagamento fallito di nuovo, che schifo', 'Non riesco a pagare, errore continuo. Pessimi'];
+    const english = ['Checkout is broken again, terrible', 'checkout keeps failing, awful', 'checkout down all morning, what a joke'];
+    const calm = () => calmDays(MONDAY, 7, { seed: 7 });
+    const it = wave('2026-03-09T12:00:00+01:00', italian, { minutes: 30, perMinute: 1, prefix: 'it' });
+    const en = wave('2026-03-09T12:05:00+01:00', english, { minutes: 30, perMinute: 1, seed: 3, prefix: 'en' });
+    // Each alone is a spike …
+    expect(play(merge(calm(), it)).alerts.filter((a) => !a.update)).toHaveLength(1);
+    expect(play(merge(calm(), en)).alerts.filter((a) => !a.update)).toHaveLength(1);
+    // … together, one incident: one alert (its updates share its id).
+    const both = play(merge(calm(), it, en)).alerts;
+    expect(both.filter((a) => !a.update)).toHaveLength(1);
+    expect(new Set(both.map((a) => a.spikeId)).size).toBe(1);
+    // The app stuck and the shipping late at the same time are two incidents: two alerts.
+    const two = play(merge(calm(), spike('2026-03-09T10:00:00+01:00', { minutes: 40 }), shippingSpike('2026-03-09T10:05:00+01:00', 40, 1))).alerts.filter((a) => !a.update);
+    expect(two).toHaveLength(2);
+    expect(two.map((a) => a.topic).join(' | ')).toMatch(/app.*\|.*spedizion|spedizion.*\|.*app/);
   });
 
   it('does not alert on a spike of praise or of spam (a campaign, a bot wave) by default', () => {
