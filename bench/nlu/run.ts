@@ -81,7 +81,7 @@ const lines = [
   '',
   `Produced by \`npm run bench:nlu\` on ${started.toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.`,
   'Both libraries measured in the same run, each (library, dataset) in its own process, trained on the train split',
-  '(xSID-it: `it.valid`, tested on `it.test`; CLINC150: the "full" setting, out-of-scope training examples are one more label).',
+  '(xSID-it: `it.valid`, tested on `it.test`; CLINC150: the "full" setting, out-of-scope training examples are one more label; its validation split, `val` + `oos_val`, is not learnt: Sportello calibrates its confidence on it, as CLINC’s protocol tunes a threshold there, and NLP.js, which does not calibrate, does not use it).',
   `Few-shot rows ("K per label"): both libraries train on the same K examples per label of the train split, drawn with seed ${SEED}`,
   '(`sportello eval PATH --kshot K --seed 1`; the out-of-scope label of CLINC150 too), and are tested on the whole test split.',
   'Data: `bench/datasets/` (copies with their licences; see its README).',
