@@ -18,7 +18,7 @@ export type Decision =
   /** `elsewhere`: said in public while the case waits for a person in private (the DM): told so, not queued twice. */
   | { action: 'queue_notice'; raise?: EscalationReason; elsewhere?: true; /** Details or a file sent while waiting: acknowledged as added to the request. */ received?: true }
   | { action: 'none' }
-  | { action: 'privacy_warning' }
+  | { action: 'privacy_warning'; /** A person was asked for in the same post: queued after the warning. */ thenEscalate?: EscalationReason }
   /** `statement`: a crisis's holding statement, said instead of the usual acknowledgement. */
   | {
       action: 'escalate';
@@ -252,9 +252,13 @@ export function decide(input: DecisionInput): Decision {
     return input.noticeDue ? { action: 'queue_notice', raise } : { action: 'silent', raise };
   }
 
-  // 2. Private data posted in public: never repeat it, move to private, flag it.
+  // 2. Private data posted in public: never repeat it, move to private, flag it. A person asked for
+  // in the same post («voglio parlare con una persona, la mia mail è …», "call me on …"): warned, and
+  // queued for a person at once (the move to a DM had left the request waiting for a second ask).
+  // Anger alone still moves to the DM, where row 3 hands it over.
   if (visibility === 'public' && understanding.entities.some((e) => e.private)) {
-    return { action: 'privacy_warning' };
+    const asked = escalation() === 'human_request' && !elsewhere(input);
+    return asked ? { action: 'privacy_warning', thenEscalate: 'human_request' } : { action: 'privacy_warning' };
   }
 
   // 2b. About the open crisis: the approved holding statement, tagged, queued as a crisis.

@@ -161,6 +161,8 @@ async function act(scope: TurnScope, decision: Decision, conversation: Conversat
       out.reply({ kind: 'text', text: say('privacyWarning', language) });
       // Waiting for a person already: the warning only (they will move the customer if needed).
       if (conversation.state === 'queued') return {};
+      // A person was asked for too: queued now (the person moves the customer to a DM if needed).
+      if (decision.thenEscalate) return { escalation: decision.thenEscalate };
       await openPrivateChannel(scope, conversation, undefined);
       return { nextState: 'awaiting_private' };
     case 'answer':

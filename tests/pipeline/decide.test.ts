@@ -125,6 +125,14 @@ describe('the decision table', () => {
     expect(decide(input({ visibility: 'private', understanding: understanding({ entities: [email] }) })).action).toBe('answer');
   });
 
+  it('warns about private data posted in public and queues the case when the same post asks for a person', () => {
+    const withEmail = understanding({ entities: [email] });
+    expect(decide(input({ text: 'voglio parlare con una persona, la mia mail è x', understanding: withEmail }))).toEqual({ action: 'privacy_warning', thenEscalate: 'human_request' });
+    // Anger alone: the move to a DM, as before (a person takes it there).
+    expect(decide(input({ text: 'la mia mail è x', understanding: understanding({ entities: [email], anger: 0.9 }) }))).toEqual({ action: 'privacy_warning' });
+    expect(decide(input({ text: 'la mia mail è x', understanding: withEmail }))).toEqual({ action: 'privacy_warning' });
+  });
+
   it('moves a private FAQ to a DM when asked in public, and answers it in private', () => {
     const top = { label: 'faq:stato', confidence: 0.8, entry: entry('stato', { private: true }) };
     expect(decide(input({ top }))).toMatchObject({ action: 'dm_prompt', entry: { id: 'stato' } });

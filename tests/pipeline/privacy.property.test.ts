@@ -1,7 +1,7 @@
 /**
  * The privacy guard end to end, on generated messages: private data in every common form, posted in
  * public, goes through the real pipeline (classifier, decision, store, outbox, recording channel).
- * Every such post gets `privacy_warning`, is flagged, and no reply repeats the data; posts with only
+ * Every such post gets the privacy warning first (and is queued for a person when it also asks for one), is flagged, and no reply repeats the data; posts with only
  * prices, dates, times, quantities and product codes are not taken for private data.
  */
 import fc from 'fast-check';
@@ -37,7 +37,9 @@ describe('privacy guard on generated public messages', () => {
   it('recognises the forms of the issue in public posts: "(02) 8765 4321" is no longer asked to be rephrased', async () => {
     for (const phone of ['(02) 8765 4321', '06-5551234', '0039 347 765 4321', '+39 347 7654321', '347.765.4321']) {
       const { outcome, replies, inbound } = await post(`buongiorno, potete richiamarmi al ${phone}? grazie`);
-      expect(outcome.action).toBe('privacy_warning');
+      // Warned first; asking to be called back is asking for a person, so the case is queued at once.
+      expect(replies[0]).toMatch(/dati personali/);
+      expect(outcome).toMatchObject({ action: 'escalate', reason: 'human_request' });
       for (const reply of replies) expect(reply.replace(/\D/g, '')).not.toContain(phone.replace(/\D/g, ''));
       expect(inbound?.flags).toContain('private_data');
     }
@@ -48,8 +50,9 @@ describe('privacy guard on generated public messages', () => {
       fc.asyncProperty(privateCase, frame, lookAlike, async (c, f, x) => {
         const { text } = compose(f, c.lead, c.value, x, c.tail);
         const { outcome, replies, inbound } = await post(text);
-        expect(outcome.action).toBe('privacy_warning');
-        expect(replies.length).toBeGreaterThan(0);
+        // The warning comes first; a post that also asks for a person ("call me on …") is queued too.
+        expect(['privacy_warning', 'escalate']).toContain(outcome.action);
+        expect(replies[0]).toMatch(/dati personali|personal data/);
         const digits = c.value.replace(/\D/g, '');
         for (const reply of replies) {
           expect(reply.toLowerCase()).not.toContain(c.value.toLowerCase());
