@@ -67,22 +67,55 @@ export function networkInput(x: SparseInput, map: Int32Array): SparseInput {
   return { idx, val };
 }
 
+/**
+ * The output weights hidden unit by hidden unit (`w2` transposed: row j is unit j's weight for each
+ * class), made at a network's first classification: the output layer then adds one contiguous row
+ * per active unit, as the linear model's logits do, in the same order of additions.
+ */
+const outputRows = new WeakMap<Network, Float32Array>();
+
+function outputRowsOf(net: Network): Float32Array {
+  let rows = outputRows.get(net);
+  if (!rows) {
+    const H = net.hidden;
+    const C = net.b2.length;
+    rows = new Float32Array(C * H);
+    for (let c = 0; c < C; c++) for (let j = 0; j < H; j++) rows[j * C + c] = net.w2[c * H + j]!;
+    outputRows.set(net, rows);
+  }
+  return rows;
+}
+
 /** Fills `out` (one per class) with the network's logits for an input made by `networkInput`; `h` (hidden long) is scratch. */
 export function networkLogits(x: SparseInput, net: Network, out: Float64Array, h: Float64Array): void {
   const H = net.hidden;
-  const { w1, b1, w2, b2 } = net;
+  const { w1, b1, b2 } = net;
+  const C = b2.length;
   for (let j = 0; j < H; j++) h[j] = b1[j]!;
   for (let k = 0; k < x.idx.length; k++) {
     const base = x.idx[k]! * H;
     const v = x.val[k]!;
     for (let j = 0; j < H; j++) h[j] = h[j]! + v * w1[base + j]!;
   }
-  for (let j = 0; j < H; j++) if (h[j]! < 0) h[j] = 0;
-  for (let c = 0; c < b2.length; c++) {
-    let s = b2[c]!;
-    const base = c * H;
-    for (let j = 0; j < H; j++) s += h[j]! * w2[base + j]!;
-    out[c] = s;
+  // The output layer reads only the hidden units the ReLU left on (often half): the others add 0.
+  const rows = outputRowsOf(net);
+  const C4 = C - (C % 4);
+  for (let c = 0; c < C; c++) out[c] = b2[c]!;
+  for (let j = 0; j < H; j++) {
+    const a = h[j]!;
+    if (!(a > 0)) {
+      h[j] = 0;
+      continue;
+    }
+    const base = j * C;
+    let c = 0;
+    for (; c < C4; c += 4) {
+      out[c] = out[c]! + a * rows[base + c]!;
+      out[c + 1] = out[c + 1]! + a * rows[base + c + 1]!;
+      out[c + 2] = out[c + 2]! + a * rows[base + c + 2]!;
+      out[c + 3] = out[c + 3]! + a * rows[base + c + 3]!;
+    }
+    for (; c < C; c++) out[c] = out[c]! + a * rows[base + c]!;
   }
 }
 

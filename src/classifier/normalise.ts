@@ -144,8 +144,9 @@ export function words(text: string, language: Language): string[] {
   const cleaned = cleanSocialText(text, language).toLowerCase();
   const out: string[] = [];
   const abbreviations = ABBREVIATIONS[language];
+  const curly = cleaned.includes('’');
   for (const m of cleaned.matchAll(WORD_RE[language])) {
-    const w = m[0].replace(/’/g, "'");
+    const w = curly ? m[0].replace(/’/g, "'") : m[0];
     const expansion = abbreviations[w];
     if (expansion !== undefined) out.push(...expansion.split(' '));
     else if (language === 'it' && w.endsWith('mi')) out.push(...(splitEnclitic(w) ?? [w]));

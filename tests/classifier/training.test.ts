@@ -307,3 +307,28 @@ describe('held-out examples (a validation split)', () => {
     expect(withHeldOut.temperature).toBe(plain.temperature);
   });
 });
+
+describe('classifying', () => {
+  it("gives a message the same answer whatever was read before it (the per-word caches change speed, not answers)", async () => {
+    const d = await loadDataset(path.resolve('bench/datasets/banking77'));
+    const labels = [...new Set(d.train.map((e) => e.label))].slice(0, 12);
+    const trained = createClassifier();
+    await trained.train(sampleKShot(d.train.filter((e) => labels.includes(e.label)), 40, 2));
+    const snapshot = trained.snapshot();
+    // Words repeated and words sharing character n-grams ("top", "topped", "top-up"), then test questions.
+    const texts = [
+      'top up top up topped up my top-up',
+      'card card cards carded',
+      ...d.test.filter((e) => labels.includes(e.label)).slice(0, 120).map((e) => e.text),
+    ];
+    const warm = texts.map((text) => trained.classify(text));
+    const again = texts.map((text) => trained.classify(text));
+    expect(again).toEqual(warm);
+    texts.forEach((text, i) => {
+      const cold = createClassifier();
+      cold.restore(snapshot);
+      expect(cold.classify(text)).toEqual(warm[i]);
+    });
+    expect(warm.filter((c) => c.ranked.length > 0).length).toBeGreaterThan(100);
+  });
+});
