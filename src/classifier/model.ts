@@ -720,6 +720,7 @@ function trainWeights(
   if (dropout > 0) for (const x of xs) longest = Math.max(longest, x.idx.length);
   const keptIdx = new Int32Array(longest);
   const keptVal = new Float32Array(longest);
+  const kept: SparseVector = { idx: keptIdx, val: keptVal };
   const offsets = opts.offsets?.values;
   const offsetRows = opts.offsets?.rows;
   for (let epoch = opts.firstEpoch ?? 0; epoch < opts.epochs; epoch++) {
@@ -728,6 +729,7 @@ function trainWeights(
     const decay = 1 - baseLr * opts.l2;
     for (const i of order) {
       let x = xs[i]!;
+      let count = x.idx.length;
       const y = ys[i]!;
       const lr = opts.exampleWeights ? baseLr * opts.exampleWeights[i]! : baseLr;
       if (dropout > 0) {
@@ -737,9 +739,10 @@ function trainWeights(
           keptIdx[m] = x.idx[k]!;
           keptVal[m++] = x.val[k]! * keepScale;
         }
-        x = { idx: keptIdx.subarray(0, m), val: keptVal.subarray(0, m) };
+        x = kept;
+        count = m;
       }
-      logits(x, weights, bias, z);
+      logits(x, weights, bias, z, count);
       if (offsets) {
         const base = (offsetRows ? offsetRows[i]! : i) * C;
         for (let c = 0; c < C; c++) z[c] = z[c]! + offsets[base + c]!;
@@ -757,7 +760,7 @@ function trainWeights(
         steps[n++] = step;
       }
       // Feature by feature, the active classes' weights of one feature are side by side in memory.
-      for (let k = 0; k < x.idx.length; k++) {
+      for (let k = 0; k < count; k++) {
         const base = x.idx[k]! * C;
         const v = x.val[k]!;
         for (let a = 0; a < n; a++) {
