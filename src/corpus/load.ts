@@ -436,7 +436,17 @@ export async function loadCorpus(options: CorpusLocation): Promise<Corpus> {
  * Labels that give the same answer: each FAQ label linked by `same_as` (in either direction,
  * transitively) maps to one name for its group. Labels without a twin are not in the map.
  */
-export function sameAnswerGroups(corpus: Corpus): Map<string, string> {
+export function sameAnswerGroups(corpus: Corpus): ReadonlyMap<string, string> {
+  // Asked at every turn (is this the answer given last?): computed once per loaded corpus.
+  let groups = answerGroups.get(corpus.faq);
+  if (!groups) answerGroups.set(corpus.faq, (groups = groupTwins(corpus)));
+  return groups;
+}
+
+/** `sameAnswerGroups` per loaded corpus (its entries' array: a corpus is not changed once loaded). */
+const answerGroups = new WeakMap<Corpus['faq'], ReadonlyMap<string, string>>();
+
+function groupTwins(corpus: Corpus): Map<string, string> {
   const parent = new Map<string, string>();
   const find = (id: string): string => {
     let root = id;
