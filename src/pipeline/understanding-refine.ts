@@ -9,7 +9,7 @@ import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
 import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
-import { answerPart, followUpAnswers, followUpContext } from './follow-up-question.js';
+import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
@@ -137,7 +137,12 @@ export async function refineUnderstanding(
     }
   }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
-  const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
+  // "how does it work?" after the gift cards, which alone leaned on the jobs entry: a question that
+  // names nothing but how long, how much or how is read with the answer before it even then, and
+  // that reading is kept only when it answers.
+  const sureAlone = confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold);
+  const aboutIt = sureAlone && asksOnlyAboutIt(msg.text, understanding.language);
+  const leansOn = chosen !== undefined || orderAlone || (sureAlone && !aboutIt)
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
   let beyondAnswer = false;
@@ -149,7 +154,7 @@ export async function refineUnderstanding(
     if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
       understanding = { ...understanding, classification: together.classification };
       if (entry.id === conversation.lastAnswer?.faqId) part = answerPart(msg.text, understanding.language, entry);
-    } else if (entry) {
+    } else if (entry && !aboutIt) {
       // Leaning on the answer just given without saying what it asks ("e quanto tempo ho?"): the
       // answer is offered when the bot asks what was meant, not repeated, and not called off topic.
       understanding = { ...understanding, classification: { ranked: withGuess(understanding.classification.ranked, `faq:${entry.id}`, thresholds.clarifyThreshold) } };
