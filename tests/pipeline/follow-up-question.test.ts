@@ -88,7 +88,7 @@ describe('short follow-ups of the last answer', () => {
 
   it('reads "how do I use it?", "come si usa?", "does it expire?" with the answer before, and says the sentence that tells how', () => {
     const gift = entry('buoni-regalo', ['vendete buoni regalo?'], 'Sì, vendiamo buoni regalo digitali: valgono 12 mesi. Per usarlo inserisci il codice al checkout.');
-    const giftEn = { ...gift, locale: 'en', answer: 'Yes, we sell gift cards: they are valid for 12 months. Enter the code at checkout to use it.' };
+    const giftEn: FaqEntry = { ...gift, locale: 'en', answer: 'Yes, we sell gift cards: they are valid for 12 months. Enter the code at checkout to use it.' };
     const withGift = { faq: [gift], intents: [] } as unknown as Corpus;
     expect(followUpContext('come si usa?', 'it', answered('buoni-regalo', 2), withGift, now)).toBe('vendete buoni regalo?');
     expect(followUpContext('how does it work?', 'en', answered('buoni-regalo', 2), withGift, now)).toBe('vendete buoni regalo?');
