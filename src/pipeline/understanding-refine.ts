@@ -12,7 +12,7 @@ import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWith
 import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
-import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
+import { ORDER_QUESTION, asksAboutGivenOrder, onlyOrderReference, withoutData } from './order-reference.js';
 import { BACK_GREETING, CALL, onlyQuestionMarks, onlySaysBack } from './returning.js';
 
 /** What the refining reads besides the conversation. */
@@ -112,6 +112,21 @@ export async function refineUnderstanding(
   if (orderAlone) {
     const asked = await input.understandText(ORDER_QUESTION[understanding.language], understanding.language);
     understanding = { ...understanding, classification: asked.classification };
+  }
+  // "hi, my order number is BR-1122334, can you tell me when it arrives?": with the number out, what
+  // is left says too little ("can you tell me when it arrives?" was off topic). Not understood as an
+  // FAQ entry, it is read after the question of where the order is, and that reading counts when it
+  // finds an entry (the brand's for it takes the number as the detail given).
+  if (!orderAlone && chosen === undefined && !yesToMany && asksAboutGivenOrder(msg.text, understanding.entities, understanding.language)) {
+    const best = understanding.classification.ranked[0];
+    const entryFound = best !== undefined && best.confidence >= thresholds.answerThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry !== undefined;
+    if (!entryFound && !confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)) {
+      const together = await input.understandText(`${ORDER_QUESTION[understanding.language]} ${withoutData(msg.text, understanding.entities)}`, understanding.language);
+      const read = together.classification.ranked[0];
+      if (read && read.confidence >= thresholds.answerThreshold && resolveLabel(read.label, read.confidence, knowledge.corpus, understanding.language).entry) {
+        understanding = { ...understanding, classification: together.classification };
+      }
+    }
   }
   // "Rieccomi", "sono di nuovo io", "it's me again": a greeting (alone it was off topic, or nothing).
   // So is a mention and nothing else ("@bottegarossi"): the customer calls the brand (it got "please rephrase").
