@@ -60,7 +60,7 @@ const ASPECTS: Record<Aspect, Record<Language, RegExp>> = {
 const SAYS: Record<Aspect, RegExp> = {
   time: /\b\d+(?:\s*[-–]\s*\d+)?\s*(?:giorni|giorno|ore|ora|settiman[ae]|mes[ei]|minuti|(?:working |business )?(?:days?|hours?|weeks?|months?|minutes?))\b|\bentro\b|\bwithin\b/i,
   cost: /€|\beur(?:o|os)?\b|gratuit|gratis|\bfree\b|\bcost|\bprezz|\bprice|\bfees?\b|a pagamento|\bcharged?\b/i,
-  use: /\b(?:usar(?:e|l[oaie])|utilizz\w*|inserisci|clicca|scegli|avvia|vai su|use it|to use|enter|click|choose|start|go to|redeem|apply)\b/i,
+  use: /\b(?:usar(?:e|l[oaie])|utilizz\w*|inserisci|clicca|scegli\w*|avvia|vai su|al checkout|use it|to use|enter|click|choos(?:e|ing)|start|go to|at checkout|redeem|apply)\b/i,
 };
 
 /** The aspects a message asks about. */
@@ -127,7 +127,10 @@ export function followUpAnswers(text: string, language: Language, conversation: 
 export function answerPart(text: string, language: Language, entry: FaqEntry): string | undefined {
   const bare = withoutMentions(text);
   if (AGAIN[language].test(bare)) return undefined;
-  const asked = new Set(topicWords(bare.replace(OPENERS[language], '')));
+  // "how does it work?": the words that ask how ("does", "work") name nothing the answer speaks of
+  // ("We don't work with other buy-now-pay-later services" is no part of how to pay in instalments).
+  const asking = bare.replace(OPENERS[language], '').replace(new RegExp(ASPECTS.use[language].source, `${ASPECTS.use[language].flags}g`), ' ');
+  const asked = new Set(topicWords(asking));
   // "e i tempi?", "quanto tempo ho?": the sentences that say how long (or how much), whatever their
   // words; "how do I use it?", which names nothing: the sentences that say how.
   const aspects = aspectsOf(bare, language);

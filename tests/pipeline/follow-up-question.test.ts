@@ -96,6 +96,9 @@ describe('short follow-ups of the last answer', () => {
     expect(answerPart('come si usa?', 'it', gift)).toBe('Per usarlo inserisci il codice al checkout.');
     expect(answerPart('how do I use it?', 'en', giftEn)).toBe('Enter the code at checkout to use it.');
     expect(answerPart('does it expire?', 'en', giftEn)).toBe('Yes, we sell gift cards: they are valid for 12 months.');
+    const instalments: FaqEntry = { ...gift, id: 'pay-in-installments', locale: 'en', answer: "Yes, choose PayPal at checkout to pay in 3 interest-free installments. We don't work with other buy-now-pay-later services." };
+    expect(answerPart('how does it work?', 'en', instalments)).toBe('Yes, choose PayPal at checkout to pay in 3 interest-free installments.');
+    expect(answerPart('come funziona?', 'it', { ...gift, answer: 'Sì, scegliendo PayPal al checkout paghi in 3 rate. Non collaboriamo con altri servizi.' })).toBe('Sì, scegliendo PayPal al checkout paghi in 3 rate.');
     // An answer that says no "how" is not repeated for it.
     expect(followUpAnswers('come si usa?', 'it', answered('reso', 2), returns)).toBe(false);
     // Naming nothing but the "how": about the answer before, whatever it looks like alone; naming something, not.
