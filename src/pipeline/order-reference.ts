@@ -56,6 +56,21 @@ export function asksAboutGivenOrder(text: string, entities: readonly Entity[], l
   return WHEREABOUTS[language].test(withoutData(text, entities));
 }
 
+/** Words of an order on its way: "arriva", "consegnato", "shipped", "tracking" (not "dove" or "when" alone). */
+const ON_ITS_WAY: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?:arriv\p{L}*|consegn\p{L}*|spedit\p{L}*|partit\p{L}*|traccia\p{L}*|tracking)(?![\p{L}])/iu,
+  en: /\b(?:arriv\w*|deliver\w*|shipped|dispatch\w*|track\w*)\b/i,
+};
+
+/**
+ * True when the message carries an order number and speaks of it on its way ("order BR-1122334,
+ * when will it arrive?"): an entry that takes no order number found for it ("when will it arrive?"
+ * read as a sold-out item's restock) is not what it asks.
+ */
+export function givenOrderOnItsWay(text: string, entities: readonly Entity[], language: Language): boolean {
+  return entities.some((e) => e.private && e.kind === 'order_number') && ON_ITS_WAY[language].test(withoutData(text, entities));
+}
+
 /** The text with every private datum taken out (nothing of it is read into a question). */
 export function withoutData(text: string, entities: readonly Entity[]): string {
   let out = text;

@@ -12,7 +12,7 @@ import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWith
 import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
-import { ORDER_QUESTION, asksAboutGivenOrder, onlyOrderReference, withoutData } from './order-reference.js';
+import { ORDER_QUESTION, asksAboutGivenOrder, givenOrderOnItsWay, onlyOrderReference, withoutData } from './order-reference.js';
 import { BACK_GREETING, CALL, onlyQuestionMarks, onlySaysBack } from './returning.js';
 
 /** What the refining reads besides the conversation. */
@@ -135,13 +135,16 @@ export async function refineUnderstanding(
   // finds an entry (the brand's for it takes the number as the detail given).
   if (!orderAlone && chosen === undefined && !yesToMany && asksAboutGivenOrder(msg.text, understanding.entities, understanding.language)) {
     const best = understanding.classification.ranked[0];
-    const entryFound = best !== undefined && best.confidence >= thresholds.answerThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry !== undefined;
-    if (!entryFound && !confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)) {
+    const found = best !== undefined && best.confidence >= thresholds.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
+    // "order BR-1122334, when will it arrive?" read as a sold-out item's restock (0.86): an entry
+    // that takes no order number (not private, no person to follow) is not what a customer giving
+    // one and speaking of it on its way asks; then only a reading that takes the number replaces it.
+    const takesNoNumber = found !== undefined && !found.private && !found.escalate && givenOrderOnItsWay(msg.text, understanding.entities, understanding.language);
+    if ((found === undefined && !confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)) || takesNoNumber) {
       const together = await input.understandText(`${ORDER_QUESTION[understanding.language]} ${withoutData(msg.text, understanding.entities)}`, understanding.language);
       const read = together.classification.ranked[0];
-      if (read && read.confidence >= thresholds.answerThreshold && resolveLabel(read.label, read.confidence, knowledge.corpus, understanding.language).entry) {
-        understanding = { ...understanding, classification: together.classification };
-      }
+      const entry = read && read.confidence >= thresholds.answerThreshold ? resolveLabel(read.label, read.confidence, knowledge.corpus, understanding.language).entry : undefined;
+      if (entry && (!takesNoNumber || entry.private)) understanding = { ...understanding, classification: together.classification };
     }
   }
   // "Rieccomi", "sono di nuovo io", "it's me again": a greeting (alone it was off topic, or nothing).

@@ -1,5 +1,5 @@
 import { detectEntities } from '../../src/classifier/entities.js';
-import { asksAboutGivenOrder, onlyOrderReference, withoutData } from '../../src/pipeline/order-reference.js';
+import { asksAboutGivenOrder, givenOrderOnItsWay, onlyOrderReference, withoutData } from '../../src/pipeline/order-reference.js';
 import { onlySaysBack, returning } from '../../src/pipeline/returning.js';
 
 const alone = (text: string) => onlyOrderReference(text, detectEntities(text));
@@ -51,6 +51,14 @@ describe('an order number given with a question about that order', () => {
       ['BR-1122334 can I return the blue one?', 'en'],
       ['BR-1122334 posso cambiare la taglia?', 'it'],
     ] as const) expect([text, asksAboutGivenOrder(text, ents(text), language)]).toEqual([text, false]);
+  });
+
+  it('speaks of the order on its way only with words of delivery, not with "where" or "when" alone', () => {
+    const on = (text: string, language: 'it' | 'en') => givenOrderOnItsWay(text, ents(text), language);
+    expect(on('order BR-1122334, when will it arrive?', 'en')).toBe(true);
+    expect(on('ordine BR-1122334, quando viene consegnato?', 'it')).toBe(true);
+    expect(on('BR-1122334 when does the shop open?', 'en')).toBe(false);
+    expect(on('when will it arrive?', 'en')).toBe(false);
   });
 
   it('never reads the number itself into the question', () => {
