@@ -7,7 +7,7 @@
  */
 
 /** One courtesy ("grazie mille", "ok", "thanks for the answer"). */
-const COURTESY = String.raw`(?:ok(?:ay)?|va bene|perfetto|capito|grazie(?: mille| tante| ancora)?|gentilissim[oaie]|thank you(?: so much| very much| again)?|thanks?(?: a lot| so much| again)?|great|got it|cool|fine)(?:\s+(?:per|for)\s+(?:(?:la|il|le|i|the|your)\s+|l')?\p{L}+|\s+(?:dell'|della\s+|del\s+)\p{L}+)?`;
+const COURTESY = String.raw`(?:ok(?:ay)?|va bene|perfetto|capito|grazie(?: mille| tante| ancora)?|gentilissim[oaie]|thank you(?: so much| very much| again)?|thanks?(?: a lot| so much| again)?|thx|tnx|ty|thank u|grazie 1000|grz|great|got it|cool|fine)(?:\s+(?:per|for)\s+(?:(?:la|il|le|i|the|your)\s+|l')?\p{L}+|\s+(?:dell'|della\s+|del\s+)\p{L}+)?`;
 
 /** Courtesies that may open a message, one or more ("ok grazie"), then "ma" / "but" and the point. */
 const COURTESY_THEN_BUT = new RegExp(

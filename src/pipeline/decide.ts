@@ -425,7 +425,10 @@ export function decide(input: DecisionInput): Decision {
   // A statement half read as other entries ("I placed it an hour ago": opening hours? cancelling?)
   // is told about the request too, as in row 5: the reminder, not options it did not ask about.
   const statement = !(ASKS[understanding.language] ?? ASKS.en).test(input.text);
-  if (waiting && (intent === undefined || intent.action === 'answer') && (faqGuesses().length === 0 || statement || faqGuesses().some((g) => sameRequest(g.label)))) {
+  // An intent that answers a question of its own word for word ("where do I find my order number?",
+  // "sei un bot?") is a question the bot has an answer for: answered, not the reminder.
+  const ownQuestion = intent?.action === 'answer' && intent.match === 'exact';
+  if (waiting && (intent === undefined || (intent.action === 'answer' && !ownQuestion)) && (faqGuesses().length === 0 || statement || faqGuesses().some((g) => sameRequest(g.label)))) {
     if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
     return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
   }

@@ -28,39 +28,53 @@ const AGAIN: Record<Language, RegExp> = {
   en: /^(?:and\s+|so\s+)?(?:how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|what do you mean)\s*[?!.]*$/i,
 };
 
+/** What a short question may ask about the last answer without naming its topic. */
+type Aspect = 'time' | 'cost' | 'use';
+const ALL_ASPECTS = ['time', 'cost', 'use'] as const;
+
 /**
  * What a short question asks about the last answer when it names no topic of its own: how long
- * ("quanto tempo ho?", "how long?") or how much ("quanto costa?", "is it free?").
+ * ("quanto tempo ho?", "how long?"), how much ("quanto costa?", "is it free?"), or how to use what
+ * the answer spoke of ("come si usa?", "how do I use it?" after the gift cards: read alone, it was
+ * off topic or "did you mean…?").
  */
-const ASPECTS: Record<'time' | 'cost', Record<Language, RegExp>> = {
+const ASPECTS: Record<Aspect, Record<Language, RegExp>> = {
   time: {
-    it: /(?<![\p{L}\p{N}])(?:quanto tempo|quanti (?:giorni|ore|mesi)|quante (?:ore|settimane)|entro quando|fino a quando|tra quanto|in quanto tempo|quanto ci (?:vuole|mette|metto|mettete)|quanto dura)(?![\p{L}\p{N}])/iu,
-    en: /\b(?:how long|how much time|how many (?:days|hours|weeks|months)|by when|until when|within how long|how soon)\b/i,
+    it: /(?<![\p{L}\p{N}])(?:quanto tempo|quanti (?:giorni|ore|mesi)|quante (?:ore|settimane)|entro quando|fino a quando|tra quanto|in quanto tempo|quanto ci (?:vuole|mette|metto|mettete)|quanto dura|(?:ha una |c'è una |c’è una )?scadenza|scad(?:e|ono))(?![\p{L}\p{N}])/iu,
+    en: /\b(?:how long|how much time|how many (?:days|hours|weeks|months)|by when|until when|within how long|how soon|(?:does|do|will) (?:it|they|that|this) expire|expiry(?: date)?)\b/i,
   },
   cost: {
     it: /(?<![\p{L}\p{N}])(?:quanto (?:costa|costano|viene|vengono|si paga|pago|devo pagare)|(?:è|e) (?:gratis|gratuit[oa])|costa qualcosa|ci sono costi|a pagamento|si paga)(?![\p{L}\p{N}])/iu,
     en: /\b(?:how much (?:is it|does it cost|do i pay|will it cost)|does it cost|is it free|any (?:fee|charge|cost)s?|do i (?:have to )?pay)\b/i,
   },
+  use: {
+    it: /(?<![\p{L}\p{N}])come (?:(?:si|lo|la|li|le|l'|l’|posso|devo|faccio a|si può|si puo|ci si)\s*)*(?:us[aoi]\p{L}*|utilizz\p{L}*|attiv\p{L}*|funzion\p{L}*|inserisc\p{L}*|applic\p{L}*|spend\p{L}*)(?![\p{L}\p{N}])/iu,
+    en: /\bhow (?:do|can|should|would) (?:i|you|we) (?:use|redeem|apply|activate|enter|spend) (?:it|them|that|this|one)\b|\bhow (?:does|do|will) (?:it|that|this|they) work\b/i,
+  },
 };
 
-/** How an answer says how long or how much: "entro 30 giorni", "within 14 days"; "€ 5", "gratuito", "free". */
-const SAYS: Record<'time' | 'cost', RegExp> = {
+/**
+ * How an answer says how long or how much: "entro 30 giorni", "within 14 days"; "€ 5", "gratuito",
+ * "free"; or how to use something: "per usarlo inserisci il codice al checkout", "enter the code".
+ */
+const SAYS: Record<Aspect, RegExp> = {
   time: /\b\d+(?:\s*[-–]\s*\d+)?\s*(?:giorni|giorno|ore|ora|settiman[ae]|mes[ei]|minuti|(?:working |business )?(?:days?|hours?|weeks?|months?|minutes?))\b|\bentro\b|\bwithin\b/i,
   cost: /€|\beur(?:o|os)?\b|gratuit|gratis|\bfree\b|\bcost|\bprezz|\bprice|\bfees?\b|a pagamento|\bcharged?\b/i,
+  use: /\b(?:usar(?:e|l[oaie])|utilizz\w*|inserisci|clicca|scegli\w*|avvia|vai su|al checkout|use it|to use|enter|click|choos(?:e|ing)|start|go to|at checkout|redeem|apply)\b/i,
 };
 
 /** The aspects a message asks about. */
-function aspectsAsked(text: string, language: Language): Array<'time' | 'cost'> {
-  return (['time', 'cost'] as const).filter((aspect) => ASPECTS[aspect][language].test(text));
+function aspectsAsked(text: string, language: Language): Aspect[] {
+  return ALL_ASPECTS.filter((aspect) => ASPECTS[aspect][language].test(text));
 }
 
 /** The aspects a message asks about or names ("quanto tempo ho?", "e i tempi?", "and the cost?"). */
-function aspectsOf(text: string, language: Language): Array<'time' | 'cost'> {
-  return (['time', 'cost'] as const).filter((aspect) => ASPECTS[aspect][language].test(text) || NAMED[aspect][language].test(text));
+function aspectsOf(text: string, language: Language): Aspect[] {
+  return ALL_ASPECTS.filter((aspect) => ASPECTS[aspect][language].test(text) || NAMED[aspect][language].test(text));
 }
 
 /** An aspect named by a noun ("e i tempi?", "and the cost?"): which sentences of an answer it points to. */
-const NAMED: Record<'time' | 'cost', Record<Language, RegExp>> = {
+const NAMED: Record<Aspect, Record<Language, RegExp>> = {
   time: {
     it: /(?<![\p{L}])(?:tempi|tempistic\p{L}*|durata)(?![\p{L}])/iu,
     en: /\b(?:timings?|time\s*frames?|times|how\s+long)\b/i,
@@ -68,6 +82,10 @@ const NAMED: Record<'time' | 'cost', Record<Language, RegExp>> = {
   cost: {
     it: /(?<![\p{L}])(?:cost[oi]|prezz[oi]|spese|tariff[ae])(?![\p{L}])/iu,
     en: /\b(?:costs?|prices?|fees?|charges?)\b/i,
+  },
+  use: {
+    it: /(?<![\p{L}])(?:istruzioni|utilizzo)(?![\p{L}])/iu,
+    en: /\b(?:instructions|usage)\b/i,
   },
 };
 
@@ -109,14 +127,35 @@ export function followUpAnswers(text: string, language: Language, conversation: 
 export function answerPart(text: string, language: Language, entry: FaqEntry): string | undefined {
   const bare = withoutMentions(text);
   if (AGAIN[language].test(bare)) return undefined;
-  const asked = new Set(topicWords(bare.replace(OPENERS[language], '')));
-  if (asked.size === 0) return undefined;
-  // "e i tempi?", "quanto tempo ho?": the sentences that say how long (or how much), whatever their words.
+  // "how does it work?": the words that ask how ("does", "work") name nothing the answer speaks of
+  // ("We don't work with other buy-now-pay-later services" is no part of how to pay in instalments).
+  const asking = bare.replace(OPENERS[language], '').replace(new RegExp(ASPECTS.use[language].source, `${ASPECTS.use[language].flags}g`), ' ');
+  const asked = new Set(topicWords(asking));
+  // "e i tempi?", "quanto tempo ho?": the sentences that say how long (or how much), whatever their
+  // words; "how do I use it?", which names nothing: the sentences that say how.
   const aspects = aspectsOf(bare, language);
+  if (asked.size === 0 && aspects.length === 0) return undefined;
   const sentences = entry.answer.split(/(?<=[.!?])\s+(?=\p{Lu})/u);
   const speaking = sentences.filter((s) => topicWords(s).some((w) => asked.has(w)) || aspects.some((a) => SAYS[a].test(s)));
   return speaking.length > 0 && speaking.length < sentences.length ? speaking.join(' ') : undefined;
 }
+
+/**
+ * True when a short message asks how long, how much or how to use something and names nothing else
+ * ("how does it work?", "come si usa?", "does it expire?"): it can only be about what was just
+ * answered, even when read alone it looks like something else ("how does it work?" leaned on the
+ * jobs entry, "work", at 0.88).
+ */
+export function asksOnlyAboutIt(text: string, language: Language): boolean {
+  const bare = withoutMentions(text);
+  if (aspectsAsked(bare, language).length === 0) return false;
+  let rest = bare.replace(OPENERS[language], '');
+  for (const aspect of ALL_ASPECTS) rest = rest.replace(new RegExp(ASPECTS[aspect][language].source, `${ASPECTS[aspect][language].flags}g`), ' ');
+  return topicWords(rest).filter((w) => !PRONOUN_WORDS.has(w)).length === 0;
+}
+
+/** Words of four letters or more (cut to five) that point back rather than name a topic. */
+const PRONOUN_WORDS = new Set(['this', 'that', 'them', 'they', 'these', 'those', 'quest', 'quell', 'anche', 'also', 'then', 'does', 'dura', 'work']);
 
 /**
  * True when a follow-up names nothing of its own after its opening ("e in L?", "e poi?", "and?"):

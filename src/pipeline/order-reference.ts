@@ -38,3 +38,42 @@ export function onlyOrderReference(text: string, entities: readonly Entity[]): b
   const words = rest.toLowerCase().match(/[\p{L}\p{N}º]+/gu) ?? [];
   return words.length <= 6 && words.every((w) => BESIDE.has(w));
 }
+
+/** Words that ask where an order is or when it comes: "quando arriva", "when will it arrive", "tracking". */
+const WHEREABOUTS: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?:arriv\p{L}*|consegn\p{L}*|spedit\p{L}*|spedizion\p{L}*|partit\p{L}*|traccia\p{L}*|tracking|dov['’]?\s*è|dove|quando|a che punto|stato)(?![\p{L}])/iu,
+  en: /\b(?:arriv\w*|deliver\w*|ship(?:ped|ping)?|dispatch\w*|track\w*|where|when|status)\b/i,
+};
+
+/**
+ * True when the message carries an order number and asks where that order is or when it comes
+ * ("hi, my order number is BR-1122334, can you tell me when it arrives?", "order BR-1122334, when
+ * will it arrive?"). With the number taken out what is left ("can you tell me when it arrives?")
+ * says too little: read alone it was off topic.
+ */
+export function asksAboutGivenOrder(text: string, entities: readonly Entity[], language: Language): boolean {
+  if (!entities.some((e) => e.private && e.kind === 'order_number')) return false;
+  return WHEREABOUTS[language].test(withoutData(text, entities));
+}
+
+/** Words of an order on its way: "arriva", "consegnato", "shipped", "tracking" (not "dove" or "when" alone). */
+const ON_ITS_WAY: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?:arriv\p{L}*|consegn\p{L}*|spedit\p{L}*|partit\p{L}*|traccia\p{L}*|tracking)(?![\p{L}])/iu,
+  en: /\b(?:arriv\w*|deliver\w*|shipped|dispatch\w*|track\w*)\b/i,
+};
+
+/**
+ * True when the message carries an order number and speaks of it on its way ("order BR-1122334,
+ * when will it arrive?"): an entry that takes no order number found for it ("when will it arrive?"
+ * read as a sold-out item's restock) is not what it asks.
+ */
+export function givenOrderOnItsWay(text: string, entities: readonly Entity[], language: Language): boolean {
+  return entities.some((e) => e.private && e.kind === 'order_number') && ON_ITS_WAY[language].test(withoutData(text, entities));
+}
+
+/** The text with every private datum taken out (nothing of it is read into a question). */
+export function withoutData(text: string, entities: readonly Entity[]): string {
+  let out = text;
+  for (const e of [...entities].filter((x) => x.private).sort((a, b) => b.start - a.start)) out = `${out.slice(0, e.start)} ${out.slice(e.end)}`;
+  return out.replace(/\s+/g, ' ').trim();
+}

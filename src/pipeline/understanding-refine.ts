@@ -8,11 +8,11 @@
 import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
-import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWithAnnouncement, pointOf, sarcasticThanks } from './courtesy.js';
-import { answerPart, followUpAnswers, followUpContext } from './follow-up-question.js';
+import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWithAnnouncement, pointOf, sarcasticThanks, withoutMentions } from './courtesy.js';
+import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
-import { ORDER_QUESTION, onlyOrderReference } from './order-reference.js';
+import { ORDER_QUESTION, asksAboutGivenOrder, givenOrderOnItsWay, onlyOrderReference, withoutData } from './order-reference.js';
 import { BACK_GREETING, CALL, onlyQuestionMarks, onlySaysBack } from './returning.js';
 
 /** What the refining reads besides the conversation. */
@@ -57,6 +57,16 @@ export async function refineUnderstanding(
   const yesToMany = !msg.payload && yesToSeveral(msg.text, conversation, now);
   const yesToOptions = yesToMany && conversation.lastOffer?.askedWhich !== true;
   if (yesToMany) understanding = { ...understanding, classification: { ranked: [] } };
+  // "@bottegarossi parlate inglese?", "@bottegarossi dove trovo il numero d'ordine?": the mention kept
+  // a question the corpus answers word for word (match: exact) from being recognised, and the rest
+  // leaned elsewhere ("please rephrase", the contacts). Without the mentions it is that question.
+  const bare = withoutMentions(msg.text);
+  if (chosen === undefined && !yesToMany && bare !== '' && bare !== msg.text.trim() && (understanding.classification.ranked[0]?.confidence ?? 0) < SURE) {
+    const alone = await input.understandText(bare, understanding.language);
+    const best = alone.classification.ranked[0];
+    const intent = best && best.confidence >= 1 ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).intent : undefined;
+    if (intent?.match === 'exact') understanding = { ...understanding, classification: alone.classification };
+  }
   // "great, another week without my parcel. thanks a lot 🙄": thanks with a sour note are sarcasm
   // (read whole: thanks at 0.98, and "you're welcome"). What the customer complains of is read
   // without the courtesies and answered when understood; either way the message is an upset one
@@ -95,7 +105,13 @@ export async function refineUnderstanding(
   if (afterHello !== undefined && (greeted || wholeBest < thresholds.answerThreshold)) {
     const alone = await input.understandText(afterHello, understanding.language);
     const best = alone.classification.ranked[0];
-    if (best && best.confidence >= thresholds.clarifyThreshold && (greeted || best.confidence > wholeBest) && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
+    // An FAQ entry, or a question the corpus answers word for word ("ciao, dove trovo il numero
+    // d'ordine?" leaned on the contacts at 0.43); not when the whole was a greeting, whose welcome
+    // already says who answers ("ciao, sei un bot?").
+    const resolved = best ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language) : undefined;
+    const ownAnswer = resolved?.intent?.action === 'answer' && resolved.intent.match === 'exact' && bestIntentAction(understanding, knowledge.corpus) !== 'greet';
+    const found = resolved?.entry !== undefined || ownAnswer;
+    if (best && best.confidence >= thresholds.clarifyThreshold && (greeted || best.confidence > wholeBest) && found) {
       understanding = { ...understanding, classification: alone.classification };
     }
   }
@@ -112,6 +128,24 @@ export async function refineUnderstanding(
   if (orderAlone) {
     const asked = await input.understandText(ORDER_QUESTION[understanding.language], understanding.language);
     understanding = { ...understanding, classification: asked.classification };
+  }
+  // "hi, my order number is BR-1122334, can you tell me when it arrives?": with the number out, what
+  // is left says too little ("can you tell me when it arrives?" was off topic). Not understood as an
+  // FAQ entry, it is read after the question of where the order is, and that reading counts when it
+  // finds an entry (the brand's for it takes the number as the detail given).
+  if (!orderAlone && chosen === undefined && !yesToMany && asksAboutGivenOrder(msg.text, understanding.entities, understanding.language)) {
+    const best = understanding.classification.ranked[0];
+    const found = best !== undefined && best.confidence >= thresholds.answerThreshold ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry : undefined;
+    // "order BR-1122334, when will it arrive?" read as a sold-out item's restock (0.86): an entry
+    // that takes no order number (not private, no person to follow) is not what a customer giving
+    // one and speaking of it on its way asks; then only a reading that takes the number replaces it.
+    const takesNoNumber = found !== undefined && !found.private && !found.escalate && givenOrderOnItsWay(msg.text, understanding.entities, understanding.language);
+    if ((found === undefined && !confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)) || takesNoNumber) {
+      const together = await input.understandText(`${ORDER_QUESTION[understanding.language]} ${withoutData(msg.text, understanding.entities)}`, understanding.language);
+      const read = together.classification.ranked[0];
+      const entry = read && read.confidence >= thresholds.answerThreshold ? resolveLabel(read.label, read.confidence, knowledge.corpus, understanding.language).entry : undefined;
+      if (entry && (!takesNoNumber || entry.private)) understanding = { ...understanding, classification: together.classification };
+    }
   }
   // "Rieccomi", "sono di nuovo io", "it's me again": a greeting (alone it was off topic, or nothing).
   // So is a mention and nothing else ("@bottegarossi"): the customer calls the brand (it got "please rephrase").
@@ -137,7 +171,12 @@ export async function refineUnderstanding(
     }
   }
   // "e in contrassegno?" after a payments answer: unsure alone, read with the question answered last.
-  const leansOn = chosen !== undefined || orderAlone || confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold)
+  // "how does it work?" after the gift cards, which alone leaned on the jobs entry: a question that
+  // names nothing but how long, how much or how is read with the answer before it even then, and
+  // that reading is kept only when it answers.
+  const sureAlone = confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold);
+  const aboutIt = sureAlone && asksOnlyAboutIt(msg.text, understanding.language);
+  const leansOn = chosen !== undefined || orderAlone || (sureAlone && !aboutIt)
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
   let beyondAnswer = false;
@@ -149,7 +188,7 @@ export async function refineUnderstanding(
     if (entry && followUpAnswers(msg.text, understanding.language, conversation, entry)) {
       understanding = { ...understanding, classification: together.classification };
       if (entry.id === conversation.lastAnswer?.faqId) part = answerPart(msg.text, understanding.language, entry);
-    } else if (entry) {
+    } else if (entry && !aboutIt) {
       // Leaning on the answer just given without saying what it asks ("e quanto tempo ho?"): the
       // answer is offered when the bot asks what was meant, not repeated, and not called off topic.
       understanding = { ...understanding, classification: { ranked: withGuess(understanding.classification.ranked, `faq:${entry.id}`, thresholds.clarifyThreshold) } };
@@ -166,6 +205,9 @@ export async function refineUnderstanding(
   }
   return { understanding, chosen, yesToOptions, leansOn, ...(beyondAnswer ? { beyondAnswer: true as const } : {}), ...(part !== undefined ? { answerPart: part } : {}) };
 }
+
+/** A reading this sure is not read again without the mentions (contacts at 0.64 was, and was wrong). */
+const SURE = 0.9;
 
 /** A message of this many words or more tells a story rather than asking a question. */
 export const STORY_WORDS = 25;

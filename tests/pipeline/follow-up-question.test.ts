@@ -1,4 +1,4 @@
-import { answerPart, followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing } from '../../src/pipeline/follow-up-question.js';
+import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing } from '../../src/pipeline/follow-up-question.js';
 import type { Corpus, FaqEntry } from '../../src/core/corpus.js';
 
 const entry = (id: string, questions: string[], answer: string): FaqEntry => ({ id, locale: 'it', questions, answer, private: false, escalate: false, tags: [], file: 'x.yaml' });
@@ -84,6 +84,29 @@ describe('short follow-ups of the last answer', () => {
     expect(followUpAnswers('quanto costa?', 'it', answered('reso', 1), { ...returns, answer: 'Il reso è gratuito.' })).toBe(true);
     // On X, after the mention: the returns answer speaks of days.
     expect(followUpAnswers('@bottegarossi e in che giorni?', 'it', answered('reso', 1), returns)).toBe(true);
+  });
+
+  it('reads "how do I use it?", "come si usa?", "does it expire?" with the answer before, and says the sentence that tells how', () => {
+    const gift = entry('buoni-regalo', ['vendete buoni regalo?'], 'Sì, vendiamo buoni regalo digitali: valgono 12 mesi. Per usarlo inserisci il codice al checkout.');
+    const giftEn: FaqEntry = { ...gift, locale: 'en', answer: 'Yes, we sell gift cards: they are valid for 12 months. Enter the code at checkout to use it.' };
+    const withGift = { faq: [gift], intents: [] } as unknown as Corpus;
+    expect(followUpContext('come si usa?', 'it', answered('buoni-regalo', 2), withGift, now)).toBe('vendete buoni regalo?');
+    expect(followUpContext('how does it work?', 'en', answered('buoni-regalo', 2), withGift, now)).toBe('vendete buoni regalo?');
+    expect(followUpAnswers('come si usa?', 'it', answered('buoni-regalo', 2), gift)).toBe(true);
+    expect(answerPart('come si usa?', 'it', gift)).toBe('Per usarlo inserisci il codice al checkout.');
+    expect(answerPart('how do I use it?', 'en', giftEn)).toBe('Enter the code at checkout to use it.');
+    expect(answerPart('does it expire?', 'en', giftEn)).toBe('Yes, we sell gift cards: they are valid for 12 months.');
+    const instalments: FaqEntry = { ...gift, id: 'pay-in-installments', locale: 'en', answer: "Yes, choose PayPal at checkout to pay in 3 interest-free installments. We don't work with other buy-now-pay-later services." };
+    expect(answerPart('how does it work?', 'en', instalments)).toBe('Yes, choose PayPal at checkout to pay in 3 interest-free installments.');
+    expect(answerPart('come funziona?', 'it', { ...gift, answer: 'Sì, scegliendo PayPal al checkout paghi in 3 rate. Non collaboriamo con altri servizi.' })).toBe('Sì, scegliendo PayPal al checkout paghi in 3 rate.');
+    // An answer that says no "how" is not repeated for it.
+    expect(followUpAnswers('come si usa?', 'it', answered('reso', 2), returns)).toBe(false);
+    // Naming nothing but the "how": about the answer before, whatever it looks like alone; naming something, not.
+    expect(asksOnlyAboutIt('how does it work?', 'en')).toBe(true);
+    expect(asksOnlyAboutIt('come si usa?', 'it')).toBe(true);
+    expect(asksOnlyAboutIt('how does the returns process work?', 'en')).toBe(false);
+    expect(asksOnlyAboutIt('come si usa il codice sconto?', 'it')).toBe(false);
+    expect(asksOnlyAboutIt('dove trovo il numero?', 'it')).toBe(false);
   });
 
   it('tells a follow-up that names nothing of its own from one about something', () => {

@@ -1,5 +1,5 @@
 import { detectEntities } from '../../src/classifier/entities.js';
-import { onlyOrderReference } from '../../src/pipeline/order-reference.js';
+import { asksAboutGivenOrder, givenOrderOnItsWay, onlyOrderReference, withoutData } from '../../src/pipeline/order-reference.js';
 import { onlySaysBack, returning } from '../../src/pipeline/returning.js';
 
 const alone = (text: string) => onlyOrderReference(text, detectEntities(text));
@@ -34,5 +34,35 @@ describe('returning', () => {
   it('knows a message that only says the customer is back', () => {
     for (const text of ['rieccomi', 'eccomi di nuovo', 'sono di nuovo io', 'ciao, sono ancora io', "it's me again", 'me again!', "hi, I'm back"]) expect([text, onlySaysBack(text)]).toEqual([text, true]);
     for (const text of ['ciao', 'di nuovo il pacco in ritardo', "I'm back from holiday and my parcel is missing"]) expect([text, onlySaysBack(text)]).toEqual([text, false]);
+  });
+});
+
+describe('an order number given with a question about that order', () => {
+  const ents = (text: string) => detectEntities(text);
+
+  it('asks where it is or when it comes, in either language', () => {
+    for (const [text, language] of [
+      ['hi, my order number is BR-1122334, can you tell me when it arrives?', 'en'],
+      ['order BR-1122334, where is it?', 'en'],
+      ['ciao, il mio numero d\'ordine è BR-1122334, mi dite quando arriva?', 'it'],
+    ] as const) expect([text, asksAboutGivenOrder(text, ents(text), language)]).toEqual([text, true]);
+    for (const [text, language] of [
+      ['can you tell me when it arrives?', 'en'],
+      ['BR-1122334 can I return the blue one?', 'en'],
+      ['BR-1122334 posso cambiare la taglia?', 'it'],
+    ] as const) expect([text, asksAboutGivenOrder(text, ents(text), language)]).toEqual([text, false]);
+  });
+
+  it('speaks of the order on its way only with words of delivery, not with "where" or "when" alone', () => {
+    const on = (text: string, language: 'it' | 'en') => givenOrderOnItsWay(text, ents(text), language);
+    expect(on('order BR-1122334, when will it arrive?', 'en')).toBe(true);
+    expect(on('ordine BR-1122334, quando viene consegnato?', 'it')).toBe(true);
+    expect(on('BR-1122334 when does the shop open?', 'en')).toBe(false);
+    expect(on('when will it arrive?', 'en')).toBe(false);
+  });
+
+  it('never reads the number itself into the question', () => {
+    const text = 'hi, my order number is BR-1122334, can you tell me when it arrives?';
+    expect(withoutData(text, ents(text))).toBe('hi, my order number is , can you tell me when it arrives?');
   });
 });
