@@ -102,7 +102,10 @@ export async function refineUnderstanding(
   // the whole was (found sure of express shipping by the words "quick question" alone).
   const wholeBest = understanding.classification.ranked[0]?.confidence ?? 0;
   const greeted = afterHello !== undefined && (bestIntentAction(understanding, knowledge.corpus) === 'greet' || opensWithAnnouncement(msg.text));
-  if (afterHello !== undefined && (greeted || wholeBest < thresholds.answerThreshold)) {
+  // Read alone whenever a greeting opens the message, however sure the whole was: a greeting adds
+  // nothing to the question, and the whole's reading moved around the answer threshold from one
+  // corpus edit to the next ("ciao, dove trovo il numero d'ordine?": the contacts at 0.43, then 0.68).
+  if (afterHello !== undefined) {
     const alone = await input.understandText(afterHello, understanding.language);
     const best = alone.classification.ranked[0];
     // An FAQ entry, or a question the corpus answers word for word ("ciao, dove trovo il numero
@@ -166,7 +169,7 @@ export async function refineUnderstanding(
   if (story !== undefined) {
     const alone = await input.understandText(story, understanding.language);
     const best = alone.classification.ranked[0];
-    if (best && best.confidence >= thresholds.answerThreshold && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
+    if (best && best.confidence >= SURE && resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language).entry) {
       understanding = { ...understanding, classification: alone.classification };
     }
   }
@@ -174,7 +177,7 @@ export async function refineUnderstanding(
   // "how does it work?" after the gift cards, which alone leaned on the jobs entry: a question that
   // names nothing but how long, how much or how is read with the answer before it even then, and
   // that reading is kept only when it answers.
-  const sureAlone = confidentlyKnown(understanding, knowledge.corpus, thresholds.answerThreshold);
+  const sureAlone = confidentlyKnown(understanding, knowledge.corpus, SURE);
   const aboutIt = sureAlone && asksOnlyAboutIt(msg.text, understanding.language);
   const leansOn = chosen !== undefined || orderAlone || (sureAlone && !aboutIt)
     ? undefined

@@ -31,7 +31,8 @@ const expectSchema = z
     intent: z.string().optional(),
     visibility: z.enum(['public', 'private']).optional(),
     reason: z.enum(ESCALATION_REASONS).optional(),
-    reply_matches: z.string().optional(),
+    /** A regular expression some reply of the turn matches; a list: each matched by some reply (two answers in one turn). */
+    reply_matches: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
     reply_not_contains: z.array(z.string()).optional(),
     state: z.enum(CONVERSATION_STATES).optional(),
     /** The priority of the conversation's place in the queue (1 = most urgent). */
@@ -395,9 +396,9 @@ export async function runConversationTests(
           if (expect.handler) check(outcome.handler === expect.handler, `expected handler ${expect.handler}, got ${outcome.handler ?? 'none'}`);
           if (expect.reason) check(outcome.reason === expect.reason, `expected reason ${expect.reason}, got ${outcome.reason ?? 'none'}`);
           if (expect.visibility) check(sent.some((i) => i.visibility === expect.visibility), `expected a ${expect.visibility} reply, got ${sent.map((i) => i.visibility).join(', ') || 'no reply'}`);
-          if (expect.reply_matches) {
-            const re = new RegExp(expect.reply_matches, 'i');
-            check(texts.some((t) => re.test(t)), `expected a reply matching /${expect.reply_matches}/i, got ${shown}`);
+          for (const pattern of typeof expect.reply_matches === 'string' ? [expect.reply_matches] : expect.reply_matches ?? []) {
+            const re = new RegExp(pattern, 'i');
+            check(texts.some((t) => re.test(t)), `expected a reply matching /${pattern}/i, got ${shown}`);
           }
           for (const forbidden of expect.reply_not_contains ?? []) {
             check(!texts.some((t) => t.includes(forbidden)), `a reply contains ${JSON.stringify(forbidden)}: ${shown}`);

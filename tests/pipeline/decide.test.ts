@@ -445,8 +445,32 @@ describe('the decision table', () => {
     // A second miss in a row still goes to a person.
     expect(decide(input({ top: offTopic, understanding: withShipping, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
     // Nothing plausible in the FAQ: the intent answers.
-    const alone = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.9 }, { label: 'faq:spedizione', confidence: 0.09 }] } });
+    const alone = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.61 }, { label: 'faq:spedizione', confidence: 0.05 }] } });
     expect(decide(input({ top: offTopic, understanding: alone })).action).toBe('intent_answer');
+    // An unsure reading leaves the rest to the FAQ: an entry is weighed against that rest ("che
+    // tempo ci vuole per la consegna?": off topic 0.74, shipping 0.19 of the 0.26 left).
+    const unsure = { ...offTopic, confidence: 0.74 };
+    const weather = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.74 }, { label: 'faq:spedizione', confidence: 0.19 }] } });
+    expect(decide(input({ top: unsure, understanding: weather }))).toEqual({ action: 'clarify', guesses: [{ label: 'faq:spedizione', confidence: 0.19 }] });
+    // Sure of it (0.9 and up), the FAQ needs the clarify threshold as ever.
+    const sure = { ...offTopic, confidence: 0.95 };
+    const sureWeather = understanding({ classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.95 }, { label: 'faq:spedizione', confidence: 0.19 }] } });
+    expect(decide(input({ top: sure, understanding: sureWeather })).action).toBe('intent_answer');
+  });
+
+  it('asks which answer is meant for a word alone when another answer about it is plausible ("pagamento")', () => {
+    const declined = entry('pagamento-rifiutato');
+    const top = { label: 'faq:pagamento-rifiutato', confidence: 0.64, entry: declined };
+    const ranked = understanding({ classification: { ranked: [{ label: 'faq:pagamento-rifiutato', confidence: 0.64 }, { label: 'faq:pagamento-a-rate', confidence: 0.31 }] } });
+    expect(decide(input({ text: 'pagamento', top, understanding: ranked }))).toEqual({
+      action: 'clarify',
+      guesses: [
+        { label: 'faq:pagamento-rifiutato', confidence: 0.64 },
+        { label: 'faq:pagamento-a-rate', confidence: 0.31 },
+      ],
+    });
+    // The same reading of a question with more words in it is answered (0.31 < half of 0.64).
+    expect(decide(input({ text: 'il pagamento non va', top, understanding: ranked })).action).toBe('answer');
   });
 
   it('handles small talk by intent', () => {

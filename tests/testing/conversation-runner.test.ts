@@ -26,7 +26,7 @@ const faq = (answer: string) =>
     ],
   });
 
-const test = (name: string, replyMatches: string, forceFailure = false) =>
+const test = (name: string, replyMatches: string | string[], forceFailure = false) =>
   stringify({
     name,
     channel: 'webchat',
@@ -78,5 +78,16 @@ describe('runConversationTests', () => {
     });
     expect(failures.map((f) => f.file)).toEqual(['tests/a.yaml', 'tests/b.yaml']);
     expect(failures[1]!.message).toMatch(/could not run: the FAQ or the intents cannot be loaded/);
+  });
+
+  it('takes a list of patterns, each to be matched by some reply of the turn, and names the one no reply matched', async () => {
+    const faqFile = join(dir, 'corpus/faq/negozio.yaml');
+    writeFileSync(faqFile, faq('Siamo aperti dalle 9 alle 18, il sabato fino alle 13.'));
+    writeFileSync(join(dir, 'tests/a.yaml'), test('a', ['dalle 9 alle 18', 'sabato']));
+    writeFileSync(join(dir, 'tests/b.yaml'), test('b', ['dalle 9 alle 18', 'domenica']));
+    const failures: TestFailure[] = [];
+    const report = await runConversationTests([join(dir, 'tests')], { projectRoot: dir, env: {}, onFailure: (f) => failures.push(f) });
+    expect(failures.map((f) => [f.file, f.message.replace(/, got .*/, '')])).toEqual([['tests/b.yaml', 'expected a reply matching /domenica/i']]);
+    expect(report).toMatchObject({ passed: 1, failed: 1 });
   });
 });
