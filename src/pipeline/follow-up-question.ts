@@ -129,7 +129,12 @@ export function answerPart(text: string, language: Language, entry: FaqEntry): s
   if (AGAIN[language].test(bare)) return undefined;
   // "how does it work?": the words that ask how ("does", "work") name nothing the answer speaks of
   // ("We don't work with other buy-now-pay-later services" is no part of how to pay in instalments).
-  const asking = bare.replace(OPENERS[language], '').replace(new RegExp(ASPECTS.use[language].source, `${ASPECTS.use[language].flags}g`), ' ');
+  // Nor do the words that ask about using it ("posso usarlo in negozio?": "usarlo" is in the sentence
+  // that says how to use it, "negozio" in the one that says where).
+  const asking = bare
+    .replace(OPENERS[language], '')
+    .replace(new RegExp(ASPECTS.use[language].source, `${ASPECTS.use[language].flags}g`), ' ')
+    .replace(new RegExp(USES_IT[language].source, `${USES_IT[language].flags}g`), ' ');
   const asked = new Set(topicWords(asking));
   // "e i tempi?", "quanto tempo ho?": the sentences that say how long (or how much), whatever their
   // words; "how do I use it?", which names nothing: the sentences that say how.
@@ -154,6 +159,24 @@ export function asksOnlyAboutIt(text: string, language: Language): boolean {
   return topicWords(rest).filter((w) => !PRONOUN_WORDS.has(w)).length === 0;
 }
 
+/**
+ * Using "it" somewhere or somehow: "can I use it in the shop?", "posso usarlo anche in negozio?",
+ * "si può spendere online?". "It" is what was just answered about (the gift card), not whatever
+ * the other words alone read as (the shop's address, at 0.99).
+ */
+const USES_IT: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?:(?:us|utilizz|spend)ar(?:l[oaie]|ne)|(?:lo|la|li|le|l['’])\s*(?:(?:posso|si può|si puo|possono|potete|puoi|si)\s+)?(?:us|utilizz|spend)\p{L}*|si\s+(?:può|puo|possono)\s+(?:usare|utilizzare|spendere)|(?:vale|valgono)\s+anche)(?![\p{L}])/iu,
+  en: /\b(?:use|spend|redeem)\s+(?:it|them|one)\b|\b(?:is it|are they)\s+(?:valid|usable|good)\b/i,
+};
+/** Questions about using "it" say a little more than a follow-up: "can I use it in the Milan shop too?". */
+const USES_IT_MAX_WORDS = 10;
+
+/** True when a message asks about using what was just answered about, somewhere or somehow. */
+export function usesIt(text: string, language: Language): boolean {
+  const bare = withoutMentions(text);
+  return bare.split(/\s+/).length <= USES_IT_MAX_WORDS && USES_IT[language].test(bare);
+}
+
 /** Words of four letters or more (cut to five) that point back rather than name a topic. */
 const PRONOUN_WORDS = new Set(['this', 'that', 'them', 'they', 'these', 'those', 'quest', 'quell', 'anche', 'also', 'then', 'does', 'dura', 'work']);
 
@@ -167,14 +190,16 @@ export function namesNothing(text: string, language: Language): boolean {
 
 /**
  * The question to read a message with, when it is a short follow-up of the answer the bot gave
- * in this conversation within FOLLOW_UP_MINUTES ("e …", "what about …", or asking how long or how
- * much: "quanto tempo ho?"); otherwise undefined.
+ * in this conversation within FOLLOW_UP_MINUTES ("e …", "what about …", asking how long or how
+ * much: "quanto tempo ho?", or about using it: "can I use it in the shop?"); otherwise undefined.
  */
 export function followUpContext(text: string, language: Language, conversation: Pick<Conversation, 'lastAnswer'>, corpus: Corpus, now: Date): string | undefined {
   const last = conversation.lastAnswer;
   if (!last || now.getTime() - Date.parse(last.at) > FOLLOW_UP_MINUTES * 60_000) return undefined;
   const trimmed = withoutMentions(text);
-  if (trimmed.split(/\s+/).length > MAX_WORDS) return undefined;
-  if (!OPENERS[language].test(trimmed) && aspectsAsked(trimmed, language).length === 0) return undefined;
+  if (!usesIt(trimmed, language)) {
+    if (trimmed.split(/\s+/).length > MAX_WORDS) return undefined;
+    if (!OPENERS[language].test(trimmed) && aspectsAsked(trimmed, language).length === 0) return undefined;
+  }
   return corpus.faq.find((e) => e.id === last.faqId)?.questions[0];
 }

@@ -9,7 +9,7 @@ import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
 import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWithAnnouncement, pointOf, sarcasticThanks, withoutMentions } from './courtesy.js';
-import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext } from './follow-up-question.js';
+import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext, usesIt } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { ORDER_QUESTION, asksAboutGivenOrder, givenOrderOnItsWay, onlyOrderReference, withoutData } from './order-reference.js';
@@ -198,6 +198,21 @@ export async function refineUnderstanding(
       // Offered back only when nothing else is plausible: otherwise the bot asks among them.
       const others = understanding.classification.ranked.filter((r) => r.label.startsWith('faq:') && r.label !== `faq:${entry.id}` && r.confidence >= thresholds.clarifyThreshold);
       beyondAnswer = entry.id === conversation.lastAnswer?.faqId && others.length === 0;
+    }
+  }
+  // "Can I use it in the shop?" soon after the gift cards: "it" is the gift card, so the answer just
+  // given says it where one of its sentences names what is asked ("valid … in our Milan shop"),
+  // however sure the words alone were of something else (the shop's address at 0.99).
+  if (part === undefined && chosen === undefined && usesIt(msg.text, understanding.language) && followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now) !== undefined) {
+    const last = knowledge.corpus.faq.find((e) => e.id === conversation.lastAnswer?.faqId);
+    const said = last ? answerPart(msg.text, understanding.language, last) : undefined;
+    if (last && said !== undefined) {
+      const label = `faq:${last.id}`;
+      const sure = Math.max(thresholds.answerThreshold, understanding.classification.ranked[0]?.confidence ?? 0);
+      // The other readings keep their order in what is left (the shop's address is no rival of it).
+      const rest = understanding.classification.ranked.filter((r) => r.label !== label).map((r) => ({ label: r.label, confidence: r.confidence * (1 - sure) }));
+      understanding = { ...understanding, classification: { ranked: [{ label, confidence: sure }, ...rest] } };
+      part = said;
     }
   }
   // "e in Svizzera?" understood alone, and as the answer just given: the part of it that answers.

@@ -1,4 +1,4 @@
-import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing } from '../../src/pipeline/follow-up-question.js';
+import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing, usesIt } from '../../src/pipeline/follow-up-question.js';
 import type { Corpus, FaqEntry } from '../../src/core/corpus.js';
 
 const entry = (id: string, questions: string[], answer: string): FaqEntry => ({ id, locale: 'it', questions, answer, private: false, escalate: false, tags: [], file: 'x.yaml' });
@@ -107,6 +107,23 @@ describe('short follow-ups of the last answer', () => {
     expect(asksOnlyAboutIt('how does the returns process work?', 'en')).toBe(false);
     expect(asksOnlyAboutIt('come si usa il codice sconto?', 'it')).toBe(false);
     expect(asksOnlyAboutIt('dove trovo il numero?', 'it')).toBe(false);
+  });
+
+  it('reads a question about using "it" with the answer before, and says the sentence that names where', () => {
+    const giftCards = entry('buoni-regalo', ['Vendete buoni regalo?'], 'Vendiamo buoni regalo da 25 a 200 euro: valgono 12 mesi, online e nel negozio di Milano. Per usarlo inserisci il codice al checkout.');
+    const withCards = { faq: [giftCards, payments], intents: [] } as unknown as Corpus;
+    for (const [text, language] of [['posso usarlo anche in negozio?', 'it'], ['si può usare online?', 'it'], ['lo posso spendere in negozio?', 'it'], ['can I use it in the Milan shop too?', 'en'], ['is it valid online?', 'en']] as const) {
+      expect([text, usesIt(text, language)]).toEqual([text, true]);
+      expect([text, followUpContext(text, language, answered('buoni-regalo', 2), withCards, now)]).toEqual([text, 'Vendete buoni regalo?']);
+    }
+    // The sentence that says where, not the one that says how ("usarlo" is in that one too).
+    expect(answerPart('posso usarlo anche in negozio?', 'it', giftCards)).toBe('Vendiamo buoni regalo da 25 a 200 euro: valgono 12 mesi, online e nel negozio di Milano.');
+    // Not a question about using something, or too long to lean on anything.
+    for (const [text, language] of [['avete un negozio a Milano?', 'it'], ['posso pagare in negozio?', 'it'], ['where is your shop?', 'en'], ['can I use my old gift card from last year in the shop on Saturday please?', 'en']] as const) {
+      expect([text, usesIt(text, language)]).toEqual([text, false]);
+    }
+    // Long after the answer: nothing to lean on.
+    expect(followUpContext('posso usarlo anche in negozio?', 'it', answered('buoni-regalo', FOLLOW_UP_MINUTES + 1), withCards, now)).toBeUndefined();
   });
 
   it('tells a follow-up that names nothing of its own from one about something', () => {
