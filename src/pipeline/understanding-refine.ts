@@ -182,6 +182,12 @@ export async function refineUnderstanding(
   const leansOn = chosen !== undefined || orderAlone || (sureAlone && !aboutIt)
     ? undefined
     : followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now);
+  // "How does it work?", "quanto costa?", "does it expire?" with no answer before it to be about:
+  // "it" is nothing yet. Read alone it leaned on whatever entry has its words (the jobs entry,
+  // "work", at 0.88); the bot asks what the customer means instead.
+  if (chosen === undefined && !yesToMany && asksOnlyAboutIt(msg.text, understanding.language) && followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now) === undefined) {
+    understanding = { ...understanding, classification: { ranked: [] } };
+  }
   let beyondAnswer = false;
   let part: string | undefined;
   if (leansOn !== undefined) {
