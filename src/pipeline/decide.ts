@@ -336,6 +336,13 @@ export function decide(input: DecisionInput): Decision {
   // 5. Understood: answer, move to private, or small talk.
   if (confident && top.entry) {
     const entry = top.entry;
+    // A follow-up the answer just given does not cover ("e per la svizera?", misspelt, after the
+    // part about Switzerland), read alone half as that same answer (0.51): not the same answer
+    // again, but said honestly, as in row 6.
+    if (input.beyondAnswer && input.sameAsLastAnswer === true && top.confidence < CONTEXT_BELOW) {
+      if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
+      return { action: 'clarify', guesses: [], beyondAnswer: true };
+    }
     // Praise read half-surely as an entry ("great service, my parcel arrived in one day!" leans on
     // the damaged-parcel entry's "my parcel arrived…"): thanked (5a'), not "we're so sorry".
     if (top.confidence < CONTEXT_BELOW && isPraise(input)) return { action: 'thank', resolves: false };

@@ -458,6 +458,16 @@ describe('the decision table', () => {
     expect(decide(input({ top: sure, understanding: sureWeather })).action).toBe('intent_answer');
   });
 
+  it('does not give the same answer again to a follow-up it does not cover, read alone half as that answer', () => {
+    const shipping = { label: 'faq:spedizione', confidence: 0.51, entry: entry('spedizione') };
+    // "e per la svizera?" after the part about Switzerland: the answer says nothing more.
+    expect(decide(input({ top: shipping, beyondAnswer: true, sameAsLastAnswer: true }))).toEqual({ action: 'clarify', guesses: [], beyondAnswer: true });
+    expect(decide(input({ top: shipping, beyondAnswer: true, sameAsLastAnswer: true, missStreak: 1 }))).toEqual({ action: 'escalate', reason: 'low_confidence' });
+    // Sure of it, or another answer than the last: answered.
+    expect(decide(input({ top: { ...shipping, confidence: 0.95 }, beyondAnswer: true, sameAsLastAnswer: true })).action).toBe('answer');
+    expect(decide(input({ top: shipping, beyondAnswer: true, sameAsLastAnswer: false })).action).toBe('answer');
+  });
+
   it('asks which answer is meant for a word alone when another answer about it is plausible ("pagamento")', () => {
     const declined = entry('pagamento-rifiutato');
     const top = { label: 'faq:pagamento-rifiutato', confidence: 0.64, entry: declined };
