@@ -177,6 +177,22 @@ export function usesIt(text: string, language: Language): boolean {
   return bare.split(/\s+/).length <= USES_IT_MAX_WORDS && USES_IT[language].test(bare);
 }
 
+/** Short words that name nothing: pronouns, articles, "ok", "then" (Italian and English). */
+const FILLERS = new Set(['it', 'its', 'this', 'that', 'them', 'they', 'these', 'those', 'one', 'so', 'then', 'ok', 'okay', 'and', 'but', 'a', 'an', 'the', 'to', 'is', 'do', 'i', 'lo', 'la', 'li', 'le', 'l', 'gli', 'ci', 'si', 'ne', 'il', 'e', 'ma', 'poi', 'allora', 'quindi', 'questo', 'questa', 'quello', 'quella', 'mi', 'ti', 'me', 'te', 'è', 'ha', 'c']);
+
+/**
+ * True when a message asks how long, how much or how to use something and has no other word at
+ * all, however short ("how does it work?", "quanto costa?"; not "quanto costa il kWh?"): with no
+ * answer before it, it is about nothing yet.
+ */
+export function asksAboutNothing(text: string, language: Language): boolean {
+  const bare = withoutMentions(text);
+  if (aspectsAsked(bare, language).length === 0) return false;
+  let rest = bare.replace(OPENERS[language], '');
+  for (const aspect of ALL_ASPECTS) rest = rest.replace(new RegExp(ASPECTS[aspect][language].source, `${ASPECTS[aspect][language].flags}g`), ' ');
+  return (rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).every((w) => FILLERS.has(w));
+}
+
 /** Words of four letters or more (cut to five) that point back rather than name a topic. */
 const PRONOUN_WORDS = new Set(['this', 'that', 'them', 'they', 'these', 'those', 'quest', 'quell', 'anche', 'also', 'then', 'does', 'dura', 'work']);
 

@@ -1,4 +1,4 @@
-import { answerPart, asksOnlyAboutIt, followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing, usesIt } from '../../src/pipeline/follow-up-question.js';
+import { answerPart, asksAboutNothing, asksOnlyAboutIt, followUpAnswers, followUpContext, FOLLOW_UP_MINUTES, namesNothing, usesIt } from '../../src/pipeline/follow-up-question.js';
 import type { Corpus, FaqEntry } from '../../src/core/corpus.js';
 
 const entry = (id: string, questions: string[], answer: string): FaqEntry => ({ id, locale: 'it', questions, answer, private: false, escalate: false, tags: [], file: 'x.yaml' });
@@ -124,6 +124,15 @@ describe('short follow-ups of the last answer', () => {
     }
     // Long after the answer: nothing to lean on.
     expect(followUpContext('posso usarlo anche in negozio?', 'it', answered('buoni-regalo', FOLLOW_UP_MINUTES + 1), withCards, now)).toBeUndefined();
+  });
+
+  it('tells a question about nothing yet ("how does it work?") from one that names its subject, however short the name', () => {
+    for (const [text, language] of [['how does it work?', 'en'], ['is it free?', 'en'], ['does it expire?', 'en'], ['come funziona?', 'it'], ['quanto costa?', 'it'], ['e quanto costa?', 'it']] as const) {
+      expect([text, asksAboutNothing(text, language)]).toEqual([text, true]);
+    }
+    for (const [text, language] of [['quanto costa il kWh?', 'it'], ['quanto costa la spedizione?', 'it'], ['how does the gift card work?', 'en'], ['is DHL free?', 'en'], ['dove siete?', 'it']] as const) {
+      expect([text, asksAboutNothing(text, language)]).toEqual([text, false]);
+    }
   });
 
   it('tells a follow-up that names nothing of its own from one about something', () => {
