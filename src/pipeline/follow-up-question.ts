@@ -133,8 +133,8 @@ export function answerPart(text: string, language: Language, entry: FaqEntry): s
   // that says how to use it, "negozio" in the one that says where).
   const asking = bare
     .replace(OPENERS[language], '')
-    .replace(new RegExp(ASPECTS.use[language].source, `${ASPECTS.use[language].flags}g`), ' ')
-    .replace(new RegExp(USES_IT[language].source, `${USES_IT[language].flags}g`), ' ');
+    .replace(everywhere(ASPECTS.use[language]), ' ')
+    .replace(everywhere(USES_IT[language]), ' ');
   const asked = new Set(topicWords(asking));
   // "e i tempi?", "quanto tempo ho?": the sentences that say how long (or how much), whatever their
   // words; "how do I use it?", which names nothing: the sentences that say how.
@@ -152,11 +152,22 @@ export function answerPart(text: string, language: Language, entry: FaqEntry): s
  * jobs entry, "work", at 0.88).
  */
 export function asksOnlyAboutIt(text: string, language: Language): boolean {
+  const rest = besidesAsking(text, language);
+  return rest !== undefined && topicWords(rest).filter((w) => !PRONOUN_WORDS.has(w)).length === 0;
+}
+
+/** What a message says besides its opener and how long / how much / how to use it asked; undefined when it asks none of those. */
+function besidesAsking(text: string, language: Language): string | undefined {
   const bare = withoutMentions(text);
-  if (aspectsAsked(bare, language).length === 0) return false;
+  if (aspectsAsked(bare, language).length === 0) return undefined;
   let rest = bare.replace(OPENERS[language], '');
-  for (const aspect of ALL_ASPECTS) rest = rest.replace(new RegExp(ASPECTS[aspect][language].source, `${ASPECTS[aspect][language].flags}g`), ' ');
-  return topicWords(rest).filter((w) => !PRONOUN_WORDS.has(w)).length === 0;
+  for (const aspect of ALL_ASPECTS) rest = rest.replace(everywhere(ASPECTS[aspect][language]), ' ');
+  return rest;
+}
+
+/** The same pattern, matching every occurrence. */
+function everywhere(re: RegExp): RegExp {
+  return new RegExp(re.source, `${re.flags}g`);
 }
 
 /**
@@ -186,11 +197,8 @@ const FILLERS = new Set(['it', 'its', 'this', 'that', 'them', 'they', 'these', '
  * answer before it, it is about nothing yet.
  */
 export function asksAboutNothing(text: string, language: Language): boolean {
-  const bare = withoutMentions(text);
-  if (aspectsAsked(bare, language).length === 0) return false;
-  let rest = bare.replace(OPENERS[language], '');
-  for (const aspect of ALL_ASPECTS) rest = rest.replace(new RegExp(ASPECTS[aspect][language].source, `${ASPECTS[aspect][language].flags}g`), ' ');
-  return (rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).every((w) => FILLERS.has(w));
+  const rest = besidesAsking(text, language);
+  return rest !== undefined && (rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).every((w) => FILLERS.has(w));
 }
 
 /** Words of four letters or more (cut to five) that point back rather than name a topic. */
