@@ -17,6 +17,7 @@ const INSULTS: Record<Language, string[]> = {
     'ridicoli', 'ridicolo', 'scandaloso', 'scandalo', 'inaccettabile', 'assurdo', 'pazzesco', 'buffoni',
     'imbroglioni', 'disgustoso', 'mai piu', 'basta', 'incazzato', 'incazzata', 'arrabbiato', 'arrabbiata',
     'furioso', 'furiosa', 'deluso', 'delusa', 'vi denuncio', 'cialtroni', 'idioti', 'idiota', 'cretini',
+    'inutile', 'inutili', 'presa in giro', 'prendete in giro',
   ],
   en: [
     'scam', 'scammers', 'scammed', 'thieves', 'thief', 'fraud', 'disgrace', 'disgraceful', 'shame on you',
@@ -66,6 +67,23 @@ const SELF_ANGER: Record<Language, RegExp> = {
   en: /(?<![\p{L}'])(?:i\s*'?\s*m|i am|we\s*'?\s*re|we are|am|so)\s+(?:(?:so|really|very|absolutely|totally|beyond|fucking|extremely)\s+)?(?:furious|livid|fuming|angry|pissed(?:\s+off)?|raging|outraged)(?![\p{L}])/u,
 };
 
+/**
+ * A long wait stated ("aspetto da due settimane", "sono 10 giorni che aspetto", "I've been waiting
+ * for 3 weeks", "two weeks and still nothing"): one sign of anger, so that with an insult ("your
+ * service is useless, I've been waiting for 2 weeks") a person takes over, while alone ("dov'è il
+ * mio ordine? aspetto da giorni") the bot still helps. Matched on folded text.
+ */
+const COUNT = '(?:\\d+|un[ao]?|due|tre|quattro|cinque|sei|sette|otto|dieci|quindici|venti|molti|tanti|parecchi[e]?|diversi|diverse|a|an|one|two|three|four|five|six|seven|eight|ten|fifteen|twenty|several|many)';
+const LONG_WAIT = new RegExp(
+  [
+    `(?<![\\p{L}])aspett(?:o|iamo|ando)\\s+(?:ormai\\s+|gia\\s+|ancora\\s+)?da\\s+(?:(?:piu\\s+di|oltre|quasi)\\s+)?(?:${COUNT}\\s+)?(?:giorni|settimane|settimana|mesi|mese|una\\s+vita|secoli)(?![\\p{L}])`,
+    `(?<![\\p{L}])(?:sono|e)\\s+(?:gia\\s+|ormai\\s+|quasi\\s+)?(?:${COUNT}\\s+)?(?:giorni|settimane|settimana|mesi|mese)\\s+che\\s+aspett`,
+    `\\bwaiting\\s+(?:for\\s+)?(?:(?:over|more\\s+than|almost|nearly|about)\\s+)?(?:${COUNT}\\s+)?(?:days|weeks|week|months|month|ages|forever)\\b`,
+    `\\b(?:${COUNT}\\s+)?(?:days|weeks|months)\\s+(?:and\\s+|later\\s+and\\s+)?(?:still|nothing)\\b`,
+  ].join('|'),
+  'u',
+);
+
 const ANGRY_EMOJI = /[\u{1F621}\u{1F92C}\u{1F620}\u{1F47F}\u{1F4A2}\u{1F595}\u{1F624}\u{1F92E}\u{1F44E}]/gu;
 const HAPPY_EMOJI = /[\u{1F600}-\u{1F60D}\u{1F642}\u{1F917}\u{1F929}\u{2764}\u{1F44D}\u{1F64F}\u{1F970}\u{1F60A}]/gu;
 
@@ -107,6 +125,7 @@ export function analyseSentiment(text: string, language: Language): { sentiment:
   const signs = [
     selfAnger,
     Math.min(0.75, insults * 0.5),
+    LONG_WAIT.test(folded) ? 0.3 : 0,
     capsWords >= 2 || (capsWords >= 1 && capsRatio >= 0.5) ? Math.min(0.4, 0.2 + capsRatio * 0.4) : 0,
     Math.min(0.3, bangs * 0.2),
     Math.min(0.55, angryEmoji * 0.35),

@@ -75,6 +75,43 @@ const ASKS_FOR_PERSON: RegExp[] = [
   /(?<![\p{L}])(?:richiamatemi|richiamami|chiamatemi|chiamami|(?:potete|potreste|può|puoi|potresti)\s+(?:ri)?chiamarmi|mi\s+(?:potete|potreste|può|puoi|potresti)\s+(?:ri)?chiamare|mi\s+richiam(?:ate|i)|mi\s+fate\s+(?:ri)?chiamare)(?![\p{L}])/iu,
   /\b(?:(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|one\s+of\s+you)\s+(?:please\s+)?(?:call|ring|phone)\s+me|(?:please\s+)?call\s+me\s+back|give\s+me\s+a\s+(?:call|ring)|(?:^|[.!,]\s*)(?:please\s+)?(?:call|ring|phone)\s+me)\b/i,
 ];
+/**
+ * The customer says they were not answered before: "nobody answers", "still no reply??", "è la
+ * terza volta che scrivo", "ancora nessuna risposta, ci siete?". The brand has already let them
+ * down somewhere the bot cannot see or mend, so a person takes over, as for a complaint. Read
+ * alone, such messages got the newsletter answer (from "emails"), the contacts, or a greeting
+ * (from "hello???"). Not when conditional ("if nobody answers I will…", "se nessuno risponde…").
+ * Matched on folded text (lower case, no accents).
+ */
+const CHASES: RegExp[] = [
+  /(?<![\p{L}])nessun[oa]?\s+(?:mi\s+|ci\s+)?(?:ha\s+(?:ancora\s+|mai\s+)?)?(?:mi\s+|ci\s+)?(?:risponde|rispondete|risposto|richiama|richiamato|aiuta|aiutato|si\s+fa\s+(?:viv[oa]|sentire)|si\s+e\s+fatt[oa]\s+(?:viv[oa]|sentire))(?![\p{L}])/u,
+  /(?<![\p{L}])(?:ancora|tuttora|finora)\s+nessuna\s+(?:risposta|notizia|novita)(?![\p{L}])/u,
+  /(?<![\p{L}])nessuna\s+risposta\s+(?:da\s+(?:voi|parte|giorni|settimane|una|un|due|tre)|dopo|alle?\s+mie|ai\s+miei|al\s+mio|alla\s+mia)(?![\p{L}])/u,
+  /(?<![\p{L}])non\s+(?:mi\s+|ci\s+)?(?:rispondete|avete\s+(?:ancora\s+|mai\s+)?(?:risposto|richiamato)|richiamate|risponde\s+(?:mai\s+)?nessuno)(?![\p{L}])/u,
+  /(?<![\p{L}])(?:seconda|terza|quarta|quinta|sesta|decima|ennesima|\d+\s*[ao°]?)\s+volta\s+che\s+(?:vi\s+|ti\s+|lo\s+)?(?:scrivo|chiedo|contatto|chiamo|sollecito|ripeto|scriviamo|segnalo)(?![\p{L}])/u,
+  /(?<![\p{L}])vi\s+(?:ho\s+)?(?:gia\s+)?(?:scritto|chiamato|contattato|sollecitato)\s+(?:gia\s+)?(?:\d+|due|tre|quattro|cinque|diverse|varie|tante|mille|molte|piu)\s+volte(?![\p{L}])/u,
+  /(?<![\p{L}])(?:mi|ci)\s+(?:state\s+)?ignor(?:ate|ando)(?![\p{L}])|(?<![\p{L}])(?:secondo|terzo|ennesimo|ulteriore)\s+sollecito(?![\p{L}])/u,
+  /\b(?:nobody|no\s*-?\s*one|none\s+of\s+you)\s+(?:(?:ever|still|even)\s+)?(?:answers|replies|responds|helps|gets\s+back|calls\s+(?:me\s+)?back|(?:is|are)\s+(?:answering|replying|responding|helping))\b/,
+  /\b(?:nobody|no\s*-?\s*one|none\s+of\s+you)\s+(?:(?:has|have)\s+(?:(?:ever|yet|still|even)\s+)?(?:answered|replied|responded|got(?:ten)?\s+back|called\s+(?:me\s+)?back|helped)|got\s+back\s+to\s+(?:me|us))\b/,
+  /\bstill\s+(?:no|not\s+(?:a|any))\s+(?:answer|reply|response|word\s+from\s+you)s?\b/,
+  /\bno\s+(?:answer|reply|response)s?\s+(?:yet|from\s+(?:you|anyone|anybody)|since|for\s+(?:days|weeks|\d+))\b/,
+  /\b(?:(?:got|had|received|heard)\s+(?:no|nothing)\s+(?:answer|reply|response|back)|(?:haven'?t|have\s+not|never|didn'?t|did\s+not)\s+(?:heard|hear)\s+back|(?:haven'?t|have\s+not|never)\s+(?:got|gotten|received|had)\s+(?:an?\s+|any\s+)?(?:answer|reply|response))\b/,
+  /\byou\s+(?:guys\s+|people\s+)?(?:never|don'?t|do\s+not|won'?t|will\s+not|haven'?t|have\s+not|still\s+haven'?t)\s+(?:ever\s+|even\s+)?(?:answer(?:ed)?|repl(?:y|ied)|respond(?:ed)?|get\s+back|got\s+back|call(?:ed)?\s+(?:me\s+)?back)\b(?!\s+(?:my|the|this)\s+question)/,
+  /\b(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\s+(?:that\s+)?(?:i'?m|i\s+am|i\s+have|i'?ve|i)\s+(?:writing|written|write|wrote|asking|asked|ask|contacting|contacted|messaging|messaged|emailing|emailed|calling|called|chasing)\b/,
+  /\bi(?:'?ve|\s+have)\s+(?:already\s+)?(?:written|emailed|messaged|called|contacted\s+you|tweeted|dm'?e?d|asked|chased)\s+(?:you\s+|this\s+)?(?:\d+|two|three|four|five|several|many|multiple|countless|so\s+many)\s+times\b/,
+  /\b(?:keep\s+)?ignor(?:ing|ed)\s+(?:me|us|my)\b|\bstill\s+waiting\s+(?:for|on)\s+(?:an?\s+|any\s+|your\s+)?(?:answer|reply|response)\b/,
+];
+const CONDITIONAL = /(?:\b(?:if|unless|in\s+case|se|qualora|nel\s+caso(?:\s+in\s+cui)?|caso\s+mai|casomai)\s+(?:\S+\s+){0,2})$/;
+
+/** True when the text says earlier messages went unanswered (see CHASES). */
+export function chasesAnAnswer(text: string): boolean {
+  const folded = fold(text).replace(/[’`]/g, "'");
+  for (const re of CHASES) {
+    const m = re.exec(folded);
+    if (m && !CONDITIONAL.test(folded.slice(Math.max(0, m.index - 30), m.index))) return true;
+  }
+  return false;
+}
 const NEGATED = /(?:\bnon\s+(?:\S+\s+){0,2}|\bno\s+need\s+to\s+|\b(?:don'?t|do\s+not|doesn'?t)\s+(?:\S+\s+){0,2})$/i;
 
 /** True when the text asks for a person in so many words (see ASKS_FOR_PERSON). */
@@ -88,7 +125,8 @@ export function asksForPerson(text: string): boolean {
 
 /**
  * The escalation a message triggers by itself, before any FAQ is considered:
- * crisis keywords, an explicit request for a person, anger, a VIP. Undefined when none fires.
+ * crisis keywords, an explicit request for a person, anger, a complaint or an earlier message
+ * left unanswered, a VIP. Undefined when none fires.
  * (Low confidence, FAQ `escalate: true` and private cases depend on the conversation and are
  * decided in the pipeline's decision table.)
  */
@@ -96,7 +134,7 @@ export function findEscalation(input: EscalationInput, rules: EscalationRules): 
   if (findCrisisKeyword(input.text, rules.crisisKeywords)) return 'crisis';
   if (input.intent === 'human_request' || asksForPerson(input.text)) return 'human_request';
   if (input.understanding.anger >= rules.angerThreshold) return 'negative_sentiment';
-  if (input.intent === 'complaint') return 'negative_sentiment';
+  if (input.intent === 'complaint' || chasesAnAnswer(input.text)) return 'negative_sentiment';
   // "Non ho capito", "that doesn't answer my question": the bot could not help, as after two misses.
   if (input.intent === 'not_helpful') return 'low_confidence';
   if (isVip(input.customer, rules)) return 'vip';

@@ -132,6 +132,24 @@ describe('analyseSentiment', () => {
     expect(thanks.sentiment).toBeGreaterThan(0.3);
   });
 
+  it('counts a long wait stated as one sign: with an insult it is anger, alone it is not', () => {
+    for (const [text, language] of [
+      ["your customer service is useless, I've been waiting for 2 weeks", 'en'],
+      ['il vostro servizio clienti è inutile, aspetto da due settimane', 'it'],
+      ['sono 10 giorni che aspetto, è ridicolo', 'it'],
+      ['three weeks and still nothing, pathetic', 'en'],
+    ] as const) {
+      expect(analyseSentiment(text, language).anger).toBeGreaterThanOrEqual(0.6);
+    }
+    for (const [text, language] of [
+      ["dov'è il mio ordine?? aspetto da giorni", 'it'],
+      ["I've been waiting for 2 weeks, where is my parcel?", 'en'],
+      ['your customer service is useless', 'en'],
+    ] as const) {
+      expect(analyseSentiment(text, language).anger).toBeLessThan(0.6);
+    }
+  });
+
   it('does not call one exclamation mark or one capitalised acronym anger', () => {
     expect(analyseSentiment('Accettate PayPal? Grazie!', 'it').anger).toBeLessThan(0.3);
   });

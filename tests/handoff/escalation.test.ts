@@ -44,3 +44,41 @@ describe('an explicit request for a person', () => {
     expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();
   });
 });
+
+describe('an earlier message left unanswered', () => {
+  it.each([
+    'this is ridiculous, nobody answers my emails',
+    'still no answer?? hello???',
+    'no reply yet from you, I wrote on Monday',
+    "I've emailed you three times about my return",
+    'third time I am writing about this',
+    "you guys never answer",
+    "I haven't heard back from anyone",
+    'no one has got back to me about the refund',
+    'still waiting for a reply to my email',
+    'ancora nessuna risposta?? ci siete???',
+    'nessuno mi risponde da giorni',
+    "è la terza volta che vi scrivo per lo stesso problema",
+    'vi ho scritto tre volte e non mi rispondete',
+    'non avete ancora risposto alla mia email',
+    'mi state ignorando?',
+    'secondo sollecito per il mio reso',
+  ])('sends %j to a person', (text) => {
+    expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBe('negative_sentiment');
+  });
+
+  it.each([
+    'if nobody answers I will call my lawyer',
+    'what happens if no one answers the door when the courier comes?',
+    'se nessuno risponde al citofono il corriere ripassa?',
+    'the courier rang but nobody answered, I was at work',
+    "you didn't answer my question",
+    'how long do you take to answer emails?',
+    'quanto tempo ci mettete a rispondere alle email?',
+    'is there an answer to my question about sizes?',
+    'no answer needed, thanks!',
+    'I have written my address wrong',
+  ])('does not read it into %j', (text) => {
+    expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();
+  });
+});
