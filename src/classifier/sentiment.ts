@@ -32,12 +32,17 @@ const POSITIVE: Record<Language, string[]> = {
     'grazie', 'perfetto', 'perfetta', 'ottimo', 'ottima', 'bravi', 'bravissimi', 'gentili', 'gentilissimi',
     'gentilissimo', 'fantastico', 'fantastici', 'felice', 'contento', 'contenta', 'soddisfatto', 'soddisfatta',
     'bellissimo', 'bello', 'top', 'eccellente', 'super', 'veloci', 'velocissimi', 'consiglio', 'adoro', 'grande',
-    'risolto', 'risolta',
+    'risolto', 'risolta', 'siete i migliori', 'sei il migliore', 'il miglior negozio', 'il miglior servizio',
+    'complimenti', 'siete grandi', 'grandissimi', 'bravo', 'brava',
+    'bravissima', 'bravissimo', 'efficienti', 'efficientissimi', 'puntuali', 'rapidi', 'rapidissimi',
+    'velocissimo', 'velocissima', 'impeccabile', 'impeccabili', 'stupendo', 'stupenda', 'meraviglioso',
+    'meravigliosa', 'professionali', 'cortesi', 'cortesissimi',
   ],
   en: [
     'thanks', 'thank you', 'great', 'perfect', 'excellent', 'awesome', 'amazing', 'love', 'happy', 'pleased',
     'good', 'nice', 'helpful', 'fantastic', 'wonderful', 'brilliant', 'cheers', 'kind', 'fast', 'best',
-    'resolved', 'solved', 'sorted',
+    'resolved', 'solved', 'sorted', 'lovely', 'impressed', 'superb', 'outstanding', 'well done', 'kudos',
+    'efficient', 'prompt', 'spot on', 'top notch',
   ],
 };
 
