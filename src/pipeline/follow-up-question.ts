@@ -44,8 +44,8 @@ const ASPECTS: Record<Aspect, Record<Language, RegExp>> = {
     en: /\b(?:how long|how much time|how many (?:days|hours|weeks|months)|by when|until when|within how long|how soon|(?:does|do|will) (?:it|they|that|this) expire|expiry(?: date)?)\b/i,
   },
   cost: {
-    it: /(?<![\p{L}\p{N}])(?:quanto (?:costa|costano|viene|vengono|si paga|pago|devo pagare)|(?:è|e) (?:gratis|gratuit[oa])|costa qualcosa|ci sono costi|a pagamento|si paga)(?![\p{L}\p{N}])/iu,
-    en: /\b(?:how much (?:is it|does it cost|do i pay|will it cost)|does it cost|is it free|any (?:fee|charge|cost)s?|do i (?:have to )?pay)\b/i,
+    it: /(?<![\p{L}\p{N}])(?:quanto (?:costa|costano|viene|vengono|si paga|pago|devo pagare)|quanto(?=\s*\?*\s*$)|a quanto|che prezzo|qual (?:è|e) il prezzo|(?:è|e) (?:gratis|gratuit[oa])|costa qualcosa|ci sono costi|a pagamento|si paga)(?![\p{L}\p{N}])/iu,
+    en: /\b(?:how much(?! time)(?:\s+(?:is|are|does|do|will|would)\s+(?:it|they|that|this|these|those|one|them)(?:\s+cost)?|\s+(?:do|will|would) i pay|(?=\s*\?*\s*$))|what (?:does|do|will) (?:it|they|that|this|these|one) cost|what(?:'s| is) the (?:price|cost)|does it cost|is it free|any (?:fee|charge|cost)s?|do i (?:have to )?pay)\b/i,
   },
   use: {
     it: /(?<![\p{L}\p{N}])come (?:(?:si|lo|la|li|le|l'|l’|posso|devo|faccio a|si può|si puo|ci si)\s*)*(?:us[aoi]\p{L}*|utilizz\p{L}*|attiv\p{L}*|funzion\p{L}*|inserisc\p{L}*|applic\p{L}*|spend\p{L}*)(?![\p{L}\p{N}])/iu,
