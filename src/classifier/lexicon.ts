@@ -22,7 +22,7 @@ export const CARE_LEXICON: Record<string, Record<Language, string[]>> = {
   refund: { it: ['rimborso', 'rimborsi', 'rimborsare', 'rimborsate', 'soldi', 'riaccredito', 'accredito'], en: ['refund', 'refunds', 'refunded', 'money', 'reimburse', 'reimbursement', 'credit'] },
   exchange: { it: ['cambio', 'cambiare', 'sostituire', 'sostituzione', 'scambiare'], en: ['exchange', 'swap', 'replace', 'replacement', 'switch'] },
   cancel: { it: ['annullare', 'annullo', 'cancellare', 'disdire', 'revocare', 'bloccare', 'annullamento'], en: ['cancel', 'cancellation', 'revoke', 'stop', 'abort', 'withdraw'] },
-  broken: { it: ['rotto', 'rotta', 'danneggiato', 'danneggiata', 'rovinato', 'distrutto', 'frantumi', 'difettoso', 'guasto', 'ammaccato'], en: ['broken', 'damaged', 'ruined', 'smashed', 'crushed', 'defective', 'faulty', 'cracked'] },
+  broken: { it: ['rotto', 'rotta', 'danneggiato', 'danneggiata', 'rovinato', 'distrutto', 'frantumi', 'difettoso', 'guasto', 'ammaccato', 'bucato', 'bucata', 'strappato', 'strappata', 'scucito', 'scucita', 'macchiato', 'macchiata', 'scheggiato', 'scheggiata'], en: ['broken', 'damaged', 'ruined', 'smashed', 'crushed', 'defective', 'faulty', 'cracked', 'torn', 'ripped', 'stained', 'chipped', 'dented', 'holes'] },
   wrong: { it: ['sbagliato', 'sbagliata', 'errato', 'errata', 'diverso', 'diversa', 'errore'], en: ['wrong', 'incorrect', 'different', 'mistake', 'error', 'mix-up'] },
   missing: { it: ['manca', 'mancante', 'mancano', 'perso', 'smarrito', 'sparito'], en: ['missing', 'lost', 'gone', 'absent'] },
   address: { it: ['indirizzo', 'civico', 'via', 'domicilio', 'cap'], en: ['address', 'street', 'postcode', 'zip'] },
