@@ -91,8 +91,11 @@ const NAMED: Record<Aspect, Record<Language, RegExp>> = {
 
 /** Words of a message that say what it is about (four letters or more), folded, cut to their first five letters. */
 function topicWords(text: string): string[] {
-  return [...new Set(searchWords(text).filter((w) => w.length >= 4 && /^\p{L}+$/u.test(w)).map((w) => w.slice(0, 5)))];
+  return [...new Set(searchWords(text).map((w) => SAME_TOPIC.get(w) ?? w).filter((w) => w.length >= 4 && /^\p{L}+$/u.test(w)).map((w) => w.slice(0, 5)))];
 }
+
+/** Words that name the same place to shop ("sul sito", "on the website": the answer says "online"). */
+const SAME_TOPIC = new Map(['sito', 'website', 'site', 'internet', 'web', 'ecommerce'].map((w) => [w, 'online']));
 
 /**
  * True when reading a follow-up with the last answer's question found `entry`, and answering it
@@ -176,7 +179,7 @@ function everywhere(re: RegExp): RegExp {
  * the other words alone read as (the shop's address, at 0.99).
  */
 const USES_IT: Record<Language, RegExp> = {
-  it: /(?<![\p{L}])(?:(?:us|utilizz|spend)ar(?:l[oaie]|ne)|(?:lo|la|li|le|l['’])\s*(?:(?:posso|si può|si puo|possono|potete|puoi|si)\s+)?(?:us|utilizz|spend)\p{L}*|si\s+(?:può|puo|possono)\s+(?:usare|utilizzare|spendere)|(?:vale|valgono)\s+anche)(?![\p{L}])/iu,
+  it: /(?<![\p{L}])(?:(?:usar|utilizzar|spender)(?:l[oaie]|ne)|(?:lo|la|li|le|l['’])\s*(?:(?:posso|si può|si puo|possono|potete|puoi|si)\s+)?(?:us|utilizz|spend)\p{L}*|si\s+(?:può|puo|possono)\s+(?:usare|utilizzare|spendere)|(?:vale|valgono)\s+anche)(?![\p{L}])/iu,
   en: /\b(?:use|spend|redeem)\s+(?:it|them|one)\b|\b(?:is it|are they)\s+(?:valid|usable|good)\b/i,
 };
 /** Questions about using "it" say a little more than a follow-up: "can I use it in the Milan shop too?". */

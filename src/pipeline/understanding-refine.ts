@@ -228,6 +228,9 @@ export async function refineUnderstanding(
       const rest = understanding.classification.ranked.filter((r) => r.label !== label).map((r) => ({ label: r.label, confidence: r.confidence * (1 - sure) }));
       understanding = { ...understanding, classification: { ranked: [{ label, confidence: sure }, ...rest] } };
       part = said;
+      // The answer covers it after all (read with the answer, "si può usare online?" found no more
+      // than the same entry, unsure, and would have been told there is nothing more).
+      beyondAnswer = false;
     }
   }
   // "e in Svizzera?" understood alone, and as the answer just given: the part of it that answers.
