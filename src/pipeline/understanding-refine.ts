@@ -118,10 +118,11 @@ export async function refineUnderstanding(
     const alone = await input.understandText(afterHello, understanding.language);
     const best = alone.classification.ranked[0];
     // An FAQ entry, or a question the corpus answers word for word ("ciao, dove trovo il numero
-    // d'ordine?" leaned on the contacts at 0.43); not when the whole was a greeting, whose welcome
-    // already says who answers ("ciao, sei un bot?").
+    // d'ordine?" leaned on the contacts at 0.43), also when the whole read as a greeting: "ciao,
+    // parlate inglese?" got the welcome, which does not say it ("ciao, sei un bot?" gets the answer
+    // that says what the bot is, rather than the welcome that only names it).
     const resolved = best ? resolveLabel(best.label, best.confidence, knowledge.corpus, understanding.language) : undefined;
-    const ownAnswer = resolved?.intent?.action === 'answer' && resolved.intent.match === 'exact' && bestIntentAction(understanding, knowledge.corpus) !== 'greet';
+    const ownAnswer = resolved?.intent?.action === 'answer' && resolved.intent.match === 'exact';
     const found = resolved?.entry !== undefined || ownAnswer;
     if (best && best.confidence >= thresholds.clarifyThreshold && (greeted || best.confidence > wholeBest) && found) {
       understanding = { ...understanding, classification: alone.classification };
