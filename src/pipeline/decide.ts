@@ -61,7 +61,13 @@ export type Decision =
     }
   /** `back`: the customer returns (a case closed, a pause, "ciao di nuovo"): greeted back and asked what they need, never "I'm here!". */
   | { action: 'greet'; intent: IntentDef; again: boolean; back?: true }
-  | { action: 'thank'; /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef; resolves: boolean }
+  | {
+      action: 'thank';
+      /** Absent for praise the classifier did not place ("ottimo servizio, pacco arrivato in un giorno!"). */ intent?: IntentDef;
+      resolves: boolean;
+      /** Praise, thanked as such ("Thank you, that's lovely to hear!"), not answered "you're welcome". */
+      praise?: true;
+    }
   | { action: 'intent_answer'; intent: IntentDef };
 
 /** The facts the decision looks at. */
@@ -345,7 +351,7 @@ export function decide(input: DecisionInput): Decision {
     }
     // Praise read half-surely as an entry ("great service, my parcel arrived in one day!" leans on
     // the damaged-parcel entry's "my parcel arrived…"): thanked (5a'), not "we're so sorry".
-    if (top.confidence < CONTEXT_BELOW && isPraise(input)) return { action: 'thank', resolves: false };
+    if (top.confidence < CONTEXT_BELOW && isPraise(input)) return { action: 'thank', resolves: false, praise: true };
     // Waiting in private for data it asked for, a statement that only leans on another entry ("l'ho
     // ordinato martedì", "I paid with PayPal" after "send me your order number"): what the customer
     // tells about the request, not a question about cancelling or payment methods. What is still
@@ -425,7 +431,7 @@ export function decide(input: DecisionInput): Decision {
 
   // 5a'. Praise ("ottimo servizio, pacco arrivato in un giorno!", "love your shoes ❤️") that no FAQ
   // answer or intent of its own placed: thanks, not "I can't help with that" or "please rephrase".
-  if ((intent === undefined || intent.action === 'answer') && isPraise(input)) return { action: 'thank', resolves: false };
+  if ((intent === undefined || intent.action === 'answer') && isPraise(input)) return { action: 'thank', resolves: false, praise: true };
 
   // 5a''. Not understood at all, and upset (an insult, or caps with "!!!": one sign of anger, below
   // the escalation threshold of row 3): "siete dei ladri, rivoglio i miei soldi" got "please

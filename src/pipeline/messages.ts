@@ -89,6 +89,11 @@ export const MESSAGES = {
     it: 'Grazie a te! Se ti serve altro, scrivimi pure.',
     en: 'You’re welcome! If you need anything else, just write.',
   },
+  /** Praise ("siete i migliori!", "love your shoes ❤️"): thanks back, not "you're welcome". */
+  praised: {
+    it: 'Grazie, ci fa davvero piacere! Se ti serve altro, scrivimi pure.',
+    en: 'Thank you, that’s lovely to hear! If you need anything else, just write.',
+  },
   clarify: {
     it: 'Non sono sicuro di aver capito. Puoi riformulare la domanda con qualche dettaglio in più?',
     en: 'I’m not sure I understood. Could you rephrase your question with a bit more detail?',

@@ -243,7 +243,9 @@ function thank(scope: TurnScope, decision: Of<'thank'>, conversation: Conversati
   }
   const withdrawn = decision.intent?.action === 'withdraw';
   const sorted = decision.intent?.action === 'resolve';
-  out.reply({ kind: 'text', text: say(withdrawn ? 'withdrawn' : sorted ? 'sorted' : 'thank', language, vars) });
+  // An intent may word its own reply ("bye" → "Bye! …", not "You're welcome!"); praise gets thanks.
+  const own = withdrawn || sorted ? undefined : decision.intent?.answer;
+  out.reply({ kind: 'text', text: own ?? say(withdrawn ? 'withdrawn' : sorted ? 'sorted' : decision.praise ? 'praised' : 'thank', language, vars) });
   // "Never mind", "sorted": the data the bot asked for is no longer wanted.
   if (withdrawn || sorted) conversation.dataRequest = undefined;
   return {};

@@ -295,10 +295,10 @@ describe('the decision table', () => {
     const offTopic = { label: 'intent:off_topic', confidence: 0.7, intent: { ...intent('off_topic', 'answer'), answer: 'Su questo non posso aiutarti' } };
     const warm = (text: string, language: 'it' | 'en' = 'it', extra: Partial<Understanding> = {}) =>
       input({ text, top: offTopic, understanding: understanding({ language, sentiment: 0.76, classification: { ranked: [{ label: 'intent:off_topic', confidence: 0.7 }] }, ...extra }) });
-    expect(decide(warm('ottimo servizio, pacco arrivato in un giorno! grazie'))).toEqual({ action: 'thank', resolves: false });
-    expect(decide(warm('love your shoes ❤️', 'en'))).toEqual({ action: 'thank', resolves: false });
+    expect(decide(warm('ottimo servizio, pacco arrivato in un giorno! grazie'))).toEqual({ action: 'thank', resolves: false, praise: true });
+    expect(decide(warm('love your shoes ❤️', 'en'))).toEqual({ action: 'thank', resolves: false, praise: true });
     // Unplaced too: thanks, not "please rephrase".
-    expect(decide({ ...warm('siete fantastici'), top: { label: 'faq:orari', confidence: 0.1 } })).toEqual({ action: 'thank', resolves: false });
+    expect(decide({ ...warm('siete fantastici'), top: { label: 'faq:orari', confidence: 0.1 } })).toEqual({ action: 'thank', resolves: false, praise: true });
     // A question, a request, lukewarm words, anger or private data: not praise.
     expect(decide(warm('vorrei sapere se avete le scarpe rosse, sono bellissime')).action).not.toBe('thank');
     expect(decide(warm('bellissime! arrivano anche in rosso?')).action).not.toBe('thank');
@@ -314,7 +314,7 @@ describe('the decision table', () => {
     expect(decide(warm("lovely, it didn't arrive", 'en')).action).not.toBe('thank');
     // Praise read half-surely as an entry is praise; a sure reading is still the answer.
     const leaning = { label: 'faq:damaged-parcel', confidence: 0.64, entry: entry('damaged-parcel', { escalate: true }) };
-    expect(decide(input({ text: 'great service, my parcel arrived in one day!', top: leaning, understanding: understanding({ language: 'en', sentiment: 0.8 }) }))).toEqual({ action: 'thank', resolves: false });
+    expect(decide(input({ text: 'great service, my parcel arrived in one day!', top: leaning, understanding: understanding({ language: 'en', sentiment: 0.8 }) }))).toEqual({ action: 'thank', resolves: false, praise: true });
     expect(decide(input({ text: 'great service, my parcel arrived in one day!', top: { ...leaning, confidence: 0.95 }, understanding: understanding({ language: 'en', sentiment: 0.8 }) })).action).toBe('answer');
     // A confident FAQ answer is still the answer.
     expect(decide(input({ text: 'ottimi gli orari, quali sono?', understanding: understanding({ sentiment: 0.8 }) })).action).toBe('answer');
