@@ -330,6 +330,15 @@ export function decide(input: DecisionInput): Decision {
 
   const waiting = visibility === 'private' && input.dataRequest !== undefined && !input.dataRequest.filled;
 
+  // 4f. Waiting in private for data, the customer will not give it ("non voglio darvi il numero",
+  // "I'd rather not share it", "why do you need it?"): what is needed and why, and how to reach a
+  // person instead (a miss: a person after two). Read alone, "non voglio darvi il numero" got the
+  // contacts answer.
+  if (waiting && REFUSES[understanding.language]?.test(input.text)) {
+    if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
+    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
+  }
+
   // 4d. "Sì, lo stesso", "yes, same one" when the bot offered nothing to be the same as: read alone
   // it was off topic, "please rephrase", or a confident wrong entry ("yes same order as before":
   // cancelling). The bot asks what the customer needs (a miss: a person after two). Waiting for
@@ -573,6 +582,12 @@ const AMBIGUOUS_SECOND = 0.5;
  * fermo in deposito"); not the size change at 0.06 under 0.58 (advice on a vase).
  */
 const GUESS_FLOOR = 0.3;
+
+/** The customer will not give the data asked for, or asks why it is needed. */
+const REFUSES: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?:non\s+(?:(?:ve|te|glie)\s*l[oa]\s+|l[oa]\s+|vi\s+|ti\s+)?(?:voglio|vorrei|posso|intendo|mi\s+va\s+di)\s+(?:(?:ve|te|glie)\s*l[oa]\s+)?(?:dar|dir|scriver|mandar|condivider|fornir|comunicar)\p{L}*|non\s+(?:ve|te)\s*l[oa]\s+(?:do|dico|scrivo|mando)|preferisco\s+(?:di\s+)?no(?:n\s+(?:dar|dir|scriver|mandar|condivider)\p{L}*)?|perch[eé]\s+(?:vi|ti|le)\s+serve|a\s+(?:cosa|che)\s+(?:vi|ti|le)\s+serve)(?![\p{L}])/iu,
+  en: /\b(?:i\s+(?:don'?t|do\s+not|won'?t|will\s+not)\s+(?:want\s+to\s+|wish\s+to\s+)?(?:give|share|send|tell|provide)|i'?d\s+rather\s+not|i\s+would\s+rather\s+not|i\s+prefer\s+not\s+to|why\s+do\s+you\s+need|what\s+do\s+you\s+need\s+(?:it|that|this)\s+for)\b/i,
+};
 
 /** One word and nothing else but mentions and punctuation ("pagamento", "@brand costi?"). */
 function loneWord(text: string): boolean {
