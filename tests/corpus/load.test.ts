@@ -36,7 +36,7 @@ describe('loading the corpus', () => {
     const names = (locale: string) => corpus.intents.filter((i) => i.locale === locale).map((i) => `${i.name}:${i.action}`).sort();
     // "Where is my order?" is one answer, the private entry stato-ordine / order-status (it asks for the
     // number, a custom action may answer): no intent repeats it.
-    const expected = ['acknowledgement:none', 'anyone_there:greet', 'bot_identity:answer', 'complaint:escalate', 'goodbye:thank', 'greeting:greet', 'help:greet', 'how_are_you:greet', 'human_request:escalate', 'languages:answer', 'never_mind:withdraw', 'not_helpful:escalate', 'off_topic:answer', 'order_number_where:answer', 'solved:resolve', 'thanks:thank'];
+    const expected = ['acknowledgement:none', 'anyone_there:greet', 'bot_identity:answer', 'complaint:escalate', 'goodbye:thank', 'greeting:greet', 'help:greet', 'how_are_you:greet', 'human_request:escalate', 'languages:answer', 'move_to_private:dm_prompt', 'never_mind:withdraw', 'not_helpful:escalate', 'off_topic:answer', 'order_number_where:answer', 'solved:resolve', 'thanks:thank'];
     expect(names('it')).toEqual(expected);
     expect(names('en')).toEqual(expected);
     expect(corpus.version).toMatch(/^[0-9a-f]{16}$/);
