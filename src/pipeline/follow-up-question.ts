@@ -22,6 +22,17 @@ const OPENERS: Record<Language, RegExp> = {
   en: /^(?:(?:(?:no|sorry|wait|oops|actually)[\s,!.]+)*i\s+meant|and|but|also|so|or|what about|how about|and if|what if|how do i do (?:it|that|this)|how do i|how can i do (?:it|that)|meaning|i mean|like)(?=$|[\s,?!.'’])/i,
 };
 
+/** "E adesso?", "what now?", "ok fatto, e poi?": the step after the answer just given, and nothing else. */
+const NEXT_STEP: Record<Language, RegExp> = {
+  it: /^(?:(?:ok|okay|fatto|va bene|sì|si|perfetto)[\s,!.]+)*(?:e\s+)?(?:adesso|ora|poi|dopo|quindi)(?:\s+(?:che|cosa)\s+(?:faccio|devo fare|succede))?\s*[?!.]*$/iu,
+  en: /^(?:(?:ok|okay|done|yes|alright|cool)[\s,!.]+)*(?:(?:and\s+)?(?:now what|what now|what next|what's next|whats next|then what|now)|what do i do now|what should i do now|what happens now)\s*[?!.]*$/iu,
+};
+
+/** True when a message asks only for the next step ("e adesso?", "what now?"). */
+export function asksNextStep(text: string, language: Language): boolean {
+  return NEXT_STEP[language].test(withoutMentions(text).trim());
+}
+
 /** A follow-up that only asks for the same again, said another way: "come faccio?", "how do I do that?". */
 const AGAIN: Record<Language, RegExp> = {
   it: /^(?:e\s+)?(?:come faccio|come si fa|come posso fare|in che senso|cioè|cioe|e quindi|quindi)\s*[?!.]*$/i,

@@ -9,7 +9,7 @@ import type { Corpus } from '../core/corpus.js';
 import type { LabelScore, Understanding } from '../core/ports.js';
 import type { Conversation, InboundMessage, Language } from '../core/types.js';
 import { afterCourtesy, afterGreeting, onlyAnnouncement, onlyMentions, opensWithAnnouncement, pointOf, sarcasticThanks, withoutMentions } from './courtesy.js';
-import { answerPart, asksAboutNothing, asksOnlyAboutIt, followUpAnswers, followUpContext, usesIt } from './follow-up-question.js';
+import { answerPart, asksAboutNothing, asksNextStep, asksOnlyAboutIt, FOLLOW_UP_MINUTES, followUpAnswers, followUpContext, usesIt } from './follow-up-question.js';
 import { bestIntentAction, isLabel, resolveLabel } from './labels.js';
 import { typedChoice, yesToSeveral } from './offered-choice.js';
 import { ORDER_QUESTION, asksAboutGivenOrder, givenOrderOnItsWay, onlyOrderReference, withoutData } from './order-reference.js';
@@ -233,6 +233,17 @@ export async function refineUnderstanding(
       // than the same entry, unsure, and would have been told there is nothing more).
       beyondAnswer = false;
     }
+  }
+  // "E adesso?", "what now?" soon after an answer: the step after it, which the answer does not give
+  // (it said all it has). Said honestly, as for a follow-up the answer does not cover, with how to
+  // reach a person; read alone it was off topic (0.9: "I can't help with that") or, "and now?",
+  // solved ("glad it's sorted").
+  const lastAt = conversation.lastAnswer ? Date.parse(conversation.lastAnswer.at) : Number.NaN;
+  if (part === undefined && chosen === undefined && !yesToMany && conversation.lastAnswer && now.getTime() - lastAt <= FOLLOW_UP_MINUTES * 60_000 && asksNextStep(msg.text, understanding.language)) {
+    const label = `faq:${conversation.lastAnswer.faqId}`;
+    const rest = understanding.classification.ranked.filter((r) => r.label !== label).map((r) => ({ label: r.label, confidence: r.confidence * (1 - thresholds.answerThreshold) }));
+    understanding = { ...understanding, classification: { ranked: [{ label, confidence: thresholds.answerThreshold }, ...rest] } };
+    beyondAnswer = true;
   }
   // "e in Svizzera?" understood alone, and as the answer just given: the part of it that answers.
   if (part === undefined && chosen === undefined && conversation.lastAnswer !== undefined && followUpContext(msg.text, understanding.language, conversation, knowledge.corpus, now) !== undefined) {
