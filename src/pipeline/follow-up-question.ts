@@ -211,9 +211,18 @@ const FILLERS = new Set(['it', 'its', 'this', 'that', 'them', 'they', 'these', '
  * answer before it, it is about nothing yet.
  */
 export function asksAboutNothing(text: string, language: Language): boolean {
+  const onlyFillers = (rest: string) => (rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).every((w) => FILLERS.has(w) || WHEN_WORDS.has(w));
   const rest = besidesAsking(text, language);
-  return rest !== undefined && (rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).every((w) => FILLERS.has(w));
+  if (rest !== undefined && onlyFillers(rest)) return true;
+  // A bare opener ("and?", "and now?", "e allora?", "so?"): read alone it leaned on whatever entry has
+  // the word ("and": click and collect at 0.58) or on "solved" ("and now?": "glad it's sorted").
+  const bare = withoutMentions(text).trim();
+  const opened = OPENERS[language].exec(bare);
+  return opened !== null && onlyFillers(bare.slice(opened[0].length));
 }
+
+/** Words of time that name nothing ("and now?", "e poi?"). */
+const WHEN_WORDS = new Set(['now', 'then', 'next', 'ora', 'adesso', 'poi', 'dopo']);
 
 /** Words of four letters or more (cut to five) that point back rather than name a topic. */
 const PRONOUN_WORDS = new Set(['this', 'that', 'them', 'they', 'these', 'those', 'quest', 'quell', 'anche', 'also', 'then', 'does', 'dura', 'work']);
