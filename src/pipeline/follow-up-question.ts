@@ -217,9 +217,16 @@ export function asksAboutNothing(text: string, language: Language): boolean {
   // A bare opener ("and?", "and now?", "e allora?", "so?"): read alone it leaned on whatever entry has
   // the word ("and": click and collect at 0.58) or on "solved" ("and now?": "glad it's sorted").
   const bare = withoutMentions(text).trim();
+  if (ANY_NEWS[language].test(bare)) return true;
   const opened = OPENERS[language].exec(bare);
   return opened !== null && onlyFillers(bare.slice(opened[0].length));
 }
+
+/** "Novità?", "any news?": about the customer's own request, which nothing before names (off topic at 0.8 alone). */
+const ANY_NEWS: Record<Language, RegExp> = {
+  it: /^(?:e\s+|allora\s+)?(?:ci\s+sono\s+|qualche\s+|delle\s+|nessuna\s+)?(?:novità|novita|aggiornamenti|notizie)\s*[?!.]*$/iu,
+  en: /^(?:so\s+|and\s+)?(?:any\s+)?(?:news|updates?)\s*[?!.]*$/iu,
+};
 
 /** Words of time that name nothing ("and now?", "e poi?"). */
 const WHEN_WORDS = new Set(['now', 'then', 'next', 'ora', 'adesso', 'poi', 'dopo']);
