@@ -223,11 +223,9 @@ export async function refineUnderstanding(
     const last = knowledge.corpus.faq.find((e) => e.id === conversation.lastAnswer?.faqId);
     const said = last ? answerPart(msg.text, understanding.language, last) : undefined;
     if (last && said !== undefined) {
-      const label = `faq:${last.id}`;
       const sure = Math.max(thresholds.answerThreshold, understanding.classification.ranked[0]?.confidence ?? 0);
       // The other readings keep their order in what is left (the shop's address is no rival of it).
-      const rest = understanding.classification.ranked.filter((r) => r.label !== label).map((r) => ({ label: r.label, confidence: r.confidence * (1 - sure) }));
-      understanding = { ...understanding, classification: { ranked: [{ label, confidence: sure }, ...rest] } };
+      understanding = { ...understanding, classification: { ranked: ledBy(understanding.classification.ranked, `faq:${last.id}`, sure) } };
       part = said;
       // The answer covers it after all (read with the answer, "si può usare online?" found no more
       // than the same entry, unsure, and would have been told there is nothing more).
@@ -240,9 +238,7 @@ export async function refineUnderstanding(
   // solved ("glad it's sorted").
   const lastAt = conversation.lastAnswer ? Date.parse(conversation.lastAnswer.at) : Number.NaN;
   if (part === undefined && chosen === undefined && !yesToMany && conversation.lastAnswer && now.getTime() - lastAt <= FOLLOW_UP_MINUTES * 60_000 && asksNextStep(msg.text, understanding.language)) {
-    const label = `faq:${conversation.lastAnswer.faqId}`;
-    const rest = understanding.classification.ranked.filter((r) => r.label !== label).map((r) => ({ label: r.label, confidence: r.confidence * (1 - thresholds.answerThreshold) }));
-    understanding = { ...understanding, classification: { ranked: [{ label, confidence: thresholds.answerThreshold }, ...rest] } };
+    understanding = { ...understanding, classification: { ranked: ledBy(understanding.classification.ranked, `faq:${conversation.lastAnswer.faqId}`, thresholds.answerThreshold) } };
     beyondAnswer = true;
   }
   // "e in Svizzera?" understood alone, and as the answer just given: the part of it that answers.
@@ -276,6 +272,12 @@ function questionOfStory(text: string): string | undefined {
 const SARCASM_ANGER = 0.45;
 /** …and not warm: never thanked as praise. */
 const SARCASM_SENTIMENT = -0.4;
+
+/** `label` first at `confidence`; the other readings keep their order in what is left. */
+function ledBy(ranked: readonly LabelScore[], label: string, confidence: number): LabelScore[] {
+  const rest = ranked.filter((r) => r.label !== label).map((r) => ({ label: r.label, confidence: r.confidence * (1 - confidence) }));
+  return [{ label, confidence }, ...rest];
+}
 
 /** `ranked` with `label` at least as plausible as `floor` (the clarify threshold), in order. */
 function withGuess(ranked: readonly LabelScore[], label: string, floor: number): LabelScore[] {
