@@ -335,8 +335,7 @@ export function decide(input: DecisionInput): Decision {
   // person instead (a miss: a person after two). Read alone, "non voglio darvi il numero" got the
   // contacts answer.
   if (waiting && REFUSES[understanding.language]?.test(input.text)) {
-    if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
-    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
+    return stillNeededOrPerson(input);
   }
 
   // 4d. "Sì, lo stesso", "yes, same one" when the bot offered nothing to be the same as: read alone
@@ -368,8 +367,7 @@ export function decide(input: DecisionInput): Decision {
     // An entry asked about only in questions ("can I pay with PayPal?") is no answer to a statement
     // however sure the reading ("I paid with PayPal": 0.87–0.99 from one corpus edit to the next).
     if (waiting && entry.id !== input.dataRequest?.entry?.id && (top.confidence < CONTEXT_BELOW || onlyAskedAbout(entry)) && !(ASKS[understanding.language] ?? ASKS.en).test(input.text)) {
-      if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
-      return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
+      return stillNeededOrPerson(input);
     }
     // Told soon after an answer that it was tried and did not help, and read as that same answer ("I
     // tried resetting the password, didn't work": the reset steps again) or only half as another
@@ -461,8 +459,7 @@ export function decide(input: DecisionInput): Decision {
   // "sei un bot?") is a question the bot has an answer for: answered, not the reminder.
   const ownQuestion = intent?.action === 'answer' && intent.match === 'exact';
   if (waiting && (intent === undefined || (intent.action === 'answer' && !ownQuestion)) && (faqGuesses().length === 0 || statement || faqGuesses().some((g) => sameRequest(g.label)))) {
-    if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
-    return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [] };
+    return stillNeededOrPerson(input);
   }
   if (intent && !yields) {
     switch (intent.action) {
@@ -471,7 +468,7 @@ export function decide(input: DecisionInput): Decision {
         // with data asked for, what is still needed (not a miss); in public after a DM prompt,
         // where to go on (a miss, as "allora?": a second one brings a person).
         if (input.midConversation && waiting) {
-          return { action: 'clarify', guesses: [], stillNeeded: input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [], greeted: true };
+          return { action: 'clarify', guesses: [], stillNeeded: stillNeeded(input), greeted: true };
         }
         if (input.midConversation && visibility === 'public' && state === 'awaiting_private') {
           return input.missStreak + 1 < input.rules.missesBeforeEscalation ? { action: 'dm_prompt', again: true } : { action: 'escalate', reason: 'low_confidence' };
@@ -582,6 +579,17 @@ const AMBIGUOUS_SECOND = 0.5;
  * fermo in deposito"); not the size change at 0.06 under 0.58 (advice on a vase).
  */
 const GUESS_FLOOR = 0.3;
+
+/** The kinds of data the bot is still waiting for (empty when the request named none). */
+function stillNeeded(input: DecisionInput): readonly DataKind[] {
+  return input.dataRequest?.entry?.asks_for ?? input.dataRequest?.asks ?? [];
+}
+
+/** Waiting for data, a message that is no answer to it: what is still needed (a miss), a person after the last miss. */
+function stillNeededOrPerson(input: DecisionInput): Decision {
+  if (input.missStreak + 1 >= input.rules.missesBeforeEscalation) return { action: 'escalate', reason: 'low_confidence' };
+  return { action: 'clarify', guesses: [], stillNeeded: stillNeeded(input) };
+}
 
 /** The customer will not give the data asked for, or asks why it is needed. */
 const REFUSES: Record<Language, RegExp> = {
