@@ -159,40 +159,6 @@ suite('two instances on one database', () => {
     }
   }, 60_000);
 
-  it('checks at most 5 of 30 password guesses sent at once through both instances: the right one, sent last, gets 429', async () => {
-    const store = createPostgresStore({ url: db.url });
-    await store.init();
-    try {
-      await store.directory.addOperator({ id: 'op_e2e_guessed', name: 'Bersaglio', initials: 'BE', role: 'agent', passwordHash: await hashPassword(PASSWORD), createdAt: new Date().toISOString() });
-    } finally {
-      await store.close();
-    }
-    // A patient guesser: a guess answered "busy" (503, not counted) is sent again after Retry-After.
-    const attempt = async (base: string, password: string): Promise<{ status: number; retryAfter: string | null }> => {
-      for (;;) {
-        const res = await fetch(`${base}/api/operator/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ name: 'Bersaglio', password }) });
-        await res.arrayBuffer();
-        if (res.status !== 503) return { status: res.status, retryAfter: res.headers.get('retry-after') };
-        await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
-      }
-    };
-    // 29 wrong guesses at once, alternating instances; the right one as soon as one instance counted past the limit
-    let counted!: () => void;
-    const pastLimit = new Promise<void>((resolve) => (counted = resolve));
-    const wrong = Array.from({ length: 29 }, (_, i) =>
-      attempt(i % 2 ? a.url : b.url, `wrong-guess-${i}`).then((r) => {
-        if (r.status === 429) counted();
-        return r;
-      }),
-    );
-    const right = Promise.race([pastLimit, Promise.all(wrong)]).then(() => attempt(b.url, PASSWORD));
-    const answers = [...(await Promise.all(wrong)), await right];
-    const statuses = answers.map((r) => r.status);
-    expect(statuses.filter((s) => s !== 429)).toEqual([401, 401, 401, 401, 401]);
-    expect(statuses[29]).toBe(429);
-    expect(answers.filter((r) => r.status === 429).every((r) => Number(r.retryAfter) >= 1)).toBe(true);
-  }, 60_000);
-
   // Pushed from B to A through PostgreSQL (LISTEN/NOTIFY): A's event stream has no other source (no
   // timer reads the store for it), so the event arriving at all is the property. How fast it
   // arrives is the machine's (bench/, not a timed test): the wait is generous for a loaded machine.
@@ -241,6 +207,43 @@ suite('two instances on one database', () => {
       page.close();
     }
   }, 30_000);
+
+  // Last: every request here comes from 127.0.0.1, and one address may try at most 50 logins an hour
+  // across names it is not known for (perAddressAllNames). The 20 first logins above and these 30
+  // guesses reach that budget, so a later first login from the same address would rightly be refused.
+  it('checks at most 5 of 30 password guesses sent at once through both instances: the right one, sent last, gets 429', async () => {
+    const store = createPostgresStore({ url: db.url });
+    await store.init();
+    try {
+      await store.directory.addOperator({ id: 'op_e2e_guessed', name: 'Bersaglio', initials: 'BE', role: 'agent', passwordHash: await hashPassword(PASSWORD), createdAt: new Date().toISOString() });
+    } finally {
+      await store.close();
+    }
+    // A patient guesser: a guess answered "busy" (503, not counted) is sent again after Retry-After.
+    const attempt = async (base: string, password: string): Promise<{ status: number; retryAfter: string | null }> => {
+      for (;;) {
+        const res = await fetch(`${base}/api/operator/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify({ name: 'Bersaglio', password }) });
+        await res.arrayBuffer();
+        if (res.status !== 503) return { status: res.status, retryAfter: res.headers.get('retry-after') };
+        await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
+      }
+    };
+    // 29 wrong guesses at once, alternating instances; the right one as soon as one instance counted past the limit
+    let counted!: () => void;
+    const pastLimit = new Promise<void>((resolve) => (counted = resolve));
+    const wrong = Array.from({ length: 29 }, (_, i) =>
+      attempt(i % 2 ? a.url : b.url, `wrong-guess-${i}`).then((r) => {
+        if (r.status === 429) counted();
+        return r;
+      }),
+    );
+    const right = Promise.race([pastLimit, Promise.all(wrong)]).then(() => attempt(b.url, PASSWORD));
+    const answers = [...(await Promise.all(wrong)), await right];
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 429)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses[29]).toBe(429);
+    expect(answers.filter((r) => r.status === 429).every((r) => Number(r.retryAfter) >= 1)).toBe(true);
+  }, 60_000);
 });
 
 /** A stable pseudo-random order. */
