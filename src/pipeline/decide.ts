@@ -11,6 +11,7 @@ import type { EscalationReason, Language, Visibility } from '../core/types.js';
 import { findEscalation, type EscalationRules } from '../handoff/escalation.js';
 import { NUMERIC_DATE } from '../util/numeric-date.js';
 import { onlyCourtesy, withoutMentions } from './courtesy.js';
+import { asksAboutTheWait } from './waiting-question.js';
 
 /** What the bot does with a customer's message (the action vocabulary of FORMATS.md). */
 export type Decision =
@@ -258,6 +259,10 @@ export function decide(input: DecisionInput): Decision {
     // "?" or "??" alone is a nudge, like "ci siete?": nothing to add to the request (it got "thanks,
     // I've added it to your request").
     const asks = /[\p{L}\p{N}]/u.test(withoutMentions(input.text)) && (ASKS[understanding.language] ?? ASKS.en).test(input.text);
+    // Asking about the wait itself ("how long do I have to wait?", "quando mi rispondete?"): where they
+    // stand is the answer, even before the next notice is due (it got "thanks, I've added it to your
+    // request"). A bare call ("ci siete?", "hello??") asks nothing new: silent within the interval.
+    if (asksAboutTheWait(input.text)) return { action: 'queue_notice', raise };
     if (asks && !raise && top?.entry && top.confidence >= CONTEXT_BELOW && !top.entry.private && !top.entry.escalate && !hasHandler(top.entry)) {
       return { action: 'answer', entry: top.entry };
     }
@@ -284,6 +289,8 @@ export function decide(input: DecisionInput): Decision {
   // where the case is, not queued a second time.
   const reason = escalation();
   if (reason === 'human_request' && elsewhere(input)) return caseElsewhere(input);
+  // Asked in public how long the case in the DM will wait ("quanto devo aspettare?"): where it is.
+  if (!reason && elsewhere(input) && asksAboutTheWait(input.text)) return caseElsewhere(input);
   if (reason) return { action: 'escalate', reason };
 
   // 4. The data the bot asked for arrived in private: the entry's custom action answers with it,
@@ -548,7 +555,7 @@ function elsewhere(input: DecisionInput): boolean {
 }
 
 function caseElsewhere(input: DecisionInput): Decision {
-  return input.noticeDue ? { action: 'queue_notice', elsewhere: true } : { action: 'silent' };
+  return input.noticeDue || asksAboutTheWait(input.text) ? { action: 'queue_notice', elsewhere: true } : { action: 'silent' };
 }
 
 function cannotProvide(text: string, language: Language): boolean {
