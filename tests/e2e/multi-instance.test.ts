@@ -201,7 +201,7 @@ suite('two instances on one database', () => {
       expect(queued).toBe(true);
       expect((await operatorPost(operator, `/conversations/${conversationId}/claim`)).status).toBe(200);
       expect((await operatorPost(operator, `/conversations/${conversationId}/typing`)).status).toBe(200);
-      const seen = await page.until(/event: typing\ndata: .*"kind":"operator"/, 5000);
+      const seen = await page.until(/event: typing\ndata: .*"kind":"operator"/, 20_000);
       expect(seen).toMatch(/event: typing\ndata: \{"author":\{"kind":"operator","name":"Marta Web","initials":"MW"\}\}/);
     } finally {
       page.close();
