@@ -432,8 +432,9 @@ export function decide(input: DecisionInput): Decision {
   // An intent that answers itself (the sample's off_topic: "I help with orders, shipping…") yields
   // to a plausible FAQ answer: "che tempo ci vuole per la consegna?" is asked about ("Tempi di
   // spedizione?"), not told it is off topic.
-  // A follow-up of the last answer ("e in L?") is not off topic either: it is asked about.
-  const yields = intent?.action === 'answer' && (faqGuesses().length > 0 || input.followUp === true);
+  // A follow-up of the last answer ("e in L?") is not off topic either: it is asked about. Nor is
+  // being stuck on that answer ("non ho la stampante" after "print the label"): a person, row 6.
+  const yields = intent?.action === 'answer' && (faqGuesses().length > 0 || input.followUp === true || input.triedAlready === true);
 
   // 5a. Acknowledgements and courtesies only ("ok cool", "va bene, perfetto", "ok grazie 👍") that no
   // intent of the corpus placed: thanked, or nothing to say; never a miss.

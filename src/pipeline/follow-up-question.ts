@@ -257,3 +257,28 @@ export function followUpContext(text: string, language: Language, conversation: 
   }
   return corpus.faq.find((e) => e.id === last.faqId)?.questions[0];
 }
+
+/** What says a step cannot be done: "non si stampa", "non ho la stampante", "the link doesn't work". */
+const OBSTACLE: Record<Language, RegExp> = {
+  it: /(?<![\p{L}])(?:non|nessun[oa]?|niente|senza|impossibile|errore|rott[oaie]|bloccat[oaie])(?![\p{L}])/iu,
+  en: /\b(?:not|no|without|can['’]?t|cannot|unable|error|broken|stuck)\b|n['’]t\b/i,
+};
+/** An obstacle is told in a sentence or two; a longer message says what it is about. */
+const OBSTACLE_MAX_WORDS = 16;
+
+/**
+ * True when a message, soon after an answer, tells of an obstacle to what that answer says to do:
+ * "ma l'etichetta non si stampa, non ho la stampante" after "stampa l'etichetta prepagata", "I
+ * can't find My orders on the website" after "start the return from My orders on our website". It
+ * names something the answer itself names (words as in `followUpAnswers`), with a "not", "no",
+ * "without", and asks nothing. Read alone it was off topic ("I can't help with that": a printer), while the
+ * customer is stuck on the answer's own step.
+ */
+export function obstacleTo(text: string, language: Language, entry: FaqEntry): boolean {
+  const bare = withoutMentions(text);
+  // A question with "not" is often only a polite one ("non spedite in Giappone?", "don't you ship to
+  // Japan?"): asked about, not a customer stuck.
+  if (bare.includes('?') || bare.split(/\s+/).length > OBSTACLE_MAX_WORDS || !OBSTACLE[language].test(bare)) return false;
+  const own = new Set(topicWords(entry.answer));
+  return topicWords(bare).some((w) => own.has(w));
+}

@@ -121,7 +121,7 @@ export function decideTurn(
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
-    triedAlready: context.conversation !== undefined && triedAlready(msg.text, understanding.language, context.conversation, now),
+    triedAlready: context.conversation !== undefined && triedAlready(msg.text, understanding.language, context.conversation, now, knowledge.corpus.faq),
     codeOfAnswer:
       context.conversation !== undefined &&
       chosen === undefined &&

@@ -19,6 +19,28 @@ describe('triedAlready', () => {
   });
 });
 
+describe('an obstacle to a step the answer gives', () => {
+  const entry = (id: string, locale: 'it' | 'en', answer: string) => ({ id, locale, questions: ['?'], answer, private: false, escalate: false, tags: [], file: 'x.yaml' });
+  const faq = [
+    entry('resi', 'it', "Hai 30 giorni dalla consegna per il reso, gratuito. Avvia la richiesta dalla sezione I miei ordini del sito e stampa l'etichetta prepagata."),
+    entry('returns', 'en', 'You have 30 days from delivery to return an item, free of charge. Start the return from My orders on our website and print the prepaid label.'),
+  ];
+  const after = (faqId: string) => ({ lastAnswer: { faqId, at: '2026-11-24T11:00:00+01:00' } });
+
+  it('is heard when a "not" names what the answer itself names, and asks nothing', () => {
+    for (const text of ["ma l'etichetta non si stampa, non ho la stampante", 'non trovo la sezione I miei ordini', 'sul sito non si apre la pagina del reso']) expect({ text, stuck: triedAlready(text, 'it', after('resi'), now, faq) }).toEqual({ text, stuck: true });
+    for (const text of ["but I don't have a printer for the label", "I can't find My orders on the website"]) expect({ text, stuck: triedAlready(text, 'en', after('returns'), now, faq) }).toEqual({ text, stuck: true });
+  });
+
+  it('is not heard in a question, without a "not", about what the answer does not name, or without the answer given', () => {
+    expect(triedAlready("non si può stampare l'etichetta in negozio?", 'it', after('resi'), now, faq)).toBe(false);
+    expect(triedAlready("ho stampato l'etichetta, grazie", 'it', after('resi'), now, faq)).toBe(false);
+    expect(triedAlready('non ho più la scatola', 'it', after('resi'), now, faq)).toBe(false);
+    expect(triedAlready("I can't find My orders on the website", 'en', after('returns'), now)).toBe(false);
+    expect(triedAlready("I can't find My orders on the website", 'en', after('returns'), new Date('2026-11-24T11:31:00+01:00'), faq)).toBe(false);
+  });
+});
+
 describe('the decision table, told the answer did not help', () => {
   const base = {
     state: 'bot' as const,
