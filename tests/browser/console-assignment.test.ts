@@ -96,7 +96,8 @@ browserTest('presence and auto-assignment in the console', () => {
       (id) => (window as unknown as { __notes: Array<{ title: string; tag: string }> }).__notes.some((n) => n.tag === `new:${id}` && n.title.startsWith('A case was given to you')),
       firstId,
     );
-    expect(await luca.locator(`.queue-row[data-conversation="${firstId}"]`).textContent()).toContain('with Marta');
+    // Luca's console hears of it through its own event stream: waited for, on a loaded machine.
+    await luca.locator(`.queue-row[data-conversation="${firstId}"]`).filter({ hasText: 'with Marta' }).waitFor();
     await marta.screenshot({ path: join(SHOTS, 'console-auto-assigned.png') });
 
     // Marta is at her cap and Luca is away: the next case waits in the queue.
