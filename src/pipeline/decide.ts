@@ -68,6 +68,8 @@ export type Decision =
       resolves: boolean;
       /** Praise, thanked as such ("Thank you, that's lovely to hear!"), not answered "you're welcome". */
       praise?: true;
+      /** "Non scrivetemi più", "stop messaging me": the brand writes to the customer first no more (no surveys). */
+      optOut?: true;
     }
   | { action: 'intent_answer'; intent: IntentDef };
 
@@ -155,6 +157,8 @@ export interface DecisionInput {
    * person, not "please rephrase" (pipeline/tried-already.ts).
    */
   triedAlready?: boolean;
+  /** The customer asks the brand not to write to them first any more ("non scrivetemi più", "stop messaging me": surveys.ts). */
+  optsOut?: boolean;
   /**
    * A long message (a story of STORY_WORDS or more, understanding-refine.ts) in a language the bot
    * speaks: not understood, it goes to a person rather than being asked to rephrase.
@@ -242,6 +246,8 @@ export function decide(input: DecisionInput): Decision {
   if (state === 'queued') {
     // Private data posted in public is warned about even while waiting (a person is coming: no move to DM).
     if (visibility === 'public' && understanding.entities.some((e) => e.private)) return { action: 'privacy_warning' };
+    // "Non scrivetemi più" while waiting: no more messages, the request withdrawn.
+    if (input.optsOut) return { action: 'thank', resolves: true, optOut: true };
     if (intent?.action === 'resolve' || intent?.action === 'withdraw') return { action: 'thank', intent, resolves: true };
     const raise = escalation();
     // Thanks, "ok", a goodbye or a thumbs-up while waiting ask nothing: silence, even when a notice
@@ -289,6 +295,10 @@ export function decide(input: DecisionInput): Decision {
   // where the case is, not queued a second time.
   const reason = escalation();
   if (reason === 'human_request' && elsewhere(input)) return caseElsewhere(input);
+  // 3a. "Non scrivetemi più", "stop messaging me": no more messages first from the brand (no
+  // satisfaction surveys), said so, and the conversation closed. It was read as a question (the
+  // contacts answer, the newsletter's). A person asked for in the same words (row 3) comes first.
+  if (!reason && input.optsOut) return { action: 'thank', resolves: true, optOut: true };
   // Asked in public how long the case in the DM will wait ("quanto devo aspettare?"): where it is.
   if (!reason && elsewhere(input) && asksAboutTheWait(input.text)) return caseElsewhere(input);
   if (reason) return { action: 'escalate', reason };

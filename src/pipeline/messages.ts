@@ -237,6 +237,11 @@ export const MESSAGES = {
     it: 'Grazie per la tua risposta, e ci dispiace che non sia andata bene. Un collega riprenderà il tuo caso e ti scriverà qui.',
     en: 'Thank you for your answer, and we’re sorry it didn’t go well. A colleague will pick up your case and write to you here.',
   },
+  /** "Non scrivetemi più", "stop messaging me", outside a survey: recorded, and the conversation closed. */
+  optedOut: {
+    it: 'Va bene: non ti scriveremo più per primi, e niente più domande sulla soddisfazione. Se ti serve aiuto, scrivici quando vuoi.',
+    en: 'All right: we won’t write to you first any more, and no more satisfaction questions. If you need help, write to us any time.',
+  },
   surveyStopped: {
     it: 'Va bene, non ti invieremo più domande sulla soddisfazione.',
     en: 'All right, we won’t send you satisfaction questions any more.',

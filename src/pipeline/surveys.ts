@@ -13,6 +13,7 @@ import type { Case, CaseSurvey, Conversation, Customer, EscalationReason, Inboun
 import { newId } from '../util/ids.js';
 import type { ConversationWriter, Planned } from './conversation-writer.js';
 import { say } from './messages.js';
+import { saysStop } from './opt-out.js';
 import { storedInbound } from './turn-plan.js';
 
 /** How long after it was sent a survey's answer is still taken as one (then a number is just a message). */
@@ -31,7 +32,6 @@ export function surveyReply(caseId: string, language: Language, brand: string): 
 /** What a customer's message says to a survey. */
 export type SurveyAnswer = { kind: 'score'; score: 1 | 2 | 3 | 4 | 5; comment?: string } | { kind: 'stop' };
 
-const STOP = /^\s*stop\s*[.!]*\s*$/i;
 /** "4", "4/5", "4 su 5", "4 out of 5", then maybe a comment ("4 - quick and kind"). */
 const SCORE_TEXT = /^\s*([1-5])(?![\d.,]\d)(\s*(?:stelle|stella|stars?))?(\s*(?:\/|su|out of|di)\s*5)?\s*([-–—:,.;!)]+\s*|\s+|$)([\s\S]*)$/i;
 /**
@@ -55,7 +55,7 @@ export function readSurveyAnswer(text: string, payload?: string): SurveyAnswer |
     const comment = text.trim();
     return comment && comment !== String(score) ? { kind: 'score', score, comment: comment.slice(0, 2000) } : { kind: 'score', score };
   }
-  if (STOP.test(text)) return { kind: 'stop' };
+  if (saysStop(text)) return { kind: 'stop' };
   const word = SCORE_WORD.exec(text);
   if (word) return { kind: 'score', score: WORD_SCORES[word[1]!.toLowerCase()]! };
   const stars = SCORE_STARS.exec(text);

@@ -10,6 +10,7 @@ import { answersWithCode, decide, fills, type Decision } from './decide.js';
 import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
 import { returning } from './returning.js';
+import { optsOut } from './opt-out.js';
 import { triedAlready } from './tried-already.js';
 import { codeOfAnswer } from './code-of-answer.js';
 import { questionsOf, sameAnswer } from './other-question.js';
@@ -121,6 +122,7 @@ export function decideTurn(
     onSpike: msg.spikeTopic !== undefined,
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
+    optsOut: optsOut(msg.text),
     triedAlready: context.conversation !== undefined && triedAlready(msg.text, understanding.language, context.conversation, now, knowledge.corpus.faq),
     codeOfAnswer:
       context.conversation !== undefined &&

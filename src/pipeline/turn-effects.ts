@@ -236,6 +236,12 @@ function thank(scope: TurnScope, decision: Of<'thank'>, conversation: Conversati
   const { out } = scope;
   const { language } = scope.facts;
   const vars = { brand: scope.deps.settings.brandName };
+  if (decision.optOut) {
+    // Recorded on the customer, written with this turn: the survey job skips them from now on.
+    scope.customer.surveyOptOutAt = scope.input.at;
+    out.reply({ kind: 'text', text: say('optedOut', language, vars) });
+    return { nextState: 'resolved', resolvesCase: true };
+  }
   if (decision.resolves) {
     // The customer says it is solved: they leave the queue and the case is closed.
     out.reply({ kind: 'text', text: say(decision.intent?.action === 'withdraw' ? 'withdrawnInQueue' : 'resolvedByCustomer', language, vars) });

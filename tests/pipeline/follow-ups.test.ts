@@ -167,6 +167,24 @@ describe('satisfaction surveys', () => {
     expect(surveysTo('cust-f')).toHaveLength(1);
   });
 
+  it('are not sent after the customer asks, in their own words and outside a survey, not to be written to', async () => {
+    await start();
+    const first = await resolvedByPerson('cust-o');
+    const stop = await writes('cust-o', 'per favore non scrivetemi più');
+    expect(stop.action).toBe('thank');
+    expect(stop.conversation?.state).toBe('resolved');
+    expect(stop.replies[0]!.reply.text).toBe('Va bene: non ti scriveremo più per primi, e niente più domande sulla soddisfazione. Se ti serve aiuto, scrivici quando vuoi.');
+    expect((await t.app.store.directory.getCustomer('chat:cust-o'))?.surveyOptOutAt).toBe(t.clock.now().toISOString());
+    later(2 * HOUR);
+    expect(await t.app.followUps.runOnce()).toMatchObject({ surveysSent: 0 });
+    expect((await t.app.store.conversations.getCase(first))?.survey).toEqual({ skipped: 'opted_out', channel: 'chat' });
+    expect(surveysTo('cust-o')).toHaveLength(0);
+    // In English, on its own: the same.
+    const en = await writes('cust-p', 'stop messaging me');
+    expect(en.replies[0]!.reply.text).toMatch(/^All right: we won’t write to you first any more/);
+    expect((await t.app.store.directory.getCustomer('chat:cust-p'))?.surveyOptOutAt).toBe(t.clock.now().toISOString());
+  });
+
   it('a low score opens a follow-up in the queue with the case attached', async () => {
     await start();
     const caseId = await resolvedByPerson('cust-g');

@@ -4,6 +4,7 @@
  * "stop" opts out; anything else is not an answer (the bot handles it as a new message).
  */
 import { describe, expect, it } from '@jest/globals';
+import { optsOut } from '../../src/pipeline/opt-out.js';
 import { readSurveyAnswer, surveyReply } from '../../src/pipeline/surveys.js';
 
 describe('survey answers', () => {
@@ -46,5 +47,24 @@ describe('survey answers', () => {
     expect(en).toMatchObject({ kind: 'survey', caseId: 'cs_1', language: 'en', question: 'How satisfied are you with the help from Bottega Rossi?' });
     expect(en.options.map((o) => o.payload)).toEqual(['csat:1', 'csat:2', 'csat:3', 'csat:4', 'csat:5']);
     expect(surveyReply('cs_1', 'it', 'Bottega Rossi').text).toMatch(/^Quanto ti ha soddisfatto l’aiuto di Bottega Rossi\?\nRispondi con un numero da 1/);
+  });
+});
+
+describe('asking not to be written to, anywhere', () => {
+  it.each(['stop', 'STOP!', 'non scrivetemi più', 'per favore non contattatemi più', 'smettetela di scrivermi', 'non voglio più ricevere messaggi', 'basta sondaggi', 'stop messaging me', "please don't message me again", 'no more surveys please', "I don't want any more messages", 'unsubscribe me from these messages'])('"%s" opts out', (text) => {
+    expect(optsOut(text)).toBe(true);
+  });
+
+  it.each([
+    // A complaint that nobody writes back, and questions.
+    'non mi scrivete più da giorni, vergogna',
+    'perché non mi scrivete più?',
+    'how do I stop messages from the newsletter?',
+    'stop the order please',
+    'unsubscribe me from your emails',
+    'non mi fermo',
+    'I want to stop my subscription',
+  ])('"%s" does not', (text) => {
+    expect(optsOut(text)).toBe(false);
   });
 });
