@@ -70,6 +70,12 @@ const ASKS_FOR_PERSON: RegExp[] = [
   /\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a\s+|an\s+)?(?:real\s+|live\s+|actual\s+)?(?:human(?:\s+being)?|person|agent|operator|representative|rep)\b/i,
   /\b(?:get|connect|transfer|put)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?(?:a\s+|an\s+)?(?:real\s+|live\s+)?(?:human|person|agent|operator|representative)\b/i,
   /\b(?:human|agent|operator|representative)\s+please\b/i,
+  // Someone above the bot and the first line: "posso parlare con il responsabile?", "I want to speak
+  // to a manager" (read alone, "did you mean Contacts?" or "please rephrase").
+  /(?<![\p{L}])(?:parlare|chattare|sentire|scrivere)\s+(?:con|a)\s+(?:il\s+|la\s+|un\s+|una\s+|un'\s*|lo\s+|al\s+|alla\s+)?(?:vostr[oa]\s+)?(?:responsabile|direttore|direttrice|supervisore|superiore|manager|capo)(?![\p{L}])/iu,
+  /(?<![\p{L}])(?:passami|passatemi|mi\s+passi|mi\s+passate|voglio|vorrei|chiamate|fatemi\s+parlare\s+con)\s+(?:il\s+|la\s+|un\s+|una\s+)?(?:vostr[oa]\s+)?(?:responsabile|direttore|direttrice|supervisore|manager)(?![\p{L}])/iu,
+  /\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+|your\s+)?(?:manager|supervisor|boss|someone\s+in\s+charge|person\s+in\s+charge|team\s+leader)\b/i,
+  /\b(?:get|put|transfer|connect)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?(?:a\s+|the\s+|your\s+)?(?:manager|supervisor)\b|\b(?:manager|supervisor)\s+please\b/i,
   // A call back asked for ("potete richiamarmi al 347…", "can you call me back?"): a person, who calls
   // or writes; read alone it was "please rephrase", or off topic.
   /(?<![\p{L}])(?:richiamatemi|richiamami|chiamatemi|chiamami|(?:potete|potreste|può|puoi|potresti)\s+(?:ri)?chiamarmi|mi\s+(?:potete|potreste|può|puoi|potresti)\s+(?:ri)?chiamare|mi\s+richiam(?:ate|i)|mi\s+fate\s+(?:ri)?chiamare)(?![\p{L}])/iu,
@@ -100,6 +106,13 @@ const CHASES: RegExp[] = [
   /\b(?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th))\s+time\s+(?:that\s+)?(?:i'?m|i\s+am|i\s+have|i'?ve|i)\s+(?:writing|written|write|wrote|asking|asked|ask|contacting|contacted|messaging|messaged|emailing|emailed|calling|called|chasing)\b/,
   /\bi(?:'?ve|\s+have)\s+(?:already\s+)?(?:written|emailed|messaged|called|contacted\s+you|tweeted|dm'?e?d|asked|chased)\s+(?:you\s+|this\s+)?(?:\d+|two|three|four|five|several|many|multiple|countless|so\s+many)\s+times\b/,
   /\b(?:keep\s+)?ignor(?:ing|ed)\s+(?:me|us|my)\b|\bstill\s+waiting\s+(?:for|on)\s+(?:an?\s+|any\s+|your\s+)?(?:answer|reply|response)\b/,
+  // "Sto ancora aspettando una risposta", "avete ricevuto la mia mail?", "vi ho scritto ieri";
+  // "did you get my message?", "I already wrote yesterday".
+  /(?<![\p{L}])(?:ancora|tuttora)\s+(?:sto\s+)?(?:aspettando|attendendo|aspetto|attendo)\s+(?:una\s+|la\s+|vostra\s+|una\s+vostra\s+)?risposta(?![\p{L}])|(?<![\p{L}])(?:aspetto|attendo|sto\s+aspettando)\s+(?:ancora\s+)?(?:una\s+|la\s+)?(?:vostra\s+)?risposta\s+da\s+(?:giorni|settimane|ieri|una|un|due|tre)(?![\p{L}])/u,
+  /(?<![\p{L}])(?:avete|hai|ha)\s+(?:ricevuto|letto|visto)\s+(?:il\s+mio\s+messaggio|i\s+miei\s+messaggi|la\s+mia\s+(?:e-?mail|mail|richiesta|segnalazione)|le\s+mie\s+(?:e-?mail|mail))(?![\p{L}])/u,
+  /(?<![\p{L}])(?:vi\s+|ti\s+)?ho\s+gia\s+(?:scritto|mandato\s+(?:una\s+)?(?:e-?mail|mail|messaggio)|contattato)\s+(?:anche\s+)?(?:ieri|stamattina|stamani|l'altro\s+ieri|la\s+settimana\s+scorsa|giorni\s+fa|\w+\s+giorni\s+fa|lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica)(?![\p{L}])/u,
+  /\bdid\s+(?:you|anyone|anybody|someone)\s+(?:get|receive|see|read)\s+my\s+(?:message|email|e-mail|dm|request|messages|emails)\b/,
+  /\bi\s+(?:already\s+)?(?:wrote|emailed|messaged|dm'?e?d|contacted\s+you)\s+(?:to\s+you\s+|you\s+)?(?:already\s+)?(?:yesterday|this\s+morning|last\s+week|days\s+ago|\w+\s+days\s+ago|on\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b/,
 ];
 const CONDITIONAL = /(?:\b(?:if|unless|in\s+case|se|qualora|nel\s+caso(?:\s+in\s+cui)?|caso\s+mai|casomai)\s+(?:\S+\s+){0,2})$/;
 

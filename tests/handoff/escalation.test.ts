@@ -22,6 +22,12 @@ describe('an explicit request for a person', () => {
     'mi avete addebitato due volte, fatemi parlare con una persona vera',
     'passatemi un operatore',
     'vorrei parlare con qualcuno del servizio clienti',
+    'posso parlare con il responsabile?',
+    'voglio parlare con il vostro direttore',
+    'passatemi un supervisore',
+    'can I speak to a manager?',
+    'I want to talk to your supervisor',
+    'get me a manager',
   ])('is found in %j', (text) => {
     expect(asksForPerson(text)).toBe(true);
     expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBe('human_request');
@@ -39,6 +45,9 @@ describe('an explicit request for a person', () => {
     'can I call you?',
     'il corriere non mi ha chiamato',
     'non chiamatemi, scrivetemi qui',
+    'chi è il responsabile del trattamento dei dati?',
+    'the store manager was very kind',
+    'ho parlato con il responsabile del negozio, gentilissimo',
   ])('is not read into %j', (text) => {
     expect(asksForPerson(text)).toBe(false);
     expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();
@@ -63,6 +72,12 @@ describe('an earlier message left unanswered', () => {
     'non avete ancora risposto alla mia email',
     'mi state ignorando?',
     'secondo sollecito per il mio reso',
+    'sto ancora aspettando una risposta',
+    'aspetto una risposta da giorni',
+    'avete ricevuto la mia mail?',
+    'vi ho già scritto ieri per il reso',
+    'did you get my message?',
+    'I already wrote yesterday about my refund',
   ])('sends %j to a person', (text) => {
     expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBe('negative_sentiment');
   });
@@ -78,6 +93,10 @@ describe('an earlier message left unanswered', () => {
     'is there an answer to my question about sizes?',
     'no answer needed, thanks!',
     'I have written my address wrong',
+    'I asked yesterday about returns, how long do I have?',
+    'ho già scritto la recensione, grazie',
+    "se non avete ricevuto la mia mail ve la rimando",
+    'I wrote my order number on the box',
   ])('does not read it into %j', (text) => {
     expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();
   });
