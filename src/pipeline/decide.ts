@@ -40,7 +40,7 @@ export type Decision =
   /** The entry's custom action answers (`handler`): the pipeline calls it and plans the turn again with its outcome. */
   | { action: 'handler'; entry: FaqEntry & { handler: string } }
   /** `again`: the customer, sent to a DM, wrote in public something the bot does not understand ("allora?", "vi seguo ora"): told again where to go on (a miss). */
-  | { action: 'dm_prompt'; entry?: FaqEntry; intent?: IntentDef; again?: true; /** "vi seguo ora", "followed you": not a miss. */ followed?: true }
+  | { action: 'dm_prompt'; entry?: FaqEntry; intent?: IntentDef; again?: true; /** "vi seguo ora", "followed you": not a miss. */ followed?: true; /** "vi ho scritto in DM": not a miss. */ wrote?: true }
   /**
    * Unsure what was meant. `stillNeeded`: the bot is waiting for data it asked for and this message
    * neither carries it nor asks something it can answer, so it says again what it needs (the kinds
@@ -157,6 +157,8 @@ export interface DecisionInput {
    * person, not "please rephrase" (pipeline/tried-already.ts).
    */
   triedAlready?: boolean;
+  /** In public, the customer says they wrote in private ("vi ho scritto in DM", "I sent you a DM": private-channel.ts). */
+  wrotePrivately?: boolean;
   /** The customer asks the brand not to write to them first any more ("non scrivetemi più", "stop messaging me": surveys.ts). */
   optsOut?: boolean;
   /**
@@ -299,6 +301,10 @@ export function decide(input: DecisionInput): Decision {
   // satisfaction surveys), said so, and the conversation closed. It was read as a question (the
   // contacts answer, the newsletter's). A person asked for in the same words (row 3) comes first.
   if (!reason && input.optsOut) return { action: 'thank', resolves: true, optOut: true };
+  // 3b. "Vi ho scritto in DM", "I sent you a DM" in public: about the DM, not a question (it got
+  // "please rephrase", or the DM prompt again, "we've just written to you", to someone already
+  // there). The DM's side says whether their message arrived (turn-effects: dm_prompt `again`).
+  if (!reason && visibility === 'public' && input.wrotePrivately) return elsewhere(input) ? caseElsewhere(input) : { action: 'dm_prompt', again: true, wrote: true };
   // Asked in public how long the case in the DM will wait ("quanto devo aspettare?"): where it is.
   if (!reason && elsewhere(input) && asksAboutTheWait(input.text)) return caseElsewhere(input);
   if (reason) return { action: 'escalate', reason };

@@ -133,6 +133,16 @@ export const MESSAGES = {
     it: 'Non vediamo ancora un tuo messaggio privato: scrivici in DM, oppure seguici così possiamo scriverti noi. Meglio non scrivere qui i tuoi dati.',
     en: 'We don’t see a private message from you yet: send us a DM, or follow us so we can write to you. Best not to post your details here.',
   },
+  /** Sent to the DM before (or saying they wrote there), nothing of theirs arrived, and the brand can write to them: it has, in the DM. */
+  dmPromptOpenAgain: {
+    it: 'Non vediamo ancora un tuo messaggio privato: ti abbiamo scritto noi in DM, continuiamo lì. Meglio non scrivere qui i tuoi dati.',
+    en: 'We don’t see a private message from you yet: we’ve written to you in a DM, let’s continue there. Best not to post your details here.',
+  },
+  /** "Vi ho scritto in DM", "I sent you a DM" in public, and their DM is here: the conversation goes on there. */
+  dmArrived: {
+    it: 'Grazie, abbiamo il tuo messaggio privato: continuiamo lì, in DM.',
+    en: 'Thanks, we have your private message: let’s continue there, in the DM.',
+  },
   /** "Vi seguo", "followed you", but the platform does not let the brand write to them yet. */
   dmPromptFollowedNotYet: {
     it: 'Grazie! Non riusciamo ancora a scriverti in privato: scrivici tu in DM e continuiamo lì.',

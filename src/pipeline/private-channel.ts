@@ -11,6 +11,29 @@ import { say } from './messages.js';
 import { asksForOrder, orderOnFile } from './order-on-file.js';
 import type { TurnScope } from './turn-effects.js';
 
+/**
+ * "Vi ho scritto in DM", "ti ho mandato un messaggio privato", "controllate i DM"; "I sent you a
+ * DM", "check your DMs": the customer says, in public, that they wrote in private. Read alone it
+ * was "please rephrase", or a fresh prompt to the DM they had already written to.
+ */
+const WROTE_PRIVATELY = new RegExp(
+  [
+    String.raw`(?<![\p{L}])(?:vi|ti)\s+(?:ho\s+)?(?:gi[aà]\s+)?(?:scritto|mandato|inviato|contattat[oi])\s+(?:anche\s+|gi[aà]\s+)?(?:un\s+)?(?:messaggio\s+)?(?:in|per|un|via|nei|su)\s+(?:dm|privato|direct|pvt|messaggio\s+privato|messaggi\s+privati|privat[oa])(?![\p{L}])`,
+    String.raw`(?<![\p{L}])(?:vi|ti)\s+(?:ho\s+)?(?:gi[aà]\s+)?(?:scritto|mandato|inviato)\s+(?:un\s+)?(?:dm|direct|messaggio\s+privato)(?![\p{L}])`,
+    String.raw`(?<![\p{L}])(?:controllate|guardate|leggete|controlla|guarda|leggi)\s+(?:i\s+|nei\s+|in\s+|tra\s+i\s+)?(?:vostri\s+|tuoi\s+)?(?:dm|direct|messaggi\s+privati|privati|privato)(?![\p{L}])`,
+    String.raw`\bi\s+(?:have\s+|'ve\s+|just\s+|already\s+)*(?:sent|dm'?e?d|messaged|wrote\s+to|written\s+to)\s+you(?:\s+(?:a|an)\s+(?:dm|direct\s+message|private\s+message|pm)|\s+(?:in|via|by|on)\s+(?:dm|dms|private|direct\s+message|pm|private\s+message))?\b(?=.*\b(?:dm|dms|direct|private|pm)\b|\s+dm'?e?d)`,
+    String.raw`\bi\s+(?:have\s+|'ve\s+|just\s+|already\s+)*dm'?e?d\s+(?:you|u)\b`,
+    String.raw`\b(?:check|see|read|look\s+at)\s+(?:your\s+)?(?:dms?|direct\s+messages|private\s+messages|inbox|pms?)\b`,
+    String.raw`\b(?:sent|dropped)\s+(?:you\s+)?(?:a\s+)?(?:dm|direct\s+message|private\s+message|pm)\b`,
+  ].join('|'),
+  'iu',
+);
+
+/** True when a public message says the customer wrote to the brand in private. */
+export function saysWrotePrivately(text: string): boolean {
+  return WROTE_PRIVATELY.test(text);
+}
+
 /** A request's end when it has none of its own (a DM prompt waits for the customer to come to private). */
 export const FOREVER = '9999-12-31T23:59:59.999Z';
 
@@ -29,7 +52,7 @@ export async function promptPrivate(scope: TurnScope, conversation: Conversation
   const { language } = scope.facts;
   const reach = await input.reach(customer);
   const open = reach === 'open';
-  const key = open ? 'dmPromptOpen' : !again ? 'dmPromptFollow' : again.followed ? 'dmPromptFollowedNotYet' : 'dmPromptFollowAgain';
+  const key = open ? (again ? 'dmPromptOpenAgain' : 'dmPromptOpen') : !again ? 'dmPromptFollow' : again.followed ? 'dmPromptFollowedNotYet' : 'dmPromptFollowAgain';
   out.reply({ kind: 'dm_prompt', text: say(key, language), canMessagePrivately: open });
   if (open) await openPrivateChannel(scope, conversation, entry);
   // The DM continues this request (its kinds of data), however long the customer takes to get there.

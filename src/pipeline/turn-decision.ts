@@ -11,6 +11,7 @@ import { namesNothing } from './follow-up-question.js';
 import { resolveLabel, type ResolvedLabel } from './labels.js';
 import { returning } from './returning.js';
 import { optsOut } from './opt-out.js';
+import { saysWrotePrivately } from './private-channel.js';
 import { triedAlready } from './tried-already.js';
 import { codeOfAnswer } from './code-of-answer.js';
 import { questionsOf, sameAnswer } from './other-question.js';
@@ -123,6 +124,7 @@ export function decideTurn(
     followUp: leansOn !== undefined && namesNothing(msg.text, understanding.language),
     beyondAnswer: beyondAnswer === true && !namesNothing(msg.text, understanding.language),
     optsOut: optsOut(msg.text),
+    wrotePrivately: msg.visibility === 'public' && saysWrotePrivately(msg.text),
     triedAlready: context.conversation !== undefined && triedAlready(msg.text, understanding.language, context.conversation, now, knowledge.corpus.faq),
     codeOfAnswer:
       context.conversation !== undefined &&

@@ -16,7 +16,7 @@ import { describeNeeded, say } from './messages.js';
 import { otherLanguage } from './other-language.js';
 import { otherQuestionAnswered } from './other-question.js';
 import { asksForOrder } from './order-on-file.js';
-import { FOREVER, openPrivateChannel, promptPrivate } from './private-channel.js';
+import { FOREVER, openPrivateChannel, privateKey, promptPrivate } from './private-channel.js';
 import { attachmentsOnly, type TurnFacts } from './turn-decision.js';
 import type { TurnOutput } from './turn-output.js';
 import type { TurnInput, TurnPlanDeps } from './turn-plan.js';
@@ -141,7 +141,7 @@ function missStreakAfter(decision: Decision, streak: number): number {
       return decision.which || decision.greeted || decision.declined ? streak : streak + 1;
     // A reminder of the data asked for is a miss too.
     case 'dm_prompt':
-      return decision.again ? streak + (decision.followed ? 0 : 1) : 0;
+      return decision.again ? streak + (decision.followed || decision.wrote ? 0 : 1) : 0;
     default:
       return 0;
   }
@@ -264,6 +264,12 @@ async function askForData(scope: TurnScope, decision: Of<'dm_prompt'>, conversat
   const { language } = scope.facts;
   const caps = input.adapter.capabilities;
   if (decision.again) {
+    // The customer wrote in the DM (since the prompt, within the day): said so, not prompted again
+    // ("we don't see a private message from you yet", "we've just written to you" were untrue).
+    if (wroteInPrivate(scope, conversation)) {
+      out.reply({ kind: 'text', text: say('dmArrived', language) });
+      return {};
+    }
     // The request the DM prompt was for goes on (its kinds of data, its FAQ entry, the DM's opener).
     const kept = conversation.dataRequest;
     await promptPrivate(scope, conversation, kept?.faqId === undefined ? undefined : knowledge.corpus.faq.find((e) => e.id === kept.faqId), { followed: decision.followed === true });
@@ -290,6 +296,19 @@ async function askForData(scope: TurnScope, decision: Of<'dm_prompt'>, conversat
   }
   if (also && !also.first) answerAlso();
   return { nextState };
+}
+
+/** How recent a customer's DM must be for a public "I sent you a DM" to be about it. */
+const DM_ARRIVED_MS = 24 * 3_600_000;
+
+/** True when the customer's private conversation on this channel has their message since the DM prompt (or, with none, within the day). */
+function wroteInPrivate(scope: TurnScope, conversation: Conversation): boolean {
+  const { msg, now } = scope.input;
+  const dm = scope.context.related.find((c) => c.key === privateKey(msg));
+  const last = dm?.lastInboundAt;
+  if (last === undefined || now.getTime() - Date.parse(last) > DM_ARRIVED_MS) return false;
+  const asked = conversation.dataRequest?.at;
+  return asked === undefined || Date.parse(last) >= Date.parse(asked);
 }
 
 /** Unsure what was meant: which of the options offered, a reminder of the data asked for, or the likely answers. */
