@@ -252,6 +252,11 @@ export function decide(input: DecisionInput): Decision {
     if (input.optsOut) return { action: 'thank', resolves: true, optOut: true };
     if (intent?.action === 'resolve' || intent?.action === 'withdraw') return { action: 'thank', intent, resolves: true };
     const raise = escalation();
+    // Asking about the wait itself ("how long do I have to wait?", "grazie, quanto ci vorrà?"): where
+    // they stand is the answer, even before the next notice is due (it got "thanks, I've added it to
+    // your request", or, after a thanks, silence). A bare call ("ci siete?", "hello??") asks nothing
+    // new: silent within the interval.
+    if (asksAboutTheWait(input.text)) return { action: 'queue_notice', raise };
     // Thanks, "ok", a goodbye or a thumbs-up while waiting ask nothing: silence, even when a notice
     // is due ("ok thanks, bye" got "you're still in the queue… no need to write again").
     const courtesy = intent?.action === 'thank' || intent?.action === 'none' || onlyCourtesy(input.text) !== undefined || (!/[\p{L}\p{N}]/u.test(input.text) && /\p{Extended_Pictographic}/u.test(input.text));
@@ -267,10 +272,6 @@ export function decide(input: DecisionInput): Decision {
     // "?" or "??" alone is a nudge, like "ci siete?": nothing to add to the request (it got "thanks,
     // I've added it to your request").
     const asks = /[\p{L}\p{N}]/u.test(withoutMentions(input.text)) && (ASKS[understanding.language] ?? ASKS.en).test(input.text);
-    // Asking about the wait itself ("how long do I have to wait?", "quando mi rispondete?"): where they
-    // stand is the answer, even before the next notice is due (it got "thanks, I've added it to your
-    // request"). A bare call ("ci siete?", "hello??") asks nothing new: silent within the interval.
-    if (asksAboutTheWait(input.text)) return { action: 'queue_notice', raise };
     if (asks && !raise && top?.entry && top.confidence >= CONTEXT_BELOW && !top.entry.private && !top.entry.escalate && !hasHandler(top.entry)) {
       return { action: 'answer', entry: top.entry };
     }

@@ -1,13 +1,14 @@
 /**
  * @module pipeline/waiting-question
- * "How long do I have to wait?", "quando mi rispondete?", "novità?": asked while the customer waits
+ * "How long do I have to wait?", "quando mi rispondete?", "novità?", "quanto ci vorrà?" (whose
+ * only subject, while waiting, is the wait): asked while the customer waits
  * for a person, these ask where they stand, and the queue notice is the answer, even before the
  * next one is due. Read as anything else they got "thanks, I've added it to your request" (a
  * question taken for a detail). A call with nothing to ask ("ci siete?", "hello??") is not one of
  * them: within the notice interval it stays silent (docs/formats.md, `queue_notice`).
  */
 import type { Language } from '../core/types.js';
-import { withoutMentions } from './courtesy.js';
+import { afterCourtesy, withoutMentions } from './courtesy.js';
 
 const WAIT: Record<Language, RegExp> = {
   it: new RegExp(
@@ -18,6 +19,8 @@ const WAIT: Record<Language, RegExp> = {
       String.raw`quando\s+(?:avrò|avro|ricevo|riceverò|ricevero|ho)\s+(?:una\s+)?risposta`,
       String.raw`quando\s+(?:mi\s+)?(?:rispondete|risponderete|risponde|risponderà|risponderai|scrivete|scriverete|contattate|contatterete|richiamate)`,
       String.raw`quando\s+(?:arriva|mi\s+risponde|mi\s+scrive|mi\s+contatta)\s+(?:qualcuno|un\s+operatore|un(?:a|o)?\s+collega|una\s+persona)`,
+      // quanto ci vuole? / quanto ci vorrà ancora? alone: asked while waiting, about the wait
+      String.raw`^(?:e\s+|ma\s+|allora\s+)?quanto\s+(?:tempo\s+)?(?:ci\s+(?:vuole|vorrà|vorra|volete|mettete|metterete)|manca)(?:\s+ancora)?\s*[?!.]*$`,
       // sono ancora in coda? / a che punto sono (della coda)? / quanti ne ho davanti?
       String.raw`sono\s+ancora\s+in\s+coda|(?:a\s+che\s+punto|che\s+posizione)\s+(?:sono|è|ho)\s+(?:in|della|nella)\s+coda|quant[ei]\s+(?:persone\s+)?(?:ho|ci\s+sono)\s+(?:davanti|prima)`,
       // novità? / aggiornamenti? alone
@@ -30,6 +33,8 @@ const WAIT: Record<Language, RegExp> = {
       // how long do I have to wait / how much longer / how long will I be waiting
       String.raw`how\s+(?:long|much\s+longer)\s+(?:do|will|must|should|shall)\s+i\s+(?:have\s+to\s+|need\s+to\s+)?(?:wait|be\s+waiting|hold)`,
       String.raw`how\s+much\s+longer\s+(?:do|will|must|should|shall)\s+i`,
+      // how long will it take? / how long is this going to take? alone: asked while waiting, about the wait
+      String.raw`^(?:and\s+|so\s+)?how\s+long\s+(?:will|does|is)\s+(?:it|this|that)\s+(?:take|going\s+to\s+take|gonna\s+take)(?:\s+now)?\s*[?!.]*$`,
       // when do I get an answer?
       String.raw`when\s+(?:do|will|can)\s+i\s+(?:get|have|hear)\s+(?:an?\s+)?(?:answer|reply|response|back)`,
       // when will someone answer / when is somebody getting back to me
@@ -49,5 +54,7 @@ const WAIT: Record<Language, RegExp> = {
  */
 export function asksAboutTheWait(text: string): boolean {
   const bare = withoutMentions(text).trim();
-  return WAIT.it.test(bare) || WAIT.en.test(bare);
+  // "Grazie, quanto ci vorrà?": what follows the courtesy asks.
+  const rest = afterCourtesy(bare);
+  return [bare, ...(rest === undefined ? [] : [rest])].some((t) => WAIT.it.test(t) || WAIT.en.test(t));
 }

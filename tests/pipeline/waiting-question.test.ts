@@ -22,6 +22,10 @@ describe('a question about the wait for a person', () => {
     'quante persone ho davanti?',
     'novità?',
     'ci sono aggiornamenti?',
+    // Bare, while waiting: the wait is their only subject.
+    'how long will it take?',
+    'grazie, quanto ci vorrà?',
+    'ok thanks, how long will it take now?',
   ])('"%s" asks where the customer stands', (text) => {
     expect(asksAboutTheWait(text)).toBe(true);
   });
@@ -32,7 +36,6 @@ describe('a question about the wait for a person', () => {
     'hello??',
     'is anyone there?',
     // About the request, or another question the FAQ may answer.
-    'how long will it take?',
     'how long does shipping take?',
     'quanto ci vuole per il rimborso?',
     'quando arriva il mio pacco?',
