@@ -19,11 +19,16 @@ export function saysStop(text: string): boolean {
  */
 const OPT_OUT = new RegExp(
   [
-    String.raw`(?<![\p{L}])non\s+(?:scrivetemi|scrivermi|contattatemi|contattarmi|mandatemi|mandarmi|inviatemi|inviarmi)\s+(?:più|piu)(?![\p{L}])`,
-    String.raw`(?<![\p{L}])smettete(?:la)?\s+di\s+(?:scrivermi|contattarmi|mandarmi|inviarmi)(?![\p{L}])`,
+    String.raw`(?<![\p{L}])non\s+(?:scrivetemi|scrivermi|contattatemi|contattarmi)\s+(?:più|piu)(?![\p{L}])`,
+    // Not "non mandatemi più email" (the newsletter, an FAQ question): messages or surveys only.
+    String.raw`(?<![\p{L}])non\s+(?:mandatemi|mandarmi|inviatemi|inviarmi)\s+(?:più|piu)\s+(?:messaggi|sondaggi|questionari|domande)(?![\p{L}])`,
+    String.raw`(?<![\p{L}])smettete(?:la)?\s+di\s+(?:scrivermi|contattarmi)(?![\p{L}])`,
+    String.raw`(?<![\p{L}])smettete(?:la)?\s+di\s+(?:mandarmi|inviarmi)\s+(?:messaggi|sondaggi|questionari)(?![\p{L}])`,
     String.raw`(?<![\p{L}])non\s+voglio\s+(?:più\s+|piu\s+)?ricevere\s+(?:più\s+|piu\s+|altri\s+|altre\s+)?(?:messaggi|sondaggi|questionari|domande|notifiche)(?![\p{L}])`,
     String.raw`(?<![\p{L}])basta\s+(?:con\s+(?:i|questi)\s+)?(?:messaggi|sondaggi|questionari)(?![\p{L}])`,
-    String.raw`\bstop\s+(?:messaging|texting|contacting|writing\s+to|sending\s+me|spamming)\b`,
+    // Not "stop sending me emails" (the newsletter, an FAQ question): messages or surveys only.
+    String.raw`\bstop\s+(?:messaging|texting|contacting|writing\s+to)\s+me\b`,
+    String.raw`\bstop\s+sending\s+me\s+(?:messages|surveys|questionnaires|these)\b`,
     String.raw`\b(?:don['’]?t|do\s+not|never)\s+(?:message|text|contact|write\s+to|dm)\s+me\s+(?:again|any\s*more)\b`,
     String.raw`\bno\s+more\s+(?:messages|surveys|questionnaires)\b`,
     String.raw`\bi\s+(?:don['’]?t|do\s+not)\s+want\s+(?:any\s+more|more|any\s+other)\s+(?:messages|surveys)\b`,

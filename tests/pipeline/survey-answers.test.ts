@@ -64,6 +64,9 @@ describe('asking not to be written to, anywhere', () => {
     'unsubscribe me from your emails',
     'non mi fermo',
     'I want to stop my subscription',
+    // The newsletter's emails: an FAQ question, not the brand's messages.
+    'stop sending me emails',
+    'non mandatemi più email',
   ])('"%s" does not', (text) => {
     expect(optsOut(text)).toBe(false);
   });
