@@ -34,6 +34,16 @@ export function saysWrotePrivately(text: string): boolean {
   return WROTE_PRIVATELY.test(text);
 }
 
+/** The public prompt with an apology before it stays within a post on X (280). */
+const PUBLIC_PROMPT_MAX = 270;
+/** An answer's opening apology: "Ci dispiace molto!", "Scusaci per l'errore!", "We're so sorry!", "Sorry about that!". */
+const APOLOGY = /^(?:ci\s+dispiace|mi\s+dispiace|scusa(?:ci|teci|te)?|spiacenti|we['’]re\s+(?:so\s+|really\s+|very\s+)?sorry|so\s+sorry|sorry|apologies)\b[^.!?]{0,40}[.!]/iu;
+
+/** The apology an FAQ answer opens with, if it does. */
+export function apologyOf(answer: string): string | undefined {
+  return APOLOGY.exec(answer.trim())?.[0];
+}
+
 /** A request's end when it has none of its own (a DM prompt waits for the customer to come to private). */
 export const FOREVER = '9999-12-31T23:59:59.999Z';
 
@@ -53,7 +63,12 @@ export async function promptPrivate(scope: TurnScope, conversation: Conversation
   const reach = await input.reach(customer);
   const open = reach === 'open';
   const key = open ? (again ? 'dmPromptOpenAgain' : 'dmPromptOpen') : !again ? 'dmPromptFollow' : again.followed ? 'dmPromptFollowedNotYet' : 'dmPromptFollowAgain';
-  out.reply({ kind: 'dm_prompt', text: say(key, language), canMessagePrivately: open });
+  // A problem told in public ("terzo ordine sbagliato di fila", "my parcel arrived damaged") is met
+  // with the apology the entry's answer opens with ("Scusaci per l'errore!"), not only with where to
+  // continue: the answer itself goes to the DM.
+  const sorry = again || !entry ? undefined : apologyOf(entry.answer);
+  const text = say(key, language);
+  out.reply({ kind: 'dm_prompt', text: sorry && sorry.length + text.length < PUBLIC_PROMPT_MAX ? `${sorry} ${text}` : text, canMessagePrivately: open });
   if (open) await openPrivateChannel(scope, conversation, entry);
   // The DM continues this request (its kinds of data), however long the customer takes to get there.
   conversation.dataRequest = { asks: entry?.asks_for, faqId: entry?.id, at: input.at, until: FOREVER };
