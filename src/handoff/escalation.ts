@@ -114,6 +114,29 @@ const CHASES: RegExp[] = [
   /\bdid\s+(?:you|anyone|anybody|someone)\s+(?:get|receive|see|read)\s+my\s+(?:message|email|e-mail|dm|request|messages|emails)\b/,
   /\bi\s+(?:already\s+)?(?:wrote|emailed|messaged|dm'?e?d|contacted\s+you)\s+(?:to\s+you\s+|you\s+)?(?:already\s+)?(?:yesterday|this\s+morning|last\s+week|days\s+ago|\w+\s+days\s+ago|on\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b/,
 ];
+/**
+ * The customer threatens to take it public or to a review site: "I'll post this everywhere", "I'll
+ * leave a 1 star review", "lo scrivo su tutti i social", "vi lascio una recensione negativa" (not a
+ * review as such: "vi lascio una recensione a 5 stelle"). A
+ * person takes over, as for a complaint (read alone: "please rephrase", off topic). Folded text.
+ */
+const THREATENS: RegExp[] = [
+  /(?<![\p{L}])(?:lo|la|li|vi)\s+(?:scrivo|scriverò|scrivero|posto|pubblico|metto|racconto|sputtano|sputtanero)\s+(?:su\s+|sui\s+|in\s+|a\s+)?(?:tutti\s+i\s+social|tutti\s+i\s+gruppi|facebook|instagram|tiktok|twitter|internet|ovunque|dappertutto|in\s+giro|tutti)(?![\p{L}])/u,
+  /(?<![\p{L}])(?:recensione|recensioni)\s+(?:negativ[ae]|pessim[ae]|da\s+una\s+stella)|(?:una|1)\s+stell(?:a|ina)\s+(?:su|nella|nelle)\s+(?:recensione|recensioni|google|trustpilot|amazon)(?![\p{L}])/u,
+  /\b(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:post|put|tell|spread|tweet)\s+(?:this|it|about\s+(?:this|it|you))\s+(?:everywhere|all\s+over|on\s+(?:every|all)\b|online|to\s+everyone|on\s+social\s+media)/,
+  /\b(?:(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:leave|write|post|give\s+you)\s+(?:a\s+|an\s+)?(?:(?:1|one)[\s-]*star|bad|negative|terrible|awful)\s+review|(?:1|one)[\s-]*star\s+review\s+(?:incoming|coming))\b/,
+];
+
+/** True when the text threatens to take the matter public or to reviews (see THREATENS). */
+export function threatensToGoPublic(text: string): boolean {
+  const folded = fold(text).replace(/[’`]/g, "'");
+  for (const re of THREATENS) {
+    const m = re.exec(folded);
+    if (m && !CONDITIONAL.test(folded.slice(Math.max(0, m.index - 30), m.index))) return true;
+  }
+  return false;
+}
+
 const CONDITIONAL = /(?:\b(?:if|unless|in\s+case|se|qualora|nel\s+caso(?:\s+in\s+cui)?|caso\s+mai|casomai)\s+(?:\S+\s+){0,2})$/;
 
 /** True when the text says earlier messages went unanswered (see CHASES). */
@@ -147,7 +170,7 @@ export function findEscalation(input: EscalationInput, rules: EscalationRules): 
   if (findCrisisKeyword(input.text, rules.crisisKeywords)) return 'crisis';
   if (input.intent === 'human_request' || asksForPerson(input.text)) return 'human_request';
   if (input.understanding.anger >= rules.angerThreshold) return 'negative_sentiment';
-  if (input.intent === 'complaint' || chasesAnAnswer(input.text)) return 'negative_sentiment';
+  if (input.intent === 'complaint' || chasesAnAnswer(input.text) || threatensToGoPublic(input.text)) return 'negative_sentiment';
   // "Non ho capito", "that doesn't answer my question": the bot could not help, as after two misses.
   if (input.intent === 'not_helpful') return 'low_confidence';
   if (isVip(input.customer, rules)) return 'vip';

@@ -2,7 +2,7 @@
  * An explicit request for a person is honoured wherever it is in the message, not only when the
  * classifier reads the whole message as `human_request`.
  */
-import { asksForPerson, findEscalation } from '../../src/handoff/escalation.js';
+import { asksForPerson, findEscalation, threatensToGoPublic } from '../../src/handoff/escalation.js';
 import type { Understanding } from '../../src/core/ports.js';
 
 const rules = { vipFollowers: 100000, vipHandles: [], crisisKeywords: ['avvocato'], angerThreshold: 0.6, missesBeforeEscalation: 2 };
@@ -98,6 +98,25 @@ describe('an earlier message left unanswered', () => {
     "se non avete ricevuto la mia mail ve la rimando",
     'I wrote my order number on the box',
   ])('does not read it into %j', (text) => {
+    expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();
+  });
+});
+
+describe('a threat to take it public or to the reviews', () => {
+  it.each([
+    "I'll post this everywhere if you don't fix it",
+    "I'm going to post this on social media",
+    "I'll leave a 1 star review",
+    'lo scrivo su tutti i social',
+    'vi lascio una recensione negativa',
+    'una stella su google, vergogna',
+  ])('sends %j to a person', (text) => {
+    expect(threatensToGoPublic(text)).toBe(true);
+    expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBe('negative_sentiment');
+  });
+
+  it.each(['vi lascio una recensione a 5 stelle, bravissimi!', 'posso lasciare una recensione?', 'how do I leave a review?', "I'll leave a great review", 'I will share this on facebook, love it'])('does not read it into %j', (text) => {
+    expect(threatensToGoPublic(text)).toBe(false);
     expect(findEscalation({ text, understanding: calm, customer: {} }, rules)).toBeUndefined();
   });
 });
