@@ -37,12 +37,17 @@ const POSITIVE: Record<Language, string[]> = {
     'bravissima', 'bravissimo', 'efficienti', 'efficientissimi', 'puntuali', 'rapidi', 'rapidissimi',
     'velocissimo', 'velocissima', 'impeccabile', 'impeccabili', 'stupendo', 'stupenda', 'meraviglioso',
     'meravigliosa', 'professionali', 'cortesi', 'cortesissimi',
+    'bellissima', 'bellissimi', 'bellissime', 'bella', 'belli', 'belle', 'fantastica', 'fantastiche',
+    'ottimi', 'ottime', 'eccezionale', 'eccezionali', 'stupendi', 'stupende', 'meravigliosi', 'meravigliose',
+    'splendido', 'splendida', 'splendidi', 'splendide', 'favoloso', 'favolosa', 'favolosi', 'adoriamo',
+    'innamorata', 'innamorato',
   ],
   en: [
     'thanks', 'thank you', 'great', 'perfect', 'excellent', 'awesome', 'amazing', 'love', 'happy', 'pleased',
     'good', 'nice', 'helpful', 'fantastic', 'wonderful', 'brilliant', 'cheers', 'kind', 'fast', 'best',
     'resolved', 'solved', 'sorted', 'lovely', 'impressed', 'superb', 'outstanding', 'well done', 'kudos',
     'efficient', 'prompt', 'spot on', 'top notch',
+    'beautiful', 'gorgeous', 'stunning', 'adore', 'obsessed with', 'loved', 'loving',
   ],
 };
 

@@ -383,7 +383,9 @@ export function decide(input: DecisionInput): Decision {
     }
     // Praise read half-surely as an entry ("great service, my parcel arrived in one day!" leans on
     // the damaged-parcel entry's "my parcel arrived…"): thanked (5a'), not "we're so sorry".
-    if (top.confidence < CONTEXT_BELOW && isPraise(input)) return { action: 'thank', resolves: false, praise: true };
+    // Not only half sure: "love the new collection!" read "collection" as click and collect at 0.93.
+    // Only an FAQ question word for word (1.0) is asked rather than praise.
+    if (top.confidence < PRAISE_BELOW && isPraise(input)) return { action: 'thank', resolves: false, praise: true };
     // Waiting in private for data it asked for, a statement that only leans on another entry ("l'ho
     // ordinato martedì", "I paid with PayPal" after "send me your order number"): what the customer
     // tells about the request, not a question about cancelling or payment methods. What is still
@@ -587,6 +589,8 @@ function cannotProvide(text: string, language: Language): boolean {
  * stated plainly ("il pacco è arrivato rotto", "I was charged twice") read at 0.99–1.00.
  */
 const CONTEXT_BELOW = 0.9;
+/** Warm words with no question, no sour note and no data are praise below this (an FAQ question word for word is 1). */
+const PRAISE_BELOW = 0.99;
 
 /**
  * A second FAQ answer at least this share of the best one's confidence makes the reading
@@ -633,8 +637,8 @@ const UPSET_ANGER = 0.45;
 
 /** A question or a request, however warm ("vorrei sapere se avete le rosse, sono bellissime"). */
 const ASKS: Record<Language, RegExp> = {
-  it: /\?|(?<![\p{L}\p{N}])(?:vorrei|voglio|volevo|posso|possiamo|potete|potreste|puoi|può|come|quando|dove|perch[eé]|quanto|quanti|quale|quali|avete|c'è|ci sono|serve|servirebbe|bisogno|aiuto|aiutarmi|problema|però|ma)(?![\p{L}\p{N}])/iu,
-  en: /\?|\b(?:how|what|when|where|why|which|can|could|would|will|do you|does|did|is there|are there|want|need|like to|help|problem|issue|but)\b/i,
+  it: /\?|(?<![\p{L}\p{N}])(?:vorrei|voglio|volevo|posso|possiamo|potete|potreste|puoi|può|come|quando|dove|perch[eé]|quanto|quanti|quale|quali|avete|c'è|ci sono|serve|servirebbe|bisogno|aiuto|aiutarmi|problema|però|ma|sapere se|mi dite|mi sapete dire|chiedevo|mi chiedo)(?![\p{L}\p{N}])/iu,
+  en: /\?|\b(?:how|what|when|where|why|which|can|could|would|will|do you|does|did|is there|are there|want|need|like to|love to know|wondering|wonder (?:if|whether)|(?:know|tell me) (?:if|whether)|help|problem|issue|but)\b/i,
 };
 
 /** What sarcasm and complaints carry beside warm words ("ottimo, ancora nessuna risposta", "great, late again"). */
