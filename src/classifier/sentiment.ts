@@ -37,7 +37,7 @@ const POSITIVE: Record<Language, string[]> = {
     'bravissima', 'bravissimo', 'efficienti', 'efficientissimi', 'puntuali', 'rapidi', 'rapidissimi',
     'velocissimo', 'velocissima', 'impeccabile', 'impeccabili', 'stupendo', 'stupenda', 'meraviglioso',
     'meravigliosa', 'professionali', 'cortesi', 'cortesissimi',
-    'bellissima', 'bellissimi', 'bellissime', 'bella', 'belli', 'belle', 'fantastica', 'fantastiche',
+    'bellissima', 'bellissimi', 'bellissime', 'fantastica', 'fantastiche',
     'ottimi', 'ottime', 'eccezionale', 'eccezionali', 'stupendi', 'stupende', 'meravigliosi', 'meravigliose',
     'splendido', 'splendida', 'splendidi', 'splendide', 'favoloso', 'favolosa', 'favolosi', 'adoriamo',
     'innamorata', 'innamorato',
