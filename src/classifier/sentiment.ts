@@ -17,7 +17,7 @@ const INSULTS: Record<Language, string[]> = {
     'ridicoli', 'ridicolo', 'scandaloso', 'scandalo', 'inaccettabile', 'assurdo', 'pazzesco', 'buffoni',
     'imbroglioni', 'disgustoso', 'mai piu', 'basta', 'incazzato', 'incazzata', 'arrabbiato', 'arrabbiata',
     'furioso', 'furiosa', 'deluso', 'delusa', 'vi denuncio', 'cialtroni', 'idioti', 'idiota', 'cretini',
-    'inutile', 'inutili', 'presa in giro', 'prendete in giro',
+    'inutile', 'inutili', 'presa in giro', 'prendete in giro', 'fregatura', 'mi avete fregato', 'ci avete fregato',
   ],
   en: [
     'scam', 'scammers', 'scammed', 'thieves', 'thief', 'fraud', 'disgrace', 'disgraceful', 'shame on you',
