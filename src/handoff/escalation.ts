@@ -129,20 +129,20 @@ const THREATENS: RegExp[] = [
 
 /** True when the text threatens to take the matter public or to reviews (see THREATENS). */
 export function threatensToGoPublic(text: string): boolean {
-  const folded = fold(text).replace(/[’`]/g, "'");
-  for (const re of THREATENS) {
-    const m = re.exec(folded);
-    if (m && !CONDITIONAL.test(folded.slice(Math.max(0, m.index - 30), m.index))) return true;
-  }
-  return false;
+  return saysUnconditionally(THREATENS, text);
 }
 
 const CONDITIONAL = /(?:\b(?:if|unless|in\s+case|se|qualora|nel\s+caso(?:\s+in\s+cui)?|caso\s+mai|casomai)\s+(?:\S+\s+){0,2})$/;
 
 /** True when the text says earlier messages went unanswered (see CHASES). */
 export function chasesAnAnswer(text: string): boolean {
+  return saysUnconditionally(CHASES, text);
+}
+
+/** True when one of `patterns` matches the folded text, not right after "if …" / "se …". */
+function saysUnconditionally(patterns: readonly RegExp[], text: string): boolean {
   const folded = fold(text).replace(/[’`]/g, "'");
-  for (const re of CHASES) {
+  for (const re of patterns) {
     const m = re.exec(folded);
     if (m && !CONDITIONAL.test(folded.slice(Math.max(0, m.index - 30), m.index))) return true;
   }
