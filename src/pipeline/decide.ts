@@ -159,7 +159,7 @@ export interface DecisionInput {
   triedAlready?: boolean;
   /** In public, the customer says they wrote in private ("vi ho scritto in DM", "I sent you a DM": private-channel.ts). */
   wrotePrivately?: boolean;
-  /** The customer asks the brand not to write to them first any more ("non scrivetemi più", "stop messaging me": surveys.ts). */
+  /** The customer asks the brand not to write to them first any more ("non scrivetemi più", "stop messaging me": opt-out.ts). */
   optsOut?: boolean;
   /**
    * A long message (a story of STORY_WORDS or more, understanding-refine.ts) in a language the bot
