@@ -121,7 +121,7 @@ const CHASES: RegExp[] = [
  * person takes over, as for a complaint (read alone: "please rephrase", off topic). Folded text.
  */
 const THREATENS: RegExp[] = [
-  /(?<![\p{L}])(?:lo|la|li|vi)\s+(?:scrivo|scriverò|scrivero|posto|pubblico|metto|racconto|sputtano|sputtanero)\s+(?:su\s+|sui\s+|in\s+|a\s+)?(?:tutti\s+i\s+social|tutti\s+i\s+gruppi|facebook|instagram|tiktok|twitter|internet|ovunque|dappertutto|in\s+giro|tutti)(?![\p{L}])/u,
+  /(?<![\p{L}])(?:lo|la|li|vi)\s+(?:scrivo|scriverò|scrivero|posto|pubblico|metto|racconto|sputtano|sputtanero)\s+(?:su\s+|sui\s+|in\s+|a\s+)?(?:tutti\s+i\s+social|social|tutti\s+i\s+gruppi|instagram|tiktok|internet|ovunque|dappertutto|in\s+giro|tutti)(?![\p{L}])/u,
   /(?<![\p{L}])(?:recensione|recensioni)\s+(?:negativ[ae]|pessim[ae]|da\s+una\s+stella)|(?:una|1)\s+stell(?:a|ina)\s+(?:su|nella|nelle)\s+(?:recensione|recensioni|google|trustpilot|amazon)(?![\p{L}])/u,
   /\b(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:post|put|tell|spread|tweet)\s+(?:this|it|about\s+(?:this|it|you))\s+(?:everywhere|all\s+over|on\s+(?:every|all)\b|online|to\s+everyone|on\s+social\s+media)/,
   /\b(?:(?:i'?ll|i\s+will|i'?m\s+going\s+to|gonna)\s+(?:leave|write|post|give\s+you)\s+(?:a\s+|an\s+)?(?:(?:1|one)[\s-]*star|bad|negative|terrible|awful)\s+review|(?:1|one)[\s-]*star\s+review\s+(?:incoming|coming))\b/,
